@@ -1,0 +1,120 @@
+// The CLI: the same engine as the action, driven by flags.
+import { httpViaHost } from '../connection/http.js';
+import { RemoteHost } from '../connection/ssh.js';
+import { DeployError } from '../errors.js';
+import { containerAddress } from '../host/docker.js';
+import { preflight, preflightProblems } from '../host/preflight.js';
+import { consoleLog, redactor } from '../report/log.js';
+import { INPUTS } from '../settings/inputs.js';
+import { formatDuration } from '../settings/parse.js';
+import { readSettings, SettingsError } from '../settings/settings.js';
+import { parseCliArgs } from './args.js';
+
+// Progress goes to stderr, results to stdout, so that output can be piped.
+const progress = (line: string) => process.stderr.write(`${line}\n`);
+
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+const COMMANDS: Record<string, string> = {
+  preflight: 'Connect (host key verified) and report what the host has; changes nothing.',
+  exec: 'Run a command on the host over the verified connection: exec [flags] -- COMMAND...',
+  fetch: "GET a URL inside the host's Docker network through the SSH tunnel: fetch [flags] CONTAINER:PORT/PATH",
+};
+
+export function usage(): string {
+  const flags = INPUTS.map((i) => {
+    const name = `--${i.name}${i.secret ? `, --${i.name}-file` : ''}`;
+    const def = i.default !== undefined ? ` (default: ${i.default || '""'})` : i.required ? ' (required)' : '';
+    return `  ${name.padEnd(48)} ${i.description}${def}`;
+  });
+  return [
+    'Usage: monitoring-deploy <command> [flags]',
+    '',
+    'Deploys a Prometheus + Loki + Promtail + Grafana stack to a server over SSH.',
+    '',
+    'Commands:',
+    ...Object.entries(COMMANDS).map(([c, d]) => `  ${c.padEnd(12)} ${d}`),
+    '',
+    'Flags (each also read from MONITORING_DEPLOY_<NAME>, e.g. MONITORING_DEPLOY_SSH_KEY):',
+    ...flags,
+    `  ${'--json'.padEnd(48)} Machine-readable output.`,
+    `  ${'-h, --help'.padEnd(48)} This help.`,
+    '',
+    'Exit codes: 0 success, 1 the command failed, 2 bad usage or input.',
+  ].join('\n');
+}
+
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  let args: ReturnType<typeof parseCliArgs>;
+  try {
+    args = parseCliArgs(argv, env);
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n\n${usage()}\n`);
+    return EXIT.usage;
+  }
+  if (args.help || !args.command || args.command === 'help') {
+    process.stdout.write(`${usage()}\n`);
+    return args.command || args.help ? EXIT.ok : EXIT.usage;
+  }
+  if (!(args.command in COMMANDS)) {
+    process.stderr.write(`Unknown command "${args.command}".\n\n${usage()}\n`);
+    return EXIT.usage;
+  }
+  const secrets = INPUTS.filter((i) => i.secret)
+    .map((i) => args.raw[i.name])
+    .filter((v): v is string => !!v);
+  const redact = redactor(secrets);
+  try {
+    const settings = readSettings(args.raw);
+    const started = Date.now();
+    const remote = await RemoteHost.connect(settings.connection);
+    try {
+      if (!args.json)
+        progress(
+          `connected to ${settings.connection.host}:${settings.connection.port} in ${formatDuration(Date.now() - started)}; host key ${remote.hostKey.keyType} ${remote.hostKey.fingerprint}`,
+        );
+      switch (args.command) {
+        case 'preflight': {
+          const facts = await preflight(remote);
+          const problems = preflightProblems(facts, settings.connection.username);
+          if (args.json) {
+            process.stdout.write(`${JSON.stringify({ hostKey: remote.hostKey, facts, problems }, null, 2)}\n`);
+          } else {
+            for (const [k, v] of Object.entries(facts)) consoleLog.info(`${k.padEnd(20)} ${JSON.stringify(v)}`);
+            for (const p of problems) consoleLog.error(p);
+          }
+          return problems.length ? EXIT.failed : EXIT.ok;
+        }
+        case 'exec': {
+          if (!args.rest.length) throw new SettingsError(['exec: give the command after --']);
+          const r = await remote.exec(args.rest.join(' '), { timeoutMs: 600_000 });
+          process.stdout.write(redact(r.stdout));
+          process.stderr.write(redact(r.stderr));
+          return r.code ?? EXIT.failed;
+        }
+        case 'fetch': {
+          const m = /^([^:/]+):(\d+)(\/.*)?$/.exec(args.rest[0] ?? '');
+          if (!m?.[1] || !m[2])
+            throw new SettingsError(['fetch: give CONTAINER:PORT/PATH, e.g. prometheus:9090/-/ready']);
+          const facts = await preflight(remote);
+          const address = await containerAddress(remote, facts, m[1]);
+          const res = await httpViaHost(remote, address, Number(m[2]), { path: m[3] ?? '/' });
+          if (args.json) process.stdout.write(`${JSON.stringify(res)}\n`);
+          else {
+            process.stdout.write(
+              `${`HTTP ${res.status} ${res.headers['content-type'] ?? ''}`.trim()}\n${redact(res.body)}`,
+            );
+          }
+          return res.status < 400 ? EXIT.ok : EXIT.failed;
+        }
+      }
+      return EXIT.usage;
+    } finally {
+      remote.close();
+    }
+  } catch (e) {
+    const known = e instanceof DeployError || e instanceof SettingsError;
+    consoleLog.error(redact(known ? (e as Error).message : `unexpected: ${(e as Error).stack ?? e}`));
+    return e instanceof SettingsError ? EXIT.usage : EXIT.failed;
+  }
+}

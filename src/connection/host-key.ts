@@ -1,0 +1,126 @@
+// Host key checks: a SHA256 fingerprint as `ssh-keygen -lf` prints it, and known_hosts lines
+// (plain and hashed, `[host]:port` for a non-22 port, @revoked markers).
+import { createHash, createHmac } from 'node:crypto';
+import type { HostKeyPolicy } from '../settings/settings.js';
+
+/** `SHA256:<base64 without padding>` of a raw public key blob, as OpenSSH prints it. */
+export function fingerprintOf(keyBlob: Buffer): string {
+  return `SHA256:${createHash('sha256').update(keyBlob).digest('base64').replace(/=+$/, '')}`;
+}
+
+/** The key type named inside an SSH public key blob (e.g. ssh-ed25519). */
+export function keyTypeOf(keyBlob: Buffer): string {
+  if (keyBlob.length < 4) return 'unknown';
+  const len = keyBlob.readUInt32BE(0);
+  return keyBlob.subarray(4, 4 + len).toString('latin1');
+}
+
+/** How known_hosts names a host: `host` on port 22, `[host]:port` otherwise. */
+export function knownHostsName(host: string, port: number): string {
+  return port === 22 ? host : `[${host}]:${port}`;
+}
+
+function wildcardMatch(pattern: string, name: string): boolean {
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+    'i',
+  );
+  return re.test(name);
+}
+
+function hostFieldMatches(field: string, name: string): boolean {
+  if (field.startsWith('|1|')) {
+    const [, , salt, hash] = field.split('|');
+    if (!salt || !hash) return false;
+    const mac = createHmac('sha1', Buffer.from(salt, 'base64')).update(name).digest('base64');
+    return mac === hash;
+  }
+  let matched = false;
+  for (const pattern of field.split(',')) {
+    if (pattern.startsWith('!')) {
+      if (wildcardMatch(pattern.slice(1), name)) return false;
+    } else if (wildcardMatch(pattern, name)) {
+      matched = true;
+    }
+  }
+  return matched;
+}
+
+export type KnownHostsVerdict = 'match' | 'revoked' | 'mismatch' | 'no-entry';
+
+/** Checks a host key blob against known_hosts text for host:port. */
+export function checkKnownHosts(text: string, host: string, port: number, keyBlob: Buffer): KnownHostsVerdict {
+  const name = knownHostsName(host, port);
+  const keyB64 = keyBlob.toString('base64');
+  let sawEntry = false;
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const fields = line.split(/\s+/);
+    let marker: string | undefined;
+    if (fields[0]?.startsWith('@')) marker = fields.shift();
+    const [hosts, , key] = fields;
+    if (!hosts || !key || marker === '@cert-authority') continue;
+    if (!hostFieldMatches(hosts, name)) continue;
+    if (marker === '@revoked') {
+      if (key === keyB64) return 'revoked';
+      continue;
+    }
+    sawEntry = true;
+    if (key === keyB64) return 'match';
+  }
+  return sawEntry ? 'mismatch' : 'no-entry';
+}
+
+export interface HostKeyDecision {
+  readonly accepted: boolean;
+  readonly fingerprint: string;
+  readonly keyType: string;
+  /** Why the key was refused, naming the fix; undefined when accepted. */
+  readonly reason?: string;
+}
+
+/** Decides whether the key the server showed is the one the settings pin. */
+export function decideHostKey(policy: HostKeyPolicy, host: string, port: number, keyBlob: Buffer): HostKeyDecision {
+  const fingerprint = fingerprintOf(keyBlob);
+  const keyType = keyTypeOf(keyBlob);
+  const pinHint =
+    `To pin it, check it from a trusted machine (\`ssh-keyscan -p ${port} ${host} | ssh-keygen -lf -\`) ` +
+    'and set host-fingerprint to it, or pass known-hosts lines.';
+  const refuse = (reason: string): HostKeyDecision => ({ accepted: false, fingerprint, keyType, reason });
+  switch (policy.kind) {
+    case 'insecure-skip':
+      return { accepted: true, fingerprint, keyType };
+    case 'unpinned':
+      return refuse(
+        `The host key of ${host}:${port} is not pinned, so the connection was refused before any change. ` +
+          `The server showed ${keyType} ${fingerprint}. ${pinHint} ` +
+          '(insecure-skip-host-key-check: true accepts any key, for throwaway hosts only.)',
+      );
+    case 'fingerprints':
+      if (policy.fingerprints.includes(fingerprint)) return { accepted: true, fingerprint, keyType };
+      return refuse(
+        `Host key mismatch for ${host}:${port}: the server showed ${keyType} ${fingerprint}, ` +
+          `but host-fingerprint expects ${policy.fingerprints.join(' or ')}. ` +
+          'Either the server was rebuilt (a new host key) or someone is in the middle. ' +
+          `Nothing was changed on the host. If the change is expected: ${pinHint}`,
+      );
+    case 'known-hosts': {
+      const verdict = checkKnownHosts(policy.knownHosts, host, port, keyBlob);
+      if (verdict === 'match') return { accepted: true, fingerprint, keyType };
+      const why =
+        verdict === 'revoked'
+          ? 'that key is marked @revoked in known-hosts'
+          : verdict === 'mismatch'
+            ? `known-hosts has a different key for ${knownHostsName(host, port)}`
+            : `known-hosts has no line for ${knownHostsName(host, port)}`;
+      return refuse(
+        `Host key check failed for ${host}:${port}: the server showed ${keyType} ${fingerprint}, and ${why}. ` +
+          `Nothing was changed on the host. ${pinHint}`,
+      );
+    }
+  }
+}

@@ -1,0 +1,103 @@
+// HTTP to services that are only on the host's internal Docker network, through an SSH tunnel:
+// nothing needs to be published for the deploy to check it.
+import type { Duplex } from 'node:stream';
+import { DeployError } from '../errors.js';
+import type { RemoteHost } from './ssh.js';
+
+export interface HttpResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+export interface HttpRequest {
+  readonly method?: 'GET' | 'POST';
+  readonly path: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: string;
+  readonly timeoutMs?: number;
+}
+
+/** Sends one HTTP/1.0 request over an open stream and reads the response until the peer closes. */
+export function httpOverStream(stream: Duplex, hostHeader: string, req: HttpRequest): Promise<HttpResponse> {
+  const timeoutMs = req.timeoutMs ?? 10_000;
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => {
+      stream.destroy();
+      reject(new DeployError(`No HTTP answer from ${hostHeader}${req.path} within ${timeoutMs / 1000}s`));
+    }, timeoutMs);
+    const finish = () => {
+      clearTimeout(timer);
+      try {
+        resolve(parseHttpResponse(Buffer.concat(chunks)));
+      } catch (e) {
+        reject(new DeployError(`Bad HTTP answer from ${hostHeader}${req.path}: ${(e as Error).message}`));
+      }
+    };
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.once('end', finish);
+    stream.once('close', () => {
+      if (!stream.readableEnded) finish();
+    });
+    stream.once('error', (e: Error) => {
+      clearTimeout(timer);
+      reject(new DeployError(`HTTP to ${hostHeader}${req.path} failed: ${e.message}`));
+    });
+    const body = req.body ?? '';
+    const headers: Record<string, string> = {
+      Host: hostHeader,
+      'User-Agent': 'monitoring-deploy',
+      Accept: '*/*',
+      Connection: 'close',
+      ...(req.method === 'POST' ? { 'Content-Length': String(Buffer.byteLength(body)) } : {}),
+      ...req.headers,
+    };
+    const head = `${req.method ?? 'GET'} ${req.path} HTTP/1.0\r\n${Object.entries(headers)
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join('')}\r\n`;
+    // End our side: some servers wait for EOF before they answer.
+    stream.end(head + body);
+  });
+}
+
+export function parseHttpResponse(raw: Buffer): HttpResponse {
+  const split = raw.indexOf('\r\n\r\n');
+  if (split < 0) throw new Error(raw.length ? 'no end of headers' : 'empty response (connection closed)');
+  const [statusLine = '', ...headerLines] = raw.subarray(0, split).toString('latin1').split('\r\n');
+  const m = /^HTTP\/\d(?:\.\d)?\s+(\d{3})/.exec(statusLine);
+  if (!m?.[1]) throw new Error(`no status line: ${statusLine.slice(0, 80)}`);
+  const headers: Record<string, string> = {};
+  for (const line of headerLines) {
+    const i = line.indexOf(':');
+    if (i > 0) headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
+  }
+  let body = raw.subarray(split + 4);
+  if (headers['transfer-encoding']?.toLowerCase() === 'chunked') body = dechunk(body);
+  return { status: Number(m[1]), headers, body: body.toString('utf8') };
+}
+
+function dechunk(data: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  let at = 0;
+  while (at < data.length) {
+    const eol = data.indexOf('\r\n', at);
+    if (eol < 0) break;
+    const size = Number.parseInt(data.subarray(at, eol).toString('latin1'), 16);
+    if (!size) break;
+    parts.push(data.subarray(eol + 2, eol + 2 + size));
+    at = eol + 2 + size + 2;
+  }
+  return Buffer.concat(parts);
+}
+
+/** An HTTP request to address:port as seen from the host, through the SSH connection. */
+export async function httpViaHost(
+  remote: RemoteHost,
+  address: string,
+  port: number,
+  req: HttpRequest,
+): Promise<HttpResponse> {
+  const channel = await remote.tunnel(address, port, req.timeoutMs);
+  return httpOverStream(channel, `${address}:${port}`, req);
+}

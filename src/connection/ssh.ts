@@ -1,0 +1,226 @@
+// One SSH connection for a whole run: connect with a verified host key, run commands with a
+// deadline, open tunnels to addresses on the host's Docker networks.
+
+import { NodeSSH } from 'node-ssh';
+import type { ClientChannel } from 'ssh2';
+import { DeployError } from '../errors.js';
+import type { ConnectionSettings } from '../settings/settings.js';
+import { decideHostKey, type HostKeyDecision } from './host-key.js';
+
+export interface ExecResult {
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly code: number | null;
+}
+
+export interface ExecOptions {
+  readonly stdin?: string;
+  /** Deadline for this command; default 120 s. */
+  readonly timeoutMs?: number;
+}
+
+const DEFAULT_COMMAND_TIMEOUT_MS = 120_000;
+const KEEPALIVE_INTERVAL_MS = 10_000;
+
+export class RemoteHost {
+  /** Remote commands and channels opened so far: what a no-op redeploy costs. */
+  roundTrips = 0;
+  private lost?: Error;
+
+  private constructor(
+    private readonly ssh: NodeSSH,
+    readonly settings: ConnectionSettings,
+    readonly hostKey: HostKeyDecision,
+  ) {
+    ssh.connection?.on('error', (e: Error) => {
+      this.lost = e;
+    });
+    ssh.connection?.on('close', () => {
+      this.lost ??= new Error('connection closed');
+    });
+  }
+
+  static async connect(settings: ConnectionSettings): Promise<RemoteHost> {
+    const ssh = new NodeSSH();
+    let decision: HostKeyDecision | undefined;
+    try {
+      await ssh.connect({
+        host: settings.host,
+        port: settings.port,
+        username: settings.username,
+        privateKey: settings.privateKey,
+        passphrase: settings.passphrase,
+        readyTimeout: settings.connectTimeoutMs,
+        keepaliveInterval: KEEPALIVE_INTERVAL_MS,
+        keepaliveCountMax: 3,
+        hostVerifier: (key: Buffer) => {
+          decision = decideHostKey(settings.hostKey, settings.host, settings.port, key);
+          return decision.accepted;
+        },
+      });
+    } catch (e) {
+      ssh.dispose();
+      throw connectError(e as Error & { code?: string; level?: string }, settings, decision);
+    }
+    if (!decision) {
+      ssh.dispose();
+      throw new DeployError('The SSH server completed a handshake without showing a host key; refusing to go on.');
+    }
+    return new RemoteHost(ssh, settings, decision);
+  }
+
+  /** Runs a command; resolves with its exit code (never throws for a non-zero one). */
+  async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    this.assertAlive();
+    this.roundTrips++;
+    const timeoutMs = options.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+    let channel: ClientChannel | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        channel?.close();
+        reject(
+          new DeployError(
+            `Remote command did not finish within ${Math.round(timeoutMs / 1000)}s: ${firstLine(command)}`,
+            'check the host is not overloaded (memory, swap, disk) and that Docker answers there.',
+          ),
+        );
+      }, timeoutMs);
+    });
+    try {
+      const result = await Promise.race([
+        this.ssh.execCommand(command, {
+          stdin: options.stdin,
+          noTrim: true,
+          onChannel: (c) => {
+            channel = c;
+          },
+        }),
+        deadline,
+      ]);
+      return { stdout: result.stdout, stderr: result.stderr, code: result.code };
+    } catch (e) {
+      throw this.lost ? lostError(this.settings, this.lost) : e;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Runs a command and throws, with its stderr, when it exits non-zero. */
+  async run(command: string, options: ExecOptions & { what?: string } = {}): Promise<string> {
+    const r = await this.exec(command, options);
+    if (r.code !== 0) {
+      const detail = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-15).join('\n');
+      throw new DeployError(
+        `${options.what ?? `Remote command failed: ${firstLine(command)}`} (exit ${r.code})\n${detail}`,
+      );
+    }
+    return r.stdout;
+  }
+
+  /** Opens a TCP channel from the host to address:port (e.g. a container's bridge IP). */
+  async tunnel(address: string, port: number, timeoutMs = 10_000): Promise<ClientChannel> {
+    this.assertAlive();
+    this.roundTrips++;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return (await Promise.race([
+        this.ssh.forwardOut('127.0.0.1', 0, address, port),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(new DeployError(`Opening a tunnel to ${address}:${port} took longer than ${timeoutMs / 1000}s`)),
+            timeoutMs,
+          );
+        }),
+      ])) as ClientChannel;
+    } catch (e) {
+      if (this.lost) throw lostError(this.settings, this.lost);
+      if (e instanceof DeployError) throw e;
+      throw new DeployError(
+        `Could not open a tunnel to ${address}:${port} on the host: ${(e as Error).message}`,
+        'the sshd on the host must allow TCP forwarding (AllowTcpForwarding yes, the default).',
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  get connected(): boolean {
+    return !this.lost && this.ssh.isConnected();
+  }
+
+  close(): void {
+    this.ssh.dispose();
+  }
+
+  private assertAlive(): void {
+    if (this.lost) throw lostError(this.settings, this.lost);
+  }
+}
+
+function firstLine(command: string): string {
+  const line = command.trim().split('\n')[0] ?? '';
+  return line.length > 100 ? `${line.slice(0, 100)}…` : line;
+}
+
+function lostError(s: ConnectionSettings, e: Error): DeployError {
+  return new DeployError(
+    `The SSH connection to ${s.host}:${s.port} was lost (${e.message}).`,
+    'rerun the deploy; it picks up where this one stopped. If it keeps happening, check the network and the host load.',
+  );
+}
+
+function connectError(
+  e: Error & { code?: string; level?: string },
+  s: ConnectionSettings,
+  decision: HostKeyDecision | undefined,
+): DeployError {
+  const where = `${s.host}:${s.port}`;
+  if (decision && !decision.accepted) return new DeployError(decision.reason ?? `Host key of ${where} refused`);
+  const msg = e.message ?? String(e);
+  if (/passphrase/i.test(msg) || /Encrypted private/i.test(msg)) {
+    return s.passphrase
+      ? new DeployError(
+          'The ssh-key could not be decrypted: the ssh-key-passphrase is wrong for this key.',
+          'set ssh-key-passphrase to the passphrase of this key (or use a key without one).',
+        )
+      : new DeployError(
+          'The ssh-key is encrypted with a passphrase, but ssh-key-passphrase is empty.',
+          'pass the passphrase as ssh-key-passphrase (from a secret).',
+        );
+  }
+  if (/Cannot parse privateKey|Unsupported key format|privateKey/i.test(msg)) {
+    return new DeployError(
+      `The ssh-key could not be read: ${msg}.`,
+      'pass the whole private key file, including the -----BEGIN and -----END lines.',
+    );
+  }
+  if (e.level === 'client-authentication' || /authentication methods failed/i.test(msg)) {
+    return new DeployError(
+      `Authentication refused: ${where} did not accept the key for user "${s.username}".`,
+      `add the matching public key to ~${s.username}/.ssh/authorized_keys on the host, and check the username (ec2-user on Amazon Linux, ubuntu on Ubuntu).`,
+    );
+  }
+  if (e.code === 'ECONNREFUSED') {
+    return new DeployError(
+      `Connection refused by ${where}: nothing listens for SSH on port ${s.port}.`,
+      'check the host and port, and that sshd is running on the host.',
+    );
+  }
+  if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') {
+    return new DeployError(`The host name "${s.host}" does not resolve.`, 'check the host input.');
+  }
+  if (
+    e.code === 'ETIMEDOUT' ||
+    e.code === 'EHOSTUNREACH' ||
+    e.code === 'ENETUNREACH' ||
+    /timed out|No response/i.test(msg)
+  ) {
+    return new DeployError(
+      `Host unreachable: no SSH answer from ${where} within ${Math.round(s.connectTimeoutMs / 1000)}s (${msg}).`,
+      `check that the host is running, its address, and that its firewall / security group allows port ${s.port} from this runner.`,
+    );
+  }
+  return new DeployError(`Could not connect to ${where}: ${msg}`);
+}

@@ -1,0 +1,11 @@
+// An error the user can act on: what went wrong and how to fix it. Anything else that reaches
+// the top is a bug in this action and is reported as one.
+export class DeployError extends Error {
+  constructor(
+    message: string,
+    readonly fix?: string,
+  ) {
+    super(fix ? `${message}\nFix: ${fix}` : message);
+    this.name = 'DeployError';
+  }
+}

@@ -1,0 +1,113 @@
+// Preflight: read-only facts about the host, gathered in one remote command, and the problems
+// that would stop a deploy, each with its fix.
+import type { RemoteHost } from '../connection/ssh.js';
+import { DeployError } from '../errors.js';
+
+export interface HostFacts {
+  readonly os: string;
+  readonly arch: string;
+  readonly uid: number;
+  readonly gid: number;
+  readonly home: string;
+  readonly path: string;
+  /** How docker is reached: directly (docker group), through `sudo -n`, or not at all. */
+  readonly dockerAccess: 'direct' | 'sudo' | 'none';
+  readonly dockerPath?: string;
+  readonly dockerServerVersion?: string;
+  readonly dockerError?: string;
+  /** The Compose command that works here, v2 preferred. */
+  readonly compose?: { readonly command: 'docker compose' | 'docker-compose'; readonly version: string };
+  readonly sudo: boolean;
+  readonly diskFreeBytes: number;
+  readonly memTotalBytes: number;
+  readonly memAvailableBytes: number;
+  readonly swapTotalBytes: number;
+  readonly swapFreeBytes: number;
+}
+
+// Non-interactive SSH sessions get a short PATH; docker often lives in /usr/local/bin or /snap/bin.
+export const REMOTE_PATH_PREFIX = 'export PATH="$PATH:/usr/local/bin:/usr/sbin:/sbin:/snap/bin";';
+
+export const PREFLIGHT_SCRIPT = `${REMOTE_PATH_PREFIX}
+LC_ALL=C; export LC_ALL
+kv() { printf '%s=%s\\n' "$1" "$(printf '%s' "$2" | tr '\\n' ' ')"; }
+kv os "$(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME" || uname -s)"
+kv arch "$(uname -m)"
+kv uid "$(id -u)"; kv gid "$(id -g)"; kv home "$HOME"; kv path "$PATH"
+if sudo -n true >/dev/null 2>&1; then kv sudo yes; else kv sudo no; fi
+kv docker_path "$(command -v docker 2>/dev/null)"
+if v=$(docker version --format '{{.Server.Version}}' 2>&1); then kv docker direct; kv docker_version "$v"; D=docker
+elif sudo -n docker version --format '{{.Server.Version}}' >/dev/null 2>&1; then kv docker sudo; kv docker_version "$(sudo -n docker version --format '{{.Server.Version}}')"; D="sudo -n docker"
+else kv docker none; kv docker_error "$v"; D=; fi
+if [ -n "$D" ] && c=$($D compose version --short 2>/dev/null); then kv compose "docker compose"; kv compose_version "$c"
+elif command -v docker-compose >/dev/null 2>&1 && c=$(docker-compose version --short 2>/dev/null); then kv compose docker-compose; kv compose_version "$c"
+fi
+kv disk_free_kb "$(df -Pk "$HOME" 2>/dev/null | awk 'NR==2{print $4}')"
+awk '/^(MemTotal|MemAvailable|SwapTotal|SwapFree):/{gsub(":","",$1); print $1"_kb="$2}' /proc/meminfo
+`;
+
+export function parseFacts(stdout: string): HostFacts {
+  const kv = new Map<string, string>();
+  for (const line of stdout.split('\n')) {
+    const i = line.indexOf('=');
+    if (i > 0) kv.set(line.slice(0, i), line.slice(i + 1).trim());
+  }
+  const num = (k: string) => Number(kv.get(k) ?? 0) || 0;
+  const kb = (k: string) => num(k) * 1024;
+  const composeCmd = kv.get('compose');
+  const access = kv.get('docker');
+  return {
+    os: kv.get('os') ?? 'unknown',
+    arch: kv.get('arch') ?? 'unknown',
+    uid: num('uid'),
+    gid: num('gid'),
+    home: kv.get('home') ?? '',
+    path: kv.get('path') ?? '',
+    dockerAccess: access === 'direct' || access === 'sudo' ? access : 'none',
+    dockerPath: kv.get('docker_path') || undefined,
+    dockerServerVersion: kv.get('docker_version') || undefined,
+    dockerError: kv.get('docker_error') || undefined,
+    compose:
+      composeCmd === 'docker compose' || composeCmd === 'docker-compose'
+        ? { command: composeCmd, version: kv.get('compose_version') ?? '' }
+        : undefined,
+    sudo: kv.get('sudo') === 'yes',
+    diskFreeBytes: kb('disk_free_kb'),
+    memTotalBytes: kb('MemTotal_kb'),
+    memAvailableBytes: kb('MemAvailable_kb'),
+    swapTotalBytes: kb('SwapTotal_kb'),
+    swapFreeBytes: kb('SwapFree_kb'),
+  };
+}
+
+const MIN_FREE_DISK_BYTES = 1024 ** 3;
+
+/** Problems that stop a deploy, each naming its fix. Empty when the host is fit. */
+export function preflightProblems(f: HostFacts, username: string): string[] {
+  const problems: string[] = [];
+  if (f.dockerAccess === 'none') {
+    problems.push(
+      f.dockerPath
+        ? `Docker is installed but user "${username}" cannot use it (${f.dockerError ?? 'permission denied'}). ` +
+            `Fix: \`sudo usermod -aG docker ${username}\` (then log in again), or allow passwordless sudo.`
+        : 'Docker is not installed on the host (no `docker` on the PATH). Fix: install Docker Engine, e.g. `sudo dnf install docker` or `sudo apt-get install docker.io`, and start it.',
+    );
+  } else if (!f.compose) {
+    problems.push(
+      'Docker Compose is not installed: neither `docker compose` (v2) nor `docker-compose` (v1) works. ' +
+        'Fix: install the Compose v2 plugin (package docker-compose-plugin, or the binary in ~/.docker/cli-plugins/).',
+    );
+  }
+  if (f.diskFreeBytes > 0 && f.diskFreeBytes < MIN_FREE_DISK_BYTES) {
+    problems.push(
+      `Only ${Math.round(f.diskFreeBytes / 1024 ** 2)} MiB free on the disk of ${f.home}. Fix: free at least 1 GiB (\`docker system prune\`, old logs).`,
+    );
+  }
+  return problems;
+}
+
+export async function preflight(remote: RemoteHost): Promise<HostFacts> {
+  const r = await remote.exec(PREFLIGHT_SCRIPT, { timeoutMs: 60_000 });
+  if (r.code !== 0) throw new DeployError(`Preflight failed on the host (exit ${r.code}): ${r.stderr.trim()}`);
+  return parseFacts(r.stdout);
+}

@@ -1,0 +1,28 @@
+// Where progress goes: the job log (action) or the terminal (CLI). Every line passes through
+// the redactor, so a secret that slips into an error message is still not printed.
+
+export interface Log {
+  info(line: string): void;
+  warn(line: string): void;
+  error(line: string): void;
+}
+
+export function redactor(secrets: readonly string[]): (text: string) => string {
+  const sorted = [...secrets].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
+  return (text) => sorted.reduce((t, s) => t.split(s).join('***'), text);
+}
+
+export function redactingLog(log: Log, secrets: readonly string[]): Log {
+  const redact = redactor(secrets);
+  return {
+    info: (l) => log.info(redact(l)),
+    warn: (l) => log.warn(redact(l)),
+    error: (l) => log.error(redact(l)),
+  };
+}
+
+export const consoleLog: Log = {
+  info: (l) => process.stdout.write(`${l}\n`),
+  warn: (l) => process.stderr.write(`warning: ${l}\n`),
+  error: (l) => process.stderr.write(`error: ${l}\n`),
+};

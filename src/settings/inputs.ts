@@ -1,0 +1,181 @@
+// The action's whole interface in one place. action.yml, the CLI's flags and the README's table
+// are checked against this list by tests, so the three cannot drift apart.
+
+export type InputGroup = 'connection' | 'stack' | 'grafana' | 'host' | 'gate';
+
+export interface InputSpec {
+  readonly name: string;
+  readonly group: InputGroup;
+  readonly description: string;
+  /** The default as action.yml declares it; undefined when the input has none. */
+  readonly default?: string;
+  readonly required?: boolean;
+  readonly secret?: boolean;
+}
+
+export const INPUTS: readonly InputSpec[] = [
+  // connection
+  { name: 'host', group: 'connection', required: true, description: 'Address of the server to deploy to.' },
+  { name: 'port', group: 'connection', default: '22', description: 'SSH port.' },
+  { name: 'username', group: 'connection', required: true, description: 'SSH login user (e.g. ec2-user, ubuntu).' },
+  {
+    name: 'ssh-key',
+    group: 'connection',
+    required: true,
+    secret: true,
+    description: 'Private key (OpenSSH or PEM text) for the login user. Pass it from a secret.',
+  },
+  {
+    name: 'ssh-key-passphrase',
+    group: 'connection',
+    secret: true,
+    description: 'Passphrase of ssh-key, if it has one. Pass it from a secret.',
+  },
+  {
+    name: 'host-fingerprint',
+    group: 'connection',
+    description:
+      'Expected host key fingerprint(s), `SHA256:…`, one per line or comma-separated. Get it from a trusted machine: `ssh-keyscan HOST | ssh-keygen -lf -`.',
+  },
+  {
+    name: 'known-hosts',
+    group: 'connection',
+    description: 'known_hosts lines for the host (plain or hashed; `[host]:port` for a non-22 port).',
+  },
+  {
+    name: 'insecure-skip-host-key-check',
+    group: 'connection',
+    default: 'false',
+    description: 'Accept any host key. Only for throwaway hosts: it allows a man in the middle.',
+  },
+  {
+    name: 'connect-timeout',
+    group: 'connection',
+    default: '30s',
+    description: 'Deadline for the SSH connection and handshake (e.g. 30s, 2m).',
+  },
+  // stack
+  {
+    name: 'stack-dir',
+    group: 'stack',
+    description: "Directory with the two compose files and configs. Default: the action's bundled stack (compose/).",
+  },
+  {
+    name: 'remote-dir',
+    group: 'stack',
+    default: '~/monitoring',
+    description: 'Where the stack lives on the host.',
+  },
+  {
+    name: 'network',
+    group: 'stack',
+    default: 'monitoring',
+    description: 'Name of the external bridge network both stacks share (created if missing).',
+  },
+  {
+    name: 'stacks',
+    group: 'stack',
+    default: 'app,monitoring',
+    description: 'Which stacks to run: app (docker-compose-dev.yml), monitoring (docker-compose-dev-monitoring.yml).',
+  },
+  { name: 'app-image', group: 'stack', description: 'Image of your Spring Boot app (the `server` service).' },
+  {
+    name: 'app-metrics-port',
+    group: 'stack',
+    default: '19021',
+    description: "Actuator's private management port (management.server.port).",
+  },
+  {
+    name: 'app-metrics-path',
+    group: 'stack',
+    default: '/myendpoint/prometheus',
+    description: "Actuator's Prometheus path (management.endpoints.web.base-path + /prometheus).",
+  },
+  {
+    name: 'app-logs-dir',
+    group: 'stack',
+    default: '/app/logs',
+    description: 'Directory inside the app container where Logback writes its files.',
+  },
+  {
+    name: 'images',
+    group: 'stack',
+    description: 'Image overrides, one `service=image` per line (e.g. for a registry mirror).',
+  },
+  {
+    name: 'pull',
+    group: 'stack',
+    default: 'missing',
+    description: 'Image pull policy: missing, always or never.',
+  },
+  {
+    name: 'log-agent',
+    group: 'stack',
+    default: 'promtail',
+    description: 'Log shipper: promtail (end of life since 2026-03-02) or alloy.',
+  },
+  // grafana
+  {
+    name: 'grafana-admin-password',
+    group: 'grafana',
+    secret: true,
+    description: "Grafana's admin password. Pass it from a secret.",
+  },
+  {
+    name: 'discord-webhook-url',
+    group: 'grafana',
+    secret: true,
+    description: 'Discord webhook for alerts. Pass it from a secret. Without it, alerts have no Discord contact point.',
+  },
+  {
+    name: 'cpu-alert-threshold',
+    group: 'grafana',
+    default: '70',
+    description: 'Alert when host CPU use stays above this percentage for 5 minutes.',
+  },
+  {
+    name: 'grafana-dashboards',
+    group: 'grafana',
+    default: '1860,19004',
+    description: 'grafana.com dashboard ids to import at deploy time (comma-separated; empty for none).',
+  },
+  // host
+  {
+    name: 'swap-size',
+    group: 'host',
+    default: '2G',
+    description: 'Ensure at least this much active swap (e.g. 2G, 512M); 0 leaves swap alone.',
+  },
+  // gate
+  {
+    name: 'health-timeout',
+    group: 'gate',
+    default: '180s',
+    description: 'How long the health gate waits for every target to be up.',
+  },
+  {
+    name: 'rollback',
+    group: 'gate',
+    default: 'true',
+    description: 'Restore the previous release when the health gate fails.',
+  },
+  {
+    name: 'lock-timeout',
+    group: 'gate',
+    default: '10m',
+    description: 'How long to wait for another deploy to the same host to finish.',
+  },
+];
+
+export interface OutputSpec {
+  readonly name: string;
+  readonly description: string;
+}
+
+export const OUTPUTS: readonly OutputSpec[] = [
+  { name: 'changed', description: 'true when the deploy changed anything on the host.' },
+  { name: 'restarted', description: 'Comma-separated services that were (re)started.' },
+  { name: 'release', description: 'Id of the release now on the host.' },
+  { name: 'targets', description: 'JSON array of Prometheus targets with their health.' },
+  { name: 'grafana-url', description: 'URL of Grafana on the host.' },
+];

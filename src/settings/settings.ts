@@ -1,0 +1,224 @@
+// Every input is read and validated here, once, into a typed Settings object. The action and
+// the CLI both hand their raw values (strings, as action.yml would pass them) to readSettings.
+import { INPUTS } from './inputs.js';
+import {
+  parseBoolean,
+  parseChoice,
+  parseDuration,
+  parseImageOverrides,
+  parseList,
+  parseNumber,
+  parsePort,
+  parseSize,
+} from './parse.js';
+
+export type RawInputs = Readonly<Record<string, string | undefined>>;
+
+export type HostKeyPolicy =
+  | { readonly kind: 'fingerprints'; readonly fingerprints: readonly string[] }
+  | { readonly kind: 'known-hosts'; readonly knownHosts: string }
+  | { readonly kind: 'insecure-skip' }
+  | { readonly kind: 'unpinned' };
+
+export interface ConnectionSettings {
+  readonly host: string;
+  readonly port: number;
+  readonly username: string;
+  readonly privateKey: string;
+  readonly passphrase?: string;
+  readonly hostKey: HostKeyPolicy;
+  readonly connectTimeoutMs: number;
+}
+
+export type StackName = 'app' | 'monitoring';
+export type PullPolicy = 'missing' | 'always' | 'never';
+export type LogAgent = 'promtail' | 'alloy';
+
+export interface StackSettings {
+  readonly stackDir?: string;
+  readonly remoteDir: string;
+  readonly network: string;
+  readonly stacks: readonly StackName[];
+  readonly appImage?: string;
+  readonly appMetricsPort: number;
+  readonly appMetricsPath: string;
+  readonly appLogsDir: string;
+  readonly images: Readonly<Record<string, string>>;
+  readonly pull: PullPolicy;
+  readonly logAgent: LogAgent;
+}
+
+export interface GrafanaSettings {
+  readonly adminPassword?: string;
+  readonly discordWebhookUrl?: string;
+  readonly cpuAlertThreshold: number;
+  readonly dashboards: readonly number[];
+}
+
+export interface Settings {
+  readonly connection: ConnectionSettings;
+  readonly stack: StackSettings;
+  readonly grafana: GrafanaSettings;
+  readonly swapBytes: number;
+  readonly healthTimeoutMs: number;
+  readonly rollback: boolean;
+  readonly lockTimeoutMs: number;
+  /** Values that must never be printed: handed to core.setSecret and the log redactor. */
+  readonly secrets: readonly string[];
+}
+
+export class SettingsError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(problems.length === 1 ? `Invalid input: ${problems[0]}` : `Invalid inputs:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'SettingsError';
+  }
+}
+
+const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
+const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+/**
+ * Inputs declared in action.yml whose behaviour this version does not have yet. Setting one
+ * fails the run instead of being silently ignored.
+ */
+export const NOT_SUPPORTED_YET: ReadonlySet<string> = new Set(
+  INPUTS.filter((i) => i.group !== 'connection').map((i) => i.name),
+);
+
+/** Required inputs that have no value. */
+export function missingRequired(raw: RawInputs): string[] {
+  return INPUTS.filter((i) => i.required && !raw[i.name]?.trim()).map((i) => i.name);
+}
+
+export function readSettings(raw: RawInputs): Settings {
+  const problems: string[] = [];
+  const missing = missingRequired(raw);
+  if (missing.length) problems.push(`missing required input${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`);
+
+  for (const name of NOT_SUPPORTED_YET) {
+    const given = raw[name]?.trim();
+    const spec = INPUTS.find((i) => i.name === name);
+    if (given && given !== spec?.default)
+      problems.push(`${name}: not supported yet by this version of monitoring-deploy`);
+  }
+
+  const value = (name: string): string => {
+    const given = raw[name];
+    if (given !== undefined && given.trim() !== '') return given;
+    return INPUTS.find((i) => i.name === name)?.default ?? '';
+  };
+  const optional = (name: string): string | undefined => value(name).trim() || undefined;
+  // Each parse problem is collected, so one run reports every bad input at once.
+  const attempt = <T>(fn: () => T, fallback: T): T => {
+    try {
+      return fn();
+    } catch (e) {
+      problems.push((e as Error).message);
+      return fallback;
+    }
+  };
+
+  const hostKey = attempt((): HostKeyPolicy => hostKeyPolicy(value), { kind: 'unpinned' });
+  const stacks = attempt(
+    () => parseList(value('stacks')).map((s) => parseChoice(s, 'stacks', ['app', 'monitoring'] as const)),
+    [],
+  );
+  if (raw.stacks !== undefined && stacks.length === 0 && !problems.some((p) => p.startsWith('stacks'))) {
+    problems.push('stacks: name at least one of app, monitoring');
+  }
+  const network = value('network').trim();
+  if (!NETWORK_NAME.test(network)) problems.push(`network: "${network}" is not a valid Docker network name`);
+  const metricsPath = value('app-metrics-path').trim();
+  if (!metricsPath.startsWith('/')) problems.push(`app-metrics-path: "${metricsPath}" must start with /`);
+  const logsDir = value('app-logs-dir').trim();
+  if (!logsDir.startsWith('/')) problems.push(`app-logs-dir: "${logsDir}" must be an absolute path in the container`);
+
+  const settings: Settings = {
+    connection: {
+      host: value('host').trim(),
+      port: attempt(() => parsePort(value('port'), 'port'), 22),
+      username: value('username').trim(),
+      privateKey: normalizeKey(value('ssh-key')),
+      passphrase: raw['ssh-key-passphrase'] || undefined,
+      hostKey,
+      connectTimeoutMs: attempt(() => parseDuration(value('connect-timeout'), 'connect-timeout'), 30_000),
+    },
+    stack: {
+      stackDir: optional('stack-dir'),
+      remoteDir: value('remote-dir').trim(),
+      network,
+      stacks,
+      appImage: optional('app-image'),
+      appMetricsPort: attempt(() => parsePort(value('app-metrics-port'), 'app-metrics-port'), 19021),
+      appMetricsPath: metricsPath,
+      appLogsDir: logsDir,
+      images: attempt(() => parseImageOverrides(value('images'), 'images'), {}),
+      pull: attempt(() => parseChoice(value('pull'), 'pull', ['missing', 'always', 'never'] as const), 'missing'),
+      logAgent: attempt(() => parseChoice(value('log-agent'), 'log-agent', ['promtail', 'alloy'] as const), 'promtail'),
+    },
+    grafana: {
+      adminPassword: raw['grafana-admin-password'] || undefined,
+      discordWebhookUrl: optional('discord-webhook-url'),
+      cpuAlertThreshold: attempt(() => parseNumber(value('cpu-alert-threshold'), 'cpu-alert-threshold', 1, 100), 70),
+      dashboards: attempt(
+        () =>
+          parseList(value('grafana-dashboards')).map((id) => {
+            if (!/^\d+$/.test(id)) throw new Error(`grafana-dashboards: "${id}" is not a grafana.com dashboard id`);
+            return Number(id);
+          }),
+        [],
+      ),
+    },
+    swapBytes: attempt(() => parseSize(value('swap-size'), 'swap-size'), 0),
+    healthTimeoutMs: attempt(() => parseDuration(value('health-timeout'), 'health-timeout'), 180_000),
+    rollback: attempt(() => parseBoolean(value('rollback'), 'rollback'), true),
+    lockTimeoutMs: attempt(() => parseDuration(value('lock-timeout'), 'lock-timeout'), 600_000),
+    secrets: secretValues(raw),
+  };
+
+  if (!missing.includes('ssh-key') && !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(settings.connection.privateKey)) {
+    problems.push(
+      'ssh-key: this is not a private key (expected a -----BEGIN … PRIVATE KEY----- block; pass the private key, not the .pub file)',
+    );
+  }
+  const webhook = settings.grafana.discordWebhookUrl;
+  if (webhook && !/^https:\/\/\S+$/.test(webhook)) problems.push('discord-webhook-url: must be an https:// URL');
+
+  if (problems.length) throw new SettingsError(problems);
+  return settings;
+}
+
+function hostKeyPolicy(value: (name: string) => string): HostKeyPolicy {
+  const fingerprints = parseList(value('host-fingerprint'));
+  const knownHosts = value('known-hosts').trim();
+  const skip = parseBoolean(value('insecure-skip-host-key-check'), 'insecure-skip-host-key-check');
+  for (const fp of fingerprints) {
+    if (!FINGERPRINT.test(fp)) {
+      throw new Error(
+        `host-fingerprint: "${fp}" is not a SHA256 fingerprint (expected SHA256: and 43 base64 characters, as \`ssh-keygen -lf\` prints)`,
+      );
+    }
+  }
+  if (fingerprints.length) return { kind: 'fingerprints', fingerprints };
+  if (knownHosts) return { kind: 'known-hosts', knownHosts };
+  if (skip) return { kind: 'insecure-skip' };
+  return { kind: 'unpinned' };
+}
+
+/** Secrets pasted into GitHub often lose their final newline or gain \r; OpenSSH parsers mind. */
+function normalizeKey(key: string): string {
+  const k = key.replace(/\r\n/g, '\n').trim();
+  return k ? `${k}\n` : '';
+}
+
+function secretValues(raw: RawInputs): string[] {
+  const out = new Set<string>();
+  for (const input of INPUTS) {
+    const v = raw[input.name];
+    if (!input.secret || !v?.trim()) continue;
+    out.add(v.trim());
+    // A multi-line secret is masked line by line, as GitHub masks it.
+    for (const line of v.split(/\r?\n/)) if (line.trim().length >= 4) out.add(line.trim());
+  }
+  return [...out];
+}

@@ -1,0 +1,44 @@
+// Runs the built bundles (dist/), as users and the action runner do.
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+
+export const DIST_CLI = resolve(__dirname, '../../dist/cli.js');
+export const DIST_ACTION = resolve(__dirname, '../../dist/index.js');
+
+export interface RunResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export function runNode(
+  script: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 600_000,
+): Promise<RunResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [script, ...args], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolvePromise({ code, stdout, stderr });
+    });
+  });
+}
+
+export const runCli = (args: readonly string[], env?: NodeJS.ProcessEnv, timeoutMs?: number) =>
+  runNode(DIST_CLI, args, env, timeoutMs);
+export const runAction = (env: NodeJS.ProcessEnv, timeoutMs?: number) => runNode(DIST_ACTION, [], env, timeoutMs);

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Tears the sandbox down and leaves the machine as up.sh found it: containers, networks and
+# volumes made since, swap and /etc/fstab lines added since, the login user, sudoers entry,
+# sshd, and dockerd if up.sh started it. Images are removed too unless --keep-images.
+. "$(dirname "$0")/lib.sh"
+keep_images=0
+[ "${1:-}" = --keep-images ] && keep_images=1
+state="$SANDBOX_DIR/state"
+[ -d "$state" ] || { say "no sandbox at $SANDBOX_DIR"; exit 0; }
+set +e
+
+if [ -s "$SANDBOX_DIR/sshd.pid" ]; then
+  kill "$(cat "$SANDBOX_DIR/sshd.pid")" 2>/dev/null
+fi
+# sshd's per-connection children outlive the listener; end those of this sandbox.
+pkill -f "sshd: $SANDBOX_USER" 2>/dev/null
+
+if docker_ready; then
+  new() { comm -13 "$state/$1.before" <(sort); }
+  docker ps -aq --no-trunc | sort | new containers | xargs -r docker rm -f >/dev/null
+  docker network ls -q --no-trunc | sort | new networks | xargs -r docker network rm >/dev/null
+  docker volume ls -q | sort | new volumes | xargs -r docker volume rm >/dev/null
+  if [ "$keep_images" = 0 ] && [ -s "$SANDBOX_DIR/images.txt" ]; then
+    cut -d= -f2 "$SANDBOX_DIR/images.txt" | xargs -r docker rmi -f >/dev/null
+  fi
+fi
+
+swapon --show=NAME --noheadings 2>/dev/null | sort | comm -13 "$state/swaps.before" - | while read -r swap; do
+  swapoff "$swap" && case "$swap" in /dev/*) ;; *) rm -f "$swap" ;; esac
+done
+[ -f "$state/fstab.before" ] && cp "$state/fstab.before" /etc/fstab
+
+if id "$SANDBOX_USER" >/dev/null 2>&1; then
+  pkill -u "$SANDBOX_USER" 2>/dev/null; sleep 0.2
+  userdel -r "$SANDBOX_USER" 2>/dev/null
+fi
+rm -f /etc/sudoers.d/monitoring-deploy-sandbox
+
+if [ -s "$state/dockerd.pid" ]; then
+  pid=$(cat "$state/dockerd.pid")
+  kill "$pid" 2>/dev/null
+  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+fi
+rm -rf "$SANDBOX_DIR"
+say "down"

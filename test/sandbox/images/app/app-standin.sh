@@ -1,0 +1,36 @@
+#!/bin/sh
+# STAND-IN for the user's Spring Boot app (not Spring Boot). It mimics what the deploy checks:
+# - Actuator-style Prometheus text on a private management port and path
+#   (METRICS_PORT, METRICS_PATH; the seed's :19021/myendpoint/prometheus), sent with the
+#   Content-Type real Actuator sends (Prometheus 3 rejects a blank one);
+# - the public app port 8080;
+# - Logback-style files under $LOG_DIR/{debug,info,warn,error}/, a line every few seconds.
+# Unhealthy on demand: `docker exec CONTAINER touch /tmp/unhealthy` makes the metrics endpoint
+# answer 500 until the file is removed.
+export METRICS_PORT=${METRICS_PORT:-19021}
+export METRICS_PATH=${METRICS_PATH:-/myendpoint/prometheus}
+export LOG_DIR=${LOG_DIR:-/app/logs}
+export STARTED_AT=$(date +%s)
+
+for level in debug info warn error; do mkdir -p "$LOG_DIR/$level"; done
+
+log_loop() {
+  n=0
+  while :; do
+    n=$((n + 1))
+    now=$(date '+%Y-%m-%d %H:%M:%S.000')
+    echo "$now DEBUG 1 --- [main] c.e.App : debug tick $n" >> "$LOG_DIR/debug/debug.log"
+    echo "$now INFO 1 --- [main] c.e.App : info tick $n" >> "$LOG_DIR/info/info.log"
+    if [ $((n % 5)) -eq 0 ]; then
+      echo "$now WARN 1 --- [main] c.e.App : warn tick $n" >> "$LOG_DIR/warn/warn.log"
+    fi
+    if [ -f /tmp/log-error ]; then
+      echo "$now ERROR 1 --- [main] c.e.App : error on demand $n" >> "$LOG_DIR/error/error.log"
+    fi
+    sleep "${LOG_INTERVAL:-3}"
+  done
+}
+
+log_loop &
+SERVED_PORT=8080 nc -ll -p 8080 -e /standin/app-handler.sh &
+SERVED_PORT=$METRICS_PORT exec nc -ll -p "$METRICS_PORT" -e /standin/app-handler.sh

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what the sandbox needs on a Debian bookworm machine (as root). Idempotent.
+. "$(dirname "$0")/lib.sh"
+
+packages=(docker.io openssh-server openssh-client nginx-core busybox-static sudo iproute2 curl ca-certificates)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  say "installing ${missing[*]}"
+  apt-get update -q
+  # nginx-core without its service starting: the sandbox runs nginx only inside an image.
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+mkdir -p "$SANDBOX_CACHE"
+compose_dir=$(alt_suite_package trixie docker-compose)
+prom_dir=$(alt_suite_package sid prometheus)
+promtool_dir=$(alt_suite_package sid promtool)
+nodeexp_dir=$(alt_suite_package sid prometheus-node-exporter)
+
+# promtool on the PATH, for the tests that check rendered configs with the real tool.
+ln -sf "$promtool_dir/usr/bin/promtool" /usr/local/bin/promtool
+
+# The Compose v2 plugin goes in root's own plugin dir, not a system one, so that a sandbox
+# login user can be made Compose-v1-only (see up.sh --compose v1).
+mkdir -p /root/.docker/cli-plugins
+install -m 755 "$compose_dir/usr/libexec/docker/cli-plugins/docker-compose" /root/.docker/cli-plugins/docker-compose
+
+for pair in "prometheus:$prom_dir:3." "node-exporter:$nodeexp_dir:1." "promtool:$promtool_dir:3."; do
+  IFS=: read -r what dir major <<<"$pair"
+  v=$(cat "$dir/.version")
+  case "$v" in
+    "$major"*) say "$what $v" ;;
+    *) die "$what from Debian sid is now $v; the sandbox expects ${major}x. Update test/sandbox for it." ;;
+  esac
+done
+say "compose plugin $(cat "$compose_dir/.version")"

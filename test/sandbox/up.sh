@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Brings up the sandbox "dev server" on this machine (as root) and writes what tests need to
+# $SANDBOX_DIR/sandbox.env. Options:
+#   --compose v2|v1   the login user sees Compose v2 (`docker compose`, default) or only v1
+#                     (`docker-compose`, Debian bookworm's Python Compose 1.29)
+#   --no-images       skip building the local images (they already exist)
+# Tear down with down.sh, which restores what this changed.
+. "$(dirname "$0")/lib.sh"
+[ "$(id -u)" = 0 ] || die "run as root: the sandbox adds a user, starts sshd and dockerd"
+
+compose=v2 build_images=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --compose) compose=$2; shift 2 ;;
+    --no-images) build_images=0; shift ;;
+    *) die "unknown option $1" ;;
+  esac
+done
+case "$compose" in v1|v2) ;; *) die "--compose takes v1 or v2" ;; esac
+[ ! -f "$SANDBOX_DIR/sandbox.env" ] || die "a sandbox is already up ($SANDBOX_DIR); run down.sh first"
+
+bash "$SANDBOX_HERE/install.sh"
+if [ "$compose" = v1 ] && ! command -v docker-compose >/dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends docker-compose
+fi
+
+mkdir -p "$SANDBOX_DIR/state" "$SANDBOX_DIR/keys"
+chmod 700 "$SANDBOX_DIR"
+state="$SANDBOX_DIR/state"
+
+# --- Docker engine: start it unless one already answers; remember what existed before ------------
+if ! docker_ready; then
+  say "starting dockerd"
+  dockerd >"$SANDBOX_DIR/dockerd.log" 2>&1 &
+  echo $! > "$state/dockerd.pid"
+  for _ in $(seq 1 60); do docker_ready && break; sleep 0.5; done
+  docker_ready || die "dockerd did not start; see $SANDBOX_DIR/dockerd.log"
+fi
+docker ps -aq --no-trunc | sort > "$state/containers.before"
+docker network ls -q --no-trunc | sort > "$state/networks.before"
+docker volume ls -q | sort > "$state/volumes.before"
+swapon --show=NAME --noheadings 2>/dev/null | sort > "$state/swaps.before"
+cp /etc/fstab "$state/fstab.before"
+
+if [ "$build_images" = 1 ]; then
+  bash "$SANDBOX_HERE/build-images.sh" > "$SANDBOX_DIR/images.txt"
+else
+  [ -s "$SANDBOX_DIR/images.txt" ] || die "--no-images, but no $SANDBOX_DIR/images.txt from an earlier build"
+fi
+
+# --- the login user ------------------------------------------------------------------------------
+if id "$SANDBOX_USER" >/dev/null 2>&1; then
+  die "user $SANDBOX_USER already exists; the sandbox only removes a user it created"
+fi
+useradd --create-home --shell /bin/bash --groups docker "$SANDBOX_USER"
+usermod -p '*' "$SANDBOX_USER" # unlocked, but no password: sshd refuses keys for a locked account
+echo "$SANDBOX_USER ALL=(ALL) NOPASSWD:ALL" > /etc/sudoers.d/monitoring-deploy-sandbox
+chmod 440 /etc/sudoers.d/monitoring-deploy-sandbox
+home=$(getent passwd "$SANDBOX_USER" | cut -d: -f6)
+if [ "$compose" = v2 ]; then
+  install -d -o "$SANDBOX_USER" "$home/.docker" "$home/.docker/cli-plugins"
+  install -m 755 -o "$SANDBOX_USER" /root/.docker/cli-plugins/docker-compose "$home/.docker/cli-plugins/docker-compose"
+fi
+
+keys="$SANDBOX_DIR/keys"
+ssh-keygen -q -t ed25519 -N '' -C sandbox-ed25519 -f "$keys/id_ed25519"
+ssh-keygen -q -t ed25519 -N "$SANDBOX_KEY_PASSPHRASE" -C sandbox-ed25519-passphrase -f "$keys/id_ed25519_passphrase"
+ssh-keygen -q -t rsa -b 3072 -N '' -C sandbox-rsa -f "$keys/id_rsa"
+ssh-keygen -q -t ed25519 -N '' -C not-authorized -f "$keys/id_unauthorized"
+install -d -m 700 -o "$SANDBOX_USER" "$home/.ssh"
+cat "$keys/id_ed25519.pub" "$keys/id_ed25519_passphrase.pub" "$keys/id_rsa.pub" > "$home/.ssh/authorized_keys"
+chown "$SANDBOX_USER" "$home/.ssh/authorized_keys" && chmod 600 "$home/.ssh/authorized_keys"
+
+# --- sshd on 127.0.0.1 at a free port ------------------------------------------------------------
+mkdir -p /run/sshd
+ssh-keygen -q -t ed25519 -N '' -C sandbox-host -f "$keys/host_ed25519"
+port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+cat > "$SANDBOX_DIR/sshd_config" <<CONF
+Port $port
+ListenAddress 127.0.0.1
+HostKey $keys/host_ed25519
+PidFile $SANDBOX_DIR/sshd.pid
+AllowUsers $SANDBOX_USER
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+StrictModes no
+MaxStartups 50
+MaxSessions 50
+Subsystem sftp /usr/lib/openssh/sftp-server
+CONF
+/usr/sbin/sshd -f "$SANDBOX_DIR/sshd_config" -E "$SANDBOX_DIR/sshd.log"
+for _ in $(seq 1 50); do [ -s "$SANDBOX_DIR/sshd.pid" ] && break; sleep 0.1; done
+[ -s "$SANDBOX_DIR/sshd.pid" ] || die "sshd did not start; see $SANDBOX_DIR/sshd.log"
+fingerprint=$(ssh-keygen -lf "$keys/host_ed25519.pub" | awk '{print $2}')
+ssh-keyscan -p "$port" -t ed25519 127.0.0.1 2>/dev/null > "$SANDBOX_DIR/known_hosts"
+
+cat > "$SANDBOX_DIR/sandbox.env" <<ENV
+SANDBOX_DIR=$SANDBOX_DIR
+SANDBOX_HOST=127.0.0.1
+SANDBOX_PORT=$port
+SANDBOX_USER=$SANDBOX_USER
+SANDBOX_HOME=$home
+SANDBOX_COMPOSE=$compose
+SANDBOX_FINGERPRINT=$fingerprint
+SANDBOX_KNOWN_HOSTS=$SANDBOX_DIR/known_hosts
+SANDBOX_KEY=$keys/id_ed25519
+SANDBOX_KEY_PASSPHRASE_FILE=$keys/id_ed25519_passphrase
+SANDBOX_KEY_PASSPHRASE=$SANDBOX_KEY_PASSPHRASE
+SANDBOX_KEY_RSA=$keys/id_rsa
+SANDBOX_KEY_UNAUTHORIZED=$keys/id_unauthorized
+SANDBOX_IMAGES=$SANDBOX_DIR/images.txt
+ENV
+say "up: $SANDBOX_USER@127.0.0.1 port $port (compose $compose)"
+say "host key fingerprint: $fingerprint"
+echo "$fingerprint"
