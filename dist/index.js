@@ -59000,14 +59000,21 @@ const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
  * Inputs declared in action.yml whose behaviour this version does not have yet. Setting one
  * fails the run instead of being silently ignored.
  */
-const NOT_SUPPORTED_YET = new Set(INPUTS.filter((i) => i.group !== 'connection').map((i) => i.name));
+const NOT_SUPPORTED_YET = new Set([
+    'swap-size',
+    'health-timeout',
+    'rollback',
+    'lock-timeout',
+]);
 /** Required inputs that have no value. */
 function missingRequired(raw) {
     return INPUTS.filter((i) => i.required && !raw[i.name]?.trim()).map((i) => i.name);
 }
-function readSettings(raw) {
+const PLAN_HOST = 'dev-server';
+function readSettings(raw, options = {}) {
+    const needsConnection = options.needsConnection ?? true;
     const problems = [];
-    const missing = missingRequired(raw);
+    const missing = needsConnection ? missingRequired(raw) : [];
     if (missing.length)
         problems.push(`missing required input${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`);
     for (const name of NOT_SUPPORTED_YET) {
@@ -59049,7 +59056,7 @@ function readSettings(raw) {
         problems.push(`app-logs-dir: "${logsDir}" must be an absolute path in the container`);
     const settings = {
         connection: {
-            host: value('host').trim(),
+            host: value('host').trim() || (needsConnection ? '' : PLAN_HOST),
             port: attempt(() => parsePort(value('port'), 'port'), 22),
             username: value('username').trim(),
             privateKey: normalizeKey(value('ssh-key')),
@@ -59086,7 +59093,9 @@ function readSettings(raw) {
         lockTimeoutMs: attempt(() => parseDuration(value('lock-timeout'), 'lock-timeout'), 600_000),
         secrets: secretValues(raw),
     };
-    if (!missing.includes('ssh-key') && !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(settings.connection.privateKey)) {
+    if (needsConnection &&
+        !missing.includes('ssh-key') &&
+        !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(settings.connection.privateKey)) {
         problems.push('ssh-key: this is not a private key (expected a -----BEGIN … PRIVATE KEY----- block; pass the private key, not the .pub file)');
     }
     const webhook = settings.grafana.discordWebhookUrl;

@@ -81,18 +81,32 @@ const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
  * Inputs declared in action.yml whose behaviour this version does not have yet. Setting one
  * fails the run instead of being silently ignored.
  */
-export const NOT_SUPPORTED_YET: ReadonlySet<string> = new Set(
-  INPUTS.filter((i) => i.group !== 'connection').map((i) => i.name),
-);
+export const NOT_SUPPORTED_YET: ReadonlySet<string> = new Set([
+  'swap-size',
+  'health-timeout',
+  'rollback',
+  'lock-timeout',
+]);
 
 /** Required inputs that have no value. */
 export function missingRequired(raw: RawInputs): string[] {
   return INPUTS.filter((i) => i.required && !raw[i.name]?.trim()).map((i) => i.name);
 }
 
-export function readSettings(raw: RawInputs): Settings {
+export interface ReadOptions {
+  /**
+   * false for commands that need no host (plan, lint): the connection inputs may then be
+   * missing, and the host label defaults to PLAN_HOST.
+   */
+  readonly needsConnection?: boolean;
+}
+
+export const PLAN_HOST = 'dev-server';
+
+export function readSettings(raw: RawInputs, options: ReadOptions = {}): Settings {
+  const needsConnection = options.needsConnection ?? true;
   const problems: string[] = [];
-  const missing = missingRequired(raw);
+  const missing = needsConnection ? missingRequired(raw) : [];
   if (missing.length) problems.push(`missing required input${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`);
 
   for (const name of NOT_SUPPORTED_YET) {
@@ -135,7 +149,7 @@ export function readSettings(raw: RawInputs): Settings {
 
   const settings: Settings = {
     connection: {
-      host: value('host').trim(),
+      host: value('host').trim() || (needsConnection ? '' : PLAN_HOST),
       port: attempt(() => parsePort(value('port'), 'port'), 22),
       username: value('username').trim(),
       privateKey: normalizeKey(value('ssh-key')),
@@ -176,7 +190,11 @@ export function readSettings(raw: RawInputs): Settings {
     secrets: secretValues(raw),
   };
 
-  if (!missing.includes('ssh-key') && !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(settings.connection.privateKey)) {
+  if (
+    needsConnection &&
+    !missing.includes('ssh-key') &&
+    !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(settings.connection.privateKey)
+  ) {
     problems.push(
       'ssh-key: this is not a private key (expected a -----BEGIN … PRIVATE KEY----- block; pass the private key, not the .pub file)',
     );

@@ -1,0 +1,39 @@
+// `plan` and `lint`: the stack as a deploy would upload it, checked, without a host.
+import { formatFinding } from '../lint/lint.js';
+import { readSettings } from '../settings/settings.js';
+import { planStack } from '../stack/plan.js';
+import type { CliArgs } from './args.js';
+
+export function planOrLint(args: CliArgs): number {
+  const stackDir = args.command === 'lint' && args.rest[0] ? args.rest[0] : args.raw['stack-dir'];
+  const settings = readSettings({ ...args.raw, 'stack-dir': stackDir }, { needsConnection: false });
+  const lintOnly = args.command === 'lint';
+  const plan = planStack(settings, undefined, { lintOnly });
+  const errors = plan.findings.filter((f) => f.severity === 'error').length;
+  const warnings = plan.findings.length - errors;
+  if (args.json) {
+    const files = plan.rendered.files.map((f) => ({ path: f.path, bytes: f.content.length, mode: f.mode.toString(8) }));
+    process.stdout.write(
+      `${JSON.stringify({ findings: plan.findings, ...(lintOnly ? {} : { remoteDir: plan.layout.root, files, composeFiles: plan.rendered.composeFiles }) }, null, 2)}\n`,
+    );
+    return errors ? 1 : 0;
+  }
+  const out = (l: string) => process.stdout.write(`${l}\n`);
+  for (const f of plan.findings) out(formatFinding(f));
+  if (!lintOnly) {
+    out(`\nFiles for ${plan.layout.root} (${settings.stack.stackDir ?? 'bundled stack'}):`);
+    for (const f of plan.rendered.files)
+      out(`  ${f.mode.toString(8)} ${String(f.content.length).padStart(7)}  ${f.path}`);
+    out('\nA deploy would then:');
+    out(
+      `  - ensure ${settings.swapBytes ? `${settings.swapBytes / 1024 ** 2} MiB of swap` : 'nothing about swap (swap-size 0)'} and the external network "${settings.stack.network}"`,
+    );
+    out('  - upload the files above whose sha256 differs on the host');
+    for (const [stack, files] of Object.entries(plan.rendered.composeFiles)) {
+      out(`  - run the ${stack} stack: docker compose ${files.map((f) => `-f ${f}`).join(' ')} up -d --remove-orphans`);
+    }
+    out('  - wait until every Prometheus target is up and Loki, Promtail and Grafana are ready');
+  }
+  out(`\nlint: ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`);
+  return errors ? 1 : 0;
+}

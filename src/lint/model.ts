@@ -1,0 +1,188 @@
+// A read-only model of a stack for the linter: compose services with the line each value is
+// on, and the config files they mount, with Compose's ${VAR} interpolation applied.
+import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import type { StackFile } from '../stack/files.js';
+import { COMPOSE_FILES } from '../stack/layout.js';
+
+export interface Located<T> {
+  readonly value: T;
+  readonly file: string;
+  readonly line: number;
+}
+
+export interface Mount {
+  /** Host side as written (after interpolation): ./x, ~/x, /abs, or a named volume. */
+  readonly source: string;
+  readonly target: string;
+  readonly named: boolean;
+  readonly file: string;
+  readonly line: number;
+}
+
+export interface ServiceModel {
+  readonly name: string;
+  readonly file: string;
+  readonly line: number;
+  readonly image?: Located<string>;
+  readonly containerName?: string;
+  readonly user?: Located<string>;
+  readonly rawUser?: string;
+  readonly ports: readonly Located<string>[];
+  readonly mounts: readonly Mount[];
+  readonly command: readonly string[];
+}
+
+export interface YamlFile {
+  readonly path: string;
+  readonly data: unknown;
+  /** Line of the node at a key path (1-based), or 1. */
+  lineOf(path: readonly (string | number)[]): number;
+}
+
+export interface StackModel {
+  readonly files: ReadonlyMap<string, StackFile>;
+  readonly services: readonly ServiceModel[];
+  readonly composeFiles: readonly string[];
+  readonly vars: Readonly<Record<string, string>>;
+  readonly parseErrors: readonly Located<string>[];
+  yaml(path: string): YamlFile | undefined;
+}
+
+/** Compose-style interpolation: $$, ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?err}, $VAR. */
+export function interpolate(text: string, vars: Readonly<Record<string, string>>): string {
+  return text.replace(
+    /\$(\$|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g,
+    (_match, dollar, braced, op, arg, bare) => {
+      if (dollar === '$') return '$';
+      const name = braced ?? bare;
+      const v = vars[name];
+      if (op === ':-') return v ? v : arg;
+      if (op === '-') return v ?? arg;
+      return v ?? '';
+    },
+  );
+}
+
+function yamlFile(path: string, text: string): { file?: YamlFile; error?: Located<string> } {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: false });
+  if (doc.errors.length) {
+    const e = doc.errors[0];
+    return { error: { value: e?.message ?? 'invalid YAML', file: path, line: e?.linePos?.[0]?.line ?? 1 } };
+  }
+  return {
+    file: {
+      path,
+      data: doc.toJS(),
+      lineOf: (keys) => {
+        // The line of the key itself (or of the sequence item), where a reader looks.
+        let node: unknown = doc.contents;
+        let at: number | undefined = (node as Node | null)?.range?.[0];
+        for (const k of keys) {
+          if (isMap(node)) {
+            const pair = node.items.find((p) => isScalar(p.key) && p.key.value === k);
+            if (!pair) break;
+            at = (pair.key as Node).range?.[0] ?? at;
+            node = pair.value;
+          } else if (isSeq(node) && typeof k === 'number') {
+            const item = node.items[k] as Node | undefined;
+            if (!item) break;
+            at = item.range?.[0] ?? at;
+            node = item;
+          } else break;
+        }
+        return at === undefined ? 1 : lc.linePos(at).line;
+      },
+    },
+  };
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' || typeof v === 'number' ? String(v) : undefined;
+}
+
+function parseMount(
+  raw: unknown,
+  vars: Readonly<Record<string, string>>,
+  file: string,
+  line: number,
+): Mount | undefined {
+  if (typeof raw === 'string') {
+    const parts = interpolate(raw, vars).split(':');
+    if (parts.length < 2) return { source: '', target: parts[0] ?? '', named: true, file, line };
+    const [source = '', target = ''] = parts;
+    const named = !/^[./~]/.test(source) && !source.startsWith('/');
+    return { source, target, named, file, line };
+  }
+  if (raw && typeof raw === 'object') {
+    const o = raw as Record<string, unknown>;
+    const source = interpolate(str(o.source) ?? '', vars);
+    const target = interpolate(str(o.target) ?? '', vars);
+    return { source, target, named: o.type === 'volume', file, line };
+  }
+  return undefined;
+}
+
+export function buildModel(files: readonly StackFile[], vars: Readonly<Record<string, string>>): StackModel {
+  const byPath = new Map(files.map((f) => [f.path, f]));
+  const cache = new Map<string, YamlFile | undefined>();
+  const parseErrors: Located<string>[] = [];
+  const yaml = (path: string): YamlFile | undefined => {
+    if (!cache.has(path)) {
+      const f = byPath.get(path);
+      if (!f) cache.set(path, undefined);
+      else {
+        const r = yamlFile(path, f.content.toString('utf8'));
+        if (r.error) parseErrors.push(r.error);
+        cache.set(path, r.file);
+      }
+    }
+    return cache.get(path);
+  };
+
+  const services: ServiceModel[] = [];
+  const composeFiles = Object.values(COMPOSE_FILES).filter((p) => byPath.has(p));
+  for (const path of composeFiles) {
+    const y = yaml(path);
+    const svcs = (y?.data as { services?: Record<string, Record<string, unknown>> } | undefined)?.services ?? {};
+    for (const [name, s] of Object.entries(svcs)) {
+      const at = (...k: (string | number)[]) => y?.lineOf(['services', name, ...k]) ?? 1;
+      const image = str(s.image);
+      const user = str(s.user);
+      const command = Array.isArray(s.command)
+        ? s.command.map(String)
+        : typeof s.command === 'string'
+          ? s.command.split(/\s+/)
+          : [];
+      services.push({
+        name,
+        file: path,
+        line: at(),
+        image: image === undefined ? undefined : { value: interpolate(image, vars), file: path, line: at('image') },
+        containerName: str(s.container_name),
+        user: user === undefined ? undefined : { value: interpolate(user, vars), file: path, line: at('user') },
+        rawUser: user,
+        ports: (Array.isArray(s.ports) ? s.ports : []).map((p, i) => ({
+          value: interpolate(
+            typeof p === 'object' && p
+              ? `${(p as { published?: unknown }).published ?? ''}:${(p as { target?: unknown }).target ?? ''}`
+              : String(p),
+            vars,
+          ),
+          file: path,
+          line: at('ports', i),
+        })),
+        mounts: (Array.isArray(s.volumes) ? s.volumes : [])
+          .map((v, i) => parseMount(v, vars, path, at('volumes', i)))
+          .filter((m): m is Mount => !!m),
+        command: command.map((c) => interpolate(c, vars)),
+      });
+    }
+  }
+  return { files: byPath, services, composeFiles, vars, parseErrors, yaml };
+}
+
+/** Normalises a host path for comparison: ./x relative to the stack dir, ~ kept as written. */
+export function hostPathKey(source: string): string {
+  return source.replace(/\/+$/, '').replace(/^\.\//, '');
+}

@@ -1,0 +1,368 @@
+// Cross-file checks for the mistakes the seed post made or warns about, on any stack.
+// Each finding names the file and line, what is wrong, and the fix.
+import { posix } from 'node:path';
+import type { Mount, ServiceModel, StackModel } from './model.js';
+import { hostPathKey } from './model.js';
+
+export type Severity = 'error' | 'warning';
+
+export interface Finding {
+  readonly rule: string;
+  readonly severity: Severity;
+  readonly file: string;
+  readonly line: number;
+  readonly message: string;
+}
+
+export interface LintContext {
+  /** Where the app's Logback writes inside its container (app-logs-dir). */
+  readonly appLogsDir: string;
+  /** Actuator's management port (app-metrics-port). */
+  readonly appMetricsPort: number;
+  /** True when the deploy writes UID/GID to .env (monitoring-deploy always does). */
+  readonly deployWritesUidEnv: boolean;
+}
+
+type Rule = (m: StackModel, ctx: LintContext) => Finding[];
+
+const imageName = (s: ServiceModel) => s.image?.value.replace(/@.*$/, '').replace(/:[^/:]*$/, '') ?? '';
+const imageTag = (s: ServiceModel) => /:([^/:@]+)(?:@.*)?$/.exec(s.image?.value ?? '')?.[1];
+const isImage = (s: ServiceModel, name: string) => imageName(s).split('/').pop() === name || s.name === name;
+
+const find = (m: StackModel, name: string) => m.services.filter((s) => isImage(s, name));
+
+/** The app: the service named server, or the one whose image is the app-image. */
+function appServices(m: StackModel): ServiceModel[] {
+  const appImage = m.vars.APP_IMAGE;
+  return m.services.filter((s) => s.name === 'server' || (!!appImage && s.image?.value === appImage));
+}
+
+const within = (path: string, dir: string) => {
+  const p = posix.normalize(path);
+  const d = posix.normalize(dir).replace(/\/$/, '');
+  return p === d || p.startsWith(`${d}/`);
+};
+
+/** The mount of a service that holds a container path, the deepest one. */
+function mountHolding(s: ServiceModel, containerPath: string): Mount | undefined {
+  return s.mounts.filter((mt) => within(containerPath, mt.target)).sort((a, b) => b.target.length - a.target.length)[0];
+}
+
+/** The stack file a service mounts at a container path (its config), if it is in the stack. */
+function mountedConfig(m: StackModel, s: ServiceModel, containerPath: string): string | undefined {
+  const mt = s.mounts.find((x) => x.target === containerPath);
+  if (!mt || mt.named || !mt.source.startsWith('./')) return undefined;
+  const rel = hostPathKey(mt.source);
+  return m.files.has(rel) ? rel : undefined;
+}
+
+function configFlag(s: ServiceModel, flag: string, fallback: string): string {
+  for (const c of s.command) {
+    const m = new RegExp(`^-?-${flag}=(.+)$`).exec(c);
+    if (m?.[1]) return m[1];
+  }
+  const i = s.command.findIndex((c) => c === `--${flag}` || c === `-${flag}`);
+  return (i >= 0 && s.command[i + 1]) || fallback;
+}
+
+const logMounts: Rule = (m, ctx) => {
+  const out: Finding[] = [];
+  const writers: { s: ServiceModel; dir: string; who: string }[] = [
+    ...appServices(m).map((s) => ({ s, dir: ctx.appLogsDir, who: 'the app (Logback)' })),
+    ...find(m, 'nginx').map((s) => ({ s, dir: '/var/log/nginx', who: 'nginx' })),
+  ];
+  for (const { s, dir, who } of writers) {
+    if (mountHolding(s, dir)) continue;
+    const logLike = s.mounts.find((mt) => /log/i.test(mt.target) || /log/i.test(mt.source));
+    out.push({
+      rule: 'log-mount',
+      severity: 'error',
+      file: logLike?.file ?? s.file,
+      line: logLike?.line ?? s.line,
+      message: logLike
+        ? `${s.name} mounts ${logLike.source} at ${logLike.target}, but ${who} writes to ${dir}: nothing reaches the host and no error says so. Mount the host directory at ${dir}.`
+        : `${s.name}: ${who} writes to ${dir}, which no volume brings to the host, so no log agent can read it. Add a volume like \${LOGS_DIR}/${s.name}:${dir}.`,
+    });
+  }
+  return out;
+};
+
+/** The __path__ globs of a log agent's config, with their lines. */
+function agentPaths(m: StackModel, agent: ServiceModel): { path: string; file: string; line: number }[] {
+  if (isImage(agent, 'promtail')) {
+    const cfgPath = mountedConfig(m, agent, configFlag(agent, 'config.file', '/etc/promtail/config.yml'));
+    const y = cfgPath ? m.yaml(cfgPath) : undefined;
+    const data = y?.data as
+      | { scrape_configs?: { static_configs?: { labels?: Record<string, unknown> }[] }[] }
+      | undefined;
+    const out: { path: string; file: string; line: number }[] = [];
+    (data?.scrape_configs ?? []).forEach((sc, i) => {
+      (sc.static_configs ?? []).forEach((st, j) => {
+        const p = st.labels?.__path__;
+        if (typeof p === 'string' && y) {
+          out.push({
+            path: p,
+            file: y.path,
+            line: y.lineOf(['scrape_configs', i, 'static_configs', j, 'labels', '__path__']),
+          });
+        }
+      });
+    });
+    return out;
+  }
+  if (isImage(agent, 'alloy')) {
+    const cfgPath = agent.mounts.find((mt) => mt.target.endsWith('.alloy') && m.files.has(hostPathKey(mt.source)));
+    const file = cfgPath ? hostPathKey(cfgPath.source) : undefined;
+    const text = file ? (m.files.get(file)?.content.toString('utf8') ?? '') : '';
+    return text.split('\n').flatMap((l, i) =>
+      [...l.matchAll(/"?__path__"?\s*=\s*"([^"]+)"/g)].map((x) => ({
+        path: x[1] ?? '',
+        file: file ?? '',
+        line: i + 1,
+      })),
+    );
+  }
+  return [];
+}
+
+const agentPathsRule: Rule = (m) => {
+  const out: Finding[] = [];
+  for (const agent of [...find(m, 'promtail'), ...find(m, 'alloy')]) {
+    for (const p of agentPaths(m, agent)) {
+      if (!p.path.startsWith('/')) {
+        out.push({
+          rule: 'agent-path',
+          severity: 'error',
+          file: p.file,
+          line: p.line,
+          message: `__path__ "${p.path}" is relative: it depends on the ${agent.name} container's working directory. Use the absolute path where the logs are mounted in ${agent.name}.`,
+        });
+      } else if (!agent.mounts.some((mt) => within(p.path.replace(/\*.*$/, ''), mt.target))) {
+        out.push({
+          rule: 'agent-path',
+          severity: 'error',
+          file: p.file,
+          line: p.line,
+          message: `__path__ "${p.path}" is outside every mount of the ${agent.name} container (${agent.mounts.map((x) => x.target).join(', ')}): it matches nothing. Mount the log directory there, or fix the path.`,
+        });
+      }
+    }
+  }
+  return out;
+};
+
+const logDirsReachAgent: Rule = (m, ctx) => {
+  const agents = [...find(m, 'promtail'), ...find(m, 'alloy')];
+  if (!agents.length) return [];
+  const out: Finding[] = [];
+  const writers = [
+    ...appServices(m).map((s) => ({ s, dir: ctx.appLogsDir })),
+    ...find(m, 'nginx').map((s) => ({ s, dir: '/var/log/nginx' })),
+  ];
+  for (const { s, dir } of writers) {
+    const mt = mountHolding(s, dir);
+    if (!mt || mt.named) continue;
+    for (const agent of agents) {
+      if (agent.mounts.some((a) => hostPathKey(a.source) === hostPathKey(mt.source))) continue;
+      out.push({
+        rule: 'log-dirs-align',
+        severity: 'error',
+        file: mt.file,
+        line: mt.line,
+        message: `${s.name} writes its logs to ${mt.source} on the host, but ${agent.name} mounts no such directory (it mounts ${agent.mounts
+          .filter((a) => !a.named)
+          .map((a) => a.source)
+          .join(', ')}): its files never reach ${agent.name}. Use the same host path in both.`,
+      });
+    }
+  }
+  return out;
+};
+
+const prometheusTargets: Rule = (m) => {
+  const out: Finding[] = [];
+  const names = new Set(m.services.flatMap((s) => [s.name, s.containerName].filter((x): x is string => !!x)));
+  for (const prom of find(m, 'prometheus')) {
+    const cfg = mountedConfig(m, prom, '/etc/prometheus/prometheus.yml');
+    const y = cfg ? m.yaml(cfg) : undefined;
+    const data = y?.data as { scrape_configs?: { static_configs?: { targets?: unknown[] }[] }[] } | undefined;
+    (data?.scrape_configs ?? []).forEach((sc, i) => {
+      (sc.static_configs ?? []).forEach((st, j) => {
+        (st.targets ?? []).forEach((t, k) => {
+          const host = String(t).replace(/:\d+$/, '');
+          if (
+            ['localhost', '127.0.0.1', prom.name].includes(host) ||
+            names.has(host) ||
+            /^\d+\.\d+\.\d+\.\d+$/.test(host) ||
+            host.includes('.')
+          )
+            return;
+          out.push({
+            rule: 'prometheus-target',
+            severity: 'error',
+            file: y?.path ?? prom.file,
+            line: y?.lineOf(['scrape_configs', i, 'static_configs', j, 'targets', k]) ?? 1,
+            message: `target "${t}": "${host}" is no service on the shared network (services: ${[...names].join(', ')}). Prometheus cannot resolve it; use a service name.`,
+          });
+        });
+      });
+    });
+  }
+  return out;
+};
+
+const INTERNAL_PORTS: Record<string, number> = {
+  prometheus: 9090,
+  'node-exporter': 9100,
+  promtail: 9080,
+  alloy: 12345,
+};
+
+const publishedInternals: Rule = (m, ctx) => {
+  const out: Finding[] = [];
+  for (const s of m.services) {
+    for (const p of s.ports) {
+      const target = Number(/(\d+)(?:\/\w+)?$/.exec(p.value)?.[1]);
+      const internal = Object.entries(INTERNAL_PORTS).find(([name, port]) => isImage(s, name) || port === target);
+      if (appServices(m).includes(s) && target === ctx.appMetricsPort) {
+        out.push({
+          rule: 'published-internal-port',
+          severity: 'error',
+          file: p.file,
+          line: p.line,
+          message: `${s.name} publishes Actuator's management port ${target} ("${p.value}"): anyone can read your app's metrics. Remove it; Prometheus reaches ${s.name}:${target} on the network.`,
+        });
+      } else if (internal) {
+        out.push({
+          rule: 'published-internal-port',
+          severity: 'error',
+          file: p.file,
+          line: p.line,
+          message: `${s.name} publishes "${p.value}": ${internal[0]} has no authentication and must stay on the internal network. Remove the port; it is reached by service name.`,
+        });
+      } else if (isImage(s, 'loki')) {
+        out.push({
+          rule: 'published-internal-port',
+          severity: 'warning',
+          file: p.file,
+          line: p.line,
+          message: `loki publishes "${p.value}": its push and query API has no authentication. Publish it only behind a firewall rule for a second server's agent, or put it behind nginx with auth.`,
+        });
+      }
+    }
+  }
+  return out;
+};
+
+const REMOVED_LOKI_STORES = new Set([
+  'aws',
+  'aws-dynamo',
+  'gcp',
+  'gcp-columnkey',
+  'bigtable',
+  'bigtable-hashed',
+  'cassandra',
+  'grpc-store',
+]);
+
+const lokiConfig: Rule = (m) => {
+  const out: Finding[] = [];
+  for (const loki of find(m, 'loki')) {
+    const major = Number(/^v?(\d+)/.exec(imageTag(loki) ?? '')?.[1] ?? 3);
+    if (major < 3) continue;
+    const cfg = mountedConfig(m, loki, configFlag(loki, 'config.file', '/etc/loki/local-config.yaml'));
+    const y = cfg ? m.yaml(cfg) : undefined;
+    const configs = (y?.data as { schema_config?: { configs?: { schema?: string; store?: string }[] } } | undefined)
+      ?.schema_config?.configs;
+    (configs ?? []).forEach((c, i) => {
+      const v = Number(/^v(\d+)$/.exec(c.schema ?? '')?.[1] ?? 0);
+      if (v < 13) {
+        out.push({
+          rule: 'loki-schema',
+          severity: 'error',
+          file: y?.path ?? loki.file,
+          line: y?.lineOf(['schema_config', 'configs', i, 'schema']) ?? 1,
+          message: `schema ${c.schema}: Loki ${major} exits at start with "schema v13 is required to store Structured Metadata". Use schema: v13 with store: tsdb (a new period "from" today keeps old data readable).`,
+        });
+      }
+      if (c.store && REMOVED_LOKI_STORES.has(c.store)) {
+        out.push({
+          rule: 'loki-schema',
+          severity: 'error',
+          file: y?.path ?? loki.file,
+          line: y?.lineOf(['schema_config', 'configs', i, 'store']) ?? 1,
+          message: `store "${c.store}" was removed in Loki 3. Use store: tsdb.`,
+        });
+      }
+    });
+    for (const promtail of find(m, 'promtail')) {
+      const a = imageTag(promtail);
+      const b = imageTag(loki);
+      if (a && b && a !== b) {
+        out.push({
+          rule: 'promtail-loki-version',
+          severity: 'error',
+          file: promtail.image?.file ?? promtail.file,
+          line: promtail.image?.line ?? promtail.line,
+          message: `promtail ${a} and loki ${b} differ: they are released together and may not work across versions. Use the same version for both.`,
+        });
+      }
+    }
+  }
+  return out;
+};
+
+const latestTags: Rule = (m) =>
+  m.services.flatMap((s): Finding[] => {
+    if (!s.image || s.image.value.includes('@sha256:')) return [];
+    const tag = imageTag(s);
+    if (tag && tag !== 'latest') return [];
+    const app = appServices(m).includes(s);
+    return [
+      {
+        rule: 'latest-tag',
+        severity: app ? 'warning' : 'error',
+        file: s.image.file,
+        line: s.image.line,
+        message: `${s.name} uses ${s.image.value}${tag ? '' : ' (no tag means latest)'}: a redeploy may silently change versions${app ? '' : ', and Loki/Promtail may drift apart'}. Pin a version.`,
+      },
+    ];
+  });
+
+const uidGid: Rule = (m, ctx) => {
+  if (ctx.deployWritesUidEnv) return [];
+  const envText = m.files.get('.env')?.content.toString('utf8') ?? '';
+  const hasUid = /^UID=/m.test(envText);
+  return m.services
+    .filter((s) => s.rawUser && /\$\{?(UID|GID)\b/.test(s.rawUser) && !hasUid)
+    .map((s) => ({
+      rule: 'uid-gid-env',
+      severity: 'warning' as const,
+      file: s.file,
+      line: s.user?.line ?? s.line,
+      message: `${s.name} uses user "${s.rawUser}", but a non-interactive SSH session does not export UID/GID, so Compose makes it ":". monitoring-deploy writes them to .env; when you run Compose by hand, put UID= and GID= in .env.`,
+    }));
+};
+
+const grafanaData: Rule = (m) =>
+  find(m, 'grafana')
+    .filter((s) => !mountHolding(s, '/var/lib/grafana'))
+    .map((s) => ({
+      rule: 'grafana-data-volume',
+      severity: 'error' as const,
+      file: s.file,
+      line: s.line,
+      message: `${s.name} keeps /var/lib/grafana inside the container: dashboards, users and alert state are lost on every recreate. Mount a volume at /var/lib/grafana.`,
+    }));
+
+export const RULES: Readonly<Record<string, Rule>> = {
+  'log-mount': logMounts,
+  'agent-path': agentPathsRule,
+  'log-dirs-align': logDirsReachAgent,
+  'prometheus-target': prometheusTargets,
+  'published-internal-port': publishedInternals,
+  'loki-schema': lokiConfig,
+  'latest-tag': latestTags,
+  'uid-gid-env': uidGid,
+  'grafana-data-volume': grafanaData,
+};

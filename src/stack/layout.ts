@@ -1,0 +1,40 @@
+// Where things live on the host, under the remote directory. Data and logs live outside the
+// files a deploy replaces, so that no deploy or rollback can lose them.
+import { posix } from 'node:path';
+
+export const COMPOSE_FILES = {
+  app: 'docker-compose-dev.yml',
+  monitoring: 'docker-compose-dev-monitoring.yml',
+} as const;
+
+export type StackKey = keyof typeof COMPOSE_FILES;
+
+/** Compose project names: distinct, so that --remove-orphans in one never removes the other. */
+export const PROJECT_NAMES: Record<StackKey, string> = { app: 'md-app', monitoring: 'md-monitoring' };
+
+export interface RemoteLayout {
+  readonly root: string;
+  readonly dataDir: string;
+  readonly logsDir: string;
+  readonly secretsDir: string;
+  readonly releasesDir: string;
+  readonly lockDir: string;
+}
+
+/** Resolves `~` against the login user's home: remote commands get absolute paths. */
+export function remoteLayout(remoteDir: string, home: string): RemoteLayout {
+  const root = remoteDir === '~' ? home : remoteDir.startsWith('~/') ? posix.join(home, remoteDir.slice(2)) : remoteDir;
+  return {
+    root,
+    dataDir: posix.join(root, 'data'),
+    logsDir: posix.join(root, 'logs'),
+    secretsDir: posix.join(root, 'secrets'),
+    releasesDir: posix.join(root, '.releases'),
+    lockDir: posix.join(root, '.deploy.lock'),
+  };
+}
+
+/** Override file that sets the `images` input's images for one stack's services. */
+export function imagesOverrideFile(stack: StackKey): string {
+  return COMPOSE_FILES[stack].replace(/\.yml$/, '.images.yml');
+}
