@@ -28455,7 +28455,7 @@ __webpack_unused_export__ = cst;
 __webpack_unused_export__ = lexer.Lexer;
 exports.HN = lineCounter.LineCounter;
 __webpack_unused_export__ = parser.Parser;
-__webpack_unused_export__ = publicApi.parse;
+exports.qg = publicApi.parse;
 __webpack_unused_export__ = publicApi.parseAllDocuments;
 exports.Tp = publicApi.parseDocument;
 __webpack_unused_export__ = publicApi.stringify;
@@ -34475,7 +34475,7 @@ var __webpack_exports__ = {};
 ;// CONCATENATED MODULE: ./src/errors.ts
 // An error the user can act on: what went wrong and how to fix it. Anything else that reaches
 // the top is a bug in this action and is reported as one.
-class errors_DeployError extends Error {
+class DeployError extends Error {
     fix;
     constructor(message, fix) {
         super(fix ? `${message}\nFix: ${fix}` : message);
@@ -34493,7 +34493,7 @@ function httpOverStream(stream, hostHeader, req) {
         const chunks = [];
         const timer = setTimeout(() => {
             stream.destroy();
-            reject(new errors_DeployError(`No HTTP answer from ${hostHeader}${req.path} within ${timeoutMs / 1000}s`));
+            reject(new DeployError(`No HTTP answer from ${hostHeader}${req.path} within ${timeoutMs / 1000}s`));
         }, timeoutMs);
         const finish = () => {
             clearTimeout(timer);
@@ -34501,7 +34501,7 @@ function httpOverStream(stream, hostHeader, req) {
                 resolve(parseHttpResponse(Buffer.concat(chunks)));
             }
             catch (e) {
-                reject(new errors_DeployError(`Bad HTTP answer from ${hostHeader}${req.path}: ${e.message}`));
+                reject(new DeployError(`Bad HTTP answer from ${hostHeader}${req.path}: ${e.message}`));
             }
         };
         stream.on('data', (c) => chunks.push(c));
@@ -34512,7 +34512,7 @@ function httpOverStream(stream, hostHeader, req) {
         });
         stream.once('error', (e) => {
             clearTimeout(timer);
-            reject(new errors_DeployError(`HTTP to ${hostHeader}${req.path} failed: ${e.message}`));
+            reject(new DeployError(`HTTP to ${hostHeader}${req.path} failed: ${e.message}`));
         });
         const body = req.body ?? '';
         const headers = {
@@ -35622,7 +35622,7 @@ class RemoteHost {
         }
         if (!decision) {
             ssh.dispose();
-            throw new errors_DeployError('The SSH server completed a handshake without showing a host key; refusing to go on.');
+            throw new DeployError('The SSH server completed a handshake without showing a host key; refusing to go on.');
         }
         return new RemoteHost(ssh, settings, decision);
     }
@@ -35636,7 +35636,7 @@ class RemoteHost {
         const deadline = new Promise((_, reject) => {
             timer = setTimeout(() => {
                 channel?.close();
-                reject(new errors_DeployError(`Remote command did not finish within ${Math.round(timeoutMs / 1000)}s: ${firstLine(command)}`, 'check the host is not overloaded (memory, swap, disk) and that Docker answers there.'));
+                reject(new DeployError(`Remote command did not finish within ${Math.round(timeoutMs / 1000)}s: ${firstLine(command)}`, 'check the host is not overloaded (memory, swap, disk) and that Docker answers there.'));
             }, timeoutMs);
         });
         try {
@@ -35664,9 +35664,34 @@ class RemoteHost {
         const r = await this.exec(command, options);
         if (r.code !== 0) {
             const detail = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-15).join('\n');
-            throw new errors_DeployError(`${options.what ?? `Remote command failed: ${firstLine(command)}`} (exit ${r.code})\n${detail}`);
+            throw new DeployError(`${options.what ?? `Remote command failed: ${firstLine(command)}`} (exit ${r.code})\n${detail}`);
         }
         return r.stdout;
+    }
+    /**
+     * Starts a long-running command and returns its channel once open: the command lives as long
+     * as the channel (and so as long as this connection), e.g. a lock holder.
+     */
+    async session(command, timeoutMs = 30_000) {
+        this.assertAlive();
+        this.roundTrips++;
+        const conn = this.ssh.connection;
+        if (!conn)
+            throw lostError(this.settings, this.lost ?? new Error('not connected'));
+        let timer;
+        try {
+            return await Promise.race([
+                new Promise((resolve, reject) => {
+                    conn.exec(command, (err, channel) => (err ? reject(err) : resolve(channel)));
+                }),
+                new Promise((_, reject) => {
+                    timer = setTimeout(() => reject(new DeployError(`Opening a session on the host took longer than ${timeoutMs / 1000}s`)), timeoutMs);
+                }),
+            ]);
+        }
+        finally {
+            clearTimeout(timer);
+        }
     }
     /** Opens a TCP channel from the host to address:port (e.g. a container's bridge IP). */
     async tunnel(address, port, timeoutMs = 10_000) {
@@ -35677,16 +35702,16 @@ class RemoteHost {
             return (await Promise.race([
                 this.ssh.forwardOut('127.0.0.1', 0, address, port),
                 new Promise((_, reject) => {
-                    timer = setTimeout(() => reject(new errors_DeployError(`Opening a tunnel to ${address}:${port} took longer than ${timeoutMs / 1000}s`)), timeoutMs);
+                    timer = setTimeout(() => reject(new DeployError(`Opening a tunnel to ${address}:${port} took longer than ${timeoutMs / 1000}s`)), timeoutMs);
                 }),
             ]));
         }
         catch (e) {
             if (this.lost)
                 throw lostError(this.settings, this.lost);
-            if (e instanceof errors_DeployError)
+            if (e instanceof DeployError)
                 throw e;
-            throw new errors_DeployError(`Could not open a tunnel to ${address}:${port} on the host: ${e.message}`, 'the sshd on the host must allow TCP forwarding (AllowTcpForwarding yes, the default).');
+            throw new DeployError(`Could not open a tunnel to ${address}:${port} on the host: ${e.message}`, 'the sshd on the host must allow TCP forwarding (AllowTcpForwarding yes, the default).');
         }
         finally {
             clearTimeout(timer);
@@ -35708,37 +35733,37 @@ function firstLine(command) {
     return line.length > 100 ? `${line.slice(0, 100)}…` : line;
 }
 function lostError(s, e) {
-    return new errors_DeployError(`The SSH connection to ${s.host}:${s.port} was lost (${e.message}).`, 'rerun the deploy; it picks up where this one stopped. If it keeps happening, check the network and the host load.');
+    return new DeployError(`The SSH connection to ${s.host}:${s.port} was lost (${e.message}).`, 'rerun the deploy; it picks up where this one stopped. If it keeps happening, check the network and the host load.');
 }
 function connectError(e, s, decision) {
     const where = `${s.host}:${s.port}`;
     if (decision && !decision.accepted)
-        return new errors_DeployError(decision.reason ?? `Host key of ${where} refused`);
+        return new DeployError(decision.reason ?? `Host key of ${where} refused`);
     const msg = e.message ?? String(e);
     if (/passphrase/i.test(msg) || /Encrypted private/i.test(msg)) {
         return s.passphrase
-            ? new errors_DeployError('The ssh-key could not be decrypted: the ssh-key-passphrase is wrong for this key.', 'set ssh-key-passphrase to the passphrase of this key (or use a key without one).')
-            : new errors_DeployError('The ssh-key is encrypted with a passphrase, but ssh-key-passphrase is empty.', 'pass the passphrase as ssh-key-passphrase (from a secret).');
+            ? new DeployError('The ssh-key could not be decrypted: the ssh-key-passphrase is wrong for this key.', 'set ssh-key-passphrase to the passphrase of this key (or use a key without one).')
+            : new DeployError('The ssh-key is encrypted with a passphrase, but ssh-key-passphrase is empty.', 'pass the passphrase as ssh-key-passphrase (from a secret).');
     }
     if (/Cannot parse privateKey|Unsupported key format|privateKey/i.test(msg)) {
-        return new errors_DeployError(`The ssh-key could not be read: ${msg}.`, 'pass the whole private key file, including the -----BEGIN and -----END lines.');
+        return new DeployError(`The ssh-key could not be read: ${msg}.`, 'pass the whole private key file, including the -----BEGIN and -----END lines.');
     }
     if (e.level === 'client-authentication' || /authentication methods failed/i.test(msg)) {
-        return new errors_DeployError(`Authentication refused: ${where} did not accept the key for user "${s.username}".`, `add the matching public key to ~${s.username}/.ssh/authorized_keys on the host, and check the username (ec2-user on Amazon Linux, ubuntu on Ubuntu).`);
+        return new DeployError(`Authentication refused: ${where} did not accept the key for user "${s.username}".`, `add the matching public key to ~${s.username}/.ssh/authorized_keys on the host, and check the username (ec2-user on Amazon Linux, ubuntu on Ubuntu).`);
     }
     if (e.code === 'ECONNREFUSED') {
-        return new errors_DeployError(`Connection refused by ${where}: nothing listens for SSH on port ${s.port}.`, 'check the host and port, and that sshd is running on the host.');
+        return new DeployError(`Connection refused by ${where}: nothing listens for SSH on port ${s.port}.`, 'check the host and port, and that sshd is running on the host.');
     }
     if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') {
-        return new errors_DeployError(`The host name "${s.host}" does not resolve.`, 'check the host input.');
+        return new DeployError(`The host name "${s.host}" does not resolve.`, 'check the host input.');
     }
     if (e.code === 'ETIMEDOUT' ||
         e.code === 'EHOSTUNREACH' ||
         e.code === 'ENETUNREACH' ||
         /timed out|No response/i.test(msg)) {
-        return new errors_DeployError(`Host unreachable: no SSH answer from ${where} within ${Math.round(s.connectTimeoutMs / 1000)}s (${msg}).`, `check that the host is running, its address, and that its firewall / security group allows port ${s.port} from this runner.`);
+        return new DeployError(`Host unreachable: no SSH answer from ${where} within ${Math.round(s.connectTimeoutMs / 1000)}s (${msg}).`, `check that the host is running, its address, and that its firewall / security group allows port ${s.port} from this runner.`);
     }
-    return new errors_DeployError(`Could not connect to ${where}: ${msg}`);
+    return new DeployError(`Could not connect to ${where}: ${msg}`);
 }
 
 ;// CONCATENATED MODULE: ./src/host/preflight.ts
@@ -35748,6 +35773,7 @@ const REMOTE_PATH_PREFIX = 'export PATH="$PATH:/usr/local/bin:/usr/sbin:/sbin:/s
 const PREFLIGHT_SCRIPT = `${REMOTE_PATH_PREFIX}
 LC_ALL=C; export LC_ALL
 kv() { printf '%s=%s\\n' "$1" "$(printf '%s' "$2" | tr '\\n' ' ')"; }
+kv now "$(date +%s)"
 kv os "$(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME" || uname -s)"
 kv arch "$(uname -m)"
 kv uid "$(id -u)"; kv gid "$(id -g)"; kv home "$HOME"; kv path "$PATH"
@@ -35793,6 +35819,7 @@ function parseFacts(stdout) {
         memAvailableBytes: kb('MemAvailable_kb'),
         swapTotalBytes: kb('SwapTotal_kb'),
         swapFreeBytes: kb('SwapFree_kb'),
+        hostNowSec: num('now'),
     };
 }
 const MIN_FREE_DISK_BYTES = 1024 ** 3;
@@ -35817,7 +35844,7 @@ function preflightProblems(f, username) {
 async function preflight(remote) {
     const r = await remote.exec(PREFLIGHT_SCRIPT, { timeoutMs: 60_000 });
     if (r.code !== 0)
-        throw new errors_DeployError(`Preflight failed on the host (exit ${r.code}): ${r.stderr.trim()}`);
+        throw new DeployError(`Preflight failed on the host (exit ${r.code}): ${r.stderr.trim()}`);
     return parseFacts(r.stdout);
 }
 
@@ -35836,7 +35863,7 @@ async function containerAddress(remote, facts, container) {
     const r = await remote.exec(`${REMOTE_PATH_PREFIX} ${dockerCommand(facts)} inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' ${shq(container)}`);
     const ip = r.stdout.trim().split(/\s+/)[0];
     if (r.code !== 0 || !ip) {
-        throw new errors_DeployError(`Container "${container}" is not running on the host or has no network address (${r.stderr.trim() || 'no address'}).`);
+        throw new DeployError(`Container "${container}" is not running on the host or has no network address (${r.stderr.trim() || 'no address'}).`);
     }
     return ip;
 }
@@ -35988,7 +36015,7 @@ const INPUTS = [
         name: 'grafana-dashboards',
         group: 'grafana',
         default: '1860,19004',
-        description: 'grafana.com dashboard ids to import at deploy time (comma-separated; empty for none).',
+        description: 'grafana.com dashboard ids to import at deploy time (comma-separated; `none` for none).',
     },
     // host
     {
@@ -36093,7 +36120,7 @@ function parseImageOverrides(value, input) {
     }
     return out;
 }
-function formatDuration(ms) {
+function parse_formatDuration(ms) {
     if (ms < 1000)
         return `${ms}ms`;
     if (ms < 60_000)
@@ -36116,16 +36143,6 @@ class SettingsError extends Error {
 }
 const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
 const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
-/**
- * Inputs declared in action.yml whose behaviour this version does not have yet. Setting one
- * fails the run instead of being silently ignored.
- */
-const NOT_SUPPORTED_YET = new Set([
-    'swap-size',
-    'health-timeout',
-    'rollback',
-    'lock-timeout',
-]);
 /** Required inputs that have no value. */
 function missingRequired(raw) {
     return INPUTS.filter((i) => i.required && !raw[i.name]?.trim()).map((i) => i.name);
@@ -36137,12 +36154,6 @@ function readSettings(raw, options = {}) {
     const missing = needsConnection ? missingRequired(raw) : [];
     if (missing.length)
         problems.push(`missing required input${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`);
-    for (const name of NOT_SUPPORTED_YET) {
-        const given = raw[name]?.trim();
-        const spec = INPUTS.find((i) => i.name === name);
-        if (given && given !== spec?.default)
-            problems.push(`${name}: not supported yet by this version of monitoring-deploy`);
-    }
     const value = (name) => {
         const given = raw[name];
         if (given !== undefined && given.trim() !== '')
@@ -36201,7 +36212,9 @@ function readSettings(raw, options = {}) {
             adminPassword: raw['grafana-admin-password'] || undefined,
             discordWebhookUrl: optional('discord-webhook-url'),
             cpuAlertThreshold: attempt(() => parseNumber(value('cpu-alert-threshold'), 'cpu-alert-threshold', 1, 100), 70),
-            dashboards: attempt(() => parseList(value('grafana-dashboards')).map((id) => {
+            dashboards: attempt(() => parseList(value('grafana-dashboards'))
+                .filter((id) => id.toLowerCase() !== 'none')
+                .map((id) => {
                 if (!/^\d+$/.test(id))
                     throw new Error(`grafana-dashboards: "${id}" is not a grafana.com dashboard id`);
                 return Number(id);
@@ -36303,8 +36316,6 @@ function parseCliArgs(argv, env) {
     return { command, raw, json: values.json === true, help: values.help === true, rest };
 }
 
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = require("node:path");
 ;// CONCATENATED MODULE: ./src/stack/layout.ts
@@ -36332,6 +36343,625 @@ function remoteLayout(remoteDir, home) {
 /** Override file that sets the `images` input's images for one stack's services. */
 function imagesOverrideFile(stack) {
     return COMPOSE_FILES[stack].replace(/\.yml$/, '.images.yml');
+}
+
+;// CONCATENATED MODULE: ./src/health/containers.ts
+
+
+
+async function listContainers(remote, facts, network) {
+    const docker = dockerCommand(facts);
+    const fmt = `{{index .Config.Labels "com.docker.compose.service"}}|{{index .Config.Labels "com.docker.compose.project"}}|{{.Name}}|{{.State.Status}}|{{if .State.Health}}{{.State.Health.Status}}{{end}}|{{.RestartCount}}|{{with index .NetworkSettings.Networks ${JSON.stringify(network)}}}{{.IPAddress}}{{end}}`;
+    // docker ps takes one --filter per project as OR only for the same key: ask per project.
+    const script = Object.values(PROJECT_NAMES)
+        .map((p) => `ids=$(${docker} ps -aq --filter label=com.docker.compose.project=${p}); [ -z "$ids" ] || ${docker} inspect -f ${shq(fmt)} $ids`)
+        .join('\n');
+    const r = await remote.exec(`${REMOTE_PATH_PREFIX}\n${script}`);
+    return r.stdout
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => {
+        const [service = '', project = '', name = '', state = '', health = '', restarts = '0', address = ''] = line.split('|');
+        return {
+            service,
+            project,
+            name: name.replace(/^\//, ''),
+            state,
+            health: health || undefined,
+            restarts: Number(restarts),
+            address: address || undefined,
+        };
+    });
+}
+async function containerLogs(remote, facts, name, lines = 15) {
+    const r = await remote.exec(`${REMOTE_PATH_PREFIX} ${dockerCommand(facts)} logs --tail ${lines} ${shq(name)} 2>&1`);
+    return r.stdout.trim();
+}
+
+;// CONCATENATED MODULE: ./src/health/gate.ts
+// The health gate: the deploy is green only when Prometheus is ready and every active target is
+// up with a scrape newer than this deploy, Loki is ready, Grafana answers, and the log agent is
+// ready. Everything is reached through SSH tunnels to container addresses; nothing is published.
+
+
+
+
+const gate_firstLine = (s) => s.trim().split('\n')[0]?.slice(0, 160) ?? '';
+function probes(logAgent) {
+    const list = [
+        {
+            name: 'prometheus',
+            service: 'prometheus',
+            port: 9090,
+            path: '/-/ready',
+            judge: (s, b) => (s === 200 ? undefined : `/-/ready answered ${s} ${gate_firstLine(b)}`),
+        },
+        {
+            name: 'loki',
+            service: 'loki',
+            port: 3100,
+            path: '/ready',
+            judge: (s, b) => (s === 200 && b.trim() === 'ready' ? undefined : `/ready answered ${s} ${gate_firstLine(b)}`),
+        },
+        {
+            name: 'grafana',
+            service: 'grafana',
+            port: 3000,
+            path: '/api/health',
+            judge: (s, b) => {
+                if (s !== 200)
+                    return `/api/health answered ${s} ${gate_firstLine(b)}`;
+                try {
+                    return JSON.parse(b).database === 'ok' ? undefined : `database ${gate_firstLine(b)}`;
+                }
+                catch {
+                    return `/api/health is not JSON: ${gate_firstLine(b)}`;
+                }
+            },
+        },
+    ];
+    list.push(logAgent === 'alloy'
+        ? {
+            name: 'alloy',
+            service: 'alloy',
+            port: 12345,
+            path: '/-/ready',
+            judge: (s, b) => (s === 200 ? undefined : `/-/ready answered ${s} ${gate_firstLine(b)}`),
+        }
+        : {
+            name: 'promtail',
+            service: 'promtail',
+            port: 9080,
+            path: '/ready',
+            judge: (s, b) => (s === 200 ? undefined : `/ready answered ${s} ${gate_firstLine(b)}`),
+        });
+    return list;
+}
+/** Prometheus timestamps carry nanoseconds; Date.parse wants at most milliseconds. */
+function parsePromTime(t) {
+    return Date.parse(t.replace(/(\.\d{3})\d+/, '$1'));
+}
+function parseTargets(body) {
+    const data = JSON.parse(body);
+    return (data.data?.activeTargets ?? []).map((t) => {
+        const labels = (t.labels ?? {});
+        return {
+            job: labels.job ?? String(t.scrapePool ?? ''),
+            instance: labels.instance ?? '',
+            health: String(t.health ?? 'unknown'),
+            lastError: String(t.lastError ?? ''),
+            lastScrape: String(t.lastScrape ?? ''),
+            scrapeUrl: String(t.scrapeUrl ?? ''),
+        };
+    });
+}
+/** Why a target does not count as up for this deploy, or undefined. */
+function targetProblem(t, sinceEpochSec) {
+    if (t.health !== 'up')
+        return `${t.health}${t.lastError ? `: ${t.lastError}` : ''}`;
+    const scraped = parsePromTime(t.lastScrape);
+    if (!(scraped >= sinceEpochSec * 1000))
+        return 'up, but not yet scraped since this deploy started';
+    return undefined;
+}
+async function probe(remote, c, p) {
+    if (!c)
+        return { name: p.name, ok: false, detail: `no ${p.service} container` };
+    if (c.state !== 'running')
+        return { name: p.name, ok: false, detail: `container ${c.name} is ${c.state}`, container: c.name };
+    if (!c.address)
+        return { name: p.name, ok: false, detail: `container ${c.name} has no address on the network`, container: c.name };
+    try {
+        const res = await httpViaHost(remote, c.address, p.port, { path: p.path, timeoutMs: 5_000 });
+        const why = p.judge(res.status, res.body);
+        return { name: p.name, ok: !why, detail: why ?? 'ready', container: c.name };
+    }
+    catch (e) {
+        return { name: p.name, ok: false, detail: gate_firstLine(e.message), container: c.name };
+    }
+}
+/** One look at everything the gate checks. */
+async function inspectHealth(remote, facts, opts) {
+    const containers = await listContainers(remote, facts, opts.network);
+    const byService = new Map(containers.map((c) => [c.service, c]));
+    const checks = await Promise.all(probes(opts.logAgent).map((p) => probe(remote, byService.get(p.service), p)));
+    for (const c of containers) {
+        if (c.state !== 'running')
+            checks.push({ name: c.service, ok: false, detail: `container ${c.name} is ${c.state}`, container: c.name });
+    }
+    let targets = [];
+    const prom = byService.get('prometheus');
+    if (checks.find((c) => c.name === 'prometheus')?.ok && prom?.address) {
+        try {
+            const res = await httpViaHost(remote, prom.address, 9090, {
+                path: '/api/v1/targets?state=active',
+                timeoutMs: 5_000,
+            });
+            targets = parseTargets(res.body);
+            const bad = targets.map((t) => [t, targetProblem(t, opts.sinceEpochSec)]).filter(([, why]) => why);
+            checks.push({
+                name: 'targets',
+                ok: targets.length > 0 && bad.length === 0,
+                detail: targets.length === 0
+                    ? 'Prometheus has no active targets'
+                    : bad.length
+                        ? bad.map(([t, why]) => `${t.job} ${t.instance} ${why}`).join('; ')
+                        : `${targets.length} up`,
+                container: prom.name,
+            });
+        }
+        catch (e) {
+            checks.push({ name: 'targets', ok: false, detail: gate_firstLine(e.message), container: prom.name });
+        }
+    }
+    else {
+        checks.push({ name: 'targets', ok: false, detail: 'waiting for Prometheus' });
+    }
+    return { ok: checks.every((c) => c.ok), checks, targets };
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** Polls with backoff until everything is healthy or the deadline passes. */
+async function healthGate(remote, facts, opts) {
+    const started = Date.now();
+    const deadline = started + opts.timeoutMs;
+    let delay = 1_000;
+    let last = '';
+    for (;;) {
+        let state;
+        try {
+            state = await inspectHealth(remote, facts, opts);
+        }
+        catch (e) {
+            // The engine may be restarting: keep trying until the deadline.
+            if (e instanceof DeployError && /connection .* was lost/i.test(e.message))
+                throw e;
+            state = {
+                ok: false,
+                checks: [{ name: 'docker', ok: false, detail: gate_firstLine(e.message) }],
+                targets: [],
+            };
+        }
+        if (state.ok)
+            return { ...state, elapsedMs: Date.now() - started };
+        const waiting = state.checks
+            .filter((c) => !c.ok)
+            .map((c) => `${c.name}: ${c.detail}`)
+            .join(' | ');
+        if (waiting !== last) {
+            opts.log.info(`  waiting (${parse_formatDuration(Date.now() - started)}): ${waiting}`);
+            last = waiting;
+        }
+        if (Date.now() + delay > deadline) {
+            throw await gateFailure(remote, facts, state, opts.timeoutMs);
+        }
+        await sleep(delay);
+        delay = Math.min(Math.round(delay * 1.5), 5_000);
+    }
+}
+async function gateFailure(remote, facts, state, timeoutMs) {
+    const lines = [`The stack did not become healthy within ${parse_formatDuration(timeoutMs)}:`];
+    for (const c of state.checks.filter((x) => !x.ok))
+        lines.push(`  - ${c.name}: ${c.detail}`);
+    for (const t of state.targets.filter((x) => x.health !== 'up')) {
+        lines.push(`  - target ${t.job} ${t.scrapeUrl}: ${t.health}, lastError: ${t.lastError || '(none)'}`);
+    }
+    const broken = [
+        ...new Set(state.checks.filter((c) => !c.ok && c.container && c.name !== 'targets').map((c) => c.container)),
+    ];
+    for (const name of broken) {
+        try {
+            const logs = await containerLogs(remote, facts, name);
+            lines.push(`Last log lines of ${name}:`, ...logs.split('\n').map((l) => `    ${l}`));
+        }
+        catch {
+            lines.push(`(could not read the logs of ${name})`);
+        }
+    }
+    const err = new GateError(lines.join('\n'), state);
+    return err;
+}
+class GateError extends DeployError {
+    state;
+    constructor(message, state) {
+        super(message, 'see the failing checks and logs above; `monitoring-deploy check` reruns the gate alone.');
+        this.state = state;
+        this.name = 'GateError';
+    }
+}
+
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(8815);
+;// CONCATENATED MODULE: ./src/stack/bundled.ts
+// The stack this action ships (compose/ at the repository root), deployed when no stack-dir is
+// given. Found relative to this code both in dist/ and in src/.
+
+
+function bundledStackDir() {
+    let dir = __dirname;
+    for (let i = 0; i < 5; i++) {
+        const candidate = (0,external_node_path_namespaceObject.join)(dir, 'compose');
+        if ((0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(candidate, 'docker-compose-dev-monitoring.yml')))
+            return candidate;
+        dir = (0,external_node_path_namespaceObject.dirname)(dir);
+    }
+    throw new Error(`the bundled stack (compose/) was not found above ${__dirname}`);
+}
+
+;// CONCATENATED MODULE: ./src/stack/files.ts
+// Reading a stack directory: every file, as bytes, with a POSIX relative path.
+
+
+const IGNORED = new Set(['.git', 'node_modules', '.DS_Store']);
+function readStackDir(dir) {
+    const out = [];
+    const walk = (d) => {
+        for (const name of (0,external_node_fs_namespaceObject.readdirSync)(d).sort()) {
+            if (IGNORED.has(name))
+                continue;
+            const full = (0,external_node_path_namespaceObject.join)(d, name);
+            const st = (0,external_node_fs_namespaceObject.statSync)(full);
+            if (st.isDirectory())
+                walk(full);
+            else if (st.isFile()) {
+                out.push({ path: (0,external_node_path_namespaceObject.relative)(dir, full).split(external_node_path_namespaceObject.sep).join('/'), content: (0,external_node_fs_namespaceObject.readFileSync)(full), mode: 0o644 });
+            }
+        }
+    };
+    walk(dir);
+    return out;
+}
+function isText(content) {
+    return !content.subarray(0, 8000).includes(0);
+}
+
+;// CONCATENATED MODULE: ./src/stack/render.ts
+// Renders a stack directory for one host: fills @@NAME@@ placeholders in config files, writes
+// the .env that Compose interpolates ${NAME} from, the images override files and the secret
+// files. Pure: the same settings and host give the same bytes, so an unchanged deploy uploads
+// nothing.
+
+
+
+
+
+const DISCORD_CONTACT_POINT_FILE = 'grafana/provisioning/alerting/discord.yaml';
+const SECRET_FILES = {
+    grafanaAdminPassword: 'secrets/grafana_admin_password',
+    discordWebhookUrl: 'secrets/discord_webhook_url',
+};
+const PLACEHOLDER = /@@([A-Z][A-Z0-9_]*)@@/g;
+const SECRET_MODE = 0o600;
+function stackVariables(settings, host, layout) {
+    const { stack, grafana } = settings;
+    return {
+        NETWORK: stack.network,
+        APP_IMAGE: stack.images.server ?? stack.appImage ?? '',
+        APP_METRICS_PORT: String(stack.appMetricsPort),
+        APP_METRICS_PATH: stack.appMetricsPath,
+        APP_LOGS_DIR: stack.appLogsDir,
+        UID: String(host.uid),
+        GID: String(host.gid),
+        DATA_DIR: layout.dataDir,
+        LOGS_DIR: layout.logsDir,
+        HOST_LABEL: settings.connection.host,
+        CPU_ALERT_THRESHOLD: String(grafana.cpuAlertThreshold),
+        ALERT_RECEIVER: grafana.discordWebhookUrl ? 'discord' : 'grafana-default-email',
+        COMPOSE_PROFILES: stack.logAgent,
+    };
+}
+function fillPlaceholders(path, text, vars) {
+    const lines = text.split('\n');
+    return lines
+        .map((line, i) => line.replace(PLACEHOLDER, (_, name) => {
+        const v = vars[name];
+        if (v === undefined) {
+            throw new DeployError(`${path}:${i + 1}: unknown placeholder @@${name}@@`, `use one of ${Object.keys(vars)
+                .map((k) => `@@${k}@@`)
+                .join(', ')}`);
+        }
+        return v;
+    }))
+        .join('\n');
+}
+function composeServices(file) {
+    const doc = (0,dist/* parseDocument */.Tp)(file.content.toString('utf8'));
+    const e = doc.errors[0];
+    if (e) {
+        throw new DeployError(`${file.path}:${e.linePos?.[0]?.line ?? 1}: not valid YAML: ${e.message.split('\n')[0]}`);
+    }
+    const data = doc.toJS();
+    return Object.keys(data?.services ?? {});
+}
+function envFile(vars, userEnv) {
+    const ours = Object.entries(vars).map(([k, v]) => `${k}=${v}`);
+    return `${userEnv ? `${userEnv.trimEnd()}\n` : ''}# Written by monitoring-deploy on every deploy.\n${ours.join('\n')}\n`;
+}
+function renderStack(settings, host, layout, options = {}) {
+    const dir = settings.stack.stackDir ?? bundledStackDir();
+    const vars = stackVariables(settings, host, layout);
+    const source = readStackDir(dir);
+    const byPath = new Map(source.map((f) => [f.path, f]));
+    for (const stack of settings.stack.stacks) {
+        if (!byPath.has(COMPOSE_FILES[stack])) {
+            throw new DeployError(`The stack directory ${dir} has no ${COMPOSE_FILES[stack]}, but stacks includes "${stack}".`, `add the file, or remove "${stack}" from the stacks input.`);
+        }
+    }
+    if ((options.requireAppImage ?? true) && settings.stack.stacks.includes('app') && !vars.APP_IMAGE) {
+        throw new DeployError('No image for the app: the app stack needs app-image (your Spring Boot image, e.g. me/back:1.4.2).', 'set app-image, or stacks: monitoring to deploy only the monitoring stack.');
+    }
+    const files = [];
+    for (const f of source) {
+        if (f.path === '.env' || f.path.startsWith('secrets/'))
+            continue;
+        if (f.path === DISCORD_CONTACT_POINT_FILE && !settings.grafana.discordWebhookUrl)
+            continue;
+        let content = f.content;
+        if (isText(content)) {
+            let text = fillPlaceholders(f.path, content.toString('utf8'), vars);
+            if (options.composeV1 && Object.values(COMPOSE_FILES).includes(f.path))
+                text = withV1Version(text);
+            content = Buffer.from(text);
+        }
+        files.push({ ...f, content });
+    }
+    const services = {};
+    const composeFiles = {};
+    for (const stack of Object.keys(COMPOSE_FILES)) {
+        const file = byPath.get(COMPOSE_FILES[stack]);
+        if (file)
+            services[stack] = composeServices(file);
+    }
+    const known = new Set(Object.values(services).flat());
+    const unknown = Object.keys(settings.stack.images).filter((s) => !known.has(s));
+    if (unknown.length) {
+        throw new DeployError(`images names ${unknown.map((s) => `"${s}"`).join(', ')}, which no compose file of the stack declares.`, `use service names from the compose files: ${[...known].join(', ')}.`);
+    }
+    for (const stack of settings.stack.stacks) {
+        composeFiles[stack] = [COMPOSE_FILES[stack]];
+        const overrides = Object.entries(settings.stack.images).filter(([s]) => services[stack]?.includes(s));
+        if (overrides.length) {
+            const path = imagesOverrideFile(stack);
+            const body = `# Written by monitoring-deploy from the images input.\nservices:\n${overrides
+                .map(([s, image]) => `  ${s}:\n    image: ${JSON.stringify(image)}\n`)
+                .join('')}`;
+            files.push({
+                path,
+                content: Buffer.from(options.composeV1 ? withV1Version(body) : body),
+                mode: 0o644,
+                generated: true,
+            });
+            composeFiles[stack] = [COMPOSE_FILES[stack], path];
+        }
+    }
+    const userEnv = byPath.get('.env')?.content.toString('utf8') ?? '';
+    files.push({ path: '.env', content: Buffer.from(envFile(vars, userEnv)), mode: SECRET_MODE, generated: true });
+    if (settings.grafana.adminPassword) {
+        files.push({
+            path: SECRET_FILES.grafanaAdminPassword,
+            content: Buffer.from(settings.grafana.adminPassword),
+            mode: SECRET_MODE,
+            generated: true,
+        });
+    }
+    if (settings.grafana.discordWebhookUrl) {
+        files.push({
+            path: SECRET_FILES.discordWebhookUrl,
+            content: Buffer.from(settings.grafana.discordWebhookUrl),
+            mode: SECRET_MODE,
+            generated: true,
+        });
+    }
+    files.sort((a, b) => a.path.localeCompare(b.path));
+    return { files, variables: vars, composeFiles, services, userEnv: byPath.get('.env') };
+}
+/** Compose v1 reads a file without `version:` as the legacy v1 format; v2 ignores the line. */
+function withV1Version(text) {
+    return /^version:/m.test(text) ? text : `version: "2.4"\n${text}`;
+}
+
+;// CONCATENATED MODULE: ./src/host/dirs.ts
+
+
+
+function dirsScript(layout, generatePassword) {
+    const q = shq;
+    return `set -e
+changed=
+mk() { [ -d "$1" ] || { mkdir -p "$1"; changed="$changed $1"; }; chmod "$2" "$1"; }
+mk ${q(layout.root)} 755
+mk ${q(layout.dataDir)} 755
+mk ${q(`${layout.dataDir}/grafana`)} 755
+mk ${q(`${layout.dataDir}/grafana-com-dashboards`)} 755
+mk ${q(layout.logsDir)} 755
+# The app's image decides which user Logback writes as; let any user write its log dir.
+mk ${q(`${layout.logsDir}/app`)} 777
+mk ${q(`${layout.logsDir}/nginx`)} 755
+mk ${q(layout.secretsDir)} 700
+${generatePassword
+        ? `pw=${q(`${layout.root}/${SECRET_FILES.grafanaAdminPassword}`)}
+if [ ! -s "$pw" ]; then (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=\\n' > "$pw"); changed="$changed $pw"; fi`
+        : ''}
+echo "changed:$changed"
+`;
+}
+async function ensureDirs(remote, layout, generatePassword) {
+    const r = await remote.exec('sh -s', { stdin: dirsScript(layout, generatePassword) });
+    if (r.code !== 0)
+        throw new DeployError(`Could not prepare ${layout.root} on the host: ${r.stderr.trim()}`);
+    const made = (/changed:(.*)/.exec(r.stdout)?.[1] ?? '').trim();
+    const generated = made.includes(SECRET_FILES.grafanaAdminPassword);
+    return {
+        changed: made.length > 0,
+        detail: made
+            ? `made ${made.split(' ').length} path(s)${generated ? `; a Grafana admin password was generated in ${layout.root}/${SECRET_FILES.grafanaAdminPassword} (mode 600)` : ''}`
+            : 'all present',
+    };
+}
+
+;// CONCATENATED MODULE: ./src/host/lock.ts
+
+
+/** Who is deploying, shown to whoever waits: the workflow run, or user@machine for the CLI. */
+function lockOwner(env = process.env) {
+    const when = new Date().toISOString();
+    if (env.GITHUB_RUN_ID) {
+        const url = `${env.GITHUB_SERVER_URL ?? 'https://github.com'}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`;
+        return `${env.GITHUB_WORKFLOW ?? 'workflow'} run by ${env.GITHUB_ACTOR ?? '?'} (${url}), started ${when}`;
+    }
+    return `${env.USER ?? 'someone'} with the monitoring-deploy CLI, started ${when}`;
+}
+function lockScript(lockFile, owner, timeoutSec) {
+    const f = shq(lockFile);
+    return [
+        `mkdir -p "$(dirname ${f})" && exec 9>>${f} || exit 4`,
+        `if ! flock -n 9; then echo "WAIT $(cat ${f}.owner 2>/dev/null)"; flock -w ${Math.ceil(timeoutSec)} 9 || exit 3; fi`,
+        `printf '%s\\n' ${shq(owner)} > ${f}.owner`,
+        'echo LOCKED',
+        // Hold the lock until we close our side, or the connection goes.
+        'cat >/dev/null',
+    ].join('\n');
+}
+async function acquireLock(remote, lockFile, timeoutMs, log, owner = lockOwner()) {
+    const started = Date.now();
+    const channel = await remote.session(`sh -c ${shq(lockScript(lockFile, owner, timeoutMs / 1000))}`);
+    let out = '';
+    let err = '';
+    await new Promise((resolve, reject) => {
+        const onData = (d) => {
+            out += d.toString();
+            for (const line of out.split('\n').slice(0, -1)) {
+                if (line.startsWith('WAIT ')) {
+                    log.info(`  another deploy holds the lock: ${line.slice(5) || 'owner unknown'}; waiting up to ${Math.round(timeoutMs / 1000)}s`);
+                    out = out.slice(out.indexOf(line) + line.length + 1);
+                }
+                else if (line === 'LOCKED') {
+                    channel.stdout.off('data', onData);
+                    resolve();
+                    return;
+                }
+            }
+        };
+        channel.stdout.on('data', onData);
+        channel.stderr.on('data', (d) => {
+            err += d.toString();
+        });
+        channel.on('exit', (code) => {
+            if (code === 3) {
+                reject(new DeployError(`Another deploy to this host still held the lock after ${Math.round(timeoutMs / 1000)}s.`, 'wait for it to finish (its owner is printed above), or raise lock-timeout.'));
+            }
+            else if (code === 127 || /flock: (not found|command not found)/.test(err)) {
+                reject(new DeployError('The host has no `flock` (util-linux).', 'install util-linux on the host.'));
+            }
+            else {
+                reject(new DeployError(`Could not take the deploy lock ${lockFile} (exit ${code}): ${err.trim()}`));
+            }
+        });
+    });
+    return {
+        waitedMs: Date.now() - started,
+        release: async () => {
+            await new Promise((resolve) => {
+                channel.once('close', () => resolve());
+                channel.end();
+                setTimeout(resolve, 5_000).unref();
+            });
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./src/host/network.ts
+
+
+
+async function ensureNetwork(remote, docker, name) {
+    const n = shq(name);
+    const r = await remote.exec(`${REMOTE_PATH_PREFIX}
+if d=$(${docker} network inspect -f '{{.Driver}}' ${n} 2>/dev/null); then echo "exists $d"
+else ${docker} network create --driver bridge ${n} >/dev/null && echo created; fi`);
+    const out = r.stdout.trim();
+    if (r.code !== 0 || !out)
+        throw new DeployError(`Could not create the Docker network "${name}": ${r.stderr.trim()}`);
+    if (out === 'created')
+        return { changed: true, detail: `created bridge network ${name}` };
+    const driver = out.split(' ')[1];
+    if (driver !== 'bridge') {
+        throw new DeployError(`A Docker network "${name}" already exists with driver "${driver}", not bridge.`, `set the network input to another name, or remove that network (docker network rm ${name}) if nothing uses it.`);
+    }
+    return { changed: false, detail: `bridge network ${name} exists` };
+}
+
+;// CONCATENATED MODULE: ./src/host/swap.ts
+
+const SWAP_FILE = '/swapfile-monitoring-deploy';
+/**
+ * Prints `unchanged <active-kb>` or `changed <active-kb>`; exit 5 when sudo is needed but
+ * missing. Rounds the file up to whole MiB.
+ */
+function swapScript(wantBytes, sudo) {
+    const wantKb = Math.ceil(wantBytes / 1024);
+    return `set -e
+active_kb() { awk 'NR>1 {s+=$3} END {print s+0}' /proc/swaps; }
+have=$(active_kb)
+# mkswap keeps a page for its header: allow 1 MiB of slack so a file we made counts as enough.
+if [ $((have + 1024)) -ge ${wantKb} ]; then echo "unchanged $have"; exit 0; fi
+${sudo === 'none' ? 'echo "need sudo" >&2; exit 5' : ''}
+S="${sudo}"
+f=${SWAP_FILE}
+if grep -q "^$f " /proc/swaps; then
+  echo "the swap file $f is active but too small; remove it (swapoff $f) to let the deploy make a larger one" >&2; exit 6
+fi
+need_mb=$(( (${wantKb} - have + 1023) / 1024 ))
+if [ ! -f "$f" ] || [ "$(( $(stat -c %s "$f") / 1048576 ))" -lt "$need_mb" ]; then
+  $S rm -f "$f"
+  fstype=$(stat -f -c %T / 2>/dev/null || echo unknown)
+  # fallocate'd files are refused as swap on XFS and btrfs: write them out with dd there.
+  case "$fstype" in xfs|btrfs|unknown) $S dd if=/dev/zero of="$f" bs=1M count="$need_mb" status=none ;;
+    *) $S fallocate -l "\${need_mb}M" "$f" 2>/dev/null || $S dd if=/dev/zero of="$f" bs=1M count="$need_mb" status=none ;;
+  esac
+  $S chmod 600 "$f"
+  $S mkswap "$f" >/dev/null
+fi
+$S swapon "$f"
+grep -q "^$f " /etc/fstab || echo "$f none swap sw 0 0" | $S tee -a /etc/fstab >/dev/null
+echo "changed $(active_kb)"
+`;
+}
+async function ensureSwap(remote, facts, wantBytes) {
+    if (wantBytes === 0)
+        return { changed: false, detail: 'swap-size 0: swap left alone' };
+    const sudo = facts.uid === 0 ? '' : facts.sudo ? 'sudo -n' : 'none';
+    const r = await remote.exec(swapScript(wantBytes, sudo), { timeoutMs: 300_000 });
+    if (r.code === 5) {
+        throw new DeployError(`The host has ${Math.round(facts.swapTotalBytes / 1024 ** 2)} MiB of swap, less than swap-size, and adding swap needs root, but "${remote.settings.username}" has no passwordless sudo. Nothing was changed.`, `allow passwordless sudo for ${remote.settings.username}, add the swap yourself, or set swap-size: 0.`);
+    }
+    if (r.code !== 0)
+        throw new DeployError(`Adding swap failed (exit ${r.code}): ${r.stderr.trim()}`);
+    const [state, kb] = r.stdout.trim().split(/\s+/);
+    const mib = Math.round(Number(kb) / 1024);
+    return state === 'changed'
+        ? { changed: true, detail: `swap file ${SWAP_FILE} on; ${mib} MiB active` }
+        : { changed: false, detail: `${mib} MiB active` };
 }
 
 ;// CONCATENATED MODULE: ./src/lint/model.ts
@@ -36816,196 +37446,216 @@ function lintStack(files, vars, ctx) {
     }
     return findings.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);
 }
-function lint_formatFinding(f) {
+function formatFinding(f) {
     return `${f.file}:${f.line}: ${f.severity} [${f.rule}] ${f.message}`;
 }
 
-;// CONCATENATED MODULE: ./src/stack/bundled.ts
-// The stack this action ships (compose/ at the repository root), deployed when no stack-dir is
-// given. Found relative to this code both in dist/ and in src/.
+;// CONCATENATED MODULE: ./src/report/steps.ts
+// A deploy is a sequence of named steps; each reports changed / unchanged / failed and its
+// duration, live in the log and at the end in the summary.
 
-
-function bundledStackDir() {
-    let dir = __dirname;
-    for (let i = 0; i < 5; i++) {
-        const candidate = (0,external_node_path_namespaceObject.join)(dir, 'compose');
-        if ((0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(candidate, 'docker-compose-dev-monitoring.yml')))
-            return candidate;
-        dir = (0,external_node_path_namespaceObject.dirname)(dir);
+class Steps {
+    log;
+    records = [];
+    constructor(log) {
+        this.log = log;
     }
-    throw new Error(`the bundled stack (compose/) was not found above ${__dirname}`);
+    async run(name, fn) {
+        const started = Date.now();
+        this.log.info(`▶ ${name}`);
+        try {
+            const outcome = await fn();
+            const status = outcome.changed === undefined ? 'ok' : outcome.changed ? 'changed' : 'unchanged';
+            this.record(name, status, Date.now() - started, outcome.detail);
+            return outcome;
+        }
+        catch (e) {
+            this.record(name, 'failed', Date.now() - started, e.message.split('\n')[0]);
+            throw e;
+        }
+    }
+    get changed() {
+        return this.records.some((r) => r.status === 'changed');
+    }
+    record(name, status, durationMs, detail) {
+        this.records.push({ name, status, durationMs, detail });
+        const mark = status === 'failed' ? '✗' : '✓';
+        this.log.info(`${mark} ${name}: ${status} in ${parse_formatDuration(durationMs)}${detail ? ` — ${detail}` : ''}`);
+    }
 }
 
-;// CONCATENATED MODULE: ./src/stack/files.ts
-// Reading a stack directory: every file, as bytes, with a POSIX relative path.
+;// CONCATENATED MODULE: ./src/stack/compose.ts
+// Running the stacks with whichever Compose the host has, and knowing what it changed.
 
 
-const IGNORED = new Set(['.git', 'node_modules', '.DS_Store']);
-function readStackDir(dir) {
-    const out = [];
-    const walk = (d) => {
-        for (const name of (0,external_node_fs_namespaceObject.readdirSync)(d).sort()) {
-            if (IGNORED.has(name))
-                continue;
-            const full = (0,external_node_path_namespaceObject.join)(d, name);
-            const st = (0,external_node_fs_namespaceObject.statSync)(full);
-            if (st.isDirectory())
-                walk(full);
-            else if (st.isFile()) {
-                out.push({ path: (0,external_node_path_namespaceObject.relative)(dir, full).split(external_node_path_namespaceObject.sep).join('/'), content: (0,external_node_fs_namespaceObject.readFileSync)(full), mode: 0o644 });
-            }
+
+
+
+
+function composeCommand(facts) {
+    if (!facts.compose)
+        throw new DeployError('Docker Compose is not installed on the host.');
+    const sudo = facts.dockerAccess === 'sudo' ? 'sudo -n ' : '';
+    return `${sudo}${facts.compose.command}`;
+}
+function composeArgs(stack, files) {
+    return `-p ${PROJECT_NAMES[stack]} ${files.map((f) => `-f ${shq(f)}`).join(' ')}`;
+}
+/** `compose config` for every stack in a directory: nothing running is touched. */
+async function validateStacks(remote, facts, dir, rendered) {
+    for (const [stack, files] of Object.entries(rendered.composeFiles)) {
+        const r = await remote.exec(`${REMOTE_PATH_PREFIX} cd ${shq(dir)} && ${composeCommand(facts)} ${composeArgs(stack, files)} config -q`);
+        if (r.code !== 0) {
+            throw new DeployError(`docker compose rejected the ${stack} stack (${files.join(', ')}) on the host; nothing running was changed:\n${(r.stderr || r.stdout).trim()}`, 'fix the compose file; `monitoring-deploy plan` shows the rendered files.');
         }
-    };
-    walk(dir);
+    }
+}
+/** Services of a stack whose bind mounts include one of the changed files. */
+function servicesMounting(composeFile, changedPaths) {
+    if (!composeFile)
+        return [];
+    const doc = (0,dist/* parse */.qg)(composeFile.content.toString('utf8'));
+    const out = [];
+    for (const [name, svc] of Object.entries(doc?.services ?? {})) {
+        const sources = (svc.volumes ?? [])
+            .map((v) => (typeof v === 'string' ? v.split(':')[0] : v?.source))
+            .filter((s) => !!s && s.startsWith('./'))
+            .map((s) => external_node_path_namespaceObject.posix.normalize(s.slice(2)).replace(/\/$/, ''));
+        if (changedPaths.some((p) => sources.some((s) => p === s || p.startsWith(`${s}/`))))
+            out.push(name);
+    }
     return out;
 }
-function isText(content) {
-    return !content.subarray(0, 8000).includes(0);
-}
-
-;// CONCATENATED MODULE: ./src/stack/render.ts
-// Renders a stack directory for one host: fills @@NAME@@ placeholders in config files, writes
-// the .env that Compose interpolates ${NAME} from, the images override files and the secret
-// files. Pure: the same settings and host give the same bytes, so an unchanged deploy uploads
-// nothing.
-
-
-
-
-
-const DISCORD_CONTACT_POINT_FILE = 'grafana/provisioning/alerting/discord.yaml';
-const SECRET_FILES = {
-    grafanaAdminPassword: 'secrets/grafana_admin_password',
-    discordWebhookUrl: 'secrets/discord_webhook_url',
-};
-const PLACEHOLDER = /@@([A-Z][A-Z0-9_]*)@@/g;
-const SECRET_MODE = 0o600;
-function stackVariables(settings, host, layout) {
-    const { stack, grafana } = settings;
-    return {
-        NETWORK: stack.network,
-        APP_IMAGE: stack.images.server ?? stack.appImage ?? '',
-        APP_METRICS_PORT: String(stack.appMetricsPort),
-        APP_METRICS_PATH: stack.appMetricsPath,
-        APP_LOGS_DIR: stack.appLogsDir,
-        UID: String(host.uid),
-        GID: String(host.gid),
-        DATA_DIR: layout.dataDir,
-        LOGS_DIR: layout.logsDir,
-        HOST_LABEL: settings.connection.host,
-        CPU_ALERT_THRESHOLD: String(grafana.cpuAlertThreshold),
-        ALERT_RECEIVER: grafana.discordWebhookUrl ? 'discord' : 'grafana-default-email',
-        COMPOSE_PROFILES: stack.logAgent,
-    };
-}
-function fillPlaceholders(path, text, vars) {
-    const lines = text.split('\n');
-    return lines
-        .map((line, i) => line.replace(PLACEHOLDER, (_, name) => {
-        const v = vars[name];
-        if (v === undefined) {
-            throw new errors_DeployError(`${path}:${i + 1}: unknown placeholder @@${name}@@`, `use one of ${Object.keys(vars)
-                .map((k) => `@@${k}@@`)
-                .join(', ')}`);
-        }
-        return v;
-    }))
-        .join('\n');
-}
-function composeServices(file) {
-    const doc = (0,dist/* parseDocument */.Tp)(file.content.toString('utf8'));
-    const e = doc.errors[0];
-    if (e) {
-        throw new errors_DeployError(`${file.path}:${e.linePos?.[0]?.line ?? 1}: not valid YAML: ${e.message.split('\n')[0]}`);
+/** service -> container id, for the containers of a Compose project. */
+async function containerIds(remote, facts, project) {
+    const r = await remote.exec(`${REMOTE_PATH_PREFIX} ${dockerCommand(facts)} ps -a --filter label=com.docker.compose.project=${project} --format '{{.Label "com.docker.compose.service"}} {{.ID}} {{.State}}'`);
+    const map = new Map();
+    for (const line of r.stdout.trim().split('\n')) {
+        const [svc, id, state] = line.split(' ');
+        if (svc && id)
+            map.set(svc, `${id} ${state}`);
     }
-    const data = doc.toJS();
-    return Object.keys(data?.services ?? {});
+    return map;
 }
-function envFile(vars, userEnv) {
-    const ours = Object.entries(vars).map(([k, v]) => `${k}=${v}`);
-    return `${userEnv ? `${userEnv.trimEnd()}\n` : ''}# Written by monitoring-deploy on every deploy.\n${ours.join('\n')}\n`;
-}
-function renderStack(settings, host, layout, options = {}) {
-    const dir = settings.stack.stackDir ?? bundledStackDir();
-    const vars = stackVariables(settings, host, layout);
-    const source = readStackDir(dir);
-    const byPath = new Map(source.map((f) => [f.path, f]));
-    for (const stack of settings.stack.stacks) {
-        if (!byPath.has(COMPOSE_FILES[stack])) {
-            throw new errors_DeployError(`The stack directory ${dir} has no ${COMPOSE_FILES[stack]}, but stacks includes "${stack}".`, `add the file, or remove "${stack}" from the stacks input.`);
-        }
-    }
-    if ((options.requireAppImage ?? true) && settings.stack.stacks.includes('app') && !vars.APP_IMAGE) {
-        throw new errors_DeployError('No image for the app: the app stack needs app-image (your Spring Boot image, e.g. me/back:1.4.2).', 'set app-image, or stacks: monitoring to deploy only the monitoring stack.');
-    }
-    const files = [];
-    for (const f of source) {
-        if (f.path === '.env' || f.path.startsWith('secrets/'))
+async function upStacks(remote, facts, root, rendered, changedPaths, pull) {
+    const compose = composeCommand(facts);
+    const v2 = facts.compose?.command === 'docker compose';
+    const restarted = [];
+    // The app first: Prometheus scrapes it and nginx proxies to it.
+    for (const stack of ['app', 'monitoring']) {
+        const files = rendered.composeFiles[stack];
+        if (!files)
             continue;
-        if (f.path === DISCORD_CONTACT_POINT_FILE && !settings.grafana.discordWebhookUrl)
-            continue;
-        let content = f.content;
-        if (isText(content)) {
-            let text = fillPlaceholders(f.path, content.toString('utf8'), vars);
-            if (options.composeV1 && Object.values(COMPOSE_FILES).includes(f.path))
-                text = withV1Version(text);
-            content = Buffer.from(text);
+        const project = PROJECT_NAMES[stack];
+        const base = `${REMOTE_PATH_PREFIX} cd ${shq(root)} && ${compose} ${composeArgs(stack, files)}`;
+        const before = await containerIds(remote, facts, project);
+        if (pull === 'always' && !v2)
+            await runOrFail(remote, `${base} pull -q`, `pulling the ${stack} stack's images`);
+        const pullFlag = v2 ? ` --pull ${pull}` : '';
+        await runOrFail(remote, `${base} up -d --remove-orphans${pullFlag} 2>&1`, `starting the ${stack} stack`);
+        const after = await containerIds(remote, facts, project);
+        const idOf = (v) => v?.split(' ')[0];
+        const recreated = [...after.entries()].filter(([svc, v]) => idOf(before.get(svc)) !== idOf(v)).map(([svc]) => svc);
+        // Compose does not notice a changed bind-mounted file: restart those services it kept.
+        const composeFile = rendered.files.find((f) => f.path === files[0]);
+        const stale = servicesMounting(composeFile, changedPaths).filter((s) => after.has(s) && !recreated.includes(s));
+        if (stale.length) {
+            await runOrFail(remote, `${base} restart ${stale.map(shq).join(' ')} 2>&1`, `restarting ${stale.join(', ')}`);
         }
-        files.push({ ...f, content });
+        restarted.push(...recreated, ...stale);
     }
-    const services = {};
-    const composeFiles = {};
-    for (const stack of Object.keys(COMPOSE_FILES)) {
-        const file = byPath.get(COMPOSE_FILES[stack]);
-        if (file)
-            services[stack] = composeServices(file);
-    }
-    const known = new Set(Object.values(services).flat());
-    const unknown = Object.keys(settings.stack.images).filter((s) => !known.has(s));
-    if (unknown.length) {
-        throw new errors_DeployError(`images names ${unknown.map((s) => `"${s}"`).join(', ')}, which no compose file of the stack declares.`, `use service names from the compose files: ${[...known].join(', ')}.`);
-    }
-    for (const stack of settings.stack.stacks) {
-        composeFiles[stack] = [COMPOSE_FILES[stack]];
-        const overrides = Object.entries(settings.stack.images).filter(([s]) => services[stack]?.includes(s));
-        if (overrides.length) {
-            const path = imagesOverrideFile(stack);
-            const body = `# Written by monitoring-deploy from the images input.\nservices:\n${overrides
-                .map(([s, image]) => `  ${s}:\n    image: ${JSON.stringify(image)}\n`)
-                .join('')}`;
-            files.push({
-                path,
-                content: Buffer.from(options.composeV1 ? withV1Version(body) : body),
-                mode: 0o644,
-                generated: true,
-            });
-            composeFiles[stack] = [COMPOSE_FILES[stack], path];
-        }
-    }
-    const userEnv = byPath.get('.env')?.content.toString('utf8') ?? '';
-    files.push({ path: '.env', content: Buffer.from(envFile(vars, userEnv)), mode: SECRET_MODE, generated: true });
-    if (settings.grafana.adminPassword) {
-        files.push({
-            path: SECRET_FILES.grafanaAdminPassword,
-            content: Buffer.from(settings.grafana.adminPassword),
-            mode: SECRET_MODE,
-            generated: true,
-        });
-    }
-    if (settings.grafana.discordWebhookUrl) {
-        files.push({
-            path: SECRET_FILES.discordWebhookUrl,
-            content: Buffer.from(settings.grafana.discordWebhookUrl),
-            mode: SECRET_MODE,
-            generated: true,
-        });
-    }
-    files.sort((a, b) => a.path.localeCompare(b.path));
-    return { files, variables: vars, composeFiles, services, userEnv: byPath.get('.env') };
+    return { restarted };
 }
-/** Compose v1 reads a file without `version:` as the legacy v1 format; v2 ignores the line. */
-function withV1Version(text) {
-    return /^version:/m.test(text) ? text : `version: "2.4"\n${text}`;
+async function runOrFail(remote, command, what) {
+    const r = await remote.exec(command, { timeoutMs: 900_000 });
+    if (r.code === 0)
+        return r.stdout;
+    const out = `${r.stdout}\n${r.stderr}`.trim();
+    const tail = out.split('\n').slice(-12).join('\n');
+    if (/pull access denied|manifest unknown|not found: manifest|repository does not exist|failed to resolve reference|No such image/i.test(out)) {
+        throw new DeployError(`An image could not be pulled while ${what}:\n${tail}`, 'check the image name and tag (images / app-image inputs), and that the host can reach its registry (or log in with docker login on the host).');
+    }
+    if (/port is already allocated|address already in use/i.test(out)) {
+        const port = /0\.0\.0\.0:(\d+)/.exec(out)?.[1] ?? /:(\d+): bind: address already in use/.exec(out)?.[1];
+        throw new DeployError(`A host port is already in use${port ? ` (${port})` : ''} while ${what}:\n${tail}`, `stop what listens on that port on the host (sudo ss -ltnp${port ? ` 'sport = :${port}'` : ''}), or change the port mapping in the compose file.`);
+    }
+    throw new DeployError(`Compose failed while ${what} (exit ${r.code}):\n${tail}`);
+}
+
+;// CONCATENATED MODULE: ./src/stack/grafana-com.ts
+
+
+const GRAFANA_COM_URL_ENV = 'MONITORING_DEPLOY_GRAFANA_COM_URL';
+const DATASOURCE_UIDS = { prometheus: 'prometheus', loki: 'loki' };
+/**
+ * Binds a grafana.com export to this stack: `${DS_…}` inputs to our datasource uids, constants
+ * to their values. Throws when the dashboard needs a datasource we do not provision.
+ */
+function bindDashboard(raw, id) {
+    const json = JSON.parse(raw);
+    const values = {};
+    for (const input of json.__inputs ?? []) {
+        if (!input.name)
+            continue;
+        if (input.type === 'datasource') {
+            const uid = DATASOURCE_UIDS[input.pluginId ?? ''];
+            if (!uid)
+                throw new Error(`dashboard ${id} needs a ${input.pluginId} datasource, which this stack does not provision`);
+            values[input.name] = uid;
+        }
+        else if (input.type === 'constant' && input.value !== undefined) {
+            values[input.name] = input.value;
+        }
+    }
+    const { __inputs: _inputs, __requires: _requires, __elements: _elements, ...rest } = json;
+    const text = JSON.stringify({ ...rest, id: null }, null, 2);
+    return text.replace(/\$\{([A-Za-z0-9_-]+)\}/g, (m, name) => values[name] ?? m);
+}
+async function ensureGrafanaComDashboards(remote, layout, ids, baseUrl = process.env[GRAFANA_COM_URL_ENV] || 'https://grafana.com') {
+    const dir = `${layout.dataDir}/grafana-com-dashboards`;
+    const listing = await remote.exec(`mkdir -p ${shq(dir)} && cd ${shq(dir)} && ls -1`);
+    const present = new Set(listing.stdout.split('\n').filter((f) => /^\d+\.json$/.test(f)));
+    const wanted = new Set(ids.map((id) => `${id}.json`));
+    const warnings = [];
+    const added = [];
+    for (const id of ids) {
+        if (present.has(`${id}.json`))
+            continue;
+        const url = `${baseUrl.replace(/\/$/, '')}/api/dashboards/${id}/revisions/latest/download`;
+        // Downloaded by the host itself, with whichever client it has.
+        const dl = await remote.exec(`if command -v curl >/dev/null; then curl -fsSL --max-time 60 ${shq(url)}; else wget -q -T 60 -O - ${shq(url)}; fi`, { timeoutMs: 90_000 });
+        if (dl.code !== 0 || !dl.stdout.trim().startsWith('{')) {
+            warnings.push(`grafana.com dashboard ${id} could not be downloaded on the host from ${url} (${dl.stderr.trim() || `exit ${dl.code}`}); the deploy goes on without it.`);
+            continue;
+        }
+        let bound;
+        try {
+            bound = bindDashboard(dl.stdout, id);
+        }
+        catch (e) {
+            warnings.push(`grafana.com dashboard ${id} was not imported: ${e.message}`);
+            continue;
+        }
+        const w = await remote.exec(`cat > ${shq(`${dir}/.${id}.tmp`)} && mv -f ${shq(`${dir}/.${id}.tmp`)} ${shq(`${dir}/${id}.json`)}`, { stdin: bound });
+        if (w.code !== 0)
+            throw new DeployError(`Could not write dashboard ${id} on the host: ${w.stderr.trim()}`);
+        added.push(id);
+    }
+    const stale = [...present].filter((f) => !wanted.has(f));
+    if (stale.length)
+        await remote.exec(`cd ${shq(dir)} && rm -f ${stale.map(shq).join(' ')}`);
+    const changed = added.length > 0 || stale.length > 0;
+    const have = ids.filter((id) => present.has(`${id}.json`));
+    const detail = [
+        added.length ? `imported ${added.join(', ')}` : '',
+        stale.length ? `removed ${stale.join(', ')}` : '',
+        have.length ? `${have.join(', ')} present` : '',
+        warnings.length ? `${warnings.length} not imported (see warnings)` : '',
+        ids.length === 0 ? 'none requested' : '',
+    ]
+        .filter(Boolean)
+        .join('; ');
+    return { changed, detail, warnings };
 }
 
 ;// CONCATENATED MODULE: ./src/stack/plan.ts
@@ -37045,6 +37695,391 @@ function assertLintClean(findings) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/stack/upload.ts
+// Upload: only files whose sha256 or mode differs, staged first and moved into place at the
+// end, so a cut connection never leaves a half-written stack. Works without SFTP (plain exec).
+
+
+
+
+const MANIFEST = '.manifest';
+const RELEASE_FILE = '.release';
+const STAGING = '.staging';
+const sha256 = (b) => (0,external_node_crypto_namespaceObject.createHash)('sha256').update(b).digest('hex');
+/** A release id that is the same for the same files: a rerun with nothing new is a no-op. */
+function releaseId(files) {
+    const h = (0,external_node_crypto_namespaceObject.createHash)('sha256');
+    for (const f of [...files].sort((a, b) => a.path.localeCompare(b.path))) {
+        h.update(`${f.path}\0${f.mode.toString(8)}\0${sha256(f.content)}\n`);
+    }
+    return h.digest('hex').slice(0, 12);
+}
+function manifestText(files) {
+    return `${files.map((f) => f.path).join('\n')}\n`;
+}
+function stateScript(root, paths) {
+    const list = paths.map(shq).join(' ');
+    return `cd ${shq(root)} 2>/dev/null || exit 0
+echo "@release $(cat ${RELEASE_FILE} 2>/dev/null)"
+[ -f ${MANIFEST} ] && sed 's/^/@managed /' ${MANIFEST}
+for p in ${list} $( [ -f ${MANIFEST} ] && cat ${MANIFEST} ); do
+  [ -f "$p" ] && printf '@file %s %s %s\\n' "$(stat -c %a "$p")" "$(sha256sum < "$p" | cut -d' ' -f1)" "$p"
+done
+exit 0`;
+}
+function parseState(stdout) {
+    const managed = [];
+    const files = new Map();
+    let release;
+    for (const line of stdout.split('\n')) {
+        if (line.startsWith('@release '))
+            release = line.slice(9).trim() || undefined;
+        else if (line.startsWith('@managed '))
+            managed.push(line.slice(9));
+        else if (line.startsWith('@file ')) {
+            const [, mode = '', hash = '', ...rest] = line.split(' ');
+            files.set(rest.join(' '), { sha256: hash, mode });
+        }
+    }
+    return { managed, files, release };
+}
+function planUpload(files, state) {
+    const changed = [];
+    const unchanged = [];
+    for (const f of files) {
+        const there = state.files.get(f.path);
+        if (there && there.sha256 === sha256(f.content) && there.mode === f.mode.toString(8))
+            unchanged.push(f);
+        else
+            changed.push(f);
+    }
+    const wanted = new Set(files.map((f) => f.path));
+    const removed = state.managed.filter((p) => !wanted.has(p) && state.files.has(p));
+    return { changed, unchanged, removed, release: releaseId(files) };
+}
+const HEREDOC = '__MONITORING_DEPLOY_EOF__';
+/** Writes the whole new tree into .staging (unchanged files copied from the current one). */
+function stagingScript(root, plan, allFiles) {
+    const r = shq(root);
+    const lines = [
+        'set -e',
+        `mkdir -p ${r} && cd ${r}`,
+        `rm -rf ${STAGING} && mkdir -p ${STAGING} && chmod 700 ${STAGING}`,
+        'd() { mkdir -p "$(dirname "$1")"; }',
+        // Secrets are created unreadable to others from the first byte.
+        `w() { d "${STAGING}/$1"; (umask 077; base64 -d > "${STAGING}/$1"); chmod "$2" "${STAGING}/$1"; }`,
+    ];
+    for (const f of plan.unchanged)
+        lines.push(`d ${shq(`${STAGING}/${f.path}`)}; cp -p ${shq(f.path)} ${shq(`${STAGING}/${f.path}`)}`);
+    for (const f of plan.changed) {
+        lines.push(`w ${shq(f.path)} ${f.mode.toString(8)} <<'${HEREDOC}'`, f.content
+            .toString('base64')
+            .replace(/.{1,76}/g, '$&\n')
+            .trimEnd(), HEREDOC);
+    }
+    lines.push(`printf '%s' ${shq(manifestText(allFiles))} > ${STAGING}/${MANIFEST}`, 'echo STAGED');
+    return `${lines.join('\n')}\n`;
+}
+/** Moves the changed files into place, removes the ones no longer managed, records the release. */
+function commitScript(root, plan) {
+    const lines = ['set -e', `cd ${shq(root)}`];
+    for (const f of plan.changed) {
+        const dir = external_node_path_namespaceObject.posix.dirname(f.path);
+        if (dir !== '.')
+            lines.push(`mkdir -p ${shq(dir)}`);
+        lines.push(`mv -f ${shq(`${STAGING}/${f.path}`)} ${shq(f.path)}`);
+    }
+    for (const p of plan.removed)
+        lines.push(`rm -f ${shq(p)}`);
+    lines.push(`mv -f ${STAGING}/${MANIFEST} ${MANIFEST}`, `printf '%s\\n' ${shq(plan.release)} > ${RELEASE_FILE}`, `rm -rf ${STAGING}`, 'echo COMMITTED');
+    return `${lines.join('\n')}\n`;
+}
+async function readRemoteState(remote, layout, files) {
+    const r = await remote.exec('sh -s', {
+        stdin: stateScript(layout.root, files.map((f) => f.path)),
+    });
+    if (r.code !== 0)
+        throw new DeployError(`Could not read the stack on the host: ${r.stderr.trim()}`);
+    return parseState(r.stdout);
+}
+async function stage(remote, layout, plan, all) {
+    const script = stagingScript(layout.root, plan, all);
+    const r = await remote.exec('sh -s', { stdin: script, timeoutMs: 300_000 });
+    if (r.code !== 0 || !r.stdout.includes('STAGED')) {
+        const disk = /No space left/i.test(r.stderr);
+        throw new DeployError(disk
+            ? `The host's disk is full: the upload to ${layout.root} failed. Nothing running was changed.`
+            : `Uploading the stack failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-5).join('\n')}`, disk ? 'free disk space on the host (docker system prune, old logs) and rerun.' : undefined);
+    }
+    return plan.changed.reduce((n, f) => n + f.content.length, 0);
+}
+async function commit(remote, layout, plan) {
+    const r = await remote.exec('sh -s', { stdin: commitScript(layout.root, plan) });
+    if (r.code !== 0 || !r.stdout.includes('COMMITTED')) {
+        throw new DeployError(`Moving the new files into place failed (exit ${r.code}): ${r.stderr.trim()}`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/deploy.ts
+// The deploy engine behind both the action and `monitoring-deploy deploy`: one SSH connection,
+// a sequence of named steps under a per-host lock, and a health gate before it is green.
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+class DeployFailure extends DeployError {
+    error;
+    steps;
+    constructor(error, steps) {
+        super(error.message);
+        this.error = error;
+        this.steps = steps;
+        this.name = 'DeployFailure';
+    }
+}
+async function deploy(settings, log) {
+    const steps = new Steps(log);
+    const warnings = [];
+    const warn = (w) => {
+        warnings.push(w);
+        log.warn(w);
+    };
+    try {
+        return await deploySteps(settings, log, steps, warn, warnings);
+    }
+    catch (e) {
+        throw new DeployFailure(e, steps.records);
+    }
+}
+async function deploySteps(settings, log, steps, warn, warnings) {
+    const { connection, stack } = settings;
+    if (settings.rollback)
+        warn('rollback: this version does not roll back yet; a failed health gate leaves the new release running.');
+    // Lint first, on this machine: a broken stack never gets as far as the host.
+    await steps.run('Lint stack', async () => {
+        const { findings } = planStack(settings);
+        for (const f of findings.filter((x) => x.severity === 'warning'))
+            warn(formatFinding(f));
+        assertLintClean(findings);
+        return { detail: `${findings.length} warning(s)` };
+    });
+    const remote = (await steps.run(`Connect to ${connection.username}@${connection.host}:${connection.port}`, async () => {
+        const r = await RemoteHost.connect(connection);
+        return { remote: r, detail: `host key ${r.hostKey.keyType} ${r.hostKey.fingerprint}` };
+    })).remote;
+    try {
+        const facts = (await steps.run('Preflight', async () => {
+            const f = await preflight(remote);
+            const problems = preflightProblems(f, connection.username);
+            if (problems.length)
+                throw new DeployError(`The host is not ready; nothing was changed:\n  - ${problems.join('\n  - ')}`);
+            return { facts: f, detail: describeHost(f) };
+        })).facts;
+        const plan = planStack(settings, { uid: facts.uid, gid: facts.gid, home: facts.home }, { composeV1: facts.compose?.command === 'docker-compose' });
+        const lock = await steps.run('Lock', async () => {
+            const l = await acquireLock(remote, `${plan.layout.root}/.deploy.lock`, settings.lockTimeoutMs, log);
+            return {
+                lock: l,
+                detail: l.waitedMs > 1000 ? `waited ${Math.round(l.waitedMs / 1000)}s for another deploy` : 'taken',
+            };
+        });
+        try {
+            await steps.run('Swap', () => ensureSwap(remote, facts, settings.swapBytes));
+            await steps.run('Network', () => ensureNetwork(remote, dockerCommand(facts), stack.network));
+            await steps.run('Directories', () => ensureDirs(remote, plan.layout, !settings.grafana.adminPassword && settings.stack.stacks.includes('monitoring')));
+            const upload = await steps.run('Upload', async () => {
+                const state = await readRemoteState(remote, plan.layout, plan.rendered.files);
+                const up = planUpload(plan.rendered.files, state);
+                if (!up.changed.length && !up.removed.length) {
+                    return {
+                        up,
+                        bytes: 0,
+                        changed: false,
+                        detail: `release ${up.release}: all ${up.unchanged.length} files up to date`,
+                    };
+                }
+                const bytes = await stage(remote, plan.layout, up, plan.rendered.files);
+                // Compose checks the new files before anything running is touched.
+                await validateStacks(remote, facts, `${plan.layout.root}/${STAGING}`, plan.rendered);
+                await commit(remote, plan.layout, up);
+                return {
+                    up,
+                    bytes,
+                    changed: true,
+                    detail: `release ${up.release}: ${up.changed.length} file(s) written (${bytes} bytes)${up.removed.length ? `, ${up.removed.length} removed` : ''}`,
+                };
+            });
+            if (settings.stack.stacks.includes('monitoring')) {
+                const dash = await steps.run('Grafana dashboards', () => ensureGrafanaComDashboards(remote, plan.layout, settings.grafana.dashboards));
+                for (const w of dash.warnings)
+                    warn(w);
+            }
+            const changedPaths = upload.up.changed.map((f) => f.path);
+            const up = await steps.run('Stacks', async () => {
+                const r = await upStacks(remote, facts, plan.layout.root, plan.rendered, changedPaths, stack.pull);
+                return {
+                    ...r,
+                    changed: r.restarted.length > 0,
+                    detail: r.restarted.length ? `(re)started ${r.restarted.join(', ')}` : 'all running, nothing to restart',
+                };
+            });
+            const gate = await steps.run('Health gate', async () => {
+                const g = await healthGate(remote, facts, {
+                    network: stack.network,
+                    logAgent: stack.logAgent,
+                    timeoutMs: settings.healthTimeoutMs,
+                    sinceEpochSec: facts.hostNowSec,
+                    log,
+                });
+                return { gate: g, detail: `${g.targets.length} targets up; Loki, Grafana and ${stack.logAgent} ready` };
+            });
+            return {
+                steps: steps.records,
+                changed: steps.changed,
+                restarted: up.restarted,
+                release: upload.up.release,
+                targets: gate.gate.targets,
+                grafanaUrl: `http://${connection.host}:3000`,
+                uploadedBytes: upload.bytes,
+                roundTrips: remote.roundTrips,
+                gateMs: gate.gate.elapsedMs,
+                warnings,
+            };
+        }
+        finally {
+            await lock.lock.release();
+        }
+    }
+    finally {
+        remote.close();
+    }
+}
+function describeHost(f) {
+    const mib = (b) => `${Math.round(b / 1024 ** 2)} MiB`;
+    return `${f.os} ${f.arch}; Docker ${f.dockerServerVersion} (${f.dockerAccess}); ${f.compose?.command} ${f.compose?.version}; memory ${mib(f.memTotalBytes)}, swap ${mib(f.swapTotalBytes)}, disk free ${mib(f.diskFreeBytes)}`;
+}
+
+;// CONCATENATED MODULE: ./src/report/summary.ts
+
+const esc = (s) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+const ICON = { changed: '🟡', unchanged: '⚪', ok: '🟢', failed: '🔴' };
+function summaryMarkdown(s) {
+    const out = [`## ${s.ok ? '✅' : '❌'} ${esc(s.title)}`, ''];
+    if (s.grafanaUrl)
+        out.push(`Grafana: ${s.grafanaUrl}${s.release ? ` · release \`${s.release}\`` : ''}`, '');
+    if (s.error)
+        out.push('```', s.error, '```', '');
+    out.push('| step | status | duration | detail |', '| --- | --- | --- | --- |');
+    for (const r of s.steps) {
+        out.push(`| ${esc(r.name)} | ${ICON[r.status] ?? ''} ${r.status} | ${formatDuration(r.durationMs)} | ${esc(r.detail ?? '')} |`);
+    }
+    if (s.targets.length) {
+        out.push('', '### Prometheus targets', '', '| job | instance | health | last scrape | last error |', '| --- | --- | --- | --- | --- |');
+        for (const t of s.targets) {
+            out.push(`| ${esc(t.job)} | ${esc(t.instance)} | ${t.health === 'up' ? '🟢' : '🔴'} ${t.health} | ${esc(t.lastScrape)} | ${esc(t.lastError)} |`);
+        }
+    }
+    if (s.warnings?.length)
+        out.push('', '### Warnings', '', ...s.warnings.map((w) => `- ${esc(w)}`));
+    return `${out.join('\n')}\n`;
+}
+function targetsJson(targets) {
+    return JSON.stringify(targets.map((t) => ({
+        job: t.job,
+        instance: t.instance,
+        health: t.health,
+        lastError: t.lastError,
+        lastScrape: t.lastScrape,
+    })));
+}
+/** A plain-text table for terminals. */
+function targetsTable(targets) {
+    const rows = [
+        ['JOB', 'INSTANCE', 'HEALTH', 'LAST ERROR'],
+        ...targets.map((t) => [t.job, t.instance, t.health, t.lastError]),
+    ];
+    const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+    return rows
+        .map((r) => r
+        .map((c, i) => c.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd())
+        .join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/cli/deploy.ts
+// `deploy` and `check` on the command line: step lines live on stderr, the result on stdout.
+
+
+
+
+
+
+function stderrLog(redact) {
+    return {
+        info: (l) => process.stderr.write(`${redact(l)}\n`),
+        warn: (l) => process.stderr.write(`warning: ${redact(l)}\n`),
+        error: (l) => process.stderr.write(`error: ${redact(l)}\n`),
+    };
+}
+async function deployCommand(args, redact) {
+    const settings = readSettings(args.raw);
+    const log = stderrLog(redact);
+    try {
+        const r = await deploy(settings, log);
+        if (args.json) {
+            process.stdout.write(`${redact(JSON.stringify({ ok: true, ...r, targets: JSON.parse(targetsJson(r.targets)) }))}\n`);
+        }
+        else {
+            process.stdout.write(`${targetsTable(r.targets)}\n\nrelease ${r.release} · changed=${r.changed} · Grafana ${r.grafanaUrl}\n`);
+        }
+        return 0;
+    }
+    catch (e) {
+        if (!(e instanceof DeployFailure))
+            throw e;
+        if (args.json) {
+            const targets = e.error instanceof GateError ? e.error.state.targets : [];
+            process.stdout.write(`${redact(JSON.stringify({ ok: false, error: e.message, steps: e.steps, targets }))}\n`);
+        }
+        throw e.error;
+    }
+}
+async function checkCommand(args, redact) {
+    const settings = readSettings(args.raw);
+    const log = stderrLog(redact);
+    const remote = await RemoteHost.connect(settings.connection);
+    try {
+        const facts = await preflight(remote);
+        // A healthy target was scraped within the last minute (the default interval is 15s).
+        const gate = await healthGate(remote, facts, {
+            network: settings.stack.network,
+            logAgent: settings.stack.logAgent,
+            timeoutMs: settings.healthTimeoutMs,
+            sinceEpochSec: facts.hostNowSec - 60,
+            log,
+        });
+        process.stdout.write(args.json
+            ? `${JSON.stringify({ ok: true, targets: gate.targets, checks: gate.checks })}\n`
+            : `${targetsTable(gate.targets)}\n`);
+        return 0;
+    }
+    finally {
+        remote.close();
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/cli/plan.ts
 // `plan` and `lint`: the stack as a deploy would upload it, checked, without a host.
 
@@ -37064,7 +38099,7 @@ function planOrLint(args) {
     }
     const out = (l) => process.stdout.write(`${l}\n`);
     for (const f of plan.findings)
-        out(lint_formatFinding(f));
+        out(formatFinding(f));
     if (!lintOnly) {
         out(`\nFiles for ${plan.layout.root} (${settings.stack.stackDir ?? 'bundled stack'}):`);
         for (const f of plan.rendered.files)
@@ -37094,12 +38129,15 @@ function planOrLint(args) {
 
 
 
+
 // Progress goes to stderr, results to stdout, so that output can be piped.
 const progress = (line) => process.stderr.write(`${line}\n`);
 const EXIT = { ok: 0, failed: 1, usage: 2 };
 const COMMANDS = {
     plan: 'Render the stack for the given settings, lint it, and list the files a deploy would upload; needs no host.',
     lint: 'Check a stack directory for the known mistakes (file:line, errors and warnings): lint [STACK_DIR]',
+    deploy: 'Deploy the stack to the host and wait until it is healthy (the same engine as the action).',
+    check: 'Run only the health gate against an already deployed host; changes nothing.',
     preflight: 'Connect (host key verified) and report what the host has; changes nothing.',
     exec: 'Run a command on the host over the verified connection: exec [flags] -- COMMAND...',
     fetch: "GET a URL inside the host's Docker network through the SSH tunnel: fetch [flags] CONTAINER:PORT/PATH",
@@ -37150,12 +38188,16 @@ async function main(argv, env) {
     try {
         if (args.command === 'plan' || args.command === 'lint')
             return planOrLint(args);
+        if (args.command === 'deploy')
+            return await deployCommand(args, redact);
+        if (args.command === 'check')
+            return await checkCommand(args, redact);
         const settings = readSettings(args.raw);
         const started = Date.now();
         const remote = await RemoteHost.connect(settings.connection);
         try {
             if (!args.json)
-                progress(`connected to ${settings.connection.host}:${settings.connection.port} in ${formatDuration(Date.now() - started)}; host key ${remote.hostKey.keyType} ${remote.hostKey.fingerprint}`);
+                progress(`connected to ${settings.connection.host}:${settings.connection.port} in ${parse_formatDuration(Date.now() - started)}; host key ${remote.hostKey.keyType} ${remote.hostKey.fingerprint}`);
             switch (args.command) {
                 case 'preflight': {
                     const facts = await preflight(remote);
@@ -37201,7 +38243,7 @@ async function main(argv, env) {
         }
     }
     catch (e) {
-        const known = e instanceof errors_DeployError || e instanceof SettingsError;
+        const known = e instanceof DeployError || e instanceof SettingsError;
         consoleLog.error(redact(known ? e.message : `unexpected: ${e.stack ?? e}`));
         return e instanceof SettingsError ? EXIT.usage : EXIT.failed;
     }

@@ -1,33 +1,182 @@
 // The deploy engine behind both the action and `monitoring-deploy deploy`: one SSH connection,
-// a sequence of named steps.
+// a sequence of named steps under a per-host lock, and a health gate before it is green.
 import { RemoteHost } from './connection/ssh.js';
 import { DeployError } from './errors.js';
-import { preflight, preflightProblems } from './host/preflight.js';
+import { healthGate, type TargetState } from './health/gate.js';
+import { ensureDirs } from './host/dirs.js';
+import { dockerCommand } from './host/docker.js';
+import { acquireLock } from './host/lock.js';
+import { ensureNetwork } from './host/network.js';
+import { type HostFacts, preflight, preflightProblems } from './host/preflight.js';
+import { ensureSwap } from './host/swap.js';
+import { formatFinding } from './lint/lint.js';
 import type { Log } from './report/log.js';
-import { Steps } from './report/steps.js';
+import { type StepRecord, Steps } from './report/steps.js';
 import type { Settings } from './settings/settings.js';
+import { upStacks, validateStacks } from './stack/compose.js';
+import { ensureGrafanaComDashboards } from './stack/grafana-com.js';
+import { assertLintClean, planStack } from './stack/plan.js';
+import { commit, planUpload, readRemoteState, STAGING, stage } from './stack/upload.js';
 
-export async function deploy(settings: Settings, log: Log): Promise<void> {
+export interface DeployResult {
+  readonly steps: readonly StepRecord[];
+  readonly changed: boolean;
+  readonly restarted: readonly string[];
+  readonly release: string;
+  readonly targets: readonly TargetState[];
+  readonly grafanaUrl: string;
+  readonly uploadedBytes: number;
+  readonly roundTrips: number;
+  readonly gateMs: number;
+  readonly warnings: readonly string[];
+}
+
+export class DeployFailure extends DeployError {
+  constructor(
+    readonly error: Error,
+    readonly steps: readonly StepRecord[],
+  ) {
+    super(error.message);
+    this.name = 'DeployFailure';
+  }
+}
+
+export async function deploy(settings: Settings, log: Log): Promise<DeployResult> {
   const steps = new Steps(log);
-  const { connection } = settings;
-  const remote = await steps.run(
-    `Connect to ${connection.username}@${connection.host}:${connection.port}`,
-    async () => {
+  const warnings: string[] = [];
+  const warn = (w: string) => {
+    warnings.push(w);
+    log.warn(w);
+  };
+  try {
+    return await deploySteps(settings, log, steps, warn, warnings);
+  } catch (e) {
+    throw new DeployFailure(e as Error, steps.records);
+  }
+}
+
+async function deploySteps(
+  settings: Settings,
+  log: Log,
+  steps: Steps,
+  warn: (w: string) => void,
+  warnings: string[],
+): Promise<DeployResult> {
+  const { connection, stack } = settings;
+  if (settings.rollback) warn('rollback: this version does not roll back yet; a failed health gate leaves the new release running.');
+  // Lint first, on this machine: a broken stack never gets as far as the host.
+  await steps.run('Lint stack', async () => {
+    const { findings } = planStack(settings);
+    for (const f of findings.filter((x) => x.severity === 'warning')) warn(formatFinding(f));
+    assertLintClean(findings);
+    return { detail: `${findings.length} warning(s)` };
+  });
+  const remote = (
+    await steps.run(`Connect to ${connection.username}@${connection.host}:${connection.port}`, async () => {
       const r = await RemoteHost.connect(connection);
       return { remote: r, detail: `host key ${r.hostKey.keyType} ${r.hostKey.fingerprint}` };
-    },
-  );
+    })
+  ).remote;
   try {
-    await steps.run('Preflight', async () => {
-      const facts = await preflight(remote.remote);
-      const problems = preflightProblems(facts, connection.username);
-      if (problems.length) throw new DeployError(`The host is not ready:\n  - ${problems.join('\n  - ')}`);
+    const facts = (
+      await steps.run('Preflight', async () => {
+        const f = await preflight(remote);
+        const problems = preflightProblems(f, connection.username);
+        if (problems.length)
+          throw new DeployError(`The host is not ready; nothing was changed:\n  - ${problems.join('\n  - ')}`);
+        return { facts: f, detail: describeHost(f) };
+      })
+    ).facts;
+    const plan = planStack(
+      settings,
+      { uid: facts.uid, gid: facts.gid, home: facts.home },
+      { composeV1: facts.compose?.command === 'docker-compose' },
+    );
+    const lock = await steps.run('Lock', async () => {
+      const l = await acquireLock(remote, `${plan.layout.root}/.deploy.lock`, settings.lockTimeoutMs, log);
       return {
-        detail: `${facts.os} ${facts.arch}, Docker ${facts.dockerServerVersion} (${facts.dockerAccess}), ${facts.compose?.command} ${facts.compose?.version}`,
+        lock: l,
+        detail: l.waitedMs > 1000 ? `waited ${Math.round(l.waitedMs / 1000)}s for another deploy` : 'taken',
       };
     });
-    throw new DeployError('This build connects and runs the preflight only; the deploy steps are not supported yet.');
+    try {
+      await steps.run('Swap', () => ensureSwap(remote, facts, settings.swapBytes));
+      await steps.run('Network', () => ensureNetwork(remote, dockerCommand(facts), stack.network));
+      await steps.run('Directories', () =>
+        ensureDirs(
+          remote,
+          plan.layout,
+          !settings.grafana.adminPassword && settings.stack.stacks.includes('monitoring'),
+        ),
+      );
+      const upload = await steps.run('Upload', async () => {
+        const state = await readRemoteState(remote, plan.layout, plan.rendered.files);
+        const up = planUpload(plan.rendered.files, state);
+        if (!up.changed.length && !up.removed.length) {
+          return {
+            up,
+            bytes: 0,
+            changed: false,
+            detail: `release ${up.release}: all ${up.unchanged.length} files up to date`,
+          };
+        }
+        const bytes = await stage(remote, plan.layout, up, plan.rendered.files);
+        // Compose checks the new files before anything running is touched.
+        await validateStacks(remote, facts, `${plan.layout.root}/${STAGING}`, plan.rendered);
+        await commit(remote, plan.layout, up);
+        return {
+          up,
+          bytes,
+          changed: true,
+          detail: `release ${up.release}: ${up.changed.length} file(s) written (${bytes} bytes)${up.removed.length ? `, ${up.removed.length} removed` : ''}`,
+        };
+      });
+      if (settings.stack.stacks.includes('monitoring')) {
+        const dash = await steps.run('Grafana dashboards', () =>
+          ensureGrafanaComDashboards(remote, plan.layout, settings.grafana.dashboards),
+        );
+        for (const w of dash.warnings) warn(w);
+      }
+      const changedPaths = upload.up.changed.map((f) => f.path);
+      const up = await steps.run('Stacks', async () => {
+        const r = await upStacks(remote, facts, plan.layout.root, plan.rendered, changedPaths, stack.pull);
+        return {
+          ...r,
+          changed: r.restarted.length > 0,
+          detail: r.restarted.length ? `(re)started ${r.restarted.join(', ')}` : 'all running, nothing to restart',
+        };
+      });
+      const gate = await steps.run('Health gate', async () => {
+        const g = await healthGate(remote, facts, {
+          network: stack.network,
+          logAgent: stack.logAgent,
+          timeoutMs: settings.healthTimeoutMs,
+          sinceEpochSec: facts.hostNowSec,
+          log,
+        });
+        return { gate: g, detail: `${g.targets.length} targets up; Loki, Grafana and ${stack.logAgent} ready` };
+      });
+      return {
+        steps: steps.records,
+        changed: steps.changed,
+        restarted: up.restarted,
+        release: upload.up.release,
+        targets: gate.gate.targets,
+        grafanaUrl: `http://${connection.host}:3000`,
+        uploadedBytes: upload.bytes,
+        roundTrips: remote.roundTrips,
+        gateMs: gate.gate.elapsedMs,
+        warnings,
+      };
+    } finally {
+      await lock.lock.release();
+    }
   } finally {
-    remote.remote.close();
+    remote.close();
   }
+}
+
+function describeHost(f: HostFacts): string {
+  const mib = (b: number) => `${Math.round(b / 1024 ** 2)} MiB`;
+  return `${f.os} ${f.arch}; Docker ${f.dockerServerVersion} (${f.dockerAccess}); ${f.compose?.command} ${f.compose?.version}; memory ${mib(f.memTotalBytes)}, swap ${mib(f.swapTotalBytes)}, disk free ${mib(f.diskFreeBytes)}`;
 }

@@ -1,8 +1,10 @@
 // The action: read inputs, run, and turn any error into core.setFailed in one place.
 import * as core from '@actions/core';
-import { deploy } from '../deploy.js';
+import { DeployFailure, deploy } from '../deploy.js';
 import { DeployError } from '../errors.js';
+import { GateError } from '../health/gate.js';
 import { redactor } from '../report/log.js';
+import { summaryMarkdown, targetsJson } from '../report/summary.js';
 import { INPUTS } from '../settings/inputs.js';
 import { readSettings } from '../settings/settings.js';
 import { inputsFromEnv } from './inputs.js';
@@ -16,13 +18,41 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   }
   for (const s of secrets) core.setSecret(s);
   const redact = redactor(secrets);
+  const log = {
+    info: (l: string) => core.info(redact(l)),
+    warn: (l: string) => core.warning(redact(l)),
+    error: (l: string) => core.error(redact(l)),
+  };
   try {
     const settings = readSettings(raw);
-    await deploy(settings, {
-      info: (l) => core.info(redact(l)),
-      warn: (l) => core.warning(redact(l)),
-      error: (l) => core.error(redact(l)),
-    });
+    try {
+      const result = await deploy(settings, log);
+      core.setOutput('changed', String(result.changed));
+      core.setOutput('restarted', result.restarted.join(','));
+      core.setOutput('release', result.release);
+      core.setOutput('targets', targetsJson(result.targets));
+      core.setOutput('grafana-url', result.grafanaUrl);
+      await writeSummary(
+        redact(summaryMarkdown({ title: `Deployed to ${settings.connection.host}`, ok: true, ...result })),
+      );
+      log.info(`✓ green: ${result.targets.length} targets up, Grafana at ${result.grafanaUrl}`);
+    } catch (e) {
+      if (e instanceof DeployFailure) {
+        await writeSummary(
+          redact(
+            summaryMarkdown({
+              title: `Deploy to ${settings.connection.host} failed`,
+              ok: false,
+              steps: e.steps,
+              targets: e.error instanceof GateError ? e.error.state.targets : [],
+              error: e.message,
+            }),
+          ),
+        );
+        throw e.error;
+      }
+      throw e;
+    }
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     core.setFailed(
@@ -33,4 +63,10 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       ),
     );
   }
+}
+
+async function writeSummary(markdown: string): Promise<void> {
+  // Outside a workflow run there is no summary file; the log has it all.
+  if (!process.env.GITHUB_STEP_SUMMARY) return;
+  await core.summary.addRaw(markdown).write();
 }

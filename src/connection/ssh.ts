@@ -118,6 +118,33 @@ export class RemoteHost {
     return r.stdout;
   }
 
+  /**
+   * Starts a long-running command and returns its channel once open: the command lives as long
+   * as the channel (and so as long as this connection), e.g. a lock holder.
+   */
+  async session(command: string, timeoutMs = 30_000): Promise<ClientChannel> {
+    this.assertAlive();
+    this.roundTrips++;
+    const conn = this.ssh.connection;
+    if (!conn) throw lostError(this.settings, this.lost ?? new Error('not connected'));
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        new Promise<ClientChannel>((resolve, reject) => {
+          conn.exec(command, (err, channel) => (err ? reject(err) : resolve(channel)));
+        }),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new DeployError(`Opening a session on the host took longer than ${timeoutMs / 1000}s`)),
+            timeoutMs,
+          );
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Opens a TCP channel from the host to address:port (e.g. a container's bridge IP). */
   async tunnel(address: string, port: number, timeoutMs = 10_000): Promise<ClientChannel> {
     this.assertAlive();

@@ -23,6 +23,8 @@ export interface HostFacts {
   readonly memAvailableBytes: number;
   readonly swapTotalBytes: number;
   readonly swapFreeBytes: number;
+  /** The host's clock (epoch seconds) when preflight ran: targets must be scraped after it. */
+  readonly hostNowSec: number;
 }
 
 // Non-interactive SSH sessions get a short PATH; docker often lives in /usr/local/bin or /snap/bin.
@@ -31,6 +33,7 @@ export const REMOTE_PATH_PREFIX = 'export PATH="$PATH:/usr/local/bin:/usr/sbin:/
 export const PREFLIGHT_SCRIPT = `${REMOTE_PATH_PREFIX}
 LC_ALL=C; export LC_ALL
 kv() { printf '%s=%s\\n' "$1" "$(printf '%s' "$2" | tr '\\n' ' ')"; }
+kv now "$(date +%s)"
 kv os "$(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME" || uname -s)"
 kv arch "$(uname -m)"
 kv uid "$(id -u)"; kv gid "$(id -g)"; kv home "$HOME"; kv path "$PATH"
@@ -77,6 +80,7 @@ export function parseFacts(stdout: string): HostFacts {
     memAvailableBytes: kb('MemAvailable_kb'),
     swapTotalBytes: kb('SwapTotal_kb'),
     swapFreeBytes: kb('SwapFree_kb'),
+    hostNowSec: num('now'),
   };
 }
 

@@ -137,7 +137,7 @@ export const INPUTS: readonly InputSpec[] = [
     name: 'grafana-dashboards',
     group: 'grafana',
     default: '1860,19004',
-    description: 'grafana.com dashboard ids to import at deploy time (comma-separated; empty for none).',
+    description: 'grafana.com dashboard ids to import at deploy time (comma-separated; `none` for none).',
   },
   // host
   {

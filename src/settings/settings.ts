@@ -77,17 +77,6 @@ export class SettingsError extends Error {
 const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
 const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
-/**
- * Inputs declared in action.yml whose behaviour this version does not have yet. Setting one
- * fails the run instead of being silently ignored.
- */
-export const NOT_SUPPORTED_YET: ReadonlySet<string> = new Set([
-  'swap-size',
-  'health-timeout',
-  'rollback',
-  'lock-timeout',
-]);
-
 /** Required inputs that have no value. */
 export function missingRequired(raw: RawInputs): string[] {
   return INPUTS.filter((i) => i.required && !raw[i.name]?.trim()).map((i) => i.name);
@@ -108,13 +97,6 @@ export function readSettings(raw: RawInputs, options: ReadOptions = {}): Setting
   const problems: string[] = [];
   const missing = needsConnection ? missingRequired(raw) : [];
   if (missing.length) problems.push(`missing required input${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`);
-
-  for (const name of NOT_SUPPORTED_YET) {
-    const given = raw[name]?.trim();
-    const spec = INPUTS.find((i) => i.name === name);
-    if (given && given !== spec?.default)
-      problems.push(`${name}: not supported yet by this version of monitoring-deploy`);
-  }
 
   const value = (name: string): string => {
     const given = raw[name];
@@ -176,10 +158,12 @@ export function readSettings(raw: RawInputs, options: ReadOptions = {}): Setting
       cpuAlertThreshold: attempt(() => parseNumber(value('cpu-alert-threshold'), 'cpu-alert-threshold', 1, 100), 70),
       dashboards: attempt(
         () =>
-          parseList(value('grafana-dashboards')).map((id) => {
-            if (!/^\d+$/.test(id)) throw new Error(`grafana-dashboards: "${id}" is not a grafana.com dashboard id`);
-            return Number(id);
-          }),
+          parseList(value('grafana-dashboards'))
+            .filter((id) => id.toLowerCase() !== 'none')
+            .map((id) => {
+              if (!/^\d+$/.test(id)) throw new Error(`grafana-dashboards: "${id}" is not a grafana.com dashboard id`);
+              return Number(id);
+            }),
         [],
       ),
     },

@@ -69,14 +69,6 @@ describe('readSettings', () => {
     expect(readSettings(noFp).connection.hostKey.kind).toBe('unpinned');
   });
 
-  it('fails on an input that this version does not support yet instead of ignoring it', () => {
-    expect(problemsOf({ ...base, 'swap-size': '1G' })).toEqual([
-      'swap-size: not supported yet by this version of monitoring-deploy',
-    ]);
-    // The default value of an unsupported input is what it does anyway: accepted.
-    expect(problemsOf({ ...base, 'swap-size': '2G' })).toEqual([]);
-  });
-
   it('lists secret values, line by line for a multi-line key', () => {
     const s = readSettings({ ...base, 'ssh-key-passphrase': 'pass-phrase-1' });
     expect(s.secrets).toContain('pass-phrase-1');

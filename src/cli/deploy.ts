@@ -1,0 +1,67 @@
+// `deploy` and `check` on the command line: step lines live on stderr, the result on stdout.
+import { RemoteHost } from '../connection/ssh.js';
+import { DeployFailure, deploy } from '../deploy.js';
+import { GateError, healthGate } from '../health/gate.js';
+import { preflight } from '../host/preflight.js';
+import type { Log } from '../report/log.js';
+import { targetsJson, targetsTable } from '../report/summary.js';
+import { readSettings } from '../settings/settings.js';
+import type { CliArgs } from './args.js';
+
+function stderrLog(redact: (s: string) => string): Log {
+  return {
+    info: (l) => process.stderr.write(`${redact(l)}\n`),
+    warn: (l) => process.stderr.write(`warning: ${redact(l)}\n`),
+    error: (l) => process.stderr.write(`error: ${redact(l)}\n`),
+  };
+}
+
+export async function deployCommand(args: CliArgs, redact: (s: string) => string): Promise<number> {
+  const settings = readSettings(args.raw);
+  const log = stderrLog(redact);
+  try {
+    const r = await deploy(settings, log);
+    if (args.json) {
+      process.stdout.write(
+        `${redact(JSON.stringify({ ok: true, ...r, targets: JSON.parse(targetsJson(r.targets)) }))}\n`,
+      );
+    } else {
+      process.stdout.write(
+        `${targetsTable(r.targets)}\n\nrelease ${r.release} · changed=${r.changed} · Grafana ${r.grafanaUrl}\n`,
+      );
+    }
+    return 0;
+  } catch (e) {
+    if (!(e instanceof DeployFailure)) throw e;
+    if (args.json) {
+      const targets = e.error instanceof GateError ? e.error.state.targets : [];
+      process.stdout.write(`${redact(JSON.stringify({ ok: false, error: e.message, steps: e.steps, targets }))}\n`);
+    }
+    throw e.error;
+  }
+}
+
+export async function checkCommand(args: CliArgs, redact: (s: string) => string): Promise<number> {
+  const settings = readSettings(args.raw);
+  const log = stderrLog(redact);
+  const remote = await RemoteHost.connect(settings.connection);
+  try {
+    const facts = await preflight(remote);
+    // A healthy target was scraped within the last minute (the default interval is 15s).
+    const gate = await healthGate(remote, facts, {
+      network: settings.stack.network,
+      logAgent: settings.stack.logAgent,
+      timeoutMs: settings.healthTimeoutMs,
+      sinceEpochSec: facts.hostNowSec - 60,
+      log,
+    });
+    process.stdout.write(
+      args.json
+        ? `${JSON.stringify({ ok: true, targets: gate.targets, checks: gate.checks })}\n`
+        : `${targetsTable(gate.targets)}\n`,
+    );
+    return 0;
+  } finally {
+    remote.close();
+  }
+}

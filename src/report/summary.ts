@@ -1,0 +1,75 @@
+// The run as a person reads it afterwards: a Markdown job summary and the action's outputs.
+import type { TargetState } from '../health/gate.js';
+import { formatDuration } from '../settings/parse.js';
+import type { StepRecord } from './steps.js';
+
+const esc = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+const ICON: Record<string, string> = { changed: '🟡', unchanged: '⚪', ok: '🟢', failed: '🔴' };
+
+export interface SummaryInput {
+  readonly title: string;
+  readonly ok: boolean;
+  readonly steps: readonly StepRecord[];
+  readonly targets: readonly TargetState[];
+  readonly grafanaUrl?: string;
+  readonly release?: string;
+  readonly error?: string;
+  readonly warnings?: readonly string[];
+}
+
+export function summaryMarkdown(s: SummaryInput): string {
+  const out = [`## ${s.ok ? '✅' : '❌'} ${esc(s.title)}`, ''];
+  if (s.grafanaUrl) out.push(`Grafana: ${s.grafanaUrl}${s.release ? ` · release \`${s.release}\`` : ''}`, '');
+  if (s.error) out.push('```', s.error, '```', '');
+  out.push('| step | status | duration | detail |', '| --- | --- | --- | --- |');
+  for (const r of s.steps) {
+    out.push(
+      `| ${esc(r.name)} | ${ICON[r.status] ?? ''} ${r.status} | ${formatDuration(r.durationMs)} | ${esc(r.detail ?? '')} |`,
+    );
+  }
+  if (s.targets.length) {
+    out.push(
+      '',
+      '### Prometheus targets',
+      '',
+      '| job | instance | health | last scrape | last error |',
+      '| --- | --- | --- | --- | --- |',
+    );
+    for (const t of s.targets) {
+      out.push(
+        `| ${esc(t.job)} | ${esc(t.instance)} | ${t.health === 'up' ? '🟢' : '🔴'} ${t.health} | ${esc(t.lastScrape)} | ${esc(t.lastError)} |`,
+      );
+    }
+  }
+  if (s.warnings?.length) out.push('', '### Warnings', '', ...s.warnings.map((w) => `- ${esc(w)}`));
+  return `${out.join('\n')}\n`;
+}
+
+export function targetsJson(targets: readonly TargetState[]): string {
+  return JSON.stringify(
+    targets.map((t) => ({
+      job: t.job,
+      instance: t.instance,
+      health: t.health,
+      lastError: t.lastError,
+      lastScrape: t.lastScrape,
+    })),
+  );
+}
+
+/** A plain-text table for terminals. */
+export function targetsTable(targets: readonly TargetState[]): string {
+  const rows = [
+    ['JOB', 'INSTANCE', 'HEALTH', 'LAST ERROR'],
+    ...targets.map((t) => [t.job, t.instance, t.health, t.lastError]),
+  ];
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}

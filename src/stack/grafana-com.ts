@@ -1,0 +1,97 @@
+// Dashboards from grafana.com (the grafana-dashboards input, e.g. 1860 and 19004 as in the
+// seed post): downloaded on the host at deploy time, their datasource inputs bound to our
+// provisioned datasource uids, and kept until the list changes.
+import type { RemoteHost } from '../connection/ssh.js';
+import { DeployError } from '../errors.js';
+import { shq } from '../host/docker.js';
+import type { StepOutcome } from '../report/steps.js';
+import type { RemoteLayout } from './layout.js';
+
+export const GRAFANA_COM_URL_ENV = 'MONITORING_DEPLOY_GRAFANA_COM_URL';
+const DATASOURCE_UIDS: Record<string, string> = { prometheus: 'prometheus', loki: 'loki' };
+
+interface DashboardInput {
+  name?: string;
+  type?: string;
+  pluginId?: string;
+  value?: string;
+}
+
+/**
+ * Binds a grafana.com export to this stack: `${DS_…}` inputs to our datasource uids, constants
+ * to their values. Throws when the dashboard needs a datasource we do not provision.
+ */
+export function bindDashboard(raw: string, id: number): string {
+  const json = JSON.parse(raw) as Record<string, unknown> & { __inputs?: DashboardInput[] };
+  const values: Record<string, string> = {};
+  for (const input of json.__inputs ?? []) {
+    if (!input.name) continue;
+    if (input.type === 'datasource') {
+      const uid = DATASOURCE_UIDS[input.pluginId ?? ''];
+      if (!uid)
+        throw new Error(`dashboard ${id} needs a ${input.pluginId} datasource, which this stack does not provision`);
+      values[input.name] = uid;
+    } else if (input.type === 'constant' && input.value !== undefined) {
+      values[input.name] = input.value;
+    }
+  }
+  const { __inputs: _inputs, __requires: _requires, __elements: _elements, ...rest } = json;
+  const text = JSON.stringify({ ...rest, id: null }, null, 2);
+  return text.replace(/\$\{([A-Za-z0-9_-]+)\}/g, (m, name: string) => values[name] ?? m);
+}
+
+export async function ensureGrafanaComDashboards(
+  remote: RemoteHost,
+  layout: RemoteLayout,
+  ids: readonly number[],
+  baseUrl = process.env[GRAFANA_COM_URL_ENV] || 'https://grafana.com',
+): Promise<StepOutcome & { warnings: string[] }> {
+  const dir = `${layout.dataDir}/grafana-com-dashboards`;
+  const listing = await remote.exec(`mkdir -p ${shq(dir)} && cd ${shq(dir)} && ls -1`);
+  const present = new Set(listing.stdout.split('\n').filter((f) => /^\d+\.json$/.test(f)));
+  const wanted = new Set(ids.map((id) => `${id}.json`));
+  const warnings: string[] = [];
+  const added: number[] = [];
+  for (const id of ids) {
+    if (present.has(`${id}.json`)) continue;
+    const url = `${baseUrl.replace(/\/$/, '')}/api/dashboards/${id}/revisions/latest/download`;
+    // Downloaded by the host itself, with whichever client it has.
+    const dl = await remote.exec(
+      `if command -v curl >/dev/null; then curl -fsSL --max-time 60 ${shq(url)}; else wget -q -T 60 -O - ${shq(url)}; fi`,
+      { timeoutMs: 90_000 },
+    );
+    if (dl.code !== 0 || !dl.stdout.trim().startsWith('{')) {
+      warnings.push(
+        `grafana.com dashboard ${id} could not be downloaded on the host from ${url} (${dl.stderr.trim() || `exit ${dl.code}`}); the deploy goes on without it.`,
+      );
+      continue;
+    }
+    let bound: string;
+    try {
+      bound = bindDashboard(dl.stdout, id);
+    } catch (e) {
+      warnings.push(`grafana.com dashboard ${id} was not imported: ${(e as Error).message}`);
+      continue;
+    }
+    const w = await remote.exec(
+      `cat > ${shq(`${dir}/.${id}.tmp`)} && mv -f ${shq(`${dir}/.${id}.tmp`)} ${shq(`${dir}/${id}.json`)}`,
+      { stdin: bound },
+    );
+    if (w.code !== 0) throw new DeployError(`Could not write dashboard ${id} on the host: ${w.stderr.trim()}`);
+    added.push(id);
+  }
+  const stale = [...present].filter((f) => !wanted.has(f));
+  if (stale.length) await remote.exec(`cd ${shq(dir)} && rm -f ${stale.map(shq).join(' ')}`);
+  const changed = added.length > 0 || stale.length > 0;
+  const have = ids.filter((id) => present.has(`${id}.json`));
+  const detail = [
+    added.length ? `imported ${added.join(', ')}` : '',
+    stale.length ? `removed ${stale.join(', ')}` : '',
+    have.length ? `${have.join(', ')} present` : '',
+    warnings.length ? `${warnings.length} not imported (see warnings)` : '',
+    ids.length === 0 ? 'none requested' : '',
+  ]
+    .filter(Boolean)
+    .join('; ');
+  return { changed, detail, warnings };
+}

@@ -1,0 +1,171 @@
+// Upload: only files whose sha256 or mode differs, staged first and moved into place at the
+// end, so a cut connection never leaves a half-written stack. Works without SFTP (plain exec).
+import { createHash } from 'node:crypto';
+import { posix } from 'node:path';
+import type { RemoteHost } from '../connection/ssh.js';
+import { DeployError } from '../errors.js';
+import { shq } from '../host/docker.js';
+import type { StackFile } from './files.js';
+import type { RemoteLayout } from './layout.js';
+
+export const MANIFEST = '.manifest';
+export const RELEASE_FILE = '.release';
+export const STAGING = '.staging';
+
+export interface RemoteState {
+  /** Paths the previous deploy wrote (its manifest). */
+  readonly managed: readonly string[];
+  /** sha256 and octal mode of each file that exists now. */
+  readonly files: ReadonlyMap<string, { sha256: string; mode: string }>;
+  readonly release?: string;
+}
+
+export interface UploadPlan {
+  readonly changed: readonly StackFile[];
+  readonly unchanged: readonly StackFile[];
+  readonly removed: readonly string[];
+  readonly release: string;
+}
+
+export const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+
+/** A release id that is the same for the same files: a rerun with nothing new is a no-op. */
+export function releaseId(files: readonly StackFile[]): string {
+  const h = createHash('sha256');
+  for (const f of [...files].sort((a, b) => a.path.localeCompare(b.path))) {
+    h.update(`${f.path}\0${f.mode.toString(8)}\0${sha256(f.content)}\n`);
+  }
+  return h.digest('hex').slice(0, 12);
+}
+
+export function manifestText(files: readonly StackFile[]): string {
+  return `${files.map((f) => f.path).join('\n')}\n`;
+}
+
+export function stateScript(root: string, paths: readonly string[]): string {
+  const list = paths.map(shq).join(' ');
+  return `cd ${shq(root)} 2>/dev/null || exit 0
+echo "@release $(cat ${RELEASE_FILE} 2>/dev/null)"
+[ -f ${MANIFEST} ] && sed 's/^/@managed /' ${MANIFEST}
+for p in ${list} $( [ -f ${MANIFEST} ] && cat ${MANIFEST} ); do
+  [ -f "$p" ] && printf '@file %s %s %s\\n' "$(stat -c %a "$p")" "$(sha256sum < "$p" | cut -d' ' -f1)" "$p"
+done
+exit 0`;
+}
+
+export function parseState(stdout: string): RemoteState {
+  const managed: string[] = [];
+  const files = new Map<string, { sha256: string; mode: string }>();
+  let release: string | undefined;
+  for (const line of stdout.split('\n')) {
+    if (line.startsWith('@release ')) release = line.slice(9).trim() || undefined;
+    else if (line.startsWith('@managed ')) managed.push(line.slice(9));
+    else if (line.startsWith('@file ')) {
+      const [, mode = '', hash = '', ...rest] = line.split(' ');
+      files.set(rest.join(' '), { sha256: hash, mode });
+    }
+  }
+  return { managed, files, release };
+}
+
+export function planUpload(files: readonly StackFile[], state: RemoteState): UploadPlan {
+  const changed: StackFile[] = [];
+  const unchanged: StackFile[] = [];
+  for (const f of files) {
+    const there = state.files.get(f.path);
+    if (there && there.sha256 === sha256(f.content) && there.mode === f.mode.toString(8)) unchanged.push(f);
+    else changed.push(f);
+  }
+  const wanted = new Set(files.map((f) => f.path));
+  const removed = state.managed.filter((p) => !wanted.has(p) && state.files.has(p));
+  return { changed, unchanged, removed, release: releaseId(files) };
+}
+
+const HEREDOC = '__MONITORING_DEPLOY_EOF__';
+
+/** Writes the whole new tree into .staging (unchanged files copied from the current one). */
+export function stagingScript(root: string, plan: UploadPlan, allFiles: readonly StackFile[]): string {
+  const r = shq(root);
+  const lines = [
+    'set -e',
+    `mkdir -p ${r} && cd ${r}`,
+    `rm -rf ${STAGING} && mkdir -p ${STAGING} && chmod 700 ${STAGING}`,
+    'd() { mkdir -p "$(dirname "$1")"; }',
+    // Secrets are created unreadable to others from the first byte.
+    `w() { d "${STAGING}/$1"; (umask 077; base64 -d > "${STAGING}/$1"); chmod "$2" "${STAGING}/$1"; }`,
+  ];
+  for (const f of plan.unchanged)
+    lines.push(`d ${shq(`${STAGING}/${f.path}`)}; cp -p ${shq(f.path)} ${shq(`${STAGING}/${f.path}`)}`);
+  for (const f of plan.changed) {
+    lines.push(
+      `w ${shq(f.path)} ${f.mode.toString(8)} <<'${HEREDOC}'`,
+      f.content
+        .toString('base64')
+        .replace(/.{1,76}/g, '$&\n')
+        .trimEnd(),
+      HEREDOC,
+    );
+  }
+  lines.push(`printf '%s' ${shq(manifestText(allFiles))} > ${STAGING}/${MANIFEST}`, 'echo STAGED');
+  return `${lines.join('\n')}\n`;
+}
+
+/** Moves the changed files into place, removes the ones no longer managed, records the release. */
+export function commitScript(root: string, plan: UploadPlan): string {
+  const lines = ['set -e', `cd ${shq(root)}`];
+  for (const f of plan.changed) {
+    const dir = posix.dirname(f.path);
+    if (dir !== '.') lines.push(`mkdir -p ${shq(dir)}`);
+    lines.push(`mv -f ${shq(`${STAGING}/${f.path}`)} ${shq(f.path)}`);
+  }
+  for (const p of plan.removed) lines.push(`rm -f ${shq(p)}`);
+  lines.push(
+    `mv -f ${STAGING}/${MANIFEST} ${MANIFEST}`,
+    `printf '%s\\n' ${shq(plan.release)} > ${RELEASE_FILE}`,
+    `rm -rf ${STAGING}`,
+    'echo COMMITTED',
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+export async function readRemoteState(
+  remote: RemoteHost,
+  layout: RemoteLayout,
+  files: readonly StackFile[],
+): Promise<RemoteState> {
+  const r = await remote.exec('sh -s', {
+    stdin: stateScript(
+      layout.root,
+      files.map((f) => f.path),
+    ),
+  });
+  if (r.code !== 0) throw new DeployError(`Could not read the stack on the host: ${r.stderr.trim()}`);
+  return parseState(r.stdout);
+}
+
+export async function stage(
+  remote: RemoteHost,
+  layout: RemoteLayout,
+  plan: UploadPlan,
+  all: readonly StackFile[],
+): Promise<number> {
+  const script = stagingScript(layout.root, plan, all);
+  const r = await remote.exec('sh -s', { stdin: script, timeoutMs: 300_000 });
+  if (r.code !== 0 || !r.stdout.includes('STAGED')) {
+    const disk = /No space left/i.test(r.stderr);
+    throw new DeployError(
+      disk
+        ? `The host's disk is full: the upload to ${layout.root} failed. Nothing running was changed.`
+        : `Uploading the stack failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-5).join('\n')}`,
+      disk ? 'free disk space on the host (docker system prune, old logs) and rerun.' : undefined,
+    );
+  }
+  return plan.changed.reduce((n, f) => n + f.content.length, 0);
+}
+
+export async function commit(remote: RemoteHost, layout: RemoteLayout, plan: UploadPlan): Promise<void> {
+  const r = await remote.exec('sh -s', { stdin: commitScript(layout.root, plan) });
+  if (r.code !== 0 || !r.stdout.includes('COMMITTED')) {
+    throw new DeployError(`Moving the new files into place failed (exit ${r.code}): ${r.stderr.trim()}`);
+  }
+}
