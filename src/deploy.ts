@@ -63,7 +63,8 @@ async function deploySteps(
   warnings: string[],
 ): Promise<DeployResult> {
   const { connection, stack } = settings;
-  if (settings.rollback) warn('rollback: this version does not roll back yet; a failed health gate leaves the new release running.');
+  if (settings.rollback)
+    warn('rollback: this version does not roll back yet; a failed health gate leaves the new release running.');
   // Lint first, on this machine: a broken stack never gets as far as the host.
   await steps.run('Lint stack', async () => {
     const { findings } = planStack(settings);

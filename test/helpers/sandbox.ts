@@ -22,7 +22,8 @@ export interface Sandbox {
 
 const ENV_FILE = `${process.env.SANDBOX_DIR ?? '/var/tmp/monitoring-deploy-sandbox'}/sandbox.env`;
 
-export function loadSandbox(): Sandbox {
+export function loadSandbox(envFile = ENV_FILE): Sandbox {
+  const ENV_FILE = envFile;
   if (!existsSync(ENV_FILE)) {
     throw new Error(`No sandbox host: ${ENV_FILE} is missing. Bring it up first: sudo bash test/sandbox/up.sh`);
   }

@@ -5,6 +5,8 @@
 . "$(dirname "$0")/lib.sh"
 keep_images=0
 [ "${1:-}" = --keep-images ] && keep_images=1
+# A sandbox that borrowed another's images (up.sh --no-images) leaves them to their owner.
+[ -f "$SANDBOX_DIR/state/borrowed-images" ] && keep_images=1
 state="$SANDBOX_DIR/state"
 [ -d "$state" ] || { say "no sandbox at $SANDBOX_DIR"; exit 0; }
 set +e
@@ -34,7 +36,7 @@ if id "$SANDBOX_USER" >/dev/null 2>&1; then
   pkill -u "$SANDBOX_USER" 2>/dev/null; sleep 0.2
   userdel -r "$SANDBOX_USER" 2>/dev/null
 fi
-rm -f /etc/sudoers.d/monitoring-deploy-sandbox
+rm -f /etc/sudoers.d/monitoring-deploy-sandbox-$SANDBOX_USER
 
 if [ -s "$state/dockerd.pid" ]; then
   pid=$(cat "$state/dockerd.pid")

@@ -2,7 +2,8 @@
 # Installs what the sandbox needs on a Debian bookworm machine (as root). Idempotent.
 . "$(dirname "$0")/lib.sh"
 
-packages=(docker.io openssh-server openssh-client nginx-core busybox-static sudo iproute2 curl ca-certificates)
+# docker-compose is Compose v1 (Python), for the Compose-v1-only host (up.sh --compose v1).
+packages=(docker.io docker-compose openssh-server openssh-client nginx-core busybox-static sudo iproute2 curl ca-certificates util-linux)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

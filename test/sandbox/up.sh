@@ -4,15 +4,17 @@
 #   --compose v2|v1   the login user sees Compose v2 (`docker compose`, default) or only v1
 #                     (`docker-compose`, Debian bookworm's Python Compose 1.29)
 #   --no-images       skip building the local images (they already exist)
+#   --images-file F   with --no-images: the `images` lines of an earlier build (another sandbox's)
 # Tear down with down.sh, which restores what this changed.
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || die "run as root: the sandbox adds a user, starts sshd and dockerd"
 
-compose=v2 build_images=1
+compose=v2 build_images=1 images_file=
 while [ $# -gt 0 ]; do
   case "$1" in
     --compose) compose=$2; shift 2 ;;
     --no-images) build_images=0; shift ;;
+    --images-file) images_file=$2; shift 2 ;;
     *) die "unknown option $1" ;;
   esac
 done
@@ -20,9 +22,7 @@ case "$compose" in v1|v2) ;; *) die "--compose takes v1 or v2" ;; esac
 [ ! -f "$SANDBOX_DIR/sandbox.env" ] || die "a sandbox is already up ($SANDBOX_DIR); run down.sh first"
 
 bash "$SANDBOX_HERE/install.sh"
-if [ "$compose" = v1 ] && ! command -v docker-compose >/dev/null; then
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends docker-compose
-fi
+command -v docker-compose >/dev/null || [ "$compose" = v2 ] || die "--compose v1 needs docker-compose (install.sh installs it)"
 
 mkdir -p "$SANDBOX_DIR/state" "$SANDBOX_DIR/keys"
 chmod 700 "$SANDBOX_DIR"
@@ -45,7 +45,11 @@ cp /etc/fstab "$state/fstab.before"
 if [ "$build_images" = 1 ]; then
   bash "$SANDBOX_HERE/build-images.sh" > "$SANDBOX_DIR/images.txt"
 else
-  [ -s "$SANDBOX_DIR/images.txt" ] || die "--no-images, but no $SANDBOX_DIR/images.txt from an earlier build"
+  [ -z "$images_file" ] || { cp "$images_file" "$SANDBOX_DIR/images.txt"; touch "$state/borrowed-images"; }
+  [ -s "$SANDBOX_DIR/images.txt" ] || die "--no-images, but no $SANDBOX_DIR/images.txt from an earlier build (see --images-file)"
+  while IFS== read -r _ image; do
+    docker image inspect "$image" >/dev/null 2>&1 || die "--no-images, but image $image is missing"
+  done < "$SANDBOX_DIR/images.txt"
 fi
 
 # --- the login user ------------------------------------------------------------------------------
@@ -54,8 +58,8 @@ if id "$SANDBOX_USER" >/dev/null 2>&1; then
 fi
 useradd --create-home --shell /bin/bash --groups docker "$SANDBOX_USER"
 usermod -p '*' "$SANDBOX_USER" # unlocked, but no password: sshd refuses keys for a locked account
-echo "$SANDBOX_USER ALL=(ALL) NOPASSWD:ALL" > /etc/sudoers.d/monitoring-deploy-sandbox
-chmod 440 /etc/sudoers.d/monitoring-deploy-sandbox
+echo "$SANDBOX_USER ALL=(ALL) NOPASSWD:ALL" > /etc/sudoers.d/monitoring-deploy-sandbox-$SANDBOX_USER
+chmod 440 /etc/sudoers.d/monitoring-deploy-sandbox-$SANDBOX_USER
 home=$(getent passwd "$SANDBOX_USER" | cut -d: -f6)
 if [ "$compose" = v2 ]; then
   install -d -o "$SANDBOX_USER" "$home/.docker" "$home/.docker/cli-plugins"

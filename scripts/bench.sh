@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# npm run bench: against the sandbox host (brought up here if none is up, then torn down).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -f dist/cli.js ] || npm run -s build
+if [ ! -f "${SANDBOX_DIR:-/var/tmp/monitoring-deploy-sandbox}/sandbox.env" ]; then
+  [ "$(id -u)" = 0 ] || { echo "the bench needs a sandbox host; bringing one up needs root" >&2; exit 1; }
+  trap 'bash test/sandbox/down.sh' EXIT
+  bash test/sandbox/up.sh >/dev/null
+fi
+node scripts/bench.mjs

@@ -1,0 +1,138 @@
+// The deploy end to end on the sandbox host, running the built dist/: first deploy, no-op rerun,
+// a config change, a wrong host key, and two deploys at once.
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { containerIds, deployWithAction, deployWithCli, hostSnapshot, sandboxInputs, sh } from '../helpers/deploy';
+import { runCli } from '../helpers/dist';
+import { connectionFlags, keyEnv, loadSandbox, type Sandbox } from '../helpers/sandbox';
+
+let s: Sandbox;
+beforeAll(() => {
+  s = loadSandbox();
+});
+
+const BUNDLED = resolve(__dirname, '../../compose');
+
+describe('deploy (dist/index.js on the sandbox host)', () => {
+  it('a first deploy to a bare host goes green', async () => {
+    expect(sh('swapon --show=NAME --noheadings')).not.toContain('/swapfile-monitoring-deploy');
+    const r = await deployWithAction(sandboxInputs(s));
+    expect(r.stdout).not.toContain('::error::');
+    expect(r.code).toBe(0);
+
+    // swap active, with its fstab line
+    expect(sh('swapon --show=NAME --noheadings')).toContain('/swapfile-monitoring-deploy');
+    expect(sh('cat /etc/fstab')).toContain('/swapfile-monitoring-deploy none swap sw 0 0');
+    // the network, and both stacks on it
+    expect(sh("docker network inspect -f '{{.Driver}}' monitoring")).toBe('bridge');
+    const onNetwork = sh("docker network inspect -f '{{range .Containers}}{{.Name}} {{end}}' monitoring")
+      .split(' ')
+      .sort();
+    expect(onNetwork).toEqual(['grafana', 'loki', 'nginx', 'node-exporter', 'prometheus', 'promtail', 'server'].sort());
+    // only Grafana (and the app's nginx) publish ports
+    expect(sh("docker ps --format '{{.Names}} {{.Ports}}' | grep -- '->' | cut -d' ' -f1 | sort").split('\n')).toEqual([
+      'grafana',
+      'nginx',
+    ]);
+
+    // the real Prometheus reports the app and node-exporter targets up
+    const targets = JSON.parse(r.outputs.targets ?? '[]') as { job: string; instance: string; health: string }[];
+    expect(targets.map((t) => `${t.job} ${t.instance} ${t.health}`).sort()).toEqual([
+      'app server:19021 up',
+      'node node-exporter:9100 up',
+      'prometheus localhost:9090 up',
+    ]);
+    expect(r.outputs.changed).toBe('true');
+    expect(r.outputs.release).toMatch(/^[0-9a-f]{12}$/);
+    expect(r.outputs['grafana-url']).toBe('http://127.0.0.1:3000');
+    expect(r.stdout).toMatch(/Health gate: ok in .* 3 targets up; Loki, Grafana and promtail ready/);
+    // the job summary holds the steps and the targets table
+    expect(r.summary).toContain('### Prometheus targets');
+    expect(r.summary).toMatch(/\| app \| server:19021 \| 🟢 up \|/);
+    expect(r.summary).toMatch(/\| Swap \| 🟡 changed \|/);
+
+    // secrets and .env are mode 600; the generated Grafana password is not printed
+    expect(sh(`stat -c '%a %U' ${s.home}/monitoring/.env ${s.home}/monitoring/secrets/grafana_admin_password`)).toBe(
+      `600 ${s.user}\n600 ${s.user}`,
+    );
+    const password = sh(`cat ${s.home}/monitoring/secrets/grafana_admin_password`);
+    expect(password.length).toBeGreaterThan(16);
+    expect(r.stdout + r.stderr + r.summary).not.toContain(password);
+  });
+
+  it("the Promtail stand-in finds the app's and nginx's log files through the mounts", async () => {
+    // A request through nginx writes its access log.
+    expect(sh('curl -s http://127.0.0.1/')).toContain('app stand-in');
+    let jobs: string[] = [];
+    for (let i = 0; i < 30 && !(jobs.includes('nginx_log') && jobs.includes('info_logs')); i++) {
+      const r = await runCli(['fetch', ...connectionFlags(s), 'loki:3100/loki/api/v1/label/job/values'], keyEnv(s));
+      jobs = JSON.parse(r.stdout.split('\n').slice(1).join('\n') || '{}').data ?? [];
+      if (!jobs.includes('nginx_log')) await new Promise((res) => setTimeout(res, 1000));
+    }
+    expect(jobs).toEqual(expect.arrayContaining(['debug_logs', 'info_logs', 'warn_logs', 'nginx_log']));
+    const pushes = sh('docker exec loki cat /loki/standin/pushes.jsonl');
+    expect(pushes).toContain('"filename":"/var/log/nginx/access.log"');
+    expect(pushes).toContain('"filename":"/var/log/app/info/info.log"');
+    expect(pushes).toContain('"host":"127.0.0.1"');
+  });
+
+  it('an immediate second run changes nothing: nothing uploaded, nothing restarted', async () => {
+    const before = containerIds();
+    const r = await deployWithCli(sandboxInputs(s));
+    expect(r.code).toBe(0);
+    expect(r.json).toMatchObject({ ok: true, changed: false, restarted: [], uploadedBytes: 0 });
+    const steps = (r.json.steps as { name: string; status: string }[]).map((x) => `${x.name}=${x.status}`);
+    expect(steps.filter((x) => x.endsWith('=changed'))).toEqual([]);
+    expect(containerIds()).toEqual(before);
+  });
+
+  it('changing only prometheus-dev.yml restarts only Prometheus', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'md-stack-'));
+    cpSync(BUNDLED, dir, { recursive: true });
+    const p = join(dir, 'prometheus-dev.yml');
+    writeFileSync(p, readFileSync(p, 'utf8').replace('scrape_interval: 15s', 'scrape_interval: 10s'));
+    const before = containerIds();
+    const r = await deployWithCli(sandboxInputs(s, { 'stack-dir': dir }));
+    expect(r.stderr).toContain('Upload: changed');
+    expect(r.code).toBe(0);
+    expect(r.json.restarted).toEqual(['prometheus']);
+    expect(containerIds()).toEqual(before); // restarted in place, not recreated
+    expect(sh(`grep scrape_interval ${s.home}/monitoring/prometheus-dev.yml | head -1`)).toContain('10s');
+    expect(
+      sh("docker inspect -f '{{.State.StartedAt}}' prometheus") > sh("docker inspect -f '{{.State.StartedAt}}' loki"),
+    ).toBe(true);
+    // and back to the bundled stack: again only Prometheus
+    const back = await deployWithCli(sandboxInputs(s));
+    expect(back.json.restarted).toEqual(['prometheus']);
+  });
+
+  it('a wrong host fingerprint fails before the host changes', async () => {
+    // Inputs that would change a lot: another network, more swap, another remote dir.
+    const before = hostSnapshot(s);
+    const r = await deployWithAction(
+      sandboxInputs(s, {
+        'host-fingerprint': `SHA256:${'B'.repeat(43)}`,
+        network: 'other-net',
+        'swap-size': '512M',
+        'remote-dir': '~/elsewhere',
+      }),
+    );
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('Host key mismatch');
+    expect(r.stdout).toContain(s.fingerprint);
+    expect(hostSnapshot(s)).toEqual(before);
+    expect(sh(`ls ${s.home}`)).not.toContain('elsewhere');
+    expect(r.summary).toMatch(/\| Connect to .* \| 🔴 failed \|/);
+  });
+
+  it('two deploys started together: one waits for the lock, both end green', async () => {
+    const [a, b] = await Promise.all([deployWithCli(sandboxInputs(s)), deployWithCli(sandboxInputs(s))]);
+    expect([a.code, b.code]).toEqual([0, 0]);
+    const waited = [a, b].filter((r) => r.stderr.includes('another deploy holds the lock'));
+    expect(waited).toHaveLength(1);
+    expect(waited[0]?.stderr).toMatch(/another deploy holds the lock: .*monitoring-deploy CLI, started 20\d\d-/);
+    expect([a.json.release, b.json.release]).toEqual([a.json.release, a.json.release]);
+  });
+});
