@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import ByName from './test/e2e-sequencer';
 
 export default defineConfig({
   test: {
@@ -13,6 +14,7 @@ export default defineConfig({
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
           fileParallelism: false,
+          sequence: { sequencer: ByName },
           testTimeout: 300_000,
           hookTimeout: 300_000,
         },

@@ -35650,6 +35650,12 @@ class RemoteHost {
                 }),
                 deadline,
             ]);
+            if (result.code === null) {
+                // No exit status: the command died with the session. Was it the connection?
+                await new Promise((r) => setTimeout(r, 100));
+                if (this.lost || !this.ssh.isConnected())
+                    throw lostError(this.settings, this.lost ?? new Error('connection closed'));
+            }
             return { stdout: result.stdout, stderr: result.stderr, code: result.code };
         }
         catch (e) {
@@ -35726,6 +35732,12 @@ class RemoteHost {
     assertAlive() {
         if (this.lost)
             throw lostError(this.settings, this.lost);
+    }
+    /** Throws the "connection lost" error if the connection went away (e.g. after a command died without an exit code). */
+    assertConnected() {
+        this.assertAlive();
+        if (!this.ssh.isConnected())
+            throw lostError(this.settings, new Error('connection closed'));
     }
 }
 function firstLine(command) {
@@ -36322,6 +36334,7 @@ const external_node_path_namespaceObject = require("node:path");
 // Where things live on the host, under the remote directory. Data and logs live outside the
 // files a deploy replaces, so that no deploy or rollback can lose them.
 
+
 const COMPOSE_FILES = {
     app: 'docker-compose-dev.yml',
     monitoring: 'docker-compose-dev-monitoring.yml',
@@ -36337,7 +36350,7 @@ function remoteLayout(remoteDir, home) {
         logsDir: external_node_path_namespaceObject.posix.join(root, 'logs'),
         secretsDir: external_node_path_namespaceObject.posix.join(root, 'secrets'),
         releasesDir: external_node_path_namespaceObject.posix.join(root, '.releases'),
-        lockDir: external_node_path_namespaceObject.posix.join(root, '.deploy.lock'),
+        lockFile: `/tmp/.monitoring-deploy-${(0,external_node_crypto_namespaceObject.createHash)('sha256').update(root).digest('hex').slice(0, 12)}.lock`,
     };
 }
 /** Override file that sets the `images` input's images for one stack's services. */
@@ -36583,8 +36596,8 @@ async function gateFailure(remote, facts, state, timeoutMs) {
 }
 class GateError extends DeployError {
     state;
-    constructor(message, state) {
-        super(message, 'see the failing checks and logs above; `monitoring-deploy check` reruns the gate alone.');
+    constructor(message, state, fix = 'see the failing checks and logs above; `monitoring-deploy check` reruns the gate alone.') {
+        super(message, fix || undefined);
         this.state = state;
         this.name = 'GateError';
     }
@@ -36834,7 +36847,7 @@ function lockOwner(env = process.env) {
 function lockScript(lockFile, owner, timeoutSec) {
     const f = shq(lockFile);
     return [
-        `mkdir -p "$(dirname ${f})" && exec 9>>${f} || exit 4`,
+        `exec 9>>${f} || exit 4`,
         `if ! flock -n 9; then echo "WAIT $(cat ${f}.owner 2>/dev/null)"; flock -w ${Math.ceil(timeoutSec)} 9 || exit 3; fi`,
         `printf '%s\\n' ${shq(owner)} > ${f}.owner`,
         'echo LOCKED',
@@ -36881,10 +36894,16 @@ async function acquireLock(remote, lockFile, timeoutMs, log, owner = lockOwner()
     return {
         waitedMs: Date.now() - started,
         release: async () => {
+            // On a lost connection the host has already dropped the lock with the session.
+            if (!remote.connected)
+                return;
             await new Promise((resolve) => {
-                channel.once('close', () => resolve());
+                const timer = setTimeout(resolve, 5_000);
+                channel.once('close', () => {
+                    clearTimeout(timer);
+                    resolve();
+                });
                 channel.end();
-                setTimeout(resolve, 5_000).unref();
             });
         },
     };
@@ -37721,6 +37740,7 @@ function stateScript(root, paths) {
     const list = paths.map(shq).join(' ');
     return `cd ${shq(root)} 2>/dev/null || exit 0
 echo "@release $(cat ${RELEASE_FILE} 2>/dev/null)"
+[ -d "${RELEASES}/$(cat ${RELEASE_FILE} 2>/dev/null)" ] && echo "@saved"
 [ -f ${MANIFEST} ] && sed 's/^/@managed /' ${MANIFEST}
 for p in ${list} $( [ -f ${MANIFEST} ] && cat ${MANIFEST} ); do
   [ -f "$p" ] && printf '@file %s %s %s\\n' "$(stat -c %a "$p")" "$(sha256sum < "$p" | cut -d' ' -f1)" "$p"
@@ -37731,7 +37751,10 @@ function parseState(stdout) {
     const managed = [];
     const files = new Map();
     let release;
+    let saved = false;
     for (const line of stdout.split('\n')) {
+        if (line === '@saved')
+            saved = true;
         if (line.startsWith('@release '))
             release = line.slice(9).trim() || undefined;
         else if (line.startsWith('@managed '))
@@ -37741,7 +37764,7 @@ function parseState(stdout) {
             files.set(rest.join(' '), { sha256: hash, mode });
         }
     }
-    return { managed, files, release };
+    return { managed, files, release, saved };
 }
 function planUpload(files, state) {
     const changed = [];
@@ -37780,6 +37803,18 @@ function stagingScript(root, plan, allFiles) {
     lines.push(`printf '%s' ${shq(manifestText(allFiles))} > ${STAGING}/${MANIFEST}`, 'echo STAGED');
     return `${lines.join('\n')}\n`;
 }
+const RELEASES = '.releases';
+const KEEP_RELEASES = 5;
+/** Keeps a copy of the release's files (secrets included, so mode 700) for rollback. */
+function saveReleaseScript(release) {
+    const r = shq(`${RELEASES}/${release}`);
+    return [
+        `mkdir -p ${RELEASES} && chmod 700 ${RELEASES}`,
+        `if [ ! -d ${r} ]; then rm -rf ${r}.tmp && mkdir ${r}.tmp && tar -cf - -T ${MANIFEST} ${MANIFEST} | tar -xf - -C ${r}.tmp && mv ${r}.tmp ${r}; fi`,
+        `touch ${r}`,
+        `(cd ${RELEASES} && ls -1t | tail -n +${KEEP_RELEASES + 1} | xargs -r rm -rf)`,
+    ].join('\n');
+}
 /** Moves the changed files into place, removes the ones no longer managed, records the release. */
 function commitScript(root, plan) {
     const lines = ['set -e', `cd ${shq(root)}`];
@@ -37791,7 +37826,7 @@ function commitScript(root, plan) {
     }
     for (const p of plan.removed)
         lines.push(`rm -f ${shq(p)}`);
-    lines.push(`mv -f ${STAGING}/${MANIFEST} ${MANIFEST}`, `printf '%s\\n' ${shq(plan.release)} > ${RELEASE_FILE}`, `rm -rf ${STAGING}`, 'echo COMMITTED');
+    lines.push(`mv -f ${STAGING}/${MANIFEST} ${MANIFEST}`, `if [ -f ${RELEASE_FILE} ]; then cp -p ${RELEASE_FILE} ${RELEASE_FILE}.previous; fi`, `printf '%s\\n' ${shq(plan.release)} > ${RELEASE_FILE}`, `rm -rf ${STAGING}`, saveReleaseScript(plan.release), 'echo COMMITTED');
     return `${lines.join('\n')}\n`;
 }
 async function readRemoteState(remote, layout, files) {
@@ -37806,12 +37841,18 @@ async function stage(remote, layout, plan, all) {
     const script = stagingScript(layout.root, plan, all);
     const r = await remote.exec('sh -s', { stdin: script, timeoutMs: 300_000 });
     if (r.code !== 0 || !r.stdout.includes('STAGED')) {
+        remote.assertConnected();
+        await remote.exec(`rm -rf ${shq(`${layout.root}/${STAGING}`)}`).catch(() => undefined);
         const disk = /No space left/i.test(r.stderr);
         throw new DeployError(disk
             ? `The host's disk is full: the upload to ${layout.root} failed. Nothing running was changed.`
             : `Uploading the stack failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-5).join('\n')}`, disk ? 'free disk space on the host (docker system prune, old logs) and rerun.' : undefined);
     }
     return plan.changed.reduce((n, f) => n + f.content.length, 0);
+}
+/** Keeps the current release for rollback when an older deploy did not (a no-op otherwise). */
+async function saveRelease(remote, layout, release) {
+    await remote.exec(`cd ${shq(layout.root)} && sh -s`, { stdin: `${saveReleaseScript(release)}\n` });
 }
 async function commit(remote, layout, plan) {
     const r = await remote.exec('sh -s', { stdin: commitScript(layout.root, plan) });
@@ -37820,9 +37861,77 @@ async function commit(remote, layout, plan) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/stack/releases.ts
+
+
+
+
+function restoreScript(release) {
+    const r = shq(`${RELEASES}/${release}`);
+    const composeCandidates = Object.values(COMPOSE_FILES).flatMap((f) => [f, imagesOverrideFile(keyOf(f))]);
+    return `set -e
+[ -f ${r}/${MANIFEST} ] || { echo "no release ${release} on the host (kept: $(ls -1t ${RELEASES} 2>/dev/null | tr '\\n' ' '))" >&2; exit 7; }
+for f in $(cat ${r}/${MANIFEST}); do
+  if ! cmp -s ${r}/"$f" "$f"; then
+    mkdir -p "$(dirname "$f")"; cp -p ${r}/"$f" "$f.md-tmp"; mv -f "$f.md-tmp" "$f"; echo "@changed $f"
+  fi
+done
+if [ -f ${MANIFEST} ]; then
+  for f in $(cat ${MANIFEST}); do grep -qxF "$f" ${r}/${MANIFEST} || { rm -f "$f"; echo "@changed $f"; }; done
+fi
+cp -p ${r}/${MANIFEST} ${MANIFEST}
+cur=$(cat ${RELEASE_FILE} 2>/dev/null || true)
+[ "$cur" = ${shq(release)} ] || { printf '%s\\n' "$cur" > ${RELEASE_FILE}.previous; printf '%s\\n' ${shq(release)} > ${RELEASE_FILE}; }
+for f in ${composeCandidates.map(shq).join(' ')}; do
+  [ -f "$f" ] && grep -qxF "$f" ${MANIFEST} && echo "@compose $f $(base64 -w0 < "$f")"
+done
+exit 0
+`;
+}
+function keyOf(composeFile) {
+    return (Object.entries(COMPOSE_FILES).find(([, f]) => f === composeFile)?.[0] ?? 'app');
+}
+function parseRestore(release, stdout, stacks) {
+    const changedPaths = [];
+    const files = [];
+    for (const line of stdout.split('\n')) {
+        if (line.startsWith('@changed '))
+            changedPaths.push(line.slice(9));
+        else if (line.startsWith('@compose ')) {
+            const [, path = '', b64 = ''] = line.split(' ');
+            files.push({ path, content: Buffer.from(b64, 'base64'), mode: 0o644 });
+        }
+    }
+    const has = new Set(files.map((f) => f.path));
+    const composeFiles = {};
+    for (const stack of stacks) {
+        if (!has.has(COMPOSE_FILES[stack]))
+            continue;
+        composeFiles[stack] = [
+            COMPOSE_FILES[stack],
+            ...(has.has(imagesOverrideFile(stack)) ? [imagesOverrideFile(stack)] : []),
+        ];
+    }
+    return { release, changedPaths, stack: { files, variables: {}, composeFiles, services: {} } };
+}
+async function restoreRelease(remote, layout, release, stacks) {
+    const r = await remote.exec(`cd ${shq(layout.root)} && sh -s`, { stdin: restoreScript(release) });
+    if (r.code === 7)
+        throw new DeployError(r.stderr.trim(), 'name a release that is kept on the host, or deploy again.');
+    if (r.code !== 0)
+        throw new DeployError(`Restoring release ${release} failed (exit ${r.code}): ${r.stderr.trim()}`);
+    return parseRestore(release, r.stdout, stacks);
+}
+/** The release before the current one, as the host recorded it. */
+async function previousRelease(remote, layout) {
+    const r = await remote.exec(`cat ${shq(`${layout.root}/${RELEASE_FILE}.previous`)} 2>/dev/null`);
+    return r.stdout.trim() || undefined;
+}
+
 ;// CONCATENATED MODULE: ./src/deploy.ts
 // The deploy engine behind both the action and `monitoring-deploy deploy`: one SSH connection,
 // a sequence of named steps under a per-host lock, and a health gate before it is green.
+
 
 
 
@@ -37888,7 +37997,7 @@ async function deploySteps(settings, log, steps, warn, warnings) {
         })).facts;
         const plan = planStack(settings, { uid: facts.uid, gid: facts.gid, home: facts.home }, { composeV1: facts.compose?.command === 'docker-compose' });
         const lock = await steps.run('Lock', async () => {
-            const l = await acquireLock(remote, `${plan.layout.root}/.deploy.lock`, settings.lockTimeoutMs, log);
+            const l = await acquireLock(remote, plan.layout.lockFile, settings.lockTimeoutMs, log);
             return {
                 lock: l,
                 detail: l.waitedMs > 1000 ? `waited ${Math.round(l.waitedMs / 1000)}s for another deploy` : 'taken',
@@ -37902,6 +38011,8 @@ async function deploySteps(settings, log, steps, warn, warnings) {
                 const state = await readRemoteState(remote, plan.layout, plan.rendered.files);
                 const up = planUpload(plan.rendered.files, state);
                 if (!up.changed.length && !up.removed.length) {
+                    if (!state.saved)
+                        await saveRelease(remote, plan.layout, up.release);
                     return {
                         up,
                         bytes: 0,
@@ -37911,10 +38022,17 @@ async function deploySteps(settings, log, steps, warn, warnings) {
                 }
                 const bytes = await stage(remote, plan.layout, up, plan.rendered.files);
                 // Compose checks the new files before anything running is touched.
-                await validateStacks(remote, facts, `${plan.layout.root}/${STAGING}`, plan.rendered);
+                try {
+                    await validateStacks(remote, facts, `${plan.layout.root}/${STAGING}`, plan.rendered);
+                }
+                catch (e) {
+                    await remote.exec(`rm -rf ${shq(`${plan.layout.root}/${STAGING}`)}`);
+                    throw e;
+                }
                 await commit(remote, plan.layout, up);
                 return {
                     up,
+                    previous: state.release,
                     bytes,
                     changed: true,
                     detail: `release ${up.release}: ${up.changed.length} file(s) written (${bytes} bytes)${up.removed.length ? `, ${up.removed.length} removed` : ''}`,
@@ -37926,24 +38044,41 @@ async function deploySteps(settings, log, steps, warn, warnings) {
                     warn(w);
             }
             const changedPaths = upload.up.changed.map((f) => f.path);
-            const up = await steps.run('Stacks', async () => {
-                const r = await upStacks(remote, facts, plan.layout.root, plan.rendered, changedPaths, stack.pull);
-                return {
-                    ...r,
-                    changed: r.restarted.length > 0,
-                    detail: r.restarted.length ? `(re)started ${r.restarted.join(', ')}` : 'all running, nothing to restart',
-                };
-            });
-            const gate = await steps.run('Health gate', async () => {
-                const g = await healthGate(remote, facts, {
-                    network: stack.network,
-                    logAgent: stack.logAgent,
-                    timeoutMs: settings.healthTimeoutMs,
-                    sinceEpochSec: facts.hostNowSec,
-                    log,
+            const gateOptions = gateOptionsFor(settings, log);
+            let up;
+            let gate;
+            try {
+                up = await steps.run('Stacks', async () => {
+                    const r = await upStacks(remote, facts, plan.layout.root, plan.rendered, changedPaths, stack.pull);
+                    return {
+                        ...r,
+                        changed: r.restarted.length > 0,
+                        detail: r.restarted.length ? `(re)started ${r.restarted.join(', ')}` : 'all running, nothing to restart',
+                    };
                 });
-                return { gate: g, detail: `${g.targets.length} targets up; Loki, Grafana and ${stack.logAgent} ready` };
-            });
+                gate = await steps.run('Health gate', async () => {
+                    const g = await healthGate(remote, facts, gateOptions(facts.hostNowSec));
+                    return { gate: g, detail: `${g.targets.length} targets up; Loki, Grafana and ${stack.logAgent} ready` };
+                });
+            }
+            catch (e) {
+                const previous = upload.previous;
+                if (!settings.rollback || !previous || previous === upload.up.release) {
+                    const why = !settings.rollback
+                        ? 'rollback is off'
+                        : !previous
+                            ? 'this was the first release on the host'
+                            : 'this deploy changed no files';
+                    throw withMessage(e, `${e.message}\n\nNot rolled back: ${why}.`);
+                }
+                try {
+                    await steps.run(`Rollback to ${previous}`, () => rollBack(remote, facts, plan.layout, previous, settings, gateOptions));
+                }
+                catch (rollbackError) {
+                    throw withMessage(e, `${e.message}\n\nRollback to release ${previous} failed too: ${rollbackError.message}`);
+                }
+                throw withMessage(e, `${e.message}\n\nRolled back to release ${previous}, which is healthy again. The failed release ${upload.up.release} is kept on the host.`);
+            }
             return {
                 steps: steps.records,
                 changed: steps.changed,
@@ -37964,6 +38099,32 @@ async function deploySteps(settings, log, steps, warn, warnings) {
     finally {
         remote.close();
     }
+}
+/** Gate settings for one run; the caller picks the host time scrapes must be newer than. */
+function gateOptionsFor(settings, log) {
+    return (sinceEpochSec) => ({
+        network: settings.stack.network,
+        logAgent: settings.stack.logAgent,
+        timeoutMs: settings.healthTimeoutMs,
+        sinceEpochSec,
+        log,
+    });
+}
+/** The same failure with more to say; a gate failure keeps the target states it saw. */
+function withMessage(e, message) {
+    return e instanceof GateError ? new GateError(message, e.state, '') : new DeployError(message);
+}
+/** Puts an earlier release's files back, restarts what they change, and gates on its health. */
+async function rollBack(remote, facts, layout, release, settings, gateOptions) {
+    const now = Number((await remote.exec('date +%s')).stdout.trim()) || facts.hostNowSec;
+    const restored = await restoreRelease(remote, layout, release, settings.stack.stacks);
+    const up = await upStacks(remote, facts, layout.root, restored.stack, restored.changedPaths, 'never');
+    const gate = await healthGate(remote, facts, gateOptions(now));
+    return {
+        changed: true,
+        gate,
+        detail: `restored ${restored.changedPaths.length} file(s), (re)started ${up.restarted.join(', ') || 'nothing'}; ${gate.targets.length} targets up`,
+    };
 }
 function describeHost(f) {
     const mib = (b) => `${Math.round(b / 1024 ** 2)} MiB`;
@@ -38026,6 +38187,10 @@ function targetsTable(targets) {
 
 
 
+
+
+
+
 function stderrLog(redact) {
     return {
         info: (l) => process.stderr.write(`${redact(l)}\n`),
@@ -38063,17 +38228,39 @@ async function checkCommand(args, redact) {
     try {
         const facts = await preflight(remote);
         // A healthy target was scraped within the last minute (the default interval is 15s).
-        const gate = await healthGate(remote, facts, {
-            network: settings.stack.network,
-            logAgent: settings.stack.logAgent,
-            timeoutMs: settings.healthTimeoutMs,
-            sinceEpochSec: facts.hostNowSec - 60,
-            log,
-        });
+        const gate = await healthGate(remote, facts, gateOptionsFor(settings, log)(facts.hostNowSec - 60));
         process.stdout.write(args.json
             ? `${JSON.stringify({ ok: true, targets: gate.targets, checks: gate.checks })}\n`
             : `${targetsTable(gate.targets)}\n`);
         return 0;
+    }
+    finally {
+        remote.close();
+    }
+}
+async function rollbackCommand(args, redact) {
+    const settings = readSettings(args.raw);
+    const log = stderrLog(redact);
+    const remote = await RemoteHost.connect(settings.connection);
+    try {
+        const facts = await preflight(remote);
+        const layout = remoteLayout(settings.stack.remoteDir, facts.home);
+        const release = args.rest[0] ?? (await previousRelease(remote, layout));
+        if (!release)
+            throw new DeployError('The host records no previous release to roll back to.', 'name a release: monitoring-deploy rollback RELEASE.');
+        const lock = await acquireLock(remote, layout.lockFile, settings.lockTimeoutMs, log);
+        try {
+            log.info(`rolling back to release ${release}`);
+            const r = await rollBack(remote, facts, layout, release, settings, gateOptionsFor(settings, log));
+            log.info(r.detail ?? '');
+            process.stdout.write(args.json
+                ? `${JSON.stringify({ ok: true, release, targets: r.gate.targets })}\n`
+                : `${targetsTable(r.gate.targets)}\n\nrelease ${release}\n`);
+            return 0;
+        }
+        finally {
+            await lock.release();
+        }
     }
     finally {
         remote.close();
@@ -38137,6 +38324,7 @@ const COMMANDS = {
     plan: 'Render the stack for the given settings, lint it, and list the files a deploy would upload; needs no host.',
     lint: 'Check a stack directory for the known mistakes (file:line, errors and warnings): lint [STACK_DIR]',
     deploy: 'Deploy the stack to the host and wait until it is healthy (the same engine as the action).',
+    rollback: 'Put an earlier release back (default: the previous one) and wait until it is healthy: rollback [RELEASE]',
     check: 'Run only the health gate against an already deployed host; changes nothing.',
     preflight: 'Connect (host key verified) and report what the host has; changes nothing.',
     exec: 'Run a command on the host over the verified connection: exec [flags] -- COMMAND...',
@@ -38192,6 +38380,8 @@ async function main(argv, env) {
             return await deployCommand(args, redact);
         if (args.command === 'check')
             return await checkCommand(args, redact);
+        if (args.command === 'rollback')
+            return await rollbackCommand(args, redact);
         const settings = readSettings(args.raw);
         const started = Date.now();
         const remote = await RemoteHost.connect(settings.connection);
@@ -38251,6 +38441,8 @@ async function main(argv, env) {
 
 ;// CONCATENATED MODULE: ./src/cli.ts
 
+// If the run ends without reaching a verdict (a promise that never settles), it failed.
+process.exitCode = 1;
 main(process.argv.slice(2), process.env).then((code) => {
     process.exitCode = code;
 }, (e) => {

@@ -67132,6 +67132,12 @@ class RemoteHost {
                 }),
                 deadline,
             ]);
+            if (result.code === null) {
+                // No exit status: the command died with the session. Was it the connection?
+                await new Promise((r) => setTimeout(r, 100));
+                if (this.lost || !this.ssh.isConnected())
+                    throw lostError(this.settings, this.lost ?? new Error('connection closed'));
+            }
             return { stdout: result.stdout, stderr: result.stderr, code: result.code };
         }
         catch (e) {
@@ -67208,6 +67214,12 @@ class RemoteHost {
     assertAlive() {
         if (this.lost)
             throw lostError(this.settings, this.lost);
+    }
+    /** Throws the "connection lost" error if the connection went away (e.g. after a command died without an exit code). */
+    assertConnected() {
+        this.assertAlive();
+        if (!this.ssh.isConnected())
+            throw lostError(this.settings, new Error('connection closed'));
     }
 }
 function firstLine(command) {
@@ -67499,12 +67511,12 @@ function dockerCommand(facts) {
     return facts.dockerAccess === 'sudo' ? 'sudo -n docker' : 'docker';
 }
 /** Single-quotes a string for a POSIX shell. */
-function shq(s) {
+function docker_shq(s) {
     return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 /** The IP address of a container on its (first) network, for a tunnel to reach it. */
 async function containerAddress(remote, facts, container) {
-    const r = await remote.exec(`${REMOTE_PATH_PREFIX} ${dockerCommand(facts)} inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' ${shq(container)}`);
+    const r = await remote.exec(`${REMOTE_PATH_PREFIX} ${dockerCommand(facts)} inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' ${docker_shq(container)}`);
     const ip = r.stdout.trim().split(/\s+/)[0];
     if (r.code !== 0 || !ip) {
         throw new DeployError(`Container "${container}" is not running on the host or has no network address (${r.stderr.trim() || 'no address'}).`);
@@ -67517,6 +67529,7 @@ const external_node_path_namespaceObject = require("node:path");
 ;// CONCATENATED MODULE: ./src/stack/layout.ts
 // Where things live on the host, under the remote directory. Data and logs live outside the
 // files a deploy replaces, so that no deploy or rollback can lose them.
+
 
 const COMPOSE_FILES = {
     app: 'docker-compose-dev.yml',
@@ -67533,7 +67546,7 @@ function remoteLayout(remoteDir, home) {
         logsDir: external_node_path_namespaceObject.posix.join(root, 'logs'),
         secretsDir: external_node_path_namespaceObject.posix.join(root, 'secrets'),
         releasesDir: external_node_path_namespaceObject.posix.join(root, '.releases'),
-        lockDir: external_node_path_namespaceObject.posix.join(root, '.deploy.lock'),
+        lockFile: `/tmp/.monitoring-deploy-${(0,external_node_crypto_.createHash)('sha256').update(root).digest('hex').slice(0, 12)}.lock`,
     };
 }
 /** Override file that sets the `images` input's images for one stack's services. */
@@ -67550,7 +67563,7 @@ async function listContainers(remote, facts, network) {
     const fmt = `{{index .Config.Labels "com.docker.compose.service"}}|{{index .Config.Labels "com.docker.compose.project"}}|{{.Name}}|{{.State.Status}}|{{if .State.Health}}{{.State.Health.Status}}{{end}}|{{.RestartCount}}|{{with index .NetworkSettings.Networks ${JSON.stringify(network)}}}{{.IPAddress}}{{end}}`;
     // docker ps takes one --filter per project as OR only for the same key: ask per project.
     const script = Object.values(PROJECT_NAMES)
-        .map((p) => `ids=$(${docker} ps -aq --filter label=com.docker.compose.project=${p}); [ -z "$ids" ] || ${docker} inspect -f ${shq(fmt)} $ids`)
+        .map((p) => `ids=$(${docker} ps -aq --filter label=com.docker.compose.project=${p}); [ -z "$ids" ] || ${docker} inspect -f ${docker_shq(fmt)} $ids`)
         .join('\n');
     const r = await remote.exec(`${preflight_REMOTE_PATH_PREFIX}\n${script}`);
     return r.stdout
@@ -67571,7 +67584,7 @@ async function listContainers(remote, facts, network) {
     });
 }
 async function containerLogs(remote, facts, name, lines = 15) {
-    const r = await remote.exec(`${preflight_REMOTE_PATH_PREFIX} ${dockerCommand(facts)} logs --tail ${lines} ${shq(name)} 2>&1`);
+    const r = await remote.exec(`${preflight_REMOTE_PATH_PREFIX} ${dockerCommand(facts)} logs --tail ${lines} ${docker_shq(name)} 2>&1`);
     return r.stdout.trim();
 }
 
@@ -67779,8 +67792,8 @@ async function gateFailure(remote, facts, state, timeoutMs) {
 }
 class GateError extends errors_DeployError {
     state;
-    constructor(message, state) {
-        super(message, 'see the failing checks and logs above; `monitoring-deploy check` reruns the gate alone.');
+    constructor(message, state, fix = 'see the failing checks and logs above; `monitoring-deploy check` reruns the gate alone.') {
+        super(message, fix || undefined);
         this.state = state;
         this.name = 'GateError';
     }
@@ -67983,7 +67996,7 @@ function withV1Version(text) {
 
 
 function dirsScript(layout, generatePassword) {
-    const q = shq;
+    const q = docker_shq;
     return `set -e
 changed=
 mk() { [ -d "$1" ] || { mkdir -p "$1"; changed="$changed $1"; }; chmod "$2" "$1"; }
@@ -68030,11 +68043,11 @@ function lockOwner(env = process.env) {
     return `${env.USER ?? 'someone'} with the monitoring-deploy CLI, started ${when}`;
 }
 function lockScript(lockFile, owner, timeoutSec) {
-    const f = shq(lockFile);
+    const f = docker_shq(lockFile);
     return [
-        `mkdir -p "$(dirname ${f})" && exec 9>>${f} || exit 4`,
+        `exec 9>>${f} || exit 4`,
         `if ! flock -n 9; then echo "WAIT $(cat ${f}.owner 2>/dev/null)"; flock -w ${Math.ceil(timeoutSec)} 9 || exit 3; fi`,
-        `printf '%s\\n' ${shq(owner)} > ${f}.owner`,
+        `printf '%s\\n' ${docker_shq(owner)} > ${f}.owner`,
         'echo LOCKED',
         // Hold the lock until we close our side, or the connection goes.
         'cat >/dev/null',
@@ -68042,7 +68055,7 @@ function lockScript(lockFile, owner, timeoutSec) {
 }
 async function acquireLock(remote, lockFile, timeoutMs, log, owner = lockOwner()) {
     const started = Date.now();
-    const channel = await remote.session(`sh -c ${shq(lockScript(lockFile, owner, timeoutMs / 1000))}`);
+    const channel = await remote.session(`sh -c ${docker_shq(lockScript(lockFile, owner, timeoutMs / 1000))}`);
     let out = '';
     let err = '';
     await new Promise((resolve, reject) => {
@@ -68079,10 +68092,16 @@ async function acquireLock(remote, lockFile, timeoutMs, log, owner = lockOwner()
     return {
         waitedMs: Date.now() - started,
         release: async () => {
+            // On a lost connection the host has already dropped the lock with the session.
+            if (!remote.connected)
+                return;
             await new Promise((resolve) => {
-                channel.once('close', () => resolve());
+                const timer = setTimeout(resolve, 5_000);
+                channel.once('close', () => {
+                    clearTimeout(timer);
+                    resolve();
+                });
                 channel.end();
-                setTimeout(resolve, 5_000).unref();
             });
         },
     };
@@ -68093,7 +68112,7 @@ async function acquireLock(remote, lockFile, timeoutMs, log, owner = lockOwner()
 
 
 async function ensureNetwork(remote, docker, name) {
-    const n = shq(name);
+    const n = docker_shq(name);
     const r = await remote.exec(`${preflight_REMOTE_PATH_PREFIX}
 if d=$(${docker} network inspect -f '{{.Driver}}' ${n} 2>/dev/null); then echo "exists $d"
 else ${docker} network create --driver bridge ${n} >/dev/null && echo created; fi`);
@@ -68697,12 +68716,12 @@ function composeCommand(facts) {
     return `${sudo}${facts.compose.command}`;
 }
 function composeArgs(stack, files) {
-    return `-p ${PROJECT_NAMES[stack]} ${files.map((f) => `-f ${shq(f)}`).join(' ')}`;
+    return `-p ${PROJECT_NAMES[stack]} ${files.map((f) => `-f ${docker_shq(f)}`).join(' ')}`;
 }
 /** `compose config` for every stack in a directory: nothing running is touched. */
 async function validateStacks(remote, facts, dir, rendered) {
     for (const [stack, files] of Object.entries(rendered.composeFiles)) {
-        const r = await remote.exec(`${preflight_REMOTE_PATH_PREFIX} cd ${shq(dir)} && ${composeCommand(facts)} ${composeArgs(stack, files)} config -q`);
+        const r = await remote.exec(`${preflight_REMOTE_PATH_PREFIX} cd ${docker_shq(dir)} && ${composeCommand(facts)} ${composeArgs(stack, files)} config -q`);
         if (r.code !== 0) {
             throw new errors_DeployError(`docker compose rejected the ${stack} stack (${files.join(', ')}) on the host; nothing running was changed:\n${(r.stderr || r.stdout).trim()}`, 'fix the compose file; `monitoring-deploy plan` shows the rendered files.');
         }
@@ -68745,7 +68764,7 @@ async function upStacks(remote, facts, root, rendered, changedPaths, pull) {
         if (!files)
             continue;
         const project = PROJECT_NAMES[stack];
-        const base = `${preflight_REMOTE_PATH_PREFIX} cd ${shq(root)} && ${compose} ${composeArgs(stack, files)}`;
+        const base = `${preflight_REMOTE_PATH_PREFIX} cd ${docker_shq(root)} && ${compose} ${composeArgs(stack, files)}`;
         const before = await containerIds(remote, facts, project);
         if (pull === 'always' && !v2)
             await runOrFail(remote, `${base} pull -q`, `pulling the ${stack} stack's images`);
@@ -68758,7 +68777,7 @@ async function upStacks(remote, facts, root, rendered, changedPaths, pull) {
         const composeFile = rendered.files.find((f) => f.path === files[0]);
         const stale = servicesMounting(composeFile, changedPaths).filter((s) => after.has(s) && !recreated.includes(s));
         if (stale.length) {
-            await runOrFail(remote, `${base} restart ${stale.map(shq).join(' ')} 2>&1`, `restarting ${stale.join(', ')}`);
+            await runOrFail(remote, `${base} restart ${stale.map(docker_shq).join(' ')} 2>&1`, `restarting ${stale.join(', ')}`);
         }
         restarted.push(...recreated, ...stale);
     }
@@ -68811,7 +68830,7 @@ function bindDashboard(raw, id) {
 }
 async function ensureGrafanaComDashboards(remote, layout, ids, baseUrl = process.env[GRAFANA_COM_URL_ENV] || 'https://grafana.com') {
     const dir = `${layout.dataDir}/grafana-com-dashboards`;
-    const listing = await remote.exec(`mkdir -p ${shq(dir)} && cd ${shq(dir)} && ls -1`);
+    const listing = await remote.exec(`mkdir -p ${docker_shq(dir)} && cd ${docker_shq(dir)} && ls -1`);
     const present = new Set(listing.stdout.split('\n').filter((f) => /^\d+\.json$/.test(f)));
     const wanted = new Set(ids.map((id) => `${id}.json`));
     const warnings = [];
@@ -68821,7 +68840,7 @@ async function ensureGrafanaComDashboards(remote, layout, ids, baseUrl = process
             continue;
         const url = `${baseUrl.replace(/\/$/, '')}/api/dashboards/${id}/revisions/latest/download`;
         // Downloaded by the host itself, with whichever client it has.
-        const dl = await remote.exec(`if command -v curl >/dev/null; then curl -fsSL --max-time 60 ${shq(url)}; else wget -q -T 60 -O - ${shq(url)}; fi`, { timeoutMs: 90_000 });
+        const dl = await remote.exec(`if command -v curl >/dev/null; then curl -fsSL --max-time 60 ${docker_shq(url)}; else wget -q -T 60 -O - ${docker_shq(url)}; fi`, { timeoutMs: 90_000 });
         if (dl.code !== 0 || !dl.stdout.trim().startsWith('{')) {
             warnings.push(`grafana.com dashboard ${id} could not be downloaded on the host from ${url} (${dl.stderr.trim() || `exit ${dl.code}`}); the deploy goes on without it.`);
             continue;
@@ -68834,14 +68853,14 @@ async function ensureGrafanaComDashboards(remote, layout, ids, baseUrl = process
             warnings.push(`grafana.com dashboard ${id} was not imported: ${e.message}`);
             continue;
         }
-        const w = await remote.exec(`cat > ${shq(`${dir}/.${id}.tmp`)} && mv -f ${shq(`${dir}/.${id}.tmp`)} ${shq(`${dir}/${id}.json`)}`, { stdin: bound });
+        const w = await remote.exec(`cat > ${docker_shq(`${dir}/.${id}.tmp`)} && mv -f ${docker_shq(`${dir}/.${id}.tmp`)} ${docker_shq(`${dir}/${id}.json`)}`, { stdin: bound });
         if (w.code !== 0)
             throw new errors_DeployError(`Could not write dashboard ${id} on the host: ${w.stderr.trim()}`);
         added.push(id);
     }
     const stale = [...present].filter((f) => !wanted.has(f));
     if (stale.length)
-        await remote.exec(`cd ${shq(dir)} && rm -f ${stale.map(shq).join(' ')}`);
+        await remote.exec(`cd ${docker_shq(dir)} && rm -f ${stale.map(docker_shq).join(' ')}`);
     const changed = added.length > 0 || stale.length > 0;
     const have = ids.filter((id) => present.has(`${id}.json`));
     const detail = [
@@ -68901,7 +68920,7 @@ function assertLintClean(findings) {
 
 
 const MANIFEST = '.manifest';
-const RELEASE_FILE = '.release';
+const upload_RELEASE_FILE = '.release';
 const STAGING = '.staging';
 const sha256 = (b) => (0,external_node_crypto_.createHash)('sha256').update(b).digest('hex');
 /** A release id that is the same for the same files: a rerun with nothing new is a no-op. */
@@ -68916,9 +68935,10 @@ function manifestText(files) {
     return `${files.map((f) => f.path).join('\n')}\n`;
 }
 function stateScript(root, paths) {
-    const list = paths.map(shq).join(' ');
-    return `cd ${shq(root)} 2>/dev/null || exit 0
-echo "@release $(cat ${RELEASE_FILE} 2>/dev/null)"
+    const list = paths.map(docker_shq).join(' ');
+    return `cd ${docker_shq(root)} 2>/dev/null || exit 0
+echo "@release $(cat ${upload_RELEASE_FILE} 2>/dev/null)"
+[ -d "${RELEASES}/$(cat ${upload_RELEASE_FILE} 2>/dev/null)" ] && echo "@saved"
 [ -f ${MANIFEST} ] && sed 's/^/@managed /' ${MANIFEST}
 for p in ${list} $( [ -f ${MANIFEST} ] && cat ${MANIFEST} ); do
   [ -f "$p" ] && printf '@file %s %s %s\\n' "$(stat -c %a "$p")" "$(sha256sum < "$p" | cut -d' ' -f1)" "$p"
@@ -68929,7 +68949,10 @@ function parseState(stdout) {
     const managed = [];
     const files = new Map();
     let release;
+    let saved = false;
     for (const line of stdout.split('\n')) {
+        if (line === '@saved')
+            saved = true;
         if (line.startsWith('@release '))
             release = line.slice(9).trim() || undefined;
         else if (line.startsWith('@managed '))
@@ -68939,7 +68962,7 @@ function parseState(stdout) {
             files.set(rest.join(' '), { sha256: hash, mode });
         }
     }
-    return { managed, files, release };
+    return { managed, files, release, saved };
 }
 function planUpload(files, state) {
     const changed = [];
@@ -68958,7 +68981,7 @@ function planUpload(files, state) {
 const HEREDOC = '__MONITORING_DEPLOY_EOF__';
 /** Writes the whole new tree into .staging (unchanged files copied from the current one). */
 function stagingScript(root, plan, allFiles) {
-    const r = shq(root);
+    const r = docker_shq(root);
     const lines = [
         'set -e',
         `mkdir -p ${r} && cd ${r}`,
@@ -68968,28 +68991,40 @@ function stagingScript(root, plan, allFiles) {
         `w() { d "${STAGING}/$1"; (umask 077; base64 -d > "${STAGING}/$1"); chmod "$2" "${STAGING}/$1"; }`,
     ];
     for (const f of plan.unchanged)
-        lines.push(`d ${shq(`${STAGING}/${f.path}`)}; cp -p ${shq(f.path)} ${shq(`${STAGING}/${f.path}`)}`);
+        lines.push(`d ${docker_shq(`${STAGING}/${f.path}`)}; cp -p ${docker_shq(f.path)} ${docker_shq(`${STAGING}/${f.path}`)}`);
     for (const f of plan.changed) {
-        lines.push(`w ${shq(f.path)} ${f.mode.toString(8)} <<'${HEREDOC}'`, f.content
+        lines.push(`w ${docker_shq(f.path)} ${f.mode.toString(8)} <<'${HEREDOC}'`, f.content
             .toString('base64')
             .replace(/.{1,76}/g, '$&\n')
             .trimEnd(), HEREDOC);
     }
-    lines.push(`printf '%s' ${shq(manifestText(allFiles))} > ${STAGING}/${MANIFEST}`, 'echo STAGED');
+    lines.push(`printf '%s' ${docker_shq(manifestText(allFiles))} > ${STAGING}/${MANIFEST}`, 'echo STAGED');
     return `${lines.join('\n')}\n`;
+}
+const RELEASES = '.releases';
+const KEEP_RELEASES = 5;
+/** Keeps a copy of the release's files (secrets included, so mode 700) for rollback. */
+function saveReleaseScript(release) {
+    const r = docker_shq(`${RELEASES}/${release}`);
+    return [
+        `mkdir -p ${RELEASES} && chmod 700 ${RELEASES}`,
+        `if [ ! -d ${r} ]; then rm -rf ${r}.tmp && mkdir ${r}.tmp && tar -cf - -T ${MANIFEST} ${MANIFEST} | tar -xf - -C ${r}.tmp && mv ${r}.tmp ${r}; fi`,
+        `touch ${r}`,
+        `(cd ${RELEASES} && ls -1t | tail -n +${KEEP_RELEASES + 1} | xargs -r rm -rf)`,
+    ].join('\n');
 }
 /** Moves the changed files into place, removes the ones no longer managed, records the release. */
 function commitScript(root, plan) {
-    const lines = ['set -e', `cd ${shq(root)}`];
+    const lines = ['set -e', `cd ${docker_shq(root)}`];
     for (const f of plan.changed) {
         const dir = external_node_path_namespaceObject.posix.dirname(f.path);
         if (dir !== '.')
-            lines.push(`mkdir -p ${shq(dir)}`);
-        lines.push(`mv -f ${shq(`${STAGING}/${f.path}`)} ${shq(f.path)}`);
+            lines.push(`mkdir -p ${docker_shq(dir)}`);
+        lines.push(`mv -f ${docker_shq(`${STAGING}/${f.path}`)} ${docker_shq(f.path)}`);
     }
     for (const p of plan.removed)
-        lines.push(`rm -f ${shq(p)}`);
-    lines.push(`mv -f ${STAGING}/${MANIFEST} ${MANIFEST}`, `printf '%s\\n' ${shq(plan.release)} > ${RELEASE_FILE}`, `rm -rf ${STAGING}`, 'echo COMMITTED');
+        lines.push(`rm -f ${docker_shq(p)}`);
+    lines.push(`mv -f ${STAGING}/${MANIFEST} ${MANIFEST}`, `if [ -f ${upload_RELEASE_FILE} ]; then cp -p ${upload_RELEASE_FILE} ${upload_RELEASE_FILE}.previous; fi`, `printf '%s\\n' ${docker_shq(plan.release)} > ${upload_RELEASE_FILE}`, `rm -rf ${STAGING}`, saveReleaseScript(plan.release), 'echo COMMITTED');
     return `${lines.join('\n')}\n`;
 }
 async function readRemoteState(remote, layout, files) {
@@ -69004,12 +69039,18 @@ async function stage(remote, layout, plan, all) {
     const script = stagingScript(layout.root, plan, all);
     const r = await remote.exec('sh -s', { stdin: script, timeoutMs: 300_000 });
     if (r.code !== 0 || !r.stdout.includes('STAGED')) {
+        remote.assertConnected();
+        await remote.exec(`rm -rf ${docker_shq(`${layout.root}/${STAGING}`)}`).catch(() => undefined);
         const disk = /No space left/i.test(r.stderr);
         throw new errors_DeployError(disk
             ? `The host's disk is full: the upload to ${layout.root} failed. Nothing running was changed.`
             : `Uploading the stack failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-5).join('\n')}`, disk ? 'free disk space on the host (docker system prune, old logs) and rerun.' : undefined);
     }
     return plan.changed.reduce((n, f) => n + f.content.length, 0);
+}
+/** Keeps the current release for rollback when an older deploy did not (a no-op otherwise). */
+async function saveRelease(remote, layout, release) {
+    await remote.exec(`cd ${docker_shq(layout.root)} && sh -s`, { stdin: `${saveReleaseScript(release)}\n` });
 }
 async function commit(remote, layout, plan) {
     const r = await remote.exec('sh -s', { stdin: commitScript(layout.root, plan) });
@@ -69018,9 +69059,77 @@ async function commit(remote, layout, plan) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/stack/releases.ts
+
+
+
+
+function restoreScript(release) {
+    const r = docker_shq(`${RELEASES}/${release}`);
+    const composeCandidates = Object.values(COMPOSE_FILES).flatMap((f) => [f, imagesOverrideFile(keyOf(f))]);
+    return `set -e
+[ -f ${r}/${MANIFEST} ] || { echo "no release ${release} on the host (kept: $(ls -1t ${RELEASES} 2>/dev/null | tr '\\n' ' '))" >&2; exit 7; }
+for f in $(cat ${r}/${MANIFEST}); do
+  if ! cmp -s ${r}/"$f" "$f"; then
+    mkdir -p "$(dirname "$f")"; cp -p ${r}/"$f" "$f.md-tmp"; mv -f "$f.md-tmp" "$f"; echo "@changed $f"
+  fi
+done
+if [ -f ${MANIFEST} ]; then
+  for f in $(cat ${MANIFEST}); do grep -qxF "$f" ${r}/${MANIFEST} || { rm -f "$f"; echo "@changed $f"; }; done
+fi
+cp -p ${r}/${MANIFEST} ${MANIFEST}
+cur=$(cat ${upload_RELEASE_FILE} 2>/dev/null || true)
+[ "$cur" = ${docker_shq(release)} ] || { printf '%s\\n' "$cur" > ${upload_RELEASE_FILE}.previous; printf '%s\\n' ${docker_shq(release)} > ${upload_RELEASE_FILE}; }
+for f in ${composeCandidates.map(docker_shq).join(' ')}; do
+  [ -f "$f" ] && grep -qxF "$f" ${MANIFEST} && echo "@compose $f $(base64 -w0 < "$f")"
+done
+exit 0
+`;
+}
+function keyOf(composeFile) {
+    return (Object.entries(COMPOSE_FILES).find(([, f]) => f === composeFile)?.[0] ?? 'app');
+}
+function parseRestore(release, stdout, stacks) {
+    const changedPaths = [];
+    const files = [];
+    for (const line of stdout.split('\n')) {
+        if (line.startsWith('@changed '))
+            changedPaths.push(line.slice(9));
+        else if (line.startsWith('@compose ')) {
+            const [, path = '', b64 = ''] = line.split(' ');
+            files.push({ path, content: Buffer.from(b64, 'base64'), mode: 0o644 });
+        }
+    }
+    const has = new Set(files.map((f) => f.path));
+    const composeFiles = {};
+    for (const stack of stacks) {
+        if (!has.has(COMPOSE_FILES[stack]))
+            continue;
+        composeFiles[stack] = [
+            COMPOSE_FILES[stack],
+            ...(has.has(imagesOverrideFile(stack)) ? [imagesOverrideFile(stack)] : []),
+        ];
+    }
+    return { release, changedPaths, stack: { files, variables: {}, composeFiles, services: {} } };
+}
+async function restoreRelease(remote, layout, release, stacks) {
+    const r = await remote.exec(`cd ${docker_shq(layout.root)} && sh -s`, { stdin: restoreScript(release) });
+    if (r.code === 7)
+        throw new errors_DeployError(r.stderr.trim(), 'name a release that is kept on the host, or deploy again.');
+    if (r.code !== 0)
+        throw new errors_DeployError(`Restoring release ${release} failed (exit ${r.code}): ${r.stderr.trim()}`);
+    return parseRestore(release, r.stdout, stacks);
+}
+/** The release before the current one, as the host recorded it. */
+async function previousRelease(remote, layout) {
+    const r = await remote.exec(`cat ${shq(`${layout.root}/${RELEASE_FILE}.previous`)} 2>/dev/null`);
+    return r.stdout.trim() || undefined;
+}
+
 ;// CONCATENATED MODULE: ./src/deploy.ts
 // The deploy engine behind both the action and `monitoring-deploy deploy`: one SSH connection,
 // a sequence of named steps under a per-host lock, and a health gate before it is green.
+
 
 
 
@@ -69086,7 +69195,7 @@ async function deploySteps(settings, log, steps, warn, warnings) {
         })).facts;
         const plan = planStack(settings, { uid: facts.uid, gid: facts.gid, home: facts.home }, { composeV1: facts.compose?.command === 'docker-compose' });
         const lock = await steps.run('Lock', async () => {
-            const l = await acquireLock(remote, `${plan.layout.root}/.deploy.lock`, settings.lockTimeoutMs, log);
+            const l = await acquireLock(remote, plan.layout.lockFile, settings.lockTimeoutMs, log);
             return {
                 lock: l,
                 detail: l.waitedMs > 1000 ? `waited ${Math.round(l.waitedMs / 1000)}s for another deploy` : 'taken',
@@ -69100,6 +69209,8 @@ async function deploySteps(settings, log, steps, warn, warnings) {
                 const state = await readRemoteState(remote, plan.layout, plan.rendered.files);
                 const up = planUpload(plan.rendered.files, state);
                 if (!up.changed.length && !up.removed.length) {
+                    if (!state.saved)
+                        await saveRelease(remote, plan.layout, up.release);
                     return {
                         up,
                         bytes: 0,
@@ -69109,10 +69220,17 @@ async function deploySteps(settings, log, steps, warn, warnings) {
                 }
                 const bytes = await stage(remote, plan.layout, up, plan.rendered.files);
                 // Compose checks the new files before anything running is touched.
-                await validateStacks(remote, facts, `${plan.layout.root}/${STAGING}`, plan.rendered);
+                try {
+                    await validateStacks(remote, facts, `${plan.layout.root}/${STAGING}`, plan.rendered);
+                }
+                catch (e) {
+                    await remote.exec(`rm -rf ${docker_shq(`${plan.layout.root}/${STAGING}`)}`);
+                    throw e;
+                }
                 await commit(remote, plan.layout, up);
                 return {
                     up,
+                    previous: state.release,
                     bytes,
                     changed: true,
                     detail: `release ${up.release}: ${up.changed.length} file(s) written (${bytes} bytes)${up.removed.length ? `, ${up.removed.length} removed` : ''}`,
@@ -69124,24 +69242,41 @@ async function deploySteps(settings, log, steps, warn, warnings) {
                     warn(w);
             }
             const changedPaths = upload.up.changed.map((f) => f.path);
-            const up = await steps.run('Stacks', async () => {
-                const r = await upStacks(remote, facts, plan.layout.root, plan.rendered, changedPaths, stack.pull);
-                return {
-                    ...r,
-                    changed: r.restarted.length > 0,
-                    detail: r.restarted.length ? `(re)started ${r.restarted.join(', ')}` : 'all running, nothing to restart',
-                };
-            });
-            const gate = await steps.run('Health gate', async () => {
-                const g = await healthGate(remote, facts, {
-                    network: stack.network,
-                    logAgent: stack.logAgent,
-                    timeoutMs: settings.healthTimeoutMs,
-                    sinceEpochSec: facts.hostNowSec,
-                    log,
+            const gateOptions = gateOptionsFor(settings, log);
+            let up;
+            let gate;
+            try {
+                up = await steps.run('Stacks', async () => {
+                    const r = await upStacks(remote, facts, plan.layout.root, plan.rendered, changedPaths, stack.pull);
+                    return {
+                        ...r,
+                        changed: r.restarted.length > 0,
+                        detail: r.restarted.length ? `(re)started ${r.restarted.join(', ')}` : 'all running, nothing to restart',
+                    };
                 });
-                return { gate: g, detail: `${g.targets.length} targets up; Loki, Grafana and ${stack.logAgent} ready` };
-            });
+                gate = await steps.run('Health gate', async () => {
+                    const g = await healthGate(remote, facts, gateOptions(facts.hostNowSec));
+                    return { gate: g, detail: `${g.targets.length} targets up; Loki, Grafana and ${stack.logAgent} ready` };
+                });
+            }
+            catch (e) {
+                const previous = upload.previous;
+                if (!settings.rollback || !previous || previous === upload.up.release) {
+                    const why = !settings.rollback
+                        ? 'rollback is off'
+                        : !previous
+                            ? 'this was the first release on the host'
+                            : 'this deploy changed no files';
+                    throw withMessage(e, `${e.message}\n\nNot rolled back: ${why}.`);
+                }
+                try {
+                    await steps.run(`Rollback to ${previous}`, () => rollBack(remote, facts, plan.layout, previous, settings, gateOptions));
+                }
+                catch (rollbackError) {
+                    throw withMessage(e, `${e.message}\n\nRollback to release ${previous} failed too: ${rollbackError.message}`);
+                }
+                throw withMessage(e, `${e.message}\n\nRolled back to release ${previous}, which is healthy again. The failed release ${upload.up.release} is kept on the host.`);
+            }
             return {
                 steps: steps.records,
                 changed: steps.changed,
@@ -69162,6 +69297,32 @@ async function deploySteps(settings, log, steps, warn, warnings) {
     finally {
         remote.close();
     }
+}
+/** Gate settings for one run; the caller picks the host time scrapes must be newer than. */
+function gateOptionsFor(settings, log) {
+    return (sinceEpochSec) => ({
+        network: settings.stack.network,
+        logAgent: settings.stack.logAgent,
+        timeoutMs: settings.healthTimeoutMs,
+        sinceEpochSec,
+        log,
+    });
+}
+/** The same failure with more to say; a gate failure keeps the target states it saw. */
+function withMessage(e, message) {
+    return e instanceof GateError ? new GateError(message, e.state, '') : new errors_DeployError(message);
+}
+/** Puts an earlier release's files back, restarts what they change, and gates on its health. */
+async function rollBack(remote, facts, layout, release, settings, gateOptions) {
+    const now = Number((await remote.exec('date +%s')).stdout.trim()) || facts.hostNowSec;
+    const restored = await restoreRelease(remote, layout, release, settings.stack.stacks);
+    const up = await upStacks(remote, facts, layout.root, restored.stack, restored.changedPaths, 'never');
+    const gate = await healthGate(remote, facts, gateOptions(now));
+    return {
+        changed: true,
+        gate,
+        detail: `restored ${restored.changedPaths.length} file(s), (re)started ${up.restarted.join(', ') || 'nothing'}; ${gate.targets.length} targets up`,
+    };
 }
 function describeHost(f) {
     const mib = (b) => `${Math.round(b / 1024 ** 2)} MiB`;
@@ -69603,6 +69764,7 @@ async function run(env = process.env) {
             setOutput('grafana-url', result.grafanaUrl);
             await writeSummary(redact(summaryMarkdown({ title: `Deployed to ${settings.connection.host}`, ok: true, ...result })));
             log.info(`✓ green: ${result.targets.length} targets up, Grafana at ${result.grafanaUrl}`);
+            process.exitCode = 0;
         }
         catch (e) {
             if (e instanceof DeployFailure) {
@@ -69634,6 +69796,8 @@ async function writeSummary(markdown) {
 
 ;// CONCATENATED MODULE: ./src/index.ts
 
+// A job that ends without reaching a verdict must not pass: run() sets 0 on success.
+process.exitCode = 1;
 void run();
 
 })();

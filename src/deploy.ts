@@ -2,21 +2,23 @@
 // a sequence of named steps under a per-host lock, and a health gate before it is green.
 import { RemoteHost } from './connection/ssh.js';
 import { DeployError } from './errors.js';
-import { healthGate, type TargetState } from './health/gate.js';
+import { GateError, type GateOptions, type GateResult, healthGate, type TargetState } from './health/gate.js';
 import { ensureDirs } from './host/dirs.js';
-import { dockerCommand } from './host/docker.js';
+import { dockerCommand, shq } from './host/docker.js';
 import { acquireLock } from './host/lock.js';
 import { ensureNetwork } from './host/network.js';
 import { type HostFacts, preflight, preflightProblems } from './host/preflight.js';
 import { ensureSwap } from './host/swap.js';
 import { formatFinding } from './lint/lint.js';
 import type { Log } from './report/log.js';
-import { type StepRecord, Steps } from './report/steps.js';
+import { type StepOutcome, type StepRecord, Steps } from './report/steps.js';
 import type { Settings } from './settings/settings.js';
-import { upStacks, validateStacks } from './stack/compose.js';
+import { type UpResult, upStacks, validateStacks } from './stack/compose.js';
 import { ensureGrafanaComDashboards } from './stack/grafana-com.js';
+import type { RemoteLayout } from './stack/layout.js';
 import { assertLintClean, planStack } from './stack/plan.js';
-import { commit, planUpload, readRemoteState, STAGING, stage } from './stack/upload.js';
+import { restoreRelease } from './stack/releases.js';
+import { commit, planUpload, readRemoteState, STAGING, saveRelease, stage } from './stack/upload.js';
 
 export interface DeployResult {
   readonly steps: readonly StepRecord[];
@@ -94,7 +96,7 @@ async function deploySteps(
       { composeV1: facts.compose?.command === 'docker-compose' },
     );
     const lock = await steps.run('Lock', async () => {
-      const l = await acquireLock(remote, `${plan.layout.root}/.deploy.lock`, settings.lockTimeoutMs, log);
+      const l = await acquireLock(remote, plan.layout.lockFile, settings.lockTimeoutMs, log);
       return {
         lock: l,
         detail: l.waitedMs > 1000 ? `waited ${Math.round(l.waitedMs / 1000)}s for another deploy` : 'taken',
@@ -114,6 +116,7 @@ async function deploySteps(
         const state = await readRemoteState(remote, plan.layout, plan.rendered.files);
         const up = planUpload(plan.rendered.files, state);
         if (!up.changed.length && !up.removed.length) {
+          if (!state.saved) await saveRelease(remote, plan.layout, up.release);
           return {
             up,
             bytes: 0,
@@ -123,10 +126,16 @@ async function deploySteps(
         }
         const bytes = await stage(remote, plan.layout, up, plan.rendered.files);
         // Compose checks the new files before anything running is touched.
-        await validateStacks(remote, facts, `${plan.layout.root}/${STAGING}`, plan.rendered);
+        try {
+          await validateStacks(remote, facts, `${plan.layout.root}/${STAGING}`, plan.rendered);
+        } catch (e) {
+          await remote.exec(`rm -rf ${shq(`${plan.layout.root}/${STAGING}`)}`);
+          throw e;
+        }
         await commit(remote, plan.layout, up);
         return {
           up,
+          previous: state.release,
           bytes,
           changed: true,
           detail: `release ${up.release}: ${up.changed.length} file(s) written (${bytes} bytes)${up.removed.length ? `, ${up.removed.length} removed` : ''}`,
@@ -139,24 +148,47 @@ async function deploySteps(
         for (const w of dash.warnings) warn(w);
       }
       const changedPaths = upload.up.changed.map((f) => f.path);
-      const up = await steps.run('Stacks', async () => {
-        const r = await upStacks(remote, facts, plan.layout.root, plan.rendered, changedPaths, stack.pull);
-        return {
-          ...r,
-          changed: r.restarted.length > 0,
-          detail: r.restarted.length ? `(re)started ${r.restarted.join(', ')}` : 'all running, nothing to restart',
-        };
-      });
-      const gate = await steps.run('Health gate', async () => {
-        const g = await healthGate(remote, facts, {
-          network: stack.network,
-          logAgent: stack.logAgent,
-          timeoutMs: settings.healthTimeoutMs,
-          sinceEpochSec: facts.hostNowSec,
-          log,
+      const gateOptions = gateOptionsFor(settings, log);
+      let up: UpResult;
+      let gate: { gate: GateResult };
+      try {
+        up = await steps.run('Stacks', async () => {
+          const r = await upStacks(remote, facts, plan.layout.root, plan.rendered, changedPaths, stack.pull);
+          return {
+            ...r,
+            changed: r.restarted.length > 0,
+            detail: r.restarted.length ? `(re)started ${r.restarted.join(', ')}` : 'all running, nothing to restart',
+          };
         });
-        return { gate: g, detail: `${g.targets.length} targets up; Loki, Grafana and ${stack.logAgent} ready` };
-      });
+        gate = await steps.run('Health gate', async () => {
+          const g = await healthGate(remote, facts, gateOptions(facts.hostNowSec));
+          return { gate: g, detail: `${g.targets.length} targets up; Loki, Grafana and ${stack.logAgent} ready` };
+        });
+      } catch (e) {
+        const previous = upload.previous;
+        if (!settings.rollback || !previous || previous === upload.up.release) {
+          const why = !settings.rollback
+            ? 'rollback is off'
+            : !previous
+              ? 'this was the first release on the host'
+              : 'this deploy changed no files';
+          throw withMessage(e as Error, `${(e as Error).message}\n\nNot rolled back: ${why}.`);
+        }
+        try {
+          await steps.run(`Rollback to ${previous}`, () =>
+            rollBack(remote, facts, plan.layout, previous, settings, gateOptions),
+          );
+        } catch (rollbackError) {
+          throw withMessage(
+            e as Error,
+            `${(e as Error).message}\n\nRollback to release ${previous} failed too: ${(rollbackError as Error).message}`,
+          );
+        }
+        throw withMessage(
+          e as Error,
+          `${(e as Error).message}\n\nRolled back to release ${previous}, which is healthy again. The failed release ${upload.up.release} is kept on the host.`,
+        );
+      }
       return {
         steps: steps.records,
         changed: steps.changed,
@@ -175,6 +207,42 @@ async function deploySteps(
   } finally {
     remote.close();
   }
+}
+
+/** Gate settings for one run; the caller picks the host time scrapes must be newer than. */
+export function gateOptionsFor(settings: Settings, log: Log): (sinceEpochSec: number) => GateOptions {
+  return (sinceEpochSec) => ({
+    network: settings.stack.network,
+    logAgent: settings.stack.logAgent,
+    timeoutMs: settings.healthTimeoutMs,
+    sinceEpochSec,
+    log,
+  });
+}
+
+/** The same failure with more to say; a gate failure keeps the target states it saw. */
+function withMessage(e: Error, message: string): DeployError {
+  return e instanceof GateError ? new GateError(message, e.state, '') : new DeployError(message);
+}
+
+/** Puts an earlier release's files back, restarts what they change, and gates on its health. */
+export async function rollBack(
+  remote: RemoteHost,
+  facts: HostFacts,
+  layout: RemoteLayout,
+  release: string,
+  settings: Settings,
+  gateOptions: (sinceEpochSec: number) => GateOptions,
+): Promise<StepOutcome & { gate: GateResult }> {
+  const now = Number((await remote.exec('date +%s')).stdout.trim()) || facts.hostNowSec;
+  const restored = await restoreRelease(remote, layout, release, settings.stack.stacks);
+  const up = await upStacks(remote, facts, layout.root, restored.stack, restored.changedPaths, 'never');
+  const gate = await healthGate(remote, facts, gateOptions(now));
+  return {
+    changed: true,
+    gate,
+    detail: `restored ${restored.changedPaths.length} file(s), (re)started ${up.restarted.join(', ') || 'nothing'}; ${gate.targets.length} targets up`,
+  };
 }
 
 function describeHost(f: HostFacts): string {

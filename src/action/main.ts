@@ -36,6 +36,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
         redact(summaryMarkdown({ title: `Deployed to ${settings.connection.host}`, ok: true, ...result })),
       );
       log.info(`✓ green: ${result.targets.length} targets up, Grafana at ${result.grafanaUrl}`);
+      process.exitCode = 0;
     } catch (e) {
       if (e instanceof DeployFailure) {
         await writeSummary(

@@ -1,11 +1,15 @@
 // `deploy` and `check` on the command line: step lines live on stderr, the result on stdout.
 import { RemoteHost } from '../connection/ssh.js';
-import { DeployFailure, deploy } from '../deploy.js';
+import { DeployFailure, deploy, gateOptionsFor, rollBack } from '../deploy.js';
+import { DeployError } from '../errors.js';
 import { GateError, healthGate } from '../health/gate.js';
+import { acquireLock } from '../host/lock.js';
 import { preflight } from '../host/preflight.js';
 import type { Log } from '../report/log.js';
 import { targetsJson, targetsTable } from '../report/summary.js';
 import { readSettings } from '../settings/settings.js';
+import { remoteLayout } from '../stack/layout.js';
+import { previousRelease } from '../stack/releases.js';
 import type { CliArgs } from './args.js';
 
 function stderrLog(redact: (s: string) => string): Log {
@@ -48,19 +52,45 @@ export async function checkCommand(args: CliArgs, redact: (s: string) => string)
   try {
     const facts = await preflight(remote);
     // A healthy target was scraped within the last minute (the default interval is 15s).
-    const gate = await healthGate(remote, facts, {
-      network: settings.stack.network,
-      logAgent: settings.stack.logAgent,
-      timeoutMs: settings.healthTimeoutMs,
-      sinceEpochSec: facts.hostNowSec - 60,
-      log,
-    });
+    const gate = await healthGate(remote, facts, gateOptionsFor(settings, log)(facts.hostNowSec - 60));
     process.stdout.write(
       args.json
         ? `${JSON.stringify({ ok: true, targets: gate.targets, checks: gate.checks })}\n`
         : `${targetsTable(gate.targets)}\n`,
     );
     return 0;
+  } finally {
+    remote.close();
+  }
+}
+
+export async function rollbackCommand(args: CliArgs, redact: (s: string) => string): Promise<number> {
+  const settings = readSettings(args.raw);
+  const log = stderrLog(redact);
+  const remote = await RemoteHost.connect(settings.connection);
+  try {
+    const facts = await preflight(remote);
+    const layout = remoteLayout(settings.stack.remoteDir, facts.home);
+    const release = args.rest[0] ?? (await previousRelease(remote, layout));
+    if (!release)
+      throw new DeployError(
+        'The host records no previous release to roll back to.',
+        'name a release: monitoring-deploy rollback RELEASE.',
+      );
+    const lock = await acquireLock(remote, layout.lockFile, settings.lockTimeoutMs, log);
+    try {
+      log.info(`rolling back to release ${release}`);
+      const r = await rollBack(remote, facts, layout, release, settings, gateOptionsFor(settings, log));
+      log.info(r.detail ?? '');
+      process.stdout.write(
+        args.json
+          ? `${JSON.stringify({ ok: true, release, targets: r.gate.targets })}\n`
+          : `${targetsTable(r.gate.targets)}\n\nrelease ${release}\n`,
+      );
+      return 0;
+    } finally {
+      await lock.release();
+    }
   } finally {
     remote.close();
   }

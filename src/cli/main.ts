@@ -9,7 +9,7 @@ import { INPUTS } from '../settings/inputs.js';
 import { formatDuration } from '../settings/parse.js';
 import { readSettings, SettingsError } from '../settings/settings.js';
 import { parseCliArgs } from './args.js';
-import { checkCommand, deployCommand } from './deploy.js';
+import { checkCommand, deployCommand, rollbackCommand } from './deploy.js';
 import { planOrLint } from './plan.js';
 
 // Progress goes to stderr, results to stdout, so that output can be piped.
@@ -21,6 +21,7 @@ const COMMANDS: Record<string, string> = {
   plan: 'Render the stack for the given settings, lint it, and list the files a deploy would upload; needs no host.',
   lint: 'Check a stack directory for the known mistakes (file:line, errors and warnings): lint [STACK_DIR]',
   deploy: 'Deploy the stack to the host and wait until it is healthy (the same engine as the action).',
+  rollback: 'Put an earlier release back (default: the previous one) and wait until it is healthy: rollback [RELEASE]',
   check: 'Run only the health gate against an already deployed host; changes nothing.',
   preflight: 'Connect (host key verified) and report what the host has; changes nothing.',
   exec: 'Run a command on the host over the verified connection: exec [flags] -- COMMAND...',
@@ -74,6 +75,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     if (args.command === 'plan' || args.command === 'lint') return planOrLint(args);
     if (args.command === 'deploy') return await deployCommand(args, redact);
     if (args.command === 'check') return await checkCommand(args, redact);
+    if (args.command === 'rollback') return await rollbackCommand(args, redact);
     const settings = readSettings(args.raw);
     const started = Date.now();
     const remote = await RemoteHost.connect(settings.connection);

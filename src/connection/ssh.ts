@@ -98,6 +98,12 @@ export class RemoteHost {
         }),
         deadline,
       ]);
+      if (result.code === null) {
+        // No exit status: the command died with the session. Was it the connection?
+        await new Promise((r) => setTimeout(r, 100));
+        if (this.lost || !this.ssh.isConnected())
+          throw lostError(this.settings, this.lost ?? new Error('connection closed'));
+      }
       return { stdout: result.stdout, stderr: result.stderr, code: result.code };
     } catch (e) {
       throw this.lost ? lostError(this.settings, this.lost) : e;
@@ -183,6 +189,12 @@ export class RemoteHost {
 
   private assertAlive(): void {
     if (this.lost) throw lostError(this.settings, this.lost);
+  }
+
+  /** Throws the "connection lost" error if the connection went away (e.g. after a command died without an exit code). */
+  assertConnected(): void {
+    this.assertAlive();
+    if (!this.ssh.isConnected()) throw lostError(this.settings, new Error('connection closed'));
   }
 }
 

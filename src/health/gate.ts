@@ -260,8 +260,9 @@ export class GateError extends DeployError {
   constructor(
     message: string,
     readonly state: Omit<GateResult, 'elapsedMs'>,
+    fix = 'see the failing checks and logs above; `monitoring-deploy check` reruns the gate alone.',
   ) {
-    super(message, 'see the failing checks and logs above; `monitoring-deploy check` reruns the gate alone.');
+    super(message, fix || undefined);
     this.name = 'GateError';
   }
 }

@@ -25,7 +25,7 @@ export function lockOwner(env: NodeJS.ProcessEnv = process.env): string {
 export function lockScript(lockFile: string, owner: string, timeoutSec: number): string {
   const f = shq(lockFile);
   return [
-    `mkdir -p "$(dirname ${f})" && exec 9>>${f} || exit 4`,
+    `exec 9>>${f} || exit 4`,
     `if ! flock -n 9; then echo "WAIT $(cat ${f}.owner 2>/dev/null)"; flock -w ${Math.ceil(timeoutSec)} 9 || exit 3; fi`,
     `printf '%s\\n' ${shq(owner)} > ${f}.owner`,
     'echo LOCKED',
@@ -83,10 +83,15 @@ export async function acquireLock(
   return {
     waitedMs: Date.now() - started,
     release: async () => {
+      // On a lost connection the host has already dropped the lock with the session.
+      if (!remote.connected) return;
       await new Promise<void>((resolve) => {
-        channel.once('close', () => resolve());
+        const timer = setTimeout(resolve, 5_000);
+        channel.once('close', () => {
+          clearTimeout(timer);
+          resolve();
+        });
         channel.end();
-        setTimeout(resolve, 5_000).unref();
       });
     },
   };

@@ -1,5 +1,6 @@
 // Where things live on the host, under the remote directory. Data and logs live outside the
 // files a deploy replaces, so that no deploy or rollback can lose them.
+import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 
 export const COMPOSE_FILES = {
@@ -18,7 +19,11 @@ export interface RemoteLayout {
   readonly logsDir: string;
   readonly secretsDir: string;
   readonly releasesDir: string;
-  readonly lockDir: string;
+  /**
+   * The deploy lock: in /tmp, keyed by the remote dir, so that taking it changes nothing in
+   * the stack's directory (a deploy that fails early leaves the host as it was).
+   */
+  readonly lockFile: string;
 }
 
 /** Resolves `~` against the login user's home: remote commands get absolute paths. */
@@ -30,7 +35,7 @@ export function remoteLayout(remoteDir: string, home: string): RemoteLayout {
     logsDir: posix.join(root, 'logs'),
     secretsDir: posix.join(root, 'secrets'),
     releasesDir: posix.join(root, '.releases'),
-    lockDir: posix.join(root, '.deploy.lock'),
+    lockFile: `/tmp/.monitoring-deploy-${createHash('sha256').update(root).digest('hex').slice(0, 12)}.lock`,
   };
 }
 

@@ -18,6 +18,8 @@ export interface RemoteState {
   /** sha256 and octal mode of each file that exists now. */
   readonly files: ReadonlyMap<string, { sha256: string; mode: string }>;
   readonly release?: string;
+  /** Whether the current release's files are kept under .releases (for rollback). */
+  readonly saved: boolean;
 }
 
 export interface UploadPlan {
@@ -46,6 +48,7 @@ export function stateScript(root: string, paths: readonly string[]): string {
   const list = paths.map(shq).join(' ');
   return `cd ${shq(root)} 2>/dev/null || exit 0
 echo "@release $(cat ${RELEASE_FILE} 2>/dev/null)"
+[ -d "${RELEASES}/$(cat ${RELEASE_FILE} 2>/dev/null)" ] && echo "@saved"
 [ -f ${MANIFEST} ] && sed 's/^/@managed /' ${MANIFEST}
 for p in ${list} $( [ -f ${MANIFEST} ] && cat ${MANIFEST} ); do
   [ -f "$p" ] && printf '@file %s %s %s\\n' "$(stat -c %a "$p")" "$(sha256sum < "$p" | cut -d' ' -f1)" "$p"
@@ -57,7 +60,9 @@ export function parseState(stdout: string): RemoteState {
   const managed: string[] = [];
   const files = new Map<string, { sha256: string; mode: string }>();
   let release: string | undefined;
+  let saved = false;
   for (const line of stdout.split('\n')) {
+    if (line === '@saved') saved = true;
     if (line.startsWith('@release ')) release = line.slice(9).trim() || undefined;
     else if (line.startsWith('@managed ')) managed.push(line.slice(9));
     else if (line.startsWith('@file ')) {
@@ -65,7 +70,7 @@ export function parseState(stdout: string): RemoteState {
       files.set(rest.join(' '), { sha256: hash, mode });
     }
   }
-  return { managed, files, release };
+  return { managed, files, release, saved };
 }
 
 export function planUpload(files: readonly StackFile[], state: RemoteState): UploadPlan {
@@ -110,6 +115,20 @@ export function stagingScript(root: string, plan: UploadPlan, allFiles: readonly
   return `${lines.join('\n')}\n`;
 }
 
+export const RELEASES = '.releases';
+const KEEP_RELEASES = 5;
+
+/** Keeps a copy of the release's files (secrets included, so mode 700) for rollback. */
+export function saveReleaseScript(release: string): string {
+  const r = shq(`${RELEASES}/${release}`);
+  return [
+    `mkdir -p ${RELEASES} && chmod 700 ${RELEASES}`,
+    `if [ ! -d ${r} ]; then rm -rf ${r}.tmp && mkdir ${r}.tmp && tar -cf - -T ${MANIFEST} ${MANIFEST} | tar -xf - -C ${r}.tmp && mv ${r}.tmp ${r}; fi`,
+    `touch ${r}`,
+    `(cd ${RELEASES} && ls -1t | tail -n +${KEEP_RELEASES + 1} | xargs -r rm -rf)`,
+  ].join('\n');
+}
+
 /** Moves the changed files into place, removes the ones no longer managed, records the release. */
 export function commitScript(root: string, plan: UploadPlan): string {
   const lines = ['set -e', `cd ${shq(root)}`];
@@ -121,8 +140,10 @@ export function commitScript(root: string, plan: UploadPlan): string {
   for (const p of plan.removed) lines.push(`rm -f ${shq(p)}`);
   lines.push(
     `mv -f ${STAGING}/${MANIFEST} ${MANIFEST}`,
+    `if [ -f ${RELEASE_FILE} ]; then cp -p ${RELEASE_FILE} ${RELEASE_FILE}.previous; fi`,
     `printf '%s\\n' ${shq(plan.release)} > ${RELEASE_FILE}`,
     `rm -rf ${STAGING}`,
+    saveReleaseScript(plan.release),
     'echo COMMITTED',
   );
   return `${lines.join('\n')}\n`;
@@ -152,6 +173,8 @@ export async function stage(
   const script = stagingScript(layout.root, plan, all);
   const r = await remote.exec('sh -s', { stdin: script, timeoutMs: 300_000 });
   if (r.code !== 0 || !r.stdout.includes('STAGED')) {
+    remote.assertConnected();
+    await remote.exec(`rm -rf ${shq(`${layout.root}/${STAGING}`)}`).catch(() => undefined);
     const disk = /No space left/i.test(r.stderr);
     throw new DeployError(
       disk
@@ -161,6 +184,11 @@ export async function stage(
     );
   }
   return plan.changed.reduce((n, f) => n + f.content.length, 0);
+}
+
+/** Keeps the current release for rollback when an older deploy did not (a no-op otherwise). */
+export async function saveRelease(remote: RemoteHost, layout: RemoteLayout, release: string): Promise<void> {
+  await remote.exec(`cd ${shq(layout.root)} && sh -s`, { stdin: `${saveReleaseScript(release)}\n` });
 }
 
 export async function commit(remote: RemoteHost, layout: RemoteLayout, plan: UploadPlan): Promise<void> {

@@ -1,9 +1,9 @@
 // Running the built action and CLI against the sandbox, and looking at the host afterwards.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type RunResult, runAction, runCli } from './dist';
+import { DIST_CLI, type RunResult, runAction, runCli } from './dist';
 import type { Sandbox } from './sandbox';
 
 /** The action's inputs for a deploy to the sandbox: local images, never pull, small swap. */
@@ -99,3 +99,29 @@ export function containerIds(): Record<string, string> {
 }
 
 export { sh };
+
+/** A CLI deploy running in the background, for tests that interfere with it mid-way. */
+export function spawnDeploy(inputs: Record<string, string>) {
+  const { 'ssh-key': key, ...rest } = inputs;
+  const child = spawn(
+    process.execPath,
+    [DIST_CLI, 'deploy', ...Object.entries(rest).flatMap(([k, v]) => [`--${k}`, v])],
+    {
+      env: { PATH: process.env.PATH, MONITORING_DEPLOY_SSH_KEY: key },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let stderr = '';
+  const waiters: { text: string; resolve: () => void }[] = [];
+  child.stderr.on('data', (d) => {
+    stderr += d;
+    for (const w of waiters) if (stderr.includes(w.text)) w.resolve();
+  });
+  const exited = new Promise<number | null>((res) => child.on('close', res));
+  return {
+    stderr: () => stderr,
+    exited,
+    /** Resolves once stderr shows the text (e.g. a step starting). */
+    waitFor: (text: string) => new Promise<void>((resolve) => waiters.push({ text, resolve })),
+  };
+}

@@ -1,24 +1,29 @@
 #!/usr/bin/env bash
 # Brings up the sandbox "dev server" on this machine (as root) and writes what tests need to
 # $SANDBOX_DIR/sandbox.env. Options:
-#   --compose v2|v1   the login user sees Compose v2 (`docker compose`, default) or only v1
-#                     (`docker-compose`, Debian bookworm's Python Compose 1.29)
+#   --compose v2|v1|none
+#                     the login user sees Compose v2 (`docker compose`, default), only v1
+#                     (`docker-compose`, Debian bookworm's Python Compose 1.29), or neither
+#   --no-docker-group the login user is not in the docker group
+#   --no-sudo         the login user has no sudo
 #   --no-images       skip building the local images (they already exist)
 #   --images-file F   with --no-images: the `images` lines of an earlier build (another sandbox's)
 # Tear down with down.sh, which restores what this changed.
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || die "run as root: the sandbox adds a user, starts sshd and dockerd"
 
-compose=v2 build_images=1 images_file=
+compose=v2 build_images=1 images_file= docker_group=1 sudo=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --compose) compose=$2; shift 2 ;;
     --no-images) build_images=0; shift ;;
     --images-file) images_file=$2; shift 2 ;;
+    --no-docker-group) docker_group=0; shift ;;
+    --no-sudo) sudo=0; shift ;;
     *) die "unknown option $1" ;;
   esac
 done
-case "$compose" in v1|v2) ;; *) die "--compose takes v1 or v2" ;; esac
+case "$compose" in v1|v2|none) ;; *) die "--compose takes v1, v2 or none" ;; esac
 [ ! -f "$SANDBOX_DIR/sandbox.env" ] || die "a sandbox is already up ($SANDBOX_DIR); run down.sh first"
 
 bash "$SANDBOX_HERE/install.sh"
@@ -56,11 +61,22 @@ fi
 if id "$SANDBOX_USER" >/dev/null 2>&1; then
   die "user $SANDBOX_USER already exists; the sandbox only removes a user it created"
 fi
-useradd --create-home --shell /bin/bash --groups docker "$SANDBOX_USER"
+useradd --create-home --shell /bin/bash "$SANDBOX_USER"
+[ "$docker_group" = 1 ] && usermod -aG docker "$SANDBOX_USER"
 usermod -p '*' "$SANDBOX_USER" # unlocked, but no password: sshd refuses keys for a locked account
-echo "$SANDBOX_USER ALL=(ALL) NOPASSWD:ALL" > /etc/sudoers.d/monitoring-deploy-sandbox-$SANDBOX_USER
-chmod 440 /etc/sudoers.d/monitoring-deploy-sandbox-$SANDBOX_USER
+if [ "$sudo" = 1 ]; then
+  echo "$SANDBOX_USER ALL=(ALL) NOPASSWD:ALL" > /etc/sudoers.d/monitoring-deploy-sandbox-$SANDBOX_USER
+  chmod 440 /etc/sudoers.d/monitoring-deploy-sandbox-$SANDBOX_USER
+fi
 home=$(getent passwd "$SANDBOX_USER" | cut -d: -f6)
+set_path=
+if [ "$compose" = none ]; then
+  # A host without Compose: Debian's docker-compose (v1) is on this machine, so shadow it.
+  install -d -o "$SANDBOX_USER" "$home/.sandbox-bin"
+  printf '#!/bin/sh\necho "docker-compose: command not found" >&2\nexit 127\n' > "$home/.sandbox-bin/docker-compose"
+  chmod 755 "$home/.sandbox-bin/docker-compose"
+  set_path="SetEnv PATH=$home/.sandbox-bin:/usr/local/bin:/usr/bin:/bin"
+fi
 if [ "$compose" = v2 ]; then
   install -d -o "$SANDBOX_USER" "$home/.docker" "$home/.docker/cli-plugins"
   install -m 755 -o "$SANDBOX_USER" /root/.docker/cli-plugins/docker-compose "$home/.docker/cli-plugins/docker-compose"
@@ -92,6 +108,7 @@ StrictModes no
 MaxStartups 50
 MaxSessions 50
 Subsystem sftp /usr/lib/openssh/sftp-server
+$set_path
 CONF
 /usr/sbin/sshd -f "$SANDBOX_DIR/sshd_config" -E "$SANDBOX_DIR/sshd.log"
 for _ in $(seq 1 50); do [ -s "$SANDBOX_DIR/sshd.pid" ] && break; sleep 0.1; done

@@ -1,6 +1,8 @@
 // The deploy end to end on the sandbox host, running the built dist/: first deploy, no-op rerun,
 // a config change, a wrong host key, and two deploys at once.
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -86,6 +88,67 @@ describe('deploy (dist/index.js on the sandbox host)', () => {
     const steps = (r.json.steps as { name: string; status: string }[]).map((x) => `${x.name}=${x.status}`);
     expect(steps.filter((x) => x.endsWith('=changed'))).toEqual([]);
     expect(containerIds()).toEqual(before);
+  });
+
+  it('imports grafana.com dashboards on the host, datasource inputs bound to our uids', async () => {
+    // A local HTTP server stands in for grafana.com; the host downloads from it.
+    const requests: string[] = [];
+    const server = createServer((req, res) => {
+      requests.push(req.url ?? '');
+      const id = /^\/api\/dashboards\/(\d+)\/revisions\/latest\/download$/.exec(req.url ?? '')?.[1];
+      if (!id || id === '404') {
+        res.writeHead(404).end('not found');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          __inputs: [
+            { name: 'DS_PROMETHEUS', type: 'datasource', pluginId: 'prometheus' },
+            { name: 'VAR_JOB', type: 'constant', value: 'app' },
+          ],
+          __requires: [{ type: 'datasource', id: 'prometheus' }],
+          id: 42,
+          uid: `gc-${id}`,
+          title: `grafana.com ${id}`,
+          panels: [
+            {
+              datasource: { type: 'prometheus', uid: '${DS_PROMETHEUS}' },
+              targets: [{ expr: 'up{job="${VAR_JOB}"}' }],
+            },
+          ],
+        }),
+      );
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const r = await deployWithCli(sandboxInputs(s, { 'grafana-dashboards': '1860,19004,404' }), {
+        MONITORING_DEPLOY_GRAFANA_COM_URL: url,
+      });
+      expect(r.code).toBe(0);
+      expect(requests.sort()).toEqual([
+        '/api/dashboards/1860/revisions/latest/download',
+        '/api/dashboards/19004/revisions/latest/download',
+        '/api/dashboards/404/revisions/latest/download',
+      ]);
+      expect(r.stderr).toMatch(/warning: grafana.com dashboard 404 could not be downloaded on the host/);
+      const file = `${s.home}/monitoring/data/grafana-com-dashboards/1860.json`;
+      const bound = JSON.parse(sh(`cat ${file}`));
+      expect(bound.panels[0].datasource.uid).toBe('prometheus');
+      expect(bound.panels[0].targets[0].expr).toBe('up{job="app"}');
+      expect(bound.id).toBeNull();
+      expect(bound.__inputs).toBeUndefined();
+      // present: not downloaded again; dropped from the list: removed
+      requests.length = 0;
+      const again = await deployWithCli(sandboxInputs(s, { 'grafana-dashboards': '1860' }), {
+        MONITORING_DEPLOY_GRAFANA_COM_URL: url,
+      });
+      expect(again.code).toBe(0);
+      expect(requests).toEqual([]);
+      expect(sh(`ls ${s.home}/monitoring/data/grafana-com-dashboards`)).toBe('1860.json');
+    } finally {
+      server.close();
+    }
   });
 
   it('changing only prometheus-dev.yml restarts only Prometheus', async () => {

@@ -1,0 +1,179 @@
+// Bad input gets a clear error naming the cause and the fix, and leaves the host as it was.
+
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { containerIds, deployWithAction, deployWithCli, hostSnapshot, sandboxInputs, sh } from '../helpers/deploy';
+import { loadSandbox, type Sandbox } from '../helpers/sandbox';
+import { type Variant, variantSandbox } from '../helpers/variants';
+
+let s: Sandbox;
+const variants: Variant[] = [];
+beforeAll(async () => {
+  s = loadSandbox();
+  // A known good release to compare against (and to roll back to).
+  const r = await deployWithCli(sandboxInputs(s));
+  expect(r.code).toBe(0);
+});
+afterAll(() => {
+  for (const v of variants) v.down();
+});
+
+/** Runs a failing deploy and checks the message and that the host did not change. */
+async function failsCleanly(inputs: Record<string, string>, expected: (string | RegExp)[], sandbox = s) {
+  const before = hostSnapshot(sandbox);
+  const mainBefore = hostSnapshot(s);
+  const r = await deployWithAction(inputs);
+  expect(r.code).toBe(1);
+  for (const e of expected) expect(r.stdout).toMatch(e);
+  expect(r.stdout).toContain('Fix:');
+  expect(hostSnapshot(sandbox)).toEqual(before);
+  expect(hostSnapshot(s)).toEqual(mainBefore);
+  return r;
+}
+
+function listen(handler: (sock: import('node:net').Socket) => void, port = 0, host = '127.0.0.1'): Promise<Server> {
+  return new Promise((res) => {
+    const srv = createServer(handler);
+    srv.listen(port, host, () => res(srv));
+  });
+}
+
+describe('connection errors', () => {
+  it('an unreachable host: a connect timeout naming the host, the port and the firewall', async () => {
+    // Accepts TCP but never speaks SSH, like a black-holed port behind a load balancer.
+    const srv = await listen(() => {});
+    const port = (srv.address() as { port: number }).port;
+    const started = Date.now();
+    await failsCleanly(sandboxInputs(s, { port: String(port), 'connect-timeout': '2s' }), [
+      `Host unreachable: no SSH answer from 127.0.0.1:${port} within 2s`,
+      /security group allows port \d+/,
+    ]);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    srv.close();
+  });
+
+  it('a port where nothing listens: connection refused', async () => {
+    const srv = await listen(() => {});
+    const port = (srv.address() as { port: number }).port;
+    srv.close();
+    await failsCleanly(sandboxInputs(s, { port: String(port) }), [
+      `Connection refused by 127.0.0.1:${port}`,
+      'sshd is running',
+    ]);
+  });
+
+  it('authentication refused: a key the host does not know', async () => {
+    await failsCleanly(sandboxInputs(s, { 'ssh-key': s.unauthorizedKey }), [
+      `Authentication refused: 127.0.0.1:${s.port} did not accept the key for user "${s.user}"`,
+      'authorized_keys',
+    ]);
+  });
+
+  it('a wrong key passphrase', async () => {
+    await failsCleanly(
+      sandboxInputs(s, { 'ssh-key': s.keyWithPassphrase, 'ssh-key-passphrase': 'not-the-passphrase' }),
+      ['the ssh-key-passphrase is wrong for this key'],
+    );
+  });
+
+  it('the right passphrase and an RSA key both work', async () => {
+    const a = await deployWithCli(
+      sandboxInputs(s, { 'ssh-key': s.keyWithPassphrase, 'ssh-key-passphrase': s.passphrase }),
+    );
+    expect(a.code).toBe(0);
+    const b = await deployWithCli(sandboxInputs(s, { 'ssh-key': s.rsaKey }));
+    expect(b.code).toBe(0);
+  });
+});
+
+describe('host errors', () => {
+  it('a login user not in the docker group and without sudo', async () => {
+    const v = variantSandbox('nodocker', s, '--no-docker-group', '--no-sudo');
+    variants.push(v);
+    await failsCleanly(
+      sandboxInputs(v.sandbox),
+      [`user "md-nodocker" cannot use it`, 'sudo usermod -aG docker md-nodocker'],
+      v.sandbox,
+    );
+  });
+
+  it('no sudo when swap is needed', async () => {
+    const v = variantSandbox('nosudo', s, '--no-sudo');
+    variants.push(v);
+    await failsCleanly(
+      sandboxInputs(v.sandbox, { 'swap-size': '4G' }),
+      ['adding swap needs root, but "md-nosudo" has no passwordless sudo. Nothing was changed.', 'set swap-size: 0'],
+      v.sandbox,
+    );
+  });
+
+  it('no Compose on the host', async () => {
+    const v = variantSandbox('nocompose', s, '--compose', 'none');
+    variants.push(v);
+    await failsCleanly(
+      sandboxInputs(v.sandbox),
+      ['Docker Compose is not installed', 'docker-compose-plugin'],
+      v.sandbox,
+    );
+  });
+
+  it('an invalid compose file: compose rejects it on the host, nothing running is touched', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'md-broken-'));
+    cpSync(resolve(__dirname, '../../compose'), dir, { recursive: true });
+    const f = join(dir, 'docker-compose-dev-monitoring.yml');
+    writeFileSync(f, readFileSync(f, 'utf8').replace('mem_limit: 256m', 'mem_limit: a-lot'));
+    const ids = containerIds();
+    await failsCleanly(sandboxInputs(s, { 'stack-dir': dir }), [
+      'docker compose rejected the monitoring stack',
+      'nothing running was changed',
+    ]);
+    expect(containerIds()).toEqual(ids);
+    expect(sh(`ls -a ${s.home}/monitoring`)).not.toContain('.staging');
+  });
+
+  it('a full disk during the upload', async () => {
+    const tiny = `${s.home}/tiny`;
+    sh(`mkdir -p ${tiny} && mount -t tmpfs -o size=64k,uid=$(id -u ${s.user}) tmpfs ${tiny}`);
+    try {
+      const ids = containerIds();
+      const r = await deployWithAction(sandboxInputs(s, { 'remote-dir': '~/tiny/monitoring' }));
+      expect(r.code).toBe(1);
+      expect(r.stdout).toContain("The host's disk is full: the upload to");
+      expect(r.stdout).toContain('Fix: free disk space on the host');
+      expect(containerIds()).toEqual(ids);
+      expect(sh(`ls -a ${tiny}/monitoring`)).not.toContain('.staging');
+      expect(sh(`ls -a ${tiny}/monitoring`)).not.toContain('docker-compose-dev.yml');
+    } finally {
+      sh(`umount ${tiny} && rmdir ${tiny}`);
+    }
+  });
+});
+
+describe('errors while the stacks start (after the files changed: rolled back)', () => {
+  it('an image that cannot be pulled', async () => {
+    const r = await deployWithAction(sandboxInputs(s, { images: `${s.images}\ngrafana=sandbox/does-not-exist:1` }));
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('An image could not be pulled');
+    expect(r.stdout).toContain('sandbox/does-not-exist:1');
+    expect(r.stdout).toMatch(/Rolled back to release [0-9a-f]{12}, which is healthy again/);
+    expect(sh("docker inspect -f '{{.Config.Image}}' grafana")).toBe('sandbox/grafana-standin:1');
+  });
+
+  it('a host port already in use', async () => {
+    sh('docker stop grafana');
+    const blocker = await listen(() => {}, 3000, '0.0.0.0');
+    try {
+      const r = await deployWithAction(sandboxInputs(s));
+      expect(r.code).toBe(1);
+      expect(r.stdout).toContain('A host port is already in use (3000)');
+      expect(r.stdout).toContain("Fix: stop what listens on that port on the host (sudo ss -ltnp 'sport = :3000')");
+    } finally {
+      blocker.close();
+    }
+    const healed = await deployWithCli(sandboxInputs(s));
+    expect(healed.code).toBe(0);
+  });
+});
