@@ -38330,19 +38330,33 @@ const COMMANDS = {
     exec: 'Run a command on the host over the verified connection: exec [flags] -- COMMAND...',
     fetch: "GET a URL inside the host's Docker network through the SSH tunnel: fetch [flags] CONTAINER:PORT/PATH",
 };
-function usage() {
-    const flags = INPUTS.map((i) => {
+/** Which inputs a command reads: plan and lint need no connection. */
+function flagsFor(command) {
+    if (command === 'plan' || command === 'lint')
+        return INPUTS.filter((i) => i.group !== 'connection');
+    if (command === 'preflight' || command === 'exec' || command === 'fetch')
+        return INPUTS.filter((i) => i.group === 'connection');
+    return INPUTS;
+}
+function usage(command) {
+    const known = command && command in COMMANDS ? command : undefined;
+    const flags = flagsFor(known).map((i) => {
         const name = `--${i.name}${i.secret ? `, --${i.name}-file` : ''}`;
         const def = i.default !== undefined ? ` (default: ${i.default || '""'})` : i.required ? ' (required)' : '';
         return `  ${name.padEnd(48)} ${i.description}${def}`;
     });
+    const head = known
+        ? [`Usage: monitoring-deploy ${known} [flags]`, '', COMMANDS[known] ?? '']
+        : [
+            'Usage: monitoring-deploy <command> [flags]',
+            '',
+            'Deploys a Prometheus + Loki + Promtail + Grafana stack to a server over SSH.',
+            '',
+            'Commands (monitoring-deploy <command> --help for one):',
+            ...Object.entries(COMMANDS).map(([c, d]) => `  ${c.padEnd(12)} ${d}`),
+        ];
     return [
-        'Usage: monitoring-deploy <command> [flags]',
-        '',
-        'Deploys a Prometheus + Loki + Promtail + Grafana stack to a server over SSH.',
-        '',
-        'Commands:',
-        ...Object.entries(COMMANDS).map(([c, d]) => `  ${c.padEnd(12)} ${d}`),
+        ...head,
         '',
         'Flags (each also read from MONITORING_DEPLOY_<NAME>, e.g. MONITORING_DEPLOY_SSH_KEY):',
         ...flags,
@@ -38362,7 +38376,7 @@ async function main(argv, env) {
         return EXIT.usage;
     }
     if (args.help || !args.command || args.command === 'help') {
-        process.stdout.write(`${usage()}\n`);
+        process.stdout.write(`${usage(args.command)}\n`);
         return args.command || args.help ? EXIT.ok : EXIT.usage;
     }
     if (!(args.command in COMMANDS)) {

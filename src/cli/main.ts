@@ -28,19 +28,33 @@ const COMMANDS: Record<string, string> = {
   fetch: "GET a URL inside the host's Docker network through the SSH tunnel: fetch [flags] CONTAINER:PORT/PATH",
 };
 
-export function usage(): string {
-  const flags = INPUTS.map((i) => {
+/** Which inputs a command reads: plan and lint need no connection. */
+function flagsFor(command?: string) {
+  if (command === 'plan' || command === 'lint') return INPUTS.filter((i) => i.group !== 'connection');
+  if (command === 'preflight' || command === 'exec' || command === 'fetch')
+    return INPUTS.filter((i) => i.group === 'connection');
+  return INPUTS;
+}
+
+export function usage(command?: string): string {
+  const known = command && command in COMMANDS ? command : undefined;
+  const flags = flagsFor(known).map((i) => {
     const name = `--${i.name}${i.secret ? `, --${i.name}-file` : ''}`;
     const def = i.default !== undefined ? ` (default: ${i.default || '""'})` : i.required ? ' (required)' : '';
     return `  ${name.padEnd(48)} ${i.description}${def}`;
   });
+  const head = known
+    ? [`Usage: monitoring-deploy ${known} [flags]`, '', COMMANDS[known] ?? '']
+    : [
+        'Usage: monitoring-deploy <command> [flags]',
+        '',
+        'Deploys a Prometheus + Loki + Promtail + Grafana stack to a server over SSH.',
+        '',
+        'Commands (monitoring-deploy <command> --help for one):',
+        ...Object.entries(COMMANDS).map(([c, d]) => `  ${c.padEnd(12)} ${d}`),
+      ];
   return [
-    'Usage: monitoring-deploy <command> [flags]',
-    '',
-    'Deploys a Prometheus + Loki + Promtail + Grafana stack to a server over SSH.',
-    '',
-    'Commands:',
-    ...Object.entries(COMMANDS).map(([c, d]) => `  ${c.padEnd(12)} ${d}`),
+    ...head,
     '',
     'Flags (each also read from MONITORING_DEPLOY_<NAME>, e.g. MONITORING_DEPLOY_SSH_KEY):',
     ...flags,
@@ -60,7 +74,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     return EXIT.usage;
   }
   if (args.help || !args.command || args.command === 'help') {
-    process.stdout.write(`${usage()}\n`);
+    process.stdout.write(`${usage(args.command)}\n`);
     return args.command || args.help ? EXIT.ok : EXIT.usage;
   }
   if (!(args.command in COMMANDS)) {

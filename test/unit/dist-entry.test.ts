@@ -30,6 +30,17 @@ describe('dist entry points', () => {
       expect(r.stdout).toContain(c);
   });
 
+  it('each command has its own --help', async () => {
+    const r = await runCli(['plan', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: monitoring-deploy plan \[flags\]\n\nRender the stack/);
+    expect(r.stdout).toContain('--app-image');
+    expect(r.stdout).not.toContain('--host-fingerprint');
+    const d = await runCli(['deploy', '--help']);
+    expect(d.stdout).toContain('--host-fingerprint');
+    expect(d.stdout).toContain('--rollback');
+  });
+
   it('dist/cli.js with an unknown command exits 2 with usage on stderr', async () => {
     const r = await runCli(['frobnicate']);
     expect(r.code).toBe(2);

@@ -1,0 +1,21 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { interfaceTables } from '../helpers/readme-table';
+
+describe('README', () => {
+  it('has the inputs and outputs table of action.yml, exactly', () => {
+    const readme = readFileSync(resolve(__dirname, '../../README.md'), 'utf8');
+    const between = /<!-- interface:start -->\n([\s\S]*?)\n<!-- interface:end -->/.exec(readme)?.[1];
+    expect(between, 'README needs an <!-- interface:start --> ... <!-- interface:end --> block').toBeDefined();
+    expect(between).toBe(interfaceTables());
+  });
+
+  it('gives the test command that CI runs', () => {
+    const readme = readFileSync(resolve(__dirname, '../../README.md'), 'utf8');
+    const ci = readFileSync(resolve(__dirname, '../../.ci/run'), 'utf8');
+    expect(readme).toContain('bash .ci/run');
+    expect(ci).toContain('npm run verify');
+    expect(readme).toContain('npm run verify');
+  });
+});

@@ -1,0 +1,34 @@
+// action.yml and every workflow pass the action-validator schema checks (npm @action-validator/core).
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { validateAction, validateWorkflow } from '@action-validator/core';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+
+const root = resolve(__dirname, '../..');
+const workflows = readdirSync(join(root, '.github/workflows')).filter((f) => f.endsWith('.yml'));
+
+describe('workflow validation', () => {
+  it('action.yml is a valid action', () => {
+    expect(validateAction(readFileSync(join(root, 'action.yml'), 'utf8')).errors).toEqual([]);
+  });
+
+  it.each(workflows)('%s is a valid workflow', (f) => {
+    expect(validateWorkflow(readFileSync(join(root, '.github/workflows', f), 'utf8')).errors).toEqual([]);
+  });
+
+  it('the validator rejects a broken workflow (the check can fail)', () => {
+    expect(
+      validateWorkflow('name: x\non: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    stepz: []\n').errors.length,
+    ).toBeGreaterThan(0);
+  });
+
+  it('deploy-dev.yml: manual redeploy, push on monitoring changes, a concurrency group that never cancels, uses ./', () => {
+    const wf = parse(readFileSync(join(root, '.github/workflows/deploy-dev.yml'), 'utf8'));
+    expect(Object.keys(wf.on)).toEqual(['workflow_dispatch', 'push']);
+    expect(wf.on.push.paths).toContain('compose/**');
+    expect(wf.concurrency).toEqual({ group: 'deploy-dev', 'cancel-in-progress': false });
+    expect(wf.jobs.deploy.steps.map((s: { uses?: string }) => s.uses)).toContain('./');
+    for (const s of wf.jobs.deploy.steps) expect(s.run ?? '').not.toContain('${{');
+  });
+});
