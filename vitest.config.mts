@@ -3,6 +3,8 @@ import ByName from './test/e2e-sequencer';
 
 export default defineConfig({
   test: {
+    // End-to-end files share one sandbox host: they run in name order (01-..., 02-...).
+    sequence: { sequencer: ByName },
     projects: [
       {
         test: { name: 'unit', include: ['test/unit/**/*.test.ts'] },
@@ -14,7 +16,6 @@ export default defineConfig({
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
           fileParallelism: false,
-          sequence: { sequencer: ByName },
           testTimeout: 300_000,
           hookTimeout: 300_000,
         },

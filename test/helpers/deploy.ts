@@ -78,9 +78,7 @@ export function hostSnapshot(s: Sandbox, remoteDir = `${s.home}/monitoring`) {
     swaps: sh('swapon --show=NAME --noheadings | sort'),
     fstab: sh('cat /etc/fstab'),
     networks: sh("docker network ls --format '{{.Name}} {{.Driver}}' | sort"),
-    containers: sh(
-      "docker ps -a --format '{{.Names}} {{.ID}} {{.Status}}' | sed 's/ (.*//; s/Up [^ ]* [^ ]*/Up/' | sort",
-    ),
+    containers: sh("docker ps -a --format '{{.Names}} {{.ID}} {{.State}}' | sort"),
     files: sh(
       `[ -d ${remoteDir} ] && find ${remoteDir} -path ${remoteDir}/data -prune -o -path ${remoteDir}/logs -prune -o -type f -print | sort | xargs -r sha256sum || true`,
     ),
