@@ -36272,6 +36272,7 @@ function normalizeKey(key) {
     const k = key.replace(/\r\n/g, '\n').trim();
     return k ? `${k}\n` : '';
 }
+/** Every secret input's value, and each line of a multi-line one: to mask and to redact. */
 function secretValues(raw) {
     const out = new Set();
     for (const input of INPUTS) {
@@ -36349,7 +36350,6 @@ function remoteLayout(remoteDir, home) {
         dataDir: external_node_path_namespaceObject.posix.join(root, 'data'),
         logsDir: external_node_path_namespaceObject.posix.join(root, 'logs'),
         secretsDir: external_node_path_namespaceObject.posix.join(root, 'secrets'),
-        releasesDir: external_node_path_namespaceObject.posix.join(root, '.releases'),
         lockFile: `/tmp/.monitoring-deploy-${(0,external_node_crypto_namespaceObject.createHash)('sha256').update(root).digest('hex').slice(0, 12)}.lock`,
     };
 }
@@ -38191,16 +38191,19 @@ function targetsTable(targets) {
 
 
 
-function stderrLog(redact) {
-    return {
-        info: (l) => process.stderr.write(`${redact(l)}\n`),
-        warn: (l) => process.stderr.write(`warning: ${redact(l)}\n`),
-        error: (l) => process.stderr.write(`error: ${redact(l)}\n`),
-    };
+
+const STDERR = {
+    info: (l) => process.stderr.write(`${l}\n`),
+    warn: (l) => process.stderr.write(`warning: ${l}\n`),
+    error: (l) => process.stderr.write(`error: ${l}\n`),
+};
+/** Step lines on stderr, secrets redacted. */
+function stderrLog(args) {
+    return redactingLog(STDERR, secretValues(args.raw));
 }
 async function deployCommand(args, redact) {
     const settings = readSettings(args.raw);
-    const log = stderrLog(redact);
+    const log = stderrLog(args);
     try {
         const r = await deploy(settings, log);
         if (args.json) {
@@ -38221,33 +38224,34 @@ async function deployCommand(args, redact) {
         throw e.error;
     }
 }
-async function checkCommand(args, redact) {
+/** Connects, runs the read-only preflight, and hands both to the command; always disconnects. */
+async function onHost(args, command) {
     const settings = readSettings(args.raw);
-    const log = stderrLog(redact);
     const remote = await RemoteHost.connect(settings.connection);
     try {
-        const facts = await preflight(remote);
+        return await command({ settings, log: stderrLog(args), remote, facts: await preflight(remote) });
+    }
+    finally {
+        remote.close();
+    }
+}
+function checkCommand(args) {
+    return onHost(args, async ({ settings, log, remote, facts }) => {
         // A healthy target was scraped within the last minute (the default interval is 15s).
         const gate = await healthGate(remote, facts, gateOptionsFor(settings, log)(facts.hostNowSec - 60));
         process.stdout.write(args.json
             ? `${JSON.stringify({ ok: true, targets: gate.targets, checks: gate.checks })}\n`
             : `${targetsTable(gate.targets)}\n`);
         return 0;
-    }
-    finally {
-        remote.close();
-    }
+    });
 }
-async function rollbackCommand(args, redact) {
-    const settings = readSettings(args.raw);
-    const log = stderrLog(redact);
-    const remote = await RemoteHost.connect(settings.connection);
-    try {
-        const facts = await preflight(remote);
+function rollbackCommand(args) {
+    return onHost(args, async ({ settings, log, remote, facts }) => {
         const layout = remoteLayout(settings.stack.remoteDir, facts.home);
         const release = args.rest[0] ?? (await previousRelease(remote, layout));
-        if (!release)
+        if (!release) {
             throw new DeployError('The host records no previous release to roll back to.', 'name a release: monitoring-deploy rollback RELEASE.');
+        }
         const lock = await acquireLock(remote, layout.lockFile, settings.lockTimeoutMs, log);
         try {
             log.info(`rolling back to release ${release}`);
@@ -38261,10 +38265,7 @@ async function rollbackCommand(args, redact) {
         finally {
             await lock.release();
         }
-    }
-    finally {
-        remote.close();
-    }
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/cli/plan.ts
@@ -38383,19 +38384,16 @@ async function main(argv, env) {
         process.stderr.write(`Unknown command "${args.command}".\n\n${usage()}\n`);
         return EXIT.usage;
     }
-    const secrets = INPUTS.filter((i) => i.secret)
-        .map((i) => args.raw[i.name])
-        .filter((v) => !!v);
-    const redact = redactor(secrets);
+    const redact = redactor(secretValues(args.raw));
     try {
         if (args.command === 'plan' || args.command === 'lint')
             return planOrLint(args);
         if (args.command === 'deploy')
             return await deployCommand(args, redact);
         if (args.command === 'check')
-            return await checkCommand(args, redact);
+            return await checkCommand(args);
         if (args.command === 'rollback')
-            return await rollbackCommand(args, redact);
+            return await rollbackCommand(args);
         const settings = readSettings(args.raw);
         const started = Date.now();
         const remote = await RemoteHost.connect(settings.connection);

@@ -67545,7 +67545,6 @@ function remoteLayout(remoteDir, home) {
         dataDir: external_node_path_namespaceObject.posix.join(root, 'data'),
         logsDir: external_node_path_namespaceObject.posix.join(root, 'logs'),
         secretsDir: external_node_path_namespaceObject.posix.join(root, 'secrets'),
-        releasesDir: external_node_path_namespaceObject.posix.join(root, '.releases'),
         lockFile: `/tmp/.monitoring-deploy-${(0,external_node_crypto_.createHash)('sha256').update(root).digest('hex').slice(0, 12)}.lock`,
     };
 }
@@ -69693,6 +69692,7 @@ function normalizeKey(key) {
     const k = key.replace(/\r\n/g, '\n').trim();
     return k ? `${k}\n` : '';
 }
+/** Every secret input's value, and each line of a multi-line one: to mask and to redact. */
 function secretValues(raw) {
     const out = new Set();
     for (const input of INPUTS) {
@@ -69736,23 +69736,13 @@ function inputsFromEnv(env) {
 
 
 
-
 async function run(env = process.env) {
     const raw = inputsFromEnv(env);
-    const secrets = [];
-    for (const input of INPUTS.filter((i) => i.secret)) {
-        const v = raw[input.name];
-        if (v)
-            secrets.push(v, ...v.split(/\r?\n/).filter((l) => l.trim().length >= 4));
-    }
-    for (const s of secrets)
-        core_setSecret(s);
+    const secrets = secretValues(raw);
+    for (const secret of secrets)
+        core_setSecret(secret);
     const redact = redactor(secrets);
-    const log = {
-        info: (l) => info(redact(l)),
-        warn: (l) => warning(redact(l)),
-        error: (l) => error(redact(l)),
-    };
+    const log = redactingLog({ info: info, warn: warning, error: error }, secrets);
     try {
         const settings = readSettings(raw);
         try {

@@ -3,26 +3,17 @@ import * as core from '@actions/core';
 import { DeployFailure, deploy } from '../deploy.js';
 import { DeployError } from '../errors.js';
 import { GateError } from '../health/gate.js';
-import { redactor } from '../report/log.js';
+import { redactingLog, redactor } from '../report/log.js';
 import { summaryMarkdown, targetsJson } from '../report/summary.js';
-import { INPUTS } from '../settings/inputs.js';
-import { readSettings } from '../settings/settings.js';
+import { readSettings, secretValues } from '../settings/settings.js';
 import { inputsFromEnv } from './inputs.js';
 
 export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const raw = inputsFromEnv(env);
-  const secrets: string[] = [];
-  for (const input of INPUTS.filter((i) => i.secret)) {
-    const v = raw[input.name];
-    if (v) secrets.push(v, ...v.split(/\r?\n/).filter((l) => l.trim().length >= 4));
-  }
-  for (const s of secrets) core.setSecret(s);
+  const secrets = secretValues(raw);
+  for (const secret of secrets) core.setSecret(secret);
   const redact = redactor(secrets);
-  const log = {
-    info: (l: string) => core.info(redact(l)),
-    warn: (l: string) => core.warning(redact(l)),
-    error: (l: string) => core.error(redact(l)),
-  };
+  const log = redactingLog({ info: core.info, warn: core.warning, error: core.error }, secrets);
   try {
     const settings = readSettings(raw);
     try {

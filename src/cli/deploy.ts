@@ -4,25 +4,28 @@ import { DeployFailure, deploy, gateOptionsFor, rollBack } from '../deploy.js';
 import { DeployError } from '../errors.js';
 import { GateError, healthGate } from '../health/gate.js';
 import { acquireLock } from '../host/lock.js';
-import { preflight } from '../host/preflight.js';
-import type { Log } from '../report/log.js';
+import { type HostFacts, preflight } from '../host/preflight.js';
+import { type Log, redactingLog } from '../report/log.js';
 import { targetsJson, targetsTable } from '../report/summary.js';
-import { readSettings } from '../settings/settings.js';
+import { readSettings, type Settings, secretValues } from '../settings/settings.js';
 import { remoteLayout } from '../stack/layout.js';
 import { previousRelease } from '../stack/releases.js';
 import type { CliArgs } from './args.js';
 
-function stderrLog(redact: (s: string) => string): Log {
-  return {
-    info: (l) => process.stderr.write(`${redact(l)}\n`),
-    warn: (l) => process.stderr.write(`warning: ${redact(l)}\n`),
-    error: (l) => process.stderr.write(`error: ${redact(l)}\n`),
-  };
+const STDERR: Log = {
+  info: (l) => process.stderr.write(`${l}\n`),
+  warn: (l) => process.stderr.write(`warning: ${l}\n`),
+  error: (l) => process.stderr.write(`error: ${l}\n`),
+};
+
+/** Step lines on stderr, secrets redacted. */
+function stderrLog(args: CliArgs): Log {
+  return redactingLog(STDERR, secretValues(args.raw));
 }
 
 export async function deployCommand(args: CliArgs, redact: (s: string) => string): Promise<number> {
   const settings = readSettings(args.raw);
-  const log = stderrLog(redact);
+  const log = stderrLog(args);
   try {
     const r = await deploy(settings, log);
     if (args.json) {
@@ -45,12 +48,22 @@ export async function deployCommand(args: CliArgs, redact: (s: string) => string
   }
 }
 
-export async function checkCommand(args: CliArgs, redact: (s: string) => string): Promise<number> {
+/** Connects, runs the read-only preflight, and hands both to the command; always disconnects. */
+async function onHost(
+  args: CliArgs,
+  command: (host: { settings: Settings; log: Log; remote: RemoteHost; facts: HostFacts }) => Promise<number>,
+): Promise<number> {
   const settings = readSettings(args.raw);
-  const log = stderrLog(redact);
   const remote = await RemoteHost.connect(settings.connection);
   try {
-    const facts = await preflight(remote);
+    return await command({ settings, log: stderrLog(args), remote, facts: await preflight(remote) });
+  } finally {
+    remote.close();
+  }
+}
+
+export function checkCommand(args: CliArgs): Promise<number> {
+  return onHost(args, async ({ settings, log, remote, facts }) => {
     // A healthy target was scraped within the last minute (the default interval is 15s).
     const gate = await healthGate(remote, facts, gateOptionsFor(settings, log)(facts.hostNowSec - 60));
     process.stdout.write(
@@ -59,24 +72,19 @@ export async function checkCommand(args: CliArgs, redact: (s: string) => string)
         : `${targetsTable(gate.targets)}\n`,
     );
     return 0;
-  } finally {
-    remote.close();
-  }
+  });
 }
 
-export async function rollbackCommand(args: CliArgs, redact: (s: string) => string): Promise<number> {
-  const settings = readSettings(args.raw);
-  const log = stderrLog(redact);
-  const remote = await RemoteHost.connect(settings.connection);
-  try {
-    const facts = await preflight(remote);
+export function rollbackCommand(args: CliArgs): Promise<number> {
+  return onHost(args, async ({ settings, log, remote, facts }) => {
     const layout = remoteLayout(settings.stack.remoteDir, facts.home);
     const release = args.rest[0] ?? (await previousRelease(remote, layout));
-    if (!release)
+    if (!release) {
       throw new DeployError(
         'The host records no previous release to roll back to.',
         'name a release: monitoring-deploy rollback RELEASE.',
       );
+    }
     const lock = await acquireLock(remote, layout.lockFile, settings.lockTimeoutMs, log);
     try {
       log.info(`rolling back to release ${release}`);
@@ -91,7 +99,5 @@ export async function rollbackCommand(args: CliArgs, redact: (s: string) => stri
     } finally {
       await lock.release();
     }
-  } finally {
-    remote.close();
-  }
+  });
 }

@@ -7,7 +7,7 @@ import { preflight, preflightProblems } from '../host/preflight.js';
 import { consoleLog, redactor } from '../report/log.js';
 import { INPUTS } from '../settings/inputs.js';
 import { formatDuration } from '../settings/parse.js';
-import { readSettings, SettingsError } from '../settings/settings.js';
+import { readSettings, SettingsError, secretValues } from '../settings/settings.js';
 import { parseCliArgs } from './args.js';
 import { checkCommand, deployCommand, rollbackCommand } from './deploy.js';
 import { planOrLint } from './plan.js';
@@ -81,15 +81,12 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     process.stderr.write(`Unknown command "${args.command}".\n\n${usage()}\n`);
     return EXIT.usage;
   }
-  const secrets = INPUTS.filter((i) => i.secret)
-    .map((i) => args.raw[i.name])
-    .filter((v): v is string => !!v);
-  const redact = redactor(secrets);
+  const redact = redactor(secretValues(args.raw));
   try {
     if (args.command === 'plan' || args.command === 'lint') return planOrLint(args);
     if (args.command === 'deploy') return await deployCommand(args, redact);
-    if (args.command === 'check') return await checkCommand(args, redact);
-    if (args.command === 'rollback') return await rollbackCommand(args, redact);
+    if (args.command === 'check') return await checkCommand(args);
+    if (args.command === 'rollback') return await rollbackCommand(args);
     const settings = readSettings(args.raw);
     const started = Date.now();
     const remote = await RemoteHost.connect(settings.connection);

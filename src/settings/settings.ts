@@ -213,7 +213,8 @@ function normalizeKey(key: string): string {
   return k ? `${k}\n` : '';
 }
 
-function secretValues(raw: RawInputs): string[] {
+/** Every secret input's value, and each line of a multi-line one: to mask and to redact. */
+export function secretValues(raw: RawInputs): string[] {
   const out = new Set<string>();
   for (const input of INPUTS) {
     const v = raw[input.name];

@@ -18,7 +18,6 @@ export interface RemoteLayout {
   readonly dataDir: string;
   readonly logsDir: string;
   readonly secretsDir: string;
-  readonly releasesDir: string;
   /**
    * The deploy lock: in /tmp, keyed by the remote dir, so that taking it changes nothing in
    * the stack's directory (a deploy that fails early leaves the host as it was).
@@ -34,7 +33,6 @@ export function remoteLayout(remoteDir: string, home: string): RemoteLayout {
     dataDir: posix.join(root, 'data'),
     logsDir: posix.join(root, 'logs'),
     secretsDir: posix.join(root, 'secrets'),
-    releasesDir: posix.join(root, '.releases'),
     lockFile: `/tmp/.monitoring-deploy-${createHash('sha256').update(root).digest('hex').slice(0, 12)}.lock`,
   };
 }
