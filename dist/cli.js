@@ -34483,6 +34483,13 @@ class DeployError extends Error {
         this.name = 'DeployError';
     }
 }
+/** No SSH answer at all (refused, timed out, unresolvable): for a watchdog, the host is down. */
+class HostUnreachableError extends DeployError {
+    constructor(message, fix) {
+        super(message, fix);
+        this.name = 'HostUnreachableError';
+    }
+}
 
 ;// CONCATENATED MODULE: ./src/connection/http.ts
 
@@ -35764,16 +35771,16 @@ function connectError(e, s, decision) {
         return new DeployError(`Authentication refused: ${where} did not accept the key for user "${s.username}".`, `add the matching public key to ~${s.username}/.ssh/authorized_keys on the host, and check the username (ec2-user on Amazon Linux, ubuntu on Ubuntu).`);
     }
     if (e.code === 'ECONNREFUSED') {
-        return new DeployError(`Connection refused by ${where}: nothing listens for SSH on port ${s.port}.`, 'check the host and port, and that sshd is running on the host.');
+        return new HostUnreachableError(`Connection refused by ${where}: nothing listens for SSH on port ${s.port}.`, 'check the host and port, and that sshd is running on the host.');
     }
     if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') {
-        return new DeployError(`The host name "${s.host}" does not resolve.`, 'check the host input.');
+        return new HostUnreachableError(`The host name "${s.host}" does not resolve.`, 'check the host input.');
     }
     if (e.code === 'ETIMEDOUT' ||
         e.code === 'EHOSTUNREACH' ||
         e.code === 'ENETUNREACH' ||
         /timed out|No response/i.test(msg)) {
-        return new DeployError(`Host unreachable: no SSH answer from ${where} within ${Math.round(s.connectTimeoutMs / 1000)}s (${msg}).`, `check that the host is running, its address, and that its firewall / security group allows port ${s.port} from this runner.`);
+        return new HostUnreachableError(`Host unreachable: no SSH answer from ${where} within ${Math.round(s.connectTimeoutMs / 1000)}s (${msg}).`, `check that the host is running, its address, and that its firewall / security group allows port ${s.port} from this runner.`);
     }
     return new DeployError(`Could not connect to ${where}: ${msg}`);
 }
@@ -35881,18 +35888,23 @@ async function containerAddress(remote, facts, container) {
 }
 
 ;// CONCATENATED MODULE: ./src/report/log.ts
-// Where progress goes: the job log (action) or the terminal (CLI). Every line passes through
-// the redactor, so a secret that slips into an error message is still not printed.
 function redactor(secrets) {
     const sorted = [...secrets].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
     return (text) => sorted.reduce((t, s) => t.split(s).join('***'), text);
 }
 function redactingLog(log, secrets) {
     const redact = redactor(secrets);
+    const { stepStarted, stepEnded } = log;
     return {
         info: (l) => log.info(redact(l)),
         warn: (l) => log.warn(redact(l)),
         error: (l) => log.error(redact(l)),
+        ...(stepStarted && stepEnded
+            ? {
+                stepStarted: (name) => stepStarted.call(log, redact(name)),
+                stepEnded: (r) => stepEnded.call(log, { ...r, name: redact(r.name), detail: r.detail && redact(r.detail) }),
+            }
+            : {}),
     };
 }
 const consoleLog = {
@@ -35901,10 +35913,93 @@ const consoleLog = {
     error: (l) => process.stderr.write(`error: ${l}\n`),
 };
 
+;// CONCATENATED MODULE: ./src/settings/parse.ts
+// Small parsers for input values. Each throws an Error whose message names the fix.
+const DURATION_UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+/** "30s", "2m", "1h", "500ms", or a bare number of seconds -> milliseconds. */
+function parseDuration(value, input) {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
+    if (!m?.[1])
+        throw new Error(`${input}: "${value}" is not a duration; use e.g. 30s, 2m or 1h`);
+    const ms = Number(m[1]) * (DURATION_UNITS[m[2] ?? 's'] ?? 1000);
+    if (ms <= 0)
+        throw new Error(`${input}: must be greater than zero`);
+    return Math.round(ms);
+}
+const SIZE_UNITS = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
+/** "2G", "512M", "0" -> bytes (binary units, as fallocate/dd read them). */
+function parseSize(value, input) {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*$/i.exec(value);
+    if (!m?.[1])
+        throw new Error(`${input}: "${value}" is not a size; use e.g. 2G, 512M, or 0`);
+    return Math.round(Number(m[1]) * (SIZE_UNITS[(m[2] ?? '').toUpperCase()] ?? 1));
+}
+function parseBoolean(value, input) {
+    const v = value.trim().toLowerCase();
+    if (['true', 'yes', '1', 'on'].includes(v))
+        return true;
+    if (['false', 'no', '0', 'off'].includes(v))
+        return false;
+    throw new Error(`${input}: "${value}" is not true or false`);
+}
+function parsePort(value, input) {
+    const n = Number(value.trim());
+    if (!Number.isInteger(n) || n < 1 || n > 65535)
+        throw new Error(`${input}: "${value}" is not a port (1-65535)`);
+    return n;
+}
+function parseNumber(value, input, min, max) {
+    const n = Number(value.trim());
+    if (!Number.isFinite(n) || n < min || n > max)
+        throw new Error(`${input}: "${value}" is not a number from ${min} to ${max}`);
+    return n;
+}
+function parseChoice(value, input, choices) {
+    const v = value.trim();
+    if (!choices.includes(v))
+        throw new Error(`${input}: "${value}" is not one of ${choices.join(', ')}`);
+    return v;
+}
+/** Items separated by newlines and/or commas, trimmed, empties dropped. */
+function parseList(value) {
+    return value
+        .split(/[\n,]/)
+        .map((s) => s.trim())
+        .filter(Boolean);
+}
+/** Lines `service=image`; blank lines and # comments ignored. */
+function parseImageOverrides(value, input) {
+    const out = {};
+    for (const raw of value.split('\n')) {
+        const line = raw.trim();
+        if (!line || line.startsWith('#'))
+            continue;
+        const m = /^([a-z0-9][a-z0-9_.-]*)\s*=\s*(\S+)$/i.exec(line);
+        if (!m?.[1] || !m[2])
+            throw new Error(`${input}: "${line}" is not service=image`);
+        out[m[1]] = m[2];
+    }
+    return out;
+}
+function parse_formatDuration(ms) {
+    if (ms < 1000)
+        return `${ms}ms`;
+    if (ms < 60_000)
+        return `${(ms / 1000).toFixed(1)}s`;
+    return `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
+}
+
 ;// CONCATENATED MODULE: ./src/settings/inputs.ts
 // The action's whole interface in one place. action.yml, the CLI's flags and the README's table
 // are checked against this list by tests, so the three cannot drift apart.
 const INPUTS = [
+    // run
+    {
+        name: 'command',
+        group: 'run',
+        default: 'deploy',
+        description: 'deploy, or check: connect, run the read-only preflight and the health gate, change nothing (a watchdog).',
+    },
     // connection
     { name: 'host', group: 'connection', required: true, description: 'Address of the server to deploy to.' },
     { name: 'port', group: 'connection', default: '22', description: 'SSH port.' },
@@ -35937,6 +36032,11 @@ const INPUTS = [
         group: 'connection',
         default: 'false',
         description: 'Accept any host key. Only for throwaway hosts: it allows a man in the middle.',
+    },
+    {
+        name: 'host-name',
+        group: 'connection',
+        description: 'Name of this host in the `host` label of its metrics and logs, in messages and in the summary. Default: host.',
     },
     {
         name: 'connect-timeout',
@@ -36055,6 +36155,12 @@ const INPUTS = [
         default: '10m',
         description: 'How long to wait for another deploy to the same host to finish.',
     },
+    // notify
+    {
+        name: 'notify-on',
+        group: 'notify',
+        description: 'When to post to discord-webhook-url from the runner: failure (one message per outage, one when resolved) or never. Default: failure for check, never for deploy.',
+    },
 ];
 const OUTPUTS = [
     { name: 'changed', description: 'true when the deploy changed anything on the host.' },
@@ -36062,83 +36168,15 @@ const OUTPUTS = [
     { name: 'release', description: 'Id of the release now on the host.' },
     { name: 'targets', description: 'JSON array of Prometheus targets with their health.' },
     { name: 'grafana-url', description: 'URL of Grafana on the host.' },
+    {
+        name: 'problems',
+        description: 'JSON array of what is wrong (empty when healthy); set by check and by a failed run.',
+    },
+    {
+        name: 'state-changed',
+        description: 'true when the watchdog state (outage begun or resolved) changed in this run.',
+    },
 ];
-
-;// CONCATENATED MODULE: ./src/settings/parse.ts
-// Small parsers for input values. Each throws an Error whose message names the fix.
-const DURATION_UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-/** "30s", "2m", "1h", "500ms", or a bare number of seconds -> milliseconds. */
-function parseDuration(value, input) {
-    const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
-    if (!m?.[1])
-        throw new Error(`${input}: "${value}" is not a duration; use e.g. 30s, 2m or 1h`);
-    const ms = Number(m[1]) * (DURATION_UNITS[m[2] ?? 's'] ?? 1000);
-    if (ms <= 0)
-        throw new Error(`${input}: must be greater than zero`);
-    return Math.round(ms);
-}
-const SIZE_UNITS = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
-/** "2G", "512M", "0" -> bytes (binary units, as fallocate/dd read them). */
-function parseSize(value, input) {
-    const m = /^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*$/i.exec(value);
-    if (!m?.[1])
-        throw new Error(`${input}: "${value}" is not a size; use e.g. 2G, 512M, or 0`);
-    return Math.round(Number(m[1]) * (SIZE_UNITS[(m[2] ?? '').toUpperCase()] ?? 1));
-}
-function parseBoolean(value, input) {
-    const v = value.trim().toLowerCase();
-    if (['true', 'yes', '1', 'on'].includes(v))
-        return true;
-    if (['false', 'no', '0', 'off'].includes(v))
-        return false;
-    throw new Error(`${input}: "${value}" is not true or false`);
-}
-function parsePort(value, input) {
-    const n = Number(value.trim());
-    if (!Number.isInteger(n) || n < 1 || n > 65535)
-        throw new Error(`${input}: "${value}" is not a port (1-65535)`);
-    return n;
-}
-function parseNumber(value, input, min, max) {
-    const n = Number(value.trim());
-    if (!Number.isFinite(n) || n < min || n > max)
-        throw new Error(`${input}: "${value}" is not a number from ${min} to ${max}`);
-    return n;
-}
-function parseChoice(value, input, choices) {
-    const v = value.trim();
-    if (!choices.includes(v))
-        throw new Error(`${input}: "${value}" is not one of ${choices.join(', ')}`);
-    return v;
-}
-/** Items separated by newlines and/or commas, trimmed, empties dropped. */
-function parseList(value) {
-    return value
-        .split(/[\n,]/)
-        .map((s) => s.trim())
-        .filter(Boolean);
-}
-/** Lines `service=image`; blank lines and # comments ignored. */
-function parseImageOverrides(value, input) {
-    const out = {};
-    for (const raw of value.split('\n')) {
-        const line = raw.trim();
-        if (!line || line.startsWith('#'))
-            continue;
-        const m = /^([a-z0-9][a-z0-9_.-]*)\s*=\s*(\S+)$/i.exec(line);
-        if (!m?.[1] || !m[2])
-            throw new Error(`${input}: "${line}" is not service=image`);
-        out[m[1]] = m[2];
-    }
-    return out;
-}
-function parse_formatDuration(ms) {
-    if (ms < 1000)
-        return `${ms}ms`;
-    if (ms < 60_000)
-        return `${(ms / 1000).toFixed(1)}s`;
-    return `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
-}
 
 ;// CONCATENATED MODULE: ./src/settings/settings.ts
 // Every input is read and validated here, once, into a typed Settings object. The action and
@@ -36155,6 +36193,8 @@ class SettingsError extends Error {
 }
 const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
 const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+// It lands in YAML and in label values: keep it to characters that need no quoting anywhere.
+const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
 /** Required inputs that have no value. */
 function missingRequired(raw) {
     return INPUTS.filter((i) => i.required && !raw[i.name]?.trim()).map((i) => i.name);
@@ -36197,9 +36237,20 @@ function readSettings(raw, options = {}) {
     const logsDir = value('app-logs-dir').trim();
     if (!logsDir.startsWith('/'))
         problems.push(`app-logs-dir: "${logsDir}" must be an absolute path in the container`);
+    const command = attempt(() => parseChoice(value('command'), 'command', ['deploy', 'check']), 'deploy');
+    const host = value('host').trim() || (needsConnection ? '' : PLAN_HOST);
+    const hostName = value('host-name').trim() || host;
+    if (hostName && !HOST_NAME.test(hostName))
+        problems.push(`host-name: "${hostName}" may hold only letters, digits and . _ : -`);
     const settings = {
+        command,
+        hostName,
+        notifyOn: attempt(() => parseChoice(value('notify-on') || (command === 'check' ? 'failure' : 'never'), 'notify-on', [
+            'failure',
+            'never',
+        ]), 'never'),
         connection: {
-            host: value('host').trim() || (needsConnection ? '' : PLAN_HOST),
+            host,
             port: attempt(() => parsePort(value('port'), 'port'), 22),
             username: value('username').trim(),
             privateKey: normalizeKey(value('ssh-key')),
@@ -36244,7 +36295,8 @@ function readSettings(raw, options = {}) {
         problems.push('ssh-key: this is not a private key (expected a -----BEGIN … PRIVATE KEY----- block; pass the private key, not the .pub file)');
     }
     const webhook = settings.grafana.discordWebhookUrl;
-    if (webhook && !/^https:\/\/\S+$/.test(webhook))
+    // http:// only to this machine (a local stand-in); anything else would send alerts in clear.
+    if (webhook && !/^(https:\/\/\S+|http:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]\S*)$/.test(webhook))
         problems.push('discord-webhook-url: must be an https:// URL');
     if (problems.length)
         throw new SettingsError(problems);
@@ -36298,6 +36350,8 @@ const external_node_util_namespaceObject = require("node:util");
 
 
 
+/** The action's inputs as flags; `command` is the CLI's subcommand instead. */
+const CLI_INPUTS = INPUTS.filter((i) => i.name !== 'command');
 function envVarFor(input) {
     return `MONITORING_DEPLOY_${input.replace(/-/g, '_').toUpperCase()}`;
 }
@@ -36306,7 +36360,7 @@ function parseCliArgs(argv, env) {
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
     };
-    for (const input of INPUTS) {
+    for (const input of CLI_INPUTS) {
         options[input.name] = { type: 'string' };
         // Secrets from a file keep them out of the process list and shell history.
         if (input.secret)
@@ -36314,7 +36368,7 @@ function parseCliArgs(argv, env) {
     }
     const { values, positionals } = (0,external_node_util_namespaceObject.parseArgs)({ args: [...argv], options, allowPositionals: true, strict: true });
     const raw = {};
-    for (const input of INPUTS) {
+    for (const input of CLI_INPUTS) {
         const fromFlag = values[input.name];
         const fromFile = values[`${input.name}-file`];
         const fromEnv = env[envVarFor(input.name)];
@@ -36326,6 +36380,8 @@ function parseCliArgs(argv, env) {
             raw[input.name] = fromEnv;
     }
     const [command, ...rest] = positionals;
+    if (command === 'deploy' || command === 'check')
+        raw.command = command;
     return { command, raw, json: values.json === true, help: values.help === true, rest };
 }
 
@@ -36500,7 +36556,8 @@ async function inspectHealth(remote, facts, opts) {
     const byService = new Map(containers.map((c) => [c.service, c]));
     const checks = await Promise.all(probes(opts.logAgent).map((p) => probe(remote, byService.get(p.service), p)));
     for (const c of containers) {
-        if (c.state !== 'running')
+        // A probed service's stopped container is already reported by its probe.
+        if (c.state !== 'running' && !checks.some((x) => x.container === c.name))
             checks.push({ name: c.service, ok: false, detail: `container ${c.name} is ${c.state}`, container: c.name });
     }
     let targets = [];
@@ -36591,10 +36648,10 @@ async function gateFailure(remote, facts, state, timeoutMs) {
             lines.push(`(could not read the logs of ${name})`);
         }
     }
-    const err = new GateError(lines.join('\n'), state);
+    const err = new gate_GateError(lines.join('\n'), state);
     return err;
 }
-class GateError extends DeployError {
+class gate_GateError extends DeployError {
     state;
     constructor(message, state, fix = 'see the failing checks and logs above; `monitoring-deploy check` reruns the gate alone.') {
         super(message, fix || undefined);
@@ -36677,7 +36734,7 @@ function stackVariables(settings, host, layout) {
         GID: String(host.gid),
         DATA_DIR: layout.dataDir,
         LOGS_DIR: layout.logsDir,
-        HOST_LABEL: settings.connection.host,
+        HOST_LABEL: settings.hostName,
         CPU_ALERT_THRESHOLD: String(grafana.cpuAlertThreshold),
         ALERT_RECEIVER: grafana.discordWebhookUrl ? 'discord' : 'grafana-default-email',
         COMPOSE_PROFILES: stack.logAgent,
@@ -37481,7 +37538,10 @@ class Steps {
     }
     async run(name, fn) {
         const started = Date.now();
-        this.log.info(`▶ ${name}`);
+        if (this.log.stepStarted)
+            this.log.stepStarted(name);
+        else
+            this.log.info(`▶ ${name}`);
         try {
             const outcome = await fn();
             const status = outcome.changed === undefined ? 'ok' : outcome.changed ? 'changed' : 'unchanged';
@@ -37497,7 +37557,12 @@ class Steps {
         return this.records.some((r) => r.status === 'changed');
     }
     record(name, status, durationMs, detail) {
-        this.records.push({ name, status, durationMs, detail });
+        const record = { name, status, durationMs, detail };
+        this.records.push(record);
+        if (this.log.stepEnded) {
+            this.log.stepEnded(record);
+            return;
+        }
         const mark = status === 'failed' ? '✗' : '✓';
         this.log.info(`${mark} ${name}: ${status} in ${parse_formatDuration(durationMs)}${detail ? ` — ${detail}` : ''}`);
     }
@@ -37973,8 +38038,6 @@ async function deploy(settings, log) {
 }
 async function deploySteps(settings, log, steps, warn, warnings) {
     const { connection, stack } = settings;
-    if (settings.rollback)
-        warn('rollback: this version does not roll back yet; a failed health gate leaves the new release running.');
     // Lint first, on this machine: a broken stack never gets as far as the host.
     await steps.run('Lint stack', async () => {
         const { findings } = planStack(settings);
@@ -38112,7 +38175,7 @@ function gateOptionsFor(settings, log) {
 }
 /** The same failure with more to say; a gate failure keeps the target states it saw. */
 function withMessage(e, message) {
-    return e instanceof GateError ? new GateError(message, e.state, '') : new DeployError(message);
+    return e instanceof gate_GateError ? new gate_GateError(message, e.state, '') : new DeployError(message);
 }
 /** Puts an earlier release's files back, restarts what they change, and gates on its health. */
 async function rollBack(remote, facts, layout, release, settings, gateOptions) {
@@ -38129,6 +38192,359 @@ async function rollBack(remote, facts, layout, release, settings, gateOptions) {
 function describeHost(f) {
     const mib = (b) => `${Math.round(b / 1024 ** 2)} MiB`;
     return `${f.os} ${f.arch}; Docker ${f.dockerServerVersion} (${f.dockerAccess}); ${f.compose?.command} ${f.compose?.version}; memory ${mib(f.memTotalBytes)}, swap ${mib(f.swapTotalBytes)}, disk free ${mib(f.diskFreeBytes)}`;
+}
+
+;// CONCATENATED MODULE: ./src/check.ts
+// `command: check`, the watchdog: connect with the same host-key rules, run the read-only
+// preflight and the full health gate, and say in plain words what is wrong. Changes nothing.
+
+
+
+
+
+
+// Swap nearly full on a 1 GB box means the next allocation is the OOM killer's.
+const SWAP_NEARLY_FULL = 0.9;
+async function runCheck(settings, log) {
+    const steps = new Steps(log);
+    const { connection } = settings;
+    const report = (r) => ({
+        ...r,
+        ok: r.problems.length === 0,
+        steps: steps.records,
+    });
+    let remote;
+    try {
+        remote = (await steps.run(`Connect to ${connection.username}@${connection.host}:${connection.port}`, async () => ({
+            remote: await RemoteHost.connect(connection),
+            detail: 'host key verified',
+        }))).remote;
+    }
+    catch (e) {
+        const error = e;
+        const first = error.message.split('\n')[0] ?? '';
+        const problem = e instanceof HostUnreachableError ? `Host unreachable: ${first}` : `Cannot log in: ${first}`;
+        return report({ problems: [problem], targets: [], checks: [], error });
+    }
+    try {
+        let facts;
+        try {
+            facts = (await steps.run('Preflight', async () => {
+                const f = await preflight(remote);
+                return { facts: f, detail: describeHost(f) };
+            })).facts;
+        }
+        catch (e) {
+            return report({
+                problems: [`Preflight failed: ${e.message.split('\n')[0]}`],
+                targets: [],
+                checks: [],
+                error: e,
+            });
+        }
+        const hostProblems = [...preflightProblems(facts, connection.username), ...swapProblems(facts)];
+        if (facts.dockerAccess === 'none')
+            return report({ problems: hostProblems, targets: [], checks: [] });
+        try {
+            const gate = await steps.run('Health gate', async () => {
+                // A healthy target was scraped within the last minute (the default interval is 15s).
+                const g = await healthGate(remote, facts, gateOptionsFor(settings, log)(facts.hostNowSec - 60));
+                return { gate: g, detail: `${g.targets.length} targets up` };
+            });
+            return report({ problems: hostProblems, targets: gate.gate.targets, checks: gate.gate.checks });
+        }
+        catch (e) {
+            if (!(e instanceof gate_GateError))
+                throw e;
+            return report({
+                problems: [...gateProblems(e.state.checks, e.state.targets), ...hostProblems],
+                targets: e.state.targets,
+                checks: e.state.checks,
+                error: e,
+            });
+        }
+    }
+    catch (e) {
+        if (!(e instanceof DeployError))
+            throw e;
+        return report({ problems: [`Check failed: ${e.message.split('\n')[0]}`], targets: [], checks: [], error: e });
+    }
+    finally {
+        remote.close();
+    }
+}
+const SERVICE_NAMES = {
+    prometheus: 'Prometheus',
+    loki: 'Loki',
+    grafana: 'Grafana',
+    promtail: 'Promtail',
+    alloy: 'Alloy',
+};
+/** The gate's failing checks and down targets, as sentences for a person. */
+function gateProblems(checks, targets) {
+    const out = [];
+    const named = new Set();
+    for (const c of checks.filter((x) => !x.ok)) {
+        const service = SERVICE_NAMES[c.name];
+        if (service) {
+            out.push(`${service} not ready: ${c.detail}`);
+            if (c.container)
+                named.add(c.container);
+        }
+        else if (c.name === 'targets') {
+            // The down targets are listed one by one below; "waiting for Prometheus" is already said.
+            if (!targets.some((t) => t.health !== 'up') && c.detail !== 'waiting for Prometheus')
+                out.push(`Prometheus targets: ${c.detail}`);
+        }
+        else if (!c.container || !named.has(c.container)) {
+            out.push(`${c.name}: ${c.detail}`);
+        }
+    }
+    for (const t of targets.filter((x) => x.health !== 'up')) {
+        out.push(`Prometheus target ${t.job} (${t.instance}) is ${t.health}${t.lastError ? `: ${t.lastError}` : ''}`);
+    }
+    // A stopped service is seen by its probe and by the container list alike.
+    return [...new Set(out)];
+}
+function swapProblems(f) {
+    if (f.swapTotalBytes <= 0)
+        return [];
+    const used = f.swapTotalBytes - f.swapFreeBytes;
+    if (used / f.swapTotalBytes < SWAP_NEARLY_FULL)
+        return [];
+    const mib = (b) => Math.round(b / 1024 ** 2);
+    return [
+        `Swap nearly full: ${mib(used)} of ${mib(f.swapTotalBytes)} MiB used. Fix: find what grew (\`docker stats\`), lower its memory limit, or raise swap-size.`,
+    ];
+}
+/** A failed deploy's problems in the watchdog's words: the gate's findings, or the error's first line. */
+function failureProblems(error) {
+    if (error instanceof GateError)
+        return gateProblems(error.state.checks, error.state.targets);
+    return [error.message.split('\n')[0] ?? String(error)];
+}
+/** The error a failed check ends with: every problem, then the details of what stopped it. */
+function checkFailure(hostName, report) {
+    const head = `The check of ${hostName} failed:\n  - ${report.problems.join('\n  - ')}`;
+    const error = report.error;
+    if (!error)
+        return new DeployError(head);
+    return error instanceof gate_GateError
+        ? new gate_GateError(`${head}\n\n${error.message}`, error.state, '')
+        : new DeployError(`${head}\n\n${error.message}`);
+}
+
+;// CONCATENATED MODULE: ./src/notify/discord.ts
+// Posting one message to a Discord webhook, politely: a 429 is retried after the time Discord
+// asks for, a 5xx or a network error a few times with backoff, any other 4xx not at all. The
+// outcome is returned, never thrown: a webhook problem must not hide the check's own result.
+/** Discord rejects a message content longer than 2000 characters. */
+const DISCORD_MAX_CONTENT = 2000;
+function discordPayload(content) {
+    const text = content.length > DISCORD_MAX_CONTENT ? `${content.slice(0, DISCORD_MAX_CONTENT - 1)}…` : content;
+    // No @everyone / role pings from text we did not write (a container's error message).
+    return JSON.stringify({ username: 'monitoring-deploy', content: text, allowed_mentions: { parse: [] } });
+}
+/** Seconds to wait from a 429: the Retry-After header, or the JSON body's retry_after. */
+function retryAfterMs(headers, body) {
+    const header = Number(headers.get('retry-after'));
+    if (Number.isFinite(header) && header >= 0 && headers.get('retry-after') !== null)
+        return Math.ceil(header * 1000);
+    try {
+        const fromBody = Number(JSON.parse(body).retry_after);
+        if (Number.isFinite(fromBody) && fromBody >= 0)
+            return Math.ceil(fromBody * 1000);
+    }
+    catch { }
+    return undefined;
+}
+const defaultSleep = (ms) => new Promise((r) => setTimeout(r, ms));
+async function postToDiscord(webhookUrl, content, options = {}) {
+    const maxAttempts = options.maxAttempts ?? 4;
+    const maxWaitMs = options.maxWaitMs ?? 30_000;
+    const sleep = options.sleep ?? defaultSleep;
+    let error = '';
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+        let wait;
+        try {
+            const res = await fetch(webhookUrl, {
+                method: 'POST',
+                headers: { 'content-type': 'application/json' },
+                body: discordPayload(content),
+                signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
+            });
+            const body = await res.text();
+            if (res.ok)
+                return { delivered: true, attempts: attempt };
+            error = `the webhook answered ${res.status}${discordMessage(body)}`;
+            if (res.status === 429) {
+                wait = retryAfterMs(res.headers, body) ?? 1_000 * attempt;
+                if (wait > maxWaitMs)
+                    return { delivered: false, attempts: attempt, error: `${error}; retry-after too long` };
+            }
+            else if (res.status >= 500) {
+                wait = 1_000 * 2 ** (attempt - 1);
+            }
+            else {
+                return { delivered: false, attempts: attempt, error: `${error}${hintFor(res.status)}` };
+            }
+        }
+        catch (e) {
+            error = `the webhook could not be reached: ${e.message}`;
+            wait = 1_000 * 2 ** (attempt - 1);
+        }
+        if (attempt < maxAttempts)
+            await sleep(wait);
+    }
+    return { delivered: false, attempts: maxAttempts, error };
+}
+function discordMessage(body) {
+    try {
+        const m = JSON.parse(body).message;
+        return typeof m === 'string' && m ? ` (${m.slice(0, 120)})` : '';
+    }
+    catch {
+        return '';
+    }
+}
+function hintFor(status) {
+    if (status === 401 || status === 404)
+        return '. Fix: the webhook was deleted or the URL is wrong; paste a new one into the secret.';
+    if (status === 400)
+        return '. Fix: Discord refused the message; report this as a bug.';
+    return '';
+}
+
+;// CONCATENATED MODULE: ./src/notify/outage.ts
+// The watchdog's memory between scheduled runs: is this host in an outage, since when, and did a
+// message about it get out? One message when an outage begins, none while it lasts, one when it
+// is resolved. The state lives on the runner (restored and saved by actions/cache in the
+// composite action), because when the host is down it cannot be asked.
+
+
+
+/** What this run should post, given the last state and this run's result. */
+function transition(previous, now, at) {
+    const iso = at.toISOString();
+    if (now.ok) {
+        if (previous?.status !== 'failing')
+            return { next: { status: 'ok', since: previous?.since ?? iso, problems: [], notified: false } };
+        // Nobody was told of the outage: no "resolved" for it either.
+        if (!previous.notified)
+            return { next: { status: 'ok', since: iso, problems: [], notified: false } };
+        return { next: { status: 'ok', since: iso, problems: [], notified: false }, notice: 'resolved' };
+    }
+    if (previous?.status === 'failing') {
+        const next = { ...previous, problems: now.problems };
+        return previous.notified ? { next } : { next, notice: 'outage' };
+    }
+    return { next: { status: 'failing', since: iso, problems: now.problems, notified: false }, notice: 'outage' };
+}
+/** The state to keep after trying to post: an undelivered notice is tried again next run. */
+function afterDelivery(previous, t, delivered) {
+    if (!t.notice)
+        return t.next;
+    if (t.notice === 'outage')
+        return { ...t.next, notified: delivered };
+    return delivered ? t.next : (previous ?? t.next);
+}
+/** One file per host in the state directory. */
+function stateFile(dir, host, port) {
+    const key = (0,external_node_crypto_namespaceObject.createHash)('sha256').update(`${host}:${port}`).digest('hex').slice(0, 16);
+    return (0,external_node_path_namespaceObject.join)(dir, `${key}.json`);
+}
+function readState(file) {
+    try {
+        const s = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8'));
+        if ((s.status === 'ok' || s.status === 'failing') && typeof s.since === 'string') {
+            return {
+                status: s.status,
+                since: s.since,
+                problems: Array.isArray(s.problems) ? s.problems.map(String) : [],
+                notified: s.notified === true,
+            };
+        }
+    }
+    catch { }
+    // Missing or unreadable (first run, evicted cache): as if nothing was known.
+    return undefined;
+}
+function writeState(file, state) {
+    (0,external_node_fs_namespaceObject.mkdirSync)((0,external_node_path_namespaceObject.join)(file, '..'), { recursive: true });
+    (0,external_node_fs_namespaceObject.writeFileSync)(`${file}.tmp`, `${JSON.stringify(state, null, 2)}\n`);
+    (0,external_node_fs_namespaceObject.renameSync)(`${file}.tmp`, file);
+}
+function sameState(a, b) {
+    return JSON.stringify(a) === JSON.stringify(b);
+}
+
+;// CONCATENATED MODULE: ./src/notify/notify.ts
+
+
+
+async function notify(settings, outcome, log, options = {}) {
+    const webhook = settings.grafana.discordWebhookUrl;
+    if (settings.notifyOn === 'never' || !webhook)
+        return { stateChanged: false };
+    const now = options.now ?? new Date();
+    const file = options.stateDir
+        ? stateFile(options.stateDir, settings.connection.host, settings.connection.port)
+        : undefined;
+    if (!file)
+        log.warn('notify: no state directory (MONITORING_DEPLOY_STATE_DIR), so every failed run posts a message.');
+    const previous = file ? readState(file) : undefined;
+    const t = transition(previous, outcome, now);
+    let delivered;
+    if (t.notice) {
+        const text = t.notice === 'outage'
+            ? outageMessage(settings.hostName, outcome, now, options.runUrl)
+            : resolvedMessage(settings.hostName, outcome, previous?.since, now, options.runUrl);
+        // The message leaves this machine: no secret may be in it, even inside a container's error.
+        const delivery = await postToDiscord(webhook, redactor(settings.secrets)(text), options.post);
+        delivered = delivery.delivered;
+        if (delivered)
+            log.info(`notify: posted the ${t.notice} message to Discord`);
+        else
+            log.warn(`notify: the ${t.notice} message was not delivered after ${delivery.attempts} attempt(s): ${delivery.error}`);
+    }
+    else if (!outcome.ok) {
+        log.info(`notify: outage already reported (since ${previous?.since}); no new message`);
+    }
+    const next = afterDelivery(previous, t, delivered ?? false);
+    const stateChanged = !!file && !sameState(previous, next);
+    if (file && stateChanged)
+        writeState(file, next);
+    return { notice: t.notice, delivered, stateChanged };
+}
+function outageMessage(host, outcome, at, runUrl) {
+    return [
+        `🔴 **${host}**: ${outcome.what} failed`,
+        ...outcome.problems.slice(0, 12).map((p) => `- ${p}`),
+        ...(outcome.problems.length > 12 ? [`- … and ${outcome.problems.length - 12} more`] : []),
+        `Since ${clock(at)}.${runUrl ? ` Run: ${runUrl}` : ''}`,
+    ].join('\n');
+}
+function resolvedMessage(host, outcome, since, at, runUrl) {
+    const lasted = since ? ` after ${humanDuration(at.getTime() - Date.parse(since))}` : '';
+    return [
+        `🟢 **${host}**: resolved, ${outcome.what} passes again${lasted}.${outcome.healthyDetail ? ` ${outcome.healthyDetail}.` : ''}`,
+        ...(runUrl ? [`Run: ${runUrl}`] : []),
+    ].join('\n');
+}
+function clock(d) {
+    return `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+function humanDuration(ms) {
+    const min = Math.max(0, Math.round(ms / 60_000));
+    if (min < 60)
+        return `${min} min`;
+    const h = Math.floor(min / 60);
+    return `${h} h ${min % 60} min`;
+}
+/** This run's page, from the variables every GitHub Actions job has. */
+function runUrlFrom(env) {
+    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: run } = env;
+    return server && repo && run ? `${server}/${repo}/actions/runs/${run}` : undefined;
 }
 
 ;// CONCATENATED MODULE: ./src/report/summary.ts
@@ -38179,8 +38595,79 @@ function targetsTable(targets) {
         .join('\n');
 }
 
+;// CONCATENATED MODULE: ./src/report/terminal.ts
+// The CLI on a terminal: the running step stays on one line with a ticking clock, and turns into
+// its final line (status and duration) when it ends; other log lines scroll above it.
+
+const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+const CLEAR_LINE = '\r\x1b[2K';
+const COLOR = {
+    changed: '\x1b[33m',
+    unchanged: '\x1b[2m',
+    ok: '\x1b[32m',
+    failed: '\x1b[31m',
+};
+const RESET = '\x1b[0m';
+/** One finished step as its final line: mark, name, status, duration, detail. */
+function stepLine(r, width = 120, color = false) {
+    const mark = r.status === 'failed' ? '✗' : '✓';
+    const status = r.status.padEnd(9);
+    const head = `${mark} ${r.name.padEnd(28)} ${status} ${parse_formatDuration(r.durationMs).padStart(6)}`;
+    const line = truncate(r.detail ? `${head}  ${r.detail}` : head, width);
+    return color ? `${COLOR[r.status]}${line.slice(0, head.length)}${RESET}${line.slice(head.length)}` : line;
+}
+function truncate(s, width) {
+    return s.length > width ? `${s.slice(0, Math.max(0, width - 1))}…` : s;
+}
+function liveTerminalLog(stream, options = {}) {
+    const now = options.now ?? Date.now;
+    // A pty without a window size reports 0 columns; COLUMNS is the shell's word for it then.
+    const width = () => Math.max(40, (stream.columns || Number(process.env.COLUMNS) || 120) - 1);
+    let running;
+    let timer;
+    const draw = () => {
+        if (!running)
+            return;
+        const spin = SPINNER[running.frame++ % SPINNER.length];
+        const elapsed = parse_formatDuration(now() - running.started);
+        stream.write(`${CLEAR_LINE}${truncate(`${spin} ${running.name.padEnd(28)} running   ${elapsed.padStart(6)}`, width())}`);
+    };
+    // A log line during a step: wipe the live line, print the line, draw the live line again.
+    const above = (line) => {
+        stream.write(`${running ? CLEAR_LINE : ''}${line}\n`);
+        draw();
+    };
+    const stopClock = () => {
+        if (timer)
+            clearInterval(timer);
+        timer = undefined;
+    };
+    return {
+        info: above,
+        warn: (l) => above(`warning: ${l}`),
+        error: (l) => above(`error: ${l}`),
+        stepStarted(name) {
+            running = { name, started: now(), frame: 0 };
+            draw();
+            stopClock();
+            timer = setInterval(draw, options.tickMs ?? 100);
+            // The clock must never keep the process alive after the command is done.
+            timer.unref?.();
+        },
+        stepEnded(record) {
+            stopClock();
+            stream.write(`${running ? CLEAR_LINE : ''}${stepLine(record, width(), options.color)}\n`);
+            running = undefined;
+        },
+        close: stopClock,
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/cli/deploy.ts
 // `deploy` and `check` on the command line: step lines live on stderr, the result on stdout.
+
+
+
 
 
 
@@ -38197,9 +38684,11 @@ const STDERR = {
     warn: (l) => process.stderr.write(`warning: ${l}\n`),
     error: (l) => process.stderr.write(`error: ${l}\n`),
 };
-/** Step lines on stderr, secrets redacted. */
+/** Progress on stderr, secrets redacted: live step lines on a terminal, plain lines otherwise. */
 function stderrLog(args) {
-    return redactingLog(STDERR, secretValues(args.raw));
+    const tty = process.stderr.isTTY && !args.json && !process.env.CI;
+    const color = tty && process.stderr.hasColors?.() === true && !process.env.NO_COLOR;
+    return redactingLog(tty ? liveTerminalLog(process.stderr, { color }) : STDERR, secretValues(args.raw));
 }
 async function deployCommand(args, redact) {
     const settings = readSettings(args.raw);
@@ -38218,7 +38707,7 @@ async function deployCommand(args, redact) {
         if (!(e instanceof DeployFailure))
             throw e;
         if (args.json) {
-            const targets = e.error instanceof GateError ? e.error.state.targets : [];
+            const targets = e.error instanceof gate_GateError ? e.error.state.targets : [];
             process.stdout.write(`${redact(JSON.stringify({ ok: false, error: e.message, steps: e.steps, targets }))}\n`);
         }
         throw e.error;
@@ -38235,15 +38724,22 @@ async function onHost(args, command) {
         remote.close();
     }
 }
-function checkCommand(args) {
-    return onHost(args, async ({ settings, log, remote, facts }) => {
-        // A healthy target was scraped within the last minute (the default interval is 15s).
-        const gate = await healthGate(remote, facts, gateOptionsFor(settings, log)(facts.hostNowSec - 60));
-        process.stdout.write(args.json
-            ? `${JSON.stringify({ ok: true, targets: gate.targets, checks: gate.checks })}\n`
-            : `${targetsTable(gate.targets)}\n`);
-        return 0;
-    });
+/** The watchdog from a terminal or cron: the same check and notify as the action. */
+async function checkCommand(args) {
+    const settings = readSettings(args.raw);
+    const log = stderrLog(args);
+    const report = await runCheck(settings, log);
+    await notify(settings, { ok: report.ok, problems: report.problems, what: 'check', healthyDetail: `${report.targets.length} targets up` }, log, { stateDir: process.env.MONITORING_DEPLOY_STATE_DIR });
+    if (args.json) {
+        const { ok, problems, targets, checks } = report;
+        process.stdout.write(`${redactor(settings.secrets)(JSON.stringify({ ok, problems, targets, checks }))}\n`);
+    }
+    else if (report.targets.length) {
+        process.stdout.write(`${targetsTable(report.targets)}\n`);
+    }
+    if (!report.ok)
+        throw checkFailure(settings.hostName, report);
+    return 0;
 }
 function rollbackCommand(args) {
     return onHost(args, async ({ settings, log, remote, facts }) => {
@@ -38317,7 +38813,6 @@ function planOrLint(args) {
 
 
 
-
 // Progress goes to stderr, results to stdout, so that output can be piped.
 const progress = (line) => process.stderr.write(`${line}\n`);
 const EXIT = { ok: 0, failed: 1, usage: 2 };
@@ -38334,10 +38829,10 @@ const COMMANDS = {
 /** Which inputs a command reads: plan and lint need no connection. */
 function flagsFor(command) {
     if (command === 'plan' || command === 'lint')
-        return INPUTS.filter((i) => i.group !== 'connection');
+        return CLI_INPUTS.filter((i) => i.group !== 'connection');
     if (command === 'preflight' || command === 'exec' || command === 'fetch')
-        return INPUTS.filter((i) => i.group === 'connection');
-    return INPUTS;
+        return CLI_INPUTS.filter((i) => i.group === 'connection');
+    return CLI_INPUTS;
 }
 function usage(command) {
     const known = command && command in COMMANDS ? command : undefined;

@@ -66939,6 +66939,13 @@ class errors_DeployError extends Error {
         this.name = 'DeployError';
     }
 }
+/** No SSH answer at all (refused, timed out, unresolvable): for a watchdog, the host is down. */
+class HostUnreachableError extends errors_DeployError {
+    constructor(message, fix) {
+        super(message, fix);
+        this.name = 'HostUnreachableError';
+    }
+}
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
@@ -67246,16 +67253,16 @@ function connectError(e, s, decision) {
         return new errors_DeployError(`Authentication refused: ${where} did not accept the key for user "${s.username}".`, `add the matching public key to ~${s.username}/.ssh/authorized_keys on the host, and check the username (ec2-user on Amazon Linux, ubuntu on Ubuntu).`);
     }
     if (e.code === 'ECONNREFUSED') {
-        return new errors_DeployError(`Connection refused by ${where}: nothing listens for SSH on port ${s.port}.`, 'check the host and port, and that sshd is running on the host.');
+        return new HostUnreachableError(`Connection refused by ${where}: nothing listens for SSH on port ${s.port}.`, 'check the host and port, and that sshd is running on the host.');
     }
     if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') {
-        return new errors_DeployError(`The host name "${s.host}" does not resolve.`, 'check the host input.');
+        return new HostUnreachableError(`The host name "${s.host}" does not resolve.`, 'check the host input.');
     }
     if (e.code === 'ETIMEDOUT' ||
         e.code === 'EHOSTUNREACH' ||
         e.code === 'ENETUNREACH' ||
         /timed out|No response/i.test(msg)) {
-        return new errors_DeployError(`Host unreachable: no SSH answer from ${where} within ${Math.round(s.connectTimeoutMs / 1000)}s (${msg}).`, `check that the host is running, its address, and that its firewall / security group allows port ${s.port} from this runner.`);
+        return new HostUnreachableError(`Host unreachable: no SSH answer from ${where} within ${Math.round(s.connectTimeoutMs / 1000)}s (${msg}).`, `check that the host is running, its address, and that its firewall / security group allows port ${s.port} from this runner.`);
     }
     return new errors_DeployError(`Could not connect to ${where}: ${msg}`);
 }
@@ -67695,7 +67702,8 @@ async function inspectHealth(remote, facts, opts) {
     const byService = new Map(containers.map((c) => [c.service, c]));
     const checks = await Promise.all(probes(opts.logAgent).map((p) => probe(remote, byService.get(p.service), p)));
     for (const c of containers) {
-        if (c.state !== 'running')
+        // A probed service's stopped container is already reported by its probe.
+        if (c.state !== 'running' && !checks.some((x) => x.container === c.name))
             checks.push({ name: c.service, ok: false, detail: `container ${c.name} is ${c.state}`, container: c.name });
     }
     let targets = [];
@@ -67874,7 +67882,7 @@ function stackVariables(settings, host, layout) {
         GID: String(host.gid),
         DATA_DIR: layout.dataDir,
         LOGS_DIR: layout.logsDir,
-        HOST_LABEL: settings.connection.host,
+        HOST_LABEL: settings.hostName,
         CPU_ALERT_THRESHOLD: String(grafana.cpuAlertThreshold),
         ALERT_RECEIVER: grafana.discordWebhookUrl ? 'discord' : 'grafana-default-email',
         COMPOSE_PROFILES: stack.logAgent,
@@ -68678,7 +68686,10 @@ class Steps {
     }
     async run(name, fn) {
         const started = Date.now();
-        this.log.info(`▶ ${name}`);
+        if (this.log.stepStarted)
+            this.log.stepStarted(name);
+        else
+            this.log.info(`▶ ${name}`);
         try {
             const outcome = await fn();
             const status = outcome.changed === undefined ? 'ok' : outcome.changed ? 'changed' : 'unchanged';
@@ -68694,7 +68705,12 @@ class Steps {
         return this.records.some((r) => r.status === 'changed');
     }
     record(name, status, durationMs, detail) {
-        this.records.push({ name, status, durationMs, detail });
+        const record = { name, status, durationMs, detail };
+        this.records.push(record);
+        if (this.log.stepEnded) {
+            this.log.stepEnded(record);
+            return;
+        }
         const mark = status === 'failed' ? '✗' : '✓';
         this.log.info(`${mark} ${name}: ${status} in ${formatDuration(durationMs)}${detail ? ` — ${detail}` : ''}`);
     }
@@ -69170,8 +69186,6 @@ async function deploy(settings, log) {
 }
 async function deploySteps(settings, log, steps, warn, warnings) {
     const { connection, stack } = settings;
-    if (settings.rollback)
-        warn('rollback: this version does not roll back yet; a failed health gate leaves the new release running.');
     // Lint first, on this machine: a broken stack never gets as far as the host.
     await steps.run('Lint stack', async () => {
         const { findings } = planStack(settings);
@@ -69328,19 +69342,164 @@ function describeHost(f) {
     return `${f.os} ${f.arch}; Docker ${f.dockerServerVersion} (${f.dockerAccess}); ${f.compose?.command} ${f.compose?.version}; memory ${mib(f.memTotalBytes)}, swap ${mib(f.swapTotalBytes)}, disk free ${mib(f.diskFreeBytes)}`;
 }
 
+;// CONCATENATED MODULE: ./src/check.ts
+// `command: check`, the watchdog: connect with the same host-key rules, run the read-only
+// preflight and the full health gate, and say in plain words what is wrong. Changes nothing.
+
+
+
+
+
+
+// Swap nearly full on a 1 GB box means the next allocation is the OOM killer's.
+const SWAP_NEARLY_FULL = 0.9;
+async function runCheck(settings, log) {
+    const steps = new Steps(log);
+    const { connection } = settings;
+    const report = (r) => ({
+        ...r,
+        ok: r.problems.length === 0,
+        steps: steps.records,
+    });
+    let remote;
+    try {
+        remote = (await steps.run(`Connect to ${connection.username}@${connection.host}:${connection.port}`, async () => ({
+            remote: await RemoteHost.connect(connection),
+            detail: 'host key verified',
+        }))).remote;
+    }
+    catch (e) {
+        const error = e;
+        const first = error.message.split('\n')[0] ?? '';
+        const problem = e instanceof HostUnreachableError ? `Host unreachable: ${first}` : `Cannot log in: ${first}`;
+        return report({ problems: [problem], targets: [], checks: [], error });
+    }
+    try {
+        let facts;
+        try {
+            facts = (await steps.run('Preflight', async () => {
+                const f = await preflight(remote);
+                return { facts: f, detail: describeHost(f) };
+            })).facts;
+        }
+        catch (e) {
+            return report({
+                problems: [`Preflight failed: ${e.message.split('\n')[0]}`],
+                targets: [],
+                checks: [],
+                error: e,
+            });
+        }
+        const hostProblems = [...preflightProblems(facts, connection.username), ...swapProblems(facts)];
+        if (facts.dockerAccess === 'none')
+            return report({ problems: hostProblems, targets: [], checks: [] });
+        try {
+            const gate = await steps.run('Health gate', async () => {
+                // A healthy target was scraped within the last minute (the default interval is 15s).
+                const g = await healthGate(remote, facts, gateOptionsFor(settings, log)(facts.hostNowSec - 60));
+                return { gate: g, detail: `${g.targets.length} targets up` };
+            });
+            return report({ problems: hostProblems, targets: gate.gate.targets, checks: gate.gate.checks });
+        }
+        catch (e) {
+            if (!(e instanceof GateError))
+                throw e;
+            return report({
+                problems: [...gateProblems(e.state.checks, e.state.targets), ...hostProblems],
+                targets: e.state.targets,
+                checks: e.state.checks,
+                error: e,
+            });
+        }
+    }
+    catch (e) {
+        if (!(e instanceof errors_DeployError))
+            throw e;
+        return report({ problems: [`Check failed: ${e.message.split('\n')[0]}`], targets: [], checks: [], error: e });
+    }
+    finally {
+        remote.close();
+    }
+}
+const SERVICE_NAMES = {
+    prometheus: 'Prometheus',
+    loki: 'Loki',
+    grafana: 'Grafana',
+    promtail: 'Promtail',
+    alloy: 'Alloy',
+};
+/** The gate's failing checks and down targets, as sentences for a person. */
+function gateProblems(checks, targets) {
+    const out = [];
+    const named = new Set();
+    for (const c of checks.filter((x) => !x.ok)) {
+        const service = SERVICE_NAMES[c.name];
+        if (service) {
+            out.push(`${service} not ready: ${c.detail}`);
+            if (c.container)
+                named.add(c.container);
+        }
+        else if (c.name === 'targets') {
+            // The down targets are listed one by one below; "waiting for Prometheus" is already said.
+            if (!targets.some((t) => t.health !== 'up') && c.detail !== 'waiting for Prometheus')
+                out.push(`Prometheus targets: ${c.detail}`);
+        }
+        else if (!c.container || !named.has(c.container)) {
+            out.push(`${c.name}: ${c.detail}`);
+        }
+    }
+    for (const t of targets.filter((x) => x.health !== 'up')) {
+        out.push(`Prometheus target ${t.job} (${t.instance}) is ${t.health}${t.lastError ? `: ${t.lastError}` : ''}`);
+    }
+    // A stopped service is seen by its probe and by the container list alike.
+    return [...new Set(out)];
+}
+function swapProblems(f) {
+    if (f.swapTotalBytes <= 0)
+        return [];
+    const used = f.swapTotalBytes - f.swapFreeBytes;
+    if (used / f.swapTotalBytes < SWAP_NEARLY_FULL)
+        return [];
+    const mib = (b) => Math.round(b / 1024 ** 2);
+    return [
+        `Swap nearly full: ${mib(used)} of ${mib(f.swapTotalBytes)} MiB used. Fix: find what grew (\`docker stats\`), lower its memory limit, or raise swap-size.`,
+    ];
+}
+/** A failed deploy's problems in the watchdog's words: the gate's findings, or the error's first line. */
+function failureProblems(error) {
+    if (error instanceof GateError)
+        return gateProblems(error.state.checks, error.state.targets);
+    return [error.message.split('\n')[0] ?? String(error)];
+}
+/** The error a failed check ends with: every problem, then the details of what stopped it. */
+function checkFailure(hostName, report) {
+    const head = `The check of ${hostName} failed:\n  - ${report.problems.join('\n  - ')}`;
+    const error = report.error;
+    if (!error)
+        return new errors_DeployError(head);
+    return error instanceof GateError
+        ? new GateError(`${head}\n\n${error.message}`, error.state, '')
+        : new errors_DeployError(`${head}\n\n${error.message}`);
+}
+
 ;// CONCATENATED MODULE: ./src/report/log.ts
-// Where progress goes: the job log (action) or the terminal (CLI). Every line passes through
-// the redactor, so a secret that slips into an error message is still not printed.
 function redactor(secrets) {
     const sorted = [...secrets].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
     return (text) => sorted.reduce((t, s) => t.split(s).join('***'), text);
 }
 function redactingLog(log, secrets) {
     const redact = redactor(secrets);
+    const { stepStarted, stepEnded } = log;
     return {
         info: (l) => log.info(redact(l)),
         warn: (l) => log.warn(redact(l)),
         error: (l) => log.error(redact(l)),
+        ...(stepStarted && stepEnded
+            ? {
+                stepStarted: (name) => stepStarted.call(log, redact(name)),
+                stepEnded: (r) => stepEnded.call(log, { ...r, name: redact(r.name), detail: r.detail && redact(r.detail) }),
+            }
+            : {}),
     };
 }
 const consoleLog = {
@@ -69348,6 +69507,219 @@ const consoleLog = {
     warn: (l) => process.stderr.write(`warning: ${l}\n`),
     error: (l) => process.stderr.write(`error: ${l}\n`),
 };
+
+;// CONCATENATED MODULE: ./src/notify/discord.ts
+// Posting one message to a Discord webhook, politely: a 429 is retried after the time Discord
+// asks for, a 5xx or a network error a few times with backoff, any other 4xx not at all. The
+// outcome is returned, never thrown: a webhook problem must not hide the check's own result.
+/** Discord rejects a message content longer than 2000 characters. */
+const DISCORD_MAX_CONTENT = 2000;
+function discordPayload(content) {
+    const text = content.length > DISCORD_MAX_CONTENT ? `${content.slice(0, DISCORD_MAX_CONTENT - 1)}…` : content;
+    // No @everyone / role pings from text we did not write (a container's error message).
+    return JSON.stringify({ username: 'monitoring-deploy', content: text, allowed_mentions: { parse: [] } });
+}
+/** Seconds to wait from a 429: the Retry-After header, or the JSON body's retry_after. */
+function retryAfterMs(headers, body) {
+    const header = Number(headers.get('retry-after'));
+    if (Number.isFinite(header) && header >= 0 && headers.get('retry-after') !== null)
+        return Math.ceil(header * 1000);
+    try {
+        const fromBody = Number(JSON.parse(body).retry_after);
+        if (Number.isFinite(fromBody) && fromBody >= 0)
+            return Math.ceil(fromBody * 1000);
+    }
+    catch { }
+    return undefined;
+}
+const defaultSleep = (ms) => new Promise((r) => setTimeout(r, ms));
+async function postToDiscord(webhookUrl, content, options = {}) {
+    const maxAttempts = options.maxAttempts ?? 4;
+    const maxWaitMs = options.maxWaitMs ?? 30_000;
+    const sleep = options.sleep ?? defaultSleep;
+    let error = '';
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+        let wait;
+        try {
+            const res = await fetch(webhookUrl, {
+                method: 'POST',
+                headers: { 'content-type': 'application/json' },
+                body: discordPayload(content),
+                signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
+            });
+            const body = await res.text();
+            if (res.ok)
+                return { delivered: true, attempts: attempt };
+            error = `the webhook answered ${res.status}${discordMessage(body)}`;
+            if (res.status === 429) {
+                wait = retryAfterMs(res.headers, body) ?? 1_000 * attempt;
+                if (wait > maxWaitMs)
+                    return { delivered: false, attempts: attempt, error: `${error}; retry-after too long` };
+            }
+            else if (res.status >= 500) {
+                wait = 1_000 * 2 ** (attempt - 1);
+            }
+            else {
+                return { delivered: false, attempts: attempt, error: `${error}${hintFor(res.status)}` };
+            }
+        }
+        catch (e) {
+            error = `the webhook could not be reached: ${e.message}`;
+            wait = 1_000 * 2 ** (attempt - 1);
+        }
+        if (attempt < maxAttempts)
+            await sleep(wait);
+    }
+    return { delivered: false, attempts: maxAttempts, error };
+}
+function discordMessage(body) {
+    try {
+        const m = JSON.parse(body).message;
+        return typeof m === 'string' && m ? ` (${m.slice(0, 120)})` : '';
+    }
+    catch {
+        return '';
+    }
+}
+function hintFor(status) {
+    if (status === 401 || status === 404)
+        return '. Fix: the webhook was deleted or the URL is wrong; paste a new one into the secret.';
+    if (status === 400)
+        return '. Fix: Discord refused the message; report this as a bug.';
+    return '';
+}
+
+;// CONCATENATED MODULE: ./src/notify/outage.ts
+// The watchdog's memory between scheduled runs: is this host in an outage, since when, and did a
+// message about it get out? One message when an outage begins, none while it lasts, one when it
+// is resolved. The state lives on the runner (restored and saved by actions/cache in the
+// composite action), because when the host is down it cannot be asked.
+
+
+
+/** What this run should post, given the last state and this run's result. */
+function transition(previous, now, at) {
+    const iso = at.toISOString();
+    if (now.ok) {
+        if (previous?.status !== 'failing')
+            return { next: { status: 'ok', since: previous?.since ?? iso, problems: [], notified: false } };
+        // Nobody was told of the outage: no "resolved" for it either.
+        if (!previous.notified)
+            return { next: { status: 'ok', since: iso, problems: [], notified: false } };
+        return { next: { status: 'ok', since: iso, problems: [], notified: false }, notice: 'resolved' };
+    }
+    if (previous?.status === 'failing') {
+        const next = { ...previous, problems: now.problems };
+        return previous.notified ? { next } : { next, notice: 'outage' };
+    }
+    return { next: { status: 'failing', since: iso, problems: now.problems, notified: false }, notice: 'outage' };
+}
+/** The state to keep after trying to post: an undelivered notice is tried again next run. */
+function afterDelivery(previous, t, delivered) {
+    if (!t.notice)
+        return t.next;
+    if (t.notice === 'outage')
+        return { ...t.next, notified: delivered };
+    return delivered ? t.next : (previous ?? t.next);
+}
+/** One file per host in the state directory. */
+function stateFile(dir, host, port) {
+    const key = (0,external_node_crypto_.createHash)('sha256').update(`${host}:${port}`).digest('hex').slice(0, 16);
+    return (0,external_node_path_namespaceObject.join)(dir, `${key}.json`);
+}
+function readState(file) {
+    try {
+        const s = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8'));
+        if ((s.status === 'ok' || s.status === 'failing') && typeof s.since === 'string') {
+            return {
+                status: s.status,
+                since: s.since,
+                problems: Array.isArray(s.problems) ? s.problems.map(String) : [],
+                notified: s.notified === true,
+            };
+        }
+    }
+    catch { }
+    // Missing or unreadable (first run, evicted cache): as if nothing was known.
+    return undefined;
+}
+function writeState(file, state) {
+    (0,external_node_fs_namespaceObject.mkdirSync)((0,external_node_path_namespaceObject.join)(file, '..'), { recursive: true });
+    (0,external_node_fs_namespaceObject.writeFileSync)(`${file}.tmp`, `${JSON.stringify(state, null, 2)}\n`);
+    (0,external_node_fs_namespaceObject.renameSync)(`${file}.tmp`, file);
+}
+function sameState(a, b) {
+    return JSON.stringify(a) === JSON.stringify(b);
+}
+
+;// CONCATENATED MODULE: ./src/notify/notify.ts
+
+
+
+async function notify(settings, outcome, log, options = {}) {
+    const webhook = settings.grafana.discordWebhookUrl;
+    if (settings.notifyOn === 'never' || !webhook)
+        return { stateChanged: false };
+    const now = options.now ?? new Date();
+    const file = options.stateDir
+        ? stateFile(options.stateDir, settings.connection.host, settings.connection.port)
+        : undefined;
+    if (!file)
+        log.warn('notify: no state directory (MONITORING_DEPLOY_STATE_DIR), so every failed run posts a message.');
+    const previous = file ? readState(file) : undefined;
+    const t = transition(previous, outcome, now);
+    let delivered;
+    if (t.notice) {
+        const text = t.notice === 'outage'
+            ? outageMessage(settings.hostName, outcome, now, options.runUrl)
+            : resolvedMessage(settings.hostName, outcome, previous?.since, now, options.runUrl);
+        // The message leaves this machine: no secret may be in it, even inside a container's error.
+        const delivery = await postToDiscord(webhook, redactor(settings.secrets)(text), options.post);
+        delivered = delivery.delivered;
+        if (delivered)
+            log.info(`notify: posted the ${t.notice} message to Discord`);
+        else
+            log.warn(`notify: the ${t.notice} message was not delivered after ${delivery.attempts} attempt(s): ${delivery.error}`);
+    }
+    else if (!outcome.ok) {
+        log.info(`notify: outage already reported (since ${previous?.since}); no new message`);
+    }
+    const next = afterDelivery(previous, t, delivered ?? false);
+    const stateChanged = !!file && !sameState(previous, next);
+    if (file && stateChanged)
+        writeState(file, next);
+    return { notice: t.notice, delivered, stateChanged };
+}
+function outageMessage(host, outcome, at, runUrl) {
+    return [
+        `🔴 **${host}**: ${outcome.what} failed`,
+        ...outcome.problems.slice(0, 12).map((p) => `- ${p}`),
+        ...(outcome.problems.length > 12 ? [`- … and ${outcome.problems.length - 12} more`] : []),
+        `Since ${clock(at)}.${runUrl ? ` Run: ${runUrl}` : ''}`,
+    ].join('\n');
+}
+function resolvedMessage(host, outcome, since, at, runUrl) {
+    const lasted = since ? ` after ${humanDuration(at.getTime() - Date.parse(since))}` : '';
+    return [
+        `🟢 **${host}**: resolved, ${outcome.what} passes again${lasted}.${outcome.healthyDetail ? ` ${outcome.healthyDetail}.` : ''}`,
+        ...(runUrl ? [`Run: ${runUrl}`] : []),
+    ].join('\n');
+}
+function clock(d) {
+    return `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+function humanDuration(ms) {
+    const min = Math.max(0, Math.round(ms / 60_000));
+    if (min < 60)
+        return `${min} min`;
+    const h = Math.floor(min / 60);
+    return `${h} h ${min % 60} min`;
+}
+/** This run's page, from the variables every GitHub Actions job has. */
+function runUrlFrom(env) {
+    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: run } = env;
+    return server && repo && run ? `${server}/${repo}/actions/runs/${run}` : undefined;
+}
 
 ;// CONCATENATED MODULE: ./src/report/summary.ts
 
@@ -69401,6 +69773,13 @@ function targetsTable(targets) {
 // The action's whole interface in one place. action.yml, the CLI's flags and the README's table
 // are checked against this list by tests, so the three cannot drift apart.
 const INPUTS = [
+    // run
+    {
+        name: 'command',
+        group: 'run',
+        default: 'deploy',
+        description: 'deploy, or check: connect, run the read-only preflight and the health gate, change nothing (a watchdog).',
+    },
     // connection
     { name: 'host', group: 'connection', required: true, description: 'Address of the server to deploy to.' },
     { name: 'port', group: 'connection', default: '22', description: 'SSH port.' },
@@ -69433,6 +69812,11 @@ const INPUTS = [
         group: 'connection',
         default: 'false',
         description: 'Accept any host key. Only for throwaway hosts: it allows a man in the middle.',
+    },
+    {
+        name: 'host-name',
+        group: 'connection',
+        description: 'Name of this host in the `host` label of its metrics and logs, in messages and in the summary. Default: host.',
     },
     {
         name: 'connect-timeout',
@@ -69551,6 +69935,12 @@ const INPUTS = [
         default: '10m',
         description: 'How long to wait for another deploy to the same host to finish.',
     },
+    // notify
+    {
+        name: 'notify-on',
+        group: 'notify',
+        description: 'When to post to discord-webhook-url from the runner: failure (one message per outage, one when resolved) or never. Default: failure for check, never for deploy.',
+    },
 ];
 const OUTPUTS = [
     { name: 'changed', description: 'true when the deploy changed anything on the host.' },
@@ -69558,6 +69948,14 @@ const OUTPUTS = [
     { name: 'release', description: 'Id of the release now on the host.' },
     { name: 'targets', description: 'JSON array of Prometheus targets with their health.' },
     { name: 'grafana-url', description: 'URL of Grafana on the host.' },
+    {
+        name: 'problems',
+        description: 'JSON array of what is wrong (empty when healthy); set by check and by a failed run.',
+    },
+    {
+        name: 'state-changed',
+        description: 'true when the watchdog state (outage begun or resolved) changed in this run.',
+    },
 ];
 
 ;// CONCATENATED MODULE: ./src/settings/settings.ts
@@ -69575,6 +69973,8 @@ class SettingsError extends Error {
 }
 const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
 const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+// It lands in YAML and in label values: keep it to characters that need no quoting anywhere.
+const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
 /** Required inputs that have no value. */
 function missingRequired(raw) {
     return INPUTS.filter((i) => i.required && !raw[i.name]?.trim()).map((i) => i.name);
@@ -69617,9 +70017,20 @@ function readSettings(raw, options = {}) {
     const logsDir = value('app-logs-dir').trim();
     if (!logsDir.startsWith('/'))
         problems.push(`app-logs-dir: "${logsDir}" must be an absolute path in the container`);
+    const command = attempt(() => parseChoice(value('command'), 'command', ['deploy', 'check']), 'deploy');
+    const host = value('host').trim() || (needsConnection ? '' : PLAN_HOST);
+    const hostName = value('host-name').trim() || host;
+    if (hostName && !HOST_NAME.test(hostName))
+        problems.push(`host-name: "${hostName}" may hold only letters, digits and . _ : -`);
     const settings = {
+        command,
+        hostName,
+        notifyOn: attempt(() => parseChoice(value('notify-on') || (command === 'check' ? 'failure' : 'never'), 'notify-on', [
+            'failure',
+            'never',
+        ]), 'never'),
         connection: {
-            host: value('host').trim() || (needsConnection ? '' : PLAN_HOST),
+            host,
             port: attempt(() => parsePort(value('port'), 'port'), 22),
             username: value('username').trim(),
             privateKey: normalizeKey(value('ssh-key')),
@@ -69664,7 +70075,8 @@ function readSettings(raw, options = {}) {
         problems.push('ssh-key: this is not a private key (expected a -----BEGIN … PRIVATE KEY----- block; pass the private key, not the .pub file)');
     }
     const webhook = settings.grafana.discordWebhookUrl;
-    if (webhook && !/^https:\/\/\S+$/.test(webhook))
+    // http:// only to this machine (a local stand-in); anything else would send alerts in clear.
+    if (webhook && !/^(https:\/\/\S+|http:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]\S*)$/.test(webhook))
         problems.push('discord-webhook-url: must be an https:// URL');
     if (problems.length)
         throw new SettingsError(problems);
@@ -69727,7 +70139,10 @@ function inputsFromEnv(env) {
 }
 
 ;// CONCATENATED MODULE: ./src/action/main.ts
-// The action: read inputs, run, and turn any error into core.setFailed in one place.
+// The action: read inputs, run a deploy or a check, notify if asked, and turn any error into
+// core.setFailed in one place.
+
+
 
 
 
@@ -69745,30 +70160,17 @@ async function run(env = process.env) {
     const log = redactingLog({ info: info, warn: warning, error: error }, secrets);
     try {
         const settings = readSettings(raw);
-        try {
-            const result = await deploy(settings, log);
-            setOutput('changed', String(result.changed));
-            setOutput('restarted', result.restarted.join(','));
-            setOutput('release', result.release);
-            setOutput('targets', targetsJson(result.targets));
-            setOutput('grafana-url', result.grafanaUrl);
-            await writeSummary(redact(summaryMarkdown({ title: `Deployed to ${settings.connection.host}`, ok: true, ...result })));
-            log.info(`✓ green: ${result.targets.length} targets up, Grafana at ${result.grafanaUrl}`);
-            process.exitCode = 0;
-        }
-        catch (e) {
-            if (e instanceof DeployFailure) {
-                await writeSummary(redact(summaryMarkdown({
-                    title: `Deploy to ${settings.connection.host} failed`,
-                    ok: false,
-                    steps: e.steps,
-                    targets: e.error instanceof GateError ? e.error.state.targets : [],
-                    error: e.message,
-                })));
-                throw e.error;
-            }
-            throw e;
-        }
+        const summary = (markdown) => writeSummary(redact(markdown));
+        const finished = settings.command === 'check' ? await checkRun(settings, log, summary) : await deployRun(settings, log, summary);
+        setOutput('problems', JSON.stringify(finished.problems.map(redact)));
+        const notified = await notify(settings, finished, log, {
+            stateDir: env.MONITORING_DEPLOY_STATE_DIR,
+            runUrl: runUrlFrom(env),
+        });
+        setOutput('state-changed', String(notified.stateChanged));
+        if (finished.failure)
+            throw finished.failure;
+        process.exitCode = 0;
     }
     catch (e) {
         const message = e instanceof Error ? e.message : String(e);
@@ -69776,6 +70178,50 @@ async function run(env = process.env) {
             ? message
             : `Unexpected error (a bug in monitoring-deploy, please report it): ${e?.stack ?? message}`));
     }
+}
+async function deployRun(settings, log, summary) {
+    const title = `Deploy to ${settings.hostName}`;
+    try {
+        const result = await deploy(settings, log);
+        setOutput('changed', String(result.changed));
+        setOutput('restarted', result.restarted.join(','));
+        setOutput('release', result.release);
+        setOutput('targets', targetsJson(result.targets));
+        setOutput('grafana-url', result.grafanaUrl);
+        await summary(summaryMarkdown({ title: `Deployed to ${settings.hostName}`, ok: true, ...result }));
+        log.info(`✓ green: ${result.targets.length} targets up, Grafana at ${result.grafanaUrl}`);
+        return { ok: true, problems: [], what: 'deploy', healthyDetail: `${result.targets.length} targets up` };
+    }
+    catch (e) {
+        if (!(e instanceof DeployFailure))
+            throw e;
+        const targets = e.error instanceof GateError ? e.error.state.targets : [];
+        if (targets.length)
+            setOutput('targets', targetsJson(targets));
+        await summary(summaryMarkdown({ title: `${title} failed`, ok: false, steps: e.steps, targets, error: e.message }));
+        return { ok: false, problems: failureProblems(e.error), what: 'deploy', failure: e.error };
+    }
+}
+async function checkRun(settings, log, summary) {
+    const report = await runCheck(settings, log);
+    setOutput('targets', targetsJson(report.targets));
+    const failure = report.ok ? undefined : checkFailure(settings.hostName, report);
+    await summary(summaryMarkdown({
+        title: `Check of ${settings.hostName} ${report.ok ? 'passed' : 'failed'}`,
+        ok: report.ok,
+        steps: report.steps,
+        targets: report.targets,
+        error: failure?.message,
+    }));
+    if (report.ok)
+        log.info(`✓ healthy: ${report.targets.length} targets up`);
+    return {
+        ok: report.ok,
+        problems: report.problems,
+        what: 'check',
+        healthyDetail: `${report.targets.length} targets up`,
+        failure,
+    };
 }
 async function writeSummary(markdown) {
     // Outside a workflow run there is no summary file; the log has it all.

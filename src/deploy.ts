@@ -65,8 +65,6 @@ async function deploySteps(
   warnings: string[],
 ): Promise<DeployResult> {
   const { connection, stack } = settings;
-  if (settings.rollback)
-    warn('rollback: this version does not roll back yet; a failed health gate leaves the new release running.');
   // Lint first, on this machine: a broken stack never gets as far as the host.
   await steps.run('Lint stack', async () => {
     const { findings } = planStack(settings);
@@ -245,7 +243,7 @@ export async function rollBack(
   };
 }
 
-function describeHost(f: HostFacts): string {
+export function describeHost(f: HostFacts): string {
   const mib = (b: number) => `${Math.round(b / 1024 ** 2)} MiB`;
   return `${f.os} ${f.arch}; Docker ${f.dockerServerVersion} (${f.dockerAccess}); ${f.compose?.command} ${f.compose?.version}; memory ${mib(f.memTotalBytes)}, swap ${mib(f.swapTotalBytes)}, disk free ${mib(f.diskFreeBytes)}`;
 }

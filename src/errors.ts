@@ -9,3 +9,11 @@ export class DeployError extends Error {
     this.name = 'DeployError';
   }
 }
+
+/** No SSH answer at all (refused, timed out, unresolvable): for a watchdog, the host is down. */
+export class HostUnreachableError extends DeployError {
+  constructor(message: string, fix?: string) {
+    super(message, fix);
+    this.name = 'HostUnreachableError';
+  }
+}

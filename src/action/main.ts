@@ -1,12 +1,18 @@
-// The action: read inputs, run, and turn any error into core.setFailed in one place.
+// The action: read inputs, run a deploy or a check, notify if asked, and turn any error into
+// core.setFailed in one place.
 import * as core from '@actions/core';
+import { checkFailure, failureProblems, runCheck } from '../check.js';
 import { DeployFailure, deploy } from '../deploy.js';
 import { DeployError } from '../errors.js';
 import { GateError } from '../health/gate.js';
-import { redactingLog, redactor } from '../report/log.js';
+import { notify, type Outcome, runUrlFrom } from '../notify/notify.js';
+import { type Log, redactingLog, redactor } from '../report/log.js';
 import { summaryMarkdown, targetsJson } from '../report/summary.js';
-import { readSettings, secretValues } from '../settings/settings.js';
+import { readSettings, type Settings, secretValues } from '../settings/settings.js';
 import { inputsFromEnv } from './inputs.js';
+
+/** A run's result for notify, and the error the job fails with (if any). */
+type Finished = Outcome & { readonly failure?: Error };
 
 export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const raw = inputsFromEnv(env);
@@ -16,35 +22,17 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const log = redactingLog({ info: core.info, warn: core.warning, error: core.error }, secrets);
   try {
     const settings = readSettings(raw);
-    try {
-      const result = await deploy(settings, log);
-      core.setOutput('changed', String(result.changed));
-      core.setOutput('restarted', result.restarted.join(','));
-      core.setOutput('release', result.release);
-      core.setOutput('targets', targetsJson(result.targets));
-      core.setOutput('grafana-url', result.grafanaUrl);
-      await writeSummary(
-        redact(summaryMarkdown({ title: `Deployed to ${settings.connection.host}`, ok: true, ...result })),
-      );
-      log.info(`✓ green: ${result.targets.length} targets up, Grafana at ${result.grafanaUrl}`);
-      process.exitCode = 0;
-    } catch (e) {
-      if (e instanceof DeployFailure) {
-        await writeSummary(
-          redact(
-            summaryMarkdown({
-              title: `Deploy to ${settings.connection.host} failed`,
-              ok: false,
-              steps: e.steps,
-              targets: e.error instanceof GateError ? e.error.state.targets : [],
-              error: e.message,
-            }),
-          ),
-        );
-        throw e.error;
-      }
-      throw e;
-    }
+    const summary = (markdown: string) => writeSummary(redact(markdown));
+    const finished =
+      settings.command === 'check' ? await checkRun(settings, log, summary) : await deployRun(settings, log, summary);
+    core.setOutput('problems', JSON.stringify(finished.problems.map(redact)));
+    const notified = await notify(settings, finished, log, {
+      stateDir: env.MONITORING_DEPLOY_STATE_DIR,
+      runUrl: runUrlFrom(env),
+    });
+    core.setOutput('state-changed', String(notified.stateChanged));
+    if (finished.failure) throw finished.failure;
+    process.exitCode = 0;
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     core.setFailed(
@@ -55,6 +43,50 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       ),
     );
   }
+}
+
+async function deployRun(settings: Settings, log: Log, summary: (md: string) => Promise<void>): Promise<Finished> {
+  const title = `Deploy to ${settings.hostName}`;
+  try {
+    const result = await deploy(settings, log);
+    core.setOutput('changed', String(result.changed));
+    core.setOutput('restarted', result.restarted.join(','));
+    core.setOutput('release', result.release);
+    core.setOutput('targets', targetsJson(result.targets));
+    core.setOutput('grafana-url', result.grafanaUrl);
+    await summary(summaryMarkdown({ title: `Deployed to ${settings.hostName}`, ok: true, ...result }));
+    log.info(`✓ green: ${result.targets.length} targets up, Grafana at ${result.grafanaUrl}`);
+    return { ok: true, problems: [], what: 'deploy', healthyDetail: `${result.targets.length} targets up` };
+  } catch (e) {
+    if (!(e instanceof DeployFailure)) throw e;
+    const targets = e.error instanceof GateError ? e.error.state.targets : [];
+    if (targets.length) core.setOutput('targets', targetsJson(targets));
+    await summary(summaryMarkdown({ title: `${title} failed`, ok: false, steps: e.steps, targets, error: e.message }));
+    return { ok: false, problems: failureProblems(e.error), what: 'deploy', failure: e.error };
+  }
+}
+
+async function checkRun(settings: Settings, log: Log, summary: (md: string) => Promise<void>): Promise<Finished> {
+  const report = await runCheck(settings, log);
+  core.setOutput('targets', targetsJson(report.targets));
+  const failure = report.ok ? undefined : checkFailure(settings.hostName, report);
+  await summary(
+    summaryMarkdown({
+      title: `Check of ${settings.hostName} ${report.ok ? 'passed' : 'failed'}`,
+      ok: report.ok,
+      steps: report.steps,
+      targets: report.targets,
+      error: failure?.message,
+    }),
+  );
+  if (report.ok) log.info(`✓ healthy: ${report.targets.length} targets up`);
+  return {
+    ok: report.ok,
+    problems: report.problems,
+    what: 'check',
+    healthyDetail: `${report.targets.length} targets up`,
+    failure,
+  };
 }
 
 async function writeSummary(markdown: string): Promise<void> {

@@ -1,12 +1,16 @@
 // `deploy` and `check` on the command line: step lines live on stderr, the result on stdout.
+
+import { checkFailure, runCheck } from '../check.js';
 import { RemoteHost } from '../connection/ssh.js';
 import { DeployFailure, deploy, gateOptionsFor, rollBack } from '../deploy.js';
 import { DeployError } from '../errors.js';
-import { GateError, healthGate } from '../health/gate.js';
+import { GateError } from '../health/gate.js';
 import { acquireLock } from '../host/lock.js';
 import { type HostFacts, preflight } from '../host/preflight.js';
-import { type Log, redactingLog } from '../report/log.js';
+import { notify } from '../notify/notify.js';
+import { type Log, redactingLog, redactor } from '../report/log.js';
 import { targetsJson, targetsTable } from '../report/summary.js';
+import { liveTerminalLog } from '../report/terminal.js';
 import { readSettings, type Settings, secretValues } from '../settings/settings.js';
 import { remoteLayout } from '../stack/layout.js';
 import { previousRelease } from '../stack/releases.js';
@@ -18,9 +22,11 @@ const STDERR: Log = {
   error: (l) => process.stderr.write(`error: ${l}\n`),
 };
 
-/** Step lines on stderr, secrets redacted. */
+/** Progress on stderr, secrets redacted: live step lines on a terminal, plain lines otherwise. */
 function stderrLog(args: CliArgs): Log {
-  return redactingLog(STDERR, secretValues(args.raw));
+  const tty = process.stderr.isTTY && !args.json && !process.env.CI;
+  const color = tty && process.stderr.hasColors?.() === true && !process.env.NO_COLOR;
+  return redactingLog(tty ? liveTerminalLog(process.stderr, { color }) : STDERR, secretValues(args.raw));
 }
 
 export async function deployCommand(args: CliArgs, redact: (s: string) => string): Promise<number> {
@@ -62,17 +68,25 @@ async function onHost(
   }
 }
 
-export function checkCommand(args: CliArgs): Promise<number> {
-  return onHost(args, async ({ settings, log, remote, facts }) => {
-    // A healthy target was scraped within the last minute (the default interval is 15s).
-    const gate = await healthGate(remote, facts, gateOptionsFor(settings, log)(facts.hostNowSec - 60));
-    process.stdout.write(
-      args.json
-        ? `${JSON.stringify({ ok: true, targets: gate.targets, checks: gate.checks })}\n`
-        : `${targetsTable(gate.targets)}\n`,
-    );
-    return 0;
-  });
+/** The watchdog from a terminal or cron: the same check and notify as the action. */
+export async function checkCommand(args: CliArgs): Promise<number> {
+  const settings = readSettings(args.raw);
+  const log = stderrLog(args);
+  const report = await runCheck(settings, log);
+  await notify(
+    settings,
+    { ok: report.ok, problems: report.problems, what: 'check', healthyDetail: `${report.targets.length} targets up` },
+    log,
+    { stateDir: process.env.MONITORING_DEPLOY_STATE_DIR },
+  );
+  if (args.json) {
+    const { ok, problems, targets, checks } = report;
+    process.stdout.write(`${redactor(settings.secrets)(JSON.stringify({ ok, problems, targets, checks }))}\n`);
+  } else if (report.targets.length) {
+    process.stdout.write(`${targetsTable(report.targets)}\n`);
+  }
+  if (!report.ok) throw checkFailure(settings.hostName, report);
+  return 0;
 }
 
 export function rollbackCommand(args: CliArgs): Promise<number> {

@@ -5,10 +5,9 @@ import { DeployError } from '../errors.js';
 import { containerAddress } from '../host/docker.js';
 import { preflight, preflightProblems } from '../host/preflight.js';
 import { consoleLog, redactor } from '../report/log.js';
-import { INPUTS } from '../settings/inputs.js';
 import { formatDuration } from '../settings/parse.js';
 import { readSettings, SettingsError, secretValues } from '../settings/settings.js';
-import { parseCliArgs } from './args.js';
+import { CLI_INPUTS, parseCliArgs } from './args.js';
 import { checkCommand, deployCommand, rollbackCommand } from './deploy.js';
 import { planOrLint } from './plan.js';
 
@@ -30,10 +29,10 @@ const COMMANDS: Record<string, string> = {
 
 /** Which inputs a command reads: plan and lint need no connection. */
 function flagsFor(command?: string) {
-  if (command === 'plan' || command === 'lint') return INPUTS.filter((i) => i.group !== 'connection');
+  if (command === 'plan' || command === 'lint') return CLI_INPUTS.filter((i) => i.group !== 'connection');
   if (command === 'preflight' || command === 'exec' || command === 'fetch')
-    return INPUTS.filter((i) => i.group === 'connection');
-  return INPUTS;
+    return CLI_INPUTS.filter((i) => i.group === 'connection');
+  return CLI_INPUTS;
 }
 
 export function usage(command?: string): string {

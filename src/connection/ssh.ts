@@ -3,7 +3,7 @@
 
 import { NodeSSH } from 'node-ssh';
 import type { ClientChannel } from 'ssh2';
-import { DeployError } from '../errors.js';
+import { DeployError, HostUnreachableError } from '../errors.js';
 import type { ConnectionSettings } from '../settings/settings.js';
 import { decideHostKey, type HostKeyDecision } from './host-key.js';
 
@@ -242,13 +242,13 @@ function connectError(
     );
   }
   if (e.code === 'ECONNREFUSED') {
-    return new DeployError(
+    return new HostUnreachableError(
       `Connection refused by ${where}: nothing listens for SSH on port ${s.port}.`,
       'check the host and port, and that sshd is running on the host.',
     );
   }
   if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') {
-    return new DeployError(`The host name "${s.host}" does not resolve.`, 'check the host input.');
+    return new HostUnreachableError(`The host name "${s.host}" does not resolve.`, 'check the host input.');
   }
   if (
     e.code === 'ETIMEDOUT' ||
@@ -256,7 +256,7 @@ function connectError(
     e.code === 'ENETUNREACH' ||
     /timed out|No response/i.test(msg)
   ) {
-    return new DeployError(
+    return new HostUnreachableError(
       `Host unreachable: no SSH answer from ${where} within ${Math.round(s.connectTimeoutMs / 1000)}s (${msg}).`,
       `check that the host is running, its address, and that its firewall / security group allows port ${s.port} from this runner.`,
     );

@@ -157,7 +157,8 @@ export async function inspectHealth(
   const byService = new Map(containers.map((c) => [c.service, c]));
   const checks = await Promise.all(probes(opts.logAgent).map((p) => probe(remote, byService.get(p.service), p)));
   for (const c of containers) {
-    if (c.state !== 'running')
+    // A probed service's stopped container is already reported by its probe.
+    if (c.state !== 'running' && !checks.some((x) => x.container === c.name))
       checks.push({ name: c.service, ok: false, detail: `container ${c.name} is ${c.state}`, container: c.name });
   }
   let targets: TargetState[] = [];

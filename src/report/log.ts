@@ -1,3 +1,5 @@
+import type { StepRecord } from './steps.js';
+
 // Where progress goes: the job log (action) or the terminal (CLI). Every line passes through
 // the redactor, so a secret that slips into an error message is still not printed.
 
@@ -5,6 +7,9 @@ export interface Log {
   info(line: string): void;
   warn(line: string): void;
   error(line: string): void;
+  /** A display that shows steps live (a terminal) takes them here instead of as lines. */
+  stepStarted?(name: string): void;
+  stepEnded?(record: StepRecord): void;
 }
 
 export function redactor(secrets: readonly string[]): (text: string) => string {
@@ -14,10 +19,18 @@ export function redactor(secrets: readonly string[]): (text: string) => string {
 
 export function redactingLog(log: Log, secrets: readonly string[]): Log {
   const redact = redactor(secrets);
+  const { stepStarted, stepEnded } = log;
   return {
     info: (l) => log.info(redact(l)),
     warn: (l) => log.warn(redact(l)),
     error: (l) => log.error(redact(l)),
+    ...(stepStarted && stepEnded
+      ? {
+          stepStarted: (name: string) => stepStarted.call(log, redact(name)),
+          stepEnded: (r: StepRecord) =>
+            stepEnded.call(log, { ...r, name: redact(r.name), detail: r.detail && redact(r.detail) }),
+        }
+      : {}),
   };
 }
 

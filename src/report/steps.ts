@@ -25,7 +25,8 @@ export class Steps {
 
   async run<T extends StepOutcome>(name: string, fn: () => Promise<T>): Promise<T> {
     const started = Date.now();
-    this.log.info(`▶ ${name}`);
+    if (this.log.stepStarted) this.log.stepStarted(name);
+    else this.log.info(`▶ ${name}`);
     try {
       const outcome = await fn();
       const status: StepStatus = outcome.changed === undefined ? 'ok' : outcome.changed ? 'changed' : 'unchanged';
@@ -42,7 +43,12 @@ export class Steps {
   }
 
   private record(name: string, status: StepStatus, durationMs: number, detail?: string): void {
-    this.records.push({ name, status, durationMs, detail });
+    const record = { name, status, durationMs, detail };
+    this.records.push(record);
+    if (this.log.stepEnded) {
+      this.log.stepEnded(record);
+      return;
+    }
     const mark = status === 'failed' ? '✗' : '✓';
     this.log.info(`${mark} ${name}: ${status} in ${formatDuration(durationMs)}${detail ? ` — ${detail}` : ''}`);
   }

@@ -1,7 +1,7 @@
 // The action's whole interface in one place. action.yml, the CLI's flags and the README's table
 // are checked against this list by tests, so the three cannot drift apart.
 
-export type InputGroup = 'connection' | 'stack' | 'grafana' | 'host' | 'gate';
+export type InputGroup = 'run' | 'connection' | 'stack' | 'grafana' | 'host' | 'gate' | 'notify';
 
 export interface InputSpec {
   readonly name: string;
@@ -14,6 +14,14 @@ export interface InputSpec {
 }
 
 export const INPUTS: readonly InputSpec[] = [
+  // run
+  {
+    name: 'command',
+    group: 'run',
+    default: 'deploy',
+    description:
+      'deploy, or check: connect, run the read-only preflight and the health gate, change nothing (a watchdog).',
+  },
   // connection
   { name: 'host', group: 'connection', required: true, description: 'Address of the server to deploy to.' },
   { name: 'port', group: 'connection', default: '22', description: 'SSH port.' },
@@ -47,6 +55,12 @@ export const INPUTS: readonly InputSpec[] = [
     group: 'connection',
     default: 'false',
     description: 'Accept any host key. Only for throwaway hosts: it allows a man in the middle.',
+  },
+  {
+    name: 'host-name',
+    group: 'connection',
+    description:
+      'Name of this host in the `host` label of its metrics and logs, in messages and in the summary. Default: host.',
   },
   {
     name: 'connect-timeout',
@@ -165,6 +179,13 @@ export const INPUTS: readonly InputSpec[] = [
     default: '10m',
     description: 'How long to wait for another deploy to the same host to finish.',
   },
+  // notify
+  {
+    name: 'notify-on',
+    group: 'notify',
+    description:
+      'When to post to discord-webhook-url from the runner: failure (one message per outage, one when resolved) or never. Default: failure for check, never for deploy.',
+  },
 ];
 
 export interface OutputSpec {
@@ -178,4 +199,12 @@ export const OUTPUTS: readonly OutputSpec[] = [
   { name: 'release', description: 'Id of the release now on the host.' },
   { name: 'targets', description: 'JSON array of Prometheus targets with their health.' },
   { name: 'grafana-url', description: 'URL of Grafana on the host.' },
+  {
+    name: 'problems',
+    description: 'JSON array of what is wrong (empty when healthy); set by check and by a failed run.',
+  },
+  {
+    name: 'state-changed',
+    description: 'true when the watchdog state (outage begun or resolved) changed in this run.',
+  },
 ];

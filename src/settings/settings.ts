@@ -55,7 +55,14 @@ export interface GrafanaSettings {
   readonly dashboards: readonly number[];
 }
 
+export type Command = 'deploy' | 'check';
+export type NotifyOn = 'failure' | 'never';
+
 export interface Settings {
+  readonly command: Command;
+  /** The host's name in labels, messages and the summary. */
+  readonly hostName: string;
+  readonly notifyOn: NotifyOn;
   readonly connection: ConnectionSettings;
   readonly stack: StackSettings;
   readonly grafana: GrafanaSettings;
@@ -76,6 +83,8 @@ export class SettingsError extends Error {
 
 const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
 const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+// It lands in YAML and in label values: keep it to characters that need no quoting anywhere.
+const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
 
 /** Required inputs that have no value. */
 export function missingRequired(raw: RawInputs): string[] {
@@ -129,9 +138,24 @@ export function readSettings(raw: RawInputs, options: ReadOptions = {}): Setting
   const logsDir = value('app-logs-dir').trim();
   if (!logsDir.startsWith('/')) problems.push(`app-logs-dir: "${logsDir}" must be an absolute path in the container`);
 
+  const command = attempt(() => parseChoice(value('command'), 'command', ['deploy', 'check'] as const), 'deploy');
+  const host = value('host').trim() || (needsConnection ? '' : PLAN_HOST);
+  const hostName = value('host-name').trim() || host;
+  if (hostName && !HOST_NAME.test(hostName))
+    problems.push(`host-name: "${hostName}" may hold only letters, digits and . _ : -`);
   const settings: Settings = {
+    command,
+    hostName,
+    notifyOn: attempt(
+      () =>
+        parseChoice(value('notify-on') || (command === 'check' ? 'failure' : 'never'), 'notify-on', [
+          'failure',
+          'never',
+        ] as const),
+      'never',
+    ),
     connection: {
-      host: value('host').trim() || (needsConnection ? '' : PLAN_HOST),
+      host,
       port: attempt(() => parsePort(value('port'), 'port'), 22),
       username: value('username').trim(),
       privateKey: normalizeKey(value('ssh-key')),
@@ -184,7 +208,9 @@ export function readSettings(raw: RawInputs, options: ReadOptions = {}): Setting
     );
   }
   const webhook = settings.grafana.discordWebhookUrl;
-  if (webhook && !/^https:\/\/\S+$/.test(webhook)) problems.push('discord-webhook-url: must be an https:// URL');
+  // http:// only to this machine (a local stand-in); anything else would send alerts in clear.
+  if (webhook && !/^(https:\/\/\S+|http:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]\S*)$/.test(webhook))
+    problems.push('discord-webhook-url: must be an https:// URL');
 
   if (problems.length) throw new SettingsError(problems);
   return settings;

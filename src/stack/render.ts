@@ -46,7 +46,7 @@ export function stackVariables(settings: Settings, host: HostIdentity, layout: R
     GID: String(host.gid),
     DATA_DIR: layout.dataDir,
     LOGS_DIR: layout.logsDir,
-    HOST_LABEL: settings.connection.host,
+    HOST_LABEL: settings.hostName,
     CPU_ALERT_THRESHOLD: String(grafana.cpuAlertThreshold),
     ALERT_RECEIVER: grafana.discordWebhookUrl ? 'discord' : 'grafana-default-email',
     COMPOSE_PROFILES: stack.logAgent,

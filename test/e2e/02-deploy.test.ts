@@ -7,8 +7,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { containerIds, deployWithAction, deployWithCli, hostSnapshot, sandboxInputs, sh } from '../helpers/deploy';
-import { runCli } from '../helpers/dist';
+import { runCli, runCliOnTerminal } from '../helpers/dist';
 import { connectionFlags, keyEnv, loadSandbox, type Sandbox } from '../helpers/sandbox';
+import { screen } from '../helpers/terminal';
 
 let s: Sandbox;
 beforeAll(() => {
@@ -88,6 +89,38 @@ describe('deploy (dist/index.js on the sandbox host)', () => {
     const steps = (r.json.steps as { name: string; status: string }[]).map((x) => `${x.name}=${x.status}`);
     expect(steps.filter((x) => x.endsWith('=changed'))).toEqual([]);
     expect(containerIds()).toEqual(before);
+  });
+
+  it('on a terminal, the CLI shows one live line per step with its status and duration, then the targets', async () => {
+    const { 'ssh-key': key, ...rest } = sandboxInputs(s);
+    const r = await runCliOnTerminal(['deploy', ...Object.entries(rest).flatMap(([k, v]) => [`--${k}`, v])], {
+      MONITORING_DEPLOY_SSH_KEY: key,
+    });
+    expect(r.code).toBe(0);
+    // The running step was redrawn in place (a clock), not printed as a new line each time.
+    expect(r.stdout).toContain('\r\x1b[2K');
+    const shown = screen(r.stdout);
+    const stepLines = shown.filter((l) => /^[✓✗] /.test(l));
+    expect(stepLines.map((l) => l.slice(2, 30).trim())).toEqual([
+      'Lint stack',
+      `Connect to ${s.user}@${s.host}:${s.port}`.slice(0, 28),
+      'Preflight',
+      'Lock',
+      'Swap',
+      'Network',
+      'Directories',
+      'Upload',
+      'Grafana dashboards',
+      'Stacks',
+      'Health gate',
+    ]);
+    expect(shown.find((l) => l.startsWith('✓ Upload'))).toMatch(/^✓ Upload\s+unchanged\s+\d+(ms|\.\d+s)\s+release /);
+    expect(shown.some((l) => /running/.test(l))).toBe(false);
+    const table = shown.slice(shown.findIndex((l) => l.startsWith('JOB')));
+    expect(table[0]).toMatch(/^JOB\s+INSTANCE\s+HEALTH/);
+    expect(table.filter((l) => /\sup(\s|$)/.test(l)).map((l) => l.split(/\s+/)[0])).toEqual(
+      expect.arrayContaining(['app', 'node', 'prometheus']),
+    );
   });
 
   it('imports grafana.com dashboards on the host, datasource inputs bound to our uids', async () => {

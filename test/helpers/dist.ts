@@ -16,9 +16,10 @@ export function runNode(
   args: readonly string[],
   env: NodeJS.ProcessEnv = {},
   timeoutMs = 600_000,
+  executable = false,
 ): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [script, ...args], {
+    const child = spawn(executable ? script : process.execPath, executable ? args : [script, ...args], {
       env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -42,3 +43,16 @@ export function runNode(
 export const runCli = (args: readonly string[], env?: NodeJS.ProcessEnv, timeoutMs?: number) =>
   runNode(DIST_CLI, args, env, timeoutMs);
 export const runAction = (env: NodeJS.ProcessEnv, timeoutMs?: number) => runNode(DIST_ACTION, [], env, timeoutMs);
+
+/** The CLI on a pseudo-terminal (util-linux `script`), as a person runs it: stdout and stderr mixed. */
+export function runCliOnTerminal(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
+  const quote = (a: string) => `'${a.replace(/'/g, "'\\''")}'`;
+  const command = [process.execPath, DIST_CLI, ...args].map(quote).join(' ');
+  return runNode(
+    '/usr/bin/script',
+    ['-qefc', command, '/dev/null'],
+    { TERM: 'xterm', COLUMNS: '160', ...env },
+    600_000,
+    true,
+  );
+}

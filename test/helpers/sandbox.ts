@@ -69,3 +69,20 @@ export function keyEnv(s: Sandbox, key = s.key): NodeJS.ProcessEnv {
 export function docker(...args: string[]): string {
   return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 }
+
+/** Stops the sandbox's sshd listener: the host is "down" for SSH (open sessions end too). */
+export function stopSshd(s: Sandbox): void {
+  execFileSync('sh', [
+    '-c',
+    // [s]shd: a pattern that does not match this shell's own command line.
+    `pid=$(cat ${s.dir}/sshd.pid); kill "$pid"; pkill -f '[s]shd: ${s.user}' || true; for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || exit 0; sleep 0.1; done; exit 1`,
+  ]);
+}
+
+/** Starts it again, as test/sandbox/up.sh did, and waits until it listens. */
+export function startSshd(s: Sandbox): void {
+  execFileSync('sh', [
+    '-c',
+    `/usr/sbin/sshd -f ${s.dir}/sshd_config -E ${s.dir}/sshd.log && for _ in $(seq 1 50); do [ -s ${s.dir}/sshd.pid ] && exit 0; sleep 0.1; done; exit 1`,
+  ]);
+}

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { interfaceTables } from '../helpers/readme-table';
+// @ts-expect-error: a plain .mjs script without types
+import { interfaceTables } from '../../scripts/readme-table.mjs';
 
 describe('README', () => {
   it('has the inputs and outputs table of action.yml, exactly', () => {

@@ -31,4 +31,15 @@ describe('workflow validation', () => {
     expect(wf.jobs.deploy.steps.map((s: { uses?: string }) => s.uses)).toContain('./');
     for (const s of wf.jobs.deploy.steps) expect(s.run ?? '').not.toContain('${{');
   });
+
+  it('watchdog.yml: check every 10 minutes, one at a time, with the webhook, uses ./', () => {
+    const wf = parse(readFileSync(join(root, '.github/workflows/watchdog.yml'), 'utf8'));
+    expect(wf.on.schedule).toEqual([{ cron: '*/10 * * * *' }]);
+    expect(wf.concurrency.group).toBe('watchdog-dev');
+    const step = wf.jobs.check.steps.find((s: { uses?: string }) => s.uses === './');
+    expect(step.with.command).toBe('check');
+    expect(step.with['discord-webhook-url']).toBe('${{ secrets.DISCORD_WEBHOOK_URL }}');
+    // The job must end well before the next run starts.
+    expect(wf.jobs.check['timeout-minutes']).toBeLessThan(10);
+  });
 });

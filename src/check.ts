@@ -1,0 +1,147 @@
+// `command: check`, the watchdog: connect with the same host-key rules, run the read-only
+// preflight and the full health gate, and say in plain words what is wrong. Changes nothing.
+import { RemoteHost } from './connection/ssh.js';
+import { describeHost, gateOptionsFor } from './deploy.js';
+import { DeployError, HostUnreachableError } from './errors.js';
+import { type CheckState, GateError, healthGate, type TargetState } from './health/gate.js';
+import { type HostFacts, preflight, preflightProblems } from './host/preflight.js';
+import type { Log } from './report/log.js';
+import { type StepRecord, Steps } from './report/steps.js';
+import type { Settings } from './settings/settings.js';
+
+export interface CheckReport {
+  readonly ok: boolean;
+  /** What is wrong, one sentence each; empty when healthy. */
+  readonly problems: readonly string[];
+  readonly steps: readonly StepRecord[];
+  readonly targets: readonly TargetState[];
+  readonly checks: readonly CheckState[];
+  /** The error that ended the check early (connection, preflight), if any. */
+  readonly error?: Error;
+}
+
+// Swap nearly full on a 1 GB box means the next allocation is the OOM killer's.
+const SWAP_NEARLY_FULL = 0.9;
+
+export async function runCheck(settings: Settings, log: Log): Promise<CheckReport> {
+  const steps = new Steps(log);
+  const { connection } = settings;
+  const report = (r: Omit<CheckReport, 'steps' | 'ok'>): CheckReport => ({
+    ...r,
+    ok: r.problems.length === 0,
+    steps: steps.records,
+  });
+  let remote: RemoteHost;
+  try {
+    remote = (
+      await steps.run(`Connect to ${connection.username}@${connection.host}:${connection.port}`, async () => ({
+        remote: await RemoteHost.connect(connection),
+        detail: 'host key verified',
+      }))
+    ).remote;
+  } catch (e) {
+    const error = e as Error;
+    const first = error.message.split('\n')[0] ?? '';
+    const problem = e instanceof HostUnreachableError ? `Host unreachable: ${first}` : `Cannot log in: ${first}`;
+    return report({ problems: [problem], targets: [], checks: [], error });
+  }
+  try {
+    let facts: HostFacts;
+    try {
+      facts = (
+        await steps.run('Preflight', async () => {
+          const f = await preflight(remote);
+          return { facts: f, detail: describeHost(f) };
+        })
+      ).facts;
+    } catch (e) {
+      return report({
+        problems: [`Preflight failed: ${(e as Error).message.split('\n')[0]}`],
+        targets: [],
+        checks: [],
+        error: e as Error,
+      });
+    }
+    const hostProblems = [...preflightProblems(facts, connection.username), ...swapProblems(facts)];
+    if (facts.dockerAccess === 'none') return report({ problems: hostProblems, targets: [], checks: [] });
+    try {
+      const gate = await steps.run('Health gate', async () => {
+        // A healthy target was scraped within the last minute (the default interval is 15s).
+        const g = await healthGate(remote, facts, gateOptionsFor(settings, log)(facts.hostNowSec - 60));
+        return { gate: g, detail: `${g.targets.length} targets up` };
+      });
+      return report({ problems: hostProblems, targets: gate.gate.targets, checks: gate.gate.checks });
+    } catch (e) {
+      if (!(e instanceof GateError)) throw e;
+      return report({
+        problems: [...gateProblems(e.state.checks, e.state.targets), ...hostProblems],
+        targets: e.state.targets,
+        checks: e.state.checks,
+        error: e,
+      });
+    }
+  } catch (e) {
+    if (!(e instanceof DeployError)) throw e;
+    return report({ problems: [`Check failed: ${e.message.split('\n')[0]}`], targets: [], checks: [], error: e });
+  } finally {
+    remote.close();
+  }
+}
+
+const SERVICE_NAMES: Record<string, string> = {
+  prometheus: 'Prometheus',
+  loki: 'Loki',
+  grafana: 'Grafana',
+  promtail: 'Promtail',
+  alloy: 'Alloy',
+};
+
+/** The gate's failing checks and down targets, as sentences for a person. */
+export function gateProblems(checks: readonly CheckState[], targets: readonly TargetState[]): string[] {
+  const out: string[] = [];
+  const named = new Set<string>();
+  for (const c of checks.filter((x) => !x.ok)) {
+    const service = SERVICE_NAMES[c.name];
+    if (service) {
+      out.push(`${service} not ready: ${c.detail}`);
+      if (c.container) named.add(c.container);
+    } else if (c.name === 'targets') {
+      // The down targets are listed one by one below; "waiting for Prometheus" is already said.
+      if (!targets.some((t) => t.health !== 'up') && c.detail !== 'waiting for Prometheus')
+        out.push(`Prometheus targets: ${c.detail}`);
+    } else if (!c.container || !named.has(c.container)) {
+      out.push(`${c.name}: ${c.detail}`);
+    }
+  }
+  for (const t of targets.filter((x) => x.health !== 'up')) {
+    out.push(`Prometheus target ${t.job} (${t.instance}) is ${t.health}${t.lastError ? `: ${t.lastError}` : ''}`);
+  }
+  // A stopped service is seen by its probe and by the container list alike.
+  return [...new Set(out)];
+}
+
+export function swapProblems(f: HostFacts): string[] {
+  if (f.swapTotalBytes <= 0) return [];
+  const used = f.swapTotalBytes - f.swapFreeBytes;
+  if (used / f.swapTotalBytes < SWAP_NEARLY_FULL) return [];
+  const mib = (b: number) => Math.round(b / 1024 ** 2);
+  return [
+    `Swap nearly full: ${mib(used)} of ${mib(f.swapTotalBytes)} MiB used. Fix: find what grew (\`docker stats\`), lower its memory limit, or raise swap-size.`,
+  ];
+}
+
+/** A failed deploy's problems in the watchdog's words: the gate's findings, or the error's first line. */
+export function failureProblems(error: Error): string[] {
+  if (error instanceof GateError) return gateProblems(error.state.checks, error.state.targets);
+  return [error.message.split('\n')[0] ?? String(error)];
+}
+
+/** The error a failed check ends with: every problem, then the details of what stopped it. */
+export function checkFailure(hostName: string, report: CheckReport): DeployError {
+  const head = `The check of ${hostName} failed:\n  - ${report.problems.join('\n  - ')}`;
+  const error = report.error;
+  if (!error) return new DeployError(head);
+  return error instanceof GateError
+    ? new GateError(`${head}\n\n${error.message}`, error.state, '')
+    : new DeployError(`${head}\n\n${error.message}`);
+}
