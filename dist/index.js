@@ -67310,7 +67310,10 @@ function httpOverStream(stream, hostHeader, req) {
             .map(([k, v]) => `${k}: ${v}\r\n`)
             .join('')}\r\n`;
         // End our side: some servers wait for EOF before they answer.
-        stream.end(head + body);
+        if (req.keepOpen)
+            stream.write(head + body);
+        else
+            stream.end(head + body);
     });
 }
 function parseHttpResponse(raw) {
@@ -67541,9 +67544,14 @@ const external_node_path_namespaceObject = require("node:path");
 const COMPOSE_FILES = {
     app: 'docker-compose-dev.yml',
     monitoring: 'docker-compose-dev-monitoring.yml',
+    agent: 'docker-compose-agent.yml',
 };
 /** Compose project names: distinct, so that --remove-orphans in one never removes the other. */
-const PROJECT_NAMES = { app: 'md-app', monitoring: 'md-monitoring' };
+const PROJECT_NAMES = {
+    app: 'md-app',
+    monitoring: 'md-monitoring',
+    agent: 'md-agent',
+};
 /** Resolves `~` against the login user's home: remote commands get absolute paths. */
 function remoteLayout(remoteDir, home) {
     const root = remoteDir === '~' ? home : remoteDir.startsWith('~/') ? external_node_path_namespaceObject.posix.join(home, remoteDir.slice(2)) : remoteDir;
@@ -67594,6 +67602,79 @@ async function containerLogs(remote, facts, name, lines = 15) {
     return r.stdout.trim();
 }
 
+// EXTERNAL MODULE: external "node:tls"
+var external_node_tls_ = __nccwpck_require__(1692);
+;// CONCATENATED MODULE: ./src/health/push.ts
+// An agent's gate asks, from the agent host itself, whether the central endpoints take its
+// credentials: one empty write to each. A 401 here names the cause at once, instead of a gate
+// that only times out waiting for data that is being refused.
+
+
+/** What to send so that a real receiver answers without storing anything. */
+function emptyWrite(target) {
+    return target.name === 'remote write'
+        ? {
+            headers: {
+                'Content-Type': 'application/x-protobuf',
+                'Content-Encoding': 'snappy',
+                'X-Prometheus-Remote-Write-Version': '0.1.0',
+            },
+            body: '',
+        }
+        : { headers: { 'Content-Type': 'application/json' }, body: '{"streams":[]}' };
+}
+/** How an answer to an empty write reads: 2xx or 400 (an empty body refused) means let in. */
+function judgePush(target, status, body) {
+    const first = body.trim().split('\n')[0]?.slice(0, 120) ?? '';
+    if (status === 401 || status === 403) {
+        return `${target.url} answered ${status} ${status === 401 ? 'Unauthorized' : 'Forbidden'}: push-username / push-password are not accepted there`;
+    }
+    if (status === 404)
+        return `${target.url} answered 404: no ${target.name} endpoint at that path`;
+    if ((status >= 200 && status < 300) || status === 400)
+        return undefined;
+    return `${target.url} answered ${status} ${first}`;
+}
+async function probePush(remote, target, credentials, timeoutMs = 5_000) {
+    const name = target.name;
+    let url;
+    try {
+        url = new URL(target.url);
+    }
+    catch {
+        return { name, ok: false, detail: `${target.url} is not a URL` };
+    }
+    const tls = url.protocol === 'https:';
+    const port = Number(url.port) || (tls ? 443 : 80);
+    const auth = credentials.password
+        ? { Authorization: `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}` }
+        : {};
+    const write = emptyWrite(target);
+    const req = {
+        method: 'POST',
+        path: `${url.pathname}${url.search}`,
+        headers: { ...write.headers, ...auth },
+        body: write.body,
+        timeoutMs,
+        keepOpen: true,
+    };
+    try {
+        // The connection starts on the agent host: this is the path its Prometheus and Promtail use.
+        const channel = await remote.tunnel(url.hostname, port, timeoutMs);
+        // No half-close after the request: a proxy reads it as the client giving up (nginx: 499).
+        const res = await httpOverStream(tls ? (0,external_node_tls_.connect)({ socket: channel, servername: url.hostname }) : channel, url.host, req);
+        const why = judgePush(target, res.status, res.body);
+        return { name, ok: !why, detail: why ?? `${target.url} accepts the credentials` };
+    }
+    catch (e) {
+        return {
+            name,
+            ok: false,
+            detail: `${target.url} cannot be reached from the host: ${e.message.split('\n')[0]}`,
+        };
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/health/gate.ts
 // The health gate: the deploy is green only when Prometheus is ready and every active target is
 // up with a scrape newer than this deploy, Loki is ready, Grafana answers, and the log agent is
@@ -67602,16 +67683,20 @@ async function containerLogs(remote, facts, name, lines = 15) {
 
 
 
+
 const gate_firstLine = (s) => s.trim().split('\n')[0]?.slice(0, 160) ?? '';
-function probes(logAgent) {
-    const list = [
-        {
-            name: 'prometheus',
-            service: 'prometheus',
-            port: 9090,
-            path: '/-/ready',
-            judge: (s, b) => (s === 200 ? undefined : `/-/ready answered ${s} ${gate_firstLine(b)}`),
-        },
+function probes(logAgent, role = 'monitoring') {
+    const prometheus = {
+        name: 'prometheus',
+        service: 'prometheus',
+        port: 9090,
+        path: '/-/ready',
+        judge: (s, b) => (s === 200 ? undefined : `/-/ready answered ${s} ${gate_firstLine(b)}`),
+    };
+    if (role === 'agent')
+        return [prometheus, logAgentProbe(logAgent)];
+    return [
+        prometheus,
         {
             name: 'loki',
             service: 'loki',
@@ -67635,8 +67720,11 @@ function probes(logAgent) {
                 }
             },
         },
+        logAgentProbe(logAgent),
     ];
-    list.push(logAgent === 'alloy'
+}
+function logAgentProbe(logAgent) {
+    return logAgent === 'alloy'
         ? {
             name: 'alloy',
             service: 'alloy',
@@ -67650,8 +67738,7 @@ function probes(logAgent) {
             port: 9080,
             path: '/ready',
             judge: (s, b) => (s === 200 ? undefined : `/ready answered ${s} ${gate_firstLine(b)}`),
-        });
-    return list;
+        };
 }
 /** Prometheus timestamps carry nanoseconds; Date.parse wants at most milliseconds. */
 function parsePromTime(t) {
@@ -67700,7 +67787,10 @@ async function probe(remote, c, p) {
 async function inspectHealth(remote, facts, opts) {
     const containers = await listContainers(remote, facts, opts.network);
     const byService = new Map(containers.map((c) => [c.service, c]));
-    const checks = await Promise.all(probes(opts.logAgent).map((p) => probe(remote, byService.get(p.service), p)));
+    const checks = await Promise.all([
+        ...probes(opts.logAgent, opts.role).map((p) => probe(remote, byService.get(p.service), p)),
+        ...(opts.push?.targets ?? []).map((t) => probePush(remote, t, opts.push?.credentials ?? { username: '' })),
+    ]);
     for (const c of containers) {
         // A probed service's stopped container is already reported by its probe.
         if (c.state !== 'running' && !checks.some((x) => x.container === c.name))
@@ -67863,15 +67953,21 @@ function isText(content) {
 
 
 
+
+
 const DISCORD_CONTACT_POINT_FILE = 'grafana/provisioning/alerting/discord.yaml';
 const SECRET_FILES = {
     grafanaAdminPassword: 'secrets/grafana_admin_password',
     discordWebhookUrl: 'secrets/discord_webhook_url',
+    pushPassword: 'secrets/push_password',
 };
+/** The receiver's users: a salted hash, readable by nginx's worker (never the password). */
+const RECEIVER_HTPASSWD = 'receiver/htpasswd';
 const PLACEHOLDER = /@@([A-Z][A-Z0-9_]*)@@/g;
 const SECRET_MODE = 0o600;
 function stackVariables(settings, host, layout) {
-    const { stack, grafana } = settings;
+    const { stack, grafana, agents } = settings;
+    const profiles = [stack.logAgent, ...(agents.acceptAgents && agents.role === 'monitoring' ? ['receiver'] : [])];
     return {
         NETWORK: stack.network,
         APP_IMAGE: stack.images.server ?? stack.appImage ?? '',
@@ -67885,7 +67981,12 @@ function stackVariables(settings, host, layout) {
         HOST_LABEL: settings.hostName,
         CPU_ALERT_THRESHOLD: String(grafana.cpuAlertThreshold),
         ALERT_RECEIVER: grafana.discordWebhookUrl ? 'discord' : 'grafana-default-email',
-        COMPOSE_PROFILES: stack.logAgent,
+        COMPOSE_PROFILES: profiles.join(','),
+        RECEIVER_PORT: String(agents.receiverPort),
+        RECEIVER_BIND: agents.receiverBind,
+        REMOTE_WRITE_URL: agents.remoteWriteUrl ?? '',
+        LOKI_PUSH_URL: agents.lokiPushUrl ?? '',
+        PUSH_USERNAME: agents.pushUsername,
     };
 }
 function fillPlaceholders(path, text, vars) {
@@ -67928,9 +68029,12 @@ function renderStack(settings, host, layout, options = {}) {
     if ((options.requireAppImage ?? true) && settings.stack.stacks.includes('app') && !vars.APP_IMAGE) {
         throw new errors_DeployError('No image for the app: the app stack needs app-image (your Spring Boot image, e.g. me/back:1.4.2).', 'set app-image, or stacks: monitoring to deploy only the monitoring stack.');
     }
+    const foreign = filesOfOtherStacks(byPath, settings.stack.stacks);
     const files = [];
     for (const f of source) {
         if (f.path === '.env' || f.path.startsWith('secrets/'))
+            continue;
+        if (foreign(f.path))
             continue;
         if (f.path === DISCORD_CONTACT_POINT_FILE && !settings.grafana.discordWebhookUrl)
             continue;
@@ -67982,6 +68086,23 @@ function renderStack(settings, host, layout, options = {}) {
             generated: true,
         });
     }
+    if (settings.stack.stacks.includes('agent')) {
+        // Always there (empty without a password): the agent's configs name it.
+        files.push({
+            path: SECRET_FILES.pushPassword,
+            content: Buffer.from(settings.agents.pushPassword ?? ''),
+            mode: SECRET_MODE,
+            generated: true,
+        });
+    }
+    if (settings.agents.acceptAgents && settings.stack.stacks.includes('monitoring') && settings.agents.pushPassword) {
+        files.push({
+            path: RECEIVER_HTPASSWD,
+            content: Buffer.from(htpasswdLine(settings.agents.pushUsername, settings.agents.pushPassword, settings.secrets)),
+            mode: 0o644,
+            generated: true,
+        });
+    }
     if (settings.grafana.discordWebhookUrl) {
         files.push({
             path: SECRET_FILES.discordWebhookUrl,
@@ -67997,12 +68118,67 @@ function renderStack(settings, host, layout, options = {}) {
 function withV1Version(text) {
     return /^version:/m.test(text) ? text : `version: "2.4"\n${text}`;
 }
+/**
+ * nginx's `{SSHA}` scheme: base64(sha1(password + salt) + salt). The salt is derived from the
+ * secrets, not random, so that an unchanged password renders the same bytes (no upload, no
+ * restart) and a changed one a different line.
+ */
+function htpasswdLine(user, password, secrets) {
+    const salt = (0,external_node_crypto_.createHash)('sha256')
+        .update(`htpasswd-salt\0${user}\0${[...secrets].sort().join('\0')}`)
+        .digest()
+        .subarray(0, 8);
+    const digest = (0,external_node_crypto_.createHash)('sha1').update(password).update(salt).digest();
+    return `${user}:{SSHA}${Buffer.concat([digest, salt]).toString('base64')}\n`;
+}
+/**
+ * Files that belong only to stacks this host does not run (an agent host needs no Grafana
+ * dashboards, the central host no agent config): their compose files and what only they
+ * bind-mount. Files no compose file mounts are kept, as before.
+ */
+function filesOfOtherStacks(byPath, running) {
+    const mountedBy = new Map();
+    const others = new Set();
+    for (const stack of Object.keys(COMPOSE_FILES)) {
+        const file = byPath.get(COMPOSE_FILES[stack]);
+        if (!file)
+            continue;
+        if (!running.includes(stack))
+            others.add(file.path);
+        for (const source of bindSources(file)) {
+            const set = mountedBy.get(source) ?? new Set();
+            set.add(stack);
+            mountedBy.set(source, set);
+        }
+    }
+    return (path) => {
+        if (others.has(path))
+            return true;
+        const owners = [...mountedBy.entries()]
+            .filter(([source]) => path === source || path.startsWith(`${source}/`))
+            .flatMap(([, stacks]) => [...stacks]);
+        return owners.length > 0 && !owners.some((o) => running.includes(o));
+    };
+}
+/** The stack-relative sources (`./x`) of a compose file's bind mounts. */
+function bindSources(file) {
+    const data = (0,dist/* parseDocument */.Tp)(file.content.toString('utf8')).toJS();
+    const out = [];
+    for (const svc of Object.values(data?.services ?? {})) {
+        for (const v of svc?.volumes ?? []) {
+            const source = typeof v === 'string' ? v.split(':')[0] : v?.source;
+            if (source?.startsWith('./'))
+                out.push(external_node_path_namespaceObject.posix.normalize(source.slice(2)).replace(/\/$/, ''));
+        }
+    }
+    return out;
+}
 
 ;// CONCATENATED MODULE: ./src/host/dirs.ts
 
 
 
-function dirsScript(layout, generatePassword) {
+function dirsScript(layout, generatePassword, agent = false) {
     const q = docker_shq;
     return `set -e
 changed=
@@ -68016,6 +68192,7 @@ mk ${q(layout.logsDir)} 755
 mk ${q(`${layout.logsDir}/app`)} 777
 mk ${q(`${layout.logsDir}/nginx`)} 755
 mk ${q(layout.secretsDir)} 700
+${agent ? `mk ${q(`${layout.dataDir}/prometheus-agent`)} 755` : ''}
 ${generatePassword
         ? `pw=${q(`${layout.root}/${SECRET_FILES.grafanaAdminPassword}`)}
 if [ ! -s "$pw" ]; then (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=\\n' > "$pw"); changed="$changed $pw"; fi`
@@ -68023,8 +68200,8 @@ if [ ! -s "$pw" ]; then (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+
 echo "changed:$changed"
 `;
 }
-async function ensureDirs(remote, layout, generatePassword) {
-    const r = await remote.exec('sh -s', { stdin: dirsScript(layout, generatePassword) });
+async function ensureDirs(remote, layout, generatePassword, agent = false) {
+    const r = await remote.exec('sh -s', { stdin: dirsScript(layout, generatePassword, agent) });
     if (r.code !== 0)
         throw new errors_DeployError(`Could not prepare ${layout.root} on the host: ${r.stderr.trim()}`);
     const made = (/changed:(.*)/.exec(r.stdout)?.[1] ?? '').trim();
@@ -68366,11 +68543,20 @@ function configFlag(s, flag, fallback) {
     const i = s.command.findIndex((c) => c === `--${flag}` || c === `-${flag}`);
     return (i >= 0 && s.command[i + 1]) || fallback;
 }
+/** An nginx whose own config logs only to stdout/stderr writes no files to collect. */
+function nginxWritesLogFiles(m, s) {
+    const conf = mountedConfig(m, s, '/etc/nginx/nginx.conf');
+    if (!conf)
+        return true;
+    return /\/var\/log\/nginx/.test(m.files.get(conf)?.content.toString('utf8') ?? '');
+}
 const logMounts = (m, ctx) => {
     const out = [];
     const writers = [
         ...appServices(m).map((s) => ({ s, dir: ctx.appLogsDir, who: 'the app (Logback)' })),
-        ...find(m, 'nginx').map((s) => ({ s, dir: '/var/log/nginx', who: 'nginx' })),
+        ...find(m, 'nginx')
+            .filter((s) => nginxWritesLogFiles(m, s))
+            .map((s) => ({ s, dir: '/var/log/nginx', who: 'nginx' })),
     ];
     for (const { s, dir, who } of writers) {
         if (mountHolding(s, dir))
@@ -68774,7 +68960,7 @@ async function upStacks(remote, facts, root, rendered, changedPaths, pull) {
     const v2 = facts.compose?.command === 'docker compose';
     const restarted = [];
     // The app first: Prometheus scrapes it and nginx proxies to it.
-    for (const stack of ['app', 'monitoring']) {
+    for (const stack of ['app', 'monitoring', 'agent']) {
         const files = rendered.composeFiles[stack];
         if (!files)
             continue;
@@ -69170,7 +69356,7 @@ class DeployFailure extends errors_DeployError {
         this.name = 'DeployFailure';
     }
 }
-async function deploy(settings, log) {
+async function deploy(settings, log, options = {}) {
     const steps = new Steps(log);
     const warnings = [];
     const warn = (w) => {
@@ -69178,13 +69364,13 @@ async function deploy(settings, log) {
         log.warn(w);
     };
     try {
-        return await deploySteps(settings, log, steps, warn, warnings);
+        return await deploySteps(settings, log, steps, warn, warnings, options);
     }
     catch (e) {
         throw new DeployFailure(e, steps.records);
     }
 }
-async function deploySteps(settings, log, steps, warn, warnings) {
+async function deploySteps(settings, log, steps, warn, warnings, options) {
     const { connection, stack } = settings;
     // Lint first, on this machine: a broken stack never gets as far as the host.
     await steps.run('Lint stack', async () => {
@@ -69198,6 +69384,7 @@ async function deploySteps(settings, log, steps, warn, warnings) {
         const r = await RemoteHost.connect(connection);
         return { remote: r, detail: `host key ${r.hostKey.keyType} ${r.hostKey.fingerprint}` };
     })).remote;
+    let keep = false;
     try {
         const facts = (await steps.run('Preflight', async () => {
             const f = await preflight(remote);
@@ -69217,7 +69404,7 @@ async function deploySteps(settings, log, steps, warn, warnings) {
         try {
             await steps.run('Swap', () => ensureSwap(remote, facts, settings.swapBytes));
             await steps.run('Network', () => ensureNetwork(remote, dockerCommand(facts), stack.network));
-            await steps.run('Directories', () => ensureDirs(remote, plan.layout, !settings.grafana.adminPassword && settings.stack.stacks.includes('monitoring')));
+            await steps.run('Directories', () => ensureDirs(remote, plan.layout, !settings.grafana.adminPassword && settings.stack.stacks.includes('monitoring'), settings.stack.stacks.includes('agent')));
             const upload = await steps.run('Upload', async () => {
                 const state = await readRemoteState(remote, plan.layout, plan.rendered.files);
                 const up = planUpload(plan.rendered.files, state);
@@ -69269,7 +69456,10 @@ async function deploySteps(settings, log, steps, warn, warnings) {
                 });
                 gate = await steps.run('Health gate', async () => {
                     const g = await healthGate(remote, facts, gateOptions(facts.hostNowSec));
-                    return { gate: g, detail: `${g.targets.length} targets up; Loki, Grafana and ${stack.logAgent} ready` };
+                    const ready = settings.agents.role === 'agent'
+                        ? `${stack.logAgent} ready; remote write and Loki push accept the credentials`
+                        : `Loki, Grafana and ${stack.logAgent} ready`;
+                    return { gate: g, detail: `${g.targets.length} targets up; ${ready}` };
                 });
             }
             catch (e) {
@@ -69283,14 +69473,22 @@ async function deploySteps(settings, log, steps, warn, warnings) {
                     throw withMessage(e, `${e.message}\n\nNot rolled back: ${why}.`);
                 }
                 try {
-                    await steps.run(`Rollback to ${previous}`, () => rollBack(remote, facts, plan.layout, previous, settings, gateOptions));
+                    await steps.run(`Rollback to ${previous}`, () => 
+                    // The restored release has its own push credentials, which this run does not know:
+                    // its gate checks the host alone.
+                    rollBack(remote, facts, plan.layout, previous, settings, (since) => ({
+                        ...gateOptions(since),
+                        push: undefined,
+                    })));
                 }
                 catch (rollbackError) {
                     throw withMessage(e, `${e.message}\n\nRollback to release ${previous} failed too: ${rollbackError.message}`);
                 }
                 throw withMessage(e, `${e.message}\n\nRolled back to release ${previous}, which is healthy again. The failed release ${upload.up.release} is kept on the host.`);
             }
+            keep = options.keepConnection === true;
             return {
+                ...(keep ? { connection: { remote, facts } } : {}),
                 steps: steps.records,
                 changed: steps.changed,
                 restarted: up.restarted,
@@ -69308,14 +69506,27 @@ async function deploySteps(settings, log, steps, warn, warnings) {
         }
     }
     finally {
-        remote.close();
+        if (!keep)
+            remote.close();
     }
 }
 /** Gate settings for one run; the caller picks the host time scrapes must be newer than. */
 function gateOptionsFor(settings, log) {
+    const { agents } = settings;
+    const push = agents.role === 'agent' && agents.remoteWriteUrl && agents.lokiPushUrl
+        ? {
+            targets: [
+                { name: 'remote write', url: agents.remoteWriteUrl },
+                { name: 'Loki push', url: agents.lokiPushUrl },
+            ],
+            credentials: { username: agents.pushUsername, password: agents.pushPassword },
+        }
+        : undefined;
     return (sinceEpochSec) => ({
         network: settings.stack.network,
         logAgent: settings.stack.logAgent,
+        role: agents.role,
+        push,
         timeoutMs: settings.healthTimeoutMs,
         sinceEpochSec,
         log,
@@ -69480,6 +69691,214 @@ function checkFailure(hostName, report) {
     return error instanceof GateError
         ? new GateError(`${head}\n\n${error.message}`, error.state, '')
         : new errors_DeployError(`${head}\n\n${error.message}`);
+}
+
+;// CONCATENATED MODULE: ./src/health/arrival.ts
+// An agent's health is checked where its data lands: on the central host, its `up` series
+// (arriving by remote write, labelled with its host name) must all be 1, and Loki must know its
+// host label (its log streams arrived). Asked through the central host's own SSH connection.
+
+
+
+
+/** One look at what the central Prometheus and Loki hold for each agent host. */
+async function lookForAgents(remote, facts, network, hosts) {
+    const containers = await listContainers(remote, facts, network);
+    const address = (service) => containers.find((c) => c.service === service && c.state === 'running')?.address;
+    const prometheus = address('prometheus');
+    const loki = address('loki');
+    let logHosts = [];
+    if (loki) {
+        const res = await httpViaHost(remote, loki, 3100, { path: '/loki/api/v1/label/host/values', timeoutMs: 5_000 });
+        if (res.status === 200)
+            logHosts = (JSON.parse(res.body).data ?? []).map(String);
+    }
+    const out = [];
+    for (const host of hosts) {
+        let series = [];
+        if (prometheus) {
+            const query = encodeURIComponent(`up{host=${JSON.stringify(host)}}`);
+            const res = await httpViaHost(remote, prometheus, 9090, {
+                path: `/api/v1/query?query=${query}`,
+                timeoutMs: 5_000,
+            });
+            if (res.status === 200) {
+                const result = JSON.parse(res.body).data?.result ?? [];
+                series = result.map((r) => ({ job: r.metric.job ?? '', instance: r.metric.instance ?? '', up: r.value[1] }));
+            }
+        }
+        const logs = logHosts.includes(host);
+        const down = series.filter((x) => x.up !== '1');
+        const problems = [
+            ...(series.length === 0 ? [`no up{host="${host}"} series in the central Prometheus yet`] : []),
+            ...down.map((x) => `${x.job} (${x.instance}) is down on ${host}`),
+            ...(logs ? [] : [`no log streams with host="${host}" in the central Loki yet`]),
+        ];
+        out.push({
+            host,
+            ok: problems.length === 0,
+            detail: problems.length ? problems.join('; ') : `${series.length} up series and log streams arrived`,
+            series,
+            logs,
+        });
+    }
+    return out;
+}
+const arrival_sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** Polls until every agent's data is there or the deadline passes; returns the last look. */
+async function waitForAgents(remote, facts, network, hosts, timeoutMs, log) {
+    const started = Date.now();
+    let delay = 1_000;
+    let last = '';
+    for (;;) {
+        let seen;
+        try {
+            seen = await lookForAgents(remote, facts, network, hosts);
+        }
+        catch (e) {
+            if (e instanceof errors_DeployError && /was lost/.test(e.message))
+                throw e;
+            seen = hosts.map((host) => ({
+                host,
+                ok: false,
+                detail: e.message.split('\n')[0] ?? '',
+                series: [],
+                logs: false,
+            }));
+        }
+        if (seen.every((a) => a.ok) || Date.now() + delay > started + timeoutMs)
+            return seen;
+        const waiting = seen
+            .filter((a) => !a.ok)
+            .map((a) => `${a.host}: ${a.detail}`)
+            .join(' | ');
+        if (waiting !== last)
+            log.info(`  waiting for agents (${formatDuration(Date.now() - started)}): ${waiting}`);
+        last = waiting;
+        await arrival_sleep(delay);
+        delay = Math.min(Math.round(delay * 1.5), 5_000);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/fleet.ts
+// Several hosts in one run (the hosts input): the central monitoring host and agents, deployed
+// in parallel with a small limit, one SSH connection each. An agent counts as green only when
+// its data has arrived centrally, which is checked over the central host's connection. One
+// host failing never hides the others' results.
+
+
+
+/** One host's settings: the shared inputs, with its own address, name, role and endpoints. */
+function hostSettings(settings, entry, central) {
+    const swap = (s) => entry.role === 'agent' && s === 'monitoring'
+        ? 'agent'
+        : entry.role === 'monitoring' && s === 'agent'
+            ? 'monitoring'
+            : s;
+    const base = central ? `http://${central.address ?? central.host}:${settings.agents.receiverPort}` : undefined;
+    return {
+        ...settings,
+        hosts: [],
+        hostName: entry.name,
+        connection: {
+            ...settings.connection,
+            host: entry.host,
+            port: entry.port ?? settings.connection.port,
+            username: entry.user ?? settings.connection.username,
+            hostKey: entry.fingerprint
+                ? { kind: 'fingerprints', fingerprints: [entry.fingerprint] }
+                : settings.connection.hostKey,
+        },
+        stack: { ...settings.stack, stacks: [...new Set(settings.stack.stacks.map(swap))] },
+        agents: {
+            ...settings.agents,
+            role: entry.role,
+            acceptAgents: entry.role === 'monitoring' ? settings.agents.acceptAgents || !!central : false,
+            remoteWriteUrl: settings.agents.remoteWriteUrl ?? (base && `${base}/api/v1/write`),
+            lokiPushUrl: settings.agents.lokiPushUrl ?? (base && `${base}/loki/api/v1/push`),
+        },
+    };
+}
+/** Runs tasks with at most `limit` at once, each result in its place. */
+async function withLimit(limit, tasks) {
+    const results = new Array(tasks.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < tasks.length) {
+            const i = next++;
+            results[i] = await tasks[i]();
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
+    return results;
+}
+function prefixedLog(log, prefix) {
+    return {
+        info: (l) => log.info(`[${prefix}] ${l}`),
+        warn: (l) => log.warn(`[${prefix}] ${l}`),
+        error: (l) => log.error(`[${prefix}] ${l}`),
+    };
+}
+async function deployFleet(settings, log) {
+    const central = settings.hosts.find((h) => h.role === 'monitoring');
+    const agents = settings.hosts.filter((h) => h.role === 'agent');
+    // The central host first, so that its receiver is up while the agents' gates ask for it.
+    const order = [...(central ? [central] : []), ...agents];
+    const outcomes = await withLimit(settings.parallel, order.map((entry) => async () => {
+        const started = Date.now();
+        const s = hostSettings(settings, entry, central);
+        const hostLog = prefixedLog(log, entry.name);
+        try {
+            const result = await deploy(s, hostLog, { keepConnection: entry === central && agents.length > 0 });
+            return { ...describe(entry), ok: true, durationMs: Date.now() - started, steps: result.steps, result };
+        }
+        catch (e) {
+            const error = e instanceof DeployFailure ? e.error : e;
+            const steps = e instanceof DeployFailure ? e.steps : [];
+            hostLog.error(error.message);
+            return { ...describe(entry), ok: false, durationMs: Date.now() - started, steps, error };
+        }
+    }));
+    const centralOutcome = outcomes.find((o) => o.role === 'monitoring');
+    const connection = centralOutcome?.result?.connection;
+    if (!connection)
+        return outcomes;
+    try {
+        const deployed = outcomes.filter((o) => o.role === 'agent' && o.ok).map((o) => o.name);
+        if (!deployed.length)
+            return outcomes;
+        const started = Date.now();
+        const centralLog = prefixedLog(log, centralOutcome.name);
+        centralLog.info(`▶ Agents' data: waiting for ${deployed.join(', ')} in Prometheus and Loki`);
+        const seen = await waitForAgents(connection.remote, connection.facts, settings.stack.network, deployed, settings.healthTimeoutMs, centralLog);
+        centralLog.info(`✓ Agents' data: ${seen.filter((a) => a.ok).length}/${seen.length} arrived in ${formatDuration(Date.now() - started)}`);
+        return outcomes.map((o) => {
+            const arrival = seen.find((a) => a.host === o.name);
+            if (!arrival)
+                return o;
+            const step = {
+                name: 'Data at the central host',
+                status: arrival.ok ? 'ok' : 'failed',
+                durationMs: Date.now() - started,
+                detail: arrival.detail,
+            };
+            return {
+                ...o,
+                ok: arrival.ok,
+                arrival,
+                steps: [...o.steps, step],
+                error: arrival.ok
+                    ? undefined
+                    : new Error(`${o.name} deployed, but its data did not arrive at ${centralOutcome.name} within ${formatDuration(settings.healthTimeoutMs)}: ${arrival.detail}`),
+            };
+        });
+    }
+    finally {
+        connection.remote.close();
+    }
+}
+function describe(entry) {
+    return { name: entry.name, role: entry.role, host: entry.host };
 }
 
 ;// CONCATENATED MODULE: ./src/report/log.ts
@@ -69722,19 +70141,24 @@ function runUrlFrom(env) {
 }
 
 ;// CONCATENATED MODULE: ./src/report/summary.ts
+// The run as a person reads it afterwards: a Markdown job summary and the action's outputs.
 
 const esc = (s) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const ICON = { changed: '🟡', unchanged: '⚪', ok: '🟢', failed: '🔴' };
+function stepRows(steps) {
+    return [
+        '| step | status | duration | detail |',
+        '| --- | --- | --- | --- |',
+        ...steps.map((r) => `| ${esc(r.name)} | ${ICON[r.status] ?? ''} ${r.status} | ${formatDuration(r.durationMs)} | ${esc(r.detail ?? '')} |`),
+    ];
+}
 function summaryMarkdown(s) {
     const out = [`## ${s.ok ? '✅' : '❌'} ${esc(s.title)}`, ''];
     if (s.grafanaUrl)
         out.push(`Grafana: ${s.grafanaUrl}${s.release ? ` · release \`${s.release}\`` : ''}`, '');
     if (s.error)
         out.push('```', s.error, '```', '');
-    out.push('| step | status | duration | detail |', '| --- | --- | --- | --- |');
-    for (const r of s.steps) {
-        out.push(`| ${esc(r.name)} | ${ICON[r.status] ?? ''} ${r.status} | ${formatDuration(r.durationMs)} | ${esc(r.detail ?? '')} |`);
-    }
+    out.push(...stepRows(s.steps));
     if (s.targets.length) {
         out.push('', '### Prometheus targets', '', '| job | instance | health | last scrape | last error |', '| --- | --- | --- | --- | --- |');
         for (const t of s.targets) {
@@ -69768,6 +70192,39 @@ function targetsTable(targets) {
         .trimEnd())
         .join('\n');
 }
+/** Several hosts: one row each, then each host's steps folded away. */
+function fleetMarkdown(title, outcomes) {
+    const ok = outcomes.every((o) => o.ok);
+    const out = [
+        `## ${ok ? '✅' : '❌'} ${esc(title)}`,
+        '',
+        '| host | role | result | duration | detail |',
+        '| --- | --- | --- | --- | --- |',
+    ];
+    for (const o of outcomes) {
+        const detail = o.error
+            ? (o.error.message.split('\n')[0] ?? '')
+            : [o.result && `release \`${o.result.release}\``, o.arrival?.detail].filter(Boolean).join(' · ');
+        out.push(`| ${esc(o.name)} | ${o.role} | ${o.ok ? '🟢 green' : '🔴 failed'} | ${formatDuration(o.durationMs)} | ${esc(detail)} |`);
+    }
+    for (const o of outcomes) {
+        out.push('', `<details><summary>${esc(o.name)}: steps</summary>`, '');
+        out.push(...stepRows(o.steps));
+        if (o.error)
+            out.push('', '```', o.error.message, '```');
+        out.push('', '</details>');
+    }
+    return `${out.join('\n')}\n`;
+}
+function hostsJson(outcomes) {
+    return JSON.stringify(outcomes.map((o) => ({
+        name: o.name,
+        role: o.role,
+        ok: o.ok,
+        ...(o.result ? { release: o.result.release, changed: o.result.changed } : {}),
+        ...(o.error ? { error: o.error.message.split('\n')[0] } : {}),
+    })));
+}
 
 ;// CONCATENATED MODULE: ./src/settings/inputs.ts
 // The action's whole interface in one place. action.yml, the CLI's flags and the README's table
@@ -69781,7 +70238,11 @@ const INPUTS = [
         description: 'deploy, or check: connect, run the read-only preflight and the health gate, change nothing (a watchdog).',
     },
     // connection
-    { name: 'host', group: 'connection', required: true, description: 'Address of the server to deploy to.' },
+    {
+        name: 'host',
+        group: 'connection',
+        description: 'Address of the server to deploy to. Required, unless the hosts input names several.',
+    },
     { name: 'port', group: 'connection', default: '22', description: 'SSH port.' },
     { name: 'username', group: 'connection', required: true, description: 'SSH login user (e.g. ec2-user, ubuntu).' },
     {
@@ -69845,8 +70306,7 @@ const INPUTS = [
     {
         name: 'stacks',
         group: 'stack',
-        default: 'app,monitoring',
-        description: 'Which stacks to run: app (docker-compose-dev.yml), monitoring (docker-compose-dev-monitoring.yml).',
+        description: 'Which stacks to run: app (docker-compose-dev.yml), monitoring (docker-compose-dev-monitoring.yml), agent (docker-compose-agent.yml). Default: app,monitoring; app,agent for role agent.',
     },
     { name: 'app-image', group: 'stack', description: 'Image of your Spring Boot app (the `server` service).' },
     {
@@ -69883,6 +70343,64 @@ const INPUTS = [
         group: 'stack',
         default: 'promtail',
         description: 'Log shipper: promtail (end of life since 2026-03-02) or alloy.',
+    },
+    // agents
+    {
+        name: 'role',
+        group: 'agents',
+        default: 'monitoring',
+        description: 'monitoring: the central stack (Prometheus, Loki, Grafana). agent: only node-exporter, Prometheus in agent mode and the log agent, sending to remote-write-url and loki-push-url.',
+    },
+    {
+        name: 'hosts',
+        group: 'agents',
+        description: 'Several hosts in one run, one per line: `name=NAME role=monitoring|agent host=ADDRESS [port=22] [user=USER] [fingerprint=SHA256:…] [address=PRIVATE_ADDRESS]` (address: where agents reach the monitoring host). Other inputs apply to all; host, role and host-name are then not used.',
+    },
+    {
+        name: 'parallel',
+        group: 'agents',
+        default: '3',
+        description: 'With hosts: how many hosts are deployed at the same time.',
+    },
+    {
+        name: 'accept-agents',
+        group: 'agents',
+        default: 'false',
+        description: "Central stack: accept agents' remote write and Loki push on receiver-port, behind nginx basic auth (push-username / push-password).",
+    },
+    {
+        name: 'receiver-port',
+        group: 'agents',
+        default: '9095',
+        description: 'Central stack: the port the authenticated receiver publishes (open it only to the agent hosts).',
+    },
+    {
+        name: 'receiver-bind',
+        group: 'agents',
+        default: '0.0.0.0',
+        description: "Central stack: the host address the receiver listens on (e.g. the host's private address).",
+    },
+    {
+        name: 'remote-write-url',
+        group: 'agents',
+        description: 'Agent: Prometheus remote-write endpoint (our central receiver, Mimir, Thanos Receive, VictoriaMetrics, Grafana Cloud). With hosts: derived from the monitoring host.',
+    },
+    {
+        name: 'loki-push-url',
+        group: 'agents',
+        description: 'Agent: Loki push endpoint (`…/loki/api/v1/push`). With hosts: derived from the monitoring host.',
+    },
+    {
+        name: 'push-username',
+        group: 'agents',
+        default: 'agent',
+        description: 'Basic-auth user for remote write and Loki push (agents send it; the central receiver checks it).',
+    },
+    {
+        name: 'push-password',
+        group: 'agents',
+        secret: true,
+        description: 'Basic-auth password for remote write and Loki push. Pass it from a secret.',
     },
     // grafana
     {
@@ -69948,6 +70466,7 @@ const OUTPUTS = [
     { name: 'release', description: 'Id of the release now on the host.' },
     { name: 'targets', description: 'JSON array of Prometheus targets with their health.' },
     { name: 'grafana-url', description: 'URL of Grafana on the host.' },
+    { name: 'hosts', description: 'With the hosts input: JSON array, one entry per host (name, role, ok, error).' },
     {
         name: 'problems',
         description: 'JSON array of what is wrong (empty when healthy); set by check and by a failed run.',
@@ -69983,7 +70502,10 @@ const PLAN_HOST = 'dev-server';
 function readSettings(raw, options = {}) {
     const needsConnection = options.needsConnection ?? true;
     const problems = [];
-    const missing = needsConnection ? missingRequired(raw) : [];
+    // With the hosts input, each line names its host.
+    const missing = needsConnection
+        ? [...(raw.host?.trim() || raw.hosts?.trim() ? [] : ['host']), ...missingRequired(raw)]
+        : [];
     if (missing.length)
         problems.push(`missing required input${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`);
     const value = (name) => {
@@ -70004,10 +70526,15 @@ function readSettings(raw, options = {}) {
         }
     };
     const hostKey = attempt(() => hostKeyPolicy(value), { kind: 'unpinned' });
-    const stacks = attempt(() => parseList(value('stacks')).map((s) => parseChoice(s, 'stacks', ['app', 'monitoring'])), []);
+    const role = attempt(() => parseChoice(value('role'), 'role', ['monitoring', 'agent']), 'monitoring');
+    const stacks = attempt(() => parseList(value('stacks') || (role === 'agent' ? 'app,agent' : 'app,monitoring')).map((s) => parseChoice(s, 'stacks', ['app', 'monitoring', 'agent'])), []);
     if (raw.stacks !== undefined && stacks.length === 0 && !problems.some((p) => p.startsWith('stacks'))) {
-        problems.push('stacks: name at least one of app, monitoring');
+        problems.push('stacks: name at least one of app, monitoring, agent');
     }
+    const wrongStack = role === 'agent' ? 'monitoring' : 'agent';
+    if (stacks.includes(wrongStack))
+        problems.push(`stacks: "${wrongStack}" does not run on a ${role} host (role: ${role})`);
+    const hosts = attempt(() => parseHosts(value('hosts')), []);
     const network = value('network').trim();
     if (!NETWORK_NAME.test(network))
         problems.push(`network: "${network}" is not a valid Docker network name`);
@@ -70051,6 +70578,18 @@ function readSettings(raw, options = {}) {
             pull: attempt(() => parseChoice(value('pull'), 'pull', ['missing', 'always', 'never']), 'missing'),
             logAgent: attempt(() => parseChoice(value('log-agent'), 'log-agent', ['promtail', 'alloy']), 'promtail'),
         },
+        agents: {
+            role,
+            acceptAgents: attempt(() => parseBoolean(value('accept-agents'), 'accept-agents'), false),
+            receiverPort: attempt(() => parsePort(value('receiver-port'), 'receiver-port'), 9095),
+            receiverBind: value('receiver-bind').trim(),
+            remoteWriteUrl: optional('remote-write-url'),
+            lokiPushUrl: optional('loki-push-url'),
+            pushUsername: value('push-username').trim(),
+            pushPassword: raw['push-password'] || undefined,
+        },
+        hosts,
+        parallel: attempt(() => parseNumber(value('parallel'), 'parallel', 1, 20), 3),
         grafana: {
             adminPassword: raw['grafana-admin-password'] || undefined,
             discordWebhookUrl: optional('discord-webhook-url'),
@@ -70078,9 +70617,90 @@ function readSettings(raw, options = {}) {
     // http:// only to this machine (a local stand-in); anything else would send alerts in clear.
     if (webhook && !/^(https:\/\/\S+|http:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]\S*)$/.test(webhook))
         problems.push('discord-webhook-url: must be an https:// URL');
+    problems.push(...agentProblems(settings, needsConnection));
     if (problems.length)
         throw new SettingsError(problems);
     return settings;
+}
+const URL_PATTERN = /^https?:\/\/[^\s/]+(\/\S*)?$/;
+/** What role, stacks, URLs and credentials must agree on. */
+function agentProblems(s, needsConnection) {
+    const a = s.agents;
+    const out = [];
+    for (const [name, url] of [
+        ['remote-write-url', a.remoteWriteUrl],
+        ['loki-push-url', a.lokiPushUrl],
+    ]) {
+        if (url && !URL_PATTERN.test(url))
+            out.push(`${name}: "${url}" is not an http(s) URL`);
+    }
+    if (a.acceptAgents && !a.pushPassword)
+        out.push('accept-agents: needs push-password (from a secret): the receiver never accepts writes without auth');
+    if (a.acceptAgents && !/^[A-Za-z0-9._-]+$/.test(a.pushUsername))
+        out.push('push-username: letters, digits and . _ - only');
+    if (!/^[0-9a-fA-F.:]+$/.test(a.receiverBind))
+        out.push(`receiver-bind: "${a.receiverBind}" is not an IP address`);
+    if (s.hosts.length && s.command === 'check')
+        out.push('hosts: command check watches one host; run one check per host (a matrix job)');
+    if (s.hosts.length) {
+        const central = s.hosts.find((h) => h.role === 'monitoring');
+        const agents = s.hosts.filter((h) => h.role === 'agent');
+        if (agents.length && !central && (!a.remoteWriteUrl || !a.lokiPushUrl))
+            out.push('hosts: agents without a role=monitoring host need remote-write-url and loki-push-url');
+        if (agents.length && central && !a.pushPassword)
+            out.push('hosts: agents sending to the monitoring host need push-password (from a secret)');
+        if (agents.length && s.stack.logAgent !== 'promtail')
+            out.push('log-agent: agent hosts ship logs with promtail in this version (alloy: central stack only)');
+        return out;
+    }
+    if (a.role === 'agent') {
+        if (s.stack.logAgent !== 'promtail')
+            out.push('log-agent: an agent host ships logs with promtail in this version (alloy: central stack only)');
+        if (needsConnection && (!a.remoteWriteUrl || !a.lokiPushUrl))
+            out.push('role agent needs remote-write-url and loki-push-url (where its metrics and logs go)');
+    }
+    return out;
+}
+/** The hosts input: `name=… role=… host=… [port=…] [user=…] [fingerprint=…] [address=…]` per line. */
+function parseHosts(text) {
+    const entries = [];
+    for (const [i, raw] of text.split('\n').entries()) {
+        const line = raw.replace(/#.*/, '').trim();
+        if (!line)
+            continue;
+        const where = `hosts line ${i + 1}`;
+        const kv = {};
+        for (const token of line.split(/\s+/)) {
+            const m = /^([a-z]+)=(.+)$/.exec(token);
+            if (!m?.[1] || !m[2])
+                throw new Error(`${where}: "${token}" is not key=value`);
+            if (!['name', 'role', 'host', 'port', 'user', 'fingerprint', 'address'].includes(m[1]))
+                throw new Error(`${where}: unknown key "${m[1]}" (name, role, host, port, user, fingerprint, address)`);
+            kv[m[1]] = m[2];
+        }
+        if (!kv.name || !kv.host || !kv.role)
+            throw new Error(`${where}: needs name=, role= and host=`);
+        if (!HOST_NAME.test(kv.name))
+            throw new Error(`${where}: name "${kv.name}" may hold only letters, digits and . _ : -`);
+        if (kv.fingerprint && !FINGERPRINT.test(kv.fingerprint))
+            throw new Error(`${where}: fingerprint "${kv.fingerprint}" is not SHA256:… as ssh-keygen -lf prints`);
+        entries.push({
+            name: kv.name,
+            role: parseChoice(kv.role, `${where}: role`, ['monitoring', 'agent']),
+            host: kv.host,
+            port: kv.port ? parsePort(kv.port, `${where}: port`) : undefined,
+            user: kv.user,
+            fingerprint: kv.fingerprint,
+            address: kv.address,
+        });
+    }
+    const names = entries.map((e) => e.name);
+    const dup = names.find((n, i) => names.indexOf(n) !== i);
+    if (dup)
+        throw new Error(`hosts: the name "${dup}" is used twice`);
+    if (entries.length && entries.filter((e) => e.role === 'monitoring').length > 1)
+        throw new Error('hosts: at most one host has role=monitoring (the central stack agents send to)');
+    return entries;
 }
 function hostKeyPolicy(value) {
     const fingerprints = parseList(value('host-fingerprint'));
@@ -70151,6 +70771,7 @@ function inputsFromEnv(env) {
 
 
 
+
 async function run(env = process.env) {
     const raw = inputsFromEnv(env);
     const secrets = secretValues(raw);
@@ -70161,7 +70782,11 @@ async function run(env = process.env) {
     try {
         const settings = readSettings(raw);
         const summary = (markdown) => writeSummary(redact(markdown));
-        const finished = settings.command === 'check' ? await checkRun(settings, log, summary) : await deployRun(settings, log, summary);
+        const finished = settings.command === 'check'
+            ? await checkRun(settings, log, summary)
+            : settings.hosts.length
+                ? await fleetRun(settings, log, summary)
+                : await deployRun(settings, log, summary);
         setOutput('problems', JSON.stringify(finished.problems.map(redact)));
         const notified = await notify(settings, finished, log, {
             stateDir: env.MONITORING_DEPLOY_STATE_DIR,
@@ -70201,6 +70826,32 @@ async function deployRun(settings, log, summary) {
         await summary(summaryMarkdown({ title: `${title} failed`, ok: false, steps: e.steps, targets, error: e.message }));
         return { ok: false, problems: failureProblems(e.error), what: 'deploy', failure: e.error };
     }
+}
+async function fleetRun(settings, log, summary) {
+    const outcomes = await deployFleet(settings, log);
+    const failed = outcomes.filter((o) => !o.ok);
+    setOutput('hosts', hostsJson(outcomes));
+    setOutput('changed', String(outcomes.some((o) => o.result?.changed)));
+    const central = outcomes.find((o) => o.role === 'monitoring')?.result;
+    if (central) {
+        setOutput('release', central.release);
+        setOutput('targets', targetsJson(central.targets));
+        setOutput('grafana-url', central.grafanaUrl);
+    }
+    await summary(fleetMarkdown(`Deploy to ${outcomes.length} hosts`, outcomes));
+    for (const o of outcomes)
+        log.info(`${o.ok ? '✓' : '✗'} ${o.name} (${o.role}): ${o.ok ? 'green' : 'failed'}`);
+    return {
+        ok: failed.length === 0,
+        problems: failed.map((o) => `${o.name}: ${o.error?.message.split('\n')[0] ?? 'failed'}`),
+        what: 'deploy',
+        healthyDetail: `${outcomes.length} hosts green`,
+        failure: failed.length
+            ? new errors_DeployError(`${failed.length} of ${outcomes.length} hosts failed (the others are green):\n${failed
+                .map((o) => `\n[${o.name}] ${o.error?.message ?? 'failed'}`)
+                .join('\n')}`)
+            : undefined,
+    };
 }
 async function checkRun(settings, log, summary) {
     const report = await runCheck(settings, log);

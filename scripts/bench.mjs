@@ -86,3 +86,55 @@ console.log(`  bare ssh host true (median of 5): ${fmt(median(ssh))}`);
 console.log(
   `  no-op redeploy without the gate: ${fmt(median(noops.map((n) => n.ms - n.gateMs)))} = ${(median(noops.map((n) => n.ms - n.gateMs)) / median(ssh)).toFixed(1)} x a bare ssh`,
 );
+
+// Agents on two more hosts (test/sandbox/agent-up.sh): the same two agent deploys one after
+// the other (parallel 1) and at once (parallel 2), after a first run that sets them up.
+const agentEnv = (name) => {
+  const file = `${env.SANDBOX_DIR}/agents/${name}/agent.env`;
+  return Object.fromEntries(
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('='))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+};
+const agents = ['agent1', 'agent2'].map(agentEnv);
+const central = agents[0].AGENT_CENTRAL_ADDRESS;
+const nginxImage = /^nginx=(.+)$/m.exec(readFileSync(env.SANDBOX_IMAGES, 'utf8'))?.[1];
+const hostLine = (a) =>
+  `name=${a.AGENT_NAME} role=agent host=${a.AGENT_HOST} port=${a.AGENT_PORT} user=${a.AGENT_USER} fingerprint=${a.AGENT_FINGERPRINT}`;
+const fleetFlags = (hosts, parallel) => [
+  '--username',
+  env.SANDBOX_USER,
+  '--pull',
+  'never',
+  '--grafana-dashboards',
+  'none',
+  '--json',
+  '--hosts',
+  hosts.join('\n'),
+  '--parallel',
+  String(parallel),
+  '--swap-size',
+  '0',
+  '--images',
+  `${readFileSync(env.SANDBOX_IMAGES, 'utf8').trim()}\nreceiver=${nginxImage}`,
+  '--push-password',
+  'bench-push-password',
+];
+function fleet(hosts, parallel) {
+  const t = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, ['dist/cli.js', 'deploy', ...fleetFlags(hosts, parallel)], {
+    env: { ...process.env, MONITORING_DEPLOY_SSH_KEY: key },
+    encoding: 'utf8',
+  });
+  const json = JSON.parse(r.stdout.trim().split('\n').pop() || '{}');
+  if (!json.ok) throw new Error(`fleet deploy failed:\n${r.stderr}`);
+  return Number(process.hrtime.bigint() - t) / 1e6;
+}
+const centralLine = `name=central role=monitoring host=${env.SANDBOX_HOST} port=${env.SANDBOX_PORT} user=${env.SANDBOX_USER} fingerprint=${env.SANDBOX_FINGERPRINT} address=${central}`;
+fleet([centralLine, ...agents.map(hostLine)], 3);
+const oneByOne = fleet([centralLine, ...agents.map(hostLine)], 1);
+const atOnce = fleet([centralLine, ...agents.map(hostLine)], 3);
+console.log(`  central + two agents, one host after the other (parallel 1): ${fmt(oneByOne)}`);
+console.log(`  central + two agents, all at once (parallel 3):               ${fmt(atOnce)}`);

@@ -8,4 +8,8 @@ if [ ! -f "${SANDBOX_DIR:-/var/tmp/monitoring-deploy-sandbox}/sandbox.env" ]; th
   trap 'bash test/sandbox/down.sh' EXIT
   bash test/sandbox/up.sh >/dev/null
 fi
+dir=${SANDBOX_DIR:-/var/tmp/monitoring-deploy-sandbox}
+for n in 1 2; do
+  [ -f "$dir/agents/agent$n/agent.env" ] || bash test/sandbox/agent-up.sh "agent$n" "$n" >/dev/null
+done
 node scripts/bench.mjs

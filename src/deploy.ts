@@ -31,6 +31,13 @@ export interface DeployResult {
   readonly roundTrips: number;
   readonly gateMs: number;
   readonly warnings: readonly string[];
+  /** With keepConnection: the open connection (the caller closes it) and the host's facts. */
+  readonly connection?: { readonly remote: RemoteHost; readonly facts: HostFacts };
+}
+
+export interface DeployOptions {
+  /** Leave the SSH connection open after a green deploy, for checks made on this host later. */
+  readonly keepConnection?: boolean;
 }
 
 export class DeployFailure extends DeployError {
@@ -43,7 +50,7 @@ export class DeployFailure extends DeployError {
   }
 }
 
-export async function deploy(settings: Settings, log: Log): Promise<DeployResult> {
+export async function deploy(settings: Settings, log: Log, options: DeployOptions = {}): Promise<DeployResult> {
   const steps = new Steps(log);
   const warnings: string[] = [];
   const warn = (w: string) => {
@@ -51,7 +58,7 @@ export async function deploy(settings: Settings, log: Log): Promise<DeployResult
     log.warn(w);
   };
   try {
-    return await deploySteps(settings, log, steps, warn, warnings);
+    return await deploySteps(settings, log, steps, warn, warnings, options);
   } catch (e) {
     throw new DeployFailure(e as Error, steps.records);
   }
@@ -63,6 +70,7 @@ async function deploySteps(
   steps: Steps,
   warn: (w: string) => void,
   warnings: string[],
+  options: DeployOptions,
 ): Promise<DeployResult> {
   const { connection, stack } = settings;
   // Lint first, on this machine: a broken stack never gets as far as the host.
@@ -78,6 +86,7 @@ async function deploySteps(
       return { remote: r, detail: `host key ${r.hostKey.keyType} ${r.hostKey.fingerprint}` };
     })
   ).remote;
+  let keep = false;
   try {
     const facts = (
       await steps.run('Preflight', async () => {
@@ -108,6 +117,7 @@ async function deploySteps(
           remote,
           plan.layout,
           !settings.grafana.adminPassword && settings.stack.stacks.includes('monitoring'),
+          settings.stack.stacks.includes('agent'),
         ),
       );
       const upload = await steps.run('Upload', async () => {
@@ -160,7 +170,11 @@ async function deploySteps(
         });
         gate = await steps.run('Health gate', async () => {
           const g = await healthGate(remote, facts, gateOptions(facts.hostNowSec));
-          return { gate: g, detail: `${g.targets.length} targets up; Loki, Grafana and ${stack.logAgent} ready` };
+          const ready =
+            settings.agents.role === 'agent'
+              ? `${stack.logAgent} ready; remote write and Loki push accept the credentials`
+              : `Loki, Grafana and ${stack.logAgent} ready`;
+          return { gate: g, detail: `${g.targets.length} targets up; ${ready}` };
         });
       } catch (e) {
         const previous = upload.previous;
@@ -174,7 +188,12 @@ async function deploySteps(
         }
         try {
           await steps.run(`Rollback to ${previous}`, () =>
-            rollBack(remote, facts, plan.layout, previous, settings, gateOptions),
+            // The restored release has its own push credentials, which this run does not know:
+            // its gate checks the host alone.
+            rollBack(remote, facts, plan.layout, previous, settings, (since) => ({
+              ...gateOptions(since),
+              push: undefined,
+            })),
           );
         } catch (rollbackError) {
           throw withMessage(
@@ -187,7 +206,9 @@ async function deploySteps(
           `${(e as Error).message}\n\nRolled back to release ${previous}, which is healthy again. The failed release ${upload.up.release} is kept on the host.`,
         );
       }
+      keep = options.keepConnection === true;
       return {
+        ...(keep ? { connection: { remote, facts } } : {}),
         steps: steps.records,
         changed: steps.changed,
         restarted: up.restarted,
@@ -203,15 +224,28 @@ async function deploySteps(
       await lock.lock.release();
     }
   } finally {
-    remote.close();
+    if (!keep) remote.close();
   }
 }
 
 /** Gate settings for one run; the caller picks the host time scrapes must be newer than. */
 export function gateOptionsFor(settings: Settings, log: Log): (sinceEpochSec: number) => GateOptions {
+  const { agents } = settings;
+  const push =
+    agents.role === 'agent' && agents.remoteWriteUrl && agents.lokiPushUrl
+      ? {
+          targets: [
+            { name: 'remote write' as const, url: agents.remoteWriteUrl },
+            { name: 'Loki push' as const, url: agents.lokiPushUrl },
+          ],
+          credentials: { username: agents.pushUsername, password: agents.pushPassword },
+        }
+      : undefined;
   return (sinceEpochSec) => ({
     network: settings.stack.network,
     logAgent: settings.stack.logAgent,
+    role: agents.role,
+    push,
     timeoutMs: settings.healthTimeoutMs,
     sinceEpochSec,
     log,

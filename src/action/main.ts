@@ -4,10 +4,11 @@ import * as core from '@actions/core';
 import { checkFailure, failureProblems, runCheck } from '../check.js';
 import { DeployFailure, deploy } from '../deploy.js';
 import { DeployError } from '../errors.js';
+import { deployFleet } from '../fleet.js';
 import { GateError } from '../health/gate.js';
 import { notify, type Outcome, runUrlFrom } from '../notify/notify.js';
 import { type Log, redactingLog, redactor } from '../report/log.js';
-import { summaryMarkdown, targetsJson } from '../report/summary.js';
+import { fleetMarkdown, hostsJson, summaryMarkdown, targetsJson } from '../report/summary.js';
 import { readSettings, type Settings, secretValues } from '../settings/settings.js';
 import { inputsFromEnv } from './inputs.js';
 
@@ -24,7 +25,11 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     const settings = readSettings(raw);
     const summary = (markdown: string) => writeSummary(redact(markdown));
     const finished =
-      settings.command === 'check' ? await checkRun(settings, log, summary) : await deployRun(settings, log, summary);
+      settings.command === 'check'
+        ? await checkRun(settings, log, summary)
+        : settings.hosts.length
+          ? await fleetRun(settings, log, summary)
+          : await deployRun(settings, log, summary);
     core.setOutput('problems', JSON.stringify(finished.problems.map(redact)));
     const notified = await notify(settings, finished, log, {
       stateDir: env.MONITORING_DEPLOY_STATE_DIR,
@@ -64,6 +69,34 @@ async function deployRun(settings: Settings, log: Log, summary: (md: string) => 
     await summary(summaryMarkdown({ title: `${title} failed`, ok: false, steps: e.steps, targets, error: e.message }));
     return { ok: false, problems: failureProblems(e.error), what: 'deploy', failure: e.error };
   }
+}
+
+async function fleetRun(settings: Settings, log: Log, summary: (md: string) => Promise<void>): Promise<Finished> {
+  const outcomes = await deployFleet(settings, log);
+  const failed = outcomes.filter((o) => !o.ok);
+  core.setOutput('hosts', hostsJson(outcomes));
+  core.setOutput('changed', String(outcomes.some((o) => o.result?.changed)));
+  const central = outcomes.find((o) => o.role === 'monitoring')?.result;
+  if (central) {
+    core.setOutput('release', central.release);
+    core.setOutput('targets', targetsJson(central.targets));
+    core.setOutput('grafana-url', central.grafanaUrl);
+  }
+  await summary(fleetMarkdown(`Deploy to ${outcomes.length} hosts`, outcomes));
+  for (const o of outcomes) log.info(`${o.ok ? '✓' : '✗'} ${o.name} (${o.role}): ${o.ok ? 'green' : 'failed'}`);
+  return {
+    ok: failed.length === 0,
+    problems: failed.map((o) => `${o.name}: ${o.error?.message.split('\n')[0] ?? 'failed'}`),
+    what: 'deploy',
+    healthyDetail: `${outcomes.length} hosts green`,
+    failure: failed.length
+      ? new DeployError(
+          `${failed.length} of ${outcomes.length} hosts failed (the others are green):\n${failed
+            .map((o) => `\n[${o.name}] ${o.error?.message ?? 'failed'}`)
+            .join('\n')}`,
+        )
+      : undefined,
+  };
 }
 
 async function checkRun(settings: Settings, log: Log, summary: (md: string) => Promise<void>): Promise<Finished> {

@@ -4,12 +4,13 @@ import { checkFailure, runCheck } from '../check.js';
 import { RemoteHost } from '../connection/ssh.js';
 import { DeployFailure, deploy, gateOptionsFor, rollBack } from '../deploy.js';
 import { DeployError } from '../errors.js';
+import { deployFleet } from '../fleet.js';
 import { GateError } from '../health/gate.js';
 import { acquireLock } from '../host/lock.js';
 import { type HostFacts, preflight } from '../host/preflight.js';
 import { notify } from '../notify/notify.js';
 import { type Log, redactingLog, redactor } from '../report/log.js';
-import { targetsJson, targetsTable } from '../report/summary.js';
+import { hostsJson, targetsJson, targetsTable } from '../report/summary.js';
 import { liveTerminalLog } from '../report/terminal.js';
 import { readSettings, type Settings, secretValues } from '../settings/settings.js';
 import { remoteLayout } from '../stack/layout.js';
@@ -31,6 +32,7 @@ function stderrLog(args: CliArgs): Log {
 
 export async function deployCommand(args: CliArgs, redact: (s: string) => string): Promise<number> {
   const settings = readSettings(args.raw);
+  if (settings.hosts.length) return fleetCommand(args, settings, redact);
   const log = stderrLog(args);
   try {
     const r = await deploy(settings, log);
@@ -52,6 +54,31 @@ export async function deployCommand(args: CliArgs, redact: (s: string) => string
     }
     throw e.error;
   }
+}
+
+/** Several hosts: plain prefixed lines (steps of parallel hosts interleave), a row per host. */
+async function fleetCommand(args: CliArgs, settings: Settings, redact: (s: string) => string): Promise<number> {
+  const outcomes = await deployFleet(settings, redactingLog(STDERR, secretValues(args.raw)));
+  if (args.json) {
+    process.stdout.write(
+      `${redact(JSON.stringify({ ok: outcomes.every((o) => o.ok), hosts: JSON.parse(hostsJson(outcomes)) }))}\n`,
+    );
+  } else {
+    const rows = outcomes.map((o) => [
+      o.name,
+      o.role,
+      o.ok ? 'green' : 'FAILED',
+      redact(o.error?.message.split('\n')[0] ?? o.arrival?.detail ?? ''),
+    ]);
+    for (const r of [['HOST', 'ROLE', 'RESULT', 'DETAIL'], ...rows])
+      process.stdout.write(`${r[0]?.padEnd(16)} ${r[1]?.padEnd(11)} ${r[2]?.padEnd(7)} ${r[3]}\n`);
+  }
+  const failed = outcomes.filter((o) => !o.ok);
+  if (failed.length) {
+    for (const o of failed) process.stderr.write(`error: [${o.name}] ${redact(o.error?.message ?? 'failed')}\n`);
+    return 1;
+  }
+  return 0;
 }
 
 /** Connects, runs the read-only preflight, and hands both to the command; always disconnects. */

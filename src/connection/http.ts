@@ -16,6 +16,8 @@ export interface HttpRequest {
   readonly headers?: Readonly<Record<string, string>>;
   readonly body?: string;
   readonly timeoutMs?: number;
+  /** Do not half-close after the request (TLS has no half-close; the server closes). */
+  readonly keepOpen?: boolean;
 }
 
 /** Sends one HTTP/1.0 request over an open stream and reads the response until the peer closes. */
@@ -57,7 +59,8 @@ export function httpOverStream(stream: Duplex, hostHeader: string, req: HttpRequ
       .map(([k, v]) => `${k}: ${v}\r\n`)
       .join('')}\r\n`;
     // End our side: some servers wait for EOF before they answer.
-    stream.end(head + body);
+    if (req.keepOpen) stream.write(head + body);
+    else stream.end(head + body);
   });
 }
 

@@ -7,8 +7,9 @@ import { DeployError } from '../errors.js';
 import type { HostFacts } from '../host/preflight.js';
 import type { Log } from '../report/log.js';
 import { formatDuration } from '../settings/parse.js';
-import type { LogAgent } from '../settings/settings.js';
+import type { LogAgent, Role } from '../settings/settings.js';
 import { type ContainerInfo, containerLogs, listContainers } from './containers.js';
+import { type PushCredentials, type PushTarget, probePush } from './push.js';
 
 export interface TargetState {
   readonly job: string;
@@ -37,6 +38,9 @@ export interface GateResult {
 export interface GateOptions {
   readonly network: string;
   readonly logAgent: LogAgent;
+  /** An agent host runs no Loki or Grafana; it must get its writes accepted centrally. */
+  readonly role?: Role;
+  readonly push?: { readonly targets: readonly PushTarget[]; readonly credentials: PushCredentials };
   readonly timeoutMs: number;
   /** Host clock (epoch seconds) when this deploy started: targets must have a newer scrape. */
   readonly sinceEpochSec: number;
@@ -53,15 +57,17 @@ interface Probe {
 
 const firstLine = (s: string) => s.trim().split('\n')[0]?.slice(0, 160) ?? '';
 
-export function probes(logAgent: LogAgent): Probe[] {
-  const list: Probe[] = [
-    {
-      name: 'prometheus',
-      service: 'prometheus',
-      port: 9090,
-      path: '/-/ready',
-      judge: (s, b) => (s === 200 ? undefined : `/-/ready answered ${s} ${firstLine(b)}`),
-    },
+export function probes(logAgent: LogAgent, role: Role = 'monitoring'): Probe[] {
+  const prometheus: Probe = {
+    name: 'prometheus',
+    service: 'prometheus',
+    port: 9090,
+    path: '/-/ready',
+    judge: (s, b) => (s === 200 ? undefined : `/-/ready answered ${s} ${firstLine(b)}`),
+  };
+  if (role === 'agent') return [prometheus, logAgentProbe(logAgent)];
+  return [
+    prometheus,
     {
       name: 'loki',
       service: 'loki',
@@ -83,25 +89,26 @@ export function probes(logAgent: LogAgent): Probe[] {
         }
       },
     },
+    logAgentProbe(logAgent),
   ];
-  list.push(
-    logAgent === 'alloy'
-      ? {
-          name: 'alloy',
-          service: 'alloy',
-          port: 12345,
-          path: '/-/ready',
-          judge: (s, b) => (s === 200 ? undefined : `/-/ready answered ${s} ${firstLine(b)}`),
-        }
-      : {
-          name: 'promtail',
-          service: 'promtail',
-          port: 9080,
-          path: '/ready',
-          judge: (s, b) => (s === 200 ? undefined : `/ready answered ${s} ${firstLine(b)}`),
-        },
-  );
-  return list;
+}
+
+function logAgentProbe(logAgent: LogAgent): Probe {
+  return logAgent === 'alloy'
+    ? {
+        name: 'alloy',
+        service: 'alloy',
+        port: 12345,
+        path: '/-/ready',
+        judge: (s, b) => (s === 200 ? undefined : `/-/ready answered ${s} ${firstLine(b)}`),
+      }
+    : {
+        name: 'promtail',
+        service: 'promtail',
+        port: 9080,
+        path: '/ready',
+        judge: (s, b) => (s === 200 ? undefined : `/ready answered ${s} ${firstLine(b)}`),
+      };
 }
 
 /** Prometheus timestamps carry nanoseconds; Date.parse wants at most milliseconds. */
@@ -155,7 +162,10 @@ export async function inspectHealth(
 ): Promise<Omit<GateResult, 'elapsedMs'>> {
   const containers = await listContainers(remote, facts, opts.network);
   const byService = new Map(containers.map((c) => [c.service, c]));
-  const checks = await Promise.all(probes(opts.logAgent).map((p) => probe(remote, byService.get(p.service), p)));
+  const checks = await Promise.all([
+    ...probes(opts.logAgent, opts.role).map((p) => probe(remote, byService.get(p.service), p)),
+    ...(opts.push?.targets ?? []).map((t) => probePush(remote, t, opts.push?.credentials ?? { username: '' })),
+  ]);
   for (const c of containers) {
     // A probed service's stopped container is already reported by its probe.
     if (c.state !== 'running' && !checks.some((x) => x.container === c.name))

@@ -7,7 +7,7 @@ import type { RemoteLayout } from '../stack/layout.js';
 import { SECRET_FILES } from '../stack/render.js';
 import { shq } from './docker.js';
 
-export function dirsScript(layout: RemoteLayout, generatePassword: boolean): string {
+export function dirsScript(layout: RemoteLayout, generatePassword: boolean, agent = false): string {
   const q = shq;
   return `set -e
 changed=
@@ -21,6 +21,7 @@ mk ${q(layout.logsDir)} 755
 mk ${q(`${layout.logsDir}/app`)} 777
 mk ${q(`${layout.logsDir}/nginx`)} 755
 mk ${q(layout.secretsDir)} 700
+${agent ? `mk ${q(`${layout.dataDir}/prometheus-agent`)} 755` : ''}
 ${
   generatePassword
     ? `pw=${q(`${layout.root}/${SECRET_FILES.grafanaAdminPassword}`)}
@@ -35,8 +36,9 @@ export async function ensureDirs(
   remote: RemoteHost,
   layout: RemoteLayout,
   generatePassword: boolean,
+  agent = false,
 ): Promise<StepOutcome> {
-  const r = await remote.exec('sh -s', { stdin: dirsScript(layout, generatePassword) });
+  const r = await remote.exec('sh -s', { stdin: dirsScript(layout, generatePassword, agent) });
   if (r.code !== 0) throw new DeployError(`Could not prepare ${layout.root} on the host: ${r.stderr.trim()}`);
   const made = (/changed:(.*)/.exec(r.stdout)?.[1] ?? '').trim();
   const generated = made.includes(SECRET_FILES.grafanaAdminPassword);

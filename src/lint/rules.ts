@@ -65,11 +65,20 @@ function configFlag(s: ServiceModel, flag: string, fallback: string): string {
   return (i >= 0 && s.command[i + 1]) || fallback;
 }
 
+/** An nginx whose own config logs only to stdout/stderr writes no files to collect. */
+function nginxWritesLogFiles(m: StackModel, s: ServiceModel): boolean {
+  const conf = mountedConfig(m, s, '/etc/nginx/nginx.conf');
+  if (!conf) return true;
+  return /\/var\/log\/nginx/.test(m.files.get(conf)?.content.toString('utf8') ?? '');
+}
+
 const logMounts: Rule = (m, ctx) => {
   const out: Finding[] = [];
   const writers: { s: ServiceModel; dir: string; who: string }[] = [
     ...appServices(m).map((s) => ({ s, dir: ctx.appLogsDir, who: 'the app (Logback)' })),
-    ...find(m, 'nginx').map((s) => ({ s, dir: '/var/log/nginx', who: 'nginx' })),
+    ...find(m, 'nginx')
+      .filter((s) => nginxWritesLogFiles(m, s))
+      .map((s) => ({ s, dir: '/var/log/nginx', who: 'nginx' })),
   ];
   for (const { s, dir, who } of writers) {
     if (mountHolding(s, dir)) continue;

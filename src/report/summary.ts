@@ -1,4 +1,6 @@
 // The run as a person reads it afterwards: a Markdown job summary and the action's outputs.
+
+import type { HostOutcome } from '../fleet.js';
 import type { TargetState } from '../health/gate.js';
 import { formatDuration } from '../settings/parse.js';
 import type { StepRecord } from './steps.js';
@@ -17,16 +19,22 @@ export interface SummaryInput {
   readonly warnings?: readonly string[];
 }
 
+function stepRows(steps: readonly StepRecord[]): string[] {
+  return [
+    '| step | status | duration | detail |',
+    '| --- | --- | --- | --- |',
+    ...steps.map(
+      (r) =>
+        `| ${esc(r.name)} | ${ICON[r.status] ?? ''} ${r.status} | ${formatDuration(r.durationMs)} | ${esc(r.detail ?? '')} |`,
+    ),
+  ];
+}
+
 export function summaryMarkdown(s: SummaryInput): string {
   const out = [`## ${s.ok ? '✅' : '❌'} ${esc(s.title)}`, ''];
   if (s.grafanaUrl) out.push(`Grafana: ${s.grafanaUrl}${s.release ? ` · release \`${s.release}\`` : ''}`, '');
   if (s.error) out.push('```', s.error, '```', '');
-  out.push('| step | status | duration | detail |', '| --- | --- | --- | --- |');
-  for (const r of s.steps) {
-    out.push(
-      `| ${esc(r.name)} | ${ICON[r.status] ?? ''} ${r.status} | ${formatDuration(r.durationMs)} | ${esc(r.detail ?? '')} |`,
-    );
-  }
+  out.push(...stepRows(s.steps));
   if (s.targets.length) {
     out.push(
       '',
@@ -72,4 +80,42 @@ export function targetsTable(targets: readonly TargetState[]): string {
         .trimEnd(),
     )
     .join('\n');
+}
+
+/** Several hosts: one row each, then each host's steps folded away. */
+export function fleetMarkdown(title: string, outcomes: readonly HostOutcome[]): string {
+  const ok = outcomes.every((o) => o.ok);
+  const out = [
+    `## ${ok ? '✅' : '❌'} ${esc(title)}`,
+    '',
+    '| host | role | result | duration | detail |',
+    '| --- | --- | --- | --- | --- |',
+  ];
+  for (const o of outcomes) {
+    const detail = o.error
+      ? (o.error.message.split('\n')[0] ?? '')
+      : [o.result && `release \`${o.result.release}\``, o.arrival?.detail].filter(Boolean).join(' · ');
+    out.push(
+      `| ${esc(o.name)} | ${o.role} | ${o.ok ? '🟢 green' : '🔴 failed'} | ${formatDuration(o.durationMs)} | ${esc(detail)} |`,
+    );
+  }
+  for (const o of outcomes) {
+    out.push('', `<details><summary>${esc(o.name)}: steps</summary>`, '');
+    out.push(...stepRows(o.steps));
+    if (o.error) out.push('', '```', o.error.message, '```');
+    out.push('', '</details>');
+  }
+  return `${out.join('\n')}\n`;
+}
+
+export function hostsJson(outcomes: readonly HostOutcome[]): string {
+  return JSON.stringify(
+    outcomes.map((o) => ({
+      name: o.name,
+      role: o.role,
+      ok: o.ok,
+      ...(o.result ? { release: o.result.release, changed: o.result.changed } : {}),
+      ...(o.error ? { error: o.error.message.split('\n')[0] } : {}),
+    })),
+  );
 }

@@ -1,7 +1,7 @@
 // The action's whole interface in one place. action.yml, the CLI's flags and the README's table
 // are checked against this list by tests, so the three cannot drift apart.
 
-export type InputGroup = 'run' | 'connection' | 'stack' | 'grafana' | 'host' | 'gate' | 'notify';
+export type InputGroup = 'run' | 'connection' | 'stack' | 'agents' | 'grafana' | 'host' | 'gate' | 'notify';
 
 export interface InputSpec {
   readonly name: string;
@@ -23,7 +23,11 @@ export const INPUTS: readonly InputSpec[] = [
       'deploy, or check: connect, run the read-only preflight and the health gate, change nothing (a watchdog).',
   },
   // connection
-  { name: 'host', group: 'connection', required: true, description: 'Address of the server to deploy to.' },
+  {
+    name: 'host',
+    group: 'connection',
+    description: 'Address of the server to deploy to. Required, unless the hosts input names several.',
+  },
   { name: 'port', group: 'connection', default: '22', description: 'SSH port.' },
   { name: 'username', group: 'connection', required: true, description: 'SSH login user (e.g. ec2-user, ubuntu).' },
   {
@@ -89,8 +93,8 @@ export const INPUTS: readonly InputSpec[] = [
   {
     name: 'stacks',
     group: 'stack',
-    default: 'app,monitoring',
-    description: 'Which stacks to run: app (docker-compose-dev.yml), monitoring (docker-compose-dev-monitoring.yml).',
+    description:
+      'Which stacks to run: app (docker-compose-dev.yml), monitoring (docker-compose-dev-monitoring.yml), agent (docker-compose-agent.yml). Default: app,monitoring; app,agent for role agent.',
   },
   { name: 'app-image', group: 'stack', description: 'Image of your Spring Boot app (the `server` service).' },
   {
@@ -127,6 +131,68 @@ export const INPUTS: readonly InputSpec[] = [
     group: 'stack',
     default: 'promtail',
     description: 'Log shipper: promtail (end of life since 2026-03-02) or alloy.',
+  },
+  // agents
+  {
+    name: 'role',
+    group: 'agents',
+    default: 'monitoring',
+    description:
+      'monitoring: the central stack (Prometheus, Loki, Grafana). agent: only node-exporter, Prometheus in agent mode and the log agent, sending to remote-write-url and loki-push-url.',
+  },
+  {
+    name: 'hosts',
+    group: 'agents',
+    description:
+      'Several hosts in one run, one per line: `name=NAME role=monitoring|agent host=ADDRESS [port=22] [user=USER] [fingerprint=SHA256:…] [address=PRIVATE_ADDRESS]` (address: where agents reach the monitoring host). Other inputs apply to all; host, role and host-name are then not used.',
+  },
+  {
+    name: 'parallel',
+    group: 'agents',
+    default: '3',
+    description: 'With hosts: how many hosts are deployed at the same time.',
+  },
+  {
+    name: 'accept-agents',
+    group: 'agents',
+    default: 'false',
+    description:
+      "Central stack: accept agents' remote write and Loki push on receiver-port, behind nginx basic auth (push-username / push-password).",
+  },
+  {
+    name: 'receiver-port',
+    group: 'agents',
+    default: '9095',
+    description: 'Central stack: the port the authenticated receiver publishes (open it only to the agent hosts).',
+  },
+  {
+    name: 'receiver-bind',
+    group: 'agents',
+    default: '0.0.0.0',
+    description: "Central stack: the host address the receiver listens on (e.g. the host's private address).",
+  },
+  {
+    name: 'remote-write-url',
+    group: 'agents',
+    description:
+      'Agent: Prometheus remote-write endpoint (our central receiver, Mimir, Thanos Receive, VictoriaMetrics, Grafana Cloud). With hosts: derived from the monitoring host.',
+  },
+  {
+    name: 'loki-push-url',
+    group: 'agents',
+    description: 'Agent: Loki push endpoint (`…/loki/api/v1/push`). With hosts: derived from the monitoring host.',
+  },
+  {
+    name: 'push-username',
+    group: 'agents',
+    default: 'agent',
+    description: 'Basic-auth user for remote write and Loki push (agents send it; the central receiver checks it).',
+  },
+  {
+    name: 'push-password',
+    group: 'agents',
+    secret: true,
+    description: 'Basic-auth password for remote write and Loki push. Pass it from a secret.',
   },
   // grafana
   {
@@ -199,6 +265,7 @@ export const OUTPUTS: readonly OutputSpec[] = [
   { name: 'release', description: 'Id of the release now on the host.' },
   { name: 'targets', description: 'JSON array of Prometheus targets with their health.' },
   { name: 'grafana-url', description: 'URL of Grafana on the host.' },
+  { name: 'hosts', description: 'With the hosts input: JSON array, one entry per host (name, role, ok, error).' },
   {
     name: 'problems',
     description: 'JSON array of what is wrong (empty when healthy); set by check and by a failed run.',

@@ -30,7 +30,8 @@ export interface ConnectionSettings {
   readonly connectTimeoutMs: number;
 }
 
-export type StackName = 'app' | 'monitoring';
+export type StackName = 'app' | 'monitoring' | 'agent';
+export type Role = 'monitoring' | 'agent';
 export type PullPolicy = 'missing' | 'always' | 'never';
 export type LogAgent = 'promtail' | 'alloy';
 
@@ -46,6 +47,32 @@ export interface StackSettings {
   readonly images: Readonly<Record<string, string>>;
   readonly pull: PullPolicy;
   readonly logAgent: LogAgent;
+}
+
+export interface AgentSettings {
+  readonly role: Role;
+  /** Central: publish the authenticated receiver for agents. */
+  readonly acceptAgents: boolean;
+  readonly receiverPort: number;
+  readonly receiverBind: string;
+  /** Agent: where metrics and logs go. */
+  readonly remoteWriteUrl?: string;
+  readonly lokiPushUrl?: string;
+  readonly pushUsername: string;
+  readonly pushPassword?: string;
+}
+
+/** One line of the hosts input. */
+export interface HostEntry {
+  readonly name: string;
+  readonly role: Role;
+  readonly host: string;
+  readonly port?: number;
+  /** Login user on this host (default: the username input). */
+  readonly user?: string;
+  readonly fingerprint?: string;
+  /** The address agents reach a monitoring host at (default: host). */
+  readonly address?: string;
 }
 
 export interface GrafanaSettings {
@@ -65,6 +92,10 @@ export interface Settings {
   readonly notifyOn: NotifyOn;
   readonly connection: ConnectionSettings;
   readonly stack: StackSettings;
+  readonly agents: AgentSettings;
+  /** Several hosts in one run (the hosts input); empty for a single host. */
+  readonly hosts: readonly HostEntry[];
+  readonly parallel: number;
   readonly grafana: GrafanaSettings;
   readonly swapBytes: number;
   readonly healthTimeoutMs: number;
@@ -104,7 +135,10 @@ export const PLAN_HOST = 'dev-server';
 export function readSettings(raw: RawInputs, options: ReadOptions = {}): Settings {
   const needsConnection = options.needsConnection ?? true;
   const problems: string[] = [];
-  const missing = needsConnection ? missingRequired(raw) : [];
+  // With the hosts input, each line names its host.
+  const missing = needsConnection
+    ? [...(raw.host?.trim() || raw.hosts?.trim() ? [] : ['host']), ...missingRequired(raw)]
+    : [];
   if (missing.length) problems.push(`missing required input${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`);
 
   const value = (name: string): string => {
@@ -124,13 +158,21 @@ export function readSettings(raw: RawInputs, options: ReadOptions = {}): Setting
   };
 
   const hostKey = attempt((): HostKeyPolicy => hostKeyPolicy(value), { kind: 'unpinned' });
+  const role = attempt(() => parseChoice(value('role'), 'role', ['monitoring', 'agent'] as const), 'monitoring');
   const stacks = attempt(
-    () => parseList(value('stacks')).map((s) => parseChoice(s, 'stacks', ['app', 'monitoring'] as const)),
+    () =>
+      parseList(value('stacks') || (role === 'agent' ? 'app,agent' : 'app,monitoring')).map((s) =>
+        parseChoice(s, 'stacks', ['app', 'monitoring', 'agent'] as const),
+      ),
     [],
   );
   if (raw.stacks !== undefined && stacks.length === 0 && !problems.some((p) => p.startsWith('stacks'))) {
-    problems.push('stacks: name at least one of app, monitoring');
+    problems.push('stacks: name at least one of app, monitoring, agent');
   }
+  const wrongStack = role === 'agent' ? 'monitoring' : 'agent';
+  if (stacks.includes(wrongStack))
+    problems.push(`stacks: "${wrongStack}" does not run on a ${role} host (role: ${role})`);
+  const hosts = attempt(() => parseHosts(value('hosts')), []);
   const network = value('network').trim();
   if (!NETWORK_NAME.test(network)) problems.push(`network: "${network}" is not a valid Docker network name`);
   const metricsPath = value('app-metrics-path').trim();
@@ -176,6 +218,18 @@ export function readSettings(raw: RawInputs, options: ReadOptions = {}): Setting
       pull: attempt(() => parseChoice(value('pull'), 'pull', ['missing', 'always', 'never'] as const), 'missing'),
       logAgent: attempt(() => parseChoice(value('log-agent'), 'log-agent', ['promtail', 'alloy'] as const), 'promtail'),
     },
+    agents: {
+      role,
+      acceptAgents: attempt(() => parseBoolean(value('accept-agents'), 'accept-agents'), false),
+      receiverPort: attempt(() => parsePort(value('receiver-port'), 'receiver-port'), 9095),
+      receiverBind: value('receiver-bind').trim(),
+      remoteWriteUrl: optional('remote-write-url'),
+      lokiPushUrl: optional('loki-push-url'),
+      pushUsername: value('push-username').trim(),
+      pushPassword: raw['push-password'] || undefined,
+    },
+    hosts,
+    parallel: attempt(() => parseNumber(value('parallel'), 'parallel', 1, 20), 3),
     grafana: {
       adminPassword: raw['grafana-admin-password'] || undefined,
       discordWebhookUrl: optional('discord-webhook-url'),
@@ -212,8 +266,86 @@ export function readSettings(raw: RawInputs, options: ReadOptions = {}): Setting
   if (webhook && !/^(https:\/\/\S+|http:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]\S*)$/.test(webhook))
     problems.push('discord-webhook-url: must be an https:// URL');
 
+  problems.push(...agentProblems(settings, needsConnection));
   if (problems.length) throw new SettingsError(problems);
   return settings;
+}
+
+const URL_PATTERN = /^https?:\/\/[^\s/]+(\/\S*)?$/;
+
+/** What role, stacks, URLs and credentials must agree on. */
+function agentProblems(s: Settings, needsConnection: boolean): string[] {
+  const a = s.agents;
+  const out: string[] = [];
+  for (const [name, url] of [
+    ['remote-write-url', a.remoteWriteUrl],
+    ['loki-push-url', a.lokiPushUrl],
+  ] as const) {
+    if (url && !URL_PATTERN.test(url)) out.push(`${name}: "${url}" is not an http(s) URL`);
+  }
+  if (a.acceptAgents && !a.pushPassword)
+    out.push('accept-agents: needs push-password (from a secret): the receiver never accepts writes without auth');
+  if (a.acceptAgents && !/^[A-Za-z0-9._-]+$/.test(a.pushUsername))
+    out.push('push-username: letters, digits and . _ - only');
+  if (!/^[0-9a-fA-F.:]+$/.test(a.receiverBind)) out.push(`receiver-bind: "${a.receiverBind}" is not an IP address`);
+  if (s.hosts.length && s.command === 'check')
+    out.push('hosts: command check watches one host; run one check per host (a matrix job)');
+  if (s.hosts.length) {
+    const central = s.hosts.find((h) => h.role === 'monitoring');
+    const agents = s.hosts.filter((h) => h.role === 'agent');
+    if (agents.length && !central && (!a.remoteWriteUrl || !a.lokiPushUrl))
+      out.push('hosts: agents without a role=monitoring host need remote-write-url and loki-push-url');
+    if (agents.length && central && !a.pushPassword)
+      out.push('hosts: agents sending to the monitoring host need push-password (from a secret)');
+    if (agents.length && s.stack.logAgent !== 'promtail')
+      out.push('log-agent: agent hosts ship logs with promtail in this version (alloy: central stack only)');
+    return out;
+  }
+  if (a.role === 'agent') {
+    if (s.stack.logAgent !== 'promtail')
+      out.push('log-agent: an agent host ships logs with promtail in this version (alloy: central stack only)');
+    if (needsConnection && (!a.remoteWriteUrl || !a.lokiPushUrl))
+      out.push('role agent needs remote-write-url and loki-push-url (where its metrics and logs go)');
+  }
+  return out;
+}
+
+/** The hosts input: `name=… role=… host=… [port=…] [user=…] [fingerprint=…] [address=…]` per line. */
+export function parseHosts(text: string): HostEntry[] {
+  const entries: HostEntry[] = [];
+  for (const [i, raw] of text.split('\n').entries()) {
+    const line = raw.replace(/#.*/, '').trim();
+    if (!line) continue;
+    const where = `hosts line ${i + 1}`;
+    const kv: Record<string, string> = {};
+    for (const token of line.split(/\s+/)) {
+      const m = /^([a-z]+)=(.+)$/.exec(token);
+      if (!m?.[1] || !m[2]) throw new Error(`${where}: "${token}" is not key=value`);
+      if (!['name', 'role', 'host', 'port', 'user', 'fingerprint', 'address'].includes(m[1]))
+        throw new Error(`${where}: unknown key "${m[1]}" (name, role, host, port, user, fingerprint, address)`);
+      kv[m[1]] = m[2];
+    }
+    if (!kv.name || !kv.host || !kv.role) throw new Error(`${where}: needs name=, role= and host=`);
+    if (!HOST_NAME.test(kv.name))
+      throw new Error(`${where}: name "${kv.name}" may hold only letters, digits and . _ : -`);
+    if (kv.fingerprint && !FINGERPRINT.test(kv.fingerprint))
+      throw new Error(`${where}: fingerprint "${kv.fingerprint}" is not SHA256:… as ssh-keygen -lf prints`);
+    entries.push({
+      name: kv.name,
+      role: parseChoice(kv.role, `${where}: role`, ['monitoring', 'agent'] as const),
+      host: kv.host,
+      port: kv.port ? parsePort(kv.port, `${where}: port`) : undefined,
+      user: kv.user,
+      fingerprint: kv.fingerprint,
+      address: kv.address,
+    });
+  }
+  const names = entries.map((e) => e.name);
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup) throw new Error(`hosts: the name "${dup}" is used twice`);
+  if (entries.length && entries.filter((e) => e.role === 'monitoring').length > 1)
+    throw new Error('hosts: at most one host has role=monitoring (the central stack agents send to)');
+  return entries;
 }
 
 function hostKeyPolicy(value: (name: string) => string): HostKeyPolicy {

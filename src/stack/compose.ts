@@ -85,7 +85,7 @@ export async function upStacks(
   const v2 = facts.compose?.command === 'docker compose';
   const restarted: string[] = [];
   // The app first: Prometheus scrapes it and nginx proxies to it.
-  for (const stack of ['app', 'monitoring'] as const) {
+  for (const stack of ['app', 'monitoring', 'agent'] as const) {
     const files = rendered.composeFiles[stack];
     if (!files) continue;
     const project = PROJECT_NAMES[stack];

@@ -6,12 +6,17 @@ import { posix } from 'node:path';
 export const COMPOSE_FILES = {
   app: 'docker-compose-dev.yml',
   monitoring: 'docker-compose-dev-monitoring.yml',
+  agent: 'docker-compose-agent.yml',
 } as const;
 
 export type StackKey = keyof typeof COMPOSE_FILES;
 
 /** Compose project names: distinct, so that --remove-orphans in one never removes the other. */
-export const PROJECT_NAMES: Record<StackKey, string> = { app: 'md-app', monitoring: 'md-monitoring' };
+export const PROJECT_NAMES: Record<StackKey, string> = {
+  app: 'md-app',
+  monitoring: 'md-monitoring',
+  agent: 'md-agent',
+};
 
 export interface RemoteLayout {
   readonly root: string;

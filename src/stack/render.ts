@@ -2,6 +2,8 @@
 // the .env that Compose interpolates ${NAME} from, the images override files and the secret
 // files. Pure: the same settings and host give the same bytes, so an unchanged deploy uploads
 // nothing.
+import { createHash } from 'node:crypto';
+import { posix } from 'node:path';
 import { parseDocument } from 'yaml';
 import { DeployError } from '../errors.js';
 import type { Settings } from '../settings/settings.js';
@@ -29,13 +31,17 @@ export const DISCORD_CONTACT_POINT_FILE = 'grafana/provisioning/alerting/discord
 export const SECRET_FILES = {
   grafanaAdminPassword: 'secrets/grafana_admin_password',
   discordWebhookUrl: 'secrets/discord_webhook_url',
+  pushPassword: 'secrets/push_password',
 } as const;
+/** The receiver's users: a salted hash, readable by nginx's worker (never the password). */
+export const RECEIVER_HTPASSWD = 'receiver/htpasswd';
 
 const PLACEHOLDER = /@@([A-Z][A-Z0-9_]*)@@/g;
 const SECRET_MODE = 0o600;
 
 export function stackVariables(settings: Settings, host: HostIdentity, layout: RemoteLayout): Record<string, string> {
-  const { stack, grafana } = settings;
+  const { stack, grafana, agents } = settings;
+  const profiles = [stack.logAgent, ...(agents.acceptAgents && agents.role === 'monitoring' ? ['receiver'] : [])];
   return {
     NETWORK: stack.network,
     APP_IMAGE: stack.images.server ?? stack.appImage ?? '',
@@ -49,7 +55,12 @@ export function stackVariables(settings: Settings, host: HostIdentity, layout: R
     HOST_LABEL: settings.hostName,
     CPU_ALERT_THRESHOLD: String(grafana.cpuAlertThreshold),
     ALERT_RECEIVER: grafana.discordWebhookUrl ? 'discord' : 'grafana-default-email',
-    COMPOSE_PROFILES: stack.logAgent,
+    COMPOSE_PROFILES: profiles.join(','),
+    RECEIVER_PORT: String(agents.receiverPort),
+    RECEIVER_BIND: agents.receiverBind,
+    REMOTE_WRITE_URL: agents.remoteWriteUrl ?? '',
+    LOKI_PUSH_URL: agents.lokiPushUrl ?? '',
+    PUSH_USERNAME: agents.pushUsername,
   };
 }
 
@@ -114,9 +125,11 @@ export function renderStack(
     );
   }
 
+  const foreign = filesOfOtherStacks(byPath, settings.stack.stacks);
   const files: StackFile[] = [];
   for (const f of source) {
     if (f.path === '.env' || f.path.startsWith('secrets/')) continue;
+    if (foreign(f.path)) continue;
     if (f.path === DISCORD_CONTACT_POINT_FILE && !settings.grafana.discordWebhookUrl) continue;
     let content = f.content;
     if (isText(content)) {
@@ -169,6 +182,23 @@ export function renderStack(
       generated: true,
     });
   }
+  if (settings.stack.stacks.includes('agent')) {
+    // Always there (empty without a password): the agent's configs name it.
+    files.push({
+      path: SECRET_FILES.pushPassword,
+      content: Buffer.from(settings.agents.pushPassword ?? ''),
+      mode: SECRET_MODE,
+      generated: true,
+    });
+  }
+  if (settings.agents.acceptAgents && settings.stack.stacks.includes('monitoring') && settings.agents.pushPassword) {
+    files.push({
+      path: RECEIVER_HTPASSWD,
+      content: Buffer.from(htpasswdLine(settings.agents.pushUsername, settings.agents.pushPassword, settings.secrets)),
+      mode: 0o644,
+      generated: true,
+    });
+  }
   if (settings.grafana.discordWebhookUrl) {
     files.push({
       path: SECRET_FILES.discordWebhookUrl,
@@ -184,4 +214,63 @@ export function renderStack(
 /** Compose v1 reads a file without `version:` as the legacy v1 format; v2 ignores the line. */
 function withV1Version(text: string): string {
   return /^version:/m.test(text) ? text : `version: "2.4"\n${text}`;
+}
+
+/**
+ * nginx's `{SSHA}` scheme: base64(sha1(password + salt) + salt). The salt is derived from the
+ * secrets, not random, so that an unchanged password renders the same bytes (no upload, no
+ * restart) and a changed one a different line.
+ */
+export function htpasswdLine(user: string, password: string, secrets: readonly string[]): string {
+  const salt = createHash('sha256')
+    .update(`htpasswd-salt\0${user}\0${[...secrets].sort().join('\0')}`)
+    .digest()
+    .subarray(0, 8);
+  const digest = createHash('sha1').update(password).update(salt).digest();
+  return `${user}:{SSHA}${Buffer.concat([digest, salt]).toString('base64')}\n`;
+}
+
+/**
+ * Files that belong only to stacks this host does not run (an agent host needs no Grafana
+ * dashboards, the central host no agent config): their compose files and what only they
+ * bind-mount. Files no compose file mounts are kept, as before.
+ */
+function filesOfOtherStacks(
+  byPath: ReadonlyMap<string, StackFile>,
+  running: readonly StackKey[],
+): (path: string) => boolean {
+  const mountedBy = new Map<string, Set<StackKey>>();
+  const others = new Set<string>();
+  for (const stack of Object.keys(COMPOSE_FILES) as StackKey[]) {
+    const file = byPath.get(COMPOSE_FILES[stack]);
+    if (!file) continue;
+    if (!running.includes(stack)) others.add(file.path);
+    for (const source of bindSources(file)) {
+      const set = mountedBy.get(source) ?? new Set<StackKey>();
+      set.add(stack);
+      mountedBy.set(source, set);
+    }
+  }
+  return (path) => {
+    if (others.has(path)) return true;
+    const owners = [...mountedBy.entries()]
+      .filter(([source]) => path === source || path.startsWith(`${source}/`))
+      .flatMap(([, stacks]) => [...stacks]);
+    return owners.length > 0 && !owners.some((o) => running.includes(o));
+  };
+}
+
+/** The stack-relative sources (`./x`) of a compose file's bind mounts. */
+function bindSources(file: StackFile): string[] {
+  const data = parseDocument(file.content.toString('utf8')).toJS() as {
+    services?: Record<string, { volumes?: unknown[] }>;
+  } | null;
+  const out: string[] = [];
+  for (const svc of Object.values(data?.services ?? {})) {
+    for (const v of svc?.volumes ?? []) {
+      const source = typeof v === 'string' ? v.split(':')[0] : (v as { source?: string })?.source;
+      if (source?.startsWith('./')) out.push(posix.normalize(source.slice(2)).replace(/\/$/, ''));
+    }
+  }
+  return out;
 }

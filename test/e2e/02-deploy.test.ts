@@ -115,7 +115,8 @@ describe('deploy (dist/index.js on the sandbox host)', () => {
       'Health gate',
     ]);
     expect(shown.find((l) => l.startsWith('✓ Upload'))).toMatch(/^✓ Upload\s+unchanged\s+\d+(ms|\.\d+s)\s+release /);
-    expect(shown.some((l) => /running/.test(l))).toBe(false);
+    // Every live (spinner) line was replaced by its final line.
+    expect(shown.some((l) => /^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] /.test(l))).toBe(false);
     const table = shown.slice(shown.findIndex((l) => l.startsWith('JOB')));
     expect(table[0]).toMatch(/^JOB\s+INSTANCE\s+HEALTH/);
     expect(table.filter((l) => /\sup(\s|$)/.test(l)).map((l) => l.split(/\s+/)[0])).toEqual(

@@ -10,6 +10,9 @@ keep_images=0
 state="$SANDBOX_DIR/state"
 [ -d "$state" ] || { say "no sandbox at $SANDBOX_DIR"; exit 0; }
 set +e
+for agent in "$SANDBOX_DIR"/agents/*/; do
+  [ -d "$agent" ] && bash "$SANDBOX_HERE/agent-down.sh" "$(basename "$agent")"
+done
 
 if [ -s "$SANDBOX_DIR/sshd.pid" ]; then
   kill "$(cat "$SANDBOX_DIR/sshd.pid")" 2>/dev/null

@@ -43,3 +43,22 @@ alt_suite_package() {
 }
 
 docker_ready() { docker info >/dev/null 2>&1; }
+
+# An sshd_config for a sandbox host: key logins only, for one user. Extra lines follow on stdin.
+# Usage: sshd_config PORT ADDRESS HOSTKEY PIDFILE USER < extra-lines
+sshd_config() {
+  cat <<CONF
+Port $1
+ListenAddress $2
+HostKey $3
+PidFile $4
+AllowUsers $5
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+StrictModes no
+MaxStartups 50
+MaxSessions 50
+CONF
+  cat
+}

@@ -95,18 +95,7 @@ chown "$SANDBOX_USER" "$home/.ssh/authorized_keys" && chmod 600 "$home/.ssh/auth
 mkdir -p /run/sshd
 ssh-keygen -q -t ed25519 -N '' -C sandbox-host -f "$keys/host_ed25519"
 port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
-cat > "$SANDBOX_DIR/sshd_config" <<CONF
-Port $port
-ListenAddress 127.0.0.1
-HostKey $keys/host_ed25519
-PidFile $SANDBOX_DIR/sshd.pid
-AllowUsers $SANDBOX_USER
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PubkeyAuthentication yes
-StrictModes no
-MaxStartups 50
-MaxSessions 50
+sshd_config "$port" 127.0.0.1 "$keys/host_ed25519" "$SANDBOX_DIR/sshd.pid" "$SANDBOX_USER" > "$SANDBOX_DIR/sshd_config" <<CONF
 Subsystem sftp /usr/lib/openssh/sftp-server
 $set_path
 CONF

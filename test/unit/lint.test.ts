@@ -132,6 +132,24 @@ describe('lint rules', () => {
     expect(rules(fs)).toContain('log-mount@docker-compose-dev.yml:6');
   });
 
+  it('log-mount: an nginx whose own config logs only to stdout needs no log volume; one writing files does', () => {
+    const withProxy = (conf: string) =>
+      stack({
+        'docker-compose-dev-monitoring.yml': `${stack()
+          .find((f) => f.path === 'docker-compose-dev-monitoring.yml')
+          ?.content.toString()}  receiver:
+    image: nginx:1.28.0-alpine
+    volumes:
+      - ./receiver/nginx.conf:/etc/nginx/nginx.conf:ro
+`,
+        'receiver/nginx.conf': conf,
+      });
+    expect(rules(lint(withProxy('http { access_log /dev/stdout; error_log stderr; }')))).toEqual([]);
+    expect(rules(lint(withProxy('http { access_log /var/log/nginx/access.log; }')))).toEqual([
+      'log-mount@docker-compose-dev-monitoring.yml:28',
+    ]);
+  });
+
   it('agent-path: a relative __path__, and one outside every promtail mount', () => {
     const fs = lint(
       stack(

@@ -3,6 +3,7 @@
 # reads its config (-config.file=...), finds every static_configs `labels:` block with a
 # `__path__` glob, tails the matching files and pushes new lines to the `clients[].url` as
 # Loki's JSON push format, with the block's labels plus `filename`.
+# A client's `basic_auth` (username + password_file) is sent as real Promtail sends it.
 # GET /ready (port 9080): 200 "Ready" once some glob matched a file, else 500 "Not ready",
 # as real Promtail answers while it has no ready target.
 config=/etc/promtail/config.yml
@@ -16,6 +17,12 @@ mkdir -p "$STATE_DIR/offsets"
 rm -f "$STATE_DIR/ready"
 
 url=$(awk '/^[ \t]*-?[ \t]*url:/{sub(/^[ \t]*-?[ \t]*url:[ \t]*/,""); gsub(/["\047]/,""); print; exit}' "$config")
+user=$(awk '/^[ \t]*username:/{sub(/^[ \t]*username:[ \t]*/,""); gsub(/["\047]/,""); print; exit}' "$config")
+password_file=$(awk '/^[ \t]*password_file:/{sub(/^[ \t]*password_file:[ \t]*/,""); gsub(/["\047]/,""); print; exit}' "$config")
+auth=
+if [ -n "$user" ]; then
+  auth="Authorization: Basic $(printf '%s:%s' "$user" "$(cat "$password_file" 2>/dev/null)" | base64 | tr -d '\n')"
+fi
 port=$(awk '/http_listen_port:/{print $2; exit}' "$config")
 port=${port:-9080}
 
@@ -57,10 +64,10 @@ while :; do
       values=$(tail -c +"$((offset + 1))" "$file" | head -c "$((size - offset))" | json_escape |
         awk -v ts="$ts" 'NF { printf "%s[\"%s\",\"%s\"]", (n++ ? "," : ""), ts, $0 }')
       body="{\"streams\":[{\"stream\":{${labels},\"filename\":\"$file\"},\"values\":[${values}]}]}"
-      if wget -q -O /dev/null --header 'Content-Type: application/json' --post-data "$body" "$url"; then
+      if wget -q -O /dev/null --header 'Content-Type: application/json' ${auth:+--header "$auth"} --post-data "$body" "$url" 2>"$STATE_DIR/wget.err"; then
         echo "$size" > "$STATE_DIR/offsets/$key"
       else
-        echo "level=warn msg=\"push failed, will retry\" url=$url file=$file" >&2
+        echo "level=warn msg=\"push failed, will retry\" url=$url file=$file error=\"$(head -c 200 "$STATE_DIR/wget.err" | tr '\n' ' ')\"" >&2
       fi
     done
   done < "$STATE_DIR/targets.tsv"

@@ -1,0 +1,150 @@
+// Several hosts in one run (the hosts input): the central monitoring host and agents, deployed
+// in parallel with a small limit, one SSH connection each. An agent counts as green only when
+// its data has arrived centrally, which is checked over the central host's connection. One
+// host failing never hides the others' results.
+import { DeployFailure, type DeployResult, deploy } from './deploy.js';
+import { type Arrival, waitForAgents } from './health/arrival.js';
+import type { Log } from './report/log.js';
+import type { StepRecord } from './report/steps.js';
+import { formatDuration } from './settings/parse.js';
+import type { HostEntry, Settings, StackName } from './settings/settings.js';
+
+export interface HostOutcome {
+  readonly name: string;
+  readonly role: HostEntry['role'];
+  readonly host: string;
+  readonly ok: boolean;
+  readonly durationMs: number;
+  readonly steps: readonly StepRecord[];
+  readonly result?: DeployResult;
+  readonly error?: Error;
+  /** For an agent deployed with its central host: what arrived there. */
+  readonly arrival?: Arrival;
+}
+
+/** One host's settings: the shared inputs, with its own address, name, role and endpoints. */
+export function hostSettings(settings: Settings, entry: HostEntry, central?: HostEntry): Settings {
+  const swap = (s: StackName): StackName =>
+    entry.role === 'agent' && s === 'monitoring'
+      ? 'agent'
+      : entry.role === 'monitoring' && s === 'agent'
+        ? 'monitoring'
+        : s;
+  const base = central ? `http://${central.address ?? central.host}:${settings.agents.receiverPort}` : undefined;
+  return {
+    ...settings,
+    hosts: [],
+    hostName: entry.name,
+    connection: {
+      ...settings.connection,
+      host: entry.host,
+      port: entry.port ?? settings.connection.port,
+      username: entry.user ?? settings.connection.username,
+      hostKey: entry.fingerprint
+        ? { kind: 'fingerprints', fingerprints: [entry.fingerprint] }
+        : settings.connection.hostKey,
+    },
+    stack: { ...settings.stack, stacks: [...new Set(settings.stack.stacks.map(swap))] },
+    agents: {
+      ...settings.agents,
+      role: entry.role,
+      acceptAgents: entry.role === 'monitoring' ? settings.agents.acceptAgents || !!central : false,
+      remoteWriteUrl: settings.agents.remoteWriteUrl ?? (base && `${base}/api/v1/write`),
+      lokiPushUrl: settings.agents.lokiPushUrl ?? (base && `${base}/loki/api/v1/push`),
+    },
+  };
+}
+
+/** Runs tasks with at most `limit` at once, each result in its place. */
+export async function withLimit<T>(limit: number, tasks: readonly (() => Promise<T>)[]): Promise<T[]> {
+  const results: T[] = new Array(tasks.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < tasks.length) {
+      const i = next++;
+      results[i] = await (tasks[i] as () => Promise<T>)();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
+  return results;
+}
+
+export function prefixedLog(log: Log, prefix: string): Log {
+  return {
+    info: (l) => log.info(`[${prefix}] ${l}`),
+    warn: (l) => log.warn(`[${prefix}] ${l}`),
+    error: (l) => log.error(`[${prefix}] ${l}`),
+  };
+}
+
+export async function deployFleet(settings: Settings, log: Log): Promise<HostOutcome[]> {
+  const central = settings.hosts.find((h) => h.role === 'monitoring');
+  const agents = settings.hosts.filter((h) => h.role === 'agent');
+  // The central host first, so that its receiver is up while the agents' gates ask for it.
+  const order = [...(central ? [central] : []), ...agents];
+  const outcomes = await withLimit(
+    settings.parallel,
+    order.map((entry) => async (): Promise<HostOutcome> => {
+      const started = Date.now();
+      const s = hostSettings(settings, entry, central);
+      const hostLog = prefixedLog(log, entry.name);
+      try {
+        const result = await deploy(s, hostLog, { keepConnection: entry === central && agents.length > 0 });
+        return { ...describe(entry), ok: true, durationMs: Date.now() - started, steps: result.steps, result };
+      } catch (e) {
+        const error = e instanceof DeployFailure ? e.error : (e as Error);
+        const steps = e instanceof DeployFailure ? e.steps : [];
+        hostLog.error(error.message);
+        return { ...describe(entry), ok: false, durationMs: Date.now() - started, steps, error };
+      }
+    }),
+  );
+  const centralOutcome = outcomes.find((o) => o.role === 'monitoring');
+  const connection = centralOutcome?.result?.connection;
+  if (!connection) return outcomes;
+  try {
+    const deployed = outcomes.filter((o) => o.role === 'agent' && o.ok).map((o) => o.name);
+    if (!deployed.length) return outcomes;
+    const started = Date.now();
+    const centralLog = prefixedLog(log, centralOutcome.name);
+    centralLog.info(`▶ Agents' data: waiting for ${deployed.join(', ')} in Prometheus and Loki`);
+    const seen = await waitForAgents(
+      connection.remote,
+      connection.facts,
+      settings.stack.network,
+      deployed,
+      settings.healthTimeoutMs,
+      centralLog,
+    );
+    centralLog.info(
+      `✓ Agents' data: ${seen.filter((a) => a.ok).length}/${seen.length} arrived in ${formatDuration(Date.now() - started)}`,
+    );
+    return outcomes.map((o) => {
+      const arrival = seen.find((a) => a.host === o.name);
+      if (!arrival) return o;
+      const step: StepRecord = {
+        name: 'Data at the central host',
+        status: arrival.ok ? 'ok' : 'failed',
+        durationMs: Date.now() - started,
+        detail: arrival.detail,
+      };
+      return {
+        ...o,
+        ok: arrival.ok,
+        arrival,
+        steps: [...o.steps, step],
+        error: arrival.ok
+          ? undefined
+          : new Error(
+              `${o.name} deployed, but its data did not arrive at ${centralOutcome.name} within ${formatDuration(settings.healthTimeoutMs)}: ${arrival.detail}`,
+            ),
+      };
+    });
+  } finally {
+    connection.remote.close();
+  }
+}
+
+function describe(entry: HostEntry) {
+  return { name: entry.name, role: entry.role, host: entry.host };
+}

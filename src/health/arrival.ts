@@ -1,0 +1,112 @@
+// An agent's health is checked where its data lands: on the central host, its `up` series
+// (arriving by remote write, labelled with its host name) must all be 1, and Loki must know its
+// host label (its log streams arrived). Asked through the central host's own SSH connection.
+import { httpViaHost } from '../connection/http.js';
+import type { RemoteHost } from '../connection/ssh.js';
+import { DeployError } from '../errors.js';
+import type { HostFacts } from '../host/preflight.js';
+import type { Log } from '../report/log.js';
+import { formatDuration } from '../settings/parse.js';
+import { listContainers } from './containers.js';
+
+export interface Arrival {
+  readonly host: string;
+  readonly ok: boolean;
+  readonly detail: string;
+  /** The jobs whose `up` series arrived, with their value. */
+  readonly series: readonly { job: string; instance: string; up: string }[];
+  readonly logs: boolean;
+}
+
+/** One look at what the central Prometheus and Loki hold for each agent host. */
+export async function lookForAgents(
+  remote: RemoteHost,
+  facts: HostFacts,
+  network: string,
+  hosts: readonly string[],
+): Promise<Arrival[]> {
+  const containers = await listContainers(remote, facts, network);
+  const address = (service: string) => containers.find((c) => c.service === service && c.state === 'running')?.address;
+  const prometheus = address('prometheus');
+  const loki = address('loki');
+  let logHosts: string[] = [];
+  if (loki) {
+    const res = await httpViaHost(remote, loki, 3100, { path: '/loki/api/v1/label/host/values', timeoutMs: 5_000 });
+    if (res.status === 200) logHosts = ((JSON.parse(res.body) as { data?: string[] }).data ?? []).map(String);
+  }
+  const out: Arrival[] = [];
+  for (const host of hosts) {
+    let series: Arrival['series'] = [];
+    if (prometheus) {
+      const query = encodeURIComponent(`up{host=${JSON.stringify(host)}}`);
+      const res = await httpViaHost(remote, prometheus, 9090, {
+        path: `/api/v1/query?query=${query}`,
+        timeoutMs: 5_000,
+      });
+      if (res.status === 200) {
+        const result =
+          (
+            JSON.parse(res.body) as {
+              data?: { result?: { metric: Record<string, string>; value: [number, string] }[] };
+            }
+          ).data?.result ?? [];
+        series = result.map((r) => ({ job: r.metric.job ?? '', instance: r.metric.instance ?? '', up: r.value[1] }));
+      }
+    }
+    const logs = logHosts.includes(host);
+    const down = series.filter((x) => x.up !== '1');
+    const problems = [
+      ...(series.length === 0 ? [`no up{host="${host}"} series in the central Prometheus yet`] : []),
+      ...down.map((x) => `${x.job} (${x.instance}) is down on ${host}`),
+      ...(logs ? [] : [`no log streams with host="${host}" in the central Loki yet`]),
+    ];
+    out.push({
+      host,
+      ok: problems.length === 0,
+      detail: problems.length ? problems.join('; ') : `${series.length} up series and log streams arrived`,
+      series,
+      logs,
+    });
+  }
+  return out;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls until every agent's data is there or the deadline passes; returns the last look. */
+export async function waitForAgents(
+  remote: RemoteHost,
+  facts: HostFacts,
+  network: string,
+  hosts: readonly string[],
+  timeoutMs: number,
+  log: Log,
+): Promise<Arrival[]> {
+  const started = Date.now();
+  let delay = 1_000;
+  let last = '';
+  for (;;) {
+    let seen: Arrival[];
+    try {
+      seen = await lookForAgents(remote, facts, network, hosts);
+    } catch (e) {
+      if (e instanceof DeployError && /was lost/.test(e.message)) throw e;
+      seen = hosts.map((host) => ({
+        host,
+        ok: false,
+        detail: (e as Error).message.split('\n')[0] ?? '',
+        series: [],
+        logs: false,
+      }));
+    }
+    if (seen.every((a) => a.ok) || Date.now() + delay > started + timeoutMs) return seen;
+    const waiting = seen
+      .filter((a) => !a.ok)
+      .map((a) => `${a.host}: ${a.detail}`)
+      .join(' | ');
+    if (waiting !== last) log.info(`  waiting for agents (${formatDuration(Date.now() - started)}): ${waiting}`);
+    last = waiting;
+    await sleep(delay);
+    delay = Math.min(Math.round(delay * 1.5), 5_000);
+  }
+}

@@ -1,0 +1,89 @@
+// An agent's gate asks, from the agent host itself, whether the central endpoints take its
+// credentials: one empty write to each. A 401 here names the cause at once, instead of a gate
+// that only times out waiting for data that is being refused.
+import { connect as tlsConnect } from 'node:tls';
+import { type HttpRequest, httpOverStream } from '../connection/http.js';
+import type { RemoteHost } from '../connection/ssh.js';
+import type { CheckState } from './gate.js';
+
+export interface PushTarget {
+  readonly name: 'remote write' | 'Loki push';
+  readonly url: string;
+}
+
+export interface PushCredentials {
+  readonly username: string;
+  readonly password?: string;
+}
+
+/** What to send so that a real receiver answers without storing anything. */
+function emptyWrite(target: PushTarget): Pick<HttpRequest, 'headers' | 'body'> {
+  return target.name === 'remote write'
+    ? {
+        headers: {
+          'Content-Type': 'application/x-protobuf',
+          'Content-Encoding': 'snappy',
+          'X-Prometheus-Remote-Write-Version': '0.1.0',
+        },
+        body: '',
+      }
+    : { headers: { 'Content-Type': 'application/json' }, body: '{"streams":[]}' };
+}
+
+/** How an answer to an empty write reads: 2xx or 400 (an empty body refused) means let in. */
+export function judgePush(target: PushTarget, status: number, body: string): string | undefined {
+  const first = body.trim().split('\n')[0]?.slice(0, 120) ?? '';
+  if (status === 401 || status === 403) {
+    return `${target.url} answered ${status} ${status === 401 ? 'Unauthorized' : 'Forbidden'}: push-username / push-password are not accepted there`;
+  }
+  if (status === 404) return `${target.url} answered 404: no ${target.name} endpoint at that path`;
+  if ((status >= 200 && status < 300) || status === 400) return undefined;
+  return `${target.url} answered ${status} ${first}`;
+}
+
+export async function probePush(
+  remote: RemoteHost,
+  target: PushTarget,
+  credentials: PushCredentials,
+  timeoutMs = 5_000,
+): Promise<CheckState> {
+  const name = target.name;
+  let url: URL;
+  try {
+    url = new URL(target.url);
+  } catch {
+    return { name, ok: false, detail: `${target.url} is not a URL` };
+  }
+  const tls = url.protocol === 'https:';
+  const port = Number(url.port) || (tls ? 443 : 80);
+  const auth: Record<string, string> = credentials.password
+    ? { Authorization: `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}` }
+    : {};
+  const write = emptyWrite(target);
+  const req: HttpRequest = {
+    method: 'POST',
+    path: `${url.pathname}${url.search}`,
+    headers: { ...write.headers, ...auth },
+    body: write.body,
+    timeoutMs,
+    keepOpen: true,
+  };
+  try {
+    // The connection starts on the agent host: this is the path its Prometheus and Promtail use.
+    const channel = await remote.tunnel(url.hostname, port, timeoutMs);
+    // No half-close after the request: a proxy reads it as the client giving up (nginx: 499).
+    const res = await httpOverStream(
+      tls ? tlsConnect({ socket: channel, servername: url.hostname }) : channel,
+      url.host,
+      req,
+    );
+    const why = judgePush(target, res.status, res.body);
+    return { name, ok: !why, detail: why ?? `${target.url} accepts the credentials` };
+  } catch (e) {
+    return {
+      name,
+      ok: false,
+      detail: `${target.url} cannot be reached from the host: ${(e as Error).message.split('\n')[0]}`,
+    };
+  }
+}

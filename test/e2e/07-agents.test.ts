@@ -1,0 +1,159 @@
+// Agents on more hosts: one run deploys the central stack to the sandbox host and an agent to a
+// second host (its own network namespace, Docker engine and sshd). The central's real
+// Prometheus must receive the agent's real node-exporter series by remote write, and the
+// agent's app and nginx lines must reach the central Loki stand-in with the agent's host label,
+// before the run is green. Nothing central is reachable without the push credentials.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type AgentHost, agentDocker, agentLine, loadAgent } from '../helpers/agents';
+import { deployWithAction, sandboxInputs, sh } from '../helpers/deploy';
+import { loadSandbox, type Sandbox } from '../helpers/sandbox';
+
+let s: Sandbox;
+let agent: AgentHost;
+const PUSH_PASSWORD = 'Push-Secret-41c9e2d7';
+const RECEIVER_PORT = 9095;
+
+beforeAll(() => {
+  s = loadSandbox();
+  agent = loadAgent('agent1');
+});
+
+/** The images input plus the receiver (real nginx, as the app's). */
+function images(): string {
+  const nginx = /^nginx=(.+)$/m.exec(s.images)?.[1];
+  return `${s.images.trim()}\nreceiver=${nginx}`;
+}
+
+function centralLine(): string {
+  return `name=central role=monitoring host=${s.host} port=${s.port} user=${s.user} fingerprint=${s.fingerprint} address=${agent.centralAddress}`;
+}
+
+function fleetInputs(over: Record<string, string> = {}) {
+  return sandboxInputs(s, {
+    hosts: `${centralLine()}\n${agentLine(agent)}`,
+    images: images(),
+    'push-password': PUSH_PASSWORD,
+    // Both "hosts" share this machine's kernel: swap is one host's business, not the agent's.
+    'swap-size': '0',
+    'health-timeout': '150s',
+    ...over,
+  });
+}
+
+/** The agent deployed on its own (role agent), sending to the central receiver. */
+function agentAloneInputs(over: Record<string, string>) {
+  return sandboxInputs(s, {
+    host: agent.host,
+    port: String(agent.port),
+    username: agent.user,
+    'host-fingerprint': agent.fingerprint,
+    'host-name': 'agent1',
+    role: 'agent',
+    images: images(),
+    'remote-write-url': `http://${agent.centralAddress}:${RECEIVER_PORT}/api/v1/write`,
+    'loki-push-url': `http://${agent.centralAddress}:${RECEIVER_PORT}/loki/api/v1/push`,
+    'push-password': PUSH_PASSWORD,
+    'swap-size': '0',
+    ...over,
+  });
+}
+
+const containerIp = (name: string) =>
+  sh(`docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' ${name}`).split(/\s+/)[0];
+
+async function getJson(url: string): Promise<{ data?: unknown }> {
+  const res = await fetch(url);
+  return (await res.json()) as { data?: unknown };
+}
+
+describe('agents: the central stack and an agent host in one run', () => {
+  it('goes green only once the agent data has arrived centrally', async () => {
+    const r = await deployWithAction(fleetInputs());
+    expect(r.stdout).not.toMatch(/::error::/);
+    expect(r.code).toBe(0);
+    const hosts = JSON.parse(r.outputs.hosts ?? '[]');
+    expect(hosts).toEqual([
+      expect.objectContaining({ name: 'central', role: 'monitoring', ok: true }),
+      expect.objectContaining({ name: 'agent1', role: 'agent', ok: true }),
+    ]);
+    expect(r.summary).toMatch(/\| agent1 \| agent \| 🟢 green \|/);
+    expect(r.summary).toMatch(/Data at the central host/);
+
+    // The real Prometheus on the central host holds the agent's real node-exporter series.
+    const prom = `http://${containerIp('prometheus')}:9090`;
+    const up = (await getJson(`${prom}/api/v1/query?query=${encodeURIComponent('up{host="agent1"}')}`)).data as {
+      result: { metric: { job: string }; value: [number, string] }[];
+    };
+    expect(up.result.map((x) => x.metric.job).sort()).toEqual(['app', 'node', 'prometheus']);
+    expect(up.result.every((x) => x.value[1] === '1')).toBe(true);
+    const cpu = (
+      await getJson(`${prom}/api/v1/query?query=${encodeURIComponent('count(node_cpu_seconds_total{host="agent1"})')}`)
+    ).data as { result: { value: [number, string] }[] };
+    expect(Number(cpu.result[0]?.value[1])).toBeGreaterThan(0);
+
+    // The agent's app and nginx log lines reached the central Loki stand-in, labelled agent1.
+    const fromAgent = () =>
+      sh('docker exec loki cat /loki/standin/pushes.jsonl')
+        .split('\n')
+        .filter((l) => l.includes('"host":"agent1"'));
+    expect(fromAgent().some((l) => /"job":"(debug|info|warn|error)_logs"/.test(l))).toBe(true);
+    // A request to the agent's nginx (published on the agent host) makes an access-log line.
+    const page = await fetch(`http://${agent.host}/`);
+    expect(page.status).toBeLessThan(600);
+    await expect
+      .poll(() => fromAgent().some((l) => l.includes('"job":"nginx_log"')), { timeout: 30_000, interval: 1_000 })
+      .toBe(true);
+
+    // On the agent host: only what ships data out, next to the app; only the app's nginx publishes.
+    const names = agentDocker(agent, 'ps', '--format', '{{.Names}}').split('\n').sort();
+    expect(names).toEqual(['nginx', 'node-exporter', 'prometheus-agent', 'promtail', 'server']);
+    expect(
+      agentDocker(agent, 'ps', '--format', '{{.Names}} {{.Ports}}')
+        .split('\n')
+        .filter((l) => l.includes('->')),
+    ).toEqual([expect.stringMatching(/^nginx /)]);
+  });
+
+  it('exposes nothing central without the push credentials', async () => {
+    const receiver = `http://${agent.centralAddress}:${RECEIVER_PORT}`;
+    for (const [method, path] of [
+      ['POST', '/api/v1/write'],
+      ['POST', '/loki/api/v1/push'],
+      ['GET', '/api/v1/query?query=up'],
+      ['GET', '/loki/api/v1/label/host/values'],
+      ['GET', '/'],
+    ] as const) {
+      const res = await fetch(`${receiver}${path}`, { method, body: method === 'POST' ? '{}' : undefined });
+      expect(res.status, `${method} ${path}`).toBe(401);
+    }
+    // With the credentials, only the two write endpoints exist: no queries through the receiver.
+    const auth = { Authorization: `Basic ${Buffer.from(`agent:${PUSH_PASSWORD}`).toString('base64')}` };
+    expect((await fetch(`${receiver}/api/v1/query?query=up`, { headers: auth })).status).toBe(404);
+    // Prometheus and Loki themselves publish nothing.
+    const published = sh("docker ps --format '{{.Names}} {{.Ports}}' | grep -- '->' | cut -d' ' -f1 | sort").split(
+      '\n',
+    );
+    expect(published).toEqual(['grafana', 'nginx', 'receiver']);
+  });
+
+  it('wrong credentials: the agent gate fails naming the 401, and the agent is rolled back', async () => {
+    const r = await deployWithAction(
+      agentAloneInputs({ 'push-password': 'not-the-password', 'health-timeout': '20s' }),
+    );
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(
+      /remote write: http:\/\/[\d.]+:9095\/api\/v1\/write answered 401 Unauthorized: push-username \/ push-password are not accepted there/,
+    );
+    expect(r.stdout).toMatch(/Loki push: http:\/\/[\d.]+:9095\/loki\/api\/v1\/push answered 401 Unauthorized/);
+    expect(r.stdout).toContain('Rolled back to release');
+    const shown = r.stdout.split('\n').filter((l) => !l.startsWith('::add-mask::'));
+    expect(shown.join('\n')).not.toContain('not-the-password');
+  });
+
+  it('an agent run on its own, with the right credentials, is green again', async () => {
+    const r = await deployWithAction(agentAloneInputs({}));
+    expect(r.stdout).not.toMatch(/::error::/);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('remote write and Loki push accept the credentials');
+  });
+});

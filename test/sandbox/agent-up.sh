@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# A second (third, ...) sandbox host, for agents: its own network namespace and address
+# (10.77.N.2, the main host is 10.77.N.1 from there), its own Docker engine and its own sshd,
+# and a login user ec2-NAME with the sandbox's ed25519 key. Needs the main sandbox (up.sh) up:
+# it loads the images up.sh built into the new engine. Usage: agent-up.sh NAME N   (N in 1..200)
+# Writes $SANDBOX_DIR/agents/NAME/agent.env. agent-down.sh NAME (or down.sh) removes it all.
+. "$(dirname "$0")/lib.sh"
+[ "$(id -u)" = 0 ] || die "run as root"
+name=${1:?usage: agent-up.sh NAME N} n=${2:?usage: agent-up.sh NAME N}
+[ -f "$SANDBOX_DIR/sandbox.env" ] || die "bring the main sandbox up first (up.sh)"
+dir="$SANDBOX_DIR/agents/$name"
+[ ! -e "$dir" ] || die "agent $name is already up"
+mkdir -p "$dir"
+ns="md-$name" user="ec2-$name" sock="/run/md-$name-docker.sock"
+host_if="md-${name}h" ns_if="md-${name}a"
+host_ip="10.77.$n.1" ns_ip="10.77.$n.2"
+echo "$ns" > "$dir/netns"
+
+# --- the network namespace: a host on its own address ---------------------------------------
+ip netns add "$ns"
+ip link add "$host_if" type veth peer name "$ns_if"
+ip link set "$ns_if" netns "$ns"
+ip addr add "$host_ip/24" dev "$host_if" && ip link set "$host_if" up
+ip netns exec "$ns" sh -c "ip addr add $ns_ip/24 dev $ns_if && ip link set $ns_if up && ip link set lo up && ip route add default via $host_ip"
+
+# --- its Docker engine (nsenter, not ip netns exec: that remounts /sys and dockerd fails) ----
+nsenter --net="/run/netns/$ns" dockerd --data-root "$dir/docker" --exec-root "/run/md-$name-docker" \
+  --pidfile "/run/md-$name-docker.pid" -H "unix://$sock" --bip "10.78.$n.1/24" >"$dir/dockerd.log" 2>&1 &
+echo $! > "$dir/dockerd.pid"
+for _ in $(seq 1 60); do DOCKER_HOST="unix://$sock" docker info >/dev/null 2>&1 && break; sleep 0.5; done
+DOCKER_HOST="unix://$sock" docker info >/dev/null 2>&1 || die "the agent's dockerd did not start; see $dir/dockerd.log"
+# No registry here: the images the main sandbox built, copied into this engine.
+cut -d= -f2 "$SANDBOX_DIR/images.txt" | sort -u | xargs docker save | DOCKER_HOST="unix://$sock" docker load >/dev/null
+
+# --- its login user and sshd ----------------------------------------------------------------
+id "$user" >/dev/null 2>&1 && die "user $user already exists"
+useradd --create-home --shell /bin/bash "$user"
+usermod -aG docker "$user" && usermod -p '*' "$user"
+echo "$user ALL=(ALL) NOPASSWD:ALL" > "/etc/sudoers.d/monitoring-deploy-sandbox-$user"
+chmod 440 "/etc/sudoers.d/monitoring-deploy-sandbox-$user"
+home=$(getent passwd "$user" | cut -d: -f6)
+install -d -o "$user" "$home/.docker" "$home/.docker/cli-plugins"
+install -m 755 -o "$user" /root/.docker/cli-plugins/docker-compose "$home/.docker/cli-plugins/docker-compose"
+install -d -m 700 -o "$user" "$home/.ssh"
+install -m 600 -o "$user" "$SANDBOX_DIR/keys/id_ed25519.pub" "$home/.ssh/authorized_keys"
+ssh-keygen -q -t ed25519 -N '' -C "sandbox-$name" -f "$dir/host_ed25519"
+sshd_config 22 "$ns_ip" "$dir/host_ed25519" "$dir/sshd.pid" "$user" > "$dir/sshd_config" <<CONF
+# This host's logins use this host's engine.
+SetEnv DOCKER_HOST=unix://$sock
+CONF
+nsenter --net="/run/netns/$ns" /usr/sbin/sshd -f "$dir/sshd_config" -E "$dir/sshd.log"
+for _ in $(seq 1 50); do [ -s "$dir/sshd.pid" ] && break; sleep 0.1; done
+[ -s "$dir/sshd.pid" ] || die "the agent's sshd did not start; see $dir/sshd.log"
+fingerprint=$(ssh-keygen -lf "$dir/host_ed25519.pub" | awk '{print $2}')
+
+cat > "$dir/agent.env" <<ENV
+AGENT_NAME=$name
+AGENT_HOST=$ns_ip
+AGENT_PORT=22
+AGENT_USER=$user
+AGENT_HOME=$home
+AGENT_FINGERPRINT=$fingerprint
+AGENT_DOCKER_HOST=unix://$sock
+AGENT_NETNS=$ns
+AGENT_CENTRAL_ADDRESS=$host_ip
+ENV
+say "agent $name up: $user@$ns_ip (central host seen at $host_ip), host key $fingerprint"

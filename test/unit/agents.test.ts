@@ -1,0 +1,198 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { hostSettings, withLimit } from '../../src/fleet';
+import { judgePush } from '../../src/health/push';
+import { readSettings, type SettingsError } from '../../src/settings/settings';
+import { planStack } from '../../src/stack/plan';
+import { htpasswdLine } from '../../src/stack/render';
+
+const KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----';
+const FP = `SHA256:${'A'.repeat(43)}`;
+const base = {
+  host: 'dev.example.com',
+  username: 'ec2-user',
+  'ssh-key': KEY,
+  'host-fingerprint': FP,
+  'app-image': 'me/back:1',
+};
+const problemsOf = (raw: Record<string, string>): string[] => {
+  try {
+    readSettings(raw);
+    return [];
+  } catch (e) {
+    return (e as SettingsError).problems as string[];
+  }
+};
+
+describe('role and hosts inputs', () => {
+  it('an agent runs app + agent, and must be told where its data goes', () => {
+    expect(problemsOf({ ...base, role: 'agent' })).toEqual([
+      'role agent needs remote-write-url and loki-push-url (where its metrics and logs go)',
+    ]);
+    const s = readSettings({
+      ...base,
+      role: 'agent',
+      'remote-write-url': 'https://prometheus-prod.example.net/api/prom/push',
+      'loki-push-url': 'https://logs.example.net/loki/api/v1/push',
+    });
+    expect(s.stack.stacks).toEqual(['app', 'agent']);
+    expect(
+      problemsOf({
+        ...base,
+        role: 'agent',
+        stacks: 'app,monitoring',
+        'remote-write-url': 'http://a/x',
+        'loki-push-url': 'http://a/y',
+      }),
+    ).toEqual(['stacks: "monitoring" does not run on a agent host (role: agent)']);
+  });
+
+  it('never opens the receiver without a password', () => {
+    expect(problemsOf({ ...base, 'accept-agents': 'true' })[0]).toMatch(/accept-agents: needs push-password/);
+  });
+
+  it('reads one host per line and says which line is wrong', () => {
+    const s = readSettings({
+      ...base,
+      'push-password': 'pw-123456',
+      hosts: `# the dev server and its agents\nname=dev role=monitoring host=3.35.1.10 address=10.0.0.5\nname=prod-1 role=agent host=3.35.1.11 port=2222 user=ubuntu fingerprint=${FP}`,
+    });
+    expect(s.hosts).toEqual([
+      {
+        name: 'dev',
+        role: 'monitoring',
+        host: '3.35.1.10',
+        address: '10.0.0.5',
+        port: undefined,
+        user: undefined,
+        fingerprint: undefined,
+      },
+      {
+        name: 'prod-1',
+        role: 'agent',
+        host: '3.35.1.11',
+        port: 2222,
+        user: 'ubuntu',
+        fingerprint: FP,
+        address: undefined,
+      },
+    ]);
+    expect(problemsOf({ ...base, hosts: 'name=a role=agent' })).toEqual(['hosts line 1: needs name=, role= and host=']);
+    expect(problemsOf({ ...base, hosts: 'name=a role=agent host=x colour=red' })[0]).toMatch(
+      /hosts line 1: unknown key "colour"/,
+    );
+    expect(problemsOf({ ...base, hosts: 'name=a role=monitoring host=x\nname=b role=monitoring host=y' })[0]).toMatch(
+      /at most one host has role=monitoring/,
+    );
+    expect(problemsOf({ ...base, hosts: 'name=a role=monitoring host=x\nname=b role=agent host=y' })).toEqual([
+      'hosts: agents sending to the monitoring host need push-password (from a secret)',
+    ]);
+  });
+
+  it('gives each host its own address, name, role, stacks and endpoints at the central host', () => {
+    const s = readSettings({
+      ...base,
+      'push-password': 'pw-123456',
+      hosts:
+        'name=dev role=monitoring host=3.35.1.10 address=10.0.0.5\nname=prod-1 role=agent host=3.35.1.11 user=ubuntu',
+    });
+    const [central, agent] = s.hosts;
+    if (!central || !agent) throw new Error('two hosts expected');
+    const c = hostSettings(s, central, central);
+    expect(c.agents).toMatchObject({ role: 'monitoring', acceptAgents: true });
+    expect(c.stack.stacks).toEqual(['app', 'monitoring']);
+    expect(c.hostName).toBe('dev');
+    const a = hostSettings(s, agent, central);
+    expect(a.connection).toMatchObject({ host: '3.35.1.11', username: 'ubuntu', port: 22 });
+    expect(a.stack.stacks).toEqual(['app', 'agent']);
+    expect(a.hostName).toBe('prod-1');
+    expect(a.agents).toMatchObject({
+      role: 'agent',
+      acceptAgents: false,
+      remoteWriteUrl: 'http://10.0.0.5:9095/api/v1/write',
+      lokiPushUrl: 'http://10.0.0.5:9095/loki/api/v1/push',
+    });
+  });
+});
+
+describe('rendering per role', () => {
+  it('an agent host gets only its own files, the host label, and a mode-600 password file', () => {
+    const s = readSettings(
+      {
+        ...base,
+        'host-name': 'prod-1',
+        role: 'agent',
+        'remote-write-url': 'http://10.0.0.5:9095/api/v1/write',
+        'loki-push-url': 'http://10.0.0.5:9095/loki/api/v1/push',
+        'push-password': 'pw-123456',
+      },
+      { needsConnection: false },
+    );
+    const plan = planStack(s);
+    const paths = plan.rendered.files.map((f) => f.path);
+    expect(paths).toContain('docker-compose-agent.yml');
+    expect(paths).not.toContain('docker-compose-dev-monitoring.yml');
+    expect(paths.some((p) => p.startsWith('grafana/'))).toBe(false);
+    expect(paths).not.toContain('loki-dev-config.yml');
+    const file = (p: string) => plan.rendered.files.find((f) => f.path === p);
+    expect(file('secrets/push_password')).toMatchObject({ mode: 0o600 });
+    expect(file('secrets/push_password')?.content.toString()).toBe('pw-123456');
+    const prom = file('prometheus-agent.yml')?.content.toString() ?? '';
+    expect(prom).toContain('url: "http://10.0.0.5:9095/api/v1/write"');
+    expect(prom).toContain('host: "prod-1"');
+    expect(file('promtail-agent-config.yml')?.content.toString()).toContain(
+      'url: "http://10.0.0.5:9095/loki/api/v1/push"',
+    );
+    expect(plan.findings.filter((f) => f.severity === 'error')).toEqual([]);
+  });
+
+  it('the central host with accept-agents gets the receiver profile and an SSHA htpasswd, never the password', () => {
+    const s = readSettings(
+      { ...base, 'accept-agents': 'true', 'push-password': 'pw-123456' },
+      { needsConnection: false },
+    );
+    const plan = planStack(s);
+    const htpasswd = plan.rendered.files.find((f) => f.path === 'receiver/htpasswd');
+    expect(htpasswd?.content.toString()).toMatch(/^agent:\{SSHA\}[A-Za-z0-9+/=]+\n$/);
+    expect(htpasswd?.content.toString()).not.toContain('pw-123456');
+    expect(plan.rendered.variables.COMPOSE_PROFILES).toBe('promtail,receiver');
+    expect(plan.rendered.files.map((f) => f.path)).not.toContain('prometheus-agent.yml');
+  });
+
+  it('an SSHA line verifies the password as nginx does, and stays the same for the same inputs', () => {
+    const line = htpasswdLine('agent', 'pw-123456', ['pw-123456']);
+    const raw = Buffer.from(line.trim().split('{SSHA}')[1] ?? '', 'base64');
+    const digest = raw.subarray(0, 20);
+    const salt = raw.subarray(20);
+    expect(createHash('sha1').update('pw-123456').update(salt).digest().equals(digest)).toBe(true);
+    expect(createHash('sha1').update('wrong').update(salt).digest().equals(digest)).toBe(false);
+    expect(htpasswdLine('agent', 'pw-123456', ['pw-123456'])).toBe(line);
+  });
+});
+
+describe('push probe and fleet helpers', () => {
+  const rw = { name: 'remote write' as const, url: 'http://10.0.0.5:9095/api/v1/write' };
+  it('reads an empty write: let in (2xx/400), refused (401/403), wrong path (404)', () => {
+    expect(judgePush(rw, 400, 'snappy: corrupt input')).toBeUndefined();
+    expect(judgePush(rw, 204, '')).toBeUndefined();
+    expect(judgePush(rw, 401, '')).toBe(
+      'http://10.0.0.5:9095/api/v1/write answered 401 Unauthorized: push-username / push-password are not accepted there',
+    );
+    expect(judgePush(rw, 404, '')).toMatch(/404: no remote write endpoint at that path/);
+    expect(judgePush(rw, 502, 'Bad Gateway')).toBe('http://10.0.0.5:9095/api/v1/write answered 502 Bad Gateway');
+  });
+
+  it('runs at most N tasks at once and keeps each result in its place', async () => {
+    let running = 0;
+    let most = 0;
+    const task = (v: number) => async () => {
+      running++;
+      most = Math.max(most, running);
+      await new Promise((r) => setTimeout(r, 10));
+      running--;
+      return v;
+    };
+    expect(await withLimit(2, [1, 2, 3, 4, 5].map(task))).toEqual([1, 2, 3, 4, 5]);
+    expect(most).toBe(2);
+  });
+});
