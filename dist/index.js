@@ -67619,11 +67619,12 @@ function emptyWrite(target) {
                 'Content-Encoding': 'snappy',
                 'X-Prometheus-Remote-Write-Version': '0.1.0',
             },
-            body: '',
+            // Snappy's encoding of an empty WriteRequest: a valid write of no samples.
+            body: '\u0000',
         }
         : { headers: { 'Content-Type': 'application/json' }, body: '{"streams":[]}' };
 }
-/** How an answer to an empty write reads: 2xx or 400 (an empty body refused) means let in. */
+/** How an answer to an empty write reads: 2xx, or a 400 from a receiver that wants samples, means let in. */
 function judgePush(target, status, body) {
     const first = body.trim().split('\n')[0]?.slice(0, 120) ?? '';
     if (status === 401 || status === 403) {
@@ -67803,6 +67804,8 @@ async function inspectHealth(remote, facts, opts) {
             const res = await httpViaHost(remote, prom.address, 9090, {
                 path: '/api/v1/targets?state=active',
                 timeoutMs: 5_000,
+                // Go's server cancels a request whose client half-closed: answer first, then close.
+                keepOpen: true,
             });
             targets = parseTargets(res.body);
             const bad = targets.map((t) => [t, targetProblem(t, opts.sinceEpochSec)]).filter(([, why]) => why);
@@ -69716,21 +69719,32 @@ async function lookForAgents(remote, facts, network, hosts) {
     const out = [];
     for (const host of hosts) {
         let series = [];
+        let queryProblem = prometheus ? '' : 'the central Prometheus is not running';
         if (prometheus) {
             const query = encodeURIComponent(`up{host=${JSON.stringify(host)}}`);
             const res = await httpViaHost(remote, prometheus, 9090, {
                 path: `/api/v1/query?query=${query}`,
                 timeoutMs: 5_000,
+                // Go's server cancels a request whose client half-closed: answer first, then close.
+                keepOpen: true,
             });
             if (res.status === 200) {
-                const result = JSON.parse(res.body).data?.result ?? [];
-                series = result.map((r) => ({ job: r.metric.job ?? '', instance: r.metric.instance ?? '', up: r.value[1] }));
+                const body = JSON.parse(res.body);
+                series = (body.data?.result ?? []).map((r) => ({
+                    job: r.metric.job ?? '',
+                    instance: r.metric.instance ?? '',
+                    up: r.value[1],
+                }));
+            }
+            else {
+                queryProblem = `the central Prometheus answered ${res.status} ${res.body.slice(0, 120)}`;
             }
         }
         const logs = logHosts.includes(host);
         const down = series.filter((x) => x.up !== '1');
         const problems = [
-            ...(series.length === 0 ? [`no up{host="${host}"} series in the central Prometheus yet`] : []),
+            ...(queryProblem ? [queryProblem] : []),
+            ...(series.length === 0 && !queryProblem ? [`no up{host="${host}"} series in the central Prometheus yet`] : []),
             ...down.map((x) => `${x.job} (${x.instance}) is down on ${host}`),
             ...(logs ? [] : [`no log streams with host="${host}" in the central Loki yet`]),
         ];

@@ -16,7 +16,10 @@ export interface HttpRequest {
   readonly headers?: Readonly<Record<string, string>>;
   readonly body?: string;
   readonly timeoutMs?: number;
-  /** Do not half-close after the request (TLS has no half-close; the server closes). */
+  /**
+   * Do not half-close after the request; the server closes after answering (Connection: close).
+   * Go servers cancel a request whose client half-closed, and TLS has no half-close.
+   */
   readonly keepOpen?: boolean;
 }
 

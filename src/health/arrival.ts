@@ -37,26 +37,33 @@ export async function lookForAgents(
   const out: Arrival[] = [];
   for (const host of hosts) {
     let series: Arrival['series'] = [];
+    let queryProblem = prometheus ? '' : 'the central Prometheus is not running';
     if (prometheus) {
       const query = encodeURIComponent(`up{host=${JSON.stringify(host)}}`);
       const res = await httpViaHost(remote, prometheus, 9090, {
         path: `/api/v1/query?query=${query}`,
         timeoutMs: 5_000,
+        // Go's server cancels a request whose client half-closed: answer first, then close.
+        keepOpen: true,
       });
       if (res.status === 200) {
-        const result =
-          (
-            JSON.parse(res.body) as {
-              data?: { result?: { metric: Record<string, string>; value: [number, string] }[] };
-            }
-          ).data?.result ?? [];
-        series = result.map((r) => ({ job: r.metric.job ?? '', instance: r.metric.instance ?? '', up: r.value[1] }));
+        const body = JSON.parse(res.body) as {
+          data?: { result?: { metric: Record<string, string>; value: [number, string] }[] };
+        };
+        series = (body.data?.result ?? []).map((r) => ({
+          job: r.metric.job ?? '',
+          instance: r.metric.instance ?? '',
+          up: r.value[1],
+        }));
+      } else {
+        queryProblem = `the central Prometheus answered ${res.status} ${res.body.slice(0, 120)}`;
       }
     }
     const logs = logHosts.includes(host);
     const down = series.filter((x) => x.up !== '1');
     const problems = [
-      ...(series.length === 0 ? [`no up{host="${host}"} series in the central Prometheus yet`] : []),
+      ...(queryProblem ? [queryProblem] : []),
+      ...(series.length === 0 && !queryProblem ? [`no up{host="${host}"} series in the central Prometheus yet`] : []),
       ...down.map((x) => `${x.job} (${x.instance}) is down on ${host}`),
       ...(logs ? [] : [`no log streams with host="${host}" in the central Loki yet`]),
     ];

@@ -25,12 +25,13 @@ function emptyWrite(target: PushTarget): Pick<HttpRequest, 'headers' | 'body'> {
           'Content-Encoding': 'snappy',
           'X-Prometheus-Remote-Write-Version': '0.1.0',
         },
-        body: '',
+        // Snappy's encoding of an empty WriteRequest: a valid write of no samples.
+        body: '\u0000',
       }
     : { headers: { 'Content-Type': 'application/json' }, body: '{"streams":[]}' };
 }
 
-/** How an answer to an empty write reads: 2xx or 400 (an empty body refused) means let in. */
+/** How an answer to an empty write reads: 2xx, or a 400 from a receiver that wants samples, means let in. */
 export function judgePush(target: PushTarget, status: number, body: string): string | undefined {
   const first = body.trim().split('\n')[0]?.slice(0, 120) ?? '';
   if (status === 401 || status === 403) {
