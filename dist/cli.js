@@ -36577,7 +36577,7 @@ function remoteLayout(remoteDir, home) {
         dataDir: external_node_path_namespaceObject.posix.join(root, 'data'),
         logsDir: external_node_path_namespaceObject.posix.join(root, 'logs'),
         secretsDir: external_node_path_namespaceObject.posix.join(root, 'secrets'),
-        lockFile: `/tmp/.monitoring-deploy-${(0,external_node_crypto_namespaceObject.createHash)('sha256').update(root).digest('hex').slice(0, 12)}.lock`,
+        lockFile: `/tmp/.monitoring-deploy-${(0,external_node_crypto_namespaceObject.createHash)('sha256').update(root).digest('hex').slice(0, 12)}`,
     };
 }
 /** Override file that sets the `images` input's images for one stack's services. */
@@ -37245,8 +37245,11 @@ function lockOwner(env = process.env) {
     return `${env.USER ?? 'someone'} with the monitoring-deploy CLI, started ${when}`;
 }
 function lockScript(lockFile, owner, timeoutSec) {
-    const f = shq(lockFile);
+    // Named per user id: /tmp is sticky, and a file left by another (or a recreated) user of the
+    // same path could not be opened.
+    const f = '"$f"';
     return [
+        `f=${shq(lockFile)}-$(id -u).lock`,
         `exec 9>>${f} || exit 4`,
         `if ! flock -n 9; then echo "WAIT $(cat ${f}.owner 2>/dev/null)"; flock -w ${Math.ceil(timeoutSec)} 9 || exit 3; fi`,
         `printf '%s\\n' ${shq(owner)} > ${f}.owner`,
@@ -37287,7 +37290,7 @@ async function acquireLock(remote, lockFile, timeoutMs, log, owner = lockOwner()
                 reject(new DeployError('The host has no `flock` (util-linux).', 'install util-linux on the host.'));
             }
             else {
-                reject(new DeployError(`Could not take the deploy lock ${lockFile} (exit ${code}): ${err.trim()}`));
+                reject(new DeployError(`Could not take the deploy lock ${lockFile}-<uid>.lock (exit ${code}): ${err.trim()}`));
             }
         });
     });
@@ -38819,7 +38822,8 @@ async function waitForAgents(remote, facts, network, hosts, timeoutMs, log) {
 
 /** One host's settings: the shared inputs, with its own address, name, role and endpoints. */
 function hostSettings(settings, entry, central) {
-    const swap = (s) => entry.role === 'agent' && s === 'monitoring'
+    // The shared stacks input, with the role stack of this host in place of the other role's.
+    const forRole = (s) => entry.role === 'agent' && s === 'monitoring'
         ? 'agent'
         : entry.role === 'monitoring' && s === 'agent'
             ? 'monitoring'
@@ -38838,7 +38842,7 @@ function hostSettings(settings, entry, central) {
                 ? { kind: 'fingerprints', fingerprints: [entry.fingerprint] }
                 : settings.connection.hostKey,
         },
-        stack: { ...settings.stack, stacks: [...new Set(settings.stack.stacks.map(swap))] },
+        stack: { ...settings.stack, stacks: [...new Set(settings.stack.stacks.map(forRole))] },
         agents: {
             ...settings.agents,
             role: entry.role,

@@ -24,7 +24,8 @@ export interface HostOutcome {
 
 /** One host's settings: the shared inputs, with its own address, name, role and endpoints. */
 export function hostSettings(settings: Settings, entry: HostEntry, central?: HostEntry): Settings {
-  const swap = (s: StackName): StackName =>
+  // The shared stacks input, with the role stack of this host in place of the other role's.
+  const forRole = (s: StackName): StackName =>
     entry.role === 'agent' && s === 'monitoring'
       ? 'agent'
       : entry.role === 'monitoring' && s === 'agent'
@@ -44,7 +45,7 @@ export function hostSettings(settings: Settings, entry: HostEntry, central?: Hos
         ? { kind: 'fingerprints', fingerprints: [entry.fingerprint] }
         : settings.connection.hostKey,
     },
-    stack: { ...settings.stack, stacks: [...new Set(settings.stack.stacks.map(swap))] },
+    stack: { ...settings.stack, stacks: [...new Set(settings.stack.stacks.map(forRole))] },
     agents: {
       ...settings.agents,
       role: entry.role,

@@ -23,8 +23,11 @@ export function lockOwner(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 export function lockScript(lockFile: string, owner: string, timeoutSec: number): string {
-  const f = shq(lockFile);
+  // Named per user id: /tmp is sticky, and a file left by another (or a recreated) user of the
+  // same path could not be opened.
+  const f = '"$f"';
   return [
+    `f=${shq(lockFile)}-$(id -u).lock`,
     `exec 9>>${f} || exit 4`,
     `if ! flock -n 9; then echo "WAIT $(cat ${f}.owner 2>/dev/null)"; flock -w ${Math.ceil(timeoutSec)} 9 || exit 3; fi`,
     `printf '%s\\n' ${shq(owner)} > ${f}.owner`,
@@ -76,7 +79,7 @@ export async function acquireLock(
       } else if (code === 127 || /flock: (not found|command not found)/.test(err)) {
         reject(new DeployError('The host has no `flock` (util-linux).', 'install util-linux on the host.'));
       } else {
-        reject(new DeployError(`Could not take the deploy lock ${lockFile} (exit ${code}): ${err.trim()}`));
+        reject(new DeployError(`Could not take the deploy lock ${lockFile}-<uid>.lock (exit ${code}): ${err.trim()}`));
       }
     });
   });

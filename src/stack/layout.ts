@@ -24,8 +24,9 @@ export interface RemoteLayout {
   readonly logsDir: string;
   readonly secretsDir: string;
   /**
-   * The deploy lock: in /tmp, keyed by the remote dir, so that taking it changes nothing in
-   * the stack's directory (a deploy that fails early leaves the host as it was).
+   * The deploy lock's path without its end (`-<uid>.lock`, added on the host): in /tmp, keyed
+   * by the remote dir, so that taking it changes nothing in the stack's directory (a deploy
+   * that fails early leaves the host as it was).
    */
   readonly lockFile: string;
 }
@@ -38,7 +39,7 @@ export function remoteLayout(remoteDir: string, home: string): RemoteLayout {
     dataDir: posix.join(root, 'data'),
     logsDir: posix.join(root, 'logs'),
     secretsDir: posix.join(root, 'secrets'),
-    lockFile: `/tmp/.monitoring-deploy-${createHash('sha256').update(root).digest('hex').slice(0, 12)}.lock`,
+    lockFile: `/tmp/.monitoring-deploy-${createHash('sha256').update(root).digest('hex').slice(0, 12)}`,
   };
 }
 

@@ -155,7 +155,8 @@ describe('interruptions', () => {
 
 /** Stops dockerd and starts it again the way the sandbox started it. */
 function restartDockerd() {
-  const pid = sh('pidof dockerd');
+  // The main engine only (its default pid file): agent hosts run engines of their own.
+  const pid = sh('cat /var/run/docker.pid');
   // Stopping takes a while: dockerd stops every container first (up to 10 s each).
   sh(`kill ${pid}; for i in $(seq 1 600); do kill -0 ${pid} 2>/dev/null || break; sleep 0.1; done`);
   // setsid: the new engine must outlive this test process.

@@ -114,6 +114,32 @@ describe('agents: the central stack and an agent host in one run', () => {
     ).toEqual([expect.stringMatching(/^nginx /)]);
   });
 
+  it('one host failing is reported next to the others, which still go green', async () => {
+    const agent2 = loadAgent('agent2');
+    const wrongKey = `SHA256:${'B'.repeat(43)}`;
+    const agent2Containers = () => agentDocker(agent2, 'ps', '-a', '--format', '{{.ID}} {{.State}}');
+    const before = agent2Containers();
+    const r = await deployWithAction(
+      fleetInputs({
+        hosts: `${centralLine()}\n${agentLine(agent)}\n${agentLine(agent2).replace(agent2.fingerprint, wrongKey)}`,
+      }),
+    );
+    expect(r.code).toBe(1);
+    const hosts = JSON.parse(r.outputs.hosts ?? '[]');
+    expect(hosts.map((h: { name: string; ok: boolean }) => `${h.name}=${h.ok}`)).toEqual([
+      'central=true',
+      'agent1=true',
+      'agent2=false',
+    ]);
+    expect(hosts[2].error).toMatch(/^Host key mismatch for 10\.77\.2\.2:22/);
+    expect(r.summary).toMatch(/\| central \| monitoring \| 🟢 green \|/);
+    expect(r.summary).toMatch(/\| agent1 \| agent \| 🟢 green \|/);
+    expect(r.summary).toMatch(/\| agent2 \| agent \| 🔴 failed \| [^|]+ \| Host key mismatch/);
+    expect(r.stdout).toMatch(/::error::1 of 3 hosts failed \(the others are green\)/);
+    // Nothing changed on the host whose key did not match.
+    expect(agent2Containers()).toBe(before);
+  });
+
   it('exposes nothing central without the push credentials', async () => {
     const receiver = `http://${agent.centralAddress}:${RECEIVER_PORT}`;
     for (const [method, path] of [

@@ -1,5 +1,7 @@
 // action.yml and every workflow pass the action-validator schema checks (npm @action-validator/core).
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { validateAction, validateWorkflow } from '@action-validator/core';
 import { describe, expect, it } from 'vitest';
@@ -41,5 +43,46 @@ describe('workflow validation', () => {
     expect(step.with['discord-webhook-url']).toBe('${{ secrets.DISCORD_WEBHOOK_URL }}');
     // The job must end well before the next run starts.
     expect(wf.jobs.check['timeout-minutes']).toBeLessThan(10);
+  });
+
+  it('release.yml: the major-tag step moves vX to the commit of the newest vX.Y.Z on the remote', () => {
+    const wf = parse(readFileSync(join(root, '.github/workflows/release.yml'), 'utf8'));
+    expect(wf.on.push.tags).toEqual(['v[0-9]+.[0-9]+.[0-9]+']);
+    const steps = wf.jobs.release.steps as { run?: string; name?: string }[];
+    expect(steps.findIndex((s) => s.run === 'npm run check-dist')).toBeLessThan(
+      steps.findIndex((s) => s.name === 'Move the major tag'),
+    );
+    const script = steps.find((s) => s.name === 'Move the major tag')?.run ?? '';
+    const dir = mkdtempSync(join(tmpdir(), 'md-release-'));
+    const git = (...args: string[]) =>
+      execFileSync('git', args, {
+        cwd: join(dir, 'work'),
+        encoding: 'utf8',
+        env: {
+          ...process.env,
+          GIT_AUTHOR_NAME: 't',
+          GIT_AUTHOR_EMAIL: 't@e',
+          GIT_COMMITTER_NAME: 't',
+          GIT_COMMITTER_EMAIL: 't@e',
+        },
+      }).trim();
+    execFileSync('git', ['init', '-q', '--bare', join(dir, 'origin.git')]);
+    execFileSync('git', ['init', '-q', join(dir, 'work')]);
+    git('remote', 'add', 'origin', join(dir, 'origin.git'));
+    const release = (tag: string) => {
+      git('commit', '-q', '--allow-empty', '-m', tag);
+      git('tag', '-a', tag, '-m', tag);
+      execFileSync('bash', ['-e', '-c', script], {
+        cwd: join(dir, 'work'),
+        env: { ...process.env, TAG: tag },
+        stdio: 'ignore',
+      });
+      return git('rev-parse', 'HEAD');
+    };
+    const first = release('v1.2.3');
+    expect(git('ls-remote', 'origin', 'refs/tags/v1')).toBe(`${first}\trefs/tags/v1`);
+    const second = release('v1.3.0');
+    expect(git('ls-remote', 'origin', 'refs/tags/v1')).toBe(`${second}\trefs/tags/v1`);
+    expect(second).not.toBe(first);
   });
 });
