@@ -36653,7 +36653,9 @@ function judgePush(target, status, body) {
         return undefined;
     return `${target.url} answered ${status} ${first}`;
 }
-async function probePush(remote, target, credentials, timeoutMs = 5_000) {
+async function probePush(remote, target, credentials, timeoutMs = 5_000, 
+/** Extra trusted CA (PEM), for an endpoint with a private CA; the system's CAs always count. */
+ca) {
     const name = target.name;
     let url;
     try {
@@ -36680,7 +36682,9 @@ async function probePush(remote, target, credentials, timeoutMs = 5_000) {
         // The connection starts on the agent host: this is the path its Prometheus and Promtail use.
         const channel = await remote.tunnel(url.hostname, port, timeoutMs);
         // No half-close after the request: a proxy reads it as the client giving up (nginx: 499).
-        const res = await httpOverStream(tls ? (0,external_node_tls_namespaceObject.connect)({ socket: channel, servername: url.hostname }) : channel, url.host, req);
+        const res = await httpOverStream(tls
+            ? (0,external_node_tls_namespaceObject.connect)({ socket: channel, servername: url.hostname, ...(ca ? { ca: [...external_node_tls_namespaceObject.rootCertificates, ca] } : {}) })
+            : channel, url.host, req);
         const why = judgePush(target, res.status, res.body);
         return { name, ok: !why, detail: why ?? `${target.url} accepts the credentials` };
     }

@@ -1,7 +1,7 @@
 // An agent's gate asks, from the agent host itself, whether the central endpoints take its
 // credentials: one empty write to each. A 401 here names the cause at once, instead of a gate
 // that only times out waiting for data that is being refused.
-import { connect as tlsConnect } from 'node:tls';
+import { rootCertificates, connect as tlsConnect } from 'node:tls';
 import { type HttpRequest, httpOverStream } from '../connection/http.js';
 import type { RemoteHost } from '../connection/ssh.js';
 import type { CheckState } from './gate.js';
@@ -47,6 +47,8 @@ export async function probePush(
   target: PushTarget,
   credentials: PushCredentials,
   timeoutMs = 5_000,
+  /** Extra trusted CA (PEM), for an endpoint with a private CA; the system's CAs always count. */
+  ca?: string,
 ): Promise<CheckState> {
   const name = target.name;
   let url: URL;
@@ -74,7 +76,9 @@ export async function probePush(
     const channel = await remote.tunnel(url.hostname, port, timeoutMs);
     // No half-close after the request: a proxy reads it as the client giving up (nginx: 499).
     const res = await httpOverStream(
-      tls ? tlsConnect({ socket: channel, servername: url.hostname }) : channel,
+      tls
+        ? tlsConnect({ socket: channel, servername: url.hostname, ...(ca ? { ca: [...rootCertificates, ca] } : {}) })
+        : channel,
       url.host,
       req,
     );

@@ -1,0 +1,133 @@
+// The agent's push probe against local servers: plain HTTP with basic auth, and HTTPS (TLS over
+// the tunnel, certificate checked), as remote write to a managed back end would be.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer as createHttp, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttps } from 'node:https';
+import { type AddressInfo, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RemoteHost } from '../../src/connection/ssh';
+import { probePush } from '../../src/health/push';
+
+/** Stands in for the SSH connection: its tunnel is a plain TCP connection from this machine. */
+const direct = {
+  tunnel: (host: string, port: number) =>
+    new Promise((resolve, reject) => {
+      const sock = connect(port, host, () => resolve(sock));
+      sock.once('error', reject);
+    }),
+} as unknown as RemoteHost;
+
+const seen: { path: string; auth: string; type: string; body: string }[] = [];
+/** A receiver like ours: basic auth agent:right-password, then 204 for an empty write. */
+function receiver(req: IncomingMessage, res: ServerResponse) {
+  let body = '';
+  req.setEncoding('latin1');
+  req.on('data', (d) => {
+    body += d;
+  });
+  req.on('end', () => {
+    seen.push({
+      path: req.url ?? '',
+      auth: req.headers.authorization ?? '',
+      type: req.headers['content-type'] ?? '',
+      body,
+    });
+    const ok = req.headers.authorization === `Basic ${Buffer.from('agent:right-password').toString('base64')}`;
+    res.writeHead(ok ? 204 : 401).end();
+  });
+}
+
+let http: Server;
+let https: Server;
+let cert = '';
+beforeAll(async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'md-tls-'));
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+    ],
+    { stdio: 'ignore' },
+  );
+  cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
+  http = createHttp(receiver);
+  https = createHttps({ key: readFileSync(join(dir, 'key.pem')), cert }, receiver);
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => https.listen(0, '127.0.0.1', r));
+});
+afterAll(() => {
+  http.close();
+  https.close();
+});
+
+const port = (s: Server) => (s.address() as AddressInfo).port;
+
+describe('probePush', () => {
+  it('sends a valid empty remote write with the credentials, and reads 204 as let in', async () => {
+    seen.length = 0;
+    const url = `http://127.0.0.1:${port(http)}/api/v1/write`;
+    const ok = await probePush(
+      direct,
+      { name: 'remote write', url },
+      { username: 'agent', password: 'right-password' },
+    );
+    expect(ok).toEqual({ name: 'remote write', ok: true, detail: `${url} accepts the credentials` });
+    expect(seen[0]).toMatchObject({ path: '/api/v1/write', type: 'application/x-protobuf', body: '\u0000' });
+    const refused = await probePush(direct, { name: 'remote write', url }, { username: 'agent', password: 'wrong' });
+    expect(refused.ok).toBe(false);
+    expect(refused.detail).toBe(
+      `${url} answered 401 Unauthorized: push-username / push-password are not accepted there`,
+    );
+  });
+
+  it('over HTTPS: checks the certificate, then speaks HTTP inside TLS', async () => {
+    seen.length = 0;
+    const url = `https://localhost:${port(https)}/loki/api/v1/push`;
+    const untrusted = await probePush(
+      direct,
+      { name: 'Loki push', url },
+      { username: 'agent', password: 'right-password' },
+    );
+    expect(untrusted.ok).toBe(false);
+    expect(untrusted.detail).toMatch(/cannot be reached from the host: .*self[- ]signed certificate/);
+    expect(seen).toEqual([]);
+    const trusted = await probePush(
+      direct,
+      { name: 'Loki push', url },
+      { username: 'agent', password: 'right-password' },
+      5_000,
+      cert,
+    );
+    expect(trusted).toEqual({ name: 'Loki push', ok: true, detail: `${url} accepts the credentials` });
+    expect(seen[0]).toMatchObject({ path: '/loki/api/v1/push', type: 'application/json', body: '{"streams":[]}' });
+  });
+
+  it('names an endpoint nothing listens on', async () => {
+    const r = await probePush(
+      direct,
+      { name: 'remote write', url: 'http://127.0.0.1:1/api/v1/write' },
+      { username: 'a' },
+    );
+    expect(r.ok).toBe(false);
+    expect(r.detail).toMatch(/^http:\/\/127\.0\.0\.1:1\/api\/v1\/write cannot be reached from the host: /);
+  });
+});
