@@ -38727,7 +38727,7 @@ function checkFailure(hostName, report) {
 
 
 /** One look at what the central Prometheus and Loki hold for each agent host. */
-async function lookForAgents(remote, facts, network, hosts) {
+async function lookForAgents(remote, facts, network, agents) {
     const containers = await listContainers(remote, facts, network);
     const address = (service) => containers.find((c) => c.service === service && c.state === 'running')?.address;
     const prometheus = address('prometheus');
@@ -38739,7 +38739,7 @@ async function lookForAgents(remote, facts, network, hosts) {
             logHosts = (JSON.parse(res.body).data ?? []).map(String);
     }
     const out = [];
-    for (const host of hosts) {
+    for (const { host, targets } of agents) {
         let series = [];
         let queryProblem = prometheus ? '' : 'the central Prometheus is not running';
         if (prometheus) {
@@ -38764,9 +38764,12 @@ async function lookForAgents(remote, facts, network, hosts) {
         }
         const logs = logHosts.includes(host);
         const down = series.filter((x) => x.up !== '1');
+        // Every target the agent scrapes must have arrived, not just the first batch.
+        const missing = targets.filter((t) => !series.some((x) => x.job === t.job && x.instance === t.instance));
         const problems = [
             ...(queryProblem ? [queryProblem] : []),
             ...(series.length === 0 && !queryProblem ? [`no up{host="${host}"} series in the central Prometheus yet`] : []),
+            ...(series.length ? missing.map((t) => `no up series for ${t.job} (${t.instance}) of ${host} yet`) : []),
             ...down.map((x) => `${x.job} (${x.instance}) is down on ${host}`),
             ...(logs ? [] : [`no log streams with host="${host}" in the central Loki yet`]),
         ];
@@ -38782,19 +38785,19 @@ async function lookForAgents(remote, facts, network, hosts) {
 }
 const arrival_sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** Polls until every agent's data is there or the deadline passes; returns the last look. */
-async function waitForAgents(remote, facts, network, hosts, timeoutMs, log) {
+async function waitForAgents(remote, facts, network, agents, timeoutMs, log) {
     const started = Date.now();
     let delay = 1_000;
     let last = '';
     for (;;) {
         let seen;
         try {
-            seen = await lookForAgents(remote, facts, network, hosts);
+            seen = await lookForAgents(remote, facts, network, agents);
         }
         catch (e) {
             if (e instanceof DeployError && /was lost/.test(e.message))
                 throw e;
-            seen = hosts.map((host) => ({
+            seen = agents.map(({ host }) => ({
                 host,
                 ok: false,
                 detail: e.message.split('\n')[0] ?? '',
@@ -38901,12 +38904,14 @@ async function deployFleet(settings, log) {
     if (!connection)
         return outcomes;
     try {
-        const deployed = outcomes.filter((o) => o.role === 'agent' && o.ok).map((o) => o.name);
+        const deployed = outcomes
+            .filter((o) => o.role === 'agent' && o.ok)
+            .map((o) => ({ host: o.name, targets: o.result?.targets ?? [] }));
         if (!deployed.length)
             return outcomes;
         const started = Date.now();
         const centralLog = prefixedLog(log, centralOutcome.name);
-        centralLog.info(`▶ Agents' data: waiting for ${deployed.join(', ')} in Prometheus and Loki`);
+        centralLog.info(`▶ Agents' data: waiting for ${deployed.map((a) => a.host).join(', ')} in Prometheus and Loki`);
         const seen = await waitForAgents(connection.remote, connection.facts, settings.stack.network, deployed, settings.healthTimeoutMs, centralLog);
         centralLog.info(`✓ Agents' data: ${seen.filter((a) => a.ok).length}/${seen.length} arrived in ${parse_formatDuration(Date.now() - started)}`);
         return outcomes.map((o) => {

@@ -104,11 +104,13 @@ export async function deployFleet(settings: Settings, log: Log): Promise<HostOut
   const connection = centralOutcome?.result?.connection;
   if (!connection) return outcomes;
   try {
-    const deployed = outcomes.filter((o) => o.role === 'agent' && o.ok).map((o) => o.name);
+    const deployed = outcomes
+      .filter((o) => o.role === 'agent' && o.ok)
+      .map((o) => ({ host: o.name, targets: o.result?.targets ?? [] }));
     if (!deployed.length) return outcomes;
     const started = Date.now();
     const centralLog = prefixedLog(log, centralOutcome.name);
-    centralLog.info(`▶ Agents' data: waiting for ${deployed.join(', ')} in Prometheus and Loki`);
+    centralLog.info(`▶ Agents' data: waiting for ${deployed.map((a) => a.host).join(', ')} in Prometheus and Loki`);
     const seen = await waitForAgents(
       connection.remote,
       connection.facts,

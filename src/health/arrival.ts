@@ -9,6 +9,12 @@ import type { Log } from '../report/log.js';
 import { formatDuration } from '../settings/parse.js';
 import { listContainers } from './containers.js';
 
+/** An agent host and the targets its own Prometheus scrapes (from its gate). */
+export interface ExpectedAgent {
+  readonly host: string;
+  readonly targets: readonly { readonly job: string; readonly instance: string }[];
+}
+
 export interface Arrival {
   readonly host: string;
   readonly ok: boolean;
@@ -23,7 +29,7 @@ export async function lookForAgents(
   remote: RemoteHost,
   facts: HostFacts,
   network: string,
-  hosts: readonly string[],
+  agents: readonly ExpectedAgent[],
 ): Promise<Arrival[]> {
   const containers = await listContainers(remote, facts, network);
   const address = (service: string) => containers.find((c) => c.service === service && c.state === 'running')?.address;
@@ -35,7 +41,7 @@ export async function lookForAgents(
     if (res.status === 200) logHosts = ((JSON.parse(res.body) as { data?: string[] }).data ?? []).map(String);
   }
   const out: Arrival[] = [];
-  for (const host of hosts) {
+  for (const { host, targets } of agents) {
     let series: Arrival['series'] = [];
     let queryProblem = prometheus ? '' : 'the central Prometheus is not running';
     if (prometheus) {
@@ -61,9 +67,12 @@ export async function lookForAgents(
     }
     const logs = logHosts.includes(host);
     const down = series.filter((x) => x.up !== '1');
+    // Every target the agent scrapes must have arrived, not just the first batch.
+    const missing = targets.filter((t) => !series.some((x) => x.job === t.job && x.instance === t.instance));
     const problems = [
       ...(queryProblem ? [queryProblem] : []),
       ...(series.length === 0 && !queryProblem ? [`no up{host="${host}"} series in the central Prometheus yet`] : []),
+      ...(series.length ? missing.map((t) => `no up series for ${t.job} (${t.instance}) of ${host} yet`) : []),
       ...down.map((x) => `${x.job} (${x.instance}) is down on ${host}`),
       ...(logs ? [] : [`no log streams with host="${host}" in the central Loki yet`]),
     ];
@@ -85,7 +94,7 @@ export async function waitForAgents(
   remote: RemoteHost,
   facts: HostFacts,
   network: string,
-  hosts: readonly string[],
+  agents: readonly ExpectedAgent[],
   timeoutMs: number,
   log: Log,
 ): Promise<Arrival[]> {
@@ -95,10 +104,10 @@ export async function waitForAgents(
   for (;;) {
     let seen: Arrival[];
     try {
-      seen = await lookForAgents(remote, facts, network, hosts);
+      seen = await lookForAgents(remote, facts, network, agents);
     } catch (e) {
       if (e instanceof DeployError && /was lost/.test(e.message)) throw e;
-      seen = hosts.map((host) => ({
+      seen = agents.map(({ host }) => ({
         host,
         ok: false,
         detail: (e as Error).message.split('\n')[0] ?? '',
