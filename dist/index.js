@@ -69652,28 +69652,29 @@ const SERVICE_NAMES = {
 /** The gate's failing checks and down targets, as sentences for a person. */
 function gateProblems(checks, targets) {
     const out = [];
-    const named = new Set();
     for (const c of checks.filter((x) => !x.ok)) {
         const service = SERVICE_NAMES[c.name];
-        if (service) {
+        if (service)
             out.push(`${service} not ready: ${c.detail}`);
-            if (c.container)
-                named.add(c.container);
-        }
-        else if (c.name === 'targets') {
-            // The down targets are listed one by one below; "waiting for Prometheus" is already said.
-            if (!targets.some((t) => t.health !== 'up') && c.detail !== 'waiting for Prometheus')
-                out.push(`Prometheus targets: ${c.detail}`);
-        }
-        else if (!c.container || !named.has(c.container)) {
+        else if (c.name !== 'targets')
             out.push(`${c.name}: ${c.detail}`);
-        }
+        // The down targets are listed one by one below; "waiting for Prometheus" is already said.
+        else if (!targets.some((t) => t.health !== 'up') && c.detail !== 'waiting for Prometheus')
+            out.push(`Prometheus targets: ${c.detail}`);
     }
     for (const t of targets.filter((x) => x.health !== 'up')) {
         out.push(`Prometheus target ${t.job} (${t.instance}) is ${t.health}${t.lastError ? `: ${t.lastError}` : ''}`);
     }
-    // A stopped service is seen by its probe and by the container list alike.
-    return [...new Set(out)];
+    return out;
+}
+/** A check's result as notify reads it. */
+function checkOutcome(report) {
+    return {
+        ok: report.ok,
+        problems: report.problems,
+        what: 'check',
+        healthyDetail: `${report.targets.length} targets up`,
+    };
 }
 function swapProblems(f) {
     if (f.swapTotalBytes <= 0)
@@ -70894,10 +70895,7 @@ async function checkRun(settings, log, summary) {
     if (report.ok)
         log.info(`✓ healthy: ${report.targets.length} targets up`);
     return {
-        ok: report.ok,
-        problems: report.problems,
-        what: 'check',
-        healthyDetail: `${report.targets.length} targets up`,
+        ...checkOutcome(report),
         failure,
     };
 }

@@ -5,6 +5,7 @@ import { describeHost, gateOptionsFor } from './deploy.js';
 import { DeployError, HostUnreachableError } from './errors.js';
 import { type CheckState, GateError, healthGate, type TargetState } from './health/gate.js';
 import { type HostFacts, preflight, preflightProblems } from './host/preflight.js';
+import type { Outcome } from './notify/notify.js';
 import type { Log } from './report/log.js';
 import { type StepRecord, Steps } from './report/steps.js';
 import type { Settings } from './settings/settings.js';
@@ -99,25 +100,28 @@ const SERVICE_NAMES: Record<string, string> = {
 /** The gate's failing checks and down targets, as sentences for a person. */
 export function gateProblems(checks: readonly CheckState[], targets: readonly TargetState[]): string[] {
   const out: string[] = [];
-  const named = new Set<string>();
   for (const c of checks.filter((x) => !x.ok)) {
     const service = SERVICE_NAMES[c.name];
-    if (service) {
-      out.push(`${service} not ready: ${c.detail}`);
-      if (c.container) named.add(c.container);
-    } else if (c.name === 'targets') {
-      // The down targets are listed one by one below; "waiting for Prometheus" is already said.
-      if (!targets.some((t) => t.health !== 'up') && c.detail !== 'waiting for Prometheus')
-        out.push(`Prometheus targets: ${c.detail}`);
-    } else if (!c.container || !named.has(c.container)) {
-      out.push(`${c.name}: ${c.detail}`);
-    }
+    if (service) out.push(`${service} not ready: ${c.detail}`);
+    else if (c.name !== 'targets') out.push(`${c.name}: ${c.detail}`);
+    // The down targets are listed one by one below; "waiting for Prometheus" is already said.
+    else if (!targets.some((t) => t.health !== 'up') && c.detail !== 'waiting for Prometheus')
+      out.push(`Prometheus targets: ${c.detail}`);
   }
   for (const t of targets.filter((x) => x.health !== 'up')) {
     out.push(`Prometheus target ${t.job} (${t.instance}) is ${t.health}${t.lastError ? `: ${t.lastError}` : ''}`);
   }
-  // A stopped service is seen by its probe and by the container list alike.
-  return [...new Set(out)];
+  return out;
+}
+
+/** A check's result as notify reads it. */
+export function checkOutcome(report: CheckReport): Outcome {
+  return {
+    ok: report.ok,
+    problems: report.problems,
+    what: 'check',
+    healthyDetail: `${report.targets.length} targets up`,
+  };
 }
 
 export function swapProblems(f: HostFacts): string[] {

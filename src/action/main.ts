@@ -1,7 +1,7 @@
 // The action: read inputs, run a deploy or a check, notify if asked, and turn any error into
 // core.setFailed in one place.
 import * as core from '@actions/core';
-import { checkFailure, failureProblems, runCheck } from '../check.js';
+import { checkFailure, checkOutcome, failureProblems, runCheck } from '../check.js';
 import { DeployFailure, deploy } from '../deploy.js';
 import { DeployError } from '../errors.js';
 import { deployFleet } from '../fleet.js';
@@ -114,10 +114,7 @@ async function checkRun(settings: Settings, log: Log, summary: (md: string) => P
   );
   if (report.ok) log.info(`✓ healthy: ${report.targets.length} targets up`);
   return {
-    ok: report.ok,
-    problems: report.problems,
-    what: 'check',
-    healthyDetail: `${report.targets.length} targets up`,
+    ...checkOutcome(report),
     failure,
   };
 }

@@ -1,6 +1,6 @@
 // `deploy` and `check` on the command line: step lines live on stderr, the result on stdout.
 
-import { checkFailure, runCheck } from '../check.js';
+import { checkFailure, checkOutcome, runCheck } from '../check.js';
 import { RemoteHost } from '../connection/ssh.js';
 import { DeployFailure, deploy, gateOptionsFor, rollBack } from '../deploy.js';
 import { DeployError } from '../errors.js';
@@ -100,12 +100,7 @@ export async function checkCommand(args: CliArgs): Promise<number> {
   const settings = readSettings(args.raw);
   const log = stderrLog(args);
   const report = await runCheck(settings, log);
-  await notify(
-    settings,
-    { ok: report.ok, problems: report.problems, what: 'check', healthyDetail: `${report.targets.length} targets up` },
-    log,
-    { stateDir: process.env.MONITORING_DEPLOY_STATE_DIR },
-  );
+  await notify(settings, checkOutcome(report), log, { stateDir: process.env.MONITORING_DEPLOY_STATE_DIR });
   if (args.json) {
     const { ok, problems, targets, checks } = report;
     process.stdout.write(`${redactor(settings.secrets)(JSON.stringify({ ok, problems, targets, checks }))}\n`);

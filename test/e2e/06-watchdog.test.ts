@@ -86,6 +86,8 @@ describe('watchdog: command check', () => {
     expect(posts[0]?.content).toMatch(
       /^🔴 \*\*127\.0\.0\.1\*\*: check failed\n- Loki not ready: container loki is exited/,
     );
+    // The stopped container is named once, though both its probe and the container list see it.
+    expect(posts[0]?.content.match(/loki is exited/g)).toHaveLength(1);
     expect(down.outputs['state-changed']).toBe('true');
 
     const stillDown = await check();

@@ -169,12 +169,12 @@ describe('postToDiscord', () => {
 });
 
 describe('problems in plain words', () => {
-  it('names the service, each down target with its last error, and nothing twice', () => {
+  it('names the service and each down target with its last error', () => {
     const problems = gateProblems(
       [
         { name: 'prometheus', ok: true, detail: 'ready', container: 'prometheus' },
         { name: 'loki', ok: false, detail: 'container loki is exited', container: 'loki' },
-        { name: 'loki', ok: false, detail: 'container loki is exited', container: 'loki' },
+        { name: 'grafana', ok: true, detail: 'ready', container: 'grafana' },
         { name: 'targets', ok: false, detail: 'app server:19021 down: 404', container: 'prometheus' },
       ],
       [
