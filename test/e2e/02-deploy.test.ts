@@ -6,7 +6,15 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { containerIds, deployWithAction, deployWithCli, hostSnapshot, sandboxInputs, sh } from '../helpers/deploy';
+import {
+  containerIds,
+  deployWithAction,
+  deployWithCli,
+  hostSnapshot,
+  lokiStreams,
+  sandboxInputs,
+  sh,
+} from '../helpers/deploy';
 import { runCli, runCliOnTerminal } from '../helpers/dist';
 import { connectionFlags, keyEnv, loadSandbox, type Sandbox } from '../helpers/sandbox';
 import { screen } from '../helpers/terminal';
@@ -75,10 +83,10 @@ describe('deploy (dist/index.js on the sandbox host)', () => {
       if (!jobs.includes('nginx_log')) await new Promise((res) => setTimeout(res, 1000));
     }
     expect(jobs).toEqual(expect.arrayContaining(['debug_logs', 'info_logs', 'warn_logs', 'nginx_log']));
-    const pushes = sh('docker exec loki cat /loki/standin/pushes.jsonl');
-    expect(pushes).toContain('"filename":"/var/log/nginx/access.log"');
-    expect(pushes).toContain('"filename":"/var/log/app/info/info.log"');
-    expect(pushes).toContain('"host":"127.0.0.1"');
+    const streams = lokiStreams();
+    expect(streams).toContainEqual(expect.stringContaining('"filename":"/var/log/nginx/access.log"'));
+    expect(streams).toContainEqual(expect.stringContaining('"filename":"/var/log/app/info/info.log"'));
+    expect(streams).toContainEqual(expect.stringContaining('"host":"127.0.0.1"'));
   });
 
   it('an immediate second run changes nothing: nothing uploaded, nothing restarted', async () => {

@@ -5,7 +5,7 @@
 // before the run is green. Nothing central is reachable without the push credentials.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type AgentHost, agentDocker, agentLine, loadAgent } from '../helpers/agents';
-import { deployWithAction, sandboxInputs, sh } from '../helpers/deploy';
+import { deployWithAction, lokiStreams, sandboxInputs, sh } from '../helpers/deploy';
 import { loadSandbox, type Sandbox } from '../helpers/sandbox';
 
 let s: Sandbox;
@@ -92,10 +92,7 @@ describe('agents: the central stack and an agent host in one run', () => {
     expect(Number(cpu.result[0]?.value[1])).toBeGreaterThan(0);
 
     // The agent's app and nginx log lines reached the central Loki stand-in, labelled agent1.
-    const fromAgent = () =>
-      sh('docker exec loki cat /loki/standin/pushes.jsonl')
-        .split('\n')
-        .filter((l) => l.includes('"host":"agent1"'));
+    const fromAgent = () => lokiStreams().filter((l) => l.includes('"host":"agent1"'));
     expect(fromAgent().some((l) => /"job":"(debug|info|warn|error)_logs"/.test(l))).toBe(true);
     // A request to the agent's nginx (published on the agent host) makes an access-log line.
     const page = await fetch(`http://${agent.host}/`);

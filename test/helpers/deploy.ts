@@ -98,6 +98,15 @@ export function containerIds(): Record<string, string> {
 
 export { sh };
 
+/**
+ * Each distinct label set the Loki stand-in received (its `stream` objects). Read inside the
+ * container: the raw pushes log outgrows a pipe buffer over a whole test run.
+ */
+export function lokiStreams(): string[] {
+  const labels = `grep -o '"stream":{[^}]*}' /loki/standin/pushes.jsonl | sort -u`;
+  return execFileSync('docker', ['exec', 'loki', 'sh', '-c', labels], { encoding: 'utf8' }).split('\n').filter(Boolean);
+}
+
 /** A CLI deploy running in the background, for tests that interfere with it mid-way. */
 export function spawnDeploy(inputs: Record<string, string>) {
   const { 'ssh-key': key, ...rest } = inputs;

@@ -23,7 +23,7 @@ pkill -f "sshd: $SANDBOX_USER" 2>/dev/null
 if docker_ready; then
   new() { comm -13 "$state/$1.before" <(sort); }
   docker ps -aq --no-trunc | sort | new containers | xargs -r docker rm -f >/dev/null
-  docker network ls -q --no-trunc | sort | new networks | xargs -r docker network rm >/dev/null
+  docker network ls -q --no-trunc --filter type=custom | sort | new networks | xargs -r docker network rm >/dev/null
   docker volume ls -q | sort | new volumes | xargs -r docker volume rm >/dev/null
   if [ "$keep_images" = 0 ] && [ -s "$SANDBOX_DIR/images.txt" ]; then
     cut -d= -f2 "$SANDBOX_DIR/images.txt" | xargs -r docker rmi -f >/dev/null
