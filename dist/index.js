@@ -67280,6 +67280,8 @@ function httpOverStream(stream, hostHeader, req) {
         }, timeoutMs);
         const finish = () => {
             clearTimeout(timer);
+            // The answer is complete and the server has closed its side: release the channel.
+            stream.destroy();
             try {
                 resolve(parseHttpResponse(Buffer.concat(chunks)));
             }
@@ -67309,11 +67311,9 @@ function httpOverStream(stream, hostHeader, req) {
         const head = `${req.method ?? 'GET'} ${req.path} HTTP/1.0\r\n${Object.entries(headers)
             .map(([k, v]) => `${k}: ${v}\r\n`)
             .join('')}\r\n`;
-        // End our side: some servers wait for EOF before they answer.
-        if (req.keepOpen)
-            stream.write(head + body);
-        else
-            stream.end(head + body);
+        // No half-close: Go servers cancel a request whose client half-closed, a proxy logs it as
+        // the client giving up (nginx: 499), and TLS has none. Connection: close ends the exchange.
+        stream.write(head + body);
     });
 }
 function parseHttpResponse(raw) {
@@ -67659,12 +67659,10 @@ ca) {
         headers: { ...write.headers, ...auth },
         body: write.body,
         timeoutMs,
-        keepOpen: true,
     };
     try {
         // The connection starts on the agent host: this is the path its Prometheus and Promtail use.
         const channel = await remote.tunnel(url.hostname, port, timeoutMs);
-        // No half-close after the request: a proxy reads it as the client giving up (nginx: 499).
         const res = await httpOverStream(tls
             ? (0,external_node_tls_.connect)({ socket: channel, servername: url.hostname, ...(ca ? { ca: [...external_node_tls_.rootCertificates, ca] } : {}) })
             : channel, url.host, req);
@@ -67808,8 +67806,6 @@ async function inspectHealth(remote, facts, opts) {
             const res = await httpViaHost(remote, prom.address, 9090, {
                 path: '/api/v1/targets?state=active',
                 timeoutMs: 5_000,
-                // Go's server cancels a request whose client half-closed: answer first, then close.
-                keepOpen: true,
             });
             targets = parseTargets(res.body);
             const bad = targets.map((t) => [t, targetProblem(t, opts.sinceEpochSec)]).filter(([, why]) => why);
@@ -69733,8 +69729,6 @@ async function lookForAgents(remote, facts, network, agents) {
             const res = await httpViaHost(remote, prometheus, 9090, {
                 path: `/api/v1/query?query=${query}`,
                 timeoutMs: 5_000,
-                // Go's server cancels a request whose client half-closed: answer first, then close.
-                keepOpen: true,
             });
             if (res.status === 200) {
                 const body = JSON.parse(res.body);

@@ -16,11 +16,6 @@ export interface HttpRequest {
   readonly headers?: Readonly<Record<string, string>>;
   readonly body?: string;
   readonly timeoutMs?: number;
-  /**
-   * Do not half-close after the request; the server closes after answering (Connection: close).
-   * Go servers cancel a request whose client half-closed, and TLS has no half-close.
-   */
-  readonly keepOpen?: boolean;
 }
 
 /** Sends one HTTP/1.0 request over an open stream and reads the response until the peer closes. */
@@ -34,6 +29,8 @@ export function httpOverStream(stream: Duplex, hostHeader: string, req: HttpRequ
     }, timeoutMs);
     const finish = () => {
       clearTimeout(timer);
+      // The answer is complete and the server has closed its side: release the channel.
+      stream.destroy();
       try {
         resolve(parseHttpResponse(Buffer.concat(chunks)));
       } catch (e) {
@@ -61,9 +58,9 @@ export function httpOverStream(stream: Duplex, hostHeader: string, req: HttpRequ
     const head = `${req.method ?? 'GET'} ${req.path} HTTP/1.0\r\n${Object.entries(headers)
       .map(([k, v]) => `${k}: ${v}\r\n`)
       .join('')}\r\n`;
-    // End our side: some servers wait for EOF before they answer.
-    if (req.keepOpen) stream.write(head + body);
-    else stream.end(head + body);
+    // No half-close: Go servers cancel a request whose client half-closed, a proxy logs it as
+    // the client giving up (nginx: 499), and TLS has none. Connection: close ends the exchange.
+    stream.write(head + body);
   });
 }
 

@@ -49,8 +49,6 @@ export async function lookForAgents(
       const res = await httpViaHost(remote, prometheus, 9090, {
         path: `/api/v1/query?query=${query}`,
         timeoutMs: 5_000,
-        // Go's server cancels a request whose client half-closed: answer first, then close.
-        keepOpen: true,
       });
       if (res.status === 200) {
         const body = JSON.parse(res.body) as {

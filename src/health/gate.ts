@@ -178,8 +178,6 @@ export async function inspectHealth(
       const res = await httpViaHost(remote, prom.address, 9090, {
         path: '/api/v1/targets?state=active',
         timeoutMs: 5_000,
-        // Go's server cancels a request whose client half-closed: answer first, then close.
-        keepOpen: true,
       });
       targets = parseTargets(res.body);
       const bad = targets.map((t) => [t, targetProblem(t, opts.sinceEpochSec)] as const).filter(([, why]) => why);

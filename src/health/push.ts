@@ -69,12 +69,10 @@ export async function probePush(
     headers: { ...write.headers, ...auth },
     body: write.body,
     timeoutMs,
-    keepOpen: true,
   };
   try {
     // The connection starts on the agent host: this is the path its Prometheus and Promtail use.
     const channel = await remote.tunnel(url.hostname, port, timeoutMs);
-    // No half-close after the request: a proxy reads it as the client giving up (nginx: 499).
     const res = await httpOverStream(
       tls
         ? tlsConnect({ socket: channel, servername: url.hostname, ...(ca ? { ca: [...rootCertificates, ca] } : {}) })

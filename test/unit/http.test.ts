@@ -50,6 +50,27 @@ describe('httpOverStream', () => {
     expect(seen.at(-1)).toMatch(/^GET \/api\/v1\/targets\?state=active HTTP\/1\.0\r\nHost: prometheus:9090\r\n/);
   });
 
+  it('keeps its side open until the answer, as a Go server cancels a request whose client half-closed', async () => {
+    // Like Go's net/http: a FIN from the client before the answer cancels the request.
+    const strict = createServer({ allowHalfOpen: true }, (sock) => {
+      let cancelled = false;
+      sock.on('end', () => {
+        cancelled = true;
+        sock.destroy();
+      });
+      sock.once('data', () =>
+        setTimeout(() => {
+          if (!cancelled) sock.end('HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nanswered');
+        }, 50),
+      );
+    });
+    await new Promise<void>((r) => strict.listen(0, '127.0.0.1', r));
+    const p = (strict.address() as { port: number }).port;
+    const res = await httpOverStream(connect(p, '127.0.0.1'), 'prometheus:9090', { path: '/api/v1/query?query=up' });
+    expect(res).toMatchObject({ status: 200, body: 'answered' });
+    strict.close();
+  });
+
   it('fails with the address when nothing answers in time', async () => {
     const silent = createServer(() => {});
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
