@@ -36705,16 +36705,21 @@ ca) {
 
 
 const gate_firstLine = (s) => s.trim().split('\n')[0]?.slice(0, 160) ?? '';
-function probes(logAgent, role = 'monitoring') {
-    const prometheus = {
-        name: 'prometheus',
-        service: 'prometheus',
-        port: 9090,
-        path: '/-/ready',
-        judge: (s, b) => (s === 200 ? undefined : `/-/ready answered ${s} ${gate_firstLine(b)}`),
+/** A service whose readiness endpoint answers 200 when it is ready. */
+function readyProbe(service, port, path) {
+    return {
+        name: service,
+        service,
+        port,
+        path,
+        judge: (s, b) => (s === 200 ? undefined : `${path} answered ${s} ${gate_firstLine(b)}`),
     };
+}
+function probes(logAgent, role = 'monitoring') {
+    const prometheus = readyProbe('prometheus', 9090, '/-/ready');
+    const shipper = logAgent === 'alloy' ? readyProbe('alloy', 12345, '/-/ready') : readyProbe('promtail', 9080, '/ready');
     if (role === 'agent')
-        return [prometheus, logAgentProbe(logAgent)];
+        return [prometheus, shipper];
     return [
         prometheus,
         {
@@ -36740,25 +36745,8 @@ function probes(logAgent, role = 'monitoring') {
                 }
             },
         },
-        logAgentProbe(logAgent),
+        shipper,
     ];
-}
-function logAgentProbe(logAgent) {
-    return logAgent === 'alloy'
-        ? {
-            name: 'alloy',
-            service: 'alloy',
-            port: 12345,
-            path: '/-/ready',
-            judge: (s, b) => (s === 200 ? undefined : `/-/ready answered ${s} ${gate_firstLine(b)}`),
-        }
-        : {
-            name: 'promtail',
-            service: 'promtail',
-            port: 9080,
-            path: '/ready',
-            judge: (s, b) => (s === 200 ? undefined : `/ready answered ${s} ${gate_firstLine(b)}`),
-        };
 }
 /** Prometheus timestamps carry nanoseconds; Date.parse wants at most milliseconds. */
 function parsePromTime(t) {

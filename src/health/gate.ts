@@ -57,15 +57,22 @@ interface Probe {
 
 const firstLine = (s: string) => s.trim().split('\n')[0]?.slice(0, 160) ?? '';
 
-export function probes(logAgent: LogAgent, role: Role = 'monitoring'): Probe[] {
-  const prometheus: Probe = {
-    name: 'prometheus',
-    service: 'prometheus',
-    port: 9090,
-    path: '/-/ready',
-    judge: (s, b) => (s === 200 ? undefined : `/-/ready answered ${s} ${firstLine(b)}`),
+/** A service whose readiness endpoint answers 200 when it is ready. */
+function readyProbe(service: string, port: number, path: string): Probe {
+  return {
+    name: service,
+    service,
+    port,
+    path,
+    judge: (s, b) => (s === 200 ? undefined : `${path} answered ${s} ${firstLine(b)}`),
   };
-  if (role === 'agent') return [prometheus, logAgentProbe(logAgent)];
+}
+
+export function probes(logAgent: LogAgent, role: Role = 'monitoring'): Probe[] {
+  const prometheus = readyProbe('prometheus', 9090, '/-/ready');
+  const shipper =
+    logAgent === 'alloy' ? readyProbe('alloy', 12345, '/-/ready') : readyProbe('promtail', 9080, '/ready');
+  if (role === 'agent') return [prometheus, shipper];
   return [
     prometheus,
     {
@@ -89,26 +96,8 @@ export function probes(logAgent: LogAgent, role: Role = 'monitoring'): Probe[] {
         }
       },
     },
-    logAgentProbe(logAgent),
+    shipper,
   ];
-}
-
-function logAgentProbe(logAgent: LogAgent): Probe {
-  return logAgent === 'alloy'
-    ? {
-        name: 'alloy',
-        service: 'alloy',
-        port: 12345,
-        path: '/-/ready',
-        judge: (s, b) => (s === 200 ? undefined : `/-/ready answered ${s} ${firstLine(b)}`),
-      }
-    : {
-        name: 'promtail',
-        service: 'promtail',
-        port: 9080,
-        path: '/ready',
-        judge: (s, b) => (s === 200 ? undefined : `/ready answered ${s} ${firstLine(b)}`),
-      };
 }
 
 /** Prometheus timestamps carry nanoseconds; Date.parse wants at most milliseconds. */
