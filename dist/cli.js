@@ -34490,6 +34490,11 @@ class HostUnreachableError extends DeployError {
         this.name = 'HostUnreachableError';
     }
 }
+/** An error's first line: its cause without the fix and details, for one-line reports. */
+function errors_headline(error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return message.split('\n')[0] ?? '';
+}
 
 ;// CONCATENATED MODULE: ./src/connection/http.ts
 
@@ -36627,6 +36632,7 @@ const external_node_tls_namespaceObject = require("node:tls");
 // that only times out waiting for data that is being refused.
 
 
+
 /** What to send so that a real receiver answers without storing anything. */
 function emptyWrite(target) {
     return target.name === 'remote write'
@@ -36690,7 +36696,7 @@ ca) {
         return {
             name,
             ok: false,
-            detail: `${target.url} cannot be reached from the host: ${e.message.split('\n')[0]}`,
+            detail: `${target.url} cannot be reached from the host: ${errors_headline(e)}`,
         };
     }
 }
@@ -37013,7 +37019,7 @@ function composeServices(file) {
     const doc = (0,dist/* parseDocument */.Tp)(file.content.toString('utf8'));
     const e = doc.errors[0];
     if (e) {
-        throw new DeployError(`${file.path}:${e.linePos?.[0]?.line ?? 1}: not valid YAML: ${e.message.split('\n')[0]}`);
+        throw new DeployError(`${file.path}:${e.linePos?.[0]?.line ?? 1}: not valid YAML: ${errors_headline(e)}`);
     }
     const data = doc.toJS();
     return Object.keys(data?.services ?? {});
@@ -37873,6 +37879,7 @@ function formatFinding(f) {
 // A deploy is a sequence of named steps; each reports changed / unchanged / failed and its
 // duration, live in the log and at the end in the summary.
 
+
 class Steps {
     log;
     records = [];
@@ -37892,7 +37899,7 @@ class Steps {
             return outcome;
         }
         catch (e) {
-            this.record(name, 'failed', Date.now() - started, e.message.split('\n')[0]);
+            this.record(name, 'failed', Date.now() - started, errors_headline(e));
             throw e;
         }
     }
@@ -38589,10 +38596,8 @@ async function runCheck(settings, log) {
         }))).remote;
     }
     catch (e) {
-        const error = e;
-        const first = error.message.split('\n')[0] ?? '';
-        const problem = e instanceof HostUnreachableError ? `Host unreachable: ${first}` : `Cannot log in: ${first}`;
-        return report({ problems: [problem], targets: [], checks: [], error });
+        const problem = `${e instanceof HostUnreachableError ? 'Host unreachable' : 'Cannot log in'}: ${errors_headline(e)}`;
+        return report({ problems: [problem], targets: [], checks: [], error: e });
     }
     try {
         let facts;
@@ -38604,7 +38609,7 @@ async function runCheck(settings, log) {
         }
         catch (e) {
             return report({
-                problems: [`Preflight failed: ${e.message.split('\n')[0]}`],
+                problems: [`Preflight failed: ${errors_headline(e)}`],
                 targets: [],
                 checks: [],
                 error: e,
@@ -38635,7 +38640,7 @@ async function runCheck(settings, log) {
     catch (e) {
         if (!(e instanceof DeployError))
             throw e;
-        return report({ problems: [`Check failed: ${e.message.split('\n')[0]}`], targets: [], checks: [], error: e });
+        return report({ problems: [`Check failed: ${errors_headline(e)}`], targets: [], checks: [], error: e });
     }
     finally {
         remote.close();
@@ -38690,7 +38695,7 @@ function swapProblems(f) {
 function failureProblems(error) {
     if (error instanceof GateError)
         return gateProblems(error.state.checks, error.state.targets);
-    return [error.message.split('\n')[0] ?? String(error)];
+    return [headline(error)];
 }
 /** The error a failed check ends with: every problem, then the details of what stopped it. */
 function checkFailure(hostName, report) {
@@ -38783,7 +38788,7 @@ async function waitForAgents(remote, facts, network, agents, timeoutMs, log) {
             seen = agents.map(({ host }) => ({
                 host,
                 ok: false,
-                detail: e.message.split('\n')[0] ?? '',
+                detail: errors_headline(e),
                 series: [],
                 logs: false,
             }));
@@ -39142,6 +39147,7 @@ function runUrlFrom(env) {
 ;// CONCATENATED MODULE: ./src/report/summary.ts
 // The run as a person reads it afterwards: a Markdown job summary and the action's outputs.
 
+
 const esc = (s) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const ICON = { changed: '🟡', unchanged: '⚪', ok: '🟢', failed: '🔴' };
 function stepRows(steps) {
@@ -39202,7 +39208,7 @@ function fleetMarkdown(title, outcomes) {
     ];
     for (const o of outcomes) {
         const detail = o.error
-            ? (o.error.message.split('\n')[0] ?? '')
+            ? headline(o.error)
             : [o.result && `release \`${o.result.release}\``, o.arrival?.detail].filter(Boolean).join(' · ');
         out.push(`| ${esc(o.name)} | ${o.role} | ${o.ok ? '🟢 green' : '🔴 failed'} | ${formatDuration(o.durationMs)} | ${esc(detail)} |`);
     }
@@ -39221,7 +39227,7 @@ function hostsJson(outcomes) {
         role: o.role,
         ok: o.ok,
         ...(o.result ? { release: o.result.release, changed: o.result.changed } : {}),
-        ...(o.error ? { error: o.error.message.split('\n')[0] } : {}),
+        ...(o.error ? { error: errors_headline(o.error) } : {}),
     })));
 }
 
@@ -39357,7 +39363,7 @@ async function fleetCommand(args, settings, redact) {
             o.name,
             o.role,
             o.ok ? 'green' : 'FAILED',
-            redact(o.error?.message.split('\n')[0] ?? o.arrival?.detail ?? ''),
+            redact(o.error ? errors_headline(o.error) : (o.arrival?.detail ?? '')),
         ]);
         for (const r of [['HOST', 'ROLE', 'RESULT', 'DETAIL'], ...rows])
             process.stdout.write(`${r[0]?.padEnd(16)} ${r[1]?.padEnd(11)} ${r[2]?.padEnd(7)} ${r[3]}\n`);

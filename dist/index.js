@@ -66946,6 +66946,11 @@ class HostUnreachableError extends errors_DeployError {
         this.name = 'HostUnreachableError';
     }
 }
+/** An error's first line: its cause without the fix and details, for one-line reports. */
+function headline(error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return message.split('\n')[0] ?? '';
+}
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
@@ -67610,6 +67615,7 @@ var external_node_tls_ = __nccwpck_require__(1692);
 // that only times out waiting for data that is being refused.
 
 
+
 /** What to send so that a real receiver answers without storing anything. */
 function emptyWrite(target) {
     return target.name === 'remote write'
@@ -67673,7 +67679,7 @@ ca) {
         return {
             name,
             ok: false,
-            detail: `${target.url} cannot be reached from the host: ${e.message.split('\n')[0]}`,
+            detail: `${target.url} cannot be reached from the host: ${headline(e)}`,
         };
     }
 }
@@ -67998,7 +68004,7 @@ function composeServices(file) {
     const doc = (0,dist/* parseDocument */.Tp)(file.content.toString('utf8'));
     const e = doc.errors[0];
     if (e) {
-        throw new errors_DeployError(`${file.path}:${e.linePos?.[0]?.line ?? 1}: not valid YAML: ${e.message.split('\n')[0]}`);
+        throw new errors_DeployError(`${file.path}:${e.linePos?.[0]?.line ?? 1}: not valid YAML: ${headline(e)}`);
     }
     const data = doc.toJS();
     return Object.keys(data?.services ?? {});
@@ -68858,6 +68864,7 @@ function formatFinding(f) {
 // A deploy is a sequence of named steps; each reports changed / unchanged / failed and its
 // duration, live in the log and at the end in the summary.
 
+
 class Steps {
     log;
     records = [];
@@ -68877,7 +68884,7 @@ class Steps {
             return outcome;
         }
         catch (e) {
-            this.record(name, 'failed', Date.now() - started, e.message.split('\n')[0]);
+            this.record(name, 'failed', Date.now() - started, headline(e));
             throw e;
         }
     }
@@ -69574,10 +69581,8 @@ async function runCheck(settings, log) {
         }))).remote;
     }
     catch (e) {
-        const error = e;
-        const first = error.message.split('\n')[0] ?? '';
-        const problem = e instanceof HostUnreachableError ? `Host unreachable: ${first}` : `Cannot log in: ${first}`;
-        return report({ problems: [problem], targets: [], checks: [], error });
+        const problem = `${e instanceof HostUnreachableError ? 'Host unreachable' : 'Cannot log in'}: ${headline(e)}`;
+        return report({ problems: [problem], targets: [], checks: [], error: e });
     }
     try {
         let facts;
@@ -69589,7 +69594,7 @@ async function runCheck(settings, log) {
         }
         catch (e) {
             return report({
-                problems: [`Preflight failed: ${e.message.split('\n')[0]}`],
+                problems: [`Preflight failed: ${headline(e)}`],
                 targets: [],
                 checks: [],
                 error: e,
@@ -69620,7 +69625,7 @@ async function runCheck(settings, log) {
     catch (e) {
         if (!(e instanceof errors_DeployError))
             throw e;
-        return report({ problems: [`Check failed: ${e.message.split('\n')[0]}`], targets: [], checks: [], error: e });
+        return report({ problems: [`Check failed: ${headline(e)}`], targets: [], checks: [], error: e });
     }
     finally {
         remote.close();
@@ -69675,7 +69680,7 @@ function swapProblems(f) {
 function failureProblems(error) {
     if (error instanceof GateError)
         return gateProblems(error.state.checks, error.state.targets);
-    return [error.message.split('\n')[0] ?? String(error)];
+    return [headline(error)];
 }
 /** The error a failed check ends with: every problem, then the details of what stopped it. */
 function checkFailure(hostName, report) {
@@ -69768,7 +69773,7 @@ async function waitForAgents(remote, facts, network, agents, timeoutMs, log) {
             seen = agents.map(({ host }) => ({
                 host,
                 ok: false,
-                detail: e.message.split('\n')[0] ?? '',
+                detail: headline(e),
                 series: [],
                 logs: false,
             }));
@@ -70153,6 +70158,7 @@ function runUrlFrom(env) {
 ;// CONCATENATED MODULE: ./src/report/summary.ts
 // The run as a person reads it afterwards: a Markdown job summary and the action's outputs.
 
+
 const esc = (s) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const ICON = { changed: '🟡', unchanged: '⚪', ok: '🟢', failed: '🔴' };
 function stepRows(steps) {
@@ -70213,7 +70219,7 @@ function fleetMarkdown(title, outcomes) {
     ];
     for (const o of outcomes) {
         const detail = o.error
-            ? (o.error.message.split('\n')[0] ?? '')
+            ? headline(o.error)
             : [o.result && `release \`${o.result.release}\``, o.arrival?.detail].filter(Boolean).join(' · ');
         out.push(`| ${esc(o.name)} | ${o.role} | ${o.ok ? '🟢 green' : '🔴 failed'} | ${formatDuration(o.durationMs)} | ${esc(detail)} |`);
     }
@@ -70232,7 +70238,7 @@ function hostsJson(outcomes) {
         role: o.role,
         ok: o.ok,
         ...(o.result ? { release: o.result.release, changed: o.result.changed } : {}),
-        ...(o.error ? { error: o.error.message.split('\n')[0] } : {}),
+        ...(o.error ? { error: headline(o.error) } : {}),
     })));
 }
 
@@ -70853,7 +70859,7 @@ async function fleetRun(settings, log, summary) {
         log.info(`${o.ok ? '✓' : '✗'} ${o.name} (${o.role}): ${o.ok ? 'green' : 'failed'}`);
     return {
         ok: failed.length === 0,
-        problems: failed.map((o) => `${o.name}: ${o.error?.message.split('\n')[0] ?? 'failed'}`),
+        problems: failed.map((o) => `${o.name}: ${o.error ? headline(o.error) : 'failed'}`),
         what: 'deploy',
         healthyDetail: `${outcomes.length} hosts green`,
         failure: failed.length

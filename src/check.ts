@@ -2,7 +2,7 @@
 // preflight and the full health gate, and say in plain words what is wrong. Changes nothing.
 import { RemoteHost } from './connection/ssh.js';
 import { describeHost, gateOptionsFor } from './deploy.js';
-import { DeployError, HostUnreachableError } from './errors.js';
+import { DeployError, HostUnreachableError, headline } from './errors.js';
 import { type CheckState, GateError, healthGate, type TargetState } from './health/gate.js';
 import { type HostFacts, preflight, preflightProblems } from './host/preflight.js';
 import type { Outcome } from './notify/notify.js';
@@ -41,10 +41,8 @@ export async function runCheck(settings: Settings, log: Log): Promise<CheckRepor
       }))
     ).remote;
   } catch (e) {
-    const error = e as Error;
-    const first = error.message.split('\n')[0] ?? '';
-    const problem = e instanceof HostUnreachableError ? `Host unreachable: ${first}` : `Cannot log in: ${first}`;
-    return report({ problems: [problem], targets: [], checks: [], error });
+    const problem = `${e instanceof HostUnreachableError ? 'Host unreachable' : 'Cannot log in'}: ${headline(e)}`;
+    return report({ problems: [problem], targets: [], checks: [], error: e as Error });
   }
   try {
     let facts: HostFacts;
@@ -57,7 +55,7 @@ export async function runCheck(settings: Settings, log: Log): Promise<CheckRepor
       ).facts;
     } catch (e) {
       return report({
-        problems: [`Preflight failed: ${(e as Error).message.split('\n')[0]}`],
+        problems: [`Preflight failed: ${headline(e)}`],
         targets: [],
         checks: [],
         error: e as Error,
@@ -83,7 +81,7 @@ export async function runCheck(settings: Settings, log: Log): Promise<CheckRepor
     }
   } catch (e) {
     if (!(e instanceof DeployError)) throw e;
-    return report({ problems: [`Check failed: ${e.message.split('\n')[0]}`], targets: [], checks: [], error: e });
+    return report({ problems: [`Check failed: ${headline(e)}`], targets: [], checks: [], error: e });
   } finally {
     remote.close();
   }
@@ -137,7 +135,7 @@ export function swapProblems(f: HostFacts): string[] {
 /** A failed deploy's problems in the watchdog's words: the gate's findings, or the error's first line. */
 export function failureProblems(error: Error): string[] {
   if (error instanceof GateError) return gateProblems(error.state.checks, error.state.targets);
-  return [error.message.split('\n')[0] ?? String(error)];
+  return [headline(error)];
 }
 
 /** The error a failed check ends with: every problem, then the details of what stopped it. */

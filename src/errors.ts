@@ -17,3 +17,9 @@ export class HostUnreachableError extends DeployError {
     this.name = 'HostUnreachableError';
   }
 }
+
+/** An error's first line: its cause without the fix and details, for one-line reports. */
+export function headline(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\n')[0] ?? '';
+}

@@ -3,7 +3,7 @@
 import * as core from '@actions/core';
 import { checkFailure, checkOutcome, failureProblems, runCheck } from '../check.js';
 import { DeployFailure, deploy } from '../deploy.js';
-import { DeployError } from '../errors.js';
+import { DeployError, headline } from '../errors.js';
 import { deployFleet } from '../fleet.js';
 import { GateError } from '../health/gate.js';
 import { notify, type Outcome, runUrlFrom } from '../notify/notify.js';
@@ -86,7 +86,7 @@ async function fleetRun(settings: Settings, log: Log, summary: (md: string) => P
   for (const o of outcomes) log.info(`${o.ok ? '✓' : '✗'} ${o.name} (${o.role}): ${o.ok ? 'green' : 'failed'}`);
   return {
     ok: failed.length === 0,
-    problems: failed.map((o) => `${o.name}: ${o.error?.message.split('\n')[0] ?? 'failed'}`),
+    problems: failed.map((o) => `${o.name}: ${o.error ? headline(o.error) : 'failed'}`),
     what: 'deploy',
     healthyDetail: `${outcomes.length} hosts green`,
     failure: failed.length

@@ -3,7 +3,7 @@
 import { checkFailure, checkOutcome, runCheck } from '../check.js';
 import { RemoteHost } from '../connection/ssh.js';
 import { DeployFailure, deploy, gateOptionsFor, rollBack } from '../deploy.js';
-import { DeployError } from '../errors.js';
+import { DeployError, headline } from '../errors.js';
 import { deployFleet } from '../fleet.js';
 import { GateError } from '../health/gate.js';
 import { acquireLock } from '../host/lock.js';
@@ -68,7 +68,7 @@ async function fleetCommand(args: CliArgs, settings: Settings, redact: (s: strin
       o.name,
       o.role,
       o.ok ? 'green' : 'FAILED',
-      redact(o.error?.message.split('\n')[0] ?? o.arrival?.detail ?? ''),
+      redact(o.error ? headline(o.error) : (o.arrival?.detail ?? '')),
     ]);
     for (const r of [['HOST', 'ROLE', 'RESULT', 'DETAIL'], ...rows])
       process.stdout.write(`${r[0]?.padEnd(16)} ${r[1]?.padEnd(11)} ${r[2]?.padEnd(7)} ${r[3]}\n`);

@@ -3,7 +3,7 @@
 // host label (its log streams arrived). Asked through the central host's own SSH connection.
 import { httpViaHost } from '../connection/http.js';
 import type { RemoteHost } from '../connection/ssh.js';
-import { DeployError } from '../errors.js';
+import { DeployError, headline } from '../errors.js';
 import type { HostFacts } from '../host/preflight.js';
 import type { Log } from '../report/log.js';
 import { formatDuration } from '../settings/parse.js';
@@ -108,7 +108,7 @@ export async function waitForAgents(
       seen = agents.map(({ host }) => ({
         host,
         ok: false,
-        detail: (e as Error).message.split('\n')[0] ?? '',
+        detail: headline(e),
         series: [],
         logs: false,
       }));

@@ -1,9 +1,11 @@
 // An agent's gate asks, from the agent host itself, whether the central endpoints take its
 // credentials: one empty write to each. A 401 here names the cause at once, instead of a gate
 // that only times out waiting for data that is being refused.
+
 import { rootCertificates, connect as tlsConnect } from 'node:tls';
 import { type HttpRequest, httpOverStream } from '../connection/http.js';
 import type { RemoteHost } from '../connection/ssh.js';
+import { headline } from '../errors.js';
 import type { CheckState } from './gate.js';
 
 export interface PushTarget {
@@ -86,7 +88,7 @@ export async function probePush(
     return {
       name,
       ok: false,
-      detail: `${target.url} cannot be reached from the host: ${(e as Error).message.split('\n')[0]}`,
+      detail: `${target.url} cannot be reached from the host: ${headline(e)}`,
     };
   }
 }

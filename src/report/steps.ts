@@ -1,5 +1,6 @@
 // A deploy is a sequence of named steps; each reports changed / unchanged / failed and its
 // duration, live in the log and at the end in the summary.
+import { headline } from '../errors.js';
 import { formatDuration } from '../settings/parse.js';
 import type { Log } from './log.js';
 
@@ -33,7 +34,7 @@ export class Steps {
       this.record(name, status, Date.now() - started, outcome.detail);
       return outcome;
     } catch (e) {
-      this.record(name, 'failed', Date.now() - started, (e as Error).message.split('\n')[0]);
+      this.record(name, 'failed', Date.now() - started, headline(e));
       throw e;
     }
   }

@@ -1,5 +1,6 @@
 // The run as a person reads it afterwards: a Markdown job summary and the action's outputs.
 
+import { headline } from '../errors.js';
 import type { HostOutcome } from '../fleet.js';
 import type { TargetState } from '../health/gate.js';
 import { formatDuration } from '../settings/parse.js';
@@ -93,7 +94,7 @@ export function fleetMarkdown(title: string, outcomes: readonly HostOutcome[]): 
   ];
   for (const o of outcomes) {
     const detail = o.error
-      ? (o.error.message.split('\n')[0] ?? '')
+      ? headline(o.error)
       : [o.result && `release \`${o.result.release}\``, o.arrival?.detail].filter(Boolean).join(' · ');
     out.push(
       `| ${esc(o.name)} | ${o.role} | ${o.ok ? '🟢 green' : '🔴 failed'} | ${formatDuration(o.durationMs)} | ${esc(detail)} |`,
@@ -115,7 +116,7 @@ export function hostsJson(outcomes: readonly HostOutcome[]): string {
       role: o.role,
       ok: o.ok,
       ...(o.result ? { release: o.result.release, changed: o.result.changed } : {}),
-      ...(o.error ? { error: o.error.message.split('\n')[0] } : {}),
+      ...(o.error ? { error: headline(o.error) } : {}),
     })),
   );
 }

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { parseDocument } from 'yaml';
-import { DeployError } from '../errors.js';
+import { DeployError, headline } from '../errors.js';
 import type { Settings } from '../settings/settings.js';
 import { bundledStackDir } from './bundled.js';
 import { isText, readStackDir, type StackFile } from './files.js';
@@ -88,7 +88,7 @@ function composeServices(file: StackFile): string[] {
   const doc = parseDocument(file.content.toString('utf8'));
   const e = doc.errors[0];
   if (e) {
-    throw new DeployError(`${file.path}:${e.linePos?.[0]?.line ?? 1}: not valid YAML: ${e.message.split('\n')[0]}`);
+    throw new DeployError(`${file.path}:${e.linePos?.[0]?.line ?? 1}: not valid YAML: ${headline(e)}`);
   }
   const data = doc.toJS() as { services?: Record<string, unknown> } | null;
   return Object.keys(data?.services ?? {});
