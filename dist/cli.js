@@ -38583,7 +38583,10 @@ const SWAP_NEARLY_FULL = 0.9;
 async function runCheck(settings, log) {
     const steps = new Steps(log);
     const { connection } = settings;
+    // A check that stopped before the gate has no targets or checks to show.
     const report = (r) => ({
+        targets: [],
+        checks: [],
         ...r,
         ok: r.problems.length === 0,
         steps: steps.records,
@@ -38597,7 +38600,7 @@ async function runCheck(settings, log) {
     }
     catch (e) {
         const problem = `${e instanceof HostUnreachableError ? 'Host unreachable' : 'Cannot log in'}: ${errors_headline(e)}`;
-        return report({ problems: [problem], targets: [], checks: [], error: e });
+        return report({ problems: [problem], error: e });
     }
     try {
         let facts;
@@ -38610,14 +38613,12 @@ async function runCheck(settings, log) {
         catch (e) {
             return report({
                 problems: [`Preflight failed: ${errors_headline(e)}`],
-                targets: [],
-                checks: [],
                 error: e,
             });
         }
         const hostProblems = [...preflightProblems(facts, connection.username), ...swapProblems(facts)];
         if (facts.dockerAccess === 'none')
-            return report({ problems: hostProblems, targets: [], checks: [] });
+            return report({ problems: hostProblems });
         try {
             const gate = await steps.run('Health gate', async () => {
                 // A healthy target was scraped within the last minute (the default interval is 15s).
@@ -38640,7 +38641,7 @@ async function runCheck(settings, log) {
     catch (e) {
         if (!(e instanceof DeployError))
             throw e;
-        return report({ problems: [`Check failed: ${errors_headline(e)}`], targets: [], checks: [], error: e });
+        return report({ problems: [`Check failed: ${errors_headline(e)}`], error: e });
     }
     finally {
         remote.close();

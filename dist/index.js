@@ -69568,7 +69568,10 @@ const SWAP_NEARLY_FULL = 0.9;
 async function runCheck(settings, log) {
     const steps = new Steps(log);
     const { connection } = settings;
+    // A check that stopped before the gate has no targets or checks to show.
     const report = (r) => ({
+        targets: [],
+        checks: [],
         ...r,
         ok: r.problems.length === 0,
         steps: steps.records,
@@ -69582,7 +69585,7 @@ async function runCheck(settings, log) {
     }
     catch (e) {
         const problem = `${e instanceof HostUnreachableError ? 'Host unreachable' : 'Cannot log in'}: ${headline(e)}`;
-        return report({ problems: [problem], targets: [], checks: [], error: e });
+        return report({ problems: [problem], error: e });
     }
     try {
         let facts;
@@ -69595,14 +69598,12 @@ async function runCheck(settings, log) {
         catch (e) {
             return report({
                 problems: [`Preflight failed: ${headline(e)}`],
-                targets: [],
-                checks: [],
                 error: e,
             });
         }
         const hostProblems = [...preflightProblems(facts, connection.username), ...swapProblems(facts)];
         if (facts.dockerAccess === 'none')
-            return report({ problems: hostProblems, targets: [], checks: [] });
+            return report({ problems: hostProblems });
         try {
             const gate = await steps.run('Health gate', async () => {
                 // A healthy target was scraped within the last minute (the default interval is 15s).
@@ -69625,7 +69626,7 @@ async function runCheck(settings, log) {
     catch (e) {
         if (!(e instanceof errors_DeployError))
             throw e;
-        return report({ problems: [`Check failed: ${headline(e)}`], targets: [], checks: [], error: e });
+        return report({ problems: [`Check failed: ${headline(e)}`], error: e });
     }
     finally {
         remote.close();

@@ -27,7 +27,12 @@ const SWAP_NEARLY_FULL = 0.9;
 export async function runCheck(settings: Settings, log: Log): Promise<CheckReport> {
   const steps = new Steps(log);
   const { connection } = settings;
-  const report = (r: Omit<CheckReport, 'steps' | 'ok'>): CheckReport => ({
+  // A check that stopped before the gate has no targets or checks to show.
+  const report = (
+    r: Pick<CheckReport, 'problems' | 'error'> & Partial<Pick<CheckReport, 'targets' | 'checks'>>,
+  ): CheckReport => ({
+    targets: [],
+    checks: [],
     ...r,
     ok: r.problems.length === 0,
     steps: steps.records,
@@ -42,7 +47,7 @@ export async function runCheck(settings: Settings, log: Log): Promise<CheckRepor
     ).remote;
   } catch (e) {
     const problem = `${e instanceof HostUnreachableError ? 'Host unreachable' : 'Cannot log in'}: ${headline(e)}`;
-    return report({ problems: [problem], targets: [], checks: [], error: e as Error });
+    return report({ problems: [problem], error: e as Error });
   }
   try {
     let facts: HostFacts;
@@ -56,13 +61,11 @@ export async function runCheck(settings: Settings, log: Log): Promise<CheckRepor
     } catch (e) {
       return report({
         problems: [`Preflight failed: ${headline(e)}`],
-        targets: [],
-        checks: [],
         error: e as Error,
       });
     }
     const hostProblems = [...preflightProblems(facts, connection.username), ...swapProblems(facts)];
-    if (facts.dockerAccess === 'none') return report({ problems: hostProblems, targets: [], checks: [] });
+    if (facts.dockerAccess === 'none') return report({ problems: hostProblems });
     try {
       const gate = await steps.run('Health gate', async () => {
         // A healthy target was scraped within the last minute (the default interval is 15s).
@@ -81,7 +84,7 @@ export async function runCheck(settings: Settings, log: Log): Promise<CheckRepor
     }
   } catch (e) {
     if (!(e instanceof DeployError)) throw e;
-    return report({ problems: [`Check failed: ${headline(e)}`], targets: [], checks: [], error: e });
+    return report({ problems: [`Check failed: ${headline(e)}`], error: e });
   } finally {
     remote.close();
   }
