@@ -70038,10 +70038,9 @@ function transition(previous, now, at) {
     if (now.ok) {
         if (previous?.status !== 'failing')
             return { next: { status: 'ok', since: previous?.since ?? iso, problems: [], notified: false } };
+        const next = { status: 'ok', since: iso, problems: [], notified: false };
         // Nobody was told of the outage: no "resolved" for it either.
-        if (!previous.notified)
-            return { next: { status: 'ok', since: iso, problems: [], notified: false } };
-        return { next: { status: 'ok', since: iso, problems: [], notified: false }, notice: 'resolved' };
+        return previous.notified ? { next, notice: 'resolved' } : { next };
     }
     if (previous?.status === 'failing') {
         const next = { ...previous, problems: now.problems };
