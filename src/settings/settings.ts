@@ -297,16 +297,12 @@ function agentProblems(s: Settings, needsConnection: boolean): string[] {
       out.push('hosts: agents without a role=monitoring host need remote-write-url and loki-push-url');
     if (agents.length && central && !a.pushPassword)
       out.push('hosts: agents sending to the monitoring host need push-password (from a secret)');
-    if (agents.length && s.stack.logAgent !== 'promtail')
-      out.push('log-agent: agent hosts ship logs with promtail in this version (alloy: central stack only)');
-    return out;
+  } else if (a.role === 'agent' && needsConnection && (!a.remoteWriteUrl || !a.lokiPushUrl)) {
+    out.push('role agent needs remote-write-url and loki-push-url (where its metrics and logs go)');
   }
-  if (a.role === 'agent') {
-    if (s.stack.logAgent !== 'promtail')
-      out.push('log-agent: an agent host ships logs with promtail in this version (alloy: central stack only)');
-    if (needsConnection && (!a.remoteWriteUrl || !a.lokiPushUrl))
-      out.push('role agent needs remote-write-url and loki-push-url (where its metrics and logs go)');
-  }
+  const anyAgent = s.hosts.length ? s.hosts.some((h) => h.role === 'agent') : a.role === 'agent';
+  if (anyAgent && s.stack.logAgent !== 'promtail')
+    out.push('log-agent: agent hosts ship logs with promtail in this version (alloy: central stack only)');
   return out;
 }
 

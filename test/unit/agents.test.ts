@@ -47,6 +47,16 @@ describe('role and hosts inputs', () => {
     ).toEqual(['stacks: "monitoring" does not run on a agent host (role: agent)']);
   });
 
+  it('refuses alloy for agent hosts, alone or in the hosts input, and keeps it for the central stack', () => {
+    const alloy = 'log-agent: agent hosts ship logs with promtail in this version (alloy: central stack only)';
+    const urls = { 'remote-write-url': 'http://a/x', 'loki-push-url': 'http://a/y' };
+    expect(problemsOf({ ...base, ...urls, role: 'agent', 'log-agent': 'alloy' })).toEqual([alloy]);
+    const fleet = { ...base, 'push-password': 'pw-123456', 'log-agent': 'alloy' };
+    expect(problemsOf({ ...fleet, hosts: 'name=a role=monitoring host=x\nname=b role=agent host=y' })).toEqual([alloy]);
+    expect(problemsOf({ ...fleet, hosts: 'name=a role=monitoring host=x' })).toEqual([]);
+    expect(problemsOf({ ...base, 'log-agent': 'alloy' })).toEqual([]);
+  });
+
   it('never opens the receiver without a password', () => {
     expect(problemsOf({ ...base, 'accept-agents': 'true' })[0]).toMatch(/accept-agents: needs push-password/);
   });
