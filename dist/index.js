@@ -57084,7 +57084,7 @@ __webpack_unused_export__ = cst;
 __webpack_unused_export__ = lexer.Lexer;
 exports.HN = lineCounter.LineCounter;
 __webpack_unused_export__ = parser.Parser;
-exports.qg = publicApi.parse;
+__webpack_unused_export__ = publicApi.parse;
 __webpack_unused_export__ = publicApi.parseAllDocuments;
 exports.Tp = publicApi.parseDocument;
 __webpack_unused_export__ = publicApi.stringify;
@@ -66046,6 +66046,716 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
+;// CONCATENATED MODULE: ./src/errors.ts
+// An error the user can act on: what went wrong and how to fix it. Anything else that reaches
+// the top is a bug in this action and is reported as one.
+class errors_DeployError extends Error {
+    fix;
+    constructor(message, fix) {
+        super(fix ? `${message}\nFix: ${fix}` : message);
+        this.fix = fix;
+        this.name = 'DeployError';
+    }
+}
+/** No SSH answer at all (refused, timed out, unresolvable): for a watchdog, the host is down. */
+class HostUnreachableError extends errors_DeployError {
+    constructor(message, fix) {
+        super(message, fix);
+        this.name = 'HostUnreachableError';
+    }
+}
+/** An error's first line: its cause without the fix and details, for one-line reports. */
+function headline(error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return message.split('\n')[0] ?? '';
+}
+/** The SSH connection went away mid-run: nothing more can be asked of the host. */
+class ConnectionLostError extends errors_DeployError {
+    constructor(message, fix) {
+        super(message, fix);
+        this.name = 'ConnectionLostError';
+    }
+}
+
+;// CONCATENATED MODULE: ./src/connection/http.ts
+
+/** Sends one HTTP/1.0 request over an open stream and reads the response until the peer closes. */
+function httpOverStream(stream, hostHeader, req) {
+    const timeoutMs = req.timeoutMs ?? 10_000;
+    return new Promise((resolve, reject) => {
+        const chunks = [];
+        const timer = setTimeout(() => {
+            stream.destroy();
+            reject(new errors_DeployError(`No HTTP answer from ${hostHeader}${req.path} within ${timeoutMs / 1000}s`));
+        }, timeoutMs);
+        const finish = () => {
+            clearTimeout(timer);
+            // The answer is complete and the server has closed its side: release the channel.
+            stream.destroy();
+            try {
+                resolve(parseHttpResponse(Buffer.concat(chunks)));
+            }
+            catch (e) {
+                reject(new errors_DeployError(`Bad HTTP answer from ${hostHeader}${req.path}: ${e.message}`));
+            }
+        };
+        stream.on('data', (c) => chunks.push(c));
+        stream.once('end', finish);
+        stream.once('close', () => {
+            if (!stream.readableEnded)
+                finish();
+        });
+        stream.once('error', (e) => {
+            clearTimeout(timer);
+            reject(new errors_DeployError(`HTTP to ${hostHeader}${req.path} failed: ${e.message}`));
+        });
+        const body = req.body ?? '';
+        const headers = {
+            Host: hostHeader,
+            'User-Agent': 'monitoring-deploy',
+            Accept: '*/*',
+            Connection: 'close',
+            ...(req.method === 'POST' ? { 'Content-Length': String(Buffer.byteLength(body)) } : {}),
+            ...req.headers,
+        };
+        const head = `${req.method ?? 'GET'} ${req.path} HTTP/1.0\r\n${Object.entries(headers)
+            .map(([k, v]) => `${k}: ${v}\r\n`)
+            .join('')}\r\n`;
+        // No half-close: Go servers cancel a request whose client half-closed, a proxy logs it as
+        // the client giving up (nginx: 499), and TLS has none. Connection: close ends the exchange.
+        stream.write(head + body);
+    });
+}
+function parseHttpResponse(raw) {
+    const split = raw.indexOf('\r\n\r\n');
+    if (split < 0)
+        throw new Error(raw.length ? 'no end of headers' : 'empty response (connection closed)');
+    const [statusLine = '', ...headerLines] = raw.subarray(0, split).toString('latin1').split('\r\n');
+    const m = /^HTTP\/\d(?:\.\d)?\s+(\d{3})/.exec(statusLine);
+    if (!m?.[1])
+        throw new Error(`no status line: ${statusLine.slice(0, 80)}`);
+    const headers = {};
+    for (const line of headerLines) {
+        const i = line.indexOf(':');
+        if (i > 0)
+            headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
+    }
+    let body = raw.subarray(split + 4);
+    if (headers['transfer-encoding']?.toLowerCase() === 'chunked')
+        body = dechunk(body);
+    return { status: Number(m[1]), headers, body: body.toString('utf8') };
+}
+function dechunk(data) {
+    const parts = [];
+    let at = 0;
+    while (at < data.length) {
+        const eol = data.indexOf('\r\n', at);
+        if (eol < 0)
+            break;
+        const size = Number.parseInt(data.subarray(at, eol).toString('latin1'), 16);
+        if (!size)
+            break;
+        parts.push(data.subarray(eol + 2, eol + 2 + size));
+        at = eol + 2 + size + 2;
+    }
+    return Buffer.concat(parts);
+}
+/** An HTTP request to address:port as seen from the host, through the SSH connection. */
+async function httpViaHost(remote, address, port, req) {
+    const channel = await remote.tunnel(address, port, req.timeoutMs);
+    return httpOverStream(channel, `${address}:${port}`, req);
+}
+
+;// CONCATENATED MODULE: ./src/report/format.ts
+// How durations read in every line a person sees.
+function formatDuration(ms) {
+    if (ms < 1000)
+        return `${ms}ms`;
+    if (ms < 60_000)
+        return `${(ms / 1000).toFixed(1)}s`;
+    return `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
+}
+
+;// CONCATENATED MODULE: ./src/connection/shell.ts
+// Remote shell commands: how a value is quoted, and how a script reaches the host's shell.
+// Scripts are built by pure functions elsewhere and run through RemoteHost.run, the one place
+// that checks the exit code and shapes the error.
+/** Single-quotes a string for a POSIX shell. */
+function shell_shq(s) {
+    return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+/** Non-interactive SSH sessions get a short PATH; docker often lives in /usr/local/bin or /snap/bin. */
+const PATH_SETUP = 'export PATH="$PATH:/usr/local/bin:/usr/sbin:/sbin:/snap/bin"';
+/**
+ * The command and stdin that run a script under the host's POSIX sh, whatever the login shell.
+ * Without data the script itself goes on stdin (no argument length limit), so such a script
+ * must not read stdin; with data, the script is the argument and the data its stdin. The script
+ * is the body of a function called on the last line: a script cut off in transit is a syntax
+ * error, never half of it run.
+ */
+function invocation(script, data) {
+    const body = `${PATH_SETUP}\nmain() {\n${script}\n}\nmain\n`;
+    return data === undefined ? { command: 'sh -s', stdin: body } : { command: `sh -c ${shell_shq(body)}`, stdin: data };
+}
+/** The last lines a failed command printed, for an error message. */
+function outputTail(stdout, stderr, lines = 15) {
+    return (stderr.trim() || stdout.trim()).split('\n').slice(-lines).join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/host/docker.ts
+// How to run docker on this host, as preflight found it.
+
+
+function dockerCommand(facts) {
+    return facts.dockerAccess === 'sudo' ? 'sudo -n docker' : 'docker';
+}
+/** The IP address of a container on its (first) network, for a tunnel to reach it. */
+async function containerAddress(remote, facts, container) {
+    const out = await remote.run(`${dockerCommand(facts)} inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' ${shq(container)}`, {
+        what: `Finding container ${container}`,
+        explain: (r) => new DeployError(`Container "${container}" is not running on the host (${r.stderr.trim()}).`),
+    });
+    const ip = out.trim().split(/\s+/)[0];
+    if (!ip)
+        throw new DeployError(`Container "${container}" is not running on the host or has no network address.`);
+    return ip;
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = require("node:path");
+;// CONCATENATED MODULE: ./src/model/layout.ts
+// Where things live on the host, under the remote directory. Data and logs live outside the
+// files a deploy replaces, so that no deploy or rollback can lose them.
+
+
+const COMPOSE_FILES = {
+    app: 'docker-compose-dev.yml',
+    monitoring: 'docker-compose-dev-monitoring.yml',
+    agent: 'docker-compose-agent.yml',
+};
+/** Compose project names: distinct, so that --remove-orphans in one never removes the other. */
+const PROJECT_NAMES = {
+    app: 'md-app',
+    monitoring: 'md-monitoring',
+    agent: 'md-agent',
+};
+/** Resolves `~` against the login user's home: remote commands get absolute paths. */
+function layout_remoteLayout(remoteDir, home) {
+    const root = remoteDir === '~' ? home : remoteDir.startsWith('~/') ? external_node_path_namespaceObject.posix.join(home, remoteDir.slice(2)) : remoteDir;
+    return {
+        root,
+        dataDir: external_node_path_namespaceObject.posix.join(root, 'data'),
+        logsDir: external_node_path_namespaceObject.posix.join(root, 'logs'),
+        secretsDir: external_node_path_namespaceObject.posix.join(root, 'secrets'),
+        lockFile: `/tmp/.monitoring-deploy-${(0,external_node_crypto_.createHash)('sha256').update(root).digest('hex').slice(0, 12)}`,
+    };
+}
+/** Files the deploy writes from secret inputs (mode 600), relative to the remote dir. */
+const SECRET_FILES = {
+    grafanaAdminPassword: 'secrets/grafana_admin_password',
+    discordWebhookUrl: 'secrets/discord_webhook_url',
+    pushPassword: 'secrets/push_password',
+};
+/** Override file that sets the `images` input's images for one stack's services. */
+function imagesOverrideFile(stack) {
+    return COMPOSE_FILES[stack].replace(/\.yml$/, '.images.yml');
+}
+
+;// CONCATENATED MODULE: ./src/health/containers.ts
+// The containers of our Compose projects as the host sees them: state, restarts, address on the
+// shared network (what a tunnel connects to), so that nothing needs publishing to be checked.
+
+
+
+function containersScript(docker, network) {
+    const fmt = `{{index .Config.Labels "com.docker.compose.service"}}|{{index .Config.Labels "com.docker.compose.project"}}|{{.Name}}|{{.State.Status}}|{{if .State.Health}}{{.State.Health.Status}}{{end}}|{{.RestartCount}}|{{with index .NetworkSettings.Networks ${JSON.stringify(network)}}}{{.IPAddress}}{{end}}`;
+    // docker ps takes one --filter per project as OR only for the same key: ask per project. An
+    // engine that is restarting answers nothing: no containers, which the gate waits out.
+    return Object.values(PROJECT_NAMES)
+        .map((p) => `ids=$(${docker} ps -aq --filter label=com.docker.compose.project=${p}); [ -z "$ids" ] || ${docker} inspect -f ${shell_shq(fmt)} $ids || true`)
+        .join('\n');
+}
+function parseContainers(stdout) {
+    return stdout
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => {
+        const [service = '', project = '', name = '', state = '', health = '', restarts = '0', address = ''] = line.split('|');
+        return {
+            service,
+            project,
+            name: name.replace(/^\//, ''),
+            state,
+            health: health || undefined,
+            restarts: Number(restarts),
+            address: address || undefined,
+        };
+    });
+}
+async function listContainers(remote, facts, network) {
+    const out = await remote.run(containersScript(dockerCommand(facts), network), { what: 'Listing the containers' });
+    return parseContainers(out);
+}
+async function containerLogs(remote, facts, name, lines = 15) {
+    const out = await remote.run(`${dockerCommand(facts)} logs --tail ${lines} ${shell_shq(name)} 2>&1`, {
+        what: `Reading the logs of ${name}`,
+    });
+    return out.trim();
+}
+
+;// CONCATENATED MODULE: ./src/health/poll.ts
+// One poller for everything that waits on the host: look, judge, back off, give up at the
+// deadline. A lost connection ends the wait at once: nothing more can be learned.
+
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+async function poll(o) {
+    const started = Date.now();
+    let delay = o.firstDelayMs ?? 1_000;
+    let last = '';
+    for (;;) {
+        let seen;
+        try {
+            seen = await o.look();
+        }
+        catch (e) {
+            if (e instanceof ConnectionLostError)
+                throw e;
+            seen = o.failed(e);
+        }
+        if (o.done(seen))
+            return { seen, done: true, elapsedMs: Date.now() - started };
+        const waiting = o.waiting(seen);
+        if (waiting !== last) {
+            o.log.info(`  ${o.label ?? 'waiting'} (${formatDuration(Date.now() - started)}): ${waiting}`);
+            last = waiting;
+        }
+        if (Date.now() + delay > started + o.timeoutMs)
+            return { seen, done: false, elapsedMs: Date.now() - started };
+        await sleep(delay);
+        delay = Math.min(Math.round(delay * 1.5), o.maxDelayMs ?? 5_000);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/health/probes.ts
+const firstLine = (s) => s.trim().split('\n')[0]?.slice(0, 160) ?? '';
+/** A service whose readiness endpoint answers 200 when it is ready. */
+function ready(service, title, port, path, roles, logAgent) {
+    return {
+        service,
+        title,
+        port,
+        path,
+        roles,
+        logAgent,
+        healthy: '200',
+        judge: (s, b) => (s === 200 ? undefined : `${path} answered ${s} ${firstLine(b)}`),
+    };
+}
+function judgeLokiReady(status, body) {
+    return status === 200 && body.trim() === 'ready' ? undefined : `/ready answered ${status} ${firstLine(body)}`;
+}
+function judgeGrafanaHealth(status, body) {
+    if (status !== 200)
+        return `/api/health answered ${status} ${firstLine(body)}`;
+    try {
+        return JSON.parse(body).database === 'ok' ? undefined : `database ${firstLine(body)}`;
+    }
+    catch {
+        return `/api/health is not JSON: ${firstLine(body)}`;
+    }
+}
+const PROBES = [
+    ready('prometheus', 'Prometheus', 9090, '/-/ready', ['monitoring', 'agent']),
+    {
+        service: 'loki',
+        title: 'Loki',
+        port: 3100,
+        path: '/ready',
+        roles: ['monitoring'],
+        healthy: '200 `ready`',
+        judge: judgeLokiReady,
+    },
+    {
+        service: 'grafana',
+        title: 'Grafana',
+        port: 3000,
+        path: '/api/health',
+        roles: ['monitoring'],
+        healthy: '200, `"database": "ok"`',
+        judge: judgeGrafanaHealth,
+    },
+    ready('promtail', 'Promtail', 9080, '/ready', ['monitoring', 'agent'], 'promtail'),
+    ready('alloy', 'Alloy', 12345, '/-/ready', ['monitoring'], 'alloy'),
+];
+/** The probes of a host with this role and log agent, in the table's order. */
+function probesFor(role, logAgent) {
+    return PROBES.filter((p) => p.roles.includes(role) && (!p.logAgent || p.logAgent === logAgent));
+}
+/** "Prometheus, Loki, Grafana and Promtail": the probes' titles as a phrase. */
+function titles(probes) {
+    const names = probes.map((p) => p.title);
+    return names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names.at(-1)}` : (names[0] ?? '');
+}
+/** How a person calls a check: the probe's title, or the check's own name. */
+function checkTitle(name) {
+    return PROBES.find((p) => p.service === name)?.title;
+}
+/** The README's table of probes. */
+function probesMarkdown() {
+    return [
+        '| service | endpoint (through the SSH tunnel) | healthy when | roles |',
+        '| --- | --- | --- | --- |',
+        ...PROBES.map((p) => `| ${p.title}${p.logAgent ? ` (log-agent: ${p.logAgent})` : ''} | \`${p.service}:${p.port}${p.path}\` | ${p.healthy} | ${p.roles.join(', ')} |`),
+    ].join('\n');
+}
+
+// EXTERNAL MODULE: external "node:tls"
+var external_node_tls_ = __nccwpck_require__(1692);
+;// CONCATENATED MODULE: ./src/health/push.ts
+// An agent's gate asks, from the agent host itself, whether the central endpoints take its
+// credentials: one empty write to each. A 401 here names the cause at once, instead of a gate
+// that only times out waiting for data that is being refused.
+
+
+
+/** What to send so that a real receiver answers without storing anything. */
+function emptyWrite(target) {
+    return target.name === 'remote write'
+        ? {
+            headers: {
+                'Content-Type': 'application/x-protobuf',
+                'Content-Encoding': 'snappy',
+                'X-Prometheus-Remote-Write-Version': '0.1.0',
+            },
+            // Snappy's encoding of an empty WriteRequest: a valid write of no samples.
+            body: '\u0000',
+        }
+        : { headers: { 'Content-Type': 'application/json' }, body: '{"streams":[]}' };
+}
+/** How an answer to an empty write reads: 2xx, or a 400 from a receiver that wants samples, means let in. */
+function judgePush(target, status, body) {
+    const first = body.trim().split('\n')[0]?.slice(0, 120) ?? '';
+    if (status === 401 || status === 403) {
+        return `${target.url} answered ${status} ${status === 401 ? 'Unauthorized' : 'Forbidden'}: push-username / push-password are not accepted there`;
+    }
+    if (status === 404)
+        return `${target.url} answered 404: no ${target.name} endpoint at that path`;
+    if ((status >= 200 && status < 300) || status === 400)
+        return undefined;
+    return `${target.url} answered ${status} ${first}`;
+}
+async function probePush(remote, target, credentials, timeoutMs = 5_000, 
+/** Extra trusted CA (PEM), for an endpoint with a private CA; the system's CAs always count. */
+ca) {
+    const name = target.name;
+    let url;
+    try {
+        url = new URL(target.url);
+    }
+    catch {
+        return { name, ok: false, detail: `${target.url} is not a URL` };
+    }
+    const tls = url.protocol === 'https:';
+    const port = Number(url.port) || (tls ? 443 : 80);
+    const auth = credentials.password
+        ? { Authorization: `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}` }
+        : {};
+    const write = emptyWrite(target);
+    const req = {
+        method: 'POST',
+        path: `${url.pathname}${url.search}`,
+        headers: { ...write.headers, ...auth },
+        body: write.body,
+        timeoutMs,
+    };
+    try {
+        // The connection starts on the agent host: this is the path its Prometheus and Promtail use.
+        const channel = await remote.tunnel(url.hostname, port, timeoutMs);
+        const res = await httpOverStream(tls
+            ? (0,external_node_tls_.connect)({ socket: channel, servername: url.hostname, ...(ca ? { ca: [...external_node_tls_.rootCertificates, ca] } : {}) })
+            : channel, url.host, req);
+        const why = judgePush(target, res.status, res.body);
+        return { name, ok: !why, detail: why ?? `${target.url} accepts the credentials` };
+    }
+    catch (e) {
+        return {
+            name,
+            ok: false,
+            detail: `${target.url} cannot be reached from the host: ${headline(e)}`,
+        };
+    }
+}
+
+;// CONCATENATED MODULE: ./src/health/gate.ts
+// The health gate: the deploy is green only when every probe of the table answers healthy,
+// every active Prometheus target is up with a scrape newer than this deploy, and (on an agent)
+// the central endpoints take its credentials. Everything is reached through SSH tunnels to
+// container addresses; nothing is published.
+
+
+
+
+
+
+
+/** The gate for one run's settings; the caller picks the host time scrapes must be newer than. */
+function gateOptions(settings, log, sinceEpochSec) {
+    const { agents } = settings;
+    const push = agents.role === 'agent' && agents.remoteWriteUrl && agents.lokiPushUrl
+        ? {
+            targets: [
+                { name: 'remote write', url: agents.remoteWriteUrl },
+                { name: 'Loki push', url: agents.lokiPushUrl },
+            ],
+            credentials: { username: agents.pushUsername, password: agents.pushPassword },
+        }
+        : undefined;
+    return {
+        network: settings.stack.network,
+        logAgent: settings.stack.logAgent,
+        role: agents.role,
+        push,
+        timeoutMs: settings.healthTimeoutMs,
+        sinceEpochSec,
+        log,
+    };
+}
+/** Prometheus timestamps carry nanoseconds; Date.parse wants at most milliseconds. */
+function parsePromTime(t) {
+    return Date.parse(t.replace(/(\.\d{3})\d+/, '$1'));
+}
+/** Prometheus' /api/v1/targets answer, as the gate reads it. */
+function parseTargets(body) {
+    const data = JSON.parse(body);
+    return (data.data?.activeTargets ?? []).map((t) => {
+        const labels = (t.labels ?? {});
+        return {
+            job: labels.job ?? String(t.scrapePool ?? ''),
+            instance: labels.instance ?? '',
+            health: String(t.health ?? 'unknown'),
+            lastError: String(t.lastError ?? ''),
+            lastScrape: String(t.lastScrape ?? ''),
+            scrapeUrl: String(t.scrapeUrl ?? ''),
+        };
+    });
+}
+/** Why a target does not count as up for this deploy, or undefined. */
+function targetProblem(t, sinceEpochSec) {
+    if (t.health !== 'up')
+        return `${t.health}${t.lastError ? `: ${t.lastError}` : ''}`;
+    const scraped = parsePromTime(t.lastScrape);
+    if (!(scraped >= sinceEpochSec * 1000))
+        return 'up, but not yet scraped since this deploy started';
+    return undefined;
+}
+/** The targets check: every active target up and freshly scraped. */
+function targetsCheck(targets, sinceEpochSec, container) {
+    const bad = targets.map((t) => [t, targetProblem(t, sinceEpochSec)]).filter(([, why]) => why);
+    return {
+        name: 'targets',
+        ok: targets.length > 0 && bad.length === 0,
+        detail: targets.length === 0
+            ? 'Prometheus has no active targets'
+            : bad.length
+                ? bad.map(([t, why]) => `${t.job} ${t.instance} ${why}`).join('; ')
+                : `${targets.length} up`,
+        container,
+    };
+}
+async function probe(remote, c, p) {
+    const name = p.service;
+    if (!c)
+        return { name, ok: false, detail: `no ${p.service} container` };
+    if (c.state !== 'running')
+        return { name, ok: false, detail: `container ${c.name} is ${c.state}`, container: c.name };
+    if (!c.address)
+        return { name, ok: false, detail: `container ${c.name} has no address on the network`, container: c.name };
+    try {
+        const res = await httpViaHost(remote, c.address, p.port, { path: p.path, timeoutMs: 5_000 });
+        const why = p.judge(res.status, res.body);
+        return { name, ok: !why, detail: why ?? 'ready', container: c.name };
+    }
+    catch (e) {
+        return { name, ok: false, detail: headline(e).slice(0, 160), container: c.name };
+    }
+}
+async function targetsOf(remote, prometheus, sinceEpochSec) {
+    try {
+        const res = await httpViaHost(remote, prometheus.address, 9090, {
+            path: '/api/v1/targets?state=active',
+            timeoutMs: 5_000,
+        });
+        const targets = parseTargets(res.body);
+        return { targets, check: targetsCheck(targets, sinceEpochSec, prometheus.name) };
+    }
+    catch (e) {
+        return {
+            targets: [],
+            check: { name: 'targets', ok: false, detail: headline(e).slice(0, 160), container: prometheus.name },
+        };
+    }
+}
+/** One look at everything the gate checks. */
+async function inspectHealth(remote, facts, opts) {
+    const containers = await listContainers(remote, facts, opts.network);
+    const byService = new Map(containers.map((c) => [c.service, c]));
+    const checks = await Promise.all([
+        ...probesFor(opts.role, opts.logAgent).map((p) => probe(remote, byService.get(p.service), p)),
+        ...(opts.push?.targets ?? []).map((t) => probePush(remote, t, opts.push?.credentials ?? { username: '' })),
+    ]);
+    for (const c of containers) {
+        // A probed service's stopped container is already reported by its probe.
+        if (c.state !== 'running' && !checks.some((x) => x.container === c.name))
+            checks.push({ name: c.service, ok: false, detail: `container ${c.name} is ${c.state}`, container: c.name });
+    }
+    let targets = [];
+    const prometheus = byService.get('prometheus');
+    if (checks.find((c) => c.name === 'prometheus')?.ok && prometheus?.address) {
+        const seen = await targetsOf(remote, prometheus, opts.sinceEpochSec);
+        targets = seen.targets;
+        checks.push(seen.check);
+    }
+    else {
+        checks.push({ name: 'targets', ok: false, detail: 'waiting for Prometheus' });
+    }
+    return { ok: checks.every((c) => c.ok), checks, targets };
+}
+/** Polls with backoff until everything is healthy; at the deadline, fails with what is not. */
+async function healthGate(remote, facts, opts) {
+    const result = await poll({
+        timeoutMs: opts.timeoutMs,
+        log: opts.log,
+        look: () => inspectHealth(remote, facts, opts),
+        done: (s) => s.ok,
+        // The engine may be restarting: keep trying until the deadline.
+        failed: (e) => ({
+            ok: false,
+            checks: [{ name: 'docker', ok: false, detail: headline(e).slice(0, 160) }],
+            targets: [],
+        }),
+        waiting: (s) => s.checks
+            .filter((c) => !c.ok)
+            .map((c) => `${c.name}: ${c.detail}`)
+            .join(' | '),
+    });
+    if (!result.done)
+        throw await gateFailure(remote, facts, result.seen, opts.timeoutMs);
+    return { ...result.seen, elapsedMs: result.elapsedMs };
+}
+async function gateFailure(remote, facts, state, timeoutMs) {
+    const lines = [`The stack did not become healthy within ${formatDuration(timeoutMs)}:`];
+    for (const c of state.checks.filter((x) => !x.ok))
+        lines.push(`  - ${c.name}: ${c.detail}`);
+    for (const t of state.targets.filter((x) => x.health !== 'up')) {
+        lines.push(`  - target ${t.job} ${t.scrapeUrl}: ${t.health}, lastError: ${t.lastError || '(none)'}`);
+    }
+    const broken = [
+        ...new Set(state.checks.filter((c) => !c.ok && c.container && c.name !== 'targets').map((c) => c.container)),
+    ];
+    for (const name of broken) {
+        try {
+            const logs = await containerLogs(remote, facts, name);
+            lines.push(`Last log lines of ${name}:`, ...logs.split('\n').map((l) => `    ${l}`));
+        }
+        catch {
+            lines.push(`(could not read the logs of ${name})`);
+        }
+    }
+    return new GateError(lines.join('\n'), state);
+}
+class GateError extends errors_DeployError {
+    state;
+    constructor(message, state, fix = 'see the failing checks and logs above; `monitoring-deploy check` reruns the gate alone.') {
+        super(message, fix || undefined);
+        this.state = state;
+        this.name = 'GateError';
+    }
+}
+
+;// CONCATENATED MODULE: ./src/host/preflight.ts
+const PREFLIGHT_SCRIPT = `LC_ALL=C; export LC_ALL
+kv() { printf '%s=%s\\n' "$1" "$(printf '%s' "$2" | tr '\\n' ' ')"; }
+kv now "$(date +%s)"
+kv os "$(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME" || uname -s)"
+kv arch "$(uname -m)"
+kv uid "$(id -u)"; kv gid "$(id -g)"; kv home "$HOME"; kv path "$PATH"
+if sudo -n true >/dev/null 2>&1; then kv sudo yes; else kv sudo no; fi
+kv docker_path "$(command -v docker 2>/dev/null)"
+if v=$(docker version --format '{{.Server.Version}}' 2>&1); then kv docker direct; kv docker_version "$v"; D=docker
+elif sudo -n docker version --format '{{.Server.Version}}' >/dev/null 2>&1; then kv docker sudo; kv docker_version "$(sudo -n docker version --format '{{.Server.Version}}')"; D="sudo -n docker"
+else kv docker none; kv docker_error "$v"; D=; fi
+if [ -n "$D" ] && c=$($D compose version --short 2>/dev/null); then kv compose "docker compose"; kv compose_version "$c"
+elif command -v docker-compose >/dev/null 2>&1 && c=$(docker-compose version --short 2>/dev/null); then kv compose docker-compose; kv compose_version "$c"
+fi
+kv disk_free_kb "$(df -Pk "$HOME" 2>/dev/null | awk 'NR==2{print $4}')"
+awk '/^(MemTotal|MemAvailable|SwapTotal|SwapFree):/{gsub(":","",$1); print $1"_kb="$2}' /proc/meminfo
+`;
+function parseFacts(stdout) {
+    const kv = new Map();
+    for (const line of stdout.split('\n')) {
+        const i = line.indexOf('=');
+        if (i > 0)
+            kv.set(line.slice(0, i), line.slice(i + 1).trim());
+    }
+    const num = (k) => Number(kv.get(k) ?? 0) || 0;
+    const kb = (k) => num(k) * 1024;
+    const composeCmd = kv.get('compose');
+    const access = kv.get('docker');
+    return {
+        os: kv.get('os') ?? 'unknown',
+        arch: kv.get('arch') ?? 'unknown',
+        uid: num('uid'),
+        gid: num('gid'),
+        home: kv.get('home') ?? '',
+        path: kv.get('path') ?? '',
+        dockerAccess: access === 'direct' || access === 'sudo' ? access : 'none',
+        dockerPath: kv.get('docker_path') || undefined,
+        dockerServerVersion: kv.get('docker_version') || undefined,
+        dockerError: kv.get('docker_error') || undefined,
+        compose: composeCmd === 'docker compose' || composeCmd === 'docker-compose'
+            ? { command: composeCmd, version: kv.get('compose_version') ?? '' }
+            : undefined,
+        sudo: kv.get('sudo') === 'yes',
+        diskFreeBytes: kb('disk_free_kb'),
+        memTotalBytes: kb('MemTotal_kb'),
+        memAvailableBytes: kb('MemAvailable_kb'),
+        swapTotalBytes: kb('SwapTotal_kb'),
+        swapFreeBytes: kb('SwapFree_kb'),
+        hostNowSec: num('now'),
+    };
+}
+const MIN_FREE_DISK_BYTES = 1024 ** 3;
+/** Problems that stop a deploy, each naming its fix. Empty when the host is fit. */
+function preflightProblems(f, username) {
+    const problems = [];
+    if (f.dockerAccess === 'none') {
+        problems.push(f.dockerPath
+            ? `Docker is installed but user "${username}" cannot use it (${f.dockerError ?? 'permission denied'}). ` +
+                `Fix: \`sudo usermod -aG docker ${username}\` (then log in again), or allow passwordless sudo.`
+            : 'Docker is not installed on the host (no `docker` on the PATH). Fix: install Docker Engine, e.g. `sudo dnf install docker` or `sudo apt-get install docker.io`, and start it.');
+    }
+    else if (!f.compose) {
+        problems.push('Docker Compose is not installed: neither `docker compose` (v2) nor `docker-compose` (v1) works. ' +
+            'Fix: install the Compose v2 plugin (package docker-compose-plugin, or the binary in ~/.docker/cli-plugins/).');
+    }
+    if (f.diskFreeBytes > 0 && f.diskFreeBytes < MIN_FREE_DISK_BYTES) {
+        problems.push(`Only ${Math.round(f.diskFreeBytes / 1024 ** 2)} MiB free on the disk of ${f.home}. Fix: free at least 1 GiB (\`docker system prune\`, old logs).`);
+    }
+    return problems;
+}
+async function preflight(remote) {
+    return parseFacts(await remote.run(PREFLIGHT_SCRIPT, { what: 'Preflight', timeoutMs: 60_000 }));
+}
+/** One line about the host for the Preflight step. */
+function describeHost(f) {
+    const mib = (b) => `${Math.round(b / 1024 ** 2)} MiB`;
+    return `${f.os} ${f.arch}; Docker ${f.dockerServerVersion} (${f.dockerAccess}); ${f.compose?.command} ${f.compose?.version}; memory ${mib(f.memTotalBytes)}, swap ${mib(f.swapTotalBytes)}, disk free ${mib(f.diskFreeBytes)}`;
+}
+
 // EXTERNAL MODULE: ./node_modules/is-stream/index.js
 var is_stream = __nccwpck_require__(6543);
 // EXTERNAL MODULE: ./node_modules/make-dir/index.js
@@ -66928,32 +67638,6 @@ class NodeSSH {
     }
 }
 
-;// CONCATENATED MODULE: ./src/errors.ts
-// An error the user can act on: what went wrong and how to fix it. Anything else that reaches
-// the top is a bug in this action and is reported as one.
-class errors_DeployError extends Error {
-    fix;
-    constructor(message, fix) {
-        super(fix ? `${message}\nFix: ${fix}` : message);
-        this.fix = fix;
-        this.name = 'DeployError';
-    }
-}
-/** No SSH answer at all (refused, timed out, unresolvable): for a watchdog, the host is down. */
-class HostUnreachableError extends errors_DeployError {
-    constructor(message, fix) {
-        super(message, fix);
-        this.name = 'HostUnreachableError';
-    }
-}
-/** An error's first line: its cause without the fix and details, for one-line reports. */
-function headline(error) {
-    const message = error instanceof Error ? error.message : String(error);
-    return message.split('\n')[0] ?? '';
-}
-
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/connection/host-key.ts
 // Host key checks: a SHA256 fingerprint as `ssh-keygen -lf` prints it, and known_hosts lines
 // (plain and hashed, `[host]:port` for a non-22 port, @revoked markers).
@@ -67071,6 +67755,7 @@ function decideHostKey(policy, host, port, keyBlob) {
 
 
 
+
 const DEFAULT_COMMAND_TIMEOUT_MS = 120_000;
 const KEEPALIVE_INTERVAL_MS = 10_000;
 class RemoteHost {
@@ -67130,7 +67815,7 @@ class RemoteHost {
         const deadline = new Promise((_, reject) => {
             timer = setTimeout(() => {
                 channel?.close();
-                reject(new errors_DeployError(`Remote command did not finish within ${Math.round(timeoutMs / 1000)}s: ${firstLine(command)}`, 'check the host is not overloaded (memory, swap, disk) and that Docker answers there.'));
+                reject(new errors_DeployError(`${options.what ?? `Remote command ${ssh_firstLine(command)}`} did not finish within ${Math.round(timeoutMs / 1000)}s.`, 'check the host is not overloaded (memory, swap, disk) and that Docker answers there.'));
             }, timeoutMs);
         });
         try {
@@ -67159,14 +67844,19 @@ class RemoteHost {
             clearTimeout(timer);
         }
     }
-    /** Runs a command and throws, with its stderr, when it exits non-zero. */
-    async run(command, options = {}) {
-        const r = await this.exec(command, options);
-        if (r.code !== 0) {
-            const detail = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-15).join('\n');
-            throw new errors_DeployError(`${options.what ?? `Remote command failed: ${firstLine(command)}`} (exit ${r.code})\n${detail}`);
-        }
-        return r.stdout;
+    /**
+     * Runs a script under the host's POSIX sh with the full PATH; returns its stdout. A non-zero
+     * exit becomes an error naming what failed, the exit code and the script's last output lines.
+     */
+    async run(script, options) {
+        const { command, stdin } = invocation(script, options.stdin);
+        const r = await this.exec(command, { stdin, timeoutMs: options.timeoutMs, what: options.what });
+        if (r.code === 0)
+            return r.stdout;
+        const explained = options.explain?.(r);
+        if (explained)
+            throw explained;
+        throw new errors_DeployError(`${options.what} failed on the host (exit ${r.code}):\n${outputTail(r.stdout, r.stderr)}`, options.fix);
     }
     /**
      * Starts a long-running command and returns its channel once open: the command lives as long
@@ -67234,12 +67924,12 @@ class RemoteHost {
             throw lostError(this.settings, new Error('connection closed'));
     }
 }
-function firstLine(command) {
+function ssh_firstLine(command) {
     const line = command.trim().split('\n')[0] ?? '';
     return line.length > 100 ? `${line.slice(0, 100)}…` : line;
 }
 function lostError(s, e) {
-    return new errors_DeployError(`The SSH connection to ${s.host}:${s.port} was lost (${e.message}).`, 'rerun the deploy; it picks up where this one stopped. If it keeps happening, check the network and the host load.');
+    return new ConnectionLostError(`The SSH connection to ${s.host}:${s.port} was lost (${e.message}).`, 'rerun the deploy; it picks up where this one stopped. If it keeps happening, check the network and the host load.');
 }
 function connectError(e, s, decision) {
     const where = `${s.host}:${s.port}`;
@@ -67272,945 +67962,6 @@ function connectError(e, s, decision) {
     return new errors_DeployError(`Could not connect to ${where}: ${msg}`);
 }
 
-;// CONCATENATED MODULE: ./src/connection/http.ts
-
-/** Sends one HTTP/1.0 request over an open stream and reads the response until the peer closes. */
-function httpOverStream(stream, hostHeader, req) {
-    const timeoutMs = req.timeoutMs ?? 10_000;
-    return new Promise((resolve, reject) => {
-        const chunks = [];
-        const timer = setTimeout(() => {
-            stream.destroy();
-            reject(new errors_DeployError(`No HTTP answer from ${hostHeader}${req.path} within ${timeoutMs / 1000}s`));
-        }, timeoutMs);
-        const finish = () => {
-            clearTimeout(timer);
-            // The answer is complete and the server has closed its side: release the channel.
-            stream.destroy();
-            try {
-                resolve(parseHttpResponse(Buffer.concat(chunks)));
-            }
-            catch (e) {
-                reject(new errors_DeployError(`Bad HTTP answer from ${hostHeader}${req.path}: ${e.message}`));
-            }
-        };
-        stream.on('data', (c) => chunks.push(c));
-        stream.once('end', finish);
-        stream.once('close', () => {
-            if (!stream.readableEnded)
-                finish();
-        });
-        stream.once('error', (e) => {
-            clearTimeout(timer);
-            reject(new errors_DeployError(`HTTP to ${hostHeader}${req.path} failed: ${e.message}`));
-        });
-        const body = req.body ?? '';
-        const headers = {
-            Host: hostHeader,
-            'User-Agent': 'monitoring-deploy',
-            Accept: '*/*',
-            Connection: 'close',
-            ...(req.method === 'POST' ? { 'Content-Length': String(Buffer.byteLength(body)) } : {}),
-            ...req.headers,
-        };
-        const head = `${req.method ?? 'GET'} ${req.path} HTTP/1.0\r\n${Object.entries(headers)
-            .map(([k, v]) => `${k}: ${v}\r\n`)
-            .join('')}\r\n`;
-        // No half-close: Go servers cancel a request whose client half-closed, a proxy logs it as
-        // the client giving up (nginx: 499), and TLS has none. Connection: close ends the exchange.
-        stream.write(head + body);
-    });
-}
-function parseHttpResponse(raw) {
-    const split = raw.indexOf('\r\n\r\n');
-    if (split < 0)
-        throw new Error(raw.length ? 'no end of headers' : 'empty response (connection closed)');
-    const [statusLine = '', ...headerLines] = raw.subarray(0, split).toString('latin1').split('\r\n');
-    const m = /^HTTP\/\d(?:\.\d)?\s+(\d{3})/.exec(statusLine);
-    if (!m?.[1])
-        throw new Error(`no status line: ${statusLine.slice(0, 80)}`);
-    const headers = {};
-    for (const line of headerLines) {
-        const i = line.indexOf(':');
-        if (i > 0)
-            headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
-    }
-    let body = raw.subarray(split + 4);
-    if (headers['transfer-encoding']?.toLowerCase() === 'chunked')
-        body = dechunk(body);
-    return { status: Number(m[1]), headers, body: body.toString('utf8') };
-}
-function dechunk(data) {
-    const parts = [];
-    let at = 0;
-    while (at < data.length) {
-        const eol = data.indexOf('\r\n', at);
-        if (eol < 0)
-            break;
-        const size = Number.parseInt(data.subarray(at, eol).toString('latin1'), 16);
-        if (!size)
-            break;
-        parts.push(data.subarray(eol + 2, eol + 2 + size));
-        at = eol + 2 + size + 2;
-    }
-    return Buffer.concat(parts);
-}
-/** An HTTP request to address:port as seen from the host, through the SSH connection. */
-async function httpViaHost(remote, address, port, req) {
-    const channel = await remote.tunnel(address, port, req.timeoutMs);
-    return httpOverStream(channel, `${address}:${port}`, req);
-}
-
-;// CONCATENATED MODULE: ./src/settings/parse.ts
-// Small parsers for input values. Each throws an Error whose message names the fix.
-const DURATION_UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-/** "30s", "2m", "1h", "500ms", or a bare number of seconds -> milliseconds. */
-function parseDuration(value, input) {
-    const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
-    if (!m?.[1])
-        throw new Error(`${input}: "${value}" is not a duration; use e.g. 30s, 2m or 1h`);
-    const ms = Number(m[1]) * (DURATION_UNITS[m[2] ?? 's'] ?? 1000);
-    if (ms <= 0)
-        throw new Error(`${input}: must be greater than zero`);
-    return Math.round(ms);
-}
-const SIZE_UNITS = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
-/** "2G", "512M", "0" -> bytes (binary units, as fallocate/dd read them). */
-function parseSize(value, input) {
-    const m = /^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*$/i.exec(value);
-    if (!m?.[1])
-        throw new Error(`${input}: "${value}" is not a size; use e.g. 2G, 512M, or 0`);
-    return Math.round(Number(m[1]) * (SIZE_UNITS[(m[2] ?? '').toUpperCase()] ?? 1));
-}
-function parseBoolean(value, input) {
-    const v = value.trim().toLowerCase();
-    if (['true', 'yes', '1', 'on'].includes(v))
-        return true;
-    if (['false', 'no', '0', 'off'].includes(v))
-        return false;
-    throw new Error(`${input}: "${value}" is not true or false`);
-}
-function parsePort(value, input) {
-    const n = Number(value.trim());
-    if (!Number.isInteger(n) || n < 1 || n > 65535)
-        throw new Error(`${input}: "${value}" is not a port (1-65535)`);
-    return n;
-}
-function parseNumber(value, input, min, max) {
-    const n = Number(value.trim());
-    if (!Number.isFinite(n) || n < min || n > max)
-        throw new Error(`${input}: "${value}" is not a number from ${min} to ${max}`);
-    return n;
-}
-function parseChoice(value, input, choices) {
-    const v = value.trim();
-    if (!choices.includes(v))
-        throw new Error(`${input}: "${value}" is not one of ${choices.join(', ')}`);
-    return v;
-}
-/** Items separated by newlines and/or commas, trimmed, empties dropped. */
-function parseList(value) {
-    return value
-        .split(/[\n,]/)
-        .map((s) => s.trim())
-        .filter(Boolean);
-}
-/** Lines `service=image`; blank lines and # comments ignored. */
-function parseImageOverrides(value, input) {
-    const out = {};
-    for (const raw of value.split('\n')) {
-        const line = raw.trim();
-        if (!line || line.startsWith('#'))
-            continue;
-        const m = /^([a-z0-9][a-z0-9_.-]*)\s*=\s*(\S+)$/i.exec(line);
-        if (!m?.[1] || !m[2])
-            throw new Error(`${input}: "${line}" is not service=image`);
-        out[m[1]] = m[2];
-    }
-    return out;
-}
-function formatDuration(ms) {
-    if (ms < 1000)
-        return `${ms}ms`;
-    if (ms < 60_000)
-        return `${(ms / 1000).toFixed(1)}s`;
-    return `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
-}
-
-;// CONCATENATED MODULE: ./src/host/preflight.ts
-
-// Non-interactive SSH sessions get a short PATH; docker often lives in /usr/local/bin or /snap/bin.
-const preflight_REMOTE_PATH_PREFIX = 'export PATH="$PATH:/usr/local/bin:/usr/sbin:/sbin:/snap/bin";';
-const PREFLIGHT_SCRIPT = `${preflight_REMOTE_PATH_PREFIX}
-LC_ALL=C; export LC_ALL
-kv() { printf '%s=%s\\n' "$1" "$(printf '%s' "$2" | tr '\\n' ' ')"; }
-kv now "$(date +%s)"
-kv os "$(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME" || uname -s)"
-kv arch "$(uname -m)"
-kv uid "$(id -u)"; kv gid "$(id -g)"; kv home "$HOME"; kv path "$PATH"
-if sudo -n true >/dev/null 2>&1; then kv sudo yes; else kv sudo no; fi
-kv docker_path "$(command -v docker 2>/dev/null)"
-if v=$(docker version --format '{{.Server.Version}}' 2>&1); then kv docker direct; kv docker_version "$v"; D=docker
-elif sudo -n docker version --format '{{.Server.Version}}' >/dev/null 2>&1; then kv docker sudo; kv docker_version "$(sudo -n docker version --format '{{.Server.Version}}')"; D="sudo -n docker"
-else kv docker none; kv docker_error "$v"; D=; fi
-if [ -n "$D" ] && c=$($D compose version --short 2>/dev/null); then kv compose "docker compose"; kv compose_version "$c"
-elif command -v docker-compose >/dev/null 2>&1 && c=$(docker-compose version --short 2>/dev/null); then kv compose docker-compose; kv compose_version "$c"
-fi
-kv disk_free_kb "$(df -Pk "$HOME" 2>/dev/null | awk 'NR==2{print $4}')"
-awk '/^(MemTotal|MemAvailable|SwapTotal|SwapFree):/{gsub(":","",$1); print $1"_kb="$2}' /proc/meminfo
-`;
-function parseFacts(stdout) {
-    const kv = new Map();
-    for (const line of stdout.split('\n')) {
-        const i = line.indexOf('=');
-        if (i > 0)
-            kv.set(line.slice(0, i), line.slice(i + 1).trim());
-    }
-    const num = (k) => Number(kv.get(k) ?? 0) || 0;
-    const kb = (k) => num(k) * 1024;
-    const composeCmd = kv.get('compose');
-    const access = kv.get('docker');
-    return {
-        os: kv.get('os') ?? 'unknown',
-        arch: kv.get('arch') ?? 'unknown',
-        uid: num('uid'),
-        gid: num('gid'),
-        home: kv.get('home') ?? '',
-        path: kv.get('path') ?? '',
-        dockerAccess: access === 'direct' || access === 'sudo' ? access : 'none',
-        dockerPath: kv.get('docker_path') || undefined,
-        dockerServerVersion: kv.get('docker_version') || undefined,
-        dockerError: kv.get('docker_error') || undefined,
-        compose: composeCmd === 'docker compose' || composeCmd === 'docker-compose'
-            ? { command: composeCmd, version: kv.get('compose_version') ?? '' }
-            : undefined,
-        sudo: kv.get('sudo') === 'yes',
-        diskFreeBytes: kb('disk_free_kb'),
-        memTotalBytes: kb('MemTotal_kb'),
-        memAvailableBytes: kb('MemAvailable_kb'),
-        swapTotalBytes: kb('SwapTotal_kb'),
-        swapFreeBytes: kb('SwapFree_kb'),
-        hostNowSec: num('now'),
-    };
-}
-const MIN_FREE_DISK_BYTES = 1024 ** 3;
-/** Problems that stop a deploy, each naming its fix. Empty when the host is fit. */
-function preflightProblems(f, username) {
-    const problems = [];
-    if (f.dockerAccess === 'none') {
-        problems.push(f.dockerPath
-            ? `Docker is installed but user "${username}" cannot use it (${f.dockerError ?? 'permission denied'}). ` +
-                `Fix: \`sudo usermod -aG docker ${username}\` (then log in again), or allow passwordless sudo.`
-            : 'Docker is not installed on the host (no `docker` on the PATH). Fix: install Docker Engine, e.g. `sudo dnf install docker` or `sudo apt-get install docker.io`, and start it.');
-    }
-    else if (!f.compose) {
-        problems.push('Docker Compose is not installed: neither `docker compose` (v2) nor `docker-compose` (v1) works. ' +
-            'Fix: install the Compose v2 plugin (package docker-compose-plugin, or the binary in ~/.docker/cli-plugins/).');
-    }
-    if (f.diskFreeBytes > 0 && f.diskFreeBytes < MIN_FREE_DISK_BYTES) {
-        problems.push(`Only ${Math.round(f.diskFreeBytes / 1024 ** 2)} MiB free on the disk of ${f.home}. Fix: free at least 1 GiB (\`docker system prune\`, old logs).`);
-    }
-    return problems;
-}
-async function preflight(remote) {
-    const r = await remote.exec(PREFLIGHT_SCRIPT, { timeoutMs: 60_000 });
-    if (r.code !== 0)
-        throw new errors_DeployError(`Preflight failed on the host (exit ${r.code}): ${r.stderr.trim()}`);
-    return parseFacts(r.stdout);
-}
-
-;// CONCATENATED MODULE: ./src/host/docker.ts
-
-
-function dockerCommand(facts) {
-    return facts.dockerAccess === 'sudo' ? 'sudo -n docker' : 'docker';
-}
-/** Single-quotes a string for a POSIX shell. */
-function docker_shq(s) {
-    return `'${s.replace(/'/g, `'\\''`)}'`;
-}
-/** The IP address of a container on its (first) network, for a tunnel to reach it. */
-async function containerAddress(remote, facts, container) {
-    const r = await remote.exec(`${REMOTE_PATH_PREFIX} ${dockerCommand(facts)} inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' ${docker_shq(container)}`);
-    const ip = r.stdout.trim().split(/\s+/)[0];
-    if (r.code !== 0 || !ip) {
-        throw new DeployError(`Container "${container}" is not running on the host or has no network address (${r.stderr.trim() || 'no address'}).`);
-    }
-    return ip;
-}
-
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = require("node:path");
-;// CONCATENATED MODULE: ./src/stack/layout.ts
-// Where things live on the host, under the remote directory. Data and logs live outside the
-// files a deploy replaces, so that no deploy or rollback can lose them.
-
-
-const COMPOSE_FILES = {
-    app: 'docker-compose-dev.yml',
-    monitoring: 'docker-compose-dev-monitoring.yml',
-    agent: 'docker-compose-agent.yml',
-};
-/** Compose project names: distinct, so that --remove-orphans in one never removes the other. */
-const PROJECT_NAMES = {
-    app: 'md-app',
-    monitoring: 'md-monitoring',
-    agent: 'md-agent',
-};
-/** Resolves `~` against the login user's home: remote commands get absolute paths. */
-function remoteLayout(remoteDir, home) {
-    const root = remoteDir === '~' ? home : remoteDir.startsWith('~/') ? external_node_path_namespaceObject.posix.join(home, remoteDir.slice(2)) : remoteDir;
-    return {
-        root,
-        dataDir: external_node_path_namespaceObject.posix.join(root, 'data'),
-        logsDir: external_node_path_namespaceObject.posix.join(root, 'logs'),
-        secretsDir: external_node_path_namespaceObject.posix.join(root, 'secrets'),
-        lockFile: `/tmp/.monitoring-deploy-${(0,external_node_crypto_.createHash)('sha256').update(root).digest('hex').slice(0, 12)}`,
-    };
-}
-/** Override file that sets the `images` input's images for one stack's services. */
-function imagesOverrideFile(stack) {
-    return COMPOSE_FILES[stack].replace(/\.yml$/, '.images.yml');
-}
-
-;// CONCATENATED MODULE: ./src/health/containers.ts
-
-
-
-async function listContainers(remote, facts, network) {
-    const docker = dockerCommand(facts);
-    const fmt = `{{index .Config.Labels "com.docker.compose.service"}}|{{index .Config.Labels "com.docker.compose.project"}}|{{.Name}}|{{.State.Status}}|{{if .State.Health}}{{.State.Health.Status}}{{end}}|{{.RestartCount}}|{{with index .NetworkSettings.Networks ${JSON.stringify(network)}}}{{.IPAddress}}{{end}}`;
-    // docker ps takes one --filter per project as OR only for the same key: ask per project.
-    const script = Object.values(PROJECT_NAMES)
-        .map((p) => `ids=$(${docker} ps -aq --filter label=com.docker.compose.project=${p}); [ -z "$ids" ] || ${docker} inspect -f ${docker_shq(fmt)} $ids`)
-        .join('\n');
-    const r = await remote.exec(`${preflight_REMOTE_PATH_PREFIX}\n${script}`);
-    return r.stdout
-        .trim()
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => {
-        const [service = '', project = '', name = '', state = '', health = '', restarts = '0', address = ''] = line.split('|');
-        return {
-            service,
-            project,
-            name: name.replace(/^\//, ''),
-            state,
-            health: health || undefined,
-            restarts: Number(restarts),
-            address: address || undefined,
-        };
-    });
-}
-async function containerLogs(remote, facts, name, lines = 15) {
-    const r = await remote.exec(`${preflight_REMOTE_PATH_PREFIX} ${dockerCommand(facts)} logs --tail ${lines} ${docker_shq(name)} 2>&1`);
-    return r.stdout.trim();
-}
-
-// EXTERNAL MODULE: external "node:tls"
-var external_node_tls_ = __nccwpck_require__(1692);
-;// CONCATENATED MODULE: ./src/health/push.ts
-// An agent's gate asks, from the agent host itself, whether the central endpoints take its
-// credentials: one empty write to each. A 401 here names the cause at once, instead of a gate
-// that only times out waiting for data that is being refused.
-
-
-
-/** What to send so that a real receiver answers without storing anything. */
-function emptyWrite(target) {
-    return target.name === 'remote write'
-        ? {
-            headers: {
-                'Content-Type': 'application/x-protobuf',
-                'Content-Encoding': 'snappy',
-                'X-Prometheus-Remote-Write-Version': '0.1.0',
-            },
-            // Snappy's encoding of an empty WriteRequest: a valid write of no samples.
-            body: '\u0000',
-        }
-        : { headers: { 'Content-Type': 'application/json' }, body: '{"streams":[]}' };
-}
-/** How an answer to an empty write reads: 2xx, or a 400 from a receiver that wants samples, means let in. */
-function judgePush(target, status, body) {
-    const first = body.trim().split('\n')[0]?.slice(0, 120) ?? '';
-    if (status === 401 || status === 403) {
-        return `${target.url} answered ${status} ${status === 401 ? 'Unauthorized' : 'Forbidden'}: push-username / push-password are not accepted there`;
-    }
-    if (status === 404)
-        return `${target.url} answered 404: no ${target.name} endpoint at that path`;
-    if ((status >= 200 && status < 300) || status === 400)
-        return undefined;
-    return `${target.url} answered ${status} ${first}`;
-}
-async function probePush(remote, target, credentials, timeoutMs = 5_000, 
-/** Extra trusted CA (PEM), for an endpoint with a private CA; the system's CAs always count. */
-ca) {
-    const name = target.name;
-    let url;
-    try {
-        url = new URL(target.url);
-    }
-    catch {
-        return { name, ok: false, detail: `${target.url} is not a URL` };
-    }
-    const tls = url.protocol === 'https:';
-    const port = Number(url.port) || (tls ? 443 : 80);
-    const auth = credentials.password
-        ? { Authorization: `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}` }
-        : {};
-    const write = emptyWrite(target);
-    const req = {
-        method: 'POST',
-        path: `${url.pathname}${url.search}`,
-        headers: { ...write.headers, ...auth },
-        body: write.body,
-        timeoutMs,
-    };
-    try {
-        // The connection starts on the agent host: this is the path its Prometheus and Promtail use.
-        const channel = await remote.tunnel(url.hostname, port, timeoutMs);
-        const res = await httpOverStream(tls
-            ? (0,external_node_tls_.connect)({ socket: channel, servername: url.hostname, ...(ca ? { ca: [...external_node_tls_.rootCertificates, ca] } : {}) })
-            : channel, url.host, req);
-        const why = judgePush(target, res.status, res.body);
-        return { name, ok: !why, detail: why ?? `${target.url} accepts the credentials` };
-    }
-    catch (e) {
-        return {
-            name,
-            ok: false,
-            detail: `${target.url} cannot be reached from the host: ${headline(e)}`,
-        };
-    }
-}
-
-;// CONCATENATED MODULE: ./src/health/gate.ts
-// The health gate: the deploy is green only when Prometheus is ready and every active target is
-// up with a scrape newer than this deploy, Loki is ready, Grafana answers, and the log agent is
-// ready. Everything is reached through SSH tunnels to container addresses; nothing is published.
-
-
-
-
-
-const gate_firstLine = (s) => s.trim().split('\n')[0]?.slice(0, 160) ?? '';
-/** A service whose readiness endpoint answers 200 when it is ready. */
-function readyProbe(service, port, path) {
-    return {
-        name: service,
-        service,
-        port,
-        path,
-        judge: (s, b) => (s === 200 ? undefined : `${path} answered ${s} ${gate_firstLine(b)}`),
-    };
-}
-function probes(logAgent, role = 'monitoring') {
-    const prometheus = readyProbe('prometheus', 9090, '/-/ready');
-    const shipper = logAgent === 'alloy' ? readyProbe('alloy', 12345, '/-/ready') : readyProbe('promtail', 9080, '/ready');
-    if (role === 'agent')
-        return [prometheus, shipper];
-    return [
-        prometheus,
-        {
-            name: 'loki',
-            service: 'loki',
-            port: 3100,
-            path: '/ready',
-            judge: (s, b) => (s === 200 && b.trim() === 'ready' ? undefined : `/ready answered ${s} ${gate_firstLine(b)}`),
-        },
-        {
-            name: 'grafana',
-            service: 'grafana',
-            port: 3000,
-            path: '/api/health',
-            judge: (s, b) => {
-                if (s !== 200)
-                    return `/api/health answered ${s} ${gate_firstLine(b)}`;
-                try {
-                    return JSON.parse(b).database === 'ok' ? undefined : `database ${gate_firstLine(b)}`;
-                }
-                catch {
-                    return `/api/health is not JSON: ${gate_firstLine(b)}`;
-                }
-            },
-        },
-        shipper,
-    ];
-}
-/** Prometheus timestamps carry nanoseconds; Date.parse wants at most milliseconds. */
-function parsePromTime(t) {
-    return Date.parse(t.replace(/(\.\d{3})\d+/, '$1'));
-}
-function parseTargets(body) {
-    const data = JSON.parse(body);
-    return (data.data?.activeTargets ?? []).map((t) => {
-        const labels = (t.labels ?? {});
-        return {
-            job: labels.job ?? String(t.scrapePool ?? ''),
-            instance: labels.instance ?? '',
-            health: String(t.health ?? 'unknown'),
-            lastError: String(t.lastError ?? ''),
-            lastScrape: String(t.lastScrape ?? ''),
-            scrapeUrl: String(t.scrapeUrl ?? ''),
-        };
-    });
-}
-/** Why a target does not count as up for this deploy, or undefined. */
-function targetProblem(t, sinceEpochSec) {
-    if (t.health !== 'up')
-        return `${t.health}${t.lastError ? `: ${t.lastError}` : ''}`;
-    const scraped = parsePromTime(t.lastScrape);
-    if (!(scraped >= sinceEpochSec * 1000))
-        return 'up, but not yet scraped since this deploy started';
-    return undefined;
-}
-async function probe(remote, c, p) {
-    if (!c)
-        return { name: p.name, ok: false, detail: `no ${p.service} container` };
-    if (c.state !== 'running')
-        return { name: p.name, ok: false, detail: `container ${c.name} is ${c.state}`, container: c.name };
-    if (!c.address)
-        return { name: p.name, ok: false, detail: `container ${c.name} has no address on the network`, container: c.name };
-    try {
-        const res = await httpViaHost(remote, c.address, p.port, { path: p.path, timeoutMs: 5_000 });
-        const why = p.judge(res.status, res.body);
-        return { name: p.name, ok: !why, detail: why ?? 'ready', container: c.name };
-    }
-    catch (e) {
-        return { name: p.name, ok: false, detail: gate_firstLine(e.message), container: c.name };
-    }
-}
-/** One look at everything the gate checks. */
-async function inspectHealth(remote, facts, opts) {
-    const containers = await listContainers(remote, facts, opts.network);
-    const byService = new Map(containers.map((c) => [c.service, c]));
-    const checks = await Promise.all([
-        ...probes(opts.logAgent, opts.role).map((p) => probe(remote, byService.get(p.service), p)),
-        ...(opts.push?.targets ?? []).map((t) => probePush(remote, t, opts.push?.credentials ?? { username: '' })),
-    ]);
-    for (const c of containers) {
-        // A probed service's stopped container is already reported by its probe.
-        if (c.state !== 'running' && !checks.some((x) => x.container === c.name))
-            checks.push({ name: c.service, ok: false, detail: `container ${c.name} is ${c.state}`, container: c.name });
-    }
-    let targets = [];
-    const prom = byService.get('prometheus');
-    if (checks.find((c) => c.name === 'prometheus')?.ok && prom?.address) {
-        try {
-            const res = await httpViaHost(remote, prom.address, 9090, {
-                path: '/api/v1/targets?state=active',
-                timeoutMs: 5_000,
-            });
-            targets = parseTargets(res.body);
-            const bad = targets.map((t) => [t, targetProblem(t, opts.sinceEpochSec)]).filter(([, why]) => why);
-            checks.push({
-                name: 'targets',
-                ok: targets.length > 0 && bad.length === 0,
-                detail: targets.length === 0
-                    ? 'Prometheus has no active targets'
-                    : bad.length
-                        ? bad.map(([t, why]) => `${t.job} ${t.instance} ${why}`).join('; ')
-                        : `${targets.length} up`,
-                container: prom.name,
-            });
-        }
-        catch (e) {
-            checks.push({ name: 'targets', ok: false, detail: gate_firstLine(e.message), container: prom.name });
-        }
-    }
-    else {
-        checks.push({ name: 'targets', ok: false, detail: 'waiting for Prometheus' });
-    }
-    return { ok: checks.every((c) => c.ok), checks, targets };
-}
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-/** Polls with backoff until everything is healthy or the deadline passes. */
-async function healthGate(remote, facts, opts) {
-    const started = Date.now();
-    const deadline = started + opts.timeoutMs;
-    let delay = 1_000;
-    let last = '';
-    for (;;) {
-        let state;
-        try {
-            state = await inspectHealth(remote, facts, opts);
-        }
-        catch (e) {
-            // The engine may be restarting: keep trying until the deadline.
-            if (e instanceof errors_DeployError && /connection .* was lost/i.test(e.message))
-                throw e;
-            state = {
-                ok: false,
-                checks: [{ name: 'docker', ok: false, detail: gate_firstLine(e.message) }],
-                targets: [],
-            };
-        }
-        if (state.ok)
-            return { ...state, elapsedMs: Date.now() - started };
-        const waiting = state.checks
-            .filter((c) => !c.ok)
-            .map((c) => `${c.name}: ${c.detail}`)
-            .join(' | ');
-        if (waiting !== last) {
-            opts.log.info(`  waiting (${formatDuration(Date.now() - started)}): ${waiting}`);
-            last = waiting;
-        }
-        if (Date.now() + delay > deadline) {
-            throw await gateFailure(remote, facts, state, opts.timeoutMs);
-        }
-        await sleep(delay);
-        delay = Math.min(Math.round(delay * 1.5), 5_000);
-    }
-}
-async function gateFailure(remote, facts, state, timeoutMs) {
-    const lines = [`The stack did not become healthy within ${formatDuration(timeoutMs)}:`];
-    for (const c of state.checks.filter((x) => !x.ok))
-        lines.push(`  - ${c.name}: ${c.detail}`);
-    for (const t of state.targets.filter((x) => x.health !== 'up')) {
-        lines.push(`  - target ${t.job} ${t.scrapeUrl}: ${t.health}, lastError: ${t.lastError || '(none)'}`);
-    }
-    const broken = [
-        ...new Set(state.checks.filter((c) => !c.ok && c.container && c.name !== 'targets').map((c) => c.container)),
-    ];
-    for (const name of broken) {
-        try {
-            const logs = await containerLogs(remote, facts, name);
-            lines.push(`Last log lines of ${name}:`, ...logs.split('\n').map((l) => `    ${l}`));
-        }
-        catch {
-            lines.push(`(could not read the logs of ${name})`);
-        }
-    }
-    const err = new GateError(lines.join('\n'), state);
-    return err;
-}
-class GateError extends errors_DeployError {
-    state;
-    constructor(message, state, fix = 'see the failing checks and logs above; `monitoring-deploy check` reruns the gate alone.') {
-        super(message, fix || undefined);
-        this.state = state;
-        this.name = 'GateError';
-    }
-}
-
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(8815);
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = require("node:fs");
-;// CONCATENATED MODULE: ./src/stack/bundled.ts
-// The stack this action ships (compose/ at the repository root), deployed when no stack-dir is
-// given. Found relative to this code both in dist/ and in src/.
-
-
-function bundledStackDir() {
-    let dir = __dirname;
-    for (let i = 0; i < 5; i++) {
-        const candidate = (0,external_node_path_namespaceObject.join)(dir, 'compose');
-        if ((0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(candidate, 'docker-compose-dev-monitoring.yml')))
-            return candidate;
-        dir = (0,external_node_path_namespaceObject.dirname)(dir);
-    }
-    throw new Error(`the bundled stack (compose/) was not found above ${__dirname}`);
-}
-
-;// CONCATENATED MODULE: ./src/stack/files.ts
-// Reading a stack directory: every file, as bytes, with a POSIX relative path.
-
-
-const IGNORED = new Set(['.git', 'node_modules', '.DS_Store']);
-function readStackDir(dir) {
-    const out = [];
-    const walk = (d) => {
-        for (const name of (0,external_node_fs_namespaceObject.readdirSync)(d).sort()) {
-            if (IGNORED.has(name))
-                continue;
-            const full = (0,external_node_path_namespaceObject.join)(d, name);
-            const st = (0,external_node_fs_namespaceObject.statSync)(full);
-            if (st.isDirectory())
-                walk(full);
-            else if (st.isFile()) {
-                out.push({ path: (0,external_node_path_namespaceObject.relative)(dir, full).split(external_node_path_namespaceObject.sep).join('/'), content: (0,external_node_fs_namespaceObject.readFileSync)(full), mode: 0o644 });
-            }
-        }
-    };
-    walk(dir);
-    return out;
-}
-function isText(content) {
-    return !content.subarray(0, 8000).includes(0);
-}
-
-;// CONCATENATED MODULE: ./src/stack/render.ts
-// Renders a stack directory for one host: fills @@NAME@@ placeholders in config files, writes
-// the .env that Compose interpolates ${NAME} from, the images override files and the secret
-// files. Pure: the same settings and host give the same bytes, so an unchanged deploy uploads
-// nothing.
-
-
-
-
-
-
-
-const DISCORD_CONTACT_POINT_FILE = 'grafana/provisioning/alerting/discord.yaml';
-const SECRET_FILES = {
-    grafanaAdminPassword: 'secrets/grafana_admin_password',
-    discordWebhookUrl: 'secrets/discord_webhook_url',
-    pushPassword: 'secrets/push_password',
-};
-/** The receiver's users: a salted hash, readable by nginx's worker (never the password). */
-const RECEIVER_HTPASSWD = 'receiver/htpasswd';
-const PLACEHOLDER = /@@([A-Z][A-Z0-9_]*)@@/g;
-const SECRET_MODE = 0o600;
-function stackVariables(settings, host, layout) {
-    const { stack, grafana, agents } = settings;
-    const profiles = [stack.logAgent, ...(agents.acceptAgents && agents.role === 'monitoring' ? ['receiver'] : [])];
-    return {
-        NETWORK: stack.network,
-        APP_IMAGE: stack.images.server ?? stack.appImage ?? '',
-        APP_METRICS_PORT: String(stack.appMetricsPort),
-        APP_METRICS_PATH: stack.appMetricsPath,
-        APP_LOGS_DIR: stack.appLogsDir,
-        UID: String(host.uid),
-        GID: String(host.gid),
-        DATA_DIR: layout.dataDir,
-        LOGS_DIR: layout.logsDir,
-        HOST_LABEL: settings.hostName,
-        CPU_ALERT_THRESHOLD: String(grafana.cpuAlertThreshold),
-        ALERT_RECEIVER: grafana.discordWebhookUrl ? 'discord' : 'grafana-default-email',
-        COMPOSE_PROFILES: profiles.join(','),
-        RECEIVER_PORT: String(agents.receiverPort),
-        RECEIVER_BIND: agents.receiverBind,
-        REMOTE_WRITE_URL: agents.remoteWriteUrl ?? '',
-        LOKI_PUSH_URL: agents.lokiPushUrl ?? '',
-        PUSH_USERNAME: agents.pushUsername,
-    };
-}
-function fillPlaceholders(path, text, vars) {
-    const lines = text.split('\n');
-    return lines
-        .map((line, i) => line.replace(PLACEHOLDER, (_, name) => {
-        const v = vars[name];
-        if (v === undefined) {
-            throw new errors_DeployError(`${path}:${i + 1}: unknown placeholder @@${name}@@`, `use one of ${Object.keys(vars)
-                .map((k) => `@@${k}@@`)
-                .join(', ')}`);
-        }
-        return v;
-    }))
-        .join('\n');
-}
-function composeServices(file) {
-    const doc = (0,dist/* parseDocument */.Tp)(file.content.toString('utf8'));
-    const e = doc.errors[0];
-    if (e) {
-        throw new errors_DeployError(`${file.path}:${e.linePos?.[0]?.line ?? 1}: not valid YAML: ${headline(e)}`);
-    }
-    const data = doc.toJS();
-    return Object.keys(data?.services ?? {});
-}
-function envFile(vars, userEnv) {
-    const ours = Object.entries(vars).map(([k, v]) => `${k}=${v}`);
-    return `${userEnv ? `${userEnv.trimEnd()}\n` : ''}# Written by monitoring-deploy on every deploy.\n${ours.join('\n')}\n`;
-}
-function renderStack(settings, host, layout, options = {}) {
-    const dir = settings.stack.stackDir ?? bundledStackDir();
-    const vars = stackVariables(settings, host, layout);
-    const source = readStackDir(dir);
-    const byPath = new Map(source.map((f) => [f.path, f]));
-    for (const stack of settings.stack.stacks) {
-        if (!byPath.has(COMPOSE_FILES[stack])) {
-            throw new errors_DeployError(`The stack directory ${dir} has no ${COMPOSE_FILES[stack]}, but stacks includes "${stack}".`, `add the file, or remove "${stack}" from the stacks input.`);
-        }
-    }
-    if ((options.requireAppImage ?? true) && settings.stack.stacks.includes('app') && !vars.APP_IMAGE) {
-        throw new errors_DeployError('No image for the app: the app stack needs app-image (your Spring Boot image, e.g. me/back:1.4.2).', 'set app-image, or stacks: monitoring to deploy only the monitoring stack.');
-    }
-    const foreign = filesOfOtherStacks(byPath, settings.stack.stacks);
-    const files = [];
-    for (const f of source) {
-        if (f.path === '.env' || f.path.startsWith('secrets/'))
-            continue;
-        if (foreign(f.path))
-            continue;
-        if (f.path === DISCORD_CONTACT_POINT_FILE && !settings.grafana.discordWebhookUrl)
-            continue;
-        let content = f.content;
-        if (isText(content)) {
-            let text = fillPlaceholders(f.path, content.toString('utf8'), vars);
-            if (options.composeV1 && Object.values(COMPOSE_FILES).includes(f.path))
-                text = withV1Version(text);
-            content = Buffer.from(text);
-        }
-        files.push({ ...f, content });
-    }
-    const services = {};
-    const composeFiles = {};
-    for (const stack of Object.keys(COMPOSE_FILES)) {
-        const file = byPath.get(COMPOSE_FILES[stack]);
-        if (file)
-            services[stack] = composeServices(file);
-    }
-    const known = new Set(Object.values(services).flat());
-    const unknown = Object.keys(settings.stack.images).filter((s) => !known.has(s));
-    if (unknown.length) {
-        throw new errors_DeployError(`images names ${unknown.map((s) => `"${s}"`).join(', ')}, which no compose file of the stack declares.`, `use service names from the compose files: ${[...known].join(', ')}.`);
-    }
-    for (const stack of settings.stack.stacks) {
-        composeFiles[stack] = [COMPOSE_FILES[stack]];
-        const overrides = Object.entries(settings.stack.images).filter(([s]) => services[stack]?.includes(s));
-        if (overrides.length) {
-            const path = imagesOverrideFile(stack);
-            const body = `# Written by monitoring-deploy from the images input.\nservices:\n${overrides
-                .map(([s, image]) => `  ${s}:\n    image: ${JSON.stringify(image)}\n`)
-                .join('')}`;
-            files.push({
-                path,
-                content: Buffer.from(options.composeV1 ? withV1Version(body) : body),
-                mode: 0o644,
-                generated: true,
-            });
-            composeFiles[stack] = [COMPOSE_FILES[stack], path];
-        }
-    }
-    const userEnv = byPath.get('.env')?.content.toString('utf8') ?? '';
-    files.push({ path: '.env', content: Buffer.from(envFile(vars, userEnv)), mode: SECRET_MODE, generated: true });
-    if (settings.grafana.adminPassword) {
-        files.push({
-            path: SECRET_FILES.grafanaAdminPassword,
-            content: Buffer.from(settings.grafana.adminPassword),
-            mode: SECRET_MODE,
-            generated: true,
-        });
-    }
-    if (settings.stack.stacks.includes('agent')) {
-        // Always there (empty without a password): the agent's configs name it.
-        files.push({
-            path: SECRET_FILES.pushPassword,
-            content: Buffer.from(settings.agents.pushPassword ?? ''),
-            mode: SECRET_MODE,
-            generated: true,
-        });
-    }
-    if (settings.agents.acceptAgents && settings.stack.stacks.includes('monitoring') && settings.agents.pushPassword) {
-        files.push({
-            path: RECEIVER_HTPASSWD,
-            content: Buffer.from(htpasswdLine(settings.agents.pushUsername, settings.agents.pushPassword, settings.secrets)),
-            mode: 0o644,
-            generated: true,
-        });
-    }
-    if (settings.grafana.discordWebhookUrl) {
-        files.push({
-            path: SECRET_FILES.discordWebhookUrl,
-            content: Buffer.from(settings.grafana.discordWebhookUrl),
-            mode: SECRET_MODE,
-            generated: true,
-        });
-    }
-    files.sort((a, b) => a.path.localeCompare(b.path));
-    return { files, variables: vars, composeFiles, services, userEnv: byPath.get('.env') };
-}
-/** Compose v1 reads a file without `version:` as the legacy v1 format; v2 ignores the line. */
-function withV1Version(text) {
-    return /^version:/m.test(text) ? text : `version: "2.4"\n${text}`;
-}
-/**
- * nginx's `{SSHA}` scheme: base64(sha1(password + salt) + salt). The salt is derived from the
- * secrets, not random, so that an unchanged password renders the same bytes (no upload, no
- * restart) and a changed one a different line.
- */
-function htpasswdLine(user, password, secrets) {
-    const salt = (0,external_node_crypto_.createHash)('sha256')
-        .update(`htpasswd-salt\0${user}\0${[...secrets].sort().join('\0')}`)
-        .digest()
-        .subarray(0, 8);
-    const digest = (0,external_node_crypto_.createHash)('sha1').update(password).update(salt).digest();
-    return `${user}:{SSHA}${Buffer.concat([digest, salt]).toString('base64')}\n`;
-}
-/**
- * Files that belong only to stacks this host does not run (an agent host needs no Grafana
- * dashboards, the central host no agent config): their compose files and what only they
- * bind-mount. Files no compose file mounts are kept, as before.
- */
-function filesOfOtherStacks(byPath, running) {
-    const mountedBy = new Map();
-    const others = new Set();
-    for (const stack of Object.keys(COMPOSE_FILES)) {
-        const file = byPath.get(COMPOSE_FILES[stack]);
-        if (!file)
-            continue;
-        if (!running.includes(stack))
-            others.add(file.path);
-        for (const source of bindSources(file)) {
-            const set = mountedBy.get(source) ?? new Set();
-            set.add(stack);
-            mountedBy.set(source, set);
-        }
-    }
-    return (path) => {
-        if (others.has(path))
-            return true;
-        const owners = [...mountedBy.entries()]
-            .filter(([source]) => path === source || path.startsWith(`${source}/`))
-            .flatMap(([, stacks]) => [...stacks]);
-        return owners.length > 0 && !owners.some((o) => running.includes(o));
-    };
-}
-/** The stack-relative sources (`./x`) of a compose file's bind mounts. */
-function bindSources(file) {
-    const data = (0,dist/* parseDocument */.Tp)(file.content.toString('utf8')).toJS();
-    const out = [];
-    for (const svc of Object.values(data?.services ?? {})) {
-        for (const v of svc?.volumes ?? []) {
-            const source = typeof v === 'string' ? v.split(':')[0] : v?.source;
-            if (source?.startsWith('./'))
-                out.push(external_node_path_namespaceObject.posix.normalize(source.slice(2)).replace(/\/$/, ''));
-        }
-    }
-    return out;
-}
-
-;// CONCATENATED MODULE: ./src/host/dirs.ts
-
-
-
-function dirsScript(layout, generatePassword, agent = false) {
-    const q = docker_shq;
-    return `set -e
-changed=
-mk() { [ -d "$1" ] || { mkdir -p "$1"; changed="$changed $1"; }; chmod "$2" "$1"; }
-mk ${q(layout.root)} 755
-mk ${q(layout.dataDir)} 755
-mk ${q(`${layout.dataDir}/grafana`)} 755
-mk ${q(`${layout.dataDir}/grafana-com-dashboards`)} 755
-mk ${q(layout.logsDir)} 755
-# The app's image decides which user Logback writes as; let any user write its log dir.
-mk ${q(`${layout.logsDir}/app`)} 777
-mk ${q(`${layout.logsDir}/nginx`)} 755
-mk ${q(layout.secretsDir)} 700
-${agent ? `mk ${q(`${layout.dataDir}/prometheus-agent`)} 755` : ''}
-${generatePassword
-        ? `pw=${q(`${layout.root}/${SECRET_FILES.grafanaAdminPassword}`)}
-if [ ! -s "$pw" ]; then (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=\\n' > "$pw"); changed="$changed $pw"; fi`
-        : ''}
-echo "changed:$changed"
-`;
-}
-async function ensureDirs(remote, layout, generatePassword, agent = false) {
-    const r = await remote.exec('sh -s', { stdin: dirsScript(layout, generatePassword, agent) });
-    if (r.code !== 0)
-        throw new errors_DeployError(`Could not prepare ${layout.root} on the host: ${r.stderr.trim()}`);
-    const made = (/changed:(.*)/.exec(r.stdout)?.[1] ?? '').trim();
-    const generated = made.includes(SECRET_FILES.grafanaAdminPassword);
-    return {
-        changed: made.length > 0,
-        detail: made
-            ? `made ${made.split(' ').length} path(s)${generated ? `; a Grafana admin password was generated in ${layout.root}/${SECRET_FILES.grafanaAdminPassword} (mode 600)` : ''}`
-            : 'all present',
-    };
-}
-
 ;// CONCATENATED MODULE: ./src/host/lock.ts
 
 
@@ -68228,10 +67979,10 @@ function lockScript(lockFile, owner, timeoutSec) {
     // same path could not be opened.
     const f = '"$f"';
     return [
-        `f=${docker_shq(lockFile)}-$(id -u).lock`,
+        `f=${shell_shq(lockFile)}-$(id -u).lock`,
         `exec 9>>${f} || exit 4`,
         `if ! flock -n 9; then echo "WAIT $(cat ${f}.owner 2>/dev/null)"; flock -w ${Math.ceil(timeoutSec)} 9 || exit 3; fi`,
-        `printf '%s\\n' ${docker_shq(owner)} > ${f}.owner`,
+        `printf '%s\\n' ${shell_shq(owner)} > ${f}.owner`,
         'echo LOCKED',
         // Hold the lock until we close our side, or the connection goes.
         'cat >/dev/null',
@@ -68239,7 +67990,7 @@ function lockScript(lockFile, owner, timeoutSec) {
 }
 async function acquireLock(remote, lockFile, timeoutMs, log, owner = lockOwner()) {
     const started = Date.now();
-    const channel = await remote.session(`sh -c ${docker_shq(lockScript(lockFile, owner, timeoutMs / 1000))}`);
+    const channel = await remote.session(`sh -c ${shell_shq(lockScript(lockFile, owner, timeoutMs / 1000))}`);
     let out = '';
     let err = '';
     await new Promise((resolve, reject) => {
@@ -68291,18 +68042,275 @@ async function acquireLock(remote, lockFile, timeoutMs, log, owner = lockOwner()
     };
 }
 
+;// CONCATENATED MODULE: ./src/report/steps.ts
+// A deploy is a sequence of named steps; each reports changed / unchanged / failed and its
+// duration, live in the log and at the end in the summary.
+
+
+class Steps {
+    log;
+    records = [];
+    constructor(log) {
+        this.log = log;
+    }
+    /** Runs one step, records how it went, and returns its value. */
+    async run(name, fn) {
+        const started = Date.now();
+        if (this.log.stepStarted)
+            this.log.stepStarted(name);
+        else
+            this.log.info(`▶ ${name}`);
+        try {
+            const outcome = await fn();
+            const status = outcome.changed === undefined ? 'ok' : outcome.changed ? 'changed' : 'unchanged';
+            this.record(name, status, Date.now() - started, outcome.detail);
+            return outcome.value;
+        }
+        catch (e) {
+            this.record(name, 'failed', Date.now() - started, headline(e));
+            throw e;
+        }
+    }
+    get changed() {
+        return this.records.some((r) => r.status === 'changed');
+    }
+    record(name, status, durationMs, detail) {
+        const record = { name, status, durationMs, detail };
+        this.records.push(record);
+        if (this.log.stepEnded) {
+            this.log.stepEnded(record);
+            return;
+        }
+        const mark = status === 'failed' ? '✗' : '✓';
+        this.log.info(`${mark} ${name}: ${status} in ${formatDuration(durationMs)}${detail ? ` — ${detail}` : ''}`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/session.ts
+// What every command on a host begins with: a run (settings, log, steps), the connection with a
+// verified host key, the read-only preflight, and the per-host lock around anything that
+// changes the host.
+
+
+
+
+
+function session_newRun(settings, log) {
+    return { settings, log, steps: new Steps(log), warnings: [] };
+}
+function warn(run, warning) {
+    run.warnings.push(warning);
+    run.log.warn(warning);
+}
+function session_connectStep(run) {
+    const { connection } = run.settings;
+    return run.steps.run(`Connect to ${connection.username}@${connection.host}:${connection.port}`, async () => {
+        const remote = await RemoteHost.connect(connection);
+        return { value: remote, detail: `host key ${remote.hostKey.keyType} ${remote.hostKey.fingerprint}` };
+    });
+}
+/** Read-only facts; with `strict`, a host that cannot be deployed to stops the run here. */
+function session_preflightStep(run, remote, strict = true) {
+    return run.steps.run('Preflight', async () => {
+        const facts = await preflight(remote);
+        const problems = strict ? preflightProblems(facts, run.settings.connection.username) : [];
+        if (problems.length)
+            throw new errors_DeployError(`The host is not ready; nothing was changed:\n  - ${problems.join('\n  - ')}`);
+        return { value: facts, detail: describeHost(facts) };
+    });
+}
+/** Runs fn holding the host's deploy lock (a step of its own), and always lets go of it. */
+async function session_withLock(h, lockFile, fn) {
+    const lock = await h.steps.run('Lock', async () => {
+        const held = await acquireLock(h.remote, lockFile, h.settings.lockTimeoutMs, h.log);
+        return {
+            value: held,
+            detail: held.waitedMs > 1000 ? `waited ${Math.round(held.waitedMs / 1000)}s for another deploy` : 'taken',
+        };
+    });
+    try {
+        return await fn();
+    }
+    finally {
+        await lock.release();
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/check.ts
+
+
+
+
+
+// Swap nearly full on a 1 GB box means the next allocation is the OOM killer's.
+const SWAP_NEARLY_FULL = 0.9;
+async function runCheck(settings, log) {
+    const run = session_newRun(settings, log);
+    const { steps } = run;
+    const { connection } = settings;
+    // A check that stopped before the gate has no targets or checks to show.
+    const report = (r) => ({
+        targets: [],
+        checks: [],
+        ...r,
+        ok: r.problems.length === 0,
+        steps: steps.records,
+    });
+    let remote;
+    try {
+        remote = await session_connectStep(run);
+    }
+    catch (e) {
+        const problem = `${e instanceof HostUnreachableError ? 'Host unreachable' : 'Cannot log in'}: ${headline(e)}`;
+        return report({ problems: [problem], error: e });
+    }
+    try {
+        let facts;
+        try {
+            facts = await session_preflightStep(run, remote, false);
+        }
+        catch (e) {
+            return report({
+                problems: [`Preflight failed: ${headline(e)}`],
+                error: e,
+            });
+        }
+        const hostProblems = [...preflightProblems(facts, connection.username), ...swapProblems(facts)];
+        if (facts.dockerAccess === 'none')
+            return report({ problems: hostProblems });
+        try {
+            const gate = await steps.run('Health gate', async () => {
+                // A healthy target was scraped within the last minute (the default interval is 15s).
+                const g = await healthGate(remote, facts, gateOptions(settings, log, facts.hostNowSec - 60));
+                return { value: g, detail: `${g.targets.length} targets up` };
+            });
+            return report({ problems: hostProblems, targets: gate.targets, checks: gate.checks });
+        }
+        catch (e) {
+            if (!(e instanceof GateError))
+                throw e;
+            return report({
+                problems: [...gateProblems(e.state.checks, e.state.targets), ...hostProblems],
+                targets: e.state.targets,
+                checks: e.state.checks,
+                error: e,
+            });
+        }
+    }
+    catch (e) {
+        if (!(e instanceof errors_DeployError))
+            throw e;
+        return report({ problems: [`Check failed: ${headline(e)}`], error: e });
+    }
+    finally {
+        remote.close();
+    }
+}
+/** The gate's failing checks and down targets, as sentences for a person. */
+function gateProblems(checks, targets) {
+    const out = [];
+    for (const c of checks.filter((x) => !x.ok)) {
+        const service = checkTitle(c.name);
+        if (service)
+            out.push(`${service} not ready: ${c.detail}`);
+        else if (c.name !== 'targets')
+            out.push(`${c.name}: ${c.detail}`);
+        // The down targets are listed one by one below; "waiting for Prometheus" is already said.
+        else if (!targets.some((t) => t.health !== 'up') && c.detail !== 'waiting for Prometheus')
+            out.push(`Prometheus targets: ${c.detail}`);
+    }
+    for (const t of targets.filter((x) => x.health !== 'up')) {
+        out.push(`Prometheus target ${t.job} (${t.instance}) is ${t.health}${t.lastError ? `: ${t.lastError}` : ''}`);
+    }
+    return out;
+}
+/** A check's result as notify reads it. */
+function checkOutcome(report) {
+    return {
+        ok: report.ok,
+        problems: report.problems,
+        what: 'check',
+        healthyDetail: `${report.targets.length} targets up`,
+    };
+}
+function swapProblems(f) {
+    if (f.swapTotalBytes <= 0)
+        return [];
+    const used = f.swapTotalBytes - f.swapFreeBytes;
+    if (used / f.swapTotalBytes < SWAP_NEARLY_FULL)
+        return [];
+    const mib = (b) => Math.round(b / 1024 ** 2);
+    return [
+        `Swap nearly full: ${mib(used)} of ${mib(f.swapTotalBytes)} MiB used. Fix: find what grew (\`docker stats\`), lower its memory limit, or raise swap-size.`,
+    ];
+}
+/** A failed deploy's problems in the watchdog's words: the gate's findings, or the error's first line. */
+function failureProblems(error) {
+    if (error instanceof GateError)
+        return gateProblems(error.state.checks, error.state.targets);
+    return [headline(error)];
+}
+/** The error a failed check ends with: every problem, then the details of what stopped it. */
+function checkFailure(hostName, report) {
+    const head = `The check of ${hostName} failed:\n  - ${report.problems.join('\n  - ')}`;
+    const error = report.error;
+    if (!error)
+        return new errors_DeployError(head);
+    return error instanceof GateError
+        ? new GateError(`${head}\n\n${error.message}`, error.state, '')
+        : new errors_DeployError(`${head}\n\n${error.message}`);
+}
+
+;// CONCATENATED MODULE: ./src/host/dirs.ts
+// Directories the stacks bind-mount, made by the login user before Compose would make them
+// as root (Grafana, running as the login user, could then not write its data).
+
+
+function dirsScript(layout, generatePassword, agent = false) {
+    const q = shell_shq;
+    return `set -e
+changed=
+mk() { [ -d "$1" ] || { mkdir -p "$1"; changed="$changed $1"; }; chmod "$2" "$1"; }
+mk ${q(layout.root)} 755
+mk ${q(layout.dataDir)} 755
+mk ${q(`${layout.dataDir}/grafana`)} 755
+mk ${q(`${layout.dataDir}/grafana-com-dashboards`)} 755
+mk ${q(layout.logsDir)} 755
+# The app's image decides which user Logback writes as; let any user write its log dir.
+mk ${q(`${layout.logsDir}/app`)} 777
+mk ${q(`${layout.logsDir}/nginx`)} 755
+mk ${q(layout.secretsDir)} 700
+${agent ? `mk ${q(`${layout.dataDir}/prometheus-agent`)} 755` : ''}
+${generatePassword
+        ? `pw=${q(`${layout.root}/${SECRET_FILES.grafanaAdminPassword}`)}
+if [ ! -s "$pw" ]; then (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=\\n' > "$pw"); changed="$changed $pw"; fi`
+        : ''}
+echo "changed:$changed"
+`;
+}
+async function ensureDirs(remote, layout, generatePassword, agent = false) {
+    const out = await remote.run(dirsScript(layout, generatePassword, agent), { what: `Preparing ${layout.root}` });
+    const made = (/changed:(.*)/.exec(out)?.[1] ?? '').trim();
+    const generated = made.includes(SECRET_FILES.grafanaAdminPassword);
+    return {
+        changed: made.length > 0,
+        detail: made
+            ? `made ${made.split(' ').length} path(s)${generated ? `; a Grafana admin password was generated in ${layout.root}/${SECRET_FILES.grafanaAdminPassword} (mode 600)` : ''}`
+            : 'all present',
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/host/network.ts
+// The external bridge network both stacks join.
 
 
-
+function networkScript(docker, name) {
+    const n = shell_shq(name);
+    return `if d=$(${docker} network inspect -f '{{.Driver}}' ${n} 2>/dev/null); then echo "exists $d"
+else ${docker} network create --driver bridge ${n} >/dev/null && echo created; fi`;
+}
 async function ensureNetwork(remote, docker, name) {
-    const n = docker_shq(name);
-    const r = await remote.exec(`${preflight_REMOTE_PATH_PREFIX}
-if d=$(${docker} network inspect -f '{{.Driver}}' ${n} 2>/dev/null); then echo "exists $d"
-else ${docker} network create --driver bridge ${n} >/dev/null && echo created; fi`);
-    const out = r.stdout.trim();
-    if (r.code !== 0 || !out)
-        throw new errors_DeployError(`Could not create the Docker network "${name}": ${r.stderr.trim()}`);
+    const out = (await remote.run(networkScript(docker, name), { what: `Creating the Docker network "${name}"` })).trim();
     if (out === 'created')
         return { changed: true, detail: `created bridge network ${name}` };
     const driver = out.split(' ')[1];
@@ -68352,22 +68360,27 @@ async function ensureSwap(remote, facts, wantBytes) {
     if (wantBytes === 0)
         return { changed: false, detail: 'swap-size 0: swap left alone' };
     const sudo = facts.uid === 0 ? '' : facts.sudo ? 'sudo -n' : 'none';
-    const r = await remote.exec(swapScript(wantBytes, sudo), { timeoutMs: 300_000 });
-    if (r.code === 5) {
-        throw new errors_DeployError(`The host has ${Math.round(facts.swapTotalBytes / 1024 ** 2)} MiB of swap, less than swap-size, and adding swap needs root, but "${remote.settings.username}" has no passwordless sudo. Nothing was changed.`, `allow passwordless sudo for ${remote.settings.username}, add the swap yourself, or set swap-size: 0.`);
-    }
-    if (r.code !== 0)
-        throw new errors_DeployError(`Adding swap failed (exit ${r.code}): ${r.stderr.trim()}`);
-    const [state, kb] = r.stdout.trim().split(/\s+/);
+    const out = await remote.run(swapScript(wantBytes, sudo), {
+        what: 'Adding swap',
+        timeoutMs: 300_000,
+        explain: (r) => r.code === 5
+            ? new errors_DeployError(`The host has ${Math.round(facts.swapTotalBytes / 1024 ** 2)} MiB of swap, less than swap-size, and adding swap needs root, but "${remote.settings.username}" has no passwordless sudo. Nothing was changed.`, `allow passwordless sudo for ${remote.settings.username}, add the swap yourself, or set swap-size: 0.`)
+            : undefined,
+    });
+    const [state, kb] = out.trim().split(/\s+/);
     const mib = Math.round(Number(kb) / 1024);
     return state === 'changed'
         ? { changed: true, detail: `swap file ${SWAP_FILE} on; ${mib} MiB active` }
         : { changed: false, detail: `${mib} MiB active` };
 }
 
-;// CONCATENATED MODULE: ./src/lint/model.ts
-// A read-only model of a stack for the linter: compose services with the line each value is
-// on, and the config files they mount, with Compose's ${VAR} interpolation applied.
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(8815);
+;// CONCATENATED MODULE: ./src/model/compose.ts
+// The one reading of a stack's compose files: services with the line each value is on, their
+// images, mounts, profiles and commands, with Compose's ${VAR} interpolation applied. The linter,
+// the renderer and the Compose runner all read services and mounts from here.
+
 
 
 /** Compose-style interpolation: $$, ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?err}, $VAR. */
@@ -68442,6 +68455,53 @@ function parseMount(raw, vars, file, line) {
     }
     return undefined;
 }
+/** The services of one compose file; a file that is not valid YAML has none and an error. */
+function parseComposeFile(file, vars = {}) {
+    const { file: y, error } = yamlFile(file.path, file.content.toString('utf8'));
+    if (!y)
+        return { services: [], error };
+    return { services: servicesOf(y, vars), yaml: y };
+}
+function servicesOf(y, vars) {
+    const path = y.path;
+    const svcs = y.data?.services ?? {};
+    return Object.entries(svcs).map(([name, svc]) => {
+        const s = svc ?? {};
+        const at = (...k) => y.lineOf(['services', name, ...k]);
+        const image = str(s.image);
+        const user = str(s.user);
+        const command = Array.isArray(s.command)
+            ? s.command.map(String)
+            : typeof s.command === 'string'
+                ? s.command.split(/\s+/)
+                : [];
+        return {
+            name,
+            file: path,
+            line: at(),
+            image: image === undefined ? undefined : { value: interpolate(image, vars), file: path, line: at('image') },
+            containerName: str(s.container_name),
+            user: user === undefined ? undefined : { value: interpolate(user, vars), file: path, line: at('user') },
+            rawUser: user,
+            ports: (Array.isArray(s.ports) ? s.ports : []).map((p, i) => ({
+                value: interpolate(typeof p === 'object' && p
+                    ? `${p.published ?? ''}:${p.target ?? ''}`
+                    : String(p), vars),
+                file: path,
+                line: at('ports', i),
+            })),
+            mounts: (Array.isArray(s.volumes) ? s.volumes : [])
+                .map((v, i) => parseMount(v, vars, path, at('volumes', i)))
+                .filter((m) => !!m),
+            command: command.map((c) => interpolate(c, vars)),
+            profiles: Array.isArray(s.profiles) ? s.profiles.map(String) : [],
+        };
+    });
+}
+/** The stack-relative directories and files (`./x` → `x`) a service bind-mounts. */
+function stackMounts(service) {
+    return service.mounts.filter((m) => m.source.startsWith('./')).map((m) => hostPathKey(m.source));
+}
 function buildModel(files, vars) {
     const byPath = new Map(files.map((f) => [f.path, f]));
     const cache = new Map();
@@ -68460,47 +68520,16 @@ function buildModel(files, vars) {
         }
         return cache.get(path);
     };
-    const services = [];
     const composeFiles = Object.values(COMPOSE_FILES).filter((p) => byPath.has(p));
-    for (const path of composeFiles) {
+    const services = composeFiles.flatMap((path) => {
         const y = yaml(path);
-        const svcs = y?.data?.services ?? {};
-        for (const [name, s] of Object.entries(svcs)) {
-            const at = (...k) => y?.lineOf(['services', name, ...k]) ?? 1;
-            const image = str(s.image);
-            const user = str(s.user);
-            const command = Array.isArray(s.command)
-                ? s.command.map(String)
-                : typeof s.command === 'string'
-                    ? s.command.split(/\s+/)
-                    : [];
-            services.push({
-                name,
-                file: path,
-                line: at(),
-                image: image === undefined ? undefined : { value: interpolate(image, vars), file: path, line: at('image') },
-                containerName: str(s.container_name),
-                user: user === undefined ? undefined : { value: interpolate(user, vars), file: path, line: at('user') },
-                rawUser: user,
-                ports: (Array.isArray(s.ports) ? s.ports : []).map((p, i) => ({
-                    value: interpolate(typeof p === 'object' && p
-                        ? `${p.published ?? ''}:${p.target ?? ''}`
-                        : String(p), vars),
-                    file: path,
-                    line: at('ports', i),
-                })),
-                mounts: (Array.isArray(s.volumes) ? s.volumes : [])
-                    .map((v, i) => parseMount(v, vars, path, at('volumes', i)))
-                    .filter((m) => !!m),
-                command: command.map((c) => interpolate(c, vars)),
-            });
-        }
-    }
+        return y ? servicesOf(y, vars) : [];
+    });
     return { files: byPath, services, composeFiles, vars, parseErrors, yaml };
 }
 /** Normalises a host path for comparison: ./x relative to the stack dir, ~ kept as written. */
 function hostPathKey(source) {
-    return source.replace(/\/+$/, '').replace(/^\.\//, '');
+    return external_node_path_namespaceObject.posix.normalize(source.replace(/\/+$/, '').replace(/^\.\//, '')).replace(/\/$/, '');
 }
 
 ;// CONCATENATED MODULE: ./src/lint/rules.ts
@@ -68846,6 +68875,7 @@ const RULES = {
 };
 
 ;// CONCATENATED MODULE: ./src/lint/lint.ts
+// `monitoring-deploy lint`: every rule over a stack, findings sorted by file and line.
 
 
 function lintStack(files, vars, ctx) {
@@ -68860,149 +68890,146 @@ function formatFinding(f) {
     return `${f.file}:${f.line}: ${f.severity} [${f.rule}] ${f.message}`;
 }
 
-;// CONCATENATED MODULE: ./src/report/steps.ts
-// A deploy is a sequence of named steps; each reports changed / unchanged / failed and its
-// duration, live in the log and at the end in the summary.
-
-
-class Steps {
-    log;
-    records = [];
-    constructor(log) {
-        this.log = log;
-    }
-    async run(name, fn) {
-        const started = Date.now();
-        if (this.log.stepStarted)
-            this.log.stepStarted(name);
-        else
-            this.log.info(`▶ ${name}`);
-        try {
-            const outcome = await fn();
-            const status = outcome.changed === undefined ? 'ok' : outcome.changed ? 'changed' : 'unchanged';
-            this.record(name, status, Date.now() - started, outcome.detail);
-            return outcome;
-        }
-        catch (e) {
-            this.record(name, 'failed', Date.now() - started, headline(e));
-            throw e;
-        }
-    }
-    get changed() {
-        return this.records.some((r) => r.status === 'changed');
-    }
-    record(name, status, durationMs, detail) {
-        const record = { name, status, durationMs, detail };
-        this.records.push(record);
-        if (this.log.stepEnded) {
-            this.log.stepEnded(record);
-            return;
-        }
-        const mark = status === 'failed' ? '✗' : '✓';
-        this.log.info(`${mark} ${name}: ${status} in ${formatDuration(durationMs)}${detail ? ` — ${detail}` : ''}`);
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/stack/compose.ts
-// Running the stacks with whichever Compose the host has, and knowing what it changed.
+// Running the stacks with whichever Compose the host has, and knowing what it changed. Each
+// operation over all stacks is one script, so it costs one round trip however many stacks run.
 
 
 
 
 
-
+/** The app first: Prometheus scrapes it and nginx proxies to it. */
+const STACK_ORDER = ['app', 'monitoring', 'agent'];
 function composeCommand(facts) {
     if (!facts.compose)
         throw new errors_DeployError('Docker Compose is not installed on the host.');
     const sudo = facts.dockerAccess === 'sudo' ? 'sudo -n ' : '';
     return `${sudo}${facts.compose.command}`;
 }
-function composeArgs(stack, files) {
-    return `-p ${PROJECT_NAMES[stack]} ${files.map((f) => `-f ${docker_shq(f)}`).join(' ')}`;
+/** `compose -p PROJECT -f FILE…` for one stack (run in the stack's directory). */
+function composeFor(facts, stack, files) {
+    return `${composeCommand(facts)} -p ${PROJECT_NAMES[stack]} ${files.map((f) => `-f ${shell_shq(f)}`).join(' ')}`;
+}
+function stacksOf(rendered) {
+    return STACK_ORDER.flatMap((stack) => {
+        const files = rendered.composeFiles[stack];
+        return files ? [[stack, files]] : [];
+    });
 }
 /** `compose config` for every stack in a directory: nothing running is touched. */
+function validateScript(facts, dir, rendered) {
+    return [
+        `cd ${shell_shq(dir)} || exit 9`,
+        ...stacksOf(rendered).map(([stack, files]) => `out=$(${composeFor(facts, stack, files)} config -q 2>&1) || { echo "@rejected ${stack}"; printf '%s\\n' "$out"; exit 3; }`),
+    ].join('\n');
+}
 async function validateStacks(remote, facts, dir, rendered) {
-    for (const [stack, files] of Object.entries(rendered.composeFiles)) {
-        const r = await remote.exec(`${preflight_REMOTE_PATH_PREFIX} cd ${docker_shq(dir)} && ${composeCommand(facts)} ${composeArgs(stack, files)} config -q`);
-        if (r.code !== 0) {
-            throw new errors_DeployError(`docker compose rejected the ${stack} stack (${files.join(', ')}) on the host; nothing running was changed:\n${(r.stderr || r.stdout).trim()}`, 'fix the compose file; `monitoring-deploy plan` shows the rendered files.');
-        }
-    }
+    await remote.run(validateScript(facts, dir, rendered), {
+        what: 'docker compose config',
+        explain: (r) => {
+            const stack = /^@rejected (\w+)$/m.exec(r.stdout)?.[1];
+            if (!stack)
+                return undefined;
+            const output = r.stdout.slice(r.stdout.indexOf('\n', r.stdout.indexOf('@rejected')) + 1).trim();
+            return new errors_DeployError(`docker compose rejected the ${stack} stack (${rendered.composeFiles[stack]?.join(', ')}) on the host; nothing running was changed:\n${output}`, 'fix the compose file; `monitoring-deploy plan` shows the rendered files.');
+        },
+    });
 }
 /** Services of a stack whose bind mounts include one of the changed files. */
 function servicesMounting(composeFile, changedPaths) {
     if (!composeFile)
         return [];
-    const doc = (0,dist/* parse */.qg)(composeFile.content.toString('utf8'));
-    const out = [];
-    for (const [name, svc] of Object.entries(doc?.services ?? {})) {
-        const sources = (svc.volumes ?? [])
-            .map((v) => (typeof v === 'string' ? v.split(':')[0] : v?.source))
-            .filter((s) => !!s && s.startsWith('./'))
-            .map((s) => external_node_path_namespaceObject.posix.normalize(s.slice(2)).replace(/\/$/, ''));
-        if (changedPaths.some((p) => sources.some((s) => p === s || p.startsWith(`${s}/`))))
-            out.push(name);
-    }
-    return out;
+    return parseComposeFile(composeFile)
+        .services.filter((svc) => stackMounts(svc).some((m) => changedPaths.some((p) => p === m || p.startsWith(`${m}/`))))
+        .map((svc) => svc.name);
 }
-/** service -> container id, for the containers of a Compose project. */
-async function containerIds(remote, facts, project) {
-    const r = await remote.exec(`${preflight_REMOTE_PATH_PREFIX} ${dockerCommand(facts)} ps -a --filter label=com.docker.compose.project=${project} --format '{{.Label "com.docker.compose.service"}} {{.ID}} {{.State}}'`);
-    const map = new Map();
-    for (const line of r.stdout.trim().split('\n')) {
-        const [svc, id, state] = line.split(' ');
-        if (svc && id)
-            map.set(svc, `${id} ${state}`);
+/**
+ * Brings every stack up in order. Compose does not notice a changed bind-mounted file, so the
+ * services mounting one are restarted when Compose kept their container.
+ */
+function upScript(facts, root, rendered, changedPaths, pull) {
+    const docker = dockerCommand(facts);
+    const v2 = facts.compose?.command === 'docker compose';
+    const fail = (stack, what) => `|| { echo "@failed ${stack} ${what}"; exit 3; }`;
+    const lines = [
+        `cd ${shell_shq(root)} || exit 9`,
+        `list() { ${docker} ps -a --no-trunc --filter label=com.docker.compose.project --format '{{.Label "com.docker.compose.project"}} {{.Label "com.docker.compose.service"}} {{.ID}}'; }`,
+        `id_of() { ${docker} ps -aq --no-trunc --filter label=com.docker.compose.project=$1 --filter label=com.docker.compose.service=$2; }`,
+        `list | sed 's/^/@before /'`,
+    ];
+    for (const [stack, files] of stacksOf(rendered)) {
+        const compose = composeFor(facts, stack, files);
+        const project = PROJECT_NAMES[stack];
+        const stale = servicesMounting(rendered.files.find((f) => f.path === files[0]), changedPaths);
+        if (pull === 'always' && !v2)
+            lines.push(`${compose} pull -q 2>&1 ${fail(stack, 'pulling')}`);
+        stale.forEach((svc, i) => {
+            lines.push(`kept${i}=$(id_of ${project} ${shell_shq(svc)})`);
+        });
+        lines.push(`${compose} up -d --remove-orphans${v2 ? ` --pull ${pull}` : ''} 2>&1 ${fail(stack, 'starting')}`);
+        stale.forEach((svc, i) => {
+            lines.push(`if [ -n "$kept${i}" ] && [ "$(id_of ${project} ${shell_shq(svc)})" = "$kept${i}" ]; then ${compose} restart ${shell_shq(svc)} 2>&1 ${fail(stack, `restarting ${svc}`)}; echo "@restarted ${project} ${svc}"; fi`);
+        });
     }
-    return map;
+    lines.push(`list | sed 's/^/@after /'`);
+    return lines.join('\n');
+}
+/** Services (re)created by Compose or restarted by us, from the script's markers. */
+function parseUp(stdout) {
+    const before = new Map();
+    const after = new Map();
+    const restarted = [];
+    const ours = new Set(Object.values(PROJECT_NAMES));
+    for (const line of stdout.split('\n')) {
+        const [marker, project, service, id] = line.split(' ');
+        if (!project || !service || !ours.has(project))
+            continue;
+        if (marker === '@before' && id)
+            before.set(`${project} ${service}`, id);
+        else if (marker === '@after' && id)
+            after.set(`${project} ${service}`, id);
+        else if (marker === '@restarted')
+            restarted.push(service);
+    }
+    const recreated = [...after.entries()]
+        .filter(([key, id]) => before.get(key) !== id)
+        .map(([key]) => key.split(' ')[1]);
+    return { restarted: [...recreated, ...restarted] };
 }
 async function upStacks(remote, facts, root, rendered, changedPaths, pull) {
-    const compose = composeCommand(facts);
-    const v2 = facts.compose?.command === 'docker compose';
-    const restarted = [];
-    // The app first: Prometheus scrapes it and nginx proxies to it.
-    for (const stack of ['app', 'monitoring', 'agent']) {
-        const files = rendered.composeFiles[stack];
-        if (!files)
-            continue;
-        const project = PROJECT_NAMES[stack];
-        const base = `${preflight_REMOTE_PATH_PREFIX} cd ${docker_shq(root)} && ${compose} ${composeArgs(stack, files)}`;
-        const before = await containerIds(remote, facts, project);
-        if (pull === 'always' && !v2)
-            await runOrFail(remote, `${base} pull -q`, `pulling the ${stack} stack's images`);
-        const pullFlag = v2 ? ` --pull ${pull}` : '';
-        await runOrFail(remote, `${base} up -d --remove-orphans${pullFlag} 2>&1`, `starting the ${stack} stack`);
-        const after = await containerIds(remote, facts, project);
-        const idOf = (v) => v?.split(' ')[0];
-        const recreated = [...after.entries()].filter(([svc, v]) => idOf(before.get(svc)) !== idOf(v)).map(([svc]) => svc);
-        // Compose does not notice a changed bind-mounted file: restart those services it kept.
-        const composeFile = rendered.files.find((f) => f.path === files[0]);
-        const stale = servicesMounting(composeFile, changedPaths).filter((s) => after.has(s) && !recreated.includes(s));
-        if (stale.length) {
-            await runOrFail(remote, `${base} restart ${stale.map(docker_shq).join(' ')} 2>&1`, `restarting ${stale.join(', ')}`);
-        }
-        restarted.push(...recreated, ...stale);
-    }
-    return { restarted };
+    const stdout = await remote.run(upScript(facts, root, rendered, changedPaths, pull), {
+        what: 'Starting the stacks',
+        timeoutMs: 900_000,
+        explain: composeFailure,
+    });
+    return parseUp(stdout);
 }
-async function runOrFail(remote, command, what) {
-    const r = await remote.exec(command, { timeoutMs: 900_000 });
-    if (r.code === 0)
-        return r.stdout;
-    const out = `${r.stdout}\n${r.stderr}`.trim();
+/** Compose's own words, sorted into the failures a person can fix. */
+function composeFailure(r) {
+    const failed = /^@failed (\w+) (.*)$/m.exec(r.stdout);
+    if (!failed)
+        return undefined;
+    const what = `${failed[2]} the ${failed[1]} stack`;
+    const out = `${r.stdout}\n${r.stderr}`
+        .split('\n')
+        .filter((l) => !l.startsWith('@'))
+        .join('\n')
+        .trim();
     const tail = out.split('\n').slice(-12).join('\n');
     if (/pull access denied|manifest unknown|not found: manifest|repository does not exist|failed to resolve reference|No such image/i.test(out)) {
-        throw new errors_DeployError(`An image could not be pulled while ${what}:\n${tail}`, 'check the image name and tag (images / app-image inputs), and that the host can reach its registry (or log in with docker login on the host).');
+        return new errors_DeployError(`An image could not be pulled while ${what}:\n${tail}`, 'check the image name and tag (images / app-image inputs), and that the host can reach its registry (or log in with docker login on the host).');
     }
     if (/port is already allocated|address already in use/i.test(out)) {
         const port = /0\.0\.0\.0:(\d+)/.exec(out)?.[1] ?? /:(\d+): bind: address already in use/.exec(out)?.[1];
-        throw new errors_DeployError(`A host port is already in use${port ? ` (${port})` : ''} while ${what}:\n${tail}`, `stop what listens on that port on the host (sudo ss -ltnp${port ? ` 'sport = :${port}'` : ''}), or change the port mapping in the compose file.`);
+        return new errors_DeployError(`A host port is already in use${port ? ` (${port})` : ''} while ${what}:\n${tail}`, `stop what listens on that port on the host (sudo ss -ltnp${port ? ` 'sport = :${port}'` : ''}), or change the port mapping in the compose file.`);
     }
-    throw new errors_DeployError(`Compose failed while ${what} (exit ${r.code}):\n${tail}`);
+    return new errors_DeployError(`Compose failed while ${what} (exit ${r.code}):\n${tail}`);
 }
 
 ;// CONCATENATED MODULE: ./src/stack/grafana-com.ts
-
+// Dashboards from grafana.com (the grafana-dashboards input, e.g. 1860 and 19004 as in the
+// seed post): downloaded on the host at deploy time, their datasource inputs bound to our
+// provisioned datasource uids, and kept until the list changes.
 
 const GRAFANA_COM_URL_ENV = 'MONITORING_DEPLOY_GRAFANA_COM_URL';
 const DATASOURCE_UIDS = { prometheus: 'prometheus', loki: 'loki' };
@@ -69032,8 +69059,10 @@ function bindDashboard(raw, id) {
 }
 async function ensureGrafanaComDashboards(remote, layout, ids, baseUrl = process.env[GRAFANA_COM_URL_ENV] || 'https://grafana.com') {
     const dir = `${layout.dataDir}/grafana-com-dashboards`;
-    const listing = await remote.exec(`mkdir -p ${docker_shq(dir)} && cd ${docker_shq(dir)} && ls -1`);
-    const present = new Set(listing.stdout.split('\n').filter((f) => /^\d+\.json$/.test(f)));
+    const listing = await remote.run(`mkdir -p ${shell_shq(dir)} && cd ${shell_shq(dir)} && ls -1`, {
+        what: 'Listing the grafana.com dashboards',
+    });
+    const present = new Set(listing.split('\n').filter((f) => /^\d+\.json$/.test(f)));
     const wanted = new Set(ids.map((id) => `${id}.json`));
     const warnings = [];
     const added = [];
@@ -69041,28 +69070,34 @@ async function ensureGrafanaComDashboards(remote, layout, ids, baseUrl = process
         if (present.has(`${id}.json`))
             continue;
         const url = `${baseUrl.replace(/\/$/, '')}/api/dashboards/${id}/revisions/latest/download`;
-        // Downloaded by the host itself, with whichever client it has.
-        const dl = await remote.exec(`if command -v curl >/dev/null; then curl -fsSL --max-time 60 ${docker_shq(url)}; else wget -q -T 60 -O - ${docker_shq(url)}; fi`, { timeoutMs: 90_000 });
-        if (dl.code !== 0 || !dl.stdout.trim().startsWith('{')) {
-            warnings.push(`grafana.com dashboard ${id} could not be downloaded on the host from ${url} (${dl.stderr.trim() || `exit ${dl.code}`}); the deploy goes on without it.`);
+        let json;
+        try {
+            // Downloaded by the host itself, with whichever client it has.
+            json = await remote.run(`if command -v curl >/dev/null; then curl -fsSL --max-time 60 ${shell_shq(url)}; else wget -q -T 60 -O - ${shell_shq(url)}; fi`, { what: `Downloading grafana.com dashboard ${id}`, timeoutMs: 90_000 });
+            if (!json.trim().startsWith('{'))
+                throw new Error('the answer is not a dashboard');
+        }
+        catch (e) {
+            warnings.push(`grafana.com dashboard ${id} could not be downloaded on the host from ${url} (${lastLine(e)}); the deploy goes on without it.`);
             continue;
         }
         let bound;
         try {
-            bound = bindDashboard(dl.stdout, id);
+            bound = bindDashboard(json, id);
         }
         catch (e) {
             warnings.push(`grafana.com dashboard ${id} was not imported: ${e.message}`);
             continue;
         }
-        const w = await remote.exec(`cat > ${docker_shq(`${dir}/.${id}.tmp`)} && mv -f ${docker_shq(`${dir}/.${id}.tmp`)} ${docker_shq(`${dir}/${id}.json`)}`, { stdin: bound });
-        if (w.code !== 0)
-            throw new errors_DeployError(`Could not write dashboard ${id} on the host: ${w.stderr.trim()}`);
+        await remote.run(`cat > ${shell_shq(`${dir}/.${id}.tmp`)} && mv -f -- ${shell_shq(`${dir}/.${id}.tmp`)} ${shell_shq(`${dir}/${id}.json`)}`, {
+            what: `Writing dashboard ${id}`,
+            stdin: bound,
+        });
         added.push(id);
     }
     const stale = [...present].filter((f) => !wanted.has(f));
     if (stale.length)
-        await remote.exec(`cd ${docker_shq(dir)} && rm -f ${stale.map(docker_shq).join(' ')}`);
+        await remote.run(`cd ${shell_shq(dir)} && rm -f -- ${stale.map(shell_shq).join(' ')}`, { what: 'Removing old dashboards' });
     const changed = added.length > 0 || stale.length > 0;
     const have = ids.filter((id) => present.has(`${id}.json`));
     const detail = [
@@ -69076,35 +69111,298 @@ async function ensureGrafanaComDashboards(remote, layout, ids, baseUrl = process
         .join('; ');
     return { changed, detail, warnings };
 }
+/** What the host's downloader said last (curl's or wget's reason). */
+function lastLine(e) {
+    return (e.message ?? String(e)).trim().split('\n').pop() ?? '';
+}
+
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = require("node:fs");
+;// CONCATENATED MODULE: ./src/model/files.ts
+// Reading a stack directory: every file, as bytes, with a POSIX relative path.
+
+
+const IGNORED = new Set(['.git', 'node_modules', '.DS_Store']);
+function readStackDir(dir) {
+    const out = [];
+    const walk = (d) => {
+        for (const name of (0,external_node_fs_namespaceObject.readdirSync)(d).sort()) {
+            if (IGNORED.has(name))
+                continue;
+            const full = (0,external_node_path_namespaceObject.join)(d, name);
+            const st = (0,external_node_fs_namespaceObject.statSync)(full);
+            if (st.isDirectory())
+                walk(full);
+            else if (st.isFile()) {
+                out.push({ path: (0,external_node_path_namespaceObject.relative)(dir, full).split(external_node_path_namespaceObject.sep).join('/'), content: (0,external_node_fs_namespaceObject.readFileSync)(full), mode: 0o644 });
+            }
+        }
+    };
+    walk(dir);
+    return out;
+}
+function isText(content) {
+    return !content.subarray(0, 8000).includes(0);
+}
+
+;// CONCATENATED MODULE: ./src/stack/bundled.ts
+// The stack this action ships (compose/ at the repository root), deployed when no stack-dir is
+// given. Found relative to this code both in dist/ and in src/.
+
+
+function bundledStackDir() {
+    let dir = __dirname;
+    for (let i = 0; i < 5; i++) {
+        const candidate = (0,external_node_path_namespaceObject.join)(dir, 'compose');
+        if ((0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(candidate, 'docker-compose-dev-monitoring.yml')))
+            return candidate;
+        dir = (0,external_node_path_namespaceObject.dirname)(dir);
+    }
+    throw new Error(`the bundled stack (compose/) was not found above ${__dirname}`);
+}
+
+;// CONCATENATED MODULE: ./src/stack/render.ts
+// Renders a stack directory for one host: fills @@NAME@@ placeholders in config files, writes
+// the .env that Compose interpolates ${NAME} from, the images override files and the secret
+// files. Pure: the same settings and host give the same bytes, so an unchanged deploy uploads
+// nothing.
+
+
+
+
+
+
+const DISCORD_CONTACT_POINT_FILE = 'grafana/provisioning/alerting/discord.yaml';
+/** The receiver's users: a salted hash, readable by nginx's worker (never the password). */
+const RECEIVER_HTPASSWD = 'receiver/htpasswd';
+const PLACEHOLDER = /@@([A-Z][A-Z0-9_]*)@@/g;
+const SECRET_MODE = 0o600;
+function stackVariables(settings, host, layout) {
+    const { stack, grafana, agents } = settings;
+    const profiles = [stack.logAgent, ...(agents.acceptAgents && agents.role === 'monitoring' ? ['receiver'] : [])];
+    return {
+        NETWORK: stack.network,
+        APP_IMAGE: stack.images.server ?? stack.appImage ?? '',
+        APP_METRICS_PORT: String(stack.appMetricsPort),
+        APP_METRICS_PATH: stack.appMetricsPath,
+        APP_LOGS_DIR: stack.appLogsDir,
+        UID: String(host.uid),
+        GID: String(host.gid),
+        DATA_DIR: layout.dataDir,
+        LOGS_DIR: layout.logsDir,
+        HOST_LABEL: settings.hostName,
+        CPU_ALERT_THRESHOLD: String(grafana.cpuAlertThreshold),
+        ALERT_RECEIVER: grafana.discordWebhookUrl ? 'discord' : 'grafana-default-email',
+        COMPOSE_PROFILES: profiles.join(','),
+        RECEIVER_PORT: String(agents.receiverPort),
+        RECEIVER_BIND: agents.receiverBind,
+        REMOTE_WRITE_URL: agents.remoteWriteUrl ?? '',
+        LOKI_PUSH_URL: agents.lokiPushUrl ?? '',
+        PUSH_USERNAME: agents.pushUsername,
+    };
+}
+function fillPlaceholders(path, text, vars) {
+    const lines = text.split('\n');
+    return lines
+        .map((line, i) => line.replace(PLACEHOLDER, (_, name) => {
+        const v = vars[name];
+        if (v === undefined) {
+            throw new errors_DeployError(`${path}:${i + 1}: unknown placeholder @@${name}@@`, `use one of ${Object.keys(vars)
+                .map((k) => `@@${k}@@`)
+                .join(', ')}`);
+        }
+        return v;
+    }))
+        .join('\n');
+}
+function composeServices(file) {
+    const { services, error } = parseComposeFile(file);
+    if (error)
+        throw new errors_DeployError(`${file.path}:${error.line}: not valid YAML: ${headline(error.value)}`);
+    return services.map((svc) => svc.name);
+}
+function envFile(vars, userEnv) {
+    const ours = Object.entries(vars).map(([k, v]) => `${k}=${v}`);
+    return `${userEnv ? `${userEnv.trimEnd()}\n` : ''}# Written by monitoring-deploy on every deploy.\n${ours.join('\n')}\n`;
+}
+function renderStack(settings, host, layout, options = {}) {
+    const dir = settings.stack.stackDir ?? bundledStackDir();
+    const vars = stackVariables(settings, host, layout);
+    const source = readStackDir(dir);
+    const byPath = new Map(source.map((f) => [f.path, f]));
+    for (const stack of settings.stack.stacks) {
+        if (!byPath.has(COMPOSE_FILES[stack])) {
+            throw new errors_DeployError(`The stack directory ${dir} has no ${COMPOSE_FILES[stack]}, but stacks includes "${stack}".`, `add the file, or remove "${stack}" from the stacks input.`);
+        }
+    }
+    if ((options.requireAppImage ?? true) && settings.stack.stacks.includes('app') && !vars.APP_IMAGE) {
+        throw new errors_DeployError('No image for the app: the app stack needs app-image (your Spring Boot image, e.g. me/back:1.4.2).', 'set app-image, or stacks: monitoring to deploy only the monitoring stack.');
+    }
+    const foreign = filesOfOtherStacks(byPath, settings.stack.stacks);
+    const files = [];
+    for (const f of source) {
+        if (f.path === '.env' || f.path.startsWith('secrets/'))
+            continue;
+        if (foreign(f.path))
+            continue;
+        if (f.path === DISCORD_CONTACT_POINT_FILE && !settings.grafana.discordWebhookUrl)
+            continue;
+        let content = f.content;
+        if (isText(content)) {
+            let text = fillPlaceholders(f.path, content.toString('utf8'), vars);
+            if (options.composeV1 && Object.values(COMPOSE_FILES).includes(f.path))
+                text = withV1Version(text);
+            content = Buffer.from(text);
+        }
+        files.push({ ...f, content });
+    }
+    const services = {};
+    const composeFiles = {};
+    for (const stack of Object.keys(COMPOSE_FILES)) {
+        const file = byPath.get(COMPOSE_FILES[stack]);
+        if (file)
+            services[stack] = composeServices(file);
+    }
+    const known = new Set(Object.values(services).flat());
+    const unknown = Object.keys(settings.stack.images).filter((s) => !known.has(s));
+    if (unknown.length) {
+        throw new errors_DeployError(`images names ${unknown.map((s) => `"${s}"`).join(', ')}, which no compose file of the stack declares.`, `use service names from the compose files: ${[...known].join(', ')}.`);
+    }
+    for (const stack of settings.stack.stacks) {
+        composeFiles[stack] = [COMPOSE_FILES[stack]];
+        const overrides = Object.entries(settings.stack.images).filter(([s]) => services[stack]?.includes(s));
+        if (overrides.length) {
+            const path = imagesOverrideFile(stack);
+            const body = `# Written by monitoring-deploy from the images input.\nservices:\n${overrides
+                .map(([s, image]) => `  ${s}:\n    image: ${JSON.stringify(image)}\n`)
+                .join('')}`;
+            files.push({
+                path,
+                content: Buffer.from(options.composeV1 ? withV1Version(body) : body),
+                mode: 0o644,
+                generated: true,
+            });
+            composeFiles[stack] = [COMPOSE_FILES[stack], path];
+        }
+    }
+    const userEnv = byPath.get('.env')?.content.toString('utf8') ?? '';
+    files.push({ path: '.env', content: Buffer.from(envFile(vars, userEnv)), mode: SECRET_MODE, generated: true });
+    if (settings.grafana.adminPassword) {
+        files.push({
+            path: SECRET_FILES.grafanaAdminPassword,
+            content: Buffer.from(settings.grafana.adminPassword),
+            mode: SECRET_MODE,
+            generated: true,
+        });
+    }
+    if (settings.stack.stacks.includes('agent')) {
+        // Always there (empty without a password): the agent's configs name it.
+        files.push({
+            path: SECRET_FILES.pushPassword,
+            content: Buffer.from(settings.agents.pushPassword ?? ''),
+            mode: SECRET_MODE,
+            generated: true,
+        });
+    }
+    if (settings.agents.acceptAgents && settings.stack.stacks.includes('monitoring') && settings.agents.pushPassword) {
+        files.push({
+            path: RECEIVER_HTPASSWD,
+            content: Buffer.from(htpasswdLine(settings.agents.pushUsername, settings.agents.pushPassword, settings.secrets)),
+            mode: 0o644,
+            generated: true,
+        });
+    }
+    if (settings.grafana.discordWebhookUrl) {
+        files.push({
+            path: SECRET_FILES.discordWebhookUrl,
+            content: Buffer.from(settings.grafana.discordWebhookUrl),
+            mode: SECRET_MODE,
+            generated: true,
+        });
+    }
+    files.sort((a, b) => a.path.localeCompare(b.path));
+    return { files, variables: vars, composeFiles, services, userEnv: byPath.get('.env') };
+}
+/** Compose v1 reads a file without `version:` as the legacy v1 format; v2 ignores the line. */
+function withV1Version(text) {
+    return /^version:/m.test(text) ? text : `version: "2.4"\n${text}`;
+}
+/**
+ * nginx's `{SSHA}` scheme: base64(sha1(password + salt) + salt). The salt is derived from the
+ * secrets, not random, so that an unchanged password renders the same bytes (no upload, no
+ * restart) and a changed one a different line.
+ */
+function htpasswdLine(user, password, secrets) {
+    const salt = (0,external_node_crypto_.createHash)('sha256')
+        .update(`htpasswd-salt\0${user}\0${[...secrets].sort().join('\0')}`)
+        .digest()
+        .subarray(0, 8);
+    const digest = (0,external_node_crypto_.createHash)('sha1').update(password).update(salt).digest();
+    return `${user}:{SSHA}${Buffer.concat([digest, salt]).toString('base64')}\n`;
+}
+/**
+ * Files that belong only to stacks this host does not run (an agent host needs no Grafana
+ * dashboards, the central host no agent config): their compose files and what only they
+ * bind-mount. Files no compose file mounts are kept, as before.
+ */
+function filesOfOtherStacks(byPath, running) {
+    const mountedBy = new Map();
+    const others = new Set();
+    for (const stack of Object.keys(COMPOSE_FILES)) {
+        const file = byPath.get(COMPOSE_FILES[stack]);
+        if (!file)
+            continue;
+        if (!running.includes(stack))
+            others.add(file.path);
+        for (const source of bindSources(file)) {
+            const set = mountedBy.get(source) ?? new Set();
+            set.add(stack);
+            mountedBy.set(source, set);
+        }
+    }
+    return (path) => {
+        if (others.has(path))
+            return true;
+        const owners = [...mountedBy.entries()]
+            .filter(([source]) => path === source || path.startsWith(`${source}/`))
+            .flatMap(([, stacks]) => [...stacks]);
+        return owners.length > 0 && !owners.some((o) => running.includes(o));
+    };
+}
+/** The stack-relative sources (`./x`) of a compose file's bind mounts. */
+function bindSources(file) {
+    return parseComposeFile(file).services.flatMap(stackMounts);
+}
 
 ;// CONCATENATED MODULE: ./src/stack/plan.ts
 // Rendering and linting together: what `plan` shows and what a deploy checks before it
-// touches the host.
+// touches the host; then, once the host is known, the files rendered for it.
 
 
 
 
 /** A typical login user, for plans made without a host. */
 const PLAN_IDENTITY = { uid: 1000, gid: 1000 };
-function planStack(settings, host = {
-    ...PLAN_IDENTITY,
-    home: `/home/${settings.connection.username || 'ec2-user'}`,
-}, options = {}) {
-    const layout = remoteLayout(settings.stack.remoteDir, host.home);
-    // Lint the files as Compose v2 reads them: the v1 shim only adds a line on top.
-    const forLint = renderStack(settings, host, layout, { requireAppImage: !options.lintOnly });
+/** The stack rendered for a typical host and linted: the files a person wrote, as Compose reads them. */
+function planStack(settings, host = { ...PLAN_IDENTITY, home: `/home/${settings.connection.username || 'ec2-user'}` }, options = {}) {
+    const layout = layout_remoteLayout(settings.stack.remoteDir, host.home);
+    const rendered = renderStack(settings, host, layout, { requireAppImage: !options.lintOnly });
     // Lint what the user wrote, as Compose will see it: not the files the deploy generates.
-    const authored = forLint.files.filter((f) => !f.generated);
-    if (forLint.userEnv)
-        authored.push(forLint.userEnv);
-    const findings = lintStack(authored, forLint.variables, {
+    const authored = rendered.files.filter((f) => !f.generated);
+    if (rendered.userEnv)
+        authored.push(rendered.userEnv);
+    const findings = lintStack(authored, rendered.variables, {
         appLogsDir: settings.stack.appLogsDir,
         appMetricsPort: settings.stack.appMetricsPort,
         // A deploy writes UID/GID to .env; a stack linted on its own may be run by hand.
         deployWritesUidEnv: !options.lintOnly,
     });
-    const rendered = options.composeV1 ? renderStack(settings, host, layout, options) : forLint;
     return { rendered, layout, findings };
+}
+/** The files for one host: its user's ids and home, and the Compose it has. */
+function renderForHost(settings, host, options = {}) {
+    const layout = layout_remoteLayout(settings.stack.remoteDir, host.home);
+    return { layout, rendered: renderStack(settings, host, layout, options) };
 }
 /** Errors stop a deploy; the message lists every finding with its file and line. */
 function assertLintClean(findings) {
@@ -69137,14 +69435,14 @@ function manifestText(files) {
     return `${files.map((f) => f.path).join('\n')}\n`;
 }
 function stateScript(root, paths) {
-    const list = paths.map(docker_shq).join(' ');
-    return `cd ${docker_shq(root)} 2>/dev/null || exit 0
+    return `cd ${shell_shq(root)} 2>/dev/null || exit 0
 echo "@release $(cat ${upload_RELEASE_FILE} 2>/dev/null)"
 [ -d "${RELEASES}/$(cat ${upload_RELEASE_FILE} 2>/dev/null)" ] && echo "@saved"
 [ -f ${MANIFEST} ] && sed 's/^/@managed /' ${MANIFEST}
-for p in ${list} $( [ -f ${MANIFEST} ] && cat ${MANIFEST} ); do
-  [ -f "$p" ] && printf '@file %s %s %s\\n' "$(stat -c %a "$p")" "$(sha256sum < "$p" | cut -d' ' -f1)" "$p"
-done
+file() { [ -f "$1" ] && printf '@file %s %s %s\\n' "$(stat -c %a -- "$1")" "$(sha256sum < "$1" | cut -d' ' -f1)" "$1"; }
+for p in ${paths.map(shell_shq).join(' ')}; do file "$p"; done
+# One path per line: a name with spaces stays one name.
+[ -f ${MANIFEST} ] && while IFS= read -r p; do file "$p"; done < ${MANIFEST}
 exit 0`;
 }
 function parseState(stdout) {
@@ -69183,7 +69481,7 @@ function planUpload(files, state) {
 const HEREDOC = '__MONITORING_DEPLOY_EOF__';
 /** Writes the whole new tree into .staging (unchanged files copied from the current one). */
 function stagingScript(root, plan, allFiles) {
-    const r = docker_shq(root);
+    const r = shell_shq(root);
     const lines = [
         'set -e',
         `mkdir -p ${r} && cd ${r}`,
@@ -69193,21 +69491,21 @@ function stagingScript(root, plan, allFiles) {
         `w() { d "${STAGING}/$1"; (umask 077; base64 -d > "${STAGING}/$1"); chmod "$2" "${STAGING}/$1"; }`,
     ];
     for (const f of plan.unchanged)
-        lines.push(`d ${docker_shq(`${STAGING}/${f.path}`)}; cp -p ${docker_shq(f.path)} ${docker_shq(`${STAGING}/${f.path}`)}`);
+        lines.push(`d ${shell_shq(`${STAGING}/${f.path}`)}; cp -p -- ${shell_shq(f.path)} ${shell_shq(`${STAGING}/${f.path}`)}`);
     for (const f of plan.changed) {
-        lines.push(`w ${docker_shq(f.path)} ${f.mode.toString(8)} <<'${HEREDOC}'`, f.content
+        lines.push(`w ${shell_shq(f.path)} ${f.mode.toString(8)} <<'${HEREDOC}'`, f.content
             .toString('base64')
             .replace(/.{1,76}/g, '$&\n')
             .trimEnd(), HEREDOC);
     }
-    lines.push(`printf '%s' ${docker_shq(manifestText(allFiles))} > ${STAGING}/${MANIFEST}`, 'echo STAGED');
+    lines.push(`printf '%s' ${shell_shq(manifestText(allFiles))} > ${STAGING}/${MANIFEST}`);
     return `${lines.join('\n')}\n`;
 }
 const RELEASES = '.releases';
 const KEEP_RELEASES = 5;
 /** Keeps a copy of the release's files (secrets included, so mode 700) for rollback. */
 function saveReleaseScript(release) {
-    const r = docker_shq(`${RELEASES}/${release}`);
+    const r = shell_shq(`${RELEASES}/${release}`);
     return [
         `mkdir -p ${RELEASES} && chmod 700 ${RELEASES}`,
         `if [ ! -d ${r} ]; then rm -rf ${r}.tmp && mkdir ${r}.tmp && tar -cf - -T ${MANIFEST} ${MANIFEST} | tar -xf - -C ${r}.tmp && mv ${r}.tmp ${r}; fi`,
@@ -69217,72 +69515,85 @@ function saveReleaseScript(release) {
 }
 /** Moves the changed files into place, removes the ones no longer managed, records the release. */
 function commitScript(root, plan) {
-    const lines = ['set -e', `cd ${docker_shq(root)}`];
+    const lines = ['set -e', `cd ${shell_shq(root)}`];
     for (const f of plan.changed) {
         const dir = external_node_path_namespaceObject.posix.dirname(f.path);
         if (dir !== '.')
-            lines.push(`mkdir -p ${docker_shq(dir)}`);
-        lines.push(`mv -f ${docker_shq(`${STAGING}/${f.path}`)} ${docker_shq(f.path)}`);
+            lines.push(`mkdir -p ${shell_shq(dir)}`);
+        lines.push(`mv -f -- ${shell_shq(`${STAGING}/${f.path}`)} ${shell_shq(f.path)}`);
     }
     for (const p of plan.removed)
-        lines.push(`rm -f ${docker_shq(p)}`);
-    lines.push(`mv -f ${STAGING}/${MANIFEST} ${MANIFEST}`, `if [ -f ${upload_RELEASE_FILE} ]; then cp -p ${upload_RELEASE_FILE} ${upload_RELEASE_FILE}.previous; fi`, `printf '%s\\n' ${docker_shq(plan.release)} > ${upload_RELEASE_FILE}`, `rm -rf ${STAGING}`, saveReleaseScript(plan.release), 'echo COMMITTED');
+        lines.push(`rm -f -- ${shell_shq(p)}`);
+    lines.push(`mv -f ${STAGING}/${MANIFEST} ${MANIFEST}`, `if [ -f ${upload_RELEASE_FILE} ]; then cp -p ${upload_RELEASE_FILE} ${upload_RELEASE_FILE}.previous; fi`, `printf '%s\\n' ${shell_shq(plan.release)} > ${upload_RELEASE_FILE}`, `rm -rf ${STAGING}`, saveReleaseScript(plan.release));
     return `${lines.join('\n')}\n`;
 }
 async function readRemoteState(remote, layout, files) {
-    const r = await remote.exec('sh -s', {
-        stdin: stateScript(layout.root, files.map((f) => f.path)),
-    });
-    if (r.code !== 0)
-        throw new errors_DeployError(`Could not read the stack on the host: ${r.stderr.trim()}`);
-    return parseState(r.stdout);
+    const script = stateScript(layout.root, files.map((f) => f.path));
+    return parseState(await remote.run(script, { what: 'Reading the stack on the host' }));
 }
 async function stage(remote, layout, plan, all) {
-    const script = stagingScript(layout.root, plan, all);
-    const r = await remote.exec('sh -s', { stdin: script, timeoutMs: 300_000 });
-    if (r.code !== 0 || !r.stdout.includes('STAGED')) {
-        remote.assertConnected();
-        await remote.exec(`rm -rf ${docker_shq(`${layout.root}/${STAGING}`)}`).catch(() => undefined);
-        const disk = /No space left/i.test(r.stderr);
-        throw new errors_DeployError(disk
-            ? `The host's disk is full: the upload to ${layout.root} failed. Nothing running was changed.`
-            : `Uploading the stack failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-5).join('\n')}`, disk ? 'free disk space on the host (docker system prune, old logs) and rerun.' : undefined);
-    }
+    await remote
+        .run(stagingScript(layout.root, plan, all), {
+        what: 'Uploading the stack',
+        timeoutMs: 300_000,
+        explain: (r) => {
+            remote.assertConnected();
+            return /No space left/i.test(r.stderr)
+                ? new errors_DeployError(`The host's disk is full: the upload to ${layout.root} failed. Nothing running was changed.`, 'free disk space on the host (docker system prune, old logs) and rerun.')
+                : undefined;
+        },
+    })
+        .catch(async (e) => {
+        await dropStaging(remote, layout).catch(() => undefined);
+        throw e;
+    });
     return plan.changed.reduce((n, f) => n + f.content.length, 0);
+}
+/** Removes a staged tree that will not be committed. */
+async function dropStaging(remote, layout) {
+    await remote.run(`rm -rf -- ${shell_shq(`${layout.root}/${STAGING}`)}`, { what: 'Removing the staged files' });
 }
 /** Keeps the current release for rollback when an older deploy did not (a no-op otherwise). */
 async function saveRelease(remote, layout, release) {
-    await remote.exec(`cd ${docker_shq(layout.root)} && sh -s`, { stdin: `${saveReleaseScript(release)}\n` });
+    await remote.run(`cd ${shell_shq(layout.root)}\n${saveReleaseScript(release)}`, { what: `Keeping release ${release}` });
 }
 async function commit(remote, layout, plan) {
-    const r = await remote.exec('sh -s', { stdin: commitScript(layout.root, plan) });
-    if (r.code !== 0 || !r.stdout.includes('COMMITTED')) {
-        throw new errors_DeployError(`Moving the new files into place failed (exit ${r.code}): ${r.stderr.trim()}`);
-    }
+    await remote.run(commitScript(layout.root, plan), { what: 'Moving the new files into place' });
 }
 
 ;// CONCATENATED MODULE: ./src/stack/releases.ts
+// Rollback: the files of an earlier release, kept on the host under .releases/<id>, put back in
+// place. Data lives in volumes and data/, which no release touches.
 
 
 
 
+/** A release id as releaseId() makes it: anything else never reaches a remote command. */
+function releases_assertReleaseId(release) {
+    if (!/^[0-9a-f]{12}$/.test(release)) {
+        throw new errors_DeployError(`"${release}" is not a release id (12 hexadecimal characters, as the deploy prints them).`, 'name a release the host keeps (monitoring-deploy rollback without a name takes the previous one).');
+    }
+}
 function restoreScript(release) {
-    const r = docker_shq(`${RELEASES}/${release}`);
+    releases_assertReleaseId(release);
+    const r = shell_shq(`${RELEASES}/${release}`);
     const composeCandidates = Object.values(COMPOSE_FILES).flatMap((f) => [f, imagesOverrideFile(keyOf(f))]);
+    // Manifests are read one path per line: a name with spaces stays one name.
     return `set -e
-[ -f ${r}/${MANIFEST} ] || { echo "no release ${release} on the host (kept: $(ls -1t ${RELEASES} 2>/dev/null | tr '\\n' ' '))" >&2; exit 7; }
-for f in $(cat ${r}/${MANIFEST}); do
+echo "@now $(date +%s)"
+[ -f ${r}/${MANIFEST} ] || { echo "no release "${shell_shq(release)}" on the host (kept: $(ls -1t ${RELEASES} 2>/dev/null | tr '\\n' ' '))" >&2; exit 7; }
+while IFS= read -r f; do
   if ! cmp -s ${r}/"$f" "$f"; then
-    mkdir -p "$(dirname "$f")"; cp -p ${r}/"$f" "$f.md-tmp"; mv -f "$f.md-tmp" "$f"; echo "@changed $f"
+    mkdir -p -- "$(dirname -- "$f")"; cp -p -- ${r}/"$f" "$f.md-tmp"; mv -f -- "$f.md-tmp" "$f"; echo "@changed $f"
   fi
-done
+done < ${r}/${MANIFEST}
 if [ -f ${MANIFEST} ]; then
-  for f in $(cat ${MANIFEST}); do grep -qxF "$f" ${r}/${MANIFEST} || { rm -f "$f"; echo "@changed $f"; }; done
+  while IFS= read -r f; do grep -qxF -- "$f" ${r}/${MANIFEST} || { rm -f -- "$f"; echo "@changed $f"; }; done < ${MANIFEST}
 fi
 cp -p ${r}/${MANIFEST} ${MANIFEST}
 cur=$(cat ${upload_RELEASE_FILE} 2>/dev/null || true)
-[ "$cur" = ${docker_shq(release)} ] || { printf '%s\\n' "$cur" > ${upload_RELEASE_FILE}.previous; printf '%s\\n' ${docker_shq(release)} > ${upload_RELEASE_FILE}; }
-for f in ${composeCandidates.map(docker_shq).join(' ')}; do
+[ "$cur" = ${shell_shq(release)} ] || { printf '%s\\n' "$cur" > ${upload_RELEASE_FILE}.previous; printf '%s\\n' ${shell_shq(release)} > ${upload_RELEASE_FILE}; }
+for f in ${composeCandidates.map(shell_shq).join(' ')}; do
   [ -f "$f" ] && grep -qxF "$f" ${MANIFEST} && echo "@compose $f $(base64 -w0 < "$f")"
 done
 exit 0
@@ -69294,8 +69605,11 @@ function keyOf(composeFile) {
 function parseRestore(release, stdout, stacks) {
     const changedPaths = [];
     const files = [];
+    let hostNowSec = 0;
     for (const line of stdout.split('\n')) {
-        if (line.startsWith('@changed '))
+        if (line.startsWith('@now '))
+            hostNowSec = Number(line.slice(5));
+        else if (line.startsWith('@changed '))
             changedPaths.push(line.slice(9));
         else if (line.startsWith('@compose ')) {
             const [, path = '', b64 = ''] = line.split(' ');
@@ -69312,27 +69626,75 @@ function parseRestore(release, stdout, stacks) {
             ...(has.has(imagesOverrideFile(stack)) ? [imagesOverrideFile(stack)] : []),
         ];
     }
-    return { release, changedPaths, stack: { files, variables: {}, composeFiles, services: {} } };
+    return { release, hostNowSec, changedPaths, stack: { files, variables: {}, composeFiles, services: {} } };
 }
 async function restoreRelease(remote, layout, release, stacks) {
-    const r = await remote.exec(`cd ${docker_shq(layout.root)} && sh -s`, { stdin: restoreScript(release) });
-    if (r.code === 7)
-        throw new errors_DeployError(r.stderr.trim(), 'name a release that is kept on the host, or deploy again.');
-    if (r.code !== 0)
-        throw new errors_DeployError(`Restoring release ${release} failed (exit ${r.code}): ${r.stderr.trim()}`);
-    return parseRestore(release, r.stdout, stacks);
+    const out = await remote.run(`cd ${shell_shq(layout.root)}\n${restoreScript(release)}`, {
+        what: `Restoring release ${release}`,
+        explain: (r) => r.code === 7
+            ? new errors_DeployError(r.stderr.trim(), 'name a release that is kept on the host, or deploy again.')
+            : undefined,
+    });
+    return parseRestore(release, out, stacks);
 }
 /** The release before the current one, as the host recorded it. */
-async function previousRelease(remote, layout) {
-    const r = await remote.exec(`cat ${shq(`${layout.root}/${RELEASE_FILE}.previous`)} 2>/dev/null`);
-    return r.stdout.trim() || undefined;
+async function releases_previousRelease(remote, layout) {
+    const out = await remote.run(`cat ${shq(`${layout.root}/${RELEASE_FILE}.previous`)} 2>/dev/null || true`, {
+        what: 'Reading the previous release',
+    });
+    return out.trim() || undefined;
 }
 
-;// CONCATENATED MODULE: ./src/deploy.ts
-// The deploy engine behind both the action and `monitoring-deploy deploy`: one SSH connection,
-// a sequence of named steps under a per-host lock, and a health gate before it is green.
+;// CONCATENATED MODULE: ./src/engine/rollback.ts
+// Putting an earlier release back: after a failed gate (from the deploy) or by hand
+// (`monitoring-deploy rollback [RELEASE]`). Either way the restored release must pass the gate.
 
 
+
+
+
+
+/**
+ * Puts a release's files back, restarts what they change, and gates on its health. `push`
+ * false: the release may have other push credentials than this run knows, so the gate checks
+ * the host alone.
+ */
+async function rollBack(h, layout, release, push) {
+    const restored = await restoreRelease(h.remote, layout, release, h.settings.stack.stacks);
+    const up = await upStacks(h.remote, h.facts, layout.root, restored.stack, restored.changedPaths, 'never');
+    const options = gateOptions(h.settings, h.log, restored.hostNowSec);
+    const gate = await healthGate(h.remote, h.facts, push ? options : { ...options, push: undefined });
+    return {
+        changed: true,
+        value: gate,
+        detail: `restored ${restored.changedPaths.length} file(s), (re)started ${up.restarted.join(', ') || 'nothing'}; ${gate.targets.length} targets up`,
+    };
+}
+/** `monitoring-deploy rollback [RELEASE]`: the named release, or the one before the current. */
+async function rollbackHost(settings, log, named) {
+    if (named !== undefined)
+        assertReleaseId(named);
+    const run = newRun(settings, log);
+    const remote = await connectStep(run);
+    try {
+        const facts = await preflightStep(run, remote);
+        const h = { ...run, remote, facts };
+        const layout = remoteLayout(settings.stack.remoteDir, facts.home);
+        const release = named ?? (await previousRelease(remote, layout));
+        if (!release) {
+            throw new DeployError('The host records no previous release to roll back to.', 'name a release: monitoring-deploy rollback RELEASE.');
+        }
+        assertReleaseId(release);
+        log.info(`rolling back to release ${release}`);
+        const gate = await withLock(h, layout.lockFile, () => run.steps.run(`Rollback to ${release}`, () => rollBack(h, layout, release, true)));
+        return { release, gate, steps: run.steps.records };
+    }
+    finally {
+        remote.close();
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/deploy.ts
 
 
 
@@ -69358,340 +69720,155 @@ class DeployFailure extends errors_DeployError {
     }
 }
 async function deploy(settings, log, options = {}) {
-    const steps = new Steps(log);
-    const warnings = [];
-    const warn = (w) => {
-        warnings.push(w);
-        log.warn(w);
-    };
+    const run = session_newRun(settings, log);
     try {
-        return await deploySteps(settings, log, steps, warn, warnings, options);
+        await lintStep(run);
+        const remote = await session_connectStep(run);
+        let keep = false;
+        try {
+            const facts = await session_preflightStep(run, remote);
+            const h = {
+                ...run,
+                remote,
+                facts,
+                ...renderForHost(settings, facts, { composeV1: facts.compose?.command === 'docker-compose' }),
+            };
+            const result = await session_withLock(h, h.layout.lockFile, () => changeHost(h));
+            keep = options.keepConnection === true;
+            return keep ? { ...result, connection: { remote, facts } } : result;
+        }
+        finally {
+            if (!keep)
+                remote.close();
+        }
     }
     catch (e) {
-        throw new DeployFailure(e, steps.records);
+        throw new DeployFailure(e, run.steps.records);
     }
 }
-async function deploySteps(settings, log, steps, warn, warnings, options) {
-    const { connection, stack } = settings;
-    // Lint first, on this machine: a broken stack never gets as far as the host.
-    await steps.run('Lint stack', async () => {
-        const { findings } = planStack(settings);
+/** Lint first, on this machine: a broken stack never gets as far as the host. */
+function lintStep(run) {
+    return run.steps.run('Lint stack', async () => {
+        const { findings } = planStack(run.settings);
         for (const f of findings.filter((x) => x.severity === 'warning'))
-            warn(formatFinding(f));
+            warn(run, formatFinding(f));
         assertLintClean(findings);
         return { detail: `${findings.length} warning(s)` };
     });
-    const remote = (await steps.run(`Connect to ${connection.username}@${connection.host}:${connection.port}`, async () => {
-        const r = await RemoteHost.connect(connection);
-        return { remote: r, detail: `host key ${r.hostKey.keyType} ${r.hostKey.fingerprint}` };
-    })).remote;
-    let keep = false;
+}
+async function changeHost(h) {
+    await prepareHost(h);
+    const uploaded = await uploadStep(h);
+    if (h.settings.stack.stacks.includes('monitoring'))
+        await dashboardsStep(h);
     try {
-        const facts = (await steps.run('Preflight', async () => {
-            const f = await preflight(remote);
-            const problems = preflightProblems(f, connection.username);
-            if (problems.length)
-                throw new errors_DeployError(`The host is not ready; nothing was changed:\n  - ${problems.join('\n  - ')}`);
-            return { facts: f, detail: describeHost(f) };
-        })).facts;
-        const plan = planStack(settings, { uid: facts.uid, gid: facts.gid, home: facts.home }, { composeV1: facts.compose?.command === 'docker-compose' });
-        const lock = await steps.run('Lock', async () => {
-            const l = await acquireLock(remote, plan.layout.lockFile, settings.lockTimeoutMs, log);
-            return {
-                lock: l,
-                detail: l.waitedMs > 1000 ? `waited ${Math.round(l.waitedMs / 1000)}s for another deploy` : 'taken',
-            };
-        });
-        try {
-            await steps.run('Swap', () => ensureSwap(remote, facts, settings.swapBytes));
-            await steps.run('Network', () => ensureNetwork(remote, dockerCommand(facts), stack.network));
-            await steps.run('Directories', () => ensureDirs(remote, plan.layout, !settings.grafana.adminPassword && settings.stack.stacks.includes('monitoring'), settings.stack.stacks.includes('agent')));
-            const upload = await steps.run('Upload', async () => {
-                const state = await readRemoteState(remote, plan.layout, plan.rendered.files);
-                const up = planUpload(plan.rendered.files, state);
-                if (!up.changed.length && !up.removed.length) {
-                    if (!state.saved)
-                        await saveRelease(remote, plan.layout, up.release);
-                    return {
-                        up,
-                        bytes: 0,
-                        changed: false,
-                        detail: `release ${up.release}: all ${up.unchanged.length} files up to date`,
-                    };
-                }
-                const bytes = await stage(remote, plan.layout, up, plan.rendered.files);
-                // Compose checks the new files before anything running is touched.
-                try {
-                    await validateStacks(remote, facts, `${plan.layout.root}/${STAGING}`, plan.rendered);
-                }
-                catch (e) {
-                    await remote.exec(`rm -rf ${docker_shq(`${plan.layout.root}/${STAGING}`)}`);
-                    throw e;
-                }
-                await commit(remote, plan.layout, up);
-                return {
-                    up,
-                    previous: state.release,
-                    bytes,
-                    changed: true,
-                    detail: `release ${up.release}: ${up.changed.length} file(s) written (${bytes} bytes)${up.removed.length ? `, ${up.removed.length} removed` : ''}`,
-                };
-            });
-            if (settings.stack.stacks.includes('monitoring')) {
-                const dash = await steps.run('Grafana dashboards', () => ensureGrafanaComDashboards(remote, plan.layout, settings.grafana.dashboards));
-                for (const w of dash.warnings)
-                    warn(w);
-            }
-            const changedPaths = upload.up.changed.map((f) => f.path);
-            const gateOptions = gateOptionsFor(settings, log);
-            let up;
-            let gate;
-            try {
-                up = await steps.run('Stacks', async () => {
-                    const r = await upStacks(remote, facts, plan.layout.root, plan.rendered, changedPaths, stack.pull);
-                    return {
-                        ...r,
-                        changed: r.restarted.length > 0,
-                        detail: r.restarted.length ? `(re)started ${r.restarted.join(', ')}` : 'all running, nothing to restart',
-                    };
-                });
-                gate = await steps.run('Health gate', async () => {
-                    const g = await healthGate(remote, facts, gateOptions(facts.hostNowSec));
-                    const ready = settings.agents.role === 'agent'
-                        ? `${stack.logAgent} ready; remote write and Loki push accept the credentials`
-                        : `Loki, Grafana and ${stack.logAgent} ready`;
-                    return { gate: g, detail: `${g.targets.length} targets up; ${ready}` };
-                });
-            }
-            catch (e) {
-                const previous = upload.previous;
-                if (!settings.rollback || !previous || previous === upload.up.release) {
-                    const why = !settings.rollback
-                        ? 'rollback is off'
-                        : !previous
-                            ? 'this was the first release on the host'
-                            : 'this deploy changed no files';
-                    throw withMessage(e, `${e.message}\n\nNot rolled back: ${why}.`);
-                }
-                try {
-                    await steps.run(`Rollback to ${previous}`, () => 
-                    // The restored release has its own push credentials, which this run does not know:
-                    // its gate checks the host alone.
-                    rollBack(remote, facts, plan.layout, previous, settings, (since) => ({
-                        ...gateOptions(since),
-                        push: undefined,
-                    })));
-                }
-                catch (rollbackError) {
-                    throw withMessage(e, `${e.message}\n\nRollback to release ${previous} failed too: ${rollbackError.message}`);
-                }
-                throw withMessage(e, `${e.message}\n\nRolled back to release ${previous}, which is healthy again. The failed release ${upload.up.release} is kept on the host.`);
-            }
-            keep = options.keepConnection === true;
-            return {
-                ...(keep ? { connection: { remote, facts } } : {}),
-                steps: steps.records,
-                changed: steps.changed,
-                restarted: up.restarted,
-                release: upload.up.release,
-                targets: gate.gate.targets,
-                grafanaUrl: `http://${connection.host}:3000`,
-                uploadedBytes: upload.bytes,
-                roundTrips: remote.roundTrips,
-                gateMs: gate.gate.elapsedMs,
-                warnings,
-            };
-        }
-        finally {
-            await lock.lock.release();
-        }
+        const up = await stacksStep(h, uploaded.plan);
+        const gate = await gateStep(h);
+        return {
+            steps: h.steps.records,
+            changed: h.steps.changed,
+            restarted: up.restarted,
+            release: uploaded.plan.release,
+            targets: gate.targets,
+            grafanaUrl: `http://${h.settings.connection.host}:3000`,
+            uploadedBytes: uploaded.bytes,
+            roundTrips: h.remote.roundTrips,
+            gateMs: gate.elapsedMs,
+            warnings: h.warnings,
+        };
     }
-    finally {
-        if (!keep)
-            remote.close();
+    catch (e) {
+        throw await afterFailure(h, uploaded, e);
     }
 }
-/** Gate settings for one run; the caller picks the host time scrapes must be newer than. */
-function gateOptionsFor(settings, log) {
-    const { agents } = settings;
-    const push = agents.role === 'agent' && agents.remoteWriteUrl && agents.lokiPushUrl
-        ? {
-            targets: [
-                { name: 'remote write', url: agents.remoteWriteUrl },
-                { name: 'Loki push', url: agents.lokiPushUrl },
-            ],
-            credentials: { username: agents.pushUsername, password: agents.pushPassword },
+/** Swap, the shared network and the directories the stacks bind-mount. */
+async function prepareHost(h) {
+    const { settings, remote, facts, layout } = h;
+    await h.steps.run('Swap', () => ensureSwap(remote, facts, settings.swapBytes));
+    await h.steps.run('Network', () => ensureNetwork(remote, dockerCommand(facts), settings.stack.network));
+    await h.steps.run('Directories', () => ensureDirs(remote, layout, !settings.grafana.adminPassword && settings.stack.stacks.includes('monitoring'), settings.stack.stacks.includes('agent')));
+}
+/** Only what differs is written: staged, checked by Compose, then moved into place. */
+function uploadStep(h) {
+    const { remote, layout, rendered, facts } = h;
+    return h.steps.run('Upload', async () => {
+        const state = await readRemoteState(remote, layout, rendered.files);
+        const plan = planUpload(rendered.files, state);
+        if (!plan.changed.length && !plan.removed.length) {
+            if (!state.saved)
+                await saveRelease(remote, layout, plan.release);
+            return {
+                value: { plan, previous: state.release, bytes: 0 },
+                changed: false,
+                detail: `release ${plan.release}: all ${plan.unchanged.length} files up to date`,
+            };
         }
-        : undefined;
-    return (sinceEpochSec) => ({
-        network: settings.stack.network,
-        logAgent: settings.stack.logAgent,
-        role: agents.role,
-        push,
-        timeoutMs: settings.healthTimeoutMs,
-        sinceEpochSec,
-        log,
+        const bytes = await stage(remote, layout, plan, rendered.files);
+        // Compose checks the new files before anything running is touched.
+        await validateStacks(remote, facts, `${layout.root}/${STAGING}`, rendered).catch(async (e) => {
+            await dropStaging(remote, layout);
+            throw e;
+        });
+        await commit(remote, layout, plan);
+        return {
+            value: { plan, previous: state.release, bytes },
+            changed: true,
+            detail: `release ${plan.release}: ${plan.changed.length} file(s) written (${bytes} bytes)${plan.removed.length ? `, ${plan.removed.length} removed` : ''}`,
+        };
     });
+}
+async function dashboardsStep(h) {
+    const warnings = await h.steps.run('Grafana dashboards', async () => {
+        const outcome = await ensureGrafanaComDashboards(h.remote, h.layout, h.settings.grafana.dashboards);
+        return { ...outcome, value: outcome.warnings };
+    });
+    for (const w of warnings)
+        warn(h, w);
+}
+function stacksStep(h, plan) {
+    return h.steps.run('Stacks', async () => {
+        const changedPaths = plan.changed.map((f) => f.path);
+        const up = await upStacks(h.remote, h.facts, h.layout.root, h.rendered, changedPaths, h.settings.stack.pull);
+        return {
+            value: up,
+            changed: up.restarted.length > 0,
+            detail: up.restarted.length ? `(re)started ${up.restarted.join(', ')}` : 'all running, nothing to restart',
+        };
+    });
+}
+function gateStep(h) {
+    return h.steps.run('Health gate', async () => {
+        const options = gateOptions(h.settings, h.log, h.facts.hostNowSec);
+        const gate = await healthGate(h.remote, h.facts, options);
+        const ready = `${titles(probesFor(options.role, options.logAgent))} ready`;
+        const push = options.push ? '; remote write and Loki push accept the credentials' : '';
+        return { value: gate, detail: `${gate.targets.length} targets up; ${ready}${push}` };
+    });
+}
+/** After a failed start or gate: the previous release back if there is one, and why or why not. */
+async function afterFailure(h, uploaded, e) {
+    const { previous, plan } = uploaded;
+    const notRolledBack = !h.settings.rollback
+        ? 'rollback is off'
+        : !previous
+            ? 'this was the first release on the host'
+            : previous === plan.release
+                ? 'this deploy changed no files'
+                : undefined;
+    if (notRolledBack || !previous)
+        return withMessage(e, `${e.message}\n\nNot rolled back: ${notRolledBack}.`);
+    try {
+        // The restored release has its own push credentials, which this run does not know.
+        await h.steps.run(`Rollback to ${previous}`, () => rollBack(h, h.layout, previous, false));
+    }
+    catch (rollbackError) {
+        return withMessage(e, `${e.message}\n\nRollback to release ${previous} failed too: ${rollbackError.message}`);
+    }
+    return withMessage(e, `${e.message}\n\nRolled back to release ${previous}, which is healthy again. The failed release ${plan.release} is kept on the host.`);
 }
 /** The same failure with more to say; a gate failure keeps the target states it saw. */
 function withMessage(e, message) {
     return e instanceof GateError ? new GateError(message, e.state, '') : new errors_DeployError(message);
-}
-/** Puts an earlier release's files back, restarts what they change, and gates on its health. */
-async function rollBack(remote, facts, layout, release, settings, gateOptions) {
-    const now = Number((await remote.exec('date +%s')).stdout.trim()) || facts.hostNowSec;
-    const restored = await restoreRelease(remote, layout, release, settings.stack.stacks);
-    const up = await upStacks(remote, facts, layout.root, restored.stack, restored.changedPaths, 'never');
-    const gate = await healthGate(remote, facts, gateOptions(now));
-    return {
-        changed: true,
-        gate,
-        detail: `restored ${restored.changedPaths.length} file(s), (re)started ${up.restarted.join(', ') || 'nothing'}; ${gate.targets.length} targets up`,
-    };
-}
-function describeHost(f) {
-    const mib = (b) => `${Math.round(b / 1024 ** 2)} MiB`;
-    return `${f.os} ${f.arch}; Docker ${f.dockerServerVersion} (${f.dockerAccess}); ${f.compose?.command} ${f.compose?.version}; memory ${mib(f.memTotalBytes)}, swap ${mib(f.swapTotalBytes)}, disk free ${mib(f.diskFreeBytes)}`;
-}
-
-;// CONCATENATED MODULE: ./src/check.ts
-// `command: check`, the watchdog: connect with the same host-key rules, run the read-only
-// preflight and the full health gate, and say in plain words what is wrong. Changes nothing.
-
-
-
-
-
-
-// Swap nearly full on a 1 GB box means the next allocation is the OOM killer's.
-const SWAP_NEARLY_FULL = 0.9;
-async function runCheck(settings, log) {
-    const steps = new Steps(log);
-    const { connection } = settings;
-    // A check that stopped before the gate has no targets or checks to show.
-    const report = (r) => ({
-        targets: [],
-        checks: [],
-        ...r,
-        ok: r.problems.length === 0,
-        steps: steps.records,
-    });
-    let remote;
-    try {
-        remote = (await steps.run(`Connect to ${connection.username}@${connection.host}:${connection.port}`, async () => ({
-            remote: await RemoteHost.connect(connection),
-            detail: 'host key verified',
-        }))).remote;
-    }
-    catch (e) {
-        const problem = `${e instanceof HostUnreachableError ? 'Host unreachable' : 'Cannot log in'}: ${headline(e)}`;
-        return report({ problems: [problem], error: e });
-    }
-    try {
-        let facts;
-        try {
-            facts = (await steps.run('Preflight', async () => {
-                const f = await preflight(remote);
-                return { facts: f, detail: describeHost(f) };
-            })).facts;
-        }
-        catch (e) {
-            return report({
-                problems: [`Preflight failed: ${headline(e)}`],
-                error: e,
-            });
-        }
-        const hostProblems = [...preflightProblems(facts, connection.username), ...swapProblems(facts)];
-        if (facts.dockerAccess === 'none')
-            return report({ problems: hostProblems });
-        try {
-            const gate = await steps.run('Health gate', async () => {
-                // A healthy target was scraped within the last minute (the default interval is 15s).
-                const g = await healthGate(remote, facts, gateOptionsFor(settings, log)(facts.hostNowSec - 60));
-                return { gate: g, detail: `${g.targets.length} targets up` };
-            });
-            return report({ problems: hostProblems, targets: gate.gate.targets, checks: gate.gate.checks });
-        }
-        catch (e) {
-            if (!(e instanceof GateError))
-                throw e;
-            return report({
-                problems: [...gateProblems(e.state.checks, e.state.targets), ...hostProblems],
-                targets: e.state.targets,
-                checks: e.state.checks,
-                error: e,
-            });
-        }
-    }
-    catch (e) {
-        if (!(e instanceof errors_DeployError))
-            throw e;
-        return report({ problems: [`Check failed: ${headline(e)}`], error: e });
-    }
-    finally {
-        remote.close();
-    }
-}
-const SERVICE_NAMES = {
-    prometheus: 'Prometheus',
-    loki: 'Loki',
-    grafana: 'Grafana',
-    promtail: 'Promtail',
-    alloy: 'Alloy',
-};
-/** The gate's failing checks and down targets, as sentences for a person. */
-function gateProblems(checks, targets) {
-    const out = [];
-    for (const c of checks.filter((x) => !x.ok)) {
-        const service = SERVICE_NAMES[c.name];
-        if (service)
-            out.push(`${service} not ready: ${c.detail}`);
-        else if (c.name !== 'targets')
-            out.push(`${c.name}: ${c.detail}`);
-        // The down targets are listed one by one below; "waiting for Prometheus" is already said.
-        else if (!targets.some((t) => t.health !== 'up') && c.detail !== 'waiting for Prometheus')
-            out.push(`Prometheus targets: ${c.detail}`);
-    }
-    for (const t of targets.filter((x) => x.health !== 'up')) {
-        out.push(`Prometheus target ${t.job} (${t.instance}) is ${t.health}${t.lastError ? `: ${t.lastError}` : ''}`);
-    }
-    return out;
-}
-/** A check's result as notify reads it. */
-function checkOutcome(report) {
-    return {
-        ok: report.ok,
-        problems: report.problems,
-        what: 'check',
-        healthyDetail: `${report.targets.length} targets up`,
-    };
-}
-function swapProblems(f) {
-    if (f.swapTotalBytes <= 0)
-        return [];
-    const used = f.swapTotalBytes - f.swapFreeBytes;
-    if (used / f.swapTotalBytes < SWAP_NEARLY_FULL)
-        return [];
-    const mib = (b) => Math.round(b / 1024 ** 2);
-    return [
-        `Swap nearly full: ${mib(used)} of ${mib(f.swapTotalBytes)} MiB used. Fix: find what grew (\`docker stats\`), lower its memory limit, or raise swap-size.`,
-    ];
-}
-/** A failed deploy's problems in the watchdog's words: the gate's findings, or the error's first line. */
-function failureProblems(error) {
-    if (error instanceof GateError)
-        return gateProblems(error.state.checks, error.state.targets);
-    return [headline(error)];
-}
-/** The error a failed check ends with: every problem, then the details of what stopped it. */
-function checkFailure(hostName, report) {
-    const head = `The check of ${hostName} failed:\n  - ${report.problems.join('\n  - ')}`;
-    const error = report.error;
-    if (!error)
-        return new errors_DeployError(head);
-    return error instanceof GateError
-        ? new GateError(`${head}\n\n${error.message}`, error.state, '')
-        : new errors_DeployError(`${head}\n\n${error.message}`);
 }
 
 ;// CONCATENATED MODULE: ./src/health/arrival.ts
@@ -69757,43 +69934,24 @@ async function lookForAgents(remote, facts, network, agents) {
     }
     return out;
 }
-const arrival_sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** Polls until every agent's data is there or the deadline passes; returns the last look. */
 async function waitForAgents(remote, facts, network, agents, timeoutMs, log) {
-    const started = Date.now();
-    let delay = 1_000;
-    let last = '';
-    for (;;) {
-        let seen;
-        try {
-            seen = await lookForAgents(remote, facts, network, agents);
-        }
-        catch (e) {
-            if (e instanceof errors_DeployError && /was lost/.test(e.message))
-                throw e;
-            seen = agents.map(({ host }) => ({
-                host,
-                ok: false,
-                detail: headline(e),
-                series: [],
-                logs: false,
-            }));
-        }
-        if (seen.every((a) => a.ok) || Date.now() + delay > started + timeoutMs)
-            return seen;
-        const waiting = seen
+    const result = await poll({
+        timeoutMs,
+        log,
+        label: 'waiting for agents',
+        look: () => lookForAgents(remote, facts, network, agents),
+        done: (seen) => seen.every((a) => a.ok),
+        failed: (e) => agents.map(({ host }) => ({ host, ok: false, detail: headline(e), series: [], logs: false })),
+        waiting: (seen) => seen
             .filter((a) => !a.ok)
             .map((a) => `${a.host}: ${a.detail}`)
-            .join(' | ');
-        if (waiting !== last)
-            log.info(`  waiting for agents (${formatDuration(Date.now() - started)}): ${waiting}`);
-        last = waiting;
-        await arrival_sleep(delay);
-        delay = Math.min(Math.round(delay * 1.5), 5_000);
-    }
+            .join(' | '),
+    });
+    return result.seen;
 }
 
-;// CONCATENATED MODULE: ./src/fleet.ts
+;// CONCATENATED MODULE: ./src/engine/fleet.ts
 // Several hosts in one run (the hosts input): the central monitoring host and agents, deployed
 // in parallel with a small limit, one SSH connection each. An agent counts as green only when
 // its data has arrived centrally, which is checked over the central host's connection. One
@@ -69918,6 +70076,8 @@ function describe(entry) {
 }
 
 ;// CONCATENATED MODULE: ./src/report/log.ts
+// Where progress goes: the job log (action) or the terminal (CLI). Every line passes through
+// the redactor, so a secret that slips into an error message is still not printed.
 function redactor(secrets) {
     const sorted = [...secrets].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
     return (text) => sorted.reduce((t, s) => t.split(s).join('***'), text);
@@ -70492,6 +70652,75 @@ const OUTPUTS = [
         description: 'true when the watchdog state (outage begun or resolved) changed in this run.',
     },
 ];
+
+;// CONCATENATED MODULE: ./src/settings/parse.ts
+// Small parsers for input values. Each throws an Error whose message names the fix.
+const DURATION_UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+/** "30s", "2m", "1h", "500ms", or a bare number of seconds -> milliseconds. */
+function parseDuration(value, input) {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
+    if (!m?.[1])
+        throw new Error(`${input}: "${value}" is not a duration; use e.g. 30s, 2m or 1h`);
+    const ms = Number(m[1]) * (DURATION_UNITS[m[2] ?? 's'] ?? 1000);
+    if (ms <= 0)
+        throw new Error(`${input}: must be greater than zero`);
+    return Math.round(ms);
+}
+const SIZE_UNITS = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
+/** "2G", "512M", "0" -> bytes (binary units, as fallocate/dd read them). */
+function parseSize(value, input) {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*$/i.exec(value);
+    if (!m?.[1])
+        throw new Error(`${input}: "${value}" is not a size; use e.g. 2G, 512M, or 0`);
+    return Math.round(Number(m[1]) * (SIZE_UNITS[(m[2] ?? '').toUpperCase()] ?? 1));
+}
+function parseBoolean(value, input) {
+    const v = value.trim().toLowerCase();
+    if (['true', 'yes', '1', 'on'].includes(v))
+        return true;
+    if (['false', 'no', '0', 'off'].includes(v))
+        return false;
+    throw new Error(`${input}: "${value}" is not true or false`);
+}
+function parsePort(value, input) {
+    const n = Number(value.trim());
+    if (!Number.isInteger(n) || n < 1 || n > 65535)
+        throw new Error(`${input}: "${value}" is not a port (1-65535)`);
+    return n;
+}
+function parseNumber(value, input, min, max) {
+    const n = Number(value.trim());
+    if (!Number.isFinite(n) || n < min || n > max)
+        throw new Error(`${input}: "${value}" is not a number from ${min} to ${max}`);
+    return n;
+}
+function parseChoice(value, input, choices) {
+    const v = value.trim();
+    if (!choices.includes(v))
+        throw new Error(`${input}: "${value}" is not one of ${choices.join(', ')}`);
+    return v;
+}
+/** Items separated by newlines and/or commas, trimmed, empties dropped. */
+function parseList(value) {
+    return value
+        .split(/[\n,]/)
+        .map((s) => s.trim())
+        .filter(Boolean);
+}
+/** Lines `service=image`; blank lines and # comments ignored. */
+function parseImageOverrides(value, input) {
+    const out = {};
+    for (const raw of value.split('\n')) {
+        const line = raw.trim();
+        if (!line || line.startsWith('#'))
+            continue;
+        const m = /^([a-z0-9][a-z0-9_.-]*)\s*=\s*(\S+)$/i.exec(line);
+        if (!m?.[1] || !m[2])
+            throw new Error(`${input}: "${line}" is not service=image`);
+        out[m[1]] = m[2];
+    }
+    return out;
+}
 
 ;// CONCATENATED MODULE: ./src/settings/settings.ts
 // Every input is read and validated here, once, into a typed Settings object. The action and

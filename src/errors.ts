@@ -23,3 +23,11 @@ export function headline(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   return message.split('\n')[0] ?? '';
 }
+
+/** The SSH connection went away mid-run: nothing more can be asked of the host. */
+export class ConnectionLostError extends DeployError {
+  constructor(message: string, fix?: string) {
+    super(message, fix);
+    this.name = 'ConnectionLostError';
+  }
+}

@@ -1,10 +1,10 @@
 // The action: read inputs, run a deploy or a check, notify if asked, and turn any error into
 // core.setFailed in one place.
 import * as core from '@actions/core';
-import { checkFailure, checkOutcome, failureProblems, runCheck } from '../check.js';
-import { DeployFailure, deploy } from '../deploy.js';
+import { checkFailure, checkOutcome, failureProblems, runCheck } from '../engine/check.js';
+import { DeployFailure, deploy } from '../engine/deploy.js';
+import { deployFleet } from '../engine/fleet.js';
 import { DeployError, headline } from '../errors.js';
-import { deployFleet } from '../fleet.js';
 import { GateError } from '../health/gate.js';
 import { notify, type Outcome, runUrlFrom } from '../notify/notify.js';
 import { type Log, redactingLog, redactor } from '../report/log.js';

@@ -1,20 +1,16 @@
 // `deploy` and `check` on the command line: step lines live on stderr, the result on stdout.
 
-import { checkFailure, checkOutcome, runCheck } from '../check.js';
-import { RemoteHost } from '../connection/ssh.js';
-import { DeployFailure, deploy, gateOptionsFor, rollBack } from '../deploy.js';
-import { DeployError, headline } from '../errors.js';
-import { deployFleet } from '../fleet.js';
+import { checkFailure, checkOutcome, runCheck } from '../engine/check.js';
+import { DeployFailure, deploy } from '../engine/deploy.js';
+import { deployFleet } from '../engine/fleet.js';
+import { rollbackHost } from '../engine/rollback.js';
+import { headline } from '../errors.js';
 import { GateError } from '../health/gate.js';
-import { acquireLock } from '../host/lock.js';
-import { type HostFacts, preflight } from '../host/preflight.js';
 import { notify } from '../notify/notify.js';
 import { type Log, redactingLog, redactor } from '../report/log.js';
 import { hostsJson, targetsJson, targetsTable } from '../report/summary.js';
 import { liveTerminalLog } from '../report/terminal.js';
 import { readSettings, type Settings, secretValues } from '../settings/settings.js';
-import { remoteLayout } from '../stack/layout.js';
-import { previousRelease } from '../stack/releases.js';
 import type { CliArgs } from './args.js';
 
 const STDERR: Log = {
@@ -81,20 +77,6 @@ async function fleetCommand(args: CliArgs, settings: Settings, redact: (s: strin
   return 0;
 }
 
-/** Connects, runs the read-only preflight, and hands both to the command; always disconnects. */
-async function onHost(
-  args: CliArgs,
-  command: (host: { settings: Settings; log: Log; remote: RemoteHost; facts: HostFacts }) => Promise<number>,
-): Promise<number> {
-  const settings = readSettings(args.raw);
-  const remote = await RemoteHost.connect(settings.connection);
-  try {
-    return await command({ settings, log: stderrLog(args), remote, facts: await preflight(remote) });
-  } finally {
-    remote.close();
-  }
-}
-
 /** The watchdog from a terminal or cron: the same check and notify as the action. */
 export async function checkCommand(args: CliArgs): Promise<number> {
   const settings = readSettings(args.raw);
@@ -111,29 +93,13 @@ export async function checkCommand(args: CliArgs): Promise<number> {
   return 0;
 }
 
-export function rollbackCommand(args: CliArgs): Promise<number> {
-  return onHost(args, async ({ settings, log, remote, facts }) => {
-    const layout = remoteLayout(settings.stack.remoteDir, facts.home);
-    const release = args.rest[0] ?? (await previousRelease(remote, layout));
-    if (!release) {
-      throw new DeployError(
-        'The host records no previous release to roll back to.',
-        'name a release: monitoring-deploy rollback RELEASE.',
-      );
-    }
-    const lock = await acquireLock(remote, layout.lockFile, settings.lockTimeoutMs, log);
-    try {
-      log.info(`rolling back to release ${release}`);
-      const r = await rollBack(remote, facts, layout, release, settings, gateOptionsFor(settings, log));
-      log.info(r.detail ?? '');
-      process.stdout.write(
-        args.json
-          ? `${JSON.stringify({ ok: true, release, targets: r.gate.targets })}\n`
-          : `${targetsTable(r.gate.targets)}\n\nrelease ${release}\n`,
-      );
-      return 0;
-    } finally {
-      await lock.release();
-    }
-  });
+export async function rollbackCommand(args: CliArgs): Promise<number> {
+  const settings = readSettings(args.raw);
+  const r = await rollbackHost(settings, stderrLog(args), args.rest[0]);
+  process.stdout.write(
+    args.json
+      ? `${redactor(settings.secrets)(JSON.stringify({ ok: true, release: r.release, targets: r.gate.targets }))}\n`
+      : `${targetsTable(r.gate.targets)}\n\nrelease ${r.release}\n`,
+  );
+  return 0;
 }

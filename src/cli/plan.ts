@@ -1,4 +1,5 @@
 // `plan` and `lint`: the stack as a deploy would upload it, checked, without a host.
+import { probesFor, titles } from '../health/probes.js';
 import { formatFinding } from '../lint/lint.js';
 import { readSettings } from '../settings/settings.js';
 import { planStack } from '../stack/plan.js';
@@ -32,7 +33,8 @@ export function planOrLint(args: CliArgs): number {
     for (const [stack, files] of Object.entries(plan.rendered.composeFiles)) {
       out(`  - run the ${stack} stack: docker compose ${files.map((f) => `-f ${f}`).join(' ')} up -d --remove-orphans`);
     }
-    out('  - wait until every Prometheus target is up and Loki, Promtail and Grafana are ready');
+    const probes = probesFor(settings.agents.role, settings.stack.logAgent);
+    out(`  - wait until every Prometheus target is up and ${titles(probes)} answer ready`);
   }
   out(`\nlint: ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`);
   return errors ? 1 : 0;

@@ -3,9 +3,10 @@
 
 import { NodeSSH } from 'node-ssh';
 import type { ClientChannel } from 'ssh2';
-import { DeployError, HostUnreachableError } from '../errors.js';
+import { ConnectionLostError, DeployError, HostUnreachableError } from '../errors.js';
 import type { ConnectionSettings } from '../settings/settings.js';
 import { decideHostKey, type HostKeyDecision } from './host-key.js';
+import { invocation, outputTail } from './shell.js';
 
 export interface ExecResult {
   readonly stdout: string;
@@ -17,6 +18,19 @@ export interface ExecOptions {
   readonly stdin?: string;
   /** Deadline for this command; default 120 s. */
   readonly timeoutMs?: number;
+  /** What the command does, for the timeout message (default: its first line). */
+  readonly what?: string;
+}
+
+export interface RunOptions {
+  /** What the script does, for its error: "Creating the Docker network". */
+  readonly what: string;
+  readonly fix?: string;
+  /** Data for the script's stdin. */
+  readonly stdin?: string;
+  readonly timeoutMs?: number;
+  /** A better error for some results (an exit code with a meaning, a known message); else the default. */
+  readonly explain?: (result: ExecResult) => Error | undefined;
 }
 
 const DEFAULT_COMMAND_TIMEOUT_MS = 120_000;
@@ -81,7 +95,7 @@ export class RemoteHost {
         channel?.close();
         reject(
           new DeployError(
-            `Remote command did not finish within ${Math.round(timeoutMs / 1000)}s: ${firstLine(command)}`,
+            `${options.what ?? `Remote command ${firstLine(command)}`} did not finish within ${Math.round(timeoutMs / 1000)}s.`,
             'check the host is not overloaded (memory, swap, disk) and that Docker answers there.',
           ),
         );
@@ -112,16 +126,20 @@ export class RemoteHost {
     }
   }
 
-  /** Runs a command and throws, with its stderr, when it exits non-zero. */
-  async run(command: string, options: ExecOptions & { what?: string } = {}): Promise<string> {
-    const r = await this.exec(command, options);
-    if (r.code !== 0) {
-      const detail = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-15).join('\n');
-      throw new DeployError(
-        `${options.what ?? `Remote command failed: ${firstLine(command)}`} (exit ${r.code})\n${detail}`,
-      );
-    }
-    return r.stdout;
+  /**
+   * Runs a script under the host's POSIX sh with the full PATH; returns its stdout. A non-zero
+   * exit becomes an error naming what failed, the exit code and the script's last output lines.
+   */
+  async run(script: string, options: RunOptions): Promise<string> {
+    const { command, stdin } = invocation(script, options.stdin);
+    const r = await this.exec(command, { stdin, timeoutMs: options.timeoutMs, what: options.what });
+    if (r.code === 0) return r.stdout;
+    const explained = options.explain?.(r);
+    if (explained) throw explained;
+    throw new DeployError(
+      `${options.what} failed on the host (exit ${r.code}):\n${outputTail(r.stdout, r.stderr)}`,
+      options.fix,
+    );
   }
 
   /**
@@ -203,8 +221,8 @@ function firstLine(command: string): string {
   return line.length > 100 ? `${line.slice(0, 100)}…` : line;
 }
 
-function lostError(s: ConnectionSettings, e: Error): DeployError {
-  return new DeployError(
+function lostError(s: ConnectionSettings, e: Error): ConnectionLostError {
+  return new ConnectionLostError(
     `The SSH connection to ${s.host}:${s.port} was lost (${e.message}).`,
     'rerun the deploy; it picks up where this one stopped. If it keeps happening, check the network and the host load.',
   );

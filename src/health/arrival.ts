@@ -3,11 +3,11 @@
 // host label (its log streams arrived). Asked through the central host's own SSH connection.
 import { httpViaHost } from '../connection/http.js';
 import type { RemoteHost } from '../connection/ssh.js';
-import { DeployError, headline } from '../errors.js';
+import { headline } from '../errors.js';
 import type { HostFacts } from '../host/preflight.js';
 import type { Log } from '../report/log.js';
-import { formatDuration } from '../settings/parse.js';
 import { listContainers } from './containers.js';
+import { poll } from './poll.js';
 
 /** An agent host and the targets its own Prometheus scrapes (from its gate). */
 export interface ExpectedAgent {
@@ -25,7 +25,7 @@ export interface Arrival {
 }
 
 /** One look at what the central Prometheus and Loki hold for each agent host. */
-export async function lookForAgents(
+async function lookForAgents(
   remote: RemoteHost,
   facts: HostFacts,
   network: string,
@@ -85,8 +85,6 @@ export async function lookForAgents(
   return out;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** Polls until every agent's data is there or the deadline passes; returns the last look. */
 export async function waitForAgents(
   remote: RemoteHost,
@@ -96,31 +94,18 @@ export async function waitForAgents(
   timeoutMs: number,
   log: Log,
 ): Promise<Arrival[]> {
-  const started = Date.now();
-  let delay = 1_000;
-  let last = '';
-  for (;;) {
-    let seen: Arrival[];
-    try {
-      seen = await lookForAgents(remote, facts, network, agents);
-    } catch (e) {
-      if (e instanceof DeployError && /was lost/.test(e.message)) throw e;
-      seen = agents.map(({ host }) => ({
-        host,
-        ok: false,
-        detail: headline(e),
-        series: [],
-        logs: false,
-      }));
-    }
-    if (seen.every((a) => a.ok) || Date.now() + delay > started + timeoutMs) return seen;
-    const waiting = seen
-      .filter((a) => !a.ok)
-      .map((a) => `${a.host}: ${a.detail}`)
-      .join(' | ');
-    if (waiting !== last) log.info(`  waiting for agents (${formatDuration(Date.now() - started)}): ${waiting}`);
-    last = waiting;
-    await sleep(delay);
-    delay = Math.min(Math.round(delay * 1.5), 5_000);
-  }
+  const result = await poll<Arrival[]>({
+    timeoutMs,
+    log,
+    label: 'waiting for agents',
+    look: () => lookForAgents(remote, facts, network, agents),
+    done: (seen) => seen.every((a) => a.ok),
+    failed: (e) => agents.map(({ host }) => ({ host, ok: false, detail: headline(e), series: [], logs: false })),
+    waiting: (seen) =>
+      seen
+        .filter((a) => !a.ok)
+        .map((a) => `${a.host}: ${a.detail}`)
+        .join(' | '),
+  });
+  return result.seen;
 }

@@ -1,9 +1,10 @@
 // The containers of our Compose projects as the host sees them: state, restarts, address on the
 // shared network (what a tunnel connects to), so that nothing needs publishing to be checked.
+import { shq } from '../connection/shell.js';
 import type { RemoteHost } from '../connection/ssh.js';
-import { dockerCommand, shq } from '../host/docker.js';
-import { type HostFacts, REMOTE_PATH_PREFIX } from '../host/preflight.js';
-import { PROJECT_NAMES } from '../stack/layout.js';
+import { dockerCommand } from '../host/docker.js';
+import type { HostFacts } from '../host/preflight.js';
+import { PROJECT_NAMES } from '../model/layout.js';
 
 export interface ContainerInfo {
   readonly service: string;
@@ -15,18 +16,20 @@ export interface ContainerInfo {
   readonly address?: string;
 }
 
-export async function listContainers(remote: RemoteHost, facts: HostFacts, network: string): Promise<ContainerInfo[]> {
-  const docker = dockerCommand(facts);
+function containersScript(docker: string, network: string): string {
   const fmt = `{{index .Config.Labels "com.docker.compose.service"}}|{{index .Config.Labels "com.docker.compose.project"}}|{{.Name}}|{{.State.Status}}|{{if .State.Health}}{{.State.Health.Status}}{{end}}|{{.RestartCount}}|{{with index .NetworkSettings.Networks ${JSON.stringify(network)}}}{{.IPAddress}}{{end}}`;
-  // docker ps takes one --filter per project as OR only for the same key: ask per project.
-  const script = Object.values(PROJECT_NAMES)
+  // docker ps takes one --filter per project as OR only for the same key: ask per project. An
+  // engine that is restarting answers nothing: no containers, which the gate waits out.
+  return Object.values(PROJECT_NAMES)
     .map(
       (p) =>
-        `ids=$(${docker} ps -aq --filter label=com.docker.compose.project=${p}); [ -z "$ids" ] || ${docker} inspect -f ${shq(fmt)} $ids`,
+        `ids=$(${docker} ps -aq --filter label=com.docker.compose.project=${p}); [ -z "$ids" ] || ${docker} inspect -f ${shq(fmt)} $ids || true`,
     )
     .join('\n');
-  const r = await remote.exec(`${REMOTE_PATH_PREFIX}\n${script}`);
-  return r.stdout
+}
+
+function parseContainers(stdout: string): ContainerInfo[] {
+  return stdout
     .trim()
     .split('\n')
     .filter(Boolean)
@@ -45,7 +48,14 @@ export async function listContainers(remote: RemoteHost, facts: HostFacts, netwo
     });
 }
 
+export async function listContainers(remote: RemoteHost, facts: HostFacts, network: string): Promise<ContainerInfo[]> {
+  const out = await remote.run(containersScript(dockerCommand(facts), network), { what: 'Listing the containers' });
+  return parseContainers(out);
+}
+
 export async function containerLogs(remote: RemoteHost, facts: HostFacts, name: string, lines = 15): Promise<string> {
-  const r = await remote.exec(`${REMOTE_PATH_PREFIX} ${dockerCommand(facts)} logs --tail ${lines} ${shq(name)} 2>&1`);
-  return r.stdout.trim();
+  const out = await remote.run(`${dockerCommand(facts)} logs --tail ${lines} ${shq(name)} 2>&1`, {
+    what: `Reading the logs of ${name}`,
+  });
+  return out.trim();
 }

@@ -1,15 +1,20 @@
-// The health gate: the deploy is green only when Prometheus is ready and every active target is
-// up with a scrape newer than this deploy, Loki is ready, Grafana answers, and the log agent is
-// ready. Everything is reached through SSH tunnels to container addresses; nothing is published.
+// The health gate: the deploy is green only when every probe of the table answers healthy,
+// every active Prometheus target is up with a scrape newer than this deploy, and (on an agent)
+// the central endpoints take its credentials. Everything is reached through SSH tunnels to
+// container addresses; nothing is published.
 import { httpViaHost } from '../connection/http.js';
 import type { RemoteHost } from '../connection/ssh.js';
-import { DeployError } from '../errors.js';
+import { DeployError, headline } from '../errors.js';
 import type { HostFacts } from '../host/preflight.js';
+import { formatDuration } from '../report/format.js';
 import type { Log } from '../report/log.js';
-import { formatDuration } from '../settings/parse.js';
-import type { LogAgent, Role } from '../settings/settings.js';
+import type { LogAgent, Role, Settings } from '../settings/settings.js';
 import { type ContainerInfo, containerLogs, listContainers } from './containers.js';
+import { poll } from './poll.js';
+import { type CheckState, type Probe, probesFor } from './probes.js';
 import { type PushCredentials, type PushTarget, probePush } from './push.js';
+
+export type { CheckState };
 
 export interface TargetState {
   readonly job: string;
@@ -20,18 +25,13 @@ export interface TargetState {
   readonly scrapeUrl: string;
 }
 
-export interface CheckState {
-  readonly name: string;
-  readonly ok: boolean;
-  readonly detail: string;
-  /** The container to show logs of when this check fails. */
-  readonly container?: string;
-}
-
-export interface GateResult {
+export interface HealthState {
   readonly ok: boolean;
   readonly checks: readonly CheckState[];
   readonly targets: readonly TargetState[];
+}
+
+export interface GateResult extends HealthState {
   readonly elapsedMs: number;
 }
 
@@ -39,7 +39,7 @@ export interface GateOptions {
   readonly network: string;
   readonly logAgent: LogAgent;
   /** An agent host runs no Loki or Grafana; it must get its writes accepted centrally. */
-  readonly role?: Role;
+  readonly role: Role;
   readonly push?: { readonly targets: readonly PushTarget[]; readonly credentials: PushCredentials };
   readonly timeoutMs: number;
   /** Host clock (epoch seconds) when this deploy started: targets must have a newer scrape. */
@@ -47,64 +47,36 @@ export interface GateOptions {
   readonly log: Log;
 }
 
-interface Probe {
-  readonly name: string;
-  readonly service: string;
-  readonly port: number;
-  readonly path: string;
-  judge(status: number, body: string): string | undefined;
-}
-
-const firstLine = (s: string) => s.trim().split('\n')[0]?.slice(0, 160) ?? '';
-
-/** A service whose readiness endpoint answers 200 when it is ready. */
-function readyProbe(service: string, port: number, path: string): Probe {
+/** The gate for one run's settings; the caller picks the host time scrapes must be newer than. */
+export function gateOptions(settings: Settings, log: Log, sinceEpochSec: number): GateOptions {
+  const { agents } = settings;
+  const push =
+    agents.role === 'agent' && agents.remoteWriteUrl && agents.lokiPushUrl
+      ? {
+          targets: [
+            { name: 'remote write' as const, url: agents.remoteWriteUrl },
+            { name: 'Loki push' as const, url: agents.lokiPushUrl },
+          ],
+          credentials: { username: agents.pushUsername, password: agents.pushPassword },
+        }
+      : undefined;
   return {
-    name: service,
-    service,
-    port,
-    path,
-    judge: (s, b) => (s === 200 ? undefined : `${path} answered ${s} ${firstLine(b)}`),
+    network: settings.stack.network,
+    logAgent: settings.stack.logAgent,
+    role: agents.role,
+    push,
+    timeoutMs: settings.healthTimeoutMs,
+    sinceEpochSec,
+    log,
   };
 }
 
-export function probes(logAgent: LogAgent, role: Role = 'monitoring'): Probe[] {
-  const prometheus = readyProbe('prometheus', 9090, '/-/ready');
-  const shipper =
-    logAgent === 'alloy' ? readyProbe('alloy', 12345, '/-/ready') : readyProbe('promtail', 9080, '/ready');
-  if (role === 'agent') return [prometheus, shipper];
-  return [
-    prometheus,
-    {
-      name: 'loki',
-      service: 'loki',
-      port: 3100,
-      path: '/ready',
-      judge: (s, b) => (s === 200 && b.trim() === 'ready' ? undefined : `/ready answered ${s} ${firstLine(b)}`),
-    },
-    {
-      name: 'grafana',
-      service: 'grafana',
-      port: 3000,
-      path: '/api/health',
-      judge: (s, b) => {
-        if (s !== 200) return `/api/health answered ${s} ${firstLine(b)}`;
-        try {
-          return (JSON.parse(b) as { database?: string }).database === 'ok' ? undefined : `database ${firstLine(b)}`;
-        } catch {
-          return `/api/health is not JSON: ${firstLine(b)}`;
-        }
-      },
-    },
-    shipper,
-  ];
-}
-
 /** Prometheus timestamps carry nanoseconds; Date.parse wants at most milliseconds. */
-export function parsePromTime(t: string): number {
+function parsePromTime(t: string): number {
   return Date.parse(t.replace(/(\.\d{3})\d+/, '$1'));
 }
 
+/** Prometheus' /api/v1/targets answer, as the gate reads it. */
 export function parseTargets(body: string): TargetState[] {
   const data = JSON.parse(body) as { data?: { activeTargets?: Record<string, unknown>[] } };
   return (data.data?.activeTargets ?? []).map((t) => {
@@ -128,31 +100,59 @@ export function targetProblem(t: TargetState, sinceEpochSec: number): string | u
   return undefined;
 }
 
+/** The targets check: every active target up and freshly scraped. */
+export function targetsCheck(targets: readonly TargetState[], sinceEpochSec: number, container: string): CheckState {
+  const bad = targets.map((t) => [t, targetProblem(t, sinceEpochSec)] as const).filter(([, why]) => why);
+  return {
+    name: 'targets',
+    ok: targets.length > 0 && bad.length === 0,
+    detail:
+      targets.length === 0
+        ? 'Prometheus has no active targets'
+        : bad.length
+          ? bad.map(([t, why]) => `${t.job} ${t.instance} ${why}`).join('; ')
+          : `${targets.length} up`,
+    container,
+  };
+}
+
 async function probe(remote: RemoteHost, c: ContainerInfo | undefined, p: Probe): Promise<CheckState> {
-  if (!c) return { name: p.name, ok: false, detail: `no ${p.service} container` };
-  if (c.state !== 'running')
-    return { name: p.name, ok: false, detail: `container ${c.name} is ${c.state}`, container: c.name };
+  const name = p.service;
+  if (!c) return { name, ok: false, detail: `no ${p.service} container` };
+  if (c.state !== 'running') return { name, ok: false, detail: `container ${c.name} is ${c.state}`, container: c.name };
   if (!c.address)
-    return { name: p.name, ok: false, detail: `container ${c.name} has no address on the network`, container: c.name };
+    return { name, ok: false, detail: `container ${c.name} has no address on the network`, container: c.name };
   try {
     const res = await httpViaHost(remote, c.address, p.port, { path: p.path, timeoutMs: 5_000 });
     const why = p.judge(res.status, res.body);
-    return { name: p.name, ok: !why, detail: why ?? 'ready', container: c.name };
+    return { name, ok: !why, detail: why ?? 'ready', container: c.name };
   } catch (e) {
-    return { name: p.name, ok: false, detail: firstLine((e as Error).message), container: c.name };
+    return { name, ok: false, detail: headline(e).slice(0, 160), container: c.name };
+  }
+}
+
+async function targetsOf(remote: RemoteHost, prometheus: ContainerInfo, sinceEpochSec: number) {
+  try {
+    const res = await httpViaHost(remote, prometheus.address as string, 9090, {
+      path: '/api/v1/targets?state=active',
+      timeoutMs: 5_000,
+    });
+    const targets = parseTargets(res.body);
+    return { targets, check: targetsCheck(targets, sinceEpochSec, prometheus.name) };
+  } catch (e) {
+    return {
+      targets: [],
+      check: { name: 'targets', ok: false, detail: headline(e).slice(0, 160), container: prometheus.name },
+    };
   }
 }
 
 /** One look at everything the gate checks. */
-export async function inspectHealth(
-  remote: RemoteHost,
-  facts: HostFacts,
-  opts: GateOptions,
-): Promise<Omit<GateResult, 'elapsedMs'>> {
+async function inspectHealth(remote: RemoteHost, facts: HostFacts, opts: GateOptions): Promise<HealthState> {
   const containers = await listContainers(remote, facts, opts.network);
   const byService = new Map(containers.map((c) => [c.service, c]));
   const checks = await Promise.all([
-    ...probes(opts.logAgent, opts.role).map((p) => probe(remote, byService.get(p.service), p)),
+    ...probesFor(opts.role, opts.logAgent).map((p) => probe(remote, byService.get(p.service), p)),
     ...(opts.push?.targets ?? []).map((t) => probePush(remote, t, opts.push?.credentials ?? { username: '' })),
   ]);
   for (const c of containers) {
@@ -161,77 +161,44 @@ export async function inspectHealth(
       checks.push({ name: c.service, ok: false, detail: `container ${c.name} is ${c.state}`, container: c.name });
   }
   let targets: TargetState[] = [];
-  const prom = byService.get('prometheus');
-  if (checks.find((c) => c.name === 'prometheus')?.ok && prom?.address) {
-    try {
-      const res = await httpViaHost(remote, prom.address, 9090, {
-        path: '/api/v1/targets?state=active',
-        timeoutMs: 5_000,
-      });
-      targets = parseTargets(res.body);
-      const bad = targets.map((t) => [t, targetProblem(t, opts.sinceEpochSec)] as const).filter(([, why]) => why);
-      checks.push({
-        name: 'targets',
-        ok: targets.length > 0 && bad.length === 0,
-        detail:
-          targets.length === 0
-            ? 'Prometheus has no active targets'
-            : bad.length
-              ? bad.map(([t, why]) => `${t.job} ${t.instance} ${why}`).join('; ')
-              : `${targets.length} up`,
-        container: prom.name,
-      });
-    } catch (e) {
-      checks.push({ name: 'targets', ok: false, detail: firstLine((e as Error).message), container: prom.name });
-    }
+  const prometheus = byService.get('prometheus');
+  if (checks.find((c) => c.name === 'prometheus')?.ok && prometheus?.address) {
+    const seen = await targetsOf(remote, prometheus, opts.sinceEpochSec);
+    targets = seen.targets;
+    checks.push(seen.check);
   } else {
     checks.push({ name: 'targets', ok: false, detail: 'waiting for Prometheus' });
   }
   return { ok: checks.every((c) => c.ok), checks, targets };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls with backoff until everything is healthy or the deadline passes. */
+/** Polls with backoff until everything is healthy; at the deadline, fails with what is not. */
 export async function healthGate(remote: RemoteHost, facts: HostFacts, opts: GateOptions): Promise<GateResult> {
-  const started = Date.now();
-  const deadline = started + opts.timeoutMs;
-  let delay = 1_000;
-  let last = '';
-  for (;;) {
-    let state: Omit<GateResult, 'elapsedMs'>;
-    try {
-      state = await inspectHealth(remote, facts, opts);
-    } catch (e) {
-      // The engine may be restarting: keep trying until the deadline.
-      if (e instanceof DeployError && /connection .* was lost/i.test(e.message)) throw e;
-      state = {
-        ok: false,
-        checks: [{ name: 'docker', ok: false, detail: firstLine((e as Error).message) }],
-        targets: [],
-      };
-    }
-    if (state.ok) return { ...state, elapsedMs: Date.now() - started };
-    const waiting = state.checks
-      .filter((c) => !c.ok)
-      .map((c) => `${c.name}: ${c.detail}`)
-      .join(' | ');
-    if (waiting !== last) {
-      opts.log.info(`  waiting (${formatDuration(Date.now() - started)}): ${waiting}`);
-      last = waiting;
-    }
-    if (Date.now() + delay > deadline) {
-      throw await gateFailure(remote, facts, state, opts.timeoutMs);
-    }
-    await sleep(delay);
-    delay = Math.min(Math.round(delay * 1.5), 5_000);
-  }
+  const result = await poll<HealthState>({
+    timeoutMs: opts.timeoutMs,
+    log: opts.log,
+    look: () => inspectHealth(remote, facts, opts),
+    done: (s) => s.ok,
+    // The engine may be restarting: keep trying until the deadline.
+    failed: (e) => ({
+      ok: false,
+      checks: [{ name: 'docker', ok: false, detail: headline(e).slice(0, 160) }],
+      targets: [],
+    }),
+    waiting: (s) =>
+      s.checks
+        .filter((c) => !c.ok)
+        .map((c) => `${c.name}: ${c.detail}`)
+        .join(' | '),
+  });
+  if (!result.done) throw await gateFailure(remote, facts, result.seen, opts.timeoutMs);
+  return { ...result.seen, elapsedMs: result.elapsedMs };
 }
 
 async function gateFailure(
   remote: RemoteHost,
   facts: HostFacts,
-  state: Omit<GateResult, 'elapsedMs'>,
+  state: HealthState,
   timeoutMs: number,
 ): Promise<DeployError> {
   const lines = [`The stack did not become healthy within ${formatDuration(timeoutMs)}:`];
@@ -252,14 +219,13 @@ async function gateFailure(
       lines.push(`(could not read the logs of ${name})`);
     }
   }
-  const err = new GateError(lines.join('\n'), state);
-  return err;
+  return new GateError(lines.join('\n'), state);
 }
 
 export class GateError extends DeployError {
   constructor(
     message: string,
-    readonly state: Omit<GateResult, 'elapsedMs'>,
+    readonly state: HealthState,
     fix = 'see the failing checks and logs above; `monitoring-deploy check` reruns the gate alone.',
   ) {
     super(message, fix || undefined);

@@ -6,7 +6,7 @@ import { rootCertificates, connect as tlsConnect } from 'node:tls';
 import { type HttpRequest, httpOverStream } from '../connection/http.js';
 import type { RemoteHost } from '../connection/ssh.js';
 import { headline } from '../errors.js';
-import type { CheckState } from './gate.js';
+import type { CheckState } from './probes.js';
 
 export interface PushTarget {
   readonly name: 'remote write' | 'Loki push';

@@ -1,11 +1,9 @@
 // Directories the stacks bind-mount, made by the login user before Compose would make them
 // as root (Grafana, running as the login user, could then not write its data).
+import { shq } from '../connection/shell.js';
 import type { RemoteHost } from '../connection/ssh.js';
-import { DeployError } from '../errors.js';
+import { type RemoteLayout, SECRET_FILES } from '../model/layout.js';
 import type { StepOutcome } from '../report/steps.js';
-import type { RemoteLayout } from '../stack/layout.js';
-import { SECRET_FILES } from '../stack/render.js';
-import { shq } from './docker.js';
 
 export function dirsScript(layout: RemoteLayout, generatePassword: boolean, agent = false): string {
   const q = shq;
@@ -38,9 +36,8 @@ export async function ensureDirs(
   generatePassword: boolean,
   agent = false,
 ): Promise<StepOutcome> {
-  const r = await remote.exec('sh -s', { stdin: dirsScript(layout, generatePassword, agent) });
-  if (r.code !== 0) throw new DeployError(`Could not prepare ${layout.root} on the host: ${r.stderr.trim()}`);
-  const made = (/changed:(.*)/.exec(r.stdout)?.[1] ?? '').trim();
+  const out = await remote.run(dirsScript(layout, generatePassword, agent), { what: `Preparing ${layout.root}` });
+  const made = (/changed:(.*)/.exec(out)?.[1] ?? '').trim();
   const generated = made.includes(SECRET_FILES.grafanaAdminPassword);
   return {
     changed: made.length > 0,

@@ -1,28 +1,23 @@
-// How to run docker and Compose on this host, as preflight found them.
+// How to run docker on this host, as preflight found it.
+import { shq } from '../connection/shell.js';
 import type { RemoteHost } from '../connection/ssh.js';
 import { DeployError } from '../errors.js';
 import type { HostFacts } from './preflight.js';
-import { REMOTE_PATH_PREFIX } from './preflight.js';
 
 export function dockerCommand(facts: HostFacts): string {
   return facts.dockerAccess === 'sudo' ? 'sudo -n docker' : 'docker';
 }
 
-/** Single-quotes a string for a POSIX shell. */
-export function shq(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
 /** The IP address of a container on its (first) network, for a tunnel to reach it. */
 export async function containerAddress(remote: RemoteHost, facts: HostFacts, container: string): Promise<string> {
-  const r = await remote.exec(
-    `${REMOTE_PATH_PREFIX} ${dockerCommand(facts)} inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' ${shq(container)}`,
+  const out = await remote.run(
+    `${dockerCommand(facts)} inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' ${shq(container)}`,
+    {
+      what: `Finding container ${container}`,
+      explain: (r) => new DeployError(`Container "${container}" is not running on the host (${r.stderr.trim()}).`),
+    },
   );
-  const ip = r.stdout.trim().split(/\s+/)[0];
-  if (r.code !== 0 || !ip) {
-    throw new DeployError(
-      `Container "${container}" is not running on the host or has no network address (${r.stderr.trim() || 'no address'}).`,
-    );
-  }
+  const ip = out.trim().split(/\s+/)[0];
+  if (!ip) throw new DeployError(`Container "${container}" is not running on the host or has no network address.`);
   return ip;
 }

@@ -2,10 +2,10 @@
 // our SSH session: released when we end it, and by the host itself if the connection drops, so
 // a crashed runner never leaves a stale lock behind.
 import type { ClientChannel } from 'ssh2';
+import { shq } from '../connection/shell.js';
 import type { RemoteHost } from '../connection/ssh.js';
 import { DeployError } from '../errors.js';
 import type { Log } from '../report/log.js';
-import { shq } from './docker.js';
 
 export interface HeldLock {
   readonly waitedMs: number;

@@ -1,19 +1,17 @@
 // The external bridge network both stacks join.
+import { shq } from '../connection/shell.js';
 import type { RemoteHost } from '../connection/ssh.js';
 import { DeployError } from '../errors.js';
 import type { StepOutcome } from '../report/steps.js';
-import { shq } from './docker.js';
-import { REMOTE_PATH_PREFIX } from './preflight.js';
+
+function networkScript(docker: string, name: string): string {
+  const n = shq(name);
+  return `if d=$(${docker} network inspect -f '{{.Driver}}' ${n} 2>/dev/null); then echo "exists $d"
+else ${docker} network create --driver bridge ${n} >/dev/null && echo created; fi`;
+}
 
 export async function ensureNetwork(remote: RemoteHost, docker: string, name: string): Promise<StepOutcome> {
-  const n = shq(name);
-  const r = await remote.exec(
-    `${REMOTE_PATH_PREFIX}
-if d=$(${docker} network inspect -f '{{.Driver}}' ${n} 2>/dev/null); then echo "exists $d"
-else ${docker} network create --driver bridge ${n} >/dev/null && echo created; fi`,
-  );
-  const out = r.stdout.trim();
-  if (r.code !== 0 || !out) throw new DeployError(`Could not create the Docker network "${name}": ${r.stderr.trim()}`);
+  const out = (await remote.run(networkScript(docker, name), { what: `Creating the Docker network "${name}"` })).trim();
   if (out === 'created') return { changed: true, detail: `created bridge network ${name}` };
   const driver = out.split(' ')[1];
   if (driver !== 'bridge') {

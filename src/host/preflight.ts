@@ -1,7 +1,6 @@
 // Preflight: read-only facts about the host, gathered in one remote command, and the problems
 // that would stop a deploy, each with its fix.
 import type { RemoteHost } from '../connection/ssh.js';
-import { DeployError } from '../errors.js';
 
 export interface HostFacts {
   readonly os: string;
@@ -27,11 +26,7 @@ export interface HostFacts {
   readonly hostNowSec: number;
 }
 
-// Non-interactive SSH sessions get a short PATH; docker often lives in /usr/local/bin or /snap/bin.
-export const REMOTE_PATH_PREFIX = 'export PATH="$PATH:/usr/local/bin:/usr/sbin:/sbin:/snap/bin";';
-
-export const PREFLIGHT_SCRIPT = `${REMOTE_PATH_PREFIX}
-LC_ALL=C; export LC_ALL
+export const PREFLIGHT_SCRIPT = `LC_ALL=C; export LC_ALL
 kv() { printf '%s=%s\\n' "$1" "$(printf '%s' "$2" | tr '\\n' ' ')"; }
 kv now "$(date +%s)"
 kv os "$(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME" || uname -s)"
@@ -111,7 +106,11 @@ export function preflightProblems(f: HostFacts, username: string): string[] {
 }
 
 export async function preflight(remote: RemoteHost): Promise<HostFacts> {
-  const r = await remote.exec(PREFLIGHT_SCRIPT, { timeoutMs: 60_000 });
-  if (r.code !== 0) throw new DeployError(`Preflight failed on the host (exit ${r.code}): ${r.stderr.trim()}`);
-  return parseFacts(r.stdout);
+  return parseFacts(await remote.run(PREFLIGHT_SCRIPT, { what: 'Preflight', timeoutMs: 60_000 }));
+}
+
+/** One line about the host for the Preflight step. */
+export function describeHost(f: HostFacts): string {
+  const mib = (b: number) => `${Math.round(b / 1024 ** 2)} MiB`;
+  return `${f.os} ${f.arch}; Docker ${f.dockerServerVersion} (${f.dockerAccess}); ${f.compose?.command} ${f.compose?.version}; memory ${mib(f.memTotalBytes)}, swap ${mib(f.swapTotalBytes)}, disk free ${mib(f.diskFreeBytes)}`;
 }

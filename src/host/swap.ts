@@ -44,15 +44,18 @@ echo "changed $(active_kb)"
 export async function ensureSwap(remote: RemoteHost, facts: HostFacts, wantBytes: number): Promise<StepOutcome> {
   if (wantBytes === 0) return { changed: false, detail: 'swap-size 0: swap left alone' };
   const sudo = facts.uid === 0 ? '' : facts.sudo ? 'sudo -n' : 'none';
-  const r = await remote.exec(swapScript(wantBytes, sudo), { timeoutMs: 300_000 });
-  if (r.code === 5) {
-    throw new DeployError(
-      `The host has ${Math.round(facts.swapTotalBytes / 1024 ** 2)} MiB of swap, less than swap-size, and adding swap needs root, but "${remote.settings.username}" has no passwordless sudo. Nothing was changed.`,
-      `allow passwordless sudo for ${remote.settings.username}, add the swap yourself, or set swap-size: 0.`,
-    );
-  }
-  if (r.code !== 0) throw new DeployError(`Adding swap failed (exit ${r.code}): ${r.stderr.trim()}`);
-  const [state, kb] = r.stdout.trim().split(/\s+/);
+  const out = await remote.run(swapScript(wantBytes, sudo), {
+    what: 'Adding swap',
+    timeoutMs: 300_000,
+    explain: (r) =>
+      r.code === 5
+        ? new DeployError(
+            `The host has ${Math.round(facts.swapTotalBytes / 1024 ** 2)} MiB of swap, less than swap-size, and adding swap needs root, but "${remote.settings.username}" has no passwordless sudo. Nothing was changed.`,
+            `allow passwordless sudo for ${remote.settings.username}, add the swap yourself, or set swap-size: 0.`,
+          )
+        : undefined,
+  });
+  const [state, kb] = out.trim().split(/\s+/);
   const mib = Math.round(Number(kb) / 1024);
   return state === 'changed'
     ? { changed: true, detail: `swap file ${SWAP_FILE} on; ${mib} MiB active` }

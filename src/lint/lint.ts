@@ -1,6 +1,7 @@
 // `monitoring-deploy lint`: every rule over a stack, findings sorted by file and line.
-import type { StackFile } from '../stack/files.js';
-import { buildModel } from './model.js';
+
+import { buildModel } from '../model/compose.js';
+import type { StackFile } from '../model/files.js';
 import { type Finding, type LintContext, RULES } from './rules.js';
 
 export type { Finding, LintContext };

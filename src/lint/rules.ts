@@ -1,8 +1,8 @@
 // Cross-file checks for the mistakes the seed post made or warns about, on any stack.
 // Each finding names the file and line, what is wrong, and the fix.
 import { posix } from 'node:path';
-import type { Mount, ServiceModel, StackModel } from './model.js';
-import { hostPathKey } from './model.js';
+import type { Mount, ServiceModel, StackModel } from '../model/compose.js';
+import { hostPathKey } from '../model/compose.js';
 
 export type Severity = 'error' | 'warning';
 

@@ -1,7 +1,15 @@
-import type { StepRecord } from './steps.js';
-
 // Where progress goes: the job log (action) or the terminal (CLI). Every line passes through
 // the redactor, so a secret that slips into an error message is still not printed.
+
+export type StepStatus = 'changed' | 'unchanged' | 'failed' | 'ok';
+
+/** A finished step, as the log, the terminal and the summary show it. */
+export interface StepRecord {
+  readonly name: string;
+  readonly status: StepStatus;
+  readonly durationMs: number;
+  readonly detail?: string;
+}
 
 export interface Log {
   info(line: string): void;

@@ -1,17 +1,10 @@
 // A deploy is a sequence of named steps; each reports changed / unchanged / failed and its
 // duration, live in the log and at the end in the summary.
 import { headline } from '../errors.js';
-import { formatDuration } from '../settings/parse.js';
-import type { Log } from './log.js';
+import { formatDuration } from './format.js';
+import type { Log, StepRecord, StepStatus } from './log.js';
 
-export type StepStatus = 'changed' | 'unchanged' | 'failed' | 'ok';
-
-export interface StepRecord {
-  readonly name: string;
-  readonly status: StepStatus;
-  readonly durationMs: number;
-  readonly detail?: string;
-}
+export type { StepRecord, StepStatus };
 
 export interface StepOutcome {
   /** true: the step changed the host; false: it found it as wanted; undefined: a check. */
@@ -19,12 +12,16 @@ export interface StepOutcome {
   readonly detail?: string;
 }
 
+/** A step's outcome and the value it hands to the steps after it. */
+export type StepResult<T> = StepOutcome & { readonly value?: T };
+
 export class Steps {
   readonly records: StepRecord[] = [];
 
   constructor(private readonly log: Log) {}
 
-  async run<T extends StepOutcome>(name: string, fn: () => Promise<T>): Promise<T> {
+  /** Runs one step, records how it went, and returns its value. */
+  async run<T = void>(name: string, fn: () => Promise<StepResult<T>>): Promise<T> {
     const started = Date.now();
     if (this.log.stepStarted) this.log.stepStarted(name);
     else this.log.info(`▶ ${name}`);
@@ -32,7 +29,7 @@ export class Steps {
       const outcome = await fn();
       const status: StepStatus = outcome.changed === undefined ? 'ok' : outcome.changed ? 'changed' : 'unchanged';
       this.record(name, status, Date.now() - started, outcome.detail);
-      return outcome;
+      return outcome.value as T;
     } catch (e) {
       this.record(name, 'failed', Date.now() - started, headline(e));
       throw e;

@@ -1,10 +1,30 @@
 // The run as a person reads it afterwards: a Markdown job summary and the action's outputs.
 
 import { headline } from '../errors.js';
-import type { HostOutcome } from '../fleet.js';
-import type { TargetState } from '../health/gate.js';
-import { formatDuration } from '../settings/parse.js';
-import type { StepRecord } from './steps.js';
+import { formatDuration } from './format.js';
+import type { StepRecord } from './log.js';
+
+/** A Prometheus target as the reports show it. */
+export interface TargetRow {
+  readonly job: string;
+  readonly instance: string;
+  readonly health: string;
+  readonly lastError: string;
+  readonly lastScrape: string;
+}
+
+/** One host of a several-host run, as the reports show it. */
+export interface HostRow {
+  readonly name: string;
+  readonly role: string;
+  readonly ok: boolean;
+  readonly durationMs: number;
+  readonly steps: readonly StepRecord[];
+  readonly result?: { readonly release: string; readonly changed: boolean };
+  readonly error?: Error;
+  /** For an agent deployed with its central host: what arrived there. */
+  readonly arrival?: { readonly detail: string };
+}
 
 const esc = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const ICON: Record<string, string> = { changed: '🟡', unchanged: '⚪', ok: '🟢', failed: '🔴' };
@@ -13,7 +33,7 @@ export interface SummaryInput {
   readonly title: string;
   readonly ok: boolean;
   readonly steps: readonly StepRecord[];
-  readonly targets: readonly TargetState[];
+  readonly targets: readonly TargetRow[];
   readonly grafanaUrl?: string;
   readonly release?: string;
   readonly error?: string;
@@ -54,7 +74,7 @@ export function summaryMarkdown(s: SummaryInput): string {
   return `${out.join('\n')}\n`;
 }
 
-export function targetsJson(targets: readonly TargetState[]): string {
+export function targetsJson(targets: readonly TargetRow[]): string {
   return JSON.stringify(
     targets.map((t) => ({
       job: t.job,
@@ -67,7 +87,7 @@ export function targetsJson(targets: readonly TargetState[]): string {
 }
 
 /** A plain-text table for terminals. */
-export function targetsTable(targets: readonly TargetState[]): string {
+export function targetsTable(targets: readonly TargetRow[]): string {
   const rows = [
     ['JOB', 'INSTANCE', 'HEALTH', 'LAST ERROR'],
     ...targets.map((t) => [t.job, t.instance, t.health, t.lastError]),
@@ -84,7 +104,7 @@ export function targetsTable(targets: readonly TargetState[]): string {
 }
 
 /** Several hosts: one row each, then each host's steps folded away. */
-export function fleetMarkdown(title: string, outcomes: readonly HostOutcome[]): string {
+export function fleetMarkdown(title: string, outcomes: readonly HostRow[]): string {
   const ok = outcomes.every((o) => o.ok);
   const out = [
     `## ${ok ? '✅' : '❌'} ${esc(title)}`,
@@ -109,7 +129,7 @@ export function fleetMarkdown(title: string, outcomes: readonly HostOutcome[]): 
   return `${out.join('\n')}\n`;
 }
 
-export function hostsJson(outcomes: readonly HostOutcome[]): string {
+export function hostsJson(outcomes: readonly HostRow[]): string {
   return JSON.stringify(
     outcomes.map((o) => ({
       name: o.name,

@@ -1,8 +1,7 @@
 // The CLI on a terminal: the running step stays on one line with a ticking clock, and turns into
 // its final line (status and duration) when it ends; other log lines scroll above it.
-import { formatDuration } from '../settings/parse.js';
-import type { Log } from './log.js';
-import type { StepRecord } from './steps.js';
+import { formatDuration } from './format.js';
+import type { Log, StepRecord } from './log.js';
 
 export interface TerminalStream {
   write(chunk: string): unknown;

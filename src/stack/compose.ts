@@ -1,76 +1,140 @@
-// Running the stacks with whichever Compose the host has, and knowing what it changed.
-import { posix } from 'node:path';
-import { parse } from 'yaml';
-import type { RemoteHost } from '../connection/ssh.js';
+// Running the stacks with whichever Compose the host has, and knowing what it changed. Each
+// operation over all stacks is one script, so it costs one round trip however many stacks run.
+import { shq } from '../connection/shell.js';
+import type { ExecResult, RemoteHost } from '../connection/ssh.js';
 import { DeployError } from '../errors.js';
-import { dockerCommand, shq } from '../host/docker.js';
-import { type HostFacts, REMOTE_PATH_PREFIX } from '../host/preflight.js';
+import { dockerCommand } from '../host/docker.js';
+import type { HostFacts } from '../host/preflight.js';
+import { parseComposeFile, stackMounts } from '../model/compose.js';
+import type { StackFile } from '../model/files.js';
+import { PROJECT_NAMES, type StackKey } from '../model/layout.js';
 import type { PullPolicy } from '../settings/settings.js';
-import type { StackFile } from './files.js';
-import { PROJECT_NAMES, type StackKey } from './layout.js';
 import type { RenderedStack } from './render.js';
 
-export function composeCommand(facts: HostFacts): string {
+/** The app first: Prometheus scrapes it and nginx proxies to it. */
+const STACK_ORDER: readonly StackKey[] = ['app', 'monitoring', 'agent'];
+
+function composeCommand(facts: HostFacts): string {
   if (!facts.compose) throw new DeployError('Docker Compose is not installed on the host.');
   const sudo = facts.dockerAccess === 'sudo' ? 'sudo -n ' : '';
   return `${sudo}${facts.compose.command}`;
 }
 
-function composeArgs(stack: StackKey, files: readonly string[]): string {
-  return `-p ${PROJECT_NAMES[stack]} ${files.map((f) => `-f ${shq(f)}`).join(' ')}`;
+/** `compose -p PROJECT -f FILE…` for one stack (run in the stack's directory). */
+function composeFor(facts: HostFacts, stack: StackKey, files: readonly string[]): string {
+  return `${composeCommand(facts)} -p ${PROJECT_NAMES[stack]} ${files.map((f) => `-f ${shq(f)}`).join(' ')}`;
+}
+
+function stacksOf(rendered: Pick<RenderedStack, 'composeFiles'>): [StackKey, readonly string[]][] {
+  return STACK_ORDER.flatMap((stack) => {
+    const files = rendered.composeFiles[stack];
+    return files ? [[stack, files] as [StackKey, readonly string[]]] : [];
+  });
 }
 
 /** `compose config` for every stack in a directory: nothing running is touched. */
+function validateScript(facts: HostFacts, dir: string, rendered: Pick<RenderedStack, 'composeFiles'>): string {
+  return [
+    `cd ${shq(dir)} || exit 9`,
+    ...stacksOf(rendered).map(
+      ([stack, files]) =>
+        `out=$(${composeFor(facts, stack, files)} config -q 2>&1) || { echo "@rejected ${stack}"; printf '%s\\n' "$out"; exit 3; }`,
+    ),
+  ].join('\n');
+}
+
 export async function validateStacks(
   remote: RemoteHost,
   facts: HostFacts,
   dir: string,
   rendered: RenderedStack,
 ): Promise<void> {
-  for (const [stack, files] of Object.entries(rendered.composeFiles) as [StackKey, string[]][]) {
-    const r = await remote.exec(
-      `${REMOTE_PATH_PREFIX} cd ${shq(dir)} && ${composeCommand(facts)} ${composeArgs(stack, files)} config -q`,
-    );
-    if (r.code !== 0) {
-      throw new DeployError(
-        `docker compose rejected the ${stack} stack (${files.join(', ')}) on the host; nothing running was changed:\n${(r.stderr || r.stdout).trim()}`,
+  await remote.run(validateScript(facts, dir, rendered), {
+    what: 'docker compose config',
+    explain: (r) => {
+      const stack = /^@rejected (\w+)$/m.exec(r.stdout)?.[1] as StackKey | undefined;
+      if (!stack) return undefined;
+      const output = r.stdout.slice(r.stdout.indexOf('\n', r.stdout.indexOf('@rejected')) + 1).trim();
+      return new DeployError(
+        `docker compose rejected the ${stack} stack (${rendered.composeFiles[stack]?.join(', ')}) on the host; nothing running was changed:\n${output}`,
         'fix the compose file; `monitoring-deploy plan` shows the rendered files.',
       );
-    }
-  }
+    },
+  });
 }
 
 /** Services of a stack whose bind mounts include one of the changed files. */
 export function servicesMounting(composeFile: StackFile | undefined, changedPaths: readonly string[]): string[] {
   if (!composeFile) return [];
-  const doc = parse(composeFile.content.toString('utf8')) as { services?: Record<string, { volumes?: unknown[] }> };
-  const out: string[] = [];
-  for (const [name, svc] of Object.entries(doc?.services ?? {})) {
-    const sources = (svc.volumes ?? [])
-      .map((v) => (typeof v === 'string' ? v.split(':')[0] : (v as { source?: string })?.source))
-      .filter((s): s is string => !!s && s.startsWith('./'))
-      .map((s) => posix.normalize(s.slice(2)).replace(/\/$/, ''));
-    if (changedPaths.some((p) => sources.some((s) => p === s || p.startsWith(`${s}/`)))) out.push(name);
-  }
-  return out;
-}
-
-/** service -> container id, for the containers of a Compose project. */
-async function containerIds(remote: RemoteHost, facts: HostFacts, project: string): Promise<Map<string, string>> {
-  const r = await remote.exec(
-    `${REMOTE_PATH_PREFIX} ${dockerCommand(facts)} ps -a --filter label=com.docker.compose.project=${project} --format '{{.Label "com.docker.compose.service"}} {{.ID}} {{.State}}'`,
-  );
-  const map = new Map<string, string>();
-  for (const line of r.stdout.trim().split('\n')) {
-    const [svc, id, state] = line.split(' ');
-    if (svc && id) map.set(svc, `${id} ${state}`);
-  }
-  return map;
+  return parseComposeFile(composeFile)
+    .services.filter((svc) => stackMounts(svc).some((m) => changedPaths.some((p) => p === m || p.startsWith(`${m}/`))))
+    .map((svc) => svc.name);
 }
 
 export interface UpResult {
   /** Services that Compose created or recreated, or that we restarted. */
   readonly restarted: readonly string[];
+}
+
+/**
+ * Brings every stack up in order. Compose does not notice a changed bind-mounted file, so the
+ * services mounting one are restarted when Compose kept their container.
+ */
+function upScript(
+  facts: HostFacts,
+  root: string,
+  rendered: RenderedStack,
+  changedPaths: readonly string[],
+  pull: PullPolicy,
+): string {
+  const docker = dockerCommand(facts);
+  const v2 = facts.compose?.command === 'docker compose';
+  const fail = (stack: string, what: string) => `|| { echo "@failed ${stack} ${what}"; exit 3; }`;
+  const lines = [
+    `cd ${shq(root)} || exit 9`,
+    `list() { ${docker} ps -a --no-trunc --filter label=com.docker.compose.project --format '{{.Label "com.docker.compose.project"}} {{.Label "com.docker.compose.service"}} {{.ID}}'; }`,
+    `id_of() { ${docker} ps -aq --no-trunc --filter label=com.docker.compose.project=$1 --filter label=com.docker.compose.service=$2; }`,
+    `list | sed 's/^/@before /'`,
+  ];
+  for (const [stack, files] of stacksOf(rendered)) {
+    const compose = composeFor(facts, stack, files);
+    const project = PROJECT_NAMES[stack];
+    const stale = servicesMounting(
+      rendered.files.find((f) => f.path === files[0]),
+      changedPaths,
+    );
+    if (pull === 'always' && !v2) lines.push(`${compose} pull -q 2>&1 ${fail(stack, 'pulling')}`);
+    stale.forEach((svc, i) => {
+      lines.push(`kept${i}=$(id_of ${project} ${shq(svc)})`);
+    });
+    lines.push(`${compose} up -d --remove-orphans${v2 ? ` --pull ${pull}` : ''} 2>&1 ${fail(stack, 'starting')}`);
+    stale.forEach((svc, i) => {
+      lines.push(
+        `if [ -n "$kept${i}" ] && [ "$(id_of ${project} ${shq(svc)})" = "$kept${i}" ]; then ${compose} restart ${shq(svc)} 2>&1 ${fail(stack, `restarting ${svc}`)}; echo "@restarted ${project} ${svc}"; fi`,
+      );
+    });
+  }
+  lines.push(`list | sed 's/^/@after /'`);
+  return lines.join('\n');
+}
+
+/** Services (re)created by Compose or restarted by us, from the script's markers. */
+export function parseUp(stdout: string): UpResult {
+  const before = new Map<string, string>();
+  const after = new Map<string, string>();
+  const restarted: string[] = [];
+  const ours = new Set(Object.values(PROJECT_NAMES));
+  for (const line of stdout.split('\n')) {
+    const [marker, project, service, id] = line.split(' ');
+    if (!project || !service || !ours.has(project)) continue;
+    if (marker === '@before' && id) before.set(`${project} ${service}`, id);
+    else if (marker === '@after' && id) after.set(`${project} ${service}`, id);
+    else if (marker === '@restarted') restarted.push(service);
+  }
+  const recreated = [...after.entries()]
+    .filter(([key, id]) => before.get(key) !== id)
+    .map(([key]) => key.split(' ')[1] as string);
+  return { restarted: [...recreated, ...restarted] };
 }
 
 export async function upStacks(
@@ -81,54 +145,41 @@ export async function upStacks(
   changedPaths: readonly string[],
   pull: PullPolicy,
 ): Promise<UpResult> {
-  const compose = composeCommand(facts);
-  const v2 = facts.compose?.command === 'docker compose';
-  const restarted: string[] = [];
-  // The app first: Prometheus scrapes it and nginx proxies to it.
-  for (const stack of ['app', 'monitoring', 'agent'] as const) {
-    const files = rendered.composeFiles[stack];
-    if (!files) continue;
-    const project = PROJECT_NAMES[stack];
-    const base = `${REMOTE_PATH_PREFIX} cd ${shq(root)} && ${compose} ${composeArgs(stack, files)}`;
-    const before = await containerIds(remote, facts, project);
-    if (pull === 'always' && !v2) await runOrFail(remote, `${base} pull -q`, `pulling the ${stack} stack's images`);
-    const pullFlag = v2 ? ` --pull ${pull}` : '';
-    await runOrFail(remote, `${base} up -d --remove-orphans${pullFlag} 2>&1`, `starting the ${stack} stack`);
-    const after = await containerIds(remote, facts, project);
-    const idOf = (v?: string) => v?.split(' ')[0];
-    const recreated = [...after.entries()].filter(([svc, v]) => idOf(before.get(svc)) !== idOf(v)).map(([svc]) => svc);
-    // Compose does not notice a changed bind-mounted file: restart those services it kept.
-    const composeFile = rendered.files.find((f) => f.path === files[0]);
-    const stale = servicesMounting(composeFile, changedPaths).filter((s) => after.has(s) && !recreated.includes(s));
-    if (stale.length) {
-      await runOrFail(remote, `${base} restart ${stale.map(shq).join(' ')} 2>&1`, `restarting ${stale.join(', ')}`);
-    }
-    restarted.push(...recreated, ...stale);
-  }
-  return { restarted };
+  const stdout = await remote.run(upScript(facts, root, rendered, changedPaths, pull), {
+    what: 'Starting the stacks',
+    timeoutMs: 900_000,
+    explain: composeFailure,
+  });
+  return parseUp(stdout);
 }
 
-async function runOrFail(remote: RemoteHost, command: string, what: string): Promise<string> {
-  const r = await remote.exec(command, { timeoutMs: 900_000 });
-  if (r.code === 0) return r.stdout;
-  const out = `${r.stdout}\n${r.stderr}`.trim();
+/** Compose's own words, sorted into the failures a person can fix. */
+export function composeFailure(r: ExecResult): DeployError | undefined {
+  const failed = /^@failed (\w+) (.*)$/m.exec(r.stdout);
+  if (!failed) return undefined;
+  const what = `${failed[2]} the ${failed[1]} stack`;
+  const out = `${r.stdout}\n${r.stderr}`
+    .split('\n')
+    .filter((l) => !l.startsWith('@'))
+    .join('\n')
+    .trim();
   const tail = out.split('\n').slice(-12).join('\n');
   if (
     /pull access denied|manifest unknown|not found: manifest|repository does not exist|failed to resolve reference|No such image/i.test(
       out,
     )
   ) {
-    throw new DeployError(
+    return new DeployError(
       `An image could not be pulled while ${what}:\n${tail}`,
       'check the image name and tag (images / app-image inputs), and that the host can reach its registry (or log in with docker login on the host).',
     );
   }
   if (/port is already allocated|address already in use/i.test(out)) {
     const port = /0\.0\.0\.0:(\d+)/.exec(out)?.[1] ?? /:(\d+): bind: address already in use/.exec(out)?.[1];
-    throw new DeployError(
+    return new DeployError(
       `A host port is already in use${port ? ` (${port})` : ''} while ${what}:\n${tail}`,
       `stop what listens on that port on the host (sudo ss -ltnp${port ? ` 'sport = :${port}'` : ''}), or change the port mapping in the compose file.`,
     );
   }
-  throw new DeployError(`Compose failed while ${what} (exit ${r.code}):\n${tail}`);
+  return new DeployError(`Compose failed while ${what} (exit ${r.code}):\n${tail}`);
 }

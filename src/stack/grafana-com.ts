@@ -1,11 +1,10 @@
 // Dashboards from grafana.com (the grafana-dashboards input, e.g. 1860 and 19004 as in the
 // seed post): downloaded on the host at deploy time, their datasource inputs bound to our
 // provisioned datasource uids, and kept until the list changes.
+import { shq } from '../connection/shell.js';
 import type { RemoteHost } from '../connection/ssh.js';
-import { DeployError } from '../errors.js';
-import { shq } from '../host/docker.js';
+import type { RemoteLayout } from '../model/layout.js';
 import type { StepOutcome } from '../report/steps.js';
-import type { RemoteLayout } from './layout.js';
 
 export const GRAFANA_COM_URL_ENV = 'MONITORING_DEPLOY_GRAFANA_COM_URL';
 const DATASOURCE_UIDS: Record<string, string> = { prometheus: 'prometheus', loki: 'loki' };
@@ -47,41 +46,49 @@ export async function ensureGrafanaComDashboards(
   baseUrl = process.env[GRAFANA_COM_URL_ENV] || 'https://grafana.com',
 ): Promise<StepOutcome & { warnings: string[] }> {
   const dir = `${layout.dataDir}/grafana-com-dashboards`;
-  const listing = await remote.exec(`mkdir -p ${shq(dir)} && cd ${shq(dir)} && ls -1`);
-  const present = new Set(listing.stdout.split('\n').filter((f) => /^\d+\.json$/.test(f)));
+  const listing = await remote.run(`mkdir -p ${shq(dir)} && cd ${shq(dir)} && ls -1`, {
+    what: 'Listing the grafana.com dashboards',
+  });
+  const present = new Set(listing.split('\n').filter((f) => /^\d+\.json$/.test(f)));
   const wanted = new Set(ids.map((id) => `${id}.json`));
   const warnings: string[] = [];
   const added: number[] = [];
   for (const id of ids) {
     if (present.has(`${id}.json`)) continue;
     const url = `${baseUrl.replace(/\/$/, '')}/api/dashboards/${id}/revisions/latest/download`;
-    // Downloaded by the host itself, with whichever client it has.
-    const dl = await remote.exec(
-      `if command -v curl >/dev/null; then curl -fsSL --max-time 60 ${shq(url)}; else wget -q -T 60 -O - ${shq(url)}; fi`,
-      { timeoutMs: 90_000 },
-    );
-    if (dl.code !== 0 || !dl.stdout.trim().startsWith('{')) {
+    let json: string;
+    try {
+      // Downloaded by the host itself, with whichever client it has.
+      json = await remote.run(
+        `if command -v curl >/dev/null; then curl -fsSL --max-time 60 ${shq(url)}; else wget -q -T 60 -O - ${shq(url)}; fi`,
+        { what: `Downloading grafana.com dashboard ${id}`, timeoutMs: 90_000 },
+      );
+      if (!json.trim().startsWith('{')) throw new Error('the answer is not a dashboard');
+    } catch (e) {
       warnings.push(
-        `grafana.com dashboard ${id} could not be downloaded on the host from ${url} (${dl.stderr.trim() || `exit ${dl.code}`}); the deploy goes on without it.`,
+        `grafana.com dashboard ${id} could not be downloaded on the host from ${url} (${lastLine(e)}); the deploy goes on without it.`,
       );
       continue;
     }
     let bound: string;
     try {
-      bound = bindDashboard(dl.stdout, id);
+      bound = bindDashboard(json, id);
     } catch (e) {
       warnings.push(`grafana.com dashboard ${id} was not imported: ${(e as Error).message}`);
       continue;
     }
-    const w = await remote.exec(
-      `cat > ${shq(`${dir}/.${id}.tmp`)} && mv -f ${shq(`${dir}/.${id}.tmp`)} ${shq(`${dir}/${id}.json`)}`,
-      { stdin: bound },
+    await remote.run(
+      `cat > ${shq(`${dir}/.${id}.tmp`)} && mv -f -- ${shq(`${dir}/.${id}.tmp`)} ${shq(`${dir}/${id}.json`)}`,
+      {
+        what: `Writing dashboard ${id}`,
+        stdin: bound,
+      },
     );
-    if (w.code !== 0) throw new DeployError(`Could not write dashboard ${id} on the host: ${w.stderr.trim()}`);
     added.push(id);
   }
   const stale = [...present].filter((f) => !wanted.has(f));
-  if (stale.length) await remote.exec(`cd ${shq(dir)} && rm -f ${stale.map(shq).join(' ')}`);
+  if (stale.length)
+    await remote.run(`cd ${shq(dir)} && rm -f -- ${stale.map(shq).join(' ')}`, { what: 'Removing old dashboards' });
   const changed = added.length > 0 || stale.length > 0;
   const have = ids.filter((id) => present.has(`${id}.json`));
   const detail = [
@@ -94,4 +101,9 @@ export async function ensureGrafanaComDashboards(
     .filter(Boolean)
     .join('; ');
   return { changed, detail, warnings };
+}
+
+/** What the host's downloader said last (curl's or wget's reason). */
+function lastLine(e: unknown): string {
+  return ((e as Error).message ?? String(e)).trim().split('\n').pop() ?? '';
 }

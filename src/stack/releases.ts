@@ -1,33 +1,48 @@
 // Rollback: the files of an earlier release, kept on the host under .releases/<id>, put back in
 // place. Data lives in volumes and data/, which no release touches.
+import { shq } from '../connection/shell.js';
 import type { RemoteHost } from '../connection/ssh.js';
 import { DeployError } from '../errors.js';
-import { shq } from '../host/docker.js';
+import type { StackFile } from '../model/files.js';
+import { COMPOSE_FILES, imagesOverrideFile, type RemoteLayout, type StackKey } from '../model/layout.js';
 import type { StackName } from '../settings/settings.js';
-import type { StackFile } from './files.js';
-import { COMPOSE_FILES, imagesOverrideFile, type RemoteLayout, type StackKey } from './layout.js';
 import type { RenderedStack } from './render.js';
 import { MANIFEST, RELEASE_FILE, RELEASES } from './upload.js';
 
 export interface RestoredRelease {
   readonly release: string;
+  /** The host's clock when the files went back: the restored stack's scrapes must be newer. */
+  readonly hostNowSec: number;
   readonly changedPaths: readonly string[];
   /** Enough of the restored stack to run it: its compose files and their -f lists. */
   readonly stack: RenderedStack;
 }
 
+/** A release id as releaseId() makes it: anything else never reaches a remote command. */
+export function assertReleaseId(release: string): void {
+  if (!/^[0-9a-f]{12}$/.test(release)) {
+    throw new DeployError(
+      `"${release}" is not a release id (12 hexadecimal characters, as the deploy prints them).`,
+      'name a release the host keeps (monitoring-deploy rollback without a name takes the previous one).',
+    );
+  }
+}
+
 export function restoreScript(release: string): string {
+  assertReleaseId(release);
   const r = shq(`${RELEASES}/${release}`);
   const composeCandidates = Object.values(COMPOSE_FILES).flatMap((f) => [f, imagesOverrideFile(keyOf(f))]);
+  // Manifests are read one path per line: a name with spaces stays one name.
   return `set -e
-[ -f ${r}/${MANIFEST} ] || { echo "no release ${release} on the host (kept: $(ls -1t ${RELEASES} 2>/dev/null | tr '\\n' ' '))" >&2; exit 7; }
-for f in $(cat ${r}/${MANIFEST}); do
+echo "@now $(date +%s)"
+[ -f ${r}/${MANIFEST} ] || { echo "no release "${shq(release)}" on the host (kept: $(ls -1t ${RELEASES} 2>/dev/null | tr '\\n' ' '))" >&2; exit 7; }
+while IFS= read -r f; do
   if ! cmp -s ${r}/"$f" "$f"; then
-    mkdir -p "$(dirname "$f")"; cp -p ${r}/"$f" "$f.md-tmp"; mv -f "$f.md-tmp" "$f"; echo "@changed $f"
+    mkdir -p -- "$(dirname -- "$f")"; cp -p -- ${r}/"$f" "$f.md-tmp"; mv -f -- "$f.md-tmp" "$f"; echo "@changed $f"
   fi
-done
+done < ${r}/${MANIFEST}
 if [ -f ${MANIFEST} ]; then
-  for f in $(cat ${MANIFEST}); do grep -qxF "$f" ${r}/${MANIFEST} || { rm -f "$f"; echo "@changed $f"; }; done
+  while IFS= read -r f; do grep -qxF -- "$f" ${r}/${MANIFEST} || { rm -f -- "$f"; echo "@changed $f"; }; done < ${MANIFEST}
 fi
 cp -p ${r}/${MANIFEST} ${MANIFEST}
 cur=$(cat ${RELEASE_FILE} 2>/dev/null || true)
@@ -46,8 +61,10 @@ function keyOf(composeFile: string): StackKey {
 export function parseRestore(release: string, stdout: string, stacks: readonly StackName[]): RestoredRelease {
   const changedPaths: string[] = [];
   const files: StackFile[] = [];
+  let hostNowSec = 0;
   for (const line of stdout.split('\n')) {
-    if (line.startsWith('@changed ')) changedPaths.push(line.slice(9));
+    if (line.startsWith('@now ')) hostNowSec = Number(line.slice(5));
+    else if (line.startsWith('@changed ')) changedPaths.push(line.slice(9));
     else if (line.startsWith('@compose ')) {
       const [, path = '', b64 = ''] = line.split(' ');
       files.push({ path, content: Buffer.from(b64, 'base64'), mode: 0o644 });
@@ -62,7 +79,7 @@ export function parseRestore(release: string, stdout: string, stacks: readonly S
       ...(has.has(imagesOverrideFile(stack)) ? [imagesOverrideFile(stack)] : []),
     ];
   }
-  return { release, changedPaths, stack: { files, variables: {}, composeFiles, services: {} } };
+  return { release, hostNowSec, changedPaths, stack: { files, variables: {}, composeFiles, services: {} } };
 }
 
 export async function restoreRelease(
@@ -71,14 +88,20 @@ export async function restoreRelease(
   release: string,
   stacks: readonly StackName[],
 ): Promise<RestoredRelease> {
-  const r = await remote.exec(`cd ${shq(layout.root)} && sh -s`, { stdin: restoreScript(release) });
-  if (r.code === 7) throw new DeployError(r.stderr.trim(), 'name a release that is kept on the host, or deploy again.');
-  if (r.code !== 0) throw new DeployError(`Restoring release ${release} failed (exit ${r.code}): ${r.stderr.trim()}`);
-  return parseRestore(release, r.stdout, stacks);
+  const out = await remote.run(`cd ${shq(layout.root)}\n${restoreScript(release)}`, {
+    what: `Restoring release ${release}`,
+    explain: (r) =>
+      r.code === 7
+        ? new DeployError(r.stderr.trim(), 'name a release that is kept on the host, or deploy again.')
+        : undefined,
+  });
+  return parseRestore(release, out, stacks);
 }
 
 /** The release before the current one, as the host recorded it. */
 export async function previousRelease(remote: RemoteHost, layout: RemoteLayout): Promise<string | undefined> {
-  const r = await remote.exec(`cat ${shq(`${layout.root}/${RELEASE_FILE}.previous`)} 2>/dev/null`);
-  return r.stdout.trim() || undefined;
+  const out = await remote.run(`cat ${shq(`${layout.root}/${RELEASE_FILE}.previous`)} 2>/dev/null || true`, {
+    what: 'Reading the previous release',
+  });
+  return out.trim() || undefined;
 }

@@ -3,13 +3,12 @@
 // files. Pure: the same settings and host give the same bytes, so an unchanged deploy uploads
 // nothing.
 import { createHash } from 'node:crypto';
-import { posix } from 'node:path';
-import { parseDocument } from 'yaml';
 import { DeployError, headline } from '../errors.js';
+import { parseComposeFile, stackMounts } from '../model/compose.js';
+import { isText, readStackDir, type StackFile } from '../model/files.js';
+import { COMPOSE_FILES, imagesOverrideFile, type RemoteLayout, SECRET_FILES, type StackKey } from '../model/layout.js';
 import type { Settings } from '../settings/settings.js';
 import { bundledStackDir } from './bundled.js';
-import { isText, readStackDir, type StackFile } from './files.js';
-import { COMPOSE_FILES, imagesOverrideFile, type RemoteLayout, type StackKey } from './layout.js';
 
 export interface HostIdentity {
   readonly uid: number;
@@ -28,11 +27,6 @@ export interface RenderedStack {
 }
 
 export const DISCORD_CONTACT_POINT_FILE = 'grafana/provisioning/alerting/discord.yaml';
-export const SECRET_FILES = {
-  grafanaAdminPassword: 'secrets/grafana_admin_password',
-  discordWebhookUrl: 'secrets/discord_webhook_url',
-  pushPassword: 'secrets/push_password',
-} as const;
 /** The receiver's users: a salted hash, readable by nginx's worker (never the password). */
 export const RECEIVER_HTPASSWD = 'receiver/htpasswd';
 
@@ -85,13 +79,9 @@ export function fillPlaceholders(path: string, text: string, vars: Readonly<Reco
 }
 
 function composeServices(file: StackFile): string[] {
-  const doc = parseDocument(file.content.toString('utf8'));
-  const e = doc.errors[0];
-  if (e) {
-    throw new DeployError(`${file.path}:${e.linePos?.[0]?.line ?? 1}: not valid YAML: ${headline(e)}`);
-  }
-  const data = doc.toJS() as { services?: Record<string, unknown> } | null;
-  return Object.keys(data?.services ?? {});
+  const { services, error } = parseComposeFile(file);
+  if (error) throw new DeployError(`${file.path}:${error.line}: not valid YAML: ${headline(error.value)}`);
+  return services.map((svc) => svc.name);
 }
 
 function envFile(vars: Readonly<Record<string, string>>, userEnv: string): string {
@@ -262,15 +252,5 @@ function filesOfOtherStacks(
 
 /** The stack-relative sources (`./x`) of a compose file's bind mounts. */
 function bindSources(file: StackFile): string[] {
-  const data = parseDocument(file.content.toString('utf8')).toJS() as {
-    services?: Record<string, { volumes?: unknown[] }>;
-  } | null;
-  const out: string[] = [];
-  for (const svc of Object.values(data?.services ?? {})) {
-    for (const v of svc?.volumes ?? []) {
-      const source = typeof v === 'string' ? v.split(':')[0] : (v as { source?: string })?.source;
-      if (source?.startsWith('./')) out.push(posix.normalize(source.slice(2)).replace(/\/$/, ''));
-    }
-  }
-  return out;
+  return parseComposeFile(file).services.flatMap(stackMounts);
 }

@@ -2,11 +2,11 @@
 // end, so a cut connection never leaves a half-written stack. Works without SFTP (plain exec).
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
+import { shq } from '../connection/shell.js';
 import type { RemoteHost } from '../connection/ssh.js';
 import { DeployError } from '../errors.js';
-import { shq } from '../host/docker.js';
-import type { StackFile } from './files.js';
-import type { RemoteLayout } from './layout.js';
+import type { StackFile } from '../model/files.js';
+import type { RemoteLayout } from '../model/layout.js';
 
 export const MANIFEST = '.manifest';
 export const RELEASE_FILE = '.release';
@@ -29,7 +29,7 @@ export interface UploadPlan {
   readonly release: string;
 }
 
-export const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
 /** A release id that is the same for the same files: a rerun with nothing new is a no-op. */
 export function releaseId(files: readonly StackFile[]): string {
@@ -45,14 +45,14 @@ export function manifestText(files: readonly StackFile[]): string {
 }
 
 export function stateScript(root: string, paths: readonly string[]): string {
-  const list = paths.map(shq).join(' ');
   return `cd ${shq(root)} 2>/dev/null || exit 0
 echo "@release $(cat ${RELEASE_FILE} 2>/dev/null)"
 [ -d "${RELEASES}/$(cat ${RELEASE_FILE} 2>/dev/null)" ] && echo "@saved"
 [ -f ${MANIFEST} ] && sed 's/^/@managed /' ${MANIFEST}
-for p in ${list} $( [ -f ${MANIFEST} ] && cat ${MANIFEST} ); do
-  [ -f "$p" ] && printf '@file %s %s %s\\n' "$(stat -c %a "$p")" "$(sha256sum < "$p" | cut -d' ' -f1)" "$p"
-done
+file() { [ -f "$1" ] && printf '@file %s %s %s\\n' "$(stat -c %a -- "$1")" "$(sha256sum < "$1" | cut -d' ' -f1)" "$1"; }
+for p in ${paths.map(shq).join(' ')}; do file "$p"; done
+# One path per line: a name with spaces stays one name.
+[ -f ${MANIFEST} ] && while IFS= read -r p; do file "$p"; done < ${MANIFEST}
 exit 0`;
 }
 
@@ -100,7 +100,7 @@ export function stagingScript(root: string, plan: UploadPlan, allFiles: readonly
     `w() { d "${STAGING}/$1"; (umask 077; base64 -d > "${STAGING}/$1"); chmod "$2" "${STAGING}/$1"; }`,
   ];
   for (const f of plan.unchanged)
-    lines.push(`d ${shq(`${STAGING}/${f.path}`)}; cp -p ${shq(f.path)} ${shq(`${STAGING}/${f.path}`)}`);
+    lines.push(`d ${shq(`${STAGING}/${f.path}`)}; cp -p -- ${shq(f.path)} ${shq(`${STAGING}/${f.path}`)}`);
   for (const f of plan.changed) {
     lines.push(
       `w ${shq(f.path)} ${f.mode.toString(8)} <<'${HEREDOC}'`,
@@ -111,7 +111,7 @@ export function stagingScript(root: string, plan: UploadPlan, allFiles: readonly
       HEREDOC,
     );
   }
-  lines.push(`printf '%s' ${shq(manifestText(allFiles))} > ${STAGING}/${MANIFEST}`, 'echo STAGED');
+  lines.push(`printf '%s' ${shq(manifestText(allFiles))} > ${STAGING}/${MANIFEST}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -119,7 +119,7 @@ export const RELEASES = '.releases';
 const KEEP_RELEASES = 5;
 
 /** Keeps a copy of the release's files (secrets included, so mode 700) for rollback. */
-export function saveReleaseScript(release: string): string {
+function saveReleaseScript(release: string): string {
   const r = shq(`${RELEASES}/${release}`);
   return [
     `mkdir -p ${RELEASES} && chmod 700 ${RELEASES}`,
@@ -135,16 +135,15 @@ export function commitScript(root: string, plan: UploadPlan): string {
   for (const f of plan.changed) {
     const dir = posix.dirname(f.path);
     if (dir !== '.') lines.push(`mkdir -p ${shq(dir)}`);
-    lines.push(`mv -f ${shq(`${STAGING}/${f.path}`)} ${shq(f.path)}`);
+    lines.push(`mv -f -- ${shq(`${STAGING}/${f.path}`)} ${shq(f.path)}`);
   }
-  for (const p of plan.removed) lines.push(`rm -f ${shq(p)}`);
+  for (const p of plan.removed) lines.push(`rm -f -- ${shq(p)}`);
   lines.push(
     `mv -f ${STAGING}/${MANIFEST} ${MANIFEST}`,
     `if [ -f ${RELEASE_FILE} ]; then cp -p ${RELEASE_FILE} ${RELEASE_FILE}.previous; fi`,
     `printf '%s\\n' ${shq(plan.release)} > ${RELEASE_FILE}`,
     `rm -rf ${STAGING}`,
     saveReleaseScript(plan.release),
-    'echo COMMITTED',
   );
   return `${lines.join('\n')}\n`;
 }
@@ -154,14 +153,11 @@ export async function readRemoteState(
   layout: RemoteLayout,
   files: readonly StackFile[],
 ): Promise<RemoteState> {
-  const r = await remote.exec('sh -s', {
-    stdin: stateScript(
-      layout.root,
-      files.map((f) => f.path),
-    ),
-  });
-  if (r.code !== 0) throw new DeployError(`Could not read the stack on the host: ${r.stderr.trim()}`);
-  return parseState(r.stdout);
+  const script = stateScript(
+    layout.root,
+    files.map((f) => f.path),
+  );
+  return parseState(await remote.run(script, { what: 'Reading the stack on the host' }));
 }
 
 export async function stage(
@@ -170,30 +166,37 @@ export async function stage(
   plan: UploadPlan,
   all: readonly StackFile[],
 ): Promise<number> {
-  const script = stagingScript(layout.root, plan, all);
-  const r = await remote.exec('sh -s', { stdin: script, timeoutMs: 300_000 });
-  if (r.code !== 0 || !r.stdout.includes('STAGED')) {
-    remote.assertConnected();
-    await remote.exec(`rm -rf ${shq(`${layout.root}/${STAGING}`)}`).catch(() => undefined);
-    const disk = /No space left/i.test(r.stderr);
-    throw new DeployError(
-      disk
-        ? `The host's disk is full: the upload to ${layout.root} failed. Nothing running was changed.`
-        : `Uploading the stack failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-5).join('\n')}`,
-      disk ? 'free disk space on the host (docker system prune, old logs) and rerun.' : undefined,
-    );
-  }
+  await remote
+    .run(stagingScript(layout.root, plan, all), {
+      what: 'Uploading the stack',
+      timeoutMs: 300_000,
+      explain: (r) => {
+        remote.assertConnected();
+        return /No space left/i.test(r.stderr)
+          ? new DeployError(
+              `The host's disk is full: the upload to ${layout.root} failed. Nothing running was changed.`,
+              'free disk space on the host (docker system prune, old logs) and rerun.',
+            )
+          : undefined;
+      },
+    })
+    .catch(async (e) => {
+      await dropStaging(remote, layout).catch(() => undefined);
+      throw e;
+    });
   return plan.changed.reduce((n, f) => n + f.content.length, 0);
+}
+
+/** Removes a staged tree that will not be committed. */
+export async function dropStaging(remote: RemoteHost, layout: RemoteLayout): Promise<void> {
+  await remote.run(`rm -rf -- ${shq(`${layout.root}/${STAGING}`)}`, { what: 'Removing the staged files' });
 }
 
 /** Keeps the current release for rollback when an older deploy did not (a no-op otherwise). */
 export async function saveRelease(remote: RemoteHost, layout: RemoteLayout, release: string): Promise<void> {
-  await remote.exec(`cd ${shq(layout.root)} && sh -s`, { stdin: `${saveReleaseScript(release)}\n` });
+  await remote.run(`cd ${shq(layout.root)}\n${saveReleaseScript(release)}`, { what: `Keeping release ${release}` });
 }
 
 export async function commit(remote: RemoteHost, layout: RemoteLayout, plan: UploadPlan): Promise<void> {
-  const r = await remote.exec('sh -s', { stdin: commitScript(layout.root, plan) });
-  if (r.code !== 0 || !r.stdout.includes('COMMITTED')) {
-    throw new DeployError(`Moving the new files into place failed (exit ${r.code}): ${r.stderr.trim()}`);
-  }
+  await remote.run(commitScript(layout.root, plan), { what: 'Moving the new files into place' });
 }

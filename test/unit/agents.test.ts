@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { hostSettings, withLimit } from '../../src/fleet';
+import { hostSettings, withLimit } from '../../src/engine/fleet';
 import { judgePush } from '../../src/health/push';
 import { readSettings, type SettingsError } from '../../src/settings/settings';
 import { planStack } from '../../src/stack/plan';

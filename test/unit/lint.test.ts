@@ -3,8 +3,8 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type Finding, lintStack } from '../../src/lint/lint';
+import type { StackFile } from '../../src/model/files';
 import { readSettings } from '../../src/settings/settings';
-import type { StackFile } from '../../src/stack/files';
 import { planStack } from '../../src/stack/plan';
 
 const ctx = { appLogsDir: '/app/logs', appMetricsPort: 19021, deployWritesUidEnv: true };

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { gateProblems, swapProblems } from '../../src/check';
+import { gateProblems, swapProblems } from '../../src/engine/check';
 import type { HostFacts } from '../../src/host/preflight';
 import { DISCORD_MAX_CONTENT, discordPayload, postToDiscord } from '../../src/notify/discord';
 import { notify } from '../../src/notify/notify';

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { probesMarkdown } from '../../src/health/probes';
+import { generatedBlock } from '../helpers/docs';
 // @ts-expect-error: a plain .mjs script without types
 import { interfaceTables } from '../../scripts/readme-table.mjs';
 
@@ -10,6 +12,10 @@ describe('README', () => {
     const between = /<!-- interface:start -->\n([\s\S]*?)\n<!-- interface:end -->/.exec(readme)?.[1];
     expect(between, 'README needs an <!-- interface:start --> ... <!-- interface:end --> block').toBeDefined();
     expect(between).toBe(interfaceTables());
+  });
+
+  it("has the gate's probe table, exactly as the gate reads it (npm run docs rewrites it)", () => {
+    expect(generatedBlock('probes', probesMarkdown())).toBe(probesMarkdown());
   });
 
   it('gives the test command that CI runs', () => {

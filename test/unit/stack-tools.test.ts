@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import type { StackFile } from '../../src/model/files';
 import { readSettings } from '../../src/settings/settings';
-import type { StackFile } from '../../src/stack/files';
 import { planStack } from '../../src/stack/plan';
 import { DOCUMENTED_KEYS, REQUIRED_KEYS } from './grafana-documented-keys';
 

@@ -1,8 +1,10 @@
-// A read-only model of a stack for the linter: compose services with the line each value is
-// on, and the config files they mount, with Compose's ${VAR} interpolation applied.
+// The one reading of a stack's compose files: services with the line each value is on, their
+// images, mounts, profiles and commands, with Compose's ${VAR} interpolation applied. The linter,
+// the renderer and the Compose runner all read services and mounts from here.
+import { posix } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
-import type { StackFile } from '../stack/files.js';
-import { COMPOSE_FILES } from '../stack/layout.js';
+import type { StackFile } from './files.js';
+import { COMPOSE_FILES } from './layout.js';
 
 export interface Located<T> {
   readonly value: T;
@@ -30,6 +32,8 @@ export interface ServiceModel {
   readonly ports: readonly Located<string>[];
   readonly mounts: readonly Mount[];
   readonly command: readonly string[];
+  /** Compose profiles the service belongs to (empty: always runs). */
+  readonly profiles: readonly string[];
 }
 
 export interface YamlFile {
@@ -123,6 +127,61 @@ function parseMount(
   return undefined;
 }
 
+/** The services of one compose file; a file that is not valid YAML has none and an error. */
+export function parseComposeFile(
+  file: StackFile,
+  vars: Readonly<Record<string, string>> = {},
+): { services: ServiceModel[]; yaml?: YamlFile; error?: Located<string> } {
+  const { file: y, error } = yamlFile(file.path, file.content.toString('utf8'));
+  if (!y) return { services: [], error };
+  return { services: servicesOf(y, vars), yaml: y };
+}
+
+function servicesOf(y: YamlFile, vars: Readonly<Record<string, string>>): ServiceModel[] {
+  const path = y.path;
+  const svcs = (y.data as { services?: Record<string, Record<string, unknown>> } | null)?.services ?? {};
+  return Object.entries(svcs).map(([name, svc]) => {
+    const s = svc ?? {};
+    const at = (...k: (string | number)[]) => y.lineOf(['services', name, ...k]);
+    const image = str(s.image);
+    const user = str(s.user);
+    const command = Array.isArray(s.command)
+      ? s.command.map(String)
+      : typeof s.command === 'string'
+        ? s.command.split(/\s+/)
+        : [];
+    return {
+      name,
+      file: path,
+      line: at(),
+      image: image === undefined ? undefined : { value: interpolate(image, vars), file: path, line: at('image') },
+      containerName: str(s.container_name),
+      user: user === undefined ? undefined : { value: interpolate(user, vars), file: path, line: at('user') },
+      rawUser: user,
+      ports: (Array.isArray(s.ports) ? s.ports : []).map((p, i) => ({
+        value: interpolate(
+          typeof p === 'object' && p
+            ? `${(p as { published?: unknown }).published ?? ''}:${(p as { target?: unknown }).target ?? ''}`
+            : String(p),
+          vars,
+        ),
+        file: path,
+        line: at('ports', i),
+      })),
+      mounts: (Array.isArray(s.volumes) ? s.volumes : [])
+        .map((v, i) => parseMount(v, vars, path, at('volumes', i)))
+        .filter((m): m is Mount => !!m),
+      command: command.map((c) => interpolate(c, vars)),
+      profiles: Array.isArray(s.profiles) ? s.profiles.map(String) : [],
+    };
+  });
+}
+
+/** The stack-relative directories and files (`./x` → `x`) a service bind-mounts. */
+export function stackMounts(service: ServiceModel): string[] {
+  return service.mounts.filter((m) => m.source.startsWith('./')).map((m) => hostPathKey(m.source));
+}
+
 export function buildModel(files: readonly StackFile[], vars: Readonly<Record<string, string>>): StackModel {
   const byPath = new Map(files.map((f) => [f.path, f]));
   const cache = new Map<string, YamlFile | undefined>();
@@ -139,50 +198,15 @@ export function buildModel(files: readonly StackFile[], vars: Readonly<Record<st
     }
     return cache.get(path);
   };
-
-  const services: ServiceModel[] = [];
   const composeFiles = Object.values(COMPOSE_FILES).filter((p) => byPath.has(p));
-  for (const path of composeFiles) {
+  const services = composeFiles.flatMap((path) => {
     const y = yaml(path);
-    const svcs = (y?.data as { services?: Record<string, Record<string, unknown>> } | undefined)?.services ?? {};
-    for (const [name, s] of Object.entries(svcs)) {
-      const at = (...k: (string | number)[]) => y?.lineOf(['services', name, ...k]) ?? 1;
-      const image = str(s.image);
-      const user = str(s.user);
-      const command = Array.isArray(s.command)
-        ? s.command.map(String)
-        : typeof s.command === 'string'
-          ? s.command.split(/\s+/)
-          : [];
-      services.push({
-        name,
-        file: path,
-        line: at(),
-        image: image === undefined ? undefined : { value: interpolate(image, vars), file: path, line: at('image') },
-        containerName: str(s.container_name),
-        user: user === undefined ? undefined : { value: interpolate(user, vars), file: path, line: at('user') },
-        rawUser: user,
-        ports: (Array.isArray(s.ports) ? s.ports : []).map((p, i) => ({
-          value: interpolate(
-            typeof p === 'object' && p
-              ? `${(p as { published?: unknown }).published ?? ''}:${(p as { target?: unknown }).target ?? ''}`
-              : String(p),
-            vars,
-          ),
-          file: path,
-          line: at('ports', i),
-        })),
-        mounts: (Array.isArray(s.volumes) ? s.volumes : [])
-          .map((v, i) => parseMount(v, vars, path, at('volumes', i)))
-          .filter((m): m is Mount => !!m),
-        command: command.map((c) => interpolate(c, vars)),
-      });
-    }
-  }
+    return y ? servicesOf(y, vars) : [];
+  });
   return { files: byPath, services, composeFiles, vars, parseErrors, yaml };
 }
 
 /** Normalises a host path for comparison: ./x relative to the stack dir, ~ kept as written. */
 export function hostPathKey(source: string): string {
-  return source.replace(/\/+$/, '').replace(/^\.\//, '');
+  return posix.normalize(source.replace(/\/+$/, '').replace(/^\.\//, '')).replace(/\/$/, '');
 }

@@ -1,14 +1,15 @@
 // `command: check`, the watchdog: connect with the same host-key rules, run the read-only
 // preflight and the full health gate, and say in plain words what is wrong. Changes nothing.
-import { RemoteHost } from './connection/ssh.js';
-import { describeHost, gateOptionsFor } from './deploy.js';
-import { DeployError, HostUnreachableError, headline } from './errors.js';
-import { type CheckState, GateError, healthGate, type TargetState } from './health/gate.js';
-import { type HostFacts, preflight, preflightProblems } from './host/preflight.js';
-import type { Outcome } from './notify/notify.js';
-import type { Log } from './report/log.js';
-import { type StepRecord, Steps } from './report/steps.js';
-import type { Settings } from './settings/settings.js';
+import type { RemoteHost } from '../connection/ssh.js';
+import { DeployError, HostUnreachableError, headline } from '../errors.js';
+import { type CheckState, GateError, gateOptions, healthGate, type TargetState } from '../health/gate.js';
+import { checkTitle } from '../health/probes.js';
+import { type HostFacts, preflightProblems } from '../host/preflight.js';
+import type { Outcome } from '../notify/notify.js';
+import type { Log } from '../report/log.js';
+import type { StepRecord } from '../report/steps.js';
+import type { Settings } from '../settings/settings.js';
+import { connectStep, newRun, preflightStep } from './session.js';
 
 export interface CheckReport {
   readonly ok: boolean;
@@ -25,7 +26,8 @@ export interface CheckReport {
 const SWAP_NEARLY_FULL = 0.9;
 
 export async function runCheck(settings: Settings, log: Log): Promise<CheckReport> {
-  const steps = new Steps(log);
+  const run = newRun(settings, log);
+  const { steps } = run;
   const { connection } = settings;
   // A check that stopped before the gate has no targets or checks to show.
   const report = (
@@ -39,12 +41,7 @@ export async function runCheck(settings: Settings, log: Log): Promise<CheckRepor
   });
   let remote: RemoteHost;
   try {
-    remote = (
-      await steps.run(`Connect to ${connection.username}@${connection.host}:${connection.port}`, async () => ({
-        remote: await RemoteHost.connect(connection),
-        detail: 'host key verified',
-      }))
-    ).remote;
+    remote = await connectStep(run);
   } catch (e) {
     const problem = `${e instanceof HostUnreachableError ? 'Host unreachable' : 'Cannot log in'}: ${headline(e)}`;
     return report({ problems: [problem], error: e as Error });
@@ -52,12 +49,7 @@ export async function runCheck(settings: Settings, log: Log): Promise<CheckRepor
   try {
     let facts: HostFacts;
     try {
-      facts = (
-        await steps.run('Preflight', async () => {
-          const f = await preflight(remote);
-          return { facts: f, detail: describeHost(f) };
-        })
-      ).facts;
+      facts = await preflightStep(run, remote, false);
     } catch (e) {
       return report({
         problems: [`Preflight failed: ${headline(e)}`],
@@ -69,10 +61,10 @@ export async function runCheck(settings: Settings, log: Log): Promise<CheckRepor
     try {
       const gate = await steps.run('Health gate', async () => {
         // A healthy target was scraped within the last minute (the default interval is 15s).
-        const g = await healthGate(remote, facts, gateOptionsFor(settings, log)(facts.hostNowSec - 60));
-        return { gate: g, detail: `${g.targets.length} targets up` };
+        const g = await healthGate(remote, facts, gateOptions(settings, log, facts.hostNowSec - 60));
+        return { value: g, detail: `${g.targets.length} targets up` };
       });
-      return report({ problems: hostProblems, targets: gate.gate.targets, checks: gate.gate.checks });
+      return report({ problems: hostProblems, targets: gate.targets, checks: gate.checks });
     } catch (e) {
       if (!(e instanceof GateError)) throw e;
       return report({
@@ -90,19 +82,11 @@ export async function runCheck(settings: Settings, log: Log): Promise<CheckRepor
   }
 }
 
-const SERVICE_NAMES: Record<string, string> = {
-  prometheus: 'Prometheus',
-  loki: 'Loki',
-  grafana: 'Grafana',
-  promtail: 'Promtail',
-  alloy: 'Alloy',
-};
-
 /** The gate's failing checks and down targets, as sentences for a person. */
 export function gateProblems(checks: readonly CheckState[], targets: readonly TargetState[]): string[] {
   const out: string[] = [];
   for (const c of checks.filter((x) => !x.ok)) {
-    const service = SERVICE_NAMES[c.name];
+    const service = checkTitle(c.name);
     if (service) out.push(`${service} not ready: ${c.detail}`);
     else if (c.name !== 'targets') out.push(`${c.name}: ${c.detail}`);
     // The down targets are listed one by one below; "waiting for Prometheus" is already said.

@@ -2,12 +2,12 @@
 // in parallel with a small limit, one SSH connection each. An agent counts as green only when
 // its data has arrived centrally, which is checked over the central host's connection. One
 // host failing never hides the others' results.
+import { type Arrival, waitForAgents } from '../health/arrival.js';
+import { formatDuration } from '../report/format.js';
+import type { Log } from '../report/log.js';
+import type { StepRecord } from '../report/steps.js';
+import type { HostEntry, Settings, StackName } from '../settings/settings.js';
 import { DeployFailure, type DeployResult, deploy } from './deploy.js';
-import { type Arrival, waitForAgents } from './health/arrival.js';
-import type { Log } from './report/log.js';
-import type { StepRecord } from './report/steps.js';
-import { formatDuration } from './settings/parse.js';
-import type { HostEntry, Settings, StackName } from './settings/settings.js';
 
 export interface HostOutcome {
   readonly name: string;

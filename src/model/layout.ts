@@ -43,6 +43,13 @@ export function remoteLayout(remoteDir: string, home: string): RemoteLayout {
   };
 }
 
+/** Files the deploy writes from secret inputs (mode 600), relative to the remote dir. */
+export const SECRET_FILES = {
+  grafanaAdminPassword: 'secrets/grafana_admin_password',
+  discordWebhookUrl: 'secrets/discord_webhook_url',
+  pushPassword: 'secrets/push_password',
+} as const;
+
 /** Override file that sets the `images` input's images for one stack's services. */
 export function imagesOverrideFile(stack: StackKey): string {
   return COMPOSE_FILES[stack].replace(/\.yml$/, '.images.yml');

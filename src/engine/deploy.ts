@@ -1,0 +1,240 @@
+// The deploy engine behind both the action and `monitoring-deploy deploy`: one SSH connection,
+// a sequence of named steps under a per-host lock, a health gate before it is green, and the
+// previous release put back when the gate fails.
+import type { RemoteHost } from '../connection/ssh.js';
+import { DeployError } from '../errors.js';
+import { GateError, type GateResult, gateOptions, healthGate, type TargetState } from '../health/gate.js';
+import { probesFor, titles } from '../health/probes.js';
+import { ensureDirs } from '../host/dirs.js';
+import { dockerCommand } from '../host/docker.js';
+import { ensureNetwork } from '../host/network.js';
+import type { HostFacts } from '../host/preflight.js';
+import { ensureSwap } from '../host/swap.js';
+import { formatFinding } from '../lint/lint.js';
+import type { RemoteLayout } from '../model/layout.js';
+import type { Log } from '../report/log.js';
+import type { StepRecord } from '../report/steps.js';
+import type { Settings } from '../settings/settings.js';
+import { type UpResult, upStacks, validateStacks } from '../stack/compose.js';
+import { ensureGrafanaComDashboards } from '../stack/grafana-com.js';
+import { assertLintClean, planStack, renderForHost } from '../stack/plan.js';
+import type { RenderedStack } from '../stack/render.js';
+import {
+  commit,
+  dropStaging,
+  planUpload,
+  readRemoteState,
+  STAGING,
+  saveRelease,
+  stage,
+  type UploadPlan,
+} from '../stack/upload.js';
+import { rollBack } from './rollback.js';
+import { connectStep, newRun, type OnHost, preflightStep, type Run, warn, withLock } from './session.js';
+
+export interface DeployResult {
+  readonly steps: readonly StepRecord[];
+  readonly changed: boolean;
+  readonly restarted: readonly string[];
+  readonly release: string;
+  readonly targets: readonly TargetState[];
+  readonly grafanaUrl: string;
+  readonly uploadedBytes: number;
+  readonly roundTrips: number;
+  readonly gateMs: number;
+  readonly warnings: readonly string[];
+  /** With keepConnection: the open connection (the caller closes it) and the host's facts. */
+  readonly connection?: { readonly remote: RemoteHost; readonly facts: HostFacts };
+}
+
+export interface DeployOptions {
+  /** Leave the SSH connection open after a green deploy, for checks made on this host later. */
+  readonly keepConnection?: boolean;
+}
+
+export class DeployFailure extends DeployError {
+  constructor(
+    readonly error: Error,
+    readonly steps: readonly StepRecord[],
+  ) {
+    super(error.message);
+    this.name = 'DeployFailure';
+  }
+}
+
+/** A run on a host whose files are rendered for it. */
+interface Deploying extends OnHost {
+  readonly layout: RemoteLayout;
+  readonly rendered: RenderedStack;
+}
+
+interface Uploaded {
+  readonly plan: UploadPlan;
+  /** The release that was current before this deploy, if any. */
+  readonly previous?: string;
+  readonly bytes: number;
+}
+
+export async function deploy(settings: Settings, log: Log, options: DeployOptions = {}): Promise<DeployResult> {
+  const run = newRun(settings, log);
+  try {
+    await lintStep(run);
+    const remote = await connectStep(run);
+    let keep = false;
+    try {
+      const facts = await preflightStep(run, remote);
+      const h: Deploying = {
+        ...run,
+        remote,
+        facts,
+        ...renderForHost(settings, facts, { composeV1: facts.compose?.command === 'docker-compose' }),
+      };
+      const result = await withLock(h, h.layout.lockFile, () => changeHost(h));
+      keep = options.keepConnection === true;
+      return keep ? { ...result, connection: { remote, facts } } : result;
+    } finally {
+      if (!keep) remote.close();
+    }
+  } catch (e) {
+    throw new DeployFailure(e as Error, run.steps.records);
+  }
+}
+
+/** Lint first, on this machine: a broken stack never gets as far as the host. */
+function lintStep(run: Run): Promise<void> {
+  return run.steps.run('Lint stack', async () => {
+    const { findings } = planStack(run.settings);
+    for (const f of findings.filter((x) => x.severity === 'warning')) warn(run, formatFinding(f));
+    assertLintClean(findings);
+    return { detail: `${findings.length} warning(s)` };
+  });
+}
+
+async function changeHost(h: Deploying): Promise<DeployResult> {
+  await prepareHost(h);
+  const uploaded = await uploadStep(h);
+  if (h.settings.stack.stacks.includes('monitoring')) await dashboardsStep(h);
+  try {
+    const up = await stacksStep(h, uploaded.plan);
+    const gate = await gateStep(h);
+    return {
+      steps: h.steps.records,
+      changed: h.steps.changed,
+      restarted: up.restarted,
+      release: uploaded.plan.release,
+      targets: gate.targets,
+      grafanaUrl: `http://${h.settings.connection.host}:3000`,
+      uploadedBytes: uploaded.bytes,
+      roundTrips: h.remote.roundTrips,
+      gateMs: gate.elapsedMs,
+      warnings: h.warnings,
+    };
+  } catch (e) {
+    throw await afterFailure(h, uploaded, e as Error);
+  }
+}
+
+/** Swap, the shared network and the directories the stacks bind-mount. */
+async function prepareHost(h: Deploying): Promise<void> {
+  const { settings, remote, facts, layout } = h;
+  await h.steps.run('Swap', () => ensureSwap(remote, facts, settings.swapBytes));
+  await h.steps.run('Network', () => ensureNetwork(remote, dockerCommand(facts), settings.stack.network));
+  await h.steps.run('Directories', () =>
+    ensureDirs(
+      remote,
+      layout,
+      !settings.grafana.adminPassword && settings.stack.stacks.includes('monitoring'),
+      settings.stack.stacks.includes('agent'),
+    ),
+  );
+}
+
+/** Only what differs is written: staged, checked by Compose, then moved into place. */
+function uploadStep(h: Deploying): Promise<Uploaded> {
+  const { remote, layout, rendered, facts } = h;
+  return h.steps.run('Upload', async () => {
+    const state = await readRemoteState(remote, layout, rendered.files);
+    const plan = planUpload(rendered.files, state);
+    if (!plan.changed.length && !plan.removed.length) {
+      if (!state.saved) await saveRelease(remote, layout, plan.release);
+      return {
+        value: { plan, previous: state.release, bytes: 0 },
+        changed: false,
+        detail: `release ${plan.release}: all ${plan.unchanged.length} files up to date`,
+      };
+    }
+    const bytes = await stage(remote, layout, plan, rendered.files);
+    // Compose checks the new files before anything running is touched.
+    await validateStacks(remote, facts, `${layout.root}/${STAGING}`, rendered).catch(async (e) => {
+      await dropStaging(remote, layout);
+      throw e;
+    });
+    await commit(remote, layout, plan);
+    return {
+      value: { plan, previous: state.release, bytes },
+      changed: true,
+      detail: `release ${plan.release}: ${plan.changed.length} file(s) written (${bytes} bytes)${plan.removed.length ? `, ${plan.removed.length} removed` : ''}`,
+    };
+  });
+}
+
+async function dashboardsStep(h: Deploying): Promise<void> {
+  const warnings = await h.steps.run('Grafana dashboards', async () => {
+    const outcome = await ensureGrafanaComDashboards(h.remote, h.layout, h.settings.grafana.dashboards);
+    return { ...outcome, value: outcome.warnings };
+  });
+  for (const w of warnings) warn(h, w);
+}
+
+function stacksStep(h: Deploying, plan: UploadPlan): Promise<UpResult> {
+  return h.steps.run('Stacks', async () => {
+    const changedPaths = plan.changed.map((f) => f.path);
+    const up = await upStacks(h.remote, h.facts, h.layout.root, h.rendered, changedPaths, h.settings.stack.pull);
+    return {
+      value: up,
+      changed: up.restarted.length > 0,
+      detail: up.restarted.length ? `(re)started ${up.restarted.join(', ')}` : 'all running, nothing to restart',
+    };
+  });
+}
+
+function gateStep(h: Deploying): Promise<GateResult> {
+  return h.steps.run('Health gate', async () => {
+    const options = gateOptions(h.settings, h.log, h.facts.hostNowSec);
+    const gate = await healthGate(h.remote, h.facts, options);
+    const ready = `${titles(probesFor(options.role, options.logAgent))} ready`;
+    const push = options.push ? '; remote write and Loki push accept the credentials' : '';
+    return { value: gate, detail: `${gate.targets.length} targets up; ${ready}${push}` };
+  });
+}
+
+/** After a failed start or gate: the previous release back if there is one, and why or why not. */
+async function afterFailure(h: Deploying, uploaded: Uploaded, e: Error): Promise<Error> {
+  const { previous, plan } = uploaded;
+  const notRolledBack = !h.settings.rollback
+    ? 'rollback is off'
+    : !previous
+      ? 'this was the first release on the host'
+      : previous === plan.release
+        ? 'this deploy changed no files'
+        : undefined;
+  if (notRolledBack || !previous) return withMessage(e, `${e.message}\n\nNot rolled back: ${notRolledBack}.`);
+  try {
+    // The restored release has its own push credentials, which this run does not know.
+    await h.steps.run(`Rollback to ${previous}`, () => rollBack(h, h.layout, previous, false));
+  } catch (rollbackError) {
+    return withMessage(
+      e,
+      `${e.message}\n\nRollback to release ${previous} failed too: ${(rollbackError as Error).message}`,
+    );
+  }
+  return withMessage(
+    e,
+    `${e.message}\n\nRolled back to release ${previous}, which is healthy again. The failed release ${plan.release} is kept on the host.`,
+  );
+}
+
+/** The same failure with more to say; a gate failure keeps the target states it saw. */
+function withMessage(e: Error, message: string): DeployError {
+  return e instanceof GateError ? new GateError(message, e.state, '') : new DeployError(message);
+}

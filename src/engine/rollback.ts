@@ -1,0 +1,66 @@
+// Putting an earlier release back: after a failed gate (from the deploy) or by hand
+// (`monitoring-deploy rollback [RELEASE]`). Either way the restored release must pass the gate.
+import { DeployError } from '../errors.js';
+import { type GateOptions, type GateResult, gateOptions, healthGate } from '../health/gate.js';
+import { type RemoteLayout, remoteLayout } from '../model/layout.js';
+import type { Log } from '../report/log.js';
+import type { StepRecord, StepResult } from '../report/steps.js';
+import type { Settings } from '../settings/settings.js';
+import { upStacks } from '../stack/compose.js';
+import { assertReleaseId, previousRelease, restoreRelease } from '../stack/releases.js';
+import { connectStep, newRun, type OnHost, preflightStep, withLock } from './session.js';
+
+/**
+ * Puts a release's files back, restarts what they change, and gates on its health. `push`
+ * false: the release may have other push credentials than this run knows, so the gate checks
+ * the host alone.
+ */
+export async function rollBack(
+  h: OnHost,
+  layout: RemoteLayout,
+  release: string,
+  push: boolean,
+): Promise<StepResult<GateResult>> {
+  const restored = await restoreRelease(h.remote, layout, release, h.settings.stack.stacks);
+  const up = await upStacks(h.remote, h.facts, layout.root, restored.stack, restored.changedPaths, 'never');
+  const options: GateOptions = gateOptions(h.settings, h.log, restored.hostNowSec);
+  const gate = await healthGate(h.remote, h.facts, push ? options : { ...options, push: undefined });
+  return {
+    changed: true,
+    value: gate,
+    detail: `restored ${restored.changedPaths.length} file(s), (re)started ${up.restarted.join(', ') || 'nothing'}; ${gate.targets.length} targets up`,
+  };
+}
+
+export interface RollbackResult {
+  readonly release: string;
+  readonly gate: GateResult;
+  readonly steps: readonly StepRecord[];
+}
+
+/** `monitoring-deploy rollback [RELEASE]`: the named release, or the one before the current. */
+export async function rollbackHost(settings: Settings, log: Log, named?: string): Promise<RollbackResult> {
+  if (named !== undefined) assertReleaseId(named);
+  const run = newRun(settings, log);
+  const remote = await connectStep(run);
+  try {
+    const facts = await preflightStep(run, remote);
+    const h: OnHost = { ...run, remote, facts };
+    const layout = remoteLayout(settings.stack.remoteDir, facts.home);
+    const release = named ?? (await previousRelease(remote, layout));
+    if (!release) {
+      throw new DeployError(
+        'The host records no previous release to roll back to.',
+        'name a release: monitoring-deploy rollback RELEASE.',
+      );
+    }
+    assertReleaseId(release);
+    log.info(`rolling back to release ${release}`);
+    const gate = await withLock(h, layout.lockFile, () =>
+      run.steps.run(`Rollback to ${release}`, () => rollBack(h, layout, release, true)),
+    );
+    return { release, gate, steps: run.steps.records };
+  } finally {
+    remote.close();
+  }
+}

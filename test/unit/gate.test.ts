@@ -1,0 +1,176 @@
+// The gate's judgements, which are what the product promises: a target counts only when up and
+// scraped since the deploy, and each probe's answer is read as its service means it.
+import { describe, expect, it } from 'vitest';
+import { parseTargets, type TargetState, targetProblem, targetsCheck } from '../../src/health/gate';
+import { checkTitle, PROBES, probesFor, probesMarkdown, titles } from '../../src/health/probes';
+import { composeFailure, parseUp } from '../../src/stack/compose';
+
+// As Prometheus 3 answers /api/v1/targets?state=active (fields the gate reads, and some it does not).
+const TARGETS = JSON.stringify({
+  status: 'success',
+  data: {
+    activeTargets: [
+      {
+        discoveredLabels: { __address__: 'server:19021' },
+        labels: { instance: 'server:19021', job: 'app', host: 'dev' },
+        scrapePool: 'app',
+        scrapeUrl: 'http://server:19021/myendpoint/prometheus',
+        globalUrl: 'http://server:19021/myendpoint/prometheus',
+        lastError: 'server returned HTTP status 404 Not Found',
+        lastScrape: '2026-11-25T10:00:05.123456789Z',
+        lastScrapeDuration: 0.002,
+        health: 'down',
+        scrapeInterval: '15s',
+        scrapeTimeout: '10s',
+      },
+      {
+        labels: { instance: 'node-exporter:9100', job: 'node' },
+        scrapePool: 'node',
+        scrapeUrl: 'http://node-exporter:9100/metrics',
+        lastError: '',
+        lastScrape: '2026-11-25T10:00:07.5Z',
+        health: 'up',
+      },
+    ],
+    droppedTargets: [],
+  },
+});
+
+const since = Date.parse('2026-11-25T10:00:06Z') / 1000;
+
+describe('parseTargets', () => {
+  it('reads job, instance, health, error, last scrape and URL of each active target', () => {
+    expect(parseTargets(TARGETS)).toEqual([
+      {
+        job: 'app',
+        instance: 'server:19021',
+        health: 'down',
+        lastError: 'server returned HTTP status 404 Not Found',
+        lastScrape: '2026-11-25T10:00:05.123456789Z',
+        scrapeUrl: 'http://server:19021/myendpoint/prometheus',
+      },
+      {
+        job: 'node',
+        instance: 'node-exporter:9100',
+        health: 'up',
+        lastError: '',
+        lastScrape: '2026-11-25T10:00:07.5Z',
+        scrapeUrl: 'http://node-exporter:9100/metrics',
+      },
+    ]);
+  });
+
+  it('has no targets for an answer without any', () => {
+    expect(parseTargets('{"status":"success","data":{"activeTargets":[]}}')).toEqual([]);
+  });
+});
+
+describe('targetProblem', () => {
+  const [down, up] = parseTargets(TARGETS) as [TargetState, TargetState];
+  it('names a down target with its lastError', () => {
+    expect(targetProblem(down, since)).toBe('down: server returned HTTP status 404 Not Found');
+  });
+  it('accepts an up target scraped after the deploy started', () => {
+    expect(targetProblem(up, since)).toBeUndefined();
+  });
+  it('refuses an up target whose last scrape is older than the deploy (nanosecond timestamps too)', () => {
+    expect(targetProblem(up, since + 2)).toBe('up, but not yet scraped since this deploy started');
+    expect(targetProblem({ ...up, lastScrape: '0001-01-01T00:00:00Z' }, since)).toMatch(/not yet scraped/);
+  });
+  it('targetsCheck is ok only when every target passes, and never with none', () => {
+    const targets = parseTargets(TARGETS);
+    expect(targetsCheck(targets, since, 'prometheus')).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining('app server:19021 down'),
+    });
+    expect(targetsCheck(targets.slice(1), since, 'prometheus')).toMatchObject({ ok: true, detail: '1 up' });
+    expect(targetsCheck([], since, 'prometheus')).toMatchObject({
+      ok: false,
+      detail: 'Prometheus has no active targets',
+    });
+  });
+});
+
+describe('the probe table', () => {
+  const judge = (service: string, status: number, body: string) =>
+    PROBES.find((p) => p.service === service)?.judge(status, body);
+
+  it('Prometheus, Promtail and Alloy are ready on 200 only', () => {
+    for (const s of ['prometheus', 'promtail', 'alloy']) {
+      expect(judge(s, 200, 'Ready.')).toBeUndefined();
+      expect(judge(s, 503, 'Service Unavailable\nmore')).toMatch(/answered 503 Service Unavailable$/);
+    }
+  });
+
+  it('Loki is ready only when it says so', () => {
+    expect(judge('loki', 200, 'ready\n')).toBeUndefined();
+    expect(judge('loki', 503, 'Ingester not ready: waiting for 15s after being ready')).toBe(
+      '/ready answered 503 Ingester not ready: waiting for 15s after being ready',
+    );
+    expect(judge('loki', 200, 'not ready')).toMatch(/answered 200 not ready/);
+  });
+
+  it('Grafana is healthy when its database is ok', () => {
+    expect(judge('grafana', 200, '{"database":"ok","version":"12.3.1"}')).toBeUndefined();
+    expect(judge('grafana', 200, '{"database":"failing"}')).toBe('database {"database":"failing"}');
+    expect(judge('grafana', 503, 'starting')).toBe('/api/health answered 503 starting');
+    expect(judge('grafana', 200, '<html>')).toBe('/api/health is not JSON: <html>');
+  });
+
+  it('picks the probes of a role and log agent', () => {
+    expect(probesFor('monitoring', 'promtail').map((p) => p.service)).toEqual([
+      'prometheus',
+      'loki',
+      'grafana',
+      'promtail',
+    ]);
+    expect(probesFor('monitoring', 'alloy').map((p) => p.service)).toEqual(['prometheus', 'loki', 'grafana', 'alloy']);
+    expect(probesFor('agent', 'promtail').map((p) => p.service)).toEqual(['prometheus', 'promtail']);
+    expect(titles(probesFor('agent', 'promtail'))).toBe('Prometheus and Promtail');
+    expect(checkTitle('loki')).toBe('Loki');
+    expect(checkTitle('targets')).toBeUndefined();
+  });
+
+  it('is the table the README shows', () => {
+    expect(probesMarkdown()).toContain('| Loki | `loki:3100/ready` | 200 `ready` | monitoring |');
+  });
+});
+
+describe('parseUp', () => {
+  it('counts created, recreated and restarted services of our projects only', () => {
+    const out = [
+      '@before md-app server aaa',
+      '@before md-app nginx bbb',
+      '@before md-monitoring loki ccc',
+      '@before someone-else web zzz',
+      'Container server  Recreated',
+      '@restarted md-app nginx',
+      '@after md-app server aab',
+      '@after md-app nginx bbb',
+      '@after md-monitoring loki ccc',
+      '@after md-monitoring promtail ddd',
+      '@after someone-else web zzy',
+    ].join('\n');
+    expect(parseUp(out).restarted).toEqual(['server', 'promtail', 'nginx']);
+  });
+});
+
+describe('composeFailure', () => {
+  const failed = (stdout: string, stderr = '') => composeFailure({ stdout, stderr, code: 3 });
+  it('names an image that could not be pulled, with the fix', () => {
+    const e = failed(
+      'Error response from daemon: pull access denied for sandbox/nope, repository does not exist\n@failed app starting',
+    );
+    expect(e?.message).toMatch(/^An image could not be pulled while starting the app stack:\nError response/);
+    expect(e?.message).toContain('Fix: check the image name and tag');
+  });
+  it('names a host port already in use', () => {
+    const e = failed(
+      'Error starting userland proxy: listen tcp4 0.0.0.0:3000: bind: address already in use\n@failed monitoring starting',
+    );
+    expect(e?.message).toMatch(/^A host port is already in use \(3000\) while starting the monitoring stack/);
+  });
+  it('leaves a failure without a marker to the default error', () => {
+    expect(failed('something else')).toBeUndefined();
+  });
+});

@@ -1,0 +1,133 @@
+// The upload and rollback scripts, run by this machine's own POSIX sh in a scratch directory,
+// exactly as the host runs them (through invocation()): paths with spaces stay one path, a
+// name that is not a release id never reaches a script, a script cut off in transit runs nothing.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { invocation } from '../../src/connection/shell';
+import type { StackFile } from '../../src/model/files';
+import { assertReleaseId, parseRestore, restoreScript } from '../../src/stack/releases';
+import {
+  commitScript,
+  MANIFEST,
+  manifestText,
+  parseState,
+  planUpload,
+  RELEASE_FILE,
+  releaseId,
+  stagingScript,
+  stateScript,
+} from '../../src/stack/upload';
+
+/** Runs a script as RemoteHost.run does, with this machine's sh; returns stdout. */
+function sh(script: string): string {
+  const { command, stdin } = invocation(script);
+  return execFileSync('sh', ['-c', command], { input: stdin, encoding: 'utf8' });
+}
+
+const file = (path: string, content: string, mode = 0o644): StackFile => ({
+  path,
+  content: Buffer.from(content),
+  mode,
+});
+
+function deploy(root: string, files: StackFile[]) {
+  const state = parseState(
+    sh(
+      stateScript(
+        root,
+        files.map((f) => f.path),
+      ),
+    ),
+  );
+  const plan = planUpload(files, state);
+  sh(stagingScript(root, plan, files));
+  sh(commitScript(root, plan));
+  return { state, plan };
+}
+
+describe('upload scripts on a real sh', () => {
+  const spaced = 'grafana/my dashboards/host board.json';
+
+  it('writes, reads back and removes files whose paths hold spaces', () => {
+    const root = join(mkdtempSync(join(tmpdir(), 'md-upload-')), 'monitoring');
+    const first = [
+      file('docker-compose-dev.yml', 'services: {}\n'),
+      file(spaced, '{"v":1}'),
+      file('.env', 'A=1\n', 0o600),
+    ];
+    const one = deploy(root, first);
+    expect(one.plan.changed.map((f) => f.path).sort()).toEqual(first.map((f) => f.path).sort());
+    expect(readFileSync(join(root, spaced), 'utf8')).toBe('{"v":1}');
+    expect(statSync(join(root, '.env')).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(root, MANIFEST), 'utf8')).toBe(manifestText(first));
+    expect(readFileSync(join(root, RELEASE_FILE), 'utf8').trim()).toBe(releaseId(first));
+
+    // Read back: the spaced path is one managed file, unchanged, with its checksum.
+    const again = parseState(
+      sh(
+        stateScript(
+          root,
+          first.map((f) => f.path),
+        ),
+      ),
+    );
+    expect(again.managed).toContain(spaced);
+    expect(planUpload(first, again)).toMatchObject({ changed: [], removed: [] });
+
+    // Dropping it from the stack removes exactly that file, read from the manifest line by line.
+    writeFileSync(join(root, 'grafana/my'), 'a file named like the first word, which must survive');
+    const second = first.filter((f) => f.path !== spaced);
+    const two = deploy(root, second);
+    expect(two.plan.removed).toEqual([spaced]);
+    expect(existsSync(join(root, spaced))).toBe(false);
+    expect(readFileSync(join(root, 'grafana/my'), 'utf8')).toContain('must survive');
+  });
+
+  it('rolls back a release whose files have spaces in their paths', () => {
+    const root = join(mkdtempSync(join(tmpdir(), 'md-restore-')), 'monitoring');
+    const first = [file('docker-compose-dev.yml', 'services: {}\n'), file(spaced, '{"v":1}')];
+    deploy(root, first);
+    deploy(root, [file('docker-compose-dev.yml', 'services: {}\n'), file(spaced, '{"v":2}')]);
+    const restored = parseRestore(releaseId(first), sh(`cd '${root}'\n${restoreScript(releaseId(first))}`), ['app']);
+    expect(restored.changedPaths).toEqual([spaced]);
+    expect(restored.hostNowSec).toBeGreaterThan(1_700_000_000);
+    expect(restored.stack.composeFiles.app).toEqual(['docker-compose-dev.yml']);
+    expect(readFileSync(join(root, spaced), 'utf8')).toBe('{"v":1}');
+    expect(readFileSync(join(root, RELEASE_FILE), 'utf8').trim()).toBe(releaseId(first));
+  });
+});
+
+describe('release names', () => {
+  it('accepts a release id as the deploy makes it', () => {
+    expect(() => assertReleaseId(releaseId([file('a', 'b')]))).not.toThrow();
+  });
+
+  it.each(["'$(id)'", '$(id)', '0123456789ab; id', '../../etc', 'ABCDEF012345', '0123456789a'])(
+    'refuses %j before any script is made',
+    (name) => {
+      expect(() => restoreScript(name)).toThrow(/is not a release id/);
+    },
+  );
+});
+
+describe('invocation', () => {
+  it('runs nothing of a script cut off in transit', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'md-cut-'));
+    const { command, stdin } = invocation(`touch '${dir}/first'\ntouch '${dir}/second'`);
+    const cut = stdin.slice(0, stdin.indexOf('second'));
+    const r = spawnSync('sh', ['-c', command], { input: cut, encoding: 'utf8' });
+    expect(r.status).not.toBe(0);
+    expect(existsSync(join(dir, 'first'))).toBe(false);
+    // The whole script runs both lines.
+    execFileSync('sh', ['-c', command], { input: stdin });
+    expect(existsSync(join(dir, 'second'))).toBe(true);
+  });
+
+  it('gives a script with data its data on stdin', () => {
+    const { command, stdin } = invocation('cat | tr a-z A-Z', 'quoted \'data\' "here"');
+    expect(execFileSync('sh', ['-c', command], { input: stdin, encoding: 'utf8' })).toBe('QUOTED \'DATA\' "HERE"');
+  });
+});
