@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { probesMarkdown } from '../../src/health/probes';
-import { generatedBlock } from '../helpers/docs';
 // @ts-expect-error: a plain .mjs script without types
 import { interfaceTables } from '../../scripts/readme-table.mjs';
+import { probesMarkdown } from '../../src/health/probes';
+import { generatedBlock } from '../helpers/docs';
 
 describe('README', () => {
   it('has the inputs and outputs table of action.yml, exactly', () => {
