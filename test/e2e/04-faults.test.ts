@@ -58,22 +58,23 @@ describe('gate failures roll back to the last good release', () => {
   });
 
   it("Loki never ready: a timeout with Loki's last log lines, then rolled back", async () => {
+    // The real Loki's own readiness wait, made an hour long: /ready stays 503.
     const dir = stackCopy((d) => {
       const f = join(d, 'docker-compose-dev-monitoring.yml');
       writeFileSync(
         f,
         readFileSync(f, 'utf8').replace(
           '    command: -config.file=/etc/loki/loki-config.yml\n',
-          '    command: -config.file=/etc/loki/loki-config.yml\n    environment:\n      - READY_AFTER=never\n',
+          '    command: -config.file=/etc/loki/loki-config.yml -ingester.min-ready-duration=1h\n',
         ),
       );
     });
     const r = await deployWithAction(sandboxInputs(s, { 'stack-dir': dir, 'health-timeout': '40s' }));
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain('loki: /ready answered 503 Ingester not ready: waiting for 15s after being ready');
+    expect(r.stdout).toContain('loki: /ready answered 503 Ingester not ready: waiting for 1h0m0s after being ready');
     expect(r.stdout).toMatch(/Last log lines of loki:%0A {4}level=/);
     expect(r.stdout).toContain(`Rolled back to release ${goodRelease}, which is healthy again`);
-    expect(sh("docker inspect -f '{{.Config.Env}}' loki")).not.toContain('READY_AFTER=never');
+    expect(sh("docker inspect -f '{{.Args}}' loki")).not.toContain('min-ready-duration');
     expectDataKept();
   });
 

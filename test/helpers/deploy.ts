@@ -98,13 +98,31 @@ export function containerIds(): Record<string, string> {
 
 export { sh };
 
+/** An HTTP GET to the central Loki, from inside its container (not published on the host). */
+export function lokiGet(path: string): string {
+  return execFileSync('docker', ['exec', 'loki', 'wget', '-qO-', `http://localhost:3100${path}`], { encoding: 'utf8' });
+}
+
 /**
- * Each distinct label set the Loki stand-in received (its `stream` objects). Read inside the
- * container: the raw pushes log outgrows a pipe buffer over a whole test run.
+ * Each distinct label set of the last hour's log streams in the central Loki, as JSON text
+ * (`{"filename":"…","host":"…","job":"…"}`), from Loki's series API.
  */
 export function lokiStreams(): string[] {
-  const labels = `grep -o '"stream":{[^}]*}' /loki/standin/pushes.jsonl | sort -u`;
-  return execFileSync('docker', ['exec', 'loki', 'sh', '-c', labels], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  const start = BigInt(Date.now() - 3_600_000) * 1_000_000n;
+  const match = encodeURIComponent('{job=~".+"}');
+  const body = JSON.parse(lokiGet(`/loki/api/v1/series?match%5B%5D=${match}&start=${start}`)) as {
+    data?: Record<string, string>[];
+  };
+  return (body.data ?? []).map((labels) => JSON.stringify(labels));
+}
+
+/** The lines of a LogQL query over the last hour, oldest first. */
+export function lokiLines(query: string): string[] {
+  const start = BigInt(Date.now() - 3_600_000) * 1_000_000n;
+  const body = JSON.parse(
+    lokiGet(`/loki/api/v1/query_range?query=${encodeURIComponent(query)}&start=${start}&limit=5000&direction=forward`),
+  ) as { data?: { result?: { values?: [string, string][] }[] } };
+  return (body.data?.result ?? []).flatMap((r) => (r.values ?? []).map(([, line]) => line));
 }
 
 /** A CLI deploy running in the background, for tests that interfere with it mid-way. */

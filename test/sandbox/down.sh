@@ -25,8 +25,8 @@ if docker_ready; then
   docker ps -aq --no-trunc | sort | new containers | xargs -r docker rm -f >/dev/null
   docker network ls -q --no-trunc --filter type=custom | sort | new networks | xargs -r docker network rm >/dev/null
   docker volume ls -q | sort | new volumes | xargs -r docker volume rm >/dev/null
-  if [ "$keep_images" = 0 ] && [ -s "$SANDBOX_DIR/images.txt" ]; then
-    cut -d= -f2 "$SANDBOX_DIR/images.txt" | xargs -r docker rmi -f >/dev/null
+  if [ "$keep_images" = 0 ]; then
+    cat "$SANDBOX_DIR/images.txt" "$SANDBOX_DIR/extra-images.txt" 2>/dev/null | cut -d= -f2 | sort -u | xargs -r docker rmi -f >/dev/null
   fi
 fi
 

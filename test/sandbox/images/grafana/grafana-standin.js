@@ -1,0 +1,547 @@
+// STAND-IN for Grafana 12.3 (NOT Grafana: no UI, no database engine, no alert evaluation). It answers
+// the few HTTP API calls the deploy makes, with Grafana's paths, status codes and JSON shapes, computed
+// from the provisioning files really mounted into it. Written from reading grafana/grafana's source
+// (no code copied); the behaviour each part follows:
+//   GET /api/health (no auth; indented JSON, "database":"ok")  pkg/api/http_server.go apiHealthHandler
+//   basic auth (login or email): 401 {"message":"Unauthorized"} without credentials, password-auth.failed
+//     on wrong ones, login-attempt.blocked after 5 failures in 5 minutes (kept in the database)
+//                                                   pkg/middleware/auth.go notAuthorized,
+//                                                   pkg/services/authn/clients/password.go, pkg/services/loginattempt
+//   error bodies, "traceID" added when an error is attached   pkg/api/response/response.go Error, Err
+//   the admin user is created from GF_SECURITY_ADMIN_USER/_PASSWORD (run.sh turns GF_*__FILE into
+//     GF_*) only when the database is created; later starts keep the stored password
+//   PUT /api/admin/users/:id/password {"password"}          pkg/api/admin_users.go AdminUpdateUserPassword
+//   PUT /api/user/password {"oldPassword","newPassword"}    pkg/api/user.go ChangeUserPassword,
+//     pkg/services/user/userimpl/user.go Update, pkg/services/user/password.go (at least 4 characters)
+//   grafana cli admin reset-admin-password [--user-id N] [--password-from-stdin] PASSWORD
+//                                                   pkg/cmd/grafana-cli/commands/reset_password_command.go
+//   GET /api/datasources/uid/:uid/health                    pkg/api/datasources.go CheckDatasourceHealthWithUID
+//     prometheus: instant query 1+1 at time=4 (form POST unless jsonData.httpMethod is GET), then
+//     api/v1/status/buildinfo for "details"         pkg/promlib/healthcheck.go, heuristics.go, client/client.go
+//     loki: instant query vector(1)+vector(1) at time=4s, which must answer 2
+//                                                   pkg/tsdb/loki/healthcheck.go, api.go
+//   GET /api/v1/provisioning/alert-rules                    ngalert/api/tooling/definitions/provisioning_alert_rules.go
+//     (ProvisionedAlertRule; query models get intervalMs and maxDataPoints: ngalert/models/alert_query.go;
+//     file rules are created or updated by uid, never dropped: provisioning/alerting/rules_provisioner.go)
+//   GET /api/v1/provisioning/contact-points                 ngalert/provisioning/contactpoints.go,
+//     definitions/provisioning_contactpoints.go (EmbeddedContactPoint, by name then uid, secure settings
+//     "[REDACTED]"); the built-in grafana-default-email: pkg/setting/setting_unified_alerting.go;
+//     receivers need uid, type, settings: provisioning/alerting/contact_point_types.go
+//   provisioning values: $VAR ${VAR} $__env{} $__file{} expanded and $$ -> $, except in rule annotations
+//     and query models; a file that does not parse stops Grafana            pkg/services/provisioning
+// Its "database" is a JSON file, $GF_PATHS_DATA/grafana-standin.db.json (not SQLite).
+const fs = require('node:fs');
+const http = require('node:http');
+const https = require('node:https');
+const path = require('node:path');
+const crypto = require('node:crypto');
+const YAML = require('yaml');
+
+const env = process.env;
+const DATA = env.GF_PATHS_DATA || '/var/lib/grafana';
+const PROVISIONING = env.GF_PATHS_PROVISIONING || '/etc/grafana/provisioning';
+const DB_FILE = path.join(DATA, 'grafana-standin.db.json');
+const VERSION = '12.3.1-standin';
+// Secure settings (answered "[REDACTED]") of the contact point types this project uses, and a few more.
+const SECURE = {
+  discord: ['url'],
+  slack: ['url', 'token'],
+  webhook: ['password'],
+  telegram: ['bottoken'],
+  teams: ['url'],
+};
+const DEFAULT_CONTACT_POINT = {
+  uid: '',
+  name: 'grafana-default-email',
+  type: 'email',
+  settings: { addresses: '<example@email.com>' },
+  disableResolveMessage: false,
+  provenance: '',
+};
+
+const log = (msg, fields = {}) =>
+  console.log(`logger=standin t=${new Date().toISOString()} level=info msg="${msg}"${fieldText(fields)}`);
+const fieldText = (fields) =>
+  Object.entries(fields).reduce((s, [k, v]) => `${s} ${k}=${JSON.stringify(String(v))}`, '');
+function fatal(msg) {
+  console.error(`Error: ✗ ${msg}`);
+  process.exit(1);
+}
+
+// ---- the "database" ---------------------------------------------------------------------------------
+const loadDb = () => (fs.existsSync(DB_FILE) ? JSON.parse(fs.readFileSync(DB_FILE, 'utf8')) : null);
+function saveDb(db) {
+  fs.writeFileSync(`${DB_FILE}.tmp`, JSON.stringify(db, null, 1));
+  fs.renameSync(`${DB_FILE}.tmp`, DB_FILE);
+}
+const hash = (password, salt) => crypto.pbkdf2Sync(password, salt, 10000, 50, 'sha256').toString('hex');
+function setPassword(user, password) {
+  user.salt = crypto.randomBytes(5).toString('hex');
+  user.password = hash(password, user.salt);
+}
+const ALPHANUMERIC = '0123456789abcdefghijklmnopqrstuvwxyz';
+const shortUid = () =>
+  'abcdef'[crypto.randomInt(6)] + Array.from({ length: 13 }, () => ALPHANUMERIC[crypto.randomInt(36)]).join('');
+const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+
+function createDb() {
+  // Only now, when the database is created, does the admin password come from the environment.
+  const admin = {
+    id: 1,
+    login: env.GF_SECURITY_ADMIN_USER || 'admin',
+    email: env.GF_SECURITY_ADMIN_EMAIL || 'admin@localhost',
+  };
+  setPassword(admin, env.GF_SECURITY_ADMIN_PASSWORD || 'admin');
+  log('Created default admin', { user: admin.login });
+  return {
+    users: [{ ...admin, isAdmin: true }],
+    loginAttempts: {},
+    folders: {},
+    datasources: {},
+    contactPoints: [DEFAULT_CONTACT_POINT],
+    policy: { receiver: DEFAULT_CONTACT_POINT.name },
+    rules: {},
+    nextRuleId: 1,
+  };
+}
+
+// ---- provisioning -----------------------------------------------------------------------------------
+function expand(text, file) {
+  return text.replace(/\$\$|\$__(env|file|vault)\{([^}]*)\}|\$\{(\w+)\}|\$(\w+)/g, (all, kind, arg, braced, bare) => {
+    if (all === '$$') return '$';
+    if (kind === 'file') {
+      if (!fs.existsSync(arg)) throw new Error(`${file}: open ${arg}: no such file or directory`);
+      return fs.readFileSync(arg, 'utf8').trim();
+    }
+    if (kind === 'vault') throw new Error(`${file}: $__vault{} is not available in the stand-in`);
+    return env[kind === 'env' ? arg : braced || bare] || '';
+  });
+}
+// Expands the strings of a parsed file, except below the places keep(path) names.
+function expandAll(node, file, keep, at = []) {
+  if (typeof node === 'string') return expand(node, file);
+  if (Array.isArray(node)) return node.map((v) => expandAll(v, file, keep, [...at, '[]']));
+  if (!node || typeof node !== 'object') return node;
+  const entries = Object.entries(node).map(([k, v]) => [
+    k,
+    keep([...at, k]) ? v : expandAll(v, file, keep, [...at, k]),
+  ]);
+  return Object.fromEntries(entries);
+}
+// The parsed, expanded files of one provisioning directory; Grafana does not start if one is broken.
+function readProvisioning(dir, what, extensions = /\.ya?ml$/, keep = () => false) {
+  const full = path.join(PROVISIONING, dir);
+  const files = fs.existsSync(full) ? fs.readdirSync(full).filter((f) => extensions.test(f)) : [];
+  return files.sort().map((name) => {
+    const file = path.join(full, name);
+    let doc = {};
+    try {
+      doc = YAML.parse(fs.readFileSync(file, 'utf8')) || {};
+    } catch (e) {
+      fatal(`${what} provisioning error: failed to parse ${file}: ${e.message.split('\n')[0]}`);
+    }
+    try {
+      return expandAll(doc, file, keep);
+    } catch (e) {
+      return fatal(`${what} provisioning error: ${e.message}`);
+    }
+  });
+}
+
+// Prometheus' model.Duration, as Grafana writes "for": "5m", "1h30m", "0s".
+const UNITS = { y: 31536e6, w: 6048e5, d: 864e5, h: 36e5, m: 6e4, s: 1e3, ms: 1 };
+function duration(text, where) {
+  const m = /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/.exec(text);
+  if (!m || text === '') fatal(`Alerting provisioning error: ${where}: not a valid duration string: "${text}"`);
+  let ms = Object.values(UNITS).reduce((sum, size, i) => sum + Number(m[i + 1] || 0) * size, 0);
+  if (ms === 0) return '0s';
+  return Object.entries(UNITS).reduce((out, [unit, size]) => {
+    const n = Math.floor(ms / size);
+    ms -= n * size;
+    return n ? `${out}${n}${unit}` : out;
+  }, '');
+}
+// Go writes a map[string]any with its keys sorted.
+function sortKeys(v) {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (!v || typeof v !== 'object') return v;
+  return Object.fromEntries(
+    Object.keys(v)
+      .sort()
+      .map((k) => [k, sortKeys(v[k])]),
+  );
+}
+
+function provisionDatasources(db) {
+  for (const doc of readProvisioning('datasources', 'Datasource')) {
+    for (const gone of doc.deleteDatasources || []) {
+      for (const ds of Object.values(db.datasources)) if (ds.name === gone.name) delete db.datasources[ds.uid];
+    }
+    for (const ds of doc.datasources || []) {
+      const uid = ds.uid || Object.values(db.datasources).find((known) => known.name === ds.name)?.uid || shortUid();
+      const { basicAuth, basicAuthUser, jsonData, secureJsonData } = ds;
+      db.datasources[uid] = {
+        uid,
+        name: ds.name,
+        type: ds.type,
+        url: ds.url || '',
+        jsonData: jsonData || {},
+        basicAuth,
+      };
+      if (basicAuth) Object.assign(db.datasources[uid], { basicAuthUser, password: secureJsonData?.basicAuthPassword });
+    }
+  }
+}
+
+function provisionContactPoints(db, doc) {
+  for (const cp of doc.contactPoints || []) {
+    for (const r of cp.receivers || []) {
+      const refuse = (why) => fatal(`Alerting provisioning error: failure parsing contact points: ${cp.name}: ${why}`);
+      const uid = String(r.uid ?? '').trim();
+      const settings = { ...r.settings };
+      if (!uid) refuse('no uid is set');
+      if (!r.type) refuse('no type is set');
+      if (!Object.keys(settings).length) refuse('no settings are set');
+      if (r.type === 'discord' && !settings.url) refuse('could not find webhook url property in settings');
+      for (const key of SECURE[r.type] || []) {
+        if (settings[key]) settings[key] = '[REDACTED]';
+        else delete settings[key];
+      }
+      const disableResolveMessage = !!r.disableResolveMessage;
+      const entry = { uid, name: cp.name, type: r.type, settings, disableResolveMessage, provenance: 'file' };
+      db.contactPoints = db.contactPoints.filter((c) => c.uid !== uid).concat(entry);
+    }
+  }
+  for (const gone of doc.deleteContactPoints || []) {
+    db.contactPoints = db.contactPoints.filter((c) => c.uid !== String(gone.uid ?? ''));
+  }
+}
+
+function alertQuery(q) {
+  const model = { ...q.model };
+  if (!(model.maxDataPoints > 0)) model.maxDataPoints = 43200;
+  if (!(model.intervalMs > 0)) model.intervalMs = 1000;
+  const relativeTimeRange = { from: q.relativeTimeRange?.from || 0, to: q.relativeTimeRange?.to || 0 };
+  const queryType = model.queryType || q.queryType || '';
+  return { refId: q.refId, queryType, relativeTimeRange, datasourceUid: q.datasourceUid, model: sortKeys(model) };
+}
+
+function provisionRules(db, doc) {
+  for (const g of doc.groups || []) {
+    if (!g.folder) fatal(`Alerting provisioning error: rule group ${g.name}: no folder is set`);
+    if (!db.folders[g.folder]) db.folders[g.folder] = shortUid();
+    for (const r of g.rules || []) {
+      const refuse = (why) => fatal(`Alerting provisioning error: rule group ${g.name}: rule "${r.title}": ${why}`);
+      const refIds = (r.data || []).map((q) => q.refId);
+      if (!r.uid) refuse('no UID is set');
+      if (!r.title) refuse('no title is set');
+      if (!refIds.includes(r.condition)) refuse(`condition "${r.condition}" must be one of [${refIds.join(' ')}]`);
+      const rule = {
+        uid: r.uid,
+        orgID: g.orgId || 1,
+        folderUID: db.folders[g.folder],
+        ruleGroup: g.name,
+        title: r.title,
+        condition: r.condition,
+        data: r.data.map(alertQuery),
+        noDataState: r.noDataState || 'NoData',
+        execErrState: r.execErrState || 'Alerting',
+        for: duration(String(r.for ?? '0s'), r.uid),
+        keep_firing_for: duration(String(r.keepFiringFor ?? '0s'), r.uid),
+        annotations: sortKeys(r.annotations || {}),
+        labels: sortKeys(r.labels || {}),
+        isPaused: !!r.isPaused,
+      };
+      const old = db.rules[r.uid];
+      const updated = old && JSON.stringify(old.rule) === JSON.stringify(rule) ? old.updated : now();
+      db.rules[r.uid] = { id: old?.id || db.nextRuleId++, updated, rule };
+    }
+  }
+  for (const gone of doc.deleteRules || []) delete db.rules[gone.uid];
+}
+
+function provision(db) {
+  provisionDatasources(db);
+  readProvisioning('dashboards', 'Dashboard');
+  const verbatim = (at) => at[0] === 'groups' && at[2] === 'rules' && (at[4] === 'annotations' || at[6] === 'model');
+  const alerting = readProvisioning('alerting', 'Alerting', /\.(ya?ml|json)$/, verbatim);
+  for (const doc of alerting) provisionContactPoints(db, doc);
+  for (const doc of alerting) {
+    for (const policy of doc.policies || []) {
+      if (!db.contactPoints.some((c) => c.name === policy.receiver)) {
+        fatal(`Alerting provisioning error: notification policy: receiver '${policy.receiver}' does not exist`);
+      }
+      db.policy = { receiver: policy.receiver };
+    }
+    provisionRules(db, doc);
+  }
+}
+
+// ---- HTTP -------------------------------------------------------------------------------------------
+const HEADERS = { 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', 'X-Frame-Options': 'deny' };
+function send(res, status, body, type = 'application/json') {
+  res.writeHead(status, { ...HEADERS, 'Content-Type': type });
+  res.end(typeof body === 'string' ? body : JSON.stringify(body));
+}
+// response.Error: {"message"}, plus "traceID" when Grafana attached an error; errutil errors carry more.
+const error = (res, status, message, withErr = true) =>
+  send(res, status, withErr ? { message, traceID: '' } : { message });
+const errutil = (status, messageId, message) => ({ message, messageId, statusCode: status, traceID: '' });
+
+function authenticate(req, db) {
+  const basic = /^Basic (.+)$/i.exec(req.headers.authorization || '');
+  if (!basic) return { status: 401, body: { message: 'Unauthorized' } };
+  const credentials = Buffer.from(basic[1], 'base64').toString();
+  const login = credentials.slice(0, credentials.indexOf(':'));
+  const password = credentials.slice(credentials.indexOf(':') + 1);
+  const recent = (db.loginAttempts[login] || []).filter((t) => t > Date.now() - 5 * 60e3);
+  const refused = (messageId) => ({ status: 401, body: errutil(401, messageId, 'Invalid username or password') });
+  if (recent.length >= 5 && env.GF_SECURITY_DISABLE_BRUTE_FORCE_LOGIN_PROTECTION !== 'true') {
+    return refused('login-attempt.blocked');
+  }
+  const user = db.users.find((u) => u.login === login || u.email === login);
+  if (user && password && hash(password, user.salt) === user.password) return { user };
+  db.loginAttempts[login] = [...recent, Date.now()];
+  saveDb(db);
+  return refused('password-auth.failed');
+}
+
+const readBody = (req) =>
+  new Promise((resolve) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString()));
+  });
+function parseJson(text) {
+  try {
+    const v = JSON.parse(text);
+    return v && typeof v === 'object' ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+// PUT /api/admin/users/:id/password: any failure of the update, a short password too, is a 500.
+function adminSetPassword(res, db, idText, body) {
+  const form = parseJson(body);
+  if (!form) return error(res, 400, 'bad request data');
+  if (!/^-?\d+$/.test(idText)) return error(res, 400, 'id is invalid');
+  const user = db.users.find((u) => u.id === Number(idText));
+  if (!user || String(form.password ?? '').length < 4) return error(res, 500, 'Failed to update user password');
+  setPassword(user, String(form.password));
+  delete db.loginAttempts[user.login];
+  saveDb(db);
+  return send(res, 200, { message: 'User password updated' });
+}
+
+// PUT /api/user/password: the signed-in user's own password. (The messageId of "Invalid old password"
+// is user.ErrPasswordMissmatch's as remembered: that file was not in the source searched.)
+function changeOwnPassword(res, db, user, body) {
+  const form = parseJson(body);
+  if (!form) return error(res, 400, 'bad request data');
+  if (hash(String(form.oldPassword ?? ''), user.salt) !== user.password) {
+    return send(res, 401, errutil(401, 'user.password-mismatch', 'Invalid old password'));
+  }
+  if (String(form.newPassword ?? '').length < 4) {
+    return send(res, 400, errutil(400, 'password.password-policy-too-short', 'New password is too short'));
+  }
+  setPassword(user, String(form.newPassword));
+  saveDb(db);
+  return send(res, 200, { message: 'User password changed' });
+}
+
+// ---- data source health -----------------------------------------------------------------------------
+function nameserver() {
+  const conf = fs.existsSync('/etc/resolv.conf') ? fs.readFileSync('/etc/resolv.conf', 'utf8') : '';
+  return /^nameserver\s+(\S+)/m.exec(conf)?.[1] || '127.0.0.1';
+}
+// A failed request, worded as Go's net/http words it.
+function goError(method, url, e) {
+  const { hostname, port, protocol } = new URL(url);
+  const address = `${e.address || hostname}:${e.port || port || (protocol === 'https:' ? 443 : 80)}`;
+  const reasons = {
+    ENOTFOUND: `dial tcp: lookup ${hostname} on ${nameserver()}:53: no such host`,
+    EAI_AGAIN: `dial tcp: lookup ${hostname} on ${nameserver()}:53: server misbehaving`,
+    ECONNREFUSED: `dial tcp ${address}: connect: connection refused`,
+    EHOSTUNREACH: `dial tcp ${address}: connect: no route to host`,
+    ETIMEDOUT: 'context deadline exceeded (Client.Timeout exceeded while awaiting headers)',
+    ECONNRESET: 'EOF',
+  };
+  return `${method[0]}${method.slice(1).toLowerCase()} "${url}": ${reasons[e.code] || e.message}`;
+}
+function request(ds, method, url, body) {
+  return new Promise((resolve, reject) => {
+    const headers = body ? { 'Content-Type': 'application/x-www-form-urlencoded' } : {};
+    if (ds.basicAuth)
+      headers.Authorization = `Basic ${Buffer.from(`${ds.basicAuthUser}:${ds.password}`).toString('base64')}`;
+    const req = (url.startsWith('https:') ? https : http).request(url, { method, headers, timeout: 30e3 }, (res) => {
+      readBody(res).then((text) => resolve({ status: res.statusCode, statusText: res.statusMessage, text }));
+    });
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
+    req.on('error', (e) => reject(new Error(goError(method, url, e))));
+    req.end(body);
+  });
+}
+const endpoint = (ds, p, query) => `${ds.url.replace(/\/+$/, '')}${p}${query ? `?${query}` : ''}`;
+const form = (fields) => new URLSearchParams(Object.entries(fields).sort()).toString();
+
+async function prometheusHealth(ds) {
+  const failed = (e) => ({
+    status: 'ERROR',
+    message: `${e} - There was an error returned querying the Prometheus API.`,
+  });
+  const query = form({ query: '1+1', time: '4' });
+  const viaGet = String(ds.jsonData.httpMethod || '').toUpperCase() === 'GET';
+  let result;
+  try {
+    const r = viaGet
+      ? await request(ds, 'GET', endpoint(ds, '/api/v1/query', query))
+      : await request(ds, 'POST', endpoint(ds, '/api/v1/query'), query);
+    const json = parseJson(r.text);
+    if (r.status !== 200) result = failed(`${r.status} ${r.statusText}`);
+    else if (json?.status !== 'success') result = failed(json?.error || 'unexpected response');
+    else result = { status: 'OK', message: 'Successfully queried the Prometheus API.' };
+  } catch (e) {
+    result = failed(e.message);
+  }
+  // "details": an application whose build info lists features is Mimir; without build info, none.
+  const info = await request(ds, 'GET', endpoint(ds, '/api/v1/status/buildinfo')).catch(() => null);
+  const data = info?.status === 200 ? parseJson(info.text)?.data : null;
+  if (data) {
+    const mimir = Object.keys(data.features || {}).length > 0;
+    result.details = { application: mimir ? 'Mimir' : 'Prometheus', features: { rulerApiEnabled: mimir } };
+  }
+  return result;
+}
+
+async function lokiHealth(ds) {
+  const failed = (e) => ({ status: 'ERROR', message: `There was an error returned querying the Loki API.: ${e}` });
+  const fields = { direction: 'backward', query: 'vector(1)+vector(1)', time: '4000000000' };
+  if (Number(ds.jsonData.maxLines) > 0) fields.limit = String(ds.jsonData.maxLines);
+  try {
+    const r = await request(ds, 'GET', endpoint(ds, '/loki/api/v1/query', form(fields)));
+    if (r.status < 200 || r.status > 299) return failed(parseJson(r.text)?.message || r.text);
+    const samples = parseJson(r.text)?.data?.result || [];
+    if (!samples.length) return failed('no frames');
+    if (samples.length !== 1 || Number(samples[0].value?.[1]) !== 2) return failed('invalid response');
+    return { status: 'OK', message: 'Successfully queried the Loki API.' };
+  } catch (e) {
+    return failed(e.message);
+  }
+}
+
+async function datasourceHealth(res, db, uid) {
+  if (!/^[a-zA-Z0-9\-_]*$/.test(uid) || uid.length > 40) return error(res, 400, 'UID is invalid', false);
+  const ds = db.datasources[uid];
+  if (!ds) return error(res, 500, 'Unable to load datasource metadata');
+  const check = { prometheus: prometheusHealth, loki: lokiHealth }[ds.type];
+  if (!check) return error(res, 501, `the Grafana stand-in has no health check for type ${ds.type}`, false);
+  const result = await check(ds);
+  return send(res, result.status === 'OK' ? 200 : 400, result);
+}
+
+// ---- API --------------------------------------------------------------------------------------------
+const omitEmpty = (key, map) => (Object.keys(map).length ? { [key]: map } : {}); // Go's omitempty on a map
+// A ProvisionedAlertRule, its keys in the order of Grafana's struct.
+const ruleJson = ({ id, updated, rule: r }) => ({
+  id,
+  uid: r.uid,
+  orgID: r.orgID,
+  folderUID: r.folderUID,
+  ruleGroup: r.ruleGroup,
+  title: r.title,
+  condition: r.condition,
+  data: r.data,
+  updated,
+  noDataState: r.noDataState,
+  execErrState: r.execErrState,
+  for: r.for,
+  keep_firing_for: r.keep_firing_for,
+  ...omitEmpty('annotations', r.annotations),
+  ...omitEmpty('labels', r.labels),
+  provenance: 'file',
+  isPaused: r.isPaused,
+  notification_settings: null,
+  record: null,
+});
+// An EmbeddedContactPoint; "provenance" is left out when empty (the built-in default has none).
+const contactPointJson = ({ uid, name, type, settings, disableResolveMessage, provenance }) => ({
+  uid,
+  name,
+  type,
+  settings: sortKeys(settings),
+  disableResolveMessage,
+  ...(provenance && { provenance }),
+});
+const compare = (x, y) => (x < y ? -1 : x > y ? 1 : 0); // byte order, as Go's strings.Compare
+const byNameThenUid = (a, b) => compare(a.name, b.name) || compare(a.uid, b.uid);
+
+async function handle(req, res) {
+  const url = new URL(req.url, 'http://grafana');
+  const route = `${req.method} ${url.pathname.replace(/\/+$/, '')}`;
+  if (route === 'GET /api/health') {
+    const health = JSON.stringify({ database: 'ok', version: VERSION, commit: 'standin' }, null, 2);
+    return send(res, 200, health, 'application/json; charset=UTF-8');
+  }
+  const db = loadDb(); // read at every request: `grafana cli` may have changed it
+  const auth = authenticate(req, db);
+  if (!auth.user) return send(res, auth.status, auth.body);
+  const body = await readBody(req);
+  const health = /^GET \/api\/datasources\/uid\/([^/]+)\/health$/.exec(route);
+  const adminPassword = /^PUT \/api\/admin\/users\/([^/]+)\/password$/.exec(route);
+  if (health) return datasourceHealth(res, db, decodeURIComponent(health[1]));
+  if (adminPassword) return adminSetPassword(res, db, adminPassword[1], body);
+  if (route === 'PUT /api/user/password') return changeOwnPassword(res, db, auth.user, body);
+  if (route === 'GET /api/v1/provisioning/alert-rules') {
+    const rules = Object.values(db.rules).sort((a, b) => a.id - b.id);
+    return send(res, 200, rules.map(ruleJson));
+  }
+  if (route === 'GET /api/v1/provisioning/contact-points') {
+    const name = url.searchParams.get('name');
+    const wanted = db.contactPoints.filter((c) => !name || c.name === name);
+    return send(res, 200, wanted.sort(byNameThenUid).map(contactPointJson));
+  }
+  return send(res, 404, { message: 'Not found' });
+}
+
+// ---- `grafana server` and `grafana cli admin reset-admin-password` ------------------------------------
+function cli(args) {
+  const option = (name) => args[args.indexOf(name) + 1];
+  const words = args.filter((a, i) => !a.startsWith('-') && args[i - 1] !== '--user-id');
+  if (words[0] !== 'admin' || words[1] !== 'reset-admin-password') {
+    fatal(`the Grafana stand-in's cli knows only "admin reset-admin-password", not: ${args.join(' ')}`);
+  }
+  const password = args.includes('--password-from-stdin') ? fs.readFileSync(0, 'utf8').split('\n')[0] : words[2];
+  const userId = Number(args.includes('--user-id') ? option('--user-id') : 1);
+  if (String(password ?? '').length < 4) fatal('new password is too short');
+  const db = loadDb();
+  const user = db?.users.find((u) => u.id === userId);
+  if (!user) fatal(`could not read user (id: ${userId}) from database. Error: user not found`);
+  setPassword(user, password);
+  saveDb(db);
+  console.log('\nAdmin password changed successfully ✔');
+}
+
+function server() {
+  // As Grafana: the database (and its admin user) exists before provisioning runs, even if that fails.
+  let db;
+  try {
+    db = loadDb() || createDb();
+    saveDb(db);
+  } catch (e) {
+    fatal(`failed to open the database ${DB_FILE}: ${e.message}`);
+  }
+  provision(db);
+  saveDb(db);
+  const counts = { datasources: Object.keys(db.datasources).length, rules: Object.keys(db.rules).length };
+  log('finished provisioning', { ...counts, contactPoints: db.contactPoints.length });
+  const port = Number(env.GF_SERVER_HTTP_PORT || 3000);
+  const serve = (req, res) => handle(req, res).catch((e) => error(res, 500, `stand-in failure: ${e.message}`, false));
+  http.createServer(serve).listen(port, () => log('HTTP Server Listen', { address: `[::]:${port}`, version: VERSION }));
+  process.on('SIGTERM', () => process.exit(0));
+}
+
+const [command, ...args] = process.argv.slice(2);
+if (command === 'cli') cli(args);
+else if (command === 'server' || command === undefined) server();
+else fatal(`unknown command ${command}; the Grafana stand-in knows "server" and "cli"`);
