@@ -36596,6 +36596,8 @@ function parseCliArgs(argv, env) {
 
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = require("node:path");
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./src/model/layout.ts
 // Where things live on the host, under the remote directory. Data and logs live outside the
 // files a deploy replaces, so that no deploy or rollback can lose them.
@@ -36632,6 +36634,408 @@ const SECRET_FILES = {
 /** Override file that sets the `images` input's images for one stack's services. */
 function imagesOverrideFile(stack) {
     return COMPOSE_FILES[stack].replace(/\.yml$/, '.images.yml');
+}
+
+;// CONCATENATED MODULE: ./src/model/compose.ts
+// The one reading of a stack's compose files: services with the line each value is on, their
+// images, mounts, profiles and commands, with Compose's ${VAR} interpolation applied. The linter,
+// the renderer and the Compose runner all read services and mounts from here.
+
+
+
+/** Compose-style interpolation: $$, ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?err}, $VAR. */
+function interpolate(text, vars) {
+    return text.replace(/\$(\$|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g, (_match, dollar, braced, op, arg, bare) => {
+        if (dollar === '$')
+            return '$';
+        const name = braced ?? bare;
+        const v = vars[name];
+        if (op === ':-')
+            return v ? v : arg;
+        if (op === '-')
+            return v ?? arg;
+        return v ?? '';
+    });
+}
+function yamlFile(path, text) {
+    const lc = new dist/* LineCounter */.HN();
+    const doc = (0,dist/* parseDocument */.Tp)(text, { lineCounter: lc, uniqueKeys: false });
+    if (doc.errors.length) {
+        const e = doc.errors[0];
+        return { error: { value: e?.message ?? 'invalid YAML', file: path, line: e?.linePos?.[0]?.line ?? 1 } };
+    }
+    return {
+        file: {
+            path,
+            data: doc.toJS(),
+            lineOf: (keys) => {
+                // The line of the key itself (or of the sequence item), where a reader looks.
+                let node = doc.contents;
+                let at = node?.range?.[0];
+                for (const k of keys) {
+                    if ((0,dist/* isMap */.jh)(node)) {
+                        const pair = node.items.find((p) => (0,dist/* isScalar */.jn)(p.key) && p.key.value === k);
+                        if (!pair)
+                            break;
+                        at = pair.key.range?.[0] ?? at;
+                        node = pair.value;
+                    }
+                    else if ((0,dist/* isSeq */.oP)(node) && typeof k === 'number') {
+                        const item = node.items[k];
+                        if (!item)
+                            break;
+                        at = item.range?.[0] ?? at;
+                        node = item;
+                    }
+                    else
+                        break;
+                }
+                return at === undefined ? 1 : lc.linePos(at).line;
+            },
+        },
+    };
+}
+function str(v) {
+    return typeof v === 'string' || typeof v === 'number' ? String(v) : undefined;
+}
+function parseMount(raw, vars, file, line) {
+    if (typeof raw === 'string') {
+        const parts = interpolate(raw, vars).split(':');
+        if (parts.length < 2)
+            return { source: '', target: parts[0] ?? '', named: true, file, line };
+        const [source = '', target = ''] = parts;
+        const named = !/^[./~]/.test(source) && !source.startsWith('/');
+        return { source, target, named, file, line };
+    }
+    if (raw && typeof raw === 'object') {
+        const o = raw;
+        const source = interpolate(str(o.source) ?? '', vars);
+        const target = interpolate(str(o.target) ?? '', vars);
+        return { source, target, named: o.type === 'volume', file, line };
+    }
+    return undefined;
+}
+/** The services of one compose file; a file that is not valid YAML has none and an error. */
+function parseComposeFile(file, vars = {}) {
+    const { file: y, error } = yamlFile(file.path, file.content.toString('utf8'));
+    if (!y)
+        return { services: [], error };
+    return { services: servicesOf(y, vars), yaml: y };
+}
+function servicesOf(y, vars) {
+    const path = y.path;
+    const svcs = y.data?.services ?? {};
+    return Object.entries(svcs).map(([name, svc]) => {
+        const s = svc ?? {};
+        const at = (...k) => y.lineOf(['services', name, ...k]);
+        const image = str(s.image);
+        const user = str(s.user);
+        const command = Array.isArray(s.command)
+            ? s.command.map(String)
+            : typeof s.command === 'string'
+                ? s.command.split(/\s+/)
+                : [];
+        return {
+            name,
+            file: path,
+            line: at(),
+            image: image === undefined ? undefined : { value: interpolate(image, vars), file: path, line: at('image') },
+            containerName: str(s.container_name),
+            user: user === undefined ? undefined : { value: interpolate(user, vars), file: path, line: at('user') },
+            rawUser: user,
+            ports: (Array.isArray(s.ports) ? s.ports : []).map((p, i) => ({
+                value: interpolate(typeof p === 'object' && p
+                    ? `${p.published ?? ''}:${p.target ?? ''}`
+                    : String(p), vars),
+                file: path,
+                line: at('ports', i),
+            })),
+            mounts: (Array.isArray(s.volumes) ? s.volumes : [])
+                .map((v, i) => parseMount(v, vars, path, at('volumes', i)))
+                .filter((m) => !!m),
+            command: command.map((c) => interpolate(c, vars)),
+            profiles: Array.isArray(s.profiles) ? s.profiles.map(String) : [],
+            environment: environmentOf(s.environment, vars),
+        };
+    });
+}
+function environmentOf(raw, vars) {
+    const out = {};
+    if (Array.isArray(raw)) {
+        for (const item of raw.map(String)) {
+            const i = item.indexOf('=');
+            if (i > 0)
+                out[item.slice(0, i)] = interpolate(item.slice(i + 1), vars);
+        }
+    }
+    else if (raw && typeof raw === 'object') {
+        for (const [k, v] of Object.entries(raw))
+            out[k] = interpolate(v === null ? '' : String(v), vars);
+    }
+    return out;
+}
+/** The stack-relative directories and files (`./x` → `x`) a service bind-mounts. */
+function stackMounts(service) {
+    return service.mounts.filter((m) => m.source.startsWith('./')).map((m) => hostPathKey(m.source));
+}
+function buildModel(files, vars) {
+    const byPath = new Map(files.map((f) => [f.path, f]));
+    const cache = new Map();
+    const parseErrors = [];
+    const yaml = (path) => {
+        if (!cache.has(path)) {
+            const f = byPath.get(path);
+            if (!f)
+                cache.set(path, undefined);
+            else {
+                const r = yamlFile(path, f.content.toString('utf8'));
+                if (r.error)
+                    parseErrors.push(r.error);
+                cache.set(path, r.file);
+            }
+        }
+        return cache.get(path);
+    };
+    const composeFiles = Object.values(COMPOSE_FILES).filter((p) => byPath.has(p));
+    const services = composeFiles.flatMap((path) => {
+        const y = yaml(path);
+        return y ? servicesOf(y, vars) : [];
+    });
+    return { files: byPath, services, composeFiles, vars, parseErrors, yaml };
+}
+/** Normalises a host path for comparison: ./x relative to the stack dir, ~ kept as written. */
+function hostPathKey(source) {
+    return external_node_path_namespaceObject.posix.normalize(source.replace(/\/+$/, '').replace(/^\.\//, '')).replace(/\/$/, '');
+}
+const imageName = (s) => s.image?.value.replace(/@.*$/, '').replace(/:[^/:]*$/, '') ?? '';
+/** The tag of a service's image, if it names one. */
+const imageTag = (s) => /:([^/:@]+)(?:@.*)?$/.exec(s.image?.value ?? '')?.[1];
+/** A service runs the program `name`: its image's last path part, or its service name. */
+const isImage = (s, name) => imageName(s).split('/').pop() === name || s.name === name;
+/** Whether a container path is the directory or inside it. */
+const within = (path, dir) => {
+    const p = external_node_path_namespaceObject.posix.normalize(path);
+    const d = external_node_path_namespaceObject.posix.normalize(dir).replace(/\/$/, '');
+    return p === d || p.startsWith(`${d}/`);
+};
+/** The mount of a service that holds a container path, the deepest one. */
+function mountHolding(s, containerPath) {
+    return s.mounts.filter((mt) => within(containerPath, mt.target)).sort((a, b) => b.target.length - a.target.length)[0];
+}
+/** The stack file a service mounts at a container path (its config), if it is in the stack. */
+function mountedConfig(m, s, containerPath) {
+    const mt = s.mounts.find((x) => x.target === containerPath);
+    if (!mt || mt.named || !mt.source.startsWith('./'))
+        return undefined;
+    const rel = hostPathKey(mt.source);
+    return m.files.has(rel) ? rel : undefined;
+}
+/** A command-line flag's value (`-flag=v`, `--flag v`), or the program's default. */
+function configFlag(s, flag, fallback) {
+    for (const c of s.command) {
+        const m = new RegExp(`^-?-${flag}=(.+)$`).exec(c);
+        if (m?.[1])
+            return m[1];
+    }
+    const i = s.command.findIndex((c) => c === `--${flag}` || c === `-${flag}`);
+    return (i >= 0 && s.command[i + 1]) || fallback;
+}
+
+;// CONCATENATED MODULE: ./src/model/logs.ts
+// The log path as the stack declares it: which log agent runs, which files it tails under which
+// job label, and where on the host those files are. The linter checks it statically; the gate
+// proves it with a canary line per job.
+
+
+/** The log agents (Promtail, Alloy) among the stack's services. */
+function logAgents(m) {
+    return m.services.filter((s) => isImage(s, 'promtail') || isImage(s, 'alloy'));
+}
+/** The jobs of a log agent's config: each `__path__` glob with its job label and line. */
+function logJobs(m, agent) {
+    if (isImage(agent, 'promtail')) {
+        const cfgPath = mountedConfig(m, agent, configFlag(agent, 'config.file', '/etc/promtail/config.yml'));
+        const y = cfgPath ? m.yaml(cfgPath) : undefined;
+        const data = y?.data;
+        const out = [];
+        (data?.scrape_configs ?? []).forEach((sc, i) => {
+            (sc.static_configs ?? []).forEach((st, j) => {
+                const p = st.labels?.__path__;
+                if (typeof p === 'string' && y) {
+                    out.push({
+                        job: String(st.labels?.job ?? ''),
+                        path: p,
+                        file: y.path,
+                        line: y.lineOf(['scrape_configs', i, 'static_configs', j, 'labels', '__path__']),
+                    });
+                }
+            });
+        });
+        return out;
+    }
+    if (isImage(agent, 'alloy')) {
+        const cfgPath = agent.mounts.find((mt) => mt.target.endsWith('.alloy') && m.files.has(hostPathKey(mt.source)));
+        const file = cfgPath ? hostPathKey(cfgPath.source) : undefined;
+        const text = file ? (m.files.get(file)?.content.toString('utf8') ?? '') : '';
+        return text.split('\n').flatMap((l, i) => [...l.matchAll(/"?__path__"?\s*=\s*"([^"]+)"/g)].map((x) => ({
+            job: /"?job"?\s*=\s*"([^"]*)"/.exec(l)?.[1] ?? '',
+            path: x[1] ?? '',
+            file: file ?? '',
+            line: i + 1,
+        })));
+    }
+    return [];
+}
+/**
+ * The host directory a container directory of a service is bind-mounted from, or undefined when
+ * no bind mount holds it. Stack-relative sources resolve against the stack's root on the host.
+ */
+function hostDirOf(service, containerDir, root) {
+    const mt = mountHolding(service, containerDir);
+    if (!mt || mt.named)
+        return undefined;
+    const source = mt.source.startsWith('./') ? external_node_path_namespaceObject.posix.join(root, mt.source) : mt.source;
+    if (!source.startsWith('/'))
+        return undefined;
+    return external_node_path_namespaceObject.posix.join(source, external_node_path_namespaceObject.posix.relative(mt.target, containerDir));
+}
+
+;// CONCATENATED MODULE: ./src/health/canary.ts
+// The log path, proven: a line unique to this run is appended to a file of our own in every
+// directory the log agent tails, and the gate passes only when Loki returns each line under its
+// directory's job label. A wrong mount, a wrong __path__, an agent that cannot reach Loki or a
+// Loki that refuses the push each end in a sentence that says so.
+
+
+
+/** Marks every canary line and file: dashboards and alert rules filter it out. */
+const CANARY_MARK = 'monitoring-deploy-canary';
+/** A canary file is emptied before it grows past this. */
+const MAX_CANARY_BYTES = 64 * 1024;
+/** A file name the glob's last part matches: `*.log` → `monitoring-deploy-canary.log`. */
+function canaryFileName(pattern) {
+    return pattern
+        .replace(/\{([^,}]*)[^}]*\}/g, '$1')
+        .replace(/\[!?(.)[^\]]*\]/g, '$1')
+        .replace(/\*+/g, CANARY_MARK)
+        .replace(/\?/g, 'x');
+}
+const WILDCARD = /[*?[{]/;
+function spotOf(job, agent, root) {
+    const parts = job.path.split('/');
+    const last = parts.pop() ?? '';
+    // A `**` directory matches zero directories too: the canary goes where it starts.
+    const dirParts = parts.filter((p) => p !== '**');
+    const containerDir = dirParts.join('/') || '/';
+    const containerFile = external_node_path_namespaceObject.posix.join(containerDir, canaryFileName(last));
+    const base = { job: job.job, glob: job.path, containerFile };
+    if (!job.job)
+        return { ...base, problem: `${job.path} has no job label, so its lines cannot be found in Loki by job` };
+    if (dirParts.some((p) => WILDCARD.test(p)))
+        return {
+            ...base,
+            problem: `${job.path} has a wildcard directory: there is no one directory to put a canary line in`,
+        };
+    const hostDir = hostDirOf(agent, containerDir, root);
+    if (!hostDir)
+        return {
+            ...base,
+            problem: `${agent.name} watches ${job.path}, but no host directory is mounted at ${containerDir} in its container (it mounts ${agent.mounts.map((m) => m.target).join(', ')})`,
+        };
+    return { ...base, hostFile: external_node_path_namespaceObject.posix.join(hostDir, external_node_path_namespaceObject.posix.basename(containerFile)) };
+}
+/** Where the canary lines go: one spot per job of the agent's config. */
+function canaryPlan(model, agent, root) {
+    return {
+        agent: {
+            service: agent.name,
+            title: agent.name === 'alloy' ? 'Alloy' : agent.name === 'promtail' ? 'Promtail' : agent.name,
+            image: agent.image?.value,
+        },
+        spots: logJobs(model, agent).map((j) => spotOf(j, agent, root)),
+    };
+}
+/** The line written for a job: the mark, this run's token, and the job it should arrive under. */
+function canaryLine(token, job, at = new Date()) {
+    return `${at.toISOString()} INFO ${CANARY_MARK} ${token} job=${job}`;
+}
+/**
+ * Appends each job's line to its file on the host: as the login user, else with `sudo -n`, else
+ * from a throwaway container of the agent's own image (the app's log directories may belong to
+ * the user the app runs as). Prints `@wrote JOB`, `@nodir JOB DIR-LISTING` or `@denied JOB`.
+ */
+function canaryScript(plan, token, docker) {
+    const append = `f=$1; if [ -f "$f" ] && [ "$(wc -c < "$f")" -gt ${MAX_CANARY_BYTES} ]; then : > "$f"; fi; printf '%s\\n' "$2" >> "$f"`;
+    const viaDocker = plan.agent.image
+        ? `|| ${docker} run --rm --user 0:0 --network none --entrypoint /bin/sh -v "$d:/c" ${shq(plan.agent.image)} -c "$W" _ "/c/$n" "$3" >/dev/null 2>&1`
+        : '';
+    const lines = [
+        `W=${shq(append)}`,
+        'put() {',
+        '  d=$(dirname -- "$2"); n=$(basename -- "$2")',
+        `  if [ ! -d "$d" ]; then echo "@nodir $1 $(ls -1 -- "$(dirname -- "$d")" 2>/dev/null | tr '\\n' ' ')"; return; fi`,
+        `  if sh -c "$W" _ "$2" "$3" 2>/dev/null || sudo -n sh -c "$W" _ "$2" "$3" 2>/dev/null ${viaDocker}; then echo "@wrote $1"; else echo "@denied $1"; fi`,
+        '}',
+    ];
+    for (const s of plan.spots) {
+        if (s.hostFile)
+            lines.push(`put ${shq(s.job)} ${shq(s.hostFile)} ${shq(canaryLine(token, s.job))}`);
+    }
+    return lines.join('\n');
+}
+function parseCanaryWrites(stdout) {
+    const out = new Map();
+    for (const line of stdout.split('\n')) {
+        const m = /^@(wrote|nodir|denied) (\S+) ?(.*)$/.exec(line);
+        if (!m?.[1] || !m[2])
+            continue;
+        out.set(m[2], m[1] === 'nodir' ? { state: 'nodir', siblings: (m[3] ?? '').trim() } : { state: m[1] });
+    }
+    return out;
+}
+/** LogQL for this run's lines of the given jobs. */
+function canaryQuery(token, jobs) {
+    const re = jobs.map((j) => j.replace(/[\\^$.*+?()[\]{}|]/g, '\\\\$&')).join('|');
+    return `{job=~"${re}"} |= "${token}"`;
+}
+/** The jobs whose own line came back, and lines that came back under another job. */
+function canaryHits(body, token) {
+    const data = JSON.parse(body);
+    const arrived = new Set();
+    const misrouted = new Map();
+    for (const r of data.data?.result ?? []) {
+        const label = r.stream?.job ?? '';
+        for (const [, line] of r.values ?? []) {
+            if (!line.includes(token))
+                continue;
+            const wanted = /job=(\S+)/.exec(line)?.[1] ?? '';
+            if (wanted === label)
+                arrived.add(wanted);
+            else
+                misrouted.set(wanted, label);
+        }
+    }
+    return { arrived, misrouted };
+}
+/** Plain words for why a written line is not in Loki, from the agent's metrics and log lines. */
+function whyNotArrived(spot, agentTitle, metrics, logs) {
+    const read = metrics
+        ?.split('\n')
+        .some((l) => /read_lines_total\{/.test(l) && l.includes(`path="${spot.containerFile}"`) && !/ 0$/.test(l.trim()));
+    const pushError = logs
+        .split('\n')
+        .reverse()
+        .find((l) => /error sending batch|final error sending batch|failed to send batch|error=|level=error|level=warn/i.test(l));
+    if (pushError && /connection refused|no such host|i\/o timeout|dial tcp|context deadline exceeded/i.test(pushError))
+        return `${agentTitle} cannot reach Loki: ${pushError.trim().slice(0, 240)}`;
+    const status = /status(?:[ _]code)?[=: ]+(\d{3})|HTTP status (\d{3})|\((\d{3})\)/i.exec(pushError ?? '');
+    if (pushError && status)
+        return `Loki refused ${agentTitle}'s push (HTTP ${status[1] ?? status[2] ?? status[3]}): ${pushError.trim().slice(0, 240)}`;
+    if (read === false)
+        return `${agentTitle} does not tail ${spot.containerFile} (its __path__ ${spot.glob}): check the glob and the mount`;
+    if (read)
+        return `${agentTitle} read the line, but Loki does not return it${pushError ? `: ${pushError.trim().slice(0, 240)}` : ''}`;
+    return `${agentTitle} has not sent it to Loki${pushError ? `: ${pushError.trim().slice(0, 240)}` : ''}`;
 }
 
 ;// CONCATENATED MODULE: ./src/health/containers.ts
@@ -36675,6 +37079,114 @@ async function containerLogs(remote, facts, name, lines = 15) {
         what: `Reading the logs of ${name}`,
     });
     return out.trim();
+}
+
+;// CONCATENATED MODULE: ./src/health/grafana.ts
+// Grafana can use its data: through the tunnel and with the admin credentials (never printed),
+// each provisioned data source answers Grafana's own health check, every provisioned alert rule
+// is loaded, and with a webhook the Discord contact point exists. Each failure says what Grafana
+// answered. API shapes: pkg/api/api.go (routes), pkg/api/plugins.go (CheckHealth → 200
+// {"status":"OK"} / 400 {"status":"ERROR"}), pkg/services/ngalert/api/tooling/definitions.
+
+
+
+
+/** What the mounted provisioning files promise, read from the stack as deployed. */
+function grafanaProvisioning(model) {
+    const grafana = model.services.find((s) => s.name === 'grafana');
+    const mount = grafana && mountHolding(grafana, '/etc/grafana/provisioning');
+    if (!mount?.source.startsWith('./'))
+        return undefined;
+    const dir = external_node_path_namespaceObject.posix.normalize(mount.source.slice(2)).replace(/\/$/, '');
+    const yamls = [...model.files.keys()].filter((p) => p.startsWith(`${dir}/`) && /\.ya?ml$/.test(p));
+    const datasources = [];
+    const ruleUids = [];
+    const contactPoints = [];
+    for (const path of yamls) {
+        const data = model.yaml(path)?.data;
+        for (const d of data?.datasources ?? [])
+            if (d.uid)
+                datasources.push({ uid: d.uid, name: d.name ?? d.uid, url: d.url });
+        for (const g of data?.groups ?? [])
+            for (const r of g.rules ?? [])
+                if (r.uid)
+                    ruleUids.push(r.uid);
+        for (const c of data?.contactPoints ?? [])
+            if (c.name)
+                contactPoints.push(c.name);
+    }
+    return { datasources, ruleUids, contactPoints };
+}
+const brief = (s) => s.trim().replace(/\s+/g, ' ').slice(0, 200);
+function message(res) {
+    try {
+        const m = JSON.parse(res.body).message;
+        if (m)
+            return brief(m);
+    }
+    catch { }
+    return brief(res.body);
+}
+function judgeDatasourceHealth(ds, res) {
+    if (res.status === 401)
+        return 'Grafana refused the admin credentials (401): the admin password on the host is not the one Grafana has';
+    let status = '';
+    try {
+        status = String(JSON.parse(res.body).status ?? '');
+    }
+    catch { }
+    if (res.status === 200 && status === 'OK')
+        return undefined;
+    return `Grafana cannot use data source ${ds.name} (uid ${ds.uid}${ds.url ? `, ${ds.url}` : ''}): ${res.status} ${message(res)}`;
+}
+function judgeAlertRules(expected, res) {
+    if (res.status !== 200)
+        return { why: `Grafana's alert rules API answered ${res.status} ${message(res)}`, loaded: 0 };
+    const rules = JSON.parse(res.body);
+    const have = new Set(rules.map((r) => r.uid));
+    const missing = expected.filter((u) => !have.has(u));
+    return {
+        loaded: rules.length,
+        why: missing.length
+            ? `Grafana has not loaded the alert rules ${missing.join(', ')} (it has ${rules.length})`
+            : undefined,
+    };
+}
+function judgeContactPoints(expected, res) {
+    if (res.status !== 200)
+        return `Grafana's contact points API answered ${res.status} ${message(res)}`;
+    const names = new Set(JSON.parse(res.body).map((c) => c.name));
+    const missing = expected.filter((n) => !names.has(n));
+    return missing.length ? `Grafana has no contact point ${missing.join(', ')}` : undefined;
+}
+/** Grafana's own view of its data sources, rules and contact points, asked in parallel. */
+async function inspectGrafana(remote, address, container, plan) {
+    const auth = { Authorization: `Basic ${Buffer.from(`${plan.user}:${plan.password}`).toString('base64')}` };
+    const get = (path) => httpViaHost(remote, address, 3000, { path, headers: auth, timeoutMs: 10_000 });
+    const check = async (name, judge) => {
+        try {
+            const why = await judge();
+            return { name, ok: !why, detail: why ?? 'healthy', container };
+        }
+        catch (e) {
+            return { name, ok: false, detail: `Grafana did not answer: ${errors_headline(e).slice(0, 200)}`, container };
+        }
+    };
+    let loaded = 0;
+    const checks = await Promise.all([
+        ...plan.datasources.map((ds) => check(`grafana data source ${ds.name}`, async () => judgeDatasourceHealth(ds, await get(`/api/datasources/uid/${encodeURIComponent(ds.uid)}/health`)))),
+        check('grafana alert rules', async () => {
+            const r = judgeAlertRules(plan.ruleUids, await get('/api/v1/provisioning/alert-rules'));
+            loaded = r.loaded;
+            return r.why;
+        }).then((c) => (c.ok ? { ...c, detail: `${loaded} loaded` } : c)),
+        ...(plan.contactPoints.length
+            ? [
+                check('grafana contact points', async () => judgeContactPoints(plan.contactPoints, await get('/api/v1/provisioning/contact-points'))),
+            ]
+            : []),
+    ]);
+    return { checks, alertRulesLoaded: loaded };
 }
 
 ;// CONCATENATED MODULE: ./src/health/poll.ts
@@ -36873,6 +37385,9 @@ ca) {
 
 
 
+
+
+
 /** The gate for one run's settings; the caller picks the host time scrapes must be newer than. */
 function gateOptions(settings, log, sinceEpochSec) {
     const { agents } = settings;
@@ -36970,14 +37485,89 @@ async function targetsOf(remote, prometheus, sinceEpochSec) {
         };
     }
 }
+const logCheckName = (job) => `logs ${job}`;
+/** Writes the canary lines not yet written (their directory may appear later), then asks Loki. */
+async function logPathChecks(remote, facts, canary, loki, lokiCheck, agent, progress) {
+    const lokiReady = lokiCheck?.ok === true;
+    const pending = canary.spots.filter((s) => s.hostFile && progress.writes.get(s.job)?.state !== 'wrote');
+    if (pending.length) {
+        const out = await remote.run(canaryScript({ ...canary, spots: pending }, canary.token, dockerCommand(facts)), {
+            what: 'Writing the canary log lines',
+        });
+        for (const [job, w] of parseCanaryWrites(out))
+            progress.writes.set(job, w);
+    }
+    const waiting = canary.spots.filter((s) => progress.writes.get(s.job)?.state === 'wrote' && !progress.arrivedMs.has(s.job));
+    if (waiting.length && loki?.address && lokiReady) {
+        const startNs = `${(Math.floor(progress.started / 1000) - 300) * 1e9}`;
+        const query = encodeURIComponent(canaryQuery(canary.token, waiting.map((s) => s.job)));
+        const res = await httpViaHost(remote, loki.address, 3100, {
+            path: `/loki/api/v1/query_range?query=${query}&start=${startNs}&limit=1000&direction=forward`,
+            timeoutMs: 5_000,
+        });
+        if (res.status === 200) {
+            const hits = canaryHits(res.body, canary.token);
+            for (const job of hits.arrived)
+                if (!progress.arrivedMs.has(job))
+                    progress.arrivedMs.set(job, Date.now() - progress.started);
+            for (const [job, label] of hits.misrouted)
+                progress.misrouted.set(job, label);
+        }
+    }
+    const lokiDown = lokiReady
+        ? undefined
+        : !lokiCheck || lokiCheck.detail.startsWith('no ')
+            ? 'there is no Loki container'
+            : lokiCheck.detail.startsWith('container ')
+                ? 'Loki is not running'
+                : 'Loki is not ready yet';
+    return canary.spots.map((s) => logCheck(s, canary, progress, agent, lokiDown));
+}
+function logCheck(spot, canary, progress, agent, lokiDown) {
+    const name = logCheckName(spot.job);
+    const fail = (detail) => ({ name, ok: false, detail, container: agent?.name });
+    if (spot.problem)
+        return fail(spot.problem);
+    const arrived = progress.arrivedMs.get(spot.job);
+    if (arrived !== undefined)
+        return { name, ok: true, detail: `canary arrived in ${format_formatDuration(arrived)}` };
+    const written = progress.writes.get(spot.job);
+    const where = `${canary.agent.title} watches ${spot.glob}, which is ${spot.hostFile?.replace(/\/[^/]*$/, '')} on the host`;
+    if (written?.state === 'nodir')
+        return fail(`${where}, and that directory does not exist: nothing writes there${written.siblings ? ` (next to it: ${written.siblings})` : ''}`);
+    if (written?.state === 'denied')
+        return fail(`${where}, but the canary line could not be written there (no permission, no sudo)`);
+    if (lokiDown)
+        return fail(lokiDown);
+    const misrouted = progress.misrouted.get(spot.job);
+    if (misrouted !== undefined)
+        return fail(`the line written to ${spot.hostFile} arrived under job "${misrouted}", not "${spot.job}"`);
+    return fail(`the line written to ${spot.hostFile} is not in Loki yet (${where})`);
+}
 /** One look at everything the gate checks. */
-async function inspectHealth(remote, facts, opts) {
+async function inspectHealth(remote, facts, opts, progress) {
     const containers = await listContainers(remote, facts, opts.network);
     const byService = new Map(containers.map((c) => [c.service, c]));
     const checks = await Promise.all([
         ...probesFor(opts.role, opts.logAgent).map((p) => probe(remote, byService.get(p.service), p)),
         ...(opts.push?.targets ?? []).map((t) => probePush(remote, t, opts.push?.credentials ?? { username: '' })),
     ]);
+    const grafana = byService.get('grafana');
+    const grafanaReady = checks.some((c) => c.name === 'grafana' && c.ok);
+    const [logs, grafanaSeen] = await Promise.all([
+        opts.canary
+            ? logPathChecks(remote, facts, opts.canary, byService.get('loki'), checks.find((c) => c.name === 'loki'), byService.get(opts.canary.agent.service), progress)
+            : [],
+        opts.grafana && grafana?.address && grafanaReady
+            ? inspectGrafana(remote, grafana.address, grafana.name, opts.grafana)
+            : undefined,
+    ]);
+    checks.push(...logs);
+    // Until Grafana answers, its probe is what fails; then what it says of its data counts.
+    if (grafanaSeen) {
+        checks.push(...grafanaSeen.checks);
+        progress.alertRulesLoaded = grafanaSeen.alertRulesLoaded;
+    }
     for (const c of containers) {
         // A probed service's stopped container is already reported by its probe.
         if (c.state !== 'running' && !checks.some((x) => x.container === c.name))
@@ -36997,10 +37587,11 @@ async function inspectHealth(remote, facts, opts) {
 }
 /** Polls with backoff until everything is healthy; at the deadline, fails with what is not. */
 async function healthGate(remote, facts, opts) {
+    const progress = { started: Date.now(), writes: new Map(), arrivedMs: new Map(), misrouted: new Map() };
     const result = await poll({
         timeoutMs: opts.timeoutMs,
         log: opts.log,
-        look: () => inspectHealth(remote, facts, opts),
+        look: () => inspectHealth(remote, facts, opts, progress),
         done: (s) => s.ok,
         // The engine may be restarting: keep trying until the deadline.
         failed: (e) => ({
@@ -37014,8 +37605,47 @@ async function healthGate(remote, facts, opts) {
             .join(' | '),
     });
     if (!result.done)
-        throw await gateFailure(remote, facts, result.seen, opts.timeoutMs);
-    return { ...result.seen, elapsedMs: result.elapsedMs };
+        throw await gateFailure(remote, facts, await explainLogs(remote, facts, opts, result.seen), opts.timeoutMs);
+    return { ...result.seen, elapsedMs: result.elapsedMs, dataPath: dataPathOf(opts, progress) };
+}
+function dataPathOf(opts, progress) {
+    return {
+        logs: (opts.canary?.spots ?? []).map((s) => ({
+            job: s.job,
+            hostFile: s.hostFile,
+            arrivedMs: progress.arrivedMs.get(s.job),
+        })),
+        alertRulesLoaded: progress.alertRulesLoaded,
+    };
+}
+/** Lines written but not found: say why, from the agent's metrics and its last log lines. */
+async function explainLogs(remote, facts, opts, state) {
+    const canary = opts.canary;
+    const unexplained = (c) => c.name.startsWith('logs ') && !c.ok && / is not in Loki yet /.test(c.detail);
+    if (!canary || !state.checks.some(unexplained))
+        return state;
+    const agent = (await listContainers(remote, facts, opts.network).catch(() => [])).find((c) => c.service === canary.agent.service);
+    const [metrics, logs] = await Promise.all([
+        agent?.address
+            ? httpViaHost(remote, agent.address, agent.service === 'alloy' ? 12345 : 9080, {
+                path: '/metrics',
+                timeoutMs: 5_000,
+            })
+                .then((r) => r.body)
+                .catch(() => undefined)
+            : undefined,
+        agent ? containerLogs(remote, facts, agent.name, 40).catch(() => '') : '',
+    ]);
+    const checks = state.checks.map((c) => {
+        const spot = canary.spots.find((s) => logCheckName(s.job) === c.name);
+        if (!spot || !unexplained(c))
+            return c;
+        const detail = `${c.detail.replace(/ is not in Loki yet .*$/, ' did not reach Loki')}: ${agent
+            ? whyNotArrived(spot, canary.agent.title, metrics, logs)
+            : `the ${canary.agent.service} container is not there`}`;
+        return { ...c, detail };
+    });
+    return { ...state, checks };
 }
 async function gateFailure(remote, facts, state, timeoutMs) {
     const lines = [`The stack did not become healthy within ${format_formatDuration(timeoutMs)}:`];
@@ -37045,6 +37675,318 @@ class gate_GateError extends DeployError {
         this.state = state;
         this.name = 'GateError';
     }
+}
+/** Log jobs with their canary's arrival, each target, and what Grafana says of its data. */
+function dataPathRows(state) {
+    const rows = [];
+    for (const c of state.checks.filter((x) => x.name.startsWith('logs '))) {
+        rows.push({ what: `log job ${c.name.slice(5)}`, ok: c.ok, detail: c.detail });
+    }
+    for (const t of state.targets) {
+        rows.push({
+            what: `target ${t.job} ${t.instance}`,
+            ok: t.health === 'up',
+            detail: t.health === 'up' ? `up, scraped ${t.lastScrape}` : `${t.health}: ${t.lastError}`,
+        });
+    }
+    for (const c of state.checks.filter((x) => x.name.startsWith('grafana '))) {
+        rows.push({ what: c.name.replace(/^grafana /, 'Grafana '), ok: c.ok, detail: c.detail });
+    }
+    return rows;
+}
+
+;// CONCATENATED MODULE: ./src/stack/upload.ts
+// Upload: only files whose sha256 or mode differs, staged first and moved into place at the
+// end, so a cut connection never leaves a half-written stack. Works without SFTP (plain exec).
+
+
+
+
+const MANIFEST = '.manifest';
+const RELEASE_FILE = '.release';
+const STAGING = '.staging';
+const sha256 = (b) => (0,external_node_crypto_namespaceObject.createHash)('sha256').update(b).digest('hex');
+/** A release id that is the same for the same files: a rerun with nothing new is a no-op. */
+function releaseId(files) {
+    const h = (0,external_node_crypto_namespaceObject.createHash)('sha256');
+    for (const f of [...files].sort((a, b) => a.path.localeCompare(b.path))) {
+        h.update(`${f.path}\0${f.mode.toString(8)}\0${sha256(f.content)}\n`);
+    }
+    return h.digest('hex').slice(0, 12);
+}
+function manifestText(files) {
+    return `${files.map((f) => f.path).join('\n')}\n`;
+}
+function stateScript(root, paths) {
+    return `cd ${shq(root)} 2>/dev/null || exit 0
+echo "@release $(cat ${RELEASE_FILE} 2>/dev/null)"
+[ -d "${RELEASES}/$(cat ${RELEASE_FILE} 2>/dev/null)" ] && echo "@saved"
+[ -f ${MANIFEST} ] && sed 's/^/@managed /' ${MANIFEST}
+file() { [ -f "$1" ] && printf '@file %s %s %s\\n' "$(stat -c %a -- "$1")" "$(sha256sum < "$1" | cut -d' ' -f1)" "$1"; }
+for p in ${paths.map(shq).join(' ')}; do file "$p"; done
+# One path per line: a name with spaces stays one name.
+[ -f ${MANIFEST} ] && while IFS= read -r p; do file "$p"; done < ${MANIFEST}
+exit 0`;
+}
+function parseState(stdout) {
+    const managed = [];
+    const files = new Map();
+    let release;
+    let saved = false;
+    for (const line of stdout.split('\n')) {
+        if (line === '@saved')
+            saved = true;
+        if (line.startsWith('@release '))
+            release = line.slice(9).trim() || undefined;
+        else if (line.startsWith('@managed '))
+            managed.push(line.slice(9));
+        else if (line.startsWith('@file ')) {
+            const [, mode = '', hash = '', ...rest] = line.split(' ');
+            files.set(rest.join(' '), { sha256: hash, mode });
+        }
+    }
+    return { managed, files, release, saved };
+}
+function planUpload(files, state) {
+    const changed = [];
+    const unchanged = [];
+    for (const f of files) {
+        const there = state.files.get(f.path);
+        if (there && there.sha256 === sha256(f.content) && there.mode === f.mode.toString(8))
+            unchanged.push(f);
+        else
+            changed.push(f);
+    }
+    const wanted = new Set(files.map((f) => f.path));
+    const removed = state.managed.filter((p) => !wanted.has(p) && state.files.has(p));
+    return { changed, unchanged, removed, release: releaseId(files) };
+}
+const HEREDOC = '__MONITORING_DEPLOY_EOF__';
+/** Writes the whole new tree into .staging (unchanged files copied from the current one). */
+function stagingScript(root, plan, allFiles) {
+    const r = shq(root);
+    const lines = [
+        'set -e',
+        `mkdir -p ${r} && cd ${r}`,
+        `rm -rf ${STAGING} && mkdir -p ${STAGING} && chmod 700 ${STAGING}`,
+        'd() { mkdir -p "$(dirname "$1")"; }',
+        // Secrets are created unreadable to others from the first byte.
+        `w() { d "${STAGING}/$1"; (umask 077; base64 -d > "${STAGING}/$1"); chmod "$2" "${STAGING}/$1"; }`,
+    ];
+    for (const f of plan.unchanged)
+        lines.push(`d ${shq(`${STAGING}/${f.path}`)}; cp -p -- ${shq(f.path)} ${shq(`${STAGING}/${f.path}`)}`);
+    for (const f of plan.changed) {
+        lines.push(`w ${shq(f.path)} ${f.mode.toString(8)} <<'${HEREDOC}'`, f.content
+            .toString('base64')
+            .replace(/.{1,76}/g, '$&\n')
+            .trimEnd(), HEREDOC);
+    }
+    lines.push(`printf '%s' ${shq(manifestText(allFiles))} > ${STAGING}/${MANIFEST}`);
+    return `${lines.join('\n')}\n`;
+}
+const RELEASES = '.releases';
+const KEEP_RELEASES = 5;
+/** Keeps a copy of the release's files (secrets included, so mode 700) for rollback. */
+function saveReleaseScript(release) {
+    const r = shq(`${RELEASES}/${release}`);
+    return [
+        `mkdir -p ${RELEASES} && chmod 700 ${RELEASES}`,
+        `if [ ! -d ${r} ]; then rm -rf ${r}.tmp && mkdir ${r}.tmp && tar -cf - -T ${MANIFEST} ${MANIFEST} | tar -xf - -C ${r}.tmp && mv ${r}.tmp ${r}; fi`,
+        `touch ${r}`,
+        `(cd ${RELEASES} && ls -1t | tail -n +${KEEP_RELEASES + 1} | xargs -r rm -rf)`,
+    ].join('\n');
+}
+/** Moves the changed files into place, removes the ones no longer managed, records the release. */
+function commitScript(root, plan) {
+    const lines = ['set -e', `cd ${shq(root)}`];
+    for (const f of plan.changed) {
+        const dir = external_node_path_namespaceObject.posix.dirname(f.path);
+        if (dir !== '.')
+            lines.push(`mkdir -p ${shq(dir)}`);
+        lines.push(`mv -f -- ${shq(`${STAGING}/${f.path}`)} ${shq(f.path)}`);
+    }
+    for (const p of plan.removed)
+        lines.push(`rm -f -- ${shq(p)}`);
+    lines.push(`mv -f ${STAGING}/${MANIFEST} ${MANIFEST}`, `if [ -f ${RELEASE_FILE} ]; then cp -p ${RELEASE_FILE} ${RELEASE_FILE}.previous; fi`, `printf '%s\\n' ${shq(plan.release)} > ${RELEASE_FILE}`, `rm -rf ${STAGING}`, saveReleaseScript(plan.release));
+    return `${lines.join('\n')}\n`;
+}
+async function readRemoteState(remote, layout, files) {
+    const script = stateScript(layout.root, files.map((f) => f.path));
+    return parseState(await remote.run(script, { what: 'Reading the stack on the host' }));
+}
+async function stage(remote, layout, plan, all) {
+    await remote
+        .run(stagingScript(layout.root, plan, all), {
+        what: 'Uploading the stack',
+        timeoutMs: 300_000,
+        explain: (r) => {
+            remote.assertConnected();
+            return /No space left/i.test(r.stderr)
+                ? new DeployError(`The host's disk is full: the upload to ${layout.root} failed. Nothing running was changed.`, 'free disk space on the host (docker system prune, old logs) and rerun.')
+                : undefined;
+        },
+    })
+        .catch(async (e) => {
+        await dropStaging(remote, layout).catch(() => undefined);
+        throw e;
+    });
+    return plan.changed.reduce((n, f) => n + f.content.length, 0);
+}
+/** Removes a staged tree that will not be committed. */
+async function dropStaging(remote, layout) {
+    await remote.run(`rm -rf -- ${shq(`${layout.root}/${STAGING}`)}`, { what: 'Removing the staged files' });
+}
+/** Keeps the current release for rollback when an older deploy did not (a no-op otherwise). */
+async function saveRelease(remote, layout, release) {
+    await remote.run(`cd ${shq(layout.root)}\n${saveReleaseScript(release)}`, { what: `Keeping release ${release}` });
+}
+async function commit(remote, layout, plan) {
+    await remote.run(commitScript(layout.root, plan), { what: 'Moving the new files into place' });
+}
+
+;// CONCATENATED MODULE: ./src/stack/deployed.ts
+// The stack as it is deployed on the host now (its current release): what the watchdog reads to
+// know which log files, data sources and rules to prove, whatever inputs it was started with.
+
+
+/** Config files only: dashboards and other large files say nothing about the data path. */
+const MAX_CONFIG_BYTES = 256 * 1024;
+function readScript(root) {
+    return `cd ${shq(root)} 2>/dev/null || exit 0
+[ -f ${MANIFEST} ] || exit 0
+while IFS= read -r f; do
+  case "$f" in
+    secrets/*) ;;
+    .env|*.yml|*.yaml|*.alloy|*.conf)
+      if [ -f "$f" ] && [ "$(wc -c < "$f")" -le ${MAX_CONFIG_BYTES} ]; then
+        printf '@file %s %s\\n' "$(base64 < "$f" | tr -d '\\n')" "$f"
+      fi ;;
+  esac
+done < ${MANIFEST}`;
+}
+function parseEnv(text) {
+    const out = {};
+    for (const line of text.split('\n')) {
+        const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line.trim());
+        if (m?.[1])
+            out[m[1]] = (m[2] ?? '').replace(/^(['"])(.*)\1$/, '$2');
+    }
+    return out;
+}
+function parseDeployed(stdout) {
+    const files = [];
+    for (const line of stdout.split('\n')) {
+        const m = /^@file (\S*) (.+)$/.exec(line);
+        if (m?.[2])
+            files.push({ path: m[2], content: Buffer.from(m[1] ?? '', 'base64'), mode: 0o644 });
+    }
+    const env = files.find((f) => f.path === '.env')?.content.toString('utf8') ?? '';
+    return { files, variables: parseEnv(env) };
+}
+async function readDeployedStack(remote, layout) {
+    return parseDeployed(await remote.run(readScript(layout.root), { what: 'Reading the deployed stack' }));
+}
+/** The log agent the deployed stack runs (its active Compose profile). */
+function deployedLogAgent(stack) {
+    return (stack.variables.COMPOSE_PROFILES ?? '').split(',').includes('alloy') ? 'alloy' : 'promtail';
+}
+
+;// CONCATENATED MODULE: ./src/engine/data-path.ts
+// What the gate must prove of the data path on this host, read from the stack as deployed: the
+// log agent's jobs and where their files are (for the canary lines), Grafana's provisioned data
+// sources, rules and contact points, and the admin credentials to ask Grafana with.
+
+
+
+
+
+
+
+
+
+/** Whether Compose runs the service: no profile, or one of the active ones. */
+function runs(model, s) {
+    const active = (model.vars.COMPOSE_PROFILES ?? '').split(',');
+    return s.profiles.length === 0 || s.profiles.some((p) => active.includes(p));
+}
+/** The log agent that runs: the service of that name whose profile is active (or has none). */
+function runningAgent(model, logAgent) {
+    return logAgents(model).find((s) => s.name === logAgent && runs(model, s));
+}
+/**
+ * The services on the log path: the agent, Loki, and every service writing into a host
+ * directory the agent reads. When a deploy (re)starts one of them, the canary runs again.
+ */
+function logPathServices(stack, logAgent) {
+    const model = buildModel(stack.files, stack.variables);
+    const agent = runningAgent(model, logAgent);
+    if (!agent)
+        return [];
+    const read = agent.mounts.filter((m) => !m.named).map((m) => hostPathKey(m.source));
+    const writers = model.services.filter((s) => s !== agent && runs(model, s) && s.mounts.some((m) => !m.named && read.includes(hostPathKey(m.source))));
+    return [agent.name, 'loki', ...writers.map((s) => s.name)];
+}
+async function dataPathOptions(remote, stack, layout, logAgent, wanted) {
+    const model = buildModel(stack.files, stack.variables);
+    const agent = runningAgent(model, logAgent);
+    const canary = wanted.canary && agent && model.services.some((s) => s.name === 'loki')
+        ? { ...canaryPlan(model, agent, layout.root), token: (0,external_node_crypto_namespaceObject.randomBytes)(6).toString('hex') }
+        : undefined;
+    const provisioned = grafanaProvisioning(model);
+    const grafanaService = model.services.find((s) => s.name === 'grafana');
+    if (!provisioned || !grafanaService)
+        return { canary };
+    const password = wanted.adminPassword ??
+        (await remote.run(`cat ${shq(`${layout.root}/${SECRET_FILES.grafanaAdminPassword}`)} 2>/dev/null || true`, {
+            what: "Reading Grafana's admin password",
+        })).trim();
+    const user = grafanaService.environment.GF_SECURITY_ADMIN_USER || 'admin';
+    return { canary, grafana: { ...provisioned, user, password } };
+}
+/** The app: the service named server, or the one running the app-image. */
+function appServiceNames(stack) {
+    const model = buildModel(stack.files, stack.variables);
+    const image = stack.variables.APP_IMAGE;
+    return model.services.filter((s) => s.name === 'server' || (!!image && s.image?.value === image)).map((s) => s.name);
+}
+/**
+ * The seed post's silent pitfall: the app writing its log files somewhere else than the
+ * directory mounted from the host. Nothing written there since the app started is worth a
+ * warning that names app-logs-dir and where Logback writes.
+ */
+async function appLogsWarning(remote, facts, stack, layout, appLogsDir) {
+    const model = buildModel(stack.files, stack.variables);
+    const name = appServiceNames(stack)[0];
+    const app = model.services.find((s) => s.name === name);
+    const dir = app && hostDirOf(app, appLogsDir, layout.root);
+    if (!app || !dir)
+        return undefined;
+    const docker = dockerCommand(facts);
+    const container = app.containerName ?? app.name;
+    const out = await remote.run(`started=$(${docker} inspect -f '{{.State.StartedAt}}' ${shq(container)} 2>/dev/null) || exit 0
+wd=$(${docker} inspect -f '{{.Config.WorkingDir}}' ${shq(container)} 2>/dev/null)
+ref=$(mktemp) && touch -d "$started" "$ref" 2>/dev/null || touch -d "@$(( $(date +%s) - 60 ))" "$ref"
+n=$(find ${shq(dir)} -type f -newer "$ref" ! -name '${CANARY_MARK}*' 2>/dev/null | head -n 3 | wc -l)
+rm -f "$ref"
+since=$(( $(date +%s) - $(date -d "$started" +%s 2>/dev/null || date +%s) ))
+echo "@app $n $since $wd"`, { what: "Looking for the app's log files" });
+    const m = /^@app (\d+) (-?\d+) ?(.*)$/m.exec(out);
+    if (!m || Number(m[1]) > 0)
+        return undefined;
+    const workdir = m[3] || '/';
+    return `The app has written nothing to ${dir} since it started ${m[2]}s ago: its log files may not be where the log agent looks. app-logs-dir is ${appLogsDir} (mounted from ${dir}); Logback writes a relative path under the image's WORKDIR ${workdir} (e.g. ${workdir.replace(/\/$/, '')}/logs). Set app-logs-dir to the directory Logback writes to.`;
+}
+/** The Health gate step's line: what was proven. */
+function gateDetail(gate, options) {
+    const parts = [`${gate.targets.length} targets up`, `${titles(probesFor(options.role, options.logAgent))} ready`];
+    if (options.push)
+        parts.push('remote write and Loki push accept the credentials');
+    const logs = gate.dataPath.logs.filter((l) => l.arrivedMs !== undefined);
+    if (logs.length)
+        parts.push(`canary lines of ${logs.length} log jobs in Loki`);
+    if (options.grafana)
+        parts.push(`Grafana reads ${options.grafana.datasources.length} data sources, ${gate.dataPath.alertRulesLoaded ?? 0} alert rules loaded`);
+    return parts.join('; ');
 }
 
 ;// CONCATENATED MODULE: ./src/host/lock.ts
@@ -37227,6 +38169,9 @@ async function withLock(h, lockFile, fn) {
 
 
 
+
+
+
 // Swap nearly full on a 1 GB box means the next allocation is the OOM killer's.
 const SWAP_NEARLY_FULL = 0.9;
 async function runCheck(settings, log) {
@@ -37265,9 +38210,18 @@ async function runCheck(settings, log) {
             return report({ problems: hostProblems });
         try {
             const gate = await steps.run('Health gate', async () => {
-                // A healthy target was scraped within the last minute (the default interval is 15s).
-                const g = await healthGate(remote, facts, gateOptions(settings, log, facts.hostNowSec - 60));
-                return { value: g, detail: `${g.targets.length} targets up` };
+                // What is deployed there decides what to prove, whatever inputs this check was given.
+                const layout = remoteLayout(settings.stack.remoteDir, facts.home);
+                const deployed = await readDeployedStack(remote, layout);
+                const logAgent = deployedLogAgent(deployed);
+                const options = {
+                    // A healthy target was scraped within the last minute (the default interval is 15s).
+                    ...gateOptions(settings, log, facts.hostNowSec - 60),
+                    logAgent,
+                    ...(await dataPathOptions(remote, deployed, layout, logAgent, { canary: true })),
+                };
+                const g = await healthGate(remote, facts, options);
+                return { value: g, detail: gateDetail(g, options) };
             });
             return report({ problems: hostProblems, targets: gate.targets, checks: gate.checks });
         }
@@ -37294,15 +38248,25 @@ async function runCheck(settings, log) {
 /** The gate's failing checks and down targets, as sentences for a person. */
 function gateProblems(checks, targets) {
     const out = [];
-    for (const c of checks.filter((x) => !x.ok)) {
+    for (const c of checks.filter((x) => !x.ok && !x.name.startsWith('logs '))) {
         const service = checkTitle(c.name);
-        if (service)
+        if (c.name.startsWith('grafana '))
+            out.push(c.detail);
+        else if (service)
             out.push(`${service} not ready: ${c.detail}`);
         else if (c.name !== 'targets')
             out.push(`${c.name}: ${c.detail}`);
         // The down targets are listed one by one below; "waiting for Prometheus" is already said.
         else if (!targets.some((t) => t.health !== 'up') && c.detail !== 'waiting for Prometheus')
             out.push(`Prometheus targets: ${c.detail}`);
+    }
+    // Log jobs failing for one reason (Loki down, say) are one finding.
+    const logJobs = new Map();
+    for (const c of checks.filter((x) => !x.ok && x.name.startsWith('logs '))) {
+        logJobs.set(c.detail, [...(logJobs.get(c.detail) ?? []), c.name.slice(5)]);
+    }
+    for (const [detail, jobs] of logJobs) {
+        out.push(`logs of job${jobs.length > 1 ? 's' : ''} ${jobs.join(', ')} are not reaching Loki: ${detail}`);
     }
     for (const t of targets.filter((x) => x.health !== 'up')) {
         out.push(`Prometheus target ${t.job} (${t.instance}) is ${t.health}${t.lastError ? `: ${t.lastError}` : ''}`);
@@ -37459,203 +38423,16 @@ async function ensureSwap(remote, facts, wantBytes) {
         : { changed: false, detail: `${mib} MiB active` };
 }
 
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(8815);
-;// CONCATENATED MODULE: ./src/model/compose.ts
-// The one reading of a stack's compose files: services with the line each value is on, their
-// images, mounts, profiles and commands, with Compose's ${VAR} interpolation applied. The linter,
-// the renderer and the Compose runner all read services and mounts from here.
-
-
-
-/** Compose-style interpolation: $$, ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?err}, $VAR. */
-function interpolate(text, vars) {
-    return text.replace(/\$(\$|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g, (_match, dollar, braced, op, arg, bare) => {
-        if (dollar === '$')
-            return '$';
-        const name = braced ?? bare;
-        const v = vars[name];
-        if (op === ':-')
-            return v ? v : arg;
-        if (op === '-')
-            return v ?? arg;
-        return v ?? '';
-    });
-}
-function yamlFile(path, text) {
-    const lc = new dist/* LineCounter */.HN();
-    const doc = (0,dist/* parseDocument */.Tp)(text, { lineCounter: lc, uniqueKeys: false });
-    if (doc.errors.length) {
-        const e = doc.errors[0];
-        return { error: { value: e?.message ?? 'invalid YAML', file: path, line: e?.linePos?.[0]?.line ?? 1 } };
-    }
-    return {
-        file: {
-            path,
-            data: doc.toJS(),
-            lineOf: (keys) => {
-                // The line of the key itself (or of the sequence item), where a reader looks.
-                let node = doc.contents;
-                let at = node?.range?.[0];
-                for (const k of keys) {
-                    if ((0,dist/* isMap */.jh)(node)) {
-                        const pair = node.items.find((p) => (0,dist/* isScalar */.jn)(p.key) && p.key.value === k);
-                        if (!pair)
-                            break;
-                        at = pair.key.range?.[0] ?? at;
-                        node = pair.value;
-                    }
-                    else if ((0,dist/* isSeq */.oP)(node) && typeof k === 'number') {
-                        const item = node.items[k];
-                        if (!item)
-                            break;
-                        at = item.range?.[0] ?? at;
-                        node = item;
-                    }
-                    else
-                        break;
-                }
-                return at === undefined ? 1 : lc.linePos(at).line;
-            },
-        },
-    };
-}
-function str(v) {
-    return typeof v === 'string' || typeof v === 'number' ? String(v) : undefined;
-}
-function parseMount(raw, vars, file, line) {
-    if (typeof raw === 'string') {
-        const parts = interpolate(raw, vars).split(':');
-        if (parts.length < 2)
-            return { source: '', target: parts[0] ?? '', named: true, file, line };
-        const [source = '', target = ''] = parts;
-        const named = !/^[./~]/.test(source) && !source.startsWith('/');
-        return { source, target, named, file, line };
-    }
-    if (raw && typeof raw === 'object') {
-        const o = raw;
-        const source = interpolate(str(o.source) ?? '', vars);
-        const target = interpolate(str(o.target) ?? '', vars);
-        return { source, target, named: o.type === 'volume', file, line };
-    }
-    return undefined;
-}
-/** The services of one compose file; a file that is not valid YAML has none and an error. */
-function parseComposeFile(file, vars = {}) {
-    const { file: y, error } = yamlFile(file.path, file.content.toString('utf8'));
-    if (!y)
-        return { services: [], error };
-    return { services: servicesOf(y, vars), yaml: y };
-}
-function servicesOf(y, vars) {
-    const path = y.path;
-    const svcs = y.data?.services ?? {};
-    return Object.entries(svcs).map(([name, svc]) => {
-        const s = svc ?? {};
-        const at = (...k) => y.lineOf(['services', name, ...k]);
-        const image = str(s.image);
-        const user = str(s.user);
-        const command = Array.isArray(s.command)
-            ? s.command.map(String)
-            : typeof s.command === 'string'
-                ? s.command.split(/\s+/)
-                : [];
-        return {
-            name,
-            file: path,
-            line: at(),
-            image: image === undefined ? undefined : { value: interpolate(image, vars), file: path, line: at('image') },
-            containerName: str(s.container_name),
-            user: user === undefined ? undefined : { value: interpolate(user, vars), file: path, line: at('user') },
-            rawUser: user,
-            ports: (Array.isArray(s.ports) ? s.ports : []).map((p, i) => ({
-                value: interpolate(typeof p === 'object' && p
-                    ? `${p.published ?? ''}:${p.target ?? ''}`
-                    : String(p), vars),
-                file: path,
-                line: at('ports', i),
-            })),
-            mounts: (Array.isArray(s.volumes) ? s.volumes : [])
-                .map((v, i) => parseMount(v, vars, path, at('volumes', i)))
-                .filter((m) => !!m),
-            command: command.map((c) => interpolate(c, vars)),
-            profiles: Array.isArray(s.profiles) ? s.profiles.map(String) : [],
-        };
-    });
-}
-/** The stack-relative directories and files (`./x` → `x`) a service bind-mounts. */
-function stackMounts(service) {
-    return service.mounts.filter((m) => m.source.startsWith('./')).map((m) => hostPathKey(m.source));
-}
-function buildModel(files, vars) {
-    const byPath = new Map(files.map((f) => [f.path, f]));
-    const cache = new Map();
-    const parseErrors = [];
-    const yaml = (path) => {
-        if (!cache.has(path)) {
-            const f = byPath.get(path);
-            if (!f)
-                cache.set(path, undefined);
-            else {
-                const r = yamlFile(path, f.content.toString('utf8'));
-                if (r.error)
-                    parseErrors.push(r.error);
-                cache.set(path, r.file);
-            }
-        }
-        return cache.get(path);
-    };
-    const composeFiles = Object.values(COMPOSE_FILES).filter((p) => byPath.has(p));
-    const services = composeFiles.flatMap((path) => {
-        const y = yaml(path);
-        return y ? servicesOf(y, vars) : [];
-    });
-    return { files: byPath, services, composeFiles, vars, parseErrors, yaml };
-}
-/** Normalises a host path for comparison: ./x relative to the stack dir, ~ kept as written. */
-function hostPathKey(source) {
-    return external_node_path_namespaceObject.posix.normalize(source.replace(/\/+$/, '').replace(/^\.\//, '')).replace(/\/$/, '');
-}
-
 ;// CONCATENATED MODULE: ./src/lint/rules.ts
 // Cross-file checks for the mistakes the seed post made or warns about, on any stack.
 // Each finding names the file and line, what is wrong, and the fix.
 
 
-const imageName = (s) => s.image?.value.replace(/@.*$/, '').replace(/:[^/:]*$/, '') ?? '';
-const imageTag = (s) => /:([^/:@]+)(?:@.*)?$/.exec(s.image?.value ?? '')?.[1];
-const isImage = (s, name) => imageName(s).split('/').pop() === name || s.name === name;
 const find = (m, name) => m.services.filter((s) => isImage(s, name));
 /** The app: the service named server, or the one whose image is the app-image. */
 function appServices(m) {
     const appImage = m.vars.APP_IMAGE;
     return m.services.filter((s) => s.name === 'server' || (!!appImage && s.image?.value === appImage));
-}
-const within = (path, dir) => {
-    const p = external_node_path_namespaceObject.posix.normalize(path);
-    const d = external_node_path_namespaceObject.posix.normalize(dir).replace(/\/$/, '');
-    return p === d || p.startsWith(`${d}/`);
-};
-/** The mount of a service that holds a container path, the deepest one. */
-function mountHolding(s, containerPath) {
-    return s.mounts.filter((mt) => within(containerPath, mt.target)).sort((a, b) => b.target.length - a.target.length)[0];
-}
-/** The stack file a service mounts at a container path (its config), if it is in the stack. */
-function mountedConfig(m, s, containerPath) {
-    const mt = s.mounts.find((x) => x.target === containerPath);
-    if (!mt || mt.named || !mt.source.startsWith('./'))
-        return undefined;
-    const rel = hostPathKey(mt.source);
-    return m.files.has(rel) ? rel : undefined;
-}
-function configFlag(s, flag, fallback) {
-    for (const c of s.command) {
-        const m = new RegExp(`^-?-${flag}=(.+)$`).exec(c);
-        if (m?.[1])
-            return m[1];
-    }
-    const i = s.command.findIndex((c) => c === `--${flag}` || c === `-${flag}`);
-    return (i >= 0 && s.command[i + 1]) || fallback;
 }
 /** An nginx whose own config logs only to stdout/stderr writes no files to collect. */
 function nginxWritesLogFiles(m, s) {
@@ -37688,43 +38465,10 @@ const logMounts = (m, ctx) => {
     }
     return out;
 };
-/** The __path__ globs of a log agent's config, with their lines. */
-function agentPaths(m, agent) {
-    if (isImage(agent, 'promtail')) {
-        const cfgPath = mountedConfig(m, agent, configFlag(agent, 'config.file', '/etc/promtail/config.yml'));
-        const y = cfgPath ? m.yaml(cfgPath) : undefined;
-        const data = y?.data;
-        const out = [];
-        (data?.scrape_configs ?? []).forEach((sc, i) => {
-            (sc.static_configs ?? []).forEach((st, j) => {
-                const p = st.labels?.__path__;
-                if (typeof p === 'string' && y) {
-                    out.push({
-                        path: p,
-                        file: y.path,
-                        line: y.lineOf(['scrape_configs', i, 'static_configs', j, 'labels', '__path__']),
-                    });
-                }
-            });
-        });
-        return out;
-    }
-    if (isImage(agent, 'alloy')) {
-        const cfgPath = agent.mounts.find((mt) => mt.target.endsWith('.alloy') && m.files.has(hostPathKey(mt.source)));
-        const file = cfgPath ? hostPathKey(cfgPath.source) : undefined;
-        const text = file ? (m.files.get(file)?.content.toString('utf8') ?? '') : '';
-        return text.split('\n').flatMap((l, i) => [...l.matchAll(/"?__path__"?\s*=\s*"([^"]+)"/g)].map((x) => ({
-            path: x[1] ?? '',
-            file: file ?? '',
-            line: i + 1,
-        })));
-    }
-    return [];
-}
 const agentPathsRule = (m) => {
     const out = [];
-    for (const agent of [...find(m, 'promtail'), ...find(m, 'alloy')]) {
-        for (const p of agentPaths(m, agent)) {
+    for (const agent of logAgents(m)) {
+        for (const p of logJobs(m, agent)) {
             if (!p.path.startsWith('/')) {
                 out.push({
                     rule: 'agent-path',
@@ -37748,7 +38492,7 @@ const agentPathsRule = (m) => {
     return out;
 };
 const logDirsReachAgent = (m, ctx) => {
-    const agents = [...find(m, 'promtail'), ...find(m, 'alloy')];
+    const agents = logAgents(m);
     if (!agents.length)
         return [];
     const out = [];
@@ -38495,155 +39239,6 @@ function assertLintClean(findings) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/stack/upload.ts
-// Upload: only files whose sha256 or mode differs, staged first and moved into place at the
-// end, so a cut connection never leaves a half-written stack. Works without SFTP (plain exec).
-
-
-
-
-const MANIFEST = '.manifest';
-const RELEASE_FILE = '.release';
-const STAGING = '.staging';
-const sha256 = (b) => (0,external_node_crypto_namespaceObject.createHash)('sha256').update(b).digest('hex');
-/** A release id that is the same for the same files: a rerun with nothing new is a no-op. */
-function releaseId(files) {
-    const h = (0,external_node_crypto_namespaceObject.createHash)('sha256');
-    for (const f of [...files].sort((a, b) => a.path.localeCompare(b.path))) {
-        h.update(`${f.path}\0${f.mode.toString(8)}\0${sha256(f.content)}\n`);
-    }
-    return h.digest('hex').slice(0, 12);
-}
-function manifestText(files) {
-    return `${files.map((f) => f.path).join('\n')}\n`;
-}
-function stateScript(root, paths) {
-    return `cd ${shq(root)} 2>/dev/null || exit 0
-echo "@release $(cat ${RELEASE_FILE} 2>/dev/null)"
-[ -d "${RELEASES}/$(cat ${RELEASE_FILE} 2>/dev/null)" ] && echo "@saved"
-[ -f ${MANIFEST} ] && sed 's/^/@managed /' ${MANIFEST}
-file() { [ -f "$1" ] && printf '@file %s %s %s\\n' "$(stat -c %a -- "$1")" "$(sha256sum < "$1" | cut -d' ' -f1)" "$1"; }
-for p in ${paths.map(shq).join(' ')}; do file "$p"; done
-# One path per line: a name with spaces stays one name.
-[ -f ${MANIFEST} ] && while IFS= read -r p; do file "$p"; done < ${MANIFEST}
-exit 0`;
-}
-function parseState(stdout) {
-    const managed = [];
-    const files = new Map();
-    let release;
-    let saved = false;
-    for (const line of stdout.split('\n')) {
-        if (line === '@saved')
-            saved = true;
-        if (line.startsWith('@release '))
-            release = line.slice(9).trim() || undefined;
-        else if (line.startsWith('@managed '))
-            managed.push(line.slice(9));
-        else if (line.startsWith('@file ')) {
-            const [, mode = '', hash = '', ...rest] = line.split(' ');
-            files.set(rest.join(' '), { sha256: hash, mode });
-        }
-    }
-    return { managed, files, release, saved };
-}
-function planUpload(files, state) {
-    const changed = [];
-    const unchanged = [];
-    for (const f of files) {
-        const there = state.files.get(f.path);
-        if (there && there.sha256 === sha256(f.content) && there.mode === f.mode.toString(8))
-            unchanged.push(f);
-        else
-            changed.push(f);
-    }
-    const wanted = new Set(files.map((f) => f.path));
-    const removed = state.managed.filter((p) => !wanted.has(p) && state.files.has(p));
-    return { changed, unchanged, removed, release: releaseId(files) };
-}
-const HEREDOC = '__MONITORING_DEPLOY_EOF__';
-/** Writes the whole new tree into .staging (unchanged files copied from the current one). */
-function stagingScript(root, plan, allFiles) {
-    const r = shq(root);
-    const lines = [
-        'set -e',
-        `mkdir -p ${r} && cd ${r}`,
-        `rm -rf ${STAGING} && mkdir -p ${STAGING} && chmod 700 ${STAGING}`,
-        'd() { mkdir -p "$(dirname "$1")"; }',
-        // Secrets are created unreadable to others from the first byte.
-        `w() { d "${STAGING}/$1"; (umask 077; base64 -d > "${STAGING}/$1"); chmod "$2" "${STAGING}/$1"; }`,
-    ];
-    for (const f of plan.unchanged)
-        lines.push(`d ${shq(`${STAGING}/${f.path}`)}; cp -p -- ${shq(f.path)} ${shq(`${STAGING}/${f.path}`)}`);
-    for (const f of plan.changed) {
-        lines.push(`w ${shq(f.path)} ${f.mode.toString(8)} <<'${HEREDOC}'`, f.content
-            .toString('base64')
-            .replace(/.{1,76}/g, '$&\n')
-            .trimEnd(), HEREDOC);
-    }
-    lines.push(`printf '%s' ${shq(manifestText(allFiles))} > ${STAGING}/${MANIFEST}`);
-    return `${lines.join('\n')}\n`;
-}
-const RELEASES = '.releases';
-const KEEP_RELEASES = 5;
-/** Keeps a copy of the release's files (secrets included, so mode 700) for rollback. */
-function saveReleaseScript(release) {
-    const r = shq(`${RELEASES}/${release}`);
-    return [
-        `mkdir -p ${RELEASES} && chmod 700 ${RELEASES}`,
-        `if [ ! -d ${r} ]; then rm -rf ${r}.tmp && mkdir ${r}.tmp && tar -cf - -T ${MANIFEST} ${MANIFEST} | tar -xf - -C ${r}.tmp && mv ${r}.tmp ${r}; fi`,
-        `touch ${r}`,
-        `(cd ${RELEASES} && ls -1t | tail -n +${KEEP_RELEASES + 1} | xargs -r rm -rf)`,
-    ].join('\n');
-}
-/** Moves the changed files into place, removes the ones no longer managed, records the release. */
-function commitScript(root, plan) {
-    const lines = ['set -e', `cd ${shq(root)}`];
-    for (const f of plan.changed) {
-        const dir = external_node_path_namespaceObject.posix.dirname(f.path);
-        if (dir !== '.')
-            lines.push(`mkdir -p ${shq(dir)}`);
-        lines.push(`mv -f -- ${shq(`${STAGING}/${f.path}`)} ${shq(f.path)}`);
-    }
-    for (const p of plan.removed)
-        lines.push(`rm -f -- ${shq(p)}`);
-    lines.push(`mv -f ${STAGING}/${MANIFEST} ${MANIFEST}`, `if [ -f ${RELEASE_FILE} ]; then cp -p ${RELEASE_FILE} ${RELEASE_FILE}.previous; fi`, `printf '%s\\n' ${shq(plan.release)} > ${RELEASE_FILE}`, `rm -rf ${STAGING}`, saveReleaseScript(plan.release));
-    return `${lines.join('\n')}\n`;
-}
-async function readRemoteState(remote, layout, files) {
-    const script = stateScript(layout.root, files.map((f) => f.path));
-    return parseState(await remote.run(script, { what: 'Reading the stack on the host' }));
-}
-async function stage(remote, layout, plan, all) {
-    await remote
-        .run(stagingScript(layout.root, plan, all), {
-        what: 'Uploading the stack',
-        timeoutMs: 300_000,
-        explain: (r) => {
-            remote.assertConnected();
-            return /No space left/i.test(r.stderr)
-                ? new DeployError(`The host's disk is full: the upload to ${layout.root} failed. Nothing running was changed.`, 'free disk space on the host (docker system prune, old logs) and rerun.')
-                : undefined;
-        },
-    })
-        .catch(async (e) => {
-        await dropStaging(remote, layout).catch(() => undefined);
-        throw e;
-    });
-    return plan.changed.reduce((n, f) => n + f.content.length, 0);
-}
-/** Removes a staged tree that will not be committed. */
-async function dropStaging(remote, layout) {
-    await remote.run(`rm -rf -- ${shq(`${layout.root}/${STAGING}`)}`, { what: 'Removing the staged files' });
-}
-/** Keeps the current release for rollback when an older deploy did not (a no-op otherwise). */
-async function saveRelease(remote, layout, release) {
-    await remote.run(`cd ${shq(layout.root)}\n${saveReleaseScript(release)}`, { what: `Keeping release ${release}` });
-}
-async function commit(remote, layout, plan) {
-    await remote.run(commitScript(layout.root, plan), { what: 'Moving the new files into place' });
-}
-
 ;// CONCATENATED MODULE: ./src/stack/releases.ts
 // Rollback: the files of an earlier release, kept on the host under .releases/<id>, put back in
 // place. Data lives in volumes and data/, which no release touches.
@@ -38846,13 +39441,19 @@ async function changeHost(h) {
         await dashboardsStep(h);
     try {
         const up = await stacksStep(h, uploaded.plan);
-        const gate = await gateStep(h);
+        const gate = await gateStep(h, proveLogPath(h, uploaded, up));
+        if (uploaded.previous === undefined || up.restarted.some((s) => appServiceNames(h.rendered).includes(s))) {
+            const warning = await appLogsWarning(h.remote, h.facts, h.rendered, h.layout, h.settings.stack.appLogsDir);
+            if (warning)
+                warn(h, warning);
+        }
         return {
             steps: h.steps.records,
             changed: h.steps.changed,
             restarted: up.restarted,
             release: uploaded.plan.release,
             targets: gate.targets,
+            gate,
             grafanaUrl: `http://${h.settings.connection.host}:3000`,
             uploadedBytes: uploaded.bytes,
             roundTrips: h.remote.roundTrips,
@@ -38919,13 +39520,22 @@ function stacksStep(h, plan) {
         };
     });
 }
-function gateStep(h) {
+/** On a first deploy, or when this one (re)started anything on the log path. */
+function proveLogPath(h, uploaded, up) {
+    const onPath = logPathServices(h.rendered, h.settings.stack.logAgent);
+    return uploaded.previous === undefined || up.restarted.some((s) => onPath.includes(s));
+}
+function gateStep(h, canary) {
     return h.steps.run('Health gate', async () => {
-        const options = gateOptions(h.settings, h.log, h.facts.hostNowSec);
+        const options = {
+            ...gateOptions(h.settings, h.log, h.facts.hostNowSec),
+            ...(await dataPathOptions(h.remote, h.rendered, h.layout, h.settings.stack.logAgent, {
+                canary,
+                adminPassword: h.settings.grafana.adminPassword,
+            })),
+        };
         const gate = await healthGate(h.remote, h.facts, options);
-        const ready = `${titles(probesFor(options.role, options.logAgent))} ready`;
-        const push = options.push ? '; remote write and Loki push accept the credentials' : '';
-        return { value: gate, detail: `${gate.targets.length} targets up; ${ready}${push}` };
+        return { value: gate, detail: gateDetail(gate, options) };
     });
 }
 /** After a failed start or gate: the previous release back if there is one, and why or why not. */
@@ -39396,6 +40006,11 @@ function summaryMarkdown(s) {
             out.push(`| ${esc(t.job)} | ${esc(t.instance)} | ${t.health === 'up' ? '🟢' : '🔴'} ${t.health} | ${esc(t.lastScrape)} | ${esc(t.lastError)} |`);
         }
     }
+    if (s.dataPath?.length) {
+        out.push('', '### Data path', '', '| what | | detail |', '| --- | --- | --- |');
+        for (const r of s.dataPath)
+            out.push(`| ${esc(r.what)} | ${r.ok ? '🟢' : '🔴'} | ${esc(r.detail)} |`);
+    }
     if (s.warnings?.length)
         out.push('', '### Warnings', '', ...s.warnings.map((w) => `- ${esc(w)}`));
     return `${out.join('\n')}\n`;
@@ -39411,10 +40026,16 @@ function targetsJson(targets) {
 }
 /** A plain-text table for terminals. */
 function targetsTable(targets) {
-    const rows = [
+    return textTable([
         ['JOB', 'INSTANCE', 'HEALTH', 'LAST ERROR'],
         ...targets.map((t) => [t.job, t.instance, t.health, t.lastError]),
-    ];
+    ]);
+}
+/** The data path as a plain-text table for terminals. */
+function dataPathTable(rows) {
+    return textTable([['DATA PATH', 'OK', 'DETAIL'], ...rows.map((r) => [r.what, r.ok ? 'yes' : 'NO', r.detail])]);
+}
+function textTable(rows) {
     const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
     return rows
         .map((r) => r
@@ -39560,7 +40181,7 @@ async function deployCommand(args, redact) {
             process.stdout.write(`${redact(JSON.stringify({ ok: true, ...r, targets: JSON.parse(targetsJson(r.targets)) }))}\n`);
         }
         else {
-            process.stdout.write(`${targetsTable(r.targets)}\n\nrelease ${r.release} · changed=${r.changed} · Grafana ${r.grafanaUrl}\n`);
+            process.stdout.write(`${targetsTable(r.targets)}\n\n${dataPathTable(dataPathRows(r.gate))}\n\nrelease ${r.release} · changed=${r.changed} · Grafana ${r.grafanaUrl}\n`);
         }
         return 0;
     }
@@ -39608,8 +40229,8 @@ async function checkCommand(args) {
         const { ok, problems, targets, checks } = report;
         process.stdout.write(`${redactor(settings.secrets)(JSON.stringify({ ok, problems, targets, checks }))}\n`);
     }
-    else if (report.targets.length) {
-        process.stdout.write(`${targetsTable(report.targets)}\n`);
+    else if (report.targets.length || report.checks.length) {
+        process.stdout.write(`${targetsTable(report.targets)}\n\n${dataPathTable(dataPathRows(report))}\n`);
     }
     if (!report.ok)
         throw checkFailure(settings.hostName, report);

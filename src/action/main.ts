@@ -5,7 +5,7 @@ import { checkFailure, checkOutcome, failureProblems, runCheck } from '../engine
 import { DeployFailure, deploy } from '../engine/deploy.js';
 import { deployFleet } from '../engine/fleet.js';
 import { DeployError, headline } from '../errors.js';
-import { GateError } from '../health/gate.js';
+import { dataPathRows, GateError } from '../health/gate.js';
 import { notify, type Outcome, runUrlFrom } from '../notify/notify.js';
 import { type Log, redactingLog, redactor } from '../report/log.js';
 import { fleetMarkdown, hostsJson, summaryMarkdown, targetsJson } from '../report/summary.js';
@@ -59,14 +59,31 @@ async function deployRun(settings: Settings, log: Log, summary: (md: string) => 
     core.setOutput('release', result.release);
     core.setOutput('targets', targetsJson(result.targets));
     core.setOutput('grafana-url', result.grafanaUrl);
-    await summary(summaryMarkdown({ title: `Deployed to ${settings.hostName}`, ok: true, ...result }));
+    await summary(
+      summaryMarkdown({
+        title: `Deployed to ${settings.hostName}`,
+        ok: true,
+        ...result,
+        dataPath: dataPathRows(result.gate),
+      }),
+    );
     log.info(`✓ green: ${result.targets.length} targets up, Grafana at ${result.grafanaUrl}`);
     return { ok: true, problems: [], what: 'deploy', healthyDetail: `${result.targets.length} targets up` };
   } catch (e) {
     if (!(e instanceof DeployFailure)) throw e;
-    const targets = e.error instanceof GateError ? e.error.state.targets : [];
+    const state = e.error instanceof GateError ? e.error.state : undefined;
+    const targets = state?.targets ?? [];
     if (targets.length) core.setOutput('targets', targetsJson(targets));
-    await summary(summaryMarkdown({ title: `${title} failed`, ok: false, steps: e.steps, targets, error: e.message }));
+    await summary(
+      summaryMarkdown({
+        title: `${title} failed`,
+        ok: false,
+        steps: e.steps,
+        targets,
+        error: e.message,
+        dataPath: state ? dataPathRows(state) : [],
+      }),
+    );
     return { ok: false, problems: failureProblems(e.error), what: 'deploy', failure: e.error };
   }
 }
@@ -110,6 +127,7 @@ async function checkRun(settings: Settings, log: Log, summary: (md: string) => P
       steps: report.steps,
       targets: report.targets,
       error: failure?.message,
+      dataPath: dataPathRows(report),
     }),
   );
   if (report.ok) log.info(`✓ healthy: ${report.targets.length} targets up`);

@@ -5,10 +5,10 @@ import { DeployFailure, deploy } from '../engine/deploy.js';
 import { deployFleet } from '../engine/fleet.js';
 import { rollbackHost } from '../engine/rollback.js';
 import { headline } from '../errors.js';
-import { GateError } from '../health/gate.js';
+import { dataPathRows, GateError } from '../health/gate.js';
 import { notify } from '../notify/notify.js';
 import { type Log, redactingLog, redactor } from '../report/log.js';
-import { hostsJson, targetsJson, targetsTable } from '../report/summary.js';
+import { dataPathTable, hostsJson, targetsJson, targetsTable } from '../report/summary.js';
 import { liveTerminalLog } from '../report/terminal.js';
 import { readSettings, type Settings, secretValues } from '../settings/settings.js';
 import type { CliArgs } from './args.js';
@@ -38,7 +38,7 @@ export async function deployCommand(args: CliArgs, redact: (s: string) => string
       );
     } else {
       process.stdout.write(
-        `${targetsTable(r.targets)}\n\nrelease ${r.release} · changed=${r.changed} · Grafana ${r.grafanaUrl}\n`,
+        `${targetsTable(r.targets)}\n\n${dataPathTable(dataPathRows(r.gate))}\n\nrelease ${r.release} · changed=${r.changed} · Grafana ${r.grafanaUrl}\n`,
       );
     }
     return 0;
@@ -86,8 +86,8 @@ export async function checkCommand(args: CliArgs): Promise<number> {
   if (args.json) {
     const { ok, problems, targets, checks } = report;
     process.stdout.write(`${redactor(settings.secrets)(JSON.stringify({ ok, problems, targets, checks }))}\n`);
-  } else if (report.targets.length) {
-    process.stdout.write(`${targetsTable(report.targets)}\n`);
+  } else if (report.targets.length || report.checks.length) {
+    process.stdout.write(`${targetsTable(report.targets)}\n\n${dataPathTable(dataPathRows(report))}\n`);
   }
   if (!report.ok) throw checkFailure(settings.hostName, report);
   return 0;

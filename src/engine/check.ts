@@ -5,10 +5,13 @@ import { DeployError, HostUnreachableError, headline } from '../errors.js';
 import { type CheckState, GateError, gateOptions, healthGate, type TargetState } from '../health/gate.js';
 import { checkTitle } from '../health/probes.js';
 import { type HostFacts, preflightProblems } from '../host/preflight.js';
+import { remoteLayout } from '../model/layout.js';
 import type { Outcome } from '../notify/notify.js';
 import type { Log } from '../report/log.js';
 import type { StepRecord } from '../report/steps.js';
 import type { Settings } from '../settings/settings.js';
+import { deployedLogAgent, readDeployedStack } from '../stack/deployed.js';
+import { dataPathOptions, gateDetail } from './data-path.js';
 import { connectStep, newRun, preflightStep } from './session.js';
 
 export interface CheckReport {
@@ -60,9 +63,18 @@ export async function runCheck(settings: Settings, log: Log): Promise<CheckRepor
     if (facts.dockerAccess === 'none') return report({ problems: hostProblems });
     try {
       const gate = await steps.run('Health gate', async () => {
-        // A healthy target was scraped within the last minute (the default interval is 15s).
-        const g = await healthGate(remote, facts, gateOptions(settings, log, facts.hostNowSec - 60));
-        return { value: g, detail: `${g.targets.length} targets up` };
+        // What is deployed there decides what to prove, whatever inputs this check was given.
+        const layout = remoteLayout(settings.stack.remoteDir, facts.home);
+        const deployed = await readDeployedStack(remote, layout);
+        const logAgent = deployedLogAgent(deployed);
+        const options = {
+          // A healthy target was scraped within the last minute (the default interval is 15s).
+          ...gateOptions(settings, log, facts.hostNowSec - 60),
+          logAgent,
+          ...(await dataPathOptions(remote, deployed, layout, logAgent, { canary: true })),
+        };
+        const g = await healthGate(remote, facts, options);
+        return { value: g, detail: gateDetail(g, options) };
       });
       return report({ problems: hostProblems, targets: gate.targets, checks: gate.checks });
     } catch (e) {
@@ -85,13 +97,22 @@ export async function runCheck(settings: Settings, log: Log): Promise<CheckRepor
 /** The gate's failing checks and down targets, as sentences for a person. */
 export function gateProblems(checks: readonly CheckState[], targets: readonly TargetState[]): string[] {
   const out: string[] = [];
-  for (const c of checks.filter((x) => !x.ok)) {
+  for (const c of checks.filter((x) => !x.ok && !x.name.startsWith('logs '))) {
     const service = checkTitle(c.name);
-    if (service) out.push(`${service} not ready: ${c.detail}`);
+    if (c.name.startsWith('grafana ')) out.push(c.detail);
+    else if (service) out.push(`${service} not ready: ${c.detail}`);
     else if (c.name !== 'targets') out.push(`${c.name}: ${c.detail}`);
     // The down targets are listed one by one below; "waiting for Prometheus" is already said.
     else if (!targets.some((t) => t.health !== 'up') && c.detail !== 'waiting for Prometheus')
       out.push(`Prometheus targets: ${c.detail}`);
+  }
+  // Log jobs failing for one reason (Loki down, say) are one finding.
+  const logJobs = new Map<string, string[]>();
+  for (const c of checks.filter((x) => !x.ok && x.name.startsWith('logs '))) {
+    logJobs.set(c.detail, [...(logJobs.get(c.detail) ?? []), c.name.slice(5)]);
+  }
+  for (const [detail, jobs] of logJobs) {
+    out.push(`logs of job${jobs.length > 1 ? 's' : ''} ${jobs.join(', ')} are not reaching Loki: ${detail}`);
   }
   for (const t of targets.filter((x) => x.health !== 'up')) {
     out.push(`Prometheus target ${t.job} (${t.instance}) is ${t.health}${t.lastError ? `: ${t.lastError}` : ''}`);

@@ -4,7 +4,6 @@
 import type { RemoteHost } from '../connection/ssh.js';
 import { DeployError } from '../errors.js';
 import { GateError, type GateResult, gateOptions, healthGate, type TargetState } from '../health/gate.js';
-import { probesFor, titles } from '../health/probes.js';
 import { ensureDirs } from '../host/dirs.js';
 import { dockerCommand } from '../host/docker.js';
 import { ensureNetwork } from '../host/network.js';
@@ -29,6 +28,7 @@ import {
   stage,
   type UploadPlan,
 } from '../stack/upload.js';
+import { appLogsWarning, appServiceNames, dataPathOptions, gateDetail, logPathServices } from './data-path.js';
 import { rollBack } from './rollback.js';
 import { connectStep, newRun, type OnHost, preflightStep, type Run, warn, withLock } from './session.js';
 
@@ -38,6 +38,8 @@ export interface DeployResult {
   readonly restarted: readonly string[];
   readonly release: string;
   readonly targets: readonly TargetState[];
+  /** The gate's last look: checks, targets and the data path. */
+  readonly gate: GateResult;
   readonly grafanaUrl: string;
   readonly uploadedBytes: number;
   readonly roundTrips: number;
@@ -116,13 +118,18 @@ async function changeHost(h: Deploying): Promise<DeployResult> {
   if (h.settings.stack.stacks.includes('monitoring')) await dashboardsStep(h);
   try {
     const up = await stacksStep(h, uploaded.plan);
-    const gate = await gateStep(h);
+    const gate = await gateStep(h, proveLogPath(h, uploaded, up));
+    if (uploaded.previous === undefined || up.restarted.some((s) => appServiceNames(h.rendered).includes(s))) {
+      const warning = await appLogsWarning(h.remote, h.facts, h.rendered, h.layout, h.settings.stack.appLogsDir);
+      if (warning) warn(h, warning);
+    }
     return {
       steps: h.steps.records,
       changed: h.steps.changed,
       restarted: up.restarted,
       release: uploaded.plan.release,
       targets: gate.targets,
+      gate,
       grafanaUrl: `http://${h.settings.connection.host}:3000`,
       uploadedBytes: uploaded.bytes,
       roundTrips: h.remote.roundTrips,
@@ -198,13 +205,23 @@ function stacksStep(h: Deploying, plan: UploadPlan): Promise<UpResult> {
   });
 }
 
-function gateStep(h: Deploying): Promise<GateResult> {
+/** On a first deploy, or when this one (re)started anything on the log path. */
+function proveLogPath(h: Deploying, uploaded: Uploaded, up: UpResult): boolean {
+  const onPath = logPathServices(h.rendered, h.settings.stack.logAgent);
+  return uploaded.previous === undefined || up.restarted.some((s) => onPath.includes(s));
+}
+
+function gateStep(h: Deploying, canary: boolean): Promise<GateResult> {
   return h.steps.run('Health gate', async () => {
-    const options = gateOptions(h.settings, h.log, h.facts.hostNowSec);
+    const options = {
+      ...gateOptions(h.settings, h.log, h.facts.hostNowSec),
+      ...(await dataPathOptions(h.remote, h.rendered, h.layout, h.settings.stack.logAgent, {
+        canary,
+        adminPassword: h.settings.grafana.adminPassword,
+      })),
+    };
     const gate = await healthGate(h.remote, h.facts, options);
-    const ready = `${titles(probesFor(options.role, options.logAgent))} ready`;
-    const push = options.push ? '; remote write and Loki push accept the credentials' : '';
-    return { value: gate, detail: `${gate.targets.length} targets up; ${ready}${push}` };
+    return { value: gate, detail: gateDetail(gate, options) };
   });
 }
 

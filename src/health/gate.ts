@@ -5,11 +5,24 @@
 import { httpViaHost } from '../connection/http.js';
 import type { RemoteHost } from '../connection/ssh.js';
 import { DeployError, headline } from '../errors.js';
+import { dockerCommand } from '../host/docker.js';
 import type { HostFacts } from '../host/preflight.js';
 import { formatDuration } from '../report/format.js';
 import type { Log } from '../report/log.js';
+import type { DataPathRow } from '../report/summary.js';
 import type { LogAgent, Role, Settings } from '../settings/settings.js';
+import {
+  type CanaryPlan,
+  type CanarySpot,
+  canaryHits,
+  canaryQuery,
+  canaryScript,
+  parseCanaryWrites,
+  type WriteOutcome,
+  whyNotArrived,
+} from './canary.js';
 import { type ContainerInfo, containerLogs, listContainers } from './containers.js';
+import { type GrafanaPlan, inspectGrafana } from './grafana.js';
 import { poll } from './poll.js';
 import { type CheckState, type Probe, probesFor } from './probes.js';
 import { type PushCredentials, type PushTarget, probePush } from './push.js';
@@ -31,8 +44,15 @@ export interface HealthState {
   readonly targets: readonly TargetState[];
 }
 
+/** How the data got through: each log job's canary, Grafana's data sources and rules. */
+export interface DataPath {
+  readonly logs: readonly { readonly job: string; readonly hostFile?: string; readonly arrivedMs?: number }[];
+  readonly alertRulesLoaded?: number;
+}
+
 export interface GateResult extends HealthState {
   readonly elapsedMs: number;
+  readonly dataPath: DataPath;
 }
 
 export interface GateOptions {
@@ -45,6 +65,10 @@ export interface GateOptions {
   /** Host clock (epoch seconds) when this deploy started: targets must have a newer scrape. */
   readonly sinceEpochSec: number;
   readonly log: Log;
+  /** Prove the log path: write these canary lines and find each in Loki (token: this run's). */
+  readonly canary?: CanaryPlan & { readonly token: string };
+  /** Ask Grafana whether it can use its data sources and has loaded its rules. */
+  readonly grafana?: GrafanaPlan;
 }
 
 /** The gate for one run's settings; the caller picks the host time scrapes must be newer than. */
@@ -147,14 +171,131 @@ async function targetsOf(remote: RemoteHost, prometheus: ContainerInfo, sinceEpo
   }
 }
 
+/** What the gate learns over its looks: canary lines written and found, Grafana's rules. */
+interface Progress {
+  readonly started: number;
+  readonly writes: Map<string, WriteOutcome>;
+  readonly arrivedMs: Map<string, number>;
+  readonly misrouted: Map<string, string>;
+  alertRulesLoaded?: number;
+}
+
+const logCheckName = (job: string) => `logs ${job}`;
+
+/** Writes the canary lines not yet written (their directory may appear later), then asks Loki. */
+async function logPathChecks(
+  remote: RemoteHost,
+  facts: HostFacts,
+  canary: NonNullable<GateOptions['canary']>,
+  loki: ContainerInfo | undefined,
+  lokiCheck: CheckState | undefined,
+  agent: ContainerInfo | undefined,
+  progress: Progress,
+): Promise<CheckState[]> {
+  const lokiReady = lokiCheck?.ok === true;
+  const pending = canary.spots.filter((s) => s.hostFile && progress.writes.get(s.job)?.state !== 'wrote');
+  if (pending.length) {
+    const out = await remote.run(canaryScript({ ...canary, spots: pending }, canary.token, dockerCommand(facts)), {
+      what: 'Writing the canary log lines',
+    });
+    for (const [job, w] of parseCanaryWrites(out)) progress.writes.set(job, w);
+  }
+  const waiting = canary.spots.filter(
+    (s) => progress.writes.get(s.job)?.state === 'wrote' && !progress.arrivedMs.has(s.job),
+  );
+  if (waiting.length && loki?.address && lokiReady) {
+    const startNs = `${(Math.floor(progress.started / 1000) - 300) * 1e9}`;
+    const query = encodeURIComponent(
+      canaryQuery(
+        canary.token,
+        waiting.map((s) => s.job),
+      ),
+    );
+    const res = await httpViaHost(remote, loki.address, 3100, {
+      path: `/loki/api/v1/query_range?query=${query}&start=${startNs}&limit=1000&direction=forward`,
+      timeoutMs: 5_000,
+    });
+    if (res.status === 200) {
+      const hits = canaryHits(res.body, canary.token);
+      for (const job of hits.arrived)
+        if (!progress.arrivedMs.has(job)) progress.arrivedMs.set(job, Date.now() - progress.started);
+      for (const [job, label] of hits.misrouted) progress.misrouted.set(job, label);
+    }
+  }
+  const lokiDown = lokiReady
+    ? undefined
+    : !lokiCheck || lokiCheck.detail.startsWith('no ')
+      ? 'there is no Loki container'
+      : lokiCheck.detail.startsWith('container ')
+        ? 'Loki is not running'
+        : 'Loki is not ready yet';
+  return canary.spots.map((s) => logCheck(s, canary, progress, agent, lokiDown));
+}
+
+function logCheck(
+  spot: CanarySpot,
+  canary: NonNullable<GateOptions['canary']>,
+  progress: Progress,
+  agent: ContainerInfo | undefined,
+  lokiDown: string | undefined,
+): CheckState {
+  const name = logCheckName(spot.job);
+  const fail = (detail: string): CheckState => ({ name, ok: false, detail, container: agent?.name });
+  if (spot.problem) return fail(spot.problem);
+  const arrived = progress.arrivedMs.get(spot.job);
+  if (arrived !== undefined) return { name, ok: true, detail: `canary arrived in ${formatDuration(arrived)}` };
+  const written = progress.writes.get(spot.job);
+  const where = `${canary.agent.title} watches ${spot.glob}, which is ${spot.hostFile?.replace(/\/[^/]*$/, '')} on the host`;
+  if (written?.state === 'nodir')
+    return fail(
+      `${where}, and that directory does not exist: nothing writes there${written.siblings ? ` (next to it: ${written.siblings})` : ''}`,
+    );
+  if (written?.state === 'denied')
+    return fail(`${where}, but the canary line could not be written there (no permission, no sudo)`);
+  if (lokiDown) return fail(lokiDown);
+  const misrouted = progress.misrouted.get(spot.job);
+  if (misrouted !== undefined)
+    return fail(`the line written to ${spot.hostFile} arrived under job "${misrouted}", not "${spot.job}"`);
+  return fail(`the line written to ${spot.hostFile} is not in Loki yet (${where})`);
+}
+
 /** One look at everything the gate checks. */
-async function inspectHealth(remote: RemoteHost, facts: HostFacts, opts: GateOptions): Promise<HealthState> {
+async function inspectHealth(
+  remote: RemoteHost,
+  facts: HostFacts,
+  opts: GateOptions,
+  progress: Progress,
+): Promise<HealthState> {
   const containers = await listContainers(remote, facts, opts.network);
   const byService = new Map(containers.map((c) => [c.service, c]));
   const checks = await Promise.all([
     ...probesFor(opts.role, opts.logAgent).map((p) => probe(remote, byService.get(p.service), p)),
     ...(opts.push?.targets ?? []).map((t) => probePush(remote, t, opts.push?.credentials ?? { username: '' })),
   ]);
+  const grafana = byService.get('grafana');
+  const grafanaReady = checks.some((c) => c.name === 'grafana' && c.ok);
+  const [logs, grafanaSeen] = await Promise.all([
+    opts.canary
+      ? logPathChecks(
+          remote,
+          facts,
+          opts.canary,
+          byService.get('loki'),
+          checks.find((c) => c.name === 'loki'),
+          byService.get(opts.canary.agent.service),
+          progress,
+        )
+      : [],
+    opts.grafana && grafana?.address && grafanaReady
+      ? inspectGrafana(remote, grafana.address, grafana.name, opts.grafana)
+      : undefined,
+  ]);
+  checks.push(...logs);
+  // Until Grafana answers, its probe is what fails; then what it says of its data counts.
+  if (grafanaSeen) {
+    checks.push(...grafanaSeen.checks);
+    progress.alertRulesLoaded = grafanaSeen.alertRulesLoaded;
+  }
   for (const c of containers) {
     // A probed service's stopped container is already reported by its probe.
     if (c.state !== 'running' && !checks.some((x) => x.container === c.name))
@@ -174,10 +315,11 @@ async function inspectHealth(remote: RemoteHost, facts: HostFacts, opts: GateOpt
 
 /** Polls with backoff until everything is healthy; at the deadline, fails with what is not. */
 export async function healthGate(remote: RemoteHost, facts: HostFacts, opts: GateOptions): Promise<GateResult> {
+  const progress: Progress = { started: Date.now(), writes: new Map(), arrivedMs: new Map(), misrouted: new Map() };
   const result = await poll<HealthState>({
     timeoutMs: opts.timeoutMs,
     log: opts.log,
-    look: () => inspectHealth(remote, facts, opts),
+    look: () => inspectHealth(remote, facts, opts, progress),
     done: (s) => s.ok,
     // The engine may be restarting: keep trying until the deadline.
     failed: (e) => ({
@@ -191,8 +333,57 @@ export async function healthGate(remote: RemoteHost, facts: HostFacts, opts: Gat
         .map((c) => `${c.name}: ${c.detail}`)
         .join(' | '),
   });
-  if (!result.done) throw await gateFailure(remote, facts, result.seen, opts.timeoutMs);
-  return { ...result.seen, elapsedMs: result.elapsedMs };
+  if (!result.done)
+    throw await gateFailure(remote, facts, await explainLogs(remote, facts, opts, result.seen), opts.timeoutMs);
+  return { ...result.seen, elapsedMs: result.elapsedMs, dataPath: dataPathOf(opts, progress) };
+}
+
+function dataPathOf(opts: GateOptions, progress: Progress): DataPath {
+  return {
+    logs: (opts.canary?.spots ?? []).map((s) => ({
+      job: s.job,
+      hostFile: s.hostFile,
+      arrivedMs: progress.arrivedMs.get(s.job),
+    })),
+    alertRulesLoaded: progress.alertRulesLoaded,
+  };
+}
+
+/** Lines written but not found: say why, from the agent's metrics and its last log lines. */
+async function explainLogs(
+  remote: RemoteHost,
+  facts: HostFacts,
+  opts: GateOptions,
+  state: HealthState,
+): Promise<HealthState> {
+  const canary = opts.canary;
+  const unexplained = (c: CheckState) => c.name.startsWith('logs ') && !c.ok && / is not in Loki yet /.test(c.detail);
+  if (!canary || !state.checks.some(unexplained)) return state;
+  const agent = (await listContainers(remote, facts, opts.network).catch(() => [])).find(
+    (c) => c.service === canary.agent.service,
+  );
+  const [metrics, logs] = await Promise.all([
+    agent?.address
+      ? httpViaHost(remote, agent.address, agent.service === 'alloy' ? 12345 : 9080, {
+          path: '/metrics',
+          timeoutMs: 5_000,
+        })
+          .then((r) => r.body)
+          .catch(() => undefined)
+      : undefined,
+    agent ? containerLogs(remote, facts, agent.name, 40).catch(() => '') : '',
+  ]);
+  const checks = state.checks.map((c) => {
+    const spot = canary.spots.find((s) => logCheckName(s.job) === c.name);
+    if (!spot || !unexplained(c)) return c;
+    const detail = `${c.detail.replace(/ is not in Loki yet .*$/, ' did not reach Loki')}: ${
+      agent
+        ? whyNotArrived(spot, canary.agent.title, metrics, logs)
+        : `the ${canary.agent.service} container is not there`
+    }`;
+    return { ...c, detail };
+  });
+  return { ...state, checks };
 }
 
 async function gateFailure(
@@ -231,4 +422,23 @@ export class GateError extends DeployError {
     super(message, fix || undefined);
     this.name = 'GateError';
   }
+}
+
+/** Log jobs with their canary's arrival, each target, and what Grafana says of its data. */
+export function dataPathRows(state: HealthState): DataPathRow[] {
+  const rows: DataPathRow[] = [];
+  for (const c of state.checks.filter((x) => x.name.startsWith('logs '))) {
+    rows.push({ what: `log job ${c.name.slice(5)}`, ok: c.ok, detail: c.detail });
+  }
+  for (const t of state.targets) {
+    rows.push({
+      what: `target ${t.job} ${t.instance}`,
+      ok: t.health === 'up',
+      detail: t.health === 'up' ? `up, scraped ${t.lastScrape}` : `${t.health}: ${t.lastError}`,
+    });
+  }
+  for (const c of state.checks.filter((x) => x.name.startsWith('grafana '))) {
+    rows.push({ what: c.name.replace(/^grafana /, 'Grafana '), ok: c.ok, detail: c.detail });
+  }
+  return rows;
 }

@@ -1,8 +1,17 @@
 // Cross-file checks for the mistakes the seed post made or warns about, on any stack.
 // Each finding names the file and line, what is wrong, and the fix.
-import { posix } from 'node:path';
-import type { Mount, ServiceModel, StackModel } from '../model/compose.js';
-import { hostPathKey } from '../model/compose.js';
+import {
+  configFlag,
+  hostPathKey,
+  imageTag,
+  isImage,
+  mountedConfig,
+  mountHolding,
+  type ServiceModel,
+  type StackModel,
+  within,
+} from '../model/compose.js';
+import { logAgents, logJobs } from '../model/logs.js';
 
 export type Severity = 'error' | 'warning';
 
@@ -25,44 +34,12 @@ export interface LintContext {
 
 type Rule = (m: StackModel, ctx: LintContext) => Finding[];
 
-const imageName = (s: ServiceModel) => s.image?.value.replace(/@.*$/, '').replace(/:[^/:]*$/, '') ?? '';
-const imageTag = (s: ServiceModel) => /:([^/:@]+)(?:@.*)?$/.exec(s.image?.value ?? '')?.[1];
-const isImage = (s: ServiceModel, name: string) => imageName(s).split('/').pop() === name || s.name === name;
-
 const find = (m: StackModel, name: string) => m.services.filter((s) => isImage(s, name));
 
 /** The app: the service named server, or the one whose image is the app-image. */
 function appServices(m: StackModel): ServiceModel[] {
   const appImage = m.vars.APP_IMAGE;
   return m.services.filter((s) => s.name === 'server' || (!!appImage && s.image?.value === appImage));
-}
-
-const within = (path: string, dir: string) => {
-  const p = posix.normalize(path);
-  const d = posix.normalize(dir).replace(/\/$/, '');
-  return p === d || p.startsWith(`${d}/`);
-};
-
-/** The mount of a service that holds a container path, the deepest one. */
-function mountHolding(s: ServiceModel, containerPath: string): Mount | undefined {
-  return s.mounts.filter((mt) => within(containerPath, mt.target)).sort((a, b) => b.target.length - a.target.length)[0];
-}
-
-/** The stack file a service mounts at a container path (its config), if it is in the stack. */
-function mountedConfig(m: StackModel, s: ServiceModel, containerPath: string): string | undefined {
-  const mt = s.mounts.find((x) => x.target === containerPath);
-  if (!mt || mt.named || !mt.source.startsWith('./')) return undefined;
-  const rel = hostPathKey(mt.source);
-  return m.files.has(rel) ? rel : undefined;
-}
-
-function configFlag(s: ServiceModel, flag: string, fallback: string): string {
-  for (const c of s.command) {
-    const m = new RegExp(`^-?-${flag}=(.+)$`).exec(c);
-    if (m?.[1]) return m[1];
-  }
-  const i = s.command.findIndex((c) => c === `--${flag}` || c === `-${flag}`);
-  return (i >= 0 && s.command[i + 1]) || fallback;
 }
 
 /** An nginx whose own config logs only to stdout/stderr writes no files to collect. */
@@ -96,48 +73,10 @@ const logMounts: Rule = (m, ctx) => {
   return out;
 };
 
-/** The __path__ globs of a log agent's config, with their lines. */
-function agentPaths(m: StackModel, agent: ServiceModel): { path: string; file: string; line: number }[] {
-  if (isImage(agent, 'promtail')) {
-    const cfgPath = mountedConfig(m, agent, configFlag(agent, 'config.file', '/etc/promtail/config.yml'));
-    const y = cfgPath ? m.yaml(cfgPath) : undefined;
-    const data = y?.data as
-      | { scrape_configs?: { static_configs?: { labels?: Record<string, unknown> }[] }[] }
-      | undefined;
-    const out: { path: string; file: string; line: number }[] = [];
-    (data?.scrape_configs ?? []).forEach((sc, i) => {
-      (sc.static_configs ?? []).forEach((st, j) => {
-        const p = st.labels?.__path__;
-        if (typeof p === 'string' && y) {
-          out.push({
-            path: p,
-            file: y.path,
-            line: y.lineOf(['scrape_configs', i, 'static_configs', j, 'labels', '__path__']),
-          });
-        }
-      });
-    });
-    return out;
-  }
-  if (isImage(agent, 'alloy')) {
-    const cfgPath = agent.mounts.find((mt) => mt.target.endsWith('.alloy') && m.files.has(hostPathKey(mt.source)));
-    const file = cfgPath ? hostPathKey(cfgPath.source) : undefined;
-    const text = file ? (m.files.get(file)?.content.toString('utf8') ?? '') : '';
-    return text.split('\n').flatMap((l, i) =>
-      [...l.matchAll(/"?__path__"?\s*=\s*"([^"]+)"/g)].map((x) => ({
-        path: x[1] ?? '',
-        file: file ?? '',
-        line: i + 1,
-      })),
-    );
-  }
-  return [];
-}
-
 const agentPathsRule: Rule = (m) => {
   const out: Finding[] = [];
-  for (const agent of [...find(m, 'promtail'), ...find(m, 'alloy')]) {
-    for (const p of agentPaths(m, agent)) {
+  for (const agent of logAgents(m)) {
+    for (const p of logJobs(m, agent)) {
       if (!p.path.startsWith('/')) {
         out.push({
           rule: 'agent-path',
@@ -161,7 +100,7 @@ const agentPathsRule: Rule = (m) => {
 };
 
 const logDirsReachAgent: Rule = (m, ctx) => {
-  const agents = [...find(m, 'promtail'), ...find(m, 'alloy')];
+  const agents = logAgents(m);
   if (!agents.length) return [];
   const out: Finding[] = [];
   const writers = [

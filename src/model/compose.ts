@@ -34,6 +34,8 @@ export interface ServiceModel {
   readonly command: readonly string[];
   /** Compose profiles the service belongs to (empty: always runs). */
   readonly profiles: readonly string[];
+  /** Its environment (list or map form), interpolated. */
+  readonly environment: Readonly<Record<string, string>>;
 }
 
 export interface YamlFile {
@@ -173,8 +175,22 @@ function servicesOf(y: YamlFile, vars: Readonly<Record<string, string>>): Servic
         .filter((m): m is Mount => !!m),
       command: command.map((c) => interpolate(c, vars)),
       profiles: Array.isArray(s.profiles) ? s.profiles.map(String) : [],
+      environment: environmentOf(s.environment, vars),
     };
   });
+}
+
+function environmentOf(raw: unknown, vars: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (Array.isArray(raw)) {
+    for (const item of raw.map(String)) {
+      const i = item.indexOf('=');
+      if (i > 0) out[item.slice(0, i)] = interpolate(item.slice(i + 1), vars);
+    }
+  } else if (raw && typeof raw === 'object') {
+    for (const [k, v] of Object.entries(raw)) out[k] = interpolate(v === null ? '' : String(v), vars);
+  }
+  return out;
 }
 
 /** The stack-relative directories and files (`./x` → `x`) a service bind-mounts. */
@@ -209,4 +225,42 @@ export function buildModel(files: readonly StackFile[], vars: Readonly<Record<st
 /** Normalises a host path for comparison: ./x relative to the stack dir, ~ kept as written. */
 export function hostPathKey(source: string): string {
   return posix.normalize(source.replace(/\/+$/, '').replace(/^\.\//, '')).replace(/\/$/, '');
+}
+
+const imageName = (s: ServiceModel) => s.image?.value.replace(/@.*$/, '').replace(/:[^/:]*$/, '') ?? '';
+
+/** The tag of a service's image, if it names one. */
+export const imageTag = (s: ServiceModel) => /:([^/:@]+)(?:@.*)?$/.exec(s.image?.value ?? '')?.[1];
+
+/** A service runs the program `name`: its image's last path part, or its service name. */
+export const isImage = (s: ServiceModel, name: string) => imageName(s).split('/').pop() === name || s.name === name;
+
+/** Whether a container path is the directory or inside it. */
+export const within = (path: string, dir: string) => {
+  const p = posix.normalize(path);
+  const d = posix.normalize(dir).replace(/\/$/, '');
+  return p === d || p.startsWith(`${d}/`);
+};
+
+/** The mount of a service that holds a container path, the deepest one. */
+export function mountHolding(s: ServiceModel, containerPath: string): Mount | undefined {
+  return s.mounts.filter((mt) => within(containerPath, mt.target)).sort((a, b) => b.target.length - a.target.length)[0];
+}
+
+/** The stack file a service mounts at a container path (its config), if it is in the stack. */
+export function mountedConfig(m: StackModel, s: ServiceModel, containerPath: string): string | undefined {
+  const mt = s.mounts.find((x) => x.target === containerPath);
+  if (!mt || mt.named || !mt.source.startsWith('./')) return undefined;
+  const rel = hostPathKey(mt.source);
+  return m.files.has(rel) ? rel : undefined;
+}
+
+/** A command-line flag's value (`-flag=v`, `--flag v`), or the program's default. */
+export function configFlag(s: ServiceModel, flag: string, fallback: string): string {
+  for (const c of s.command) {
+    const m = new RegExp(`^-?-${flag}=(.+)$`).exec(c);
+    if (m?.[1]) return m[1];
+  }
+  const i = s.command.findIndex((c) => c === `--${flag}` || c === `-${flag}`);
+  return (i >= 0 && s.command[i + 1]) || fallback;
 }

@@ -13,6 +13,13 @@ export interface TargetRow {
   readonly lastScrape: string;
 }
 
+/** A line of the data path table. */
+export interface DataPathRow {
+  readonly what: string;
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
 /** One host of a several-host run, as the reports show it. */
 export interface HostRow {
   readonly name: string;
@@ -38,6 +45,7 @@ export interface SummaryInput {
   readonly release?: string;
   readonly error?: string;
   readonly warnings?: readonly string[];
+  readonly dataPath?: readonly DataPathRow[];
 }
 
 function stepRows(steps: readonly StepRecord[]): string[] {
@@ -70,6 +78,10 @@ export function summaryMarkdown(s: SummaryInput): string {
       );
     }
   }
+  if (s.dataPath?.length) {
+    out.push('', '### Data path', '', '| what | | detail |', '| --- | --- | --- |');
+    for (const r of s.dataPath) out.push(`| ${esc(r.what)} | ${r.ok ? '🟢' : '🔴'} | ${esc(r.detail)} |`);
+  }
   if (s.warnings?.length) out.push('', '### Warnings', '', ...s.warnings.map((w) => `- ${esc(w)}`));
   return `${out.join('\n')}\n`;
 }
@@ -88,10 +100,18 @@ export function targetsJson(targets: readonly TargetRow[]): string {
 
 /** A plain-text table for terminals. */
 export function targetsTable(targets: readonly TargetRow[]): string {
-  const rows = [
+  return textTable([
     ['JOB', 'INSTANCE', 'HEALTH', 'LAST ERROR'],
     ...targets.map((t) => [t.job, t.instance, t.health, t.lastError]),
-  ];
+  ]);
+}
+
+/** The data path as a plain-text table for terminals. */
+export function dataPathTable(rows: readonly DataPathRow[]): string {
+  return textTable([['DATA PATH', 'OK', 'DETAIL'], ...rows.map((r) => [r.what, r.ok ? 'yes' : 'NO', r.detail])]);
+}
+
+function textTable(rows: readonly (readonly string[])[]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   return rows
     .map((r) =>

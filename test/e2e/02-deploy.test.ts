@@ -11,6 +11,7 @@ import {
   deployWithAction,
   deployWithCli,
   hostSnapshot,
+  lokiLines,
   lokiStreams,
   sandboxInputs,
   sh,
@@ -58,11 +59,21 @@ describe('deploy (dist/index.js on the sandbox host)', () => {
     expect(r.outputs.changed).toBe('true');
     expect(r.outputs.release).toMatch(/^[0-9a-f]{12}$/);
     expect(r.outputs['grafana-url']).toBe('http://127.0.0.1:3000');
-    expect(r.stdout).toMatch(/Health gate: ok in .* 3 targets up; Loki, Grafana and promtail ready/);
+    expect(r.stdout).toMatch(/Health gate: ok in .* 3 targets up; Prometheus, Loki, Grafana and Promtail ready/);
     // the job summary holds the steps and the targets table
     expect(r.summary).toContain('### Prometheus targets');
     expect(r.summary).toMatch(/\| app \| server:19021 \| 🟢 up \|/);
     expect(r.summary).toMatch(/\| Swap \| 🟡 changed \|/);
+    // The data path: each log job's canary line came back from the real Loki under its job label,
+    // and Grafana (stand-in) reached both data sources and loaded every provisioned rule.
+    for (const job of ['debug_logs', 'info_logs', 'warn_logs', 'error_logs', 'nginx_log']) {
+      expect(r.summary).toMatch(new RegExp(`\\| log job ${job} \\| 🟢 \\| canary arrived in [0-9.]+m?s \\|`));
+      expect(lokiLines(`{job="${job}"} |= "monitoring-deploy-canary"`).length).toBeGreaterThan(0);
+    }
+    expect(r.summary).toMatch(/\| Grafana data source Prometheus \| 🟢 \| healthy \|/);
+    expect(r.summary).toMatch(/\| Grafana data source Loki \| 🟢 \| healthy \|/);
+    expect(r.summary).toMatch(/\| Grafana alert rules \| 🟢 \| 5 loaded \|/);
+    expect(r.stdout).toMatch(/canary lines of 5 log jobs in Loki; Grafana reads 2 data sources, 5 alert rules loaded/);
 
     // secrets and .env are mode 600; the generated Grafana password is not printed
     expect(sh(`stat -c '%a %U' ${s.home}/monitoring/.env ${s.home}/monitoring/secrets/grafana_admin_password`)).toBe(
@@ -73,7 +84,7 @@ describe('deploy (dist/index.js on the sandbox host)', () => {
     expect(r.stdout + r.stderr + r.summary).not.toContain(password);
   });
 
-  it("the Promtail stand-in finds the app's and nginx's log files through the mounts", async () => {
+  it("the real Promtail finds the app's and nginx's log files through the mounts", async () => {
     // A request through nginx writes its access log.
     expect(sh('curl -s http://127.0.0.1/')).toContain('app stand-in');
     let jobs: string[] = [];

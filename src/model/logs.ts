@@ -1,0 +1,80 @@
+// The log path as the stack declares it: which log agent runs, which files it tails under which
+// job label, and where on the host those files are. The linter checks it statically; the gate
+// proves it with a canary line per job.
+import { posix } from 'node:path';
+import {
+  configFlag,
+  hostPathKey,
+  isImage,
+  mountedConfig,
+  mountHolding,
+  type ServiceModel,
+  type StackModel,
+} from './compose.js';
+
+export interface LogJob {
+  /** The `job` label the lines get (empty when the config sets none). */
+  readonly job: string;
+  /** The glob the agent tails, as a path inside its container. */
+  readonly path: string;
+  /** Where the glob is declared. */
+  readonly file: string;
+  readonly line: number;
+}
+
+/** The log agents (Promtail, Alloy) among the stack's services. */
+export function logAgents(m: StackModel): ServiceModel[] {
+  return m.services.filter((s) => isImage(s, 'promtail') || isImage(s, 'alloy'));
+}
+
+/** The jobs of a log agent's config: each `__path__` glob with its job label and line. */
+export function logJobs(m: StackModel, agent: ServiceModel): LogJob[] {
+  if (isImage(agent, 'promtail')) {
+    const cfgPath = mountedConfig(m, agent, configFlag(agent, 'config.file', '/etc/promtail/config.yml'));
+    const y = cfgPath ? m.yaml(cfgPath) : undefined;
+    const data = y?.data as
+      | { scrape_configs?: { static_configs?: { labels?: Record<string, unknown> }[] }[] }
+      | undefined;
+    const out: LogJob[] = [];
+    (data?.scrape_configs ?? []).forEach((sc, i) => {
+      (sc.static_configs ?? []).forEach((st, j) => {
+        const p = st.labels?.__path__;
+        if (typeof p === 'string' && y) {
+          out.push({
+            job: String(st.labels?.job ?? ''),
+            path: p,
+            file: y.path,
+            line: y.lineOf(['scrape_configs', i, 'static_configs', j, 'labels', '__path__']),
+          });
+        }
+      });
+    });
+    return out;
+  }
+  if (isImage(agent, 'alloy')) {
+    const cfgPath = agent.mounts.find((mt) => mt.target.endsWith('.alloy') && m.files.has(hostPathKey(mt.source)));
+    const file = cfgPath ? hostPathKey(cfgPath.source) : undefined;
+    const text = file ? (m.files.get(file)?.content.toString('utf8') ?? '') : '';
+    return text.split('\n').flatMap((l, i) =>
+      [...l.matchAll(/"?__path__"?\s*=\s*"([^"]+)"/g)].map((x) => ({
+        job: /"?job"?\s*=\s*"([^"]*)"/.exec(l)?.[1] ?? '',
+        path: x[1] ?? '',
+        file: file ?? '',
+        line: i + 1,
+      })),
+    );
+  }
+  return [];
+}
+
+/**
+ * The host directory a container directory of a service is bind-mounted from, or undefined when
+ * no bind mount holds it. Stack-relative sources resolve against the stack's root on the host.
+ */
+export function hostDirOf(service: ServiceModel, containerDir: string, root: string): string | undefined {
+  const mt = mountHolding(service, containerDir);
+  if (!mt || mt.named) return undefined;
+  const source = mt.source.startsWith('./') ? posix.join(root, mt.source) : mt.source;
+  if (!source.startsWith('/')) return undefined;
+  return posix.join(source, posix.relative(mt.target, containerDir));
+}

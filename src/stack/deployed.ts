@@ -1,0 +1,59 @@
+// The stack as it is deployed on the host now (its current release): what the watchdog reads to
+// know which log files, data sources and rules to prove, whatever inputs it was started with.
+import { shq } from '../connection/shell.js';
+import type { RemoteHost } from '../connection/ssh.js';
+import type { StackFile } from '../model/files.js';
+import type { RemoteLayout } from '../model/layout.js';
+import type { LogAgent } from '../settings/settings.js';
+import { MANIFEST } from './upload.js';
+
+export interface DeployedStack {
+  readonly files: readonly StackFile[];
+  /** The variables the deploy wrote to .env (what Compose interpolates). */
+  readonly variables: Readonly<Record<string, string>>;
+}
+
+/** Config files only: dashboards and other large files say nothing about the data path. */
+const MAX_CONFIG_BYTES = 256 * 1024;
+
+function readScript(root: string): string {
+  return `cd ${shq(root)} 2>/dev/null || exit 0
+[ -f ${MANIFEST} ] || exit 0
+while IFS= read -r f; do
+  case "$f" in
+    secrets/*) ;;
+    .env|*.yml|*.yaml|*.alloy|*.conf)
+      if [ -f "$f" ] && [ "$(wc -c < "$f")" -le ${MAX_CONFIG_BYTES} ]; then
+        printf '@file %s %s\\n' "$(base64 < "$f" | tr -d '\\n')" "$f"
+      fi ;;
+  esac
+done < ${MANIFEST}`;
+}
+
+export function parseEnv(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line.trim());
+    if (m?.[1]) out[m[1]] = (m[2] ?? '').replace(/^(['"])(.*)\1$/, '$2');
+  }
+  return out;
+}
+
+export function parseDeployed(stdout: string): DeployedStack {
+  const files: StackFile[] = [];
+  for (const line of stdout.split('\n')) {
+    const m = /^@file (\S*) (.+)$/.exec(line);
+    if (m?.[2]) files.push({ path: m[2], content: Buffer.from(m[1] ?? '', 'base64'), mode: 0o644 });
+  }
+  const env = files.find((f) => f.path === '.env')?.content.toString('utf8') ?? '';
+  return { files, variables: parseEnv(env) };
+}
+
+export async function readDeployedStack(remote: RemoteHost, layout: RemoteLayout): Promise<DeployedStack> {
+  return parseDeployed(await remote.run(readScript(layout.root), { what: 'Reading the deployed stack' }));
+}
+
+/** The log agent the deployed stack runs (its active Compose profile). */
+export function deployedLogAgent(stack: DeployedStack): LogAgent {
+  return (stack.variables.COMPOSE_PROFILES ?? '').split(',').includes('alloy') ? 'alloy' : 'promtail';
+}

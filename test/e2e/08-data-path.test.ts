@@ -1,0 +1,108 @@
+// Green means the data flows, on the real Loki and Promtail: a broken log path fails the gate
+// naming the job, the directory and the glob, and rolls back; an app writing elsewhere is
+// warned about; a broken Grafana data source fails naming it; canary lines never look like app
+// errors to the alert rule.
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { deployWithAction, deployWithCli, lokiGet, sandboxInputs, sh } from '../helpers/deploy';
+import { loadSandbox, type Sandbox } from '../helpers/sandbox';
+
+let s: Sandbox;
+let goodRelease = '';
+
+function stackCopy(edit: (dir: string) => void): string {
+  const dir = mkdtempSync(join(tmpdir(), 'md-datapath-'));
+  cpSync(resolve(__dirname, '../../compose'), dir, { recursive: true });
+  edit(dir);
+  return dir;
+}
+
+function editFile(dir: string, path: string, from: string, to: string) {
+  const f = join(dir, path);
+  const text = readFileSync(f, 'utf8');
+  if (!text.includes(from)) throw new Error(`${path} has no ${from}`);
+  writeFileSync(f, text.replace(from, to));
+}
+
+beforeAll(async () => {
+  s = loadSandbox();
+  const r = await deployWithCli(sandboxInputs(s));
+  expect(r.code).toBe(0);
+  goodRelease = String(r.json.release);
+});
+
+describe('the data path', () => {
+  it("a Promtail __path__ that misses the app's info directory: the gate names the job, the directory and the glob, then rolls back", async () => {
+    const dir = stackCopy((d) =>
+      editFile(d, 'promtail-dev-config.yml', '__path__: /var/log/app/info/*.log', '__path__: /var/log/app/information/*.log'),
+    );
+    const r = await deployWithAction(sandboxInputs(s, { 'stack-dir': dir, 'health-timeout': '30s' }));
+    expect(r.code).toBe(1);
+    const message = decodeURIComponent(r.stdout.replace(/%0A/g, '\n'));
+    expect(message).toContain(
+      `logs info_logs: Promtail watches /var/log/app/information/*.log, which is ${s.home}/monitoring/logs/app/information on the host, and that directory does not exist: nothing writes there (next to it: debug error info`,
+    );
+    // The other jobs' lines did arrive: the failure is this job's alone.
+    expect(message).not.toMatch(/logs (debug|warn|error)_logs:/);
+    expect(r.summary).toMatch(/\| log job info_logs \| 🔴 \|/);
+    expect(r.summary).toMatch(/\| log job debug_logs \| 🟢 \| canary arrived in/);
+    expect(message).toContain(`Rolled back to release ${goodRelease}, which is healthy again`);
+    expect(sh(`cat ${s.home}/monitoring/.release`)).toBe(goodRelease);
+    expect(sh(`grep -c information ${s.home}/monitoring/promtail-dev-config.yml || true`)).toBe('0');
+  });
+
+  it('app-logs-dir where the app does not write: a warning names app-logs-dir and the WORKDIR', async () => {
+    const r = await deployWithAction(sandboxInputs(s, { 'app-logs-dir': '/var/app/logs' }));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `::warning::The app has written nothing to ${s.home}/monitoring/logs/app since it started \\d+s ago: .*app-logs-dir is /var/app/logs .*under the image's WORKDIR /app \\(e\\.g\\. /app/logs\\)`,
+      ),
+    );
+    expect(r.summary).toContain('### Warnings');
+    // Back to where the app writes: no warning.
+    const back = await deployWithAction(sandboxInputs(s));
+    expect(back.code).toBe(0);
+    expect(back.stdout).not.toContain('The app has written nothing');
+  });
+
+  it('a Grafana data source whose URL goes nowhere: the gate fails naming the data source and what Grafana said', async () => {
+    const dir = stackCopy((d) =>
+      editFile(d, 'grafana/provisioning/datasources/datasources.yaml', 'url: http://loki:3100', 'url: http://loki-gone:3100'),
+    );
+    const r = await deployWithAction(sandboxInputs(s, { 'stack-dir': dir, 'health-timeout': '30s' }));
+    expect(r.code).toBe(1);
+    const message = decodeURIComponent(r.stdout.replace(/%0A/g, '\n'));
+    expect(message).toMatch(
+      /grafana data source Loki: Grafana cannot use data source Loki \(uid loki, http:\/\/loki-gone:3100\): 400 .*loki-gone/,
+    );
+    expect(r.summary).toMatch(/\| Grafana data source Prometheus \| 🟢 \| healthy \|/);
+    expect(message).toContain(`Rolled back to release ${goodRelease}, which is healthy again`);
+  });
+
+  it("the error-log alert's query counts no canary line, and does count a real error line", async () => {
+    // The rule's query as deployed, run by the real Loki at the time of a canary-only error file.
+    const rules = parse(readFileSync(`${s.home}/monitoring/grafana/provisioning/alerting/rules.yaml`, 'utf8')) as {
+      groups: { rules: { uid: string; data: { model: { expr?: string } }[] }[] }[];
+    };
+    const expr = rules.groups[0]?.rules.find((x) => x.uid === 'md-error-logs')?.data[0]?.model.expr ?? '';
+    expect(expr).toContain('!= "monitoring-deploy-canary"');
+    const instant = (q: string) =>
+      (JSON.parse(lokiGet(`/loki/api/v1/query?query=${encodeURIComponent(q)}`)) as { data: { result: unknown[] } }).data
+        .result;
+    // The deploys above wrote canary lines into the error log directory, and Loki holds them.
+    const unfiltered = expr.replace(' != "monitoring-deploy-canary"', '');
+    await expect.poll(() => instant(unfiltered).length, { timeout: 30_000, interval: 1_000 }).toBeGreaterThan(0);
+    expect(instant(expr)).toEqual([]);
+    // A real error line from the app does count.
+    sh('docker exec server touch /tmp/log-error');
+    try {
+      await expect.poll(() => instant(expr).length, { timeout: 30_000, interval: 1_000 }).toBeGreaterThan(0);
+    } finally {
+      sh('docker exec server rm -f /tmp/log-error');
+    }
+  });
+});
