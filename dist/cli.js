@@ -35477,7 +35477,7 @@ class NodeSSH {
 const external_node_crypto_namespaceObject = require("node:crypto");
 ;// CONCATENATED MODULE: ./src/connection/host-key.ts
 // Host key checks: a SHA256 fingerprint as `ssh-keygen -lf` prints it, and known_hosts lines
-// (plain and hashed, `[host]:port` for a non-22 port, @revoked markers).
+// (plain and hashed, `[host]:port` for a non-22 port, @revoked markers; no @cert-authority).
 
 /** `SHA256:<base64 without padding>` of a raw public key blob, as OpenSSH prints it. */
 function fingerprintOf(keyBlob) {
@@ -35521,34 +35521,67 @@ function hostFieldMatches(field, name) {
     }
     return matched;
 }
-/** Checks a host key blob against known_hosts text for host:port. */
-function checkKnownHosts(text, host, port, keyBlob) {
-    const name = knownHostsName(host, port);
-    const keyB64 = keyBlob.toString('base64');
-    let sawEntry = false;
-    for (const raw of text.split(/\r?\n/)) {
+/** The non-blank, non-comment lines of known_hosts text, split into their fields. */
+function knownHostsLines(text) {
+    const out = [];
+    for (const [i, raw] of text.split(/\r?\n/).entries()) {
         const line = raw.trim();
         if (!line || line.startsWith('#'))
             continue;
         const fields = line.split(/\s+/);
-        let marker;
-        if (fields[0]?.startsWith('@'))
-            marker = fields.shift();
-        const [hosts, , key] = fields;
-        if (!hosts || !key || marker === '@cert-authority')
-            continue;
-        if (!hostFieldMatches(hosts, name))
+        const marker = fields[0]?.startsWith('@') ? fields.shift() : undefined;
+        const [hosts, keyType, key] = fields;
+        out.push({ number: i + 1, marker, hosts, keyType, key });
+    }
+    return out;
+}
+const KEY_TYPE = /^[a-z0-9@.-]+$/;
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+/**
+ * What is wrong with known-hosts text, one message per bad line: an unknown marker (OpenSSH
+ * ignores such a line; trusting it would be worse), @cert-authority (host certificates are not
+ * supported), or a line that is not `HOSTS KEYTYPE BASE64-KEY`.
+ */
+function knownHostsProblems(text) {
+    const out = [];
+    for (const l of knownHostsLines(text)) {
+        const where = `known-hosts line ${l.number}`;
+        if (l.marker === '@cert-authority') {
+            out.push(`${where}: @cert-authority lines are not supported (no host certificates); pin the host's own key with a plain known_hosts line or host-fingerprint`);
+        }
+        else if (l.marker !== undefined && l.marker !== '@revoked') {
+            out.push(`${where}: unknown marker "${l.marker}" (only @revoked is supported); fix the marker or remove the line`);
+        }
+        else if (!l.hosts || !l.keyType || !l.key || !KEY_TYPE.test(l.keyType) || !BASE64.test(l.key)) {
+            out.push(`${where}: expected HOSTS KEYTYPE BASE64-KEY, as ssh-keyscan prints (e.g. host.example.com ssh-ed25519 AAAA…)`);
+        }
+    }
+    return out;
+}
+/**
+ * Checks a host key blob against known_hosts text for host:port. A key on a matching @revoked
+ * line is refused wherever that line sits; lines with any other marker are never trusted.
+ */
+function checkKnownHosts(text, host, port, keyBlob) {
+    const name = knownHostsName(host, port);
+    const keyB64 = keyBlob.toString('base64');
+    let sawEntry = false;
+    let matched = false;
+    for (const { marker, hosts, key } of knownHostsLines(text)) {
+        if (!hosts || !key || !hostFieldMatches(hosts, name))
             continue;
         if (marker === '@revoked') {
             if (key === keyB64)
                 return 'revoked';
             continue;
         }
+        if (marker !== undefined)
+            continue;
         sawEntry = true;
         if (key === keyB64)
-            return 'match';
+            matched = true;
     }
-    return sawEntry ? 'mismatch' : 'no-entry';
+    return matched ? 'match' : sawEntry ? 'mismatch' : 'no-entry';
 }
 /** Decides whether the key the server showed is the one the settings pin. */
 function decideHostKey(policy, host, port, keyBlob) {
@@ -36253,6 +36286,7 @@ const OUTPUTS = [
 // the CLI both hand their raw values (strings, as action.yml would pass them) to readSettings.
 
 
+
 class SettingsError extends Error {
     problems;
     constructor(problems) {
@@ -36292,7 +36326,10 @@ function readSettings(raw, options = {}) {
             return fn();
         }
         catch (e) {
-            problems.push(e.message);
+            if (e instanceof SettingsError)
+                problems.push(...e.problems);
+            else
+                problems.push(e.message);
             return fallback;
         }
     };
@@ -36479,6 +36516,9 @@ function hostKeyPolicy(value) {
             throw new Error(`host-fingerprint: "${fp}" is not a SHA256 fingerprint (expected SHA256: and 43 base64 characters, as \`ssh-keygen -lf\` prints)`);
         }
     }
+    const bad = knownHostsProblems(knownHosts);
+    if (bad.length)
+        throw new SettingsError(bad);
     if (fingerprints.length)
         return { kind: 'fingerprints', fingerprints };
     if (knownHosts)

@@ -1,5 +1,5 @@
 // Host key checks: a SHA256 fingerprint as `ssh-keygen -lf` prints it, and known_hosts lines
-// (plain and hashed, `[host]:port` for a non-22 port, @revoked markers).
+// (plain and hashed, `[host]:port` for a non-22 port, @revoked markers; no @cert-authority).
 import { createHash, createHmac } from 'node:crypto';
 import type { HostKeyPolicy } from '../settings/settings.js';
 
@@ -51,28 +51,78 @@ function hostFieldMatches(field: string, name: string): boolean {
 
 export type KnownHostsVerdict = 'match' | 'revoked' | 'mismatch' | 'no-entry';
 
-/** Checks a host key blob against known_hosts text for host:port. */
+interface KnownHostsLine {
+  /** 1-based, as an editor counts. */
+  readonly number: number;
+  readonly marker?: string;
+  readonly hosts?: string;
+  readonly keyType?: string;
+  readonly key?: string;
+}
+
+/** The non-blank, non-comment lines of known_hosts text, split into their fields. */
+function knownHostsLines(text: string): KnownHostsLine[] {
+  const out: KnownHostsLine[] = [];
+  for (const [i, raw] of text.split(/\r?\n/).entries()) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const fields = line.split(/\s+/);
+    const marker = fields[0]?.startsWith('@') ? fields.shift() : undefined;
+    const [hosts, keyType, key] = fields;
+    out.push({ number: i + 1, marker, hosts, keyType, key });
+  }
+  return out;
+}
+
+const KEY_TYPE = /^[a-z0-9@.-]+$/;
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/**
+ * What is wrong with known-hosts text, one message per bad line: an unknown marker (OpenSSH
+ * ignores such a line; trusting it would be worse), @cert-authority (host certificates are not
+ * supported), or a line that is not `HOSTS KEYTYPE BASE64-KEY`.
+ */
+export function knownHostsProblems(text: string): string[] {
+  const out: string[] = [];
+  for (const l of knownHostsLines(text)) {
+    const where = `known-hosts line ${l.number}`;
+    if (l.marker === '@cert-authority') {
+      out.push(
+        `${where}: @cert-authority lines are not supported (no host certificates); pin the host's own key with a plain known_hosts line or host-fingerprint`,
+      );
+    } else if (l.marker !== undefined && l.marker !== '@revoked') {
+      out.push(
+        `${where}: unknown marker "${l.marker}" (only @revoked is supported); fix the marker or remove the line`,
+      );
+    } else if (!l.hosts || !l.keyType || !l.key || !KEY_TYPE.test(l.keyType) || !BASE64.test(l.key)) {
+      out.push(
+        `${where}: expected HOSTS KEYTYPE BASE64-KEY, as ssh-keyscan prints (e.g. host.example.com ssh-ed25519 AAAA…)`,
+      );
+    }
+  }
+  return out;
+}
+
+/**
+ * Checks a host key blob against known_hosts text for host:port. A key on a matching @revoked
+ * line is refused wherever that line sits; lines with any other marker are never trusted.
+ */
 export function checkKnownHosts(text: string, host: string, port: number, keyBlob: Buffer): KnownHostsVerdict {
   const name = knownHostsName(host, port);
   const keyB64 = keyBlob.toString('base64');
   let sawEntry = false;
-  for (const raw of text.split(/\r?\n/)) {
-    const line = raw.trim();
-    if (!line || line.startsWith('#')) continue;
-    const fields = line.split(/\s+/);
-    let marker: string | undefined;
-    if (fields[0]?.startsWith('@')) marker = fields.shift();
-    const [hosts, , key] = fields;
-    if (!hosts || !key || marker === '@cert-authority') continue;
-    if (!hostFieldMatches(hosts, name)) continue;
+  let matched = false;
+  for (const { marker, hosts, key } of knownHostsLines(text)) {
+    if (!hosts || !key || !hostFieldMatches(hosts, name)) continue;
     if (marker === '@revoked') {
       if (key === keyB64) return 'revoked';
       continue;
     }
+    if (marker !== undefined) continue;
     sawEntry = true;
-    if (key === keyB64) return 'match';
+    if (key === keyB64) matched = true;
   }
-  return sawEntry ? 'mismatch' : 'no-entry';
+  return matched ? 'match' : sawEntry ? 'mismatch' : 'no-entry';
 }
 
 export interface HostKeyDecision {

@@ -1,5 +1,6 @@
 // Every input is read and validated here, once, into a typed Settings object. The action and
 // the CLI both hand their raw values (strings, as action.yml would pass them) to readSettings.
+import { knownHostsProblems } from '../connection/host-key.js';
 import { INPUTS } from './inputs.js';
 import {
   parseBoolean,
@@ -152,7 +153,8 @@ export function readSettings(raw: RawInputs, options: ReadOptions = {}): Setting
     try {
       return fn();
     } catch (e) {
-      problems.push((e as Error).message);
+      if (e instanceof SettingsError) problems.push(...e.problems);
+      else problems.push((e as Error).message);
       return fallback;
     }
   };
@@ -355,6 +357,8 @@ function hostKeyPolicy(value: (name: string) => string): HostKeyPolicy {
       );
     }
   }
+  const bad = knownHostsProblems(knownHosts);
+  if (bad.length) throw new SettingsError(bad);
   if (fingerprints.length) return { kind: 'fingerprints', fingerprints };
   if (knownHosts) return { kind: 'known-hosts', knownHosts };
   if (skip) return { kind: 'insecure-skip' };
