@@ -35956,24 +35956,52 @@ const consoleLog = {
 
 ;// CONCATENATED MODULE: ./src/settings/parse.ts
 // Small parsers for input values. Each throws an Error whose message names the fix.
+// Numbers are decimal whole numbers only: no 0x1, 1e1, 2.5, +5 or -0 (Number() takes them all).
+const WHOLE = /^[0-9]+$/;
 const DURATION_UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-/** "30s", "2m", "1h", "500ms", or a bare number of seconds -> milliseconds. */
-function parseDuration(value, input) {
-    const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
+/** 600000 -> "10m": a limit as a person writes it. */
+function formatLimit(ms) {
+    for (const unit of ['h', 'm', 's']) {
+        const size = DURATION_UNITS[unit] ?? 1;
+        if (ms % size === 0)
+            return `${ms / size}${unit}`;
+    }
+    return `${ms}ms`;
+}
+/**
+ * "30s", "2m", "1h", "1500ms", or a bare number of seconds -> milliseconds, within range (which
+ * keeps it below what Node's timers hold, 2^31-1 ms). Whole numbers only: 90s, not 1.5m.
+ */
+function parseDuration(value, input, range) {
+    const limits = `${formatLimit(range.min)} to ${formatLimit(range.max)}`;
+    const m = /^\s*([0-9]+)\s*(ms|s|m|h)?\s*$/.exec(value);
     if (!m?.[1])
-        throw new Error(`${input}: "${value}" is not a duration; use e.g. 30s, 2m or 1h`);
+        throw new Error(`${input}: "${value}" is not a duration; use a whole number with a unit, e.g. 30s, 2m or 1h (${limits})`);
     const ms = Number(m[1]) * (DURATION_UNITS[m[2] ?? 's'] ?? 1000);
-    if (ms <= 0)
-        throw new Error(`${input}: must be greater than zero`);
-    return Math.round(ms);
+    if (!(ms >= range.min && ms <= range.max))
+        throw new Error(`${input}: "${value}" is out of range; use ${limits}`);
+    return ms;
 }
 const SIZE_UNITS = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
-/** "2G", "512M", "0" -> bytes (binary units, as fallocate/dd read them). */
-function parseSize(value, input) {
-    const m = /^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*$/i.exec(value);
+/** A size limit in the largest binary unit that divides it: 64G, 1M. */
+function formatSize(bytes) {
+    for (const unit of ['T', 'G', 'M', 'K']) {
+        const size = SIZE_UNITS[unit] ?? 1;
+        if (bytes % size === 0)
+            return `${bytes / size}${unit}`;
+    }
+    return String(bytes);
+}
+/** "2G", "512M", "512MiB", "0" -> bytes (binary units, as fallocate/dd read them): 0, or within range. */
+function parseSize(value, input, range) {
+    const limits = `0 (leave swap alone) or ${formatSize(range.min)} to ${formatSize(range.max)}`;
+    const m = /^\s*([0-9]+)\s*([KMGT]?)(?:i?B)?\s*$/i.exec(value);
     if (!m?.[1])
-        throw new Error(`${input}: "${value}" is not a size; use e.g. 2G, 512M, or 0`);
-    return Math.round(Number(m[1]) * (SIZE_UNITS[(m[2] ?? '').toUpperCase()] ?? 1));
+        throw new Error(`${input}: "${value}" is not a size; use a whole number with a unit, e.g. 2G or 512M (${limits})`);
+    const bytes = Number(m[1]) * (SIZE_UNITS[(m[2] ?? '').toUpperCase()] ?? 1);
+    if (bytes !== 0 && !(bytes >= range.min && bytes <= range.max))
+        throw new Error(`${input}: "${value}" is out of range; use ${limits}`);
+    return bytes;
 }
 function parseBoolean(value, input) {
     const v = value.trim().toLowerCase();
@@ -35984,15 +36012,18 @@ function parseBoolean(value, input) {
     throw new Error(`${input}: "${value}" is not true or false`);
 }
 function parsePort(value, input) {
-    const n = Number(value.trim());
-    if (!Number.isInteger(n) || n < 1 || n > 65535)
+    const v = value.trim();
+    const n = WHOLE.test(v) ? Number(v) : Number.NaN;
+    if (!(n >= 1 && n <= 65535))
         throw new Error(`${input}: "${value}" is not a port (1-65535)`);
     return n;
 }
-function parseNumber(value, input, min, max) {
-    const n = Number(value.trim());
-    if (!Number.isFinite(n) || n < min || n > max)
-        throw new Error(`${input}: "${value}" is not a number from ${min} to ${max}`);
+/** A decimal whole number from min to max. */
+function parseInteger(value, input, min, max) {
+    const v = value.trim();
+    const n = WHOLE.test(v) ? Number(v) : Number.NaN;
+    if (!(n >= min && n <= max))
+        throw new Error(`${input}: "${value}" is not a whole number from ${min} to ${max}`);
     return n;
 }
 function parseChoice(value, input, choices) {
@@ -36299,6 +36330,13 @@ const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
 const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 // It lands in YAML and in label values: keep it to characters that need no quoting anywhere.
 const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
+// Limits a careless value cannot pass: at most minutes to connect, an hour for the gate, hours
+// for another deploy's lock; swap beyond 64G is a typo on the hosts this is for.
+const SECOND = 1000;
+const CONNECT_TIMEOUT = { min: SECOND, max: 10 * 60 * SECOND };
+const HEALTH_TIMEOUT = { min: SECOND, max: 60 * 60 * SECOND };
+const LOCK_TIMEOUT = { min: SECOND, max: 6 * 60 * 60 * SECOND };
+const SWAP_SIZE = { min: 1024 ** 2, max: 64 * 1024 ** 3 };
 /** Required inputs that have no value. */
 function missingRequired(raw) {
     return INPUTS.filter((i) => i.required && !raw[i.name]?.trim()).map((i) => i.name);
@@ -36371,7 +36409,7 @@ function readSettings(raw, options = {}) {
             privateKey: normalizeKey(value('ssh-key')),
             passphrase: raw['ssh-key-passphrase'] || undefined,
             hostKey,
-            connectTimeoutMs: attempt(() => parseDuration(value('connect-timeout'), 'connect-timeout'), 30_000),
+            connectTimeoutMs: attempt(() => parseDuration(value('connect-timeout'), 'connect-timeout', CONNECT_TIMEOUT), 30_000),
         },
         stack: {
             stackDir: optional('stack-dir'),
@@ -36397,23 +36435,23 @@ function readSettings(raw, options = {}) {
             pushPassword: raw['push-password'] || undefined,
         },
         hosts,
-        parallel: attempt(() => parseNumber(value('parallel'), 'parallel', 1, 20), 3),
+        parallel: attempt(() => parseInteger(value('parallel'), 'parallel', 1, 20), 3),
         grafana: {
             adminPassword: raw['grafana-admin-password'] || undefined,
             discordWebhookUrl: optional('discord-webhook-url'),
-            cpuAlertThreshold: attempt(() => parseNumber(value('cpu-alert-threshold'), 'cpu-alert-threshold', 1, 100), 70),
+            cpuAlertThreshold: attempt(() => parseInteger(value('cpu-alert-threshold'), 'cpu-alert-threshold', 1, 100), 70),
             dashboards: attempt(() => parseList(value('grafana-dashboards'))
                 .filter((id) => id.toLowerCase() !== 'none')
                 .map((id) => {
-                if (!/^\d+$/.test(id))
+                if (!/^[0-9]{1,9}$/.test(id) || Number(id) === 0)
                     throw new Error(`grafana-dashboards: "${id}" is not a grafana.com dashboard id`);
                 return Number(id);
             }), []),
         },
-        swapBytes: attempt(() => parseSize(value('swap-size'), 'swap-size'), 0),
-        healthTimeoutMs: attempt(() => parseDuration(value('health-timeout'), 'health-timeout'), 180_000),
+        swapBytes: attempt(() => parseSize(value('swap-size'), 'swap-size', SWAP_SIZE), 0),
+        healthTimeoutMs: attempt(() => parseDuration(value('health-timeout'), 'health-timeout', HEALTH_TIMEOUT), 180_000),
         rollback: attempt(() => parseBoolean(value('rollback'), 'rollback'), true),
-        lockTimeoutMs: attempt(() => parseDuration(value('lock-timeout'), 'lock-timeout'), 600_000),
+        lockTimeoutMs: attempt(() => parseDuration(value('lock-timeout'), 'lock-timeout', LOCK_TIMEOUT), 600_000),
         secrets: secretValues(raw),
     };
     if (needsConnection &&

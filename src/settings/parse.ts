@@ -1,23 +1,61 @@
 // Small parsers for input values. Each throws an Error whose message names the fix.
 
+// Numbers are decimal whole numbers only: no 0x1, 1e1, 2.5, +5 or -0 (Number() takes them all).
+const WHOLE = /^[0-9]+$/;
+
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
-/** "30s", "2m", "1h", "500ms", or a bare number of seconds -> milliseconds. */
-export function parseDuration(value: string, input: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
-  if (!m?.[1]) throw new Error(`${input}: "${value}" is not a duration; use e.g. 30s, 2m or 1h`);
+/** 600000 -> "10m": a limit as a person writes it. */
+function formatLimit(ms: number): string {
+  for (const unit of ['h', 'm', 's'] as const) {
+    const size = DURATION_UNITS[unit] ?? 1;
+    if (ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
+export interface Range {
+  readonly min: number;
+  readonly max: number;
+}
+
+/**
+ * "30s", "2m", "1h", "1500ms", or a bare number of seconds -> milliseconds, within range (which
+ * keeps it below what Node's timers hold, 2^31-1 ms). Whole numbers only: 90s, not 1.5m.
+ */
+export function parseDuration(value: string, input: string, range: Range): number {
+  const limits = `${formatLimit(range.min)} to ${formatLimit(range.max)}`;
+  const m = /^\s*([0-9]+)\s*(ms|s|m|h)?\s*$/.exec(value);
+  if (!m?.[1])
+    throw new Error(
+      `${input}: "${value}" is not a duration; use a whole number with a unit, e.g. 30s, 2m or 1h (${limits})`,
+    );
   const ms = Number(m[1]) * (DURATION_UNITS[m[2] ?? 's'] ?? 1000);
-  if (ms <= 0) throw new Error(`${input}: must be greater than zero`);
-  return Math.round(ms);
+  if (!(ms >= range.min && ms <= range.max)) throw new Error(`${input}: "${value}" is out of range; use ${limits}`);
+  return ms;
 }
 
 const SIZE_UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
 
-/** "2G", "512M", "0" -> bytes (binary units, as fallocate/dd read them). */
-export function parseSize(value: string, input: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*$/i.exec(value);
-  if (!m?.[1]) throw new Error(`${input}: "${value}" is not a size; use e.g. 2G, 512M, or 0`);
-  return Math.round(Number(m[1]) * (SIZE_UNITS[(m[2] ?? '').toUpperCase()] ?? 1));
+/** A size limit in the largest binary unit that divides it: 64G, 1M. */
+function formatSize(bytes: number): string {
+  for (const unit of ['T', 'G', 'M', 'K'] as const) {
+    const size = SIZE_UNITS[unit] ?? 1;
+    if (bytes % size === 0) return `${bytes / size}${unit}`;
+  }
+  return String(bytes);
+}
+
+/** "2G", "512M", "512MiB", "0" -> bytes (binary units, as fallocate/dd read them): 0, or within range. */
+export function parseSize(value: string, input: string, range: Range): number {
+  const limits = `0 (leave swap alone) or ${formatSize(range.min)} to ${formatSize(range.max)}`;
+  const m = /^\s*([0-9]+)\s*([KMGT]?)(?:i?B)?\s*$/i.exec(value);
+  if (!m?.[1])
+    throw new Error(`${input}: "${value}" is not a size; use a whole number with a unit, e.g. 2G or 512M (${limits})`);
+  const bytes = Number(m[1]) * (SIZE_UNITS[(m[2] ?? '').toUpperCase()] ?? 1);
+  if (bytes !== 0 && !(bytes >= range.min && bytes <= range.max))
+    throw new Error(`${input}: "${value}" is out of range; use ${limits}`);
+  return bytes;
 }
 
 export function parseBoolean(value: string, input: string): boolean {
@@ -28,15 +66,17 @@ export function parseBoolean(value: string, input: string): boolean {
 }
 
 export function parsePort(value: string, input: string): number {
-  const n = Number(value.trim());
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`${input}: "${value}" is not a port (1-65535)`);
+  const v = value.trim();
+  const n = WHOLE.test(v) ? Number(v) : Number.NaN;
+  if (!(n >= 1 && n <= 65535)) throw new Error(`${input}: "${value}" is not a port (1-65535)`);
   return n;
 }
 
-export function parseNumber(value: string, input: string, min: number, max: number): number {
-  const n = Number(value.trim());
-  if (!Number.isFinite(n) || n < min || n > max)
-    throw new Error(`${input}: "${value}" is not a number from ${min} to ${max}`);
+/** A decimal whole number from min to max. */
+export function parseInteger(value: string, input: string, min: number, max: number): number {
+  const v = value.trim();
+  const n = WHOLE.test(v) ? Number(v) : Number.NaN;
+  if (!(n >= min && n <= max)) throw new Error(`${input}: "${value}" is not a whole number from ${min} to ${max}`);
   return n;
 }
 

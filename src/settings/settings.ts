@@ -7,8 +7,8 @@ import {
   parseChoice,
   parseDuration,
   parseImageOverrides,
+  parseInteger,
   parseList,
-  parseNumber,
   parsePort,
   parseSize,
 } from './parse.js';
@@ -118,6 +118,14 @@ const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 // It lands in YAML and in label values: keep it to characters that need no quoting anywhere.
 const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
 
+// Limits a careless value cannot pass: at most minutes to connect, an hour for the gate, hours
+// for another deploy's lock; swap beyond 64G is a typo on the hosts this is for.
+const SECOND = 1000;
+const CONNECT_TIMEOUT = { min: SECOND, max: 10 * 60 * SECOND };
+const HEALTH_TIMEOUT = { min: SECOND, max: 60 * 60 * SECOND };
+const LOCK_TIMEOUT = { min: SECOND, max: 6 * 60 * 60 * SECOND };
+const SWAP_SIZE = { min: 1024 ** 2, max: 64 * 1024 ** 3 };
+
 /** Required inputs that have no value. */
 export function missingRequired(raw: RawInputs): string[] {
   return INPUTS.filter((i) => i.required && !raw[i.name]?.trim()).map((i) => i.name);
@@ -205,7 +213,10 @@ export function readSettings(raw: RawInputs, options: ReadOptions = {}): Setting
       privateKey: normalizeKey(value('ssh-key')),
       passphrase: raw['ssh-key-passphrase'] || undefined,
       hostKey,
-      connectTimeoutMs: attempt(() => parseDuration(value('connect-timeout'), 'connect-timeout'), 30_000),
+      connectTimeoutMs: attempt(
+        () => parseDuration(value('connect-timeout'), 'connect-timeout', CONNECT_TIMEOUT),
+        30_000,
+      ),
     },
     stack: {
       stackDir: optional('stack-dir'),
@@ -231,26 +242,27 @@ export function readSettings(raw: RawInputs, options: ReadOptions = {}): Setting
       pushPassword: raw['push-password'] || undefined,
     },
     hosts,
-    parallel: attempt(() => parseNumber(value('parallel'), 'parallel', 1, 20), 3),
+    parallel: attempt(() => parseInteger(value('parallel'), 'parallel', 1, 20), 3),
     grafana: {
       adminPassword: raw['grafana-admin-password'] || undefined,
       discordWebhookUrl: optional('discord-webhook-url'),
-      cpuAlertThreshold: attempt(() => parseNumber(value('cpu-alert-threshold'), 'cpu-alert-threshold', 1, 100), 70),
+      cpuAlertThreshold: attempt(() => parseInteger(value('cpu-alert-threshold'), 'cpu-alert-threshold', 1, 100), 70),
       dashboards: attempt(
         () =>
           parseList(value('grafana-dashboards'))
             .filter((id) => id.toLowerCase() !== 'none')
             .map((id) => {
-              if (!/^\d+$/.test(id)) throw new Error(`grafana-dashboards: "${id}" is not a grafana.com dashboard id`);
+              if (!/^[0-9]{1,9}$/.test(id) || Number(id) === 0)
+                throw new Error(`grafana-dashboards: "${id}" is not a grafana.com dashboard id`);
               return Number(id);
             }),
         [],
       ),
     },
-    swapBytes: attempt(() => parseSize(value('swap-size'), 'swap-size'), 0),
-    healthTimeoutMs: attempt(() => parseDuration(value('health-timeout'), 'health-timeout'), 180_000),
+    swapBytes: attempt(() => parseSize(value('swap-size'), 'swap-size', SWAP_SIZE), 0),
+    healthTimeoutMs: attempt(() => parseDuration(value('health-timeout'), 'health-timeout', HEALTH_TIMEOUT), 180_000),
     rollback: attempt(() => parseBoolean(value('rollback'), 'rollback'), true),
-    lockTimeoutMs: attempt(() => parseDuration(value('lock-timeout'), 'lock-timeout'), 600_000),
+    lockTimeoutMs: attempt(() => parseDuration(value('lock-timeout'), 'lock-timeout', LOCK_TIMEOUT), 600_000),
     secrets: secretValues(raw),
   };
 
