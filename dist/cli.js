@@ -35954,8 +35954,21 @@ const consoleLog = {
     error: (l) => process.stderr.write(`error: ${l}\n`),
 };
 
+;// CONCATENATED MODULE: external "node:net"
+const external_node_net_namespaceObject = require("node:net");
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = require("node:path");
 ;// CONCATENATED MODULE: ./src/settings/parse.ts
-// Small parsers for input values. Each throws an Error whose message names the fix.
+// Small parsers for input values. Each throws an Error whose message names the input and the fix.
+// Values that end up in a file (.env, YAML, a config) or a command are held to characters that
+// need no quoting there, so that no input can add a line, a key or a word of its own.
+
+
+/** A value as a message shows it: quoted, newlines and quotes escaped, a long one cut short. */
+function shown(value) {
+    const s = JSON.stringify(value);
+    return s.length > 80 ? `${s.slice(0, 80)}…` : s;
+}
 // Numbers are decimal whole numbers only: no 0x1, 1e1, 2.5, +5 or -0 (Number() takes them all).
 const WHOLE = /^[0-9]+$/;
 const DURATION_UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -35976,10 +35989,10 @@ function parseDuration(value, input, range) {
     const limits = `${formatLimit(range.min)} to ${formatLimit(range.max)}`;
     const m = /^\s*([0-9]+)\s*(ms|s|m|h)?\s*$/.exec(value);
     if (!m?.[1])
-        throw new Error(`${input}: "${value}" is not a duration; use a whole number with a unit, e.g. 30s, 2m or 1h (${limits})`);
+        throw new Error(`${input}: ${shown(value)} is not a duration; use a whole number with a unit, e.g. 30s, 2m or 1h (${limits})`);
     const ms = Number(m[1]) * (DURATION_UNITS[m[2] ?? 's'] ?? 1000);
     if (!(ms >= range.min && ms <= range.max))
-        throw new Error(`${input}: "${value}" is out of range; use ${limits}`);
+        throw new Error(`${input}: ${shown(value)} is out of range; use ${limits}`);
     return ms;
 }
 const SIZE_UNITS = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
@@ -35997,10 +36010,10 @@ function parseSize(value, input, range) {
     const limits = `0 (leave swap alone) or ${formatSize(range.min)} to ${formatSize(range.max)}`;
     const m = /^\s*([0-9]+)\s*([KMGT]?)(?:i?B)?\s*$/i.exec(value);
     if (!m?.[1])
-        throw new Error(`${input}: "${value}" is not a size; use a whole number with a unit, e.g. 2G or 512M (${limits})`);
+        throw new Error(`${input}: ${shown(value)} is not a size; use a whole number with a unit, e.g. 2G or 512M (${limits})`);
     const bytes = Number(m[1]) * (SIZE_UNITS[(m[2] ?? '').toUpperCase()] ?? 1);
     if (bytes !== 0 && !(bytes >= range.min && bytes <= range.max))
-        throw new Error(`${input}: "${value}" is out of range; use ${limits}`);
+        throw new Error(`${input}: ${shown(value)} is out of range; use ${limits}`);
     return bytes;
 }
 function parseBoolean(value, input) {
@@ -36009,13 +36022,13 @@ function parseBoolean(value, input) {
         return true;
     if (['false', 'no', '0', 'off'].includes(v))
         return false;
-    throw new Error(`${input}: "${value}" is not true or false`);
+    throw new Error(`${input}: ${shown(value)} is not true or false`);
 }
 function parsePort(value, input) {
     const v = value.trim();
     const n = WHOLE.test(v) ? Number(v) : Number.NaN;
     if (!(n >= 1 && n <= 65535))
-        throw new Error(`${input}: "${value}" is not a port (1-65535)`);
+        throw new Error(`${input}: ${shown(value)} is not a port (1-65535)`);
     return n;
 }
 /** A decimal whole number from min to max. */
@@ -36023,13 +36036,13 @@ function parseInteger(value, input, min, max) {
     const v = value.trim();
     const n = WHOLE.test(v) ? Number(v) : Number.NaN;
     if (!(n >= min && n <= max))
-        throw new Error(`${input}: "${value}" is not a whole number from ${min} to ${max}`);
+        throw new Error(`${input}: ${shown(value)} is not a whole number from ${min} to ${max}`);
     return n;
 }
 function parseChoice(value, input, choices) {
     const v = value.trim();
     if (!choices.includes(v))
-        throw new Error(`${input}: "${value}" is not one of ${choices.join(', ')}`);
+        throw new Error(`${input}: ${shown(value)} is not one of ${choices.join(', ')}`);
     return v;
 }
 /** Items separated by newlines and/or commas, trimmed, empties dropped. */
@@ -36039,19 +36052,166 @@ function parseList(value) {
         .map((s) => s.trim())
         .filter(Boolean);
 }
-/** Lines `service=image`; blank lines and # comments ignored. */
+/** Lines `service=image`; blank lines and # comments ignored; each image a valid reference. */
 function parseImageOverrides(value, input) {
     const out = {};
-    for (const raw of value.split('\n')) {
+    for (const [i, raw] of value.split('\n').entries()) {
         const line = raw.trim();
         if (!line || line.startsWith('#'))
             continue;
+        const where = `${input} line ${i + 1}`;
         const m = /^([a-z0-9][a-z0-9_.-]*)\s*=\s*(\S+)$/i.exec(line);
         if (!m?.[1] || !m[2])
-            throw new Error(`${input}: "${line}" is not service=image`);
-        out[m[1]] = m[2];
+            throw new Error(`${where}: ${shown(line)} is not service=image`);
+        if (m[1] in out)
+            throw new Error(`${where}: service "${m[1]}" is named twice`);
+        out[m[1]] = parseImage(m[2], where);
     }
     return out;
+}
+// Docker image references, after the distribution reference grammar:
+// [registry[:port]/]path[:tag][@digest]. The registry is recognized as Docker does (it has a dot
+// or a port, or is localhost); the path's components are lowercase.
+const DOMAIN_PART = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
+const IPV6_HOST = '\\[[0-9A-Fa-f:.]+\\]';
+const REGISTRY = `(?:(?:${DOMAIN_PART}(?:\\.${DOMAIN_PART})*|${IPV6_HOST}):[0-9]+|localhost|${DOMAIN_PART}(?:\\.${DOMAIN_PART})+|${IPV6_HOST})`;
+const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+const TAG = '[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}';
+const DIGEST = '[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}';
+const IMAGE = new RegExp(`^(?:${REGISTRY}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*(?::${TAG})?(?:@${DIGEST})?$`);
+/** A Docker image reference, as `docker pull` takes it. */
+function parseImage(value, input) {
+    const v = value.trim();
+    // The name (without tag and digest) is at most 255 characters.
+    const name = v.replace(/@.*$/, '').replace(/:[^:/]*$/, '');
+    if (!IMAGE.test(v) || name.length > 255)
+        throw new Error(`${input}: ${shown(value)} is not an image reference ([registry[:port]/]name[:tag][@digest], the name in lowercase)`);
+    return v;
+}
+// A path on the host or in a container: one line of these, nothing a shell, .env or YAML reads
+// specially (no spaces, quotes, $, `, \\, #, newline; no : either, which Compose splits volumes on).
+const PATH_CHARS = /^[A-Za-z0-9/._~@+-]+$/;
+function checkPathChars(value, input) {
+    if (!PATH_CHARS.test(value))
+        throw new Error(`${input}: ${shown(value)} may hold only letters, digits and / . _ - ~ @ + (one line; no spaces, quotes, $, \`, \\, # or :)`);
+    if (value.split('/').includes('..'))
+        throw new Error(`${input}: ${shown(value)} must not contain .. (name the directory itself)`);
+}
+/** An absolute directory inside a container (app-logs-dir). */
+function parseContainerDir(value, input) {
+    const v = value.trim();
+    checkPathChars(v, input);
+    if (!v.startsWith('/'))
+        throw new Error(`${input}: ${shown(v)} must be an absolute path in the container (e.g. /app/logs)`);
+    if (external_node_path_namespaceObject.posix.normalize(v) === '/')
+        throw new Error(`${input}: ${shown(v)} must be a directory of its own, not the container's root`);
+    return v;
+}
+// Directories a deploy must never take over: it writes data/, logs/, secrets/ and its releases
+// there, and its rollback replaces what it wrote.
+const SYSTEM_DIRS = new Set([
+    '/',
+    '/bin',
+    '/boot',
+    '/dev',
+    '/etc',
+    '/home',
+    '/lost+found',
+    '/media',
+    '/mnt',
+    '/opt',
+    '/proc',
+    '/root',
+    '/run',
+    '/sbin',
+    '/snap',
+    '/srv',
+    '/sys',
+    '/tmp',
+    '/usr',
+    '/var',
+    '/usr/bin',
+    '/usr/include',
+    '/usr/lib',
+    '/usr/libexec',
+    '/usr/local',
+    '/usr/sbin',
+    '/usr/share',
+    '/usr/src',
+    '/var/backups',
+    '/var/cache',
+    '/var/lib',
+    '/var/local',
+    '/var/lock',
+    '/var/log',
+    '/var/mail',
+    '/var/opt',
+    '/var/run',
+    '/var/spool',
+    '/var/tmp',
+]);
+/** Where the stack lives on the host: an absolute path or ~/…, a directory of its own. */
+function parseRemoteDir(value, input, username) {
+    const v = value.trim();
+    checkPathChars(v, input);
+    if (!v.startsWith('/') && v !== '~' && !v.startsWith('~/'))
+        throw new Error(`${input}: ${shown(v)} must be an absolute path or start with ~/ (e.g. ~/monitoring)`);
+    const dir = external_node_path_namespaceObject.posix.normalize(v).replace(/(.)\/+$/, '$1');
+    const home = username ? `/home/${username}` : undefined;
+    if (dir === '~' || dir === home)
+        throw new Error(`${input}: ${shown(v)} is the login user's home directory; use a directory of its own, e.g. ~/monitoring`);
+    if (SYSTEM_DIRS.has(dir) || /^\/lib[a-z0-9]*$/.test(dir))
+        throw new Error(`${input}: ${shown(v)} is a system directory; use a directory of its own, e.g. ~/monitoring`);
+    return v;
+}
+// An absolute URL path: RFC 3986 path characters less those a YAML string, .env or a shell would
+// read ($ & ' ( )), percent-escapes complete; no query or fragment.
+const URL_PATH = /^\/(?:[A-Za-z0-9._~!*+,;=:@/-]|%[0-9A-Fa-f]{2})*$/;
+function parseUrlPath(value, input) {
+    const v = value.trim();
+    if (!URL_PATH.test(v))
+        throw new Error(`${input}: ${shown(v)} is not an absolute URL path (/ then letters, digits and - . _ ~ % ! * + , ; = : @ /; no ?, #, spaces or quotes)`);
+    return v;
+}
+// A DNS name (underscores allowed, as /etc/hosts allows them), labels of 1-63 characters.
+const DNS_NAME = /^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
+/** A host to connect to: a DNS name or an IPv4/IPv6 address (no brackets). */
+function parseHost(value, input) {
+    const v = value.trim();
+    if (!(0,external_node_net_namespaceObject.isIP)(v) && !DNS_NAME.test(v))
+        throw new Error(`${input}: ${shown(v)} is not a host name or IP address (letters, digits, . - _; an IPv6 address without [ ])`);
+    return v;
+}
+/** An address to listen on: IPv4 or IPv6, no zone. */
+function parseIpAddress(value, input) {
+    const v = value.trim();
+    if (!(0,external_node_net_namespaceObject.isIP)(v) || v.includes('%'))
+        throw new Error(`${input}: ${shown(v)} is not an IPv4 or IPv6 address (e.g. 0.0.0.0 or the host's private address)`);
+    return v;
+}
+// A host's name in labels, YAML and messages: characters that need no quoting anywhere; or an
+// IP address (the default is host, which may be ::1).
+const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,252}$/;
+function parseHostName(value, input) {
+    const v = value.trim();
+    if (!HOST_NAME.test(v) && !((0,external_node_net_namespaceObject.isIP)(v) && !v.includes('%')))
+        throw new Error(`${input}: ${shown(v)} may hold only letters, digits and . _ : - (starting with a letter or digit), or be an IP address`);
+    return v;
+}
+/** The basic-auth user agents send and the receiver checks (an htpasswd line: no colon). */
+function parsePushUsername(value, input) {
+    const v = value.trim();
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(v))
+        throw new Error(`${input}: ${shown(v)} may hold only letters, digits and . _ - (at most 64)`);
+    return v;
+}
+// POSIX portable user names, as useradd takes them: no leading digit, dot or hyphen.
+const USER_NAME = /^[A-Za-z_][A-Za-z0-9._-]{0,31}$/;
+function parseUserName(value, input) {
+    const v = value.trim();
+    if (!USER_NAME.test(v))
+        throw new Error(`${input}: ${shown(v)} is not a user name (letters, digits and . _ -, starting with a letter or _; at most 32)`);
+    return v;
 }
 function parse_formatDuration(ms) {
     if (ms < 1000)
@@ -36328,8 +36488,6 @@ class SettingsError extends Error {
 }
 const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
 const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
-// It lands in YAML and in label values: keep it to characters that need no quoting anywhere.
-const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
 // Limits a careless value cannot pass: at most minutes to connect, an hour for the gate, hours
 // for another deploy's lock; swap beyond 64G is a typo on the hosts this is for.
 const SECOND = 1000;
@@ -36383,18 +36541,17 @@ function readSettings(raw, options = {}) {
     const hosts = attempt(() => parseHosts(value('hosts')), []);
     const network = value('network').trim();
     if (!NETWORK_NAME.test(network))
-        problems.push(`network: "${network}" is not a valid Docker network name`);
-    const metricsPath = value('app-metrics-path').trim();
-    if (!metricsPath.startsWith('/'))
-        problems.push(`app-metrics-path: "${metricsPath}" must start with /`);
-    const logsDir = value('app-logs-dir').trim();
-    if (!logsDir.startsWith('/'))
-        problems.push(`app-logs-dir: "${logsDir}" must be an absolute path in the container`);
+        problems.push(`network: ${shown(network)} is not a valid Docker network name (letters, digits and _ . -, starting with a letter or digit)`);
+    const metricsPath = attempt(() => parseUrlPath(value('app-metrics-path'), 'app-metrics-path'), '/');
+    const logsDir = attempt(() => parseContainerDir(value('app-logs-dir'), 'app-logs-dir'), '/app/logs');
     const command = attempt(() => parseChoice(value('command'), 'command', ['deploy', 'check']), 'deploy');
-    const host = value('host').trim() || (needsConnection ? '' : PLAN_HOST);
-    const hostName = value('host-name').trim() || host;
-    if (hostName && !HOST_NAME.test(hostName))
-        problems.push(`host-name: "${hostName}" may hold only letters, digits and . _ : -`);
+    // A bad host is reported as host; host-name then has no default to blame.
+    const givenHost = value('host').trim();
+    const host = givenHost ? attempt(() => parseHost(givenHost, 'host'), '') : needsConnection ? '' : PLAN_HOST;
+    const givenHostName = value('host-name').trim();
+    const hostName = givenHostName ? attempt(() => parseHostName(givenHostName, 'host-name'), '') : host;
+    const givenUser = value('username').trim();
+    const username = givenUser ? attempt(() => parseUserName(givenUser, 'username'), '') : '';
     const settings = {
         command,
         hostName,
@@ -36405,7 +36562,7 @@ function readSettings(raw, options = {}) {
         connection: {
             host,
             port: attempt(() => parsePort(value('port'), 'port'), 22),
-            username: value('username').trim(),
+            username,
             privateKey: normalizeKey(value('ssh-key')),
             passphrase: raw['ssh-key-passphrase'] || undefined,
             hostKey,
@@ -36413,10 +36570,13 @@ function readSettings(raw, options = {}) {
         },
         stack: {
             stackDir: optional('stack-dir'),
-            remoteDir: value('remote-dir').trim(),
+            remoteDir: attempt(() => parseRemoteDir(value('remote-dir'), 'remote-dir', username), '~/monitoring'),
             network,
             stacks,
-            appImage: optional('app-image'),
+            appImage: attempt(() => {
+                const image = optional('app-image');
+                return image && parseImage(image, 'app-image');
+            }, undefined),
             appMetricsPort: attempt(() => parsePort(value('app-metrics-port'), 'app-metrics-port'), 19021),
             appMetricsPath: metricsPath,
             appLogsDir: logsDir,
@@ -36428,10 +36588,10 @@ function readSettings(raw, options = {}) {
             role,
             acceptAgents: attempt(() => parseBoolean(value('accept-agents'), 'accept-agents'), false),
             receiverPort: attempt(() => parsePort(value('receiver-port'), 'receiver-port'), 9095),
-            receiverBind: value('receiver-bind').trim(),
+            receiverBind: attempt(() => parseIpAddress(value('receiver-bind'), 'receiver-bind'), '0.0.0.0'),
             remoteWriteUrl: optional('remote-write-url'),
             lokiPushUrl: optional('loki-push-url'),
-            pushUsername: value('push-username').trim(),
+            pushUsername: attempt(() => parsePushUsername(value('push-username'), 'push-username'), 'agent'),
             pushPassword: raw['push-password'] || undefined,
         },
         hosts,
@@ -36444,7 +36604,7 @@ function readSettings(raw, options = {}) {
                 .filter((id) => id.toLowerCase() !== 'none')
                 .map((id) => {
                 if (!/^[0-9]{1,9}$/.test(id) || Number(id) === 0)
-                    throw new Error(`grafana-dashboards: "${id}" is not a grafana.com dashboard id`);
+                    throw new Error(`grafana-dashboards: ${shown(id)} is not a grafana.com dashboard id`);
                 return Number(id);
             }), []),
         },
@@ -36482,10 +36642,6 @@ function agentProblems(s, needsConnection) {
     }
     if (a.acceptAgents && !a.pushPassword)
         out.push('accept-agents: needs push-password (from a secret): the receiver never accepts writes without auth');
-    if (a.acceptAgents && !/^[A-Za-z0-9._-]+$/.test(a.pushUsername))
-        out.push('push-username: letters, digits and . _ - only');
-    if (!/^[0-9a-fA-F.:]+$/.test(a.receiverBind))
-        out.push(`receiver-bind: "${a.receiverBind}" is not an IP address`);
     if (s.hosts.length && s.command === 'check')
         out.push('hosts: command check watches one host; run one check per host (a matrix job)');
     if (s.hosts.length) {
@@ -36516,17 +36672,16 @@ function parseHosts(text) {
         for (const token of line.split(/\s+/)) {
             const m = /^([a-z]+)=(.+)$/.exec(token);
             if (!m?.[1] || !m[2])
-                throw new Error(`${where}: "${token}" is not key=value`);
+                throw new Error(`${where}: ${shown(token)} is not key=value`);
             if (!['name', 'role', 'host', 'port', 'user', 'fingerprint', 'address'].includes(m[1]))
                 throw new Error(`${where}: unknown key "${m[1]}" (name, role, host, port, user, fingerprint, address)`);
             kv[m[1]] = m[2];
         }
         if (!kv.name || !kv.host || !kv.role)
             throw new Error(`${where}: needs name=, role= and host=`);
-        if (!HOST_NAME.test(kv.name))
-            throw new Error(`${where}: name "${kv.name}" may hold only letters, digits and . _ : -`);
+        parseHostName(kv.name, `${where}: name`);
         if (kv.fingerprint && !FINGERPRINT.test(kv.fingerprint))
-            throw new Error(`${where}: fingerprint "${kv.fingerprint}" is not SHA256:… as ssh-keygen -lf prints`);
+            throw new Error(`${where}: fingerprint ${shown(kv.fingerprint)} is not SHA256:… as ssh-keygen -lf prints`);
         entries.push({
             name: kv.name,
             role: parseChoice(kv.role, `${where}: role`, ['monitoring', 'agent']),
@@ -36551,7 +36706,7 @@ function hostKeyPolicy(value) {
     const skip = parseBoolean(value('insecure-skip-host-key-check'), 'insecure-skip-host-key-check');
     for (const fp of fingerprints) {
         if (!FINGERPRINT.test(fp)) {
-            throw new Error(`host-fingerprint: "${fp}" is not a SHA256 fingerprint (expected SHA256: and 43 base64 characters, as \`ssh-keygen -lf\` prints)`);
+            throw new Error(`host-fingerprint: ${shown(fp)} is not a SHA256 fingerprint (expected SHA256: and 43 base64 characters, as \`ssh-keygen -lf\` prints)`);
         }
     }
     const bad = knownHostsProblems(knownHosts);
@@ -36631,8 +36786,6 @@ function parseCliArgs(argv, env) {
     return { command, raw, json: values.json === true, help: values.help === true, rest };
 }
 
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = require("node:path");
 ;// CONCATENATED MODULE: ./src/stack/layout.ts
 // Where things live on the host, under the remote directory. Data and logs live outside the
 // files a deploy replaces, so that no deploy or rollback can lose them.

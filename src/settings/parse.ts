@@ -1,4 +1,14 @@
-// Small parsers for input values. Each throws an Error whose message names the fix.
+// Small parsers for input values. Each throws an Error whose message names the input and the fix.
+// Values that end up in a file (.env, YAML, a config) or a command are held to characters that
+// need no quoting there, so that no input can add a line, a key or a word of its own.
+import { isIP } from 'node:net';
+import { posix } from 'node:path';
+
+/** A value as a message shows it: quoted, newlines and quotes escaped, a long one cut short. */
+export function shown(value: string): string {
+  const s = JSON.stringify(value);
+  return s.length > 80 ? `${s.slice(0, 80)}…` : s;
+}
 
 // Numbers are decimal whole numbers only: no 0x1, 1e1, 2.5, +5 or -0 (Number() takes them all).
 const WHOLE = /^[0-9]+$/;
@@ -28,10 +38,11 @@ export function parseDuration(value: string, input: string, range: Range): numbe
   const m = /^\s*([0-9]+)\s*(ms|s|m|h)?\s*$/.exec(value);
   if (!m?.[1])
     throw new Error(
-      `${input}: "${value}" is not a duration; use a whole number with a unit, e.g. 30s, 2m or 1h (${limits})`,
+      `${input}: ${shown(value)} is not a duration; use a whole number with a unit, e.g. 30s, 2m or 1h (${limits})`,
     );
   const ms = Number(m[1]) * (DURATION_UNITS[m[2] ?? 's'] ?? 1000);
-  if (!(ms >= range.min && ms <= range.max)) throw new Error(`${input}: "${value}" is out of range; use ${limits}`);
+  if (!(ms >= range.min && ms <= range.max))
+    throw new Error(`${input}: ${shown(value)} is out of range; use ${limits}`);
   return ms;
 }
 
@@ -51,10 +62,12 @@ export function parseSize(value: string, input: string, range: Range): number {
   const limits = `0 (leave swap alone) or ${formatSize(range.min)} to ${formatSize(range.max)}`;
   const m = /^\s*([0-9]+)\s*([KMGT]?)(?:i?B)?\s*$/i.exec(value);
   if (!m?.[1])
-    throw new Error(`${input}: "${value}" is not a size; use a whole number with a unit, e.g. 2G or 512M (${limits})`);
+    throw new Error(
+      `${input}: ${shown(value)} is not a size; use a whole number with a unit, e.g. 2G or 512M (${limits})`,
+    );
   const bytes = Number(m[1]) * (SIZE_UNITS[(m[2] ?? '').toUpperCase()] ?? 1);
   if (bytes !== 0 && !(bytes >= range.min && bytes <= range.max))
-    throw new Error(`${input}: "${value}" is out of range; use ${limits}`);
+    throw new Error(`${input}: ${shown(value)} is out of range; use ${limits}`);
   return bytes;
 }
 
@@ -62,13 +75,13 @@ export function parseBoolean(value: string, input: string): boolean {
   const v = value.trim().toLowerCase();
   if (['true', 'yes', '1', 'on'].includes(v)) return true;
   if (['false', 'no', '0', 'off'].includes(v)) return false;
-  throw new Error(`${input}: "${value}" is not true or false`);
+  throw new Error(`${input}: ${shown(value)} is not true or false`);
 }
 
 export function parsePort(value: string, input: string): number {
   const v = value.trim();
   const n = WHOLE.test(v) ? Number(v) : Number.NaN;
-  if (!(n >= 1 && n <= 65535)) throw new Error(`${input}: "${value}" is not a port (1-65535)`);
+  if (!(n >= 1 && n <= 65535)) throw new Error(`${input}: ${shown(value)} is not a port (1-65535)`);
   return n;
 }
 
@@ -76,13 +89,13 @@ export function parsePort(value: string, input: string): number {
 export function parseInteger(value: string, input: string, min: number, max: number): number {
   const v = value.trim();
   const n = WHOLE.test(v) ? Number(v) : Number.NaN;
-  if (!(n >= min && n <= max)) throw new Error(`${input}: "${value}" is not a whole number from ${min} to ${max}`);
+  if (!(n >= min && n <= max)) throw new Error(`${input}: ${shown(value)} is not a whole number from ${min} to ${max}`);
   return n;
 }
 
 export function parseChoice<T extends string>(value: string, input: string, choices: readonly T[]): T {
   const v = value.trim() as T;
-  if (!choices.includes(v)) throw new Error(`${input}: "${value}" is not one of ${choices.join(', ')}`);
+  if (!choices.includes(v)) throw new Error(`${input}: ${shown(value)} is not one of ${choices.join(', ')}`);
   return v;
 }
 
@@ -94,17 +107,197 @@ export function parseList(value: string): string[] {
     .filter(Boolean);
 }
 
-/** Lines `service=image`; blank lines and # comments ignored. */
+/** Lines `service=image`; blank lines and # comments ignored; each image a valid reference. */
 export function parseImageOverrides(value: string, input: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const raw of value.split('\n')) {
+  for (const [i, raw] of value.split('\n').entries()) {
     const line = raw.trim();
     if (!line || line.startsWith('#')) continue;
+    const where = `${input} line ${i + 1}`;
     const m = /^([a-z0-9][a-z0-9_.-]*)\s*=\s*(\S+)$/i.exec(line);
-    if (!m?.[1] || !m[2]) throw new Error(`${input}: "${line}" is not service=image`);
-    out[m[1]] = m[2];
+    if (!m?.[1] || !m[2]) throw new Error(`${where}: ${shown(line)} is not service=image`);
+    if (m[1] in out) throw new Error(`${where}: service "${m[1]}" is named twice`);
+    out[m[1]] = parseImage(m[2], where);
   }
   return out;
+}
+
+// Docker image references, after the distribution reference grammar:
+// [registry[:port]/]path[:tag][@digest]. The registry is recognized as Docker does (it has a dot
+// or a port, or is localhost); the path's components are lowercase.
+const DOMAIN_PART = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
+const IPV6_HOST = '\\[[0-9A-Fa-f:.]+\\]';
+const REGISTRY = `(?:(?:${DOMAIN_PART}(?:\\.${DOMAIN_PART})*|${IPV6_HOST}):[0-9]+|localhost|${DOMAIN_PART}(?:\\.${DOMAIN_PART})+|${IPV6_HOST})`;
+const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+const TAG = '[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}';
+const DIGEST = '[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}';
+const IMAGE = new RegExp(`^(?:${REGISTRY}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*(?::${TAG})?(?:@${DIGEST})?$`);
+
+/** A Docker image reference, as `docker pull` takes it. */
+export function parseImage(value: string, input: string): string {
+  const v = value.trim();
+  // The name (without tag and digest) is at most 255 characters.
+  const name = v.replace(/@.*$/, '').replace(/:[^:/]*$/, '');
+  if (!IMAGE.test(v) || name.length > 255)
+    throw new Error(
+      `${input}: ${shown(value)} is not an image reference ([registry[:port]/]name[:tag][@digest], the name in lowercase)`,
+    );
+  return v;
+}
+
+// A path on the host or in a container: one line of these, nothing a shell, .env or YAML reads
+// specially (no spaces, quotes, $, `, \\, #, newline; no : either, which Compose splits volumes on).
+const PATH_CHARS = /^[A-Za-z0-9/._~@+-]+$/;
+
+function checkPathChars(value: string, input: string): void {
+  if (!PATH_CHARS.test(value))
+    throw new Error(
+      `${input}: ${shown(value)} may hold only letters, digits and / . _ - ~ @ + (one line; no spaces, quotes, $, \`, \\, # or :)`,
+    );
+  if (value.split('/').includes('..'))
+    throw new Error(`${input}: ${shown(value)} must not contain .. (name the directory itself)`);
+}
+
+/** An absolute directory inside a container (app-logs-dir). */
+export function parseContainerDir(value: string, input: string): string {
+  const v = value.trim();
+  checkPathChars(v, input);
+  if (!v.startsWith('/'))
+    throw new Error(`${input}: ${shown(v)} must be an absolute path in the container (e.g. /app/logs)`);
+  if (posix.normalize(v) === '/')
+    throw new Error(`${input}: ${shown(v)} must be a directory of its own, not the container's root`);
+  return v;
+}
+
+// Directories a deploy must never take over: it writes data/, logs/, secrets/ and its releases
+// there, and its rollback replaces what it wrote.
+const SYSTEM_DIRS = new Set([
+  '/',
+  '/bin',
+  '/boot',
+  '/dev',
+  '/etc',
+  '/home',
+  '/lost+found',
+  '/media',
+  '/mnt',
+  '/opt',
+  '/proc',
+  '/root',
+  '/run',
+  '/sbin',
+  '/snap',
+  '/srv',
+  '/sys',
+  '/tmp',
+  '/usr',
+  '/var',
+  '/usr/bin',
+  '/usr/include',
+  '/usr/lib',
+  '/usr/libexec',
+  '/usr/local',
+  '/usr/sbin',
+  '/usr/share',
+  '/usr/src',
+  '/var/backups',
+  '/var/cache',
+  '/var/lib',
+  '/var/local',
+  '/var/lock',
+  '/var/log',
+  '/var/mail',
+  '/var/opt',
+  '/var/run',
+  '/var/spool',
+  '/var/tmp',
+]);
+
+/** Where the stack lives on the host: an absolute path or ~/…, a directory of its own. */
+export function parseRemoteDir(value: string, input: string, username: string): string {
+  const v = value.trim();
+  checkPathChars(v, input);
+  if (!v.startsWith('/') && v !== '~' && !v.startsWith('~/'))
+    throw new Error(`${input}: ${shown(v)} must be an absolute path or start with ~/ (e.g. ~/monitoring)`);
+  const dir = posix.normalize(v).replace(/(.)\/+$/, '$1');
+  const home = username ? `/home/${username}` : undefined;
+  if (dir === '~' || dir === home)
+    throw new Error(
+      `${input}: ${shown(v)} is the login user's home directory; use a directory of its own, e.g. ~/monitoring`,
+    );
+  if (SYSTEM_DIRS.has(dir) || /^\/lib[a-z0-9]*$/.test(dir))
+    throw new Error(`${input}: ${shown(v)} is a system directory; use a directory of its own, e.g. ~/monitoring`);
+  return v;
+}
+
+// An absolute URL path: RFC 3986 path characters less those a YAML string, .env or a shell would
+// read ($ & ' ( )), percent-escapes complete; no query or fragment.
+const URL_PATH = /^\/(?:[A-Za-z0-9._~!*+,;=:@/-]|%[0-9A-Fa-f]{2})*$/;
+
+export function parseUrlPath(value: string, input: string): string {
+  const v = value.trim();
+  if (!URL_PATH.test(v))
+    throw new Error(
+      `${input}: ${shown(v)} is not an absolute URL path (/ then letters, digits and - . _ ~ % ! * + , ; = : @ /; no ?, #, spaces or quotes)`,
+    );
+  return v;
+}
+
+// A DNS name (underscores allowed, as /etc/hosts allows them), labels of 1-63 characters.
+const DNS_NAME =
+  /^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
+
+/** A host to connect to: a DNS name or an IPv4/IPv6 address (no brackets). */
+export function parseHost(value: string, input: string): string {
+  const v = value.trim();
+  if (!isIP(v) && !DNS_NAME.test(v))
+    throw new Error(
+      `${input}: ${shown(v)} is not a host name or IP address (letters, digits, . - _; an IPv6 address without [ ])`,
+    );
+  return v;
+}
+
+/** An address to listen on: IPv4 or IPv6, no zone. */
+export function parseIpAddress(value: string, input: string): string {
+  const v = value.trim();
+  if (!isIP(v) || v.includes('%'))
+    throw new Error(
+      `${input}: ${shown(v)} is not an IPv4 or IPv6 address (e.g. 0.0.0.0 or the host's private address)`,
+    );
+  return v;
+}
+
+// A host's name in labels, YAML and messages: characters that need no quoting anywhere; or an
+// IP address (the default is host, which may be ::1).
+const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,252}$/;
+
+export function parseHostName(value: string, input: string): string {
+  const v = value.trim();
+  if (!HOST_NAME.test(v) && !(isIP(v) && !v.includes('%')))
+    throw new Error(
+      `${input}: ${shown(v)} may hold only letters, digits and . _ : - (starting with a letter or digit), or be an IP address`,
+    );
+  return v;
+}
+
+/** The basic-auth user agents send and the receiver checks (an htpasswd line: no colon). */
+export function parsePushUsername(value: string, input: string): string {
+  const v = value.trim();
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(v))
+    throw new Error(`${input}: ${shown(v)} may hold only letters, digits and . _ - (at most 64)`);
+  return v;
+}
+
+// POSIX portable user names, as useradd takes them: no leading digit, dot or hyphen.
+const USER_NAME = /^[A-Za-z_][A-Za-z0-9._-]{0,31}$/;
+
+export function parseUserName(value: string, input: string): string {
+  const v = value.trim();
+  if (!USER_NAME.test(v))
+    throw new Error(
+      `${input}: ${shown(v)} is not a user name (letters, digits and . _ -, starting with a letter or _; at most 32)`,
+    );
+  return v;
 }
 
 export function formatDuration(ms: number): string {

@@ -5,12 +5,22 @@ import { INPUTS } from './inputs.js';
 import {
   parseBoolean,
   parseChoice,
+  parseContainerDir,
   parseDuration,
+  parseHost,
+  parseHostName,
+  parseImage,
   parseImageOverrides,
   parseInteger,
+  parseIpAddress,
   parseList,
   parsePort,
+  parsePushUsername,
+  parseRemoteDir,
   parseSize,
+  parseUrlPath,
+  parseUserName,
+  shown,
 } from './parse.js';
 
 export type RawInputs = Readonly<Record<string, string | undefined>>;
@@ -115,8 +125,6 @@ export class SettingsError extends Error {
 
 const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
 const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
-// It lands in YAML and in label values: keep it to characters that need no quoting anywhere.
-const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
 
 // Limits a careless value cannot pass: at most minutes to connect, an hour for the gate, hours
 // for another deploy's lock; swap beyond 64G is a typo on the hosts this is for.
@@ -184,17 +192,21 @@ export function readSettings(raw: RawInputs, options: ReadOptions = {}): Setting
     problems.push(`stacks: "${wrongStack}" does not run on a ${role} host (role: ${role})`);
   const hosts = attempt(() => parseHosts(value('hosts')), []);
   const network = value('network').trim();
-  if (!NETWORK_NAME.test(network)) problems.push(`network: "${network}" is not a valid Docker network name`);
-  const metricsPath = value('app-metrics-path').trim();
-  if (!metricsPath.startsWith('/')) problems.push(`app-metrics-path: "${metricsPath}" must start with /`);
-  const logsDir = value('app-logs-dir').trim();
-  if (!logsDir.startsWith('/')) problems.push(`app-logs-dir: "${logsDir}" must be an absolute path in the container`);
+  if (!NETWORK_NAME.test(network))
+    problems.push(
+      `network: ${shown(network)} is not a valid Docker network name (letters, digits and _ . -, starting with a letter or digit)`,
+    );
+  const metricsPath = attempt(() => parseUrlPath(value('app-metrics-path'), 'app-metrics-path'), '/');
+  const logsDir = attempt(() => parseContainerDir(value('app-logs-dir'), 'app-logs-dir'), '/app/logs');
 
   const command = attempt(() => parseChoice(value('command'), 'command', ['deploy', 'check'] as const), 'deploy');
-  const host = value('host').trim() || (needsConnection ? '' : PLAN_HOST);
-  const hostName = value('host-name').trim() || host;
-  if (hostName && !HOST_NAME.test(hostName))
-    problems.push(`host-name: "${hostName}" may hold only letters, digits and . _ : -`);
+  // A bad host is reported as host; host-name then has no default to blame.
+  const givenHost = value('host').trim();
+  const host = givenHost ? attempt(() => parseHost(givenHost, 'host'), '') : needsConnection ? '' : PLAN_HOST;
+  const givenHostName = value('host-name').trim();
+  const hostName = givenHostName ? attempt(() => parseHostName(givenHostName, 'host-name'), '') : host;
+  const givenUser = value('username').trim();
+  const username = givenUser ? attempt(() => parseUserName(givenUser, 'username'), '') : '';
   const settings: Settings = {
     command,
     hostName,
@@ -209,7 +221,7 @@ export function readSettings(raw: RawInputs, options: ReadOptions = {}): Setting
     connection: {
       host,
       port: attempt(() => parsePort(value('port'), 'port'), 22),
-      username: value('username').trim(),
+      username,
       privateKey: normalizeKey(value('ssh-key')),
       passphrase: raw['ssh-key-passphrase'] || undefined,
       hostKey,
@@ -220,10 +232,13 @@ export function readSettings(raw: RawInputs, options: ReadOptions = {}): Setting
     },
     stack: {
       stackDir: optional('stack-dir'),
-      remoteDir: value('remote-dir').trim(),
+      remoteDir: attempt(() => parseRemoteDir(value('remote-dir'), 'remote-dir', username), '~/monitoring'),
       network,
       stacks,
-      appImage: optional('app-image'),
+      appImage: attempt(() => {
+        const image = optional('app-image');
+        return image && parseImage(image, 'app-image');
+      }, undefined),
       appMetricsPort: attempt(() => parsePort(value('app-metrics-port'), 'app-metrics-port'), 19021),
       appMetricsPath: metricsPath,
       appLogsDir: logsDir,
@@ -235,10 +250,10 @@ export function readSettings(raw: RawInputs, options: ReadOptions = {}): Setting
       role,
       acceptAgents: attempt(() => parseBoolean(value('accept-agents'), 'accept-agents'), false),
       receiverPort: attempt(() => parsePort(value('receiver-port'), 'receiver-port'), 9095),
-      receiverBind: value('receiver-bind').trim(),
+      receiverBind: attempt(() => parseIpAddress(value('receiver-bind'), 'receiver-bind'), '0.0.0.0'),
       remoteWriteUrl: optional('remote-write-url'),
       lokiPushUrl: optional('loki-push-url'),
-      pushUsername: value('push-username').trim(),
+      pushUsername: attempt(() => parsePushUsername(value('push-username'), 'push-username'), 'agent'),
       pushPassword: raw['push-password'] || undefined,
     },
     hosts,
@@ -253,7 +268,7 @@ export function readSettings(raw: RawInputs, options: ReadOptions = {}): Setting
             .filter((id) => id.toLowerCase() !== 'none')
             .map((id) => {
               if (!/^[0-9]{1,9}$/.test(id) || Number(id) === 0)
-                throw new Error(`grafana-dashboards: "${id}" is not a grafana.com dashboard id`);
+                throw new Error(`grafana-dashboards: ${shown(id)} is not a grafana.com dashboard id`);
               return Number(id);
             }),
         [],
@@ -299,9 +314,6 @@ function agentProblems(s: Settings, needsConnection: boolean): string[] {
   }
   if (a.acceptAgents && !a.pushPassword)
     out.push('accept-agents: needs push-password (from a secret): the receiver never accepts writes without auth');
-  if (a.acceptAgents && !/^[A-Za-z0-9._-]+$/.test(a.pushUsername))
-    out.push('push-username: letters, digits and . _ - only');
-  if (!/^[0-9a-fA-F.:]+$/.test(a.receiverBind)) out.push(`receiver-bind: "${a.receiverBind}" is not an IP address`);
   if (s.hosts.length && s.command === 'check')
     out.push('hosts: command check watches one host; run one check per host (a matrix job)');
   if (s.hosts.length) {
@@ -330,16 +342,15 @@ export function parseHosts(text: string): HostEntry[] {
     const kv: Record<string, string> = {};
     for (const token of line.split(/\s+/)) {
       const m = /^([a-z]+)=(.+)$/.exec(token);
-      if (!m?.[1] || !m[2]) throw new Error(`${where}: "${token}" is not key=value`);
+      if (!m?.[1] || !m[2]) throw new Error(`${where}: ${shown(token)} is not key=value`);
       if (!['name', 'role', 'host', 'port', 'user', 'fingerprint', 'address'].includes(m[1]))
         throw new Error(`${where}: unknown key "${m[1]}" (name, role, host, port, user, fingerprint, address)`);
       kv[m[1]] = m[2];
     }
     if (!kv.name || !kv.host || !kv.role) throw new Error(`${where}: needs name=, role= and host=`);
-    if (!HOST_NAME.test(kv.name))
-      throw new Error(`${where}: name "${kv.name}" may hold only letters, digits and . _ : -`);
+    parseHostName(kv.name, `${where}: name`);
     if (kv.fingerprint && !FINGERPRINT.test(kv.fingerprint))
-      throw new Error(`${where}: fingerprint "${kv.fingerprint}" is not SHA256:… as ssh-keygen -lf prints`);
+      throw new Error(`${where}: fingerprint ${shown(kv.fingerprint)} is not SHA256:… as ssh-keygen -lf prints`);
     entries.push({
       name: kv.name,
       role: parseChoice(kv.role, `${where}: role`, ['monitoring', 'agent'] as const),
@@ -365,7 +376,7 @@ function hostKeyPolicy(value: (name: string) => string): HostKeyPolicy {
   for (const fp of fingerprints) {
     if (!FINGERPRINT.test(fp)) {
       throw new Error(
-        `host-fingerprint: "${fp}" is not a SHA256 fingerprint (expected SHA256: and 43 base64 characters, as \`ssh-keygen -lf\` prints)`,
+        `host-fingerprint: ${shown(fp)} is not a SHA256 fingerprint (expected SHA256: and 43 base64 characters, as \`ssh-keygen -lf\` prints)`,
       );
     }
   }

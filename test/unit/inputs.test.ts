@@ -131,3 +131,228 @@ describe('numbers, durations and sizes (finding 14)', () => {
     ]);
   });
 });
+
+describe('values rendered into files and commands (finding 3)', () => {
+  // What each input would smuggle in: a scrape job, a line of .env, a shell word.
+  const SCRAPE_JOB =
+    '/metrics"\n  - job_name: evil\n    static_configs:\n      - targets: ["attacker:80"]\n    metrics_path: "/x';
+
+  it.each([
+    ['app-metrics-path', SCRAPE_JOB],
+    ['app-metrics-path', '/actuator/prometheus?format=x'],
+    ['app-metrics-path', '/actuator/prometheus#x'],
+    ['app-metrics-path', '/actuator/prom etheus'],
+    ['app-metrics-path', "/actuator/'prometheus'"],
+    ['app-metrics-path', '/actuator/$HOME'],
+    ['app-metrics-path', '/a/%zz'],
+    ['app-metrics-path', 'actuator/prometheus'],
+  ])('%s %j is refused', (input, value) => {
+    expect(problemsOf({ ...base, [input]: value })).toEqual([
+      `${input}: ${JSON.stringify(value).slice(0, 80)}${JSON.stringify(value).length > 80 ? '…' : ''} is not an absolute URL path (/ then letters, digits and - . _ ~ % ! * + , ; = : @ /; no ?, #, spaces or quotes)`,
+    ]);
+  });
+
+  it.each([
+    ['app-logs-dir', '/app/logs\nEVIL=1'],
+    ['app-logs-dir', '/app/lo gs'],
+    ['app-logs-dir', '/app/"logs"'],
+    ['app-logs-dir', '/app/$LOGS'],
+    ['app-logs-dir', '/app/`id`'],
+    ['app-logs-dir', '/app/logs#x'],
+    ['app-logs-dir', '/app\\logs'],
+    ['app-logs-dir', '/app/lo:gs'],
+    ['remote-dir', '~/monitoring\nEVIL=1'],
+    ['remote-dir', '~/moni toring'],
+    ['remote-dir', "~/it's"],
+  ])('%s %j: one line of allowed characters', (input, value) => {
+    expect(problemsOf({ ...base, [input]: value })).toEqual([
+      `${input}: ${JSON.stringify(value)} may hold only letters, digits and / . _ - ~ @ + (one line; no spaces, quotes, $, \`, \\, # or :)`,
+    ]);
+  });
+
+  it('app-logs-dir is an absolute directory of the container, not its root, without ..', () => {
+    expect(problemsOf({ ...base, 'app-logs-dir': 'logs' })).toEqual([
+      'app-logs-dir: "logs" must be an absolute path in the container (e.g. /app/logs)',
+    ]);
+    expect(problemsOf({ ...base, 'app-logs-dir': '/' })).toEqual([
+      'app-logs-dir: "/" must be a directory of its own, not the container\'s root',
+    ]);
+    expect(problemsOf({ ...base, 'app-logs-dir': '/app/../etc' })).toEqual([
+      'app-logs-dir: "/app/../etc" must not contain .. (name the directory itself)',
+    ]);
+  });
+
+  it.each([
+    'Me/App:1',
+    'me/app:1\nEVIL=1',
+    'me/app :1',
+    'me/app:bad tag',
+    'me/app:-bad',
+    'me/app:"1"',
+    'me/app:1;id',
+    'me//app',
+    'me/app:',
+    'me/app@sha256:abc',
+    `me/app:${'a'.repeat(129)}`,
+    'https://registry.example.com/me/app',
+  ])('app-image %j is not an image reference', (value) => {
+    expect(problemsOf({ ...base, 'app-image': value })[0]).toMatch(
+      /^app-image: ".*(?:"|…) is not an image reference \(\[registry\[:port\]\/\]name\[:tag\]\[@digest\], the name in lowercase\)$/s,
+    );
+  });
+
+  it.each([
+    'me/app:1',
+    'me/app',
+    'registry.example.com:5000/team/app:1.4.2-rc.1',
+    'localhost/app:dev',
+    'localhost:5000/app',
+    '[::1]:5000/app:1',
+    '123456789012.dkr.ecr.eu-west-1.amazonaws.com/back:1.4.2',
+    'ghcr.io/Org-Name/app:1'.toLowerCase(),
+    'Registry.Example.com/app:1',
+    `grafana/loki:3.6.2@sha256:${'a'.repeat(64)}`,
+    'sandbox/nginx:1.29.3-debian',
+    'my_app__x.y-z:TAG_1',
+  ])('app-image %j is an image reference', (value) => {
+    expect(readSettings({ ...base, 'app-image': value }).stack.appImage).toBe(value);
+  });
+
+  it('checks each image of the images input, naming its line', () => {
+    expect(problemsOf({ ...base, images: 'loki=grafana/loki:3.6.2\ngrafana=Grafana/Grafana:12' })).toEqual([
+      'images line 2: "Grafana/Grafana:12" is not an image reference ([registry[:port]/]name[:tag][@digest], the name in lowercase)',
+    ]);
+    expect(problemsOf({ ...base, images: 'loki=grafana/loki:3.6.2 EVIL=1' })).toEqual([
+      'images line 1: "loki=grafana/loki:3.6.2 EVIL=1" is not service=image',
+    ]);
+    expect(problemsOf({ ...base, images: 'loki=grafana/loki:3.6.2"' })[0]).toMatch(
+      /^images line 1: .* is not an image/,
+    );
+    expect(problemsOf({ ...base, images: 'loki=grafana/loki:3\nloki=grafana/loki:2' })).toEqual([
+      'images line 2: service "loki" is named twice',
+    ]);
+  });
+
+  it.each([
+    ['receiver-bind', '0.0.0.0\nEVIL=1'],
+    ['receiver-bind', '1.2.3'],
+    ['receiver-bind', ':::'],
+    ['receiver-bind', 'fe80::1%eth0'],
+    ['receiver-bind', 'localhost'],
+  ])('%s %j is not an IP address', (input, value) => {
+    expect(problemsOf({ ...base, [input]: value })).toEqual([
+      `${input}: ${JSON.stringify(value)} is not an IPv4 or IPv6 address (e.g. 0.0.0.0 or the host's private address)`,
+    ]);
+  });
+
+  it('receiver-bind takes IPv4 and IPv6 addresses', () => {
+    expect(readSettings({ ...base, 'receiver-bind': '10.0.1.20' }).agents.receiverBind).toBe('10.0.1.20');
+    expect(readSettings({ ...base, 'receiver-bind': '::' }).agents.receiverBind).toBe('::');
+  });
+
+  it.each([
+    'dev.example.com\nEVIL',
+    'dev example.com',
+    '"dev.example.com"',
+    '[::1]',
+    '-oProxyCommand=x',
+    'a..b',
+    'dev$x',
+  ])('host %j is not a host name or IP address, and host-name is not blamed', (value) => {
+    expect(problemsOf({ ...base, host: value })).toEqual([
+      `host: ${JSON.stringify(value)} is not a host name or IP address (letters, digits, . - _; an IPv6 address without [ ])`,
+    ]);
+  });
+
+  it('host ::1 is an address, and the default host-name follows it (finding 16)', () => {
+    const s = readSettings({ ...base, host: '::1' });
+    expect(s.connection.host).toBe('::1');
+    expect(s.hostName).toBe('::1');
+    expect(readSettings({ ...base, host: '10.0.0.5' }).hostName).toBe('10.0.0.5');
+    expect(readSettings({ ...base, host: '::1', 'host-name': 'dev-box' }).hostName).toBe('dev-box');
+  });
+
+  it.each(['dev box', 'dev\nbox', 'dev"box', '-dev', "dev'box"])(
+    'host-name %j is refused, naming host-name',
+    (value) => {
+      expect(problemsOf({ ...base, 'host-name': value })).toEqual([
+        `host-name: ${JSON.stringify(value)} may hold only letters, digits and . _ : - (starting with a letter or digit), or be an IP address`,
+      ]);
+    },
+  );
+
+  it.each(['ec2 user', 'ec2-user\nx', '"root"', '-oProxyCommand', 'a$b', 'x'.repeat(33), '1user'])(
+    'username %j is not a user name',
+    (value) => {
+      expect(problemsOf({ ...base, username: value })).toEqual([
+        `username: ${JSON.stringify(value)} is not a user name (letters, digits and . _ -, starting with a letter or _; at most 32)`,
+      ]);
+    },
+  );
+
+  it.each(['a b', 'agent\nx', 'agent:x', '"agent"', ''.padEnd(65, 'a')])(
+    'push-username %j is refused even without accept-agents (agents send it)',
+    (value) => {
+      expect(problemsOf({ ...base, 'push-username': value })).toEqual([
+        `push-username: ${JSON.stringify(value)} may hold only letters, digits and . _ - (at most 64)`,
+      ]);
+    },
+  );
+
+  it.each(['mon\nitoring', 'mon itoring', '"monitoring"', 'mon$'])('network %j is refused', (value) => {
+    expect(problemsOf({ ...base, network: value })[0]).toMatch(/^network: .* is not a valid Docker network name/);
+  });
+
+  it.each(['1860"', '1860;id', '1860 19004', '0x10'])('grafana-dashboards %j is refused', (value) => {
+    expect(problemsOf({ ...base, 'grafana-dashboards': value })[0]).toMatch(
+      /^grafana-dashboards: .* is not a grafana\.com dashboard id/,
+    );
+  });
+});
+
+describe('remote-dir is a directory of its own (finding 9)', () => {
+  it.each([
+    '/',
+    '/etc',
+    '/etc/',
+    '/usr',
+    '/var/lib',
+    '/lib64',
+    '/home',
+    '/root',
+    '/tmp',
+    '/opt',
+    '/proc//',
+    '/usr/local',
+  ])('remote-dir %j is a system directory', (value) => {
+    expect(problemsOf({ ...base, 'remote-dir': value })).toEqual([
+      `remote-dir: ${JSON.stringify(value)} is a system directory; use a directory of its own, e.g. ~/monitoring`,
+    ]);
+  });
+
+  it.each(['~', '~/', '~/.', '/home/ec2-user', '/home/ec2-user/'])(
+    "remote-dir %j is the login user's home",
+    (value) => {
+      expect(problemsOf({ ...base, 'remote-dir': value })).toEqual([
+        `remote-dir: ${JSON.stringify(value)} is the login user's home directory; use a directory of its own, e.g. ~/monitoring`,
+      ]);
+    },
+  );
+
+  it('refuses a relative path and .. components', () => {
+    expect(problemsOf({ ...base, 'remote-dir': 'monitoring' })).toEqual([
+      'remote-dir: "monitoring" must be an absolute path or start with ~/ (e.g. ~/monitoring)',
+    ]);
+    expect(problemsOf({ ...base, 'remote-dir': '~/../..' })).toEqual([
+      'remote-dir: "~/../.." must not contain .. (name the directory itself)',
+    ]);
+  });
+
+  it('accepts directories of their own', () => {
+    for (const dir of ['~/monitoring', '~/tiny/monitoring', '/opt/monitoring', '/srv/md', '/home/ec2-user/monitoring'])
+      expect(readSettings({ ...base, 'remote-dir': dir }).stack.remoteDir).toBe(dir);
+    expect(readSettings({ ...base, username: 'ubuntu', 'remote-dir': '/home/ec2-user' }).stack.remoteDir).toBe(
+      '/home/ec2-user',
+    );
+  });
+});
