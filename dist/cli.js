@@ -36538,7 +36538,7 @@ function readSettings(raw, options = {}) {
     const wrongStack = role === 'agent' ? 'monitoring' : 'agent';
     if (stacks.includes(wrongStack))
         problems.push(`stacks: "${wrongStack}" does not run on a ${role} host (role: ${role})`);
-    const hosts = attempt(() => parseHosts(value('hosts')), []);
+    const hosts = attempt(() => parseHosts(value('hosts'), { remoteDir: value('remote-dir') }), []);
     const network = value('network').trim();
     if (!NETWORK_NAME.test(network))
         problems.push(`network: ${shown(network)} is not a valid Docker network name (letters, digits and _ . -, starting with a letter or digit)`);
@@ -36660,8 +36660,11 @@ function agentProblems(s, needsConnection) {
         out.push('log-agent: agent hosts ship logs with promtail in this version (alloy: central stack only)');
     return out;
 }
-/** The hosts input: `name=… role=… host=… [port=…] [user=…] [fingerprint=…] [address=…]` per line. */
-function parseHosts(text) {
+/**
+ * The hosts input: `name=… role=… host=… [port=…] [user=…] [fingerprint=…] [address=…]` per line.
+ * With remoteDir, a line's user= must not have it as their home either.
+ */
+function parseHosts(text, options = {}) {
     const entries = [];
     for (const [i, raw] of text.split('\n').entries()) {
         const line = raw.replace(/#.*/, '').trim();
@@ -36675,21 +36678,27 @@ function parseHosts(text) {
                 throw new Error(`${where}: ${shown(token)} is not key=value`);
             if (!['name', 'role', 'host', 'port', 'user', 'fingerprint', 'address'].includes(m[1]))
                 throw new Error(`${where}: unknown key "${m[1]}" (name, role, host, port, user, fingerprint, address)`);
+            // The last of two values would win silently: which one was meant is the user's call.
+            if (m[1] in kv)
+                throw new Error(`${where}: key "${m[1]}" is given twice`);
             kv[m[1]] = m[2];
         }
         if (!kv.name || !kv.host || !kv.role)
             throw new Error(`${where}: needs name=, role= and host=`);
         parseHostName(kv.name, `${where}: name`);
+        // (A remote-dir bad for everyone is reported once, as remote-dir.)
+        if (kv.user && options.remoteDir && succeeds(() => parseRemoteDir(options.remoteDir ?? '', 'remote-dir', '')))
+            parseRemoteDir(options.remoteDir, `${where}: remote-dir`, kv.user);
         if (kv.fingerprint && !FINGERPRINT.test(kv.fingerprint))
             throw new Error(`${where}: fingerprint ${shown(kv.fingerprint)} is not SHA256:… as ssh-keygen -lf prints`);
         entries.push({
             name: kv.name,
             role: parseChoice(kv.role, `${where}: role`, ['monitoring', 'agent']),
-            host: kv.host,
+            host: parseHost(kv.host, `${where}: host`),
             port: kv.port ? parsePort(kv.port, `${where}: port`) : undefined,
-            user: kv.user,
+            user: kv.user ? parseUserName(kv.user, `${where}: user`) : undefined,
             fingerprint: kv.fingerprint,
-            address: kv.address,
+            address: kv.address ? parseHost(kv.address, `${where}: address`) : undefined,
         });
     }
     const names = entries.map((e) => e.name);
@@ -36699,6 +36708,15 @@ function parseHosts(text) {
     if (entries.length && entries.filter((e) => e.role === 'monitoring').length > 1)
         throw new Error('hosts: at most one host has role=monitoring (the central stack agents send to)');
     return entries;
+}
+function succeeds(fn) {
+    try {
+        fn();
+        return true;
+    }
+    catch {
+        return false;
+    }
 }
 function hostKeyPolicy(value) {
     const fingerprints = parseList(value('host-fingerprint'));

@@ -190,7 +190,7 @@ export function readSettings(raw: RawInputs, options: ReadOptions = {}): Setting
   const wrongStack = role === 'agent' ? 'monitoring' : 'agent';
   if (stacks.includes(wrongStack))
     problems.push(`stacks: "${wrongStack}" does not run on a ${role} host (role: ${role})`);
-  const hosts = attempt(() => parseHosts(value('hosts')), []);
+  const hosts = attempt(() => parseHosts(value('hosts'), { remoteDir: value('remote-dir') }), []);
   const network = value('network').trim();
   if (!NETWORK_NAME.test(network))
     problems.push(
@@ -332,8 +332,11 @@ function agentProblems(s: Settings, needsConnection: boolean): string[] {
   return out;
 }
 
-/** The hosts input: `name=… role=… host=… [port=…] [user=…] [fingerprint=…] [address=…]` per line. */
-export function parseHosts(text: string): HostEntry[] {
+/**
+ * The hosts input: `name=… role=… host=… [port=…] [user=…] [fingerprint=…] [address=…]` per line.
+ * With remoteDir, a line's user= must not have it as their home either.
+ */
+export function parseHosts(text: string, options: { remoteDir?: string } = {}): HostEntry[] {
   const entries: HostEntry[] = [];
   for (const [i, raw] of text.split('\n').entries()) {
     const line = raw.replace(/#.*/, '').trim();
@@ -345,20 +348,25 @@ export function parseHosts(text: string): HostEntry[] {
       if (!m?.[1] || !m[2]) throw new Error(`${where}: ${shown(token)} is not key=value`);
       if (!['name', 'role', 'host', 'port', 'user', 'fingerprint', 'address'].includes(m[1]))
         throw new Error(`${where}: unknown key "${m[1]}" (name, role, host, port, user, fingerprint, address)`);
+      // The last of two values would win silently: which one was meant is the user's call.
+      if (m[1] in kv) throw new Error(`${where}: key "${m[1]}" is given twice`);
       kv[m[1]] = m[2];
     }
     if (!kv.name || !kv.host || !kv.role) throw new Error(`${where}: needs name=, role= and host=`);
     parseHostName(kv.name, `${where}: name`);
+    // (A remote-dir bad for everyone is reported once, as remote-dir.)
+    if (kv.user && options.remoteDir && succeeds(() => parseRemoteDir(options.remoteDir ?? '', 'remote-dir', '')))
+      parseRemoteDir(options.remoteDir, `${where}: remote-dir`, kv.user);
     if (kv.fingerprint && !FINGERPRINT.test(kv.fingerprint))
       throw new Error(`${where}: fingerprint ${shown(kv.fingerprint)} is not SHA256:… as ssh-keygen -lf prints`);
     entries.push({
       name: kv.name,
       role: parseChoice(kv.role, `${where}: role`, ['monitoring', 'agent'] as const),
-      host: kv.host,
+      host: parseHost(kv.host, `${where}: host`),
       port: kv.port ? parsePort(kv.port, `${where}: port`) : undefined,
-      user: kv.user,
+      user: kv.user ? parseUserName(kv.user, `${where}: user`) : undefined,
       fingerprint: kv.fingerprint,
-      address: kv.address,
+      address: kv.address ? parseHost(kv.address, `${where}: address`) : undefined,
     });
   }
   const names = entries.map((e) => e.name);
@@ -367,6 +375,15 @@ export function parseHosts(text: string): HostEntry[] {
   if (entries.length && entries.filter((e) => e.role === 'monitoring').length > 1)
     throw new Error('hosts: at most one host has role=monitoring (the central stack agents send to)');
   return entries;
+}
+
+function succeeds(fn: () => unknown): boolean {
+  try {
+    fn();
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function hostKeyPolicy(value: (name: string) => string): HostKeyPolicy {

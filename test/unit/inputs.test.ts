@@ -356,3 +356,61 @@ describe('remote-dir is a directory of its own (finding 9)', () => {
     );
   });
 });
+
+describe('hosts lines (findings 4 and 15)', () => {
+  const fleet = { ...base, 'push-password': 'pw-123456' };
+  const hostsProblems = (hosts: string, over: Record<string, string> = {}) => problemsOf({ ...fleet, ...over, hosts });
+
+  it('refuses a key given twice, naming the key and the line', () => {
+    expect(hostsProblems('name=a role=monitoring host=a.example.com host=b.example.com')).toEqual([
+      'hosts line 1: key "host" is given twice',
+    ]);
+    expect(hostsProblems('name=a role=monitoring host=x\n\nname=b role=agent role=monitoring host=y')).toEqual([
+      'hosts line 3: key "role" is given twice',
+    ]);
+  });
+
+  it.each([
+    ['host=dev"x', 'host: "dev\\"x" is not a host name or IP address'],
+    ['host=[::1]', 'host: "[::1]" is not a host name or IP address'],
+    ['host=-oProxyCommand=x', 'host: "-oProxyCommand=x" is not a host name or IP address'],
+    ['host=x address=10.0.0.5;id', 'address: "10.0.0.5;id" is not a host name or IP address'],
+    ["host=x address='10.0.0.5'", 'address: "\'10.0.0.5\'" is not a host name or IP address'],
+    ['host=x user=ec2$user', 'user: "ec2$user" is not a user name'],
+    ['host=x user=-oX', 'user: "-oX" is not a user name'],
+    ['host=x port=0x16', 'port: "0x16" is not a port (1-65535)'],
+    ['host=x port=22.5', 'port: "22.5" is not a port (1-65535)'],
+  ])('name=a role=monitoring %s is refused', (rest, message) => {
+    const [problem] = hostsProblems(`name=a role=monitoring ${rest}`);
+    expect(problem?.startsWith(`hosts line 1: ${message}`)).toBe(true);
+  });
+
+  it('checks push-username in hosts mode too', () => {
+    expect(
+      hostsProblems('name=a role=monitoring host=x\nname=b role=agent host=y', { 'push-username': 'a:b' }),
+    ).toEqual(['push-username: "a:b" may hold only letters, digits and . _ - (at most 64)']);
+  });
+
+  it("refuses a remote-dir that is a host's login user's home", () => {
+    expect(hostsProblems('name=a role=monitoring host=x user=ubuntu', { 'remote-dir': '/home/ubuntu' })).toEqual([
+      'hosts line 1: remote-dir: "/home/ubuntu" is the login user\'s home directory; use a directory of its own, e.g. ~/monitoring',
+    ]);
+  });
+
+  it('reports a remote-dir bad for every host once, as remote-dir', () => {
+    expect(hostsProblems('name=a role=monitoring host=x user=ubuntu', { 'remote-dir': '/etc' })).toEqual([
+      'remote-dir: "/etc" is a system directory; use a directory of its own, e.g. ~/monitoring',
+    ]);
+  });
+
+  it('accepts good lines with every key', () => {
+    const s = readSettings({
+      ...fleet,
+      hosts: `name=dev role=monitoring host=dev.example.com port=2222 user=ubuntu fingerprint=${FP} address=10.0.0.5\nname=prod-1 role=agent host=::1`,
+    });
+    expect(s.hosts.map((h) => [h.host, h.address, h.user, h.port])).toEqual([
+      ['dev.example.com', '10.0.0.5', 'ubuntu', 2222],
+      ['::1', undefined, undefined, undefined],
+    ]);
+  });
+});
