@@ -67645,6 +67645,78 @@ function parsePushUsername(value, input) {
         throw new Error(`${input}: ${shown(v)} may hold only letters, digits and . _ - (at most 64)`);
     return v;
 }
+// URLs are judged by what new URL() makes of them (the host a request really goes to), after a
+// look at the raw text: URL() drops tabs and newlines silently, and .env and YAML read $ and quotes.
+const URL_UNSAFE = /[\s"'`\\$<>{}|^]/;
+const HTTP_URL_START = /^https?:\/\/[^/?#]/i;
+/** The URL with any user:password@ cut out, for messages. */
+function withoutUserinfo(url) {
+    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1…@');
+}
+/** An http(s) URL with a host name; user:password@ in it is allowed (secretValues masks it). */
+function parseHttpUrl(value, input) {
+    const v = value.trim();
+    const refuse = () => new Error(`${input}: ${shown(withoutUserinfo(v))} is not an http(s) URL with a host name (no spaces, quotes, $, \` or \\)`);
+    if (URL_UNSAFE.test(v) || !HTTP_URL_START.test(v))
+        throw refuse();
+    let url;
+    try {
+        url = new URL(v);
+    }
+    catch {
+        throw refuse();
+    }
+    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || !url.hostname)
+        throw refuse();
+    return v;
+}
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+/**
+ * The Discord webhook: https, or http to this machine only (a local stand-in). Its value is a
+ * secret, so no message shows it.
+ */
+function parseWebhookUrl(value, input) {
+    const v = value.trim();
+    if (URL_UNSAFE.test(v))
+        throw new Error(`${input}: must be one URL without spaces, quotes, $, \` or \\`);
+    const https = new Error(`${input}: must be an https:// URL (http:// only to localhost, 127.0.0.1 or [::1])`);
+    let url;
+    try {
+        url = new URL(v);
+    }
+    catch {
+        throw https;
+    }
+    if (url.username || url.password || /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(v))
+        throw new Error(`${input}: must not hold user:password@ (the part before @ is not the host the URL goes to)`);
+    if (!HTTP_URL_START.test(v))
+        throw https;
+    if (url.protocol === 'https:' && url.hostname)
+        return v;
+    if (url.protocol === 'http:' && LOOPBACK.has(url.hostname))
+        return v;
+    throw https;
+}
+/**
+ * What to mask of a URL's user:password@: the whole userinfo and the password, as written and
+ * percent-decoded (a request or an error may show either).
+ */
+function urlCredentials(url) {
+    const userinfo = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)@/i.exec(url.trim())?.[1];
+    if (!userinfo)
+        return [];
+    const colon = userinfo.indexOf(':');
+    const found = [userinfo, colon >= 0 ? userinfo.slice(colon + 1) : ''];
+    for (const v of [...found]) {
+        try {
+            found.push(decodeURIComponent(v));
+        }
+        catch {
+            // not valid percent-encoding: the raw form is masked
+        }
+    }
+    return found.filter((v) => v.length >= 4);
+}
 // POSIX portable user names, as useradd takes them: no leading digit, dot or hyphen.
 const USER_NAME = /^[A-Za-z_][A-Za-z0-9._-]{0,31}$/;
 function parseUserName(value, input) {
@@ -70772,6 +70844,12 @@ function readSettings(raw, options = {}) {
             return fallback;
         }
     };
+    // An optional value, parsed when given. A bad one is reported and kept, so that the checks that
+    // follow (e.g. "role agent needs remote-write-url") do not also call it missing.
+    const optionalParsed = (name, parse) => {
+        const v = optional(name);
+        return v && attempt(() => parse(v, name), v);
+    };
     const hostKey = attempt(() => hostKeyPolicy(value), { kind: 'unpinned' });
     const role = attempt(() => parseChoice(value('role'), 'role', ['monitoring', 'agent']), 'monitoring');
     const stacks = attempt(() => parseList(value('stacks') || (role === 'agent' ? 'app,agent' : 'app,monitoring')).map((s) => parseChoice(s, 'stacks', ['app', 'monitoring', 'agent'])), []);
@@ -70816,10 +70894,7 @@ function readSettings(raw, options = {}) {
             remoteDir: attempt(() => parseRemoteDir(value('remote-dir'), 'remote-dir', username), '~/monitoring'),
             network,
             stacks,
-            appImage: attempt(() => {
-                const image = optional('app-image');
-                return image && parseImage(image, 'app-image');
-            }, undefined),
+            appImage: optionalParsed('app-image', parseImage),
             appMetricsPort: attempt(() => parsePort(value('app-metrics-port'), 'app-metrics-port'), 19021),
             appMetricsPath: metricsPath,
             appLogsDir: logsDir,
@@ -70832,8 +70907,8 @@ function readSettings(raw, options = {}) {
             acceptAgents: attempt(() => parseBoolean(value('accept-agents'), 'accept-agents'), false),
             receiverPort: attempt(() => parsePort(value('receiver-port'), 'receiver-port'), 9095),
             receiverBind: attempt(() => parseIpAddress(value('receiver-bind'), 'receiver-bind'), '0.0.0.0'),
-            remoteWriteUrl: optional('remote-write-url'),
-            lokiPushUrl: optional('loki-push-url'),
+            remoteWriteUrl: optionalParsed('remote-write-url', parseHttpUrl),
+            lokiPushUrl: optionalParsed('loki-push-url', parseHttpUrl),
             pushUsername: attempt(() => parsePushUsername(value('push-username'), 'push-username'), 'agent'),
             pushPassword: raw['push-password'] || undefined,
         },
@@ -70841,7 +70916,7 @@ function readSettings(raw, options = {}) {
         parallel: attempt(() => parseInteger(value('parallel'), 'parallel', 1, 20), 3),
         grafana: {
             adminPassword: raw['grafana-admin-password'] || undefined,
-            discordWebhookUrl: optional('discord-webhook-url'),
+            discordWebhookUrl: optionalParsed('discord-webhook-url', parseWebhookUrl),
             cpuAlertThreshold: attempt(() => parseInteger(value('cpu-alert-threshold'), 'cpu-alert-threshold', 1, 100), 70),
             dashboards: attempt(() => parseList(value('grafana-dashboards'))
                 .filter((id) => id.toLowerCase() !== 'none')
@@ -70862,27 +70937,15 @@ function readSettings(raw, options = {}) {
         !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(settings.connection.privateKey)) {
         problems.push('ssh-key: this is not a private key (expected a -----BEGIN … PRIVATE KEY----- block; pass the private key, not the .pub file)');
     }
-    const webhook = settings.grafana.discordWebhookUrl;
-    // http:// only to this machine (a local stand-in); anything else would send alerts in clear.
-    if (webhook && !/^(https:\/\/\S+|http:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]\S*)$/.test(webhook))
-        problems.push('discord-webhook-url: must be an https:// URL');
     problems.push(...agentProblems(settings, needsConnection));
     if (problems.length)
         throw new SettingsError(problems);
     return settings;
 }
-const URL_PATTERN = /^https?:\/\/[^\s/]+(\/\S*)?$/;
 /** What role, stacks, URLs and credentials must agree on. */
 function agentProblems(s, needsConnection) {
     const a = s.agents;
     const out = [];
-    for (const [name, url] of [
-        ['remote-write-url', a.remoteWriteUrl],
-        ['loki-push-url', a.lokiPushUrl],
-    ]) {
-        if (url && !URL_PATTERN.test(url))
-            out.push(`${name}: "${url}" is not an http(s) URL`);
-    }
     if (a.acceptAgents && !a.pushPassword)
         out.push('accept-agents: needs push-password (from a secret): the receiver never accepts writes without auth');
     if (s.hosts.length && s.command === 'check')
@@ -70986,7 +71049,10 @@ function normalizeKey(key) {
     const k = key.replace(/\r\n/g, '\n').trim();
     return k ? `${k}\n` : '';
 }
-/** Every secret input's value, and each line of a multi-line one: to mask and to redact. */
+/**
+ * Every secret input's value, each line of a multi-line one, and the credentials in the endpoint
+ * URLs: to mask and to redact.
+ */
 function secretValues(raw) {
     const out = new Set();
     for (const input of INPUTS) {
@@ -70999,6 +71065,10 @@ function secretValues(raw) {
             if (line.trim().length >= 4)
                 out.add(line.trim());
     }
+    // Credentials in an endpoint URL (https://user:token@…) are as secret as push-password.
+    for (const name of ['remote-write-url', 'loki-push-url'])
+        for (const c of urlCredentials(raw[name] ?? ''))
+            out.add(c);
     return [...out];
 }
 

@@ -288,6 +288,77 @@ export function parsePushUsername(value: string, input: string): string {
   return v;
 }
 
+// URLs are judged by what new URL() makes of them (the host a request really goes to), after a
+// look at the raw text: URL() drops tabs and newlines silently, and .env and YAML read $ and quotes.
+const URL_UNSAFE = /[\s"'`\\$<>{}|^]/;
+const HTTP_URL_START = /^https?:\/\/[^/?#]/i;
+
+/** The URL with any user:password@ cut out, for messages. */
+export function withoutUserinfo(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1…@');
+}
+
+/** An http(s) URL with a host name; user:password@ in it is allowed (secretValues masks it). */
+export function parseHttpUrl(value: string, input: string): string {
+  const v = value.trim();
+  const refuse = () =>
+    new Error(
+      `${input}: ${shown(withoutUserinfo(v))} is not an http(s) URL with a host name (no spaces, quotes, $, \` or \\)`,
+    );
+  if (URL_UNSAFE.test(v) || !HTTP_URL_START.test(v)) throw refuse();
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    throw refuse();
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || !url.hostname) throw refuse();
+  return v;
+}
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * The Discord webhook: https, or http to this machine only (a local stand-in). Its value is a
+ * secret, so no message shows it.
+ */
+export function parseWebhookUrl(value: string, input: string): string {
+  const v = value.trim();
+  if (URL_UNSAFE.test(v)) throw new Error(`${input}: must be one URL without spaces, quotes, $, \` or \\`);
+  const https = new Error(`${input}: must be an https:// URL (http:// only to localhost, 127.0.0.1 or [::1])`);
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    throw https;
+  }
+  if (url.username || url.password || /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(v))
+    throw new Error(`${input}: must not hold user:password@ (the part before @ is not the host the URL goes to)`);
+  if (!HTTP_URL_START.test(v)) throw https;
+  if (url.protocol === 'https:' && url.hostname) return v;
+  if (url.protocol === 'http:' && LOOPBACK.has(url.hostname)) return v;
+  throw https;
+}
+
+/**
+ * What to mask of a URL's user:password@: the whole userinfo and the password, as written and
+ * percent-decoded (a request or an error may show either).
+ */
+export function urlCredentials(url: string): string[] {
+  const userinfo = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)@/i.exec(url.trim())?.[1];
+  if (!userinfo) return [];
+  const colon = userinfo.indexOf(':');
+  const found = [userinfo, colon >= 0 ? userinfo.slice(colon + 1) : ''];
+  for (const v of [...found]) {
+    try {
+      found.push(decodeURIComponent(v));
+    } catch {
+      // not valid percent-encoding: the raw form is masked
+    }
+  }
+  return found.filter((v) => v.length >= 4);
+}
+
 // POSIX portable user names, as useradd takes them: no leading digit, dot or hyphen.
 const USER_NAME = /^[A-Za-z_][A-Za-z0-9._-]{0,31}$/;
 

@@ -9,6 +9,7 @@ import {
   parseDuration,
   parseHost,
   parseHostName,
+  parseHttpUrl,
   parseImage,
   parseImageOverrides,
   parseInteger,
@@ -20,7 +21,9 @@ import {
   parseSize,
   parseUrlPath,
   parseUserName,
+  parseWebhookUrl,
   shown,
+  urlCredentials,
 } from './parse.js';
 
 export type RawInputs = Readonly<Record<string, string | undefined>>;
@@ -174,6 +177,12 @@ export function readSettings(raw: RawInputs, options: ReadOptions = {}): Setting
       return fallback;
     }
   };
+  // An optional value, parsed when given. A bad one is reported and kept, so that the checks that
+  // follow (e.g. "role agent needs remote-write-url") do not also call it missing.
+  const optionalParsed = (name: string, parse: (value: string, input: string) => string): string | undefined => {
+    const v = optional(name);
+    return v && attempt(() => parse(v, name), v);
+  };
 
   const hostKey = attempt((): HostKeyPolicy => hostKeyPolicy(value), { kind: 'unpinned' });
   const role = attempt(() => parseChoice(value('role'), 'role', ['monitoring', 'agent'] as const), 'monitoring');
@@ -235,10 +244,7 @@ export function readSettings(raw: RawInputs, options: ReadOptions = {}): Setting
       remoteDir: attempt(() => parseRemoteDir(value('remote-dir'), 'remote-dir', username), '~/monitoring'),
       network,
       stacks,
-      appImage: attempt(() => {
-        const image = optional('app-image');
-        return image && parseImage(image, 'app-image');
-      }, undefined),
+      appImage: optionalParsed('app-image', parseImage),
       appMetricsPort: attempt(() => parsePort(value('app-metrics-port'), 'app-metrics-port'), 19021),
       appMetricsPath: metricsPath,
       appLogsDir: logsDir,
@@ -251,8 +257,8 @@ export function readSettings(raw: RawInputs, options: ReadOptions = {}): Setting
       acceptAgents: attempt(() => parseBoolean(value('accept-agents'), 'accept-agents'), false),
       receiverPort: attempt(() => parsePort(value('receiver-port'), 'receiver-port'), 9095),
       receiverBind: attempt(() => parseIpAddress(value('receiver-bind'), 'receiver-bind'), '0.0.0.0'),
-      remoteWriteUrl: optional('remote-write-url'),
-      lokiPushUrl: optional('loki-push-url'),
+      remoteWriteUrl: optionalParsed('remote-write-url', parseHttpUrl),
+      lokiPushUrl: optionalParsed('loki-push-url', parseHttpUrl),
       pushUsername: attempt(() => parsePushUsername(value('push-username'), 'push-username'), 'agent'),
       pushPassword: raw['push-password'] || undefined,
     },
@@ -260,7 +266,7 @@ export function readSettings(raw: RawInputs, options: ReadOptions = {}): Setting
     parallel: attempt(() => parseInteger(value('parallel'), 'parallel', 1, 20), 3),
     grafana: {
       adminPassword: raw['grafana-admin-password'] || undefined,
-      discordWebhookUrl: optional('discord-webhook-url'),
+      discordWebhookUrl: optionalParsed('discord-webhook-url', parseWebhookUrl),
       cpuAlertThreshold: attempt(() => parseInteger(value('cpu-alert-threshold'), 'cpu-alert-threshold', 1, 100), 70),
       dashboards: attempt(
         () =>
@@ -290,28 +296,16 @@ export function readSettings(raw: RawInputs, options: ReadOptions = {}): Setting
       'ssh-key: this is not a private key (expected a -----BEGIN … PRIVATE KEY----- block; pass the private key, not the .pub file)',
     );
   }
-  const webhook = settings.grafana.discordWebhookUrl;
-  // http:// only to this machine (a local stand-in); anything else would send alerts in clear.
-  if (webhook && !/^(https:\/\/\S+|http:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]\S*)$/.test(webhook))
-    problems.push('discord-webhook-url: must be an https:// URL');
 
   problems.push(...agentProblems(settings, needsConnection));
   if (problems.length) throw new SettingsError(problems);
   return settings;
 }
 
-const URL_PATTERN = /^https?:\/\/[^\s/]+(\/\S*)?$/;
-
 /** What role, stacks, URLs and credentials must agree on. */
 function agentProblems(s: Settings, needsConnection: boolean): string[] {
   const a = s.agents;
   const out: string[] = [];
-  for (const [name, url] of [
-    ['remote-write-url', a.remoteWriteUrl],
-    ['loki-push-url', a.lokiPushUrl],
-  ] as const) {
-    if (url && !URL_PATTERN.test(url)) out.push(`${name}: "${url}" is not an http(s) URL`);
-  }
   if (a.acceptAgents && !a.pushPassword)
     out.push('accept-agents: needs push-password (from a secret): the receiver never accepts writes without auth');
   if (s.hosts.length && s.command === 'check')
@@ -411,7 +405,10 @@ function normalizeKey(key: string): string {
   return k ? `${k}\n` : '';
 }
 
-/** Every secret input's value, and each line of a multi-line one: to mask and to redact. */
+/**
+ * Every secret input's value, each line of a multi-line one, and the credentials in the endpoint
+ * URLs: to mask and to redact.
+ */
 export function secretValues(raw: RawInputs): string[] {
   const out = new Set<string>();
   for (const input of INPUTS) {
@@ -421,5 +418,7 @@ export function secretValues(raw: RawInputs): string[] {
     // A multi-line secret is masked line by line, as GitHub masks it.
     for (const line of v.split(/\r?\n/)) if (line.trim().length >= 4) out.add(line.trim());
   }
+  // Credentials in an endpoint URL (https://user:token@…) are as secret as push-password.
+  for (const name of ['remote-write-url', 'loki-push-url']) for (const c of urlCredentials(raw[name] ?? '')) out.add(c);
   return [...out];
 }

@@ -1,7 +1,7 @@
 // Issue 16, hostile and careless input: every bad input is refused by readSettings, before any
 // host is touched, with a message that names the input and the fix.
 import { describe, expect, it } from 'vitest';
-import { readSettings, SettingsError } from '../../src/settings/settings';
+import { readSettings, SettingsError, secretValues } from '../../src/settings/settings';
 
 const KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----';
 const FP = `SHA256:${'x'.repeat(43)}`;
@@ -412,5 +412,74 @@ describe('hosts lines (findings 4 and 15)', () => {
       ['dev.example.com', '10.0.0.5', 'ubuntu', 2222],
       ['::1', undefined, undefined, undefined],
     ]);
+  });
+});
+
+describe('URLs (finding 13) and the credentials in them (finding 12)', () => {
+  const https = 'discord-webhook-url: must be an https:// URL (http:// only to localhost, 127.0.0.1 or [::1])';
+
+  it.each([
+    ['http://localhost:x@discord.example.com/api/webhooks/1/a', 'userinfo'],
+    ['https://user:pw@discord.com/api/webhooks/1/a', 'userinfo'],
+    ['http://localhost.evil.example/api/webhooks/1/a', https],
+    ['http://127.0.0.1.evil.example/hook', https],
+    ['http://discord.com/api/webhooks/1/a', https],
+    ['ftp://discord.com/api/webhooks/1/a', https],
+    ['https://discord.com/api/webhooks/1/a b', 'chars'],
+    ['https://discord.com/api/webhooks/1/a\nEVIL=1', 'chars'],
+    ['https://discord.com/api/webhooks/1/"a"', 'chars'],
+    ['discord.com/api/webhooks/1/a', https],
+  ])('discord-webhook-url %j is refused, without printing it', (url, kind) => {
+    const problems = problemsOf({ ...base, 'discord-webhook-url': url });
+    expect(problems).toEqual([
+      kind === 'userinfo'
+        ? 'discord-webhook-url: must not hold user:password@ (the part before @ is not the host the URL goes to)'
+        : kind === 'chars'
+          ? 'discord-webhook-url: must be one URL without spaces, quotes, $, ` or \\'
+          : kind,
+    ]);
+  });
+
+  it.each([
+    'https://discord.com/api/webhooks/1/abc',
+    'http://localhost:8080/hook',
+    'http://127.0.0.1/hook',
+    'http://[::1]:9/hook',
+  ])('discord-webhook-url %j is accepted', (url) => {
+    expect(readSettings({ ...base, 'discord-webhook-url': url }).grafana.discordWebhookUrl).toBe(url);
+  });
+
+  const agent = { ...base, role: 'agent', 'loki-push-url': 'https://logs.example.net/loki/api/v1/push' };
+  it.each([
+    ['ftp://prom.example.net/api/v1/write', 'ftp://prom.example.net/api/v1/write'],
+    ['https://prom.example.net/api/v1/write x', 'https://prom.example.net/api/v1/write x'],
+    ['https://prom.example.net/api/v1/write\nEVIL=1', 'https://prom.example.net/api/v1/write\nEVIL=1'],
+    ['https://prom.example.net/$HOME', 'https://prom.example.net/$HOME'],
+    ['https:///api/v1/write', 'https:///api/v1/write'],
+    ['prom.example.net/api/v1/write', 'prom.example.net/api/v1/write'],
+    ['https://user:s3cret-token@prom example.net/w', 'https://…@prom example.net/w'],
+  ])('remote-write-url %j is refused (shown as %j)', (url, shownUrl) => {
+    expect(problemsOf({ ...agent, 'remote-write-url': url })).toEqual([
+      `remote-write-url: ${JSON.stringify(shownUrl)} is not an http(s) URL with a host name (no spaces, quotes, $, \` or \\)`,
+    ]);
+  });
+
+  it('accepts credentials in remote-write-url and loki-push-url, and masks them', () => {
+    const raw = {
+      ...agent,
+      'remote-write-url': 'https://123456:glc_s3cret-token@prometheus-prod.grafana.net/api/prom/push',
+      'loki-push-url': 'https://7890:p%40ss-word@logs-prod.grafana.net/loki/api/v1/push',
+    };
+    const s = readSettings(raw);
+    for (const secret of [
+      'glc_s3cret-token',
+      '123456:glc_s3cret-token',
+      'p%40ss-word',
+      'p@ss-word',
+      '7890:p%40ss-word',
+    ])
+      expect(s.secrets).toContain(secret);
+    expect(secretValues(raw)).toEqual(s.secrets);
+    expect(s.secrets).not.toContain('prometheus-prod.grafana.net');
   });
 });
