@@ -35954,6 +35954,8 @@ const consoleLog = {
     error: (l) => process.stderr.write(`error: ${l}\n`),
 };
 
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = require("node:fs");
 ;// CONCATENATED MODULE: external "node:net"
 const external_node_net_namespaceObject = require("node:net");
 ;// CONCATENATED MODULE: external "node:path"
@@ -35962,6 +35964,7 @@ const external_node_path_namespaceObject = require("node:path");
 // Small parsers for input values. Each throws an Error whose message names the input and the fix.
 // Values that end up in a file (.env, YAML, a config) or a command are held to characters that
 // need no quoting there, so that no input can add a line, a key or a word of its own.
+
 
 
 /** A value as a message shows it: quoted, newlines and quotes escaped, a long one cut short. */
@@ -36276,6 +36279,41 @@ function urlCredentials(url) {
         }
     }
     return found.filter((v) => v.length >= 4);
+}
+/** Why a file or directory could not be read, in words: no such file, permission denied, … */
+function fileErrorReason(e) {
+    const code = e?.code;
+    if (code === 'ENOENT' || code === 'ENOTDIR')
+        return 'no such file';
+    if (code === 'EACCES' || code === 'EPERM')
+        return 'permission denied';
+    if (code === 'EISDIR')
+        return 'it is a directory';
+    return code ?? e?.message ?? String(e);
+}
+/** A local directory that exists and can be read (stack-dir). */
+function parseLocalDir(value, input) {
+    const v = value.trim();
+    const what = `(a directory with the compose files; leave ${input} empty for the bundled stack)`;
+    let isDir;
+    try {
+        isDir = (0,external_node_fs_namespaceObject.statSync)(v).isDirectory();
+    }
+    catch (e) {
+        const reason = fileErrorReason(e);
+        throw new Error(reason === 'no such file'
+            ? `${input}: ${shown(v)} does not exist ${what}`
+            : `${input}: cannot read ${shown(v)} (${reason})`);
+    }
+    if (!isDir)
+        throw new Error(`${input}: ${shown(v)} is not a directory ${what}`);
+    try {
+        (0,external_node_fs_namespaceObject.accessSync)(v, external_node_fs_namespaceObject.constants.R_OK | external_node_fs_namespaceObject.constants.X_OK);
+    }
+    catch (e) {
+        throw new Error(`${input}: cannot read ${shown(v)} (${fileErrorReason(e)})`);
+    }
+    return v;
 }
 // POSIX portable user names, as useradd takes them: no leading digit, dot or hyphen.
 const USER_NAME = /^[A-Za-z_][A-Za-z0-9._-]{0,31}$/;
@@ -36647,7 +36685,7 @@ function readSettings(raw, options = {}) {
             connectTimeoutMs: attempt(() => parseDuration(value('connect-timeout'), 'connect-timeout', CONNECT_TIMEOUT), 30_000),
         },
         stack: {
-            stackDir: optional('stack-dir'),
+            stackDir: optionalParsed('stack-dir', parseLocalDir),
             remoteDir: attempt(() => parseRemoteDir(value('remote-dir'), 'remote-dir', username), '~/monitoring'),
             network,
             stacks,
@@ -36829,13 +36867,13 @@ function secretValues(raw) {
     return [...out];
 }
 
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = require("node:fs");
 ;// CONCATENATED MODULE: external "node:util"
 const external_node_util_namespaceObject = require("node:util");
 ;// CONCATENATED MODULE: ./src/cli/args.ts
 // Turns CLI flags and MONITORING_DEPLOY_* environment variables into the same raw inputs the
 // action reads: one flag per action input, named alike.
+
+
 
 
 
@@ -36855,23 +36893,59 @@ function parseCliArgs(argv, env) {
         if (input.secret)
             options[`${input.name}-file`] = { type: 'string' };
     }
-    const { values, positionals } = (0,external_node_util_namespaceObject.parseArgs)({ args: [...argv], options, allowPositionals: true, strict: true });
+    const { values, positionals } = parseFlags(argv, options);
     const raw = {};
+    const problems = [];
     for (const input of CLI_INPUTS) {
         const fromFlag = values[input.name];
         const fromFile = values[`${input.name}-file`];
         const fromEnv = env[envVarFor(input.name)];
         if (typeof fromFlag === 'string')
             raw[input.name] = fromFlag;
-        else if (typeof fromFile === 'string')
-            raw[input.name] = (0,external_node_fs_namespaceObject.readFileSync)(fromFile, 'utf8').replace(/\r?\n$/, '');
+        else if (typeof fromFile === 'string') {
+            try {
+                raw[input.name] = (0,external_node_fs_namespaceObject.readFileSync)(fromFile, 'utf8').replace(/\r?\n$/, '');
+            }
+            catch (e) {
+                problems.push(`${input.name}-file: cannot read ${fromFile} (${fileErrorReason(e)})`);
+            }
+        }
         else if (fromEnv)
             raw[input.name] = fromEnv;
     }
+    if (problems.length)
+        throw new SettingsError(problems);
     const [command, ...rest] = positionals;
     if (command === 'deploy' || command === 'check')
         raw.command = command;
     return { command, raw, json: values.json === true, help: values.help === true, rest };
+}
+function parseFlags(argv, options) {
+    try {
+        return (0,external_node_util_namespaceObject.parseArgs)({ args: [...argv], options, allowPositionals: true, strict: true });
+    }
+    catch (e) {
+        throw new SettingsError([flagProblem(e)]);
+    }
+}
+/** Node's parseArgs errors, said in terms of our flags. */
+function flagProblem(e) {
+    const flag = /'(?:-\w, )?--([\w-]+)/.exec(e.message)?.[1];
+    const input = flag ? INPUTS.find((i) => i.name === flag) : undefined;
+    if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && flag) {
+        if (/ambiguous/.test(e.message)) {
+            // A pasted key (-----BEGIN …) or a negative number: parseArgs takes it for another flag.
+            const file = input?.secret ? `use --${flag}-file PATH, or ` : '';
+            return `${flag}: the value starts with "-", so it reads as another flag; ${file}write --${flag}=VALUE`;
+        }
+        if (/argument missing/.test(e.message))
+            return `${flag}: --${flag} needs a value`;
+    }
+    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+        const unknown = /'([^']+)'/.exec(e.message)?.[1] ?? '';
+        return `unknown flag ${unknown} (monitoring-deploy --help lists the flags)`;
+    }
+    return e.message;
 }
 
 ;// CONCATENATED MODULE: ./src/stack/layout.ts
@@ -39847,7 +39921,11 @@ async function main(argv, env) {
         args = parseCliArgs(argv, env);
     }
     catch (e) {
-        process.stderr.write(`${e.message}\n\n${usage()}\n`);
+        // A bad flag or an unreadable -file: the message names it; the whole usage would bury it.
+        if (e instanceof SettingsError)
+            consoleLog.error(e.message);
+        else
+            process.stderr.write(`${e.message}\n\n${usage()}\n`);
         return EXIT.usage;
     }
     if (args.help || !args.command || args.command === 'help') {

@@ -67394,6 +67394,8 @@ async function httpViaHost(remote, address, port, req) {
     return httpOverStream(channel, `${address}:${port}`, req);
 }
 
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = require("node:fs");
 // EXTERNAL MODULE: external "node:net"
 var external_node_net_ = __nccwpck_require__(7030);
 ;// CONCATENATED MODULE: external "node:path"
@@ -67402,6 +67404,7 @@ const external_node_path_namespaceObject = require("node:path");
 // Small parsers for input values. Each throws an Error whose message names the input and the fix.
 // Values that end up in a file (.env, YAML, a config) or a command are held to characters that
 // need no quoting there, so that no input can add a line, a key or a word of its own.
+
 
 
 /** A value as a message shows it: quoted, newlines and quotes escaped, a long one cut short. */
@@ -67716,6 +67719,41 @@ function urlCredentials(url) {
         }
     }
     return found.filter((v) => v.length >= 4);
+}
+/** Why a file or directory could not be read, in words: no such file, permission denied, … */
+function fileErrorReason(e) {
+    const code = e?.code;
+    if (code === 'ENOENT' || code === 'ENOTDIR')
+        return 'no such file';
+    if (code === 'EACCES' || code === 'EPERM')
+        return 'permission denied';
+    if (code === 'EISDIR')
+        return 'it is a directory';
+    return code ?? e?.message ?? String(e);
+}
+/** A local directory that exists and can be read (stack-dir). */
+function parseLocalDir(value, input) {
+    const v = value.trim();
+    const what = `(a directory with the compose files; leave ${input} empty for the bundled stack)`;
+    let isDir;
+    try {
+        isDir = (0,external_node_fs_namespaceObject.statSync)(v).isDirectory();
+    }
+    catch (e) {
+        const reason = fileErrorReason(e);
+        throw new Error(reason === 'no such file'
+            ? `${input}: ${shown(v)} does not exist ${what}`
+            : `${input}: cannot read ${shown(v)} (${reason})`);
+    }
+    if (!isDir)
+        throw new Error(`${input}: ${shown(v)} is not a directory ${what}`);
+    try {
+        (0,external_node_fs_namespaceObject.accessSync)(v, external_node_fs_namespaceObject.constants.R_OK | external_node_fs_namespaceObject.constants.X_OK);
+    }
+    catch (e) {
+        throw new Error(`${input}: cannot read ${shown(v)} (${fileErrorReason(e)})`);
+    }
+    return v;
 }
 // POSIX portable user names, as useradd takes them: no leading digit, dot or hyphen.
 const USER_NAME = /^[A-Za-z_][A-Za-z0-9._-]{0,31}$/;
@@ -68189,8 +68227,6 @@ class GateError extends errors_DeployError {
 
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = require("node:fs");
 ;// CONCATENATED MODULE: ./src/stack/bundled.ts
 // The stack this action ships (compose/ at the repository root), deployed when no stack-dir is
 // given. Found relative to this code both in dist/ and in src/.
@@ -70890,7 +70926,7 @@ function readSettings(raw, options = {}) {
             connectTimeoutMs: attempt(() => parseDuration(value('connect-timeout'), 'connect-timeout', CONNECT_TIMEOUT), 30_000),
         },
         stack: {
-            stackDir: optional('stack-dir'),
+            stackDir: optionalParsed('stack-dir', parseLocalDir),
             remoteDir: attempt(() => parseRemoteDir(value('remote-dir'), 'remote-dir', username), '~/monitoring'),
             network,
             stacks,

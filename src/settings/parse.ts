@@ -1,6 +1,7 @@
 // Small parsers for input values. Each throws an Error whose message names the input and the fix.
 // Values that end up in a file (.env, YAML, a config) or a command are held to characters that
 // need no quoting there, so that no input can add a line, a key or a word of its own.
+import { accessSync, constants, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { posix } from 'node:path';
 
@@ -357,6 +358,39 @@ export function urlCredentials(url: string): string[] {
     }
   }
   return found.filter((v) => v.length >= 4);
+}
+
+/** Why a file or directory could not be read, in words: no such file, permission denied, … */
+export function fileErrorReason(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOENT' || code === 'ENOTDIR') return 'no such file';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'EISDIR') return 'it is a directory';
+  return code ?? (e as Error)?.message ?? String(e);
+}
+
+/** A local directory that exists and can be read (stack-dir). */
+export function parseLocalDir(value: string, input: string): string {
+  const v = value.trim();
+  const what = `(a directory with the compose files; leave ${input} empty for the bundled stack)`;
+  let isDir: boolean;
+  try {
+    isDir = statSync(v).isDirectory();
+  } catch (e) {
+    const reason = fileErrorReason(e);
+    throw new Error(
+      reason === 'no such file'
+        ? `${input}: ${shown(v)} does not exist ${what}`
+        : `${input}: cannot read ${shown(v)} (${reason})`,
+    );
+  }
+  if (!isDir) throw new Error(`${input}: ${shown(v)} is not a directory ${what}`);
+  try {
+    accessSync(v, constants.R_OK | constants.X_OK);
+  } catch (e) {
+    throw new Error(`${input}: cannot read ${shown(v)} (${fileErrorReason(e)})`);
+  }
+  return v;
 }
 
 // POSIX portable user names, as useradd takes them: no leading digit, dot or hyphen.

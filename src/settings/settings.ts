@@ -15,6 +15,7 @@ import {
   parseInteger,
   parseIpAddress,
   parseList,
+  parseLocalDir,
   parsePort,
   parsePushUsername,
   parseRemoteDir,
@@ -240,7 +241,7 @@ export function readSettings(raw: RawInputs, options: ReadOptions = {}): Setting
       ),
     },
     stack: {
-      stackDir: optional('stack-dir'),
+      stackDir: optionalParsed('stack-dir', parseLocalDir),
       remoteDir: attempt(() => parseRemoteDir(value('remote-dir'), 'remote-dir', username), '~/monitoring'),
       network,
       stacks,

@@ -1,5 +1,8 @@
 // Issue 16, hostile and careless input: every bad input is refused by readSettings, before any
 // host is touched, with a message that names the input and the fix.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readSettings, SettingsError, secretValues } from '../../src/settings/settings';
 
@@ -481,5 +484,20 @@ describe('URLs (finding 13) and the credentials in them (finding 12)', () => {
       expect(s.secrets).toContain(secret);
     expect(secretValues(raw)).toEqual(s.secrets);
     expect(s.secrets).not.toContain('prometheus-prod.grafana.net');
+  });
+});
+
+describe('stack-dir (finding 16)', () => {
+  it('must be a directory that exists', () => {
+    expect(problemsOf({ ...base, 'stack-dir': '/nonexistent' })).toEqual([
+      'stack-dir: "/nonexistent" does not exist (a directory with the compose files; leave stack-dir empty for the bundled stack)',
+    ]);
+    const file = join(mkdtempSync(join(tmpdir(), 'stack-dir-')), 'docker-compose-dev.yml');
+    writeFileSync(file, 'services: {}\n');
+    expect(problemsOf({ ...base, 'stack-dir': file })).toEqual([
+      `stack-dir: ${JSON.stringify(file)} is not a directory (a directory with the compose files; leave stack-dir empty for the bundled stack)`,
+    ]);
+    expect(problemsOf({ 'stack-dir': '/nonexistent' }, false)[0]).toMatch(/^stack-dir: "\/nonexistent" does not exist/);
+    expect(readSettings({ ...base, 'stack-dir': 'compose' }).stack.stackDir).toBe('compose');
   });
 });
