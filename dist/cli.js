@@ -35482,9 +35482,51 @@ class NodeSSH {
 
 ;// CONCATENATED MODULE: external "node:crypto"
 const external_node_crypto_namespaceObject = require("node:crypto");
+;// CONCATENATED MODULE: ./src/settings/known-hosts.ts
+// known_hosts text as the known-hosts input gives it: its lines split into fields, and what is
+// wrong with them (checked with the other inputs, before any connection).
+/** The non-blank, non-comment lines of known_hosts text, split into their fields. */
+function knownHostsLines(text) {
+    const out = [];
+    for (const [i, raw] of text.split(/\r?\n/).entries()) {
+        const line = raw.trim();
+        if (!line || line.startsWith('#'))
+            continue;
+        const fields = line.split(/\s+/);
+        const marker = fields[0]?.startsWith('@') ? fields.shift() : undefined;
+        const [hosts, keyType, key] = fields;
+        out.push({ number: i + 1, marker, hosts, keyType, key });
+    }
+    return out;
+}
+const KEY_TYPE = /^[a-z0-9@.-]+$/;
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+/**
+ * What is wrong with known-hosts text, one message per bad line: an unknown marker (OpenSSH
+ * ignores such a line; trusting it would be worse), @cert-authority (host certificates are not
+ * supported), or a line that is not `HOSTS KEYTYPE BASE64-KEY`.
+ */
+function knownHostsProblems(text) {
+    const out = [];
+    for (const l of knownHostsLines(text)) {
+        const where = `known-hosts line ${l.number}`;
+        if (l.marker === '@cert-authority') {
+            out.push(`${where}: @cert-authority lines are not supported (no host certificates); pin the host's own key with a plain known_hosts line or host-fingerprint`);
+        }
+        else if (l.marker !== undefined && l.marker !== '@revoked') {
+            out.push(`${where}: unknown marker "${l.marker}" (only @revoked is supported); fix the marker or remove the line`);
+        }
+        else if (!l.hosts || !l.keyType || !l.key || !KEY_TYPE.test(l.keyType) || !BASE64.test(l.key)) {
+            out.push(`${where}: expected HOSTS KEYTYPE BASE64-KEY, as ssh-keyscan prints (e.g. host.example.com ssh-ed25519 AAAA…)`);
+        }
+    }
+    return out;
+}
+
 ;// CONCATENATED MODULE: ./src/connection/host-key.ts
 // Host key checks: a SHA256 fingerprint as `ssh-keygen -lf` prints it, and known_hosts lines
-// (plain and hashed, `[host]:port` for a non-22 port, @revoked markers).
+// (plain and hashed, `[host]:port` for a non-22 port, @revoked markers; no @cert-authority).
+
 
 /** `SHA256:<base64 without padding>` of a raw public key blob, as OpenSSH prints it. */
 function fingerprintOf(keyBlob) {
@@ -35528,34 +35570,30 @@ function hostFieldMatches(field, name) {
     }
     return matched;
 }
-/** Checks a host key blob against known_hosts text for host:port. */
+/**
+ * Checks a host key blob against known_hosts text for host:port. A key on a matching @revoked
+ * line is refused wherever that line sits; lines with any other marker are never trusted.
+ */
 function checkKnownHosts(text, host, port, keyBlob) {
     const name = knownHostsName(host, port);
     const keyB64 = keyBlob.toString('base64');
     let sawEntry = false;
-    for (const raw of text.split(/\r?\n/)) {
-        const line = raw.trim();
-        if (!line || line.startsWith('#'))
-            continue;
-        const fields = line.split(/\s+/);
-        let marker;
-        if (fields[0]?.startsWith('@'))
-            marker = fields.shift();
-        const [hosts, , key] = fields;
-        if (!hosts || !key || marker === '@cert-authority')
-            continue;
-        if (!hostFieldMatches(hosts, name))
+    let matched = false;
+    for (const { marker, hosts, key } of knownHostsLines(text)) {
+        if (!hosts || !key || !hostFieldMatches(hosts, name))
             continue;
         if (marker === '@revoked') {
             if (key === keyB64)
                 return 'revoked';
             continue;
         }
+        if (marker !== undefined)
+            continue;
         sawEntry = true;
         if (key === keyB64)
-            return 'match';
+            matched = true;
     }
-    return sawEntry ? 'mismatch' : 'no-entry';
+    return matched ? 'match' : sawEntry ? 'mismatch' : 'no-entry';
 }
 /** Decides whether the key the server showed is the one the settings pin. */
 function decideHostKey(policy, host, port, keyBlob) {
@@ -36220,26 +36258,70 @@ const OUTPUTS = [
     },
 ];
 
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = require("node:fs");
+;// CONCATENATED MODULE: external "node:net"
+const external_node_net_namespaceObject = require("node:net");
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = require("node:path");
 ;// CONCATENATED MODULE: ./src/settings/parse.ts
-// Small parsers for input values. Each throws an Error whose message names the fix.
+// Small parsers for input values. Each throws an Error whose message names the input and the fix.
+// Values that end up in a file (.env, YAML, a config) or a command are held to characters that
+// need no quoting there, so that no input can add a line, a key or a word of its own.
+
+
+
+/** A value as a message shows it: quoted, newlines and quotes escaped, a long one cut short. */
+function shown(value) {
+    const s = JSON.stringify(value);
+    return s.length > 80 ? `${s.slice(0, 80)}…` : s;
+}
+// Numbers are decimal whole numbers only: no 0x1, 1e1, 2.5, +5 or -0 (Number() takes them all).
+const WHOLE = /^[0-9]+$/;
 const DURATION_UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-/** "30s", "2m", "1h", "500ms", or a bare number of seconds -> milliseconds. */
-function parseDuration(value, input) {
-    const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
+/** 600000 -> "10m": a limit as a person writes it. */
+function formatLimit(ms) {
+    for (const unit of ['h', 'm', 's']) {
+        const size = DURATION_UNITS[unit] ?? 1;
+        if (ms % size === 0)
+            return `${ms / size}${unit}`;
+    }
+    return `${ms}ms`;
+}
+/**
+ * "30s", "2m", "1h", "1500ms", or a bare number of seconds -> milliseconds, within range (which
+ * keeps it below what Node's timers hold, 2^31-1 ms). Whole numbers only: 90s, not 1.5m.
+ */
+function parseDuration(value, input, range) {
+    const limits = `${formatLimit(range.min)} to ${formatLimit(range.max)}`;
+    const m = /^\s*([0-9]+)\s*(ms|s|m|h)?\s*$/.exec(value);
     if (!m?.[1])
-        throw new Error(`${input}: "${value}" is not a duration; use e.g. 30s, 2m or 1h`);
+        throw new Error(`${input}: ${shown(value)} is not a duration; use a whole number with a unit, e.g. 30s, 2m or 1h (${limits})`);
     const ms = Number(m[1]) * (DURATION_UNITS[m[2] ?? 's'] ?? 1000);
-    if (ms <= 0)
-        throw new Error(`${input}: must be greater than zero`);
-    return Math.round(ms);
+    if (!(ms >= range.min && ms <= range.max))
+        throw new Error(`${input}: ${shown(value)} is out of range; use ${limits}`);
+    return ms;
 }
 const SIZE_UNITS = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
-/** "2G", "512M", "0" -> bytes (binary units, as fallocate/dd read them). */
-function parseSize(value, input) {
-    const m = /^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*$/i.exec(value);
+/** A size limit in the largest binary unit that divides it: 64G, 1M. */
+function formatSize(bytes) {
+    for (const unit of ['T', 'G', 'M', 'K']) {
+        const size = SIZE_UNITS[unit] ?? 1;
+        if (bytes % size === 0)
+            return `${bytes / size}${unit}`;
+    }
+    return String(bytes);
+}
+/** "2G", "512M", "512MiB", "0" -> bytes (binary units, as fallocate/dd read them): 0, or within range. */
+function parseSize(value, input, range) {
+    const limits = `0 (leave swap alone) or ${formatSize(range.min)} to ${formatSize(range.max)}`;
+    const m = /^\s*([0-9]+)\s*([KMGT]?)(?:i?B)?\s*$/i.exec(value);
     if (!m?.[1])
-        throw new Error(`${input}: "${value}" is not a size; use e.g. 2G, 512M, or 0`);
-    return Math.round(Number(m[1]) * (SIZE_UNITS[(m[2] ?? '').toUpperCase()] ?? 1));
+        throw new Error(`${input}: ${shown(value)} is not a size; use a whole number with a unit, e.g. 2G or 512M (${limits})`);
+    const bytes = Number(m[1]) * (SIZE_UNITS[(m[2] ?? '').toUpperCase()] ?? 1);
+    if (bytes !== 0 && !(bytes >= range.min && bytes <= range.max))
+        throw new Error(`${input}: ${shown(value)} is out of range; use ${limits}`);
+    return bytes;
 }
 function parseBoolean(value, input) {
     const v = value.trim().toLowerCase();
@@ -36247,24 +36329,27 @@ function parseBoolean(value, input) {
         return true;
     if (['false', 'no', '0', 'off'].includes(v))
         return false;
-    throw new Error(`${input}: "${value}" is not true or false`);
+    throw new Error(`${input}: ${shown(value)} is not true or false`);
 }
 function parsePort(value, input) {
-    const n = Number(value.trim());
-    if (!Number.isInteger(n) || n < 1 || n > 65535)
-        throw new Error(`${input}: "${value}" is not a port (1-65535)`);
+    const v = value.trim();
+    const n = WHOLE.test(v) ? Number(v) : Number.NaN;
+    if (!(n >= 1 && n <= 65535))
+        throw new Error(`${input}: ${shown(value)} is not a port (1-65535)`);
     return n;
 }
-function parseNumber(value, input, min, max) {
-    const n = Number(value.trim());
-    if (!Number.isFinite(n) || n < min || n > max)
-        throw new Error(`${input}: "${value}" is not a number from ${min} to ${max}`);
+/** A decimal whole number from min to max. */
+function parseInteger(value, input, min, max) {
+    const v = value.trim();
+    const n = WHOLE.test(v) ? Number(v) : Number.NaN;
+    if (!(n >= min && n <= max))
+        throw new Error(`${input}: ${shown(value)} is not a whole number from ${min} to ${max}`);
     return n;
 }
 function parseChoice(value, input, choices) {
     const v = value.trim();
     if (!choices.includes(v))
-        throw new Error(`${input}: "${value}" is not one of ${choices.join(', ')}`);
+        throw new Error(`${input}: ${shown(value)} is not one of ${choices.join(', ')}`);
     return v;
 }
 /** Items separated by newlines and/or commas, trimmed, empties dropped. */
@@ -36274,24 +36359,279 @@ function parseList(value) {
         .map((s) => s.trim())
         .filter(Boolean);
 }
-/** Lines `service=image`; blank lines and # comments ignored. */
+/** Lines `service=image`; blank lines and # comments ignored; each image a valid reference. */
 function parseImageOverrides(value, input) {
     const out = {};
-    for (const raw of value.split('\n')) {
+    for (const [i, raw] of value.split('\n').entries()) {
         const line = raw.trim();
         if (!line || line.startsWith('#'))
             continue;
+        const where = `${input} line ${i + 1}`;
         const m = /^([a-z0-9][a-z0-9_.-]*)\s*=\s*(\S+)$/i.exec(line);
         if (!m?.[1] || !m[2])
-            throw new Error(`${input}: "${line}" is not service=image`);
-        out[m[1]] = m[2];
+            throw new Error(`${where}: ${shown(line)} is not service=image`);
+        if (m[1] in out)
+            throw new Error(`${where}: service "${m[1]}" is named twice`);
+        out[m[1]] = parseImage(m[2], where);
     }
     return out;
+}
+// Docker image references, after the distribution reference grammar:
+// [registry[:port]/]path[:tag][@digest]. The registry is recognized as Docker does (it has a dot
+// or a port, or is localhost); the path's components are lowercase.
+const DOMAIN_PART = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
+const IPV6_HOST = '\\[[0-9A-Fa-f:.]+\\]';
+const REGISTRY = `(?:(?:${DOMAIN_PART}(?:\\.${DOMAIN_PART})*|${IPV6_HOST}):[0-9]+|localhost|${DOMAIN_PART}(?:\\.${DOMAIN_PART})+|${IPV6_HOST})`;
+const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+const TAG = '[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}';
+const DIGEST = '[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}';
+const IMAGE = new RegExp(`^(?:${REGISTRY}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*(?::${TAG})?(?:@${DIGEST})?$`);
+/** A Docker image reference, as `docker pull` takes it. */
+function parseImage(value, input) {
+    const v = value.trim();
+    // The name (without tag and digest) is at most 255 characters.
+    const name = v.replace(/@.*$/, '').replace(/:[^:/]*$/, '');
+    if (!IMAGE.test(v) || name.length > 255)
+        throw new Error(`${input}: ${shown(value)} is not an image reference ([registry[:port]/]name[:tag][@digest], the name in lowercase)`);
+    return v;
+}
+// A path on the host or in a container: one line of these, nothing a shell, .env or YAML reads
+// specially (no spaces, quotes, $, `, \\, #, newline; no : either, which Compose splits volumes on).
+const PATH_CHARS = /^[A-Za-z0-9/._~@+-]+$/;
+function checkPathChars(value, input) {
+    if (!PATH_CHARS.test(value))
+        throw new Error(`${input}: ${shown(value)} may hold only letters, digits and / . _ - ~ @ + (one line; no spaces, quotes, $, \`, \\, # or :)`);
+    if (value.split('/').includes('..'))
+        throw new Error(`${input}: ${shown(value)} must not contain .. (name the directory itself)`);
+}
+/** An absolute directory inside a container (app-logs-dir). */
+function parseContainerDir(value, input) {
+    const v = value.trim();
+    checkPathChars(v, input);
+    if (!v.startsWith('/'))
+        throw new Error(`${input}: ${shown(v)} must be an absolute path in the container (e.g. /app/logs)`);
+    if (external_node_path_namespaceObject.posix.normalize(v) === '/')
+        throw new Error(`${input}: ${shown(v)} must be a directory of its own, not the container's root`);
+    return v;
+}
+// Directories a deploy must never take over: it writes data/, logs/, secrets/ and its releases
+// there, and its rollback replaces what it wrote.
+const SYSTEM_DIRS = new Set([
+    '/',
+    '/bin',
+    '/boot',
+    '/dev',
+    '/etc',
+    '/home',
+    '/lost+found',
+    '/media',
+    '/mnt',
+    '/opt',
+    '/proc',
+    '/root',
+    '/run',
+    '/sbin',
+    '/snap',
+    '/srv',
+    '/sys',
+    '/tmp',
+    '/usr',
+    '/var',
+    '/usr/bin',
+    '/usr/include',
+    '/usr/lib',
+    '/usr/libexec',
+    '/usr/local',
+    '/usr/sbin',
+    '/usr/share',
+    '/usr/src',
+    '/var/backups',
+    '/var/cache',
+    '/var/lib',
+    '/var/local',
+    '/var/lock',
+    '/var/log',
+    '/var/mail',
+    '/var/opt',
+    '/var/run',
+    '/var/spool',
+    '/var/tmp',
+]);
+/** Where the stack lives on the host: an absolute path or ~/…, a directory of its own. */
+function parseRemoteDir(value, input, username) {
+    const v = value.trim();
+    checkPathChars(v, input);
+    if (!v.startsWith('/') && v !== '~' && !v.startsWith('~/'))
+        throw new Error(`${input}: ${shown(v)} must be an absolute path or start with ~/ (e.g. ~/monitoring)`);
+    const dir = external_node_path_namespaceObject.posix.normalize(v).replace(/(.)\/+$/, '$1');
+    const home = username ? `/home/${username}` : undefined;
+    if (dir === '~' || dir === home)
+        throw new Error(`${input}: ${shown(v)} is the login user's home directory; use a directory of its own, e.g. ~/monitoring`);
+    if (SYSTEM_DIRS.has(dir) || /^\/lib[a-z0-9]*$/.test(dir))
+        throw new Error(`${input}: ${shown(v)} is a system directory; use a directory of its own, e.g. ~/monitoring`);
+    return v;
+}
+// An absolute URL path: RFC 3986 path characters less those a YAML string, .env or a shell would
+// read ($ & ' ( )), percent-escapes complete; no query or fragment.
+const URL_PATH = /^\/(?:[A-Za-z0-9._~!*+,;=:@/-]|%[0-9A-Fa-f]{2})*$/;
+function parseUrlPath(value, input) {
+    const v = value.trim();
+    if (!URL_PATH.test(v))
+        throw new Error(`${input}: ${shown(v)} is not an absolute URL path (/ then letters, digits and - . _ ~ % ! * + , ; = : @ /; no ?, #, spaces or quotes)`);
+    return v;
+}
+// A DNS name (underscores allowed, as /etc/hosts allows them), labels of 1-63 characters.
+const DNS_NAME = /^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
+/** A host to connect to: a DNS name or an IPv4/IPv6 address (no brackets). */
+function parseHost(value, input) {
+    const v = value.trim();
+    if (!(0,external_node_net_namespaceObject.isIP)(v) && !DNS_NAME.test(v))
+        throw new Error(`${input}: ${shown(v)} is not a host name or IP address (letters, digits, . - _; an IPv6 address without [ ])`);
+    return v;
+}
+/** An address to listen on: IPv4 or IPv6, no zone. */
+function parseIpAddress(value, input) {
+    const v = value.trim();
+    if (!(0,external_node_net_namespaceObject.isIP)(v) || v.includes('%'))
+        throw new Error(`${input}: ${shown(v)} is not an IPv4 or IPv6 address (e.g. 0.0.0.0 or the host's private address)`);
+    return v;
+}
+// A host's name in labels, YAML and messages: characters that need no quoting anywhere; or an
+// IP address (the default is host, which may be ::1).
+const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,252}$/;
+function parseHostName(value, input) {
+    const v = value.trim();
+    if (!HOST_NAME.test(v) && !((0,external_node_net_namespaceObject.isIP)(v) && !v.includes('%')))
+        throw new Error(`${input}: ${shown(v)} may hold only letters, digits and . _ : - (starting with a letter or digit), or be an IP address`);
+    return v;
+}
+/** The basic-auth user agents send and the receiver checks (an htpasswd line: no colon). */
+function parsePushUsername(value, input) {
+    const v = value.trim();
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(v))
+        throw new Error(`${input}: ${shown(v)} may hold only letters, digits and . _ - (at most 64)`);
+    return v;
+}
+// URLs are judged by what new URL() makes of them (the host a request really goes to), after a
+// look at the raw text: URL() drops tabs and newlines silently, and .env and YAML read $ and quotes.
+const URL_UNSAFE = /[\s"'`\\$<>{}|^]/;
+const HTTP_URL_START = /^https?:\/\/[^/?#]/i;
+/** The URL with any user:password@ cut out, for messages. */
+function withoutUserinfo(url) {
+    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1…@');
+}
+/** An http(s) URL with a host name; user:password@ in it is allowed (secretValues masks it). */
+function parseHttpUrl(value, input) {
+    const v = value.trim();
+    const refuse = () => new Error(`${input}: ${shown(withoutUserinfo(v))} is not an http(s) URL with a host name (no spaces, quotes, $, \` or \\)`);
+    if (URL_UNSAFE.test(v) || !HTTP_URL_START.test(v))
+        throw refuse();
+    let url;
+    try {
+        url = new URL(v);
+    }
+    catch {
+        throw refuse();
+    }
+    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || !url.hostname)
+        throw refuse();
+    return v;
+}
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+/**
+ * The Discord webhook: https, or http to this machine only (a local stand-in). Its value is a
+ * secret, so no message shows it.
+ */
+function parseWebhookUrl(value, input) {
+    const v = value.trim();
+    if (URL_UNSAFE.test(v))
+        throw new Error(`${input}: must be one URL without spaces, quotes, $, \` or \\`);
+    const https = new Error(`${input}: must be an https:// URL (http:// only to localhost, 127.0.0.1 or [::1])`);
+    let url;
+    try {
+        url = new URL(v);
+    }
+    catch {
+        throw https;
+    }
+    if (url.username || url.password || /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(v))
+        throw new Error(`${input}: must not hold user:password@ (the part before @ is not the host the URL goes to)`);
+    if (!HTTP_URL_START.test(v))
+        throw https;
+    if (url.protocol === 'https:' && url.hostname)
+        return v;
+    if (url.protocol === 'http:' && LOOPBACK.has(url.hostname))
+        return v;
+    throw https;
+}
+/**
+ * What to mask of a URL's user:password@: the whole userinfo and the password, as written and
+ * percent-decoded (a request or an error may show either).
+ */
+function urlCredentials(url) {
+    const userinfo = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)@/i.exec(url.trim())?.[1];
+    if (!userinfo)
+        return [];
+    const colon = userinfo.indexOf(':');
+    const found = [userinfo, colon >= 0 ? userinfo.slice(colon + 1) : ''];
+    for (const v of [...found]) {
+        try {
+            found.push(decodeURIComponent(v));
+        }
+        catch {
+            // not valid percent-encoding: the raw form is masked
+        }
+    }
+    return found.filter((v) => v.length >= 4);
+}
+/** Why a file or directory could not be read, in words: no such file, permission denied, … */
+function fileErrorReason(e) {
+    const code = e?.code;
+    if (code === 'ENOENT' || code === 'ENOTDIR')
+        return 'no such file';
+    if (code === 'EACCES' || code === 'EPERM')
+        return 'permission denied';
+    if (code === 'EISDIR')
+        return 'it is a directory';
+    return code ?? e?.message ?? String(e);
+}
+/** A local directory that exists and can be read (stack-dir). */
+function parseLocalDir(value, input) {
+    const v = value.trim();
+    const what = `(a directory with the compose files; leave ${input} empty for the bundled stack)`;
+    let isDir;
+    try {
+        isDir = (0,external_node_fs_namespaceObject.statSync)(v).isDirectory();
+    }
+    catch (e) {
+        const reason = fileErrorReason(e);
+        throw new Error(reason === 'no such file'
+            ? `${input}: ${shown(v)} does not exist ${what}`
+            : `${input}: cannot read ${shown(v)} (${reason})`);
+    }
+    if (!isDir)
+        throw new Error(`${input}: ${shown(v)} is not a directory ${what}`);
+    try {
+        (0,external_node_fs_namespaceObject.accessSync)(v, external_node_fs_namespaceObject.constants.R_OK | external_node_fs_namespaceObject.constants.X_OK);
+    }
+    catch (e) {
+        throw new Error(`${input}: cannot read ${shown(v)} (${fileErrorReason(e)})`);
+    }
+    return v;
+}
+// POSIX portable user names, as useradd takes them: no leading digit, dot or hyphen.
+const USER_NAME = /^[A-Za-z_][A-Za-z0-9._-]{0,31}$/;
+function parseUserName(value, input) {
+    const v = value.trim();
+    if (!USER_NAME.test(v))
+        throw new Error(`${input}: ${shown(v)} is not a user name (letters, digits and . _ -, starting with a letter or _; at most 32)`);
+    return v;
 }
 
 ;// CONCATENATED MODULE: ./src/settings/settings.ts
 // Every input is read and validated here, once, into a typed Settings object. The action and
 // the CLI both hand their raw values (strings, as action.yml would pass them) to readSettings.
+
 
 
 class SettingsError extends Error {
@@ -36304,8 +36644,13 @@ class SettingsError extends Error {
 }
 const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
 const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
-// It lands in YAML and in label values: keep it to characters that need no quoting anywhere.
-const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
+// Limits a careless value cannot pass: at most minutes to connect, an hour for the gate, hours
+// for another deploy's lock; swap beyond 64G is a typo on the hosts this is for.
+const SECOND = 1000;
+const CONNECT_TIMEOUT = { min: SECOND, max: 10 * 60 * SECOND };
+const HEALTH_TIMEOUT = { min: SECOND, max: 60 * 60 * SECOND };
+const LOCK_TIMEOUT = { min: SECOND, max: 6 * 60 * 60 * SECOND };
+const SWAP_SIZE = { min: 1024 ** 2, max: 64 * 1024 ** 3 };
 /** Required inputs that have no value. */
 function missingRequired(raw) {
     return INPUTS.filter((i) => i.required && !raw[i.name]?.trim()).map((i) => i.name);
@@ -36333,9 +36678,18 @@ function readSettings(raw, options = {}) {
             return fn();
         }
         catch (e) {
-            problems.push(e.message);
+            if (e instanceof SettingsError)
+                problems.push(...e.problems);
+            else
+                problems.push(e.message);
             return fallback;
         }
+    };
+    // An optional value, parsed when given. A bad one is reported and kept, so that the checks that
+    // follow (e.g. "role agent needs remote-write-url") do not also call it missing.
+    const optionalParsed = (name, parse) => {
+        const v = optional(name);
+        return v && attempt(() => parse(v, name), v);
     };
     const hostKey = attempt(() => hostKeyPolicy(value), { kind: 'unpinned' });
     const role = attempt(() => parseChoice(value('role'), 'role', ['monitoring', 'agent']), 'monitoring');
@@ -36346,21 +36700,20 @@ function readSettings(raw, options = {}) {
     const wrongStack = role === 'agent' ? 'monitoring' : 'agent';
     if (stacks.includes(wrongStack))
         problems.push(`stacks: "${wrongStack}" does not run on a ${role} host (role: ${role})`);
-    const hosts = attempt(() => parseHosts(value('hosts')), []);
+    const hosts = attempt(() => parseHosts(value('hosts'), { remoteDir: value('remote-dir') }), []);
     const network = value('network').trim();
     if (!NETWORK_NAME.test(network))
-        problems.push(`network: "${network}" is not a valid Docker network name`);
-    const metricsPath = value('app-metrics-path').trim();
-    if (!metricsPath.startsWith('/'))
-        problems.push(`app-metrics-path: "${metricsPath}" must start with /`);
-    const logsDir = value('app-logs-dir').trim();
-    if (!logsDir.startsWith('/'))
-        problems.push(`app-logs-dir: "${logsDir}" must be an absolute path in the container`);
+        problems.push(`network: ${shown(network)} is not a valid Docker network name (letters, digits and _ . -, starting with a letter or digit)`);
+    const metricsPath = attempt(() => parseUrlPath(value('app-metrics-path'), 'app-metrics-path'), '/');
+    const logsDir = attempt(() => parseContainerDir(value('app-logs-dir'), 'app-logs-dir'), '/app/logs');
     const command = attempt(() => parseChoice(value('command'), 'command', ['deploy', 'check']), 'deploy');
-    const host = value('host').trim() || (needsConnection ? '' : PLAN_HOST);
-    const hostName = value('host-name').trim() || host;
-    if (hostName && !HOST_NAME.test(hostName))
-        problems.push(`host-name: "${hostName}" may hold only letters, digits and . _ : -`);
+    // A bad host is reported as host; host-name then has no default to blame.
+    const givenHost = value('host').trim();
+    const host = givenHost ? attempt(() => parseHost(givenHost, 'host'), '') : needsConnection ? '' : PLAN_HOST;
+    const givenHostName = value('host-name').trim();
+    const hostName = givenHostName ? attempt(() => parseHostName(givenHostName, 'host-name'), '') : host;
+    const givenUser = value('username').trim();
+    const username = givenUser ? attempt(() => parseUserName(givenUser, 'username'), '') : '';
     const settings = {
         command,
         hostName,
@@ -36371,18 +36724,18 @@ function readSettings(raw, options = {}) {
         connection: {
             host,
             port: attempt(() => parsePort(value('port'), 'port'), 22),
-            username: value('username').trim(),
+            username,
             privateKey: normalizeKey(value('ssh-key')),
             passphrase: raw['ssh-key-passphrase'] || undefined,
             hostKey,
-            connectTimeoutMs: attempt(() => parseDuration(value('connect-timeout'), 'connect-timeout'), 30_000),
+            connectTimeoutMs: attempt(() => parseDuration(value('connect-timeout'), 'connect-timeout', CONNECT_TIMEOUT), 30_000),
         },
         stack: {
-            stackDir: optional('stack-dir'),
-            remoteDir: value('remote-dir').trim(),
+            stackDir: optionalParsed('stack-dir', parseLocalDir),
+            remoteDir: attempt(() => parseRemoteDir(value('remote-dir'), 'remote-dir', username), '~/monitoring'),
             network,
             stacks,
-            appImage: optional('app-image'),
+            appImage: optionalParsed('app-image', parseImage),
             appMetricsPort: attempt(() => parsePort(value('app-metrics-port'), 'app-metrics-port'), 19021),
             appMetricsPath: metricsPath,
             appLogsDir: logsDir,
@@ -36394,30 +36747,30 @@ function readSettings(raw, options = {}) {
             role,
             acceptAgents: attempt(() => parseBoolean(value('accept-agents'), 'accept-agents'), false),
             receiverPort: attempt(() => parsePort(value('receiver-port'), 'receiver-port'), 9095),
-            receiverBind: value('receiver-bind').trim(),
-            remoteWriteUrl: optional('remote-write-url'),
-            lokiPushUrl: optional('loki-push-url'),
-            pushUsername: value('push-username').trim(),
+            receiverBind: attempt(() => parseIpAddress(value('receiver-bind'), 'receiver-bind'), '0.0.0.0'),
+            remoteWriteUrl: optionalParsed('remote-write-url', parseHttpUrl),
+            lokiPushUrl: optionalParsed('loki-push-url', parseHttpUrl),
+            pushUsername: attempt(() => parsePushUsername(value('push-username'), 'push-username'), 'agent'),
             pushPassword: raw['push-password'] || undefined,
         },
         hosts,
-        parallel: attempt(() => parseNumber(value('parallel'), 'parallel', 1, 20), 3),
+        parallel: attempt(() => parseInteger(value('parallel'), 'parallel', 1, 20), 3),
         grafana: {
             adminPassword: raw['grafana-admin-password'] || undefined,
-            discordWebhookUrl: optional('discord-webhook-url'),
-            cpuAlertThreshold: attempt(() => parseNumber(value('cpu-alert-threshold'), 'cpu-alert-threshold', 1, 100), 70),
+            discordWebhookUrl: optionalParsed('discord-webhook-url', parseWebhookUrl),
+            cpuAlertThreshold: attempt(() => parseInteger(value('cpu-alert-threshold'), 'cpu-alert-threshold', 1, 100), 70),
             dashboards: attempt(() => parseList(value('grafana-dashboards'))
                 .filter((id) => id.toLowerCase() !== 'none')
                 .map((id) => {
-                if (!/^\d+$/.test(id))
-                    throw new Error(`grafana-dashboards: "${id}" is not a grafana.com dashboard id`);
+                if (!/^[0-9]{1,9}$/.test(id) || Number(id) === 0)
+                    throw new Error(`grafana-dashboards: ${shown(id)} is not a grafana.com dashboard id`);
                 return Number(id);
             }), []),
         },
-        swapBytes: attempt(() => parseSize(value('swap-size'), 'swap-size'), 0),
-        healthTimeoutMs: attempt(() => parseDuration(value('health-timeout'), 'health-timeout'), 180_000),
+        swapBytes: attempt(() => parseSize(value('swap-size'), 'swap-size', SWAP_SIZE), 0),
+        healthTimeoutMs: attempt(() => parseDuration(value('health-timeout'), 'health-timeout', HEALTH_TIMEOUT), 180_000),
         rollback: attempt(() => parseBoolean(value('rollback'), 'rollback'), true),
-        lockTimeoutMs: attempt(() => parseDuration(value('lock-timeout'), 'lock-timeout'), 600_000),
+        lockTimeoutMs: attempt(() => parseDuration(value('lock-timeout'), 'lock-timeout', LOCK_TIMEOUT), 600_000),
         secrets: secretValues(raw),
     };
     if (needsConnection &&
@@ -36425,33 +36778,17 @@ function readSettings(raw, options = {}) {
         !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(settings.connection.privateKey)) {
         problems.push('ssh-key: this is not a private key (expected a -----BEGIN … PRIVATE KEY----- block; pass the private key, not the .pub file)');
     }
-    const webhook = settings.grafana.discordWebhookUrl;
-    // http:// only to this machine (a local stand-in); anything else would send alerts in clear.
-    if (webhook && !/^(https:\/\/\S+|http:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]\S*)$/.test(webhook))
-        problems.push('discord-webhook-url: must be an https:// URL');
     problems.push(...agentProblems(settings, needsConnection));
     if (problems.length)
         throw new SettingsError(problems);
     return settings;
 }
-const URL_PATTERN = /^https?:\/\/[^\s/]+(\/\S*)?$/;
 /** What role, stacks, URLs and credentials must agree on. */
 function agentProblems(s, needsConnection) {
     const a = s.agents;
     const out = [];
-    for (const [name, url] of [
-        ['remote-write-url', a.remoteWriteUrl],
-        ['loki-push-url', a.lokiPushUrl],
-    ]) {
-        if (url && !URL_PATTERN.test(url))
-            out.push(`${name}: "${url}" is not an http(s) URL`);
-    }
     if (a.acceptAgents && !a.pushPassword)
         out.push('accept-agents: needs push-password (from a secret): the receiver never accepts writes without auth');
-    if (a.acceptAgents && !/^[A-Za-z0-9._-]+$/.test(a.pushUsername))
-        out.push('push-username: letters, digits and . _ - only');
-    if (!/^[0-9a-fA-F.:]+$/.test(a.receiverBind))
-        out.push(`receiver-bind: "${a.receiverBind}" is not an IP address`);
     if (s.hosts.length && s.command === 'check')
         out.push('hosts: command check watches one host; run one check per host (a matrix job)');
     if (s.hosts.length) {
@@ -36470,8 +36807,11 @@ function agentProblems(s, needsConnection) {
         out.push('log-agent: agent hosts ship logs with promtail in this version (alloy: central stack only)');
     return out;
 }
-/** The hosts input: `name=… role=… host=… [port=…] [user=…] [fingerprint=…] [address=…]` per line. */
-function parseHosts(text) {
+/**
+ * The hosts input: `name=… role=… host=… [port=…] [user=…] [fingerprint=…] [address=…]` per line.
+ * With remoteDir, a line's user= must not have it as their home either.
+ */
+function parseHosts(text, options = {}) {
     const entries = [];
     for (const [i, raw] of text.split('\n').entries()) {
         const line = raw.replace(/#.*/, '').trim();
@@ -36482,25 +36822,30 @@ function parseHosts(text) {
         for (const token of line.split(/\s+/)) {
             const m = /^([a-z]+)=(.+)$/.exec(token);
             if (!m?.[1] || !m[2])
-                throw new Error(`${where}: "${token}" is not key=value`);
+                throw new Error(`${where}: ${shown(token)} is not key=value`);
             if (!['name', 'role', 'host', 'port', 'user', 'fingerprint', 'address'].includes(m[1]))
                 throw new Error(`${where}: unknown key "${m[1]}" (name, role, host, port, user, fingerprint, address)`);
+            // The last of two values would win silently: which one was meant is the user's call.
+            if (m[1] in kv)
+                throw new Error(`${where}: key "${m[1]}" is given twice`);
             kv[m[1]] = m[2];
         }
         if (!kv.name || !kv.host || !kv.role)
             throw new Error(`${where}: needs name=, role= and host=`);
-        if (!HOST_NAME.test(kv.name))
-            throw new Error(`${where}: name "${kv.name}" may hold only letters, digits and . _ : -`);
+        parseHostName(kv.name, `${where}: name`);
+        // (A remote-dir bad for everyone is reported once, as remote-dir.)
+        if (kv.user && options.remoteDir && succeeds(() => parseRemoteDir(options.remoteDir ?? '', 'remote-dir', '')))
+            parseRemoteDir(options.remoteDir, `${where}: remote-dir`, kv.user);
         if (kv.fingerprint && !FINGERPRINT.test(kv.fingerprint))
-            throw new Error(`${where}: fingerprint "${kv.fingerprint}" is not SHA256:… as ssh-keygen -lf prints`);
+            throw new Error(`${where}: fingerprint ${shown(kv.fingerprint)} is not SHA256:… as ssh-keygen -lf prints`);
         entries.push({
             name: kv.name,
             role: parseChoice(kv.role, `${where}: role`, ['monitoring', 'agent']),
-            host: kv.host,
+            host: parseHost(kv.host, `${where}: host`),
             port: kv.port ? parsePort(kv.port, `${where}: port`) : undefined,
-            user: kv.user,
+            user: kv.user ? parseUserName(kv.user, `${where}: user`) : undefined,
             fingerprint: kv.fingerprint,
-            address: kv.address,
+            address: kv.address ? parseHost(kv.address, `${where}: address`) : undefined,
         });
     }
     const names = entries.map((e) => e.name);
@@ -36511,15 +36856,27 @@ function parseHosts(text) {
         throw new Error('hosts: at most one host has role=monitoring (the central stack agents send to)');
     return entries;
 }
+function succeeds(fn) {
+    try {
+        fn();
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
 function hostKeyPolicy(value) {
     const fingerprints = parseList(value('host-fingerprint'));
     const knownHosts = value('known-hosts').trim();
     const skip = parseBoolean(value('insecure-skip-host-key-check'), 'insecure-skip-host-key-check');
     for (const fp of fingerprints) {
         if (!FINGERPRINT.test(fp)) {
-            throw new Error(`host-fingerprint: "${fp}" is not a SHA256 fingerprint (expected SHA256: and 43 base64 characters, as \`ssh-keygen -lf\` prints)`);
+            throw new Error(`host-fingerprint: ${shown(fp)} is not a SHA256 fingerprint (expected SHA256: and 43 base64 characters, as \`ssh-keygen -lf\` prints)`);
         }
     }
+    const bad = knownHostsProblems(knownHosts);
+    if (bad.length)
+        throw new SettingsError(bad);
     if (fingerprints.length)
         return { kind: 'fingerprints', fingerprints };
     if (knownHosts)
@@ -36533,7 +36890,10 @@ function normalizeKey(key) {
     const k = key.replace(/\r\n/g, '\n').trim();
     return k ? `${k}\n` : '';
 }
-/** Every secret input's value, and each line of a multi-line one: to mask and to redact. */
+/**
+ * Every secret input's value, each line of a multi-line one, and the credentials in the endpoint
+ * URLs: to mask and to redact.
+ */
 function secretValues(raw) {
     const out = new Set();
     for (const input of INPUTS) {
@@ -36546,16 +36906,20 @@ function secretValues(raw) {
             if (line.trim().length >= 4)
                 out.add(line.trim());
     }
+    // Credentials in an endpoint URL (https://user:token@…) are as secret as push-password.
+    for (const name of ['remote-write-url', 'loki-push-url'])
+        for (const c of urlCredentials(raw[name] ?? ''))
+            out.add(c);
     return [...out];
 }
 
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = require("node:fs");
 ;// CONCATENATED MODULE: external "node:util"
 const external_node_util_namespaceObject = require("node:util");
 ;// CONCATENATED MODULE: ./src/cli/args.ts
 // Turns CLI flags and MONITORING_DEPLOY_* environment variables into the same raw inputs the
 // action reads: one flag per action input, named alike.
+
+
 
 
 
@@ -36575,27 +36939,61 @@ function parseCliArgs(argv, env) {
         if (input.secret)
             options[`${input.name}-file`] = { type: 'string' };
     }
-    const { values, positionals } = (0,external_node_util_namespaceObject.parseArgs)({ args: [...argv], options, allowPositionals: true, strict: true });
+    const { values, positionals } = parseFlags(argv, options);
     const raw = {};
+    const problems = [];
     for (const input of CLI_INPUTS) {
         const fromFlag = values[input.name];
         const fromFile = values[`${input.name}-file`];
         const fromEnv = env[envVarFor(input.name)];
         if (typeof fromFlag === 'string')
             raw[input.name] = fromFlag;
-        else if (typeof fromFile === 'string')
-            raw[input.name] = (0,external_node_fs_namespaceObject.readFileSync)(fromFile, 'utf8').replace(/\r?\n$/, '');
+        else if (typeof fromFile === 'string') {
+            try {
+                raw[input.name] = (0,external_node_fs_namespaceObject.readFileSync)(fromFile, 'utf8').replace(/\r?\n$/, '');
+            }
+            catch (e) {
+                problems.push(`${input.name}-file: cannot read ${fromFile} (${fileErrorReason(e)})`);
+            }
+        }
         else if (fromEnv)
             raw[input.name] = fromEnv;
     }
+    if (problems.length)
+        throw new SettingsError(problems);
     const [command, ...rest] = positionals;
     if (command === 'deploy' || command === 'check')
         raw.command = command;
     return { command, raw, json: values.json === true, help: values.help === true, rest };
 }
+function parseFlags(argv, options) {
+    try {
+        return (0,external_node_util_namespaceObject.parseArgs)({ args: [...argv], options, allowPositionals: true, strict: true });
+    }
+    catch (e) {
+        throw new SettingsError([flagProblem(e)]);
+    }
+}
+/** Node's parseArgs errors, said in terms of our flags. */
+function flagProblem(e) {
+    const flag = /'(?:-\w, )?--([\w-]+)/.exec(e.message)?.[1];
+    const input = flag ? INPUTS.find((i) => i.name === flag) : undefined;
+    if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && flag) {
+        if (/ambiguous/.test(e.message)) {
+            // A pasted key (-----BEGIN …) or a negative number: parseArgs takes it for another flag.
+            const file = input?.secret ? `use --${flag}-file PATH, or ` : '';
+            return `${flag}: the value starts with "-", so it reads as another flag; ${file}write --${flag}=VALUE`;
+        }
+        if (/argument missing/.test(e.message))
+            return `${flag}: --${flag} needs a value`;
+    }
+    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+        const unknown = /'([^']+)'/.exec(e.message)?.[1] ?? '';
+        return `unknown flag ${unknown} (monitoring-deploy --help lists the flags)`;
+    }
+    return e.message;
+}
 
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = require("node:path");
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./src/model/layout.ts
@@ -39652,6 +40050,7 @@ async function waitForAgents(remote, facts, network, agents, timeoutMs, log) {
 
 
 
+
 /** One host's settings: the shared inputs, with its own address, name, role and endpoints. */
 function hostSettings(settings, entry, central) {
     // The shared stacks input, with the role stack of this host in place of the other role's.
@@ -39660,7 +40059,11 @@ function hostSettings(settings, entry, central) {
         : entry.role === 'monitoring' && s === 'agent'
             ? 'monitoring'
             : s;
-    const base = central ? `http://${central.address ?? central.host}:${settings.agents.receiverPort}` : undefined;
+    const centralAddress = central && (central.address ?? central.host);
+    // An IPv6 address goes in brackets in a URL.
+    const base = centralAddress
+        ? `http://${(0,external_node_net_namespaceObject.isIPv6)(centralAddress) ? `[${centralAddress}]` : centralAddress}:${settings.agents.receiverPort}`
+        : undefined;
     return {
         ...settings,
         hosts: [],
@@ -40351,7 +40754,11 @@ async function main(argv, env) {
         args = parseCliArgs(argv, env);
     }
     catch (e) {
-        process.stderr.write(`${e.message}\n\n${usage()}\n`);
+        // A bad flag or an unreadable -file: the message names it; the whole usage would bury it.
+        if (e instanceof SettingsError)
+            consoleLog.error(e.message);
+        else
+            process.stderr.write(`${e.message}\n\n${usage()}\n`);
         return EXIT.usage;
     }
     if (args.help || !args.command || args.command === 'help') {

@@ -69,7 +69,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   try {
     args = parseCliArgs(argv, env);
   } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n\n${usage()}\n`);
+    // A bad flag or an unreadable -file: the message names it; the whole usage would bury it.
+    if (e instanceof SettingsError) consoleLog.error(e.message);
+    else process.stderr.write(`${(e as Error).message}\n\n${usage()}\n`);
     return EXIT.usage;
   }
   if (args.help || !args.command || args.command === 'help') {

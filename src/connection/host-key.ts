@@ -1,6 +1,7 @@
 // Host key checks: a SHA256 fingerprint as `ssh-keygen -lf` prints it, and known_hosts lines
-// (plain and hashed, `[host]:port` for a non-22 port, @revoked markers).
+// (plain and hashed, `[host]:port` for a non-22 port, @revoked markers; no @cert-authority).
 import { createHash, createHmac } from 'node:crypto';
+import { knownHostsLines } from '../settings/known-hosts.js';
 import type { HostKeyPolicy } from '../settings/settings.js';
 
 /** `SHA256:<base64 without padding>` of a raw public key blob, as OpenSSH prints it. */
@@ -51,28 +52,26 @@ function hostFieldMatches(field: string, name: string): boolean {
 
 export type KnownHostsVerdict = 'match' | 'revoked' | 'mismatch' | 'no-entry';
 
-/** Checks a host key blob against known_hosts text for host:port. */
+/**
+ * Checks a host key blob against known_hosts text for host:port. A key on a matching @revoked
+ * line is refused wherever that line sits; lines with any other marker are never trusted.
+ */
 export function checkKnownHosts(text: string, host: string, port: number, keyBlob: Buffer): KnownHostsVerdict {
   const name = knownHostsName(host, port);
   const keyB64 = keyBlob.toString('base64');
   let sawEntry = false;
-  for (const raw of text.split(/\r?\n/)) {
-    const line = raw.trim();
-    if (!line || line.startsWith('#')) continue;
-    const fields = line.split(/\s+/);
-    let marker: string | undefined;
-    if (fields[0]?.startsWith('@')) marker = fields.shift();
-    const [hosts, , key] = fields;
-    if (!hosts || !key || marker === '@cert-authority') continue;
-    if (!hostFieldMatches(hosts, name)) continue;
+  let matched = false;
+  for (const { marker, hosts, key } of knownHostsLines(text)) {
+    if (!hosts || !key || !hostFieldMatches(hosts, name)) continue;
     if (marker === '@revoked') {
       if (key === keyB64) return 'revoked';
       continue;
     }
+    if (marker !== undefined) continue;
     sawEntry = true;
-    if (key === keyB64) return 'match';
+    if (key === keyB64) matched = true;
   }
-  return sawEntry ? 'mismatch' : 'no-entry';
+  return matched ? 'match' : sawEntry ? 'mismatch' : 'no-entry';
 }
 
 export interface HostKeyDecision {

@@ -2,6 +2,7 @@
 // in parallel with a small limit, one SSH connection each. An agent counts as green only when
 // its data has arrived centrally, which is checked over the central host's connection. One
 // host failing never hides the others' results.
+import { isIPv6 } from 'node:net';
 import { type Arrival, waitForAgents } from '../health/arrival.js';
 import { formatDuration } from '../report/format.js';
 import type { Log } from '../report/log.js';
@@ -31,7 +32,11 @@ export function hostSettings(settings: Settings, entry: HostEntry, central?: Hos
       : entry.role === 'monitoring' && s === 'agent'
         ? 'monitoring'
         : s;
-  const base = central ? `http://${central.address ?? central.host}:${settings.agents.receiverPort}` : undefined;
+  const centralAddress = central && (central.address ?? central.host);
+  // An IPv6 address goes in brackets in a URL.
+  const base = centralAddress
+    ? `http://${isIPv6(centralAddress) ? `[${centralAddress}]` : centralAddress}:${settings.agents.receiverPort}`
+    : undefined;
   return {
     ...settings,
     hosts: [],

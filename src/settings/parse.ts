@@ -1,48 +1,102 @@
-// Small parsers for input values. Each throws an Error whose message names the fix.
+// Small parsers for input values. Each throws an Error whose message names the input and the fix.
+// Values that end up in a file (.env, YAML, a config) or a command are held to characters that
+// need no quoting there, so that no input can add a line, a key or a word of its own.
+import { accessSync, constants, statSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { posix } from 'node:path';
+
+/** A value as a message shows it: quoted, newlines and quotes escaped, a long one cut short. */
+export function shown(value: string): string {
+  const s = JSON.stringify(value);
+  return s.length > 80 ? `${s.slice(0, 80)}…` : s;
+}
+
+// Numbers are decimal whole numbers only: no 0x1, 1e1, 2.5, +5 or -0 (Number() takes them all).
+const WHOLE = /^[0-9]+$/;
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
-/** "30s", "2m", "1h", "500ms", or a bare number of seconds -> milliseconds. */
-export function parseDuration(value: string, input: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
-  if (!m?.[1]) throw new Error(`${input}: "${value}" is not a duration; use e.g. 30s, 2m or 1h`);
+/** 600000 -> "10m": a limit as a person writes it. */
+function formatLimit(ms: number): string {
+  for (const unit of ['h', 'm', 's'] as const) {
+    const size = DURATION_UNITS[unit] ?? 1;
+    if (ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
+export interface Range {
+  readonly min: number;
+  readonly max: number;
+}
+
+/**
+ * "30s", "2m", "1h", "1500ms", or a bare number of seconds -> milliseconds, within range (which
+ * keeps it below what Node's timers hold, 2^31-1 ms). Whole numbers only: 90s, not 1.5m.
+ */
+export function parseDuration(value: string, input: string, range: Range): number {
+  const limits = `${formatLimit(range.min)} to ${formatLimit(range.max)}`;
+  const m = /^\s*([0-9]+)\s*(ms|s|m|h)?\s*$/.exec(value);
+  if (!m?.[1])
+    throw new Error(
+      `${input}: ${shown(value)} is not a duration; use a whole number with a unit, e.g. 30s, 2m or 1h (${limits})`,
+    );
   const ms = Number(m[1]) * (DURATION_UNITS[m[2] ?? 's'] ?? 1000);
-  if (ms <= 0) throw new Error(`${input}: must be greater than zero`);
-  return Math.round(ms);
+  if (!(ms >= range.min && ms <= range.max))
+    throw new Error(`${input}: ${shown(value)} is out of range; use ${limits}`);
+  return ms;
 }
 
 const SIZE_UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
 
-/** "2G", "512M", "0" -> bytes (binary units, as fallocate/dd read them). */
-export function parseSize(value: string, input: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*$/i.exec(value);
-  if (!m?.[1]) throw new Error(`${input}: "${value}" is not a size; use e.g. 2G, 512M, or 0`);
-  return Math.round(Number(m[1]) * (SIZE_UNITS[(m[2] ?? '').toUpperCase()] ?? 1));
+/** A size limit in the largest binary unit that divides it: 64G, 1M. */
+function formatSize(bytes: number): string {
+  for (const unit of ['T', 'G', 'M', 'K'] as const) {
+    const size = SIZE_UNITS[unit] ?? 1;
+    if (bytes % size === 0) return `${bytes / size}${unit}`;
+  }
+  return String(bytes);
+}
+
+/** "2G", "512M", "512MiB", "0" -> bytes (binary units, as fallocate/dd read them): 0, or within range. */
+export function parseSize(value: string, input: string, range: Range): number {
+  const limits = `0 (leave swap alone) or ${formatSize(range.min)} to ${formatSize(range.max)}`;
+  const m = /^\s*([0-9]+)\s*([KMGT]?)(?:i?B)?\s*$/i.exec(value);
+  if (!m?.[1])
+    throw new Error(
+      `${input}: ${shown(value)} is not a size; use a whole number with a unit, e.g. 2G or 512M (${limits})`,
+    );
+  const bytes = Number(m[1]) * (SIZE_UNITS[(m[2] ?? '').toUpperCase()] ?? 1);
+  if (bytes !== 0 && !(bytes >= range.min && bytes <= range.max))
+    throw new Error(`${input}: ${shown(value)} is out of range; use ${limits}`);
+  return bytes;
 }
 
 export function parseBoolean(value: string, input: string): boolean {
   const v = value.trim().toLowerCase();
   if (['true', 'yes', '1', 'on'].includes(v)) return true;
   if (['false', 'no', '0', 'off'].includes(v)) return false;
-  throw new Error(`${input}: "${value}" is not true or false`);
+  throw new Error(`${input}: ${shown(value)} is not true or false`);
 }
 
 export function parsePort(value: string, input: string): number {
-  const n = Number(value.trim());
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`${input}: "${value}" is not a port (1-65535)`);
+  const v = value.trim();
+  const n = WHOLE.test(v) ? Number(v) : Number.NaN;
+  if (!(n >= 1 && n <= 65535)) throw new Error(`${input}: ${shown(value)} is not a port (1-65535)`);
   return n;
 }
 
-export function parseNumber(value: string, input: string, min: number, max: number): number {
-  const n = Number(value.trim());
-  if (!Number.isFinite(n) || n < min || n > max)
-    throw new Error(`${input}: "${value}" is not a number from ${min} to ${max}`);
+/** A decimal whole number from min to max. */
+export function parseInteger(value: string, input: string, min: number, max: number): number {
+  const v = value.trim();
+  const n = WHOLE.test(v) ? Number(v) : Number.NaN;
+  if (!(n >= min && n <= max)) throw new Error(`${input}: ${shown(value)} is not a whole number from ${min} to ${max}`);
   return n;
 }
 
 export function parseChoice<T extends string>(value: string, input: string, choices: readonly T[]): T {
   const v = value.trim() as T;
-  if (!choices.includes(v)) throw new Error(`${input}: "${value}" is not one of ${choices.join(', ')}`);
+  if (!choices.includes(v)) throw new Error(`${input}: ${shown(value)} is not one of ${choices.join(', ')}`);
   return v;
 }
 
@@ -54,15 +108,299 @@ export function parseList(value: string): string[] {
     .filter(Boolean);
 }
 
-/** Lines `service=image`; blank lines and # comments ignored. */
+/** Lines `service=image`; blank lines and # comments ignored; each image a valid reference. */
 export function parseImageOverrides(value: string, input: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const raw of value.split('\n')) {
+  for (const [i, raw] of value.split('\n').entries()) {
     const line = raw.trim();
     if (!line || line.startsWith('#')) continue;
+    const where = `${input} line ${i + 1}`;
     const m = /^([a-z0-9][a-z0-9_.-]*)\s*=\s*(\S+)$/i.exec(line);
-    if (!m?.[1] || !m[2]) throw new Error(`${input}: "${line}" is not service=image`);
-    out[m[1]] = m[2];
+    if (!m?.[1] || !m[2]) throw new Error(`${where}: ${shown(line)} is not service=image`);
+    if (m[1] in out) throw new Error(`${where}: service "${m[1]}" is named twice`);
+    out[m[1]] = parseImage(m[2], where);
   }
   return out;
+}
+
+// Docker image references, after the distribution reference grammar:
+// [registry[:port]/]path[:tag][@digest]. The registry is recognized as Docker does (it has a dot
+// or a port, or is localhost); the path's components are lowercase.
+const DOMAIN_PART = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
+const IPV6_HOST = '\\[[0-9A-Fa-f:.]+\\]';
+const REGISTRY = `(?:(?:${DOMAIN_PART}(?:\\.${DOMAIN_PART})*|${IPV6_HOST}):[0-9]+|localhost|${DOMAIN_PART}(?:\\.${DOMAIN_PART})+|${IPV6_HOST})`;
+const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+const TAG = '[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}';
+const DIGEST = '[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}';
+const IMAGE = new RegExp(`^(?:${REGISTRY}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*(?::${TAG})?(?:@${DIGEST})?$`);
+
+/** A Docker image reference, as `docker pull` takes it. */
+export function parseImage(value: string, input: string): string {
+  const v = value.trim();
+  // The name (without tag and digest) is at most 255 characters.
+  const name = v.replace(/@.*$/, '').replace(/:[^:/]*$/, '');
+  if (!IMAGE.test(v) || name.length > 255)
+    throw new Error(
+      `${input}: ${shown(value)} is not an image reference ([registry[:port]/]name[:tag][@digest], the name in lowercase)`,
+    );
+  return v;
+}
+
+// A path on the host or in a container: one line of these, nothing a shell, .env or YAML reads
+// specially (no spaces, quotes, $, `, \\, #, newline; no : either, which Compose splits volumes on).
+const PATH_CHARS = /^[A-Za-z0-9/._~@+-]+$/;
+
+function checkPathChars(value: string, input: string): void {
+  if (!PATH_CHARS.test(value))
+    throw new Error(
+      `${input}: ${shown(value)} may hold only letters, digits and / . _ - ~ @ + (one line; no spaces, quotes, $, \`, \\, # or :)`,
+    );
+  if (value.split('/').includes('..'))
+    throw new Error(`${input}: ${shown(value)} must not contain .. (name the directory itself)`);
+}
+
+/** An absolute directory inside a container (app-logs-dir). */
+export function parseContainerDir(value: string, input: string): string {
+  const v = value.trim();
+  checkPathChars(v, input);
+  if (!v.startsWith('/'))
+    throw new Error(`${input}: ${shown(v)} must be an absolute path in the container (e.g. /app/logs)`);
+  if (posix.normalize(v) === '/')
+    throw new Error(`${input}: ${shown(v)} must be a directory of its own, not the container's root`);
+  return v;
+}
+
+// Directories a deploy must never take over: it writes data/, logs/, secrets/ and its releases
+// there, and its rollback replaces what it wrote.
+const SYSTEM_DIRS = new Set([
+  '/',
+  '/bin',
+  '/boot',
+  '/dev',
+  '/etc',
+  '/home',
+  '/lost+found',
+  '/media',
+  '/mnt',
+  '/opt',
+  '/proc',
+  '/root',
+  '/run',
+  '/sbin',
+  '/snap',
+  '/srv',
+  '/sys',
+  '/tmp',
+  '/usr',
+  '/var',
+  '/usr/bin',
+  '/usr/include',
+  '/usr/lib',
+  '/usr/libexec',
+  '/usr/local',
+  '/usr/sbin',
+  '/usr/share',
+  '/usr/src',
+  '/var/backups',
+  '/var/cache',
+  '/var/lib',
+  '/var/local',
+  '/var/lock',
+  '/var/log',
+  '/var/mail',
+  '/var/opt',
+  '/var/run',
+  '/var/spool',
+  '/var/tmp',
+]);
+
+/** Where the stack lives on the host: an absolute path or ~/…, a directory of its own. */
+export function parseRemoteDir(value: string, input: string, username: string): string {
+  const v = value.trim();
+  checkPathChars(v, input);
+  if (!v.startsWith('/') && v !== '~' && !v.startsWith('~/'))
+    throw new Error(`${input}: ${shown(v)} must be an absolute path or start with ~/ (e.g. ~/monitoring)`);
+  const dir = posix.normalize(v).replace(/(.)\/+$/, '$1');
+  const home = username ? `/home/${username}` : undefined;
+  if (dir === '~' || dir === home)
+    throw new Error(
+      `${input}: ${shown(v)} is the login user's home directory; use a directory of its own, e.g. ~/monitoring`,
+    );
+  if (SYSTEM_DIRS.has(dir) || /^\/lib[a-z0-9]*$/.test(dir))
+    throw new Error(`${input}: ${shown(v)} is a system directory; use a directory of its own, e.g. ~/monitoring`);
+  return v;
+}
+
+// An absolute URL path: RFC 3986 path characters less those a YAML string, .env or a shell would
+// read ($ & ' ( )), percent-escapes complete; no query or fragment.
+const URL_PATH = /^\/(?:[A-Za-z0-9._~!*+,;=:@/-]|%[0-9A-Fa-f]{2})*$/;
+
+export function parseUrlPath(value: string, input: string): string {
+  const v = value.trim();
+  if (!URL_PATH.test(v))
+    throw new Error(
+      `${input}: ${shown(v)} is not an absolute URL path (/ then letters, digits and - . _ ~ % ! * + , ; = : @ /; no ?, #, spaces or quotes)`,
+    );
+  return v;
+}
+
+// A DNS name (underscores allowed, as /etc/hosts allows them), labels of 1-63 characters.
+const DNS_NAME =
+  /^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
+
+/** A host to connect to: a DNS name or an IPv4/IPv6 address (no brackets). */
+export function parseHost(value: string, input: string): string {
+  const v = value.trim();
+  if (!isIP(v) && !DNS_NAME.test(v))
+    throw new Error(
+      `${input}: ${shown(v)} is not a host name or IP address (letters, digits, . - _; an IPv6 address without [ ])`,
+    );
+  return v;
+}
+
+/** An address to listen on: IPv4 or IPv6, no zone. */
+export function parseIpAddress(value: string, input: string): string {
+  const v = value.trim();
+  if (!isIP(v) || v.includes('%'))
+    throw new Error(
+      `${input}: ${shown(v)} is not an IPv4 or IPv6 address (e.g. 0.0.0.0 or the host's private address)`,
+    );
+  return v;
+}
+
+// A host's name in labels, YAML and messages: characters that need no quoting anywhere; or an
+// IP address (the default is host, which may be ::1).
+const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,252}$/;
+
+export function parseHostName(value: string, input: string): string {
+  const v = value.trim();
+  if (!HOST_NAME.test(v) && !(isIP(v) && !v.includes('%')))
+    throw new Error(
+      `${input}: ${shown(v)} may hold only letters, digits and . _ : - (starting with a letter or digit), or be an IP address`,
+    );
+  return v;
+}
+
+/** The basic-auth user agents send and the receiver checks (an htpasswd line: no colon). */
+export function parsePushUsername(value: string, input: string): string {
+  const v = value.trim();
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(v))
+    throw new Error(`${input}: ${shown(v)} may hold only letters, digits and . _ - (at most 64)`);
+  return v;
+}
+
+// URLs are judged by what new URL() makes of them (the host a request really goes to), after a
+// look at the raw text: URL() drops tabs and newlines silently, and .env and YAML read $ and quotes.
+const URL_UNSAFE = /[\s"'`\\$<>{}|^]/;
+const HTTP_URL_START = /^https?:\/\/[^/?#]/i;
+
+/** The URL with any user:password@ cut out, for messages. */
+export function withoutUserinfo(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1…@');
+}
+
+/** An http(s) URL with a host name; user:password@ in it is allowed (secretValues masks it). */
+export function parseHttpUrl(value: string, input: string): string {
+  const v = value.trim();
+  const refuse = () =>
+    new Error(
+      `${input}: ${shown(withoutUserinfo(v))} is not an http(s) URL with a host name (no spaces, quotes, $, \` or \\)`,
+    );
+  if (URL_UNSAFE.test(v) || !HTTP_URL_START.test(v)) throw refuse();
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    throw refuse();
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || !url.hostname) throw refuse();
+  return v;
+}
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * The Discord webhook: https, or http to this machine only (a local stand-in). Its value is a
+ * secret, so no message shows it.
+ */
+export function parseWebhookUrl(value: string, input: string): string {
+  const v = value.trim();
+  if (URL_UNSAFE.test(v)) throw new Error(`${input}: must be one URL without spaces, quotes, $, \` or \\`);
+  const https = new Error(`${input}: must be an https:// URL (http:// only to localhost, 127.0.0.1 or [::1])`);
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    throw https;
+  }
+  if (url.username || url.password || /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(v))
+    throw new Error(`${input}: must not hold user:password@ (the part before @ is not the host the URL goes to)`);
+  if (!HTTP_URL_START.test(v)) throw https;
+  if (url.protocol === 'https:' && url.hostname) return v;
+  if (url.protocol === 'http:' && LOOPBACK.has(url.hostname)) return v;
+  throw https;
+}
+
+/**
+ * What to mask of a URL's user:password@: the whole userinfo and the password, as written and
+ * percent-decoded (a request or an error may show either).
+ */
+export function urlCredentials(url: string): string[] {
+  const userinfo = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)@/i.exec(url.trim())?.[1];
+  if (!userinfo) return [];
+  const colon = userinfo.indexOf(':');
+  const found = [userinfo, colon >= 0 ? userinfo.slice(colon + 1) : ''];
+  for (const v of [...found]) {
+    try {
+      found.push(decodeURIComponent(v));
+    } catch {
+      // not valid percent-encoding: the raw form is masked
+    }
+  }
+  return found.filter((v) => v.length >= 4);
+}
+
+/** Why a file or directory could not be read, in words: no such file, permission denied, … */
+export function fileErrorReason(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOENT' || code === 'ENOTDIR') return 'no such file';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'EISDIR') return 'it is a directory';
+  return code ?? (e as Error)?.message ?? String(e);
+}
+
+/** A local directory that exists and can be read (stack-dir). */
+export function parseLocalDir(value: string, input: string): string {
+  const v = value.trim();
+  const what = `(a directory with the compose files; leave ${input} empty for the bundled stack)`;
+  let isDir: boolean;
+  try {
+    isDir = statSync(v).isDirectory();
+  } catch (e) {
+    const reason = fileErrorReason(e);
+    throw new Error(
+      reason === 'no such file'
+        ? `${input}: ${shown(v)} does not exist ${what}`
+        : `${input}: cannot read ${shown(v)} (${reason})`,
+    );
+  }
+  if (!isDir) throw new Error(`${input}: ${shown(v)} is not a directory ${what}`);
+  try {
+    accessSync(v, constants.R_OK | constants.X_OK);
+  } catch (e) {
+    throw new Error(`${input}: cannot read ${shown(v)} (${fileErrorReason(e)})`);
+  }
+  return v;
+}
+
+// POSIX portable user names, as useradd takes them: no leading digit, dot or hyphen.
+const USER_NAME = /^[A-Za-z_][A-Za-z0-9._-]{0,31}$/;
+
+export function parseUserName(value: string, input: string): string {
+  const v = value.trim();
+  if (!USER_NAME.test(v))
+    throw new Error(
+      `${input}: ${shown(v)} is not a user name (letters, digits and . _ -, starting with a letter or _; at most 32)`,
+    );
+  return v;
 }

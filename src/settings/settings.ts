@@ -1,15 +1,30 @@
 // Every input is read and validated here, once, into a typed Settings object. The action and
 // the CLI both hand their raw values (strings, as action.yml would pass them) to readSettings.
 import { INPUTS } from './inputs.js';
+import { knownHostsProblems } from './known-hosts.js';
 import {
   parseBoolean,
   parseChoice,
+  parseContainerDir,
   parseDuration,
+  parseHost,
+  parseHostName,
+  parseHttpUrl,
+  parseImage,
   parseImageOverrides,
+  parseInteger,
+  parseIpAddress,
   parseList,
-  parseNumber,
+  parseLocalDir,
   parsePort,
+  parsePushUsername,
+  parseRemoteDir,
   parseSize,
+  parseUrlPath,
+  parseUserName,
+  parseWebhookUrl,
+  shown,
+  urlCredentials,
 } from './parse.js';
 
 export type RawInputs = Readonly<Record<string, string | undefined>>;
@@ -114,8 +129,14 @@ export class SettingsError extends Error {
 
 const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
 const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
-// It lands in YAML and in label values: keep it to characters that need no quoting anywhere.
-const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
+
+// Limits a careless value cannot pass: at most minutes to connect, an hour for the gate, hours
+// for another deploy's lock; swap beyond 64G is a typo on the hosts this is for.
+const SECOND = 1000;
+const CONNECT_TIMEOUT = { min: SECOND, max: 10 * 60 * SECOND };
+const HEALTH_TIMEOUT = { min: SECOND, max: 60 * 60 * SECOND };
+const LOCK_TIMEOUT = { min: SECOND, max: 6 * 60 * 60 * SECOND };
+const SWAP_SIZE = { min: 1024 ** 2, max: 64 * 1024 ** 3 };
 
 /** Required inputs that have no value. */
 export function missingRequired(raw: RawInputs): string[] {
@@ -152,9 +173,16 @@ export function readSettings(raw: RawInputs, options: ReadOptions = {}): Setting
     try {
       return fn();
     } catch (e) {
-      problems.push((e as Error).message);
+      if (e instanceof SettingsError) problems.push(...e.problems);
+      else problems.push((e as Error).message);
       return fallback;
     }
+  };
+  // An optional value, parsed when given. A bad one is reported and kept, so that the checks that
+  // follow (e.g. "role agent needs remote-write-url") do not also call it missing.
+  const optionalParsed = (name: string, parse: (value: string, input: string) => string): string | undefined => {
+    const v = optional(name);
+    return v && attempt(() => parse(v, name), v);
   };
 
   const hostKey = attempt((): HostKeyPolicy => hostKeyPolicy(value), { kind: 'unpinned' });
@@ -172,19 +200,23 @@ export function readSettings(raw: RawInputs, options: ReadOptions = {}): Setting
   const wrongStack = role === 'agent' ? 'monitoring' : 'agent';
   if (stacks.includes(wrongStack))
     problems.push(`stacks: "${wrongStack}" does not run on a ${role} host (role: ${role})`);
-  const hosts = attempt(() => parseHosts(value('hosts')), []);
+  const hosts = attempt(() => parseHosts(value('hosts'), { remoteDir: value('remote-dir') }), []);
   const network = value('network').trim();
-  if (!NETWORK_NAME.test(network)) problems.push(`network: "${network}" is not a valid Docker network name`);
-  const metricsPath = value('app-metrics-path').trim();
-  if (!metricsPath.startsWith('/')) problems.push(`app-metrics-path: "${metricsPath}" must start with /`);
-  const logsDir = value('app-logs-dir').trim();
-  if (!logsDir.startsWith('/')) problems.push(`app-logs-dir: "${logsDir}" must be an absolute path in the container`);
+  if (!NETWORK_NAME.test(network))
+    problems.push(
+      `network: ${shown(network)} is not a valid Docker network name (letters, digits and _ . -, starting with a letter or digit)`,
+    );
+  const metricsPath = attempt(() => parseUrlPath(value('app-metrics-path'), 'app-metrics-path'), '/');
+  const logsDir = attempt(() => parseContainerDir(value('app-logs-dir'), 'app-logs-dir'), '/app/logs');
 
   const command = attempt(() => parseChoice(value('command'), 'command', ['deploy', 'check'] as const), 'deploy');
-  const host = value('host').trim() || (needsConnection ? '' : PLAN_HOST);
-  const hostName = value('host-name').trim() || host;
-  if (hostName && !HOST_NAME.test(hostName))
-    problems.push(`host-name: "${hostName}" may hold only letters, digits and . _ : -`);
+  // A bad host is reported as host; host-name then has no default to blame.
+  const givenHost = value('host').trim();
+  const host = givenHost ? attempt(() => parseHost(givenHost, 'host'), '') : needsConnection ? '' : PLAN_HOST;
+  const givenHostName = value('host-name').trim();
+  const hostName = givenHostName ? attempt(() => parseHostName(givenHostName, 'host-name'), '') : host;
+  const givenUser = value('username').trim();
+  const username = givenUser ? attempt(() => parseUserName(givenUser, 'username'), '') : '';
   const settings: Settings = {
     command,
     hostName,
@@ -199,18 +231,21 @@ export function readSettings(raw: RawInputs, options: ReadOptions = {}): Setting
     connection: {
       host,
       port: attempt(() => parsePort(value('port'), 'port'), 22),
-      username: value('username').trim(),
+      username,
       privateKey: normalizeKey(value('ssh-key')),
       passphrase: raw['ssh-key-passphrase'] || undefined,
       hostKey,
-      connectTimeoutMs: attempt(() => parseDuration(value('connect-timeout'), 'connect-timeout'), 30_000),
+      connectTimeoutMs: attempt(
+        () => parseDuration(value('connect-timeout'), 'connect-timeout', CONNECT_TIMEOUT),
+        30_000,
+      ),
     },
     stack: {
-      stackDir: optional('stack-dir'),
-      remoteDir: value('remote-dir').trim(),
+      stackDir: optionalParsed('stack-dir', parseLocalDir),
+      remoteDir: attempt(() => parseRemoteDir(value('remote-dir'), 'remote-dir', username), '~/monitoring'),
       network,
       stacks,
-      appImage: optional('app-image'),
+      appImage: optionalParsed('app-image', parseImage),
       appMetricsPort: attempt(() => parsePort(value('app-metrics-port'), 'app-metrics-port'), 19021),
       appMetricsPath: metricsPath,
       appLogsDir: logsDir,
@@ -222,33 +257,34 @@ export function readSettings(raw: RawInputs, options: ReadOptions = {}): Setting
       role,
       acceptAgents: attempt(() => parseBoolean(value('accept-agents'), 'accept-agents'), false),
       receiverPort: attempt(() => parsePort(value('receiver-port'), 'receiver-port'), 9095),
-      receiverBind: value('receiver-bind').trim(),
-      remoteWriteUrl: optional('remote-write-url'),
-      lokiPushUrl: optional('loki-push-url'),
-      pushUsername: value('push-username').trim(),
+      receiverBind: attempt(() => parseIpAddress(value('receiver-bind'), 'receiver-bind'), '0.0.0.0'),
+      remoteWriteUrl: optionalParsed('remote-write-url', parseHttpUrl),
+      lokiPushUrl: optionalParsed('loki-push-url', parseHttpUrl),
+      pushUsername: attempt(() => parsePushUsername(value('push-username'), 'push-username'), 'agent'),
       pushPassword: raw['push-password'] || undefined,
     },
     hosts,
-    parallel: attempt(() => parseNumber(value('parallel'), 'parallel', 1, 20), 3),
+    parallel: attempt(() => parseInteger(value('parallel'), 'parallel', 1, 20), 3),
     grafana: {
       adminPassword: raw['grafana-admin-password'] || undefined,
-      discordWebhookUrl: optional('discord-webhook-url'),
-      cpuAlertThreshold: attempt(() => parseNumber(value('cpu-alert-threshold'), 'cpu-alert-threshold', 1, 100), 70),
+      discordWebhookUrl: optionalParsed('discord-webhook-url', parseWebhookUrl),
+      cpuAlertThreshold: attempt(() => parseInteger(value('cpu-alert-threshold'), 'cpu-alert-threshold', 1, 100), 70),
       dashboards: attempt(
         () =>
           parseList(value('grafana-dashboards'))
             .filter((id) => id.toLowerCase() !== 'none')
             .map((id) => {
-              if (!/^\d+$/.test(id)) throw new Error(`grafana-dashboards: "${id}" is not a grafana.com dashboard id`);
+              if (!/^[0-9]{1,9}$/.test(id) || Number(id) === 0)
+                throw new Error(`grafana-dashboards: ${shown(id)} is not a grafana.com dashboard id`);
               return Number(id);
             }),
         [],
       ),
     },
-    swapBytes: attempt(() => parseSize(value('swap-size'), 'swap-size'), 0),
-    healthTimeoutMs: attempt(() => parseDuration(value('health-timeout'), 'health-timeout'), 180_000),
+    swapBytes: attempt(() => parseSize(value('swap-size'), 'swap-size', SWAP_SIZE), 0),
+    healthTimeoutMs: attempt(() => parseDuration(value('health-timeout'), 'health-timeout', HEALTH_TIMEOUT), 180_000),
     rollback: attempt(() => parseBoolean(value('rollback'), 'rollback'), true),
-    lockTimeoutMs: attempt(() => parseDuration(value('lock-timeout'), 'lock-timeout'), 600_000),
+    lockTimeoutMs: attempt(() => parseDuration(value('lock-timeout'), 'lock-timeout', LOCK_TIMEOUT), 600_000),
     secrets: secretValues(raw),
   };
 
@@ -261,33 +297,18 @@ export function readSettings(raw: RawInputs, options: ReadOptions = {}): Setting
       'ssh-key: this is not a private key (expected a -----BEGIN … PRIVATE KEY----- block; pass the private key, not the .pub file)',
     );
   }
-  const webhook = settings.grafana.discordWebhookUrl;
-  // http:// only to this machine (a local stand-in); anything else would send alerts in clear.
-  if (webhook && !/^(https:\/\/\S+|http:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]\S*)$/.test(webhook))
-    problems.push('discord-webhook-url: must be an https:// URL');
 
   problems.push(...agentProblems(settings, needsConnection));
   if (problems.length) throw new SettingsError(problems);
   return settings;
 }
 
-const URL_PATTERN = /^https?:\/\/[^\s/]+(\/\S*)?$/;
-
 /** What role, stacks, URLs and credentials must agree on. */
 function agentProblems(s: Settings, needsConnection: boolean): string[] {
   const a = s.agents;
   const out: string[] = [];
-  for (const [name, url] of [
-    ['remote-write-url', a.remoteWriteUrl],
-    ['loki-push-url', a.lokiPushUrl],
-  ] as const) {
-    if (url && !URL_PATTERN.test(url)) out.push(`${name}: "${url}" is not an http(s) URL`);
-  }
   if (a.acceptAgents && !a.pushPassword)
     out.push('accept-agents: needs push-password (from a secret): the receiver never accepts writes without auth');
-  if (a.acceptAgents && !/^[A-Za-z0-9._-]+$/.test(a.pushUsername))
-    out.push('push-username: letters, digits and . _ - only');
-  if (!/^[0-9a-fA-F.:]+$/.test(a.receiverBind)) out.push(`receiver-bind: "${a.receiverBind}" is not an IP address`);
   if (s.hosts.length && s.command === 'check')
     out.push('hosts: command check watches one host; run one check per host (a matrix job)');
   if (s.hosts.length) {
@@ -306,8 +327,11 @@ function agentProblems(s: Settings, needsConnection: boolean): string[] {
   return out;
 }
 
-/** The hosts input: `name=… role=… host=… [port=…] [user=…] [fingerprint=…] [address=…]` per line. */
-export function parseHosts(text: string): HostEntry[] {
+/**
+ * The hosts input: `name=… role=… host=… [port=…] [user=…] [fingerprint=…] [address=…]` per line.
+ * With remoteDir, a line's user= must not have it as their home either.
+ */
+export function parseHosts(text: string, options: { remoteDir?: string } = {}): HostEntry[] {
   const entries: HostEntry[] = [];
   for (const [i, raw] of text.split('\n').entries()) {
     const line = raw.replace(/#.*/, '').trim();
@@ -316,24 +340,28 @@ export function parseHosts(text: string): HostEntry[] {
     const kv: Record<string, string> = {};
     for (const token of line.split(/\s+/)) {
       const m = /^([a-z]+)=(.+)$/.exec(token);
-      if (!m?.[1] || !m[2]) throw new Error(`${where}: "${token}" is not key=value`);
+      if (!m?.[1] || !m[2]) throw new Error(`${where}: ${shown(token)} is not key=value`);
       if (!['name', 'role', 'host', 'port', 'user', 'fingerprint', 'address'].includes(m[1]))
         throw new Error(`${where}: unknown key "${m[1]}" (name, role, host, port, user, fingerprint, address)`);
+      // The last of two values would win silently: which one was meant is the user's call.
+      if (m[1] in kv) throw new Error(`${where}: key "${m[1]}" is given twice`);
       kv[m[1]] = m[2];
     }
     if (!kv.name || !kv.host || !kv.role) throw new Error(`${where}: needs name=, role= and host=`);
-    if (!HOST_NAME.test(kv.name))
-      throw new Error(`${where}: name "${kv.name}" may hold only letters, digits and . _ : -`);
+    parseHostName(kv.name, `${where}: name`);
+    // (A remote-dir bad for everyone is reported once, as remote-dir.)
+    if (kv.user && options.remoteDir && succeeds(() => parseRemoteDir(options.remoteDir ?? '', 'remote-dir', '')))
+      parseRemoteDir(options.remoteDir, `${where}: remote-dir`, kv.user);
     if (kv.fingerprint && !FINGERPRINT.test(kv.fingerprint))
-      throw new Error(`${where}: fingerprint "${kv.fingerprint}" is not SHA256:… as ssh-keygen -lf prints`);
+      throw new Error(`${where}: fingerprint ${shown(kv.fingerprint)} is not SHA256:… as ssh-keygen -lf prints`);
     entries.push({
       name: kv.name,
       role: parseChoice(kv.role, `${where}: role`, ['monitoring', 'agent'] as const),
-      host: kv.host,
+      host: parseHost(kv.host, `${where}: host`),
       port: kv.port ? parsePort(kv.port, `${where}: port`) : undefined,
-      user: kv.user,
+      user: kv.user ? parseUserName(kv.user, `${where}: user`) : undefined,
       fingerprint: kv.fingerprint,
-      address: kv.address,
+      address: kv.address ? parseHost(kv.address, `${where}: address`) : undefined,
     });
   }
   const names = entries.map((e) => e.name);
@@ -344,6 +372,15 @@ export function parseHosts(text: string): HostEntry[] {
   return entries;
 }
 
+function succeeds(fn: () => unknown): boolean {
+  try {
+    fn();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function hostKeyPolicy(value: (name: string) => string): HostKeyPolicy {
   const fingerprints = parseList(value('host-fingerprint'));
   const knownHosts = value('known-hosts').trim();
@@ -351,10 +388,12 @@ function hostKeyPolicy(value: (name: string) => string): HostKeyPolicy {
   for (const fp of fingerprints) {
     if (!FINGERPRINT.test(fp)) {
       throw new Error(
-        `host-fingerprint: "${fp}" is not a SHA256 fingerprint (expected SHA256: and 43 base64 characters, as \`ssh-keygen -lf\` prints)`,
+        `host-fingerprint: ${shown(fp)} is not a SHA256 fingerprint (expected SHA256: and 43 base64 characters, as \`ssh-keygen -lf\` prints)`,
       );
     }
   }
+  const bad = knownHostsProblems(knownHosts);
+  if (bad.length) throw new SettingsError(bad);
   if (fingerprints.length) return { kind: 'fingerprints', fingerprints };
   if (knownHosts) return { kind: 'known-hosts', knownHosts };
   if (skip) return { kind: 'insecure-skip' };
@@ -367,7 +406,10 @@ function normalizeKey(key: string): string {
   return k ? `${k}\n` : '';
 }
 
-/** Every secret input's value, and each line of a multi-line one: to mask and to redact. */
+/**
+ * Every secret input's value, each line of a multi-line one, and the credentials in the endpoint
+ * URLs: to mask and to redact.
+ */
 export function secretValues(raw: RawInputs): string[] {
   const out = new Set<string>();
   for (const input of INPUTS) {
@@ -377,5 +419,7 @@ export function secretValues(raw: RawInputs): string[] {
     // A multi-line secret is masked line by line, as GitHub masks it.
     for (const line of v.split(/\r?\n/)) if (line.trim().length >= 4) out.add(line.trim());
   }
+  // Credentials in an endpoint URL (https://user:token@…) are as secret as push-password.
+  for (const name of ['remote-write-url', 'loki-push-url']) for (const c of urlCredentials(raw[name] ?? '')) out.add(c);
   return [...out];
 }

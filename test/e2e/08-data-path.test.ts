@@ -37,7 +37,12 @@ beforeAll(async () => {
 describe('the data path', () => {
   it("a Promtail __path__ that misses the app's info directory: the gate names the job, the directory and the glob, then rolls back", async () => {
     const dir = stackCopy((d) =>
-      editFile(d, 'promtail-dev-config.yml', '__path__: /var/log/app/info/*.log', '__path__: /var/log/app/information/*.log'),
+      editFile(
+        d,
+        'promtail-dev-config.yml',
+        '__path__: /var/log/app/info/*.log',
+        '__path__: /var/log/app/information/*.log',
+      ),
     );
     const r = await deployWithAction(sandboxInputs(s, { 'stack-dir': dir, 'health-timeout': '30s' }));
     expect(r.code).toBe(1);
@@ -71,7 +76,12 @@ describe('the data path', () => {
 
   it('a Grafana data source whose URL goes nowhere: the gate fails naming the data source and what Grafana said', async () => {
     const dir = stackCopy((d) =>
-      editFile(d, 'grafana/provisioning/datasources/datasources.yaml', 'url: http://loki:3100', 'url: http://loki-gone:3100'),
+      editFile(
+        d,
+        'grafana/provisioning/datasources/datasources.yaml',
+        'url: http://loki:3100',
+        'url: http://loki-gone:3100',
+      ),
     );
     const r = await deployWithAction(sandboxInputs(s, { 'stack-dir': dir, 'health-timeout': '30s' }));
     expect(r.code).toBe(1);

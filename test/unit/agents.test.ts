@@ -123,6 +123,17 @@ describe('role and hosts inputs', () => {
       lokiPushUrl: 'http://10.0.0.5:9095/loki/api/v1/push',
     });
   });
+
+  it("puts an IPv6 central address in brackets in the agents' URLs", () => {
+    const s = readSettings({
+      ...base,
+      'push-password': 'pw-123456',
+      hosts: 'name=dev role=monitoring host=fd00::5\nname=prod-1 role=agent host=fd00::6',
+    });
+    const [central, agent] = s.hosts;
+    if (!central || !agent) throw new Error('two hosts expected');
+    expect(hostSettings(s, agent, central).agents.remoteWriteUrl).toBe('http://[fd00::5]:9095/api/v1/write');
+  });
 });
 
 describe('rendering per role', () => {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { checkKnownHosts, decideHostKey, fingerprintOf, keyTypeOf } from '../../src/connection/host-key';
+import { knownHostsProblems } from '../../src/settings/known-hosts';
 
 let dir: string;
 let blob: Buffer;
@@ -72,6 +73,43 @@ describe('checkKnownHosts', () => {
   it('refuses a @revoked key even when another line lists it', () => {
     const text = `@revoked dev.example.com ${keyPart()}\ndev.example.com ${keyPart()}`;
     expect(checkKnownHosts(text, 'dev.example.com', 22, blob)).toBe('revoked');
+  });
+
+  it('refuses a @revoked key wherever its line sits, as OpenSSH does', () => {
+    const text = `dev.example.com ${keyPart()}\n@revoked dev.example.com ${keyPart()}`;
+    expect(checkKnownHosts(text, 'dev.example.com', 22, blob)).toBe('revoked');
+    expect(checkKnownHosts(`dev.example.com ${keyPart()}\n@revoked * ${keyPart()}`, 'dev.example.com', 22, blob)).toBe(
+      'revoked',
+    );
+  });
+
+  it('never trusts a line with an unknown marker or a certificate authority', () => {
+    expect(checkKnownHosts(`@revokd dev.example.com ${keyPart()}`, 'dev.example.com', 22, blob)).toBe('no-entry');
+    expect(checkKnownHosts(`@cert-authority dev.example.com ${keyPart()}`, 'dev.example.com', 22, blob)).toBe(
+      'no-entry',
+    );
+  });
+});
+
+describe('knownHostsProblems', () => {
+  const keyPart = () => pubLine.split(' ').slice(0, 2).join(' ');
+
+  it('accepts plain, hashed, [host]:port and @revoked lines, comments and blanks', () => {
+    const text = `# pinned\n\ndev.example.com ${keyPart()}\n[dev.example.com]:2222 ${keyPart()} comment\n@revoked * ${keyPart()}\n|1|c2FsdA==|aGFzaA== ${keyPart()}`;
+    expect(knownHostsProblems(text)).toEqual([]);
+  });
+
+  it('names an unknown marker, a certificate authority and a malformed line, with the line number', () => {
+    expect(knownHostsProblems(`@revokd dev.example.com ${keyPart()}`)).toEqual([
+      'known-hosts line 1: unknown marker "@revokd" (only @revoked is supported); fix the marker or remove the line',
+    ]);
+    expect(knownHostsProblems(`\n@cert-authority *.example.com ${keyPart()}`)[0]).toMatch(
+      /^known-hosts line 2: @cert-authority lines are not supported \(no host certificates\)/,
+    );
+    expect(knownHostsProblems('SHA256:abc')[0]).toMatch(
+      /^known-hosts line 1: expected HOSTS KEYTYPE BASE64-KEY, as ssh-keyscan prints/,
+    );
+    expect(knownHostsProblems('dev.example.com ssh-ed25519 not"base64')[0]).toMatch(/^known-hosts line 1: expected/);
   });
 });
 

@@ -79,17 +79,19 @@ describe('readSettings', () => {
 
 describe('value parsers', () => {
   it('parses durations', () => {
-    expect(parseDuration('30s', 'x')).toBe(30_000);
-    expect(parseDuration('2m', 'x')).toBe(120_000);
-    expect(parseDuration('45', 'x')).toBe(45_000);
-    expect(() => parseDuration('0s', 'x')).toThrow(/greater than zero/);
-    expect(() => parseDuration('1d', 'x')).toThrow(/not a duration/);
+    const range = { min: 1000, max: 3_600_000 };
+    expect(parseDuration('30s', 'x', range)).toBe(30_000);
+    expect(parseDuration('2m', 'x', range)).toBe(120_000);
+    expect(parseDuration('45', 'x', range)).toBe(45_000);
+    expect(() => parseDuration('0s', 'x', range)).toThrow('x: "0s" is out of range; use 1s to 1h');
+    expect(() => parseDuration('1d', 'x', range)).toThrow(/not a duration/);
   });
   it('parses sizes', () => {
-    expect(parseSize('2G', 'x')).toBe(2 * 1024 ** 3);
-    expect(parseSize('512M', 'x')).toBe(512 * 1024 ** 2);
-    expect(parseSize('0', 'x')).toBe(0);
-    expect(() => parseSize('lots', 'x')).toThrow(/not a size/);
+    const range = { min: 1024 ** 2, max: 64 * 1024 ** 3 };
+    expect(parseSize('2G', 'x', range)).toBe(2 * 1024 ** 3);
+    expect(parseSize('512M', 'x', range)).toBe(512 * 1024 ** 2);
+    expect(parseSize('0', 'x', range)).toBe(0);
+    expect(() => parseSize('lots', 'x', range)).toThrow(/not a size/);
   });
   it('parses image overrides', () => {
     expect(
