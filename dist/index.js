@@ -66077,6 +66077,138 @@ class ConnectionLostError extends errors_DeployError {
     }
 }
 
+;// CONCATENATED MODULE: ./src/connection/shell.ts
+// Remote shell commands: how a value is quoted, and how a script reaches the host's shell.
+// Scripts are built by pure functions elsewhere and run through RemoteHost.run, the one place
+// that checks the exit code and shapes the error.
+/** Single-quotes a string for a POSIX shell. */
+function shell_shq(s) {
+    return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+/** Non-interactive SSH sessions get a short PATH; docker often lives in /usr/local/bin or /snap/bin. */
+const PATH_SETUP = 'export PATH="$PATH:/usr/local/bin:/usr/sbin:/sbin:/snap/bin"';
+/**
+ * The command and stdin that run a script under the host's POSIX sh, whatever the login shell.
+ * Without data the script itself goes on stdin (no argument length limit), so such a script
+ * must not read stdin; with data, the script is the argument and the data its stdin. The script
+ * is the body of a function called on the last line: a script cut off in transit is a syntax
+ * error, never half of it run.
+ */
+function invocation(script, data) {
+    const body = `${PATH_SETUP}\nmain() {\n${script}\n}\nmain\n`;
+    return data === undefined ? { command: 'sh -s', stdin: body } : { command: `sh -c ${shell_shq(body)}`, stdin: data };
+}
+/** The last lines a failed command printed, for an error message. */
+function outputTail(stdout, stderr, lines = 15) {
+    return (stderr.trim() || stdout.trim()).split('\n').slice(-lines).join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/host/docker.ts
+// How to run docker on this host, as preflight found it.
+
+
+function dockerCommand(facts) {
+    return facts.dockerAccess === 'sudo' ? 'sudo -n docker' : 'docker';
+}
+/** The IP address of a container on its (first) network, for a tunnel to reach it. */
+async function containerAddress(remote, facts, container) {
+    const out = await remote.run(`${dockerCommand(facts)} inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' ${shq(container)}`, {
+        what: `Finding container ${container}`,
+        explain: (r) => new DeployError(`Container "${container}" is not running on the host (${r.stderr.trim()}).`),
+    });
+    const ip = out.trim().split(/\s+/)[0];
+    if (!ip)
+        throw new DeployError(`Container "${container}" is not running on the host or has no network address.`);
+    return ip;
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = require("node:path");
+;// CONCATENATED MODULE: ./src/model/layout.ts
+// Where things live on the host, under the remote directory. Data and logs live outside the
+// files a deploy replaces, so that no deploy or rollback can lose them.
+
+
+const COMPOSE_FILES = {
+    app: 'docker-compose-dev.yml',
+    monitoring: 'docker-compose-dev-monitoring.yml',
+    agent: 'docker-compose-agent.yml',
+};
+/** Compose project names: distinct, so that --remove-orphans in one never removes the other. */
+const PROJECT_NAMES = {
+    app: 'md-app',
+    monitoring: 'md-monitoring',
+    agent: 'md-agent',
+};
+/** Resolves `~` against the login user's home: remote commands get absolute paths. */
+function layout_remoteLayout(remoteDir, home) {
+    const root = remoteDir === '~' ? home : remoteDir.startsWith('~/') ? external_node_path_namespaceObject.posix.join(home, remoteDir.slice(2)) : remoteDir;
+    return {
+        root,
+        dataDir: external_node_path_namespaceObject.posix.join(root, 'data'),
+        logsDir: external_node_path_namespaceObject.posix.join(root, 'logs'),
+        secretsDir: external_node_path_namespaceObject.posix.join(root, 'secrets'),
+        lockName: `deploy-${(0,external_node_crypto_.createHash)('sha256').update(root).digest('hex').slice(0, 12)}`,
+    };
+}
+/** Files the deploy writes from secret inputs (mode 600), relative to the remote dir. */
+const SECRET_FILES = {
+    grafanaAdminPassword: 'secrets/grafana_admin_password',
+    discordWebhookUrl: 'secrets/discord_webhook_url',
+    pushPassword: 'secrets/push_password',
+};
+/** Override file that sets the `images` input's images for one stack's services. */
+function imagesOverrideFile(stack) {
+    return COMPOSE_FILES[stack].replace(/\.yml$/, '.images.yml');
+}
+
+;// CONCATENATED MODULE: ./src/health/containers.ts
+// The containers of our Compose projects as the host sees them: state, restarts, address on the
+// shared network (what a tunnel connects to), so that nothing needs publishing to be checked.
+
+
+
+/** Prints one `@container …` line per container of our Compose projects. */
+function containersScript(docker, network) {
+    const fmt = `{{index .Config.Labels "com.docker.compose.service"}}|{{index .Config.Labels "com.docker.compose.project"}}|{{.Name}}|{{.State.Status}}|{{if .State.Health}}{{.State.Health.Status}}{{end}}|{{.RestartCount}}|{{with index .NetworkSettings.Networks ${JSON.stringify(network)}}}{{.IPAddress}}{{end}}`;
+    // docker ps takes one --filter per project as OR only for the same key: ask per project. An
+    // engine that is restarting answers nothing: no containers, which the gate waits out.
+    return Object.values(PROJECT_NAMES)
+        .map((p) => `ids=$(${docker} ps -aq --filter label=com.docker.compose.project=${p}); [ -z "$ids" ] || ${docker} inspect -f ${shell_shq(`@container ${fmt}`)} $ids || true`)
+        .join('\n');
+}
+function parseContainers(stdout) {
+    return stdout
+        .split('\n')
+        .filter((line) => line.startsWith('@container '))
+        .map((line) => {
+        const [service = '', project = '', name = '', state = '', health = '', restarts = '0', address = ''] = line
+            .slice('@container '.length)
+            .split('|');
+        return {
+            service,
+            project,
+            name: name.replace(/^\//, ''),
+            state,
+            health: health || undefined,
+            restarts: Number(restarts),
+            address: address || undefined,
+        };
+    });
+}
+async function listContainers(remote, facts, network) {
+    const out = await remote.run(containersScript(dockerCommand(facts), network), { what: 'Listing the containers' });
+    return parseContainers(out);
+}
+async function containerLogs(remote, facts, name, lines = 15) {
+    const out = await remote.run(`${dockerCommand(facts)} logs --tail ${lines} ${shell_shq(name)} 2>&1`, {
+        what: `Reading the logs of ${name}`,
+    });
+    return out.trim();
+}
+
 ;// CONCATENATED MODULE: ./src/connection/http.ts
 
 /** Sends one HTTP/1.0 request over an open stream and reads the response until the peer closes. */
@@ -66166,25 +66298,6 @@ async function httpViaHost(remote, address, port, req) {
     return httpOverStream(channel, `${address}:${port}`, req);
 }
 
-;// CONCATENATED MODULE: ./src/host/docker.ts
-// How to run docker on this host, as preflight found it.
-
-
-function dockerCommand(facts) {
-    return facts.dockerAccess === 'sudo' ? 'sudo -n docker' : 'docker';
-}
-/** The IP address of a container on its (first) network, for a tunnel to reach it. */
-async function containerAddress(remote, facts, container) {
-    const out = await remote.run(`${dockerCommand(facts)} inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' ${shq(container)}`, {
-        what: `Finding container ${container}`,
-        explain: (r) => new DeployError(`Container "${container}" is not running on the host (${r.stderr.trim()}).`),
-    });
-    const ip = out.trim().split(/\s+/)[0];
-    if (!ip)
-        throw new DeployError(`Container "${container}" is not running on the host or has no network address.`);
-    return ip;
-}
-
 ;// CONCATENATED MODULE: ./src/report/format.ts
 // How durations read in every line a person sees.
 function formatDuration(ms) {
@@ -66195,76 +66308,8 @@ function formatDuration(ms) {
     return `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
 }
 
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = require("node:path");
-;// CONCATENATED MODULE: ./src/connection/shell.ts
-// Remote shell commands: how a value is quoted, and how a script reaches the host's shell.
-// Scripts are built by pure functions elsewhere and run through RemoteHost.run, the one place
-// that checks the exit code and shapes the error.
-/** Single-quotes a string for a POSIX shell. */
-function shell_shq(s) {
-    return `'${s.replace(/'/g, `'\\''`)}'`;
-}
-/** Non-interactive SSH sessions get a short PATH; docker often lives in /usr/local/bin or /snap/bin. */
-const PATH_SETUP = 'export PATH="$PATH:/usr/local/bin:/usr/sbin:/sbin:/snap/bin"';
-/**
- * The command and stdin that run a script under the host's POSIX sh, whatever the login shell.
- * Without data the script itself goes on stdin (no argument length limit), so such a script
- * must not read stdin; with data, the script is the argument and the data its stdin. The script
- * is the body of a function called on the last line: a script cut off in transit is a syntax
- * error, never half of it run.
- */
-function invocation(script, data) {
-    const body = `${PATH_SETUP}\nmain() {\n${script}\n}\nmain\n`;
-    return data === undefined ? { command: 'sh -s', stdin: body } : { command: `sh -c ${shell_shq(body)}`, stdin: data };
-}
-/** The last lines a failed command printed, for an error message. */
-function outputTail(stdout, stderr, lines = 15) {
-    return (stderr.trim() || stdout.trim()).split('\n').slice(-lines).join('\n');
-}
-
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ./src/model/layout.ts
-// Where things live on the host, under the remote directory. Data and logs live outside the
-// files a deploy replaces, so that no deploy or rollback can lose them.
-
-
-const COMPOSE_FILES = {
-    app: 'docker-compose-dev.yml',
-    monitoring: 'docker-compose-dev-monitoring.yml',
-    agent: 'docker-compose-agent.yml',
-};
-/** Compose project names: distinct, so that --remove-orphans in one never removes the other. */
-const PROJECT_NAMES = {
-    app: 'md-app',
-    monitoring: 'md-monitoring',
-    agent: 'md-agent',
-};
-/** Resolves `~` against the login user's home: remote commands get absolute paths. */
-function layout_remoteLayout(remoteDir, home) {
-    const root = remoteDir === '~' ? home : remoteDir.startsWith('~/') ? external_node_path_namespaceObject.posix.join(home, remoteDir.slice(2)) : remoteDir;
-    return {
-        root,
-        dataDir: external_node_path_namespaceObject.posix.join(root, 'data'),
-        logsDir: external_node_path_namespaceObject.posix.join(root, 'logs'),
-        secretsDir: external_node_path_namespaceObject.posix.join(root, 'secrets'),
-        lockFile: `/tmp/.monitoring-deploy-${(0,external_node_crypto_.createHash)('sha256').update(root).digest('hex').slice(0, 12)}`,
-    };
-}
-/** Files the deploy writes from secret inputs (mode 600), relative to the remote dir. */
-const SECRET_FILES = {
-    grafanaAdminPassword: 'secrets/grafana_admin_password',
-    discordWebhookUrl: 'secrets/discord_webhook_url',
-    pushPassword: 'secrets/push_password',
-};
-/** Override file that sets the `images` input's images for one stack's services. */
-function imagesOverrideFile(stack) {
-    return COMPOSE_FILES[stack].replace(/\.yml$/, '.images.yml');
-}
-
 ;// CONCATENATED MODULE: ./src/model/compose.ts
 // The one reading of a stack's compose files: services with the line each value is on, their
 // images, mounts, profiles and commands, with Compose's ${VAR} interpolation applied. The linter,
@@ -66667,49 +66712,6 @@ function whyNotArrived(spot, agentTitle, metrics, logs) {
     return `${agentTitle} has not sent it to Loki${pushError ? `: ${pushError.trim().slice(0, 240)}` : ''}`;
 }
 
-;// CONCATENATED MODULE: ./src/health/containers.ts
-// The containers of our Compose projects as the host sees them: state, restarts, address on the
-// shared network (what a tunnel connects to), so that nothing needs publishing to be checked.
-
-
-
-function containersScript(docker, network) {
-    const fmt = `{{index .Config.Labels "com.docker.compose.service"}}|{{index .Config.Labels "com.docker.compose.project"}}|{{.Name}}|{{.State.Status}}|{{if .State.Health}}{{.State.Health.Status}}{{end}}|{{.RestartCount}}|{{with index .NetworkSettings.Networks ${JSON.stringify(network)}}}{{.IPAddress}}{{end}}`;
-    // docker ps takes one --filter per project as OR only for the same key: ask per project. An
-    // engine that is restarting answers nothing: no containers, which the gate waits out.
-    return Object.values(PROJECT_NAMES)
-        .map((p) => `ids=$(${docker} ps -aq --filter label=com.docker.compose.project=${p}); [ -z "$ids" ] || ${docker} inspect -f ${shell_shq(fmt)} $ids || true`)
-        .join('\n');
-}
-function parseContainers(stdout) {
-    return stdout
-        .trim()
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => {
-        const [service = '', project = '', name = '', state = '', health = '', restarts = '0', address = ''] = line.split('|');
-        return {
-            service,
-            project,
-            name: name.replace(/^\//, ''),
-            state,
-            health: health || undefined,
-            restarts: Number(restarts),
-            address: address || undefined,
-        };
-    });
-}
-async function listContainers(remote, facts, network) {
-    const out = await remote.run(containersScript(dockerCommand(facts), network), { what: 'Listing the containers' });
-    return parseContainers(out);
-}
-async function containerLogs(remote, facts, name, lines = 15) {
-    const out = await remote.run(`${dockerCommand(facts)} logs --tail ${lines} ${shell_shq(name)} 2>&1`, {
-        what: `Reading the logs of ${name}`,
-    });
-    return out.trim();
-}
-
 ;// CONCATENATED MODULE: ./src/health/grafana.ts
 // Grafana can use its data: through the tunnel and with the admin credentials (never printed),
 // each provisioned data source answers Grafana's own health check, every provisioned alert rule
@@ -67017,8 +67019,12 @@ ca) {
 
 
 
-/** The gate for one run's settings; the caller picks the host time scrapes must be newer than. */
-function gateOptions(settings, log, sinceEpochSec) {
+/** After (re)starting these services: their targets, or all after Prometheus restarted, need a fresh scrape. */
+function freshnessAfter(sinceEpochSec, restarted) {
+    return { sinceEpochSec, restarted: restarted === 'all' || restarted.includes('prometheus') ? 'all' : restarted };
+}
+/** The gate for one run's settings; the caller says which targets must be freshly scraped. */
+function gateOptions(settings, log, freshness) {
     const { agents } = settings;
     const push = agents.role === 'agent' && agents.remoteWriteUrl && agents.lokiPushUrl
         ? {
@@ -67035,7 +67041,7 @@ function gateOptions(settings, log, sinceEpochSec) {
         role: agents.role,
         push,
         timeoutMs: settings.healthTimeoutMs,
-        sinceEpochSec,
+        freshness,
         log,
     };
 }
@@ -67055,21 +67061,40 @@ function parseTargets(body) {
             lastError: String(t.lastError ?? ''),
             lastScrape: String(t.lastScrape ?? ''),
             scrapeUrl: String(t.scrapeUrl ?? ''),
+            scrapeIntervalMs: durationMs(String(t.scrapeInterval ?? '')),
         };
     });
 }
-/** Why a target does not count as up for this deploy, or undefined. */
-function targetProblem(t, sinceEpochSec) {
+/** Prometheus' durations as the targets API writes them: 15s, 1m, 1m30s, 500ms. */
+function durationMs(d) {
+    const units = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+    const parts = [...d.matchAll(/(\d+)(ms|s|m|h)/g)];
+    if (!parts.length)
+        return undefined;
+    return parts.reduce((n, [, v, u]) => n + Number(v) * (units[u] ?? 0), 0);
+}
+/** The service a target belongs to: its instance's host (`localhost` is Prometheus itself). */
+function targetService(t) {
+    const host = t.instance.replace(/:\d+$/, '');
+    return host === 'localhost' || host === '127.0.0.1' ? 'prometheus' : host;
+}
+/** Why a target does not count as up for this run, or undefined; `nowMs`: Prometheus' clock. */
+function targetProblem(t, f, nowMs) {
     if (t.health !== 'up')
         return `${t.health}${t.lastError ? `: ${t.lastError}` : ''}`;
     const scraped = parsePromTime(t.lastScrape);
-    if (!(scraped >= sinceEpochSec * 1000))
-        return 'up, but not yet scraped since this deploy started';
+    if (f.restarted === 'all' || f.restarted.includes(targetService(t))) {
+        return scraped >= f.sinceEpochSec * 1000 ? undefined : 'up, but not yet scraped since this deploy started';
+    }
+    // Two intervals, and a second for the Date header's whole seconds: a stuck scraper shows.
+    const limit = 2 * (t.scrapeIntervalMs ?? 15_000) + 1_000;
+    if (nowMs !== undefined && nowMs - scraped > limit)
+        return `up, but last scraped ${Math.round((nowMs - scraped) / 1000)}s ago (more than two scrape intervals)`;
     return undefined;
 }
-/** The targets check: every active target up and freshly scraped. */
-function targetsCheck(targets, sinceEpochSec, container) {
-    const bad = targets.map((t) => [t, targetProblem(t, sinceEpochSec)]).filter(([, why]) => why);
+/** The targets check: every active target up and scraped as recently as its rule asks. */
+function targetsCheck(targets, f, container, nowMs) {
+    const bad = targets.map((t) => [t, targetProblem(t, f, nowMs)]).filter(([, why]) => why);
     return {
         name: 'targets',
         ok: targets.length > 0 && bad.length === 0,
@@ -67098,14 +67123,15 @@ async function probe(remote, c, p) {
         return { name, ok: false, detail: headline(e).slice(0, 160), container: c.name };
     }
 }
-async function targetsOf(remote, prometheus, sinceEpochSec) {
+async function targetsOf(remote, prometheus, f) {
     try {
         const res = await httpViaHost(remote, prometheus.address, 9090, {
             path: '/api/v1/targets?state=active',
             timeoutMs: 5_000,
         });
         const targets = parseTargets(res.body);
-        return { targets, check: targetsCheck(targets, sinceEpochSec, prometheus.name) };
+        const now = Date.parse(res.headers.date ?? '');
+        return { targets, check: targetsCheck(targets, f, prometheus.name, Number.isNaN(now) ? undefined : now) };
     }
     catch (e) {
         return {
@@ -67175,7 +67201,8 @@ function logCheck(spot, canary, progress, agent, lokiDown) {
 }
 /** One look at everything the gate checks. */
 async function inspectHealth(remote, facts, opts, progress) {
-    const containers = await listContainers(remote, facts, opts.network);
+    // The run's own look at the containers serves the first round; later rounds ask again.
+    const containers = progress.looks++ === 0 && opts.containers ? opts.containers : await listContainers(remote, facts, opts.network);
     const byService = new Map(containers.map((c) => [c.service, c]));
     const checks = await Promise.all([
         ...probesFor(opts.role, opts.logAgent).map((p) => probe(remote, byService.get(p.service), p)),
@@ -67205,7 +67232,7 @@ async function inspectHealth(remote, facts, opts, progress) {
     let targets = [];
     const prometheus = byService.get('prometheus');
     if (checks.find((c) => c.name === 'prometheus')?.ok && prometheus?.address) {
-        const seen = await targetsOf(remote, prometheus, opts.sinceEpochSec);
+        const seen = await targetsOf(remote, prometheus, opts.freshness);
         targets = seen.targets;
         checks.push(seen.check);
     }
@@ -67216,10 +67243,18 @@ async function inspectHealth(remote, facts, opts, progress) {
 }
 /** Polls with backoff until everything is healthy; at the deadline, fails with what is not. */
 async function healthGate(remote, facts, opts) {
-    const progress = { started: Date.now(), writes: new Map(), arrivedMs: new Map(), misrouted: new Map() };
+    const progress = {
+        started: Date.now(),
+        looks: 0,
+        writes: new Map(),
+        arrivedMs: new Map(),
+        misrouted: new Map(),
+    };
     const result = await poll({
         timeoutMs: opts.timeoutMs,
         log: opts.log,
+        // Services just (re)started answer within a second or two: look early, then back off.
+        firstDelayMs: 250,
         look: () => inspectHealth(remote, facts, opts, progress),
         done: (s) => s.ok,
         // The engine may be restarting: keep trying until the deadline.
@@ -67519,10 +67554,6 @@ function commitScript(root, plan) {
     lines.push(`mv -f ${STAGING}/${MANIFEST} ${MANIFEST}`, `if [ -f ${upload_RELEASE_FILE} ]; then cp -p ${upload_RELEASE_FILE} ${upload_RELEASE_FILE}.previous; fi`, `printf '%s\\n' ${shell_shq(plan.release)} > ${upload_RELEASE_FILE}`, `rm -rf ${STAGING}`, saveReleaseScript(plan.release));
     return `${lines.join('\n')}\n`;
 }
-async function readRemoteState(remote, layout, files) {
-    const script = stateScript(layout.root, files.map((f) => f.path));
-    return parseState(await remote.run(script, { what: 'Reading the stack on the host' }));
-}
 async function stage(remote, layout, plan, all) {
     await remote
         .run(stagingScript(layout.root, plan, all), {
@@ -67560,7 +67591,8 @@ async function commit(remote, layout, plan) {
 
 /** Config files only: dashboards and other large files say nothing about the data path. */
 const MAX_CONFIG_BYTES = 256 * 1024;
-function readScript(root) {
+/** Prints `@file BASE64 PATH` for each config file of the current release. */
+function deployedScript(root) {
     return `cd ${shell_shq(root)} 2>/dev/null || exit 0
 [ -f ${MANIFEST} ] || exit 0
 while IFS= read -r f; do
@@ -67591,9 +67623,6 @@ function parseDeployed(stdout) {
     }
     const env = files.find((f) => f.path === '.env')?.content.toString('utf8') ?? '';
     return { files, variables: parseEnv(env) };
-}
-async function readDeployedStack(remote, layout) {
-    return parseDeployed(await remote.run(readScript(layout.root), { what: 'Reading the deployed stack' }));
 }
 /** The log agent the deployed stack runs (its active Compose profile). */
 function deployedLogAgent(stack) {
@@ -67696,6 +67725,483 @@ function gateDetail(gate, options) {
     if (options.grafana)
         parts.push(`Grafana reads ${options.grafana.datasources.length} data sources, ${gate.dataPath.alertRulesLoaded ?? 0} alert rules loaded`);
     return parts.join('; ');
+}
+
+;// CONCATENATED MODULE: ./src/host/dirs.ts
+// Directories the stacks bind-mount, made by the login user before Compose would make them
+// as root (Grafana, running as the login user, could then not write its data). A directory the
+// tool did not make keeps its mode: a deploy never loosens what someone set.
+
+
+function dirs(w) {
+    const { layout } = w;
+    return [
+        [layout.root, '755'],
+        [layout.dataDir, '755'],
+        [`${layout.dataDir}/grafana`, '755'],
+        [`${layout.dataDir}/grafana-com-dashboards`, '755'],
+        [layout.logsDir, '755'],
+        // The app's image decides which user Logback writes as; let any user write its log dir.
+        [`${layout.logsDir}/app`, '777'],
+        [`${layout.logsDir}/nginx`, '755'],
+        [layout.secretsDir, '700'],
+        ...(w.agent ? [[`${layout.dataDir}/prometheus-agent`, '755']] : []),
+    ];
+}
+const passwordFile = (w) => `${w.layout.root}/${SECRET_FILES.grafanaAdminPassword}`;
+/** Prints `@missing PATH` for each directory (or the password file) still to make. */
+function dirsState(w) {
+    return [
+        ...dirs(w).map(([d]) => `[ -d ${shell_shq(d)} ] || echo @missing ${shell_shq(d)}`),
+        ...(w.generatePassword ? [`[ -s ${shell_shq(passwordFile(w))} ] || echo @missing ${shell_shq(passwordFile(w))}`] : []),
+    ].join('\n');
+}
+function dirsScript(w) {
+    return `set -e
+changed=
+mk() { [ -d "$1" ] || { mkdir -p "$1"; chmod "$2" "$1"; changed="$changed $1"; }; }
+${dirs(w)
+        .map(([d, mode]) => `mk ${shell_shq(d)} ${mode}`)
+        .join('\n')}
+${w.generatePassword
+        ? `pw=${shell_shq(passwordFile(w))}
+if [ ! -s "$pw" ]; then (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=\\n' > "$pw"); changed="$changed $pw"; fi`
+        : ''}
+echo "changed:$changed"
+`;
+}
+/** Makes what dirsState found missing; nothing to run when all is there. */
+async function ensureDirs(remote, w, missing) {
+    if (!missing.length)
+        return { changed: false, detail: 'all present' };
+    const out = await remote.run(dirsScript(w), { what: `Preparing ${w.layout.root}` });
+    const made = (/changed:(.*)/.exec(out)?.[1] ?? '').trim();
+    const generated = made.includes(SECRET_FILES.grafanaAdminPassword);
+    return {
+        changed: made.length > 0,
+        detail: made
+            ? `made ${made.split(' ').length} path(s)${generated ? `; a Grafana admin password was generated in ${passwordFile(w)} (mode 600)` : ''}`
+            : 'all present',
+    };
+}
+
+;// CONCATENATED MODULE: ./src/host/network.ts
+// The external bridge network both stacks join.
+
+
+function networkScript(docker, name) {
+    const n = shell_shq(name);
+    return `if d=$(${docker} network inspect -f '{{.Driver}}' ${n} 2>/dev/null); then echo "exists $d"
+else ${docker} network create --driver bridge ${n} >/dev/null && echo created; fi`;
+}
+/** Prints `@network <driver>` (empty when there is no such network). */
+function networkState(docker, name) {
+    return `echo "@network $(${docker} network inspect -f '{{.Driver}}' ${shell_shq(name)} 2>/dev/null)"`;
+}
+/** The network, created if missing; `driver` (from networkState) spares a round trip when it exists. */
+async function ensureNetwork(remote, docker, name, known) {
+    const out = known
+        ? `exists ${known}`
+        : (await remote.run(networkScript(docker, name), { what: `Creating the Docker network "${name}"` })).trim();
+    if (out === 'created')
+        return { changed: true, detail: `created bridge network ${name}` };
+    const driver = out.split(' ')[1];
+    if (driver !== 'bridge') {
+        throw new errors_DeployError(`A Docker network "${name}" already exists with driver "${driver}", not bridge.`, `set the network input to another name, or remove that network (docker network rm ${name}) if nothing uses it.`);
+    }
+    return { changed: false, detail: `bridge network ${name} exists` };
+}
+
+;// CONCATENATED MODULE: ./src/host/swap.ts
+
+const SWAP_FILE = '/swapfile-monitoring-deploy';
+/**
+ * Prints `unchanged <active-kb>` or `changed <active-kb>`; exit 5 when sudo is needed but
+ * missing. Rounds the file up to whole MiB.
+ */
+function swapScript(wantBytes, sudo) {
+    const wantKb = Math.ceil(wantBytes / 1024);
+    return `set -e
+active_kb() { awk 'NR>1 {s+=$3} END {print s+0}' /proc/swaps; }
+have=$(active_kb)
+# mkswap keeps a page for its header: allow 1 MiB of slack so a file we made counts as enough.
+if [ $((have + 1024)) -ge ${wantKb} ]; then echo "unchanged $have"; exit 0; fi
+${sudo === 'none' ? 'echo "need sudo" >&2; exit 5' : ''}
+S="${sudo}"
+f=${SWAP_FILE}
+if grep -q "^$f " /proc/swaps; then
+  echo "the swap file $f is active but too small; remove it (swapoff $f) to let the deploy make a larger one" >&2; exit 6
+fi
+need_mb=$(( (${wantKb} - have + 1023) / 1024 ))
+if [ ! -f "$f" ] || [ "$(( $(stat -c %s "$f") / 1048576 ))" -lt "$need_mb" ]; then
+  $S rm -f "$f"
+  fstype=$(stat -f -c %T / 2>/dev/null || echo unknown)
+  # fallocate'd files are refused as swap on XFS and btrfs: write them out with dd there.
+  case "$fstype" in xfs|btrfs|unknown) $S dd if=/dev/zero of="$f" bs=1M count="$need_mb" status=none ;;
+    *) $S fallocate -l "\${need_mb}M" "$f" 2>/dev/null || $S dd if=/dev/zero of="$f" bs=1M count="$need_mb" status=none ;;
+  esac
+  $S chmod 600 "$f"
+  $S mkswap "$f" >/dev/null
+fi
+$S swapon "$f"
+grep -q "^$f " /etc/fstab || echo "$f none swap sw 0 0" | $S tee -a /etc/fstab >/dev/null
+echo "changed $(active_kb)"
+`;
+}
+/** Prints `@swap <active swap in KiB>`. */
+const SWAP_STATE = `echo "@swap $(awk 'NR>1 {s+=$3} END {print s+0}' /proc/swaps)"`;
+// mkswap keeps a page for its header: allow 1 MiB of slack so a file we made counts as enough.
+const enough = (activeKb, wantBytes) => activeKb + 1024 >= Math.ceil(wantBytes / 1024);
+/** At least wantBytes of active swap; activeKb (from SWAP_STATE) spares a round trip when it is enough. */
+async function ensureSwap(remote, facts, wantBytes, activeKb) {
+    if (wantBytes === 0)
+        return { changed: false, detail: 'swap-size 0: swap left alone' };
+    if (activeKb !== undefined && enough(activeKb, wantBytes))
+        return { changed: false, detail: `${Math.round(activeKb / 1024)} MiB active` };
+    const sudo = facts.uid === 0 ? '' : facts.sudo ? 'sudo -n' : 'none';
+    const out = await remote.run(swapScript(wantBytes, sudo), {
+        what: 'Adding swap',
+        timeoutMs: 300_000,
+        explain: (r) => r.code === 5
+            ? new errors_DeployError(`The host has ${Math.round(facts.swapTotalBytes / 1024 ** 2)} MiB of swap, less than swap-size, and adding swap needs root, but "${remote.settings.username}" has no passwordless sudo. Nothing was changed.`, `allow passwordless sudo for ${remote.settings.username}, add the swap yourself, or set swap-size: 0.`)
+            : undefined,
+    });
+    const [state, kb] = out.trim().split(/\s+/);
+    const mib = Math.round(Number(kb) / 1024);
+    return state === 'changed'
+        ? { changed: true, detail: `swap file ${SWAP_FILE} on; ${mib} MiB active` }
+        : { changed: false, detail: `${mib} MiB active` };
+}
+
+;// CONCATENATED MODULE: ./src/stack/compose.ts
+// Running the stacks with whichever Compose the host has, and knowing what it changed. Each
+// operation over all stacks is one script, so it costs one round trip however many stacks run.
+
+
+
+
+
+/** Records the release whose stacks were last brought up whole (a rerun of it need not run up). */
+const UP_RELEASE = '.up-release';
+/** Prints `@up RELEASE`: the release last brought up. */
+function upState(root) {
+    return `echo "@up $(cat ${shell_shq(`${root}/${UP_RELEASE}`)} 2>/dev/null)"`;
+}
+/**
+ * Whether Compose need not run: the files are the release last brought up, nothing is pulled
+ * on purpose, and every service the stacks run has a container up (running or paused).
+ */
+function stacksUpToDate(upRelease, release, pull, wanted, running) {
+    if (upRelease !== release || pull === 'always')
+        return false;
+    // A paused container is someone's choice, which `up` would not undo either.
+    const present = (state) => state === 'running' || state === 'paused';
+    return wanted.every((w) => running.some((c) => c.project === w.project && c.service === w.service && present(c.state)));
+}
+/** The services each stack runs: those without a profile, or with an active one. */
+function wantedServices(rendered) {
+    const active = (rendered.variables.COMPOSE_PROFILES ?? '').split(',');
+    return stacksOf(rendered).flatMap(([stack, files]) => {
+        const file = rendered.files.find((f) => f.path === files[0]);
+        if (!file)
+            return [];
+        return parseComposeFile(file)
+            .services.filter((s) => s.profiles.length === 0 || s.profiles.some((p) => active.includes(p)))
+            .map((s) => ({ project: PROJECT_NAMES[stack], service: s.name }));
+    });
+}
+/** The app first: Prometheus scrapes it and nginx proxies to it. */
+const STACK_ORDER = ['app', 'monitoring', 'agent'];
+function composeCommand(facts) {
+    if (!facts.compose)
+        throw new errors_DeployError('Docker Compose is not installed on the host.');
+    const sudo = facts.dockerAccess === 'sudo' ? 'sudo -n ' : '';
+    return `${sudo}${facts.compose.command}`;
+}
+/** `compose -p PROJECT -f FILE…` for one stack (run in the stack's directory). */
+function composeFor(facts, stack, files) {
+    return `${composeCommand(facts)} -p ${PROJECT_NAMES[stack]} ${files.map((f) => `-f ${shell_shq(f)}`).join(' ')}`;
+}
+function stacksOf(rendered) {
+    return STACK_ORDER.flatMap((stack) => {
+        const files = rendered.composeFiles[stack];
+        return files ? [[stack, files]] : [];
+    });
+}
+/** `compose config` for every stack in a directory: nothing running is touched. */
+function validateScript(facts, dir, rendered) {
+    return [
+        `cd ${shell_shq(dir)} || exit 9`,
+        ...stacksOf(rendered).map(([stack, files]) => `out=$(${composeFor(facts, stack, files)} config -q 2>&1) || { echo "@rejected ${stack}"; printf '%s\\n' "$out"; exit 3; }`),
+    ].join('\n');
+}
+async function validateStacks(remote, facts, dir, rendered) {
+    await remote.run(validateScript(facts, dir, rendered), {
+        what: 'docker compose config',
+        explain: (r) => {
+            const stack = /^@rejected (\w+)$/m.exec(r.stdout)?.[1];
+            if (!stack)
+                return undefined;
+            const output = r.stdout.slice(r.stdout.indexOf('\n', r.stdout.indexOf('@rejected')) + 1).trim();
+            return new errors_DeployError(`docker compose rejected the ${stack} stack (${rendered.composeFiles[stack]?.join(', ')}) on the host; nothing running was changed:\n${output}`, 'fix the compose file; `monitoring-deploy plan` shows the rendered files.');
+        },
+    });
+}
+/** Services of a stack whose bind mounts include one of the changed files. */
+function servicesMounting(composeFile, changedPaths) {
+    if (!composeFile)
+        return [];
+    return parseComposeFile(composeFile)
+        .services.filter((svc) => stackMounts(svc).some((m) => changedPaths.some((p) => p === m || p.startsWith(`${m}/`))))
+        .map((svc) => svc.name);
+}
+/**
+ * Brings every stack up in order. Compose does not notice a changed bind-mounted file, so the
+ * services mounting one are restarted when Compose kept their container.
+ */
+function upScript(facts, root, rendered, changedPaths, pull, release) {
+    const docker = dockerCommand(facts);
+    const v2 = facts.compose?.command === 'docker compose';
+    const fail = (stack, what) => `|| { echo "@failed ${stack} ${what}"; exit 3; }`;
+    const lines = [
+        `cd ${shell_shq(root)} || exit 9`,
+        `list() { ${docker} ps -a --no-trunc --filter label=com.docker.compose.project --format '{{.Label "com.docker.compose.project"}} {{.Label "com.docker.compose.service"}} {{.ID}}'; }`,
+        `id_of() { ${docker} ps -aq --no-trunc --filter label=com.docker.compose.project=$1 --filter label=com.docker.compose.service=$2; }`,
+        `list | sed 's/^/@before /'`,
+    ];
+    for (const [stack, files] of stacksOf(rendered)) {
+        const compose = composeFor(facts, stack, files);
+        const project = PROJECT_NAMES[stack];
+        const stale = servicesMounting(rendered.files.find((f) => f.path === files[0]), changedPaths);
+        if (pull === 'always' && !v2)
+            lines.push(`${compose} pull -q 2>&1 ${fail(stack, 'pulling')}`);
+        stale.forEach((svc, i) => {
+            lines.push(`kept${i}=$(id_of ${project} ${shell_shq(svc)})`);
+        });
+        lines.push(`${compose} up -d --remove-orphans${v2 ? ` --pull ${pull}` : ''} 2>&1 ${fail(stack, 'starting')}`);
+        stale.forEach((svc, i) => {
+            lines.push(`if [ -n "$kept${i}" ] && [ "$(id_of ${project} ${shell_shq(svc)})" = "$kept${i}" ]; then ${compose} restart ${shell_shq(svc)} 2>&1 ${fail(stack, `restarting ${svc}`)}; echo "@restarted ${project} ${svc}"; fi`);
+        });
+    }
+    lines.push(`list | sed 's/^/@after /'`, `printf '%s\\n' ${shell_shq(release)} > ${UP_RELEASE}`);
+    return lines.join('\n');
+}
+/** Services (re)created by Compose or restarted by us, from the script's markers. */
+function parseUp(stdout) {
+    const before = new Map();
+    const after = new Map();
+    const restarted = [];
+    const ours = new Set(Object.values(PROJECT_NAMES));
+    for (const line of stdout.split('\n')) {
+        const [marker, project, service, id] = line.split(' ');
+        if (!project || !service || !ours.has(project))
+            continue;
+        if (marker === '@before' && id)
+            before.set(`${project} ${service}`, id);
+        else if (marker === '@after' && id)
+            after.set(`${project} ${service}`, id);
+        else if (marker === '@restarted')
+            restarted.push(service);
+    }
+    const recreated = [...after.entries()]
+        .filter(([key, id]) => before.get(key) !== id)
+        .map(([key]) => key.split(' ')[1]);
+    return { restarted: [...recreated, ...restarted] };
+}
+async function upStacks(remote, facts, root, rendered, changedPaths, pull, release) {
+    const stdout = await remote.run(upScript(facts, root, rendered, changedPaths, pull, release), {
+        what: 'Starting the stacks',
+        timeoutMs: 900_000,
+        explain: composeFailure,
+    });
+    return parseUp(stdout);
+}
+/** Compose's own words, sorted into the failures a person can fix. */
+function composeFailure(r) {
+    const failed = /^@failed (\w+) (.*)$/m.exec(r.stdout);
+    if (!failed)
+        return undefined;
+    const what = `${failed[2]} the ${failed[1]} stack`;
+    const out = `${r.stdout}\n${r.stderr}`
+        .split('\n')
+        .filter((l) => !l.startsWith('@'))
+        .join('\n')
+        .trim();
+    const tail = out.split('\n').slice(-12).join('\n');
+    if (/pull access denied|manifest unknown|not found: manifest|repository does not exist|failed to resolve reference|No such image/i.test(out)) {
+        return new errors_DeployError(`An image could not be pulled while ${what}:\n${tail}`, 'check the image name and tag (images / app-image inputs), and that the host can reach its registry (or log in with docker login on the host).');
+    }
+    if (/port is already allocated|address already in use/i.test(out)) {
+        const port = /0\.0\.0\.0:(\d+)/.exec(out)?.[1] ?? /:(\d+): bind: address already in use/.exec(out)?.[1];
+        return new errors_DeployError(`A host port is already in use${port ? ` (${port})` : ''} while ${what}:\n${tail}`, `stop what listens on that port on the host (sudo ss -ltnp${port ? ` 'sport = :${port}'` : ''}), or change the port mapping in the compose file.`);
+    }
+    return new errors_DeployError(`Compose failed while ${what} (exit ${r.code}):\n${tail}`);
+}
+
+;// CONCATENATED MODULE: ./src/stack/grafana-com.ts
+// Dashboards from grafana.com (the grafana-dashboards input, e.g. 1860 and 19004 as in the
+// seed post): downloaded on the host at deploy time, their datasource inputs bound to our
+// provisioned datasource uids, and kept until the list changes.
+
+const GRAFANA_COM_URL_ENV = 'MONITORING_DEPLOY_GRAFANA_COM_URL';
+const DATASOURCE_UIDS = { prometheus: 'prometheus', loki: 'loki' };
+/**
+ * Binds a grafana.com export to this stack: `${DS_…}` inputs to our datasource uids, constants
+ * to their values. Throws when the dashboard needs a datasource we do not provision.
+ */
+function bindDashboard(raw, id) {
+    const json = JSON.parse(raw);
+    const values = {};
+    for (const input of json.__inputs ?? []) {
+        if (!input.name)
+            continue;
+        if (input.type === 'datasource') {
+            const uid = DATASOURCE_UIDS[input.pluginId ?? ''];
+            if (!uid)
+                throw new Error(`dashboard ${id} needs a ${input.pluginId} datasource, which this stack does not provision`);
+            values[input.name] = uid;
+        }
+        else if (input.type === 'constant' && input.value !== undefined) {
+            values[input.name] = input.value;
+        }
+    }
+    const { __inputs: _inputs, __requires: _requires, __elements: _elements, ...rest } = json;
+    const text = JSON.stringify({ ...rest, id: null }, null, 2);
+    return text.replace(/\$\{([A-Za-z0-9_-]+)\}/g, (m, name) => values[name] ?? m);
+}
+const dashboardsDir = (layout) => `${layout.dataDir}/grafana-com-dashboards`;
+/** Prints `@dashboard FILE` for each dashboard already downloaded. */
+function dashboardsState(layout) {
+    return `ls -1 ${shell_shq(dashboardsDir(layout))} 2>/dev/null | sed 's/^/@dashboard /'`;
+}
+function parseDashboards(stdout) {
+    return stdout
+        .split('\n')
+        .filter((l) => l.startsWith('@dashboard '))
+        .map((l) => l.slice('@dashboard '.length));
+}
+/** The wanted dashboards on the host; `present` (from dashboardsState) lists what is there. */
+async function ensureGrafanaComDashboards(remote, layout, ids, listed, baseUrl = process.env[GRAFANA_COM_URL_ENV] || 'https://grafana.com') {
+    const dir = dashboardsDir(layout);
+    const present = new Set(listed.filter((f) => /^\d+\.json$/.test(f)));
+    const wanted = new Set(ids.map((id) => `${id}.json`));
+    const warnings = [];
+    const added = [];
+    for (const id of ids) {
+        if (present.has(`${id}.json`))
+            continue;
+        const url = `${baseUrl.replace(/\/$/, '')}/api/dashboards/${id}/revisions/latest/download`;
+        let json;
+        try {
+            // Downloaded by the host itself, with whichever client it has.
+            json = await remote.run(`if command -v curl >/dev/null; then curl -fsSL --max-time 60 ${shell_shq(url)}; else wget -q -T 60 -O - ${shell_shq(url)}; fi`, { what: `Downloading grafana.com dashboard ${id}`, timeoutMs: 90_000 });
+            if (!json.trim().startsWith('{'))
+                throw new Error('the answer is not a dashboard');
+        }
+        catch (e) {
+            warnings.push(`grafana.com dashboard ${id} could not be downloaded on the host from ${url} (${lastLine(e)}); the deploy goes on without it.`);
+            continue;
+        }
+        let bound;
+        try {
+            bound = bindDashboard(json, id);
+        }
+        catch (e) {
+            warnings.push(`grafana.com dashboard ${id} was not imported: ${e.message}`);
+            continue;
+        }
+        await remote.run(`cat > ${shell_shq(`${dir}/.${id}.tmp`)} && mv -f -- ${shell_shq(`${dir}/.${id}.tmp`)} ${shell_shq(`${dir}/${id}.json`)}`, {
+            what: `Writing dashboard ${id}`,
+            stdin: bound,
+        });
+        added.push(id);
+    }
+    const stale = [...present].filter((f) => !wanted.has(f));
+    if (stale.length)
+        await remote.run(`cd ${shell_shq(dir)} && rm -f -- ${stale.map(shell_shq).join(' ')}`, { what: 'Removing old dashboards' });
+    const changed = added.length > 0 || stale.length > 0;
+    const have = ids.filter((id) => present.has(`${id}.json`));
+    const detail = [
+        added.length ? `imported ${added.join(', ')}` : '',
+        stale.length ? `removed ${stale.join(', ')}` : '',
+        have.length ? `${have.join(', ')} present` : '',
+        warnings.length ? `${warnings.length} not imported (see warnings)` : '',
+        ids.length === 0 ? 'none requested' : '',
+    ]
+        .filter(Boolean)
+        .join('; ');
+    return { changed, detail, warnings };
+}
+/** What the host's downloader said last (curl's or wget's reason). */
+function lastLine(e) {
+    return (e.message ?? String(e)).trim().split('\n').pop() ?? '';
+}
+
+;// CONCATENATED MODULE: ./src/engine/host-state.ts
+// Everything a deploy needs to know about the host, read in one script under the lock: swap,
+// the network, the directories, the stack's files and their checksums, the containers, the
+// downloaded dashboards, the release last brought up and Grafana's admin password. A redeploy
+// that changes nothing needs no other command before its gate.
+
+
+
+
+
+
+
+
+
+
+/** Whether the deploy makes Grafana's admin password on the host (none was given). */
+const generatesPassword = (s) => !s.grafana.adminPassword && s.stack.stacks.includes('monitoring');
+function dirsWanted(i) {
+    return {
+        layout: i.layout,
+        generatePassword: generatesPassword(i.settings),
+        agent: i.settings.stack.stacks.includes('agent'),
+    };
+}
+/** Prints `@grafana-password BASE64`: the admin password the host keeps (never printed in clear). */
+function passwordState(layout) {
+    const file = `${layout.root}/${SECRET_FILES.grafanaAdminPassword}`;
+    return `echo "@grafana-password $(base64 < ${shell_shq(file)} 2>/dev/null | tr -d '\\n')"`;
+}
+function parsePassword(out) {
+    const b64 = /^@grafana-password ?(.*)$/m.exec(out)?.[1]?.trim();
+    return b64 ? Buffer.from(b64, 'base64').toString('utf8').trim() : undefined;
+}
+/** Runs each part in a subshell: one part's `cd` or `exit` never reaches the next. */
+function inSubshells(parts) {
+    return parts.map((part) => `(\n${part}\n)`).join('\n');
+}
+function hostStateScript(i) {
+    const docker = dockerCommand(i.facts);
+    return inSubshells([
+        SWAP_STATE,
+        networkState(docker, i.settings.stack.network),
+        dirsState(dirsWanted(i)),
+        stateScript(i.layout.root, i.rendered.files.map((f) => f.path)),
+        containersScript(docker, i.settings.stack.network),
+        dashboardsState(i.layout),
+        upState(i.layout.root),
+        passwordState(i.layout),
+    ]);
+}
+function parseHostState(out) {
+    const value = (tag) => new RegExp(`^@${tag} ?(.*)$`, 'm').exec(out)?.[1]?.trim() ?? '';
+    return {
+        swapActiveKb: Number(value('swap')) || 0,
+        networkDriver: value('network'),
+        missing: out
+            .split('\n')
+            .filter((l) => l.startsWith('@missing '))
+            .map((l) => l.slice('@missing '.length)),
+        files: parseState(out),
+        containers: parseContainers(out),
+        dashboards: parseDashboards(out),
+        upRelease: value('up') || undefined,
+        grafanaPassword: parsePassword(out),
+    };
 }
 
 // EXTERNAL MODULE: ./node_modules/is-stream/index.js
@@ -68954,38 +69460,50 @@ function lockOwner(env = process.env) {
     }
     return `${env.USER ?? 'someone'} with the monitoring-deploy CLI, started ${when}`;
 }
-function lockScript(lockFile, owner, timeoutSec) {
-    // Named per user id: /tmp is sticky, and a file left by another (or a recreated) user of the
-    // same path could not be opened.
+const END = '@@lock-script-end';
+/**
+ * The lock lives in the login user's own directory (mode 700): no other local user can take it
+ * first or fake its owner line. Then `then` runs under the lock; the session holds it until we
+ * close our side or the connection goes.
+ */
+function lockScript(lockName, owner, timeoutSec, then = '') {
     const f = '"$f"';
     return [
-        `f=${shell_shq(lockFile)}-$(id -u).lock`,
+        PATH_SETUP,
+        'd="$HOME/.monitoring-deploy"',
+        '(umask 077; mkdir -p "$d") || exit 4',
+        `f="$d"/${shell_shq(`${lockName}.lock`)}`,
         `exec 9>>${f} || exit 4`,
         `if ! flock -n 9; then echo "WAIT $(cat ${f}.owner 2>/dev/null)"; flock -w ${Math.ceil(timeoutSec)} 9 || exit 3; fi`,
         `printf '%s\\n' ${shell_shq(owner)} > ${f}.owner`,
         'echo LOCKED',
-        // Hold the lock until we close our side, or the connection goes.
+        then,
+        `echo ${END}`,
         'cat >/dev/null',
     ].join('\n');
 }
-async function acquireLock(remote, lockFile, timeoutMs, log, owner = lockOwner()) {
+async function acquireLock(remote, lockName, timeoutMs, log, then = '', owner = lockOwner()) {
     const started = Date.now();
-    const channel = await remote.session(`sh -c ${shell_shq(lockScript(lockFile, owner, timeoutMs / 1000))}`);
+    const channel = await remote.session(`sh -c ${shell_shq(lockScript(lockName, owner, timeoutMs / 1000, then))}`);
     let out = '';
     let err = '';
-    await new Promise((resolve, reject) => {
+    let waited = false;
+    let lockedAt = 0;
+    const output = await new Promise((resolve, reject) => {
         const onData = (d) => {
             out += d.toString();
-            for (const line of out.split('\n').slice(0, -1)) {
-                if (line.startsWith('WAIT ')) {
-                    log.info(`  another deploy holds the lock: ${line.slice(5) || 'owner unknown'}; waiting up to ${Math.round(timeoutMs / 1000)}s`);
-                    out = out.slice(out.indexOf(line) + line.length + 1);
-                }
-                else if (line === 'LOCKED') {
-                    channel.stdout.off('data', onData);
-                    resolve();
-                    return;
-                }
+            const wait = /^WAIT (.*)$/m.exec(out);
+            if (wait && !waited) {
+                waited = true;
+                log.info(`  another deploy holds the lock: ${wait[1] || 'owner unknown'}; waiting up to ${Math.round(timeoutMs / 1000)}s`);
+            }
+            const locked = out.indexOf('LOCKED\n');
+            if (locked >= 0 && !lockedAt)
+                lockedAt = Date.now();
+            const end = out.indexOf(`${END}\n`);
+            if (locked >= 0 && end > locked) {
+                channel.stdout.off('data', onData);
+                resolve(out.slice(locked + 'LOCKED\n'.length, end));
             }
         };
         channel.stdout.on('data', onData);
@@ -69000,24 +69518,17 @@ async function acquireLock(remote, lockFile, timeoutMs, log, owner = lockOwner()
                 reject(new errors_DeployError('The host has no `flock` (util-linux).', 'install util-linux on the host.'));
             }
             else {
-                reject(new errors_DeployError(`Could not take the deploy lock ${lockFile}-<uid>.lock (exit ${code}): ${err.trim()}`));
+                reject(new errors_DeployError(`Could not take the deploy lock ~/.monitoring-deploy/${lockName}.lock (exit ${code}): ${err.trim()}`));
             }
         });
     });
     return {
-        waitedMs: Date.now() - started,
-        release: async () => {
-            // On a lost connection the host has already dropped the lock with the session.
-            if (!remote.connected)
-                return;
-            await new Promise((resolve) => {
-                const timer = setTimeout(resolve, 5_000);
-                channel.once('close', () => {
-                    clearTimeout(timer);
-                    resolve();
-                });
+        waitedMs: lockedAt - started,
+        output,
+        // No waiting for the close: ending our side ends the session, and the host drops the lock.
+        release: () => {
+            if (remote.connected)
                 channel.end();
-            });
         },
     };
 }
@@ -69099,24 +69610,30 @@ function session_preflightStep(run, remote, strict = true) {
         return { value: facts, detail: describeHost(facts) };
     });
 }
-/** Runs fn holding the host's deploy lock (a step of its own), and always lets go of it. */
-async function session_withLock(h, lockFile, fn) {
+/**
+ * Runs fn holding the host's deploy lock (a step of its own) and always lets go of it. `then` is a
+ * script the lock's own session runs once it holds the lock; fn gets its output.
+ */
+async function session_withLock(h, lockName, then, fn) {
     const lock = await h.steps.run('Lock', async () => {
-        const held = await acquireLock(h.remote, lockFile, h.settings.lockTimeoutMs, h.log);
+        const held = await acquireLock(h.remote, lockName, h.settings.lockTimeoutMs, h.log, then);
         return {
             value: held,
             detail: held.waitedMs > 1000 ? `waited ${Math.round(held.waitedMs / 1000)}s for another deploy` : 'taken',
         };
     });
     try {
-        return await fn();
+        return await fn(lock.output);
     }
     finally {
-        await lock.release();
+        lock.release();
     }
 }
 
 ;// CONCATENATED MODULE: ./src/engine/check.ts
+
+
+
 
 
 
@@ -69131,6 +69648,7 @@ async function runCheck(settings, log) {
     const run = session_newRun(settings, log);
     const { steps } = run;
     const { connection } = settings;
+    let remote;
     // A check that stopped before the gate has no targets or checks to show.
     const report = (r) => ({
         targets: [],
@@ -69138,8 +69656,8 @@ async function runCheck(settings, log) {
         ...r,
         ok: r.problems.length === 0,
         steps: steps.records,
+        roundTrips: remote?.roundTrips ?? 0,
     });
-    let remote;
     try {
         remote = await session_connectStep(run);
     }
@@ -69165,13 +69683,22 @@ async function runCheck(settings, log) {
             const gate = await steps.run('Health gate', async () => {
                 // What is deployed there decides what to prove, whatever inputs this check was given.
                 const layout = layout_remoteLayout(settings.stack.remoteDir, facts.home);
-                const deployed = await readDeployedStack(remote, layout);
+                const read = await remote.run(inSubshells([
+                    deployedScript(layout.root),
+                    passwordState(layout),
+                    containersScript(dockerCommand(facts), settings.stack.network),
+                ]), { what: 'Reading the deployed stack' });
+                const deployed = parseDeployed(read);
                 const logAgent = deployedLogAgent(deployed);
                 const options = {
-                    // A healthy target was scraped within the last minute (the default interval is 15s).
-                    ...gateOptions(settings, log, facts.hostNowSec - 60),
+                    // Nothing was restarted: each target is judged on its current state.
+                    ...gateOptions(settings, log, { sinceEpochSec: facts.hostNowSec, restarted: [] }),
                     logAgent,
-                    ...(await dataPathOptions(remote, deployed, layout, logAgent, { canary: true })),
+                    containers: parseContainers(read),
+                    ...(await dataPathOptions(remote, deployed, layout, logAgent, {
+                        canary: true,
+                        adminPassword: parsePassword(read) ?? '',
+                    })),
                 };
                 const g = await healthGate(remote, facts, options);
                 return { value: g, detail: gateDetail(g, options) };
@@ -69261,119 +69788,6 @@ function checkFailure(hostName, report) {
     return error instanceof GateError
         ? new GateError(`${head}\n\n${error.message}`, error.state, '')
         : new errors_DeployError(`${head}\n\n${error.message}`);
-}
-
-;// CONCATENATED MODULE: ./src/host/dirs.ts
-// Directories the stacks bind-mount, made by the login user before Compose would make them
-// as root (Grafana, running as the login user, could then not write its data).
-
-
-function dirsScript(layout, generatePassword, agent = false) {
-    const q = shell_shq;
-    return `set -e
-changed=
-mk() { [ -d "$1" ] || { mkdir -p "$1"; changed="$changed $1"; }; chmod "$2" "$1"; }
-mk ${q(layout.root)} 755
-mk ${q(layout.dataDir)} 755
-mk ${q(`${layout.dataDir}/grafana`)} 755
-mk ${q(`${layout.dataDir}/grafana-com-dashboards`)} 755
-mk ${q(layout.logsDir)} 755
-# The app's image decides which user Logback writes as; let any user write its log dir.
-mk ${q(`${layout.logsDir}/app`)} 777
-mk ${q(`${layout.logsDir}/nginx`)} 755
-mk ${q(layout.secretsDir)} 700
-${agent ? `mk ${q(`${layout.dataDir}/prometheus-agent`)} 755` : ''}
-${generatePassword
-        ? `pw=${q(`${layout.root}/${SECRET_FILES.grafanaAdminPassword}`)}
-if [ ! -s "$pw" ]; then (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=\\n' > "$pw"); changed="$changed $pw"; fi`
-        : ''}
-echo "changed:$changed"
-`;
-}
-async function ensureDirs(remote, layout, generatePassword, agent = false) {
-    const out = await remote.run(dirsScript(layout, generatePassword, agent), { what: `Preparing ${layout.root}` });
-    const made = (/changed:(.*)/.exec(out)?.[1] ?? '').trim();
-    const generated = made.includes(SECRET_FILES.grafanaAdminPassword);
-    return {
-        changed: made.length > 0,
-        detail: made
-            ? `made ${made.split(' ').length} path(s)${generated ? `; a Grafana admin password was generated in ${layout.root}/${SECRET_FILES.grafanaAdminPassword} (mode 600)` : ''}`
-            : 'all present',
-    };
-}
-
-;// CONCATENATED MODULE: ./src/host/network.ts
-// The external bridge network both stacks join.
-
-
-function networkScript(docker, name) {
-    const n = shell_shq(name);
-    return `if d=$(${docker} network inspect -f '{{.Driver}}' ${n} 2>/dev/null); then echo "exists $d"
-else ${docker} network create --driver bridge ${n} >/dev/null && echo created; fi`;
-}
-async function ensureNetwork(remote, docker, name) {
-    const out = (await remote.run(networkScript(docker, name), { what: `Creating the Docker network "${name}"` })).trim();
-    if (out === 'created')
-        return { changed: true, detail: `created bridge network ${name}` };
-    const driver = out.split(' ')[1];
-    if (driver !== 'bridge') {
-        throw new errors_DeployError(`A Docker network "${name}" already exists with driver "${driver}", not bridge.`, `set the network input to another name, or remove that network (docker network rm ${name}) if nothing uses it.`);
-    }
-    return { changed: false, detail: `bridge network ${name} exists` };
-}
-
-;// CONCATENATED MODULE: ./src/host/swap.ts
-
-const SWAP_FILE = '/swapfile-monitoring-deploy';
-/**
- * Prints `unchanged <active-kb>` or `changed <active-kb>`; exit 5 when sudo is needed but
- * missing. Rounds the file up to whole MiB.
- */
-function swapScript(wantBytes, sudo) {
-    const wantKb = Math.ceil(wantBytes / 1024);
-    return `set -e
-active_kb() { awk 'NR>1 {s+=$3} END {print s+0}' /proc/swaps; }
-have=$(active_kb)
-# mkswap keeps a page for its header: allow 1 MiB of slack so a file we made counts as enough.
-if [ $((have + 1024)) -ge ${wantKb} ]; then echo "unchanged $have"; exit 0; fi
-${sudo === 'none' ? 'echo "need sudo" >&2; exit 5' : ''}
-S="${sudo}"
-f=${SWAP_FILE}
-if grep -q "^$f " /proc/swaps; then
-  echo "the swap file $f is active but too small; remove it (swapoff $f) to let the deploy make a larger one" >&2; exit 6
-fi
-need_mb=$(( (${wantKb} - have + 1023) / 1024 ))
-if [ ! -f "$f" ] || [ "$(( $(stat -c %s "$f") / 1048576 ))" -lt "$need_mb" ]; then
-  $S rm -f "$f"
-  fstype=$(stat -f -c %T / 2>/dev/null || echo unknown)
-  # fallocate'd files are refused as swap on XFS and btrfs: write them out with dd there.
-  case "$fstype" in xfs|btrfs|unknown) $S dd if=/dev/zero of="$f" bs=1M count="$need_mb" status=none ;;
-    *) $S fallocate -l "\${need_mb}M" "$f" 2>/dev/null || $S dd if=/dev/zero of="$f" bs=1M count="$need_mb" status=none ;;
-  esac
-  $S chmod 600 "$f"
-  $S mkswap "$f" >/dev/null
-fi
-$S swapon "$f"
-grep -q "^$f " /etc/fstab || echo "$f none swap sw 0 0" | $S tee -a /etc/fstab >/dev/null
-echo "changed $(active_kb)"
-`;
-}
-async function ensureSwap(remote, facts, wantBytes) {
-    if (wantBytes === 0)
-        return { changed: false, detail: 'swap-size 0: swap left alone' };
-    const sudo = facts.uid === 0 ? '' : facts.sudo ? 'sudo -n' : 'none';
-    const out = await remote.run(swapScript(wantBytes, sudo), {
-        what: 'Adding swap',
-        timeoutMs: 300_000,
-        explain: (r) => r.code === 5
-            ? new errors_DeployError(`The host has ${Math.round(facts.swapTotalBytes / 1024 ** 2)} MiB of swap, less than swap-size, and adding swap needs root, but "${remote.settings.username}" has no passwordless sudo. Nothing was changed.`, `allow passwordless sudo for ${remote.settings.username}, add the swap yourself, or set swap-size: 0.`)
-            : undefined,
-    });
-    const [state, kb] = out.trim().split(/\s+/);
-    const mib = Math.round(Number(kb) / 1024);
-    return state === 'changed'
-        ? { changed: true, detail: `swap file ${SWAP_FILE} on; ${mib} MiB active` }
-        : { changed: false, detail: `${mib} MiB active` };
 }
 
 ;// CONCATENATED MODULE: ./src/lint/rules.ts
@@ -69670,232 +70084,6 @@ function lintStack(files, vars, ctx) {
 }
 function formatFinding(f) {
     return `${f.file}:${f.line}: ${f.severity} [${f.rule}] ${f.message}`;
-}
-
-;// CONCATENATED MODULE: ./src/stack/compose.ts
-// Running the stacks with whichever Compose the host has, and knowing what it changed. Each
-// operation over all stacks is one script, so it costs one round trip however many stacks run.
-
-
-
-
-
-/** The app first: Prometheus scrapes it and nginx proxies to it. */
-const STACK_ORDER = ['app', 'monitoring', 'agent'];
-function composeCommand(facts) {
-    if (!facts.compose)
-        throw new errors_DeployError('Docker Compose is not installed on the host.');
-    const sudo = facts.dockerAccess === 'sudo' ? 'sudo -n ' : '';
-    return `${sudo}${facts.compose.command}`;
-}
-/** `compose -p PROJECT -f FILE…` for one stack (run in the stack's directory). */
-function composeFor(facts, stack, files) {
-    return `${composeCommand(facts)} -p ${PROJECT_NAMES[stack]} ${files.map((f) => `-f ${shell_shq(f)}`).join(' ')}`;
-}
-function stacksOf(rendered) {
-    return STACK_ORDER.flatMap((stack) => {
-        const files = rendered.composeFiles[stack];
-        return files ? [[stack, files]] : [];
-    });
-}
-/** `compose config` for every stack in a directory: nothing running is touched. */
-function validateScript(facts, dir, rendered) {
-    return [
-        `cd ${shell_shq(dir)} || exit 9`,
-        ...stacksOf(rendered).map(([stack, files]) => `out=$(${composeFor(facts, stack, files)} config -q 2>&1) || { echo "@rejected ${stack}"; printf '%s\\n' "$out"; exit 3; }`),
-    ].join('\n');
-}
-async function validateStacks(remote, facts, dir, rendered) {
-    await remote.run(validateScript(facts, dir, rendered), {
-        what: 'docker compose config',
-        explain: (r) => {
-            const stack = /^@rejected (\w+)$/m.exec(r.stdout)?.[1];
-            if (!stack)
-                return undefined;
-            const output = r.stdout.slice(r.stdout.indexOf('\n', r.stdout.indexOf('@rejected')) + 1).trim();
-            return new errors_DeployError(`docker compose rejected the ${stack} stack (${rendered.composeFiles[stack]?.join(', ')}) on the host; nothing running was changed:\n${output}`, 'fix the compose file; `monitoring-deploy plan` shows the rendered files.');
-        },
-    });
-}
-/** Services of a stack whose bind mounts include one of the changed files. */
-function servicesMounting(composeFile, changedPaths) {
-    if (!composeFile)
-        return [];
-    return parseComposeFile(composeFile)
-        .services.filter((svc) => stackMounts(svc).some((m) => changedPaths.some((p) => p === m || p.startsWith(`${m}/`))))
-        .map((svc) => svc.name);
-}
-/**
- * Brings every stack up in order. Compose does not notice a changed bind-mounted file, so the
- * services mounting one are restarted when Compose kept their container.
- */
-function upScript(facts, root, rendered, changedPaths, pull) {
-    const docker = dockerCommand(facts);
-    const v2 = facts.compose?.command === 'docker compose';
-    const fail = (stack, what) => `|| { echo "@failed ${stack} ${what}"; exit 3; }`;
-    const lines = [
-        `cd ${shell_shq(root)} || exit 9`,
-        `list() { ${docker} ps -a --no-trunc --filter label=com.docker.compose.project --format '{{.Label "com.docker.compose.project"}} {{.Label "com.docker.compose.service"}} {{.ID}}'; }`,
-        `id_of() { ${docker} ps -aq --no-trunc --filter label=com.docker.compose.project=$1 --filter label=com.docker.compose.service=$2; }`,
-        `list | sed 's/^/@before /'`,
-    ];
-    for (const [stack, files] of stacksOf(rendered)) {
-        const compose = composeFor(facts, stack, files);
-        const project = PROJECT_NAMES[stack];
-        const stale = servicesMounting(rendered.files.find((f) => f.path === files[0]), changedPaths);
-        if (pull === 'always' && !v2)
-            lines.push(`${compose} pull -q 2>&1 ${fail(stack, 'pulling')}`);
-        stale.forEach((svc, i) => {
-            lines.push(`kept${i}=$(id_of ${project} ${shell_shq(svc)})`);
-        });
-        lines.push(`${compose} up -d --remove-orphans${v2 ? ` --pull ${pull}` : ''} 2>&1 ${fail(stack, 'starting')}`);
-        stale.forEach((svc, i) => {
-            lines.push(`if [ -n "$kept${i}" ] && [ "$(id_of ${project} ${shell_shq(svc)})" = "$kept${i}" ]; then ${compose} restart ${shell_shq(svc)} 2>&1 ${fail(stack, `restarting ${svc}`)}; echo "@restarted ${project} ${svc}"; fi`);
-        });
-    }
-    lines.push(`list | sed 's/^/@after /'`);
-    return lines.join('\n');
-}
-/** Services (re)created by Compose or restarted by us, from the script's markers. */
-function parseUp(stdout) {
-    const before = new Map();
-    const after = new Map();
-    const restarted = [];
-    const ours = new Set(Object.values(PROJECT_NAMES));
-    for (const line of stdout.split('\n')) {
-        const [marker, project, service, id] = line.split(' ');
-        if (!project || !service || !ours.has(project))
-            continue;
-        if (marker === '@before' && id)
-            before.set(`${project} ${service}`, id);
-        else if (marker === '@after' && id)
-            after.set(`${project} ${service}`, id);
-        else if (marker === '@restarted')
-            restarted.push(service);
-    }
-    const recreated = [...after.entries()]
-        .filter(([key, id]) => before.get(key) !== id)
-        .map(([key]) => key.split(' ')[1]);
-    return { restarted: [...recreated, ...restarted] };
-}
-async function upStacks(remote, facts, root, rendered, changedPaths, pull) {
-    const stdout = await remote.run(upScript(facts, root, rendered, changedPaths, pull), {
-        what: 'Starting the stacks',
-        timeoutMs: 900_000,
-        explain: composeFailure,
-    });
-    return parseUp(stdout);
-}
-/** Compose's own words, sorted into the failures a person can fix. */
-function composeFailure(r) {
-    const failed = /^@failed (\w+) (.*)$/m.exec(r.stdout);
-    if (!failed)
-        return undefined;
-    const what = `${failed[2]} the ${failed[1]} stack`;
-    const out = `${r.stdout}\n${r.stderr}`
-        .split('\n')
-        .filter((l) => !l.startsWith('@'))
-        .join('\n')
-        .trim();
-    const tail = out.split('\n').slice(-12).join('\n');
-    if (/pull access denied|manifest unknown|not found: manifest|repository does not exist|failed to resolve reference|No such image/i.test(out)) {
-        return new errors_DeployError(`An image could not be pulled while ${what}:\n${tail}`, 'check the image name and tag (images / app-image inputs), and that the host can reach its registry (or log in with docker login on the host).');
-    }
-    if (/port is already allocated|address already in use/i.test(out)) {
-        const port = /0\.0\.0\.0:(\d+)/.exec(out)?.[1] ?? /:(\d+): bind: address already in use/.exec(out)?.[1];
-        return new errors_DeployError(`A host port is already in use${port ? ` (${port})` : ''} while ${what}:\n${tail}`, `stop what listens on that port on the host (sudo ss -ltnp${port ? ` 'sport = :${port}'` : ''}), or change the port mapping in the compose file.`);
-    }
-    return new errors_DeployError(`Compose failed while ${what} (exit ${r.code}):\n${tail}`);
-}
-
-;// CONCATENATED MODULE: ./src/stack/grafana-com.ts
-// Dashboards from grafana.com (the grafana-dashboards input, e.g. 1860 and 19004 as in the
-// seed post): downloaded on the host at deploy time, their datasource inputs bound to our
-// provisioned datasource uids, and kept until the list changes.
-
-const GRAFANA_COM_URL_ENV = 'MONITORING_DEPLOY_GRAFANA_COM_URL';
-const DATASOURCE_UIDS = { prometheus: 'prometheus', loki: 'loki' };
-/**
- * Binds a grafana.com export to this stack: `${DS_…}` inputs to our datasource uids, constants
- * to their values. Throws when the dashboard needs a datasource we do not provision.
- */
-function bindDashboard(raw, id) {
-    const json = JSON.parse(raw);
-    const values = {};
-    for (const input of json.__inputs ?? []) {
-        if (!input.name)
-            continue;
-        if (input.type === 'datasource') {
-            const uid = DATASOURCE_UIDS[input.pluginId ?? ''];
-            if (!uid)
-                throw new Error(`dashboard ${id} needs a ${input.pluginId} datasource, which this stack does not provision`);
-            values[input.name] = uid;
-        }
-        else if (input.type === 'constant' && input.value !== undefined) {
-            values[input.name] = input.value;
-        }
-    }
-    const { __inputs: _inputs, __requires: _requires, __elements: _elements, ...rest } = json;
-    const text = JSON.stringify({ ...rest, id: null }, null, 2);
-    return text.replace(/\$\{([A-Za-z0-9_-]+)\}/g, (m, name) => values[name] ?? m);
-}
-async function ensureGrafanaComDashboards(remote, layout, ids, baseUrl = process.env[GRAFANA_COM_URL_ENV] || 'https://grafana.com') {
-    const dir = `${layout.dataDir}/grafana-com-dashboards`;
-    const listing = await remote.run(`mkdir -p ${shell_shq(dir)} && cd ${shell_shq(dir)} && ls -1`, {
-        what: 'Listing the grafana.com dashboards',
-    });
-    const present = new Set(listing.split('\n').filter((f) => /^\d+\.json$/.test(f)));
-    const wanted = new Set(ids.map((id) => `${id}.json`));
-    const warnings = [];
-    const added = [];
-    for (const id of ids) {
-        if (present.has(`${id}.json`))
-            continue;
-        const url = `${baseUrl.replace(/\/$/, '')}/api/dashboards/${id}/revisions/latest/download`;
-        let json;
-        try {
-            // Downloaded by the host itself, with whichever client it has.
-            json = await remote.run(`if command -v curl >/dev/null; then curl -fsSL --max-time 60 ${shell_shq(url)}; else wget -q -T 60 -O - ${shell_shq(url)}; fi`, { what: `Downloading grafana.com dashboard ${id}`, timeoutMs: 90_000 });
-            if (!json.trim().startsWith('{'))
-                throw new Error('the answer is not a dashboard');
-        }
-        catch (e) {
-            warnings.push(`grafana.com dashboard ${id} could not be downloaded on the host from ${url} (${lastLine(e)}); the deploy goes on without it.`);
-            continue;
-        }
-        let bound;
-        try {
-            bound = bindDashboard(json, id);
-        }
-        catch (e) {
-            warnings.push(`grafana.com dashboard ${id} was not imported: ${e.message}`);
-            continue;
-        }
-        await remote.run(`cat > ${shell_shq(`${dir}/.${id}.tmp`)} && mv -f -- ${shell_shq(`${dir}/.${id}.tmp`)} ${shell_shq(`${dir}/${id}.json`)}`, {
-            what: `Writing dashboard ${id}`,
-            stdin: bound,
-        });
-        added.push(id);
-    }
-    const stale = [...present].filter((f) => !wanted.has(f));
-    if (stale.length)
-        await remote.run(`cd ${shell_shq(dir)} && rm -f -- ${stale.map(shell_shq).join(' ')}`, { what: 'Removing old dashboards' });
-    const changed = added.length > 0 || stale.length > 0;
-    const have = ids.filter((id) => present.has(`${id}.json`));
-    const detail = [
-        added.length ? `imported ${added.join(', ')}` : '',
-        stale.length ? `removed ${stale.join(', ')}` : '',
-        have.length ? `${have.join(', ')} present` : '',
-        warnings.length ? `${warnings.length} not imported (see warnings)` : '',
-        ids.length === 0 ? 'none requested' : '',
-    ]
-        .filter(Boolean)
-        .join('; ');
-    return { changed, detail, warnings };
-}
-/** What the host's downloader said last (curl's or wget's reason). */
-function lastLine(e) {
-    return (e.message ?? String(e)).trim().split('\n').pop() ?? '';
 }
 
 ;// CONCATENATED MODULE: external "node:fs"
@@ -70294,8 +70482,8 @@ async function releases_previousRelease(remote, layout) {
  */
 async function rollBack(h, layout, release, push) {
     const restored = await restoreRelease(h.remote, layout, release, h.settings.stack.stacks);
-    const up = await upStacks(h.remote, h.facts, layout.root, restored.stack, restored.changedPaths, 'never');
-    const options = gateOptions(h.settings, h.log, restored.hostNowSec);
+    const up = await upStacks(h.remote, h.facts, layout.root, restored.stack, restored.changedPaths, 'never', release);
+    const options = gateOptions(h.settings, h.log, freshnessAfter(restored.hostNowSec, up.restarted));
     const gate = await healthGate(h.remote, h.facts, push ? options : { ...options, push: undefined });
     return {
         changed: true,
@@ -70319,7 +70507,7 @@ async function rollbackHost(settings, log, named) {
         }
         assertReleaseId(release);
         log.info(`rolling back to release ${release}`);
-        const gate = await withLock(h, layout.lockFile, () => run.steps.run(`Rollback to ${release}`, () => rollBack(h, layout, release, true)));
+        const gate = await withLock(h, layout.lockName, '', () => run.steps.run(`Rollback to ${release}`, () => rollBack(h, layout, release, true)));
         return { release, gate, steps: run.steps.records };
     }
     finally {
@@ -70328,6 +70516,7 @@ async function rollbackHost(settings, log, named) {
 }
 
 ;// CONCATENATED MODULE: ./src/engine/deploy.ts
+
 
 
 
@@ -70366,7 +70555,7 @@ async function deploy(settings, log, options = {}) {
                 facts,
                 ...renderForHost(settings, facts, { composeV1: facts.compose?.command === 'docker-compose' }),
             };
-            const result = await session_withLock(h, h.layout.lockFile, () => changeHost(h));
+            const result = await session_withLock(h, h.layout.lockName, hostStateScript(h), (state) => changeHost({ ...h, state: parseHostState(state) }));
             keep = options.keepConnection === true;
             return keep ? { ...result, connection: { remote, facts } } : result;
         }
@@ -70395,8 +70584,8 @@ async function changeHost(h) {
     if (h.settings.stack.stacks.includes('monitoring'))
         await dashboardsStep(h);
     try {
-        const up = await stacksStep(h, uploaded.plan);
-        const gate = await gateStep(h, proveLogPath(h, uploaded, up));
+        const up = await stacksStep(h, uploaded);
+        const gate = await gateStep(h, uploaded, up);
         if (uploaded.previous === undefined || up.restarted.some((s) => appServiceNames(h.rendered).includes(s))) {
             const warning = await appLogsWarning(h.remote, h.facts, h.rendered, h.layout, h.settings.stack.appLogsDir);
             if (warning)
@@ -70420,24 +70609,23 @@ async function changeHost(h) {
         throw await afterFailure(h, uploaded, e);
     }
 }
-/** Swap, the shared network and the directories the stacks bind-mount. */
+/** Swap, the shared network and the directories the stacks bind-mount: commands only for what is missing. */
 async function prepareHost(h) {
-    const { settings, remote, facts, layout } = h;
-    await h.steps.run('Swap', () => ensureSwap(remote, facts, settings.swapBytes));
-    await h.steps.run('Network', () => ensureNetwork(remote, dockerCommand(facts), settings.stack.network));
-    await h.steps.run('Directories', () => ensureDirs(remote, layout, !settings.grafana.adminPassword && settings.stack.stacks.includes('monitoring'), settings.stack.stacks.includes('agent')));
+    const { settings, remote, facts, state } = h;
+    await h.steps.run('Swap', () => ensureSwap(remote, facts, settings.swapBytes, state.swapActiveKb));
+    await h.steps.run('Network', () => ensureNetwork(remote, dockerCommand(facts), settings.stack.network, state.networkDriver));
+    await h.steps.run('Directories', () => ensureDirs(remote, dirsWanted(h), state.missing));
 }
 /** Only what differs is written: staged, checked by Compose, then moved into place. */
 function uploadStep(h) {
-    const { remote, layout, rendered, facts } = h;
+    const { remote, layout, rendered, facts, state } = h;
     return h.steps.run('Upload', async () => {
-        const state = await readRemoteState(remote, layout, rendered.files);
-        const plan = planUpload(rendered.files, state);
+        const plan = planUpload(rendered.files, state.files);
         if (!plan.changed.length && !plan.removed.length) {
-            if (!state.saved)
+            if (!state.files.saved)
                 await saveRelease(remote, layout, plan.release);
             return {
-                value: { plan, previous: state.release, bytes: 0 },
+                value: { plan, previous: state.files.release, bytes: 0 },
                 changed: false,
                 detail: `release ${plan.release}: all ${plan.unchanged.length} files up to date`,
             };
@@ -70450,7 +70638,7 @@ function uploadStep(h) {
         });
         await commit(remote, layout, plan);
         return {
-            value: { plan, previous: state.release, bytes },
+            value: { plan, previous: state.files.release, bytes },
             changed: true,
             detail: `release ${plan.release}: ${plan.changed.length} file(s) written (${bytes} bytes)${plan.removed.length ? `, ${plan.removed.length} removed` : ''}`,
         };
@@ -70458,35 +70646,42 @@ function uploadStep(h) {
 }
 async function dashboardsStep(h) {
     const warnings = await h.steps.run('Grafana dashboards', async () => {
-        const outcome = await ensureGrafanaComDashboards(h.remote, h.layout, h.settings.grafana.dashboards);
+        const outcome = await ensureGrafanaComDashboards(h.remote, h.layout, h.settings.grafana.dashboards, h.state.dashboards);
         return { ...outcome, value: outcome.warnings };
     });
     for (const w of warnings)
         warn(h, w);
 }
-function stacksStep(h, plan) {
+function stacksStep(h, uploaded) {
+    const { plan } = uploaded;
     return h.steps.run('Stacks', async () => {
+        const pull = h.settings.stack.pull;
+        const current = plan.changed.length === 0 && plan.removed.length === 0;
+        if (current &&
+            stacksUpToDate(h.state.upRelease, plan.release, pull, wantedServices(h.rendered), h.state.containers))
+            return { value: { restarted: [], ran: false }, changed: false, detail: 'all running, nothing to restart' };
         const changedPaths = plan.changed.map((f) => f.path);
-        const up = await upStacks(h.remote, h.facts, h.layout.root, h.rendered, changedPaths, h.settings.stack.pull);
+        const up = await upStacks(h.remote, h.facts, h.layout.root, h.rendered, changedPaths, pull, plan.release);
         return {
-            value: up,
+            value: { ...up, ran: true },
             changed: up.restarted.length > 0,
             detail: up.restarted.length ? `(re)started ${up.restarted.join(', ')}` : 'all running, nothing to restart',
         };
     });
 }
-/** On a first deploy, or when this one (re)started anything on the log path. */
-function proveLogPath(h, uploaded, up) {
-    const onPath = logPathServices(h.rendered, h.settings.stack.logAgent);
-    return uploaded.previous === undefined || up.restarted.some((s) => onPath.includes(s));
-}
-function gateStep(h, canary) {
+function gateStep(h, uploaded, up) {
+    const first = uploaded.previous === undefined;
+    // On a first deploy, or when this one (re)started anything on the log path: prove it again.
+    const onLogPath = logPathServices(h.rendered, h.settings.stack.logAgent);
+    const canary = first || up.restarted.some((s) => onLogPath.includes(s));
     return h.steps.run('Health gate', async () => {
         const options = {
-            ...gateOptions(h.settings, h.log, h.facts.hostNowSec),
+            ...gateOptions(h.settings, h.log, freshnessAfter(h.facts.hostNowSec, first ? 'all' : up.restarted)),
+            // Compose did not run: the containers are as the lock's read saw them.
+            containers: up.ran ? undefined : h.state.containers,
             ...(await dataPathOptions(h.remote, h.rendered, h.layout, h.settings.stack.logAgent, {
                 canary,
-                adminPassword: h.settings.grafana.adminPassword,
+                adminPassword: h.settings.grafana.adminPassword ?? h.state.grafanaPassword,
             })),
         };
         const gate = await healthGate(h.remote, h.facts, options);

@@ -1,17 +1,26 @@
-// Measures, in one run against the sandbox host: a no-op redeploy's wall time and SSH round
-// trips next to a bare `ssh host true`, the bytes a no-op uploads (goal 0), and the time from
-// "stacks up" to green. Prints figures; asserts nothing.
+// Measures, in one run against the sandbox host, and prints figures (asserts nothing):
+// the CLI's start-up, a first deploy (stacks up -> green next to Loki's own readiness), each
+// container's memory after 60 s green, a no-op redeploy and a healthy `check` next to a bare
+// `ssh host true`, and the central host plus two agents one by one against all at once.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
-const envFile = `${process.env.SANDBOX_DIR ?? '/var/tmp/monitoring-deploy-sandbox'}/sandbox.env`;
-const env = Object.fromEntries(
-  readFileSync(envFile, 'utf8')
-    .split('\n')
-    .filter((l) => l.includes('='))
-    .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-);
-const flags = [
+const dir = process.env.SANDBOX_DIR ?? '/var/tmp/monitoring-deploy-sandbox';
+const readEnv = (file) =>
+  Object.fromEntries(
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('='))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+const env = readEnv(`${dir}/sandbox.env`);
+const images = readFileSync(env.SANDBOX_IMAGES, 'utf8');
+const key = readFileSync(env.SANDBOX_KEY, 'utf8');
+const standins = readFileSync(`${dir}/standins.txt`, 'utf8')
+  .split('\n')
+  .filter(Boolean)
+  .map((l) => l.split('=')[0]);
+const connection = [
   '--host',
   env.SANDBOX_HOST,
   '--port',
@@ -20,33 +29,36 @@ const flags = [
   env.SANDBOX_USER,
   '--host-fingerprint',
   env.SANDBOX_FINGERPRINT,
-  '--images',
-  readFileSync(env.SANDBOX_IMAGES, 'utf8'),
-  '--pull',
-  'never',
-  '--swap-size',
-  '256M',
-  '--grafana-dashboards',
-  'none',
-  '--json',
 ];
-const key = readFileSync(env.SANDBOX_KEY, 'utf8');
+const deployFlags = [...connection, '--images', images, '--pull', 'never', '--swap-size', '256M'];
+const dashboards = ['--grafana-dashboards', 'none'];
 
-function deploy() {
+const sh = (cmd) => execFileSync('sh', ['-c', cmd], { encoding: 'utf8' }).trim();
+const ms = (t) => Number(process.hrtime.bigint() - t) / 1e6;
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const s = (x) => `${(x / 1000).toFixed(2)} s`;
+
+/** The built CLI with --json; its parsed answer and wall time. */
+function cli(args) {
   const t = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, ['dist/cli.js', 'deploy', ...flags], {
+  const r = spawnSync(process.execPath, ['dist/cli.js', ...args, '--json'], {
     env: { ...process.env, MONITORING_DEPLOY_SSH_KEY: key },
     encoding: 'utf8',
   });
-  const ms = Number(process.hrtime.bigint() - t) / 1e6;
+  const wall = ms(t);
   const json = JSON.parse(r.stdout.trim().split('\n').pop() || '{}');
-  if (!json.ok) throw new Error(`deploy failed:\n${r.stderr}`);
-  return { ms, ...json };
+  if (!json.ok) throw new Error(`${args[0]} failed:\n${r.stderr}`);
+  return { wall, ...json };
 }
 
-function sshTrue() {
+function timed(command, args) {
   const t = process.hrtime.bigint();
-  execFileSync('ssh', [
+  execFileSync(command, args, { stdio: 'ignore' });
+  return ms(t);
+}
+
+const sshTrue = () =>
+  timed('ssh', [
     '-i',
     env.SANDBOX_KEY,
     '-p',
@@ -60,81 +72,105 @@ function sshTrue() {
     `${env.SANDBOX_USER}@${env.SANDBOX_HOST}`,
     'true',
   ]);
-  return Number(process.hrtime.bigint() - t) / 1e6;
+
+const out = (line = '') => console.log(line);
+out(
+  `monitoring-deploy bench, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC (sandbox host on loopback)`,
+);
+out(`  stand-ins: ${standins.join(', ') || 'none'}; every other service is the real program`);
+
+// --- start-up ---------------------------------------------------------------------------------
+const nodeBare = median(Array.from({ length: 5 }, () => timed(process.execPath, ['-e', '0'])));
+const version = median(Array.from({ length: 5 }, () => timed(process.execPath, ['dist/cli.js', '--version'])));
+out(`  start-up: node dist/cli.js --version ${s(version)} (node -e 0: ${s(nodeBare)})`);
+
+// --- first deploy, from nothing ------------------------------------------------------------------
+sh(
+  'for p in md-app md-monitoring md-agent; do docker ps -aq --filter label=com.docker.compose.project=$p | xargs -r docker rm -f >/dev/null; done',
+);
+sh(
+  'docker volume ls -q --filter label=com.docker.compose.project=md-monitoring | xargs -r docker volume rm >/dev/null',
+);
+sh(`rm -rf ${env.SANDBOX_HOME}/monitoring`);
+const first = cli(['deploy', ...deployFlags, ...dashboards]);
+const gateStep = first.steps.find((x) => x.name === 'Health gate');
+// Loki's own readiness, the slowest service's: restart it and time /ready.
+sh('docker restart loki >/dev/null');
+const lokiT = process.hrtime.bigint();
+while (sh('docker exec loki wget -qO- http://localhost:3100/ready 2>/dev/null || true') !== 'ready')
+  execFileSync('sleep', ['0.2']);
+const lokiReady = ms(lokiT);
+out(
+  `  first deploy: ${s(first.wall)}, ${first.roundTrips} SSH round trips; stacks up -> green ${s(gateStep.durationMs)} (Loki's own readiness after a restart: ${s(lokiReady)})`,
+);
+
+// --- memory after 60 s green --------------------------------------------------------------------
+cli(['check', ...connection, '--health-timeout', '90s']);
+execFileSync('sleep', ['60']);
+const limits = Object.fromEntries(
+  sh("docker inspect -f '{{.Name}} {{.HostConfig.Memory}}' $(docker ps -q --filter label=com.docker.compose.project)")
+    .split('\n')
+    .map((l) => l.replace(/^\//, '').split(' ')),
+);
+const usage = sh("docker stats --no-stream --format '{{.Name}} {{.MemUsage}}'")
+  .split('\n')
+  .map((l) => {
+    const [name, used] = l.split(/\s+/);
+    const unit = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
+    const m = /^([\d.]+)(B|KiB|MiB|GiB)$/.exec(used);
+    return { name, bytes: m ? Number(m[1]) * unit[m[2]] : 0 };
+  })
+  .filter((u) => u.name in limits);
+const mib = (b) => `${(b / 1024 ** 2).toFixed(0)} MiB`;
+out('  memory after 60 s green (docker stats --no-stream):');
+for (const u of usage.sort((a, b) => b.bytes - a.bytes)) {
+  const limit = Number(limits[u.name]);
+  const kind = standins.includes(u.name) || (u.name === 'server' && standins.includes('server')) ? 'stand-in' : 'real';
+  out(`    ${u.name.padEnd(14)} ${mib(u.bytes).padStart(8)} of ${limit ? mib(limit) : 'no limit'} (${kind})`);
 }
+const withoutApp = usage.filter((u) => u.name !== 'server').reduce((n, u) => n + u.bytes, 0);
+out(`    total without the app: ${mib(withoutApp)}`);
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const fmt = (ms) => `${(ms / 1000).toFixed(2)} s`;
-
-const first = deploy();
-const noops = [deploy(), deploy(), deploy()];
-const ssh = Array.from({ length: 5 }, sshTrue);
-
-console.log('monitoring-deploy bench (sandbox host on loopback)');
-console.log(
-  `  first deploy of this run:     ${fmt(first.ms)}, ${first.roundTrips} SSH round trips, ${first.uploadedBytes} bytes uploaded`,
+// --- no-op redeploy and check next to a bare ssh ----------------------------------------------
+const noops = [1, 2, 3].map(() => cli(['deploy', ...deployFlags, ...dashboards]));
+const checks = [1, 2, 3].map(() => cli(['check', ...connection]));
+const ssh = median(Array.from({ length: 5 }, sshTrue));
+const noop = median(noops.map((n) => n.wall));
+const check = median(checks.map((c) => c.wall));
+out(`  bare ssh host true (median of 5): ${s(ssh)}`);
+out(
+  `  no-op redeploy (median of 3): ${s(noop)} = ${(noop / ssh).toFixed(1)} x ssh; ${median(noops.map((n) => n.roundTrips))} SSH round trips; ${Math.max(...noops.map((n) => n.uploadedBytes))} bytes uploaded; ${Math.max(...noops.map((n) => n.restarted.length))} containers restarted`,
 );
-console.log(`  first deploy, stacks up -> green: ${fmt(first.gateMs)}`);
-console.log(
-  `  no-op redeploy (median of 3): ${fmt(median(noops.map((n) => n.ms)))}, ${median(noops.map((n) => n.roundTrips))} SSH round trips`,
-);
-console.log(`  no-op redeploy, bytes uploaded: ${Math.max(...noops.map((n) => n.uploadedBytes))} (goal 0)`);
-console.log(
-  `  no-op redeploy, stacks up -> green: ${fmt(median(noops.map((n) => n.gateMs)))} (waits for a scrape newer than the deploy)`,
-);
-console.log(`  bare ssh host true (median of 5): ${fmt(median(ssh))}`);
-console.log(
-  `  no-op redeploy without the gate: ${fmt(median(noops.map((n) => n.ms - n.gateMs)))} = ${(median(noops.map((n) => n.ms - n.gateMs)) / median(ssh)).toFixed(1)} x a bare ssh`,
+out(
+  `  check of a healthy host (median of 3): ${s(check)} = ${(check / ssh).toFixed(1)} x ssh; ${median(checks.map((c) => c.roundTrips))} SSH round trips (with its canary lines)`,
 );
 
-// Agents on two more hosts (test/sandbox/agent-up.sh): the same two agent deploys one after
-// the other (parallel 1) and at once (parallel 2), after a first run that sets them up.
-const agentEnv = (name) => {
-  const file = `${env.SANDBOX_DIR}/agents/${name}/agent.env`;
-  return Object.fromEntries(
-    readFileSync(file, 'utf8')
-      .split('\n')
-      .filter((l) => l.includes('='))
-      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-  );
-};
-const agents = ['agent1', 'agent2'].map(agentEnv);
-const central = agents[0].AGENT_CENTRAL_ADDRESS;
-const nginxImage = /^nginx=(.+)$/m.exec(readFileSync(env.SANDBOX_IMAGES, 'utf8'))?.[1];
+// --- the central host and two agents --------------------------------------------------------
+const agents = ['agent1', 'agent2'].map((n) => readEnv(`${dir}/agents/${n}/agent.env`));
+const nginx = /^nginx=(.+)$/m.exec(images)?.[1];
 const hostLine = (a) =>
   `name=${a.AGENT_NAME} role=agent host=${a.AGENT_HOST} port=${a.AGENT_PORT} user=${a.AGENT_USER} fingerprint=${a.AGENT_FINGERPRINT}`;
-const fleetFlags = (hosts, parallel) => [
-  '--username',
-  env.SANDBOX_USER,
-  '--pull',
-  'never',
-  '--grafana-dashboards',
-  'none',
-  '--json',
-  '--hosts',
-  hosts.join('\n'),
-  '--parallel',
-  String(parallel),
-  '--swap-size',
-  '0',
-  '--images',
-  `${readFileSync(env.SANDBOX_IMAGES, 'utf8').trim()}\nreceiver=${nginxImage}`,
-  '--push-password',
-  'bench-push-password',
-];
-function fleet(hosts, parallel) {
-  const t = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, ['dist/cli.js', 'deploy', ...fleetFlags(hosts, parallel)], {
-    env: { ...process.env, MONITORING_DEPLOY_SSH_KEY: key },
-    encoding: 'utf8',
-  });
-  const json = JSON.parse(r.stdout.trim().split('\n').pop() || '{}');
-  if (!json.ok) throw new Error(`fleet deploy failed:\n${r.stderr}`);
-  return Number(process.hrtime.bigint() - t) / 1e6;
-}
-const centralLine = `name=central role=monitoring host=${env.SANDBOX_HOST} port=${env.SANDBOX_PORT} user=${env.SANDBOX_USER} fingerprint=${env.SANDBOX_FINGERPRINT} address=${central}`;
-fleet([centralLine, ...agents.map(hostLine)], 3);
-const oneByOne = fleet([centralLine, ...agents.map(hostLine)], 1);
-const atOnce = fleet([centralLine, ...agents.map(hostLine)], 3);
-console.log(`  central + two agents, one host after the other (parallel 1): ${fmt(oneByOne)}`);
-console.log(`  central + two agents, all at once (parallel 3):               ${fmt(atOnce)}`);
+const centralLine = `name=central role=monitoring host=${env.SANDBOX_HOST} port=${env.SANDBOX_PORT} user=${env.SANDBOX_USER} fingerprint=${env.SANDBOX_FINGERPRINT} address=${agents[0].AGENT_CENTRAL_ADDRESS}`;
+const fleet = (parallel) =>
+  cli([
+    'deploy',
+    '--username',
+    env.SANDBOX_USER,
+    '--pull',
+    'never',
+    ...dashboards,
+    '--hosts',
+    [centralLine, ...agents.map(hostLine)].join('\n'),
+    '--parallel',
+    String(parallel),
+    '--swap-size',
+    '0',
+    '--images',
+    `${images.trim()}\nreceiver=${nginx}`,
+    '--push-password',
+    'bench-push-password',
+  ]).wall;
+fleet(3);
+const oneByOne = fleet(1);
+const atOnce = fleet(3);
+out(`  central + two agents (no-op), one after the other: ${s(oneByOne)}; all at once: ${s(atOnce)}`);

@@ -18,6 +18,7 @@ export interface CliArgs {
   readonly raw: RawInputs;
   readonly json: boolean;
   readonly help: boolean;
+  readonly version: boolean;
   readonly rest: readonly string[];
 }
 
@@ -25,6 +26,7 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): C
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean' },
   };
   for (const input of CLI_INPUTS) {
     options[input.name] = { type: 'string' };
@@ -50,7 +52,14 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): C
   if (problems.length) throw new SettingsError(problems);
   const [command, ...rest] = positionals;
   if (command === 'deploy' || command === 'check') raw.command = command;
-  return { command, raw, json: values.json === true, help: values.help === true, rest };
+  return {
+    command,
+    raw,
+    json: values.json === true,
+    help: values.help === true,
+    version: values.version === true,
+    rest,
+  };
 }
 
 function parseFlags(argv: readonly string[], options: Record<string, { type: 'string' | 'boolean'; short?: string }>) {

@@ -84,8 +84,10 @@ export async function checkCommand(args: CliArgs): Promise<number> {
   const report = await runCheck(settings, log);
   await notify(settings, checkOutcome(report), log, { stateDir: process.env.MONITORING_DEPLOY_STATE_DIR });
   if (args.json) {
-    const { ok, problems, targets, checks } = report;
-    process.stdout.write(`${redactor(settings.secrets)(JSON.stringify({ ok, problems, targets, checks }))}\n`);
+    const { ok, problems, targets, checks, roundTrips } = report;
+    process.stdout.write(
+      `${redactor(settings.secrets)(JSON.stringify({ ok, problems, targets, checks, roundTrips }))}\n`,
+    );
   } else if (report.targets.length || report.checks.length) {
     process.stdout.write(`${targetsTable(report.targets)}\n\n${dataPathTable(dataPathRows(report))}\n`);
   }

@@ -1,4 +1,6 @@
 // The CLI: the same engine as the action, driven by flags.
+
+import { version } from '../../package.json';
 import { httpViaHost } from '../connection/http.js';
 import { RemoteHost } from '../connection/ssh.js';
 import { DeployError } from '../errors.js';
@@ -59,6 +61,7 @@ export function usage(command?: string): string {
     ...flags,
     `  ${'--json'.padEnd(48)} Machine-readable output.`,
     `  ${'-h, --help'.padEnd(48)} This help.`,
+    `  ${'--version'.padEnd(48)} The version of monitoring-deploy.`,
     '',
     'Exit codes: 0 success, 1 the command failed, 2 bad usage or input.',
   ].join('\n');
@@ -73,6 +76,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     if (e instanceof SettingsError) consoleLog.error(e.message);
     else process.stderr.write(`${(e as Error).message}\n\n${usage()}\n`);
     return EXIT.usage;
+  }
+  if (args.version) {
+    process.stdout.write(`monitoring-deploy ${version}\n`);
+    return EXIT.ok;
   }
   if (args.help || !args.command || args.command === 'help') {
     process.stdout.write(`${usage(args.command)}\n`);

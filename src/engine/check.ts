@@ -2,16 +2,19 @@
 // preflight and the full health gate, and say in plain words what is wrong. Changes nothing.
 import type { RemoteHost } from '../connection/ssh.js';
 import { DeployError, HostUnreachableError, headline } from '../errors.js';
+import { containersScript, parseContainers } from '../health/containers.js';
 import { type CheckState, GateError, gateOptions, healthGate, type TargetState } from '../health/gate.js';
 import { checkTitle } from '../health/probes.js';
+import { dockerCommand } from '../host/docker.js';
 import { type HostFacts, preflightProblems } from '../host/preflight.js';
 import { remoteLayout } from '../model/layout.js';
 import type { Outcome } from '../notify/notify.js';
 import type { Log } from '../report/log.js';
 import type { StepRecord } from '../report/steps.js';
 import type { Settings } from '../settings/settings.js';
-import { deployedLogAgent, readDeployedStack } from '../stack/deployed.js';
+import { deployedLogAgent, deployedScript, parseDeployed } from '../stack/deployed.js';
 import { dataPathOptions, gateDetail } from './data-path.js';
+import { inSubshells, parsePassword, passwordState } from './host-state.js';
 import { connectStep, newRun, preflightStep } from './session.js';
 
 export interface CheckReport {
@@ -23,6 +26,8 @@ export interface CheckReport {
   readonly checks: readonly CheckState[];
   /** The error that ended the check early (connection, preflight), if any. */
   readonly error?: Error;
+  /** Remote commands and channels the check cost. */
+  readonly roundTrips: number;
 }
 
 // Swap nearly full on a 1 GB box means the next allocation is the OOM killer's.
@@ -32,6 +37,7 @@ export async function runCheck(settings: Settings, log: Log): Promise<CheckRepor
   const run = newRun(settings, log);
   const { steps } = run;
   const { connection } = settings;
+  let remote: RemoteHost | undefined;
   // A check that stopped before the gate has no targets or checks to show.
   const report = (
     r: Pick<CheckReport, 'problems' | 'error'> & Partial<Pick<CheckReport, 'targets' | 'checks'>>,
@@ -41,8 +47,8 @@ export async function runCheck(settings: Settings, log: Log): Promise<CheckRepor
     ...r,
     ok: r.problems.length === 0,
     steps: steps.records,
+    roundTrips: remote?.roundTrips ?? 0,
   });
-  let remote: RemoteHost;
   try {
     remote = await connectStep(run);
   } catch (e) {
@@ -65,13 +71,25 @@ export async function runCheck(settings: Settings, log: Log): Promise<CheckRepor
       const gate = await steps.run('Health gate', async () => {
         // What is deployed there decides what to prove, whatever inputs this check was given.
         const layout = remoteLayout(settings.stack.remoteDir, facts.home);
-        const deployed = await readDeployedStack(remote, layout);
+        const read = await remote.run(
+          inSubshells([
+            deployedScript(layout.root),
+            passwordState(layout),
+            containersScript(dockerCommand(facts), settings.stack.network),
+          ]),
+          { what: 'Reading the deployed stack' },
+        );
+        const deployed = parseDeployed(read);
         const logAgent = deployedLogAgent(deployed);
         const options = {
-          // A healthy target was scraped within the last minute (the default interval is 15s).
-          ...gateOptions(settings, log, facts.hostNowSec - 60),
+          // Nothing was restarted: each target is judged on its current state.
+          ...gateOptions(settings, log, { sinceEpochSec: facts.hostNowSec, restarted: [] }),
           logAgent,
-          ...(await dataPathOptions(remote, deployed, layout, logAgent, { canary: true })),
+          containers: parseContainers(read),
+          ...(await dataPathOptions(remote, deployed, layout, logAgent, {
+            canary: true,
+            adminPassword: parsePassword(read) ?? '',
+          })),
         };
         const g = await healthGate(remote, facts, options);
         return { value: g, detail: gateDetail(g, options) };

@@ -3,7 +3,14 @@
 // previous release put back when the gate fails.
 import type { RemoteHost } from '../connection/ssh.js';
 import { DeployError } from '../errors.js';
-import { GateError, type GateResult, gateOptions, healthGate, type TargetState } from '../health/gate.js';
+import {
+  freshnessAfter,
+  GateError,
+  type GateResult,
+  gateOptions,
+  healthGate,
+  type TargetState,
+} from '../health/gate.js';
 import { ensureDirs } from '../host/dirs.js';
 import { dockerCommand } from '../host/docker.js';
 import { ensureNetwork } from '../host/network.js';
@@ -14,21 +21,13 @@ import type { RemoteLayout } from '../model/layout.js';
 import type { Log } from '../report/log.js';
 import type { StepRecord } from '../report/steps.js';
 import type { Settings } from '../settings/settings.js';
-import { type UpResult, upStacks, validateStacks } from '../stack/compose.js';
+import { stacksUpToDate, type UpResult, upStacks, validateStacks, wantedServices } from '../stack/compose.js';
 import { ensureGrafanaComDashboards } from '../stack/grafana-com.js';
 import { assertLintClean, planStack, renderForHost } from '../stack/plan.js';
 import type { RenderedStack } from '../stack/render.js';
-import {
-  commit,
-  dropStaging,
-  planUpload,
-  readRemoteState,
-  STAGING,
-  saveRelease,
-  stage,
-  type UploadPlan,
-} from '../stack/upload.js';
+import { commit, dropStaging, planUpload, STAGING, saveRelease, stage, type UploadPlan } from '../stack/upload.js';
 import { appLogsWarning, appServiceNames, dataPathOptions, gateDetail, logPathServices } from './data-path.js';
+import { dirsWanted, type HostState, hostStateScript, parseHostState } from './host-state.js';
 import { rollBack } from './rollback.js';
 import { connectStep, newRun, type OnHost, preflightStep, type Run, warn, withLock } from './session.js';
 
@@ -70,6 +69,11 @@ interface Deploying extends OnHost {
   readonly rendered: RenderedStack;
 }
 
+/** …and whose state it has read under the lock. */
+interface Changing extends Deploying {
+  readonly state: HostState;
+}
+
 interface Uploaded {
   readonly plan: UploadPlan;
   /** The release that was current before this deploy, if any. */
@@ -91,7 +95,9 @@ export async function deploy(settings: Settings, log: Log, options: DeployOption
         facts,
         ...renderForHost(settings, facts, { composeV1: facts.compose?.command === 'docker-compose' }),
       };
-      const result = await withLock(h, h.layout.lockFile, () => changeHost(h));
+      const result = await withLock(h, h.layout.lockName, hostStateScript(h), (state) =>
+        changeHost({ ...h, state: parseHostState(state) }),
+      );
       keep = options.keepConnection === true;
       return keep ? { ...result, connection: { remote, facts } } : result;
     } finally {
@@ -112,13 +118,13 @@ function lintStep(run: Run): Promise<void> {
   });
 }
 
-async function changeHost(h: Deploying): Promise<DeployResult> {
+async function changeHost(h: Changing): Promise<DeployResult> {
   await prepareHost(h);
   const uploaded = await uploadStep(h);
   if (h.settings.stack.stacks.includes('monitoring')) await dashboardsStep(h);
   try {
-    const up = await stacksStep(h, uploaded.plan);
-    const gate = await gateStep(h, proveLogPath(h, uploaded, up));
+    const up = await stacksStep(h, uploaded);
+    const gate = await gateStep(h, uploaded, up);
     if (uploaded.previous === undefined || up.restarted.some((s) => appServiceNames(h.rendered).includes(s))) {
       const warning = await appLogsWarning(h.remote, h.facts, h.rendered, h.layout, h.settings.stack.appLogsDir);
       if (warning) warn(h, warning);
@@ -141,31 +147,25 @@ async function changeHost(h: Deploying): Promise<DeployResult> {
   }
 }
 
-/** Swap, the shared network and the directories the stacks bind-mount. */
-async function prepareHost(h: Deploying): Promise<void> {
-  const { settings, remote, facts, layout } = h;
-  await h.steps.run('Swap', () => ensureSwap(remote, facts, settings.swapBytes));
-  await h.steps.run('Network', () => ensureNetwork(remote, dockerCommand(facts), settings.stack.network));
-  await h.steps.run('Directories', () =>
-    ensureDirs(
-      remote,
-      layout,
-      !settings.grafana.adminPassword && settings.stack.stacks.includes('monitoring'),
-      settings.stack.stacks.includes('agent'),
-    ),
+/** Swap, the shared network and the directories the stacks bind-mount: commands only for what is missing. */
+async function prepareHost(h: Changing): Promise<void> {
+  const { settings, remote, facts, state } = h;
+  await h.steps.run('Swap', () => ensureSwap(remote, facts, settings.swapBytes, state.swapActiveKb));
+  await h.steps.run('Network', () =>
+    ensureNetwork(remote, dockerCommand(facts), settings.stack.network, state.networkDriver),
   );
+  await h.steps.run('Directories', () => ensureDirs(remote, dirsWanted(h), state.missing));
 }
 
 /** Only what differs is written: staged, checked by Compose, then moved into place. */
-function uploadStep(h: Deploying): Promise<Uploaded> {
-  const { remote, layout, rendered, facts } = h;
+function uploadStep(h: Changing): Promise<Uploaded> {
+  const { remote, layout, rendered, facts, state } = h;
   return h.steps.run('Upload', async () => {
-    const state = await readRemoteState(remote, layout, rendered.files);
-    const plan = planUpload(rendered.files, state);
+    const plan = planUpload(rendered.files, state.files);
     if (!plan.changed.length && !plan.removed.length) {
-      if (!state.saved) await saveRelease(remote, layout, plan.release);
+      if (!state.files.saved) await saveRelease(remote, layout, plan.release);
       return {
-        value: { plan, previous: state.release, bytes: 0 },
+        value: { plan, previous: state.files.release, bytes: 0 },
         changed: false,
         detail: `release ${plan.release}: all ${plan.unchanged.length} files up to date`,
       };
@@ -178,46 +178,62 @@ function uploadStep(h: Deploying): Promise<Uploaded> {
     });
     await commit(remote, layout, plan);
     return {
-      value: { plan, previous: state.release, bytes },
+      value: { plan, previous: state.files.release, bytes },
       changed: true,
       detail: `release ${plan.release}: ${plan.changed.length} file(s) written (${bytes} bytes)${plan.removed.length ? `, ${plan.removed.length} removed` : ''}`,
     };
   });
 }
 
-async function dashboardsStep(h: Deploying): Promise<void> {
+async function dashboardsStep(h: Changing): Promise<void> {
   const warnings = await h.steps.run('Grafana dashboards', async () => {
-    const outcome = await ensureGrafanaComDashboards(h.remote, h.layout, h.settings.grafana.dashboards);
+    const outcome = await ensureGrafanaComDashboards(
+      h.remote,
+      h.layout,
+      h.settings.grafana.dashboards,
+      h.state.dashboards,
+    );
     return { ...outcome, value: outcome.warnings };
   });
   for (const w of warnings) warn(h, w);
 }
 
-function stacksStep(h: Deploying, plan: UploadPlan): Promise<UpResult> {
-  return h.steps.run('Stacks', async () => {
+/** Compose runs unless the files are the release last brought up and every service runs. */
+type StacksUp = UpResult & { readonly ran: boolean };
+
+function stacksStep(h: Changing, uploaded: Uploaded): Promise<StacksUp> {
+  const { plan } = uploaded;
+  return h.steps.run<StacksUp>('Stacks', async () => {
+    const pull = h.settings.stack.pull;
+    const current = plan.changed.length === 0 && plan.removed.length === 0;
+    if (
+      current &&
+      stacksUpToDate(h.state.upRelease, plan.release, pull, wantedServices(h.rendered), h.state.containers)
+    )
+      return { value: { restarted: [], ran: false }, changed: false, detail: 'all running, nothing to restart' };
     const changedPaths = plan.changed.map((f) => f.path);
-    const up = await upStacks(h.remote, h.facts, h.layout.root, h.rendered, changedPaths, h.settings.stack.pull);
+    const up = await upStacks(h.remote, h.facts, h.layout.root, h.rendered, changedPaths, pull, plan.release);
     return {
-      value: up,
+      value: { ...up, ran: true },
       changed: up.restarted.length > 0,
       detail: up.restarted.length ? `(re)started ${up.restarted.join(', ')}` : 'all running, nothing to restart',
     };
   });
 }
 
-/** On a first deploy, or when this one (re)started anything on the log path. */
-function proveLogPath(h: Deploying, uploaded: Uploaded, up: UpResult): boolean {
-  const onPath = logPathServices(h.rendered, h.settings.stack.logAgent);
-  return uploaded.previous === undefined || up.restarted.some((s) => onPath.includes(s));
-}
-
-function gateStep(h: Deploying, canary: boolean): Promise<GateResult> {
+function gateStep(h: Changing, uploaded: Uploaded, up: StacksUp): Promise<GateResult> {
+  const first = uploaded.previous === undefined;
+  // On a first deploy, or when this one (re)started anything on the log path: prove it again.
+  const onLogPath = logPathServices(h.rendered, h.settings.stack.logAgent);
+  const canary = first || up.restarted.some((s) => onLogPath.includes(s));
   return h.steps.run('Health gate', async () => {
     const options = {
-      ...gateOptions(h.settings, h.log, h.facts.hostNowSec),
+      ...gateOptions(h.settings, h.log, freshnessAfter(h.facts.hostNowSec, first ? 'all' : up.restarted)),
+      // Compose did not run: the containers are as the lock's read saw them.
+      containers: up.ran ? undefined : h.state.containers,
       ...(await dataPathOptions(h.remote, h.rendered, h.layout, h.settings.stack.logAgent, {
         canary,
-        adminPassword: h.settings.grafana.adminPassword,
+        adminPassword: h.settings.grafana.adminPassword ?? h.state.grafanaPassword,
       })),
     };
     const gate = await healthGate(h.remote, h.facts, options);
@@ -226,7 +242,7 @@ function gateStep(h: Deploying, canary: boolean): Promise<GateResult> {
 }
 
 /** After a failed start or gate: the previous release back if there is one, and why or why not. */
-async function afterFailure(h: Deploying, uploaded: Uploaded, e: Error): Promise<Error> {
+async function afterFailure(h: Changing, uploaded: Uploaded, e: Error): Promise<Error> {
   const { previous, plan } = uploaded;
   const notRolledBack = !h.settings.rollback
     ? 'rollback is off'

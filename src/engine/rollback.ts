@@ -1,7 +1,7 @@
 // Putting an earlier release back: after a failed gate (from the deploy) or by hand
 // (`monitoring-deploy rollback [RELEASE]`). Either way the restored release must pass the gate.
 import { DeployError } from '../errors.js';
-import { type GateOptions, type GateResult, gateOptions, healthGate } from '../health/gate.js';
+import { freshnessAfter, type GateOptions, type GateResult, gateOptions, healthGate } from '../health/gate.js';
 import { type RemoteLayout, remoteLayout } from '../model/layout.js';
 import type { Log } from '../report/log.js';
 import type { StepRecord, StepResult } from '../report/steps.js';
@@ -22,8 +22,8 @@ export async function rollBack(
   push: boolean,
 ): Promise<StepResult<GateResult>> {
   const restored = await restoreRelease(h.remote, layout, release, h.settings.stack.stacks);
-  const up = await upStacks(h.remote, h.facts, layout.root, restored.stack, restored.changedPaths, 'never');
-  const options: GateOptions = gateOptions(h.settings, h.log, restored.hostNowSec);
+  const up = await upStacks(h.remote, h.facts, layout.root, restored.stack, restored.changedPaths, 'never', release);
+  const options: GateOptions = gateOptions(h.settings, h.log, freshnessAfter(restored.hostNowSec, up.restarted));
   const gate = await healthGate(h.remote, h.facts, push ? options : { ...options, push: undefined });
   return {
     changed: true,
@@ -56,7 +56,7 @@ export async function rollbackHost(settings: Settings, log: Log, named?: string)
     }
     assertReleaseId(release);
     log.info(`rolling back to release ${release}`);
-    const gate = await withLock(h, layout.lockFile, () =>
+    const gate = await withLock(h, layout.lockName, '', () =>
       run.steps.run(`Rollback to ${release}`, () => rollBack(h, layout, release, true)),
     );
     return { release, gate, steps: run.steps.records };

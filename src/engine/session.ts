@@ -50,18 +50,26 @@ export function preflightStep(run: Run, remote: RemoteHost, strict = true): Prom
   });
 }
 
-/** Runs fn holding the host's deploy lock (a step of its own), and always lets go of it. */
-export async function withLock<T>(h: OnHost, lockFile: string, fn: () => Promise<T>): Promise<T> {
+/**
+ * Runs fn holding the host's deploy lock (a step of its own) and always lets go of it. `then` is a
+ * script the lock's own session runs once it holds the lock; fn gets its output.
+ */
+export async function withLock<T>(
+  h: OnHost,
+  lockName: string,
+  then: string,
+  fn: (output: string) => Promise<T>,
+): Promise<T> {
   const lock = await h.steps.run('Lock', async () => {
-    const held = await acquireLock(h.remote, lockFile, h.settings.lockTimeoutMs, h.log);
+    const held = await acquireLock(h.remote, lockName, h.settings.lockTimeoutMs, h.log, then);
     return {
       value: held,
       detail: held.waitedMs > 1000 ? `waited ${Math.round(held.waitedMs / 1000)}s for another deploy` : 'taken',
     };
   });
   try {
-    return await fn();
+    return await fn(lock.output);
   } finally {
-    await lock.release();
+    lock.release();
   }
 }

@@ -16,26 +16,27 @@ export interface ContainerInfo {
   readonly address?: string;
 }
 
-function containersScript(docker: string, network: string): string {
+/** Prints one `@container …` line per container of our Compose projects. */
+export function containersScript(docker: string, network: string): string {
   const fmt = `{{index .Config.Labels "com.docker.compose.service"}}|{{index .Config.Labels "com.docker.compose.project"}}|{{.Name}}|{{.State.Status}}|{{if .State.Health}}{{.State.Health.Status}}{{end}}|{{.RestartCount}}|{{with index .NetworkSettings.Networks ${JSON.stringify(network)}}}{{.IPAddress}}{{end}}`;
   // docker ps takes one --filter per project as OR only for the same key: ask per project. An
   // engine that is restarting answers nothing: no containers, which the gate waits out.
   return Object.values(PROJECT_NAMES)
     .map(
       (p) =>
-        `ids=$(${docker} ps -aq --filter label=com.docker.compose.project=${p}); [ -z "$ids" ] || ${docker} inspect -f ${shq(fmt)} $ids || true`,
+        `ids=$(${docker} ps -aq --filter label=com.docker.compose.project=${p}); [ -z "$ids" ] || ${docker} inspect -f ${shq(`@container ${fmt}`)} $ids || true`,
     )
     .join('\n');
 }
 
-function parseContainers(stdout: string): ContainerInfo[] {
+export function parseContainers(stdout: string): ContainerInfo[] {
   return stdout
-    .trim()
     .split('\n')
-    .filter(Boolean)
+    .filter((line) => line.startsWith('@container '))
     .map((line) => {
-      const [service = '', project = '', name = '', state = '', health = '', restarts = '0', address = ''] =
-        line.split('|');
+      const [service = '', project = '', name = '', state = '', health = '', restarts = '0', address = ''] = line
+        .slice('@container '.length)
+        .split('|');
       return {
         service,
         project,

@@ -36,6 +36,8 @@ export interface TargetState {
   readonly lastError: string;
   readonly lastScrape: string;
   readonly scrapeUrl: string;
+  /** The target's own scrape interval (Prometheus reports it per target), in ms. */
+  readonly scrapeIntervalMs?: number;
 }
 
 export interface HealthState {
@@ -62,17 +64,36 @@ export interface GateOptions {
   readonly role: Role;
   readonly push?: { readonly targets: readonly PushTarget[]; readonly credentials: PushCredentials };
   readonly timeoutMs: number;
-  /** Host clock (epoch seconds) when this deploy started: targets must have a newer scrape. */
-  readonly sinceEpochSec: number;
+  /** Which targets must show a scrape newer than this run's start, and which their current state. */
+  readonly freshness: Freshness;
   readonly log: Log;
+  /** The containers as the run already saw them: the first look needs not list them again. */
+  readonly containers?: readonly ContainerInfo[];
   /** Prove the log path: write these canary lines and find each in Loki (token: this run's). */
   readonly canary?: CanaryPlan & { readonly token: string };
   /** Ask Grafana whether it can use its data sources and has loaded its rules. */
   readonly grafana?: GrafanaPlan;
 }
 
-/** The gate for one run's settings; the caller picks the host time scrapes must be newer than. */
-export function gateOptions(settings: Settings, log: Log, sinceEpochSec: number): GateOptions {
+/**
+ * A target whose container (or Prometheus itself) this run started or restarted counts only with
+ * a scrape newer than the run's start: its old `up` says nothing of the new container. Any other
+ * target is judged on its current state: up, and scraped within two of its scrape intervals.
+ */
+export interface Freshness {
+  /** Host clock (epoch seconds) when this run started. */
+  readonly sinceEpochSec: number;
+  /** Services started or restarted by this run; `all` after a first deploy or a Prometheus restart. */
+  readonly restarted: 'all' | readonly string[];
+}
+
+/** After (re)starting these services: their targets, or all after Prometheus restarted, need a fresh scrape. */
+export function freshnessAfter(sinceEpochSec: number, restarted: readonly string[] | 'all'): Freshness {
+  return { sinceEpochSec, restarted: restarted === 'all' || restarted.includes('prometheus') ? 'all' : restarted };
+}
+
+/** The gate for one run's settings; the caller says which targets must be freshly scraped. */
+export function gateOptions(settings: Settings, log: Log, freshness: Freshness): GateOptions {
   const { agents } = settings;
   const push =
     agents.role === 'agent' && agents.remoteWriteUrl && agents.lokiPushUrl
@@ -90,7 +111,7 @@ export function gateOptions(settings: Settings, log: Log, sinceEpochSec: number)
     role: agents.role,
     push,
     timeoutMs: settings.healthTimeoutMs,
-    sinceEpochSec,
+    freshness,
     log,
   };
 }
@@ -112,21 +133,47 @@ export function parseTargets(body: string): TargetState[] {
       lastError: String(t.lastError ?? ''),
       lastScrape: String(t.lastScrape ?? ''),
       scrapeUrl: String(t.scrapeUrl ?? ''),
+      scrapeIntervalMs: durationMs(String(t.scrapeInterval ?? '')),
     };
   });
 }
 
-/** Why a target does not count as up for this deploy, or undefined. */
-export function targetProblem(t: TargetState, sinceEpochSec: number): string | undefined {
+/** Prometheus' durations as the targets API writes them: 15s, 1m, 1m30s, 500ms. */
+function durationMs(d: string): number | undefined {
+  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const parts = [...d.matchAll(/(\d+)(ms|s|m|h)/g)];
+  if (!parts.length) return undefined;
+  return parts.reduce((n, [, v, u]) => n + Number(v) * (units[u as string] ?? 0), 0);
+}
+
+/** The service a target belongs to: its instance's host (`localhost` is Prometheus itself). */
+export function targetService(t: TargetState): string {
+  const host = t.instance.replace(/:\d+$/, '');
+  return host === 'localhost' || host === '127.0.0.1' ? 'prometheus' : host;
+}
+
+/** Why a target does not count as up for this run, or undefined; `nowMs`: Prometheus' clock. */
+export function targetProblem(t: TargetState, f: Freshness, nowMs?: number): string | undefined {
   if (t.health !== 'up') return `${t.health}${t.lastError ? `: ${t.lastError}` : ''}`;
   const scraped = parsePromTime(t.lastScrape);
-  if (!(scraped >= sinceEpochSec * 1000)) return 'up, but not yet scraped since this deploy started';
+  if (f.restarted === 'all' || f.restarted.includes(targetService(t))) {
+    return scraped >= f.sinceEpochSec * 1000 ? undefined : 'up, but not yet scraped since this deploy started';
+  }
+  // Two intervals, and a second for the Date header's whole seconds: a stuck scraper shows.
+  const limit = 2 * (t.scrapeIntervalMs ?? 15_000) + 1_000;
+  if (nowMs !== undefined && nowMs - scraped > limit)
+    return `up, but last scraped ${Math.round((nowMs - scraped) / 1000)}s ago (more than two scrape intervals)`;
   return undefined;
 }
 
-/** The targets check: every active target up and freshly scraped. */
-export function targetsCheck(targets: readonly TargetState[], sinceEpochSec: number, container: string): CheckState {
-  const bad = targets.map((t) => [t, targetProblem(t, sinceEpochSec)] as const).filter(([, why]) => why);
+/** The targets check: every active target up and scraped as recently as its rule asks. */
+export function targetsCheck(
+  targets: readonly TargetState[],
+  f: Freshness,
+  container: string,
+  nowMs?: number,
+): CheckState {
+  const bad = targets.map((t) => [t, targetProblem(t, f, nowMs)] as const).filter(([, why]) => why);
   return {
     name: 'targets',
     ok: targets.length > 0 && bad.length === 0,
@@ -155,14 +202,15 @@ async function probe(remote: RemoteHost, c: ContainerInfo | undefined, p: Probe)
   }
 }
 
-async function targetsOf(remote: RemoteHost, prometheus: ContainerInfo, sinceEpochSec: number) {
+async function targetsOf(remote: RemoteHost, prometheus: ContainerInfo, f: Freshness) {
   try {
     const res = await httpViaHost(remote, prometheus.address as string, 9090, {
       path: '/api/v1/targets?state=active',
       timeoutMs: 5_000,
     });
     const targets = parseTargets(res.body);
-    return { targets, check: targetsCheck(targets, sinceEpochSec, prometheus.name) };
+    const now = Date.parse(res.headers.date ?? '');
+    return { targets, check: targetsCheck(targets, f, prometheus.name, Number.isNaN(now) ? undefined : now) };
   } catch (e) {
     return {
       targets: [],
@@ -174,6 +222,7 @@ async function targetsOf(remote: RemoteHost, prometheus: ContainerInfo, sinceEpo
 /** What the gate learns over its looks: canary lines written and found, Grafana's rules. */
 interface Progress {
   readonly started: number;
+  looks: number;
   readonly writes: Map<string, WriteOutcome>;
   readonly arrivedMs: Map<string, number>;
   readonly misrouted: Map<string, string>;
@@ -266,7 +315,9 @@ async function inspectHealth(
   opts: GateOptions,
   progress: Progress,
 ): Promise<HealthState> {
-  const containers = await listContainers(remote, facts, opts.network);
+  // The run's own look at the containers serves the first round; later rounds ask again.
+  const containers =
+    progress.looks++ === 0 && opts.containers ? opts.containers : await listContainers(remote, facts, opts.network);
   const byService = new Map(containers.map((c) => [c.service, c]));
   const checks = await Promise.all([
     ...probesFor(opts.role, opts.logAgent).map((p) => probe(remote, byService.get(p.service), p)),
@@ -304,7 +355,7 @@ async function inspectHealth(
   let targets: TargetState[] = [];
   const prometheus = byService.get('prometheus');
   if (checks.find((c) => c.name === 'prometheus')?.ok && prometheus?.address) {
-    const seen = await targetsOf(remote, prometheus, opts.sinceEpochSec);
+    const seen = await targetsOf(remote, prometheus, opts.freshness);
     targets = seen.targets;
     checks.push(seen.check);
   } else {
@@ -315,10 +366,18 @@ async function inspectHealth(
 
 /** Polls with backoff until everything is healthy; at the deadline, fails with what is not. */
 export async function healthGate(remote: RemoteHost, facts: HostFacts, opts: GateOptions): Promise<GateResult> {
-  const progress: Progress = { started: Date.now(), writes: new Map(), arrivedMs: new Map(), misrouted: new Map() };
+  const progress: Progress = {
+    started: Date.now(),
+    looks: 0,
+    writes: new Map(),
+    arrivedMs: new Map(),
+    misrouted: new Map(),
+  };
   const result = await poll<HealthState>({
     timeoutMs: opts.timeoutMs,
     log: opts.log,
+    // Services just (re)started answer within a second or two: look early, then back off.
+    firstDelayMs: 250,
     look: () => inspectHealth(remote, facts, opts, progress),
     done: (s) => s.ok,
     // The engine may be restarting: keep trying until the deadline.

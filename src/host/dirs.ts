@@ -1,28 +1,55 @@
 // Directories the stacks bind-mount, made by the login user before Compose would make them
-// as root (Grafana, running as the login user, could then not write its data).
+// as root (Grafana, running as the login user, could then not write its data). A directory the
+// tool did not make keeps its mode: a deploy never loosens what someone set.
 import { shq } from '../connection/shell.js';
 import type { RemoteHost } from '../connection/ssh.js';
 import { type RemoteLayout, SECRET_FILES } from '../model/layout.js';
 import type { StepOutcome } from '../report/steps.js';
 
-export function dirsScript(layout: RemoteLayout, generatePassword: boolean, agent = false): string {
-  const q = shq;
+export interface DirsWanted {
+  readonly layout: RemoteLayout;
+  /** Make a Grafana admin password on the host (none was given). */
+  readonly generatePassword: boolean;
+  /** An agent host keeps its Prometheus WAL in data/. */
+  readonly agent: boolean;
+}
+
+function dirs(w: DirsWanted): [string, string][] {
+  const { layout } = w;
+  return [
+    [layout.root, '755'],
+    [layout.dataDir, '755'],
+    [`${layout.dataDir}/grafana`, '755'],
+    [`${layout.dataDir}/grafana-com-dashboards`, '755'],
+    [layout.logsDir, '755'],
+    // The app's image decides which user Logback writes as; let any user write its log dir.
+    [`${layout.logsDir}/app`, '777'],
+    [`${layout.logsDir}/nginx`, '755'],
+    [layout.secretsDir, '700'],
+    ...(w.agent ? ([[`${layout.dataDir}/prometheus-agent`, '755']] as [string, string][]) : []),
+  ];
+}
+
+const passwordFile = (w: DirsWanted) => `${w.layout.root}/${SECRET_FILES.grafanaAdminPassword}`;
+
+/** Prints `@missing PATH` for each directory (or the password file) still to make. */
+export function dirsState(w: DirsWanted): string {
+  return [
+    ...dirs(w).map(([d]) => `[ -d ${shq(d)} ] || echo @missing ${shq(d)}`),
+    ...(w.generatePassword ? [`[ -s ${shq(passwordFile(w))} ] || echo @missing ${shq(passwordFile(w))}`] : []),
+  ].join('\n');
+}
+
+function dirsScript(w: DirsWanted): string {
   return `set -e
 changed=
-mk() { [ -d "$1" ] || { mkdir -p "$1"; changed="$changed $1"; }; chmod "$2" "$1"; }
-mk ${q(layout.root)} 755
-mk ${q(layout.dataDir)} 755
-mk ${q(`${layout.dataDir}/grafana`)} 755
-mk ${q(`${layout.dataDir}/grafana-com-dashboards`)} 755
-mk ${q(layout.logsDir)} 755
-# The app's image decides which user Logback writes as; let any user write its log dir.
-mk ${q(`${layout.logsDir}/app`)} 777
-mk ${q(`${layout.logsDir}/nginx`)} 755
-mk ${q(layout.secretsDir)} 700
-${agent ? `mk ${q(`${layout.dataDir}/prometheus-agent`)} 755` : ''}
+mk() { [ -d "$1" ] || { mkdir -p "$1"; chmod "$2" "$1"; changed="$changed $1"; }; }
+${dirs(w)
+  .map(([d, mode]) => `mk ${shq(d)} ${mode}`)
+  .join('\n')}
 ${
-  generatePassword
-    ? `pw=${q(`${layout.root}/${SECRET_FILES.grafanaAdminPassword}`)}
+  w.generatePassword
+    ? `pw=${shq(passwordFile(w))}
 if [ ! -s "$pw" ]; then (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=\\n' > "$pw"); changed="$changed $pw"; fi`
     : ''
 }
@@ -30,19 +57,16 @@ echo "changed:$changed"
 `;
 }
 
-export async function ensureDirs(
-  remote: RemoteHost,
-  layout: RemoteLayout,
-  generatePassword: boolean,
-  agent = false,
-): Promise<StepOutcome> {
-  const out = await remote.run(dirsScript(layout, generatePassword, agent), { what: `Preparing ${layout.root}` });
+/** Makes what dirsState found missing; nothing to run when all is there. */
+export async function ensureDirs(remote: RemoteHost, w: DirsWanted, missing: readonly string[]): Promise<StepOutcome> {
+  if (!missing.length) return { changed: false, detail: 'all present' };
+  const out = await remote.run(dirsScript(w), { what: `Preparing ${w.layout.root}` });
   const made = (/changed:(.*)/.exec(out)?.[1] ?? '').trim();
   const generated = made.includes(SECRET_FILES.grafanaAdminPassword);
   return {
     changed: made.length > 0,
     detail: made
-      ? `made ${made.split(' ').length} path(s)${generated ? `; a Grafana admin password was generated in ${layout.root}/${SECRET_FILES.grafanaAdminPassword} (mode 600)` : ''}`
+      ? `made ${made.split(' ').length} path(s)${generated ? `; a Grafana admin password was generated in ${passwordFile(w)} (mode 600)` : ''}`
       : 'all present',
   };
 }

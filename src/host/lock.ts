@@ -1,15 +1,19 @@
 // One deploy at a time per host. The lock is an flock held by a command that lives as long as
 // our SSH session: released when we end it, and by the host itself if the connection drops, so
-// a crashed runner never leaves a stale lock behind.
+// a crashed runner never leaves a stale lock behind. The same session reads the host's state
+// once the lock is held: taking the lock and learning what to change cost one round trip.
 import type { ClientChannel } from 'ssh2';
-import { shq } from '../connection/shell.js';
+import { PATH_SETUP, shq } from '../connection/shell.js';
 import type { RemoteHost } from '../connection/ssh.js';
 import { DeployError } from '../errors.js';
 import type { Log } from '../report/log.js';
 
 export interface HeldLock {
   readonly waitedMs: number;
-  release(): Promise<void>;
+  /** What the script given to acquireLock printed once the lock was held. */
+  readonly output: string;
+  /** Lets go of the lock: the session ends, and the host drops the flock with it. */
+  release(): void;
 }
 
 /** Who is deploying, shown to whoever waits: the workflow run, or user@machine for the CLI. */
@@ -22,46 +26,62 @@ export function lockOwner(env: NodeJS.ProcessEnv = process.env): string {
   return `${env.USER ?? 'someone'} with the monitoring-deploy CLI, started ${when}`;
 }
 
-export function lockScript(lockFile: string, owner: string, timeoutSec: number): string {
-  // Named per user id: /tmp is sticky, and a file left by another (or a recreated) user of the
-  // same path could not be opened.
+const END = '@@lock-script-end';
+
+/**
+ * The lock lives in the login user's own directory (mode 700): no other local user can take it
+ * first or fake its owner line. Then `then` runs under the lock; the session holds it until we
+ * close our side or the connection goes.
+ */
+export function lockScript(lockName: string, owner: string, timeoutSec: number, then = ''): string {
   const f = '"$f"';
   return [
-    `f=${shq(lockFile)}-$(id -u).lock`,
+    PATH_SETUP,
+    'd="$HOME/.monitoring-deploy"',
+    '(umask 077; mkdir -p "$d") || exit 4',
+    `f="$d"/${shq(`${lockName}.lock`)}`,
     `exec 9>>${f} || exit 4`,
     `if ! flock -n 9; then echo "WAIT $(cat ${f}.owner 2>/dev/null)"; flock -w ${Math.ceil(timeoutSec)} 9 || exit 3; fi`,
     `printf '%s\\n' ${shq(owner)} > ${f}.owner`,
     'echo LOCKED',
-    // Hold the lock until we close our side, or the connection goes.
+    then,
+    `echo ${END}`,
     'cat >/dev/null',
   ].join('\n');
 }
 
 export async function acquireLock(
   remote: RemoteHost,
-  lockFile: string,
+  lockName: string,
   timeoutMs: number,
   log: Log,
+  then = '',
   owner = lockOwner(),
 ): Promise<HeldLock> {
   const started = Date.now();
-  const channel: ClientChannel = await remote.session(`sh -c ${shq(lockScript(lockFile, owner, timeoutMs / 1000))}`);
+  const channel: ClientChannel = await remote.session(
+    `sh -c ${shq(lockScript(lockName, owner, timeoutMs / 1000, then))}`,
+  );
   let out = '';
   let err = '';
-  await new Promise<void>((resolve, reject) => {
+  let waited = false;
+  let lockedAt = 0;
+  const output = await new Promise<string>((resolve, reject) => {
     const onData = (d: Buffer) => {
       out += d.toString();
-      for (const line of out.split('\n').slice(0, -1)) {
-        if (line.startsWith('WAIT ')) {
-          log.info(
-            `  another deploy holds the lock: ${line.slice(5) || 'owner unknown'}; waiting up to ${Math.round(timeoutMs / 1000)}s`,
-          );
-          out = out.slice(out.indexOf(line) + line.length + 1);
-        } else if (line === 'LOCKED') {
-          channel.stdout.off('data', onData);
-          resolve();
-          return;
-        }
+      const wait = /^WAIT (.*)$/m.exec(out);
+      if (wait && !waited) {
+        waited = true;
+        log.info(
+          `  another deploy holds the lock: ${wait[1] || 'owner unknown'}; waiting up to ${Math.round(timeoutMs / 1000)}s`,
+        );
+      }
+      const locked = out.indexOf('LOCKED\n');
+      if (locked >= 0 && !lockedAt) lockedAt = Date.now();
+      const end = out.indexOf(`${END}\n`);
+      if (locked >= 0 && end > locked) {
+        channel.stdout.off('data', onData);
+        resolve(out.slice(locked + 'LOCKED\n'.length, end));
       }
     };
     channel.stdout.on('data', onData);
@@ -79,23 +99,20 @@ export async function acquireLock(
       } else if (code === 127 || /flock: (not found|command not found)/.test(err)) {
         reject(new DeployError('The host has no `flock` (util-linux).', 'install util-linux on the host.'));
       } else {
-        reject(new DeployError(`Could not take the deploy lock ${lockFile}-<uid>.lock (exit ${code}): ${err.trim()}`));
+        reject(
+          new DeployError(
+            `Could not take the deploy lock ~/.monitoring-deploy/${lockName}.lock (exit ${code}): ${err.trim()}`,
+          ),
+        );
       }
     });
   });
   return {
-    waitedMs: Date.now() - started,
-    release: async () => {
-      // On a lost connection the host has already dropped the lock with the session.
-      if (!remote.connected) return;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 5_000);
-        channel.once('close', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-        channel.end();
-      });
+    waitedMs: lockedAt - started,
+    output,
+    // No waiting for the close: ending our side ends the session, and the host drops the lock.
+    release: () => {
+      if (remote.connected) channel.end();
     },
   };
 }

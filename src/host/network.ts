@@ -10,8 +10,21 @@ function networkScript(docker: string, name: string): string {
 else ${docker} network create --driver bridge ${n} >/dev/null && echo created; fi`;
 }
 
-export async function ensureNetwork(remote: RemoteHost, docker: string, name: string): Promise<StepOutcome> {
-  const out = (await remote.run(networkScript(docker, name), { what: `Creating the Docker network "${name}"` })).trim();
+/** Prints `@network <driver>` (empty when there is no such network). */
+export function networkState(docker: string, name: string): string {
+  return `echo "@network $(${docker} network inspect -f '{{.Driver}}' ${shq(name)} 2>/dev/null)"`;
+}
+
+/** The network, created if missing; `driver` (from networkState) spares a round trip when it exists. */
+export async function ensureNetwork(
+  remote: RemoteHost,
+  docker: string,
+  name: string,
+  known?: string,
+): Promise<StepOutcome> {
+  const out = known
+    ? `exists ${known}`
+    : (await remote.run(networkScript(docker, name), { what: `Creating the Docker network "${name}"` })).trim();
   if (out === 'created') return { changed: true, detail: `created bridge network ${name}` };
   const driver = out.split(' ')[1];
   if (driver !== 'bridge') {

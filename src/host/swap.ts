@@ -41,8 +41,22 @@ echo "changed $(active_kb)"
 `;
 }
 
-export async function ensureSwap(remote: RemoteHost, facts: HostFacts, wantBytes: number): Promise<StepOutcome> {
+/** Prints `@swap <active swap in KiB>`. */
+export const SWAP_STATE = `echo "@swap $(awk 'NR>1 {s+=$3} END {print s+0}' /proc/swaps)"`;
+
+// mkswap keeps a page for its header: allow 1 MiB of slack so a file we made counts as enough.
+const enough = (activeKb: number, wantBytes: number) => activeKb + 1024 >= Math.ceil(wantBytes / 1024);
+
+/** At least wantBytes of active swap; activeKb (from SWAP_STATE) spares a round trip when it is enough. */
+export async function ensureSwap(
+  remote: RemoteHost,
+  facts: HostFacts,
+  wantBytes: number,
+  activeKb?: number,
+): Promise<StepOutcome> {
   if (wantBytes === 0) return { changed: false, detail: 'swap-size 0: swap left alone' };
+  if (activeKb !== undefined && enough(activeKb, wantBytes))
+    return { changed: false, detail: `${Math.round(activeKb / 1024)} MiB active` };
   const sudo = facts.uid === 0 ? '' : facts.sudo ? 'sudo -n' : 'none';
   const out = await remote.run(swapScript(wantBytes, sudo), {
     what: 'Adding swap',

@@ -24,11 +24,10 @@ export interface RemoteLayout {
   readonly logsDir: string;
   readonly secretsDir: string;
   /**
-   * The deploy lock's path without its end (`-<uid>.lock`, added on the host): in /tmp, keyed
-   * by the remote dir, so that taking it changes nothing in the stack's directory (a deploy
-   * that fails early leaves the host as it was).
+   * The deploy lock's name, keyed by the remote dir: the lock lives in the login user's own
+   * ~/.monitoring-deploy (mode 700), so taking it changes nothing in the stack's directory.
    */
-  readonly lockFile: string;
+  readonly lockName: string;
 }
 
 /** Resolves `~` against the login user's home: remote commands get absolute paths. */
@@ -39,7 +38,7 @@ export function remoteLayout(remoteDir: string, home: string): RemoteLayout {
     dataDir: posix.join(root, 'data'),
     logsDir: posix.join(root, 'logs'),
     secretsDir: posix.join(root, 'secrets'),
-    lockFile: `/tmp/.monitoring-deploy-${createHash('sha256').update(root).digest('hex').slice(0, 12)}`,
+    lockName: `deploy-${createHash('sha256').update(root).digest('hex').slice(0, 12)}`,
   };
 }
 

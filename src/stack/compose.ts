@@ -11,6 +11,45 @@ import { PROJECT_NAMES, type StackKey } from '../model/layout.js';
 import type { PullPolicy } from '../settings/settings.js';
 import type { RenderedStack } from './render.js';
 
+/** Records the release whose stacks were last brought up whole (a rerun of it need not run up). */
+const UP_RELEASE = '.up-release';
+
+/** Prints `@up RELEASE`: the release last brought up. */
+export function upState(root: string): string {
+  return `echo "@up $(cat ${shq(`${root}/${UP_RELEASE}`)} 2>/dev/null)"`;
+}
+
+/**
+ * Whether Compose need not run: the files are the release last brought up, nothing is pulled
+ * on purpose, and every service the stacks run has a container up (running or paused).
+ */
+export function stacksUpToDate(
+  upRelease: string | undefined,
+  release: string,
+  pull: PullPolicy,
+  wanted: readonly { project: string; service: string }[],
+  running: readonly { project: string; service: string; state: string }[],
+): boolean {
+  if (upRelease !== release || pull === 'always') return false;
+  // A paused container is someone's choice, which `up` would not undo either.
+  const present = (state: string) => state === 'running' || state === 'paused';
+  return wanted.every((w) =>
+    running.some((c) => c.project === w.project && c.service === w.service && present(c.state)),
+  );
+}
+
+/** The services each stack runs: those without a profile, or with an active one. */
+export function wantedServices(rendered: RenderedStack): { project: string; service: string }[] {
+  const active = (rendered.variables.COMPOSE_PROFILES ?? '').split(',');
+  return stacksOf(rendered).flatMap(([stack, files]) => {
+    const file = rendered.files.find((f) => f.path === files[0]);
+    if (!file) return [];
+    return parseComposeFile(file)
+      .services.filter((s) => s.profiles.length === 0 || s.profiles.some((p) => active.includes(p)))
+      .map((s) => ({ project: PROJECT_NAMES[stack], service: s.name }));
+  });
+}
+
 /** The app first: Prometheus scrapes it and nginx proxies to it. */
 const STACK_ORDER: readonly StackKey[] = ['app', 'monitoring', 'agent'];
 
@@ -86,6 +125,7 @@ function upScript(
   rendered: RenderedStack,
   changedPaths: readonly string[],
   pull: PullPolicy,
+  release: string,
 ): string {
   const docker = dockerCommand(facts);
   const v2 = facts.compose?.command === 'docker compose';
@@ -114,7 +154,7 @@ function upScript(
       );
     });
   }
-  lines.push(`list | sed 's/^/@after /'`);
+  lines.push(`list | sed 's/^/@after /'`, `printf '%s\\n' ${shq(release)} > ${UP_RELEASE}`);
   return lines.join('\n');
 }
 
@@ -144,8 +184,9 @@ export async function upStacks(
   rendered: RenderedStack,
   changedPaths: readonly string[],
   pull: PullPolicy,
+  release: string,
 ): Promise<UpResult> {
-  const stdout = await remote.run(upScript(facts, root, rendered, changedPaths, pull), {
+  const stdout = await remote.run(upScript(facts, root, rendered, changedPaths, pull, release), {
     what: 'Starting the stacks',
     timeoutMs: 900_000,
     explain: composeFailure,

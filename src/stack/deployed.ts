@@ -1,9 +1,7 @@
 // The stack as it is deployed on the host now (its current release): what the watchdog reads to
 // know which log files, data sources and rules to prove, whatever inputs it was started with.
 import { shq } from '../connection/shell.js';
-import type { RemoteHost } from '../connection/ssh.js';
 import type { StackFile } from '../model/files.js';
-import type { RemoteLayout } from '../model/layout.js';
 import type { LogAgent } from '../settings/settings.js';
 import { MANIFEST } from './upload.js';
 
@@ -16,7 +14,8 @@ export interface DeployedStack {
 /** Config files only: dashboards and other large files say nothing about the data path. */
 const MAX_CONFIG_BYTES = 256 * 1024;
 
-function readScript(root: string): string {
+/** Prints `@file BASE64 PATH` for each config file of the current release. */
+export function deployedScript(root: string): string {
   return `cd ${shq(root)} 2>/dev/null || exit 0
 [ -f ${MANIFEST} ] || exit 0
 while IFS= read -r f; do
@@ -47,10 +46,6 @@ export function parseDeployed(stdout: string): DeployedStack {
   }
   const env = files.find((f) => f.path === '.env')?.content.toString('utf8') ?? '';
   return { files, variables: parseEnv(env) };
-}
-
-export async function readDeployedStack(remote: RemoteHost, layout: RemoteLayout): Promise<DeployedStack> {
-  return parseDeployed(await remote.run(readScript(layout.root), { what: 'Reading the deployed stack' }));
 }
 
 /** The log agent the deployed stack runs (its active Compose profile). */

@@ -39,17 +39,30 @@ export function bindDashboard(raw: string, id: number): string {
   return text.replace(/\$\{([A-Za-z0-9_-]+)\}/g, (m, name: string) => values[name] ?? m);
 }
 
+const dashboardsDir = (layout: RemoteLayout) => `${layout.dataDir}/grafana-com-dashboards`;
+
+/** Prints `@dashboard FILE` for each dashboard already downloaded. */
+export function dashboardsState(layout: RemoteLayout): string {
+  return `ls -1 ${shq(dashboardsDir(layout))} 2>/dev/null | sed 's/^/@dashboard /'`;
+}
+
+export function parseDashboards(stdout: string): string[] {
+  return stdout
+    .split('\n')
+    .filter((l) => l.startsWith('@dashboard '))
+    .map((l) => l.slice('@dashboard '.length));
+}
+
+/** The wanted dashboards on the host; `present` (from dashboardsState) lists what is there. */
 export async function ensureGrafanaComDashboards(
   remote: RemoteHost,
   layout: RemoteLayout,
   ids: readonly number[],
+  listed: readonly string[],
   baseUrl = process.env[GRAFANA_COM_URL_ENV] || 'https://grafana.com',
 ): Promise<StepOutcome & { warnings: string[] }> {
-  const dir = `${layout.dataDir}/grafana-com-dashboards`;
-  const listing = await remote.run(`mkdir -p ${shq(dir)} && cd ${shq(dir)} && ls -1`, {
-    what: 'Listing the grafana.com dashboards',
-  });
-  const present = new Set(listing.split('\n').filter((f) => /^\d+\.json$/.test(f)));
+  const dir = dashboardsDir(layout);
+  const present = new Set(listed.filter((f) => /^\d+\.json$/.test(f)));
   const wanted = new Set(ids.map((id) => `${id}.json`));
   const warnings: string[] = [];
   const added: number[] = [];

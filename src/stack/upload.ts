@@ -148,18 +148,6 @@ export function commitScript(root: string, plan: UploadPlan): string {
   return `${lines.join('\n')}\n`;
 }
 
-export async function readRemoteState(
-  remote: RemoteHost,
-  layout: RemoteLayout,
-  files: readonly StackFile[],
-): Promise<RemoteState> {
-  const script = stateScript(
-    layout.root,
-    files.map((f) => f.path),
-  );
-  return parseState(await remote.run(script, { what: 'Reading the stack on the host' }));
-}
-
 export async function stage(
   remote: RemoteHost,
   layout: RemoteLayout,

@@ -154,7 +154,8 @@ describe('host errors', () => {
 
 describe('errors while the stacks start (after the files changed: rolled back)', () => {
   it('an image that cannot be pulled', async () => {
-    const r = await deployWithAction(sandboxInputs(s, { images: `${s.images}\ngrafana=sandbox/does-not-exist:1` }));
+    const images = s.images.replace(/^grafana=.*$/m, 'grafana=sandbox/does-not-exist:1');
+    const r = await deployWithAction(sandboxInputs(s, { images }));
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('An image could not be pulled');
     expect(r.stdout).toContain('sandbox/does-not-exist:1');

@@ -31,6 +31,12 @@ beforeAll(async () => {
   sh(`touch ${s.home}/monitoring/data/grafana/md-marker`);
 });
 
+/** Prometheus' active targets, asked inside its container (its port is not published). */
+function promTargets(): { labels: Record<string, string>; health: string }[] {
+  return JSON.parse(sh('docker exec prometheus wget -qO- http://localhost:9090/api/v1/targets?state=active')).data
+    .activeTargets;
+}
+
 function expectDataKept() {
   for (const m of MARKERS) expect(sh(m)).toContain('md-marker');
   expect(existsSync(`${s.home}/monitoring/data/grafana/md-marker`)).toBe(true);
@@ -76,6 +82,44 @@ describe('gate failures roll back to the last good release', () => {
     expect(r.stdout).toContain(`Rolled back to release ${goodRelease}, which is healthy again`);
     expect(sh("docker inspect -f '{{.Args}}' loki")).not.toContain('min-ready-duration');
     expectDataKept();
+  });
+
+  it('a target whose container this deploy restarted never counts on a scrape older than the restart', async () => {
+    // The app's next container fails at once; the one it replaces was up a moment ago, and its
+    // last scrape is recent: only a scrape after the restart may count.
+    const dir = stackCopy((d) => {
+      const f = join(d, 'docker-compose-dev.yml');
+      const text = readFileSync(f, 'utf8');
+      writeFileSync(f, text.replace('    environment:\n', '    environment:\n      - UNHEALTHY_FROM_START=1\n'));
+    });
+    const r = await deployWithAction(sandboxInputs(s, { 'stack-dir': dir, 'health-timeout': '40s' }));
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(
+      /target app http:\/\/server:19021\/myendpoint\/prometheus: down, lastError: server returned HTTP status 500/,
+    );
+    expect(r.stdout).toContain(`Rolled back to release ${goodRelease}, which is healthy again`);
+    expect(sh("docker inspect -f '{{.Config.Env}}' server")).not.toContain('UNHEALTHY_FROM_START');
+  });
+
+  it('on a no-op, a target that is down (its container paused) fails the gate within health-timeout, with its lastError', async () => {
+    sh('docker pause node-exporter');
+    try {
+      // Prometheus has seen a scrape fail before the deploy starts.
+      await expect
+        .poll(() => promTargets().find((t) => t.labels.job === 'node')?.health, { timeout: 60_000, interval: 2_000 })
+        .toBe('down');
+      const started = Date.now();
+      const r = await deployWithAction(sandboxInputs(s, { 'health-timeout': '20s' }));
+      expect(r.code).toBe(1);
+      expect(Date.now() - started).toBeLessThan(45_000);
+      expect(r.stdout).toContain('did not become healthy within 20.0s');
+      expect(r.stdout).toMatch(/target node http:\/\/node-exporter:9100\/metrics: down, lastError: \S+/);
+      expect(r.stdout).toContain('Not rolled back: this deploy changed no files');
+      expect(r.summary).toMatch(/\| Upload \| ⚪ unchanged \|/);
+      expect(r.summary).toMatch(/\| Stacks \| ⚪ unchanged \|/);
+    } finally {
+      sh('docker unpause node-exporter');
+    }
   });
 
   it('rollback by hand: monitoring-deploy rollback puts the previous release back', async () => {

@@ -32,9 +32,10 @@ function importGraph(files: readonly string[]): Map<string, string[]> {
   const graph = new Map<string, string[]>();
   for (const file of files) {
     const text = readFileSync(file, 'utf8');
-    const targets = [...text.matchAll(/(?:from|import)\s+'(\.{1,2}\/[^']+)'/g)].map((m) =>
-      relative(SRC, resolve(dirname(file), (m[1] as string).replace(/\.js$/, '.ts'))),
-    );
+    // Data from outside src/ (package.json for the version) is no layer of the code.
+    const targets = [...text.matchAll(/(?:from|import)\s+'(\.{1,2}\/[^']+)'/g)]
+      .map((m) => relative(SRC, resolve(dirname(file), (m[1] as string).replace(/\.js$/, '.ts'))))
+      .filter((t) => !t.startsWith('..'));
     graph.set(relative(SRC, file), targets);
   }
   return graph;

@@ -1,7 +1,15 @@
 // The gate's judgements, which are what the product promises: a target counts only when up and
 // scraped since the deploy, and each probe's answer is read as its service means it.
 import { describe, expect, it } from 'vitest';
-import { parseTargets, type TargetState, targetProblem, targetsCheck } from '../../src/health/gate';
+import {
+  type Freshness,
+  freshnessAfter,
+  parseTargets,
+  type TargetState,
+  targetProblem,
+  targetService,
+  targetsCheck,
+} from '../../src/health/gate';
 import { checkTitle, PROBES, probesFor, probesMarkdown, titles } from '../../src/health/probes';
 import { composeFailure, parseUp } from '../../src/stack/compose';
 
@@ -48,6 +56,7 @@ describe('parseTargets', () => {
         lastError: 'server returned HTTP status 404 Not Found',
         lastScrape: '2026-11-25T10:00:05.123456789Z',
         scrapeUrl: 'http://server:19021/myendpoint/prometheus',
+        scrapeIntervalMs: 15_000,
       },
       {
         job: 'node',
@@ -56,6 +65,7 @@ describe('parseTargets', () => {
         lastError: '',
         lastScrape: '2026-11-25T10:00:07.5Z',
         scrapeUrl: 'http://node-exporter:9100/metrics',
+        scrapeIntervalMs: undefined,
       },
     ]);
   });
@@ -67,24 +77,47 @@ describe('parseTargets', () => {
 
 describe('targetProblem', () => {
   const [down, up] = parseTargets(TARGETS) as [TargetState, TargetState];
-  it('names a down target with its lastError', () => {
-    expect(targetProblem(down, since)).toBe('down: server returned HTTP status 404 Not Found');
+  const all: Freshness = { sinceEpochSec: since, restarted: 'all' };
+  const none: Freshness = { sinceEpochSec: since, restarted: [] };
+  const now = Date.parse('2026-11-25T10:00:20Z');
+  it('reads the scrape interval each target reports', () => {
+    expect(up.scrapeIntervalMs).toBeUndefined();
+    expect(down.scrapeIntervalMs).toBe(15_000);
+    expect(targetService(down)).toBe('server');
+    expect(targetService({ ...up, instance: 'localhost:9090' })).toBe('prometheus');
   });
-  it('accepts an up target scraped after the deploy started', () => {
-    expect(targetProblem(up, since)).toBeUndefined();
+  it('names a down target with its lastError, whatever else', () => {
+    expect(targetProblem(down, all)).toBe('down: server returned HTTP status 404 Not Found');
+    expect(targetProblem(down, none, now)).toBe('down: server returned HTTP status 404 Not Found');
   });
-  it('refuses an up target whose last scrape is older than the deploy (nanosecond timestamps too)', () => {
-    expect(targetProblem(up, since + 2)).toBe('up, but not yet scraped since this deploy started');
-    expect(targetProblem({ ...up, lastScrape: '0001-01-01T00:00:00Z' }, since)).toMatch(/not yet scraped/);
+  it('a restarted target counts only with a scrape newer than the run (nanosecond timestamps too)', () => {
+    expect(targetProblem(up, all)).toBeUndefined();
+    expect(targetProblem(up, { sinceEpochSec: since + 2, restarted: 'all' })).toBe(
+      'up, but not yet scraped since this deploy started',
+    );
+    expect(targetProblem({ ...up, lastScrape: '0001-01-01T00:00:00Z' }, all)).toMatch(/not yet scraped/);
+    // Only its own service's restart asks for it: node-exporter restarted, the node target waits.
+    expect(targetProblem(up, { sinceEpochSec: since + 2, restarted: ['node-exporter'] })).toMatch(/not yet scraped/);
+    expect(targetProblem(up, { sinceEpochSec: since + 2, restarted: ['server'] }, now)).toBeUndefined();
+  });
+  it('a target nothing restarted is judged on its current state: scraped within two intervals', () => {
+    expect(targetProblem(up, none, now)).toBeUndefined();
+    const stuck = { ...up, lastScrape: '2026-11-25T09:59:20Z', scrapeIntervalMs: 15_000 };
+    expect(targetProblem(stuck, none, now)).toBe('up, but last scraped 60s ago (more than two scrape intervals)');
+    expect(targetProblem(stuck, none, Date.parse('2026-11-25T09:59:50Z'))).toBeUndefined();
+  });
+  it('after Prometheus restarted, every target needs a fresh scrape', () => {
+    expect(freshnessAfter(since, ['prometheus', 'grafana']).restarted).toBe('all');
+    expect(freshnessAfter(since, ['grafana']).restarted).toEqual(['grafana']);
   });
   it('targetsCheck is ok only when every target passes, and never with none', () => {
     const targets = parseTargets(TARGETS);
-    expect(targetsCheck(targets, since, 'prometheus')).toMatchObject({
+    expect(targetsCheck(targets, all, 'prometheus')).toMatchObject({
       ok: false,
       detail: expect.stringContaining('app server:19021 down'),
     });
-    expect(targetsCheck(targets.slice(1), since, 'prometheus')).toMatchObject({ ok: true, detail: '1 up' });
-    expect(targetsCheck([], since, 'prometheus')).toMatchObject({
+    expect(targetsCheck(targets.slice(1), all, 'prometheus')).toMatchObject({ ok: true, detail: '1 up' });
+    expect(targetsCheck([], all, 'prometheus')).toMatchObject({
       ok: false,
       detail: 'Prometheus has no active targets',
     });

@@ -6,13 +6,15 @@
 # - the public app port 8080;
 # - Logback-style files under $LOG_DIR/{debug,info,warn,error}/, a line every few seconds.
 # Unhealthy on demand: `docker exec CONTAINER touch /tmp/unhealthy` makes the metrics endpoint
-# answer 500 until the file is removed.
+# answer 500 until the file is removed; UNHEALTHY_FROM_START=1 starts it that way (a new
+# container that fails at once, while the one it replaced was healthy).
 export METRICS_PORT=${METRICS_PORT:-19021}
 export METRICS_PATH=${METRICS_PATH:-/myendpoint/prometheus}
 export LOG_DIR=${LOG_DIR:-/app/logs}
 export STARTED_AT=$(date +%s)
 
 for level in debug info warn error; do mkdir -p "$LOG_DIR/$level"; done
+[ -z "${UNHEALTHY_FROM_START:-}" ] || touch /tmp/unhealthy
 
 log_loop() {
   n=0

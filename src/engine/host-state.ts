@@ -1,0 +1,101 @@
+// Everything a deploy needs to know about the host, read in one script under the lock: swap,
+// the network, the directories, the stack's files and their checksums, the containers, the
+// downloaded dashboards, the release last brought up and Grafana's admin password. A redeploy
+// that changes nothing needs no other command before its gate.
+
+import { shq } from '../connection/shell.js';
+import { type ContainerInfo, containersScript, parseContainers } from '../health/containers.js';
+import { dirsState } from '../host/dirs.js';
+import { dockerCommand } from '../host/docker.js';
+import { networkState } from '../host/network.js';
+import type { HostFacts } from '../host/preflight.js';
+import { SWAP_STATE } from '../host/swap.js';
+import { type RemoteLayout, SECRET_FILES } from '../model/layout.js';
+import type { Settings } from '../settings/settings.js';
+import { upState } from '../stack/compose.js';
+import { dashboardsState, parseDashboards } from '../stack/grafana-com.js';
+import type { RenderedStack } from '../stack/render.js';
+import { parseState, type RemoteState, stateScript } from '../stack/upload.js';
+
+export interface HostState {
+  readonly swapActiveKb: number;
+  /** The shared network's driver; empty when it does not exist. */
+  readonly networkDriver: string;
+  /** Directories (and the generated password file) still to make. */
+  readonly missing: readonly string[];
+  readonly files: RemoteState;
+  readonly containers: readonly ContainerInfo[];
+  readonly dashboards: readonly string[];
+  /** The release whose stacks were last brought up. */
+  readonly upRelease?: string;
+  /** Grafana's admin password as the host keeps it (never printed). */
+  readonly grafanaPassword?: string;
+}
+
+export interface StateInputs {
+  readonly settings: Settings;
+  readonly facts: HostFacts;
+  readonly layout: RemoteLayout;
+  readonly rendered: RenderedStack;
+}
+
+/** Whether the deploy makes Grafana's admin password on the host (none was given). */
+export const generatesPassword = (s: Settings) => !s.grafana.adminPassword && s.stack.stacks.includes('monitoring');
+
+export function dirsWanted(i: Pick<StateInputs, 'settings' | 'layout'>) {
+  return {
+    layout: i.layout,
+    generatePassword: generatesPassword(i.settings),
+    agent: i.settings.stack.stacks.includes('agent'),
+  };
+}
+
+/** Prints `@grafana-password BASE64`: the admin password the host keeps (never printed in clear). */
+export function passwordState(layout: RemoteLayout): string {
+  const file = `${layout.root}/${SECRET_FILES.grafanaAdminPassword}`;
+  return `echo "@grafana-password $(base64 < ${shq(file)} 2>/dev/null | tr -d '\\n')"`;
+}
+
+export function parsePassword(out: string): string | undefined {
+  const b64 = /^@grafana-password ?(.*)$/m.exec(out)?.[1]?.trim();
+  return b64 ? Buffer.from(b64, 'base64').toString('utf8').trim() : undefined;
+}
+
+/** Runs each part in a subshell: one part's `cd` or `exit` never reaches the next. */
+export function inSubshells(parts: readonly string[]): string {
+  return parts.map((part) => `(\n${part}\n)`).join('\n');
+}
+
+export function hostStateScript(i: StateInputs): string {
+  const docker = dockerCommand(i.facts);
+  return inSubshells([
+    SWAP_STATE,
+    networkState(docker, i.settings.stack.network),
+    dirsState(dirsWanted(i)),
+    stateScript(
+      i.layout.root,
+      i.rendered.files.map((f) => f.path),
+    ),
+    containersScript(docker, i.settings.stack.network),
+    dashboardsState(i.layout),
+    upState(i.layout.root),
+    passwordState(i.layout),
+  ]);
+}
+
+export function parseHostState(out: string): HostState {
+  const value = (tag: string) => new RegExp(`^@${tag} ?(.*)$`, 'm').exec(out)?.[1]?.trim() ?? '';
+  return {
+    swapActiveKb: Number(value('swap')) || 0,
+    networkDriver: value('network'),
+    missing: out
+      .split('\n')
+      .filter((l) => l.startsWith('@missing '))
+      .map((l) => l.slice('@missing '.length)),
+    files: parseState(out),
+    containers: parseContainers(out),
+    dashboards: parseDashboards(out),
+    upRelease: value('up') || undefined,
+    grafanaPassword: parsePassword(out),
+  };
+}

@@ -1,0 +1,126 @@
+// The one read of the host a deploy makes under its lock: the lock script on a real sh and
+// flock, the state script's parts parsed back, and when Compose need not run at all.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { hostStateScript, parseHostState } from '../../src/engine/host-state';
+import { lockScript } from '../../src/host/lock';
+import { parseFacts } from '../../src/host/preflight';
+import { readSettings } from '../../src/settings/settings';
+import { stacksUpToDate, wantedServices } from '../../src/stack/compose';
+import { renderForHost } from '../../src/stack/plan';
+
+describe('the lock script', () => {
+  it("takes the lock in the login user's own mode-700 directory, then runs the state read under it", () => {
+    const home = mkdtempSync(join(tmpdir(), 'md-home-'));
+    const out = execFileSync('sh', ['-c', lockScript('deploy-abc', 'me', 5, 'echo state-read')], {
+      env: { ...process.env, HOME: home },
+      input: '',
+      encoding: 'utf8',
+    });
+    expect(out).toBe('LOCKED\nstate-read\n@@lock-script-end\n');
+    expect(statSync(join(home, '.monitoring-deploy')).mode & 0o777).toBe(0o700);
+  });
+
+  it('a second deploy waits, naming the owner, and gives up after its timeout', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'md-home-'));
+    const env = { ...process.env, HOME: home };
+    const holder = spawn('sh', ['-c', lockScript('deploy-abc', 'the first deploy', 5)], { env });
+    await new Promise<void>((res) => holder.stdout.on('data', (d) => String(d).includes('LOCKED') && res()));
+    try {
+      const second = (() => {
+        try {
+          execFileSync('sh', ['-c', lockScript('deploy-abc', 'the second', 1)], { env, input: '', encoding: 'utf8' });
+          return { code: 0, out: '' };
+        } catch (e) {
+          return { code: (e as { status: number }).status, out: String((e as { stdout: string }).stdout) };
+        }
+      })();
+      expect(second).toEqual({ code: 3, out: 'WAIT the first deploy\n' });
+    } finally {
+      holder.stdin.end();
+    }
+  });
+});
+
+describe('the host state', () => {
+  const settings = readSettings({
+    host: 'h',
+    username: 'ec2-user',
+    'ssh-key': '-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----',
+    'host-fingerprint': `SHA256:${'a'.repeat(43)}`,
+    'app-image': 'me/back:1.4.2',
+    'insecure-skip-host-key-check': 'false',
+  });
+
+  it('reads swap, the network, missing directories, files, containers, dashboards, the last up and the password', () => {
+    const root = mkdtempSync(join(tmpdir(), 'md-state-'));
+    const home = root;
+    const facts = parseFacts(
+      `uid=1000\ngid=1000\nhome=${home}\ndocker=direct\ncompose=docker compose\ncompose_version=2.26.1\n`,
+    );
+    const { layout, rendered } = renderForHost(settings, { uid: 1000, gid: 1000, home });
+    mkdirSync(join(layout.root, 'secrets'), { recursive: true });
+    mkdirSync(join(layout.dataDir, 'grafana-com-dashboards'), { recursive: true });
+    writeFileSync(join(layout.dataDir, 'grafana-com-dashboards/1860.json'), '{}');
+    writeFileSync(join(layout.root, 'secrets/grafana_admin_password'), 's3cret-Pw\n');
+    writeFileSync(join(layout.root, '.up-release'), 'abcdef012345\n');
+    // docker and awk stand-ins on the PATH: the parts that ask the engine get fixed answers.
+    const bin = join(root, 'bin');
+    mkdirSync(bin);
+    writeFileSync(
+      join(bin, 'docker'),
+      `#!/bin/sh
+case "$1 $2" in
+  "network inspect") echo bridge ;;
+  "ps -aq") [ "$4" = label=com.docker.compose.project=md-monitoring ] && echo c1 ;;
+  "inspect -f") echo "@container loki|md-monitoring|/loki|running||0|172.18.0.5" ;;
+esac
+`,
+      { mode: 0o755 },
+    );
+    const out = execFileSync('sh', ['-c', hostStateScript({ settings, facts, layout, rendered })], {
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+      encoding: 'utf8',
+    });
+    const state = parseHostState(out);
+    expect(state.networkDriver).toBe('bridge');
+    expect(state.missing).toContain(layout.logsDir);
+    expect(state.missing).not.toContain(layout.secretsDir);
+    expect(state.files).toMatchObject({ managed: [], release: undefined, saved: false });
+    expect(state.containers).toEqual([
+      {
+        service: 'loki',
+        project: 'md-monitoring',
+        name: 'loki',
+        state: 'running',
+        health: undefined,
+        restarts: 0,
+        address: '172.18.0.5',
+      },
+    ]);
+    expect(state.dashboards).toEqual(['1860.json']);
+    expect(state.upRelease).toBe('abcdef012345');
+    expect(state.grafanaPassword).toBe('s3cret-Pw');
+    expect(state.swapActiveKb).toBeGreaterThanOrEqual(0);
+  });
+
+  it('Compose runs unless the release was brought up whole and every wanted service is up', () => {
+    const { rendered } = renderForHost(settings, { uid: 1000, gid: 1000, home: '/home/ec2-user' });
+    const wanted = wantedServices(rendered);
+    expect(wanted.map((w) => w.service).sort()).toEqual(
+      ['grafana', 'loki', 'nginx', 'node-exporter', 'prometheus', 'promtail', 'server'].sort(),
+    );
+    const all = wanted.map((w) => ({ ...w, state: 'running' }));
+    expect(stacksUpToDate('r1', 'r1', 'missing', wanted, all)).toBe(true);
+    expect(stacksUpToDate('r0', 'r1', 'missing', wanted, all)).toBe(false);
+    expect(stacksUpToDate('r1', 'r1', 'always', wanted, all)).toBe(false);
+    expect(stacksUpToDate('r1', 'r1', 'missing', wanted, all.slice(1))).toBe(false);
+    const loki = all.map((c) => (c.service === 'loki' ? { ...c, state: 'exited' } : c));
+    expect(stacksUpToDate('r1', 'r1', 'missing', wanted, loki)).toBe(false);
+    const paused = all.map((c) => (c.service === 'loki' ? { ...c, state: 'paused' } : c));
+    expect(stacksUpToDate('r1', 'r1', 'missing', wanted, paused)).toBe(true);
+  });
+});
