@@ -33980,7 +33980,7 @@ module.exports = class FixedQueue {
 const DispatcherBase = __nccwpck_require__(1841)
 const FixedQueue = __nccwpck_require__(4660)
 const { kConnected, kSize, kRunning, kPending, kQueued, kBusy, kFree, kUrl, kClose, kDestroy, kDispatch } = __nccwpck_require__(6443)
-const PoolStats = __nccwpck_require__(3246)
+const PoolStats = __nccwpck_require__(865)
 
 const kClients = Symbol('clients')
 const kNeedDrain = Symbol('needDrain')
@@ -34173,7 +34173,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3246:
+/***/ 865:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const { kFree, kConnected, kPending, kQueued, kRunning, kSize } = __nccwpck_require__(6443)
@@ -67491,7 +67491,8 @@ function parseState(stdout) {
     }
     return { managed, files, release, saved };
 }
-function planUpload(files, state) {
+/** `keep`: paths an earlier release wrote that stay when this one no longer has them. */
+function planUpload(files, state, keep = []) {
     const changed = [];
     const unchanged = [];
     for (const f of files) {
@@ -67502,7 +67503,7 @@ function planUpload(files, state) {
             changed.push(f);
     }
     const wanted = new Set(files.map((f) => f.path));
-    const removed = state.managed.filter((p) => !wanted.has(p) && state.files.has(p));
+    const removed = state.managed.filter((p) => !wanted.has(p) && state.files.has(p) && !keep.includes(p));
     return { changed, unchanged, removed, release: releaseId(files) };
 }
 const HEREDOC = '__MONITORING_DEPLOY_EOF__';
@@ -69790,6 +69791,34 @@ function checkFailure(hostName, report) {
         : new errors_DeployError(`${head}\n\n${error.message}`);
 }
 
+;// CONCATENATED MODULE: ./src/host/grafana-admin.ts
+// Grafana takes GF_SECURITY_ADMIN_PASSWORD only when its database is first created; a changed
+// grafana-admin-password must be applied to the running Grafana. Its own CLI resets the admin
+// password from the mounted secret file: the password never appears on a command line.
+
+
+
+/** Where the compose file mounts the secret in the Grafana container. */
+const MOUNTED_PASSWORD_FILE = '/etc/grafana/secrets/grafana_admin_password';
+function resetScript(docker, container) {
+    const reset = `grafana cli admin reset-admin-password --password-from-stdin < ${MOUNTED_PASSWORD_FILE}`;
+    // Just (re)started, Grafana may still be migrating its database: try for up to a minute.
+    return `for i in $(seq 1 30); do
+  if out=$(${docker} exec ${shell_shq(container)} sh -c ${shell_shq(reset)} 2>&1); then echo applied; exit 0; fi
+  sleep 2
+done
+printf '%s\\n' "$out" >&2
+exit 1`;
+}
+async function applyGrafanaAdminPassword(remote, facts, container) {
+    await remote.run(resetScript(dockerCommand(facts), container), {
+        what: "Setting Grafana's admin password",
+        timeoutMs: 120_000,
+        explain: (r) => new errors_DeployError(`Grafana's admin password could not be changed to the new grafana-admin-password (its CLI said: ${r.stderr.trim().split('\n').slice(-3).join(' ')}).`, `run \`docker exec ${container} grafana cli admin reset-admin-password\` on the host, or keep the old password.`),
+    });
+    return { changed: true, detail: 'the new grafana-admin-password is applied to the running Grafana' };
+}
+
 ;// CONCATENATED MODULE: ./src/lint/rules.ts
 // Cross-file checks for the mistakes the seed post made or warns about, on any stack.
 // Each finding names the file and line, what is wrong, and the fix.
@@ -70531,6 +70560,8 @@ async function rollbackHost(settings, log, named) {
 
 
 
+
+
 class DeployFailure extends errors_DeployError {
     error;
     steps;
@@ -70585,6 +70616,8 @@ async function changeHost(h) {
         await dashboardsStep(h);
     try {
         const up = await stacksStep(h, uploaded);
+        if (adminPasswordChanged(h, uploaded))
+            await h.steps.run('Grafana admin password', () => applyGrafanaAdminPassword(h.remote, h.facts, 'grafana'));
         const gate = await gateStep(h, uploaded, up);
         if (uploaded.previous === undefined || up.restarted.some((s) => appServiceNames(h.rendered).includes(s))) {
             const warning = await appLogsWarning(h.remote, h.facts, h.rendered, h.layout, h.settings.stack.appLogsDir);
@@ -70620,7 +70653,9 @@ async function prepareHost(h) {
 function uploadStep(h) {
     const { remote, layout, rendered, facts, state } = h;
     return h.steps.run('Upload', async () => {
-        const plan = planUpload(rendered.files, state.files);
+        // Without grafana-admin-password, the last one given stays Grafana's password (its database
+        // has it): the file is kept, not removed with the input.
+        const plan = planUpload(rendered.files, state.files, generatesPassword(h.settings) ? [SECRET_FILES.grafanaAdminPassword] : []);
         if (!plan.changed.length && !plan.removed.length) {
             if (!state.files.saved)
                 await saveRelease(remote, layout, plan.release);
@@ -70651,6 +70686,16 @@ async function dashboardsStep(h) {
     });
     for (const w of warnings)
         warn(h, w);
+}
+/** Compose runs unless the files are the release last brought up and every service runs. */
+/**
+ * A Grafana database already exists (the host kept a password before) and this deploy wrote
+ * another password: Grafana would keep the old one.
+ */
+function adminPasswordChanged(h, uploaded) {
+    return (h.state.grafanaPassword !== undefined &&
+        h.settings.stack.stacks.includes('monitoring') &&
+        uploaded.plan.changed.some((f) => f.path === SECRET_FILES.grafanaAdminPassword));
 }
 function stacksStep(h, uploaded) {
     const { plan } = uploaded;

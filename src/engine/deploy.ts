@@ -13,11 +13,12 @@ import {
 } from '../health/gate.js';
 import { ensureDirs } from '../host/dirs.js';
 import { dockerCommand } from '../host/docker.js';
+import { applyGrafanaAdminPassword } from '../host/grafana-admin.js';
 import { ensureNetwork } from '../host/network.js';
 import type { HostFacts } from '../host/preflight.js';
 import { ensureSwap } from '../host/swap.js';
 import { formatFinding } from '../lint/lint.js';
-import type { RemoteLayout } from '../model/layout.js';
+import { type RemoteLayout, SECRET_FILES } from '../model/layout.js';
 import type { Log } from '../report/log.js';
 import type { StepRecord } from '../report/steps.js';
 import type { Settings } from '../settings/settings.js';
@@ -27,7 +28,7 @@ import { assertLintClean, planStack, renderForHost } from '../stack/plan.js';
 import type { RenderedStack } from '../stack/render.js';
 import { commit, dropStaging, planUpload, STAGING, saveRelease, stage, type UploadPlan } from '../stack/upload.js';
 import { appLogsWarning, appServiceNames, dataPathOptions, gateDetail, logPathServices } from './data-path.js';
-import { dirsWanted, type HostState, hostStateScript, parseHostState } from './host-state.js';
+import { dirsWanted, generatesPassword, type HostState, hostStateScript, parseHostState } from './host-state.js';
 import { rollBack } from './rollback.js';
 import { connectStep, newRun, type OnHost, preflightStep, type Run, warn, withLock } from './session.js';
 
@@ -124,6 +125,8 @@ async function changeHost(h: Changing): Promise<DeployResult> {
   if (h.settings.stack.stacks.includes('monitoring')) await dashboardsStep(h);
   try {
     const up = await stacksStep(h, uploaded);
+    if (adminPasswordChanged(h, uploaded))
+      await h.steps.run('Grafana admin password', () => applyGrafanaAdminPassword(h.remote, h.facts, 'grafana'));
     const gate = await gateStep(h, uploaded, up);
     if (uploaded.previous === undefined || up.restarted.some((s) => appServiceNames(h.rendered).includes(s))) {
       const warning = await appLogsWarning(h.remote, h.facts, h.rendered, h.layout, h.settings.stack.appLogsDir);
@@ -161,7 +164,13 @@ async function prepareHost(h: Changing): Promise<void> {
 function uploadStep(h: Changing): Promise<Uploaded> {
   const { remote, layout, rendered, facts, state } = h;
   return h.steps.run('Upload', async () => {
-    const plan = planUpload(rendered.files, state.files);
+    // Without grafana-admin-password, the last one given stays Grafana's password (its database
+    // has it): the file is kept, not removed with the input.
+    const plan = planUpload(
+      rendered.files,
+      state.files,
+      generatesPassword(h.settings) ? [SECRET_FILES.grafanaAdminPassword] : [],
+    );
     if (!plan.changed.length && !plan.removed.length) {
       if (!state.files.saved) await saveRelease(remote, layout, plan.release);
       return {
@@ -199,6 +208,18 @@ async function dashboardsStep(h: Changing): Promise<void> {
 }
 
 /** Compose runs unless the files are the release last brought up and every service runs. */
+/**
+ * A Grafana database already exists (the host kept a password before) and this deploy wrote
+ * another password: Grafana would keep the old one.
+ */
+function adminPasswordChanged(h: Changing, uploaded: Uploaded): boolean {
+  return (
+    h.state.grafanaPassword !== undefined &&
+    h.settings.stack.stacks.includes('monitoring') &&
+    uploaded.plan.changed.some((f) => f.path === SECRET_FILES.grafanaAdminPassword)
+  );
+}
+
 type StacksUp = UpResult & { readonly ran: boolean };
 
 function stacksStep(h: Changing, uploaded: Uploaded): Promise<StacksUp> {

@@ -73,7 +73,8 @@ export function parseState(stdout: string): RemoteState {
   return { managed, files, release, saved };
 }
 
-export function planUpload(files: readonly StackFile[], state: RemoteState): UploadPlan {
+/** `keep`: paths an earlier release wrote that stay when this one no longer has them. */
+export function planUpload(files: readonly StackFile[], state: RemoteState, keep: readonly string[] = []): UploadPlan {
   const changed: StackFile[] = [];
   const unchanged: StackFile[] = [];
   for (const f of files) {
@@ -82,7 +83,7 @@ export function planUpload(files: readonly StackFile[], state: RemoteState): Upl
     else changed.push(f);
   }
   const wanted = new Set(files.map((f) => f.path));
-  const removed = state.managed.filter((p) => !wanted.has(p) && state.files.has(p));
+  const removed = state.managed.filter((p) => !wanted.has(p) && state.files.has(p) && !keep.includes(p));
   return { changed, unchanged, removed, release: releaseId(files) };
 }
 

@@ -93,6 +93,30 @@ describe('the data path', () => {
     expect(message).toContain(`Rolled back to release ${goodRelease}, which is healthy again`);
   });
 
+  it('a changed grafana-admin-password is applied to the running Grafana; the old one stops working', async () => {
+    const grafana = sh("docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' grafana").split(
+      ' ',
+    )[0];
+    const status = async (password: string) =>
+      (
+        await fetch(`http://${grafana}:3000/api/datasources/uid/loki/health`, {
+          headers: { Authorization: `Basic ${Buffer.from(`admin:${password}`).toString('base64')}` },
+        })
+      ).status;
+    const first = await deployWithAction(sandboxInputs(s, { 'grafana-admin-password': 'First-Password-1a2b' }));
+    expect(first.code).toBe(0);
+    expect(await status('First-Password-1a2b')).toBe(200);
+    const second = await deployWithAction(sandboxInputs(s, { 'grafana-admin-password': 'Second-Password-3c4d' }));
+    expect(second.code).toBe(0);
+    expect(second.summary).toMatch(/\| Grafana admin password \| 🟡 changed \|/);
+    expect(await status('Second-Password-3c4d')).toBe(200);
+    expect(await status('First-Password-1a2b')).toBe(401);
+    // Without the input, the last password stays (its file is kept), and the gate still gets in.
+    const without = await deployWithAction(sandboxInputs(s));
+    expect(without.code).toBe(0);
+    expect(sh(`cat ${s.home}/monitoring/secrets/grafana_admin_password`)).toBe('Second-Password-3c4d');
+  });
+
   it("the error-log alert's query counts no canary line, and does count a real error line", async () => {
     // The rule's query as deployed, run by the real Loki at the time of a canary-only error file.
     const rules = parse(readFileSync(`${s.home}/monitoring/grafana/provisioning/alerting/rules.yaml`, 'utf8')) as {

@@ -1,0 +1,40 @@
+// Grafana takes GF_SECURITY_ADMIN_PASSWORD only when its database is first created; a changed
+// grafana-admin-password must be applied to the running Grafana. Its own CLI resets the admin
+// password from the mounted secret file: the password never appears on a command line.
+import { shq } from '../connection/shell.js';
+import type { RemoteHost } from '../connection/ssh.js';
+import { DeployError } from '../errors.js';
+import type { StepOutcome } from '../report/steps.js';
+import { dockerCommand } from './docker.js';
+import type { HostFacts } from './preflight.js';
+
+/** Where the compose file mounts the secret in the Grafana container. */
+export const MOUNTED_PASSWORD_FILE = '/etc/grafana/secrets/grafana_admin_password';
+
+function resetScript(docker: string, container: string): string {
+  const reset = `grafana cli admin reset-admin-password --password-from-stdin < ${MOUNTED_PASSWORD_FILE}`;
+  // Just (re)started, Grafana may still be migrating its database: try for up to a minute.
+  return `for i in $(seq 1 30); do
+  if out=$(${docker} exec ${shq(container)} sh -c ${shq(reset)} 2>&1); then echo applied; exit 0; fi
+  sleep 2
+done
+printf '%s\\n' "$out" >&2
+exit 1`;
+}
+
+export async function applyGrafanaAdminPassword(
+  remote: RemoteHost,
+  facts: HostFacts,
+  container: string,
+): Promise<StepOutcome> {
+  await remote.run(resetScript(dockerCommand(facts), container), {
+    what: "Setting Grafana's admin password",
+    timeoutMs: 120_000,
+    explain: (r) =>
+      new DeployError(
+        `Grafana's admin password could not be changed to the new grafana-admin-password (its CLI said: ${r.stderr.trim().split('\n').slice(-3).join(' ')}).`,
+        `run \`docker exec ${container} grafana cli admin reset-admin-password\` on the host, or keep the old password.`,
+      ),
+  });
+  return { changed: true, detail: 'the new grafana-admin-password is applied to the running Grafana' };
+}
