@@ -37729,7 +37729,10 @@ function emptyWrite(target) {
         }
         : { headers: { 'Content-Type': 'application/json' }, body: '{"streams":[]}' };
 }
-/** How an answer to an empty write reads: 2xx, or a 400 from a receiver that wants samples, means let in. */
+/**
+ * How an answer to an empty write reads: 2xx, or a 400/422 from a receiver that wants samples
+ * (Loki 3 answers 422 "at least one valid stream is required"), means the credentials let it in.
+ */
 function judgePush(target, status, body) {
     const first = body.trim().split('\n')[0]?.slice(0, 120) ?? '';
     if (status === 401 || status === 403) {
@@ -37737,7 +37740,7 @@ function judgePush(target, status, body) {
     }
     if (status === 404)
         return `${target.url} answered 404: no ${target.name} endpoint at that path`;
-    if ((status >= 200 && status < 300) || status === 400)
+    if ((status >= 200 && status < 300) || status === 400 || status === 422)
         return undefined;
     return `${target.url} answered ${status} ${first}`;
 }
@@ -38596,19 +38599,26 @@ function stacksUpToDate(upRelease, release, pull, wanted, running) {
         return false;
     // A paused container is someone's choice, which `up` would not undo either.
     const present = (state) => state === 'running' || state === 'paused';
-    return wanted.every((w) => running.some((c) => c.project === w.project && c.service === w.service && present(c.state)));
+    const isWanted = (c) => wanted.some((w) => w.project === c.project && w.service === c.service);
+    const ours = new Set(Object.values(PROJECT_NAMES));
+    return (wanted.every((w) => running.some((c) => c.project === w.project && c.service === w.service && present(c.state))) &&
+        // A container of ours that no longer runs (a profile switched off) must go.
+        !running.some((c) => ours.has(c.project) && !isWanted(c)));
+}
+/** A stack's services, split by whether they run: no profile, or an active one (COMPOSE_PROFILES). */
+function compose_servicesOf(rendered, file) {
+    const active = (rendered.variables.COMPOSE_PROFILES ?? '').split(',');
+    const compose = rendered.files.find((f) => f.path === file);
+    const services = compose ? parseComposeFile(compose).services : [];
+    const runs = (s) => s.profiles.length === 0 || s.profiles.some((p) => active.includes(p));
+    return {
+        wanted: services.filter(runs).map((s) => s.name),
+        unwanted: services.filter((s) => !runs(s)).map((s) => s.name),
+    };
 }
 /** The services each stack runs: those without a profile, or with an active one. */
 function wantedServices(rendered) {
-    const active = (rendered.variables.COMPOSE_PROFILES ?? '').split(',');
-    return stacksOf(rendered).flatMap(([stack, files]) => {
-        const file = rendered.files.find((f) => f.path === files[0]);
-        if (!file)
-            return [];
-        return parseComposeFile(file)
-            .services.filter((s) => s.profiles.length === 0 || s.profiles.some((p) => active.includes(p)))
-            .map((s) => ({ project: PROJECT_NAMES[stack], service: s.name }));
-    });
+    return stacksOf(rendered).flatMap(([stack, files]) => compose_servicesOf(rendered, files[0]).wanted.map((service) => ({ project: PROJECT_NAMES[stack], service })));
 }
 /** The app first: Prometheus scrapes it and nginx proxies to it. */
 const STACK_ORDER = ['app', 'monitoring', 'agent'];
@@ -38672,7 +38682,8 @@ function upScript(facts, root, rendered, changedPaths, pull, release) {
     for (const [stack, files] of stacksOf(rendered)) {
         const compose = composeFor(facts, stack, files);
         const project = PROJECT_NAMES[stack];
-        const stale = servicesMounting(rendered.files.find((f) => f.path === files[0]), changedPaths);
+        const { wanted, unwanted } = compose_servicesOf(rendered, files[0]);
+        const stale = servicesMounting(rendered.files.find((f) => f.path === files[0]), changedPaths).filter((svc) => wanted.includes(svc));
         if (pull === 'always' && !v2)
             lines.push(`${compose} pull -q 2>&1 ${fail(stack, 'pulling')}`);
         stale.forEach((svc, i) => {
@@ -38682,6 +38693,11 @@ function upScript(facts, root, rendered, changedPaths, pull, release) {
         stale.forEach((svc, i) => {
             lines.push(`if [ -n "$kept${i}" ] && [ "$(id_of ${project} ${shq(svc)})" = "$kept${i}" ]; then ${compose} restart ${shq(svc)} 2>&1 ${fail(stack, `restarting ${svc}`)}; echo "@restarted ${project} ${svc}"; fi`);
         });
+        // `up --remove-orphans` keeps a service whose profile is off (it is still defined): stop and
+        // remove it, or Promtail runs on next to Alloy, a receiver keeps its old password.
+        for (const svc of unwanted) {
+            lines.push(`if [ -n "$(id_of ${project} ${shq(svc)})" ]; then ${compose} rm -s -f ${shq(svc)} 2>&1 ${fail(stack, `removing ${svc}`)}; echo "@removed ${project} ${svc}"; fi`);
+        }
     }
     lines.push(`list | sed 's/^/@after /'`, `printf '%s\\n' ${shq(release)} > ${UP_RELEASE}`);
     return lines.join('\n');
@@ -38691,6 +38707,7 @@ function parseUp(stdout) {
     const before = new Map();
     const after = new Map();
     const restarted = [];
+    const removed = [];
     const ours = new Set(Object.values(PROJECT_NAMES));
     for (const line of stdout.split('\n')) {
         const [marker, project, service, id] = line.split(' ');
@@ -38702,11 +38719,13 @@ function parseUp(stdout) {
             after.set(`${project} ${service}`, id);
         else if (marker === '@restarted')
             restarted.push(service);
+        else if (marker === '@removed')
+            removed.push(service);
     }
     const recreated = [...after.entries()]
         .filter(([key, id]) => before.get(key) !== id)
         .map(([key]) => key.split(' ')[1]);
-    return { restarted: [...recreated, ...restarted] };
+    return { restarted: [...recreated, ...restarted], removed };
 }
 async function upStacks(remote, facts, root, rendered, changedPaths, pull, release) {
     const stdout = await remote.run(upScript(facts, root, rendered, changedPaths, pull, release), {
@@ -39871,6 +39890,7 @@ function assertLintClean(findings) {
 
 
 
+
 /** A release id as releaseId() makes it: anything else never reaches a remote command. */
 function assertReleaseId(release) {
     if (!/^[0-9a-f]{12}$/.test(release)) {
@@ -39899,6 +39919,7 @@ cur=$(cat ${RELEASE_FILE} 2>/dev/null || true)
 for f in ${composeCandidates.map(shq).join(' ')}; do
   [ -f "$f" ] && grep -qxF "$f" ${MANIFEST} && echo "@compose $f $(base64 -w0 < "$f")"
 done
+[ -f .env ] && echo "@env $(base64 -w0 < .env)"
 exit 0
 `;
 }
@@ -39909,9 +39930,12 @@ function parseRestore(release, stdout, stacks) {
     const changedPaths = [];
     const files = [];
     let hostNowSec = 0;
+    let env = '';
     for (const line of stdout.split('\n')) {
         if (line.startsWith('@now '))
             hostNowSec = Number(line.slice(5));
+        else if (line.startsWith('@env '))
+            env = Buffer.from(line.slice(5), 'base64').toString('utf8');
         else if (line.startsWith('@changed '))
             changedPaths.push(line.slice(9));
         else if (line.startsWith('@compose ')) {
@@ -39929,7 +39953,8 @@ function parseRestore(release, stdout, stacks) {
             ...(has.has(imagesOverrideFile(stack)) ? [imagesOverrideFile(stack)] : []),
         ];
     }
-    return { release, hostNowSec, changedPaths, stack: { files, variables: {}, composeFiles, services: {} } };
+    // Its .env says which profiles run, as Compose reads it.
+    return { release, hostNowSec, changedPaths, stack: { files, variables: parseEnv(env), composeFiles, services: {} } };
 }
 async function restoreRelease(remote, layout, release, stacks) {
     const out = await remote.run(`cd ${shq(layout.root)}\n${restoreScript(release)}`, {
@@ -40157,13 +40182,21 @@ function stacksStep(h, uploaded) {
         const current = plan.changed.length === 0 && plan.removed.length === 0;
         if (current &&
             stacksUpToDate(h.state.upRelease, plan.release, pull, wantedServices(h.rendered), h.state.containers))
-            return { value: { restarted: [], ran: false }, changed: false, detail: 'all running, nothing to restart' };
+            return {
+                value: { restarted: [], removed: [], ran: false },
+                changed: false,
+                detail: 'all running, nothing to restart',
+            };
         const changedPaths = plan.changed.map((f) => f.path);
         const up = await upStacks(h.remote, h.facts, h.layout.root, h.rendered, changedPaths, pull, plan.release);
+        const said = [
+            up.restarted.length ? `(re)started ${up.restarted.join(', ')}` : '',
+            up.removed.length ? `stopped and removed ${up.removed.join(', ')} (no longer run)` : '',
+        ].filter(Boolean);
         return {
             value: { ...up, ran: true },
-            changed: up.restarted.length > 0,
-            detail: up.restarted.length ? `(re)started ${up.restarted.join(', ')}` : 'all running, nothing to restart',
+            changed: up.restarted.length + up.removed.length > 0,
+            detail: said.join('; ') || 'all running, nothing to restart',
         };
     });
 }

@@ -231,13 +231,21 @@ function stacksStep(h: Changing, uploaded: Uploaded): Promise<StacksUp> {
       current &&
       stacksUpToDate(h.state.upRelease, plan.release, pull, wantedServices(h.rendered), h.state.containers)
     )
-      return { value: { restarted: [], ran: false }, changed: false, detail: 'all running, nothing to restart' };
+      return {
+        value: { restarted: [], removed: [], ran: false },
+        changed: false,
+        detail: 'all running, nothing to restart',
+      };
     const changedPaths = plan.changed.map((f) => f.path);
     const up = await upStacks(h.remote, h.facts, h.layout.root, h.rendered, changedPaths, pull, plan.release);
+    const said = [
+      up.restarted.length ? `(re)started ${up.restarted.join(', ')}` : '',
+      up.removed.length ? `stopped and removed ${up.removed.join(', ')} (no longer run)` : '',
+    ].filter(Boolean);
     return {
       value: { ...up, ran: true },
-      changed: up.restarted.length > 0,
-      detail: up.restarted.length ? `(re)started ${up.restarted.join(', ')}` : 'all running, nothing to restart',
+      changed: up.restarted.length + up.removed.length > 0,
+      detail: said.join('; ') || 'all running, nothing to restart',
     };
   });
 }

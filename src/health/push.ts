@@ -33,14 +33,17 @@ function emptyWrite(target: PushTarget): Pick<HttpRequest, 'headers' | 'body'> {
     : { headers: { 'Content-Type': 'application/json' }, body: '{"streams":[]}' };
 }
 
-/** How an answer to an empty write reads: 2xx, or a 400 from a receiver that wants samples, means let in. */
+/**
+ * How an answer to an empty write reads: 2xx, or a 400/422 from a receiver that wants samples
+ * (Loki 3 answers 422 "at least one valid stream is required"), means the credentials let it in.
+ */
 export function judgePush(target: PushTarget, status: number, body: string): string | undefined {
   const first = body.trim().split('\n')[0]?.slice(0, 120) ?? '';
   if (status === 401 || status === 403) {
     return `${target.url} answered ${status} ${status === 401 ? 'Unauthorized' : 'Forbidden'}: push-username / push-password are not accepted there`;
   }
   if (status === 404) return `${target.url} answered 404: no ${target.name} endpoint at that path`;
-  if ((status >= 200 && status < 300) || status === 400) return undefined;
+  if ((status >= 200 && status < 300) || status === 400 || status === 422) return undefined;
   return `${target.url} answered ${status} ${first}`;
 }
 

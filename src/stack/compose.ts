@@ -33,21 +33,33 @@ export function stacksUpToDate(
   if (upRelease !== release || pull === 'always') return false;
   // A paused container is someone's choice, which `up` would not undo either.
   const present = (state: string) => state === 'running' || state === 'paused';
-  return wanted.every((w) =>
-    running.some((c) => c.project === w.project && c.service === w.service && present(c.state)),
+  const isWanted = (c: { project: string; service: string }) =>
+    wanted.some((w) => w.project === c.project && w.service === c.service);
+  const ours = new Set(Object.values(PROJECT_NAMES));
+  return (
+    wanted.every((w) => running.some((c) => c.project === w.project && c.service === w.service && present(c.state))) &&
+    // A container of ours that no longer runs (a profile switched off) must go.
+    !running.some((c) => ours.has(c.project) && !isWanted(c))
   );
+}
+
+/** A stack's services, split by whether they run: no profile, or an active one (COMPOSE_PROFILES). */
+function servicesOf(rendered: RenderedStack, file: string): { wanted: string[]; unwanted: string[] } {
+  const active = (rendered.variables.COMPOSE_PROFILES ?? '').split(',');
+  const compose = rendered.files.find((f) => f.path === file);
+  const services = compose ? parseComposeFile(compose).services : [];
+  const runs = (s: (typeof services)[number]) => s.profiles.length === 0 || s.profiles.some((p) => active.includes(p));
+  return {
+    wanted: services.filter(runs).map((s) => s.name),
+    unwanted: services.filter((s) => !runs(s)).map((s) => s.name),
+  };
 }
 
 /** The services each stack runs: those without a profile, or with an active one. */
 export function wantedServices(rendered: RenderedStack): { project: string; service: string }[] {
-  const active = (rendered.variables.COMPOSE_PROFILES ?? '').split(',');
-  return stacksOf(rendered).flatMap(([stack, files]) => {
-    const file = rendered.files.find((f) => f.path === files[0]);
-    if (!file) return [];
-    return parseComposeFile(file)
-      .services.filter((s) => s.profiles.length === 0 || s.profiles.some((p) => active.includes(p)))
-      .map((s) => ({ project: PROJECT_NAMES[stack], service: s.name }));
-  });
+  return stacksOf(rendered).flatMap(([stack, files]) =>
+    servicesOf(rendered, files[0] as string).wanted.map((service) => ({ project: PROJECT_NAMES[stack], service })),
+  );
 }
 
 /** The app first: Prometheus scrapes it and nginx proxies to it. */
@@ -113,6 +125,8 @@ export function servicesMounting(composeFile: StackFile | undefined, changedPath
 export interface UpResult {
   /** Services that Compose created or recreated, or that we restarted. */
   readonly restarted: readonly string[];
+  /** Services stopped and removed: the settings no longer run them (a profile switched off). */
+  readonly removed: readonly string[];
 }
 
 /**
@@ -139,10 +153,11 @@ function upScript(
   for (const [stack, files] of stacksOf(rendered)) {
     const compose = composeFor(facts, stack, files);
     const project = PROJECT_NAMES[stack];
+    const { wanted, unwanted } = servicesOf(rendered, files[0] as string);
     const stale = servicesMounting(
       rendered.files.find((f) => f.path === files[0]),
       changedPaths,
-    );
+    ).filter((svc) => wanted.includes(svc));
     if (pull === 'always' && !v2) lines.push(`${compose} pull -q 2>&1 ${fail(stack, 'pulling')}`);
     stale.forEach((svc, i) => {
       lines.push(`kept${i}=$(id_of ${project} ${shq(svc)})`);
@@ -153,6 +168,13 @@ function upScript(
         `if [ -n "$kept${i}" ] && [ "$(id_of ${project} ${shq(svc)})" = "$kept${i}" ]; then ${compose} restart ${shq(svc)} 2>&1 ${fail(stack, `restarting ${svc}`)}; echo "@restarted ${project} ${svc}"; fi`,
       );
     });
+    // `up --remove-orphans` keeps a service whose profile is off (it is still defined): stop and
+    // remove it, or Promtail runs on next to Alloy, a receiver keeps its old password.
+    for (const svc of unwanted) {
+      lines.push(
+        `if [ -n "$(id_of ${project} ${shq(svc)})" ]; then ${compose} rm -s -f ${shq(svc)} 2>&1 ${fail(stack, `removing ${svc}`)}; echo "@removed ${project} ${svc}"; fi`,
+      );
+    }
   }
   lines.push(`list | sed 's/^/@after /'`, `printf '%s\\n' ${shq(release)} > ${UP_RELEASE}`);
   return lines.join('\n');
@@ -163,6 +185,7 @@ export function parseUp(stdout: string): UpResult {
   const before = new Map<string, string>();
   const after = new Map<string, string>();
   const restarted: string[] = [];
+  const removed: string[] = [];
   const ours = new Set(Object.values(PROJECT_NAMES));
   for (const line of stdout.split('\n')) {
     const [marker, project, service, id] = line.split(' ');
@@ -170,11 +193,12 @@ export function parseUp(stdout: string): UpResult {
     if (marker === '@before' && id) before.set(`${project} ${service}`, id);
     else if (marker === '@after' && id) after.set(`${project} ${service}`, id);
     else if (marker === '@restarted') restarted.push(service);
+    else if (marker === '@removed') removed.push(service);
   }
   const recreated = [...after.entries()]
     .filter(([key, id]) => before.get(key) !== id)
     .map(([key]) => key.split(' ')[1] as string);
-  return { restarted: [...recreated, ...restarted] };
+  return { restarted: [...recreated, ...restarted], removed };
 }
 
 export async function upStacks(

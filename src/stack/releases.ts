@@ -6,6 +6,7 @@ import { DeployError } from '../errors.js';
 import type { StackFile } from '../model/files.js';
 import { COMPOSE_FILES, imagesOverrideFile, type RemoteLayout, type StackKey } from '../model/layout.js';
 import type { StackName } from '../settings/settings.js';
+import { parseEnv } from './deployed.js';
 import type { RenderedStack } from './render.js';
 import { MANIFEST, RELEASE_FILE, RELEASES } from './upload.js';
 
@@ -50,6 +51,7 @@ cur=$(cat ${RELEASE_FILE} 2>/dev/null || true)
 for f in ${composeCandidates.map(shq).join(' ')}; do
   [ -f "$f" ] && grep -qxF "$f" ${MANIFEST} && echo "@compose $f $(base64 -w0 < "$f")"
 done
+[ -f .env ] && echo "@env $(base64 -w0 < .env)"
 exit 0
 `;
 }
@@ -62,8 +64,10 @@ export function parseRestore(release: string, stdout: string, stacks: readonly S
   const changedPaths: string[] = [];
   const files: StackFile[] = [];
   let hostNowSec = 0;
+  let env = '';
   for (const line of stdout.split('\n')) {
     if (line.startsWith('@now ')) hostNowSec = Number(line.slice(5));
+    else if (line.startsWith('@env ')) env = Buffer.from(line.slice(5), 'base64').toString('utf8');
     else if (line.startsWith('@changed ')) changedPaths.push(line.slice(9));
     else if (line.startsWith('@compose ')) {
       const [, path = '', b64 = ''] = line.split(' ');
@@ -79,7 +83,8 @@ export function parseRestore(release: string, stdout: string, stacks: readonly S
       ...(has.has(imagesOverrideFile(stack)) ? [imagesOverrideFile(stack)] : []),
     ];
   }
-  return { release, hostNowSec, changedPaths, stack: { files, variables: {}, composeFiles, services: {} } };
+  // Its .env says which profiles run, as Compose reads it.
+  return { release, hostNowSec, changedPaths, stack: { files, variables: parseEnv(env), composeFiles, services: {} } };
 }
 
 export async function restoreRelease(

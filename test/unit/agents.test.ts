@@ -193,8 +193,11 @@ describe('rendering per role', () => {
 
 describe('push probe and fleet helpers', () => {
   const rw = { name: 'remote write' as const, url: 'http://10.0.0.5:9095/api/v1/write' };
-  it('reads an empty write: let in (2xx/400), refused (401/403), wrong path (404)', () => {
+  it('reads an empty write: let in (2xx/400/422), refused (401/403), wrong path (404)', () => {
     expect(judgePush(rw, 400, 'snappy: corrupt input')).toBeUndefined();
+    const push = { name: 'Loki push' as const, url: 'http://10.0.0.5:9095/loki/api/v1/push' };
+    // What the real Loki 3.6 answers an empty push behind the receiver's auth.
+    expect(judgePush(push, 422, 'error at least one valid stream is required for ingestion')).toBeUndefined();
     expect(judgePush(rw, 204, '')).toBeUndefined();
     expect(judgePush(rw, 401, '')).toBe(
       'http://10.0.0.5:9095/api/v1/write answered 401 Unauthorized: push-username / push-password are not accepted there',

@@ -185,6 +185,7 @@ describe('parseUp', () => {
       '@after someone-else web zzy',
     ].join('\n');
     expect(parseUp(out).restarted).toEqual(['server', 'promtail', 'nginx']);
+    expect(parseUp(`${out}\n@removed md-monitoring alloy`).removed).toEqual(['alloy']);
   });
 });
 

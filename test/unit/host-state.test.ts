@@ -122,5 +122,8 @@ esac
     expect(stacksUpToDate('r1', 'r1', 'missing', wanted, loki)).toBe(false);
     const paused = all.map((c) => (c.service === 'loki' ? { ...c, state: 'paused' } : c));
     expect(stacksUpToDate('r1', 'r1', 'missing', wanted, paused)).toBe(true);
+    // A container whose profile is off (Alloy after a switch back to Promtail) must be removed.
+    const extra = [...all, { project: 'md-monitoring', service: 'alloy', state: 'running' }];
+    expect(stacksUpToDate('r1', 'r1', 'missing', wanted, extra)).toBe(false);
   });
 });
