@@ -39121,6 +39121,72 @@ function formatFinding(f) {
     return `${f.file}:${f.line}: ${f.severity} [${f.rule}] ${f.message}`;
 }
 
+;// CONCATENATED MODULE: ./src/model/versions.ts
+// The images of the bundled stack (compose/) and the version each is pinned to, in one place.
+// The compose files pin exactly these (a unit test compares every `image:` with this table), and
+// the README's version table is made from it (`npm run docs`). Each version was checked against
+// its project's release tags (prometheus/prometheus v3.13.2, prometheus/node_exporter v1.12.1,
+// grafana/loki v3.6.15 and v3.6.11, grafana/alloy v1.18.1, nginx/nginx release-1.30.4).
+/** Promtail's end of life (Loki docs, send-data/promtail/_index.md at v3.6.15). */
+const PROMTAIL_END_OF_LIFE = '2026-03-02';
+const PINNED_IMAGES = [
+    {
+        image: 'prom/prometheus',
+        tag: 'v3.13.2',
+        services: ['prometheus'],
+        why: 'newest 3.13 patch; its retention flags still work (deprecated since 3.8, see the compose file)',
+    },
+    {
+        image: 'prom/node-exporter',
+        tag: 'v1.12.1',
+        services: ['node-exporter'],
+        why: 'newest release; the flags we pass are unchanged',
+    },
+    {
+        image: 'grafana/loki',
+        tag: '3.6.15',
+        services: ['loki'],
+        why: "newest patch of 3.6, Promtail's last minor (the linter wants both on one minor)",
+    },
+    {
+        image: 'grafana/promtail',
+        tag: '3.6.11',
+        services: ['promtail'],
+        why: `the last release with a Promtail image; end of life since ${PROMTAIL_END_OF_LIFE}`,
+    },
+    {
+        image: 'grafana/alloy',
+        tag: 'v1.18.1',
+        services: ['alloy'],
+        why: 'newest release; every block and argument of config.alloy is valid in it',
+    },
+    {
+        image: 'grafana/grafana',
+        tag: '13.2.0',
+        services: ['grafana'],
+        why: 'newest release; file provisioning of data sources, dashboards and alerting unchanged from 12',
+    },
+    {
+        image: 'nginx',
+        tag: '1.30.4-alpine',
+        services: ['nginx', 'receiver'],
+        why: 'newest patch of the stable line (1.30) confirmed; alpine for size',
+    },
+];
+/** The pinned image a service of the bundled stack runs, as `image:tag`. */
+function pinnedImageOf(service) {
+    const p = PINNED_IMAGES.find((x) => x.services.includes(service));
+    return p && `${p.image}:${p.tag}`;
+}
+/** The README's version table. */
+function versionsMarkdown() {
+    return [
+        '| service | image | why this version |',
+        '| --- | --- | --- |',
+        ...PINNED_IMAGES.map((p) => `| ${p.services.join(', ')} | \`${p.image}:${p.tag}\` | ${p.why} |`),
+    ].join('\n');
+}
+
 ;// CONCATENATED MODULE: ./src/stack/compose.ts
 // Running the stacks with whichever Compose the host has, and knowing what it changed. Each
 // operation over all stacks is one script, so it costs one round trip however many stacks run.
@@ -39789,6 +39855,7 @@ async function rollbackHost(settings, log, named) {
 
 
 
+
 class DeployFailure extends DeployError {
     error;
     steps;
@@ -39826,10 +39893,23 @@ async function deploy(settings, log, options = {}) {
         throw new DeployFailure(e, run.steps.records);
     }
 }
+/** The deploy's word on its log agent, if it runs Promtail: end of life, and how to switch. */
+function logAgentWarning(settings) {
+    const { logAgent, stacks } = settings.stack;
+    if (logAgent !== 'promtail' || !stacks.some((s) => s === 'monitoring' || s === 'agent'))
+        return undefined;
+    const eol = `Promtail is end of life since ${PROMTAIL_END_OF_LIFE}: it gets no fixes any more, not even for security.`;
+    return stacks.includes('agent')
+        ? `${eol} This agent host still ships its logs with Promtail: agents have no Alloy option in this version (log-agent: alloy is for the central stack).`
+        : `${eol} Switch to Grafana Alloy with the input \`log-agent: alloy\` (the same log jobs and labels; the next deploy stops Promtail and starts Alloy).`;
+}
 /** Lint first, on this machine: a broken stack never gets as far as the host. */
 function lintStep(run) {
     return run.steps.run('Lint stack', async () => {
         const { findings } = planStack(run.settings);
+        const agentWarning = logAgentWarning(run.settings);
+        if (agentWarning)
+            warn(run, agentWarning);
         for (const f of findings.filter((x) => x.severity === 'warning'))
             warn(run, formatFinding(f));
         assertLintClean(findings);
