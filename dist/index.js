@@ -70013,11 +70013,106 @@ function bundledStackDir() {
     throw new Error(`the bundled stack (compose/) was not found above ${__dirname}`);
 }
 
+;// CONCATENATED MODULE: ./src/stack/scrape.ts
+// Prometheus scrapes only what runs on this host: a scrape job whose every target is a service
+// of a stack the host does not run (the app's `server` with `stacks: monitoring`, or on an agent
+// without the app) would be a target down forever, with its alert firing forever. Such jobs are
+// left out of the rendered config.
+
+
+
+/** What this host runs no service for, and which Prometheus configs scrape. */
+function absentServices(m, running) {
+    const files = new Set(running.map((s) => COMPOSE_FILES[s]));
+    const names = (s) => [s.name, ...(s.containerName ? [s.containerName] : [])];
+    const here = m.services.filter((s) => files.has(s.file));
+    const present = new Set(here.flatMap(names));
+    const configs = here
+        .filter((s) => isImage(s, 'prometheus'))
+        .map((s) => mountedConfig(m, s, configFlag(s, 'config.file', '/etc/prometheus/prometheus.yml')))
+        .filter((p) => !!p);
+    const absent = m.services
+        .filter((s) => !files.has(s.file))
+        .flatMap(names)
+        .filter((n) => !present.has(n));
+    return { configs: new Set(configs), absent: new Set(absent) };
+}
+/** The job scrapes only static targets, each on a host that `absent` names. */
+function onlyAbsentTargets(job, absent) {
+    const discovers = Object.keys(job).some((k) => k.endsWith('_sd_configs'));
+    const targets = (job.static_configs ?? []).flatMap((c) => c.targets ?? []).map(String);
+    return !discovers && targets.length > 0 && targets.every((t) => absent(t.replace(/:\d+$/, '')));
+}
+/**
+ * A Prometheus config without the scrape jobs whose every target is absent. The jobs' lines
+ * (with the comment lines just above them) are cut out of the text, so the rest of the file
+ * keeps its bytes; a layout that cannot be cut by lines is written out again by the YAML library.
+ */
+function withoutAbsentScrapeJobs(text, absent) {
+    const lc = new dist/* LineCounter */.HN();
+    const doc = (0,dist/* parseDocument */.Tp)(text, { lineCounter: lc });
+    const seq = doc.get('scrape_configs', true);
+    if (doc.errors.length || !(0,dist/* isSeq */.oP)(seq))
+        return text;
+    const jobs = seq.items.map((item) => (item.toJSON?.() ?? {}));
+    const drop = jobs.map((j) => onlyAbsentTargets(j, absent));
+    if (!drop.includes(true))
+        return text;
+    const kept = jobs.filter((_, i) => !drop[i]).map((j) => j.job_name);
+    const cut = cutByLines(text, seq, lc, drop);
+    if (cut !== undefined) {
+        const again = (0,dist/* parseDocument */.Tp)(cut).toJS();
+        const names = (again?.scrape_configs ?? []).map((j) => j.job_name);
+        if (JSON.stringify(names) === JSON.stringify(kept))
+            return cut;
+    }
+    for (let i = drop.length - 1; i >= 0; i--)
+        if (drop[i])
+            seq.items.splice(i, 1);
+    return doc.toString();
+}
+/** The text without the lines of the dropped items of a block sequence, or undefined. */
+function cutByLines(text, seq, lc, drop) {
+    if (seq.flow)
+        return undefined;
+    const lines = text.split('\n');
+    const spans = [];
+    for (const [i, item] of seq.items.entries()) {
+        const offset = item.range?.[0];
+        if (offset === undefined)
+            return undefined;
+        let start = lc.linePos(offset).line - 1;
+        const dash = lines[start]?.search(/\S/) ?? -1;
+        if (dash < 0 || lines[start]?.[dash] !== '-')
+            return undefined;
+        // The item's lines: up to the next line at or left of its dash (blank lines go with it).
+        let end = start + 1;
+        while (end < lines.length && (lines[end]?.trim() === '' || (lines[end]?.search(/\S/) ?? 0) > dash))
+            end++;
+        // Comment lines just above the item belong to it.
+        while (start > 0 && lines[start - 1]?.trim().startsWith('#') && lines[start - 1]?.search(/\S/) === dash)
+            start--;
+        if (i === seq.items.length - 1) {
+            // The last item: the blank lines after it separate the sequence from what follows; keep
+            // them, and take the ones before it (after the item it followed) instead.
+            while (end > start && lines[end - 1]?.trim() === '')
+                end--;
+            while (start > 0 && lines[start - 1]?.trim() === '' && end < lines.length)
+                start--;
+        }
+        if (drop[i])
+            spans.push([start, end]);
+    }
+    const out = lines.filter((_, n) => !spans.some(([a, b]) => n >= a && n < b));
+    return out.join('\n');
+}
+
 ;// CONCATENATED MODULE: ./src/stack/render.ts
 // Renders a stack directory for one host: fills @@NAME@@ placeholders in config files, writes
 // the .env that Compose interpolates ${NAME} from, the images override files and the secret
 // files. Pure: the same settings and host give the same bytes, so an unchanged deploy uploads
 // nothing.
+
 
 
 
@@ -70091,6 +70186,8 @@ function renderStack(settings, host, layout, options = {}) {
         throw new errors_DeployError('No image for the app: the app stack needs app-image (your Spring Boot image, e.g. me/back:1.4.2).', 'set app-image, or stacks: monitoring to deploy only the monitoring stack.');
     }
     const foreign = filesOfOtherStacks(byPath, settings.stack.stacks);
+    // Prometheus scrapes no service this host does not run (e.g. the app with stacks: monitoring).
+    const { configs: scrapeConfigs, absent } = absentServices(buildModel(source, vars), settings.stack.stacks);
     const files = [];
     for (const f of source) {
         if (f.path === '.env' || f.path.startsWith('secrets/'))
@@ -70102,6 +70199,8 @@ function renderStack(settings, host, layout, options = {}) {
         let content = f.content;
         if (isText(content)) {
             let text = fillPlaceholders(f.path, content.toString('utf8'), vars);
+            if (scrapeConfigs.has(f.path))
+                text = withoutAbsentScrapeJobs(text, (host) => absent.has(host));
             if (options.composeV1 && Object.values(COMPOSE_FILES).includes(f.path))
                 text = withV1Version(text);
             content = Buffer.from(text);
