@@ -183,7 +183,14 @@ describe('Grafana provisioning files use only documented keys', () => {
       groups: { rules: { uid: string; for: string }[] }[];
     };
     const uids = rules.groups.flatMap((g) => g.rules.map((r) => r.uid));
-    expect(uids).toEqual(['md-cpu-high', 'md-target-down', 'md-memory-pressure', 'md-disk-full', 'md-error-logs']);
+    expect(uids).toEqual([
+      'md-cpu-high',
+      'md-target-down',
+      'md-host-silent',
+      'md-memory-pressure',
+      'md-disk-full',
+      'md-error-logs',
+    ]);
     const cpu = JSON.stringify(rules.groups[0]?.rules[0]);
     expect(cpu).toContain('$B > 85');
     expect(rules.groups[0]?.rules[0]?.for).toBe('5m');
