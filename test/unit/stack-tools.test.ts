@@ -1,25 +1,21 @@
 // Real tools agree with the rendered bundled stack: promtool (Debian's Prometheus 3 package),
 // `docker compose config` (the Compose v2 plugin), and Grafana's documented provisioning keys.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { StackFile } from '../../src/model/files';
 import { readSettings } from '../../src/settings/settings';
 import { planStack } from '../../src/stack/plan';
+import { writeStack } from '../helpers/stack-dir';
 import { DOCUMENTED_KEYS, REQUIRED_KEYS } from './grafana-documented-keys';
 
 function renderTo(raw: Record<string, string>): { dir: string; files: StackFile[] } {
   const settings = readSettings({ 'app-image': 'me/back:1.4.2', ...raw }, { needsConnection: false });
   const files = [...planStack(settings).rendered.files];
-  const dir = mkdtempSync(join(tmpdir(), 'md-stack-'));
-  for (const f of files) {
-    mkdirSync(dirname(join(dir, f.path)), { recursive: true });
-    writeFileSync(join(dir, f.path), f.content, { mode: f.mode });
-  }
-  return { dir, files };
+  return { dir: writeStack(files), files };
 }
 
 const run = (cmd: string, args: string[], cwd: string) =>
