@@ -39093,6 +39093,16 @@ const grafanaData = (m) => find(m, 'grafana')
     line: s.line,
     message: `${s.name} keeps /var/lib/grafana inside the container: dashboards, users and alert state are lost on every recreate. Mount a volume at /var/lib/grafana.`,
 }));
+/** The seed post's variable, which Spring Boot does not read; the one it binds to spring.profiles.active. */
+const springProfileEnv = (m) => appServices(m)
+    .filter((s) => 'ACTIVE_SPRING_PROFILE' in s.environment && !('SPRING_PROFILES_ACTIVE' in s.environment))
+    .map((s) => ({
+    rule: 'spring-profile-env',
+    severity: 'warning',
+    file: s.file,
+    line: m.yaml(s.file)?.lineOf(['services', s.name, 'environment']) ?? s.line,
+    message: `${s.name} sets ACTIVE_SPRING_PROFILE, which Spring Boot does not read: the profile stays the default. Spring Boot takes spring.profiles.active from SPRING_PROFILES_ACTIVE; add SPRING_PROFILES_ACTIVE=${s.environment.ACTIVE_SPRING_PROFILE} (keep the other if your app reads it itself).`,
+}));
 const RULES = {
     'log-mount': logMounts,
     'agent-path': agentPathsRule,
@@ -39103,6 +39113,7 @@ const RULES = {
     'latest-tag': latestTags,
     'uid-gid-env': uidGid,
     'grafana-data-volume': grafanaData,
+    'spring-profile-env': springProfileEnv,
 };
 
 ;// CONCATENATED MODULE: ./src/lint/lint.ts

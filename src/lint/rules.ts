@@ -308,6 +308,18 @@ const grafanaData: Rule = (m) =>
       message: `${s.name} keeps /var/lib/grafana inside the container: dashboards, users and alert state are lost on every recreate. Mount a volume at /var/lib/grafana.`,
     }));
 
+/** The seed post's variable, which Spring Boot does not read; the one it binds to spring.profiles.active. */
+const springProfileEnv: Rule = (m) =>
+  appServices(m)
+    .filter((s) => 'ACTIVE_SPRING_PROFILE' in s.environment && !('SPRING_PROFILES_ACTIVE' in s.environment))
+    .map((s) => ({
+      rule: 'spring-profile-env',
+      severity: 'warning' as const,
+      file: s.file,
+      line: m.yaml(s.file)?.lineOf(['services', s.name, 'environment']) ?? s.line,
+      message: `${s.name} sets ACTIVE_SPRING_PROFILE, which Spring Boot does not read: the profile stays the default. Spring Boot takes spring.profiles.active from SPRING_PROFILES_ACTIVE; add SPRING_PROFILES_ACTIVE=${s.environment.ACTIVE_SPRING_PROFILE} (keep the other if your app reads it itself).`,
+    }));
+
 export const RULES: Readonly<Record<string, Rule>> = {
   'log-mount': logMounts,
   'agent-path': agentPathsRule,
@@ -318,4 +330,5 @@ export const RULES: Readonly<Record<string, Rule>> = {
   'latest-tag': latestTags,
   'uid-gid-env': uidGid,
   'grafana-data-volume': grafanaData,
+  'spring-profile-env': springProfileEnv,
 };

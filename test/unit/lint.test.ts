@@ -283,6 +283,23 @@ describe('lint rules', () => {
     expect(rules(fs)).toEqual(['grafana-data-volume@docker-compose-dev-monitoring.yml:21']);
   });
 
+  it('spring-profile-env: ACTIVE_SPRING_PROFILE alone warns; with SPRING_PROFILES_ACTIVE it is fine', () => {
+    const seedStyle = replaceIn(
+      'docker-compose-dev.yml',
+      '    image: ${APP_IMAGE}\n',
+      '    image: ${APP_IMAGE}\n    environment:\n      - ACTIVE_SPRING_PROFILE=dev\n',
+    );
+    const fs = lint(stack(seedStyle));
+    expect(fs.map((f) => [f.rule, f.severity, f.line])).toEqual([['spring-profile-env', 'warning', 4]]);
+    expect(fs[0]?.message).toContain('add SPRING_PROFILES_ACTIVE=dev');
+    const both = replaceIn(
+      'docker-compose-dev.yml',
+      '    image: ${APP_IMAGE}\n',
+      '    image: ${APP_IMAGE}\n    environment:\n      SPRING_PROFILES_ACTIVE: dev\n      ACTIVE_SPRING_PROFILE: dev\n',
+    );
+    expect(lint(stack(both))).toEqual([]);
+  });
+
   it('a YAML syntax error is reported with its line', () => {
     const fs = lint(stack({ 'prometheus-dev.yml': 'scrape_configs:\n  - job_name: [unclosed\n' }));
     expect(fs.some((f) => f.rule === 'yaml' && f.file === 'prometheus-dev.yml')).toBe(true);
@@ -317,5 +334,7 @@ describe('real stacks', () => {
     expect(byRule('published-internal-port').map((f) => f.severity)).toEqual(['warning']);
     // user: "$UID:$GID" with no .env
     expect(byRule('uid-gid-env')).toHaveLength(1);
+    // ACTIVE_SPRING_PROFILE, which Spring Boot does not read
+    expect(byRule('spring-profile-env').map((f) => f.severity)).toEqual(['warning']);
   });
 });

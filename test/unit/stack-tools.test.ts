@@ -44,6 +44,11 @@ describe('docker compose config', () => {
   it('accepts the app stack', () => {
     const cfg = parse(run('docker', ['compose', '-p', 'md-app', '-f', 'docker-compose-dev.yml', 'config'], dir));
     expect(cfg.services.server.image).toBe('me/back:1.4.2');
+    // The variable Spring Boot reads, and the seed post's own for apps that read it themselves.
+    expect(cfg.services.server.environment).toMatchObject({
+      SPRING_PROFILES_ACTIVE: 'dev',
+      ACTIVE_SPRING_PROFILE: 'dev',
+    });
     expect(cfg.services.server.volumes[0]).toMatchObject({
       source: '/home/ec2-user/monitoring/logs/app',
       target: '/app/logs',
