@@ -134,6 +134,11 @@ describe('Grafana provisioning files use only documented keys', () => {
       problems.push(...check(p, 'dashboardProvider'), ...check(p.options, 'dashboardProviderOptions'));
     }
 
+    // The plugins directory exists (Grafana logs an error at every start without it), with no apps.
+    const plugins = yamlOf(files, 'grafana/provisioning/plugins/plugins.yaml');
+    problems.push(...check(plugins, 'pluginsFile'));
+    expect(plugins).toEqual({ apiVersion: 1, apps: [] });
+
     for (const path of ['discord.yaml', 'policies.yaml', 'rules.yaml'].map(
       (f) => `grafana/provisioning/alerting/${f}`,
     )) {
