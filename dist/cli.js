@@ -39473,6 +39473,8 @@ const REMOVED_LOKI_STORES = new Set([
     'cassandra',
     'grpc-store',
 ]);
+/** `3.6` of `3.6.11`, `v3.6.0-amd64`; a tag without one is its own. */
+const minorOf = (tag) => /^v?(\d+\.\d+)/.exec(tag)?.[1] ?? tag;
 const lokiConfig = (m) => {
     const out = [];
     for (const loki of find(m, 'loki')) {
@@ -39507,13 +39509,15 @@ const lokiConfig = (m) => {
         for (const promtail of find(m, 'promtail')) {
             const a = imageTag(promtail);
             const b = imageTag(loki);
-            if (a && b && a !== b) {
+            // The same minor, not the same tag: Promtail's last image is 3.6.11 while Loki's 3.6 line
+            // goes on with patches (grafana/loki .github/release-workflows.jsonnet, v3.6.11 against v3.6.12).
+            if (a && b && minorOf(a) !== minorOf(b)) {
                 out.push({
                     rule: 'promtail-loki-version',
                     severity: 'error',
                     file: promtail.image?.file ?? promtail.file,
                     line: promtail.image?.line ?? promtail.line,
-                    message: `promtail ${a} and loki ${b} differ: they are released together and may not work across versions. Use the same version for both.`,
+                    message: `promtail ${a} and loki ${b} are of different minor versions: they are released together and may not work across them. Use the same major.minor for both (e.g. promtail 3.6.11 with loki 3.6.15).`,
                 });
             }
         }
@@ -39561,6 +39565,16 @@ const grafanaData = (m) => find(m, 'grafana')
     line: s.line,
     message: `${s.name} keeps /var/lib/grafana inside the container: dashboards, users and alert state are lost on every recreate. Mount a volume at /var/lib/grafana.`,
 }));
+/** The seed post's variable, which Spring Boot does not read; the one it binds to spring.profiles.active. */
+const springProfileEnv = (m) => appServices(m)
+    .filter((s) => 'ACTIVE_SPRING_PROFILE' in s.environment && !('SPRING_PROFILES_ACTIVE' in s.environment))
+    .map((s) => ({
+    rule: 'spring-profile-env',
+    severity: 'warning',
+    file: s.file,
+    line: m.yaml(s.file)?.lineOf(['services', s.name, 'environment']) ?? s.line,
+    message: `${s.name} sets ACTIVE_SPRING_PROFILE, which Spring Boot does not read: the profile stays the default. Spring Boot takes spring.profiles.active from SPRING_PROFILES_ACTIVE; add SPRING_PROFILES_ACTIVE=${s.environment.ACTIVE_SPRING_PROFILE} (keep the other if your app reads it itself).`,
+}));
 const RULES = {
     'log-mount': logMounts,
     'agent-path': agentPathsRule,
@@ -39571,6 +39585,7 @@ const RULES = {
     'latest-tag': latestTags,
     'uid-gid-env': uidGid,
     'grafana-data-volume': grafanaData,
+    'spring-profile-env': springProfileEnv,
 };
 
 ;// CONCATENATED MODULE: ./src/lint/lint.ts
@@ -39587,6 +39602,72 @@ function lintStack(files, vars, ctx) {
 }
 function formatFinding(f) {
     return `${f.file}:${f.line}: ${f.severity} [${f.rule}] ${f.message}`;
+}
+
+;// CONCATENATED MODULE: ./src/model/versions.ts
+// The images of the bundled stack (compose/) and the version each is pinned to, in one place.
+// The compose files pin exactly these (a unit test compares every `image:` with this table), and
+// the README's version table is made from it (`npm run docs`). Each version was checked against
+// its project's release tags (prometheus/prometheus v3.13.2, prometheus/node_exporter v1.12.1,
+// grafana/loki v3.6.15 and v3.6.11, grafana/alloy v1.18.1, nginx/nginx release-1.30.4).
+/** Promtail's end of life (Loki docs, send-data/promtail/_index.md at v3.6.15). */
+const PROMTAIL_END_OF_LIFE = '2026-03-02';
+const PINNED_IMAGES = [
+    {
+        image: 'prom/prometheus',
+        tag: 'v3.13.2',
+        services: ['prometheus'],
+        why: 'newest 3.13 patch; its retention flags still work (deprecated since 3.8, see the compose file)',
+    },
+    {
+        image: 'prom/node-exporter',
+        tag: 'v1.12.1',
+        services: ['node-exporter'],
+        why: 'newest release; the flags we pass are unchanged',
+    },
+    {
+        image: 'grafana/loki',
+        tag: '3.6.15',
+        services: ['loki'],
+        why: "newest patch of 3.6, Promtail's last minor (the linter wants both on one minor)",
+    },
+    {
+        image: 'grafana/promtail',
+        tag: '3.6.11',
+        services: ['promtail'],
+        why: `the last release with a Promtail image; end of life since ${PROMTAIL_END_OF_LIFE}`,
+    },
+    {
+        image: 'grafana/alloy',
+        tag: 'v1.18.1',
+        services: ['alloy'],
+        why: 'newest release; every block and argument of config.alloy is valid in it',
+    },
+    {
+        image: 'grafana/grafana',
+        tag: '13.2.0',
+        services: ['grafana'],
+        why: 'newest release; file provisioning of data sources, dashboards and alerting unchanged from 12',
+    },
+    {
+        image: 'nginx',
+        tag: '1.30.4-alpine',
+        services: ['nginx', 'receiver'],
+        why: 'newest patch of the stable line (1.30) confirmed; alpine for size',
+    },
+];
+/** The pinned image a service of the bundled stack runs, as `image:tag`. */
+function pinnedImageOf(service) {
+    const p = PINNED_IMAGES.find((x) => x.services.includes(service));
+    return p && `${p.image}:${p.tag}`;
+}
+/** The README's version table. */
+function versionsMarkdown() {
+    return [
+        '| service | image | why this version |',
+        '| --- | --- | --- |',
+        ...PINNED_IMAGES.map((p) => `| ${p.services.join(', ')} | \`${p.image}:${p.tag}\` | ${p.why} |`),
+    ].join('\n');
 }
 
 ;// CONCATENATED MODULE: ./src/model/files.ts
@@ -39632,11 +39713,106 @@ function bundledStackDir() {
     throw new Error(`the bundled stack (compose/) was not found above ${__dirname}`);
 }
 
+;// CONCATENATED MODULE: ./src/stack/scrape.ts
+// Prometheus scrapes only what runs on this host: a scrape job whose every target is a service
+// of a stack the host does not run (the app's `server` with `stacks: monitoring`, or on an agent
+// without the app) would be a target down forever, with its alert firing forever. Such jobs are
+// left out of the rendered config.
+
+
+
+/** What this host runs no service for, and which Prometheus configs scrape. */
+function absentServices(m, running) {
+    const files = new Set(running.map((s) => COMPOSE_FILES[s]));
+    const names = (s) => [s.name, ...(s.containerName ? [s.containerName] : [])];
+    const here = m.services.filter((s) => files.has(s.file));
+    const present = new Set(here.flatMap(names));
+    const configs = here
+        .filter((s) => isImage(s, 'prometheus'))
+        .map((s) => mountedConfig(m, s, configFlag(s, 'config.file', '/etc/prometheus/prometheus.yml')))
+        .filter((p) => !!p);
+    const absent = m.services
+        .filter((s) => !files.has(s.file))
+        .flatMap(names)
+        .filter((n) => !present.has(n));
+    return { configs: new Set(configs), absent: new Set(absent) };
+}
+/** The job scrapes only static targets, each on a host that `absent` names. */
+function onlyAbsentTargets(job, absent) {
+    const discovers = Object.keys(job).some((k) => k.endsWith('_sd_configs'));
+    const targets = (job.static_configs ?? []).flatMap((c) => c.targets ?? []).map(String);
+    return !discovers && targets.length > 0 && targets.every((t) => absent(t.replace(/:\d+$/, '')));
+}
+/**
+ * A Prometheus config without the scrape jobs whose every target is absent. The jobs' lines
+ * (with the comment lines just above them) are cut out of the text, so the rest of the file
+ * keeps its bytes; a layout that cannot be cut by lines is written out again by the YAML library.
+ */
+function withoutAbsentScrapeJobs(text, absent) {
+    const lc = new dist/* LineCounter */.HN();
+    const doc = (0,dist/* parseDocument */.Tp)(text, { lineCounter: lc });
+    const seq = doc.get('scrape_configs', true);
+    if (doc.errors.length || !(0,dist/* isSeq */.oP)(seq))
+        return text;
+    const jobs = seq.items.map((item) => (item.toJSON?.() ?? {}));
+    const drop = jobs.map((j) => onlyAbsentTargets(j, absent));
+    if (!drop.includes(true))
+        return text;
+    const kept = jobs.filter((_, i) => !drop[i]).map((j) => j.job_name);
+    const cut = cutByLines(text, seq, lc, drop);
+    if (cut !== undefined) {
+        const again = (0,dist/* parseDocument */.Tp)(cut).toJS();
+        const names = (again?.scrape_configs ?? []).map((j) => j.job_name);
+        if (JSON.stringify(names) === JSON.stringify(kept))
+            return cut;
+    }
+    for (let i = drop.length - 1; i >= 0; i--)
+        if (drop[i])
+            seq.items.splice(i, 1);
+    return doc.toString();
+}
+/** The text without the lines of the dropped items of a block sequence, or undefined. */
+function cutByLines(text, seq, lc, drop) {
+    if (seq.flow)
+        return undefined;
+    const lines = text.split('\n');
+    const spans = [];
+    for (const [i, item] of seq.items.entries()) {
+        const offset = item.range?.[0];
+        if (offset === undefined)
+            return undefined;
+        let start = lc.linePos(offset).line - 1;
+        const dash = lines[start]?.search(/\S/) ?? -1;
+        if (dash < 0 || lines[start]?.[dash] !== '-')
+            return undefined;
+        // The item's lines: up to the next line at or left of its dash (blank lines go with it).
+        let end = start + 1;
+        while (end < lines.length && (lines[end]?.trim() === '' || (lines[end]?.search(/\S/) ?? 0) > dash))
+            end++;
+        // Comment lines just above the item belong to it.
+        while (start > 0 && lines[start - 1]?.trim().startsWith('#') && lines[start - 1]?.search(/\S/) === dash)
+            start--;
+        if (i === seq.items.length - 1) {
+            // The last item: the blank lines after it separate the sequence from what follows; keep
+            // them, and take the ones before it (after the item it followed) instead.
+            while (end > start && lines[end - 1]?.trim() === '')
+                end--;
+            while (start > 0 && lines[start - 1]?.trim() === '' && end < lines.length)
+                start--;
+        }
+        if (drop[i])
+            spans.push([start, end]);
+    }
+    const out = lines.filter((_, n) => !spans.some(([a, b]) => n >= a && n < b));
+    return out.join('\n');
+}
+
 ;// CONCATENATED MODULE: ./src/stack/render.ts
 // Renders a stack directory for one host: fills @@NAME@@ placeholders in config files, writes
 // the .env that Compose interpolates ${NAME} from, the images override files and the secret
 // files. Pure: the same settings and host give the same bytes, so an unchanged deploy uploads
 // nothing.
+
 
 
 
@@ -39710,6 +39886,8 @@ function renderStack(settings, host, layout, options = {}) {
         throw new DeployError('No image for the app: the app stack needs app-image (your Spring Boot image, e.g. me/back:1.4.2).', 'set app-image, or stacks: monitoring to deploy only the monitoring stack.');
     }
     const foreign = filesOfOtherStacks(byPath, settings.stack.stacks);
+    // Prometheus scrapes no service this host does not run (e.g. the app with stacks: monitoring).
+    const { configs: scrapeConfigs, absent } = absentServices(buildModel(source, vars), settings.stack.stacks);
     const files = [];
     for (const f of source) {
         if (f.path === '.env' || f.path.startsWith('secrets/'))
@@ -39721,6 +39899,8 @@ function renderStack(settings, host, layout, options = {}) {
         let content = f.content;
         if (isText(content)) {
             let text = fillPlaceholders(f.path, content.toString('utf8'), vars);
+            if (scrapeConfigs.has(f.path))
+                text = withoutAbsentScrapeJobs(text, (host) => absent.has(host));
             if (options.composeV1 && Object.values(COMPOSE_FILES).includes(f.path))
                 text = withV1Version(text);
             content = Buffer.from(text);
@@ -40040,6 +40220,7 @@ async function rollbackHost(settings, log, named) {
 
 
 
+
 class DeployFailure extends DeployError {
     error;
     steps;
@@ -40077,10 +40258,23 @@ async function deploy(settings, log, options = {}) {
         throw new DeployFailure(e, run.steps.records);
     }
 }
+/** The deploy's word on its log agent, if it runs Promtail: end of life, and how to switch. */
+function logAgentWarning(settings) {
+    const { logAgent, stacks } = settings.stack;
+    if (logAgent !== 'promtail' || !stacks.some((s) => s === 'monitoring' || s === 'agent'))
+        return undefined;
+    const eol = `Promtail is end of life since ${PROMTAIL_END_OF_LIFE}: it gets no fixes any more, not even for security.`;
+    return stacks.includes('agent')
+        ? `${eol} This agent host still ships its logs with Promtail: agents have no Alloy option in this version (log-agent: alloy is for the central stack).`
+        : `${eol} Switch to Grafana Alloy with the input \`log-agent: alloy\` (the same log jobs and labels; the next deploy stops Promtail and starts Alloy).`;
+}
 /** Lint first, on this machine: a broken stack never gets as far as the host. */
 function lintStep(run) {
     return run.steps.run('Lint stack', async () => {
         const { findings } = planStack(run.settings);
+        const agentWarning = logAgentWarning(run.settings);
+        if (agentWarning)
+            warn(run, agentWarning);
         for (const f of findings.filter((x) => x.severity === 'warning'))
             warn(run, formatFinding(f));
         assertLintClean(findings);

@@ -19,6 +19,7 @@ import type { HostFacts } from '../host/preflight.js';
 import { ensureSwap } from '../host/swap.js';
 import { formatFinding } from '../lint/lint.js';
 import { type RemoteLayout, SECRET_FILES } from '../model/layout.js';
+import { PROMTAIL_END_OF_LIFE } from '../model/versions.js';
 import type { Log } from '../report/log.js';
 import type { StepRecord } from '../report/steps.js';
 import type { Settings } from '../settings/settings.js';
@@ -109,10 +110,22 @@ export async function deploy(settings: Settings, log: Log, options: DeployOption
   }
 }
 
+/** The deploy's word on its log agent, if it runs Promtail: end of life, and how to switch. */
+export function logAgentWarning(settings: Settings): string | undefined {
+  const { logAgent, stacks } = settings.stack;
+  if (logAgent !== 'promtail' || !stacks.some((s) => s === 'monitoring' || s === 'agent')) return undefined;
+  const eol = `Promtail is end of life since ${PROMTAIL_END_OF_LIFE}: it gets no fixes any more, not even for security.`;
+  return stacks.includes('agent')
+    ? `${eol} This agent host still ships its logs with Promtail: agents have no Alloy option in this version (log-agent: alloy is for the central stack).`
+    : `${eol} Switch to Grafana Alloy with the input \`log-agent: alloy\` (the same log jobs and labels; the next deploy stops Promtail and starts Alloy).`;
+}
+
 /** Lint first, on this machine: a broken stack never gets as far as the host. */
 function lintStep(run: Run): Promise<void> {
   return run.steps.run('Lint stack', async () => {
     const { findings } = planStack(run.settings);
+    const agentWarning = logAgentWarning(run.settings);
+    if (agentWarning) warn(run, agentWarning);
     for (const f of findings.filter((x) => x.severity === 'warning')) warn(run, formatFinding(f));
     assertLintClean(findings);
     return { detail: `${findings.length} warning(s)` };

@@ -213,6 +213,9 @@ const REMOVED_LOKI_STORES = new Set([
   'grpc-store',
 ]);
 
+/** `3.6` of `3.6.11`, `v3.6.0-amd64`; a tag without one is its own. */
+const minorOf = (tag: string) => /^v?(\d+\.\d+)/.exec(tag)?.[1] ?? tag;
+
 const lokiConfig: Rule = (m) => {
   const out: Finding[] = [];
   for (const loki of find(m, 'loki')) {
@@ -246,13 +249,15 @@ const lokiConfig: Rule = (m) => {
     for (const promtail of find(m, 'promtail')) {
       const a = imageTag(promtail);
       const b = imageTag(loki);
-      if (a && b && a !== b) {
+      // The same minor, not the same tag: Promtail's last image is 3.6.11 while Loki's 3.6 line
+      // goes on with patches (grafana/loki .github/release-workflows.jsonnet, v3.6.11 against v3.6.12).
+      if (a && b && minorOf(a) !== minorOf(b)) {
         out.push({
           rule: 'promtail-loki-version',
           severity: 'error',
           file: promtail.image?.file ?? promtail.file,
           line: promtail.image?.line ?? promtail.line,
-          message: `promtail ${a} and loki ${b} differ: they are released together and may not work across versions. Use the same version for both.`,
+          message: `promtail ${a} and loki ${b} are of different minor versions: they are released together and may not work across them. Use the same major.minor for both (e.g. promtail 3.6.11 with loki 3.6.15).`,
         });
       }
     }
@@ -303,6 +308,18 @@ const grafanaData: Rule = (m) =>
       message: `${s.name} keeps /var/lib/grafana inside the container: dashboards, users and alert state are lost on every recreate. Mount a volume at /var/lib/grafana.`,
     }));
 
+/** The seed post's variable, which Spring Boot does not read; the one it binds to spring.profiles.active. */
+const springProfileEnv: Rule = (m) =>
+  appServices(m)
+    .filter((s) => 'ACTIVE_SPRING_PROFILE' in s.environment && !('SPRING_PROFILES_ACTIVE' in s.environment))
+    .map((s) => ({
+      rule: 'spring-profile-env',
+      severity: 'warning' as const,
+      file: s.file,
+      line: m.yaml(s.file)?.lineOf(['services', s.name, 'environment']) ?? s.line,
+      message: `${s.name} sets ACTIVE_SPRING_PROFILE, which Spring Boot does not read: the profile stays the default. Spring Boot takes spring.profiles.active from SPRING_PROFILES_ACTIVE; add SPRING_PROFILES_ACTIVE=${s.environment.ACTIVE_SPRING_PROFILE} (keep the other if your app reads it itself).`,
+    }));
+
 export const RULES: Readonly<Record<string, Rule>> = {
   'log-mount': logMounts,
   'agent-path': agentPathsRule,
@@ -313,4 +330,5 @@ export const RULES: Readonly<Record<string, Rule>> = {
   'latest-tag': latestTags,
   'uid-gid-env': uidGid,
   'grafana-data-volume': grafanaData,
+  'spring-profile-env': springProfileEnv,
 };

@@ -4,11 +4,12 @@
 // nothing.
 import { createHash } from 'node:crypto';
 import { DeployError, headline } from '../errors.js';
-import { parseComposeFile, stackMounts } from '../model/compose.js';
+import { buildModel, parseComposeFile, stackMounts } from '../model/compose.js';
 import { isText, readStackDir, type StackFile } from '../model/files.js';
 import { COMPOSE_FILES, imagesOverrideFile, type RemoteLayout, SECRET_FILES, type StackKey } from '../model/layout.js';
 import type { Settings } from '../settings/settings.js';
 import { bundledStackDir } from './bundled.js';
+import { absentServices, withoutAbsentScrapeJobs } from './scrape.js';
 
 export interface HostIdentity {
   readonly uid: number;
@@ -116,6 +117,8 @@ export function renderStack(
   }
 
   const foreign = filesOfOtherStacks(byPath, settings.stack.stacks);
+  // Prometheus scrapes no service this host does not run (e.g. the app with stacks: monitoring).
+  const { configs: scrapeConfigs, absent } = absentServices(buildModel(source, vars), settings.stack.stacks);
   const files: StackFile[] = [];
   for (const f of source) {
     if (f.path === '.env' || f.path.startsWith('secrets/')) continue;
@@ -124,6 +127,7 @@ export function renderStack(
     let content = f.content;
     if (isText(content)) {
       let text = fillPlaceholders(f.path, content.toString('utf8'), vars);
+      if (scrapeConfigs.has(f.path)) text = withoutAbsentScrapeJobs(text, (host) => absent.has(host));
       if (options.composeV1 && Object.values(COMPOSE_FILES).includes(f.path as never)) text = withV1Version(text);
       content = Buffer.from(text);
     }

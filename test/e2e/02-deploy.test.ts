@@ -72,8 +72,8 @@ describe('deploy (dist/index.js on the sandbox host)', () => {
     }
     expect(r.summary).toMatch(/\| Grafana data source Prometheus \| 🟢 \| healthy \|/);
     expect(r.summary).toMatch(/\| Grafana data source Loki \| 🟢 \| healthy \|/);
-    expect(r.summary).toMatch(/\| Grafana alert rules \| 🟢 \| 5 loaded \|/);
-    expect(r.stdout).toMatch(/canary lines of 5 log jobs in Loki; Grafana reads 2 data sources, 5 alert rules loaded/);
+    expect(r.summary).toMatch(/\| Grafana alert rules \| 🟢 \| 6 loaded \|/);
+    expect(r.stdout).toMatch(/canary lines of 5 log jobs in Loki; Grafana reads 2 data sources, 6 alert rules loaded/);
 
     // secrets and .env are mode 600; the generated Grafana password is not printed
     expect(sh(`stat -c '%a %U' ${s.home}/monitoring/.env ${s.home}/monitoring/secrets/grafana_admin_password`)).toBe(

@@ -57,6 +57,16 @@ describe('bundled dashboards', () => {
     }
   });
 
+  it("query no node_network_* series: node-exporter's network namespace is its container's, not the host's", () => {
+    const offenders = dashboards.flatMap(({ file, json }) =>
+      [...walk(json)]
+        .map((n) => n.expr)
+        .filter((e): e is string => typeof e === 'string' && /\bnode_network_/.test(e))
+        .map((e) => `${file}: ${e}`),
+    );
+    expect(offenders).toEqual([]);
+  });
+
   it('the overview shows host, app and logs panels on one page', () => {
     const overview = dashboards.find((d) => d.json.uid === 'md-overview')?.json;
     const exprs = [...walk(overview)]

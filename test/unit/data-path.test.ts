@@ -262,6 +262,7 @@ describe("Grafana's answers", () => {
     expect(p?.ruleUids).toEqual([
       'md-cpu-high',
       'md-target-down',
+      'md-host-silent',
       'md-memory-pressure',
       'md-disk-full',
       'md-error-logs',

@@ -104,6 +104,9 @@ export const DOCUMENTED_KEYS = {
     'sigV4SecretKey',
   ],
 
+  // PROVISIONING, "Plugins" > example (apps provisioned per organisation).
+  pluginsFile: ['apiVersion', 'apps'],
+
   // PROVISIONING, "Dashboards" > "Example dashboard configuration file".
   dashboardsFile: ['apiVersion', 'providers'],
   dashboardProvider: [

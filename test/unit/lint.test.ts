@@ -29,7 +29,7 @@ function stack(over: Partial<Record<string, string>> = {}): StackFile[] {
     volumes:
       - \${LOGS_DIR}/app:/app/logs
   nginx:
-    image: nginx:1.28.0-alpine
+    image: nginx:1.30.4-alpine
     ports:
       - "80:80"
     volumes:
@@ -37,26 +37,26 @@ function stack(over: Partial<Record<string, string>> = {}): StackFile[] {
 `,
     'docker-compose-dev-monitoring.yml': `services:
   prometheus:
-    image: prom/prometheus:v3.5.0
+    image: prom/prometheus:v3.13.2
     volumes:
       - ./prometheus-dev.yml:/etc/prometheus/prometheus.yml:ro
   node-exporter:
-    image: prom/node-exporter:v1.9.1
+    image: prom/node-exporter:v1.12.1
   loki:
-    image: grafana/loki:3.6.3
+    image: grafana/loki:3.6.15
     command: -config.file=/etc/loki/loki-config.yml
     volumes:
       - ./loki-dev-config.yml:/etc/loki/loki-config.yml:ro
       - loki-data:/loki
   promtail:
-    image: grafana/promtail:3.6.3
+    image: grafana/promtail:3.6.11
     command: -config.file=/etc/promtail/config.yml
     volumes:
       - ./promtail-dev-config.yml:/etc/promtail/config.yml:ro
       - \${LOGS_DIR}/app:/var/log/app:ro
       - \${LOGS_DIR}/nginx:/var/log/nginx:ro
   grafana:
-    image: grafana/grafana:12.3.1
+    image: grafana/grafana:13.2.0
     user: "\${UID}:\${GID}"
     ports:
       - "3000:3000"
@@ -138,7 +138,7 @@ describe('lint rules', () => {
         'docker-compose-dev-monitoring.yml': `${stack()
           .find((f) => f.path === 'docker-compose-dev-monitoring.yml')
           ?.content.toString()}  receiver:
-    image: nginx:1.28.0-alpine
+    image: nginx:1.30.4-alpine
     volumes:
       - ./receiver/nginx.conf:/etc/nginx/nginx.conf:ro
 `,
@@ -198,8 +198,8 @@ describe('lint rules', () => {
       stack(
         replaceIn(
           'docker-compose-dev-monitoring.yml',
-          '    image: prom/node-exporter:v1.9.1\n',
-          '    image: prom/node-exporter:v1.9.1\n    ports:\n      - 9100:9100\n',
+          '    image: prom/node-exporter:v1.12.1\n',
+          '    image: prom/node-exporter:v1.12.1\n    ports:\n      - 9100:9100\n',
         ),
       ),
     );
@@ -218,8 +218,8 @@ describe('lint rules', () => {
       stack(
         replaceIn(
           'docker-compose-dev-monitoring.yml',
-          '    image: grafana/loki:3.6.3\n',
-          '    image: grafana/loki:3.6.3\n    ports:\n      - "3100:3100"\n',
+          '    image: grafana/loki:3.6.15\n',
+          '    image: grafana/loki:3.6.15\n    ports:\n      - "3100:3100"\n',
         ),
       ),
     );
@@ -237,26 +237,31 @@ describe('lint rules', () => {
     expect(store[0]?.message).toContain('store "aws-dynamo" was removed in Loki 3');
     const loki2 = v12.map((f) =>
       f.path === 'docker-compose-dev-monitoring.yml'
-        ? file(f.path, f.content.toString().replace(/3\.6\.3/g, '2.9.4'))
+        ? file(f.path, f.content.toString().replace(/3\.6\.\d+/g, '2.9.4'))
         : f,
     );
     expect(lint(loki2)).toEqual([]);
   });
 
-  it('promtail-loki-version: different versions', () => {
+  it('promtail-loki-version: different minor versions; patches of one minor are fine', () => {
     const fs = lint(
-      stack(replaceIn('docker-compose-dev-monitoring.yml', 'grafana/promtail:3.6.3', 'grafana/promtail:3.5.1')),
+      stack(replaceIn('docker-compose-dev-monitoring.yml', 'grafana/promtail:3.6.11', 'grafana/promtail:3.5.1')),
     );
     expect(rules(fs)).toEqual(['promtail-loki-version@docker-compose-dev-monitoring.yml:15']);
+    expect(fs[0]?.message).toContain('promtail 3.5.1 and loki 3.6.15 are of different minor versions');
+    // The small correct stack runs promtail 3.6.11 (the last image) with loki 3.6.15: clean.
+    expect(lint(stack())).toEqual([]);
+    const v = lint(stack(replaceIn('docker-compose-dev-monitoring.yml', 'grafana/loki:3.6.15', 'grafana/loki:v3.7.0')));
+    expect(rules(v)).toEqual(['promtail-loki-version@docker-compose-dev-monitoring.yml:15']);
   });
 
   it('latest-tag: an error for the stack, a warning for the app image', () => {
     const fs = lint(
-      stack(replaceIn('docker-compose-dev-monitoring.yml', 'prom/prometheus:v3.5.0', 'prom/prometheus:latest')),
+      stack(replaceIn('docker-compose-dev-monitoring.yml', 'prom/prometheus:v3.13.2', 'prom/prometheus:latest')),
     );
     expect(fs.map((f) => [f.rule, f.severity, f.line])).toEqual([['latest-tag', 'error', 3]]);
     const untagged = lint(
-      stack(replaceIn('docker-compose-dev-monitoring.yml', 'prom/node-exporter:v1.9.1', 'prom/node-exporter')),
+      stack(replaceIn('docker-compose-dev-monitoring.yml', 'prom/node-exporter:v1.12.1', 'prom/node-exporter')),
     );
     expect(untagged[0]?.message).toContain('no tag means latest');
     const app = lintStack(stack(), { ...vars, APP_IMAGE: 'me/back:latest' }, ctx);
@@ -276,6 +281,23 @@ describe('lint rules', () => {
       stack(replaceIn('docker-compose-dev-monitoring.yml', '      - grafana-data:/var/lib/grafana\n', '')),
     );
     expect(rules(fs)).toEqual(['grafana-data-volume@docker-compose-dev-monitoring.yml:21']);
+  });
+
+  it('spring-profile-env: ACTIVE_SPRING_PROFILE alone warns; with SPRING_PROFILES_ACTIVE it is fine', () => {
+    const seedStyle = replaceIn(
+      'docker-compose-dev.yml',
+      '    image: ${APP_IMAGE}\n',
+      '    image: ${APP_IMAGE}\n    environment:\n      - ACTIVE_SPRING_PROFILE=dev\n',
+    );
+    const fs = lint(stack(seedStyle));
+    expect(fs.map((f) => [f.rule, f.severity, f.line])).toEqual([['spring-profile-env', 'warning', 4]]);
+    expect(fs[0]?.message).toContain('add SPRING_PROFILES_ACTIVE=dev');
+    const both = replaceIn(
+      'docker-compose-dev.yml',
+      '    image: ${APP_IMAGE}\n',
+      '    image: ${APP_IMAGE}\n    environment:\n      SPRING_PROFILES_ACTIVE: dev\n      ACTIVE_SPRING_PROFILE: dev\n',
+    );
+    expect(lint(stack(both))).toEqual([]);
   });
 
   it('a YAML syntax error is reported with its line', () => {
@@ -312,5 +334,7 @@ describe('real stacks', () => {
     expect(byRule('published-internal-port').map((f) => f.severity)).toEqual(['warning']);
     // user: "$UID:$GID" with no .env
     expect(byRule('uid-gid-env')).toHaveLength(1);
+    // ACTIVE_SPRING_PROFILE, which Spring Boot does not read
+    expect(byRule('spring-profile-env').map((f) => f.severity)).toEqual(['warning']);
   });
 });

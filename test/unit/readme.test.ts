@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain .mjs script without types
 import { interfaceTables } from '../../scripts/readme-table.mjs';
 import { probesMarkdown } from '../../src/health/probes';
+import { versionsMarkdown } from '../../src/model/versions';
 import { generatedBlock } from '../helpers/docs';
 
 describe('README', () => {
@@ -16,6 +17,10 @@ describe('README', () => {
 
   it("has the gate's probe table, exactly as the gate reads it (npm run docs rewrites it)", () => {
     expect(generatedBlock('probes', probesMarkdown())).toBe(probesMarkdown());
+  });
+
+  it('has the version table of src/model/versions.ts, exactly (npm run docs rewrites it)', () => {
+    expect(generatedBlock('versions', versionsMarkdown())).toBe(versionsMarkdown());
   });
 
   it('gives the test command that CI runs', () => {

@@ -1,25 +1,21 @@
 // Real tools agree with the rendered bundled stack: promtool (Debian's Prometheus 3 package),
 // `docker compose config` (the Compose v2 plugin), and Grafana's documented provisioning keys.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { StackFile } from '../../src/model/files';
 import { readSettings } from '../../src/settings/settings';
 import { planStack } from '../../src/stack/plan';
+import { writeStack } from '../helpers/stack-dir';
 import { DOCUMENTED_KEYS, REQUIRED_KEYS } from './grafana-documented-keys';
 
 function renderTo(raw: Record<string, string>): { dir: string; files: StackFile[] } {
   const settings = readSettings({ 'app-image': 'me/back:1.4.2', ...raw }, { needsConnection: false });
   const files = [...planStack(settings).rendered.files];
-  const dir = mkdtempSync(join(tmpdir(), 'md-stack-'));
-  for (const f of files) {
-    mkdirSync(dirname(join(dir, f.path)), { recursive: true });
-    writeFileSync(join(dir, f.path), f.content, { mode: f.mode });
-  }
-  return { dir, files };
+  return { dir: writeStack(files), files };
 }
 
 const run = (cmd: string, args: string[], cwd: string) =>
@@ -48,6 +44,11 @@ describe('docker compose config', () => {
   it('accepts the app stack', () => {
     const cfg = parse(run('docker', ['compose', '-p', 'md-app', '-f', 'docker-compose-dev.yml', 'config'], dir));
     expect(cfg.services.server.image).toBe('me/back:1.4.2');
+    // The variable Spring Boot reads, and the seed post's own for apps that read it themselves.
+    expect(cfg.services.server.environment).toMatchObject({
+      SPRING_PROFILES_ACTIVE: 'dev',
+      ACTIVE_SPRING_PROFILE: 'dev',
+    });
     expect(cfg.services.server.volumes[0]).toMatchObject({
       source: '/home/ec2-user/monitoring/logs/app',
       target: '/app/logs',
@@ -133,6 +134,11 @@ describe('Grafana provisioning files use only documented keys', () => {
       problems.push(...check(p, 'dashboardProvider'), ...check(p.options, 'dashboardProviderOptions'));
     }
 
+    // The plugins directory exists (Grafana logs an error at every start without it), with no apps.
+    const plugins = yamlOf(files, 'grafana/provisioning/plugins/plugins.yaml');
+    problems.push(...check(plugins, 'pluginsFile'));
+    expect(plugins).toEqual({ apiVersion: 1, apps: [] });
+
     for (const path of ['discord.yaml', 'policies.yaml', 'rules.yaml'].map(
       (f) => `grafana/provisioning/alerting/${f}`,
     )) {
@@ -183,7 +189,14 @@ describe('Grafana provisioning files use only documented keys', () => {
       groups: { rules: { uid: string; for: string }[] }[];
     };
     const uids = rules.groups.flatMap((g) => g.rules.map((r) => r.uid));
-    expect(uids).toEqual(['md-cpu-high', 'md-target-down', 'md-memory-pressure', 'md-disk-full', 'md-error-logs']);
+    expect(uids).toEqual([
+      'md-cpu-high',
+      'md-target-down',
+      'md-host-silent',
+      'md-memory-pressure',
+      'md-disk-full',
+      'md-error-logs',
+    ]);
     const cpu = JSON.stringify(rules.groups[0]?.rules[0]);
     expect(cpu).toContain('$B > 85');
     expect(rules.groups[0]?.rules[0]?.for).toBe('5m');
