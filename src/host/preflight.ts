@@ -81,6 +81,14 @@ export function parseFacts(stdout: string): HostFacts {
 
 const MIN_FREE_DISK_BYTES = 1024 ** 3;
 
+/** Whether a dotted version (1.27.4, v2.26.1-4) is older than major.minor. */
+export function olderThan(version: string, [major, minor]: readonly [number, number]): boolean {
+  const m = /(\d+)\.(\d+)/.exec(version);
+  if (!m) return false;
+  const [a, b] = [Number(m[1]), Number(m[2])];
+  return a < major || (a === major && b < minor);
+}
+
 /** Problems that stop a deploy, each naming its fix. Empty when the host is fit. */
 export function preflightProblems(f: HostFacts, username: string): string[] {
   const problems: string[] = [];
@@ -95,6 +103,11 @@ export function preflightProblems(f: HostFacts, username: string): string[] {
     problems.push(
       'Docker Compose is not installed: neither `docker compose` (v2) nor `docker-compose` (v1) works. ' +
         'Fix: install the Compose v2 plugin (package docker-compose-plugin, or the binary in ~/.docker/cli-plugins/).',
+    );
+  } else if (f.compose.command === 'docker-compose' && olderThan(f.compose.version, [1, 28])) {
+    problems.push(
+      `Docker Compose ${f.compose.version} (v1) is too old: the stack uses profiles, which Compose v1 reads from 1.28 on. ` +
+        'Fix: install the Compose v2 plugin (package docker-compose-plugin), or docker-compose 1.28 or newer.',
     );
   }
   if (f.diskFreeBytes > 0 && f.diskFreeBytes < MIN_FREE_DISK_BYTES) {

@@ -120,6 +120,16 @@ describe('host errors', () => {
     );
   });
 
+  it('Compose v1 older than 1.28 (no profiles): refused at preflight with the version and the fix', async () => {
+    const v = variantSandbox('oldcompose', s, '--compose', 'v1-old');
+    variants.push(v);
+    await failsCleanly(
+      sandboxInputs(v.sandbox),
+      ['Docker Compose 1.27.4 (v1) is too old: the stack uses profiles', 'docker-compose 1.28 or newer'],
+      v.sandbox,
+    );
+  });
+
   it('an invalid compose file: compose rejects it on the host, nothing running is touched', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'md-broken-'));
     cpSync(resolve(__dirname, '../../compose'), dir, { recursive: true });

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Brings up the sandbox "dev server" on this machine (as root) and writes what tests need to
 # $SANDBOX_DIR/sandbox.env. Options:
-#   --compose v2|v1|none
+#   --compose v2|v1|v1-old|none
 #                     the login user sees Compose v2 (`docker compose`, default), only v1
-#                     (`docker-compose`, Debian bookworm's Python Compose 1.29), or neither
+#                     (`docker-compose`, Debian bookworm's Python Compose 1.29), v1 saying it is
+#                     1.27.4 (older than profiles), or neither
 #   --no-docker-group the login user is not in the docker group
 #   --no-sudo         the login user has no sudo
 #   --no-images       skip building the local images (they already exist)
@@ -23,11 +24,11 @@ while [ $# -gt 0 ]; do
     *) die "unknown option $1" ;;
   esac
 done
-case "$compose" in v1|v2|none) ;; *) die "--compose takes v1, v2 or none" ;; esac
+case "$compose" in v1|v2|v1-old|none) ;; *) die "--compose takes v1, v2, v1-old or none" ;; esac
 [ ! -f "$SANDBOX_DIR/sandbox.env" ] || die "a sandbox is already up ($SANDBOX_DIR); run down.sh first"
 
 bash "$SANDBOX_HERE/install.sh"
-command -v docker-compose >/dev/null || [ "$compose" = v2 ] || die "--compose v1 needs docker-compose (install.sh installs it)"
+command -v docker-compose >/dev/null || [ "$compose" = v2 ] || die "--compose $compose needs docker-compose (install.sh installs it)"
 
 mkdir -p "$SANDBOX_DIR/state" "$SANDBOX_DIR/keys"
 chmod 700 "$SANDBOX_DIR"
@@ -70,10 +71,15 @@ if [ "$sudo" = 1 ]; then
 fi
 home=$(getent passwd "$SANDBOX_USER" | cut -d: -f6)
 set_path=
-if [ "$compose" = none ]; then
-  # A host without Compose: Debian's docker-compose (v1) is on this machine, so shadow it.
+if [ "$compose" = none ] || [ "$compose" = v1-old ]; then
   install -d -o "$SANDBOX_USER" "$home/.sandbox-bin"
-  printf '#!/bin/sh\necho "docker-compose: command not found" >&2\nexit 127\n' > "$home/.sandbox-bin/docker-compose"
+  if [ "$compose" = none ]; then
+    # A host without Compose: Debian's docker-compose (v1) is on this machine, so shadow it.
+    printf '#!/bin/sh\necho "docker-compose: command not found" >&2\nexit 127\n' > "$home/.sandbox-bin/docker-compose"
+  else
+    # A Compose v1 from before profiles (1.28): it says 1.27.4 and is otherwise the real v1.
+    printf '#!/bin/sh\nif [ "$*" = "version --short" ]; then echo 1.27.4; exit 0; fi\nexec /usr/bin/docker-compose "$@"\n' > "$home/.sandbox-bin/docker-compose"
+  fi
   chmod 755 "$home/.sandbox-bin/docker-compose"
   set_path="SetEnv PATH=$home/.sandbox-bin:/usr/local/bin:/usr/bin:/bin"
 fi

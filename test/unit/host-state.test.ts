@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hostStateScript, parseHostState } from '../../src/engine/host-state';
 import { lockScript } from '../../src/host/lock';
-import { parseFacts } from '../../src/host/preflight';
+import { olderThan, parseFacts, preflightProblems } from '../../src/host/preflight';
 import { readSettings } from '../../src/settings/settings';
 import { stacksUpToDate, wantedServices } from '../../src/stack/compose';
 import { renderForHost } from '../../src/stack/plan';
@@ -125,5 +125,21 @@ esac
     // A container whose profile is off (Alloy after a switch back to Promtail) must be removed.
     const extra = [...all, { project: 'md-monitoring', service: 'alloy', state: 'running' }];
     expect(stacksUpToDate('r1', 'r1', 'missing', wanted, extra)).toBe(false);
+  });
+});
+
+describe('preflight', () => {
+  const facts = (compose: string, version: string) =>
+    parseFacts(
+      `docker=direct\ndocker_version=26.1\ncompose=${compose}\ncompose_version=${version}\ndisk_free_kb=99999999\n`,
+    );
+  it('refuses Compose v1 older than 1.28 (no profiles), naming the version and the fix', () => {
+    expect(preflightProblems(facts('docker-compose', '1.27.4'), 'ec2-user')).toEqual([
+      'Docker Compose 1.27.4 (v1) is too old: the stack uses profiles, which Compose v1 reads from 1.28 on. Fix: install the Compose v2 plugin (package docker-compose-plugin), or docker-compose 1.28 or newer.',
+    ]);
+    expect(preflightProblems(facts('docker-compose', '1.29.2'), 'ec2-user')).toEqual([]);
+    expect(preflightProblems(facts('docker compose', '2.26.1-4'), 'ec2-user')).toEqual([]);
+    expect(olderThan('v2.9.0', [2, 10])).toBe(true);
+    expect(olderThan('1.28.0', [1, 28])).toBe(false);
   });
 });
