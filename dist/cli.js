@@ -36176,6 +36176,17 @@ const INPUTS = [
         description: "Central stack: the host address the receiver listens on (e.g. the host's private address).",
     },
     {
+        name: 'receiver-tls',
+        group: 'agents',
+        default: 'auto',
+        description: 'Central stack: the receiver speaks TLS with a self-signed certificate made on the host, which agents deployed in the same run pin. auto: on when the hosts input deploys agents with the central host; true; false (plain HTTP: only on a private network).',
+    },
+    {
+        name: 'push-ca',
+        group: 'agents',
+        description: "Agent: the certificate (PEM) to trust for remote-write-url and loki-push-url, e.g. the central receiver's (~/monitoring/receiver-tls/receiver.crt on that host). With the hosts input: taken from the monitoring host.",
+    },
+    {
         name: 'remote-write-url',
         group: 'agents',
         description: 'Agent: Prometheus remote-write endpoint (our central receiver, Mimir, Thanos Receive, VictoriaMetrics, Grafana Cloud). With hosts: derived from the monitoring host.',
@@ -36641,6 +36652,15 @@ function parseUserName(value, input) {
         throw new Error(`${input}: ${shown(v)} is not a user name (letters, digits and . _ -, starting with a letter or _; at most 32)`);
     return v;
 }
+/** A PEM certificate (as openssl writes it): one or more BEGIN/END CERTIFICATE blocks, nothing else. */
+function parseCertificate(value, input) {
+    if (value === undefined)
+        return undefined;
+    const pem = value.replace(/\r\n/g, '\n').trim();
+    if (!/^(-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\s*)+$/.test(pem))
+        throw new Error(`${input}: not a PEM certificate (expected -----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----, e.g. the receiver's receiver.crt)`);
+    return `${pem}\n`;
+}
 
 ;// CONCATENATED MODULE: ./src/settings/settings.ts
 // Every input is read and validated here, once, into a typed Settings object. The action and
@@ -36760,6 +36780,11 @@ function readSettings(raw, options = {}) {
         agents: {
             role,
             acceptAgents: attempt(() => parseBoolean(value('accept-agents'), 'accept-agents'), false),
+            receiverTls: attempt(() => {
+                const v = parseChoice(value('receiver-tls'), 'receiver-tls', ['auto', 'true', 'false']);
+                return v === 'auto' ? 'auto' : v === 'true' ? 'on' : 'off';
+            }, 'auto'),
+            pushCa: attempt(() => parseCertificate(optional('push-ca'), 'push-ca'), undefined),
             receiverPort: attempt(() => parsePort(value('receiver-port'), 'receiver-port'), 9095),
             receiverBind: attempt(() => parseIpAddress(value('receiver-bind'), 'receiver-bind'), '0.0.0.0'),
             remoteWriteUrl: optionalParsed('remote-write-url', parseHttpUrl),
@@ -37049,6 +37074,23 @@ const SECRET_FILES = {
     discordWebhookUrl: 'secrets/discord_webhook_url',
     pushPassword: 'secrets/push_password',
 };
+/** The name a certificate made by monitoring-deploy for the receiver carries (its only SAN). */
+const RECEIVER_TLS_NAME = 'monitoring-deploy-receiver';
+/**
+ * The name to ask a pinned certificate for: RECEIVER_TLS_NAME for the receiver's own (agents
+ * reach it by an address it cannot know); undefined for any other, checked against the URL's host.
+ */
+function pinnedName(ca) {
+    if (!ca)
+        return undefined;
+    try {
+        const names = new external_node_crypto_namespaceObject.X509Certificate(ca).subjectAltName?.split(', ') ?? [];
+        return names.includes(`DNS:${RECEIVER_TLS_NAME}`) ? RECEIVER_TLS_NAME : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
 /** Override file that sets the `images` input's images for one stack's services. */
 function imagesOverrideFile(stack) {
     return COMPOSE_FILES[stack].replace(/\.yml$/, '.images.yml');
@@ -37727,6 +37769,7 @@ const external_node_tls_namespaceObject = require("node:tls");
 
 
 
+
 /** What to send so that a real receiver answers without storing anything. */
 function emptyWrite(target) {
     return target.name === 'remote write'
@@ -37757,7 +37800,7 @@ function judgePush(target, status, body) {
     return `${target.url} answered ${status} ${first}`;
 }
 async function probePush(remote, target, credentials, timeoutMs = 5_000, 
-/** Extra trusted CA (PEM), for an endpoint with a private CA; the system's CAs always count. */
+/** The pinned certificate (PEM, push-ca): trusted next to the system's CAs. */
 ca) {
     const name = target.name;
     let url;
@@ -37784,18 +37827,28 @@ ca) {
         // The connection starts on the agent host: this is the path its Prometheus and Promtail use.
         const channel = await remote.tunnel(url.hostname, port, timeoutMs);
         const res = await httpOverStream(tls
-            ? (0,external_node_tls_namespaceObject.connect)({ socket: channel, servername: url.hostname, ...(ca ? { ca: [...external_node_tls_namespaceObject.rootCertificates, ca] } : {}) })
+            ? (0,external_node_tls_namespaceObject.connect)({
+                socket: channel,
+                // The receiver's own certificate names itself, not the address agents reach it at.
+                servername: pinnedName(ca) ?? url.hostname,
+                ...(ca ? { ca: [...external_node_tls_namespaceObject.rootCertificates, ca] } : {}),
+            })
             : channel, url.host, req);
         const why = judgePush(target, res.status, res.body);
         return { name, ok: !why, detail: why ?? `${target.url} accepts the credentials` };
     }
     catch (e) {
-        return {
-            name,
-            ok: false,
-            detail: `${target.url} cannot be reached from the host: ${errors_headline(e)}`,
-        };
+        return { name, ok: false, detail: unreachable(target.url, errors_headline(e), ca) };
     }
+}
+/** Why an endpoint could not be written to, a certificate that fails the pin said as such. */
+function unreachable(url, why, ca) {
+    if (/certificate|self[- ]signed|altname|unable to verify|CERT_/i.test(why)) {
+        return ca
+            ? `${url} shows a TLS certificate that push-ca does not pin (${why}): set push-ca to that endpoint's certificate (on a monitoring-deploy central host: ~/monitoring/receiver-tls/receiver.crt)`
+            : `${url} shows a TLS certificate this host does not trust (${why}): set push-ca to its certificate`;
+    }
+    return `${url} cannot be reached from the host: ${why}`;
 }
 
 ;// CONCATENATED MODULE: ./src/health/gate.ts
@@ -37827,6 +37880,7 @@ function gateOptions(settings, log, freshness) {
                 { name: 'Loki push', url: agents.lokiPushUrl },
             ],
             credentials: { username: agents.pushUsername, password: agents.pushPassword },
+            ca: agents.pushCa,
         }
         : undefined;
     return {
@@ -38000,7 +38054,7 @@ async function inspectHealth(remote, facts, opts, progress) {
     const byService = new Map(containers.map((c) => [c.service, c]));
     const checks = await Promise.all([
         ...probesFor(opts.role, opts.logAgent).map((p) => probe(remote, byService.get(p.service), p)),
-        ...(opts.push?.targets ?? []).map((t) => probePush(remote, t, opts.push?.credentials ?? { username: '' })),
+        ...(opts.push?.targets ?? []).map((t) => probePush(remote, t, opts.push?.credentials ?? { username: '' }, 5_000, opts.push?.ca)),
     ]);
     const grafana = byService.get('grafana');
     const grafanaReady = checks.some((c) => c.name === 'grafana' && c.ok);
@@ -38448,6 +38502,35 @@ function gateDetail(gate, options) {
 // tool did not make keeps its mode: a deploy never loosens what someone set.
 
 
+
+/** The receiver's certificate and key on the host (not secret and secret): kept across deploys. */
+const receiverTlsDir = (layout) => `${layout.root}/receiver-tls`;
+const receiverCert = (layout) => `${receiverTlsDir(layout)}/receiver.crt`;
+/**
+ * A self-signed certificate whose only name is RECEIVER_TLS_NAME: agents pin it as their CA and
+ * ask for that name, whatever address they reach the host at. openssl's config file, not
+ * -addext: the OpenSSL 1.0 of older distributions has no -addext.
+ */
+function certScript(layout, name) {
+    const dir = shq(receiverTlsDir(layout));
+    return `if [ ! -s ${shq(receiverCert(layout))} ]; then
+  command -v openssl >/dev/null || { echo "openssl is not installed on the host: it makes the receiver's certificate" >&2; exit 6; }
+  cfg=$(mktemp)
+  printf '%s\n' '[req]' 'distinguished_name=dn' 'x509_extensions=ext' 'prompt=no' '[dn]' 'CN=${name}' '[ext]' \
+    'subjectAltName=DNS:${name}' 'basicConstraints=critical,CA:TRUE' 'keyUsage=critical,digitalSignature,keyEncipherment,keyCertSign' 'extendedKeyUsage=serverAuth' > "$cfg"
+  (umask 077; openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -config "$cfg" -keyout ${dir}/receiver.key -out ${dir}/receiver.crt) >/dev/null 2>&1 || { rm -f "$cfg" ${dir}/receiver.key ${dir}/receiver.crt; echo "openssl could not make the receiver's certificate" >&2; exit 6; }
+  rm -f "$cfg"; chmod 644 ${dir}/receiver.crt
+  changed="$changed ${receiverCert(layout)}"
+fi`;
+}
+/** Prints `@receiver-cert BASE64`: the receiver's certificate, for the agents to pin. */
+function receiverCertState(layout) {
+    return `echo "@receiver-cert $(base64 < ${shq(receiverCert(layout))} 2>/dev/null | tr -d '\\n')"`;
+}
+function parseReceiverCert(out) {
+    const b64 = /^@receiver-cert ?(.*)$/m.exec(out)?.[1]?.trim();
+    return b64 ? Buffer.from(b64, 'base64').toString('utf8') : undefined;
+}
 function dirs(w) {
     const { layout } = w;
     return [
@@ -38461,6 +38544,7 @@ function dirs(w) {
         [`${layout.logsDir}/nginx`, '755'],
         [layout.secretsDir, '700'],
         ...(w.agent ? [[`${layout.dataDir}/prometheus-agent`, '755']] : []),
+        ...(w.receiverTls ? [[receiverTlsDir(layout), '700']] : []),
     ];
 }
 const passwordFile = (w) => `${w.layout.root}/${SECRET_FILES.grafanaAdminPassword}`;
@@ -38469,9 +38553,11 @@ function dirsState(w) {
     return [
         ...dirs(w).map(([d]) => `[ -d ${shq(d)} ] || echo @missing ${shq(d)}`),
         ...(w.generatePassword ? [`[ -s ${shq(passwordFile(w))} ] || echo @missing ${shq(passwordFile(w))}`] : []),
+        ...(w.receiverTls ? [`[ -s ${shq(receiverCert(w.layout))} ] || echo @missing ${shq(receiverCert(w.layout))}`] : []),
     ].join('\n');
 }
-function dirsScript(w) {
+/** The script that makes what is missing (exported for the tests that run it). */
+function dirsScriptFor(w) {
     return `set -e
 changed=
 mk() { [ -d "$1" ] || { mkdir -p "$1"; chmod "$2" "$1"; changed="$changed $1"; }; }
@@ -38482,17 +38568,25 @@ ${w.generatePassword
         ? `pw=${shq(passwordFile(w))}
 if [ ! -s "$pw" ]; then (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=\\n' > "$pw"); changed="$changed $pw"; fi`
         : ''}
+${w.receiverTls ? certScript(w.layout, RECEIVER_TLS_NAME) : ''}
 echo "changed:$changed"
+${w.receiverTls ? receiverCertState(w.layout) : ''}
 `;
 }
-/** Makes what dirsState found missing; nothing to run when all is there. */
+/** Makes what dirsState found missing; nothing to run when all is there. Its value: the receiver's certificate, when made. */
 async function ensureDirs(remote, w, missing) {
     if (!missing.length)
         return { changed: false, detail: 'all present' };
-    const out = await remote.run(dirsScript(w), { what: `Preparing ${w.layout.root}` });
+    const out = await remote.run(dirsScriptFor(w), {
+        what: `Preparing ${w.layout.root}`,
+        explain: (r) => r.code === 6
+            ? new DeployError(`The receiver's TLS certificate could not be made on the host: ${r.stderr.trim()}.`, 'install openssl on the host, or set receiver-tls: false (plain HTTP, only on a private network).')
+            : undefined,
+    });
     const made = (/changed:(.*)/.exec(out)?.[1] ?? '').trim();
     const generated = made.includes(SECRET_FILES.grafanaAdminPassword);
     return {
+        value: parseReceiverCert(out),
         changed: made.length > 0,
         detail: made
             ? `made ${made.split(' ').length} path(s)${generated ? `; a Grafana admin password was generated in ${passwordFile(w)} (mode 600)` : ''}`
@@ -38885,11 +38979,14 @@ function lastLine(e) {
 
 /** Whether the deploy makes Grafana's admin password on the host (none was given). */
 const generatesPassword = (s) => !s.grafana.adminPassword && s.stack.stacks.includes('monitoring');
+/** The receiver runs and speaks TLS: its certificate is made on the host and read back. */
+const receiverTls = (s) => s.agents.acceptAgents && s.agents.receiverTls === 'on' && s.stack.stacks.includes('monitoring');
 function dirsWanted(i) {
     return {
         layout: i.layout,
         generatePassword: generatesPassword(i.settings),
         agent: i.settings.stack.stacks.includes('agent'),
+        receiverTls: receiverTls(i.settings),
     };
 }
 /** Prints `@grafana-password BASE64`: the admin password the host keeps (never printed in clear). */
@@ -38916,6 +39013,7 @@ function hostStateScript(i) {
         dashboardsState(i.layout),
         upState(i.layout.root),
         passwordState(i.layout),
+        ...(receiverTls(i.settings) ? [receiverCertState(i.layout)] : []),
     ]);
 }
 function parseHostState(out) {
@@ -38932,6 +39030,7 @@ function parseHostState(out) {
         dashboards: parseDashboards(out),
         upRelease: value('up') || undefined,
         grafanaPassword: parsePassword(out),
+        receiverCert: parseReceiverCert(out),
     };
 }
 
@@ -39839,6 +39938,7 @@ const SECRET_MODE = 0o600;
 function stackVariables(settings, host, layout) {
     const { stack, grafana, agents } = settings;
     const profiles = [stack.logAgent, ...(agents.acceptAgents && agents.role === 'monitoring' ? ['receiver'] : [])];
+    const receiverTls = agents.receiverTls === 'on';
     return {
         NETWORK: stack.network,
         APP_IMAGE: stack.images.server ?? stack.appImage ?? '',
@@ -39855,23 +39955,58 @@ function stackVariables(settings, host, layout) {
         COMPOSE_PROFILES: profiles.join(','),
         RECEIVER_PORT: String(agents.receiverPort),
         RECEIVER_BIND: agents.receiverBind,
+        // nginx: the receiver's listen parameters and TLS lines (empty for plain HTTP).
+        RECEIVER_LISTEN: receiverTls ? '8080 ssl' : '8080',
+        RECEIVER_TLS: receiverTls
+            ? `ssl_certificate ${RECEIVER_TLS_MOUNT}/receiver.crt;\nssl_certificate_key ${RECEIVER_TLS_MOUNT}/receiver.key;`
+            : '',
+        // YAML: the agent's tls_config for the push endpoints (empty: the system's CAs).
+        PUSH_TLS: pushTlsBlock(agents.pushCa),
         REMOTE_WRITE_URL: agents.remoteWriteUrl ?? '',
         LOKI_PUSH_URL: agents.lokiPushUrl ?? '',
         PUSH_USERNAME: agents.pushUsername,
     };
 }
+/** Where the receiver's certificate and key are mounted in its container. */
+const RECEIVER_TLS_MOUNT = '/etc/nginx/tls';
+/** The agent's trusted certificate for its push endpoints, in its stack dir. */
+const PUSH_CA_FILE = 'push-ca.pem';
+/** Where an agent's push-ca.pem is mounted in its Prometheus and Promtail. */
+const PUSH_CA_MOUNT = '/etc/monitoring-deploy/push-ca.pem';
+/**
+ * The agent's tls_config: its push-ca trusted, and for the receiver's own self-signed
+ * certificate the name it carries (the agents reach it by an address it cannot know).
+ */
+function pushTlsBlock(ca) {
+    if (!ca)
+        return '';
+    const name = pinnedName(ca);
+    return ['tls_config:', `  ca_file: ${PUSH_CA_MOUNT}`, ...(name ? [`  server_name: ${name}`] : [])].join('\n');
+}
+/**
+ * Fills `@@NAME@@`. A line that is only a placeholder takes a block: each of its lines at the
+ * placeholder's indentation, and no line at all when the value is empty.
+ */
 function fillPlaceholders(path, text, vars) {
-    const lines = text.split('\n');
-    return lines
-        .map((line, i) => line.replace(PLACEHOLDER, (_, name) => {
-        const v = vars[name];
-        if (v === undefined) {
-            throw new DeployError(`${path}:${i + 1}: unknown placeholder @@${name}@@`, `use one of ${Object.keys(vars)
-                .map((k) => `@@${k}@@`)
-                .join(', ')}`);
-        }
-        return v;
-    }))
+    return text
+        .split('\n')
+        .flatMap((line, i) => {
+        const block = /^(\s*)@@([A-Z][A-Z0-9_]*)@@\s*$/.exec(line);
+        const value = block ? vars[block[2]] : undefined;
+        if (block && value !== undefined)
+            return value === '' ? [] : value.split('\n').map((l) => `${block[1]}${l}`);
+        return [
+            line.replace(PLACEHOLDER, (_, name) => {
+                const v = vars[name];
+                if (v === undefined) {
+                    throw new DeployError(`${path}:${i + 1}: unknown placeholder @@${name}@@`, `use one of ${Object.keys(vars)
+                        .map((k) => `@@${k}@@`)
+                        .join(', ')}`);
+                }
+                return v;
+            }),
+        ];
+    })
         .join('\n');
 }
 function composeServices(file) {
@@ -39881,7 +40016,10 @@ function composeServices(file) {
     return services.map((svc) => svc.name);
 }
 function envFile(vars, userEnv) {
-    const ours = Object.entries(vars).map(([k, v]) => `${k}=${v}`);
+    // Blocks (several lines for a config file) are nothing Compose interpolates.
+    const ours = Object.entries(vars)
+        .filter(([, v]) => !v.includes('\n'))
+        .map(([k, v]) => `${k}=${v}`);
     return `${userEnv ? `${userEnv.trimEnd()}\n` : ''}# Written by monitoring-deploy on every deploy.\n${ours.join('\n')}\n`;
 }
 function renderStack(settings, host, layout, options = {}) {
@@ -39959,6 +40097,13 @@ function renderStack(settings, host, layout, options = {}) {
         });
     }
     if (settings.stack.stacks.includes('agent')) {
+        // Always there (empty without push-ca): the agent's compose file mounts it.
+        files.push({
+            path: PUSH_CA_FILE,
+            content: Buffer.from(settings.agents.pushCa ?? ''),
+            mode: 0o644,
+            generated: true,
+        });
         // Always there (empty without a password): the agent's configs name it.
         files.push({
             path: SECRET_FILES.pushPassword,
@@ -40294,7 +40439,7 @@ function lintStep(run) {
     });
 }
 async function changeHost(h) {
-    await prepareHost(h);
+    const receiverCert = await prepareHost(h);
     const uploaded = await uploadStep(h);
     if (h.settings.stack.stacks.includes('monitoring'))
         await dashboardsStep(h);
@@ -40320,18 +40465,23 @@ async function changeHost(h) {
             roundTrips: h.remote.roundTrips,
             gateMs: gate.elapsedMs,
             warnings: h.warnings,
+            receiverCert,
         };
     }
     catch (e) {
         throw await afterFailure(h, uploaded, e);
     }
 }
-/** Swap, the shared network and the directories the stacks bind-mount: commands only for what is missing. */
+/**
+ * Swap, the shared network and the directories the stacks bind-mount: commands only for what is
+ * missing. Returns the receiver's TLS certificate, when it has one.
+ */
 async function prepareHost(h) {
     const { settings, remote, facts, state } = h;
     await h.steps.run('Swap', () => ensureSwap(remote, facts, settings.swapBytes, state.swapActiveKb));
     await h.steps.run('Network', () => ensureNetwork(remote, dockerCommand(facts), settings.stack.network, state.networkDriver));
-    await h.steps.run('Directories', () => ensureDirs(remote, dirsWanted(h), state.missing));
+    const cert = await h.steps.run('Directories', () => ensureDirs(remote, dirsWanted(h), state.missing));
+    return cert ?? state.receiverCert;
 }
 /** Only what differs is written: staged, checked by Compose, then moved into place. */
 function uploadStep(h) {
@@ -40540,8 +40690,21 @@ async function waitForAgents(remote, facts, network, agents, timeoutMs, log) {
 
 
 
-/** One host's settings: the shared inputs, with its own address, name, role and endpoints. */
-function hostSettings(settings, entry, central) {
+/**
+ * Whether the central receiver speaks TLS in this run: receiver-tls true, or auto when the run
+ * deploys agents together with their central host (who then pin its certificate).
+ */
+function receiverTlsInRun(settings) {
+    const { receiverTls } = settings.agents;
+    const together = settings.hosts.some((h) => h.role === 'monitoring') && settings.hosts.some((h) => h.role === 'agent');
+    return receiverTls === 'on' || (receiverTls === 'auto' && together);
+}
+/**
+ * One host's settings: the shared inputs, with its own address, name, role and endpoints. An
+ * agent of a TLS receiver pins `receiverCert`, the certificate its central host made.
+ */
+function hostSettings(settings, entry, central, receiverCert) {
+    const tls = receiverTlsInRun(settings);
     // The shared stacks input, with the role stack of this host in place of the other role's.
     const forRole = (s) => entry.role === 'agent' && s === 'monitoring'
         ? 'agent'
@@ -40551,7 +40714,7 @@ function hostSettings(settings, entry, central) {
     const centralAddress = central && (central.address ?? central.host);
     // An IPv6 address goes in brackets in a URL.
     const base = centralAddress
-        ? `http://${(0,external_node_net_namespaceObject.isIPv6)(centralAddress) ? `[${centralAddress}]` : centralAddress}:${settings.agents.receiverPort}`
+        ? `${tls ? 'https' : 'http'}://${(0,external_node_net_namespaceObject.isIPv6)(centralAddress) ? `[${centralAddress}]` : centralAddress}:${settings.agents.receiverPort}`
         : undefined;
     return {
         ...settings,
@@ -40571,6 +40734,8 @@ function hostSettings(settings, entry, central) {
             ...settings.agents,
             role: entry.role,
             acceptAgents: entry.role === 'monitoring' ? settings.agents.acceptAgents || !!central : false,
+            receiverTls: tls ? 'on' : 'off',
+            pushCa: settings.agents.pushCa ?? (entry.role === 'agent' && tls ? receiverCert : undefined),
             remoteWriteUrl: settings.agents.remoteWriteUrl ?? (base && `${base}/api/v1/write`),
             lokiPushUrl: settings.agents.lokiPushUrl ?? (base && `${base}/loki/api/v1/push`),
         },
@@ -40599,11 +40764,9 @@ function prefixedLog(log, prefix) {
 async function deployFleet(settings, log) {
     const central = settings.hosts.find((h) => h.role === 'monitoring');
     const agents = settings.hosts.filter((h) => h.role === 'agent');
-    // The central host first, so that its receiver is up while the agents' gates ask for it.
-    const order = [...(central ? [central] : []), ...agents];
-    const outcomes = await withLimit(settings.parallel, order.map((entry) => async () => {
+    const deployHost = (entry, receiverCert) => async () => {
         const started = Date.now();
-        const s = hostSettings(settings, entry, central);
+        const s = hostSettings(settings, entry, central, receiverCert);
         const hostLog = prefixedLog(log, entry.name);
         try {
             const result = await deploy(s, hostLog, { keepConnection: entry === central && agents.length > 0 });
@@ -40615,7 +40778,22 @@ async function deployFleet(settings, log) {
             hostLog.error(error.message);
             return { ...describe(entry), ok: false, durationMs: Date.now() - started, steps, error };
         }
-    }));
+    };
+    let outcomes;
+    if (central && agents.length && receiverTlsInRun(settings)) {
+        // The agents pin the certificate the central host makes: it goes first, then they go together.
+        const first = await deployHost(central)();
+        const cert = first.result?.receiverCert;
+        outcomes = [
+            first,
+            ...(await withLimit(settings.parallel, agents.map((a) => deployHost(a, cert)))),
+        ];
+    }
+    else {
+        // The central host first, so that its receiver is up while the agents' gates ask for it.
+        const order = [...(central ? [central] : []), ...agents];
+        outcomes = await withLimit(settings.parallel, order.map((entry) => deployHost(entry)));
+    }
     const centralOutcome = outcomes.find((o) => o.role === 'monitoring');
     const connection = centralOutcome?.result?.connection;
     if (!connection)

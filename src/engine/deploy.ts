@@ -46,6 +46,8 @@ export interface DeployResult {
   readonly roundTrips: number;
   readonly gateMs: number;
   readonly warnings: readonly string[];
+  /** The receiver's self-signed certificate (receiver-tls), for the agents to pin. */
+  readonly receiverCert?: string;
   /** With keepConnection: the open connection (the caller closes it) and the host's facts. */
   readonly connection?: { readonly remote: RemoteHost; readonly facts: HostFacts };
 }
@@ -133,7 +135,7 @@ function lintStep(run: Run): Promise<void> {
 }
 
 async function changeHost(h: Changing): Promise<DeployResult> {
-  await prepareHost(h);
+  const receiverCert = await prepareHost(h);
   const uploaded = await uploadStep(h);
   if (h.settings.stack.stacks.includes('monitoring')) await dashboardsStep(h);
   try {
@@ -157,20 +159,25 @@ async function changeHost(h: Changing): Promise<DeployResult> {
       roundTrips: h.remote.roundTrips,
       gateMs: gate.elapsedMs,
       warnings: h.warnings,
+      receiverCert,
     };
   } catch (e) {
     throw await afterFailure(h, uploaded, e as Error);
   }
 }
 
-/** Swap, the shared network and the directories the stacks bind-mount: commands only for what is missing. */
-async function prepareHost(h: Changing): Promise<void> {
+/**
+ * Swap, the shared network and the directories the stacks bind-mount: commands only for what is
+ * missing. Returns the receiver's TLS certificate, when it has one.
+ */
+async function prepareHost(h: Changing): Promise<string | undefined> {
   const { settings, remote, facts, state } = h;
   await h.steps.run('Swap', () => ensureSwap(remote, facts, settings.swapBytes, state.swapActiveKb));
   await h.steps.run('Network', () =>
     ensureNetwork(remote, dockerCommand(facts), settings.stack.network, state.networkDriver),
   );
-  await h.steps.run('Directories', () => ensureDirs(remote, dirsWanted(h), state.missing));
+  const cert = await h.steps.run('Directories', () => ensureDirs(remote, dirsWanted(h), state.missing));
+  return cert ?? state.receiverCert;
 }
 
 /** Only what differs is written: staged, checked by Compose, then moved into place. */

@@ -23,8 +23,28 @@ export interface HostOutcome {
   readonly arrival?: Arrival;
 }
 
-/** One host's settings: the shared inputs, with its own address, name, role and endpoints. */
-export function hostSettings(settings: Settings, entry: HostEntry, central?: HostEntry): Settings {
+/**
+ * Whether the central receiver speaks TLS in this run: receiver-tls true, or auto when the run
+ * deploys agents together with their central host (who then pin its certificate).
+ */
+export function receiverTlsInRun(settings: Settings): boolean {
+  const { receiverTls } = settings.agents;
+  const together =
+    settings.hosts.some((h) => h.role === 'monitoring') && settings.hosts.some((h) => h.role === 'agent');
+  return receiverTls === 'on' || (receiverTls === 'auto' && together);
+}
+
+/**
+ * One host's settings: the shared inputs, with its own address, name, role and endpoints. An
+ * agent of a TLS receiver pins `receiverCert`, the certificate its central host made.
+ */
+export function hostSettings(
+  settings: Settings,
+  entry: HostEntry,
+  central?: HostEntry,
+  receiverCert?: string,
+): Settings {
+  const tls = receiverTlsInRun(settings);
   // The shared stacks input, with the role stack of this host in place of the other role's.
   const forRole = (s: StackName): StackName =>
     entry.role === 'agent' && s === 'monitoring'
@@ -35,7 +55,7 @@ export function hostSettings(settings: Settings, entry: HostEntry, central?: Hos
   const centralAddress = central && (central.address ?? central.host);
   // An IPv6 address goes in brackets in a URL.
   const base = centralAddress
-    ? `http://${isIPv6(centralAddress) ? `[${centralAddress}]` : centralAddress}:${settings.agents.receiverPort}`
+    ? `${tls ? 'https' : 'http'}://${isIPv6(centralAddress) ? `[${centralAddress}]` : centralAddress}:${settings.agents.receiverPort}`
     : undefined;
   return {
     ...settings,
@@ -55,6 +75,8 @@ export function hostSettings(settings: Settings, entry: HostEntry, central?: Hos
       ...settings.agents,
       role: entry.role,
       acceptAgents: entry.role === 'monitoring' ? settings.agents.acceptAgents || !!central : false,
+      receiverTls: tls ? 'on' : 'off',
+      pushCa: settings.agents.pushCa ?? (entry.role === 'agent' && tls ? receiverCert : undefined),
       remoteWriteUrl: settings.agents.remoteWriteUrl ?? (base && `${base}/api/v1/write`),
       lokiPushUrl: settings.agents.lokiPushUrl ?? (base && `${base}/loki/api/v1/push`),
     },
@@ -86,25 +108,40 @@ export function prefixedLog(log: Log, prefix: string): Log {
 export async function deployFleet(settings: Settings, log: Log): Promise<HostOutcome[]> {
   const central = settings.hosts.find((h) => h.role === 'monitoring');
   const agents = settings.hosts.filter((h) => h.role === 'agent');
-  // The central host first, so that its receiver is up while the agents' gates ask for it.
-  const order = [...(central ? [central] : []), ...agents];
-  const outcomes = await withLimit(
-    settings.parallel,
-    order.map((entry) => async (): Promise<HostOutcome> => {
-      const started = Date.now();
-      const s = hostSettings(settings, entry, central);
-      const hostLog = prefixedLog(log, entry.name);
-      try {
-        const result = await deploy(s, hostLog, { keepConnection: entry === central && agents.length > 0 });
-        return { ...describe(entry), ok: true, durationMs: Date.now() - started, steps: result.steps, result };
-      } catch (e) {
-        const error = e instanceof DeployFailure ? e.error : (e as Error);
-        const steps = e instanceof DeployFailure ? e.steps : [];
-        hostLog.error(error.message);
-        return { ...describe(entry), ok: false, durationMs: Date.now() - started, steps, error };
-      }
-    }),
-  );
+  const deployHost = (entry: HostEntry, receiverCert?: string) => async (): Promise<HostOutcome> => {
+    const started = Date.now();
+    const s = hostSettings(settings, entry, central, receiverCert);
+    const hostLog = prefixedLog(log, entry.name);
+    try {
+      const result = await deploy(s, hostLog, { keepConnection: entry === central && agents.length > 0 });
+      return { ...describe(entry), ok: true, durationMs: Date.now() - started, steps: result.steps, result };
+    } catch (e) {
+      const error = e instanceof DeployFailure ? e.error : (e as Error);
+      const steps = e instanceof DeployFailure ? e.steps : [];
+      hostLog.error(error.message);
+      return { ...describe(entry), ok: false, durationMs: Date.now() - started, steps, error };
+    }
+  };
+  let outcomes: HostOutcome[];
+  if (central && agents.length && receiverTlsInRun(settings)) {
+    // The agents pin the certificate the central host makes: it goes first, then they go together.
+    const first = await deployHost(central)();
+    const cert = first.result?.receiverCert;
+    outcomes = [
+      first,
+      ...(await withLimit(
+        settings.parallel,
+        agents.map((a) => deployHost(a, cert)),
+      )),
+    ];
+  } else {
+    // The central host first, so that its receiver is up while the agents' gates ask for it.
+    const order = [...(central ? [central] : []), ...agents];
+    outcomes = await withLimit(
+      settings.parallel,
+      order.map((entry) => deployHost(entry)),
+    );
+  }
   const centralOutcome = outcomes.find((o) => o.role === 'monitoring');
   const connection = centralOutcome?.result?.connection;
   if (!connection) return outcomes;

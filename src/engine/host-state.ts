@@ -5,7 +5,7 @@
 
 import { shq } from '../connection/shell.js';
 import { type ContainerInfo, containersScript, parseContainers } from '../health/containers.js';
-import { dirsState } from '../host/dirs.js';
+import { dirsState, parseReceiverCert, receiverCertState } from '../host/dirs.js';
 import { dockerCommand } from '../host/docker.js';
 import { networkState } from '../host/network.js';
 import type { HostFacts } from '../host/preflight.js';
@@ -30,6 +30,8 @@ export interface HostState {
   readonly upRelease?: string;
   /** Grafana's admin password as the host keeps it (never printed). */
   readonly grafanaPassword?: string;
+  /** The receiver's TLS certificate, when it has one. */
+  readonly receiverCert?: string;
 }
 
 export interface StateInputs {
@@ -42,11 +44,16 @@ export interface StateInputs {
 /** Whether the deploy makes Grafana's admin password on the host (none was given). */
 export const generatesPassword = (s: Settings) => !s.grafana.adminPassword && s.stack.stacks.includes('monitoring');
 
+/** The receiver runs and speaks TLS: its certificate is made on the host and read back. */
+export const receiverTls = (s: Settings) =>
+  s.agents.acceptAgents && s.agents.receiverTls === 'on' && s.stack.stacks.includes('monitoring');
+
 export function dirsWanted(i: Pick<StateInputs, 'settings' | 'layout'>) {
   return {
     layout: i.layout,
     generatePassword: generatesPassword(i.settings),
     agent: i.settings.stack.stacks.includes('agent'),
+    receiverTls: receiverTls(i.settings),
   };
 }
 
@@ -80,6 +87,7 @@ export function hostStateScript(i: StateInputs): string {
     dashboardsState(i.layout),
     upState(i.layout.root),
     passwordState(i.layout),
+    ...(receiverTls(i.settings) ? [receiverCertState(i.layout)] : []),
   ]);
 }
 
@@ -97,5 +105,6 @@ export function parseHostState(out: string): HostState {
     dashboards: parseDashboards(out),
     upRelease: value('up') || undefined,
     grafanaPassword: parsePassword(out),
+    receiverCert: parseReceiverCert(out),
   };
 }

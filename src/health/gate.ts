@@ -62,7 +62,12 @@ export interface GateOptions {
   readonly logAgent: LogAgent;
   /** An agent host runs no Loki or Grafana; it must get its writes accepted centrally. */
   readonly role: Role;
-  readonly push?: { readonly targets: readonly PushTarget[]; readonly credentials: PushCredentials };
+  readonly push?: {
+    readonly targets: readonly PushTarget[];
+    readonly credentials: PushCredentials;
+    /** The pinned certificate (push-ca). */
+    readonly ca?: string;
+  };
   readonly timeoutMs: number;
   /** Which targets must show a scrape newer than this run's start, and which their current state. */
   readonly freshness: Freshness;
@@ -103,6 +108,7 @@ export function gateOptions(settings: Settings, log: Log, freshness: Freshness):
             { name: 'Loki push' as const, url: agents.lokiPushUrl },
           ],
           credentials: { username: agents.pushUsername, password: agents.pushPassword },
+          ca: agents.pushCa,
         }
       : undefined;
   return {
@@ -321,7 +327,9 @@ async function inspectHealth(
   const byService = new Map(containers.map((c) => [c.service, c]));
   const checks = await Promise.all([
     ...probesFor(opts.role, opts.logAgent).map((p) => probe(remote, byService.get(p.service), p)),
-    ...(opts.push?.targets ?? []).map((t) => probePush(remote, t, opts.push?.credentials ?? { username: '' })),
+    ...(opts.push?.targets ?? []).map((t) =>
+      probePush(remote, t, opts.push?.credentials ?? { username: '' }, 5_000, opts.push?.ca),
+    ),
   ]);
   const grafana = byService.get('grafana');
   const grafanaReady = checks.some((c) => c.name === 'grafana' && c.ok);

@@ -6,6 +6,7 @@ import { rootCertificates, connect as tlsConnect } from 'node:tls';
 import { type HttpRequest, httpOverStream } from '../connection/http.js';
 import type { RemoteHost } from '../connection/ssh.js';
 import { headline } from '../errors.js';
+import { pinnedName } from '../model/layout.js';
 import type { CheckState } from './probes.js';
 
 export interface PushTarget {
@@ -52,7 +53,7 @@ export async function probePush(
   target: PushTarget,
   credentials: PushCredentials,
   timeoutMs = 5_000,
-  /** Extra trusted CA (PEM), for an endpoint with a private CA; the system's CAs always count. */
+  /** The pinned certificate (PEM, push-ca): trusted next to the system's CAs. */
   ca?: string,
 ): Promise<CheckState> {
   const name = target.name;
@@ -80,7 +81,12 @@ export async function probePush(
     const channel = await remote.tunnel(url.hostname, port, timeoutMs);
     const res = await httpOverStream(
       tls
-        ? tlsConnect({ socket: channel, servername: url.hostname, ...(ca ? { ca: [...rootCertificates, ca] } : {}) })
+        ? tlsConnect({
+            socket: channel,
+            // The receiver's own certificate names itself, not the address agents reach it at.
+            servername: pinnedName(ca) ?? url.hostname,
+            ...(ca ? { ca: [...rootCertificates, ca] } : {}),
+          })
         : channel,
       url.host,
       req,
@@ -88,10 +94,16 @@ export async function probePush(
     const why = judgePush(target, res.status, res.body);
     return { name, ok: !why, detail: why ?? `${target.url} accepts the credentials` };
   } catch (e) {
-    return {
-      name,
-      ok: false,
-      detail: `${target.url} cannot be reached from the host: ${headline(e)}`,
-    };
+    return { name, ok: false, detail: unreachable(target.url, headline(e), ca) };
   }
+}
+
+/** Why an endpoint could not be written to, a certificate that fails the pin said as such. */
+export function unreachable(url: string, why: string, ca: string | undefined): string {
+  if (/certificate|self[- ]signed|altname|unable to verify|CERT_/i.test(why)) {
+    return ca
+      ? `${url} shows a TLS certificate that push-ca does not pin (${why}): set push-ca to that endpoint's certificate (on a monitoring-deploy central host: ~/monitoring/receiver-tls/receiver.crt)`
+      : `${url} shows a TLS certificate this host does not trust (${why}): set push-ca to its certificate`;
+  }
+  return `${url} cannot be reached from the host: ${why}`;
 }

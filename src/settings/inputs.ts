@@ -172,6 +172,19 @@ export const INPUTS: readonly InputSpec[] = [
     description: "Central stack: the host address the receiver listens on (e.g. the host's private address).",
   },
   {
+    name: 'receiver-tls',
+    group: 'agents',
+    default: 'auto',
+    description:
+      'Central stack: the receiver speaks TLS with a self-signed certificate made on the host, which agents deployed in the same run pin. auto: on when the hosts input deploys agents with the central host; true; false (plain HTTP: only on a private network).',
+  },
+  {
+    name: 'push-ca',
+    group: 'agents',
+    description:
+      "Agent: the certificate (PEM) to trust for remote-write-url and loki-push-url, e.g. the central receiver's (~/monitoring/receiver-tls/receiver.crt on that host). With the hosts input: taken from the monitoring host.",
+  },
+  {
     name: 'remote-write-url',
     group: 'agents',
     description:

@@ -404,3 +404,14 @@ export function parseUserName(value: string, input: string): string {
     );
   return v;
 }
+
+/** A PEM certificate (as openssl writes it): one or more BEGIN/END CERTIFICATE blocks, nothing else. */
+export function parseCertificate(value: string | undefined, input: string): string | undefined {
+  if (value === undefined) return undefined;
+  const pem = value.replace(/\r\n/g, '\n').trim();
+  if (!/^(-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\s*)+$/.test(pem))
+    throw new Error(
+      `${input}: not a PEM certificate (expected -----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----, e.g. the receiver's receiver.crt)`,
+    );
+  return `${pem}\n`;
+}

@@ -4,6 +4,7 @@ import { INPUTS } from './inputs.js';
 import { knownHostsProblems } from './known-hosts.js';
 import {
   parseBoolean,
+  parseCertificate,
   parseChoice,
   parseContainerDir,
   parseDuration,
@@ -68,6 +69,10 @@ export interface AgentSettings {
   readonly role: Role;
   /** Central: publish the authenticated receiver for agents. */
   readonly acceptAgents: boolean;
+  /** Central: the receiver speaks TLS (auto: when agents come in the same run). */
+  readonly receiverTls: 'auto' | 'on' | 'off';
+  /** Agent: the certificate (PEM) trusted for the push endpoints. */
+  readonly pushCa?: string;
   readonly receiverPort: number;
   readonly receiverBind: string;
   /** Agent: where metrics and logs go. */
@@ -256,6 +261,11 @@ export function readSettings(raw: RawInputs, options: ReadOptions = {}): Setting
     agents: {
       role,
       acceptAgents: attempt(() => parseBoolean(value('accept-agents'), 'accept-agents'), false),
+      receiverTls: attempt(() => {
+        const v = parseChoice(value('receiver-tls'), 'receiver-tls', ['auto', 'true', 'false'] as const);
+        return v === 'auto' ? 'auto' : v === 'true' ? 'on' : 'off';
+      }, 'auto' as const),
+      pushCa: attempt(() => parseCertificate(optional('push-ca'), 'push-ca'), undefined),
       receiverPort: attempt(() => parsePort(value('receiver-port'), 'receiver-port'), 9095),
       receiverBind: attempt(() => parseIpAddress(value('receiver-bind'), 'receiver-bind'), '0.0.0.0'),
       remoteWriteUrl: optionalParsed('remote-write-url', parseHttpUrl),

@@ -6,7 +6,14 @@ import { createHash } from 'node:crypto';
 import { DeployError, headline } from '../errors.js';
 import { buildModel, parseComposeFile, stackMounts } from '../model/compose.js';
 import { isText, readStackDir, type StackFile } from '../model/files.js';
-import { COMPOSE_FILES, imagesOverrideFile, type RemoteLayout, SECRET_FILES, type StackKey } from '../model/layout.js';
+import {
+  COMPOSE_FILES,
+  imagesOverrideFile,
+  pinnedName,
+  type RemoteLayout,
+  SECRET_FILES,
+  type StackKey,
+} from '../model/layout.js';
 import type { Settings } from '../settings/settings.js';
 import { bundledStackDir } from './bundled.js';
 import { absentServices, withoutAbsentScrapeJobs } from './scrape.js';
@@ -37,6 +44,7 @@ const SECRET_MODE = 0o600;
 export function stackVariables(settings: Settings, host: HostIdentity, layout: RemoteLayout): Record<string, string> {
   const { stack, grafana, agents } = settings;
   const profiles = [stack.logAgent, ...(agents.acceptAgents && agents.role === 'monitoring' ? ['receiver'] : [])];
+  const receiverTls = agents.receiverTls === 'on';
   return {
     NETWORK: stack.network,
     APP_IMAGE: stack.images.server ?? stack.appImage ?? '',
@@ -53,29 +61,62 @@ export function stackVariables(settings: Settings, host: HostIdentity, layout: R
     COMPOSE_PROFILES: profiles.join(','),
     RECEIVER_PORT: String(agents.receiverPort),
     RECEIVER_BIND: agents.receiverBind,
+    // nginx: the receiver's listen parameters and TLS lines (empty for plain HTTP).
+    RECEIVER_LISTEN: receiverTls ? '8080 ssl' : '8080',
+    RECEIVER_TLS: receiverTls
+      ? `ssl_certificate ${RECEIVER_TLS_MOUNT}/receiver.crt;\nssl_certificate_key ${RECEIVER_TLS_MOUNT}/receiver.key;`
+      : '',
+    // YAML: the agent's tls_config for the push endpoints (empty: the system's CAs).
+    PUSH_TLS: pushTlsBlock(agents.pushCa),
     REMOTE_WRITE_URL: agents.remoteWriteUrl ?? '',
     LOKI_PUSH_URL: agents.lokiPushUrl ?? '',
     PUSH_USERNAME: agents.pushUsername,
   };
 }
 
+/** Where the receiver's certificate and key are mounted in its container. */
+const RECEIVER_TLS_MOUNT = '/etc/nginx/tls';
+/** The agent's trusted certificate for its push endpoints, in its stack dir. */
+const PUSH_CA_FILE = 'push-ca.pem';
+/** Where an agent's push-ca.pem is mounted in its Prometheus and Promtail. */
+const PUSH_CA_MOUNT = '/etc/monitoring-deploy/push-ca.pem';
+
+/**
+ * The agent's tls_config: its push-ca trusted, and for the receiver's own self-signed
+ * certificate the name it carries (the agents reach it by an address it cannot know).
+ */
+function pushTlsBlock(ca: string | undefined): string {
+  if (!ca) return '';
+  const name = pinnedName(ca);
+  return ['tls_config:', `  ca_file: ${PUSH_CA_MOUNT}`, ...(name ? [`  server_name: ${name}`] : [])].join('\n');
+}
+
+/**
+ * Fills `@@NAME@@`. A line that is only a placeholder takes a block: each of its lines at the
+ * placeholder's indentation, and no line at all when the value is empty.
+ */
 export function fillPlaceholders(path: string, text: string, vars: Readonly<Record<string, string>>): string {
-  const lines = text.split('\n');
-  return lines
-    .map((line, i) =>
-      line.replace(PLACEHOLDER, (_, name: string) => {
-        const v = vars[name];
-        if (v === undefined) {
-          throw new DeployError(
-            `${path}:${i + 1}: unknown placeholder @@${name}@@`,
-            `use one of ${Object.keys(vars)
-              .map((k) => `@@${k}@@`)
-              .join(', ')}`,
-          );
-        }
-        return v;
-      }),
-    )
+  return text
+    .split('\n')
+    .flatMap((line, i) => {
+      const block = /^(\s*)@@([A-Z][A-Z0-9_]*)@@\s*$/.exec(line);
+      const value = block ? vars[block[2] as string] : undefined;
+      if (block && value !== undefined) return value === '' ? [] : value.split('\n').map((l) => `${block[1]}${l}`);
+      return [
+        line.replace(PLACEHOLDER, (_, name: string) => {
+          const v = vars[name];
+          if (v === undefined) {
+            throw new DeployError(
+              `${path}:${i + 1}: unknown placeholder @@${name}@@`,
+              `use one of ${Object.keys(vars)
+                .map((k) => `@@${k}@@`)
+                .join(', ')}`,
+            );
+          }
+          return v;
+        }),
+      ];
+    })
     .join('\n');
 }
 
@@ -86,7 +127,10 @@ function composeServices(file: StackFile): string[] {
 }
 
 function envFile(vars: Readonly<Record<string, string>>, userEnv: string): string {
-  const ours = Object.entries(vars).map(([k, v]) => `${k}=${v}`);
+  // Blocks (several lines for a config file) are nothing Compose interpolates.
+  const ours = Object.entries(vars)
+    .filter(([, v]) => !v.includes('\n'))
+    .map(([k, v]) => `${k}=${v}`);
   return `${userEnv ? `${userEnv.trimEnd()}\n` : ''}# Written by monitoring-deploy on every deploy.\n${ours.join('\n')}\n`;
 }
 
@@ -177,6 +221,13 @@ export function renderStack(
     });
   }
   if (settings.stack.stacks.includes('agent')) {
+    // Always there (empty without push-ca): the agent's compose file mounts it.
+    files.push({
+      path: PUSH_CA_FILE,
+      content: Buffer.from(settings.agents.pushCa ?? ''),
+      mode: 0o644,
+      generated: true,
+    });
     // Always there (empty without a password): the agent's configs name it.
     files.push({
       path: SECRET_FILES.pushPassword,

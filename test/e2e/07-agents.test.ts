@@ -1,8 +1,14 @@
 // Agents on more hosts: one run deploys the central stack to the sandbox host and an agent to a
 // second host (its own network namespace, Docker engine and sshd). The central's real
 // Prometheus must receive the agent's real node-exporter series by remote write, and the
-// agent's app and nginx lines must reach the central Loki stand-in with the agent's host label,
-// before the run is green. Nothing central is reachable without the push credentials.
+// agent's app and nginx lines must reach the central (real) Loki with the agent's host label,
+// before the run is green. The receiver speaks TLS with a certificate made on the central host,
+// which the agents pin. Nothing central is reachable without the push credentials.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type AgentHost, agentDocker, agentLine, loadAgent } from '../helpers/agents';
 import { deployWithAction, lokiStreams, sandboxInputs, sh } from '../helpers/deploy';
@@ -40,7 +46,33 @@ function fleetInputs(over: Record<string, string> = {}) {
   });
 }
 
-/** The agent deployed on its own (role agent), sending to the central receiver. */
+/** The certificate the central host made for its receiver (what agents pin). */
+const receiverCert = () => readFileSync(`${s.home}/monitoring/receiver-tls/receiver.crt`, 'utf8');
+
+/** An HTTPS request to the central receiver, its certificate pinned (as an agent does). */
+function toReceiver(method: string, path: string, auth?: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: agent.centralAddress,
+        port: RECEIVER_PORT,
+        method,
+        path,
+        ca: receiverCert(),
+        servername: 'monitoring-deploy-receiver',
+        headers: auth ? { Authorization: `Basic ${Buffer.from(auth).toString('base64')}` } : {},
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
+    req.on('error', reject);
+    req.end(method === 'POST' ? '{}' : undefined);
+  });
+}
+
+/** The agent deployed on its own (role agent), sending to the central receiver over TLS. */
 function agentAloneInputs(over: Record<string, string>) {
   return sandboxInputs(s, {
     host: agent.host,
@@ -50,9 +82,10 @@ function agentAloneInputs(over: Record<string, string>) {
     'host-name': 'agent1',
     role: 'agent',
     images: images(),
-    'remote-write-url': `http://${agent.centralAddress}:${RECEIVER_PORT}/api/v1/write`,
-    'loki-push-url': `http://${agent.centralAddress}:${RECEIVER_PORT}/loki/api/v1/push`,
+    'remote-write-url': `https://${agent.centralAddress}:${RECEIVER_PORT}/api/v1/write`,
+    'loki-push-url': `https://${agent.centralAddress}:${RECEIVER_PORT}/loki/api/v1/push`,
     'push-password': PUSH_PASSWORD,
+    'push-ca': receiverCert(),
     'swap-size': '0',
     ...over,
   });
@@ -78,6 +111,14 @@ describe('agents: the central stack and an agent host in one run', () => {
     ]);
     expect(r.summary).toMatch(/\| agent1 \| agent \| 🟢 green \|/);
     expect(r.summary).toMatch(/Data at the central host/);
+
+    // Over TLS: the agent sends to https:// and pins the certificate its central host made.
+    const agentProm = agentDocker(agent, 'exec', 'prometheus-agent', 'cat', '/etc/prometheus/prometheus.yml');
+    expect(agentProm).toMatch(/url: "https:\/\/10\.77\.1\.1:9095\/api\/v1\/write"/);
+    expect(agentProm).toContain('server_name: monitoring-deploy-receiver');
+    expect(agentDocker(agent, 'exec', 'prometheus-agent', 'cat', '/etc/monitoring-deploy/push-ca.pem')).toBe(
+      receiverCert().trim(),
+    );
 
     // The real Prometheus on the central host holds the agent's real node-exporter series.
     const prom = `http://${containerIp('prometheus')}:9090`;
@@ -137,8 +178,7 @@ describe('agents: the central stack and an agent host in one run', () => {
     expect(agent2Containers()).toBe(before);
   });
 
-  it('exposes nothing central without the push credentials', async () => {
-    const receiver = `http://${agent.centralAddress}:${RECEIVER_PORT}`;
+  it('exposes nothing central without the push credentials, and speaks only TLS', async () => {
     for (const [method, path] of [
       ['POST', '/api/v1/write'],
       ['POST', '/loki/api/v1/push'],
@@ -146,12 +186,13 @@ describe('agents: the central stack and an agent host in one run', () => {
       ['GET', '/loki/api/v1/label/host/values'],
       ['GET', '/'],
     ] as const) {
-      const res = await fetch(`${receiver}${path}`, { method, body: method === 'POST' ? '{}' : undefined });
-      expect(res.status, `${method} ${path}`).toBe(401);
+      expect(await toReceiver(method, path), `${method} ${path}`).toBe(401);
     }
     // With the credentials, only the two write endpoints exist: no queries through the receiver.
-    const auth = { Authorization: `Basic ${Buffer.from(`agent:${PUSH_PASSWORD}`).toString('base64')}` };
-    expect((await fetch(`${receiver}/api/v1/query?query=up`, { headers: auth })).status).toBe(404);
+    expect(await toReceiver('GET', '/api/v1/query?query=up', `agent:${PUSH_PASSWORD}`)).toBe(404);
+    // Plain HTTP to the receiver's port gets no further than nginx's refusal.
+    const plain = await fetch(`http://${agent.centralAddress}:${RECEIVER_PORT}/api/v1/write`, { method: 'POST' });
+    expect(plain.status).toBe(400);
     // Prometheus and Loki themselves publish nothing.
     const published = sh("docker ps --format '{{.Names}} {{.Ports}}' | grep -- '->' | cut -d' ' -f1 | sort").split(
       '\n',
@@ -165,12 +206,28 @@ describe('agents: the central stack and an agent host in one run', () => {
     );
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(
-      /remote write: http:\/\/[\d.]+:9095\/api\/v1\/write answered 401 Unauthorized: push-username \/ push-password are not accepted there/,
+      /remote write: https:\/\/[\d.]+:9095\/api\/v1\/write answered 401 Unauthorized: push-username \/ push-password are not accepted there/,
     );
-    expect(r.stdout).toMatch(/Loki push: http:\/\/[\d.]+:9095\/loki\/api\/v1\/push answered 401 Unauthorized/);
+    expect(r.stdout).toMatch(/Loki push: https:\/\/[\d.]+:9095\/loki\/api\/v1\/push answered 401 Unauthorized/);
     expect(r.stdout).toContain('Rolled back to release');
     const shown = r.stdout.split('\n').filter((l) => !l.startsWith('::add-mask::'));
     expect(shown.join('\n')).not.toContain('not-the-password');
+  });
+
+  it('a wrong certificate pin: the agent gate fails naming push-ca, and the agent is rolled back', async () => {
+    const dir = join(tmpdir(), `md-other-ca-${Date.now()}`);
+    execFileSync('sh', [
+      '-c',
+      `mkdir -p ${dir} && openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=someone-else -keyout ${dir}/k -out ${dir}/c 2>/dev/null`,
+    ]);
+    const r = await deployWithAction(
+      agentAloneInputs({ 'push-ca': readFileSync(`${dir}/c`, 'utf8'), 'health-timeout': '20s' }),
+    );
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(
+      /remote write: https:\/\/[\d.]+:9095\/api\/v1\/write shows a TLS certificate that push-ca does not pin/,
+    );
+    expect(r.stdout).toContain('Rolled back to release');
   });
 
   it('an agent run on its own, with the right credentials, is green again', async () => {

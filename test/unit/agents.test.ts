@@ -1,7 +1,14 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { hostSettings, withLimit } from '../../src/engine/fleet';
+import { invocation } from '../../src/connection/shell';
+import { hostSettings, receiverTlsInRun, withLimit } from '../../src/engine/fleet';
 import { judgePush } from '../../src/health/push';
+import { dirsScriptFor, parseReceiverCert } from '../../src/host/dirs';
+import { remoteLayout } from '../../src/model/layout';
 import { readSettings, type SettingsError } from '../../src/settings/settings';
 import { planStack } from '../../src/stack/plan';
 import { htpasswdLine } from '../../src/stack/render';
@@ -119,8 +126,9 @@ describe('role and hosts inputs', () => {
     expect(a.agents).toMatchObject({
       role: 'agent',
       acceptAgents: false,
-      remoteWriteUrl: 'http://10.0.0.5:9095/api/v1/write',
-      lokiPushUrl: 'http://10.0.0.5:9095/loki/api/v1/push',
+      // TLS by default when the run deploys agents with their central host.
+      remoteWriteUrl: 'https://10.0.0.5:9095/api/v1/write',
+      lokiPushUrl: 'https://10.0.0.5:9095/loki/api/v1/push',
     });
   });
 
@@ -132,7 +140,7 @@ describe('role and hosts inputs', () => {
     });
     const [central, agent] = s.hosts;
     if (!central || !agent) throw new Error('two hosts expected');
-    expect(hostSettings(s, agent, central).agents.remoteWriteUrl).toBe('http://[fd00::5]:9095/api/v1/write');
+    expect(hostSettings(s, agent, central).agents.remoteWriteUrl).toBe('https://[fd00::5]:9095/api/v1/write');
   });
 });
 
@@ -165,6 +173,84 @@ describe('rendering per role', () => {
       'url: "http://10.0.0.5:9095/loki/api/v1/push"',
     );
     expect(plan.findings.filter((f) => f.severity === 'error')).toEqual([]);
+  });
+
+  it("an agent pinning the receiver's certificate: tls_config with its name in both configs, and both real tools accept them", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'md-agent-tls-'));
+    const layout = remoteLayout(join(dir, 'monitoring'), dir);
+    const { command, stdin } = invocation(
+      dirsScriptFor({ layout, generatePassword: false, agent: false, receiverTls: true }),
+    );
+    const ca = parseReceiverCert(execFileSync('sh', ['-c', command], { input: stdin, encoding: 'utf8' })) ?? '';
+    const s = readSettings(
+      {
+        ...base,
+        'host-name': 'prod-1',
+        role: 'agent',
+        'remote-write-url': 'https://10.0.0.5:9095/api/v1/write',
+        'loki-push-url': 'https://10.0.0.5:9095/loki/api/v1/push',
+        'push-password': 'pw-123456',
+        'push-ca': ca,
+      },
+      { needsConnection: false },
+    );
+    const files = planStack(s).rendered.files;
+    const text = (p: string) => files.find((f) => f.path === p)?.content.toString() ?? '';
+    expect(text('push-ca.pem')).toBe(ca);
+    const tls =
+      '    tls_config:\n      ca_file: /etc/monitoring-deploy/push-ca.pem\n      server_name: monitoring-deploy-receiver\n';
+    expect(text('prometheus-agent.yml')).toContain(tls);
+    expect(text('promtail-agent-config.yml')).toContain(tls);
+    // The real promtool reads the agent's Prometheus config (the CA file must exist for it).
+    const out = mkdtempSync(join(tmpdir(), 'md-agent-tls-out-'));
+    writeFileSync(join(out, 'ca.pem'), ca);
+    writeFileSync(
+      join(out, 'p.yml'),
+      text('prometheus-agent.yml')
+        .replace('/etc/monitoring-deploy/push-ca.pem', join(out, 'ca.pem'))
+        .replace('/etc/prometheus/push_password', join(out, 'ca.pem')),
+    );
+    expect(
+      execFileSync('promtool', ['check', 'config', '--agent', join(out, 'p.yml')], { encoding: 'utf8' }),
+    ).toContain('SUCCESS');
+    // Without push-ca: no tls_config at all, the system's CAs.
+    const plain = readSettings(
+      {
+        ...base,
+        role: 'agent',
+        'remote-write-url': 'https://metrics.example.com/api/v1/write',
+        'loki-push-url': 'https://logs.example.com/loki/api/v1/push',
+        'push-password': 'pw-123456',
+      },
+      { needsConnection: false },
+    );
+    const plainFiles = planStack(plain).rendered.files;
+    expect(plainFiles.find((f) => f.path === 'prometheus-agent.yml')?.content.toString()).not.toContain('tls_config');
+  });
+
+  it('a run with agents and their central host: TLS by default, https URLs, the central certificate pinned', () => {
+    const s = readSettings({
+      ...base,
+      'push-password': 'pw-123456',
+      hosts: 'name=dev role=monitoring host=3.35.1.10 address=10.0.0.5\nname=prod-1 role=agent host=3.35.1.11',
+    });
+    const [central, agent] = s.hosts;
+    if (!central || !agent) throw new Error('two hosts expected');
+    expect(receiverTlsInRun(s)).toBe(true);
+    expect(hostSettings(s, central, central).agents.receiverTls).toBe('on');
+    const a = hostSettings(s, agent, central, 'CERT');
+    expect(a.agents).toMatchObject({ remoteWriteUrl: 'https://10.0.0.5:9095/api/v1/write', pushCa: 'CERT' });
+    const off = readSettings({
+      ...base,
+      'push-password': 'pw-123456',
+      'receiver-tls': 'false',
+      hosts: s.hosts.map((h) => `name=${h.name} role=${h.role} host=${h.host}`).join('\n'),
+    });
+    expect(receiverTlsInRun(off)).toBe(false);
+    expect(hostSettings(off, off.hosts[1] ?? agent, off.hosts[0], 'CERT').agents).toMatchObject({
+      remoteWriteUrl: 'http://3.35.1.10:9095/api/v1/write',
+      pushCa: undefined,
+    });
   });
 
   it('the central host with accept-agents gets the receiver profile and an SSHA htpasswd, never the password', () => {

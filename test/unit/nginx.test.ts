@@ -1,11 +1,16 @@
 // The nginx configs, checked by the real nginx (`nginx -t`, Debian's nginx-core): the app's
 // proxy looks `server` up per request through Docker's DNS, so it starts without `server` and
 // follows a recreated one. The check runs on a copy whose absolute paths point into a temp dir.
-import { spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { invocation } from '../../src/connection/shell';
+import { dirsScriptFor, parseReceiverCert } from '../../src/host/dirs';
+import { pinnedName, remoteLayout } from '../../src/model/layout';
+import { readSettings } from '../../src/settings/settings';
+import { planStack } from '../../src/stack/plan';
 
 const compose = resolve(__dirname, '../../compose');
 
@@ -60,9 +65,42 @@ describe('nginx -t', () => {
     expect(r.ok).toBe(false);
   });
 
-  it("accepts the receiver's nginx.conf", () => {
-    const r = nginxTest(readFileSync(join(compose, 'receiver/nginx.conf'), 'utf8'));
+  it("accepts the receiver's nginx.conf as rendered for plain HTTP", () => {
+    const r = nginxTest(receiverConf('false'));
+    expect(r.output).toContain('test is successful');
+    expect(r.ok).toBe(true);
+  });
+
+  it("accepts the receiver's nginx.conf as rendered for TLS, with a certificate the deploy's own script makes", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'md-receiver-tls-'));
+    const layout = remoteLayout(join(dir, 'monitoring'), dir);
+    const script = dirsScriptFor({ layout, generatePassword: false, agent: false, receiverTls: true });
+    const { command, stdin } = invocation(script);
+    const out = execFileSync('sh', ['-c', command], { input: stdin, encoding: 'utf8' });
+    const cert = parseReceiverCert(out);
+    expect(cert).toMatch(/^-----BEGIN CERTIFICATE-----/);
+    expect(pinnedName(cert)).toBe('monitoring-deploy-receiver');
+    expect(statSync(join(layout.root, 'receiver-tls/receiver.key')).mode & 0o777).toBe(0o600);
+    // The receiver mounts that directory at /etc/nginx/tls: point the rendered config at it.
+    const conf = receiverConf('true').replaceAll('/etc/nginx/tls/', `${layout.root}/receiver-tls/`);
+    expect(conf).toMatch(/listen 8080 ssl;/);
+    const r = nginxTest(conf);
     expect(r.output).toContain('test is successful');
     expect(r.ok).toBe(true);
   });
 });
+
+/** The receiver's nginx.conf as the deploy renders it, with receiver-tls given. */
+function receiverConf(receiverTls: string): string {
+  const settings = readSettings(
+    {
+      'app-image': 'me/back:1.4.2',
+      'accept-agents': 'true',
+      'push-password': 'pw-123456',
+      'receiver-tls': receiverTls,
+    },
+    { needsConnection: false },
+  );
+  const file = planStack(settings).rendered.files.find((f) => f.path === 'receiver/nginx.conf');
+  return file?.content.toString('utf8') ?? '';
+}

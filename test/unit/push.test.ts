@@ -8,8 +8,11 @@ import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { invocation } from '../../src/connection/shell';
 import type { RemoteHost } from '../../src/connection/ssh';
 import { probePush } from '../../src/health/push';
+import { dirsScriptFor, parseReceiverCert } from '../../src/host/dirs';
+import { remoteLayout } from '../../src/model/layout';
 
 /** Stands in for the SSH connection: its tunnel is a plain TCP connection from this machine. */
 const direct = {
@@ -108,7 +111,9 @@ describe('probePush', () => {
       { username: 'agent', password: 'right-password' },
     );
     expect(untrusted.ok).toBe(false);
-    expect(untrusted.detail).toMatch(/cannot be reached from the host: .*self[- ]signed certificate/);
+    expect(untrusted.detail).toMatch(
+      /shows a TLS certificate this host does not trust \(.*self[- ]signed certificate.*\): set push-ca/,
+    );
     expect(seen).toEqual([]);
     const trusted = await probePush(
       direct,
@@ -119,6 +124,35 @@ describe('probePush', () => {
     );
     expect(trusted).toEqual({ name: 'Loki push', ok: true, detail: `${url} accepts the credentials` });
     expect(seen[0]).toMatchObject({ path: '/loki/api/v1/push', type: 'application/json', body: '{"streams":[]}' });
+  });
+
+  it("the receiver's own certificate: pinned, it is trusted at any address; another pin fails naming push-ca", async () => {
+    // Made by the deploy's own script, as on a central host: its only name is the receiver's.
+    const dir = mkdtempSync(join(tmpdir(), 'md-receiver-'));
+    const layout = remoteLayout(join(dir, 'monitoring'), dir);
+    const { command, stdin } = invocation(
+      dirsScriptFor({ layout, generatePassword: false, agent: false, receiverTls: true }),
+    );
+    const receiverCert =
+      parseReceiverCert(execFileSync('sh', ['-c', command], { input: stdin, encoding: 'utf8' })) ?? '';
+    const server = createHttps(
+      { key: readFileSync(join(layout.root, 'receiver-tls/receiver.key')), cert: receiverCert },
+      receiver,
+    );
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `https://127.0.0.1:${port(server)}/api/v1/write`;
+      const creds = { username: 'agent', password: 'right-password' };
+      const pinned = await probePush(direct, { name: 'remote write', url }, creds, 5_000, receiverCert);
+      expect(pinned).toEqual({ name: 'remote write', ok: true, detail: `${url} accepts the credentials` });
+      const wrongPin = await probePush(direct, { name: 'remote write', url }, creds, 5_000, cert);
+      expect(wrongPin.ok).toBe(false);
+      expect(wrongPin.detail).toMatch(
+        new RegExp(`^${url.replace(/[.]/g, '\\.')} shows a TLS certificate that push-ca does not pin \\(`),
+      );
+    } finally {
+      server.close();
+    }
   });
 
   it('names an endpoint nothing listens on', async () => {
