@@ -39984,14 +39984,15 @@ function pushTlsBlock(ca) {
     return ['tls_config:', `  ca_file: ${PUSH_CA_MOUNT}`, ...(name ? [`  server_name: ${name}`] : [])].join('\n');
 }
 /**
- * Fills `@@NAME@@`. A line that is only a placeholder takes a block: each of its lines at the
- * placeholder's indentation, and no line at all when the value is empty.
+ * Fills `@@NAME@@`. A line that is only a placeholder (or `# @@NAME@@`) takes a block: each of
+ * its lines at the placeholder's indentation, and no line at all when the value is empty.
  */
 function fillPlaceholders(path, text, vars) {
     return text
         .split('\n')
         .flatMap((line, i) => {
-        const block = /^(\s*)@@([A-Z][A-Z0-9_]*)@@\s*$/.exec(line);
+        // `# @@NAME@@` alone on its line keeps a YAML file valid before rendering.
+        const block = /^(\s*)(?:#\s*)?@@([A-Z][A-Z0-9_]*)@@\s*$/.exec(line);
         const value = block ? vars[block[2]] : undefined;
         if (block && value !== undefined)
             return value === '' ? [] : value.split('\n').map((l) => `${block[1]}${l}`);

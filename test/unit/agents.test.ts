@@ -225,7 +225,9 @@ describe('rendering per role', () => {
       { needsConnection: false },
     );
     const plainFiles = planStack(plain).rendered.files;
-    expect(plainFiles.find((f) => f.path === 'prometheus-agent.yml')?.content.toString()).not.toContain('tls_config');
+    expect(plainFiles.find((f) => f.path === 'prometheus-agent.yml')?.content.toString()).not.toMatch(
+      /^\s+tls_config:/m,
+    );
   });
 
   it('a run with agents and their central host: TLS by default, https URLs, the central certificate pinned', () => {
