@@ -68081,7 +68081,9 @@ function upScript(facts, root, rendered, changedPaths, pull, release) {
             lines.push(`if [ -n "$(id_of ${project} ${shell_shq(svc)})" ]; then ${compose} rm -s -f ${shell_shq(svc)} 2>&1 ${fail(stack, `removing ${svc}`)}; echo "@removed ${project} ${svc}"; fi`);
         }
     }
-    lines.push(`list | sed 's/^/@after /'`, `printf '%s\\n' ${shell_shq(release)} > ${UP_RELEASE}`);
+    lines.push(`list | sed 's/^/@after /'`, `printf '%s\\n' ${shell_shq(release)} > ${UP_RELEASE}`, 
+    // Scrapes of a (re)started service count from here on.
+    'echo "@now $(date +%s)"');
     return lines.join('\n');
 }
 /** Services (re)created by Compose or restarted by us, from the script's markers. */
@@ -68107,7 +68109,8 @@ function parseUp(stdout) {
     const recreated = [...after.entries()]
         .filter(([key, id]) => before.get(key) !== id)
         .map(([key]) => key.split(' ')[1]);
-    return { restarted: [...recreated, ...restarted], removed };
+    const now = Number(/^@now (\d+)$/m.exec(stdout)?.[1]);
+    return { restarted: [...recreated, ...restarted], removed, hostNowSec: Number.isFinite(now) ? now : undefined };
 }
 async function upStacks(remote, facts, root, rendered, changedPaths, pull, release) {
     const stdout = await remote.run(upScript(facts, root, rendered, changedPaths, pull, release), {
@@ -70850,7 +70853,7 @@ async function releases_previousRelease(remote, layout) {
 async function rollBack(h, layout, release, push) {
     const restored = await restoreRelease(h.remote, layout, release, h.settings.stack.stacks);
     const up = await upStacks(h.remote, h.facts, layout.root, restored.stack, restored.changedPaths, 'never', release);
-    const options = gateOptions(h.settings, h.log, freshnessAfter(restored.hostNowSec, up.restarted));
+    const options = gateOptions(h.settings, h.log, freshnessAfter(up.hostNowSec ?? restored.hostNowSec, up.restarted));
     const gate = await healthGate(h.remote, h.facts, push ? options : { ...options, push: undefined });
     return {
         changed: true,
@@ -71086,7 +71089,7 @@ function gateStep(h, uploaded, up) {
     const canary = first || up.restarted.some((s) => onLogPath.includes(s));
     return h.steps.run('Health gate', async () => {
         const options = {
-            ...gateOptions(h.settings, h.log, freshnessAfter(h.facts.hostNowSec, first ? 'all' : up.restarted)),
+            ...gateOptions(h.settings, h.log, freshnessAfter(up.hostNowSec ?? h.facts.hostNowSec, first ? 'all' : up.restarted)),
             // Compose did not run: the containers are as the lock's read saw them.
             containers: up.ran ? undefined : h.state.containers,
             ...(await dataPathOptions(h.remote, h.rendered, h.layout, h.settings.stack.logAgent, {

@@ -277,7 +277,11 @@ function gateStep(h: Changing, uploaded: Uploaded, up: StacksUp): Promise<GateRe
   const canary = first || up.restarted.some((s) => onLogPath.includes(s));
   return h.steps.run('Health gate', async () => {
     const options = {
-      ...gateOptions(h.settings, h.log, freshnessAfter(h.facts.hostNowSec, first ? 'all' : up.restarted)),
+      ...gateOptions(
+        h.settings,
+        h.log,
+        freshnessAfter(up.hostNowSec ?? h.facts.hostNowSec, first ? 'all' : up.restarted),
+      ),
       // Compose did not run: the containers are as the lock's read saw them.
       containers: up.ran ? undefined : h.state.containers,
       ...(await dataPathOptions(h.remote, h.rendered, h.layout, h.settings.stack.logAgent, {

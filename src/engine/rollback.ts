@@ -23,7 +23,11 @@ export async function rollBack(
 ): Promise<StepResult<GateResult>> {
   const restored = await restoreRelease(h.remote, layout, release, h.settings.stack.stacks);
   const up = await upStacks(h.remote, h.facts, layout.root, restored.stack, restored.changedPaths, 'never', release);
-  const options: GateOptions = gateOptions(h.settings, h.log, freshnessAfter(restored.hostNowSec, up.restarted));
+  const options: GateOptions = gateOptions(
+    h.settings,
+    h.log,
+    freshnessAfter(up.hostNowSec ?? restored.hostNowSec, up.restarted),
+  );
   const gate = await healthGate(h.remote, h.facts, push ? options : { ...options, push: undefined });
   return {
     changed: true,

@@ -127,6 +127,8 @@ export interface UpResult {
   readonly restarted: readonly string[];
   /** Services stopped and removed: the settings no longer run them (a profile switched off). */
   readonly removed: readonly string[];
+  /** The host's clock once every service was up: a restarted target's scrape must be newer. */
+  readonly hostNowSec?: number;
 }
 
 /**
@@ -176,7 +178,12 @@ function upScript(
       );
     }
   }
-  lines.push(`list | sed 's/^/@after /'`, `printf '%s\\n' ${shq(release)} > ${UP_RELEASE}`);
+  lines.push(
+    `list | sed 's/^/@after /'`,
+    `printf '%s\\n' ${shq(release)} > ${UP_RELEASE}`,
+    // Scrapes of a (re)started service count from here on.
+    'echo "@now $(date +%s)"',
+  );
   return lines.join('\n');
 }
 
@@ -198,7 +205,8 @@ export function parseUp(stdout: string): UpResult {
   const recreated = [...after.entries()]
     .filter(([key, id]) => before.get(key) !== id)
     .map(([key]) => key.split(' ')[1] as string);
-  return { restarted: [...recreated, ...restarted], removed };
+  const now = Number(/^@now (\d+)$/m.exec(stdout)?.[1]);
+  return { restarted: [...recreated, ...restarted], removed, hostNowSec: Number.isFinite(now) ? now : undefined };
 }
 
 export async function upStacks(

@@ -20,6 +20,12 @@ function stackCopy(edit: (dir: string) => void): string {
   return dir;
 }
 
+/** The ::error:: annotation the action ends a failed job with, as a person reads it. */
+function errorOf(stdout: string): string {
+  const line = stdout.split('\n').find((l) => l.startsWith('::error::')) ?? '';
+  return line.slice('::error::'.length).replace(/%0A/g, '\n').replace(/%25/g, '%');
+}
+
 function editFile(dir: string, path: string, from: string, to: string) {
   const f = join(dir, path);
   const text = readFileSync(f, 'utf8');
@@ -46,7 +52,8 @@ describe('the data path', () => {
     );
     const r = await deployWithAction(sandboxInputs(s, { 'stack-dir': dir, 'health-timeout': '30s' }));
     expect(r.code).toBe(1);
-    const message = decodeURIComponent(r.stdout.replace(/%0A/g, '\n'));
+    // The job's error, not its progress lines (those show every job waiting at first).
+    const message = errorOf(r.stdout);
     expect(message).toContain(
       `logs info_logs: Promtail watches /var/log/app/information/*.log, which is ${s.home}/monitoring/logs/app/information on the host, and that directory does not exist: nothing writes there (next to it: debug error info`,
     );
@@ -85,7 +92,7 @@ describe('the data path', () => {
     );
     const r = await deployWithAction(sandboxInputs(s, { 'stack-dir': dir, 'health-timeout': '30s' }));
     expect(r.code).toBe(1);
-    const message = decodeURIComponent(r.stdout.replace(/%0A/g, '\n'));
+    const message = errorOf(r.stdout);
     expect(message).toMatch(
       /grafana data source Loki: Grafana cannot use data source Loki \(uid loki, http:\/\/loki-gone:3100\): 400 .*loki-gone/,
     );
