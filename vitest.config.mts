@@ -7,7 +7,9 @@ export default defineConfig({
     sequence: { sequencer: ByName },
     projects: [
       {
-        test: { name: 'unit', include: ['test/unit/**/*.test.ts'] },
+        // Some unit tests run real tools (promtool, nginx, Compose v1 in Python, the built CLI):
+        // seconds each on a busy 2-core machine.
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 30_000 },
       },
       {
         // End-to-end: a real sshd and Docker engine (test/sandbox). One file at a time: they share

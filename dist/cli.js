@@ -38182,7 +38182,7 @@ async function gateFailure(remote, facts, state, timeoutMs) {
 }
 class gate_GateError extends DeployError {
     state;
-    constructor(message, state, fix = 'see the failing checks and logs above; `monitoring-deploy check` reruns the gate alone.') {
+    constructor(message, state, fix = 'see the failing checks and logs above; fix what they name and run again.') {
         super(message, fix || undefined);
         this.state = state;
         this.name = 'GateError';
@@ -38840,12 +38840,43 @@ async function upStacks(remote, facts, root, rendered, changedPaths, pull, relea
     const stdout = await remote.run(upScript(facts, root, rendered, changedPaths, pull, release), {
         what: 'Starting the stacks',
         timeoutMs: 900_000,
-        explain: composeFailure,
+        explain: (r) => composeFailure(r, imagesOf(rendered)),
     });
     return parseUp(stdout);
 }
 /** Compose's own words, sorted into the failures a person can fix. */
-function composeFailure(r) {
+/** Each service's image, as the stack's compose files (and the images overrides) set it. */
+function imagesOf(rendered) {
+    const out = {};
+    for (const [, files] of stacksOf(rendered)) {
+        for (const path of files) {
+            const file = rendered.files.find((f) => f.path === path);
+            if (!file)
+                continue;
+            for (const svc of parseComposeFile(file, rendered.variables).services) {
+                if (svc.image)
+                    out[svc.name] = svc.image.value;
+            }
+        }
+    }
+    return out;
+}
+const NO_REGISTRY = /no such host|dial tcp|i\/o timeout|TLS handshake timeout|network is unreachable|connection refused|Temporary failure in name resolution|Client\.Timeout/i;
+/** Why the host reached no registry, in plain words, from the daemon's error. */
+function registryReason(out) {
+    if (/no such host|Temporary failure in name resolution/i.test(out))
+        return "the registry's name does not resolve there";
+    if (/i\/o timeout|TLS handshake timeout|Client\.Timeout/i.test(out))
+        return 'no answer from the registry in time';
+    if (/connection refused/i.test(out))
+        return 'the connection to the registry was refused';
+    if (/network is unreachable/i.test(out))
+        return 'the network is unreachable';
+    return 'no connection to the registry';
+}
+const NOT_THERE = /pull access denied|manifest unknown|not found: manifest|repository does not exist|failed to resolve reference|denied: requested access/i;
+/** Compose's own words, sorted into the failures a person can fix. */
+function composeFailure(r, images = {}) {
     const failed = /^@failed (\w+) (.*)$/m.exec(r.stdout);
     if (!failed)
         return undefined;
@@ -38856,8 +38887,20 @@ function composeFailure(r) {
         .join('\n')
         .trim();
     const tail = out.split('\n').slice(-12).join('\n');
-    if (/pull access denied|manifest unknown|not found: manifest|repository does not exist|failed to resolve reference|No such image/i.test(out)) {
-        return new DeployError(`An image could not be pulled while ${what}:\n${tail}`, 'check the image name and tag (images / app-image inputs), and that the host can reach its registry (or log in with docker login on the host).');
+    // Compose says which service's pull failed (" nginx Error"); the image is the stack's.
+    const services = [...out.matchAll(/^\s*(\S+)\s+Error\b/gm)].map((m) => m[1]).filter((svc) => images[svc]);
+    const image = services.length
+        ? services.map((svc) => `${images[svc]} (service ${svc})`).join(', ')
+        : /(?:image:?|for) ([a-z0-9][\w./:@-]+)/i.exec(out)?.[1];
+    const subject = image ? `The image ${image}` : 'An image';
+    if (/No such image/i.test(out)) {
+        return new DeployError(`${subject} is not on the host, and pull: never forbids pulling it, while ${what}:\n${tail}`, 'load it on the host (docker load, or docker pull where a registry is reachable), or set pull: missing.');
+    }
+    if (/pull|manifest|registry|Error response from daemon: Get/i.test(out) && NO_REGISTRY.test(out)) {
+        return new DeployError(`${subject} could not be pulled: the host cannot reach its registry (${registryReason(out)}), while ${what}:\n${tail}`, 'give the host access to the registry (DNS and outbound HTTPS), or point images: at a registry mirror it can reach (service=mirror/name:tag), or load the image on the host (docker load) and set pull: never.');
+    }
+    if (NOT_THERE.test(out)) {
+        return new DeployError(`${subject} could not be pulled: its registry has no such image, or wants a login, while ${what}:\n${tail}`, 'check the image name and tag (images / app-image inputs), or log in on the host (docker login) for a private registry.');
     }
     if (/port is already allocated|address already in use/i.test(out)) {
         const port = /0\.0\.0\.0:(\d+)/.exec(out)?.[1] ?? /:(\d+): bind: address already in use/.exec(out)?.[1];
@@ -39184,9 +39227,13 @@ function warn(run, warning) {
 }
 function connectStep(run) {
     const { connection } = run.settings;
-    return run.steps.run(`Connect to ${connection.username}@${connection.host}:${connection.port}`, async () => {
+    // The step's name stays short (the terminal's columns); where it connects is its detail.
+    return run.steps.run('Connect', async () => {
         const remote = await RemoteHost.connect(connection);
-        return { value: remote, detail: `host key ${remote.hostKey.keyType} ${remote.hostKey.fingerprint}` };
+        return {
+            value: remote,
+            detail: `${connection.username}@${connection.host}:${connection.port}, host key ${remote.hostKey.keyType} ${remote.hostKey.fingerprint}`,
+        };
     });
 }
 /** Read-only facts; with `strict`, a host that cannot be deployed to stops the run here. */
@@ -41169,9 +41216,14 @@ const RESET = '\x1b[0m';
 function stepLine(r, width = 120, color = false) {
     const mark = r.status === 'failed' ? '✗' : '✓';
     const status = r.status.padEnd(9);
-    const head = `${mark} ${r.name.padEnd(28)} ${status} ${format_formatDuration(r.durationMs).padStart(6)}`;
+    const head = `${mark} ${nameColumn(r.name)} ${status} ${format_formatDuration(r.durationMs).padStart(6)}`;
     const line = truncate(r.detail ? `${head}  ${r.detail}` : head, width);
     return color ? `${COLOR[r.status]}${line.slice(0, head.length)}${RESET}${line.slice(head.length)}` : line;
+}
+const NAME_WIDTH = 28;
+/** A step's name in its column: padded, or cut with … so the status stays in line. */
+function nameColumn(name) {
+    return truncate(name, NAME_WIDTH).padEnd(NAME_WIDTH);
 }
 function truncate(s, width) {
     return s.length > width ? `${s.slice(0, Math.max(0, width - 1))}…` : s;
@@ -41187,7 +41239,7 @@ function liveTerminalLog(stream, options = {}) {
             return;
         const spin = SPINNER[running.frame++ % SPINNER.length];
         const elapsed = format_formatDuration(now() - running.started);
-        stream.write(`${CLEAR_LINE}${truncate(`${spin} ${running.name.padEnd(28)} running   ${elapsed.padStart(6)}`, width())}`);
+        stream.write(`${CLEAR_LINE}${truncate(`${spin} ${nameColumn(running.name)} running   ${elapsed.padStart(6)}`, width())}`);
     };
     // A log line during a step: wipe the live line, print the line, draw the live line again.
     const above = (line) => {
@@ -41330,18 +41382,22 @@ function planOrLint(args) {
     const settings = readSettings({ ...args.raw, 'stack-dir': stackDir }, { needsConnection: false });
     const lintOnly = args.command === 'lint';
     const plan = planStack(settings, undefined, { lintOnly });
+    // Without a login user, the remote dir stays as given: the host resolves ~ for its own user.
+    const remoteDir = settings.connection.username
+        ? plan.layout.root
+        : `${settings.stack.remoteDir} (resolved on the host for the login user)`;
     const errors = plan.findings.filter((f) => f.severity === 'error').length;
     const warnings = plan.findings.length - errors;
     if (args.json) {
         const files = plan.rendered.files.map((f) => ({ path: f.path, bytes: f.content.length, mode: f.mode.toString(8) }));
-        process.stdout.write(`${JSON.stringify({ findings: plan.findings, ...(lintOnly ? {} : { remoteDir: plan.layout.root, files, composeFiles: plan.rendered.composeFiles }) }, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify({ findings: plan.findings, ...(lintOnly ? {} : { remoteDir, files, composeFiles: plan.rendered.composeFiles }) }, null, 2)}\n`);
         return errors ? 1 : 0;
     }
     const out = (l) => process.stdout.write(`${l}\n`);
     for (const f of plan.findings)
         out(formatFinding(f));
     if (!lintOnly) {
-        out(`\nFiles for ${plan.layout.root} (${settings.stack.stackDir ?? 'bundled stack'}):`);
+        out(`\nFiles for ${remoteDir} (${settings.stack.stackDir ?? 'bundled stack'}):`);
         for (const f of plan.rendered.files)
             out(`  ${f.mode.toString(8)} ${String(f.content.length).padStart(7)}  ${f.path}`);
         out('\nA deploy would then:');

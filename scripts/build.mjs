@@ -18,6 +18,8 @@ for (const [name, entry] of Object.entries(entries)) {
   // ncc names every bundle index.js; keep each entry's own name, and any asset it emitted.
   const bundle = readFileSync(join(tmp, 'index.js'), 'utf8');
   rmSync(join(tmp, 'index.js'));
+  // ssh2's Windows Pageant helper: this tool never talks to an SSH agent, on any system.
+  rmSync(join(tmp, 'pagent.exe'), { force: true });
   cpSync(tmp, out, { recursive: true });
   const banner = name === 'cli' ? '#!/usr/bin/env node\n' : '';
   writeFileSync(join(out, `${name}.js`), banner + bundle.replace(/^#!.*\n/, ''));

@@ -10,19 +10,23 @@ export function planOrLint(args: CliArgs): number {
   const settings = readSettings({ ...args.raw, 'stack-dir': stackDir }, { needsConnection: false });
   const lintOnly = args.command === 'lint';
   const plan = planStack(settings, undefined, { lintOnly });
+  // Without a login user, the remote dir stays as given: the host resolves ~ for its own user.
+  const remoteDir = settings.connection.username
+    ? plan.layout.root
+    : `${settings.stack.remoteDir} (resolved on the host for the login user)`;
   const errors = plan.findings.filter((f) => f.severity === 'error').length;
   const warnings = plan.findings.length - errors;
   if (args.json) {
     const files = plan.rendered.files.map((f) => ({ path: f.path, bytes: f.content.length, mode: f.mode.toString(8) }));
     process.stdout.write(
-      `${JSON.stringify({ findings: plan.findings, ...(lintOnly ? {} : { remoteDir: plan.layout.root, files, composeFiles: plan.rendered.composeFiles }) }, null, 2)}\n`,
+      `${JSON.stringify({ findings: plan.findings, ...(lintOnly ? {} : { remoteDir, files, composeFiles: plan.rendered.composeFiles }) }, null, 2)}\n`,
     );
     return errors ? 1 : 0;
   }
   const out = (l: string) => process.stdout.write(`${l}\n`);
   for (const f of plan.findings) out(formatFinding(f));
   if (!lintOnly) {
-    out(`\nFiles for ${plan.layout.root} (${settings.stack.stackDir ?? 'bundled stack'}):`);
+    out(`\nFiles for ${remoteDir} (${settings.stack.stackDir ?? 'bundled stack'}):`);
     for (const f of plan.rendered.files)
       out(`  ${f.mode.toString(8)} ${String(f.content.length).padStart(7)}  ${f.path}`);
     out('\nA deploy would then:');

@@ -33,9 +33,13 @@ export function warn(run: Run, warning: string): void {
 
 export function connectStep(run: Run): Promise<RemoteHost> {
   const { connection } = run.settings;
-  return run.steps.run(`Connect to ${connection.username}@${connection.host}:${connection.port}`, async () => {
+  // The step's name stays short (the terminal's columns); where it connects is its detail.
+  return run.steps.run('Connect', async () => {
     const remote = await RemoteHost.connect(connection);
-    return { value: remote, detail: `host key ${remote.hostKey.keyType} ${remote.hostKey.fingerprint}` };
+    return {
+      value: remote,
+      detail: `${connection.username}@${connection.host}:${connection.port}, host key ${remote.hostKey.keyType} ${remote.hostKey.fingerprint}`,
+    };
   });
 }
 

@@ -484,7 +484,7 @@ export class GateError extends DeployError {
   constructor(
     message: string,
     readonly state: HealthState,
-    fix = 'see the failing checks and logs above; `monitoring-deploy check` reruns the gate alone.',
+    fix = 'see the failing checks and logs above; fix what they name and run again.',
   ) {
     super(message, fix || undefined);
     this.name = 'GateError';

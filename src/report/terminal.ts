@@ -22,9 +22,16 @@ const RESET = '\x1b[0m';
 export function stepLine(r: StepRecord, width = 120, color = false): string {
   const mark = r.status === 'failed' ? '✗' : '✓';
   const status = r.status.padEnd(9);
-  const head = `${mark} ${r.name.padEnd(28)} ${status} ${formatDuration(r.durationMs).padStart(6)}`;
+  const head = `${mark} ${nameColumn(r.name)} ${status} ${formatDuration(r.durationMs).padStart(6)}`;
   const line = truncate(r.detail ? `${head}  ${r.detail}` : head, width);
   return color ? `${COLOR[r.status]}${line.slice(0, head.length)}${RESET}${line.slice(head.length)}` : line;
+}
+
+const NAME_WIDTH = 28;
+
+/** A step's name in its column: padded, or cut with … so the status stays in line. */
+function nameColumn(name: string): string {
+  return truncate(name, NAME_WIDTH).padEnd(NAME_WIDTH);
 }
 
 function truncate(s: string, width: number): string {
@@ -53,7 +60,7 @@ export function liveTerminalLog(
     const spin = SPINNER[running.frame++ % SPINNER.length];
     const elapsed = formatDuration(now() - running.started);
     stream.write(
-      `${CLEAR_LINE}${truncate(`${spin} ${running.name.padEnd(28)} running   ${elapsed.padStart(6)}`, width())}`,
+      `${CLEAR_LINE}${truncate(`${spin} ${nameColumn(running.name)} running   ${elapsed.padStart(6)}`, width())}`,
     );
   };
   // A log line during a step: wipe the live line, print the line, draw the live line again.

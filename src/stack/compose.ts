@@ -221,13 +221,44 @@ export async function upStacks(
   const stdout = await remote.run(upScript(facts, root, rendered, changedPaths, pull, release), {
     what: 'Starting the stacks',
     timeoutMs: 900_000,
-    explain: composeFailure,
+    explain: (r) => composeFailure(r, imagesOf(rendered)),
   });
   return parseUp(stdout);
 }
 
 /** Compose's own words, sorted into the failures a person can fix. */
-export function composeFailure(r: ExecResult): DeployError | undefined {
+/** Each service's image, as the stack's compose files (and the images overrides) set it. */
+export function imagesOf(rendered: RenderedStack): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [, files] of stacksOf(rendered)) {
+    for (const path of files) {
+      const file = rendered.files.find((f) => f.path === path);
+      if (!file) continue;
+      for (const svc of parseComposeFile(file, rendered.variables).services) {
+        if (svc.image) out[svc.name] = svc.image.value;
+      }
+    }
+  }
+  return out;
+}
+
+const NO_REGISTRY =
+  /no such host|dial tcp|i\/o timeout|TLS handshake timeout|network is unreachable|connection refused|Temporary failure in name resolution|Client\.Timeout/i;
+
+/** Why the host reached no registry, in plain words, from the daemon's error. */
+function registryReason(out: string): string {
+  if (/no such host|Temporary failure in name resolution/i.test(out))
+    return "the registry's name does not resolve there";
+  if (/i\/o timeout|TLS handshake timeout|Client\.Timeout/i.test(out)) return 'no answer from the registry in time';
+  if (/connection refused/i.test(out)) return 'the connection to the registry was refused';
+  if (/network is unreachable/i.test(out)) return 'the network is unreachable';
+  return 'no connection to the registry';
+}
+const NOT_THERE =
+  /pull access denied|manifest unknown|not found: manifest|repository does not exist|failed to resolve reference|denied: requested access/i;
+
+/** Compose's own words, sorted into the failures a person can fix. */
+export function composeFailure(r: ExecResult, images: Readonly<Record<string, string>> = {}): DeployError | undefined {
   const failed = /^@failed (\w+) (.*)$/m.exec(r.stdout);
   if (!failed) return undefined;
   const what = `${failed[2]} the ${failed[1]} stack`;
@@ -237,14 +268,28 @@ export function composeFailure(r: ExecResult): DeployError | undefined {
     .join('\n')
     .trim();
   const tail = out.split('\n').slice(-12).join('\n');
-  if (
-    /pull access denied|manifest unknown|not found: manifest|repository does not exist|failed to resolve reference|No such image/i.test(
-      out,
-    )
-  ) {
+  // Compose says which service's pull failed (" nginx Error"); the image is the stack's.
+  const services = [...out.matchAll(/^\s*(\S+)\s+Error\b/gm)].map((m) => m[1] as string).filter((svc) => images[svc]);
+  const image = services.length
+    ? services.map((svc) => `${images[svc]} (service ${svc})`).join(', ')
+    : /(?:image:?|for) ([a-z0-9][\w./:@-]+)/i.exec(out)?.[1];
+  const subject = image ? `The image ${image}` : 'An image';
+  if (/No such image/i.test(out)) {
     return new DeployError(
-      `An image could not be pulled while ${what}:\n${tail}`,
-      'check the image name and tag (images / app-image inputs), and that the host can reach its registry (or log in with docker login on the host).',
+      `${subject} is not on the host, and pull: never forbids pulling it, while ${what}:\n${tail}`,
+      'load it on the host (docker load, or docker pull where a registry is reachable), or set pull: missing.',
+    );
+  }
+  if (/pull|manifest|registry|Error response from daemon: Get/i.test(out) && NO_REGISTRY.test(out)) {
+    return new DeployError(
+      `${subject} could not be pulled: the host cannot reach its registry (${registryReason(out)}), while ${what}:\n${tail}`,
+      'give the host access to the registry (DNS and outbound HTTPS), or point images: at a registry mirror it can reach (service=mirror/name:tag), or load the image on the host (docker load) and set pull: never.',
+    );
+  }
+  if (NOT_THERE.test(out)) {
+    return new DeployError(
+      `${subject} could not be pulled: its registry has no such image, or wants a login, while ${what}:\n${tail}`,
+      'check the image name and tag (images / app-image inputs), or log in on the host (docker login) for a private registry.',
     );
   }
   if (/port is already allocated|address already in use/i.test(out)) {

@@ -167,10 +167,23 @@ describe('errors while the stacks start (after the files changed: rolled back)',
     const images = s.images.replace(/^grafana=.*$/m, 'grafana=sandbox/does-not-exist:1');
     const r = await deployWithAction(sandboxInputs(s, { images }));
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain('An image could not be pulled');
-    expect(r.stdout).toContain('sandbox/does-not-exist:1');
+    expect(r.stdout).toContain(
+      'The image sandbox/does-not-exist:1 is not on the host, and pull: never forbids pulling it',
+    );
     expect(r.stdout).toMatch(/Rolled back to release [0-9a-f]{12}, which is healthy again/);
     expect(sh("docker inspect -f '{{.Config.Image}}' grafana")).toBe('sandbox/grafana-standin:1');
+  });
+
+  it('an image to pull, with no registry in reach: the image and service named, and a Fix line', async () => {
+    // The real pinned nginx, which no registry here can give: Compose tries to pull it.
+    const images = s.images.replace(/^nginx=.*$/m, 'nginx=nginx:1.30.4-alpine');
+    const r = await deployWithAction(sandboxInputs(s, { images, pull: 'missing' }));
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(
+      /The image nginx:1\.30\.4-alpine \(service nginx\) could not be pulled: the host cannot reach its registry \(/,
+    );
+    expect(r.stdout).toMatch(/Fix: give the host access to the registry .*pull: never/);
+    expect(r.stdout).toMatch(/Rolled back to release [0-9a-f]{12}, which is healthy again/);
   });
 
   it('a host port already in use', async () => {

@@ -296,7 +296,7 @@ const ROWS: readonly (readonly [string, readonly string[], RegExp])[] = [
 ];
 
 /** What a run that went on to connect prints: step lines, the refused connection. */
-const CONNECTING = /▶|Connect to|Connection refused|ECONNREFUSED|Host unreachable|connected to/;
+const CONNECTING = /▶|Connect\b|Connection refused|ECONNREFUSED|Host unreachable|connected to/;
 
 // All rows run before the tests, several at a time: each is a Node process.
 const results = new Map<string, RunResult>();

@@ -191,12 +191,39 @@ describe('parseUp', () => {
 
 describe('composeFailure', () => {
   const failed = (stdout: string, stderr = '') => composeFailure({ stdout, stderr, code: 3 });
-  it('names an image that could not be pulled, with the fix', () => {
+  it('names an image its registry does not have, with the fix', () => {
     const e = failed(
       'Error response from daemon: pull access denied for sandbox/nope, repository does not exist\n@failed app starting',
     );
-    expect(e?.message).toMatch(/^An image could not be pulled while starting the app stack:\nError response/);
+    expect(e?.message).toMatch(
+      /^The image sandbox\/nope could not be pulled: its registry has no such image, or wants a login, while starting the app stack:\nError response/,
+    );
     expect(e?.message).toContain('Fix: check the image name and tag');
+  });
+  it('a host that reaches no registry: the image and service named, and the three ways out', () => {
+    // What Compose 2.26 prints when the registry's name does not resolve on the host.
+    const out = [
+      ' nginx Pulling ',
+      ' nginx Error failed to resolve reference "docker.io/library/nginx:1.30.4-alpine": failed to do request: Head "https://r.example/v2/library/nginx/manifests/1.30.4-alpine": dial tcp: lookup r.example on 127.0.0.11:53: no such host',
+      'Error response from daemon: Get "https://r.example/v2/": dial tcp: lookup r.example: no such host',
+      '@failed app starting',
+    ].join('\n');
+    const e = composeFailure(
+      { stdout: out, stderr: '', code: 3 },
+      { nginx: 'nginx:1.30.4-alpine', server: 'me/back:1' },
+    );
+    expect(e?.message).toMatch(
+      /^The image nginx:1\.30\.4-alpine \(service nginx\) could not be pulled: the host cannot reach its registry \(the registry's name does not resolve there\), while starting the app stack/,
+    );
+    expect(e?.message).toMatch(/Fix: give the host access to the registry .*registry mirror.*pull: never\.$/);
+  });
+  it('an image not on the host with pull: never', () => {
+    const e = failed(
+      'Error response from daemon: No such image: sandbox/does-not-exist:1\n@failed monitoring starting',
+    );
+    expect(e?.message).toMatch(
+      /^The image sandbox\/does-not-exist:1 is not on the host, and pull: never forbids pulling it, while starting the monitoring stack/,
+    );
   });
   it('names a host port already in use', () => {
     const e = failed(

@@ -44,6 +44,20 @@ describe('live step display', () => {
     expect(screen(chunks)[0]).toMatch(/^✗ Health gate\s+failed\s+\d+ms {2}Loki is not ready$/);
   });
 
+  it('keeps the status in line at 80 columns, a long step name cut short', () => {
+    const lines = [
+      stepLine(
+        { name: 'Rollback to 0123456789ab and then some more', status: 'failed', durationMs: 1200, detail: 'x' },
+        79,
+      ),
+      stepLine({ name: 'Swap', status: 'unchanged', durationMs: 3, detail: 'y'.repeat(100) }, 79),
+    ];
+    for (const l of lines) expect(l.length).toBeLessThanOrEqual(79);
+    expect(lines[0]).toMatch(/^✗ Rollback to 0123456789ab an… failed /);
+    // The status starts at the same column on every line.
+    expect(lines.map((l) => l.search(/ (failed|unchanged) /))).toEqual([30, 30]);
+  });
+
   it('cuts lines to the terminal width', () => {
     const line = stepLine({ name: 'Upload', status: 'changed', durationMs: 1200, detail: 'x'.repeat(200) }, 60);
     expect(line).toHaveLength(60);
