@@ -132,7 +132,7 @@ describe('gate failures roll back to the last good release', () => {
     expect(next.json.release).not.toBe(goodRelease);
     const r = await runCli(['rollback', '--json', ...connectionFlags(s), '--images', s.images], keyEnv(s));
     expect(r.stderr).toContain(`rolling back to release ${goodRelease}`);
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, release: goodRelease });
     expect(sh(`cat ${s.home}/monitoring/.release`)).toBe(goodRelease);
     expect(sh(`grep scrape_interval ${s.home}/monitoring/prometheus-dev.yml | head -1`)).toContain('15s');
