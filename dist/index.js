@@ -68224,6 +68224,175 @@ function parseHostState(out) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/settings/known-hosts.ts
+// known_hosts text as the known-hosts input gives it: its lines split into fields, and what is
+// wrong with them (checked with the other inputs, before any connection).
+/** The non-blank, non-comment lines of known_hosts text, split into their fields. */
+function knownHostsLines(text) {
+    const out = [];
+    for (const [i, raw] of text.split(/\r?\n/).entries()) {
+        const line = raw.trim();
+        if (!line || line.startsWith('#'))
+            continue;
+        const fields = line.split(/\s+/);
+        const marker = fields[0]?.startsWith('@') ? fields.shift() : undefined;
+        const [hosts, keyType, key] = fields;
+        out.push({ number: i + 1, marker, hosts, keyType, key });
+    }
+    return out;
+}
+const KEY_TYPE = /^[a-z0-9@.-]+$/;
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+/**
+ * What is wrong with known-hosts text, one message per bad line: an unknown marker (OpenSSH
+ * ignores such a line; trusting it would be worse), @cert-authority (host certificates are not
+ * supported), or a line that is not `HOSTS KEYTYPE BASE64-KEY`.
+ */
+function knownHostsProblems(text) {
+    const out = [];
+    for (const l of knownHostsLines(text)) {
+        const where = `known-hosts line ${l.number}`;
+        if (l.marker === '@cert-authority') {
+            out.push(`${where}: @cert-authority lines are not supported (no host certificates); pin the host's own key with a plain known_hosts line or host-fingerprint`);
+        }
+        else if (l.marker !== undefined && l.marker !== '@revoked') {
+            out.push(`${where}: unknown marker "${l.marker}" (only @revoked is supported); fix the marker or remove the line`);
+        }
+        else if (!l.hosts || !l.keyType || !l.key || !KEY_TYPE.test(l.keyType) || !BASE64.test(l.key)) {
+            out.push(`${where}: expected HOSTS KEYTYPE BASE64-KEY, as ssh-keyscan prints (e.g. host.example.com ssh-ed25519 AAAA…)`);
+        }
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/connection/host-key.ts
+// Host key checks: a SHA256 fingerprint as `ssh-keygen -lf` prints it, and known_hosts lines
+// (plain and hashed, `[host]:port` for a non-22 port, @revoked markers; no @cert-authority).
+
+
+/** `SHA256:<base64 without padding>` of a raw public key blob, as OpenSSH prints it. */
+function fingerprintOf(keyBlob) {
+    return `SHA256:${(0,external_node_crypto_.createHash)('sha256').update(keyBlob).digest('base64').replace(/=+$/, '')}`;
+}
+/** The key type named inside an SSH public key blob (e.g. ssh-ed25519). */
+function keyTypeOf(keyBlob) {
+    if (keyBlob.length < 4)
+        return 'unknown';
+    const len = keyBlob.readUInt32BE(0);
+    return keyBlob.subarray(4, 4 + len).toString('latin1');
+}
+/** How known_hosts names a host: `host` on port 22, `[host]:port` otherwise. */
+function knownHostsName(host, port) {
+    return port === 22 ? host : `[${host}]:${port}`;
+}
+function wildcardMatch(pattern, name) {
+    const re = new RegExp(`^${pattern
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.')}$`, 'i');
+    return re.test(name);
+}
+function hostFieldMatches(field, name) {
+    if (field.startsWith('|1|')) {
+        const [, , salt, hash] = field.split('|');
+        if (!salt || !hash)
+            return false;
+        const mac = (0,external_node_crypto_.createHmac)('sha1', Buffer.from(salt, 'base64')).update(name).digest('base64');
+        return mac === hash;
+    }
+    let matched = false;
+    for (const pattern of field.split(',')) {
+        if (pattern.startsWith('!')) {
+            if (wildcardMatch(pattern.slice(1), name))
+                return false;
+        }
+        else if (wildcardMatch(pattern, name)) {
+            matched = true;
+        }
+    }
+    return matched;
+}
+/**
+ * Checks a host key blob against known_hosts text for host:port. A key on a matching @revoked
+ * line is refused wherever that line sits; lines with any other marker are never trusted.
+ */
+function checkKnownHosts(text, host, port, keyBlob) {
+    const name = knownHostsName(host, port);
+    const keyB64 = keyBlob.toString('base64');
+    let sawEntry = false;
+    let matched = false;
+    for (const { marker, hosts, key } of knownHostsLines(text)) {
+        if (!hosts || !key || !hostFieldMatches(hosts, name))
+            continue;
+        if (marker === '@revoked') {
+            if (key === keyB64)
+                return 'revoked';
+            continue;
+        }
+        if (marker !== undefined)
+            continue;
+        sawEntry = true;
+        if (key === keyB64)
+            matched = true;
+    }
+    return matched ? 'match' : sawEntry ? 'mismatch' : 'no-entry';
+}
+/** The host key as the Connect step shows it: whether it was checked against a pin. */
+function hostKeyDetail(d) {
+    return `host key ${d.keyType} ${d.fingerprint} ${d.verified ? 'verified' : 'NOT verified (insecure-skip-host-key-check)'}`;
+}
+/** What to say when a key was let in without a pin (insecure-skip-host-key-check); nothing otherwise. */
+function unverifiedHostKeyWarning(host, port, d) {
+    if (d.verified)
+        return undefined;
+    return (`insecure-skip-host-key-check: the host key of ${host}:${port} was accepted without a pin: ${d.keyType} ${d.fingerprint}. ` +
+        'Nothing proved this is your server; a man in the middle would have been let in the same way. ' +
+        `Check the fingerprint from a trusted machine (\`ssh-keyscan -p ${port} ${host} | ssh-keygen -lf -\`) ` +
+        `and set host-fingerprint: ${d.fingerprint} instead.`);
+}
+/** Decides whether the key the server showed is the one the settings pin. */
+function decideHostKey(policy, host, port, keyBlob) {
+    const fingerprint = fingerprintOf(keyBlob);
+    const keyType = keyTypeOf(keyBlob);
+    const pinHint = `To pin it, check it from a trusted machine (\`ssh-keyscan -p ${port} ${host} | ssh-keygen -lf -\`) ` +
+        'and set host-fingerprint to it, or pass known-hosts lines.';
+    const refuse = (reason) => ({
+        accepted: false,
+        verified: false,
+        fingerprint,
+        keyType,
+        reason,
+    });
+    const pinned = { accepted: true, verified: true, fingerprint, keyType };
+    switch (policy.kind) {
+        case 'insecure-skip':
+            return { accepted: true, verified: false, fingerprint, keyType };
+        case 'unpinned':
+            return refuse(`The host key of ${host}:${port} is not pinned, so the connection was refused before any change. ` +
+                `The server showed ${keyType} ${fingerprint}. ${pinHint} ` +
+                '(insecure-skip-host-key-check: true accepts any key, for throwaway hosts only.)');
+        case 'fingerprints':
+            if (policy.fingerprints.includes(fingerprint))
+                return pinned;
+            return refuse(`Host key mismatch for ${host}:${port}: the server showed ${keyType} ${fingerprint}, ` +
+                `but host-fingerprint expects ${policy.fingerprints.join(' or ')}. ` +
+                'Either the server was rebuilt (a new host key) or someone is in the middle. ' +
+                `Nothing was changed on the host. If the change is expected: ${pinHint}`);
+        case 'known-hosts': {
+            const verdict = checkKnownHosts(policy.knownHosts, host, port, keyBlob);
+            if (verdict === 'match')
+                return pinned;
+            const why = verdict === 'revoked'
+                ? 'that key is marked @revoked in known-hosts'
+                : verdict === 'mismatch'
+                    ? `known-hosts has a different key for ${knownHostsName(host, port)}`
+                    : `known-hosts has no line for ${knownHostsName(host, port)}`;
+            return refuse(`Host key check failed for ${host}:${port}: the server showed ${keyType} ${fingerprint}, and ${why}. ` +
+                `Nothing was changed on the host. ${pinHint}`);
+        }
+    }
+}
+
 // EXTERNAL MODULE: ./node_modules/is-stream/index.js
 var is_stream = __nccwpck_require__(6543);
 // EXTERNAL MODULE: ./node_modules/make-dir/index.js
@@ -69106,155 +69275,6 @@ class NodeSSH {
     }
 }
 
-;// CONCATENATED MODULE: ./src/settings/known-hosts.ts
-// known_hosts text as the known-hosts input gives it: its lines split into fields, and what is
-// wrong with them (checked with the other inputs, before any connection).
-/** The non-blank, non-comment lines of known_hosts text, split into their fields. */
-function knownHostsLines(text) {
-    const out = [];
-    for (const [i, raw] of text.split(/\r?\n/).entries()) {
-        const line = raw.trim();
-        if (!line || line.startsWith('#'))
-            continue;
-        const fields = line.split(/\s+/);
-        const marker = fields[0]?.startsWith('@') ? fields.shift() : undefined;
-        const [hosts, keyType, key] = fields;
-        out.push({ number: i + 1, marker, hosts, keyType, key });
-    }
-    return out;
-}
-const KEY_TYPE = /^[a-z0-9@.-]+$/;
-const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
-/**
- * What is wrong with known-hosts text, one message per bad line: an unknown marker (OpenSSH
- * ignores such a line; trusting it would be worse), @cert-authority (host certificates are not
- * supported), or a line that is not `HOSTS KEYTYPE BASE64-KEY`.
- */
-function knownHostsProblems(text) {
-    const out = [];
-    for (const l of knownHostsLines(text)) {
-        const where = `known-hosts line ${l.number}`;
-        if (l.marker === '@cert-authority') {
-            out.push(`${where}: @cert-authority lines are not supported (no host certificates); pin the host's own key with a plain known_hosts line or host-fingerprint`);
-        }
-        else if (l.marker !== undefined && l.marker !== '@revoked') {
-            out.push(`${where}: unknown marker "${l.marker}" (only @revoked is supported); fix the marker or remove the line`);
-        }
-        else if (!l.hosts || !l.keyType || !l.key || !KEY_TYPE.test(l.keyType) || !BASE64.test(l.key)) {
-            out.push(`${where}: expected HOSTS KEYTYPE BASE64-KEY, as ssh-keyscan prints (e.g. host.example.com ssh-ed25519 AAAA…)`);
-        }
-    }
-    return out;
-}
-
-;// CONCATENATED MODULE: ./src/connection/host-key.ts
-// Host key checks: a SHA256 fingerprint as `ssh-keygen -lf` prints it, and known_hosts lines
-// (plain and hashed, `[host]:port` for a non-22 port, @revoked markers; no @cert-authority).
-
-
-/** `SHA256:<base64 without padding>` of a raw public key blob, as OpenSSH prints it. */
-function fingerprintOf(keyBlob) {
-    return `SHA256:${(0,external_node_crypto_.createHash)('sha256').update(keyBlob).digest('base64').replace(/=+$/, '')}`;
-}
-/** The key type named inside an SSH public key blob (e.g. ssh-ed25519). */
-function keyTypeOf(keyBlob) {
-    if (keyBlob.length < 4)
-        return 'unknown';
-    const len = keyBlob.readUInt32BE(0);
-    return keyBlob.subarray(4, 4 + len).toString('latin1');
-}
-/** How known_hosts names a host: `host` on port 22, `[host]:port` otherwise. */
-function knownHostsName(host, port) {
-    return port === 22 ? host : `[${host}]:${port}`;
-}
-function wildcardMatch(pattern, name) {
-    const re = new RegExp(`^${pattern
-        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-        .replace(/\*/g, '.*')
-        .replace(/\?/g, '.')}$`, 'i');
-    return re.test(name);
-}
-function hostFieldMatches(field, name) {
-    if (field.startsWith('|1|')) {
-        const [, , salt, hash] = field.split('|');
-        if (!salt || !hash)
-            return false;
-        const mac = (0,external_node_crypto_.createHmac)('sha1', Buffer.from(salt, 'base64')).update(name).digest('base64');
-        return mac === hash;
-    }
-    let matched = false;
-    for (const pattern of field.split(',')) {
-        if (pattern.startsWith('!')) {
-            if (wildcardMatch(pattern.slice(1), name))
-                return false;
-        }
-        else if (wildcardMatch(pattern, name)) {
-            matched = true;
-        }
-    }
-    return matched;
-}
-/**
- * Checks a host key blob against known_hosts text for host:port. A key on a matching @revoked
- * line is refused wherever that line sits; lines with any other marker are never trusted.
- */
-function checkKnownHosts(text, host, port, keyBlob) {
-    const name = knownHostsName(host, port);
-    const keyB64 = keyBlob.toString('base64');
-    let sawEntry = false;
-    let matched = false;
-    for (const { marker, hosts, key } of knownHostsLines(text)) {
-        if (!hosts || !key || !hostFieldMatches(hosts, name))
-            continue;
-        if (marker === '@revoked') {
-            if (key === keyB64)
-                return 'revoked';
-            continue;
-        }
-        if (marker !== undefined)
-            continue;
-        sawEntry = true;
-        if (key === keyB64)
-            matched = true;
-    }
-    return matched ? 'match' : sawEntry ? 'mismatch' : 'no-entry';
-}
-/** Decides whether the key the server showed is the one the settings pin. */
-function decideHostKey(policy, host, port, keyBlob) {
-    const fingerprint = fingerprintOf(keyBlob);
-    const keyType = keyTypeOf(keyBlob);
-    const pinHint = `To pin it, check it from a trusted machine (\`ssh-keyscan -p ${port} ${host} | ssh-keygen -lf -\`) ` +
-        'and set host-fingerprint to it, or pass known-hosts lines.';
-    const refuse = (reason) => ({ accepted: false, fingerprint, keyType, reason });
-    switch (policy.kind) {
-        case 'insecure-skip':
-            return { accepted: true, fingerprint, keyType };
-        case 'unpinned':
-            return refuse(`The host key of ${host}:${port} is not pinned, so the connection was refused before any change. ` +
-                `The server showed ${keyType} ${fingerprint}. ${pinHint} ` +
-                '(insecure-skip-host-key-check: true accepts any key, for throwaway hosts only.)');
-        case 'fingerprints':
-            if (policy.fingerprints.includes(fingerprint))
-                return { accepted: true, fingerprint, keyType };
-            return refuse(`Host key mismatch for ${host}:${port}: the server showed ${keyType} ${fingerprint}, ` +
-                `but host-fingerprint expects ${policy.fingerprints.join(' or ')}. ` +
-                'Either the server was rebuilt (a new host key) or someone is in the middle. ' +
-                `Nothing was changed on the host. If the change is expected: ${pinHint}`);
-        case 'known-hosts': {
-            const verdict = checkKnownHosts(policy.knownHosts, host, port, keyBlob);
-            if (verdict === 'match')
-                return { accepted: true, fingerprint, keyType };
-            const why = verdict === 'revoked'
-                ? 'that key is marked @revoked in known-hosts'
-                : verdict === 'mismatch'
-                    ? `known-hosts has a different key for ${knownHostsName(host, port)}`
-                    : `known-hosts has no line for ${knownHostsName(host, port)}`;
-            return refuse(`Host key check failed for ${host}:${port}: the server showed ${keyType} ${fingerprint}, and ${why}. ` +
-                `Nothing was changed on the host. ${pinHint}`);
-        }
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/connection/ssh.ts
 // One SSH connection for a whole run: connect with a verified host key, run commands with a
 // deadline, open tunnels to addresses on the host's Docker networks.
@@ -69606,6 +69626,7 @@ class Steps {
 
 
 
+
 function session_newRun(settings, log) {
     return { settings, log, steps: new Steps(log), warnings: [] };
 }
@@ -69617,7 +69638,10 @@ function session_connectStep(run) {
     const { connection } = run.settings;
     return run.steps.run(`Connect to ${connection.username}@${connection.host}:${connection.port}`, async () => {
         const remote = await RemoteHost.connect(connection);
-        return { value: remote, detail: `host key ${remote.hostKey.keyType} ${remote.hostKey.fingerprint}` };
+        const warning = unverifiedHostKeyWarning(connection.host, connection.port, remote.hostKey);
+        if (warning)
+            warn(run, warning);
+        return { value: remote, detail: hostKeyDetail(remote.hostKey) };
     });
 }
 /** Read-only facts; with `strict`, a host that cannot be deployed to stops the run here. */
@@ -69677,6 +69701,7 @@ async function runCheck(settings, log) {
         ok: r.problems.length === 0,
         steps: steps.records,
         roundTrips: remote?.roundTrips ?? 0,
+        warnings: run.warnings,
     });
     try {
         remote = await session_connectStep(run);
@@ -70771,10 +70796,12 @@ async function rollbackHost(settings, log, named) {
 class DeployFailure extends errors_DeployError {
     error;
     steps;
-    constructor(error, steps) {
+    warnings;
+    constructor(error, steps, warnings = []) {
         super(error.message);
         this.error = error;
         this.steps = steps;
+        this.warnings = warnings;
         this.name = 'DeployFailure';
     }
 }
@@ -70802,7 +70829,7 @@ async function deploy(settings, log, options = {}) {
         }
     }
     catch (e) {
-        throw new DeployFailure(e, run.steps.records);
+        throw new DeployFailure(e, run.steps.records, run.warnings);
     }
 }
 /** The deploy's word on its log agent, if it runs Promtail: end of life, and how to switch. */
@@ -72530,6 +72557,7 @@ async function deployRun(settings, log, summary) {
             steps: e.steps,
             targets,
             error: e.message,
+            warnings: e.warnings,
             dataPath: state ? dataPathRows(state) : [],
         }));
         return { ok: false, problems: failureProblems(e.error), what: 'deploy', failure: e.error };
@@ -72571,6 +72599,7 @@ async function checkRun(settings, log, summary) {
         steps: report.steps,
         targets: report.targets,
         error: failure?.message,
+        warnings: report.warnings,
         dataPath: dataPathRows(report),
     }));
     if (report.ok)

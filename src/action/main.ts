@@ -81,6 +81,7 @@ async function deployRun(settings: Settings, log: Log, summary: (md: string) => 
         steps: e.steps,
         targets,
         error: e.message,
+        warnings: e.warnings,
         dataPath: state ? dataPathRows(state) : [],
       }),
     );
@@ -127,6 +128,7 @@ async function checkRun(settings: Settings, log: Log, summary: (md: string) => P
       steps: report.steps,
       targets: report.targets,
       error: failure?.message,
+      warnings: report.warnings,
       dataPath: dataPathRows(report),
     }),
   );

@@ -1,6 +1,7 @@
 // The CLI: the same engine as the action, driven by flags.
 
 import { version } from '../../package.json';
+import { hostKeyDetail, unverifiedHostKeyWarning } from '../connection/host-key.js';
 import { httpViaHost } from '../connection/http.js';
 import { RemoteHost } from '../connection/ssh.js';
 import { DeployError } from '../errors.js';
@@ -101,8 +102,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     try {
       if (!args.json)
         progress(
-          `connected to ${settings.connection.host}:${settings.connection.port} in ${formatDuration(Date.now() - started)}; host key ${remote.hostKey.keyType} ${remote.hostKey.fingerprint}`,
+          `connected to ${settings.connection.host}:${settings.connection.port} in ${formatDuration(Date.now() - started)}; ${hostKeyDetail(remote.hostKey)}`,
         );
+      const unverified = unverifiedHostKeyWarning(settings.connection.host, settings.connection.port, remote.hostKey);
+      if (unverified) consoleLog.warn(redact(unverified));
       switch (args.command) {
         case 'preflight': {
           const facts = await preflight(remote);

@@ -59,6 +59,7 @@ export class DeployFailure extends DeployError {
   constructor(
     readonly error: Error,
     readonly steps: readonly StepRecord[],
+    readonly warnings: readonly string[] = [],
   ) {
     super(error.message);
     this.name = 'DeployFailure';
@@ -106,7 +107,7 @@ export async function deploy(settings: Settings, log: Log, options: DeployOption
       if (!keep) remote.close();
     }
   } catch (e) {
-    throw new DeployFailure(e as Error, run.steps.records);
+    throw new DeployFailure(e as Error, run.steps.records, run.warnings);
   }
 }
 

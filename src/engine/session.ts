@@ -1,6 +1,7 @@
 // What every command on a host begins with: a run (settings, log, steps), the connection with a
 // verified host key, the read-only preflight, and the per-host lock around anything that
 // changes the host.
+import { hostKeyDetail, unverifiedHostKeyWarning } from '../connection/host-key.js';
 import { RemoteHost } from '../connection/ssh.js';
 import { DeployError } from '../errors.js';
 import { acquireLock } from '../host/lock.js';
@@ -35,7 +36,9 @@ export function connectStep(run: Run): Promise<RemoteHost> {
   const { connection } = run.settings;
   return run.steps.run(`Connect to ${connection.username}@${connection.host}:${connection.port}`, async () => {
     const remote = await RemoteHost.connect(connection);
-    return { value: remote, detail: `host key ${remote.hostKey.keyType} ${remote.hostKey.fingerprint}` };
+    const warning = unverifiedHostKeyWarning(connection.host, connection.port, remote.hostKey);
+    if (warning) warn(run, warning);
+    return { value: remote, detail: hostKeyDetail(remote.hostKey) };
   });
 }
 
