@@ -39726,26 +39726,70 @@ function versionsMarkdown() {
 }
 
 ;// CONCATENATED MODULE: ./src/model/files.ts
-// Reading a stack directory: every file, as bytes, with a POSIX relative path.
+// Reading a stack directory: every file, as bytes, with a POSIX relative path. What leaves the
+// runner is only what the directory itself holds: a link out of it (to /proc/self/environ, to a
+// key) and special files (a FIFO would block the read) are refused, naming the path.
+
 
 
 const IGNORED = new Set(['.git', 'node_modules', '.DS_Store']);
+const files_within = (root, real) => real === root || real.startsWith(`${root}${external_node_path_namespaceObject.sep}`);
+function refuse(path, what, fix) {
+    return new DeployError(`stack-dir: ${JSON.stringify(path)} ${what}.`, fix);
+}
+/** Where a link in the stack dir leads, if it stays inside it (root: the dir's real path). */
+function linkTarget(full, path, root) {
+    const to = (0,external_node_fs_namespaceObject.readlinkSync)(full);
+    const copy = 'replace the link with a copy of the file, or remove it.';
+    let real;
+    try {
+        real = (0,external_node_fs_namespaceObject.realpathSync)(full);
+    }
+    catch {
+        throw refuse(path, `is a symbolic link to ${to}, which does not exist`, copy);
+    }
+    if (!files_within(root, real))
+        throw refuse(path, `is a symbolic link to ${to}, which is outside the stack directory (${real}): only links to files inside it are followed`, copy);
+    return real;
+}
+function specialKind(st) {
+    if (st.isFIFO())
+        return 'a FIFO';
+    if (st.isSocket())
+        return 'a socket';
+    if (st.isCharacterDevice())
+        return 'a character device';
+    if (st.isBlockDevice())
+        return 'a block device';
+    return 'a special file';
+}
 function readStackDir(dir) {
     const out = [];
-    const walk = (d) => {
+    const root = (0,external_node_fs_namespaceObject.realpathSync)(dir);
+    // The real paths of the directories being walked: a link back to one of them is a loop.
+    const walk = (d, ancestors) => {
         for (const name of (0,external_node_fs_namespaceObject.readdirSync)(d).sort()) {
             if (IGNORED.has(name))
                 continue;
             const full = (0,external_node_path_namespaceObject.join)(d, name);
-            const st = (0,external_node_fs_namespaceObject.statSync)(full);
-            if (st.isDirectory())
-                walk(full);
+            const path = (0,external_node_path_namespaceObject.relative)(dir, full).split(external_node_path_namespaceObject.sep).join('/');
+            const link = (0,external_node_fs_namespaceObject.lstatSync)(full).isSymbolicLink();
+            const real = link ? linkTarget(full, path, root) : (0,external_node_path_namespaceObject.join)(ancestors.at(-1) ?? root, name);
+            const st = (0,external_node_fs_namespaceObject.statSync)(real);
+            if (st.isDirectory()) {
+                if (ancestors.includes(real))
+                    throw refuse(path, `is a symbolic link to ${(0,external_node_fs_namespaceObject.readlinkSync)(full)}, a directory that holds it (a loop)`, 'remove the link.');
+                walk(full, [...ancestors, real]);
+            }
             else if (st.isFile()) {
-                out.push({ path: (0,external_node_path_namespaceObject.relative)(dir, full).split(external_node_path_namespaceObject.sep).join('/'), content: (0,external_node_fs_namespaceObject.readFileSync)(full), mode: 0o644 });
+                out.push({ path, content: (0,external_node_fs_namespaceObject.readFileSync)(real), mode: 0o644 });
+            }
+            else {
+                throw refuse(path, `is ${specialKind(st)}, not a regular file or directory`, 'remove it from the stack directory.');
             }
         }
     };
-    walk(dir);
+    walk(dir, [root]);
     return out;
 }
 function isText(content) {

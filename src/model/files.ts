@@ -1,6 +1,9 @@
-// Reading a stack directory: every file, as bytes, with a POSIX relative path.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+// Reading a stack directory: every file, as bytes, with a POSIX relative path. What leaves the
+// runner is only what the directory itself holds: a link out of it (to /proc/self/environ, to a
+// key) and special files (a FIFO would block the read) are refused, naming the path.
+import { lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, type Stats, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
+import { DeployError } from '../errors.js';
 
 export interface StackFile {
   /** POSIX path relative to the stack directory. */
@@ -14,20 +17,71 @@ export interface StackFile {
 
 const IGNORED = new Set(['.git', 'node_modules', '.DS_Store']);
 
+const within = (root: string, real: string) => real === root || real.startsWith(`${root}${sep}`);
+
+function refuse(path: string, what: string, fix: string): DeployError {
+  return new DeployError(`stack-dir: ${JSON.stringify(path)} ${what}.`, fix);
+}
+
+/** Where a link in the stack dir leads, if it stays inside it (root: the dir's real path). */
+function linkTarget(full: string, path: string, root: string): string {
+  const to = readlinkSync(full);
+  const copy = 'replace the link with a copy of the file, or remove it.';
+  let real: string;
+  try {
+    real = realpathSync(full);
+  } catch {
+    throw refuse(path, `is a symbolic link to ${to}, which does not exist`, copy);
+  }
+  if (!within(root, real))
+    throw refuse(
+      path,
+      `is a symbolic link to ${to}, which is outside the stack directory (${real}): only links to files inside it are followed`,
+      copy,
+    );
+  return real;
+}
+
+function specialKind(st: Stats): string {
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  return 'a special file';
+}
+
 export function readStackDir(dir: string): StackFile[] {
   const out: StackFile[] = [];
-  const walk = (d: string) => {
+  const root = realpathSync(dir);
+  // The real paths of the directories being walked: a link back to one of them is a loop.
+  const walk = (d: string, ancestors: readonly string[]) => {
     for (const name of readdirSync(d).sort()) {
       if (IGNORED.has(name)) continue;
       const full = join(d, name);
-      const st = statSync(full);
-      if (st.isDirectory()) walk(full);
-      else if (st.isFile()) {
-        out.push({ path: relative(dir, full).split(sep).join('/'), content: readFileSync(full), mode: 0o644 });
+      const path = relative(dir, full).split(sep).join('/');
+      const link = lstatSync(full).isSymbolicLink();
+      const real = link ? linkTarget(full, path, root) : join(ancestors.at(-1) ?? root, name);
+      const st = statSync(real);
+      if (st.isDirectory()) {
+        if (ancestors.includes(real))
+          throw refuse(
+            path,
+            `is a symbolic link to ${readlinkSync(full)}, a directory that holds it (a loop)`,
+            'remove the link.',
+          );
+        walk(full, [...ancestors, real]);
+      } else if (st.isFile()) {
+        out.push({ path, content: readFileSync(real), mode: 0o644 });
+      } else {
+        throw refuse(
+          path,
+          `is ${specialKind(st)}, not a regular file or directory`,
+          'remove it from the stack directory.',
+        );
       }
     }
   };
-  walk(dir);
+  walk(dir, [root]);
   return out;
 }
 
