@@ -37051,6 +37051,20 @@ function remoteLayout(remoteDir, home) {
         lockName: `deploy-${(0,external_node_crypto_namespaceObject.createHash)('sha256').update(root).digest('hex').slice(0, 12)}`,
     };
 }
+/** The deploy's own bookkeeping in the remote dir: no stack file may have these names. */
+const MANIFEST = '.manifest';
+const RELEASE_FILE = '.release';
+const STAGING = '.staging';
+const RELEASES = '.releases';
+const UP_RELEASE = '.up-release';
+const RESERVED_NAMES = [
+    MANIFEST,
+    RELEASE_FILE,
+    `${RELEASE_FILE}.previous`,
+    STAGING,
+    RELEASES,
+    UP_RELEASE,
+];
 /** Files the deploy writes from secret inputs (mode 600), relative to the remote dir. */
 const SECRET_FILES = {
     grafanaAdminPassword: 'secrets/grafana_admin_password',
@@ -38168,9 +38182,8 @@ function dataPathRows(state) {
 
 
 
-const MANIFEST = '.manifest';
-const RELEASE_FILE = '.release';
-const STAGING = '.staging';
+
+
 const sha256 = (b) => (0,external_node_crypto_namespaceObject.createHash)('sha256').update(b).digest('hex');
 /** A release id that is the same for the same files: a rerun with nothing new is a no-op. */
 function releaseId(files) {
@@ -38236,7 +38249,7 @@ function stagingScript(root, plan, allFiles) {
         'set -e',
         `mkdir -p ${r} && cd ${r}`,
         `rm -rf ${STAGING} && mkdir -p ${STAGING} && chmod 700 ${STAGING}`,
-        'd() { mkdir -p "$(dirname "$1")"; }',
+        'd() { mkdir -p -- "$(dirname -- "$1")"; }',
         // Secrets are created unreadable to others from the first byte.
         `w() { d "${STAGING}/$1"; (umask 077; base64 -d > "${STAGING}/$1"); chmod "$2" "${STAGING}/$1"; }`,
     ];
@@ -38251,7 +38264,6 @@ function stagingScript(root, plan, allFiles) {
     lines.push(`printf '%s' ${shq(manifestText(allFiles))} > ${STAGING}/${MANIFEST}`);
     return `${lines.join('\n')}\n`;
 }
-const RELEASES = '.releases';
 const KEEP_RELEASES = 5;
 /** Keeps a copy of the release's files (secrets included, so mode 700) for rollback. */
 function saveReleaseScript(release) {
@@ -38269,7 +38281,7 @@ function commitScript(root, plan) {
     for (const f of plan.changed) {
         const dir = external_node_path_namespaceObject.posix.dirname(f.path);
         if (dir !== '.')
-            lines.push(`mkdir -p ${shq(dir)}`);
+            lines.push(`mkdir -p -- ${shq(dir)}`);
         lines.push(`mv -f -- ${shq(`${STAGING}/${f.path}`)} ${shq(f.path)}`);
     }
     for (const p of plan.removed)
@@ -38635,7 +38647,6 @@ async function ensureSwap(remote, facts, wantBytes, activeKb) {
 
 
 /** Records the release whose stacks were last brought up whole (a rerun of it need not run up). */
-const UP_RELEASE = '.up-release';
 /** Prints `@up RELEASE`: the release last brought up. */
 function upState(root) {
     return `echo "@up $(cat ${shq(`${root}/${UP_RELEASE}`)} 2>/dev/null)"`;
@@ -39728,7 +39739,10 @@ function versionsMarkdown() {
 ;// CONCATENATED MODULE: ./src/model/files.ts
 // Reading a stack directory: every file, as bytes, with a POSIX relative path. What leaves the
 // runner is only what the directory itself holds: a link out of it (to /proc/self/environ, to a
-// key) and special files (a FIFO would block the read) are refused, naming the path.
+// key) and special files (a FIFO would block the read) are refused, naming the path. So are
+// names the host's scripts would misread: the manifests hold one path per line (a line break
+// would make two paths, one of them anywhere), and a leading "-" reads as an option.
+
 
 
 
@@ -39763,6 +39777,35 @@ function specialKind(st) {
         return 'a block device';
     return 'a special file';
 }
+/** Letters, marks and digits of any script, space and . _ - + @ = , ~ ( ) — nothing a shell or a line-per-path file reads otherwise. */
+const NAME_CHAR = /^[\p{L}\p{M}\p{N} ._+@=,~()-]$/u;
+const ALLOWED = 'letters and digits (any script), spaces and . _ - + @ = , ~ ( )';
+function describeChar(c) {
+    if (c === '\n')
+        return 'a line break';
+    if (c === '\r')
+        return 'a carriage return';
+    const code = `U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
+    return `${JSON.stringify(c)} (${code})`;
+}
+/** Why a stack path cannot be uploaded as it is named; undefined when it can. */
+function stackPathProblem(path) {
+    const parts = path.split('/');
+    if (parts[0] && RESERVED_NAMES.includes(parts[0]))
+        return `cannot be a stack file: the deploy keeps its own ${parts[0]} there`;
+    for (const part of parts) {
+        if (part === '')
+            return 'has an empty path component';
+        if (part === '.' || part === '..')
+            return `has a ${JSON.stringify(part)} component`;
+        if (part.startsWith('-'))
+            return `has a name that starts with "-" (${JSON.stringify(part)}), which commands read as an option`;
+        const bad = [...part].find((c) => !NAME_CHAR.test(c));
+        if (bad)
+            return `has a name with ${describeChar(bad)}; names may hold only ${ALLOWED}`;
+    }
+    return undefined;
+}
 function readStackDir(dir) {
     const out = [];
     const root = (0,external_node_fs_namespaceObject.realpathSync)(dir);
@@ -39773,6 +39816,9 @@ function readStackDir(dir) {
                 continue;
             const full = (0,external_node_path_namespaceObject.join)(d, name);
             const path = (0,external_node_path_namespaceObject.relative)(dir, full).split(external_node_path_namespaceObject.sep).join('/');
+            const problem = stackPathProblem(path);
+            if (problem)
+                throw refuse(path, problem, 'rename it: names go into shell commands and one-path-a-line manifests on the host.');
             const link = (0,external_node_fs_namespaceObject.lstatSync)(full).isSymbolicLink();
             const real = link ? linkTarget(full, path, root) : (0,external_node_path_namespaceObject.join)(ancestors.at(-1) ?? root, name);
             const st = (0,external_node_fs_namespaceObject.statSync)(real);
@@ -40185,7 +40231,7 @@ function restoreScript(release) {
 echo "@now $(date +%s)"
 [ -f ${r}/${MANIFEST} ] || { echo "no release "${shq(release)}" on the host (kept: $(ls -1t ${RELEASES} 2>/dev/null | tr '\\n' ' '))" >&2; exit 7; }
 while IFS= read -r f; do
-  if ! cmp -s ${r}/"$f" "$f"; then
+  if ! cmp -s -- ${r}/"$f" "$f"; then
     mkdir -p -- "$(dirname -- "$f")"; cp -p -- ${r}/"$f" "$f.md-tmp"; mv -f -- "$f.md-tmp" "$f"; echo "@changed $f"
   fi
 done < ${r}/${MANIFEST}
@@ -40196,7 +40242,7 @@ cp -p ${r}/${MANIFEST} ${MANIFEST}
 cur=$(cat ${RELEASE_FILE} 2>/dev/null || true)
 [ "$cur" = ${shq(release)} ] || { printf '%s\\n' "$cur" > ${RELEASE_FILE}.previous; printf '%s\\n' ${shq(release)} > ${RELEASE_FILE}; }
 for f in ${composeCandidates.map(shq).join(' ')}; do
-  [ -f "$f" ] && grep -qxF "$f" ${MANIFEST} && echo "@compose $f $(base64 -w0 < "$f")"
+  [ -f "$f" ] && grep -qxF -- "$f" ${MANIFEST} && echo "@compose $f $(base64 -w0 < "$f")"
 done
 [ -f .env ] && echo "@env $(base64 -w0 < .env)"
 exit 0

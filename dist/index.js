@@ -66153,6 +66153,20 @@ function layout_remoteLayout(remoteDir, home) {
         lockName: `deploy-${(0,external_node_crypto_.createHash)('sha256').update(root).digest('hex').slice(0, 12)}`,
     };
 }
+/** The deploy's own bookkeeping in the remote dir: no stack file may have these names. */
+const MANIFEST = '.manifest';
+const layout_RELEASE_FILE = '.release';
+const STAGING = '.staging';
+const RELEASES = '.releases';
+const UP_RELEASE = '.up-release';
+const RESERVED_NAMES = [
+    MANIFEST,
+    layout_RELEASE_FILE,
+    `${layout_RELEASE_FILE}.previous`,
+    STAGING,
+    RELEASES,
+    UP_RELEASE,
+];
 /** Files the deploy writes from secret inputs (mode 600), relative to the remote dir. */
 const SECRET_FILES = {
     grafanaAdminPassword: 'secrets/grafana_admin_password',
@@ -67449,9 +67463,8 @@ function describeHost(f) {
 
 
 
-const MANIFEST = '.manifest';
-const upload_RELEASE_FILE = '.release';
-const STAGING = '.staging';
+
+
 const sha256 = (b) => (0,external_node_crypto_.createHash)('sha256').update(b).digest('hex');
 /** A release id that is the same for the same files: a rerun with nothing new is a no-op. */
 function releaseId(files) {
@@ -67466,8 +67479,8 @@ function manifestText(files) {
 }
 function stateScript(root, paths) {
     return `cd ${shell_shq(root)} 2>/dev/null || exit 0
-echo "@release $(cat ${upload_RELEASE_FILE} 2>/dev/null)"
-[ -d "${RELEASES}/$(cat ${upload_RELEASE_FILE} 2>/dev/null)" ] && echo "@saved"
+echo "@release $(cat ${layout_RELEASE_FILE} 2>/dev/null)"
+[ -d "${RELEASES}/$(cat ${layout_RELEASE_FILE} 2>/dev/null)" ] && echo "@saved"
 [ -f ${MANIFEST} ] && sed 's/^/@managed /' ${MANIFEST}
 file() { [ -f "$1" ] && printf '@file %s %s %s\\n' "$(stat -c %a -- "$1")" "$(sha256sum < "$1" | cut -d' ' -f1)" "$1"; }
 for p in ${paths.map(shell_shq).join(' ')}; do file "$p"; done
@@ -67517,7 +67530,7 @@ function stagingScript(root, plan, allFiles) {
         'set -e',
         `mkdir -p ${r} && cd ${r}`,
         `rm -rf ${STAGING} && mkdir -p ${STAGING} && chmod 700 ${STAGING}`,
-        'd() { mkdir -p "$(dirname "$1")"; }',
+        'd() { mkdir -p -- "$(dirname -- "$1")"; }',
         // Secrets are created unreadable to others from the first byte.
         `w() { d "${STAGING}/$1"; (umask 077; base64 -d > "${STAGING}/$1"); chmod "$2" "${STAGING}/$1"; }`,
     ];
@@ -67532,7 +67545,6 @@ function stagingScript(root, plan, allFiles) {
     lines.push(`printf '%s' ${shell_shq(manifestText(allFiles))} > ${STAGING}/${MANIFEST}`);
     return `${lines.join('\n')}\n`;
 }
-const RELEASES = '.releases';
 const KEEP_RELEASES = 5;
 /** Keeps a copy of the release's files (secrets included, so mode 700) for rollback. */
 function saveReleaseScript(release) {
@@ -67550,12 +67562,12 @@ function commitScript(root, plan) {
     for (const f of plan.changed) {
         const dir = external_node_path_namespaceObject.posix.dirname(f.path);
         if (dir !== '.')
-            lines.push(`mkdir -p ${shell_shq(dir)}`);
+            lines.push(`mkdir -p -- ${shell_shq(dir)}`);
         lines.push(`mv -f -- ${shell_shq(`${STAGING}/${f.path}`)} ${shell_shq(f.path)}`);
     }
     for (const p of plan.removed)
         lines.push(`rm -f -- ${shell_shq(p)}`);
-    lines.push(`mv -f ${STAGING}/${MANIFEST} ${MANIFEST}`, `if [ -f ${upload_RELEASE_FILE} ]; then cp -p ${upload_RELEASE_FILE} ${upload_RELEASE_FILE}.previous; fi`, `printf '%s\\n' ${shell_shq(plan.release)} > ${upload_RELEASE_FILE}`, `rm -rf ${STAGING}`, saveReleaseScript(plan.release));
+    lines.push(`mv -f ${STAGING}/${MANIFEST} ${MANIFEST}`, `if [ -f ${layout_RELEASE_FILE} ]; then cp -p ${layout_RELEASE_FILE} ${layout_RELEASE_FILE}.previous; fi`, `printf '%s\\n' ${shell_shq(plan.release)} > ${layout_RELEASE_FILE}`, `rm -rf ${STAGING}`, saveReleaseScript(plan.release));
     return `${lines.join('\n')}\n`;
 }
 async function stage(remote, layout, plan, all) {
@@ -67916,7 +67928,6 @@ async function ensureSwap(remote, facts, wantBytes, activeKb) {
 
 
 /** Records the release whose stacks were last brought up whole (a rerun of it need not run up). */
-const UP_RELEASE = '.up-release';
 /** Prints `@up RELEASE`: the release last brought up. */
 function upState(root) {
     return `echo "@up $(cat ${shell_shq(`${root}/${UP_RELEASE}`)} 2>/dev/null)"`;
@@ -70275,7 +70286,10 @@ const external_node_fs_namespaceObject = require("node:fs");
 ;// CONCATENATED MODULE: ./src/model/files.ts
 // Reading a stack directory: every file, as bytes, with a POSIX relative path. What leaves the
 // runner is only what the directory itself holds: a link out of it (to /proc/self/environ, to a
-// key) and special files (a FIFO would block the read) are refused, naming the path.
+// key) and special files (a FIFO would block the read) are refused, naming the path. So are
+// names the host's scripts would misread: the manifests hold one path per line (a line break
+// would make two paths, one of them anywhere), and a leading "-" reads as an option.
+
 
 
 
@@ -70310,6 +70324,35 @@ function specialKind(st) {
         return 'a block device';
     return 'a special file';
 }
+/** Letters, marks and digits of any script, space and . _ - + @ = , ~ ( ) — nothing a shell or a line-per-path file reads otherwise. */
+const NAME_CHAR = /^[\p{L}\p{M}\p{N} ._+@=,~()-]$/u;
+const ALLOWED = 'letters and digits (any script), spaces and . _ - + @ = , ~ ( )';
+function describeChar(c) {
+    if (c === '\n')
+        return 'a line break';
+    if (c === '\r')
+        return 'a carriage return';
+    const code = `U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
+    return `${JSON.stringify(c)} (${code})`;
+}
+/** Why a stack path cannot be uploaded as it is named; undefined when it can. */
+function stackPathProblem(path) {
+    const parts = path.split('/');
+    if (parts[0] && RESERVED_NAMES.includes(parts[0]))
+        return `cannot be a stack file: the deploy keeps its own ${parts[0]} there`;
+    for (const part of parts) {
+        if (part === '')
+            return 'has an empty path component';
+        if (part === '.' || part === '..')
+            return `has a ${JSON.stringify(part)} component`;
+        if (part.startsWith('-'))
+            return `has a name that starts with "-" (${JSON.stringify(part)}), which commands read as an option`;
+        const bad = [...part].find((c) => !NAME_CHAR.test(c));
+        if (bad)
+            return `has a name with ${describeChar(bad)}; names may hold only ${ALLOWED}`;
+    }
+    return undefined;
+}
 function readStackDir(dir) {
     const out = [];
     const root = (0,external_node_fs_namespaceObject.realpathSync)(dir);
@@ -70320,6 +70363,9 @@ function readStackDir(dir) {
                 continue;
             const full = (0,external_node_path_namespaceObject.join)(d, name);
             const path = (0,external_node_path_namespaceObject.relative)(dir, full).split(external_node_path_namespaceObject.sep).join('/');
+            const problem = stackPathProblem(path);
+            if (problem)
+                throw refuse(path, problem, 'rename it: names go into shell commands and one-path-a-line manifests on the host.');
             const link = (0,external_node_fs_namespaceObject.lstatSync)(full).isSymbolicLink();
             const real = link ? linkTarget(full, path, root) : (0,external_node_path_namespaceObject.join)(ancestors.at(-1) ?? root, name);
             const st = (0,external_node_fs_namespaceObject.statSync)(real);
@@ -70732,7 +70778,7 @@ function restoreScript(release) {
 echo "@now $(date +%s)"
 [ -f ${r}/${MANIFEST} ] || { echo "no release "${shell_shq(release)}" on the host (kept: $(ls -1t ${RELEASES} 2>/dev/null | tr '\\n' ' '))" >&2; exit 7; }
 while IFS= read -r f; do
-  if ! cmp -s ${r}/"$f" "$f"; then
+  if ! cmp -s -- ${r}/"$f" "$f"; then
     mkdir -p -- "$(dirname -- "$f")"; cp -p -- ${r}/"$f" "$f.md-tmp"; mv -f -- "$f.md-tmp" "$f"; echo "@changed $f"
   fi
 done < ${r}/${MANIFEST}
@@ -70740,10 +70786,10 @@ if [ -f ${MANIFEST} ]; then
   while IFS= read -r f; do grep -qxF -- "$f" ${r}/${MANIFEST} || { rm -f -- "$f"; echo "@changed $f"; }; done < ${MANIFEST}
 fi
 cp -p ${r}/${MANIFEST} ${MANIFEST}
-cur=$(cat ${upload_RELEASE_FILE} 2>/dev/null || true)
-[ "$cur" = ${shell_shq(release)} ] || { printf '%s\\n' "$cur" > ${upload_RELEASE_FILE}.previous; printf '%s\\n' ${shell_shq(release)} > ${upload_RELEASE_FILE}; }
+cur=$(cat ${layout_RELEASE_FILE} 2>/dev/null || true)
+[ "$cur" = ${shell_shq(release)} ] || { printf '%s\\n' "$cur" > ${layout_RELEASE_FILE}.previous; printf '%s\\n' ${shell_shq(release)} > ${layout_RELEASE_FILE}; }
 for f in ${composeCandidates.map(shell_shq).join(' ')}; do
-  [ -f "$f" ] && grep -qxF "$f" ${MANIFEST} && echo "@compose $f $(base64 -w0 < "$f")"
+  [ -f "$f" ] && grep -qxF -- "$f" ${MANIFEST} && echo "@compose $f $(base64 -w0 < "$f")"
 done
 [ -f .env ] && echo "@env $(base64 -w0 < .env)"
 exit 0

@@ -1,9 +1,12 @@
 // Reading a stack directory: every file, as bytes, with a POSIX relative path. What leaves the
 // runner is only what the directory itself holds: a link out of it (to /proc/self/environ, to a
-// key) and special files (a FIFO would block the read) are refused, naming the path.
+// key) and special files (a FIFO would block the read) are refused, naming the path. So are
+// names the host's scripts would misread: the manifests hold one path per line (a line break
+// would make two paths, one of them anywhere), and a leading "-" reads as an option.
 import { lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, type Stats, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { DeployError } from '../errors.js';
+import { RESERVED_NAMES } from './layout.js';
 
 export interface StackFile {
   /** POSIX path relative to the stack directory. */
@@ -50,6 +53,33 @@ function specialKind(st: Stats): string {
   return 'a special file';
 }
 
+/** Letters, marks and digits of any script, space and . _ - + @ = , ~ ( ) — nothing a shell or a line-per-path file reads otherwise. */
+const NAME_CHAR = /^[\p{L}\p{M}\p{N} ._+@=,~()-]$/u;
+const ALLOWED = 'letters and digits (any script), spaces and . _ - + @ = , ~ ( )';
+
+function describeChar(c: string): string {
+  if (c === '\n') return 'a line break';
+  if (c === '\r') return 'a carriage return';
+  const code = `U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
+  return `${JSON.stringify(c)} (${code})`;
+}
+
+/** Why a stack path cannot be uploaded as it is named; undefined when it can. */
+export function stackPathProblem(path: string): string | undefined {
+  const parts = path.split('/');
+  if (parts[0] && RESERVED_NAMES.includes(parts[0]))
+    return `cannot be a stack file: the deploy keeps its own ${parts[0]} there`;
+  for (const part of parts) {
+    if (part === '') return 'has an empty path component';
+    if (part === '.' || part === '..') return `has a ${JSON.stringify(part)} component`;
+    if (part.startsWith('-'))
+      return `has a name that starts with "-" (${JSON.stringify(part)}), which commands read as an option`;
+    const bad = [...part].find((c) => !NAME_CHAR.test(c));
+    if (bad) return `has a name with ${describeChar(bad)}; names may hold only ${ALLOWED}`;
+  }
+  return undefined;
+}
+
 export function readStackDir(dir: string): StackFile[] {
   const out: StackFile[] = [];
   const root = realpathSync(dir);
@@ -59,6 +89,13 @@ export function readStackDir(dir: string): StackFile[] {
       if (IGNORED.has(name)) continue;
       const full = join(d, name);
       const path = relative(dir, full).split(sep).join('/');
+      const problem = stackPathProblem(path);
+      if (problem)
+        throw refuse(
+          path,
+          problem,
+          'rename it: names go into shell commands and one-path-a-line manifests on the host.',
+        );
       const link = lstatSync(full).isSymbolicLink();
       const real = link ? linkTarget(full, path, root) : join(ancestors.at(-1) ?? root, name);
       const st = statSync(real);

@@ -42,6 +42,21 @@ export function remoteLayout(remoteDir: string, home: string): RemoteLayout {
   };
 }
 
+/** The deploy's own bookkeeping in the remote dir: no stack file may have these names. */
+export const MANIFEST = '.manifest';
+export const RELEASE_FILE = '.release';
+export const STAGING = '.staging';
+export const RELEASES = '.releases';
+export const UP_RELEASE = '.up-release';
+export const RESERVED_NAMES: readonly string[] = [
+  MANIFEST,
+  RELEASE_FILE,
+  `${RELEASE_FILE}.previous`,
+  STAGING,
+  RELEASES,
+  UP_RELEASE,
+];
+
 /** Files the deploy writes from secret inputs (mode 600), relative to the remote dir. */
 export const SECRET_FILES = {
   grafanaAdminPassword: 'secrets/grafana_admin_password',
