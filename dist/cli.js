@@ -38465,9 +38465,11 @@ function gateDetail(gate, options) {
 ;// CONCATENATED MODULE: ./src/host/dirs.ts
 // Directories the stacks bind-mount, made by the login user before Compose would make them
 // as root (Grafana, running as the login user, could then not write its data). A directory the
-// tool did not make keeps its mode: a deploy never loosens what someone set.
+// tool did not make keeps its mode: a deploy never loosens what someone set. The one exception
+// tightens: a logs/app at exactly 777 (as deploys before the sticky bit made it) gets +t.
 
 
+const STICKY = '1777';
 function dirs(w) {
     const { layout } = w;
     return [
@@ -38476,18 +38478,21 @@ function dirs(w) {
         [`${layout.dataDir}/grafana`, '755'],
         [`${layout.dataDir}/grafana-com-dashboards`, '755'],
         [layout.logsDir, '755'],
-        // The app's image decides which user Logback writes as; let any user write its log dir.
-        [`${layout.logsDir}/app`, '777'],
+        // The app's image decides which user Logback writes as; let any user write its log dir,
+        // sticky, as /tmp: no user can delete or replace another's files there.
+        [`${layout.logsDir}/app`, STICKY],
         [`${layout.logsDir}/nginx`, '755'],
         [layout.secretsDir, '700'],
         ...(w.agent ? [[`${layout.dataDir}/prometheus-agent`, '755']] : []),
     ];
 }
 const passwordFile = (w) => `${w.layout.root}/${SECRET_FILES.grafanaAdminPassword}`;
-/** Prints `@missing PATH` for each directory (or the password file) still to make. */
+/** Prints `@missing PATH` for each directory (or the password file) still to make, or to make sticky. */
 function dirsState(w) {
     return [
-        ...dirs(w).map(([d]) => `[ -d ${shq(d)} ] || echo @missing ${shq(d)}`),
+        ...dirs(w).map(([d, mode]) => mode === STICKY
+            ? `case "$(stat -c %a -- ${shq(d)} 2>/dev/null)" in 777|'') echo @missing ${shq(d)} ;; esac`
+            : `[ -d ${shq(d)} ] || echo @missing ${shq(d)}`),
         ...(w.generatePassword ? [`[ -s ${shq(passwordFile(w))} ] || echo @missing ${shq(passwordFile(w))}`] : []),
     ].join('\n');
 }
@@ -38495,8 +38500,9 @@ function dirsScript(w) {
     return `set -e
 changed=
 mk() { [ -d "$1" ] || { mkdir -p "$1"; chmod "$2" "$1"; changed="$changed $1"; }; }
+sticky() { if [ "$(stat -c %a -- "$1")" = 777 ]; then chmod +t "$1"; changed="$changed $1"; fi; }
 ${dirs(w)
-        .map(([d, mode]) => `mk ${shq(d)} ${mode}`)
+        .map(([d, mode]) => `mk ${shq(d)} ${mode}${mode === STICKY ? `; sticky ${shq(d)}` : ''}`)
         .join('\n')}
 ${w.generatePassword
         ? `pw=${shq(passwordFile(w))}

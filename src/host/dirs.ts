@@ -1,6 +1,7 @@
 // Directories the stacks bind-mount, made by the login user before Compose would make them
 // as root (Grafana, running as the login user, could then not write its data). A directory the
-// tool did not make keeps its mode: a deploy never loosens what someone set.
+// tool did not make keeps its mode: a deploy never loosens what someone set. The one exception
+// tightens: a logs/app at exactly 777 (as deploys before the sticky bit made it) gets +t.
 import { shq } from '../connection/shell.js';
 import type { RemoteHost } from '../connection/ssh.js';
 import { type RemoteLayout, SECRET_FILES } from '../model/layout.js';
@@ -14,6 +15,8 @@ export interface DirsWanted {
   readonly agent: boolean;
 }
 
+const STICKY = '1777';
+
 function dirs(w: DirsWanted): [string, string][] {
   const { layout } = w;
   return [
@@ -22,8 +25,9 @@ function dirs(w: DirsWanted): [string, string][] {
     [`${layout.dataDir}/grafana`, '755'],
     [`${layout.dataDir}/grafana-com-dashboards`, '755'],
     [layout.logsDir, '755'],
-    // The app's image decides which user Logback writes as; let any user write its log dir.
-    [`${layout.logsDir}/app`, '777'],
+    // The app's image decides which user Logback writes as; let any user write its log dir,
+    // sticky, as /tmp: no user can delete or replace another's files there.
+    [`${layout.logsDir}/app`, STICKY],
     [`${layout.logsDir}/nginx`, '755'],
     [layout.secretsDir, '700'],
     ...(w.agent ? ([[`${layout.dataDir}/prometheus-agent`, '755']] as [string, string][]) : []),
@@ -32,20 +36,25 @@ function dirs(w: DirsWanted): [string, string][] {
 
 const passwordFile = (w: DirsWanted) => `${w.layout.root}/${SECRET_FILES.grafanaAdminPassword}`;
 
-/** Prints `@missing PATH` for each directory (or the password file) still to make. */
+/** Prints `@missing PATH` for each directory (or the password file) still to make, or to make sticky. */
 export function dirsState(w: DirsWanted): string {
   return [
-    ...dirs(w).map(([d]) => `[ -d ${shq(d)} ] || echo @missing ${shq(d)}`),
+    ...dirs(w).map(([d, mode]) =>
+      mode === STICKY
+        ? `case "$(stat -c %a -- ${shq(d)} 2>/dev/null)" in 777|'') echo @missing ${shq(d)} ;; esac`
+        : `[ -d ${shq(d)} ] || echo @missing ${shq(d)}`,
+    ),
     ...(w.generatePassword ? [`[ -s ${shq(passwordFile(w))} ] || echo @missing ${shq(passwordFile(w))}`] : []),
   ].join('\n');
 }
 
-function dirsScript(w: DirsWanted): string {
+export function dirsScript(w: DirsWanted): string {
   return `set -e
 changed=
 mk() { [ -d "$1" ] || { mkdir -p "$1"; chmod "$2" "$1"; changed="$changed $1"; }; }
+sticky() { if [ "$(stat -c %a -- "$1")" = 777 ]; then chmod +t "$1"; changed="$changed $1"; fi; }
 ${dirs(w)
-  .map(([d, mode]) => `mk ${shq(d)} ${mode}`)
+  .map(([d, mode]) => `mk ${shq(d)} ${mode}${mode === STICKY ? `; sticky ${shq(d)}` : ''}`)
   .join('\n')}
 ${
   w.generatePassword
