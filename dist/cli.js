@@ -36008,6 +36008,27 @@ function redactor(secrets) {
     const sorted = [...secrets].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
     return (text) => sorted.reduce((t, s) => t.split(s).join('***'), text);
 }
+/**
+ * The value with the secrets replaced in every string in it (object keys too), for output that
+ * leaves the process as JSON: redact before serialising, since JSON escapes a secret with a "
+ * or a backslash and the escaped form no longer matches.
+ */
+function redactDeep(value, redact) {
+    if (typeof value === 'string')
+        return redact(value);
+    if (Array.isArray(value))
+        return value.map((v) => redactDeep(v, redact));
+    if (value === null || typeof value !== 'object')
+        return value;
+    const json = value.toJSON;
+    if (typeof json === 'function')
+        return redactDeep(json.call(value), redact);
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [redact(k), redactDeep(v, redact)]));
+}
+/** JSON.stringify of a value whose every string was redacted first. */
+function redactedJson(value, redact, indent) {
+    return JSON.stringify(redactDeep(value, redact), null, indent);
+}
 function redactingLog(log, secrets) {
     const redact = redactor(secrets);
     const { stepStarted, stepEnded } = log;
@@ -41211,10 +41232,10 @@ async function deployCommand(args, redact) {
     try {
         const r = await deploy(settings, log);
         if (args.json) {
-            process.stdout.write(`${redact(JSON.stringify({ ok: true, ...r, targets: JSON.parse(targetsJson(r.targets)) }))}\n`);
+            process.stdout.write(`${redactedJson({ ok: true, ...r, targets: JSON.parse(targetsJson(r.targets)) }, redact)}\n`);
         }
         else {
-            process.stdout.write(`${targetsTable(r.targets)}\n\n${dataPathTable(dataPathRows(r.gate))}\n\nrelease ${r.release} · changed=${r.changed} · Grafana ${r.grafanaUrl}\n`);
+            process.stdout.write(redact(`${targetsTable(r.targets)}\n\n${dataPathTable(dataPathRows(r.gate))}\n\nrelease ${r.release} · changed=${r.changed} · Grafana ${r.grafanaUrl}\n`));
         }
         return 0;
     }
@@ -41223,7 +41244,7 @@ async function deployCommand(args, redact) {
             throw e;
         if (args.json) {
             const targets = e.error instanceof gate_GateError ? e.error.state.targets : [];
-            process.stdout.write(`${redact(JSON.stringify({ ok: false, error: e.message, steps: e.steps, targets }))}\n`);
+            process.stdout.write(`${redactedJson({ ok: false, error: e.message, steps: e.steps, targets }, redact)}\n`);
         }
         throw e.error;
     }
@@ -41232,7 +41253,7 @@ async function deployCommand(args, redact) {
 async function fleetCommand(args, settings, redact) {
     const outcomes = await deployFleet(settings, redactingLog(STDERR, secretValues(args.raw)));
     if (args.json) {
-        process.stdout.write(`${redact(JSON.stringify({ ok: outcomes.every((o) => o.ok), hosts: JSON.parse(hostsJson(outcomes)) }))}\n`);
+        process.stdout.write(`${redactedJson({ ok: outcomes.every((o) => o.ok), hosts: JSON.parse(hostsJson(outcomes)) }, redact)}\n`);
     }
     else {
         const rows = outcomes.map((o) => [
@@ -41253,28 +41274,28 @@ async function fleetCommand(args, settings, redact) {
     return 0;
 }
 /** The watchdog from a terminal or cron: the same check and notify as the action. */
-async function checkCommand(args) {
+async function checkCommand(args, redact) {
     const settings = readSettings(args.raw);
     const log = stderrLog(args);
     const report = await runCheck(settings, log);
     await notify(settings, checkOutcome(report), log, { stateDir: process.env.MONITORING_DEPLOY_STATE_DIR });
     if (args.json) {
         const { ok, problems, targets, checks, roundTrips } = report;
-        process.stdout.write(`${redactor(settings.secrets)(JSON.stringify({ ok, problems, targets, checks, roundTrips }))}\n`);
+        process.stdout.write(`${redactedJson({ ok, problems, targets, checks, roundTrips }, redact)}\n`);
     }
     else if (report.targets.length || report.checks.length) {
-        process.stdout.write(`${targetsTable(report.targets)}\n\n${dataPathTable(dataPathRows(report))}\n`);
+        process.stdout.write(redact(`${targetsTable(report.targets)}\n\n${dataPathTable(dataPathRows(report))}\n`));
     }
     if (!report.ok)
         throw checkFailure(settings.hostName, report);
     return 0;
 }
-async function rollbackCommand(args) {
+async function rollbackCommand(args, redact) {
     const settings = readSettings(args.raw);
     const r = await rollbackHost(settings, stderrLog(args), args.rest[0]);
     process.stdout.write(args.json
-        ? `${redactor(settings.secrets)(JSON.stringify({ ok: true, release: r.release, targets: r.gate.targets }))}\n`
-        : `${targetsTable(r.gate.targets)}\n\nrelease ${r.release}\n`);
+        ? `${redactedJson({ ok: true, release: r.release, targets: r.gate.targets }, redact)}\n`
+        : redact(`${targetsTable(r.gate.targets)}\n\nrelease ${r.release}\n`));
     return 0;
 }
 
@@ -41284,7 +41305,9 @@ async function rollbackCommand(args) {
 
 
 
-function planOrLint(args) {
+
+/** Findings may quote a stack file's lines, and so a secret: everything printed is redacted. */
+function planOrLint(args, redact) {
     const stackDir = args.command === 'lint' && args.rest[0] ? args.rest[0] : args.raw['stack-dir'];
     const settings = readSettings({ ...args.raw, 'stack-dir': stackDir }, { needsConnection: false });
     const lintOnly = args.command === 'lint';
@@ -41293,10 +41316,10 @@ function planOrLint(args) {
     const warnings = plan.findings.length - errors;
     if (args.json) {
         const files = plan.rendered.files.map((f) => ({ path: f.path, bytes: f.content.length, mode: f.mode.toString(8) }));
-        process.stdout.write(`${JSON.stringify({ findings: plan.findings, ...(lintOnly ? {} : { remoteDir: plan.layout.root, files, composeFiles: plan.rendered.composeFiles }) }, null, 2)}\n`);
+        process.stdout.write(`${redactedJson({ findings: plan.findings, ...(lintOnly ? {} : { remoteDir: plan.layout.root, files, composeFiles: plan.rendered.composeFiles }) }, redact, 2)}\n`);
         return errors ? 1 : 0;
     }
-    const out = (l) => process.stdout.write(`${l}\n`);
+    const out = (l) => process.stdout.write(`${redact(l)}\n`);
     for (const f of plan.findings)
         out(formatFinding(f));
     if (!lintOnly) {
@@ -41409,13 +41432,13 @@ async function main(argv, env) {
     const redact = redactor(secretValues(args.raw));
     try {
         if (args.command === 'plan' || args.command === 'lint')
-            return planOrLint(args);
+            return planOrLint(args, redact);
         if (args.command === 'deploy')
             return await deployCommand(args, redact);
         if (args.command === 'check')
-            return await checkCommand(args);
+            return await checkCommand(args, redact);
         if (args.command === 'rollback')
-            return await rollbackCommand(args);
+            return await rollbackCommand(args, redact);
         const settings = readSettings(args.raw);
         const started = Date.now();
         const remote = await RemoteHost.connect(settings.connection);
@@ -41430,13 +41453,13 @@ async function main(argv, env) {
                     const facts = await preflight(remote);
                     const problems = preflightProblems(facts, settings.connection.username);
                     if (args.json) {
-                        process.stdout.write(`${JSON.stringify({ hostKey: remote.hostKey, facts, problems }, null, 2)}\n`);
+                        process.stdout.write(`${redactedJson({ hostKey: remote.hostKey, facts, problems }, redact, 2)}\n`);
                     }
                     else {
                         for (const [k, v] of Object.entries(facts))
-                            consoleLog.info(`${k.padEnd(20)} ${JSON.stringify(v)}`);
+                            consoleLog.info(`${k.padEnd(20)} ${redactedJson(v, redact)}`);
                         for (const p of problems)
-                            consoleLog.error(p);
+                            consoleLog.error(redact(p));
                     }
                     return problems.length ? EXIT.failed : EXIT.ok;
                 }
@@ -41456,9 +41479,9 @@ async function main(argv, env) {
                     const address = await containerAddress(remote, facts, m[1]);
                     const res = await httpViaHost(remote, address, Number(m[2]), { path: m[3] ?? '/' });
                     if (args.json)
-                        process.stdout.write(`${JSON.stringify(res)}\n`);
+                        process.stdout.write(`${redactedJson(res, redact)}\n`);
                     else {
-                        process.stdout.write(`${`HTTP ${res.status} ${res.headers['content-type'] ?? ''}`.trim()}\n${redact(res.body)}`);
+                        process.stdout.write(redact(`${`HTTP ${res.status} ${res.headers['content-type'] ?? ''}`.trim()}\n${res.body}`));
                     }
                     return res.status < 400 ? EXIT.ok : EXIT.failed;
                 }

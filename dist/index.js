@@ -71357,6 +71357,27 @@ function redactor(secrets) {
     const sorted = [...secrets].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
     return (text) => sorted.reduce((t, s) => t.split(s).join('***'), text);
 }
+/**
+ * The value with the secrets replaced in every string in it (object keys too), for output that
+ * leaves the process as JSON: redact before serialising, since JSON escapes a secret with a "
+ * or a backslash and the escaped form no longer matches.
+ */
+function redactDeep(value, redact) {
+    if (typeof value === 'string')
+        return redact(value);
+    if (Array.isArray(value))
+        return value.map((v) => redactDeep(v, redact));
+    if (value === null || typeof value !== 'object')
+        return value;
+    const json = value.toJSON;
+    if (typeof json === 'function')
+        return redactDeep(json.call(value), redact);
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [redact(k), redactDeep(v, redact)]));
+}
+/** JSON.stringify of a value whose every string was redacted first. */
+function redactedJson(value, redact, indent) {
+    return JSON.stringify(redactDeep(value, redact), null, indent);
+}
 function redactingLog(log, secrets) {
     const redact = redactor(secrets);
     const { stepStarted, stepEnded } = log;
