@@ -40956,9 +40956,12 @@ function readState(file) {
     // Missing or unreadable (first run, evicted cache): as if nothing was known.
     return undefined;
 }
+/** Only the runner's user may read it (mode 600, in a mode-700 directory when it makes one). */
 function writeState(file, state) {
-    (0,external_node_fs_namespaceObject.mkdirSync)((0,external_node_path_namespaceObject.join)(file, '..'), { recursive: true });
-    (0,external_node_fs_namespaceObject.writeFileSync)(`${file}.tmp`, `${JSON.stringify(state, null, 2)}\n`);
+    (0,external_node_fs_namespaceObject.mkdirSync)((0,external_node_path_namespaceObject.join)(file, '..'), { recursive: true, mode: 0o700 });
+    (0,external_node_fs_namespaceObject.writeFileSync)(`${file}.tmp`, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+    // A .tmp left by an earlier run keeps its mode through writeFileSync.
+    (0,external_node_fs_namespaceObject.chmodSync)(`${file}.tmp`, 0o600);
     (0,external_node_fs_namespaceObject.renameSync)(`${file}.tmp`, file);
 }
 function sameState(a, b) {
@@ -40969,7 +40972,7 @@ function sameState(a, b) {
 
 
 
-async function notify(settings, outcome, log, options = {}) {
+async function notify(settings, given, log, options = {}) {
     const webhook = settings.grafana.discordWebhookUrl;
     if (settings.notifyOn === 'never' || !webhook)
         return { stateChanged: false };
@@ -40980,6 +40983,9 @@ async function notify(settings, outcome, log, options = {}) {
     if (!file)
         log.warn('notify: no state directory (MONITORING_DEPLOY_STATE_DIR), so every failed run posts a message.');
     const previous = file ? readState(file) : undefined;
+    // The state file is kept in the actions cache: its problems are redacted like every message.
+    const redact = redactor(settings.secrets);
+    const outcome = { ...given, problems: given.problems.map(redact) };
     const t = transition(previous, outcome, now);
     let delivered;
     if (t.notice) {
@@ -40987,7 +40993,7 @@ async function notify(settings, outcome, log, options = {}) {
             ? outageMessage(settings.hostName, outcome, now, options.runUrl)
             : resolvedMessage(settings.hostName, outcome, previous?.since, now, options.runUrl);
         // The message leaves this machine: no secret may be in it, even inside a container's error.
-        const delivery = await postToDiscord(webhook, redactor(settings.secrets)(text), options.post);
+        const delivery = await postToDiscord(webhook, redact(text), options.post);
         delivered = delivery.delivered;
         if (delivered)
             log.info(`notify: posted the ${t.notice} message to Discord`);
@@ -41069,14 +41075,15 @@ function summaryMarkdown(s) {
         out.push('', '### Warnings', '', ...s.warnings.map((w) => `- ${esc(w)}`));
     return `${out.join('\n')}\n`;
 }
-function targetsJson(targets) {
-    return JSON.stringify(targets.map((t) => ({
+/** The targets as outputs and --json show them (serialise with redactedJson). */
+function targetRows(targets) {
+    return targets.map((t) => ({
         job: t.job,
         instance: t.instance,
         health: t.health,
         lastError: t.lastError,
         lastScrape: t.lastScrape,
-    })));
+    }));
 }
 /** A plain-text table for terminals. */
 function targetsTable(targets) {
@@ -41122,14 +41129,15 @@ function fleetMarkdown(title, outcomes) {
     }
     return `${out.join('\n')}\n`;
 }
-function hostsJson(outcomes) {
-    return JSON.stringify(outcomes.map((o) => ({
+/** One entry per host, as the hosts output and --json show them (serialise with redactedJson). */
+function hostRows(outcomes) {
+    return outcomes.map((o) => ({
         name: o.name,
         role: o.role,
         ok: o.ok,
         ...(o.result ? { release: o.result.release, changed: o.result.changed } : {}),
         ...(o.error ? { error: errors_headline(o.error) } : {}),
-    })));
+    }));
 }
 
 ;// CONCATENATED MODULE: ./src/report/terminal.ts
@@ -41232,7 +41240,7 @@ async function deployCommand(args, redact) {
     try {
         const r = await deploy(settings, log);
         if (args.json) {
-            process.stdout.write(`${redactedJson({ ok: true, ...r, targets: JSON.parse(targetsJson(r.targets)) }, redact)}\n`);
+            process.stdout.write(`${redactedJson({ ok: true, ...r, targets: targetRows(r.targets) }, redact)}\n`);
         }
         else {
             process.stdout.write(redact(`${targetsTable(r.targets)}\n\n${dataPathTable(dataPathRows(r.gate))}\n\nrelease ${r.release} · changed=${r.changed} · Grafana ${r.grafanaUrl}\n`));
@@ -41253,7 +41261,7 @@ async function deployCommand(args, redact) {
 async function fleetCommand(args, settings, redact) {
     const outcomes = await deployFleet(settings, redactingLog(STDERR, secretValues(args.raw)));
     if (args.json) {
-        process.stdout.write(`${redactedJson({ ok: outcomes.every((o) => o.ok), hosts: JSON.parse(hostsJson(outcomes)) }, redact)}\n`);
+        process.stdout.write(`${redactedJson({ ok: outcomes.every((o) => o.ok), hosts: hostRows(outcomes) }, redact)}\n`);
     }
     else {
         const rows = outcomes.map((o) => [

@@ -71533,9 +71533,12 @@ function readState(file) {
     // Missing or unreadable (first run, evicted cache): as if nothing was known.
     return undefined;
 }
+/** Only the runner's user may read it (mode 600, in a mode-700 directory when it makes one). */
 function writeState(file, state) {
-    (0,external_node_fs_namespaceObject.mkdirSync)((0,external_node_path_namespaceObject.join)(file, '..'), { recursive: true });
-    (0,external_node_fs_namespaceObject.writeFileSync)(`${file}.tmp`, `${JSON.stringify(state, null, 2)}\n`);
+    (0,external_node_fs_namespaceObject.mkdirSync)((0,external_node_path_namespaceObject.join)(file, '..'), { recursive: true, mode: 0o700 });
+    (0,external_node_fs_namespaceObject.writeFileSync)(`${file}.tmp`, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+    // A .tmp left by an earlier run keeps its mode through writeFileSync.
+    (0,external_node_fs_namespaceObject.chmodSync)(`${file}.tmp`, 0o600);
     (0,external_node_fs_namespaceObject.renameSync)(`${file}.tmp`, file);
 }
 function sameState(a, b) {
@@ -71546,7 +71549,7 @@ function sameState(a, b) {
 
 
 
-async function notify(settings, outcome, log, options = {}) {
+async function notify(settings, given, log, options = {}) {
     const webhook = settings.grafana.discordWebhookUrl;
     if (settings.notifyOn === 'never' || !webhook)
         return { stateChanged: false };
@@ -71557,6 +71560,9 @@ async function notify(settings, outcome, log, options = {}) {
     if (!file)
         log.warn('notify: no state directory (MONITORING_DEPLOY_STATE_DIR), so every failed run posts a message.');
     const previous = file ? readState(file) : undefined;
+    // The state file is kept in the actions cache: its problems are redacted like every message.
+    const redact = redactor(settings.secrets);
+    const outcome = { ...given, problems: given.problems.map(redact) };
     const t = transition(previous, outcome, now);
     let delivered;
     if (t.notice) {
@@ -71564,7 +71570,7 @@ async function notify(settings, outcome, log, options = {}) {
             ? outageMessage(settings.hostName, outcome, now, options.runUrl)
             : resolvedMessage(settings.hostName, outcome, previous?.since, now, options.runUrl);
         // The message leaves this machine: no secret may be in it, even inside a container's error.
-        const delivery = await postToDiscord(webhook, redactor(settings.secrets)(text), options.post);
+        const delivery = await postToDiscord(webhook, redact(text), options.post);
         delivered = delivery.delivered;
         if (delivered)
             log.info(`notify: posted the ${t.notice} message to Discord`);
@@ -71646,14 +71652,15 @@ function summaryMarkdown(s) {
         out.push('', '### Warnings', '', ...s.warnings.map((w) => `- ${esc(w)}`));
     return `${out.join('\n')}\n`;
 }
-function targetsJson(targets) {
-    return JSON.stringify(targets.map((t) => ({
+/** The targets as outputs and --json show them (serialise with redactedJson). */
+function targetRows(targets) {
+    return targets.map((t) => ({
         job: t.job,
         instance: t.instance,
         health: t.health,
         lastError: t.lastError,
         lastScrape: t.lastScrape,
-    })));
+    }));
 }
 /** A plain-text table for terminals. */
 function targetsTable(targets) {
@@ -71699,14 +71706,15 @@ function fleetMarkdown(title, outcomes) {
     }
     return `${out.join('\n')}\n`;
 }
-function hostsJson(outcomes) {
-    return JSON.stringify(outcomes.map((o) => ({
+/** One entry per host, as the hosts output and --json show them (serialise with redactedJson). */
+function hostRows(outcomes) {
+    return outcomes.map((o) => ({
         name: o.name,
         role: o.role,
         ok: o.ok,
         ...(o.result ? { release: o.result.release, changed: o.result.changed } : {}),
         ...(o.error ? { error: headline(o.error) } : {}),
-    })));
+    }));
 }
 
 ;// CONCATENATED MODULE: ./src/settings/inputs.ts
@@ -72650,18 +72658,21 @@ async function run(env = process.env) {
     const log = redactingLog({ info: info, warn: warning, error: error }, secrets);
     try {
         const settings = readSettings(raw);
-        const summary = (markdown) => writeSummary(redact(markdown));
+        const report = {
+            summary: (markdown) => writeSummary(redact(markdown)),
+            output: (name, value) => setOutput(name, typeof value === 'string' ? redact(value) : redactedJson(value, redact)),
+        };
         const finished = settings.command === 'check'
-            ? await checkRun(settings, log, summary)
+            ? await checkRun(settings, log, report)
             : settings.hosts.length
-                ? await fleetRun(settings, log, summary)
-                : await deployRun(settings, log, summary);
-        setOutput('problems', JSON.stringify(finished.problems.map(redact)));
+                ? await fleetRun(settings, log, report)
+                : await deployRun(settings, log, report);
+        report.output('problems', finished.problems);
         const notified = await notify(settings, finished, log, {
             stateDir: env.MONITORING_DEPLOY_STATE_DIR,
             runUrl: runUrlFrom(env),
         });
-        setOutput('state-changed', String(notified.stateChanged));
+        report.output('state-changed', String(notified.stateChanged));
         if (finished.failure)
             throw finished.failure;
         process.exitCode = 0;
@@ -72673,15 +72684,15 @@ async function run(env = process.env) {
             : `Unexpected error (a bug in monitoring-deploy, please report it): ${e?.stack ?? message}`));
     }
 }
-async function deployRun(settings, log, summary) {
+async function deployRun(settings, log, { summary, output }) {
     const title = `Deploy to ${settings.hostName}`;
     try {
         const result = await deploy(settings, log);
-        setOutput('changed', String(result.changed));
-        setOutput('restarted', result.restarted.join(','));
-        setOutput('release', result.release);
-        setOutput('targets', targetsJson(result.targets));
-        setOutput('grafana-url', result.grafanaUrl);
+        output('changed', String(result.changed));
+        output('restarted', result.restarted.join(','));
+        output('release', result.release);
+        output('targets', targetRows(result.targets));
+        output('grafana-url', result.grafanaUrl);
         await summary(summaryMarkdown({
             title: `Deployed to ${settings.hostName}`,
             ok: true,
@@ -72697,7 +72708,7 @@ async function deployRun(settings, log, summary) {
         const state = e.error instanceof GateError ? e.error.state : undefined;
         const targets = state?.targets ?? [];
         if (targets.length)
-            setOutput('targets', targetsJson(targets));
+            output('targets', targetRows(targets));
         await summary(summaryMarkdown({
             title: `${title} failed`,
             ok: false,
@@ -72710,16 +72721,16 @@ async function deployRun(settings, log, summary) {
         return { ok: false, problems: failureProblems(e.error), what: 'deploy', failure: e.error };
     }
 }
-async function fleetRun(settings, log, summary) {
+async function fleetRun(settings, log, { summary, output }) {
     const outcomes = await deployFleet(settings, log);
     const failed = outcomes.filter((o) => !o.ok);
-    setOutput('hosts', hostsJson(outcomes));
-    setOutput('changed', String(outcomes.some((o) => o.result?.changed)));
+    output('hosts', hostRows(outcomes));
+    output('changed', String(outcomes.some((o) => o.result?.changed)));
     const central = outcomes.find((o) => o.role === 'monitoring')?.result;
     if (central) {
-        setOutput('release', central.release);
-        setOutput('targets', targetsJson(central.targets));
-        setOutput('grafana-url', central.grafanaUrl);
+        output('release', central.release);
+        output('targets', targetRows(central.targets));
+        output('grafana-url', central.grafanaUrl);
     }
     await summary(fleetMarkdown(`Deploy to ${outcomes.length} hosts`, outcomes));
     for (const o of outcomes)
@@ -72736,9 +72747,9 @@ async function fleetRun(settings, log, summary) {
             : undefined,
     };
 }
-async function checkRun(settings, log, summary) {
+async function checkRun(settings, log, { summary, output }) {
     const report = await runCheck(settings, log);
-    setOutput('targets', targetsJson(report.targets));
+    output('targets', targetRows(report.targets));
     const failure = report.ok ? undefined : checkFailure(settings.hostName, report);
     await summary(summaryMarkdown({
         title: `Check of ${settings.hostName} ${report.ok ? 'passed' : 'failed'}`,

@@ -8,7 +8,7 @@ import { headline } from '../errors.js';
 import { dataPathRows, GateError } from '../health/gate.js';
 import { notify } from '../notify/notify.js';
 import { type Log, redactedJson, redactingLog } from '../report/log.js';
-import { dataPathTable, hostsJson, targetsJson, targetsTable } from '../report/summary.js';
+import { dataPathTable, hostRows, targetRows, targetsTable } from '../report/summary.js';
 import { liveTerminalLog } from '../report/terminal.js';
 import { readSettings, type Settings, secretValues } from '../settings/settings.js';
 import type { CliArgs } from './args.js';
@@ -33,9 +33,7 @@ export async function deployCommand(args: CliArgs, redact: (s: string) => string
   try {
     const r = await deploy(settings, log);
     if (args.json) {
-      process.stdout.write(
-        `${redactedJson({ ok: true, ...r, targets: JSON.parse(targetsJson(r.targets)) }, redact)}\n`,
-      );
+      process.stdout.write(`${redactedJson({ ok: true, ...r, targets: targetRows(r.targets) }, redact)}\n`);
     } else {
       process.stdout.write(
         redact(
@@ -58,9 +56,7 @@ export async function deployCommand(args: CliArgs, redact: (s: string) => string
 async function fleetCommand(args: CliArgs, settings: Settings, redact: (s: string) => string): Promise<number> {
   const outcomes = await deployFleet(settings, redactingLog(STDERR, secretValues(args.raw)));
   if (args.json) {
-    process.stdout.write(
-      `${redactedJson({ ok: outcomes.every((o) => o.ok), hosts: JSON.parse(hostsJson(outcomes)) }, redact)}\n`,
-    );
+    process.stdout.write(`${redactedJson({ ok: outcomes.every((o) => o.ok), hosts: hostRows(outcomes) }, redact)}\n`);
   } else {
     const rows = outcomes.map((o) => [
       o.name,

@@ -1,12 +1,12 @@
 // Secrets never leave the process: redacted in every string of a value before it is serialised
 // (redacting the JSON text misses a secret JSON escapes, one with a " or a \), in every --json
-// output of the CLI.
+// output of the CLI and every output of the action.
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { redactDeep, redactor } from '../../src/report/log';
-import { runCli } from '../helpers/dist';
+import { runAction, runCli } from '../helpers/dist';
 
 const SECRET = 'pa"ss\\wo';
 /** The secret in every form it could leave in: as it is and as JSON escapes it. */
@@ -59,5 +59,38 @@ describe('the CLI never prints a secret', () => {
     const text = await runCli(['plan', ...flags]);
     expect(text.stdout).toContain('SPRING_PROFILES_ACTIVE=***');
     expect(leaks(text.stdout + text.stderr)).toBe(false);
+  });
+});
+
+describe('the action never sets an output with a secret in it', () => {
+  /** The action's outputs, read back from the GITHUB_OUTPUT file as the runner does. */
+  function outputs(file: string): Record<string, string> {
+    const text = readFileSync(file, 'utf8');
+    return Object.fromEntries(
+      [...text.matchAll(/^([\w-]+)<<(\S+)\n([\s\S]*?)\n\2$/gm)].map((m) => [m[1] ?? '', m[3] ?? '']),
+    );
+  }
+
+  it('hosts, problems and every other output are redacted (a host named like a secret)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'md-outputs-'));
+    const out = join(dir, 'output');
+    writeFileSync(out, '');
+    const secret = 'dev-secret-7';
+    const r = await runAction({
+      GITHUB_OUTPUT: out,
+      INPUT_USERNAME: 'ec2-user',
+      'INPUT_SSH-KEY':
+        '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n',
+      'INPUT_INSECURE-SKIP-HOST-KEY-CHECK': 'true',
+      'INPUT_APP-IMAGE': 'me/back:1.4.2',
+      'INPUT_CONNECT-TIMEOUT': '2s',
+      INPUT_HOSTS: `name=${secret} role=monitoring host=127.0.0.1 port=9`,
+      'INPUT_GRAFANA-ADMIN-PASSWORD': secret,
+    });
+    expect(r.code).toBe(1);
+    const o = outputs(out);
+    expect(JSON.parse(o.hosts ?? '[]')).toMatchObject([{ name: '***', role: 'monitoring', ok: false }]);
+    expect(JSON.parse(o.problems ?? '[]')[0]).toMatch(/^\*\*\*: /);
+    expect(readFileSync(out, 'utf8')).not.toContain(secret);
   });
 });
