@@ -66167,9 +66167,11 @@ const RESERVED_NAMES = [
     RELEASES,
     UP_RELEASE,
 ];
-/** Files the deploy writes from secret inputs (mode 600), relative to the remote dir. */
+/** Files the deploy writes from secret inputs or makes on the host (mode 600), relative to the remote dir. */
 const SECRET_FILES = {
     grafanaAdminPassword: 'secrets/grafana_admin_password',
+    /** Made on the host once and kept: Grafana encrypts the secrets in its database with it. */
+    grafanaSecretKey: 'secrets/grafana_secret_key',
     discordWebhookUrl: 'secrets/discord_webhook_url',
     pushPassword: 'secrets/push_password',
 };
@@ -67768,43 +67770,68 @@ function dirs(w) {
     ];
 }
 const passwordFile = (w) => `${w.layout.root}/${SECRET_FILES.grafanaAdminPassword}`;
-/** Prints `@missing PATH` for each directory (or the password file) still to make, or to make sticky. */
+const secretKeyFile = (w) => `${w.layout.root}/${SECRET_FILES.grafanaSecretKey}`;
+/** The secret files made on the host, with their length in random bytes. */
+function generated(w) {
+    return [
+        ...(w.generatePassword ? [[passwordFile(w), 24]] : []),
+        ...(w.secretKey ? [[secretKeyFile(w), 48]] : []),
+    ];
+}
+/** Printed when the key is made for a Grafana that has run with the default key before. */
+const KEY_FOR_EXISTING_DB = '@secret-key-for-existing-db';
+/** Prints `@missing PATH` for each directory (or secret file) still to make, or to make sticky. */
 function dirsState(w) {
     return [
         ...dirs(w).map(([d, mode]) => mode === STICKY
             ? `case "$(stat -c %a -- ${shell_shq(d)} 2>/dev/null)" in 777|'') echo @missing ${shell_shq(d)} ;; esac`
             : `[ -d ${shell_shq(d)} ] || echo @missing ${shell_shq(d)}`),
-        ...(w.generatePassword ? [`[ -s ${shell_shq(passwordFile(w))} ] || echo @missing ${shell_shq(passwordFile(w))}`] : []),
+        ...generated(w).map(([f]) => `[ -s ${shell_shq(f)} ] || echo @missing ${shell_shq(f)}`),
     ].join('\n');
 }
 function dirsScript(w) {
+    const db = `${w.layout.dataDir}/grafana/grafana.db`;
     return `set -e
 changed=
 mk() { [ -d "$1" ] || { mkdir -p "$1"; chmod "$2" "$1"; changed="$changed $1"; }; }
 sticky() { if [ "$(stat -c %a -- "$1")" = 777 ]; then chmod +t "$1"; changed="$changed $1"; fi; }
+# A random secret, unreadable to others from its first byte; one that exists is never replaced.
+gen() { if [ ! -s "$1" ]; then (umask 077; head -c "$2" /dev/urandom | base64 | tr -d '/+=\\n' > "$1.tmp"); mv -f -- "$1.tmp" "$1"; changed="$changed $1"; fi; }
 ${dirs(w)
         .map(([d, mode]) => `mk ${shell_shq(d)} ${mode}${mode === STICKY ? `; sticky ${shell_shq(d)}` : ''}`)
         .join('\n')}
-${w.generatePassword
-        ? `pw=${shell_shq(passwordFile(w))}
-if [ ! -s "$pw" ]; then (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=\\n' > "$pw"); changed="$changed $pw"; fi`
-        : ''}
+${w.secretKey ? `[ -s ${shell_shq(secretKeyFile(w))} ] || [ ! -s ${shell_shq(db)} ] || echo ${KEY_FOR_EXISTING_DB}` : ''}
+${generated(w)
+        .map(([f, bytes]) => `gen ${shell_shq(f)} ${bytes}`)
+        .join('\n')}
 echo "changed:$changed"
 `;
 }
-/** Makes what dirsState found missing; nothing to run when all is there. */
+/**
+ * Makes what dirsState found missing; nothing to run when all is there. Its value: a warning
+ * when Grafana's key was made for a database that Grafana had used with its default key.
+ */
 async function ensureDirs(remote, w, missing) {
     if (!missing.length)
         return { changed: false, detail: 'all present' };
     const out = await remote.run(dirsScript(w), { what: `Preparing ${w.layout.root}` });
     const made = (/changed:(.*)/.exec(out)?.[1] ?? '').trim();
-    const generated = made.includes(SECRET_FILES.grafanaAdminPassword);
+    const secrets = generated(w)
+        .map(([f]) => f)
+        .filter((f) => made.split(' ').includes(f));
     return {
         changed: made.length > 0,
         detail: made
-            ? `made ${made.split(' ').length} path(s)${generated ? `; a Grafana admin password was generated in ${passwordFile(w)} (mode 600)` : ''}`
+            ? `made ${made.split(' ').length} path(s)${secrets.length ? `; generated ${secrets.join(', ')} (mode 600)` : ''}`
             : 'all present',
+        value: out.includes(KEY_FOR_EXISTING_DB) ? existingDbWarning(w) : undefined,
     };
+}
+function existingDbWarning(w) {
+    return (`Grafana's secret key was made now (${secretKeyFile(w)}), for a Grafana database that already exists: ` +
+        "Grafana used its public default key before. Secrets it stored with the old key (passwords of data sources or contact points added in Grafana's UI) " +
+        'can no longer be read and must be entered again; the provisioned data sources and the Discord contact point come from files and are not affected. ' +
+        'Keep the key with the database (a backup of data/grafana needs it), and never change it.');
 }
 
 ;// CONCATENATED MODULE: ./src/host/network.ts
@@ -68225,8 +68252,16 @@ function dirsWanted(i) {
     return {
         layout: i.layout,
         generatePassword: generatesPassword(i.settings),
+        secretKey: i.settings.stack.stacks.includes('monitoring'),
         agent: i.settings.stack.stacks.includes('agent'),
     };
+}
+/**
+ * Secret files made on the host that no upload may remove: Grafana's secret key, always, and
+ * without grafana-admin-password the last one given (Grafana's database has it).
+ */
+function keptOnHost(s) {
+    return [...(generatesPassword(s) ? [SECRET_FILES.grafanaAdminPassword] : []), SECRET_FILES.grafanaSecretKey];
 }
 /** Prints `@grafana-password BASE64`: the admin password the host keeps (never printed in clear). */
 function passwordState(layout) {
@@ -71019,15 +71054,17 @@ async function prepareHost(h) {
     const { settings, remote, facts, state } = h;
     await h.steps.run('Swap', () => ensureSwap(remote, facts, settings.swapBytes, state.swapActiveKb));
     await h.steps.run('Network', () => ensureNetwork(remote, dockerCommand(facts), settings.stack.network, state.networkDriver));
-    await h.steps.run('Directories', () => ensureDirs(remote, dirsWanted(h), state.missing));
+    const keyWarning = await h.steps.run('Directories', () => ensureDirs(remote, dirsWanted(h), state.missing));
+    if (keyWarning)
+        warn(h, keyWarning);
 }
 /** Only what differs is written: staged, checked by Compose, then moved into place. */
 function uploadStep(h) {
     const { remote, layout, rendered, facts, state } = h;
     return h.steps.run('Upload', async () => {
         // Without grafana-admin-password, the last one given stays Grafana's password (its database
-        // has it): the file is kept, not removed with the input.
-        const plan = planUpload(rendered.files, state.files, generatesPassword(h.settings) ? [SECRET_FILES.grafanaAdminPassword] : []);
+        // has it): the file is kept, not removed with the input; so is Grafana's secret key.
+        const plan = planUpload(rendered.files, state.files, keptOnHost(h.settings));
         if (!plan.changed.length && !plan.removed.length) {
             if (!state.files.saved)
                 await saveRelease(remote, layout, plan.release);

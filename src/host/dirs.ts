@@ -5,12 +5,14 @@
 import { shq } from '../connection/shell.js';
 import type { RemoteHost } from '../connection/ssh.js';
 import { type RemoteLayout, SECRET_FILES } from '../model/layout.js';
-import type { StepOutcome } from '../report/steps.js';
+import type { StepResult } from '../report/steps.js';
 
 export interface DirsWanted {
   readonly layout: RemoteLayout;
   /** Make a Grafana admin password on the host (none was given). */
   readonly generatePassword: boolean;
+  /** Make Grafana's secret key on the host (the monitoring stack runs there); never replaced. */
+  readonly secretKey: boolean;
   /** An agent host keeps its Prometheus WAL in data/. */
   readonly agent: boolean;
 }
@@ -35,8 +37,20 @@ function dirs(w: DirsWanted): [string, string][] {
 }
 
 const passwordFile = (w: DirsWanted) => `${w.layout.root}/${SECRET_FILES.grafanaAdminPassword}`;
+const secretKeyFile = (w: DirsWanted) => `${w.layout.root}/${SECRET_FILES.grafanaSecretKey}`;
 
-/** Prints `@missing PATH` for each directory (or the password file) still to make, or to make sticky. */
+/** The secret files made on the host, with their length in random bytes. */
+function generated(w: DirsWanted): [string, number][] {
+  return [
+    ...(w.generatePassword ? ([[passwordFile(w), 24]] as [string, number][]) : []),
+    ...(w.secretKey ? ([[secretKeyFile(w), 48]] as [string, number][]) : []),
+  ];
+}
+
+/** Printed when the key is made for a Grafana that has run with the default key before. */
+const KEY_FOR_EXISTING_DB = '@secret-key-for-existing-db';
+
+/** Prints `@missing PATH` for each directory (or secret file) still to make, or to make sticky. */
 export function dirsState(w: DirsWanted): string {
   return [
     ...dirs(w).map(([d, mode]) =>
@@ -44,38 +58,58 @@ export function dirsState(w: DirsWanted): string {
         ? `case "$(stat -c %a -- ${shq(d)} 2>/dev/null)" in 777|'') echo @missing ${shq(d)} ;; esac`
         : `[ -d ${shq(d)} ] || echo @missing ${shq(d)}`,
     ),
-    ...(w.generatePassword ? [`[ -s ${shq(passwordFile(w))} ] || echo @missing ${shq(passwordFile(w))}`] : []),
+    ...generated(w).map(([f]) => `[ -s ${shq(f)} ] || echo @missing ${shq(f)}`),
   ].join('\n');
 }
 
 export function dirsScript(w: DirsWanted): string {
+  const db = `${w.layout.dataDir}/grafana/grafana.db`;
   return `set -e
 changed=
 mk() { [ -d "$1" ] || { mkdir -p "$1"; chmod "$2" "$1"; changed="$changed $1"; }; }
 sticky() { if [ "$(stat -c %a -- "$1")" = 777 ]; then chmod +t "$1"; changed="$changed $1"; fi; }
+# A random secret, unreadable to others from its first byte; one that exists is never replaced.
+gen() { if [ ! -s "$1" ]; then (umask 077; head -c "$2" /dev/urandom | base64 | tr -d '/+=\\n' > "$1.tmp"); mv -f -- "$1.tmp" "$1"; changed="$changed $1"; fi; }
 ${dirs(w)
   .map(([d, mode]) => `mk ${shq(d)} ${mode}${mode === STICKY ? `; sticky ${shq(d)}` : ''}`)
   .join('\n')}
-${
-  w.generatePassword
-    ? `pw=${shq(passwordFile(w))}
-if [ ! -s "$pw" ]; then (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=\\n' > "$pw"); changed="$changed $pw"; fi`
-    : ''
-}
+${w.secretKey ? `[ -s ${shq(secretKeyFile(w))} ] || [ ! -s ${shq(db)} ] || echo ${KEY_FOR_EXISTING_DB}` : ''}
+${generated(w)
+  .map(([f, bytes]) => `gen ${shq(f)} ${bytes}`)
+  .join('\n')}
 echo "changed:$changed"
 `;
 }
 
-/** Makes what dirsState found missing; nothing to run when all is there. */
-export async function ensureDirs(remote: RemoteHost, w: DirsWanted, missing: readonly string[]): Promise<StepOutcome> {
+/**
+ * Makes what dirsState found missing; nothing to run when all is there. Its value: a warning
+ * when Grafana's key was made for a database that Grafana had used with its default key.
+ */
+export async function ensureDirs(
+  remote: RemoteHost,
+  w: DirsWanted,
+  missing: readonly string[],
+): Promise<StepResult<string | undefined>> {
   if (!missing.length) return { changed: false, detail: 'all present' };
   const out = await remote.run(dirsScript(w), { what: `Preparing ${w.layout.root}` });
   const made = (/changed:(.*)/.exec(out)?.[1] ?? '').trim();
-  const generated = made.includes(SECRET_FILES.grafanaAdminPassword);
+  const secrets = generated(w)
+    .map(([f]) => f)
+    .filter((f) => made.split(' ').includes(f));
   return {
     changed: made.length > 0,
     detail: made
-      ? `made ${made.split(' ').length} path(s)${generated ? `; a Grafana admin password was generated in ${passwordFile(w)} (mode 600)` : ''}`
+      ? `made ${made.split(' ').length} path(s)${secrets.length ? `; generated ${secrets.join(', ')} (mode 600)` : ''}`
       : 'all present',
+    value: out.includes(KEY_FOR_EXISTING_DB) ? existingDbWarning(w) : undefined,
   };
+}
+
+function existingDbWarning(w: DirsWanted): string {
+  return (
+    `Grafana's secret key was made now (${secretKeyFile(w)}), for a Grafana database that already exists: ` +
+    "Grafana used its public default key before. Secrets it stored with the old key (passwords of data sources or contact points added in Grafana's UI) " +
+    'can no longer be read and must be entered again; the provisioned data sources and the Discord contact point come from files and are not affected. ' +
+    'Keep the key with the database (a backup of data/grafana needs it), and never change it.'
+  );
 }

@@ -57,9 +57,11 @@ export const RESERVED_NAMES: readonly string[] = [
   UP_RELEASE,
 ];
 
-/** Files the deploy writes from secret inputs (mode 600), relative to the remote dir. */
+/** Files the deploy writes from secret inputs or makes on the host (mode 600), relative to the remote dir. */
 export const SECRET_FILES = {
   grafanaAdminPassword: 'secrets/grafana_admin_password',
+  /** Made on the host once and kept: Grafana encrypts the secrets in its database with it. */
+  grafanaSecretKey: 'secrets/grafana_secret_key',
   discordWebhookUrl: 'secrets/discord_webhook_url',
   pushPassword: 'secrets/push_password',
 } as const;

@@ -17,7 +17,7 @@ function sh(script: string): string {
 
 function wanted(): DirsWanted {
   const home = mkdtempSync(join(tmpdir(), 'md-dirs-'));
-  return { layout: remoteLayout('~/monitoring', home), generatePassword: false, agent: false };
+  return { layout: remoteLayout('~/monitoring', home), generatePassword: false, secretKey: false, agent: false };
 }
 
 const mode = (path: string) => statSync(path).mode & 0o7777;
