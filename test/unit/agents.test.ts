@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { hostSettings, withLimit } from '../../src/engine/fleet';
 import { judgePush } from '../../src/health/push';
 import { readSettings, type SettingsError } from '../../src/settings/settings';
@@ -176,6 +177,10 @@ describe('rendering per role', () => {
     const htpasswd = plan.rendered.files.find((f) => f.path === 'receiver/htpasswd');
     expect(htpasswd?.content.toString()).toMatch(/^agent:\{SSHA\}[A-Za-z0-9+/=]+\n$/);
     expect(htpasswd?.content.toString()).not.toContain('pw-123456');
+    // Mode 600: only the login user reads it, and the receiver runs as the login user.
+    expect(htpasswd?.mode).toBe(0o600);
+    const compose = plan.rendered.files.find((f) => f.path === 'docker-compose-dev-monitoring.yml');
+    expect(parse(compose?.content.toString() ?? '').services.receiver.user).toBe('${UID}:${GID}');
     expect(plan.rendered.variables.COMPOSE_PROFILES).toBe('promtail,receiver');
     expect(plan.rendered.files.map((f) => f.path)).not.toContain('prometheus-agent.yml');
   });
