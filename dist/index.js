@@ -66153,9 +66153,25 @@ function layout_remoteLayout(remoteDir, home) {
         lockName: `deploy-${(0,external_node_crypto_.createHash)('sha256').update(root).digest('hex').slice(0, 12)}`,
     };
 }
-/** Files the deploy writes from secret inputs (mode 600), relative to the remote dir. */
+/** The deploy's own bookkeeping in the remote dir: no stack file may have these names. */
+const MANIFEST = '.manifest';
+const layout_RELEASE_FILE = '.release';
+const STAGING = '.staging';
+const RELEASES = '.releases';
+const UP_RELEASE = '.up-release';
+const RESERVED_NAMES = [
+    MANIFEST,
+    layout_RELEASE_FILE,
+    `${layout_RELEASE_FILE}.previous`,
+    STAGING,
+    RELEASES,
+    UP_RELEASE,
+];
+/** Files the deploy writes from secret inputs or makes on the host (mode 600), relative to the remote dir. */
 const SECRET_FILES = {
     grafanaAdminPassword: 'secrets/grafana_admin_password',
+    /** Made on the host once and kept: Grafana encrypts the secrets in its database with it. */
+    grafanaSecretKey: 'secrets/grafana_secret_key',
     discordWebhookUrl: 'secrets/discord_webhook_url',
     pushPassword: 'secrets/push_password',
 };
@@ -67490,9 +67506,8 @@ function describeHost(f) {
 
 
 
-const MANIFEST = '.manifest';
-const upload_RELEASE_FILE = '.release';
-const STAGING = '.staging';
+
+
 const sha256 = (b) => (0,external_node_crypto_.createHash)('sha256').update(b).digest('hex');
 /** A release id that is the same for the same files: a rerun with nothing new is a no-op. */
 function releaseId(files) {
@@ -67507,8 +67522,8 @@ function manifestText(files) {
 }
 function stateScript(root, paths) {
     return `cd ${shell_shq(root)} 2>/dev/null || exit 0
-echo "@release $(cat ${upload_RELEASE_FILE} 2>/dev/null)"
-[ -d "${RELEASES}/$(cat ${upload_RELEASE_FILE} 2>/dev/null)" ] && echo "@saved"
+echo "@release $(cat ${layout_RELEASE_FILE} 2>/dev/null)"
+[ -d "${RELEASES}/$(cat ${layout_RELEASE_FILE} 2>/dev/null)" ] && echo "@saved"
 [ -f ${MANIFEST} ] && sed 's/^/@managed /' ${MANIFEST}
 file() { [ -f "$1" ] && printf '@file %s %s %s\\n' "$(stat -c %a -- "$1")" "$(sha256sum < "$1" | cut -d' ' -f1)" "$1"; }
 for p in ${paths.map(shell_shq).join(' ')}; do file "$p"; done
@@ -67558,7 +67573,7 @@ function stagingScript(root, plan, allFiles) {
         'set -e',
         `mkdir -p ${r} && cd ${r}`,
         `rm -rf ${STAGING} && mkdir -p ${STAGING} && chmod 700 ${STAGING}`,
-        'd() { mkdir -p "$(dirname "$1")"; }',
+        'd() { mkdir -p -- "$(dirname -- "$1")"; }',
         // Secrets are created unreadable to others from the first byte.
         `w() { d "${STAGING}/$1"; (umask 077; base64 -d > "${STAGING}/$1"); chmod "$2" "${STAGING}/$1"; }`,
     ];
@@ -67573,7 +67588,6 @@ function stagingScript(root, plan, allFiles) {
     lines.push(`printf '%s' ${shell_shq(manifestText(allFiles))} > ${STAGING}/${MANIFEST}`);
     return `${lines.join('\n')}\n`;
 }
-const RELEASES = '.releases';
 const KEEP_RELEASES = 5;
 /** Keeps a copy of the release's files (secrets included, so mode 700) for rollback. */
 function saveReleaseScript(release) {
@@ -67591,12 +67605,12 @@ function commitScript(root, plan) {
     for (const f of plan.changed) {
         const dir = external_node_path_namespaceObject.posix.dirname(f.path);
         if (dir !== '.')
-            lines.push(`mkdir -p ${shell_shq(dir)}`);
+            lines.push(`mkdir -p -- ${shell_shq(dir)}`);
         lines.push(`mv -f -- ${shell_shq(`${STAGING}/${f.path}`)} ${shell_shq(f.path)}`);
     }
     for (const p of plan.removed)
         lines.push(`rm -f -- ${shell_shq(p)}`);
-    lines.push(`mv -f ${STAGING}/${MANIFEST} ${MANIFEST}`, `if [ -f ${upload_RELEASE_FILE} ]; then cp -p ${upload_RELEASE_FILE} ${upload_RELEASE_FILE}.previous; fi`, `printf '%s\\n' ${shell_shq(plan.release)} > ${upload_RELEASE_FILE}`, `rm -rf ${STAGING}`, saveReleaseScript(plan.release));
+    lines.push(`mv -f ${STAGING}/${MANIFEST} ${MANIFEST}`, `if [ -f ${layout_RELEASE_FILE} ]; then cp -p ${layout_RELEASE_FILE} ${layout_RELEASE_FILE}.previous; fi`, `printf '%s\\n' ${shell_shq(plan.release)} > ${layout_RELEASE_FILE}`, `rm -rf ${STAGING}`, saveReleaseScript(plan.release));
     return `${lines.join('\n')}\n`;
 }
 async function stage(remote, layout, plan, all) {
@@ -67775,7 +67789,8 @@ function gateDetail(gate, options) {
 ;// CONCATENATED MODULE: ./src/host/dirs.ts
 // Directories the stacks bind-mount, made by the login user before Compose would make them
 // as root (Grafana, running as the login user, could then not write its data). A directory the
-// tool did not make keeps its mode: a deploy never loosens what someone set.
+// tool did not make keeps its mode: a deploy never loosens what someone set. The one exception
+// tightens: a logs/app at exactly 777 (as deploys before the sticky bit made it) gets +t.
 
 
 
@@ -67792,7 +67807,7 @@ function certScript(layout, name) {
     return `if [ ! -s ${shell_shq(receiverCert(layout))} ]; then
   command -v openssl >/dev/null || { echo "openssl is not installed on the host: it makes the receiver's certificate" >&2; exit 6; }
   cfg=$(mktemp)
-  printf '%s\n' '[req]' 'distinguished_name=dn' 'x509_extensions=ext' 'prompt=no' '[dn]' 'CN=${name}' '[ext]' \
+  printf '%s\\n' '[req]' 'distinguished_name=dn' 'x509_extensions=ext' 'prompt=no' '[dn]' 'CN=${name}' '[ext]' \\
     'subjectAltName=DNS:${name}' 'basicConstraints=critical,CA:TRUE' 'keyUsage=critical,digitalSignature,keyEncipherment,keyCertSign' 'extendedKeyUsage=serverAuth' > "$cfg"
   (umask 077; openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -config "$cfg" -keyout ${dir}/receiver.key -out ${dir}/receiver.crt) >/dev/null 2>&1 || { rm -f "$cfg" ${dir}/receiver.key ${dir}/receiver.crt; echo "openssl could not make the receiver's certificate" >&2; exit 6; }
   rm -f "$cfg"; chmod 644 ${dir}/receiver.crt
@@ -67807,6 +67822,7 @@ function parseReceiverCert(out) {
     const b64 = /^@receiver-cert ?(.*)$/m.exec(out)?.[1]?.trim();
     return b64 ? Buffer.from(b64, 'base64').toString('utf8') : undefined;
 }
+const STICKY = '1777';
 function dirs(w) {
     const { layout } = w;
     return [
@@ -67815,8 +67831,9 @@ function dirs(w) {
         [`${layout.dataDir}/grafana`, '755'],
         [`${layout.dataDir}/grafana-com-dashboards`, '755'],
         [layout.logsDir, '755'],
-        // The app's image decides which user Logback writes as; let any user write its log dir.
-        [`${layout.logsDir}/app`, '777'],
+        // The app's image decides which user Logback writes as; let any user write its log dir,
+        // sticky, as /tmp: no user can delete or replace another's files there.
+        [`${layout.logsDir}/app`, STICKY],
         [`${layout.logsDir}/nginx`, '755'],
         [layout.secretsDir, '700'],
         ...(w.agent ? [[`${layout.dataDir}/prometheus-agent`, '755']] : []),
@@ -67824,50 +67841,76 @@ function dirs(w) {
     ];
 }
 const passwordFile = (w) => `${w.layout.root}/${SECRET_FILES.grafanaAdminPassword}`;
-/** Prints `@missing PATH` for each directory (or the password file) still to make. */
+const secretKeyFile = (w) => `${w.layout.root}/${SECRET_FILES.grafanaSecretKey}`;
+/** The secret files made on the host, with their length in random bytes. */
+function generated(w) {
+    return [
+        ...(w.generatePassword ? [[passwordFile(w), 24]] : []),
+        ...(w.secretKey ? [[secretKeyFile(w), 48]] : []),
+    ];
+}
+/** Printed when the key is made for a Grafana that has run with the default key before. */
+const KEY_FOR_EXISTING_DB = '@secret-key-for-existing-db';
+/** Prints `@missing PATH` for each directory (or secret file) still to make, or to make sticky. */
 function dirsState(w) {
     return [
-        ...dirs(w).map(([d]) => `[ -d ${shell_shq(d)} ] || echo @missing ${shell_shq(d)}`),
-        ...(w.generatePassword ? [`[ -s ${shell_shq(passwordFile(w))} ] || echo @missing ${shell_shq(passwordFile(w))}`] : []),
+        ...dirs(w).map(([d, mode]) => mode === STICKY
+            ? `case "$(stat -c %a -- ${shell_shq(d)} 2>/dev/null)" in 777|'') echo @missing ${shell_shq(d)} ;; esac`
+            : `[ -d ${shell_shq(d)} ] || echo @missing ${shell_shq(d)}`),
+        ...generated(w).map(([f]) => `[ -s ${shell_shq(f)} ] || echo @missing ${shell_shq(f)}`),
         ...(w.receiverTls ? [`[ -s ${shell_shq(receiverCert(w.layout))} ] || echo @missing ${shell_shq(receiverCert(w.layout))}`] : []),
     ].join('\n');
 }
 /** The script that makes what is missing (exported for the tests that run it). */
-function dirsScriptFor(w) {
+function dirsScript(w) {
+    const db = `${w.layout.dataDir}/grafana/grafana.db`;
     return `set -e
 changed=
 mk() { [ -d "$1" ] || { mkdir -p "$1"; chmod "$2" "$1"; changed="$changed $1"; }; }
+sticky() { if [ "$(stat -c %a -- "$1")" = 777 ]; then chmod +t "$1"; changed="$changed $1"; fi; }
+# A random secret, unreadable to others from its first byte; one that exists is never replaced.
+gen() { if [ ! -s "$1" ]; then (umask 077; head -c "$2" /dev/urandom | base64 | tr -d '/+=\\n' > "$1.tmp"); mv -f -- "$1.tmp" "$1"; changed="$changed $1"; fi; }
 ${dirs(w)
-        .map(([d, mode]) => `mk ${shell_shq(d)} ${mode}`)
+        .map(([d, mode]) => `mk ${shell_shq(d)} ${mode}${mode === STICKY ? `; sticky ${shell_shq(d)}` : ''}`)
         .join('\n')}
-${w.generatePassword
-        ? `pw=${shell_shq(passwordFile(w))}
-if [ ! -s "$pw" ]; then (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=\\n' > "$pw"); changed="$changed $pw"; fi`
-        : ''}
+${w.secretKey ? `[ -s ${shell_shq(secretKeyFile(w))} ] || [ ! -s ${shell_shq(db)} ] || echo ${KEY_FOR_EXISTING_DB}` : ''}
+${generated(w)
+        .map(([f, bytes]) => `gen ${shell_shq(f)} ${bytes}`)
+        .join('\n')}
 ${w.receiverTls ? certScript(w.layout, RECEIVER_TLS_NAME) : ''}
 echo "changed:$changed"
 ${w.receiverTls ? receiverCertState(w.layout) : ''}
 `;
 }
-/** Makes what dirsState found missing; nothing to run when all is there. Its value: the receiver's certificate, when made. */
 async function ensureDirs(remote, w, missing) {
     if (!missing.length)
-        return { changed: false, detail: 'all present' };
-    const out = await remote.run(dirsScriptFor(w), {
+        return { changed: false, detail: 'all present', value: {} };
+    const out = await remote.run(dirsScript(w), {
         what: `Preparing ${w.layout.root}`,
         explain: (r) => r.code === 6
             ? new errors_DeployError(`The receiver's TLS certificate could not be made on the host: ${r.stderr.trim()}.`, 'install openssl on the host, or set receiver-tls: false (plain HTTP, only on a private network).')
             : undefined,
     });
     const made = (/changed:(.*)/.exec(out)?.[1] ?? '').trim();
-    const generated = made.includes(SECRET_FILES.grafanaAdminPassword);
+    const secrets = generated(w)
+        .map(([f]) => f)
+        .filter((f) => made.split(' ').includes(f));
     return {
-        value: parseReceiverCert(out),
         changed: made.length > 0,
         detail: made
-            ? `made ${made.split(' ').length} path(s)${generated ? `; a Grafana admin password was generated in ${passwordFile(w)} (mode 600)` : ''}`
+            ? `made ${made.split(' ').length} path(s)${secrets.length ? `; generated ${secrets.join(', ')} (mode 600)` : ''}`
             : 'all present',
+        value: {
+            warning: out.includes(KEY_FOR_EXISTING_DB) ? existingDbWarning(w) : undefined,
+            receiverCert: parseReceiverCert(out),
+        },
     };
+}
+function existingDbWarning(w) {
+    return (`Grafana's secret key was made now (${secretKeyFile(w)}), for a Grafana database that already exists: ` +
+        "Grafana used its public default key before. Secrets it stored with the old key (passwords of data sources or contact points added in Grafana's UI) " +
+        'can no longer be read and must be entered again; the provisioned data sources and the Discord contact point come from files and are not affected. ' +
+        'Keep the key with the database (a backup of data/grafana needs it), and never change it.');
 }
 
 ;// CONCATENATED MODULE: ./src/host/network.ts
@@ -67898,13 +67941,20 @@ async function ensureNetwork(remote, docker, name, known) {
 }
 
 ;// CONCATENATED MODULE: ./src/host/swap.ts
+// Swap on a 1 GB host: at least swap-size of active swap. Existing swap is never touched; what
+// is missing is added as one swap file with one /etc/fstab line, so it survives a reboot.
+
 
 const SWAP_FILE = '/swapfile-monitoring-deploy';
+/** Disk the swap file must leave free on its filesystem, so the host keeps working. */
+const SWAP_DISK_MARGIN_KB = 1024 * 1024;
 /**
- * Prints `unchanged <active-kb>` or `changed <active-kb>`; exit 5 when sudo is needed but
- * missing. Rounds the file up to whole MiB.
+ * Prints `unchanged <active-kb>` or `changed <active-kb>`. Exit 5: sudo is needed but missing;
+ * 6: our swap file is active but too small; 8: the file does not fit on its filesystem (with
+ * `@nospace FREE_KB NEED_MB ACTIVE_KB FILE_KB` on stdout; nothing was written); 9: making or
+ * switching on the file failed (the file is removed). Rounds the file up to whole MiB.
  */
-function swapScript(wantBytes, sudo) {
+function swapScript(wantBytes, sudo, file = SWAP_FILE) {
     const wantKb = Math.ceil(wantBytes / 1024);
     return `set -e
 active_kb() { awk 'NR>1 {s+=$3} END {print s+0}' /proc/swaps; }
@@ -67913,25 +67963,48 @@ have=$(active_kb)
 if [ $((have + 1024)) -ge ${wantKb} ]; then echo "unchanged $have"; exit 0; fi
 ${sudo === 'none' ? 'echo "need sudo" >&2; exit 5' : ''}
 S="${sudo}"
-f=${SWAP_FILE}
+f=${shell_shq(file)}
 if grep -q "^$f " /proc/swaps; then
   echo "the swap file $f is active but too small; remove it (swapoff $f) to let the deploy make a larger one" >&2; exit 6
 fi
+# A swap file that could not be made or switched on is removed: no partial file fills the disk.
+failed() { $S rm -f "$f"; echo "$1; $f was removed" >&2; exit 9; }
 need_mb=$(( (${wantKb} - have + 1023) / 1024 ))
 if [ ! -f "$f" ] || [ "$(( $(stat -c %s "$f") / 1048576 ))" -lt "$need_mb" ]; then
+  # Before anything is written: the file (less an old one it replaces) must leave ${SWAP_DISK_MARGIN_KB / 1024} MiB free.
+  old_kb=0; [ -f "$f" ] && old_kb=$(( $(stat -c %s "$f") / 1024 ))
+  free_kb=$(df -Pk "$(dirname "$f")" | awk 'NR==2 {print $4}')
+  case "$free_kb" in ''|*[!0-9]*) echo "could not read the free space of $(dirname "$f") (df -Pk)" >&2; exit 1 ;; esac
+  if [ $((need_mb * 1024 + ${SWAP_DISK_MARGIN_KB})) -gt $((free_kb + old_kb)) ]; then
+    echo "@nospace $free_kb $need_mb $have $old_kb"; exit 8
+  fi
   $S rm -f "$f"
-  fstype=$(stat -f -c %T / 2>/dev/null || echo unknown)
+  fstype=$(stat -f -c %T "$(dirname "$f")" 2>/dev/null || echo unknown)
   # fallocate'd files are refused as swap on XFS and btrfs: write them out with dd there.
-  case "$fstype" in xfs|btrfs|unknown) $S dd if=/dev/zero of="$f" bs=1M count="$need_mb" status=none ;;
-    *) $S fallocate -l "\${need_mb}M" "$f" 2>/dev/null || $S dd if=/dev/zero of="$f" bs=1M count="$need_mb" status=none ;;
+  case "$fstype" in xfs|btrfs|unknown) $S dd if=/dev/zero of="$f" bs=1M count="$need_mb" status=none || failed "writing $f failed" ;;
+    *) $S fallocate -l "\${need_mb}M" "$f" 2>/dev/null || $S dd if=/dev/zero of="$f" bs=1M count="$need_mb" status=none || failed "writing $f failed" ;;
   esac
-  $S chmod 600 "$f"
-  $S mkswap "$f" >/dev/null
+  $S chmod 600 "$f" || failed "chmod 600 $f failed"
+  $S mkswap "$f" >/dev/null || failed "mkswap $f failed"
 fi
-$S swapon "$f"
+$S swapon "$f" || failed "swapon $f failed"
 grep -q "^$f " /etc/fstab || echo "$f none swap sw 0 0" | $S tee -a /etc/fstab >/dev/null
 echo "changed $(active_kb)"
 `;
+}
+const mibOf = (kb) => Math.floor(kb / 1024);
+/** The error for what the swap script's exit code means; undefined for a code of no meaning here. */
+function swapError(r, wantBytes) {
+    const nospace = /^@nospace (\d+) (\d+) (\d+) (\d+)$/m.exec(r.stdout);
+    if (r.code === 8 && nospace) {
+        const [freeKb, needMb, activeKb, oldKb] = nospace.slice(1).map(Number);
+        const most = mibOf(activeKb + freeKb + oldKb - SWAP_DISK_MARGIN_KB);
+        return new errors_DeployError(`swap-size ${Math.round(wantBytes / 1024 ** 2)} MiB does not fit on the host's disk: the swap file ${SWAP_FILE} would need ${needMb} MiB, ` +
+            `the filesystem of / has ${mibOf(freeKb)} MiB free, and the deploy leaves ${mibOf(SWAP_DISK_MARGIN_KB)} MiB of it free. Nothing was changed.`, `${most > mibOf(activeKb) ? `set swap-size to at most ${most}M, ` : ''}free disk space on the host (docker system prune, old logs), or set swap-size: 0 to leave swap alone.`);
+    }
+    if (r.code === 9)
+        return new errors_DeployError(`Making the swap file failed on the host (exit 9):\n${outputTail(r.stdout, r.stderr)}\nSwap and /etc/fstab are as they were.`, 'check the disk of the host (df -h /) and the error above, or set swap-size: 0 and add swap yourself.');
+    return undefined;
 }
 /** Prints `@swap <active swap in KiB>`. */
 const SWAP_STATE = `echo "@swap $(awk 'NR>1 {s+=$3} END {print s+0}' /proc/swaps)"`;
@@ -67949,7 +68022,7 @@ async function ensureSwap(remote, facts, wantBytes, activeKb) {
         timeoutMs: 300_000,
         explain: (r) => r.code === 5
             ? new errors_DeployError(`The host has ${Math.round(facts.swapTotalBytes / 1024 ** 2)} MiB of swap, less than swap-size, and adding swap needs root, but "${remote.settings.username}" has no passwordless sudo. Nothing was changed.`, `allow passwordless sudo for ${remote.settings.username}, add the swap yourself, or set swap-size: 0.`)
-            : undefined,
+            : swapError(r, wantBytes),
     });
     const [state, kb] = out.trim().split(/\s+/);
     const mib = Math.round(Number(kb) / 1024);
@@ -67967,7 +68040,6 @@ async function ensureSwap(remote, facts, wantBytes, activeKb) {
 
 
 /** Records the release whose stacks were last brought up whole (a rerun of it need not run up). */
-const UP_RELEASE = '.up-release';
 /** Prints `@up RELEASE`: the release last brought up. */
 function upState(root) {
     return `echo "@up $(cat ${shell_shq(`${root}/${UP_RELEASE}`)} 2>/dev/null)"`;
@@ -68307,9 +68379,17 @@ function dirsWanted(i) {
     return {
         layout: i.layout,
         generatePassword: generatesPassword(i.settings),
+        secretKey: i.settings.stack.stacks.includes('monitoring'),
         agent: i.settings.stack.stacks.includes('agent'),
         receiverTls: receiverTls(i.settings),
     };
+}
+/**
+ * Secret files made on the host that no upload may remove: Grafana's secret key, always, and
+ * without grafana-admin-password the last one given (Grafana's database has it).
+ */
+function keptOnHost(s) {
+    return [...(generatesPassword(s) ? [SECRET_FILES.grafanaAdminPassword] : []), SECRET_FILES.grafanaSecretKey];
 }
 /** Prints `@grafana-password BASE64`: the admin password the host keeps (never printed in clear). */
 function passwordState(layout) {
@@ -68354,6 +68434,175 @@ function parseHostState(out) {
         grafanaPassword: parsePassword(out),
         receiverCert: parseReceiverCert(out),
     };
+}
+
+;// CONCATENATED MODULE: ./src/settings/known-hosts.ts
+// known_hosts text as the known-hosts input gives it: its lines split into fields, and what is
+// wrong with them (checked with the other inputs, before any connection).
+/** The non-blank, non-comment lines of known_hosts text, split into their fields. */
+function knownHostsLines(text) {
+    const out = [];
+    for (const [i, raw] of text.split(/\r?\n/).entries()) {
+        const line = raw.trim();
+        if (!line || line.startsWith('#'))
+            continue;
+        const fields = line.split(/\s+/);
+        const marker = fields[0]?.startsWith('@') ? fields.shift() : undefined;
+        const [hosts, keyType, key] = fields;
+        out.push({ number: i + 1, marker, hosts, keyType, key });
+    }
+    return out;
+}
+const KEY_TYPE = /^[a-z0-9@.-]+$/;
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+/**
+ * What is wrong with known-hosts text, one message per bad line: an unknown marker (OpenSSH
+ * ignores such a line; trusting it would be worse), @cert-authority (host certificates are not
+ * supported), or a line that is not `HOSTS KEYTYPE BASE64-KEY`.
+ */
+function knownHostsProblems(text) {
+    const out = [];
+    for (const l of knownHostsLines(text)) {
+        const where = `known-hosts line ${l.number}`;
+        if (l.marker === '@cert-authority') {
+            out.push(`${where}: @cert-authority lines are not supported (no host certificates); pin the host's own key with a plain known_hosts line or host-fingerprint`);
+        }
+        else if (l.marker !== undefined && l.marker !== '@revoked') {
+            out.push(`${where}: unknown marker "${l.marker}" (only @revoked is supported); fix the marker or remove the line`);
+        }
+        else if (!l.hosts || !l.keyType || !l.key || !KEY_TYPE.test(l.keyType) || !BASE64.test(l.key)) {
+            out.push(`${where}: expected HOSTS KEYTYPE BASE64-KEY, as ssh-keyscan prints (e.g. host.example.com ssh-ed25519 AAAA…)`);
+        }
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/connection/host-key.ts
+// Host key checks: a SHA256 fingerprint as `ssh-keygen -lf` prints it, and known_hosts lines
+// (plain and hashed, `[host]:port` for a non-22 port, @revoked markers; no @cert-authority).
+
+
+/** `SHA256:<base64 without padding>` of a raw public key blob, as OpenSSH prints it. */
+function fingerprintOf(keyBlob) {
+    return `SHA256:${(0,external_node_crypto_.createHash)('sha256').update(keyBlob).digest('base64').replace(/=+$/, '')}`;
+}
+/** The key type named inside an SSH public key blob (e.g. ssh-ed25519). */
+function keyTypeOf(keyBlob) {
+    if (keyBlob.length < 4)
+        return 'unknown';
+    const len = keyBlob.readUInt32BE(0);
+    return keyBlob.subarray(4, 4 + len).toString('latin1');
+}
+/** How known_hosts names a host: `host` on port 22, `[host]:port` otherwise. */
+function knownHostsName(host, port) {
+    return port === 22 ? host : `[${host}]:${port}`;
+}
+function wildcardMatch(pattern, name) {
+    const re = new RegExp(`^${pattern
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.')}$`, 'i');
+    return re.test(name);
+}
+function hostFieldMatches(field, name) {
+    if (field.startsWith('|1|')) {
+        const [, , salt, hash] = field.split('|');
+        if (!salt || !hash)
+            return false;
+        const mac = (0,external_node_crypto_.createHmac)('sha1', Buffer.from(salt, 'base64')).update(name).digest('base64');
+        return mac === hash;
+    }
+    let matched = false;
+    for (const pattern of field.split(',')) {
+        if (pattern.startsWith('!')) {
+            if (wildcardMatch(pattern.slice(1), name))
+                return false;
+        }
+        else if (wildcardMatch(pattern, name)) {
+            matched = true;
+        }
+    }
+    return matched;
+}
+/**
+ * Checks a host key blob against known_hosts text for host:port. A key on a matching @revoked
+ * line is refused wherever that line sits; lines with any other marker are never trusted.
+ */
+function checkKnownHosts(text, host, port, keyBlob) {
+    const name = knownHostsName(host, port);
+    const keyB64 = keyBlob.toString('base64');
+    let sawEntry = false;
+    let matched = false;
+    for (const { marker, hosts, key } of knownHostsLines(text)) {
+        if (!hosts || !key || !hostFieldMatches(hosts, name))
+            continue;
+        if (marker === '@revoked') {
+            if (key === keyB64)
+                return 'revoked';
+            continue;
+        }
+        if (marker !== undefined)
+            continue;
+        sawEntry = true;
+        if (key === keyB64)
+            matched = true;
+    }
+    return matched ? 'match' : sawEntry ? 'mismatch' : 'no-entry';
+}
+/** The host key as the Connect step shows it: whether it was checked against a pin. */
+function hostKeyDetail(d) {
+    return `host key ${d.keyType} ${d.fingerprint} ${d.verified ? 'verified' : 'NOT verified (insecure-skip-host-key-check)'}`;
+}
+/** What to say when a key was let in without a pin (insecure-skip-host-key-check); nothing otherwise. */
+function unverifiedHostKeyWarning(host, port, d) {
+    if (d.verified)
+        return undefined;
+    return (`insecure-skip-host-key-check: the host key of ${host}:${port} was accepted without a pin: ${d.keyType} ${d.fingerprint}. ` +
+        'Nothing proved this is your server; a man in the middle would have been let in the same way. ' +
+        `Check the fingerprint from a trusted machine (\`ssh-keyscan -p ${port} ${host} | ssh-keygen -lf -\`) ` +
+        `and set host-fingerprint: ${d.fingerprint} instead.`);
+}
+/** Decides whether the key the server showed is the one the settings pin. */
+function decideHostKey(policy, host, port, keyBlob) {
+    const fingerprint = fingerprintOf(keyBlob);
+    const keyType = keyTypeOf(keyBlob);
+    const pinHint = `To pin it, check it from a trusted machine (\`ssh-keyscan -p ${port} ${host} | ssh-keygen -lf -\`) ` +
+        'and set host-fingerprint to it, or pass known-hosts lines.';
+    const refuse = (reason) => ({
+        accepted: false,
+        verified: false,
+        fingerprint,
+        keyType,
+        reason,
+    });
+    const pinned = { accepted: true, verified: true, fingerprint, keyType };
+    switch (policy.kind) {
+        case 'insecure-skip':
+            return { accepted: true, verified: false, fingerprint, keyType };
+        case 'unpinned':
+            return refuse(`The host key of ${host}:${port} is not pinned, so the connection was refused before any change. ` +
+                `The server showed ${keyType} ${fingerprint}. ${pinHint} ` +
+                '(insecure-skip-host-key-check: true accepts any key, for throwaway hosts only.)');
+        case 'fingerprints':
+            if (policy.fingerprints.includes(fingerprint))
+                return pinned;
+            return refuse(`Host key mismatch for ${host}:${port}: the server showed ${keyType} ${fingerprint}, ` +
+                `but host-fingerprint expects ${policy.fingerprints.join(' or ')}. ` +
+                'Either the server was rebuilt (a new host key) or someone is in the middle. ' +
+                `Nothing was changed on the host. If the change is expected: ${pinHint}`);
+        case 'known-hosts': {
+            const verdict = checkKnownHosts(policy.knownHosts, host, port, keyBlob);
+            if (verdict === 'match')
+                return pinned;
+            const why = verdict === 'revoked'
+                ? 'that key is marked @revoked in known-hosts'
+                : verdict === 'mismatch'
+                    ? `known-hosts has a different key for ${knownHostsName(host, port)}`
+                    : `known-hosts has no line for ${knownHostsName(host, port)}`;
+            return refuse(`Host key check failed for ${host}:${port}: the server showed ${keyType} ${fingerprint}, and ${why}. ` +
+                `Nothing was changed on the host. ${pinHint}`);
+        }
+    }
 }
 
 // EXTERNAL MODULE: ./node_modules/is-stream/index.js
@@ -69238,155 +69487,6 @@ class NodeSSH {
     }
 }
 
-;// CONCATENATED MODULE: ./src/settings/known-hosts.ts
-// known_hosts text as the known-hosts input gives it: its lines split into fields, and what is
-// wrong with them (checked with the other inputs, before any connection).
-/** The non-blank, non-comment lines of known_hosts text, split into their fields. */
-function knownHostsLines(text) {
-    const out = [];
-    for (const [i, raw] of text.split(/\r?\n/).entries()) {
-        const line = raw.trim();
-        if (!line || line.startsWith('#'))
-            continue;
-        const fields = line.split(/\s+/);
-        const marker = fields[0]?.startsWith('@') ? fields.shift() : undefined;
-        const [hosts, keyType, key] = fields;
-        out.push({ number: i + 1, marker, hosts, keyType, key });
-    }
-    return out;
-}
-const KEY_TYPE = /^[a-z0-9@.-]+$/;
-const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
-/**
- * What is wrong with known-hosts text, one message per bad line: an unknown marker (OpenSSH
- * ignores such a line; trusting it would be worse), @cert-authority (host certificates are not
- * supported), or a line that is not `HOSTS KEYTYPE BASE64-KEY`.
- */
-function knownHostsProblems(text) {
-    const out = [];
-    for (const l of knownHostsLines(text)) {
-        const where = `known-hosts line ${l.number}`;
-        if (l.marker === '@cert-authority') {
-            out.push(`${where}: @cert-authority lines are not supported (no host certificates); pin the host's own key with a plain known_hosts line or host-fingerprint`);
-        }
-        else if (l.marker !== undefined && l.marker !== '@revoked') {
-            out.push(`${where}: unknown marker "${l.marker}" (only @revoked is supported); fix the marker or remove the line`);
-        }
-        else if (!l.hosts || !l.keyType || !l.key || !KEY_TYPE.test(l.keyType) || !BASE64.test(l.key)) {
-            out.push(`${where}: expected HOSTS KEYTYPE BASE64-KEY, as ssh-keyscan prints (e.g. host.example.com ssh-ed25519 AAAA…)`);
-        }
-    }
-    return out;
-}
-
-;// CONCATENATED MODULE: ./src/connection/host-key.ts
-// Host key checks: a SHA256 fingerprint as `ssh-keygen -lf` prints it, and known_hosts lines
-// (plain and hashed, `[host]:port` for a non-22 port, @revoked markers; no @cert-authority).
-
-
-/** `SHA256:<base64 without padding>` of a raw public key blob, as OpenSSH prints it. */
-function fingerprintOf(keyBlob) {
-    return `SHA256:${(0,external_node_crypto_.createHash)('sha256').update(keyBlob).digest('base64').replace(/=+$/, '')}`;
-}
-/** The key type named inside an SSH public key blob (e.g. ssh-ed25519). */
-function keyTypeOf(keyBlob) {
-    if (keyBlob.length < 4)
-        return 'unknown';
-    const len = keyBlob.readUInt32BE(0);
-    return keyBlob.subarray(4, 4 + len).toString('latin1');
-}
-/** How known_hosts names a host: `host` on port 22, `[host]:port` otherwise. */
-function knownHostsName(host, port) {
-    return port === 22 ? host : `[${host}]:${port}`;
-}
-function wildcardMatch(pattern, name) {
-    const re = new RegExp(`^${pattern
-        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-        .replace(/\*/g, '.*')
-        .replace(/\?/g, '.')}$`, 'i');
-    return re.test(name);
-}
-function hostFieldMatches(field, name) {
-    if (field.startsWith('|1|')) {
-        const [, , salt, hash] = field.split('|');
-        if (!salt || !hash)
-            return false;
-        const mac = (0,external_node_crypto_.createHmac)('sha1', Buffer.from(salt, 'base64')).update(name).digest('base64');
-        return mac === hash;
-    }
-    let matched = false;
-    for (const pattern of field.split(',')) {
-        if (pattern.startsWith('!')) {
-            if (wildcardMatch(pattern.slice(1), name))
-                return false;
-        }
-        else if (wildcardMatch(pattern, name)) {
-            matched = true;
-        }
-    }
-    return matched;
-}
-/**
- * Checks a host key blob against known_hosts text for host:port. A key on a matching @revoked
- * line is refused wherever that line sits; lines with any other marker are never trusted.
- */
-function checkKnownHosts(text, host, port, keyBlob) {
-    const name = knownHostsName(host, port);
-    const keyB64 = keyBlob.toString('base64');
-    let sawEntry = false;
-    let matched = false;
-    for (const { marker, hosts, key } of knownHostsLines(text)) {
-        if (!hosts || !key || !hostFieldMatches(hosts, name))
-            continue;
-        if (marker === '@revoked') {
-            if (key === keyB64)
-                return 'revoked';
-            continue;
-        }
-        if (marker !== undefined)
-            continue;
-        sawEntry = true;
-        if (key === keyB64)
-            matched = true;
-    }
-    return matched ? 'match' : sawEntry ? 'mismatch' : 'no-entry';
-}
-/** Decides whether the key the server showed is the one the settings pin. */
-function decideHostKey(policy, host, port, keyBlob) {
-    const fingerprint = fingerprintOf(keyBlob);
-    const keyType = keyTypeOf(keyBlob);
-    const pinHint = `To pin it, check it from a trusted machine (\`ssh-keyscan -p ${port} ${host} | ssh-keygen -lf -\`) ` +
-        'and set host-fingerprint to it, or pass known-hosts lines.';
-    const refuse = (reason) => ({ accepted: false, fingerprint, keyType, reason });
-    switch (policy.kind) {
-        case 'insecure-skip':
-            return { accepted: true, fingerprint, keyType };
-        case 'unpinned':
-            return refuse(`The host key of ${host}:${port} is not pinned, so the connection was refused before any change. ` +
-                `The server showed ${keyType} ${fingerprint}. ${pinHint} ` +
-                '(insecure-skip-host-key-check: true accepts any key, for throwaway hosts only.)');
-        case 'fingerprints':
-            if (policy.fingerprints.includes(fingerprint))
-                return { accepted: true, fingerprint, keyType };
-            return refuse(`Host key mismatch for ${host}:${port}: the server showed ${keyType} ${fingerprint}, ` +
-                `but host-fingerprint expects ${policy.fingerprints.join(' or ')}. ` +
-                'Either the server was rebuilt (a new host key) or someone is in the middle. ' +
-                `Nothing was changed on the host. If the change is expected: ${pinHint}`);
-        case 'known-hosts': {
-            const verdict = checkKnownHosts(policy.knownHosts, host, port, keyBlob);
-            if (verdict === 'match')
-                return { accepted: true, fingerprint, keyType };
-            const why = verdict === 'revoked'
-                ? 'that key is marked @revoked in known-hosts'
-                : verdict === 'mismatch'
-                    ? `known-hosts has a different key for ${knownHostsName(host, port)}`
-                    : `known-hosts has no line for ${knownHostsName(host, port)}`;
-            return refuse(`Host key check failed for ${host}:${port}: the server showed ${keyType} ${fingerprint}, and ${why}. ` +
-                `Nothing was changed on the host. ${pinHint}`);
-        }
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/connection/ssh.ts
 // One SSH connection for a whole run: connect with a verified host key, run commands with a
 // deadline, open tunnels to addresses on the host's Docker networks.
@@ -69738,6 +69838,7 @@ class Steps {
 
 
 
+
 function session_newRun(settings, log) {
     return { settings, log, steps: new Steps(log), warnings: [] };
 }
@@ -69750,9 +69851,12 @@ function session_connectStep(run) {
     // The step's name stays short (the terminal's columns); where it connects is its detail.
     return run.steps.run('Connect', async () => {
         const remote = await RemoteHost.connect(connection);
+        const warning = unverifiedHostKeyWarning(connection.host, connection.port, remote.hostKey);
+        if (warning)
+            warn(run, warning);
         return {
             value: remote,
-            detail: `${connection.username}@${connection.host}:${connection.port}, host key ${remote.hostKey.keyType} ${remote.hostKey.fingerprint}`,
+            detail: `${connection.username}@${connection.host}:${connection.port}, ${hostKeyDetail(remote.hostKey)}`,
         };
     });
 }
@@ -69813,6 +69917,7 @@ async function runCheck(settings, log) {
         ok: r.problems.length === 0,
         steps: steps.records,
         roundTrips: remote?.roundTrips ?? 0,
+        warnings: run.warnings,
     });
     try {
         remote = await session_connectStep(run);
@@ -70354,26 +70459,105 @@ function versionsMarkdown() {
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = require("node:fs");
 ;// CONCATENATED MODULE: ./src/model/files.ts
-// Reading a stack directory: every file, as bytes, with a POSIX relative path.
+// Reading a stack directory: every file, as bytes, with a POSIX relative path. What leaves the
+// runner is only what the directory itself holds: a link out of it (to /proc/self/environ, to a
+// key) and special files (a FIFO would block the read) are refused, naming the path. So are
+// names the host's scripts would misread: the manifests hold one path per line (a line break
+// would make two paths, one of them anywhere), and a leading "-" reads as an option.
+
+
 
 
 const IGNORED = new Set(['.git', 'node_modules', '.DS_Store']);
+const files_within = (root, real) => real === root || real.startsWith(`${root}${external_node_path_namespaceObject.sep}`);
+function refuse(path, what, fix) {
+    return new errors_DeployError(`stack-dir: ${JSON.stringify(path)} ${what}.`, fix);
+}
+/** Where a link in the stack dir leads, if it stays inside it (root: the dir's real path). */
+function linkTarget(full, path, root) {
+    const to = (0,external_node_fs_namespaceObject.readlinkSync)(full);
+    const copy = 'replace the link with a copy of the file, or remove it.';
+    let real;
+    try {
+        real = (0,external_node_fs_namespaceObject.realpathSync)(full);
+    }
+    catch {
+        throw refuse(path, `is a symbolic link to ${to}, which does not exist`, copy);
+    }
+    if (!files_within(root, real))
+        throw refuse(path, `is a symbolic link to ${to}, which is outside the stack directory (${real}): only links to files inside it are followed`, copy);
+    return real;
+}
+function specialKind(st) {
+    if (st.isFIFO())
+        return 'a FIFO';
+    if (st.isSocket())
+        return 'a socket';
+    if (st.isCharacterDevice())
+        return 'a character device';
+    if (st.isBlockDevice())
+        return 'a block device';
+    return 'a special file';
+}
+/** Letters, marks and digits of any script, space and . _ - + @ = , ~ ( ) — nothing a shell or a line-per-path file reads otherwise. */
+const NAME_CHAR = /^[\p{L}\p{M}\p{N} ._+@=,~()-]$/u;
+const ALLOWED = 'letters and digits (any script), spaces and . _ - + @ = , ~ ( )';
+function describeChar(c) {
+    if (c === '\n')
+        return 'a line break';
+    if (c === '\r')
+        return 'a carriage return';
+    const code = `U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
+    return `${JSON.stringify(c)} (${code})`;
+}
+/** Why a stack path cannot be uploaded as it is named; undefined when it can. */
+function stackPathProblem(path) {
+    const parts = path.split('/');
+    if (parts[0] && RESERVED_NAMES.includes(parts[0]))
+        return `cannot be a stack file: the deploy keeps its own ${parts[0]} there`;
+    for (const part of parts) {
+        if (part === '')
+            return 'has an empty path component';
+        if (part === '.' || part === '..')
+            return `has a ${JSON.stringify(part)} component`;
+        if (part.startsWith('-'))
+            return `has a name that starts with "-" (${JSON.stringify(part)}), which commands read as an option`;
+        const bad = [...part].find((c) => !NAME_CHAR.test(c));
+        if (bad)
+            return `has a name with ${describeChar(bad)}; names may hold only ${ALLOWED}`;
+    }
+    return undefined;
+}
 function readStackDir(dir) {
     const out = [];
-    const walk = (d) => {
+    const root = (0,external_node_fs_namespaceObject.realpathSync)(dir);
+    // The real paths of the directories being walked: a link back to one of them is a loop.
+    const walk = (d, ancestors) => {
         for (const name of (0,external_node_fs_namespaceObject.readdirSync)(d).sort()) {
             if (IGNORED.has(name))
                 continue;
             const full = (0,external_node_path_namespaceObject.join)(d, name);
-            const st = (0,external_node_fs_namespaceObject.statSync)(full);
-            if (st.isDirectory())
-                walk(full);
+            const path = (0,external_node_path_namespaceObject.relative)(dir, full).split(external_node_path_namespaceObject.sep).join('/');
+            const problem = stackPathProblem(path);
+            if (problem)
+                throw refuse(path, problem, 'rename it: names go into shell commands and one-path-a-line manifests on the host.');
+            const link = (0,external_node_fs_namespaceObject.lstatSync)(full).isSymbolicLink();
+            const real = link ? linkTarget(full, path, root) : (0,external_node_path_namespaceObject.join)(ancestors.at(-1) ?? root, name);
+            const st = (0,external_node_fs_namespaceObject.statSync)(real);
+            if (st.isDirectory()) {
+                if (ancestors.includes(real))
+                    throw refuse(path, `is a symbolic link to ${(0,external_node_fs_namespaceObject.readlinkSync)(full)}, a directory that holds it (a loop)`, 'remove the link.');
+                walk(full, [...ancestors, real]);
+            }
             else if (st.isFile()) {
-                out.push({ path: (0,external_node_path_namespaceObject.relative)(dir, full).split(external_node_path_namespaceObject.sep).join('/'), content: (0,external_node_fs_namespaceObject.readFileSync)(full), mode: 0o644 });
+                out.push({ path, content: (0,external_node_fs_namespaceObject.readFileSync)(real), mode: 0o644 });
+            }
+            else {
+                throw refuse(path, `is ${specialKind(st)}, not a regular file or directory`, 'remove it from the stack directory.');
             }
         }
     };
-    walk(dir);
+    walk(dir, [root]);
     return out;
 }
 function isText(content) {
@@ -70503,7 +70687,10 @@ function cutByLines(text, seq, lc, drop) {
 
 
 const DISCORD_CONTACT_POINT_FILE = 'grafana/provisioning/alerting/discord.yaml';
-/** The receiver's users: a salted hash, readable by nginx's worker (never the password). */
+/**
+ * The receiver's users: a salted hash (never the password), mode 600; the receiver's nginx runs
+ * as the login user, who owns it.
+ */
 const RECEIVER_HTPASSWD = 'receiver/htpasswd';
 const PLACEHOLDER = /@@([A-Z][A-Z0-9_]*)@@/g;
 const SECRET_MODE = 0o600;
@@ -70689,7 +70876,7 @@ function renderStack(settings, host, layout, options = {}) {
         files.push({
             path: RECEIVER_HTPASSWD,
             content: Buffer.from(htpasswdLine(settings.agents.pushUsername, settings.agents.pushPassword, settings.secrets)),
-            mode: 0o644,
+            mode: SECRET_MODE,
             generated: true,
         });
     }
@@ -70816,7 +71003,7 @@ function restoreScript(release) {
 echo "@now $(date +%s)"
 [ -f ${r}/${MANIFEST} ] || { echo "no release "${shell_shq(release)}" on the host (kept: $(ls -1t ${RELEASES} 2>/dev/null | tr '\\n' ' '))" >&2; exit 7; }
 while IFS= read -r f; do
-  if ! cmp -s ${r}/"$f" "$f"; then
+  if ! cmp -s -- ${r}/"$f" "$f"; then
     mkdir -p -- "$(dirname -- "$f")"; cp -p -- ${r}/"$f" "$f.md-tmp"; mv -f -- "$f.md-tmp" "$f"; echo "@changed $f"
   fi
 done < ${r}/${MANIFEST}
@@ -70824,10 +71011,10 @@ if [ -f ${MANIFEST} ]; then
   while IFS= read -r f; do grep -qxF -- "$f" ${r}/${MANIFEST} || { rm -f -- "$f"; echo "@changed $f"; }; done < ${MANIFEST}
 fi
 cp -p ${r}/${MANIFEST} ${MANIFEST}
-cur=$(cat ${upload_RELEASE_FILE} 2>/dev/null || true)
-[ "$cur" = ${shell_shq(release)} ] || { printf '%s\\n' "$cur" > ${upload_RELEASE_FILE}.previous; printf '%s\\n' ${shell_shq(release)} > ${upload_RELEASE_FILE}; }
+cur=$(cat ${layout_RELEASE_FILE} 2>/dev/null || true)
+[ "$cur" = ${shell_shq(release)} ] || { printf '%s\\n' "$cur" > ${layout_RELEASE_FILE}.previous; printf '%s\\n' ${shell_shq(release)} > ${layout_RELEASE_FILE}; }
 for f in ${composeCandidates.map(shell_shq).join(' ')}; do
-  [ -f "$f" ] && grep -qxF "$f" ${MANIFEST} && echo "@compose $f $(base64 -w0 < "$f")"
+  [ -f "$f" ] && grep -qxF -- "$f" ${MANIFEST} && echo "@compose $f $(base64 -w0 < "$f")"
 done
 [ -f .env ] && echo "@env $(base64 -w0 < .env)"
 exit 0
@@ -70954,10 +71141,12 @@ async function rollbackHost(settings, log, named) {
 class DeployFailure extends errors_DeployError {
     error;
     steps;
-    constructor(error, steps) {
+    warnings;
+    constructor(error, steps, warnings = []) {
         super(error.message);
         this.error = error;
         this.steps = steps;
+        this.warnings = warnings;
         this.name = 'DeployFailure';
     }
 }
@@ -70985,7 +71174,7 @@ async function deploy(settings, log, options = {}) {
         }
     }
     catch (e) {
-        throw new DeployFailure(e, run.steps.records);
+        throw new DeployFailure(e, run.steps.records, run.warnings);
     }
 }
 /** The deploy's word on its log agent, if it runs Promtail: end of life, and how to switch. */
@@ -71053,16 +71242,18 @@ async function prepareHost(h) {
     const { settings, remote, facts, state } = h;
     await h.steps.run('Swap', () => ensureSwap(remote, facts, settings.swapBytes, state.swapActiveKb));
     await h.steps.run('Network', () => ensureNetwork(remote, dockerCommand(facts), settings.stack.network, state.networkDriver));
-    const cert = await h.steps.run('Directories', () => ensureDirs(remote, dirsWanted(h), state.missing));
-    return cert ?? state.receiverCert;
+    const made = await h.steps.run('Directories', () => ensureDirs(remote, dirsWanted(h), state.missing));
+    if (made.warning)
+        warn(h, made.warning);
+    return made.receiverCert ?? state.receiverCert;
 }
 /** Only what differs is written: staged, checked by Compose, then moved into place. */
 function uploadStep(h) {
     const { remote, layout, rendered, facts, state } = h;
     return h.steps.run('Upload', async () => {
         // Without grafana-admin-password, the last one given stays Grafana's password (its database
-        // has it): the file is kept, not removed with the input.
-        const plan = planUpload(rendered.files, state.files, generatesPassword(h.settings) ? [SECRET_FILES.grafanaAdminPassword] : []);
+        // has it): the file is kept, not removed with the input; so is Grafana's secret key.
+        const plan = planUpload(rendered.files, state.files, keptOnHost(h.settings));
         if (!plan.changed.length && !plan.removed.length) {
             if (!state.files.saved)
                 await saveRelease(remote, layout, plan.release);
@@ -71420,6 +71611,27 @@ function redactor(secrets) {
     const sorted = [...secrets].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
     return (text) => sorted.reduce((t, s) => t.split(s).join('***'), text);
 }
+/**
+ * The value with the secrets replaced in every string in it (object keys too), for output that
+ * leaves the process as JSON: redact before serialising, since JSON escapes a secret with a "
+ * or a backslash and the escaped form no longer matches.
+ */
+function redactDeep(value, redact) {
+    if (typeof value === 'string')
+        return redact(value);
+    if (Array.isArray(value))
+        return value.map((v) => redactDeep(v, redact));
+    if (value === null || typeof value !== 'object')
+        return value;
+    const json = value.toJSON;
+    if (typeof json === 'function')
+        return redactDeep(json.call(value), redact);
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [redact(k), redactDeep(v, redact)]));
+}
+/** JSON.stringify of a value whose every string was redacted first. */
+function redactedJson(value, redact, indent) {
+    return JSON.stringify(redactDeep(value, redact), null, indent);
+}
 function redactingLog(log, secrets) {
     const redact = redactor(secrets);
     const { stepStarted, stepEnded } = log;
@@ -71575,9 +71787,12 @@ function readState(file) {
     // Missing or unreadable (first run, evicted cache): as if nothing was known.
     return undefined;
 }
+/** Only the runner's user may read it (mode 600, in a mode-700 directory when it makes one). */
 function writeState(file, state) {
-    (0,external_node_fs_namespaceObject.mkdirSync)((0,external_node_path_namespaceObject.join)(file, '..'), { recursive: true });
-    (0,external_node_fs_namespaceObject.writeFileSync)(`${file}.tmp`, `${JSON.stringify(state, null, 2)}\n`);
+    (0,external_node_fs_namespaceObject.mkdirSync)((0,external_node_path_namespaceObject.join)(file, '..'), { recursive: true, mode: 0o700 });
+    (0,external_node_fs_namespaceObject.writeFileSync)(`${file}.tmp`, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+    // A .tmp left by an earlier run keeps its mode through writeFileSync.
+    (0,external_node_fs_namespaceObject.chmodSync)(`${file}.tmp`, 0o600);
     (0,external_node_fs_namespaceObject.renameSync)(`${file}.tmp`, file);
 }
 function sameState(a, b) {
@@ -71588,7 +71803,7 @@ function sameState(a, b) {
 
 
 
-async function notify(settings, outcome, log, options = {}) {
+async function notify(settings, given, log, options = {}) {
     const webhook = settings.grafana.discordWebhookUrl;
     if (settings.notifyOn === 'never' || !webhook)
         return { stateChanged: false };
@@ -71599,6 +71814,9 @@ async function notify(settings, outcome, log, options = {}) {
     if (!file)
         log.warn('notify: no state directory (MONITORING_DEPLOY_STATE_DIR), so every failed run posts a message.');
     const previous = file ? readState(file) : undefined;
+    // The state file is kept in the actions cache: its problems are redacted like every message.
+    const redact = redactor(settings.secrets);
+    const outcome = { ...given, problems: given.problems.map(redact) };
     const t = transition(previous, outcome, now);
     let delivered;
     if (t.notice) {
@@ -71606,7 +71824,7 @@ async function notify(settings, outcome, log, options = {}) {
             ? outageMessage(settings.hostName, outcome, now, options.runUrl)
             : resolvedMessage(settings.hostName, outcome, previous?.since, now, options.runUrl);
         // The message leaves this machine: no secret may be in it, even inside a container's error.
-        const delivery = await postToDiscord(webhook, redactor(settings.secrets)(text), options.post);
+        const delivery = await postToDiscord(webhook, redact(text), options.post);
         delivered = delivery.delivered;
         if (delivered)
             log.info(`notify: posted the ${t.notice} message to Discord`);
@@ -71688,14 +71906,15 @@ function summaryMarkdown(s) {
         out.push('', '### Warnings', '', ...s.warnings.map((w) => `- ${esc(w)}`));
     return `${out.join('\n')}\n`;
 }
-function targetsJson(targets) {
-    return JSON.stringify(targets.map((t) => ({
+/** The targets as outputs and --json show them (serialise with redactedJson). */
+function targetRows(targets) {
+    return targets.map((t) => ({
         job: t.job,
         instance: t.instance,
         health: t.health,
         lastError: t.lastError,
         lastScrape: t.lastScrape,
-    })));
+    }));
 }
 /** A plain-text table for terminals. */
 function targetsTable(targets) {
@@ -71741,14 +71960,15 @@ function fleetMarkdown(title, outcomes) {
     }
     return `${out.join('\n')}\n`;
 }
-function hostsJson(outcomes) {
-    return JSON.stringify(outcomes.map((o) => ({
+/** One entry per host, as the hosts output and --json show them (serialise with redactedJson). */
+function hostRows(outcomes) {
+    return outcomes.map((o) => ({
         name: o.name,
         role: o.role,
         ok: o.ok,
         ...(o.result ? { release: o.result.release, changed: o.result.changed } : {}),
         ...(o.error ? { error: headline(o.error) } : {}),
-    })));
+    }));
 }
 
 ;// CONCATENATED MODULE: ./src/settings/inputs.ts
@@ -72717,18 +72937,21 @@ async function run(env = process.env) {
     const log = redactingLog({ info: info, warn: warning, error: error }, secrets);
     try {
         const settings = readSettings(raw);
-        const summary = (markdown) => writeSummary(redact(markdown));
+        const report = {
+            summary: (markdown) => writeSummary(redact(markdown)),
+            output: (name, value) => setOutput(name, typeof value === 'string' ? redact(value) : redactedJson(value, redact)),
+        };
         const finished = settings.command === 'check'
-            ? await checkRun(settings, log, summary)
+            ? await checkRun(settings, log, report)
             : settings.hosts.length
-                ? await fleetRun(settings, log, summary)
-                : await deployRun(settings, log, summary);
-        setOutput('problems', JSON.stringify(finished.problems.map(redact)));
+                ? await fleetRun(settings, log, report)
+                : await deployRun(settings, log, report);
+        report.output('problems', finished.problems);
         const notified = await notify(settings, finished, log, {
             stateDir: env.MONITORING_DEPLOY_STATE_DIR,
             runUrl: runUrlFrom(env),
         });
-        setOutput('state-changed', String(notified.stateChanged));
+        report.output('state-changed', String(notified.stateChanged));
         if (finished.failure)
             throw finished.failure;
         process.exitCode = 0;
@@ -72740,15 +72963,15 @@ async function run(env = process.env) {
             : `Unexpected error (a bug in monitoring-deploy, please report it): ${e?.stack ?? message}`));
     }
 }
-async function deployRun(settings, log, summary) {
+async function deployRun(settings, log, { summary, output }) {
     const title = `Deploy to ${settings.hostName}`;
     try {
         const result = await deploy(settings, log);
-        setOutput('changed', String(result.changed));
-        setOutput('restarted', result.restarted.join(','));
-        setOutput('release', result.release);
-        setOutput('targets', targetsJson(result.targets));
-        setOutput('grafana-url', result.grafanaUrl);
+        output('changed', String(result.changed));
+        output('restarted', result.restarted.join(','));
+        output('release', result.release);
+        output('targets', targetRows(result.targets));
+        output('grafana-url', result.grafanaUrl);
         await summary(summaryMarkdown({
             title: `Deployed to ${settings.hostName}`,
             ok: true,
@@ -72764,28 +72987,29 @@ async function deployRun(settings, log, summary) {
         const state = e.error instanceof GateError ? e.error.state : undefined;
         const targets = state?.targets ?? [];
         if (targets.length)
-            setOutput('targets', targetsJson(targets));
+            output('targets', targetRows(targets));
         await summary(summaryMarkdown({
             title: `${title} failed`,
             ok: false,
             steps: e.steps,
             targets,
             error: e.message,
+            warnings: e.warnings,
             dataPath: state ? dataPathRows(state) : [],
         }));
         return { ok: false, problems: failureProblems(e.error), what: 'deploy', failure: e.error };
     }
 }
-async function fleetRun(settings, log, summary) {
+async function fleetRun(settings, log, { summary, output }) {
     const outcomes = await deployFleet(settings, log);
     const failed = outcomes.filter((o) => !o.ok);
-    setOutput('hosts', hostsJson(outcomes));
-    setOutput('changed', String(outcomes.some((o) => o.result?.changed)));
+    output('hosts', hostRows(outcomes));
+    output('changed', String(outcomes.some((o) => o.result?.changed)));
     const central = outcomes.find((o) => o.role === 'monitoring')?.result;
     if (central) {
-        setOutput('release', central.release);
-        setOutput('targets', targetsJson(central.targets));
-        setOutput('grafana-url', central.grafanaUrl);
+        output('release', central.release);
+        output('targets', targetRows(central.targets));
+        output('grafana-url', central.grafanaUrl);
     }
     await summary(fleetMarkdown(`Deploy to ${outcomes.length} hosts`, outcomes));
     for (const o of outcomes)
@@ -72802,9 +73026,9 @@ async function fleetRun(settings, log, summary) {
             : undefined,
     };
 }
-async function checkRun(settings, log, summary) {
+async function checkRun(settings, log, { summary, output }) {
     const report = await runCheck(settings, log);
-    setOutput('targets', targetsJson(report.targets));
+    output('targets', targetRows(report.targets));
     const failure = report.ok ? undefined : checkFailure(settings.hostName, report);
     await summary(summaryMarkdown({
         title: `Check of ${settings.hostName} ${report.ok ? 'passed' : 'failed'}`,
@@ -72812,6 +73036,7 @@ async function checkRun(settings, log, summary) {
         steps: report.steps,
         targets: report.targets,
         error: failure?.message,
+        warnings: report.warnings,
         dataPath: dataPathRows(report),
     }));
     if (report.ok)

@@ -7,13 +7,20 @@ import { deployFleet } from '../engine/fleet.js';
 import { DeployError, headline } from '../errors.js';
 import { dataPathRows, GateError } from '../health/gate.js';
 import { notify, type Outcome, runUrlFrom } from '../notify/notify.js';
-import { type Log, redactingLog, redactor } from '../report/log.js';
-import { fleetMarkdown, hostsJson, summaryMarkdown, targetsJson } from '../report/summary.js';
+import { type Log, redactedJson, redactingLog, redactor } from '../report/log.js';
+import { fleetMarkdown, hostRows, summaryMarkdown, targetRows } from '../report/summary.js';
 import { readSettings, type Settings, secretValues } from '../settings/settings.js';
 import { inputsFromEnv } from './inputs.js';
 
 /** A run's result for notify, and the error the job fails with (if any). */
 type Finished = Outcome & { readonly failure?: Error };
+
+/** Where a run's results go: the job summary and the step's outputs, both redacted. */
+interface Report {
+  summary(markdown: string): Promise<void>;
+  /** A string as it is, anything else as JSON; every string in it redacted first. */
+  output(name: string, value: unknown): void;
+}
 
 export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const raw = inputsFromEnv(env);
@@ -23,19 +30,23 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const log = redactingLog({ info: core.info, warn: core.warning, error: core.error }, secrets);
   try {
     const settings = readSettings(raw);
-    const summary = (markdown: string) => writeSummary(redact(markdown));
+    const report: Report = {
+      summary: (markdown) => writeSummary(redact(markdown)),
+      output: (name, value) =>
+        core.setOutput(name, typeof value === 'string' ? redact(value) : redactedJson(value, redact)),
+    };
     const finished =
       settings.command === 'check'
-        ? await checkRun(settings, log, summary)
+        ? await checkRun(settings, log, report)
         : settings.hosts.length
-          ? await fleetRun(settings, log, summary)
-          : await deployRun(settings, log, summary);
-    core.setOutput('problems', JSON.stringify(finished.problems.map(redact)));
+          ? await fleetRun(settings, log, report)
+          : await deployRun(settings, log, report);
+    report.output('problems', finished.problems);
     const notified = await notify(settings, finished, log, {
       stateDir: env.MONITORING_DEPLOY_STATE_DIR,
       runUrl: runUrlFrom(env),
     });
-    core.setOutput('state-changed', String(notified.stateChanged));
+    report.output('state-changed', String(notified.stateChanged));
     if (finished.failure) throw finished.failure;
     process.exitCode = 0;
   } catch (e) {
@@ -50,15 +61,15 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   }
 }
 
-async function deployRun(settings: Settings, log: Log, summary: (md: string) => Promise<void>): Promise<Finished> {
+async function deployRun(settings: Settings, log: Log, { summary, output }: Report): Promise<Finished> {
   const title = `Deploy to ${settings.hostName}`;
   try {
     const result = await deploy(settings, log);
-    core.setOutput('changed', String(result.changed));
-    core.setOutput('restarted', result.restarted.join(','));
-    core.setOutput('release', result.release);
-    core.setOutput('targets', targetsJson(result.targets));
-    core.setOutput('grafana-url', result.grafanaUrl);
+    output('changed', String(result.changed));
+    output('restarted', result.restarted.join(','));
+    output('release', result.release);
+    output('targets', targetRows(result.targets));
+    output('grafana-url', result.grafanaUrl);
     await summary(
       summaryMarkdown({
         title: `Deployed to ${settings.hostName}`,
@@ -73,7 +84,7 @@ async function deployRun(settings: Settings, log: Log, summary: (md: string) => 
     if (!(e instanceof DeployFailure)) throw e;
     const state = e.error instanceof GateError ? e.error.state : undefined;
     const targets = state?.targets ?? [];
-    if (targets.length) core.setOutput('targets', targetsJson(targets));
+    if (targets.length) output('targets', targetRows(targets));
     await summary(
       summaryMarkdown({
         title: `${title} failed`,
@@ -81,6 +92,7 @@ async function deployRun(settings: Settings, log: Log, summary: (md: string) => 
         steps: e.steps,
         targets,
         error: e.message,
+        warnings: e.warnings,
         dataPath: state ? dataPathRows(state) : [],
       }),
     );
@@ -88,16 +100,16 @@ async function deployRun(settings: Settings, log: Log, summary: (md: string) => 
   }
 }
 
-async function fleetRun(settings: Settings, log: Log, summary: (md: string) => Promise<void>): Promise<Finished> {
+async function fleetRun(settings: Settings, log: Log, { summary, output }: Report): Promise<Finished> {
   const outcomes = await deployFleet(settings, log);
   const failed = outcomes.filter((o) => !o.ok);
-  core.setOutput('hosts', hostsJson(outcomes));
-  core.setOutput('changed', String(outcomes.some((o) => o.result?.changed)));
+  output('hosts', hostRows(outcomes));
+  output('changed', String(outcomes.some((o) => o.result?.changed)));
   const central = outcomes.find((o) => o.role === 'monitoring')?.result;
   if (central) {
-    core.setOutput('release', central.release);
-    core.setOutput('targets', targetsJson(central.targets));
-    core.setOutput('grafana-url', central.grafanaUrl);
+    output('release', central.release);
+    output('targets', targetRows(central.targets));
+    output('grafana-url', central.grafanaUrl);
   }
   await summary(fleetMarkdown(`Deploy to ${outcomes.length} hosts`, outcomes));
   for (const o of outcomes) log.info(`${o.ok ? '✓' : '✗'} ${o.name} (${o.role}): ${o.ok ? 'green' : 'failed'}`);
@@ -116,9 +128,9 @@ async function fleetRun(settings: Settings, log: Log, summary: (md: string) => P
   };
 }
 
-async function checkRun(settings: Settings, log: Log, summary: (md: string) => Promise<void>): Promise<Finished> {
+async function checkRun(settings: Settings, log: Log, { summary, output }: Report): Promise<Finished> {
   const report = await runCheck(settings, log);
-  core.setOutput('targets', targetsJson(report.targets));
+  output('targets', targetRows(report.targets));
   const failure = report.ok ? undefined : checkFailure(settings.hostName, report);
   await summary(
     summaryMarkdown({
@@ -127,6 +139,7 @@ async function checkRun(settings: Settings, log: Log, summary: (md: string) => P
       steps: report.steps,
       targets: report.targets,
       error: failure?.message,
+      warnings: report.warnings,
       dataPath: dataPathRows(report),
     }),
   );

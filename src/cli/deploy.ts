@@ -7,8 +7,8 @@ import { rollbackHost } from '../engine/rollback.js';
 import { headline } from '../errors.js';
 import { dataPathRows, GateError } from '../health/gate.js';
 import { notify } from '../notify/notify.js';
-import { type Log, redactingLog, redactor } from '../report/log.js';
-import { dataPathTable, hostsJson, targetsJson, targetsTable } from '../report/summary.js';
+import { type Log, redactedJson, redactingLog } from '../report/log.js';
+import { dataPathTable, hostRows, targetRows, targetsTable } from '../report/summary.js';
 import { liveTerminalLog } from '../report/terminal.js';
 import { readSettings, type Settings, secretValues } from '../settings/settings.js';
 import type { CliArgs } from './args.js';
@@ -33,12 +33,12 @@ export async function deployCommand(args: CliArgs, redact: (s: string) => string
   try {
     const r = await deploy(settings, log);
     if (args.json) {
-      process.stdout.write(
-        `${redact(JSON.stringify({ ok: true, ...r, targets: JSON.parse(targetsJson(r.targets)) }))}\n`,
-      );
+      process.stdout.write(`${redactedJson({ ok: true, ...r, targets: targetRows(r.targets) }, redact)}\n`);
     } else {
       process.stdout.write(
-        `${targetsTable(r.targets)}\n\n${dataPathTable(dataPathRows(r.gate))}\n\nrelease ${r.release} · changed=${r.changed} · Grafana ${r.grafanaUrl}\n`,
+        redact(
+          `${targetsTable(r.targets)}\n\n${dataPathTable(dataPathRows(r.gate))}\n\nrelease ${r.release} · changed=${r.changed} · Grafana ${r.grafanaUrl}\n`,
+        ),
       );
     }
     return 0;
@@ -46,7 +46,7 @@ export async function deployCommand(args: CliArgs, redact: (s: string) => string
     if (!(e instanceof DeployFailure)) throw e;
     if (args.json) {
       const targets = e.error instanceof GateError ? e.error.state.targets : [];
-      process.stdout.write(`${redact(JSON.stringify({ ok: false, error: e.message, steps: e.steps, targets }))}\n`);
+      process.stdout.write(`${redactedJson({ ok: false, error: e.message, steps: e.steps, targets }, redact)}\n`);
     }
     throw e.error;
   }
@@ -56,9 +56,7 @@ export async function deployCommand(args: CliArgs, redact: (s: string) => string
 async function fleetCommand(args: CliArgs, settings: Settings, redact: (s: string) => string): Promise<number> {
   const outcomes = await deployFleet(settings, redactingLog(STDERR, secretValues(args.raw)));
   if (args.json) {
-    process.stdout.write(
-      `${redact(JSON.stringify({ ok: outcomes.every((o) => o.ok), hosts: JSON.parse(hostsJson(outcomes)) }))}\n`,
-    );
+    process.stdout.write(`${redactedJson({ ok: outcomes.every((o) => o.ok), hosts: hostRows(outcomes) }, redact)}\n`);
   } else {
     const rows = outcomes.map((o) => [
       o.name,
@@ -78,30 +76,28 @@ async function fleetCommand(args: CliArgs, settings: Settings, redact: (s: strin
 }
 
 /** The watchdog from a terminal or cron: the same check and notify as the action. */
-export async function checkCommand(args: CliArgs): Promise<number> {
+export async function checkCommand(args: CliArgs, redact: (s: string) => string): Promise<number> {
   const settings = readSettings(args.raw);
   const log = stderrLog(args);
   const report = await runCheck(settings, log);
   await notify(settings, checkOutcome(report), log, { stateDir: process.env.MONITORING_DEPLOY_STATE_DIR });
   if (args.json) {
     const { ok, problems, targets, checks, roundTrips } = report;
-    process.stdout.write(
-      `${redactor(settings.secrets)(JSON.stringify({ ok, problems, targets, checks, roundTrips }))}\n`,
-    );
+    process.stdout.write(`${redactedJson({ ok, problems, targets, checks, roundTrips }, redact)}\n`);
   } else if (report.targets.length || report.checks.length) {
-    process.stdout.write(`${targetsTable(report.targets)}\n\n${dataPathTable(dataPathRows(report))}\n`);
+    process.stdout.write(redact(`${targetsTable(report.targets)}\n\n${dataPathTable(dataPathRows(report))}\n`));
   }
   if (!report.ok) throw checkFailure(settings.hostName, report);
   return 0;
 }
 
-export async function rollbackCommand(args: CliArgs): Promise<number> {
+export async function rollbackCommand(args: CliArgs, redact: (s: string) => string): Promise<number> {
   const settings = readSettings(args.raw);
   const r = await rollbackHost(settings, stderrLog(args), args.rest[0]);
   process.stdout.write(
     args.json
-      ? `${redactor(settings.secrets)(JSON.stringify({ ok: true, release: r.release, targets: r.gate.targets }))}\n`
-      : `${targetsTable(r.gate.targets)}\n\nrelease ${r.release}\n`,
+      ? `${redactedJson({ ok: true, release: r.release, targets: r.gate.targets }, redact)}\n`
+      : redact(`${targetsTable(r.gate.targets)}\n\nrelease ${r.release}\n`),
   );
   return 0;
 }

@@ -1,13 +1,14 @@
 // The CLI: the same engine as the action, driven by flags.
 
 import { version } from '../../package.json';
+import { hostKeyDetail, unverifiedHostKeyWarning } from '../connection/host-key.js';
 import { httpViaHost } from '../connection/http.js';
 import { RemoteHost } from '../connection/ssh.js';
 import { DeployError } from '../errors.js';
 import { containerAddress } from '../host/docker.js';
 import { preflight, preflightProblems } from '../host/preflight.js';
 import { formatDuration } from '../report/format.js';
-import { consoleLog, redactor } from '../report/log.js';
+import { consoleLog, redactedJson, redactor } from '../report/log.js';
 import { readSettings, SettingsError, secretValues } from '../settings/settings.js';
 import { CLI_INPUTS, parseCliArgs } from './args.js';
 import { checkCommand, deployCommand, rollbackCommand } from './deploy.js';
@@ -91,27 +92,29 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   }
   const redact = redactor(secretValues(args.raw));
   try {
-    if (args.command === 'plan' || args.command === 'lint') return planOrLint(args);
+    if (args.command === 'plan' || args.command === 'lint') return planOrLint(args, redact);
     if (args.command === 'deploy') return await deployCommand(args, redact);
-    if (args.command === 'check') return await checkCommand(args);
-    if (args.command === 'rollback') return await rollbackCommand(args);
+    if (args.command === 'check') return await checkCommand(args, redact);
+    if (args.command === 'rollback') return await rollbackCommand(args, redact);
     const settings = readSettings(args.raw);
     const started = Date.now();
     const remote = await RemoteHost.connect(settings.connection);
     try {
       if (!args.json)
         progress(
-          `connected to ${settings.connection.host}:${settings.connection.port} in ${formatDuration(Date.now() - started)}; host key ${remote.hostKey.keyType} ${remote.hostKey.fingerprint}`,
+          `connected to ${settings.connection.host}:${settings.connection.port} in ${formatDuration(Date.now() - started)}; ${hostKeyDetail(remote.hostKey)}`,
         );
+      const unverified = unverifiedHostKeyWarning(settings.connection.host, settings.connection.port, remote.hostKey);
+      if (unverified) consoleLog.warn(redact(unverified));
       switch (args.command) {
         case 'preflight': {
           const facts = await preflight(remote);
           const problems = preflightProblems(facts, settings.connection.username);
           if (args.json) {
-            process.stdout.write(`${JSON.stringify({ hostKey: remote.hostKey, facts, problems }, null, 2)}\n`);
+            process.stdout.write(`${redactedJson({ hostKey: remote.hostKey, facts, problems }, redact, 2)}\n`);
           } else {
-            for (const [k, v] of Object.entries(facts)) consoleLog.info(`${k.padEnd(20)} ${JSON.stringify(v)}`);
-            for (const p of problems) consoleLog.error(p);
+            for (const [k, v] of Object.entries(facts)) consoleLog.info(`${k.padEnd(20)} ${redactedJson(v, redact)}`);
+            for (const p of problems) consoleLog.error(redact(p));
           }
           return problems.length ? EXIT.failed : EXIT.ok;
         }
@@ -129,10 +132,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
           const facts = await preflight(remote);
           const address = await containerAddress(remote, facts, m[1]);
           const res = await httpViaHost(remote, address, Number(m[2]), { path: m[3] ?? '/' });
-          if (args.json) process.stdout.write(`${JSON.stringify(res)}\n`);
+          if (args.json) process.stdout.write(`${redactedJson(res, redact)}\n`);
           else {
             process.stdout.write(
-              `${`HTTP ${res.status} ${res.headers['content-type'] ?? ''}`.trim()}\n${redact(res.body)}`,
+              redact(`${`HTTP ${res.status} ${res.headers['content-type'] ?? ''}`.trim()}\n${res.body}`),
             );
           }
           return res.status < 400 ? EXIT.ok : EXIT.failed;

@@ -1,11 +1,13 @@
 // `plan` and `lint`: the stack as a deploy would upload it, checked, without a host.
 import { probesFor, titles } from '../health/probes.js';
 import { formatFinding } from '../lint/lint.js';
+import { redactedJson } from '../report/log.js';
 import { readSettings } from '../settings/settings.js';
 import { planStack } from '../stack/plan.js';
 import type { CliArgs } from './args.js';
 
-export function planOrLint(args: CliArgs): number {
+/** Findings may quote a stack file's lines, and so a secret: everything printed is redacted. */
+export function planOrLint(args: CliArgs, redact: (text: string) => string): number {
   const stackDir = args.command === 'lint' && args.rest[0] ? args.rest[0] : args.raw['stack-dir'];
   const settings = readSettings({ ...args.raw, 'stack-dir': stackDir }, { needsConnection: false });
   const lintOnly = args.command === 'lint';
@@ -19,11 +21,11 @@ export function planOrLint(args: CliArgs): number {
   if (args.json) {
     const files = plan.rendered.files.map((f) => ({ path: f.path, bytes: f.content.length, mode: f.mode.toString(8) }));
     process.stdout.write(
-      `${JSON.stringify({ findings: plan.findings, ...(lintOnly ? {} : { remoteDir, files, composeFiles: plan.rendered.composeFiles }) }, null, 2)}\n`,
+      `${redactedJson({ findings: plan.findings, ...(lintOnly ? {} : { remoteDir, files, composeFiles: plan.rendered.composeFiles }) }, redact, 2)}\n`,
     );
     return errors ? 1 : 0;
   }
-  const out = (l: string) => process.stdout.write(`${l}\n`);
+  const out = (l: string) => process.stdout.write(`${redact(l)}\n`);
   for (const f of plan.findings) out(formatFinding(f));
   if (!lintOnly) {
     out(`\nFiles for ${remoteDir} (${settings.stack.stackDir ?? 'bundled stack'}):`);

@@ -76,10 +76,28 @@ export function checkKnownHosts(text: string, host: string, port: number, keyBlo
 
 export interface HostKeyDecision {
   readonly accepted: boolean;
+  /** Accepted because it matched a pin; false when insecure-skip-host-key-check let it in unchecked. */
+  readonly verified: boolean;
   readonly fingerprint: string;
   readonly keyType: string;
   /** Why the key was refused, naming the fix; undefined when accepted. */
   readonly reason?: string;
+}
+
+/** The host key as the Connect step shows it: whether it was checked against a pin. */
+export function hostKeyDetail(d: HostKeyDecision): string {
+  return `host key ${d.keyType} ${d.fingerprint} ${d.verified ? 'verified' : 'NOT verified (insecure-skip-host-key-check)'}`;
+}
+
+/** What to say when a key was let in without a pin (insecure-skip-host-key-check); nothing otherwise. */
+export function unverifiedHostKeyWarning(host: string, port: number, d: HostKeyDecision): string | undefined {
+  if (d.verified) return undefined;
+  return (
+    `insecure-skip-host-key-check: the host key of ${host}:${port} was accepted without a pin: ${d.keyType} ${d.fingerprint}. ` +
+    'Nothing proved this is your server; a man in the middle would have been let in the same way. ' +
+    `Check the fingerprint from a trusted machine (\`ssh-keyscan -p ${port} ${host} | ssh-keygen -lf -\`) ` +
+    `and set host-fingerprint: ${d.fingerprint} instead.`
+  );
 }
 
 /** Decides whether the key the server showed is the one the settings pin. */
@@ -89,10 +107,17 @@ export function decideHostKey(policy: HostKeyPolicy, host: string, port: number,
   const pinHint =
     `To pin it, check it from a trusted machine (\`ssh-keyscan -p ${port} ${host} | ssh-keygen -lf -\`) ` +
     'and set host-fingerprint to it, or pass known-hosts lines.';
-  const refuse = (reason: string): HostKeyDecision => ({ accepted: false, fingerprint, keyType, reason });
+  const refuse = (reason: string): HostKeyDecision => ({
+    accepted: false,
+    verified: false,
+    fingerprint,
+    keyType,
+    reason,
+  });
+  const pinned: HostKeyDecision = { accepted: true, verified: true, fingerprint, keyType };
   switch (policy.kind) {
     case 'insecure-skip':
-      return { accepted: true, fingerprint, keyType };
+      return { accepted: true, verified: false, fingerprint, keyType };
     case 'unpinned':
       return refuse(
         `The host key of ${host}:${port} is not pinned, so the connection was refused before any change. ` +
@@ -100,7 +125,7 @@ export function decideHostKey(policy: HostKeyPolicy, host: string, port: number,
           '(insecure-skip-host-key-check: true accepts any key, for throwaway hosts only.)',
       );
     case 'fingerprints':
-      if (policy.fingerprints.includes(fingerprint)) return { accepted: true, fingerprint, keyType };
+      if (policy.fingerprints.includes(fingerprint)) return pinned;
       return refuse(
         `Host key mismatch for ${host}:${port}: the server showed ${keyType} ${fingerprint}, ` +
           `but host-fingerprint expects ${policy.fingerprints.join(' or ')}. ` +
@@ -109,7 +134,7 @@ export function decideHostKey(policy: HostKeyPolicy, host: string, port: number,
       );
     case 'known-hosts': {
       const verdict = checkKnownHosts(policy.knownHosts, host, port, keyBlob);
-      if (verdict === 'match') return { accepted: true, fingerprint, keyType };
+      if (verdict === 'match') return pinned;
       const why =
         verdict === 'revoked'
           ? 'that key is marked @revoked in known-hosts'

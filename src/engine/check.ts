@@ -28,6 +28,8 @@ export interface CheckReport {
   readonly error?: Error;
   /** Remote commands and channels the check cost. */
   readonly roundTrips: number;
+  /** Warnings of this check (each logged as found), for the summary. */
+  readonly warnings: readonly string[];
 }
 
 // Swap nearly full on a 1 GB box means the next allocation is the OOM killer's.
@@ -48,6 +50,7 @@ export async function runCheck(settings: Settings, log: Log): Promise<CheckRepor
     ok: r.problems.length === 0,
     steps: steps.records,
     roundTrips: remote?.roundTrips ?? 0,
+    warnings: run.warnings,
   });
   try {
     remote = await connectStep(run);

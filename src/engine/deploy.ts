@@ -29,7 +29,7 @@ import { assertLintClean, planStack, renderForHost } from '../stack/plan.js';
 import type { RenderedStack } from '../stack/render.js';
 import { commit, dropStaging, planUpload, STAGING, saveRelease, stage, type UploadPlan } from '../stack/upload.js';
 import { appLogsWarning, appServiceNames, dataPathOptions, gateDetail, logPathServices } from './data-path.js';
-import { dirsWanted, generatesPassword, type HostState, hostStateScript, parseHostState } from './host-state.js';
+import { dirsWanted, type HostState, hostStateScript, keptOnHost, parseHostState } from './host-state.js';
 import { rollBack } from './rollback.js';
 import { connectStep, newRun, type OnHost, preflightStep, type Run, warn, withLock } from './session.js';
 
@@ -61,6 +61,7 @@ export class DeployFailure extends DeployError {
   constructor(
     readonly error: Error,
     readonly steps: readonly StepRecord[],
+    readonly warnings: readonly string[] = [],
   ) {
     super(error.message);
     this.name = 'DeployFailure';
@@ -108,7 +109,7 @@ export async function deploy(settings: Settings, log: Log, options: DeployOption
       if (!keep) remote.close();
     }
   } catch (e) {
-    throw new DeployFailure(e as Error, run.steps.records);
+    throw new DeployFailure(e as Error, run.steps.records, run.warnings);
   }
 }
 
@@ -176,8 +177,9 @@ async function prepareHost(h: Changing): Promise<string | undefined> {
   await h.steps.run('Network', () =>
     ensureNetwork(remote, dockerCommand(facts), settings.stack.network, state.networkDriver),
   );
-  const cert = await h.steps.run('Directories', () => ensureDirs(remote, dirsWanted(h), state.missing));
-  return cert ?? state.receiverCert;
+  const made = await h.steps.run('Directories', () => ensureDirs(remote, dirsWanted(h), state.missing));
+  if (made.warning) warn(h, made.warning);
+  return made.receiverCert ?? state.receiverCert;
 }
 
 /** Only what differs is written: staged, checked by Compose, then moved into place. */
@@ -185,12 +187,8 @@ function uploadStep(h: Changing): Promise<Uploaded> {
   const { remote, layout, rendered, facts, state } = h;
   return h.steps.run('Upload', async () => {
     // Without grafana-admin-password, the last one given stays Grafana's password (its database
-    // has it): the file is kept, not removed with the input.
-    const plan = planUpload(
-      rendered.files,
-      state.files,
-      generatesPassword(h.settings) ? [SECRET_FILES.grafanaAdminPassword] : [],
-    );
+    // has it): the file is kept, not removed with the input; so is Grafana's secret key.
+    const plan = planUpload(rendered.files, state.files, keptOnHost(h.settings));
     if (!plan.changed.length && !plan.removed.length) {
       if (!state.files.saved) await saveRelease(remote, layout, plan.release);
       return {

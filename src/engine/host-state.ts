@@ -5,7 +5,7 @@
 
 import { shq } from '../connection/shell.js';
 import { type ContainerInfo, containersScript, parseContainers } from '../health/containers.js';
-import { dirsState, parseReceiverCert, receiverCertState } from '../host/dirs.js';
+import { type DirsWanted, dirsState, parseReceiverCert, receiverCertState } from '../host/dirs.js';
 import { dockerCommand } from '../host/docker.js';
 import { networkState } from '../host/network.js';
 import type { HostFacts } from '../host/preflight.js';
@@ -48,13 +48,22 @@ export const generatesPassword = (s: Settings) => !s.grafana.adminPassword && s.
 export const receiverTls = (s: Settings) =>
   s.agents.acceptAgents && s.agents.receiverTls === 'on' && s.stack.stacks.includes('monitoring');
 
-export function dirsWanted(i: Pick<StateInputs, 'settings' | 'layout'>) {
+export function dirsWanted(i: Pick<StateInputs, 'settings' | 'layout'>): DirsWanted {
   return {
     layout: i.layout,
     generatePassword: generatesPassword(i.settings),
+    secretKey: i.settings.stack.stacks.includes('monitoring'),
     agent: i.settings.stack.stacks.includes('agent'),
     receiverTls: receiverTls(i.settings),
   };
+}
+
+/**
+ * Secret files made on the host that no upload may remove: Grafana's secret key, always, and
+ * without grafana-admin-password the last one given (Grafana's database has it).
+ */
+export function keptOnHost(s: Settings): string[] {
+  return [...(generatesPassword(s) ? [SECRET_FILES.grafanaAdminPassword] : []), SECRET_FILES.grafanaSecretKey];
 }
 
 /** Prints `@grafana-password BASE64`: the admin password the host keeps (never printed in clear). */

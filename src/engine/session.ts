@@ -1,6 +1,7 @@
 // What every command on a host begins with: a run (settings, log, steps), the connection with a
 // verified host key, the read-only preflight, and the per-host lock around anything that
 // changes the host.
+import { hostKeyDetail, unverifiedHostKeyWarning } from '../connection/host-key.js';
 import { RemoteHost } from '../connection/ssh.js';
 import { DeployError } from '../errors.js';
 import { acquireLock } from '../host/lock.js';
@@ -36,9 +37,11 @@ export function connectStep(run: Run): Promise<RemoteHost> {
   // The step's name stays short (the terminal's columns); where it connects is its detail.
   return run.steps.run('Connect', async () => {
     const remote = await RemoteHost.connect(connection);
+    const warning = unverifiedHostKeyWarning(connection.host, connection.port, remote.hostKey);
+    if (warning) warn(run, warning);
     return {
       value: remote,
-      detail: `${connection.username}@${connection.host}:${connection.port}, host key ${remote.hostKey.keyType} ${remote.hostKey.fingerprint}`,
+      detail: `${connection.username}@${connection.host}:${connection.port}, ${hostKeyDetail(remote.hostKey)}`,
     };
   });
 }

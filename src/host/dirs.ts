@@ -1,16 +1,19 @@
 // Directories the stacks bind-mount, made by the login user before Compose would make them
 // as root (Grafana, running as the login user, could then not write its data). A directory the
-// tool did not make keeps its mode: a deploy never loosens what someone set.
+// tool did not make keeps its mode: a deploy never loosens what someone set. The one exception
+// tightens: a logs/app at exactly 777 (as deploys before the sticky bit made it) gets +t.
 import { shq } from '../connection/shell.js';
 import type { RemoteHost } from '../connection/ssh.js';
 import { DeployError } from '../errors.js';
 import { RECEIVER_TLS_NAME, type RemoteLayout, SECRET_FILES } from '../model/layout.js';
-import type { StepOutcome } from '../report/steps.js';
+import type { StepResult } from '../report/steps.js';
 
 export interface DirsWanted {
   readonly layout: RemoteLayout;
   /** Make a Grafana admin password on the host (none was given). */
   readonly generatePassword: boolean;
+  /** Make Grafana's secret key on the host (the monitoring stack runs there); never replaced. */
+  readonly secretKey: boolean;
   /** An agent host keeps its Prometheus WAL in data/. */
   readonly agent: boolean;
   /** The receiver speaks TLS: make its self-signed certificate and key once. */
@@ -31,7 +34,7 @@ function certScript(layout: RemoteLayout, name: string): string {
   return `if [ ! -s ${shq(receiverCert(layout))} ]; then
   command -v openssl >/dev/null || { echo "openssl is not installed on the host: it makes the receiver's certificate" >&2; exit 6; }
   cfg=$(mktemp)
-  printf '%s\n' '[req]' 'distinguished_name=dn' 'x509_extensions=ext' 'prompt=no' '[dn]' 'CN=${name}' '[ext]' \
+  printf '%s\\n' '[req]' 'distinguished_name=dn' 'x509_extensions=ext' 'prompt=no' '[dn]' 'CN=${name}' '[ext]' \\
     'subjectAltName=DNS:${name}' 'basicConstraints=critical,CA:TRUE' 'keyUsage=critical,digitalSignature,keyEncipherment,keyCertSign' 'extendedKeyUsage=serverAuth' > "$cfg"
   (umask 077; openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -config "$cfg" -keyout ${dir}/receiver.key -out ${dir}/receiver.crt) >/dev/null 2>&1 || { rm -f "$cfg" ${dir}/receiver.key ${dir}/receiver.crt; echo "openssl could not make the receiver's certificate" >&2; exit 6; }
   rm -f "$cfg"; chmod 644 ${dir}/receiver.crt
@@ -49,6 +52,8 @@ export function parseReceiverCert(out: string): string | undefined {
   return b64 ? Buffer.from(b64, 'base64').toString('utf8') : undefined;
 }
 
+const STICKY = '1777';
+
 function dirs(w: DirsWanted): [string, string][] {
   const { layout } = w;
   return [
@@ -57,8 +62,9 @@ function dirs(w: DirsWanted): [string, string][] {
     [`${layout.dataDir}/grafana`, '755'],
     [`${layout.dataDir}/grafana-com-dashboards`, '755'],
     [layout.logsDir, '755'],
-    // The app's image decides which user Logback writes as; let any user write its log dir.
-    [`${layout.logsDir}/app`, '777'],
+    // The app's image decides which user Logback writes as; let any user write its log dir,
+    // sticky, as /tmp: no user can delete or replace another's files there.
+    [`${layout.logsDir}/app`, STICKY],
     [`${layout.logsDir}/nginx`, '755'],
     [layout.secretsDir, '700'],
     ...(w.agent ? ([[`${layout.dataDir}/prometheus-agent`, '755']] as [string, string][]) : []),
@@ -67,44 +73,71 @@ function dirs(w: DirsWanted): [string, string][] {
 }
 
 const passwordFile = (w: DirsWanted) => `${w.layout.root}/${SECRET_FILES.grafanaAdminPassword}`;
+const secretKeyFile = (w: DirsWanted) => `${w.layout.root}/${SECRET_FILES.grafanaSecretKey}`;
 
-/** Prints `@missing PATH` for each directory (or the password file) still to make. */
+/** The secret files made on the host, with their length in random bytes. */
+function generated(w: DirsWanted): [string, number][] {
+  return [
+    ...(w.generatePassword ? ([[passwordFile(w), 24]] as [string, number][]) : []),
+    ...(w.secretKey ? ([[secretKeyFile(w), 48]] as [string, number][]) : []),
+  ];
+}
+
+/** Printed when the key is made for a Grafana that has run with the default key before. */
+const KEY_FOR_EXISTING_DB = '@secret-key-for-existing-db';
+
+/** Prints `@missing PATH` for each directory (or secret file) still to make, or to make sticky. */
 export function dirsState(w: DirsWanted): string {
   return [
-    ...dirs(w).map(([d]) => `[ -d ${shq(d)} ] || echo @missing ${shq(d)}`),
-    ...(w.generatePassword ? [`[ -s ${shq(passwordFile(w))} ] || echo @missing ${shq(passwordFile(w))}`] : []),
+    ...dirs(w).map(([d, mode]) =>
+      mode === STICKY
+        ? `case "$(stat -c %a -- ${shq(d)} 2>/dev/null)" in 777|'') echo @missing ${shq(d)} ;; esac`
+        : `[ -d ${shq(d)} ] || echo @missing ${shq(d)}`,
+    ),
+    ...generated(w).map(([f]) => `[ -s ${shq(f)} ] || echo @missing ${shq(f)}`),
     ...(w.receiverTls ? [`[ -s ${shq(receiverCert(w.layout))} ] || echo @missing ${shq(receiverCert(w.layout))}`] : []),
   ].join('\n');
 }
 
 /** The script that makes what is missing (exported for the tests that run it). */
-export function dirsScriptFor(w: DirsWanted): string {
+export function dirsScript(w: DirsWanted): string {
+  const db = `${w.layout.dataDir}/grafana/grafana.db`;
   return `set -e
 changed=
 mk() { [ -d "$1" ] || { mkdir -p "$1"; chmod "$2" "$1"; changed="$changed $1"; }; }
+sticky() { if [ "$(stat -c %a -- "$1")" = 777 ]; then chmod +t "$1"; changed="$changed $1"; fi; }
+# A random secret, unreadable to others from its first byte; one that exists is never replaced.
+gen() { if [ ! -s "$1" ]; then (umask 077; head -c "$2" /dev/urandom | base64 | tr -d '/+=\\n' > "$1.tmp"); mv -f -- "$1.tmp" "$1"; changed="$changed $1"; fi; }
 ${dirs(w)
-  .map(([d, mode]) => `mk ${shq(d)} ${mode}`)
+  .map(([d, mode]) => `mk ${shq(d)} ${mode}${mode === STICKY ? `; sticky ${shq(d)}` : ''}`)
   .join('\n')}
-${
-  w.generatePassword
-    ? `pw=${shq(passwordFile(w))}
-if [ ! -s "$pw" ]; then (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=\\n' > "$pw"); changed="$changed $pw"; fi`
-    : ''
-}
+${w.secretKey ? `[ -s ${shq(secretKeyFile(w))} ] || [ ! -s ${shq(db)} ] || echo ${KEY_FOR_EXISTING_DB}` : ''}
+${generated(w)
+  .map(([f, bytes]) => `gen ${shq(f)} ${bytes}`)
+  .join('\n')}
 ${w.receiverTls ? certScript(w.layout, RECEIVER_TLS_NAME) : ''}
 echo "changed:$changed"
 ${w.receiverTls ? receiverCertState(w.layout) : ''}
 `;
 }
 
-/** Makes what dirsState found missing; nothing to run when all is there. Its value: the receiver's certificate, when made. */
+/**
+ * Makes what dirsState found missing; nothing to run when all is there. Its value: a warning
+ * when Grafana's key was made for a database that Grafana had used with its default key.
+ */
+/** What the Directories step found worth telling: a warning, the receiver's certificate. */
+export interface MadeOnHost {
+  readonly warning?: string;
+  readonly receiverCert?: string;
+}
+
 export async function ensureDirs(
   remote: RemoteHost,
   w: DirsWanted,
   missing: readonly string[],
-): Promise<StepOutcome & { value?: string }> {
-  if (!missing.length) return { changed: false, detail: 'all present' };
-  const out = await remote.run(dirsScriptFor(w), {
+): Promise<StepResult<MadeOnHost>> {
+  if (!missing.length) return { changed: false, detail: 'all present', value: {} };
+  const out = await remote.run(dirsScript(w), {
     what: `Preparing ${w.layout.root}`,
     explain: (r) =>
       r.code === 6
@@ -115,12 +148,26 @@ export async function ensureDirs(
         : undefined,
   });
   const made = (/changed:(.*)/.exec(out)?.[1] ?? '').trim();
-  const generated = made.includes(SECRET_FILES.grafanaAdminPassword);
+  const secrets = generated(w)
+    .map(([f]) => f)
+    .filter((f) => made.split(' ').includes(f));
   return {
-    value: parseReceiverCert(out),
     changed: made.length > 0,
     detail: made
-      ? `made ${made.split(' ').length} path(s)${generated ? `; a Grafana admin password was generated in ${passwordFile(w)} (mode 600)` : ''}`
+      ? `made ${made.split(' ').length} path(s)${secrets.length ? `; generated ${secrets.join(', ')} (mode 600)` : ''}`
       : 'all present',
+    value: {
+      warning: out.includes(KEY_FOR_EXISTING_DB) ? existingDbWarning(w) : undefined,
+      receiverCert: parseReceiverCert(out),
+    },
   };
+}
+
+function existingDbWarning(w: DirsWanted): string {
+  return (
+    `Grafana's secret key was made now (${secretKeyFile(w)}), for a Grafana database that already exists: ` +
+    "Grafana used its public default key before. Secrets it stored with the old key (passwords of data sources or contact points added in Grafana's UI) " +
+    'can no longer be read and must be entered again; the provisioned data sources and the Discord contact point come from files and are not affected. ' +
+    'Keep the key with the database (a backup of data/grafana needs it), and never change it.'
+  );
 }

@@ -42,9 +42,26 @@ export function remoteLayout(remoteDir: string, home: string): RemoteLayout {
   };
 }
 
-/** Files the deploy writes from secret inputs (mode 600), relative to the remote dir. */
+/** The deploy's own bookkeeping in the remote dir: no stack file may have these names. */
+export const MANIFEST = '.manifest';
+export const RELEASE_FILE = '.release';
+export const STAGING = '.staging';
+export const RELEASES = '.releases';
+export const UP_RELEASE = '.up-release';
+export const RESERVED_NAMES: readonly string[] = [
+  MANIFEST,
+  RELEASE_FILE,
+  `${RELEASE_FILE}.previous`,
+  STAGING,
+  RELEASES,
+  UP_RELEASE,
+];
+
+/** Files the deploy writes from secret inputs or makes on the host (mode 600), relative to the remote dir. */
 export const SECRET_FILES = {
   grafanaAdminPassword: 'secrets/grafana_admin_password',
+  /** Made on the host once and kept: Grafana encrypts the secrets in its database with it. */
+  grafanaSecretKey: 'secrets/grafana_secret_key',
   discordWebhookUrl: 'secrets/discord_webhook_url',
   pushPassword: 'secrets/push_password',
 } as const;

@@ -33,7 +33,7 @@ export interface NotifyResult {
 
 export async function notify(
   settings: Settings,
-  outcome: Outcome,
+  given: Outcome,
   log: Log,
   options: NotifyOptions = {},
 ): Promise<NotifyResult> {
@@ -45,6 +45,9 @@ export async function notify(
     : undefined;
   if (!file) log.warn('notify: no state directory (MONITORING_DEPLOY_STATE_DIR), so every failed run posts a message.');
   const previous = file ? readState(file) : undefined;
+  // The state file is kept in the actions cache: its problems are redacted like every message.
+  const redact = redactor(settings.secrets);
+  const outcome = { ...given, problems: given.problems.map(redact) };
   const t = transition(previous, outcome, now);
   let delivered: boolean | undefined;
   if (t.notice) {
@@ -53,7 +56,7 @@ export async function notify(
         ? outageMessage(settings.hostName, outcome, now, options.runUrl)
         : resolvedMessage(settings.hostName, outcome, previous?.since, now, options.runUrl);
     // The message leaves this machine: no secret may be in it, even inside a container's error.
-    const delivery = await postToDiscord(webhook, redactor(settings.secrets)(text), options.post);
+    const delivery = await postToDiscord(webhook, redact(text), options.post);
     delivered = delivery.delivered;
     if (delivered) log.info(`notify: posted the ${t.notice} message to Discord`);
     else

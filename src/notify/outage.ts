@@ -3,7 +3,7 @@
 // is resolved. The state lives on the runner (restored and saved by actions/cache in the
 // composite action), because when the host is down it cannot be asked.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface WatchState {
@@ -72,9 +72,12 @@ export function readState(file: string): WatchState | undefined {
   return undefined;
 }
 
+/** Only the runner's user may read it (mode 600, in a mode-700 directory when it makes one). */
 export function writeState(file: string, state: WatchState): void {
-  mkdirSync(join(file, '..'), { recursive: true });
-  writeFileSync(`${file}.tmp`, `${JSON.stringify(state, null, 2)}\n`);
+  mkdirSync(join(file, '..'), { recursive: true, mode: 0o700 });
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  // A .tmp left by an earlier run keeps its mode through writeFileSync.
+  chmodSync(`${file}.tmp`, 0o600);
   renameSync(`${file}.tmp`, file);
 }
 

@@ -25,6 +25,25 @@ export function redactor(secrets: readonly string[]): (text: string) => string {
   return (text) => sorted.reduce((t, s) => t.split(s).join('***'), text);
 }
 
+/**
+ * The value with the secrets replaced in every string in it (object keys too), for output that
+ * leaves the process as JSON: redact before serialising, since JSON escapes a secret with a "
+ * or a backslash and the escaped form no longer matches.
+ */
+export function redactDeep(value: unknown, redact: (text: string) => string): unknown {
+  if (typeof value === 'string') return redact(value);
+  if (Array.isArray(value)) return value.map((v) => redactDeep(v, redact));
+  if (value === null || typeof value !== 'object') return value;
+  const json = (value as { toJSON?: () => unknown }).toJSON;
+  if (typeof json === 'function') return redactDeep(json.call(value), redact);
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [redact(k), redactDeep(v, redact)]));
+}
+
+/** JSON.stringify of a value whose every string was redacted first. */
+export function redactedJson(value: unknown, redact: (text: string) => string, indent?: number): string {
+  return JSON.stringify(redactDeep(value, redact), null, indent);
+}
+
 export function redactingLog(log: Log, secrets: readonly string[]): Log {
   const redact = redactor(secrets);
   const { stepStarted, stepEnded } = log;

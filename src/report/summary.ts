@@ -86,16 +86,15 @@ export function summaryMarkdown(s: SummaryInput): string {
   return `${out.join('\n')}\n`;
 }
 
-export function targetsJson(targets: readonly TargetRow[]): string {
-  return JSON.stringify(
-    targets.map((t) => ({
-      job: t.job,
-      instance: t.instance,
-      health: t.health,
-      lastError: t.lastError,
-      lastScrape: t.lastScrape,
-    })),
-  );
+/** The targets as outputs and --json show them (serialise with redactedJson). */
+export function targetRows(targets: readonly TargetRow[]): TargetRow[] {
+  return targets.map((t) => ({
+    job: t.job,
+    instance: t.instance,
+    health: t.health,
+    lastError: t.lastError,
+    lastScrape: t.lastScrape,
+  }));
 }
 
 /** A plain-text table for terminals. */
@@ -149,14 +148,13 @@ export function fleetMarkdown(title: string, outcomes: readonly HostRow[]): stri
   return `${out.join('\n')}\n`;
 }
 
-export function hostsJson(outcomes: readonly HostRow[]): string {
-  return JSON.stringify(
-    outcomes.map((o) => ({
-      name: o.name,
-      role: o.role,
-      ok: o.ok,
-      ...(o.result ? { release: o.result.release, changed: o.result.changed } : {}),
-      ...(o.error ? { error: headline(o.error) } : {}),
-    })),
-  );
+/** One entry per host, as the hosts output and --json show them (serialise with redactedJson). */
+export function hostRows(outcomes: readonly HostRow[]): object[] {
+  return outcomes.map((o) => ({
+    name: o.name,
+    role: o.role,
+    ok: o.ok,
+    ...(o.result ? { release: o.result.release, changed: o.result.changed } : {}),
+    ...(o.error ? { error: headline(o.error) } : {}),
+  }));
 }

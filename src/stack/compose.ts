@@ -7,12 +7,11 @@ import { dockerCommand } from '../host/docker.js';
 import type { HostFacts } from '../host/preflight.js';
 import { parseComposeFile, stackMounts } from '../model/compose.js';
 import type { StackFile } from '../model/files.js';
-import { PROJECT_NAMES, type StackKey } from '../model/layout.js';
+import { PROJECT_NAMES, type StackKey, UP_RELEASE } from '../model/layout.js';
 import type { PullPolicy } from '../settings/settings.js';
 import type { RenderedStack } from './render.js';
 
 /** Records the release whose stacks were last brought up whole (a rerun of it need not run up). */
-const UP_RELEASE = '.up-release';
 
 /** Prints `@up RELEASE`: the release last brought up. */
 export function upState(root: string): string {

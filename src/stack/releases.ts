@@ -38,7 +38,7 @@ export function restoreScript(release: string): string {
 echo "@now $(date +%s)"
 [ -f ${r}/${MANIFEST} ] || { echo "no release "${shq(release)}" on the host (kept: $(ls -1t ${RELEASES} 2>/dev/null | tr '\\n' ' '))" >&2; exit 7; }
 while IFS= read -r f; do
-  if ! cmp -s ${r}/"$f" "$f"; then
+  if ! cmp -s -- ${r}/"$f" "$f"; then
     mkdir -p -- "$(dirname -- "$f")"; cp -p -- ${r}/"$f" "$f.md-tmp"; mv -f -- "$f.md-tmp" "$f"; echo "@changed $f"
   fi
 done < ${r}/${MANIFEST}
@@ -49,7 +49,7 @@ cp -p ${r}/${MANIFEST} ${MANIFEST}
 cur=$(cat ${RELEASE_FILE} 2>/dev/null || true)
 [ "$cur" = ${shq(release)} ] || { printf '%s\\n' "$cur" > ${RELEASE_FILE}.previous; printf '%s\\n' ${shq(release)} > ${RELEASE_FILE}; }
 for f in ${composeCandidates.map(shq).join(' ')}; do
-  [ -f "$f" ] && grep -qxF "$f" ${MANIFEST} && echo "@compose $f $(base64 -w0 < "$f")"
+  [ -f "$f" ] && grep -qxF -- "$f" ${MANIFEST} && echo "@compose $f $(base64 -w0 < "$f")"
 done
 [ -f .env ] && echo "@env $(base64 -w0 < .env)"
 exit 0

@@ -35,7 +35,10 @@ export interface RenderedStack {
 }
 
 export const DISCORD_CONTACT_POINT_FILE = 'grafana/provisioning/alerting/discord.yaml';
-/** The receiver's users: a salted hash, readable by nginx's worker (never the password). */
+/**
+ * The receiver's users: a salted hash (never the password), mode 600; the receiver's nginx runs
+ * as the login user, who owns it.
+ */
 export const RECEIVER_HTPASSWD = 'receiver/htpasswd';
 
 const PLACEHOLDER = /@@([A-Z][A-Z0-9_]*)@@/g;
@@ -241,7 +244,7 @@ export function renderStack(
     files.push({
       path: RECEIVER_HTPASSWD,
       content: Buffer.from(htpasswdLine(settings.agents.pushUsername, settings.agents.pushPassword, settings.secrets)),
-      mode: 0o644,
+      mode: SECRET_MODE,
       generated: true,
     });
   }

@@ -6,11 +6,9 @@ import { shq } from '../connection/shell.js';
 import type { RemoteHost } from '../connection/ssh.js';
 import { DeployError } from '../errors.js';
 import type { StackFile } from '../model/files.js';
-import type { RemoteLayout } from '../model/layout.js';
+import { MANIFEST, RELEASE_FILE, RELEASES, type RemoteLayout, STAGING } from '../model/layout.js';
 
-export const MANIFEST = '.manifest';
-export const RELEASE_FILE = '.release';
-export const STAGING = '.staging';
+export { MANIFEST, RELEASE_FILE, RELEASES, STAGING };
 
 export interface RemoteState {
   /** Paths the previous deploy wrote (its manifest). */
@@ -96,7 +94,7 @@ export function stagingScript(root: string, plan: UploadPlan, allFiles: readonly
     'set -e',
     `mkdir -p ${r} && cd ${r}`,
     `rm -rf ${STAGING} && mkdir -p ${STAGING} && chmod 700 ${STAGING}`,
-    'd() { mkdir -p "$(dirname "$1")"; }',
+    'd() { mkdir -p -- "$(dirname -- "$1")"; }',
     // Secrets are created unreadable to others from the first byte.
     `w() { d "${STAGING}/$1"; (umask 077; base64 -d > "${STAGING}/$1"); chmod "$2" "${STAGING}/$1"; }`,
   ];
@@ -116,7 +114,6 @@ export function stagingScript(root: string, plan: UploadPlan, allFiles: readonly
   return `${lines.join('\n')}\n`;
 }
 
-export const RELEASES = '.releases';
 const KEEP_RELEASES = 5;
 
 /** Keeps a copy of the release's files (secrets included, so mode 700) for rollback. */
@@ -135,7 +132,7 @@ export function commitScript(root: string, plan: UploadPlan): string {
   const lines = ['set -e', `cd ${shq(root)}`];
   for (const f of plan.changed) {
     const dir = posix.dirname(f.path);
-    if (dir !== '.') lines.push(`mkdir -p ${shq(dir)}`);
+    if (dir !== '.') lines.push(`mkdir -p -- ${shq(dir)}`);
     lines.push(`mv -f -- ${shq(`${STAGING}/${f.path}`)} ${shq(f.path)}`);
   }
   for (const p of plan.removed) lines.push(`rm -f -- ${shq(p)}`);

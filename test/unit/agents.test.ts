@@ -4,10 +4,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { invocation } from '../../src/connection/shell';
 import { hostSettings, receiverTlsInRun, withLimit } from '../../src/engine/fleet';
 import { judgePush } from '../../src/health/push';
-import { dirsScriptFor, parseReceiverCert } from '../../src/host/dirs';
+import { dirsScript, parseReceiverCert } from '../../src/host/dirs';
 import { remoteLayout } from '../../src/model/layout';
 import { readSettings, type SettingsError } from '../../src/settings/settings';
 import { planStack } from '../../src/stack/plan';
@@ -179,7 +180,7 @@ describe('rendering per role', () => {
     const dir = mkdtempSync(join(tmpdir(), 'md-agent-tls-'));
     const layout = remoteLayout(join(dir, 'monitoring'), dir);
     const { command, stdin } = invocation(
-      dirsScriptFor({ layout, generatePassword: false, agent: false, receiverTls: true }),
+      dirsScript({ layout, generatePassword: false, secretKey: false, agent: false, receiverTls: true }),
     );
     const ca = parseReceiverCert(execFileSync('sh', ['-c', command], { input: stdin, encoding: 'utf8' })) ?? '';
     const s = readSettings(
@@ -264,6 +265,10 @@ describe('rendering per role', () => {
     const htpasswd = plan.rendered.files.find((f) => f.path === 'receiver/htpasswd');
     expect(htpasswd?.content.toString()).toMatch(/^agent:\{SSHA\}[A-Za-z0-9+/=]+\n$/);
     expect(htpasswd?.content.toString()).not.toContain('pw-123456');
+    // Mode 600: only the login user reads it, and the receiver runs as the login user.
+    expect(htpasswd?.mode).toBe(0o600);
+    const compose = plan.rendered.files.find((f) => f.path === 'docker-compose-dev-monitoring.yml');
+    expect(parse(compose?.content.toString() ?? '').services.receiver.user).toBe('${UID}:${GID}');
     expect(plan.rendered.variables.COMPOSE_PROFILES).toBe('promtail,receiver');
     expect(plan.rendered.files.map((f) => f.path)).not.toContain('prometheus-agent.yml');
   });

@@ -4,7 +4,14 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { checkKnownHosts, decideHostKey, fingerprintOf, keyTypeOf } from '../../src/connection/host-key';
+import {
+  checkKnownHosts,
+  decideHostKey,
+  fingerprintOf,
+  hostKeyDetail,
+  keyTypeOf,
+  unverifiedHostKeyWarning,
+} from '../../src/connection/host-key';
 import { knownHostsProblems } from '../../src/settings/known-hosts';
 
 let dir: string;
@@ -130,5 +137,36 @@ describe('decideHostKey', () => {
     expect(d.reason).toContain('not pinned');
     expect(d.reason).toContain(sshKeygenFingerprint);
     expect(decideHostKey({ kind: 'insecure-skip' }, 'h', 22, blob).accepted).toBe(true);
+  });
+});
+
+describe('a key accepted without a pin (insecure-skip-host-key-check)', () => {
+  it('is accepted but not verified; a pinned key is verified', () => {
+    expect(decideHostKey({ kind: 'insecure-skip' }, 'h', 22, blob)).toMatchObject({ accepted: true, verified: false });
+    expect(decideHostKey({ kind: 'fingerprints', fingerprints: [sshKeygenFingerprint] }, 'h', 22, blob)).toMatchObject({
+      accepted: true,
+      verified: true,
+    });
+    expect(decideHostKey({ kind: 'known-hosts', knownHosts: `h ${pubLine}` }, 'h', 22, blob)).toMatchObject({
+      accepted: true,
+      verified: true,
+    });
+  });
+
+  it('says so in the step detail and in a warning naming the fingerprint and how to pin it', () => {
+    const skipped = decideHostKey({ kind: 'insecure-skip' }, 'dev.example.com', 2222, blob);
+    expect(hostKeyDetail(skipped)).toBe(
+      `host key ssh-ed25519 ${sshKeygenFingerprint} NOT verified (insecure-skip-host-key-check)`,
+    );
+    const warning = unverifiedHostKeyWarning('dev.example.com', 2222, skipped) ?? '';
+    expect(warning).toContain('insecure-skip-host-key-check');
+    expect(warning).toContain(`ssh-ed25519 ${sshKeygenFingerprint}`);
+    expect(warning).toContain('dev.example.com:2222');
+    expect(warning).toContain('ssh-keyscan -p 2222 dev.example.com | ssh-keygen -lf -');
+    expect(warning).toContain(`host-fingerprint: ${sshKeygenFingerprint}`);
+
+    const pinned = decideHostKey({ kind: 'fingerprints', fingerprints: [sshKeygenFingerprint] }, 'h', 22, blob);
+    expect(hostKeyDetail(pinned)).toBe(`host key ssh-ed25519 ${sshKeygenFingerprint} verified`);
+    expect(unverifiedHostKeyWarning('h', 22, pinned)).toBeUndefined();
   });
 });

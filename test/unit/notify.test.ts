@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -165,6 +165,30 @@ describe('postToDiscord', () => {
     expect(bodies.join('')).not.toContain('sup3r-secret-pw');
     const files = readFileSync(join(stateDir, readdirSync(stateDir)[0] ?? ''), 'utf8');
     expect(JSON.parse(files)).toMatchObject({ status: 'ok' });
+  });
+  it('notify: keeps the state file mode 600, and no secret in it, however the secret is written', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'md-notify-'));
+    const secret = 'pa"ss\\wo-123';
+    const settings = readSettings({
+      host: 'dev.example.com',
+      username: 'ec2-user',
+      'ssh-key': '-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----',
+      'grafana-admin-password': secret,
+      'discord-webhook-url': url,
+      command: 'check',
+    });
+    const log = { info: () => {}, warn: () => {}, error: () => {} };
+    const problems = [`Grafana not ready: login failed for admin:${secret}`];
+    await notify(settings, { ok: false, what: 'check', problems }, log, { stateDir, now: T0 });
+    const file = join(stateDir, readdirSync(stateDir)[0] ?? '');
+    const text = readFileSync(file, 'utf8');
+    expect(JSON.parse(text)).toMatchObject({
+      status: 'failing',
+      problems: ['Grafana not ready: login failed for admin:***'],
+    });
+    expect(text).not.toContain(JSON.stringify(secret).slice(1, -1));
+    expect(text).not.toContain(secret);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 });
 

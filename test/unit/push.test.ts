@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { invocation } from '../../src/connection/shell';
 import type { RemoteHost } from '../../src/connection/ssh';
 import { probePush } from '../../src/health/push';
-import { dirsScriptFor, parseReceiverCert } from '../../src/host/dirs';
+import { dirsScript, parseReceiverCert } from '../../src/host/dirs';
 import { remoteLayout } from '../../src/model/layout';
 
 /** Stands in for the SSH connection: its tunnel is a plain TCP connection from this machine. */
@@ -131,7 +131,7 @@ describe('probePush', () => {
     const dir = mkdtempSync(join(tmpdir(), 'md-receiver-'));
     const layout = remoteLayout(join(dir, 'monitoring'), dir);
     const { command, stdin } = invocation(
-      dirsScriptFor({ layout, generatePassword: false, agent: false, receiverTls: true }),
+      dirsScript({ layout, generatePassword: false, secretKey: false, agent: false, receiverTls: true }),
     );
     const receiverCert =
       parseReceiverCert(execFileSync('sh', ['-c', command], { input: stdin, encoding: 'utf8' })) ?? '';
