@@ -34474,6 +34474,10 @@ var __webpack_exports__ = {};
 
 ;// CONCATENATED MODULE: ./package.json
 const package_namespaceObject = {"rE":"0.1.0"};
+;// CONCATENATED MODULE: external "node:net"
+const external_node_net_namespaceObject = require("node:net");
+;// CONCATENATED MODULE: external "node:tls"
+const external_node_tls_namespaceObject = require("node:tls");
 ;// CONCATENATED MODULE: ./src/errors.ts
 // An error the user can act on: what went wrong and how to fix it. Anything else that reaches
 // the top is a bug in this action and is reported as one.
@@ -34506,6 +34510,10 @@ class ConnectionLostError extends DeployError {
 }
 
 ;// CONCATENATED MODULE: ./src/connection/http.ts
+// HTTP to services that are only on the host's internal Docker network, through an SSH tunnel:
+// nothing needs to be published for the deploy to check it.
+
+
 
 /** Sends one HTTP/1.0 request over an open stream and reads the response until the peer closes. */
 function httpOverStream(stream, hostHeader, req) {
@@ -34592,6 +34600,28 @@ function dechunk(data) {
 async function httpViaHost(remote, address, port, req) {
     const channel = await remote.tunnel(address, port, req.timeoutMs);
     return httpOverStream(channel, `${address}:${port}`, req);
+}
+/**
+ * An HTTP(S) request to a URL as the host reaches it: the connection starts on the host, through
+ * the SSH connection (the path the host's own agents use; an endpoint may be reachable only from
+ * there), with TLS spoken over the tunnel for https. The request's path defaults to the URL's
+ * path and query. A user:password@ in the URL is not sent: credentials are the caller's choice
+ * (its Authorization header). `ca`: an extra trusted CA (PEM); the system's CAs always count.
+ */
+async function httpFromHost(remote, url, req = {}, ca) {
+    const u = new URL(url);
+    const tls = u.protocol === 'https:';
+    const port = Number(u.port) || (tls ? 443 : 80);
+    // URL keeps IPv6 hosts in brackets; a socket wants the bare address.
+    const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
+    const channel = await remote.tunnel(host, port, req.timeoutMs);
+    return httpOverStream(tls
+        ? (0,external_node_tls_namespaceObject.connect)({
+            socket: channel,
+            ...((0,external_node_net_namespaceObject.isIP)(host) ? {} : { servername: host }),
+            ...(ca ? { ca: [...external_node_tls_namespaceObject.rootCertificates, ca] } : {}),
+        })
+        : channel, u.host, { ...req, path: req.path ?? `${u.pathname}${u.search}` });
 }
 
 // EXTERNAL MODULE: external "assert"
@@ -36274,8 +36304,6 @@ const OUTPUTS = [
 
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = require("node:fs");
-;// CONCATENATED MODULE: external "node:net"
-const external_node_net_namespaceObject = require("node:net");
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = require("node:path");
 ;// CONCATENATED MODULE: ./src/settings/parse.ts
@@ -37718,13 +37746,10 @@ function probesMarkdown() {
     ].join('\n');
 }
 
-;// CONCATENATED MODULE: external "node:tls"
-const external_node_tls_namespaceObject = require("node:tls");
 ;// CONCATENATED MODULE: ./src/health/push.ts
 // An agent's gate asks, from the agent host itself, whether the central endpoints take its
 // credentials: one empty write to each. A 401 here names the cause at once, instead of a gate
 // that only times out waiting for data that is being refused.
-
 
 
 /** What to send so that a real receiver answers without storing anything. */
@@ -37760,32 +37785,21 @@ async function probePush(remote, target, credentials, timeoutMs = 5_000,
 /** Extra trusted CA (PEM), for an endpoint with a private CA; the system's CAs always count. */
 ca) {
     const name = target.name;
-    let url;
-    try {
-        url = new URL(target.url);
-    }
-    catch {
+    if (!URL.canParse(target.url))
         return { name, ok: false, detail: `${target.url} is not a URL` };
-    }
-    const tls = url.protocol === 'https:';
-    const port = Number(url.port) || (tls ? 443 : 80);
     const auth = credentials.password
         ? { Authorization: `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}` }
         : {};
     const write = emptyWrite(target);
     const req = {
         method: 'POST',
-        path: `${url.pathname}${url.search}`,
         headers: { ...write.headers, ...auth },
         body: write.body,
         timeoutMs,
     };
     try {
         // The connection starts on the agent host: this is the path its Prometheus and Promtail use.
-        const channel = await remote.tunnel(url.hostname, port, timeoutMs);
-        const res = await httpOverStream(tls
-            ? (0,external_node_tls_namespaceObject.connect)({ socket: channel, servername: url.hostname, ...(ca ? { ca: [...external_node_tls_namespaceObject.rootCertificates, ca] } : {}) })
-            : channel, url.host, req);
+        const res = await httpFromHost(remote, target.url, req, ca);
         const why = judgePush(target, res.status, res.body);
         return { name, ok: !why, detail: why ?? `${target.url} accepts the credentials` };
     }

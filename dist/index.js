@@ -66209,7 +66209,15 @@ async function containerLogs(remote, facts, name, lines = 15) {
     return out.trim();
 }
 
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+// EXTERNAL MODULE: external "node:tls"
+var external_node_tls_ = __nccwpck_require__(1692);
 ;// CONCATENATED MODULE: ./src/connection/http.ts
+// HTTP to services that are only on the host's internal Docker network, through an SSH tunnel:
+// nothing needs to be published for the deploy to check it.
+
+
 
 /** Sends one HTTP/1.0 request over an open stream and reads the response until the peer closes. */
 function httpOverStream(stream, hostHeader, req) {
@@ -66296,6 +66304,28 @@ function dechunk(data) {
 async function httpViaHost(remote, address, port, req) {
     const channel = await remote.tunnel(address, port, req.timeoutMs);
     return httpOverStream(channel, `${address}:${port}`, req);
+}
+/**
+ * An HTTP(S) request to a URL as the host reaches it: the connection starts on the host, through
+ * the SSH connection (the path the host's own agents use; an endpoint may be reachable only from
+ * there), with TLS spoken over the tunnel for https. The request's path defaults to the URL's
+ * path and query. A user:password@ in the URL is not sent: credentials are the caller's choice
+ * (its Authorization header). `ca`: an extra trusted CA (PEM); the system's CAs always count.
+ */
+async function httpFromHost(remote, url, req = {}, ca) {
+    const u = new URL(url);
+    const tls = u.protocol === 'https:';
+    const port = Number(u.port) || (tls ? 443 : 80);
+    // URL keeps IPv6 hosts in brackets; a socket wants the bare address.
+    const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
+    const channel = await remote.tunnel(host, port, req.timeoutMs);
+    return httpOverStream(tls
+        ? (0,external_node_tls_.connect)({
+            socket: channel,
+            ...((0,external_node_net_.isIP)(host) ? {} : { servername: host }),
+            ...(ca ? { ca: [...external_node_tls_.rootCertificates, ca] } : {}),
+        })
+        : channel, u.host, { ...req, path: req.path ?? `${u.pathname}${u.search}` });
 }
 
 ;// CONCATENATED MODULE: ./src/report/format.ts
@@ -66927,13 +66957,10 @@ function probesMarkdown() {
     ].join('\n');
 }
 
-// EXTERNAL MODULE: external "node:tls"
-var external_node_tls_ = __nccwpck_require__(1692);
 ;// CONCATENATED MODULE: ./src/health/push.ts
 // An agent's gate asks, from the agent host itself, whether the central endpoints take its
 // credentials: one empty write to each. A 401 here names the cause at once, instead of a gate
 // that only times out waiting for data that is being refused.
-
 
 
 /** What to send so that a real receiver answers without storing anything. */
@@ -66969,32 +66996,21 @@ async function probePush(remote, target, credentials, timeoutMs = 5_000,
 /** Extra trusted CA (PEM), for an endpoint with a private CA; the system's CAs always count. */
 ca) {
     const name = target.name;
-    let url;
-    try {
-        url = new URL(target.url);
-    }
-    catch {
+    if (!URL.canParse(target.url))
         return { name, ok: false, detail: `${target.url} is not a URL` };
-    }
-    const tls = url.protocol === 'https:';
-    const port = Number(url.port) || (tls ? 443 : 80);
     const auth = credentials.password
         ? { Authorization: `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}` }
         : {};
     const write = emptyWrite(target);
     const req = {
         method: 'POST',
-        path: `${url.pathname}${url.search}`,
         headers: { ...write.headers, ...auth },
         body: write.body,
         timeoutMs,
     };
     try {
         // The connection starts on the agent host: this is the path its Prometheus and Promtail use.
-        const channel = await remote.tunnel(url.hostname, port, timeoutMs);
-        const res = await httpOverStream(tls
-            ? (0,external_node_tls_.connect)({ socket: channel, servername: url.hostname, ...(ca ? { ca: [...external_node_tls_.rootCertificates, ca] } : {}) })
-            : channel, url.host, req);
+        const res = await httpFromHost(remote, target.url, req, ca);
         const why = judgePush(target, res.status, res.body);
         return { name, ok: !why, detail: why ?? `${target.url} accepts the credentials` };
     }
@@ -70998,8 +71014,6 @@ function withMessage(e, message) {
     return e instanceof GateError ? new GateError(message, e.state, '') : new errors_DeployError(message);
 }
 
-// EXTERNAL MODULE: external "node:net"
-var external_node_net_ = __nccwpck_require__(7030);
 ;// CONCATENATED MODULE: ./src/health/arrival.ts
 // An agent's health is checked where its data lands: on the central host, its `up` series
 // (arriving by remote write, labelled with its host name) must all be 1, and Loki must know its

@@ -1,6 +1,8 @@
 // HTTP to services that are only on the host's internal Docker network, through an SSH tunnel:
 // nothing needs to be published for the deploy to check it.
+import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { rootCertificates, connect as tlsConnect } from 'node:tls';
 import { DeployError } from '../errors.js';
 import type { RemoteHost } from './ssh.js';
 
@@ -103,4 +105,36 @@ export async function httpViaHost(
 ): Promise<HttpResponse> {
   const channel = await remote.tunnel(address, port, req.timeoutMs);
   return httpOverStream(channel, `${address}:${port}`, req);
+}
+
+/**
+ * An HTTP(S) request to a URL as the host reaches it: the connection starts on the host, through
+ * the SSH connection (the path the host's own agents use; an endpoint may be reachable only from
+ * there), with TLS spoken over the tunnel for https. The request's path defaults to the URL's
+ * path and query. A user:password@ in the URL is not sent: credentials are the caller's choice
+ * (its Authorization header). `ca`: an extra trusted CA (PEM); the system's CAs always count.
+ */
+export async function httpFromHost(
+  remote: RemoteHost,
+  url: string,
+  req: Omit<HttpRequest, 'path'> & { readonly path?: string } = {},
+  ca?: string,
+): Promise<HttpResponse> {
+  const u = new URL(url);
+  const tls = u.protocol === 'https:';
+  const port = Number(u.port) || (tls ? 443 : 80);
+  // URL keeps IPv6 hosts in brackets; a socket wants the bare address.
+  const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
+  const channel = await remote.tunnel(host, port, req.timeoutMs);
+  return httpOverStream(
+    tls
+      ? tlsConnect({
+          socket: channel,
+          ...(isIP(host) ? {} : { servername: host }),
+          ...(ca ? { ca: [...rootCertificates, ca] } : {}),
+        })
+      : channel,
+    u.host,
+    { ...req, path: req.path ?? `${u.pathname}${u.search}` },
+  );
 }

@@ -1,9 +1,7 @@
 // An agent's gate asks, from the agent host itself, whether the central endpoints take its
 // credentials: one empty write to each. A 401 here names the cause at once, instead of a gate
 // that only times out waiting for data that is being refused.
-
-import { rootCertificates, connect as tlsConnect } from 'node:tls';
-import { type HttpRequest, httpOverStream } from '../connection/http.js';
+import { type HttpRequest, httpFromHost } from '../connection/http.js';
 import type { RemoteHost } from '../connection/ssh.js';
 import { headline } from '../errors.js';
 import type { CheckState } from './probes.js';
@@ -56,35 +54,20 @@ export async function probePush(
   ca?: string,
 ): Promise<CheckState> {
   const name = target.name;
-  let url: URL;
-  try {
-    url = new URL(target.url);
-  } catch {
-    return { name, ok: false, detail: `${target.url} is not a URL` };
-  }
-  const tls = url.protocol === 'https:';
-  const port = Number(url.port) || (tls ? 443 : 80);
+  if (!URL.canParse(target.url)) return { name, ok: false, detail: `${target.url} is not a URL` };
   const auth: Record<string, string> = credentials.password
     ? { Authorization: `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}` }
     : {};
   const write = emptyWrite(target);
-  const req: HttpRequest = {
+  const req: Omit<HttpRequest, 'path'> = {
     method: 'POST',
-    path: `${url.pathname}${url.search}`,
     headers: { ...write.headers, ...auth },
     body: write.body,
     timeoutMs,
   };
   try {
     // The connection starts on the agent host: this is the path its Prometheus and Promtail use.
-    const channel = await remote.tunnel(url.hostname, port, timeoutMs);
-    const res = await httpOverStream(
-      tls
-        ? tlsConnect({ socket: channel, servername: url.hostname, ...(ca ? { ca: [...rootCertificates, ca] } : {}) })
-        : channel,
-      url.host,
-      req,
-    );
+    const res = await httpFromHost(remote, target.url, req, ca);
     const why = judgePush(target, res.status, res.body);
     return { name, ok: !why, detail: why ?? `${target.url} accepts the credentials` };
   } catch (e) {
