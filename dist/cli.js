@@ -36227,6 +36227,27 @@ const INPUTS = [
         secret: true,
         description: 'Basic-auth password for remote write and Loki push. Pass it from a secret.',
     },
+    {
+        name: 'metrics-query-url',
+        group: 'agents',
+        description: "Agent: where its metrics can be read back, the Prometheus-compatible instant-query endpoint itself (`…/api/v1/query`: VictoriaMetrics `http://vm:8428/api/v1/query` or `http://vmselect:8481/select/0/prometheus/api/v1/query`, Mimir `…/prometheus/api/v1/query`, Grafana Cloud `…/api/prom/api/v1/query`). Asked from the agent host; the gate then passes only when the `up` series of every target it scrapes is 1 there.",
+    },
+    {
+        name: 'logs-query-url',
+        group: 'agents',
+        description: "Agent: where its logs can be read back, Loki's `…/loki/api/v1/query_range`. Asked from the agent host; the gate then passes only when this run's canary line of every log job is found there.",
+    },
+    {
+        name: 'query-username',
+        group: 'agents',
+        description: 'Basic-auth user for metrics-query-url and logs-query-url. Default: push-username.',
+    },
+    {
+        name: 'query-password',
+        group: 'agents',
+        secret: true,
+        description: 'Basic-auth password for metrics-query-url and logs-query-url. Default: a user:password@ in the URL, else push-username / push-password. Pass it from a secret.',
+    },
     // grafana
     {
         name: 'grafana-admin-password',
@@ -36579,6 +36600,27 @@ function parseHttpUrl(value, input) {
         throw refuse();
     return v;
 }
+/** The endpoint a query URL must be: the path it ends in, what it is, and what else users paste. */
+const QUERY_ENDPOINTS = {
+    metrics: { path: '/api/v1/query', what: 'the Prometheus-compatible instant-query endpoint itself' },
+    logs: { path: '/loki/api/v1/query_range', what: "Loki's query_range endpoint itself" },
+};
+/**
+ * A query endpoint (metrics-query-url, logs-query-url): an http(s) URL, as parseHttpUrl takes it,
+ * whose path is the endpoint itself. The gate adds its own parameters to any query it holds.
+ */
+function parseQueryUrl(value, input, kind) {
+    const v = parseHttpUrl(value, input);
+    const { path, what } = QUERY_ENDPOINTS[kind];
+    const url = new URL(v);
+    const at = url.pathname.replace(/\/+$/, '');
+    if (at.endsWith(path))
+        return v;
+    const write = /\/(write|push)$/.test(at) ? ' (that is a write endpoint)' : '';
+    // The URL's origin has no user:password@ in it.
+    const hint = /\/api\//.test(at) ? '' : ` (e.g. ${url.origin}${at}${path})`;
+    throw new Error(`${input}: ${shown(withoutUserinfo(v))} is not ${what}${write}: its path must end in ${path}${hint}`);
+}
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 /**
  * The Discord webhook: https, or http to this machine only (a local stand-in). Its value is a
@@ -36794,6 +36836,10 @@ function readSettings(raw, options = {}) {
             lokiPushUrl: optionalParsed('loki-push-url', parseHttpUrl),
             pushUsername: attempt(() => parsePushUsername(value('push-username'), 'push-username'), 'agent'),
             pushPassword: raw['push-password'] || undefined,
+            metricsQueryUrl: optionalParsed('metrics-query-url', (v, i) => parseQueryUrl(v, i, 'metrics')),
+            logsQueryUrl: optionalParsed('logs-query-url', (v, i) => parseQueryUrl(v, i, 'logs')),
+            queryUsername: optionalParsed('query-username', parsePushUsername),
+            queryPassword: raw['query-password'] || undefined,
         },
         hosts,
         parallel: attempt(() => parseInteger(value('parallel'), 'parallel', 1, 20), 3),
@@ -36845,6 +36891,12 @@ function agentProblems(s, needsConnection) {
         out.push('role agent needs remote-write-url and loki-push-url (where its metrics and logs go)');
     }
     const anyAgent = s.hosts.length ? s.hosts.some((h) => h.role === 'agent') : a.role === 'agent';
+    const queryInputs = [
+        ...(a.metricsQueryUrl ? ['metrics-query-url'] : []),
+        ...(a.logsQueryUrl ? ['logs-query-url'] : []),
+    ];
+    if (queryInputs.length && !anyAgent)
+        out.push(`${queryInputs.join(', ')}: only an agent's data is read back there (role: agent, or role=agent lines in hosts)`);
     if (anyAgent && s.stack.logAgent !== 'promtail')
         out.push('log-agent: agent hosts ship logs with promtail in this version (alloy: central stack only)');
     return out;
@@ -36949,7 +37001,7 @@ function secretValues(raw) {
                 out.add(line.trim());
     }
     // Credentials in an endpoint URL (https://user:token@…) are as secret as push-password.
-    for (const name of ['remote-write-url', 'loki-push-url'])
+    for (const name of ['remote-write-url', 'loki-push-url', 'metrics-query-url', 'logs-query-url'])
         for (const c of urlCredentials(raw[name] ?? ''))
             out.add(c);
     return [...out];
