@@ -1,5 +1,6 @@
 // HTTP to services that are only on the host's internal Docker network, through an SSH tunnel:
 // nothing needs to be published for the deploy to check it.
+import { STATUS_CODES } from 'node:http';
 import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { rootCertificates, connect as tlsConnect } from 'node:tls';
@@ -18,6 +19,32 @@ export interface HttpRequest {
   readonly headers?: Readonly<Record<string, string>>;
   readonly body?: string;
   readonly timeoutMs?: number;
+}
+
+/** A status as people know it: `401 Unauthorized`, `502 Bad Gateway`. */
+export function statusWords(status: number): string {
+  const words = STATUS_CODES[status];
+  return words ? `${status} ${words}` : String(status);
+}
+
+/**
+ * An answer in a few words: its status, and the first line of its body unless that only repeats
+ * the status or is a page of HTML (a proxy's error page says nothing more).
+ */
+export function answerWords(status: number, body: string): string {
+  const first = body.trim().split('\n')[0]?.trim().slice(0, 120) ?? '';
+  const said = first && !first.startsWith('<') && first !== STATUS_CODES[status] ? `: ${first}` : '';
+  return `${statusWords(status)}${said}`;
+}
+
+/** The Authorization header for basic auth, or none without a password. */
+export function basicAuth(credentials: {
+  readonly username: string;
+  readonly password?: string;
+}): Record<string, string> {
+  return credentials.password
+    ? { Authorization: `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}` }
+    : {};
 }
 
 /** Sends one HTTP/1.0 request over an open stream and reads the response until the peer closes. */

@@ -57,6 +57,7 @@ export function hostSettings(settings: Settings, entry: HostEntry, central?: Hos
       acceptAgents: entry.role === 'monitoring' ? settings.agents.acceptAgents || !!central : false,
       remoteWriteUrl: settings.agents.remoteWriteUrl ?? (base && `${base}/api/v1/write`),
       lokiPushUrl: settings.agents.lokiPushUrl ?? (base && `${base}/loki/api/v1/push`),
+      centralHost: entry.role === 'agent' ? central?.name : undefined,
     },
   };
 }

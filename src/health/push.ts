@@ -1,7 +1,7 @@
 // An agent's gate asks, from the agent host itself, whether the central endpoints take its
 // credentials: one empty write to each. A 401 here names the cause at once, instead of a gate
 // that only times out waiting for data that is being refused.
-import { type HttpRequest, httpFromHost } from '../connection/http.js';
+import { answerWords, basicAuth, type HttpRequest, httpFromHost, statusWords } from '../connection/http.js';
 import type { RemoteHost } from '../connection/ssh.js';
 import { headline } from '../errors.js';
 import type { CheckState } from './probes.js';
@@ -36,13 +36,13 @@ function emptyWrite(target: PushTarget): Pick<HttpRequest, 'headers' | 'body'> {
  * (Loki 3 answers 422 "at least one valid stream is required"), means the credentials let it in.
  */
 export function judgePush(target: PushTarget, status: number, body: string): string | undefined {
-  const first = body.trim().split('\n')[0]?.slice(0, 120) ?? '';
   if (status === 401 || status === 403) {
-    return `${target.url} answered ${status} ${status === 401 ? 'Unauthorized' : 'Forbidden'}: push-username / push-password are not accepted there`;
+    return `${target.url} answered ${statusWords(status)}: push-username / push-password are not accepted there`;
   }
   if (status === 404) return `${target.url} answered 404: no ${target.name} endpoint at that path`;
   if ((status >= 200 && status < 300) || status === 400 || status === 422) return undefined;
-  return `${target.url} answered ${status} ${first}`;
+  // A proxy in front of an engine that is down answers 502, 503 or 504 with a page of its own.
+  return `${target.url} answered ${answerWords(status, body)}`;
 }
 
 export async function probePush(
@@ -55,13 +55,10 @@ export async function probePush(
 ): Promise<CheckState> {
   const name = target.name;
   if (!URL.canParse(target.url)) return { name, ok: false, detail: `${target.url} is not a URL` };
-  const auth: Record<string, string> = credentials.password
-    ? { Authorization: `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}` }
-    : {};
   const write = emptyWrite(target);
   const req: Omit<HttpRequest, 'path'> = {
     method: 'POST',
-    headers: { ...write.headers, ...auth },
+    headers: { ...write.headers, ...basicAuth(credentials) },
     body: write.body,
     timeoutMs,
   };

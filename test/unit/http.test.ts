@@ -2,6 +2,7 @@ import { connect, createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpFromHost, httpOverStream, parseHttpResponse } from '../../src/connection/http';
 import type { RemoteHost } from '../../src/connection/ssh';
+import { directTunnel } from '../helpers/direct';
 
 describe('parseHttpResponse', () => {
   it('reads status, headers and body', () => {
@@ -95,15 +96,7 @@ describe('httpFromHost', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const p = (server.address() as { port: number }).port;
     const tunnels: string[] = [];
-    // Stands in for the SSH connection: its tunnel is a plain TCP connection from this machine.
-    const remote = {
-      tunnel: (host: string, port: number) =>
-        new Promise((resolve, reject) => {
-          tunnels.push(`${host}:${port}`);
-          const sock = connect(port, host, () => resolve(sock));
-          sock.once('error', reject);
-        }),
-    } as unknown as RemoteHost;
+    const remote = directTunnel({}, tunnels) as RemoteHost;
     const url = `http://user:secret@127.0.0.1:${p}/select/0/prometheus/api/v1/query?extra_label=a`;
     expect(await httpFromHost(remote, url)).toMatchObject({ status: 200, body: 'ok' });
     expect(tunnels).toEqual([`127.0.0.1:${p}`]);

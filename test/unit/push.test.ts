@@ -4,21 +4,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer as createHttp, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttps } from 'node:https';
-import { type AddressInfo, connect } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RemoteHost } from '../../src/connection/ssh';
 import { probePush } from '../../src/health/push';
-
-/** Stands in for the SSH connection: its tunnel is a plain TCP connection from this machine. */
-const direct = {
-  tunnel: (host: string, port: number) =>
-    new Promise((resolve, reject) => {
-      const sock = connect(port, host, () => resolve(sock));
-      sock.once('error', reject);
-    }),
-} as unknown as RemoteHost;
+import { direct } from '../helpers/direct';
 
 const seen: { path: string; auth: string; type: string; body: string }[] = [];
 /** A receiver like ours: basic auth agent:right-password, then 204 for an empty write. */
