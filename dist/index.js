@@ -66236,6 +66236,17 @@ function answerWords(status, body) {
     const said = first && !first.startsWith('<') && first !== external_node_http_.STATUS_CODES[status] ? `: ${first}` : '';
     return `${statusWords(status)}${said}`;
 }
+/**
+ * The user:password@ of a URL, decoded, if it has one. Prometheus and Promtail send these in
+ * place of their basic_auth settings (Go's client sets them first; the basic_auth wrapper then
+ * leaves the request alone).
+ */
+function credentialsIn(url) {
+    const u = new URL(url);
+    return u.username || u.password
+        ? { username: decodeURIComponent(u.username), password: decodeURIComponent(u.password) }
+        : undefined;
+}
 /** The Authorization header for basic auth, or none without a password. */
 function basicAuth(credentials) {
     return credentials.password
@@ -67574,7 +67585,8 @@ function emptyWrite(target) {
  */
 function judgePush(target, status, body) {
     if (status === 401 || status === 403) {
-        return `${target.url} answered ${statusWords(status)}: push-username / push-password are not accepted there`;
+        const which = credentialsIn(target.url) ? 'the user:password@ in the URL is' : 'push-username / push-password are';
+        return `${target.url} answered ${statusWords(status)}: ${which} not accepted there`;
     }
     if (status === 404)
         return `${target.url} answered 404: no ${target.name} endpoint at that path`;
@@ -67592,7 +67604,8 @@ ca) {
     const write = emptyWrite(target);
     const req = {
         method: 'POST',
-        headers: { ...write.headers, ...basicAuth(credentials) },
+        // As Prometheus and Promtail do: a user:password@ in the URL is sent, not the push credentials.
+        headers: { ...write.headers, ...basicAuth(credentialsIn(target.url) ?? credentials) },
         body: write.body,
         timeoutMs,
     };
@@ -67664,20 +67677,13 @@ function gateOptions(settings, log, freshness) {
 function queryEndpoint(agents, input, url) {
     if (!url)
         return undefined;
-    const u = new URL(url);
+    const inUrl = credentialsIn(url);
     const username = agents.queryUsername ?? agents.pushUsername;
     const userName = agents.queryUsername ? 'query-username' : 'push-username';
     if (agents.queryPassword)
         return { url, credentials: { username, password: agents.queryPassword, from: `${userName} / query-password` } };
-    if (u.username || u.password)
-        return {
-            url,
-            credentials: {
-                username: decodeURIComponent(u.username),
-                password: decodeURIComponent(u.password),
-                from: `the user:password@ of ${input}`,
-            },
-        };
+    if (inUrl)
+        return { url, credentials: { ...inUrl, from: `the user:password@ of ${input}` } };
     return {
         url,
         credentials: {

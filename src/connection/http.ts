@@ -37,6 +37,18 @@ export function answerWords(status: number, body: string): string {
   return `${statusWords(status)}${said}`;
 }
 
+/**
+ * The user:password@ of a URL, decoded, if it has one. Prometheus and Promtail send these in
+ * place of their basic_auth settings (Go's client sets them first; the basic_auth wrapper then
+ * leaves the request alone).
+ */
+export function credentialsIn(url: string): { readonly username: string; readonly password: string } | undefined {
+  const u = new URL(url);
+  return u.username || u.password
+    ? { username: decodeURIComponent(u.username), password: decodeURIComponent(u.password) }
+    : undefined;
+}
+
 /** The Authorization header for basic auth, or none without a password. */
 export function basicAuth(credentials: {
   readonly username: string;

@@ -2,7 +2,7 @@
 // every active Prometheus target is up with a scrape newer than this deploy, and (on an agent)
 // the central endpoints take its credentials. Everything is reached through SSH tunnels to
 // container addresses; nothing is published.
-import { httpViaHost } from '../connection/http.js';
+import { credentialsIn, httpViaHost } from '../connection/http.js';
 import type { RemoteHost } from '../connection/ssh.js';
 import { DeployError, headline } from '../errors.js';
 import { dockerCommand } from '../host/docker.js';
@@ -142,20 +142,12 @@ export function gateOptions(settings: Settings, log: Log, freshness: Freshness):
  */
 export function queryEndpoint(agents: AgentSettings, input: string, url?: string): QueryEndpoint | undefined {
   if (!url) return undefined;
-  const u = new URL(url);
+  const inUrl = credentialsIn(url);
   const username = agents.queryUsername ?? agents.pushUsername;
   const userName = agents.queryUsername ? 'query-username' : 'push-username';
   if (agents.queryPassword)
     return { url, credentials: { username, password: agents.queryPassword, from: `${userName} / query-password` } };
-  if (u.username || u.password)
-    return {
-      url,
-      credentials: {
-        username: decodeURIComponent(u.username),
-        password: decodeURIComponent(u.password),
-        from: `the user:password@ of ${input}`,
-      },
-    };
+  if (inUrl) return { url, credentials: { ...inUrl, from: `the user:password@ of ${input}` } };
   return {
     url,
     credentials: {

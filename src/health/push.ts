@@ -1,7 +1,14 @@
 // An agent's gate asks, from the agent host itself, whether the central endpoints take its
 // credentials: one empty write to each. A 401 here names the cause at once, instead of a gate
 // that only times out waiting for data that is being refused.
-import { answerWords, basicAuth, type HttpRequest, httpFromHost, statusWords } from '../connection/http.js';
+import {
+  answerWords,
+  basicAuth,
+  credentialsIn,
+  type HttpRequest,
+  httpFromHost,
+  statusWords,
+} from '../connection/http.js';
 import type { RemoteHost } from '../connection/ssh.js';
 import { headline } from '../errors.js';
 import type { CheckState } from './probes.js';
@@ -37,7 +44,8 @@ function emptyWrite(target: PushTarget): Pick<HttpRequest, 'headers' | 'body'> {
  */
 export function judgePush(target: PushTarget, status: number, body: string): string | undefined {
   if (status === 401 || status === 403) {
-    return `${target.url} answered ${statusWords(status)}: push-username / push-password are not accepted there`;
+    const which = credentialsIn(target.url) ? 'the user:password@ in the URL is' : 'push-username / push-password are';
+    return `${target.url} answered ${statusWords(status)}: ${which} not accepted there`;
   }
   if (status === 404) return `${target.url} answered 404: no ${target.name} endpoint at that path`;
   if ((status >= 200 && status < 300) || status === 400 || status === 422) return undefined;
@@ -58,7 +66,8 @@ export async function probePush(
   const write = emptyWrite(target);
   const req: Omit<HttpRequest, 'path'> = {
     method: 'POST',
-    headers: { ...write.headers, ...basicAuth(credentials) },
+    // As Prometheus and Promtail do: a user:password@ in the URL is sent, not the push credentials.
+    headers: { ...write.headers, ...basicAuth(credentialsIn(target.url) ?? credentials) },
     body: write.body,
     timeoutMs,
   };

@@ -90,6 +90,26 @@ describe('probePush', () => {
     );
   });
 
+  it("sends a URL's own user:password@ in place of the push credentials, as Prometheus and Promtail do", async () => {
+    seen.length = 0;
+    const at = (userinfo: string) => `http://${userinfo}@127.0.0.1:${port(http)}/api/v1/write`;
+    const ok = await probePush(
+      direct,
+      { name: 'remote write', url: at('agent:right-password') },
+      { username: 'agent', password: 'push-password' },
+    );
+    expect(ok.ok).toBe(true);
+    expect(seen[0]?.auth).toBe(`Basic ${Buffer.from('agent:right-password').toString('base64')}`);
+    const refused = await probePush(
+      direct,
+      { name: 'remote write', url: at('agent:wrong') },
+      { username: 'agent', password: 'right-password' },
+    );
+    expect(refused.detail).toBe(
+      `${at('agent:wrong')} answered 401 Unauthorized: the user:password@ in the URL is not accepted there`,
+    );
+  });
+
   it('over HTTPS: checks the certificate, then speaks HTTP inside TLS', async () => {
     seen.length = 0;
     const url = `https://localhost:${port(https)}/loki/api/v1/push`;
