@@ -67671,26 +67671,22 @@ function gateOptions(settings, log, freshness) {
     };
 }
 /**
- * A query URL and its credentials: query-username / query-password when the password is
- * given, else the URL's own user:password@, else the push credentials.
+ * A query URL and its credentials: the URL's own user:password@ (as the agents do for the push
+ * URLs), else query-username / query-password, else the push credentials.
  */
 function queryEndpoint(agents, input, url) {
     if (!url)
         return undefined;
     const inUrl = credentialsIn(url);
-    const username = agents.queryUsername ?? agents.pushUsername;
-    const userName = agents.queryUsername ? 'query-username' : 'push-username';
-    if (agents.queryPassword)
-        return { url, credentials: { username, password: agents.queryPassword, from: `${userName} / query-password` } };
     if (inUrl)
         return { url, credentials: { ...inUrl, from: `the user:password@ of ${input}` } };
+    const username = agents.queryUsername ?? agents.pushUsername;
+    const userName = agents.queryUsername ? 'query-username' : 'push-username';
     return {
         url,
-        credentials: {
-            username,
-            password: agents.pushPassword,
-            from: `${userName} / push-password (query-password is not set)`,
-        },
+        credentials: agents.queryPassword
+            ? { username, password: agents.queryPassword, from: `${userName} / query-password` }
+            : { username, password: agents.pushPassword, from: `${userName} / push-password (query-password is not set)` },
     };
 }
 /**
@@ -72393,7 +72389,7 @@ const INPUTS = [
         name: 'query-password',
         group: 'agents',
         secret: true,
-        description: 'Basic-auth password for metrics-query-url and logs-query-url. Default: a user:password@ in the URL, else push-username / push-password. Pass it from a secret.',
+        description: 'Basic-auth password for metrics-query-url and logs-query-url (a user:password@ in a query URL wins for that URL). Default: push-password. Pass it from a secret.',
     },
     // grafana
     {

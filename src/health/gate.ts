@@ -137,24 +137,20 @@ export function gateOptions(settings: Settings, log: Log, freshness: Freshness):
 }
 
 /**
- * A query URL and its credentials: query-username / query-password when the password is
- * given, else the URL's own user:password@, else the push credentials.
+ * A query URL and its credentials: the URL's own user:password@ (as the agents do for the push
+ * URLs), else query-username / query-password, else the push credentials.
  */
 export function queryEndpoint(agents: AgentSettings, input: string, url?: string): QueryEndpoint | undefined {
   if (!url) return undefined;
   const inUrl = credentialsIn(url);
+  if (inUrl) return { url, credentials: { ...inUrl, from: `the user:password@ of ${input}` } };
   const username = agents.queryUsername ?? agents.pushUsername;
   const userName = agents.queryUsername ? 'query-username' : 'push-username';
-  if (agents.queryPassword)
-    return { url, credentials: { username, password: agents.queryPassword, from: `${userName} / query-password` } };
-  if (inUrl) return { url, credentials: { ...inUrl, from: `the user:password@ of ${input}` } };
   return {
     url,
-    credentials: {
-      username,
-      password: agents.pushPassword,
-      from: `${userName} / push-password (query-password is not set)`,
-    },
+    credentials: agents.queryPassword
+      ? { username, password: agents.queryPassword, from: `${userName} / query-password` }
+      : { username, password: agents.pushPassword, from: `${userName} / push-password (query-password is not set)` },
   };
 }
 

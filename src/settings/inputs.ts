@@ -216,7 +216,7 @@ export const INPUTS: readonly InputSpec[] = [
     group: 'agents',
     secret: true,
     description:
-      'Basic-auth password for metrics-query-url and logs-query-url. Default: a user:password@ in the URL, else push-username / push-password. Pass it from a secret.',
+      'Basic-auth password for metrics-query-url and logs-query-url (a user:password@ in a query URL wins for that URL). Default: push-password. Pass it from a secret.',
   },
   // grafana
   {

@@ -152,7 +152,7 @@ describe("where an agent's data is read back", () => {
   const options = (raw: Record<string, string>) =>
     gateOptions(readSettings(raw), log, { sinceEpochSec: 1_000, restarted: [] });
 
-  it('asks with query-password, else the URL user:password@, else the push credentials', () => {
+  it('asks with the URL user:password@, else query-username / query-password, else the push credentials', () => {
     const urls = {
       'metrics-query-url': 'http://vm:8428/api/v1/query',
       'logs-query-url': 'http://reader:url-pw@loki:3100/loki/api/v1/query_range',
@@ -170,12 +170,13 @@ describe("where an agent's data is read back", () => {
       from: 'the user:password@ of logs-query-url',
     });
     const own = options({ ...agent, ...urls, 'query-username': 'viewer', 'query-password': 'q-pw-1' }).arrival;
-    for (const e of [own?.metrics, own?.logs])
-      expect(e?.credentials).toEqual({
-        username: 'viewer',
-        password: 'q-pw-1',
-        from: 'query-username / query-password',
-      });
+    expect(own?.metrics?.credentials).toEqual({
+      username: 'viewer',
+      password: 'q-pw-1',
+      from: 'query-username / query-password',
+    });
+    // A URL's own user:password@ is what is sent for that URL.
+    expect(own?.logs?.credentials).toMatchObject({ username: 'reader', password: 'url-pw' });
   });
 
   it('without query URLs (or on the central stack) there is nothing to read back', () => {
