@@ -4,7 +4,7 @@
 // agent's app and nginx lines must reach the central Loki stand-in with the agent's host label,
 // before the run is green. Nothing central is reachable without the push credentials.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type AgentHost, agentDocker, agentLine, loadAgent } from '../helpers/agents';
+import { type AgentHost, agentDocker, agentLine, agentAloneInputs as aloneInputs, loadAgent } from '../helpers/agents';
 import { deployWithAction, lokiStreams, sandboxInputs, sh } from '../helpers/deploy';
 import { loadSandbox, type Sandbox } from '../helpers/sandbox';
 
@@ -42,18 +42,11 @@ function fleetInputs(over: Record<string, string> = {}) {
 
 /** The agent deployed on its own (role agent), sending to the central receiver. */
 function agentAloneInputs(over: Record<string, string>) {
-  return sandboxInputs(s, {
-    host: agent.host,
-    port: String(agent.port),
-    username: agent.user,
-    'host-fingerprint': agent.fingerprint,
-    'host-name': 'agent1',
-    role: 'agent',
+  return aloneInputs(s, agent, {
     images: images(),
     'remote-write-url': `http://${agent.centralAddress}:${RECEIVER_PORT}/api/v1/write`,
     'loki-push-url': `http://${agent.centralAddress}:${RECEIVER_PORT}/loki/api/v1/push`,
     'push-password': PUSH_PASSWORD,
-    'swap-size': '0',
     ...over,
   });
 }

@@ -12,8 +12,8 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AgentHost, loadAgent } from '../helpers/agents';
-import { deployWithAction, sandboxInputs, sh } from '../helpers/deploy';
+import { type AgentHost, agentAloneInputs, loadAgent } from '../helpers/agents';
+import { deployWithAction, sh } from '../helpers/deploy';
 import { docker, loadSandbox, type Sandbox } from '../helpers/sandbox';
 
 let s: Sandbox;
@@ -158,18 +158,11 @@ const queryUrls = () => ({
 
 /** agent1 on its own (role agent), sending to the engine; no central host in the run. */
 function engineInputs(over: Record<string, string> = {}) {
-  return sandboxInputs(s, {
-    host: agent.host,
-    port: String(agent.port),
-    username: agent.user,
-    'host-fingerprint': agent.fingerprint,
-    'host-name': 'agent1',
-    role: 'agent',
+  return agentAloneInputs(s, agent, {
     'remote-write-url': `${at()}:${VM_PORT}/api/v1/write`,
     'loki-push-url': `${at()}:${LOKI_PORT}/loki/api/v1/push`,
     'push-password': PUSH_PASSWORD,
     ...queryUrls(),
-    'swap-size': '0',
     // The action's default: the gate must pass against a default VictoriaMetrics within it.
     'health-timeout': '180s',
     ...over,
