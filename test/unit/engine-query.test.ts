@@ -6,10 +6,21 @@
 // from the realbin directory (SANDBOX_REALBIN, ../shared/realbin, /work/shared/realbin), as the
 // sandbox builds its images from them; Prometheus from PATH or the sandbox's Debian package.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { type AddressInfo, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RemoteHost } from '../../src/connection/ssh';
 import { gateDetail } from '../../src/engine/data-path';
@@ -30,20 +41,36 @@ import { direct, directTunnel } from '../helpers/direct';
 const REPO = resolve(__dirname, '../..');
 const work = mkdtempSync(join(tmpdir(), 'md-engines-'));
 
-/** A realbin program, unpacked; undefined (and said) when there is none. */
+/** Where a realbin program's .xz is; undefined (and said) when there is none. */
 function realbin(name: string): string | undefined {
   const dirs = [process.env.SANDBOX_REALBIN, resolve(REPO, '../shared/realbin'), '/work/shared/realbin'];
   const xz = dirs
     .filter(Boolean)
     .map((d) => `${d}/${name}.xz`)
     .find(existsSync);
-  if (!xz) {
-    console.warn(`engine-query: no ${name}.xz in ${dirs.filter(Boolean).join(', ')}: its tests are skipped`);
-    return undefined;
+  if (!xz) console.warn(`engine-query: no ${name}.xz in ${dirs.filter(Boolean).join(', ')}: its tests are skipped`);
+  return xz;
+}
+
+/** The program of a .xz, unpacked once per file (by size and time) and kept in the temp directory. */
+async function unpacked(xz: string): Promise<string> {
+  const { size, mtimeMs } = statSync(xz);
+  const dir = join(tmpdir(), 'md-realbin');
+  mkdirSync(dir, { recursive: true });
+  const bin = join(dir, `${basename(xz, '.xz')}-${size}-${Math.round(mtimeMs)}`);
+  if (existsSync(bin)) return bin;
+  const part = `${bin}.${process.pid}.part`;
+  const out = openSync(part, 'w', 0o755);
+  try {
+    await new Promise<void>((ok, fail) => {
+      const xzp = spawn('xz', ['-dc', xz], { stdio: ['ignore', out, 'inherit'] });
+      xzp.once('error', fail);
+      xzp.once('exit', (code) => (code === 0 ? ok() : fail(new Error(`xz -dc ${xz} exited with ${code}`))));
+    });
+  } finally {
+    closeSync(out);
   }
-  const bin = join(work, name);
-  writeFileSync(bin, execFileSync('xz', ['-dc', xz], { maxBuffer: 1 << 30 }));
-  chmodSync(bin, 0o755);
+  renameSync(part, bin);
   return bin;
 }
 
@@ -106,6 +133,8 @@ afterAll(() => {
 });
 
 /** The engines found, started at once (Loki takes seconds to be ready); each part waits for its own. */
+/** The unpacked programs (their .xz files are VM, LOKI and PROMTAIL). */
+const bins = { vm: '', loki: '', promtail: '' };
 const engines = {
   vm: '',
   loki: '',
@@ -116,6 +145,10 @@ const engines = {
 };
 let vmArgs: string[] = [];
 beforeAll(async () => {
+  const [vmBin = '', lokiBin = '', promtailBin = ''] = await Promise.all(
+    [VM, LOKI, PROMTAIL].map((xz) => (xz ? unpacked(xz) : '')),
+  );
+  Object.assign(bins, { vm: vmBin, loki: lokiBin, promtail: promtailBin });
   const [vm, lokiHttp, lokiGrpc, prometheus, agentPrometheus, promtail] = await freePorts(6);
   Object.assign(engines, { agentPrometheus, promtail });
   if (VM) {
@@ -126,7 +159,7 @@ beforeAll(async () => {
       '-httpAuth.username=reader',
       '-httpAuth.password=right-password',
     ];
-    engines.logs.vm = start(VM, vmArgs, 'vm');
+    engines.logs.vm = start(bins.vm, vmArgs, 'vm');
   }
   if (LOKI) {
     engines.loki = `http://127.0.0.1:${lokiHttp}`;
@@ -136,7 +169,7 @@ beforeAll(async () => {
       .replace('grpc_listen_port: 9096', `grpc_listen_port: ${lokiGrpc}\n  grpc_listen_address: 127.0.0.1`);
     writeFileSync(join(work, 'loki.yml'), config);
     engines.logs.loki = start(
-      LOKI,
+      bins.loki,
       [`-config.file=${join(work, 'loki.yml')}`, '-ingester.min-ready-duration=1s'],
       'loki',
     );
@@ -157,6 +190,7 @@ beforeAll(async () => {
       'prometheus',
     );
   }
+  if (AGENT_PARTS) firstGate = firstDeploy();
 });
 
 const endpoint = (url: string, password = 'right-password'): QueryEndpoint => ({
@@ -399,67 +433,75 @@ async function agentGate(settings: ReturnType<typeof agentSettings>, timeoutMs: 
   }
 }
 
-describe.skipIf(!VM || !LOKI || !PROMETHEUS || !PROMTAIL)(
-  "the agent's gate, no Docker: the real Prometheus agent → VictoriaMetrics, the real Promtail → Loki",
-  () => {
-    beforeAll(async () => {
-      await waitUntil(
-        'VictoriaMetrics answering',
-        async () =>
-          (
-            await fetch(`${engines.vm}/health`, {
-              headers: {
-                Authorization: `Basic ${Buffer.from('reader:right-password').toString('base64')}`,
-              },
-            })
-          ).ok,
-        30_000,
-        engines.logs.vm,
-      );
-      await waitUntil('Loki ready', async () => (await fetch(`${engines.loki}/ready`)).ok, 60_000, engines.logs.loki);
-      mkdirSync(join(work, 'logs/app/info'), { recursive: true });
-      // The app's own file: Promtail watches the directory from its start, as on a host in use.
-      writeFileSync(join(work, 'logs/app/info/app.log'), 'INFO started\n');
-      writeFileSync(
-        join(work, 'agent.yml'),
-        `global: { scrape_interval: 15s }
+const AGENT_PARTS = !!(VM && LOKI && PROMETHEUS && PROMTAIL);
+
+/**
+ * A first deploy of the agent: once VictoriaMetrics answers, its Prometheus (agent mode) and
+ * Promtail start, and the gate with them, within the default health-timeout. It runs while the
+ * tests of the engines' APIs do; its test awaits it.
+ */
+async function firstDeploy(): ReturnType<typeof agentGate> {
+  await waitUntil(
+    'VictoriaMetrics answering',
+    async () =>
+      (
+        await fetch(`${engines.vm}/health`, {
+          headers: {
+            Authorization: `Basic ${Buffer.from('reader:right-password').toString('base64')}`,
+          },
+        })
+      ).ok,
+    30_000,
+    engines.logs.vm,
+  );
+  // Loki may still be warming up: Promtail retries as the bundled agent config has it do.
+  mkdirSync(join(work, 'logs/app/info'), { recursive: true });
+  // The app's own file: Promtail watches the directory from its start, as on a host in use.
+  writeFileSync(join(work, 'logs/app/info/app.log'), 'INFO started\n');
+  writeFileSync(
+    join(work, 'agent.yml'),
+    `global: { scrape_interval: 5s }
 scrape_configs:
-  - job_name: prometheus
-    static_configs: [{ targets: ["localhost:${engines.agentPrometheus}"], labels: { host: "${AGENT_HOST}" } }]
+- job_name: prometheus
+  static_configs: [{ targets: ["localhost:${engines.agentPrometheus}"], labels: { host: "${AGENT_HOST}" } }]
 remote_write:
-  - url: ${engines.vm}/api/v1/write
-    basic_auth: { username: reader, password: right-password }
+- url: ${engines.vm}/api/v1/write
+  basic_auth: { username: reader, password: right-password }
 `,
-      );
-      writeFileSync(
-        join(work, 'promtail.yml'),
-        `server: { http_listen_address: 127.0.0.1, http_listen_port: ${engines.promtail}, grpc_listen_port: 0 }
+  );
+  writeFileSync(
+    join(work, 'promtail.yml'),
+    `server: { http_listen_address: 127.0.0.1, http_listen_port: ${engines.promtail}, grpc_listen_port: 0 }
 positions: { filename: ${work}/positions.yaml }
 clients:
-  - url: ${engines.loki}/loki/api/v1/push
+- url: ${engines.loki}/loki/api/v1/push
 scrape_configs:
-  - job_name: info
-    static_configs:
-      - targets: [localhost]
-        labels: { job: info_logs, host: "${AGENT_HOST}", __path__: "${work}/logs/app/info/*.log" }
+- job_name: info
+  static_configs:
+    - targets: [localhost]
+      labels: { job: info_logs, host: "${AGENT_HOST}", __path__: "${work}/logs/app/info/*.log" }
 `,
-      );
-      engines.logs.agent = start(
-        PROMETHEUS as string,
-        [
-          '--agent',
-          `--config.file=${join(work, 'agent.yml')}`,
-          `--storage.agent.path=${join(work, 'agent-wal')}`,
-          `--web.listen-address=127.0.0.1:${engines.agentPrometheus}`,
-        ],
-        'agent',
-      );
-      engines.logs.promtail = start(PROMTAIL as string, [`-config.file=${join(work, 'promtail.yml')}`], 'promtail');
-    }, 90_000);
+  );
+  engines.logs.agent = start(
+    PROMETHEUS as string,
+    [
+      '--agent',
+      `--config.file=${join(work, 'agent.yml')}`,
+      `--storage.agent.path=${join(work, 'agent-wal')}`,
+      `--web.listen-address=127.0.0.1:${engines.agentPrometheus}`,
+    ],
+    'agent',
+  );
+  engines.logs.promtail = start(bins.promtail, [`-config.file=${join(work, 'promtail.yml')}`], 'promtail');
+  return agentGate(agentSettings(), 180_000, 'all');
+}
+let firstGate: ReturnType<typeof agentGate> | undefined;
 
+describe.skipIf(!AGENT_PARTS)(
+  "the agent's gate, no Docker: the real Prometheus agent → VictoriaMetrics, the real Promtail → Loki",
+  () => {
     it('goes green only once its up series is 1 at the metrics query URL and its canary line is at the Loki query URL', async () => {
-      // A first deploy: the gate starts with the agent, within the default health-timeout.
-      const gate = await agentGate(agentSettings(), 180_000, 'all');
+      const gate = await (firstGate as ReturnType<typeof agentGate>);
       expect(gate.error?.message).toBeUndefined();
       const checks = gate.result?.checks ?? [];
       expect(checks.find((c) => c.name === 'metrics arrival')).toEqual({
@@ -495,7 +537,7 @@ scrape_configs:
     }, 200_000);
 
     it('a wrong query password: fails naming the query URL and its 401', async () => {
-      const gate = await agentGate(agentSettings({ 'query-password': 'not-the-password' }), 6_000);
+      const gate = await agentGate(agentSettings({ 'query-password': 'not-the-password' }), 3_000);
       expect(gate.error?.message).toContain(
         `metrics arrival: ${engines.vm}/api/v1/query answered 401 Unauthorized: push-username / query-password are not accepted there`,
       );
@@ -506,11 +548,11 @@ scrape_configs:
       const exited = new Promise((r) => vm.once('exit', r));
       vm.kill('SIGTERM');
       await exited;
-      const down = await agentGate(agentSettings(), 6_000);
+      const down = await agentGate(agentSettings(), 3_000);
       expect(down.error?.message).toMatch(
         new RegExp(`remote write: ${engines.vm}/api/v1/write cannot be reached from the host: .*ECONNREFUSED`),
       );
-      start(VM as string, vmArgs, 'vm');
+      start(bins.vm, vmArgs, 'vm');
       const back = await agentGate(agentSettings(), 120_000);
       expect(back.error?.message).toBeUndefined();
       expect(back.result?.ok).toBe(true);
