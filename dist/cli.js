@@ -37262,7 +37262,8 @@ async function poll(o) {
  * Asked of every engine with each query. VictoriaMetrics hides samples newer than its
  * -search.latencyOffset (30 s by default) unless a query sets latency_offset (it refuses 0; 1ms
  * is the least), and nocache=1 keeps its response cache out. Prometheus ignores parameters it
- * does not know (3.5 checked), as do the Prometheus-compatible APIs of Mimir and Thanos.
+ * does not know (3.5 checked); Mimir and Thanos, which read the same API's parameters by name,
+ * were not run here.
  */
 const FRESH_PARAMS = { latency_offset: '1ms', nocache: '1' };
 /** The URL with these query parameters set, keeping any it already had. */
