@@ -34645,6 +34645,12 @@ function decideHostKey(policy, host, port, keyBlob) {
     }
 }
 
+;// CONCATENATED MODULE: external "node:http"
+const external_node_http_namespaceObject = require("node:http");
+;// CONCATENATED MODULE: external "node:net"
+const external_node_net_namespaceObject = require("node:net");
+;// CONCATENATED MODULE: external "node:tls"
+const external_node_tls_namespaceObject = require("node:tls");
 ;// CONCATENATED MODULE: ./src/errors.ts
 // An error the user can act on: what went wrong and how to fix it. Anything else that reaches
 // the top is a bug in this action and is reported as one.
@@ -34676,8 +34682,66 @@ class ConnectionLostError extends DeployError {
     }
 }
 
-;// CONCATENATED MODULE: ./src/connection/http.ts
+;// CONCATENATED MODULE: ./src/connection/tls.ts
+// The certificate a receiver made by monitoring-deploy shows, and how a client pins it.
 
+/** The name a certificate made by monitoring-deploy for the receiver carries (its only SAN). */
+const RECEIVER_TLS_NAME = 'monitoring-deploy-receiver';
+/**
+ * The name to ask a pinned certificate for: RECEIVER_TLS_NAME for the receiver's own (agents
+ * reach it by an address it cannot know); undefined for any other, checked against the URL's host.
+ */
+function pinnedName(ca) {
+    if (!ca)
+        return undefined;
+    try {
+        const names = new external_node_crypto_namespaceObject.X509Certificate(ca).subjectAltName?.split(', ') ?? [];
+        return names.includes(`DNS:${RECEIVER_TLS_NAME}`) ? RECEIVER_TLS_NAME : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/connection/http.ts
+// HTTP to services that are only on the host's internal Docker network, through an SSH tunnel:
+// nothing needs to be published for the deploy to check it.
+
+
+
+
+
+/** A status as people know it: `401 Unauthorized`, `502 Bad Gateway`. */
+function statusWords(status) {
+    const words = external_node_http_namespaceObject.STATUS_CODES[status];
+    return words ? `${status} ${words}` : String(status);
+}
+/**
+ * An answer in a few words: its status, and the first line of its body unless that only repeats
+ * the status or is a page of HTML (a proxy's error page says nothing more).
+ */
+function answerWords(status, body) {
+    const first = body.trim().split('\n')[0]?.trim().slice(0, 120) ?? '';
+    const said = first && !first.startsWith('<') && first !== external_node_http_namespaceObject.STATUS_CODES[status] ? `: ${first}` : '';
+    return `${statusWords(status)}${said}`;
+}
+/**
+ * The user:password@ of a URL, decoded, if it has one. Prometheus and Promtail send these in
+ * place of their basic_auth settings (Go's client sets them first; the basic_auth wrapper then
+ * leaves the request alone).
+ */
+function credentialsIn(url) {
+    const u = new URL(url);
+    return u.username || u.password
+        ? { username: decodeURIComponent(u.username), password: decodeURIComponent(u.password) }
+        : undefined;
+}
+/** The Authorization header for basic auth, or none without a password. */
+function basicAuth(credentials) {
+    return credentials.password
+        ? { Authorization: `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}` }
+        : {};
+}
 /** Sends one HTTP/1.0 request over an open stream and reads the response until the peer closes. */
 function httpOverStream(stream, hostHeader, req) {
     const timeoutMs = req.timeoutMs ?? 10_000;
@@ -34763,6 +34827,32 @@ function dechunk(data) {
 async function httpViaHost(remote, address, port, req) {
     const channel = await remote.tunnel(address, port, req.timeoutMs);
     return httpOverStream(channel, `${address}:${port}`, req);
+}
+/**
+ * An HTTP(S) request to a URL as the host reaches it: the connection starts on the host, through
+ * the SSH connection (the path the host's own agents use; an endpoint may be reachable only from
+ * there), with TLS spoken over the tunnel for https. The request's path defaults to the URL's
+ * path and query. A user:password@ in the URL is not sent: credentials are the caller's choice
+ * (its Authorization header). `ca`: an extra trusted CA (PEM); the system's CAs always count.
+ */
+async function httpFromHost(remote, url, req = {}, ca) {
+    const u = new URL(url);
+    const tls = u.protocol === 'https:';
+    const port = Number(u.port) || (tls ? 443 : 80);
+    // URL keeps IPv6 hosts in brackets; a socket wants the bare address.
+    const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
+    const channel = await remote.tunnel(host, port, req.timeoutMs);
+    return httpOverStream(tls
+        ? (0,external_node_tls_namespaceObject.connect)({
+            socket: channel,
+            // The name the certificate must carry: the receiver's own for its pinned certificate
+            // (agents reach it by an address it cannot know), else the URL's host. An address is
+            // checked against the certificate's IP names without SNI (which takes no addresses).
+            host,
+            ...(pinnedName(ca) ? { servername: pinnedName(ca) } : (0,external_node_net_namespaceObject.isIP)(host) ? {} : { servername: host }),
+            ...(ca ? { ca: [...external_node_tls_namespaceObject.rootCertificates, ca] } : {}),
+        })
+        : channel, u.host, { ...req, path: req.path ?? `${u.pathname}${u.search}` });
 }
 
 // EXTERNAL MODULE: external "assert"
@@ -36249,6 +36339,27 @@ const INPUTS = [
         secret: true,
         description: 'Basic-auth password for remote write and Loki push. Pass it from a secret.',
     },
+    {
+        name: 'metrics-query-url',
+        group: 'agents',
+        description: 'Agent: where its metrics can be read back, the Prometheus-compatible instant-query endpoint itself (`…/api/v1/query`: VictoriaMetrics `http://vm:8428/api/v1/query` or `http://vmselect:8481/select/0/prometheus/api/v1/query`, Mimir `…/prometheus/api/v1/query`, Grafana Cloud `…/api/prom/api/v1/query`). Asked from the agent host; the gate then passes only when the `up` series of every target it scrapes is 1 there.',
+    },
+    {
+        name: 'logs-query-url',
+        group: 'agents',
+        description: "Agent: where its logs can be read back, Loki's `…/loki/api/v1/query_range`. Asked from the agent host; the gate then passes only when this run's canary line of every log job is found there.",
+    },
+    {
+        name: 'query-username',
+        group: 'agents',
+        description: 'Basic-auth user for metrics-query-url and logs-query-url. Default: push-username.',
+    },
+    {
+        name: 'query-password',
+        group: 'agents',
+        secret: true,
+        description: 'Basic-auth password for metrics-query-url and logs-query-url (a user:password@ in a query URL wins for that URL). Default: push-password. Pass it from a secret.',
+    },
     // grafana
     {
         name: 'grafana-admin-password',
@@ -36326,8 +36437,6 @@ const OUTPUTS = [
 
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = require("node:fs");
-;// CONCATENATED MODULE: external "node:net"
-const external_node_net_namespaceObject = require("node:net");
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = require("node:path");
 ;// CONCATENATED MODULE: ./src/settings/parse.ts
@@ -36603,6 +36712,27 @@ function parseHttpUrl(value, input) {
         throw refuse();
     return v;
 }
+/** The endpoint a query URL must be: the path it ends in, what it is, and what else users paste. */
+const QUERY_ENDPOINTS = {
+    metrics: { path: '/api/v1/query', what: 'the Prometheus-compatible instant-query endpoint itself' },
+    logs: { path: '/loki/api/v1/query_range', what: "Loki's query_range endpoint itself" },
+};
+/**
+ * A query endpoint (metrics-query-url, logs-query-url): an http(s) URL, as parseHttpUrl takes it,
+ * whose path is the endpoint itself. The gate adds its own parameters to any query it holds.
+ */
+function parseQueryUrl(value, input, kind) {
+    const v = parseHttpUrl(value, input);
+    const { path, what } = QUERY_ENDPOINTS[kind];
+    const url = new URL(v);
+    const at = url.pathname.replace(/\/+$/, '');
+    if (at.endsWith(path))
+        return v;
+    const write = /\/(write|push)$/.test(at) ? ' (that is a write endpoint)' : '';
+    // The URL's origin has no user:password@ in it.
+    const hint = /\/api\//.test(at) ? '' : ` (e.g. ${url.origin}${at}${path})`;
+    throw new Error(`${input}: ${shown(withoutUserinfo(v))} is not ${what}${write}: its path must end in ${path}${hint}`);
+}
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 /**
  * The Discord webhook: https, or http to this machine only (a local stand-in). Its value is a
@@ -36832,6 +36962,10 @@ function readSettings(raw, options = {}) {
             lokiPushUrl: optionalParsed('loki-push-url', parseHttpUrl),
             pushUsername: attempt(() => parsePushUsername(value('push-username'), 'push-username'), 'agent'),
             pushPassword: raw['push-password'] || undefined,
+            metricsQueryUrl: optionalParsed('metrics-query-url', (v, i) => parseQueryUrl(v, i, 'metrics')),
+            logsQueryUrl: optionalParsed('logs-query-url', (v, i) => parseQueryUrl(v, i, 'logs')),
+            queryUsername: optionalParsed('query-username', parsePushUsername),
+            queryPassword: raw['query-password'] || undefined,
         },
         hosts,
         parallel: attempt(() => parseInteger(value('parallel'), 'parallel', 1, 20), 3),
@@ -36883,6 +37017,12 @@ function agentProblems(s, needsConnection) {
         out.push('role agent needs remote-write-url and loki-push-url (where its metrics and logs go)');
     }
     const anyAgent = s.hosts.length ? s.hosts.some((h) => h.role === 'agent') : a.role === 'agent';
+    const queryInputs = [
+        ...(a.metricsQueryUrl ? ['metrics-query-url'] : []),
+        ...(a.logsQueryUrl ? ['logs-query-url'] : []),
+    ];
+    if (queryInputs.length && !anyAgent)
+        out.push(`${queryInputs.join(', ')}: only an agent's data is read back there (role: agent, or role=agent lines in hosts)`);
     if (anyAgent && s.stack.logAgent !== 'promtail')
         out.push('log-agent: agent hosts ship logs with promtail in this version (alloy: central stack only)');
     return out;
@@ -36987,7 +37127,7 @@ function secretValues(raw) {
                 out.add(line.trim());
     }
     // Credentials in an endpoint URL (https://user:token@…) are as secret as push-password.
-    for (const name of ['remote-write-url', 'loki-push-url'])
+    for (const name of ['remote-write-url', 'loki-push-url', 'metrics-query-url', 'logs-query-url'])
         for (const c of urlCredentials(raw[name] ?? ''))
             out.add(c);
     return [...out];
@@ -37131,23 +37271,6 @@ const SECRET_FILES = {
     discordWebhookUrl: 'secrets/discord_webhook_url',
     pushPassword: 'secrets/push_password',
 };
-/** The name a certificate made by monitoring-deploy for the receiver carries (its only SAN). */
-const RECEIVER_TLS_NAME = 'monitoring-deploy-receiver';
-/**
- * The name to ask a pinned certificate for: RECEIVER_TLS_NAME for the receiver's own (agents
- * reach it by an address it cannot know); undefined for any other, checked against the URL's host.
- */
-function pinnedName(ca) {
-    if (!ca)
-        return undefined;
-    try {
-        const names = new external_node_crypto_namespaceObject.X509Certificate(ca).subjectAltName?.split(', ') ?? [];
-        return names.includes(`DNS:${RECEIVER_TLS_NAME}`) ? RECEIVER_TLS_NAME : undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
 /** Override file that sets the `images` input's images for one stack's services. */
 function imagesOverrideFile(stack) {
     return COMPOSE_FILES[stack].replace(/\.yml$/, '.images.yml');
@@ -37196,6 +37319,222 @@ async function containerLogs(remote, facts, name, lines = 15) {
         what: `Reading the logs of ${name}`,
     });
     return out.trim();
+}
+
+;// CONCATENATED MODULE: ./src/health/poll.ts
+// One poller for everything that waits on the host: look, judge, back off, give up at the
+// deadline. A lost connection ends the wait at once: nothing more can be learned.
+
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+async function poll(o) {
+    const started = Date.now();
+    let delay = o.firstDelayMs ?? 1_000;
+    let last = '';
+    for (;;) {
+        let seen;
+        try {
+            seen = await o.look();
+        }
+        catch (e) {
+            if (e instanceof ConnectionLostError)
+                throw e;
+            seen = o.failed(e);
+        }
+        if (o.done(seen))
+            return { seen, done: true, elapsedMs: Date.now() - started };
+        const waiting = o.waiting(seen);
+        if (waiting !== last) {
+            o.log.info(`  ${o.label ?? 'waiting'} (${format_formatDuration(Date.now() - started)}): ${waiting}`);
+            last = waiting;
+        }
+        if (Date.now() + delay > started + o.timeoutMs)
+            return { seen, done: false, elapsedMs: Date.now() - started };
+        await sleep(delay);
+        delay = Math.min(Math.round(delay * 1.5), o.maxDelayMs ?? 5_000);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/health/arrival.ts
+// An agent's data, read back where it lands: the `up` series of every target it scrapes
+// (arriving by remote write, labelled with its host name) must be 1, and its logs must be found.
+// Two places to read: the central host's own Prometheus and Loki (a run with the monitoring host,
+// through that host's SSH connection), or the query URLs of any engine (VictoriaMetrics, Mimir,
+// Grafana Cloud, a Loki cluster), asked from the agent host itself.
+
+
+
+
+
+/**
+ * Asked of every engine with each query. VictoriaMetrics hides samples newer than its
+ * -search.latencyOffset (30 s by default) unless a query sets latency_offset (it refuses 0; 1ms
+ * is the least), and nocache=1 keeps its response cache out. Prometheus ignores parameters it
+ * does not know (3.5 checked); Mimir and Thanos, which read the same API's parameters by name,
+ * were not run here.
+ */
+const FRESH_PARAMS = { latency_offset: '1ms', nocache: '1' };
+/** The URL with these query parameters set, keeping any it already had. */
+function withParams(url, params) {
+    const u = new URL(url);
+    for (const [k, v] of Object.entries(params))
+        u.searchParams.set(k, v);
+    return u.toString();
+}
+/** A URL as messages and the summary show it: no user:password@. */
+const shownUrl = withoutUserinfo;
+/** The selector of a host's `up` series. */
+const upSelector = (host) => `up{host=${JSON.stringify(host)}}`;
+/**
+ * A Prometheus query API answer for `up`: an instant vector (`value`: the query's time) or a
+ * range (`values`: the raw samples, the newest last).
+ */
+function parseUpAnswer(body) {
+    const data = JSON.parse(body);
+    if (data.status !== 'success' || !Array.isArray(data.data?.result))
+        throw new Error(data.error ?? 'not a query answer');
+    return data.data.result.map((r) => {
+        const last = r.values?.at(-1) ?? r.value;
+        return {
+            job: r.metric?.job ?? '',
+            instance: r.metric?.instance ?? '',
+            up: last?.[1] ?? '',
+            ...(r.values && last ? { atMs: Math.round(Number(last[0]) * 1000) } : {}),
+        };
+    });
+}
+const iso = (ms) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
+/** What has not arrived yet of these targets' `up` series; empty when all are there, 1 and fresh. */
+function missingUp(expected, series) {
+    if (!series.length)
+        return ['no series yet'];
+    return expected.flatMap((t) => {
+        const s = series.find((x) => x.job === t.job && x.instance === t.instance);
+        const name = `${t.job} (${t.instance})`;
+        if (!s)
+            return [`no series for ${name} yet`];
+        if (s.up !== '1')
+            return [`${name} is ${s.up} (down where the agent scrapes it)`];
+        if (t.sinceMs !== undefined && s.atMs !== undefined && s.atMs < t.sinceMs)
+            return [`${name}: newest sample ${iso(s.atMs)}, none since ${iso(t.sinceMs)} yet`];
+        return [];
+    });
+}
+/** A query endpoint's answer other than 200, in words; undefined for 200. */
+function queryRefused(endpoint, status, body) {
+    const where = shownUrl(endpoint.url);
+    if (status === 200)
+        return undefined;
+    if (status === 401 || status === 403)
+        return `${where} answered ${statusWords(status)}: ${endpoint.credentials.from} are not accepted there`;
+    if (status === 404)
+        return `${where} answered 404: no query endpoint at that path`;
+    let said = body;
+    try {
+        // Prometheus, VictoriaMetrics and Loki say what is wrong in a JSON error.
+        said = JSON.parse(body).error ?? body;
+    }
+    catch { }
+    return `${where} answered ${answerWords(status, said)}`;
+}
+/** A GET of the endpoint with these parameters, from the host, with its credentials. */
+function askEndpoint(remote, endpoint, params) {
+    return httpFromHost(remote, withParams(endpoint.url, params), {
+        headers: basicAuth(endpoint.credentials),
+        timeoutMs: 5_000,
+    });
+}
+/**
+ * One look at the metrics query URL: the raw `up` samples of the host over Prometheus' lookback
+ * (5 minutes), so that both the newest value and its time are known, as fresh as the engine
+ * shows them.
+ */
+async function metricsArrival(remote, host, endpoint, expected) {
+    const where = shownUrl(endpoint.url);
+    const selector = upSelector(host);
+    const fail = (detail) => ({ ok: false, detail });
+    let res;
+    try {
+        res = await askEndpoint(remote, endpoint, { query: `${selector}[5m]`, ...FRESH_PARAMS });
+    }
+    catch (e) {
+        return fail(`${where} cannot be reached from the host: ${errors_headline(e)}`);
+    }
+    const refused = queryRefused(endpoint, res.status, res.body);
+    if (refused)
+        return fail(refused);
+    let series;
+    try {
+        series = parseUpAnswer(res.body);
+    }
+    catch {
+        return fail(`${where} answered 200, but not as a Prometheus query API does: ${res.body.slice(0, 120)}`);
+    }
+    const missing = missingUp(expected, series);
+    if (missing.length)
+        return fail(`waiting for ${selector} at ${where}: ${missing.join('; ')}`);
+    const n = expected.length;
+    return { ok: true, detail: `${selector} of ${n} target${n === 1 ? '' : 's'} is 1 at ${where}` };
+}
+/** One look at what the central Prometheus and Loki hold for each agent host. */
+async function lookForAgents(remote, facts, network, agents) {
+    const containers = await listContainers(remote, facts, network);
+    const address = (service) => containers.find((c) => c.service === service && c.state === 'running')?.address;
+    const prometheus = address('prometheus');
+    const loki = address('loki');
+    let logHosts = [];
+    if (loki) {
+        const res = await httpViaHost(remote, loki, 3100, { path: '/loki/api/v1/label/host/values', timeoutMs: 5_000 });
+        if (res.status === 200)
+            logHosts = (JSON.parse(res.body).data ?? []).map(String);
+    }
+    const out = [];
+    for (const { host, targets } of agents) {
+        let series = [];
+        let queryProblem = prometheus ? '' : 'the central Prometheus is not running';
+        if (prometheus) {
+            const res = await httpViaHost(remote, prometheus, 9090, {
+                path: `/api/v1/query?query=${encodeURIComponent(upSelector(host))}`,
+                timeoutMs: 5_000,
+            });
+            if (res.status === 200)
+                series = parseUpAnswer(res.body);
+            else
+                queryProblem = `the central Prometheus answered ${res.status} ${res.body.slice(0, 120)}`;
+        }
+        const logs = logHosts.includes(host);
+        // Every target the agent scrapes must have arrived, not just the first batch.
+        const missing = queryProblem ? [] : missingUp(targets, series);
+        const problems = [
+            ...(queryProblem ? [queryProblem] : []),
+            ...(missing.length ? [`${upSelector(host)} in the central Prometheus: ${missing.join('; ')}`] : []),
+            ...(logs ? [] : [`no log streams with host="${host}" in the central Loki yet`]),
+        ];
+        out.push({
+            host,
+            ok: problems.length === 0,
+            detail: problems.length ? problems.join('; ') : `${series.length} up series and log streams arrived`,
+            series,
+            logs,
+        });
+    }
+    return out;
+}
+/** Polls until every agent's data is there or the deadline passes; returns the last look. */
+async function waitForAgents(remote, facts, network, agents, timeoutMs, log) {
+    const result = await poll({
+        timeoutMs,
+        log,
+        label: 'waiting for agents',
+        look: () => lookForAgents(remote, facts, network, agents),
+        done: (seen) => seen.every((a) => a.ok),
+        failed: (e) => agents.map(({ host }) => ({ host, ok: false, detail: errors_headline(e), series: [], logs: false })),
+        waiting: (seen) => seen
+            .filter((a) => !a.ok)
+            .map((a) => `${a.host}: ${a.detail}`)
+            .join(' | '),
+    });
+    return result.seen;
 }
 
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
@@ -37557,10 +37896,10 @@ function parseCanaryWrites(stdout) {
     }
     return out;
 }
-/** LogQL for this run's lines of the given jobs. */
-function canaryQuery(token, jobs) {
+/** LogQL for this run's lines of the given jobs (and host label, on a Loki shared by hosts). */
+function canaryQuery(token, jobs, host) {
     const re = jobs.map((j) => j.replace(/[\\^$.*+?()[\]{}|]/g, '\\\\$&')).join('|');
-    return `{job=~"${re}"} |= "${token}"`;
+    return `{job=~"${re}"${host ? `, host=${JSON.stringify(host)}` : ''}} |= "${token}"`;
 }
 /** The jobs whose own line came back, and lines that came back under another job. */
 function canaryHits(body, token) {
@@ -37710,40 +38049,6 @@ async function inspectGrafana(remote, address, container, plan) {
     return { checks, alertRulesLoaded: loaded };
 }
 
-;// CONCATENATED MODULE: ./src/health/poll.ts
-// One poller for everything that waits on the host: look, judge, back off, give up at the
-// deadline. A lost connection ends the wait at once: nothing more can be learned.
-
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-async function poll(o) {
-    const started = Date.now();
-    let delay = o.firstDelayMs ?? 1_000;
-    let last = '';
-    for (;;) {
-        let seen;
-        try {
-            seen = await o.look();
-        }
-        catch (e) {
-            if (e instanceof ConnectionLostError)
-                throw e;
-            seen = o.failed(e);
-        }
-        if (o.done(seen))
-            return { seen, done: true, elapsedMs: Date.now() - started };
-        const waiting = o.waiting(seen);
-        if (waiting !== last) {
-            o.log.info(`  ${o.label ?? 'waiting'} (${format_formatDuration(Date.now() - started)}): ${waiting}`);
-            last = waiting;
-        }
-        if (Date.now() + delay > started + o.timeoutMs)
-            return { seen, done: false, elapsedMs: Date.now() - started };
-        await sleep(delay);
-        delay = Math.min(Math.round(delay * 1.5), o.maxDelayMs ?? 5_000);
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/health/probes.ts
 const probes_firstLine = (s) => s.trim().split('\n')[0]?.slice(0, 160) ?? '';
 /** A service whose readiness endpoint answers 200 when it is ready. */
@@ -37817,14 +38122,10 @@ function probesMarkdown() {
     ].join('\n');
 }
 
-;// CONCATENATED MODULE: external "node:tls"
-const external_node_tls_namespaceObject = require("node:tls");
 ;// CONCATENATED MODULE: ./src/health/push.ts
 // An agent's gate asks, from the agent host itself, whether the central endpoints take its
 // credentials: one empty write to each. A 401 here names the cause at once, instead of a gate
 // that only times out waiting for data that is being refused.
-
-
 
 
 /** What to send so that a real receiver answers without storing anything. */
@@ -37846,51 +38147,34 @@ function emptyWrite(target) {
  * (Loki 3 answers 422 "at least one valid stream is required"), means the credentials let it in.
  */
 function judgePush(target, status, body) {
-    const first = body.trim().split('\n')[0]?.slice(0, 120) ?? '';
     if (status === 401 || status === 403) {
-        return `${target.url} answered ${status} ${status === 401 ? 'Unauthorized' : 'Forbidden'}: push-username / push-password are not accepted there`;
+        const which = credentialsIn(target.url) ? 'the user:password@ in the URL is' : 'push-username / push-password are';
+        return `${target.url} answered ${statusWords(status)}: ${which} not accepted there`;
     }
     if (status === 404)
         return `${target.url} answered 404: no ${target.name} endpoint at that path`;
     if ((status >= 200 && status < 300) || status === 400 || status === 422)
         return undefined;
-    return `${target.url} answered ${status} ${first}`;
+    // A proxy in front of an engine that is down answers 502, 503 or 504 with a page of its own.
+    return `${target.url} answered ${answerWords(status, body)}`;
 }
 async function probePush(remote, target, credentials, timeoutMs = 5_000, 
 /** The pinned certificate (PEM, push-ca): trusted next to the system's CAs. */
 ca) {
     const name = target.name;
-    let url;
-    try {
-        url = new URL(target.url);
-    }
-    catch {
+    if (!URL.canParse(target.url))
         return { name, ok: false, detail: `${target.url} is not a URL` };
-    }
-    const tls = url.protocol === 'https:';
-    const port = Number(url.port) || (tls ? 443 : 80);
-    const auth = credentials.password
-        ? { Authorization: `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}` }
-        : {};
     const write = emptyWrite(target);
     const req = {
         method: 'POST',
-        path: `${url.pathname}${url.search}`,
-        headers: { ...write.headers, ...auth },
+        // As Prometheus and Promtail do: a user:password@ in the URL is sent, not the push credentials.
+        headers: { ...write.headers, ...basicAuth(credentialsIn(target.url) ?? credentials) },
         body: write.body,
         timeoutMs,
     };
     try {
         // The connection starts on the agent host: this is the path its Prometheus and Promtail use.
-        const channel = await remote.tunnel(url.hostname, port, timeoutMs);
-        const res = await httpOverStream(tls
-            ? (0,external_node_tls_namespaceObject.connect)({
-                socket: channel,
-                // The receiver's own certificate names itself, not the address agents reach it at.
-                servername: pinnedName(ca) ?? url.hostname,
-                ...(ca ? { ca: [...external_node_tls_namespaceObject.rootCertificates, ca] } : {}),
-            })
-            : channel, url.host, req);
+        const res = await httpFromHost(remote, target.url, req, ca);
         const why = judgePush(target, res.status, res.body);
         return { name, ok: !why, detail: why ?? `${target.url} accepts the credentials` };
     }
@@ -37923,6 +38207,7 @@ function unreachable(url, why, ca) {
 
 
 
+
 /** After (re)starting these services: their targets, or all after Prometheus restarted, need a fresh scrape. */
 function freshnessAfter(sinceEpochSec, restarted) {
     return { sinceEpochSec, restarted: restarted === 'all' || restarted.includes('prometheus') ? 'all' : restarted };
@@ -37940,6 +38225,8 @@ function gateOptions(settings, log, freshness) {
             ca: agents.pushCa,
         }
         : undefined;
+    const metrics = queryEndpoint(agents, 'metrics-query-url', agents.metricsQueryUrl);
+    const logs = queryEndpoint(agents, 'logs-query-url', agents.logsQueryUrl);
     return {
         network: settings.stack.network,
         logAgent: settings.stack.logAgent,
@@ -37948,7 +38235,43 @@ function gateOptions(settings, log, freshness) {
         timeoutMs: settings.healthTimeoutMs,
         freshness,
         log,
+        ...(agents.role === 'agent' && (metrics || logs) ? { arrival: { host: settings.hostName, metrics, logs } } : {}),
+        ...(agents.role === 'agent' && agents.centralHost ? { centralHost: agents.centralHost } : {}),
     };
+}
+/**
+ * A query URL and its credentials: the URL's own user:password@ (as the agents do for the push
+ * URLs), else query-username / query-password, else the push credentials.
+ */
+function queryEndpoint(agents, input, url) {
+    if (!url)
+        return undefined;
+    const inUrl = credentialsIn(url);
+    if (inUrl)
+        return { url, credentials: { ...inUrl, from: `the user:password@ of ${input}` } };
+    const username = agents.queryUsername ?? agents.pushUsername;
+    const userName = agents.queryUsername ? 'query-username' : 'push-username';
+    return {
+        url,
+        credentials: agents.queryPassword
+            ? { username, password: agents.queryPassword, from: `${userName} / query-password` }
+            : { username, password: agents.pushPassword, from: `${userName} / push-password (query-password is not set)` },
+    };
+}
+/**
+ * The targets whose `up` must arrive, each with how recent its newest sample must be: as for
+ * the targets check, newer than the run's start where this run (re)started it, else no older
+ * than two of its scrape intervals before the run (the engine's own delay on top of that).
+ */
+function expectedTargets(targets, f) {
+    const since = f.sinceEpochSec * 1000;
+    return targets.map((t) => ({
+        job: t.job,
+        instance: t.instance,
+        sinceMs: f.restarted === 'all' || f.restarted.includes(targetService(t))
+            ? since
+            : since - (2 * (t.scrapeIntervalMs ?? 15_000) + 1_000),
+    }));
 }
 /** Prometheus timestamps carry nanoseconds; Date.parse wants at most milliseconds. */
 function parsePromTime(t) {
@@ -38047,8 +38370,7 @@ async function targetsOf(remote, prometheus, f) {
 }
 const logCheckName = (job) => `logs ${job}`;
 /** Writes the canary lines not yet written (their directory may appear later), then asks Loki. */
-async function logPathChecks(remote, facts, canary, loki, lokiCheck, agent, progress) {
-    const lokiReady = lokiCheck?.ok === true;
+async function logPathChecks(remote, facts, canary, loki, agent, progress) {
     const pending = canary.spots.filter((s) => s.hostFile && progress.writes.get(s.job)?.state !== 'wrote');
     if (pending.length) {
         const out = await remote.run(canaryScript({ ...canary, spots: pending }, canary.token, dockerCommand(facts)), {
@@ -38058,39 +38380,65 @@ async function logPathChecks(remote, facts, canary, loki, lokiCheck, agent, prog
             progress.writes.set(job, w);
     }
     const waiting = canary.spots.filter((s) => progress.writes.get(s.job)?.state === 'wrote' && !progress.arrivedMs.has(s.job));
-    if (waiting.length && loki?.address && lokiReady) {
-        const startNs = `${(Math.floor(progress.started / 1000) - 300) * 1e9}`;
-        const query = encodeURIComponent(canaryQuery(canary.token, waiting.map((s) => s.job)));
-        const res = await httpViaHost(remote, loki.address, 3100, {
-            path: `/loki/api/v1/query_range?query=${query}&start=${startNs}&limit=1000&direction=forward`,
-            timeoutMs: 5_000,
-        });
-        if (res.status === 200) {
-            const hits = canaryHits(res.body, canary.token);
-            for (const job of hits.arrived)
-                if (!progress.arrivedMs.has(job))
-                    progress.arrivedMs.set(job, Date.now() - progress.started);
-            for (const [job, label] of hits.misrouted)
-                progress.misrouted.set(job, label);
+    const ask = (host) => ({
+        query: canaryQuery(canary.token, waiting.map((s) => s.job), host),
+        start: `${(Math.floor(progress.started / 1000) - 300) * 1e9}`,
+        limit: '1000',
+        direction: 'forward',
+    });
+    const found = (body) => {
+        const hits = canaryHits(body, canary.token);
+        for (const job of hits.arrived)
+            if (!progress.arrivedMs.has(job))
+                progress.arrivedMs.set(job, Date.now() - progress.started);
+        for (const [job, label] of hits.misrouted)
+            progress.misrouted.set(job, label);
+    };
+    let lokiDown;
+    if (loki.endpoint) {
+        if (waiting.length) {
+            try {
+                const res = await askEndpoint(remote, loki.endpoint, ask(loki.host));
+                lokiDown = queryRefused(loki.endpoint, res.status, res.body);
+                if (!lokiDown)
+                    found(res.body);
+            }
+            catch (e) {
+                lokiDown = `${shownUrl(loki.endpoint.url)} cannot be reached from the host: ${errors_headline(e)}`;
+            }
         }
     }
-    const lokiDown = lokiReady
-        ? undefined
-        : !lokiCheck || lokiCheck.detail.startsWith('no ')
-            ? 'there is no Loki container'
-            : lokiCheck.detail.startsWith('container ')
-                ? 'Loki is not running'
-                : 'Loki is not ready yet';
-    return canary.spots.map((s) => logCheck(s, canary, progress, agent, lokiDown));
+    else {
+        const lokiReady = loki.check?.ok === true;
+        if (waiting.length && loki.container?.address && lokiReady) {
+            const res = await httpViaHost(remote, loki.container.address, 3100, {
+                path: `/loki/api/v1/query_range?${new URLSearchParams(ask())}`,
+                timeoutMs: 5_000,
+            });
+            if (res.status === 200)
+                found(res.body);
+        }
+        lokiDown = lokiReady
+            ? undefined
+            : !loki.check || loki.check.detail.startsWith('no ')
+                ? 'there is no Loki container'
+                : loki.check.detail.startsWith('container ')
+                    ? 'Loki is not running'
+                    : 'Loki is not ready yet';
+    }
+    const at = loki.endpoint && shownUrl(loki.endpoint.url);
+    return canary.spots.map((s) => logCheck(s, canary, progress, agent, lokiDown, at));
 }
-function logCheck(spot, canary, progress, agent, lokiDown) {
+function logCheck(spot, canary, progress, agent, lokiDown, 
+/** The Loki query URL asked, if not the host's own Loki. */
+at) {
     const name = logCheckName(spot.job);
     const fail = (detail) => ({ name, ok: false, detail, container: agent?.name });
     if (spot.problem)
         return fail(spot.problem);
     const arrived = progress.arrivedMs.get(spot.job);
     if (arrived !== undefined)
-        return { name, ok: true, detail: `canary arrived in ${format_formatDuration(arrived)}` };
+        return { name, ok: true, detail: `canary arrived in ${format_formatDuration(arrived)}${at ? ` at ${at}` : ''}` };
     const written = progress.writes.get(spot.job);
     const where = `${canary.agent.title} watches ${spot.glob}, which is ${spot.hostFile?.replace(/\/[^/]*$/, '')} on the host`;
     if (written?.state === 'nodir')
@@ -38102,7 +38450,23 @@ function logCheck(spot, canary, progress, agent, lokiDown) {
     const misrouted = progress.misrouted.get(spot.job);
     if (misrouted !== undefined)
         return fail(`the line written to ${spot.hostFile} arrived under job "${misrouted}", not "${spot.job}"`);
-    return fail(`the line written to ${spot.hostFile} is not in Loki yet (${where})`);
+    return fail(`the line written to ${spot.hostFile} is not ${at ? `at ${at}` : 'in Loki'} yet (${where})`);
+}
+/** The agent's `up` series at the metrics query URL, once its own Prometheus names its targets. */
+async function metricsArrivalCheck(remote, opts, endpoint, targets, progress) {
+    const name = 'metrics arrival';
+    const host = opts.arrival?.host ?? '';
+    if (!targets.length)
+        return {
+            name,
+            ok: false,
+            detail: `waiting for the agent's own targets before asking ${shownUrl(endpoint.url)}`,
+        };
+    const seen = await metricsArrival(remote, host, endpoint, expectedTargets(targets, opts.freshness));
+    if (!seen.ok)
+        return { name, ...seen };
+    progress.metricsArrivedMs ??= Date.now() - progress.started;
+    return { name, ok: true, detail: `${seen.detail} (arrived in ${format_formatDuration(progress.metricsArrivedMs)})` };
 }
 /** One look at everything the gate checks. */
 async function inspectHealth(remote, facts, opts, progress) {
@@ -38117,7 +38481,9 @@ async function inspectHealth(remote, facts, opts, progress) {
     const grafanaReady = checks.some((c) => c.name === 'grafana' && c.ok);
     const [logs, grafanaSeen] = await Promise.all([
         opts.canary
-            ? logPathChecks(remote, facts, opts.canary, byService.get('loki'), checks.find((c) => c.name === 'loki'), byService.get(opts.canary.agent.service), progress)
+            ? logPathChecks(remote, facts, opts.canary, opts.arrival?.logs
+                ? { endpoint: opts.arrival.logs, host: opts.arrival.host }
+                : { container: byService.get('loki'), check: checks.find((c) => c.name === 'loki') }, byService.get(opts.canary.agent.service), progress)
             : [],
         opts.grafana && grafana?.address && grafanaReady
             ? inspectGrafana(remote, grafana.address, grafana.name, opts.grafana)
@@ -38144,6 +38510,8 @@ async function inspectHealth(remote, facts, opts, progress) {
     else {
         checks.push({ name: 'targets', ok: false, detail: 'waiting for Prometheus' });
     }
+    if (opts.arrival?.metrics)
+        checks.push(await metricsArrivalCheck(remote, opts, opts.arrival.metrics, targets, progress));
     return { ok: checks.every((c) => c.ok), checks, targets };
 }
 /** Polls with backoff until everything is healthy; at the deadline, fails with what is not. */
@@ -38187,10 +38555,12 @@ function dataPathOf(opts, progress) {
         alertRulesLoaded: progress.alertRulesLoaded,
     };
 }
+/** A canary line not found yet: in the host's Loki, or at the Loki query URL. */
+const NOT_YET = / is not (?:in Loki|at (\S+)) yet .*$/;
 /** Lines written but not found: say why, from the agent's metrics and its last log lines. */
 async function explainLogs(remote, facts, opts, state) {
     const canary = opts.canary;
-    const unexplained = (c) => c.name.startsWith('logs ') && !c.ok && / is not in Loki yet /.test(c.detail);
+    const unexplained = (c) => c.name.startsWith('logs ') && !c.ok && NOT_YET.test(c.detail);
     if (!canary || !state.checks.some(unexplained))
         return state;
     const agent = (await listContainers(remote, facts, opts.network).catch(() => [])).find((c) => c.service === canary.agent.service);
@@ -38209,7 +38579,7 @@ async function explainLogs(remote, facts, opts, state) {
         const spot = canary.spots.find((s) => logCheckName(s.job) === c.name);
         if (!spot || !unexplained(c))
             return c;
-        const detail = `${c.detail.replace(/ is not in Loki yet .*$/, ' did not reach Loki')}: ${agent
+        const detail = `${c.detail.replace(NOT_YET, (_all, at) => ` did not reach ${at ?? 'Loki'}`)}: ${agent
             ? whyNotArrived(spot, canary.agent.title, metrics, logs)
             : `the ${canary.agent.service} container is not there`}`;
         return { ...c, detail };
@@ -38245,7 +38615,10 @@ class gate_GateError extends DeployError {
         this.name = 'GateError';
     }
 }
-/** Log jobs with their canary's arrival, each target, and what Grafana says of its data. */
+/**
+ * Log jobs with their canary's arrival, each target, an agent's `up` series where they were
+ * looked for, and what Grafana says of its data.
+ */
 function dataPathRows(state) {
     const rows = [];
     for (const c of state.checks.filter((x) => x.name.startsWith('logs '))) {
@@ -38257,6 +38630,9 @@ function dataPathRows(state) {
             ok: t.health === 'up',
             detail: t.health === 'up' ? `up, scraped ${t.lastScrape}` : `${t.health}: ${t.lastError}`,
         });
+    }
+    for (const c of state.checks.filter((x) => x.name === 'metrics arrival')) {
+        rows.push({ what: 'metrics arrival', ok: c.ok, detail: c.detail });
     }
     for (const c of state.checks.filter((x) => x.name.startsWith('grafana '))) {
         rows.push({ what: c.name.replace(/^grafana /, 'Grafana '), ok: c.ok, detail: c.detail });
@@ -38466,6 +38842,7 @@ function deployedLogAgent(stack) {
 
 
 
+
 /** Whether Compose runs the service: no profile, or one of the active ones. */
 function runs(model, s) {
     const active = (model.vars.COMPOSE_PROFILES ?? '').split(',');
@@ -38491,7 +38868,7 @@ function logPathServices(stack, logAgent) {
 async function dataPathOptions(remote, stack, layout, logAgent, wanted) {
     const model = buildModel(stack.files, stack.variables);
     const agent = runningAgent(model, logAgent);
-    const canary = wanted.canary && agent && model.services.some((s) => s.name === 'loki')
+    const canary = wanted.canary && agent && (wanted.lokiElsewhere || model.services.some((s) => s.name === 'loki'))
         ? { ...canaryPlan(model, agent, layout.root), token: (0,external_node_crypto_namespaceObject.randomBytes)(6).toString('hex') }
         : undefined;
     const provisioned = grafanaProvisioning(model);
@@ -38538,14 +38915,30 @@ echo "@app $n $since $wd"`, { what: "Looking for the app's log files" });
     const workdir = m[3] || '/';
     return `The app has written nothing to ${dir} since it started ${m[2]}s ago: its log files may not be where the log agent looks. app-logs-dir is ${appLogsDir} (mounted from ${dir}); Logback writes a relative path under the image's WORKDIR ${workdir} (e.g. ${workdir.replace(/\/$/, '')}/logs). Set app-logs-dir to the directory Logback writes to.`;
 }
-/** The Health gate step's line: what was proven. */
+/** The Health gate step's line: what was proven, and on an agent, what was not. */
 function gateDetail(gate, options) {
     const parts = [`${gate.targets.length} targets up`, `${titles(probesFor(options.role, options.logAgent))} ready`];
     if (options.push)
         parts.push('remote write and Loki push accept the credentials');
+    const metrics = gate.checks.find((c) => c.name === 'metrics arrival' && c.ok);
+    if (metrics)
+        parts.push(metrics.detail);
     const logs = gate.dataPath.logs.filter((l) => l.arrivedMs !== undefined);
+    const lokiAt = options.arrival?.logs && shownUrl(options.arrival.logs.url);
     if (logs.length)
-        parts.push(`canary lines of ${logs.length} log jobs in Loki`);
+        parts.push(`canary lines of ${logs.length} log jobs ${lokiAt ? `found at ${lokiAt}` : 'in Loki'}`);
+    if (options.role === 'agent') {
+        const unchecked = [
+            ...(options.arrival?.metrics ? [] : ['metrics-query-url']),
+            ...(options.arrival?.logs ? [] : ['logs-query-url']),
+        ];
+        if (options.centralHost)
+            parts.push(`arrival is checked at ${options.centralHost} once every host is deployed`);
+        else if (unchecked.length === 2)
+            parts.push('arrival was not checked (no metrics-query-url / logs-query-url)');
+        else if (unchecked.length)
+            parts.push(`${unchecked[0] === 'metrics-query-url' ? 'metrics' : 'log'} arrival was not checked (no ${unchecked[0]})`);
+    }
     if (options.grafana)
         parts.push(`Grafana reads ${options.grafana.datasources.length} data sources, ${gate.dataPath.alertRulesLoaded ?? 0} alert rules loaded`);
     return parts.join('; ');
@@ -38556,6 +38949,7 @@ function gateDetail(gate, options) {
 // as root (Grafana, running as the login user, could then not write its data). A directory the
 // tool did not make keeps its mode: a deploy never loosens what someone set. The one exception
 // tightens: a logs/app at exactly 777 (as deploys before the sticky bit made it) gets +t.
+
 
 
 
@@ -39459,6 +39853,7 @@ async function runCheck(settings, log) {
                     containers: parseContainers(read),
                     ...(await dataPathOptions(remote, deployed, layout, logAgent, {
                         canary: true,
+                        lokiElsewhere: settings.agents.role === 'agent' && !!settings.agents.logsQueryUrl,
                         adminPassword: parsePassword(read) ?? '',
                     })),
                 };
@@ -40185,6 +40580,7 @@ function cutByLines(text, seq, lc, drop) {
 
 
 
+
 const DISCORD_CONTACT_POINT_FILE = 'grafana/provisioning/alerting/discord.yaml';
 /**
  * The receiver's users: a salted hash (never the password), mode 600; the receiver's nginx runs
@@ -40581,13 +40977,13 @@ async function previousRelease(remote, layout) {
 /**
  * Puts a release's files back, restarts what they change, and gates on its health. `push`
  * false: the release may have other push credentials than this run knows, so the gate checks
- * the host alone.
+ * the host alone (no push probes, no arrival at the query URLs).
  */
 async function rollBack(h, layout, release, push) {
     const restored = await restoreRelease(h.remote, layout, release, h.settings.stack.stacks);
     const up = await upStacks(h.remote, h.facts, layout.root, restored.stack, restored.changedPaths, 'never', release);
     const options = gateOptions(h.settings, h.log, freshnessAfter(up.hostNowSec ?? restored.hostNowSec, up.restarted));
-    const gate = await healthGate(h.remote, h.facts, push ? options : { ...options, push: undefined });
+    const gate = await healthGate(h.remote, h.facts, push ? options : { ...options, push: undefined, arrival: undefined });
     return {
         changed: true,
         value: gate,
@@ -40822,8 +41218,10 @@ function stacksStep(h, uploaded) {
 function gateStep(h, uploaded, up) {
     const first = uploaded.previous === undefined;
     // On a first deploy, or when this one (re)started anything on the log path: prove it again.
+    // An agent's lines go to an engine elsewhere, which can change without this host: every time.
     const onLogPath = logPathServices(h.rendered, h.settings.stack.logAgent);
-    const canary = first || up.restarted.some((s) => onLogPath.includes(s));
+    const lokiElsewhere = h.settings.agents.role === 'agent' && !!h.settings.agents.logsQueryUrl;
+    const canary = first || lokiElsewhere || up.restarted.some((s) => onLogPath.includes(s));
     return h.steps.run('Health gate', async () => {
         const options = {
             ...gateOptions(h.settings, h.log, freshnessAfter(up.hostNowSec ?? h.facts.hostNowSec, first ? 'all' : up.restarted)),
@@ -40831,6 +41229,7 @@ function gateStep(h, uploaded, up) {
             containers: up.ran ? undefined : h.state.containers,
             ...(await dataPathOptions(h.remote, h.rendered, h.layout, h.settings.stack.logAgent, {
                 canary,
+                lokiElsewhere,
                 adminPassword: h.settings.grafana.adminPassword ?? h.state.grafanaPassword,
             })),
         };
@@ -40862,86 +41261,6 @@ async function afterFailure(h, uploaded, e) {
 /** The same failure with more to say; a gate failure keeps the target states it saw. */
 function withMessage(e, message) {
     return e instanceof gate_GateError ? new gate_GateError(message, e.state, '') : new DeployError(message);
-}
-
-;// CONCATENATED MODULE: ./src/health/arrival.ts
-// An agent's health is checked where its data lands: on the central host, its `up` series
-// (arriving by remote write, labelled with its host name) must all be 1, and Loki must know its
-// host label (its log streams arrived). Asked through the central host's own SSH connection.
-
-
-
-
-/** One look at what the central Prometheus and Loki hold for each agent host. */
-async function lookForAgents(remote, facts, network, agents) {
-    const containers = await listContainers(remote, facts, network);
-    const address = (service) => containers.find((c) => c.service === service && c.state === 'running')?.address;
-    const prometheus = address('prometheus');
-    const loki = address('loki');
-    let logHosts = [];
-    if (loki) {
-        const res = await httpViaHost(remote, loki, 3100, { path: '/loki/api/v1/label/host/values', timeoutMs: 5_000 });
-        if (res.status === 200)
-            logHosts = (JSON.parse(res.body).data ?? []).map(String);
-    }
-    const out = [];
-    for (const { host, targets } of agents) {
-        let series = [];
-        let queryProblem = prometheus ? '' : 'the central Prometheus is not running';
-        if (prometheus) {
-            const query = encodeURIComponent(`up{host=${JSON.stringify(host)}}`);
-            const res = await httpViaHost(remote, prometheus, 9090, {
-                path: `/api/v1/query?query=${query}`,
-                timeoutMs: 5_000,
-            });
-            if (res.status === 200) {
-                const body = JSON.parse(res.body);
-                series = (body.data?.result ?? []).map((r) => ({
-                    job: r.metric.job ?? '',
-                    instance: r.metric.instance ?? '',
-                    up: r.value[1],
-                }));
-            }
-            else {
-                queryProblem = `the central Prometheus answered ${res.status} ${res.body.slice(0, 120)}`;
-            }
-        }
-        const logs = logHosts.includes(host);
-        const down = series.filter((x) => x.up !== '1');
-        // Every target the agent scrapes must have arrived, not just the first batch.
-        const missing = targets.filter((t) => !series.some((x) => x.job === t.job && x.instance === t.instance));
-        const problems = [
-            ...(queryProblem ? [queryProblem] : []),
-            ...(series.length === 0 && !queryProblem ? [`no up{host="${host}"} series in the central Prometheus yet`] : []),
-            ...(series.length ? missing.map((t) => `no up series for ${t.job} (${t.instance}) of ${host} yet`) : []),
-            ...down.map((x) => `${x.job} (${x.instance}) is down on ${host}`),
-            ...(logs ? [] : [`no log streams with host="${host}" in the central Loki yet`]),
-        ];
-        out.push({
-            host,
-            ok: problems.length === 0,
-            detail: problems.length ? problems.join('; ') : `${series.length} up series and log streams arrived`,
-            series,
-            logs,
-        });
-    }
-    return out;
-}
-/** Polls until every agent's data is there or the deadline passes; returns the last look. */
-async function waitForAgents(remote, facts, network, agents, timeoutMs, log) {
-    const result = await poll({
-        timeoutMs,
-        log,
-        label: 'waiting for agents',
-        look: () => lookForAgents(remote, facts, network, agents),
-        done: (seen) => seen.every((a) => a.ok),
-        failed: (e) => agents.map(({ host }) => ({ host, ok: false, detail: errors_headline(e), series: [], logs: false })),
-        waiting: (seen) => seen
-            .filter((a) => !a.ok)
-            .map((a) => `${a.host}: ${a.detail}`)
-            .join(' | '),
-    });
-    return result.seen;
 }
 
 ;// CONCATENATED MODULE: ./src/engine/fleet.ts
@@ -41001,6 +41320,7 @@ function hostSettings(settings, entry, central, receiverCert) {
             pushCa: settings.agents.pushCa ?? (entry.role === 'agent' && tls ? receiverCert : undefined),
             remoteWriteUrl: settings.agents.remoteWriteUrl ?? (base && `${base}/api/v1/write`),
             lokiPushUrl: settings.agents.lokiPushUrl ?? (base && `${base}/loki/api/v1/push`),
+            centralHost: entry.role === 'agent' ? central?.name : undefined,
         },
     };
 }

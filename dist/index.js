@@ -66175,23 +66175,6 @@ const SECRET_FILES = {
     discordWebhookUrl: 'secrets/discord_webhook_url',
     pushPassword: 'secrets/push_password',
 };
-/** The name a certificate made by monitoring-deploy for the receiver carries (its only SAN). */
-const RECEIVER_TLS_NAME = 'monitoring-deploy-receiver';
-/**
- * The name to ask a pinned certificate for: RECEIVER_TLS_NAME for the receiver's own (agents
- * reach it by an address it cannot know); undefined for any other, checked against the URL's host.
- */
-function pinnedName(ca) {
-    if (!ca)
-        return undefined;
-    try {
-        const names = new external_node_crypto_.X509Certificate(ca).subjectAltName?.split(', ') ?? [];
-        return names.includes(`DNS:${RECEIVER_TLS_NAME}`) ? RECEIVER_TLS_NAME : undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
 /** Override file that sets the `images` input's images for one stack's services. */
 function imagesOverrideFile(stack) {
     return COMPOSE_FILES[stack].replace(/\.yml$/, '.images.yml');
@@ -66242,8 +66225,72 @@ async function containerLogs(remote, facts, name, lines = 15) {
     return out.trim();
 }
 
-;// CONCATENATED MODULE: ./src/connection/http.ts
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+// EXTERNAL MODULE: external "node:tls"
+var external_node_tls_ = __nccwpck_require__(1692);
+;// CONCATENATED MODULE: ./src/connection/tls.ts
+// The certificate a receiver made by monitoring-deploy shows, and how a client pins it.
 
+/** The name a certificate made by monitoring-deploy for the receiver carries (its only SAN). */
+const RECEIVER_TLS_NAME = 'monitoring-deploy-receiver';
+/**
+ * The name to ask a pinned certificate for: RECEIVER_TLS_NAME for the receiver's own (agents
+ * reach it by an address it cannot know); undefined for any other, checked against the URL's host.
+ */
+function pinnedName(ca) {
+    if (!ca)
+        return undefined;
+    try {
+        const names = new external_node_crypto_.X509Certificate(ca).subjectAltName?.split(', ') ?? [];
+        return names.includes(`DNS:${RECEIVER_TLS_NAME}`) ? RECEIVER_TLS_NAME : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/connection/http.ts
+// HTTP to services that are only on the host's internal Docker network, through an SSH tunnel:
+// nothing needs to be published for the deploy to check it.
+
+
+
+
+
+/** A status as people know it: `401 Unauthorized`, `502 Bad Gateway`. */
+function statusWords(status) {
+    const words = external_node_http_.STATUS_CODES[status];
+    return words ? `${status} ${words}` : String(status);
+}
+/**
+ * An answer in a few words: its status, and the first line of its body unless that only repeats
+ * the status or is a page of HTML (a proxy's error page says nothing more).
+ */
+function answerWords(status, body) {
+    const first = body.trim().split('\n')[0]?.trim().slice(0, 120) ?? '';
+    const said = first && !first.startsWith('<') && first !== external_node_http_.STATUS_CODES[status] ? `: ${first}` : '';
+    return `${statusWords(status)}${said}`;
+}
+/**
+ * The user:password@ of a URL, decoded, if it has one. Prometheus and Promtail send these in
+ * place of their basic_auth settings (Go's client sets them first; the basic_auth wrapper then
+ * leaves the request alone).
+ */
+function credentialsIn(url) {
+    const u = new URL(url);
+    return u.username || u.password
+        ? { username: decodeURIComponent(u.username), password: decodeURIComponent(u.password) }
+        : undefined;
+}
+/** The Authorization header for basic auth, or none without a password. */
+function basicAuth(credentials) {
+    return credentials.password
+        ? { Authorization: `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}` }
+        : {};
+}
 /** Sends one HTTP/1.0 request over an open stream and reads the response until the peer closes. */
 function httpOverStream(stream, hostHeader, req) {
     const timeoutMs = req.timeoutMs ?? 10_000;
@@ -66330,6 +66377,32 @@ async function httpViaHost(remote, address, port, req) {
     const channel = await remote.tunnel(address, port, req.timeoutMs);
     return httpOverStream(channel, `${address}:${port}`, req);
 }
+/**
+ * An HTTP(S) request to a URL as the host reaches it: the connection starts on the host, through
+ * the SSH connection (the path the host's own agents use; an endpoint may be reachable only from
+ * there), with TLS spoken over the tunnel for https. The request's path defaults to the URL's
+ * path and query. A user:password@ in the URL is not sent: credentials are the caller's choice
+ * (its Authorization header). `ca`: an extra trusted CA (PEM); the system's CAs always count.
+ */
+async function httpFromHost(remote, url, req = {}, ca) {
+    const u = new URL(url);
+    const tls = u.protocol === 'https:';
+    const port = Number(u.port) || (tls ? 443 : 80);
+    // URL keeps IPv6 hosts in brackets; a socket wants the bare address.
+    const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
+    const channel = await remote.tunnel(host, port, req.timeoutMs);
+    return httpOverStream(tls
+        ? (0,external_node_tls_.connect)({
+            socket: channel,
+            // The name the certificate must carry: the receiver's own for its pinned certificate
+            // (agents reach it by an address it cannot know), else the URL's host. An address is
+            // checked against the certificate's IP names without SNI (which takes no addresses).
+            host,
+            ...(pinnedName(ca) ? { servername: pinnedName(ca) } : (0,external_node_net_.isIP)(host) ? {} : { servername: host }),
+            ...(ca ? { ca: [...external_node_tls_.rootCertificates, ca] } : {}),
+        })
+        : channel, u.host, { ...req, path: req.path ?? `${u.pathname}${u.search}` });
+}
 
 ;// CONCATENATED MODULE: ./src/report/format.ts
 // How durations read in every line a person sees.
@@ -66339,6 +66412,618 @@ function formatDuration(ms) {
     if (ms < 60_000)
         return `${(ms / 1000).toFixed(1)}s`;
     return `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
+}
+
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = require("node:fs");
+;// CONCATENATED MODULE: ./src/settings/parse.ts
+// Small parsers for input values. Each throws an Error whose message names the input and the fix.
+// Values that end up in a file (.env, YAML, a config) or a command are held to characters that
+// need no quoting there, so that no input can add a line, a key or a word of its own.
+
+
+
+/** A value as a message shows it: quoted, newlines and quotes escaped, a long one cut short. */
+function shown(value) {
+    const s = JSON.stringify(value);
+    return s.length > 80 ? `${s.slice(0, 80)}…` : s;
+}
+// Numbers are decimal whole numbers only: no 0x1, 1e1, 2.5, +5 or -0 (Number() takes them all).
+const WHOLE = /^[0-9]+$/;
+const DURATION_UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+/** 600000 -> "10m": a limit as a person writes it. */
+function formatLimit(ms) {
+    for (const unit of ['h', 'm', 's']) {
+        const size = DURATION_UNITS[unit] ?? 1;
+        if (ms % size === 0)
+            return `${ms / size}${unit}`;
+    }
+    return `${ms}ms`;
+}
+/**
+ * "30s", "2m", "1h", "1500ms", or a bare number of seconds -> milliseconds, within range (which
+ * keeps it below what Node's timers hold, 2^31-1 ms). Whole numbers only: 90s, not 1.5m.
+ */
+function parseDuration(value, input, range) {
+    const limits = `${formatLimit(range.min)} to ${formatLimit(range.max)}`;
+    const m = /^\s*([0-9]+)\s*(ms|s|m|h)?\s*$/.exec(value);
+    if (!m?.[1])
+        throw new Error(`${input}: ${shown(value)} is not a duration; use a whole number with a unit, e.g. 30s, 2m or 1h (${limits})`);
+    const ms = Number(m[1]) * (DURATION_UNITS[m[2] ?? 's'] ?? 1000);
+    if (!(ms >= range.min && ms <= range.max))
+        throw new Error(`${input}: ${shown(value)} is out of range; use ${limits}`);
+    return ms;
+}
+const SIZE_UNITS = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
+/** A size limit in the largest binary unit that divides it: 64G, 1M. */
+function formatSize(bytes) {
+    for (const unit of ['T', 'G', 'M', 'K']) {
+        const size = SIZE_UNITS[unit] ?? 1;
+        if (bytes % size === 0)
+            return `${bytes / size}${unit}`;
+    }
+    return String(bytes);
+}
+/** "2G", "512M", "512MiB", "0" -> bytes (binary units, as fallocate/dd read them): 0, or within range. */
+function parseSize(value, input, range) {
+    const limits = `0 (leave swap alone) or ${formatSize(range.min)} to ${formatSize(range.max)}`;
+    const m = /^\s*([0-9]+)\s*([KMGT]?)(?:i?B)?\s*$/i.exec(value);
+    if (!m?.[1])
+        throw new Error(`${input}: ${shown(value)} is not a size; use a whole number with a unit, e.g. 2G or 512M (${limits})`);
+    const bytes = Number(m[1]) * (SIZE_UNITS[(m[2] ?? '').toUpperCase()] ?? 1);
+    if (bytes !== 0 && !(bytes >= range.min && bytes <= range.max))
+        throw new Error(`${input}: ${shown(value)} is out of range; use ${limits}`);
+    return bytes;
+}
+function parseBoolean(value, input) {
+    const v = value.trim().toLowerCase();
+    if (['true', 'yes', '1', 'on'].includes(v))
+        return true;
+    if (['false', 'no', '0', 'off'].includes(v))
+        return false;
+    throw new Error(`${input}: ${shown(value)} is not true or false`);
+}
+function parsePort(value, input) {
+    const v = value.trim();
+    const n = WHOLE.test(v) ? Number(v) : Number.NaN;
+    if (!(n >= 1 && n <= 65535))
+        throw new Error(`${input}: ${shown(value)} is not a port (1-65535)`);
+    return n;
+}
+/** A decimal whole number from min to max. */
+function parseInteger(value, input, min, max) {
+    const v = value.trim();
+    const n = WHOLE.test(v) ? Number(v) : Number.NaN;
+    if (!(n >= min && n <= max))
+        throw new Error(`${input}: ${shown(value)} is not a whole number from ${min} to ${max}`);
+    return n;
+}
+function parseChoice(value, input, choices) {
+    const v = value.trim();
+    if (!choices.includes(v))
+        throw new Error(`${input}: ${shown(value)} is not one of ${choices.join(', ')}`);
+    return v;
+}
+/** Items separated by newlines and/or commas, trimmed, empties dropped. */
+function parseList(value) {
+    return value
+        .split(/[\n,]/)
+        .map((s) => s.trim())
+        .filter(Boolean);
+}
+/** Lines `service=image`; blank lines and # comments ignored; each image a valid reference. */
+function parseImageOverrides(value, input) {
+    const out = {};
+    for (const [i, raw] of value.split('\n').entries()) {
+        const line = raw.trim();
+        if (!line || line.startsWith('#'))
+            continue;
+        const where = `${input} line ${i + 1}`;
+        const m = /^([a-z0-9][a-z0-9_.-]*)\s*=\s*(\S+)$/i.exec(line);
+        if (!m?.[1] || !m[2])
+            throw new Error(`${where}: ${shown(line)} is not service=image`);
+        if (m[1] in out)
+            throw new Error(`${where}: service "${m[1]}" is named twice`);
+        out[m[1]] = parseImage(m[2], where);
+    }
+    return out;
+}
+// Docker image references, after the distribution reference grammar:
+// [registry[:port]/]path[:tag][@digest]. The registry is recognized as Docker does (it has a dot
+// or a port, or is localhost); the path's components are lowercase.
+const DOMAIN_PART = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
+const IPV6_HOST = '\\[[0-9A-Fa-f:.]+\\]';
+const REGISTRY = `(?:(?:${DOMAIN_PART}(?:\\.${DOMAIN_PART})*|${IPV6_HOST}):[0-9]+|localhost|${DOMAIN_PART}(?:\\.${DOMAIN_PART})+|${IPV6_HOST})`;
+const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+const TAG = '[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}';
+const DIGEST = '[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}';
+const IMAGE = new RegExp(`^(?:${REGISTRY}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*(?::${TAG})?(?:@${DIGEST})?$`);
+/** A Docker image reference, as `docker pull` takes it. */
+function parseImage(value, input) {
+    const v = value.trim();
+    // The name (without tag and digest) is at most 255 characters.
+    const name = v.replace(/@.*$/, '').replace(/:[^:/]*$/, '');
+    if (!IMAGE.test(v) || name.length > 255)
+        throw new Error(`${input}: ${shown(value)} is not an image reference ([registry[:port]/]name[:tag][@digest], the name in lowercase)`);
+    return v;
+}
+// A path on the host or in a container: one line of these, nothing a shell, .env or YAML reads
+// specially (no spaces, quotes, $, `, \\, #, newline; no : either, which Compose splits volumes on).
+const PATH_CHARS = /^[A-Za-z0-9/._~@+-]+$/;
+function checkPathChars(value, input) {
+    if (!PATH_CHARS.test(value))
+        throw new Error(`${input}: ${shown(value)} may hold only letters, digits and / . _ - ~ @ + (one line; no spaces, quotes, $, \`, \\, # or :)`);
+    if (value.split('/').includes('..'))
+        throw new Error(`${input}: ${shown(value)} must not contain .. (name the directory itself)`);
+}
+/** An absolute directory inside a container (app-logs-dir). */
+function parseContainerDir(value, input) {
+    const v = value.trim();
+    checkPathChars(v, input);
+    if (!v.startsWith('/'))
+        throw new Error(`${input}: ${shown(v)} must be an absolute path in the container (e.g. /app/logs)`);
+    if (external_node_path_namespaceObject.posix.normalize(v) === '/')
+        throw new Error(`${input}: ${shown(v)} must be a directory of its own, not the container's root`);
+    return v;
+}
+// Directories a deploy must never take over: it writes data/, logs/, secrets/ and its releases
+// there, and its rollback replaces what it wrote.
+const SYSTEM_DIRS = new Set([
+    '/',
+    '/bin',
+    '/boot',
+    '/dev',
+    '/etc',
+    '/home',
+    '/lost+found',
+    '/media',
+    '/mnt',
+    '/opt',
+    '/proc',
+    '/root',
+    '/run',
+    '/sbin',
+    '/snap',
+    '/srv',
+    '/sys',
+    '/tmp',
+    '/usr',
+    '/var',
+    '/usr/bin',
+    '/usr/include',
+    '/usr/lib',
+    '/usr/libexec',
+    '/usr/local',
+    '/usr/sbin',
+    '/usr/share',
+    '/usr/src',
+    '/var/backups',
+    '/var/cache',
+    '/var/lib',
+    '/var/local',
+    '/var/lock',
+    '/var/log',
+    '/var/mail',
+    '/var/opt',
+    '/var/run',
+    '/var/spool',
+    '/var/tmp',
+]);
+/** Where the stack lives on the host: an absolute path or ~/…, a directory of its own. */
+function parseRemoteDir(value, input, username) {
+    const v = value.trim();
+    checkPathChars(v, input);
+    if (!v.startsWith('/') && v !== '~' && !v.startsWith('~/'))
+        throw new Error(`${input}: ${shown(v)} must be an absolute path or start with ~/ (e.g. ~/monitoring)`);
+    const dir = external_node_path_namespaceObject.posix.normalize(v).replace(/(.)\/+$/, '$1');
+    const home = username ? `/home/${username}` : undefined;
+    if (dir === '~' || dir === home)
+        throw new Error(`${input}: ${shown(v)} is the login user's home directory; use a directory of its own, e.g. ~/monitoring`);
+    if (SYSTEM_DIRS.has(dir) || /^\/lib[a-z0-9]*$/.test(dir))
+        throw new Error(`${input}: ${shown(v)} is a system directory; use a directory of its own, e.g. ~/monitoring`);
+    return v;
+}
+// An absolute URL path: RFC 3986 path characters less those a YAML string, .env or a shell would
+// read ($ & ' ( )), percent-escapes complete; no query or fragment.
+const URL_PATH = /^\/(?:[A-Za-z0-9._~!*+,;=:@/-]|%[0-9A-Fa-f]{2})*$/;
+function parseUrlPath(value, input) {
+    const v = value.trim();
+    if (!URL_PATH.test(v))
+        throw new Error(`${input}: ${shown(v)} is not an absolute URL path (/ then letters, digits and - . _ ~ % ! * + , ; = : @ /; no ?, #, spaces or quotes)`);
+    return v;
+}
+// A DNS name (underscores allowed, as /etc/hosts allows them), labels of 1-63 characters.
+const DNS_NAME = /^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
+/** A host to connect to: a DNS name or an IPv4/IPv6 address (no brackets). */
+function parseHost(value, input) {
+    const v = value.trim();
+    if (!(0,external_node_net_.isIP)(v) && !DNS_NAME.test(v))
+        throw new Error(`${input}: ${shown(v)} is not a host name or IP address (letters, digits, . - _; an IPv6 address without [ ])`);
+    return v;
+}
+/** An address to listen on: IPv4 or IPv6, no zone. */
+function parseIpAddress(value, input) {
+    const v = value.trim();
+    if (!(0,external_node_net_.isIP)(v) || v.includes('%'))
+        throw new Error(`${input}: ${shown(v)} is not an IPv4 or IPv6 address (e.g. 0.0.0.0 or the host's private address)`);
+    return v;
+}
+// A host's name in labels, YAML and messages: characters that need no quoting anywhere; or an
+// IP address (the default is host, which may be ::1).
+const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,252}$/;
+function parseHostName(value, input) {
+    const v = value.trim();
+    if (!HOST_NAME.test(v) && !((0,external_node_net_.isIP)(v) && !v.includes('%')))
+        throw new Error(`${input}: ${shown(v)} may hold only letters, digits and . _ : - (starting with a letter or digit), or be an IP address`);
+    return v;
+}
+/** The basic-auth user agents send and the receiver checks (an htpasswd line: no colon). */
+function parsePushUsername(value, input) {
+    const v = value.trim();
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(v))
+        throw new Error(`${input}: ${shown(v)} may hold only letters, digits and . _ - (at most 64)`);
+    return v;
+}
+// URLs are judged by what new URL() makes of them (the host a request really goes to), after a
+// look at the raw text: URL() drops tabs and newlines silently, and .env and YAML read $ and quotes.
+const URL_UNSAFE = /[\s"'`\\$<>{}|^]/;
+const HTTP_URL_START = /^https?:\/\/[^/?#]/i;
+/** The URL with any user:password@ cut out, for messages. */
+function withoutUserinfo(url) {
+    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1…@');
+}
+/** An http(s) URL with a host name; user:password@ in it is allowed (secretValues masks it). */
+function parseHttpUrl(value, input) {
+    const v = value.trim();
+    const refuse = () => new Error(`${input}: ${shown(withoutUserinfo(v))} is not an http(s) URL with a host name (no spaces, quotes, $, \` or \\)`);
+    if (URL_UNSAFE.test(v) || !HTTP_URL_START.test(v))
+        throw refuse();
+    let url;
+    try {
+        url = new URL(v);
+    }
+    catch {
+        throw refuse();
+    }
+    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || !url.hostname)
+        throw refuse();
+    return v;
+}
+/** The endpoint a query URL must be: the path it ends in, what it is, and what else users paste. */
+const QUERY_ENDPOINTS = {
+    metrics: { path: '/api/v1/query', what: 'the Prometheus-compatible instant-query endpoint itself' },
+    logs: { path: '/loki/api/v1/query_range', what: "Loki's query_range endpoint itself" },
+};
+/**
+ * A query endpoint (metrics-query-url, logs-query-url): an http(s) URL, as parseHttpUrl takes it,
+ * whose path is the endpoint itself. The gate adds its own parameters to any query it holds.
+ */
+function parseQueryUrl(value, input, kind) {
+    const v = parseHttpUrl(value, input);
+    const { path, what } = QUERY_ENDPOINTS[kind];
+    const url = new URL(v);
+    const at = url.pathname.replace(/\/+$/, '');
+    if (at.endsWith(path))
+        return v;
+    const write = /\/(write|push)$/.test(at) ? ' (that is a write endpoint)' : '';
+    // The URL's origin has no user:password@ in it.
+    const hint = /\/api\//.test(at) ? '' : ` (e.g. ${url.origin}${at}${path})`;
+    throw new Error(`${input}: ${shown(withoutUserinfo(v))} is not ${what}${write}: its path must end in ${path}${hint}`);
+}
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+/**
+ * The Discord webhook: https, or http to this machine only (a local stand-in). Its value is a
+ * secret, so no message shows it.
+ */
+function parseWebhookUrl(value, input) {
+    const v = value.trim();
+    if (URL_UNSAFE.test(v))
+        throw new Error(`${input}: must be one URL without spaces, quotes, $, \` or \\`);
+    const https = new Error(`${input}: must be an https:// URL (http:// only to localhost, 127.0.0.1 or [::1])`);
+    let url;
+    try {
+        url = new URL(v);
+    }
+    catch {
+        throw https;
+    }
+    if (url.username || url.password || /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(v))
+        throw new Error(`${input}: must not hold user:password@ (the part before @ is not the host the URL goes to)`);
+    if (!HTTP_URL_START.test(v))
+        throw https;
+    if (url.protocol === 'https:' && url.hostname)
+        return v;
+    if (url.protocol === 'http:' && LOOPBACK.has(url.hostname))
+        return v;
+    throw https;
+}
+/**
+ * What to mask of a URL's user:password@: the whole userinfo and the password, as written and
+ * percent-decoded (a request or an error may show either).
+ */
+function urlCredentials(url) {
+    const userinfo = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)@/i.exec(url.trim())?.[1];
+    if (!userinfo)
+        return [];
+    const colon = userinfo.indexOf(':');
+    const found = [userinfo, colon >= 0 ? userinfo.slice(colon + 1) : ''];
+    for (const v of [...found]) {
+        try {
+            found.push(decodeURIComponent(v));
+        }
+        catch {
+            // not valid percent-encoding: the raw form is masked
+        }
+    }
+    return found.filter((v) => v.length >= 4);
+}
+/** Why a file or directory could not be read, in words: no such file, permission denied, … */
+function fileErrorReason(e) {
+    const code = e?.code;
+    if (code === 'ENOENT' || code === 'ENOTDIR')
+        return 'no such file';
+    if (code === 'EACCES' || code === 'EPERM')
+        return 'permission denied';
+    if (code === 'EISDIR')
+        return 'it is a directory';
+    return code ?? e?.message ?? String(e);
+}
+/** A local directory that exists and can be read (stack-dir). */
+function parseLocalDir(value, input) {
+    const v = value.trim();
+    const what = `(a directory with the compose files; leave ${input} empty for the bundled stack)`;
+    let isDir;
+    try {
+        isDir = (0,external_node_fs_namespaceObject.statSync)(v).isDirectory();
+    }
+    catch (e) {
+        const reason = fileErrorReason(e);
+        throw new Error(reason === 'no such file'
+            ? `${input}: ${shown(v)} does not exist ${what}`
+            : `${input}: cannot read ${shown(v)} (${reason})`);
+    }
+    if (!isDir)
+        throw new Error(`${input}: ${shown(v)} is not a directory ${what}`);
+    try {
+        (0,external_node_fs_namespaceObject.accessSync)(v, external_node_fs_namespaceObject.constants.R_OK | external_node_fs_namespaceObject.constants.X_OK);
+    }
+    catch (e) {
+        throw new Error(`${input}: cannot read ${shown(v)} (${fileErrorReason(e)})`);
+    }
+    return v;
+}
+// POSIX portable user names, as useradd takes them: no leading digit, dot or hyphen.
+const USER_NAME = /^[A-Za-z_][A-Za-z0-9._-]{0,31}$/;
+function parseUserName(value, input) {
+    const v = value.trim();
+    if (!USER_NAME.test(v))
+        throw new Error(`${input}: ${shown(v)} is not a user name (letters, digits and . _ -, starting with a letter or _; at most 32)`);
+    return v;
+}
+/** A PEM certificate (as openssl writes it): one or more BEGIN/END CERTIFICATE blocks, nothing else. */
+function parseCertificate(value, input) {
+    if (value === undefined)
+        return undefined;
+    const pem = value.replace(/\r\n/g, '\n').trim();
+    if (!/^(-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\s*)+$/.test(pem))
+        throw new Error(`${input}: not a PEM certificate (expected -----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----, e.g. the receiver's receiver.crt)`);
+    return `${pem}\n`;
+}
+
+;// CONCATENATED MODULE: ./src/health/poll.ts
+// One poller for everything that waits on the host: look, judge, back off, give up at the
+// deadline. A lost connection ends the wait at once: nothing more can be learned.
+
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+async function poll(o) {
+    const started = Date.now();
+    let delay = o.firstDelayMs ?? 1_000;
+    let last = '';
+    for (;;) {
+        let seen;
+        try {
+            seen = await o.look();
+        }
+        catch (e) {
+            if (e instanceof ConnectionLostError)
+                throw e;
+            seen = o.failed(e);
+        }
+        if (o.done(seen))
+            return { seen, done: true, elapsedMs: Date.now() - started };
+        const waiting = o.waiting(seen);
+        if (waiting !== last) {
+            o.log.info(`  ${o.label ?? 'waiting'} (${formatDuration(Date.now() - started)}): ${waiting}`);
+            last = waiting;
+        }
+        if (Date.now() + delay > started + o.timeoutMs)
+            return { seen, done: false, elapsedMs: Date.now() - started };
+        await sleep(delay);
+        delay = Math.min(Math.round(delay * 1.5), o.maxDelayMs ?? 5_000);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/health/arrival.ts
+// An agent's data, read back where it lands: the `up` series of every target it scrapes
+// (arriving by remote write, labelled with its host name) must be 1, and its logs must be found.
+// Two places to read: the central host's own Prometheus and Loki (a run with the monitoring host,
+// through that host's SSH connection), or the query URLs of any engine (VictoriaMetrics, Mimir,
+// Grafana Cloud, a Loki cluster), asked from the agent host itself.
+
+
+
+
+
+/**
+ * Asked of every engine with each query. VictoriaMetrics hides samples newer than its
+ * -search.latencyOffset (30 s by default) unless a query sets latency_offset (it refuses 0; 1ms
+ * is the least), and nocache=1 keeps its response cache out. Prometheus ignores parameters it
+ * does not know (3.5 checked); Mimir and Thanos, which read the same API's parameters by name,
+ * were not run here.
+ */
+const FRESH_PARAMS = { latency_offset: '1ms', nocache: '1' };
+/** The URL with these query parameters set, keeping any it already had. */
+function withParams(url, params) {
+    const u = new URL(url);
+    for (const [k, v] of Object.entries(params))
+        u.searchParams.set(k, v);
+    return u.toString();
+}
+/** A URL as messages and the summary show it: no user:password@. */
+const shownUrl = withoutUserinfo;
+/** The selector of a host's `up` series. */
+const upSelector = (host) => `up{host=${JSON.stringify(host)}}`;
+/**
+ * A Prometheus query API answer for `up`: an instant vector (`value`: the query's time) or a
+ * range (`values`: the raw samples, the newest last).
+ */
+function parseUpAnswer(body) {
+    const data = JSON.parse(body);
+    if (data.status !== 'success' || !Array.isArray(data.data?.result))
+        throw new Error(data.error ?? 'not a query answer');
+    return data.data.result.map((r) => {
+        const last = r.values?.at(-1) ?? r.value;
+        return {
+            job: r.metric?.job ?? '',
+            instance: r.metric?.instance ?? '',
+            up: last?.[1] ?? '',
+            ...(r.values && last ? { atMs: Math.round(Number(last[0]) * 1000) } : {}),
+        };
+    });
+}
+const iso = (ms) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
+/** What has not arrived yet of these targets' `up` series; empty when all are there, 1 and fresh. */
+function missingUp(expected, series) {
+    if (!series.length)
+        return ['no series yet'];
+    return expected.flatMap((t) => {
+        const s = series.find((x) => x.job === t.job && x.instance === t.instance);
+        const name = `${t.job} (${t.instance})`;
+        if (!s)
+            return [`no series for ${name} yet`];
+        if (s.up !== '1')
+            return [`${name} is ${s.up} (down where the agent scrapes it)`];
+        if (t.sinceMs !== undefined && s.atMs !== undefined && s.atMs < t.sinceMs)
+            return [`${name}: newest sample ${iso(s.atMs)}, none since ${iso(t.sinceMs)} yet`];
+        return [];
+    });
+}
+/** A query endpoint's answer other than 200, in words; undefined for 200. */
+function queryRefused(endpoint, status, body) {
+    const where = shownUrl(endpoint.url);
+    if (status === 200)
+        return undefined;
+    if (status === 401 || status === 403)
+        return `${where} answered ${statusWords(status)}: ${endpoint.credentials.from} are not accepted there`;
+    if (status === 404)
+        return `${where} answered 404: no query endpoint at that path`;
+    let said = body;
+    try {
+        // Prometheus, VictoriaMetrics and Loki say what is wrong in a JSON error.
+        said = JSON.parse(body).error ?? body;
+    }
+    catch { }
+    return `${where} answered ${answerWords(status, said)}`;
+}
+/** A GET of the endpoint with these parameters, from the host, with its credentials. */
+function askEndpoint(remote, endpoint, params) {
+    return httpFromHost(remote, withParams(endpoint.url, params), {
+        headers: basicAuth(endpoint.credentials),
+        timeoutMs: 5_000,
+    });
+}
+/**
+ * One look at the metrics query URL: the raw `up` samples of the host over Prometheus' lookback
+ * (5 minutes), so that both the newest value and its time are known, as fresh as the engine
+ * shows them.
+ */
+async function metricsArrival(remote, host, endpoint, expected) {
+    const where = shownUrl(endpoint.url);
+    const selector = upSelector(host);
+    const fail = (detail) => ({ ok: false, detail });
+    let res;
+    try {
+        res = await askEndpoint(remote, endpoint, { query: `${selector}[5m]`, ...FRESH_PARAMS });
+    }
+    catch (e) {
+        return fail(`${where} cannot be reached from the host: ${headline(e)}`);
+    }
+    const refused = queryRefused(endpoint, res.status, res.body);
+    if (refused)
+        return fail(refused);
+    let series;
+    try {
+        series = parseUpAnswer(res.body);
+    }
+    catch {
+        return fail(`${where} answered 200, but not as a Prometheus query API does: ${res.body.slice(0, 120)}`);
+    }
+    const missing = missingUp(expected, series);
+    if (missing.length)
+        return fail(`waiting for ${selector} at ${where}: ${missing.join('; ')}`);
+    const n = expected.length;
+    return { ok: true, detail: `${selector} of ${n} target${n === 1 ? '' : 's'} is 1 at ${where}` };
+}
+/** One look at what the central Prometheus and Loki hold for each agent host. */
+async function lookForAgents(remote, facts, network, agents) {
+    const containers = await listContainers(remote, facts, network);
+    const address = (service) => containers.find((c) => c.service === service && c.state === 'running')?.address;
+    const prometheus = address('prometheus');
+    const loki = address('loki');
+    let logHosts = [];
+    if (loki) {
+        const res = await httpViaHost(remote, loki, 3100, { path: '/loki/api/v1/label/host/values', timeoutMs: 5_000 });
+        if (res.status === 200)
+            logHosts = (JSON.parse(res.body).data ?? []).map(String);
+    }
+    const out = [];
+    for (const { host, targets } of agents) {
+        let series = [];
+        let queryProblem = prometheus ? '' : 'the central Prometheus is not running';
+        if (prometheus) {
+            const res = await httpViaHost(remote, prometheus, 9090, {
+                path: `/api/v1/query?query=${encodeURIComponent(upSelector(host))}`,
+                timeoutMs: 5_000,
+            });
+            if (res.status === 200)
+                series = parseUpAnswer(res.body);
+            else
+                queryProblem = `the central Prometheus answered ${res.status} ${res.body.slice(0, 120)}`;
+        }
+        const logs = logHosts.includes(host);
+        // Every target the agent scrapes must have arrived, not just the first batch.
+        const missing = queryProblem ? [] : missingUp(targets, series);
+        const problems = [
+            ...(queryProblem ? [queryProblem] : []),
+            ...(missing.length ? [`${upSelector(host)} in the central Prometheus: ${missing.join('; ')}`] : []),
+            ...(logs ? [] : [`no log streams with host="${host}" in the central Loki yet`]),
+        ];
+        out.push({
+            host,
+            ok: problems.length === 0,
+            detail: problems.length ? problems.join('; ') : `${series.length} up series and log streams arrived`,
+            series,
+            logs,
+        });
+    }
+    return out;
+}
+/** Polls until every agent's data is there or the deadline passes; returns the last look. */
+async function waitForAgents(remote, facts, network, agents, timeoutMs, log) {
+    const result = await poll({
+        timeoutMs,
+        log,
+        label: 'waiting for agents',
+        look: () => lookForAgents(remote, facts, network, agents),
+        done: (seen) => seen.every((a) => a.ok),
+        failed: (e) => agents.map(({ host }) => ({ host, ok: false, detail: headline(e), series: [], logs: false })),
+        waiting: (seen) => seen
+            .filter((a) => !a.ok)
+            .map((a) => `${a.host}: ${a.detail}`)
+            .join(' | '),
+    });
+    return result.seen;
 }
 
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
@@ -66700,10 +67385,10 @@ function parseCanaryWrites(stdout) {
     }
     return out;
 }
-/** LogQL for this run's lines of the given jobs. */
-function canaryQuery(token, jobs) {
+/** LogQL for this run's lines of the given jobs (and host label, on a Loki shared by hosts). */
+function canaryQuery(token, jobs, host) {
     const re = jobs.map((j) => j.replace(/[\\^$.*+?()[\]{}|]/g, '\\\\$&')).join('|');
-    return `{job=~"${re}"} |= "${token}"`;
+    return `{job=~"${re}"${host ? `, host=${JSON.stringify(host)}` : ''}} |= "${token}"`;
 }
 /** The jobs whose own line came back, and lines that came back under another job. */
 function canaryHits(body, token) {
@@ -66853,40 +67538,6 @@ async function inspectGrafana(remote, address, container, plan) {
     return { checks, alertRulesLoaded: loaded };
 }
 
-;// CONCATENATED MODULE: ./src/health/poll.ts
-// One poller for everything that waits on the host: look, judge, back off, give up at the
-// deadline. A lost connection ends the wait at once: nothing more can be learned.
-
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-async function poll(o) {
-    const started = Date.now();
-    let delay = o.firstDelayMs ?? 1_000;
-    let last = '';
-    for (;;) {
-        let seen;
-        try {
-            seen = await o.look();
-        }
-        catch (e) {
-            if (e instanceof ConnectionLostError)
-                throw e;
-            seen = o.failed(e);
-        }
-        if (o.done(seen))
-            return { seen, done: true, elapsedMs: Date.now() - started };
-        const waiting = o.waiting(seen);
-        if (waiting !== last) {
-            o.log.info(`  ${o.label ?? 'waiting'} (${formatDuration(Date.now() - started)}): ${waiting}`);
-            last = waiting;
-        }
-        if (Date.now() + delay > started + o.timeoutMs)
-            return { seen, done: false, elapsedMs: Date.now() - started };
-        await sleep(delay);
-        delay = Math.min(Math.round(delay * 1.5), o.maxDelayMs ?? 5_000);
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/health/probes.ts
 const firstLine = (s) => s.trim().split('\n')[0]?.slice(0, 160) ?? '';
 /** A service whose readiness endpoint answers 200 when it is ready. */
@@ -66960,14 +67611,10 @@ function probesMarkdown() {
     ].join('\n');
 }
 
-// EXTERNAL MODULE: external "node:tls"
-var external_node_tls_ = __nccwpck_require__(1692);
 ;// CONCATENATED MODULE: ./src/health/push.ts
 // An agent's gate asks, from the agent host itself, whether the central endpoints take its
 // credentials: one empty write to each. A 401 here names the cause at once, instead of a gate
 // that only times out waiting for data that is being refused.
-
-
 
 
 /** What to send so that a real receiver answers without storing anything. */
@@ -66989,51 +67636,34 @@ function emptyWrite(target) {
  * (Loki 3 answers 422 "at least one valid stream is required"), means the credentials let it in.
  */
 function judgePush(target, status, body) {
-    const first = body.trim().split('\n')[0]?.slice(0, 120) ?? '';
     if (status === 401 || status === 403) {
-        return `${target.url} answered ${status} ${status === 401 ? 'Unauthorized' : 'Forbidden'}: push-username / push-password are not accepted there`;
+        const which = credentialsIn(target.url) ? 'the user:password@ in the URL is' : 'push-username / push-password are';
+        return `${target.url} answered ${statusWords(status)}: ${which} not accepted there`;
     }
     if (status === 404)
         return `${target.url} answered 404: no ${target.name} endpoint at that path`;
     if ((status >= 200 && status < 300) || status === 400 || status === 422)
         return undefined;
-    return `${target.url} answered ${status} ${first}`;
+    // A proxy in front of an engine that is down answers 502, 503 or 504 with a page of its own.
+    return `${target.url} answered ${answerWords(status, body)}`;
 }
 async function probePush(remote, target, credentials, timeoutMs = 5_000, 
 /** The pinned certificate (PEM, push-ca): trusted next to the system's CAs. */
 ca) {
     const name = target.name;
-    let url;
-    try {
-        url = new URL(target.url);
-    }
-    catch {
+    if (!URL.canParse(target.url))
         return { name, ok: false, detail: `${target.url} is not a URL` };
-    }
-    const tls = url.protocol === 'https:';
-    const port = Number(url.port) || (tls ? 443 : 80);
-    const auth = credentials.password
-        ? { Authorization: `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}` }
-        : {};
     const write = emptyWrite(target);
     const req = {
         method: 'POST',
-        path: `${url.pathname}${url.search}`,
-        headers: { ...write.headers, ...auth },
+        // As Prometheus and Promtail do: a user:password@ in the URL is sent, not the push credentials.
+        headers: { ...write.headers, ...basicAuth(credentialsIn(target.url) ?? credentials) },
         body: write.body,
         timeoutMs,
     };
     try {
         // The connection starts on the agent host: this is the path its Prometheus and Promtail use.
-        const channel = await remote.tunnel(url.hostname, port, timeoutMs);
-        const res = await httpOverStream(tls
-            ? (0,external_node_tls_.connect)({
-                socket: channel,
-                // The receiver's own certificate names itself, not the address agents reach it at.
-                servername: pinnedName(ca) ?? url.hostname,
-                ...(ca ? { ca: [...external_node_tls_.rootCertificates, ca] } : {}),
-            })
-            : channel, url.host, req);
+        const res = await httpFromHost(remote, target.url, req, ca);
         const why = judgePush(target, res.status, res.body);
         return { name, ok: !why, detail: why ?? `${target.url} accepts the credentials` };
     }
@@ -67066,6 +67696,7 @@ function unreachable(url, why, ca) {
 
 
 
+
 /** After (re)starting these services: their targets, or all after Prometheus restarted, need a fresh scrape. */
 function freshnessAfter(sinceEpochSec, restarted) {
     return { sinceEpochSec, restarted: restarted === 'all' || restarted.includes('prometheus') ? 'all' : restarted };
@@ -67083,6 +67714,8 @@ function gateOptions(settings, log, freshness) {
             ca: agents.pushCa,
         }
         : undefined;
+    const metrics = queryEndpoint(agents, 'metrics-query-url', agents.metricsQueryUrl);
+    const logs = queryEndpoint(agents, 'logs-query-url', agents.logsQueryUrl);
     return {
         network: settings.stack.network,
         logAgent: settings.stack.logAgent,
@@ -67091,7 +67724,43 @@ function gateOptions(settings, log, freshness) {
         timeoutMs: settings.healthTimeoutMs,
         freshness,
         log,
+        ...(agents.role === 'agent' && (metrics || logs) ? { arrival: { host: settings.hostName, metrics, logs } } : {}),
+        ...(agents.role === 'agent' && agents.centralHost ? { centralHost: agents.centralHost } : {}),
     };
+}
+/**
+ * A query URL and its credentials: the URL's own user:password@ (as the agents do for the push
+ * URLs), else query-username / query-password, else the push credentials.
+ */
+function queryEndpoint(agents, input, url) {
+    if (!url)
+        return undefined;
+    const inUrl = credentialsIn(url);
+    if (inUrl)
+        return { url, credentials: { ...inUrl, from: `the user:password@ of ${input}` } };
+    const username = agents.queryUsername ?? agents.pushUsername;
+    const userName = agents.queryUsername ? 'query-username' : 'push-username';
+    return {
+        url,
+        credentials: agents.queryPassword
+            ? { username, password: agents.queryPassword, from: `${userName} / query-password` }
+            : { username, password: agents.pushPassword, from: `${userName} / push-password (query-password is not set)` },
+    };
+}
+/**
+ * The targets whose `up` must arrive, each with how recent its newest sample must be: as for
+ * the targets check, newer than the run's start where this run (re)started it, else no older
+ * than two of its scrape intervals before the run (the engine's own delay on top of that).
+ */
+function expectedTargets(targets, f) {
+    const since = f.sinceEpochSec * 1000;
+    return targets.map((t) => ({
+        job: t.job,
+        instance: t.instance,
+        sinceMs: f.restarted === 'all' || f.restarted.includes(targetService(t))
+            ? since
+            : since - (2 * (t.scrapeIntervalMs ?? 15_000) + 1_000),
+    }));
 }
 /** Prometheus timestamps carry nanoseconds; Date.parse wants at most milliseconds. */
 function parsePromTime(t) {
@@ -67190,8 +67859,7 @@ async function targetsOf(remote, prometheus, f) {
 }
 const logCheckName = (job) => `logs ${job}`;
 /** Writes the canary lines not yet written (their directory may appear later), then asks Loki. */
-async function logPathChecks(remote, facts, canary, loki, lokiCheck, agent, progress) {
-    const lokiReady = lokiCheck?.ok === true;
+async function logPathChecks(remote, facts, canary, loki, agent, progress) {
     const pending = canary.spots.filter((s) => s.hostFile && progress.writes.get(s.job)?.state !== 'wrote');
     if (pending.length) {
         const out = await remote.run(canaryScript({ ...canary, spots: pending }, canary.token, dockerCommand(facts)), {
@@ -67201,39 +67869,65 @@ async function logPathChecks(remote, facts, canary, loki, lokiCheck, agent, prog
             progress.writes.set(job, w);
     }
     const waiting = canary.spots.filter((s) => progress.writes.get(s.job)?.state === 'wrote' && !progress.arrivedMs.has(s.job));
-    if (waiting.length && loki?.address && lokiReady) {
-        const startNs = `${(Math.floor(progress.started / 1000) - 300) * 1e9}`;
-        const query = encodeURIComponent(canaryQuery(canary.token, waiting.map((s) => s.job)));
-        const res = await httpViaHost(remote, loki.address, 3100, {
-            path: `/loki/api/v1/query_range?query=${query}&start=${startNs}&limit=1000&direction=forward`,
-            timeoutMs: 5_000,
-        });
-        if (res.status === 200) {
-            const hits = canaryHits(res.body, canary.token);
-            for (const job of hits.arrived)
-                if (!progress.arrivedMs.has(job))
-                    progress.arrivedMs.set(job, Date.now() - progress.started);
-            for (const [job, label] of hits.misrouted)
-                progress.misrouted.set(job, label);
+    const ask = (host) => ({
+        query: canaryQuery(canary.token, waiting.map((s) => s.job), host),
+        start: `${(Math.floor(progress.started / 1000) - 300) * 1e9}`,
+        limit: '1000',
+        direction: 'forward',
+    });
+    const found = (body) => {
+        const hits = canaryHits(body, canary.token);
+        for (const job of hits.arrived)
+            if (!progress.arrivedMs.has(job))
+                progress.arrivedMs.set(job, Date.now() - progress.started);
+        for (const [job, label] of hits.misrouted)
+            progress.misrouted.set(job, label);
+    };
+    let lokiDown;
+    if (loki.endpoint) {
+        if (waiting.length) {
+            try {
+                const res = await askEndpoint(remote, loki.endpoint, ask(loki.host));
+                lokiDown = queryRefused(loki.endpoint, res.status, res.body);
+                if (!lokiDown)
+                    found(res.body);
+            }
+            catch (e) {
+                lokiDown = `${shownUrl(loki.endpoint.url)} cannot be reached from the host: ${headline(e)}`;
+            }
         }
     }
-    const lokiDown = lokiReady
-        ? undefined
-        : !lokiCheck || lokiCheck.detail.startsWith('no ')
-            ? 'there is no Loki container'
-            : lokiCheck.detail.startsWith('container ')
-                ? 'Loki is not running'
-                : 'Loki is not ready yet';
-    return canary.spots.map((s) => logCheck(s, canary, progress, agent, lokiDown));
+    else {
+        const lokiReady = loki.check?.ok === true;
+        if (waiting.length && loki.container?.address && lokiReady) {
+            const res = await httpViaHost(remote, loki.container.address, 3100, {
+                path: `/loki/api/v1/query_range?${new URLSearchParams(ask())}`,
+                timeoutMs: 5_000,
+            });
+            if (res.status === 200)
+                found(res.body);
+        }
+        lokiDown = lokiReady
+            ? undefined
+            : !loki.check || loki.check.detail.startsWith('no ')
+                ? 'there is no Loki container'
+                : loki.check.detail.startsWith('container ')
+                    ? 'Loki is not running'
+                    : 'Loki is not ready yet';
+    }
+    const at = loki.endpoint && shownUrl(loki.endpoint.url);
+    return canary.spots.map((s) => logCheck(s, canary, progress, agent, lokiDown, at));
 }
-function logCheck(spot, canary, progress, agent, lokiDown) {
+function logCheck(spot, canary, progress, agent, lokiDown, 
+/** The Loki query URL asked, if not the host's own Loki. */
+at) {
     const name = logCheckName(spot.job);
     const fail = (detail) => ({ name, ok: false, detail, container: agent?.name });
     if (spot.problem)
         return fail(spot.problem);
     const arrived = progress.arrivedMs.get(spot.job);
     if (arrived !== undefined)
-        return { name, ok: true, detail: `canary arrived in ${formatDuration(arrived)}` };
+        return { name, ok: true, detail: `canary arrived in ${formatDuration(arrived)}${at ? ` at ${at}` : ''}` };
     const written = progress.writes.get(spot.job);
     const where = `${canary.agent.title} watches ${spot.glob}, which is ${spot.hostFile?.replace(/\/[^/]*$/, '')} on the host`;
     if (written?.state === 'nodir')
@@ -67245,7 +67939,23 @@ function logCheck(spot, canary, progress, agent, lokiDown) {
     const misrouted = progress.misrouted.get(spot.job);
     if (misrouted !== undefined)
         return fail(`the line written to ${spot.hostFile} arrived under job "${misrouted}", not "${spot.job}"`);
-    return fail(`the line written to ${spot.hostFile} is not in Loki yet (${where})`);
+    return fail(`the line written to ${spot.hostFile} is not ${at ? `at ${at}` : 'in Loki'} yet (${where})`);
+}
+/** The agent's `up` series at the metrics query URL, once its own Prometheus names its targets. */
+async function metricsArrivalCheck(remote, opts, endpoint, targets, progress) {
+    const name = 'metrics arrival';
+    const host = opts.arrival?.host ?? '';
+    if (!targets.length)
+        return {
+            name,
+            ok: false,
+            detail: `waiting for the agent's own targets before asking ${shownUrl(endpoint.url)}`,
+        };
+    const seen = await metricsArrival(remote, host, endpoint, expectedTargets(targets, opts.freshness));
+    if (!seen.ok)
+        return { name, ...seen };
+    progress.metricsArrivedMs ??= Date.now() - progress.started;
+    return { name, ok: true, detail: `${seen.detail} (arrived in ${formatDuration(progress.metricsArrivedMs)})` };
 }
 /** One look at everything the gate checks. */
 async function inspectHealth(remote, facts, opts, progress) {
@@ -67260,7 +67970,9 @@ async function inspectHealth(remote, facts, opts, progress) {
     const grafanaReady = checks.some((c) => c.name === 'grafana' && c.ok);
     const [logs, grafanaSeen] = await Promise.all([
         opts.canary
-            ? logPathChecks(remote, facts, opts.canary, byService.get('loki'), checks.find((c) => c.name === 'loki'), byService.get(opts.canary.agent.service), progress)
+            ? logPathChecks(remote, facts, opts.canary, opts.arrival?.logs
+                ? { endpoint: opts.arrival.logs, host: opts.arrival.host }
+                : { container: byService.get('loki'), check: checks.find((c) => c.name === 'loki') }, byService.get(opts.canary.agent.service), progress)
             : [],
         opts.grafana && grafana?.address && grafanaReady
             ? inspectGrafana(remote, grafana.address, grafana.name, opts.grafana)
@@ -67287,6 +67999,8 @@ async function inspectHealth(remote, facts, opts, progress) {
     else {
         checks.push({ name: 'targets', ok: false, detail: 'waiting for Prometheus' });
     }
+    if (opts.arrival?.metrics)
+        checks.push(await metricsArrivalCheck(remote, opts, opts.arrival.metrics, targets, progress));
     return { ok: checks.every((c) => c.ok), checks, targets };
 }
 /** Polls with backoff until everything is healthy; at the deadline, fails with what is not. */
@@ -67330,10 +68044,12 @@ function dataPathOf(opts, progress) {
         alertRulesLoaded: progress.alertRulesLoaded,
     };
 }
+/** A canary line not found yet: in the host's Loki, or at the Loki query URL. */
+const NOT_YET = / is not (?:in Loki|at (\S+)) yet .*$/;
 /** Lines written but not found: say why, from the agent's metrics and its last log lines. */
 async function explainLogs(remote, facts, opts, state) {
     const canary = opts.canary;
-    const unexplained = (c) => c.name.startsWith('logs ') && !c.ok && / is not in Loki yet /.test(c.detail);
+    const unexplained = (c) => c.name.startsWith('logs ') && !c.ok && NOT_YET.test(c.detail);
     if (!canary || !state.checks.some(unexplained))
         return state;
     const agent = (await listContainers(remote, facts, opts.network).catch(() => [])).find((c) => c.service === canary.agent.service);
@@ -67352,7 +68068,7 @@ async function explainLogs(remote, facts, opts, state) {
         const spot = canary.spots.find((s) => logCheckName(s.job) === c.name);
         if (!spot || !unexplained(c))
             return c;
-        const detail = `${c.detail.replace(/ is not in Loki yet .*$/, ' did not reach Loki')}: ${agent
+        const detail = `${c.detail.replace(NOT_YET, (_all, at) => ` did not reach ${at ?? 'Loki'}`)}: ${agent
             ? whyNotArrived(spot, canary.agent.title, metrics, logs)
             : `the ${canary.agent.service} container is not there`}`;
         return { ...c, detail };
@@ -67388,7 +68104,10 @@ class GateError extends errors_DeployError {
         this.name = 'GateError';
     }
 }
-/** Log jobs with their canary's arrival, each target, and what Grafana says of its data. */
+/**
+ * Log jobs with their canary's arrival, each target, an agent's `up` series where they were
+ * looked for, and what Grafana says of its data.
+ */
 function dataPathRows(state) {
     const rows = [];
     for (const c of state.checks.filter((x) => x.name.startsWith('logs '))) {
@@ -67400,6 +68119,9 @@ function dataPathRows(state) {
             ok: t.health === 'up',
             detail: t.health === 'up' ? `up, scraped ${t.lastScrape}` : `${t.health}: ${t.lastError}`,
         });
+    }
+    for (const c of state.checks.filter((x) => x.name === 'metrics arrival')) {
+        rows.push({ what: 'metrics arrival', ok: c.ok, detail: c.detail });
     }
     for (const c of state.checks.filter((x) => x.name.startsWith('grafana '))) {
         rows.push({ what: c.name.replace(/^grafana /, 'Grafana '), ok: c.ok, detail: c.detail });
@@ -67701,6 +68423,7 @@ function deployedLogAgent(stack) {
 
 
 
+
 /** Whether Compose runs the service: no profile, or one of the active ones. */
 function runs(model, s) {
     const active = (model.vars.COMPOSE_PROFILES ?? '').split(',');
@@ -67726,7 +68449,7 @@ function logPathServices(stack, logAgent) {
 async function dataPathOptions(remote, stack, layout, logAgent, wanted) {
     const model = buildModel(stack.files, stack.variables);
     const agent = runningAgent(model, logAgent);
-    const canary = wanted.canary && agent && model.services.some((s) => s.name === 'loki')
+    const canary = wanted.canary && agent && (wanted.lokiElsewhere || model.services.some((s) => s.name === 'loki'))
         ? { ...canaryPlan(model, agent, layout.root), token: (0,external_node_crypto_.randomBytes)(6).toString('hex') }
         : undefined;
     const provisioned = grafanaProvisioning(model);
@@ -67773,14 +68496,30 @@ echo "@app $n $since $wd"`, { what: "Looking for the app's log files" });
     const workdir = m[3] || '/';
     return `The app has written nothing to ${dir} since it started ${m[2]}s ago: its log files may not be where the log agent looks. app-logs-dir is ${appLogsDir} (mounted from ${dir}); Logback writes a relative path under the image's WORKDIR ${workdir} (e.g. ${workdir.replace(/\/$/, '')}/logs). Set app-logs-dir to the directory Logback writes to.`;
 }
-/** The Health gate step's line: what was proven. */
+/** The Health gate step's line: what was proven, and on an agent, what was not. */
 function gateDetail(gate, options) {
     const parts = [`${gate.targets.length} targets up`, `${titles(probesFor(options.role, options.logAgent))} ready`];
     if (options.push)
         parts.push('remote write and Loki push accept the credentials');
+    const metrics = gate.checks.find((c) => c.name === 'metrics arrival' && c.ok);
+    if (metrics)
+        parts.push(metrics.detail);
     const logs = gate.dataPath.logs.filter((l) => l.arrivedMs !== undefined);
+    const lokiAt = options.arrival?.logs && shownUrl(options.arrival.logs.url);
     if (logs.length)
-        parts.push(`canary lines of ${logs.length} log jobs in Loki`);
+        parts.push(`canary lines of ${logs.length} log jobs ${lokiAt ? `found at ${lokiAt}` : 'in Loki'}`);
+    if (options.role === 'agent') {
+        const unchecked = [
+            ...(options.arrival?.metrics ? [] : ['metrics-query-url']),
+            ...(options.arrival?.logs ? [] : ['logs-query-url']),
+        ];
+        if (options.centralHost)
+            parts.push(`arrival is checked at ${options.centralHost} once every host is deployed`);
+        else if (unchecked.length === 2)
+            parts.push('arrival was not checked (no metrics-query-url / logs-query-url)');
+        else if (unchecked.length)
+            parts.push(`${unchecked[0] === 'metrics-query-url' ? 'metrics' : 'log'} arrival was not checked (no ${unchecked[0]})`);
+    }
     if (options.grafana)
         parts.push(`Grafana reads ${options.grafana.datasources.length} data sources, ${gate.dataPath.alertRulesLoaded ?? 0} alert rules loaded`);
     return parts.join('; ');
@@ -67791,6 +68530,7 @@ function gateDetail(gate, options) {
 // as root (Grafana, running as the login user, could then not write its data). A directory the
 // tool did not make keeps its mode: a deploy never loosens what someone set. The one exception
 // tightens: a logs/app at exactly 777 (as deploys before the sticky bit made it) gets +t.
+
 
 
 
@@ -69958,6 +70698,7 @@ async function runCheck(settings, log) {
                     containers: parseContainers(read),
                     ...(await dataPathOptions(remote, deployed, layout, logAgent, {
                         canary: true,
+                        lokiElsewhere: settings.agents.role === 'agent' && !!settings.agents.logsQueryUrl,
                         adminPassword: parsePassword(read) ?? '',
                     })),
                 };
@@ -70456,8 +71197,6 @@ function versionsMarkdown() {
     ].join('\n');
 }
 
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = require("node:fs");
 ;// CONCATENATED MODULE: ./src/model/files.ts
 // Reading a stack directory: every file, as bytes, with a POSIX relative path. What leaves the
 // runner is only what the directory itself holds: a link out of it (to /proc/self/environ, to a
@@ -70679,6 +71418,7 @@ function cutByLines(text, seq, lc, drop) {
 // the .env that Compose interpolates ${NAME} from, the images override files and the secret
 // files. Pure: the same settings and host give the same bytes, so an unchanged deploy uploads
 // nothing.
+
 
 
 
@@ -71082,13 +71822,13 @@ async function releases_previousRelease(remote, layout) {
 /**
  * Puts a release's files back, restarts what they change, and gates on its health. `push`
  * false: the release may have other push credentials than this run knows, so the gate checks
- * the host alone.
+ * the host alone (no push probes, no arrival at the query URLs).
  */
 async function rollBack(h, layout, release, push) {
     const restored = await restoreRelease(h.remote, layout, release, h.settings.stack.stacks);
     const up = await upStacks(h.remote, h.facts, layout.root, restored.stack, restored.changedPaths, 'never', release);
     const options = gateOptions(h.settings, h.log, freshnessAfter(up.hostNowSec ?? restored.hostNowSec, up.restarted));
-    const gate = await healthGate(h.remote, h.facts, push ? options : { ...options, push: undefined });
+    const gate = await healthGate(h.remote, h.facts, push ? options : { ...options, push: undefined, arrival: undefined });
     return {
         changed: true,
         value: gate,
@@ -71323,8 +72063,10 @@ function stacksStep(h, uploaded) {
 function gateStep(h, uploaded, up) {
     const first = uploaded.previous === undefined;
     // On a first deploy, or when this one (re)started anything on the log path: prove it again.
+    // An agent's lines go to an engine elsewhere, which can change without this host: every time.
     const onLogPath = logPathServices(h.rendered, h.settings.stack.logAgent);
-    const canary = first || up.restarted.some((s) => onLogPath.includes(s));
+    const lokiElsewhere = h.settings.agents.role === 'agent' && !!h.settings.agents.logsQueryUrl;
+    const canary = first || lokiElsewhere || up.restarted.some((s) => onLogPath.includes(s));
     return h.steps.run('Health gate', async () => {
         const options = {
             ...gateOptions(h.settings, h.log, freshnessAfter(up.hostNowSec ?? h.facts.hostNowSec, first ? 'all' : up.restarted)),
@@ -71332,6 +72074,7 @@ function gateStep(h, uploaded, up) {
             containers: up.ran ? undefined : h.state.containers,
             ...(await dataPathOptions(h.remote, h.rendered, h.layout, h.settings.stack.logAgent, {
                 canary,
+                lokiElsewhere,
                 adminPassword: h.settings.grafana.adminPassword ?? h.state.grafanaPassword,
             })),
         };
@@ -71363,88 +72106,6 @@ async function afterFailure(h, uploaded, e) {
 /** The same failure with more to say; a gate failure keeps the target states it saw. */
 function withMessage(e, message) {
     return e instanceof GateError ? new GateError(message, e.state, '') : new errors_DeployError(message);
-}
-
-// EXTERNAL MODULE: external "node:net"
-var external_node_net_ = __nccwpck_require__(7030);
-;// CONCATENATED MODULE: ./src/health/arrival.ts
-// An agent's health is checked where its data lands: on the central host, its `up` series
-// (arriving by remote write, labelled with its host name) must all be 1, and Loki must know its
-// host label (its log streams arrived). Asked through the central host's own SSH connection.
-
-
-
-
-/** One look at what the central Prometheus and Loki hold for each agent host. */
-async function lookForAgents(remote, facts, network, agents) {
-    const containers = await listContainers(remote, facts, network);
-    const address = (service) => containers.find((c) => c.service === service && c.state === 'running')?.address;
-    const prometheus = address('prometheus');
-    const loki = address('loki');
-    let logHosts = [];
-    if (loki) {
-        const res = await httpViaHost(remote, loki, 3100, { path: '/loki/api/v1/label/host/values', timeoutMs: 5_000 });
-        if (res.status === 200)
-            logHosts = (JSON.parse(res.body).data ?? []).map(String);
-    }
-    const out = [];
-    for (const { host, targets } of agents) {
-        let series = [];
-        let queryProblem = prometheus ? '' : 'the central Prometheus is not running';
-        if (prometheus) {
-            const query = encodeURIComponent(`up{host=${JSON.stringify(host)}}`);
-            const res = await httpViaHost(remote, prometheus, 9090, {
-                path: `/api/v1/query?query=${query}`,
-                timeoutMs: 5_000,
-            });
-            if (res.status === 200) {
-                const body = JSON.parse(res.body);
-                series = (body.data?.result ?? []).map((r) => ({
-                    job: r.metric.job ?? '',
-                    instance: r.metric.instance ?? '',
-                    up: r.value[1],
-                }));
-            }
-            else {
-                queryProblem = `the central Prometheus answered ${res.status} ${res.body.slice(0, 120)}`;
-            }
-        }
-        const logs = logHosts.includes(host);
-        const down = series.filter((x) => x.up !== '1');
-        // Every target the agent scrapes must have arrived, not just the first batch.
-        const missing = targets.filter((t) => !series.some((x) => x.job === t.job && x.instance === t.instance));
-        const problems = [
-            ...(queryProblem ? [queryProblem] : []),
-            ...(series.length === 0 && !queryProblem ? [`no up{host="${host}"} series in the central Prometheus yet`] : []),
-            ...(series.length ? missing.map((t) => `no up series for ${t.job} (${t.instance}) of ${host} yet`) : []),
-            ...down.map((x) => `${x.job} (${x.instance}) is down on ${host}`),
-            ...(logs ? [] : [`no log streams with host="${host}" in the central Loki yet`]),
-        ];
-        out.push({
-            host,
-            ok: problems.length === 0,
-            detail: problems.length ? problems.join('; ') : `${series.length} up series and log streams arrived`,
-            series,
-            logs,
-        });
-    }
-    return out;
-}
-/** Polls until every agent's data is there or the deadline passes; returns the last look. */
-async function waitForAgents(remote, facts, network, agents, timeoutMs, log) {
-    const result = await poll({
-        timeoutMs,
-        log,
-        label: 'waiting for agents',
-        look: () => lookForAgents(remote, facts, network, agents),
-        done: (seen) => seen.every((a) => a.ok),
-        failed: (e) => agents.map(({ host }) => ({ host, ok: false, detail: headline(e), series: [], logs: false })),
-        waiting: (seen) => seen
-            .filter((a) => !a.ok)
-            .map((a) => `${a.host}: ${a.detail}`)
-            .join(' | '),
-    });
-    return result.seen;
 }
 
 ;// CONCATENATED MODULE: ./src/engine/fleet.ts
@@ -71504,6 +72165,7 @@ function hostSettings(settings, entry, central, receiverCert) {
             pushCa: settings.agents.pushCa ?? (entry.role === 'agent' && tls ? receiverCert : undefined),
             remoteWriteUrl: settings.agents.remoteWriteUrl ?? (base && `${base}/api/v1/write`),
             lokiPushUrl: settings.agents.lokiPushUrl ?? (base && `${base}/loki/api/v1/push`),
+            centralHost: entry.role === 'agent' ? central?.name : undefined,
         },
     };
 }
@@ -72158,6 +72820,27 @@ const INPUTS = [
         secret: true,
         description: 'Basic-auth password for remote write and Loki push. Pass it from a secret.',
     },
+    {
+        name: 'metrics-query-url',
+        group: 'agents',
+        description: 'Agent: where its metrics can be read back, the Prometheus-compatible instant-query endpoint itself (`…/api/v1/query`: VictoriaMetrics `http://vm:8428/api/v1/query` or `http://vmselect:8481/select/0/prometheus/api/v1/query`, Mimir `…/prometheus/api/v1/query`, Grafana Cloud `…/api/prom/api/v1/query`). Asked from the agent host; the gate then passes only when the `up` series of every target it scrapes is 1 there.',
+    },
+    {
+        name: 'logs-query-url',
+        group: 'agents',
+        description: "Agent: where its logs can be read back, Loki's `…/loki/api/v1/query_range`. Asked from the agent host; the gate then passes only when this run's canary line of every log job is found there.",
+    },
+    {
+        name: 'query-username',
+        group: 'agents',
+        description: 'Basic-auth user for metrics-query-url and logs-query-url. Default: push-username.',
+    },
+    {
+        name: 'query-password',
+        group: 'agents',
+        secret: true,
+        description: 'Basic-auth password for metrics-query-url and logs-query-url (a user:password@ in a query URL wins for that URL). Default: push-password. Pass it from a secret.',
+    },
     // grafana
     {
         name: 'grafana-admin-password',
@@ -72232,379 +72915,6 @@ const OUTPUTS = [
         description: 'true when the watchdog state (outage begun or resolved) changed in this run.',
     },
 ];
-
-;// CONCATENATED MODULE: ./src/settings/parse.ts
-// Small parsers for input values. Each throws an Error whose message names the input and the fix.
-// Values that end up in a file (.env, YAML, a config) or a command are held to characters that
-// need no quoting there, so that no input can add a line, a key or a word of its own.
-
-
-
-/** A value as a message shows it: quoted, newlines and quotes escaped, a long one cut short. */
-function shown(value) {
-    const s = JSON.stringify(value);
-    return s.length > 80 ? `${s.slice(0, 80)}…` : s;
-}
-// Numbers are decimal whole numbers only: no 0x1, 1e1, 2.5, +5 or -0 (Number() takes them all).
-const WHOLE = /^[0-9]+$/;
-const DURATION_UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-/** 600000 -> "10m": a limit as a person writes it. */
-function formatLimit(ms) {
-    for (const unit of ['h', 'm', 's']) {
-        const size = DURATION_UNITS[unit] ?? 1;
-        if (ms % size === 0)
-            return `${ms / size}${unit}`;
-    }
-    return `${ms}ms`;
-}
-/**
- * "30s", "2m", "1h", "1500ms", or a bare number of seconds -> milliseconds, within range (which
- * keeps it below what Node's timers hold, 2^31-1 ms). Whole numbers only: 90s, not 1.5m.
- */
-function parseDuration(value, input, range) {
-    const limits = `${formatLimit(range.min)} to ${formatLimit(range.max)}`;
-    const m = /^\s*([0-9]+)\s*(ms|s|m|h)?\s*$/.exec(value);
-    if (!m?.[1])
-        throw new Error(`${input}: ${shown(value)} is not a duration; use a whole number with a unit, e.g. 30s, 2m or 1h (${limits})`);
-    const ms = Number(m[1]) * (DURATION_UNITS[m[2] ?? 's'] ?? 1000);
-    if (!(ms >= range.min && ms <= range.max))
-        throw new Error(`${input}: ${shown(value)} is out of range; use ${limits}`);
-    return ms;
-}
-const SIZE_UNITS = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
-/** A size limit in the largest binary unit that divides it: 64G, 1M. */
-function formatSize(bytes) {
-    for (const unit of ['T', 'G', 'M', 'K']) {
-        const size = SIZE_UNITS[unit] ?? 1;
-        if (bytes % size === 0)
-            return `${bytes / size}${unit}`;
-    }
-    return String(bytes);
-}
-/** "2G", "512M", "512MiB", "0" -> bytes (binary units, as fallocate/dd read them): 0, or within range. */
-function parseSize(value, input, range) {
-    const limits = `0 (leave swap alone) or ${formatSize(range.min)} to ${formatSize(range.max)}`;
-    const m = /^\s*([0-9]+)\s*([KMGT]?)(?:i?B)?\s*$/i.exec(value);
-    if (!m?.[1])
-        throw new Error(`${input}: ${shown(value)} is not a size; use a whole number with a unit, e.g. 2G or 512M (${limits})`);
-    const bytes = Number(m[1]) * (SIZE_UNITS[(m[2] ?? '').toUpperCase()] ?? 1);
-    if (bytes !== 0 && !(bytes >= range.min && bytes <= range.max))
-        throw new Error(`${input}: ${shown(value)} is out of range; use ${limits}`);
-    return bytes;
-}
-function parseBoolean(value, input) {
-    const v = value.trim().toLowerCase();
-    if (['true', 'yes', '1', 'on'].includes(v))
-        return true;
-    if (['false', 'no', '0', 'off'].includes(v))
-        return false;
-    throw new Error(`${input}: ${shown(value)} is not true or false`);
-}
-function parsePort(value, input) {
-    const v = value.trim();
-    const n = WHOLE.test(v) ? Number(v) : Number.NaN;
-    if (!(n >= 1 && n <= 65535))
-        throw new Error(`${input}: ${shown(value)} is not a port (1-65535)`);
-    return n;
-}
-/** A decimal whole number from min to max. */
-function parseInteger(value, input, min, max) {
-    const v = value.trim();
-    const n = WHOLE.test(v) ? Number(v) : Number.NaN;
-    if (!(n >= min && n <= max))
-        throw new Error(`${input}: ${shown(value)} is not a whole number from ${min} to ${max}`);
-    return n;
-}
-function parseChoice(value, input, choices) {
-    const v = value.trim();
-    if (!choices.includes(v))
-        throw new Error(`${input}: ${shown(value)} is not one of ${choices.join(', ')}`);
-    return v;
-}
-/** Items separated by newlines and/or commas, trimmed, empties dropped. */
-function parseList(value) {
-    return value
-        .split(/[\n,]/)
-        .map((s) => s.trim())
-        .filter(Boolean);
-}
-/** Lines `service=image`; blank lines and # comments ignored; each image a valid reference. */
-function parseImageOverrides(value, input) {
-    const out = {};
-    for (const [i, raw] of value.split('\n').entries()) {
-        const line = raw.trim();
-        if (!line || line.startsWith('#'))
-            continue;
-        const where = `${input} line ${i + 1}`;
-        const m = /^([a-z0-9][a-z0-9_.-]*)\s*=\s*(\S+)$/i.exec(line);
-        if (!m?.[1] || !m[2])
-            throw new Error(`${where}: ${shown(line)} is not service=image`);
-        if (m[1] in out)
-            throw new Error(`${where}: service "${m[1]}" is named twice`);
-        out[m[1]] = parseImage(m[2], where);
-    }
-    return out;
-}
-// Docker image references, after the distribution reference grammar:
-// [registry[:port]/]path[:tag][@digest]. The registry is recognized as Docker does (it has a dot
-// or a port, or is localhost); the path's components are lowercase.
-const DOMAIN_PART = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
-const IPV6_HOST = '\\[[0-9A-Fa-f:.]+\\]';
-const REGISTRY = `(?:(?:${DOMAIN_PART}(?:\\.${DOMAIN_PART})*|${IPV6_HOST}):[0-9]+|localhost|${DOMAIN_PART}(?:\\.${DOMAIN_PART})+|${IPV6_HOST})`;
-const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
-const TAG = '[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}';
-const DIGEST = '[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}';
-const IMAGE = new RegExp(`^(?:${REGISTRY}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*(?::${TAG})?(?:@${DIGEST})?$`);
-/** A Docker image reference, as `docker pull` takes it. */
-function parseImage(value, input) {
-    const v = value.trim();
-    // The name (without tag and digest) is at most 255 characters.
-    const name = v.replace(/@.*$/, '').replace(/:[^:/]*$/, '');
-    if (!IMAGE.test(v) || name.length > 255)
-        throw new Error(`${input}: ${shown(value)} is not an image reference ([registry[:port]/]name[:tag][@digest], the name in lowercase)`);
-    return v;
-}
-// A path on the host or in a container: one line of these, nothing a shell, .env or YAML reads
-// specially (no spaces, quotes, $, `, \\, #, newline; no : either, which Compose splits volumes on).
-const PATH_CHARS = /^[A-Za-z0-9/._~@+-]+$/;
-function checkPathChars(value, input) {
-    if (!PATH_CHARS.test(value))
-        throw new Error(`${input}: ${shown(value)} may hold only letters, digits and / . _ - ~ @ + (one line; no spaces, quotes, $, \`, \\, # or :)`);
-    if (value.split('/').includes('..'))
-        throw new Error(`${input}: ${shown(value)} must not contain .. (name the directory itself)`);
-}
-/** An absolute directory inside a container (app-logs-dir). */
-function parseContainerDir(value, input) {
-    const v = value.trim();
-    checkPathChars(v, input);
-    if (!v.startsWith('/'))
-        throw new Error(`${input}: ${shown(v)} must be an absolute path in the container (e.g. /app/logs)`);
-    if (external_node_path_namespaceObject.posix.normalize(v) === '/')
-        throw new Error(`${input}: ${shown(v)} must be a directory of its own, not the container's root`);
-    return v;
-}
-// Directories a deploy must never take over: it writes data/, logs/, secrets/ and its releases
-// there, and its rollback replaces what it wrote.
-const SYSTEM_DIRS = new Set([
-    '/',
-    '/bin',
-    '/boot',
-    '/dev',
-    '/etc',
-    '/home',
-    '/lost+found',
-    '/media',
-    '/mnt',
-    '/opt',
-    '/proc',
-    '/root',
-    '/run',
-    '/sbin',
-    '/snap',
-    '/srv',
-    '/sys',
-    '/tmp',
-    '/usr',
-    '/var',
-    '/usr/bin',
-    '/usr/include',
-    '/usr/lib',
-    '/usr/libexec',
-    '/usr/local',
-    '/usr/sbin',
-    '/usr/share',
-    '/usr/src',
-    '/var/backups',
-    '/var/cache',
-    '/var/lib',
-    '/var/local',
-    '/var/lock',
-    '/var/log',
-    '/var/mail',
-    '/var/opt',
-    '/var/run',
-    '/var/spool',
-    '/var/tmp',
-]);
-/** Where the stack lives on the host: an absolute path or ~/…, a directory of its own. */
-function parseRemoteDir(value, input, username) {
-    const v = value.trim();
-    checkPathChars(v, input);
-    if (!v.startsWith('/') && v !== '~' && !v.startsWith('~/'))
-        throw new Error(`${input}: ${shown(v)} must be an absolute path or start with ~/ (e.g. ~/monitoring)`);
-    const dir = external_node_path_namespaceObject.posix.normalize(v).replace(/(.)\/+$/, '$1');
-    const home = username ? `/home/${username}` : undefined;
-    if (dir === '~' || dir === home)
-        throw new Error(`${input}: ${shown(v)} is the login user's home directory; use a directory of its own, e.g. ~/monitoring`);
-    if (SYSTEM_DIRS.has(dir) || /^\/lib[a-z0-9]*$/.test(dir))
-        throw new Error(`${input}: ${shown(v)} is a system directory; use a directory of its own, e.g. ~/monitoring`);
-    return v;
-}
-// An absolute URL path: RFC 3986 path characters less those a YAML string, .env or a shell would
-// read ($ & ' ( )), percent-escapes complete; no query or fragment.
-const URL_PATH = /^\/(?:[A-Za-z0-9._~!*+,;=:@/-]|%[0-9A-Fa-f]{2})*$/;
-function parseUrlPath(value, input) {
-    const v = value.trim();
-    if (!URL_PATH.test(v))
-        throw new Error(`${input}: ${shown(v)} is not an absolute URL path (/ then letters, digits and - . _ ~ % ! * + , ; = : @ /; no ?, #, spaces or quotes)`);
-    return v;
-}
-// A DNS name (underscores allowed, as /etc/hosts allows them), labels of 1-63 characters.
-const DNS_NAME = /^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
-/** A host to connect to: a DNS name or an IPv4/IPv6 address (no brackets). */
-function parseHost(value, input) {
-    const v = value.trim();
-    if (!(0,external_node_net_.isIP)(v) && !DNS_NAME.test(v))
-        throw new Error(`${input}: ${shown(v)} is not a host name or IP address (letters, digits, . - _; an IPv6 address without [ ])`);
-    return v;
-}
-/** An address to listen on: IPv4 or IPv6, no zone. */
-function parseIpAddress(value, input) {
-    const v = value.trim();
-    if (!(0,external_node_net_.isIP)(v) || v.includes('%'))
-        throw new Error(`${input}: ${shown(v)} is not an IPv4 or IPv6 address (e.g. 0.0.0.0 or the host's private address)`);
-    return v;
-}
-// A host's name in labels, YAML and messages: characters that need no quoting anywhere; or an
-// IP address (the default is host, which may be ::1).
-const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,252}$/;
-function parseHostName(value, input) {
-    const v = value.trim();
-    if (!HOST_NAME.test(v) && !((0,external_node_net_.isIP)(v) && !v.includes('%')))
-        throw new Error(`${input}: ${shown(v)} may hold only letters, digits and . _ : - (starting with a letter or digit), or be an IP address`);
-    return v;
-}
-/** The basic-auth user agents send and the receiver checks (an htpasswd line: no colon). */
-function parsePushUsername(value, input) {
-    const v = value.trim();
-    if (!/^[A-Za-z0-9._-]{1,64}$/.test(v))
-        throw new Error(`${input}: ${shown(v)} may hold only letters, digits and . _ - (at most 64)`);
-    return v;
-}
-// URLs are judged by what new URL() makes of them (the host a request really goes to), after a
-// look at the raw text: URL() drops tabs and newlines silently, and .env and YAML read $ and quotes.
-const URL_UNSAFE = /[\s"'`\\$<>{}|^]/;
-const HTTP_URL_START = /^https?:\/\/[^/?#]/i;
-/** The URL with any user:password@ cut out, for messages. */
-function withoutUserinfo(url) {
-    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1…@');
-}
-/** An http(s) URL with a host name; user:password@ in it is allowed (secretValues masks it). */
-function parseHttpUrl(value, input) {
-    const v = value.trim();
-    const refuse = () => new Error(`${input}: ${shown(withoutUserinfo(v))} is not an http(s) URL with a host name (no spaces, quotes, $, \` or \\)`);
-    if (URL_UNSAFE.test(v) || !HTTP_URL_START.test(v))
-        throw refuse();
-    let url;
-    try {
-        url = new URL(v);
-    }
-    catch {
-        throw refuse();
-    }
-    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || !url.hostname)
-        throw refuse();
-    return v;
-}
-const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
-/**
- * The Discord webhook: https, or http to this machine only (a local stand-in). Its value is a
- * secret, so no message shows it.
- */
-function parseWebhookUrl(value, input) {
-    const v = value.trim();
-    if (URL_UNSAFE.test(v))
-        throw new Error(`${input}: must be one URL without spaces, quotes, $, \` or \\`);
-    const https = new Error(`${input}: must be an https:// URL (http:// only to localhost, 127.0.0.1 or [::1])`);
-    let url;
-    try {
-        url = new URL(v);
-    }
-    catch {
-        throw https;
-    }
-    if (url.username || url.password || /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(v))
-        throw new Error(`${input}: must not hold user:password@ (the part before @ is not the host the URL goes to)`);
-    if (!HTTP_URL_START.test(v))
-        throw https;
-    if (url.protocol === 'https:' && url.hostname)
-        return v;
-    if (url.protocol === 'http:' && LOOPBACK.has(url.hostname))
-        return v;
-    throw https;
-}
-/**
- * What to mask of a URL's user:password@: the whole userinfo and the password, as written and
- * percent-decoded (a request or an error may show either).
- */
-function urlCredentials(url) {
-    const userinfo = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)@/i.exec(url.trim())?.[1];
-    if (!userinfo)
-        return [];
-    const colon = userinfo.indexOf(':');
-    const found = [userinfo, colon >= 0 ? userinfo.slice(colon + 1) : ''];
-    for (const v of [...found]) {
-        try {
-            found.push(decodeURIComponent(v));
-        }
-        catch {
-            // not valid percent-encoding: the raw form is masked
-        }
-    }
-    return found.filter((v) => v.length >= 4);
-}
-/** Why a file or directory could not be read, in words: no such file, permission denied, … */
-function fileErrorReason(e) {
-    const code = e?.code;
-    if (code === 'ENOENT' || code === 'ENOTDIR')
-        return 'no such file';
-    if (code === 'EACCES' || code === 'EPERM')
-        return 'permission denied';
-    if (code === 'EISDIR')
-        return 'it is a directory';
-    return code ?? e?.message ?? String(e);
-}
-/** A local directory that exists and can be read (stack-dir). */
-function parseLocalDir(value, input) {
-    const v = value.trim();
-    const what = `(a directory with the compose files; leave ${input} empty for the bundled stack)`;
-    let isDir;
-    try {
-        isDir = (0,external_node_fs_namespaceObject.statSync)(v).isDirectory();
-    }
-    catch (e) {
-        const reason = fileErrorReason(e);
-        throw new Error(reason === 'no such file'
-            ? `${input}: ${shown(v)} does not exist ${what}`
-            : `${input}: cannot read ${shown(v)} (${reason})`);
-    }
-    if (!isDir)
-        throw new Error(`${input}: ${shown(v)} is not a directory ${what}`);
-    try {
-        (0,external_node_fs_namespaceObject.accessSync)(v, external_node_fs_namespaceObject.constants.R_OK | external_node_fs_namespaceObject.constants.X_OK);
-    }
-    catch (e) {
-        throw new Error(`${input}: cannot read ${shown(v)} (${fileErrorReason(e)})`);
-    }
-    return v;
-}
-// POSIX portable user names, as useradd takes them: no leading digit, dot or hyphen.
-const USER_NAME = /^[A-Za-z_][A-Za-z0-9._-]{0,31}$/;
-function parseUserName(value, input) {
-    const v = value.trim();
-    if (!USER_NAME.test(v))
-        throw new Error(`${input}: ${shown(v)} is not a user name (letters, digits and . _ -, starting with a letter or _; at most 32)`);
-    return v;
-}
-/** A PEM certificate (as openssl writes it): one or more BEGIN/END CERTIFICATE blocks, nothing else. */
-function parseCertificate(value, input) {
-    if (value === undefined)
-        return undefined;
-    const pem = value.replace(/\r\n/g, '\n').trim();
-    if (!/^(-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\s*)+$/.test(pem))
-        throw new Error(`${input}: not a PEM certificate (expected -----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----, e.g. the receiver's receiver.crt)`);
-    return `${pem}\n`;
-}
 
 ;// CONCATENATED MODULE: ./src/settings/settings.ts
 // Every input is read and validated here, once, into a typed Settings object. The action and
@@ -72735,6 +73045,10 @@ function readSettings(raw, options = {}) {
             lokiPushUrl: optionalParsed('loki-push-url', parseHttpUrl),
             pushUsername: attempt(() => parsePushUsername(value('push-username'), 'push-username'), 'agent'),
             pushPassword: raw['push-password'] || undefined,
+            metricsQueryUrl: optionalParsed('metrics-query-url', (v, i) => parseQueryUrl(v, i, 'metrics')),
+            logsQueryUrl: optionalParsed('logs-query-url', (v, i) => parseQueryUrl(v, i, 'logs')),
+            queryUsername: optionalParsed('query-username', parsePushUsername),
+            queryPassword: raw['query-password'] || undefined,
         },
         hosts,
         parallel: attempt(() => parseInteger(value('parallel'), 'parallel', 1, 20), 3),
@@ -72786,6 +73100,12 @@ function agentProblems(s, needsConnection) {
         out.push('role agent needs remote-write-url and loki-push-url (where its metrics and logs go)');
     }
     const anyAgent = s.hosts.length ? s.hosts.some((h) => h.role === 'agent') : a.role === 'agent';
+    const queryInputs = [
+        ...(a.metricsQueryUrl ? ['metrics-query-url'] : []),
+        ...(a.logsQueryUrl ? ['logs-query-url'] : []),
+    ];
+    if (queryInputs.length && !anyAgent)
+        out.push(`${queryInputs.join(', ')}: only an agent's data is read back there (role: agent, or role=agent lines in hosts)`);
     if (anyAgent && s.stack.logAgent !== 'promtail')
         out.push('log-agent: agent hosts ship logs with promtail in this version (alloy: central stack only)');
     return out;
@@ -72890,7 +73210,7 @@ function secretValues(raw) {
                 out.add(line.trim());
     }
     // Credentials in an endpoint URL (https://user:token@…) are as secret as push-password.
-    for (const name of ['remote-write-url', 'loki-push-url'])
+    for (const name of ['remote-write-url', 'loki-push-url', 'metrics-query-url', 'logs-query-url'])
         for (const c of urlCredentials(raw[name] ?? ''))
             out.add(c);
     return [...out];

@@ -1,7 +1,8 @@
 // Measures, in one run against the sandbox host, and prints figures (asserts nothing):
 // the CLI's start-up, a first deploy (stacks up -> green next to Loki's own readiness), each
 // container's memory after 60 s green, a no-op redeploy and a healthy `check` next to a bare
-// `ssh host true`, and the central host plus two agents one by one against all at once.
+// `ssh host true`, the central host plus two agents one by one against all at once, and an
+// agent's first deploy against a real VictoriaMetrics (stacks up -> its data queryable there).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
@@ -174,3 +175,65 @@ fleet(3);
 const oneByOne = fleet(1);
 const atOnce = fleet(3);
 out(`  central + two agents (no-op), one after the other: ${s(oneByOne)}; all at once: ${s(atOnce)}`);
+
+// --- an agent's first deploy against VictoriaMetrics ---------------------------------------------
+// VictoriaMetrics with its default flags (30 s latency offset) on the main host's engine, reached
+// by agent1 at its central address; the agent's logs still go to the central receiver.
+const vmImage = /^victoria-metrics=(.+)$/m.exec(readFileSync(`${dir}/extra-images.txt`, 'utf8'))?.[1];
+if (!vmImage) {
+  out('  an agent against VictoriaMetrics: skipped (no victoria-metrics= line in extra-images.txt)');
+} else {
+  const a = agents[0];
+  const vmPort = 18429;
+  sh('docker rm -f md-bench-vm >/dev/null 2>&1 || true');
+  sh(`docker run -d --name md-bench-vm -p ${vmPort}:8428 ${vmImage} >/dev/null`);
+  try {
+    while (sh(`curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:${vmPort}/health || true`) !== '200')
+      execFileSync('sleep', ['0.2']);
+    // A first deploy: nothing of ours on the agent host (containers, volumes, files, the WAL).
+    const onAgent = `DOCKER_HOST=${a.AGENT_DOCKER_HOST} docker`;
+    sh(
+      `for p in md-app md-agent; do ${onAgent} ps -aq --filter label=com.docker.compose.project=$p | xargs -r ${onAgent} rm -f >/dev/null; ${onAgent} volume ls -q --filter label=com.docker.compose.project=$p | xargs -r ${onAgent} volume rm >/dev/null; done`,
+    );
+    sh(`rm -rf ${a.AGENT_HOME}/monitoring`);
+    const at = `http://${a.AGENT_CENTRAL_ADDRESS}`;
+    const first = cli([
+      'deploy',
+      '--host',
+      a.AGENT_HOST,
+      '--port',
+      a.AGENT_PORT,
+      '--username',
+      a.AGENT_USER,
+      '--host-fingerprint',
+      a.AGENT_FINGERPRINT,
+      '--host-name',
+      a.AGENT_NAME,
+      '--role',
+      'agent',
+      '--images',
+      images,
+      '--pull',
+      'never',
+      '--swap-size',
+      '0',
+      '--remote-write-url',
+      `${at}:${vmPort}/api/v1/write`,
+      '--loki-push-url',
+      `${at}:9095/loki/api/v1/push`,
+      '--push-password',
+      'bench-push-password',
+      '--metrics-query-url',
+      `${at}:${vmPort}/api/v1/query`,
+    ]);
+    const gate = first.steps.find((x) => x.name === 'Health gate');
+    const arrived = /\(arrived in ([^)]+)\)/.exec(
+      first.gate.checks.find((c) => c.name === 'metrics arrival')?.detail ?? '',
+    );
+    out(
+      `  an agent's first deploy against VictoriaMetrics (default flags): stacks up -> data queryable ${s(gate.durationMs)} (its up series found ${arrived?.[1] ?? '?'} into the gate); whole deploy ${s(first.wall)}`,
+    );
+  } finally {
+    sh('docker rm -f md-bench-vm >/dev/null 2>&1 || true');
+  }
+}

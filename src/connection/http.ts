@@ -1,8 +1,12 @@
 // HTTP to services that are only on the host's internal Docker network, through an SSH tunnel:
 // nothing needs to be published for the deploy to check it.
+import { STATUS_CODES } from 'node:http';
+import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { rootCertificates, connect as tlsConnect } from 'node:tls';
 import { DeployError } from '../errors.js';
 import type { RemoteHost } from './ssh.js';
+import { pinnedName } from './tls.js';
 
 export interface HttpResponse {
   readonly status: number;
@@ -16,6 +20,44 @@ export interface HttpRequest {
   readonly headers?: Readonly<Record<string, string>>;
   readonly body?: string;
   readonly timeoutMs?: number;
+}
+
+/** A status as people know it: `401 Unauthorized`, `502 Bad Gateway`. */
+export function statusWords(status: number): string {
+  const words = STATUS_CODES[status];
+  return words ? `${status} ${words}` : String(status);
+}
+
+/**
+ * An answer in a few words: its status, and the first line of its body unless that only repeats
+ * the status or is a page of HTML (a proxy's error page says nothing more).
+ */
+export function answerWords(status: number, body: string): string {
+  const first = body.trim().split('\n')[0]?.trim().slice(0, 120) ?? '';
+  const said = first && !first.startsWith('<') && first !== STATUS_CODES[status] ? `: ${first}` : '';
+  return `${statusWords(status)}${said}`;
+}
+
+/**
+ * The user:password@ of a URL, decoded, if it has one. Prometheus and Promtail send these in
+ * place of their basic_auth settings (Go's client sets them first; the basic_auth wrapper then
+ * leaves the request alone).
+ */
+export function credentialsIn(url: string): { readonly username: string; readonly password: string } | undefined {
+  const u = new URL(url);
+  return u.username || u.password
+    ? { username: decodeURIComponent(u.username), password: decodeURIComponent(u.password) }
+    : undefined;
+}
+
+/** The Authorization header for basic auth, or none without a password. */
+export function basicAuth(credentials: {
+  readonly username: string;
+  readonly password?: string;
+}): Record<string, string> {
+  return credentials.password
+    ? { Authorization: `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}` }
+    : {};
 }
 
 /** Sends one HTTP/1.0 request over an open stream and reads the response until the peer closes. */
@@ -103,4 +145,40 @@ export async function httpViaHost(
 ): Promise<HttpResponse> {
   const channel = await remote.tunnel(address, port, req.timeoutMs);
   return httpOverStream(channel, `${address}:${port}`, req);
+}
+
+/**
+ * An HTTP(S) request to a URL as the host reaches it: the connection starts on the host, through
+ * the SSH connection (the path the host's own agents use; an endpoint may be reachable only from
+ * there), with TLS spoken over the tunnel for https. The request's path defaults to the URL's
+ * path and query. A user:password@ in the URL is not sent: credentials are the caller's choice
+ * (its Authorization header). `ca`: an extra trusted CA (PEM); the system's CAs always count.
+ */
+export async function httpFromHost(
+  remote: RemoteHost,
+  url: string,
+  req: Omit<HttpRequest, 'path'> & { readonly path?: string } = {},
+  ca?: string,
+): Promise<HttpResponse> {
+  const u = new URL(url);
+  const tls = u.protocol === 'https:';
+  const port = Number(u.port) || (tls ? 443 : 80);
+  // URL keeps IPv6 hosts in brackets; a socket wants the bare address.
+  const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
+  const channel = await remote.tunnel(host, port, req.timeoutMs);
+  return httpOverStream(
+    tls
+      ? tlsConnect({
+          socket: channel,
+          // The name the certificate must carry: the receiver's own for its pinned certificate
+          // (agents reach it by an address it cannot know), else the URL's host. An address is
+          // checked against the certificate's IP names without SNI (which takes no addresses).
+          host,
+          ...(pinnedName(ca) ? { servername: pinnedName(ca) } : isIP(host) ? {} : { servername: host }),
+          ...(ca ? { ca: [...rootCertificates, ca] } : {}),
+        })
+      : channel,
+    u.host,
+    { ...req, path: req.path ?? `${u.pathname}${u.search}` },
+  );
 }

@@ -91,6 +91,7 @@ export async function runCheck(settings: Settings, log: Log): Promise<CheckRepor
           containers: parseContainers(read),
           ...(await dataPathOptions(remote, deployed, layout, logAgent, {
             canary: true,
+            lokiElsewhere: settings.agents.role === 'agent' && !!settings.agents.logsQueryUrl,
             adminPassword: parsePassword(read) ?? '',
           })),
         };

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { shq } from '../connection/shell.js';
 import type { RemoteHost } from '../connection/ssh.js';
+import { shownUrl } from '../health/arrival.js';
 import { CANARY_MARK, canaryPlan } from '../health/canary.js';
 import type { GateOptions, GateResult } from '../health/gate.js';
 import { grafanaProvisioning } from '../health/grafana.js';
@@ -44,6 +45,8 @@ export function logPathServices(stack: DeployedStack, logAgent: string): string[
 export interface DataPathWanted {
   /** Write canary lines and find them in Loki. */
   readonly canary: boolean;
+  /** The host runs no Loki: its lines are found at a Loki query URL (an agent's logs-query-url). */
+  readonly lokiElsewhere?: boolean;
   /** Grafana's admin password when this run knows it; else it is read from the host. */
   readonly adminPassword?: string;
 }
@@ -58,7 +61,7 @@ export async function dataPathOptions(
   const model = buildModel(stack.files, stack.variables);
   const agent = runningAgent(model, logAgent);
   const canary =
-    wanted.canary && agent && model.services.some((s) => s.name === 'loki')
+    wanted.canary && agent && (wanted.lokiElsewhere || model.services.some((s) => s.name === 'loki'))
       ? { ...canaryPlan(model, agent, layout.root), token: randomBytes(6).toString('hex') }
       : undefined;
   const provisioned = grafanaProvisioning(model);
@@ -117,12 +120,27 @@ echo "@app $n $since $wd"`,
   return `The app has written nothing to ${dir} since it started ${m[2]}s ago: its log files may not be where the log agent looks. app-logs-dir is ${appLogsDir} (mounted from ${dir}); Logback writes a relative path under the image's WORKDIR ${workdir} (e.g. ${workdir.replace(/\/$/, '')}/logs). Set app-logs-dir to the directory Logback writes to.`;
 }
 
-/** The Health gate step's line: what was proven. */
+/** The Health gate step's line: what was proven, and on an agent, what was not. */
 export function gateDetail(gate: GateResult, options: GateOptions): string {
   const parts = [`${gate.targets.length} targets up`, `${titles(probesFor(options.role, options.logAgent))} ready`];
   if (options.push) parts.push('remote write and Loki push accept the credentials');
+  const metrics = gate.checks.find((c) => c.name === 'metrics arrival' && c.ok);
+  if (metrics) parts.push(metrics.detail);
   const logs = gate.dataPath.logs.filter((l) => l.arrivedMs !== undefined);
-  if (logs.length) parts.push(`canary lines of ${logs.length} log jobs in Loki`);
+  const lokiAt = options.arrival?.logs && shownUrl(options.arrival.logs.url);
+  if (logs.length) parts.push(`canary lines of ${logs.length} log jobs ${lokiAt ? `found at ${lokiAt}` : 'in Loki'}`);
+  if (options.role === 'agent') {
+    const unchecked = [
+      ...(options.arrival?.metrics ? [] : ['metrics-query-url']),
+      ...(options.arrival?.logs ? [] : ['logs-query-url']),
+    ];
+    if (options.centralHost) parts.push(`arrival is checked at ${options.centralHost} once every host is deployed`);
+    else if (unchecked.length === 2) parts.push('arrival was not checked (no metrics-query-url / logs-query-url)');
+    else if (unchecked.length)
+      parts.push(
+        `${unchecked[0] === 'metrics-query-url' ? 'metrics' : 'log'} arrival was not checked (no ${unchecked[0]})`,
+      );
+  }
   if (options.grafana)
     parts.push(
       `Grafana reads ${options.grafana.datasources.length} data sources, ${gate.dataPath.alertRulesLoaded ?? 0} alert rules loaded`,

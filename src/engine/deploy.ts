@@ -271,8 +271,10 @@ function stacksStep(h: Changing, uploaded: Uploaded): Promise<StacksUp> {
 function gateStep(h: Changing, uploaded: Uploaded, up: StacksUp): Promise<GateResult> {
   const first = uploaded.previous === undefined;
   // On a first deploy, or when this one (re)started anything on the log path: prove it again.
+  // An agent's lines go to an engine elsewhere, which can change without this host: every time.
   const onLogPath = logPathServices(h.rendered, h.settings.stack.logAgent);
-  const canary = first || up.restarted.some((s) => onLogPath.includes(s));
+  const lokiElsewhere = h.settings.agents.role === 'agent' && !!h.settings.agents.logsQueryUrl;
+  const canary = first || lokiElsewhere || up.restarted.some((s) => onLogPath.includes(s));
   return h.steps.run('Health gate', async () => {
     const options = {
       ...gateOptions(
@@ -284,6 +286,7 @@ function gateStep(h: Changing, uploaded: Uploaded, up: StacksUp): Promise<GateRe
       containers: up.ran ? undefined : h.state.containers,
       ...(await dataPathOptions(h.remote, h.rendered, h.layout, h.settings.stack.logAgent, {
         canary,
+        lokiElsewhere,
         adminPassword: h.settings.grafana.adminPassword ?? h.state.grafanaPassword,
       })),
     };

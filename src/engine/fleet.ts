@@ -79,6 +79,7 @@ export function hostSettings(
       pushCa: settings.agents.pushCa ?? (entry.role === 'agent' && tls ? receiverCert : undefined),
       remoteWriteUrl: settings.agents.remoteWriteUrl ?? (base && `${base}/api/v1/write`),
       lokiPushUrl: settings.agents.lokiPushUrl ?? (base && `${base}/loki/api/v1/push`),
+      centralHost: entry.role === 'agent' ? central?.name : undefined,
     },
   };
 }

@@ -13,7 +13,7 @@ import { connectStep, newRun, type OnHost, preflightStep, withLock } from './ses
 /**
  * Puts a release's files back, restarts what they change, and gates on its health. `push`
  * false: the release may have other push credentials than this run knows, so the gate checks
- * the host alone.
+ * the host alone (no push probes, no arrival at the query URLs).
  */
 export async function rollBack(
   h: OnHost,
@@ -28,7 +28,11 @@ export async function rollBack(
     h.log,
     freshnessAfter(up.hostNowSec ?? restored.hostNowSec, up.restarted),
   );
-  const gate = await healthGate(h.remote, h.facts, push ? options : { ...options, push: undefined });
+  const gate = await healthGate(
+    h.remote,
+    h.facts,
+    push ? options : { ...options, push: undefined, arrival: undefined },
+  );
   return {
     changed: true,
     value: gate,

@@ -123,10 +123,10 @@ export function parseCanaryWrites(stdout: string): Map<string, WriteOutcome> {
   return out;
 }
 
-/** LogQL for this run's lines of the given jobs. */
-export function canaryQuery(token: string, jobs: readonly string[]): string {
+/** LogQL for this run's lines of the given jobs (and host label, on a Loki shared by hosts). */
+export function canaryQuery(token: string, jobs: readonly string[], host?: string): string {
   const re = jobs.map((j) => j.replace(/[\\^$.*+?()[\]{}|]/g, '\\\\$&')).join('|');
-  return `{job=~"${re}"} |= "${token}"`;
+  return `{job=~"${re}"${host ? `, host=${JSON.stringify(host)}` : ''}} |= "${token}"`;
 }
 
 /** The jobs whose own line came back, and lines that came back under another job. */

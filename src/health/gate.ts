@@ -2,7 +2,7 @@
 // every active Prometheus target is up with a scrape newer than this deploy, and (on an agent)
 // the central endpoints take its credentials. Everything is reached through SSH tunnels to
 // container addresses; nothing is published.
-import { httpViaHost } from '../connection/http.js';
+import { credentialsIn, httpViaHost } from '../connection/http.js';
 import type { RemoteHost } from '../connection/ssh.js';
 import { DeployError, headline } from '../errors.js';
 import { dockerCommand } from '../host/docker.js';
@@ -10,7 +10,16 @@ import type { HostFacts } from '../host/preflight.js';
 import { formatDuration } from '../report/format.js';
 import type { Log } from '../report/log.js';
 import type { DataPathRow } from '../report/summary.js';
-import type { LogAgent, Role, Settings } from '../settings/settings.js';
+import type { AgentSettings, LogAgent, Role, Settings } from '../settings/settings.js';
+import {
+  type ArrivalPlan,
+  askEndpoint,
+  type ExpectedTarget,
+  metricsArrival,
+  type QueryEndpoint,
+  queryRefused,
+  shownUrl,
+} from './arrival.js';
 import {
   type CanaryPlan,
   type CanarySpot,
@@ -78,6 +87,13 @@ export interface GateOptions {
   readonly canary?: CanaryPlan & { readonly token: string };
   /** Ask Grafana whether it can use its data sources and has loaded its rules. */
   readonly grafana?: GrafanaPlan;
+  /**
+   * An agent: read its data back at these query URLs (its `up` series; the canary lines, with
+   * a canary plan). Without them, the gate says arrival was not checked.
+   */
+  readonly arrival?: ArrivalPlan;
+  /** An agent in a run with the monitoring host: its arrival is checked there, after the gate. */
+  readonly centralHost?: string;
 }
 
 /**
@@ -111,6 +127,8 @@ export function gateOptions(settings: Settings, log: Log, freshness: Freshness):
           ca: agents.pushCa,
         }
       : undefined;
+  const metrics = queryEndpoint(agents, 'metrics-query-url', agents.metricsQueryUrl);
+  const logs = queryEndpoint(agents, 'logs-query-url', agents.logsQueryUrl);
   return {
     network: settings.stack.network,
     logAgent: settings.stack.logAgent,
@@ -119,7 +137,44 @@ export function gateOptions(settings: Settings, log: Log, freshness: Freshness):
     timeoutMs: settings.healthTimeoutMs,
     freshness,
     log,
+    ...(agents.role === 'agent' && (metrics || logs) ? { arrival: { host: settings.hostName, metrics, logs } } : {}),
+    ...(agents.role === 'agent' && agents.centralHost ? { centralHost: agents.centralHost } : {}),
   };
+}
+
+/**
+ * A query URL and its credentials: the URL's own user:password@ (as the agents do for the push
+ * URLs), else query-username / query-password, else the push credentials.
+ */
+export function queryEndpoint(agents: AgentSettings, input: string, url?: string): QueryEndpoint | undefined {
+  if (!url) return undefined;
+  const inUrl = credentialsIn(url);
+  if (inUrl) return { url, credentials: { ...inUrl, from: `the user:password@ of ${input}` } };
+  const username = agents.queryUsername ?? agents.pushUsername;
+  const userName = agents.queryUsername ? 'query-username' : 'push-username';
+  return {
+    url,
+    credentials: agents.queryPassword
+      ? { username, password: agents.queryPassword, from: `${userName} / query-password` }
+      : { username, password: agents.pushPassword, from: `${userName} / push-password (query-password is not set)` },
+  };
+}
+
+/**
+ * The targets whose `up` must arrive, each with how recent its newest sample must be: as for
+ * the targets check, newer than the run's start where this run (re)started it, else no older
+ * than two of its scrape intervals before the run (the engine's own delay on top of that).
+ */
+export function expectedTargets(targets: readonly TargetState[], f: Freshness): ExpectedTarget[] {
+  const since = f.sinceEpochSec * 1000;
+  return targets.map((t) => ({
+    job: t.job,
+    instance: t.instance,
+    sinceMs:
+      f.restarted === 'all' || f.restarted.includes(targetService(t))
+        ? since
+        : since - (2 * (t.scrapeIntervalMs ?? 15_000) + 1_000),
+  }));
 }
 
 /** Prometheus timestamps carry nanoseconds; Date.parse wants at most milliseconds. */
@@ -233,21 +288,29 @@ interface Progress {
   readonly arrivedMs: Map<string, number>;
   readonly misrouted: Map<string, string>;
   alertRulesLoaded?: number;
+  /** When the agent's `up` series were all found at the metrics query URL. */
+  metricsArrivedMs?: number;
 }
 
 const logCheckName = (job: string) => `logs ${job}`;
+
+/**
+ * Where the canary lines are looked for: the host's own Loki container (with its probe), or,
+ * for an agent, a Loki query URL asked from the host, with the agent's host label.
+ */
+type LokiSource =
+  | { readonly container?: ContainerInfo; readonly check?: CheckState; readonly endpoint?: undefined }
+  | { readonly endpoint: QueryEndpoint; readonly host: string };
 
 /** Writes the canary lines not yet written (their directory may appear later), then asks Loki. */
 async function logPathChecks(
   remote: RemoteHost,
   facts: HostFacts,
   canary: NonNullable<GateOptions['canary']>,
-  loki: ContainerInfo | undefined,
-  lokiCheck: CheckState | undefined,
+  loki: LokiSource,
   agent: ContainerInfo | undefined,
   progress: Progress,
 ): Promise<CheckState[]> {
-  const lokiReady = lokiCheck?.ok === true;
   const pending = canary.spots.filter((s) => s.hostFile && progress.writes.get(s.job)?.state !== 'wrote');
   if (pending.length) {
     const out = await remote.run(canaryScript({ ...canary, spots: pending }, canary.token, dockerCommand(facts)), {
@@ -258,33 +321,52 @@ async function logPathChecks(
   const waiting = canary.spots.filter(
     (s) => progress.writes.get(s.job)?.state === 'wrote' && !progress.arrivedMs.has(s.job),
   );
-  if (waiting.length && loki?.address && lokiReady) {
-    const startNs = `${(Math.floor(progress.started / 1000) - 300) * 1e9}`;
-    const query = encodeURIComponent(
-      canaryQuery(
-        canary.token,
-        waiting.map((s) => s.job),
-      ),
-    );
-    const res = await httpViaHost(remote, loki.address, 3100, {
-      path: `/loki/api/v1/query_range?query=${query}&start=${startNs}&limit=1000&direction=forward`,
-      timeoutMs: 5_000,
-    });
-    if (res.status === 200) {
-      const hits = canaryHits(res.body, canary.token);
-      for (const job of hits.arrived)
-        if (!progress.arrivedMs.has(job)) progress.arrivedMs.set(job, Date.now() - progress.started);
-      for (const [job, label] of hits.misrouted) progress.misrouted.set(job, label);
+  const ask = (host?: string) => ({
+    query: canaryQuery(
+      canary.token,
+      waiting.map((s) => s.job),
+      host,
+    ),
+    start: `${(Math.floor(progress.started / 1000) - 300) * 1e9}`,
+    limit: '1000',
+    direction: 'forward',
+  });
+  const found = (body: string) => {
+    const hits = canaryHits(body, canary.token);
+    for (const job of hits.arrived)
+      if (!progress.arrivedMs.has(job)) progress.arrivedMs.set(job, Date.now() - progress.started);
+    for (const [job, label] of hits.misrouted) progress.misrouted.set(job, label);
+  };
+  let lokiDown: string | undefined;
+  if (loki.endpoint) {
+    if (waiting.length) {
+      try {
+        const res = await askEndpoint(remote, loki.endpoint, ask(loki.host));
+        lokiDown = queryRefused(loki.endpoint, res.status, res.body);
+        if (!lokiDown) found(res.body);
+      } catch (e) {
+        lokiDown = `${shownUrl(loki.endpoint.url)} cannot be reached from the host: ${headline(e)}`;
+      }
     }
+  } else {
+    const lokiReady = loki.check?.ok === true;
+    if (waiting.length && loki.container?.address && lokiReady) {
+      const res = await httpViaHost(remote, loki.container.address, 3100, {
+        path: `/loki/api/v1/query_range?${new URLSearchParams(ask())}`,
+        timeoutMs: 5_000,
+      });
+      if (res.status === 200) found(res.body);
+    }
+    lokiDown = lokiReady
+      ? undefined
+      : !loki.check || loki.check.detail.startsWith('no ')
+        ? 'there is no Loki container'
+        : loki.check.detail.startsWith('container ')
+          ? 'Loki is not running'
+          : 'Loki is not ready yet';
   }
-  const lokiDown = lokiReady
-    ? undefined
-    : !lokiCheck || lokiCheck.detail.startsWith('no ')
-      ? 'there is no Loki container'
-      : lokiCheck.detail.startsWith('container ')
-        ? 'Loki is not running'
-        : 'Loki is not ready yet';
-  return canary.spots.map((s) => logCheck(s, canary, progress, agent, lokiDown));
+  const at = loki.endpoint && shownUrl(loki.endpoint.url);
+  return canary.spots.map((s) => logCheck(s, canary, progress, agent, lokiDown, at));
 }
 
 function logCheck(
@@ -293,12 +375,15 @@ function logCheck(
   progress: Progress,
   agent: ContainerInfo | undefined,
   lokiDown: string | undefined,
+  /** The Loki query URL asked, if not the host's own Loki. */
+  at: string | undefined,
 ): CheckState {
   const name = logCheckName(spot.job);
   const fail = (detail: string): CheckState => ({ name, ok: false, detail, container: agent?.name });
   if (spot.problem) return fail(spot.problem);
   const arrived = progress.arrivedMs.get(spot.job);
-  if (arrived !== undefined) return { name, ok: true, detail: `canary arrived in ${formatDuration(arrived)}` };
+  if (arrived !== undefined)
+    return { name, ok: true, detail: `canary arrived in ${formatDuration(arrived)}${at ? ` at ${at}` : ''}` };
   const written = progress.writes.get(spot.job);
   const where = `${canary.agent.title} watches ${spot.glob}, which is ${spot.hostFile?.replace(/\/[^/]*$/, '')} on the host`;
   if (written?.state === 'nodir')
@@ -311,7 +396,29 @@ function logCheck(
   const misrouted = progress.misrouted.get(spot.job);
   if (misrouted !== undefined)
     return fail(`the line written to ${spot.hostFile} arrived under job "${misrouted}", not "${spot.job}"`);
-  return fail(`the line written to ${spot.hostFile} is not in Loki yet (${where})`);
+  return fail(`the line written to ${spot.hostFile} is not ${at ? `at ${at}` : 'in Loki'} yet (${where})`);
+}
+
+/** The agent's `up` series at the metrics query URL, once its own Prometheus names its targets. */
+async function metricsArrivalCheck(
+  remote: RemoteHost,
+  opts: GateOptions,
+  endpoint: QueryEndpoint,
+  targets: readonly TargetState[],
+  progress: Progress,
+): Promise<CheckState> {
+  const name = 'metrics arrival';
+  const host = opts.arrival?.host ?? '';
+  if (!targets.length)
+    return {
+      name,
+      ok: false,
+      detail: `waiting for the agent's own targets before asking ${shownUrl(endpoint.url)}`,
+    };
+  const seen = await metricsArrival(remote, host, endpoint, expectedTargets(targets, opts.freshness));
+  if (!seen.ok) return { name, ...seen };
+  progress.metricsArrivedMs ??= Date.now() - progress.started;
+  return { name, ok: true, detail: `${seen.detail} (arrived in ${formatDuration(progress.metricsArrivedMs)})` };
 }
 
 /** One look at everything the gate checks. */
@@ -339,8 +446,9 @@ async function inspectHealth(
           remote,
           facts,
           opts.canary,
-          byService.get('loki'),
-          checks.find((c) => c.name === 'loki'),
+          opts.arrival?.logs
+            ? { endpoint: opts.arrival.logs, host: opts.arrival.host }
+            : { container: byService.get('loki'), check: checks.find((c) => c.name === 'loki') },
           byService.get(opts.canary.agent.service),
           progress,
         )
@@ -369,6 +477,8 @@ async function inspectHealth(
   } else {
     checks.push({ name: 'targets', ok: false, detail: 'waiting for Prometheus' });
   }
+  if (opts.arrival?.metrics)
+    checks.push(await metricsArrivalCheck(remote, opts, opts.arrival.metrics, targets, progress));
   return { ok: checks.every((c) => c.ok), checks, targets };
 }
 
@@ -416,6 +526,9 @@ function dataPathOf(opts: GateOptions, progress: Progress): DataPath {
   };
 }
 
+/** A canary line not found yet: in the host's Loki, or at the Loki query URL. */
+const NOT_YET = / is not (?:in Loki|at (\S+)) yet .*$/;
+
 /** Lines written but not found: say why, from the agent's metrics and its last log lines. */
 async function explainLogs(
   remote: RemoteHost,
@@ -424,7 +537,7 @@ async function explainLogs(
   state: HealthState,
 ): Promise<HealthState> {
   const canary = opts.canary;
-  const unexplained = (c: CheckState) => c.name.startsWith('logs ') && !c.ok && / is not in Loki yet /.test(c.detail);
+  const unexplained = (c: CheckState) => c.name.startsWith('logs ') && !c.ok && NOT_YET.test(c.detail);
   if (!canary || !state.checks.some(unexplained)) return state;
   const agent = (await listContainers(remote, facts, opts.network).catch(() => [])).find(
     (c) => c.service === canary.agent.service,
@@ -443,7 +556,7 @@ async function explainLogs(
   const checks = state.checks.map((c) => {
     const spot = canary.spots.find((s) => logCheckName(s.job) === c.name);
     if (!spot || !unexplained(c)) return c;
-    const detail = `${c.detail.replace(/ is not in Loki yet .*$/, ' did not reach Loki')}: ${
+    const detail = `${c.detail.replace(NOT_YET, (_all, at?: string) => ` did not reach ${at ?? 'Loki'}`)}: ${
       agent
         ? whyNotArrived(spot, canary.agent.title, metrics, logs)
         : `the ${canary.agent.service} container is not there`
@@ -491,7 +604,10 @@ export class GateError extends DeployError {
   }
 }
 
-/** Log jobs with their canary's arrival, each target, and what Grafana says of its data. */
+/**
+ * Log jobs with their canary's arrival, each target, an agent's `up` series where they were
+ * looked for, and what Grafana says of its data.
+ */
 export function dataPathRows(state: HealthState): DataPathRow[] {
   const rows: DataPathRow[] = [];
   for (const c of state.checks.filter((x) => x.name.startsWith('logs '))) {
@@ -503,6 +619,9 @@ export function dataPathRows(state: HealthState): DataPathRow[] {
       ok: t.health === 'up',
       detail: t.health === 'up' ? `up, scraped ${t.lastScrape}` : `${t.health}: ${t.lastError}`,
     });
+  }
+  for (const c of state.checks.filter((x) => x.name === 'metrics arrival')) {
+    rows.push({ what: 'metrics arrival', ok: c.ok, detail: c.detail });
   }
   for (const c of state.checks.filter((x) => x.name.startsWith('grafana '))) {
     rows.push({ what: c.name.replace(/^grafana /, 'Grafana '), ok: c.ok, detail: c.detail });

@@ -1,12 +1,16 @@
 // An agent's gate asks, from the agent host itself, whether the central endpoints take its
 // credentials: one empty write to each. A 401 here names the cause at once, instead of a gate
 // that only times out waiting for data that is being refused.
-
-import { rootCertificates, connect as tlsConnect } from 'node:tls';
-import { type HttpRequest, httpOverStream } from '../connection/http.js';
+import {
+  answerWords,
+  basicAuth,
+  credentialsIn,
+  type HttpRequest,
+  httpFromHost,
+  statusWords,
+} from '../connection/http.js';
 import type { RemoteHost } from '../connection/ssh.js';
 import { headline } from '../errors.js';
-import { pinnedName } from '../model/layout.js';
 import type { CheckState } from './probes.js';
 
 export interface PushTarget {
@@ -39,13 +43,14 @@ function emptyWrite(target: PushTarget): Pick<HttpRequest, 'headers' | 'body'> {
  * (Loki 3 answers 422 "at least one valid stream is required"), means the credentials let it in.
  */
 export function judgePush(target: PushTarget, status: number, body: string): string | undefined {
-  const first = body.trim().split('\n')[0]?.slice(0, 120) ?? '';
   if (status === 401 || status === 403) {
-    return `${target.url} answered ${status} ${status === 401 ? 'Unauthorized' : 'Forbidden'}: push-username / push-password are not accepted there`;
+    const which = credentialsIn(target.url) ? 'the user:password@ in the URL is' : 'push-username / push-password are';
+    return `${target.url} answered ${statusWords(status)}: ${which} not accepted there`;
   }
   if (status === 404) return `${target.url} answered 404: no ${target.name} endpoint at that path`;
   if ((status >= 200 && status < 300) || status === 400 || status === 422) return undefined;
-  return `${target.url} answered ${status} ${first}`;
+  // A proxy in front of an engine that is down answers 502, 503 or 504 with a page of its own.
+  return `${target.url} answered ${answerWords(status, body)}`;
 }
 
 export async function probePush(
@@ -57,40 +62,18 @@ export async function probePush(
   ca?: string,
 ): Promise<CheckState> {
   const name = target.name;
-  let url: URL;
-  try {
-    url = new URL(target.url);
-  } catch {
-    return { name, ok: false, detail: `${target.url} is not a URL` };
-  }
-  const tls = url.protocol === 'https:';
-  const port = Number(url.port) || (tls ? 443 : 80);
-  const auth: Record<string, string> = credentials.password
-    ? { Authorization: `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}` }
-    : {};
+  if (!URL.canParse(target.url)) return { name, ok: false, detail: `${target.url} is not a URL` };
   const write = emptyWrite(target);
-  const req: HttpRequest = {
+  const req: Omit<HttpRequest, 'path'> = {
     method: 'POST',
-    path: `${url.pathname}${url.search}`,
-    headers: { ...write.headers, ...auth },
+    // As Prometheus and Promtail do: a user:password@ in the URL is sent, not the push credentials.
+    headers: { ...write.headers, ...basicAuth(credentialsIn(target.url) ?? credentials) },
     body: write.body,
     timeoutMs,
   };
   try {
     // The connection starts on the agent host: this is the path its Prometheus and Promtail use.
-    const channel = await remote.tunnel(url.hostname, port, timeoutMs);
-    const res = await httpOverStream(
-      tls
-        ? tlsConnect({
-            socket: channel,
-            // The receiver's own certificate names itself, not the address agents reach it at.
-            servername: pinnedName(ca) ?? url.hostname,
-            ...(ca ? { ca: [...rootCertificates, ca] } : {}),
-          })
-        : channel,
-      url.host,
-      req,
-    );
+    const res = await httpFromHost(remote, target.url, req, ca);
     const why = judgePush(target, res.status, res.body);
     return { name, ok: !why, detail: why ?? `${target.url} accepts the credentials` };
   } catch (e) {

@@ -4,8 +4,9 @@
 // tightens: a logs/app at exactly 777 (as deploys before the sticky bit made it) gets +t.
 import { shq } from '../connection/shell.js';
 import type { RemoteHost } from '../connection/ssh.js';
+import { RECEIVER_TLS_NAME } from '../connection/tls.js';
 import { DeployError } from '../errors.js';
-import { RECEIVER_TLS_NAME, type RemoteLayout, SECRET_FILES } from '../model/layout.js';
+import { type RemoteLayout, SECRET_FILES } from '../model/layout.js';
 import type { StepResult } from '../report/steps.js';
 
 export interface DirsWanted {

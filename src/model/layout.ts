@@ -1,6 +1,6 @@
 // Where things live on the host, under the remote directory. Data and logs live outside the
 // files a deploy replaces, so that no deploy or rollback can lose them.
-import { createHash, X509Certificate } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 
 export const COMPOSE_FILES = {
@@ -65,23 +65,6 @@ export const SECRET_FILES = {
   discordWebhookUrl: 'secrets/discord_webhook_url',
   pushPassword: 'secrets/push_password',
 } as const;
-
-/** The name a certificate made by monitoring-deploy for the receiver carries (its only SAN). */
-export const RECEIVER_TLS_NAME = 'monitoring-deploy-receiver';
-
-/**
- * The name to ask a pinned certificate for: RECEIVER_TLS_NAME for the receiver's own (agents
- * reach it by an address it cannot know); undefined for any other, checked against the URL's host.
- */
-export function pinnedName(ca: string | undefined): string | undefined {
-  if (!ca) return undefined;
-  try {
-    const names = new X509Certificate(ca).subjectAltName?.split(', ') ?? [];
-    return names.includes(`DNS:${RECEIVER_TLS_NAME}`) ? RECEIVER_TLS_NAME : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** Override file that sets the `images` input's images for one stack's services. */
 export function imagesOverrideFile(stack: StackKey): string {

@@ -207,6 +207,30 @@ export const INPUTS: readonly InputSpec[] = [
     secret: true,
     description: 'Basic-auth password for remote write and Loki push. Pass it from a secret.',
   },
+  {
+    name: 'metrics-query-url',
+    group: 'agents',
+    description:
+      'Agent: where its metrics can be read back, the Prometheus-compatible instant-query endpoint itself (`…/api/v1/query`: VictoriaMetrics `http://vm:8428/api/v1/query` or `http://vmselect:8481/select/0/prometheus/api/v1/query`, Mimir `…/prometheus/api/v1/query`, Grafana Cloud `…/api/prom/api/v1/query`). Asked from the agent host; the gate then passes only when the `up` series of every target it scrapes is 1 there.',
+  },
+  {
+    name: 'logs-query-url',
+    group: 'agents',
+    description:
+      "Agent: where its logs can be read back, Loki's `…/loki/api/v1/query_range`. Asked from the agent host; the gate then passes only when this run's canary line of every log job is found there.",
+  },
+  {
+    name: 'query-username',
+    group: 'agents',
+    description: 'Basic-auth user for metrics-query-url and logs-query-url. Default: push-username.',
+  },
+  {
+    name: 'query-password',
+    group: 'agents',
+    secret: true,
+    description:
+      'Basic-auth password for metrics-query-url and logs-query-url (a user:password@ in a query URL wins for that URL). Default: push-password. Pass it from a secret.',
+  },
   // grafana
   {
     name: 'grafana-admin-password',

@@ -317,6 +317,28 @@ export function parseHttpUrl(value: string, input: string): string {
   return v;
 }
 
+/** The endpoint a query URL must be: the path it ends in, what it is, and what else users paste. */
+export const QUERY_ENDPOINTS = {
+  metrics: { path: '/api/v1/query', what: 'the Prometheus-compatible instant-query endpoint itself' },
+  logs: { path: '/loki/api/v1/query_range', what: "Loki's query_range endpoint itself" },
+} as const;
+
+/**
+ * A query endpoint (metrics-query-url, logs-query-url): an http(s) URL, as parseHttpUrl takes it,
+ * whose path is the endpoint itself. The gate adds its own parameters to any query it holds.
+ */
+export function parseQueryUrl(value: string, input: string, kind: keyof typeof QUERY_ENDPOINTS): string {
+  const v = parseHttpUrl(value, input);
+  const { path, what } = QUERY_ENDPOINTS[kind];
+  const url = new URL(v);
+  const at = url.pathname.replace(/\/+$/, '');
+  if (at.endsWith(path)) return v;
+  const write = /\/(write|push)$/.test(at) ? ' (that is a write endpoint)' : '';
+  // The URL's origin has no user:password@ in it.
+  const hint = /\/api\//.test(at) ? '' : ` (e.g. ${url.origin}${at}${path})`;
+  throw new Error(`${input}: ${shown(withoutUserinfo(v))} is not ${what}${write}: its path must end in ${path}${hint}`);
+}
+
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 /**

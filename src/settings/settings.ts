@@ -19,6 +19,7 @@ import {
   parseLocalDir,
   parsePort,
   parsePushUsername,
+  parseQueryUrl,
   parseRemoteDir,
   parseSize,
   parseUrlPath,
@@ -80,6 +81,13 @@ export interface AgentSettings {
   readonly lokiPushUrl?: string;
   readonly pushUsername: string;
   readonly pushPassword?: string;
+  /** Agent: where its data is read back (query endpoints), and with which credentials. */
+  readonly metricsQueryUrl?: string;
+  readonly logsQueryUrl?: string;
+  readonly queryUsername?: string;
+  readonly queryPassword?: string;
+  /** Set per host in a run with a monitoring host: its name; arrival is checked there. */
+  readonly centralHost?: string;
 }
 
 /** One line of the hosts input. */
@@ -272,6 +280,10 @@ export function readSettings(raw: RawInputs, options: ReadOptions = {}): Setting
       lokiPushUrl: optionalParsed('loki-push-url', parseHttpUrl),
       pushUsername: attempt(() => parsePushUsername(value('push-username'), 'push-username'), 'agent'),
       pushPassword: raw['push-password'] || undefined,
+      metricsQueryUrl: optionalParsed('metrics-query-url', (v, i) => parseQueryUrl(v, i, 'metrics')),
+      logsQueryUrl: optionalParsed('logs-query-url', (v, i) => parseQueryUrl(v, i, 'logs')),
+      queryUsername: optionalParsed('query-username', parsePushUsername),
+      queryPassword: raw['query-password'] || undefined,
     },
     hosts,
     parallel: attempt(() => parseInteger(value('parallel'), 'parallel', 1, 20), 3),
@@ -332,6 +344,14 @@ function agentProblems(s: Settings, needsConnection: boolean): string[] {
     out.push('role agent needs remote-write-url and loki-push-url (where its metrics and logs go)');
   }
   const anyAgent = s.hosts.length ? s.hosts.some((h) => h.role === 'agent') : a.role === 'agent';
+  const queryInputs = [
+    ...(a.metricsQueryUrl ? ['metrics-query-url'] : []),
+    ...(a.logsQueryUrl ? ['logs-query-url'] : []),
+  ];
+  if (queryInputs.length && !anyAgent)
+    out.push(
+      `${queryInputs.join(', ')}: only an agent's data is read back there (role: agent, or role=agent lines in hosts)`,
+    );
   if (anyAgent && s.stack.logAgent !== 'promtail')
     out.push('log-agent: agent hosts ship logs with promtail in this version (alloy: central stack only)');
   return out;
@@ -430,6 +450,7 @@ export function secretValues(raw: RawInputs): string[] {
     for (const line of v.split(/\r?\n/)) if (line.trim().length >= 4) out.add(line.trim());
   }
   // Credentials in an endpoint URL (https://user:token@…) are as secret as push-password.
-  for (const name of ['remote-write-url', 'loki-push-url']) for (const c of urlCredentials(raw[name] ?? '')) out.add(c);
+  for (const name of ['remote-write-url', 'loki-push-url', 'metrics-query-url', 'logs-query-url'])
+    for (const c of urlCredentials(raw[name] ?? '')) out.add(c);
   return [...out];
 }

@@ -3,17 +3,11 @@
 // files. Pure: the same settings and host give the same bytes, so an unchanged deploy uploads
 // nothing.
 import { createHash } from 'node:crypto';
+import { pinnedName } from '../connection/tls.js';
 import { DeployError, headline } from '../errors.js';
 import { buildModel, parseComposeFile, stackMounts } from '../model/compose.js';
 import { isText, readStackDir, type StackFile } from '../model/files.js';
-import {
-  COMPOSE_FILES,
-  imagesOverrideFile,
-  pinnedName,
-  type RemoteLayout,
-  SECRET_FILES,
-  type StackKey,
-} from '../model/layout.js';
+import { COMPOSE_FILES, imagesOverrideFile, type RemoteLayout, SECRET_FILES, type StackKey } from '../model/layout.js';
 import type { Settings } from '../settings/settings.js';
 import { bundledStackDir } from './bundled.js';
 import { absentServices, withoutAbsentScrapeJobs } from './scrape.js';

@@ -10,7 +10,7 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type AgentHost, agentDocker, agentLine, loadAgent } from '../helpers/agents';
+import { type AgentHost, agentDocker, agentLine, agentAloneInputs as aloneInputs, loadAgent } from '../helpers/agents';
 import { deployWithAction, lokiStreams, sandboxInputs, sh } from '../helpers/deploy';
 import { loadSandbox, type Sandbox } from '../helpers/sandbox';
 
@@ -74,19 +74,12 @@ function toReceiver(method: string, path: string, auth?: string): Promise<number
 
 /** The agent deployed on its own (role agent), sending to the central receiver over TLS. */
 function agentAloneInputs(over: Record<string, string>) {
-  return sandboxInputs(s, {
-    host: agent.host,
-    port: String(agent.port),
-    username: agent.user,
-    'host-fingerprint': agent.fingerprint,
-    'host-name': 'agent1',
-    role: 'agent',
+  return aloneInputs(s, agent, {
     images: images(),
     'remote-write-url': `https://${agent.centralAddress}:${RECEIVER_PORT}/api/v1/write`,
     'loki-push-url': `https://${agent.centralAddress}:${RECEIVER_PORT}/loki/api/v1/push`,
     'push-password': PUSH_PASSWORD,
     'push-ca': receiverCert(),
-    'swap-size': '0',
     ...over,
   });
 }

@@ -2,6 +2,8 @@
 // engine and sshd), as the tests see them.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { sandboxInputs } from './deploy';
+import type { Sandbox } from './sandbox';
 
 export interface AgentHost {
   readonly name: string;
@@ -56,4 +58,21 @@ export function agentDocker(a: AgentHost, ...args: string[]): string {
 /** The hosts input line for an agent. */
 export function agentLine(a: AgentHost): string {
   return `name=${a.name} role=agent host=${a.host} port=${a.port} user=${a.user} fingerprint=${a.fingerprint}`;
+}
+
+/**
+ * The action's inputs for an agent deployed on its own (role agent, named after its host): the
+ * sandbox's images and key, no swap (the hosts share this machine's kernel), and `over`.
+ */
+export function agentAloneInputs(s: Sandbox, a: AgentHost, over: Record<string, string>): Record<string, string> {
+  return sandboxInputs(s, {
+    host: a.host,
+    port: String(a.port),
+    username: a.user,
+    'host-fingerprint': a.fingerprint,
+    'host-name': a.name,
+    role: 'agent',
+    'swap-size': '0',
+    ...over,
+  });
 }

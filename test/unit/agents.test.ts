@@ -6,7 +6,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { invocation } from '../../src/connection/shell';
+import { gateDetail } from '../../src/engine/data-path';
 import { hostSettings, receiverTlsInRun, withLimit } from '../../src/engine/fleet';
+import { canaryQuery } from '../../src/health/canary';
+import { expectedTargets, type GateOptions, gateOptions } from '../../src/health/gate';
 import { judgePush } from '../../src/health/push';
 import { dirsScript, parseReceiverCert } from '../../src/host/dirs';
 import { remoteLayout } from '../../src/model/layout';
@@ -142,6 +145,128 @@ describe('role and hosts inputs', () => {
     const [central, agent] = s.hosts;
     if (!central || !agent) throw new Error('two hosts expected');
     expect(hostSettings(s, agent, central).agents.remoteWriteUrl).toBe('https://[fd00::5]:9095/api/v1/write');
+  });
+});
+
+describe("where an agent's data is read back", () => {
+  const agent = {
+    ...base,
+    role: 'agent',
+    'host-name': 'prod-1',
+    'remote-write-url': 'http://vm:8428/api/v1/write',
+    'loki-push-url': 'http://loki:3100/loki/api/v1/push',
+    'push-password': 'push-pw-1',
+  };
+  const log = { info: () => {}, warn: () => {}, error: () => {} };
+  const options = (raw: Record<string, string>) =>
+    gateOptions(readSettings(raw), log, { sinceEpochSec: 1_000, restarted: [] });
+
+  it('asks with the URL user:password@, else query-username / query-password, else the push credentials', () => {
+    const urls = {
+      'metrics-query-url': 'http://vm:8428/api/v1/query',
+      'logs-query-url': 'http://reader:url-pw@loki:3100/loki/api/v1/query_range',
+    };
+    const byDefault = options({ ...agent, ...urls }).arrival;
+    expect(byDefault?.host).toBe('prod-1');
+    expect(byDefault?.metrics?.credentials).toEqual({
+      username: 'agent',
+      password: 'push-pw-1',
+      from: 'push-username / push-password (query-password is not set)',
+    });
+    expect(byDefault?.logs?.credentials).toEqual({
+      username: 'reader',
+      password: 'url-pw',
+      from: 'the user:password@ of logs-query-url',
+    });
+    const own = options({ ...agent, ...urls, 'query-username': 'viewer', 'query-password': 'q-pw-1' }).arrival;
+    expect(own?.metrics?.credentials).toEqual({
+      username: 'viewer',
+      password: 'q-pw-1',
+      from: 'query-username / query-password',
+    });
+    // A URL's own user:password@ is what is sent for that URL.
+    expect(own?.logs?.credentials).toMatchObject({ username: 'reader', password: 'url-pw' });
+  });
+
+  it('without query URLs (or on the central stack) there is nothing to read back', () => {
+    expect(options(agent).arrival).toBeUndefined();
+    expect(options({ ...base }).arrival).toBeUndefined();
+  });
+
+  it("each target's newest sample: newer than the run where the run (re)started it, else two intervals before", () => {
+    const t = (job: string, instance: string) => ({
+      job,
+      instance,
+      health: 'up',
+      lastError: '',
+      lastScrape: '',
+      scrapeUrl: '',
+      scrapeIntervalMs: 15_000,
+    });
+    const targets = [t('node', 'node-exporter:9100'), t('prometheus', 'localhost:9090')];
+    expect(expectedTargets(targets, { sinceEpochSec: 1_000, restarted: ['node-exporter'] })).toEqual([
+      { job: 'node', instance: 'node-exporter:9100', sinceMs: 1_000_000 },
+      { job: 'prometheus', instance: 'localhost:9090', sinceMs: 1_000_000 - 31_000 },
+    ]);
+    expect(expectedTargets(targets, { sinceEpochSec: 1_000, restarted: 'all' }).map((x) => x.sinceMs)).toEqual([
+      1_000_000, 1_000_000,
+    ]);
+  });
+
+  it("the gate's line says where the data was found, or plainly that arrival was not checked", () => {
+    const gate = {
+      ok: true,
+      checks: [],
+      targets: [],
+      elapsedMs: 0,
+      dataPath: { logs: [] },
+    };
+    const detail = (raw: Record<string, string>, over: Partial<GateOptions> = {}) =>
+      gateDetail(gate, { ...options(raw), ...over });
+    expect(detail(agent)).toMatch(/; arrival was not checked \(no metrics-query-url \/ logs-query-url\)$/);
+    expect(detail({ ...agent, 'metrics-query-url': 'http://vm:8428/api/v1/query' })).toMatch(
+      /; log arrival was not checked \(no logs-query-url\)$/,
+    );
+    expect(detail(agent, { centralHost: 'dev' })).toMatch(/; arrival is checked at dev once every host is deployed$/);
+    expect(detail({ ...base })).not.toMatch(/arrival/);
+    const found = {
+      ...gate,
+      checks: [
+        {
+          name: 'metrics arrival',
+          ok: true,
+          detail: 'up{host="prod-1"} of 3 targets is 1 at http://vm:8428/api/v1/query',
+        },
+      ],
+      dataPath: { logs: [{ job: 'info_logs', arrivedMs: 900 }] },
+    };
+    const urls = {
+      ...agent,
+      'metrics-query-url': 'http://vm:8428/api/v1/query',
+      'logs-query-url': 'http://u:secret-pw@loki:3100/loki/api/v1/query_range',
+    };
+    expect(gateDetail(found, options(urls))).toMatch(
+      /; up\{host="prod-1"\} of 3 targets is 1 at http:\/\/vm:8428\/api\/v1\/query; canary lines of 1 log jobs found at http:\/\/…@loki:3100\/loki\/api\/v1\/query_range$/,
+    );
+  });
+
+  it("an agent in a run with the monitoring host: its arrival is the central host's to check", () => {
+    const s = readSettings({
+      ...base,
+      'push-password': 'pw-123456',
+      hosts: 'name=dev role=monitoring host=3.35.1.10\nname=prod-1 role=agent host=3.35.1.11',
+    });
+    const [central, a] = s.hosts;
+    if (!central || !a) throw new Error('two hosts expected');
+    expect(hostSettings(s, a, central).agents.centralHost).toBe('dev');
+    expect(hostSettings(s, central, central).agents.centralHost).toBeUndefined();
+    expect(hostSettings(s, a).agents.centralHost).toBeUndefined();
+  });
+
+  it('the canary query carries the host label on a Loki shared by hosts', () => {
+    expect(canaryQuery('tok1', ['info_logs', 'nginx_log'], 'prod-1')).toBe(
+      '{job=~"info_logs|nginx_log", host="prod-1"} |= "tok1"',
+    );
   });
 });
 
@@ -297,6 +422,10 @@ describe('push probe and fleet helpers', () => {
     );
     expect(judgePush(rw, 404, '')).toMatch(/404: no remote write endpoint at that path/);
     expect(judgePush(rw, 502, 'Bad Gateway')).toBe('http://10.0.0.5:9095/api/v1/write answered 502 Bad Gateway');
+    // nginx in front of a stopped engine: its own error page says nothing more than the status.
+    expect(judgePush(rw, 502, '<html>\n<head><title>502 Bad Gateway</title></head>')).toBe(
+      'http://10.0.0.5:9095/api/v1/write answered 502 Bad Gateway',
+    );
   });
 
   it('runs at most N tasks at once and keeps each result in its place', async () => {

@@ -1,6 +1,8 @@
 import { connect, createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { httpOverStream, parseHttpResponse } from '../../src/connection/http';
+import { httpFromHost, httpOverStream, parseHttpResponse } from '../../src/connection/http';
+import type { RemoteHost } from '../../src/connection/ssh';
+import { directTunnel } from '../helpers/direct';
 
 describe('parseHttpResponse', () => {
   it('reads status, headers and body', () => {
@@ -79,5 +81,32 @@ describe('httpOverStream', () => {
       httpOverStream(connect(p, '127.0.0.1'), 'loki:3100', { path: '/ready', timeoutMs: 300 }),
     ).rejects.toThrow('No HTTP answer from loki:3100/ready');
     silent.close();
+  });
+});
+
+describe('httpFromHost', () => {
+  it("opens the tunnel to the URL's host and port, and asks for its path and query", async () => {
+    const requests: string[] = [];
+    const server = createServer((sock) => {
+      sock.once('data', (d) => {
+        requests.push(String(d));
+        sock.end('HTTP/1.0 200 OK\r\n\r\nok');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const p = (server.address() as { port: number }).port;
+    const tunnels: string[] = [];
+    const remote = directTunnel({}, tunnels) as RemoteHost;
+    const url = `http://user:secret@127.0.0.1:${p}/select/0/prometheus/api/v1/query?extra_label=a`;
+    expect(await httpFromHost(remote, url)).toMatchObject({ status: 200, body: 'ok' });
+    expect(tunnels).toEqual([`127.0.0.1:${p}`]);
+    // The URL's user:password@ is never sent on its own, nor put in the Host header.
+    expect(requests[0]).toMatch(
+      new RegExp(`^GET /select/0/prometheus/api/v1/query\\?extra_label=a HTTP/1\\.0\r\nHost: 127\\.0\\.0\\.1:${p}\r\n`),
+    );
+    expect(requests[0]).not.toMatch(/secret|Authorization/);
+    await httpFromHost(remote, url, { path: '/other?q=1' });
+    expect(requests[1]).toMatch(/^GET \/other\?q=1 HTTP/);
+    server.close();
   });
 });

@@ -487,6 +487,78 @@ describe('URLs (finding 13) and the credentials in them (finding 12)', () => {
   });
 });
 
+describe("query URLs: where an agent's data is read back (issue 18)", () => {
+  const agent = {
+    ...base,
+    role: 'agent',
+    'remote-write-url': 'http://vm.internal:8428/api/v1/write',
+    'loki-push-url': 'http://loki.internal:3100/loki/api/v1/push',
+  };
+
+  it.each([
+    'http://vm.internal:8428/api/v1/query',
+    'http://vmselect:8481/select/0/prometheus/api/v1/query',
+    'https://mimir.example.net/prometheus/api/v1/query',
+    'https://prometheus-prod-10-prod-us-central-0.grafana.net/api/prom/api/v1/query',
+  ])('metrics-query-url %j is an instant-query endpoint', (url) => {
+    expect(readSettings({ ...agent, 'metrics-query-url': url }).agents.metricsQueryUrl).toBe(url);
+  });
+
+  it.each([
+    [
+      'http://vm.internal:8428',
+      'metrics-query-url: "http://vm.internal:8428" is not the Prometheus-compatible instant-query endpoint itself: its path must end in /api/v1/query (e.g. http://vm.internal:8428/api/v1/query)',
+    ],
+    [
+      'https://user:s3cret@mimir.example.net/prometheus',
+      'metrics-query-url: "https://…@mimir.example.net/prometheus" is not the Prometheus-compatible instant-query endpoint itself: its path must end in /api/v1/query (e.g. https://mimir.example.net/prometheus/api/v1/query)',
+    ],
+    [
+      'http://vm.internal:8428/api/v1/write',
+      'metrics-query-url: "http://vm.internal:8428/api/v1/write" is not the Prometheus-compatible instant-query endpoint itself (that is a write endpoint): its path must end in /api/v1/query',
+    ],
+    [
+      'http://vm.internal:8428/api/v1/query_range',
+      'metrics-query-url: "http://vm.internal:8428/api/v1/query_range" is not the Prometheus-compatible instant-query endpoint itself: its path must end in /api/v1/query',
+    ],
+  ])('metrics-query-url %j is refused, saying what it must be', (url, problem) => {
+    expect(problemsOf({ ...agent, 'metrics-query-url': url })).toEqual([problem]);
+  });
+
+  it("logs-query-url is Loki's query_range; its push endpoint is refused", () => {
+    const url = 'https://logs-prod-012.grafana.net/loki/api/v1/query_range';
+    expect(readSettings({ ...agent, 'logs-query-url': url }).agents.logsQueryUrl).toBe(url);
+    expect(problemsOf({ ...agent, 'logs-query-url': 'http://loki.internal:3100/loki/api/v1/push' })).toEqual([
+      `logs-query-url: "http://loki.internal:3100/loki/api/v1/push" is not Loki's query_range endpoint itself (that is a write endpoint): its path must end in /loki/api/v1/query_range`,
+    ]);
+    expect(problemsOf({ ...agent, 'logs-query-url': 'http://loki.internal:3100' })[0]).toMatch(
+      /\(e\.g\. http:\/\/loki\.internal:3100\/loki\/api\/v1\/query_range\)$/,
+    );
+  });
+
+  it('are for agents only', () => {
+    expect(problemsOf({ ...base, 'metrics-query-url': 'http://vm:8428/api/v1/query' })).toEqual([
+      "metrics-query-url: only an agent's data is read back there (role: agent, or role=agent lines in hosts)",
+    ]);
+  });
+
+  it('masks query-password and the credentials in the query URLs', () => {
+    const raw = {
+      ...agent,
+      'metrics-query-url': 'https://123456:glc_query-token@prometheus-prod.grafana.net/api/prom/api/v1/query',
+      'logs-query-url': 'https://7890:logs-query-token@logs-prod.grafana.net/loki/api/v1/query_range',
+      'query-username': 'reader',
+      'query-password': 'query-s3cret',
+    };
+    const s = readSettings(raw);
+    expect(s.agents).toMatchObject({ queryUsername: 'reader', queryPassword: 'query-s3cret' });
+    for (const secret of ['glc_query-token', 'logs-query-token', 'query-s3cret']) expect(s.secrets).toContain(secret);
+    expect(problemsOf({ ...agent, 'query-username': 'a b' })).toEqual([
+      'query-username: "a b" may hold only letters, digits and . _ - (at most 64)',
+    ]);
+  });
+});
+
 describe('stack-dir (finding 16)', () => {
   it('must be a directory that exists', () => {
     expect(problemsOf({ ...base, 'stack-dir': '/nonexistent' })).toEqual([

@@ -4,24 +4,15 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer as createHttp, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttps } from 'node:https';
-import { type AddressInfo, connect } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { invocation } from '../../src/connection/shell';
-import type { RemoteHost } from '../../src/connection/ssh';
 import { probePush } from '../../src/health/push';
 import { dirsScript, parseReceiverCert } from '../../src/host/dirs';
 import { remoteLayout } from '../../src/model/layout';
-
-/** Stands in for the SSH connection: its tunnel is a plain TCP connection from this machine. */
-const direct = {
-  tunnel: (host: string, port: number) =>
-    new Promise((resolve, reject) => {
-      const sock = connect(port, host, () => resolve(sock));
-      sock.once('error', reject);
-    }),
-} as unknown as RemoteHost;
+import { direct } from '../helpers/direct';
 
 const seen: { path: string; auth: string; type: string; body: string }[] = [];
 /** A receiver like ours: basic auth agent:right-password, then 204 for an empty write. */
@@ -99,6 +90,26 @@ describe('probePush', () => {
     expect(refused.ok).toBe(false);
     expect(refused.detail).toBe(
       `${url} answered 401 Unauthorized: push-username / push-password are not accepted there`,
+    );
+  });
+
+  it("sends a URL's own user:password@ in place of the push credentials, as Prometheus and Promtail do", async () => {
+    seen.length = 0;
+    const at = (userinfo: string) => `http://${userinfo}@127.0.0.1:${port(http)}/api/v1/write`;
+    const ok = await probePush(
+      direct,
+      { name: 'remote write', url: at('agent:right-password') },
+      { username: 'agent', password: 'push-password' },
+    );
+    expect(ok.ok).toBe(true);
+    expect(seen[0]?.auth).toBe(`Basic ${Buffer.from('agent:right-password').toString('base64')}`);
+    const refused = await probePush(
+      direct,
+      { name: 'remote write', url: at('agent:wrong') },
+      { username: 'agent', password: 'right-password' },
+    );
+    expect(refused.detail).toBe(
+      `${at('agent:wrong')} answered 401 Unauthorized: the user:password@ in the URL is not accepted there`,
     );
   });
 
