@@ -68863,7 +68863,7 @@ function servicesMounting(composeFile, changedPaths) {
  * Brings every stack up in order. Compose does not notice a changed bind-mounted file, so the
  * services mounting one are restarted when Compose kept their container.
  */
-function upScript(facts, root, rendered, changedPaths, pull, release) {
+function upScript(facts, { root, rendered, changedPaths, pull, release }) {
     const docker = dockerCommand(facts);
     const v2 = facts.compose?.command === 'docker compose';
     const fail = (stack, what) => `|| { echo "@failed ${stack} ${what}"; exit 3; }`;
@@ -68924,11 +68924,11 @@ function parseUp(stdout) {
     const now = Number(/^@now (\d+)$/m.exec(stdout)?.[1]);
     return { restarted: [...recreated, ...restarted], removed, hostNowSec: Number.isFinite(now) ? now : undefined };
 }
-async function upStacks(remote, facts, root, rendered, changedPaths, pull, release) {
-    const stdout = await remote.run(upScript(facts, root, rendered, changedPaths, pull, release), {
+async function upStacks(remote, facts, up) {
+    const stdout = await remote.run(upScript(facts, up), {
         what: 'Starting the stacks',
         timeoutMs: 900_000,
-        explain: (r) => composeFailure(r, imagesOf(rendered)),
+        explain: (r) => composeFailure(r, imagesOf(up.rendered)),
     });
     return parseUp(stdout);
 }
@@ -71826,7 +71826,13 @@ async function releases_previousRelease(remote, layout) {
  */
 async function rollBack(h, layout, release, push) {
     const restored = await restoreRelease(h.remote, layout, release, h.settings.stack.stacks);
-    const up = await upStacks(h.remote, h.facts, layout.root, restored.stack, restored.changedPaths, 'never', release);
+    const up = await upStacks(h.remote, h.facts, {
+        root: layout.root,
+        rendered: restored.stack,
+        changedPaths: restored.changedPaths,
+        pull: 'never',
+        release,
+    });
     const options = gateOptions(h.settings, h.log, freshnessAfter(up.hostNowSec ?? restored.hostNowSec, up.restarted));
     const gate = await healthGate(h.remote, h.facts, push ? options : { ...options, push: undefined, arrival: undefined });
     return {
@@ -72048,7 +72054,13 @@ function stacksStep(h, uploaded) {
                 detail: 'all running, nothing to restart',
             };
         const changedPaths = plan.changed.map((f) => f.path);
-        const up = await upStacks(h.remote, h.facts, h.layout.root, h.rendered, changedPaths, pull, plan.release);
+        const up = await upStacks(h.remote, h.facts, {
+            root: h.layout.root,
+            rendered: h.rendered,
+            changedPaths,
+            pull,
+            release: plan.release,
+        });
         const said = [
             up.restarted.length ? `(re)started ${up.restarted.join(', ')}` : '',
             up.removed.length ? `stopped and removed ${up.removed.join(', ')} (no longer run)` : '',

@@ -255,7 +255,13 @@ function stacksStep(h: Changing, uploaded: Uploaded): Promise<StacksUp> {
         detail: 'all running, nothing to restart',
       };
     const changedPaths = plan.changed.map((f) => f.path);
-    const up = await upStacks(h.remote, h.facts, h.layout.root, h.rendered, changedPaths, pull, plan.release);
+    const up = await upStacks(h.remote, h.facts, {
+      root: h.layout.root,
+      rendered: h.rendered,
+      changedPaths,
+      pull,
+      release: plan.release,
+    });
     const said = [
       up.restarted.length ? `(re)started ${up.restarted.join(', ')}` : '',
       up.removed.length ? `stopped and removed ${up.removed.join(', ')} (no longer run)` : '',

@@ -22,7 +22,13 @@ export async function rollBack(
   push: boolean,
 ): Promise<StepResult<GateResult>> {
   const restored = await restoreRelease(h.remote, layout, release, h.settings.stack.stacks);
-  const up = await upStacks(h.remote, h.facts, layout.root, restored.stack, restored.changedPaths, 'never', release);
+  const up = await upStacks(h.remote, h.facts, {
+    root: layout.root,
+    rendered: restored.stack,
+    changedPaths: restored.changedPaths,
+    pull: 'never',
+    release,
+  });
   const options: GateOptions = gateOptions(
     h.settings,
     h.log,

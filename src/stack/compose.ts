@@ -130,18 +130,21 @@ export interface UpResult {
   readonly hostNowSec?: number;
 }
 
+/** What to bring up: the stack in root, the files this release changed, and how to pull. */
+export interface UpRequest {
+  readonly root: string;
+  readonly rendered: RenderedStack;
+  readonly changedPaths: readonly string[];
+  readonly pull: PullPolicy;
+  /** Recorded as the release last brought up whole. */
+  readonly release: string;
+}
+
 /**
  * Brings every stack up in order. Compose does not notice a changed bind-mounted file, so the
  * services mounting one are restarted when Compose kept their container.
  */
-function upScript(
-  facts: HostFacts,
-  root: string,
-  rendered: RenderedStack,
-  changedPaths: readonly string[],
-  pull: PullPolicy,
-  release: string,
-): string {
+function upScript(facts: HostFacts, { root, rendered, changedPaths, pull, release }: UpRequest): string {
   const docker = dockerCommand(facts);
   const v2 = facts.compose?.command === 'docker compose';
   const fail = (stack: string, what: string) => `|| { echo "@failed ${stack} ${what}"; exit 3; }`;
@@ -208,19 +211,11 @@ export function parseUp(stdout: string): UpResult {
   return { restarted: [...recreated, ...restarted], removed, hostNowSec: Number.isFinite(now) ? now : undefined };
 }
 
-export async function upStacks(
-  remote: RemoteHost,
-  facts: HostFacts,
-  root: string,
-  rendered: RenderedStack,
-  changedPaths: readonly string[],
-  pull: PullPolicy,
-  release: string,
-): Promise<UpResult> {
-  const stdout = await remote.run(upScript(facts, root, rendered, changedPaths, pull, release), {
+export async function upStacks(remote: RemoteHost, facts: HostFacts, up: UpRequest): Promise<UpResult> {
+  const stdout = await remote.run(upScript(facts, up), {
     what: 'Starting the stacks',
     timeoutMs: 900_000,
-    explain: (r) => composeFailure(r, imagesOf(rendered)),
+    explain: (r) => composeFailure(r, imagesOf(up.rendered)),
   });
   return parseUp(stdout);
 }
