@@ -67510,7 +67510,7 @@ function judgeContactPoints(expected, res) {
 }
 /** Grafana's own view of its data sources, rules and contact points, asked in parallel. */
 async function inspectGrafana(remote, address, container, plan) {
-    const auth = { Authorization: `Basic ${Buffer.from(`${plan.user}:${plan.password}`).toString('base64')}` };
+    const auth = basicAuth({ username: plan.user, password: plan.password });
     const get = (path) => httpViaHost(remote, address, 3000, { path, headers: auth, timeoutMs: 10_000 });
     const check = async (name, judge) => {
         try {
@@ -67617,6 +67617,7 @@ function probesMarkdown() {
 // that only times out waiting for data that is being refused.
 
 
+
 /** What to send so that a real receiver answers without storing anything. */
 function emptyWrite(target) {
     return target.name === 'remote write'
@@ -67636,23 +67637,24 @@ function emptyWrite(target) {
  * (Loki 3 answers 422 "at least one valid stream is required"), means the credentials let it in.
  */
 function judgePush(target, status, body) {
+    const at = withoutUserinfo(target.url);
     if (status === 401 || status === 403) {
         const which = credentialsIn(target.url) ? 'the user:password@ in the URL is' : 'push-username / push-password are';
-        return `${target.url} answered ${statusWords(status)}: ${which} not accepted there`;
+        return `${at} answered ${statusWords(status)}: ${which} not accepted there`;
     }
     if (status === 404)
-        return `${target.url} answered 404: no ${target.name} endpoint at that path`;
+        return `${at} answered 404: no ${target.name} endpoint at that path`;
     if ((status >= 200 && status < 300) || status === 400 || status === 422)
         return undefined;
     // A proxy in front of an engine that is down answers 502, 503 or 504 with a page of its own.
-    return `${target.url} answered ${answerWords(status, body)}`;
+    return `${at} answered ${answerWords(status, body)}`;
 }
 async function probePush(remote, target, credentials, timeoutMs = 5_000, 
 /** The pinned certificate (PEM, push-ca): trusted next to the system's CAs. */
 ca) {
     const name = target.name;
     if (!URL.canParse(target.url))
-        return { name, ok: false, detail: `${target.url} is not a URL` };
+        return { name, ok: false, detail: `${withoutUserinfo(target.url)} is not a URL` };
     const write = emptyWrite(target);
     const req = {
         method: 'POST',
@@ -67665,10 +67667,10 @@ ca) {
         // The connection starts on the agent host: this is the path its Prometheus and Promtail use.
         const res = await httpFromHost(remote, target.url, req, ca);
         const why = judgePush(target, res.status, res.body);
-        return { name, ok: !why, detail: why ?? `${target.url} accepts the credentials` };
+        return { name, ok: !why, detail: why ?? `${withoutUserinfo(target.url)} accepts the credentials` };
     }
     catch (e) {
-        return { name, ok: false, detail: unreachable(target.url, headline(e), ca) };
+        return { name, ok: false, detail: unreachable(withoutUserinfo(target.url), headline(e), ca) };
     }
 }
 /** Why an endpoint could not be written to, a certificate that fails the pin said as such. */
@@ -67893,22 +67895,35 @@ async function logPathChecks(remote, facts, canary, loki, agent, progress) {
                     found(res.body);
             }
             catch (e) {
+                if (e instanceof ConnectionLostError)
+                    throw e;
                 lokiDown = `${shownUrl(loki.endpoint.url)} cannot be reached from the host: ${headline(e)}`;
             }
         }
     }
     else {
         const lokiReady = loki.check?.ok === true;
+        let queryFailed;
         if (waiting.length && loki.container?.address && lokiReady) {
-            const res = await httpViaHost(remote, loki.container.address, 3100, {
-                path: `/loki/api/v1/query_range?${new URLSearchParams(ask())}`,
-                timeoutMs: 5_000,
-            });
-            if (res.status === 200)
-                found(res.body);
+            // A query that fails is this look's answer about the log path, not the end of the look.
+            try {
+                const res = await httpViaHost(remote, loki.container.address, 3100, {
+                    path: `/loki/api/v1/query_range?${new URLSearchParams(ask())}`,
+                    timeoutMs: 5_000,
+                });
+                if (res.status === 200)
+                    found(res.body);
+                else
+                    queryFailed = `Loki answered the query with HTTP ${res.status}: ${res.body.trim().slice(0, 200)}`;
+            }
+            catch (e) {
+                if (e instanceof ConnectionLostError)
+                    throw e;
+                queryFailed = `Loki could not be queried: ${headline(e)}`;
+            }
         }
         lokiDown = lokiReady
-            ? undefined
+            ? queryFailed
             : !loki.check || loki.check.detail.startsWith('no ')
                 ? 'there is no Loki container'
                 : loki.check.detail.startsWith('container ')
@@ -68316,7 +68331,8 @@ function saveReleaseScript(release) {
     const r = shell_shq(`${RELEASES}/${release}`);
     return [
         `mkdir -p ${RELEASES} && chmod 700 ${RELEASES}`,
-        `if [ ! -d ${r} ]; then rm -rf ${r}.tmp && mkdir ${r}.tmp && tar -cf - -T ${MANIFEST} ${MANIFEST} | tar -xf - -C ${r}.tmp && mv ${r}.tmp ${r}; fi`,
+        // Through a file, not a pipe: a pipe would hide the first tar's failure and keep half a release.
+        `if [ ! -d ${r} ]; then rm -rf ${r}.tmp ${r}.tar && tar -cf ${r}.tar -T ${MANIFEST} ${MANIFEST} && mkdir ${r}.tmp && tar -xf ${r}.tar -C ${r}.tmp && rm -f ${r}.tar && mv ${r}.tmp ${r}; fi`,
         `touch ${r}`,
         `(cd ${RELEASES} && ls -1t | tail -n +${KEEP_RELEASES + 1} | xargs -r rm -rf)`,
     ].join('\n');
@@ -68359,7 +68375,9 @@ async function dropStaging(remote, layout) {
 }
 /** Keeps the current release for rollback when an older deploy did not (a no-op otherwise). */
 async function saveRelease(remote, layout, release) {
-    await remote.run(`cd ${shell_shq(layout.root)}\n${saveReleaseScript(release)}`, { what: `Keeping release ${release}` });
+    await remote.run(`set -e\ncd ${shell_shq(layout.root)}\n${saveReleaseScript(release)}`, {
+        what: `Keeping release ${release}`,
+    });
 }
 async function commit(remote, layout, plan) {
     await remote.run(commitScript(layout.root, plan), { what: 'Moving the new files into place' });
@@ -68794,7 +68812,8 @@ function stacksUpToDate(upRelease, release, pull, wanted, running) {
     // A paused container is someone's choice, which `up` would not undo either.
     const present = (state) => state === 'running' || state === 'paused';
     const isWanted = (c) => wanted.some((w) => w.project === c.project && w.service === c.service);
-    const ours = new Set(Object.values(PROJECT_NAMES));
+    // Only the stacks this run deploys: a stack taken out of `stacks` is left as it runs, not redone each time.
+    const ours = new Set(wanted.map((w) => w.project));
     return (wanted.every((w) => running.some((c) => c.project === w.project && c.service === w.service && present(c.state))) &&
         // A container of ours that no longer runs (a profile switched off) must go.
         !running.some((c) => ours.has(c.project) && !isWanted(c)));
@@ -70366,11 +70385,16 @@ class RemoteHost {
         this.assertAlive();
         this.roundTrips++;
         let timer;
+        const opening = this.ssh.forwardOut('127.0.0.1', 0, address, port);
         try {
             return (await Promise.race([
-                this.ssh.forwardOut('127.0.0.1', 0, address, port),
+                opening,
                 new Promise((_, reject) => {
-                    timer = setTimeout(() => reject(new errors_DeployError(`Opening a tunnel to ${address}:${port} took longer than ${timeoutMs / 1000}s`)), timeoutMs);
+                    timer = setTimeout(() => {
+                        // A tunnel that opens after we gave up on it is closed at once, not left open.
+                        opening.then((late) => late.destroy(), () => undefined);
+                        reject(new errors_DeployError(`Opening a tunnel to ${address}:${port} took longer than ${timeoutMs / 1000}s`));
+                    }, timeoutMs);
                 }),
             ]));
         }
@@ -70465,8 +70489,11 @@ function lockScript(lockName, owner, timeoutSec, then = '') {
         'd="$HOME/.monitoring-deploy"',
         '(umask 077; mkdir -p "$d") || exit 4',
         `f="$d"/${shell_shq(`${lockName}.lock`)}`,
+        // Without this check a missing flock would fail `flock -n` and then read as a lock held by another.
+        'command -v flock >/dev/null 2>&1 || exit 127',
         `exec 9>>${f} || exit 4`,
-        `if ! flock -n 9; then echo "WAIT $(cat ${f}.owner 2>/dev/null)"; flock -w ${Math.ceil(timeoutSec)} 9 || exit 3; fi`,
+        // flock -w exits 1 on its timeout; anything else is not a lock held by another deploy.
+        `if ! flock -n 9; then echo "WAIT $(cat ${f}.owner 2>/dev/null)"; flock -w ${Math.ceil(timeoutSec)} 9; rc=$?; [ $rc = 0 ] || { [ $rc = 1 ] && exit 3; exit 4; }; fi`,
         `printf '%s\\n' ${shell_shq(owner)} > ${f}.owner`,
         'echo LOCKED',
         then,
@@ -70501,6 +70528,10 @@ async function acquireLock(remote, lockName, timeoutMs, log, then = '', owner = 
         channel.stdout.on('data', onData);
         channel.stderr.on('data', (d) => {
             err += d.toString();
+        });
+        // A session that closes without an exit status (the connection went) must not leave us waiting.
+        channel.on('close', () => {
+            reject(new errors_DeployError(`The SSH session ended before the deploy lock was taken: ${err.trim() || 'no reason given'}`));
         });
         channel.on('exit', (code) => {
             if (code === 3) {
@@ -70799,25 +70830,31 @@ function checkFailure(hostName, report) {
 
 
 
+
 /** Where the compose file mounts the secret in the Grafana container. */
 const MOUNTED_PASSWORD_FILE = '/etc/grafana/secrets/grafana_admin_password';
-function resetScript(docker, container) {
+function resetScript(docker) {
     const reset = `grafana cli admin reset-admin-password --password-from-stdin < ${MOUNTED_PASSWORD_FILE}`;
+    // By Compose's labels, not a name: a compose file may name the container as it likes.
+    const find = `${docker} ps -q --filter label=com.docker.compose.project=${PROJECT_NAMES.monitoring} --filter label=com.docker.compose.service=grafana | head -n 1`;
     // Just (re)started, Grafana may still be migrating its database: try for up to a minute.
-    return `for i in $(seq 1 30); do
-  if out=$(${docker} exec ${shell_shq(container)} sh -c ${shell_shq(reset)} 2>&1); then echo applied; exit 0; fi
+    return `c=$(${find})
+[ -n "$c" ] || { echo 'no running Grafana container' >&2; exit 1; }
+for i in $(seq 1 30); do
+  if out=$(${docker} exec "$c" sh -c ${shell_shq(reset)} 2>&1); then echo applied; exit 0; fi
   sleep 2
 done
 printf '%s\\n' "$out" >&2
 exit 1`;
 }
-async function applyGrafanaAdminPassword(remote, facts, container) {
-    await remote.run(resetScript(dockerCommand(facts), container), {
+/** Makes the running Grafana's admin password the one in the stack's secret file. */
+async function applyGrafanaAdminPassword(remote, facts) {
+    await remote.run(resetScript(dockerCommand(facts)), {
         what: "Setting Grafana's admin password",
         timeoutMs: 120_000,
-        explain: (r) => new errors_DeployError(`Grafana's admin password could not be changed to the new grafana-admin-password (its CLI said: ${r.stderr.trim().split('\n').slice(-3).join(' ')}).`, `run \`docker exec ${container} grafana cli admin reset-admin-password\` on the host, or keep the old password.`),
+        explain: (r) => new errors_DeployError(`Grafana's admin password could not be changed to the one in secrets/grafana_admin_password (its CLI said: ${r.stderr.trim().split('\n').slice(-3).join(' ')}).`, 'run `docker exec grafana grafana cli admin reset-admin-password` on the host (with your container name), or keep the old password.'),
     });
-    return { changed: true, detail: 'the new grafana-admin-password is applied to the running Grafana' };
+    return { changed: true, detail: "the stack's admin password is applied to the running Grafana" };
 }
 
 ;// CONCATENATED MODULE: ./src/lint/rules.ts
@@ -71554,6 +71591,11 @@ function renderStack(settings, host, layout, options = {}) {
             if (options.composeV1 && Object.values(COMPOSE_FILES).includes(f.path))
                 text = withV1Version(text);
             content = Buffer.from(text);
+            // A config that carries a credential (https://user:token@… in an endpoint URL) is a secret too.
+            if (carriesSecret(text, settings.secrets)) {
+                files.push({ ...f, content, mode: SECRET_MODE });
+                continue;
+            }
         }
         files.push({ ...f, content });
     }
@@ -71630,6 +71672,10 @@ function renderStack(settings, host, layout, options = {}) {
     }
     files.sort((a, b) => a.path.localeCompare(b.path));
     return { files, variables: vars, composeFiles, services, userEnv: byPath.get('.env') };
+}
+/** Whether a rendered text holds one of the run's secret values (short ones would match by chance). */
+function carriesSecret(text, secrets) {
+    return secrets.some((v) => v.length >= 6 && text.includes(v));
 }
 /** Compose v1 reads a file without `version:` as the legacy v1 format; v2 ignores the line. */
 function withV1Version(text) {
@@ -71734,6 +71780,11 @@ function releases_assertReleaseId(release) {
         throw new errors_DeployError(`"${release}" is not a release id (12 hexadecimal characters, as the deploy prints them).`, 'name a release the host keeps (monitoring-deploy rollback without a name takes the previous one).');
     }
 }
+/**
+ * Grafana's database holds the admin password and data encrypted with the secret key: a release
+ * without these files (they were generated on the host then) must not take them away.
+ */
+const NEVER_REMOVED = [SECRET_FILES.grafanaAdminPassword, SECRET_FILES.grafanaSecretKey];
 function restoreScript(release) {
     releases_assertReleaseId(release);
     const r = shell_shq(`${RELEASES}/${release}`);
@@ -71748,7 +71799,10 @@ while IFS= read -r f; do
   fi
 done < ${r}/${MANIFEST}
 if [ -f ${MANIFEST} ]; then
-  while IFS= read -r f; do grep -qxF -- "$f" ${r}/${MANIFEST} || { rm -f -- "$f"; echo "@changed $f"; }; done < ${MANIFEST}
+  while IFS= read -r f; do
+    case "$f" in ${NEVER_REMOVED.map(shell_shq).join('|')}) continue ;; esac
+    grep -qxF -- "$f" ${r}/${MANIFEST} || { rm -f -- "$f"; echo "@changed $f"; }
+  done < ${MANIFEST}
 fi
 cp -p ${r}/${MANIFEST} ${MANIFEST}
 cur=$(cat ${layout_RELEASE_FILE} 2>/dev/null || true)
@@ -71794,7 +71848,7 @@ function parseRestore(release, stdout, stacks) {
     return { release, hostNowSec, changedPaths, stack: { files, variables: parseEnv(env), composeFiles, services: {} } };
 }
 async function restoreRelease(remote, layout, release, stacks) {
-    const out = await remote.run(`cd ${shell_shq(layout.root)}\n${restoreScript(release)}`, {
+    const out = await remote.run(`cd ${shell_shq(layout.root)} || exit 1\n${restoreScript(release)}`, {
         what: `Restoring release ${release}`,
         explain: (r) => r.code === 7
             ? new errors_DeployError(r.stderr.trim(), 'name a release that is kept on the host, or deploy again.')
@@ -71819,6 +71873,7 @@ async function releases_previousRelease(remote, layout) {
 
 
 
+
 /**
  * Puts a release's files back, restarts what they change, and gates on its health. `push`
  * false: the release may have other push credentials than this run knows, so the gate checks
@@ -71833,6 +71888,10 @@ async function rollBack(h, layout, release, push) {
         pull: 'never',
         release,
     });
+    // Grafana keeps a password in its database: the restored release's must be applied to it.
+    const password = restored.changedPaths.includes(SECRET_FILES.grafanaAdminPassword);
+    if (password && h.settings.stack.stacks.includes('monitoring'))
+        await applyGrafanaAdminPassword(h.remote, h.facts);
     const options = gateOptions(h.settings, h.log, freshnessAfter(up.hostNowSec ?? restored.hostNowSec, up.restarted));
     const gate = await healthGate(h.remote, h.facts, push ? options : { ...options, push: undefined, arrival: undefined });
     return {
@@ -71954,10 +72013,11 @@ async function changeHost(h) {
     try {
         const up = await stacksStep(h, uploaded);
         if (adminPasswordChanged(h, uploaded))
-            await h.steps.run('Grafana admin password', () => applyGrafanaAdminPassword(h.remote, h.facts, 'grafana'));
+            await h.steps.run('Grafana admin password', () => applyGrafanaAdminPassword(h.remote, h.facts));
         const gate = await gateStep(h, uploaded, up);
         if (uploaded.previous === undefined || up.restarted.some((s) => appServiceNames(h.rendered).includes(s))) {
-            const warning = await appLogsWarning(h.remote, h.facts, h.rendered, h.layout, h.settings.stack.appLogsDir);
+            // Only advice: a failure to look must not fail (and roll back) a release that passed its gate.
+            const warning = await appLogsWarning(h.remote, h.facts, h.rendered, h.layout, h.settings.stack.appLogsDir).catch(() => undefined);
             if (warning)
                 warn(h, warning);
         }
@@ -72012,7 +72072,8 @@ function uploadStep(h) {
         const bytes = await stage(remote, layout, plan, rendered.files);
         // Compose checks the new files before anything running is touched.
         await validateStacks(remote, facts, `${layout.root}/${STAGING}`, rendered).catch(async (e) => {
-            await dropStaging(remote, layout);
+            // Compose's complaint is what the person needs; a failed cleanup must not replace it.
+            await dropStaging(remote, layout).catch(() => undefined);
             throw e;
         });
         await commit(remote, layout, plan);
@@ -72031,7 +72092,6 @@ async function dashboardsStep(h) {
     for (const w of warnings)
         warn(h, w);
 }
-/** Compose runs unless the files are the release last brought up and every service runs. */
 /**
  * A Grafana database already exists (the host kept a password before) and this deploy wrote
  * another password: Grafana would keep the old one.
@@ -72106,6 +72166,9 @@ async function afterFailure(h, uploaded, e) {
                 : undefined;
     if (notRolledBack || !previous)
         return withMessage(e, `${e.message}\n\nNot rolled back: ${notRolledBack}.`);
+    if (e instanceof ConnectionLostError) {
+        return withMessage(e, `${e.message}\n\nNot rolled back: the connection is gone. Rerun the deploy once the host answers (it carries on from what the host has), or put release ${previous} back with \`monitoring-deploy rollback ${previous}\`.`);
+    }
     try {
         // The restored release has its own push credentials, which this run does not know.
         await h.steps.run(`Rollback to ${previous}`, () => rollBack(h, h.layout, previous, false));
@@ -72125,6 +72188,7 @@ function withMessage(e, message) {
 // in parallel with a small limit, one SSH connection each. An agent counts as green only when
 // its data has arrived centrally, which is checked over the central host's connection. One
 // host failing never hides the others' results.
+
 
 
 
@@ -72201,6 +72265,16 @@ function prefixedLog(log, prefix) {
         error: (l) => log.error(`[${prefix}] ${l}`),
     };
 }
+/** An agent left alone because its central host could not give it what it needs. */
+function skipped(entry, why, central) {
+    return {
+        ...describe(entry),
+        ok: false,
+        durationMs: 0,
+        steps: [],
+        error: new errors_DeployError(`Not deployed: ${why}.`, `fix ${central} first (its error is above), then rerun.`),
+    };
+}
 async function deployFleet(settings, log) {
     const central = settings.hosts.find((h) => h.role === 'monitoring');
     const agents = settings.hosts.filter((h) => h.role === 'agent');
@@ -72224,10 +72298,21 @@ async function deployFleet(settings, log) {
         // The agents pin the certificate the central host makes: it goes first, then they go together.
         const first = await deployHost(central)();
         const cert = first.result?.receiverCert;
-        outcomes = [
-            first,
-            ...(await withLimit(settings.parallel, agents.map((a) => deployHost(a, cert)))),
-        ];
+        if (!cert && !settings.agents.pushCa) {
+            // Nothing to pin: an agent deployed now would send to a receiver it cannot trust.
+            const why = first.ok
+                ? `${central.name} gave no receiver certificate`
+                : `${central.name} failed, and the agents pin the receiver certificate it makes`;
+            outcomes = [first, ...agents.map((a) => skipped(a, why, central.name))];
+            for (const a of agents)
+                prefixedLog(log, a.name).error(`not deployed: ${why}.`);
+        }
+        else {
+            outcomes = [
+                first,
+                ...(await withLimit(settings.parallel, agents.map((a) => deployHost(a, cert)))),
+            ];
+        }
     }
     else {
         // The central host first, so that its receiver is up while the agents' gates ask for it.
@@ -72654,7 +72739,7 @@ const INPUTS = [
         name: 'command',
         group: 'run',
         default: 'deploy',
-        description: 'deploy, or check: connect, run the read-only preflight and the health gate, change nothing (a watchdog).',
+        description: 'deploy, or check: connect, run the read-only preflight and the health gate (a watchdog): it changes nothing but its own canary log lines.',
     },
     // connection
     {

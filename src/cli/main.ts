@@ -24,7 +24,7 @@ const COMMANDS: Record<string, string> = {
   lint: 'Check a stack directory for the known mistakes (file:line, errors and warnings): lint [STACK_DIR]',
   deploy: 'Deploy the stack to the host and wait until it is healthy (the same engine as the action).',
   rollback: 'Put an earlier release back (default: the previous one) and wait until it is healthy: rollback [RELEASE]',
-  check: 'Run only the health gate against an already deployed host; changes nothing.',
+  check: 'Run only the health gate against an already deployed host; it writes only its canary log lines.',
   preflight: 'Connect (host key verified) and report what the host has; changes nothing.',
   exec: 'Run a command on the host over the verified connection: exec [flags] -- COMMAND...',
   fetch: "GET a URL inside the host's Docker network through the SSH tunnel: fetch [flags] CONTAINER:PORT/PATH",

@@ -174,15 +174,19 @@ export class RemoteHost {
     this.assertAlive();
     this.roundTrips++;
     let timer: NodeJS.Timeout | undefined;
+    const opening = this.ssh.forwardOut('127.0.0.1', 0, address, port);
     try {
       return (await Promise.race([
-        this.ssh.forwardOut('127.0.0.1', 0, address, port),
+        opening,
         new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () =>
-              reject(new DeployError(`Opening a tunnel to ${address}:${port} took longer than ${timeoutMs / 1000}s`)),
-            timeoutMs,
-          );
+          timer = setTimeout(() => {
+            // A tunnel that opens after we gave up on it is closed at once, not left open.
+            opening.then(
+              (late) => late.destroy(),
+              () => undefined,
+            );
+            reject(new DeployError(`Opening a tunnel to ${address}:${port} took longer than ${timeoutMs / 1000}s`));
+          }, timeoutMs);
         }),
       ])) as ClientChannel;
     } catch (e) {

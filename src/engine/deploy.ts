@@ -2,7 +2,7 @@
 // a sequence of named steps under a per-host lock, a health gate before it is green, and the
 // previous release put back when the gate fails.
 import type { RemoteHost } from '../connection/ssh.js';
-import { DeployError } from '../errors.js';
+import { ConnectionLostError, DeployError } from '../errors.js';
 import {
   freshnessAfter,
   GateError,
@@ -142,10 +142,13 @@ async function changeHost(h: Changing): Promise<DeployResult> {
   try {
     const up = await stacksStep(h, uploaded);
     if (adminPasswordChanged(h, uploaded))
-      await h.steps.run('Grafana admin password', () => applyGrafanaAdminPassword(h.remote, h.facts, 'grafana'));
+      await h.steps.run('Grafana admin password', () => applyGrafanaAdminPassword(h.remote, h.facts));
     const gate = await gateStep(h, uploaded, up);
     if (uploaded.previous === undefined || up.restarted.some((s) => appServiceNames(h.rendered).includes(s))) {
-      const warning = await appLogsWarning(h.remote, h.facts, h.rendered, h.layout, h.settings.stack.appLogsDir);
+      // Only advice: a failure to look must not fail (and roll back) a release that passed its gate.
+      const warning = await appLogsWarning(h.remote, h.facts, h.rendered, h.layout, h.settings.stack.appLogsDir).catch(
+        () => undefined,
+      );
       if (warning) warn(h, warning);
     }
     return {
@@ -200,7 +203,8 @@ function uploadStep(h: Changing): Promise<Uploaded> {
     const bytes = await stage(remote, layout, plan, rendered.files);
     // Compose checks the new files before anything running is touched.
     await validateStacks(remote, facts, `${layout.root}/${STAGING}`, rendered).catch(async (e) => {
-      await dropStaging(remote, layout);
+      // Compose's complaint is what the person needs; a failed cleanup must not replace it.
+      await dropStaging(remote, layout).catch(() => undefined);
       throw e;
     });
     await commit(remote, layout, plan);
@@ -225,7 +229,6 @@ async function dashboardsStep(h: Changing): Promise<void> {
   for (const w of warnings) warn(h, w);
 }
 
-/** Compose runs unless the files are the release last brought up and every service runs. */
 /**
  * A Grafana database already exists (the host kept a password before) and this deploy wrote
  * another password: Grafana would keep the old one.
@@ -312,6 +315,12 @@ async function afterFailure(h: Changing, uploaded: Uploaded, e: Error): Promise<
         ? 'this deploy changed no files'
         : undefined;
   if (notRolledBack || !previous) return withMessage(e, `${e.message}\n\nNot rolled back: ${notRolledBack}.`);
+  if (e instanceof ConnectionLostError) {
+    return withMessage(
+      e,
+      `${e.message}\n\nNot rolled back: the connection is gone. Rerun the deploy once the host answers (it carries on from what the host has), or put release ${previous} back with \`monitoring-deploy rollback ${previous}\`.`,
+    );
+  }
   try {
     // The restored release has its own push credentials, which this run does not know.
     await h.steps.run(`Rollback to ${previous}`, () => rollBack(h, h.layout, previous, false));

@@ -3,6 +3,7 @@
 // its data has arrived centrally, which is checked over the central host's connection. One
 // host failing never hides the others' results.
 import { isIPv6 } from 'node:net';
+import { DeployError } from '../errors.js';
 import { type Arrival, waitForAgents } from '../health/arrival.js';
 import { formatDuration } from '../report/format.js';
 import type { Log } from '../report/log.js';
@@ -106,6 +107,17 @@ export function prefixedLog(log: Log, prefix: string): Log {
   };
 }
 
+/** An agent left alone because its central host could not give it what it needs. */
+function skipped(entry: HostEntry, why: string, central: string): HostOutcome {
+  return {
+    ...describe(entry),
+    ok: false,
+    durationMs: 0,
+    steps: [],
+    error: new DeployError(`Not deployed: ${why}.`, `fix ${central} first (its error is above), then rerun.`),
+  };
+}
+
 export async function deployFleet(settings: Settings, log: Log): Promise<HostOutcome[]> {
   const central = settings.hosts.find((h) => h.role === 'monitoring');
   const agents = settings.hosts.filter((h) => h.role === 'agent');
@@ -128,13 +140,22 @@ export async function deployFleet(settings: Settings, log: Log): Promise<HostOut
     // The agents pin the certificate the central host makes: it goes first, then they go together.
     const first = await deployHost(central)();
     const cert = first.result?.receiverCert;
-    outcomes = [
-      first,
-      ...(await withLimit(
-        settings.parallel,
-        agents.map((a) => deployHost(a, cert)),
-      )),
-    ];
+    if (!cert && !settings.agents.pushCa) {
+      // Nothing to pin: an agent deployed now would send to a receiver it cannot trust.
+      const why = first.ok
+        ? `${central.name} gave no receiver certificate`
+        : `${central.name} failed, and the agents pin the receiver certificate it makes`;
+      outcomes = [first, ...agents.map((a) => skipped(a, why, central.name))];
+      for (const a of agents) prefixedLog(log, a.name).error(`not deployed: ${why}.`);
+    } else {
+      outcomes = [
+        first,
+        ...(await withLimit(
+          settings.parallel,
+          agents.map((a) => deployHost(a, cert)),
+        )),
+      ];
+    }
   } else {
     // The central host first, so that its receiver is up while the agents' gates ask for it.
     const order = [...(central ? [central] : []), ...agents];

@@ -2,7 +2,8 @@
 // (`monitoring-deploy rollback [RELEASE]`). Either way the restored release must pass the gate.
 import { DeployError } from '../errors.js';
 import { freshnessAfter, type GateOptions, type GateResult, gateOptions, healthGate } from '../health/gate.js';
-import { type RemoteLayout, remoteLayout } from '../model/layout.js';
+import { applyGrafanaAdminPassword } from '../host/grafana-admin.js';
+import { type RemoteLayout, remoteLayout, SECRET_FILES } from '../model/layout.js';
 import type { Log } from '../report/log.js';
 import type { StepRecord, StepResult } from '../report/steps.js';
 import type { Settings } from '../settings/settings.js';
@@ -29,6 +30,9 @@ export async function rollBack(
     pull: 'never',
     release,
   });
+  // Grafana keeps a password in its database: the restored release's must be applied to it.
+  const password = restored.changedPaths.includes(SECRET_FILES.grafanaAdminPassword);
+  if (password && h.settings.stack.stacks.includes('monitoring')) await applyGrafanaAdminPassword(h.remote, h.facts);
   const options: GateOptions = gateOptions(
     h.settings,
     h.log,

@@ -4,7 +4,7 @@
 // container addresses; nothing is published.
 import { credentialsIn, httpViaHost } from '../connection/http.js';
 import type { RemoteHost } from '../connection/ssh.js';
-import { DeployError, headline } from '../errors.js';
+import { ConnectionLostError, DeployError, headline } from '../errors.js';
 import { dockerCommand } from '../host/docker.js';
 import type { HostFacts } from '../host/preflight.js';
 import { formatDuration } from '../report/format.js';
@@ -345,20 +345,29 @@ async function logPathChecks(
         lokiDown = queryRefused(loki.endpoint, res.status, res.body);
         if (!lokiDown) found(res.body);
       } catch (e) {
+        if (e instanceof ConnectionLostError) throw e;
         lokiDown = `${shownUrl(loki.endpoint.url)} cannot be reached from the host: ${headline(e)}`;
       }
     }
   } else {
     const lokiReady = loki.check?.ok === true;
+    let queryFailed: string | undefined;
     if (waiting.length && loki.container?.address && lokiReady) {
-      const res = await httpViaHost(remote, loki.container.address, 3100, {
-        path: `/loki/api/v1/query_range?${new URLSearchParams(ask())}`,
-        timeoutMs: 5_000,
-      });
-      if (res.status === 200) found(res.body);
+      // A query that fails is this look's answer about the log path, not the end of the look.
+      try {
+        const res = await httpViaHost(remote, loki.container.address, 3100, {
+          path: `/loki/api/v1/query_range?${new URLSearchParams(ask())}`,
+          timeoutMs: 5_000,
+        });
+        if (res.status === 200) found(res.body);
+        else queryFailed = `Loki answered the query with HTTP ${res.status}: ${res.body.trim().slice(0, 200)}`;
+      } catch (e) {
+        if (e instanceof ConnectionLostError) throw e;
+        queryFailed = `Loki could not be queried: ${headline(e)}`;
+      }
     }
     lokiDown = lokiReady
-      ? undefined
+      ? queryFailed
       : !loki.check || loki.check.detail.startsWith('no ')
         ? 'there is no Loki container'
         : loki.check.detail.startsWith('container ')

@@ -4,7 +4,7 @@
 // answered. API shapes: pkg/api/api.go (routes), pkg/api/plugins.go (CheckHealth → 200
 // {"status":"OK"} / 400 {"status":"ERROR"}), pkg/services/ngalert/api/tooling/definitions.
 import { posix } from 'node:path';
-import { type HttpResponse, httpViaHost } from '../connection/http.js';
+import { basicAuth, type HttpResponse, httpViaHost } from '../connection/http.js';
 import type { RemoteHost } from '../connection/ssh.js';
 import { headline } from '../errors.js';
 import { mountHolding, type StackModel } from '../model/compose.js';
@@ -103,7 +103,7 @@ export async function inspectGrafana(
   container: string,
   plan: GrafanaPlan,
 ): Promise<GrafanaSeen> {
-  const auth = { Authorization: `Basic ${Buffer.from(`${plan.user}:${plan.password}`).toString('base64')}` };
+  const auth = basicAuth({ username: plan.user, password: plan.password });
   const get = (path: string) => httpViaHost(remote, address, 3000, { path, headers: auth, timeoutMs: 10_000 });
   const check = async (name: string, judge: () => Promise<string | undefined>): Promise<CheckState> => {
     try {

@@ -11,6 +11,7 @@ import {
 } from '../connection/http.js';
 import type { RemoteHost } from '../connection/ssh.js';
 import { headline } from '../errors.js';
+import { withoutUserinfo } from '../settings/parse.js';
 import type { CheckState } from './probes.js';
 
 export interface PushTarget {
@@ -43,14 +44,15 @@ function emptyWrite(target: PushTarget): Pick<HttpRequest, 'headers' | 'body'> {
  * (Loki 3 answers 422 "at least one valid stream is required"), means the credentials let it in.
  */
 export function judgePush(target: PushTarget, status: number, body: string): string | undefined {
+  const at = withoutUserinfo(target.url);
   if (status === 401 || status === 403) {
     const which = credentialsIn(target.url) ? 'the user:password@ in the URL is' : 'push-username / push-password are';
-    return `${target.url} answered ${statusWords(status)}: ${which} not accepted there`;
+    return `${at} answered ${statusWords(status)}: ${which} not accepted there`;
   }
-  if (status === 404) return `${target.url} answered 404: no ${target.name} endpoint at that path`;
+  if (status === 404) return `${at} answered 404: no ${target.name} endpoint at that path`;
   if ((status >= 200 && status < 300) || status === 400 || status === 422) return undefined;
   // A proxy in front of an engine that is down answers 502, 503 or 504 with a page of its own.
-  return `${target.url} answered ${answerWords(status, body)}`;
+  return `${at} answered ${answerWords(status, body)}`;
 }
 
 export async function probePush(
@@ -62,7 +64,7 @@ export async function probePush(
   ca?: string,
 ): Promise<CheckState> {
   const name = target.name;
-  if (!URL.canParse(target.url)) return { name, ok: false, detail: `${target.url} is not a URL` };
+  if (!URL.canParse(target.url)) return { name, ok: false, detail: `${withoutUserinfo(target.url)} is not a URL` };
   const write = emptyWrite(target);
   const req: Omit<HttpRequest, 'path'> = {
     method: 'POST',
@@ -75,9 +77,9 @@ export async function probePush(
     // The connection starts on the agent host: this is the path its Prometheus and Promtail use.
     const res = await httpFromHost(remote, target.url, req, ca);
     const why = judgePush(target, res.status, res.body);
-    return { name, ok: !why, detail: why ?? `${target.url} accepts the credentials` };
+    return { name, ok: !why, detail: why ?? `${withoutUserinfo(target.url)} accepts the credentials` };
   } catch (e) {
-    return { name, ok: false, detail: unreachable(target.url, headline(e), ca) };
+    return { name, ok: false, detail: unreachable(withoutUserinfo(target.url), headline(e), ca) };
   }
 }
 

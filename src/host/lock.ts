@@ -40,8 +40,11 @@ export function lockScript(lockName: string, owner: string, timeoutSec: number, 
     'd="$HOME/.monitoring-deploy"',
     '(umask 077; mkdir -p "$d") || exit 4',
     `f="$d"/${shq(`${lockName}.lock`)}`,
+    // Without this check a missing flock would fail `flock -n` and then read as a lock held by another.
+    'command -v flock >/dev/null 2>&1 || exit 127',
     `exec 9>>${f} || exit 4`,
-    `if ! flock -n 9; then echo "WAIT $(cat ${f}.owner 2>/dev/null)"; flock -w ${Math.ceil(timeoutSec)} 9 || exit 3; fi`,
+    // flock -w exits 1 on its timeout; anything else is not a lock held by another deploy.
+    `if ! flock -n 9; then echo "WAIT $(cat ${f}.owner 2>/dev/null)"; flock -w ${Math.ceil(timeoutSec)} 9; rc=$?; [ $rc = 0 ] || { [ $rc = 1 ] && exit 3; exit 4; }; fi`,
     `printf '%s\\n' ${shq(owner)} > ${f}.owner`,
     'echo LOCKED',
     then,
@@ -87,6 +90,12 @@ export async function acquireLock(
     channel.stdout.on('data', onData);
     channel.stderr.on('data', (d: Buffer) => {
       err += d.toString();
+    });
+    // A session that closes without an exit status (the connection went) must not leave us waiting.
+    channel.on('close', () => {
+      reject(
+        new DeployError(`The SSH session ended before the deploy lock was taken: ${err.trim() || 'no reason given'}`),
+      );
     });
     channel.on('exit', (code: number | null) => {
       if (code === 3) {

@@ -34,7 +34,8 @@ export function stacksUpToDate(
   const present = (state: string) => state === 'running' || state === 'paused';
   const isWanted = (c: { project: string; service: string }) =>
     wanted.some((w) => w.project === c.project && w.service === c.service);
-  const ours = new Set(Object.values(PROJECT_NAMES));
+  // Only the stacks this run deploys: a stack taken out of `stacks` is left as it runs, not redone each time.
+  const ours = new Set(wanted.map((w) => w.project));
   return (
     wanted.every((w) => running.some((c) => c.project === w.project && c.service === w.service && present(c.state))) &&
     // A container of ours that no longer runs (a profile switched off) must go.

@@ -4,7 +4,7 @@ import { shq } from '../connection/shell.js';
 import type { RemoteHost } from '../connection/ssh.js';
 import { DeployError } from '../errors.js';
 import type { StackFile } from '../model/files.js';
-import { COMPOSE_FILES, imagesOverrideFile, type RemoteLayout, type StackKey } from '../model/layout.js';
+import { COMPOSE_FILES, imagesOverrideFile, type RemoteLayout, SECRET_FILES, type StackKey } from '../model/layout.js';
 import type { StackName } from '../settings/settings.js';
 import { parseEnv } from './deployed.js';
 import type { RenderedStack } from './render.js';
@@ -29,6 +29,12 @@ export function assertReleaseId(release: string): void {
   }
 }
 
+/**
+ * Grafana's database holds the admin password and data encrypted with the secret key: a release
+ * without these files (they were generated on the host then) must not take them away.
+ */
+const NEVER_REMOVED = [SECRET_FILES.grafanaAdminPassword, SECRET_FILES.grafanaSecretKey];
+
 export function restoreScript(release: string): string {
   assertReleaseId(release);
   const r = shq(`${RELEASES}/${release}`);
@@ -43,7 +49,10 @@ while IFS= read -r f; do
   fi
 done < ${r}/${MANIFEST}
 if [ -f ${MANIFEST} ]; then
-  while IFS= read -r f; do grep -qxF -- "$f" ${r}/${MANIFEST} || { rm -f -- "$f"; echo "@changed $f"; }; done < ${MANIFEST}
+  while IFS= read -r f; do
+    case "$f" in ${NEVER_REMOVED.map(shq).join('|')}) continue ;; esac
+    grep -qxF -- "$f" ${r}/${MANIFEST} || { rm -f -- "$f"; echo "@changed $f"; }
+  done < ${MANIFEST}
 fi
 cp -p ${r}/${MANIFEST} ${MANIFEST}
 cur=$(cat ${RELEASE_FILE} 2>/dev/null || true)
@@ -93,7 +102,7 @@ export async function restoreRelease(
   release: string,
   stacks: readonly StackName[],
 ): Promise<RestoredRelease> {
-  const out = await remote.run(`cd ${shq(layout.root)}\n${restoreScript(release)}`, {
+  const out = await remote.run(`cd ${shq(layout.root)} || exit 1\n${restoreScript(release)}`, {
     what: `Restoring release ${release}`,
     explain: (r) =>
       r.code === 7

@@ -172,6 +172,11 @@ export function renderStack(
       if (scrapeConfigs.has(f.path)) text = withoutAbsentScrapeJobs(text, (host) => absent.has(host));
       if (options.composeV1 && Object.values(COMPOSE_FILES).includes(f.path as never)) text = withV1Version(text);
       content = Buffer.from(text);
+      // A config that carries a credential (https://user:token@… in an endpoint URL) is a secret too.
+      if (carriesSecret(text, settings.secrets)) {
+        files.push({ ...f, content, mode: SECRET_MODE });
+        continue;
+      }
     }
     files.push({ ...f, content });
   }
@@ -252,6 +257,11 @@ export function renderStack(
   }
   files.sort((a, b) => a.path.localeCompare(b.path));
   return { files, variables: vars, composeFiles, services, userEnv: byPath.get('.env') };
+}
+
+/** Whether a rendered text holds one of the run's secret values (short ones would match by chance). */
+function carriesSecret(text: string, secrets: readonly string[]): boolean {
+  return secrets.some((v) => v.length >= 6 && text.includes(v));
 }
 
 /** Compose v1 reads a file without `version:` as the legacy v1 format; v2 ignores the line. */

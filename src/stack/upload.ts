@@ -121,7 +121,8 @@ function saveReleaseScript(release: string): string {
   const r = shq(`${RELEASES}/${release}`);
   return [
     `mkdir -p ${RELEASES} && chmod 700 ${RELEASES}`,
-    `if [ ! -d ${r} ]; then rm -rf ${r}.tmp && mkdir ${r}.tmp && tar -cf - -T ${MANIFEST} ${MANIFEST} | tar -xf - -C ${r}.tmp && mv ${r}.tmp ${r}; fi`,
+    // Through a file, not a pipe: a pipe would hide the first tar's failure and keep half a release.
+    `if [ ! -d ${r} ]; then rm -rf ${r}.tmp ${r}.tar && tar -cf ${r}.tar -T ${MANIFEST} ${MANIFEST} && mkdir ${r}.tmp && tar -xf ${r}.tar -C ${r}.tmp && rm -f ${r}.tar && mv ${r}.tmp ${r}; fi`,
     `touch ${r}`,
     `(cd ${RELEASES} && ls -1t | tail -n +${KEEP_RELEASES + 1} | xargs -r rm -rf)`,
   ].join('\n');
@@ -180,7 +181,9 @@ export async function dropStaging(remote: RemoteHost, layout: RemoteLayout): Pro
 
 /** Keeps the current release for rollback when an older deploy did not (a no-op otherwise). */
 export async function saveRelease(remote: RemoteHost, layout: RemoteLayout, release: string): Promise<void> {
-  await remote.run(`cd ${shq(layout.root)}\n${saveReleaseScript(release)}`, { what: `Keeping release ${release}` });
+  await remote.run(`set -e\ncd ${shq(layout.root)}\n${saveReleaseScript(release)}`, {
+    what: `Keeping release ${release}`,
+  });
 }
 
 export async function commit(remote: RemoteHost, layout: RemoteLayout, plan: UploadPlan): Promise<void> {

@@ -1,13 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { invocation } from '../../src/connection/shell';
 import { gateDetail } from '../../src/engine/data-path';
-import { hostSettings, receiverTlsInRun, withLimit } from '../../src/engine/fleet';
+import { deployFleet, hostSettings, receiverTlsInRun, withLimit } from '../../src/engine/fleet';
 import { canaryQuery } from '../../src/health/canary';
 import { expectedTargets, type GateOptions, gateOptions } from '../../src/health/gate';
 import { judgePush } from '../../src/health/push';
@@ -299,6 +300,26 @@ describe('rendering per role', () => {
       'url: "http://10.0.0.5:9095/loki/api/v1/push"',
     );
     expect(plan.findings.filter((f) => f.severity === 'error')).toEqual([]);
+    // No credential in them: readable configs.
+    expect(file('prometheus-agent.yml')?.mode).toBe(0o644);
+  });
+
+  it('agent configs that carry credentials from an endpoint URL are mode 600, like the password file', () => {
+    const s = readSettings(
+      {
+        ...base,
+        role: 'agent',
+        'remote-write-url': 'https://1234:glc_token-abcdef@prometheus-prod.example.net/api/prom/push',
+        'loki-push-url': 'https://5678:glc_token-abcdef@logs.example.net/loki/api/v1/push',
+      },
+      { needsConnection: false },
+    );
+    const files = planStack(s).rendered.files;
+    const file = (p: string) => files.find((f) => f.path === p);
+    expect(file('prometheus-agent.yml')?.content.toString()).toContain('glc_token-abcdef');
+    expect(file('prometheus-agent.yml')?.mode).toBe(0o600);
+    expect(file('promtail-agent-config.yml')?.mode).toBe(0o600);
+    expect(file('docker-compose-agent.yml')?.mode).toBe(0o644);
   });
 
   it("an agent pinning the receiver's certificate: tls_config with its name in both configs, and both real tools accept them", () => {
@@ -421,6 +442,14 @@ describe('push probe and fleet helpers', () => {
       'http://10.0.0.5:9095/api/v1/write answered 401 Unauthorized: push-username / push-password are not accepted there',
     );
     expect(judgePush(rw, 404, '')).toMatch(/404: no remote write endpoint at that path/);
+    // Credentials in the URL are never part of what is printed.
+    const withUser = {
+      name: 'remote write' as const,
+      url: 'https://1234:glc_secret@metrics.example.net/api/prom/push',
+    };
+    expect(judgePush(withUser, 401, '')).toBe(
+      'https://…@metrics.example.net/api/prom/push answered 401 Unauthorized: the user:password@ in the URL is not accepted there',
+    );
     expect(judgePush(rw, 502, 'Bad Gateway')).toBe('http://10.0.0.5:9095/api/v1/write answered 502 Bad Gateway');
     // nginx in front of a stopped engine: its own error page says nothing more than the status.
     expect(judgePush(rw, 502, '<html>\n<head><title>502 Bad Gateway</title></head>')).toBe(
@@ -440,5 +469,40 @@ describe('push probe and fleet helpers', () => {
     };
     expect(await withLimit(2, [1, 2, 3, 4, 5].map(task))).toEqual([1, 2, 3, 4, 5]);
     expect(most).toBe(2);
+  });
+});
+
+describe('a fleet whose central host fails', () => {
+  it('with TLS, leaves the agents alone and says why: there is no certificate for them to pin', async () => {
+    // A port nothing listens on: the central host cannot be reached, fast.
+    const closed = await new Promise<number>((res) => {
+      const srv = createServer();
+      srv.listen(0, '127.0.0.1', () => {
+        const port = (srv.address() as AddressInfo).port;
+        srv.close(() => res(port));
+      });
+    });
+    const s = readSettings({
+      ...base,
+      'push-password': 'pw-123456',
+      'connect-timeout': '2s',
+      hosts: `name=dev role=monitoring host=127.0.0.1 port=${closed}\nname=prod-1 role=agent host=127.0.0.1 port=${closed}`,
+    });
+    const lines: string[] = [];
+    const log = {
+      info: (l: string) => lines.push(l),
+      warn: (l: string) => lines.push(l),
+      error: (l: string) => lines.push(l),
+    };
+    const outcomes = await deployFleet(s, log);
+    expect(outcomes.map((o) => [o.name, o.ok])).toEqual([
+      ['dev', false],
+      ['prod-1', false],
+    ]);
+    expect(outcomes[1]?.steps).toEqual([]);
+    expect(outcomes[1]?.error?.message).toBe(
+      'Not deployed: dev failed, and the agents pin the receiver certificate it makes.\nFix: fix dev first (its error is above), then rerun.',
+    );
+    expect(lines).toContain('[prod-1] not deployed: dev failed, and the agents pin the receiver certificate it makes.');
   });
 });

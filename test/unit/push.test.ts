@@ -109,7 +109,7 @@ describe('probePush', () => {
       { username: 'agent', password: 'right-password' },
     );
     expect(refused.detail).toBe(
-      `${at('agent:wrong')} answered 401 Unauthorized: the user:password@ in the URL is not accepted there`,
+      `${at('…')} answered 401 Unauthorized: the user:password@ in the URL is not accepted there`,
     );
   });
 

@@ -98,6 +98,29 @@ describe('upload scripts on a real sh', () => {
     expect(readFileSync(join(root, spaced), 'utf8')).toBe('{"v":1}');
     expect(readFileSync(join(root, RELEASE_FILE), 'utf8').trim()).toBe(releaseId(first));
   });
+
+  it("rolling back to a release without Grafana's password and key files keeps them, and says when the password changed", () => {
+    const root = join(mkdtempSync(join(tmpdir(), 'md-restore-')), 'monitoring');
+    const compose = file('docker-compose-dev.yml', 'services: {}\n');
+    // The first release ran with a password generated on the host (not in its manifest).
+    const first = [compose, file('a.yml', 'a: 1\n')];
+    deploy(root, first);
+    const password = file('secrets/grafana_admin_password', 'given-Pw-1', 0o600);
+    const key = file('secrets/grafana_secret_key', 'k'.repeat(32), 0o600);
+    deploy(root, [compose, file('a.yml', 'a: 2\n'), password, key]);
+    const restored = parseRestore(releaseId(first), sh(`cd '${root}'\n${restoreScript(releaseId(first))}`), ['app']);
+    expect(restored.changedPaths).toEqual(['a.yml']);
+    expect(readFileSync(join(root, 'secrets/grafana_admin_password'), 'utf8')).toBe('given-Pw-1');
+    expect(readFileSync(join(root, 'secrets/grafana_secret_key'), 'utf8')).toBe('k'.repeat(32));
+
+    // A release that had another password puts it back, and names the file as changed.
+    const third = [compose, file('a.yml', 'a: 3\n'), file('secrets/grafana_admin_password', 'given-Pw-2', 0o600)];
+    deploy(root, third);
+    deploy(root, [compose, file('a.yml', 'a: 4\n'), password]);
+    const back = parseRestore(releaseId(third), sh(`cd '${root}'\n${restoreScript(releaseId(third))}`), ['app']);
+    expect([...back.changedPaths].sort()).toEqual(['a.yml', 'secrets/grafana_admin_password']);
+    expect(readFileSync(join(root, 'secrets/grafana_admin_password'), 'utf8')).toBe('given-Pw-2');
+  });
 });
 
 describe('release names', () => {
