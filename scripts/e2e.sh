@@ -3,9 +3,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "the end-to-end suite needs root: it brings up a sandbox host (sshd, dockerd)" >&2; exit 1; }
+sandbox_dir=${SANDBOX_DIR:-/var/tmp/monitoring-deploy-sandbox}
+# One run per machine: the sandbox's container names, user and ports are fixed. A second run waits
+# for the first instead of failing, or worse, tearing the first one's sandbox down under it.
+exec 9>/run/monitoring-deploy-e2e.lock
+if ! flock -n 9; then
+  echo "another end-to-end run holds this machine's sandbox: waiting for it to finish (up to 80 minutes)"
+  flock -w 4800 9 || { echo "gave up waiting for the other end-to-end run" >&2; exit 1; }
+fi
+# Someone's sandbox (npm run demo, or a run that was killed) is theirs to take down, not ours.
+if [ -f "$sandbox_dir/sandbox.env" ]; then
+  echo "a sandbox is already up ($sandbox_dir): take it down first (npm run demo:down)" >&2
+  exit 1
+fi
 trap 'bash test/sandbox/down.sh' EXIT
 bash test/sandbox/up.sh
-sandbox_dir=${SANDBOX_DIR:-/var/tmp/monitoring-deploy-sandbox}
 # Say which services run as stand-ins, loudly when Loki or Promtail are among them: a green run
 # on stand-ins must never pass unnoticed.
 standins() {
