@@ -42,6 +42,12 @@ if ! docker_ready; then
   for _ in $(seq 1 60); do docker_ready && break; sleep 0.5; done
   docker_ready || die "dockerd did not start; see $SANDBOX_DIR/dockerd.log"
 fi
+# The deploy's own stacks already here were left by a sandbox that was killed, and their
+# restart policy brought them back with root-owned bind mounts in the next user's home.
+for project in md-app md-monitoring; do
+  [ -z "$(docker ps -aq --filter "label=com.docker.compose.project=$project")" ] ||
+    die "containers of the stack $project are on this machine, left by a sandbox that was not taken down: docker rm -f \$(docker ps -aq --filter label=com.docker.compose.project=$project), then run this again"
+done
 docker ps -aq --no-trunc | sort > "$state/containers.before"
 docker network ls -q --no-trunc | sort > "$state/networks.before"
 docker volume ls -q | sort > "$state/volumes.before"
@@ -62,6 +68,8 @@ fi
 if id "$SANDBOX_USER" >/dev/null 2>&1; then
   die "user $SANDBOX_USER already exists; the sandbox only removes a user it created"
 fi
+# A home without its user is what a killed sandbox leaves: start from an empty one.
+[ ! -d "/home/$SANDBOX_USER" ] || { say "removing /home/$SANDBOX_USER, left by a sandbox that was not taken down"; rm -rf "/home/${SANDBOX_USER:?}"; }
 useradd --create-home --shell /bin/bash "$SANDBOX_USER"
 [ "$docker_group" = 1 ] && usermod -aG docker "$SANDBOX_USER"
 usermod -p '*' "$SANDBOX_USER" # unlocked, but no password: sshd refuses keys for a locked account
