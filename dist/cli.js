@@ -35768,6 +35768,21 @@ function invocation(script, data) {
 function outputTail(stdout, stderr, lines = 15) {
     return (stderr.trim() || stdout.trim()).split('\n').slice(-lines).join('\n');
 }
+/**
+ * Runs parts of a script at once, each in its own subshell (one part's `cd` or `exit` never
+ * reaches another), and prints their output in the order given: reading a host's state is
+ * mostly waiting on Docker, and its questions do not wait on each other.
+ */
+function inParallel(parts) {
+    const t = '"$md_parts"';
+    return [
+        `md_parts=$(mktemp -d) || exit 1`,
+        ...parts.map((part, i) => `(\n${part}\n) > ${t}/${i} &`),
+        'wait',
+        parts.map((_, i) => `cat ${t}/${i}`).join('; '),
+        `rm -rf ${t}`,
+    ].join('\n');
+}
 
 ;// CONCATENATED MODULE: ./src/connection/ssh.ts
 // One SSH connection for a whole run: connect with a verified host key, run commands with a
@@ -36007,22 +36022,33 @@ async function containerAddress(remote, facts, container) {
 }
 
 ;// CONCATENATED MODULE: ./src/host/preflight.ts
+// Docker's CLI takes a tenth of a second or more per call and every fork counts on a small host:
+// the slow questions run at once, and plain values are printed without a subshell each.
 const PREFLIGHT_SCRIPT = `LC_ALL=C; export LC_ALL
-kv() { printf '%s=%s\\n' "$1" "$(printf '%s' "$2" | tr '\\n' ' ')"; }
-kv now "$(date +%s)"
-kv os "$(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME" || uname -s)"
-kv arch "$(uname -m)"
-kv uid "$(id -u)"; kv gid "$(id -g)"; kv home "$HOME"; kv path "$PATH"
-if sudo -n true >/dev/null 2>&1; then kv sudo yes; else kv sudo no; fi
-kv docker_path "$(command -v docker 2>/dev/null)"
-if v=$(docker version --format '{{.Server.Version}}' 2>&1); then kv docker direct; kv docker_version "$v"; D=docker
-elif sudo -n docker version --format '{{.Server.Version}}' >/dev/null 2>&1; then kv docker sudo; kv docker_version "$(sudo -n docker version --format '{{.Server.Version}}')"; D="sudo -n docker"
-else kv docker none; kv docker_error "$v"; D=; fi
-if [ -n "$D" ] && c=$($D compose version --short 2>/dev/null); then kv compose "docker compose"; kv compose_version "$c"
-elif command -v docker-compose >/dev/null 2>&1 && c=$(docker-compose version --short 2>/dev/null); then kv compose docker-compose; kv compose_version "$c"
-fi
-kv disk_free_kb "$(df -Pk "$HOME" 2>/dev/null | awk 'NR==2{print $4}')"
+t=$(mktemp -d) || exit 1
+(sudo -n true >/dev/null 2>&1 && echo yes || echo no) > "$t/sudo" &
+(docker version --format '{{.Server.Version}}' > "$t/docker" 2>&1; echo $? > "$t/docker_rc") &
+(docker compose version --short > "$t/compose" 2>/dev/null; echo $? > "$t/compose_rc") &
+(df -Pk "$HOME" 2>/dev/null | awk 'NR==2{print $4}') > "$t/df" &
+printf 'now=%s\\narch=%s\\nuid=%s\\ngid=%s\\nhome=%s\\npath=%s\\n' "$(date +%s)" "$(uname -m)" "$(id -u)" "$(id -g)" "$HOME" "$PATH"
+if [ -r /etc/os-release ]; then (. /etc/os-release; printf 'os=%s\\n' "$PRETTY_NAME"); else printf 'os=%s\\n' "$(uname -s)"; fi
+printf 'docker_path=%s\\n' "$(command -v docker 2>/dev/null)"
 awk '/^(MemTotal|MemAvailable|SwapTotal|SwapFree):/{gsub(":","",$1); print $1"_kb="$2}' /proc/meminfo
+wait
+# read, not $(cat …): a builtin, no fork. Each answer is one line; Docker's error may be more.
+got() { v=; IFS= read -r v < "$t/$1" 2>/dev/null; }
+got sudo; printf 'sudo=%s\\n' "$v"
+got df; printf 'disk_free_kb=%s\\n' "$v"
+got docker_rc
+if [ "$v" = 0 ]; then got docker; printf 'docker=direct\\ndocker_version=%s\\n' "$v"; D=docker
+elif sudo -n docker version --format '{{.Server.Version}}' > "$t/sudo_docker" 2>/dev/null; then got sudo_docker; printf 'docker=sudo\\ndocker_version=%s\\n' "$v"; D="sudo -n docker"
+else printf 'docker=none\\ndocker_error=%s\\n' "$(tr '\\n' ' ' < "$t/docker")"; D=; fi
+got compose_rc
+if [ "$D" = docker ] && [ "$v" = 0 ]; then got compose; printf 'compose=docker compose\\ncompose_version=%s\\n' "$v"
+elif [ -n "$D" ] && [ "$D" != docker ] && c=$($D compose version --short 2>/dev/null); then printf 'compose=docker compose\\ncompose_version=%s\\n' "$c"
+elif command -v docker-compose >/dev/null 2>&1 && c=$(docker-compose version --short 2>/dev/null); then printf 'compose=docker-compose\\ncompose_version=%s\\n' "$c"
+fi
+rm -rf "$t"
 `;
 function parseFacts(stdout) {
     const kv = new Map();
@@ -37287,15 +37313,15 @@ function imagesOverrideFile(stack) {
 
 
 
-/** Prints one `@container …` line per container of our Compose projects. */
+/** Prints one `@container …` line per Compose container; parseContainers keeps those of our projects. */
 function containersScript(docker, network) {
     const fmt = `{{index .Config.Labels "com.docker.compose.service"}}|{{index .Config.Labels "com.docker.compose.project"}}|{{.Name}}|{{.State.Status}}|{{if .State.Health}}{{.State.Health.Status}}{{end}}|{{.RestartCount}}|{{with index .NetworkSettings.Networks ${JSON.stringify(network)}}}{{.IPAddress}}{{end}}`;
-    // docker ps takes one --filter per project as OR only for the same key: ask per project. An
-    // engine that is restarting answers nothing: no containers, which the gate waits out.
-    return Object.values(PROJECT_NAMES)
-        .map((p) => `ids=$(${docker} ps -aq --filter label=com.docker.compose.project=${p}); [ -z "$ids" ] || ${docker} inspect -f ${shq(`@container ${fmt}`)} $ids || true`)
-        .join('\n');
+    // One docker ps and one inspect for every Compose container, ours picked out by the parser: a
+    // pair per project cost a third of a redeploy that changes nothing. An engine that is
+    // restarting answers nothing: no containers, which the gate waits out.
+    return `ids=$(${docker} ps -aq --filter label=com.docker.compose.project); [ -z "$ids" ] || ${docker} inspect -f ${shq(`@container ${fmt}`)} $ids || true`;
 }
+const OUR_PROJECTS = new Set(Object.values(PROJECT_NAMES));
 function parseContainers(stdout) {
     return stdout
         .split('\n')
@@ -37313,7 +37339,8 @@ function parseContainers(stdout) {
             restarts: Number(restarts),
             address: address || undefined,
         };
-    });
+    })
+        .filter((c) => OUR_PROJECTS.has(c.project));
 }
 async function listContainers(remote, facts, network) {
     const out = await remote.run(containersScript(dockerCommand(facts), network), { what: 'Listing the containers' });
@@ -38686,15 +38713,18 @@ function stateScript(root, paths) {
 echo "@release $(cat ${RELEASE_FILE} 2>/dev/null)"
 [ -d "${RELEASES}/$(cat ${RELEASE_FILE} 2>/dev/null)" ] && echo "@saved"
 [ -f ${MANIFEST} ] && sed 's/^/@managed /' ${MANIFEST}
-file() { [ -f "$1" ] && printf '@file %s %s %s\\n' "$(stat -c %a -- "$1")" "$(sha256sum < "$1" | cut -d' ' -f1)" "$1"; }
-for p in ${paths.map(shq).join(' ')}; do file "$p"; done
-# One path per line: a name with spaces stays one name.
-[ -f ${MANIFEST} ] && while IFS= read -r p; do file "$p"; done < ${MANIFEST}
+# Each existing file once (the stack's and the manifest's, one path per line so a name with
+# spaces stays one name), then one stat and one sha256sum for them all: a few forks per file
+# made this the slowest part of a redeploy that changes nothing.
+{ printf '%s\\n' ${paths.map(shq).join(' ')}; [ -f ${MANIFEST} ] && cat ${MANIFEST}; } | sort -u |
+  while IFS= read -r p; do [ -f "$p" ] && printf '%s\\0' "$p"; done |
+  xargs -0 -r sh -c 'stat -c "@mode %a %n" -- "$@" && sha256sum -- "$@" | sed "s/^/@sha256 /"' sh
 exit 0`;
 }
 function parseState(stdout) {
     const managed = [];
-    const files = new Map();
+    const modes = new Map();
+    const hashes = new Map();
     let release;
     let saved = false;
     for (const line of stdout.split('\n')) {
@@ -38704,11 +38734,20 @@ function parseState(stdout) {
             release = line.slice(9).trim() || undefined;
         else if (line.startsWith('@managed '))
             managed.push(line.slice(9));
-        else if (line.startsWith('@file ')) {
-            const [, mode = '', hash = '', ...rest] = line.split(' ');
-            files.set(rest.join(' '), { sha256: hash, mode });
+        else if (line.startsWith('@mode ')) {
+            const [, mode = '', ...rest] = line.split(' ');
+            modes.set(rest.join(' '), mode);
+        }
+        else {
+            // sha256sum's own line: the hash, a space, a space (or * in binary mode), the path.
+            const sum = /^@sha256 ([0-9a-f]{64}) [ *](.*)$/.exec(line);
+            if (sum)
+                hashes.set(sum[2], sum[1]);
         }
     }
+    const files = new Map();
+    for (const [path, sha] of hashes)
+        files.set(path, { sha256: sha, mode: modes.get(path) ?? '' });
     return { managed, files, release, saved };
 }
 /** `keep`: paths an earlier release wrote that stay when this one no longer has them. */
@@ -39583,13 +39622,9 @@ function parsePassword(out) {
     const b64 = /^@grafana-password ?(.*)$/m.exec(out)?.[1]?.trim();
     return b64 ? Buffer.from(b64, 'base64').toString('utf8').trim() : undefined;
 }
-/** Runs each part in a subshell: one part's `cd` or `exit` never reaches the next. */
-function inSubshells(parts) {
-    return parts.map((part) => `(\n${part}\n)`).join('\n');
-}
 function hostStateScript(i) {
     const docker = dockerCommand(i.facts);
-    return inSubshells([
+    return inParallel([
         SWAP_STATE,
         networkState(docker, i.settings.stack.network),
         dirsState(dirsWanted(i)),
@@ -39817,6 +39852,9 @@ async function withLock(h, lockName, then, fn) {
 }
 
 ;// CONCATENATED MODULE: ./src/engine/check.ts
+// `command: check`, the watchdog: connect with the same host-key rules, run the read-only
+// preflight and the full health gate, and say in plain words what is wrong. Changes nothing.
+
 
 
 
@@ -39870,7 +39908,7 @@ async function runCheck(settings, log) {
             const gate = await steps.run('Health gate', async () => {
                 // What is deployed there decides what to prove, whatever inputs this check was given.
                 const layout = remoteLayout(settings.stack.remoteDir, facts.home);
-                const read = await remote.run(inSubshells([
+                const read = await remote.run(inParallel([
                     deployedScript(layout.root),
                     passwordState(layout),
                     containersScript(dockerCommand(facts), settings.stack.network),

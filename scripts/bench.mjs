@@ -193,7 +193,7 @@ if (!vmImage) {
     // A first deploy: nothing of ours on the agent host (containers, volumes, files, the WAL).
     const onAgent = `DOCKER_HOST=${a.AGENT_DOCKER_HOST} docker`;
     sh(
-      `for p in md-app md-agent; do ${onAgent} ps -aq --filter label=com.docker.compose.project=$p | xargs -r ${onAgent} rm -f >/dev/null; ${onAgent} volume ls -q --filter label=com.docker.compose.project=$p | xargs -r ${onAgent} volume rm >/dev/null; done`,
+      `for p in md-app md-agent; do ${onAgent} ps -aq --filter label=com.docker.compose.project=$p | xargs -r env ${onAgent} rm -f >/dev/null; ${onAgent} volume ls -q --filter label=com.docker.compose.project=$p | xargs -r env ${onAgent} volume rm >/dev/null; done`,
     );
     sh(`rm -rf ${a.AGENT_HOME}/monitoring`);
     const at = `http://${a.AGENT_CENTRAL_ADDRESS}`;

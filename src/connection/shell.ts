@@ -26,3 +26,19 @@ export function invocation(script: string, data?: string): { command: string; st
 export function outputTail(stdout: string, stderr: string, lines = 15): string {
   return (stderr.trim() || stdout.trim()).split('\n').slice(-lines).join('\n');
 }
+
+/**
+ * Runs parts of a script at once, each in its own subshell (one part's `cd` or `exit` never
+ * reaches another), and prints their output in the order given: reading a host's state is
+ * mostly waiting on Docker, and its questions do not wait on each other.
+ */
+export function inParallel(parts: readonly string[]): string {
+  const t = '"$md_parts"';
+  return [
+    `md_parts=$(mktemp -d) || exit 1`,
+    ...parts.map((part, i) => `(\n${part}\n) > ${t}/${i} &`),
+    'wait',
+    parts.map((_, i) => `cat ${t}/${i}`).join('; '),
+    `rm -rf ${t}`,
+  ].join('\n');
+}

@@ -1,5 +1,6 @@
 // `command: check`, the watchdog: connect with the same host-key rules, run the read-only
 // preflight and the full health gate, and say in plain words what is wrong. Changes nothing.
+import { inParallel } from '../connection/shell.js';
 import type { RemoteHost } from '../connection/ssh.js';
 import { DeployError, HostUnreachableError, headline } from '../errors.js';
 import { containersScript, parseContainers } from '../health/containers.js';
@@ -14,7 +15,7 @@ import type { StepRecord } from '../report/steps.js';
 import type { Settings } from '../settings/settings.js';
 import { deployedLogAgent, deployedScript, parseDeployed } from '../stack/deployed.js';
 import { dataPathOptions, gateDetail } from './data-path.js';
-import { inSubshells, parsePassword, passwordState } from './host-state.js';
+import { parsePassword, passwordState } from './host-state.js';
 import { connectStep, newRun, preflightStep } from './session.js';
 
 export interface CheckReport {
@@ -75,7 +76,7 @@ export async function runCheck(settings: Settings, log: Log): Promise<CheckRepor
         // What is deployed there decides what to prove, whatever inputs this check was given.
         const layout = remoteLayout(settings.stack.remoteDir, facts.home);
         const read = await remote.run(
-          inSubshells([
+          inParallel([
             deployedScript(layout.root),
             passwordState(layout),
             containersScript(dockerCommand(facts), settings.stack.network),

@@ -3,7 +3,7 @@
 // downloaded dashboards, the release last brought up and Grafana's admin password. A redeploy
 // that changes nothing needs no other command before its gate.
 
-import { shq } from '../connection/shell.js';
+import { inParallel, shq } from '../connection/shell.js';
 import { type ContainerInfo, containersScript, parseContainers } from '../health/containers.js';
 import { type DirsWanted, dirsState, parseReceiverCert, receiverCertState } from '../host/dirs.js';
 import { dockerCommand } from '../host/docker.js';
@@ -77,14 +77,9 @@ export function parsePassword(out: string): string | undefined {
   return b64 ? Buffer.from(b64, 'base64').toString('utf8').trim() : undefined;
 }
 
-/** Runs each part in a subshell: one part's `cd` or `exit` never reaches the next. */
-export function inSubshells(parts: readonly string[]): string {
-  return parts.map((part) => `(\n${part}\n)`).join('\n');
-}
-
 export function hostStateScript(i: StateInputs): string {
   const docker = dockerCommand(i.facts);
-  return inSubshells([
+  return inParallel([
     SWAP_STATE,
     networkState(docker, i.settings.stack.network),
     dirsState(dirsWanted(i)),

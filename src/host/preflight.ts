@@ -26,22 +26,33 @@ export interface HostFacts {
   readonly hostNowSec: number;
 }
 
+// Docker's CLI takes a tenth of a second or more per call and every fork counts on a small host:
+// the slow questions run at once, and plain values are printed without a subshell each.
 export const PREFLIGHT_SCRIPT = `LC_ALL=C; export LC_ALL
-kv() { printf '%s=%s\\n' "$1" "$(printf '%s' "$2" | tr '\\n' ' ')"; }
-kv now "$(date +%s)"
-kv os "$(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME" || uname -s)"
-kv arch "$(uname -m)"
-kv uid "$(id -u)"; kv gid "$(id -g)"; kv home "$HOME"; kv path "$PATH"
-if sudo -n true >/dev/null 2>&1; then kv sudo yes; else kv sudo no; fi
-kv docker_path "$(command -v docker 2>/dev/null)"
-if v=$(docker version --format '{{.Server.Version}}' 2>&1); then kv docker direct; kv docker_version "$v"; D=docker
-elif sudo -n docker version --format '{{.Server.Version}}' >/dev/null 2>&1; then kv docker sudo; kv docker_version "$(sudo -n docker version --format '{{.Server.Version}}')"; D="sudo -n docker"
-else kv docker none; kv docker_error "$v"; D=; fi
-if [ -n "$D" ] && c=$($D compose version --short 2>/dev/null); then kv compose "docker compose"; kv compose_version "$c"
-elif command -v docker-compose >/dev/null 2>&1 && c=$(docker-compose version --short 2>/dev/null); then kv compose docker-compose; kv compose_version "$c"
-fi
-kv disk_free_kb "$(df -Pk "$HOME" 2>/dev/null | awk 'NR==2{print $4}')"
+t=$(mktemp -d) || exit 1
+(sudo -n true >/dev/null 2>&1 && echo yes || echo no) > "$t/sudo" &
+(docker version --format '{{.Server.Version}}' > "$t/docker" 2>&1; echo $? > "$t/docker_rc") &
+(docker compose version --short > "$t/compose" 2>/dev/null; echo $? > "$t/compose_rc") &
+(df -Pk "$HOME" 2>/dev/null | awk 'NR==2{print $4}') > "$t/df" &
+printf 'now=%s\\narch=%s\\nuid=%s\\ngid=%s\\nhome=%s\\npath=%s\\n' "$(date +%s)" "$(uname -m)" "$(id -u)" "$(id -g)" "$HOME" "$PATH"
+if [ -r /etc/os-release ]; then (. /etc/os-release; printf 'os=%s\\n' "$PRETTY_NAME"); else printf 'os=%s\\n' "$(uname -s)"; fi
+printf 'docker_path=%s\\n' "$(command -v docker 2>/dev/null)"
 awk '/^(MemTotal|MemAvailable|SwapTotal|SwapFree):/{gsub(":","",$1); print $1"_kb="$2}' /proc/meminfo
+wait
+# read, not $(cat …): a builtin, no fork. Each answer is one line; Docker's error may be more.
+got() { v=; IFS= read -r v < "$t/$1" 2>/dev/null; }
+got sudo; printf 'sudo=%s\\n' "$v"
+got df; printf 'disk_free_kb=%s\\n' "$v"
+got docker_rc
+if [ "$v" = 0 ]; then got docker; printf 'docker=direct\\ndocker_version=%s\\n' "$v"; D=docker
+elif sudo -n docker version --format '{{.Server.Version}}' > "$t/sudo_docker" 2>/dev/null; then got sudo_docker; printf 'docker=sudo\\ndocker_version=%s\\n' "$v"; D="sudo -n docker"
+else printf 'docker=none\\ndocker_error=%s\\n' "$(tr '\\n' ' ' < "$t/docker")"; D=; fi
+got compose_rc
+if [ "$D" = docker ] && [ "$v" = 0 ]; then got compose; printf 'compose=docker compose\\ncompose_version=%s\\n' "$v"
+elif [ -n "$D" ] && [ "$D" != docker ] && c=$($D compose version --short 2>/dev/null); then printf 'compose=docker compose\\ncompose_version=%s\\n' "$c"
+elif command -v docker-compose >/dev/null 2>&1 && c=$(docker-compose version --short 2>/dev/null); then printf 'compose=docker-compose\\ncompose_version=%s\\n' "$c"
+fi
+rm -rf "$t"
 `;
 
 export function parseFacts(stdout: string): HostFacts {

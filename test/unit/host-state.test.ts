@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hostStateScript, parseHostState } from '../../src/engine/host-state';
 import { lockScript } from '../../src/host/lock';
-import { olderThan, parseFacts, preflightProblems } from '../../src/host/preflight';
+import { olderThan, PREFLIGHT_SCRIPT, parseFacts, preflightProblems } from '../../src/host/preflight';
 import { readSettings } from '../../src/settings/settings';
 import { stacksUpToDate, wantedServices } from '../../src/stack/compose';
 import { renderForHost } from '../../src/stack/plan';
@@ -75,8 +75,9 @@ describe('the host state', () => {
       `#!/bin/sh
 case "$1 $2" in
   "network inspect") echo bridge ;;
-  "ps -aq") [ "$4" = label=com.docker.compose.project=md-monitoring ] && echo c1 ;;
-  "inspect -f") echo "@container loki|md-monitoring|/loki|running||0|172.18.0.5" ;;
+  "ps -aq") [ "$4" = label=com.docker.compose.project ] && echo c1 c2 ;;
+  "inspect -f") echo "@container loki|md-monitoring|/loki|running||0|172.18.0.5"
+    echo "@container web|someone-elses-project|/web|running||0|" ;;
 esac
 `,
       { mode: 0o755 },
@@ -144,5 +145,50 @@ describe('preflight', () => {
     expect(preflightProblems(facts('docker compose', '2.26.1-4'), 'ec2-user')).toEqual([]);
     expect(olderThan('v2.9.0', [2, 10])).toBe(true);
     expect(olderThan('1.28.0', [1, 28])).toBe(false);
+  });
+  // The real script on a real sh, with docker, sudo and docker-compose stand-ins on the PATH.
+  const runPreflight = (shims: Record<string, string>) => {
+    const dir = mkdtempSync(join(tmpdir(), 'md-preflight-'));
+    for (const [name, body] of Object.entries(shims))
+      writeFileSync(join(dir, name), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+    const out = execFileSync('sh', ['-c', PREFLIGHT_SCRIPT], {
+      env: { PATH: `${dir}:/usr/bin:/bin`, HOME: dir },
+      encoding: 'utf8',
+    });
+    return { facts: parseFacts(out), home: dir };
+  };
+  const dockerOk = `case "$1 $2" in "version --format") echo 26.1.4 ;; "compose version") echo 2.29.7 ;; *) exit 1 ;; esac`;
+
+  it('reads Docker direct with its Compose plugin, and the host facts, in one script', () => {
+    const { facts, home } = runPreflight({ docker: dockerOk, sudo: 'exit 1' });
+    expect(facts).toMatchObject({
+      dockerAccess: 'direct',
+      dockerServerVersion: '26.1.4',
+      compose: { command: 'docker compose', version: '2.29.7' },
+      sudo: false,
+      home,
+    });
+    expect(facts.uid).toBe(process.getuid?.());
+    expect(facts.hostNowSec).toBeGreaterThan(Date.now() / 1000 - 60);
+    expect(facts.diskFreeBytes).toBeGreaterThan(0);
+    expect(facts.memTotalBytes).toBeGreaterThan(0);
+  });
+
+  it("Docker through sudo only; Compose v1 when there is no plugin; Docker's own error when neither works", () => {
+    const denied = `echo "permission denied while trying to connect to the Docker daemon socket" >&2; echo "second line" >&2; exit 1`;
+    const viaSudo = runPreflight({
+      docker: denied,
+      sudo: `[ "$1" = -n ] && shift; [ "$1" = true ] && exit 0; [ "$1" = docker ] && shift && case "$1 $2" in "version --format") echo 26.1.4 ;; *) exit 1 ;; esac`,
+      'docker-compose': 'echo 1.29.2',
+    }).facts;
+    expect(viaSudo).toMatchObject({
+      dockerAccess: 'sudo',
+      dockerServerVersion: '26.1.4',
+      compose: { command: 'docker-compose', version: '1.29.2' },
+      sudo: true,
+    });
+    const none = runPreflight({ docker: denied, sudo: 'exit 1' }).facts;
+    expect(none.dockerAccess).toBe('none');
+    expect(none.dockerError).toBe('permission denied while trying to connect to the Docker daemon socket second line');
   });
 });
