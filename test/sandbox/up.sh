@@ -41,13 +41,14 @@ if ! docker_ready; then
   echo $! > "$state/dockerd.pid"
   for _ in $(seq 1 60); do docker_ready && break; sleep 0.5; done
   docker_ready || die "dockerd did not start; see $SANDBOX_DIR/dockerd.log"
+  # With no engine running, nothing owns the deploy's stacks: any here were left by a sandbox
+  # that was killed, and their restart policy brought them back with root-owned bind mounts in
+  # the next user's home. (With an engine already up, they may be another sandbox's.)
+  for project in md-app md-monitoring; do
+    [ -z "$(docker ps -aq --filter "label=com.docker.compose.project=$project")" ] ||
+      die "containers of the stack $project are on this machine, left by a sandbox that was not taken down: docker rm -f \$(docker ps -aq --filter label=com.docker.compose.project=$project), then run this again"
+  done
 fi
-# The deploy's own stacks already here were left by a sandbox that was killed, and their
-# restart policy brought them back with root-owned bind mounts in the next user's home.
-for project in md-app md-monitoring; do
-  [ -z "$(docker ps -aq --filter "label=com.docker.compose.project=$project")" ] ||
-    die "containers of the stack $project are on this machine, left by a sandbox that was not taken down: docker rm -f \$(docker ps -aq --filter label=com.docker.compose.project=$project), then run this again"
-done
 docker ps -aq --no-trunc | sort > "$state/containers.before"
 docker network ls -q --no-trunc | sort > "$state/networks.before"
 docker volume ls -q | sort > "$state/volumes.before"
