@@ -36428,7 +36428,7 @@ const INPUTS = [
         name: 'health-timeout',
         group: 'gate',
         default: '180s',
-        description: 'How long the health gate waits for every target to be up.',
+        description: "How long the health gate waits for every target to be up. A rollback's gate waits at least 60s: Prometheus, restarted, scrapes each target only once its first interval comes round.",
     },
     {
         name: 'rollback',
@@ -37960,7 +37960,9 @@ function whyNotArrived(spot, agentTitle, metrics, logs) {
     const pushError = logs
         .split('\n')
         .reverse()
-        .find((l) => /error sending batch|final error sending batch|failed to send batch|error=|level=error|level=warn/i.test(l));
+        .find((l) => /error sending batch|final error sending batch|failed to send batch|error=|level=error|level=warn/i.test(l) &&
+        // Its own HTTP server's log of a request (our /ready probe answered 500) is not a push.
+        !/msg="(GET|POST|HEAD|PUT) \//.test(l));
     if (pushError && /connection refused|no such host|i\/o timeout|dial tcp|context deadline exceeded/i.test(pushError))
         return `${agentTitle} cannot reach Loki: ${pushError.trim().slice(0, 240)}`;
     const status = /status(?:[ _]code)?[=: ]+(\d{3})|HTTP status (\d{3})|\((\d{3})\)/i.exec(pushError ?? '');
@@ -38797,7 +38799,9 @@ function saveReleaseScript(release) {
         // Through a file, not a pipe: a pipe would hide the first tar's failure and keep half a release.
         `if [ ! -d ${r} ]; then rm -rf ${r}.tmp ${r}.tar && tar -cf ${r}.tar -T ${MANIFEST} ${MANIFEST} && mkdir ${r}.tmp && tar -xf ${r}.tar -C ${r}.tmp && rm -f ${r}.tar && mv ${r}.tmp ${r}; fi`,
         `touch ${r}`,
-        `(cd ${RELEASES} && ls -1t | tail -n +${KEEP_RELEASES + 1} | xargs -r rm -rf)`,
+        // Five in all: the live release and the one before it (what a rollback puts back), kept
+        // however many failed releases came after them, and the newest others.
+        `(live=$(cat ${RELEASE_FILE} 2>/dev/null) || live=; before=$(cat ${RELEASE_FILE}.previous 2>/dev/null) || before=; cd ${RELEASES} && ls -1t | grep -vxF -e "$live" -e "$before" | tail -n +${KEEP_RELEASES - 1} | xargs -r rm -rf)`,
     ].join('\n');
 }
 /** Moves the changed files into place, removes the ones no longer managed, records the release. */
@@ -39461,7 +39465,8 @@ function composeFailure(r, images = {}) {
     const services = [...out.matchAll(/^\s*(\S+)\s+Error\b/gm)].map((m) => m[1]).filter((svc) => images[svc]);
     const image = services.length
         ? services.map((svc) => `${images[svc]} (service ${svc})`).join(', ')
-        : /(?:image:?|for) ([a-z0-9][\w./:@-]+)/i.exec(out)?.[1];
+        : // "No such image: NAME: No such image: NAME": the name, not the colon after it.
+            /(?:image:?|for) ([a-z0-9][\w./:@-]+)/i.exec(out)?.[1]?.replace(/:+$/, '');
     const subject = image ? `The image ${image}` : 'An image';
     if (/No such image/i.test(out)) {
         return new DeployError(`${subject} is not on the host, and pull: never forbids pulling it, while ${what}:\n${tail}`, 'load it on the host (docker load, or docker pull where a registry is reachable), or set pull: missing.');
@@ -41068,6 +41073,13 @@ async function previousRelease(remote, layout) {
 
 
 /**
+ * A short health-timeout suits a deploy that should fail fast, not the release put back after
+ * it: a restarted Prometheus scrapes each target only once its first interval comes round (up
+ * to a 15s interval after it is ready), and a rollback cut short leaves the host unproven.
+ */
+const ROLLBACK_GATE_MIN_MS = 60_000;
+const rollbackGateTimeoutMs = (healthTimeoutMs) => Math.max(healthTimeoutMs, ROLLBACK_GATE_MIN_MS);
+/**
  * Puts a release's files back, restarts what they change, and gates on its health. `push`
  * false: the release may have other push credentials than this run knows, so the gate checks
  * the host alone (no push probes, no arrival at the query URLs).
@@ -41085,7 +41097,10 @@ async function rollBack(h, layout, release, push) {
     const password = restored.changedPaths.includes(SECRET_FILES.grafanaAdminPassword);
     if (password && h.settings.stack.stacks.includes('monitoring'))
         await applyGrafanaAdminPassword(h.remote, h.facts);
-    const options = gateOptions(h.settings, h.log, freshnessAfter(up.hostNowSec ?? restored.hostNowSec, up.restarted));
+    const options = {
+        ...gateOptions(h.settings, h.log, freshnessAfter(up.hostNowSec ?? restored.hostNowSec, up.restarted)),
+        timeoutMs: rollbackGateTimeoutMs(h.settings.healthTimeoutMs),
+    };
     const gate = await healthGate(h.remote, h.facts, push ? options : { ...options, push: undefined, arrival: undefined });
     return {
         changed: true,

@@ -12,6 +12,14 @@ import { assertReleaseId, previousRelease, restoreRelease } from '../stack/relea
 import { connectStep, newRun, type OnHost, preflightStep, withLock } from './session.js';
 
 /**
+ * A short health-timeout suits a deploy that should fail fast, not the release put back after
+ * it: a restarted Prometheus scrapes each target only once its first interval comes round (up
+ * to a 15s interval after it is ready), and a rollback cut short leaves the host unproven.
+ */
+const ROLLBACK_GATE_MIN_MS = 60_000;
+export const rollbackGateTimeoutMs = (healthTimeoutMs: number) => Math.max(healthTimeoutMs, ROLLBACK_GATE_MIN_MS);
+
+/**
  * Puts a release's files back, restarts what they change, and gates on its health. `push`
  * false: the release may have other push credentials than this run knows, so the gate checks
  * the host alone (no push probes, no arrival at the query URLs).
@@ -33,11 +41,10 @@ export async function rollBack(
   // Grafana keeps a password in its database: the restored release's must be applied to it.
   const password = restored.changedPaths.includes(SECRET_FILES.grafanaAdminPassword);
   if (password && h.settings.stack.stacks.includes('monitoring')) await applyGrafanaAdminPassword(h.remote, h.facts);
-  const options: GateOptions = gateOptions(
-    h.settings,
-    h.log,
-    freshnessAfter(up.hostNowSec ?? restored.hostNowSec, up.restarted),
-  );
+  const options: GateOptions = {
+    ...gateOptions(h.settings, h.log, freshnessAfter(up.hostNowSec ?? restored.hostNowSec, up.restarted)),
+    timeoutMs: rollbackGateTimeoutMs(h.settings.healthTimeoutMs),
+  };
   const gate = await healthGate(
     h.remote,
     h.facts,

@@ -156,8 +156,11 @@ export function whyNotArrived(spot: CanarySpot, agentTitle: string, metrics: str
   const pushError = logs
     .split('\n')
     .reverse()
-    .find((l) =>
-      /error sending batch|final error sending batch|failed to send batch|error=|level=error|level=warn/i.test(l),
+    .find(
+      (l) =>
+        /error sending batch|final error sending batch|failed to send batch|error=|level=error|level=warn/i.test(l) &&
+        // Its own HTTP server's log of a request (our /ready probe answered 500) is not a push.
+        !/msg="(GET|POST|HEAD|PUT) \//.test(l),
     );
   if (pushError && /connection refused|no such host|i\/o timeout|dial tcp|context deadline exceeded/i.test(pushError))
     return `${agentTitle} cannot reach Loki: ${pushError.trim().slice(0, 240)}`;

@@ -268,7 +268,8 @@ export const INPUTS: readonly InputSpec[] = [
     name: 'health-timeout',
     group: 'gate',
     default: '180s',
-    description: 'How long the health gate waits for every target to be up.',
+    description:
+      "How long the health gate waits for every target to be up. A rollback's gate waits at least 60s: Prometheus, restarted, scrapes each target only once its first interval comes round.",
   },
   {
     name: 'rollback',

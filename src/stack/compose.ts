@@ -267,7 +267,8 @@ export function composeFailure(r: ExecResult, images: Readonly<Record<string, st
   const services = [...out.matchAll(/^\s*(\S+)\s+Error\b/gm)].map((m) => m[1] as string).filter((svc) => images[svc]);
   const image = services.length
     ? services.map((svc) => `${images[svc]} (service ${svc})`).join(', ')
-    : /(?:image:?|for) ([a-z0-9][\w./:@-]+)/i.exec(out)?.[1];
+    : // "No such image: NAME: No such image: NAME": the name, not the colon after it.
+      /(?:image:?|for) ([a-z0-9][\w./:@-]+)/i.exec(out)?.[1]?.replace(/:+$/, '');
   const subject = image ? `The image ${image}` : 'An image';
   if (/No such image/i.test(out)) {
     return new DeployError(

@@ -133,7 +133,9 @@ function saveReleaseScript(release: string): string {
     // Through a file, not a pipe: a pipe would hide the first tar's failure and keep half a release.
     `if [ ! -d ${r} ]; then rm -rf ${r}.tmp ${r}.tar && tar -cf ${r}.tar -T ${MANIFEST} ${MANIFEST} && mkdir ${r}.tmp && tar -xf ${r}.tar -C ${r}.tmp && rm -f ${r}.tar && mv ${r}.tmp ${r}; fi`,
     `touch ${r}`,
-    `(cd ${RELEASES} && ls -1t | tail -n +${KEEP_RELEASES + 1} | xargs -r rm -rf)`,
+    // Five in all: the live release and the one before it (what a rollback puts back), kept
+    // however many failed releases came after them, and the newest others.
+    `(live=$(cat ${RELEASE_FILE} 2>/dev/null) || live=; before=$(cat ${RELEASE_FILE}.previous 2>/dev/null) || before=; cd ${RELEASES} && ls -1t | grep -vxF -e "$live" -e "$before" | tail -n +${KEEP_RELEASES - 1} | xargs -r rm -rf)`,
   ].join('\n');
 }
 

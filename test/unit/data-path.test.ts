@@ -207,6 +207,11 @@ describe('why a line did not arrive', () => {
       'level=error caller=client.go:430 msg="final error sending batch" status=400 error="server returned HTTP status 400 Bad Request (400): entry too far behind"';
     expect(whyNotArrived(spot, 'Promtail', undefined, logs)).toMatch(/^Loki refused Promtail's push \(HTTP 400\)/);
   });
+  it("Promtail's log of its own /ready answering 500 is not a refused push", () => {
+    const logs =
+      'level=warn ts=2026-11-25T18:12:35.146129111Z caller=logging.go:144 trace_id_unsampled=784a80c24d8d595d msg="GET /ready (500) 185.04µs Response: \\"Not ready: Unable to find any logs to tail.\\" ws: false"';
+    expect(whyNotArrived(spot, 'Promtail', undefined, logs)).toBe('Promtail has not sent it to Loki');
+  });
   it('an agent that never read the file', () => {
     const metrics = 'promtail_read_lines_total{path="/var/log/app/debug/x.log"} 3\n';
     expect(whyNotArrived(spot, 'Promtail', metrics, '')).toBe(

@@ -218,8 +218,9 @@ describe('composeFailure', () => {
     expect(e?.message).toMatch(/Fix: give the host access to the registry .*registry mirror.*pull: never\.$/);
   });
   it('an image not on the host with pull: never', () => {
+    // Docker 20.10's words, as Compose 2.26 passes them on: the name is followed by a colon.
     const e = failed(
-      'Error response from daemon: No such image: sandbox/does-not-exist:1\n@failed monitoring starting',
+      ' Container grafana  Recreate\nError response from daemon: no such image: sandbox/does-not-exist:1: No such image: sandbox/does-not-exist:1\n@failed monitoring starting',
     );
     expect(e?.message).toMatch(
       /^The image sandbox\/does-not-exist:1 is not on the host, and pull: never forbids pulling it, while starting the monitoring stack/,

@@ -2,7 +2,7 @@
 // exactly as the host runs them (through invocation()): paths with spaces stay one path, a
 // name that is not a release id never reaches a script, a script cut off in transit runs nothing.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -16,6 +16,7 @@ import {
   parseState,
   planUpload,
   RELEASE_FILE,
+  RELEASES,
   releaseId,
   stagingScript,
   stateScript,
@@ -120,6 +121,26 @@ describe('upload scripts on a real sh', () => {
     const back = parseRestore(releaseId(third), sh(`cd '${root}'\n${restoreScript(releaseId(third))}`), ['app']);
     expect([...back.changedPaths].sort()).toEqual(['a.yml', 'secrets/grafana_admin_password']);
     expect(readFileSync(join(root, 'secrets/grafana_admin_password'), 'utf8')).toBe('given-Pw-2');
+  });
+});
+
+describe('releases kept on the host', () => {
+  it('keeps the live release and the one before it, however many failed releases came after', () => {
+    const root = join(mkdtempSync(join(tmpdir(), 'md-prune-')), 'monitoring');
+    const compose = file('docker-compose-dev.yml', 'services: {}\n');
+    const good = [compose, file('a.yml', 'a: good\n')];
+    deploy(root, good);
+    // Each failed deploy is rolled back to the good release, as after a failed gate.
+    for (let i = 1; i <= 8; i++) {
+      deploy(root, [compose, file('a.yml', `a: failed ${i}\n`)]);
+      const back = parseRestore(releaseId(good), sh(`cd '${root}'\n${restoreScript(releaseId(good))}`), ['app']);
+      expect(back.changedPaths).toEqual(['a.yml']);
+    }
+    const kept = readdirSync(join(root, RELEASES));
+    expect(kept).toContain(releaseId(good));
+    expect(kept).toContain(releaseId([compose, file('a.yml', 'a: failed 8\n')]));
+    expect(kept).not.toContain(releaseId([compose, file('a.yml', 'a: failed 1\n')]));
+    expect(kept.length).toBe(5);
   });
 });
 
