@@ -67318,24 +67318,26 @@ function hostDirOf(service, containerDir, root) {
 
 /** Marks every canary line and file: dashboards and alert rules filter it out. */
 const CANARY_MARK = 'monitoring-deploy-canary';
-/** A canary file is emptied before it grows past this. */
-const MAX_CANARY_BYTES = 64 * 1024;
-/** A file name the glob's last part matches: `*.log` → `monitoring-deploy-canary.log`. */
-function canaryFileName(pattern) {
+/**
+ * A file name the glob's last part matches: `*.log` → `monitoring-deploy-canary-TOKEN.log`. A new
+ * file each run: the log agent keeps read offsets by path, and an offset saved for an older file
+ * of the same name (its positions outlive a log directory made afresh) would skip the new line.
+ */
+function canaryFileName(pattern, token) {
     return pattern
         .replace(/\{([^,}]*)[^}]*\}/g, '$1')
         .replace(/\[!?(.)[^\]]*\]/g, '$1')
-        .replace(/\*+/g, CANARY_MARK)
+        .replace(/\*+/g, token ? `${CANARY_MARK}-${token}` : CANARY_MARK)
         .replace(/\?/g, 'x');
 }
 const WILDCARD = /[*?[{]/;
-function spotOf(job, agent, root) {
+function spotOf(job, agent, root, token) {
     const parts = job.path.split('/');
     const last = parts.pop() ?? '';
     // A `**` directory matches zero directories too: the canary goes where it starts.
     const dirParts = parts.filter((p) => p !== '**');
     const containerDir = dirParts.join('/') || '/';
-    const containerFile = external_node_path_namespaceObject.posix.join(containerDir, canaryFileName(last));
+    const containerFile = external_node_path_namespaceObject.posix.join(containerDir, canaryFileName(last, token));
     const base = { job: job.job, glob: job.path, containerFile };
     if (!job.job)
         return { ...base, problem: `${job.path} has no job label, so its lines cannot be found in Loki by job` };
@@ -67353,14 +67355,14 @@ function spotOf(job, agent, root) {
     return { ...base, hostFile: external_node_path_namespaceObject.posix.join(hostDir, external_node_path_namespaceObject.posix.basename(containerFile)) };
 }
 /** Where the canary lines go: one spot per job of the agent's config. */
-function canaryPlan(model, agent, root) {
+function canaryPlan(model, agent, root, token) {
     return {
         agent: {
             service: agent.name,
             title: agent.name === 'alloy' ? 'Alloy' : agent.name === 'promtail' ? 'Promtail' : agent.name,
             image: agent.image?.value,
         },
-        spots: logJobs(model, agent).map((j) => spotOf(j, agent, root)),
+        spots: logJobs(model, agent).map((j) => spotOf(j, agent, root, token)),
     };
 }
 /** The line written for a job: the mark, this run's token, and the job it should arrive under. */
@@ -67373,7 +67375,8 @@ function canaryLine(token, job, at = new Date()) {
  * the user the app runs as). Prints `@wrote JOB`, `@nodir JOB DIR-LISTING` or `@denied JOB`.
  */
 function canaryScript(plan, token, docker) {
-    const append = `f=$1; if [ -f "$f" ] && [ "$(wc -c < "$f")" -gt ${MAX_CANARY_BYTES} ]; then : > "$f"; fi; printf '%s\\n' "$2" >> "$f"`;
+    // Earlier runs' canary files in the directory go (this run's token kept): one small file each.
+    const append = `f=$1; for o in "\${f%/*}"/*${CANARY_MARK}-*; do case "$o" in *${CANARY_MARK}-${token}*) ;; *) rm -f -- "$o" ;; esac; done; printf '%s\\n' "$2" >> "$f"`;
     const viaDocker = plan.agent.image
         ? `|| ${docker} run --rm --user 0:0 --network none --entrypoint /bin/sh -v "$d:/c" ${shell_shq(plan.agent.image)} -c "$W" _ "/c/$n" "$3" >/dev/null 2>&1`
         : '';
@@ -68510,8 +68513,9 @@ function logPathServices(stack, logAgent) {
 async function dataPathOptions(remote, stack, layout, logAgent, wanted) {
     const model = buildModel(stack.files, stack.variables);
     const agent = runningAgent(model, logAgent);
+    const token = (0,external_node_crypto_.randomBytes)(6).toString('hex');
     const canary = wanted.canary && agent && (wanted.lokiElsewhere || model.services.some((s) => s.name === 'loki'))
-        ? { ...canaryPlan(model, agent, layout.root), token: (0,external_node_crypto_.randomBytes)(6).toString('hex') }
+        ? { ...canaryPlan(model, agent, layout.root, token), token }
         : undefined;
     const provisioned = grafanaProvisioning(model);
     const grafanaService = model.services.find((s) => s.name === 'grafana');
@@ -68547,7 +68551,7 @@ async function appLogsWarning(remote, facts, stack, layout, appLogsDir) {
     const out = await remote.run(`started=$(${docker} inspect -f '{{.State.StartedAt}}' ${shell_shq(container)} 2>/dev/null) || exit 0
 wd=$(${docker} inspect -f '{{.Config.WorkingDir}}' ${shell_shq(container)} 2>/dev/null)
 ref=$(mktemp) && touch -d "$started" "$ref" 2>/dev/null || touch -d "@$(( $(date +%s) - 60 ))" "$ref"
-n=$(find ${shell_shq(dir)} -type f -newer "$ref" ! -name '${CANARY_MARK}*' 2>/dev/null | head -n 3 | wc -l)
+n=$(find ${shell_shq(dir)} -type f -newer "$ref" ! -name '*${CANARY_MARK}*' 2>/dev/null | head -n 3 | wc -l)
 rm -f "$ref"
 since=$(( $(date +%s) - $(date -d "$started" +%s 2>/dev/null || date +%s) ))
 echo "@app $n $since $wd"`, { what: "Looking for the app's log files" });

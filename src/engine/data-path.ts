@@ -60,9 +60,10 @@ export async function dataPathOptions(
 ): Promise<Pick<GateOptions, 'canary' | 'grafana'>> {
   const model = buildModel(stack.files, stack.variables);
   const agent = runningAgent(model, logAgent);
+  const token = randomBytes(6).toString('hex');
   const canary =
     wanted.canary && agent && (wanted.lokiElsewhere || model.services.some((s) => s.name === 'loki'))
-      ? { ...canaryPlan(model, agent, layout.root), token: randomBytes(6).toString('hex') }
+      ? { ...canaryPlan(model, agent, layout.root, token), token }
       : undefined;
   const provisioned = grafanaProvisioning(model);
   const grafanaService = model.services.find((s) => s.name === 'grafana');
@@ -108,7 +109,7 @@ export async function appLogsWarning(
     `started=$(${docker} inspect -f '{{.State.StartedAt}}' ${shq(container)} 2>/dev/null) || exit 0
 wd=$(${docker} inspect -f '{{.Config.WorkingDir}}' ${shq(container)} 2>/dev/null)
 ref=$(mktemp) && touch -d "$started" "$ref" 2>/dev/null || touch -d "@$(( $(date +%s) - 60 ))" "$ref"
-n=$(find ${shq(dir)} -type f -newer "$ref" ! -name '${CANARY_MARK}*' 2>/dev/null | head -n 3 | wc -l)
+n=$(find ${shq(dir)} -type f -newer "$ref" ! -name '*${CANARY_MARK}*' 2>/dev/null | head -n 3 | wc -l)
 rm -f "$ref"
 since=$(( $(date +%s) - $(date -d "$started" +%s 2>/dev/null || date +%s) ))
 echo "@app $n $since $wd"`,

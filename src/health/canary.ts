@@ -9,8 +9,6 @@ import { hostDirOf, logJobs } from '../model/logs.js';
 
 /** Marks every canary line and file: dashboards and alert rules filter it out. */
 export const CANARY_MARK = 'monitoring-deploy-canary';
-/** A canary file is emptied before it grows past this. */
-const MAX_CANARY_BYTES = 64 * 1024;
 
 export interface CanarySpot {
   readonly job: string;
@@ -29,24 +27,28 @@ export interface CanaryPlan {
   readonly spots: readonly CanarySpot[];
 }
 
-/** A file name the glob's last part matches: `*.log` → `monitoring-deploy-canary.log`. */
-export function canaryFileName(pattern: string): string {
+/**
+ * A file name the glob's last part matches: `*.log` → `monitoring-deploy-canary-TOKEN.log`. A new
+ * file each run: the log agent keeps read offsets by path, and an offset saved for an older file
+ * of the same name (its positions outlive a log directory made afresh) would skip the new line.
+ */
+export function canaryFileName(pattern: string, token?: string): string {
   return pattern
     .replace(/\{([^,}]*)[^}]*\}/g, '$1')
     .replace(/\[!?(.)[^\]]*\]/g, '$1')
-    .replace(/\*+/g, CANARY_MARK)
+    .replace(/\*+/g, token ? `${CANARY_MARK}-${token}` : CANARY_MARK)
     .replace(/\?/g, 'x');
 }
 
 const WILDCARD = /[*?[{]/;
 
-function spotOf(job: { job: string; path: string }, agent: ServiceModel, root: string): CanarySpot {
+function spotOf(job: { job: string; path: string }, agent: ServiceModel, root: string, token?: string): CanarySpot {
   const parts = job.path.split('/');
   const last = parts.pop() ?? '';
   // A `**` directory matches zero directories too: the canary goes where it starts.
   const dirParts = parts.filter((p) => p !== '**');
   const containerDir = dirParts.join('/') || '/';
-  const containerFile = posix.join(containerDir, canaryFileName(last));
+  const containerFile = posix.join(containerDir, canaryFileName(last, token));
   const base = { job: job.job, glob: job.path, containerFile };
   if (!job.job)
     return { ...base, problem: `${job.path} has no job label, so its lines cannot be found in Loki by job` };
@@ -65,14 +67,14 @@ function spotOf(job: { job: string; path: string }, agent: ServiceModel, root: s
 }
 
 /** Where the canary lines go: one spot per job of the agent's config. */
-export function canaryPlan(model: StackModel, agent: ServiceModel, root: string): CanaryPlan {
+export function canaryPlan(model: StackModel, agent: ServiceModel, root: string, token?: string): CanaryPlan {
   return {
     agent: {
       service: agent.name,
       title: agent.name === 'alloy' ? 'Alloy' : agent.name === 'promtail' ? 'Promtail' : agent.name,
       image: agent.image?.value,
     },
-    spots: logJobs(model, agent).map((j) => spotOf(j, agent, root)),
+    spots: logJobs(model, agent).map((j) => spotOf(j, agent, root, token)),
   };
 }
 
@@ -87,7 +89,8 @@ export function canaryLine(token: string, job: string, at = new Date()): string 
  * the user the app runs as). Prints `@wrote JOB`, `@nodir JOB DIR-LISTING` or `@denied JOB`.
  */
 export function canaryScript(plan: CanaryPlan, token: string, docker: string): string {
-  const append = `f=$1; if [ -f "$f" ] && [ "$(wc -c < "$f")" -gt ${MAX_CANARY_BYTES} ]; then : > "$f"; fi; printf '%s\\n' "$2" >> "$f"`;
+  // Earlier runs' canary files in the directory go (this run's token kept): one small file each.
+  const append = `f=$1; for o in "\${f%/*}"/*${CANARY_MARK}-*; do case "$o" in *${CANARY_MARK}-${token}*) ;; *) rm -f -- "$o" ;; esac; done; printf '%s\\n' "$2" >> "$f"`;
   const viaDocker = plan.agent.image
     ? `|| ${docker} run --rm --user 0:0 --network none --entrypoint /bin/sh -v "$d:/c" ${shq(plan.agent.image)} -c "$W" _ "/c/$n" "$3" >/dev/null 2>&1`
     : '';

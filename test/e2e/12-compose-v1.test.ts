@@ -20,9 +20,11 @@ const sandboxScript = (script: string, ...args: string[]) =>
 
 beforeAll(() => {
   main = loadSandbox();
-  // The stacks of other tests hold the container names and ports: clear them first.
+  // The stacks of other tests hold the container names and ports: clear them first. Their
+  // volumes go too: this is another host, and Promtail's saved read offsets for the same paths
+  // inside the container would skip the first bytes of this host's new log files.
   sh(
-    'for p in md-app md-monitoring; do docker ps -aq --filter label=com.docker.compose.project=$p | xargs -r docker rm -f; done',
+    'for p in md-app md-monitoring; do docker ps -aq --filter label=com.docker.compose.project=$p | xargs -r docker rm -f; docker volume ls -q --filter label=com.docker.compose.project=$p | xargs -r docker volume rm; done',
   );
   sandboxScript('up.sh', '--compose', 'v1', '--no-images', '--images-file', `${main.dir}/images.txt`);
   v1 = loadSandbox(`${V1_DIR}/sandbox.env`);

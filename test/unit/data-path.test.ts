@@ -2,7 +2,7 @@
 // broken one, the canary script on a real sh, reading Loki's answer, the plain words for a line
 // that does not arrive, Grafana's answers, and the filters that keep canaries out of alerts.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -81,6 +81,7 @@ describe('canary spots', () => {
 
   it('makes a file name the glob matches', () => {
     expect(canaryFileName('*.log')).toBe(`${CANARY_MARK}.log`);
+    expect(canaryFileName('*.log', 'ab12')).toBe(`${CANARY_MARK}-ab12.log`);
     expect(canaryFileName('app-*.log')).toBe(`app-${CANARY_MARK}.log`);
     expect(canaryFileName('access?.{log,txt}')).toBe('accessx.log');
     expect(canaryFileName('[ab]*.log')).toBe(`a${CANARY_MARK}.log`);
@@ -98,43 +99,49 @@ describe('canary spots', () => {
 });
 
 describe('the canary script on a real sh', () => {
-  it('appends to existing directories, names missing ones, and caps the file', () => {
+  it("writes this run's file, removes earlier runs' canary files only, and names missing directories", () => {
     const root = mkdtempSync(join(tmpdir(), 'md-canary-'));
-    mkdirSync(join(root, 'logs/app/info'), { recursive: true });
+    const info = join(root, 'logs/app/info');
+    mkdirSync(info, { recursive: true });
     mkdirSync(join(root, 'logs/app/debug'), { recursive: true });
-    const plan = {
-      agent: { service: 'promtail', title: 'Promtail' },
-      spots: [
-        {
-          job: 'info_logs',
-          glob: '/var/log/app/info/*.log',
-          containerFile: '/x',
-          hostFile: `${root}/logs/app/info/c.log`,
-        },
-        {
-          job: 'warn_logs',
-          glob: '/var/log/app/warn/*.log',
-          containerFile: '/y',
-          hostFile: `${root}/logs/app/warn/c.log`,
-        },
-      ],
-    };
-    const run = () => {
-      const { command, stdin } = invocation(canaryScript(plan, 'tok123', 'docker'));
+    const spots = (token: string) => [
+      {
+        job: 'info_logs',
+        glob: '/var/log/app/info/*.log',
+        containerFile: '/x',
+        hostFile: `${info}/${canaryFileName('*.log', token)}`,
+      },
+      // Another job's file in the same directory: another extension, the same run.
+      {
+        job: 'info_txt',
+        glob: '/var/log/app/info/*.txt',
+        containerFile: '/x2',
+        hostFile: `${info}/${canaryFileName('*.txt', token)}`,
+      },
+      {
+        job: 'warn_logs',
+        glob: '/var/log/app/warn/*.log',
+        containerFile: '/y',
+        hostFile: `${root}/logs/app/warn/${canaryFileName('*.log', token)}`,
+      },
+    ];
+    const run = (token: string) => {
+      const plan = { agent: { service: 'promtail', title: 'Promtail' }, spots: spots(token) };
+      const { command, stdin } = invocation(canaryScript(plan, token, 'docker'));
       return parseCanaryWrites(execFileSync('sh', ['-c', command], { input: stdin, encoding: 'utf8' }));
     };
-    const first = run();
+    // The app's own log, larger than any canary: never touched.
+    writeFileSync(join(info, 'info.log'), 'x'.repeat(70_000));
+    const first = run('aaa111');
     expect(first.get('info_logs')).toEqual({ state: 'wrote' });
     expect(first.get('warn_logs')).toEqual({ state: 'nodir', siblings: 'debug info' });
-    expect(readFileSync(`${root}/logs/app/info/c.log`, 'utf8')).toMatch(
-      / INFO monitoring-deploy-canary tok123 job=info_logs\n$/,
+    expect(readFileSync(`${info}/${CANARY_MARK}-aaa111.log`, 'utf8')).toMatch(
+      / INFO monitoring-deploy-canary aaa111 job=info_logs\n$/,
     );
-    run();
-    expect(readFileSync(`${root}/logs/app/info/c.log`, 'utf8').split('\n').filter(Boolean)).toHaveLength(2);
-    // Past 64 KiB the file starts over, so it never grows without bound.
-    execFileSync('sh', ['-c', `head -c 70000 /dev/zero | tr '\\0' x >> '${root}/logs/app/info/c.log'`]);
-    run();
-    expect(readFileSync(`${root}/logs/app/info/c.log`, 'utf8').split('\n').filter(Boolean)).toHaveLength(1);
+    run('bbb222');
+    expect(readdirSync(info).sort()).toEqual(['info.log', `${CANARY_MARK}-bbb222.log`, `${CANARY_MARK}-bbb222.txt`]);
+    expect(readFileSync(`${info}/${CANARY_MARK}-bbb222.txt`, 'utf8')).toMatch(/ bbb222 job=info_txt\n$/);
+    expect(readFileSync(join(info, 'info.log'), 'utf8')).toHaveLength(70_000);
   });
 
   it('reports a directory it may not write to', () => {
