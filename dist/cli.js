@@ -37854,7 +37854,7 @@ function canaryFileName(pattern, token) {
     return pattern
         .replace(/\{([^,}]*)[^}]*\}/g, '$1')
         .replace(/\[!?(.)[^\]]*\]/g, '$1')
-        .replace(/\*+/g, token ? `${CANARY_MARK}-${token}` : CANARY_MARK)
+        .replace(/\*+/g, `${CANARY_MARK}-${token}`)
         .replace(/\?/g, 'x');
 }
 const WILDCARD = /[*?[{]/;

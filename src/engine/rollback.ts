@@ -17,7 +17,7 @@ import { connectStep, newRun, type OnHost, preflightStep, withLock } from './ses
  * to a 15s interval after it is ready), and a rollback cut short leaves the host unproven.
  */
 const ROLLBACK_GATE_MIN_MS = 60_000;
-export const rollbackGateTimeoutMs = (healthTimeoutMs: number) => Math.max(healthTimeoutMs, ROLLBACK_GATE_MIN_MS);
+const rollbackGateTimeoutMs = (healthTimeoutMs: number) => Math.max(healthTimeoutMs, ROLLBACK_GATE_MIN_MS);
 
 /**
  * Puts a release's files back, restarts what they change, and gates on its health. `push`

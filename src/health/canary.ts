@@ -32,17 +32,17 @@ export interface CanaryPlan {
  * file each run: the log agent keeps read offsets by path, and an offset saved for an older file
  * of the same name (its positions outlive a log directory made afresh) would skip the new line.
  */
-export function canaryFileName(pattern: string, token?: string): string {
+export function canaryFileName(pattern: string, token: string): string {
   return pattern
     .replace(/\{([^,}]*)[^}]*\}/g, '$1')
     .replace(/\[!?(.)[^\]]*\]/g, '$1')
-    .replace(/\*+/g, token ? `${CANARY_MARK}-${token}` : CANARY_MARK)
+    .replace(/\*+/g, `${CANARY_MARK}-${token}`)
     .replace(/\?/g, 'x');
 }
 
 const WILDCARD = /[*?[{]/;
 
-function spotOf(job: { job: string; path: string }, agent: ServiceModel, root: string, token?: string): CanarySpot {
+function spotOf(job: { job: string; path: string }, agent: ServiceModel, root: string, token: string): CanarySpot {
   const parts = job.path.split('/');
   const last = parts.pop() ?? '';
   // A `**` directory matches zero directories too: the canary goes where it starts.
@@ -67,7 +67,7 @@ function spotOf(job: { job: string; path: string }, agent: ServiceModel, root: s
 }
 
 /** Where the canary lines go: one spot per job of the agent's config. */
-export function canaryPlan(model: StackModel, agent: ServiceModel, root: string, token?: string): CanaryPlan {
+export function canaryPlan(model: StackModel, agent: ServiceModel, root: string, token: string): CanaryPlan {
   return {
     agent: {
       service: agent.name,

@@ -41,7 +41,7 @@ function bundledPlan(raw: Record<string, string> = {}) {
   const model = buildModel(r.files, r.variables);
   const agent = model.services.find((s) => s.name === (raw['log-agent'] ?? 'promtail'));
   if (!agent) throw new Error('no agent');
-  return { model, plan: canaryPlan(model, agent, '/home/ec2-user/monitoring'), rendered: r };
+  return { model, plan: canaryPlan(model, agent, '/home/ec2-user/monitoring', 'tok'), rendered: r };
 }
 
 describe('canary spots', () => {
@@ -49,13 +49,13 @@ describe('canary spots', () => {
     const { plan } = bundledPlan();
     expect(plan.agent).toMatchObject({ service: 'promtail', title: 'Promtail' });
     expect(plan.spots.map((s) => [s.job, s.hostFile, s.problem])).toEqual([
-      ['debug_logs', `/home/ec2-user/monitoring/logs/app/debug/${CANARY_MARK}.log`, undefined],
-      ['info_logs', `/home/ec2-user/monitoring/logs/app/info/${CANARY_MARK}.log`, undefined],
-      ['warn_logs', `/home/ec2-user/monitoring/logs/app/warn/${CANARY_MARK}.log`, undefined],
-      ['error_logs', `/home/ec2-user/monitoring/logs/app/error/${CANARY_MARK}.log`, undefined],
-      ['nginx_log', `/home/ec2-user/monitoring/logs/nginx/${CANARY_MARK}.log`, undefined],
+      ['debug_logs', `/home/ec2-user/monitoring/logs/app/debug/${CANARY_MARK}-tok.log`, undefined],
+      ['info_logs', `/home/ec2-user/monitoring/logs/app/info/${CANARY_MARK}-tok.log`, undefined],
+      ['warn_logs', `/home/ec2-user/monitoring/logs/app/warn/${CANARY_MARK}-tok.log`, undefined],
+      ['error_logs', `/home/ec2-user/monitoring/logs/app/error/${CANARY_MARK}-tok.log`, undefined],
+      ['nginx_log', `/home/ec2-user/monitoring/logs/nginx/${CANARY_MARK}-tok.log`, undefined],
     ]);
-    expect(plan.spots[1]?.containerFile).toBe(`/var/log/app/info/${CANARY_MARK}.log`);
+    expect(plan.spots[1]?.containerFile).toBe(`/var/log/app/info/${CANARY_MARK}-tok.log`);
   });
 
   it('reads the same jobs from the Alloy config', () => {
@@ -73,18 +73,17 @@ describe('canary spots', () => {
     };
     const labels = config.scrape_configs[1]?.static_configs[0]?.labels as Record<string, string>;
     labels.__path__ = '/logs/info/*.log';
-    const spot = canaryPlan(model, promtail, '/r').spots[1];
+    const spot = canaryPlan(model, promtail, '/r', 'tok').spots[1];
     expect(spot?.problem).toBe(
       'promtail watches /logs/info/*.log, but no host directory is mounted at /logs/info in its container (it mounts /etc/promtail/config.yml, /var/log/app, /var/log/nginx, /promtail)',
     );
   });
 
   it('makes a file name the glob matches', () => {
-    expect(canaryFileName('*.log')).toBe(`${CANARY_MARK}.log`);
     expect(canaryFileName('*.log', 'ab12')).toBe(`${CANARY_MARK}-ab12.log`);
-    expect(canaryFileName('app-*.log')).toBe(`app-${CANARY_MARK}.log`);
-    expect(canaryFileName('access?.{log,txt}')).toBe('accessx.log');
-    expect(canaryFileName('[ab]*.log')).toBe(`a${CANARY_MARK}.log`);
+    expect(canaryFileName('app-*.log', 'ab12')).toBe(`app-${CANARY_MARK}-ab12.log`);
+    expect(canaryFileName('access?.{log,txt}', 'ab12')).toBe('accessx.log');
+    expect(canaryFileName('[ab]*.log', 'ab12')).toBe(`a${CANARY_MARK}-ab12.log`);
   });
 
   it('knows which services are on the log path: the agent, Loki and the writers of its directories', () => {
