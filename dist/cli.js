@@ -36030,6 +36030,8 @@ t=$(mktemp -d) || exit 1
 (docker version --format '{{.Server.Version}}' > "$t/docker" 2>&1; echo $? > "$t/docker_rc") &
 (docker compose version --short > "$t/compose" 2>/dev/null; echo $? > "$t/compose_rc") &
 (df -Pk "$HOME" 2>/dev/null | awk 'NR==2{print $4}') > "$t/df" &
+(r=$(docker info --format '{{.DockerRootDir}}' 2>/dev/null || sudo -n docker info --format '{{.DockerRootDir}}' 2>/dev/null)
+ df -Pk "\${r:-/var/lib/docker}" 2>/dev/null | awk -v r="\${r:-/var/lib/docker}" 'NR==2{print r; print $2}') > "$t/droot" &
 printf 'now=%s\\narch=%s\\nuid=%s\\ngid=%s\\nhome=%s\\npath=%s\\n' "$(date +%s)" "$(uname -m)" "$(id -u)" "$(id -g)" "$HOME" "$PATH"
 if [ -r /etc/os-release ]; then (. /etc/os-release; printf 'os=%s\\n' "$PRETTY_NAME"); else printf 'os=%s\\n' "$(uname -s)"; fi
 printf 'docker_path=%s\\n' "$(command -v docker 2>/dev/null)"
@@ -36039,6 +36041,7 @@ wait
 got() { v=; IFS= read -r v < "$t/$1" 2>/dev/null; }
 got sudo; printf 'sudo=%s\\n' "$v"
 got df; printf 'disk_free_kb=%s\\n' "$v"
+{ IFS= read -r r; IFS= read -r k; } < "$t/droot" 2>/dev/null && printf 'docker_root=%s\\ndocker_disk_kb=%s\\n' "$r" "$k"
 got docker_rc
 if [ "$v" = 0 ]; then got docker; printf 'docker=direct\\ndocker_version=%s\\n' "$v"; D=docker
 elif sudo -n docker version --format '{{.Server.Version}}' > "$t/sudo_docker" 2>/dev/null; then got sudo_docker; printf 'docker=sudo\\ndocker_version=%s\\n' "$v"; D="sudo -n docker"
@@ -36082,6 +36085,8 @@ function parseFacts(stdout) {
         swapTotalBytes: kb('SwapTotal_kb'),
         swapFreeBytes: kb('SwapFree_kb'),
         hostNowSec: num('now'),
+        dockerRootDir: kv.get('docker_root') || undefined,
+        volumeDiskBytes: kb('docker_disk_kb') || undefined,
     };
 }
 const MIN_FREE_DISK_BYTES = 1024 ** 3;
@@ -36423,6 +36428,24 @@ const INPUTS = [
         default: '2G',
         description: 'Ensure at least this much active swap (e.g. 2G, 512M); 0 leaves swap alone.',
     },
+    {
+        name: 'logs-disk-budget',
+        group: 'host',
+        default: 'auto',
+        description: 'Most disk Loki may take (e.g. 2G): its ingestion rate is limited to what retention can keep within it, and near it the oldest logs go first. auto: 10% of the disk Docker keeps its volumes on, from 256M to 10G.',
+    },
+    {
+        name: 'metrics-disk-budget',
+        group: 'host',
+        default: 'auto',
+        description: 'Most disk Prometheus may take (its retention size, WAL included; e.g. 1G); the oldest data goes first. auto: 8% of the disk Docker keeps its volumes on, from 256M to 4G.',
+    },
+    {
+        name: 'app-logs-disk-budget',
+        group: 'host',
+        default: '256M',
+        description: "Disk your app's log files may take in logs/app (bound them with Logback's rolling policy); more is warned about, never deleted.",
+    },
     // gate
     {
         name: 'health-timeout',
@@ -36518,14 +36541,15 @@ function formatSize(bytes) {
     }
     return String(bytes);
 }
-/** "2G", "512M", "512MiB", "0" -> bytes (binary units, as fallocate/dd read them): 0, or within range. */
+/** "2G", "512M", "512MiB" -> bytes (binary units, as fallocate/dd read them): within range, or 0 where allowed. */
 function parseSize(value, input, range) {
-    const limits = `0 (leave swap alone) or ${formatSize(range.min)} to ${formatSize(range.max)}`;
+    const span = `${formatSize(range.min)} to ${formatSize(range.max)}`;
+    const limits = range.zero ? `0 (${range.zero}) or ${span}` : span;
     const m = /^\s*([0-9]+)\s*([KMGT]?)(?:i?B)?\s*$/i.exec(value);
     if (!m?.[1])
         throw new Error(`${input}: ${shown(value)} is not a size; use a whole number with a unit, e.g. 2G or 512M (${limits})`);
     const bytes = Number(m[1]) * (SIZE_UNITS[(m[2] ?? '').toUpperCase()] ?? 1);
-    if (bytes !== 0 && !(bytes >= range.min && bytes <= range.max))
+    if (!(bytes === 0 && range.zero) && !(bytes >= range.min && bytes <= range.max))
         throw new Error(`${input}: ${shown(value)} is out of range; use ${limits}`);
     return bytes;
 }
@@ -36886,7 +36910,19 @@ const SECOND = 1000;
 const CONNECT_TIMEOUT = { min: SECOND, max: 10 * 60 * SECOND };
 const HEALTH_TIMEOUT = { min: SECOND, max: 60 * 60 * SECOND };
 const LOCK_TIMEOUT = { min: SECOND, max: 6 * 60 * 60 * SECOND };
-const SWAP_SIZE = { min: 1024 ** 2, max: 64 * 1024 ** 3 };
+const SWAP_SIZE = { min: 1024 ** 2, max: 64 * 1024 ** 3, zero: 'leave swap alone' };
+// A budget under 32M leaves Loki or Prometheus no room to work; over 1T is a typo on these hosts.
+const DISK_BUDGET = { min: 32 * 1024 ** 2, max: 1024 ** 4 };
+function parseBudget(value, input) {
+    if (value.trim().toLowerCase() === 'auto')
+        return 'auto';
+    try {
+        return parseSize(value, input, DISK_BUDGET);
+    }
+    catch (e) {
+        throw new Error(`${e.message.replace(/\)?$/, (end) => (end ? '; or auto)' : ', or auto'))}`);
+    }
+}
 /** Required inputs that have no value. */
 function missingRequired(raw) {
     return INPUTS.filter((i) => i.required && !raw[i.name]?.trim()).map((i) => i.name);
@@ -37013,6 +37049,11 @@ function readSettings(raw, options = {}) {
             }), []),
         },
         swapBytes: attempt(() => parseSize(value('swap-size'), 'swap-size', SWAP_SIZE), 0),
+        disk: {
+            logsBudget: attempt(() => parseBudget(value('logs-disk-budget'), 'logs-disk-budget'), 'auto'),
+            metricsBudget: attempt(() => parseBudget(value('metrics-disk-budget'), 'metrics-disk-budget'), 'auto'),
+            appLogsBudget: attempt(() => parseSize(value('app-logs-disk-budget'), 'app-logs-disk-budget', DISK_BUDGET), 256 * 1024 ** 2),
+        },
         healthTimeoutMs: attempt(() => parseDuration(value('health-timeout'), 'health-timeout', HEALTH_TIMEOUT), 180_000),
         rollback: attempt(() => parseBoolean(value('rollback'), 'rollback'), true),
         lockTimeoutMs: attempt(() => parseDuration(value('lock-timeout'), 'lock-timeout', LOCK_TIMEOUT), 600_000),
@@ -37691,8 +37732,35 @@ function servicesOf(y, vars) {
             command: command.map((c) => interpolate(c, vars)),
             profiles: Array.isArray(s.profiles) ? s.profiles.map(String) : [],
             environment: environmentOf(s.environment, vars),
+            memLimitBytes: byteSize(str(s.mem_limit), vars),
+            logMaxBytes: logMaxBytes(s.logging, vars),
         };
     });
+}
+/** Compose's byte values (mem_limit: 256m, max-size: 10m): b, k, m, g (powers of 1024). */
+function byteSize(raw, vars) {
+    const m = /^\s*([0-9.]+)\s*([bkmg]?)b?\s*$/i.exec(interpolate(raw ?? '', vars));
+    if (!m?.[1])
+        return undefined;
+    const unit = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(m[2] ?? '').toLowerCase()] ?? 1;
+    return Math.round(Number(m[1]) * unit);
+}
+/**
+ * Docker's json-file and local drivers keep max-file files of max-size at most (json-file: 1
+ * file when only max-size is set; local: 5 files of 20m by default); json-file without max-size
+ * grows without bound, as do drivers whose files are not the container's (none, syslog: 0).
+ */
+function logMaxBytes(raw, vars) {
+    const logging = (raw ?? {});
+    const driver = str(logging.driver) ?? 'json-file';
+    const options = logging.options ?? {};
+    const files = Number(interpolate(str(options['max-file']) ?? '', vars)) || undefined;
+    const size = byteSize(str(options['max-size']), vars);
+    if (driver === 'local')
+        return (size ?? 20 * 1024 ** 2) * (files ?? 5);
+    if (driver === 'json-file')
+        return size === undefined ? undefined : size * (files ?? 1);
+    return 0;
 }
 function environmentOf(raw, vars) {
     const out = {};
@@ -39023,6 +39091,9 @@ function gateDetail(gate, options) {
 
 
 
+/** disk-guard's directory: Loki's runtime overrides and its status, kept across deploys. */
+const diskGuardDir = (layout) => `${layout.dataDir}/disk-guard`;
+const lokiOverrides = (layout) => `${diskGuardDir(layout)}/loki-overrides.yaml`;
 /** The receiver's certificate and key on the host (not secret and secret): kept across deploys. */
 const receiverTlsDir = (layout) => `${layout.root}/receiver-tls`;
 const receiverCert = (layout) => `${receiverTlsDir(layout)}/receiver.crt`;
@@ -39067,7 +39138,15 @@ function dirs(w) {
         [layout.secretsDir, '700'],
         ...(w.agent ? [[`${layout.dataDir}/prometheus-agent`, '755']] : []),
         ...(w.receiverTls ? [[receiverTlsDir(layout), '700']] : []),
+        ...(w.diskGuard ? [[diskGuardDir(layout), '755']] : []),
     ];
+}
+/**
+ * Files a service needs before it first starts, made once and then left to their owner: Loki
+ * refuses to start without its runtime overrides file, which disk-guard rewrites.
+ */
+function seeds(w) {
+    return w.diskGuard === 'loki' ? [[lokiOverrides(w.layout), 'overrides: {}']] : [];
 }
 const passwordFile = (w) => `${w.layout.root}/${SECRET_FILES.grafanaAdminPassword}`;
 const secretKeyFile = (w) => `${w.layout.root}/${SECRET_FILES.grafanaSecretKey}`;
@@ -39086,7 +39165,7 @@ function dirsState(w) {
         ...dirs(w).map(([d, mode]) => mode === STICKY
             ? `case "$(stat -c %a -- ${shq(d)} 2>/dev/null)" in 777|'') echo @missing ${shq(d)} ;; esac`
             : `[ -d ${shq(d)} ] || echo @missing ${shq(d)}`),
-        ...generated(w).map(([f]) => `[ -s ${shq(f)} ] || echo @missing ${shq(f)}`),
+        ...[...generated(w), ...seeds(w)].map(([f]) => `[ -s ${shq(f)} ] || echo @missing ${shq(f)}`),
         ...(w.receiverTls ? [`[ -s ${shq(receiverCert(w.layout))} ] || echo @missing ${shq(receiverCert(w.layout))}`] : []),
     ].join('\n');
 }
@@ -39105,6 +39184,9 @@ ${dirs(w)
 ${w.secretKey ? `[ -s ${shq(secretKeyFile(w))} ] || [ ! -s ${shq(db)} ] || echo ${KEY_FOR_EXISTING_DB}` : ''}
 ${generated(w)
         .map(([f, bytes]) => `gen ${shq(f)} ${bytes}`)
+        .join('\n')}
+${seeds(w)
+        .map(([f, text]) => `[ -s ${shq(f)} ] || { printf '%s\\n' ${shq(text)} > ${shq(f)}; chmod 644 ${shq(f)}; changed="$changed ${f}"; }`)
         .join('\n')}
 ${w.receiverTls ? certScript(w.layout, RECEIVER_TLS_NAME) : ''}
 echo "changed:$changed"
@@ -39140,6 +39222,400 @@ function existingDbWarning(w) {
         "Grafana used its public default key before. Secrets it stored with the old key (passwords of data sources or contact points added in Grafana's UI) " +
         'can no longer be read and must be entered again; the provisioned data sources and the Discord contact point come from files and are not affected. ' +
         'Keep the key with the database (a backup of data/grafana needs it), and never change it.');
+}
+
+;// CONCATENATED MODULE: ./src/model/versions.ts
+// The images of the bundled stack (compose/) and the version each is pinned to, in one place.
+// The compose files pin exactly these (a unit test compares every `image:` with this table), and
+// the README's version table is made from it (`npm run docs`). Each version was checked against
+// its project's release tags (prometheus/prometheus v3.13.2, prometheus/node_exporter v1.12.1,
+// grafana/loki v3.6.15 and v3.6.11, grafana/alloy v1.18.1, nginx/nginx release-1.30.4).
+/** Promtail's end of life (Loki docs, send-data/promtail/_index.md at v3.6.15). */
+const PROMTAIL_END_OF_LIFE = '2026-03-02';
+const PINNED_IMAGES = [
+    {
+        image: 'prom/prometheus',
+        tag: 'v3.13.2',
+        services: ['prometheus'],
+        why: 'newest 3.13 patch; its retention flags still work (deprecated since 3.8, see the compose file)',
+        diskMiB: 320,
+        sizeFrom: "estimate: busybox base (4 MiB) and two binaries, prometheus and promtool, which are 100 and 98 MB stripped in Debian's 3.5.3 build and larger unstripped in the release build",
+    },
+    {
+        image: 'prom/node-exporter',
+        tag: 'v1.12.1',
+        services: ['node-exporter'],
+        why: 'newest release; the flags we pass are unchanged',
+        diskMiB: 40,
+        sizeFrom: "estimate: busybox base and one binary (17 MB stripped in Debian's 1.11.1 build)",
+    },
+    {
+        image: 'grafana/loki',
+        tag: '3.6.15',
+        services: ['loki'],
+        why: "newest patch of 3.6, Promtail's last minor (the linter wants both on one minor)",
+        diskMiB: 160,
+        sizeFrom: 'estimate: distroless static base (2 MiB) and the loki binary, 133 MB built from v3.6.15 here with the same flags',
+    },
+    {
+        image: 'grafana/promtail',
+        tag: '3.6.11',
+        services: ['promtail'],
+        why: `the last release with a Promtail image; end of life since ${PROMTAIL_END_OF_LIFE}`,
+        diskMiB: 260,
+        sizeFrom: 'estimate: Ubuntu noble base (78 MB) with libsystemd and tzdata, and the promtail binary (102 MB built from v3.6.3 here)',
+    },
+    {
+        image: 'grafana/alloy',
+        tag: 'v1.18.1',
+        services: ['alloy'],
+        why: 'newest release; every block and argument of config.alloy is valid in it',
+        diskMiB: 500,
+        sizeFrom: 'estimate: 408 MB on disk at v1.1 (grafana/alloy#1101), grown since',
+    },
+    {
+        image: 'busybox',
+        tag: '1.37.0',
+        services: ['disk-guard'],
+        why: 'newest release; sh, find, stat, du and awk are all disk-guard needs',
+        diskMiB: 5,
+        sizeFrom: '4.4 MB on disk (docker-library/repo-info, repos/busybox/local/1.37.0.md)',
+    },
+    {
+        image: 'grafana/grafana',
+        tag: '13.2.2',
+        services: ['grafana'],
+        why: 'newest 13.2 patch (13.2.1 and 13.2.2 carry security fixes); file provisioning as in 12; gzip off, see the compose file',
+        diskMiB: 700,
+        sizeFrom: 'estimate: no published size found; 168 MB compressed for an 11.6 build (grafana/grafana-image-tags), about three times that unpacked, and 13 ships more',
+    },
+    {
+        image: 'nginx',
+        tag: '1.30.4-alpine',
+        services: ['nginx', 'receiver'],
+        why: 'newest patch of the stable line (1.30) confirmed; alpine for size',
+        diskMiB: 70,
+        sizeFrom: '68.4 MB on disk for nginx:1.30.4-alpine (docker-library/repo-info, repos/nginx/local/1.30.4-alpine3.24.md)',
+    },
+];
+/** The pinned image a service of the bundled stack runs, as `image:tag`. */
+function pinnedImageOf(service) {
+    const p = PINNED_IMAGES.find((x) => x.services.includes(service));
+    return p && `${p.image}:${p.tag}`;
+}
+/** The README's version table. */
+function versionsMarkdown() {
+    return [
+        '| service | image | why this version |',
+        '| --- | --- | --- |',
+        ...PINNED_IMAGES.map((p) => `| ${p.services.join(', ')} | \`${p.image}:${p.tag}\` | ${p.why} |`),
+    ].join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/model/budget.ts
+
+const MiB = 1024 ** 2;
+const GiB = 1024 ** 3;
+/** The disk assumed where no host was asked (plan): the post's EC2 free-tier root volume. */
+const PLAN_DISK_BYTES = 8 * GiB;
+/** auto: a share of the disk Docker keeps its volumes on, within bounds, in whole 64 MiB. */
+const AUTO = {
+    logs: { share: 0.1, min: 256 * MiB, max: 10 * GiB },
+    metrics: { share: 0.08, min: 256 * MiB, max: 4 * GiB },
+};
+function auto(rule, diskBytes) {
+    const share = Math.floor((diskBytes * rule.share) / (64 * MiB)) * 64 * MiB;
+    return Math.min(rule.max, Math.max(rule.min, share));
+}
+/** The budgets for a host whose volume disk has diskBytes (from its size, so redeploys agree). */
+function resolveBudgets(disk, diskBytes = PLAN_DISK_BYTES) {
+    return {
+        logsBytes: disk.logsBudget === 'auto' ? auto(AUTO.logs, diskBytes) : disk.logsBudget,
+        metricsBytes: disk.metricsBudget === 'auto' ? auto(AUTO.metrics, diskBytes) : disk.metricsBudget,
+        appLogsBytes: disk.appLogsBudget,
+    };
+}
+/**
+ * How long logs wait before retention can remove them, at worst: the ingester ships its index
+ * every 15 minutes (a fixed period in Loki's TSDB head manager), then an upload, a retention run
+ * and the delete delay follow (loki-dev-config.yml), and the WAL and the chunks still in memory
+ * hold up to 20 minutes more. What arrives in that time must fit in the budget, whatever it is:
+ * the limit is on the uncompressed bytes, which is what the worst case (logs that do not
+ * compress) writes.
+ */
+const LOKI_UNREACHABLE_SECONDS = 45 * 60;
+/** Loki's own default rate limit: a larger budget does not raise it further. */
+const LOKI_DEFAULT_RATE_MB = 4;
+function lokiLimits(budgetBytes) {
+    const rate = Math.min(LOKI_DEFAULT_RATE_MB * MiB, budgetBytes / LOKI_UNREACHABLE_SECONDS);
+    return {
+        ingestionRateMb: (Math.floor((rate / MiB) * 1000) / 1000).toString(),
+        ingestionBurstMb: '2',
+        streamRate: `${Math.floor(rate / 2 / 1024)}KB`,
+        streamBurst: '2MB',
+    };
+}
+/** Bytes a day Loki accepts at most under a budget (the rate limit, for people). */
+const lokiBytesPerDay = (budgetBytes) => Math.min(LOKI_DEFAULT_RATE_MB * MiB, budgetBytes / LOKI_UNREACHABLE_SECONDS) * 86_400;
+/** Prometheus' size flag: its units are powers of 1024 (MB = MiB). */
+const prometheusSize = (bytes) => `${Math.floor(bytes / MiB)}MB`;
+/** Prometheus deletes whole blocks, and writes a new block before it drops the oldest. */
+const METRICS_BLOCK_MARGIN = 0.2;
+/** nginx's log segments (nginx/log-segments.sh): at most this many of this size, per log file. */
+const NGINX_SEGMENT = { bytes: 10 * MiB, kept: 5 };
+/** Where log-segments.sh is mounted in nginx, and where it keeps the segments (the host's logs/nginx). */
+const NGINX_SEGMENTS = {
+    script: '/etc/nginx/monitoring-deploy/log-segments.sh',
+    files: '/var/log/nginx-files',
+};
+/** An image not yet on the host, by its size once pulled: the pinned table, or an assumption. */
+function imageDiskBytes(image) {
+    const pinned = PINNED_IMAGES.find((p) => image === `${p.image}:${p.tag}`);
+    if (pinned)
+        return { bytes: pinned.diskMiB * MiB, from: pinned.sizeFrom };
+    return {
+        bytes: UNKNOWN_IMAGE_BYTES,
+        from: 'not known before it is pulled: a Spring Boot image on a JRE base is assumed',
+    };
+}
+/** An image of unknown size (your app's, an override): a Spring Boot app on a JRE base. */
+const UNKNOWN_IMAGE_BYTES = 512 * MiB;
+
+;// CONCATENATED MODULE: ./src/host/disk-budget.ts
+// The disk budget: the most the stack will take on the host, item by item, against what each of
+// the host's filesystems has free, before anything is written. What is already there counts:
+// a redeploy needs only what its volumes, logs and images may still grow by.
+
+
+
+/** The directories under remote-dir whose use is measured. */
+const MEASURED_DIRS = ['logs/app', 'logs/nginx', 'data/grafana', 'data/prometheus-agent'];
+/**
+ * One script: df of /, of Docker's root and of remote-dir (its nearest existing parent on a first
+ * deploy), the sizes of Docker's volumes (docker system df -v, the one CLI answer that has them),
+ * of the images the stack runs that are already there, and du of the measured directories.
+ */
+function diskUsageScript(docker, layout, dockerRoot, images) {
+    const dirs = MEASURED_DIRS.map((d) => shq(`${layout.root}/${d}`)).join(' ');
+    return `d=${shq(layout.root)}; while [ ! -e "$d" ]; do d=$(dirname -- "$d"); done
+for p in "root /" "docker ${dockerRoot}" "stack $d"; do
+  df -Pk "\${p#* }" 2>/dev/null | awk -v k="\${p%% *}" -v id="$(stat -f -c %i "\${p#* }" 2>/dev/null)" 'NR==2 {print "@disk-fs", k, id, $2, $4, $NF}'
+done
+${docker} system df -v 2>/dev/null | awk '/^Local Volumes space usage/ {v=1; next} v == 1 && /^VOLUME NAME/ {v=2; next} v == 2 && NF == 0 {v=0} v == 2 {print "@volume", $1, $NF}'
+${images.length ? `${docker} image inspect --format '@image {{.Size}} {{join .RepoTags " "}}' ${images.map(shq).join(' ')} 2>/dev/null` : ''}
+du -sk ${dirs} 2>/dev/null | awk '{print "@du", $1, $2}'
+true`;
+}
+/** Docker's human sizes (units.HumanSize: powers of 1000): 52.88kB, 1.2GB, 0B. */
+function humanBytes(text) {
+    const m = /^([0-9.]+)\s*([kMGTP]?)B$/.exec(text.trim());
+    if (!m?.[1])
+        return 0;
+    const scale = { '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15 }[m[2] ?? ''] ?? 1;
+    return Math.round(Number(m[1]) * scale);
+}
+function parseDiskUsage(out, layout) {
+    const filesystems = [];
+    const volumes = {};
+    const images = {};
+    const dirs = {};
+    for (const line of out.split('\n')) {
+        const [tag, ...f] = line.trim().split(/\s+/);
+        if (tag === '@disk-fs' && f.length >= 5) {
+            const [place, id, size, avail, mount] = f;
+            filesystems.push({ place, id, mount, sizeBytes: Number(size) * 1024, availBytes: Number(avail) * 1024 });
+        }
+        else if (tag === '@volume' && f[0] && f[1])
+            volumes[f[0]] = humanBytes(f[1]);
+        else if (tag === '@image' && f[0])
+            for (const ref of f.slice(1))
+                images[ref] = Number(f[0]);
+        else if (tag === '@du' && f[0] && f[1])
+            dirs[f[1].slice(layout.root.length + 1)] = Number(f[0]) * 1024;
+    }
+    return { filesystems, volumes, images, dirs };
+}
+const has = (i, name) => i.services.some((s) => s.name === name);
+/** A named volume's use, by the service that mounts it at a container path. */
+function volumeUse(i, service, target) {
+    const s = i.services.find((x) => x.name === service);
+    const mount = s?.mounts.find((m) => m.named && m.target === target);
+    return (mount && s && i.usage.volumes[`${i.projectOf(s)}_${mount.source}`]) || 0;
+}
+function imagesItem(i) {
+    const missing = [...new Set(i.services.map(i.imageOf))].filter((img) => img && !(img in i.usage.images));
+    const bytes = missing.reduce((sum, img) => sum + imageDiskBytes(img).bytes, 0);
+    return {
+        what: 'images to pull',
+        place: 'docker',
+        capBytes: bytes,
+        usedBytes: 0,
+        note: missing.length ? missing.join(', ') : 'all on the host already',
+    };
+}
+function containerLogsItem(i) {
+    const unbounded = i.services.filter((s) => s.logMaxBytes === undefined).map((s) => s.name);
+    const bytes = i.services.reduce((sum, s) => sum + (s.logMaxBytes ?? 0), 0);
+    return {
+        what: 'container logs',
+        place: 'docker',
+        capBytes: unbounded.length ? undefined : bytes,
+        usedBytes: 0,
+        note: unbounded.length
+            ? `not rotated: ${unbounded.join(', ')} (set logging max-size and max-file)`
+            : `${i.services.length} containers, Docker's json-file rotation`,
+    };
+}
+/** Everything the stack may take on the host at most, item by item. */
+function budgetItems(i) {
+    const { budgets, usage } = i;
+    const dir = (d) => usage.dirs[d] ?? 0;
+    const items = [imagesItem(i)];
+    if (i.swapFileBytes > 0)
+        items.push({ what: 'swap file', place: 'root', capBytes: i.swapFileBytes, usedBytes: 0, note: 'swap-size' });
+    const agentMode = i.services.some((s) => s.name === 'prometheus' && s.command.includes('--agent'));
+    if (has(i, 'prometheus') && !agentMode)
+        items.push({
+            what: 'Prometheus',
+            place: 'docker',
+            capBytes: Math.round(budgets.metricsBytes * (1 + METRICS_BLOCK_MARGIN)),
+            usedBytes: volumeUse(i, 'prometheus', '/prometheus'),
+            note: `metrics-disk-budget ${formatBytes(budgets.metricsBytes)} (WAL included) and one block written before the oldest goes`,
+        });
+    if (agentMode)
+        items.push({
+            what: "Prometheus agent's WAL",
+            place: 'stack',
+            capBytes: 256 * MiB,
+            usedBytes: dir('data/prometheus-agent'),
+            note: 'what remote write could not send yet, 12 hours at most (an estimate of the bytes)',
+        });
+    if (has(i, 'loki'))
+        items.push({
+            what: 'Loki',
+            place: 'docker',
+            capBytes: budgets.logsBytes,
+            usedBytes: volumeUse(i, 'loki', '/loki'),
+            note: 'logs-disk-budget (disk-guard and its rate limit)',
+        });
+    items.push(containerLogsItem(i));
+    if (has(i, 'nginx'))
+        items.push({
+            what: 'nginx log files',
+            place: 'stack',
+            capBytes: 2 * NGINX_SEGMENT.kept * NGINX_SEGMENT.bytes,
+            usedBytes: dir('logs/nginx'),
+            note: `access and error, ${NGINX_SEGMENT.kept} segments of ${formatBytes(NGINX_SEGMENT.bytes)} each at most`,
+        });
+    if (has(i, 'server'))
+        items.push({
+            what: 'app log files',
+            place: 'stack',
+            capBytes: budgets.appLogsBytes,
+            usedBytes: dir('logs/app'),
+            note: 'app-logs-disk-budget: bounded by your Logback rolling policy, not by the deploy',
+        });
+    if (has(i, 'grafana'))
+        items.push({
+            what: 'Grafana data',
+            place: 'stack',
+            capBytes: 256 * MiB,
+            usedBytes: dir('data/grafana'),
+            note: 'its database and plugins (an estimate)',
+        });
+    items.push({
+        what: 'stack files, releases, log positions',
+        place: 'stack',
+        capBytes: 32 * MiB,
+        usedBytes: 0,
+        note: 'configs, the last 5 releases, the log agent and disk-guard state (an estimate)',
+    });
+    return items;
+}
+/**
+ * Room the host keeps for itself on each filesystem: 5% of it, at least 512 MiB (package
+ * updates; journald alone may take 10% of the filesystem it writes to, up to 4 GiB).
+ */
+const reserveFor = (sizeBytes) => Math.max(512 * MiB, Math.round(sizeBytes * 0.05));
+const growthOf = (item) => Math.max(0, (item.capBytes ?? 0) - item.usedBytes);
+function diskBudget(items, usage) {
+    const byId = new Map();
+    for (const fs of usage.filesystems)
+        byId.set(fs.id, [...(byId.get(fs.id) ?? []), fs]);
+    const filesystems = [...byId.values()].map((fss) => {
+        const places = fss.map((f) => f.place);
+        const { sizeBytes, availBytes, mount } = fss[0];
+        const growthBytes = items.filter((it) => places.includes(it.place)).reduce((sum, it) => sum + growthOf(it), 0);
+        const reserveBytes = reserveFor(sizeBytes);
+        return {
+            mount,
+            places,
+            sizeBytes,
+            availBytes,
+            growthBytes,
+            reserveBytes,
+            shortBytes: Math.max(0, growthBytes + reserveBytes - availBytes),
+        };
+    });
+    return { items, filesystems };
+}
+function formatBytes(bytes) {
+    if (bytes >= GiB)
+        return `${(bytes / GiB).toFixed(1)} GiB`;
+    if (bytes > 0 && bytes < MiB)
+        return `${Math.ceil(bytes / 1024)} KiB`;
+    return `${Math.round(bytes / MiB)} MiB`;
+}
+const PLACE_WORDS = {
+    root: 'the swap file',
+    docker: "Docker's images and volumes",
+    stack: 'remote-dir',
+};
+/** The refusal for a stack that does not fit, naming what takes the space and what to change. */
+function diskBudgetError(budget) {
+    const short = budget.filesystems.filter((f) => f.shortBytes > 0);
+    if (!short.length)
+        return undefined;
+    const lines = short.map((f) => {
+        const big = budget.items
+            .filter((it) => f.places.includes(it.place) && growthOf(it) > 0)
+            .sort((a, b) => growthOf(b) - growthOf(a))
+            .map((it) => `${it.what} ${formatBytes(growthOf(it))}`);
+        return (`the filesystem of ${f.mount} (${f.places.map((p) => PLACE_WORDS[p]).join(', ')}) has ${formatBytes(f.availBytes)} free; ` +
+            `the stack may still take ${formatBytes(f.growthBytes)} there (${big.join(', ')}) and ${formatBytes(f.reserveBytes)} stay free for the host: ` +
+            `${formatBytes(f.shortBytes)} short`);
+    });
+    return new DeployError(`The stack does not fit on the host's disk; nothing was changed:\n  ${lines.join('\n  ')}`, fixFor(budget, short));
+}
+function fixFor(budget, short) {
+    const on = (what) => budget.items.find((it) => it.what === what && short.some((f) => f.places.includes(it.place)));
+    const fixes = [
+        on('swap file') && 'a smaller swap-size (e.g. 1G)',
+        on('Loki') && 'a smaller logs-disk-budget (e.g. 256M)',
+        on('Prometheus') && 'a smaller metrics-disk-budget (e.g. 256M)',
+        on('app log files') && 'a smaller app-logs-disk-budget',
+    ].filter(Boolean);
+    const most = Math.max(...short.map((f) => f.shortBytes));
+    return `${fixes.length ? `set ${fixes.join(', or ')}; or ` : ''}give the host a bigger volume (at least ${formatBytes(most)} more; an EBS volume can grow while the instance runs), or free space (docker system prune, old files).`;
+}
+const PLACE_NAMES = { root: '/', docker: 'Docker', stack: 'remote-dir' };
+/** The budget as the reports show it; without filesystems (plan), only the items. */
+function budgetReport(budget, memory) {
+    return {
+        rows: budget.items.map((it) => ({
+            what: it.what,
+            where: PLACE_NAMES[it.place],
+            most: it.capBytes === undefined ? 'no bound' : formatBytes(it.capBytes),
+            now: it.usedBytes ? formatBytes(it.usedBytes) : '-',
+            note: it.note,
+        })),
+        filesystems: budget.filesystems.map((f) => `${f.mount} (${f.places.map((p) => PLACE_NAMES[p]).join(', ')}): ${formatBytes(f.availBytes)} free of ${formatBytes(f.sizeBytes)}; ` +
+            `the stack may still take ${formatBytes(f.growthBytes)}, ${formatBytes(f.reserveBytes)} stay free: ` +
+            (f.shortBytes
+                ? `${formatBytes(f.shortBytes)} short`
+                : `fits, ${formatBytes(f.availBytes - f.growthBytes - f.reserveBytes)} to spare`)),
+        memory,
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/host/network.ts
@@ -39239,6 +39715,12 @@ function swapError(r, wantBytes) {
 const SWAP_STATE = `echo "@swap $(awk 'NR>1 {s+=$3} END {print s+0}' /proc/swaps)"`;
 // mkswap keeps a page for its header: allow 1 MiB of slack so a file we made counts as enough.
 const enough = (activeKb, wantBytes) => activeKb + 1024 >= Math.ceil(wantBytes / 1024);
+/** The swap file the Swap step will write, in bytes (0: swap is enough, or left alone). */
+function swapFileBytes(activeKb, wantBytes) {
+    if (wantBytes === 0 || enough(activeKb, wantBytes))
+        return 0;
+    return Math.ceil((Math.ceil(wantBytes / 1024) - activeKb) / 1024) * 1024 ** 2;
+}
 /** At least wantBytes of active swap; activeKb (from SWAP_STATE) spares a round trip when it is enough. */
 async function ensureSwap(remote, facts, wantBytes, activeKb) {
     if (wantBytes === 0)
@@ -39587,80 +40069,31 @@ function lastLine(e) {
     return (e.message ?? String(e)).trim().split('\n').pop() ?? '';
 }
 
-;// CONCATENATED MODULE: ./src/engine/host-state.ts
-// Everything a deploy needs to know about the host, read in one script under the lock: swap,
-// the network, the directories, the stack's files and their checksums, the containers, the
-// downloaded dashboards, the release last brought up and Grafana's admin password. A redeploy
-// that changes nothing needs no other command before its gate.
+;// CONCATENATED MODULE: ./src/host/memory-budget.ts
+// The memory budget: the stack's memory limits added up against what the host has, RAM and
+// swap, less what the host itself needs. Limits are ceilings, not use: a stack over its budget
+// still runs, but with every service at its limit the host would be out of memory.
 
 
-
-
-
-
-
-
-
-
-/** Whether the deploy makes Grafana's admin password on the host (none was given). */
-const generatesPassword = (s) => !s.grafana.adminPassword && s.stack.stacks.includes('monitoring');
-/** The receiver runs and speaks TLS: its certificate is made on the host and read back. */
-const receiverTls = (s) => s.agents.acceptAgents && s.agents.receiverTls === 'on' && s.stack.stacks.includes('monitoring');
-function dirsWanted(i) {
+/** The kernel, dockerd and containerd, sshd: what the host keeps for itself. */
+const HOST_MEMORY_RESERVE = 256 * MiB;
+function memoryBudget(services, ramBytes, swapBytes) {
+    const limitsBytes = services.reduce((sum, s) => sum + (s.memLimitBytes ?? 0), 0);
+    const unlimited = services.filter((s) => s.memLimitBytes === undefined).map((s) => s.name);
     return {
-        layout: i.layout,
-        generatePassword: generatesPassword(i.settings),
-        secretKey: i.settings.stack.stacks.includes('monitoring'),
-        agent: i.settings.stack.stacks.includes('agent'),
-        receiverTls: receiverTls(i.settings),
+        limitsBytes,
+        unlimited,
+        ramBytes,
+        swapBytes,
+        fits: unlimited.length === 0 && limitsBytes + HOST_MEMORY_RESERVE <= ramBytes + swapBytes,
     };
 }
-/**
- * Secret files made on the host that no upload may remove: Grafana's secret key, always, and
- * without grafana-admin-password the last one given (Grafana's database has it).
- */
-function keptOnHost(s) {
-    return [...(generatesPassword(s) ? [SECRET_FILES.grafanaAdminPassword] : []), SECRET_FILES.grafanaSecretKey];
-}
-/** Prints `@grafana-password BASE64`: the admin password the host keeps (never printed in clear). */
-function passwordState(layout) {
-    const file = `${layout.root}/${SECRET_FILES.grafanaAdminPassword}`;
-    return `echo "@grafana-password $(base64 < ${shq(file)} 2>/dev/null | tr -d '\\n')"`;
-}
-function parsePassword(out) {
-    const b64 = /^@grafana-password ?(.*)$/m.exec(out)?.[1]?.trim();
-    return b64 ? Buffer.from(b64, 'base64').toString('utf8').trim() : undefined;
-}
-function hostStateScript(i) {
-    const docker = dockerCommand(i.facts);
-    return inParallel([
-        SWAP_STATE,
-        networkState(docker, i.settings.stack.network),
-        dirsState(dirsWanted(i)),
-        stateScript(i.layout.root, i.rendered.files.map((f) => f.path)),
-        containersScript(docker, i.settings.stack.network),
-        dashboardsState(i.layout),
-        upState(i.layout.root),
-        passwordState(i.layout),
-        ...(receiverTls(i.settings) ? [receiverCertState(i.layout)] : []),
-    ]);
-}
-function parseHostState(out) {
-    const value = (tag) => new RegExp(`^@${tag} ?(.*)$`, 'm').exec(out)?.[1]?.trim() ?? '';
-    return {
-        swapActiveKb: Number(value('swap')) || 0,
-        networkDriver: value('network'),
-        missing: out
-            .split('\n')
-            .filter((l) => l.startsWith('@missing '))
-            .map((l) => l.slice('@missing '.length)),
-        files: parseState(out),
-        containers: parseContainers(out),
-        dashboards: parseDashboards(out),
-        upRelease: value('up') || undefined,
-        grafanaPassword: parsePassword(out),
-        receiverCert: parseReceiverCert(out),
-    };
+function memorySentence(m) {
+    const have = `${formatBytes(m.ramBytes)} of RAM and ${formatBytes(m.swapBytes)} of swap`;
+    const limits = `memory limits add up to ${formatBytes(m.limitsBytes)}${m.unlimited.length ? ` (${m.unlimited.join(', ')} without a limit)` : ''}`;
+    return m.fits
+        ? `memory: ${limits}, within ${have} less ${formatBytes(HOST_MEMORY_RESERVE)} for the host`
+        : `memory: ${limits}, more than ${have} less ${formatBytes(HOST_MEMORY_RESERVE)} for the host: with every service at its limit the kernel would kill one. Add swap (swap-size) or a bigger instance`;
 }
 
 ;// CONCATENATED MODULE: ./src/host/lock.ts
@@ -39858,6 +40291,142 @@ async function withLock(h, lockName, then, fn) {
     finally {
         lock.release();
     }
+}
+
+;// CONCATENATED MODULE: ./src/engine/budget.ts
+// The Disk budget step: what the stack may take on this host, item by item, against what its
+// filesystems have free, with the memory limits against RAM and swap. A stack that does not fit
+// stops the deploy before anything is written.
+
+
+
+
+
+
+
+
+const projectOfFile = (file) => PROJECT_NAMES[Object.keys(COMPOSE_FILES).find((k) => COMPOSE_FILES[k] === file) ?? 'app'];
+/** The services this host runs, as the rendered compose files declare them. */
+function runningServices(rendered) {
+    const wanted = wantedServices(rendered);
+    return buildModel(rendered.files, rendered.variables).services.filter((s) => wanted.some((w) => w.service === s.name && w.project === projectOfFile(s.file)));
+}
+/** The image a service runs: the images input's, else its compose file's. */
+const imageOf = (settings) => (s) => settings.stack.images[s.name] ?? s.image?.value ?? '';
+/** The images the host's stack runs (to ask the host which it has). */
+function stackImages(settings, rendered) {
+    return [...new Set(runningServices(rendered).map(imageOf(settings)).filter(Boolean))];
+}
+function budgetInputs(settings, rendered, usage, volumeDiskBytes, swapActiveKb) {
+    return {
+        budgets: resolveBudgets(settings.disk, volumeDiskBytes),
+        services: runningServices(rendered),
+        imageOf: imageOf(settings),
+        projectOf: (s) => projectOfFile(s.file),
+        usage,
+        swapFileBytes: swapFileBytes(swapActiveKb, settings.swapBytes),
+    };
+}
+/** Fails, naming the shortfall and the fix, when the stack cannot fit; its value is the report. */
+function budgetStep(h) {
+    return h.steps.run('Disk budget', async () => {
+        const inputs = budgetInputs(h.settings, h.rendered, h.state.disk, h.facts.volumeDiskBytes, h.state.swapActiveKb);
+        const budget = diskBudget(budgetItems(inputs), h.state.disk);
+        const error = diskBudgetError(budget);
+        if (error)
+            throw error;
+        const swapAfter = Math.max(h.facts.swapTotalBytes, h.settings.swapBytes);
+        const memory = memoryBudget(inputs.services, h.facts.memTotalBytes, swapAfter);
+        if (!memory.fits)
+            warn(h, memorySentence(memory));
+        const report = budgetReport(budget, memorySentence(memory));
+        return { value: report, detail: report.filesystems.join('; ') };
+    });
+}
+
+;// CONCATENATED MODULE: ./src/engine/host-state.ts
+// Everything a deploy needs to know about the host, read in one script under the lock: swap,
+// the network, the directories, the stack's files and their checksums, the containers, the
+// downloaded dashboards, the release last brought up and Grafana's admin password. A redeploy
+// that changes nothing needs no other command before its gate.
+
+
+
+
+
+
+
+
+
+
+
+
+/** Whether the deploy makes Grafana's admin password on the host (none was given). */
+const generatesPassword = (s) => !s.grafana.adminPassword && s.stack.stacks.includes('monitoring');
+/** The receiver runs and speaks TLS: its certificate is made on the host and read back. */
+const receiverTls = (s) => s.agents.acceptAgents && s.agents.receiverTls === 'on' && s.stack.stacks.includes('monitoring');
+function dirsWanted(i) {
+    return {
+        layout: i.layout,
+        generatePassword: generatesPassword(i.settings),
+        secretKey: i.settings.stack.stacks.includes('monitoring'),
+        agent: i.settings.stack.stacks.includes('agent'),
+        receiverTls: receiverTls(i.settings),
+        diskGuard: i.settings.stack.stacks.includes('monitoring')
+            ? 'loki'
+            : i.settings.stack.stacks.includes('agent')
+                ? 'nginx-only'
+                : undefined,
+    };
+}
+/**
+ * Secret files made on the host that no upload may remove: Grafana's secret key, always, and
+ * without grafana-admin-password the last one given (Grafana's database has it).
+ */
+function keptOnHost(s) {
+    return [...(generatesPassword(s) ? [SECRET_FILES.grafanaAdminPassword] : []), SECRET_FILES.grafanaSecretKey];
+}
+/** Prints `@grafana-password BASE64`: the admin password the host keeps (never printed in clear). */
+function passwordState(layout) {
+    const file = `${layout.root}/${SECRET_FILES.grafanaAdminPassword}`;
+    return `echo "@grafana-password $(base64 < ${shq(file)} 2>/dev/null | tr -d '\\n')"`;
+}
+function parsePassword(out) {
+    const b64 = /^@grafana-password ?(.*)$/m.exec(out)?.[1]?.trim();
+    return b64 ? Buffer.from(b64, 'base64').toString('utf8').trim() : undefined;
+}
+function hostStateScript(i) {
+    const docker = dockerCommand(i.facts);
+    return inParallel([
+        SWAP_STATE,
+        networkState(docker, i.settings.stack.network),
+        dirsState(dirsWanted(i)),
+        stateScript(i.layout.root, i.rendered.files.map((f) => f.path)),
+        containersScript(docker, i.settings.stack.network),
+        dashboardsState(i.layout),
+        upState(i.layout.root),
+        passwordState(i.layout),
+        ...(receiverTls(i.settings) ? [receiverCertState(i.layout)] : []),
+        diskUsageScript(docker, i.layout, i.facts.dockerRootDir ?? '/var/lib/docker', stackImages(i.settings, i.rendered)),
+    ]);
+}
+function parseHostState(out, layout) {
+    const value = (tag) => new RegExp(`^@${tag} ?(.*)$`, 'm').exec(out)?.[1]?.trim() ?? '';
+    return {
+        swapActiveKb: Number(value('swap')) || 0,
+        networkDriver: value('network'),
+        missing: out
+            .split('\n')
+            .filter((l) => l.startsWith('@missing '))
+            .map((l) => l.slice('@missing '.length)),
+        files: parseState(out),
+        containers: parseContainers(out),
+        dashboards: parseDashboards(out),
+        upRelease: value('up') || undefined,
+        grafanaPassword: parsePassword(out),
+        receiverCert: parseReceiverCert(out),
+        disk: parseDiskUsage(out, layout),
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/engine/check.ts
@@ -40064,6 +40633,7 @@ async function applyGrafanaAdminPassword(remote, facts) {
 // Each finding names the file and line, what is wrong, and the fix.
 
 
+
 const find = (m, name) => m.services.filter((s) => isImage(s, name));
 /** The app: the service named server, or the one whose image is the app-image. */
 function appServices(m) {
@@ -40077,13 +40647,18 @@ function nginxWritesLogFiles(m, s) {
         return true;
     return /\/var\/log\/nginx/.test(m.files.get(conf)?.content.toString('utf8') ?? '');
 }
+/**
+ * Where nginx's log files reach the host: /var/log/nginx, or with log-segments.sh as its
+ * entrypoint the segments' directory (its /var/log/nginx then holds only links).
+ */
+const nginxLogDir = (s) => s.mounts.some((mt) => mt.target === NGINX_SEGMENTS.script) ? NGINX_SEGMENTS.files : '/var/log/nginx';
 const logMounts = (m, ctx) => {
     const out = [];
     const writers = [
         ...appServices(m).map((s) => ({ s, dir: ctx.appLogsDir, who: 'the app (Logback)' })),
         ...find(m, 'nginx')
             .filter((s) => nginxWritesLogFiles(m, s))
-            .map((s) => ({ s, dir: '/var/log/nginx', who: 'nginx' })),
+            .map((s) => ({ s, dir: nginxLogDir(s), who: 'nginx' })),
     ];
     for (const { s, dir, who } of writers) {
         if (mountHolding(s, dir))
@@ -40134,7 +40709,7 @@ const logDirsReachAgent = (m, ctx) => {
     const out = [];
     const writers = [
         ...appServices(m).map((s) => ({ s, dir: ctx.appLogsDir })),
-        ...find(m, 'nginx').map((s) => ({ s, dir: '/var/log/nginx' })),
+        ...find(m, 'nginx').map((s) => ({ s, dir: nginxLogDir(s) })),
     ];
     for (const { s, dir } of writers) {
         const mt = mountHolding(s, dir);
@@ -40370,72 +40945,6 @@ function formatFinding(f) {
     return `${f.file}:${f.line}: ${f.severity} [${f.rule}] ${f.message}`;
 }
 
-;// CONCATENATED MODULE: ./src/model/versions.ts
-// The images of the bundled stack (compose/) and the version each is pinned to, in one place.
-// The compose files pin exactly these (a unit test compares every `image:` with this table), and
-// the README's version table is made from it (`npm run docs`). Each version was checked against
-// its project's release tags (prometheus/prometheus v3.13.2, prometheus/node_exporter v1.12.1,
-// grafana/loki v3.6.15 and v3.6.11, grafana/alloy v1.18.1, nginx/nginx release-1.30.4).
-/** Promtail's end of life (Loki docs, send-data/promtail/_index.md at v3.6.15). */
-const PROMTAIL_END_OF_LIFE = '2026-03-02';
-const PINNED_IMAGES = [
-    {
-        image: 'prom/prometheus',
-        tag: 'v3.13.2',
-        services: ['prometheus'],
-        why: 'newest 3.13 patch; its retention flags still work (deprecated since 3.8, see the compose file)',
-    },
-    {
-        image: 'prom/node-exporter',
-        tag: 'v1.12.1',
-        services: ['node-exporter'],
-        why: 'newest release; the flags we pass are unchanged',
-    },
-    {
-        image: 'grafana/loki',
-        tag: '3.6.15',
-        services: ['loki'],
-        why: "newest patch of 3.6, Promtail's last minor (the linter wants both on one minor)",
-    },
-    {
-        image: 'grafana/promtail',
-        tag: '3.6.11',
-        services: ['promtail'],
-        why: `the last release with a Promtail image; end of life since ${PROMTAIL_END_OF_LIFE}`,
-    },
-    {
-        image: 'grafana/alloy',
-        tag: 'v1.18.1',
-        services: ['alloy'],
-        why: 'newest release; every block and argument of config.alloy is valid in it',
-    },
-    {
-        image: 'grafana/grafana',
-        tag: '13.2.0',
-        services: ['grafana'],
-        why: 'newest release; file provisioning of data sources, dashboards and alerting unchanged from 12',
-    },
-    {
-        image: 'nginx',
-        tag: '1.30.4-alpine',
-        services: ['nginx', 'receiver'],
-        why: 'newest patch of the stable line (1.30) confirmed; alpine for size',
-    },
-];
-/** The pinned image a service of the bundled stack runs, as `image:tag`. */
-function pinnedImageOf(service) {
-    const p = PINNED_IMAGES.find((x) => x.services.includes(service));
-    return p && `${p.image}:${p.tag}`;
-}
-/** The README's version table. */
-function versionsMarkdown() {
-    return [
-        '| service | image | why this version |',
-        '| --- | --- | --- |',
-        ...PINNED_IMAGES.map((p) => `| ${p.services.join(', ')} | \`${p.image}:${p.tag}\` | ${p.why} |`),
-    ].join('\n');
-}
-
 ;// CONCATENATED MODULE: ./src/model/files.ts
 // Reading a stack directory: every file, as bytes, with a POSIX relative path. What leaves the
 // runner is only what the directory itself holds: a link out of it (to /proc/self/environ, to a
@@ -40665,6 +41174,7 @@ function cutByLines(text, seq, lc, drop) {
 
 
 
+
 const DISCORD_CONTACT_POINT_FILE = 'grafana/provisioning/alerting/discord.yaml';
 /**
  * The receiver's users: a salted hash (never the password), mode 600; the receiver's nginx runs
@@ -40677,6 +41187,8 @@ function stackVariables(settings, host, layout) {
     const { stack, grafana, agents } = settings;
     const profiles = [stack.logAgent, ...(agents.acceptAgents && agents.role === 'monitoring' ? ['receiver'] : [])];
     const receiverTls = agents.receiverTls === 'on';
+    const budgets = resolveBudgets(settings.disk, host.volumeDiskBytes);
+    const loki = lokiLimits(budgets.logsBytes);
     return {
         NETWORK: stack.network,
         APP_IMAGE: stack.images.server ?? stack.appImage ?? '',
@@ -40703,6 +41215,13 @@ function stackVariables(settings, host, layout) {
         REMOTE_WRITE_URL: agents.remoteWriteUrl ?? '',
         LOKI_PUSH_URL: agents.lokiPushUrl ?? '',
         PUSH_USERNAME: agents.pushUsername,
+        // Disk budgets (model/budget.ts): Prometheus' retention size, Loki's and its rate limits.
+        METRICS_DISK_BUDGET: prometheusSize(budgets.metricsBytes),
+        LOGS_DISK_BUDGET_BYTES: String(budgets.logsBytes),
+        LOKI_INGESTION_RATE_MB: loki.ingestionRateMb,
+        LOKI_INGESTION_BURST_MB: loki.ingestionBurstMb,
+        LOKI_STREAM_RATE_LIMIT: loki.streamRate,
+        LOKI_STREAM_BURST: loki.streamBurst,
     };
 }
 /** Where the receiver's certificate and key are mounted in its container. */
@@ -41155,6 +41674,7 @@ async function rollbackHost(settings, log, named) {
 
 
 
+
 class DeployFailure extends DeployError {
     error;
     steps;
@@ -41181,7 +41701,7 @@ async function deploy(settings, log, options = {}) {
                 facts,
                 ...renderForHost(settings, facts, { composeV1: facts.compose?.command === 'docker-compose' }),
             };
-            const result = await withLock(h, h.layout.lockName, hostStateScript(h), (state) => changeHost({ ...h, state: parseHostState(state) }));
+            const result = await withLock(h, h.layout.lockName, hostStateScript(h), (state) => changeHost({ ...h, state: parseHostState(state, h.layout) }));
             keep = options.keepConnection === true;
             return keep ? { ...result, connection: { remote, facts } } : result;
         }
@@ -41218,6 +41738,7 @@ function lintStep(run) {
     });
 }
 async function changeHost(h) {
+    const budget = await budgetStep(h);
     const receiverCert = await prepareHost(h);
     const uploaded = await uploadStep(h);
     if (h.settings.stack.stacks.includes('monitoring'))
@@ -41246,6 +41767,7 @@ async function changeHost(h) {
             gateMs: gate.elapsedMs,
             warnings: h.warnings,
             receiverCert,
+            budget,
         };
     }
     catch (e) {
@@ -41824,9 +42346,34 @@ function summaryMarkdown(s) {
         for (const r of s.dataPath)
             out.push(`| ${esc(r.what)} | ${r.ok ? '🟢' : '🔴'} | ${esc(r.detail)} |`);
     }
+    if (s.budget)
+        out.push('', ...budgetMarkdown(s.budget));
     if (s.warnings?.length)
         out.push('', '### Warnings', '', ...s.warnings.map((w) => `- ${esc(w)}`));
     return `${out.join('\n')}\n`;
+}
+function budgetMarkdown(b) {
+    return [
+        '### Disk and memory budget',
+        '',
+        '| what | where | at most | now | how |',
+        '| --- | --- | --- | --- | --- |',
+        ...b.rows.map((r) => `| ${esc(r.what)} | ${esc(r.where)} | ${esc(r.most)} | ${esc(r.now)} | ${esc(r.note)} |`),
+        '',
+        ...b.filesystems.map((f) => `- ${esc(f)}`),
+        ...(b.memory ? [`- ${esc(b.memory)}`] : []),
+    ];
+}
+/** The budget as plain text for terminals and plan. */
+function budgetText(b) {
+    return [
+        textTable([
+            ['BUDGET', 'WHERE', 'AT MOST', 'NOW', 'HOW'],
+            ...b.rows.map((r) => [r.what, r.where, r.most, r.now, r.note]),
+        ]),
+        ...b.filesystems,
+        ...(b.memory ? [b.memory] : []),
+    ].join('\n');
 }
 /** The targets as outputs and --json show them (serialise with redactedJson). */
 function targetRows(targets) {
@@ -42001,7 +42548,7 @@ async function deployCommand(args, redact) {
             process.stdout.write(`${redactedJson({ ok: true, ...r, targets: targetRows(r.targets) }, redact)}\n`);
         }
         else {
-            process.stdout.write(redact(`${targetsTable(r.targets)}\n\n${dataPathTable(dataPathRows(r.gate))}\n\nrelease ${r.release} · changed=${r.changed} · Grafana ${r.grafanaUrl}\n`));
+            process.stdout.write(redact(`${targetsTable(r.targets)}\n\n${dataPathTable(dataPathRows(r.gate))}\n\n${r.budget ? `${budgetText(r.budget)}\n\n` : ''}release ${r.release} · changed=${r.changed} · Grafana ${r.grafanaUrl}\n`));
         }
         return 0;
     }
@@ -42072,6 +42619,15 @@ async function rollbackCommand(args, redact) {
 
 
 
+
+
+
+
+/** The budget's items for a host with nothing of the stack on it yet, and no swap. */
+function planBudget(settings, rendered) {
+    const usage = { filesystems: [], volumes: {}, images: {}, dirs: {} };
+    return budgetReport(diskBudget(budgetItems(budgetInputs(settings, rendered, usage, undefined, 0)), usage));
+}
 /** Findings may quote a stack file's lines, and so a secret: everything printed is redacted. */
 function planOrLint(args, redact) {
     const stackDir = args.command === 'lint' && args.rest[0] ? args.rest[0] : args.raw['stack-dir'];
@@ -42086,7 +42642,9 @@ function planOrLint(args, redact) {
     const warnings = plan.findings.length - errors;
     if (args.json) {
         const files = plan.rendered.files.map((f) => ({ path: f.path, bytes: f.content.length, mode: f.mode.toString(8) }));
-        process.stdout.write(`${redactedJson({ findings: plan.findings, ...(lintOnly ? {} : { remoteDir, files, composeFiles: plan.rendered.composeFiles }) }, redact, 2)}\n`);
+        const composeFiles = plan.rendered.composeFiles;
+        const budget = lintOnly ? undefined : planBudget(settings, plan.rendered).rows;
+        process.stdout.write(`${redactedJson({ findings: plan.findings, ...(lintOnly ? {} : { remoteDir, files, composeFiles, budget }) }, redact, 2)}\n`);
         return errors ? 1 : 0;
     }
     const out = (l) => process.stdout.write(`${redact(l)}\n`);
@@ -42104,6 +42662,8 @@ function planOrLint(args, redact) {
         }
         const probes = probesFor(settings.agents.role, settings.stack.logAgent);
         out(`  - wait until every Prometheus target is up and ${titles(probes)} answer ready`);
+        out(`\nDisk budget (auto budgets for a ${formatBytes(PLAN_DISK_BYTES)} disk; a deploy sizes them from the host's disk and checks what is free):`);
+        out(budgetText(planBudget(settings, plan.rendered)));
     }
     out(`\nlint: ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`);
     return errors ? 1 : 0;

@@ -8,7 +8,7 @@ import { headline } from '../errors.js';
 import { dataPathRows, GateError } from '../health/gate.js';
 import { notify } from '../notify/notify.js';
 import { type Log, redactedJson, redactingLog } from '../report/log.js';
-import { dataPathTable, hostRows, targetRows, targetsTable } from '../report/summary.js';
+import { budgetText, dataPathTable, hostRows, targetRows, targetsTable } from '../report/summary.js';
 import { liveTerminalLog } from '../report/terminal.js';
 import { readSettings, type Settings, secretValues } from '../settings/settings.js';
 import type { CliArgs } from './args.js';
@@ -37,7 +37,7 @@ export async function deployCommand(args: CliArgs, redact: (s: string) => string
     } else {
       process.stdout.write(
         redact(
-          `${targetsTable(r.targets)}\n\n${dataPathTable(dataPathRows(r.gate))}\n\nrelease ${r.release} · changed=${r.changed} · Grafana ${r.grafanaUrl}\n`,
+          `${targetsTable(r.targets)}\n\n${dataPathTable(dataPathRows(r.gate))}\n\n${r.budget ? `${budgetText(r.budget)}\n\n` : ''}release ${r.release} · changed=${r.changed} · Grafana ${r.grafanaUrl}\n`,
         ),
       );
     }

@@ -1,10 +1,22 @@
 // `plan` and `lint`: the stack as a deploy would upload it, checked, without a host.
+
+import { budgetInputs } from '../engine/budget.js';
 import { probesFor, titles } from '../health/probes.js';
+import { budgetItems, budgetReport, diskBudget, formatBytes } from '../host/disk-budget.js';
 import { formatFinding } from '../lint/lint.js';
+import { PLAN_DISK_BYTES } from '../model/budget.js';
 import { redactedJson } from '../report/log.js';
-import { readSettings } from '../settings/settings.js';
+import { type BudgetReport, budgetText } from '../report/summary.js';
+import { readSettings, type Settings } from '../settings/settings.js';
 import { planStack } from '../stack/plan.js';
+import type { RenderedStack } from '../stack/render.js';
 import type { CliArgs } from './args.js';
+
+/** The budget's items for a host with nothing of the stack on it yet, and no swap. */
+function planBudget(settings: Settings, rendered: RenderedStack): BudgetReport {
+  const usage = { filesystems: [], volumes: {}, images: {}, dirs: {} };
+  return budgetReport(diskBudget(budgetItems(budgetInputs(settings, rendered, usage, undefined, 0)), usage));
+}
 
 /** Findings may quote a stack file's lines, and so a secret: everything printed is redacted. */
 export function planOrLint(args: CliArgs, redact: (text: string) => string): number {
@@ -20,8 +32,10 @@ export function planOrLint(args: CliArgs, redact: (text: string) => string): num
   const warnings = plan.findings.length - errors;
   if (args.json) {
     const files = plan.rendered.files.map((f) => ({ path: f.path, bytes: f.content.length, mode: f.mode.toString(8) }));
+    const composeFiles = plan.rendered.composeFiles;
+    const budget = lintOnly ? undefined : planBudget(settings, plan.rendered).rows;
     process.stdout.write(
-      `${redactedJson({ findings: plan.findings, ...(lintOnly ? {} : { remoteDir, files, composeFiles: plan.rendered.composeFiles }) }, redact, 2)}\n`,
+      `${redactedJson({ findings: plan.findings, ...(lintOnly ? {} : { remoteDir, files, composeFiles, budget }) }, redact, 2)}\n`,
     );
     return errors ? 1 : 0;
   }
@@ -41,6 +55,10 @@ export function planOrLint(args: CliArgs, redact: (text: string) => string): num
     }
     const probes = probesFor(settings.agents.role, settings.stack.logAgent);
     out(`  - wait until every Prometheus target is up and ${titles(probes)} answer ready`);
+    out(
+      `\nDisk budget (auto budgets for a ${formatBytes(PLAN_DISK_BYTES)} disk; a deploy sizes them from the host's disk and checks what is free):`,
+    );
+    out(budgetText(planBudget(settings, plan.rendered)));
   }
   out(`\nlint: ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`);
   return errors ? 1 : 0;

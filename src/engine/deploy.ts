@@ -22,12 +22,14 @@ import { type RemoteLayout, SECRET_FILES } from '../model/layout.js';
 import { PROMTAIL_END_OF_LIFE } from '../model/versions.js';
 import type { Log } from '../report/log.js';
 import type { StepRecord } from '../report/steps.js';
+import type { BudgetReport } from '../report/summary.js';
 import type { Settings } from '../settings/settings.js';
 import { stacksUpToDate, type UpResult, upStacks, validateStacks, wantedServices } from '../stack/compose.js';
 import { ensureGrafanaComDashboards } from '../stack/grafana-com.js';
 import { assertLintClean, planStack, renderForHost } from '../stack/plan.js';
 import type { RenderedStack } from '../stack/render.js';
 import { commit, dropStaging, planUpload, STAGING, saveRelease, stage, type UploadPlan } from '../stack/upload.js';
+import { budgetStep } from './budget.js';
 import { appLogsWarning, appServiceNames, dataPathOptions, gateDetail, logPathServices } from './data-path.js';
 import { dirsWanted, type HostState, hostStateScript, keptOnHost, parseHostState } from './host-state.js';
 import { rollBack } from './rollback.js';
@@ -48,6 +50,8 @@ export interface DeployResult {
   readonly warnings: readonly string[];
   /** The receiver's self-signed certificate (receiver-tls), for the agents to pin. */
   readonly receiverCert?: string;
+  /** What the stack may take of the host's disk and memory. */
+  readonly budget?: BudgetReport;
   /** With keepConnection: the open connection (the caller closes it) and the host's facts. */
   readonly connection?: { readonly remote: RemoteHost; readonly facts: HostFacts };
 }
@@ -101,7 +105,7 @@ export async function deploy(settings: Settings, log: Log, options: DeployOption
         ...renderForHost(settings, facts, { composeV1: facts.compose?.command === 'docker-compose' }),
       };
       const result = await withLock(h, h.layout.lockName, hostStateScript(h), (state) =>
-        changeHost({ ...h, state: parseHostState(state) }),
+        changeHost({ ...h, state: parseHostState(state, h.layout) }),
       );
       keep = options.keepConnection === true;
       return keep ? { ...result, connection: { remote, facts } } : result;
@@ -136,6 +140,7 @@ function lintStep(run: Run): Promise<void> {
 }
 
 async function changeHost(h: Changing): Promise<DeployResult> {
+  const budget = await budgetStep(h);
   const receiverCert = await prepareHost(h);
   const uploaded = await uploadStep(h);
   if (h.settings.stack.stacks.includes('monitoring')) await dashboardsStep(h);
@@ -164,6 +169,7 @@ async function changeHost(h: Changing): Promise<DeployResult> {
       gateMs: gate.elapsedMs,
       warnings: h.warnings,
       receiverCert,
+      budget,
     };
   } catch (e) {
     throw await afterFailure(h, uploaded, e as Error);

@@ -6,6 +6,7 @@
 import { inParallel, shq } from '../connection/shell.js';
 import { type ContainerInfo, containersScript, parseContainers } from '../health/containers.js';
 import { type DirsWanted, dirsState, parseReceiverCert, receiverCertState } from '../host/dirs.js';
+import { type DiskUsage, diskUsageScript, parseDiskUsage } from '../host/disk-budget.js';
 import { dockerCommand } from '../host/docker.js';
 import { networkState } from '../host/network.js';
 import type { HostFacts } from '../host/preflight.js';
@@ -16,6 +17,7 @@ import { upState } from '../stack/compose.js';
 import { dashboardsState, parseDashboards } from '../stack/grafana-com.js';
 import type { RenderedStack } from '../stack/render.js';
 import { parseState, type RemoteState, stateScript } from '../stack/upload.js';
+import { stackImages } from './budget.js';
 
 export interface HostState {
   readonly swapActiveKb: number;
@@ -32,6 +34,8 @@ export interface HostState {
   readonly grafanaPassword?: string;
   /** The receiver's TLS certificate, when it has one. */
   readonly receiverCert?: string;
+  /** The host's disks and what the stack takes there (the disk budget). */
+  readonly disk: DiskUsage;
 }
 
 export interface StateInputs {
@@ -55,6 +59,11 @@ export function dirsWanted(i: Pick<StateInputs, 'settings' | 'layout'>): DirsWan
     secretKey: i.settings.stack.stacks.includes('monitoring'),
     agent: i.settings.stack.stacks.includes('agent'),
     receiverTls: receiverTls(i.settings),
+    diskGuard: i.settings.stack.stacks.includes('monitoring')
+      ? 'loki'
+      : i.settings.stack.stacks.includes('agent')
+        ? 'nginx-only'
+        : undefined,
   };
 }
 
@@ -92,10 +101,11 @@ export function hostStateScript(i: StateInputs): string {
     upState(i.layout.root),
     passwordState(i.layout),
     ...(receiverTls(i.settings) ? [receiverCertState(i.layout)] : []),
+    diskUsageScript(docker, i.layout, i.facts.dockerRootDir ?? '/var/lib/docker', stackImages(i.settings, i.rendered)),
   ]);
 }
 
-export function parseHostState(out: string): HostState {
+export function parseHostState(out: string, layout: RemoteLayout): HostState {
   const value = (tag: string) => new RegExp(`^@${tag} ?(.*)$`, 'm').exec(out)?.[1]?.trim() ?? '';
   return {
     swapActiveKb: Number(value('swap')) || 0,
@@ -110,5 +120,6 @@ export function parseHostState(out: string): HostState {
     upRelease: value('up') || undefined,
     grafanaPassword: parsePassword(out),
     receiverCert: parseReceiverCert(out),
+    disk: parseDiskUsage(out, layout),
   };
 }

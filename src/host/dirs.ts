@@ -19,7 +19,13 @@ export interface DirsWanted {
   readonly agent: boolean;
   /** The receiver speaks TLS: make its self-signed certificate and key once. */
   readonly receiverTls?: boolean;
+  /** disk-guard runs (monitoring or agent stack); with Loki, Loki reads its overrides file from the start. */
+  readonly diskGuard?: 'loki' | 'nginx-only';
 }
+
+/** disk-guard's directory: Loki's runtime overrides and its status, kept across deploys. */
+export const diskGuardDir = (layout: RemoteLayout) => `${layout.dataDir}/disk-guard`;
+const lokiOverrides = (layout: RemoteLayout) => `${diskGuardDir(layout)}/loki-overrides.yaml`;
 
 /** The receiver's certificate and key on the host (not secret and secret): kept across deploys. */
 export const receiverTlsDir = (layout: RemoteLayout) => `${layout.root}/receiver-tls`;
@@ -70,7 +76,16 @@ function dirs(w: DirsWanted): [string, string][] {
     [layout.secretsDir, '700'],
     ...(w.agent ? ([[`${layout.dataDir}/prometheus-agent`, '755']] as [string, string][]) : []),
     ...(w.receiverTls ? ([[receiverTlsDir(layout), '700']] as [string, string][]) : []),
+    ...(w.diskGuard ? ([[diskGuardDir(layout), '755']] as [string, string][]) : []),
   ];
+}
+
+/**
+ * Files a service needs before it first starts, made once and then left to their owner: Loki
+ * refuses to start without its runtime overrides file, which disk-guard rewrites.
+ */
+function seeds(w: DirsWanted): [string, string][] {
+  return w.diskGuard === 'loki' ? [[lokiOverrides(w.layout), 'overrides: {}']] : [];
 }
 
 const passwordFile = (w: DirsWanted) => `${w.layout.root}/${SECRET_FILES.grafanaAdminPassword}`;
@@ -95,7 +110,7 @@ export function dirsState(w: DirsWanted): string {
         ? `case "$(stat -c %a -- ${shq(d)} 2>/dev/null)" in 777|'') echo @missing ${shq(d)} ;; esac`
         : `[ -d ${shq(d)} ] || echo @missing ${shq(d)}`,
     ),
-    ...generated(w).map(([f]) => `[ -s ${shq(f)} ] || echo @missing ${shq(f)}`),
+    ...[...generated(w), ...seeds(w)].map(([f]) => `[ -s ${shq(f)} ] || echo @missing ${shq(f)}`),
     ...(w.receiverTls ? [`[ -s ${shq(receiverCert(w.layout))} ] || echo @missing ${shq(receiverCert(w.layout))}`] : []),
   ].join('\n');
 }
@@ -115,6 +130,12 @@ ${dirs(w)
 ${w.secretKey ? `[ -s ${shq(secretKeyFile(w))} ] || [ ! -s ${shq(db)} ] || echo ${KEY_FOR_EXISTING_DB}` : ''}
 ${generated(w)
   .map(([f, bytes]) => `gen ${shq(f)} ${bytes}`)
+  .join('\n')}
+${seeds(w)
+  .map(
+    ([f, text]) =>
+      `[ -s ${shq(f)} ] || { printf '%s\\n' ${shq(text)} > ${shq(f)}; chmod 644 ${shq(f)}; changed="$changed ${f}"; }`,
+  )
   .join('\n')}
 ${w.receiverTls ? certScript(w.layout, RECEIVER_TLS_NAME) : ''}
 echo "changed:$changed"

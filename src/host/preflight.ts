@@ -24,6 +24,9 @@ export interface HostFacts {
   readonly swapFreeBytes: number;
   /** The host's clock (epoch seconds) when preflight ran: targets must be scraped after it. */
   readonly hostNowSec: number;
+  /** Where Docker keeps images and volumes, and the size of that disk (auto budgets). */
+  readonly dockerRootDir?: string;
+  readonly volumeDiskBytes?: number;
 }
 
 // Docker's CLI takes a tenth of a second or more per call and every fork counts on a small host:
@@ -34,6 +37,8 @@ t=$(mktemp -d) || exit 1
 (docker version --format '{{.Server.Version}}' > "$t/docker" 2>&1; echo $? > "$t/docker_rc") &
 (docker compose version --short > "$t/compose" 2>/dev/null; echo $? > "$t/compose_rc") &
 (df -Pk "$HOME" 2>/dev/null | awk 'NR==2{print $4}') > "$t/df" &
+(r=$(docker info --format '{{.DockerRootDir}}' 2>/dev/null || sudo -n docker info --format '{{.DockerRootDir}}' 2>/dev/null)
+ df -Pk "\${r:-/var/lib/docker}" 2>/dev/null | awk -v r="\${r:-/var/lib/docker}" 'NR==2{print r; print $2}') > "$t/droot" &
 printf 'now=%s\\narch=%s\\nuid=%s\\ngid=%s\\nhome=%s\\npath=%s\\n' "$(date +%s)" "$(uname -m)" "$(id -u)" "$(id -g)" "$HOME" "$PATH"
 if [ -r /etc/os-release ]; then (. /etc/os-release; printf 'os=%s\\n' "$PRETTY_NAME"); else printf 'os=%s\\n' "$(uname -s)"; fi
 printf 'docker_path=%s\\n' "$(command -v docker 2>/dev/null)"
@@ -43,6 +48,7 @@ wait
 got() { v=; IFS= read -r v < "$t/$1" 2>/dev/null; }
 got sudo; printf 'sudo=%s\\n' "$v"
 got df; printf 'disk_free_kb=%s\\n' "$v"
+{ IFS= read -r r; IFS= read -r k; } < "$t/droot" 2>/dev/null && printf 'docker_root=%s\\ndocker_disk_kb=%s\\n' "$r" "$k"
 got docker_rc
 if [ "$v" = 0 ]; then got docker; printf 'docker=direct\\ndocker_version=%s\\n' "$v"; D=docker
 elif sudo -n docker version --format '{{.Server.Version}}' > "$t/sudo_docker" 2>/dev/null; then got sudo_docker; printf 'docker=sudo\\ndocker_version=%s\\n' "$v"; D="sudo -n docker"
@@ -87,6 +93,8 @@ export function parseFacts(stdout: string): HostFacts {
     swapTotalBytes: kb('SwapTotal_kb'),
     swapFreeBytes: kb('SwapFree_kb'),
     hostNowSec: num('now'),
+    dockerRootDir: kv.get('docker_root') || undefined,
+    volumeDiskBytes: kb('docker_disk_kb') || undefined,
   };
 }
 

@@ -84,6 +84,12 @@ export const SWAP_STATE = `echo "@swap $(awk 'NR>1 {s+=$3} END {print s+0}' /pro
 // mkswap keeps a page for its header: allow 1 MiB of slack so a file we made counts as enough.
 const enough = (activeKb: number, wantBytes: number) => activeKb + 1024 >= Math.ceil(wantBytes / 1024);
 
+/** The swap file the Swap step will write, in bytes (0: swap is enough, or left alone). */
+export function swapFileBytes(activeKb: number, wantBytes: number): number {
+  if (wantBytes === 0 || enough(activeKb, wantBytes)) return 0;
+  return Math.ceil((Math.ceil(wantBytes / 1024) - activeKb) / 1024) * 1024 ** 2;
+}
+
 /** At least wantBytes of active swap; activeKb (from SWAP_STATE) spares a round trip when it is enough. */
 export async function ensureSwap(
   remote: RemoteHost,

@@ -1,5 +1,7 @@
 // Cross-file checks for the mistakes the seed post made or warns about, on any stack.
 // Each finding names the file and line, what is wrong, and the fix.
+
+import { NGINX_SEGMENTS } from '../model/budget.js';
 import {
   configFlag,
   hostPathKey,
@@ -49,13 +51,20 @@ function nginxWritesLogFiles(m: StackModel, s: ServiceModel): boolean {
   return /\/var\/log\/nginx/.test(m.files.get(conf)?.content.toString('utf8') ?? '');
 }
 
+/**
+ * Where nginx's log files reach the host: /var/log/nginx, or with log-segments.sh as its
+ * entrypoint the segments' directory (its /var/log/nginx then holds only links).
+ */
+const nginxLogDir = (s: ServiceModel) =>
+  s.mounts.some((mt) => mt.target === NGINX_SEGMENTS.script) ? NGINX_SEGMENTS.files : '/var/log/nginx';
+
 const logMounts: Rule = (m, ctx) => {
   const out: Finding[] = [];
   const writers: { s: ServiceModel; dir: string; who: string }[] = [
     ...appServices(m).map((s) => ({ s, dir: ctx.appLogsDir, who: 'the app (Logback)' })),
     ...find(m, 'nginx')
       .filter((s) => nginxWritesLogFiles(m, s))
-      .map((s) => ({ s, dir: '/var/log/nginx', who: 'nginx' })),
+      .map((s) => ({ s, dir: nginxLogDir(s), who: 'nginx' })),
   ];
   for (const { s, dir, who } of writers) {
     if (mountHolding(s, dir)) continue;
@@ -105,7 +114,7 @@ const logDirsReachAgent: Rule = (m, ctx) => {
   const out: Finding[] = [];
   const writers = [
     ...appServices(m).map((s) => ({ s, dir: ctx.appLogsDir })),
-    ...find(m, 'nginx').map((s) => ({ s, dir: '/var/log/nginx' })),
+    ...find(m, 'nginx').map((s) => ({ s, dir: nginxLogDir(s) })),
   ];
   for (const { s, dir } of writers) {
     const mt = mountHolding(s, dir);

@@ -36,6 +36,10 @@ export interface ServiceModel {
   readonly profiles: readonly string[];
   /** Its environment (list or map form), interpolated. */
   readonly environment: Readonly<Record<string, string>>;
+  /** mem_limit in bytes, if it has one. */
+  readonly memLimitBytes?: number;
+  /** Most its container log may take (json-file or local driver, max-size x max-file); undefined: no bound. */
+  readonly logMaxBytes?: number;
 }
 
 export interface YamlFile {
@@ -176,8 +180,34 @@ function servicesOf(y: YamlFile, vars: Readonly<Record<string, string>>): Servic
       command: command.map((c) => interpolate(c, vars)),
       profiles: Array.isArray(s.profiles) ? s.profiles.map(String) : [],
       environment: environmentOf(s.environment, vars),
+      memLimitBytes: byteSize(str(s.mem_limit), vars),
+      logMaxBytes: logMaxBytes(s.logging, vars),
     };
   });
+}
+
+/** Compose's byte values (mem_limit: 256m, max-size: 10m): b, k, m, g (powers of 1024). */
+function byteSize(raw: string | undefined, vars: Readonly<Record<string, string>>): number | undefined {
+  const m = /^\s*([0-9.]+)\s*([bkmg]?)b?\s*$/i.exec(interpolate(raw ?? '', vars));
+  if (!m?.[1]) return undefined;
+  const unit = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(m[2] ?? '').toLowerCase()] ?? 1;
+  return Math.round(Number(m[1]) * unit);
+}
+
+/**
+ * Docker's json-file and local drivers keep max-file files of max-size at most (json-file: 1
+ * file when only max-size is set; local: 5 files of 20m by default); json-file without max-size
+ * grows without bound, as do drivers whose files are not the container's (none, syslog: 0).
+ */
+function logMaxBytes(raw: unknown, vars: Readonly<Record<string, string>>): number | undefined {
+  const logging = (raw ?? {}) as { driver?: unknown; options?: Record<string, unknown> };
+  const driver = str(logging.driver) ?? 'json-file';
+  const options = logging.options ?? {};
+  const files = Number(interpolate(str(options['max-file']) ?? '', vars)) || undefined;
+  const size = byteSize(str(options['max-size']), vars);
+  if (driver === 'local') return (size ?? 20 * 1024 ** 2) * (files ?? 5);
+  if (driver === 'json-file') return size === undefined ? undefined : size * (files ?? 1);
+  return 0;
 }
 
 function environmentOf(raw: unknown, vars: Readonly<Record<string, string>>): Record<string, string> {

@@ -12,6 +12,10 @@ export interface PinnedImage {
   readonly services: readonly string[];
   /** Why this version, in one line. */
   readonly why: string;
+  /** Its size on the host's disk once pulled (uncompressed), rounded up: for the disk budget. */
+  readonly diskMiB: number;
+  /** Where that size comes from. */
+  readonly sizeFrom: string;
 }
 
 /** Promtail's end of life (Loki docs, send-data/promtail/_index.md at v3.6.15). */
@@ -23,42 +27,69 @@ export const PINNED_IMAGES: readonly PinnedImage[] = [
     tag: 'v3.13.2',
     services: ['prometheus'],
     why: 'newest 3.13 patch; its retention flags still work (deprecated since 3.8, see the compose file)',
+    diskMiB: 320,
+    sizeFrom:
+      "estimate: busybox base (4 MiB) and two binaries, prometheus and promtool, which are 100 and 98 MB stripped in Debian's 3.5.3 build and larger unstripped in the release build",
   },
   {
     image: 'prom/node-exporter',
     tag: 'v1.12.1',
     services: ['node-exporter'],
     why: 'newest release; the flags we pass are unchanged',
+    diskMiB: 40,
+    sizeFrom: "estimate: busybox base and one binary (17 MB stripped in Debian's 1.11.1 build)",
   },
   {
     image: 'grafana/loki',
     tag: '3.6.15',
     services: ['loki'],
     why: "newest patch of 3.6, Promtail's last minor (the linter wants both on one minor)",
+    diskMiB: 160,
+    sizeFrom:
+      'estimate: distroless static base (2 MiB) and the loki binary, 133 MB built from v3.6.15 here with the same flags',
   },
   {
     image: 'grafana/promtail',
     tag: '3.6.11',
     services: ['promtail'],
     why: `the last release with a Promtail image; end of life since ${PROMTAIL_END_OF_LIFE}`,
+    diskMiB: 260,
+    sizeFrom:
+      'estimate: Ubuntu noble base (78 MB) with libsystemd and tzdata, and the promtail binary (102 MB built from v3.6.3 here)',
   },
   {
     image: 'grafana/alloy',
     tag: 'v1.18.1',
     services: ['alloy'],
     why: 'newest release; every block and argument of config.alloy is valid in it',
+    diskMiB: 500,
+    sizeFrom: 'estimate: 408 MB on disk at v1.1 (grafana/alloy#1101), grown since',
+  },
+  {
+    image: 'busybox',
+    tag: '1.37.0',
+    services: ['disk-guard'],
+    why: 'newest release; sh, find, stat, du and awk are all disk-guard needs',
+    diskMiB: 5,
+    sizeFrom: '4.4 MB on disk (docker-library/repo-info, repos/busybox/local/1.37.0.md)',
   },
   {
     image: 'grafana/grafana',
-    tag: '13.2.0',
+    tag: '13.2.2',
     services: ['grafana'],
-    why: 'newest release; file provisioning of data sources, dashboards and alerting unchanged from 12',
+    why: 'newest 13.2 patch (13.2.1 and 13.2.2 carry security fixes); file provisioning as in 12; gzip off, see the compose file',
+    diskMiB: 700,
+    sizeFrom:
+      'estimate: no published size found; 168 MB compressed for an 11.6 build (grafana/grafana-image-tags), about three times that unpacked, and 13 ships more',
   },
   {
     image: 'nginx',
     tag: '1.30.4-alpine',
     services: ['nginx', 'receiver'],
     why: 'newest patch of the stable line (1.30) confirmed; alpine for size',
+    diskMiB: 70,
+    sizeFrom:
+      '68.4 MB on disk for nginx:1.30.4-alpine (docker-library/repo-info, repos/nginx/local/1.30.4-alpine3.24.md)',
   },
 ];
 

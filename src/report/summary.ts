@@ -33,6 +33,24 @@ export interface HostRow {
   readonly arrival?: { readonly detail: string };
 }
 
+/** A line of the disk budget table: the most a thing may take on the host and what it takes now. */
+export interface BudgetRow {
+  readonly what: string;
+  readonly where: string;
+  readonly most: string;
+  readonly now: string;
+  readonly note: string;
+}
+
+/** The disk and memory budget as the reports show it. */
+export interface BudgetReport {
+  readonly rows: readonly BudgetRow[];
+  /** One sentence per filesystem: free, what the stack may still take there, the verdict. */
+  readonly filesystems: readonly string[];
+  /** One sentence on memory: the limits against RAM and swap. */
+  readonly memory?: string;
+}
+
 const esc = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const ICON: Record<string, string> = { changed: '🟡', unchanged: '⚪', ok: '🟢', failed: '🔴' };
 
@@ -46,6 +64,7 @@ export interface SummaryInput {
   readonly error?: string;
   readonly warnings?: readonly string[];
   readonly dataPath?: readonly DataPathRow[];
+  readonly budget?: BudgetReport;
 }
 
 function stepRows(steps: readonly StepRecord[]): string[] {
@@ -82,8 +101,34 @@ export function summaryMarkdown(s: SummaryInput): string {
     out.push('', '### Data path', '', '| what | | detail |', '| --- | --- | --- |');
     for (const r of s.dataPath) out.push(`| ${esc(r.what)} | ${r.ok ? '🟢' : '🔴'} | ${esc(r.detail)} |`);
   }
+  if (s.budget) out.push('', ...budgetMarkdown(s.budget));
   if (s.warnings?.length) out.push('', '### Warnings', '', ...s.warnings.map((w) => `- ${esc(w)}`));
   return `${out.join('\n')}\n`;
+}
+
+export function budgetMarkdown(b: BudgetReport): string[] {
+  return [
+    '### Disk and memory budget',
+    '',
+    '| what | where | at most | now | how |',
+    '| --- | --- | --- | --- | --- |',
+    ...b.rows.map((r) => `| ${esc(r.what)} | ${esc(r.where)} | ${esc(r.most)} | ${esc(r.now)} | ${esc(r.note)} |`),
+    '',
+    ...b.filesystems.map((f) => `- ${esc(f)}`),
+    ...(b.memory ? [`- ${esc(b.memory)}`] : []),
+  ];
+}
+
+/** The budget as plain text for terminals and plan. */
+export function budgetText(b: BudgetReport): string {
+  return [
+    textTable([
+      ['BUDGET', 'WHERE', 'AT MOST', 'NOW', 'HOW'],
+      ...b.rows.map((r) => [r.what, r.where, r.most, r.now, r.note]),
+    ]),
+    ...b.filesystems,
+    ...(b.memory ? [b.memory] : []),
+  ].join('\n');
 }
 
 /** The targets as outputs and --json show them (serialise with redactedJson). */

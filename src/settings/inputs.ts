@@ -263,6 +263,27 @@ export const INPUTS: readonly InputSpec[] = [
     default: '2G',
     description: 'Ensure at least this much active swap (e.g. 2G, 512M); 0 leaves swap alone.',
   },
+  {
+    name: 'logs-disk-budget',
+    group: 'host',
+    default: 'auto',
+    description:
+      'Most disk Loki may take (e.g. 2G): its ingestion rate is limited to what retention can keep within it, and near it the oldest logs go first. auto: 10% of the disk Docker keeps its volumes on, from 256M to 10G.',
+  },
+  {
+    name: 'metrics-disk-budget',
+    group: 'host',
+    default: 'auto',
+    description:
+      'Most disk Prometheus may take (its retention size, WAL included; e.g. 1G); the oldest data goes first. auto: 8% of the disk Docker keeps its volumes on, from 256M to 4G.',
+  },
+  {
+    name: 'app-logs-disk-budget',
+    group: 'host',
+    default: '256M',
+    description:
+      "Disk your app's log files may take in logs/app (bound them with Logback's rolling policy); more is warned about, never deleted.",
+  },
   // gate
   {
     name: 'health-timeout',

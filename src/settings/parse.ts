@@ -58,16 +58,22 @@ function formatSize(bytes: number): string {
   return String(bytes);
 }
 
-/** "2G", "512M", "512MiB", "0" -> bytes (binary units, as fallocate/dd read them): 0, or within range. */
-export function parseSize(value: string, input: string, range: Range): number {
-  const limits = `0 (leave swap alone) or ${formatSize(range.min)} to ${formatSize(range.max)}`;
+/** A size's range; `zero` says what 0 means where 0 is allowed (e.g. "leave swap alone"). */
+export interface SizeRange extends Range {
+  readonly zero?: string;
+}
+
+/** "2G", "512M", "512MiB" -> bytes (binary units, as fallocate/dd read them): within range, or 0 where allowed. */
+export function parseSize(value: string, input: string, range: SizeRange): number {
+  const span = `${formatSize(range.min)} to ${formatSize(range.max)}`;
+  const limits = range.zero ? `0 (${range.zero}) or ${span}` : span;
   const m = /^\s*([0-9]+)\s*([KMGT]?)(?:i?B)?\s*$/i.exec(value);
   if (!m?.[1])
     throw new Error(
       `${input}: ${shown(value)} is not a size; use a whole number with a unit, e.g. 2G or 512M (${limits})`,
     );
   const bytes = Number(m[1]) * (SIZE_UNITS[(m[2] ?? '').toUpperCase()] ?? 1);
-  if (bytes !== 0 && !(bytes >= range.min && bytes <= range.max))
+  if (!(bytes === 0 && range.zero) && !(bytes >= range.min && bytes <= range.max))
     throw new Error(`${input}: ${shown(value)} is out of range; use ${limits}`);
   return bytes;
 }

@@ -110,6 +110,13 @@ export interface GrafanaSettings {
   readonly dashboards: readonly number[];
 }
 
+/** Disk budgets: bytes, or auto (from the size of the disk Docker keeps its volumes on). */
+export interface DiskSettings {
+  readonly logsBudget: number | 'auto';
+  readonly metricsBudget: number | 'auto';
+  readonly appLogsBudget: number;
+}
+
 export type Command = 'deploy' | 'check';
 export type NotifyOn = 'failure' | 'never';
 
@@ -126,6 +133,7 @@ export interface Settings {
   readonly parallel: number;
   readonly grafana: GrafanaSettings;
   readonly swapBytes: number;
+  readonly disk: DiskSettings;
   readonly healthTimeoutMs: number;
   readonly rollback: boolean;
   readonly lockTimeoutMs: number;
@@ -149,7 +157,18 @@ const SECOND = 1000;
 const CONNECT_TIMEOUT = { min: SECOND, max: 10 * 60 * SECOND };
 const HEALTH_TIMEOUT = { min: SECOND, max: 60 * 60 * SECOND };
 const LOCK_TIMEOUT = { min: SECOND, max: 6 * 60 * 60 * SECOND };
-const SWAP_SIZE = { min: 1024 ** 2, max: 64 * 1024 ** 3 };
+const SWAP_SIZE = { min: 1024 ** 2, max: 64 * 1024 ** 3, zero: 'leave swap alone' };
+// A budget under 32M leaves Loki or Prometheus no room to work; over 1T is a typo on these hosts.
+const DISK_BUDGET = { min: 32 * 1024 ** 2, max: 1024 ** 4 };
+
+function parseBudget(value: string, input: string): number | 'auto' {
+  if (value.trim().toLowerCase() === 'auto') return 'auto';
+  try {
+    return parseSize(value, input, DISK_BUDGET);
+  } catch (e) {
+    throw new Error(`${(e as Error).message.replace(/\)?$/, (end) => (end ? '; or auto)' : ', or auto'))}`);
+  }
+}
 
 /** Required inputs that have no value. */
 export function missingRequired(raw: RawInputs): string[] {
@@ -304,6 +323,14 @@ export function readSettings(raw: RawInputs, options: ReadOptions = {}): Setting
       ),
     },
     swapBytes: attempt(() => parseSize(value('swap-size'), 'swap-size', SWAP_SIZE), 0),
+    disk: {
+      logsBudget: attempt(() => parseBudget(value('logs-disk-budget'), 'logs-disk-budget'), 'auto'),
+      metricsBudget: attempt(() => parseBudget(value('metrics-disk-budget'), 'metrics-disk-budget'), 'auto'),
+      appLogsBudget: attempt(
+        () => parseSize(value('app-logs-disk-budget'), 'app-logs-disk-budget', DISK_BUDGET),
+        256 * 1024 ** 2,
+      ),
+    },
     healthTimeoutMs: attempt(() => parseDuration(value('health-timeout'), 'health-timeout', HEALTH_TIMEOUT), 180_000),
     rollback: attempt(() => parseBoolean(value('rollback'), 'rollback'), true),
     lockTimeoutMs: attempt(() => parseDuration(value('lock-timeout'), 'lock-timeout', LOCK_TIMEOUT), 600_000),

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { pinnedName } from '../connection/tls.js';
 import { DeployError, headline } from '../errors.js';
+import { lokiLimits, prometheusSize, resolveBudgets } from '../model/budget.js';
 import { buildModel, parseComposeFile, stackMounts } from '../model/compose.js';
 import { isText, readStackDir, type StackFile } from '../model/files.js';
 import { COMPOSE_FILES, imagesOverrideFile, type RemoteLayout, SECRET_FILES, type StackKey } from '../model/layout.js';
@@ -15,6 +16,8 @@ import { absentServices, withoutAbsentScrapeJobs } from './scrape.js';
 export interface HostIdentity {
   readonly uid: number;
   readonly gid: number;
+  /** Size of the disk Docker keeps its volumes on (auto budgets); unknown: PLAN_DISK_BYTES. */
+  readonly volumeDiskBytes?: number;
 }
 
 export interface RenderedStack {
@@ -42,6 +45,8 @@ export function stackVariables(settings: Settings, host: HostIdentity, layout: R
   const { stack, grafana, agents } = settings;
   const profiles = [stack.logAgent, ...(agents.acceptAgents && agents.role === 'monitoring' ? ['receiver'] : [])];
   const receiverTls = agents.receiverTls === 'on';
+  const budgets = resolveBudgets(settings.disk, host.volumeDiskBytes);
+  const loki = lokiLimits(budgets.logsBytes);
   return {
     NETWORK: stack.network,
     APP_IMAGE: stack.images.server ?? stack.appImage ?? '',
@@ -68,6 +73,13 @@ export function stackVariables(settings: Settings, host: HostIdentity, layout: R
     REMOTE_WRITE_URL: agents.remoteWriteUrl ?? '',
     LOKI_PUSH_URL: agents.lokiPushUrl ?? '',
     PUSH_USERNAME: agents.pushUsername,
+    // Disk budgets (model/budget.ts): Prometheus' retention size, Loki's and its rate limits.
+    METRICS_DISK_BUDGET: prometheusSize(budgets.metricsBytes),
+    LOGS_DISK_BUDGET_BYTES: String(budgets.logsBytes),
+    LOKI_INGESTION_RATE_MB: loki.ingestionRateMb,
+    LOKI_INGESTION_BURST_MB: loki.ingestionBurstMb,
+    LOKI_STREAM_RATE_LIMIT: loki.streamRate,
+    LOKI_STREAM_BURST: loki.streamBurst,
   };
 }
 

@@ -112,7 +112,7 @@ if [ "${SANDBOX_IMAGES:-}" = pull ]; then
     "$REPO/compose/docker-compose-dev.yml" "$REPO/compose/docker-compose-dev-monitoring.yml")
   build_app_standin
   echo "server=$APP_IMAGE"
-  for service in nginx prometheus node-exporter loki promtail grafana; do
+  for service in nginx prometheus node-exporter loki promtail grafana disk-guard; do
     image=$(sed -n "s/^$service=//p" <<<"$pinned" | head -n 1)
     [ -n "$image" ] || die "no pinned image for $service in compose/*.yml"
     docker pull -q "$image" >&2 || die "could not pull $image"
@@ -162,6 +162,12 @@ CONF
 echo 'nginx from Debian, sandbox image' > "$root/usr/share/nginx/html/index.html"
 NGINX_IMAGE="$NS/nginx:${nginx_version}-debian"
 import_image "$NGINX_IMAGE" "$root" 'CMD ["/usr/sbin/nginx", "-g", "daemon off;"]' 'EXPOSE 80'
+
+# busybox for disk-guard: the real busybox (Debian's busybox-static), as busybox:1.37.0 runs it.
+busybox_version=$(/bin/busybox 2>&1 | head -n 1 | sed -n 's/^BusyBox v\([0-9.]*\).*/\1/p')
+root="$work/busybox"; base_rootfs "$root"
+BUSYBOX_IMAGE="$NS/busybox:${busybox_version}-debian"
+import_image "$BUSYBOX_IMAGE" "$root" 'CMD ["sh"]'
 
 # --- real Loki, Promtail and VictoriaMetrics from realbin ------------------------------------------
 realbin=
@@ -343,4 +349,5 @@ node-exporter=$NODE_EXPORTER_IMAGE
 loki=$LOKI_IMAGE
 promtail=$PROMTAIL_IMAGE
 grafana=$GRAFANA_IMAGE
+disk-guard=$BUSYBOX_IMAGE
 LINES

@@ -87,9 +87,17 @@ describe('canary spots', () => {
   });
 
   it('knows which services are on the log path: the agent, Loki and the writers of its directories', () => {
-    expect(logPathServices(rendered(), 'promtail').sort()).toEqual(['loki', 'nginx', 'promtail', 'server']);
+    // disk-guard removes nginx's log segments: a changed one proves the log path again.
+    expect(logPathServices(rendered(), 'promtail').sort()).toEqual([
+      'disk-guard',
+      'loki',
+      'nginx',
+      'promtail',
+      'server',
+    ]);
     expect(logPathServices(rendered({ 'log-agent': 'alloy' }), 'alloy').sort()).toEqual([
       'alloy',
+      'disk-guard',
       'loki',
       'nginx',
       'server',

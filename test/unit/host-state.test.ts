@@ -86,7 +86,7 @@ esac
       env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
       encoding: 'utf8',
     });
-    const state = parseHostState(out);
+    const state = parseHostState(out, layout);
     expect(state.networkDriver).toBe('bridge');
     expect(state.missing).toContain(layout.logsDir);
     expect(state.missing).not.toContain(layout.secretsDir);
@@ -112,7 +112,7 @@ esac
     const { rendered } = renderForHost(settings, { uid: 1000, gid: 1000, home: '/home/ec2-user' });
     const wanted = wantedServices(rendered);
     expect(wanted.map((w) => w.service).sort()).toEqual(
-      ['grafana', 'loki', 'nginx', 'node-exporter', 'prometheus', 'promtail', 'server'].sort(),
+      ['disk-guard', 'grafana', 'loki', 'nginx', 'node-exporter', 'prometheus', 'promtail', 'server'].sort(),
     );
     const all = wanted.map((w) => ({ ...w, state: 'running' }));
     expect(stacksUpToDate('r1', 'r1', 'missing', wanted, all)).toBe(true);

@@ -87,11 +87,15 @@ describe('value parsers', () => {
     expect(() => parseDuration('1d', 'x', range)).toThrow(/not a duration/);
   });
   it('parses sizes', () => {
-    const range = { min: 1024 ** 2, max: 64 * 1024 ** 3 };
+    const range = { min: 1024 ** 2, max: 64 * 1024 ** 3, zero: 'leave swap alone' };
     expect(parseSize('2G', 'x', range)).toBe(2 * 1024 ** 3);
     expect(parseSize('512M', 'x', range)).toBe(512 * 1024 ** 2);
     expect(parseSize('0', 'x', range)).toBe(0);
     expect(() => parseSize('lots', 'x', range)).toThrow(/not a size/);
+    // Where 0 means nothing, it is out of range, and the message offers no 0.
+    expect(() => parseSize('0', 'x', { min: 1024 ** 2, max: 1024 ** 3 })).toThrow(
+      'x: "0" is out of range; use 1M to 1G',
+    );
   });
   it('parses image overrides', () => {
     expect(

@@ -76,7 +76,14 @@ describe('docker compose config', () => {
     expect(cfg.services.loki.image).toBe('mirror.local/grafana/loki:3.6.3');
     expect(cfg.services.grafana.user).toBe('1000:1000');
     // The promtail profile is active from COMPOSE_PROFILES in .env; alloy is not.
-    expect(Object.keys(cfg.services).sort()).toEqual(['grafana', 'loki', 'node-exporter', 'prometheus', 'promtail']);
+    expect(Object.keys(cfg.services).sort()).toEqual([
+      'disk-guard',
+      'grafana',
+      'loki',
+      'node-exporter',
+      'prometheus',
+      'promtail',
+    ]);
     // Only Grafana publishes a port.
     const published = Object.entries(cfg.services as Record<string, { ports?: { published: string }[] }>)
       .filter(([, s]) => s.ports?.length)
