@@ -66241,6 +66241,436 @@ async function containerLogs(remote, facts, name, lines = 15) {
     return out.trim();
 }
 
+;// CONCATENATED MODULE: ./src/model/versions.ts
+// The images of the bundled stack (compose/) and the version each is pinned to, in one place.
+// The compose files pin exactly these (a unit test compares every `image:` with this table), and
+// the README's version table is made from it (`npm run docs`). Each version was checked against
+// its project's release tags (prometheus/prometheus v3.13.2, prometheus/node_exporter v1.12.1,
+// grafana/loki v3.6.15 and v3.6.11, grafana/alloy v1.18.1, nginx/nginx release-1.30.4).
+/** Promtail's end of life (Loki docs, send-data/promtail/_index.md at v3.6.15). */
+const PROMTAIL_END_OF_LIFE = '2026-03-02';
+const PINNED_IMAGES = [
+    {
+        image: 'prom/prometheus',
+        tag: 'v3.13.2',
+        services: ['prometheus'],
+        why: 'newest 3.13 patch; its retention flags still work (deprecated since 3.8, see the compose file)',
+        diskMiB: 320,
+        sizeFrom: "estimate: busybox base (4 MiB) and two binaries, prometheus and promtool, which are 100 and 98 MB stripped in Debian's 3.5.3 build and larger unstripped in the release build",
+    },
+    {
+        image: 'prom/node-exporter',
+        tag: 'v1.12.1',
+        services: ['node-exporter'],
+        why: 'newest release; the flags we pass are unchanged',
+        diskMiB: 40,
+        sizeFrom: "estimate: busybox base and one binary (17 MB stripped in Debian's 1.11.1 build)",
+    },
+    {
+        image: 'grafana/loki',
+        tag: '3.6.15',
+        services: ['loki'],
+        why: "newest patch of 3.6, Promtail's last minor (the linter wants both on one minor)",
+        diskMiB: 160,
+        sizeFrom: 'estimate: distroless static base (2 MiB) and the loki binary, 133 MB built from v3.6.15 here with the same flags',
+    },
+    {
+        image: 'grafana/promtail',
+        tag: '3.6.11',
+        services: ['promtail'],
+        why: `the last release with a Promtail image; end of life since ${PROMTAIL_END_OF_LIFE}`,
+        diskMiB: 260,
+        sizeFrom: 'estimate: Ubuntu noble base (78 MB) with libsystemd and tzdata, and the promtail binary (102 MB built from v3.6.3 here)',
+    },
+    {
+        image: 'grafana/alloy',
+        tag: 'v1.18.1',
+        services: ['alloy'],
+        why: 'newest release; every block and argument of config.alloy is valid in it',
+        diskMiB: 500,
+        sizeFrom: 'estimate: 408 MB on disk at v1.1 (grafana/alloy#1101), grown since',
+    },
+    {
+        image: 'busybox',
+        tag: '1.37.0',
+        services: ['disk-guard'],
+        why: 'newest release; sh, find, stat, du and awk are all disk-guard needs',
+        diskMiB: 5,
+        sizeFrom: '4.4 MB on disk (docker-library/repo-info, repos/busybox/local/1.37.0.md)',
+    },
+    {
+        image: 'grafana/grafana',
+        tag: '13.2.2',
+        services: ['grafana'],
+        why: 'newest 13.2 patch (13.2.1 and 13.2.2 carry security fixes); file provisioning as in 12; gzip off, see the compose file',
+        diskMiB: 700,
+        sizeFrom: 'estimate: no published size found; 168 MB compressed for an 11.6 build (grafana/grafana-image-tags), about three times that unpacked, and 13 ships more',
+    },
+    {
+        image: 'nginx',
+        tag: '1.30.4-alpine',
+        services: ['nginx', 'receiver'],
+        why: 'newest patch of the stable line (1.30) confirmed; alpine for size',
+        diskMiB: 70,
+        sizeFrom: '68.4 MB on disk for nginx:1.30.4-alpine (docker-library/repo-info, repos/nginx/local/1.30.4-alpine3.24.md)',
+    },
+];
+/** The pinned image a service of the bundled stack runs, as `image:tag`. */
+function pinnedImageOf(service) {
+    const p = PINNED_IMAGES.find((x) => x.services.includes(service));
+    return p && `${p.image}:${p.tag}`;
+}
+/** The README's version table. */
+function versionsMarkdown() {
+    return [
+        '| service | image | why this version |',
+        '| --- | --- | --- |',
+        ...PINNED_IMAGES.map((p) => `| ${p.services.join(', ')} | \`${p.image}:${p.tag}\` | ${p.why} |`),
+    ].join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/model/budget.ts
+
+const MiB = 1024 ** 2;
+const GiB = 1024 ** 3;
+/** The disk assumed where no host was asked (plan): the post's EC2 free-tier root volume. */
+const PLAN_DISK_BYTES = 8 * GiB;
+/** auto: a share of the disk Docker keeps its volumes on, within bounds, in whole 64 MiB. */
+const AUTO = {
+    logs: { share: 0.1, min: 256 * MiB, max: 10 * GiB },
+    metrics: { share: 0.08, min: 256 * MiB, max: 4 * GiB },
+};
+function auto(rule, diskBytes) {
+    const share = Math.floor((diskBytes * rule.share) / (64 * MiB)) * 64 * MiB;
+    return Math.min(rule.max, Math.max(rule.min, share));
+}
+/** The budgets for a host whose volume disk has diskBytes (from its size, so redeploys agree). */
+function resolveBudgets(disk, diskBytes = PLAN_DISK_BYTES) {
+    return {
+        logsBytes: disk.logsBudget === 'auto' ? auto(AUTO.logs, diskBytes) : disk.logsBudget,
+        metricsBytes: disk.metricsBudget === 'auto' ? auto(AUTO.metrics, diskBytes) : disk.metricsBudget,
+        appLogsBytes: disk.appLogsBudget,
+    };
+}
+/**
+ * How long logs wait before retention can remove them, at worst: the ingester ships its index
+ * every 15 minutes (a fixed period in Loki's TSDB head manager), then an upload, a retention run
+ * and the delete delay follow (loki-dev-config.yml), and the WAL and the chunks still in memory
+ * hold up to 20 minutes more. What arrives in that time must fit in the budget, whatever it is:
+ * the limit is on the uncompressed bytes, which is what the worst case (logs that do not
+ * compress) writes.
+ */
+const LOKI_UNREACHABLE_SECONDS = 45 * 60;
+/** Loki's own default rate limit: a larger budget does not raise it further. */
+const LOKI_DEFAULT_RATE_MB = 4;
+function lokiLimits(budgetBytes) {
+    const rate = Math.min(LOKI_DEFAULT_RATE_MB * MiB, budgetBytes / LOKI_UNREACHABLE_SECONDS);
+    return {
+        ingestionRateMb: (Math.floor((rate / MiB) * 1000) / 1000).toString(),
+        ingestionBurstMb: '2',
+        streamRate: `${Math.floor(rate / 2 / 1024)}KB`,
+        streamBurst: '2MB',
+    };
+}
+/** Bytes a day Loki accepts at most under a budget (the rate limit, for people). */
+const lokiBytesPerDay = (budgetBytes) => Math.min(LOKI_DEFAULT_RATE_MB * MiB, budgetBytes / LOKI_UNREACHABLE_SECONDS) * 86_400;
+/** Prometheus' size flag: its units are powers of 1024 (MB = MiB). */
+const prometheusSize = (bytes) => `${Math.floor(bytes / MiB)}MB`;
+/** Prometheus deletes whole blocks, and writes a new block before it drops the oldest. */
+const METRICS_BLOCK_MARGIN = 0.2;
+/** nginx's log segments (nginx/log-segments.sh): at most this many of this size, per log file. */
+const NGINX_SEGMENT = { bytes: 10 * MiB, kept: 5 };
+/** Where log-segments.sh is mounted in nginx, and where it keeps the segments (the host's logs/nginx). */
+const NGINX_SEGMENTS = {
+    script: '/etc/nginx/monitoring-deploy/log-segments.sh',
+    files: '/var/log/nginx-files',
+};
+/** An image not yet on the host, by its size once pulled: the pinned table, or an assumption. */
+function imageDiskBytes(image) {
+    const pinned = PINNED_IMAGES.find((p) => image === `${p.image}:${p.tag}`);
+    if (pinned)
+        return { bytes: pinned.diskMiB * MiB, from: pinned.sizeFrom };
+    return {
+        bytes: UNKNOWN_IMAGE_BYTES,
+        from: 'not known before it is pulled: a Spring Boot image on a JRE base is assumed',
+    };
+}
+/** An image of unknown size (your app's, an override): a Spring Boot app on a JRE base. */
+const UNKNOWN_IMAGE_BYTES = 512 * MiB;
+
+;// CONCATENATED MODULE: ./src/host/disk-budget.ts
+// The disk budget: the most the stack will take on the host, item by item, against what each of
+// the host's filesystems has free, before anything is written. What is already there counts:
+// a redeploy needs only what its volumes, logs and images may still grow by.
+
+
+
+/** The directories under remote-dir whose use is measured. */
+const MEASURED_DIRS = ['logs/app', 'logs/nginx', 'data/grafana', 'data/prometheus-agent'];
+/**
+ * One script: df of /, of Docker's root and of remote-dir (its nearest existing parent on a first
+ * deploy), the sizes of Docker's volumes (docker system df -v, the one CLI answer that has them),
+ * of the images the stack runs that are already there, and du of the measured directories.
+ */
+function diskUsageScript(docker, layout, dockerRoot, images) {
+    const dirs = MEASURED_DIRS.map((d) => shell_shq(`${layout.root}/${d}`)).join(' ');
+    return `d=${shell_shq(layout.root)}; while [ ! -e "$d" ]; do d=$(dirname -- "$d"); done
+for p in "root /" "docker ${dockerRoot}" "stack $d"; do
+  df -Pk "\${p#* }" 2>/dev/null | awk -v k="\${p%% *}" -v id="$(stat -f -c %i "\${p#* }" 2>/dev/null)" 'NR==2 {print "@disk-fs", k, id, $2, $4, $NF}'
+done
+${docker} system df -v 2>/dev/null | awk '/^Local Volumes space usage/ {v=1; next} v == 1 && /^VOLUME NAME/ {v=2; next} v == 2 && NF == 0 {v=0} v == 2 {print "@volume", $1, $NF}'
+${images.length ? `${docker} image inspect --format '@image {{.Size}} {{join .RepoTags " "}}' ${images.map(shell_shq).join(' ')} 2>/dev/null` : ''}
+du -sk ${dirs} 2>/dev/null | awk '{print "@du", $1, $2}'
+true`;
+}
+/** Docker's human sizes (units.HumanSize: powers of 1000): 52.88kB, 1.2GB, 0B. */
+function humanBytes(text) {
+    const m = /^([0-9.]+)\s*([kMGTP]?)B$/.exec(text.trim());
+    if (!m?.[1])
+        return 0;
+    const scale = { '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15 }[m[2] ?? ''] ?? 1;
+    return Math.round(Number(m[1]) * scale);
+}
+function parseDiskUsage(out, layout) {
+    const filesystems = [];
+    const volumes = {};
+    const images = {};
+    const dirs = {};
+    for (const line of out.split('\n')) {
+        const [tag, ...f] = line.trim().split(/\s+/);
+        if (tag === '@disk-fs' && f.length >= 5) {
+            const [place, id, size, avail, mount] = f;
+            filesystems.push({ place, id, mount, sizeBytes: Number(size) * 1024, availBytes: Number(avail) * 1024 });
+        }
+        else if (tag === '@volume' && f[0] && f[1])
+            volumes[f[0]] = humanBytes(f[1]);
+        else if (tag === '@image' && f[0])
+            for (const ref of f.slice(1))
+                images[ref] = Number(f[0]);
+        else if (tag === '@du' && f[0] && f[1])
+            dirs[f[1].slice(layout.root.length + 1)] = Number(f[0]) * 1024;
+    }
+    return { filesystems, volumes, images, dirs };
+}
+const has = (i, name) => i.services.some((s) => s.name === name);
+/** A named volume's use, by the service that mounts it at a container path. */
+function volumeUse(i, service, target) {
+    const s = i.services.find((x) => x.name === service);
+    const mount = s?.mounts.find((m) => m.named && m.target === target);
+    return (mount && s && i.usage.volumes[`${i.projectOf(s)}_${mount.source}`]) || 0;
+}
+function imagesItem(i) {
+    const missing = [...new Set(i.services.map(i.imageOf))].filter((img) => img && !(img in i.usage.images));
+    const bytes = missing.reduce((sum, img) => sum + imageDiskBytes(img).bytes, 0);
+    return {
+        what: 'images to pull',
+        place: 'docker',
+        capBytes: bytes,
+        usedBytes: 0,
+        note: missing.length ? missing.join(', ') : 'all on the host already',
+    };
+}
+function containerLogsItem(i) {
+    const unbounded = i.services.filter((s) => s.logMaxBytes === undefined).map((s) => s.name);
+    const bytes = i.services.reduce((sum, s) => sum + (s.logMaxBytes ?? 0), 0);
+    return {
+        what: 'container logs',
+        place: 'docker',
+        capBytes: unbounded.length ? undefined : bytes,
+        usedBytes: 0,
+        note: unbounded.length
+            ? `not rotated: ${unbounded.join(', ')} (set logging max-size and max-file)`
+            : `${i.services.length} containers, Docker's json-file rotation`,
+    };
+}
+/** Everything the stack may take on the host at most, item by item. */
+function budgetItems(i) {
+    const { budgets, usage } = i;
+    const dir = (d) => usage.dirs[d] ?? 0;
+    const items = [imagesItem(i)];
+    if (i.swapFileBytes > 0)
+        items.push({ what: 'swap file', place: 'root', capBytes: i.swapFileBytes, usedBytes: 0, note: 'swap-size' });
+    const agentMode = i.services.some((s) => s.name === 'prometheus' && s.command.includes('--agent'));
+    if (has(i, 'prometheus') && !agentMode)
+        items.push({
+            what: 'Prometheus',
+            place: 'docker',
+            capBytes: Math.round(budgets.metricsBytes * (1 + METRICS_BLOCK_MARGIN)),
+            usedBytes: volumeUse(i, 'prometheus', '/prometheus'),
+            note: `metrics-disk-budget ${formatBytes(budgets.metricsBytes)} (WAL included) and one block written before the oldest goes`,
+        });
+    if (agentMode)
+        items.push({
+            what: "Prometheus agent's WAL",
+            place: 'stack',
+            capBytes: 256 * MiB,
+            usedBytes: dir('data/prometheus-agent'),
+            note: 'what remote write could not send yet, 12 hours at most (an estimate of the bytes)',
+        });
+    if (has(i, 'loki'))
+        items.push({
+            what: 'Loki',
+            place: 'docker',
+            capBytes: budgets.logsBytes,
+            usedBytes: volumeUse(i, 'loki', '/loki'),
+            note: 'logs-disk-budget (disk-guard and its rate limit)',
+        });
+    items.push(containerLogsItem(i));
+    if (has(i, 'nginx'))
+        items.push({
+            what: 'nginx log files',
+            place: 'stack',
+            capBytes: 2 * NGINX_SEGMENT.kept * NGINX_SEGMENT.bytes,
+            usedBytes: dir('logs/nginx'),
+            note: `access and error, ${NGINX_SEGMENT.kept} segments of ${formatBytes(NGINX_SEGMENT.bytes)} each at most`,
+        });
+    if (has(i, 'server'))
+        items.push({
+            what: 'app log files',
+            place: 'stack',
+            capBytes: budgets.appLogsBytes,
+            usedBytes: dir('logs/app'),
+            note: 'app-logs-disk-budget: bounded by your Logback rolling policy, not by the deploy',
+        });
+    if (has(i, 'grafana'))
+        items.push({
+            what: 'Grafana data',
+            place: 'stack',
+            capBytes: 256 * MiB,
+            usedBytes: dir('data/grafana'),
+            note: 'its database and plugins (an estimate)',
+        });
+    items.push({
+        what: 'stack files, releases, log positions',
+        place: 'stack',
+        capBytes: 32 * MiB,
+        usedBytes: 0,
+        note: 'configs, the last 5 releases, the log agent and disk-guard state (an estimate)',
+    });
+    return items;
+}
+/**
+ * Room the host keeps for itself on each filesystem: 5% of it, at least 512 MiB (package
+ * updates; journald alone may take 10% of the filesystem it writes to, up to 4 GiB).
+ */
+const reserveFor = (sizeBytes) => Math.max(512 * MiB, Math.round(sizeBytes * 0.05));
+const growthOf = (item) => Math.max(0, (item.capBytes ?? 0) - item.usedBytes);
+function diskBudget(items, usage) {
+    const byId = new Map();
+    for (const fs of usage.filesystems)
+        byId.set(fs.id, [...(byId.get(fs.id) ?? []), fs]);
+    const filesystems = [...byId.values()].map((fss) => {
+        const places = fss.map((f) => f.place);
+        const { sizeBytes, availBytes, mount } = fss[0];
+        const growthBytes = items.filter((it) => places.includes(it.place)).reduce((sum, it) => sum + growthOf(it), 0);
+        const reserveBytes = reserveFor(sizeBytes);
+        return {
+            mount,
+            places,
+            sizeBytes,
+            availBytes,
+            growthBytes,
+            reserveBytes,
+            shortBytes: Math.max(0, growthBytes + reserveBytes - availBytes),
+        };
+    });
+    return { items, filesystems };
+}
+function formatBytes(bytes) {
+    if (bytes >= GiB)
+        return `${(bytes / GiB).toFixed(1)} GiB`;
+    if (bytes > 0 && bytes < MiB)
+        return `${Math.ceil(bytes / 1024)} KiB`;
+    return `${Math.round(bytes / MiB)} MiB`;
+}
+const PLACE_WORDS = {
+    root: 'the swap file',
+    docker: "Docker's images and volumes",
+    stack: 'remote-dir',
+};
+/** The refusal for a stack that does not fit, naming what takes the space and what to change. */
+function diskBudgetError(budget) {
+    const short = budget.filesystems.filter((f) => f.shortBytes > 0);
+    if (!short.length)
+        return undefined;
+    const lines = short.map((f) => {
+        const big = budget.items
+            .filter((it) => f.places.includes(it.place) && growthOf(it) > 0)
+            .sort((a, b) => growthOf(b) - growthOf(a))
+            .map((it) => `${it.what} ${formatBytes(growthOf(it))}`);
+        return (`the filesystem of ${f.mount} (${f.places.map((p) => PLACE_WORDS[p]).join(', ')}) has ${formatBytes(f.availBytes)} free; ` +
+            `the stack may still take ${formatBytes(f.growthBytes)} there (${big.join(', ')}) and ${formatBytes(f.reserveBytes)} stay free for the host: ` +
+            `${formatBytes(f.shortBytes)} short`);
+    });
+    return new errors_DeployError(`The stack does not fit on the host's disk; nothing was changed:\n  ${lines.join('\n  ')}`, fixFor(budget, short));
+}
+function fixFor(budget, short) {
+    const on = (what) => budget.items.find((it) => it.what === what && short.some((f) => f.places.includes(it.place)));
+    const fixes = [
+        on('swap file') && 'a smaller swap-size (e.g. 1G)',
+        on('Loki') && 'a smaller logs-disk-budget (e.g. 256M)',
+        on('Prometheus') && 'a smaller metrics-disk-budget (e.g. 256M)',
+        on('app log files') && 'a smaller app-logs-disk-budget',
+    ].filter(Boolean);
+    const most = Math.max(...short.map((f) => f.shortBytes));
+    return `${fixes.length ? `set ${fixes.join(', or ')}; or ` : ''}give the host a bigger volume (at least ${formatBytes(most)} more; an EBS volume can grow while the instance runs), or free space (docker system prune, old files).`;
+}
+const PLACE_NAMES = { root: '/', docker: 'Docker', stack: 'remote-dir' };
+/** The budget as the reports show it; without filesystems (plan), only the items. */
+function budgetReport(budget, memory) {
+    return {
+        rows: budget.items.map((it) => ({
+            what: it.what,
+            where: PLACE_NAMES[it.place],
+            most: it.capBytes === undefined ? 'no bound' : formatBytes(it.capBytes),
+            now: it.usedBytes ? formatBytes(it.usedBytes) : '-',
+            note: it.note,
+        })),
+        filesystems: budget.filesystems.map((f) => `${f.mount} (${f.places.map((p) => PLACE_NAMES[p]).join(', ')}): ${formatBytes(f.availBytes)} free of ${formatBytes(f.sizeBytes)}; ` +
+            `the stack may still take ${formatBytes(f.growthBytes)}, ${formatBytes(f.reserveBytes)} stay free: ` +
+            (f.shortBytes
+                ? `${formatBytes(f.shortBytes)} short`
+                : `fits, ${formatBytes(f.availBytes - f.growthBytes - f.reserveBytes)} to spare`)),
+        memory,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/health/disk-watch.ts
+// The watchdog's look at what grows: disk-guard still at work (its status is fresh), Loki within
+// its budget, the app's log files within their share. Read from disk-guard's status file and du.
+
+
+/** disk-guard writes its status every minute: older than this, it has stopped. */
+const STALE_SEC = 5 * 60;
+function diskWatchScript(layout) {
+    return `sed 's/^/@dg /' ${shell_shq(`${layout.dataDir}/disk-guard/status`)} 2>/dev/null
+echo "@dg-now $(date +%s)"
+du -sk ${shell_shq(`${layout.logsDir}/app`)} 2>/dev/null | awk '{print "@app-logs-kib", $1}'`;
+}
+function parseDiskWatch(out) {
+    const status = {};
+    for (const m of out.matchAll(/^@dg ([a-z_]+)=(\d+)$/gm))
+        status[m[1]] = Number(m[2]);
+    const app = /^@app-logs-kib (\d+)$/m.exec(out)?.[1];
+    return {
+        status,
+        nowSec: Number(/^@dg-now (\d+)$/m.exec(out)?.[1] ?? 0),
+        appLogsBytes: app === undefined ? undefined : Number(app) * 1024,
+    };
+}
+/** Problems, one sentence each; diskGuard: the deployed stack runs disk-guard. */
+function diskWatchProblems(w, diskGuard, appLogsBudget) {
+    const out = [];
+    const { time, loki_kib: lokiKib, loki_budget_kib: budgetKib } = w.status;
+    if (diskGuard && (time === undefined || w.nowSec - time > STALE_SEC))
+        out.push(`disk-guard is not at work (${time === undefined ? 'no status yet' : `its status is ${Math.round((w.nowSec - time) / 60)} min old`}): Loki and nginx's log files are not kept within their budget. Fix: \`docker logs disk-guard\`, then redeploy.`);
+    if (lokiKib !== undefined && budgetKib && lokiKib > budgetKib)
+        out.push(`Loki takes ${formatBytes(lokiKib * 1024)}, more than its logs-disk-budget of ${formatBytes(budgetKib * 1024)}. Fix: \`docker logs disk-guard\`; a smaller logs-disk-budget lowers the rate Loki accepts.`);
+    if (w.appLogsBytes !== undefined && w.appLogsBytes > appLogsBudget)
+        out.push(`The app's log files take ${formatBytes(w.appLogsBytes)} in logs/app, more than app-logs-disk-budget (${formatBytes(appLogsBudget)}); nothing deletes them. Fix: a Logback rolling policy with totalSizeCap (see the README), or a larger app-logs-disk-budget.`);
+    return out;
+}
+
 // EXTERNAL MODULE: external "node:http"
 var external_node_http_ = __nccwpck_require__(7067);
 // EXTERNAL MODULE: external "node:net"
@@ -68193,6 +68623,86 @@ function dataPathRows(state) {
     return rows;
 }
 
+;// CONCATENATED MODULE: ./src/health/incidents.ts
+// What happened to the stack's containers since the watchdog last looked: restarts, and OOM
+// kills (a container at its memory limit). A running container hides both: Docker restarts it
+// and the gate sees it healthy again. The host keeps what the last check saw, in the login
+// user's ~/.monitoring-deploy (never in the stack's directory), so that each incident is
+// reported once, by the first check after it.
+
+
+
+const seenFile = (root) => `"$HOME/.monitoring-deploy/containers-${(0,external_node_crypto_.createHash)('sha256').update(root).digest('hex').slice(0, 12)}"`;
+const OURS = Object.values(PROJECT_NAMES);
+/**
+ * Prints what the last check saw (`@before`), what is there now (`@now`) and the OOM events in
+ * between (`@oom`, from the daemon's own list of its latest 256 events), then keeps `@now` for
+ * the next check.
+ */
+function containerLookScript(docker, root) {
+    const file = seenFile(root);
+    const fmt = `{{index .Config.Labels "com.docker.compose.project"}} {{.Name}} {{.Id}} {{.RestartCount}} {{.State.OOMKilled}}`;
+    return `f=${file}; now=$(date +%s)
+last=$(sed -n 's/^time //p' "$f" 2>/dev/null)
+sed -n 's/^seen /@before /p' "$f" 2>/dev/null
+[ -z "$last" ] || echo "@last $last"
+ids=$(${docker} ps -aq --filter label=com.docker.compose.project)
+cur=$([ -z "$ids" ] || ${docker} inspect -f ${shell_shq(fmt)} $ids 2>/dev/null | awk '${OURS.map((p) => `$1 == "${p}"`).join(' || ')} { sub(/^\\//, "", $2); print $2, $3, $4, $5 }')
+printf '%s\\n' "$cur" | sed -n 's/^./@now &/p'
+[ -z "$last" ] || ${docker} events --since "$last" --until "$now" --filter event=oom --format '@oom {{.Actor.Attributes.name}}' 2>/dev/null
+mkdir -p "$HOME/.monitoring-deploy" && chmod 700 "$HOME/.monitoring-deploy" &&
+  { echo "time $now"; printf '%s\\n' "$cur" | sed -n 's/^./seen &/p'; } > "$f.tmp" && mv -f "$f.tmp" "$f"
+true`;
+}
+function parseContainerLook(out) {
+    const seen = (tag) => out
+        .split('\n')
+        .filter((l) => l.startsWith(`${tag} `))
+        .map((l) => {
+        const [name = '', id = '', restarts = '0', oom = 'false'] = l
+            .slice(tag.length + 1)
+            .trim()
+            .split(/\s+/);
+        return { name, id, restarts: Number(restarts) || 0, oomKilled: oom === 'true' };
+    });
+    const last = /^@last (\d+)$/m.exec(out)?.[1];
+    return {
+        lastLookSec: last ? Number(last) : undefined,
+        before: seen('@before'),
+        now: seen('@now'),
+        oomEvents: [...out.matchAll(/^@oom (\S+)$/gm)].map((m) => m[1]),
+    };
+}
+/**
+ * One sentence per container that restarted or was OOM-killed since the last look. A container
+ * made since then (a deploy recreates them) counts its restarts from its start; on the first
+ * look there is nothing to compare with, and nothing is said.
+ */
+function containerIncidents(look, memLimitOf) {
+    if (look.lastLookSec === undefined)
+        return [];
+    const out = [];
+    for (const c of look.now) {
+        const before = look.before.find((b) => b.id === c.id);
+        const restarts = c.restarts - (before?.restarts ?? 0);
+        const oom = look.oomEvents.includes(c.name) || (restarts > 0 && c.oomKilled);
+        if (restarts <= 0 && !oom)
+            continue;
+        const limit = memLimitOf(c.name);
+        const what = [
+            oom && `was OOM-killed (it reached its memory limit${limit ? ` of ${limit}` : ''})`,
+            restarts > 0 && `restarted ${restarts === 1 ? 'once' : `${restarts} times`}`,
+        ]
+            .filter(Boolean)
+            .join(' and ');
+        const fix = oom
+            ? `raise its mem_limit in the compose file, or find what grew (\`docker stats ${c.name}\`)`
+            : `see why it stopped: \`docker logs ${c.name}\``;
+        out.push(`Container ${c.name} ${what} since the last check. Fix: ${fix}.`);
+    }
+    return out;
+}
+
 ;// CONCATENATED MODULE: ./src/host/preflight.ts
 // Docker's CLI takes a tenth of a second or more per call and every fork counts on a small host:
 // the slow questions run at once, and plain values are printed without a subshell each.
@@ -68763,400 +69273,6 @@ function existingDbWarning(w) {
         "Grafana used its public default key before. Secrets it stored with the old key (passwords of data sources or contact points added in Grafana's UI) " +
         'can no longer be read and must be entered again; the provisioned data sources and the Discord contact point come from files and are not affected. ' +
         'Keep the key with the database (a backup of data/grafana needs it), and never change it.');
-}
-
-;// CONCATENATED MODULE: ./src/model/versions.ts
-// The images of the bundled stack (compose/) and the version each is pinned to, in one place.
-// The compose files pin exactly these (a unit test compares every `image:` with this table), and
-// the README's version table is made from it (`npm run docs`). Each version was checked against
-// its project's release tags (prometheus/prometheus v3.13.2, prometheus/node_exporter v1.12.1,
-// grafana/loki v3.6.15 and v3.6.11, grafana/alloy v1.18.1, nginx/nginx release-1.30.4).
-/** Promtail's end of life (Loki docs, send-data/promtail/_index.md at v3.6.15). */
-const PROMTAIL_END_OF_LIFE = '2026-03-02';
-const PINNED_IMAGES = [
-    {
-        image: 'prom/prometheus',
-        tag: 'v3.13.2',
-        services: ['prometheus'],
-        why: 'newest 3.13 patch; its retention flags still work (deprecated since 3.8, see the compose file)',
-        diskMiB: 320,
-        sizeFrom: "estimate: busybox base (4 MiB) and two binaries, prometheus and promtool, which are 100 and 98 MB stripped in Debian's 3.5.3 build and larger unstripped in the release build",
-    },
-    {
-        image: 'prom/node-exporter',
-        tag: 'v1.12.1',
-        services: ['node-exporter'],
-        why: 'newest release; the flags we pass are unchanged',
-        diskMiB: 40,
-        sizeFrom: "estimate: busybox base and one binary (17 MB stripped in Debian's 1.11.1 build)",
-    },
-    {
-        image: 'grafana/loki',
-        tag: '3.6.15',
-        services: ['loki'],
-        why: "newest patch of 3.6, Promtail's last minor (the linter wants both on one minor)",
-        diskMiB: 160,
-        sizeFrom: 'estimate: distroless static base (2 MiB) and the loki binary, 133 MB built from v3.6.15 here with the same flags',
-    },
-    {
-        image: 'grafana/promtail',
-        tag: '3.6.11',
-        services: ['promtail'],
-        why: `the last release with a Promtail image; end of life since ${PROMTAIL_END_OF_LIFE}`,
-        diskMiB: 260,
-        sizeFrom: 'estimate: Ubuntu noble base (78 MB) with libsystemd and tzdata, and the promtail binary (102 MB built from v3.6.3 here)',
-    },
-    {
-        image: 'grafana/alloy',
-        tag: 'v1.18.1',
-        services: ['alloy'],
-        why: 'newest release; every block and argument of config.alloy is valid in it',
-        diskMiB: 500,
-        sizeFrom: 'estimate: 408 MB on disk at v1.1 (grafana/alloy#1101), grown since',
-    },
-    {
-        image: 'busybox',
-        tag: '1.37.0',
-        services: ['disk-guard'],
-        why: 'newest release; sh, find, stat, du and awk are all disk-guard needs',
-        diskMiB: 5,
-        sizeFrom: '4.4 MB on disk (docker-library/repo-info, repos/busybox/local/1.37.0.md)',
-    },
-    {
-        image: 'grafana/grafana',
-        tag: '13.2.2',
-        services: ['grafana'],
-        why: 'newest 13.2 patch (13.2.1 and 13.2.2 carry security fixes); file provisioning as in 12; gzip off, see the compose file',
-        diskMiB: 700,
-        sizeFrom: 'estimate: no published size found; 168 MB compressed for an 11.6 build (grafana/grafana-image-tags), about three times that unpacked, and 13 ships more',
-    },
-    {
-        image: 'nginx',
-        tag: '1.30.4-alpine',
-        services: ['nginx', 'receiver'],
-        why: 'newest patch of the stable line (1.30) confirmed; alpine for size',
-        diskMiB: 70,
-        sizeFrom: '68.4 MB on disk for nginx:1.30.4-alpine (docker-library/repo-info, repos/nginx/local/1.30.4-alpine3.24.md)',
-    },
-];
-/** The pinned image a service of the bundled stack runs, as `image:tag`. */
-function pinnedImageOf(service) {
-    const p = PINNED_IMAGES.find((x) => x.services.includes(service));
-    return p && `${p.image}:${p.tag}`;
-}
-/** The README's version table. */
-function versionsMarkdown() {
-    return [
-        '| service | image | why this version |',
-        '| --- | --- | --- |',
-        ...PINNED_IMAGES.map((p) => `| ${p.services.join(', ')} | \`${p.image}:${p.tag}\` | ${p.why} |`),
-    ].join('\n');
-}
-
-;// CONCATENATED MODULE: ./src/model/budget.ts
-
-const MiB = 1024 ** 2;
-const GiB = 1024 ** 3;
-/** The disk assumed where no host was asked (plan): the post's EC2 free-tier root volume. */
-const PLAN_DISK_BYTES = 8 * GiB;
-/** auto: a share of the disk Docker keeps its volumes on, within bounds, in whole 64 MiB. */
-const AUTO = {
-    logs: { share: 0.1, min: 256 * MiB, max: 10 * GiB },
-    metrics: { share: 0.08, min: 256 * MiB, max: 4 * GiB },
-};
-function auto(rule, diskBytes) {
-    const share = Math.floor((diskBytes * rule.share) / (64 * MiB)) * 64 * MiB;
-    return Math.min(rule.max, Math.max(rule.min, share));
-}
-/** The budgets for a host whose volume disk has diskBytes (from its size, so redeploys agree). */
-function resolveBudgets(disk, diskBytes = PLAN_DISK_BYTES) {
-    return {
-        logsBytes: disk.logsBudget === 'auto' ? auto(AUTO.logs, diskBytes) : disk.logsBudget,
-        metricsBytes: disk.metricsBudget === 'auto' ? auto(AUTO.metrics, diskBytes) : disk.metricsBudget,
-        appLogsBytes: disk.appLogsBudget,
-    };
-}
-/**
- * How long logs wait before retention can remove them, at worst: the ingester ships its index
- * every 15 minutes (a fixed period in Loki's TSDB head manager), then an upload, a retention run
- * and the delete delay follow (loki-dev-config.yml), and the WAL and the chunks still in memory
- * hold up to 20 minutes more. What arrives in that time must fit in the budget, whatever it is:
- * the limit is on the uncompressed bytes, which is what the worst case (logs that do not
- * compress) writes.
- */
-const LOKI_UNREACHABLE_SECONDS = 45 * 60;
-/** Loki's own default rate limit: a larger budget does not raise it further. */
-const LOKI_DEFAULT_RATE_MB = 4;
-function lokiLimits(budgetBytes) {
-    const rate = Math.min(LOKI_DEFAULT_RATE_MB * MiB, budgetBytes / LOKI_UNREACHABLE_SECONDS);
-    return {
-        ingestionRateMb: (Math.floor((rate / MiB) * 1000) / 1000).toString(),
-        ingestionBurstMb: '2',
-        streamRate: `${Math.floor(rate / 2 / 1024)}KB`,
-        streamBurst: '2MB',
-    };
-}
-/** Bytes a day Loki accepts at most under a budget (the rate limit, for people). */
-const lokiBytesPerDay = (budgetBytes) => Math.min(LOKI_DEFAULT_RATE_MB * MiB, budgetBytes / LOKI_UNREACHABLE_SECONDS) * 86_400;
-/** Prometheus' size flag: its units are powers of 1024 (MB = MiB). */
-const prometheusSize = (bytes) => `${Math.floor(bytes / MiB)}MB`;
-/** Prometheus deletes whole blocks, and writes a new block before it drops the oldest. */
-const METRICS_BLOCK_MARGIN = 0.2;
-/** nginx's log segments (nginx/log-segments.sh): at most this many of this size, per log file. */
-const NGINX_SEGMENT = { bytes: 10 * MiB, kept: 5 };
-/** Where log-segments.sh is mounted in nginx, and where it keeps the segments (the host's logs/nginx). */
-const NGINX_SEGMENTS = {
-    script: '/etc/nginx/monitoring-deploy/log-segments.sh',
-    files: '/var/log/nginx-files',
-};
-/** An image not yet on the host, by its size once pulled: the pinned table, or an assumption. */
-function imageDiskBytes(image) {
-    const pinned = PINNED_IMAGES.find((p) => image === `${p.image}:${p.tag}`);
-    if (pinned)
-        return { bytes: pinned.diskMiB * MiB, from: pinned.sizeFrom };
-    return {
-        bytes: UNKNOWN_IMAGE_BYTES,
-        from: 'not known before it is pulled: a Spring Boot image on a JRE base is assumed',
-    };
-}
-/** An image of unknown size (your app's, an override): a Spring Boot app on a JRE base. */
-const UNKNOWN_IMAGE_BYTES = 512 * MiB;
-
-;// CONCATENATED MODULE: ./src/host/disk-budget.ts
-// The disk budget: the most the stack will take on the host, item by item, against what each of
-// the host's filesystems has free, before anything is written. What is already there counts:
-// a redeploy needs only what its volumes, logs and images may still grow by.
-
-
-
-/** The directories under remote-dir whose use is measured. */
-const MEASURED_DIRS = ['logs/app', 'logs/nginx', 'data/grafana', 'data/prometheus-agent'];
-/**
- * One script: df of /, of Docker's root and of remote-dir (its nearest existing parent on a first
- * deploy), the sizes of Docker's volumes (docker system df -v, the one CLI answer that has them),
- * of the images the stack runs that are already there, and du of the measured directories.
- */
-function diskUsageScript(docker, layout, dockerRoot, images) {
-    const dirs = MEASURED_DIRS.map((d) => shell_shq(`${layout.root}/${d}`)).join(' ');
-    return `d=${shell_shq(layout.root)}; while [ ! -e "$d" ]; do d=$(dirname -- "$d"); done
-for p in "root /" "docker ${dockerRoot}" "stack $d"; do
-  df -Pk "\${p#* }" 2>/dev/null | awk -v k="\${p%% *}" -v id="$(stat -f -c %i "\${p#* }" 2>/dev/null)" 'NR==2 {print "@disk-fs", k, id, $2, $4, $NF}'
-done
-${docker} system df -v 2>/dev/null | awk '/^Local Volumes space usage/ {v=1; next} v == 1 && /^VOLUME NAME/ {v=2; next} v == 2 && NF == 0 {v=0} v == 2 {print "@volume", $1, $NF}'
-${images.length ? `${docker} image inspect --format '@image {{.Size}} {{join .RepoTags " "}}' ${images.map(shell_shq).join(' ')} 2>/dev/null` : ''}
-du -sk ${dirs} 2>/dev/null | awk '{print "@du", $1, $2}'
-true`;
-}
-/** Docker's human sizes (units.HumanSize: powers of 1000): 52.88kB, 1.2GB, 0B. */
-function humanBytes(text) {
-    const m = /^([0-9.]+)\s*([kMGTP]?)B$/.exec(text.trim());
-    if (!m?.[1])
-        return 0;
-    const scale = { '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15 }[m[2] ?? ''] ?? 1;
-    return Math.round(Number(m[1]) * scale);
-}
-function parseDiskUsage(out, layout) {
-    const filesystems = [];
-    const volumes = {};
-    const images = {};
-    const dirs = {};
-    for (const line of out.split('\n')) {
-        const [tag, ...f] = line.trim().split(/\s+/);
-        if (tag === '@disk-fs' && f.length >= 5) {
-            const [place, id, size, avail, mount] = f;
-            filesystems.push({ place, id, mount, sizeBytes: Number(size) * 1024, availBytes: Number(avail) * 1024 });
-        }
-        else if (tag === '@volume' && f[0] && f[1])
-            volumes[f[0]] = humanBytes(f[1]);
-        else if (tag === '@image' && f[0])
-            for (const ref of f.slice(1))
-                images[ref] = Number(f[0]);
-        else if (tag === '@du' && f[0] && f[1])
-            dirs[f[1].slice(layout.root.length + 1)] = Number(f[0]) * 1024;
-    }
-    return { filesystems, volumes, images, dirs };
-}
-const has = (i, name) => i.services.some((s) => s.name === name);
-/** A named volume's use, by the service that mounts it at a container path. */
-function volumeUse(i, service, target) {
-    const s = i.services.find((x) => x.name === service);
-    const mount = s?.mounts.find((m) => m.named && m.target === target);
-    return (mount && s && i.usage.volumes[`${i.projectOf(s)}_${mount.source}`]) || 0;
-}
-function imagesItem(i) {
-    const missing = [...new Set(i.services.map(i.imageOf))].filter((img) => img && !(img in i.usage.images));
-    const bytes = missing.reduce((sum, img) => sum + imageDiskBytes(img).bytes, 0);
-    return {
-        what: 'images to pull',
-        place: 'docker',
-        capBytes: bytes,
-        usedBytes: 0,
-        note: missing.length ? missing.join(', ') : 'all on the host already',
-    };
-}
-function containerLogsItem(i) {
-    const unbounded = i.services.filter((s) => s.logMaxBytes === undefined).map((s) => s.name);
-    const bytes = i.services.reduce((sum, s) => sum + (s.logMaxBytes ?? 0), 0);
-    return {
-        what: 'container logs',
-        place: 'docker',
-        capBytes: unbounded.length ? undefined : bytes,
-        usedBytes: 0,
-        note: unbounded.length
-            ? `not rotated: ${unbounded.join(', ')} (set logging max-size and max-file)`
-            : `${i.services.length} containers, Docker's json-file rotation`,
-    };
-}
-/** Everything the stack may take on the host at most, item by item. */
-function budgetItems(i) {
-    const { budgets, usage } = i;
-    const dir = (d) => usage.dirs[d] ?? 0;
-    const items = [imagesItem(i)];
-    if (i.swapFileBytes > 0)
-        items.push({ what: 'swap file', place: 'root', capBytes: i.swapFileBytes, usedBytes: 0, note: 'swap-size' });
-    const agentMode = i.services.some((s) => s.name === 'prometheus' && s.command.includes('--agent'));
-    if (has(i, 'prometheus') && !agentMode)
-        items.push({
-            what: 'Prometheus',
-            place: 'docker',
-            capBytes: Math.round(budgets.metricsBytes * (1 + METRICS_BLOCK_MARGIN)),
-            usedBytes: volumeUse(i, 'prometheus', '/prometheus'),
-            note: `metrics-disk-budget ${formatBytes(budgets.metricsBytes)} (WAL included) and one block written before the oldest goes`,
-        });
-    if (agentMode)
-        items.push({
-            what: "Prometheus agent's WAL",
-            place: 'stack',
-            capBytes: 256 * MiB,
-            usedBytes: dir('data/prometheus-agent'),
-            note: 'what remote write could not send yet, 12 hours at most (an estimate of the bytes)',
-        });
-    if (has(i, 'loki'))
-        items.push({
-            what: 'Loki',
-            place: 'docker',
-            capBytes: budgets.logsBytes,
-            usedBytes: volumeUse(i, 'loki', '/loki'),
-            note: 'logs-disk-budget (disk-guard and its rate limit)',
-        });
-    items.push(containerLogsItem(i));
-    if (has(i, 'nginx'))
-        items.push({
-            what: 'nginx log files',
-            place: 'stack',
-            capBytes: 2 * NGINX_SEGMENT.kept * NGINX_SEGMENT.bytes,
-            usedBytes: dir('logs/nginx'),
-            note: `access and error, ${NGINX_SEGMENT.kept} segments of ${formatBytes(NGINX_SEGMENT.bytes)} each at most`,
-        });
-    if (has(i, 'server'))
-        items.push({
-            what: 'app log files',
-            place: 'stack',
-            capBytes: budgets.appLogsBytes,
-            usedBytes: dir('logs/app'),
-            note: 'app-logs-disk-budget: bounded by your Logback rolling policy, not by the deploy',
-        });
-    if (has(i, 'grafana'))
-        items.push({
-            what: 'Grafana data',
-            place: 'stack',
-            capBytes: 256 * MiB,
-            usedBytes: dir('data/grafana'),
-            note: 'its database and plugins (an estimate)',
-        });
-    items.push({
-        what: 'stack files, releases, log positions',
-        place: 'stack',
-        capBytes: 32 * MiB,
-        usedBytes: 0,
-        note: 'configs, the last 5 releases, the log agent and disk-guard state (an estimate)',
-    });
-    return items;
-}
-/**
- * Room the host keeps for itself on each filesystem: 5% of it, at least 512 MiB (package
- * updates; journald alone may take 10% of the filesystem it writes to, up to 4 GiB).
- */
-const reserveFor = (sizeBytes) => Math.max(512 * MiB, Math.round(sizeBytes * 0.05));
-const growthOf = (item) => Math.max(0, (item.capBytes ?? 0) - item.usedBytes);
-function diskBudget(items, usage) {
-    const byId = new Map();
-    for (const fs of usage.filesystems)
-        byId.set(fs.id, [...(byId.get(fs.id) ?? []), fs]);
-    const filesystems = [...byId.values()].map((fss) => {
-        const places = fss.map((f) => f.place);
-        const { sizeBytes, availBytes, mount } = fss[0];
-        const growthBytes = items.filter((it) => places.includes(it.place)).reduce((sum, it) => sum + growthOf(it), 0);
-        const reserveBytes = reserveFor(sizeBytes);
-        return {
-            mount,
-            places,
-            sizeBytes,
-            availBytes,
-            growthBytes,
-            reserveBytes,
-            shortBytes: Math.max(0, growthBytes + reserveBytes - availBytes),
-        };
-    });
-    return { items, filesystems };
-}
-function formatBytes(bytes) {
-    if (bytes >= GiB)
-        return `${(bytes / GiB).toFixed(1)} GiB`;
-    if (bytes > 0 && bytes < MiB)
-        return `${Math.ceil(bytes / 1024)} KiB`;
-    return `${Math.round(bytes / MiB)} MiB`;
-}
-const PLACE_WORDS = {
-    root: 'the swap file',
-    docker: "Docker's images and volumes",
-    stack: 'remote-dir',
-};
-/** The refusal for a stack that does not fit, naming what takes the space and what to change. */
-function diskBudgetError(budget) {
-    const short = budget.filesystems.filter((f) => f.shortBytes > 0);
-    if (!short.length)
-        return undefined;
-    const lines = short.map((f) => {
-        const big = budget.items
-            .filter((it) => f.places.includes(it.place) && growthOf(it) > 0)
-            .sort((a, b) => growthOf(b) - growthOf(a))
-            .map((it) => `${it.what} ${formatBytes(growthOf(it))}`);
-        return (`the filesystem of ${f.mount} (${f.places.map((p) => PLACE_WORDS[p]).join(', ')}) has ${formatBytes(f.availBytes)} free; ` +
-            `the stack may still take ${formatBytes(f.growthBytes)} there (${big.join(', ')}) and ${formatBytes(f.reserveBytes)} stay free for the host: ` +
-            `${formatBytes(f.shortBytes)} short`);
-    });
-    return new errors_DeployError(`The stack does not fit on the host's disk; nothing was changed:\n  ${lines.join('\n  ')}`, fixFor(budget, short));
-}
-function fixFor(budget, short) {
-    const on = (what) => budget.items.find((it) => it.what === what && short.some((f) => f.places.includes(it.place)));
-    const fixes = [
-        on('swap file') && 'a smaller swap-size (e.g. 1G)',
-        on('Loki') && 'a smaller logs-disk-budget (e.g. 256M)',
-        on('Prometheus') && 'a smaller metrics-disk-budget (e.g. 256M)',
-        on('app log files') && 'a smaller app-logs-disk-budget',
-    ].filter(Boolean);
-    const most = Math.max(...short.map((f) => f.shortBytes));
-    return `${fixes.length ? `set ${fixes.join(', or ')}; or ` : ''}give the host a bigger volume (at least ${formatBytes(most)} more; an EBS volume can grow while the instance runs), or free space (docker system prune, old files).`;
-}
-const PLACE_NAMES = { root: '/', docker: 'Docker', stack: 'remote-dir' };
-/** The budget as the reports show it; without filesystems (plan), only the items. */
-function budgetReport(budget, memory) {
-    return {
-        rows: budget.items.map((it) => ({
-            what: it.what,
-            where: PLACE_NAMES[it.place],
-            most: it.capBytes === undefined ? 'no bound' : formatBytes(it.capBytes),
-            now: it.usedBytes ? formatBytes(it.usedBytes) : '-',
-            note: it.note,
-        })),
-        filesystems: budget.filesystems.map((f) => `${f.mount} (${f.places.map((p) => PLACE_NAMES[p]).join(', ')}): ${formatBytes(f.availBytes)} free of ${formatBytes(f.sizeBytes)}; ` +
-            `the stack may still take ${formatBytes(f.growthBytes)}, ${formatBytes(f.reserveBytes)} stay free: ` +
-            (f.shortBytes
-                ? `${formatBytes(f.shortBytes)} short`
-                : `fits, ${formatBytes(f.availBytes - f.growthBytes - f.reserveBytes)} to spare`)),
-        memory,
-    };
 }
 
 ;// CONCATENATED MODULE: ./src/host/network.ts
@@ -71254,6 +71370,10 @@ function parseHostState(out, layout) {
 
 
 
+
+
+
+
 // Swap nearly full on a 1 GB box means the next allocation is the OOM killer's.
 const SWAP_NEARLY_FULL = 0.9;
 async function runCheck(settings, log) {
@@ -71300,6 +71420,8 @@ async function runCheck(settings, log) {
                     deployedScript(layout.root),
                     passwordState(layout),
                     containersScript(dockerCommand(facts), settings.stack.network),
+                    containerLookScript(dockerCommand(facts), layout.root),
+                    diskWatchScript(layout),
                 ]), { what: 'Reading the deployed stack' });
                 const deployed = parseDeployed(read);
                 const logAgent = deployedLogAgent(deployed);
@@ -71314,6 +71436,7 @@ async function runCheck(settings, log) {
                         adminPassword: parsePassword(read) ?? '',
                     })),
                 };
+                hostProblems.push(...historyProblems(settings, deployed, read));
                 const g = await healthGate(remote, facts, options);
                 return { value: g, detail: gateDetail(g, options) };
             });
@@ -71338,6 +71461,18 @@ async function runCheck(settings, log) {
     finally {
         remote.close();
     }
+}
+/** Since the last check: containers restarted or OOM-killed; what grows beyond its budget. */
+function historyProblems(settings, deployed, read) {
+    const services = buildModel(deployed.files, deployed.variables).services;
+    const memLimitOf = (name) => {
+        const bytes = services.find((s) => (s.containerName ?? s.name) === name)?.memLimitBytes;
+        return bytes === undefined ? undefined : formatBytes(bytes);
+    };
+    return [
+        ...containerIncidents(parseContainerLook(read), memLimitOf),
+        ...diskWatchProblems(parseDiskWatch(read), services.some((s) => s.name === 'disk-guard'), settings.disk.appLogsBudget),
+    ];
 }
 /** The gate's failing checks and down targets, as sentences for a person. */
 function gateProblems(checks, targets) {

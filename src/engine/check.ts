@@ -4,16 +4,20 @@ import { inParallel } from '../connection/shell.js';
 import type { RemoteHost } from '../connection/ssh.js';
 import { DeployError, HostUnreachableError, headline } from '../errors.js';
 import { containersScript, parseContainers } from '../health/containers.js';
+import { diskWatchProblems, diskWatchScript, parseDiskWatch } from '../health/disk-watch.js';
 import { type CheckState, GateError, gateOptions, healthGate, type TargetState } from '../health/gate.js';
+import { containerIncidents, containerLookScript, parseContainerLook } from '../health/incidents.js';
 import { checkTitle } from '../health/probes.js';
+import { formatBytes } from '../host/disk-budget.js';
 import { dockerCommand } from '../host/docker.js';
 import { type HostFacts, preflightProblems } from '../host/preflight.js';
+import { buildModel } from '../model/compose.js';
 import { remoteLayout } from '../model/layout.js';
 import type { Outcome } from '../notify/notify.js';
 import type { Log } from '../report/log.js';
 import type { StepRecord } from '../report/steps.js';
 import type { Settings } from '../settings/settings.js';
-import { deployedLogAgent, deployedScript, parseDeployed } from '../stack/deployed.js';
+import { type DeployedStack, deployedLogAgent, deployedScript, parseDeployed } from '../stack/deployed.js';
 import { dataPathOptions, gateDetail } from './data-path.js';
 import { parsePassword, passwordState } from './host-state.js';
 import { connectStep, newRun, preflightStep } from './session.js';
@@ -80,6 +84,8 @@ export async function runCheck(settings: Settings, log: Log): Promise<CheckRepor
             deployedScript(layout.root),
             passwordState(layout),
             containersScript(dockerCommand(facts), settings.stack.network),
+            containerLookScript(dockerCommand(facts), layout.root),
+            diskWatchScript(layout),
           ]),
           { what: 'Reading the deployed stack' },
         );
@@ -96,6 +102,7 @@ export async function runCheck(settings: Settings, log: Log): Promise<CheckRepor
             adminPassword: parsePassword(read) ?? '',
           })),
         };
+        hostProblems.push(...historyProblems(settings, deployed, read));
         const g = await healthGate(remote, facts, options);
         return { value: g, detail: gateDetail(g, options) };
       });
@@ -115,6 +122,23 @@ export async function runCheck(settings: Settings, log: Log): Promise<CheckRepor
   } finally {
     remote.close();
   }
+}
+
+/** Since the last check: containers restarted or OOM-killed; what grows beyond its budget. */
+function historyProblems(settings: Settings, deployed: DeployedStack, read: string): string[] {
+  const services = buildModel(deployed.files, deployed.variables).services;
+  const memLimitOf = (name: string) => {
+    const bytes = services.find((s) => (s.containerName ?? s.name) === name)?.memLimitBytes;
+    return bytes === undefined ? undefined : formatBytes(bytes);
+  };
+  return [
+    ...containerIncidents(parseContainerLook(read), memLimitOf),
+    ...diskWatchProblems(
+      parseDiskWatch(read),
+      services.some((s) => s.name === 'disk-guard'),
+      settings.disk.appLogsBudget,
+    ),
+  ];
 }
 
 /** The gate's failing checks and down targets, as sentences for a person. */
