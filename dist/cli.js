@@ -36197,7 +36197,7 @@ const INPUTS = [
         name: 'command',
         group: 'run',
         default: 'deploy',
-        description: 'deploy, or check: connect, run the read-only preflight and the health gate (a watchdog): it changes nothing but its own canary log lines.',
+        description: 'deploy, or check: connect, run the read-only preflight and the health gate (a watchdog): it changes nothing but its own canary log lines and its note of the containers it saw.',
     },
     // connection
     {

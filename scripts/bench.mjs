@@ -5,22 +5,13 @@
 // agent's first deploy against a real VictoriaMetrics (stacks up -> its data queryable there).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { readEnv, sandboxDir, standins as standinServices } from './sandbox-env.mjs';
 
-const dir = process.env.SANDBOX_DIR ?? '/var/tmp/monitoring-deploy-sandbox';
-const readEnv = (file) =>
-  Object.fromEntries(
-    readFileSync(file, 'utf8')
-      .split('\n')
-      .filter((l) => l.includes('='))
-      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-  );
+const dir = sandboxDir;
 const env = readEnv(`${dir}/sandbox.env`);
 const images = readFileSync(env.SANDBOX_IMAGES, 'utf8');
 const key = readFileSync(env.SANDBOX_KEY, 'utf8');
-const standins = readFileSync(`${dir}/standins.txt`, 'utf8')
-  .split('\n')
-  .filter(Boolean)
-  .map((l) => l.split('=')[0]);
+const standins = standinServices();
 const connection = [
   '--host',
   env.SANDBOX_HOST,

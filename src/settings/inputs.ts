@@ -20,7 +20,7 @@ export const INPUTS: readonly InputSpec[] = [
     group: 'run',
     default: 'deploy',
     description:
-      'deploy, or check: connect, run the read-only preflight and the health gate (a watchdog): it changes nothing but its own canary log lines.',
+      'deploy, or check: connect, run the read-only preflight and the health gate (a watchdog): it changes nothing but its own canary log lines and its note of the containers it saw.',
   },
   // connection
   {

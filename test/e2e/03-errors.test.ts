@@ -144,20 +144,29 @@ describe('host errors', () => {
     expect(sh(`ls -a ${s.home}/monitoring`)).not.toContain('.staging');
   });
 
-  it('a full disk during the upload', async () => {
-    const tiny = `${s.home}/tiny`;
-    sh(`mkdir -p ${tiny} && mount -t tmpfs -o size=64k,uid=$(id -u ${s.user}) tmpfs ${tiny}`);
+  it('a disk too small for the stack: refused before anything is written, naming the shortfall and the fix', async () => {
+    // remote-dir on a filesystem of its own with 96 MiB: the app's logs alone may take 256 MiB.
+    const small = `${s.home}/small-disk`;
+    sh(`mkdir -p ${small} && mount -t tmpfs -o size=96m,uid=$(id -u ${s.user}) tmpfs ${small}`);
     try {
-      const ids = containerIds();
-      const r = await deployWithAction(sandboxInputs(s, { 'remote-dir': '~/tiny/monitoring' }));
+      const remoteDir = `${small}/monitoring`;
+      const before = hostSnapshot(s, remoteDir);
+      const r = await deployWithCli(sandboxInputs(s, { 'remote-dir': remoteDir }));
       expect(r.code).toBe(1);
-      expect(r.stdout).toContain("The host's disk is full: the upload to");
-      expect(r.stdout).toContain('Fix: free disk space on the host');
-      expect(containerIds()).toEqual(ids);
-      expect(sh(`ls -a ${tiny}/monitoring`)).not.toContain('.staging');
-      expect(sh(`ls -a ${tiny}/monitoring`)).not.toContain('docker-compose-dev.yml');
+      expect(r.stderr).toContain("The stack does not fit on the host's disk; nothing was changed:");
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `the filesystem of ${small} \\(remote-dir\\) has 9\\d MiB free; the stack may still take 6\\d\\d MiB there \\(app log files 256 MiB, Grafana data 256 MiB, nginx log files 100 MiB`,
+        ),
+      );
+      expect(r.stderr).toMatch(/and 512 MiB stay free for the host: \d+ MiB short/);
+      expect(r.stderr).toMatch(/Fix: set a smaller app-logs-disk-budget; or give the host a bigger volume/);
+      const steps = (r.json.steps as { name: string; status: string }[]).map((x) => `${x.name}=${x.status}`);
+      expect(steps.slice(-2)).toEqual(['Lock=ok', 'Disk budget=failed']);
+      expect(hostSnapshot(s, remoteDir)).toEqual(before);
+      expect(sh(`ls -A ${small}`)).toBe('');
     } finally {
-      sh(`umount ${tiny} && rmdir ${tiny}`);
+      sh(`umount ${small} && rmdir ${small}`);
     }
   });
 });

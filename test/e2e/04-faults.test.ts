@@ -70,8 +70,8 @@ describe('gate failures roll back to the last good release', () => {
       writeFileSync(
         f,
         readFileSync(f, 'utf8').replace(
-          '    command: -config.file=/etc/loki/loki-config.yml\n',
-          '    command: -config.file=/etc/loki/loki-config.yml -ingester.min-ready-duration=1h\n',
+          '      - -config.file=/etc/loki/loki-config.yml\n',
+          '      - -config.file=/etc/loki/loki-config.yml\n      - -ingester.min-ready-duration=1h\n',
         ),
       );
     });

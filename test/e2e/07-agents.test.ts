@@ -135,9 +135,10 @@ describe('agents: the central stack and an agent host in one run', () => {
       .poll(() => fromAgent().some((l) => l.includes('"job":"nginx_log"')), { timeout: 30_000, interval: 1_000 })
       .toBe(true);
 
-    // On the agent host: only what ships data out, next to the app; only the app's nginx publishes.
+    // On the agent host: only what ships data out (and disk-guard, which removes the nginx log
+    // segments Promtail has read), next to the app; only the app's nginx publishes.
     const names = agentDocker(agent, 'ps', '--format', '{{.Names}}').split('\n').sort();
-    expect(names).toEqual(['nginx', 'node-exporter', 'prometheus-agent', 'promtail', 'server']);
+    expect(names).toEqual(['disk-guard', 'nginx', 'node-exporter', 'prometheus-agent', 'promtail', 'server']);
     expect(
       agentDocker(agent, 'ps', '--format', '{{.Names}} {{.Ports}}')
         .split('\n')

@@ -57,7 +57,7 @@ describe('Compose v1 only host', () => {
     // Compose v1 names containers by container_name too, and labels them with the project.
     expect(
       sh("docker ps --filter label=com.docker.compose.project=md-monitoring --format '{{.Names}}' | sort").split('\n'),
-    ).toEqual(['grafana', 'loki', 'node-exporter', 'prometheus', 'promtail']);
+    ).toEqual(['disk-guard', 'grafana', 'loki', 'node-exporter', 'prometheus', 'promtail']);
     expect(sh(`head -1 ${v1.home}/monitoring/docker-compose-dev-monitoring.yml`)).toBe('version: "2.4"');
   });
 });

@@ -4,6 +4,8 @@
 # and a login user ec2-NAME with the sandbox's ed25519 key. Needs the main sandbox (up.sh) up:
 # it loads the images up.sh built into the new engine. Usage: agent-up.sh NAME N   (N in 1..200)
 # Writes $SANDBOX_DIR/agents/NAME/agent.env. agent-down.sh NAME (or down.sh) removes it all.
+# AGENT_DISK_MB=N: the host's disk is a filesystem of its own of N MiB (an ext4 image on a loop
+# device) holding its Docker engine's data and the login user's home, as a small root volume would.
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || die "run as root"
 name=${1:?usage: agent-up.sh NAME N} n=${2:?usage: agent-up.sh NAME N}
@@ -23,8 +25,17 @@ ip link set "$ns_if" netns "$ns"
 ip addr add "$host_ip/24" dev "$host_if" && ip link set "$host_if" up
 ip netns exec "$ns" sh -c "ip addr add $ns_ip/24 dev $ns_if && ip link set $ns_if up && ip link set lo up && ip route add default via $host_ip"
 
+# --- a small disk of its own, if asked --------------------------------------------------------
+disk="$dir"
+if [ -n "${AGENT_DISK_MB:-}" ]; then
+  disk="$dir/disk"
+  truncate -s "${AGENT_DISK_MB}M" "$dir/disk.img"
+  mkfs.ext4 -q -F -m 0 "$dir/disk.img"
+  mkdir -p "$disk" && mount -o loop "$dir/disk.img" "$disk"
+fi
+
 # --- its Docker engine (nsenter, not ip netns exec: that remounts /sys and dockerd fails) ----
-nsenter --net="/run/netns/$ns" dockerd --data-root "$dir/docker" --exec-root "/run/md-$name-docker" \
+nsenter --net="/run/netns/$ns" dockerd --data-root "$disk/docker" --exec-root "/run/md-$name-docker" \
   --pidfile "/run/md-$name-docker.pid" -H "unix://$sock" --bip "10.78.$n.1/24" >"$dir/dockerd.log" 2>&1 &
 echo $! > "$dir/dockerd.pid"
 for _ in $(seq 1 60); do DOCKER_HOST="unix://$sock" docker info >/dev/null 2>&1 && break; sleep 0.5; done
@@ -34,7 +45,8 @@ cut -d= -f2 "$SANDBOX_DIR/images.txt" | sort -u | xargs docker save | DOCKER_HOS
 
 # --- its login user and sshd ----------------------------------------------------------------
 id "$user" >/dev/null 2>&1 && die "user $user already exists"
-useradd --create-home --shell /bin/bash "$user"
+if [ "$disk" != "$dir" ]; then useradd --create-home --home-dir "$disk/home" --shell /bin/bash "$user"
+else useradd --create-home --shell /bin/bash "$user"; fi
 usermod -aG docker "$user" && usermod -p '*' "$user"
 echo "$user ALL=(ALL) NOPASSWD:ALL" > "/etc/sudoers.d/monitoring-deploy-sandbox-$user"
 chmod 440 "/etc/sudoers.d/monitoring-deploy-sandbox-$user"
