@@ -69,9 +69,11 @@ process.stdout.write(
 );
 
 // --- load -------------------------------------------------------------------------------------
+const loadStart = Date.now();
 let fileNo = 0;
 let logFile = `${root}/logs/app/debug/soak-${fileNo}.log`;
 let linesWritten = 0;
+let bytesWritten = 0;
 const line = () =>
   `${new Date().toISOString()} DEBUG 1 --- [http-nio-8080-exec-${linesWritten % 10}] c.e.api.OrderService : handled id=${randomBytes(8).toString('hex')} ${randomBytes(60).toString('base64')}\n`;
 const writer = setInterval(() => {
@@ -81,6 +83,7 @@ const writer = setInterval(() => {
     linesWritten++;
   }
   appendFileSync(logFile, text);
+  bytesWritten += text.length;
   if (statSync(logFile).size > 32 * MiB) {
     fileNo++;
     logFile = `${root}/logs/app/debug/soak-${fileNo}.log`;
@@ -88,8 +91,12 @@ const writer = setInterval(() => {
   }
 }, 200);
 let requests = 0;
+let answered = 0;
 const traffic = setInterval(() => {
-  get({ host: host.AGENT_HOST, port: 80, path: `/soak/${requests++}` }, (r) => r.resume()).on('error', () => {});
+  get({ host: host.AGENT_HOST, port: 80, path: `/soak/${requests++}` }, (r) => {
+    r.resume();
+    r.on('end', () => answered++);
+  }).on('error', () => {});
 }, 200);
 
 // --- samples ----------------------------------------------------------------------------------
@@ -126,7 +133,7 @@ function sample() {
   }
   const v = volumes();
   samples.push({
-    at: (Date.now() - started.getTime()) / 60_000,
+    at: (Date.now() - loadStart) / 60_000,
     loki: v['loki-data'] ?? 0,
     prometheus: v['prometheus-data'] ?? 0,
     nginx: du('logs/nginx'),
@@ -136,7 +143,7 @@ function sample() {
   });
 }
 sample();
-const end = Date.now() + minutes * 60_000;
+const end = loadStart + minutes * 60_000;
 while (Date.now() < end) {
   await new Promise((r) => setTimeout(r, Math.min(everySec * 1000, Math.max(0, end - Date.now()))));
   sample();
@@ -185,8 +192,9 @@ const guard = docker('logs', 'disk-guard').split('\n');
 
 // --- report -----------------------------------------------------------------------------------
 const out = (l) => process.stdout.write(`${l}\n`);
+const ranMin = (Date.now() - loadStart) / 60_000;
 out(
-  `  ran ${((Date.now() - started.getTime()) / 60_000).toFixed(1)} min; ${linesWritten} app log lines (${mib(linesWritten * 190)}), ${requests} nginx requests`,
+  `  ran ${ranMin.toFixed(1)} min: ${linesWritten} app log lines (${mib(bytesWritten)}, ${(bytesWritten / 1000 / (ranMin * 60)).toFixed(0)} KB/s), ${answered} of ${requests} nginx requests answered`,
 );
 out('  memory, peak of the samples (docker stats) against the limit:');
 for (const [name, bytes] of Object.entries(peak).sort()) {

@@ -22,6 +22,7 @@ ip link del "md-${name}h" 2>/dev/null
 # Volumes' mounts are gone with the engine; what is left is plain files.
 umount -R "$dir/docker" 2>/dev/null
 # A small disk of its own (AGENT_DISK_MB): everything on it goes with it.
-if mountpoint -q "$dir/disk" 2>/dev/null; then umount -R "$dir/disk/docker" 2>/dev/null; umount "$dir/disk"; fi
+disk=$(cat "$dir/disk" 2>/dev/null)
+if [ -n "$disk" ] && mountpoint -q "$disk" 2>/dev/null; then umount -R "$disk/docker" 2>/dev/null; umount "$disk" && rmdir "$disk"; fi
 rm -rf "$dir" "/run/md-$name-docker" "/run/md-$name-docker.pid" "$sock"
 say "agent $name down"

@@ -28,10 +28,12 @@ ip netns exec "$ns" sh -c "ip addr add $ns_ip/24 dev $ns_if && ip link set $ns_i
 # --- a small disk of its own, if asked --------------------------------------------------------
 disk="$dir"
 if [ -n "${AGENT_DISK_MB:-}" ]; then
-  disk="$dir/disk"
+  # Mounted where the login user can reach its home (the sandbox's own directory is root's alone).
+  disk="/var/lib/md-$name-disk"
+  echo "$disk" > "$dir/disk"
   truncate -s "${AGENT_DISK_MB}M" "$dir/disk.img"
   mkfs.ext4 -q -F -m 0 "$dir/disk.img"
-  mkdir -p "$disk" && mount -o loop "$dir/disk.img" "$disk"
+  mkdir -p "$disk" && mount -o loop "$dir/disk.img" "$disk" && chmod 755 "$disk"
 fi
 
 # --- its Docker engine (nsenter, not ip netns exec: that remounts /sys and dockerd fails) ----
