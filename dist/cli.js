@@ -37636,71 +37636,61 @@ function containerLogsItem(i) {
             : `${i.services.length} containers, Docker's json-file rotation`,
     };
 }
-/** Everything the stack may take on the host at most, item by item. */
-function budgetItems(i) {
-    const { budgets, usage } = i;
-    const dir = (d) => usage.dirs[d] ?? 0;
-    const items = [imagesItem(i)];
-    if (i.swapFileBytes > 0)
-        items.push({ what: 'swap file', place: 'root', capBytes: i.swapFileBytes, usedBytes: 0, note: 'swap-size' });
-    const agentMode = i.services.some((s) => s.name === 'prometheus' && s.command.includes('--agent'));
-    if (has(i, 'prometheus') && !agentMode)
-        items.push({
-            what: 'Prometheus',
-            place: 'docker',
-            capBytes: Math.round(budgets.metricsBytes * (1 + METRICS_BLOCK_MARGIN)),
-            usedBytes: volumeUse(i, 'prometheus', '/prometheus'),
-            note: `metrics-disk-budget ${formatBytes(budgets.metricsBytes)} (WAL included) and one block written before the oldest goes`,
-        });
-    if (agentMode)
-        items.push({
-            what: "Prometheus agent's WAL",
-            place: 'stack',
-            capBytes: 256 * MiB,
-            usedBytes: dir('data/prometheus-agent'),
-            note: 'what remote write could not send yet, 12 hours at most (an estimate of the bytes)',
-        });
-    if (has(i, 'loki'))
-        items.push({
-            what: 'Loki',
-            place: 'docker',
-            capBytes: budgets.logsBytes,
-            usedBytes: volumeUse(i, 'loki', '/loki'),
-            note: 'logs-disk-budget (disk-guard and its rate limit)',
-        });
-    items.push(containerLogsItem(i));
-    if (has(i, 'nginx'))
-        items.push({
-            what: 'nginx log files',
-            place: 'stack',
-            capBytes: 2 * NGINX_SEGMENT.kept * NGINX_SEGMENT.bytes,
-            usedBytes: dir('logs/nginx'),
-            note: `access and error, ${NGINX_SEGMENT.kept} segments of ${formatBytes(NGINX_SEGMENT.bytes)} each at most`,
-        });
-    if (has(i, 'server'))
-        items.push({
-            what: 'app log files',
-            place: 'stack',
-            capBytes: budgets.appLogsBytes,
-            usedBytes: dir('logs/app'),
-            note: 'app-logs-disk-budget: bounded by your Logback rolling policy, not by the deploy',
-        });
-    if (has(i, 'grafana'))
-        items.push({
-            what: 'Grafana data',
-            place: 'stack',
-            capBytes: 256 * MiB,
-            usedBytes: dir('data/grafana'),
-            note: 'its database and plugins (an estimate)',
-        });
-    items.push({
+const agentMode = (i) => i.services.some((s) => s.name === 'prometheus' && s.command.includes('--agent'));
+const dirUse = (i, d) => i.usage.dirs[d] ?? 0;
+const swapItem = (i) => i.swapFileBytes > 0
+    ? { what: 'swap file', place: 'root', capBytes: i.swapFileBytes, usedBytes: 0, note: 'swap-size' }
+    : undefined;
+const prometheusItem = (i) => has(i, 'prometheus') && !agentMode(i)
+    ? {
+        what: 'Prometheus',
+        place: 'docker',
+        capBytes: Math.round(i.budgets.metricsBytes * (1 + METRICS_BLOCK_MARGIN)),
+        usedBytes: volumeUse(i, 'prometheus', '/prometheus'),
+        note: `metrics-disk-budget ${formatBytes(i.budgets.metricsBytes)} (WAL included) and one block written before the oldest goes`,
+    }
+    : undefined;
+const agentWalItem = (i) => agentMode(i)
+    ? {
+        what: "Prometheus agent's WAL",
+        place: 'stack',
+        capBytes: 256 * MiB,
+        usedBytes: dirUse(i, 'data/prometheus-agent'),
+        note: 'what remote write could not send yet, 12 hours at most (an estimate of the bytes)',
+    }
+    : undefined;
+const lokiItem = (i) => has(i, 'loki')
+    ? {
+        what: 'Loki',
+        place: 'docker',
+        capBytes: i.budgets.logsBytes,
+        usedBytes: volumeUse(i, 'loki', '/loki'),
+        note: 'logs-disk-budget (disk-guard and its rate limit)',
+    }
+    : undefined;
+/** A directory of remote-dir that a service of the stack fills, up to a cap. */
+const dirItem = (service, what, dir, cap, note) => (i) => has(i, service) ? { what, place: 'stack', capBytes: cap(i), usedBytes: dirUse(i, dir), note } : undefined;
+const ITEMS = [
+    imagesItem,
+    swapItem,
+    prometheusItem,
+    agentWalItem,
+    lokiItem,
+    containerLogsItem,
+    dirItem('nginx', 'nginx log files', 'logs/nginx', () => 2 * NGINX_SEGMENT.kept * NGINX_SEGMENT.bytes, `access and error, ${NGINX_SEGMENT.kept} segments of ${formatBytes(NGINX_SEGMENT.bytes)} each at most`),
+    dirItem('server', 'app log files', 'logs/app', (i) => i.budgets.appLogsBytes, 'app-logs-disk-budget: bounded by your Logback rolling policy, not by the deploy'),
+    dirItem('grafana', 'Grafana data', 'data/grafana', () => 256 * MiB, 'its database and plugins (an estimate)'),
+    () => ({
         what: 'stack files, releases, log positions',
         place: 'stack',
         capBytes: 32 * MiB,
         usedBytes: 0,
         note: 'configs, the last 5 releases, the log agent and disk-guard state (an estimate)',
-    });
-    return items;
+    }),
+];
+/** Everything the stack may take on the host at most, item by item. */
+function budgetItems(i) {
+    return ITEMS.map((rule) => rule(i)).filter((item) => item !== undefined);
 }
 /**
  * Room the host keeps for itself on each filesystem: 5% of it, at least 512 MiB (package
