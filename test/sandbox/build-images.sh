@@ -164,7 +164,9 @@ NGINX_IMAGE="$NS/nginx:${nginx_version}-debian"
 import_image "$NGINX_IMAGE" "$root" 'CMD ["/usr/sbin/nginx", "-g", "daemon off;"]' 'EXPOSE 80'
 
 # busybox for disk-guard: the real busybox (Debian's busybox-static), as busybox:1.37.0 runs it.
-busybox_version=$(/bin/busybox 2>&1 | head -n 1 | sed -n 's/^BusyBox v\([0-9.]*\).*/\1/p')
+# (busybox without an applet prints its banner and exits 1)
+busybox_version=$( (/bin/busybox 2>&1 || true) | sed -n '1s/^BusyBox v\([0-9.]*\).*/\1/p')
+[ -n "$busybox_version" ] || die "no BusyBox version from /bin/busybox (package busybox-static)"
 root="$work/busybox"; base_rootfs "$root"
 BUSYBOX_IMAGE="$NS/busybox:${busybox_version}-debian"
 import_image "$BUSYBOX_IMAGE" "$root" 'CMD ["sh"]'
