@@ -159,7 +159,7 @@ describe('host errors', () => {
           `the filesystem of ${small} \\(remote-dir\\) has 9\\d MiB free; the stack may still take 6\\d\\d MiB there \\(app log files 256 MiB, Grafana data 256 MiB, nginx log files 100 MiB`,
         ),
       );
-      expect(r.stderr).toMatch(/and 512 MiB stay free for the host: \d+ MiB short/);
+      expect(r.stderr).toMatch(/and 512 MiB stay free for the host: 1\.0 GiB short/);
       expect(r.stderr).toMatch(/Fix: set a smaller app-logs-disk-budget; or give the host a bigger volume/);
       const steps = (r.json.steps as { name: string; status: string }[]).map((x) => `${x.name}=${x.status}`);
       expect(steps.slice(-2)).toEqual(['Lock=ok', 'Disk budget=failed']);
