@@ -42787,7 +42787,7 @@ function planOrLint(args, redact) {
         }
         const probes = probesFor(settings.agents.role, settings.stack.logAgent);
         out(`  - wait until every Prometheus target is up and ${titles(probes)} answer ready`);
-        out(`\nDisk budget (auto budgets for a ${formatBytes(PLAN_DISK_BYTES)} disk; a deploy sizes them from the host's disk and checks what is free):`);
+        out(`\nDisk budget (auto budgets for a disk of ${formatBytes(PLAN_DISK_BYTES)}; a deploy sizes them from the host's disk and checks what is free):`);
         out(budgetText(planBudget(settings, plan.rendered)));
     }
     out(`\nlint: ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`);

@@ -56,7 +56,7 @@ export function planOrLint(args: CliArgs, redact: (text: string) => string): num
     const probes = probesFor(settings.agents.role, settings.stack.logAgent);
     out(`  - wait until every Prometheus target is up and ${titles(probes)} answer ready`);
     out(
-      `\nDisk budget (auto budgets for a ${formatBytes(PLAN_DISK_BYTES)} disk; a deploy sizes them from the host's disk and checks what is free):`,
+      `\nDisk budget (auto budgets for a disk of ${formatBytes(PLAN_DISK_BYTES)}; a deploy sizes them from the host's disk and checks what is free):`,
     );
     out(budgetText(planBudget(settings, plan.rendered)));
   }
