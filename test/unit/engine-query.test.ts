@@ -6,21 +6,9 @@
 // from the realbin directory (SANDBOX_REALBIN, ../shared/realbin, /work/shared/realbin), as the
 // sandbox builds its images from them; Prometheus from PATH or the sandbox's Debian package.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { type AddressInfo, createServer, type Server } from 'node:net';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RemoteHost } from '../../src/connection/ssh';
 import { gateDetail } from '../../src/engine/data-path';
@@ -37,42 +25,10 @@ import { dataPathRows, type GateOptions, type GateResult, gateOptions, healthGat
 import type { HostFacts } from '../../src/host/preflight';
 import { readSettings } from '../../src/settings/settings';
 import { direct, directTunnel } from '../helpers/direct';
+import { freePorts, realbin, unpacked } from '../helpers/realbin';
 
 const REPO = resolve(__dirname, '../..');
 const work = mkdtempSync(join(tmpdir(), 'md-engines-'));
-
-/** Where a realbin program's .xz is; undefined (and said) when there is none. */
-function realbin(name: string): string | undefined {
-  const dirs = [process.env.SANDBOX_REALBIN, resolve(REPO, '../shared/realbin'), '/work/shared/realbin'];
-  const xz = dirs
-    .filter(Boolean)
-    .map((d) => `${d}/${name}.xz`)
-    .find(existsSync);
-  if (!xz) console.warn(`engine-query: no ${name}.xz in ${dirs.filter(Boolean).join(', ')}: its tests are skipped`);
-  return xz;
-}
-
-/** The program of a .xz, unpacked once per file (by size and time) and kept in the temp directory. */
-async function unpacked(xz: string): Promise<string> {
-  const { size, mtimeMs } = statSync(xz);
-  const dir = join(tmpdir(), 'md-realbin');
-  mkdirSync(dir, { recursive: true });
-  const bin = join(dir, `${basename(xz, '.xz')}-${size}-${Math.round(mtimeMs)}`);
-  if (existsSync(bin)) return bin;
-  const part = `${bin}.${process.pid}.part`;
-  const out = openSync(part, 'w', 0o755);
-  try {
-    await new Promise<void>((ok, fail) => {
-      const xzp = spawn('xz', ['-dc', xz], { stdio: ['ignore', out, 'inherit'] });
-      xzp.once('error', fail);
-      xzp.once('exit', (code) => (code === 0 ? ok() : fail(new Error(`xz -dc ${xz} exited with ${code}`))));
-    });
-  } finally {
-    closeSync(out);
-  }
-  renameSync(part, bin);
-  return bin;
-}
 
 function prometheusBin(): string | undefined {
   const cache = process.env.SANDBOX_CACHE ?? '/var/cache/monitoring-deploy-sandbox';
@@ -84,26 +40,10 @@ function prometheusBin(): string | undefined {
   return found;
 }
 
-const VM = realbin('victoria-metrics');
-const LOKI = realbin('loki');
+const VM = realbin('victoria-metrics', 'engine-query');
+const LOKI = realbin('loki', 'engine-query');
 const PROMETHEUS = prometheusBin();
-const PROMTAIL = realbin('promtail');
-
-/** Ports free on loopback, all different (each held until all are known). */
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<Server>((ok) => {
-          const s = createServer().listen(0, '127.0.0.1', () => ok(s));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((ok) => s.close(ok))));
-  return ports;
-}
+const PROMTAIL = realbin('promtail', 'engine-query');
 
 const running: ChildProcess[] = [];
 const byName: Record<string, ChildProcess> = {};
