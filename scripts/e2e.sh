@@ -11,10 +11,15 @@ if ! flock -n 9; then
   echo "another end-to-end run holds this machine's sandbox: waiting for it to finish (up to 80 minutes)"
   flock -w 4800 9 || { echo "gave up waiting for the other end-to-end run" >&2; exit 1; }
 fi
-# Someone's sandbox (npm run demo, or a run that was killed) is theirs to take down, not ours.
+# Someone's live sandbox (npm run demo) is theirs to take down, not ours. One whose sshd is gone
+# was left by a run the machine stopped under it: nobody can use it, so its remains go.
 if [ -f "$sandbox_dir/sandbox.env" ]; then
-  echo "a sandbox is already up ($sandbox_dir): take it down first (npm run demo:down)" >&2
-  exit 1
+  if [ -s "$sandbox_dir/sshd.pid" ] && kill -0 "$(cat "$sandbox_dir/sshd.pid")" 2>/dev/null; then
+    echo "a sandbox is already up ($sandbox_dir): take it down first (npm run demo:down)" >&2
+    exit 1
+  fi
+  echo "a sandbox at $sandbox_dir has no sshd running (left by a run that was stopped): taking it down"
+  bash test/sandbox/down.sh
 fi
 trap 'bash test/sandbox/down.sh' EXIT
 bash test/sandbox/up.sh

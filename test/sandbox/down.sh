@@ -8,7 +8,10 @@ keep_images=0
 # A sandbox that borrowed another's images (up.sh --no-images) leaves them to their owner.
 [ -f "$SANDBOX_DIR/state/borrowed-images" ] && keep_images=1
 state="$SANDBOX_DIR/state"
-[ -d "$state" ] || { say "no sandbox at $SANDBOX_DIR"; exit 0; }
+[ -d "$SANDBOX_DIR" ] || { say "no sandbox at $SANDBOX_DIR"; exit 0; }
+# A teardown cut short (the machine restarted during rm -rf) can leave sandbox.env without the
+# state it recorded: what it can still know (agents, sshd, the user, swap) is undone below.
+[ -d "$state" ] || say "$SANDBOX_DIR has no record of what it changed: removing what remains of it"
 set +e
 for agent in "$SANDBOX_DIR"/agents/*/; do
   [ -d "$agent" ] && bash "$SANDBOX_HERE/agent-down.sh" "$(basename "$agent")"
@@ -20,7 +23,7 @@ fi
 # sshd's per-connection children outlive the listener; end those of this sandbox.
 pkill -f "sshd: $SANDBOX_USER" 2>/dev/null
 
-if docker_ready; then
+if [ -d "$state" ] && docker_ready; then
   new() { comm -13 "$state/$1.before" <(sort); }
   docker ps -aq --no-trunc | sort | new containers | xargs -r docker rm -f >/dev/null
   docker network ls -q --no-trunc --filter type=custom | sort | new networks | xargs -r docker network rm >/dev/null
@@ -30,7 +33,7 @@ if docker_ready; then
   fi
 fi
 
-swapon --show=NAME --noheadings 2>/dev/null | sort | comm -13 "$state/swaps.before" - | while read -r swap; do
+[ -f "$state/swaps.before" ] && swapon --show=NAME --noheadings 2>/dev/null | sort | comm -13 "$state/swaps.before" - | while read -r swap; do
   swapoff "$swap" && case "$swap" in /dev/*) ;; *) rm -f "$swap" ;; esac
 done
 [ -f "$state/fstab.before" ] && cp "$state/fstab.before" /etc/fstab
