@@ -1,5 +1,6 @@
 // `deploy` and `check` on the command line: step lines live on stderr, the result on stdout.
 
+import { type Log, redactedJson, redactingLog } from '../base/log.js';
 import { checkFailure, checkOutcome, runCheck } from '../engine/check.js';
 import { DeployFailure, deploy } from '../engine/deploy.js';
 import { deployFleet } from '../engine/fleet.js';
@@ -7,7 +8,6 @@ import { rollbackHost } from '../engine/rollback.js';
 import { headline } from '../errors.js';
 import { dataPathRows, GateError } from '../health/gate.js';
 import { notify } from '../notify/notify.js';
-import { type Log, redactedJson, redactingLog } from '../report/log.js';
 import { budgetText, dataPathTable, hostRows, targetRows, targetsTable } from '../report/summary.js';
 import { liveTerminalLog } from '../report/terminal.js';
 import { readSettings, type Settings, secretValues } from '../settings/settings.js';

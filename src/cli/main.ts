@@ -1,14 +1,14 @@
 // The CLI: the same engine as the action, driven by flags.
 
 import { version } from '../../package.json';
+import { formatDuration } from '../base/format.js';
+import { consoleLog, redactedJson, redactor } from '../base/log.js';
 import { hostKeyDetail, unverifiedHostKeyWarning } from '../connection/host-key.js';
 import { httpViaHost } from '../connection/http.js';
 import { RemoteHost } from '../connection/ssh.js';
 import { DeployError } from '../errors.js';
 import { containerAddress } from '../host/docker.js';
 import { preflight, preflightProblems } from '../host/preflight.js';
-import { formatDuration } from '../report/format.js';
-import { consoleLog, redactedJson, redactor } from '../report/log.js';
 import { readSettings, SettingsError, secretValues } from '../settings/settings.js';
 import { CLI_INPUTS, parseCliArgs } from './args.js';
 import { checkCommand, deployCommand, rollbackCommand } from './deploy.js';

@@ -1,12 +1,13 @@
 // `plan` and `lint`: the stack as a deploy would upload it, checked, without a host.
 
+import { redactedJson } from '../base/log.js';
 import { budgetInputs } from '../engine/budget.js';
 import { probesFor, titles } from '../health/probes.js';
+import type { BudgetReport } from '../host/disk-budget.js';
 import { budgetItems, budgetReport, diskBudget, formatBytes } from '../host/disk-budget.js';
 import { formatFinding } from '../lint/lint.js';
 import { PLAN_DISK_BYTES } from '../model/budget.js';
-import { redactedJson } from '../report/log.js';
-import { type BudgetReport, budgetText } from '../report/summary.js';
+import { budgetText } from '../report/summary.js';
 import { readSettings, type Settings } from '../settings/settings.js';
 import { planStack } from '../stack/plan.js';
 import type { RenderedStack } from '../stack/render.js';

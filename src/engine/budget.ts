@@ -1,6 +1,8 @@
 // The Disk budget step: what the stack may take on this host, item by item, against what its
 // filesystems have free, with the memory limits against RAM and swap. A stack that does not fit
 // stops the deploy before anything is written.
+
+import type { BudgetReport } from '../host/disk-budget.js';
 import {
   type BudgetInputs,
   budgetItems,
@@ -14,7 +16,6 @@ import { swapFileBytes } from '../host/swap.js';
 import { resolveBudgets } from '../model/budget.js';
 import { buildModel, type ServiceModel } from '../model/compose.js';
 import { COMPOSE_FILES, PROJECT_NAMES, type StackKey } from '../model/layout.js';
-import type { BudgetReport } from '../report/summary.js';
 import type { Settings } from '../settings/settings.js';
 import { wantedServices } from '../stack/compose.js';
 import type { RenderedStack } from '../stack/render.js';

@@ -1,5 +1,7 @@
 // `command: check`, the watchdog: connect with the same host-key rules, run the read-only
 // preflight and the full health gate, and say in plain words what is wrong. Changes nothing.
+
+import type { Log, StepRecord } from '../base/log.js';
 import { inParallel } from '../connection/shell.js';
 import type { RemoteHost } from '../connection/ssh.js';
 import { DeployError, HostUnreachableError, headline } from '../errors.js';
@@ -14,8 +16,6 @@ import { type HostFacts, preflightProblems } from '../host/preflight.js';
 import { buildModel } from '../model/compose.js';
 import { remoteLayout } from '../model/layout.js';
 import type { Outcome } from '../notify/notify.js';
-import type { Log } from '../report/log.js';
-import type { StepRecord } from '../report/steps.js';
 import type { Settings } from '../settings/settings.js';
 import { type DeployedStack, deployedLogAgent, deployedScript, parseDeployed } from '../stack/deployed.js';
 import { dataPathOptions, gateDetail } from './data-path.js';

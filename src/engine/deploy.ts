@@ -1,6 +1,8 @@
 // The deploy engine behind both the action and `monitoring-deploy deploy`: one SSH connection,
 // a sequence of named steps under a per-host lock, a health gate before it is green, and the
 // previous release put back when the gate fails.
+
+import type { Log, StepRecord } from '../base/log.js';
 import type { RemoteHost } from '../connection/ssh.js';
 import { ConnectionLostError, DeployError } from '../errors.js';
 import {
@@ -12,6 +14,7 @@ import {
   type TargetState,
 } from '../health/gate.js';
 import { ensureDirs } from '../host/dirs.js';
+import type { BudgetReport } from '../host/disk-budget.js';
 import { dockerCommand } from '../host/docker.js';
 import { applyGrafanaAdminPassword } from '../host/grafana-admin.js';
 import { ensureNetwork } from '../host/network.js';
@@ -20,9 +23,6 @@ import { ensureSwap } from '../host/swap.js';
 import { formatFinding } from '../lint/lint.js';
 import { type RemoteLayout, SECRET_FILES } from '../model/layout.js';
 import { PROMTAIL_END_OF_LIFE } from '../model/versions.js';
-import type { Log } from '../report/log.js';
-import type { StepRecord } from '../report/steps.js';
-import type { BudgetReport } from '../report/summary.js';
 import type { Settings } from '../settings/settings.js';
 import { stacksUpToDate, type UpResult, upStacks, validateStacks, wantedServices } from '../stack/compose.js';
 import { ensureGrafanaComDashboards } from '../stack/grafana-com.js';

@@ -3,11 +3,10 @@
 // its data has arrived centrally, which is checked over the central host's connection. One
 // host failing never hides the others' results.
 import { isIPv6 } from 'node:net';
+import { formatDuration } from '../base/format.js';
+import type { Log, StepRecord } from '../base/log.js';
 import { DeployError } from '../errors.js';
 import { type Arrival, waitForAgents } from '../health/arrival.js';
-import { formatDuration } from '../report/format.js';
-import type { Log } from '../report/log.js';
-import type { StepRecord } from '../report/steps.js';
 import type { HostEntry, Settings, StackName } from '../settings/settings.js';
 import { DeployFailure, type DeployResult, deploy } from './deploy.js';
 

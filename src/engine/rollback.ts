@@ -1,11 +1,11 @@
 // Putting an earlier release back: after a failed gate (from the deploy) or by hand
 // (`monitoring-deploy rollback [RELEASE]`). Either way the restored release must pass the gate.
+
+import type { Log, StepRecord, StepResult } from '../base/log.js';
 import { DeployError } from '../errors.js';
 import { freshnessAfter, type GateOptions, type GateResult, gateOptions, healthGate } from '../health/gate.js';
 import { applyGrafanaAdminPassword } from '../host/grafana-admin.js';
 import { type RemoteLayout, remoteLayout, SECRET_FILES } from '../model/layout.js';
-import type { Log } from '../report/log.js';
-import type { StepRecord, StepResult } from '../report/steps.js';
 import type { Settings } from '../settings/settings.js';
 import { upStacks } from '../stack/compose.js';
 import { assertReleaseId, previousRelease, restoreRelease } from '../stack/releases.js';

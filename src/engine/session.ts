@@ -1,12 +1,13 @@
 // What every command on a host begins with: a run (settings, log, steps), the connection with a
 // verified host key, the read-only preflight, and the per-host lock around anything that
 // changes the host.
+
+import type { Log } from '../base/log.js';
 import { hostKeyDetail, unverifiedHostKeyWarning } from '../connection/host-key.js';
 import { RemoteHost } from '../connection/ssh.js';
 import { DeployError } from '../errors.js';
 import { acquireLock } from '../host/lock.js';
 import { describeHost, type HostFacts, preflight, preflightProblems } from '../host/preflight.js';
-import type { Log } from '../report/log.js';
 import { Steps } from '../report/steps.js';
 import type { Settings } from '../settings/settings.js';
 

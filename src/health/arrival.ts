@@ -3,11 +3,12 @@
 // Two places to read: the central host's own Prometheus and Loki (a run with the monitoring host,
 // through that host's SSH connection), or the query URLs of any engine (VictoriaMetrics, Mimir,
 // Grafana Cloud, a Loki cluster), asked from the agent host itself.
+
+import type { Log } from '../base/log.js';
 import { answerWords, basicAuth, httpFromHost, httpViaHost, statusWords } from '../connection/http.js';
 import type { RemoteHost } from '../connection/ssh.js';
 import { headline } from '../errors.js';
 import type { HostFacts } from '../host/preflight.js';
-import type { Log } from '../report/log.js';
 import { withoutUserinfo } from '../settings/parse.js';
 import { listContainers } from './containers.js';
 import { poll } from './poll.js';

@@ -2,13 +2,14 @@
 // every active Prometheus target is up with a scrape newer than this deploy, and (on an agent)
 // the central endpoints take its credentials. Everything is reached through SSH tunnels to
 // container addresses; nothing is published.
+
+import { formatDuration } from '../base/format.js';
+import type { Log } from '../base/log.js';
 import { credentialsIn, httpViaHost } from '../connection/http.js';
 import type { RemoteHost } from '../connection/ssh.js';
 import { ConnectionLostError, DeployError, headline } from '../errors.js';
 import { dockerCommand } from '../host/docker.js';
 import type { HostFacts } from '../host/preflight.js';
-import { formatDuration } from '../report/format.js';
-import type { Log } from '../report/log.js';
 import type { DataPathRow } from '../report/summary.js';
 import type { AgentSettings, LogAgent, Role, Settings } from '../settings/settings.js';
 import {

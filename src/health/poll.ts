@@ -1,8 +1,9 @@
 // One poller for everything that waits on the host: look, judge, back off, give up at the
 // deadline. A lost connection ends the wait at once: nothing more can be learned.
+
+import { formatDuration } from '../base/format.js';
+import type { Log } from '../base/log.js';
 import { ConnectionLostError } from '../errors.js';
-import { formatDuration } from '../report/format.js';
-import type { Log } from '../report/log.js';
 
 export interface PollOptions<T> {
   readonly timeoutMs: number;

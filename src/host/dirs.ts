@@ -2,12 +2,13 @@
 // as root (Grafana, running as the login user, could then not write its data). A directory the
 // tool did not make keeps its mode: a deploy never loosens what someone set. The one exception
 // tightens: a logs/app at exactly 777 (as deploys before the sticky bit made it) gets +t.
+
+import type { StepResult } from '../base/log.js';
 import { shq } from '../connection/shell.js';
 import type { RemoteHost } from '../connection/ssh.js';
 import { RECEIVER_TLS_NAME } from '../connection/tls.js';
 import { DeployError } from '../errors.js';
 import { type RemoteLayout, SECRET_FILES } from '../model/layout.js';
-import type { StepResult } from '../report/steps.js';
 
 export interface DirsWanted {
   readonly layout: RemoteLayout;

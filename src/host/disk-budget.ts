@@ -6,7 +6,24 @@ import { DeployError } from '../errors.js';
 import { type Budgets, GiB, imageDiskBytes, METRICS_BLOCK_MARGIN, MiB, NGINX_SEGMENT } from '../model/budget.js';
 import type { ServiceModel } from '../model/compose.js';
 import type { RemoteLayout } from '../model/layout.js';
-import type { BudgetReport } from '../report/summary.js';
+
+/** A line of the disk budget table: the most a thing may take on the host and what it takes now. */
+export interface BudgetRow {
+  readonly what: string;
+  readonly where: string;
+  readonly most: string;
+  readonly now: string;
+  readonly note: string;
+}
+
+/** The disk and memory budget as the reports show it. */
+export interface BudgetReport {
+  readonly rows: readonly BudgetRow[];
+  /** One sentence per filesystem: free, what the stack may still take there, the verdict. */
+  readonly filesystems: readonly string[];
+  /** One sentence on memory: the limits against RAM and swap. */
+  readonly memory?: string;
+}
 
 /** Where a thing lives: the swap file on /, images and volumes under Docker's root, the rest in remote-dir. */
 export type Place = 'root' | 'docker' | 'stack';

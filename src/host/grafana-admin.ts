@@ -1,11 +1,12 @@
 // Grafana takes GF_SECURITY_ADMIN_PASSWORD only when its database is first created; a changed
 // grafana-admin-password must be applied to the running Grafana. Its own CLI resets the admin
 // password from the mounted secret file: the password never appears on a command line.
+
+import type { StepOutcome } from '../base/log.js';
 import { shq } from '../connection/shell.js';
 import type { RemoteHost } from '../connection/ssh.js';
 import { DeployError } from '../errors.js';
 import { PROJECT_NAMES } from '../model/layout.js';
-import type { StepOutcome } from '../report/steps.js';
 import { dockerCommand } from './docker.js';
 import type { HostFacts } from './preflight.js';
 

@@ -3,10 +3,10 @@
 // a crashed runner never leaves a stale lock behind. The same session reads the host's state
 // once the lock is held: taking the lock and learning what to change cost one round trip.
 import type { ClientChannel } from 'ssh2';
+import type { Log } from '../base/log.js';
 import { PATH_SETUP, shq } from '../connection/shell.js';
 import type { RemoteHost } from '../connection/ssh.js';
 import { DeployError } from '../errors.js';
-import type { Log } from '../report/log.js';
 
 export interface HeldLock {
   readonly waitedMs: number;

@@ -1,8 +1,9 @@
 // The external bridge network both stacks join.
+
+import type { StepOutcome } from '../base/log.js';
 import { shq } from '../connection/shell.js';
 import type { RemoteHost } from '../connection/ssh.js';
 import { DeployError } from '../errors.js';
-import type { StepOutcome } from '../report/steps.js';
 
 function networkScript(docker: string, name: string): string {
   const n = shq(name);

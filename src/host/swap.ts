@@ -1,9 +1,10 @@
 // Swap on a 1 GB host: at least swap-size of active swap. Existing swap is never touched; what
 // is missing is added as one swap file with one /etc/fstab line, so it survives a reboot.
+
+import type { StepOutcome } from '../base/log.js';
 import { outputTail, shq } from '../connection/shell.js';
 import type { ExecResult, RemoteHost } from '../connection/ssh.js';
 import { DeployError } from '../errors.js';
-import type { StepOutcome } from '../report/steps.js';
 import type { HostFacts } from './preflight.js';
 
 export const SWAP_FILE = '/swapfile-monitoring-deploy';

@@ -1,8 +1,8 @@
 // After a check (or a deploy with notify-on: failure): decide from the kept state whether this
 // run begins or ends an outage, post that one message, and keep the new state. A webhook
 // problem is logged as a warning and never changes the run's own result.
-import type { Log } from '../report/log.js';
-import { redactor } from '../report/log.js';
+import type { Log } from '../base/log.js';
+import { redactor } from '../base/log.js';
 import type { Settings } from '../settings/settings.js';
 import { type PostOptions, postToDiscord } from './discord.js';
 import { afterDelivery, type Notice, readState, sameState, stateFile, transition, writeState } from './outage.js';

@@ -1,19 +1,9 @@
 // A deploy is a sequence of named steps; each reports changed / unchanged / failed and its
 // duration, live in the log and at the end in the summary.
+
+import { formatDuration } from '../base/format.js';
+import type { Log, StepRecord, StepResult, StepStatus } from '../base/log.js';
 import { headline } from '../errors.js';
-import { formatDuration } from './format.js';
-import type { Log, StepRecord, StepStatus } from './log.js';
-
-export type { StepRecord, StepStatus };
-
-export interface StepOutcome {
-  /** true: the step changed the host; false: it found it as wanted; undefined: a check. */
-  readonly changed?: boolean;
-  readonly detail?: string;
-}
-
-/** A step's outcome and the value it hands to the steps after it. */
-export type StepResult<T> = StepOutcome & { readonly value?: T };
 
 export class Steps {
   readonly records: StepRecord[] = [];

@@ -1,8 +1,9 @@
 // The run as a person reads it afterwards: a Markdown job summary and the action's outputs.
 
+import { formatDuration } from '../base/format.js';
+import type { StepRecord } from '../base/log.js';
 import { headline } from '../errors.js';
-import { formatDuration } from './format.js';
-import type { StepRecord } from './log.js';
+import type { BudgetReport } from '../host/disk-budget.js';
 
 /** A Prometheus target as the reports show it. */
 export interface TargetRow {
@@ -31,24 +32,6 @@ export interface HostRow {
   readonly error?: Error;
   /** For an agent deployed with its central host: what arrived there. */
   readonly arrival?: { readonly detail: string };
-}
-
-/** A line of the disk budget table: the most a thing may take on the host and what it takes now. */
-export interface BudgetRow {
-  readonly what: string;
-  readonly where: string;
-  readonly most: string;
-  readonly now: string;
-  readonly note: string;
-}
-
-/** The disk and memory budget as the reports show it. */
-export interface BudgetReport {
-  readonly rows: readonly BudgetRow[];
-  /** One sentence per filesystem: free, what the stack may still take there, the verdict. */
-  readonly filesystems: readonly string[];
-  /** One sentence on memory: the limits against RAM and swap. */
-  readonly memory?: string;
 }
 
 const esc = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');

@@ -1,7 +1,7 @@
 // The CLI on a terminal: the running step stays on one line with a ticking clock, and turns into
 // its final line (status and duration) when it ends; other log lines scroll above it.
-import { formatDuration } from './format.js';
-import type { Log, StepRecord } from './log.js';
+import { formatDuration } from '../base/format.js';
+import type { Log, StepRecord } from '../base/log.js';
 
 export interface TerminalStream {
   write(chunk: string): unknown;

@@ -1,10 +1,11 @@
 // Dashboards from grafana.com (the grafana-dashboards input, e.g. 1860 and 19004 as in the
 // seed post): downloaded on the host at deploy time, their datasource inputs bound to our
 // provisioned datasource uids, and kept until the list changes.
+
+import type { StepOutcome } from '../base/log.js';
 import { shq } from '../connection/shell.js';
 import type { RemoteHost } from '../connection/ssh.js';
 import type { RemoteLayout } from '../model/layout.js';
-import type { StepOutcome } from '../report/steps.js';
 
 export const GRAFANA_COM_URL_ENV = 'MONITORING_DEPLOY_GRAFANA_COM_URL';
 const DATASOURCE_UIDS: Record<string, string> = { prometheus: 'prometheus', loki: 'loki' };

@@ -6,19 +6,24 @@ import { describe, expect, it } from 'vitest';
 
 const SRC = resolve(__dirname, '../../src');
 
-/** Top to bottom; a module may import from its own folder or from a folder further down. */
-const LAYERS: readonly (readonly string[])[] = [
-  ['index.ts', 'cli.ts'], // entries
-  ['action', 'cli'], // commands
-  ['engine'], // deploy, check, fleet, rollback
-  ['health', 'notify'],
-  ['stack'],
-  ['lint'],
-  ['host'],
-  ['model'], // the stack as data: files, layout, compose model
-  ['connection', 'report'],
-  ['settings', 'errors.ts'],
-];
+/**
+ * The layers, top to bottom, as the README's Design table lists them: a module may import from
+ * its own folder or from a layer further down.
+ */
+function designLayers(readme: string): string[][] {
+  const design = readme.slice(readme.indexOf('## Design'));
+  const table = design.slice(design.indexOf('| layer | folders |'));
+  const rows = table.split('\n').slice(2);
+  const layers: string[][] = [];
+  for (const row of rows) {
+    if (!row.startsWith('|')) break;
+    const folders = (row.split('|')[2] ?? '').match(/`src\/[^`]+`/g) ?? [];
+    layers.push(folders.map((f) => f.slice(5, -1).replace(/\/$/, '')));
+  }
+  return layers;
+}
+
+const LAYERS = designLayers(readFileSync(resolve(__dirname, '../../README.md'), 'utf8'));
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -81,6 +86,12 @@ function importCircles(graph: ReadonlyMap<string, readonly string[]>): string[] 
 
 describe('the import graph of src/', () => {
   const graph = importGraph(sources(SRC));
+
+  it('reads the layers from the README, each a folder that exists', () => {
+    expect(LAYERS.length).toBeGreaterThan(5);
+    for (const unit of LAYERS.flat())
+      expect(statSync(join(SRC, unit)).isFile() || statSync(join(SRC, unit)).isDirectory()).toBe(true);
+  });
 
   it('places every folder and top-level file in a layer', () => {
     const unplaced = [...graph.keys()].filter((m) => placeOf(m).layer < 0);

@@ -5,7 +5,7 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { redactDeep, redactor } from '../../src/report/log';
+import { redactDeep, redactor } from '../../src/base/log';
 import { runAction, runCli } from '../helpers/dist';
 
 const SECRET = 'pa"ss\\wo';

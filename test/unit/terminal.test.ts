@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redactingLog } from '../../src/report/log';
+import { redactingLog } from '../../src/base/log';
 import { Steps } from '../../src/report/steps';
 import { liveTerminalLog, stepLine } from '../../src/report/terminal';
 import { screen } from '../helpers/terminal';

@@ -11,6 +11,15 @@ export interface StepRecord {
   readonly detail?: string;
 }
 
+export interface StepOutcome {
+  /** true: the step changed the host; false: it found it as wanted; undefined: a check. */
+  readonly changed?: boolean;
+  readonly detail?: string;
+}
+
+/** A step's outcome and the value it hands to the steps after it. */
+export type StepResult<T> = StepOutcome & { readonly value?: T };
+
 export interface Log {
   info(line: string): void;
   warn(line: string): void;
