@@ -1,11 +1,30 @@
 // Writes action.yml from the interface declared in src/settings/inputs.ts (a unit test keeps
 // them equal): node scripts/action-yml.mjs > action.yml
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import ts from 'typescript';
 
-const source = readFileSync(new URL('../src/settings/inputs.ts', import.meta.url), 'utf8');
-const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext } }).outputText;
-const { INPUTS, OUTPUTS } = await import(`data:text/javascript,${encodeURIComponent(js)}`);
+/** The module, and the modules of src/ it imports, transpiled into a scratch directory. */
+function transpiled(file, src, out, done = new Set()) {
+  if (done.has(file)) return;
+  done.add(file);
+  const source = readFileSync(file, 'utf8');
+  const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext } }).outputText;
+  const target = join(out, relative(src, file)).replace(/\.ts$/, '.mjs');
+  mkdirSync(dirname(target), { recursive: true });
+  writeFileSync(target, js.replace(/from '(\.{1,2}\/[^']+)\.js'/g, "from '$1.mjs'"));
+  for (const m of source.matchAll(/^import (?!type )[^;]*? from '(\.{1,2}\/[^']+)\.js';/gms))
+    transpiled(resolve(dirname(file), `${m[1]}.ts`), src, out, done);
+}
+
+const src = fileURLToPath(new URL('../src', import.meta.url));
+const scratch = mkdtempSync(join(tmpdir(), 'action-yml-'));
+transpiled(join(src, 'settings/inputs.ts'), src, scratch);
+const { INPUTS, OUTPUTS } = await import(pathToFileURL(join(scratch, 'settings/inputs.mjs')).href).finally(() =>
+  rmSync(scratch, { recursive: true, force: true }),
+);
 
 const q = (s) => JSON.stringify(s);
 const env = (name) => `INPUT_${name.replace(/-/g, '_').toUpperCase()}`;

@@ -3,6 +3,7 @@
 // previous release put back when the gate fails.
 
 import type { Log, StepRecord } from '../base/log.js';
+import { logAgent } from '../base/log-agents.js';
 import type { RemoteHost } from '../connection/ssh.js';
 import { ConnectionLostError, DeployError } from '../errors.js';
 import {
@@ -22,7 +23,6 @@ import type { HostFacts } from '../host/preflight.js';
 import { ensureSwap } from '../host/swap.js';
 import { formatFinding } from '../lint/lint.js';
 import { type RemoteLayout, SECRET_FILES } from '../model/layout.js';
-import { PROMTAIL_END_OF_LIFE } from '../model/versions.js';
 import type { Settings } from '../settings/settings.js';
 import { stacksUpToDate, type UpResult, upStacks, validateStacks, wantedServices } from '../stack/compose.js';
 import { ensureGrafanaComDashboards } from '../stack/grafana-com.js';
@@ -117,14 +117,17 @@ export async function deploy(settings: Settings, log: Log, options: DeployOption
   }
 }
 
-/** The deploy's word on its log agent, if it runs Promtail: end of life, and how to switch. */
+/** The deploy's word on its log agent, if it is end of life: since when, and how to switch. */
 export function logAgentWarning(settings: Settings): string | undefined {
-  const { logAgent, stacks } = settings.stack;
-  if (logAgent !== 'promtail' || !stacks.some((s) => s === 'monitoring' || s === 'agent')) return undefined;
-  const eol = `Promtail is end of life since ${PROMTAIL_END_OF_LIFE}: it gets no fixes any more, not even for security.`;
-  return stacks.includes('agent')
-    ? `${eol} This agent host still ships its logs with Promtail: agents have no Alloy option in this version (log-agent: alloy is for the central stack).`
-    : `${eol} Switch to Grafana Alloy with the input \`log-agent: alloy\` (the same log jobs and labels; the next deploy stops Promtail and starts Alloy).`;
+  const { stacks } = settings.stack;
+  const agent = logAgent(settings.stack.logAgent);
+  const eol = agent?.endOfLife;
+  const next = eol && logAgent(eol.successor);
+  if (!agent || !next || !stacks.some((s) => s === 'monitoring' || s === 'agent')) return undefined;
+  const said = `${agent.title} is end of life since ${eol.since}: it gets no fixes any more, not even for security.`;
+  return stacks.includes('agent') && !next.roles.includes('agent')
+    ? `${said} This agent host still ships its logs with ${agent.title}: agents have no ${next.title} option in this version (log-agent: ${next.name} is for the central stack).`
+    : `${said} Switch to ${next.title} with the input \`log-agent: ${next.name}\` (the same log jobs and labels; the next deploy stops ${agent.title} and starts ${next.title}).`;
 }
 
 /** Lint first, on this machine: a broken stack never gets as far as the host. */

@@ -5,7 +5,7 @@
 import { posix } from 'node:path';
 import { shq } from '../connection/shell.js';
 import type { ServiceModel, StackModel } from '../model/compose.js';
-import { hostDirOf, logJobs } from '../model/logs.js';
+import { hostDirOf, logAgentOf, logJobs } from '../model/logs.js';
 
 /** Marks every canary line and file: dashboards and alert rules filter it out. */
 export const CANARY_MARK = 'monitoring-deploy-canary';
@@ -23,7 +23,13 @@ export interface CanarySpot {
 }
 
 export interface CanaryPlan {
-  readonly agent: { readonly service: string; readonly title: string; readonly image?: string };
+  readonly agent: {
+    readonly service: string;
+    readonly title: string;
+    readonly image?: string;
+    /** Its HTTP server (its /metrics tells what it read and sent). */
+    readonly port?: number;
+  };
   readonly spots: readonly CanarySpot[];
 }
 
@@ -71,8 +77,9 @@ export function canaryPlan(model: StackModel, agent: ServiceModel, root: string,
   return {
     agent: {
       service: agent.name,
-      title: agent.name === 'alloy' ? 'Alloy' : agent.name === 'promtail' ? 'Promtail' : agent.name,
+      title: logAgentOf(agent)?.title ?? agent.name,
       image: agent.image?.value,
+      port: logAgentOf(agent)?.port,
     },
     spots: logJobs(model, agent).map((j) => spotOf(j, agent, root, token)),
   };

@@ -553,8 +553,8 @@ async function explainLogs(
     (c) => c.service === canary.agent.service,
   );
   const [metrics, logs] = await Promise.all([
-    agent?.address
-      ? httpViaHost(remote, agent.address, agent.service === 'alloy' ? 12345 : 9080, {
+    agent?.address && canary.agent.port
+      ? httpViaHost(remote, agent.address, canary.agent.port, {
           path: '/metrics',
           timeoutMs: 5_000,
         })

@@ -1,5 +1,6 @@
 // What the gate asks each service, in one table: the gate, the watchdog's sentences, the step
 // details, `plan` and the README all read it. Adding a probe is one entry here (and its test).
+import { LOG_AGENTS } from '../base/log-agents.js';
 import type { LogAgent, Role } from '../settings/settings.js';
 
 export interface CheckState {
@@ -84,8 +85,7 @@ export const PROBES: readonly Probe[] = [
     healthy: '200, `"database": "ok"`',
     judge: judgeGrafanaHealth,
   },
-  ready('promtail', 'Promtail', 9080, '/ready', ['monitoring', 'agent'], 'promtail'),
-  ready('alloy', 'Alloy', 12345, '/-/ready', ['monitoring'], 'alloy'),
+  ...LOG_AGENTS.map((a) => ready(a.name, a.title, a.port, a.readyPath, a.roles, a.name)),
 ];
 
 /** The probes of a host with this role and log agent, in the table's order. */

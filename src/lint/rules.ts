@@ -1,6 +1,7 @@
 // Cross-file checks for the mistakes the seed post made or warns about, on any stack.
 // Each finding names the file and line, what is wrong, and the fix.
 
+import { LOG_AGENTS } from '../base/log-agents.js';
 import { NGINX_SEGMENTS } from '../model/budget.js';
 import {
   configFlag,
@@ -171,8 +172,7 @@ const prometheusTargets: Rule = (m) => {
 const INTERNAL_PORTS: Record<string, number> = {
   prometheus: 9090,
   'node-exporter': 9100,
-  promtail: 9080,
-  alloy: 12345,
+  ...Object.fromEntries(LOG_AGENTS.map((a) => [a.name, a.port])),
 };
 
 const publishedInternals: Rule = (m, ctx) => {

@@ -2,6 +2,7 @@
 // job label, and where on the host those files are. The linter checks it statically; the gate
 // proves it with a canary line per job.
 import { posix } from 'node:path';
+import { LOG_AGENTS, type LogAgentName, type LogAgentSpec } from '../base/log-agents.js';
 import {
   configFlag,
   hostPathKey,
@@ -22,50 +23,66 @@ export interface LogJob {
   readonly line: number;
 }
 
-/** The log agents (Promtail, Alloy) among the stack's services. */
+/** The entry of the log agent a service runs, by its image (or its name). */
+export function logAgentOf(s: ServiceModel): LogAgentSpec | undefined {
+  return LOG_AGENTS.find((a) => isImage(s, a.image.split('/').pop() ?? a.name));
+}
+
+/** The log agents among the stack's services. */
 export function logAgents(m: StackModel): ServiceModel[] {
-  return m.services.filter((s) => isImage(s, 'promtail') || isImage(s, 'alloy'));
+  return m.services.filter((s) => logAgentOf(s));
 }
 
 /** The jobs of a log agent's config: each `__path__` glob with its job label and line. */
 export function logJobs(m: StackModel, agent: ServiceModel): LogJob[] {
-  if (isImage(agent, 'promtail')) {
-    const cfgPath = mountedConfig(m, agent, configFlag(agent, 'config.file', '/etc/promtail/config.yml'));
-    const y = cfgPath ? m.yaml(cfgPath) : undefined;
-    const data = y?.data as
-      | { scrape_configs?: { static_configs?: { labels?: Record<string, unknown> }[] }[] }
-      | undefined;
-    const out: LogJob[] = [];
-    (data?.scrape_configs ?? []).forEach((sc, i) => {
-      (sc.static_configs ?? []).forEach((st, j) => {
-        const p = st.labels?.__path__;
-        if (typeof p === 'string' && y) {
-          out.push({
-            job: String(st.labels?.job ?? ''),
-            path: p,
-            file: y.path,
-            line: y.lineOf(['scrape_configs', i, 'static_configs', j, 'labels', '__path__']),
-          });
-        }
-      });
-    });
-    return out;
-  }
-  if (isImage(agent, 'alloy')) {
-    const cfgPath = agent.mounts.find((mt) => mt.target.endsWith('.alloy') && m.files.has(hostPathKey(mt.source)));
-    const file = cfgPath ? hostPathKey(cfgPath.source) : undefined;
-    const text = file ? (m.files.get(file)?.content.toString('utf8') ?? '') : '';
-    return text.split('\n').flatMap((l, i) =>
-      [...l.matchAll(/"?__path__"?\s*=\s*"([^"]+)"/g)].map((x) => ({
-        job: /"?job"?\s*=\s*"([^"]*)"/.exec(l)?.[1] ?? '',
-        path: x[1] ?? '',
-        file: file ?? '',
-        line: i + 1,
-      })),
-    );
-  }
-  return [];
+  const spec = logAgentOf(agent);
+  return spec ? JOB_READERS[spec.name](m, agent) : [];
 }
+
+/** Promtail's config.yml: each static_configs' labels.__path__ with its job label. */
+function promtailJobs(m: StackModel, agent: ServiceModel): LogJob[] {
+  const cfgPath = mountedConfig(m, agent, configFlag(agent, 'config.file', '/etc/promtail/config.yml'));
+  const y = cfgPath ? m.yaml(cfgPath) : undefined;
+  const data = y?.data as
+    | { scrape_configs?: { static_configs?: { labels?: Record<string, unknown> }[] }[] }
+    | undefined;
+  const out: LogJob[] = [];
+  (data?.scrape_configs ?? []).forEach((sc, i) => {
+    (sc.static_configs ?? []).forEach((st, j) => {
+      const p = st.labels?.__path__;
+      if (typeof p === 'string' && y) {
+        out.push({
+          job: String(st.labels?.job ?? ''),
+          path: p,
+          file: y.path,
+          line: y.lineOf(['scrape_configs', i, 'static_configs', j, 'labels', '__path__']),
+        });
+      }
+    });
+  });
+  return out;
+}
+
+/** Alloy's config.alloy: each `__path__ = "…"` with the `job` on the same line. */
+function alloyJobs(m: StackModel, agent: ServiceModel): LogJob[] {
+  const cfgPath = agent.mounts.find((mt) => mt.target.endsWith('.alloy') && m.files.has(hostPathKey(mt.source)));
+  const file = cfgPath ? hostPathKey(cfgPath.source) : undefined;
+  const text = file ? (m.files.get(file)?.content.toString('utf8') ?? '') : '';
+  return text.split('\n').flatMap((l, i) =>
+    [...l.matchAll(/"?__path__"?\s*=\s*"([^"]+)"/g)].map((x) => ({
+      job: /"?job"?\s*=\s*"([^"]*)"/.exec(l)?.[1] ?? '',
+      path: x[1] ?? '',
+      file: file ?? '',
+      line: i + 1,
+    })),
+  );
+}
+
+/** How each log agent's config is read: one reader per entry of LOG_AGENTS. */
+const JOB_READERS: Record<LogAgentName, (m: StackModel, agent: ServiceModel) => LogJob[]> = {
+  promtail: promtailJobs,
+  alloy: alloyJobs,
+};
 
 /**
  * The host directory a container directory of a service is bind-mounted from, or undefined when

@@ -4,6 +4,8 @@
 // its project's release tags (prometheus/prometheus v3.13.2, prometheus/node_exporter v1.12.1,
 // grafana/loki v3.6.15 and v3.6.11, grafana/alloy v1.18.1, nginx/nginx release-1.30.4).
 
+import { LOG_AGENTS } from '../base/log-agents.js';
+
 export interface PinnedImage {
   /** The image repository, as the compose files name it. */
   readonly image: string;
@@ -17,9 +19,6 @@ export interface PinnedImage {
   /** Where that size comes from. */
   readonly sizeFrom: string;
 }
-
-/** Promtail's end of life (Loki docs, send-data/promtail/_index.md at v3.6.15). */
-export const PROMTAIL_END_OF_LIFE = '2026-03-02';
 
 export const PINNED_IMAGES: readonly PinnedImage[] = [
   {
@@ -48,23 +47,14 @@ export const PINNED_IMAGES: readonly PinnedImage[] = [
     sizeFrom:
       'estimate: distroless static base (2 MiB) and the loki binary, 133 MB built from v3.6.15 here with the same flags',
   },
-  {
-    image: 'grafana/promtail',
-    tag: '3.6.11',
-    services: ['promtail'],
-    why: `the last release with a Promtail image; end of life since ${PROMTAIL_END_OF_LIFE}`,
-    diskMiB: 260,
-    sizeFrom:
-      'estimate: Ubuntu noble base (78 MB) with libsystemd and tzdata, and the promtail binary (102 MB built from v3.6.3 here)',
-  },
-  {
-    image: 'grafana/alloy',
-    tag: 'v1.18.1',
-    services: ['alloy'],
-    why: 'newest release; every block and argument of config.alloy is valid in it',
-    diskMiB: 500,
-    sizeFrom: 'estimate: 408 MB on disk at v1.1 (grafana/alloy#1101), grown since',
-  },
+  ...LOG_AGENTS.map(({ image, tag, name, why, diskMiB, sizeFrom }) => ({
+    image,
+    tag,
+    services: [name],
+    why,
+    diskMiB,
+    sizeFrom,
+  })),
   {
     image: 'busybox',
     tag: '1.37.0',

@@ -1,5 +1,6 @@
 // The action's whole interface in one place. action.yml, the CLI's flags and the README's table
 // are checked against this list by tests, so the three cannot drift apart.
+import { DEFAULT_LOG_AGENT, LOG_AGENTS } from '../base/log-agents.js';
 
 export type InputGroup = 'run' | 'connection' | 'stack' | 'agents' | 'grafana' | 'host' | 'gate' | 'notify';
 
@@ -129,8 +130,8 @@ export const INPUTS: readonly InputSpec[] = [
   {
     name: 'log-agent',
     group: 'stack',
-    default: 'promtail',
-    description: 'Log shipper: promtail (end of life since 2026-03-02) or alloy.',
+    default: DEFAULT_LOG_AGENT,
+    description: `Log shipper: ${LOG_AGENTS.map((a) => `${a.name}${a.endOfLife ? ` (end of life since ${a.endOfLife.since})` : ''}`).join(' or ')}.`,
   },
   // agents
   {

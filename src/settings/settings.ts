@@ -1,5 +1,6 @@
 // Every input is read and validated here, once, into a typed Settings object. The action and
 // the CLI both hand their raw values (strings, as action.yml would pass them) to readSettings.
+import { DEFAULT_LOG_AGENT, LOG_AGENT_NAMES, type LogAgentName, logAgentsFor } from '../base/log-agents.js';
 import { INPUTS } from './inputs.js';
 import { knownHostsProblems } from './known-hosts.js';
 import {
@@ -50,7 +51,7 @@ export interface ConnectionSettings {
 export type StackName = 'app' | 'monitoring' | 'agent';
 export type Role = 'monitoring' | 'agent';
 export type PullPolicy = 'missing' | 'always' | 'never';
-export type LogAgent = 'promtail' | 'alloy';
+export type LogAgent = LogAgentName;
 
 export interface StackSettings {
   readonly stackDir?: string;
@@ -283,7 +284,7 @@ export function readSettings(raw: RawInputs, options: ReadOptions = {}): Setting
       appLogsDir: logsDir,
       images: attempt(() => parseImageOverrides(value('images'), 'images'), {}),
       pull: attempt(() => parseChoice(value('pull'), 'pull', ['missing', 'always', 'never'] as const), 'missing'),
-      logAgent: attempt(() => parseChoice(value('log-agent'), 'log-agent', ['promtail', 'alloy'] as const), 'promtail'),
+      logAgent: attempt(() => parseChoice(value('log-agent'), 'log-agent', LOG_AGENT_NAMES), DEFAULT_LOG_AGENT),
     },
     agents: {
       role,
@@ -379,8 +380,11 @@ function agentProblems(s: Settings, needsConnection: boolean): string[] {
     out.push(
       `${queryInputs.join(', ')}: only an agent's data is read back there (role: agent, or role=agent lines in hosts)`,
     );
-  if (anyAgent && s.stack.logAgent !== 'promtail')
-    out.push('log-agent: agent hosts ship logs with promtail in this version (alloy: central stack only)');
+  const onAgents = logAgentsFor('agent').map((x) => x.name);
+  if (anyAgent && !onAgents.includes(s.stack.logAgent))
+    out.push(
+      `log-agent: agent hosts ship logs with ${onAgents.join(' or ')} in this version (${s.stack.logAgent}: central stack only)`,
+    );
   return out;
 }
 

@@ -1,5 +1,6 @@
 // The stack as it is deployed on the host now (its current release): what the watchdog reads to
 // know which log files, data sources and rules to prove, whatever inputs it was started with.
+import { DEFAULT_LOG_AGENT, LOG_AGENTS } from '../base/log-agents.js';
 import { shq } from '../connection/shell.js';
 import type { StackFile } from '../model/files.js';
 import type { LogAgent } from '../settings/settings.js';
@@ -21,7 +22,7 @@ export function deployedScript(root: string): string {
 while IFS= read -r f; do
   case "$f" in
     secrets/*) ;;
-    .env|*.yml|*.yaml|*.alloy|*.conf)
+    ${['.env', '*.yml', '*.yaml', '*.conf', ...LOG_AGENTS.flatMap((a) => a.configGlob ?? [])].join('|')})
       if [ -f "$f" ] && [ "$(wc -c < "$f")" -le ${MAX_CONFIG_BYTES} ]; then
         printf '@file %s %s\\n' "$(base64 < "$f" | tr -d '\\n')" "$f"
       fi ;;
@@ -50,5 +51,6 @@ export function parseDeployed(stdout: string): DeployedStack {
 
 /** The log agent the deployed stack runs (its active Compose profile). */
 export function deployedLogAgent(stack: DeployedStack): LogAgent {
-  return (stack.variables.COMPOSE_PROFILES ?? '').split(',').includes('alloy') ? 'alloy' : 'promtail';
+  const profiles = (stack.variables.COMPOSE_PROFILES ?? '').split(',');
+  return LOG_AGENTS.find((a) => profiles.includes(a.name))?.name ?? DEFAULT_LOG_AGENT;
 }

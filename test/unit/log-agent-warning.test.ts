@@ -22,6 +22,6 @@ describe('the log agent warning', () => {
     const w = logAgentWarning(settings({ role: 'agent' }));
     expect(w).toContain('Promtail is end of life since 2026-03-02');
     expect(w).toContain('agents have no Alloy option in this version');
-    expect(w).not.toContain('Switch to Grafana Alloy');
+    expect(w).not.toContain('Switch to Alloy');
   });
 });
