@@ -1,13 +1,15 @@
 // The action: read inputs, run a deploy or a check, notify if asked, and turn any error into
 // core.setFailed in one place.
+
 import * as core from '@actions/core';
 import { type Log, redactedJson, redactingLog, redactor } from '../base/log.js';
 import { checkFailure, checkOutcome, failureProblems, runCheck } from '../engine/check.js';
 import { DeployFailure, deploy } from '../engine/deploy.js';
 import { deployFleet } from '../engine/fleet.js';
 import { DeployError, headline } from '../errors.js';
-import { dataPathRows, GateError } from '../health/gate.js';
+import { GateError } from '../health/gate.js';
 import { notify, type Outcome, runUrlFrom } from '../notify/notify.js';
+import { dataPathRows } from '../report/gate.js';
 import { fleetMarkdown, hostRows, summaryMarkdown, targetRows } from '../report/summary.js';
 import { readSettings, type Settings, secretValues } from '../settings/settings.js';
 import { inputsFromEnv } from './inputs.js';

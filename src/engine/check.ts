@@ -7,19 +7,21 @@ import type { RemoteHost } from '../connection/ssh.js';
 import { DeployError, HostUnreachableError, headline } from '../errors.js';
 import { containersScript, parseContainers } from '../health/containers.js';
 import { diskWatchProblems, diskWatchScript, parseDiskWatch } from '../health/disk-watch.js';
-import { type CheckState, GateError, gateOptions, healthGate, type TargetState } from '../health/gate.js';
+import { type CheckState, GateError, gateOptions, healthGate } from '../health/gate.js';
 import { containerIncidents, containerLookScript, parseContainerLook } from '../health/incidents.js';
+import { dataPathOptions } from '../health/plan.js';
 import { checkTitle } from '../health/probes.js';
+import type { TargetState } from '../health/targets.js';
 import { formatBytes } from '../host/disk-budget.js';
 import { dockerCommand } from '../host/docker.js';
+import { parsePassword, passwordState } from '../host/grafana-admin.js';
 import { type HostFacts, preflightProblems } from '../host/preflight.js';
 import { buildModel } from '../model/compose.js';
 import { remoteLayout } from '../model/layout.js';
 import type { Outcome } from '../notify/notify.js';
+import { gateDetail } from '../report/gate.js';
 import type { Settings } from '../settings/settings.js';
 import { type DeployedStack, deployedLogAgent, deployedScript, parseDeployed } from '../stack/deployed.js';
-import { dataPathOptions, gateDetail } from './data-path.js';
-import { parsePassword, passwordState } from './host-state.js';
 import { connectStep, newRun, preflightStep } from './session.js';
 
 export interface CheckReport {

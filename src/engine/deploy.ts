@@ -6,14 +6,10 @@ import type { Log, StepRecord } from '../base/log.js';
 import { logAgent } from '../base/log-agents.js';
 import type { RemoteHost } from '../connection/ssh.js';
 import { ConnectionLostError, DeployError } from '../errors.js';
-import {
-  freshnessAfter,
-  GateError,
-  type GateResult,
-  gateOptions,
-  healthGate,
-  type TargetState,
-} from '../health/gate.js';
+import { appLogsWarning } from '../health/app-logs.js';
+import { GateError, type GateResult, gateOptions, healthGate } from '../health/gate.js';
+import { appServiceNames, dataPathOptions, logPathServices } from '../health/plan.js';
+import { freshnessAfter, type TargetState } from '../health/targets.js';
 import { ensureDirs } from '../host/dirs.js';
 import type { BudgetReport } from '../host/disk-budget.js';
 import { dockerCommand } from '../host/docker.js';
@@ -23,6 +19,7 @@ import type { HostFacts } from '../host/preflight.js';
 import { ensureSwap } from '../host/swap.js';
 import { formatFinding } from '../lint/lint.js';
 import { type RemoteLayout, SECRET_FILES } from '../model/layout.js';
+import { gateDetail } from '../report/gate.js';
 import type { Settings } from '../settings/settings.js';
 import { stacksUpToDate, type UpResult, upStacks, validateStacks, wantedServices } from '../stack/compose.js';
 import { ensureGrafanaComDashboards } from '../stack/grafana-com.js';
@@ -30,7 +27,6 @@ import { assertLintClean, planStack, renderForHost } from '../stack/plan.js';
 import type { RenderedStack } from '../stack/render.js';
 import { commit, dropStaging, planUpload, STAGING, saveRelease, stage, type UploadPlan } from '../stack/upload.js';
 import { budgetStep } from './budget.js';
-import { appLogsWarning, appServiceNames, dataPathOptions, gateDetail, logPathServices } from './data-path.js';
 import { dirsWanted, type HostState, hostStateScript, keptOnHost, parseHostState } from './host-state.js';
 import { rollBack } from './rollback.js';
 import { connectStep, newRun, type OnHost, preflightStep, type Run, warn, withLock } from './session.js';

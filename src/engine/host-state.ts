@@ -3,11 +3,12 @@
 // downloaded dashboards, the release last brought up and Grafana's admin password. A redeploy
 // that changes nothing needs no other command before its gate.
 
-import { inParallel, shq } from '../connection/shell.js';
+import { inParallel } from '../connection/shell.js';
 import { type ContainerInfo, containersScript, parseContainers } from '../health/containers.js';
 import { type DirsWanted, dirsState, parseReceiverCert, receiverCertState } from '../host/dirs.js';
 import { type DiskUsage, diskUsageScript, parseDiskUsage } from '../host/disk-budget.js';
 import { dockerCommand } from '../host/docker.js';
+import { parsePassword, passwordState } from '../host/grafana-admin.js';
 import { networkState } from '../host/network.js';
 import type { HostFacts } from '../host/preflight.js';
 import { SWAP_STATE } from '../host/swap.js';
@@ -73,17 +74,6 @@ export function dirsWanted(i: Pick<StateInputs, 'settings' | 'layout'>): DirsWan
  */
 export function keptOnHost(s: Settings): string[] {
   return [...(generatesPassword(s) ? [SECRET_FILES.grafanaAdminPassword] : []), SECRET_FILES.grafanaSecretKey];
-}
-
-/** Prints `@grafana-password BASE64`: the admin password the host keeps (never printed in clear). */
-export function passwordState(layout: RemoteLayout): string {
-  const file = `${layout.root}/${SECRET_FILES.grafanaAdminPassword}`;
-  return `echo "@grafana-password $(base64 < ${shq(file)} 2>/dev/null | tr -d '\\n')"`;
-}
-
-export function parsePassword(out: string): string | undefined {
-  const b64 = /^@grafana-password ?(.*)$/m.exec(out)?.[1]?.trim();
-  return b64 ? Buffer.from(b64, 'base64').toString('utf8').trim() : undefined;
 }
 
 export function hostStateScript(i: StateInputs): string {

@@ -3,7 +3,8 @@
 
 import type { Log, StepRecord, StepResult } from '../base/log.js';
 import { DeployError } from '../errors.js';
-import { freshnessAfter, type GateOptions, type GateResult, gateOptions, healthGate } from '../health/gate.js';
+import { type GateOptions, type GateResult, gateOptions, healthGate } from '../health/gate.js';
+import { freshnessAfter } from '../health/targets.js';
 import { applyGrafanaAdminPassword } from '../host/grafana-admin.js';
 import { type RemoteLayout, remoteLayout, SECRET_FILES } from '../model/layout.js';
 import type { Settings } from '../settings/settings.js';

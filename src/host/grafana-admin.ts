@@ -6,7 +6,7 @@ import type { StepOutcome } from '../base/log.js';
 import { shq } from '../connection/shell.js';
 import type { RemoteHost } from '../connection/ssh.js';
 import { DeployError } from '../errors.js';
-import { PROJECT_NAMES } from '../model/layout.js';
+import { PROJECT_NAMES, type RemoteLayout, SECRET_FILES } from '../model/layout.js';
 import { dockerCommand } from './docker.js';
 import type { HostFacts } from './preflight.js';
 
@@ -40,4 +40,15 @@ export async function applyGrafanaAdminPassword(remote: RemoteHost, facts: HostF
       ),
   });
   return { changed: true, detail: "the stack's admin password is applied to the running Grafana" };
+}
+
+/** Prints `@grafana-password BASE64`: the admin password the host keeps (never printed in clear). */
+export function passwordState(layout: RemoteLayout): string {
+  const file = `${layout.root}/${SECRET_FILES.grafanaAdminPassword}`;
+  return `echo "@grafana-password $(base64 < ${shq(file)} 2>/dev/null | tr -d '\\n')"`;
+}
+
+export function parsePassword(out: string): string | undefined {
+  const b64 = /^@grafana-password ?(.*)$/m.exec(out)?.[1]?.trim();
+  return b64 ? Buffer.from(b64, 'base64').toString('utf8').trim() : undefined;
 }

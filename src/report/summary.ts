@@ -3,16 +3,11 @@
 import { formatDuration } from '../base/format.js';
 import type { StepRecord } from '../base/log.js';
 import { headline } from '../errors.js';
+import type { TargetState } from '../health/targets.js';
 import type { BudgetReport } from '../host/disk-budget.js';
 
 /** A Prometheus target as the reports show it. */
-export interface TargetRow {
-  readonly job: string;
-  readonly instance: string;
-  readonly health: string;
-  readonly lastError: string;
-  readonly lastScrape: string;
-}
+export type TargetRow = Pick<TargetState, 'job' | 'instance' | 'health' | 'lastError' | 'lastScrape'>;
 
 /** A line of the data path table. */
 export interface DataPathRow {

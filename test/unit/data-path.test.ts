@@ -1,6 +1,7 @@
 // The data path's pieces without a host: where canary lines go for the bundled stack and for a
 // broken one, the canary script on a real sh, reading Loki's answer, the plain words for a line
 // that does not arrive, Grafana's answers, and the filters that keep canaries out of alerts.
+
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,7 +9,6 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { invocation } from '../../src/connection/shell';
 import { gateProblems } from '../../src/engine/check';
-import { logPathServices } from '../../src/engine/data-path';
 import {
   CANARY_MARK,
   canaryFileName,
@@ -20,14 +20,15 @@ import {
   parseCanaryWrites,
   whyNotArrived,
 } from '../../src/health/canary';
-import { dataPathRows } from '../../src/health/gate';
 import {
   grafanaProvisioning,
   judgeAlertRules,
   judgeContactPoints,
   judgeDatasourceHealth,
 } from '../../src/health/grafana';
+import { logPathServices } from '../../src/health/plan';
 import { buildModel } from '../../src/model/compose';
+import { dataPathRows } from '../../src/report/gate';
 import { readSettings } from '../../src/settings/settings';
 import { planStack } from '../../src/stack/plan';
 

@@ -5,13 +5,13 @@
 // part is skipped, saying so, when its program is not on this machine: VictoriaMetrics and Loki
 // from the realbin directory (SANDBOX_REALBIN, ../shared/realbin, /work/shared/realbin), as the
 // sandbox builds its images from them; Prometheus from PATH or the sandbox's Debian package.
+
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RemoteHost } from '../../src/connection/ssh';
-import { gateDetail } from '../../src/engine/data-path';
 import {
   askEndpoint,
   FRESH_PARAMS,
@@ -21,8 +21,9 @@ import {
   queryRefused,
 } from '../../src/health/arrival';
 import { canaryHits, canaryLine, canaryQuery } from '../../src/health/canary';
-import { dataPathRows, type GateOptions, type GateResult, gateOptions, healthGate } from '../../src/health/gate';
+import { type GateOptions, type GateResult, gateOptions, healthGate } from '../../src/health/gate';
 import type { HostFacts } from '../../src/host/preflight';
+import { dataPathRows, gateDetail } from '../../src/report/gate';
 import { readSettings } from '../../src/settings/settings';
 import { direct, directTunnel } from '../helpers/direct';
 import { freePorts, realbin, unpacked } from '../helpers/realbin';

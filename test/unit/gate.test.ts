@@ -1,6 +1,8 @@
 // The gate's judgements, which are what the product promises: a target counts only when up and
 // scraped since the deploy, and each probe's answer is read as its service means it.
+
 import { describe, expect, it } from 'vitest';
+import { checkTitle, PROBES, probesFor, probesMarkdown, titles } from '../../src/health/probes';
 import {
   type Freshness,
   freshnessAfter,
@@ -9,8 +11,7 @@ import {
   targetProblem,
   targetService,
   targetsCheck,
-} from '../../src/health/gate';
-import { checkTitle, PROBES, probesFor, probesMarkdown, titles } from '../../src/health/probes';
+} from '../../src/health/targets';
 import { composeFailure, parseUp } from '../../src/stack/compose';
 
 // As Prometheus 3 answers /api/v1/targets?state=active (fields the gate reads, and some it does not).

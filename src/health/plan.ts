@@ -1,0 +1,80 @@
+// What the gate must prove of the data path on this host, read from the stack as deployed: the
+// log agent's jobs and where their files are (for the canary lines), Grafana's provisioned data
+// sources, rules and contact points, and the admin credentials to ask Grafana with.
+import { randomBytes } from 'node:crypto';
+import type { RemoteHost } from '../connection/ssh.js';
+import { parsePassword, passwordState } from '../host/grafana-admin.js';
+import { buildModel, hostPathKey, type ServiceModel, type StackModel } from '../model/compose.js';
+import type { RemoteLayout } from '../model/layout.js';
+import { logAgents } from '../model/logs.js';
+import type { DeployedStack } from '../stack/deployed.js';
+import { canaryPlan } from './canary.js';
+import type { GateOptions } from './gate.js';
+import { grafanaProvisioning } from './grafana.js';
+
+/** Whether Compose runs the service: no profile, or one of the active ones. */
+function runs(model: StackModel, s: ServiceModel): boolean {
+  const active = (model.vars.COMPOSE_PROFILES ?? '').split(',');
+  return s.profiles.length === 0 || s.profiles.some((p) => active.includes(p));
+}
+
+/** The log agent that runs: the service of that name whose profile is active (or has none). */
+function runningAgent(model: StackModel, logAgent: string): ServiceModel | undefined {
+  return logAgents(model).find((s) => s.name === logAgent && runs(model, s));
+}
+
+/**
+ * The services on the log path: the agent, Loki, and every service writing into a host
+ * directory the agent reads. When a deploy (re)starts one of them, the canary runs again.
+ */
+export function logPathServices(stack: DeployedStack, logAgent: string): string[] {
+  const model = buildModel(stack.files, stack.variables);
+  const agent = runningAgent(model, logAgent);
+  if (!agent) return [];
+  const read = agent.mounts.filter((m) => !m.named).map((m) => hostPathKey(m.source));
+  const writers = model.services.filter(
+    (s) => s !== agent && runs(model, s) && s.mounts.some((m) => !m.named && read.includes(hostPathKey(m.source))),
+  );
+  return [agent.name, 'loki', ...writers.map((s) => s.name)];
+}
+
+export interface DataPathWanted {
+  /** Write canary lines and find them in Loki. */
+  readonly canary: boolean;
+  /** The host runs no Loki: its lines are found at a Loki query URL (an agent's logs-query-url). */
+  readonly lokiElsewhere?: boolean;
+  /** Grafana's admin password when this run knows it; else it is read from the host. */
+  readonly adminPassword?: string;
+}
+
+export async function dataPathOptions(
+  remote: RemoteHost,
+  stack: DeployedStack,
+  layout: RemoteLayout,
+  logAgent: string,
+  wanted: DataPathWanted,
+): Promise<Pick<GateOptions, 'canary' | 'grafana'>> {
+  const model = buildModel(stack.files, stack.variables);
+  const agent = runningAgent(model, logAgent);
+  const token = randomBytes(6).toString('hex');
+  const canary =
+    wanted.canary && agent && (wanted.lokiElsewhere || model.services.some((s) => s.name === 'loki'))
+      ? { ...canaryPlan(model, agent, layout.root, token), token }
+      : undefined;
+  const provisioned = grafanaProvisioning(model);
+  const grafanaService = model.services.find((s) => s.name === 'grafana');
+  if (!provisioned || !grafanaService) return { canary };
+  const password =
+    wanted.adminPassword ??
+    parsePassword(await remote.run(passwordState(layout), { what: "Reading Grafana's admin password" })) ??
+    '';
+  const user = grafanaService.environment.GF_SECURITY_ADMIN_USER || 'admin';
+  return { canary, grafana: { ...provisioned, user, password } };
+}
+
+/** The app: the service named server, or the one running the app-image. */
+export function appServiceNames(stack: DeployedStack): string[] {
+  const model = buildModel(stack.files, stack.variables);
+  const image = stack.variables.APP_IMAGE;
+  return model.services.filter((s) => s.name === 'server' || (!!image && s.image?.value === image)).map((s) => s.name);
+}
