@@ -1,13 +1,13 @@
 // `command: check`, the watchdog: connect with the same host-key rules, run the read-only
 // preflight and the full health gate, and say in plain words what is wrong. Changes nothing.
 
-import type { Log, StepRecord } from '../base/log.js';
+import type { Log, StepRecord, StepResult } from '../base/log.js';
 import { inParallel } from '../connection/shell.js';
 import type { RemoteHost } from '../connection/ssh.js';
 import { DeployError, HostUnreachableError, headline } from '../errors.js';
 import { containersScript, parseContainers } from '../health/containers.js';
 import { diskWatchProblems, diskWatchScript, parseDiskWatch } from '../health/disk-watch.js';
-import { type CheckState, GateError, gateOptions, healthGate } from '../health/gate.js';
+import { type CheckState, GateError, type GateResult, gateOptions, healthGate } from '../health/gate.js';
 import { containerIncidents, containerLookScript, parseContainerLook } from '../health/incidents.js';
 import { dataPathOptions } from '../health/plan.js';
 import { checkTitle } from '../health/probes.js';
@@ -22,7 +22,7 @@ import type { Outcome } from '../notify/notify.js';
 import { gateDetail } from '../report/gate.js';
 import type { Settings } from '../settings/settings.js';
 import { type DeployedStack, deployedLogAgent, deployedScript, parseDeployed } from '../stack/deployed.js';
-import { connectStep, newRun, preflightStep } from './session.js';
+import { connectStep, newRun, preflightStep, type Run } from './session.js';
 
 export interface CheckReport {
   readonly ok: boolean;
@@ -44,18 +44,14 @@ const SWAP_NEARLY_FULL = 0.9;
 
 export async function runCheck(settings: Settings, log: Log): Promise<CheckReport> {
   const run = newRun(settings, log);
-  const { steps } = run;
-  const { connection } = settings;
   let remote: RemoteHost | undefined;
   // A check that stopped before the gate has no targets or checks to show.
-  const report = (
-    r: Pick<CheckReport, 'problems' | 'error'> & Partial<Pick<CheckReport, 'targets' | 'checks'>>,
-  ): CheckReport => ({
+  const report = (r: Findings): CheckReport => ({
     targets: [],
     checks: [],
     ...r,
     ok: r.problems.length === 0,
-    steps: steps.records,
+    steps: run.steps.records,
     roundTrips: remote?.roundTrips ?? 0,
     warnings: run.warnings,
   });
@@ -66,64 +62,76 @@ export async function runCheck(settings: Settings, log: Log): Promise<CheckRepor
     return report({ problems: [problem], error: e as Error });
   }
   try {
-    let facts: HostFacts;
-    try {
-      facts = await preflightStep(run, remote, false);
-    } catch (e) {
-      return report({
-        problems: [`Preflight failed: ${headline(e)}`],
-        error: e as Error,
-      });
-    }
-    const hostProblems = [...preflightProblems(facts, connection.username), ...swapProblems(facts)];
-    if (facts.dockerAccess === 'none') return report({ problems: hostProblems });
-    try {
-      const gate = await steps.run('Health gate', async () => {
-        // What is deployed there decides what to prove, whatever inputs this check was given.
-        const layout = remoteLayout(settings.stack.remoteDir, facts.home);
-        const read = await remote.run(
-          inParallel([
-            deployedScript(layout.root),
-            passwordState(layout),
-            containersScript(dockerCommand(facts), settings.stack.network),
-            containerLookScript(dockerCommand(facts), layout.root),
-            diskWatchScript(layout),
-          ]),
-          { what: 'Reading the deployed stack' },
-        );
-        const deployed = parseDeployed(read);
-        const logAgent = deployedLogAgent(deployed);
-        const options = {
-          // Nothing was restarted: each target is judged on its current state.
-          ...gateOptions(settings, log, { sinceEpochSec: facts.hostNowSec, restarted: [] }),
-          logAgent,
-          containers: parseContainers(read),
-          ...(await dataPathOptions(remote, deployed, layout, logAgent, {
-            canary: true,
-            lokiElsewhere: settings.agents.role === 'agent' && !!settings.agents.logsQueryUrl,
-            adminPassword: parsePassword(read) ?? '',
-          })),
-        };
-        hostProblems.push(...historyProblems(settings, deployed, read));
-        const g = await healthGate(remote, facts, options);
-        return { value: g, detail: gateDetail(g, options) };
-      });
-      return report({ problems: hostProblems, targets: gate.targets, checks: gate.checks });
-    } catch (e) {
-      if (!(e instanceof GateError)) throw e;
-      return report({
-        problems: [...gateProblems(e.state.checks, e.state.targets), ...hostProblems],
-        targets: e.state.targets,
-        checks: e.state.checks,
-        error: e,
-      });
-    }
+    return report(await checkHost(run, remote));
   } catch (e) {
     if (!(e instanceof DeployError)) throw e;
     return report({ problems: [`Check failed: ${headline(e)}`], error: e });
   } finally {
     remote.close();
   }
+}
+
+type Findings = Pick<CheckReport, 'problems' | 'error'> & Partial<Pick<CheckReport, 'targets' | 'checks'>>;
+
+/** The read-only preflight, then the gate: what is wrong with the host and its stack. */
+async function checkHost(run: Run, remote: RemoteHost): Promise<Findings> {
+  let facts: HostFacts;
+  try {
+    facts = await preflightStep(run, remote, false);
+  } catch (e) {
+    return { problems: [`Preflight failed: ${headline(e)}`], error: e as Error };
+  }
+  const hostProblems = [...preflightProblems(facts, run.settings.connection.username), ...swapProblems(facts)];
+  if (facts.dockerAccess === 'none') return { problems: hostProblems };
+  try {
+    const gate = await run.steps.run('Health gate', () => gateStep(run, remote, facts, hostProblems));
+    return { problems: hostProblems, targets: gate.targets, checks: gate.checks };
+  } catch (e) {
+    if (!(e instanceof GateError)) throw e;
+    const { checks, targets } = e.state;
+    return { problems: [...gateProblems(checks, targets), ...hostProblems], targets, checks, error: e };
+  }
+}
+
+/**
+ * What is deployed there decides what to prove, whatever inputs this check was given. Problems
+ * since the last check (restarts, budgets) are added to hostProblems before the gate runs.
+ */
+async function gateStep(
+  run: Run,
+  remote: RemoteHost,
+  facts: HostFacts,
+  hostProblems: string[],
+): Promise<StepResult<GateResult>> {
+  const { settings, log } = run;
+  const layout = remoteLayout(settings.stack.remoteDir, facts.home);
+  const docker = dockerCommand(facts);
+  const read = await remote.run(
+    inParallel([
+      deployedScript(layout.root),
+      passwordState(layout),
+      containersScript(docker, settings.stack.network),
+      containerLookScript(docker, layout.root),
+      diskWatchScript(layout),
+    ]),
+    { what: 'Reading the deployed stack' },
+  );
+  const deployed = parseDeployed(read);
+  const logAgent = deployedLogAgent(deployed);
+  const options = {
+    // Nothing was restarted: each target is judged on its current state.
+    ...gateOptions(settings, log, { sinceEpochSec: facts.hostNowSec, restarted: [] }),
+    logAgent,
+    containers: parseContainers(read),
+    ...(await dataPathOptions(remote, deployed, layout, logAgent, {
+      canary: true,
+      lokiElsewhere: settings.agents.role === 'agent' && !!settings.agents.logsQueryUrl,
+      adminPassword: parsePassword(read) ?? '',
+    })),
+  };
+  hostProblems.push(...historyProblems(settings, deployed, read));
+  const gate = await healthGate(remote, facts, options);
+  return { value: gate, detail: gateDetail(gate, options) };
 }
 
 /** Since the last check: containers restarted or OOM-killed; what grows beyond its budget. */
