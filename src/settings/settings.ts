@@ -186,22 +186,29 @@ export interface ReadOptions {
 
 export const PLAN_HOST = 'dev-server';
 
-export function readSettings(raw: RawInputs, options: ReadOptions = {}): Settings {
-  const needsConnection = options.needsConnection ?? true;
-  const problems: string[] = [];
-  // With the hosts input, each line names its host.
-  const missing = needsConnection
-    ? [...(raw.host?.trim() || raw.hosts?.trim() ? [] : ['host']), ...missingRequired(raw)]
-    : [];
-  if (missing.length) problems.push(`missing required input${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`);
+/** Reads inputs by name; each parse problem is collected, so one run reports every bad input at once. */
+interface InputReader {
+  readonly raw: RawInputs;
+  readonly problems: string[];
+  /** The input, or its default. */
+  value(name: string): string;
+  optional(name: string): string | undefined;
+  attempt<T>(fn: () => T, fallback: T): T;
+  /**
+   * An optional value, parsed when given. A bad one is reported and kept, so that the checks
+   * that follow (e.g. "role agent needs remote-write-url") do not also call it missing.
+   */
+  optionalParsed(name: string, parse: (value: string, input: string) => string): string | undefined;
+}
 
+function inputReader(raw: RawInputs): InputReader {
+  const problems: string[] = [];
   const value = (name: string): string => {
     const given = raw[name];
     if (given !== undefined && given.trim() !== '') return given;
     return INPUTS.find((i) => i.name === name)?.default ?? '';
   };
   const optional = (name: string): string | undefined => value(name).trim() || undefined;
-  // Each parse problem is collected, so one run reports every bad input at once.
   const attempt = <T>(fn: () => T, fallback: T): T => {
     try {
       return fn();
@@ -211,14 +218,65 @@ export function readSettings(raw: RawInputs, options: ReadOptions = {}): Setting
       return fallback;
     }
   };
-  // An optional value, parsed when given. A bad one is reported and kept, so that the checks that
-  // follow (e.g. "role agent needs remote-write-url") do not also call it missing.
   const optionalParsed = (name: string, parse: (value: string, input: string) => string): string | undefined => {
     const v = optional(name);
     return v && attempt(() => parse(v, name), v);
   };
+  return { raw, problems, value, optional, attempt, optionalParsed };
+}
 
-  const hostKey = attempt((): HostKeyPolicy => hostKeyPolicy(value), { kind: 'unpinned' });
+export function readSettings(raw: RawInputs, options: ReadOptions = {}): Settings {
+  const needsConnection = options.needsConnection ?? true;
+  const r = inputReader(raw);
+  const { value, attempt } = r;
+  // With the hosts input, each line names its host.
+  const missing = needsConnection
+    ? [...(raw.host?.trim() || raw.hosts?.trim() ? [] : ['host']), ...missingRequired(raw)]
+    : [];
+  if (missing.length) r.problems.push(`missing required input${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`);
+  const { role, stacks } = readRoleAndStacks(r);
+  const command = attempt(() => parseChoice(value('command'), 'command', ['deploy', 'check'] as const), 'deploy');
+  const connection = readConnection(r, needsConnection);
+  const givenHostName = value('host-name').trim();
+  const settings: Settings = {
+    command,
+    // A bad host is reported as host; host-name then has no default to blame.
+    hostName: givenHostName ? attempt(() => parseHostName(givenHostName, 'host-name'), '') : connection.host,
+    notifyOn: attempt(
+      () =>
+        parseChoice(value('notify-on') || (command === 'check' ? 'failure' : 'never'), 'notify-on', [
+          'failure',
+          'never',
+        ] as const),
+      'never',
+    ),
+    connection,
+    stack: readStack(r, stacks, connection.username),
+    agents: readAgents(r, role),
+    hosts: attempt(() => parseHosts(value('hosts'), { remoteDir: value('remote-dir') }), []),
+    parallel: attempt(() => parseInteger(value('parallel'), 'parallel', 1, 20), 3),
+    grafana: readGrafana(r),
+    swapBytes: attempt(() => parseSize(value('swap-size'), 'swap-size', SWAP_SIZE), 0),
+    disk: readDisk(r),
+    healthTimeoutMs: attempt(() => parseDuration(value('health-timeout'), 'health-timeout', HEALTH_TIMEOUT), 180_000),
+    rollback: attempt(() => parseBoolean(value('rollback'), 'rollback'), true),
+    lockTimeoutMs: attempt(() => parseDuration(value('lock-timeout'), 'lock-timeout', LOCK_TIMEOUT), 600_000),
+    secrets: secretValues(raw),
+  };
+  if (
+    needsConnection &&
+    !missing.includes('ssh-key') &&
+    !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(connection.privateKey)
+  )
+    r.problems.push(
+      'ssh-key: this is not a private key (expected a -----BEGIN … PRIVATE KEY----- block; pass the private key, not the .pub file)',
+    );
+  r.problems.push(...agentProblems(settings, needsConnection));
+  if (r.problems.length) throw new SettingsError(r.problems);
+  return settings;
+}
+
+function readRoleAndStacks({ raw, problems, value, attempt }: InputReader): { role: Role; stacks: StackName[] } {
   const role = attempt(() => parseChoice(value('role'), 'role', ['monitoring', 'agent'] as const), 'monitoring');
   const stacks = attempt(
     () =>
@@ -233,124 +291,99 @@ export function readSettings(raw: RawInputs, options: ReadOptions = {}): Setting
   const wrongStack = role === 'agent' ? 'monitoring' : 'agent';
   if (stacks.includes(wrongStack))
     problems.push(`stacks: "${wrongStack}" does not run on a ${role} host (role: ${role})`);
-  const hosts = attempt(() => parseHosts(value('hosts'), { remoteDir: value('remote-dir') }), []);
+  return { role, stacks };
+}
+
+function readConnection({ raw, value, attempt }: InputReader, needsConnection: boolean): ConnectionSettings {
+  const hostKey = attempt((): HostKeyPolicy => hostKeyPolicy(value), { kind: 'unpinned' });
+  const givenHost = value('host').trim();
+  const givenUser = value('username').trim();
+  return {
+    host: givenHost ? attempt(() => parseHost(givenHost, 'host'), '') : needsConnection ? '' : PLAN_HOST,
+    port: attempt(() => parsePort(value('port'), 'port'), 22),
+    username: givenUser ? attempt(() => parseUserName(givenUser, 'username'), '') : '',
+    privateKey: normalizeKey(value('ssh-key')),
+    passphrase: raw['ssh-key-passphrase'] || undefined,
+    hostKey,
+    connectTimeoutMs: attempt(
+      () => parseDuration(value('connect-timeout'), 'connect-timeout', CONNECT_TIMEOUT),
+      30_000,
+    ),
+  };
+}
+
+function readStack(r: InputReader, stacks: readonly StackName[], username: string): StackSettings {
+  const { value, attempt, optionalParsed } = r;
   const network = value('network').trim();
   if (!NETWORK_NAME.test(network))
-    problems.push(
+    r.problems.push(
       `network: ${shown(network)} is not a valid Docker network name (letters, digits and _ . -, starting with a letter or digit)`,
     );
-  const metricsPath = attempt(() => parseUrlPath(value('app-metrics-path'), 'app-metrics-path'), '/');
-  const logsDir = attempt(() => parseContainerDir(value('app-logs-dir'), 'app-logs-dir'), '/app/logs');
-
-  const command = attempt(() => parseChoice(value('command'), 'command', ['deploy', 'check'] as const), 'deploy');
-  // A bad host is reported as host; host-name then has no default to blame.
-  const givenHost = value('host').trim();
-  const host = givenHost ? attempt(() => parseHost(givenHost, 'host'), '') : needsConnection ? '' : PLAN_HOST;
-  const givenHostName = value('host-name').trim();
-  const hostName = givenHostName ? attempt(() => parseHostName(givenHostName, 'host-name'), '') : host;
-  const givenUser = value('username').trim();
-  const username = givenUser ? attempt(() => parseUserName(givenUser, 'username'), '') : '';
-  const settings: Settings = {
-    command,
-    hostName,
-    notifyOn: attempt(
-      () =>
-        parseChoice(value('notify-on') || (command === 'check' ? 'failure' : 'never'), 'notify-on', [
-          'failure',
-          'never',
-        ] as const),
-      'never',
-    ),
-    connection: {
-      host,
-      port: attempt(() => parsePort(value('port'), 'port'), 22),
-      username,
-      privateKey: normalizeKey(value('ssh-key')),
-      passphrase: raw['ssh-key-passphrase'] || undefined,
-      hostKey,
-      connectTimeoutMs: attempt(
-        () => parseDuration(value('connect-timeout'), 'connect-timeout', CONNECT_TIMEOUT),
-        30_000,
-      ),
-    },
-    stack: {
-      stackDir: optionalParsed('stack-dir', parseLocalDir),
-      remoteDir: attempt(() => parseRemoteDir(value('remote-dir'), 'remote-dir', username), '~/monitoring'),
-      network,
-      stacks,
-      appImage: optionalParsed('app-image', parseImage),
-      appMetricsPort: attempt(() => parsePort(value('app-metrics-port'), 'app-metrics-port'), 19021),
-      appMetricsPath: metricsPath,
-      appLogsDir: logsDir,
-      images: attempt(() => parseImageOverrides(value('images'), 'images'), {}),
-      pull: attempt(() => parseChoice(value('pull'), 'pull', ['missing', 'always', 'never'] as const), 'missing'),
-      logAgent: attempt(() => parseChoice(value('log-agent'), 'log-agent', LOG_AGENT_NAMES), DEFAULT_LOG_AGENT),
-    },
-    agents: {
-      role,
-      acceptAgents: attempt(() => parseBoolean(value('accept-agents'), 'accept-agents'), false),
-      receiverTls: attempt(() => {
-        const v = parseChoice(value('receiver-tls'), 'receiver-tls', ['auto', 'true', 'false'] as const);
-        return v === 'auto' ? 'auto' : v === 'true' ? 'on' : 'off';
-      }, 'auto' as const),
-      pushCa: attempt(() => parseCertificate(optional('push-ca'), 'push-ca'), undefined),
-      receiverPort: attempt(() => parsePort(value('receiver-port'), 'receiver-port'), 9095),
-      receiverBind: attempt(() => parseIpAddress(value('receiver-bind'), 'receiver-bind'), '0.0.0.0'),
-      remoteWriteUrl: optionalParsed('remote-write-url', parseHttpUrl),
-      lokiPushUrl: optionalParsed('loki-push-url', parseHttpUrl),
-      pushUsername: attempt(() => parsePushUsername(value('push-username'), 'push-username'), 'agent'),
-      pushPassword: raw['push-password'] || undefined,
-      metricsQueryUrl: optionalParsed('metrics-query-url', (v, i) => parseQueryUrl(v, i, 'metrics')),
-      logsQueryUrl: optionalParsed('logs-query-url', (v, i) => parseQueryUrl(v, i, 'logs')),
-      queryUsername: optionalParsed('query-username', parsePushUsername),
-      queryPassword: raw['query-password'] || undefined,
-    },
-    hosts,
-    parallel: attempt(() => parseInteger(value('parallel'), 'parallel', 1, 20), 3),
-    grafana: {
-      adminPassword: raw['grafana-admin-password'] || undefined,
-      discordWebhookUrl: optionalParsed('discord-webhook-url', parseWebhookUrl),
-      cpuAlertThreshold: attempt(() => parseInteger(value('cpu-alert-threshold'), 'cpu-alert-threshold', 1, 100), 70),
-      dashboards: attempt(
-        () =>
-          parseList(value('grafana-dashboards'))
-            .filter((id) => id.toLowerCase() !== 'none')
-            .map((id) => {
-              if (!/^[0-9]{1,9}$/.test(id) || Number(id) === 0)
-                throw new Error(`grafana-dashboards: ${shown(id)} is not a grafana.com dashboard id`);
-              return Number(id);
-            }),
-        [],
-      ),
-    },
-    swapBytes: attempt(() => parseSize(value('swap-size'), 'swap-size', SWAP_SIZE), 0),
-    disk: {
-      logsBudget: attempt(() => parseBudget(value('logs-disk-budget'), 'logs-disk-budget'), 'auto'),
-      metricsBudget: attempt(() => parseBudget(value('metrics-disk-budget'), 'metrics-disk-budget'), 'auto'),
-      appLogsBudget: attempt(
-        () => parseSize(value('app-logs-disk-budget'), 'app-logs-disk-budget', DISK_BUDGET),
-        256 * 1024 ** 2,
-      ),
-    },
-    healthTimeoutMs: attempt(() => parseDuration(value('health-timeout'), 'health-timeout', HEALTH_TIMEOUT), 180_000),
-    rollback: attempt(() => parseBoolean(value('rollback'), 'rollback'), true),
-    lockTimeoutMs: attempt(() => parseDuration(value('lock-timeout'), 'lock-timeout', LOCK_TIMEOUT), 600_000),
-    secrets: secretValues(raw),
+  return {
+    stackDir: optionalParsed('stack-dir', parseLocalDir),
+    remoteDir: attempt(() => parseRemoteDir(value('remote-dir'), 'remote-dir', username), '~/monitoring'),
+    network,
+    stacks,
+    appImage: optionalParsed('app-image', parseImage),
+    appMetricsPort: attempt(() => parsePort(value('app-metrics-port'), 'app-metrics-port'), 19021),
+    appMetricsPath: attempt(() => parseUrlPath(value('app-metrics-path'), 'app-metrics-path'), '/'),
+    appLogsDir: attempt(() => parseContainerDir(value('app-logs-dir'), 'app-logs-dir'), '/app/logs'),
+    images: attempt(() => parseImageOverrides(value('images'), 'images'), {}),
+    pull: attempt(() => parseChoice(value('pull'), 'pull', ['missing', 'always', 'never'] as const), 'missing'),
+    logAgent: attempt(() => parseChoice(value('log-agent'), 'log-agent', LOG_AGENT_NAMES), DEFAULT_LOG_AGENT),
   };
+}
 
-  if (
-    needsConnection &&
-    !missing.includes('ssh-key') &&
-    !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(settings.connection.privateKey)
-  ) {
-    problems.push(
-      'ssh-key: this is not a private key (expected a -----BEGIN … PRIVATE KEY----- block; pass the private key, not the .pub file)',
-    );
-  }
+function readAgents({ raw, value, optional, attempt, optionalParsed }: InputReader, role: Role): AgentSettings {
+  return {
+    role,
+    acceptAgents: attempt(() => parseBoolean(value('accept-agents'), 'accept-agents'), false),
+    receiverTls: attempt(() => {
+      const v = parseChoice(value('receiver-tls'), 'receiver-tls', ['auto', 'true', 'false'] as const);
+      return v === 'auto' ? 'auto' : v === 'true' ? 'on' : 'off';
+    }, 'auto' as const),
+    pushCa: attempt(() => parseCertificate(optional('push-ca'), 'push-ca'), undefined),
+    receiverPort: attempt(() => parsePort(value('receiver-port'), 'receiver-port'), 9095),
+    receiverBind: attempt(() => parseIpAddress(value('receiver-bind'), 'receiver-bind'), '0.0.0.0'),
+    remoteWriteUrl: optionalParsed('remote-write-url', parseHttpUrl),
+    lokiPushUrl: optionalParsed('loki-push-url', parseHttpUrl),
+    pushUsername: attempt(() => parsePushUsername(value('push-username'), 'push-username'), 'agent'),
+    pushPassword: raw['push-password'] || undefined,
+    metricsQueryUrl: optionalParsed('metrics-query-url', (v, i) => parseQueryUrl(v, i, 'metrics')),
+    logsQueryUrl: optionalParsed('logs-query-url', (v, i) => parseQueryUrl(v, i, 'logs')),
+    queryUsername: optionalParsed('query-username', parsePushUsername),
+    queryPassword: raw['query-password'] || undefined,
+  };
+}
 
-  problems.push(...agentProblems(settings, needsConnection));
-  if (problems.length) throw new SettingsError(problems);
-  return settings;
+function readGrafana({ raw, value, attempt, optionalParsed }: InputReader): GrafanaSettings {
+  return {
+    adminPassword: raw['grafana-admin-password'] || undefined,
+    discordWebhookUrl: optionalParsed('discord-webhook-url', parseWebhookUrl),
+    cpuAlertThreshold: attempt(() => parseInteger(value('cpu-alert-threshold'), 'cpu-alert-threshold', 1, 100), 70),
+    dashboards: attempt(
+      () =>
+        parseList(value('grafana-dashboards'))
+          .filter((id) => id.toLowerCase() !== 'none')
+          .map((id) => {
+            if (!/^[0-9]{1,9}$/.test(id) || Number(id) === 0)
+              throw new Error(`grafana-dashboards: ${shown(id)} is not a grafana.com dashboard id`);
+            return Number(id);
+          }),
+      [],
+    ),
+  };
+}
+
+function readDisk({ value, attempt }: InputReader): DiskSettings {
+  return {
+    logsBudget: attempt(() => parseBudget(value('logs-disk-budget'), 'logs-disk-budget'), 'auto'),
+    metricsBudget: attempt(() => parseBudget(value('metrics-disk-budget'), 'metrics-disk-budget'), 'auto'),
+    appLogsBudget: attempt(
+      () => parseSize(value('app-logs-disk-budget'), 'app-logs-disk-budget', DISK_BUDGET),
+      256 * 1024 ** 2,
+    ),
+  };
 }
 
 /** What role, stacks, URLs and credentials must agree on. */
