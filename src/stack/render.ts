@@ -144,17 +144,41 @@ function envFile(vars: Readonly<Record<string, string>>, userEnv: string): strin
   return `${userEnv ? `${userEnv.trimEnd()}\n` : ''}# Written by monitoring-deploy on every deploy.\n${ours.join('\n')}\n`;
 }
 
+interface RenderOptions {
+  readonly composeV1?: boolean;
+  readonly requireAppImage?: boolean;
+}
+
 export function renderStack(
   settings: Settings,
   host: HostIdentity,
   layout: RemoteLayout,
-  options: { composeV1?: boolean; requireAppImage?: boolean } = {},
+  options: RenderOptions = {},
 ): RenderedStack {
   const dir = settings.stack.stackDir ?? bundledStackDir();
   const vars = stackVariables(settings, host, layout);
   const source = readStackDir(dir);
   const byPath = new Map(source.map((f) => [f.path, f]));
+  refuseIncompleteStack(dir, byPath, settings, vars, options);
+  const rendered = renderedSources(source, byPath, settings, vars, options);
+  const { services, composeFiles, overrides } = composeFilesOf(byPath, settings, options);
+  const files = [
+    ...rendered,
+    ...overrides,
+    ...generatedFiles(settings, vars, byPath.get('.env')?.content.toString('utf8') ?? ''),
+  ];
+  files.sort((a, b) => a.path.localeCompare(b.path));
+  return { files, variables: vars, composeFiles, services, userEnv: byPath.get('.env') };
+}
 
+/** A compose file missing for a stack asked for, or the app stack without an image. */
+function refuseIncompleteStack(
+  dir: string,
+  byPath: ReadonlyMap<string, StackFile>,
+  settings: Settings,
+  vars: Readonly<Record<string, string>>,
+  options: RenderOptions,
+): void {
   for (const stack of settings.stack.stacks) {
     if (!byPath.has(COMPOSE_FILES[stack])) {
       throw new DeployError(
@@ -169,7 +193,16 @@ export function renderStack(
       'set app-image, or stacks: monitoring to deploy only the monitoring stack.',
     );
   }
+}
 
+/** The stack directory's files for the stacks this host runs, placeholders filled. */
+function renderedSources(
+  source: readonly StackFile[],
+  byPath: ReadonlyMap<string, StackFile>,
+  settings: Settings,
+  vars: Readonly<Record<string, string>>,
+  options: RenderOptions,
+): StackFile[] {
   const foreign = filesOfOtherStacks(byPath, settings.stack.stacks);
   // Prometheus scrapes no service this host does not run (e.g. the app with stacks: monitoring).
   const { configs: scrapeConfigs, absent } = absentServices(buildModel(source, vars), settings.stack.stacks);
@@ -178,23 +211,25 @@ export function renderStack(
     if (f.path === '.env' || f.path.startsWith('secrets/')) continue;
     if (foreign(f.path)) continue;
     if (f.path === DISCORD_CONTACT_POINT_FILE && !settings.grafana.discordWebhookUrl) continue;
-    let content = f.content;
-    if (isText(content)) {
-      let text = fillPlaceholders(f.path, content.toString('utf8'), vars);
-      if (scrapeConfigs.has(f.path)) text = withoutAbsentScrapeJobs(text, (host) => absent.has(host));
-      if (options.composeV1 && Object.values(COMPOSE_FILES).includes(f.path as never)) text = withV1Version(text);
-      content = Buffer.from(text);
-      // A config that carries a credential (https://user:token@… in an endpoint URL) is a secret too.
-      if (carriesSecret(text, settings.secrets)) {
-        files.push({ ...f, content, mode: SECRET_MODE });
-        continue;
-      }
+    if (!isText(f.content)) {
+      files.push(f);
+      continue;
     }
-    files.push({ ...f, content });
+    let text = fillPlaceholders(f.path, f.content.toString('utf8'), vars);
+    if (scrapeConfigs.has(f.path)) text = withoutAbsentScrapeJobs(text, (host) => absent.has(host));
+    if (options.composeV1 && Object.values(COMPOSE_FILES).includes(f.path as never)) text = withV1Version(text);
+    // A config that carries a credential (https://user:token@… in an endpoint URL) is a secret too.
+    const mode = carriesSecret(text, settings.secrets) ? SECRET_MODE : f.mode;
+    files.push({ ...f, content: Buffer.from(text), mode });
   }
+  return files;
+}
 
+/** Each stack's services and compose files, with an override file where the images input names its services. */
+function composeFilesOf(byPath: ReadonlyMap<string, StackFile>, settings: Settings, options: RenderOptions) {
   const services: Partial<Record<StackKey, string[]>> = {};
   const composeFiles: Partial<Record<StackKey, string[]>> = {};
+  const overrides: StackFile[] = [];
   for (const stack of Object.keys(COMPOSE_FILES) as StackKey[]) {
     const file = byPath.get(COMPOSE_FILES[stack]);
     if (file) services[stack] = composeServices(file);
@@ -209,66 +244,40 @@ export function renderStack(
   }
   for (const stack of settings.stack.stacks) {
     composeFiles[stack] = [COMPOSE_FILES[stack]];
-    const overrides = Object.entries(settings.stack.images).filter(([s]) => services[stack]?.includes(s));
-    if (overrides.length) {
-      const path = imagesOverrideFile(stack);
-      const body = `# Written by monitoring-deploy from the images input.\nservices:\n${overrides
-        .map(([s, image]) => `  ${s}:\n    image: ${JSON.stringify(image)}\n`)
-        .join('')}`;
-      files.push({
-        path,
-        content: Buffer.from(options.composeV1 ? withV1Version(body) : body),
-        mode: 0o644,
-        generated: true,
-      });
-      composeFiles[stack] = [COMPOSE_FILES[stack], path];
-    }
+    const images = Object.entries(settings.stack.images).filter(([s]) => services[stack]?.includes(s));
+    if (!images.length) continue;
+    const path = imagesOverrideFile(stack);
+    const body = `# Written by monitoring-deploy from the images input.\nservices:\n${images
+      .map(([s, image]) => `  ${s}:\n    image: ${JSON.stringify(image)}\n`)
+      .join('')}`;
+    overrides.push(generated(path, options.composeV1 ? withV1Version(body) : body, 0o644));
+    composeFiles[stack] = [COMPOSE_FILES[stack], path];
   }
+  return { services, composeFiles, overrides };
+}
 
-  const userEnv = byPath.get('.env')?.content.toString('utf8') ?? '';
-  files.push({ path: '.env', content: Buffer.from(envFile(vars, userEnv)), mode: SECRET_MODE, generated: true });
-  if (settings.grafana.adminPassword) {
-    files.push({
-      path: SECRET_FILES.grafanaAdminPassword,
-      content: Buffer.from(settings.grafana.adminPassword),
-      mode: SECRET_MODE,
-      generated: true,
-    });
+function generated(path: string, content: string, mode: number): StackFile {
+  return { path, content: Buffer.from(content), mode, generated: true };
+}
+
+/** What the deploy writes besides the stack directory: .env and the secret files. */
+function generatedFiles(settings: Settings, vars: Readonly<Record<string, string>>, userEnv: string): StackFile[] {
+  const { grafana, agents, stack } = settings;
+  const files = [generated('.env', envFile(vars, userEnv), SECRET_MODE)];
+  if (grafana.adminPassword)
+    files.push(generated(SECRET_FILES.grafanaAdminPassword, grafana.adminPassword, SECRET_MODE));
+  if (stack.stacks.includes('agent')) {
+    // Always there (empty without push-ca, without a password): the agent's compose file and configs name them.
+    files.push(generated(PUSH_CA_FILE, agents.pushCa ?? '', 0o644));
+    files.push(generated(SECRET_FILES.pushPassword, agents.pushPassword ?? '', SECRET_MODE));
   }
-  if (settings.stack.stacks.includes('agent')) {
-    // Always there (empty without push-ca): the agent's compose file mounts it.
-    files.push({
-      path: PUSH_CA_FILE,
-      content: Buffer.from(settings.agents.pushCa ?? ''),
-      mode: 0o644,
-      generated: true,
-    });
-    // Always there (empty without a password): the agent's configs name it.
-    files.push({
-      path: SECRET_FILES.pushPassword,
-      content: Buffer.from(settings.agents.pushPassword ?? ''),
-      mode: SECRET_MODE,
-      generated: true,
-    });
+  if (agents.acceptAgents && stack.stacks.includes('monitoring') && agents.pushPassword) {
+    const line = htpasswdLine(agents.pushUsername, agents.pushPassword, settings.secrets);
+    files.push(generated(RECEIVER_HTPASSWD, line, SECRET_MODE));
   }
-  if (settings.agents.acceptAgents && settings.stack.stacks.includes('monitoring') && settings.agents.pushPassword) {
-    files.push({
-      path: RECEIVER_HTPASSWD,
-      content: Buffer.from(htpasswdLine(settings.agents.pushUsername, settings.agents.pushPassword, settings.secrets)),
-      mode: SECRET_MODE,
-      generated: true,
-    });
-  }
-  if (settings.grafana.discordWebhookUrl) {
-    files.push({
-      path: SECRET_FILES.discordWebhookUrl,
-      content: Buffer.from(settings.grafana.discordWebhookUrl),
-      mode: SECRET_MODE,
-      generated: true,
-    });
-  }
-  files.sort((a, b) => a.path.localeCompare(b.path));
-  return { files, variables: vars, composeFiles, services, userEnv: byPath.get('.env') };
+  if (grafana.discordWebhookUrl)
+    files.push(generated(SECRET_FILES.discordWebhookUrl, grafana.discordWebhookUrl, SECRET_MODE));
+  return files;
 }
 
 /** Whether a rendered text holds one of the run's secret values (short ones would match by chance). */
