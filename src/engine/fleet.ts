@@ -117,10 +117,12 @@ function skipped(entry: HostEntry, why: string, central: string): HostOutcome {
   };
 }
 
+type HostDeploy = (entry: HostEntry, receiverCert?: string) => () => Promise<HostOutcome>;
+
 export async function deployFleet(settings: Settings, log: Log): Promise<HostOutcome[]> {
   const central = settings.hosts.find((h) => h.role === 'monitoring');
   const agents = settings.hosts.filter((h) => h.role === 'agent');
-  const deployHost = (entry: HostEntry, receiverCert?: string) => async (): Promise<HostOutcome> => {
+  const deployHost: HostDeploy = (entry, receiverCert) => async () => {
     const started = Date.now();
     const s = hostSettings(settings, entry, central, receiverCert);
     const hostLog = prefixedLog(log, entry.name);
@@ -134,81 +136,93 @@ export async function deployFleet(settings: Settings, log: Log): Promise<HostOut
       return { ...describe(entry), ok: false, durationMs: Date.now() - started, steps, error };
     }
   };
-  let outcomes: HostOutcome[];
-  if (central && agents.length && receiverTlsInRun(settings)) {
-    // The agents pin the certificate the central host makes: it goes first, then they go together.
-    const first = await deployHost(central)();
-    const cert = first.result?.receiverCert;
-    if (!cert && !settings.agents.pushCa) {
-      // Nothing to pin: an agent deployed now would send to a receiver it cannot trust.
-      const why = first.ok
-        ? `${central.name} gave no receiver certificate`
-        : `${central.name} failed, and the agents pin the receiver certificate it makes`;
-      outcomes = [first, ...agents.map((a) => skipped(a, why, central.name))];
-      for (const a of agents) prefixedLog(log, a.name).error(`not deployed: ${why}.`);
-    } else {
-      outcomes = [
-        first,
-        ...(await withLimit(
+  const outcomes =
+    central && agents.length && receiverTlsInRun(settings)
+      ? await centralThenPinningAgents(settings, log, central, agents, deployHost)
+      : // The central host first, so that its receiver is up while the agents' gates ask for it.
+        await withLimit(
           settings.parallel,
-          agents.map((a) => deployHost(a, cert)),
-        )),
-      ];
-    }
-  } else {
-    // The central host first, so that its receiver is up while the agents' gates ask for it.
-    const order = [...(central ? [central] : []), ...agents];
-    outcomes = await withLimit(
-      settings.parallel,
-      order.map((entry) => deployHost(entry)),
-    );
-  }
+          [...(central ? [central] : []), ...agents].map((entry) => deployHost(entry)),
+        );
   const centralOutcome = outcomes.find((o) => o.role === 'monitoring');
   const connection = centralOutcome?.result?.connection;
-  if (!connection) return outcomes;
+  if (!centralOutcome || !connection) return outcomes;
   try {
-    const deployed = outcomes
-      .filter((o) => o.role === 'agent' && o.ok)
-      .map((o) => ({ host: o.name, targets: o.result?.targets ?? [] }));
-    if (!deployed.length) return outcomes;
-    const started = Date.now();
-    const centralLog = prefixedLog(log, centralOutcome.name);
-    centralLog.info(`▶ Agents' data: waiting for ${deployed.map((a) => a.host).join(', ')} in Prometheus and Loki`);
-    const seen = await waitForAgents(
-      connection.remote,
-      connection.facts,
-      settings.stack.network,
-      deployed,
-      settings.healthTimeoutMs,
-      centralLog,
-    );
-    centralLog.info(
-      `✓ Agents' data: ${seen.filter((a) => a.ok).length}/${seen.length} arrived in ${formatDuration(Date.now() - started)}`,
-    );
-    return outcomes.map((o) => {
-      const arrival = seen.find((a) => a.host === o.name);
-      if (!arrival) return o;
-      const step: StepRecord = {
-        name: 'Data at the central host',
-        status: arrival.ok ? 'ok' : 'failed',
-        durationMs: Date.now() - started,
-        detail: arrival.detail,
-      };
-      return {
-        ...o,
-        ok: arrival.ok,
-        arrival,
-        steps: [...o.steps, step],
-        error: arrival.ok
-          ? undefined
-          : new Error(
-              `${o.name} deployed, but its data did not arrive at ${centralOutcome.name} within ${formatDuration(settings.healthTimeoutMs)}: ${arrival.detail}`,
-            ),
-      };
-    });
+    return await withAgentsArrival(settings, log, centralOutcome.name, connection, outcomes);
   } finally {
     connection.remote.close();
   }
+}
+
+/** The agents pin the certificate the central host makes: it goes first, then they go together. */
+async function centralThenPinningAgents(
+  settings: Settings,
+  log: Log,
+  central: HostEntry,
+  agents: readonly HostEntry[],
+  deployHost: HostDeploy,
+): Promise<HostOutcome[]> {
+  const first = await deployHost(central)();
+  const cert = first.result?.receiverCert;
+  if (cert || settings.agents.pushCa)
+    return [
+      first,
+      ...(await withLimit(
+        settings.parallel,
+        agents.map((a) => deployHost(a, cert)),
+      )),
+    ];
+  // Nothing to pin: an agent deployed now would send to a receiver it cannot trust.
+  const why = first.ok
+    ? `${central.name} gave no receiver certificate`
+    : `${central.name} failed, and the agents pin the receiver certificate it makes`;
+  for (const a of agents) prefixedLog(log, a.name).error(`not deployed: ${why}.`);
+  return [first, ...agents.map((a) => skipped(a, why, central.name))];
+}
+
+/** The deployed agents' data looked for at the central host; each agent's outcome says if it came. */
+async function withAgentsArrival(
+  settings: Settings,
+  log: Log,
+  centralName: string,
+  connection: NonNullable<DeployResult['connection']>,
+  outcomes: HostOutcome[],
+): Promise<HostOutcome[]> {
+  const deployed = outcomes
+    .filter((o) => o.role === 'agent' && o.ok)
+    .map((o) => ({ host: o.name, targets: o.result?.targets ?? [] }));
+  if (!deployed.length) return outcomes;
+  const started = Date.now();
+  const centralLog = prefixedLog(log, centralName);
+  centralLog.info(`▶ Agents' data: waiting for ${deployed.map((a) => a.host).join(', ')} in Prometheus and Loki`);
+  const { remote, facts } = connection;
+  const seen = await waitForAgents(
+    remote,
+    facts,
+    settings.stack.network,
+    deployed,
+    settings.healthTimeoutMs,
+    centralLog,
+  );
+  centralLog.info(
+    `✓ Agents' data: ${seen.filter((a) => a.ok).length}/${seen.length} arrived in ${formatDuration(Date.now() - started)}`,
+  );
+  return outcomes.map((o) => {
+    const arrival = seen.find((a) => a.host === o.name);
+    if (!arrival) return o;
+    const step: StepRecord = {
+      name: 'Data at the central host',
+      status: arrival.ok ? 'ok' : 'failed',
+      durationMs: Date.now() - started,
+      detail: arrival.detail,
+    };
+    const error = arrival.ok
+      ? undefined
+      : new Error(
+          `${o.name} deployed, but its data did not arrive at ${centralName} within ${formatDuration(settings.healthTimeoutMs)}: ${arrival.detail}`,
+        );
+    return { ...o, ok: arrival.ok, arrival, steps: [...o.steps, step], error };
+  });
 }
 
 function describe(entry: HostEntry) {
