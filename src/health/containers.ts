@@ -53,8 +53,13 @@ export async function listContainers(remote: RemoteHost, facts: HostFacts, netwo
   return parseContainers(out);
 }
 
+/** A container's last log lines, stdout and stderr together as `docker logs` interleaves them. */
+export function containerLogsScript(docker: string, name: string, lines: number): string {
+  return `${docker} logs --tail ${lines} ${shq(name)} 2>&1`;
+}
+
 export async function containerLogs(remote: RemoteHost, facts: HostFacts, name: string, lines = 15): Promise<string> {
-  const out = await remote.run(`${dockerCommand(facts)} logs --tail ${lines} ${shq(name)} 2>&1`, {
+  const out = await remote.run(containerLogsScript(dockerCommand(facts), name, lines), {
     what: `Reading the logs of ${name}`,
   });
   return out.trim();
