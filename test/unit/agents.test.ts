@@ -15,9 +15,10 @@ import { expectedTargets } from '../../src/health/targets';
 import { dirsScript, parseReceiverCert } from '../../src/host/dirs';
 import { remoteLayout } from '../../src/model/layout';
 import { gateDetail } from '../../src/report/gate';
-import { readSettings, type SettingsError } from '../../src/settings/settings';
+import { readSettings } from '../../src/settings/settings';
 import { planStack } from '../../src/stack/plan';
 import { htpasswdLine } from '../../src/stack/render';
+import { problemsOf as problemsOfRead } from '../helpers/settings';
 
 const KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----';
 const FP = `SHA256:${'A'.repeat(43)}`;
@@ -28,14 +29,7 @@ const base = {
   'host-fingerprint': FP,
   'app-image': 'me/back:1',
 };
-const problemsOf = (raw: Record<string, string>): string[] => {
-  try {
-    readSettings(raw);
-    return [];
-  } catch (e) {
-    return (e as SettingsError).problems as string[];
-  }
-};
+const problemsOf = (raw: Record<string, string>) => problemsOfRead(() => readSettings(raw));
 
 describe('role and hosts inputs', () => {
   it('an agent runs app + agent, and must be told where its data goes', () => {

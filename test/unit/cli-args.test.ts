@@ -4,17 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCliArgs } from '../../src/cli/args';
-import { SettingsError } from '../../src/settings/settings';
+import { problemsOf as problemsOfRead } from '../helpers/settings';
 
-function problemsOf(argv: string[]): readonly string[] {
-  try {
-    parseCliArgs(argv, {});
-  } catch (e) {
-    expect(e).toBeInstanceOf(SettingsError);
-    return (e as SettingsError).problems;
-  }
-  return [];
-}
+const problemsOf = (argv: string[]) => problemsOfRead(() => parseCliArgs(argv, {}));
 
 describe('parseCliArgs', () => {
   it('names a secret file that cannot be read, and why', () => {

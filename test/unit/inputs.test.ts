@@ -4,7 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readSettings, SettingsError, secretValues } from '../../src/settings/settings';
+import { readSettings, secretValues } from '../../src/settings/settings';
+import { problemsOf as problemsOfRead } from '../helpers/settings';
 
 const KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----';
 const FP = `SHA256:${'x'.repeat(43)}`;
@@ -17,15 +18,8 @@ const base: Record<string, string> = {
 };
 const { 'host-fingerprint': _, ...unpinned } = base;
 
-function problemsOf(raw: Record<string, string>, needsConnection = true): readonly string[] {
-  try {
-    readSettings(raw, { needsConnection });
-  } catch (e) {
-    expect(e).toBeInstanceOf(SettingsError);
-    return (e as SettingsError).problems;
-  }
-  return [];
-}
+const problemsOf = (raw: Record<string, string>, needsConnection = true) =>
+  problemsOfRead(() => readSettings(raw, { needsConnection }));
 
 describe('known-hosts markers (finding 1)', () => {
   it('refuses an unknown marker, naming it', () => {

@@ -1,20 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { parseDuration, parseImageOverrides, parseSize } from '../../src/settings/parse';
-import { readSettings, SettingsError } from '../../src/settings/settings';
+import { readSettings } from '../../src/settings/settings';
+import { problemsOf as problemsOfRead } from '../helpers/settings';
 
 const KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----';
 const FP = `SHA256:${'x'.repeat(43)}`;
 const base = { host: 'dev.example.com', username: 'ec2-user', 'ssh-key': KEY, 'host-fingerprint': FP };
 
-function problemsOf(raw: Record<string, string>): readonly string[] {
-  try {
-    readSettings(raw);
-  } catch (e) {
-    expect(e).toBeInstanceOf(SettingsError);
-    return (e as SettingsError).problems;
-  }
-  return [];
-}
+const problemsOf = (raw: Record<string, string>) => problemsOfRead(() => readSettings(raw));
 
 describe('readSettings', () => {
   it('names every missing required input at once', () => {
