@@ -3,8 +3,8 @@
 import { DEFAULT_LOG_AGENT, LOG_AGENTS } from '../base/log-agents.js';
 import { shq } from '../connection/shell.js';
 import type { StackFile } from '../model/files.js';
+import { MANIFEST } from '../model/layout.js';
 import type { LogAgent } from '../settings/settings.js';
-import { MANIFEST } from './upload.js';
 
 export interface DeployedStack {
   readonly files: readonly StackFile[];

@@ -4,11 +4,19 @@ import { shq } from '../connection/shell.js';
 import type { RemoteHost } from '../connection/ssh.js';
 import { DeployError } from '../errors.js';
 import type { StackFile } from '../model/files.js';
-import { COMPOSE_FILES, imagesOverrideFile, type RemoteLayout, SECRET_FILES, type StackKey } from '../model/layout.js';
+import {
+  COMPOSE_FILES,
+  imagesOverrideFile,
+  MANIFEST,
+  RELEASE_FILE,
+  RELEASES,
+  type RemoteLayout,
+  SECRET_FILES,
+  type StackKey,
+} from '../model/layout.js';
 import type { StackName } from '../settings/settings.js';
 import { parseEnv } from './deployed.js';
 import type { RenderedStack } from './render.js';
-import { MANIFEST, RELEASE_FILE, RELEASES } from './upload.js';
 
 export interface RestoredRelease {
   readonly release: string;

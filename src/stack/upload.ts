@@ -8,8 +8,6 @@ import { DeployError } from '../errors.js';
 import type { StackFile } from '../model/files.js';
 import { MANIFEST, RELEASE_FILE, RELEASES, type RemoteLayout, STAGING } from '../model/layout.js';
 
-export { MANIFEST, RELEASE_FILE, RELEASES, STAGING };
-
 export interface RemoteState {
   /** Paths the previous deploy wrote (its manifest). */
   readonly managed: readonly string[];
