@@ -8,15 +8,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { invocation } from '../../src/connection/shell';
 import type { StackFile } from '../../src/model/files';
+import { MANIFEST, RELEASE_FILE, RELEASES } from '../../src/model/layout';
 import { assertReleaseId, parseRestore, restoreScript } from '../../src/stack/releases';
 import {
   commitScript,
-  MANIFEST,
   manifestText,
   parseState,
   planUpload,
-  RELEASE_FILE,
-  RELEASES,
   releaseId,
   stagingScript,
   stateScript,
