@@ -11,14 +11,21 @@ import type { DeployedStack } from '../stack/deployed.js';
 import { CANARY_MARK } from './canary.js';
 import { appServiceNames } from './plan.js';
 
+/**
+ * Docker records StartedAt once the process already runs: a line the app writes at once can
+ * carry an older time. Files from a few seconds earlier count as written since the start.
+ */
+const START_SLACK_SEC = 5;
+
 /** Prints `@app N SECONDS WORKDIR`: files written in the app's log directory since it started. */
 export function appLogsScript(docker: string, container: string, dir: string): string {
   return `started=$(${docker} inspect -f '{{.State.StartedAt}}' ${shq(container)} 2>/dev/null) || exit 0
 wd=$(${docker} inspect -f '{{.Config.WorkingDir}}' ${shq(container)} 2>/dev/null)
-ref=$(mktemp) && touch -d "$started" "$ref" 2>/dev/null || touch -d "@$(( $(date +%s) - 60 ))" "$ref"
+at=$(date -d "$started" +%s 2>/dev/null || echo $(( $(date +%s) - 60 )))
+ref=$(mktemp) && touch -d "@$(( at - ${START_SLACK_SEC} ))" "$ref"
 n=$(find ${shq(dir)} -type f -newer "$ref" ! -name '*${CANARY_MARK}*' 2>/dev/null | head -n 3 | wc -l)
 rm -f "$ref"
-since=$(( $(date +%s) - $(date -d "$started" +%s 2>/dev/null || date +%s) ))
+since=$(( $(date +%s) - at ))
 echo "@app $n $since $wd"`;
 }
 
