@@ -2,7 +2,7 @@
 /******/ (() => { // webpackBootstrap
 /******/ 	var __webpack_modules__ = ({
 
-/***/ 6656:
+/***/ 6400:
 /***/ ((module) => {
 
 // Copyright 2011 Mark Cavage <mcavage@gmail.com> All rights reserved.
@@ -22,16 +22,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7703:
+/***/ 8951:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // Copyright 2011 Mark Cavage <mcavage@gmail.com> All rights reserved.
 
-var errors = __nccwpck_require__(6656);
-var types = __nccwpck_require__(254);
+var errors = __nccwpck_require__(6400);
+var types = __nccwpck_require__(590);
 
-var Reader = __nccwpck_require__(1996);
-var Writer = __nccwpck_require__(9816);
+var Reader = __nccwpck_require__(924);
+var Writer = __nccwpck_require__(7544);
 
 
 // --- Exports
@@ -56,16 +56,16 @@ for (var e in errors) {
 
 /***/ }),
 
-/***/ 1996:
+/***/ 924:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // Copyright 2011 Mark Cavage <mcavage@gmail.com> All rights reserved.
 
 var assert = __nccwpck_require__(2613);
-var Buffer = (__nccwpck_require__(2803).Buffer);
+var Buffer = (__nccwpck_require__(9027).Buffer);
 
-var ASN1 = __nccwpck_require__(254);
-var errors = __nccwpck_require__(6656);
+var ASN1 = __nccwpck_require__(590);
+var errors = __nccwpck_require__(6400);
 
 
 // --- Globals
@@ -325,7 +325,7 @@ module.exports = Reader;
 
 /***/ }),
 
-/***/ 254:
+/***/ 590:
 /***/ ((module) => {
 
 // Copyright 2011 Mark Cavage <mcavage@gmail.com> All rights reserved.
@@ -368,15 +368,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9816:
+/***/ 7544:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // Copyright 2011 Mark Cavage <mcavage@gmail.com> All rights reserved.
 
 var assert = __nccwpck_require__(2613);
-var Buffer = (__nccwpck_require__(2803).Buffer);
-var ASN1 = __nccwpck_require__(254);
-var errors = __nccwpck_require__(6656);
+var Buffer = (__nccwpck_require__(9027).Buffer);
+var ASN1 = __nccwpck_require__(590);
+var errors = __nccwpck_require__(6400);
 
 
 // --- Globals
@@ -692,7 +692,7 @@ module.exports = Writer;
 
 /***/ }),
 
-/***/ 9837:
+/***/ 2733:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // Copyright 2011 Mark Cavage <mcavage@gmail.com> All rights reserved.
@@ -700,7 +700,7 @@ module.exports = Writer;
 // If you have no idea what ASN.1 or BER is, see this:
 // ftp://ftp.rsa.com/pub/pkcs/ascii/layman.asc
 
-var Ber = __nccwpck_require__(7703);
+var Ber = __nccwpck_require__(8951);
 
 
 
@@ -719,13 +719,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 686:
+/***/ 6046:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var crypto_hash_sha512 = (__nccwpck_require__(668).lowlevel).crypto_hash;
+var crypto_hash_sha512 = (__nccwpck_require__(8156).lowlevel).crypto_hash;
 
 /*
  * This file is a 1:1 port from the OpenBSD blowfish.c and bcrypt_pbkdf.c. As a
@@ -1283,20 +1283,20 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4982:
+/***/ 8198:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-const binding = __nccwpck_require__(7318);
+const binding = __nccwpck_require__(1284);
 
 module.exports = binding.getCPUInfo;
 
 
 /***/ }),
 
-/***/ 6543:
+/***/ 1327:
 /***/ ((module) => {
 
 "use strict";
@@ -1332,7 +1332,7 @@ module.exports = isStream;
 
 /***/ }),
 
-/***/ 6512:
+/***/ 48:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -1340,7 +1340,7 @@ module.exports = isStream;
 const fs = __nccwpck_require__(9896);
 const path = __nccwpck_require__(6928);
 const {promisify} = __nccwpck_require__(9023);
-const semver = __nccwpck_require__(9318);
+const semver = __nccwpck_require__(4390);
 
 const useNativeRecursiveOption = semver.satisfies(process.version, '>=10.12.0');
 
@@ -1496,7 +1496,7 @@ module.exports.sync = (input, options) => {
 
 /***/ }),
 
-/***/ 2803:
+/***/ 9027:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -1581,7 +1581,7 @@ module.exports = safer
 
 /***/ }),
 
-/***/ 9318:
+/***/ 4390:
 /***/ ((module, exports) => {
 
 exports = module.exports = SemVer
@@ -3436,7 +3436,7 @@ function coerce (version, options) {
 
 /***/ }),
 
-/***/ 4646:
+/***/ 9830:
 /***/ ((module) => {
 
 module.exports = shellescape;
@@ -3460,7 +3460,7 @@ function shellescape(a) {
 
 /***/ }),
 
-/***/ 5683:
+/***/ 9379:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -3474,8 +3474,8 @@ const {
 
 const {
   CHANNEL_EXTENDED_DATATYPE: { STDERR },
-} = __nccwpck_require__(4020);
-const { bufferSlice } = __nccwpck_require__(2184);
+} = __nccwpck_require__(9044);
+const { bufferSlice } = __nccwpck_require__(4408);
 
 const PACKET_SIZE = 32 * 1024;
 const MAX_WINDOW = 2 * 1024 * 1024;
@@ -3763,7 +3763,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3849:
+/***/ 4969:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -3775,14 +3775,14 @@ const { resolve } = __nccwpck_require__(6928);
 const { readFile } = __nccwpck_require__(9896);
 const { execFile, spawn } = __nccwpck_require__(5317);
 
-const { isParsedKey, parseKey } = __nccwpck_require__(1789);
+const { isParsedKey, parseKey } = __nccwpck_require__(7517);
 
 const {
   makeBufferParser,
   readUInt32BE,
   writeUInt32BE,
   writeUInt32LE,
-} = __nccwpck_require__(2184);
+} = __nccwpck_require__(4408);
 
 function once(cb) {
   let called = false;
@@ -4894,7 +4894,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6297:
+/***/ 9353:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -4930,11 +4930,11 @@ const {
   SUPPORTED_KEX,
   SUPPORTED_MAC,
   SUPPORTED_SERVER_HOST_KEY,
-} = __nccwpck_require__(4020);
-const { init: cryptoInit } = __nccwpck_require__(2888);
-const Protocol = __nccwpck_require__(7841);
-const { parseKey } = __nccwpck_require__(1789);
-const { SFTP } = __nccwpck_require__(4996);
+} = __nccwpck_require__(9044);
+const { init: cryptoInit } = __nccwpck_require__(408);
+const Protocol = __nccwpck_require__(3393);
+const { parseKey } = __nccwpck_require__(7517);
+const { SFTP } = __nccwpck_require__(7396);
 const {
   bufferCopy,
   makeBufferParser,
@@ -4942,23 +4942,23 @@ const {
   readUInt32BE,
   sigSSHToASN1,
   writeUInt32BE,
-} = __nccwpck_require__(2184);
+} = __nccwpck_require__(4408);
 
-const { AgentContext, createAgent, isAgent } = __nccwpck_require__(3849);
+const { AgentContext, createAgent, isAgent } = __nccwpck_require__(4969);
 const {
   Channel,
   MAX_WINDOW,
   PACKET_SIZE,
   windowAdjust,
   WINDOW_THRESHOLD,
-} = __nccwpck_require__(5683);
+} = __nccwpck_require__(9379);
 const {
   ChannelManager,
   generateAlgorithmList,
   isWritable,
   onChannelOpenFailure,
   onCHANNEL_CLOSE,
-} = __nccwpck_require__(2137);
+} = __nccwpck_require__(1289);
 
 const bufferParser = makeBufferParser();
 const sigParser = makeBufferParser();
@@ -7078,7 +7078,7 @@ module.exports = Client;
 
 /***/ }),
 
-/***/ 137:
+/***/ 2729:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
@@ -7106,7 +7106,7 @@ for (const ctor of [HttpAgent, HttpsAgent]) {
       const dstPort = options.port;
 
       if (Client === undefined)
-        Client = __nccwpck_require__(6297);
+        Client = __nccwpck_require__(9353);
 
       const client = new Client();
       let triedForward = false;
@@ -7170,7 +7170,7 @@ function decorateStream(stream, ctor, options) {
 
 /***/ }),
 
-/***/ 5472:
+/***/ 3328:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -7183,33 +7183,33 @@ const {
   CygwinAgent,
   OpenSSHAgent,
   PageantAgent,
-} = __nccwpck_require__(3849);
+} = __nccwpck_require__(4969);
 const {
   SSHTTPAgent: HTTPAgent,
   SSHTTPSAgent: HTTPSAgent,
-} = __nccwpck_require__(137);
-const { parseKey } = __nccwpck_require__(1789);
+} = __nccwpck_require__(2729);
+const { parseKey } = __nccwpck_require__(7517);
 const {
   flagsToString,
   OPEN_MODE,
   STATUS_CODE,
   stringToFlags,
-} = __nccwpck_require__(4996);
+} = __nccwpck_require__(7396);
 
 module.exports = {
   AgentProtocol,
   BaseAgent,
   createAgent,
-  Client: __nccwpck_require__(6297),
+  Client: __nccwpck_require__(9353),
   CygwinAgent,
   HTTPAgent,
   HTTPSAgent,
   OpenSSHAgent,
   PageantAgent,
-  Server: __nccwpck_require__(2605),
+  Server: __nccwpck_require__(3389),
   utils: {
     parseKey,
-    ...__nccwpck_require__(3489),
+    ...__nccwpck_require__(2113),
     sftp: {
       flagsToString,
       OPEN_MODE,
@@ -7222,7 +7222,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3489:
+/***/ 2113:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -7236,10 +7236,10 @@ const {
   randomBytes,
 } = __nccwpck_require__(6982);
 
-const { Ber } = __nccwpck_require__(9837);
-const bcrypt_pbkdf = (__nccwpck_require__(686).pbkdf);
+const { Ber } = __nccwpck_require__(2733);
+const bcrypt_pbkdf = (__nccwpck_require__(6046).pbkdf);
 
-const { CIPHER_INFO } = __nccwpck_require__(2888);
+const { CIPHER_INFO } = __nccwpck_require__(408);
 
 const SALT_LEN = 16;
 const DEFAULT_ROUNDS = 16;
@@ -7812,7 +7812,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7841:
+/***/ 3393:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -7858,7 +7858,7 @@ module.exports = {
 
 const { inspect } = __nccwpck_require__(9023);
 
-const { bindingAvailable, NullCipher, NullDecipher } = __nccwpck_require__(2888);
+const { bindingAvailable, NullCipher, NullDecipher } = __nccwpck_require__(408);
 const {
   COMPAT_CHECKS,
   DISCONNECT_REASON,
@@ -7866,18 +7866,18 @@ const {
   MESSAGE,
   SIGNALS,
   TERMINAL_MODE,
-} = __nccwpck_require__(4020);
+} = __nccwpck_require__(9044);
 const {
   DEFAULT_KEXINIT_CLIENT,
   DEFAULT_KEXINIT_SERVER,
   KexInit,
   kexinit,
   onKEXPayload,
-} = __nccwpck_require__(4637);
+} = __nccwpck_require__(797);
 const {
   parseKey,
-} = __nccwpck_require__(1789);
-const MESSAGE_HANDLERS = __nccwpck_require__(9244);
+} = __nccwpck_require__(7517);
+const MESSAGE_HANDLERS = __nccwpck_require__(6316);
 const {
   bufferCopy,
   bufferFill,
@@ -7885,15 +7885,15 @@ const {
   convertSignature,
   sendPacket,
   writeUInt32BE,
-} = __nccwpck_require__(2184);
+} = __nccwpck_require__(4408);
 const {
   PacketReader,
   PacketWriter,
   ZlibPacketReader,
   ZlibPacketWriter,
-} = __nccwpck_require__(4592);
+} = __nccwpck_require__(2752);
 
-const MODULE_VER = (__nccwpck_require__(8342)/* .version */ .rE);
+const MODULE_VER = (__nccwpck_require__(5856)/* .version */ .rE);
 
 const VALID_DISCONNECT_REASONS = new Map(
   Object.values(DISCONNECT_REASON).map((n) => [n, 1])
@@ -9956,7 +9956,7 @@ module.exports = Protocol;
 
 /***/ }),
 
-/***/ 4996:
+/***/ 7396:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -9978,7 +9978,7 @@ const {
   bufferSlice,
   makeBufferParser,
   writeUInt32BE,
-} = __nccwpck_require__(2184);
+} = __nccwpck_require__(4408);
 
 const ATTR = {
   SIZE: 0x00000001,
@@ -13558,7 +13558,7 @@ const {
   ERR_INVALID_ARG_TYPE,
   ERR_OUT_OF_RANGE,
   validateNumber
-} = __nccwpck_require__(3208);
+} = __nccwpck_require__(6200);
 
 const kMinPoolSpace = 128;
 
@@ -14016,7 +14016,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4020:
+/***/ 9044:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -14026,10 +14026,10 @@ const crypto = __nccwpck_require__(6982);
 
 let cpuInfo;
 try {
-  cpuInfo = __nccwpck_require__(4982)();
+  cpuInfo = __nccwpck_require__(8198)();
 } catch {}
 
-const { bindingAvailable, CIPHER_INFO, MAC_INFO } = __nccwpck_require__(2888);
+const { bindingAvailable, CIPHER_INFO, MAC_INFO } = __nccwpck_require__(408);
 
 const eddsaSupported = (() => {
   if (typeof crypto.sign === 'function'
@@ -14380,7 +14380,7 @@ module.exports.DISCONNECT_REASON_BY_VALUE =
 
 /***/ }),
 
-/***/ 2888:
+/***/ 408:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -14396,7 +14396,7 @@ const {
   createCipheriv, createDecipheriv, createHmac, randomFillSync, timingSafeEqual
 } = __nccwpck_require__(6982);
 
-const { readUInt32BE, writeUInt32BE } = __nccwpck_require__(2184);
+const { readUInt32BE, writeUInt32BE } = __nccwpck_require__(4408);
 
 const FastBuffer = Buffer[Symbol.species];
 const MAX_SEQNO = 2 ** 32 - 1;
@@ -14413,7 +14413,7 @@ let AESGCMDecipher;
 let ChaChaPolyDecipher;
 let GenericDecipher;
 try {
-  binding = __nccwpck_require__(490);
+  binding = __nccwpck_require__(7168);
   ({ AESGCMCipher, ChaChaPolyCipher, GenericCipher,
      AESGCMDecipher, ChaChaPolyDecipher, GenericDecipher } = binding);
 } catch {}
@@ -15967,7 +15967,7 @@ module.exports = {
     // eslint-disable-next-line no-async-promise-executor
     return new Promise(async (resolve, reject) => {
       try {
-        POLY1305_WASM_MODULE = await __nccwpck_require__(7830)();
+        POLY1305_WASM_MODULE = await __nccwpck_require__(1878)();
         POLY1305_RESULT_MALLOC = POLY1305_WASM_MODULE._malloc(16);
         poly1305_auth = POLY1305_WASM_MODULE.cwrap(
           'poly1305_auth',
@@ -15990,7 +15990,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7830:
+/***/ 1878:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -16037,7 +16037,7 @@ else {}
 
 /***/ }),
 
-/***/ 9244:
+/***/ 6316:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -16045,8 +16045,8 @@ else {}
 
 const MESSAGE_HANDLERS = new Array(256);
 [
-  (__nccwpck_require__(4637).HANDLERS),
-  __nccwpck_require__(9964),
+  (__nccwpck_require__(797).HANDLERS),
+  __nccwpck_require__(8268),
 ].forEach((handlers) => {
   // eslint-disable-next-line prefer-const
   for (let [type, handler] of Object.entries(handlers)) {
@@ -16061,7 +16061,7 @@ module.exports = MESSAGE_HANDLERS;
 
 /***/ }),
 
-/***/ 9964:
+/***/ 8268:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -16073,18 +16073,18 @@ const {
   doFatalError,
   sigSSHToASN1,
   writeUInt32BE,
-} = __nccwpck_require__(2184);
+} = __nccwpck_require__(4408);
 
 const {
   CHANNEL_OPEN_FAILURE,
   COMPAT,
   MESSAGE,
   TERMINAL_MODE,
-} = __nccwpck_require__(4020);
+} = __nccwpck_require__(9044);
 
 const {
   parseKey,
-} = __nccwpck_require__(1789);
+} = __nccwpck_require__(7517);
 
 const TERMINAL_MODE_BY_VALUE =
   Array.from(Object.entries(TERMINAL_MODE))
@@ -17354,7 +17354,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4637:
+/***/ 797:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -17371,7 +17371,7 @@ const {
   randomFillSync,
 } = __nccwpck_require__(6982);
 
-const { Ber } = __nccwpck_require__(9837);
+const { Ber } = __nccwpck_require__(2733);
 
 const {
   COMPAT,
@@ -17383,14 +17383,14 @@ const {
   DEFAULT_COMPRESSION,
   DISCONNECT_REASON,
   MESSAGE,
-} = __nccwpck_require__(4020);
+} = __nccwpck_require__(9044);
 const {
   CIPHER_INFO,
   createCipher,
   createDecipher,
   MAC_INFO,
-} = __nccwpck_require__(2888);
-const { parseDERKey } = __nccwpck_require__(1789);
+} = __nccwpck_require__(408);
+const { parseDERKey } = __nccwpck_require__(7517);
 const {
   bufferFill,
   bufferParser,
@@ -17399,13 +17399,13 @@ const {
   FastBuffer,
   sigSSHToASN1,
   writeUInt32BE,
-} = __nccwpck_require__(2184);
+} = __nccwpck_require__(4408);
 const {
   PacketReader,
   PacketWriter,
   ZlibPacketReader,
   ZlibPacketWriter,
-} = __nccwpck_require__(4592);
+} = __nccwpck_require__(2752);
 
 let MESSAGE_HANDLERS;
 
@@ -19149,7 +19149,7 @@ function onKEXPayload(state, payload) {
       case MESSAGE.UNIMPLEMENTED:
       case MESSAGE.DEBUG:
         if (!MESSAGE_HANDLERS)
-          MESSAGE_HANDLERS = __nccwpck_require__(9244);
+          MESSAGE_HANDLERS = __nccwpck_require__(6316);
         return MESSAGE_HANDLERS[type](this, payload);
     }
   }
@@ -19157,7 +19157,7 @@ function onKEXPayload(state, payload) {
   switch (type) {
     case MESSAGE.DISCONNECT:
       if (!MESSAGE_HANDLERS)
-        MESSAGE_HANDLERS = __nccwpck_require__(9244);
+        MESSAGE_HANDLERS = __nccwpck_require__(6316);
       return MESSAGE_HANDLERS[type](this, payload);
     case MESSAGE.KEXINIT:
       if (!state.firstPacket) {
@@ -19270,7 +19270,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1789:
+/***/ 7517:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -19293,18 +19293,18 @@ const {
 } = __nccwpck_require__(6982);
 const supportedOpenSSLCiphers = getCiphers();
 
-const { Ber } = __nccwpck_require__(9837);
-const bcrypt_pbkdf = (__nccwpck_require__(686).pbkdf);
+const { Ber } = __nccwpck_require__(2733);
+const bcrypt_pbkdf = (__nccwpck_require__(6046).pbkdf);
 
-const { CIPHER_INFO } = __nccwpck_require__(2888);
-const { eddsaSupported, SUPPORTED_CIPHER } = __nccwpck_require__(4020);
+const { CIPHER_INFO } = __nccwpck_require__(408);
+const { eddsaSupported, SUPPORTED_CIPHER } = __nccwpck_require__(9044);
 const {
   bufferSlice,
   makeBufferParser,
   readString,
   readUInt32BE,
   writeUInt32BE,
-} = __nccwpck_require__(2184);
+} = __nccwpck_require__(4408);
 
 const SYM_HASH_ALGO = Symbol('Hash Algorithm');
 const SYM_PRIV_PEM = Symbol('Private key PEM');
@@ -20762,7 +20762,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3208:
+/***/ 6200:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
@@ -20885,13 +20885,13 @@ exports.validateNumber = function validateNumber(value, name) {
 
 /***/ }),
 
-/***/ 2184:
+/***/ 4408:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-const Ber = (__nccwpck_require__(9837).Ber);
+const Ber = (__nccwpck_require__(2733).Ber);
 
 let DISCONNECT_REASON;
 
@@ -21062,7 +21062,7 @@ module.exports = {
   doFatalError: (protocol, msg, level, reason) => {
     let err;
     if (DISCONNECT_REASON === undefined)
-      ({ DISCONNECT_REASON } = __nccwpck_require__(4020));
+      ({ DISCONNECT_REASON } = __nccwpck_require__(9044));
     if (msg instanceof Error) {
       // doFatalError(protocol, err[, reason])
       err = msg;
@@ -21249,7 +21249,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4592:
+/***/ 2752:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -21512,7 +21512,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2605:
+/***/ 3389:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -21541,13 +21541,13 @@ const {
   SUPPORTED_KEX,
   SUPPORTED_MAC,
   SUPPORTED_SERVER_HOST_KEY,
-} = __nccwpck_require__(4020);
-const { init: cryptoInit } = __nccwpck_require__(2888);
-const { KexInit } = __nccwpck_require__(4637);
-const { parseKey } = __nccwpck_require__(1789);
-const Protocol = __nccwpck_require__(7841);
-const { SFTP } = __nccwpck_require__(4996);
-const { writeUInt32BE } = __nccwpck_require__(2184);
+} = __nccwpck_require__(9044);
+const { init: cryptoInit } = __nccwpck_require__(408);
+const { KexInit } = __nccwpck_require__(797);
+const { parseKey } = __nccwpck_require__(7517);
+const Protocol = __nccwpck_require__(3393);
+const { SFTP } = __nccwpck_require__(7396);
+const { writeUInt32BE } = __nccwpck_require__(4408);
 
 const {
   Channel,
@@ -21555,7 +21555,7 @@ const {
   PACKET_SIZE,
   windowAdjust,
   WINDOW_THRESHOLD,
-} = __nccwpck_require__(5683);
+} = __nccwpck_require__(9379);
 
 const {
   ChannelManager,
@@ -21563,7 +21563,7 @@ const {
   isWritable,
   onChannelOpenFailure,
   onCHANNEL_CLOSE,
-} = __nccwpck_require__(2137);
+} = __nccwpck_require__(1289);
 
 const MAX_PENDING_AUTHS = 10;
 
@@ -22900,13 +22900,13 @@ module.exports.IncomingClient = Client;
 
 /***/ }),
 
-/***/ 2137:
+/***/ 1289:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-const { SFTP } = __nccwpck_require__(4996);
+const { SFTP } = __nccwpck_require__(7396);
 
 const MAX_CHANNEL = 2 ** 32 - 1;
 
@@ -23244,7 +23244,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 668:
+/***/ 8156:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 (function(nacl) {
@@ -25639,7 +25639,7 @@ nacl.setPRNG = function(fn) {
 
 /***/ }),
 
-/***/ 7318:
+/***/ 1284:
 /***/ ((module) => {
 
 module.exports = eval("require")("../build/Release/cpufeatures.node");
@@ -25647,7 +25647,7 @@ module.exports = eval("require")("../build/Release/cpufeatures.node");
 
 /***/ }),
 
-/***/ 490:
+/***/ 7168:
 /***/ ((module) => {
 
 module.exports = eval("require")("./crypto/build/Release/sshcrypto.node");
@@ -25783,19 +25783,19 @@ module.exports = require("zlib");
 
 /***/ }),
 
-/***/ 7349:
+/***/ 2197:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
-var Scalar = __nccwpck_require__(3301);
-var YAMLMap = __nccwpck_require__(4454);
-var YAMLSeq = __nccwpck_require__(2223);
-var resolveBlockMap = __nccwpck_require__(7103);
-var resolveBlockSeq = __nccwpck_require__(334);
-var resolveFlowCollection = __nccwpck_require__(3142);
+var identity = __nccwpck_require__(4919);
+var Scalar = __nccwpck_require__(389);
+var YAMLMap = __nccwpck_require__(5462);
+var YAMLSeq = __nccwpck_require__(6831);
+var resolveBlockMap = __nccwpck_require__(143);
+var resolveBlockSeq = __nccwpck_require__(1854);
+var resolveFlowCollection = __nccwpck_require__(9030);
 
 function resolveCollection(CN, ctx, token, onError, tagName, tag) {
     const coll = token.type === 'block-map'
@@ -25881,16 +25881,16 @@ exports.composeCollection = composeCollection;
 
 /***/ }),
 
-/***/ 3683:
+/***/ 83:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var Document = __nccwpck_require__(3021);
-var composeNode = __nccwpck_require__(5937);
-var resolveEnd = __nccwpck_require__(7788);
-var resolveProps = __nccwpck_require__(4631);
+var Document = __nccwpck_require__(573);
+var composeNode = __nccwpck_require__(4961);
+var resolveEnd = __nccwpck_require__(1020);
+var resolveProps = __nccwpck_require__(775);
 
 function composeDoc(options, directives, { offset, start, value, end }, onError) {
     const opts = Object.assign({ _directives: directives }, options);
@@ -25934,18 +25934,18 @@ exports.composeDoc = composeDoc;
 
 /***/ }),
 
-/***/ 5937:
+/***/ 4961:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var Alias = __nccwpck_require__(4065);
-var identity = __nccwpck_require__(1127);
-var composeCollection = __nccwpck_require__(7349);
-var composeScalar = __nccwpck_require__(5413);
-var resolveEnd = __nccwpck_require__(7788);
-var utilEmptyScalarPosition = __nccwpck_require__(2599);
+var Alias = __nccwpck_require__(7105);
+var identity = __nccwpck_require__(4919);
+var composeCollection = __nccwpck_require__(2197);
+var composeScalar = __nccwpck_require__(3573);
+var resolveEnd = __nccwpck_require__(1020);
+var utilEmptyScalarPosition = __nccwpck_require__(8407);
 
 const CN = { composeNode, composeEmptyNode };
 function composeNode(ctx, token, props, onError) {
@@ -26054,16 +26054,16 @@ exports.composeNode = composeNode;
 
 /***/ }),
 
-/***/ 5413:
+/***/ 3573:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
-var Scalar = __nccwpck_require__(3301);
-var resolveBlockScalar = __nccwpck_require__(8913);
-var resolveFlowScalar = __nccwpck_require__(6842);
+var identity = __nccwpck_require__(4919);
+var Scalar = __nccwpck_require__(389);
+var resolveBlockScalar = __nccwpck_require__(5089);
+var resolveFlowScalar = __nccwpck_require__(5882);
 
 function composeScalar(ctx, token, tagToken, onError) {
     const { value, type, comment, range } = token.type === 'block-scalar'
@@ -26150,19 +26150,19 @@ exports.composeScalar = composeScalar;
 
 /***/ }),
 
-/***/ 9984:
+/***/ 3104:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
 var node_process = __nccwpck_require__(932);
-var directives = __nccwpck_require__(1342);
-var Document = __nccwpck_require__(3021);
-var errors = __nccwpck_require__(1464);
-var identity = __nccwpck_require__(1127);
-var composeDoc = __nccwpck_require__(3683);
-var resolveEnd = __nccwpck_require__(7788);
+var directives = __nccwpck_require__(2606);
+var Document = __nccwpck_require__(573);
+var errors = __nccwpck_require__(152);
+var identity = __nccwpck_require__(4919);
+var composeDoc = __nccwpck_require__(83);
+var resolveEnd = __nccwpck_require__(1020);
 
 function getErrorPos(src) {
     if (typeof src === 'number')
@@ -26382,18 +26382,18 @@ exports.Composer = Composer;
 
 /***/ }),
 
-/***/ 7103:
+/***/ 143:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var Pair = __nccwpck_require__(7165);
-var YAMLMap = __nccwpck_require__(4454);
-var resolveProps = __nccwpck_require__(4631);
-var utilContainsNewline = __nccwpck_require__(9499);
-var utilFlowIndentCheck = __nccwpck_require__(4051);
-var utilMapIncludes = __nccwpck_require__(1187);
+var Pair = __nccwpck_require__(5773);
+var YAMLMap = __nccwpck_require__(5462);
+var resolveProps = __nccwpck_require__(775);
+var utilContainsNewline = __nccwpck_require__(4283);
+var utilFlowIndentCheck = __nccwpck_require__(1795);
+var utilMapIncludes = __nccwpck_require__(1091);
 
 const startColMsg = 'All mapping items must start at the same column';
 function resolveBlockMap({ composeNode, composeEmptyNode }, ctx, bm, onError, tag) {
@@ -26507,13 +26507,13 @@ exports.resolveBlockMap = resolveBlockMap;
 
 /***/ }),
 
-/***/ 8913:
+/***/ 5089:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var Scalar = __nccwpck_require__(3301);
+var Scalar = __nccwpck_require__(389);
 
 function resolveBlockScalar(ctx, scalar, onError) {
     const start = scalar.offset;
@@ -26715,15 +26715,15 @@ exports.resolveBlockScalar = resolveBlockScalar;
 
 /***/ }),
 
-/***/ 334:
+/***/ 1854:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var YAMLSeq = __nccwpck_require__(2223);
-var resolveProps = __nccwpck_require__(4631);
-var utilFlowIndentCheck = __nccwpck_require__(4051);
+var YAMLSeq = __nccwpck_require__(6831);
+var resolveProps = __nccwpck_require__(775);
+var utilFlowIndentCheck = __nccwpck_require__(1795);
 
 function resolveBlockSeq({ composeNode, composeEmptyNode }, ctx, bs, onError, tag) {
     const NodeClass = tag?.nodeClass ?? YAMLSeq.YAMLSeq;
@@ -26774,7 +26774,7 @@ exports.resolveBlockSeq = resolveBlockSeq;
 
 /***/ }),
 
-/***/ 7788:
+/***/ 1020:
 /***/ ((__unused_webpack_module, exports) => {
 
 "use strict";
@@ -26821,20 +26821,20 @@ exports.resolveEnd = resolveEnd;
 
 /***/ }),
 
-/***/ 3142:
+/***/ 9030:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
-var Pair = __nccwpck_require__(7165);
-var YAMLMap = __nccwpck_require__(4454);
-var YAMLSeq = __nccwpck_require__(2223);
-var resolveEnd = __nccwpck_require__(7788);
-var resolveProps = __nccwpck_require__(4631);
-var utilContainsNewline = __nccwpck_require__(9499);
-var utilMapIncludes = __nccwpck_require__(1187);
+var identity = __nccwpck_require__(4919);
+var Pair = __nccwpck_require__(5773);
+var YAMLMap = __nccwpck_require__(5462);
+var YAMLSeq = __nccwpck_require__(6831);
+var resolveEnd = __nccwpck_require__(1020);
+var resolveProps = __nccwpck_require__(775);
+var utilContainsNewline = __nccwpck_require__(4283);
+var utilMapIncludes = __nccwpck_require__(1091);
 
 const blockMsg = 'Block collections are not allowed within flow collections';
 const isBlock = (token) => token && (token.type === 'block-map' || token.type === 'block-seq');
@@ -27038,14 +27038,14 @@ exports.resolveFlowCollection = resolveFlowCollection;
 
 /***/ }),
 
-/***/ 6842:
+/***/ 5882:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var Scalar = __nccwpck_require__(3301);
-var resolveEnd = __nccwpck_require__(7788);
+var Scalar = __nccwpck_require__(389);
+var resolveEnd = __nccwpck_require__(1020);
 
 function resolveFlowScalar(scalar, strict, onError) {
     const { offset, type, source, end } = scalar;
@@ -27274,7 +27274,7 @@ exports.resolveFlowScalar = resolveFlowScalar;
 
 /***/ }),
 
-/***/ 4631:
+/***/ 775:
 /***/ ((__unused_webpack_module, exports) => {
 
 "use strict";
@@ -27430,7 +27430,7 @@ exports.resolveProps = resolveProps;
 
 /***/ }),
 
-/***/ 9499:
+/***/ 4283:
 /***/ ((__unused_webpack_module, exports) => {
 
 "use strict";
@@ -27474,7 +27474,7 @@ exports.containsNewline = containsNewline;
 
 /***/ }),
 
-/***/ 2599:
+/***/ 8407:
 /***/ ((__unused_webpack_module, exports) => {
 
 "use strict";
@@ -27510,13 +27510,13 @@ exports.emptyScalarPosition = emptyScalarPosition;
 
 /***/ }),
 
-/***/ 4051:
+/***/ 1795:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var utilContainsNewline = __nccwpck_require__(9499);
+var utilContainsNewline = __nccwpck_require__(4283);
 
 function flowIndentCheck(indent, fc, onError) {
     if (fc?.type === 'flow-collection') {
@@ -27535,13 +27535,13 @@ exports.flowIndentCheck = flowIndentCheck;
 
 /***/ }),
 
-/***/ 1187:
+/***/ 1091:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
+var identity = __nccwpck_require__(4919);
 
 function mapIncludes(ctx, items, search) {
     const { uniqueKeys } = ctx.options;
@@ -27558,23 +27558,23 @@ exports.mapIncludes = mapIncludes;
 
 /***/ }),
 
-/***/ 3021:
+/***/ 573:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var Alias = __nccwpck_require__(4065);
-var Collection = __nccwpck_require__(101);
-var identity = __nccwpck_require__(1127);
-var Pair = __nccwpck_require__(7165);
-var toJS = __nccwpck_require__(4043);
-var Schema = __nccwpck_require__(5840);
-var stringifyDocument = __nccwpck_require__(6829);
-var anchors = __nccwpck_require__(1596);
-var applyReviver = __nccwpck_require__(3661);
-var createNode = __nccwpck_require__(2404);
-var directives = __nccwpck_require__(1342);
+var Alias = __nccwpck_require__(7105);
+var Collection = __nccwpck_require__(4661);
+var identity = __nccwpck_require__(4919);
+var Pair = __nccwpck_require__(5773);
+var toJS = __nccwpck_require__(3899);
+var Schema = __nccwpck_require__(8224);
+var stringifyDocument = __nccwpck_require__(2285);
+var anchors = __nccwpck_require__(9196);
+var applyReviver = __nccwpck_require__(909);
+var createNode = __nccwpck_require__(1732);
+var directives = __nccwpck_require__(2606);
 
 class Document {
     constructor(value, replacer, options) {
@@ -27903,14 +27903,14 @@ exports.Document = Document;
 
 /***/ }),
 
-/***/ 1596:
+/***/ 9196:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
-var visit = __nccwpck_require__(204);
+var identity = __nccwpck_require__(4919);
+var visit = __nccwpck_require__(2588);
 
 /**
  * Verify that the input string is a valid anchor.
@@ -27987,7 +27987,7 @@ exports.findNewAnchor = findNewAnchor;
 
 /***/ }),
 
-/***/ 3661:
+/***/ 909:
 /***/ ((__unused_webpack_module, exports) => {
 
 "use strict";
@@ -28052,15 +28052,15 @@ exports.applyReviver = applyReviver;
 
 /***/ }),
 
-/***/ 2404:
+/***/ 1732:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var Alias = __nccwpck_require__(4065);
-var identity = __nccwpck_require__(1127);
-var Scalar = __nccwpck_require__(3301);
+var Alias = __nccwpck_require__(7105);
+var identity = __nccwpck_require__(4919);
+var Scalar = __nccwpck_require__(389);
 
 const defaultTagPrefix = 'tag:yaml.org,2002:';
 function findTagObject(value, tagName, tags) {
@@ -28150,14 +28150,14 @@ exports.createNode = createNode;
 
 /***/ }),
 
-/***/ 1342:
+/***/ 2606:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
-var visit = __nccwpck_require__(204);
+var identity = __nccwpck_require__(4919);
+var visit = __nccwpck_require__(2588);
 
 const escapeChars = {
     '!': '%21',
@@ -28336,7 +28336,7 @@ exports.Directives = Directives;
 
 /***/ }),
 
-/***/ 1464:
+/***/ 152:
 /***/ ((__unused_webpack_module, exports) => {
 
 "use strict";
@@ -28406,29 +28406,29 @@ exports.prettifyError = prettifyError;
 
 /***/ }),
 
-/***/ 8815:
+/***/ 3439:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 var __webpack_unused_export__;
 
 
-var composer = __nccwpck_require__(9984);
-var Document = __nccwpck_require__(3021);
-var Schema = __nccwpck_require__(5840);
-var errors = __nccwpck_require__(1464);
-var Alias = __nccwpck_require__(4065);
-var identity = __nccwpck_require__(1127);
-var Pair = __nccwpck_require__(7165);
-var Scalar = __nccwpck_require__(3301);
-var YAMLMap = __nccwpck_require__(4454);
-var YAMLSeq = __nccwpck_require__(2223);
-var cst = __nccwpck_require__(3461);
-var lexer = __nccwpck_require__(361);
-var lineCounter = __nccwpck_require__(6628);
-var parser = __nccwpck_require__(3456);
-var publicApi = __nccwpck_require__(4047);
-var visit = __nccwpck_require__(204);
+var composer = __nccwpck_require__(3104);
+var Document = __nccwpck_require__(573);
+var Schema = __nccwpck_require__(8224);
+var errors = __nccwpck_require__(152);
+var Alias = __nccwpck_require__(7105);
+var identity = __nccwpck_require__(4919);
+var Pair = __nccwpck_require__(5773);
+var Scalar = __nccwpck_require__(389);
+var YAMLMap = __nccwpck_require__(5462);
+var YAMLSeq = __nccwpck_require__(6831);
+var cst = __nccwpck_require__(9877);
+var lexer = __nccwpck_require__(5145);
+var lineCounter = __nccwpck_require__(1460);
+var parser = __nccwpck_require__(2064);
+var publicApi = __nccwpck_require__(4543);
+var visit = __nccwpck_require__(2588);
 
 
 
@@ -28465,7 +28465,7 @@ __webpack_unused_export__ = visit.visitAsync;
 
 /***/ }),
 
-/***/ 7249:
+/***/ 7297:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
@@ -28492,17 +28492,17 @@ exports.warn = warn;
 
 /***/ }),
 
-/***/ 4065:
+/***/ 7105:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var anchors = __nccwpck_require__(1596);
-var visit = __nccwpck_require__(204);
-var identity = __nccwpck_require__(1127);
-var Node = __nccwpck_require__(6673);
-var toJS = __nccwpck_require__(4043);
+var anchors = __nccwpck_require__(9196);
+var visit = __nccwpck_require__(2588);
+var identity = __nccwpck_require__(4919);
+var Node = __nccwpck_require__(4833);
+var toJS = __nccwpck_require__(3899);
 
 class Alias extends Node.NodeBase {
     constructor(source) {
@@ -28620,15 +28620,15 @@ exports.Alias = Alias;
 
 /***/ }),
 
-/***/ 101:
+/***/ 4661:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var createNode = __nccwpck_require__(2404);
-var identity = __nccwpck_require__(1127);
-var Node = __nccwpck_require__(6673);
+var createNode = __nccwpck_require__(1732);
+var identity = __nccwpck_require__(4919);
+var Node = __nccwpck_require__(4833);
 
 function collectionFromPath(schema, path, value) {
     let v = value;
@@ -28779,15 +28779,15 @@ exports.isEmptyPath = isEmptyPath;
 
 /***/ }),
 
-/***/ 6673:
+/***/ 4833:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var applyReviver = __nccwpck_require__(3661);
-var identity = __nccwpck_require__(1127);
-var toJS = __nccwpck_require__(4043);
+var applyReviver = __nccwpck_require__(909);
+var identity = __nccwpck_require__(4919);
+var toJS = __nccwpck_require__(3899);
 
 class NodeBase {
     constructor(type) {
@@ -28827,16 +28827,16 @@ exports.NodeBase = NodeBase;
 
 /***/ }),
 
-/***/ 7165:
+/***/ 5773:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var createNode = __nccwpck_require__(2404);
-var stringifyPair = __nccwpck_require__(9748);
-var addPairToJSMap = __nccwpck_require__(7104);
-var identity = __nccwpck_require__(1127);
+var createNode = __nccwpck_require__(1732);
+var stringifyPair = __nccwpck_require__(7764);
+var addPairToJSMap = __nccwpck_require__(8768);
+var identity = __nccwpck_require__(4919);
 
 function createPair(key, value, ctx) {
     const k = createNode.createNode(key, undefined, ctx);
@@ -28874,15 +28874,15 @@ exports.createPair = createPair;
 
 /***/ }),
 
-/***/ 3301:
+/***/ 389:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
-var Node = __nccwpck_require__(6673);
-var toJS = __nccwpck_require__(4043);
+var identity = __nccwpck_require__(4919);
+var Node = __nccwpck_require__(4833);
+var toJS = __nccwpck_require__(3899);
 
 const isScalarValue = (value) => !value || (typeof value !== 'function' && typeof value !== 'object');
 class Scalar extends Node.NodeBase {
@@ -28909,18 +28909,18 @@ exports.isScalarValue = isScalarValue;
 
 /***/ }),
 
-/***/ 4454:
+/***/ 5462:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var stringifyCollection = __nccwpck_require__(1212);
-var addPairToJSMap = __nccwpck_require__(7104);
-var Collection = __nccwpck_require__(101);
-var identity = __nccwpck_require__(1127);
-var Pair = __nccwpck_require__(7165);
-var Scalar = __nccwpck_require__(3301);
+var stringifyCollection = __nccwpck_require__(4156);
+var addPairToJSMap = __nccwpck_require__(8768);
+var Collection = __nccwpck_require__(4661);
+var identity = __nccwpck_require__(4919);
+var Pair = __nccwpck_require__(5773);
+var Scalar = __nccwpck_require__(389);
 
 function findPair(items, key) {
     const k = identity.isScalar(key) ? key.value : key;
@@ -29064,18 +29064,18 @@ exports.findPair = findPair;
 
 /***/ }),
 
-/***/ 2223:
+/***/ 6831:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var createNode = __nccwpck_require__(2404);
-var stringifyCollection = __nccwpck_require__(1212);
-var Collection = __nccwpck_require__(101);
-var identity = __nccwpck_require__(1127);
-var Scalar = __nccwpck_require__(3301);
-var toJS = __nccwpck_require__(4043);
+var createNode = __nccwpck_require__(1732);
+var stringifyCollection = __nccwpck_require__(4156);
+var Collection = __nccwpck_require__(4661);
+var identity = __nccwpck_require__(4919);
+var Scalar = __nccwpck_require__(389);
+var toJS = __nccwpck_require__(3899);
 
 class YAMLSeq extends Collection.Collection {
     static get tagName() {
@@ -29187,17 +29187,17 @@ exports.YAMLSeq = YAMLSeq;
 
 /***/ }),
 
-/***/ 7104:
+/***/ 8768:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var log = __nccwpck_require__(7249);
-var merge = __nccwpck_require__(452);
-var stringify = __nccwpck_require__(2148);
-var identity = __nccwpck_require__(1127);
-var toJS = __nccwpck_require__(4043);
+var log = __nccwpck_require__(7297);
+var merge = __nccwpck_require__(9380);
+var stringify = __nccwpck_require__(9300);
+var identity = __nccwpck_require__(4919);
+var toJS = __nccwpck_require__(3899);
 
 function addPairToJSMap(ctx, map, { key, value }) {
     if (identity.isNode(key) && key.addToJSMap)
@@ -29260,7 +29260,7 @@ exports.addPairToJSMap = addPairToJSMap;
 
 /***/ }),
 
-/***/ 1127:
+/***/ 4919:
 /***/ ((__unused_webpack_module, exports) => {
 
 "use strict";
@@ -29321,13 +29321,13 @@ exports.isSeq = isSeq;
 
 /***/ }),
 
-/***/ 4043:
+/***/ 3899:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
+var identity = __nccwpck_require__(4919);
 
 /**
  * Recursively convert any node or its contents to native JavaScript
@@ -29368,16 +29368,16 @@ exports.toJS = toJS;
 
 /***/ }),
 
-/***/ 110:
+/***/ 334:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var resolveBlockScalar = __nccwpck_require__(8913);
-var resolveFlowScalar = __nccwpck_require__(6842);
-var errors = __nccwpck_require__(1464);
-var stringifyString = __nccwpck_require__(3069);
+var resolveBlockScalar = __nccwpck_require__(5089);
+var resolveFlowScalar = __nccwpck_require__(5882);
+var errors = __nccwpck_require__(152);
+var stringifyString = __nccwpck_require__(1773);
 
 function resolveAsScalar(token, strict = true, onError) {
     if (token) {
@@ -29594,7 +29594,7 @@ exports.setScalarValue = setScalarValue;
 
 /***/ }),
 
-/***/ 1733:
+/***/ 3701:
 /***/ ((__unused_webpack_module, exports) => {
 
 "use strict";
@@ -29665,7 +29665,7 @@ exports.stringify = stringify;
 
 /***/ }),
 
-/***/ 7715:
+/***/ 5235:
 /***/ ((__unused_webpack_module, exports) => {
 
 "use strict";
@@ -29772,15 +29772,15 @@ exports.visit = visit;
 
 /***/ }),
 
-/***/ 3461:
+/***/ 9877:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var cstScalar = __nccwpck_require__(110);
-var cstStringify = __nccwpck_require__(1733);
-var cstVisit = __nccwpck_require__(7715);
+var cstScalar = __nccwpck_require__(334);
+var cstStringify = __nccwpck_require__(3701);
+var cstVisit = __nccwpck_require__(5235);
 
 /** The byte order mark */
 const BOM = '\u{FEFF}';
@@ -29892,13 +29892,13 @@ exports.tokenType = tokenType;
 
 /***/ }),
 
-/***/ 361:
+/***/ 5145:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var cst = __nccwpck_require__(3461);
+var cst = __nccwpck_require__(9877);
 
 /*
 START -> stream
@@ -30623,7 +30623,7 @@ exports.Lexer = Lexer;
 
 /***/ }),
 
-/***/ 6628:
+/***/ 1460:
 /***/ ((__unused_webpack_module, exports) => {
 
 "use strict";
@@ -30672,15 +30672,15 @@ exports.LineCounter = LineCounter;
 
 /***/ }),
 
-/***/ 3456:
+/***/ 2064:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
 var node_process = __nccwpck_require__(932);
-var cst = __nccwpck_require__(3461);
-var lexer = __nccwpck_require__(361);
+var cst = __nccwpck_require__(9877);
+var lexer = __nccwpck_require__(5145);
 
 function includesToken(list, type) {
     for (let i = 0; i < list.length; ++i)
@@ -31660,19 +31660,19 @@ exports.Parser = Parser;
 
 /***/ }),
 
-/***/ 4047:
+/***/ 4543:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var composer = __nccwpck_require__(9984);
-var Document = __nccwpck_require__(3021);
-var errors = __nccwpck_require__(1464);
-var log = __nccwpck_require__(7249);
-var identity = __nccwpck_require__(1127);
-var lineCounter = __nccwpck_require__(6628);
-var parser = __nccwpck_require__(3456);
+var composer = __nccwpck_require__(3104);
+var Document = __nccwpck_require__(573);
+var errors = __nccwpck_require__(152);
+var log = __nccwpck_require__(7297);
+var identity = __nccwpck_require__(4919);
+var lineCounter = __nccwpck_require__(1460);
+var parser = __nccwpck_require__(2064);
 
 function parseOptions(options) {
     const prettyErrors = options.prettyErrors !== false;
@@ -31775,17 +31775,17 @@ exports.stringify = stringify;
 
 /***/ }),
 
-/***/ 5840:
+/***/ 8224:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
-var map = __nccwpck_require__(7451);
-var seq = __nccwpck_require__(1706);
-var string = __nccwpck_require__(6464);
-var tags = __nccwpck_require__(18);
+var identity = __nccwpck_require__(4919);
+var map = __nccwpck_require__(4043);
+var seq = __nccwpck_require__(7562);
+var string = __nccwpck_require__(4704);
+var tags = __nccwpck_require__(6178);
 
 const sortMapEntriesByKey = (a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 class Schema {
@@ -31822,14 +31822,14 @@ exports.Schema = Schema;
 
 /***/ }),
 
-/***/ 7451:
+/***/ 4043:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
-var YAMLMap = __nccwpck_require__(4454);
+var identity = __nccwpck_require__(4919);
+var YAMLMap = __nccwpck_require__(5462);
 
 const map = {
     collection: 'map',
@@ -31849,13 +31849,13 @@ exports.map = map;
 
 /***/ }),
 
-/***/ 3632:
+/***/ 5632:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var Scalar = __nccwpck_require__(3301);
+var Scalar = __nccwpck_require__(389);
 
 const nullTag = {
     identify: value => value == null,
@@ -31874,14 +31874,14 @@ exports.nullTag = nullTag;
 
 /***/ }),
 
-/***/ 1706:
+/***/ 7562:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
-var YAMLSeq = __nccwpck_require__(2223);
+var identity = __nccwpck_require__(4919);
+var YAMLSeq = __nccwpck_require__(6831);
 
 const seq = {
     collection: 'seq',
@@ -31901,13 +31901,13 @@ exports.seq = seq;
 
 /***/ }),
 
-/***/ 6464:
+/***/ 4704:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var stringifyString = __nccwpck_require__(3069);
+var stringifyString = __nccwpck_require__(1773);
 
 const string = {
     identify: value => typeof value === 'string',
@@ -31925,13 +31925,13 @@ exports.string = string;
 
 /***/ }),
 
-/***/ 3959:
+/***/ 4359:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var Scalar = __nccwpck_require__(3301);
+var Scalar = __nccwpck_require__(389);
 
 const boolTag = {
     identify: value => typeof value === 'boolean',
@@ -31954,14 +31954,14 @@ exports.boolTag = boolTag;
 
 /***/ }),
 
-/***/ 8405:
+/***/ 6229:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var Scalar = __nccwpck_require__(3301);
-var stringifyNumber = __nccwpck_require__(8689);
+var Scalar = __nccwpck_require__(389);
+var stringifyNumber = __nccwpck_require__(3569);
 
 const floatNaN = {
     identify: value => typeof value === 'number',
@@ -32009,13 +32009,13 @@ exports.floatNaN = floatNaN;
 
 /***/ }),
 
-/***/ 9874:
+/***/ 7602:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var stringifyNumber = __nccwpck_require__(8689);
+var stringifyNumber = __nccwpck_require__(3569);
 
 const intIdentify = (value) => typeof value === 'bigint' || Number.isInteger(value);
 const intResolve = (str, offset, radix, { intAsBigInt }) => (intAsBigInt ? BigInt(str) : parseInt(str.substring(offset), radix));
@@ -32059,19 +32059,19 @@ exports.intOct = intOct;
 
 /***/ }),
 
-/***/ 896:
+/***/ 7904:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var map = __nccwpck_require__(7451);
-var _null = __nccwpck_require__(3632);
-var seq = __nccwpck_require__(1706);
-var string = __nccwpck_require__(6464);
-var bool = __nccwpck_require__(3959);
-var float = __nccwpck_require__(8405);
-var int = __nccwpck_require__(9874);
+var map = __nccwpck_require__(4043);
+var _null = __nccwpck_require__(5632);
+var seq = __nccwpck_require__(7562);
+var string = __nccwpck_require__(4704);
+var bool = __nccwpck_require__(4359);
+var float = __nccwpck_require__(6229);
+var int = __nccwpck_require__(7602);
 
 const schema = [
     map.map,
@@ -32092,15 +32092,15 @@ exports.schema = schema;
 
 /***/ }),
 
-/***/ 3559:
+/***/ 8647:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var Scalar = __nccwpck_require__(3301);
-var map = __nccwpck_require__(7451);
-var seq = __nccwpck_require__(1706);
+var Scalar = __nccwpck_require__(389);
+var map = __nccwpck_require__(4043);
+var seq = __nccwpck_require__(7562);
 
 function intIdentify(value) {
     return typeof value === 'bigint' || Number.isInteger(value);
@@ -32164,28 +32164,28 @@ exports.schema = schema;
 
 /***/ }),
 
-/***/ 18:
+/***/ 6178:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var map = __nccwpck_require__(7451);
-var _null = __nccwpck_require__(3632);
-var seq = __nccwpck_require__(1706);
-var string = __nccwpck_require__(6464);
-var bool = __nccwpck_require__(3959);
-var float = __nccwpck_require__(8405);
-var int = __nccwpck_require__(9874);
-var schema = __nccwpck_require__(896);
-var schema$1 = __nccwpck_require__(3559);
-var binary = __nccwpck_require__(6083);
-var merge = __nccwpck_require__(452);
-var omap = __nccwpck_require__(303);
-var pairs = __nccwpck_require__(8385);
-var schema$2 = __nccwpck_require__(5913);
-var set = __nccwpck_require__(1528);
-var timestamp = __nccwpck_require__(6752);
+var map = __nccwpck_require__(4043);
+var _null = __nccwpck_require__(5632);
+var seq = __nccwpck_require__(7562);
+var string = __nccwpck_require__(4704);
+var bool = __nccwpck_require__(4359);
+var float = __nccwpck_require__(6229);
+var int = __nccwpck_require__(7602);
+var schema = __nccwpck_require__(7904);
+var schema$1 = __nccwpck_require__(8647);
+var binary = __nccwpck_require__(4355);
+var merge = __nccwpck_require__(9380);
+var omap = __nccwpck_require__(6431);
+var pairs = __nccwpck_require__(9281);
+var schema$2 = __nccwpck_require__(3081);
+var set = __nccwpck_require__(2504);
+var timestamp = __nccwpck_require__(4960);
 
 const schemas = new Map([
     ['core', schema.schema],
@@ -32271,15 +32271,15 @@ exports.getTags = getTags;
 
 /***/ }),
 
-/***/ 6083:
+/***/ 4355:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
 var node_buffer = __nccwpck_require__(181);
-var Scalar = __nccwpck_require__(3301);
-var stringifyString = __nccwpck_require__(3069);
+var Scalar = __nccwpck_require__(389);
+var stringifyString = __nccwpck_require__(1773);
 
 const binary = {
     identify: value => value instanceof Uint8Array, // Buffer inherits from Uint8Array
@@ -32349,13 +32349,13 @@ exports.binary = binary;
 
 /***/ }),
 
-/***/ 8398:
+/***/ 6158:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var Scalar = __nccwpck_require__(3301);
+var Scalar = __nccwpck_require__(389);
 
 function boolStringify({ value, source }, ctx) {
     const boolObj = value ? trueTag : falseTag;
@@ -32386,14 +32386,14 @@ exports.trueTag = trueTag;
 
 /***/ }),
 
-/***/ 5782:
+/***/ 838:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var Scalar = __nccwpck_require__(3301);
-var stringifyNumber = __nccwpck_require__(8689);
+var Scalar = __nccwpck_require__(389);
+var stringifyNumber = __nccwpck_require__(3569);
 
 const floatNaN = {
     identify: value => typeof value === 'number',
@@ -32444,13 +32444,13 @@ exports.floatNaN = floatNaN;
 
 /***/ }),
 
-/***/ 873:
+/***/ 5609:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var stringifyNumber = __nccwpck_require__(8689);
+var stringifyNumber = __nccwpck_require__(3569);
 
 const intIdentify = (value) => typeof value === 'bigint' || Number.isInteger(value);
 function intResolve(str, offset, radix, { intAsBigInt }) {
@@ -32528,14 +32528,14 @@ exports.intOct = intOct;
 
 /***/ }),
 
-/***/ 452:
+/***/ 9380:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
-var Scalar = __nccwpck_require__(3301);
+var identity = __nccwpck_require__(4919);
+var Scalar = __nccwpck_require__(389);
 
 // If the value associated with a merge key is a single mapping node, each of
 // its key/value pairs is inserted into the current mapping, unless the key
@@ -32607,17 +32607,17 @@ exports.merge = merge;
 
 /***/ }),
 
-/***/ 303:
+/***/ 6431:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
-var toJS = __nccwpck_require__(4043);
-var YAMLMap = __nccwpck_require__(4454);
-var YAMLSeq = __nccwpck_require__(2223);
-var pairs = __nccwpck_require__(8385);
+var identity = __nccwpck_require__(4919);
+var toJS = __nccwpck_require__(3899);
+var YAMLMap = __nccwpck_require__(5462);
+var YAMLSeq = __nccwpck_require__(6831);
+var pairs = __nccwpck_require__(9281);
 
 class YAMLOMap extends YAMLSeq.YAMLSeq {
     constructor() {
@@ -32692,16 +32692,16 @@ exports.omap = omap;
 
 /***/ }),
 
-/***/ 8385:
+/***/ 9281:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
-var Pair = __nccwpck_require__(7165);
-var Scalar = __nccwpck_require__(3301);
-var YAMLSeq = __nccwpck_require__(2223);
+var identity = __nccwpck_require__(4919);
+var Pair = __nccwpck_require__(5773);
+var Scalar = __nccwpck_require__(389);
+var YAMLSeq = __nccwpck_require__(6831);
 
 function resolvePairs(seq, onError) {
     if (identity.isSeq(seq)) {
@@ -32782,25 +32782,25 @@ exports.resolvePairs = resolvePairs;
 
 /***/ }),
 
-/***/ 5913:
+/***/ 3081:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var map = __nccwpck_require__(7451);
-var _null = __nccwpck_require__(3632);
-var seq = __nccwpck_require__(1706);
-var string = __nccwpck_require__(6464);
-var binary = __nccwpck_require__(6083);
-var bool = __nccwpck_require__(8398);
-var float = __nccwpck_require__(5782);
-var int = __nccwpck_require__(873);
-var merge = __nccwpck_require__(452);
-var omap = __nccwpck_require__(303);
-var pairs = __nccwpck_require__(8385);
-var set = __nccwpck_require__(1528);
-var timestamp = __nccwpck_require__(6752);
+var map = __nccwpck_require__(4043);
+var _null = __nccwpck_require__(5632);
+var seq = __nccwpck_require__(7562);
+var string = __nccwpck_require__(4704);
+var binary = __nccwpck_require__(4355);
+var bool = __nccwpck_require__(6158);
+var float = __nccwpck_require__(838);
+var int = __nccwpck_require__(5609);
+var merge = __nccwpck_require__(9380);
+var omap = __nccwpck_require__(6431);
+var pairs = __nccwpck_require__(9281);
+var set = __nccwpck_require__(2504);
+var timestamp = __nccwpck_require__(4960);
 
 const schema = [
     map.map,
@@ -32831,15 +32831,15 @@ exports.schema = schema;
 
 /***/ }),
 
-/***/ 1528:
+/***/ 2504:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
-var Pair = __nccwpck_require__(7165);
-var YAMLMap = __nccwpck_require__(4454);
+var identity = __nccwpck_require__(4919);
+var Pair = __nccwpck_require__(5773);
+var YAMLMap = __nccwpck_require__(5462);
 
 class YAMLSet extends YAMLMap.YAMLMap {
     constructor(schema) {
@@ -32935,13 +32935,13 @@ exports.set = set;
 
 /***/ }),
 
-/***/ 6752:
+/***/ 4960:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var stringifyNumber = __nccwpck_require__(8689);
+var stringifyNumber = __nccwpck_require__(3569);
 
 /** Internal types handle bigint as number, because TS can't figure it out. */
 function parseSexagesimal(str, asBigInt) {
@@ -33048,7 +33048,7 @@ exports.timestamp = timestamp;
 
 /***/ }),
 
-/***/ 4475:
+/***/ 9915:
 /***/ ((__unused_webpack_module, exports) => {
 
 "use strict";
@@ -33207,16 +33207,16 @@ exports.foldFlowLines = foldFlowLines;
 
 /***/ }),
 
-/***/ 2148:
+/***/ 9300:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var anchors = __nccwpck_require__(1596);
-var identity = __nccwpck_require__(1127);
-var stringifyComment = __nccwpck_require__(9799);
-var stringifyString = __nccwpck_require__(3069);
+var anchors = __nccwpck_require__(9196);
+var identity = __nccwpck_require__(4919);
+var stringifyComment = __nccwpck_require__(6599);
+var stringifyString = __nccwpck_require__(1773);
 
 function createStringifyContext(doc, options) {
     const opt = Object.assign({
@@ -33347,15 +33347,15 @@ exports.stringify = stringify;
 
 /***/ }),
 
-/***/ 1212:
+/***/ 4156:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
-var stringify = __nccwpck_require__(2148);
-var stringifyComment = __nccwpck_require__(9799);
+var identity = __nccwpck_require__(4919);
+var stringify = __nccwpck_require__(9300);
+var stringifyComment = __nccwpck_require__(6599);
 
 function stringifyCollection(collection, ctx, options) {
     const flow = ctx.inFlow ?? collection.flow;
@@ -33510,7 +33510,7 @@ exports.stringifyCollection = stringifyCollection;
 
 /***/ }),
 
-/***/ 9799:
+/***/ 6599:
 /***/ ((__unused_webpack_module, exports) => {
 
 "use strict";
@@ -33542,15 +33542,15 @@ exports.stringifyComment = stringifyComment;
 
 /***/ }),
 
-/***/ 6829:
+/***/ 2285:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
-var stringify = __nccwpck_require__(2148);
-var stringifyComment = __nccwpck_require__(9799);
+var identity = __nccwpck_require__(4919);
+var stringify = __nccwpck_require__(9300);
+var stringifyComment = __nccwpck_require__(6599);
 
 function stringifyDocument(doc, options) {
     const lines = [];
@@ -33637,7 +33637,7 @@ exports.stringifyDocument = stringifyDocument;
 
 /***/ }),
 
-/***/ 8689:
+/***/ 3569:
 /***/ ((__unused_webpack_module, exports) => {
 
 "use strict";
@@ -33672,16 +33672,16 @@ exports.stringifyNumber = stringifyNumber;
 
 /***/ }),
 
-/***/ 9748:
+/***/ 7764:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
-var Scalar = __nccwpck_require__(3301);
-var stringify = __nccwpck_require__(2148);
-var stringifyComment = __nccwpck_require__(9799);
+var identity = __nccwpck_require__(4919);
+var Scalar = __nccwpck_require__(389);
+var stringify = __nccwpck_require__(9300);
+var stringifyComment = __nccwpck_require__(6599);
 
 function stringifyPair({ key, value }, ctx, onComment, onChompKeep) {
     const { allNullValues, doc, indent, indentStep, options: { commentString, indentSeq, simpleKeys } } = ctx;
@@ -33832,14 +33832,14 @@ exports.stringifyPair = stringifyPair;
 
 /***/ }),
 
-/***/ 3069:
+/***/ 1773:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var Scalar = __nccwpck_require__(3301);
-var foldFlowLines = __nccwpck_require__(4475);
+var Scalar = __nccwpck_require__(389);
+var foldFlowLines = __nccwpck_require__(9915);
 
 const getFoldOptions = (ctx, isBlock) => ({
     indentAtStart: isBlock ? ctx.indent.length : ctx.indentAtStart,
@@ -34178,13 +34178,13 @@ exports.stringifyString = stringifyString;
 
 /***/ }),
 
-/***/ 204:
+/***/ 2588:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
+var identity = __nccwpck_require__(4919);
 
 const BREAK = Symbol('break visit');
 const SKIP = Symbol('skip children');
@@ -34422,7 +34422,7 @@ exports.visitAsync = visitAsync;
 
 /***/ }),
 
-/***/ 8342:
+/***/ 5856:
 /***/ ((module) => {
 
 "use strict";
@@ -34474,8 +34474,438 @@ var __webpack_exports__ = {};
 
 ;// CONCATENATED MODULE: ./package.json
 const package_namespaceObject = {"rE":"0.1.0"};
-;// CONCATENATED MODULE: external "node:crypto"
-const external_node_crypto_namespaceObject = require("node:crypto");
+;// CONCATENATED MODULE: ./src/base/log.ts
+// Where progress goes: the job log (action) or the terminal (CLI). Every line passes through
+// the redactor, so a secret that slips into an error message is still not printed.
+function redactor(secrets) {
+    const sorted = [...secrets].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
+    return (text) => sorted.reduce((t, s) => t.split(s).join('***'), text);
+}
+/**
+ * The value with the secrets replaced in every string in it (object keys too), for output that
+ * leaves the process as JSON: redact before serialising, since JSON escapes a secret with a "
+ * or a backslash and the escaped form no longer matches.
+ */
+function redactDeep(value, redact) {
+    if (typeof value === 'string')
+        return redact(value);
+    if (Array.isArray(value))
+        return value.map((v) => redactDeep(v, redact));
+    if (value === null || typeof value !== 'object')
+        return value;
+    const json = value.toJSON;
+    if (typeof json === 'function')
+        return redactDeep(json.call(value), redact);
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [redact(k), redactDeep(v, redact)]));
+}
+/** JSON.stringify of a value whose every string was redacted first. */
+function redactedJson(value, redact, indent) {
+    return JSON.stringify(redactDeep(value, redact), null, indent);
+}
+function redactingLog(log, secrets) {
+    const redact = redactor(secrets);
+    const { stepStarted, stepEnded } = log;
+    return {
+        info: (l) => log.info(redact(l)),
+        warn: (l) => log.warn(redact(l)),
+        error: (l) => log.error(redact(l)),
+        ...(stepStarted && stepEnded
+            ? {
+                stepStarted: (name) => stepStarted.call(log, redact(name)),
+                stepEnded: (r) => stepEnded.call(log, { ...r, name: redact(r.name), detail: r.detail && redact(r.detail) }),
+            }
+            : {}),
+    };
+}
+const consoleLog = {
+    info: (l) => process.stdout.write(`${l}\n`),
+    warn: (l) => process.stderr.write(`warning: ${l}\n`),
+    error: (l) => process.stderr.write(`error: ${l}\n`),
+};
+
+;// CONCATENATED MODULE: ./src/errors.ts
+// An error the user can act on: what went wrong and how to fix it. Anything else that reaches
+// the top is a bug in this action and is reported as one.
+class DeployError extends Error {
+    fix;
+    constructor(message, fix) {
+        super(fix ? `${message}\nFix: ${fix}` : message);
+        this.fix = fix;
+        this.name = 'DeployError';
+    }
+}
+/** No SSH answer at all (refused, timed out, unresolvable): for a watchdog, the host is down. */
+class HostUnreachableError extends DeployError {
+    constructor(message, fix) {
+        super(message, fix);
+        this.name = 'HostUnreachableError';
+    }
+}
+/** An error's first line: its cause without the fix and details, for one-line reports. */
+function errors_headline(error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return message.split('\n')[0] ?? '';
+}
+/** The SSH connection went away mid-run: nothing more can be asked of the host. */
+class ConnectionLostError extends DeployError {
+    constructor(message, fix) {
+        super(message, fix);
+        this.name = 'ConnectionLostError';
+    }
+}
+
+;// CONCATENATED MODULE: ./src/base/log-agents.ts
+// The log agents this action can run, one entry each. Everything that names an agent reads this
+// table: the input's choices and default, the Compose profile and service, the pinned image, the
+// readiness probe, the linter's internal ports, the titles people read, the end-of-life warning.
+// What is agent-specific beyond it is its config (compose/, rendered by stack/) and the reader
+// of that config (model/logs.ts, keyed by `name`).
+const PROMTAIL_END_OF_LIFE = '2026-03-02';
+const LOG_AGENTS = [
+    {
+        name: 'promtail',
+        title: 'Promtail',
+        image: 'grafana/promtail',
+        tag: '3.6.11',
+        why: `the last release with a Promtail image; end of life since ${PROMTAIL_END_OF_LIFE}`,
+        diskMiB: 260,
+        sizeFrom: 'estimate: Ubuntu noble base (78 MB) with libsystemd and tzdata, and the promtail binary (102 MB built from v3.6.3 here)',
+        endOfLife: {
+            since: PROMTAIL_END_OF_LIFE,
+            source: 'Loki docs, send-data/promtail/_index.md at v3.6.15',
+            successor: 'alloy',
+        },
+        port: 9080,
+        readyPath: '/ready',
+        roles: ['monitoring', 'agent'],
+    },
+    {
+        name: 'alloy',
+        title: 'Alloy',
+        image: 'grafana/alloy',
+        tag: 'v1.18.1',
+        why: 'newest release; every block and argument of config.alloy is valid in it',
+        diskMiB: 500,
+        sizeFrom: 'estimate: 408 MB on disk at v1.1 (grafana/alloy#1101), grown since',
+        port: 12345,
+        readyPath: '/-/ready',
+        roles: ['monitoring'],
+        configGlob: '*.alloy',
+    },
+];
+const DEFAULT_LOG_AGENT = 'promtail';
+const LOG_AGENT_NAMES = LOG_AGENTS.map((a) => a.name);
+/** The entry of a log agent by its name (the input's value, service and profile). */
+function logAgent(name) {
+    return LOG_AGENTS.find((a) => a.name === name);
+}
+/** The agents that can run on a host of this role. */
+function logAgentsFor(role) {
+    return LOG_AGENTS.filter((a) => a.roles.includes(role));
+}
+
+;// CONCATENATED MODULE: ./src/settings/inputs.ts
+// The action's whole interface in one place. action.yml, the CLI's flags and the README's table
+// are checked against this list by tests, so the three cannot drift apart.
+
+const INPUTS = [
+    // run
+    {
+        name: 'command',
+        group: 'run',
+        default: 'deploy',
+        description: 'deploy, or check: connect, run the read-only preflight and the health gate (a watchdog): it changes nothing but its own canary log lines and its note of the containers it saw.',
+    },
+    // connection
+    {
+        name: 'host',
+        group: 'connection',
+        description: 'Address of the server to deploy to. Required, unless the hosts input names several.',
+    },
+    { name: 'port', group: 'connection', default: '22', description: 'SSH port.' },
+    { name: 'username', group: 'connection', required: true, description: 'SSH login user (e.g. ec2-user, ubuntu).' },
+    {
+        name: 'ssh-key',
+        group: 'connection',
+        required: true,
+        secret: true,
+        description: 'Private key (OpenSSH or PEM text) for the login user. Pass it from a secret.',
+    },
+    {
+        name: 'ssh-key-passphrase',
+        group: 'connection',
+        secret: true,
+        description: 'Passphrase of ssh-key, if it has one. Pass it from a secret.',
+    },
+    {
+        name: 'host-fingerprint',
+        group: 'connection',
+        description: 'Expected host key fingerprint(s), `SHA256:…`, one per line or comma-separated. Get it from a trusted machine: `ssh-keyscan HOST | ssh-keygen -lf -`.',
+    },
+    {
+        name: 'known-hosts',
+        group: 'connection',
+        description: 'known_hosts lines for the host (plain or hashed; `[host]:port` for a non-22 port).',
+    },
+    {
+        name: 'insecure-skip-host-key-check',
+        group: 'connection',
+        default: 'false',
+        description: 'Accept any host key. Only for throwaway hosts: it allows a man in the middle.',
+    },
+    {
+        name: 'host-name',
+        group: 'connection',
+        description: 'Name of this host in the `host` label of its metrics and logs, in messages and in the summary. Default: host.',
+    },
+    {
+        name: 'connect-timeout',
+        group: 'connection',
+        default: '30s',
+        description: 'Deadline for the SSH connection and handshake (e.g. 30s, 2m).',
+    },
+    // stack
+    {
+        name: 'stack-dir',
+        group: 'stack',
+        description: "Directory with the two compose files and configs. Default: the action's bundled stack (compose/).",
+    },
+    {
+        name: 'remote-dir',
+        group: 'stack',
+        default: '~/monitoring',
+        description: 'Where the stack lives on the host.',
+    },
+    {
+        name: 'network',
+        group: 'stack',
+        default: 'monitoring',
+        description: 'Name of the external bridge network both stacks share (created if missing).',
+    },
+    {
+        name: 'stacks',
+        group: 'stack',
+        description: 'Which stacks to run: app (docker-compose-dev.yml), monitoring (docker-compose-dev-monitoring.yml), agent (docker-compose-agent.yml). Default: app,monitoring; app,agent for role agent.',
+    },
+    { name: 'app-image', group: 'stack', description: 'Image of your Spring Boot app (the `server` service).' },
+    {
+        name: 'app-metrics-port',
+        group: 'stack',
+        default: '19021',
+        description: "Actuator's private management port (management.server.port).",
+    },
+    {
+        name: 'app-metrics-path',
+        group: 'stack',
+        default: '/myendpoint/prometheus',
+        description: "Actuator's Prometheus path (management.endpoints.web.base-path + /prometheus).",
+    },
+    {
+        name: 'app-logs-dir',
+        group: 'stack',
+        default: '/app/logs',
+        description: 'Directory inside the app container where Logback writes its files.',
+    },
+    {
+        name: 'images',
+        group: 'stack',
+        description: 'Image overrides, one `service=image` per line (e.g. for a registry mirror).',
+    },
+    {
+        name: 'pull',
+        group: 'stack',
+        default: 'missing',
+        description: 'Image pull policy: missing, always or never.',
+    },
+    {
+        name: 'log-agent',
+        group: 'stack',
+        default: DEFAULT_LOG_AGENT,
+        description: `Log shipper: ${LOG_AGENTS.map((a) => `${a.name}${a.endOfLife ? ` (end of life since ${a.endOfLife.since})` : ''}`).join(' or ')}.`,
+    },
+    // agents
+    {
+        name: 'role',
+        group: 'agents',
+        default: 'monitoring',
+        description: 'monitoring: the central stack (Prometheus, Loki, Grafana). agent: only node-exporter, Prometheus in agent mode and the log agent, sending to remote-write-url and loki-push-url.',
+    },
+    {
+        name: 'hosts',
+        group: 'agents',
+        description: 'Several hosts in one run, one per line: `name=NAME role=monitoring|agent host=ADDRESS [port=22] [user=USER] [fingerprint=SHA256:…] [address=PRIVATE_ADDRESS]` (address: where agents reach the monitoring host). Other inputs apply to all; host, role and host-name are then not used.',
+    },
+    {
+        name: 'parallel',
+        group: 'agents',
+        default: '3',
+        description: 'With hosts: how many hosts are deployed at the same time.',
+    },
+    {
+        name: 'accept-agents',
+        group: 'agents',
+        default: 'false',
+        description: "Central stack: accept agents' remote write and Loki push on receiver-port, behind nginx basic auth (push-username / push-password).",
+    },
+    {
+        name: 'receiver-port',
+        group: 'agents',
+        default: '9095',
+        description: 'Central stack: the port the authenticated receiver publishes (open it only to the agent hosts).',
+    },
+    {
+        name: 'receiver-bind',
+        group: 'agents',
+        default: '0.0.0.0',
+        description: "Central stack: the host address the receiver listens on (e.g. the host's private address).",
+    },
+    {
+        name: 'receiver-tls',
+        group: 'agents',
+        default: 'auto',
+        description: 'Central stack: the receiver speaks TLS with a self-signed certificate made on the host, which agents deployed in the same run pin. auto: on when the hosts input deploys agents with the central host; true; false (plain HTTP: only on a private network).',
+    },
+    {
+        name: 'push-ca',
+        group: 'agents',
+        description: "Agent: the certificate (PEM) to trust for remote-write-url and loki-push-url, e.g. the central receiver's (~/monitoring/receiver-tls/receiver.crt on that host). With the hosts input: taken from the monitoring host.",
+    },
+    {
+        name: 'remote-write-url',
+        group: 'agents',
+        description: 'Agent: Prometheus remote-write endpoint (our central receiver, Mimir, Thanos Receive, VictoriaMetrics, Grafana Cloud). With hosts: derived from the monitoring host.',
+    },
+    {
+        name: 'loki-push-url',
+        group: 'agents',
+        description: 'Agent: Loki push endpoint (`…/loki/api/v1/push`). With hosts: derived from the monitoring host.',
+    },
+    {
+        name: 'push-username',
+        group: 'agents',
+        default: 'agent',
+        description: 'Basic-auth user for remote write and Loki push (agents send it; the central receiver checks it).',
+    },
+    {
+        name: 'push-password',
+        group: 'agents',
+        secret: true,
+        description: 'Basic-auth password for remote write and Loki push. Pass it from a secret.',
+    },
+    {
+        name: 'metrics-query-url',
+        group: 'agents',
+        description: 'Agent: where its metrics can be read back, the Prometheus-compatible instant-query endpoint itself (`…/api/v1/query`: VictoriaMetrics `http://vm:8428/api/v1/query` or `http://vmselect:8481/select/0/prometheus/api/v1/query`, Mimir `…/prometheus/api/v1/query`, Grafana Cloud `…/api/prom/api/v1/query`). Asked from the agent host; the gate then passes only when the `up` series of every target it scrapes is 1 there.',
+    },
+    {
+        name: 'logs-query-url',
+        group: 'agents',
+        description: "Agent: where its logs can be read back, Loki's `…/loki/api/v1/query_range`. Asked from the agent host; the gate then passes only when this run's canary line of every log job is found there.",
+    },
+    {
+        name: 'query-username',
+        group: 'agents',
+        description: 'Basic-auth user for metrics-query-url and logs-query-url. Default: push-username.',
+    },
+    {
+        name: 'query-password',
+        group: 'agents',
+        secret: true,
+        description: 'Basic-auth password for metrics-query-url and logs-query-url (a user:password@ in a query URL wins for that URL). Default: push-password. Pass it from a secret.',
+    },
+    // grafana
+    {
+        name: 'grafana-admin-password',
+        group: 'grafana',
+        secret: true,
+        description: "Grafana's admin password. Pass it from a secret.",
+    },
+    {
+        name: 'discord-webhook-url',
+        group: 'grafana',
+        secret: true,
+        description: 'Discord webhook for alerts. Pass it from a secret. Without it, alerts have no Discord contact point.',
+    },
+    {
+        name: 'cpu-alert-threshold',
+        group: 'grafana',
+        default: '70',
+        description: 'Alert when host CPU use stays above this percentage for 5 minutes.',
+    },
+    {
+        name: 'grafana-dashboards',
+        group: 'grafana',
+        default: '1860,19004',
+        description: 'grafana.com dashboard ids to import at deploy time (comma-separated; `none` for none).',
+    },
+    // host
+    {
+        name: 'swap-size',
+        group: 'host',
+        default: '2G',
+        description: 'Ensure at least this much active swap (e.g. 2G, 512M); 0 leaves swap alone.',
+    },
+    {
+        name: 'logs-disk-budget',
+        group: 'host',
+        default: 'auto',
+        description: 'Most disk Loki may take (e.g. 2G): its ingestion rate is limited to what retention can keep within it, and near it the oldest logs go first. auto: 10% of the disk Docker keeps its volumes on, from 256M to 10G.',
+    },
+    {
+        name: 'metrics-disk-budget',
+        group: 'host',
+        default: 'auto',
+        description: 'Most disk Prometheus may take (its retention size, WAL included; e.g. 1G); the oldest data goes first. auto: 8% of the disk Docker keeps its volumes on, from 256M to 4G.',
+    },
+    {
+        name: 'app-logs-disk-budget',
+        group: 'host',
+        default: '256M',
+        description: "Disk your app's log files may take in logs/app (bound them with Logback's rolling policy); more is warned about, never deleted.",
+    },
+    // gate
+    {
+        name: 'health-timeout',
+        group: 'gate',
+        default: '180s',
+        description: "How long the health gate waits for every target to be up. A rollback's gate waits at least 60s: Prometheus, restarted, scrapes each target only once its first interval comes round.",
+    },
+    {
+        name: 'rollback',
+        group: 'gate',
+        default: 'true',
+        description: 'Restore the previous release when the health gate fails.',
+    },
+    {
+        name: 'lock-timeout',
+        group: 'gate',
+        default: '10m',
+        description: 'How long to wait for another deploy to the same host to finish.',
+    },
+    // notify
+    {
+        name: 'notify-on',
+        group: 'notify',
+        description: 'When to post to discord-webhook-url from the runner: failure (one message per outage, one when resolved) or never. Default: failure for check, never for deploy.',
+    },
+];
+const OUTPUTS = [
+    { name: 'changed', description: 'true when the deploy changed anything on the host.' },
+    { name: 'restarted', description: 'Comma-separated services that were (re)started.' },
+    { name: 'release', description: 'Id of the release now on the host.' },
+    { name: 'targets', description: 'JSON array of Prometheus targets with their health.' },
+    { name: 'grafana-url', description: 'URL of Grafana on the host.' },
+    { name: 'hosts', description: 'With the hosts input: JSON array, one entry per host (name, role, ok, error).' },
+    {
+        name: 'problems',
+        description: 'JSON array of what is wrong (empty when healthy); set by check and by a failed run.',
+    },
+    {
+        name: 'state-changed',
+        description: 'true when the watchdog state (outage begun or resolved) changed in this run.',
+    },
+];
+
 ;// CONCATENATED MODULE: ./src/settings/known-hosts.ts
 // known_hosts text as the known-hosts input gives it: its lines split into fields, and what is
 // wrong with them (checked with the other inputs, before any connection).
@@ -34517,171 +34947,1428 @@ function knownHostsProblems(text) {
     return out;
 }
 
-;// CONCATENATED MODULE: ./src/connection/host-key.ts
-// Host key checks: a SHA256 fingerprint as `ssh-keygen -lf` prints it, and known_hosts lines
-// (plain and hashed, `[host]:port` for a non-22 port, @revoked markers; no @cert-authority).
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = require("node:fs");
+;// CONCATENATED MODULE: external "node:net"
+const external_node_net_namespaceObject = require("node:net");
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = require("node:path");
+;// CONCATENATED MODULE: ./src/settings/parse.ts
+// Small parsers for input values. Each throws an Error whose message names the input and the fix.
+// Values that end up in a file (.env, YAML, a config) or a command are held to characters that
+// need no quoting there, so that no input can add a line, a key or a word of its own.
 
 
-/** `SHA256:<base64 without padding>` of a raw public key blob, as OpenSSH prints it. */
-function fingerprintOf(keyBlob) {
-    return `SHA256:${(0,external_node_crypto_namespaceObject.createHash)('sha256').update(keyBlob).digest('base64').replace(/=+$/, '')}`;
+
+/** A value as a message shows it: quoted, newlines and quotes escaped, a long one cut short. */
+function shown(value) {
+    const s = JSON.stringify(value);
+    return s.length > 80 ? `${s.slice(0, 80)}…` : s;
 }
-/** The key type named inside an SSH public key blob (e.g. ssh-ed25519). */
-function keyTypeOf(keyBlob) {
-    if (keyBlob.length < 4)
-        return 'unknown';
-    const len = keyBlob.readUInt32BE(0);
-    return keyBlob.subarray(4, 4 + len).toString('latin1');
-}
-/** How known_hosts names a host: `host` on port 22, `[host]:port` otherwise. */
-function knownHostsName(host, port) {
-    return port === 22 ? host : `[${host}]:${port}`;
-}
-function wildcardMatch(pattern, name) {
-    const re = new RegExp(`^${pattern
-        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-        .replace(/\*/g, '.*')
-        .replace(/\?/g, '.')}$`, 'i');
-    return re.test(name);
-}
-function hostFieldMatches(field, name) {
-    if (field.startsWith('|1|')) {
-        const [, , salt, hash] = field.split('|');
-        if (!salt || !hash)
-            return false;
-        const mac = (0,external_node_crypto_namespaceObject.createHmac)('sha1', Buffer.from(salt, 'base64')).update(name).digest('base64');
-        return mac === hash;
+// Numbers are decimal whole numbers only: no 0x1, 1e1, 2.5, +5 or -0 (Number() takes them all).
+const WHOLE = /^[0-9]+$/;
+const DURATION_UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+/** 600000 -> "10m": a limit as a person writes it. */
+function formatLimit(ms) {
+    for (const unit of ['h', 'm', 's']) {
+        const size = DURATION_UNITS[unit] ?? 1;
+        if (ms % size === 0)
+            return `${ms / size}${unit}`;
     }
-    let matched = false;
-    for (const pattern of field.split(',')) {
-        if (pattern.startsWith('!')) {
-            if (wildcardMatch(pattern.slice(1), name))
-                return false;
-        }
-        else if (wildcardMatch(pattern, name)) {
-            matched = true;
-        }
-    }
-    return matched;
+    return `${ms}ms`;
 }
 /**
- * Checks a host key blob against known_hosts text for host:port. A key on a matching @revoked
- * line is refused wherever that line sits; lines with any other marker are never trusted.
+ * "30s", "2m", "1h", "1500ms", or a bare number of seconds -> milliseconds, within range (which
+ * keeps it below what Node's timers hold, 2^31-1 ms). Whole numbers only: 90s, not 1.5m.
  */
-function checkKnownHosts(text, host, port, keyBlob) {
-    const name = knownHostsName(host, port);
-    const keyB64 = keyBlob.toString('base64');
-    let sawEntry = false;
-    let matched = false;
-    for (const { marker, hosts, key } of knownHostsLines(text)) {
-        if (!hosts || !key || !hostFieldMatches(hosts, name))
-            continue;
-        if (marker === '@revoked') {
-            if (key === keyB64)
-                return 'revoked';
-            continue;
-        }
-        if (marker !== undefined)
-            continue;
-        sawEntry = true;
-        if (key === keyB64)
-            matched = true;
+function parseDuration(value, input, range) {
+    const limits = `${formatLimit(range.min)} to ${formatLimit(range.max)}`;
+    const m = /^\s*([0-9]+)\s*(ms|s|m|h)?\s*$/.exec(value);
+    if (!m?.[1])
+        throw new Error(`${input}: ${shown(value)} is not a duration; use a whole number with a unit, e.g. 30s, 2m or 1h (${limits})`);
+    const ms = Number(m[1]) * (DURATION_UNITS[m[2] ?? 's'] ?? 1000);
+    if (!(ms >= range.min && ms <= range.max))
+        throw new Error(`${input}: ${shown(value)} is out of range; use ${limits}`);
+    return ms;
+}
+const SIZE_UNITS = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
+/** A size limit in the largest binary unit that divides it: 64G, 1M. */
+function formatSize(bytes) {
+    for (const unit of ['T', 'G', 'M', 'K']) {
+        const size = SIZE_UNITS[unit] ?? 1;
+        if (bytes % size === 0)
+            return `${bytes / size}${unit}`;
     }
-    return matched ? 'match' : sawEntry ? 'mismatch' : 'no-entry';
+    return String(bytes);
 }
-/** The host key as the Connect step shows it: whether it was checked against a pin. */
-function hostKeyDetail(d) {
-    return `host key ${d.keyType} ${d.fingerprint} ${d.verified ? 'verified' : 'NOT verified (insecure-skip-host-key-check)'}`;
+/** "2G", "512M", "512MiB" -> bytes (binary units, as fallocate/dd read them): within range, or 0 where allowed. */
+function parseSize(value, input, range) {
+    const span = `${formatSize(range.min)} to ${formatSize(range.max)}`;
+    const limits = range.zero ? `0 (${range.zero}) or ${span}` : span;
+    const m = /^\s*([0-9]+)\s*([KMGT]?)(?:i?B)?\s*$/i.exec(value);
+    if (!m?.[1])
+        throw new Error(`${input}: ${shown(value)} is not a size; use a whole number with a unit, e.g. 2G or 512M (${limits})`);
+    const bytes = Number(m[1]) * (SIZE_UNITS[(m[2] ?? '').toUpperCase()] ?? 1);
+    if (!(bytes === 0 && range.zero) && !(bytes >= range.min && bytes <= range.max))
+        throw new Error(`${input}: ${shown(value)} is out of range; use ${limits}`);
+    return bytes;
 }
-/** What to say when a key was let in without a pin (insecure-skip-host-key-check); nothing otherwise. */
-function unverifiedHostKeyWarning(host, port, d) {
-    if (d.verified)
+function parseBoolean(value, input) {
+    const v = value.trim().toLowerCase();
+    if (['true', 'yes', '1', 'on'].includes(v))
+        return true;
+    if (['false', 'no', '0', 'off'].includes(v))
+        return false;
+    throw new Error(`${input}: ${shown(value)} is not true or false`);
+}
+function parsePort(value, input) {
+    const v = value.trim();
+    const n = WHOLE.test(v) ? Number(v) : Number.NaN;
+    if (!(n >= 1 && n <= 65535))
+        throw new Error(`${input}: ${shown(value)} is not a port (1-65535)`);
+    return n;
+}
+/** A decimal whole number from min to max. */
+function parseInteger(value, input, min, max) {
+    const v = value.trim();
+    const n = WHOLE.test(v) ? Number(v) : Number.NaN;
+    if (!(n >= min && n <= max))
+        throw new Error(`${input}: ${shown(value)} is not a whole number from ${min} to ${max}`);
+    return n;
+}
+function parseChoice(value, input, choices) {
+    const v = value.trim();
+    if (!choices.includes(v))
+        throw new Error(`${input}: ${shown(value)} is not one of ${choices.join(', ')}`);
+    return v;
+}
+/** Items separated by newlines and/or commas, trimmed, empties dropped. */
+function parseList(value) {
+    return value
+        .split(/[\n,]/)
+        .map((s) => s.trim())
+        .filter(Boolean);
+}
+/** Lines `service=image`; blank lines and # comments ignored; each image a valid reference. */
+function parseImageOverrides(value, input) {
+    const out = {};
+    for (const [i, raw] of value.split('\n').entries()) {
+        const line = raw.trim();
+        if (!line || line.startsWith('#'))
+            continue;
+        const where = `${input} line ${i + 1}`;
+        const m = /^([a-z0-9][a-z0-9_.-]*)\s*=\s*(\S+)$/i.exec(line);
+        if (!m?.[1] || !m[2])
+            throw new Error(`${where}: ${shown(line)} is not service=image`);
+        if (m[1] in out)
+            throw new Error(`${where}: service "${m[1]}" is named twice`);
+        out[m[1]] = parseImage(m[2], where);
+    }
+    return out;
+}
+// Docker image references, after the distribution reference grammar:
+// [registry[:port]/]path[:tag][@digest]. The registry is recognized as Docker does (it has a dot
+// or a port, or is localhost); the path's components are lowercase.
+const DOMAIN_PART = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
+const IPV6_HOST = '\\[[0-9A-Fa-f:.]+\\]';
+const REGISTRY = `(?:(?:${DOMAIN_PART}(?:\\.${DOMAIN_PART})*|${IPV6_HOST}):[0-9]+|localhost|${DOMAIN_PART}(?:\\.${DOMAIN_PART})+|${IPV6_HOST})`;
+const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+const TAG = '[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}';
+const DIGEST = '[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}';
+const IMAGE = new RegExp(`^(?:${REGISTRY}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*(?::${TAG})?(?:@${DIGEST})?$`);
+/** A Docker image reference, as `docker pull` takes it. */
+function parseImage(value, input) {
+    const v = value.trim();
+    // The name (without tag and digest) is at most 255 characters.
+    const name = v.replace(/@.*$/, '').replace(/:[^:/]*$/, '');
+    if (!IMAGE.test(v) || name.length > 255)
+        throw new Error(`${input}: ${shown(value)} is not an image reference ([registry[:port]/]name[:tag][@digest], the name in lowercase)`);
+    return v;
+}
+// A path on the host or in a container: one line of these, nothing a shell, .env or YAML reads
+// specially (no spaces, quotes, $, `, \\, #, newline; no : either, which Compose splits volumes on).
+const PATH_CHARS = /^[A-Za-z0-9/._~@+-]+$/;
+function checkPathChars(value, input) {
+    if (!PATH_CHARS.test(value))
+        throw new Error(`${input}: ${shown(value)} may hold only letters, digits and / . _ - ~ @ + (one line; no spaces, quotes, $, \`, \\, # or :)`);
+    if (value.split('/').includes('..'))
+        throw new Error(`${input}: ${shown(value)} must not contain .. (name the directory itself)`);
+}
+/** An absolute directory inside a container (app-logs-dir). */
+function parseContainerDir(value, input) {
+    const v = value.trim();
+    checkPathChars(v, input);
+    if (!v.startsWith('/'))
+        throw new Error(`${input}: ${shown(v)} must be an absolute path in the container (e.g. /app/logs)`);
+    if (external_node_path_namespaceObject.posix.normalize(v) === '/')
+        throw new Error(`${input}: ${shown(v)} must be a directory of its own, not the container's root`);
+    return v;
+}
+// Directories a deploy must never take over: it writes data/, logs/, secrets/ and its releases
+// there, and its rollback replaces what it wrote.
+const SYSTEM_DIRS = new Set([
+    '/',
+    '/bin',
+    '/boot',
+    '/dev',
+    '/etc',
+    '/home',
+    '/lost+found',
+    '/media',
+    '/mnt',
+    '/opt',
+    '/proc',
+    '/root',
+    '/run',
+    '/sbin',
+    '/snap',
+    '/srv',
+    '/sys',
+    '/tmp',
+    '/usr',
+    '/var',
+    '/usr/bin',
+    '/usr/include',
+    '/usr/lib',
+    '/usr/libexec',
+    '/usr/local',
+    '/usr/sbin',
+    '/usr/share',
+    '/usr/src',
+    '/var/backups',
+    '/var/cache',
+    '/var/lib',
+    '/var/local',
+    '/var/lock',
+    '/var/log',
+    '/var/mail',
+    '/var/opt',
+    '/var/run',
+    '/var/spool',
+    '/var/tmp',
+]);
+/** Where the stack lives on the host: an absolute path or ~/…, a directory of its own. */
+function parseRemoteDir(value, input, username) {
+    const v = value.trim();
+    checkPathChars(v, input);
+    if (!v.startsWith('/') && v !== '~' && !v.startsWith('~/'))
+        throw new Error(`${input}: ${shown(v)} must be an absolute path or start with ~/ (e.g. ~/monitoring)`);
+    const dir = external_node_path_namespaceObject.posix.normalize(v).replace(/(.)\/+$/, '$1');
+    const home = username ? `/home/${username}` : undefined;
+    if (dir === '~' || dir === home)
+        throw new Error(`${input}: ${shown(v)} is the login user's home directory; use a directory of its own, e.g. ~/monitoring`);
+    if (SYSTEM_DIRS.has(dir) || /^\/lib[a-z0-9]*$/.test(dir))
+        throw new Error(`${input}: ${shown(v)} is a system directory; use a directory of its own, e.g. ~/monitoring`);
+    return v;
+}
+// An absolute URL path: RFC 3986 path characters less those a YAML string, .env or a shell would
+// read ($ & ' ( )), percent-escapes complete; no query or fragment.
+const URL_PATH = /^\/(?:[A-Za-z0-9._~!*+,;=:@/-]|%[0-9A-Fa-f]{2})*$/;
+function parseUrlPath(value, input) {
+    const v = value.trim();
+    if (!URL_PATH.test(v))
+        throw new Error(`${input}: ${shown(v)} is not an absolute URL path (/ then letters, digits and - . _ ~ % ! * + , ; = : @ /; no ?, #, spaces or quotes)`);
+    return v;
+}
+// A DNS name (underscores allowed, as /etc/hosts allows them), labels of 1-63 characters.
+const DNS_NAME = /^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
+/** A host to connect to: a DNS name or an IPv4/IPv6 address (no brackets). */
+function parseHost(value, input) {
+    const v = value.trim();
+    if (!(0,external_node_net_namespaceObject.isIP)(v) && !DNS_NAME.test(v))
+        throw new Error(`${input}: ${shown(v)} is not a host name or IP address (letters, digits, . - _; an IPv6 address without [ ])`);
+    return v;
+}
+/** An address to listen on: IPv4 or IPv6, no zone. */
+function parseIpAddress(value, input) {
+    const v = value.trim();
+    if (!(0,external_node_net_namespaceObject.isIP)(v) || v.includes('%'))
+        throw new Error(`${input}: ${shown(v)} is not an IPv4 or IPv6 address (e.g. 0.0.0.0 or the host's private address)`);
+    return v;
+}
+// A host's name in labels, YAML and messages: characters that need no quoting anywhere; or an
+// IP address (the default is host, which may be ::1).
+const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,252}$/;
+function parseHostName(value, input) {
+    const v = value.trim();
+    if (!HOST_NAME.test(v) && !((0,external_node_net_namespaceObject.isIP)(v) && !v.includes('%')))
+        throw new Error(`${input}: ${shown(v)} may hold only letters, digits and . _ : - (starting with a letter or digit), or be an IP address`);
+    return v;
+}
+/** The basic-auth user agents send and the receiver checks (an htpasswd line: no colon). */
+function parsePushUsername(value, input) {
+    const v = value.trim();
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(v))
+        throw new Error(`${input}: ${shown(v)} may hold only letters, digits and . _ - (at most 64)`);
+    return v;
+}
+// URLs are judged by what new URL() makes of them (the host a request really goes to), after a
+// look at the raw text: URL() drops tabs and newlines silently, and .env and YAML read $ and quotes.
+const URL_UNSAFE = /[\s"'`\\$<>{}|^]/;
+const HTTP_URL_START = /^https?:\/\/[^/?#]/i;
+/** The URL with any user:password@ cut out, for messages. */
+function withoutUserinfo(url) {
+    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1…@');
+}
+/** An http(s) URL with a host name; user:password@ in it is allowed (secretValues masks it). */
+function parseHttpUrl(value, input) {
+    const v = value.trim();
+    const refuse = () => new Error(`${input}: ${shown(withoutUserinfo(v))} is not an http(s) URL with a host name (no spaces, quotes, $, \` or \\)`);
+    if (URL_UNSAFE.test(v) || !HTTP_URL_START.test(v))
+        throw refuse();
+    let url;
+    try {
+        url = new URL(v);
+    }
+    catch {
+        throw refuse();
+    }
+    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || !url.hostname)
+        throw refuse();
+    return v;
+}
+/** The endpoint a query URL must be: the path it ends in, what it is, and what else users paste. */
+const QUERY_ENDPOINTS = {
+    metrics: { path: '/api/v1/query', what: 'the Prometheus-compatible instant-query endpoint itself' },
+    logs: { path: '/loki/api/v1/query_range', what: "Loki's query_range endpoint itself" },
+};
+/**
+ * A query endpoint (metrics-query-url, logs-query-url): an http(s) URL, as parseHttpUrl takes it,
+ * whose path is the endpoint itself. The gate adds its own parameters to any query it holds.
+ */
+function parseQueryUrl(value, input, kind) {
+    const v = parseHttpUrl(value, input);
+    const { path, what } = QUERY_ENDPOINTS[kind];
+    const url = new URL(v);
+    const at = url.pathname.replace(/\/+$/, '');
+    if (at.endsWith(path))
+        return v;
+    const write = /\/(write|push)$/.test(at) ? ' (that is a write endpoint)' : '';
+    // The URL's origin has no user:password@ in it.
+    const hint = /\/api\//.test(at) ? '' : ` (e.g. ${url.origin}${at}${path})`;
+    throw new Error(`${input}: ${shown(withoutUserinfo(v))} is not ${what}${write}: its path must end in ${path}${hint}`);
+}
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+/**
+ * The Discord webhook: https, or http to this machine only (a local stand-in). Its value is a
+ * secret, so no message shows it.
+ */
+function parseWebhookUrl(value, input) {
+    const v = value.trim();
+    if (URL_UNSAFE.test(v))
+        throw new Error(`${input}: must be one URL without spaces, quotes, $, \` or \\`);
+    const https = new Error(`${input}: must be an https:// URL (http:// only to localhost, 127.0.0.1 or [::1])`);
+    let url;
+    try {
+        url = new URL(v);
+    }
+    catch {
+        throw https;
+    }
+    if (url.username || url.password || /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(v))
+        throw new Error(`${input}: must not hold user:password@ (the part before @ is not the host the URL goes to)`);
+    if (!HTTP_URL_START.test(v))
+        throw https;
+    if (url.protocol === 'https:' && url.hostname)
+        return v;
+    if (url.protocol === 'http:' && LOOPBACK.has(url.hostname))
+        return v;
+    throw https;
+}
+/**
+ * What to mask of a URL's user:password@: the whole userinfo and the password, as written and
+ * percent-decoded (a request or an error may show either).
+ */
+function urlCredentials(url) {
+    const userinfo = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)@/i.exec(url.trim())?.[1];
+    if (!userinfo)
+        return [];
+    const colon = userinfo.indexOf(':');
+    const found = [userinfo, colon >= 0 ? userinfo.slice(colon + 1) : ''];
+    for (const v of [...found]) {
+        try {
+            found.push(decodeURIComponent(v));
+        }
+        catch {
+            // not valid percent-encoding: the raw form is masked
+        }
+    }
+    return found.filter((v) => v.length >= 4);
+}
+/** Why a file or directory could not be read, in words: no such file, permission denied, … */
+function fileErrorReason(e) {
+    const code = e?.code;
+    if (code === 'ENOENT' || code === 'ENOTDIR')
+        return 'no such file';
+    if (code === 'EACCES' || code === 'EPERM')
+        return 'permission denied';
+    if (code === 'EISDIR')
+        return 'it is a directory';
+    return code ?? e?.message ?? String(e);
+}
+/** A local directory that exists and can be read (stack-dir). */
+function parseLocalDir(value, input) {
+    const v = value.trim();
+    const what = `(a directory with the compose files; leave ${input} empty for the bundled stack)`;
+    let isDir;
+    try {
+        isDir = (0,external_node_fs_namespaceObject.statSync)(v).isDirectory();
+    }
+    catch (e) {
+        const reason = fileErrorReason(e);
+        throw new Error(reason === 'no such file'
+            ? `${input}: ${shown(v)} does not exist ${what}`
+            : `${input}: cannot read ${shown(v)} (${reason})`);
+    }
+    if (!isDir)
+        throw new Error(`${input}: ${shown(v)} is not a directory ${what}`);
+    try {
+        (0,external_node_fs_namespaceObject.accessSync)(v, external_node_fs_namespaceObject.constants.R_OK | external_node_fs_namespaceObject.constants.X_OK);
+    }
+    catch (e) {
+        throw new Error(`${input}: cannot read ${shown(v)} (${fileErrorReason(e)})`);
+    }
+    return v;
+}
+// POSIX portable user names, as useradd takes them: no leading digit, dot or hyphen.
+const USER_NAME = /^[A-Za-z_][A-Za-z0-9._-]{0,31}$/;
+function parseUserName(value, input) {
+    const v = value.trim();
+    if (!USER_NAME.test(v))
+        throw new Error(`${input}: ${shown(v)} is not a user name (letters, digits and . _ -, starting with a letter or _; at most 32)`);
+    return v;
+}
+/** A PEM certificate (as openssl writes it): one or more BEGIN/END CERTIFICATE blocks, nothing else. */
+function parseCertificate(value, input) {
+    if (value === undefined)
         return undefined;
-    return (`insecure-skip-host-key-check: the host key of ${host}:${port} was accepted without a pin: ${d.keyType} ${d.fingerprint}. ` +
-        'Nothing proved this is your server; a man in the middle would have been let in the same way. ' +
-        `Check the fingerprint from a trusted machine (\`ssh-keyscan -p ${port} ${host} | ssh-keygen -lf -\`) ` +
-        `and set host-fingerprint: ${d.fingerprint} instead.`);
+    const pem = value.replace(/\r\n/g, '\n').trim();
+    if (!/^(-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\s*)+$/.test(pem))
+        throw new Error(`${input}: not a PEM certificate (expected -----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----, e.g. the receiver's receiver.crt)`);
+    return `${pem}\n`;
 }
-/** Decides whether the key the server showed is the one the settings pin. */
-function decideHostKey(policy, host, port, keyBlob) {
-    const fingerprint = fingerprintOf(keyBlob);
-    const keyType = keyTypeOf(keyBlob);
-    const pinHint = `To pin it, check it from a trusted machine (\`ssh-keyscan -p ${port} ${host} | ssh-keygen -lf -\`) ` +
-        'and set host-fingerprint to it, or pass known-hosts lines.';
-    const refuse = (reason) => ({
-        accepted: false,
-        verified: false,
-        fingerprint,
-        keyType,
-        reason,
-    });
-    const pinned = { accepted: true, verified: true, fingerprint, keyType };
-    switch (policy.kind) {
-        case 'insecure-skip':
-            return { accepted: true, verified: false, fingerprint, keyType };
-        case 'unpinned':
-            return refuse(`The host key of ${host}:${port} is not pinned, so the connection was refused before any change. ` +
-                `The server showed ${keyType} ${fingerprint}. ${pinHint} ` +
-                '(insecure-skip-host-key-check: true accepts any key, for throwaway hosts only.)');
-        case 'fingerprints':
-            if (policy.fingerprints.includes(fingerprint))
-                return pinned;
-            return refuse(`Host key mismatch for ${host}:${port}: the server showed ${keyType} ${fingerprint}, ` +
-                `but host-fingerprint expects ${policy.fingerprints.join(' or ')}. ` +
-                'Either the server was rebuilt (a new host key) or someone is in the middle. ' +
-                `Nothing was changed on the host. If the change is expected: ${pinHint}`);
-        case 'known-hosts': {
-            const verdict = checkKnownHosts(policy.knownHosts, host, port, keyBlob);
-            if (verdict === 'match')
-                return pinned;
-            const why = verdict === 'revoked'
-                ? 'that key is marked @revoked in known-hosts'
-                : verdict === 'mismatch'
-                    ? `known-hosts has a different key for ${knownHostsName(host, port)}`
-                    : `known-hosts has no line for ${knownHostsName(host, port)}`;
-            return refuse(`Host key check failed for ${host}:${port}: the server showed ${keyType} ${fingerprint}, and ${why}. ` +
-                `Nothing was changed on the host. ${pinHint}`);
+
+;// CONCATENATED MODULE: ./src/settings/settings.ts
+// Every input is read and validated here, once, into a typed Settings object. The action and
+// the CLI both hand their raw values (strings, as action.yml would pass them) to readSettings.
+
+
+
+
+class SettingsError extends Error {
+    problems;
+    constructor(problems) {
+        super(problems.length === 1 ? `Invalid input: ${problems[0]}` : `Invalid inputs:\n  - ${problems.join('\n  - ')}`);
+        this.problems = problems;
+        this.name = 'SettingsError';
+    }
+}
+const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
+const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+// Limits a careless value cannot pass: at most minutes to connect, an hour for the gate, hours
+// for another deploy's lock; swap beyond 64G is a typo on the hosts this is for.
+const SECOND = 1000;
+const CONNECT_TIMEOUT = { min: SECOND, max: 10 * 60 * SECOND };
+const HEALTH_TIMEOUT = { min: SECOND, max: 60 * 60 * SECOND };
+const LOCK_TIMEOUT = { min: SECOND, max: 6 * 60 * 60 * SECOND };
+const SWAP_SIZE = { min: 1024 ** 2, max: 64 * 1024 ** 3, zero: 'leave swap alone' };
+// A budget under 32M leaves Loki or Prometheus no room to work; over 1T is a typo on these hosts.
+const DISK_BUDGET = { min: 32 * 1024 ** 2, max: 1024 ** 4 };
+function parseBudget(value, input) {
+    if (value.trim().toLowerCase() === 'auto')
+        return 'auto';
+    try {
+        return parseSize(value, input, DISK_BUDGET);
+    }
+    catch (e) {
+        throw new Error(`${e.message.replace(/\)?$/, (end) => (end ? '; or auto)' : ', or auto'))}`);
+    }
+}
+/** Required inputs that have no value. */
+function missingRequired(raw) {
+    return INPUTS.filter((i) => i.required && !raw[i.name]?.trim()).map((i) => i.name);
+}
+const PLAN_HOST = 'dev-server';
+function inputReader(raw) {
+    const problems = [];
+    const value = (name) => {
+        const given = raw[name];
+        if (given !== undefined && given.trim() !== '')
+            return given;
+        return INPUTS.find((i) => i.name === name)?.default ?? '';
+    };
+    const optional = (name) => value(name).trim() || undefined;
+    const attempt = (fn, fallback) => {
+        try {
+            return fn();
+        }
+        catch (e) {
+            if (e instanceof SettingsError)
+                problems.push(...e.problems);
+            else
+                problems.push(e.message);
+            return fallback;
+        }
+    };
+    const optionalParsed = (name, parse) => {
+        const v = optional(name);
+        return v && attempt(() => parse(v, name), v);
+    };
+    return { raw, problems, value, optional, attempt, optionalParsed };
+}
+function readSettings(raw, options = {}) {
+    const needsConnection = options.needsConnection ?? true;
+    const r = inputReader(raw);
+    const { value, attempt } = r;
+    // With the hosts input, each line names its host.
+    const missing = needsConnection
+        ? [...(raw.host?.trim() || raw.hosts?.trim() ? [] : ['host']), ...missingRequired(raw)]
+        : [];
+    if (missing.length)
+        r.problems.push(`missing required input${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`);
+    const { role, stacks } = readRoleAndStacks(r);
+    const command = attempt(() => parseChoice(value('command'), 'command', ['deploy', 'check']), 'deploy');
+    const connection = readConnection(r, needsConnection);
+    const givenHostName = value('host-name').trim();
+    const settings = {
+        command,
+        // A bad host is reported as host; host-name then has no default to blame.
+        hostName: givenHostName ? attempt(() => parseHostName(givenHostName, 'host-name'), '') : connection.host,
+        notifyOn: attempt(() => parseChoice(value('notify-on') || (command === 'check' ? 'failure' : 'never'), 'notify-on', [
+            'failure',
+            'never',
+        ]), 'never'),
+        connection,
+        stack: readStack(r, stacks, connection.username),
+        agents: readAgents(r, role),
+        hosts: attempt(() => parseHosts(value('hosts'), { remoteDir: value('remote-dir') }), []),
+        parallel: attempt(() => parseInteger(value('parallel'), 'parallel', 1, 20), 3),
+        grafana: readGrafana(r),
+        swapBytes: attempt(() => parseSize(value('swap-size'), 'swap-size', SWAP_SIZE), 0),
+        disk: readDisk(r),
+        healthTimeoutMs: attempt(() => parseDuration(value('health-timeout'), 'health-timeout', HEALTH_TIMEOUT), 180_000),
+        rollback: attempt(() => parseBoolean(value('rollback'), 'rollback'), true),
+        lockTimeoutMs: attempt(() => parseDuration(value('lock-timeout'), 'lock-timeout', LOCK_TIMEOUT), 600_000),
+        secrets: secretValues(raw),
+    };
+    if (needsConnection &&
+        !missing.includes('ssh-key') &&
+        !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(connection.privateKey))
+        r.problems.push('ssh-key: this is not a private key (expected a -----BEGIN … PRIVATE KEY----- block; pass the private key, not the .pub file)');
+    r.problems.push(...agentProblems(settings, needsConnection));
+    if (r.problems.length)
+        throw new SettingsError(r.problems);
+    return settings;
+}
+function readRoleAndStacks({ raw, problems, value, attempt }) {
+    const role = attempt(() => parseChoice(value('role'), 'role', ['monitoring', 'agent']), 'monitoring');
+    const stacks = attempt(() => parseList(value('stacks') || (role === 'agent' ? 'app,agent' : 'app,monitoring')).map((s) => parseChoice(s, 'stacks', ['app', 'monitoring', 'agent'])), []);
+    if (raw.stacks !== undefined && stacks.length === 0 && !problems.some((p) => p.startsWith('stacks'))) {
+        problems.push('stacks: name at least one of app, monitoring, agent');
+    }
+    const wrongStack = role === 'agent' ? 'monitoring' : 'agent';
+    if (stacks.includes(wrongStack))
+        problems.push(`stacks: "${wrongStack}" does not run on a ${role} host (role: ${role})`);
+    return { role, stacks };
+}
+function readConnection({ raw, value, attempt }, needsConnection) {
+    const hostKey = attempt(() => hostKeyPolicy(value), { kind: 'unpinned' });
+    const givenHost = value('host').trim();
+    const givenUser = value('username').trim();
+    return {
+        host: givenHost ? attempt(() => parseHost(givenHost, 'host'), '') : needsConnection ? '' : PLAN_HOST,
+        port: attempt(() => parsePort(value('port'), 'port'), 22),
+        username: givenUser ? attempt(() => parseUserName(givenUser, 'username'), '') : '',
+        privateKey: normalizeKey(value('ssh-key')),
+        passphrase: raw['ssh-key-passphrase'] || undefined,
+        hostKey,
+        connectTimeoutMs: attempt(() => parseDuration(value('connect-timeout'), 'connect-timeout', CONNECT_TIMEOUT), 30_000),
+    };
+}
+function readStack(r, stacks, username) {
+    const { value, attempt, optionalParsed } = r;
+    const network = value('network').trim();
+    if (!NETWORK_NAME.test(network))
+        r.problems.push(`network: ${shown(network)} is not a valid Docker network name (letters, digits and _ . -, starting with a letter or digit)`);
+    return {
+        stackDir: optionalParsed('stack-dir', parseLocalDir),
+        remoteDir: attempt(() => parseRemoteDir(value('remote-dir'), 'remote-dir', username), '~/monitoring'),
+        network,
+        stacks,
+        appImage: optionalParsed('app-image', parseImage),
+        appMetricsPort: attempt(() => parsePort(value('app-metrics-port'), 'app-metrics-port'), 19021),
+        appMetricsPath: attempt(() => parseUrlPath(value('app-metrics-path'), 'app-metrics-path'), '/'),
+        appLogsDir: attempt(() => parseContainerDir(value('app-logs-dir'), 'app-logs-dir'), '/app/logs'),
+        images: attempt(() => parseImageOverrides(value('images'), 'images'), {}),
+        pull: attempt(() => parseChoice(value('pull'), 'pull', ['missing', 'always', 'never']), 'missing'),
+        logAgent: attempt(() => parseChoice(value('log-agent'), 'log-agent', LOG_AGENT_NAMES), DEFAULT_LOG_AGENT),
+    };
+}
+function readAgents({ raw, value, optional, attempt, optionalParsed }, role) {
+    return {
+        role,
+        acceptAgents: attempt(() => parseBoolean(value('accept-agents'), 'accept-agents'), false),
+        receiverTls: attempt(() => {
+            const v = parseChoice(value('receiver-tls'), 'receiver-tls', ['auto', 'true', 'false']);
+            return v === 'auto' ? 'auto' : v === 'true' ? 'on' : 'off';
+        }, 'auto'),
+        pushCa: attempt(() => parseCertificate(optional('push-ca'), 'push-ca'), undefined),
+        receiverPort: attempt(() => parsePort(value('receiver-port'), 'receiver-port'), 9095),
+        receiverBind: attempt(() => parseIpAddress(value('receiver-bind'), 'receiver-bind'), '0.0.0.0'),
+        remoteWriteUrl: optionalParsed('remote-write-url', parseHttpUrl),
+        lokiPushUrl: optionalParsed('loki-push-url', parseHttpUrl),
+        pushUsername: attempt(() => parsePushUsername(value('push-username'), 'push-username'), 'agent'),
+        pushPassword: raw['push-password'] || undefined,
+        metricsQueryUrl: optionalParsed('metrics-query-url', (v, i) => parseQueryUrl(v, i, 'metrics')),
+        logsQueryUrl: optionalParsed('logs-query-url', (v, i) => parseQueryUrl(v, i, 'logs')),
+        queryUsername: optionalParsed('query-username', parsePushUsername),
+        queryPassword: raw['query-password'] || undefined,
+    };
+}
+function readGrafana({ raw, value, attempt, optionalParsed }) {
+    return {
+        adminPassword: raw['grafana-admin-password'] || undefined,
+        discordWebhookUrl: optionalParsed('discord-webhook-url', parseWebhookUrl),
+        cpuAlertThreshold: attempt(() => parseInteger(value('cpu-alert-threshold'), 'cpu-alert-threshold', 1, 100), 70),
+        dashboards: attempt(() => parseList(value('grafana-dashboards'))
+            .filter((id) => id.toLowerCase() !== 'none')
+            .map((id) => {
+            if (!/^[0-9]{1,9}$/.test(id) || Number(id) === 0)
+                throw new Error(`grafana-dashboards: ${shown(id)} is not a grafana.com dashboard id`);
+            return Number(id);
+        }), []),
+    };
+}
+function readDisk({ value, attempt }) {
+    return {
+        logsBudget: attempt(() => parseBudget(value('logs-disk-budget'), 'logs-disk-budget'), 'auto'),
+        metricsBudget: attempt(() => parseBudget(value('metrics-disk-budget'), 'metrics-disk-budget'), 'auto'),
+        appLogsBudget: attempt(() => parseSize(value('app-logs-disk-budget'), 'app-logs-disk-budget', DISK_BUDGET), 256 * 1024 ** 2),
+    };
+}
+/** What role, stacks, URLs and credentials must agree on. */
+function agentProblems(s, needsConnection) {
+    const a = s.agents;
+    const out = [];
+    if (a.acceptAgents && !a.pushPassword)
+        out.push('accept-agents: needs push-password (from a secret): the receiver never accepts writes without auth');
+    if (s.hosts.length && s.command === 'check')
+        out.push('hosts: command check watches one host; run one check per host (a matrix job)');
+    if (s.hosts.length) {
+        const central = s.hosts.find((h) => h.role === 'monitoring');
+        const agents = s.hosts.filter((h) => h.role === 'agent');
+        if (agents.length && !central && (!a.remoteWriteUrl || !a.lokiPushUrl))
+            out.push('hosts: agents without a role=monitoring host need remote-write-url and loki-push-url');
+        if (agents.length && central && !a.pushPassword)
+            out.push('hosts: agents sending to the monitoring host need push-password (from a secret)');
+    }
+    else if (a.role === 'agent' && needsConnection && (!a.remoteWriteUrl || !a.lokiPushUrl)) {
+        out.push('role agent needs remote-write-url and loki-push-url (where its metrics and logs go)');
+    }
+    const anyAgent = s.hosts.length ? s.hosts.some((h) => h.role === 'agent') : a.role === 'agent';
+    const queryInputs = [
+        ...(a.metricsQueryUrl ? ['metrics-query-url'] : []),
+        ...(a.logsQueryUrl ? ['logs-query-url'] : []),
+    ];
+    if (queryInputs.length && !anyAgent)
+        out.push(`${queryInputs.join(', ')}: only an agent's data is read back there (role: agent, or role=agent lines in hosts)`);
+    const onAgents = logAgentsFor('agent').map((x) => x.name);
+    if (anyAgent && !onAgents.includes(s.stack.logAgent))
+        out.push(`log-agent: agent hosts ship logs with ${onAgents.join(' or ')} in this version (${s.stack.logAgent}: central stack only)`);
+    return out;
+}
+/**
+ * The hosts input: `name=… role=… host=… [port=…] [user=…] [fingerprint=…] [address=…]` per line.
+ * With remoteDir, a line's user= must not have it as their home either.
+ */
+function parseHosts(text, options = {}) {
+    const entries = [];
+    for (const [i, raw] of text.split('\n').entries()) {
+        const line = raw.replace(/#.*/, '').trim();
+        if (!line)
+            continue;
+        const where = `hosts line ${i + 1}`;
+        const kv = {};
+        for (const token of line.split(/\s+/)) {
+            const m = /^([a-z]+)=(.+)$/.exec(token);
+            if (!m?.[1] || !m[2])
+                throw new Error(`${where}: ${shown(token)} is not key=value`);
+            if (!['name', 'role', 'host', 'port', 'user', 'fingerprint', 'address'].includes(m[1]))
+                throw new Error(`${where}: unknown key "${m[1]}" (name, role, host, port, user, fingerprint, address)`);
+            // The last of two values would win silently: which one was meant is the user's call.
+            if (m[1] in kv)
+                throw new Error(`${where}: key "${m[1]}" is given twice`);
+            kv[m[1]] = m[2];
+        }
+        if (!kv.name || !kv.host || !kv.role)
+            throw new Error(`${where}: needs name=, role= and host=`);
+        parseHostName(kv.name, `${where}: name`);
+        // (A remote-dir bad for everyone is reported once, as remote-dir.)
+        if (kv.user && options.remoteDir && succeeds(() => parseRemoteDir(options.remoteDir ?? '', 'remote-dir', '')))
+            parseRemoteDir(options.remoteDir, `${where}: remote-dir`, kv.user);
+        if (kv.fingerprint && !FINGERPRINT.test(kv.fingerprint))
+            throw new Error(`${where}: fingerprint ${shown(kv.fingerprint)} is not SHA256:… as ssh-keygen -lf prints`);
+        entries.push({
+            name: kv.name,
+            role: parseChoice(kv.role, `${where}: role`, ['monitoring', 'agent']),
+            host: parseHost(kv.host, `${where}: host`),
+            port: kv.port ? parsePort(kv.port, `${where}: port`) : undefined,
+            user: kv.user ? parseUserName(kv.user, `${where}: user`) : undefined,
+            fingerprint: kv.fingerprint,
+            address: kv.address ? parseHost(kv.address, `${where}: address`) : undefined,
+        });
+    }
+    const names = entries.map((e) => e.name);
+    const dup = names.find((n, i) => names.indexOf(n) !== i);
+    if (dup)
+        throw new Error(`hosts: the name "${dup}" is used twice`);
+    if (entries.length && entries.filter((e) => e.role === 'monitoring').length > 1)
+        throw new Error('hosts: at most one host has role=monitoring (the central stack agents send to)');
+    return entries;
+}
+function succeeds(fn) {
+    try {
+        fn();
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+function hostKeyPolicy(value) {
+    const fingerprints = parseList(value('host-fingerprint'));
+    const knownHosts = value('known-hosts').trim();
+    const skip = parseBoolean(value('insecure-skip-host-key-check'), 'insecure-skip-host-key-check');
+    for (const fp of fingerprints) {
+        if (!FINGERPRINT.test(fp)) {
+            throw new Error(`host-fingerprint: ${shown(fp)} is not a SHA256 fingerprint (expected SHA256: and 43 base64 characters, as \`ssh-keygen -lf\` prints)`);
         }
     }
+    const bad = knownHostsProblems(knownHosts);
+    if (bad.length)
+        throw new SettingsError(bad);
+    if (fingerprints.length)
+        return { kind: 'fingerprints', fingerprints };
+    if (knownHosts)
+        return { kind: 'known-hosts', knownHosts };
+    if (skip)
+        return { kind: 'insecure-skip' };
+    return { kind: 'unpinned' };
+}
+/** Secrets pasted into GitHub often lose their final newline or gain \r; OpenSSH parsers mind. */
+function normalizeKey(key) {
+    const k = key.replace(/\r\n/g, '\n').trim();
+    return k ? `${k}\n` : '';
+}
+/**
+ * Every secret input's value, each line of a multi-line one, and the credentials in the endpoint
+ * URLs: to mask and to redact.
+ */
+function secretValues(raw) {
+    const out = new Set();
+    for (const input of INPUTS) {
+        const v = raw[input.name];
+        if (!input.secret || !v?.trim())
+            continue;
+        out.add(v.trim());
+        // A multi-line secret is masked line by line, as GitHub masks it.
+        for (const line of v.split(/\r?\n/))
+            if (line.trim().length >= 4)
+                out.add(line.trim());
+    }
+    // Credentials in an endpoint URL (https://user:token@…) are as secret as push-password.
+    for (const name of ['remote-write-url', 'loki-push-url', 'metrics-query-url', 'logs-query-url'])
+        for (const c of urlCredentials(raw[name] ?? ''))
+            out.add(c);
+    return [...out];
+}
+
+;// CONCATENATED MODULE: external "node:util"
+const external_node_util_namespaceObject = require("node:util");
+;// CONCATENATED MODULE: ./src/cli/args.ts
+// Turns CLI flags and MONITORING_DEPLOY_* environment variables into the same raw inputs the
+// action reads: one flag per action input, named alike.
+
+
+
+
+
+/** The action's inputs as flags; `command` is the CLI's subcommand instead. */
+const CLI_INPUTS = INPUTS.filter((i) => i.name !== 'command');
+/** The CLI's exit codes: 0 success, 1 the command failed, 2 bad usage or input. */
+const EXIT = { ok: 0, failed: 1, usage: 2 };
+function envVarFor(input) {
+    return `MONITORING_DEPLOY_${input.replace(/-/g, '_').toUpperCase()}`;
+}
+function parseCliArgs(argv, env) {
+    const options = {
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
+    };
+    for (const input of CLI_INPUTS) {
+        options[input.name] = { type: 'string' };
+        // Secrets from a file keep them out of the process list and shell history.
+        if (input.secret)
+            options[`${input.name}-file`] = { type: 'string' };
+    }
+    const { values, positionals } = parseFlags(argv, options);
+    const raw = {};
+    const problems = [];
+    for (const input of CLI_INPUTS) {
+        const fromFlag = values[input.name];
+        const fromFile = values[`${input.name}-file`];
+        const fromEnv = env[envVarFor(input.name)];
+        if (typeof fromFlag === 'string')
+            raw[input.name] = fromFlag;
+        else if (typeof fromFile === 'string') {
+            try {
+                raw[input.name] = (0,external_node_fs_namespaceObject.readFileSync)(fromFile, 'utf8').replace(/\r?\n$/, '');
+            }
+            catch (e) {
+                problems.push(`${input.name}-file: cannot read ${fromFile} (${fileErrorReason(e)})`);
+            }
+        }
+        else if (fromEnv)
+            raw[input.name] = fromEnv;
+    }
+    if (problems.length)
+        throw new SettingsError(problems);
+    const [command, ...rest] = positionals;
+    if (command === 'deploy' || command === 'check')
+        raw.command = command;
+    return {
+        command,
+        raw,
+        json: values.json === true,
+        help: values.help === true,
+        version: values.version === true,
+        rest,
+    };
+}
+function parseFlags(argv, options) {
+    try {
+        return (0,external_node_util_namespaceObject.parseArgs)({ args: [...argv], options, allowPositionals: true, strict: true });
+    }
+    catch (e) {
+        throw new SettingsError([flagProblem(e)]);
+    }
+}
+/** Node's parseArgs errors, said in terms of our flags. */
+function flagProblem(e) {
+    const flag = /'(?:-\w, )?--([\w-]+)/.exec(e.message)?.[1];
+    const input = flag ? INPUTS.find((i) => i.name === flag) : undefined;
+    if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && flag) {
+        if (/ambiguous/.test(e.message)) {
+            // A pasted key (-----BEGIN …) or a negative number: parseArgs takes it for another flag.
+            const file = input?.secret ? `use --${flag}-file PATH, or ` : '';
+            return `${flag}: the value starts with "-", so it reads as another flag; ${file}write --${flag}=VALUE`;
+        }
+        if (/argument missing/.test(e.message))
+            return `${flag}: --${flag} needs a value`;
+    }
+    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+        const unknown = /'([^']+)'/.exec(e.message)?.[1] ?? '';
+        return `unknown flag ${unknown} (monitoring-deploy --help lists the flags)`;
+    }
+    return e.message;
+}
+
+;// CONCATENATED MODULE: ./src/connection/shell.ts
+// Remote shell commands: how a value is quoted, and how a script reaches the host's shell.
+// Scripts are built by pure functions elsewhere and run through RemoteHost.run, the one place
+// that checks the exit code and shapes the error.
+/** Single-quotes a string for a POSIX shell. */
+function shq(s) {
+    return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+/** Non-interactive SSH sessions get a short PATH; docker often lives in /usr/local/bin or /snap/bin. */
+const PATH_SETUP = 'export PATH="$PATH:/usr/local/bin:/usr/sbin:/sbin:/snap/bin"';
+/**
+ * The command and stdin that run a script under the host's POSIX sh, whatever the login shell.
+ * Without data the script itself goes on stdin (no argument length limit), so such a script
+ * must not read stdin; with data, the script is the argument and the data its stdin. The script
+ * is the body of a function called on the last line: a script cut off in transit is a syntax
+ * error, never half of it run.
+ */
+function invocation(script, data) {
+    const body = `${PATH_SETUP}\nmain() {\n${script}\n}\nmain\n`;
+    return data === undefined ? { command: 'sh -s', stdin: body } : { command: `sh -c ${shq(body)}`, stdin: data };
+}
+/** The last lines a failed command printed, for an error message. */
+function outputTail(stdout, stderr, lines = 15) {
+    return (stderr.trim() || stdout.trim()).split('\n').slice(-lines).join('\n');
+}
+/**
+ * Runs parts of a script at once, each in its own subshell (one part's `cd` or `exit` never
+ * reaches another), and prints their output in the order given: reading a host's state is
+ * mostly waiting on Docker, and its questions do not wait on each other.
+ */
+function inParallel(parts) {
+    const t = '"$md_parts"';
+    return [
+        `md_parts=$(mktemp -d) || exit 1`,
+        ...parts.map((part, i) => `(\n${part}\n) > ${t}/${i} &`),
+        'wait',
+        parts.map((_, i) => `cat ${t}/${i}`).join('; '),
+        `rm -rf ${t}`,
+    ].join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/host/docker.ts
+// How to run docker on this host, as preflight found it.
+
+
+function dockerCommand(facts) {
+    return facts.dockerAccess === 'sudo' ? 'sudo -n docker' : 'docker';
+}
+/** Prints the container's IP address on each of its networks, on one line. */
+function containerAddressScript(docker, container) {
+    return `${docker} inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' ${shq(container)}`;
+}
+/** The IP address of a container on its (first) network, for a tunnel to reach it. */
+async function containerAddress(remote, facts, container) {
+    const out = await remote.run(containerAddressScript(dockerCommand(facts), container), {
+        what: `Finding container ${container}`,
+        explain: (r) => new DeployError(`Container "${container}" is not running on the host (${r.stderr.trim()}).`),
+    });
+    const ip = out.trim().split(/\s+/)[0];
+    if (!ip)
+        throw new DeployError(`Container "${container}" is not running on the host or has no network address.`);
+    return ip;
+}
+
+;// CONCATENATED MODULE: external "node:crypto"
+const external_node_crypto_namespaceObject = require("node:crypto");
+;// CONCATENATED MODULE: ./src/model/layout.ts
+// Where things live on the host, under the remote directory. Data and logs live outside the
+// files a deploy replaces, so that no deploy or rollback can lose them.
+
+
+const COMPOSE_FILES = {
+    app: 'docker-compose-dev.yml',
+    monitoring: 'docker-compose-dev-monitoring.yml',
+    agent: 'docker-compose-agent.yml',
+};
+/** Compose project names: distinct, so that --remove-orphans in one never removes the other. */
+const PROJECT_NAMES = {
+    app: 'md-app',
+    monitoring: 'md-monitoring',
+    agent: 'md-agent',
+};
+/** Resolves `~` against the login user's home: remote commands get absolute paths. */
+function remoteLayout(remoteDir, home) {
+    const root = remoteDir === '~' ? home : remoteDir.startsWith('~/') ? external_node_path_namespaceObject.posix.join(home, remoteDir.slice(2)) : remoteDir;
+    return {
+        root,
+        dataDir: external_node_path_namespaceObject.posix.join(root, 'data'),
+        logsDir: external_node_path_namespaceObject.posix.join(root, 'logs'),
+        secretsDir: external_node_path_namespaceObject.posix.join(root, 'secrets'),
+        lockName: `deploy-${(0,external_node_crypto_namespaceObject.createHash)('sha256').update(root).digest('hex').slice(0, 12)}`,
+    };
+}
+/** The deploy's own bookkeeping in the remote dir: no stack file may have these names. */
+const MANIFEST = '.manifest';
+const RELEASE_FILE = '.release';
+const STAGING = '.staging';
+const RELEASES = '.releases';
+const UP_RELEASE = '.up-release';
+const RESERVED_NAMES = [
+    MANIFEST,
+    RELEASE_FILE,
+    `${RELEASE_FILE}.previous`,
+    STAGING,
+    RELEASES,
+    UP_RELEASE,
+];
+/** Files the deploy writes from secret inputs or makes on the host (mode 600), relative to the remote dir. */
+const SECRET_FILES = {
+    grafanaAdminPassword: 'secrets/grafana_admin_password',
+    /** Made on the host once and kept: Grafana encrypts the secrets in its database with it. */
+    grafanaSecretKey: 'secrets/grafana_secret_key',
+    discordWebhookUrl: 'secrets/discord_webhook_url',
+    pushPassword: 'secrets/push_password',
+};
+/** Override file that sets the `images` input's images for one stack's services. */
+function imagesOverrideFile(stack) {
+    return COMPOSE_FILES[stack].replace(/\.yml$/, '.images.yml');
+}
+
+;// CONCATENATED MODULE: ./src/health/containers.ts
+// The containers of our Compose projects as the host sees them: state, restarts, address on the
+// shared network (what a tunnel connects to), so that nothing needs publishing to be checked.
+
+
+
+/** Prints one `@container …` line per Compose container; parseContainers keeps those of our projects. */
+function containersScript(docker, network) {
+    const fmt = `{{index .Config.Labels "com.docker.compose.service"}}|{{index .Config.Labels "com.docker.compose.project"}}|{{.Name}}|{{.State.Status}}|{{if .State.Health}}{{.State.Health.Status}}{{end}}|{{.RestartCount}}|{{with index .NetworkSettings.Networks ${JSON.stringify(network)}}}{{.IPAddress}}{{end}}`;
+    // One docker ps and one inspect for every Compose container, ours picked out by the parser: a
+    // pair per project cost a third of a redeploy that changes nothing. An engine that is
+    // restarting answers nothing: no containers, which the gate waits out.
+    return `ids=$(${docker} ps -aq --filter label=com.docker.compose.project); [ -z "$ids" ] || ${docker} inspect -f ${shq(`@container ${fmt}`)} $ids || true`;
+}
+const OUR_PROJECTS = new Set(Object.values(PROJECT_NAMES));
+function parseContainers(stdout) {
+    return stdout
+        .split('\n')
+        .filter((line) => line.startsWith('@container '))
+        .map((line) => {
+        const [service = '', project = '', name = '', state = '', health = '', restarts = '0', address = ''] = line
+            .slice('@container '.length)
+            .split('|');
+        return {
+            service,
+            project,
+            name: name.replace(/^\//, ''),
+            state,
+            health: health || undefined,
+            restarts: Number(restarts),
+            address: address || undefined,
+        };
+    })
+        .filter((c) => OUR_PROJECTS.has(c.project));
+}
+async function listContainers(remote, facts, network) {
+    const out = await remote.run(containersScript(dockerCommand(facts), network), { what: 'Listing the containers' });
+    return parseContainers(out);
+}
+/** A container's last log lines, stdout and stderr together as `docker logs` interleaves them. */
+function containerLogsScript(docker, name, lines) {
+    return `${docker} logs --tail ${lines} ${shq(name)} 2>&1`;
+}
+async function containerLogs(remote, facts, name, lines = 15) {
+    const out = await remote.run(containerLogsScript(dockerCommand(facts), name, lines), {
+        what: `Reading the logs of ${name}`,
+    });
+    return out.trim();
+}
+
+;// CONCATENATED MODULE: ./src/model/versions.ts
+// The images of the bundled stack (compose/) and the version each is pinned to, in one place.
+// The compose files pin exactly these (a unit test compares every `image:` with this table), and
+// the README's version table is made from it (`npm run docs`). Each version was checked against
+// its project's release tags (prometheus/prometheus v3.13.2, prometheus/node_exporter v1.12.1,
+// grafana/loki v3.6.15 and v3.6.11, grafana/alloy v1.18.1, nginx/nginx release-1.30.4).
+
+const PINNED_IMAGES = [
+    {
+        image: 'prom/prometheus',
+        tag: 'v3.13.2',
+        services: ['prometheus'],
+        why: 'newest 3.13 patch; its retention flags still work (deprecated since 3.8, see the compose file)',
+        diskMiB: 320,
+        sizeFrom: "estimate: busybox base (4 MiB) and two binaries, prometheus and promtool, which are 100 and 98 MB stripped in Debian's 3.5.3 build and larger unstripped in the release build",
+    },
+    {
+        image: 'prom/node-exporter',
+        tag: 'v1.12.1',
+        services: ['node-exporter'],
+        why: 'newest release; the flags we pass are unchanged',
+        diskMiB: 40,
+        sizeFrom: "estimate: busybox base and one binary (17 MB stripped in Debian's 1.11.1 build)",
+    },
+    {
+        image: 'grafana/loki',
+        tag: '3.6.15',
+        services: ['loki'],
+        why: "newest patch of 3.6, Promtail's last minor (the linter wants both on one minor)",
+        diskMiB: 160,
+        sizeFrom: 'estimate: distroless static base (2 MiB) and the loki binary, 133 MB built from v3.6.15 here with the same flags',
+    },
+    ...LOG_AGENTS.map(({ image, tag, name, why, diskMiB, sizeFrom }) => ({
+        image,
+        tag,
+        services: [name],
+        why,
+        diskMiB,
+        sizeFrom,
+    })),
+    {
+        image: 'busybox',
+        tag: '1.37.0',
+        services: ['disk-guard'],
+        why: 'newest release; sh, find, stat, du and awk are all disk-guard needs',
+        diskMiB: 5,
+        sizeFrom: '4.4 MB on disk (docker-library/repo-info, repos/busybox/local/1.37.0.md)',
+    },
+    {
+        image: 'grafana/grafana',
+        tag: '13.2.2',
+        services: ['grafana'],
+        why: 'newest 13.2 patch (13.2.1 and 13.2.2 carry security fixes); file provisioning as in 12; gzip off, see the compose file',
+        diskMiB: 700,
+        sizeFrom: 'estimate: no published size found; 168 MB compressed for an 11.6 build (grafana/grafana-image-tags), about three times that unpacked, and 13 ships more',
+    },
+    {
+        image: 'nginx',
+        tag: '1.30.4-alpine',
+        services: ['nginx', 'receiver'],
+        why: 'newest patch of the stable line (1.30) confirmed; alpine for size',
+        diskMiB: 70,
+        sizeFrom: '68.4 MB on disk for nginx:1.30.4-alpine (docker-library/repo-info, repos/nginx/local/1.30.4-alpine3.24.md)',
+    },
+];
+/** The pinned image a service of the bundled stack runs, as `image:tag`. */
+function pinnedImageOf(service) {
+    const p = PINNED_IMAGES.find((x) => x.services.includes(service));
+    return p && `${p.image}:${p.tag}`;
+}
+/** The README's version table. */
+function versionsMarkdown() {
+    return [
+        '| service | image | why this version |',
+        '| --- | --- | --- |',
+        ...PINNED_IMAGES.map((p) => `| ${p.services.join(', ')} | \`${p.image}:${p.tag}\` | ${p.why} |`),
+    ].join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/model/budget.ts
+
+const MiB = 1024 ** 2;
+const GiB = 1024 ** 3;
+/** The disk assumed where no host was asked (plan): the post's EC2 free-tier root volume. */
+const PLAN_DISK_BYTES = 8 * GiB;
+/** auto: a share of the disk Docker keeps its volumes on, within bounds, in whole 64 MiB. */
+const AUTO = {
+    logs: { share: 0.1, min: 256 * MiB, max: 10 * GiB },
+    metrics: { share: 0.08, min: 256 * MiB, max: 4 * GiB },
+};
+function auto(rule, diskBytes) {
+    const share = Math.floor((diskBytes * rule.share) / (64 * MiB)) * 64 * MiB;
+    return Math.min(rule.max, Math.max(rule.min, share));
+}
+/** The budgets for a host whose volume disk has diskBytes (from its size, so redeploys agree). */
+function resolveBudgets(disk, diskBytes = PLAN_DISK_BYTES) {
+    return {
+        logsBytes: disk.logsBudget === 'auto' ? auto(AUTO.logs, diskBytes) : disk.logsBudget,
+        metricsBytes: disk.metricsBudget === 'auto' ? auto(AUTO.metrics, diskBytes) : disk.metricsBudget,
+        appLogsBytes: disk.appLogsBudget,
+    };
+}
+/**
+ * How long logs wait before retention can remove them, at worst: the ingester ships its index
+ * every 15 minutes (a fixed period in Loki's TSDB head manager), then an upload, a retention run
+ * and the delete delay follow (loki-dev-config.yml), and the WAL and the chunks still in memory
+ * hold up to 20 minutes more. What arrives in that time must fit in the budget, whatever it is:
+ * the limit is on the uncompressed bytes, which is what the worst case (logs that do not
+ * compress) writes.
+ */
+const LOKI_UNREACHABLE_SECONDS = 45 * 60;
+/** Loki's own default rate limit: a larger budget does not raise it further. */
+const LOKI_DEFAULT_RATE_MB = 4;
+function lokiLimits(budgetBytes) {
+    const rate = Math.min(LOKI_DEFAULT_RATE_MB * MiB, budgetBytes / LOKI_UNREACHABLE_SECONDS);
+    return {
+        ingestionRateMb: (Math.floor((rate / MiB) * 1000) / 1000).toString(),
+        ingestionBurstMb: '2',
+        streamRate: `${Math.floor(rate / 2 / 1024)}KB`,
+        streamBurst: '2MB',
+    };
+}
+/** Bytes a day Loki accepts at most under a budget (the rate limit, for people). */
+const lokiBytesPerDay = (budgetBytes) => Math.min(LOKI_DEFAULT_RATE_MB * MiB, budgetBytes / LOKI_UNREACHABLE_SECONDS) * 86_400;
+/** Prometheus' size flag: its units are powers of 1024 (MB = MiB). */
+const prometheusSize = (bytes) => `${Math.floor(bytes / MiB)}MB`;
+/** Prometheus deletes whole blocks, and writes a new block before it drops the oldest. */
+const METRICS_BLOCK_MARGIN = 0.2;
+/** nginx's log segments (nginx/log-segments.sh): at most this many of this size, per log file. */
+const NGINX_SEGMENT = { bytes: 10 * MiB, kept: 5 };
+/** Where log-segments.sh is mounted in nginx, and where it keeps the segments (the host's logs/nginx). */
+const NGINX_SEGMENTS = {
+    script: '/etc/nginx/monitoring-deploy/log-segments.sh',
+    files: '/var/log/nginx-files',
+};
+/** An image not yet on the host, by its size once pulled: the pinned table, or an assumption. */
+function imageDiskBytes(image) {
+    const pinned = PINNED_IMAGES.find((p) => image === `${p.image}:${p.tag}`);
+    if (pinned)
+        return { bytes: pinned.diskMiB * MiB, from: pinned.sizeFrom };
+    return {
+        bytes: UNKNOWN_IMAGE_BYTES,
+        from: 'not known before it is pulled: a Spring Boot image on a JRE base is assumed',
+    };
+}
+/** An image of unknown size (your app's, an override): a Spring Boot app on a JRE base. */
+const UNKNOWN_IMAGE_BYTES = 512 * MiB;
+
+;// CONCATENATED MODULE: ./src/host/disk-budget.ts
+// The disk budget: the most the stack will take on the host, item by item, against what each of
+// the host's filesystems has free, before anything is written. What is already there counts:
+// a redeploy needs only what its volumes, logs and images may still grow by.
+
+
+
+/** The directories under remote-dir whose use is measured. */
+const MEASURED_DIRS = ['logs/app', 'logs/nginx', 'data/grafana', 'data/prometheus-agent'];
+/**
+ * One script: df of /, of Docker's root and of remote-dir (its nearest existing parent on a first
+ * deploy), the sizes of Docker's volumes (docker system df -v, the one CLI answer that has them),
+ * of the images the stack runs that are already there, and du of the measured directories.
+ */
+function diskUsageScript(docker, layout, dockerRoot, images) {
+    const dirs = MEASURED_DIRS.map((d) => shq(`${layout.root}/${d}`)).join(' ');
+    return `d=${shq(layout.root)}; while [ ! -e "$d" ]; do d=$(dirname -- "$d"); done
+for p in "root /" "docker ${dockerRoot}" "stack $d"; do
+  df -Pk "\${p#* }" 2>/dev/null | awk -v k="\${p%% *}" -v id="$(stat -f -c %i "\${p#* }" 2>/dev/null)" 'NR==2 {print "@disk-fs", k, id, $2, $4, $NF}'
+done
+${docker} system df -v 2>/dev/null | awk '/^Local Volumes space usage/ {v=1; next} v == 1 && /^VOLUME NAME/ {v=2; next} v == 2 && NF == 0 {v=0} v == 2 {print "@volume", $1, $NF}'
+${images.length ? `${docker} image inspect --format '@image {{.Size}} {{join .RepoTags " "}}' ${images.map(shq).join(' ')} 2>/dev/null` : ''}
+du -sk ${dirs} 2>/dev/null | awk '{print "@du", $1, $2}'
+true`;
+}
+/** Docker's human sizes (units.HumanSize: powers of 1000): 52.88kB, 1.2GB, 0B. */
+function humanBytes(text) {
+    const m = /^([0-9.]+)\s*([kMGTP]?)B$/.exec(text.trim());
+    if (!m?.[1])
+        return 0;
+    const scale = { '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15 }[m[2] ?? ''] ?? 1;
+    return Math.round(Number(m[1]) * scale);
+}
+function parseDiskUsage(out, layout) {
+    const filesystems = [];
+    const volumes = {};
+    const images = {};
+    const dirs = {};
+    for (const line of out.split('\n')) {
+        const [tag, ...f] = line.trim().split(/\s+/);
+        if (tag === '@disk-fs' && f.length >= 5) {
+            const [place, id, size, avail, mount] = f;
+            filesystems.push({ place, id, mount, sizeBytes: Number(size) * 1024, availBytes: Number(avail) * 1024 });
+        }
+        else if (tag === '@volume' && f[0] && f[1])
+            volumes[f[0]] = humanBytes(f[1]);
+        else if (tag === '@image' && f[0])
+            for (const ref of f.slice(1))
+                images[ref] = Number(f[0]);
+        else if (tag === '@du' && f[0] && f[1])
+            dirs[f[1].slice(layout.root.length + 1)] = Number(f[0]) * 1024;
+    }
+    return { filesystems, volumes, images, dirs };
+}
+const has = (i, name) => i.services.some((s) => s.name === name);
+/** A named volume's use, by the service that mounts it at a container path. */
+function volumeUse(i, service, target) {
+    const s = i.services.find((x) => x.name === service);
+    const mount = s?.mounts.find((m) => m.named && m.target === target);
+    return (mount && s && i.usage.volumes[`${i.projectOf(s)}_${mount.source}`]) || 0;
+}
+function imagesItem(i) {
+    const missing = [...new Set(i.services.map(i.imageOf))].filter((img) => img && !(img in i.usage.images));
+    const bytes = missing.reduce((sum, img) => sum + imageDiskBytes(img).bytes, 0);
+    return {
+        what: 'images to pull',
+        place: 'docker',
+        capBytes: bytes,
+        usedBytes: 0,
+        note: missing.length ? missing.join(', ') : 'all on the host already',
+    };
+}
+function containerLogsItem(i) {
+    const unbounded = i.services.filter((s) => s.logMaxBytes === undefined).map((s) => s.name);
+    const bytes = i.services.reduce((sum, s) => sum + (s.logMaxBytes ?? 0), 0);
+    return {
+        what: 'container logs',
+        place: 'docker',
+        capBytes: unbounded.length ? undefined : bytes,
+        usedBytes: 0,
+        note: unbounded.length
+            ? `not rotated: ${unbounded.join(', ')} (set logging max-size and max-file)`
+            : `${i.services.length} containers, Docker's json-file rotation`,
+    };
+}
+const agentMode = (i) => i.services.some((s) => s.name === 'prometheus' && s.command.includes('--agent'));
+const dirUse = (i, d) => i.usage.dirs[d] ?? 0;
+const swapItem = (i) => i.swapFileBytes > 0
+    ? { what: 'swap file', place: 'root', capBytes: i.swapFileBytes, usedBytes: 0, note: 'swap-size' }
+    : undefined;
+const prometheusItem = (i) => has(i, 'prometheus') && !agentMode(i)
+    ? {
+        what: 'Prometheus',
+        place: 'docker',
+        capBytes: Math.round(i.budgets.metricsBytes * (1 + METRICS_BLOCK_MARGIN)),
+        usedBytes: volumeUse(i, 'prometheus', '/prometheus'),
+        note: `metrics-disk-budget ${formatBytes(i.budgets.metricsBytes)} (WAL included) and one block written before the oldest goes`,
+    }
+    : undefined;
+const agentWalItem = (i) => agentMode(i)
+    ? {
+        what: "Prometheus agent's WAL",
+        place: 'stack',
+        capBytes: 256 * MiB,
+        usedBytes: dirUse(i, 'data/prometheus-agent'),
+        note: 'what remote write could not send yet, 12 hours at most (an estimate of the bytes)',
+    }
+    : undefined;
+const lokiItem = (i) => has(i, 'loki')
+    ? {
+        what: 'Loki',
+        place: 'docker',
+        capBytes: i.budgets.logsBytes,
+        usedBytes: volumeUse(i, 'loki', '/loki'),
+        note: 'logs-disk-budget (disk-guard and its rate limit)',
+    }
+    : undefined;
+/** A directory of remote-dir that a service of the stack fills, up to a cap. */
+const dirItem = (service, what, dir, cap, note) => (i) => has(i, service) ? { what, place: 'stack', capBytes: cap(i), usedBytes: dirUse(i, dir), note } : undefined;
+const ITEMS = [
+    imagesItem,
+    swapItem,
+    prometheusItem,
+    agentWalItem,
+    lokiItem,
+    containerLogsItem,
+    dirItem('nginx', 'nginx log files', 'logs/nginx', () => 2 * NGINX_SEGMENT.kept * NGINX_SEGMENT.bytes, `access and error, ${NGINX_SEGMENT.kept} segments of ${formatBytes(NGINX_SEGMENT.bytes)} each at most`),
+    dirItem('server', 'app log files', 'logs/app', (i) => i.budgets.appLogsBytes, 'app-logs-disk-budget: bounded by your Logback rolling policy, not by the deploy'),
+    dirItem('grafana', 'Grafana data', 'data/grafana', () => 256 * MiB, 'its database and plugins (an estimate)'),
+    () => ({
+        what: 'stack files, releases, log positions',
+        place: 'stack',
+        capBytes: 32 * MiB,
+        usedBytes: 0,
+        note: 'configs, the last 5 releases, the log agent and disk-guard state (an estimate)',
+    }),
+];
+/** Everything the stack may take on the host at most, item by item. */
+function budgetItems(i) {
+    return ITEMS.map((rule) => rule(i)).filter((item) => item !== undefined);
+}
+/**
+ * Room the host keeps for itself on each filesystem: 5% of it, at least 512 MiB (package
+ * updates; journald alone may take 10% of the filesystem it writes to, up to 4 GiB).
+ */
+const reserveFor = (sizeBytes) => Math.max(512 * MiB, Math.round(sizeBytes * 0.05));
+const growthOf = (item) => Math.max(0, (item.capBytes ?? 0) - item.usedBytes);
+function diskBudget(items, usage) {
+    const byId = new Map();
+    for (const fs of usage.filesystems)
+        byId.set(fs.id, [...(byId.get(fs.id) ?? []), fs]);
+    const filesystems = [...byId.values()].map((fss) => {
+        const places = fss.map((f) => f.place);
+        const { sizeBytes, availBytes, mount } = fss[0];
+        const growthBytes = items.filter((it) => places.includes(it.place)).reduce((sum, it) => sum + growthOf(it), 0);
+        const reserveBytes = reserveFor(sizeBytes);
+        return {
+            mount,
+            places,
+            sizeBytes,
+            availBytes,
+            growthBytes,
+            reserveBytes,
+            shortBytes: Math.max(0, growthBytes + reserveBytes - availBytes),
+        };
+    });
+    return { items, filesystems };
+}
+function formatBytes(bytes) {
+    if (bytes >= GiB)
+        return `${(bytes / GiB).toFixed(1)} GiB`;
+    if (bytes > 0 && bytes < MiB)
+        return `${Math.ceil(bytes / 1024)} KiB`;
+    return `${Math.round(bytes / MiB)} MiB`;
+}
+const PLACE_WORDS = {
+    root: 'the swap file',
+    docker: "Docker's images and volumes",
+    stack: 'remote-dir',
+};
+/** The refusal for a stack that does not fit, naming what takes the space and what to change. */
+function diskBudgetError(budget) {
+    const short = budget.filesystems.filter((f) => f.shortBytes > 0);
+    if (!short.length)
+        return undefined;
+    const lines = short.map((f) => {
+        const big = budget.items
+            .filter((it) => f.places.includes(it.place) && growthOf(it) > 0)
+            .sort((a, b) => growthOf(b) - growthOf(a))
+            .map((it) => `${it.what} ${formatBytes(growthOf(it))}`);
+        return (`the filesystem of ${f.mount} (${f.places.map((p) => PLACE_WORDS[p]).join(', ')}) has ${formatBytes(f.availBytes)} free; ` +
+            `the stack may still take ${formatBytes(f.growthBytes)} there (${big.join(', ')}) and ${formatBytes(f.reserveBytes)} stay free for the host: ` +
+            `${formatBytes(f.shortBytes)} short`);
+    });
+    return new DeployError(`The stack does not fit on the host's disk; nothing was changed:\n  ${lines.join('\n  ')}`, fixFor(budget, short));
+}
+function fixFor(budget, short) {
+    const on = (what) => budget.items.find((it) => it.what === what && short.some((f) => f.places.includes(it.place)));
+    const fixes = [
+        on('swap file') && 'a smaller swap-size (e.g. 1G)',
+        on('Loki') && 'a smaller logs-disk-budget (e.g. 256M)',
+        on('Prometheus') && 'a smaller metrics-disk-budget (e.g. 256M)',
+        on('app log files') && 'a smaller app-logs-disk-budget',
+    ].filter(Boolean);
+    const most = Math.max(...short.map((f) => f.shortBytes));
+    return `${fixes.length ? `set ${fixes.join(', or ')}; or ` : ''}give the host a bigger volume (at least ${formatBytes(most)} more; an EBS volume can grow while the instance runs), or free space (docker system prune, old files).`;
+}
+const PLACE_NAMES = { root: '/', docker: 'Docker', stack: 'remote-dir' };
+/** The budget as the reports show it; without filesystems (plan), only the items. */
+function budgetReport(budget, memory) {
+    return {
+        rows: budget.items.map((it) => ({
+            what: it.what,
+            where: PLACE_NAMES[it.place],
+            most: it.capBytes === undefined ? 'no bound' : formatBytes(it.capBytes),
+            now: it.usedBytes ? formatBytes(it.usedBytes) : '-',
+            note: it.note,
+        })),
+        filesystems: budget.filesystems.map((f) => `${f.mount} (${f.places.map((p) => PLACE_NAMES[p]).join(', ')}): ${formatBytes(f.availBytes)} free of ${formatBytes(f.sizeBytes)}; ` +
+            `the stack may still take ${formatBytes(f.growthBytes)}, ${formatBytes(f.reserveBytes)} stay free: ` +
+            (f.shortBytes
+                ? `${formatBytes(f.shortBytes)} short`
+                : `fits, ${formatBytes(f.availBytes - f.growthBytes - f.reserveBytes)} to spare`)),
+        memory,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/health/disk-watch.ts
+// The watchdog's look at what grows: disk-guard still at work (its status is fresh), Loki within
+// its budget, the app's log files within their share. Read from disk-guard's status file and du.
+
+
+/** disk-guard writes its status every minute: older than this, it has stopped. */
+const STALE_SEC = 5 * 60;
+function diskWatchScript(layout) {
+    return `sed 's/^/@dg /' ${shq(`${layout.dataDir}/disk-guard/status`)} 2>/dev/null
+echo "@dg-now $(date +%s)"
+du -sk ${shq(`${layout.logsDir}/app`)} 2>/dev/null | awk '{print "@app-logs-kib", $1}'`;
+}
+function parseDiskWatch(out) {
+    const status = {};
+    for (const m of out.matchAll(/^@dg ([a-z_]+)=(\d+)$/gm))
+        status[m[1]] = Number(m[2]);
+    const app = /^@app-logs-kib (\d+)$/m.exec(out)?.[1];
+    return {
+        status,
+        nowSec: Number(/^@dg-now (\d+)$/m.exec(out)?.[1] ?? 0),
+        appLogsBytes: app === undefined ? undefined : Number(app) * 1024,
+    };
+}
+/** Problems, one sentence each; diskGuard: the deployed stack runs disk-guard. */
+function diskWatchProblems(w, diskGuard, appLogsBudget) {
+    const out = [];
+    const { time, loki_kib: lokiKib, loki_budget_kib: budgetKib } = w.status;
+    if (diskGuard && (time === undefined || w.nowSec - time > STALE_SEC))
+        out.push(`disk-guard is not at work (${time === undefined ? 'no status yet' : `its status is ${Math.round((w.nowSec - time) / 60)} min old`}): Loki and nginx's log files are not kept within their budget. Fix: \`docker logs disk-guard\`, then redeploy.`);
+    if (lokiKib !== undefined && budgetKib && lokiKib > budgetKib)
+        out.push(`Loki takes ${formatBytes(lokiKib * 1024)}, more than its logs-disk-budget of ${formatBytes(budgetKib * 1024)}. Fix: \`docker logs disk-guard\`; a smaller logs-disk-budget lowers the rate Loki accepts.`);
+    if (w.appLogsBytes !== undefined && w.appLogsBytes > appLogsBudget)
+        out.push(`The app's log files take ${formatBytes(w.appLogsBytes)} in logs/app, more than app-logs-disk-budget (${formatBytes(appLogsBudget)}); nothing deletes them. Fix: a Logback rolling policy with totalSizeCap (see the README), or a larger app-logs-disk-budget.`);
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/base/format.ts
+// How durations read in every line a person sees.
+function format_formatDuration(ms) {
+    if (ms < 1000)
+        return `${ms}ms`;
+    if (ms < 60_000)
+        return `${(ms / 1000).toFixed(1)}s`;
+    return `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
 }
 
 ;// CONCATENATED MODULE: external "node:http"
 const external_node_http_namespaceObject = require("node:http");
-;// CONCATENATED MODULE: external "node:net"
-const external_node_net_namespaceObject = require("node:net");
 ;// CONCATENATED MODULE: external "node:tls"
 const external_node_tls_namespaceObject = require("node:tls");
-;// CONCATENATED MODULE: ./src/errors.ts
-// An error the user can act on: what went wrong and how to fix it. Anything else that reaches
-// the top is a bug in this action and is reported as one.
-class DeployError extends Error {
-    fix;
-    constructor(message, fix) {
-        super(fix ? `${message}\nFix: ${fix}` : message);
-        this.fix = fix;
-        this.name = 'DeployError';
-    }
-}
-/** No SSH answer at all (refused, timed out, unresolvable): for a watchdog, the host is down. */
-class HostUnreachableError extends DeployError {
-    constructor(message, fix) {
-        super(message, fix);
-        this.name = 'HostUnreachableError';
-    }
-}
-/** An error's first line: its cause without the fix and details, for one-line reports. */
-function errors_headline(error) {
-    const message = error instanceof Error ? error.message : String(error);
-    return message.split('\n')[0] ?? '';
-}
-/** The SSH connection went away mid-run: nothing more can be asked of the host. */
-class ConnectionLostError extends DeployError {
-    constructor(message, fix) {
-        super(message, fix);
-        this.name = 'ConnectionLostError';
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/connection/tls.ts
 // The certificate a receiver made by monitoring-deploy shows, and how a client pins it.
 
@@ -34855,17 +36542,1926 @@ async function httpFromHost(remote, url, req = {}, ca) {
         : channel, u.host, { ...req, path: req.path ?? `${u.pathname}${u.search}` });
 }
 
+// EXTERNAL MODULE: ../main/node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(3439);
+;// CONCATENATED MODULE: ./src/model/compose.ts
+// The one reading of a stack's compose files: services with the line each value is on, their
+// images, mounts, profiles and commands, with Compose's ${VAR} interpolation applied. The linter,
+// the renderer and the Compose runner all read services and mounts from here.
+
+
+
+/** Compose-style interpolation: $$, ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?err}, $VAR. */
+function interpolate(text, vars) {
+    return text.replace(/\$(\$|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g, (_match, dollar, braced, op, arg, bare) => {
+        if (dollar === '$')
+            return '$';
+        const name = braced ?? bare;
+        const v = vars[name];
+        if (op === ':-')
+            return v ? v : arg;
+        if (op === '-')
+            return v ?? arg;
+        return v ?? '';
+    });
+}
+function yamlFile(path, text) {
+    const lc = new dist/* LineCounter */.HN();
+    const doc = (0,dist/* parseDocument */.Tp)(text, { lineCounter: lc, uniqueKeys: false });
+    if (doc.errors.length) {
+        const e = doc.errors[0];
+        return { error: { value: e?.message ?? 'invalid YAML', file: path, line: e?.linePos?.[0]?.line ?? 1 } };
+    }
+    return {
+        file: {
+            path,
+            data: doc.toJS(),
+            lineOf: (keys) => {
+                // The line of the key itself (or of the sequence item), where a reader looks.
+                let node = doc.contents;
+                let at = node?.range?.[0];
+                for (const k of keys) {
+                    if ((0,dist/* isMap */.jh)(node)) {
+                        const pair = node.items.find((p) => (0,dist/* isScalar */.jn)(p.key) && p.key.value === k);
+                        if (!pair)
+                            break;
+                        at = pair.key.range?.[0] ?? at;
+                        node = pair.value;
+                    }
+                    else if ((0,dist/* isSeq */.oP)(node) && typeof k === 'number') {
+                        const item = node.items[k];
+                        if (!item)
+                            break;
+                        at = item.range?.[0] ?? at;
+                        node = item;
+                    }
+                    else
+                        break;
+                }
+                return at === undefined ? 1 : lc.linePos(at).line;
+            },
+        },
+    };
+}
+function str(v) {
+    return typeof v === 'string' || typeof v === 'number' ? String(v) : undefined;
+}
+function parseMount(raw, vars, file, line) {
+    if (typeof raw === 'string') {
+        const parts = interpolate(raw, vars).split(':');
+        if (parts.length < 2)
+            return { source: '', target: parts[0] ?? '', named: true, file, line };
+        const [source = '', target = ''] = parts;
+        const named = !/^[./~]/.test(source) && !source.startsWith('/');
+        return { source, target, named, file, line };
+    }
+    if (raw && typeof raw === 'object') {
+        const o = raw;
+        const source = interpolate(str(o.source) ?? '', vars);
+        const target = interpolate(str(o.target) ?? '', vars);
+        return { source, target, named: o.type === 'volume', file, line };
+    }
+    return undefined;
+}
+/** The services of one compose file; a file that is not valid YAML has none and an error. */
+function parseComposeFile(file, vars = {}) {
+    const { file: y, error } = yamlFile(file.path, file.content.toString('utf8'));
+    if (!y)
+        return { services: [], error };
+    return { services: servicesOf(y, vars), yaml: y };
+}
+function servicesOf(y, vars) {
+    const path = y.path;
+    const svcs = y.data?.services ?? {};
+    return Object.entries(svcs).map(([name, svc]) => {
+        const s = svc ?? {};
+        const at = (...k) => y.lineOf(['services', name, ...k]);
+        const image = str(s.image);
+        const user = str(s.user);
+        const command = Array.isArray(s.command)
+            ? s.command.map(String)
+            : typeof s.command === 'string'
+                ? s.command.split(/\s+/)
+                : [];
+        return {
+            name,
+            file: path,
+            line: at(),
+            image: image === undefined ? undefined : { value: interpolate(image, vars), file: path, line: at('image') },
+            containerName: str(s.container_name),
+            user: user === undefined ? undefined : { value: interpolate(user, vars), file: path, line: at('user') },
+            rawUser: user,
+            ports: (Array.isArray(s.ports) ? s.ports : []).map((p, i) => ({
+                value: interpolate(typeof p === 'object' && p
+                    ? `${p.published ?? ''}:${p.target ?? ''}`
+                    : String(p), vars),
+                file: path,
+                line: at('ports', i),
+            })),
+            mounts: (Array.isArray(s.volumes) ? s.volumes : [])
+                .map((v, i) => parseMount(v, vars, path, at('volumes', i)))
+                .filter((m) => !!m),
+            command: command.map((c) => interpolate(c, vars)),
+            profiles: Array.isArray(s.profiles) ? s.profiles.map(String) : [],
+            environment: environmentOf(s.environment, vars),
+            memLimitBytes: byteSize(str(s.mem_limit), vars),
+            logMaxBytes: logMaxBytes(s.logging, vars),
+        };
+    });
+}
+/** Compose's byte values (mem_limit: 256m, max-size: 10m): b, k, m, g (powers of 1024). */
+function byteSize(raw, vars) {
+    const m = /^\s*([0-9.]+)\s*([bkmg]?)b?\s*$/i.exec(interpolate(raw ?? '', vars));
+    if (!m?.[1])
+        return undefined;
+    const unit = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(m[2] ?? '').toLowerCase()] ?? 1;
+    return Math.round(Number(m[1]) * unit);
+}
+/**
+ * Docker's json-file and local drivers keep max-file files of max-size at most (json-file: 1
+ * file when only max-size is set; local: 5 files of 20m by default); json-file without max-size
+ * grows without bound, as do drivers whose files are not the container's (none, syslog: 0).
+ */
+function logMaxBytes(raw, vars) {
+    const logging = (raw ?? {});
+    const driver = str(logging.driver) ?? 'json-file';
+    const options = logging.options ?? {};
+    const files = Number(interpolate(str(options['max-file']) ?? '', vars)) || undefined;
+    const size = byteSize(str(options['max-size']), vars);
+    if (driver === 'local')
+        return (size ?? 20 * 1024 ** 2) * (files ?? 5);
+    if (driver === 'json-file')
+        return size === undefined ? undefined : size * (files ?? 1);
+    return 0;
+}
+function environmentOf(raw, vars) {
+    const out = {};
+    if (Array.isArray(raw)) {
+        for (const item of raw.map(String)) {
+            const i = item.indexOf('=');
+            if (i > 0)
+                out[item.slice(0, i)] = interpolate(item.slice(i + 1), vars);
+        }
+    }
+    else if (raw && typeof raw === 'object') {
+        for (const [k, v] of Object.entries(raw))
+            out[k] = interpolate(v === null ? '' : String(v), vars);
+    }
+    return out;
+}
+/** The stack-relative directories and files (`./x` → `x`) a service bind-mounts. */
+function stackMounts(service) {
+    return service.mounts.filter((m) => m.source.startsWith('./')).map((m) => hostPathKey(m.source));
+}
+function buildModel(files, vars) {
+    const byPath = new Map(files.map((f) => [f.path, f]));
+    const cache = new Map();
+    const parseErrors = [];
+    const yaml = (path) => {
+        if (!cache.has(path)) {
+            const f = byPath.get(path);
+            if (!f)
+                cache.set(path, undefined);
+            else {
+                const r = yamlFile(path, f.content.toString('utf8'));
+                if (r.error)
+                    parseErrors.push(r.error);
+                cache.set(path, r.file);
+            }
+        }
+        return cache.get(path);
+    };
+    const composeFiles = Object.values(COMPOSE_FILES).filter((p) => byPath.has(p));
+    const services = composeFiles.flatMap((path) => {
+        const y = yaml(path);
+        return y ? servicesOf(y, vars) : [];
+    });
+    return { files: byPath, services, composeFiles, vars, parseErrors, yaml };
+}
+/** Normalises a host path for comparison: ./x relative to the stack dir, ~ kept as written. */
+function hostPathKey(source) {
+    return external_node_path_namespaceObject.posix.normalize(source.replace(/\/+$/, '').replace(/^\.\//, '')).replace(/\/$/, '');
+}
+const imageName = (s) => s.image?.value.replace(/@.*$/, '').replace(/:[^/:]*$/, '') ?? '';
+/** The tag of a service's image, if it names one. */
+const imageTag = (s) => /:([^/:@]+)(?:@.*)?$/.exec(s.image?.value ?? '')?.[1];
+/** A service runs the program `name`: its image's last path part, or its service name. */
+const isImage = (s, name) => imageName(s).split('/').pop() === name || s.name === name;
+/** Whether a container path is the directory or inside it. */
+const within = (path, dir) => {
+    const p = external_node_path_namespaceObject.posix.normalize(path);
+    const d = external_node_path_namespaceObject.posix.normalize(dir).replace(/\/$/, '');
+    return p === d || p.startsWith(`${d}/`);
+};
+/** The mount of a service that holds a container path, the deepest one. */
+function mountHolding(s, containerPath) {
+    return s.mounts.filter((mt) => within(containerPath, mt.target)).sort((a, b) => b.target.length - a.target.length)[0];
+}
+/** The stack file a service mounts at a container path (its config), if it is in the stack. */
+function mountedConfig(m, s, containerPath) {
+    const mt = s.mounts.find((x) => x.target === containerPath);
+    if (!mt || mt.named || !mt.source.startsWith('./'))
+        return undefined;
+    const rel = hostPathKey(mt.source);
+    return m.files.has(rel) ? rel : undefined;
+}
+/** A command-line flag's value (`-flag=v`, `--flag v`), or the program's default. */
+function configFlag(s, flag, fallback) {
+    for (const c of s.command) {
+        const m = new RegExp(`^-?-${flag}=(.+)$`).exec(c);
+        if (m?.[1])
+            return m[1];
+    }
+    const i = s.command.findIndex((c) => c === `--${flag}` || c === `-${flag}`);
+    return (i >= 0 && s.command[i + 1]) || fallback;
+}
+
+;// CONCATENATED MODULE: ./src/health/grafana.ts
+// Grafana can use its data: through the tunnel and with the admin credentials (never printed),
+// each provisioned data source answers Grafana's own health check, every provisioned alert rule
+// is loaded, and with a webhook the Discord contact point exists. Each failure says what Grafana
+// answered. API shapes: pkg/api/api.go (routes), pkg/api/plugins.go (CheckHealth → 200
+// {"status":"OK"} / 400 {"status":"ERROR"}), pkg/services/ngalert/api/tooling/definitions.
+
+
+
+
+/** What the mounted provisioning files promise, read from the stack as deployed. */
+function grafanaProvisioning(model) {
+    const grafana = model.services.find((s) => s.name === 'grafana');
+    const mount = grafana && mountHolding(grafana, '/etc/grafana/provisioning');
+    if (!mount?.source.startsWith('./'))
+        return undefined;
+    const dir = external_node_path_namespaceObject.posix.normalize(mount.source.slice(2)).replace(/\/$/, '');
+    const yamls = [...model.files.keys()].filter((p) => p.startsWith(`${dir}/`) && /\.ya?ml$/.test(p));
+    const datasources = [];
+    const ruleUids = [];
+    const contactPoints = [];
+    for (const path of yamls) {
+        const data = model.yaml(path)?.data;
+        for (const d of data?.datasources ?? [])
+            if (d.uid)
+                datasources.push({ uid: d.uid, name: d.name ?? d.uid, url: d.url });
+        for (const g of data?.groups ?? [])
+            for (const r of g.rules ?? [])
+                if (r.uid)
+                    ruleUids.push(r.uid);
+        for (const c of data?.contactPoints ?? [])
+            if (c.name)
+                contactPoints.push(c.name);
+    }
+    return { datasources, ruleUids, contactPoints };
+}
+const brief = (s) => s.trim().replace(/\s+/g, ' ').slice(0, 200);
+function message(res) {
+    try {
+        const m = JSON.parse(res.body).message;
+        if (m)
+            return brief(m);
+    }
+    catch { }
+    return brief(res.body);
+}
+function judgeDatasourceHealth(ds, res) {
+    if (res.status === 401)
+        return 'Grafana refused the admin credentials (401): the admin password on the host is not the one Grafana has';
+    let status = '';
+    try {
+        status = String(JSON.parse(res.body).status ?? '');
+    }
+    catch { }
+    if (res.status === 200 && status === 'OK')
+        return undefined;
+    return `Grafana cannot use data source ${ds.name} (uid ${ds.uid}${ds.url ? `, ${ds.url}` : ''}): ${res.status} ${message(res)}`;
+}
+function judgeAlertRules(expected, res) {
+    if (res.status !== 200)
+        return { why: `Grafana's alert rules API answered ${res.status} ${message(res)}`, loaded: 0 };
+    const rules = JSON.parse(res.body);
+    const have = new Set(rules.map((r) => r.uid));
+    const missing = expected.filter((u) => !have.has(u));
+    return {
+        loaded: rules.length,
+        why: missing.length
+            ? `Grafana has not loaded the alert rules ${missing.join(', ')} (it has ${rules.length})`
+            : undefined,
+    };
+}
+function judgeContactPoints(expected, res) {
+    if (res.status !== 200)
+        return `Grafana's contact points API answered ${res.status} ${message(res)}`;
+    const names = new Set(JSON.parse(res.body).map((c) => c.name));
+    const missing = expected.filter((n) => !names.has(n));
+    return missing.length ? `Grafana has no contact point ${missing.join(', ')}` : undefined;
+}
+/** Grafana's own view of its data sources, rules and contact points, asked in parallel. */
+async function inspectGrafana(remote, address, container, plan) {
+    const auth = basicAuth({ username: plan.user, password: plan.password });
+    const get = (path) => httpViaHost(remote, address, 3000, { path, headers: auth, timeoutMs: 10_000 });
+    const check = async (name, judge) => {
+        try {
+            const why = await judge();
+            return { name, ok: !why, detail: why ?? 'healthy', container };
+        }
+        catch (e) {
+            return { name, ok: false, detail: `Grafana did not answer: ${errors_headline(e).slice(0, 200)}`, container };
+        }
+    };
+    let loaded = 0;
+    const checks = await Promise.all([
+        ...plan.datasources.map((ds) => check(`grafana data source ${ds.name}`, async () => judgeDatasourceHealth(ds, await get(`/api/datasources/uid/${encodeURIComponent(ds.uid)}/health`)))),
+        check('grafana alert rules', async () => {
+            const r = judgeAlertRules(plan.ruleUids, await get('/api/v1/provisioning/alert-rules'));
+            loaded = r.loaded;
+            return r.why;
+        }).then((c) => (c.ok ? { ...c, detail: `${loaded} loaded` } : c)),
+        ...(plan.contactPoints.length
+            ? [
+                check('grafana contact points', async () => judgeContactPoints(plan.contactPoints, await get('/api/v1/provisioning/contact-points'))),
+            ]
+            : []),
+    ]);
+    return { checks, alertRulesLoaded: loaded };
+}
+
+;// CONCATENATED MODULE: ./src/health/poll.ts
+// One poller for everything that waits on the host: look, judge, back off, give up at the
+// deadline. A lost connection ends the wait at once: nothing more can be learned.
+
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+async function poll(o) {
+    const started = Date.now();
+    let delay = o.firstDelayMs ?? 1_000;
+    let last = '';
+    for (;;) {
+        let seen;
+        try {
+            seen = await o.look();
+        }
+        catch (e) {
+            if (e instanceof ConnectionLostError)
+                throw e;
+            seen = o.failed(e);
+        }
+        if (o.done(seen))
+            return { seen, done: true, elapsedMs: Date.now() - started };
+        const waiting = o.waiting(seen);
+        if (waiting !== last) {
+            o.log.info(`  ${o.label ?? 'waiting'} (${format_formatDuration(Date.now() - started)}): ${waiting}`);
+            last = waiting;
+        }
+        if (Date.now() + delay > started + o.timeoutMs)
+            return { seen, done: false, elapsedMs: Date.now() - started };
+        await sleep(delay);
+        delay = Math.min(Math.round(delay * 1.5), o.maxDelayMs ?? 5_000);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/health/arrival.ts
+// An agent's data, read back where it lands: the `up` series of every target it scrapes
+// (arriving by remote write, labelled with its host name) must be 1, and its logs must be found.
+// Two places to read: the central host's own Prometheus and Loki (a run with the monitoring host,
+// through that host's SSH connection), or the query URLs of any engine (VictoriaMetrics, Mimir,
+// Grafana Cloud, a Loki cluster), asked from the agent host itself.
+
+
+
+
+
+/**
+ * Asked of every engine with each query. VictoriaMetrics hides samples newer than its
+ * -search.latencyOffset (30 s by default) unless a query sets latency_offset (it refuses 0; 1ms
+ * is the least), and nocache=1 keeps its response cache out. Prometheus ignores parameters it
+ * does not know (3.5 checked); Mimir and Thanos, which read the same API's parameters by name,
+ * were not run here.
+ */
+const FRESH_PARAMS = { latency_offset: '1ms', nocache: '1' };
+/** The URL with these query parameters set, keeping any it already had. */
+function withParams(url, params) {
+    const u = new URL(url);
+    for (const [k, v] of Object.entries(params))
+        u.searchParams.set(k, v);
+    return u.toString();
+}
+/** A URL as messages and the summary show it: no user:password@. */
+const shownUrl = withoutUserinfo;
+/** The selector of a host's `up` series. */
+const upSelector = (host) => `up{host=${JSON.stringify(host)}}`;
+/**
+ * A Prometheus query API answer for `up`: an instant vector (`value`: the query's time) or a
+ * range (`values`: the raw samples, the newest last).
+ */
+function parseUpAnswer(body) {
+    const data = JSON.parse(body);
+    if (data.status !== 'success' || !Array.isArray(data.data?.result))
+        throw new Error(data.error ?? 'not a query answer');
+    return data.data.result.map((r) => {
+        const last = r.values?.at(-1) ?? r.value;
+        return {
+            job: r.metric?.job ?? '',
+            instance: r.metric?.instance ?? '',
+            up: last?.[1] ?? '',
+            ...(r.values && last ? { atMs: Math.round(Number(last[0]) * 1000) } : {}),
+        };
+    });
+}
+const iso = (ms) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
+/** What has not arrived yet of these targets' `up` series; empty when all are there, 1 and fresh. */
+function missingUp(expected, series) {
+    if (!series.length)
+        return ['no series yet'];
+    return expected.flatMap((t) => {
+        const s = series.find((x) => x.job === t.job && x.instance === t.instance);
+        const name = `${t.job} (${t.instance})`;
+        if (!s)
+            return [`no series for ${name} yet`];
+        if (s.up !== '1')
+            return [`${name} is ${s.up} (down where the agent scrapes it)`];
+        if (t.sinceMs !== undefined && s.atMs !== undefined && s.atMs < t.sinceMs)
+            return [`${name}: newest sample ${iso(s.atMs)}, none since ${iso(t.sinceMs)} yet`];
+        return [];
+    });
+}
+/** A query endpoint's answer other than 200, in words; undefined for 200. */
+function queryRefused(endpoint, status, body) {
+    const where = shownUrl(endpoint.url);
+    if (status === 200)
+        return undefined;
+    if (status === 401 || status === 403)
+        return `${where} answered ${statusWords(status)}: ${endpoint.credentials.from} are not accepted there`;
+    if (status === 404)
+        return `${where} answered 404: no query endpoint at that path`;
+    let said = body;
+    try {
+        // Prometheus, VictoriaMetrics and Loki say what is wrong in a JSON error.
+        said = JSON.parse(body).error ?? body;
+    }
+    catch { }
+    return `${where} answered ${answerWords(status, said)}`;
+}
+/** A GET of the endpoint with these parameters, from the host, with its credentials. */
+function askEndpoint(remote, endpoint, params) {
+    return httpFromHost(remote, withParams(endpoint.url, params), {
+        headers: basicAuth(endpoint.credentials),
+        timeoutMs: 5_000,
+    });
+}
+/**
+ * One look at the metrics query URL: the raw `up` samples of the host over Prometheus' lookback
+ * (5 minutes), so that both the newest value and its time are known, as fresh as the engine
+ * shows them.
+ */
+async function metricsArrival(remote, host, endpoint, expected) {
+    const where = shownUrl(endpoint.url);
+    const selector = upSelector(host);
+    const fail = (detail) => ({ ok: false, detail });
+    let res;
+    try {
+        res = await askEndpoint(remote, endpoint, { query: `${selector}[5m]`, ...FRESH_PARAMS });
+    }
+    catch (e) {
+        return fail(`${where} cannot be reached from the host: ${errors_headline(e)}`);
+    }
+    const refused = queryRefused(endpoint, res.status, res.body);
+    if (refused)
+        return fail(refused);
+    let series;
+    try {
+        series = parseUpAnswer(res.body);
+    }
+    catch {
+        return fail(`${where} answered 200, but not as a Prometheus query API does: ${res.body.slice(0, 120)}`);
+    }
+    const missing = missingUp(expected, series);
+    if (missing.length)
+        return fail(`waiting for ${selector} at ${where}: ${missing.join('; ')}`);
+    const n = expected.length;
+    return { ok: true, detail: `${selector} of ${n} target${n === 1 ? '' : 's'} is 1 at ${where}` };
+}
+/** One look at what the central Prometheus and Loki hold for each agent host. */
+async function lookForAgents(remote, facts, network, agents) {
+    const containers = await listContainers(remote, facts, network);
+    const address = (service) => containers.find((c) => c.service === service && c.state === 'running')?.address;
+    const prometheus = address('prometheus');
+    const loki = address('loki');
+    let logHosts = [];
+    if (loki) {
+        const res = await httpViaHost(remote, loki, 3100, { path: '/loki/api/v1/label/host/values', timeoutMs: 5_000 });
+        if (res.status === 200)
+            logHosts = (JSON.parse(res.body).data ?? []).map(String);
+    }
+    const out = [];
+    for (const { host, targets } of agents) {
+        let series = [];
+        let queryProblem = prometheus ? '' : 'the central Prometheus is not running';
+        if (prometheus) {
+            const res = await httpViaHost(remote, prometheus, 9090, {
+                path: `/api/v1/query?query=${encodeURIComponent(upSelector(host))}`,
+                timeoutMs: 5_000,
+            });
+            if (res.status === 200)
+                series = parseUpAnswer(res.body);
+            else
+                queryProblem = `the central Prometheus answered ${res.status} ${res.body.slice(0, 120)}`;
+        }
+        const logs = logHosts.includes(host);
+        // Every target the agent scrapes must have arrived, not just the first batch.
+        const missing = queryProblem ? [] : missingUp(targets, series);
+        const problems = [
+            ...(queryProblem ? [queryProblem] : []),
+            ...(missing.length ? [`${upSelector(host)} in the central Prometheus: ${missing.join('; ')}`] : []),
+            ...(logs ? [] : [`no log streams with host="${host}" in the central Loki yet`]),
+        ];
+        out.push({
+            host,
+            ok: problems.length === 0,
+            detail: problems.length ? problems.join('; ') : `${series.length} up series and log streams arrived`,
+            series,
+            logs,
+        });
+    }
+    return out;
+}
+/** Polls until every agent's data is there or the deadline passes; returns the last look. */
+async function waitForAgents(remote, facts, network, agents, timeoutMs, log) {
+    const result = await poll({
+        timeoutMs,
+        log,
+        label: 'waiting for agents',
+        look: () => lookForAgents(remote, facts, network, agents),
+        done: (seen) => seen.every((a) => a.ok),
+        failed: (e) => agents.map(({ host }) => ({ host, ok: false, detail: errors_headline(e), series: [], logs: false })),
+        waiting: (seen) => seen
+            .filter((a) => !a.ok)
+            .map((a) => `${a.host}: ${a.detail}`)
+            .join(' | '),
+    });
+    return result.seen;
+}
+
+;// CONCATENATED MODULE: ./src/model/logs.ts
+// The log path as the stack declares it: which log agent runs, which files it tails under which
+// job label, and where on the host those files are. The linter checks it statically; the gate
+// proves it with a canary line per job.
+
+
+
+/** The entry of the log agent a service runs, by its image (or its name). */
+function logAgentOf(s) {
+    return LOG_AGENTS.find((a) => isImage(s, a.image.split('/').pop() ?? a.name));
+}
+/** The log agents among the stack's services. */
+function logAgents(m) {
+    return m.services.filter((s) => logAgentOf(s));
+}
+/** The jobs of a log agent's config: each `__path__` glob with its job label and line. */
+function logJobs(m, agent) {
+    const spec = logAgentOf(agent);
+    return spec ? JOB_READERS[spec.name](m, agent) : [];
+}
+/** Promtail's config.yml: each static_configs' labels.__path__ with its job label. */
+function promtailJobs(m, agent) {
+    const cfgPath = mountedConfig(m, agent, configFlag(agent, 'config.file', '/etc/promtail/config.yml'));
+    const y = cfgPath ? m.yaml(cfgPath) : undefined;
+    const data = y?.data;
+    const out = [];
+    (data?.scrape_configs ?? []).forEach((sc, i) => {
+        (sc.static_configs ?? []).forEach((st, j) => {
+            const p = st.labels?.__path__;
+            if (typeof p === 'string' && y) {
+                out.push({
+                    job: String(st.labels?.job ?? ''),
+                    path: p,
+                    file: y.path,
+                    line: y.lineOf(['scrape_configs', i, 'static_configs', j, 'labels', '__path__']),
+                });
+            }
+        });
+    });
+    return out;
+}
+/** Alloy's config.alloy: each `__path__ = "…"` with the `job` on the same line. */
+function alloyJobs(m, agent) {
+    const cfgPath = agent.mounts.find((mt) => mt.target.endsWith('.alloy') && m.files.has(hostPathKey(mt.source)));
+    const file = cfgPath ? hostPathKey(cfgPath.source) : undefined;
+    const text = file ? (m.files.get(file)?.content.toString('utf8') ?? '') : '';
+    return text.split('\n').flatMap((l, i) => [...l.matchAll(/"?__path__"?\s*=\s*"([^"]+)"/g)].map((x) => ({
+        job: /"?job"?\s*=\s*"([^"]*)"/.exec(l)?.[1] ?? '',
+        path: x[1] ?? '',
+        file: file ?? '',
+        line: i + 1,
+    })));
+}
+/** How each log agent's config is read: one reader per entry of LOG_AGENTS. */
+const JOB_READERS = {
+    promtail: promtailJobs,
+    alloy: alloyJobs,
+};
+/**
+ * The host directory a container directory of a service is bind-mounted from, or undefined when
+ * no bind mount holds it. Stack-relative sources resolve against the stack's root on the host.
+ */
+function hostDirOf(service, containerDir, root) {
+    const mt = mountHolding(service, containerDir);
+    if (!mt || mt.named)
+        return undefined;
+    const source = mt.source.startsWith('./') ? external_node_path_namespaceObject.posix.join(root, mt.source) : mt.source;
+    if (!source.startsWith('/'))
+        return undefined;
+    return external_node_path_namespaceObject.posix.join(source, external_node_path_namespaceObject.posix.relative(mt.target, containerDir));
+}
+
+;// CONCATENATED MODULE: ./src/health/canary.ts
+// The log path, proven: a line unique to this run is appended to a file of our own in every
+// directory the log agent tails, and the gate passes only when Loki returns each line under its
+// directory's job label. A wrong mount, a wrong __path__, an agent that cannot reach Loki or a
+// Loki that refuses the push each end in a sentence that says so.
+
+
+
+/** Marks every canary line and file: dashboards and alert rules filter it out. */
+const CANARY_MARK = 'monitoring-deploy-canary';
+/**
+ * A file name the glob's last part matches: `*.log` → `monitoring-deploy-canary-TOKEN.log`. A new
+ * file each run: the log agent keeps read offsets by path, and an offset saved for an older file
+ * of the same name (its positions outlive a log directory made afresh) would skip the new line.
+ */
+function canaryFileName(pattern, token) {
+    return pattern
+        .replace(/\{([^,}]*)[^}]*\}/g, '$1')
+        .replace(/\[!?(.)[^\]]*\]/g, '$1')
+        .replace(/\*+/g, `${CANARY_MARK}-${token}`)
+        .replace(/\?/g, 'x');
+}
+const WILDCARD = /[*?[{]/;
+function spotOf(job, agent, root, token) {
+    const parts = job.path.split('/');
+    const last = parts.pop() ?? '';
+    // A `**` directory matches zero directories too: the canary goes where it starts.
+    const dirParts = parts.filter((p) => p !== '**');
+    const containerDir = dirParts.join('/') || '/';
+    const containerFile = external_node_path_namespaceObject.posix.join(containerDir, canaryFileName(last, token));
+    const base = { job: job.job, glob: job.path, containerFile };
+    if (!job.job)
+        return { ...base, problem: `${job.path} has no job label, so its lines cannot be found in Loki by job` };
+    if (dirParts.some((p) => WILDCARD.test(p)))
+        return {
+            ...base,
+            problem: `${job.path} has a wildcard directory: there is no one directory to put a canary line in`,
+        };
+    const hostDir = hostDirOf(agent, containerDir, root);
+    if (!hostDir)
+        return {
+            ...base,
+            problem: `${agent.name} watches ${job.path}, but no host directory is mounted at ${containerDir} in its container (it mounts ${agent.mounts.map((m) => m.target).join(', ')})`,
+        };
+    return { ...base, hostFile: external_node_path_namespaceObject.posix.join(hostDir, external_node_path_namespaceObject.posix.basename(containerFile)) };
+}
+/** Where the canary lines go: one spot per job of the agent's config. */
+function canaryPlan(model, agent, root, token) {
+    return {
+        agent: {
+            service: agent.name,
+            title: logAgentOf(agent)?.title ?? agent.name,
+            image: agent.image?.value,
+            port: logAgentOf(agent)?.port,
+        },
+        spots: logJobs(model, agent).map((j) => spotOf(j, agent, root, token)),
+    };
+}
+/** The line written for a job: the mark, this run's token, and the job it should arrive under. */
+function canaryLine(token, job, at = new Date()) {
+    return `${at.toISOString()} INFO ${CANARY_MARK} ${token} job=${job}`;
+}
+/**
+ * Appends each job's line to its file on the host: as the login user, else with `sudo -n`, else
+ * from a throwaway container of the agent's own image (the app's log directories may belong to
+ * the user the app runs as). Prints `@wrote JOB`, `@nodir JOB DIR-LISTING` or `@denied JOB`.
+ */
+function canaryScript(plan, token, docker) {
+    // Earlier runs' canary files in the directory go (this run's token kept): one small file each.
+    const append = `f=$1; for o in "\${f%/*}"/*${CANARY_MARK}-*; do case "$o" in *${CANARY_MARK}-${token}*) ;; *) rm -f -- "$o" ;; esac; done; printf '%s\\n' "$2" >> "$f"`;
+    const viaDocker = plan.agent.image
+        ? `|| ${docker} run --rm --user 0:0 --network none --entrypoint /bin/sh -v "$d:/c" ${shq(plan.agent.image)} -c "$W" _ "/c/$n" "$3" >/dev/null 2>&1`
+        : '';
+    const lines = [
+        `W=${shq(append)}`,
+        'put() {',
+        '  d=$(dirname -- "$2"); n=$(basename -- "$2")',
+        `  if [ ! -d "$d" ]; then echo "@nodir $1 $(ls -1 -- "$(dirname -- "$d")" 2>/dev/null | tr '\\n' ' ')"; return; fi`,
+        `  if sh -c "$W" _ "$2" "$3" 2>/dev/null || sudo -n sh -c "$W" _ "$2" "$3" 2>/dev/null ${viaDocker}; then echo "@wrote $1"; else echo "@denied $1"; fi`,
+        '}',
+    ];
+    for (const s of plan.spots) {
+        if (s.hostFile)
+            lines.push(`put ${shq(s.job)} ${shq(s.hostFile)} ${shq(canaryLine(token, s.job))}`);
+    }
+    return lines.join('\n');
+}
+function parseCanaryWrites(stdout) {
+    const out = new Map();
+    for (const line of stdout.split('\n')) {
+        const m = /^@(wrote|nodir|denied) (\S+) ?(.*)$/.exec(line);
+        if (!m?.[1] || !m[2])
+            continue;
+        out.set(m[2], m[1] === 'nodir' ? { state: 'nodir', siblings: (m[3] ?? '').trim() } : { state: m[1] });
+    }
+    return out;
+}
+/** LogQL for this run's lines of the given jobs (and host label, on a Loki shared by hosts). */
+function canaryQuery(token, jobs, host) {
+    const re = jobs.map((j) => j.replace(/[\\^$.*+?()[\]{}|]/g, '\\\\$&')).join('|');
+    return `{job=~"${re}"${host ? `, host=${JSON.stringify(host)}` : ''}} |= "${token}"`;
+}
+/** The jobs whose own line came back, and lines that came back under another job. */
+function canaryHits(body, token) {
+    const data = JSON.parse(body);
+    const arrived = new Set();
+    const misrouted = new Map();
+    for (const r of data.data?.result ?? []) {
+        const label = r.stream?.job ?? '';
+        for (const [, line] of r.values ?? []) {
+            if (!line.includes(token))
+                continue;
+            const wanted = /job=(\S+)/.exec(line)?.[1] ?? '';
+            if (wanted === label)
+                arrived.add(wanted);
+            else
+                misrouted.set(wanted, label);
+        }
+    }
+    return { arrived, misrouted };
+}
+/** Plain words for why a written line is not in Loki, from the agent's metrics and log lines. */
+function whyNotArrived(spot, agentTitle, metrics, logs) {
+    const read = metrics
+        ?.split('\n')
+        .some((l) => /read_lines_total\{/.test(l) && l.includes(`path="${spot.containerFile}"`) && !/ 0$/.test(l.trim()));
+    const pushError = logs
+        .split('\n')
+        .reverse()
+        .find((l) => /error sending batch|final error sending batch|failed to send batch|error=|level=error|level=warn/i.test(l) &&
+        // Its own HTTP server's log of a request (our /ready probe answered 500) is not a push.
+        !/msg="(GET|POST|HEAD|PUT) \//.test(l));
+    if (pushError && /connection refused|no such host|i\/o timeout|dial tcp|context deadline exceeded/i.test(pushError))
+        return `${agentTitle} cannot reach Loki: ${pushError.trim().slice(0, 240)}`;
+    const status = /status(?:[ _]code)?[=: ]+(\d{3})|HTTP status (\d{3})|\((\d{3})\)/i.exec(pushError ?? '');
+    if (pushError && status)
+        return `Loki refused ${agentTitle}'s push (HTTP ${status[1] ?? status[2] ?? status[3]}): ${pushError.trim().slice(0, 240)}`;
+    if (read === false)
+        return `${agentTitle} does not tail ${spot.containerFile} (its __path__ ${spot.glob}): check the glob and the mount`;
+    if (read)
+        return `${agentTitle} read the line, but Loki does not return it${pushError ? `: ${pushError.trim().slice(0, 240)}` : ''}`;
+    return `${agentTitle} has not sent it to Loki${pushError ? `: ${pushError.trim().slice(0, 240)}` : ''}`;
+}
+
+;// CONCATENATED MODULE: ./src/health/log-path.ts
+// The gate's log path: a canary line written into each file the log agent tails, then found in
+// Loki under its job (the host's own Loki, or for an agent the central Loki query URL). When a
+// line does not arrive, the agent's own metrics and last log lines say why.
+
+
+
+
+
+
+
+const logCheckName = (job) => `logs ${job}`;
+/** Writes the canary lines not yet written (their directory may appear later), then asks Loki. */
+async function logPathChecks(remote, facts, canary, loki, agent, progress) {
+    await writeCanaries(remote, facts, canary, progress);
+    const waiting = canary.spots.filter((s) => progress.writes.get(s.job)?.state === 'wrote' && !progress.arrivedMs.has(s.job));
+    const query = (host) => ({
+        query: canaryQuery(canary.token, waiting.map((s) => s.job), host),
+        start: `${(Math.floor(progress.started / 1000) - 300) * 1e9}`,
+        limit: '1000',
+        direction: 'forward',
+    });
+    const found = (body) => noteHits(body, canary.token, progress);
+    const lokiDown = loki.endpoint
+        ? waiting.length
+            ? await askQueryUrl(remote, loki.endpoint, query(loki.host), found)
+            : undefined
+        : await askOwnLoki(remote, loki, waiting.length ? query() : undefined, found);
+    const at = loki.endpoint && shownUrl(loki.endpoint.url);
+    return canary.spots.map((s) => logCheck(s, canary, progress, agent, lokiDown, at));
+}
+/** The lines not yet written: their directory may have appeared since the last look. */
+async function writeCanaries(remote, facts, canary, progress) {
+    const pending = canary.spots.filter((s) => s.hostFile && progress.writes.get(s.job)?.state !== 'wrote');
+    if (!pending.length)
+        return;
+    const out = await remote.run(canaryScript({ ...canary, spots: pending }, canary.token, dockerCommand(facts)), {
+        what: 'Writing the canary log lines',
+    });
+    for (const [job, w] of parseCanaryWrites(out))
+        progress.writes.set(job, w);
+}
+function noteHits(body, token, progress) {
+    const hits = canaryHits(body, token);
+    for (const job of hits.arrived)
+        if (!progress.arrivedMs.has(job))
+            progress.arrivedMs.set(job, Date.now() - progress.started);
+    for (const [job, label] of hits.misrouted)
+        progress.misrouted.set(job, label);
+}
+/** An agent's lines at the central Loki query URL; why not, if it cannot be asked. */
+async function askQueryUrl(remote, endpoint, query, found) {
+    try {
+        const res = await askEndpoint(remote, endpoint, query);
+        const refused = queryRefused(endpoint, res.status, res.body);
+        if (!refused)
+            found(res.body);
+        return refused;
+    }
+    catch (e) {
+        if (e instanceof ConnectionLostError)
+            throw e;
+        return `${shownUrl(endpoint.url)} cannot be reached from the host: ${errors_headline(e)}`;
+    }
+}
+/** The lines in the host's own Loki, once it is ready; why not, if it cannot be asked. */
+async function askOwnLoki(remote, loki, query, found) {
+    if (loki.check?.ok !== true) {
+        if (!loki.check || loki.check.detail.startsWith('no '))
+            return 'there is no Loki container';
+        return loki.check.detail.startsWith('container ') ? 'Loki is not running' : 'Loki is not ready yet';
+    }
+    if (!query || !loki.container?.address)
+        return undefined;
+    // A query that fails is this look's answer about the log path, not the end of the look.
+    try {
+        const res = await httpViaHost(remote, loki.container.address, 3100, {
+            path: `/loki/api/v1/query_range?${new URLSearchParams(query)}`,
+            timeoutMs: 5_000,
+        });
+        if (res.status === 200)
+            found(res.body);
+        else
+            return `Loki answered the query with HTTP ${res.status}: ${res.body.trim().slice(0, 200)}`;
+    }
+    catch (e) {
+        if (e instanceof ConnectionLostError)
+            throw e;
+        return `Loki could not be queried: ${errors_headline(e)}`;
+    }
+    return undefined;
+}
+function logCheck(spot, canary, progress, agent, lokiDown, 
+/** The Loki query URL asked, if not the host's own Loki. */
+at) {
+    const name = logCheckName(spot.job);
+    const fail = (detail) => ({ name, ok: false, detail, container: agent?.name });
+    if (spot.problem)
+        return fail(spot.problem);
+    const arrived = progress.arrivedMs.get(spot.job);
+    if (arrived !== undefined)
+        return { name, ok: true, detail: `canary arrived in ${format_formatDuration(arrived)}${at ? ` at ${at}` : ''}` };
+    const written = progress.writes.get(spot.job);
+    const where = `${canary.agent.title} watches ${spot.glob}, which is ${spot.hostFile?.replace(/\/[^/]*$/, '')} on the host`;
+    if (written?.state === 'nodir')
+        return fail(`${where}, and that directory does not exist: nothing writes there${written.siblings ? ` (next to it: ${written.siblings})` : ''}`);
+    if (written?.state === 'denied')
+        return fail(`${where}, but the canary line could not be written there (no permission, no sudo)`);
+    if (lokiDown)
+        return fail(lokiDown);
+    const misrouted = progress.misrouted.get(spot.job);
+    if (misrouted !== undefined)
+        return fail(`the line written to ${spot.hostFile} arrived under job "${misrouted}", not "${spot.job}"`);
+    return fail(`the line written to ${spot.hostFile} is not ${at ? `at ${at}` : 'in Loki'} yet (${where})`);
+}
+/** A canary line not found yet: in the host's Loki, or at the Loki query URL. */
+const NOT_YET = / is not (?:in Loki|at (\S+)) yet .*$/;
+/** Lines written but not found: say why, from the agent's metrics and its last log lines. */
+async function explainLogs(remote, facts, network, canary, checks) {
+    const unexplained = (c) => c.name.startsWith('logs ') && !c.ok && NOT_YET.test(c.detail);
+    if (!canary || !checks.some(unexplained))
+        return checks;
+    const agent = (await listContainers(remote, facts, network).catch(() => [])).find((c) => c.service === canary.agent.service);
+    const [metrics, logs] = await Promise.all([
+        agent?.address && canary.agent.port
+            ? httpViaHost(remote, agent.address, canary.agent.port, { path: '/metrics', timeoutMs: 5_000 })
+                .then((r) => r.body)
+                .catch(() => undefined)
+            : undefined,
+        agent ? containerLogs(remote, facts, agent.name, 40).catch(() => '') : '',
+    ]);
+    return checks.map((c) => {
+        const spot = canary.spots.find((s) => logCheckName(s.job) === c.name);
+        if (!spot || !unexplained(c))
+            return c;
+        const why = agent
+            ? whyNotArrived(spot, canary.agent.title, metrics, logs)
+            : `the ${canary.agent.service} container is not there`;
+        return {
+            ...c,
+            detail: `${c.detail.replace(NOT_YET, (_all, at) => ` did not reach ${at ?? 'Loki'}`)}: ${why}`,
+        };
+    });
+}
+
+;// CONCATENATED MODULE: ./src/health/probes.ts
+// What the gate asks each service, in one table: the gate, the watchdog's sentences, the step
+// details, `plan` and the README all read it. Adding a probe is one entry here (and its test).
+
+const firstLine = (s) => s.trim().split('\n')[0]?.slice(0, 160) ?? '';
+/** A service whose readiness endpoint answers 200 when it is ready. */
+function ready(service, title, port, path, roles, logAgent) {
+    return {
+        service,
+        title,
+        port,
+        path,
+        roles,
+        logAgent,
+        healthy: '200',
+        judge: (s, b) => (s === 200 ? undefined : `${path} answered ${s} ${firstLine(b)}`),
+    };
+}
+function judgeLokiReady(status, body) {
+    return status === 200 && body.trim() === 'ready' ? undefined : `/ready answered ${status} ${firstLine(body)}`;
+}
+function judgeGrafanaHealth(status, body) {
+    if (status !== 200)
+        return `/api/health answered ${status} ${firstLine(body)}`;
+    try {
+        return JSON.parse(body).database === 'ok' ? undefined : `database ${firstLine(body)}`;
+    }
+    catch {
+        return `/api/health is not JSON: ${firstLine(body)}`;
+    }
+}
+const PROBES = [
+    ready('prometheus', 'Prometheus', 9090, '/-/ready', ['monitoring', 'agent']),
+    {
+        service: 'loki',
+        title: 'Loki',
+        port: 3100,
+        path: '/ready',
+        roles: ['monitoring'],
+        healthy: '200 `ready`',
+        judge: judgeLokiReady,
+    },
+    {
+        service: 'grafana',
+        title: 'Grafana',
+        port: 3000,
+        path: '/api/health',
+        roles: ['monitoring'],
+        healthy: '200, `"database": "ok"`',
+        judge: judgeGrafanaHealth,
+    },
+    ...LOG_AGENTS.map((a) => ready(a.name, a.title, a.port, a.readyPath, a.roles, a.name)),
+];
+/** The probes of a host with this role and log agent, in the table's order. */
+function probesFor(role, logAgent) {
+    return PROBES.filter((p) => p.roles.includes(role) && (!p.logAgent || p.logAgent === logAgent));
+}
+/** "Prometheus, Loki, Grafana and Promtail": the probes' titles as a phrase. */
+function titles(probes) {
+    const names = probes.map((p) => p.title);
+    return names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names.at(-1)}` : (names[0] ?? '');
+}
+/** How a person calls a check: the probe's title, or the check's own name. */
+function checkTitle(name) {
+    return PROBES.find((p) => p.service === name)?.title;
+}
+/** The README's table of probes. */
+function probesMarkdown() {
+    return [
+        '| service | endpoint (through the SSH tunnel) | healthy when | roles |',
+        '| --- | --- | --- | --- |',
+        ...PROBES.map((p) => `| ${p.title}${p.logAgent ? ` (log-agent: ${p.logAgent})` : ''} | \`${p.service}:${p.port}${p.path}\` | ${p.healthy} | ${p.roles.join(', ')} |`),
+    ].join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/health/push.ts
+// An agent's gate asks, from the agent host itself, whether the central endpoints take its
+// credentials: one empty write to each. A 401 here names the cause at once, instead of a gate
+// that only times out waiting for data that is being refused.
+
+
+
+/** What to send so that a real receiver answers without storing anything. */
+function emptyWrite(target) {
+    return target.name === 'remote write'
+        ? {
+            headers: {
+                'Content-Type': 'application/x-protobuf',
+                'Content-Encoding': 'snappy',
+                'X-Prometheus-Remote-Write-Version': '0.1.0',
+            },
+            // Snappy's encoding of an empty WriteRequest: a valid write of no samples.
+            body: '\u0000',
+        }
+        : { headers: { 'Content-Type': 'application/json' }, body: '{"streams":[]}' };
+}
+/**
+ * How an answer to an empty write reads: 2xx, or a 400/422 from a receiver that wants samples
+ * (Loki 3 answers 422 "at least one valid stream is required"), means the credentials let it in.
+ */
+function judgePush(target, status, body) {
+    const at = withoutUserinfo(target.url);
+    if (status === 401 || status === 403) {
+        const which = credentialsIn(target.url) ? 'the user:password@ in the URL is' : 'push-username / push-password are';
+        return `${at} answered ${statusWords(status)}: ${which} not accepted there`;
+    }
+    if (status === 404)
+        return `${at} answered 404: no ${target.name} endpoint at that path`;
+    if ((status >= 200 && status < 300) || status === 400 || status === 422)
+        return undefined;
+    // A proxy in front of an engine that is down answers 502, 503 or 504 with a page of its own.
+    return `${at} answered ${answerWords(status, body)}`;
+}
+async function probePush(remote, target, credentials, timeoutMs = 5_000, 
+/** The pinned certificate (PEM, push-ca): trusted next to the system's CAs. */
+ca) {
+    const name = target.name;
+    if (!URL.canParse(target.url))
+        return { name, ok: false, detail: `${withoutUserinfo(target.url)} is not a URL` };
+    const write = emptyWrite(target);
+    const req = {
+        method: 'POST',
+        // As Prometheus and Promtail do: a user:password@ in the URL is sent, not the push credentials.
+        headers: { ...write.headers, ...basicAuth(credentialsIn(target.url) ?? credentials) },
+        body: write.body,
+        timeoutMs,
+    };
+    try {
+        // The connection starts on the agent host: this is the path its Prometheus and Promtail use.
+        const res = await httpFromHost(remote, target.url, req, ca);
+        const why = judgePush(target, res.status, res.body);
+        return { name, ok: !why, detail: why ?? `${withoutUserinfo(target.url)} accepts the credentials` };
+    }
+    catch (e) {
+        return { name, ok: false, detail: unreachable(withoutUserinfo(target.url), errors_headline(e), ca) };
+    }
+}
+/** Why an endpoint could not be written to, a certificate that fails the pin said as such. */
+function unreachable(url, why, ca) {
+    if (/certificate|self[- ]signed|altname|unable to verify|CERT_/i.test(why)) {
+        return ca
+            ? `${url} shows a TLS certificate that push-ca does not pin (${why}): set push-ca to that endpoint's certificate (on a monitoring-deploy central host: ~/monitoring/receiver-tls/receiver.crt)`
+            : `${url} shows a TLS certificate this host does not trust (${why}): set push-ca to its certificate`;
+    }
+    return `${url} cannot be reached from the host: ${why}`;
+}
+
+;// CONCATENATED MODULE: ./src/health/targets.ts
+// The gate's targets: Prometheus' active targets, each up and scraped as recently as this run
+// needs (newer than the run's start where the run restarted it), and on an agent its `up`
+// series read back at the central metrics query URL.
+
+
+
+
+/** After (re)starting these services: their targets, or all after Prometheus restarted, need a fresh scrape. */
+function freshnessAfter(sinceEpochSec, restarted) {
+    return { sinceEpochSec, restarted: restarted === 'all' || restarted.includes('prometheus') ? 'all' : restarted };
+}
+/**
+ * The targets whose `up` must arrive, each with how recent its newest sample must be: as for
+ * the targets check, newer than the run's start where this run (re)started it, else no older
+ * than two of its scrape intervals before the run (the engine's own delay on top of that).
+ */
+function expectedTargets(targets, f) {
+    const since = f.sinceEpochSec * 1000;
+    return targets.map((t) => ({
+        job: t.job,
+        instance: t.instance,
+        sinceMs: f.restarted === 'all' || f.restarted.includes(targetService(t))
+            ? since
+            : since - (2 * (t.scrapeIntervalMs ?? 15_000) + 1_000),
+    }));
+}
+/** Prometheus timestamps carry nanoseconds; Date.parse wants at most milliseconds. */
+function parsePromTime(t) {
+    return Date.parse(t.replace(/(\.\d{3})\d+/, '$1'));
+}
+/** Prometheus' /api/v1/targets answer, as the gate reads it. */
+function parseTargets(body) {
+    const data = JSON.parse(body);
+    return (data.data?.activeTargets ?? []).map((t) => {
+        const labels = (t.labels ?? {});
+        return {
+            job: labels.job ?? String(t.scrapePool ?? ''),
+            instance: labels.instance ?? '',
+            health: String(t.health ?? 'unknown'),
+            lastError: String(t.lastError ?? ''),
+            lastScrape: String(t.lastScrape ?? ''),
+            scrapeUrl: String(t.scrapeUrl ?? ''),
+            scrapeIntervalMs: durationMs(String(t.scrapeInterval ?? '')),
+        };
+    });
+}
+/** Prometheus' durations as the targets API writes them: 15s, 1m, 1m30s, 500ms. */
+function durationMs(d) {
+    const units = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+    const parts = [...d.matchAll(/(\d+)(ms|s|m|h)/g)];
+    if (!parts.length)
+        return undefined;
+    return parts.reduce((n, [, v, u]) => n + Number(v) * (units[u] ?? 0), 0);
+}
+/** The service a target belongs to: its instance's host (`localhost` is Prometheus itself). */
+function targetService(t) {
+    const host = t.instance.replace(/:\d+$/, '');
+    return host === 'localhost' || host === '127.0.0.1' ? 'prometheus' : host;
+}
+/** Why a target does not count as up for this run, or undefined; `nowMs`: Prometheus' clock. */
+function targetProblem(t, f, nowMs) {
+    if (t.health !== 'up')
+        return `${t.health}${t.lastError ? `: ${t.lastError}` : ''}`;
+    const scraped = parsePromTime(t.lastScrape);
+    if (f.restarted === 'all' || f.restarted.includes(targetService(t))) {
+        return scraped >= f.sinceEpochSec * 1000 ? undefined : 'up, but not yet scraped since this deploy started';
+    }
+    // Two intervals, and a second for the Date header's whole seconds: a stuck scraper shows.
+    const limit = 2 * (t.scrapeIntervalMs ?? 15_000) + 1_000;
+    if (nowMs !== undefined && nowMs - scraped > limit)
+        return `up, but last scraped ${Math.round((nowMs - scraped) / 1000)}s ago (more than two scrape intervals)`;
+    return undefined;
+}
+/** The targets check: every active target up and scraped as recently as its rule asks. */
+function targetsCheck(targets, f, container, nowMs) {
+    const bad = targets.map((t) => [t, targetProblem(t, f, nowMs)]).filter(([, why]) => why);
+    return {
+        name: 'targets',
+        ok: targets.length > 0 && bad.length === 0,
+        detail: targets.length === 0
+            ? 'Prometheus has no active targets'
+            : bad.length
+                ? bad.map(([t, why]) => `${t.job} ${t.instance} ${why}`).join('; ')
+                : `${targets.length} up`,
+        container,
+    };
+}
+/** Prometheus' active targets, and the targets check made of them. */
+async function readTargets(remote, prometheus, f) {
+    try {
+        const res = await httpViaHost(remote, prometheus.address, 9090, {
+            path: '/api/v1/targets?state=active',
+            timeoutMs: 5_000,
+        });
+        const targets = parseTargets(res.body);
+        const now = Date.parse(res.headers.date ?? '');
+        return { targets, check: targetsCheck(targets, f, prometheus.name, Number.isNaN(now) ? undefined : now) };
+    }
+    catch (e) {
+        return {
+            targets: [],
+            check: { name: 'targets', ok: false, detail: errors_headline(e).slice(0, 160), container: prometheus.name },
+        };
+    }
+}
+/** The agent's `up` series at the metrics query URL, once its own Prometheus names its targets. */
+async function metricsArrivalCheck(remote, arrival, targets, progress) {
+    const name = 'metrics arrival';
+    const { endpoint } = arrival;
+    if (!targets.length)
+        return {
+            name,
+            ok: false,
+            detail: `waiting for the agent's own targets before asking ${shownUrl(endpoint.url)}`,
+        };
+    const seen = await metricsArrival(remote, arrival.host, endpoint, expectedTargets(targets, arrival.freshness));
+    if (!seen.ok)
+        return { name, ...seen };
+    progress.metricsArrivedMs ??= Date.now() - progress.started;
+    return { name, ok: true, detail: `${seen.detail} (arrived in ${format_formatDuration(progress.metricsArrivedMs)})` };
+}
+
+;// CONCATENATED MODULE: ./src/health/gate.ts
+// The health gate, its orchestration: the deploy is green only when every probe of the table
+// answers healthy, every active Prometheus target is up with a scrape newer than this deploy
+// (targets.ts), each log job's canary line is in Loki (log-path.ts), Grafana reads its data
+// (grafana.ts) and, on an agent, the central endpoints take its credentials. Everything is
+// reached through SSH tunnels to container addresses; nothing is published.
+
+
+
+
+
+
+
+
+
+
+/** The gate for one run's settings; the caller says which targets must be freshly scraped. */
+function gateOptions(settings, log, freshness) {
+    const { agents } = settings;
+    const push = agents.role === 'agent' && agents.remoteWriteUrl && agents.lokiPushUrl
+        ? {
+            targets: [
+                { name: 'remote write', url: agents.remoteWriteUrl },
+                { name: 'Loki push', url: agents.lokiPushUrl },
+            ],
+            credentials: { username: agents.pushUsername, password: agents.pushPassword },
+            ca: agents.pushCa,
+        }
+        : undefined;
+    const metrics = queryEndpoint(agents, 'metrics-query-url', agents.metricsQueryUrl);
+    const logs = queryEndpoint(agents, 'logs-query-url', agents.logsQueryUrl);
+    return {
+        network: settings.stack.network,
+        logAgent: settings.stack.logAgent,
+        role: agents.role,
+        push,
+        timeoutMs: settings.healthTimeoutMs,
+        freshness,
+        log,
+        ...(agents.role === 'agent' && (metrics || logs) ? { arrival: { host: settings.hostName, metrics, logs } } : {}),
+        ...(agents.role === 'agent' && agents.centralHost ? { centralHost: agents.centralHost } : {}),
+    };
+}
+/**
+ * A query URL and its credentials: the URL's own user:password@ (as the agents do for the push
+ * URLs), else query-username / query-password, else the push credentials.
+ */
+function queryEndpoint(agents, input, url) {
+    if (!url)
+        return undefined;
+    const inUrl = credentialsIn(url);
+    if (inUrl)
+        return { url, credentials: { ...inUrl, from: `the user:password@ of ${input}` } };
+    const username = agents.queryUsername ?? agents.pushUsername;
+    const userName = agents.queryUsername ? 'query-username' : 'push-username';
+    return {
+        url,
+        credentials: agents.queryPassword
+            ? { username, password: agents.queryPassword, from: `${userName} / query-password` }
+            : { username, password: agents.pushPassword, from: `${userName} / push-password (query-password is not set)` },
+    };
+}
+async function probe(remote, c, p) {
+    const name = p.service;
+    if (!c)
+        return { name, ok: false, detail: `no ${p.service} container` };
+    if (c.state !== 'running')
+        return { name, ok: false, detail: `container ${c.name} is ${c.state}`, container: c.name };
+    if (!c.address)
+        return { name, ok: false, detail: `container ${c.name} has no address on the network`, container: c.name };
+    try {
+        const res = await httpViaHost(remote, c.address, p.port, { path: p.path, timeoutMs: 5_000 });
+        const why = p.judge(res.status, res.body);
+        return { name, ok: !why, detail: why ?? 'ready', container: c.name };
+    }
+    catch (e) {
+        return { name, ok: false, detail: errors_headline(e).slice(0, 160), container: c.name };
+    }
+}
+/** One look at everything the gate checks. */
+async function inspectHealth(remote, facts, opts, progress) {
+    // The run's own look at the containers serves the first round; later rounds ask again.
+    const containers = progress.looks++ === 0 && opts.containers ? opts.containers : await listContainers(remote, facts, opts.network);
+    const byService = new Map(containers.map((c) => [c.service, c]));
+    const checks = await Promise.all([
+        ...probesFor(opts.role, opts.logAgent).map((p) => probe(remote, byService.get(p.service), p)),
+        ...(opts.push?.targets ?? []).map((t) => probePush(remote, t, opts.push?.credentials ?? { username: '' }, 5_000, opts.push?.ca)),
+    ]);
+    checks.push(...(await dataChecks(remote, facts, opts, byService, checks, progress)));
+    for (const c of containers) {
+        // A probed service's stopped container is already reported by its probe.
+        if (c.state !== 'running' && !checks.some((x) => x.container === c.name))
+            checks.push({ name: c.service, ok: false, detail: `container ${c.name} is ${c.state}`, container: c.name });
+    }
+    const { targets, check } = await targetsLook(remote, opts, byService.get('prometheus'), checks);
+    checks.push(check);
+    if (opts.arrival?.metrics) {
+        const arrival = { host: opts.arrival.host, endpoint: opts.arrival.metrics, freshness: opts.freshness };
+        checks.push(await metricsArrivalCheck(remote, arrival, targets, progress));
+    }
+    return { ok: checks.every((c) => c.ok), checks, targets };
+}
+/** The log path's canaries and what Grafana says of its data, once their services answer. */
+async function dataChecks(remote, facts, opts, byService, probed, progress) {
+    const grafana = byService.get('grafana');
+    const grafanaReady = probed.some((c) => c.name === 'grafana' && c.ok);
+    const loki = opts.arrival?.logs
+        ? { endpoint: opts.arrival.logs, host: opts.arrival.host }
+        : { container: byService.get('loki'), check: probed.find((c) => c.name === 'loki') };
+    const [logs, grafanaSeen] = await Promise.all([
+        opts.canary
+            ? logPathChecks(remote, facts, opts.canary, loki, byService.get(opts.canary.agent.service), progress)
+            : [],
+        opts.grafana && grafana?.address && grafanaReady
+            ? inspectGrafana(remote, grafana.address, grafana.name, opts.grafana)
+            : undefined,
+    ]);
+    // Until Grafana answers, its probe is what fails; then what it says of its data counts.
+    if (grafanaSeen)
+        progress.alertRulesLoaded = grafanaSeen.alertRulesLoaded;
+    return [...logs, ...(grafanaSeen?.checks ?? [])];
+}
+/** Prometheus' targets, once its probe says it is ready. */
+async function targetsLook(remote, opts, prometheus, probed) {
+    if (!probed.find((c) => c.name === 'prometheus')?.ok || !prometheus?.address)
+        return { targets: [], check: { name: 'targets', ok: false, detail: 'waiting for Prometheus' } };
+    return readTargets(remote, prometheus, opts.freshness);
+}
+/** Polls with backoff until everything is healthy; at the deadline, fails with what is not. */
+async function healthGate(remote, facts, opts) {
+    const progress = {
+        started: Date.now(),
+        looks: 0,
+        writes: new Map(),
+        arrivedMs: new Map(),
+        misrouted: new Map(),
+    };
+    const result = await poll({
+        timeoutMs: opts.timeoutMs,
+        log: opts.log,
+        // Services just (re)started answer within a second or two: look early, then back off.
+        firstDelayMs: 250,
+        look: () => inspectHealth(remote, facts, opts, progress),
+        done: (s) => s.ok,
+        // The engine may be restarting: keep trying until the deadline.
+        failed: (e) => ({
+            ok: false,
+            checks: [{ name: 'docker', ok: false, detail: errors_headline(e).slice(0, 160) }],
+            targets: [],
+        }),
+        waiting: (s) => s.checks
+            .filter((c) => !c.ok)
+            .map((c) => `${c.name}: ${c.detail}`)
+            .join(' | '),
+    });
+    if (!result.done) {
+        const checks = await explainLogs(remote, facts, opts.network, opts.canary, result.seen.checks);
+        throw await gateFailure(remote, facts, { ...result.seen, checks }, opts.timeoutMs);
+    }
+    return { ...result.seen, elapsedMs: result.elapsedMs, dataPath: dataPathOf(opts, progress) };
+}
+function dataPathOf(opts, progress) {
+    return {
+        logs: (opts.canary?.spots ?? []).map((s) => ({
+            job: s.job,
+            hostFile: s.hostFile,
+            arrivedMs: progress.arrivedMs.get(s.job),
+        })),
+        alertRulesLoaded: progress.alertRulesLoaded,
+    };
+}
+async function gateFailure(remote, facts, state, timeoutMs) {
+    const lines = [`The stack did not become healthy within ${format_formatDuration(timeoutMs)}:`];
+    for (const c of state.checks.filter((x) => !x.ok))
+        lines.push(`  - ${c.name}: ${c.detail}`);
+    for (const t of state.targets.filter((x) => x.health !== 'up')) {
+        lines.push(`  - target ${t.job} ${t.scrapeUrl}: ${t.health}, lastError: ${t.lastError || '(none)'}`);
+    }
+    const broken = [
+        ...new Set(state.checks.filter((c) => !c.ok && c.container && c.name !== 'targets').map((c) => c.container)),
+    ];
+    for (const name of broken) {
+        try {
+            const logs = await containerLogs(remote, facts, name);
+            lines.push(`Last log lines of ${name}:`, ...logs.split('\n').map((l) => `    ${l}`));
+        }
+        catch {
+            lines.push(`(could not read the logs of ${name})`);
+        }
+    }
+    return new gate_GateError(lines.join('\n'), state);
+}
+class gate_GateError extends DeployError {
+    state;
+    constructor(message, state, fix = 'see the failing checks and logs above; fix what they name and run again.') {
+        super(message, fix || undefined);
+        this.state = state;
+        this.name = 'GateError';
+    }
+}
+
+;// CONCATENATED MODULE: ./src/health/incidents.ts
+// What happened to the stack's containers since the watchdog last looked: restarts, and OOM
+// kills (a container at its memory limit). A running container hides both: Docker restarts it
+// and the gate sees it healthy again. The host keeps what the last check saw, in the login
+// user's ~/.monitoring-deploy (never in the stack's directory), so that each incident is
+// reported once, by the first check after it.
+
+
+
+const seenFile = (root) => `"$HOME/.monitoring-deploy/containers-${(0,external_node_crypto_namespaceObject.createHash)('sha256').update(root).digest('hex').slice(0, 12)}"`;
+const OURS = Object.values(PROJECT_NAMES);
+/**
+ * Prints what the last check saw (`@before`), what is there now (`@now`) and the OOM events in
+ * between (`@oom`, from the daemon's own list of its latest 256 events), then keeps `@now` for
+ * the next check.
+ */
+function containerLookScript(docker, root) {
+    const file = seenFile(root);
+    const fmt = `{{index .Config.Labels "com.docker.compose.project"}} {{.Name}} {{.Id}} {{.RestartCount}} {{.State.OOMKilled}}`;
+    return `f=${file}; now=$(date +%s)
+last=$(sed -n 's/^time //p' "$f" 2>/dev/null)
+sed -n 's/^seen /@before /p' "$f" 2>/dev/null
+[ -z "$last" ] || echo "@last $last"
+ids=$(${docker} ps -aq --filter label=com.docker.compose.project)
+cur=$([ -z "$ids" ] || ${docker} inspect -f ${shq(fmt)} $ids 2>/dev/null | awk '${OURS.map((p) => `$1 == "${p}"`).join(' || ')} { sub(/^\\//, "", $2); print $2, $3, $4, $5 }')
+printf '%s\\n' "$cur" | sed -n 's/^./@now &/p'
+[ -z "$last" ] || ${docker} events --since "$last" --until "$now" --filter event=oom --format '@oom {{.Actor.Attributes.name}}' 2>/dev/null
+mkdir -p "$HOME/.monitoring-deploy" && chmod 700 "$HOME/.monitoring-deploy" &&
+  { echo "time $now"; printf '%s\\n' "$cur" | sed -n 's/^./seen &/p'; } > "$f.tmp" && mv -f "$f.tmp" "$f"
+true`;
+}
+function parseContainerLook(out) {
+    const seen = (tag) => out
+        .split('\n')
+        .filter((l) => l.startsWith(`${tag} `))
+        .map((l) => {
+        const [name = '', id = '', restarts = '0', oom = 'false'] = l
+            .slice(tag.length + 1)
+            .trim()
+            .split(/\s+/);
+        return { name, id, restarts: Number(restarts) || 0, oomKilled: oom === 'true' };
+    });
+    const last = /^@last (\d+)$/m.exec(out)?.[1];
+    return {
+        lastLookSec: last ? Number(last) : undefined,
+        before: seen('@before'),
+        now: seen('@now'),
+        oomEvents: [...out.matchAll(/^@oom (\S+)$/gm)].map((m) => m[1]),
+    };
+}
+/**
+ * One sentence per container that restarted or was OOM-killed since the last look. A container
+ * made since then (a deploy recreates them) counts its restarts from its start; on the first
+ * look there is nothing to compare with, and nothing is said.
+ */
+function containerIncidents(look, memLimitOf) {
+    if (look.lastLookSec === undefined)
+        return [];
+    const out = [];
+    for (const c of look.now) {
+        const before = look.before.find((b) => b.id === c.id);
+        const restarts = c.restarts - (before?.restarts ?? 0);
+        const oom = look.oomEvents.includes(c.name) || (restarts > 0 && c.oomKilled);
+        if (restarts <= 0 && !oom)
+            continue;
+        const limit = memLimitOf(c.name);
+        const what = [
+            oom && `was OOM-killed (it reached its memory limit${limit ? ` of ${limit}` : ''})`,
+            restarts > 0 && `restarted ${restarts === 1 ? 'once' : `${restarts} times`}`,
+        ]
+            .filter(Boolean)
+            .join(' and ');
+        const fix = oom
+            ? `raise its mem_limit in the compose file, or find what grew (\`docker stats ${c.name}\`)`
+            : `see why it stopped: \`docker logs ${c.name}\``;
+        out.push(`Container ${c.name} ${what} since the last check. Fix: ${fix}.`);
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/host/grafana-admin.ts
+// Grafana takes GF_SECURITY_ADMIN_PASSWORD only when its database is first created; a changed
+// grafana-admin-password must be applied to the running Grafana. Its own CLI resets the admin
+// password from the mounted secret file: the password never appears on a command line.
+
+
+
+
+/** Where the compose file mounts the secret in the Grafana container. */
+const MOUNTED_PASSWORD_FILE = '/etc/grafana/secrets/grafana_admin_password';
+function resetScript(docker) {
+    const reset = `grafana cli admin reset-admin-password --password-from-stdin < ${MOUNTED_PASSWORD_FILE}`;
+    // By Compose's labels, not a name: a compose file may name the container as it likes.
+    const find = `${docker} ps -q --filter label=com.docker.compose.project=${PROJECT_NAMES.monitoring} --filter label=com.docker.compose.service=grafana | head -n 1`;
+    // Just (re)started, Grafana may still be migrating its database: try for up to a minute.
+    return `c=$(${find})
+[ -n "$c" ] || { echo 'no running Grafana container' >&2; exit 1; }
+for i in $(seq 1 30); do
+  if out=$(${docker} exec "$c" sh -c ${shq(reset)} 2>&1); then echo applied; exit 0; fi
+  sleep 2
+done
+printf '%s\\n' "$out" >&2
+exit 1`;
+}
+/** Makes the running Grafana's admin password the one in the stack's secret file. */
+async function applyGrafanaAdminPassword(remote, facts) {
+    await remote.run(resetScript(dockerCommand(facts)), {
+        what: "Setting Grafana's admin password",
+        timeoutMs: 120_000,
+        explain: (r) => new DeployError(`Grafana's admin password could not be changed to the one in secrets/grafana_admin_password (its CLI said: ${r.stderr.trim().split('\n').slice(-3).join(' ')}).`, 'run `docker exec grafana grafana cli admin reset-admin-password` on the host (with your container name), or keep the old password.'),
+    });
+    return { changed: true, detail: "the stack's admin password is applied to the running Grafana" };
+}
+/** Prints `@grafana-password BASE64`: the admin password the host keeps (never printed in clear). */
+function passwordState(layout) {
+    const file = `${layout.root}/${SECRET_FILES.grafanaAdminPassword}`;
+    return `echo "@grafana-password $(base64 < ${shq(file)} 2>/dev/null | tr -d '\\n')"`;
+}
+function parsePassword(out) {
+    const b64 = /^@grafana-password ?(.*)$/m.exec(out)?.[1]?.trim();
+    return b64 ? Buffer.from(b64, 'base64').toString('utf8').trim() : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/health/plan.ts
+// What the gate must prove of the data path on this host, read from the stack as deployed: the
+// log agent's jobs and where their files are (for the canary lines), Grafana's provisioned data
+// sources, rules and contact points, and the admin credentials to ask Grafana with.
+
+
+
+
+
+
+/** Whether Compose runs the service: no profile, or one of the active ones. */
+function runs(model, s) {
+    const active = (model.vars.COMPOSE_PROFILES ?? '').split(',');
+    return s.profiles.length === 0 || s.profiles.some((p) => active.includes(p));
+}
+/** The log agent that runs: the service of that name whose profile is active (or has none). */
+function runningAgent(model, logAgent) {
+    return logAgents(model).find((s) => s.name === logAgent && runs(model, s));
+}
+/**
+ * The services on the log path: the agent, Loki, and every service writing into a host
+ * directory the agent reads. When a deploy (re)starts one of them, the canary runs again.
+ */
+function logPathServices(stack, logAgent) {
+    const model = buildModel(stack.files, stack.variables);
+    const agent = runningAgent(model, logAgent);
+    if (!agent)
+        return [];
+    const read = agent.mounts.filter((m) => !m.named).map((m) => hostPathKey(m.source));
+    const writers = model.services.filter((s) => s !== agent && runs(model, s) && s.mounts.some((m) => !m.named && read.includes(hostPathKey(m.source))));
+    return [agent.name, 'loki', ...writers.map((s) => s.name)];
+}
+async function dataPathOptions(remote, stack, layout, logAgent, wanted) {
+    const model = buildModel(stack.files, stack.variables);
+    const agent = runningAgent(model, logAgent);
+    const token = (0,external_node_crypto_namespaceObject.randomBytes)(6).toString('hex');
+    const canary = wanted.canary && agent && (wanted.lokiElsewhere || model.services.some((s) => s.name === 'loki'))
+        ? { ...canaryPlan(model, agent, layout.root, token), token }
+        : undefined;
+    const provisioned = grafanaProvisioning(model);
+    const grafanaService = model.services.find((s) => s.name === 'grafana');
+    if (!provisioned || !grafanaService)
+        return { canary };
+    const password = wanted.adminPassword ??
+        parsePassword(await remote.run(passwordState(layout), { what: "Reading Grafana's admin password" })) ??
+        '';
+    const user = grafanaService.environment.GF_SECURITY_ADMIN_USER || 'admin';
+    return { canary, grafana: { ...provisioned, user, password } };
+}
+/** The app: the service named server, or the one running the app-image. */
+function appServiceNames(stack) {
+    const model = buildModel(stack.files, stack.variables);
+    const image = stack.variables.APP_IMAGE;
+    return model.services.filter((s) => s.name === 'server' || (!!image && s.image?.value === image)).map((s) => s.name);
+}
+
+;// CONCATENATED MODULE: ./src/host/preflight.ts
+// Docker's CLI takes a tenth of a second or more per call and every fork counts on a small host:
+// the slow questions run at once, and plain values are printed without a subshell each.
+const PREFLIGHT_SCRIPT = `LC_ALL=C; export LC_ALL
+t=$(mktemp -d) || exit 1
+(sudo -n true >/dev/null 2>&1 && echo yes || echo no) > "$t/sudo" &
+(docker version --format '{{.Server.Version}}' > "$t/docker" 2>&1; echo $? > "$t/docker_rc") &
+(docker compose version --short > "$t/compose" 2>/dev/null; echo $? > "$t/compose_rc") &
+(df -Pk "$HOME" 2>/dev/null | awk 'NR==2{print $4}') > "$t/df" &
+(r=$(docker info --format '{{.DockerRootDir}}' 2>/dev/null || sudo -n docker info --format '{{.DockerRootDir}}' 2>/dev/null)
+ df -Pk "\${r:-/var/lib/docker}" 2>/dev/null | awk -v r="\${r:-/var/lib/docker}" 'NR==2{print r; print $2}') > "$t/droot" &
+printf 'now=%s\\narch=%s\\nuid=%s\\ngid=%s\\nhome=%s\\npath=%s\\n' "$(date +%s)" "$(uname -m)" "$(id -u)" "$(id -g)" "$HOME" "$PATH"
+if [ -r /etc/os-release ]; then (. /etc/os-release; printf 'os=%s\\n' "$PRETTY_NAME"); else printf 'os=%s\\n' "$(uname -s)"; fi
+printf 'docker_path=%s\\n' "$(command -v docker 2>/dev/null)"
+awk '/^(MemTotal|MemAvailable|SwapTotal|SwapFree):/{gsub(":","",$1); print $1"_kb="$2}' /proc/meminfo
+wait
+# read, not $(cat …): a builtin, no fork. Each answer is one line; Docker's error may be more.
+got() { v=; IFS= read -r v < "$t/$1" 2>/dev/null; }
+got sudo; printf 'sudo=%s\\n' "$v"
+got df; printf 'disk_free_kb=%s\\n' "$v"
+{ IFS= read -r r; IFS= read -r k; } < "$t/droot" 2>/dev/null && printf 'docker_root=%s\\ndocker_disk_kb=%s\\n' "$r" "$k"
+got docker_rc
+if [ "$v" = 0 ]; then got docker; printf 'docker=direct\\ndocker_version=%s\\n' "$v"; D=docker
+elif sudo -n docker version --format '{{.Server.Version}}' > "$t/sudo_docker" 2>/dev/null; then got sudo_docker; printf 'docker=sudo\\ndocker_version=%s\\n' "$v"; D="sudo -n docker"
+else printf 'docker=none\\ndocker_error=%s\\n' "$(tr '\\n' ' ' < "$t/docker")"; D=; fi
+got compose_rc
+if [ "$D" = docker ] && [ "$v" = 0 ]; then got compose; printf 'compose=docker compose\\ncompose_version=%s\\n' "$v"
+elif [ -n "$D" ] && [ "$D" != docker ] && c=$($D compose version --short 2>/dev/null); then printf 'compose=docker compose\\ncompose_version=%s\\n' "$c"
+elif command -v docker-compose >/dev/null 2>&1 && c=$(docker-compose version --short 2>/dev/null); then printf 'compose=docker-compose\\ncompose_version=%s\\n' "$c"
+fi
+rm -rf "$t"
+`;
+function parseFacts(stdout) {
+    const kv = new Map();
+    for (const line of stdout.split('\n')) {
+        const i = line.indexOf('=');
+        if (i > 0)
+            kv.set(line.slice(0, i), line.slice(i + 1).trim());
+    }
+    const num = (k) => Number(kv.get(k) ?? 0) || 0;
+    const kb = (k) => num(k) * 1024;
+    const composeCmd = kv.get('compose');
+    const access = kv.get('docker');
+    return {
+        os: kv.get('os') ?? 'unknown',
+        arch: kv.get('arch') ?? 'unknown',
+        uid: num('uid'),
+        gid: num('gid'),
+        home: kv.get('home') ?? '',
+        path: kv.get('path') ?? '',
+        dockerAccess: access === 'direct' || access === 'sudo' ? access : 'none',
+        dockerPath: kv.get('docker_path') || undefined,
+        dockerServerVersion: kv.get('docker_version') || undefined,
+        dockerError: kv.get('docker_error') || undefined,
+        compose: composeCmd === 'docker compose' || composeCmd === 'docker-compose'
+            ? { command: composeCmd, version: kv.get('compose_version') ?? '' }
+            : undefined,
+        sudo: kv.get('sudo') === 'yes',
+        diskFreeBytes: kb('disk_free_kb'),
+        memTotalBytes: kb('MemTotal_kb'),
+        memAvailableBytes: kb('MemAvailable_kb'),
+        swapTotalBytes: kb('SwapTotal_kb'),
+        swapFreeBytes: kb('SwapFree_kb'),
+        hostNowSec: num('now'),
+        dockerRootDir: kv.get('docker_root') || undefined,
+        volumeDiskBytes: kb('docker_disk_kb') || undefined,
+    };
+}
+const MIN_FREE_DISK_BYTES = 1024 ** 3;
+/** Whether a dotted version (1.27.4, v2.26.1-4) is older than major.minor. */
+function olderThan(version, [major, minor]) {
+    const m = /(\d+)\.(\d+)/.exec(version);
+    if (!m)
+        return false;
+    const [a, b] = [Number(m[1]), Number(m[2])];
+    return a < major || (a === major && b < minor);
+}
+/** Problems that stop a deploy, each naming its fix. Empty when the host is fit. */
+function preflightProblems(f, username) {
+    const problems = [];
+    if (f.dockerAccess === 'none') {
+        problems.push(f.dockerPath
+            ? `Docker is installed but user "${username}" cannot use it (${f.dockerError ?? 'permission denied'}). ` +
+                `Fix: \`sudo usermod -aG docker ${username}\` (then log in again), or allow passwordless sudo.`
+            : 'Docker is not installed on the host (no `docker` on the PATH). Fix: install Docker Engine, e.g. `sudo dnf install docker` or `sudo apt-get install docker.io`, and start it.');
+    }
+    else if (!f.compose) {
+        problems.push('Docker Compose is not installed: neither `docker compose` (v2) nor `docker-compose` (v1) works. ' +
+            'Fix: install the Compose v2 plugin (package docker-compose-plugin, or the binary in ~/.docker/cli-plugins/).');
+    }
+    else if (f.compose.command === 'docker-compose' && olderThan(f.compose.version, [1, 28])) {
+        problems.push(`Docker Compose ${f.compose.version} (v1) is too old: the stack uses profiles, which Compose v1 reads from 1.28 on. ` +
+            'Fix: install the Compose v2 plugin (package docker-compose-plugin), or docker-compose 1.28 or newer.');
+    }
+    if (f.diskFreeBytes > 0 && f.diskFreeBytes < MIN_FREE_DISK_BYTES) {
+        problems.push(`Only ${Math.round(f.diskFreeBytes / 1024 ** 2)} MiB free on the disk of ${f.home}. Fix: free at least 1 GiB (\`docker system prune\`, old logs).`);
+    }
+    return problems;
+}
+async function preflight(remote) {
+    return parseFacts(await remote.run(PREFLIGHT_SCRIPT, { what: 'Preflight', timeoutMs: 60_000 }));
+}
+/** One line about the host for the Preflight step. */
+function describeHost(f) {
+    const mib = (b) => `${Math.round(b / 1024 ** 2)} MiB`;
+    return `${f.os} ${f.arch}; Docker ${f.dockerServerVersion} (${f.dockerAccess}); ${f.compose?.command} ${f.compose?.version}; memory ${mib(f.memTotalBytes)}, swap ${mib(f.swapTotalBytes)}, disk free ${mib(f.diskFreeBytes)}`;
+}
+
+;// CONCATENATED MODULE: ./src/report/gate.ts
+// The gate's results as people read them: the Health gate step's line and the data path table.
+
+
+/** The Health gate step's line: what was proven, and on an agent, what was not. */
+function gateDetail(gate, options) {
+    const parts = [`${gate.targets.length} targets up`, `${titles(probesFor(options.role, options.logAgent))} ready`];
+    if (options.push)
+        parts.push('remote write and Loki push accept the credentials');
+    const metrics = gate.checks.find((c) => c.name === 'metrics arrival' && c.ok);
+    if (metrics)
+        parts.push(metrics.detail);
+    const logs = gate.dataPath.logs.filter((l) => l.arrivedMs !== undefined);
+    const lokiAt = options.arrival?.logs && shownUrl(options.arrival.logs.url);
+    if (logs.length)
+        parts.push(`canary lines of ${logs.length} log jobs ${lokiAt ? `found at ${lokiAt}` : 'in Loki'}`);
+    if (options.role === 'agent') {
+        const unchecked = [
+            ...(options.arrival?.metrics ? [] : ['metrics-query-url']),
+            ...(options.arrival?.logs ? [] : ['logs-query-url']),
+        ];
+        if (options.centralHost)
+            parts.push(`arrival is checked at ${options.centralHost} once every host is deployed`);
+        else if (unchecked.length === 2)
+            parts.push('arrival was not checked (no metrics-query-url / logs-query-url)');
+        else if (unchecked.length)
+            parts.push(`${unchecked[0] === 'metrics-query-url' ? 'metrics' : 'log'} arrival was not checked (no ${unchecked[0]})`);
+    }
+    if (options.grafana)
+        parts.push(`Grafana reads ${options.grafana.datasources.length} data sources, ${gate.dataPath.alertRulesLoaded ?? 0} alert rules loaded`);
+    return parts.join('; ');
+}
+/**
+ * Log jobs with their canary's arrival, each target, an agent's `up` series where they were
+ * looked for, and what Grafana says of its data.
+ */
+function dataPathRows(state) {
+    const rows = [];
+    for (const c of state.checks.filter((x) => x.name.startsWith('logs '))) {
+        rows.push({ what: `log job ${c.name.slice(5)}`, ok: c.ok, detail: c.detail });
+    }
+    for (const t of state.targets) {
+        rows.push({
+            what: `target ${t.job} ${t.instance}`,
+            ok: t.health === 'up',
+            detail: t.health === 'up' ? `up, scraped ${t.lastScrape}` : `${t.health}: ${t.lastError}`,
+        });
+    }
+    for (const c of state.checks.filter((x) => x.name === 'metrics arrival')) {
+        rows.push({ what: 'metrics arrival', ok: c.ok, detail: c.detail });
+    }
+    for (const c of state.checks.filter((x) => x.name.startsWith('grafana '))) {
+        rows.push({ what: c.name.replace(/^grafana /, 'Grafana '), ok: c.ok, detail: c.detail });
+    }
+    return rows;
+}
+
+;// CONCATENATED MODULE: ./src/stack/deployed.ts
+// The stack as it is deployed on the host now (its current release): what the watchdog reads to
+// know which log files, data sources and rules to prove, whatever inputs it was started with.
+
+
+
+/** Config files only: dashboards and other large files say nothing about the data path. */
+const MAX_CONFIG_BYTES = 256 * 1024;
+/** Prints `@file BASE64 PATH` for each config file of the current release. */
+function deployedScript(root) {
+    return `cd ${shq(root)} 2>/dev/null || exit 0
+[ -f ${MANIFEST} ] || exit 0
+while IFS= read -r f; do
+  case "$f" in
+    secrets/*) ;;
+    ${['.env', '*.yml', '*.yaml', '*.conf', ...LOG_AGENTS.flatMap((a) => a.configGlob ?? [])].join('|')})
+      if [ -f "$f" ] && [ "$(wc -c < "$f")" -le ${MAX_CONFIG_BYTES} ]; then
+        printf '@file %s %s\\n' "$(base64 < "$f" | tr -d '\\n')" "$f"
+      fi ;;
+  esac
+done < ${MANIFEST}`;
+}
+function parseEnv(text) {
+    const out = {};
+    for (const line of text.split('\n')) {
+        const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line.trim());
+        if (m?.[1])
+            out[m[1]] = (m[2] ?? '').replace(/^(['"])(.*)\1$/, '$2');
+    }
+    return out;
+}
+function parseDeployed(stdout) {
+    const files = [];
+    for (const line of stdout.split('\n')) {
+        const m = /^@file (\S*) (.+)$/.exec(line);
+        if (m?.[2])
+            files.push({ path: m[2], content: Buffer.from(m[1] ?? '', 'base64'), mode: 0o644 });
+    }
+    const env = files.find((f) => f.path === '.env')?.content.toString('utf8') ?? '';
+    return { files, variables: parseEnv(env) };
+}
+/** The log agent the deployed stack runs (its active Compose profile). */
+function deployedLogAgent(stack) {
+    const profiles = (stack.variables.COMPOSE_PROFILES ?? '').split(',');
+    return LOG_AGENTS.find((a) => profiles.includes(a.name))?.name ?? DEFAULT_LOG_AGENT;
+}
+
+;// CONCATENATED MODULE: ./src/connection/host-key.ts
+// Host key checks: a SHA256 fingerprint as `ssh-keygen -lf` prints it, and known_hosts lines
+// (plain and hashed, `[host]:port` for a non-22 port, @revoked markers; no @cert-authority).
+
+
+/** `SHA256:<base64 without padding>` of a raw public key blob, as OpenSSH prints it. */
+function fingerprintOf(keyBlob) {
+    return `SHA256:${(0,external_node_crypto_namespaceObject.createHash)('sha256').update(keyBlob).digest('base64').replace(/=+$/, '')}`;
+}
+/** The key type named inside an SSH public key blob (e.g. ssh-ed25519). */
+function keyTypeOf(keyBlob) {
+    if (keyBlob.length < 4)
+        return 'unknown';
+    const len = keyBlob.readUInt32BE(0);
+    return keyBlob.subarray(4, 4 + len).toString('latin1');
+}
+/** How known_hosts names a host: `host` on port 22, `[host]:port` otherwise. */
+function knownHostsName(host, port) {
+    return port === 22 ? host : `[${host}]:${port}`;
+}
+function wildcardMatch(pattern, name) {
+    const re = new RegExp(`^${pattern
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.')}$`, 'i');
+    return re.test(name);
+}
+function hostFieldMatches(field, name) {
+    if (field.startsWith('|1|')) {
+        const [, , salt, hash] = field.split('|');
+        if (!salt || !hash)
+            return false;
+        const mac = (0,external_node_crypto_namespaceObject.createHmac)('sha1', Buffer.from(salt, 'base64')).update(name).digest('base64');
+        return mac === hash;
+    }
+    let matched = false;
+    for (const pattern of field.split(',')) {
+        if (pattern.startsWith('!')) {
+            if (wildcardMatch(pattern.slice(1), name))
+                return false;
+        }
+        else if (wildcardMatch(pattern, name)) {
+            matched = true;
+        }
+    }
+    return matched;
+}
+/**
+ * Checks a host key blob against known_hosts text for host:port. A key on a matching @revoked
+ * line is refused wherever that line sits; lines with any other marker are never trusted.
+ */
+function checkKnownHosts(text, host, port, keyBlob) {
+    const name = knownHostsName(host, port);
+    const keyB64 = keyBlob.toString('base64');
+    let sawEntry = false;
+    let matched = false;
+    for (const { marker, hosts, key } of knownHostsLines(text)) {
+        if (!hosts || !key || !hostFieldMatches(hosts, name))
+            continue;
+        if (marker === '@revoked') {
+            if (key === keyB64)
+                return 'revoked';
+            continue;
+        }
+        if (marker !== undefined)
+            continue;
+        sawEntry = true;
+        if (key === keyB64)
+            matched = true;
+    }
+    return matched ? 'match' : sawEntry ? 'mismatch' : 'no-entry';
+}
+/** The host key as the Connect step shows it: whether it was checked against a pin. */
+function hostKeyDetail(d) {
+    return `host key ${d.keyType} ${d.fingerprint} ${d.verified ? 'verified' : 'NOT verified (insecure-skip-host-key-check)'}`;
+}
+/** What to say when a key was let in without a pin (insecure-skip-host-key-check); nothing otherwise. */
+function unverifiedHostKeyWarning(host, port, d) {
+    if (d.verified)
+        return undefined;
+    return (`insecure-skip-host-key-check: the host key of ${host}:${port} was accepted without a pin: ${d.keyType} ${d.fingerprint}. ` +
+        'Nothing proved this is your server; a man in the middle would have been let in the same way. ' +
+        `Check the fingerprint from a trusted machine (\`ssh-keyscan -p ${port} ${host} | ssh-keygen -lf -\`) ` +
+        `and set host-fingerprint: ${d.fingerprint} instead.`);
+}
+/** Decides whether the key the server showed is the one the settings pin. */
+function decideHostKey(policy, host, port, keyBlob) {
+    const fingerprint = fingerprintOf(keyBlob);
+    const keyType = keyTypeOf(keyBlob);
+    const pinHint = `To pin it, check it from a trusted machine (\`ssh-keyscan -p ${port} ${host} | ssh-keygen -lf -\`) ` +
+        'and set host-fingerprint to it, or pass known-hosts lines.';
+    const refuse = (reason) => ({
+        accepted: false,
+        verified: false,
+        fingerprint,
+        keyType,
+        reason,
+    });
+    const pinned = { accepted: true, verified: true, fingerprint, keyType };
+    switch (policy.kind) {
+        case 'insecure-skip':
+            return { accepted: true, verified: false, fingerprint, keyType };
+        case 'unpinned':
+            return refuse(`The host key of ${host}:${port} is not pinned, so the connection was refused before any change. ` +
+                `The server showed ${keyType} ${fingerprint}. ${pinHint} ` +
+                '(insecure-skip-host-key-check: true accepts any key, for throwaway hosts only.)');
+        case 'fingerprints':
+            if (policy.fingerprints.includes(fingerprint))
+                return pinned;
+            return refuse(`Host key mismatch for ${host}:${port}: the server showed ${keyType} ${fingerprint}, ` +
+                `but host-fingerprint expects ${policy.fingerprints.join(' or ')}. ` +
+                'Either the server was rebuilt (a new host key) or someone is in the middle. ' +
+                `Nothing was changed on the host. If the change is expected: ${pinHint}`);
+        case 'known-hosts': {
+            const verdict = checkKnownHosts(policy.knownHosts, host, port, keyBlob);
+            if (verdict === 'match')
+                return pinned;
+            const why = verdict === 'revoked'
+                ? 'that key is marked @revoked in known-hosts'
+                : verdict === 'mismatch'
+                    ? `known-hosts has a different key for ${knownHostsName(host, port)}`
+                    : `known-hosts has no line for ${knownHostsName(host, port)}`;
+            return refuse(`Host key check failed for ${host}:${port}: the server showed ${keyType} ${fingerprint}, and ${why}. ` +
+                `Nothing was changed on the host. ${pinHint}`);
+        }
+    }
+}
+
 // EXTERNAL MODULE: external "assert"
 var external_assert_ = __nccwpck_require__(2613);
 // EXTERNAL MODULE: external "fs"
 var external_fs_ = __nccwpck_require__(9896);
-// EXTERNAL MODULE: ./node_modules/is-stream/index.js
-var is_stream = __nccwpck_require__(6543);
-// EXTERNAL MODULE: ./node_modules/make-dir/index.js
-var make_dir = __nccwpck_require__(6512);
+// EXTERNAL MODULE: ../main/node_modules/is-stream/index.js
+var is_stream = __nccwpck_require__(1327);
+// EXTERNAL MODULE: ../main/node_modules/make-dir/index.js
+var make_dir = __nccwpck_require__(48);
 // EXTERNAL MODULE: external "path"
 var external_path_ = __nccwpck_require__(6928);
-;// CONCATENATED MODULE: ./node_modules/sb-promise-queue/lib/esm/index.mjs
+;// CONCATENATED MODULE: ../main/node_modules/sb-promise-queue/lib/esm/index.mjs
 class PromiseQueue {
     constructor({ concurrency = 1 } = {}) {
         this.options = { concurrency };
@@ -34937,7 +38533,7 @@ class PromiseQueue {
 }
 
 
-;// CONCATENATED MODULE: ./node_modules/sb-scandir/lib/esm/index.mjs
+;// CONCATENATED MODULE: ../main/node_modules/sb-scandir/lib/esm/index.mjs
 /* @flow */
 
 
@@ -35033,11 +38629,11 @@ async function scanDirectory(path, { recursive = true, validate = null, concurre
 }
 /* harmony default export */ const esm = (scanDirectory);
 
-// EXTERNAL MODULE: ./node_modules/shell-escape/shell-escape.js
-var shell_escape = __nccwpck_require__(4646);
-// EXTERNAL MODULE: ./node_modules/ssh2/lib/index.js
-var lib = __nccwpck_require__(5472);
-;// CONCATENATED MODULE: ./node_modules/node-ssh/lib/esm/index.mjs
+// EXTERNAL MODULE: ../main/node_modules/shell-escape/shell-escape.js
+var shell_escape = __nccwpck_require__(9830);
+// EXTERNAL MODULE: ../main/node_modules/ssh2/lib/index.js
+var lib = __nccwpck_require__(3328);
+;// CONCATENATED MODULE: ../main/node_modules/node-ssh/lib/esm/index.mjs
 
 
 
@@ -35743,47 +39339,6 @@ class NodeSSH {
     }
 }
 
-;// CONCATENATED MODULE: ./src/connection/shell.ts
-// Remote shell commands: how a value is quoted, and how a script reaches the host's shell.
-// Scripts are built by pure functions elsewhere and run through RemoteHost.run, the one place
-// that checks the exit code and shapes the error.
-/** Single-quotes a string for a POSIX shell. */
-function shq(s) {
-    return `'${s.replace(/'/g, `'\\''`)}'`;
-}
-/** Non-interactive SSH sessions get a short PATH; docker often lives in /usr/local/bin or /snap/bin. */
-const PATH_SETUP = 'export PATH="$PATH:/usr/local/bin:/usr/sbin:/sbin:/snap/bin"';
-/**
- * The command and stdin that run a script under the host's POSIX sh, whatever the login shell.
- * Without data the script itself goes on stdin (no argument length limit), so such a script
- * must not read stdin; with data, the script is the argument and the data its stdin. The script
- * is the body of a function called on the last line: a script cut off in transit is a syntax
- * error, never half of it run.
- */
-function invocation(script, data) {
-    const body = `${PATH_SETUP}\nmain() {\n${script}\n}\nmain\n`;
-    return data === undefined ? { command: 'sh -s', stdin: body } : { command: `sh -c ${shq(body)}`, stdin: data };
-}
-/** The last lines a failed command printed, for an error message. */
-function outputTail(stdout, stderr, lines = 15) {
-    return (stderr.trim() || stdout.trim()).split('\n').slice(-lines).join('\n');
-}
-/**
- * Runs parts of a script at once, each in its own subshell (one part's `cd` or `exit` never
- * reaches another), and prints their output in the order given: reading a host's state is
- * mostly waiting on Docker, and its questions do not wait on each other.
- */
-function inParallel(parts) {
-    const t = '"$md_parts"';
-    return [
-        `md_parts=$(mktemp -d) || exit 1`,
-        ...parts.map((part, i) => `(\n${part}\n) > ${t}/${i} &`),
-        'wait',
-        parts.map((_, i) => `cat ${t}/${i}`).join('; '),
-        `rm -rf ${t}`,
-    ].join('\n');
-}
-
 ;// CONCATENATED MODULE: ./src/connection/ssh.ts
 // One SSH connection for a whole run: connect with a verified host key, run commands with a
 // deadline, open tunnels to addresses on the host's Docker networks.
@@ -35850,7 +39405,7 @@ class RemoteHost {
         const deadline = new Promise((_, reject) => {
             timer = setTimeout(() => {
                 channel?.close();
-                reject(new DeployError(`${options.what ?? `Remote command ${firstLine(command)}`} did not finish within ${Math.round(timeoutMs / 1000)}s.`, 'check the host is not overloaded (memory, swap, disk) and that Docker answers there.'));
+                reject(new DeployError(`${options.what ?? `Remote command ${ssh_firstLine(command)}`} did not finish within ${Math.round(timeoutMs / 1000)}s.`, 'check the host is not overloaded (memory, swap, disk) and that Docker answers there.'));
             }, timeoutMs);
         });
         try {
@@ -35888,16 +39443,46 @@ class RemoteHost {
         const r = await this.exec(command, { stdin, timeoutMs: options.timeoutMs, what: options.what });
         if (r.code === 0)
             return r.stdout;
-        const explained = options.explain?.(r);
-        if (explained)
-            throw explained;
-        throw new DeployError(`${options.what} failed on the host (exit ${r.code}):\n${outputTail(r.stdout, r.stderr)}`, options.fix);
+        throw scriptError(r, options);
     }
     /**
-     * Starts a long-running command and returns its channel once open: the command lives as long
-     * as the channel (and so as long as this connection), e.g. a lock holder.
+     * Runs a script that holds something while it lives (a lock holder), under the same sh and
+     * PATH as run: the script goes as the argument, its stdin stays open, and it runs until
+     * release() ends that (or the connection goes). Resolves once `ready` finds its value in the
+     * output as it streams in; a script that ends before that fails as under run (code null when
+     * the session ended without an exit status).
      */
-    async session(command, timeoutMs = 30_000) {
+    async hold(script, options) {
+        const channel = await this.open(invocation(script, '').command);
+        const value = await new Promise((resolve, reject) => {
+            let stdout = '';
+            let stderr = '';
+            const onData = (d) => {
+                stdout += d.toString();
+                const v = options.ready(stdout);
+                if (v === undefined)
+                    return;
+                channel.stdout.off('data', onData);
+                resolve(v);
+            };
+            channel.stdout.on('data', onData);
+            channel.stderr.on('data', (d) => {
+                stderr += d.toString();
+            });
+            // After the value, these settle nothing; before it, they are the script's failure.
+            channel.on('exit', (code) => reject(scriptError({ stdout, stderr, code }, options)));
+            channel.on('close', () => reject(scriptError({ stdout, stderr, code: null }, options)));
+        });
+        return {
+            value,
+            release: () => {
+                if (this.connected)
+                    channel.end();
+            },
+        };
+    }
+    /** Starts a command and returns its channel once open: the command lives as long as the channel. */
+    async open(command, timeoutMs = 30_000) {
         this.assertAlive();
         this.roundTrips++;
         const conn = this.ssh.connection;
@@ -35964,7 +39549,12 @@ class RemoteHost {
             throw lostError(this.settings, new Error('connection closed'));
     }
 }
-function firstLine(command) {
+/** A script's failure, run or held: the step's own explanation, or what failed, the exit code and the last lines. */
+function scriptError(r, options) {
+    return (options.explain?.(r) ??
+        new DeployError(`${options.what} failed on the host (exit ${r.code}):\n${outputTail(r.stdout, r.stderr)}`, options.fix));
+}
+function ssh_firstLine(command) {
     const line = command.trim().split('\n')[0] ?? '';
     return line.length > 100 ? `${line.slice(0, 100)}…` : line;
 }
@@ -36002,3529 +39592,399 @@ function connectError(e, s, decision) {
     return new DeployError(`Could not connect to ${where}: ${msg}`);
 }
 
-;// CONCATENATED MODULE: ./src/host/docker.ts
-// How to run docker on this host, as preflight found it.
+;// CONCATENATED MODULE: ./src/host/lock.ts
 
 
-function dockerCommand(facts) {
-    return facts.dockerAccess === 'sudo' ? 'sudo -n docker' : 'docker';
-}
-/** The IP address of a container on its (first) network, for a tunnel to reach it. */
-async function containerAddress(remote, facts, container) {
-    const out = await remote.run(`${dockerCommand(facts)} inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' ${shq(container)}`, {
-        what: `Finding container ${container}`,
-        explain: (r) => new DeployError(`Container "${container}" is not running on the host (${r.stderr.trim()}).`),
-    });
-    const ip = out.trim().split(/\s+/)[0];
-    if (!ip)
-        throw new DeployError(`Container "${container}" is not running on the host or has no network address.`);
-    return ip;
-}
-
-;// CONCATENATED MODULE: ./src/host/preflight.ts
-// Docker's CLI takes a tenth of a second or more per call and every fork counts on a small host:
-// the slow questions run at once, and plain values are printed without a subshell each.
-const PREFLIGHT_SCRIPT = `LC_ALL=C; export LC_ALL
-t=$(mktemp -d) || exit 1
-(sudo -n true >/dev/null 2>&1 && echo yes || echo no) > "$t/sudo" &
-(docker version --format '{{.Server.Version}}' > "$t/docker" 2>&1; echo $? > "$t/docker_rc") &
-(docker compose version --short > "$t/compose" 2>/dev/null; echo $? > "$t/compose_rc") &
-(df -Pk "$HOME" 2>/dev/null | awk 'NR==2{print $4}') > "$t/df" &
-(r=$(docker info --format '{{.DockerRootDir}}' 2>/dev/null || sudo -n docker info --format '{{.DockerRootDir}}' 2>/dev/null)
- df -Pk "\${r:-/var/lib/docker}" 2>/dev/null | awk -v r="\${r:-/var/lib/docker}" 'NR==2{print r; print $2}') > "$t/droot" &
-printf 'now=%s\\narch=%s\\nuid=%s\\ngid=%s\\nhome=%s\\npath=%s\\n' "$(date +%s)" "$(uname -m)" "$(id -u)" "$(id -g)" "$HOME" "$PATH"
-if [ -r /etc/os-release ]; then (. /etc/os-release; printf 'os=%s\\n' "$PRETTY_NAME"); else printf 'os=%s\\n' "$(uname -s)"; fi
-printf 'docker_path=%s\\n' "$(command -v docker 2>/dev/null)"
-awk '/^(MemTotal|MemAvailable|SwapTotal|SwapFree):/{gsub(":","",$1); print $1"_kb="$2}' /proc/meminfo
-wait
-# read, not $(cat …): a builtin, no fork. Each answer is one line; Docker's error may be more.
-got() { v=; IFS= read -r v < "$t/$1" 2>/dev/null; }
-got sudo; printf 'sudo=%s\\n' "$v"
-got df; printf 'disk_free_kb=%s\\n' "$v"
-{ IFS= read -r r; IFS= read -r k; } < "$t/droot" 2>/dev/null && printf 'docker_root=%s\\ndocker_disk_kb=%s\\n' "$r" "$k"
-got docker_rc
-if [ "$v" = 0 ]; then got docker; printf 'docker=direct\\ndocker_version=%s\\n' "$v"; D=docker
-elif sudo -n docker version --format '{{.Server.Version}}' > "$t/sudo_docker" 2>/dev/null; then got sudo_docker; printf 'docker=sudo\\ndocker_version=%s\\n' "$v"; D="sudo -n docker"
-else printf 'docker=none\\ndocker_error=%s\\n' "$(tr '\\n' ' ' < "$t/docker")"; D=; fi
-got compose_rc
-if [ "$D" = docker ] && [ "$v" = 0 ]; then got compose; printf 'compose=docker compose\\ncompose_version=%s\\n' "$v"
-elif [ -n "$D" ] && [ "$D" != docker ] && c=$($D compose version --short 2>/dev/null); then printf 'compose=docker compose\\ncompose_version=%s\\n' "$c"
-elif command -v docker-compose >/dev/null 2>&1 && c=$(docker-compose version --short 2>/dev/null); then printf 'compose=docker-compose\\ncompose_version=%s\\n' "$c"
-fi
-rm -rf "$t"
-`;
-function parseFacts(stdout) {
-    const kv = new Map();
-    for (const line of stdout.split('\n')) {
-        const i = line.indexOf('=');
-        if (i > 0)
-            kv.set(line.slice(0, i), line.slice(i + 1).trim());
+/** Who is deploying, shown to whoever waits: the workflow run, or user@machine for the CLI. */
+function lockOwner(env = process.env) {
+    const when = new Date().toISOString();
+    if (env.GITHUB_RUN_ID) {
+        const url = `${env.GITHUB_SERVER_URL ?? 'https://github.com'}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`;
+        return `${env.GITHUB_WORKFLOW ?? 'workflow'} run by ${env.GITHUB_ACTOR ?? '?'} (${url}), started ${when}`;
     }
-    const num = (k) => Number(kv.get(k) ?? 0) || 0;
-    const kb = (k) => num(k) * 1024;
-    const composeCmd = kv.get('compose');
-    const access = kv.get('docker');
-    return {
-        os: kv.get('os') ?? 'unknown',
-        arch: kv.get('arch') ?? 'unknown',
-        uid: num('uid'),
-        gid: num('gid'),
-        home: kv.get('home') ?? '',
-        path: kv.get('path') ?? '',
-        dockerAccess: access === 'direct' || access === 'sudo' ? access : 'none',
-        dockerPath: kv.get('docker_path') || undefined,
-        dockerServerVersion: kv.get('docker_version') || undefined,
-        dockerError: kv.get('docker_error') || undefined,
-        compose: composeCmd === 'docker compose' || composeCmd === 'docker-compose'
-            ? { command: composeCmd, version: kv.get('compose_version') ?? '' }
-            : undefined,
-        sudo: kv.get('sudo') === 'yes',
-        diskFreeBytes: kb('disk_free_kb'),
-        memTotalBytes: kb('MemTotal_kb'),
-        memAvailableBytes: kb('MemAvailable_kb'),
-        swapTotalBytes: kb('SwapTotal_kb'),
-        swapFreeBytes: kb('SwapFree_kb'),
-        hostNowSec: num('now'),
-        dockerRootDir: kv.get('docker_root') || undefined,
-        volumeDiskBytes: kb('docker_disk_kb') || undefined,
-    };
+    return `${env.USER ?? 'someone'} with the monitoring-deploy CLI, started ${when}`;
 }
-const MIN_FREE_DISK_BYTES = 1024 ** 3;
-/** Whether a dotted version (1.27.4, v2.26.1-4) is older than major.minor. */
-function olderThan(version, [major, minor]) {
-    const m = /(\d+)\.(\d+)/.exec(version);
-    if (!m)
-        return false;
-    const [a, b] = [Number(m[1]), Number(m[2])];
-    return a < major || (a === major && b < minor);
-}
-/** Problems that stop a deploy, each naming its fix. Empty when the host is fit. */
-function preflightProblems(f, username) {
-    const problems = [];
-    if (f.dockerAccess === 'none') {
-        problems.push(f.dockerPath
-            ? `Docker is installed but user "${username}" cannot use it (${f.dockerError ?? 'permission denied'}). ` +
-                `Fix: \`sudo usermod -aG docker ${username}\` (then log in again), or allow passwordless sudo.`
-            : 'Docker is not installed on the host (no `docker` on the PATH). Fix: install Docker Engine, e.g. `sudo dnf install docker` or `sudo apt-get install docker.io`, and start it.');
-    }
-    else if (!f.compose) {
-        problems.push('Docker Compose is not installed: neither `docker compose` (v2) nor `docker-compose` (v1) works. ' +
-            'Fix: install the Compose v2 plugin (package docker-compose-plugin, or the binary in ~/.docker/cli-plugins/).');
-    }
-    else if (f.compose.command === 'docker-compose' && olderThan(f.compose.version, [1, 28])) {
-        problems.push(`Docker Compose ${f.compose.version} (v1) is too old: the stack uses profiles, which Compose v1 reads from 1.28 on. ` +
-            'Fix: install the Compose v2 plugin (package docker-compose-plugin), or docker-compose 1.28 or newer.');
-    }
-    if (f.diskFreeBytes > 0 && f.diskFreeBytes < MIN_FREE_DISK_BYTES) {
-        problems.push(`Only ${Math.round(f.diskFreeBytes / 1024 ** 2)} MiB free on the disk of ${f.home}. Fix: free at least 1 GiB (\`docker system prune\`, old logs).`);
-    }
-    return problems;
-}
-async function preflight(remote) {
-    return parseFacts(await remote.run(PREFLIGHT_SCRIPT, { what: 'Preflight', timeoutMs: 60_000 }));
-}
-/** One line about the host for the Preflight step. */
-function describeHost(f) {
-    const mib = (b) => `${Math.round(b / 1024 ** 2)} MiB`;
-    return `${f.os} ${f.arch}; Docker ${f.dockerServerVersion} (${f.dockerAccess}); ${f.compose?.command} ${f.compose?.version}; memory ${mib(f.memTotalBytes)}, swap ${mib(f.swapTotalBytes)}, disk free ${mib(f.diskFreeBytes)}`;
-}
-
-;// CONCATENATED MODULE: ./src/report/format.ts
-// How durations read in every line a person sees.
-function format_formatDuration(ms) {
-    if (ms < 1000)
-        return `${ms}ms`;
-    if (ms < 60_000)
-        return `${(ms / 1000).toFixed(1)}s`;
-    return `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
-}
-
-;// CONCATENATED MODULE: ./src/report/log.ts
-// Where progress goes: the job log (action) or the terminal (CLI). Every line passes through
-// the redactor, so a secret that slips into an error message is still not printed.
-function redactor(secrets) {
-    const sorted = [...secrets].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
-    return (text) => sorted.reduce((t, s) => t.split(s).join('***'), text);
-}
+const END = '@@lock-script-end';
 /**
- * The value with the secrets replaced in every string in it (object keys too), for output that
- * leaves the process as JSON: redact before serialising, since JSON escapes a secret with a "
- * or a backslash and the escaped form no longer matches.
+ * The lock lives in the login user's own directory (mode 700): no other local user can take it
+ * first or fake its owner line. Then `then` runs under the lock; the session holds it until we
+ * close our side or the connection goes. RemoteHost.hold gives it sh and the full PATH.
  */
-function redactDeep(value, redact) {
-    if (typeof value === 'string')
-        return redact(value);
-    if (Array.isArray(value))
-        return value.map((v) => redactDeep(v, redact));
-    if (value === null || typeof value !== 'object')
-        return value;
-    const json = value.toJSON;
-    if (typeof json === 'function')
-        return redactDeep(json.call(value), redact);
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [redact(k), redactDeep(v, redact)]));
-}
-/** JSON.stringify of a value whose every string was redacted first. */
-function redactedJson(value, redact, indent) {
-    return JSON.stringify(redactDeep(value, redact), null, indent);
-}
-function redactingLog(log, secrets) {
-    const redact = redactor(secrets);
-    const { stepStarted, stepEnded } = log;
-    return {
-        info: (l) => log.info(redact(l)),
-        warn: (l) => log.warn(redact(l)),
-        error: (l) => log.error(redact(l)),
-        ...(stepStarted && stepEnded
-            ? {
-                stepStarted: (name) => stepStarted.call(log, redact(name)),
-                stepEnded: (r) => stepEnded.call(log, { ...r, name: redact(r.name), detail: r.detail && redact(r.detail) }),
-            }
-            : {}),
-    };
-}
-const consoleLog = {
-    info: (l) => process.stdout.write(`${l}\n`),
-    warn: (l) => process.stderr.write(`warning: ${l}\n`),
-    error: (l) => process.stderr.write(`error: ${l}\n`),
-};
-
-;// CONCATENATED MODULE: ./src/settings/inputs.ts
-// The action's whole interface in one place. action.yml, the CLI's flags and the README's table
-// are checked against this list by tests, so the three cannot drift apart.
-const INPUTS = [
-    // run
-    {
-        name: 'command',
-        group: 'run',
-        default: 'deploy',
-        description: 'deploy, or check: connect, run the read-only preflight and the health gate (a watchdog): it changes nothing but its own canary log lines and its note of the containers it saw.',
-    },
-    // connection
-    {
-        name: 'host',
-        group: 'connection',
-        description: 'Address of the server to deploy to. Required, unless the hosts input names several.',
-    },
-    { name: 'port', group: 'connection', default: '22', description: 'SSH port.' },
-    { name: 'username', group: 'connection', required: true, description: 'SSH login user (e.g. ec2-user, ubuntu).' },
-    {
-        name: 'ssh-key',
-        group: 'connection',
-        required: true,
-        secret: true,
-        description: 'Private key (OpenSSH or PEM text) for the login user. Pass it from a secret.',
-    },
-    {
-        name: 'ssh-key-passphrase',
-        group: 'connection',
-        secret: true,
-        description: 'Passphrase of ssh-key, if it has one. Pass it from a secret.',
-    },
-    {
-        name: 'host-fingerprint',
-        group: 'connection',
-        description: 'Expected host key fingerprint(s), `SHA256:…`, one per line or comma-separated. Get it from a trusted machine: `ssh-keyscan HOST | ssh-keygen -lf -`.',
-    },
-    {
-        name: 'known-hosts',
-        group: 'connection',
-        description: 'known_hosts lines for the host (plain or hashed; `[host]:port` for a non-22 port).',
-    },
-    {
-        name: 'insecure-skip-host-key-check',
-        group: 'connection',
-        default: 'false',
-        description: 'Accept any host key. Only for throwaway hosts: it allows a man in the middle.',
-    },
-    {
-        name: 'host-name',
-        group: 'connection',
-        description: 'Name of this host in the `host` label of its metrics and logs, in messages and in the summary. Default: host.',
-    },
-    {
-        name: 'connect-timeout',
-        group: 'connection',
-        default: '30s',
-        description: 'Deadline for the SSH connection and handshake (e.g. 30s, 2m).',
-    },
-    // stack
-    {
-        name: 'stack-dir',
-        group: 'stack',
-        description: "Directory with the two compose files and configs. Default: the action's bundled stack (compose/).",
-    },
-    {
-        name: 'remote-dir',
-        group: 'stack',
-        default: '~/monitoring',
-        description: 'Where the stack lives on the host.',
-    },
-    {
-        name: 'network',
-        group: 'stack',
-        default: 'monitoring',
-        description: 'Name of the external bridge network both stacks share (created if missing).',
-    },
-    {
-        name: 'stacks',
-        group: 'stack',
-        description: 'Which stacks to run: app (docker-compose-dev.yml), monitoring (docker-compose-dev-monitoring.yml), agent (docker-compose-agent.yml). Default: app,monitoring; app,agent for role agent.',
-    },
-    { name: 'app-image', group: 'stack', description: 'Image of your Spring Boot app (the `server` service).' },
-    {
-        name: 'app-metrics-port',
-        group: 'stack',
-        default: '19021',
-        description: "Actuator's private management port (management.server.port).",
-    },
-    {
-        name: 'app-metrics-path',
-        group: 'stack',
-        default: '/myendpoint/prometheus',
-        description: "Actuator's Prometheus path (management.endpoints.web.base-path + /prometheus).",
-    },
-    {
-        name: 'app-logs-dir',
-        group: 'stack',
-        default: '/app/logs',
-        description: 'Directory inside the app container where Logback writes its files.',
-    },
-    {
-        name: 'images',
-        group: 'stack',
-        description: 'Image overrides, one `service=image` per line (e.g. for a registry mirror).',
-    },
-    {
-        name: 'pull',
-        group: 'stack',
-        default: 'missing',
-        description: 'Image pull policy: missing, always or never.',
-    },
-    {
-        name: 'log-agent',
-        group: 'stack',
-        default: 'promtail',
-        description: 'Log shipper: promtail (end of life since 2026-03-02) or alloy.',
-    },
-    // agents
-    {
-        name: 'role',
-        group: 'agents',
-        default: 'monitoring',
-        description: 'monitoring: the central stack (Prometheus, Loki, Grafana). agent: only node-exporter, Prometheus in agent mode and the log agent, sending to remote-write-url and loki-push-url.',
-    },
-    {
-        name: 'hosts',
-        group: 'agents',
-        description: 'Several hosts in one run, one per line: `name=NAME role=monitoring|agent host=ADDRESS [port=22] [user=USER] [fingerprint=SHA256:…] [address=PRIVATE_ADDRESS]` (address: where agents reach the monitoring host). Other inputs apply to all; host, role and host-name are then not used.',
-    },
-    {
-        name: 'parallel',
-        group: 'agents',
-        default: '3',
-        description: 'With hosts: how many hosts are deployed at the same time.',
-    },
-    {
-        name: 'accept-agents',
-        group: 'agents',
-        default: 'false',
-        description: "Central stack: accept agents' remote write and Loki push on receiver-port, behind nginx basic auth (push-username / push-password).",
-    },
-    {
-        name: 'receiver-port',
-        group: 'agents',
-        default: '9095',
-        description: 'Central stack: the port the authenticated receiver publishes (open it only to the agent hosts).',
-    },
-    {
-        name: 'receiver-bind',
-        group: 'agents',
-        default: '0.0.0.0',
-        description: "Central stack: the host address the receiver listens on (e.g. the host's private address).",
-    },
-    {
-        name: 'receiver-tls',
-        group: 'agents',
-        default: 'auto',
-        description: 'Central stack: the receiver speaks TLS with a self-signed certificate made on the host, which agents deployed in the same run pin. auto: on when the hosts input deploys agents with the central host; true; false (plain HTTP: only on a private network).',
-    },
-    {
-        name: 'push-ca',
-        group: 'agents',
-        description: "Agent: the certificate (PEM) to trust for remote-write-url and loki-push-url, e.g. the central receiver's (~/monitoring/receiver-tls/receiver.crt on that host). With the hosts input: taken from the monitoring host.",
-    },
-    {
-        name: 'remote-write-url',
-        group: 'agents',
-        description: 'Agent: Prometheus remote-write endpoint (our central receiver, Mimir, Thanos Receive, VictoriaMetrics, Grafana Cloud). With hosts: derived from the monitoring host.',
-    },
-    {
-        name: 'loki-push-url',
-        group: 'agents',
-        description: 'Agent: Loki push endpoint (`…/loki/api/v1/push`). With hosts: derived from the monitoring host.',
-    },
-    {
-        name: 'push-username',
-        group: 'agents',
-        default: 'agent',
-        description: 'Basic-auth user for remote write and Loki push (agents send it; the central receiver checks it).',
-    },
-    {
-        name: 'push-password',
-        group: 'agents',
-        secret: true,
-        description: 'Basic-auth password for remote write and Loki push. Pass it from a secret.',
-    },
-    {
-        name: 'metrics-query-url',
-        group: 'agents',
-        description: 'Agent: where its metrics can be read back, the Prometheus-compatible instant-query endpoint itself (`…/api/v1/query`: VictoriaMetrics `http://vm:8428/api/v1/query` or `http://vmselect:8481/select/0/prometheus/api/v1/query`, Mimir `…/prometheus/api/v1/query`, Grafana Cloud `…/api/prom/api/v1/query`). Asked from the agent host; the gate then passes only when the `up` series of every target it scrapes is 1 there.',
-    },
-    {
-        name: 'logs-query-url',
-        group: 'agents',
-        description: "Agent: where its logs can be read back, Loki's `…/loki/api/v1/query_range`. Asked from the agent host; the gate then passes only when this run's canary line of every log job is found there.",
-    },
-    {
-        name: 'query-username',
-        group: 'agents',
-        description: 'Basic-auth user for metrics-query-url and logs-query-url. Default: push-username.',
-    },
-    {
-        name: 'query-password',
-        group: 'agents',
-        secret: true,
-        description: 'Basic-auth password for metrics-query-url and logs-query-url (a user:password@ in a query URL wins for that URL). Default: push-password. Pass it from a secret.',
-    },
-    // grafana
-    {
-        name: 'grafana-admin-password',
-        group: 'grafana',
-        secret: true,
-        description: "Grafana's admin password. Pass it from a secret.",
-    },
-    {
-        name: 'discord-webhook-url',
-        group: 'grafana',
-        secret: true,
-        description: 'Discord webhook for alerts. Pass it from a secret. Without it, alerts have no Discord contact point.',
-    },
-    {
-        name: 'cpu-alert-threshold',
-        group: 'grafana',
-        default: '70',
-        description: 'Alert when host CPU use stays above this percentage for 5 minutes.',
-    },
-    {
-        name: 'grafana-dashboards',
-        group: 'grafana',
-        default: '1860,19004',
-        description: 'grafana.com dashboard ids to import at deploy time (comma-separated; `none` for none).',
-    },
-    // host
-    {
-        name: 'swap-size',
-        group: 'host',
-        default: '2G',
-        description: 'Ensure at least this much active swap (e.g. 2G, 512M); 0 leaves swap alone.',
-    },
-    {
-        name: 'logs-disk-budget',
-        group: 'host',
-        default: 'auto',
-        description: 'Most disk Loki may take (e.g. 2G): its ingestion rate is limited to what retention can keep within it, and near it the oldest logs go first. auto: 10% of the disk Docker keeps its volumes on, from 256M to 10G.',
-    },
-    {
-        name: 'metrics-disk-budget',
-        group: 'host',
-        default: 'auto',
-        description: 'Most disk Prometheus may take (its retention size, WAL included; e.g. 1G); the oldest data goes first. auto: 8% of the disk Docker keeps its volumes on, from 256M to 4G.',
-    },
-    {
-        name: 'app-logs-disk-budget',
-        group: 'host',
-        default: '256M',
-        description: "Disk your app's log files may take in logs/app (bound them with Logback's rolling policy); more is warned about, never deleted.",
-    },
-    // gate
-    {
-        name: 'health-timeout',
-        group: 'gate',
-        default: '180s',
-        description: "How long the health gate waits for every target to be up. A rollback's gate waits at least 60s: Prometheus, restarted, scrapes each target only once its first interval comes round.",
-    },
-    {
-        name: 'rollback',
-        group: 'gate',
-        default: 'true',
-        description: 'Restore the previous release when the health gate fails.',
-    },
-    {
-        name: 'lock-timeout',
-        group: 'gate',
-        default: '10m',
-        description: 'How long to wait for another deploy to the same host to finish.',
-    },
-    // notify
-    {
-        name: 'notify-on',
-        group: 'notify',
-        description: 'When to post to discord-webhook-url from the runner: failure (one message per outage, one when resolved) or never. Default: failure for check, never for deploy.',
-    },
-];
-const OUTPUTS = [
-    { name: 'changed', description: 'true when the deploy changed anything on the host.' },
-    { name: 'restarted', description: 'Comma-separated services that were (re)started.' },
-    { name: 'release', description: 'Id of the release now on the host.' },
-    { name: 'targets', description: 'JSON array of Prometheus targets with their health.' },
-    { name: 'grafana-url', description: 'URL of Grafana on the host.' },
-    { name: 'hosts', description: 'With the hosts input: JSON array, one entry per host (name, role, ok, error).' },
-    {
-        name: 'problems',
-        description: 'JSON array of what is wrong (empty when healthy); set by check and by a failed run.',
-    },
-    {
-        name: 'state-changed',
-        description: 'true when the watchdog state (outage begun or resolved) changed in this run.',
-    },
-];
-
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = require("node:fs");
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = require("node:path");
-;// CONCATENATED MODULE: ./src/settings/parse.ts
-// Small parsers for input values. Each throws an Error whose message names the input and the fix.
-// Values that end up in a file (.env, YAML, a config) or a command are held to characters that
-// need no quoting there, so that no input can add a line, a key or a word of its own.
-
-
-
-/** A value as a message shows it: quoted, newlines and quotes escaped, a long one cut short. */
-function shown(value) {
-    const s = JSON.stringify(value);
-    return s.length > 80 ? `${s.slice(0, 80)}…` : s;
-}
-// Numbers are decimal whole numbers only: no 0x1, 1e1, 2.5, +5 or -0 (Number() takes them all).
-const WHOLE = /^[0-9]+$/;
-const DURATION_UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-/** 600000 -> "10m": a limit as a person writes it. */
-function formatLimit(ms) {
-    for (const unit of ['h', 'm', 's']) {
-        const size = DURATION_UNITS[unit] ?? 1;
-        if (ms % size === 0)
-            return `${ms / size}${unit}`;
-    }
-    return `${ms}ms`;
-}
-/**
- * "30s", "2m", "1h", "1500ms", or a bare number of seconds -> milliseconds, within range (which
- * keeps it below what Node's timers hold, 2^31-1 ms). Whole numbers only: 90s, not 1.5m.
- */
-function parseDuration(value, input, range) {
-    const limits = `${formatLimit(range.min)} to ${formatLimit(range.max)}`;
-    const m = /^\s*([0-9]+)\s*(ms|s|m|h)?\s*$/.exec(value);
-    if (!m?.[1])
-        throw new Error(`${input}: ${shown(value)} is not a duration; use a whole number with a unit, e.g. 30s, 2m or 1h (${limits})`);
-    const ms = Number(m[1]) * (DURATION_UNITS[m[2] ?? 's'] ?? 1000);
-    if (!(ms >= range.min && ms <= range.max))
-        throw new Error(`${input}: ${shown(value)} is out of range; use ${limits}`);
-    return ms;
-}
-const SIZE_UNITS = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
-/** A size limit in the largest binary unit that divides it: 64G, 1M. */
-function formatSize(bytes) {
-    for (const unit of ['T', 'G', 'M', 'K']) {
-        const size = SIZE_UNITS[unit] ?? 1;
-        if (bytes % size === 0)
-            return `${bytes / size}${unit}`;
-    }
-    return String(bytes);
-}
-/** "2G", "512M", "512MiB" -> bytes (binary units, as fallocate/dd read them): within range, or 0 where allowed. */
-function parseSize(value, input, range) {
-    const span = `${formatSize(range.min)} to ${formatSize(range.max)}`;
-    const limits = range.zero ? `0 (${range.zero}) or ${span}` : span;
-    const m = /^\s*([0-9]+)\s*([KMGT]?)(?:i?B)?\s*$/i.exec(value);
-    if (!m?.[1])
-        throw new Error(`${input}: ${shown(value)} is not a size; use a whole number with a unit, e.g. 2G or 512M (${limits})`);
-    const bytes = Number(m[1]) * (SIZE_UNITS[(m[2] ?? '').toUpperCase()] ?? 1);
-    if (!(bytes === 0 && range.zero) && !(bytes >= range.min && bytes <= range.max))
-        throw new Error(`${input}: ${shown(value)} is out of range; use ${limits}`);
-    return bytes;
-}
-function parseBoolean(value, input) {
-    const v = value.trim().toLowerCase();
-    if (['true', 'yes', '1', 'on'].includes(v))
-        return true;
-    if (['false', 'no', '0', 'off'].includes(v))
-        return false;
-    throw new Error(`${input}: ${shown(value)} is not true or false`);
-}
-function parsePort(value, input) {
-    const v = value.trim();
-    const n = WHOLE.test(v) ? Number(v) : Number.NaN;
-    if (!(n >= 1 && n <= 65535))
-        throw new Error(`${input}: ${shown(value)} is not a port (1-65535)`);
-    return n;
-}
-/** A decimal whole number from min to max. */
-function parseInteger(value, input, min, max) {
-    const v = value.trim();
-    const n = WHOLE.test(v) ? Number(v) : Number.NaN;
-    if (!(n >= min && n <= max))
-        throw new Error(`${input}: ${shown(value)} is not a whole number from ${min} to ${max}`);
-    return n;
-}
-function parseChoice(value, input, choices) {
-    const v = value.trim();
-    if (!choices.includes(v))
-        throw new Error(`${input}: ${shown(value)} is not one of ${choices.join(', ')}`);
-    return v;
-}
-/** Items separated by newlines and/or commas, trimmed, empties dropped. */
-function parseList(value) {
-    return value
-        .split(/[\n,]/)
-        .map((s) => s.trim())
-        .filter(Boolean);
-}
-/** Lines `service=image`; blank lines and # comments ignored; each image a valid reference. */
-function parseImageOverrides(value, input) {
-    const out = {};
-    for (const [i, raw] of value.split('\n').entries()) {
-        const line = raw.trim();
-        if (!line || line.startsWith('#'))
-            continue;
-        const where = `${input} line ${i + 1}`;
-        const m = /^([a-z0-9][a-z0-9_.-]*)\s*=\s*(\S+)$/i.exec(line);
-        if (!m?.[1] || !m[2])
-            throw new Error(`${where}: ${shown(line)} is not service=image`);
-        if (m[1] in out)
-            throw new Error(`${where}: service "${m[1]}" is named twice`);
-        out[m[1]] = parseImage(m[2], where);
-    }
-    return out;
-}
-// Docker image references, after the distribution reference grammar:
-// [registry[:port]/]path[:tag][@digest]. The registry is recognized as Docker does (it has a dot
-// or a port, or is localhost); the path's components are lowercase.
-const DOMAIN_PART = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
-const IPV6_HOST = '\\[[0-9A-Fa-f:.]+\\]';
-const REGISTRY = `(?:(?:${DOMAIN_PART}(?:\\.${DOMAIN_PART})*|${IPV6_HOST}):[0-9]+|localhost|${DOMAIN_PART}(?:\\.${DOMAIN_PART})+|${IPV6_HOST})`;
-const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
-const TAG = '[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}';
-const DIGEST = '[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}';
-const IMAGE = new RegExp(`^(?:${REGISTRY}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*(?::${TAG})?(?:@${DIGEST})?$`);
-/** A Docker image reference, as `docker pull` takes it. */
-function parseImage(value, input) {
-    const v = value.trim();
-    // The name (without tag and digest) is at most 255 characters.
-    const name = v.replace(/@.*$/, '').replace(/:[^:/]*$/, '');
-    if (!IMAGE.test(v) || name.length > 255)
-        throw new Error(`${input}: ${shown(value)} is not an image reference ([registry[:port]/]name[:tag][@digest], the name in lowercase)`);
-    return v;
-}
-// A path on the host or in a container: one line of these, nothing a shell, .env or YAML reads
-// specially (no spaces, quotes, $, `, \\, #, newline; no : either, which Compose splits volumes on).
-const PATH_CHARS = /^[A-Za-z0-9/._~@+-]+$/;
-function checkPathChars(value, input) {
-    if (!PATH_CHARS.test(value))
-        throw new Error(`${input}: ${shown(value)} may hold only letters, digits and / . _ - ~ @ + (one line; no spaces, quotes, $, \`, \\, # or :)`);
-    if (value.split('/').includes('..'))
-        throw new Error(`${input}: ${shown(value)} must not contain .. (name the directory itself)`);
-}
-/** An absolute directory inside a container (app-logs-dir). */
-function parseContainerDir(value, input) {
-    const v = value.trim();
-    checkPathChars(v, input);
-    if (!v.startsWith('/'))
-        throw new Error(`${input}: ${shown(v)} must be an absolute path in the container (e.g. /app/logs)`);
-    if (external_node_path_namespaceObject.posix.normalize(v) === '/')
-        throw new Error(`${input}: ${shown(v)} must be a directory of its own, not the container's root`);
-    return v;
-}
-// Directories a deploy must never take over: it writes data/, logs/, secrets/ and its releases
-// there, and its rollback replaces what it wrote.
-const SYSTEM_DIRS = new Set([
-    '/',
-    '/bin',
-    '/boot',
-    '/dev',
-    '/etc',
-    '/home',
-    '/lost+found',
-    '/media',
-    '/mnt',
-    '/opt',
-    '/proc',
-    '/root',
-    '/run',
-    '/sbin',
-    '/snap',
-    '/srv',
-    '/sys',
-    '/tmp',
-    '/usr',
-    '/var',
-    '/usr/bin',
-    '/usr/include',
-    '/usr/lib',
-    '/usr/libexec',
-    '/usr/local',
-    '/usr/sbin',
-    '/usr/share',
-    '/usr/src',
-    '/var/backups',
-    '/var/cache',
-    '/var/lib',
-    '/var/local',
-    '/var/lock',
-    '/var/log',
-    '/var/mail',
-    '/var/opt',
-    '/var/run',
-    '/var/spool',
-    '/var/tmp',
-]);
-/** Where the stack lives on the host: an absolute path or ~/…, a directory of its own. */
-function parseRemoteDir(value, input, username) {
-    const v = value.trim();
-    checkPathChars(v, input);
-    if (!v.startsWith('/') && v !== '~' && !v.startsWith('~/'))
-        throw new Error(`${input}: ${shown(v)} must be an absolute path or start with ~/ (e.g. ~/monitoring)`);
-    const dir = external_node_path_namespaceObject.posix.normalize(v).replace(/(.)\/+$/, '$1');
-    const home = username ? `/home/${username}` : undefined;
-    if (dir === '~' || dir === home)
-        throw new Error(`${input}: ${shown(v)} is the login user's home directory; use a directory of its own, e.g. ~/monitoring`);
-    if (SYSTEM_DIRS.has(dir) || /^\/lib[a-z0-9]*$/.test(dir))
-        throw new Error(`${input}: ${shown(v)} is a system directory; use a directory of its own, e.g. ~/monitoring`);
-    return v;
-}
-// An absolute URL path: RFC 3986 path characters less those a YAML string, .env or a shell would
-// read ($ & ' ( )), percent-escapes complete; no query or fragment.
-const URL_PATH = /^\/(?:[A-Za-z0-9._~!*+,;=:@/-]|%[0-9A-Fa-f]{2})*$/;
-function parseUrlPath(value, input) {
-    const v = value.trim();
-    if (!URL_PATH.test(v))
-        throw new Error(`${input}: ${shown(v)} is not an absolute URL path (/ then letters, digits and - . _ ~ % ! * + , ; = : @ /; no ?, #, spaces or quotes)`);
-    return v;
-}
-// A DNS name (underscores allowed, as /etc/hosts allows them), labels of 1-63 characters.
-const DNS_NAME = /^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
-/** A host to connect to: a DNS name or an IPv4/IPv6 address (no brackets). */
-function parseHost(value, input) {
-    const v = value.trim();
-    if (!(0,external_node_net_namespaceObject.isIP)(v) && !DNS_NAME.test(v))
-        throw new Error(`${input}: ${shown(v)} is not a host name or IP address (letters, digits, . - _; an IPv6 address without [ ])`);
-    return v;
-}
-/** An address to listen on: IPv4 or IPv6, no zone. */
-function parseIpAddress(value, input) {
-    const v = value.trim();
-    if (!(0,external_node_net_namespaceObject.isIP)(v) || v.includes('%'))
-        throw new Error(`${input}: ${shown(v)} is not an IPv4 or IPv6 address (e.g. 0.0.0.0 or the host's private address)`);
-    return v;
-}
-// A host's name in labels, YAML and messages: characters that need no quoting anywhere; or an
-// IP address (the default is host, which may be ::1).
-const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,252}$/;
-function parseHostName(value, input) {
-    const v = value.trim();
-    if (!HOST_NAME.test(v) && !((0,external_node_net_namespaceObject.isIP)(v) && !v.includes('%')))
-        throw new Error(`${input}: ${shown(v)} may hold only letters, digits and . _ : - (starting with a letter or digit), or be an IP address`);
-    return v;
-}
-/** The basic-auth user agents send and the receiver checks (an htpasswd line: no colon). */
-function parsePushUsername(value, input) {
-    const v = value.trim();
-    if (!/^[A-Za-z0-9._-]{1,64}$/.test(v))
-        throw new Error(`${input}: ${shown(v)} may hold only letters, digits and . _ - (at most 64)`);
-    return v;
-}
-// URLs are judged by what new URL() makes of them (the host a request really goes to), after a
-// look at the raw text: URL() drops tabs and newlines silently, and .env and YAML read $ and quotes.
-const URL_UNSAFE = /[\s"'`\\$<>{}|^]/;
-const HTTP_URL_START = /^https?:\/\/[^/?#]/i;
-/** The URL with any user:password@ cut out, for messages. */
-function withoutUserinfo(url) {
-    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1…@');
-}
-/** An http(s) URL with a host name; user:password@ in it is allowed (secretValues masks it). */
-function parseHttpUrl(value, input) {
-    const v = value.trim();
-    const refuse = () => new Error(`${input}: ${shown(withoutUserinfo(v))} is not an http(s) URL with a host name (no spaces, quotes, $, \` or \\)`);
-    if (URL_UNSAFE.test(v) || !HTTP_URL_START.test(v))
-        throw refuse();
-    let url;
-    try {
-        url = new URL(v);
-    }
-    catch {
-        throw refuse();
-    }
-    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || !url.hostname)
-        throw refuse();
-    return v;
-}
-/** The endpoint a query URL must be: the path it ends in, what it is, and what else users paste. */
-const QUERY_ENDPOINTS = {
-    metrics: { path: '/api/v1/query', what: 'the Prometheus-compatible instant-query endpoint itself' },
-    logs: { path: '/loki/api/v1/query_range', what: "Loki's query_range endpoint itself" },
-};
-/**
- * A query endpoint (metrics-query-url, logs-query-url): an http(s) URL, as parseHttpUrl takes it,
- * whose path is the endpoint itself. The gate adds its own parameters to any query it holds.
- */
-function parseQueryUrl(value, input, kind) {
-    const v = parseHttpUrl(value, input);
-    const { path, what } = QUERY_ENDPOINTS[kind];
-    const url = new URL(v);
-    const at = url.pathname.replace(/\/+$/, '');
-    if (at.endsWith(path))
-        return v;
-    const write = /\/(write|push)$/.test(at) ? ' (that is a write endpoint)' : '';
-    // The URL's origin has no user:password@ in it.
-    const hint = /\/api\//.test(at) ? '' : ` (e.g. ${url.origin}${at}${path})`;
-    throw new Error(`${input}: ${shown(withoutUserinfo(v))} is not ${what}${write}: its path must end in ${path}${hint}`);
-}
-const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
-/**
- * The Discord webhook: https, or http to this machine only (a local stand-in). Its value is a
- * secret, so no message shows it.
- */
-function parseWebhookUrl(value, input) {
-    const v = value.trim();
-    if (URL_UNSAFE.test(v))
-        throw new Error(`${input}: must be one URL without spaces, quotes, $, \` or \\`);
-    const https = new Error(`${input}: must be an https:// URL (http:// only to localhost, 127.0.0.1 or [::1])`);
-    let url;
-    try {
-        url = new URL(v);
-    }
-    catch {
-        throw https;
-    }
-    if (url.username || url.password || /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(v))
-        throw new Error(`${input}: must not hold user:password@ (the part before @ is not the host the URL goes to)`);
-    if (!HTTP_URL_START.test(v))
-        throw https;
-    if (url.protocol === 'https:' && url.hostname)
-        return v;
-    if (url.protocol === 'http:' && LOOPBACK.has(url.hostname))
-        return v;
-    throw https;
-}
-/**
- * What to mask of a URL's user:password@: the whole userinfo and the password, as written and
- * percent-decoded (a request or an error may show either).
- */
-function urlCredentials(url) {
-    const userinfo = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)@/i.exec(url.trim())?.[1];
-    if (!userinfo)
-        return [];
-    const colon = userinfo.indexOf(':');
-    const found = [userinfo, colon >= 0 ? userinfo.slice(colon + 1) : ''];
-    for (const v of [...found]) {
-        try {
-            found.push(decodeURIComponent(v));
-        }
-        catch {
-            // not valid percent-encoding: the raw form is masked
-        }
-    }
-    return found.filter((v) => v.length >= 4);
-}
-/** Why a file or directory could not be read, in words: no such file, permission denied, … */
-function fileErrorReason(e) {
-    const code = e?.code;
-    if (code === 'ENOENT' || code === 'ENOTDIR')
-        return 'no such file';
-    if (code === 'EACCES' || code === 'EPERM')
-        return 'permission denied';
-    if (code === 'EISDIR')
-        return 'it is a directory';
-    return code ?? e?.message ?? String(e);
-}
-/** A local directory that exists and can be read (stack-dir). */
-function parseLocalDir(value, input) {
-    const v = value.trim();
-    const what = `(a directory with the compose files; leave ${input} empty for the bundled stack)`;
-    let isDir;
-    try {
-        isDir = (0,external_node_fs_namespaceObject.statSync)(v).isDirectory();
-    }
-    catch (e) {
-        const reason = fileErrorReason(e);
-        throw new Error(reason === 'no such file'
-            ? `${input}: ${shown(v)} does not exist ${what}`
-            : `${input}: cannot read ${shown(v)} (${reason})`);
-    }
-    if (!isDir)
-        throw new Error(`${input}: ${shown(v)} is not a directory ${what}`);
-    try {
-        (0,external_node_fs_namespaceObject.accessSync)(v, external_node_fs_namespaceObject.constants.R_OK | external_node_fs_namespaceObject.constants.X_OK);
-    }
-    catch (e) {
-        throw new Error(`${input}: cannot read ${shown(v)} (${fileErrorReason(e)})`);
-    }
-    return v;
-}
-// POSIX portable user names, as useradd takes them: no leading digit, dot or hyphen.
-const USER_NAME = /^[A-Za-z_][A-Za-z0-9._-]{0,31}$/;
-function parseUserName(value, input) {
-    const v = value.trim();
-    if (!USER_NAME.test(v))
-        throw new Error(`${input}: ${shown(v)} is not a user name (letters, digits and . _ -, starting with a letter or _; at most 32)`);
-    return v;
-}
-/** A PEM certificate (as openssl writes it): one or more BEGIN/END CERTIFICATE blocks, nothing else. */
-function parseCertificate(value, input) {
-    if (value === undefined)
-        return undefined;
-    const pem = value.replace(/\r\n/g, '\n').trim();
-    if (!/^(-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\s*)+$/.test(pem))
-        throw new Error(`${input}: not a PEM certificate (expected -----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----, e.g. the receiver's receiver.crt)`);
-    return `${pem}\n`;
-}
-
-;// CONCATENATED MODULE: ./src/settings/settings.ts
-// Every input is read and validated here, once, into a typed Settings object. The action and
-// the CLI both hand their raw values (strings, as action.yml would pass them) to readSettings.
-
-
-
-class SettingsError extends Error {
-    problems;
-    constructor(problems) {
-        super(problems.length === 1 ? `Invalid input: ${problems[0]}` : `Invalid inputs:\n  - ${problems.join('\n  - ')}`);
-        this.problems = problems;
-        this.name = 'SettingsError';
-    }
-}
-const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
-const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
-// Limits a careless value cannot pass: at most minutes to connect, an hour for the gate, hours
-// for another deploy's lock; swap beyond 64G is a typo on the hosts this is for.
-const SECOND = 1000;
-const CONNECT_TIMEOUT = { min: SECOND, max: 10 * 60 * SECOND };
-const HEALTH_TIMEOUT = { min: SECOND, max: 60 * 60 * SECOND };
-const LOCK_TIMEOUT = { min: SECOND, max: 6 * 60 * 60 * SECOND };
-const SWAP_SIZE = { min: 1024 ** 2, max: 64 * 1024 ** 3, zero: 'leave swap alone' };
-// A budget under 32M leaves Loki or Prometheus no room to work; over 1T is a typo on these hosts.
-const DISK_BUDGET = { min: 32 * 1024 ** 2, max: 1024 ** 4 };
-function parseBudget(value, input) {
-    if (value.trim().toLowerCase() === 'auto')
-        return 'auto';
-    try {
-        return parseSize(value, input, DISK_BUDGET);
-    }
-    catch (e) {
-        throw new Error(`${e.message.replace(/\)?$/, (end) => (end ? '; or auto)' : ', or auto'))}`);
-    }
-}
-/** Required inputs that have no value. */
-function missingRequired(raw) {
-    return INPUTS.filter((i) => i.required && !raw[i.name]?.trim()).map((i) => i.name);
-}
-const PLAN_HOST = 'dev-server';
-function readSettings(raw, options = {}) {
-    const needsConnection = options.needsConnection ?? true;
-    const problems = [];
-    // With the hosts input, each line names its host.
-    const missing = needsConnection
-        ? [...(raw.host?.trim() || raw.hosts?.trim() ? [] : ['host']), ...missingRequired(raw)]
-        : [];
-    if (missing.length)
-        problems.push(`missing required input${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`);
-    const value = (name) => {
-        const given = raw[name];
-        if (given !== undefined && given.trim() !== '')
-            return given;
-        return INPUTS.find((i) => i.name === name)?.default ?? '';
-    };
-    const optional = (name) => value(name).trim() || undefined;
-    // Each parse problem is collected, so one run reports every bad input at once.
-    const attempt = (fn, fallback) => {
-        try {
-            return fn();
-        }
-        catch (e) {
-            if (e instanceof SettingsError)
-                problems.push(...e.problems);
-            else
-                problems.push(e.message);
-            return fallback;
-        }
-    };
-    // An optional value, parsed when given. A bad one is reported and kept, so that the checks that
-    // follow (e.g. "role agent needs remote-write-url") do not also call it missing.
-    const optionalParsed = (name, parse) => {
-        const v = optional(name);
-        return v && attempt(() => parse(v, name), v);
-    };
-    const hostKey = attempt(() => hostKeyPolicy(value), { kind: 'unpinned' });
-    const role = attempt(() => parseChoice(value('role'), 'role', ['monitoring', 'agent']), 'monitoring');
-    const stacks = attempt(() => parseList(value('stacks') || (role === 'agent' ? 'app,agent' : 'app,monitoring')).map((s) => parseChoice(s, 'stacks', ['app', 'monitoring', 'agent'])), []);
-    if (raw.stacks !== undefined && stacks.length === 0 && !problems.some((p) => p.startsWith('stacks'))) {
-        problems.push('stacks: name at least one of app, monitoring, agent');
-    }
-    const wrongStack = role === 'agent' ? 'monitoring' : 'agent';
-    if (stacks.includes(wrongStack))
-        problems.push(`stacks: "${wrongStack}" does not run on a ${role} host (role: ${role})`);
-    const hosts = attempt(() => parseHosts(value('hosts'), { remoteDir: value('remote-dir') }), []);
-    const network = value('network').trim();
-    if (!NETWORK_NAME.test(network))
-        problems.push(`network: ${shown(network)} is not a valid Docker network name (letters, digits and _ . -, starting with a letter or digit)`);
-    const metricsPath = attempt(() => parseUrlPath(value('app-metrics-path'), 'app-metrics-path'), '/');
-    const logsDir = attempt(() => parseContainerDir(value('app-logs-dir'), 'app-logs-dir'), '/app/logs');
-    const command = attempt(() => parseChoice(value('command'), 'command', ['deploy', 'check']), 'deploy');
-    // A bad host is reported as host; host-name then has no default to blame.
-    const givenHost = value('host').trim();
-    const host = givenHost ? attempt(() => parseHost(givenHost, 'host'), '') : needsConnection ? '' : PLAN_HOST;
-    const givenHostName = value('host-name').trim();
-    const hostName = givenHostName ? attempt(() => parseHostName(givenHostName, 'host-name'), '') : host;
-    const givenUser = value('username').trim();
-    const username = givenUser ? attempt(() => parseUserName(givenUser, 'username'), '') : '';
-    const settings = {
-        command,
-        hostName,
-        notifyOn: attempt(() => parseChoice(value('notify-on') || (command === 'check' ? 'failure' : 'never'), 'notify-on', [
-            'failure',
-            'never',
-        ]), 'never'),
-        connection: {
-            host,
-            port: attempt(() => parsePort(value('port'), 'port'), 22),
-            username,
-            privateKey: normalizeKey(value('ssh-key')),
-            passphrase: raw['ssh-key-passphrase'] || undefined,
-            hostKey,
-            connectTimeoutMs: attempt(() => parseDuration(value('connect-timeout'), 'connect-timeout', CONNECT_TIMEOUT), 30_000),
-        },
-        stack: {
-            stackDir: optionalParsed('stack-dir', parseLocalDir),
-            remoteDir: attempt(() => parseRemoteDir(value('remote-dir'), 'remote-dir', username), '~/monitoring'),
-            network,
-            stacks,
-            appImage: optionalParsed('app-image', parseImage),
-            appMetricsPort: attempt(() => parsePort(value('app-metrics-port'), 'app-metrics-port'), 19021),
-            appMetricsPath: metricsPath,
-            appLogsDir: logsDir,
-            images: attempt(() => parseImageOverrides(value('images'), 'images'), {}),
-            pull: attempt(() => parseChoice(value('pull'), 'pull', ['missing', 'always', 'never']), 'missing'),
-            logAgent: attempt(() => parseChoice(value('log-agent'), 'log-agent', ['promtail', 'alloy']), 'promtail'),
-        },
-        agents: {
-            role,
-            acceptAgents: attempt(() => parseBoolean(value('accept-agents'), 'accept-agents'), false),
-            receiverTls: attempt(() => {
-                const v = parseChoice(value('receiver-tls'), 'receiver-tls', ['auto', 'true', 'false']);
-                return v === 'auto' ? 'auto' : v === 'true' ? 'on' : 'off';
-            }, 'auto'),
-            pushCa: attempt(() => parseCertificate(optional('push-ca'), 'push-ca'), undefined),
-            receiverPort: attempt(() => parsePort(value('receiver-port'), 'receiver-port'), 9095),
-            receiverBind: attempt(() => parseIpAddress(value('receiver-bind'), 'receiver-bind'), '0.0.0.0'),
-            remoteWriteUrl: optionalParsed('remote-write-url', parseHttpUrl),
-            lokiPushUrl: optionalParsed('loki-push-url', parseHttpUrl),
-            pushUsername: attempt(() => parsePushUsername(value('push-username'), 'push-username'), 'agent'),
-            pushPassword: raw['push-password'] || undefined,
-            metricsQueryUrl: optionalParsed('metrics-query-url', (v, i) => parseQueryUrl(v, i, 'metrics')),
-            logsQueryUrl: optionalParsed('logs-query-url', (v, i) => parseQueryUrl(v, i, 'logs')),
-            queryUsername: optionalParsed('query-username', parsePushUsername),
-            queryPassword: raw['query-password'] || undefined,
-        },
-        hosts,
-        parallel: attempt(() => parseInteger(value('parallel'), 'parallel', 1, 20), 3),
-        grafana: {
-            adminPassword: raw['grafana-admin-password'] || undefined,
-            discordWebhookUrl: optionalParsed('discord-webhook-url', parseWebhookUrl),
-            cpuAlertThreshold: attempt(() => parseInteger(value('cpu-alert-threshold'), 'cpu-alert-threshold', 1, 100), 70),
-            dashboards: attempt(() => parseList(value('grafana-dashboards'))
-                .filter((id) => id.toLowerCase() !== 'none')
-                .map((id) => {
-                if (!/^[0-9]{1,9}$/.test(id) || Number(id) === 0)
-                    throw new Error(`grafana-dashboards: ${shown(id)} is not a grafana.com dashboard id`);
-                return Number(id);
-            }), []),
-        },
-        swapBytes: attempt(() => parseSize(value('swap-size'), 'swap-size', SWAP_SIZE), 0),
-        disk: {
-            logsBudget: attempt(() => parseBudget(value('logs-disk-budget'), 'logs-disk-budget'), 'auto'),
-            metricsBudget: attempt(() => parseBudget(value('metrics-disk-budget'), 'metrics-disk-budget'), 'auto'),
-            appLogsBudget: attempt(() => parseSize(value('app-logs-disk-budget'), 'app-logs-disk-budget', DISK_BUDGET), 256 * 1024 ** 2),
-        },
-        healthTimeoutMs: attempt(() => parseDuration(value('health-timeout'), 'health-timeout', HEALTH_TIMEOUT), 180_000),
-        rollback: attempt(() => parseBoolean(value('rollback'), 'rollback'), true),
-        lockTimeoutMs: attempt(() => parseDuration(value('lock-timeout'), 'lock-timeout', LOCK_TIMEOUT), 600_000),
-        secrets: secretValues(raw),
-    };
-    if (needsConnection &&
-        !missing.includes('ssh-key') &&
-        !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(settings.connection.privateKey)) {
-        problems.push('ssh-key: this is not a private key (expected a -----BEGIN … PRIVATE KEY----- block; pass the private key, not the .pub file)');
-    }
-    problems.push(...agentProblems(settings, needsConnection));
-    if (problems.length)
-        throw new SettingsError(problems);
-    return settings;
-}
-/** What role, stacks, URLs and credentials must agree on. */
-function agentProblems(s, needsConnection) {
-    const a = s.agents;
-    const out = [];
-    if (a.acceptAgents && !a.pushPassword)
-        out.push('accept-agents: needs push-password (from a secret): the receiver never accepts writes without auth');
-    if (s.hosts.length && s.command === 'check')
-        out.push('hosts: command check watches one host; run one check per host (a matrix job)');
-    if (s.hosts.length) {
-        const central = s.hosts.find((h) => h.role === 'monitoring');
-        const agents = s.hosts.filter((h) => h.role === 'agent');
-        if (agents.length && !central && (!a.remoteWriteUrl || !a.lokiPushUrl))
-            out.push('hosts: agents without a role=monitoring host need remote-write-url and loki-push-url');
-        if (agents.length && central && !a.pushPassword)
-            out.push('hosts: agents sending to the monitoring host need push-password (from a secret)');
-    }
-    else if (a.role === 'agent' && needsConnection && (!a.remoteWriteUrl || !a.lokiPushUrl)) {
-        out.push('role agent needs remote-write-url and loki-push-url (where its metrics and logs go)');
-    }
-    const anyAgent = s.hosts.length ? s.hosts.some((h) => h.role === 'agent') : a.role === 'agent';
-    const queryInputs = [
-        ...(a.metricsQueryUrl ? ['metrics-query-url'] : []),
-        ...(a.logsQueryUrl ? ['logs-query-url'] : []),
-    ];
-    if (queryInputs.length && !anyAgent)
-        out.push(`${queryInputs.join(', ')}: only an agent's data is read back there (role: agent, or role=agent lines in hosts)`);
-    if (anyAgent && s.stack.logAgent !== 'promtail')
-        out.push('log-agent: agent hosts ship logs with promtail in this version (alloy: central stack only)');
-    return out;
-}
-/**
- * The hosts input: `name=… role=… host=… [port=…] [user=…] [fingerprint=…] [address=…]` per line.
- * With remoteDir, a line's user= must not have it as their home either.
- */
-function parseHosts(text, options = {}) {
-    const entries = [];
-    for (const [i, raw] of text.split('\n').entries()) {
-        const line = raw.replace(/#.*/, '').trim();
-        if (!line)
-            continue;
-        const where = `hosts line ${i + 1}`;
-        const kv = {};
-        for (const token of line.split(/\s+/)) {
-            const m = /^([a-z]+)=(.+)$/.exec(token);
-            if (!m?.[1] || !m[2])
-                throw new Error(`${where}: ${shown(token)} is not key=value`);
-            if (!['name', 'role', 'host', 'port', 'user', 'fingerprint', 'address'].includes(m[1]))
-                throw new Error(`${where}: unknown key "${m[1]}" (name, role, host, port, user, fingerprint, address)`);
-            // The last of two values would win silently: which one was meant is the user's call.
-            if (m[1] in kv)
-                throw new Error(`${where}: key "${m[1]}" is given twice`);
-            kv[m[1]] = m[2];
-        }
-        if (!kv.name || !kv.host || !kv.role)
-            throw new Error(`${where}: needs name=, role= and host=`);
-        parseHostName(kv.name, `${where}: name`);
-        // (A remote-dir bad for everyone is reported once, as remote-dir.)
-        if (kv.user && options.remoteDir && succeeds(() => parseRemoteDir(options.remoteDir ?? '', 'remote-dir', '')))
-            parseRemoteDir(options.remoteDir, `${where}: remote-dir`, kv.user);
-        if (kv.fingerprint && !FINGERPRINT.test(kv.fingerprint))
-            throw new Error(`${where}: fingerprint ${shown(kv.fingerprint)} is not SHA256:… as ssh-keygen -lf prints`);
-        entries.push({
-            name: kv.name,
-            role: parseChoice(kv.role, `${where}: role`, ['monitoring', 'agent']),
-            host: parseHost(kv.host, `${where}: host`),
-            port: kv.port ? parsePort(kv.port, `${where}: port`) : undefined,
-            user: kv.user ? parseUserName(kv.user, `${where}: user`) : undefined,
-            fingerprint: kv.fingerprint,
-            address: kv.address ? parseHost(kv.address, `${where}: address`) : undefined,
-        });
-    }
-    const names = entries.map((e) => e.name);
-    const dup = names.find((n, i) => names.indexOf(n) !== i);
-    if (dup)
-        throw new Error(`hosts: the name "${dup}" is used twice`);
-    if (entries.length && entries.filter((e) => e.role === 'monitoring').length > 1)
-        throw new Error('hosts: at most one host has role=monitoring (the central stack agents send to)');
-    return entries;
-}
-function succeeds(fn) {
-    try {
-        fn();
-        return true;
-    }
-    catch {
-        return false;
-    }
-}
-function hostKeyPolicy(value) {
-    const fingerprints = parseList(value('host-fingerprint'));
-    const knownHosts = value('known-hosts').trim();
-    const skip = parseBoolean(value('insecure-skip-host-key-check'), 'insecure-skip-host-key-check');
-    for (const fp of fingerprints) {
-        if (!FINGERPRINT.test(fp)) {
-            throw new Error(`host-fingerprint: ${shown(fp)} is not a SHA256 fingerprint (expected SHA256: and 43 base64 characters, as \`ssh-keygen -lf\` prints)`);
-        }
-    }
-    const bad = knownHostsProblems(knownHosts);
-    if (bad.length)
-        throw new SettingsError(bad);
-    if (fingerprints.length)
-        return { kind: 'fingerprints', fingerprints };
-    if (knownHosts)
-        return { kind: 'known-hosts', knownHosts };
-    if (skip)
-        return { kind: 'insecure-skip' };
-    return { kind: 'unpinned' };
-}
-/** Secrets pasted into GitHub often lose their final newline or gain \r; OpenSSH parsers mind. */
-function normalizeKey(key) {
-    const k = key.replace(/\r\n/g, '\n').trim();
-    return k ? `${k}\n` : '';
-}
-/**
- * Every secret input's value, each line of a multi-line one, and the credentials in the endpoint
- * URLs: to mask and to redact.
- */
-function secretValues(raw) {
-    const out = new Set();
-    for (const input of INPUTS) {
-        const v = raw[input.name];
-        if (!input.secret || !v?.trim())
-            continue;
-        out.add(v.trim());
-        // A multi-line secret is masked line by line, as GitHub masks it.
-        for (const line of v.split(/\r?\n/))
-            if (line.trim().length >= 4)
-                out.add(line.trim());
-    }
-    // Credentials in an endpoint URL (https://user:token@…) are as secret as push-password.
-    for (const name of ['remote-write-url', 'loki-push-url', 'metrics-query-url', 'logs-query-url'])
-        for (const c of urlCredentials(raw[name] ?? ''))
-            out.add(c);
-    return [...out];
-}
-
-;// CONCATENATED MODULE: external "node:util"
-const external_node_util_namespaceObject = require("node:util");
-;// CONCATENATED MODULE: ./src/cli/args.ts
-// Turns CLI flags and MONITORING_DEPLOY_* environment variables into the same raw inputs the
-// action reads: one flag per action input, named alike.
-
-
-
-
-
-/** The action's inputs as flags; `command` is the CLI's subcommand instead. */
-const CLI_INPUTS = INPUTS.filter((i) => i.name !== 'command');
-function envVarFor(input) {
-    return `MONITORING_DEPLOY_${input.replace(/-/g, '_').toUpperCase()}`;
-}
-function parseCliArgs(argv, env) {
-    const options = {
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean' },
-    };
-    for (const input of CLI_INPUTS) {
-        options[input.name] = { type: 'string' };
-        // Secrets from a file keep them out of the process list and shell history.
-        if (input.secret)
-            options[`${input.name}-file`] = { type: 'string' };
-    }
-    const { values, positionals } = parseFlags(argv, options);
-    const raw = {};
-    const problems = [];
-    for (const input of CLI_INPUTS) {
-        const fromFlag = values[input.name];
-        const fromFile = values[`${input.name}-file`];
-        const fromEnv = env[envVarFor(input.name)];
-        if (typeof fromFlag === 'string')
-            raw[input.name] = fromFlag;
-        else if (typeof fromFile === 'string') {
-            try {
-                raw[input.name] = (0,external_node_fs_namespaceObject.readFileSync)(fromFile, 'utf8').replace(/\r?\n$/, '');
-            }
-            catch (e) {
-                problems.push(`${input.name}-file: cannot read ${fromFile} (${fileErrorReason(e)})`);
-            }
-        }
-        else if (fromEnv)
-            raw[input.name] = fromEnv;
-    }
-    if (problems.length)
-        throw new SettingsError(problems);
-    const [command, ...rest] = positionals;
-    if (command === 'deploy' || command === 'check')
-        raw.command = command;
-    return {
-        command,
-        raw,
-        json: values.json === true,
-        help: values.help === true,
-        version: values.version === true,
-        rest,
-    };
-}
-function parseFlags(argv, options) {
-    try {
-        return (0,external_node_util_namespaceObject.parseArgs)({ args: [...argv], options, allowPositionals: true, strict: true });
-    }
-    catch (e) {
-        throw new SettingsError([flagProblem(e)]);
-    }
-}
-/** Node's parseArgs errors, said in terms of our flags. */
-function flagProblem(e) {
-    const flag = /'(?:-\w, )?--([\w-]+)/.exec(e.message)?.[1];
-    const input = flag ? INPUTS.find((i) => i.name === flag) : undefined;
-    if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && flag) {
-        if (/ambiguous/.test(e.message)) {
-            // A pasted key (-----BEGIN …) or a negative number: parseArgs takes it for another flag.
-            const file = input?.secret ? `use --${flag}-file PATH, or ` : '';
-            return `${flag}: the value starts with "-", so it reads as another flag; ${file}write --${flag}=VALUE`;
-        }
-        if (/argument missing/.test(e.message))
-            return `${flag}: --${flag} needs a value`;
-    }
-    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-        const unknown = /'([^']+)'/.exec(e.message)?.[1] ?? '';
-        return `unknown flag ${unknown} (monitoring-deploy --help lists the flags)`;
-    }
-    return e.message;
-}
-
-;// CONCATENATED MODULE: ./src/model/layout.ts
-// Where things live on the host, under the remote directory. Data and logs live outside the
-// files a deploy replaces, so that no deploy or rollback can lose them.
-
-
-const COMPOSE_FILES = {
-    app: 'docker-compose-dev.yml',
-    monitoring: 'docker-compose-dev-monitoring.yml',
-    agent: 'docker-compose-agent.yml',
-};
-/** Compose project names: distinct, so that --remove-orphans in one never removes the other. */
-const PROJECT_NAMES = {
-    app: 'md-app',
-    monitoring: 'md-monitoring',
-    agent: 'md-agent',
-};
-/** Resolves `~` against the login user's home: remote commands get absolute paths. */
-function remoteLayout(remoteDir, home) {
-    const root = remoteDir === '~' ? home : remoteDir.startsWith('~/') ? external_node_path_namespaceObject.posix.join(home, remoteDir.slice(2)) : remoteDir;
-    return {
-        root,
-        dataDir: external_node_path_namespaceObject.posix.join(root, 'data'),
-        logsDir: external_node_path_namespaceObject.posix.join(root, 'logs'),
-        secretsDir: external_node_path_namespaceObject.posix.join(root, 'secrets'),
-        lockName: `deploy-${(0,external_node_crypto_namespaceObject.createHash)('sha256').update(root).digest('hex').slice(0, 12)}`,
-    };
-}
-/** The deploy's own bookkeeping in the remote dir: no stack file may have these names. */
-const MANIFEST = '.manifest';
-const RELEASE_FILE = '.release';
-const STAGING = '.staging';
-const RELEASES = '.releases';
-const UP_RELEASE = '.up-release';
-const RESERVED_NAMES = [
-    MANIFEST,
-    RELEASE_FILE,
-    `${RELEASE_FILE}.previous`,
-    STAGING,
-    RELEASES,
-    UP_RELEASE,
-];
-/** Files the deploy writes from secret inputs or makes on the host (mode 600), relative to the remote dir. */
-const SECRET_FILES = {
-    grafanaAdminPassword: 'secrets/grafana_admin_password',
-    /** Made on the host once and kept: Grafana encrypts the secrets in its database with it. */
-    grafanaSecretKey: 'secrets/grafana_secret_key',
-    discordWebhookUrl: 'secrets/discord_webhook_url',
-    pushPassword: 'secrets/push_password',
-};
-/** Override file that sets the `images` input's images for one stack's services. */
-function imagesOverrideFile(stack) {
-    return COMPOSE_FILES[stack].replace(/\.yml$/, '.images.yml');
-}
-
-;// CONCATENATED MODULE: ./src/health/containers.ts
-// The containers of our Compose projects as the host sees them: state, restarts, address on the
-// shared network (what a tunnel connects to), so that nothing needs publishing to be checked.
-
-
-
-/** Prints one `@container …` line per Compose container; parseContainers keeps those of our projects. */
-function containersScript(docker, network) {
-    const fmt = `{{index .Config.Labels "com.docker.compose.service"}}|{{index .Config.Labels "com.docker.compose.project"}}|{{.Name}}|{{.State.Status}}|{{if .State.Health}}{{.State.Health.Status}}{{end}}|{{.RestartCount}}|{{with index .NetworkSettings.Networks ${JSON.stringify(network)}}}{{.IPAddress}}{{end}}`;
-    // One docker ps and one inspect for every Compose container, ours picked out by the parser: a
-    // pair per project cost a third of a redeploy that changes nothing. An engine that is
-    // restarting answers nothing: no containers, which the gate waits out.
-    return `ids=$(${docker} ps -aq --filter label=com.docker.compose.project); [ -z "$ids" ] || ${docker} inspect -f ${shq(`@container ${fmt}`)} $ids || true`;
-}
-const OUR_PROJECTS = new Set(Object.values(PROJECT_NAMES));
-function parseContainers(stdout) {
-    return stdout
-        .split('\n')
-        .filter((line) => line.startsWith('@container '))
-        .map((line) => {
-        const [service = '', project = '', name = '', state = '', health = '', restarts = '0', address = ''] = line
-            .slice('@container '.length)
-            .split('|');
-        return {
-            service,
-            project,
-            name: name.replace(/^\//, ''),
-            state,
-            health: health || undefined,
-            restarts: Number(restarts),
-            address: address || undefined,
-        };
-    })
-        .filter((c) => OUR_PROJECTS.has(c.project));
-}
-async function listContainers(remote, facts, network) {
-    const out = await remote.run(containersScript(dockerCommand(facts), network), { what: 'Listing the containers' });
-    return parseContainers(out);
-}
-async function containerLogs(remote, facts, name, lines = 15) {
-    const out = await remote.run(`${dockerCommand(facts)} logs --tail ${lines} ${shq(name)} 2>&1`, {
-        what: `Reading the logs of ${name}`,
-    });
-    return out.trim();
-}
-
-;// CONCATENATED MODULE: ./src/model/versions.ts
-// The images of the bundled stack (compose/) and the version each is pinned to, in one place.
-// The compose files pin exactly these (a unit test compares every `image:` with this table), and
-// the README's version table is made from it (`npm run docs`). Each version was checked against
-// its project's release tags (prometheus/prometheus v3.13.2, prometheus/node_exporter v1.12.1,
-// grafana/loki v3.6.15 and v3.6.11, grafana/alloy v1.18.1, nginx/nginx release-1.30.4).
-/** Promtail's end of life (Loki docs, send-data/promtail/_index.md at v3.6.15). */
-const PROMTAIL_END_OF_LIFE = '2026-03-02';
-const PINNED_IMAGES = [
-    {
-        image: 'prom/prometheus',
-        tag: 'v3.13.2',
-        services: ['prometheus'],
-        why: 'newest 3.13 patch; its retention flags still work (deprecated since 3.8, see the compose file)',
-        diskMiB: 320,
-        sizeFrom: "estimate: busybox base (4 MiB) and two binaries, prometheus and promtool, which are 100 and 98 MB stripped in Debian's 3.5.3 build and larger unstripped in the release build",
-    },
-    {
-        image: 'prom/node-exporter',
-        tag: 'v1.12.1',
-        services: ['node-exporter'],
-        why: 'newest release; the flags we pass are unchanged',
-        diskMiB: 40,
-        sizeFrom: "estimate: busybox base and one binary (17 MB stripped in Debian's 1.11.1 build)",
-    },
-    {
-        image: 'grafana/loki',
-        tag: '3.6.15',
-        services: ['loki'],
-        why: "newest patch of 3.6, Promtail's last minor (the linter wants both on one minor)",
-        diskMiB: 160,
-        sizeFrom: 'estimate: distroless static base (2 MiB) and the loki binary, 133 MB built from v3.6.15 here with the same flags',
-    },
-    {
-        image: 'grafana/promtail',
-        tag: '3.6.11',
-        services: ['promtail'],
-        why: `the last release with a Promtail image; end of life since ${PROMTAIL_END_OF_LIFE}`,
-        diskMiB: 260,
-        sizeFrom: 'estimate: Ubuntu noble base (78 MB) with libsystemd and tzdata, and the promtail binary (102 MB built from v3.6.3 here)',
-    },
-    {
-        image: 'grafana/alloy',
-        tag: 'v1.18.1',
-        services: ['alloy'],
-        why: 'newest release; every block and argument of config.alloy is valid in it',
-        diskMiB: 500,
-        sizeFrom: 'estimate: 408 MB on disk at v1.1 (grafana/alloy#1101), grown since',
-    },
-    {
-        image: 'busybox',
-        tag: '1.37.0',
-        services: ['disk-guard'],
-        why: 'newest release; sh, find, stat, du and awk are all disk-guard needs',
-        diskMiB: 5,
-        sizeFrom: '4.4 MB on disk (docker-library/repo-info, repos/busybox/local/1.37.0.md)',
-    },
-    {
-        image: 'grafana/grafana',
-        tag: '13.2.2',
-        services: ['grafana'],
-        why: 'newest 13.2 patch (13.2.1 and 13.2.2 carry security fixes); file provisioning as in 12; gzip off, see the compose file',
-        diskMiB: 700,
-        sizeFrom: 'estimate: no published size found; 168 MB compressed for an 11.6 build (grafana/grafana-image-tags), about three times that unpacked, and 13 ships more',
-    },
-    {
-        image: 'nginx',
-        tag: '1.30.4-alpine',
-        services: ['nginx', 'receiver'],
-        why: 'newest patch of the stable line (1.30) confirmed; alpine for size',
-        diskMiB: 70,
-        sizeFrom: '68.4 MB on disk for nginx:1.30.4-alpine (docker-library/repo-info, repos/nginx/local/1.30.4-alpine3.24.md)',
-    },
-];
-/** The pinned image a service of the bundled stack runs, as `image:tag`. */
-function pinnedImageOf(service) {
-    const p = PINNED_IMAGES.find((x) => x.services.includes(service));
-    return p && `${p.image}:${p.tag}`;
-}
-/** The README's version table. */
-function versionsMarkdown() {
+function lockScript(lockName, owner, timeoutSec, then = '') {
+    const f = '"$f"';
     return [
-        '| service | image | why this version |',
-        '| --- | --- | --- |',
-        ...PINNED_IMAGES.map((p) => `| ${p.services.join(', ')} | \`${p.image}:${p.tag}\` | ${p.why} |`),
+        'd="$HOME/.monitoring-deploy"',
+        '(umask 077; mkdir -p "$d") || exit 4',
+        `f="$d"/${shq(`${lockName}.lock`)}`,
+        // Without this check a missing flock would fail `flock -n` and then read as a lock held by another.
+        'command -v flock >/dev/null 2>&1 || exit 127',
+        `exec 9>>${f} || exit 4`,
+        // flock -w exits 1 on its timeout; anything else is not a lock held by another deploy.
+        `if ! flock -n 9; then echo "WAIT $(cat ${f}.owner 2>/dev/null)"; flock -w ${Math.ceil(timeoutSec)} 9; rc=$?; [ $rc = 0 ] || { [ $rc = 1 ] && exit 3; exit 4; }; fi`,
+        `printf '%s\\n' ${shq(owner)} > ${f}.owner`,
+        'echo LOCKED',
+        then,
+        `echo ${END}`,
+        'cat >/dev/null',
     ].join('\n');
 }
-
-;// CONCATENATED MODULE: ./src/model/budget.ts
-
-const MiB = 1024 ** 2;
-const GiB = 1024 ** 3;
-/** The disk assumed where no host was asked (plan): the post's EC2 free-tier root volume. */
-const PLAN_DISK_BYTES = 8 * GiB;
-/** auto: a share of the disk Docker keeps its volumes on, within bounds, in whole 64 MiB. */
-const AUTO = {
-    logs: { share: 0.1, min: 256 * MiB, max: 10 * GiB },
-    metrics: { share: 0.08, min: 256 * MiB, max: 4 * GiB },
-};
-function auto(rule, diskBytes) {
-    const share = Math.floor((diskBytes * rule.share) / (64 * MiB)) * 64 * MiB;
-    return Math.min(rule.max, Math.max(rule.min, share));
-}
-/** The budgets for a host whose volume disk has diskBytes (from its size, so redeploys agree). */
-function resolveBudgets(disk, diskBytes = PLAN_DISK_BYTES) {
-    return {
-        logsBytes: disk.logsBudget === 'auto' ? auto(AUTO.logs, diskBytes) : disk.logsBudget,
-        metricsBytes: disk.metricsBudget === 'auto' ? auto(AUTO.metrics, diskBytes) : disk.metricsBudget,
-        appLogsBytes: disk.appLogsBudget,
+/** Why the lock was not taken, from the lock script's exit (null: the session ended first). */
+function lockError(lockName, timeoutMs) {
+    return (r) => {
+        if (r.code === null)
+            return new DeployError(`The SSH session ended before the deploy lock was taken: ${r.stderr.trim() || 'no reason given'}`);
+        if (r.code === 3)
+            return new DeployError(`Another deploy to this host still held the lock after ${Math.round(timeoutMs / 1000)}s.`, 'wait for it to finish (its owner is printed above), or raise lock-timeout.');
+        if (r.code === 127 || /flock: (not found|command not found)/.test(r.stderr))
+            return new DeployError('The host has no `flock` (util-linux).', 'install util-linux on the host.');
+        return new DeployError(`Could not take the deploy lock ~/.monitoring-deploy/${lockName}.lock (exit ${r.code}): ${r.stderr.trim()}`);
     };
 }
-/**
- * How long logs wait before retention can remove them, at worst: the ingester ships its index
- * every 15 minutes (a fixed period in Loki's TSDB head manager), then an upload, a retention run
- * and the delete delay follow (loki-dev-config.yml), and the WAL and the chunks still in memory
- * hold up to 20 minutes more. What arrives in that time must fit in the budget, whatever it is:
- * the limit is on the uncompressed bytes, which is what the worst case (logs that do not
- * compress) writes.
- */
-const LOKI_UNREACHABLE_SECONDS = 45 * 60;
-/** Loki's own default rate limit: a larger budget does not raise it further. */
-const LOKI_DEFAULT_RATE_MB = 4;
-function lokiLimits(budgetBytes) {
-    const rate = Math.min(LOKI_DEFAULT_RATE_MB * MiB, budgetBytes / LOKI_UNREACHABLE_SECONDS);
-    return {
-        ingestionRateMb: (Math.floor((rate / MiB) * 1000) / 1000).toString(),
-        ingestionBurstMb: '2',
-        streamRate: `${Math.floor(rate / 2 / 1024)}KB`,
-        streamBurst: '2MB',
-    };
-}
-/** Bytes a day Loki accepts at most under a budget (the rate limit, for people). */
-const lokiBytesPerDay = (budgetBytes) => Math.min(LOKI_DEFAULT_RATE_MB * MiB, budgetBytes / LOKI_UNREACHABLE_SECONDS) * 86_400;
-/** Prometheus' size flag: its units are powers of 1024 (MB = MiB). */
-const prometheusSize = (bytes) => `${Math.floor(bytes / MiB)}MB`;
-/** Prometheus deletes whole blocks, and writes a new block before it drops the oldest. */
-const METRICS_BLOCK_MARGIN = 0.2;
-/** nginx's log segments (nginx/log-segments.sh): at most this many of this size, per log file. */
-const NGINX_SEGMENT = { bytes: 10 * MiB, kept: 5 };
-/** Where log-segments.sh is mounted in nginx, and where it keeps the segments (the host's logs/nginx). */
-const NGINX_SEGMENTS = {
-    script: '/etc/nginx/monitoring-deploy/log-segments.sh',
-    files: '/var/log/nginx-files',
-};
-/** An image not yet on the host, by its size once pulled: the pinned table, or an assumption. */
-function imageDiskBytes(image) {
-    const pinned = PINNED_IMAGES.find((p) => image === `${p.image}:${p.tag}`);
-    if (pinned)
-        return { bytes: pinned.diskMiB * MiB, from: pinned.sizeFrom };
-    return {
-        bytes: UNKNOWN_IMAGE_BYTES,
-        from: 'not known before it is pulled: a Spring Boot image on a JRE base is assumed',
-    };
-}
-/** An image of unknown size (your app's, an override): a Spring Boot app on a JRE base. */
-const UNKNOWN_IMAGE_BYTES = 512 * MiB;
-
-;// CONCATENATED MODULE: ./src/host/disk-budget.ts
-// The disk budget: the most the stack will take on the host, item by item, against what each of
-// the host's filesystems has free, before anything is written. What is already there counts:
-// a redeploy needs only what its volumes, logs and images may still grow by.
-
-
-
-/** The directories under remote-dir whose use is measured. */
-const MEASURED_DIRS = ['logs/app', 'logs/nginx', 'data/grafana', 'data/prometheus-agent'];
-/**
- * One script: df of /, of Docker's root and of remote-dir (its nearest existing parent on a first
- * deploy), the sizes of Docker's volumes (docker system df -v, the one CLI answer that has them),
- * of the images the stack runs that are already there, and du of the measured directories.
- */
-function diskUsageScript(docker, layout, dockerRoot, images) {
-    const dirs = MEASURED_DIRS.map((d) => shq(`${layout.root}/${d}`)).join(' ');
-    return `d=${shq(layout.root)}; while [ ! -e "$d" ]; do d=$(dirname -- "$d"); done
-for p in "root /" "docker ${dockerRoot}" "stack $d"; do
-  df -Pk "\${p#* }" 2>/dev/null | awk -v k="\${p%% *}" -v id="$(stat -f -c %i "\${p#* }" 2>/dev/null)" 'NR==2 {print "@disk-fs", k, id, $2, $4, $NF}'
-done
-${docker} system df -v 2>/dev/null | awk '/^Local Volumes space usage/ {v=1; next} v == 1 && /^VOLUME NAME/ {v=2; next} v == 2 && NF == 0 {v=0} v == 2 {print "@volume", $1, $NF}'
-${images.length ? `${docker} image inspect --format '@image {{.Size}} {{join .RepoTags " "}}' ${images.map(shq).join(' ')} 2>/dev/null` : ''}
-du -sk ${dirs} 2>/dev/null | awk '{print "@du", $1, $2}'
-true`;
-}
-/** Docker's human sizes (units.HumanSize: powers of 1000): 52.88kB, 1.2GB, 0B. */
-function humanBytes(text) {
-    const m = /^([0-9.]+)\s*([kMGTP]?)B$/.exec(text.trim());
-    if (!m?.[1])
-        return 0;
-    const scale = { '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15 }[m[2] ?? ''] ?? 1;
-    return Math.round(Number(m[1]) * scale);
-}
-function parseDiskUsage(out, layout) {
-    const filesystems = [];
-    const volumes = {};
-    const images = {};
-    const dirs = {};
-    for (const line of out.split('\n')) {
-        const [tag, ...f] = line.trim().split(/\s+/);
-        if (tag === '@disk-fs' && f.length >= 5) {
-            const [place, id, size, avail, mount] = f;
-            filesystems.push({ place, id, mount, sizeBytes: Number(size) * 1024, availBytes: Number(avail) * 1024 });
-        }
-        else if (tag === '@volume' && f[0] && f[1])
-            volumes[f[0]] = humanBytes(f[1]);
-        else if (tag === '@image' && f[0])
-            for (const ref of f.slice(1))
-                images[ref] = Number(f[0]);
-        else if (tag === '@du' && f[0] && f[1])
-            dirs[f[1].slice(layout.root.length + 1)] = Number(f[0]) * 1024;
-    }
-    return { filesystems, volumes, images, dirs };
-}
-const has = (i, name) => i.services.some((s) => s.name === name);
-/** A named volume's use, by the service that mounts it at a container path. */
-function volumeUse(i, service, target) {
-    const s = i.services.find((x) => x.name === service);
-    const mount = s?.mounts.find((m) => m.named && m.target === target);
-    return (mount && s && i.usage.volumes[`${i.projectOf(s)}_${mount.source}`]) || 0;
-}
-function imagesItem(i) {
-    const missing = [...new Set(i.services.map(i.imageOf))].filter((img) => img && !(img in i.usage.images));
-    const bytes = missing.reduce((sum, img) => sum + imageDiskBytes(img).bytes, 0);
-    return {
-        what: 'images to pull',
-        place: 'docker',
-        capBytes: bytes,
-        usedBytes: 0,
-        note: missing.length ? missing.join(', ') : 'all on the host already',
-    };
-}
-function containerLogsItem(i) {
-    const unbounded = i.services.filter((s) => s.logMaxBytes === undefined).map((s) => s.name);
-    const bytes = i.services.reduce((sum, s) => sum + (s.logMaxBytes ?? 0), 0);
-    return {
-        what: 'container logs',
-        place: 'docker',
-        capBytes: unbounded.length ? undefined : bytes,
-        usedBytes: 0,
-        note: unbounded.length
-            ? `not rotated: ${unbounded.join(', ')} (set logging max-size and max-file)`
-            : `${i.services.length} containers, Docker's json-file rotation`,
-    };
-}
-const agentMode = (i) => i.services.some((s) => s.name === 'prometheus' && s.command.includes('--agent'));
-const dirUse = (i, d) => i.usage.dirs[d] ?? 0;
-const swapItem = (i) => i.swapFileBytes > 0
-    ? { what: 'swap file', place: 'root', capBytes: i.swapFileBytes, usedBytes: 0, note: 'swap-size' }
-    : undefined;
-const prometheusItem = (i) => has(i, 'prometheus') && !agentMode(i)
-    ? {
-        what: 'Prometheus',
-        place: 'docker',
-        capBytes: Math.round(i.budgets.metricsBytes * (1 + METRICS_BLOCK_MARGIN)),
-        usedBytes: volumeUse(i, 'prometheus', '/prometheus'),
-        note: `metrics-disk-budget ${formatBytes(i.budgets.metricsBytes)} (WAL included) and one block written before the oldest goes`,
-    }
-    : undefined;
-const agentWalItem = (i) => agentMode(i)
-    ? {
-        what: "Prometheus agent's WAL",
-        place: 'stack',
-        capBytes: 256 * MiB,
-        usedBytes: dirUse(i, 'data/prometheus-agent'),
-        note: 'what remote write could not send yet, 12 hours at most (an estimate of the bytes)',
-    }
-    : undefined;
-const lokiItem = (i) => has(i, 'loki')
-    ? {
-        what: 'Loki',
-        place: 'docker',
-        capBytes: i.budgets.logsBytes,
-        usedBytes: volumeUse(i, 'loki', '/loki'),
-        note: 'logs-disk-budget (disk-guard and its rate limit)',
-    }
-    : undefined;
-/** A directory of remote-dir that a service of the stack fills, up to a cap. */
-const dirItem = (service, what, dir, cap, note) => (i) => has(i, service) ? { what, place: 'stack', capBytes: cap(i), usedBytes: dirUse(i, dir), note } : undefined;
-const ITEMS = [
-    imagesItem,
-    swapItem,
-    prometheusItem,
-    agentWalItem,
-    lokiItem,
-    containerLogsItem,
-    dirItem('nginx', 'nginx log files', 'logs/nginx', () => 2 * NGINX_SEGMENT.kept * NGINX_SEGMENT.bytes, `access and error, ${NGINX_SEGMENT.kept} segments of ${formatBytes(NGINX_SEGMENT.bytes)} each at most`),
-    dirItem('server', 'app log files', 'logs/app', (i) => i.budgets.appLogsBytes, 'app-logs-disk-budget: bounded by your Logback rolling policy, not by the deploy'),
-    dirItem('grafana', 'Grafana data', 'data/grafana', () => 256 * MiB, 'its database and plugins (an estimate)'),
-    () => ({
-        what: 'stack files, releases, log positions',
-        place: 'stack',
-        capBytes: 32 * MiB,
-        usedBytes: 0,
-        note: 'configs, the last 5 releases, the log agent and disk-guard state (an estimate)',
-    }),
-];
-/** Everything the stack may take on the host at most, item by item. */
-function budgetItems(i) {
-    return ITEMS.map((rule) => rule(i)).filter((item) => item !== undefined);
-}
-/**
- * Room the host keeps for itself on each filesystem: 5% of it, at least 512 MiB (package
- * updates; journald alone may take 10% of the filesystem it writes to, up to 4 GiB).
- */
-const reserveFor = (sizeBytes) => Math.max(512 * MiB, Math.round(sizeBytes * 0.05));
-const growthOf = (item) => Math.max(0, (item.capBytes ?? 0) - item.usedBytes);
-function diskBudget(items, usage) {
-    const byId = new Map();
-    for (const fs of usage.filesystems)
-        byId.set(fs.id, [...(byId.get(fs.id) ?? []), fs]);
-    const filesystems = [...byId.values()].map((fss) => {
-        const places = fss.map((f) => f.place);
-        const { sizeBytes, availBytes, mount } = fss[0];
-        const growthBytes = items.filter((it) => places.includes(it.place)).reduce((sum, it) => sum + growthOf(it), 0);
-        const reserveBytes = reserveFor(sizeBytes);
-        return {
-            mount,
-            places,
-            sizeBytes,
-            availBytes,
-            growthBytes,
-            reserveBytes,
-            shortBytes: Math.max(0, growthBytes + reserveBytes - availBytes),
-        };
-    });
-    return { items, filesystems };
-}
-function formatBytes(bytes) {
-    if (bytes >= GiB)
-        return `${(bytes / GiB).toFixed(1)} GiB`;
-    if (bytes > 0 && bytes < MiB)
-        return `${Math.ceil(bytes / 1024)} KiB`;
-    return `${Math.round(bytes / MiB)} MiB`;
-}
-const PLACE_WORDS = {
-    root: 'the swap file',
-    docker: "Docker's images and volumes",
-    stack: 'remote-dir',
-};
-/** The refusal for a stack that does not fit, naming what takes the space and what to change. */
-function diskBudgetError(budget) {
-    const short = budget.filesystems.filter((f) => f.shortBytes > 0);
-    if (!short.length)
-        return undefined;
-    const lines = short.map((f) => {
-        const big = budget.items
-            .filter((it) => f.places.includes(it.place) && growthOf(it) > 0)
-            .sort((a, b) => growthOf(b) - growthOf(a))
-            .map((it) => `${it.what} ${formatBytes(growthOf(it))}`);
-        return (`the filesystem of ${f.mount} (${f.places.map((p) => PLACE_WORDS[p]).join(', ')}) has ${formatBytes(f.availBytes)} free; ` +
-            `the stack may still take ${formatBytes(f.growthBytes)} there (${big.join(', ')}) and ${formatBytes(f.reserveBytes)} stay free for the host: ` +
-            `${formatBytes(f.shortBytes)} short`);
-    });
-    return new DeployError(`The stack does not fit on the host's disk; nothing was changed:\n  ${lines.join('\n  ')}`, fixFor(budget, short));
-}
-function fixFor(budget, short) {
-    const on = (what) => budget.items.find((it) => it.what === what && short.some((f) => f.places.includes(it.place)));
-    const fixes = [
-        on('swap file') && 'a smaller swap-size (e.g. 1G)',
-        on('Loki') && 'a smaller logs-disk-budget (e.g. 256M)',
-        on('Prometheus') && 'a smaller metrics-disk-budget (e.g. 256M)',
-        on('app log files') && 'a smaller app-logs-disk-budget',
-    ].filter(Boolean);
-    const most = Math.max(...short.map((f) => f.shortBytes));
-    return `${fixes.length ? `set ${fixes.join(', or ')}; or ` : ''}give the host a bigger volume (at least ${formatBytes(most)} more; an EBS volume can grow while the instance runs), or free space (docker system prune, old files).`;
-}
-const PLACE_NAMES = { root: '/', docker: 'Docker', stack: 'remote-dir' };
-/** The budget as the reports show it; without filesystems (plan), only the items. */
-function budgetReport(budget, memory) {
-    return {
-        rows: budget.items.map((it) => ({
-            what: it.what,
-            where: PLACE_NAMES[it.place],
-            most: it.capBytes === undefined ? 'no bound' : formatBytes(it.capBytes),
-            now: it.usedBytes ? formatBytes(it.usedBytes) : '-',
-            note: it.note,
-        })),
-        filesystems: budget.filesystems.map((f) => `${f.mount} (${f.places.map((p) => PLACE_NAMES[p]).join(', ')}): ${formatBytes(f.availBytes)} free of ${formatBytes(f.sizeBytes)}; ` +
-            `the stack may still take ${formatBytes(f.growthBytes)}, ${formatBytes(f.reserveBytes)} stay free: ` +
-            (f.shortBytes
-                ? `${formatBytes(f.shortBytes)} short`
-                : `fits, ${formatBytes(f.availBytes - f.growthBytes - f.reserveBytes)} to spare`)),
-        memory,
-    };
-}
-
-;// CONCATENATED MODULE: ./src/health/disk-watch.ts
-// The watchdog's look at what grows: disk-guard still at work (its status is fresh), Loki within
-// its budget, the app's log files within their share. Read from disk-guard's status file and du.
-
-
-/** disk-guard writes its status every minute: older than this, it has stopped. */
-const STALE_SEC = 5 * 60;
-function diskWatchScript(layout) {
-    return `sed 's/^/@dg /' ${shq(`${layout.dataDir}/disk-guard/status`)} 2>/dev/null
-echo "@dg-now $(date +%s)"
-du -sk ${shq(`${layout.logsDir}/app`)} 2>/dev/null | awk '{print "@app-logs-kib", $1}'`;
-}
-function parseDiskWatch(out) {
-    const status = {};
-    for (const m of out.matchAll(/^@dg ([a-z_]+)=(\d+)$/gm))
-        status[m[1]] = Number(m[2]);
-    const app = /^@app-logs-kib (\d+)$/m.exec(out)?.[1];
-    return {
-        status,
-        nowSec: Number(/^@dg-now (\d+)$/m.exec(out)?.[1] ?? 0),
-        appLogsBytes: app === undefined ? undefined : Number(app) * 1024,
-    };
-}
-/** Problems, one sentence each; diskGuard: the deployed stack runs disk-guard. */
-function diskWatchProblems(w, diskGuard, appLogsBudget) {
-    const out = [];
-    const { time, loki_kib: lokiKib, loki_budget_kib: budgetKib } = w.status;
-    if (diskGuard && (time === undefined || w.nowSec - time > STALE_SEC))
-        out.push(`disk-guard is not at work (${time === undefined ? 'no status yet' : `its status is ${Math.round((w.nowSec - time) / 60)} min old`}): Loki and nginx's log files are not kept within their budget. Fix: \`docker logs disk-guard\`, then redeploy.`);
-    if (lokiKib !== undefined && budgetKib && lokiKib > budgetKib)
-        out.push(`Loki takes ${formatBytes(lokiKib * 1024)}, more than its logs-disk-budget of ${formatBytes(budgetKib * 1024)}. Fix: \`docker logs disk-guard\`; a smaller logs-disk-budget lowers the rate Loki accepts.`);
-    if (w.appLogsBytes !== undefined && w.appLogsBytes > appLogsBudget)
-        out.push(`The app's log files take ${formatBytes(w.appLogsBytes)} in logs/app, more than app-logs-disk-budget (${formatBytes(appLogsBudget)}); nothing deletes them. Fix: a Logback rolling policy with totalSizeCap (see the README), or a larger app-logs-disk-budget.`);
-    return out;
-}
-
-;// CONCATENATED MODULE: ./src/health/poll.ts
-// One poller for everything that waits on the host: look, judge, back off, give up at the
-// deadline. A lost connection ends the wait at once: nothing more can be learned.
-
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-async function poll(o) {
+async function acquireLock(remote, lockName, timeoutMs, log, then = '', owner = lockOwner()) {
     const started = Date.now();
-    let delay = o.firstDelayMs ?? 1_000;
-    let last = '';
-    for (;;) {
-        let seen;
-        try {
-            seen = await o.look();
-        }
-        catch (e) {
-            if (e instanceof ConnectionLostError)
-                throw e;
-            seen = o.failed(e);
-        }
-        if (o.done(seen))
-            return { seen, done: true, elapsedMs: Date.now() - started };
-        const waiting = o.waiting(seen);
-        if (waiting !== last) {
-            o.log.info(`  ${o.label ?? 'waiting'} (${format_formatDuration(Date.now() - started)}): ${waiting}`);
-            last = waiting;
-        }
-        if (Date.now() + delay > started + o.timeoutMs)
-            return { seen, done: false, elapsedMs: Date.now() - started };
-        await sleep(delay);
-        delay = Math.min(Math.round(delay * 1.5), o.maxDelayMs ?? 5_000);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/health/arrival.ts
-// An agent's data, read back where it lands: the `up` series of every target it scrapes
-// (arriving by remote write, labelled with its host name) must be 1, and its logs must be found.
-// Two places to read: the central host's own Prometheus and Loki (a run with the monitoring host,
-// through that host's SSH connection), or the query URLs of any engine (VictoriaMetrics, Mimir,
-// Grafana Cloud, a Loki cluster), asked from the agent host itself.
-
-
-
-
-
-/**
- * Asked of every engine with each query. VictoriaMetrics hides samples newer than its
- * -search.latencyOffset (30 s by default) unless a query sets latency_offset (it refuses 0; 1ms
- * is the least), and nocache=1 keeps its response cache out. Prometheus ignores parameters it
- * does not know (3.5 checked); Mimir and Thanos, which read the same API's parameters by name,
- * were not run here.
- */
-const FRESH_PARAMS = { latency_offset: '1ms', nocache: '1' };
-/** The URL with these query parameters set, keeping any it already had. */
-function withParams(url, params) {
-    const u = new URL(url);
-    for (const [k, v] of Object.entries(params))
-        u.searchParams.set(k, v);
-    return u.toString();
-}
-/** A URL as messages and the summary show it: no user:password@. */
-const shownUrl = withoutUserinfo;
-/** The selector of a host's `up` series. */
-const upSelector = (host) => `up{host=${JSON.stringify(host)}}`;
-/**
- * A Prometheus query API answer for `up`: an instant vector (`value`: the query's time) or a
- * range (`values`: the raw samples, the newest last).
- */
-function parseUpAnswer(body) {
-    const data = JSON.parse(body);
-    if (data.status !== 'success' || !Array.isArray(data.data?.result))
-        throw new Error(data.error ?? 'not a query answer');
-    return data.data.result.map((r) => {
-        const last = r.values?.at(-1) ?? r.value;
-        return {
-            job: r.metric?.job ?? '',
-            instance: r.metric?.instance ?? '',
-            up: last?.[1] ?? '',
-            ...(r.values && last ? { atMs: Math.round(Number(last[0]) * 1000) } : {}),
-        };
-    });
-}
-const iso = (ms) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
-/** What has not arrived yet of these targets' `up` series; empty when all are there, 1 and fresh. */
-function missingUp(expected, series) {
-    if (!series.length)
-        return ['no series yet'];
-    return expected.flatMap((t) => {
-        const s = series.find((x) => x.job === t.job && x.instance === t.instance);
-        const name = `${t.job} (${t.instance})`;
-        if (!s)
-            return [`no series for ${name} yet`];
-        if (s.up !== '1')
-            return [`${name} is ${s.up} (down where the agent scrapes it)`];
-        if (t.sinceMs !== undefined && s.atMs !== undefined && s.atMs < t.sinceMs)
-            return [`${name}: newest sample ${iso(s.atMs)}, none since ${iso(t.sinceMs)} yet`];
-        return [];
-    });
-}
-/** A query endpoint's answer other than 200, in words; undefined for 200. */
-function queryRefused(endpoint, status, body) {
-    const where = shownUrl(endpoint.url);
-    if (status === 200)
-        return undefined;
-    if (status === 401 || status === 403)
-        return `${where} answered ${statusWords(status)}: ${endpoint.credentials.from} are not accepted there`;
-    if (status === 404)
-        return `${where} answered 404: no query endpoint at that path`;
-    let said = body;
-    try {
-        // Prometheus, VictoriaMetrics and Loki say what is wrong in a JSON error.
-        said = JSON.parse(body).error ?? body;
-    }
-    catch { }
-    return `${where} answered ${answerWords(status, said)}`;
-}
-/** A GET of the endpoint with these parameters, from the host, with its credentials. */
-function askEndpoint(remote, endpoint, params) {
-    return httpFromHost(remote, withParams(endpoint.url, params), {
-        headers: basicAuth(endpoint.credentials),
-        timeoutMs: 5_000,
-    });
-}
-/**
- * One look at the metrics query URL: the raw `up` samples of the host over Prometheus' lookback
- * (5 minutes), so that both the newest value and its time are known, as fresh as the engine
- * shows them.
- */
-async function metricsArrival(remote, host, endpoint, expected) {
-    const where = shownUrl(endpoint.url);
-    const selector = upSelector(host);
-    const fail = (detail) => ({ ok: false, detail });
-    let res;
-    try {
-        res = await askEndpoint(remote, endpoint, { query: `${selector}[5m]`, ...FRESH_PARAMS });
-    }
-    catch (e) {
-        return fail(`${where} cannot be reached from the host: ${errors_headline(e)}`);
-    }
-    const refused = queryRefused(endpoint, res.status, res.body);
-    if (refused)
-        return fail(refused);
-    let series;
-    try {
-        series = parseUpAnswer(res.body);
-    }
-    catch {
-        return fail(`${where} answered 200, but not as a Prometheus query API does: ${res.body.slice(0, 120)}`);
-    }
-    const missing = missingUp(expected, series);
-    if (missing.length)
-        return fail(`waiting for ${selector} at ${where}: ${missing.join('; ')}`);
-    const n = expected.length;
-    return { ok: true, detail: `${selector} of ${n} target${n === 1 ? '' : 's'} is 1 at ${where}` };
-}
-/** One look at what the central Prometheus and Loki hold for each agent host. */
-async function lookForAgents(remote, facts, network, agents) {
-    const containers = await listContainers(remote, facts, network);
-    const address = (service) => containers.find((c) => c.service === service && c.state === 'running')?.address;
-    const prometheus = address('prometheus');
-    const loki = address('loki');
-    let logHosts = [];
-    if (loki) {
-        const res = await httpViaHost(remote, loki, 3100, { path: '/loki/api/v1/label/host/values', timeoutMs: 5_000 });
-        if (res.status === 200)
-            logHosts = (JSON.parse(res.body).data ?? []).map(String);
-    }
-    const out = [];
-    for (const { host, targets } of agents) {
-        let series = [];
-        let queryProblem = prometheus ? '' : 'the central Prometheus is not running';
-        if (prometheus) {
-            const res = await httpViaHost(remote, prometheus, 9090, {
-                path: `/api/v1/query?query=${encodeURIComponent(upSelector(host))}`,
-                timeoutMs: 5_000,
-            });
-            if (res.status === 200)
-                series = parseUpAnswer(res.body);
-            else
-                queryProblem = `the central Prometheus answered ${res.status} ${res.body.slice(0, 120)}`;
-        }
-        const logs = logHosts.includes(host);
-        // Every target the agent scrapes must have arrived, not just the first batch.
-        const missing = queryProblem ? [] : missingUp(targets, series);
-        const problems = [
-            ...(queryProblem ? [queryProblem] : []),
-            ...(missing.length ? [`${upSelector(host)} in the central Prometheus: ${missing.join('; ')}`] : []),
-            ...(logs ? [] : [`no log streams with host="${host}" in the central Loki yet`]),
-        ];
-        out.push({
-            host,
-            ok: problems.length === 0,
-            detail: problems.length ? problems.join('; ') : `${series.length} up series and log streams arrived`,
-            series,
-            logs,
-        });
-    }
-    return out;
-}
-/** Polls until every agent's data is there or the deadline passes; returns the last look. */
-async function waitForAgents(remote, facts, network, agents, timeoutMs, log) {
-    const result = await poll({
-        timeoutMs,
-        log,
-        label: 'waiting for agents',
-        look: () => lookForAgents(remote, facts, network, agents),
-        done: (seen) => seen.every((a) => a.ok),
-        failed: (e) => agents.map(({ host }) => ({ host, ok: false, detail: errors_headline(e), series: [], logs: false })),
-        waiting: (seen) => seen
-            .filter((a) => !a.ok)
-            .map((a) => `${a.host}: ${a.detail}`)
-            .join(' | '),
-    });
-    return result.seen;
-}
-
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(8815);
-;// CONCATENATED MODULE: ./src/model/compose.ts
-// The one reading of a stack's compose files: services with the line each value is on, their
-// images, mounts, profiles and commands, with Compose's ${VAR} interpolation applied. The linter,
-// the renderer and the Compose runner all read services and mounts from here.
-
-
-
-/** Compose-style interpolation: $$, ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?err}, $VAR. */
-function interpolate(text, vars) {
-    return text.replace(/\$(\$|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g, (_match, dollar, braced, op, arg, bare) => {
-        if (dollar === '$')
-            return '$';
-        const name = braced ?? bare;
-        const v = vars[name];
-        if (op === ':-')
-            return v ? v : arg;
-        if (op === '-')
-            return v ?? arg;
-        return v ?? '';
-    });
-}
-function yamlFile(path, text) {
-    const lc = new dist/* LineCounter */.HN();
-    const doc = (0,dist/* parseDocument */.Tp)(text, { lineCounter: lc, uniqueKeys: false });
-    if (doc.errors.length) {
-        const e = doc.errors[0];
-        return { error: { value: e?.message ?? 'invalid YAML', file: path, line: e?.linePos?.[0]?.line ?? 1 } };
-    }
-    return {
-        file: {
-            path,
-            data: doc.toJS(),
-            lineOf: (keys) => {
-                // The line of the key itself (or of the sequence item), where a reader looks.
-                let node = doc.contents;
-                let at = node?.range?.[0];
-                for (const k of keys) {
-                    if ((0,dist/* isMap */.jh)(node)) {
-                        const pair = node.items.find((p) => (0,dist/* isScalar */.jn)(p.key) && p.key.value === k);
-                        if (!pair)
-                            break;
-                        at = pair.key.range?.[0] ?? at;
-                        node = pair.value;
-                    }
-                    else if ((0,dist/* isSeq */.oP)(node) && typeof k === 'number') {
-                        const item = node.items[k];
-                        if (!item)
-                            break;
-                        at = item.range?.[0] ?? at;
-                        node = item;
-                    }
-                    else
-                        break;
-                }
-                return at === undefined ? 1 : lc.linePos(at).line;
-            },
+    let waited = false;
+    let lockedAt = 0;
+    // The script's output is read as it comes: whoever holds the lock is named while we wait.
+    const held = await remote.hold(lockScript(lockName, owner, timeoutMs / 1000, then), {
+        what: 'Taking the deploy lock',
+        explain: lockError(lockName, timeoutMs),
+        ready: (out) => {
+            const wait = /^WAIT (.*)$/m.exec(out);
+            if (wait && !waited) {
+                waited = true;
+                log.info(`  another deploy holds the lock: ${wait[1] || 'owner unknown'}; waiting up to ${Math.round(timeoutMs / 1000)}s`);
+            }
+            const locked = out.indexOf('LOCKED\n');
+            if (locked >= 0 && !lockedAt)
+                lockedAt = Date.now();
+            const end = out.indexOf(`${END}\n`);
+            return locked >= 0 && end > locked ? out.slice(locked + 'LOCKED\n'.length, end) : undefined;
         },
-    };
-}
-function str(v) {
-    return typeof v === 'string' || typeof v === 'number' ? String(v) : undefined;
-}
-function parseMount(raw, vars, file, line) {
-    if (typeof raw === 'string') {
-        const parts = interpolate(raw, vars).split(':');
-        if (parts.length < 2)
-            return { source: '', target: parts[0] ?? '', named: true, file, line };
-        const [source = '', target = ''] = parts;
-        const named = !/^[./~]/.test(source) && !source.startsWith('/');
-        return { source, target, named, file, line };
-    }
-    if (raw && typeof raw === 'object') {
-        const o = raw;
-        const source = interpolate(str(o.source) ?? '', vars);
-        const target = interpolate(str(o.target) ?? '', vars);
-        return { source, target, named: o.type === 'volume', file, line };
-    }
-    return undefined;
-}
-/** The services of one compose file; a file that is not valid YAML has none and an error. */
-function parseComposeFile(file, vars = {}) {
-    const { file: y, error } = yamlFile(file.path, file.content.toString('utf8'));
-    if (!y)
-        return { services: [], error };
-    return { services: servicesOf(y, vars), yaml: y };
-}
-function servicesOf(y, vars) {
-    const path = y.path;
-    const svcs = y.data?.services ?? {};
-    return Object.entries(svcs).map(([name, svc]) => {
-        const s = svc ?? {};
-        const at = (...k) => y.lineOf(['services', name, ...k]);
-        const image = str(s.image);
-        const user = str(s.user);
-        const command = Array.isArray(s.command)
-            ? s.command.map(String)
-            : typeof s.command === 'string'
-                ? s.command.split(/\s+/)
-                : [];
-        return {
-            name,
-            file: path,
-            line: at(),
-            image: image === undefined ? undefined : { value: interpolate(image, vars), file: path, line: at('image') },
-            containerName: str(s.container_name),
-            user: user === undefined ? undefined : { value: interpolate(user, vars), file: path, line: at('user') },
-            rawUser: user,
-            ports: (Array.isArray(s.ports) ? s.ports : []).map((p, i) => ({
-                value: interpolate(typeof p === 'object' && p
-                    ? `${p.published ?? ''}:${p.target ?? ''}`
-                    : String(p), vars),
-                file: path,
-                line: at('ports', i),
-            })),
-            mounts: (Array.isArray(s.volumes) ? s.volumes : [])
-                .map((v, i) => parseMount(v, vars, path, at('volumes', i)))
-                .filter((m) => !!m),
-            command: command.map((c) => interpolate(c, vars)),
-            profiles: Array.isArray(s.profiles) ? s.profiles.map(String) : [],
-            environment: environmentOf(s.environment, vars),
-            memLimitBytes: byteSize(str(s.mem_limit), vars),
-            logMaxBytes: logMaxBytes(s.logging, vars),
-        };
     });
+    // No waiting for the close: ending our side ends the session, and the host drops the lock.
+    return { waitedMs: lockedAt - started, output: held.value, release: held.release };
 }
-/** Compose's byte values (mem_limit: 256m, max-size: 10m): b, k, m, g (powers of 1024). */
-function byteSize(raw, vars) {
-    const m = /^\s*([0-9.]+)\s*([bkmg]?)b?\s*$/i.exec(interpolate(raw ?? '', vars));
-    if (!m?.[1])
-        return undefined;
-    const unit = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(m[2] ?? '').toLowerCase()] ?? 1;
-    return Math.round(Number(m[1]) * unit);
-}
-/**
- * Docker's json-file and local drivers keep max-file files of max-size at most (json-file: 1
- * file when only max-size is set; local: 5 files of 20m by default); json-file without max-size
- * grows without bound, as do drivers whose files are not the container's (none, syslog: 0).
- */
-function logMaxBytes(raw, vars) {
-    const logging = (raw ?? {});
-    const driver = str(logging.driver) ?? 'json-file';
-    const options = logging.options ?? {};
-    const files = Number(interpolate(str(options['max-file']) ?? '', vars)) || undefined;
-    const size = byteSize(str(options['max-size']), vars);
-    if (driver === 'local')
-        return (size ?? 20 * 1024 ** 2) * (files ?? 5);
-    if (driver === 'json-file')
-        return size === undefined ? undefined : size * (files ?? 1);
-    return 0;
-}
-function environmentOf(raw, vars) {
-    const out = {};
-    if (Array.isArray(raw)) {
-        for (const item of raw.map(String)) {
-            const i = item.indexOf('=');
-            if (i > 0)
-                out[item.slice(0, i)] = interpolate(item.slice(i + 1), vars);
-        }
+
+;// CONCATENATED MODULE: ./src/report/steps.ts
+// A deploy is a sequence of named steps; each reports changed / unchanged / failed and its
+// duration, live in the log and at the end in the summary.
+
+
+class Steps {
+    log;
+    records = [];
+    constructor(log) {
+        this.log = log;
     }
-    else if (raw && typeof raw === 'object') {
-        for (const [k, v] of Object.entries(raw))
-            out[k] = interpolate(v === null ? '' : String(v), vars);
-    }
-    return out;
-}
-/** The stack-relative directories and files (`./x` → `x`) a service bind-mounts. */
-function stackMounts(service) {
-    return service.mounts.filter((m) => m.source.startsWith('./')).map((m) => hostPathKey(m.source));
-}
-function buildModel(files, vars) {
-    const byPath = new Map(files.map((f) => [f.path, f]));
-    const cache = new Map();
-    const parseErrors = [];
-    const yaml = (path) => {
-        if (!cache.has(path)) {
-            const f = byPath.get(path);
-            if (!f)
-                cache.set(path, undefined);
-            else {
-                const r = yamlFile(path, f.content.toString('utf8'));
-                if (r.error)
-                    parseErrors.push(r.error);
-                cache.set(path, r.file);
-            }
-        }
-        return cache.get(path);
-    };
-    const composeFiles = Object.values(COMPOSE_FILES).filter((p) => byPath.has(p));
-    const services = composeFiles.flatMap((path) => {
-        const y = yaml(path);
-        return y ? servicesOf(y, vars) : [];
-    });
-    return { files: byPath, services, composeFiles, vars, parseErrors, yaml };
-}
-/** Normalises a host path for comparison: ./x relative to the stack dir, ~ kept as written. */
-function hostPathKey(source) {
-    return external_node_path_namespaceObject.posix.normalize(source.replace(/\/+$/, '').replace(/^\.\//, '')).replace(/\/$/, '');
-}
-const imageName = (s) => s.image?.value.replace(/@.*$/, '').replace(/:[^/:]*$/, '') ?? '';
-/** The tag of a service's image, if it names one. */
-const imageTag = (s) => /:([^/:@]+)(?:@.*)?$/.exec(s.image?.value ?? '')?.[1];
-/** A service runs the program `name`: its image's last path part, or its service name. */
-const isImage = (s, name) => imageName(s).split('/').pop() === name || s.name === name;
-/** Whether a container path is the directory or inside it. */
-const within = (path, dir) => {
-    const p = external_node_path_namespaceObject.posix.normalize(path);
-    const d = external_node_path_namespaceObject.posix.normalize(dir).replace(/\/$/, '');
-    return p === d || p.startsWith(`${d}/`);
-};
-/** The mount of a service that holds a container path, the deepest one. */
-function mountHolding(s, containerPath) {
-    return s.mounts.filter((mt) => within(containerPath, mt.target)).sort((a, b) => b.target.length - a.target.length)[0];
-}
-/** The stack file a service mounts at a container path (its config), if it is in the stack. */
-function mountedConfig(m, s, containerPath) {
-    const mt = s.mounts.find((x) => x.target === containerPath);
-    if (!mt || mt.named || !mt.source.startsWith('./'))
-        return undefined;
-    const rel = hostPathKey(mt.source);
-    return m.files.has(rel) ? rel : undefined;
-}
-/** A command-line flag's value (`-flag=v`, `--flag v`), or the program's default. */
-function configFlag(s, flag, fallback) {
-    for (const c of s.command) {
-        const m = new RegExp(`^-?-${flag}=(.+)$`).exec(c);
-        if (m?.[1])
-            return m[1];
-    }
-    const i = s.command.findIndex((c) => c === `--${flag}` || c === `-${flag}`);
-    return (i >= 0 && s.command[i + 1]) || fallback;
-}
-
-;// CONCATENATED MODULE: ./src/model/logs.ts
-// The log path as the stack declares it: which log agent runs, which files it tails under which
-// job label, and where on the host those files are. The linter checks it statically; the gate
-// proves it with a canary line per job.
-
-
-/** The log agents (Promtail, Alloy) among the stack's services. */
-function logAgents(m) {
-    return m.services.filter((s) => isImage(s, 'promtail') || isImage(s, 'alloy'));
-}
-/** The jobs of a log agent's config: each `__path__` glob with its job label and line. */
-function logJobs(m, agent) {
-    if (isImage(agent, 'promtail')) {
-        const cfgPath = mountedConfig(m, agent, configFlag(agent, 'config.file', '/etc/promtail/config.yml'));
-        const y = cfgPath ? m.yaml(cfgPath) : undefined;
-        const data = y?.data;
-        const out = [];
-        (data?.scrape_configs ?? []).forEach((sc, i) => {
-            (sc.static_configs ?? []).forEach((st, j) => {
-                const p = st.labels?.__path__;
-                if (typeof p === 'string' && y) {
-                    out.push({
-                        job: String(st.labels?.job ?? ''),
-                        path: p,
-                        file: y.path,
-                        line: y.lineOf(['scrape_configs', i, 'static_configs', j, 'labels', '__path__']),
-                    });
-                }
-            });
-        });
-        return out;
-    }
-    if (isImage(agent, 'alloy')) {
-        const cfgPath = agent.mounts.find((mt) => mt.target.endsWith('.alloy') && m.files.has(hostPathKey(mt.source)));
-        const file = cfgPath ? hostPathKey(cfgPath.source) : undefined;
-        const text = file ? (m.files.get(file)?.content.toString('utf8') ?? '') : '';
-        return text.split('\n').flatMap((l, i) => [...l.matchAll(/"?__path__"?\s*=\s*"([^"]+)"/g)].map((x) => ({
-            job: /"?job"?\s*=\s*"([^"]*)"/.exec(l)?.[1] ?? '',
-            path: x[1] ?? '',
-            file: file ?? '',
-            line: i + 1,
-        })));
-    }
-    return [];
-}
-/**
- * The host directory a container directory of a service is bind-mounted from, or undefined when
- * no bind mount holds it. Stack-relative sources resolve against the stack's root on the host.
- */
-function hostDirOf(service, containerDir, root) {
-    const mt = mountHolding(service, containerDir);
-    if (!mt || mt.named)
-        return undefined;
-    const source = mt.source.startsWith('./') ? external_node_path_namespaceObject.posix.join(root, mt.source) : mt.source;
-    if (!source.startsWith('/'))
-        return undefined;
-    return external_node_path_namespaceObject.posix.join(source, external_node_path_namespaceObject.posix.relative(mt.target, containerDir));
-}
-
-;// CONCATENATED MODULE: ./src/health/canary.ts
-// The log path, proven: a line unique to this run is appended to a file of our own in every
-// directory the log agent tails, and the gate passes only when Loki returns each line under its
-// directory's job label. A wrong mount, a wrong __path__, an agent that cannot reach Loki or a
-// Loki that refuses the push each end in a sentence that says so.
-
-
-
-/** Marks every canary line and file: dashboards and alert rules filter it out. */
-const CANARY_MARK = 'monitoring-deploy-canary';
-/**
- * A file name the glob's last part matches: `*.log` → `monitoring-deploy-canary-TOKEN.log`. A new
- * file each run: the log agent keeps read offsets by path, and an offset saved for an older file
- * of the same name (its positions outlive a log directory made afresh) would skip the new line.
- */
-function canaryFileName(pattern, token) {
-    return pattern
-        .replace(/\{([^,}]*)[^}]*\}/g, '$1')
-        .replace(/\[!?(.)[^\]]*\]/g, '$1')
-        .replace(/\*+/g, `${CANARY_MARK}-${token}`)
-        .replace(/\?/g, 'x');
-}
-const WILDCARD = /[*?[{]/;
-function spotOf(job, agent, root, token) {
-    const parts = job.path.split('/');
-    const last = parts.pop() ?? '';
-    // A `**` directory matches zero directories too: the canary goes where it starts.
-    const dirParts = parts.filter((p) => p !== '**');
-    const containerDir = dirParts.join('/') || '/';
-    const containerFile = external_node_path_namespaceObject.posix.join(containerDir, canaryFileName(last, token));
-    const base = { job: job.job, glob: job.path, containerFile };
-    if (!job.job)
-        return { ...base, problem: `${job.path} has no job label, so its lines cannot be found in Loki by job` };
-    if (dirParts.some((p) => WILDCARD.test(p)))
-        return {
-            ...base,
-            problem: `${job.path} has a wildcard directory: there is no one directory to put a canary line in`,
-        };
-    const hostDir = hostDirOf(agent, containerDir, root);
-    if (!hostDir)
-        return {
-            ...base,
-            problem: `${agent.name} watches ${job.path}, but no host directory is mounted at ${containerDir} in its container (it mounts ${agent.mounts.map((m) => m.target).join(', ')})`,
-        };
-    return { ...base, hostFile: external_node_path_namespaceObject.posix.join(hostDir, external_node_path_namespaceObject.posix.basename(containerFile)) };
-}
-/** Where the canary lines go: one spot per job of the agent's config. */
-function canaryPlan(model, agent, root, token) {
-    return {
-        agent: {
-            service: agent.name,
-            title: agent.name === 'alloy' ? 'Alloy' : agent.name === 'promtail' ? 'Promtail' : agent.name,
-            image: agent.image?.value,
-        },
-        spots: logJobs(model, agent).map((j) => spotOf(j, agent, root, token)),
-    };
-}
-/** The line written for a job: the mark, this run's token, and the job it should arrive under. */
-function canaryLine(token, job, at = new Date()) {
-    return `${at.toISOString()} INFO ${CANARY_MARK} ${token} job=${job}`;
-}
-/**
- * Appends each job's line to its file on the host: as the login user, else with `sudo -n`, else
- * from a throwaway container of the agent's own image (the app's log directories may belong to
- * the user the app runs as). Prints `@wrote JOB`, `@nodir JOB DIR-LISTING` or `@denied JOB`.
- */
-function canaryScript(plan, token, docker) {
-    // Earlier runs' canary files in the directory go (this run's token kept): one small file each.
-    const append = `f=$1; for o in "\${f%/*}"/*${CANARY_MARK}-*; do case "$o" in *${CANARY_MARK}-${token}*) ;; *) rm -f -- "$o" ;; esac; done; printf '%s\\n' "$2" >> "$f"`;
-    const viaDocker = plan.agent.image
-        ? `|| ${docker} run --rm --user 0:0 --network none --entrypoint /bin/sh -v "$d:/c" ${shq(plan.agent.image)} -c "$W" _ "/c/$n" "$3" >/dev/null 2>&1`
-        : '';
-    const lines = [
-        `W=${shq(append)}`,
-        'put() {',
-        '  d=$(dirname -- "$2"); n=$(basename -- "$2")',
-        `  if [ ! -d "$d" ]; then echo "@nodir $1 $(ls -1 -- "$(dirname -- "$d")" 2>/dev/null | tr '\\n' ' ')"; return; fi`,
-        `  if sh -c "$W" _ "$2" "$3" 2>/dev/null || sudo -n sh -c "$W" _ "$2" "$3" 2>/dev/null ${viaDocker}; then echo "@wrote $1"; else echo "@denied $1"; fi`,
-        '}',
-    ];
-    for (const s of plan.spots) {
-        if (s.hostFile)
-            lines.push(`put ${shq(s.job)} ${shq(s.hostFile)} ${shq(canaryLine(token, s.job))}`);
-    }
-    return lines.join('\n');
-}
-function parseCanaryWrites(stdout) {
-    const out = new Map();
-    for (const line of stdout.split('\n')) {
-        const m = /^@(wrote|nodir|denied) (\S+) ?(.*)$/.exec(line);
-        if (!m?.[1] || !m[2])
-            continue;
-        out.set(m[2], m[1] === 'nodir' ? { state: 'nodir', siblings: (m[3] ?? '').trim() } : { state: m[1] });
-    }
-    return out;
-}
-/** LogQL for this run's lines of the given jobs (and host label, on a Loki shared by hosts). */
-function canaryQuery(token, jobs, host) {
-    const re = jobs.map((j) => j.replace(/[\\^$.*+?()[\]{}|]/g, '\\\\$&')).join('|');
-    return `{job=~"${re}"${host ? `, host=${JSON.stringify(host)}` : ''}} |= "${token}"`;
-}
-/** The jobs whose own line came back, and lines that came back under another job. */
-function canaryHits(body, token) {
-    const data = JSON.parse(body);
-    const arrived = new Set();
-    const misrouted = new Map();
-    for (const r of data.data?.result ?? []) {
-        const label = r.stream?.job ?? '';
-        for (const [, line] of r.values ?? []) {
-            if (!line.includes(token))
-                continue;
-            const wanted = /job=(\S+)/.exec(line)?.[1] ?? '';
-            if (wanted === label)
-                arrived.add(wanted);
-            else
-                misrouted.set(wanted, label);
-        }
-    }
-    return { arrived, misrouted };
-}
-/** Plain words for why a written line is not in Loki, from the agent's metrics and log lines. */
-function whyNotArrived(spot, agentTitle, metrics, logs) {
-    const read = metrics
-        ?.split('\n')
-        .some((l) => /read_lines_total\{/.test(l) && l.includes(`path="${spot.containerFile}"`) && !/ 0$/.test(l.trim()));
-    const pushError = logs
-        .split('\n')
-        .reverse()
-        .find((l) => /error sending batch|final error sending batch|failed to send batch|error=|level=error|level=warn/i.test(l) &&
-        // Its own HTTP server's log of a request (our /ready probe answered 500) is not a push.
-        !/msg="(GET|POST|HEAD|PUT) \//.test(l));
-    if (pushError && /connection refused|no such host|i\/o timeout|dial tcp|context deadline exceeded/i.test(pushError))
-        return `${agentTitle} cannot reach Loki: ${pushError.trim().slice(0, 240)}`;
-    const status = /status(?:[ _]code)?[=: ]+(\d{3})|HTTP status (\d{3})|\((\d{3})\)/i.exec(pushError ?? '');
-    if (pushError && status)
-        return `Loki refused ${agentTitle}'s push (HTTP ${status[1] ?? status[2] ?? status[3]}): ${pushError.trim().slice(0, 240)}`;
-    if (read === false)
-        return `${agentTitle} does not tail ${spot.containerFile} (its __path__ ${spot.glob}): check the glob and the mount`;
-    if (read)
-        return `${agentTitle} read the line, but Loki does not return it${pushError ? `: ${pushError.trim().slice(0, 240)}` : ''}`;
-    return `${agentTitle} has not sent it to Loki${pushError ? `: ${pushError.trim().slice(0, 240)}` : ''}`;
-}
-
-;// CONCATENATED MODULE: ./src/health/grafana.ts
-// Grafana can use its data: through the tunnel and with the admin credentials (never printed),
-// each provisioned data source answers Grafana's own health check, every provisioned alert rule
-// is loaded, and with a webhook the Discord contact point exists. Each failure says what Grafana
-// answered. API shapes: pkg/api/api.go (routes), pkg/api/plugins.go (CheckHealth → 200
-// {"status":"OK"} / 400 {"status":"ERROR"}), pkg/services/ngalert/api/tooling/definitions.
-
-
-
-
-/** What the mounted provisioning files promise, read from the stack as deployed. */
-function grafanaProvisioning(model) {
-    const grafana = model.services.find((s) => s.name === 'grafana');
-    const mount = grafana && mountHolding(grafana, '/etc/grafana/provisioning');
-    if (!mount?.source.startsWith('./'))
-        return undefined;
-    const dir = external_node_path_namespaceObject.posix.normalize(mount.source.slice(2)).replace(/\/$/, '');
-    const yamls = [...model.files.keys()].filter((p) => p.startsWith(`${dir}/`) && /\.ya?ml$/.test(p));
-    const datasources = [];
-    const ruleUids = [];
-    const contactPoints = [];
-    for (const path of yamls) {
-        const data = model.yaml(path)?.data;
-        for (const d of data?.datasources ?? [])
-            if (d.uid)
-                datasources.push({ uid: d.uid, name: d.name ?? d.uid, url: d.url });
-        for (const g of data?.groups ?? [])
-            for (const r of g.rules ?? [])
-                if (r.uid)
-                    ruleUids.push(r.uid);
-        for (const c of data?.contactPoints ?? [])
-            if (c.name)
-                contactPoints.push(c.name);
-    }
-    return { datasources, ruleUids, contactPoints };
-}
-const brief = (s) => s.trim().replace(/\s+/g, ' ').slice(0, 200);
-function message(res) {
-    try {
-        const m = JSON.parse(res.body).message;
-        if (m)
-            return brief(m);
-    }
-    catch { }
-    return brief(res.body);
-}
-function judgeDatasourceHealth(ds, res) {
-    if (res.status === 401)
-        return 'Grafana refused the admin credentials (401): the admin password on the host is not the one Grafana has';
-    let status = '';
-    try {
-        status = String(JSON.parse(res.body).status ?? '');
-    }
-    catch { }
-    if (res.status === 200 && status === 'OK')
-        return undefined;
-    return `Grafana cannot use data source ${ds.name} (uid ${ds.uid}${ds.url ? `, ${ds.url}` : ''}): ${res.status} ${message(res)}`;
-}
-function judgeAlertRules(expected, res) {
-    if (res.status !== 200)
-        return { why: `Grafana's alert rules API answered ${res.status} ${message(res)}`, loaded: 0 };
-    const rules = JSON.parse(res.body);
-    const have = new Set(rules.map((r) => r.uid));
-    const missing = expected.filter((u) => !have.has(u));
-    return {
-        loaded: rules.length,
-        why: missing.length
-            ? `Grafana has not loaded the alert rules ${missing.join(', ')} (it has ${rules.length})`
-            : undefined,
-    };
-}
-function judgeContactPoints(expected, res) {
-    if (res.status !== 200)
-        return `Grafana's contact points API answered ${res.status} ${message(res)}`;
-    const names = new Set(JSON.parse(res.body).map((c) => c.name));
-    const missing = expected.filter((n) => !names.has(n));
-    return missing.length ? `Grafana has no contact point ${missing.join(', ')}` : undefined;
-}
-/** Grafana's own view of its data sources, rules and contact points, asked in parallel. */
-async function inspectGrafana(remote, address, container, plan) {
-    const auth = basicAuth({ username: plan.user, password: plan.password });
-    const get = (path) => httpViaHost(remote, address, 3000, { path, headers: auth, timeoutMs: 10_000 });
-    const check = async (name, judge) => {
-        try {
-            const why = await judge();
-            return { name, ok: !why, detail: why ?? 'healthy', container };
-        }
-        catch (e) {
-            return { name, ok: false, detail: `Grafana did not answer: ${errors_headline(e).slice(0, 200)}`, container };
-        }
-    };
-    let loaded = 0;
-    const checks = await Promise.all([
-        ...plan.datasources.map((ds) => check(`grafana data source ${ds.name}`, async () => judgeDatasourceHealth(ds, await get(`/api/datasources/uid/${encodeURIComponent(ds.uid)}/health`)))),
-        check('grafana alert rules', async () => {
-            const r = judgeAlertRules(plan.ruleUids, await get('/api/v1/provisioning/alert-rules'));
-            loaded = r.loaded;
-            return r.why;
-        }).then((c) => (c.ok ? { ...c, detail: `${loaded} loaded` } : c)),
-        ...(plan.contactPoints.length
-            ? [
-                check('grafana contact points', async () => judgeContactPoints(plan.contactPoints, await get('/api/v1/provisioning/contact-points'))),
-            ]
-            : []),
-    ]);
-    return { checks, alertRulesLoaded: loaded };
-}
-
-;// CONCATENATED MODULE: ./src/health/probes.ts
-const probes_firstLine = (s) => s.trim().split('\n')[0]?.slice(0, 160) ?? '';
-/** A service whose readiness endpoint answers 200 when it is ready. */
-function ready(service, title, port, path, roles, logAgent) {
-    return {
-        service,
-        title,
-        port,
-        path,
-        roles,
-        logAgent,
-        healthy: '200',
-        judge: (s, b) => (s === 200 ? undefined : `${path} answered ${s} ${probes_firstLine(b)}`),
-    };
-}
-function judgeLokiReady(status, body) {
-    return status === 200 && body.trim() === 'ready' ? undefined : `/ready answered ${status} ${probes_firstLine(body)}`;
-}
-function judgeGrafanaHealth(status, body) {
-    if (status !== 200)
-        return `/api/health answered ${status} ${probes_firstLine(body)}`;
-    try {
-        return JSON.parse(body).database === 'ok' ? undefined : `database ${probes_firstLine(body)}`;
-    }
-    catch {
-        return `/api/health is not JSON: ${probes_firstLine(body)}`;
-    }
-}
-const PROBES = [
-    ready('prometheus', 'Prometheus', 9090, '/-/ready', ['monitoring', 'agent']),
-    {
-        service: 'loki',
-        title: 'Loki',
-        port: 3100,
-        path: '/ready',
-        roles: ['monitoring'],
-        healthy: '200 `ready`',
-        judge: judgeLokiReady,
-    },
-    {
-        service: 'grafana',
-        title: 'Grafana',
-        port: 3000,
-        path: '/api/health',
-        roles: ['monitoring'],
-        healthy: '200, `"database": "ok"`',
-        judge: judgeGrafanaHealth,
-    },
-    ready('promtail', 'Promtail', 9080, '/ready', ['monitoring', 'agent'], 'promtail'),
-    ready('alloy', 'Alloy', 12345, '/-/ready', ['monitoring'], 'alloy'),
-];
-/** The probes of a host with this role and log agent, in the table's order. */
-function probesFor(role, logAgent) {
-    return PROBES.filter((p) => p.roles.includes(role) && (!p.logAgent || p.logAgent === logAgent));
-}
-/** "Prometheus, Loki, Grafana and Promtail": the probes' titles as a phrase. */
-function titles(probes) {
-    const names = probes.map((p) => p.title);
-    return names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names.at(-1)}` : (names[0] ?? '');
-}
-/** How a person calls a check: the probe's title, or the check's own name. */
-function checkTitle(name) {
-    return PROBES.find((p) => p.service === name)?.title;
-}
-/** The README's table of probes. */
-function probesMarkdown() {
-    return [
-        '| service | endpoint (through the SSH tunnel) | healthy when | roles |',
-        '| --- | --- | --- | --- |',
-        ...PROBES.map((p) => `| ${p.title}${p.logAgent ? ` (log-agent: ${p.logAgent})` : ''} | \`${p.service}:${p.port}${p.path}\` | ${p.healthy} | ${p.roles.join(', ')} |`),
-    ].join('\n');
-}
-
-;// CONCATENATED MODULE: ./src/health/push.ts
-// An agent's gate asks, from the agent host itself, whether the central endpoints take its
-// credentials: one empty write to each. A 401 here names the cause at once, instead of a gate
-// that only times out waiting for data that is being refused.
-
-
-
-/** What to send so that a real receiver answers without storing anything. */
-function emptyWrite(target) {
-    return target.name === 'remote write'
-        ? {
-            headers: {
-                'Content-Type': 'application/x-protobuf',
-                'Content-Encoding': 'snappy',
-                'X-Prometheus-Remote-Write-Version': '0.1.0',
-            },
-            // Snappy's encoding of an empty WriteRequest: a valid write of no samples.
-            body: '\u0000',
-        }
-        : { headers: { 'Content-Type': 'application/json' }, body: '{"streams":[]}' };
-}
-/**
- * How an answer to an empty write reads: 2xx, or a 400/422 from a receiver that wants samples
- * (Loki 3 answers 422 "at least one valid stream is required"), means the credentials let it in.
- */
-function judgePush(target, status, body) {
-    const at = withoutUserinfo(target.url);
-    if (status === 401 || status === 403) {
-        const which = credentialsIn(target.url) ? 'the user:password@ in the URL is' : 'push-username / push-password are';
-        return `${at} answered ${statusWords(status)}: ${which} not accepted there`;
-    }
-    if (status === 404)
-        return `${at} answered 404: no ${target.name} endpoint at that path`;
-    if ((status >= 200 && status < 300) || status === 400 || status === 422)
-        return undefined;
-    // A proxy in front of an engine that is down answers 502, 503 or 504 with a page of its own.
-    return `${at} answered ${answerWords(status, body)}`;
-}
-async function probePush(remote, target, credentials, timeoutMs = 5_000, 
-/** The pinned certificate (PEM, push-ca): trusted next to the system's CAs. */
-ca) {
-    const name = target.name;
-    if (!URL.canParse(target.url))
-        return { name, ok: false, detail: `${withoutUserinfo(target.url)} is not a URL` };
-    const write = emptyWrite(target);
-    const req = {
-        method: 'POST',
-        // As Prometheus and Promtail do: a user:password@ in the URL is sent, not the push credentials.
-        headers: { ...write.headers, ...basicAuth(credentialsIn(target.url) ?? credentials) },
-        body: write.body,
-        timeoutMs,
-    };
-    try {
-        // The connection starts on the agent host: this is the path its Prometheus and Promtail use.
-        const res = await httpFromHost(remote, target.url, req, ca);
-        const why = judgePush(target, res.status, res.body);
-        return { name, ok: !why, detail: why ?? `${withoutUserinfo(target.url)} accepts the credentials` };
-    }
-    catch (e) {
-        return { name, ok: false, detail: unreachable(withoutUserinfo(target.url), errors_headline(e), ca) };
-    }
-}
-/** Why an endpoint could not be written to, a certificate that fails the pin said as such. */
-function unreachable(url, why, ca) {
-    if (/certificate|self[- ]signed|altname|unable to verify|CERT_/i.test(why)) {
-        return ca
-            ? `${url} shows a TLS certificate that push-ca does not pin (${why}): set push-ca to that endpoint's certificate (on a monitoring-deploy central host: ~/monitoring/receiver-tls/receiver.crt)`
-            : `${url} shows a TLS certificate this host does not trust (${why}): set push-ca to its certificate`;
-    }
-    return `${url} cannot be reached from the host: ${why}`;
-}
-
-;// CONCATENATED MODULE: ./src/health/gate.ts
-// The health gate: the deploy is green only when every probe of the table answers healthy,
-// every active Prometheus target is up with a scrape newer than this deploy, and (on an agent)
-// the central endpoints take its credentials. Everything is reached through SSH tunnels to
-// container addresses; nothing is published.
-
-
-
-
-
-
-
-
-
-
-
-/** After (re)starting these services: their targets, or all after Prometheus restarted, need a fresh scrape. */
-function freshnessAfter(sinceEpochSec, restarted) {
-    return { sinceEpochSec, restarted: restarted === 'all' || restarted.includes('prometheus') ? 'all' : restarted };
-}
-/** The gate for one run's settings; the caller says which targets must be freshly scraped. */
-function gateOptions(settings, log, freshness) {
-    const { agents } = settings;
-    const push = agents.role === 'agent' && agents.remoteWriteUrl && agents.lokiPushUrl
-        ? {
-            targets: [
-                { name: 'remote write', url: agents.remoteWriteUrl },
-                { name: 'Loki push', url: agents.lokiPushUrl },
-            ],
-            credentials: { username: agents.pushUsername, password: agents.pushPassword },
-            ca: agents.pushCa,
-        }
-        : undefined;
-    const metrics = queryEndpoint(agents, 'metrics-query-url', agents.metricsQueryUrl);
-    const logs = queryEndpoint(agents, 'logs-query-url', agents.logsQueryUrl);
-    return {
-        network: settings.stack.network,
-        logAgent: settings.stack.logAgent,
-        role: agents.role,
-        push,
-        timeoutMs: settings.healthTimeoutMs,
-        freshness,
-        log,
-        ...(agents.role === 'agent' && (metrics || logs) ? { arrival: { host: settings.hostName, metrics, logs } } : {}),
-        ...(agents.role === 'agent' && agents.centralHost ? { centralHost: agents.centralHost } : {}),
-    };
-}
-/**
- * A query URL and its credentials: the URL's own user:password@ (as the agents do for the push
- * URLs), else query-username / query-password, else the push credentials.
- */
-function queryEndpoint(agents, input, url) {
-    if (!url)
-        return undefined;
-    const inUrl = credentialsIn(url);
-    if (inUrl)
-        return { url, credentials: { ...inUrl, from: `the user:password@ of ${input}` } };
-    const username = agents.queryUsername ?? agents.pushUsername;
-    const userName = agents.queryUsername ? 'query-username' : 'push-username';
-    return {
-        url,
-        credentials: agents.queryPassword
-            ? { username, password: agents.queryPassword, from: `${userName} / query-password` }
-            : { username, password: agents.pushPassword, from: `${userName} / push-password (query-password is not set)` },
-    };
-}
-/**
- * The targets whose `up` must arrive, each with how recent its newest sample must be: as for
- * the targets check, newer than the run's start where this run (re)started it, else no older
- * than two of its scrape intervals before the run (the engine's own delay on top of that).
- */
-function expectedTargets(targets, f) {
-    const since = f.sinceEpochSec * 1000;
-    return targets.map((t) => ({
-        job: t.job,
-        instance: t.instance,
-        sinceMs: f.restarted === 'all' || f.restarted.includes(targetService(t))
-            ? since
-            : since - (2 * (t.scrapeIntervalMs ?? 15_000) + 1_000),
-    }));
-}
-/** Prometheus timestamps carry nanoseconds; Date.parse wants at most milliseconds. */
-function parsePromTime(t) {
-    return Date.parse(t.replace(/(\.\d{3})\d+/, '$1'));
-}
-/** Prometheus' /api/v1/targets answer, as the gate reads it. */
-function parseTargets(body) {
-    const data = JSON.parse(body);
-    return (data.data?.activeTargets ?? []).map((t) => {
-        const labels = (t.labels ?? {});
-        return {
-            job: labels.job ?? String(t.scrapePool ?? ''),
-            instance: labels.instance ?? '',
-            health: String(t.health ?? 'unknown'),
-            lastError: String(t.lastError ?? ''),
-            lastScrape: String(t.lastScrape ?? ''),
-            scrapeUrl: String(t.scrapeUrl ?? ''),
-            scrapeIntervalMs: durationMs(String(t.scrapeInterval ?? '')),
-        };
-    });
-}
-/** Prometheus' durations as the targets API writes them: 15s, 1m, 1m30s, 500ms. */
-function durationMs(d) {
-    const units = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-    const parts = [...d.matchAll(/(\d+)(ms|s|m|h)/g)];
-    if (!parts.length)
-        return undefined;
-    return parts.reduce((n, [, v, u]) => n + Number(v) * (units[u] ?? 0), 0);
-}
-/** The service a target belongs to: its instance's host (`localhost` is Prometheus itself). */
-function targetService(t) {
-    const host = t.instance.replace(/:\d+$/, '');
-    return host === 'localhost' || host === '127.0.0.1' ? 'prometheus' : host;
-}
-/** Why a target does not count as up for this run, or undefined; `nowMs`: Prometheus' clock. */
-function targetProblem(t, f, nowMs) {
-    if (t.health !== 'up')
-        return `${t.health}${t.lastError ? `: ${t.lastError}` : ''}`;
-    const scraped = parsePromTime(t.lastScrape);
-    if (f.restarted === 'all' || f.restarted.includes(targetService(t))) {
-        return scraped >= f.sinceEpochSec * 1000 ? undefined : 'up, but not yet scraped since this deploy started';
-    }
-    // Two intervals, and a second for the Date header's whole seconds: a stuck scraper shows.
-    const limit = 2 * (t.scrapeIntervalMs ?? 15_000) + 1_000;
-    if (nowMs !== undefined && nowMs - scraped > limit)
-        return `up, but last scraped ${Math.round((nowMs - scraped) / 1000)}s ago (more than two scrape intervals)`;
-    return undefined;
-}
-/** The targets check: every active target up and scraped as recently as its rule asks. */
-function targetsCheck(targets, f, container, nowMs) {
-    const bad = targets.map((t) => [t, targetProblem(t, f, nowMs)]).filter(([, why]) => why);
-    return {
-        name: 'targets',
-        ok: targets.length > 0 && bad.length === 0,
-        detail: targets.length === 0
-            ? 'Prometheus has no active targets'
-            : bad.length
-                ? bad.map(([t, why]) => `${t.job} ${t.instance} ${why}`).join('; ')
-                : `${targets.length} up`,
-        container,
-    };
-}
-async function probe(remote, c, p) {
-    const name = p.service;
-    if (!c)
-        return { name, ok: false, detail: `no ${p.service} container` };
-    if (c.state !== 'running')
-        return { name, ok: false, detail: `container ${c.name} is ${c.state}`, container: c.name };
-    if (!c.address)
-        return { name, ok: false, detail: `container ${c.name} has no address on the network`, container: c.name };
-    try {
-        const res = await httpViaHost(remote, c.address, p.port, { path: p.path, timeoutMs: 5_000 });
-        const why = p.judge(res.status, res.body);
-        return { name, ok: !why, detail: why ?? 'ready', container: c.name };
-    }
-    catch (e) {
-        return { name, ok: false, detail: errors_headline(e).slice(0, 160), container: c.name };
-    }
-}
-async function targetsOf(remote, prometheus, f) {
-    try {
-        const res = await httpViaHost(remote, prometheus.address, 9090, {
-            path: '/api/v1/targets?state=active',
-            timeoutMs: 5_000,
-        });
-        const targets = parseTargets(res.body);
-        const now = Date.parse(res.headers.date ?? '');
-        return { targets, check: targetsCheck(targets, f, prometheus.name, Number.isNaN(now) ? undefined : now) };
-    }
-    catch (e) {
-        return {
-            targets: [],
-            check: { name: 'targets', ok: false, detail: errors_headline(e).slice(0, 160), container: prometheus.name },
-        };
-    }
-}
-const logCheckName = (job) => `logs ${job}`;
-/** Writes the canary lines not yet written (their directory may appear later), then asks Loki. */
-async function logPathChecks(remote, facts, canary, loki, agent, progress) {
-    const pending = canary.spots.filter((s) => s.hostFile && progress.writes.get(s.job)?.state !== 'wrote');
-    if (pending.length) {
-        const out = await remote.run(canaryScript({ ...canary, spots: pending }, canary.token, dockerCommand(facts)), {
-            what: 'Writing the canary log lines',
-        });
-        for (const [job, w] of parseCanaryWrites(out))
-            progress.writes.set(job, w);
-    }
-    const waiting = canary.spots.filter((s) => progress.writes.get(s.job)?.state === 'wrote' && !progress.arrivedMs.has(s.job));
-    const ask = (host) => ({
-        query: canaryQuery(canary.token, waiting.map((s) => s.job), host),
-        start: `${(Math.floor(progress.started / 1000) - 300) * 1e9}`,
-        limit: '1000',
-        direction: 'forward',
-    });
-    const found = (body) => {
-        const hits = canaryHits(body, canary.token);
-        for (const job of hits.arrived)
-            if (!progress.arrivedMs.has(job))
-                progress.arrivedMs.set(job, Date.now() - progress.started);
-        for (const [job, label] of hits.misrouted)
-            progress.misrouted.set(job, label);
-    };
-    let lokiDown;
-    if (loki.endpoint) {
-        if (waiting.length) {
-            try {
-                const res = await askEndpoint(remote, loki.endpoint, ask(loki.host));
-                lokiDown = queryRefused(loki.endpoint, res.status, res.body);
-                if (!lokiDown)
-                    found(res.body);
-            }
-            catch (e) {
-                if (e instanceof ConnectionLostError)
-                    throw e;
-                lokiDown = `${shownUrl(loki.endpoint.url)} cannot be reached from the host: ${errors_headline(e)}`;
-            }
-        }
-    }
-    else {
-        const lokiReady = loki.check?.ok === true;
-        let queryFailed;
-        if (waiting.length && loki.container?.address && lokiReady) {
-            // A query that fails is this look's answer about the log path, not the end of the look.
-            try {
-                const res = await httpViaHost(remote, loki.container.address, 3100, {
-                    path: `/loki/api/v1/query_range?${new URLSearchParams(ask())}`,
-                    timeoutMs: 5_000,
-                });
-                if (res.status === 200)
-                    found(res.body);
-                else
-                    queryFailed = `Loki answered the query with HTTP ${res.status}: ${res.body.trim().slice(0, 200)}`;
-            }
-            catch (e) {
-                if (e instanceof ConnectionLostError)
-                    throw e;
-                queryFailed = `Loki could not be queried: ${errors_headline(e)}`;
-            }
-        }
-        lokiDown = lokiReady
-            ? queryFailed
-            : !loki.check || loki.check.detail.startsWith('no ')
-                ? 'there is no Loki container'
-                : loki.check.detail.startsWith('container ')
-                    ? 'Loki is not running'
-                    : 'Loki is not ready yet';
-    }
-    const at = loki.endpoint && shownUrl(loki.endpoint.url);
-    return canary.spots.map((s) => logCheck(s, canary, progress, agent, lokiDown, at));
-}
-function logCheck(spot, canary, progress, agent, lokiDown, 
-/** The Loki query URL asked, if not the host's own Loki. */
-at) {
-    const name = logCheckName(spot.job);
-    const fail = (detail) => ({ name, ok: false, detail, container: agent?.name });
-    if (spot.problem)
-        return fail(spot.problem);
-    const arrived = progress.arrivedMs.get(spot.job);
-    if (arrived !== undefined)
-        return { name, ok: true, detail: `canary arrived in ${format_formatDuration(arrived)}${at ? ` at ${at}` : ''}` };
-    const written = progress.writes.get(spot.job);
-    const where = `${canary.agent.title} watches ${spot.glob}, which is ${spot.hostFile?.replace(/\/[^/]*$/, '')} on the host`;
-    if (written?.state === 'nodir')
-        return fail(`${where}, and that directory does not exist: nothing writes there${written.siblings ? ` (next to it: ${written.siblings})` : ''}`);
-    if (written?.state === 'denied')
-        return fail(`${where}, but the canary line could not be written there (no permission, no sudo)`);
-    if (lokiDown)
-        return fail(lokiDown);
-    const misrouted = progress.misrouted.get(spot.job);
-    if (misrouted !== undefined)
-        return fail(`the line written to ${spot.hostFile} arrived under job "${misrouted}", not "${spot.job}"`);
-    return fail(`the line written to ${spot.hostFile} is not ${at ? `at ${at}` : 'in Loki'} yet (${where})`);
-}
-/** The agent's `up` series at the metrics query URL, once its own Prometheus names its targets. */
-async function metricsArrivalCheck(remote, opts, endpoint, targets, progress) {
-    const name = 'metrics arrival';
-    const host = opts.arrival?.host ?? '';
-    if (!targets.length)
-        return {
-            name,
-            ok: false,
-            detail: `waiting for the agent's own targets before asking ${shownUrl(endpoint.url)}`,
-        };
-    const seen = await metricsArrival(remote, host, endpoint, expectedTargets(targets, opts.freshness));
-    if (!seen.ok)
-        return { name, ...seen };
-    progress.metricsArrivedMs ??= Date.now() - progress.started;
-    return { name, ok: true, detail: `${seen.detail} (arrived in ${format_formatDuration(progress.metricsArrivedMs)})` };
-}
-/** One look at everything the gate checks. */
-async function inspectHealth(remote, facts, opts, progress) {
-    // The run's own look at the containers serves the first round; later rounds ask again.
-    const containers = progress.looks++ === 0 && opts.containers ? opts.containers : await listContainers(remote, facts, opts.network);
-    const byService = new Map(containers.map((c) => [c.service, c]));
-    const checks = await Promise.all([
-        ...probesFor(opts.role, opts.logAgent).map((p) => probe(remote, byService.get(p.service), p)),
-        ...(opts.push?.targets ?? []).map((t) => probePush(remote, t, opts.push?.credentials ?? { username: '' }, 5_000, opts.push?.ca)),
-    ]);
-    const grafana = byService.get('grafana');
-    const grafanaReady = checks.some((c) => c.name === 'grafana' && c.ok);
-    const [logs, grafanaSeen] = await Promise.all([
-        opts.canary
-            ? logPathChecks(remote, facts, opts.canary, opts.arrival?.logs
-                ? { endpoint: opts.arrival.logs, host: opts.arrival.host }
-                : { container: byService.get('loki'), check: checks.find((c) => c.name === 'loki') }, byService.get(opts.canary.agent.service), progress)
-            : [],
-        opts.grafana && grafana?.address && grafanaReady
-            ? inspectGrafana(remote, grafana.address, grafana.name, opts.grafana)
-            : undefined,
-    ]);
-    checks.push(...logs);
-    // Until Grafana answers, its probe is what fails; then what it says of its data counts.
-    if (grafanaSeen) {
-        checks.push(...grafanaSeen.checks);
-        progress.alertRulesLoaded = grafanaSeen.alertRulesLoaded;
-    }
-    for (const c of containers) {
-        // A probed service's stopped container is already reported by its probe.
-        if (c.state !== 'running' && !checks.some((x) => x.container === c.name))
-            checks.push({ name: c.service, ok: false, detail: `container ${c.name} is ${c.state}`, container: c.name });
-    }
-    let targets = [];
-    const prometheus = byService.get('prometheus');
-    if (checks.find((c) => c.name === 'prometheus')?.ok && prometheus?.address) {
-        const seen = await targetsOf(remote, prometheus, opts.freshness);
-        targets = seen.targets;
-        checks.push(seen.check);
-    }
-    else {
-        checks.push({ name: 'targets', ok: false, detail: 'waiting for Prometheus' });
-    }
-    if (opts.arrival?.metrics)
-        checks.push(await metricsArrivalCheck(remote, opts, opts.arrival.metrics, targets, progress));
-    return { ok: checks.every((c) => c.ok), checks, targets };
-}
-/** Polls with backoff until everything is healthy; at the deadline, fails with what is not. */
-async function healthGate(remote, facts, opts) {
-    const progress = {
-        started: Date.now(),
-        looks: 0,
-        writes: new Map(),
-        arrivedMs: new Map(),
-        misrouted: new Map(),
-    };
-    const result = await poll({
-        timeoutMs: opts.timeoutMs,
-        log: opts.log,
-        // Services just (re)started answer within a second or two: look early, then back off.
-        firstDelayMs: 250,
-        look: () => inspectHealth(remote, facts, opts, progress),
-        done: (s) => s.ok,
-        // The engine may be restarting: keep trying until the deadline.
-        failed: (e) => ({
-            ok: false,
-            checks: [{ name: 'docker', ok: false, detail: errors_headline(e).slice(0, 160) }],
-            targets: [],
-        }),
-        waiting: (s) => s.checks
-            .filter((c) => !c.ok)
-            .map((c) => `${c.name}: ${c.detail}`)
-            .join(' | '),
-    });
-    if (!result.done)
-        throw await gateFailure(remote, facts, await explainLogs(remote, facts, opts, result.seen), opts.timeoutMs);
-    return { ...result.seen, elapsedMs: result.elapsedMs, dataPath: dataPathOf(opts, progress) };
-}
-function dataPathOf(opts, progress) {
-    return {
-        logs: (opts.canary?.spots ?? []).map((s) => ({
-            job: s.job,
-            hostFile: s.hostFile,
-            arrivedMs: progress.arrivedMs.get(s.job),
-        })),
-        alertRulesLoaded: progress.alertRulesLoaded,
-    };
-}
-/** A canary line not found yet: in the host's Loki, or at the Loki query URL. */
-const NOT_YET = / is not (?:in Loki|at (\S+)) yet .*$/;
-/** Lines written but not found: say why, from the agent's metrics and its last log lines. */
-async function explainLogs(remote, facts, opts, state) {
-    const canary = opts.canary;
-    const unexplained = (c) => c.name.startsWith('logs ') && !c.ok && NOT_YET.test(c.detail);
-    if (!canary || !state.checks.some(unexplained))
-        return state;
-    const agent = (await listContainers(remote, facts, opts.network).catch(() => [])).find((c) => c.service === canary.agent.service);
-    const [metrics, logs] = await Promise.all([
-        agent?.address
-            ? httpViaHost(remote, agent.address, agent.service === 'alloy' ? 12345 : 9080, {
-                path: '/metrics',
-                timeoutMs: 5_000,
-            })
-                .then((r) => r.body)
-                .catch(() => undefined)
-            : undefined,
-        agent ? containerLogs(remote, facts, agent.name, 40).catch(() => '') : '',
-    ]);
-    const checks = state.checks.map((c) => {
-        const spot = canary.spots.find((s) => logCheckName(s.job) === c.name);
-        if (!spot || !unexplained(c))
-            return c;
-        const detail = `${c.detail.replace(NOT_YET, (_all, at) => ` did not reach ${at ?? 'Loki'}`)}: ${agent
-            ? whyNotArrived(spot, canary.agent.title, metrics, logs)
-            : `the ${canary.agent.service} container is not there`}`;
-        return { ...c, detail };
-    });
-    return { ...state, checks };
-}
-async function gateFailure(remote, facts, state, timeoutMs) {
-    const lines = [`The stack did not become healthy within ${format_formatDuration(timeoutMs)}:`];
-    for (const c of state.checks.filter((x) => !x.ok))
-        lines.push(`  - ${c.name}: ${c.detail}`);
-    for (const t of state.targets.filter((x) => x.health !== 'up')) {
-        lines.push(`  - target ${t.job} ${t.scrapeUrl}: ${t.health}, lastError: ${t.lastError || '(none)'}`);
-    }
-    const broken = [
-        ...new Set(state.checks.filter((c) => !c.ok && c.container && c.name !== 'targets').map((c) => c.container)),
-    ];
-    for (const name of broken) {
-        try {
-            const logs = await containerLogs(remote, facts, name);
-            lines.push(`Last log lines of ${name}:`, ...logs.split('\n').map((l) => `    ${l}`));
-        }
-        catch {
-            lines.push(`(could not read the logs of ${name})`);
-        }
-    }
-    return new gate_GateError(lines.join('\n'), state);
-}
-class gate_GateError extends DeployError {
-    state;
-    constructor(message, state, fix = 'see the failing checks and logs above; fix what they name and run again.') {
-        super(message, fix || undefined);
-        this.state = state;
-        this.name = 'GateError';
-    }
-}
-/**
- * Log jobs with their canary's arrival, each target, an agent's `up` series where they were
- * looked for, and what Grafana says of its data.
- */
-function dataPathRows(state) {
-    const rows = [];
-    for (const c of state.checks.filter((x) => x.name.startsWith('logs '))) {
-        rows.push({ what: `log job ${c.name.slice(5)}`, ok: c.ok, detail: c.detail });
-    }
-    for (const t of state.targets) {
-        rows.push({
-            what: `target ${t.job} ${t.instance}`,
-            ok: t.health === 'up',
-            detail: t.health === 'up' ? `up, scraped ${t.lastScrape}` : `${t.health}: ${t.lastError}`,
-        });
-    }
-    for (const c of state.checks.filter((x) => x.name === 'metrics arrival')) {
-        rows.push({ what: 'metrics arrival', ok: c.ok, detail: c.detail });
-    }
-    for (const c of state.checks.filter((x) => x.name.startsWith('grafana '))) {
-        rows.push({ what: c.name.replace(/^grafana /, 'Grafana '), ok: c.ok, detail: c.detail });
-    }
-    return rows;
-}
-
-;// CONCATENATED MODULE: ./src/health/incidents.ts
-// What happened to the stack's containers since the watchdog last looked: restarts, and OOM
-// kills (a container at its memory limit). A running container hides both: Docker restarts it
-// and the gate sees it healthy again. The host keeps what the last check saw, in the login
-// user's ~/.monitoring-deploy (never in the stack's directory), so that each incident is
-// reported once, by the first check after it.
-
-
-
-const seenFile = (root) => `"$HOME/.monitoring-deploy/containers-${(0,external_node_crypto_namespaceObject.createHash)('sha256').update(root).digest('hex').slice(0, 12)}"`;
-const OURS = Object.values(PROJECT_NAMES);
-/**
- * Prints what the last check saw (`@before`), what is there now (`@now`) and the OOM events in
- * between (`@oom`, from the daemon's own list of its latest 256 events), then keeps `@now` for
- * the next check.
- */
-function containerLookScript(docker, root) {
-    const file = seenFile(root);
-    const fmt = `{{index .Config.Labels "com.docker.compose.project"}} {{.Name}} {{.Id}} {{.RestartCount}} {{.State.OOMKilled}}`;
-    return `f=${file}; now=$(date +%s)
-last=$(sed -n 's/^time //p' "$f" 2>/dev/null)
-sed -n 's/^seen /@before /p' "$f" 2>/dev/null
-[ -z "$last" ] || echo "@last $last"
-ids=$(${docker} ps -aq --filter label=com.docker.compose.project)
-cur=$([ -z "$ids" ] || ${docker} inspect -f ${shq(fmt)} $ids 2>/dev/null | awk '${OURS.map((p) => `$1 == "${p}"`).join(' || ')} { sub(/^\\//, "", $2); print $2, $3, $4, $5 }')
-printf '%s\\n' "$cur" | sed -n 's/^./@now &/p'
-[ -z "$last" ] || ${docker} events --since "$last" --until "$now" --filter event=oom --format '@oom {{.Actor.Attributes.name}}' 2>/dev/null
-mkdir -p "$HOME/.monitoring-deploy" && chmod 700 "$HOME/.monitoring-deploy" &&
-  { echo "time $now"; printf '%s\\n' "$cur" | sed -n 's/^./seen &/p'; } > "$f.tmp" && mv -f "$f.tmp" "$f"
-true`;
-}
-function parseContainerLook(out) {
-    const seen = (tag) => out
-        .split('\n')
-        .filter((l) => l.startsWith(`${tag} `))
-        .map((l) => {
-        const [name = '', id = '', restarts = '0', oom = 'false'] = l
-            .slice(tag.length + 1)
-            .trim()
-            .split(/\s+/);
-        return { name, id, restarts: Number(restarts) || 0, oomKilled: oom === 'true' };
-    });
-    const last = /^@last (\d+)$/m.exec(out)?.[1];
-    return {
-        lastLookSec: last ? Number(last) : undefined,
-        before: seen('@before'),
-        now: seen('@now'),
-        oomEvents: [...out.matchAll(/^@oom (\S+)$/gm)].map((m) => m[1]),
-    };
-}
-/**
- * One sentence per container that restarted or was OOM-killed since the last look. A container
- * made since then (a deploy recreates them) counts its restarts from its start; on the first
- * look there is nothing to compare with, and nothing is said.
- */
-function containerIncidents(look, memLimitOf) {
-    if (look.lastLookSec === undefined)
-        return [];
-    const out = [];
-    for (const c of look.now) {
-        const before = look.before.find((b) => b.id === c.id);
-        const restarts = c.restarts - (before?.restarts ?? 0);
-        const oom = look.oomEvents.includes(c.name) || (restarts > 0 && c.oomKilled);
-        if (restarts <= 0 && !oom)
-            continue;
-        const limit = memLimitOf(c.name);
-        const what = [
-            oom && `was OOM-killed (it reached its memory limit${limit ? ` of ${limit}` : ''})`,
-            restarts > 0 && `restarted ${restarts === 1 ? 'once' : `${restarts} times`}`,
-        ]
-            .filter(Boolean)
-            .join(' and ');
-        const fix = oom
-            ? `raise its mem_limit in the compose file, or find what grew (\`docker stats ${c.name}\`)`
-            : `see why it stopped: \`docker logs ${c.name}\``;
-        out.push(`Container ${c.name} ${what} since the last check. Fix: ${fix}.`);
-    }
-    return out;
-}
-
-;// CONCATENATED MODULE: ./src/stack/upload.ts
-// Upload: only files whose sha256 or mode differs, staged first and moved into place at the
-// end, so a cut connection never leaves a half-written stack. Works without SFTP (plain exec).
-
-
-
-
-
-
-const sha256 = (b) => (0,external_node_crypto_namespaceObject.createHash)('sha256').update(b).digest('hex');
-/** A release id that is the same for the same files: a rerun with nothing new is a no-op. */
-function releaseId(files) {
-    const h = (0,external_node_crypto_namespaceObject.createHash)('sha256');
-    for (const f of [...files].sort((a, b) => a.path.localeCompare(b.path))) {
-        h.update(`${f.path}\0${f.mode.toString(8)}\0${sha256(f.content)}\n`);
-    }
-    return h.digest('hex').slice(0, 12);
-}
-function manifestText(files) {
-    return `${files.map((f) => f.path).join('\n')}\n`;
-}
-function stateScript(root, paths) {
-    return `cd ${shq(root)} 2>/dev/null || exit 0
-echo "@release $(cat ${RELEASE_FILE} 2>/dev/null)"
-[ -d "${RELEASES}/$(cat ${RELEASE_FILE} 2>/dev/null)" ] && echo "@saved"
-[ -f ${MANIFEST} ] && sed 's/^/@managed /' ${MANIFEST}
-# Each existing file once (the stack's and the manifest's, one path per line so a name with
-# spaces stays one name), then one stat and one sha256sum for them all: a few forks per file
-# made this the slowest part of a redeploy that changes nothing.
-{ printf '%s\\n' ${paths.map(shq).join(' ')}; [ -f ${MANIFEST} ] && cat ${MANIFEST}; } | sort -u |
-  while IFS= read -r p; do [ -f "$p" ] && printf '%s\\0' "$p"; done |
-  xargs -0 -r sh -c 'stat -c "@mode %a %n" -- "$@" && sha256sum -- "$@" | sed "s/^/@sha256 /"' sh
-exit 0`;
-}
-function parseState(stdout) {
-    const managed = [];
-    const modes = new Map();
-    const hashes = new Map();
-    let release;
-    let saved = false;
-    for (const line of stdout.split('\n')) {
-        if (line === '@saved')
-            saved = true;
-        if (line.startsWith('@release '))
-            release = line.slice(9).trim() || undefined;
-        else if (line.startsWith('@managed '))
-            managed.push(line.slice(9));
-        else if (line.startsWith('@mode ')) {
-            const [, mode = '', ...rest] = line.split(' ');
-            modes.set(rest.join(' '), mode);
-        }
-        else {
-            // sha256sum's own line: the hash, a space, a space (or * in binary mode), the path.
-            const sum = /^@sha256 ([0-9a-f]{64}) [ *](.*)$/.exec(line);
-            if (sum)
-                hashes.set(sum[2], sum[1]);
-        }
-    }
-    const files = new Map();
-    for (const [path, sha] of hashes)
-        files.set(path, { sha256: sha, mode: modes.get(path) ?? '' });
-    return { managed, files, release, saved };
-}
-/** `keep`: paths an earlier release wrote that stay when this one no longer has them. */
-function planUpload(files, state, keep = []) {
-    const changed = [];
-    const unchanged = [];
-    for (const f of files) {
-        const there = state.files.get(f.path);
-        if (there && there.sha256 === sha256(f.content) && there.mode === f.mode.toString(8))
-            unchanged.push(f);
+    /** Runs one step, records how it went, and returns its value. */
+    async run(name, fn) {
+        const started = Date.now();
+        if (this.log.stepStarted)
+            this.log.stepStarted(name);
         else
-            changed.push(f);
+            this.log.info(`▶ ${name}`);
+        try {
+            const outcome = await fn();
+            const status = outcome.changed === undefined ? 'ok' : outcome.changed ? 'changed' : 'unchanged';
+            this.record(name, status, Date.now() - started, outcome.detail);
+            return outcome.value;
+        }
+        catch (e) {
+            this.record(name, 'failed', Date.now() - started, errors_headline(e));
+            throw e;
+        }
     }
-    const wanted = new Set(files.map((f) => f.path));
-    const removed = state.managed.filter((p) => !wanted.has(p) && state.files.has(p) && !keep.includes(p));
-    return { changed, unchanged, removed, release: releaseId(files) };
-}
-const HEREDOC = '__MONITORING_DEPLOY_EOF__';
-/** Writes the whole new tree into .staging (unchanged files copied from the current one). */
-function stagingScript(root, plan, allFiles) {
-    const r = shq(root);
-    const lines = [
-        'set -e',
-        `mkdir -p ${r} && cd ${r}`,
-        `rm -rf ${STAGING} && mkdir -p ${STAGING} && chmod 700 ${STAGING}`,
-        'd() { mkdir -p -- "$(dirname -- "$1")"; }',
-        // Secrets are created unreadable to others from the first byte.
-        `w() { d "${STAGING}/$1"; (umask 077; base64 -d > "${STAGING}/$1"); chmod "$2" "${STAGING}/$1"; }`,
-    ];
-    for (const f of plan.unchanged)
-        lines.push(`d ${shq(`${STAGING}/${f.path}`)}; cp -p -- ${shq(f.path)} ${shq(`${STAGING}/${f.path}`)}`);
-    for (const f of plan.changed) {
-        lines.push(`w ${shq(f.path)} ${f.mode.toString(8)} <<'${HEREDOC}'`, f.content
-            .toString('base64')
-            .replace(/.{1,76}/g, '$&\n')
-            .trimEnd(), HEREDOC);
+    get changed() {
+        return this.records.some((r) => r.status === 'changed');
     }
-    lines.push(`printf '%s' ${shq(manifestText(allFiles))} > ${STAGING}/${MANIFEST}`);
-    return `${lines.join('\n')}\n`;
+    record(name, status, durationMs, detail) {
+        const record = { name, status, durationMs, detail };
+        this.records.push(record);
+        if (this.log.stepEnded) {
+            this.log.stepEnded(record);
+            return;
+        }
+        const mark = status === 'failed' ? '✗' : '✓';
+        this.log.info(`${mark} ${name}: ${status} in ${format_formatDuration(durationMs)}${detail ? ` — ${detail}` : ''}`);
+    }
 }
-const KEEP_RELEASES = 5;
-/** Keeps a copy of the release's files (secrets included, so mode 700) for rollback. */
-function saveReleaseScript(release) {
-    const r = shq(`${RELEASES}/${release}`);
+
+;// CONCATENATED MODULE: ./src/engine/session.ts
+// What every command on a host begins with: a run (settings, log, steps), the connection with a
+// verified host key, the read-only preflight, and the per-host lock around anything that
+// changes the host.
+
+
+
+
+
+
+function newRun(settings, log) {
+    return { settings, log, steps: new Steps(log), warnings: [] };
+}
+function warn(run, warning) {
+    run.warnings.push(warning);
+    run.log.warn(warning);
+}
+function connectStep(run) {
+    const { connection } = run.settings;
+    // The step's name stays short (the terminal's columns); where it connects is its detail.
+    return run.steps.run('Connect', async () => {
+        const remote = await RemoteHost.connect(connection);
+        const warning = unverifiedHostKeyWarning(connection.host, connection.port, remote.hostKey);
+        if (warning)
+            warn(run, warning);
+        return {
+            value: remote,
+            detail: `${connection.username}@${connection.host}:${connection.port}, ${hostKeyDetail(remote.hostKey)}`,
+        };
+    });
+}
+/** A run that connects (the Connect step), hands the connection to fn, and always closes it. */
+async function onConnection(settings, log, fn) {
+    const run = newRun(settings, log);
+    const remote = await connectStep(run);
+    try {
+        return await fn(run, remote);
+    }
+    finally {
+        remote.close();
+    }
+}
+/** Read-only facts; with `strict`, a host that cannot be deployed to stops the run here. */
+function preflightStep(run, remote, strict = true) {
+    return run.steps.run('Preflight', async () => {
+        const facts = await preflight(remote);
+        const problems = strict ? preflightProblems(facts, run.settings.connection.username) : [];
+        if (problems.length)
+            throw new DeployError(`The host is not ready; nothing was changed:\n  - ${problems.join('\n  - ')}`);
+        return { value: facts, detail: describeHost(facts) };
+    });
+}
+/**
+ * Runs fn holding the host's deploy lock (a step of its own) and always lets go of it. `then` is a
+ * script the lock's own session runs once it holds the lock; fn gets its output.
+ */
+async function withLock(h, lockName, then, fn) {
+    const lock = await h.steps.run('Lock', async () => {
+        const held = await acquireLock(h.remote, lockName, h.settings.lockTimeoutMs, h.log, then);
+        return {
+            value: held,
+            detail: held.waitedMs > 1000 ? `waited ${Math.round(held.waitedMs / 1000)}s for another deploy` : 'taken',
+        };
+    });
+    try {
+        return await fn(lock.output);
+    }
+    finally {
+        lock.release();
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/check.ts
+// `command: check`, the watchdog: connect with the same host-key rules, run the read-only
+// preflight and the full health gate, and say in plain words what is wrong. Changes nothing.
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+// Swap nearly full on a 1 GB box means the next allocation is the OOM killer's.
+const SWAP_NEARLY_FULL = 0.9;
+async function runCheck(settings, log) {
+    const run = newRun(settings, log);
+    let remote;
+    // A check that stopped before the gate has no targets or checks to show.
+    const report = (r) => ({
+        targets: [],
+        checks: [],
+        ...r,
+        ok: r.problems.length === 0,
+        steps: run.steps.records,
+        roundTrips: remote?.roundTrips ?? 0,
+        warnings: run.warnings,
+    });
+    try {
+        remote = await connectStep(run);
+    }
+    catch (e) {
+        const problem = `${e instanceof HostUnreachableError ? 'Host unreachable' : 'Cannot log in'}: ${errors_headline(e)}`;
+        return report({ problems: [problem], error: e });
+    }
+    try {
+        return report(await checkHost(run, remote));
+    }
+    catch (e) {
+        if (!(e instanceof DeployError))
+            throw e;
+        return report({ problems: [`Check failed: ${errors_headline(e)}`], error: e });
+    }
+    finally {
+        remote.close();
+    }
+}
+/** The read-only preflight, then the gate: what is wrong with the host and its stack. */
+async function checkHost(run, remote) {
+    let facts;
+    try {
+        facts = await preflightStep(run, remote, false);
+    }
+    catch (e) {
+        return { problems: [`Preflight failed: ${errors_headline(e)}`], error: e };
+    }
+    const hostProblems = [...preflightProblems(facts, run.settings.connection.username), ...swapProblems(facts)];
+    if (facts.dockerAccess === 'none')
+        return { problems: hostProblems };
+    try {
+        const gate = await run.steps.run('Health gate', () => gateStep(run, remote, facts, hostProblems));
+        return { problems: hostProblems, targets: gate.targets, checks: gate.checks };
+    }
+    catch (e) {
+        if (!(e instanceof gate_GateError))
+            throw e;
+        const { checks, targets } = e.state;
+        return { problems: [...gateProblems(checks, targets), ...hostProblems], targets, checks, error: e };
+    }
+}
+/**
+ * What is deployed there decides what to prove, whatever inputs this check was given. Problems
+ * since the last check (restarts, budgets) are added to hostProblems before the gate runs.
+ */
+async function gateStep(run, remote, facts, hostProblems) {
+    const { settings, log } = run;
+    const layout = remoteLayout(settings.stack.remoteDir, facts.home);
+    const docker = dockerCommand(facts);
+    const read = await remote.run(inParallel([
+        deployedScript(layout.root),
+        passwordState(layout),
+        containersScript(docker, settings.stack.network),
+        containerLookScript(docker, layout.root),
+        diskWatchScript(layout),
+    ]), { what: 'Reading the deployed stack' });
+    const deployed = parseDeployed(read);
+    const logAgent = deployedLogAgent(deployed);
+    const options = {
+        // Nothing was restarted: each target is judged on its current state.
+        ...gateOptions(settings, log, { sinceEpochSec: facts.hostNowSec, restarted: [] }),
+        logAgent,
+        containers: parseContainers(read),
+        ...(await dataPathOptions(remote, deployed, layout, logAgent, {
+            canary: true,
+            lokiElsewhere: settings.agents.role === 'agent' && !!settings.agents.logsQueryUrl,
+            adminPassword: parsePassword(read) ?? '',
+        })),
+    };
+    hostProblems.push(...historyProblems(settings, deployed, read));
+    const gate = await healthGate(remote, facts, options);
+    return { value: gate, detail: gateDetail(gate, options) };
+}
+/** Since the last check: containers restarted or OOM-killed; what grows beyond its budget. */
+function historyProblems(settings, deployed, read) {
+    const services = buildModel(deployed.files, deployed.variables).services;
+    const memLimitOf = (name) => {
+        const bytes = services.find((s) => (s.containerName ?? s.name) === name)?.memLimitBytes;
+        return bytes === undefined ? undefined : formatBytes(bytes);
+    };
     return [
-        `mkdir -p ${RELEASES} && chmod 700 ${RELEASES}`,
-        // Through a file, not a pipe: a pipe would hide the first tar's failure and keep half a release.
-        `if [ ! -d ${r} ]; then rm -rf ${r}.tmp ${r}.tar && tar -cf ${r}.tar -T ${MANIFEST} ${MANIFEST} && mkdir ${r}.tmp && tar -xf ${r}.tar -C ${r}.tmp && rm -f ${r}.tar && mv ${r}.tmp ${r}; fi`,
-        `touch ${r}`,
-        // Five in all: the live release and the one before it (what a rollback puts back), kept
-        // however many failed releases came after them, and the newest others.
-        `(live=$(cat ${RELEASE_FILE} 2>/dev/null) || live=; before=$(cat ${RELEASE_FILE}.previous 2>/dev/null) || before=; cd ${RELEASES} && ls -1t | grep -vxF -e "$live" -e "$before" | tail -n +${KEEP_RELEASES - 1} | xargs -r rm -rf)`,
-    ].join('\n');
+        ...containerIncidents(parseContainerLook(read), memLimitOf),
+        ...diskWatchProblems(parseDiskWatch(read), services.some((s) => s.name === 'disk-guard'), settings.disk.appLogsBudget),
+    ];
 }
-/** Moves the changed files into place, removes the ones no longer managed, records the release. */
-function commitScript(root, plan) {
-    const lines = ['set -e', `cd ${shq(root)}`];
-    for (const f of plan.changed) {
-        const dir = external_node_path_namespaceObject.posix.dirname(f.path);
-        if (dir !== '.')
-            lines.push(`mkdir -p -- ${shq(dir)}`);
-        lines.push(`mv -f -- ${shq(`${STAGING}/${f.path}`)} ${shq(f.path)}`);
+/** The gate's failing checks and down targets, as sentences for a person. */
+function gateProblems(checks, targets) {
+    const out = [];
+    for (const c of checks.filter((x) => !x.ok && !x.name.startsWith('logs '))) {
+        const service = checkTitle(c.name);
+        if (c.name.startsWith('grafana '))
+            out.push(c.detail);
+        else if (service)
+            out.push(`${service} not ready: ${c.detail}`);
+        else if (c.name !== 'targets')
+            out.push(`${c.name}: ${c.detail}`);
+        // The down targets are listed one by one below; "waiting for Prometheus" is already said.
+        else if (!targets.some((t) => t.health !== 'up') && c.detail !== 'waiting for Prometheus')
+            out.push(`Prometheus targets: ${c.detail}`);
     }
-    for (const p of plan.removed)
-        lines.push(`rm -f -- ${shq(p)}`);
-    lines.push(`mv -f ${STAGING}/${MANIFEST} ${MANIFEST}`, `if [ -f ${RELEASE_FILE} ]; then cp -p ${RELEASE_FILE} ${RELEASE_FILE}.previous; fi`, `printf '%s\\n' ${shq(plan.release)} > ${RELEASE_FILE}`, `rm -rf ${STAGING}`, saveReleaseScript(plan.release));
-    return `${lines.join('\n')}\n`;
-}
-async function stage(remote, layout, plan, all) {
-    await remote
-        .run(stagingScript(layout.root, plan, all), {
-        what: 'Uploading the stack',
-        timeoutMs: 300_000,
-        explain: (r) => {
-            remote.assertConnected();
-            return /No space left/i.test(r.stderr)
-                ? new DeployError(`The host's disk is full: the upload to ${layout.root} failed. Nothing running was changed.`, 'free disk space on the host (docker system prune, old logs) and rerun.')
-                : undefined;
-        },
-    })
-        .catch(async (e) => {
-        await dropStaging(remote, layout).catch(() => undefined);
-        throw e;
-    });
-    return plan.changed.reduce((n, f) => n + f.content.length, 0);
-}
-/** Removes a staged tree that will not be committed. */
-async function dropStaging(remote, layout) {
-    await remote.run(`rm -rf -- ${shq(`${layout.root}/${STAGING}`)}`, { what: 'Removing the staged files' });
-}
-/** Keeps the current release for rollback when an older deploy did not (a no-op otherwise). */
-async function saveRelease(remote, layout, release) {
-    await remote.run(`set -e\ncd ${shq(layout.root)}\n${saveReleaseScript(release)}`, {
-        what: `Keeping release ${release}`,
-    });
-}
-async function commit(remote, layout, plan) {
-    await remote.run(commitScript(layout.root, plan), { what: 'Moving the new files into place' });
-}
-
-;// CONCATENATED MODULE: ./src/stack/deployed.ts
-// The stack as it is deployed on the host now (its current release): what the watchdog reads to
-// know which log files, data sources and rules to prove, whatever inputs it was started with.
-
-
-/** Config files only: dashboards and other large files say nothing about the data path. */
-const MAX_CONFIG_BYTES = 256 * 1024;
-/** Prints `@file BASE64 PATH` for each config file of the current release. */
-function deployedScript(root) {
-    return `cd ${shq(root)} 2>/dev/null || exit 0
-[ -f ${MANIFEST} ] || exit 0
-while IFS= read -r f; do
-  case "$f" in
-    secrets/*) ;;
-    .env|*.yml|*.yaml|*.alloy|*.conf)
-      if [ -f "$f" ] && [ "$(wc -c < "$f")" -le ${MAX_CONFIG_BYTES} ]; then
-        printf '@file %s %s\\n' "$(base64 < "$f" | tr -d '\\n')" "$f"
-      fi ;;
-  esac
-done < ${MANIFEST}`;
-}
-function parseEnv(text) {
-    const out = {};
-    for (const line of text.split('\n')) {
-        const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line.trim());
-        if (m?.[1])
-            out[m[1]] = (m[2] ?? '').replace(/^(['"])(.*)\1$/, '$2');
+    // Log jobs failing for one reason (Loki down, say) are one finding.
+    const logJobs = new Map();
+    for (const c of checks.filter((x) => !x.ok && x.name.startsWith('logs '))) {
+        logJobs.set(c.detail, [...(logJobs.get(c.detail) ?? []), c.name.slice(5)]);
+    }
+    for (const [detail, jobs] of logJobs) {
+        out.push(`logs of job${jobs.length > 1 ? 's' : ''} ${jobs.join(', ')} are not reaching Loki: ${detail}`);
+    }
+    for (const t of targets.filter((x) => x.health !== 'up')) {
+        out.push(`Prometheus target ${t.job} (${t.instance}) is ${t.health}${t.lastError ? `: ${t.lastError}` : ''}`);
     }
     return out;
 }
-function parseDeployed(stdout) {
-    const files = [];
-    for (const line of stdout.split('\n')) {
-        const m = /^@file (\S*) (.+)$/.exec(line);
-        if (m?.[2])
-            files.push({ path: m[2], content: Buffer.from(m[1] ?? '', 'base64'), mode: 0o644 });
-    }
-    const env = files.find((f) => f.path === '.env')?.content.toString('utf8') ?? '';
-    return { files, variables: parseEnv(env) };
+/** A check's result as notify reads it. */
+function checkOutcome(report) {
+    return {
+        ok: report.ok,
+        problems: report.problems,
+        what: 'check',
+        healthyDetail: `${report.targets.length} targets up`,
+    };
 }
-/** The log agent the deployed stack runs (its active Compose profile). */
-function deployedLogAgent(stack) {
-    return (stack.variables.COMPOSE_PROFILES ?? '').split(',').includes('alloy') ? 'alloy' : 'promtail';
-}
-
-;// CONCATENATED MODULE: ./src/engine/data-path.ts
-// What the gate must prove of the data path on this host, read from the stack as deployed: the
-// log agent's jobs and where their files are (for the canary lines), Grafana's provisioned data
-// sources, rules and contact points, and the admin credentials to ask Grafana with.
-
-
-
-
-
-
-
-
-
-
-/** Whether Compose runs the service: no profile, or one of the active ones. */
-function runs(model, s) {
-    const active = (model.vars.COMPOSE_PROFILES ?? '').split(',');
-    return s.profiles.length === 0 || s.profiles.some((p) => active.includes(p));
-}
-/** The log agent that runs: the service of that name whose profile is active (or has none). */
-function runningAgent(model, logAgent) {
-    return logAgents(model).find((s) => s.name === logAgent && runs(model, s));
-}
-/**
- * The services on the log path: the agent, Loki, and every service writing into a host
- * directory the agent reads. When a deploy (re)starts one of them, the canary runs again.
- */
-function logPathServices(stack, logAgent) {
-    const model = buildModel(stack.files, stack.variables);
-    const agent = runningAgent(model, logAgent);
-    if (!agent)
+function swapProblems(f) {
+    if (f.swapTotalBytes <= 0)
         return [];
-    const read = agent.mounts.filter((m) => !m.named).map((m) => hostPathKey(m.source));
-    const writers = model.services.filter((s) => s !== agent && runs(model, s) && s.mounts.some((m) => !m.named && read.includes(hostPathKey(m.source))));
-    return [agent.name, 'loki', ...writers.map((s) => s.name)];
+    const used = f.swapTotalBytes - f.swapFreeBytes;
+    if (used / f.swapTotalBytes < SWAP_NEARLY_FULL)
+        return [];
+    const mib = (b) => Math.round(b / 1024 ** 2);
+    return [
+        `Swap nearly full: ${mib(used)} of ${mib(f.swapTotalBytes)} MiB used. Fix: find what grew (\`docker stats\`), lower its memory limit, or raise swap-size.`,
+    ];
 }
-async function dataPathOptions(remote, stack, layout, logAgent, wanted) {
-    const model = buildModel(stack.files, stack.variables);
-    const agent = runningAgent(model, logAgent);
-    const token = (0,external_node_crypto_namespaceObject.randomBytes)(6).toString('hex');
-    const canary = wanted.canary && agent && (wanted.lokiElsewhere || model.services.some((s) => s.name === 'loki'))
-        ? { ...canaryPlan(model, agent, layout.root, token), token }
-        : undefined;
-    const provisioned = grafanaProvisioning(model);
-    const grafanaService = model.services.find((s) => s.name === 'grafana');
-    if (!provisioned || !grafanaService)
-        return { canary };
-    const password = wanted.adminPassword ??
-        (await remote.run(`cat ${shq(`${layout.root}/${SECRET_FILES.grafanaAdminPassword}`)} 2>/dev/null || true`, {
-            what: "Reading Grafana's admin password",
-        })).trim();
-    const user = grafanaService.environment.GF_SECURITY_ADMIN_USER || 'admin';
-    return { canary, grafana: { ...provisioned, user, password } };
+/** A failed deploy's problems in the watchdog's words: the gate's findings, or the error's first line. */
+function failureProblems(error) {
+    if (error instanceof GateError)
+        return gateProblems(error.state.checks, error.state.targets);
+    return [headline(error)];
 }
-/** The app: the service named server, or the one running the app-image. */
-function appServiceNames(stack) {
-    const model = buildModel(stack.files, stack.variables);
-    const image = stack.variables.APP_IMAGE;
-    return model.services.filter((s) => s.name === 'server' || (!!image && s.image?.value === image)).map((s) => s.name);
+/** The error a failed check ends with: every problem, then the details of what stopped it. */
+function checkFailure(hostName, report) {
+    const head = `The check of ${hostName} failed:\n  - ${report.problems.join('\n  - ')}`;
+    const error = report.error;
+    if (!error)
+        return new DeployError(head);
+    return error instanceof gate_GateError
+        ? new gate_GateError(`${head}\n\n${error.message}`, error.state, '')
+        : new DeployError(`${head}\n\n${error.message}`);
+}
+
+;// CONCATENATED MODULE: ./src/health/app-logs.ts
+// The seed post's silent pitfall, looked for after a deploy that (re)started the app: its log
+// files written somewhere else than the directory the log agent reads.
+
+
+
+
+
+
+/** Prints `@app N SECONDS WORKDIR`: files written in the app's log directory since it started. */
+function appLogsScript(docker, container, dir) {
+    return `started=$(${docker} inspect -f '{{.State.StartedAt}}' ${shq(container)} 2>/dev/null) || exit 0
+wd=$(${docker} inspect -f '{{.Config.WorkingDir}}' ${shq(container)} 2>/dev/null)
+ref=$(mktemp) && touch -d "$started" "$ref" 2>/dev/null || touch -d "@$(( $(date +%s) - 60 ))" "$ref"
+n=$(find ${shq(dir)} -type f -newer "$ref" ! -name '*${CANARY_MARK}*' 2>/dev/null | head -n 3 | wc -l)
+rm -f "$ref"
+since=$(( $(date +%s) - $(date -d "$started" +%s 2>/dev/null || date +%s) ))
+echo "@app $n $since $wd"`;
 }
 /**
  * The seed post's silent pitfall: the app writing its log files somewhere else than the
@@ -39538,48 +39998,14 @@ async function appLogsWarning(remote, facts, stack, layout, appLogsDir) {
     const dir = app && hostDirOf(app, appLogsDir, layout.root);
     if (!app || !dir)
         return undefined;
-    const docker = dockerCommand(facts);
-    const container = app.containerName ?? app.name;
-    const out = await remote.run(`started=$(${docker} inspect -f '{{.State.StartedAt}}' ${shq(container)} 2>/dev/null) || exit 0
-wd=$(${docker} inspect -f '{{.Config.WorkingDir}}' ${shq(container)} 2>/dev/null)
-ref=$(mktemp) && touch -d "$started" "$ref" 2>/dev/null || touch -d "@$(( $(date +%s) - 60 ))" "$ref"
-n=$(find ${shq(dir)} -type f -newer "$ref" ! -name '*${CANARY_MARK}*' 2>/dev/null | head -n 3 | wc -l)
-rm -f "$ref"
-since=$(( $(date +%s) - $(date -d "$started" +%s 2>/dev/null || date +%s) ))
-echo "@app $n $since $wd"`, { what: "Looking for the app's log files" });
+    const out = await remote.run(appLogsScript(dockerCommand(facts), app.containerName ?? app.name, dir), {
+        what: "Looking for the app's log files",
+    });
     const m = /^@app (\d+) (-?\d+) ?(.*)$/m.exec(out);
     if (!m || Number(m[1]) > 0)
         return undefined;
     const workdir = m[3] || '/';
     return `The app has written nothing to ${dir} since it started ${m[2]}s ago: its log files may not be where the log agent looks. app-logs-dir is ${appLogsDir} (mounted from ${dir}); Logback writes a relative path under the image's WORKDIR ${workdir} (e.g. ${workdir.replace(/\/$/, '')}/logs). Set app-logs-dir to the directory Logback writes to.`;
-}
-/** The Health gate step's line: what was proven, and on an agent, what was not. */
-function gateDetail(gate, options) {
-    const parts = [`${gate.targets.length} targets up`, `${titles(probesFor(options.role, options.logAgent))} ready`];
-    if (options.push)
-        parts.push('remote write and Loki push accept the credentials');
-    const metrics = gate.checks.find((c) => c.name === 'metrics arrival' && c.ok);
-    if (metrics)
-        parts.push(metrics.detail);
-    const logs = gate.dataPath.logs.filter((l) => l.arrivedMs !== undefined);
-    const lokiAt = options.arrival?.logs && shownUrl(options.arrival.logs.url);
-    if (logs.length)
-        parts.push(`canary lines of ${logs.length} log jobs ${lokiAt ? `found at ${lokiAt}` : 'in Loki'}`);
-    if (options.role === 'agent') {
-        const unchecked = [
-            ...(options.arrival?.metrics ? [] : ['metrics-query-url']),
-            ...(options.arrival?.logs ? [] : ['logs-query-url']),
-        ];
-        if (options.centralHost)
-            parts.push(`arrival is checked at ${options.centralHost} once every host is deployed`);
-        else if (unchecked.length === 2)
-            parts.push('arrival was not checked (no metrics-query-url / logs-query-url)');
-        else if (unchecked.length)
-            parts.push(`${unchecked[0] === 'metrics-query-url' ? 'metrics' : 'log'} arrival was not checked (no ${unchecked[0]})`);
-    }
-    if (options.grafana)
-        parts.push(`Grafana reads ${options.grafana.datasources.length} data sources, ${gate.dataPath.alertRulesLoaded ?? 0} alert rules loaded`);
-    return parts.join('; ');
 }
 
 ;// CONCATENATED MODULE: ./src/host/dirs.ts
@@ -39848,914 +40274,10 @@ async function ensureSwap(remote, facts, wantBytes, activeKb) {
         : { changed: false, detail: `${mib} MiB active` };
 }
 
-;// CONCATENATED MODULE: ./src/stack/compose.ts
-// Running the stacks with whichever Compose the host has, and knowing what it changed. Each
-// operation over all stacks is one script, so it costs one round trip however many stacks run.
-
-
-
-
-
-/** Records the release whose stacks were last brought up whole (a rerun of it need not run up). */
-/** Prints `@up RELEASE`: the release last brought up. */
-function upState(root) {
-    return `echo "@up $(cat ${shq(`${root}/${UP_RELEASE}`)} 2>/dev/null)"`;
-}
-/**
- * Whether Compose need not run: the files are the release last brought up, nothing is pulled
- * on purpose, and every service the stacks run has a container up (running or paused).
- */
-function stacksUpToDate(upRelease, release, pull, wanted, running) {
-    if (upRelease !== release || pull === 'always')
-        return false;
-    // A paused container is someone's choice, which `up` would not undo either.
-    const present = (state) => state === 'running' || state === 'paused';
-    const isWanted = (c) => wanted.some((w) => w.project === c.project && w.service === c.service);
-    // Only the stacks this run deploys: a stack taken out of `stacks` is left as it runs, not redone each time.
-    const ours = new Set(wanted.map((w) => w.project));
-    return (wanted.every((w) => running.some((c) => c.project === w.project && c.service === w.service && present(c.state))) &&
-        // A container of ours that no longer runs (a profile switched off) must go.
-        !running.some((c) => ours.has(c.project) && !isWanted(c)));
-}
-/** A stack's services, split by whether they run: no profile, or an active one (COMPOSE_PROFILES). */
-function compose_servicesOf(rendered, file) {
-    const active = (rendered.variables.COMPOSE_PROFILES ?? '').split(',');
-    const compose = rendered.files.find((f) => f.path === file);
-    const services = compose ? parseComposeFile(compose).services : [];
-    const runs = (s) => s.profiles.length === 0 || s.profiles.some((p) => active.includes(p));
-    return {
-        wanted: services.filter(runs).map((s) => s.name),
-        unwanted: services.filter((s) => !runs(s)).map((s) => s.name),
-    };
-}
-/** The services each stack runs: those without a profile, or with an active one. */
-function wantedServices(rendered) {
-    return stacksOf(rendered).flatMap(([stack, files]) => compose_servicesOf(rendered, files[0]).wanted.map((service) => ({ project: PROJECT_NAMES[stack], service })));
-}
-/** The app first: Prometheus scrapes it and nginx proxies to it. */
-const STACK_ORDER = ['app', 'monitoring', 'agent'];
-function composeCommand(facts) {
-    if (!facts.compose)
-        throw new DeployError('Docker Compose is not installed on the host.');
-    const sudo = facts.dockerAccess === 'sudo' ? 'sudo -n ' : '';
-    return `${sudo}${facts.compose.command}`;
-}
-/** `compose -p PROJECT -f FILE…` for one stack (run in the stack's directory). */
-function composeFor(facts, stack, files) {
-    return `${composeCommand(facts)} -p ${PROJECT_NAMES[stack]} ${files.map((f) => `-f ${shq(f)}`).join(' ')}`;
-}
-function stacksOf(rendered) {
-    return STACK_ORDER.flatMap((stack) => {
-        const files = rendered.composeFiles[stack];
-        return files ? [[stack, files]] : [];
-    });
-}
-/** `compose config` for every stack in a directory: nothing running is touched. */
-function validateScript(facts, dir, rendered) {
-    return [
-        `cd ${shq(dir)} || exit 9`,
-        ...stacksOf(rendered).map(([stack, files]) => `out=$(${composeFor(facts, stack, files)} config -q 2>&1) || { echo "@rejected ${stack}"; printf '%s\\n' "$out"; exit 3; }`),
-    ].join('\n');
-}
-async function validateStacks(remote, facts, dir, rendered) {
-    await remote.run(validateScript(facts, dir, rendered), {
-        what: 'docker compose config',
-        explain: (r) => {
-            const stack = /^@rejected (\w+)$/m.exec(r.stdout)?.[1];
-            if (!stack)
-                return undefined;
-            const output = r.stdout.slice(r.stdout.indexOf('\n', r.stdout.indexOf('@rejected')) + 1).trim();
-            return new DeployError(`docker compose rejected the ${stack} stack (${rendered.composeFiles[stack]?.join(', ')}) on the host; nothing running was changed:\n${output}`, 'fix the compose file; `monitoring-deploy plan` shows the rendered files.');
-        },
-    });
-}
-/** Services of a stack whose bind mounts include one of the changed files. */
-function servicesMounting(composeFile, changedPaths) {
-    if (!composeFile)
-        return [];
-    return parseComposeFile(composeFile)
-        .services.filter((svc) => stackMounts(svc).some((m) => changedPaths.some((p) => p === m || p.startsWith(`${m}/`))))
-        .map((svc) => svc.name);
-}
-/**
- * Brings every stack up in order. Compose does not notice a changed bind-mounted file, so the
- * services mounting one are restarted when Compose kept their container.
- */
-function upScript(facts, { root, rendered, changedPaths, pull, release }) {
-    const docker = dockerCommand(facts);
-    const v2 = facts.compose?.command === 'docker compose';
-    const fail = (stack, what) => `|| { echo "@failed ${stack} ${what}"; exit 3; }`;
-    const lines = [
-        `cd ${shq(root)} || exit 9`,
-        `list() { ${docker} ps -a --no-trunc --filter label=com.docker.compose.project --format '{{.Label "com.docker.compose.project"}} {{.Label "com.docker.compose.service"}} {{.ID}}'; }`,
-        `id_of() { ${docker} ps -aq --no-trunc --filter label=com.docker.compose.project=$1 --filter label=com.docker.compose.service=$2; }`,
-        `list | sed 's/^/@before /'`,
-    ];
-    for (const [stack, files] of stacksOf(rendered)) {
-        const compose = composeFor(facts, stack, files);
-        const project = PROJECT_NAMES[stack];
-        const { wanted, unwanted } = compose_servicesOf(rendered, files[0]);
-        const stale = servicesMounting(rendered.files.find((f) => f.path === files[0]), changedPaths).filter((svc) => wanted.includes(svc));
-        if (pull === 'always' && !v2)
-            lines.push(`${compose} pull -q 2>&1 ${fail(stack, 'pulling')}`);
-        stale.forEach((svc, i) => {
-            lines.push(`kept${i}=$(id_of ${project} ${shq(svc)})`);
-        });
-        lines.push(`${compose} up -d --remove-orphans${v2 ? ` --pull ${pull}` : ''} 2>&1 ${fail(stack, 'starting')}`);
-        stale.forEach((svc, i) => {
-            lines.push(`if [ -n "$kept${i}" ] && [ "$(id_of ${project} ${shq(svc)})" = "$kept${i}" ]; then ${compose} restart ${shq(svc)} 2>&1 ${fail(stack, `restarting ${svc}`)}; echo "@restarted ${project} ${svc}"; fi`);
-        });
-        // `up --remove-orphans` keeps a service whose profile is off (it is still defined): stop and
-        // remove it, or Promtail runs on next to Alloy, a receiver keeps its old password.
-        for (const svc of unwanted) {
-            lines.push(`if [ -n "$(id_of ${project} ${shq(svc)})" ]; then ${compose} rm -s -f ${shq(svc)} 2>&1 ${fail(stack, `removing ${svc}`)}; echo "@removed ${project} ${svc}"; fi`);
-        }
-    }
-    lines.push(`list | sed 's/^/@after /'`, `printf '%s\\n' ${shq(release)} > ${UP_RELEASE}`, 
-    // Scrapes of a (re)started service count from here on.
-    'echo "@now $(date +%s)"');
-    return lines.join('\n');
-}
-/** Services (re)created by Compose or restarted by us, from the script's markers. */
-function parseUp(stdout) {
-    const before = new Map();
-    const after = new Map();
-    const restarted = [];
-    const removed = [];
-    const ours = new Set(Object.values(PROJECT_NAMES));
-    for (const line of stdout.split('\n')) {
-        const [marker, project, service, id] = line.split(' ');
-        if (!project || !service || !ours.has(project))
-            continue;
-        if (marker === '@before' && id)
-            before.set(`${project} ${service}`, id);
-        else if (marker === '@after' && id)
-            after.set(`${project} ${service}`, id);
-        else if (marker === '@restarted')
-            restarted.push(service);
-        else if (marker === '@removed')
-            removed.push(service);
-    }
-    const recreated = [...after.entries()]
-        .filter(([key, id]) => before.get(key) !== id)
-        .map(([key]) => key.split(' ')[1]);
-    const now = Number(/^@now (\d+)$/m.exec(stdout)?.[1]);
-    return { restarted: [...recreated, ...restarted], removed, hostNowSec: Number.isFinite(now) ? now : undefined };
-}
-async function upStacks(remote, facts, up) {
-    const stdout = await remote.run(upScript(facts, up), {
-        what: 'Starting the stacks',
-        timeoutMs: 900_000,
-        explain: (r) => composeFailure(r, imagesOf(up.rendered)),
-    });
-    return parseUp(stdout);
-}
-/** Compose's own words, sorted into the failures a person can fix. */
-/** Each service's image, as the stack's compose files (and the images overrides) set it. */
-function imagesOf(rendered) {
-    const out = {};
-    for (const [, files] of stacksOf(rendered)) {
-        for (const path of files) {
-            const file = rendered.files.find((f) => f.path === path);
-            if (!file)
-                continue;
-            for (const svc of parseComposeFile(file, rendered.variables).services) {
-                if (svc.image)
-                    out[svc.name] = svc.image.value;
-            }
-        }
-    }
-    return out;
-}
-const NO_REGISTRY = /no such host|dial tcp|i\/o timeout|TLS handshake timeout|network is unreachable|connection refused|Temporary failure in name resolution|Client\.Timeout/i;
-/** Why the host reached no registry, in plain words, from the daemon's error. */
-function registryReason(out) {
-    if (/no such host|Temporary failure in name resolution/i.test(out))
-        return "the registry's name does not resolve there";
-    if (/i\/o timeout|TLS handshake timeout|Client\.Timeout/i.test(out))
-        return 'no answer from the registry in time';
-    if (/connection refused/i.test(out))
-        return 'the connection to the registry was refused';
-    if (/network is unreachable/i.test(out))
-        return 'the network is unreachable';
-    return 'no connection to the registry';
-}
-const NOT_THERE = /pull access denied|manifest unknown|not found: manifest|repository does not exist|failed to resolve reference|denied: requested access/i;
-/** Compose's own words, sorted into the failures a person can fix. */
-function composeFailure(r, images = {}) {
-    const failed = /^@failed (\w+) (.*)$/m.exec(r.stdout);
-    if (!failed)
-        return undefined;
-    const what = `${failed[2]} the ${failed[1]} stack`;
-    const out = `${r.stdout}\n${r.stderr}`
-        .split('\n')
-        .filter((l) => !l.startsWith('@'))
-        .join('\n')
-        .trim();
-    const tail = out.split('\n').slice(-12).join('\n');
-    // Compose says which service's pull failed (" nginx Error"); the image is the stack's.
-    const services = [...out.matchAll(/^\s*(\S+)\s+Error\b/gm)].map((m) => m[1]).filter((svc) => images[svc]);
-    const image = services.length
-        ? services.map((svc) => `${images[svc]} (service ${svc})`).join(', ')
-        : // "No such image: NAME: No such image: NAME": the name, not the colon after it.
-            /(?:image:?|for) ([a-z0-9][\w./:@-]+)/i.exec(out)?.[1]?.replace(/:+$/, '');
-    const subject = image ? `The image ${image}` : 'An image';
-    if (/No such image/i.test(out)) {
-        return new DeployError(`${subject} is not on the host, and pull: never forbids pulling it, while ${what}:\n${tail}`, 'load it on the host (docker load, or docker pull where a registry is reachable), or set pull: missing.');
-    }
-    if (/pull|manifest|registry|Error response from daemon: Get/i.test(out) && NO_REGISTRY.test(out)) {
-        return new DeployError(`${subject} could not be pulled: the host cannot reach its registry (${registryReason(out)}), while ${what}:\n${tail}`, 'give the host access to the registry (DNS and outbound HTTPS), or point images: at a registry mirror it can reach (service=mirror/name:tag), or load the image on the host (docker load) and set pull: never.');
-    }
-    if (NOT_THERE.test(out)) {
-        return new DeployError(`${subject} could not be pulled: its registry has no such image, or wants a login, while ${what}:\n${tail}`, 'check the image name and tag (images / app-image inputs), or log in on the host (docker login) for a private registry.');
-    }
-    if (/port is already allocated|address already in use/i.test(out)) {
-        const port = /0\.0\.0\.0:(\d+)/.exec(out)?.[1] ?? /:(\d+): bind: address already in use/.exec(out)?.[1];
-        return new DeployError(`A host port is already in use${port ? ` (${port})` : ''} while ${what}:\n${tail}`, `stop what listens on that port on the host (sudo ss -ltnp${port ? ` 'sport = :${port}'` : ''}), or change the port mapping in the compose file.`);
-    }
-    return new DeployError(`Compose failed while ${what} (exit ${r.code}):\n${tail}`);
-}
-
-;// CONCATENATED MODULE: ./src/stack/grafana-com.ts
-// Dashboards from grafana.com (the grafana-dashboards input, e.g. 1860 and 19004 as in the
-// seed post): downloaded on the host at deploy time, their datasource inputs bound to our
-// provisioned datasource uids, and kept until the list changes.
-
-const GRAFANA_COM_URL_ENV = 'MONITORING_DEPLOY_GRAFANA_COM_URL';
-const DATASOURCE_UIDS = { prometheus: 'prometheus', loki: 'loki' };
-/**
- * Binds a grafana.com export to this stack: `${DS_…}` inputs to our datasource uids, constants
- * to their values. Throws when the dashboard needs a datasource we do not provision.
- */
-function bindDashboard(raw, id) {
-    const json = JSON.parse(raw);
-    const values = {};
-    for (const input of json.__inputs ?? []) {
-        if (!input.name)
-            continue;
-        if (input.type === 'datasource') {
-            const uid = DATASOURCE_UIDS[input.pluginId ?? ''];
-            if (!uid)
-                throw new Error(`dashboard ${id} needs a ${input.pluginId} datasource, which this stack does not provision`);
-            values[input.name] = uid;
-        }
-        else if (input.type === 'constant' && input.value !== undefined) {
-            values[input.name] = input.value;
-        }
-    }
-    const { __inputs: _inputs, __requires: _requires, __elements: _elements, ...rest } = json;
-    const text = JSON.stringify({ ...rest, id: null }, null, 2);
-    return text.replace(/\$\{([A-Za-z0-9_-]+)\}/g, (m, name) => values[name] ?? m);
-}
-const dashboardsDir = (layout) => `${layout.dataDir}/grafana-com-dashboards`;
-/** Prints `@dashboard FILE` for each dashboard already downloaded. */
-function dashboardsState(layout) {
-    return `ls -1 ${shq(dashboardsDir(layout))} 2>/dev/null | sed 's/^/@dashboard /'`;
-}
-function parseDashboards(stdout) {
-    return stdout
-        .split('\n')
-        .filter((l) => l.startsWith('@dashboard '))
-        .map((l) => l.slice('@dashboard '.length));
-}
-/** The wanted dashboards on the host; `present` (from dashboardsState) lists what is there. */
-async function ensureGrafanaComDashboards(remote, layout, ids, listed, baseUrl = process.env[GRAFANA_COM_URL_ENV] || 'https://grafana.com') {
-    const dir = dashboardsDir(layout);
-    const present = new Set(listed.filter((f) => /^\d+\.json$/.test(f)));
-    const wanted = new Set(ids.map((id) => `${id}.json`));
-    const warnings = [];
-    const added = [];
-    for (const id of ids) {
-        if (present.has(`${id}.json`))
-            continue;
-        const url = `${baseUrl.replace(/\/$/, '')}/api/dashboards/${id}/revisions/latest/download`;
-        let json;
-        try {
-            // Downloaded by the host itself, with whichever client it has.
-            json = await remote.run(`if command -v curl >/dev/null; then curl -fsSL --max-time 60 ${shq(url)}; else wget -q -T 60 -O - ${shq(url)}; fi`, { what: `Downloading grafana.com dashboard ${id}`, timeoutMs: 90_000 });
-            if (!json.trim().startsWith('{'))
-                throw new Error('the answer is not a dashboard');
-        }
-        catch (e) {
-            warnings.push(`grafana.com dashboard ${id} could not be downloaded on the host from ${url} (${lastLine(e)}); the deploy goes on without it.`);
-            continue;
-        }
-        let bound;
-        try {
-            bound = bindDashboard(json, id);
-        }
-        catch (e) {
-            warnings.push(`grafana.com dashboard ${id} was not imported: ${e.message}`);
-            continue;
-        }
-        await remote.run(`cat > ${shq(`${dir}/.${id}.tmp`)} && mv -f -- ${shq(`${dir}/.${id}.tmp`)} ${shq(`${dir}/${id}.json`)}`, {
-            what: `Writing dashboard ${id}`,
-            stdin: bound,
-        });
-        added.push(id);
-    }
-    const stale = [...present].filter((f) => !wanted.has(f));
-    if (stale.length)
-        await remote.run(`cd ${shq(dir)} && rm -f -- ${stale.map(shq).join(' ')}`, { what: 'Removing old dashboards' });
-    const changed = added.length > 0 || stale.length > 0;
-    const have = ids.filter((id) => present.has(`${id}.json`));
-    const detail = [
-        added.length ? `imported ${added.join(', ')}` : '',
-        stale.length ? `removed ${stale.join(', ')}` : '',
-        have.length ? `${have.join(', ')} present` : '',
-        warnings.length ? `${warnings.length} not imported (see warnings)` : '',
-        ids.length === 0 ? 'none requested' : '',
-    ]
-        .filter(Boolean)
-        .join('; ');
-    return { changed, detail, warnings };
-}
-/** What the host's downloader said last (curl's or wget's reason). */
-function lastLine(e) {
-    return (e.message ?? String(e)).trim().split('\n').pop() ?? '';
-}
-
-;// CONCATENATED MODULE: ./src/host/memory-budget.ts
-// The memory budget: the stack's memory limits added up against what the host has, RAM and
-// swap, less what the host itself needs. Limits are ceilings, not use: a stack over its budget
-// still runs, but with every service at its limit the host would be out of memory.
-
-
-/** The kernel, dockerd and containerd, sshd: what the host keeps for itself. */
-const HOST_MEMORY_RESERVE = 256 * MiB;
-function memoryBudget(services, ramBytes, swapBytes) {
-    const limitsBytes = services.reduce((sum, s) => sum + (s.memLimitBytes ?? 0), 0);
-    const unlimited = services.filter((s) => s.memLimitBytes === undefined).map((s) => s.name);
-    return {
-        limitsBytes,
-        unlimited,
-        ramBytes,
-        swapBytes,
-        fits: unlimited.length === 0 && limitsBytes + HOST_MEMORY_RESERVE <= ramBytes + swapBytes,
-    };
-}
-function memorySentence(m) {
-    const have = `${formatBytes(m.ramBytes)} of RAM and ${formatBytes(m.swapBytes)} of swap`;
-    const limits = `memory limits add up to ${formatBytes(m.limitsBytes)}${m.unlimited.length ? ` (${m.unlimited.join(', ')} without a limit)` : ''}`;
-    return m.fits
-        ? `memory: ${limits}, within ${have} less ${formatBytes(HOST_MEMORY_RESERVE)} for the host`
-        : `memory: ${limits}, more than ${have} less ${formatBytes(HOST_MEMORY_RESERVE)} for the host: with every service at its limit the kernel would kill one. Add swap (swap-size) or a bigger instance`;
-}
-
-;// CONCATENATED MODULE: ./src/host/lock.ts
-
-
-/** Who is deploying, shown to whoever waits: the workflow run, or user@machine for the CLI. */
-function lockOwner(env = process.env) {
-    const when = new Date().toISOString();
-    if (env.GITHUB_RUN_ID) {
-        const url = `${env.GITHUB_SERVER_URL ?? 'https://github.com'}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`;
-        return `${env.GITHUB_WORKFLOW ?? 'workflow'} run by ${env.GITHUB_ACTOR ?? '?'} (${url}), started ${when}`;
-    }
-    return `${env.USER ?? 'someone'} with the monitoring-deploy CLI, started ${when}`;
-}
-const END = '@@lock-script-end';
-/**
- * The lock lives in the login user's own directory (mode 700): no other local user can take it
- * first or fake its owner line. Then `then` runs under the lock; the session holds it until we
- * close our side or the connection goes.
- */
-function lockScript(lockName, owner, timeoutSec, then = '') {
-    const f = '"$f"';
-    return [
-        PATH_SETUP,
-        'd="$HOME/.monitoring-deploy"',
-        '(umask 077; mkdir -p "$d") || exit 4',
-        `f="$d"/${shq(`${lockName}.lock`)}`,
-        // Without this check a missing flock would fail `flock -n` and then read as a lock held by another.
-        'command -v flock >/dev/null 2>&1 || exit 127',
-        `exec 9>>${f} || exit 4`,
-        // flock -w exits 1 on its timeout; anything else is not a lock held by another deploy.
-        `if ! flock -n 9; then echo "WAIT $(cat ${f}.owner 2>/dev/null)"; flock -w ${Math.ceil(timeoutSec)} 9; rc=$?; [ $rc = 0 ] || { [ $rc = 1 ] && exit 3; exit 4; }; fi`,
-        `printf '%s\\n' ${shq(owner)} > ${f}.owner`,
-        'echo LOCKED',
-        then,
-        `echo ${END}`,
-        'cat >/dev/null',
-    ].join('\n');
-}
-async function acquireLock(remote, lockName, timeoutMs, log, then = '', owner = lockOwner()) {
-    const started = Date.now();
-    const channel = await remote.session(`sh -c ${shq(lockScript(lockName, owner, timeoutMs / 1000, then))}`);
-    let out = '';
-    let err = '';
-    let waited = false;
-    let lockedAt = 0;
-    const output = await new Promise((resolve, reject) => {
-        const onData = (d) => {
-            out += d.toString();
-            const wait = /^WAIT (.*)$/m.exec(out);
-            if (wait && !waited) {
-                waited = true;
-                log.info(`  another deploy holds the lock: ${wait[1] || 'owner unknown'}; waiting up to ${Math.round(timeoutMs / 1000)}s`);
-            }
-            const locked = out.indexOf('LOCKED\n');
-            if (locked >= 0 && !lockedAt)
-                lockedAt = Date.now();
-            const end = out.indexOf(`${END}\n`);
-            if (locked >= 0 && end > locked) {
-                channel.stdout.off('data', onData);
-                resolve(out.slice(locked + 'LOCKED\n'.length, end));
-            }
-        };
-        channel.stdout.on('data', onData);
-        channel.stderr.on('data', (d) => {
-            err += d.toString();
-        });
-        // A session that closes without an exit status (the connection went) must not leave us waiting.
-        channel.on('close', () => {
-            reject(new DeployError(`The SSH session ended before the deploy lock was taken: ${err.trim() || 'no reason given'}`));
-        });
-        channel.on('exit', (code) => {
-            if (code === 3) {
-                reject(new DeployError(`Another deploy to this host still held the lock after ${Math.round(timeoutMs / 1000)}s.`, 'wait for it to finish (its owner is printed above), or raise lock-timeout.'));
-            }
-            else if (code === 127 || /flock: (not found|command not found)/.test(err)) {
-                reject(new DeployError('The host has no `flock` (util-linux).', 'install util-linux on the host.'));
-            }
-            else {
-                reject(new DeployError(`Could not take the deploy lock ~/.monitoring-deploy/${lockName}.lock (exit ${code}): ${err.trim()}`));
-            }
-        });
-    });
-    return {
-        waitedMs: lockedAt - started,
-        output,
-        // No waiting for the close: ending our side ends the session, and the host drops the lock.
-        release: () => {
-            if (remote.connected)
-                channel.end();
-        },
-    };
-}
-
-;// CONCATENATED MODULE: ./src/report/steps.ts
-// A deploy is a sequence of named steps; each reports changed / unchanged / failed and its
-// duration, live in the log and at the end in the summary.
-
-
-class Steps {
-    log;
-    records = [];
-    constructor(log) {
-        this.log = log;
-    }
-    /** Runs one step, records how it went, and returns its value. */
-    async run(name, fn) {
-        const started = Date.now();
-        if (this.log.stepStarted)
-            this.log.stepStarted(name);
-        else
-            this.log.info(`▶ ${name}`);
-        try {
-            const outcome = await fn();
-            const status = outcome.changed === undefined ? 'ok' : outcome.changed ? 'changed' : 'unchanged';
-            this.record(name, status, Date.now() - started, outcome.detail);
-            return outcome.value;
-        }
-        catch (e) {
-            this.record(name, 'failed', Date.now() - started, errors_headline(e));
-            throw e;
-        }
-    }
-    get changed() {
-        return this.records.some((r) => r.status === 'changed');
-    }
-    record(name, status, durationMs, detail) {
-        const record = { name, status, durationMs, detail };
-        this.records.push(record);
-        if (this.log.stepEnded) {
-            this.log.stepEnded(record);
-            return;
-        }
-        const mark = status === 'failed' ? '✗' : '✓';
-        this.log.info(`${mark} ${name}: ${status} in ${format_formatDuration(durationMs)}${detail ? ` — ${detail}` : ''}`);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/engine/session.ts
-// What every command on a host begins with: a run (settings, log, steps), the connection with a
-// verified host key, the read-only preflight, and the per-host lock around anything that
-// changes the host.
-
-
-
-
-
-
-function newRun(settings, log) {
-    return { settings, log, steps: new Steps(log), warnings: [] };
-}
-function warn(run, warning) {
-    run.warnings.push(warning);
-    run.log.warn(warning);
-}
-function connectStep(run) {
-    const { connection } = run.settings;
-    // The step's name stays short (the terminal's columns); where it connects is its detail.
-    return run.steps.run('Connect', async () => {
-        const remote = await RemoteHost.connect(connection);
-        const warning = unverifiedHostKeyWarning(connection.host, connection.port, remote.hostKey);
-        if (warning)
-            warn(run, warning);
-        return {
-            value: remote,
-            detail: `${connection.username}@${connection.host}:${connection.port}, ${hostKeyDetail(remote.hostKey)}`,
-        };
-    });
-}
-/** Read-only facts; with `strict`, a host that cannot be deployed to stops the run here. */
-function preflightStep(run, remote, strict = true) {
-    return run.steps.run('Preflight', async () => {
-        const facts = await preflight(remote);
-        const problems = strict ? preflightProblems(facts, run.settings.connection.username) : [];
-        if (problems.length)
-            throw new DeployError(`The host is not ready; nothing was changed:\n  - ${problems.join('\n  - ')}`);
-        return { value: facts, detail: describeHost(facts) };
-    });
-}
-/**
- * Runs fn holding the host's deploy lock (a step of its own) and always lets go of it. `then` is a
- * script the lock's own session runs once it holds the lock; fn gets its output.
- */
-async function withLock(h, lockName, then, fn) {
-    const lock = await h.steps.run('Lock', async () => {
-        const held = await acquireLock(h.remote, lockName, h.settings.lockTimeoutMs, h.log, then);
-        return {
-            value: held,
-            detail: held.waitedMs > 1000 ? `waited ${Math.round(held.waitedMs / 1000)}s for another deploy` : 'taken',
-        };
-    });
-    try {
-        return await fn(lock.output);
-    }
-    finally {
-        lock.release();
-    }
-}
-
-;// CONCATENATED MODULE: ./src/engine/budget.ts
-// The Disk budget step: what the stack may take on this host, item by item, against what its
-// filesystems have free, with the memory limits against RAM and swap. A stack that does not fit
-// stops the deploy before anything is written.
-
-
-
-
-
-
-
-
-const projectOfFile = (file) => PROJECT_NAMES[Object.keys(COMPOSE_FILES).find((k) => COMPOSE_FILES[k] === file) ?? 'app'];
-/** The services this host runs, as the rendered compose files declare them. */
-function runningServices(rendered) {
-    const wanted = wantedServices(rendered);
-    return buildModel(rendered.files, rendered.variables).services.filter((s) => wanted.some((w) => w.service === s.name && w.project === projectOfFile(s.file)));
-}
-/** The image a service runs: the images input's, else its compose file's. */
-const imageOf = (settings) => (s) => settings.stack.images[s.name] ?? s.image?.value ?? '';
-/** The images the host's stack runs (to ask the host which it has). */
-function stackImages(settings, rendered) {
-    return [...new Set(runningServices(rendered).map(imageOf(settings)).filter(Boolean))];
-}
-function budgetInputs(settings, rendered, usage, volumeDiskBytes, swapActiveKb) {
-    return {
-        budgets: resolveBudgets(settings.disk, volumeDiskBytes),
-        services: runningServices(rendered),
-        imageOf: imageOf(settings),
-        projectOf: (s) => projectOfFile(s.file),
-        usage,
-        swapFileBytes: swapFileBytes(swapActiveKb, settings.swapBytes),
-    };
-}
-/** Fails, naming the shortfall and the fix, when the stack cannot fit; its value is the report. */
-function budgetStep(h) {
-    return h.steps.run('Disk budget', async () => {
-        const inputs = budgetInputs(h.settings, h.rendered, h.state.disk, h.facts.volumeDiskBytes, h.state.swapActiveKb);
-        const budget = diskBudget(budgetItems(inputs), h.state.disk);
-        const error = diskBudgetError(budget);
-        if (error)
-            throw error;
-        const swapAfter = Math.max(h.facts.swapTotalBytes, h.settings.swapBytes);
-        const memory = memoryBudget(inputs.services, h.facts.memTotalBytes, swapAfter);
-        if (!memory.fits)
-            warn(h, memorySentence(memory));
-        const report = budgetReport(budget, memorySentence(memory));
-        return { value: report, detail: report.filesystems.join('; ') };
-    });
-}
-
-;// CONCATENATED MODULE: ./src/engine/host-state.ts
-// Everything a deploy needs to know about the host, read in one script under the lock: swap,
-// the network, the directories, the stack's files and their checksums, the containers, the
-// downloaded dashboards, the release last brought up and Grafana's admin password. A redeploy
-// that changes nothing needs no other command before its gate.
-
-
-
-
-
-
-
-
-
-
-
-
-/** Whether the deploy makes Grafana's admin password on the host (none was given). */
-const generatesPassword = (s) => !s.grafana.adminPassword && s.stack.stacks.includes('monitoring');
-/** The receiver runs and speaks TLS: its certificate is made on the host and read back. */
-const receiverTls = (s) => s.agents.acceptAgents && s.agents.receiverTls === 'on' && s.stack.stacks.includes('monitoring');
-function dirsWanted(i) {
-    return {
-        layout: i.layout,
-        generatePassword: generatesPassword(i.settings),
-        secretKey: i.settings.stack.stacks.includes('monitoring'),
-        agent: i.settings.stack.stacks.includes('agent'),
-        receiverTls: receiverTls(i.settings),
-        diskGuard: i.settings.stack.stacks.includes('monitoring')
-            ? 'loki'
-            : i.settings.stack.stacks.includes('agent')
-                ? 'nginx-only'
-                : undefined,
-    };
-}
-/**
- * Secret files made on the host that no upload may remove: Grafana's secret key, always, and
- * without grafana-admin-password the last one given (Grafana's database has it).
- */
-function keptOnHost(s) {
-    return [...(generatesPassword(s) ? [SECRET_FILES.grafanaAdminPassword] : []), SECRET_FILES.grafanaSecretKey];
-}
-/** Prints `@grafana-password BASE64`: the admin password the host keeps (never printed in clear). */
-function passwordState(layout) {
-    const file = `${layout.root}/${SECRET_FILES.grafanaAdminPassword}`;
-    return `echo "@grafana-password $(base64 < ${shq(file)} 2>/dev/null | tr -d '\\n')"`;
-}
-function parsePassword(out) {
-    const b64 = /^@grafana-password ?(.*)$/m.exec(out)?.[1]?.trim();
-    return b64 ? Buffer.from(b64, 'base64').toString('utf8').trim() : undefined;
-}
-function hostStateScript(i) {
-    const docker = dockerCommand(i.facts);
-    return inParallel([
-        SWAP_STATE,
-        networkState(docker, i.settings.stack.network),
-        dirsState(dirsWanted(i)),
-        stateScript(i.layout.root, i.rendered.files.map((f) => f.path)),
-        containersScript(docker, i.settings.stack.network),
-        dashboardsState(i.layout),
-        upState(i.layout.root),
-        passwordState(i.layout),
-        ...(receiverTls(i.settings) ? [receiverCertState(i.layout)] : []),
-        diskUsageScript(docker, i.layout, i.facts.dockerRootDir ?? '/var/lib/docker', stackImages(i.settings, i.rendered)),
-    ]);
-}
-function parseHostState(out, layout) {
-    const value = (tag) => new RegExp(`^@${tag} ?(.*)$`, 'm').exec(out)?.[1]?.trim() ?? '';
-    return {
-        swapActiveKb: Number(value('swap')) || 0,
-        networkDriver: value('network'),
-        missing: out
-            .split('\n')
-            .filter((l) => l.startsWith('@missing '))
-            .map((l) => l.slice('@missing '.length)),
-        files: parseState(out),
-        containers: parseContainers(out),
-        dashboards: parseDashboards(out),
-        upRelease: value('up') || undefined,
-        grafanaPassword: parsePassword(out),
-        receiverCert: parseReceiverCert(out),
-        disk: parseDiskUsage(out, layout),
-    };
-}
-
-;// CONCATENATED MODULE: ./src/engine/check.ts
-// `command: check`, the watchdog: connect with the same host-key rules, run the read-only
-// preflight and the full health gate, and say in plain words what is wrong. Changes nothing.
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-// Swap nearly full on a 1 GB box means the next allocation is the OOM killer's.
-const SWAP_NEARLY_FULL = 0.9;
-async function runCheck(settings, log) {
-    const run = newRun(settings, log);
-    const { steps } = run;
-    const { connection } = settings;
-    let remote;
-    // A check that stopped before the gate has no targets or checks to show.
-    const report = (r) => ({
-        targets: [],
-        checks: [],
-        ...r,
-        ok: r.problems.length === 0,
-        steps: steps.records,
-        roundTrips: remote?.roundTrips ?? 0,
-        warnings: run.warnings,
-    });
-    try {
-        remote = await connectStep(run);
-    }
-    catch (e) {
-        const problem = `${e instanceof HostUnreachableError ? 'Host unreachable' : 'Cannot log in'}: ${errors_headline(e)}`;
-        return report({ problems: [problem], error: e });
-    }
-    try {
-        let facts;
-        try {
-            facts = await preflightStep(run, remote, false);
-        }
-        catch (e) {
-            return report({
-                problems: [`Preflight failed: ${errors_headline(e)}`],
-                error: e,
-            });
-        }
-        const hostProblems = [...preflightProblems(facts, connection.username), ...swapProblems(facts)];
-        if (facts.dockerAccess === 'none')
-            return report({ problems: hostProblems });
-        try {
-            const gate = await steps.run('Health gate', async () => {
-                // What is deployed there decides what to prove, whatever inputs this check was given.
-                const layout = remoteLayout(settings.stack.remoteDir, facts.home);
-                const read = await remote.run(inParallel([
-                    deployedScript(layout.root),
-                    passwordState(layout),
-                    containersScript(dockerCommand(facts), settings.stack.network),
-                    containerLookScript(dockerCommand(facts), layout.root),
-                    diskWatchScript(layout),
-                ]), { what: 'Reading the deployed stack' });
-                const deployed = parseDeployed(read);
-                const logAgent = deployedLogAgent(deployed);
-                const options = {
-                    // Nothing was restarted: each target is judged on its current state.
-                    ...gateOptions(settings, log, { sinceEpochSec: facts.hostNowSec, restarted: [] }),
-                    logAgent,
-                    containers: parseContainers(read),
-                    ...(await dataPathOptions(remote, deployed, layout, logAgent, {
-                        canary: true,
-                        lokiElsewhere: settings.agents.role === 'agent' && !!settings.agents.logsQueryUrl,
-                        adminPassword: parsePassword(read) ?? '',
-                    })),
-                };
-                hostProblems.push(...historyProblems(settings, deployed, read));
-                const g = await healthGate(remote, facts, options);
-                return { value: g, detail: gateDetail(g, options) };
-            });
-            return report({ problems: hostProblems, targets: gate.targets, checks: gate.checks });
-        }
-        catch (e) {
-            if (!(e instanceof gate_GateError))
-                throw e;
-            return report({
-                problems: [...gateProblems(e.state.checks, e.state.targets), ...hostProblems],
-                targets: e.state.targets,
-                checks: e.state.checks,
-                error: e,
-            });
-        }
-    }
-    catch (e) {
-        if (!(e instanceof DeployError))
-            throw e;
-        return report({ problems: [`Check failed: ${errors_headline(e)}`], error: e });
-    }
-    finally {
-        remote.close();
-    }
-}
-/** Since the last check: containers restarted or OOM-killed; what grows beyond its budget. */
-function historyProblems(settings, deployed, read) {
-    const services = buildModel(deployed.files, deployed.variables).services;
-    const memLimitOf = (name) => {
-        const bytes = services.find((s) => (s.containerName ?? s.name) === name)?.memLimitBytes;
-        return bytes === undefined ? undefined : formatBytes(bytes);
-    };
-    return [
-        ...containerIncidents(parseContainerLook(read), memLimitOf),
-        ...diskWatchProblems(parseDiskWatch(read), services.some((s) => s.name === 'disk-guard'), settings.disk.appLogsBudget),
-    ];
-}
-/** The gate's failing checks and down targets, as sentences for a person. */
-function gateProblems(checks, targets) {
-    const out = [];
-    for (const c of checks.filter((x) => !x.ok && !x.name.startsWith('logs '))) {
-        const service = checkTitle(c.name);
-        if (c.name.startsWith('grafana '))
-            out.push(c.detail);
-        else if (service)
-            out.push(`${service} not ready: ${c.detail}`);
-        else if (c.name !== 'targets')
-            out.push(`${c.name}: ${c.detail}`);
-        // The down targets are listed one by one below; "waiting for Prometheus" is already said.
-        else if (!targets.some((t) => t.health !== 'up') && c.detail !== 'waiting for Prometheus')
-            out.push(`Prometheus targets: ${c.detail}`);
-    }
-    // Log jobs failing for one reason (Loki down, say) are one finding.
-    const logJobs = new Map();
-    for (const c of checks.filter((x) => !x.ok && x.name.startsWith('logs '))) {
-        logJobs.set(c.detail, [...(logJobs.get(c.detail) ?? []), c.name.slice(5)]);
-    }
-    for (const [detail, jobs] of logJobs) {
-        out.push(`logs of job${jobs.length > 1 ? 's' : ''} ${jobs.join(', ')} are not reaching Loki: ${detail}`);
-    }
-    for (const t of targets.filter((x) => x.health !== 'up')) {
-        out.push(`Prometheus target ${t.job} (${t.instance}) is ${t.health}${t.lastError ? `: ${t.lastError}` : ''}`);
-    }
-    return out;
-}
-/** A check's result as notify reads it. */
-function checkOutcome(report) {
-    return {
-        ok: report.ok,
-        problems: report.problems,
-        what: 'check',
-        healthyDetail: `${report.targets.length} targets up`,
-    };
-}
-function swapProblems(f) {
-    if (f.swapTotalBytes <= 0)
-        return [];
-    const used = f.swapTotalBytes - f.swapFreeBytes;
-    if (used / f.swapTotalBytes < SWAP_NEARLY_FULL)
-        return [];
-    const mib = (b) => Math.round(b / 1024 ** 2);
-    return [
-        `Swap nearly full: ${mib(used)} of ${mib(f.swapTotalBytes)} MiB used. Fix: find what grew (\`docker stats\`), lower its memory limit, or raise swap-size.`,
-    ];
-}
-/** A failed deploy's problems in the watchdog's words: the gate's findings, or the error's first line. */
-function failureProblems(error) {
-    if (error instanceof GateError)
-        return gateProblems(error.state.checks, error.state.targets);
-    return [headline(error)];
-}
-/** The error a failed check ends with: every problem, then the details of what stopped it. */
-function checkFailure(hostName, report) {
-    const head = `The check of ${hostName} failed:\n  - ${report.problems.join('\n  - ')}`;
-    const error = report.error;
-    if (!error)
-        return new DeployError(head);
-    return error instanceof gate_GateError
-        ? new gate_GateError(`${head}\n\n${error.message}`, error.state, '')
-        : new DeployError(`${head}\n\n${error.message}`);
-}
-
-;// CONCATENATED MODULE: ./src/host/grafana-admin.ts
-// Grafana takes GF_SECURITY_ADMIN_PASSWORD only when its database is first created; a changed
-// grafana-admin-password must be applied to the running Grafana. Its own CLI resets the admin
-// password from the mounted secret file: the password never appears on a command line.
-
-
-
-
-/** Where the compose file mounts the secret in the Grafana container. */
-const MOUNTED_PASSWORD_FILE = '/etc/grafana/secrets/grafana_admin_password';
-function resetScript(docker) {
-    const reset = `grafana cli admin reset-admin-password --password-from-stdin < ${MOUNTED_PASSWORD_FILE}`;
-    // By Compose's labels, not a name: a compose file may name the container as it likes.
-    const find = `${docker} ps -q --filter label=com.docker.compose.project=${PROJECT_NAMES.monitoring} --filter label=com.docker.compose.service=grafana | head -n 1`;
-    // Just (re)started, Grafana may still be migrating its database: try for up to a minute.
-    return `c=$(${find})
-[ -n "$c" ] || { echo 'no running Grafana container' >&2; exit 1; }
-for i in $(seq 1 30); do
-  if out=$(${docker} exec "$c" sh -c ${shq(reset)} 2>&1); then echo applied; exit 0; fi
-  sleep 2
-done
-printf '%s\\n' "$out" >&2
-exit 1`;
-}
-/** Makes the running Grafana's admin password the one in the stack's secret file. */
-async function applyGrafanaAdminPassword(remote, facts) {
-    await remote.run(resetScript(dockerCommand(facts)), {
-        what: "Setting Grafana's admin password",
-        timeoutMs: 120_000,
-        explain: (r) => new DeployError(`Grafana's admin password could not be changed to the one in secrets/grafana_admin_password (its CLI said: ${r.stderr.trim().split('\n').slice(-3).join(' ')}).`, 'run `docker exec grafana grafana cli admin reset-admin-password` on the host (with your container name), or keep the old password.'),
-    });
-    return { changed: true, detail: "the stack's admin password is applied to the running Grafana" };
-}
-
 ;// CONCATENATED MODULE: ./src/lint/rules.ts
 // Cross-file checks for the mistakes the seed post made or warns about, on any stack.
 // Each finding names the file and line, what is wrong, and the fix.
+
 
 
 
@@ -40889,8 +40411,7 @@ const prometheusTargets = (m) => {
 const INTERNAL_PORTS = {
     prometheus: 9090,
     'node-exporter': 9100,
-    promtail: 9080,
-    alloy: 12345,
+    ...Object.fromEntries(LOG_AGENTS.map((a) => [a.name, a.port])),
 };
 const publishedInternals = (m, ctx) => {
     const out = [];
@@ -41068,6 +40589,353 @@ function lintStack(files, vars, ctx) {
 }
 function formatFinding(f) {
     return `${f.file}:${f.line}: ${f.severity} [${f.rule}] ${f.message}`;
+}
+
+;// CONCATENATED MODULE: ./src/stack/compose.ts
+// Running the stacks with whichever Compose the host has, and knowing what it changed. Each
+// operation over all stacks is one script, so it costs one round trip however many stacks run.
+
+
+
+
+
+/** Prints `@up RELEASE`: the release whose stacks were last brought up whole (a rerun of it need not run up). */
+function upState(root) {
+    return `echo "@up $(cat ${shq(`${root}/${UP_RELEASE}`)} 2>/dev/null)"`;
+}
+/**
+ * Whether Compose need not run: the files are the release last brought up, nothing is pulled
+ * on purpose, and every service the stacks run has a container up (running or paused).
+ */
+function stacksUpToDate(upRelease, release, pull, wanted, running) {
+    if (upRelease !== release || pull === 'always')
+        return false;
+    // A paused container is someone's choice, which `up` would not undo either.
+    const present = (state) => state === 'running' || state === 'paused';
+    const isWanted = (c) => wanted.some((w) => w.project === c.project && w.service === c.service);
+    // Only the stacks this run deploys: a stack taken out of `stacks` is left as it runs, not redone each time.
+    const ours = new Set(wanted.map((w) => w.project));
+    return (wanted.every((w) => running.some((c) => c.project === w.project && c.service === w.service && present(c.state))) &&
+        // A container of ours that no longer runs (a profile switched off) must go.
+        !running.some((c) => ours.has(c.project) && !isWanted(c)));
+}
+/** A stack's services, split by whether they run: no profile, or an active one (COMPOSE_PROFILES). */
+function compose_servicesOf(rendered, file) {
+    const active = (rendered.variables.COMPOSE_PROFILES ?? '').split(',');
+    const compose = rendered.files.find((f) => f.path === file);
+    const services = compose ? parseComposeFile(compose).services : [];
+    const runs = (s) => s.profiles.length === 0 || s.profiles.some((p) => active.includes(p));
+    return {
+        wanted: services.filter(runs).map((s) => s.name),
+        unwanted: services.filter((s) => !runs(s)).map((s) => s.name),
+    };
+}
+/** The services each stack runs: those without a profile, or with an active one. */
+function wantedServices(rendered) {
+    return stacksOf(rendered).flatMap(([stack, files]) => compose_servicesOf(rendered, files[0]).wanted.map((service) => ({ project: PROJECT_NAMES[stack], service })));
+}
+/** The app first: Prometheus scrapes it and nginx proxies to it. */
+const STACK_ORDER = ['app', 'monitoring', 'agent'];
+function composeCommand(facts) {
+    if (!facts.compose)
+        throw new DeployError('Docker Compose is not installed on the host.');
+    const sudo = facts.dockerAccess === 'sudo' ? 'sudo -n ' : '';
+    return `${sudo}${facts.compose.command}`;
+}
+/** `compose -p PROJECT -f FILE…` for one stack (run in the stack's directory). */
+function composeFor(facts, stack, files) {
+    return `${composeCommand(facts)} -p ${PROJECT_NAMES[stack]} ${files.map((f) => `-f ${shq(f)}`).join(' ')}`;
+}
+function stacksOf(rendered) {
+    return STACK_ORDER.flatMap((stack) => {
+        const files = rendered.composeFiles[stack];
+        return files ? [[stack, files]] : [];
+    });
+}
+/** `compose config` for every stack in a directory: nothing running is touched. */
+function validateScript(facts, dir, rendered) {
+    return [
+        `cd ${shq(dir)} || exit 9`,
+        ...stacksOf(rendered).map(([stack, files]) => `out=$(${composeFor(facts, stack, files)} config -q 2>&1) || { echo "@rejected ${stack}"; printf '%s\\n' "$out"; exit 3; }`),
+    ].join('\n');
+}
+async function validateStacks(remote, facts, dir, rendered) {
+    await remote.run(validateScript(facts, dir, rendered), {
+        what: 'docker compose config',
+        explain: (r) => {
+            const stack = /^@rejected (\w+)$/m.exec(r.stdout)?.[1];
+            if (!stack)
+                return undefined;
+            const output = r.stdout.slice(r.stdout.indexOf('\n', r.stdout.indexOf('@rejected')) + 1).trim();
+            return new DeployError(`docker compose rejected the ${stack} stack (${rendered.composeFiles[stack]?.join(', ')}) on the host; nothing running was changed:\n${output}`, 'fix the compose file; `monitoring-deploy plan` shows the rendered files.');
+        },
+    });
+}
+/** Services of a stack whose bind mounts include one of the changed files. */
+function servicesMounting(composeFile, changedPaths) {
+    if (!composeFile)
+        return [];
+    return parseComposeFile(composeFile)
+        .services.filter((svc) => stackMounts(svc).some((m) => changedPaths.some((p) => p === m || p.startsWith(`${m}/`))))
+        .map((svc) => svc.name);
+}
+/**
+ * Brings every stack up in order. Compose does not notice a changed bind-mounted file, so the
+ * services mounting one are restarted when Compose kept their container.
+ */
+function upScript(facts, { root, rendered, changedPaths, pull, release }) {
+    const docker = dockerCommand(facts);
+    const v2 = facts.compose?.command === 'docker compose';
+    const fail = (stack, what) => `|| { echo "@failed ${stack} ${what}"; exit 3; }`;
+    const lines = [
+        `cd ${shq(root)} || exit 9`,
+        `list() { ${docker} ps -a --no-trunc --filter label=com.docker.compose.project --format '{{.Label "com.docker.compose.project"}} {{.Label "com.docker.compose.service"}} {{.ID}}'; }`,
+        `id_of() { ${docker} ps -aq --no-trunc --filter label=com.docker.compose.project=$1 --filter label=com.docker.compose.service=$2; }`,
+        `list | sed 's/^/@before /'`,
+    ];
+    for (const [stack, files] of stacksOf(rendered)) {
+        const compose = composeFor(facts, stack, files);
+        const project = PROJECT_NAMES[stack];
+        const { wanted, unwanted } = compose_servicesOf(rendered, files[0]);
+        const stale = servicesMounting(rendered.files.find((f) => f.path === files[0]), changedPaths).filter((svc) => wanted.includes(svc));
+        if (pull === 'always' && !v2)
+            lines.push(`${compose} pull -q 2>&1 ${fail(stack, 'pulling')}`);
+        stale.forEach((svc, i) => {
+            lines.push(`kept${i}=$(id_of ${project} ${shq(svc)})`);
+        });
+        lines.push(`${compose} up -d --remove-orphans${v2 ? ` --pull ${pull}` : ''} 2>&1 ${fail(stack, 'starting')}`);
+        stale.forEach((svc, i) => {
+            lines.push(`if [ -n "$kept${i}" ] && [ "$(id_of ${project} ${shq(svc)})" = "$kept${i}" ]; then ${compose} restart ${shq(svc)} 2>&1 ${fail(stack, `restarting ${svc}`)}; echo "@restarted ${project} ${svc}"; fi`);
+        });
+        // `up --remove-orphans` keeps a service whose profile is off (it is still defined): stop and
+        // remove it, or Promtail runs on next to Alloy, a receiver keeps its old password.
+        for (const svc of unwanted) {
+            lines.push(`if [ -n "$(id_of ${project} ${shq(svc)})" ]; then ${compose} rm -s -f ${shq(svc)} 2>&1 ${fail(stack, `removing ${svc}`)}; echo "@removed ${project} ${svc}"; fi`);
+        }
+    }
+    lines.push(`list | sed 's/^/@after /'`, `printf '%s\\n' ${shq(release)} > ${UP_RELEASE}`, 
+    // Scrapes of a (re)started service count from here on.
+    'echo "@now $(date +%s)"');
+    return lines.join('\n');
+}
+/** Services (re)created by Compose or restarted by us, from the script's markers. */
+function parseUp(stdout) {
+    const before = new Map();
+    const after = new Map();
+    const restarted = [];
+    const removed = [];
+    const ours = new Set(Object.values(PROJECT_NAMES));
+    for (const line of stdout.split('\n')) {
+        const [marker, project, service, id] = line.split(' ');
+        if (!project || !service || !ours.has(project))
+            continue;
+        if (marker === '@before' && id)
+            before.set(`${project} ${service}`, id);
+        else if (marker === '@after' && id)
+            after.set(`${project} ${service}`, id);
+        else if (marker === '@restarted')
+            restarted.push(service);
+        else if (marker === '@removed')
+            removed.push(service);
+    }
+    const recreated = [...after.entries()]
+        .filter(([key, id]) => before.get(key) !== id)
+        .map(([key]) => key.split(' ')[1]);
+    const now = Number(/^@now (\d+)$/m.exec(stdout)?.[1]);
+    return { restarted: [...recreated, ...restarted], removed, hostNowSec: Number.isFinite(now) ? now : undefined };
+}
+async function upStacks(remote, facts, up) {
+    const stdout = await remote.run(upScript(facts, up), {
+        what: 'Starting the stacks',
+        timeoutMs: 900_000,
+        explain: (r) => composeFailure(r, imagesOf(up.rendered)),
+    });
+    return parseUp(stdout);
+}
+/** Each service's image, as the stack's compose files (and the images overrides) set it. */
+function imagesOf(rendered) {
+    const out = {};
+    for (const [, files] of stacksOf(rendered)) {
+        for (const path of files) {
+            const file = rendered.files.find((f) => f.path === path);
+            if (!file)
+                continue;
+            for (const svc of parseComposeFile(file, rendered.variables).services) {
+                if (svc.image)
+                    out[svc.name] = svc.image.value;
+            }
+        }
+    }
+    return out;
+}
+const NO_REGISTRY = /no such host|dial tcp|i\/o timeout|TLS handshake timeout|network is unreachable|connection refused|Temporary failure in name resolution|Client\.Timeout/i;
+/** Why the host reached no registry, in plain words, from the daemon's error. */
+function registryReason(out) {
+    if (/no such host|Temporary failure in name resolution/i.test(out))
+        return "the registry's name does not resolve there";
+    if (/i\/o timeout|TLS handshake timeout|Client\.Timeout/i.test(out))
+        return 'no answer from the registry in time';
+    if (/connection refused/i.test(out))
+        return 'the connection to the registry was refused';
+    if (/network is unreachable/i.test(out))
+        return 'the network is unreachable';
+    return 'no connection to the registry';
+}
+const NOT_THERE = /pull access denied|manifest unknown|not found: manifest|repository does not exist|failed to resolve reference|denied: requested access/i;
+/** Compose's own words, sorted into the failures a person can fix. */
+function composeFailure(r, images = {}) {
+    const failed = /^@failed (\w+) (.*)$/m.exec(r.stdout);
+    if (!failed)
+        return undefined;
+    const what = `${failed[2]} the ${failed[1]} stack`;
+    const out = `${r.stdout}\n${r.stderr}`
+        .split('\n')
+        .filter((l) => !l.startsWith('@'))
+        .join('\n')
+        .trim();
+    const tail = out.split('\n').slice(-12).join('\n');
+    // Compose says which service's pull failed (" nginx Error"); the image is the stack's.
+    const services = [...out.matchAll(/^\s*(\S+)\s+Error\b/gm)].map((m) => m[1]).filter((svc) => images[svc]);
+    const image = services.length
+        ? services.map((svc) => `${images[svc]} (service ${svc})`).join(', ')
+        : // "No such image: NAME: No such image: NAME": the name, not the colon after it.
+            /(?:image:?|for) ([a-z0-9][\w./:@-]+)/i.exec(out)?.[1]?.replace(/:+$/, '');
+    const subject = image ? `The image ${image}` : 'An image';
+    if (/No such image/i.test(out)) {
+        return new DeployError(`${subject} is not on the host, and pull: never forbids pulling it, while ${what}:\n${tail}`, 'load it on the host (docker load, or docker pull where a registry is reachable), or set pull: missing.');
+    }
+    if (/pull|manifest|registry|Error response from daemon: Get/i.test(out) && NO_REGISTRY.test(out)) {
+        return new DeployError(`${subject} could not be pulled: the host cannot reach its registry (${registryReason(out)}), while ${what}:\n${tail}`, 'give the host access to the registry (DNS and outbound HTTPS), or point images: at a registry mirror it can reach (service=mirror/name:tag), or load the image on the host (docker load) and set pull: never.');
+    }
+    if (NOT_THERE.test(out)) {
+        return new DeployError(`${subject} could not be pulled: its registry has no such image, or wants a login, while ${what}:\n${tail}`, 'check the image name and tag (images / app-image inputs), or log in on the host (docker login) for a private registry.');
+    }
+    if (/port is already allocated|address already in use/i.test(out)) {
+        const port = /0\.0\.0\.0:(\d+)/.exec(out)?.[1] ?? /:(\d+): bind: address already in use/.exec(out)?.[1];
+        return new DeployError(`A host port is already in use${port ? ` (${port})` : ''} while ${what}:\n${tail}`, `stop what listens on that port on the host (sudo ss -ltnp${port ? ` 'sport = :${port}'` : ''}), or change the port mapping in the compose file.`);
+    }
+    return new DeployError(`Compose failed while ${what} (exit ${r.code}):\n${tail}`);
+}
+
+;// CONCATENATED MODULE: ./src/stack/grafana-com.ts
+// Dashboards from grafana.com (the grafana-dashboards input, e.g. 1860 and 19004 as in the
+// seed post): downloaded on the host at deploy time, their datasource inputs bound to our
+// provisioned datasource uids, and kept until the list changes.
+
+const GRAFANA_COM_URL_ENV = 'MONITORING_DEPLOY_GRAFANA_COM_URL';
+const DATASOURCE_UIDS = { prometheus: 'prometheus', loki: 'loki' };
+/**
+ * Binds a grafana.com export to this stack: `${DS_…}` inputs to our datasource uids, constants
+ * to their values. Throws when the dashboard needs a datasource we do not provision.
+ */
+function bindDashboard(raw, id) {
+    const json = JSON.parse(raw);
+    const values = {};
+    for (const input of json.__inputs ?? []) {
+        if (!input.name)
+            continue;
+        if (input.type === 'datasource') {
+            const uid = DATASOURCE_UIDS[input.pluginId ?? ''];
+            if (!uid)
+                throw new Error(`dashboard ${id} needs a ${input.pluginId} datasource, which this stack does not provision`);
+            values[input.name] = uid;
+        }
+        else if (input.type === 'constant' && input.value !== undefined) {
+            values[input.name] = input.value;
+        }
+    }
+    const { __inputs: _inputs, __requires: _requires, __elements: _elements, ...rest } = json;
+    const text = JSON.stringify({ ...rest, id: null }, null, 2);
+    return text.replace(/\$\{([A-Za-z0-9_-]+)\}/g, (m, name) => values[name] ?? m);
+}
+const dashboardsDir = (layout) => `${layout.dataDir}/grafana-com-dashboards`;
+const dashboardUrl = (baseUrl, id) => `${baseUrl.replace(/\/$/, '')}/api/dashboards/${id}/revisions/latest/download`;
+/** Prints `@dashboard FILE` for each dashboard already downloaded. */
+function dashboardsState(layout) {
+    return `ls -1 ${shq(dashboardsDir(layout))} 2>/dev/null | sed 's/^/@dashboard /'`;
+}
+/** Prints the document at url: downloaded by the host itself, with whichever client it has. */
+function downloadScript(url) {
+    return `if command -v curl >/dev/null; then curl -fsSL --max-time 60 ${shq(url)}; else wget -q -T 60 -O - ${shq(url)}; fi`;
+}
+/** Writes stdin as dashboard id in dir, through a temporary file: never half a dashboard. */
+function writeDashboardScript(dir, id) {
+    const tmp = shq(`${dir}/.${id}.tmp`);
+    return `cat > ${tmp} && mv -f -- ${tmp} ${shq(`${dir}/${id}.json`)}`;
+}
+function removeDashboardsScript(dir, files) {
+    return `cd ${shq(dir)} && rm -f -- ${files.map(shq).join(' ')}`;
+}
+function parseDashboards(stdout) {
+    return stdout
+        .split('\n')
+        .filter((l) => l.startsWith('@dashboard '))
+        .map((l) => l.slice('@dashboard '.length));
+}
+/** The wanted dashboards on the host; `listed` (from dashboardsState) is what is there. */
+async function ensureGrafanaComDashboards(remote, layout, ids, listed, baseUrl = process.env[GRAFANA_COM_URL_ENV] || 'https://grafana.com') {
+    const dir = dashboardsDir(layout);
+    const present = new Set(listed.filter((f) => /^\d+\.json$/.test(f)));
+    const warnings = [];
+    const added = [];
+    for (const id of ids) {
+        if (present.has(`${id}.json`))
+            continue;
+        const warning = await importDashboard(remote, dir, id, dashboardUrl(baseUrl, id));
+        if (warning)
+            warnings.push(warning);
+        else
+            added.push(id);
+    }
+    const wanted = new Set(ids.map((id) => `${id}.json`));
+    const stale = [...present].filter((f) => !wanted.has(f));
+    if (stale.length)
+        await remote.run(removeDashboardsScript(dir, stale), { what: 'Removing old dashboards' });
+    const have = ids.filter((id) => present.has(`${id}.json`));
+    return {
+        changed: added.length > 0 || stale.length > 0,
+        detail: dashboardsDetail(ids, added, stale, have, warnings),
+        warnings,
+    };
+}
+/** Downloads one dashboard on the host, binds it and writes it; a warning instead if it cannot. */
+async function importDashboard(remote, dir, id, url) {
+    let json;
+    try {
+        json = await remote.run(downloadScript(url), {
+            what: `Downloading grafana.com dashboard ${id}`,
+            timeoutMs: 90_000,
+        });
+        if (!json.trim().startsWith('{'))
+            throw new Error('the answer is not a dashboard');
+    }
+    catch (e) {
+        return `grafana.com dashboard ${id} could not be downloaded on the host from ${url} (${lastLine(e)}); the deploy goes on without it.`;
+    }
+    let bound;
+    try {
+        bound = bindDashboard(json, id);
+    }
+    catch (e) {
+        return `grafana.com dashboard ${id} was not imported: ${e.message}`;
+    }
+    await remote.run(writeDashboardScript(dir, id), { what: `Writing dashboard ${id}`, stdin: bound });
+    return undefined;
+}
+function dashboardsDetail(ids, added, stale, have, warnings) {
+    return [
+        added.length ? `imported ${added.join(', ')}` : '',
+        stale.length ? `removed ${stale.join(', ')}` : '',
+        have.length ? `${have.join(', ')} present` : '',
+        warnings.length ? `${warnings.length} not imported (see warnings)` : '',
+        ids.length === 0 ? 'none requested' : '',
+    ]
+        .filter(Boolean)
+        .join('; ');
+}
+/** What the host's downloader said last (curl's or wget's reason). */
+function lastLine(e) {
+    return (e.message ?? String(e)).trim().split('\n').pop() ?? '';
 }
 
 ;// CONCATENATED MODULE: ./src/model/files.ts
@@ -41410,6 +41278,19 @@ function renderStack(settings, host, layout, options = {}) {
     const vars = stackVariables(settings, host, layout);
     const source = readStackDir(dir);
     const byPath = new Map(source.map((f) => [f.path, f]));
+    refuseIncompleteStack(dir, byPath, settings, vars, options);
+    const rendered = renderedSources(source, byPath, settings, vars, options);
+    const { services, composeFiles, overrides } = composeFilesOf(byPath, settings, options);
+    const files = [
+        ...rendered,
+        ...overrides,
+        ...generatedFiles(settings, vars, byPath.get('.env')?.content.toString('utf8') ?? ''),
+    ];
+    files.sort((a, b) => a.path.localeCompare(b.path));
+    return { files, variables: vars, composeFiles, services, userEnv: byPath.get('.env') };
+}
+/** A compose file missing for a stack asked for, or the app stack without an image. */
+function refuseIncompleteStack(dir, byPath, settings, vars, options) {
     for (const stack of settings.stack.stacks) {
         if (!byPath.has(COMPOSE_FILES[stack])) {
             throw new DeployError(`The stack directory ${dir} has no ${COMPOSE_FILES[stack]}, but stacks includes "${stack}".`, `add the file, or remove "${stack}" from the stacks input.`);
@@ -41418,6 +41299,9 @@ function renderStack(settings, host, layout, options = {}) {
     if ((options.requireAppImage ?? true) && settings.stack.stacks.includes('app') && !vars.APP_IMAGE) {
         throw new DeployError('No image for the app: the app stack needs app-image (your Spring Boot image, e.g. me/back:1.4.2).', 'set app-image, or stacks: monitoring to deploy only the monitoring stack.');
     }
+}
+/** The stack directory's files for the stacks this host runs, placeholders filled. */
+function renderedSources(source, byPath, settings, vars, options) {
     const foreign = filesOfOtherStacks(byPath, settings.stack.stacks);
     // Prometheus scrapes no service this host does not run (e.g. the app with stacks: monitoring).
     const { configs: scrapeConfigs, absent } = absentServices(buildModel(source, vars), settings.stack.stacks);
@@ -41429,24 +41313,26 @@ function renderStack(settings, host, layout, options = {}) {
             continue;
         if (f.path === DISCORD_CONTACT_POINT_FILE && !settings.grafana.discordWebhookUrl)
             continue;
-        let content = f.content;
-        if (isText(content)) {
-            let text = fillPlaceholders(f.path, content.toString('utf8'), vars);
-            if (scrapeConfigs.has(f.path))
-                text = withoutAbsentScrapeJobs(text, (host) => absent.has(host));
-            if (options.composeV1 && Object.values(COMPOSE_FILES).includes(f.path))
-                text = withV1Version(text);
-            content = Buffer.from(text);
-            // A config that carries a credential (https://user:token@… in an endpoint URL) is a secret too.
-            if (carriesSecret(text, settings.secrets)) {
-                files.push({ ...f, content, mode: SECRET_MODE });
-                continue;
-            }
+        if (!isText(f.content)) {
+            files.push(f);
+            continue;
         }
-        files.push({ ...f, content });
+        let text = fillPlaceholders(f.path, f.content.toString('utf8'), vars);
+        if (scrapeConfigs.has(f.path))
+            text = withoutAbsentScrapeJobs(text, (host) => absent.has(host));
+        if (options.composeV1 && Object.values(COMPOSE_FILES).includes(f.path))
+            text = withV1Version(text);
+        // A config that carries a credential (https://user:token@… in an endpoint URL) is a secret too.
+        const mode = carriesSecret(text, settings.secrets) ? SECRET_MODE : f.mode;
+        files.push({ ...f, content: Buffer.from(text), mode });
     }
+    return files;
+}
+/** Each stack's services and compose files, with an override file where the images input names its services. */
+function composeFilesOf(byPath, settings, options) {
     const services = {};
     const composeFiles = {};
+    const overrides = [];
     for (const stack of Object.keys(COMPOSE_FILES)) {
         const file = byPath.get(COMPOSE_FILES[stack]);
         if (file)
@@ -41459,65 +41345,39 @@ function renderStack(settings, host, layout, options = {}) {
     }
     for (const stack of settings.stack.stacks) {
         composeFiles[stack] = [COMPOSE_FILES[stack]];
-        const overrides = Object.entries(settings.stack.images).filter(([s]) => services[stack]?.includes(s));
-        if (overrides.length) {
-            const path = imagesOverrideFile(stack);
-            const body = `# Written by monitoring-deploy from the images input.\nservices:\n${overrides
-                .map(([s, image]) => `  ${s}:\n    image: ${JSON.stringify(image)}\n`)
-                .join('')}`;
-            files.push({
-                path,
-                content: Buffer.from(options.composeV1 ? withV1Version(body) : body),
-                mode: 0o644,
-                generated: true,
-            });
-            composeFiles[stack] = [COMPOSE_FILES[stack], path];
-        }
+        const images = Object.entries(settings.stack.images).filter(([s]) => services[stack]?.includes(s));
+        if (!images.length)
+            continue;
+        const path = imagesOverrideFile(stack);
+        const body = `# Written by monitoring-deploy from the images input.\nservices:\n${images
+            .map(([s, image]) => `  ${s}:\n    image: ${JSON.stringify(image)}\n`)
+            .join('')}`;
+        overrides.push(render_generated(path, options.composeV1 ? withV1Version(body) : body, 0o644));
+        composeFiles[stack] = [COMPOSE_FILES[stack], path];
     }
-    const userEnv = byPath.get('.env')?.content.toString('utf8') ?? '';
-    files.push({ path: '.env', content: Buffer.from(envFile(vars, userEnv)), mode: SECRET_MODE, generated: true });
-    if (settings.grafana.adminPassword) {
-        files.push({
-            path: SECRET_FILES.grafanaAdminPassword,
-            content: Buffer.from(settings.grafana.adminPassword),
-            mode: SECRET_MODE,
-            generated: true,
-        });
+    return { services, composeFiles, overrides };
+}
+function render_generated(path, content, mode) {
+    return { path, content: Buffer.from(content), mode, generated: true };
+}
+/** What the deploy writes besides the stack directory: .env and the secret files. */
+function generatedFiles(settings, vars, userEnv) {
+    const { grafana, agents, stack } = settings;
+    const files = [render_generated('.env', envFile(vars, userEnv), SECRET_MODE)];
+    if (grafana.adminPassword)
+        files.push(render_generated(SECRET_FILES.grafanaAdminPassword, grafana.adminPassword, SECRET_MODE));
+    if (stack.stacks.includes('agent')) {
+        // Always there (empty without push-ca, without a password): the agent's compose file and configs name them.
+        files.push(render_generated(PUSH_CA_FILE, agents.pushCa ?? '', 0o644));
+        files.push(render_generated(SECRET_FILES.pushPassword, agents.pushPassword ?? '', SECRET_MODE));
     }
-    if (settings.stack.stacks.includes('agent')) {
-        // Always there (empty without push-ca): the agent's compose file mounts it.
-        files.push({
-            path: PUSH_CA_FILE,
-            content: Buffer.from(settings.agents.pushCa ?? ''),
-            mode: 0o644,
-            generated: true,
-        });
-        // Always there (empty without a password): the agent's configs name it.
-        files.push({
-            path: SECRET_FILES.pushPassword,
-            content: Buffer.from(settings.agents.pushPassword ?? ''),
-            mode: SECRET_MODE,
-            generated: true,
-        });
+    if (agents.acceptAgents && stack.stacks.includes('monitoring') && agents.pushPassword) {
+        const line = htpasswdLine(agents.pushUsername, agents.pushPassword, settings.secrets);
+        files.push(render_generated(RECEIVER_HTPASSWD, line, SECRET_MODE));
     }
-    if (settings.agents.acceptAgents && settings.stack.stacks.includes('monitoring') && settings.agents.pushPassword) {
-        files.push({
-            path: RECEIVER_HTPASSWD,
-            content: Buffer.from(htpasswdLine(settings.agents.pushUsername, settings.agents.pushPassword, settings.secrets)),
-            mode: SECRET_MODE,
-            generated: true,
-        });
-    }
-    if (settings.grafana.discordWebhookUrl) {
-        files.push({
-            path: SECRET_FILES.discordWebhookUrl,
-            content: Buffer.from(settings.grafana.discordWebhookUrl),
-            mode: SECRET_MODE,
-            generated: true,
-        });
-    }
-    files.sort((a, b) => a.path.localeCompare(b.path));
-    return { files, variables: vars, composeFiles, services, userEnv: byPath.get('.env') };
+    if (grafana.discordWebhookUrl)
+        files.push(render_generated(SECRET_FILES.discordWebhookUrl, grafana.discordWebhookUrl, SECRET_MODE));
+    return files;
 }
 /** Whether a rendered text holds one of the run's secret values (short ones would match by chance). */
 function carriesSecret(text, secrets) {
@@ -41612,10 +41472,331 @@ function assertLintClean(findings) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/stack/upload.ts
+// Upload: only files whose sha256 or mode differs, staged first and moved into place at the
+// end, so a cut connection never leaves a half-written stack. Works without SFTP (plain exec).
+
+
+
+
+
+const sha256 = (b) => (0,external_node_crypto_namespaceObject.createHash)('sha256').update(b).digest('hex');
+/** A release id that is the same for the same files: a rerun with nothing new is a no-op. */
+function releaseId(files) {
+    const h = (0,external_node_crypto_namespaceObject.createHash)('sha256');
+    for (const f of [...files].sort((a, b) => a.path.localeCompare(b.path))) {
+        h.update(`${f.path}\0${f.mode.toString(8)}\0${sha256(f.content)}\n`);
+    }
+    return h.digest('hex').slice(0, 12);
+}
+function manifestText(files) {
+    return `${files.map((f) => f.path).join('\n')}\n`;
+}
+function stateScript(root, paths) {
+    return `cd ${shq(root)} 2>/dev/null || exit 0
+echo "@release $(cat ${RELEASE_FILE} 2>/dev/null)"
+[ -d "${RELEASES}/$(cat ${RELEASE_FILE} 2>/dev/null)" ] && echo "@saved"
+[ -f ${MANIFEST} ] && sed 's/^/@managed /' ${MANIFEST}
+# Each existing file once (the stack's and the manifest's, one path per line so a name with
+# spaces stays one name), then one stat and one sha256sum for them all: a few forks per file
+# made this the slowest part of a redeploy that changes nothing.
+{ printf '%s\\n' ${paths.map(shq).join(' ')}; [ -f ${MANIFEST} ] && cat ${MANIFEST}; } | sort -u |
+  while IFS= read -r p; do [ -f "$p" ] && printf '%s\\0' "$p"; done |
+  xargs -0 -r sh -c 'stat -c "@mode %a %n" -- "$@" && sha256sum -- "$@" | sed "s/^/@sha256 /"' sh
+exit 0`;
+}
+function parseState(stdout) {
+    const managed = [];
+    const modes = new Map();
+    const hashes = new Map();
+    let release;
+    let saved = false;
+    for (const line of stdout.split('\n')) {
+        if (line === '@saved')
+            saved = true;
+        if (line.startsWith('@release '))
+            release = line.slice(9).trim() || undefined;
+        else if (line.startsWith('@managed '))
+            managed.push(line.slice(9));
+        else if (line.startsWith('@mode ')) {
+            const [, mode = '', ...rest] = line.split(' ');
+            modes.set(rest.join(' '), mode);
+        }
+        else {
+            // sha256sum's own line: the hash, a space, a space (or * in binary mode), the path.
+            const sum = /^@sha256 ([0-9a-f]{64}) [ *](.*)$/.exec(line);
+            if (sum)
+                hashes.set(sum[2], sum[1]);
+        }
+    }
+    const files = new Map();
+    for (const [path, sha] of hashes)
+        files.set(path, { sha256: sha, mode: modes.get(path) ?? '' });
+    return { managed, files, release, saved };
+}
+/** `keep`: paths an earlier release wrote that stay when this one no longer has them. */
+function planUpload(files, state, keep = []) {
+    const changed = [];
+    const unchanged = [];
+    for (const f of files) {
+        const there = state.files.get(f.path);
+        if (there && there.sha256 === sha256(f.content) && there.mode === f.mode.toString(8))
+            unchanged.push(f);
+        else
+            changed.push(f);
+    }
+    const wanted = new Set(files.map((f) => f.path));
+    const removed = state.managed.filter((p) => !wanted.has(p) && state.files.has(p) && !keep.includes(p));
+    return { changed, unchanged, removed, release: releaseId(files) };
+}
+const HEREDOC = '__MONITORING_DEPLOY_EOF__';
+/** Writes the whole new tree into .staging (unchanged files copied from the current one). */
+function stagingScript(root, plan, allFiles) {
+    const r = shq(root);
+    const lines = [
+        'set -e',
+        `mkdir -p ${r} && cd ${r}`,
+        `rm -rf ${STAGING} && mkdir -p ${STAGING} && chmod 700 ${STAGING}`,
+        'd() { mkdir -p -- "$(dirname -- "$1")"; }',
+        // Secrets are created unreadable to others from the first byte.
+        `w() { d "${STAGING}/$1"; (umask 077; base64 -d > "${STAGING}/$1"); chmod "$2" "${STAGING}/$1"; }`,
+    ];
+    for (const f of plan.unchanged)
+        lines.push(`d ${shq(`${STAGING}/${f.path}`)}; cp -p -- ${shq(f.path)} ${shq(`${STAGING}/${f.path}`)}`);
+    for (const f of plan.changed) {
+        lines.push(`w ${shq(f.path)} ${f.mode.toString(8)} <<'${HEREDOC}'`, f.content
+            .toString('base64')
+            .replace(/.{1,76}/g, '$&\n')
+            .trimEnd(), HEREDOC);
+    }
+    lines.push(`printf '%s' ${shq(manifestText(allFiles))} > ${STAGING}/${MANIFEST}`);
+    return `${lines.join('\n')}\n`;
+}
+const KEEP_RELEASES = 5;
+/**
+ * Keeps a copy of the release's files (secrets included, so mode 700) for rollback; run in the
+ * stack's directory, or in `root` when given.
+ */
+function saveReleaseScript(release, root) {
+    const r = shq(`${RELEASES}/${release}`);
+    return [
+        ...(root === undefined ? [] : ['set -e', `cd ${shq(root)}`]),
+        `mkdir -p ${RELEASES} && chmod 700 ${RELEASES}`,
+        // Through a file, not a pipe: a pipe would hide the first tar's failure and keep half a release.
+        `if [ ! -d ${r} ]; then rm -rf ${r}.tmp ${r}.tar && tar -cf ${r}.tar -T ${MANIFEST} ${MANIFEST} && mkdir ${r}.tmp && tar -xf ${r}.tar -C ${r}.tmp && rm -f ${r}.tar && mv ${r}.tmp ${r}; fi`,
+        `touch ${r}`,
+        // Five in all: the live release and the one before it (what a rollback puts back), kept
+        // however many failed releases came after them, and the newest others.
+        `(live=$(cat ${RELEASE_FILE} 2>/dev/null) || live=; before=$(cat ${RELEASE_FILE}.previous 2>/dev/null) || before=; cd ${RELEASES} && ls -1t | grep -vxF -e "$live" -e "$before" | tail -n +${KEEP_RELEASES - 1} | xargs -r rm -rf)`,
+    ].join('\n');
+}
+/** Moves the changed files into place, removes the ones no longer managed, records the release. */
+function commitScript(root, plan) {
+    const lines = ['set -e', `cd ${shq(root)}`];
+    for (const f of plan.changed) {
+        const dir = external_node_path_namespaceObject.posix.dirname(f.path);
+        if (dir !== '.')
+            lines.push(`mkdir -p -- ${shq(dir)}`);
+        lines.push(`mv -f -- ${shq(`${STAGING}/${f.path}`)} ${shq(f.path)}`);
+    }
+    for (const p of plan.removed)
+        lines.push(`rm -f -- ${shq(p)}`);
+    lines.push(`mv -f ${STAGING}/${MANIFEST} ${MANIFEST}`, `if [ -f ${RELEASE_FILE} ]; then cp -p ${RELEASE_FILE} ${RELEASE_FILE}.previous; fi`, `printf '%s\\n' ${shq(plan.release)} > ${RELEASE_FILE}`, `rm -rf ${STAGING}`, saveReleaseScript(plan.release));
+    return `${lines.join('\n')}\n`;
+}
+function dropStagingScript(root) {
+    return `rm -rf -- ${shq(`${root}/${STAGING}`)}`;
+}
+async function stage(remote, layout, plan, all) {
+    await remote
+        .run(stagingScript(layout.root, plan, all), {
+        what: 'Uploading the stack',
+        timeoutMs: 300_000,
+        explain: (r) => {
+            remote.assertConnected();
+            return /No space left/i.test(r.stderr)
+                ? new DeployError(`The host's disk is full: the upload to ${layout.root} failed. Nothing running was changed.`, 'free disk space on the host (docker system prune, old logs) and rerun.')
+                : undefined;
+        },
+    })
+        .catch(async (e) => {
+        await dropStaging(remote, layout).catch(() => undefined);
+        throw e;
+    });
+    return plan.changed.reduce((n, f) => n + f.content.length, 0);
+}
+/** Removes a staged tree that will not be committed. */
+async function dropStaging(remote, layout) {
+    await remote.run(dropStagingScript(layout.root), { what: 'Removing the staged files' });
+}
+/** Keeps the current release for rollback when an older deploy did not (a no-op otherwise). */
+async function saveRelease(remote, layout, release) {
+    await remote.run(saveReleaseScript(release, layout.root), {
+        what: `Keeping release ${release}`,
+    });
+}
+async function commit(remote, layout, plan) {
+    await remote.run(commitScript(layout.root, plan), { what: 'Moving the new files into place' });
+}
+
+;// CONCATENATED MODULE: ./src/host/memory-budget.ts
+// The memory budget: the stack's memory limits added up against what the host has, RAM and
+// swap, less what the host itself needs. Limits are ceilings, not use: a stack over its budget
+// still runs, but with every service at its limit the host would be out of memory.
+
+
+/** The kernel, dockerd and containerd, sshd: what the host keeps for itself. */
+const HOST_MEMORY_RESERVE = 256 * MiB;
+function memoryBudget(services, ramBytes, swapBytes) {
+    const limitsBytes = services.reduce((sum, s) => sum + (s.memLimitBytes ?? 0), 0);
+    const unlimited = services.filter((s) => s.memLimitBytes === undefined).map((s) => s.name);
+    return {
+        limitsBytes,
+        unlimited,
+        ramBytes,
+        swapBytes,
+        fits: unlimited.length === 0 && limitsBytes + HOST_MEMORY_RESERVE <= ramBytes + swapBytes,
+    };
+}
+function memorySentence(m) {
+    const have = `${formatBytes(m.ramBytes)} of RAM and ${formatBytes(m.swapBytes)} of swap`;
+    const limits = `memory limits add up to ${formatBytes(m.limitsBytes)}${m.unlimited.length ? ` (${m.unlimited.join(', ')} without a limit)` : ''}`;
+    return m.fits
+        ? `memory: ${limits}, within ${have} less ${formatBytes(HOST_MEMORY_RESERVE)} for the host`
+        : `memory: ${limits}, more than ${have} less ${formatBytes(HOST_MEMORY_RESERVE)} for the host: with every service at its limit the kernel would kill one. Add swap (swap-size) or a bigger instance`;
+}
+
+;// CONCATENATED MODULE: ./src/engine/budget.ts
+// The Disk budget step: what the stack may take on this host, item by item, against what its
+// filesystems have free, with the memory limits against RAM and swap. A stack that does not fit
+// stops the deploy before anything is written.
+
+
+
+
+
+
+
+
+const projectOfFile = (file) => PROJECT_NAMES[Object.keys(COMPOSE_FILES).find((k) => COMPOSE_FILES[k] === file) ?? 'app'];
+/** The services this host runs, as the rendered compose files declare them. */
+function runningServices(rendered) {
+    const wanted = wantedServices(rendered);
+    return buildModel(rendered.files, rendered.variables).services.filter((s) => wanted.some((w) => w.service === s.name && w.project === projectOfFile(s.file)));
+}
+/** The image a service runs: the images input's, else its compose file's. */
+const imageOf = (settings) => (s) => settings.stack.images[s.name] ?? s.image?.value ?? '';
+/** The images the host's stack runs (to ask the host which it has). */
+function stackImages(settings, rendered) {
+    return [...new Set(runningServices(rendered).map(imageOf(settings)).filter(Boolean))];
+}
+function budgetInputs(settings, rendered, usage, volumeDiskBytes, swapActiveKb) {
+    return {
+        budgets: resolveBudgets(settings.disk, volumeDiskBytes),
+        services: runningServices(rendered),
+        imageOf: imageOf(settings),
+        projectOf: (s) => projectOfFile(s.file),
+        usage,
+        swapFileBytes: swapFileBytes(swapActiveKb, settings.swapBytes),
+    };
+}
+/** Fails, naming the shortfall and the fix, when the stack cannot fit; its value is the report. */
+function budgetStep(h) {
+    return h.steps.run('Disk budget', async () => {
+        const inputs = budgetInputs(h.settings, h.rendered, h.state.disk, h.facts.volumeDiskBytes, h.state.swapActiveKb);
+        const budget = diskBudget(budgetItems(inputs), h.state.disk);
+        const error = diskBudgetError(budget);
+        if (error)
+            throw error;
+        const swapAfter = Math.max(h.facts.swapTotalBytes, h.settings.swapBytes);
+        const memory = memoryBudget(inputs.services, h.facts.memTotalBytes, swapAfter);
+        if (!memory.fits)
+            warn(h, memorySentence(memory));
+        const report = budgetReport(budget, memorySentence(memory));
+        return { value: report, detail: report.filesystems.join('; ') };
+    });
+}
+
+;// CONCATENATED MODULE: ./src/engine/host-state.ts
+// Everything a deploy needs to know about the host, read in one script under the lock: swap,
+// the network, the directories, the stack's files and their checksums, the containers, the
+// downloaded dashboards, the release last brought up and Grafana's admin password. A redeploy
+// that changes nothing needs no other command before its gate.
+
+
+
+
+
+
+
+
+
+
+
+
+
+/** Whether the deploy makes Grafana's admin password on the host (none was given). */
+const generatesPassword = (s) => !s.grafana.adminPassword && s.stack.stacks.includes('monitoring');
+/** The receiver runs and speaks TLS: its certificate is made on the host and read back. */
+const receiverTls = (s) => s.agents.acceptAgents && s.agents.receiverTls === 'on' && s.stack.stacks.includes('monitoring');
+function dirsWanted(i) {
+    return {
+        layout: i.layout,
+        generatePassword: generatesPassword(i.settings),
+        secretKey: i.settings.stack.stacks.includes('monitoring'),
+        agent: i.settings.stack.stacks.includes('agent'),
+        receiverTls: receiverTls(i.settings),
+        diskGuard: i.settings.stack.stacks.includes('monitoring')
+            ? 'loki'
+            : i.settings.stack.stacks.includes('agent')
+                ? 'nginx-only'
+                : undefined,
+    };
+}
+/**
+ * Secret files made on the host that no upload may remove: Grafana's secret key, always, and
+ * without grafana-admin-password the last one given (Grafana's database has it).
+ */
+function keptOnHost(s) {
+    return [...(generatesPassword(s) ? [SECRET_FILES.grafanaAdminPassword] : []), SECRET_FILES.grafanaSecretKey];
+}
+function hostStateScript(i) {
+    const docker = dockerCommand(i.facts);
+    return inParallel([
+        SWAP_STATE,
+        networkState(docker, i.settings.stack.network),
+        dirsState(dirsWanted(i)),
+        stateScript(i.layout.root, i.rendered.files.map((f) => f.path)),
+        containersScript(docker, i.settings.stack.network),
+        dashboardsState(i.layout),
+        upState(i.layout.root),
+        passwordState(i.layout),
+        ...(receiverTls(i.settings) ? [receiverCertState(i.layout)] : []),
+        diskUsageScript(docker, i.layout, i.facts.dockerRootDir ?? '/var/lib/docker', stackImages(i.settings, i.rendered)),
+    ]);
+}
+function parseHostState(out, layout) {
+    const value = (tag) => new RegExp(`^@${tag} ?(.*)$`, 'm').exec(out)?.[1]?.trim() ?? '';
+    return {
+        swapActiveKb: Number(value('swap')) || 0,
+        networkDriver: value('network'),
+        missing: out
+            .split('\n')
+            .filter((l) => l.startsWith('@missing '))
+            .map((l) => l.slice('@missing '.length)),
+        files: parseState(out),
+        containers: parseContainers(out),
+        dashboards: parseDashboards(out),
+        upRelease: value('up') || undefined,
+        grafanaPassword: parsePassword(out),
+        receiverCert: parseReceiverCert(out),
+        disk: parseDiskUsage(out, layout),
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/stack/releases.ts
 // Rollback: the files of an earlier release, kept on the host under .releases/<id>, put back in
 // place. Data lives in volumes and data/, which no release touches.
-
 
 
 
@@ -41631,12 +41812,16 @@ function assertReleaseId(release) {
  * without these files (they were generated on the host then) must not take them away.
  */
 const NEVER_REMOVED = [SECRET_FILES.grafanaAdminPassword, SECRET_FILES.grafanaSecretKey];
-function restoreScript(release) {
+/**
+ * Puts the release's files back; run in the stack's directory, or in `root` when given. Prints
+ * `@now`, `@changed PATH` for each file it changed, the compose files and the .env.
+ */
+function restoreScript(release, root) {
     assertReleaseId(release);
     const r = shq(`${RELEASES}/${release}`);
     const composeCandidates = Object.values(COMPOSE_FILES).flatMap((f) => [f, imagesOverrideFile(keyOf(f))]);
     // Manifests are read one path per line: a name with spaces stays one name.
-    return `set -e
+    return `${root === undefined ? '' : `cd ${shq(root)} || exit 1\n`}set -e
 echo "@now $(date +%s)"
 [ -f ${r}/${MANIFEST} ] || { echo "no release "${shq(release)}" on the host (kept: $(ls -1t ${RELEASES} 2>/dev/null | tr '\\n' ' '))" >&2; exit 7; }
 while IFS= read -r f; do
@@ -41659,6 +41844,10 @@ done
 [ -f .env ] && echo "@env $(base64 -w0 < .env)"
 exit 0
 `;
+}
+/** Prints the release before the current one, as the host recorded it (nothing if none). */
+function previousReleaseScript(root) {
+    return `cat ${shq(`${root}/${RELEASE_FILE}.previous`)} 2>/dev/null || true`;
 }
 function keyOf(composeFile) {
     return (Object.entries(COMPOSE_FILES).find(([, f]) => f === composeFile)?.[0] ?? 'app');
@@ -41694,7 +41883,7 @@ function parseRestore(release, stdout, stacks) {
     return { release, hostNowSec, changedPaths, stack: { files, variables: parseEnv(env), composeFiles, services: {} } };
 }
 async function restoreRelease(remote, layout, release, stacks) {
-    const out = await remote.run(`cd ${shq(layout.root)} || exit 1\n${restoreScript(release)}`, {
+    const out = await remote.run(restoreScript(release, layout.root), {
         what: `Restoring release ${release}`,
         explain: (r) => r.code === 7
             ? new DeployError(r.stderr.trim(), 'name a release that is kept on the host, or deploy again.')
@@ -41704,7 +41893,7 @@ async function restoreRelease(remote, layout, release, stacks) {
 }
 /** The release before the current one, as the host recorded it. */
 async function previousRelease(remote, layout) {
-    const out = await remote.run(`cat ${shq(`${layout.root}/${RELEASE_FILE}.previous`)} 2>/dev/null || true`, {
+    const out = await remote.run(previousReleaseScript(layout.root), {
         what: 'Reading the previous release',
     });
     return out.trim() || undefined;
@@ -41713,6 +41902,7 @@ async function previousRelease(remote, layout) {
 ;// CONCATENATED MODULE: ./src/engine/rollback.ts
 // Putting an earlier release back: after a failed gate (from the deploy) or by hand
 // (`monitoring-deploy rollback [RELEASE]`). Either way the restored release must pass the gate.
+
 
 
 
@@ -41760,9 +41950,7 @@ async function rollBack(h, layout, release, push) {
 async function rollbackHost(settings, log, named) {
     if (named !== undefined)
         assertReleaseId(named);
-    const run = newRun(settings, log);
-    const remote = await connectStep(run);
-    try {
+    return onConnection(settings, log, async (run, remote) => {
         const facts = await preflightStep(run, remote);
         const h = { ...run, remote, facts };
         const layout = remoteLayout(settings.stack.remoteDir, facts.home);
@@ -41774,13 +41962,16 @@ async function rollbackHost(settings, log, named) {
         log.info(`rolling back to release ${release}`);
         const gate = await withLock(h, layout.lockName, '', () => run.steps.run(`Rollback to ${release}`, () => rollBack(h, layout, release, true)));
         return { release, gate, steps: run.steps.records };
-    }
-    finally {
-        remote.close();
-    }
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/engine/deploy.ts
+// The deploy engine behind both the action and `monitoring-deploy deploy`: one SSH connection,
+// a sequence of named steps under a per-host lock, a health gate before it is green, and the
+// previous release put back when the gate fails.
+
+
+
 
 
 
@@ -41839,15 +42030,18 @@ async function deploy(settings, log, options = {}) {
         throw new DeployFailure(e, run.steps.records, run.warnings);
     }
 }
-/** The deploy's word on its log agent, if it runs Promtail: end of life, and how to switch. */
+/** The deploy's word on its log agent, if it is end of life: since when, and how to switch. */
 function logAgentWarning(settings) {
-    const { logAgent, stacks } = settings.stack;
-    if (logAgent !== 'promtail' || !stacks.some((s) => s === 'monitoring' || s === 'agent'))
+    const { stacks } = settings.stack;
+    const agent = logAgent(settings.stack.logAgent);
+    const eol = agent?.endOfLife;
+    const next = eol && logAgent(eol.successor);
+    if (!agent || !next || !stacks.some((s) => s === 'monitoring' || s === 'agent'))
         return undefined;
-    const eol = `Promtail is end of life since ${PROMTAIL_END_OF_LIFE}: it gets no fixes any more, not even for security.`;
-    return stacks.includes('agent')
-        ? `${eol} This agent host still ships its logs with Promtail: agents have no Alloy option in this version (log-agent: alloy is for the central stack).`
-        : `${eol} Switch to Grafana Alloy with the input \`log-agent: alloy\` (the same log jobs and labels; the next deploy stops Promtail and starts Alloy).`;
+    const said = `${agent.title} is end of life since ${eol.since}: it gets no fixes any more, not even for security.`;
+    return stacks.includes('agent') && !next.roles.includes('agent')
+        ? `${said} This agent host still ships its logs with ${agent.title}: agents have no ${next.title} option in this version (log-agent: ${next.name} is for the central stack).`
+        : `${said} Switch to ${next.title} with the input \`log-agent: ${next.name}\` (the same log jobs and labels; the next deploy stops ${agent.title} and starts ${next.title}).`;
 }
 /** Lint first, on this machine: a broken stack never gets as far as the host. */
 function lintStep(run) {
@@ -41872,7 +42066,7 @@ async function changeHost(h) {
         const up = await stacksStep(h, uploaded);
         if (adminPasswordChanged(h, uploaded))
             await h.steps.run('Grafana admin password', () => applyGrafanaAdminPassword(h.remote, h.facts));
-        const gate = await gateStep(h, uploaded, up);
+        const gate = await deploy_gateStep(h, uploaded, up);
         if (uploaded.previous === undefined || up.restarted.some((s) => appServiceNames(h.rendered).includes(s))) {
             // Only advice: a failure to look must not fail (and roll back) a release that passed its gate.
             const warning = await appLogsWarning(h.remote, h.facts, h.rendered, h.layout, h.settings.stack.appLogsDir).catch(() => undefined);
@@ -41991,7 +42185,7 @@ function stacksStep(h, uploaded) {
         };
     });
 }
-function gateStep(h, uploaded, up) {
+function deploy_gateStep(h, uploaded, up) {
     const first = uploaded.previous === undefined;
     // On a first deploy, or when this one (re)started anything on the log path: prove it again.
     // An agent's lines go to an engine elsewhere, which can change without this host: every time.
@@ -42152,71 +42346,66 @@ async function deployFleet(settings, log) {
             return { ...describe(entry), ok: false, durationMs: Date.now() - started, steps, error };
         }
     };
-    let outcomes;
-    if (central && agents.length && receiverTlsInRun(settings)) {
-        // The agents pin the certificate the central host makes: it goes first, then they go together.
-        const first = await deployHost(central)();
-        const cert = first.result?.receiverCert;
-        if (!cert && !settings.agents.pushCa) {
-            // Nothing to pin: an agent deployed now would send to a receiver it cannot trust.
-            const why = first.ok
-                ? `${central.name} gave no receiver certificate`
-                : `${central.name} failed, and the agents pin the receiver certificate it makes`;
-            outcomes = [first, ...agents.map((a) => skipped(a, why, central.name))];
-            for (const a of agents)
-                prefixedLog(log, a.name).error(`not deployed: ${why}.`);
-        }
-        else {
-            outcomes = [
-                first,
-                ...(await withLimit(settings.parallel, agents.map((a) => deployHost(a, cert)))),
-            ];
-        }
-    }
-    else {
-        // The central host first, so that its receiver is up while the agents' gates ask for it.
-        const order = [...(central ? [central] : []), ...agents];
-        outcomes = await withLimit(settings.parallel, order.map((entry) => deployHost(entry)));
-    }
+    const outcomes = central && agents.length && receiverTlsInRun(settings)
+        ? await centralThenPinningAgents(settings, log, central, agents, deployHost)
+        : // The central host first, so that its receiver is up while the agents' gates ask for it.
+            await withLimit(settings.parallel, [...(central ? [central] : []), ...agents].map((entry) => deployHost(entry)));
     const centralOutcome = outcomes.find((o) => o.role === 'monitoring');
     const connection = centralOutcome?.result?.connection;
-    if (!connection)
+    if (!centralOutcome || !connection)
         return outcomes;
     try {
-        const deployed = outcomes
-            .filter((o) => o.role === 'agent' && o.ok)
-            .map((o) => ({ host: o.name, targets: o.result?.targets ?? [] }));
-        if (!deployed.length)
-            return outcomes;
-        const started = Date.now();
-        const centralLog = prefixedLog(log, centralOutcome.name);
-        centralLog.info(`▶ Agents' data: waiting for ${deployed.map((a) => a.host).join(', ')} in Prometheus and Loki`);
-        const seen = await waitForAgents(connection.remote, connection.facts, settings.stack.network, deployed, settings.healthTimeoutMs, centralLog);
-        centralLog.info(`✓ Agents' data: ${seen.filter((a) => a.ok).length}/${seen.length} arrived in ${format_formatDuration(Date.now() - started)}`);
-        return outcomes.map((o) => {
-            const arrival = seen.find((a) => a.host === o.name);
-            if (!arrival)
-                return o;
-            const step = {
-                name: 'Data at the central host',
-                status: arrival.ok ? 'ok' : 'failed',
-                durationMs: Date.now() - started,
-                detail: arrival.detail,
-            };
-            return {
-                ...o,
-                ok: arrival.ok,
-                arrival,
-                steps: [...o.steps, step],
-                error: arrival.ok
-                    ? undefined
-                    : new Error(`${o.name} deployed, but its data did not arrive at ${centralOutcome.name} within ${format_formatDuration(settings.healthTimeoutMs)}: ${arrival.detail}`),
-            };
-        });
+        return await withAgentsArrival(settings, log, centralOutcome.name, connection, outcomes);
     }
     finally {
         connection.remote.close();
     }
+}
+/** The agents pin the certificate the central host makes: it goes first, then they go together. */
+async function centralThenPinningAgents(settings, log, central, agents, deployHost) {
+    const first = await deployHost(central)();
+    const cert = first.result?.receiverCert;
+    if (cert || settings.agents.pushCa)
+        return [
+            first,
+            ...(await withLimit(settings.parallel, agents.map((a) => deployHost(a, cert)))),
+        ];
+    // Nothing to pin: an agent deployed now would send to a receiver it cannot trust.
+    const why = first.ok
+        ? `${central.name} gave no receiver certificate`
+        : `${central.name} failed, and the agents pin the receiver certificate it makes`;
+    for (const a of agents)
+        prefixedLog(log, a.name).error(`not deployed: ${why}.`);
+    return [first, ...agents.map((a) => skipped(a, why, central.name))];
+}
+/** The deployed agents' data looked for at the central host; each agent's outcome says if it came. */
+async function withAgentsArrival(settings, log, centralName, connection, outcomes) {
+    const deployed = outcomes
+        .filter((o) => o.role === 'agent' && o.ok)
+        .map((o) => ({ host: o.name, targets: o.result?.targets ?? [] }));
+    if (!deployed.length)
+        return outcomes;
+    const started = Date.now();
+    const centralLog = prefixedLog(log, centralName);
+    centralLog.info(`▶ Agents' data: waiting for ${deployed.map((a) => a.host).join(', ')} in Prometheus and Loki`);
+    const { remote, facts } = connection;
+    const seen = await waitForAgents(remote, facts, settings.stack.network, deployed, settings.healthTimeoutMs, centralLog);
+    centralLog.info(`✓ Agents' data: ${seen.filter((a) => a.ok).length}/${seen.length} arrived in ${format_formatDuration(Date.now() - started)}`);
+    return outcomes.map((o) => {
+        const arrival = seen.find((a) => a.host === o.name);
+        if (!arrival)
+            return o;
+        const step = {
+            name: 'Data at the central host',
+            status: arrival.ok ? 'ok' : 'failed',
+            durationMs: Date.now() - started,
+            detail: arrival.detail,
+        };
+        const error = arrival.ok
+            ? undefined
+            : new Error(`${o.name} deployed, but its data did not arrive at ${centralName} within ${format_formatDuration(settings.healthTimeoutMs)}: ${arrival.detail}`);
+        return { ...o, ok: arrival.ok, arrival, steps: [...o.steps, step], error };
+    });
 }
 function describe(entry) {
     return { name: entry.name, role: entry.role, host: entry.host };
@@ -42638,16 +42827,9 @@ function liveTerminalLog(stream, options = {}) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/cli/deploy.ts
-// `deploy` and `check` on the command line: step lines live on stderr, the result on stdout.
-
-
-
-
-
-
-
-
+;// CONCATENATED MODULE: ./src/cli/log.ts
+// Where the CLI's progress goes: stderr, so that results on stdout can be piped. Secrets are
+// redacted from every line.
 
 
 
@@ -42662,6 +42844,28 @@ function stderrLog(args) {
     const color = tty && process.stderr.hasColors?.() === true && !process.env.NO_COLOR;
     return redactingLog(tty ? liveTerminalLog(process.stderr, { color }) : STDERR, secretValues(args.raw));
 }
+/**
+ * For the commands that look at a host (preflight, exec, fetch): as stderrLog, but with --json
+ * only warnings and errors, so that stderr stays empty when all is well.
+ */
+function lookLog(args) {
+    return args.json ? redactingLog({ ...STDERR, info: () => undefined }, secretValues(args.raw)) : stderrLog(args);
+}
+
+;// CONCATENATED MODULE: ./src/cli/deploy.ts
+// `deploy` and `check` on the command line: step lines live on stderr, the result on stdout.
+
+
+
+
+
+
+
+
+
+
+
+
 async function deployCommand(args, redact) {
     const settings = readSettings(args.raw);
     if (settings.hosts.length)
@@ -42737,6 +42941,88 @@ async function rollbackCommand(args, redact) {
     return 0;
 }
 
+;// CONCATENATED MODULE: ./src/engine/inspect.ts
+// The CLI's look at a host, through the same connection as a deploy (the host key verified, an
+// unverified one warned of): its facts (preflight), a command of the user's own (exec), and an
+// HTTP GET inside its Docker network (fetch). None of them changes the host by itself.
+
+
+
+
+/** A command as long as this may run on the host. */
+const EXEC_TIMEOUT_MS = 600_000;
+/** `monitoring-deploy preflight`: what the host has, and what would stop a deploy there. */
+function runPreflight(settings, log) {
+    return onConnection(settings, log, async (run, remote) => {
+        const facts = await preflightStep(run, remote, false);
+        return { hostKey: remote.hostKey, facts, problems: preflightProblems(facts, settings.connection.username) };
+    });
+}
+/**
+ * `monitoring-deploy exec -- COMMAND`: a person's own command, passed as it is to their login
+ * shell (not a script of ours, so not through RemoteHost.run); its exit code is the answer.
+ */
+function runExec(settings, log, command) {
+    return onConnection(settings, log, (_run, remote) => remote.exec(command, { timeoutMs: EXEC_TIMEOUT_MS }));
+}
+/** `monitoring-deploy fetch CONTAINER:PORT/PATH`: a GET through a tunnel, no published port needed. */
+function runFetch(settings, log, target) {
+    return onConnection(settings, log, async (run, remote) => {
+        const facts = await preflightStep(run, remote, false);
+        const address = await containerAddress(remote, facts, target.container);
+        return httpViaHost(remote, address, target.port, { path: target.path });
+    });
+}
+
+;// CONCATENATED MODULE: ./src/cli/inspect.ts
+// `preflight`, `exec` and `fetch` on the command line: a look at a host through the engine,
+// progress on stderr, the answer on stdout.
+
+
+
+
+
+/** The host's facts, one per line (or JSON); fails when a deploy would stop at its preflight. */
+async function preflightCommand(args, redact) {
+    const report = await runPreflight(readSettings(args.raw), lookLog(args));
+    if (args.json) {
+        process.stdout.write(`${redactedJson(report, redact, 2)}\n`);
+    }
+    else {
+        for (const [k, v] of Object.entries(report.facts))
+            consoleLog.info(`${k.padEnd(20)} ${redactedJson(v, redact)}`);
+        for (const p of report.problems)
+            consoleLog.error(redact(p));
+    }
+    return report.problems.length ? EXIT.failed : EXIT.ok;
+}
+/** The command's own output and exit code. */
+async function execCommand(args, redact) {
+    if (!args.rest.length)
+        throw new SettingsError(['exec: give the command after --']);
+    const r = await runExec(readSettings(args.raw), lookLog(args), args.rest.join(' '));
+    process.stdout.write(redact(r.stdout));
+    process.stderr.write(redact(r.stderr));
+    return r.code ?? EXIT.failed;
+}
+/** `CONTAINER:PORT/PATH`, the path `/` when none is given. */
+function fetchTarget(arg = '') {
+    const m = /^([^:/]+):(\d+)(\/.*)?$/.exec(arg);
+    if (!m?.[1] || !m[2])
+        throw new SettingsError(['fetch: give CONTAINER:PORT/PATH, e.g. prometheus:9090/-/ready']);
+    return { container: m[1], port: Number(m[2]), path: m[3] ?? '/' };
+}
+/** The answer's status line and body (or JSON); fails on an HTTP error status. */
+async function fetchCommand(args, redact) {
+    const target = fetchTarget(args.rest[0]);
+    const res = await runFetch(readSettings(args.raw), lookLog(args), target);
+    if (args.json)
+        process.stdout.write(`${redactedJson(res, redact)}\n`);
+    else
+        process.stdout.write(redact(`${`HTTP ${res.status} ${res.headers['content-type'] ?? ''}`.trim()}\n${res.body}`));
+    return res.status < 400 ? EXIT.ok : EXIT.failed;
+}
+
 ;// CONCATENATED MODULE: ./src/cli/plan.ts
 // `plan` and `lint`: the stack as a deploy would upload it, checked, without a host.
 
@@ -42804,24 +43090,42 @@ function planOrLint(args, redact) {
 
 
 
-
-
-
-
-
-// Progress goes to stderr, results to stdout, so that output can be piped.
-const progress = (line) => process.stderr.write(`${line}\n`);
-const EXIT = { ok: 0, failed: 1, usage: 2 };
+/** Each command: its line in the usage, and what runs it (it prints its result and returns the exit code). */
 const COMMANDS = {
-    plan: 'Render the stack for the given settings, lint it, and list the files a deploy would upload; needs no host.',
-    lint: 'Check a stack directory for the known mistakes (file:line, errors and warnings): lint [STACK_DIR]',
-    deploy: 'Deploy the stack to the host and wait until it is healthy (the same engine as the action).',
-    rollback: 'Put an earlier release back (default: the previous one) and wait until it is healthy: rollback [RELEASE]',
-    check: 'Run only the health gate against an already deployed host; it writes only its canary log lines.',
-    preflight: 'Connect (host key verified) and report what the host has; changes nothing.',
-    exec: 'Run a command on the host over the verified connection: exec [flags] -- COMMAND...',
-    fetch: "GET a URL inside the host's Docker network through the SSH tunnel: fetch [flags] CONTAINER:PORT/PATH",
+    plan: {
+        about: 'Render the stack for the given settings, lint it, and list the files a deploy would upload; needs no host.',
+        run: planOrLint,
+    },
+    lint: {
+        about: 'Check a stack directory for the known mistakes (file:line, errors and warnings): lint [STACK_DIR]',
+        run: planOrLint,
+    },
+    deploy: {
+        about: 'Deploy the stack to the host and wait until it is healthy (the same engine as the action).',
+        run: deployCommand,
+    },
+    rollback: {
+        about: 'Put an earlier release back (default: the previous one) and wait until it is healthy: rollback [RELEASE]',
+        run: rollbackCommand,
+    },
+    check: {
+        about: 'Run only the health gate against an already deployed host; it writes only its canary log lines.',
+        run: checkCommand,
+    },
+    preflight: {
+        about: 'Connect (host key verified) and report what the host has; changes nothing.',
+        run: preflightCommand,
+    },
+    exec: {
+        about: 'Run a command on the host over the verified connection: exec [flags] -- COMMAND...',
+        run: execCommand,
+    },
+    fetch: {
+        about: "GET a URL inside the host's Docker network through the SSH tunnel: fetch [flags] CONTAINER:PORT/PATH",
+        run: fetchCommand,
+    },
 };
+const commandNamed = (name) => (name && Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined);
 /** Which inputs a command reads: plan and lint need no connection. */
 function flagsFor(command) {
     if (command === 'plan' || command === 'lint')
@@ -42831,21 +43135,21 @@ function flagsFor(command) {
     return CLI_INPUTS;
 }
 function usage(command) {
-    const known = command && command in COMMANDS ? command : undefined;
+    const known = commandNamed(command) ? command : undefined;
     const flags = flagsFor(known).map((i) => {
         const name = `--${i.name}${i.secret ? `, --${i.name}-file` : ''}`;
         const def = i.default !== undefined ? ` (default: ${i.default || '""'})` : i.required ? ' (required)' : '';
         return `  ${name.padEnd(48)} ${i.description}${def}`;
     });
     const head = known
-        ? [`Usage: monitoring-deploy ${known} [flags]`, '', COMMANDS[known] ?? '']
+        ? [`Usage: monitoring-deploy ${known} [flags]`, '', commandNamed(known)?.about ?? '']
         : [
             'Usage: monitoring-deploy <command> [flags]',
             '',
             'Deploys a Prometheus + Loki + Promtail + Grafana stack to a server over SSH.',
             '',
             'Commands (monitoring-deploy <command> --help for one):',
-            ...Object.entries(COMMANDS).map(([c, d]) => `  ${c.padEnd(12)} ${d}`),
+            ...Object.entries(COMMANDS).map(([c, d]) => `  ${c.padEnd(12)} ${d.about}`),
         ];
     return [
         ...head,
@@ -42880,72 +43184,14 @@ async function main(argv, env) {
         process.stdout.write(`${usage(args.command)}\n`);
         return args.command || args.help ? EXIT.ok : EXIT.usage;
     }
-    if (!(args.command in COMMANDS)) {
+    const command = commandNamed(args.command);
+    if (!command) {
         process.stderr.write(`Unknown command "${args.command}".\n\n${usage()}\n`);
         return EXIT.usage;
     }
     const redact = redactor(secretValues(args.raw));
     try {
-        if (args.command === 'plan' || args.command === 'lint')
-            return planOrLint(args, redact);
-        if (args.command === 'deploy')
-            return await deployCommand(args, redact);
-        if (args.command === 'check')
-            return await checkCommand(args, redact);
-        if (args.command === 'rollback')
-            return await rollbackCommand(args, redact);
-        const settings = readSettings(args.raw);
-        const started = Date.now();
-        const remote = await RemoteHost.connect(settings.connection);
-        try {
-            if (!args.json)
-                progress(`connected to ${settings.connection.host}:${settings.connection.port} in ${format_formatDuration(Date.now() - started)}; ${hostKeyDetail(remote.hostKey)}`);
-            const unverified = unverifiedHostKeyWarning(settings.connection.host, settings.connection.port, remote.hostKey);
-            if (unverified)
-                consoleLog.warn(redact(unverified));
-            switch (args.command) {
-                case 'preflight': {
-                    const facts = await preflight(remote);
-                    const problems = preflightProblems(facts, settings.connection.username);
-                    if (args.json) {
-                        process.stdout.write(`${redactedJson({ hostKey: remote.hostKey, facts, problems }, redact, 2)}\n`);
-                    }
-                    else {
-                        for (const [k, v] of Object.entries(facts))
-                            consoleLog.info(`${k.padEnd(20)} ${redactedJson(v, redact)}`);
-                        for (const p of problems)
-                            consoleLog.error(redact(p));
-                    }
-                    return problems.length ? EXIT.failed : EXIT.ok;
-                }
-                case 'exec': {
-                    if (!args.rest.length)
-                        throw new SettingsError(['exec: give the command after --']);
-                    const r = await remote.exec(args.rest.join(' '), { timeoutMs: 600_000 });
-                    process.stdout.write(redact(r.stdout));
-                    process.stderr.write(redact(r.stderr));
-                    return r.code ?? EXIT.failed;
-                }
-                case 'fetch': {
-                    const m = /^([^:/]+):(\d+)(\/.*)?$/.exec(args.rest[0] ?? '');
-                    if (!m?.[1] || !m[2])
-                        throw new SettingsError(['fetch: give CONTAINER:PORT/PATH, e.g. prometheus:9090/-/ready']);
-                    const facts = await preflight(remote);
-                    const address = await containerAddress(remote, facts, m[1]);
-                    const res = await httpViaHost(remote, address, Number(m[2]), { path: m[3] ?? '/' });
-                    if (args.json)
-                        process.stdout.write(`${redactedJson(res, redact)}\n`);
-                    else {
-                        process.stdout.write(redact(`${`HTTP ${res.status} ${res.headers['content-type'] ?? ''}`.trim()}\n${res.body}`));
-                    }
-                    return res.status < 400 ? EXIT.ok : EXIT.failed;
-                }
-            }
-            return EXIT.usage;
-        }
-        finally {
-            remote.close();
-        }
+        return await command.run(args, redact);
     }
     catch (e) {
         const known = e instanceof DeployError || e instanceof SettingsError;

@@ -1,7 +1,7 @@
 /******/ (() => { // webpackBootstrap
 /******/ 	var __webpack_modules__ = ({
 
-/***/ 6656:
+/***/ 6400:
 /***/ ((module) => {
 
 // Copyright 2011 Mark Cavage <mcavage@gmail.com> All rights reserved.
@@ -21,16 +21,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7703:
+/***/ 8951:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // Copyright 2011 Mark Cavage <mcavage@gmail.com> All rights reserved.
 
-var errors = __nccwpck_require__(6656);
-var types = __nccwpck_require__(254);
+var errors = __nccwpck_require__(6400);
+var types = __nccwpck_require__(590);
 
-var Reader = __nccwpck_require__(1996);
-var Writer = __nccwpck_require__(9816);
+var Reader = __nccwpck_require__(924);
+var Writer = __nccwpck_require__(7544);
 
 
 // --- Exports
@@ -55,16 +55,16 @@ for (var e in errors) {
 
 /***/ }),
 
-/***/ 1996:
+/***/ 924:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // Copyright 2011 Mark Cavage <mcavage@gmail.com> All rights reserved.
 
 var assert = __nccwpck_require__(2613);
-var Buffer = (__nccwpck_require__(2803).Buffer);
+var Buffer = (__nccwpck_require__(9027).Buffer);
 
-var ASN1 = __nccwpck_require__(254);
-var errors = __nccwpck_require__(6656);
+var ASN1 = __nccwpck_require__(590);
+var errors = __nccwpck_require__(6400);
 
 
 // --- Globals
@@ -324,7 +324,7 @@ module.exports = Reader;
 
 /***/ }),
 
-/***/ 254:
+/***/ 590:
 /***/ ((module) => {
 
 // Copyright 2011 Mark Cavage <mcavage@gmail.com> All rights reserved.
@@ -367,15 +367,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9816:
+/***/ 7544:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // Copyright 2011 Mark Cavage <mcavage@gmail.com> All rights reserved.
 
 var assert = __nccwpck_require__(2613);
-var Buffer = (__nccwpck_require__(2803).Buffer);
-var ASN1 = __nccwpck_require__(254);
-var errors = __nccwpck_require__(6656);
+var Buffer = (__nccwpck_require__(9027).Buffer);
+var ASN1 = __nccwpck_require__(590);
+var errors = __nccwpck_require__(6400);
 
 
 // --- Globals
@@ -691,7 +691,7 @@ module.exports = Writer;
 
 /***/ }),
 
-/***/ 9837:
+/***/ 2733:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // Copyright 2011 Mark Cavage <mcavage@gmail.com> All rights reserved.
@@ -699,7 +699,7 @@ module.exports = Writer;
 // If you have no idea what ASN.1 or BER is, see this:
 // ftp://ftp.rsa.com/pub/pkcs/ascii/layman.asc
 
-var Ber = __nccwpck_require__(7703);
+var Ber = __nccwpck_require__(8951);
 
 
 
@@ -718,13 +718,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 686:
+/***/ 6046:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var crypto_hash_sha512 = (__nccwpck_require__(668).lowlevel).crypto_hash;
+var crypto_hash_sha512 = (__nccwpck_require__(8156).lowlevel).crypto_hash;
 
 /*
  * This file is a 1:1 port from the OpenBSD blowfish.c and bcrypt_pbkdf.c. As a
@@ -1282,20 +1282,20 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4982:
+/***/ 8198:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-const binding = __nccwpck_require__(7318);
+const binding = __nccwpck_require__(1284);
 
 module.exports = binding.getCPUInfo;
 
 
 /***/ }),
 
-/***/ 6543:
+/***/ 1327:
 /***/ ((module) => {
 
 "use strict";
@@ -1331,7 +1331,7 @@ module.exports = isStream;
 
 /***/ }),
 
-/***/ 6512:
+/***/ 48:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -1339,7 +1339,7 @@ module.exports = isStream;
 const fs = __nccwpck_require__(9896);
 const path = __nccwpck_require__(6928);
 const {promisify} = __nccwpck_require__(9023);
-const semver = __nccwpck_require__(9318);
+const semver = __nccwpck_require__(4390);
 
 const useNativeRecursiveOption = semver.satisfies(process.version, '>=10.12.0');
 
@@ -1495,7 +1495,7 @@ module.exports.sync = (input, options) => {
 
 /***/ }),
 
-/***/ 2803:
+/***/ 9027:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -1580,7 +1580,7 @@ module.exports = safer
 
 /***/ }),
 
-/***/ 9318:
+/***/ 4390:
 /***/ ((module, exports) => {
 
 exports = module.exports = SemVer
@@ -3435,7 +3435,7 @@ function coerce (version, options) {
 
 /***/ }),
 
-/***/ 4646:
+/***/ 9830:
 /***/ ((module) => {
 
 module.exports = shellescape;
@@ -3459,7 +3459,7 @@ function shellescape(a) {
 
 /***/ }),
 
-/***/ 5683:
+/***/ 9379:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -3473,8 +3473,8 @@ const {
 
 const {
   CHANNEL_EXTENDED_DATATYPE: { STDERR },
-} = __nccwpck_require__(4020);
-const { bufferSlice } = __nccwpck_require__(2184);
+} = __nccwpck_require__(9044);
+const { bufferSlice } = __nccwpck_require__(4408);
 
 const PACKET_SIZE = 32 * 1024;
 const MAX_WINDOW = 2 * 1024 * 1024;
@@ -3762,7 +3762,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3849:
+/***/ 4969:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -3774,14 +3774,14 @@ const { resolve } = __nccwpck_require__(6928);
 const { readFile } = __nccwpck_require__(9896);
 const { execFile, spawn } = __nccwpck_require__(5317);
 
-const { isParsedKey, parseKey } = __nccwpck_require__(1789);
+const { isParsedKey, parseKey } = __nccwpck_require__(7517);
 
 const {
   makeBufferParser,
   readUInt32BE,
   writeUInt32BE,
   writeUInt32LE,
-} = __nccwpck_require__(2184);
+} = __nccwpck_require__(4408);
 
 function once(cb) {
   let called = false;
@@ -4893,7 +4893,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6297:
+/***/ 9353:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -4929,11 +4929,11 @@ const {
   SUPPORTED_KEX,
   SUPPORTED_MAC,
   SUPPORTED_SERVER_HOST_KEY,
-} = __nccwpck_require__(4020);
-const { init: cryptoInit } = __nccwpck_require__(2888);
-const Protocol = __nccwpck_require__(7841);
-const { parseKey } = __nccwpck_require__(1789);
-const { SFTP } = __nccwpck_require__(4996);
+} = __nccwpck_require__(9044);
+const { init: cryptoInit } = __nccwpck_require__(408);
+const Protocol = __nccwpck_require__(3393);
+const { parseKey } = __nccwpck_require__(7517);
+const { SFTP } = __nccwpck_require__(7396);
 const {
   bufferCopy,
   makeBufferParser,
@@ -4941,23 +4941,23 @@ const {
   readUInt32BE,
   sigSSHToASN1,
   writeUInt32BE,
-} = __nccwpck_require__(2184);
+} = __nccwpck_require__(4408);
 
-const { AgentContext, createAgent, isAgent } = __nccwpck_require__(3849);
+const { AgentContext, createAgent, isAgent } = __nccwpck_require__(4969);
 const {
   Channel,
   MAX_WINDOW,
   PACKET_SIZE,
   windowAdjust,
   WINDOW_THRESHOLD,
-} = __nccwpck_require__(5683);
+} = __nccwpck_require__(9379);
 const {
   ChannelManager,
   generateAlgorithmList,
   isWritable,
   onChannelOpenFailure,
   onCHANNEL_CLOSE,
-} = __nccwpck_require__(2137);
+} = __nccwpck_require__(1289);
 
 const bufferParser = makeBufferParser();
 const sigParser = makeBufferParser();
@@ -7077,7 +7077,7 @@ module.exports = Client;
 
 /***/ }),
 
-/***/ 137:
+/***/ 2729:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
@@ -7105,7 +7105,7 @@ for (const ctor of [HttpAgent, HttpsAgent]) {
       const dstPort = options.port;
 
       if (Client === undefined)
-        Client = __nccwpck_require__(6297);
+        Client = __nccwpck_require__(9353);
 
       const client = new Client();
       let triedForward = false;
@@ -7169,7 +7169,7 @@ function decorateStream(stream, ctor, options) {
 
 /***/ }),
 
-/***/ 5472:
+/***/ 3328:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -7182,33 +7182,33 @@ const {
   CygwinAgent,
   OpenSSHAgent,
   PageantAgent,
-} = __nccwpck_require__(3849);
+} = __nccwpck_require__(4969);
 const {
   SSHTTPAgent: HTTPAgent,
   SSHTTPSAgent: HTTPSAgent,
-} = __nccwpck_require__(137);
-const { parseKey } = __nccwpck_require__(1789);
+} = __nccwpck_require__(2729);
+const { parseKey } = __nccwpck_require__(7517);
 const {
   flagsToString,
   OPEN_MODE,
   STATUS_CODE,
   stringToFlags,
-} = __nccwpck_require__(4996);
+} = __nccwpck_require__(7396);
 
 module.exports = {
   AgentProtocol,
   BaseAgent,
   createAgent,
-  Client: __nccwpck_require__(6297),
+  Client: __nccwpck_require__(9353),
   CygwinAgent,
   HTTPAgent,
   HTTPSAgent,
   OpenSSHAgent,
   PageantAgent,
-  Server: __nccwpck_require__(2605),
+  Server: __nccwpck_require__(3389),
   utils: {
     parseKey,
-    ...__nccwpck_require__(3489),
+    ...__nccwpck_require__(2113),
     sftp: {
       flagsToString,
       OPEN_MODE,
@@ -7221,7 +7221,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3489:
+/***/ 2113:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -7235,10 +7235,10 @@ const {
   randomBytes,
 } = __nccwpck_require__(6982);
 
-const { Ber } = __nccwpck_require__(9837);
-const bcrypt_pbkdf = (__nccwpck_require__(686).pbkdf);
+const { Ber } = __nccwpck_require__(2733);
+const bcrypt_pbkdf = (__nccwpck_require__(6046).pbkdf);
 
-const { CIPHER_INFO } = __nccwpck_require__(2888);
+const { CIPHER_INFO } = __nccwpck_require__(408);
 
 const SALT_LEN = 16;
 const DEFAULT_ROUNDS = 16;
@@ -7811,7 +7811,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7841:
+/***/ 3393:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -7857,7 +7857,7 @@ module.exports = {
 
 const { inspect } = __nccwpck_require__(9023);
 
-const { bindingAvailable, NullCipher, NullDecipher } = __nccwpck_require__(2888);
+const { bindingAvailable, NullCipher, NullDecipher } = __nccwpck_require__(408);
 const {
   COMPAT_CHECKS,
   DISCONNECT_REASON,
@@ -7865,18 +7865,18 @@ const {
   MESSAGE,
   SIGNALS,
   TERMINAL_MODE,
-} = __nccwpck_require__(4020);
+} = __nccwpck_require__(9044);
 const {
   DEFAULT_KEXINIT_CLIENT,
   DEFAULT_KEXINIT_SERVER,
   KexInit,
   kexinit,
   onKEXPayload,
-} = __nccwpck_require__(4637);
+} = __nccwpck_require__(797);
 const {
   parseKey,
-} = __nccwpck_require__(1789);
-const MESSAGE_HANDLERS = __nccwpck_require__(9244);
+} = __nccwpck_require__(7517);
+const MESSAGE_HANDLERS = __nccwpck_require__(6316);
 const {
   bufferCopy,
   bufferFill,
@@ -7884,15 +7884,15 @@ const {
   convertSignature,
   sendPacket,
   writeUInt32BE,
-} = __nccwpck_require__(2184);
+} = __nccwpck_require__(4408);
 const {
   PacketReader,
   PacketWriter,
   ZlibPacketReader,
   ZlibPacketWriter,
-} = __nccwpck_require__(4592);
+} = __nccwpck_require__(2752);
 
-const MODULE_VER = (__nccwpck_require__(8342)/* .version */ .rE);
+const MODULE_VER = (__nccwpck_require__(5856)/* .version */ .rE);
 
 const VALID_DISCONNECT_REASONS = new Map(
   Object.values(DISCONNECT_REASON).map((n) => [n, 1])
@@ -9955,7 +9955,7 @@ module.exports = Protocol;
 
 /***/ }),
 
-/***/ 4996:
+/***/ 7396:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -9977,7 +9977,7 @@ const {
   bufferSlice,
   makeBufferParser,
   writeUInt32BE,
-} = __nccwpck_require__(2184);
+} = __nccwpck_require__(4408);
 
 const ATTR = {
   SIZE: 0x00000001,
@@ -13557,7 +13557,7 @@ const {
   ERR_INVALID_ARG_TYPE,
   ERR_OUT_OF_RANGE,
   validateNumber
-} = __nccwpck_require__(3208);
+} = __nccwpck_require__(6200);
 
 const kMinPoolSpace = 128;
 
@@ -14015,7 +14015,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4020:
+/***/ 9044:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -14025,10 +14025,10 @@ const crypto = __nccwpck_require__(6982);
 
 let cpuInfo;
 try {
-  cpuInfo = __nccwpck_require__(4982)();
+  cpuInfo = __nccwpck_require__(8198)();
 } catch {}
 
-const { bindingAvailable, CIPHER_INFO, MAC_INFO } = __nccwpck_require__(2888);
+const { bindingAvailable, CIPHER_INFO, MAC_INFO } = __nccwpck_require__(408);
 
 const eddsaSupported = (() => {
   if (typeof crypto.sign === 'function'
@@ -14379,7 +14379,7 @@ module.exports.DISCONNECT_REASON_BY_VALUE =
 
 /***/ }),
 
-/***/ 2888:
+/***/ 408:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -14395,7 +14395,7 @@ const {
   createCipheriv, createDecipheriv, createHmac, randomFillSync, timingSafeEqual
 } = __nccwpck_require__(6982);
 
-const { readUInt32BE, writeUInt32BE } = __nccwpck_require__(2184);
+const { readUInt32BE, writeUInt32BE } = __nccwpck_require__(4408);
 
 const FastBuffer = Buffer[Symbol.species];
 const MAX_SEQNO = 2 ** 32 - 1;
@@ -14412,7 +14412,7 @@ let AESGCMDecipher;
 let ChaChaPolyDecipher;
 let GenericDecipher;
 try {
-  binding = __nccwpck_require__(490);
+  binding = __nccwpck_require__(7168);
   ({ AESGCMCipher, ChaChaPolyCipher, GenericCipher,
      AESGCMDecipher, ChaChaPolyDecipher, GenericDecipher } = binding);
 } catch {}
@@ -15966,7 +15966,7 @@ module.exports = {
     // eslint-disable-next-line no-async-promise-executor
     return new Promise(async (resolve, reject) => {
       try {
-        POLY1305_WASM_MODULE = await __nccwpck_require__(7830)();
+        POLY1305_WASM_MODULE = await __nccwpck_require__(1878)();
         POLY1305_RESULT_MALLOC = POLY1305_WASM_MODULE._malloc(16);
         poly1305_auth = POLY1305_WASM_MODULE.cwrap(
           'poly1305_auth',
@@ -15989,7 +15989,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7830:
+/***/ 1878:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -16036,7 +16036,7 @@ else {}
 
 /***/ }),
 
-/***/ 9244:
+/***/ 6316:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -16044,8 +16044,8 @@ else {}
 
 const MESSAGE_HANDLERS = new Array(256);
 [
-  (__nccwpck_require__(4637).HANDLERS),
-  __nccwpck_require__(9964),
+  (__nccwpck_require__(797).HANDLERS),
+  __nccwpck_require__(8268),
 ].forEach((handlers) => {
   // eslint-disable-next-line prefer-const
   for (let [type, handler] of Object.entries(handlers)) {
@@ -16060,7 +16060,7 @@ module.exports = MESSAGE_HANDLERS;
 
 /***/ }),
 
-/***/ 9964:
+/***/ 8268:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -16072,18 +16072,18 @@ const {
   doFatalError,
   sigSSHToASN1,
   writeUInt32BE,
-} = __nccwpck_require__(2184);
+} = __nccwpck_require__(4408);
 
 const {
   CHANNEL_OPEN_FAILURE,
   COMPAT,
   MESSAGE,
   TERMINAL_MODE,
-} = __nccwpck_require__(4020);
+} = __nccwpck_require__(9044);
 
 const {
   parseKey,
-} = __nccwpck_require__(1789);
+} = __nccwpck_require__(7517);
 
 const TERMINAL_MODE_BY_VALUE =
   Array.from(Object.entries(TERMINAL_MODE))
@@ -17353,7 +17353,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4637:
+/***/ 797:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -17370,7 +17370,7 @@ const {
   randomFillSync,
 } = __nccwpck_require__(6982);
 
-const { Ber } = __nccwpck_require__(9837);
+const { Ber } = __nccwpck_require__(2733);
 
 const {
   COMPAT,
@@ -17382,14 +17382,14 @@ const {
   DEFAULT_COMPRESSION,
   DISCONNECT_REASON,
   MESSAGE,
-} = __nccwpck_require__(4020);
+} = __nccwpck_require__(9044);
 const {
   CIPHER_INFO,
   createCipher,
   createDecipher,
   MAC_INFO,
-} = __nccwpck_require__(2888);
-const { parseDERKey } = __nccwpck_require__(1789);
+} = __nccwpck_require__(408);
+const { parseDERKey } = __nccwpck_require__(7517);
 const {
   bufferFill,
   bufferParser,
@@ -17398,13 +17398,13 @@ const {
   FastBuffer,
   sigSSHToASN1,
   writeUInt32BE,
-} = __nccwpck_require__(2184);
+} = __nccwpck_require__(4408);
 const {
   PacketReader,
   PacketWriter,
   ZlibPacketReader,
   ZlibPacketWriter,
-} = __nccwpck_require__(4592);
+} = __nccwpck_require__(2752);
 
 let MESSAGE_HANDLERS;
 
@@ -19148,7 +19148,7 @@ function onKEXPayload(state, payload) {
       case MESSAGE.UNIMPLEMENTED:
       case MESSAGE.DEBUG:
         if (!MESSAGE_HANDLERS)
-          MESSAGE_HANDLERS = __nccwpck_require__(9244);
+          MESSAGE_HANDLERS = __nccwpck_require__(6316);
         return MESSAGE_HANDLERS[type](this, payload);
     }
   }
@@ -19156,7 +19156,7 @@ function onKEXPayload(state, payload) {
   switch (type) {
     case MESSAGE.DISCONNECT:
       if (!MESSAGE_HANDLERS)
-        MESSAGE_HANDLERS = __nccwpck_require__(9244);
+        MESSAGE_HANDLERS = __nccwpck_require__(6316);
       return MESSAGE_HANDLERS[type](this, payload);
     case MESSAGE.KEXINIT:
       if (!state.firstPacket) {
@@ -19269,7 +19269,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1789:
+/***/ 7517:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -19292,18 +19292,18 @@ const {
 } = __nccwpck_require__(6982);
 const supportedOpenSSLCiphers = getCiphers();
 
-const { Ber } = __nccwpck_require__(9837);
-const bcrypt_pbkdf = (__nccwpck_require__(686).pbkdf);
+const { Ber } = __nccwpck_require__(2733);
+const bcrypt_pbkdf = (__nccwpck_require__(6046).pbkdf);
 
-const { CIPHER_INFO } = __nccwpck_require__(2888);
-const { eddsaSupported, SUPPORTED_CIPHER } = __nccwpck_require__(4020);
+const { CIPHER_INFO } = __nccwpck_require__(408);
+const { eddsaSupported, SUPPORTED_CIPHER } = __nccwpck_require__(9044);
 const {
   bufferSlice,
   makeBufferParser,
   readString,
   readUInt32BE,
   writeUInt32BE,
-} = __nccwpck_require__(2184);
+} = __nccwpck_require__(4408);
 
 const SYM_HASH_ALGO = Symbol('Hash Algorithm');
 const SYM_PRIV_PEM = Symbol('Private key PEM');
@@ -20761,7 +20761,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3208:
+/***/ 6200:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
@@ -20884,13 +20884,13 @@ exports.validateNumber = function validateNumber(value, name) {
 
 /***/ }),
 
-/***/ 2184:
+/***/ 4408:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-const Ber = (__nccwpck_require__(9837).Ber);
+const Ber = (__nccwpck_require__(2733).Ber);
 
 let DISCONNECT_REASON;
 
@@ -21061,7 +21061,7 @@ module.exports = {
   doFatalError: (protocol, msg, level, reason) => {
     let err;
     if (DISCONNECT_REASON === undefined)
-      ({ DISCONNECT_REASON } = __nccwpck_require__(4020));
+      ({ DISCONNECT_REASON } = __nccwpck_require__(9044));
     if (msg instanceof Error) {
       // doFatalError(protocol, err[, reason])
       err = msg;
@@ -21248,7 +21248,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4592:
+/***/ 2752:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -21511,7 +21511,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2605:
+/***/ 3389:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -21540,13 +21540,13 @@ const {
   SUPPORTED_KEX,
   SUPPORTED_MAC,
   SUPPORTED_SERVER_HOST_KEY,
-} = __nccwpck_require__(4020);
-const { init: cryptoInit } = __nccwpck_require__(2888);
-const { KexInit } = __nccwpck_require__(4637);
-const { parseKey } = __nccwpck_require__(1789);
-const Protocol = __nccwpck_require__(7841);
-const { SFTP } = __nccwpck_require__(4996);
-const { writeUInt32BE } = __nccwpck_require__(2184);
+} = __nccwpck_require__(9044);
+const { init: cryptoInit } = __nccwpck_require__(408);
+const { KexInit } = __nccwpck_require__(797);
+const { parseKey } = __nccwpck_require__(7517);
+const Protocol = __nccwpck_require__(3393);
+const { SFTP } = __nccwpck_require__(7396);
+const { writeUInt32BE } = __nccwpck_require__(4408);
 
 const {
   Channel,
@@ -21554,7 +21554,7 @@ const {
   PACKET_SIZE,
   windowAdjust,
   WINDOW_THRESHOLD,
-} = __nccwpck_require__(5683);
+} = __nccwpck_require__(9379);
 
 const {
   ChannelManager,
@@ -21562,7 +21562,7 @@ const {
   isWritable,
   onChannelOpenFailure,
   onCHANNEL_CLOSE,
-} = __nccwpck_require__(2137);
+} = __nccwpck_require__(1289);
 
 const MAX_PENDING_AUTHS = 10;
 
@@ -22899,13 +22899,13 @@ module.exports.IncomingClient = Client;
 
 /***/ }),
 
-/***/ 2137:
+/***/ 1289:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-const { SFTP } = __nccwpck_require__(4996);
+const { SFTP } = __nccwpck_require__(7396);
 
 const MAX_CHANNEL = 2 ** 32 - 1;
 
@@ -23243,15 +23243,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 770:
+/***/ 8482:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-/* unused reexport */ __nccwpck_require__(218);
+/* unused reexport */ __nccwpck_require__(9290);
 
 
 /***/ }),
 
-/***/ 218:
+/***/ 9290:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
@@ -23524,7 +23524,7 @@ __webpack_unused_export__ = debug; // for test
 
 /***/ }),
 
-/***/ 668:
+/***/ 8156:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 (function(nacl) {
@@ -25919,35 +25919,35 @@ nacl.setPRNG = function(fn) {
 
 /***/ }),
 
-/***/ 6752:
+/***/ 2480:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 var __webpack_unused_export__;
 
 
-const Client = __nccwpck_require__(3701)
-const Dispatcher = __nccwpck_require__(883)
-const Pool = __nccwpck_require__(628)
-const BalancedPool = __nccwpck_require__(837)
-const Agent = __nccwpck_require__(7405)
-const ProxyAgent = __nccwpck_require__(6672)
-const EnvHttpProxyAgent = __nccwpck_require__(3137)
-const RetryAgent = __nccwpck_require__(50)
-const errors = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
+const Client = __nccwpck_require__(1285)
+const Dispatcher = __nccwpck_require__(7939)
+const Pool = __nccwpck_require__(2244)
+const BalancedPool = __nccwpck_require__(2549)
+const Agent = __nccwpck_require__(8285)
+const ProxyAgent = __nccwpck_require__(9920)
+const EnvHttpProxyAgent = __nccwpck_require__(929)
+const RetryAgent = __nccwpck_require__(1346)
+const errors = __nccwpck_require__(4627)
+const util = __nccwpck_require__(4640)
 const { InvalidArgumentError } = errors
-const api = __nccwpck_require__(6615)
-const buildConnector = __nccwpck_require__(9136)
-const MockClient = __nccwpck_require__(7365)
-const MockAgent = __nccwpck_require__(7501)
-const MockPool = __nccwpck_require__(4004)
-const mockErrors = __nccwpck_require__(2429)
-const RetryHandler = __nccwpck_require__(7816)
-const { getGlobalDispatcher, setGlobalDispatcher } = __nccwpck_require__(2581)
-const DecoratorHandler = __nccwpck_require__(8155)
-const RedirectHandler = __nccwpck_require__(8754)
-const createRedirectInterceptor = __nccwpck_require__(5092)
+const api = __nccwpck_require__(8567)
+const buildConnector = __nccwpck_require__(2784)
+const MockClient = __nccwpck_require__(9493)
+const MockAgent = __nccwpck_require__(1437)
+const MockPool = __nccwpck_require__(5220)
+const mockErrors = __nccwpck_require__(9917)
+const RetryHandler = __nccwpck_require__(5640)
+const { getGlobalDispatcher, setGlobalDispatcher } = __nccwpck_require__(8421)
+const DecoratorHandler = __nccwpck_require__(91)
+const RedirectHandler = __nccwpck_require__(7970)
+const createRedirectInterceptor = __nccwpck_require__(6036)
 
 Object.assign(Dispatcher.prototype, api)
 
@@ -25965,10 +25965,10 @@ __webpack_unused_export__ = DecoratorHandler
 __webpack_unused_export__ = RedirectHandler
 __webpack_unused_export__ = createRedirectInterceptor
 __webpack_unused_export__ = {
-  redirect: __nccwpck_require__(1514),
-  retry: __nccwpck_require__(2026),
-  dump: __nccwpck_require__(8060),
-  dns: __nccwpck_require__(379)
+  redirect: __nccwpck_require__(730),
+  retry: __nccwpck_require__(4346),
+  dump: __nccwpck_require__(8412),
+  dns: __nccwpck_require__(8731)
 }
 
 __webpack_unused_export__ = buildConnector
@@ -26030,7 +26030,7 @@ function makeDispatcher (fn) {
 __webpack_unused_export__ = setGlobalDispatcher
 __webpack_unused_export__ = getGlobalDispatcher
 
-const fetchImpl = (__nccwpck_require__(4398).fetch)
+const fetchImpl = (__nccwpck_require__(8702).fetch)
 __webpack_unused_export__ = async function fetch (init, options = undefined) {
   try {
     return await fetchImpl(init, options)
@@ -26042,39 +26042,39 @@ __webpack_unused_export__ = async function fetch (init, options = undefined) {
     throw err
   }
 }
-/* unused reexport */ __nccwpck_require__(660).Headers
-/* unused reexport */ __nccwpck_require__(9051).Response
-/* unused reexport */ __nccwpck_require__(9967).Request
-/* unused reexport */ __nccwpck_require__(5910).FormData
+/* unused reexport */ __nccwpck_require__(5524).Headers
+/* unused reexport */ __nccwpck_require__(715).Response
+/* unused reexport */ __nccwpck_require__(175).Request
+/* unused reexport */ __nccwpck_require__(1142).FormData
 __webpack_unused_export__ = globalThis.File ?? (__nccwpck_require__(4573).File)
-/* unused reexport */ __nccwpck_require__(8355).FileReader
+/* unused reexport */ __nccwpck_require__(4848).FileReader
 
-const { setGlobalOrigin, getGlobalOrigin } = __nccwpck_require__(1059)
+const { setGlobalOrigin, getGlobalOrigin } = __nccwpck_require__(179)
 
 __webpack_unused_export__ = setGlobalOrigin
 __webpack_unused_export__ = getGlobalOrigin
 
-const { CacheStorage } = __nccwpck_require__(3245)
-const { kConstruct } = __nccwpck_require__(109)
+const { CacheStorage } = __nccwpck_require__(5965)
+const { kConstruct } = __nccwpck_require__(61)
 
 // Cache & CacheStorage are tightly coupled with fetch. Even if it may run
 // in an older version of Node, it doesn't have any use without fetch.
 __webpack_unused_export__ = new CacheStorage(kConstruct)
 
-const { deleteCookie, getCookies, getSetCookies, setCookie } = __nccwpck_require__(9061)
+const { deleteCookie, getCookies, getSetCookies, setCookie } = __nccwpck_require__(6933)
 
 __webpack_unused_export__ = deleteCookie
 __webpack_unused_export__ = getCookies
 __webpack_unused_export__ = getSetCookies
 __webpack_unused_export__ = setCookie
 
-const { parseMIMEType, serializeAMimeType } = __nccwpck_require__(1900)
+const { parseMIMEType, serializeAMimeType } = __nccwpck_require__(7708)
 
 __webpack_unused_export__ = parseMIMEType
 __webpack_unused_export__ = serializeAMimeType
 
-const { CloseEvent, ErrorEvent, MessageEvent } = __nccwpck_require__(5188)
-/* unused reexport */ __nccwpck_require__(3726).WebSocket
+const { CloseEvent, ErrorEvent, MessageEvent } = __nccwpck_require__(7316)
+/* unused reexport */ __nccwpck_require__(1886).WebSocket
 __webpack_unused_export__ = CloseEvent
 __webpack_unused_export__ = ErrorEvent
 __webpack_unused_export__ = MessageEvent
@@ -26090,18 +26090,18 @@ __webpack_unused_export__ = MockPool
 __webpack_unused_export__ = MockAgent
 __webpack_unused_export__ = mockErrors
 
-const { EventSource } = __nccwpck_require__(1238)
+const { EventSource } = __nccwpck_require__(1670)
 
 __webpack_unused_export__ = EventSource
 
 
 /***/ }),
 
-/***/ 158:
+/***/ 670:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const { addAbortListener } = __nccwpck_require__(3440)
-const { RequestAbortedError } = __nccwpck_require__(8707)
+const { addAbortListener } = __nccwpck_require__(4640)
+const { RequestAbortedError } = __nccwpck_require__(4627)
 
 const kListener = Symbol('kListener')
 const kSignal = Symbol('kSignal')
@@ -26161,7 +26161,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2279:
+/***/ 2004:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -26169,9 +26169,9 @@ module.exports = {
 
 const assert = __nccwpck_require__(4589)
 const { AsyncResource } = __nccwpck_require__(6698)
-const { InvalidArgumentError, SocketError } = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
+const { InvalidArgumentError, SocketError } = __nccwpck_require__(4627)
+const util = __nccwpck_require__(4640)
+const { addSignal, removeSignal } = __nccwpck_require__(670)
 
 class ConnectHandler extends AsyncResource {
   constructor (opts, callback) {
@@ -26277,7 +26277,7 @@ module.exports = connect
 
 /***/ }),
 
-/***/ 6862:
+/***/ 5646:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -26292,10 +26292,10 @@ const {
   InvalidArgumentError,
   InvalidReturnValueError,
   RequestAbortedError
-} = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
+} = __nccwpck_require__(4627)
+const util = __nccwpck_require__(4640)
 const { AsyncResource } = __nccwpck_require__(6698)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
+const { addSignal, removeSignal } = __nccwpck_require__(670)
 const assert = __nccwpck_require__(4589)
 
 const kResume = Symbol('resume')
@@ -26536,17 +26536,17 @@ module.exports = pipeline
 
 /***/ }),
 
-/***/ 4043:
+/***/ 4203:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
 const assert = __nccwpck_require__(4589)
-const { Readable } = __nccwpck_require__(9927)
-const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
-const { getResolveErrorBodyCallback } = __nccwpck_require__(7655)
+const { Readable } = __nccwpck_require__(471)
+const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(4627)
+const util = __nccwpck_require__(4640)
+const { getResolveErrorBodyCallback } = __nccwpck_require__(2247)
 const { AsyncResource } = __nccwpck_require__(6698)
 
 class RequestHandler extends AsyncResource {
@@ -26758,7 +26758,7 @@ module.exports.RequestHandler = RequestHandler
 
 /***/ }),
 
-/***/ 3560:
+/***/ 9656:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -26766,11 +26766,11 @@ module.exports.RequestHandler = RequestHandler
 
 const assert = __nccwpck_require__(4589)
 const { finished, PassThrough } = __nccwpck_require__(7075)
-const { InvalidArgumentError, InvalidReturnValueError } = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
-const { getResolveErrorBodyCallback } = __nccwpck_require__(7655)
+const { InvalidArgumentError, InvalidReturnValueError } = __nccwpck_require__(4627)
+const util = __nccwpck_require__(4640)
+const { getResolveErrorBodyCallback } = __nccwpck_require__(2247)
 const { AsyncResource } = __nccwpck_require__(6698)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
+const { addSignal, removeSignal } = __nccwpck_require__(670)
 
 class StreamHandler extends AsyncResource {
   constructor (opts, factory, callback) {
@@ -26986,16 +26986,16 @@ module.exports = stream
 
 /***/ }),
 
-/***/ 1882:
+/***/ 6730:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-const { InvalidArgumentError, SocketError } = __nccwpck_require__(8707)
+const { InvalidArgumentError, SocketError } = __nccwpck_require__(4627)
 const { AsyncResource } = __nccwpck_require__(6698)
-const util = __nccwpck_require__(3440)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
+const util = __nccwpck_require__(4640)
+const { addSignal, removeSignal } = __nccwpck_require__(670)
 const assert = __nccwpck_require__(4589)
 
 class UpgradeHandler extends AsyncResource {
@@ -27102,22 +27102,22 @@ module.exports = upgrade
 
 /***/ }),
 
-/***/ 6615:
+/***/ 8567:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-module.exports.request = __nccwpck_require__(4043)
-module.exports.stream = __nccwpck_require__(3560)
-module.exports.pipeline = __nccwpck_require__(6862)
-module.exports.upgrade = __nccwpck_require__(1882)
-module.exports.connect = __nccwpck_require__(2279)
+module.exports.request = __nccwpck_require__(4203)
+module.exports.stream = __nccwpck_require__(9656)
+module.exports.pipeline = __nccwpck_require__(5646)
+module.exports.upgrade = __nccwpck_require__(6730)
+module.exports.connect = __nccwpck_require__(2004)
 
 
 /***/ }),
 
-/***/ 9927:
+/***/ 471:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -27127,9 +27127,9 @@ module.exports.connect = __nccwpck_require__(2279)
 
 const assert = __nccwpck_require__(4589)
 const { Readable } = __nccwpck_require__(7075)
-const { RequestAbortedError, NotSupportedError, InvalidArgumentError, AbortError } = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
-const { ReadableStreamFrom } = __nccwpck_require__(3440)
+const { RequestAbortedError, NotSupportedError, InvalidArgumentError, AbortError } = __nccwpck_require__(4627)
+const util = __nccwpck_require__(4640)
+const { ReadableStreamFrom } = __nccwpck_require__(4640)
 
 const kConsume = Symbol('kConsume')
 const kReading = Symbol('kReading')
@@ -27510,15 +27510,15 @@ module.exports = { Readable: BodyReadable, chunksDecode }
 
 /***/ }),
 
-/***/ 7655:
+/***/ 2247:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const assert = __nccwpck_require__(4589)
 const {
   ResponseStatusCodeError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(4627)
 
-const { chunksDecode } = __nccwpck_require__(9927)
+const { chunksDecode } = __nccwpck_require__(471)
 const CHUNK_LIMIT = 128 * 1024
 
 async function getResolveErrorBodyCallback ({ callback, body, contentType, statusCode, statusMessage, headers }) {
@@ -27610,7 +27610,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9136:
+/***/ 2784:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -27618,9 +27618,9 @@ module.exports = {
 
 const net = __nccwpck_require__(7030)
 const assert = __nccwpck_require__(4589)
-const util = __nccwpck_require__(3440)
-const { InvalidArgumentError, ConnectTimeoutError } = __nccwpck_require__(8707)
-const timers = __nccwpck_require__(6603)
+const util = __nccwpck_require__(4640)
+const { InvalidArgumentError, ConnectTimeoutError } = __nccwpck_require__(4627)
+const timers = __nccwpck_require__(1275)
 
 function noop () {}
 
@@ -27858,7 +27858,7 @@ module.exports = buildConnector
 
 /***/ }),
 
-/***/ 735:
+/***/ 2303:
 /***/ ((module) => {
 
 "use strict";
@@ -27984,7 +27984,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2414:
+/***/ 3374:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -28194,7 +28194,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8707:
+/***/ 4627:
 /***/ ((module) => {
 
 "use strict";
@@ -28627,7 +28627,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4655:
+/***/ 7311:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -28636,7 +28636,7 @@ module.exports = {
 const {
   InvalidArgumentError,
   NotSupportedError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(4627)
 const assert = __nccwpck_require__(4589)
 const {
   isValidHTTPToken,
@@ -28651,9 +28651,9 @@ const {
   validateHandler,
   getServerName,
   normalizedMethodRecords
-} = __nccwpck_require__(3440)
-const { channels } = __nccwpck_require__(2414)
-const { headerNameLowerCasedRecord } = __nccwpck_require__(735)
+} = __nccwpck_require__(4640)
+const { channels } = __nccwpck_require__(3374)
+const { headerNameLowerCasedRecord } = __nccwpck_require__(2303)
 
 // Verifies that a given path is valid does not contain control chars \x00 to \x20
 const invalidPathRegex = /[^\u0021-\u00ff]/
@@ -29117,7 +29117,7 @@ module.exports = Request
 
 /***/ }),
 
-/***/ 6443:
+/***/ 4043:
 /***/ ((module) => {
 
 module.exports = {
@@ -29191,7 +29191,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7752:
+/***/ 4152:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -29200,7 +29200,7 @@ module.exports = {
 const {
   wellknownHeaderNames,
   headerNameLowerCasedRecord
-} = __nccwpck_require__(735)
+} = __nccwpck_require__(2303)
 
 class TstNode {
   /** @type {any} */
@@ -29351,14 +29351,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3440:
+/***/ 4640:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
 const assert = __nccwpck_require__(4589)
-const { kDestroyed, kBodyUsed, kListeners, kBody } = __nccwpck_require__(6443)
+const { kDestroyed, kBodyUsed, kListeners, kBody } = __nccwpck_require__(4043)
 const { IncomingMessage } = __nccwpck_require__(7067)
 const stream = __nccwpck_require__(7075)
 const net = __nccwpck_require__(7030)
@@ -29366,9 +29366,9 @@ const { Blob } = __nccwpck_require__(4573)
 const nodeUtil = __nccwpck_require__(7975)
 const { stringify } = __nccwpck_require__(1792)
 const { EventEmitter: EE } = __nccwpck_require__(8474)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const { headerNameLowerCasedRecord } = __nccwpck_require__(735)
-const { tree } = __nccwpck_require__(7752)
+const { InvalidArgumentError } = __nccwpck_require__(4627)
+const { headerNameLowerCasedRecord } = __nccwpck_require__(2303)
+const { tree } = __nccwpck_require__(4152)
 
 const [nodeMajor, nodeMinor] = process.versions.node.split('.').map(v => Number(v))
 
@@ -30078,19 +30078,19 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7405:
+/***/ 8285:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const { kClients, kRunning, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(6443)
-const DispatcherBase = __nccwpck_require__(1841)
-const Pool = __nccwpck_require__(628)
-const Client = __nccwpck_require__(3701)
-const util = __nccwpck_require__(3440)
-const createRedirectInterceptor = __nccwpck_require__(5092)
+const { InvalidArgumentError } = __nccwpck_require__(4627)
+const { kClients, kRunning, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(4043)
+const DispatcherBase = __nccwpck_require__(9265)
+const Pool = __nccwpck_require__(2244)
+const Client = __nccwpck_require__(1285)
+const util = __nccwpck_require__(4640)
+const createRedirectInterceptor = __nccwpck_require__(6036)
 
 const kOnConnect = Symbol('onConnect')
 const kOnDisconnect = Symbol('onDisconnect')
@@ -30219,7 +30219,7 @@ module.exports = Agent
 
 /***/ }),
 
-/***/ 837:
+/***/ 2549:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -30228,7 +30228,7 @@ module.exports = Agent
 const {
   BalancedPoolMissingUpstreamError,
   InvalidArgumentError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(4627)
 const {
   PoolBase,
   kClients,
@@ -30236,10 +30236,10 @@ const {
   kAddClient,
   kRemoveClient,
   kGetDispatcher
-} = __nccwpck_require__(2128)
-const Pool = __nccwpck_require__(628)
-const { kUrl, kInterceptors } = __nccwpck_require__(6443)
-const { parseOrigin } = __nccwpck_require__(3440)
+} = __nccwpck_require__(3856)
+const Pool = __nccwpck_require__(2244)
+const { kUrl, kInterceptors } = __nccwpck_require__(4043)
+const { parseOrigin } = __nccwpck_require__(4640)
 const kFactory = Symbol('factory')
 
 const kOptions = Symbol('options')
@@ -30436,7 +30436,7 @@ module.exports = BalancedPool
 
 /***/ }),
 
-/***/ 637:
+/***/ 9133:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -30445,9 +30445,9 @@ module.exports = BalancedPool
 /* global WebAssembly */
 
 const assert = __nccwpck_require__(4589)
-const util = __nccwpck_require__(3440)
-const { channels } = __nccwpck_require__(2414)
-const timers = __nccwpck_require__(6603)
+const util = __nccwpck_require__(4640)
+const { channels } = __nccwpck_require__(3374)
+const timers = __nccwpck_require__(1275)
 const {
   RequestContentLengthMismatchError,
   ResponseContentLengthMismatchError,
@@ -30460,7 +30460,7 @@ const {
   BodyTimeoutError,
   HTTPParserError,
   ResponseExceededMaxSizeError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(4627)
 const {
   kUrl,
   kReset,
@@ -30493,9 +30493,9 @@ const {
   kOnError,
   kResume,
   kHTTPContext
-} = __nccwpck_require__(6443)
+} = __nccwpck_require__(4043)
 
-const constants = __nccwpck_require__(2824)
+const constants = __nccwpck_require__(776)
 const EMPTY_BUF = Buffer.alloc(0)
 const FastBuffer = Buffer[Symbol.species]
 const addListener = util.addListener
@@ -30507,11 +30507,11 @@ const kSocketUsed = Symbol('kSocketUsed')
 let extractBody
 
 async function lazyllhttp () {
-  const llhttpWasmData = process.env.JEST_WORKER_ID ? __nccwpck_require__(3870) : undefined
+  const llhttpWasmData = process.env.JEST_WORKER_ID ? __nccwpck_require__(7630) : undefined
 
   let mod
   try {
-    mod = await WebAssembly.compile(__nccwpck_require__(3434))
+    mod = await WebAssembly.compile(__nccwpck_require__(8586))
   } catch (e) {
     /* istanbul ignore next */
 
@@ -30519,7 +30519,7 @@ async function lazyllhttp () {
     // being enabled, but the occurring of this other error
     // * https://github.com/emscripten-core/emscripten/issues/11495
     // got me to remove that check to avoid breaking Node 12.
-    mod = await WebAssembly.compile(llhttpWasmData || __nccwpck_require__(3870))
+    mod = await WebAssembly.compile(llhttpWasmData || __nccwpck_require__(7630))
   }
 
   return await WebAssembly.instantiate(mod, {
@@ -31434,7 +31434,7 @@ function writeH1 (client, request) {
 
   if (util.isFormDataLike(body)) {
     if (!extractBody) {
-      extractBody = (__nccwpck_require__(4492).extractBody)
+      extractBody = (__nccwpck_require__(6396).extractBody)
     }
 
     const [bodyStream, contentType] = extractBody(body)
@@ -31957,7 +31957,7 @@ module.exports = connectH1
 
 /***/ }),
 
-/***/ 8788:
+/***/ 4548:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -31966,13 +31966,13 @@ module.exports = connectH1
 const assert = __nccwpck_require__(4589)
 const { errorMonitor } = __nccwpck_require__(8474)
 const { pipeline } = __nccwpck_require__(7075)
-const util = __nccwpck_require__(3440)
+const util = __nccwpck_require__(4640)
 const {
   RequestContentLengthMismatchError,
   RequestAbortedError,
   SocketError,
   InformationalError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(4627)
 const {
   kUrl,
   kReset,
@@ -31991,7 +31991,7 @@ const {
   kResume,
   kSize,
   kHTTPContext
-} = __nccwpck_require__(6443)
+} = __nccwpck_require__(4043)
 
 const kOpenStreams = Symbol('open streams')
 
@@ -32397,7 +32397,7 @@ function writeH2 (client, request) {
   let contentLength = util.bodyLength(body)
 
   if (util.isFormDataLike(body)) {
-    extractBody ??= (__nccwpck_require__(4492).extractBody)
+    extractBody ??= (__nccwpck_require__(6396).extractBody)
 
     const [bodyStream, contentType] = extractBody(body)
     headers['content-type'] = contentType
@@ -32757,7 +32757,7 @@ module.exports = connectH2
 
 /***/ }),
 
-/***/ 3701:
+/***/ 1285:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -32768,16 +32768,16 @@ module.exports = connectH2
 const assert = __nccwpck_require__(4589)
 const net = __nccwpck_require__(7030)
 const http = __nccwpck_require__(7067)
-const util = __nccwpck_require__(3440)
-const { channels } = __nccwpck_require__(2414)
-const Request = __nccwpck_require__(4655)
-const DispatcherBase = __nccwpck_require__(1841)
+const util = __nccwpck_require__(4640)
+const { channels } = __nccwpck_require__(3374)
+const Request = __nccwpck_require__(7311)
+const DispatcherBase = __nccwpck_require__(9265)
 const {
   InvalidArgumentError,
   InformationalError,
   ClientDestroyedError
-} = __nccwpck_require__(8707)
-const buildConnector = __nccwpck_require__(9136)
+} = __nccwpck_require__(4627)
+const buildConnector = __nccwpck_require__(2784)
 const {
   kUrl,
   kServerName,
@@ -32819,9 +32819,9 @@ const {
   kHTTPContext,
   kMaxConcurrentStreams,
   kResume
-} = __nccwpck_require__(6443)
-const connectH1 = __nccwpck_require__(637)
-const connectH2 = __nccwpck_require__(8788)
+} = __nccwpck_require__(4043)
+const connectH1 = __nccwpck_require__(9133)
+const connectH2 = __nccwpck_require__(4548)
 let deprecatedInterceptorWarned = false
 
 const kClosedResolve = Symbol('kClosedResolve')
@@ -33129,7 +33129,7 @@ class Client extends DispatcherBase {
   }
 }
 
-const createRedirectInterceptor = __nccwpck_require__(5092)
+const createRedirectInterceptor = __nccwpck_require__(6036)
 
 function onError (client, err) {
   if (
@@ -33389,20 +33389,20 @@ module.exports = Client
 
 /***/ }),
 
-/***/ 1841:
+/***/ 9265:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
 const buffer = __nccwpck_require__(4573)
-const Dispatcher = __nccwpck_require__(883)
+const Dispatcher = __nccwpck_require__(7939)
 const {
   ClientDestroyedError,
   ClientClosedError,
   InvalidArgumentError
-} = __nccwpck_require__(8707)
-const { kDestroy, kClose, kClosed, kDestroyed, kDispatch, kInterceptors } = __nccwpck_require__(6443)
+} = __nccwpck_require__(4627)
+const { kDestroy, kClose, kClosed, kDestroyed, kDispatch, kInterceptors } = __nccwpck_require__(4043)
 
 const kOnDestroyed = Symbol('onDestroyed')
 const kOnClosed = Symbol('onClosed')
@@ -33605,7 +33605,7 @@ module.exports = DispatcherBase
 
 /***/ }),
 
-/***/ 883:
+/***/ 7939:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -33678,16 +33678,16 @@ module.exports = Dispatcher
 
 /***/ }),
 
-/***/ 3137:
+/***/ 929:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-const DispatcherBase = __nccwpck_require__(1841)
-const { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = __nccwpck_require__(6443)
-const ProxyAgent = __nccwpck_require__(6672)
-const Agent = __nccwpck_require__(7405)
+const DispatcherBase = __nccwpck_require__(9265)
+const { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = __nccwpck_require__(4043)
+const ProxyAgent = __nccwpck_require__(9920)
+const Agent = __nccwpck_require__(8285)
 
 const DEFAULT_PORTS = {
   'http:': 80,
@@ -33846,7 +33846,7 @@ module.exports = EnvHttpProxyAgent
 
 /***/ }),
 
-/***/ 4660:
+/***/ 5844:
 /***/ ((module) => {
 
 "use strict";
@@ -33971,16 +33971,16 @@ module.exports = class FixedQueue {
 
 /***/ }),
 
-/***/ 2128:
+/***/ 3856:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-const DispatcherBase = __nccwpck_require__(1841)
-const FixedQueue = __nccwpck_require__(4660)
-const { kConnected, kSize, kRunning, kPending, kQueued, kBusy, kFree, kUrl, kClose, kDestroy, kDispatch } = __nccwpck_require__(6443)
-const PoolStats = __nccwpck_require__(3246)
+const DispatcherBase = __nccwpck_require__(9265)
+const FixedQueue = __nccwpck_require__(5844)
+const { kConnected, kSize, kRunning, kPending, kQueued, kBusy, kFree, kUrl, kClose, kDestroy, kDispatch } = __nccwpck_require__(4043)
+const PoolStats = __nccwpck_require__(5710)
 
 const kClients = Symbol('clients')
 const kNeedDrain = Symbol('needDrain')
@@ -34173,10 +34173,10 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3246:
+/***/ 5710:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const { kFree, kConnected, kPending, kQueued, kRunning, kSize } = __nccwpck_require__(6443)
+const { kFree, kConnected, kPending, kQueued, kRunning, kSize } = __nccwpck_require__(4043)
 const kPool = Symbol('pool')
 
 class PoolStats {
@@ -34214,7 +34214,7 @@ module.exports = PoolStats
 
 /***/ }),
 
-/***/ 628:
+/***/ 2244:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -34226,14 +34226,14 @@ const {
   kNeedDrain,
   kAddClient,
   kGetDispatcher
-} = __nccwpck_require__(2128)
-const Client = __nccwpck_require__(3701)
+} = __nccwpck_require__(3856)
+const Client = __nccwpck_require__(1285)
 const {
   InvalidArgumentError
-} = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
-const { kUrl, kInterceptors } = __nccwpck_require__(6443)
-const buildConnector = __nccwpck_require__(9136)
+} = __nccwpck_require__(4627)
+const util = __nccwpck_require__(4640)
+const { kUrl, kInterceptors } = __nccwpck_require__(4043)
+const buildConnector = __nccwpck_require__(2784)
 
 const kOptions = Symbol('options')
 const kConnections = Symbol('connections')
@@ -34329,20 +34329,20 @@ module.exports = Pool
 
 /***/ }),
 
-/***/ 6672:
+/***/ 9920:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-const { kProxy, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(6443)
+const { kProxy, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(4043)
 const { URL } = __nccwpck_require__(3136)
-const Agent = __nccwpck_require__(7405)
-const Pool = __nccwpck_require__(628)
-const DispatcherBase = __nccwpck_require__(1841)
-const { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError } = __nccwpck_require__(8707)
-const buildConnector = __nccwpck_require__(9136)
-const Client = __nccwpck_require__(3701)
+const Agent = __nccwpck_require__(8285)
+const Pool = __nccwpck_require__(2244)
+const DispatcherBase = __nccwpck_require__(9265)
+const { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError } = __nccwpck_require__(4627)
+const buildConnector = __nccwpck_require__(2784)
+const Client = __nccwpck_require__(1285)
 
 const kAgent = Symbol('proxy agent')
 const kClient = Symbol('proxy client')
@@ -34611,14 +34611,14 @@ module.exports = ProxyAgent
 
 /***/ }),
 
-/***/ 50:
+/***/ 1346:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-const Dispatcher = __nccwpck_require__(883)
-const RetryHandler = __nccwpck_require__(7816)
+const Dispatcher = __nccwpck_require__(7939)
+const RetryHandler = __nccwpck_require__(5640)
 
 class RetryAgent extends Dispatcher {
   #agent = null
@@ -34654,7 +34654,7 @@ module.exports = RetryAgent
 
 /***/ }),
 
-/***/ 2581:
+/***/ 8421:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -34663,8 +34663,8 @@ module.exports = RetryAgent
 // We include a version number for the Dispatcher API. In case of breaking changes,
 // this version number must be increased to avoid conflicts.
 const globalDispatcher = Symbol.for('undici.globalDispatcher.1')
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const Agent = __nccwpck_require__(7405)
+const { InvalidArgumentError } = __nccwpck_require__(4627)
+const Agent = __nccwpck_require__(8285)
 
 if (getGlobalDispatcher() === undefined) {
   setGlobalDispatcher(new Agent())
@@ -34694,7 +34694,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8155:
+/***/ 91:
 /***/ ((module) => {
 
 "use strict";
@@ -34746,16 +34746,16 @@ module.exports = class DecoratorHandler {
 
 /***/ }),
 
-/***/ 8754:
+/***/ 7970:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-const util = __nccwpck_require__(3440)
-const { kBodyUsed } = __nccwpck_require__(6443)
+const util = __nccwpck_require__(4640)
+const { kBodyUsed } = __nccwpck_require__(4043)
 const assert = __nccwpck_require__(4589)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+const { InvalidArgumentError } = __nccwpck_require__(4627)
 const EE = __nccwpck_require__(8474)
 
 const redirectableStatusCodes = [300, 301, 302, 303, 307, 308]
@@ -34986,21 +34986,21 @@ module.exports = RedirectHandler
 
 /***/ }),
 
-/***/ 7816:
+/***/ 5640:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 const assert = __nccwpck_require__(4589)
 
-const { kRetryHandlerDefaultRetry } = __nccwpck_require__(6443)
-const { RequestRetryError } = __nccwpck_require__(8707)
+const { kRetryHandlerDefaultRetry } = __nccwpck_require__(4043)
+const { RequestRetryError } = __nccwpck_require__(4627)
 const {
   isDisturbed,
   parseHeaders,
   parseRangeHeader,
   wrapRequestBody
-} = __nccwpck_require__(3440)
+} = __nccwpck_require__(4640)
 
 function calculateRetryAfterHeader (retryAfter) {
   const current = Date.now()
@@ -35431,15 +35431,15 @@ module.exports = RetryHandler
 
 /***/ }),
 
-/***/ 379:
+/***/ 8731:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 const { isIP } = __nccwpck_require__(7030)
 const { lookup } = __nccwpck_require__(610)
-const DecoratorHandler = __nccwpck_require__(8155)
-const { InvalidArgumentError, InformationalError } = __nccwpck_require__(8707)
+const DecoratorHandler = __nccwpck_require__(91)
+const { InvalidArgumentError, InformationalError } = __nccwpck_require__(4627)
 const maxInt = Math.pow(2, 31) - 1
 
 class DNSInstance {
@@ -35814,15 +35814,15 @@ module.exports = interceptorOpts => {
 
 /***/ }),
 
-/***/ 8060:
+/***/ 8412:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-const util = __nccwpck_require__(3440)
-const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(8707)
-const DecoratorHandler = __nccwpck_require__(8155)
+const util = __nccwpck_require__(4640)
+const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(4627)
+const DecoratorHandler = __nccwpck_require__(91)
 
 class DumpHandler extends DecoratorHandler {
   #maxSize = 1024 * 1024
@@ -35945,13 +35945,13 @@ module.exports = createDumpInterceptor
 
 /***/ }),
 
-/***/ 5092:
+/***/ 6036:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-const RedirectHandler = __nccwpck_require__(8754)
+const RedirectHandler = __nccwpck_require__(7970)
 
 function createRedirectInterceptor ({ maxRedirections: defaultMaxRedirections }) {
   return (dispatch) => {
@@ -35974,12 +35974,12 @@ module.exports = createRedirectInterceptor
 
 /***/ }),
 
-/***/ 1514:
+/***/ 730:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
-const RedirectHandler = __nccwpck_require__(8754)
+const RedirectHandler = __nccwpck_require__(7970)
 
 module.exports = opts => {
   const globalMaxRedirections = opts?.maxRedirections
@@ -36006,12 +36006,12 @@ module.exports = opts => {
 
 /***/ }),
 
-/***/ 2026:
+/***/ 4346:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
-const RetryHandler = __nccwpck_require__(7816)
+const RetryHandler = __nccwpck_require__(5640)
 
 module.exports = globalOpts => {
   return dispatch => {
@@ -36033,14 +36033,14 @@ module.exports = globalOpts => {
 
 /***/ }),
 
-/***/ 2824:
+/***/ 776:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.SPECIAL_HEADERS = exports.HEADER_STATE = exports.MINOR = exports.MAJOR = exports.CONNECTION_TOKEN_CHARS = exports.HEADER_CHARS = exports.TOKEN = exports.STRICT_TOKEN = exports.HEX = exports.URL_CHAR = exports.STRICT_URL_CHAR = exports.USERINFO_CHARS = exports.MARK = exports.ALPHANUM = exports.NUM = exports.HEX_MAP = exports.NUM_MAP = exports.ALPHA = exports.FINISH = exports.H_METHOD_MAP = exports.METHOD_MAP = exports.METHODS_RTSP = exports.METHODS_ICE = exports.METHODS_HTTP = exports.METHODS = exports.LENIENT_FLAGS = exports.FLAGS = exports.TYPE = exports.ERROR = void 0;
-const utils_1 = __nccwpck_require__(172);
+const utils_1 = __nccwpck_require__(1308);
 // C headers
 var ERROR;
 (function (ERROR) {
@@ -36318,7 +36318,7 @@ exports.SPECIAL_HEADERS = {
 
 /***/ }),
 
-/***/ 3870:
+/***/ 7630:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -36331,7 +36331,7 @@ module.exports = Buffer.from('AGFzbQEAAAABJwdgAX8Bf2ADf39/AX9gAX8AYAJ/fwBgBH9/f3
 
 /***/ }),
 
-/***/ 3434:
+/***/ 8586:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -36344,7 +36344,7 @@ module.exports = Buffer.from('AGFzbQEAAAABJwdgAX8Bf2ADf39/AX9gAX8AYAJ/fwBgBH9/f3
 
 /***/ }),
 
-/***/ 172:
+/***/ 1308:
 /***/ ((__unused_webpack_module, exports) => {
 
 "use strict";
@@ -36366,14 +36366,14 @@ exports.enumToMap = enumToMap;
 
 /***/ }),
 
-/***/ 7501:
+/***/ 1437:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-const { kClients } = __nccwpck_require__(6443)
-const Agent = __nccwpck_require__(7405)
+const { kClients } = __nccwpck_require__(4043)
+const Agent = __nccwpck_require__(8285)
 const {
   kAgent,
   kMockAgentSet,
@@ -36384,14 +36384,14 @@ const {
   kGetNetConnect,
   kOptions,
   kFactory
-} = __nccwpck_require__(1117)
-const MockClient = __nccwpck_require__(7365)
-const MockPool = __nccwpck_require__(4004)
-const { matchValue, buildMockOptions } = __nccwpck_require__(3397)
-const { InvalidArgumentError, UndiciError } = __nccwpck_require__(8707)
-const Dispatcher = __nccwpck_require__(883)
-const Pluralizer = __nccwpck_require__(1529)
-const PendingInterceptorsFormatter = __nccwpck_require__(6142)
+} = __nccwpck_require__(941)
+const MockClient = __nccwpck_require__(9493)
+const MockPool = __nccwpck_require__(5220)
+const { matchValue, buildMockOptions } = __nccwpck_require__(8981)
+const { InvalidArgumentError, UndiciError } = __nccwpck_require__(4627)
+const Dispatcher = __nccwpck_require__(7939)
+const Pluralizer = __nccwpck_require__(3289)
+const PendingInterceptorsFormatter = __nccwpck_require__(1726)
 
 class MockAgent extends Dispatcher {
   constructor (opts) {
@@ -36534,15 +36534,15 @@ module.exports = MockAgent
 
 /***/ }),
 
-/***/ 7365:
+/***/ 9493:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
 const { promisify } = __nccwpck_require__(7975)
-const Client = __nccwpck_require__(3701)
-const { buildMockDispatch } = __nccwpck_require__(3397)
+const Client = __nccwpck_require__(1285)
+const { buildMockDispatch } = __nccwpck_require__(8981)
 const {
   kDispatches,
   kMockAgent,
@@ -36551,10 +36551,10 @@ const {
   kOrigin,
   kOriginalDispatch,
   kConnected
-} = __nccwpck_require__(1117)
-const { MockInterceptor } = __nccwpck_require__(1511)
-const Symbols = __nccwpck_require__(6443)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+} = __nccwpck_require__(941)
+const { MockInterceptor } = __nccwpck_require__(5015)
+const Symbols = __nccwpck_require__(4043)
+const { InvalidArgumentError } = __nccwpck_require__(4627)
 
 /**
  * MockClient provides an API that extends the Client to influence the mockDispatches.
@@ -36601,13 +36601,13 @@ module.exports = MockClient
 
 /***/ }),
 
-/***/ 2429:
+/***/ 9917:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-const { UndiciError } = __nccwpck_require__(8707)
+const { UndiciError } = __nccwpck_require__(4627)
 
 const kMockNotMatchedError = Symbol.for('undici.error.UND_MOCK_ERR_MOCK_NOT_MATCHED')
 
@@ -36637,13 +36637,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1511:
+/***/ 5015:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-const { getResponseData, buildKey, addMockDispatch } = __nccwpck_require__(3397)
+const { getResponseData, buildKey, addMockDispatch } = __nccwpck_require__(8981)
 const {
   kDispatches,
   kDispatchKey,
@@ -36651,9 +36651,9 @@ const {
   kDefaultTrailers,
   kContentLength,
   kMockDispatch
-} = __nccwpck_require__(1117)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const { buildURL } = __nccwpck_require__(3440)
+} = __nccwpck_require__(941)
+const { InvalidArgumentError } = __nccwpck_require__(4627)
+const { buildURL } = __nccwpck_require__(4640)
 
 /**
  * Defines the scope API for an interceptor reply
@@ -36852,15 +36852,15 @@ module.exports.MockScope = MockScope
 
 /***/ }),
 
-/***/ 4004:
+/***/ 5220:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
 const { promisify } = __nccwpck_require__(7975)
-const Pool = __nccwpck_require__(628)
-const { buildMockDispatch } = __nccwpck_require__(3397)
+const Pool = __nccwpck_require__(2244)
+const { buildMockDispatch } = __nccwpck_require__(8981)
 const {
   kDispatches,
   kMockAgent,
@@ -36869,10 +36869,10 @@ const {
   kOrigin,
   kOriginalDispatch,
   kConnected
-} = __nccwpck_require__(1117)
-const { MockInterceptor } = __nccwpck_require__(1511)
-const Symbols = __nccwpck_require__(6443)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+} = __nccwpck_require__(941)
+const { MockInterceptor } = __nccwpck_require__(5015)
+const Symbols = __nccwpck_require__(4043)
+const { InvalidArgumentError } = __nccwpck_require__(4627)
 
 /**
  * MockPool provides an API that extends the Pool to influence the mockDispatches.
@@ -36919,7 +36919,7 @@ module.exports = MockPool
 
 /***/ }),
 
-/***/ 1117:
+/***/ 941:
 /***/ ((module) => {
 
 "use strict";
@@ -36950,21 +36950,21 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3397:
+/***/ 8981:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-const { MockNotMatchedError } = __nccwpck_require__(2429)
+const { MockNotMatchedError } = __nccwpck_require__(9917)
 const {
   kDispatches,
   kMockAgent,
   kOriginalDispatch,
   kOrigin,
   kGetNetConnect
-} = __nccwpck_require__(1117)
-const { buildURL } = __nccwpck_require__(3440)
+} = __nccwpck_require__(941)
+const { buildURL } = __nccwpck_require__(4640)
 const { STATUS_CODES } = __nccwpck_require__(7067)
 const {
   types: {
@@ -37325,7 +37325,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6142:
+/***/ 1726:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -37376,7 +37376,7 @@ module.exports = class PendingInterceptorsFormatter {
 
 /***/ }),
 
-/***/ 1529:
+/***/ 3289:
 /***/ ((module) => {
 
 "use strict";
@@ -37413,7 +37413,7 @@ module.exports = class Pluralizer {
 
 /***/ }),
 
-/***/ 6603:
+/***/ 1275:
 /***/ ((module) => {
 
 "use strict";
@@ -37844,21 +37844,21 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9634:
+/***/ 8514:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-const { kConstruct } = __nccwpck_require__(109)
-const { urlEquals, getFieldValues } = __nccwpck_require__(6798)
-const { kEnumerableProperty, isDisturbed } = __nccwpck_require__(3440)
-const { webidl } = __nccwpck_require__(5893)
-const { Response, cloneResponse, fromInnerResponse } = __nccwpck_require__(9051)
-const { Request, fromInnerRequest } = __nccwpck_require__(9967)
-const { kState } = __nccwpck_require__(3627)
-const { fetching } = __nccwpck_require__(4398)
-const { urlIsHttpHttpsScheme, createDeferredPromise, readAllBytes } = __nccwpck_require__(3168)
+const { kConstruct } = __nccwpck_require__(61)
+const { urlEquals, getFieldValues } = __nccwpck_require__(6814)
+const { kEnumerableProperty, isDisturbed } = __nccwpck_require__(4640)
+const { webidl } = __nccwpck_require__(5701)
+const { Response, cloneResponse, fromInnerResponse } = __nccwpck_require__(715)
+const { Request, fromInnerRequest } = __nccwpck_require__(175)
+const { kState } = __nccwpck_require__(1995)
+const { fetching } = __nccwpck_require__(8702)
+const { urlIsHttpHttpsScheme, createDeferredPromise, readAllBytes } = __nccwpck_require__(9520)
 const assert = __nccwpck_require__(4589)
 
 /**
@@ -38711,16 +38711,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3245:
+/***/ 5965:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-const { kConstruct } = __nccwpck_require__(109)
-const { Cache } = __nccwpck_require__(9634)
-const { webidl } = __nccwpck_require__(5893)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
+const { kConstruct } = __nccwpck_require__(61)
+const { Cache } = __nccwpck_require__(8514)
+const { webidl } = __nccwpck_require__(5701)
+const { kEnumerableProperty } = __nccwpck_require__(4640)
 
 class CacheStorage {
   /**
@@ -38871,28 +38871,28 @@ module.exports = {
 
 /***/ }),
 
-/***/ 109:
+/***/ 61:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
 module.exports = {
-  kConstruct: (__nccwpck_require__(6443).kConstruct)
+  kConstruct: (__nccwpck_require__(4043).kConstruct)
 }
 
 
 /***/ }),
 
-/***/ 6798:
+/***/ 6814:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
 const assert = __nccwpck_require__(4589)
-const { URLSerializer } = __nccwpck_require__(1900)
-const { isValidHeaderName } = __nccwpck_require__(3168)
+const { URLSerializer } = __nccwpck_require__(7708)
+const { isValidHeaderName } = __nccwpck_require__(9520)
 
 /**
  * @see https://url.spec.whatwg.org/#concept-url-equals
@@ -38937,7 +38937,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1276:
+/***/ 3404:
 /***/ ((module) => {
 
 "use strict";
@@ -38957,16 +38957,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9061:
+/***/ 6933:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-const { parseSetCookie } = __nccwpck_require__(1978)
-const { stringify } = __nccwpck_require__(7797)
-const { webidl } = __nccwpck_require__(5893)
-const { Headers } = __nccwpck_require__(660)
+const { parseSetCookie } = __nccwpck_require__(8906)
+const { stringify } = __nccwpck_require__(1077)
+const { webidl } = __nccwpck_require__(5701)
+const { Headers } = __nccwpck_require__(5524)
 
 /**
  * @typedef {Object} Cookie
@@ -39149,15 +39149,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1978:
+/***/ 8906:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-const { maxNameValuePairSize, maxAttributeValueSize } = __nccwpck_require__(1276)
-const { isCTLExcludingHtab } = __nccwpck_require__(7797)
-const { collectASequenceOfCodePointsFast } = __nccwpck_require__(1900)
+const { maxNameValuePairSize, maxAttributeValueSize } = __nccwpck_require__(3404)
+const { isCTLExcludingHtab } = __nccwpck_require__(1077)
+const { collectASequenceOfCodePointsFast } = __nccwpck_require__(7708)
 const assert = __nccwpck_require__(4589)
 
 /**
@@ -39467,7 +39467,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7797:
+/***/ 1077:
 /***/ ((module) => {
 
 "use strict";
@@ -39827,14 +39827,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4031:
+/***/ 335:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 const buffer = __nccwpck_require__(4573)
 const { Transform } = __nccwpck_require__(7075)
-const { isASCIINumber, isValidLastEventId } = __nccwpck_require__(4811)
+const { isASCIINumber, isValidLastEventId } = __nccwpck_require__(3691)
 
 /**
  * @type {number[]} BOM
@@ -40409,24 +40409,24 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1238:
+/***/ 1670:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
 const { pipeline } = __nccwpck_require__(7075)
-const { fetching } = __nccwpck_require__(4398)
-const { makeRequest } = __nccwpck_require__(9967)
-const { webidl } = __nccwpck_require__(5893)
-const { EventSourceStream } = __nccwpck_require__(4031)
-const { parseMIMEType } = __nccwpck_require__(1900)
-const { createFastMessageEvent } = __nccwpck_require__(5188)
-const { isNetworkError } = __nccwpck_require__(9051)
-const { delay } = __nccwpck_require__(4811)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { environmentSettingsObject } = __nccwpck_require__(3168)
-const { getGlobalDispatcher } = __nccwpck_require__(2581)
+const { fetching } = __nccwpck_require__(8702)
+const { makeRequest } = __nccwpck_require__(175)
+const { webidl } = __nccwpck_require__(5701)
+const { EventSourceStream } = __nccwpck_require__(335)
+const { parseMIMEType } = __nccwpck_require__(7708)
+const { createFastMessageEvent } = __nccwpck_require__(7316)
+const { isNetworkError } = __nccwpck_require__(715)
+const { delay } = __nccwpck_require__(3691)
+const { kEnumerableProperty } = __nccwpck_require__(4640)
+const { environmentSettingsObject } = __nccwpck_require__(9520)
+const { getGlobalDispatcher } = __nccwpck_require__(8421)
 
 let experimentalWarned = false
 
@@ -40900,7 +40900,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4811:
+/***/ 3691:
 /***/ ((module) => {
 
 "use strict";
@@ -40945,13 +40945,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4492:
+/***/ 6396:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-const util = __nccwpck_require__(3440)
+const util = __nccwpck_require__(4640)
 const {
   ReadableStreamFrom,
   isBlobLike,
@@ -40961,16 +40961,16 @@ const {
   fullyReadBody,
   extractMimeType,
   utf8DecodeBytes
-} = __nccwpck_require__(3168)
-const { FormData } = __nccwpck_require__(5910)
-const { kState } = __nccwpck_require__(3627)
-const { webidl } = __nccwpck_require__(5893)
+} = __nccwpck_require__(9520)
+const { FormData } = __nccwpck_require__(1142)
+const { kState } = __nccwpck_require__(1995)
+const { webidl } = __nccwpck_require__(5701)
 const { Blob } = __nccwpck_require__(4573)
 const assert = __nccwpck_require__(4589)
 const { isErrored, isDisturbed } = __nccwpck_require__(7075)
 const { isArrayBuffer } = __nccwpck_require__(3429)
-const { serializeAMimeType } = __nccwpck_require__(1900)
-const { multipartFormDataParser } = __nccwpck_require__(116)
+const { serializeAMimeType } = __nccwpck_require__(7708)
+const { multipartFormDataParser } = __nccwpck_require__(3028)
 let random
 
 try {
@@ -41482,7 +41482,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4495:
+/***/ 7775:
 /***/ ((module) => {
 
 "use strict";
@@ -41614,7 +41614,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1900:
+/***/ 7708:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -42366,13 +42366,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6653:
+/***/ 9197:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-const { kConnected, kSize } = __nccwpck_require__(6443)
+const { kConnected, kSize } = __nccwpck_require__(4043)
 
 class CompatWeakRef {
   constructor (value) {
@@ -42420,15 +42420,15 @@ module.exports = function () {
 
 /***/ }),
 
-/***/ 7114:
+/***/ 2538:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
 const { Blob, File } = __nccwpck_require__(4573)
-const { kState } = __nccwpck_require__(3627)
-const { webidl } = __nccwpck_require__(5893)
+const { kState } = __nccwpck_require__(1995)
+const { webidl } = __nccwpck_require__(5701)
 
 // TODO(@KhafraDev): remove
 class FileLike {
@@ -42554,17 +42554,17 @@ module.exports = { FileLike, isFileLike }
 
 /***/ }),
 
-/***/ 116:
+/***/ 3028:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-const { isUSVString, bufferToLowerCasedHeaderName } = __nccwpck_require__(3440)
-const { utf8DecodeBytes } = __nccwpck_require__(3168)
-const { HTTP_TOKEN_CODEPOINTS, isomorphicDecode } = __nccwpck_require__(1900)
-const { isFileLike } = __nccwpck_require__(7114)
-const { makeEntry } = __nccwpck_require__(5910)
+const { isUSVString, bufferToLowerCasedHeaderName } = __nccwpck_require__(4640)
+const { utf8DecodeBytes } = __nccwpck_require__(9520)
+const { HTTP_TOKEN_CODEPOINTS, isomorphicDecode } = __nccwpck_require__(7708)
+const { isFileLike } = __nccwpck_require__(2538)
+const { makeEntry } = __nccwpck_require__(1142)
 const assert = __nccwpck_require__(4589)
 const { File: NodeFile } = __nccwpck_require__(4573)
 
@@ -43036,17 +43036,17 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5910:
+/***/ 1142:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-const { isBlobLike, iteratorMixin } = __nccwpck_require__(3168)
-const { kState } = __nccwpck_require__(3627)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { FileLike, isFileLike } = __nccwpck_require__(7114)
-const { webidl } = __nccwpck_require__(5893)
+const { isBlobLike, iteratorMixin } = __nccwpck_require__(9520)
+const { kState } = __nccwpck_require__(1995)
+const { kEnumerableProperty } = __nccwpck_require__(4640)
+const { FileLike, isFileLike } = __nccwpck_require__(2538)
+const { webidl } = __nccwpck_require__(5701)
 const { File: NativeFile } = __nccwpck_require__(4573)
 const nodeUtil = __nccwpck_require__(7975)
 
@@ -43296,7 +43296,7 @@ module.exports = { FormData, makeEntry }
 
 /***/ }),
 
-/***/ 1059:
+/***/ 179:
 /***/ ((module) => {
 
 "use strict";
@@ -43344,7 +43344,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 660:
+/***/ 5524:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -43352,14 +43352,14 @@ module.exports = {
 
 
 
-const { kConstruct } = __nccwpck_require__(6443)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
+const { kConstruct } = __nccwpck_require__(4043)
+const { kEnumerableProperty } = __nccwpck_require__(4640)
 const {
   iteratorMixin,
   isValidHeaderName,
   isValidHeaderValue
-} = __nccwpck_require__(3168)
-const { webidl } = __nccwpck_require__(5893)
+} = __nccwpck_require__(9520)
+const { webidl } = __nccwpck_require__(5701)
 const assert = __nccwpck_require__(4589)
 const util = __nccwpck_require__(7975)
 
@@ -44039,7 +44039,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4398:
+/***/ 8702:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -44053,9 +44053,9 @@ const {
   filterResponse,
   makeResponse,
   fromInnerResponse
-} = __nccwpck_require__(9051)
-const { HeadersList } = __nccwpck_require__(660)
-const { Request, cloneRequest } = __nccwpck_require__(9967)
+} = __nccwpck_require__(715)
+const { HeadersList } = __nccwpck_require__(5524)
+const { Request, cloneRequest } = __nccwpck_require__(175)
 const zlib = __nccwpck_require__(8522)
 const {
   bytesMatch,
@@ -44091,23 +44091,23 @@ const {
   buildContentRange,
   createInflate,
   extractMimeType
-} = __nccwpck_require__(3168)
-const { kState, kDispatcher } = __nccwpck_require__(3627)
+} = __nccwpck_require__(9520)
+const { kState, kDispatcher } = __nccwpck_require__(1995)
 const assert = __nccwpck_require__(4589)
-const { safelyExtractBody, extractBody } = __nccwpck_require__(4492)
+const { safelyExtractBody, extractBody } = __nccwpck_require__(6396)
 const {
   redirectStatusSet,
   nullBodyStatus,
   safeMethodsSet,
   requestBodyHeader,
   subresourceSet
-} = __nccwpck_require__(4495)
+} = __nccwpck_require__(7775)
 const EE = __nccwpck_require__(8474)
 const { Readable, pipeline, finished } = __nccwpck_require__(7075)
-const { addAbortListener, isErrored, isReadable, bufferToLowerCasedHeaderName } = __nccwpck_require__(3440)
-const { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = __nccwpck_require__(1900)
-const { getGlobalDispatcher } = __nccwpck_require__(2581)
-const { webidl } = __nccwpck_require__(5893)
+const { addAbortListener, isErrored, isReadable, bufferToLowerCasedHeaderName } = __nccwpck_require__(4640)
+const { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = __nccwpck_require__(7708)
+const { getGlobalDispatcher } = __nccwpck_require__(8421)
+const { webidl } = __nccwpck_require__(5701)
 const { STATUS_CODES } = __nccwpck_require__(7067)
 const GET_OR_HEAD = ['GET', 'HEAD']
 
@@ -46317,7 +46317,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9967:
+/***/ 175:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -46325,16 +46325,16 @@ module.exports = {
 
 
 
-const { extractBody, mixinBody, cloneBody, bodyUnusable } = __nccwpck_require__(4492)
-const { Headers, fill: fillHeaders, HeadersList, setHeadersGuard, getHeadersGuard, setHeadersList, getHeadersList } = __nccwpck_require__(660)
-const { FinalizationRegistry } = __nccwpck_require__(6653)()
-const util = __nccwpck_require__(3440)
+const { extractBody, mixinBody, cloneBody, bodyUnusable } = __nccwpck_require__(6396)
+const { Headers, fill: fillHeaders, HeadersList, setHeadersGuard, getHeadersGuard, setHeadersList, getHeadersList } = __nccwpck_require__(5524)
+const { FinalizationRegistry } = __nccwpck_require__(9197)()
+const util = __nccwpck_require__(4640)
 const nodeUtil = __nccwpck_require__(7975)
 const {
   isValidHTTPToken,
   sameOrigin,
   environmentSettingsObject
-} = __nccwpck_require__(3168)
+} = __nccwpck_require__(9520)
 const {
   forbiddenMethodsSet,
   corsSafeListedMethodsSet,
@@ -46344,12 +46344,12 @@ const {
   requestCredentials,
   requestCache,
   requestDuplex
-} = __nccwpck_require__(4495)
+} = __nccwpck_require__(7775)
 const { kEnumerableProperty, normalizedMethodRecordsBase, normalizedMethodRecords } = util
-const { kHeaders, kSignal, kState, kDispatcher } = __nccwpck_require__(3627)
-const { webidl } = __nccwpck_require__(5893)
-const { URLSerializer } = __nccwpck_require__(1900)
-const { kConstruct } = __nccwpck_require__(6443)
+const { kHeaders, kSignal, kState, kDispatcher } = __nccwpck_require__(1995)
+const { webidl } = __nccwpck_require__(5701)
+const { URLSerializer } = __nccwpck_require__(7708)
+const { kConstruct } = __nccwpck_require__(4043)
 const assert = __nccwpck_require__(4589)
 const { getMaxListeners, setMaxListeners, getEventListeners, defaultMaxListeners } = __nccwpck_require__(8474)
 
@@ -47362,15 +47362,15 @@ module.exports = { Request, makeRequest, fromInnerRequest, cloneRequest }
 
 /***/ }),
 
-/***/ 9051:
+/***/ 715:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-const { Headers, HeadersList, fill, getHeadersGuard, setHeadersGuard, setHeadersList } = __nccwpck_require__(660)
-const { extractBody, cloneBody, mixinBody, hasFinalizationRegistry, streamRegistry, bodyUnusable } = __nccwpck_require__(4492)
-const util = __nccwpck_require__(3440)
+const { Headers, HeadersList, fill, getHeadersGuard, setHeadersGuard, setHeadersList } = __nccwpck_require__(5524)
+const { extractBody, cloneBody, mixinBody, hasFinalizationRegistry, streamRegistry, bodyUnusable } = __nccwpck_require__(6396)
+const util = __nccwpck_require__(4640)
 const nodeUtil = __nccwpck_require__(7975)
 const { kEnumerableProperty } = util
 const {
@@ -47382,16 +47382,16 @@ const {
   isErrorLike,
   isomorphicEncode,
   environmentSettingsObject: relevantRealm
-} = __nccwpck_require__(3168)
+} = __nccwpck_require__(9520)
 const {
   redirectStatusSet,
   nullBodyStatus
-} = __nccwpck_require__(4495)
-const { kState, kHeaders } = __nccwpck_require__(3627)
-const { webidl } = __nccwpck_require__(5893)
-const { FormData } = __nccwpck_require__(5910)
-const { URLSerializer } = __nccwpck_require__(1900)
-const { kConstruct } = __nccwpck_require__(6443)
+} = __nccwpck_require__(7775)
+const { kState, kHeaders } = __nccwpck_require__(1995)
+const { webidl } = __nccwpck_require__(5701)
+const { FormData } = __nccwpck_require__(1142)
+const { URLSerializer } = __nccwpck_require__(7708)
+const { kConstruct } = __nccwpck_require__(4043)
 const assert = __nccwpck_require__(4589)
 const { types } = __nccwpck_require__(7975)
 
@@ -47980,7 +47980,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3627:
+/***/ 1995:
 /***/ ((module) => {
 
 "use strict";
@@ -47997,7 +47997,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3168:
+/***/ 9520:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -48005,14 +48005,14 @@ module.exports = {
 
 const { Transform } = __nccwpck_require__(7075)
 const zlib = __nccwpck_require__(8522)
-const { redirectStatusSet, referrerPolicySet: referrerPolicyTokens, badPortsSet } = __nccwpck_require__(4495)
-const { getGlobalOrigin } = __nccwpck_require__(1059)
-const { collectASequenceOfCodePoints, collectAnHTTPQuotedString, removeChars, parseMIMEType } = __nccwpck_require__(1900)
+const { redirectStatusSet, referrerPolicySet: referrerPolicyTokens, badPortsSet } = __nccwpck_require__(7775)
+const { getGlobalOrigin } = __nccwpck_require__(179)
+const { collectASequenceOfCodePoints, collectAnHTTPQuotedString, removeChars, parseMIMEType } = __nccwpck_require__(7708)
 const { performance } = __nccwpck_require__(643)
-const { isBlobLike, ReadableStreamFrom, isValidHTTPToken, normalizedMethodRecordsBase } = __nccwpck_require__(3440)
+const { isBlobLike, ReadableStreamFrom, isValidHTTPToken, normalizedMethodRecordsBase } = __nccwpck_require__(4640)
 const assert = __nccwpck_require__(4589)
 const { isUint8Array } = __nccwpck_require__(3429)
-const { webidl } = __nccwpck_require__(5893)
+const { webidl } = __nccwpck_require__(5701)
 
 let supportedHashes = []
 
@@ -49637,7 +49637,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5893:
+/***/ 5701:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -49645,7 +49645,7 @@ module.exports = {
 
 const { types, inspect } = __nccwpck_require__(7975)
 const { markAsUncloneable } = __nccwpck_require__(5919)
-const { toUSVString } = __nccwpck_require__(3440)
+const { toUSVString } = __nccwpck_require__(4640)
 
 /** @type {import('../../../types/webidl').Webidl} */
 const webidl = {}
@@ -50340,7 +50340,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2607:
+/***/ 2927:
 /***/ ((module) => {
 
 "use strict";
@@ -50638,7 +50638,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8355:
+/***/ 4848:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -50648,16 +50648,16 @@ const {
   staticPropertyDescriptors,
   readOperation,
   fireAProgressEvent
-} = __nccwpck_require__(3610)
+} = __nccwpck_require__(410)
 const {
   kState,
   kError,
   kResult,
   kEvents,
   kAborted
-} = __nccwpck_require__(961)
-const { webidl } = __nccwpck_require__(5893)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
+} = __nccwpck_require__(4929)
+const { webidl } = __nccwpck_require__(5701)
+const { kEnumerableProperty } = __nccwpck_require__(4640)
 
 class FileReader extends EventTarget {
   constructor () {
@@ -50990,13 +50990,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8573:
+/***/ 5549:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-const { webidl } = __nccwpck_require__(5893)
+const { webidl } = __nccwpck_require__(5701)
 
 const kState = Symbol('ProgressEvent state')
 
@@ -51076,7 +51076,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 961:
+/***/ 4929:
 /***/ ((module) => {
 
 "use strict";
@@ -51094,7 +51094,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3610:
+/***/ 410:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -51106,10 +51106,10 @@ const {
   kResult,
   kAborted,
   kLastProgressEventFired
-} = __nccwpck_require__(961)
-const { ProgressEvent } = __nccwpck_require__(8573)
-const { getEncoding } = __nccwpck_require__(2607)
-const { serializeAMimeType, parseMIMEType } = __nccwpck_require__(1900)
+} = __nccwpck_require__(4929)
+const { ProgressEvent } = __nccwpck_require__(5549)
+const { getEncoding } = __nccwpck_require__(2927)
+const { serializeAMimeType, parseMIMEType } = __nccwpck_require__(7708)
 const { types } = __nccwpck_require__(7975)
 const { StringDecoder } = __nccwpck_require__(3193)
 const { btoa } = __nccwpck_require__(4573)
@@ -51493,28 +51493,28 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6897:
+/***/ 7905:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-const { uid, states, sentCloseFrameState, emptyBuffer, opcodes } = __nccwpck_require__(736)
+const { uid, states, sentCloseFrameState, emptyBuffer, opcodes } = __nccwpck_require__(6096)
 const {
   kReadyState,
   kSentClose,
   kByteParser,
   kReceivedClose,
   kResponse
-} = __nccwpck_require__(1216)
-const { fireEvent, failWebsocketConnection, isClosing, isClosed, isEstablished, parseExtensions } = __nccwpck_require__(8625)
-const { channels } = __nccwpck_require__(2414)
-const { CloseEvent } = __nccwpck_require__(5188)
-const { makeRequest } = __nccwpck_require__(9967)
-const { fetching } = __nccwpck_require__(4398)
-const { Headers, getHeadersList } = __nccwpck_require__(660)
-const { getDecodeSplit } = __nccwpck_require__(3168)
-const { WebsocketFrameSend } = __nccwpck_require__(3264)
+} = __nccwpck_require__(32)
+const { fireEvent, failWebsocketConnection, isClosing, isClosed, isEstablished, parseExtensions } = __nccwpck_require__(1025)
+const { channels } = __nccwpck_require__(3374)
+const { CloseEvent } = __nccwpck_require__(7316)
+const { makeRequest } = __nccwpck_require__(175)
+const { fetching } = __nccwpck_require__(8702)
+const { Headers, getHeadersList } = __nccwpck_require__(5524)
+const { getDecodeSplit } = __nccwpck_require__(9520)
+const { WebsocketFrameSend } = __nccwpck_require__(9104)
 
 /** @type {import('crypto')} */
 let crypto
@@ -51872,7 +51872,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 736:
+/***/ 6096:
 /***/ ((module) => {
 
 "use strict";
@@ -51946,15 +51946,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5188:
+/***/ 7316:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-const { webidl } = __nccwpck_require__(5893)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { kConstruct } = __nccwpck_require__(6443)
+const { webidl } = __nccwpck_require__(5701)
+const { kEnumerableProperty } = __nccwpck_require__(4640)
+const { kConstruct } = __nccwpck_require__(4043)
 const { MessagePort } = __nccwpck_require__(5919)
 
 /**
@@ -52283,13 +52283,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3264:
+/***/ 9104:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-const { maxUnsigned16Bit } = __nccwpck_require__(736)
+const { maxUnsigned16Bit } = __nccwpck_require__(6096)
 
 const BUFFER_SIZE = 16386
 
@@ -52387,15 +52387,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9469:
+/***/ 1869:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
 const { createInflateRaw, Z_DEFAULT_WINDOWBITS } = __nccwpck_require__(8522)
-const { isValidClientWindowBits } = __nccwpck_require__(8625)
-const { MessageSizeExceededError } = __nccwpck_require__(8707)
+const { isValidClientWindowBits } = __nccwpck_require__(1025)
+const { MessageSizeExceededError } = __nccwpck_require__(4627)
 
 const tail = Buffer.from([0x00, 0x00, 0xff, 0xff])
 const kBuffer = Symbol('kBuffer')
@@ -52500,7 +52500,7 @@ module.exports = { PerMessageDeflate }
 
 /***/ }),
 
-/***/ 1652:
+/***/ 9332:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -52508,9 +52508,9 @@ module.exports = { PerMessageDeflate }
 
 const { Writable } = __nccwpck_require__(7075)
 const assert = __nccwpck_require__(4589)
-const { parserStates, opcodes, states, emptyBuffer, sentCloseFrameState } = __nccwpck_require__(736)
-const { kReadyState, kSentClose, kResponse, kReceivedClose } = __nccwpck_require__(1216)
-const { channels } = __nccwpck_require__(2414)
+const { parserStates, opcodes, states, emptyBuffer, sentCloseFrameState } = __nccwpck_require__(6096)
+const { kReadyState, kSentClose, kResponse, kReceivedClose } = __nccwpck_require__(32)
+const { channels } = __nccwpck_require__(3374)
 const {
   isValidStatusCode,
   isValidOpcode,
@@ -52520,11 +52520,11 @@ const {
   isControlFrame,
   isTextBinaryFrame,
   isContinuationFrame
-} = __nccwpck_require__(8625)
-const { WebsocketFrameSend } = __nccwpck_require__(3264)
-const { closeWebSocketConnection } = __nccwpck_require__(6897)
-const { PerMessageDeflate } = __nccwpck_require__(9469)
-const { MessageSizeExceededError } = __nccwpck_require__(8707)
+} = __nccwpck_require__(1025)
+const { WebsocketFrameSend } = __nccwpck_require__(9104)
+const { closeWebSocketConnection } = __nccwpck_require__(7905)
+const { PerMessageDeflate } = __nccwpck_require__(1869)
+const { MessageSizeExceededError } = __nccwpck_require__(4627)
 
 function failWebsocketConnectionWithCode (ws, code, reason) {
   closeWebSocketConnection(ws, code, reason, Buffer.byteLength(reason))
@@ -53035,15 +53035,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3900:
+/***/ 9388:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-const { WebsocketFrameSend } = __nccwpck_require__(3264)
-const { opcodes, sendHints } = __nccwpck_require__(736)
-const FixedQueue = __nccwpck_require__(4660)
+const { WebsocketFrameSend } = __nccwpck_require__(9104)
+const { opcodes, sendHints } = __nccwpck_require__(6096)
+const FixedQueue = __nccwpck_require__(5844)
 
 /** @type {typeof Uint8Array} */
 const FastBuffer = Buffer[Symbol.species]
@@ -53147,7 +53147,7 @@ module.exports = { SendQueue }
 
 /***/ }),
 
-/***/ 1216:
+/***/ 32:
 /***/ ((module) => {
 
 "use strict";
@@ -53167,17 +53167,17 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8625:
+/***/ 1025:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-const { kReadyState, kController, kResponse, kBinaryType, kWebSocketURL } = __nccwpck_require__(1216)
-const { states, opcodes } = __nccwpck_require__(736)
-const { ErrorEvent, createFastMessageEvent } = __nccwpck_require__(5188)
+const { kReadyState, kController, kResponse, kBinaryType, kWebSocketURL } = __nccwpck_require__(32)
+const { states, opcodes } = __nccwpck_require__(6096)
+const { ErrorEvent, createFastMessageEvent } = __nccwpck_require__(7316)
 const { isUtf8 } = __nccwpck_require__(4573)
-const { collectASequenceOfCodePointsFast, removeHTTPWhitespace } = __nccwpck_require__(1900)
+const { collectASequenceOfCodePointsFast, removeHTTPWhitespace } = __nccwpck_require__(7708)
 
 /* globals Blob */
 
@@ -53497,16 +53497,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3726:
+/***/ 1886:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-const { webidl } = __nccwpck_require__(5893)
-const { URLSerializer } = __nccwpck_require__(1900)
-const { environmentSettingsObject } = __nccwpck_require__(3168)
-const { staticPropertyDescriptors, states, sentCloseFrameState, sendHints } = __nccwpck_require__(736)
+const { webidl } = __nccwpck_require__(5701)
+const { URLSerializer } = __nccwpck_require__(7708)
+const { environmentSettingsObject } = __nccwpck_require__(9520)
+const { staticPropertyDescriptors, states, sentCloseFrameState, sendHints } = __nccwpck_require__(6096)
 const {
   kWebSocketURL,
   kReadyState,
@@ -53515,21 +53515,21 @@ const {
   kResponse,
   kSentClose,
   kByteParser
-} = __nccwpck_require__(1216)
+} = __nccwpck_require__(32)
 const {
   isConnecting,
   isEstablished,
   isClosing,
   isValidSubprotocol,
   fireEvent
-} = __nccwpck_require__(8625)
-const { establishWebSocketConnection, closeWebSocketConnection } = __nccwpck_require__(6897)
-const { ByteParser } = __nccwpck_require__(1652)
-const { kEnumerableProperty, isBlobLike } = __nccwpck_require__(3440)
-const { getGlobalDispatcher } = __nccwpck_require__(2581)
+} = __nccwpck_require__(1025)
+const { establishWebSocketConnection, closeWebSocketConnection } = __nccwpck_require__(7905)
+const { ByteParser } = __nccwpck_require__(9332)
+const { kEnumerableProperty, isBlobLike } = __nccwpck_require__(4640)
+const { getGlobalDispatcher } = __nccwpck_require__(8421)
 const { types } = __nccwpck_require__(7975)
-const { ErrorEvent, CloseEvent } = __nccwpck_require__(5188)
-const { SendQueue } = __nccwpck_require__(3900)
+const { ErrorEvent, CloseEvent } = __nccwpck_require__(7316)
+const { SendQueue } = __nccwpck_require__(9388)
 
 // https://websockets.spec.whatwg.org/#interface-definition
 class WebSocket extends EventTarget {
@@ -54100,7 +54100,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7318:
+/***/ 1284:
 /***/ ((module) => {
 
 module.exports = eval("require")("../build/Release/cpufeatures.node");
@@ -54108,7 +54108,7 @@ module.exports = eval("require")("../build/Release/cpufeatures.node");
 
 /***/ }),
 
-/***/ 490:
+/***/ 7168:
 /***/ ((module) => {
 
 module.exports = eval("require")("./crypto/build/Release/sshcrypto.node");
@@ -54412,19 +54412,19 @@ module.exports = require("zlib");
 
 /***/ }),
 
-/***/ 7349:
+/***/ 2197:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
-var Scalar = __nccwpck_require__(3301);
-var YAMLMap = __nccwpck_require__(4454);
-var YAMLSeq = __nccwpck_require__(2223);
-var resolveBlockMap = __nccwpck_require__(7103);
-var resolveBlockSeq = __nccwpck_require__(334);
-var resolveFlowCollection = __nccwpck_require__(3142);
+var identity = __nccwpck_require__(4919);
+var Scalar = __nccwpck_require__(389);
+var YAMLMap = __nccwpck_require__(5462);
+var YAMLSeq = __nccwpck_require__(6831);
+var resolveBlockMap = __nccwpck_require__(143);
+var resolveBlockSeq = __nccwpck_require__(1854);
+var resolveFlowCollection = __nccwpck_require__(9030);
 
 function resolveCollection(CN, ctx, token, onError, tagName, tag) {
     const coll = token.type === 'block-map'
@@ -54510,16 +54510,16 @@ exports.composeCollection = composeCollection;
 
 /***/ }),
 
-/***/ 3683:
+/***/ 83:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var Document = __nccwpck_require__(3021);
-var composeNode = __nccwpck_require__(5937);
-var resolveEnd = __nccwpck_require__(7788);
-var resolveProps = __nccwpck_require__(4631);
+var Document = __nccwpck_require__(573);
+var composeNode = __nccwpck_require__(4961);
+var resolveEnd = __nccwpck_require__(1020);
+var resolveProps = __nccwpck_require__(775);
 
 function composeDoc(options, directives, { offset, start, value, end }, onError) {
     const opts = Object.assign({ _directives: directives }, options);
@@ -54563,18 +54563,18 @@ exports.composeDoc = composeDoc;
 
 /***/ }),
 
-/***/ 5937:
+/***/ 4961:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var Alias = __nccwpck_require__(4065);
-var identity = __nccwpck_require__(1127);
-var composeCollection = __nccwpck_require__(7349);
-var composeScalar = __nccwpck_require__(5413);
-var resolveEnd = __nccwpck_require__(7788);
-var utilEmptyScalarPosition = __nccwpck_require__(2599);
+var Alias = __nccwpck_require__(7105);
+var identity = __nccwpck_require__(4919);
+var composeCollection = __nccwpck_require__(2197);
+var composeScalar = __nccwpck_require__(3573);
+var resolveEnd = __nccwpck_require__(1020);
+var utilEmptyScalarPosition = __nccwpck_require__(8407);
 
 const CN = { composeNode, composeEmptyNode };
 function composeNode(ctx, token, props, onError) {
@@ -54683,16 +54683,16 @@ exports.composeNode = composeNode;
 
 /***/ }),
 
-/***/ 5413:
+/***/ 3573:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
-var Scalar = __nccwpck_require__(3301);
-var resolveBlockScalar = __nccwpck_require__(8913);
-var resolveFlowScalar = __nccwpck_require__(6842);
+var identity = __nccwpck_require__(4919);
+var Scalar = __nccwpck_require__(389);
+var resolveBlockScalar = __nccwpck_require__(5089);
+var resolveFlowScalar = __nccwpck_require__(5882);
 
 function composeScalar(ctx, token, tagToken, onError) {
     const { value, type, comment, range } = token.type === 'block-scalar'
@@ -54779,19 +54779,19 @@ exports.composeScalar = composeScalar;
 
 /***/ }),
 
-/***/ 9984:
+/***/ 3104:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
 var node_process = __nccwpck_require__(932);
-var directives = __nccwpck_require__(1342);
-var Document = __nccwpck_require__(3021);
-var errors = __nccwpck_require__(1464);
-var identity = __nccwpck_require__(1127);
-var composeDoc = __nccwpck_require__(3683);
-var resolveEnd = __nccwpck_require__(7788);
+var directives = __nccwpck_require__(2606);
+var Document = __nccwpck_require__(573);
+var errors = __nccwpck_require__(152);
+var identity = __nccwpck_require__(4919);
+var composeDoc = __nccwpck_require__(83);
+var resolveEnd = __nccwpck_require__(1020);
 
 function getErrorPos(src) {
     if (typeof src === 'number')
@@ -55011,18 +55011,18 @@ exports.Composer = Composer;
 
 /***/ }),
 
-/***/ 7103:
+/***/ 143:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var Pair = __nccwpck_require__(7165);
-var YAMLMap = __nccwpck_require__(4454);
-var resolveProps = __nccwpck_require__(4631);
-var utilContainsNewline = __nccwpck_require__(9499);
-var utilFlowIndentCheck = __nccwpck_require__(4051);
-var utilMapIncludes = __nccwpck_require__(1187);
+var Pair = __nccwpck_require__(5773);
+var YAMLMap = __nccwpck_require__(5462);
+var resolveProps = __nccwpck_require__(775);
+var utilContainsNewline = __nccwpck_require__(4283);
+var utilFlowIndentCheck = __nccwpck_require__(1795);
+var utilMapIncludes = __nccwpck_require__(1091);
 
 const startColMsg = 'All mapping items must start at the same column';
 function resolveBlockMap({ composeNode, composeEmptyNode }, ctx, bm, onError, tag) {
@@ -55136,13 +55136,13 @@ exports.resolveBlockMap = resolveBlockMap;
 
 /***/ }),
 
-/***/ 8913:
+/***/ 5089:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var Scalar = __nccwpck_require__(3301);
+var Scalar = __nccwpck_require__(389);
 
 function resolveBlockScalar(ctx, scalar, onError) {
     const start = scalar.offset;
@@ -55344,15 +55344,15 @@ exports.resolveBlockScalar = resolveBlockScalar;
 
 /***/ }),
 
-/***/ 334:
+/***/ 1854:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var YAMLSeq = __nccwpck_require__(2223);
-var resolveProps = __nccwpck_require__(4631);
-var utilFlowIndentCheck = __nccwpck_require__(4051);
+var YAMLSeq = __nccwpck_require__(6831);
+var resolveProps = __nccwpck_require__(775);
+var utilFlowIndentCheck = __nccwpck_require__(1795);
 
 function resolveBlockSeq({ composeNode, composeEmptyNode }, ctx, bs, onError, tag) {
     const NodeClass = tag?.nodeClass ?? YAMLSeq.YAMLSeq;
@@ -55403,7 +55403,7 @@ exports.resolveBlockSeq = resolveBlockSeq;
 
 /***/ }),
 
-/***/ 7788:
+/***/ 1020:
 /***/ ((__unused_webpack_module, exports) => {
 
 "use strict";
@@ -55450,20 +55450,20 @@ exports.resolveEnd = resolveEnd;
 
 /***/ }),
 
-/***/ 3142:
+/***/ 9030:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
-var Pair = __nccwpck_require__(7165);
-var YAMLMap = __nccwpck_require__(4454);
-var YAMLSeq = __nccwpck_require__(2223);
-var resolveEnd = __nccwpck_require__(7788);
-var resolveProps = __nccwpck_require__(4631);
-var utilContainsNewline = __nccwpck_require__(9499);
-var utilMapIncludes = __nccwpck_require__(1187);
+var identity = __nccwpck_require__(4919);
+var Pair = __nccwpck_require__(5773);
+var YAMLMap = __nccwpck_require__(5462);
+var YAMLSeq = __nccwpck_require__(6831);
+var resolveEnd = __nccwpck_require__(1020);
+var resolveProps = __nccwpck_require__(775);
+var utilContainsNewline = __nccwpck_require__(4283);
+var utilMapIncludes = __nccwpck_require__(1091);
 
 const blockMsg = 'Block collections are not allowed within flow collections';
 const isBlock = (token) => token && (token.type === 'block-map' || token.type === 'block-seq');
@@ -55667,14 +55667,14 @@ exports.resolveFlowCollection = resolveFlowCollection;
 
 /***/ }),
 
-/***/ 6842:
+/***/ 5882:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var Scalar = __nccwpck_require__(3301);
-var resolveEnd = __nccwpck_require__(7788);
+var Scalar = __nccwpck_require__(389);
+var resolveEnd = __nccwpck_require__(1020);
 
 function resolveFlowScalar(scalar, strict, onError) {
     const { offset, type, source, end } = scalar;
@@ -55903,7 +55903,7 @@ exports.resolveFlowScalar = resolveFlowScalar;
 
 /***/ }),
 
-/***/ 4631:
+/***/ 775:
 /***/ ((__unused_webpack_module, exports) => {
 
 "use strict";
@@ -56059,7 +56059,7 @@ exports.resolveProps = resolveProps;
 
 /***/ }),
 
-/***/ 9499:
+/***/ 4283:
 /***/ ((__unused_webpack_module, exports) => {
 
 "use strict";
@@ -56103,7 +56103,7 @@ exports.containsNewline = containsNewline;
 
 /***/ }),
 
-/***/ 2599:
+/***/ 8407:
 /***/ ((__unused_webpack_module, exports) => {
 
 "use strict";
@@ -56139,13 +56139,13 @@ exports.emptyScalarPosition = emptyScalarPosition;
 
 /***/ }),
 
-/***/ 4051:
+/***/ 1795:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var utilContainsNewline = __nccwpck_require__(9499);
+var utilContainsNewline = __nccwpck_require__(4283);
 
 function flowIndentCheck(indent, fc, onError) {
     if (fc?.type === 'flow-collection') {
@@ -56164,13 +56164,13 @@ exports.flowIndentCheck = flowIndentCheck;
 
 /***/ }),
 
-/***/ 1187:
+/***/ 1091:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
+var identity = __nccwpck_require__(4919);
 
 function mapIncludes(ctx, items, search) {
     const { uniqueKeys } = ctx.options;
@@ -56187,23 +56187,23 @@ exports.mapIncludes = mapIncludes;
 
 /***/ }),
 
-/***/ 3021:
+/***/ 573:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var Alias = __nccwpck_require__(4065);
-var Collection = __nccwpck_require__(101);
-var identity = __nccwpck_require__(1127);
-var Pair = __nccwpck_require__(7165);
-var toJS = __nccwpck_require__(6424);
-var Schema = __nccwpck_require__(5840);
-var stringifyDocument = __nccwpck_require__(6829);
-var anchors = __nccwpck_require__(1596);
-var applyReviver = __nccwpck_require__(3661);
-var createNode = __nccwpck_require__(2404);
-var directives = __nccwpck_require__(1342);
+var Alias = __nccwpck_require__(7105);
+var Collection = __nccwpck_require__(4661);
+var identity = __nccwpck_require__(4919);
+var Pair = __nccwpck_require__(5773);
+var toJS = __nccwpck_require__(3899);
+var Schema = __nccwpck_require__(8224);
+var stringifyDocument = __nccwpck_require__(2285);
+var anchors = __nccwpck_require__(9196);
+var applyReviver = __nccwpck_require__(909);
+var createNode = __nccwpck_require__(1732);
+var directives = __nccwpck_require__(2606);
 
 class Document {
     constructor(value, replacer, options) {
@@ -56532,14 +56532,14 @@ exports.Document = Document;
 
 /***/ }),
 
-/***/ 1596:
+/***/ 9196:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
-var visit = __nccwpck_require__(204);
+var identity = __nccwpck_require__(4919);
+var visit = __nccwpck_require__(2588);
 
 /**
  * Verify that the input string is a valid anchor.
@@ -56616,7 +56616,7 @@ exports.findNewAnchor = findNewAnchor;
 
 /***/ }),
 
-/***/ 3661:
+/***/ 909:
 /***/ ((__unused_webpack_module, exports) => {
 
 "use strict";
@@ -56681,15 +56681,15 @@ exports.applyReviver = applyReviver;
 
 /***/ }),
 
-/***/ 2404:
+/***/ 1732:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var Alias = __nccwpck_require__(4065);
-var identity = __nccwpck_require__(1127);
-var Scalar = __nccwpck_require__(3301);
+var Alias = __nccwpck_require__(7105);
+var identity = __nccwpck_require__(4919);
+var Scalar = __nccwpck_require__(389);
 
 const defaultTagPrefix = 'tag:yaml.org,2002:';
 function findTagObject(value, tagName, tags) {
@@ -56779,14 +56779,14 @@ exports.createNode = createNode;
 
 /***/ }),
 
-/***/ 1342:
+/***/ 2606:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
-var visit = __nccwpck_require__(204);
+var identity = __nccwpck_require__(4919);
+var visit = __nccwpck_require__(2588);
 
 const escapeChars = {
     '!': '%21',
@@ -56965,7 +56965,7 @@ exports.Directives = Directives;
 
 /***/ }),
 
-/***/ 1464:
+/***/ 152:
 /***/ ((__unused_webpack_module, exports) => {
 
 "use strict";
@@ -57035,29 +57035,29 @@ exports.prettifyError = prettifyError;
 
 /***/ }),
 
-/***/ 8815:
+/***/ 3439:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 var __webpack_unused_export__;
 
 
-var composer = __nccwpck_require__(9984);
-var Document = __nccwpck_require__(3021);
-var Schema = __nccwpck_require__(5840);
-var errors = __nccwpck_require__(1464);
-var Alias = __nccwpck_require__(4065);
-var identity = __nccwpck_require__(1127);
-var Pair = __nccwpck_require__(7165);
-var Scalar = __nccwpck_require__(3301);
-var YAMLMap = __nccwpck_require__(4454);
-var YAMLSeq = __nccwpck_require__(2223);
-var cst = __nccwpck_require__(3461);
-var lexer = __nccwpck_require__(361);
-var lineCounter = __nccwpck_require__(6628);
-var parser = __nccwpck_require__(3456);
-var publicApi = __nccwpck_require__(4047);
-var visit = __nccwpck_require__(204);
+var composer = __nccwpck_require__(3104);
+var Document = __nccwpck_require__(573);
+var Schema = __nccwpck_require__(8224);
+var errors = __nccwpck_require__(152);
+var Alias = __nccwpck_require__(7105);
+var identity = __nccwpck_require__(4919);
+var Pair = __nccwpck_require__(5773);
+var Scalar = __nccwpck_require__(389);
+var YAMLMap = __nccwpck_require__(5462);
+var YAMLSeq = __nccwpck_require__(6831);
+var cst = __nccwpck_require__(9877);
+var lexer = __nccwpck_require__(5145);
+var lineCounter = __nccwpck_require__(1460);
+var parser = __nccwpck_require__(2064);
+var publicApi = __nccwpck_require__(4543);
+var visit = __nccwpck_require__(2588);
 
 
 
@@ -57094,7 +57094,7 @@ __webpack_unused_export__ = visit.visitAsync;
 
 /***/ }),
 
-/***/ 7249:
+/***/ 7297:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
@@ -57121,17 +57121,17 @@ exports.warn = warn;
 
 /***/ }),
 
-/***/ 4065:
+/***/ 7105:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var anchors = __nccwpck_require__(1596);
-var visit = __nccwpck_require__(204);
-var identity = __nccwpck_require__(1127);
-var Node = __nccwpck_require__(6673);
-var toJS = __nccwpck_require__(6424);
+var anchors = __nccwpck_require__(9196);
+var visit = __nccwpck_require__(2588);
+var identity = __nccwpck_require__(4919);
+var Node = __nccwpck_require__(4833);
+var toJS = __nccwpck_require__(3899);
 
 class Alias extends Node.NodeBase {
     constructor(source) {
@@ -57249,15 +57249,15 @@ exports.Alias = Alias;
 
 /***/ }),
 
-/***/ 101:
+/***/ 4661:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var createNode = __nccwpck_require__(2404);
-var identity = __nccwpck_require__(1127);
-var Node = __nccwpck_require__(6673);
+var createNode = __nccwpck_require__(1732);
+var identity = __nccwpck_require__(4919);
+var Node = __nccwpck_require__(4833);
 
 function collectionFromPath(schema, path, value) {
     let v = value;
@@ -57408,15 +57408,15 @@ exports.isEmptyPath = isEmptyPath;
 
 /***/ }),
 
-/***/ 6673:
+/***/ 4833:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var applyReviver = __nccwpck_require__(3661);
-var identity = __nccwpck_require__(1127);
-var toJS = __nccwpck_require__(6424);
+var applyReviver = __nccwpck_require__(909);
+var identity = __nccwpck_require__(4919);
+var toJS = __nccwpck_require__(3899);
 
 class NodeBase {
     constructor(type) {
@@ -57456,16 +57456,16 @@ exports.NodeBase = NodeBase;
 
 /***/ }),
 
-/***/ 7165:
+/***/ 5773:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var createNode = __nccwpck_require__(2404);
-var stringifyPair = __nccwpck_require__(9748);
-var addPairToJSMap = __nccwpck_require__(7104);
-var identity = __nccwpck_require__(1127);
+var createNode = __nccwpck_require__(1732);
+var stringifyPair = __nccwpck_require__(7764);
+var addPairToJSMap = __nccwpck_require__(8768);
+var identity = __nccwpck_require__(4919);
 
 function createPair(key, value, ctx) {
     const k = createNode.createNode(key, undefined, ctx);
@@ -57503,15 +57503,15 @@ exports.createPair = createPair;
 
 /***/ }),
 
-/***/ 3301:
+/***/ 389:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
-var Node = __nccwpck_require__(6673);
-var toJS = __nccwpck_require__(6424);
+var identity = __nccwpck_require__(4919);
+var Node = __nccwpck_require__(4833);
+var toJS = __nccwpck_require__(3899);
 
 const isScalarValue = (value) => !value || (typeof value !== 'function' && typeof value !== 'object');
 class Scalar extends Node.NodeBase {
@@ -57538,18 +57538,18 @@ exports.isScalarValue = isScalarValue;
 
 /***/ }),
 
-/***/ 4454:
+/***/ 5462:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var stringifyCollection = __nccwpck_require__(1212);
-var addPairToJSMap = __nccwpck_require__(7104);
-var Collection = __nccwpck_require__(101);
-var identity = __nccwpck_require__(1127);
-var Pair = __nccwpck_require__(7165);
-var Scalar = __nccwpck_require__(3301);
+var stringifyCollection = __nccwpck_require__(4156);
+var addPairToJSMap = __nccwpck_require__(8768);
+var Collection = __nccwpck_require__(4661);
+var identity = __nccwpck_require__(4919);
+var Pair = __nccwpck_require__(5773);
+var Scalar = __nccwpck_require__(389);
 
 function findPair(items, key) {
     const k = identity.isScalar(key) ? key.value : key;
@@ -57693,18 +57693,18 @@ exports.findPair = findPair;
 
 /***/ }),
 
-/***/ 2223:
+/***/ 6831:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var createNode = __nccwpck_require__(2404);
-var stringifyCollection = __nccwpck_require__(1212);
-var Collection = __nccwpck_require__(101);
-var identity = __nccwpck_require__(1127);
-var Scalar = __nccwpck_require__(3301);
-var toJS = __nccwpck_require__(6424);
+var createNode = __nccwpck_require__(1732);
+var stringifyCollection = __nccwpck_require__(4156);
+var Collection = __nccwpck_require__(4661);
+var identity = __nccwpck_require__(4919);
+var Scalar = __nccwpck_require__(389);
+var toJS = __nccwpck_require__(3899);
 
 class YAMLSeq extends Collection.Collection {
     static get tagName() {
@@ -57816,17 +57816,17 @@ exports.YAMLSeq = YAMLSeq;
 
 /***/ }),
 
-/***/ 7104:
+/***/ 8768:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var log = __nccwpck_require__(7249);
-var merge = __nccwpck_require__(452);
-var stringify = __nccwpck_require__(2148);
-var identity = __nccwpck_require__(1127);
-var toJS = __nccwpck_require__(6424);
+var log = __nccwpck_require__(7297);
+var merge = __nccwpck_require__(9380);
+var stringify = __nccwpck_require__(9300);
+var identity = __nccwpck_require__(4919);
+var toJS = __nccwpck_require__(3899);
 
 function addPairToJSMap(ctx, map, { key, value }) {
     if (identity.isNode(key) && key.addToJSMap)
@@ -57889,7 +57889,7 @@ exports.addPairToJSMap = addPairToJSMap;
 
 /***/ }),
 
-/***/ 1127:
+/***/ 4919:
 /***/ ((__unused_webpack_module, exports) => {
 
 "use strict";
@@ -57950,13 +57950,13 @@ exports.isSeq = isSeq;
 
 /***/ }),
 
-/***/ 6424:
+/***/ 3899:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
+var identity = __nccwpck_require__(4919);
 
 /**
  * Recursively convert any node or its contents to native JavaScript
@@ -57997,16 +57997,16 @@ exports.toJS = toJS;
 
 /***/ }),
 
-/***/ 110:
+/***/ 334:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var resolveBlockScalar = __nccwpck_require__(8913);
-var resolveFlowScalar = __nccwpck_require__(6842);
-var errors = __nccwpck_require__(1464);
-var stringifyString = __nccwpck_require__(3069);
+var resolveBlockScalar = __nccwpck_require__(5089);
+var resolveFlowScalar = __nccwpck_require__(5882);
+var errors = __nccwpck_require__(152);
+var stringifyString = __nccwpck_require__(1773);
 
 function resolveAsScalar(token, strict = true, onError) {
     if (token) {
@@ -58223,7 +58223,7 @@ exports.setScalarValue = setScalarValue;
 
 /***/ }),
 
-/***/ 1733:
+/***/ 3701:
 /***/ ((__unused_webpack_module, exports) => {
 
 "use strict";
@@ -58294,7 +58294,7 @@ exports.stringify = stringify;
 
 /***/ }),
 
-/***/ 7715:
+/***/ 5235:
 /***/ ((__unused_webpack_module, exports) => {
 
 "use strict";
@@ -58401,15 +58401,15 @@ exports.visit = visit;
 
 /***/ }),
 
-/***/ 3461:
+/***/ 9877:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var cstScalar = __nccwpck_require__(110);
-var cstStringify = __nccwpck_require__(1733);
-var cstVisit = __nccwpck_require__(7715);
+var cstScalar = __nccwpck_require__(334);
+var cstStringify = __nccwpck_require__(3701);
+var cstVisit = __nccwpck_require__(5235);
 
 /** The byte order mark */
 const BOM = '\u{FEFF}';
@@ -58521,13 +58521,13 @@ exports.tokenType = tokenType;
 
 /***/ }),
 
-/***/ 361:
+/***/ 5145:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var cst = __nccwpck_require__(3461);
+var cst = __nccwpck_require__(9877);
 
 /*
 START -> stream
@@ -59252,7 +59252,7 @@ exports.Lexer = Lexer;
 
 /***/ }),
 
-/***/ 6628:
+/***/ 1460:
 /***/ ((__unused_webpack_module, exports) => {
 
 "use strict";
@@ -59301,15 +59301,15 @@ exports.LineCounter = LineCounter;
 
 /***/ }),
 
-/***/ 3456:
+/***/ 2064:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
 var node_process = __nccwpck_require__(932);
-var cst = __nccwpck_require__(3461);
-var lexer = __nccwpck_require__(361);
+var cst = __nccwpck_require__(9877);
+var lexer = __nccwpck_require__(5145);
 
 function includesToken(list, type) {
     for (let i = 0; i < list.length; ++i)
@@ -60289,19 +60289,19 @@ exports.Parser = Parser;
 
 /***/ }),
 
-/***/ 4047:
+/***/ 4543:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var composer = __nccwpck_require__(9984);
-var Document = __nccwpck_require__(3021);
-var errors = __nccwpck_require__(1464);
-var log = __nccwpck_require__(7249);
-var identity = __nccwpck_require__(1127);
-var lineCounter = __nccwpck_require__(6628);
-var parser = __nccwpck_require__(3456);
+var composer = __nccwpck_require__(3104);
+var Document = __nccwpck_require__(573);
+var errors = __nccwpck_require__(152);
+var log = __nccwpck_require__(7297);
+var identity = __nccwpck_require__(4919);
+var lineCounter = __nccwpck_require__(1460);
+var parser = __nccwpck_require__(2064);
 
 function parseOptions(options) {
     const prettyErrors = options.prettyErrors !== false;
@@ -60404,17 +60404,17 @@ exports.stringify = stringify;
 
 /***/ }),
 
-/***/ 5840:
+/***/ 8224:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
-var map = __nccwpck_require__(7451);
-var seq = __nccwpck_require__(1706);
-var string = __nccwpck_require__(6464);
-var tags = __nccwpck_require__(18);
+var identity = __nccwpck_require__(4919);
+var map = __nccwpck_require__(6424);
+var seq = __nccwpck_require__(7562);
+var string = __nccwpck_require__(4704);
+var tags = __nccwpck_require__(6178);
 
 const sortMapEntriesByKey = (a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 class Schema {
@@ -60451,14 +60451,14 @@ exports.Schema = Schema;
 
 /***/ }),
 
-/***/ 7451:
+/***/ 6424:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
-var YAMLMap = __nccwpck_require__(4454);
+var identity = __nccwpck_require__(4919);
+var YAMLMap = __nccwpck_require__(5462);
 
 const map = {
     collection: 'map',
@@ -60478,13 +60478,13 @@ exports.map = map;
 
 /***/ }),
 
-/***/ 3632:
+/***/ 5632:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var Scalar = __nccwpck_require__(3301);
+var Scalar = __nccwpck_require__(389);
 
 const nullTag = {
     identify: value => value == null,
@@ -60503,14 +60503,14 @@ exports.nullTag = nullTag;
 
 /***/ }),
 
-/***/ 1706:
+/***/ 7562:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
-var YAMLSeq = __nccwpck_require__(2223);
+var identity = __nccwpck_require__(4919);
+var YAMLSeq = __nccwpck_require__(6831);
 
 const seq = {
     collection: 'seq',
@@ -60530,13 +60530,13 @@ exports.seq = seq;
 
 /***/ }),
 
-/***/ 6464:
+/***/ 4704:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var stringifyString = __nccwpck_require__(3069);
+var stringifyString = __nccwpck_require__(1773);
 
 const string = {
     identify: value => typeof value === 'string',
@@ -60554,13 +60554,13 @@ exports.string = string;
 
 /***/ }),
 
-/***/ 3959:
+/***/ 4359:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var Scalar = __nccwpck_require__(3301);
+var Scalar = __nccwpck_require__(389);
 
 const boolTag = {
     identify: value => typeof value === 'boolean',
@@ -60583,14 +60583,14 @@ exports.boolTag = boolTag;
 
 /***/ }),
 
-/***/ 8405:
+/***/ 6229:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var Scalar = __nccwpck_require__(3301);
-var stringifyNumber = __nccwpck_require__(8689);
+var Scalar = __nccwpck_require__(389);
+var stringifyNumber = __nccwpck_require__(3569);
 
 const floatNaN = {
     identify: value => typeof value === 'number',
@@ -60638,13 +60638,13 @@ exports.floatNaN = floatNaN;
 
 /***/ }),
 
-/***/ 9874:
+/***/ 7602:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var stringifyNumber = __nccwpck_require__(8689);
+var stringifyNumber = __nccwpck_require__(3569);
 
 const intIdentify = (value) => typeof value === 'bigint' || Number.isInteger(value);
 const intResolve = (str, offset, radix, { intAsBigInt }) => (intAsBigInt ? BigInt(str) : parseInt(str.substring(offset), radix));
@@ -60688,19 +60688,19 @@ exports.intOct = intOct;
 
 /***/ }),
 
-/***/ 896:
+/***/ 7904:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var map = __nccwpck_require__(7451);
-var _null = __nccwpck_require__(3632);
-var seq = __nccwpck_require__(1706);
-var string = __nccwpck_require__(6464);
-var bool = __nccwpck_require__(3959);
-var float = __nccwpck_require__(8405);
-var int = __nccwpck_require__(9874);
+var map = __nccwpck_require__(6424);
+var _null = __nccwpck_require__(5632);
+var seq = __nccwpck_require__(7562);
+var string = __nccwpck_require__(4704);
+var bool = __nccwpck_require__(4359);
+var float = __nccwpck_require__(6229);
+var int = __nccwpck_require__(7602);
 
 const schema = [
     map.map,
@@ -60721,15 +60721,15 @@ exports.schema = schema;
 
 /***/ }),
 
-/***/ 3559:
+/***/ 8647:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var Scalar = __nccwpck_require__(3301);
-var map = __nccwpck_require__(7451);
-var seq = __nccwpck_require__(1706);
+var Scalar = __nccwpck_require__(389);
+var map = __nccwpck_require__(6424);
+var seq = __nccwpck_require__(7562);
 
 function intIdentify(value) {
     return typeof value === 'bigint' || Number.isInteger(value);
@@ -60793,28 +60793,28 @@ exports.schema = schema;
 
 /***/ }),
 
-/***/ 18:
+/***/ 6178:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var map = __nccwpck_require__(7451);
-var _null = __nccwpck_require__(3632);
-var seq = __nccwpck_require__(1706);
-var string = __nccwpck_require__(6464);
-var bool = __nccwpck_require__(3959);
-var float = __nccwpck_require__(8405);
-var int = __nccwpck_require__(9874);
-var schema = __nccwpck_require__(896);
-var schema$1 = __nccwpck_require__(3559);
-var binary = __nccwpck_require__(6083);
-var merge = __nccwpck_require__(452);
-var omap = __nccwpck_require__(303);
-var pairs = __nccwpck_require__(8385);
-var schema$2 = __nccwpck_require__(5913);
-var set = __nccwpck_require__(1528);
-var timestamp = __nccwpck_require__(4371);
+var map = __nccwpck_require__(6424);
+var _null = __nccwpck_require__(5632);
+var seq = __nccwpck_require__(7562);
+var string = __nccwpck_require__(4704);
+var bool = __nccwpck_require__(4359);
+var float = __nccwpck_require__(6229);
+var int = __nccwpck_require__(7602);
+var schema = __nccwpck_require__(7904);
+var schema$1 = __nccwpck_require__(8647);
+var binary = __nccwpck_require__(4355);
+var merge = __nccwpck_require__(9380);
+var omap = __nccwpck_require__(6431);
+var pairs = __nccwpck_require__(9281);
+var schema$2 = __nccwpck_require__(3081);
+var set = __nccwpck_require__(2504);
+var timestamp = __nccwpck_require__(4960);
 
 const schemas = new Map([
     ['core', schema.schema],
@@ -60900,15 +60900,15 @@ exports.getTags = getTags;
 
 /***/ }),
 
-/***/ 6083:
+/***/ 4355:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
 var node_buffer = __nccwpck_require__(181);
-var Scalar = __nccwpck_require__(3301);
-var stringifyString = __nccwpck_require__(3069);
+var Scalar = __nccwpck_require__(389);
+var stringifyString = __nccwpck_require__(1773);
 
 const binary = {
     identify: value => value instanceof Uint8Array, // Buffer inherits from Uint8Array
@@ -60978,13 +60978,13 @@ exports.binary = binary;
 
 /***/ }),
 
-/***/ 8398:
+/***/ 6158:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var Scalar = __nccwpck_require__(3301);
+var Scalar = __nccwpck_require__(389);
 
 function boolStringify({ value, source }, ctx) {
     const boolObj = value ? trueTag : falseTag;
@@ -61015,14 +61015,14 @@ exports.trueTag = trueTag;
 
 /***/ }),
 
-/***/ 5782:
+/***/ 838:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var Scalar = __nccwpck_require__(3301);
-var stringifyNumber = __nccwpck_require__(8689);
+var Scalar = __nccwpck_require__(389);
+var stringifyNumber = __nccwpck_require__(3569);
 
 const floatNaN = {
     identify: value => typeof value === 'number',
@@ -61073,13 +61073,13 @@ exports.floatNaN = floatNaN;
 
 /***/ }),
 
-/***/ 873:
+/***/ 5609:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var stringifyNumber = __nccwpck_require__(8689);
+var stringifyNumber = __nccwpck_require__(3569);
 
 const intIdentify = (value) => typeof value === 'bigint' || Number.isInteger(value);
 function intResolve(str, offset, radix, { intAsBigInt }) {
@@ -61157,14 +61157,14 @@ exports.intOct = intOct;
 
 /***/ }),
 
-/***/ 452:
+/***/ 9380:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
-var Scalar = __nccwpck_require__(3301);
+var identity = __nccwpck_require__(4919);
+var Scalar = __nccwpck_require__(389);
 
 // If the value associated with a merge key is a single mapping node, each of
 // its key/value pairs is inserted into the current mapping, unless the key
@@ -61236,17 +61236,17 @@ exports.merge = merge;
 
 /***/ }),
 
-/***/ 303:
+/***/ 6431:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
-var toJS = __nccwpck_require__(6424);
-var YAMLMap = __nccwpck_require__(4454);
-var YAMLSeq = __nccwpck_require__(2223);
-var pairs = __nccwpck_require__(8385);
+var identity = __nccwpck_require__(4919);
+var toJS = __nccwpck_require__(3899);
+var YAMLMap = __nccwpck_require__(5462);
+var YAMLSeq = __nccwpck_require__(6831);
+var pairs = __nccwpck_require__(9281);
 
 class YAMLOMap extends YAMLSeq.YAMLSeq {
     constructor() {
@@ -61321,16 +61321,16 @@ exports.omap = omap;
 
 /***/ }),
 
-/***/ 8385:
+/***/ 9281:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
-var Pair = __nccwpck_require__(7165);
-var Scalar = __nccwpck_require__(3301);
-var YAMLSeq = __nccwpck_require__(2223);
+var identity = __nccwpck_require__(4919);
+var Pair = __nccwpck_require__(5773);
+var Scalar = __nccwpck_require__(389);
+var YAMLSeq = __nccwpck_require__(6831);
 
 function resolvePairs(seq, onError) {
     if (identity.isSeq(seq)) {
@@ -61411,25 +61411,25 @@ exports.resolvePairs = resolvePairs;
 
 /***/ }),
 
-/***/ 5913:
+/***/ 3081:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var map = __nccwpck_require__(7451);
-var _null = __nccwpck_require__(3632);
-var seq = __nccwpck_require__(1706);
-var string = __nccwpck_require__(6464);
-var binary = __nccwpck_require__(6083);
-var bool = __nccwpck_require__(8398);
-var float = __nccwpck_require__(5782);
-var int = __nccwpck_require__(873);
-var merge = __nccwpck_require__(452);
-var omap = __nccwpck_require__(303);
-var pairs = __nccwpck_require__(8385);
-var set = __nccwpck_require__(1528);
-var timestamp = __nccwpck_require__(4371);
+var map = __nccwpck_require__(6424);
+var _null = __nccwpck_require__(5632);
+var seq = __nccwpck_require__(7562);
+var string = __nccwpck_require__(4704);
+var binary = __nccwpck_require__(4355);
+var bool = __nccwpck_require__(6158);
+var float = __nccwpck_require__(838);
+var int = __nccwpck_require__(5609);
+var merge = __nccwpck_require__(9380);
+var omap = __nccwpck_require__(6431);
+var pairs = __nccwpck_require__(9281);
+var set = __nccwpck_require__(2504);
+var timestamp = __nccwpck_require__(4960);
 
 const schema = [
     map.map,
@@ -61460,15 +61460,15 @@ exports.schema = schema;
 
 /***/ }),
 
-/***/ 1528:
+/***/ 2504:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
-var Pair = __nccwpck_require__(7165);
-var YAMLMap = __nccwpck_require__(4454);
+var identity = __nccwpck_require__(4919);
+var Pair = __nccwpck_require__(5773);
+var YAMLMap = __nccwpck_require__(5462);
 
 class YAMLSet extends YAMLMap.YAMLMap {
     constructor(schema) {
@@ -61564,13 +61564,13 @@ exports.set = set;
 
 /***/ }),
 
-/***/ 4371:
+/***/ 4960:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var stringifyNumber = __nccwpck_require__(8689);
+var stringifyNumber = __nccwpck_require__(3569);
 
 /** Internal types handle bigint as number, because TS can't figure it out. */
 function parseSexagesimal(str, asBigInt) {
@@ -61677,7 +61677,7 @@ exports.timestamp = timestamp;
 
 /***/ }),
 
-/***/ 4475:
+/***/ 9915:
 /***/ ((__unused_webpack_module, exports) => {
 
 "use strict";
@@ -61836,16 +61836,16 @@ exports.foldFlowLines = foldFlowLines;
 
 /***/ }),
 
-/***/ 2148:
+/***/ 9300:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var anchors = __nccwpck_require__(1596);
-var identity = __nccwpck_require__(1127);
-var stringifyComment = __nccwpck_require__(9799);
-var stringifyString = __nccwpck_require__(3069);
+var anchors = __nccwpck_require__(9196);
+var identity = __nccwpck_require__(4919);
+var stringifyComment = __nccwpck_require__(6599);
+var stringifyString = __nccwpck_require__(1773);
 
 function createStringifyContext(doc, options) {
     const opt = Object.assign({
@@ -61976,15 +61976,15 @@ exports.stringify = stringify;
 
 /***/ }),
 
-/***/ 1212:
+/***/ 4156:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
-var stringify = __nccwpck_require__(2148);
-var stringifyComment = __nccwpck_require__(9799);
+var identity = __nccwpck_require__(4919);
+var stringify = __nccwpck_require__(9300);
+var stringifyComment = __nccwpck_require__(6599);
 
 function stringifyCollection(collection, ctx, options) {
     const flow = ctx.inFlow ?? collection.flow;
@@ -62139,7 +62139,7 @@ exports.stringifyCollection = stringifyCollection;
 
 /***/ }),
 
-/***/ 9799:
+/***/ 6599:
 /***/ ((__unused_webpack_module, exports) => {
 
 "use strict";
@@ -62171,15 +62171,15 @@ exports.stringifyComment = stringifyComment;
 
 /***/ }),
 
-/***/ 6829:
+/***/ 2285:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
-var stringify = __nccwpck_require__(2148);
-var stringifyComment = __nccwpck_require__(9799);
+var identity = __nccwpck_require__(4919);
+var stringify = __nccwpck_require__(9300);
+var stringifyComment = __nccwpck_require__(6599);
 
 function stringifyDocument(doc, options) {
     const lines = [];
@@ -62266,7 +62266,7 @@ exports.stringifyDocument = stringifyDocument;
 
 /***/ }),
 
-/***/ 8689:
+/***/ 3569:
 /***/ ((__unused_webpack_module, exports) => {
 
 "use strict";
@@ -62301,16 +62301,16 @@ exports.stringifyNumber = stringifyNumber;
 
 /***/ }),
 
-/***/ 9748:
+/***/ 7764:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
-var Scalar = __nccwpck_require__(3301);
-var stringify = __nccwpck_require__(2148);
-var stringifyComment = __nccwpck_require__(9799);
+var identity = __nccwpck_require__(4919);
+var Scalar = __nccwpck_require__(389);
+var stringify = __nccwpck_require__(9300);
+var stringifyComment = __nccwpck_require__(6599);
 
 function stringifyPair({ key, value }, ctx, onComment, onChompKeep) {
     const { allNullValues, doc, indent, indentStep, options: { commentString, indentSeq, simpleKeys } } = ctx;
@@ -62461,14 +62461,14 @@ exports.stringifyPair = stringifyPair;
 
 /***/ }),
 
-/***/ 3069:
+/***/ 1773:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var Scalar = __nccwpck_require__(3301);
-var foldFlowLines = __nccwpck_require__(4475);
+var Scalar = __nccwpck_require__(389);
+var foldFlowLines = __nccwpck_require__(9915);
 
 const getFoldOptions = (ctx, isBlock) => ({
     indentAtStart: isBlock ? ctx.indent.length : ctx.indentAtStart,
@@ -62807,13 +62807,13 @@ exports.stringifyString = stringifyString;
 
 /***/ }),
 
-/***/ 204:
+/***/ 2588:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
+var identity = __nccwpck_require__(4919);
 
 const BREAK = Symbol('break visit');
 const SKIP = Symbol('skip children');
@@ -63051,7 +63051,7 @@ exports.visitAsync = visitAsync;
 
 /***/ }),
 
-/***/ 8342:
+/***/ 5856:
 /***/ ((module) => {
 
 "use strict";
@@ -63103,7 +63103,7 @@ var __webpack_exports__ = {};
 
 ;// CONCATENATED MODULE: external "os"
 const external_os_namespaceObject = require("os");
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/utils.js
 // We use any as a valid input type
 /* eslint-disable @typescript-eslint/no-explicit-any */
 /**
@@ -63139,7 +63139,7 @@ function utils_toCommandProperties(annotationProperties) {
     };
 }
 //# sourceMappingURL=utils.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/command.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/command.js
 
 
 /**
@@ -63235,7 +63235,7 @@ function escapeProperty(s) {
 var external_crypto_ = __nccwpck_require__(6982);
 // EXTERNAL MODULE: external "fs"
 var external_fs_ = __nccwpck_require__(9896);
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/file-command.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/file-command.js
 // For internal use, subject to change.
 // We use any as a valid input type
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -63276,7 +63276,7 @@ var external_path_ = __nccwpck_require__(6928);
 var external_http_ = __nccwpck_require__(8611);
 // EXTERNAL MODULE: external "https"
 var external_https_ = __nccwpck_require__(5692);
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/proxy.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/http-client/lib/proxy.js
 function getProxyUrl(reqUrl) {
     const usingSsl = reqUrl.protocol === 'https:';
     if (checkBypass(reqUrl)) {
@@ -63367,11 +63367,11 @@ class DecodedURL extends URL {
     }
 }
 //# sourceMappingURL=proxy.js.map
-// EXTERNAL MODULE: ./node_modules/tunnel/index.js
-var node_modules_tunnel = __nccwpck_require__(770);
-// EXTERNAL MODULE: ./node_modules/undici/index.js
-var undici = __nccwpck_require__(6752);
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/index.js
+// EXTERNAL MODULE: ../main/node_modules/tunnel/index.js
+var node_modules_tunnel = __nccwpck_require__(8482);
+// EXTERNAL MODULE: ../main/node_modules/undici/index.js
+var undici = __nccwpck_require__(2480);
+;// CONCATENATED MODULE: ../main/node_modules/@actions/http-client/lib/index.js
 /* eslint-disable @typescript-eslint/no-explicit-any */
 var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
@@ -64068,7 +64068,7 @@ class lib_HttpClient {
 }
 const lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCase()] = obj[k]), c), {});
 //# sourceMappingURL=index.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/auth.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/http-client/lib/auth.js
 var auth_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -64144,7 +64144,7 @@ class PersonalAccessTokenCredentialHandler {
     }
 }
 //# sourceMappingURL=auth.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/oidc-utils.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/oidc-utils.js
 var oidc_utils_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -64218,7 +64218,7 @@ class oidc_utils_OidcClient {
     }
 }
 //# sourceMappingURL=oidc-utils.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/summary.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/summary.js
 var summary_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -64499,7 +64499,7 @@ const _summary = new Summary();
 const markdownSummary = (/* unused pure expression or super */ null && (_summary));
 const summary = _summary;
 //# sourceMappingURL=summary.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/path-utils.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/path-utils.js
 
 /**
  * toPosixPath converts the given path to the posix form. On Windows, \\ will be
@@ -64541,7 +64541,7 @@ var external_events_ = __nccwpck_require__(4434);
 var external_child_process_ = __nccwpck_require__(5317);
 // EXTERNAL MODULE: external "assert"
 var external_assert_ = __nccwpck_require__(2613);
-;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io-util.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/io/lib/io-util.js
 var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -64721,7 +64721,7 @@ function getCmdPath() {
     return (_a = process.env['COMSPEC']) !== null && _a !== void 0 ? _a : `cmd.exe`;
 }
 //# sourceMappingURL=io-util.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/io/lib/io.js
 var io_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -64995,7 +64995,7 @@ function io_copyFile(srcFile, destFile, force) {
 //# sourceMappingURL=io.js.map
 ;// CONCATENATED MODULE: external "timers"
 const external_timers_namespaceObject = require("timers");
-;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/toolrunner.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/exec/lib/toolrunner.js
 var toolrunner_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -65583,7 +65583,7 @@ class ExecState extends external_events_.EventEmitter {
     }
 }
 //# sourceMappingURL=toolrunner.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/exec.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/exec/lib/exec.js
 var exec_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -65663,7 +65663,7 @@ function getExecOutput(commandLine, args, options) {
     });
 }
 //# sourceMappingURL=exec.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/platform.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/platform.js
 var platform_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -65728,7 +65728,7 @@ function getDetails() {
     });
 }
 //# sourceMappingURL=platform.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/core.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/core.js
 var core_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -66046,6 +66046,55 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
+;// CONCATENATED MODULE: ./src/base/log.ts
+// Where progress goes: the job log (action) or the terminal (CLI). Every line passes through
+// the redactor, so a secret that slips into an error message is still not printed.
+function redactor(secrets) {
+    const sorted = [...secrets].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
+    return (text) => sorted.reduce((t, s) => t.split(s).join('***'), text);
+}
+/**
+ * The value with the secrets replaced in every string in it (object keys too), for output that
+ * leaves the process as JSON: redact before serialising, since JSON escapes a secret with a "
+ * or a backslash and the escaped form no longer matches.
+ */
+function redactDeep(value, redact) {
+    if (typeof value === 'string')
+        return redact(value);
+    if (Array.isArray(value))
+        return value.map((v) => redactDeep(v, redact));
+    if (value === null || typeof value !== 'object')
+        return value;
+    const json = value.toJSON;
+    if (typeof json === 'function')
+        return redactDeep(json.call(value), redact);
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [redact(k), redactDeep(v, redact)]));
+}
+/** JSON.stringify of a value whose every string was redacted first. */
+function redactedJson(value, redact, indent) {
+    return JSON.stringify(redactDeep(value, redact), null, indent);
+}
+function redactingLog(log, secrets) {
+    const redact = redactor(secrets);
+    const { stepStarted, stepEnded } = log;
+    return {
+        info: (l) => log.info(redact(l)),
+        warn: (l) => log.warn(redact(l)),
+        error: (l) => log.error(redact(l)),
+        ...(stepStarted && stepEnded
+            ? {
+                stepStarted: (name) => stepStarted.call(log, redact(name)),
+                stepEnded: (r) => stepEnded.call(log, { ...r, name: redact(r.name), detail: r.detail && redact(r.detail) }),
+            }
+            : {}),
+    };
+}
+const consoleLog = {
+    info: (l) => process.stdout.write(`${l}\n`),
+    warn: (l) => process.stderr.write(`warning: ${l}\n`),
+    error: (l) => process.stderr.write(`error: ${l}\n`),
+};
+
 ;// CONCATENATED MODULE: ./src/connection/shell.ts
 // Remote shell commands: how a value is quoted, and how a script reaches the host's shell.
 // Scripts are built by pure functions elsewhere and run through RemoteHost.run, the one place
@@ -66125,9 +66174,13 @@ class ConnectionLostError extends errors_DeployError {
 function dockerCommand(facts) {
     return facts.dockerAccess === 'sudo' ? 'sudo -n docker' : 'docker';
 }
+/** Prints the container's IP address on each of its networks, on one line. */
+function containerAddressScript(docker, container) {
+    return `${docker} inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' ${shq(container)}`;
+}
 /** The IP address of a container on its (first) network, for a tunnel to reach it. */
 async function containerAddress(remote, facts, container) {
-    const out = await remote.run(`${dockerCommand(facts)} inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' ${shq(container)}`, {
+    const out = await remote.run(containerAddressScript(dockerCommand(facts), container), {
         what: `Finding container ${container}`,
         explain: (r) => new DeployError(`Container "${container}" is not running on the host (${r.stderr.trim()}).`),
     });
@@ -66234,11 +66287,65 @@ async function listContainers(remote, facts, network) {
     const out = await remote.run(containersScript(dockerCommand(facts), network), { what: 'Listing the containers' });
     return parseContainers(out);
 }
+/** A container's last log lines, stdout and stderr together as `docker logs` interleaves them. */
+function containerLogsScript(docker, name, lines) {
+    return `${docker} logs --tail ${lines} ${shell_shq(name)} 2>&1`;
+}
 async function containerLogs(remote, facts, name, lines = 15) {
-    const out = await remote.run(`${dockerCommand(facts)} logs --tail ${lines} ${shell_shq(name)} 2>&1`, {
+    const out = await remote.run(containerLogsScript(dockerCommand(facts), name, lines), {
         what: `Reading the logs of ${name}`,
     });
     return out.trim();
+}
+
+;// CONCATENATED MODULE: ./src/base/log-agents.ts
+// The log agents this action can run, one entry each. Everything that names an agent reads this
+// table: the input's choices and default, the Compose profile and service, the pinned image, the
+// readiness probe, the linter's internal ports, the titles people read, the end-of-life warning.
+// What is agent-specific beyond it is its config (compose/, rendered by stack/) and the reader
+// of that config (model/logs.ts, keyed by `name`).
+const PROMTAIL_END_OF_LIFE = '2026-03-02';
+const LOG_AGENTS = [
+    {
+        name: 'promtail',
+        title: 'Promtail',
+        image: 'grafana/promtail',
+        tag: '3.6.11',
+        why: `the last release with a Promtail image; end of life since ${PROMTAIL_END_OF_LIFE}`,
+        diskMiB: 260,
+        sizeFrom: 'estimate: Ubuntu noble base (78 MB) with libsystemd and tzdata, and the promtail binary (102 MB built from v3.6.3 here)',
+        endOfLife: {
+            since: PROMTAIL_END_OF_LIFE,
+            source: 'Loki docs, send-data/promtail/_index.md at v3.6.15',
+            successor: 'alloy',
+        },
+        port: 9080,
+        readyPath: '/ready',
+        roles: ['monitoring', 'agent'],
+    },
+    {
+        name: 'alloy',
+        title: 'Alloy',
+        image: 'grafana/alloy',
+        tag: 'v1.18.1',
+        why: 'newest release; every block and argument of config.alloy is valid in it',
+        diskMiB: 500,
+        sizeFrom: 'estimate: 408 MB on disk at v1.1 (grafana/alloy#1101), grown since',
+        port: 12345,
+        readyPath: '/-/ready',
+        roles: ['monitoring'],
+        configGlob: '*.alloy',
+    },
+];
+const DEFAULT_LOG_AGENT = 'promtail';
+const LOG_AGENT_NAMES = LOG_AGENTS.map((a) => a.name);
+/** The entry of a log agent by its name (the input's value, service and profile). */
+function logAgent(name) {
+    return LOG_AGENTS.find((a) => a.name === name);
+}
+/** The agents that can run on a host of this role. */
+function logAgentsFor(role) {
+    return LOG_AGENTS.filter((a) => a.roles.includes(role));
 }
 
 ;// CONCATENATED MODULE: ./src/model/versions.ts
@@ -66247,8 +66354,7 @@ async function containerLogs(remote, facts, name, lines = 15) {
 // the README's version table is made from it (`npm run docs`). Each version was checked against
 // its project's release tags (prometheus/prometheus v3.13.2, prometheus/node_exporter v1.12.1,
 // grafana/loki v3.6.15 and v3.6.11, grafana/alloy v1.18.1, nginx/nginx release-1.30.4).
-/** Promtail's end of life (Loki docs, send-data/promtail/_index.md at v3.6.15). */
-const PROMTAIL_END_OF_LIFE = '2026-03-02';
+
 const PINNED_IMAGES = [
     {
         image: 'prom/prometheus',
@@ -66274,22 +66380,14 @@ const PINNED_IMAGES = [
         diskMiB: 160,
         sizeFrom: 'estimate: distroless static base (2 MiB) and the loki binary, 133 MB built from v3.6.15 here with the same flags',
     },
-    {
-        image: 'grafana/promtail',
-        tag: '3.6.11',
-        services: ['promtail'],
-        why: `the last release with a Promtail image; end of life since ${PROMTAIL_END_OF_LIFE}`,
-        diskMiB: 260,
-        sizeFrom: 'estimate: Ubuntu noble base (78 MB) with libsystemd and tzdata, and the promtail binary (102 MB built from v3.6.3 here)',
-    },
-    {
-        image: 'grafana/alloy',
-        tag: 'v1.18.1',
-        services: ['alloy'],
-        why: 'newest release; every block and argument of config.alloy is valid in it',
-        diskMiB: 500,
-        sizeFrom: 'estimate: 408 MB on disk at v1.1 (grafana/alloy#1101), grown since',
-    },
+    ...LOG_AGENTS.map(({ image, tag, name, why, diskMiB, sizeFrom }) => ({
+        image,
+        tag,
+        services: [name],
+        why,
+        diskMiB,
+        sizeFrom,
+    })),
     {
         image: 'busybox',
         tag: '1.37.0',
@@ -66661,6 +66759,16 @@ function diskWatchProblems(w, diskGuard, appLogsBudget) {
     return out;
 }
 
+;// CONCATENATED MODULE: ./src/base/format.ts
+// How durations read in every line a person sees.
+function formatDuration(ms) {
+    if (ms < 1000)
+        return `${ms}ms`;
+    if (ms < 60_000)
+        return `${(ms / 1000).toFixed(1)}s`;
+    return `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
+}
+
 // EXTERNAL MODULE: external "node:http"
 var external_node_http_ = __nccwpck_require__(7067);
 // EXTERNAL MODULE: external "node:net"
@@ -66840,14 +66948,346 @@ async function httpFromHost(remote, url, req = {}, ca) {
         : channel, u.host, { ...req, path: req.path ?? `${u.pathname}${u.search}` });
 }
 
-;// CONCATENATED MODULE: ./src/report/format.ts
-// How durations read in every line a person sees.
-function formatDuration(ms) {
-    if (ms < 1000)
-        return `${ms}ms`;
-    if (ms < 60_000)
-        return `${(ms / 1000).toFixed(1)}s`;
-    return `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
+// EXTERNAL MODULE: ../main/node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(3439);
+;// CONCATENATED MODULE: ./src/model/compose.ts
+// The one reading of a stack's compose files: services with the line each value is on, their
+// images, mounts, profiles and commands, with Compose's ${VAR} interpolation applied. The linter,
+// the renderer and the Compose runner all read services and mounts from here.
+
+
+
+/** Compose-style interpolation: $$, ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?err}, $VAR. */
+function interpolate(text, vars) {
+    return text.replace(/\$(\$|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g, (_match, dollar, braced, op, arg, bare) => {
+        if (dollar === '$')
+            return '$';
+        const name = braced ?? bare;
+        const v = vars[name];
+        if (op === ':-')
+            return v ? v : arg;
+        if (op === '-')
+            return v ?? arg;
+        return v ?? '';
+    });
+}
+function yamlFile(path, text) {
+    const lc = new dist/* LineCounter */.HN();
+    const doc = (0,dist/* parseDocument */.Tp)(text, { lineCounter: lc, uniqueKeys: false });
+    if (doc.errors.length) {
+        const e = doc.errors[0];
+        return { error: { value: e?.message ?? 'invalid YAML', file: path, line: e?.linePos?.[0]?.line ?? 1 } };
+    }
+    return {
+        file: {
+            path,
+            data: doc.toJS(),
+            lineOf: (keys) => {
+                // The line of the key itself (or of the sequence item), where a reader looks.
+                let node = doc.contents;
+                let at = node?.range?.[0];
+                for (const k of keys) {
+                    if ((0,dist/* isMap */.jh)(node)) {
+                        const pair = node.items.find((p) => (0,dist/* isScalar */.jn)(p.key) && p.key.value === k);
+                        if (!pair)
+                            break;
+                        at = pair.key.range?.[0] ?? at;
+                        node = pair.value;
+                    }
+                    else if ((0,dist/* isSeq */.oP)(node) && typeof k === 'number') {
+                        const item = node.items[k];
+                        if (!item)
+                            break;
+                        at = item.range?.[0] ?? at;
+                        node = item;
+                    }
+                    else
+                        break;
+                }
+                return at === undefined ? 1 : lc.linePos(at).line;
+            },
+        },
+    };
+}
+function str(v) {
+    return typeof v === 'string' || typeof v === 'number' ? String(v) : undefined;
+}
+function parseMount(raw, vars, file, line) {
+    if (typeof raw === 'string') {
+        const parts = interpolate(raw, vars).split(':');
+        if (parts.length < 2)
+            return { source: '', target: parts[0] ?? '', named: true, file, line };
+        const [source = '', target = ''] = parts;
+        const named = !/^[./~]/.test(source) && !source.startsWith('/');
+        return { source, target, named, file, line };
+    }
+    if (raw && typeof raw === 'object') {
+        const o = raw;
+        const source = interpolate(str(o.source) ?? '', vars);
+        const target = interpolate(str(o.target) ?? '', vars);
+        return { source, target, named: o.type === 'volume', file, line };
+    }
+    return undefined;
+}
+/** The services of one compose file; a file that is not valid YAML has none and an error. */
+function parseComposeFile(file, vars = {}) {
+    const { file: y, error } = yamlFile(file.path, file.content.toString('utf8'));
+    if (!y)
+        return { services: [], error };
+    return { services: servicesOf(y, vars), yaml: y };
+}
+function servicesOf(y, vars) {
+    const path = y.path;
+    const svcs = y.data?.services ?? {};
+    return Object.entries(svcs).map(([name, svc]) => {
+        const s = svc ?? {};
+        const at = (...k) => y.lineOf(['services', name, ...k]);
+        const image = str(s.image);
+        const user = str(s.user);
+        const command = Array.isArray(s.command)
+            ? s.command.map(String)
+            : typeof s.command === 'string'
+                ? s.command.split(/\s+/)
+                : [];
+        return {
+            name,
+            file: path,
+            line: at(),
+            image: image === undefined ? undefined : { value: interpolate(image, vars), file: path, line: at('image') },
+            containerName: str(s.container_name),
+            user: user === undefined ? undefined : { value: interpolate(user, vars), file: path, line: at('user') },
+            rawUser: user,
+            ports: (Array.isArray(s.ports) ? s.ports : []).map((p, i) => ({
+                value: interpolate(typeof p === 'object' && p
+                    ? `${p.published ?? ''}:${p.target ?? ''}`
+                    : String(p), vars),
+                file: path,
+                line: at('ports', i),
+            })),
+            mounts: (Array.isArray(s.volumes) ? s.volumes : [])
+                .map((v, i) => parseMount(v, vars, path, at('volumes', i)))
+                .filter((m) => !!m),
+            command: command.map((c) => interpolate(c, vars)),
+            profiles: Array.isArray(s.profiles) ? s.profiles.map(String) : [],
+            environment: environmentOf(s.environment, vars),
+            memLimitBytes: byteSize(str(s.mem_limit), vars),
+            logMaxBytes: logMaxBytes(s.logging, vars),
+        };
+    });
+}
+/** Compose's byte values (mem_limit: 256m, max-size: 10m): b, k, m, g (powers of 1024). */
+function byteSize(raw, vars) {
+    const m = /^\s*([0-9.]+)\s*([bkmg]?)b?\s*$/i.exec(interpolate(raw ?? '', vars));
+    if (!m?.[1])
+        return undefined;
+    const unit = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(m[2] ?? '').toLowerCase()] ?? 1;
+    return Math.round(Number(m[1]) * unit);
+}
+/**
+ * Docker's json-file and local drivers keep max-file files of max-size at most (json-file: 1
+ * file when only max-size is set; local: 5 files of 20m by default); json-file without max-size
+ * grows without bound, as do drivers whose files are not the container's (none, syslog: 0).
+ */
+function logMaxBytes(raw, vars) {
+    const logging = (raw ?? {});
+    const driver = str(logging.driver) ?? 'json-file';
+    const options = logging.options ?? {};
+    const files = Number(interpolate(str(options['max-file']) ?? '', vars)) || undefined;
+    const size = byteSize(str(options['max-size']), vars);
+    if (driver === 'local')
+        return (size ?? 20 * 1024 ** 2) * (files ?? 5);
+    if (driver === 'json-file')
+        return size === undefined ? undefined : size * (files ?? 1);
+    return 0;
+}
+function environmentOf(raw, vars) {
+    const out = {};
+    if (Array.isArray(raw)) {
+        for (const item of raw.map(String)) {
+            const i = item.indexOf('=');
+            if (i > 0)
+                out[item.slice(0, i)] = interpolate(item.slice(i + 1), vars);
+        }
+    }
+    else if (raw && typeof raw === 'object') {
+        for (const [k, v] of Object.entries(raw))
+            out[k] = interpolate(v === null ? '' : String(v), vars);
+    }
+    return out;
+}
+/** The stack-relative directories and files (`./x` → `x`) a service bind-mounts. */
+function stackMounts(service) {
+    return service.mounts.filter((m) => m.source.startsWith('./')).map((m) => hostPathKey(m.source));
+}
+function buildModel(files, vars) {
+    const byPath = new Map(files.map((f) => [f.path, f]));
+    const cache = new Map();
+    const parseErrors = [];
+    const yaml = (path) => {
+        if (!cache.has(path)) {
+            const f = byPath.get(path);
+            if (!f)
+                cache.set(path, undefined);
+            else {
+                const r = yamlFile(path, f.content.toString('utf8'));
+                if (r.error)
+                    parseErrors.push(r.error);
+                cache.set(path, r.file);
+            }
+        }
+        return cache.get(path);
+    };
+    const composeFiles = Object.values(COMPOSE_FILES).filter((p) => byPath.has(p));
+    const services = composeFiles.flatMap((path) => {
+        const y = yaml(path);
+        return y ? servicesOf(y, vars) : [];
+    });
+    return { files: byPath, services, composeFiles, vars, parseErrors, yaml };
+}
+/** Normalises a host path for comparison: ./x relative to the stack dir, ~ kept as written. */
+function hostPathKey(source) {
+    return external_node_path_namespaceObject.posix.normalize(source.replace(/\/+$/, '').replace(/^\.\//, '')).replace(/\/$/, '');
+}
+const imageName = (s) => s.image?.value.replace(/@.*$/, '').replace(/:[^/:]*$/, '') ?? '';
+/** The tag of a service's image, if it names one. */
+const imageTag = (s) => /:([^/:@]+)(?:@.*)?$/.exec(s.image?.value ?? '')?.[1];
+/** A service runs the program `name`: its image's last path part, or its service name. */
+const isImage = (s, name) => imageName(s).split('/').pop() === name || s.name === name;
+/** Whether a container path is the directory or inside it. */
+const within = (path, dir) => {
+    const p = external_node_path_namespaceObject.posix.normalize(path);
+    const d = external_node_path_namespaceObject.posix.normalize(dir).replace(/\/$/, '');
+    return p === d || p.startsWith(`${d}/`);
+};
+/** The mount of a service that holds a container path, the deepest one. */
+function mountHolding(s, containerPath) {
+    return s.mounts.filter((mt) => within(containerPath, mt.target)).sort((a, b) => b.target.length - a.target.length)[0];
+}
+/** The stack file a service mounts at a container path (its config), if it is in the stack. */
+function mountedConfig(m, s, containerPath) {
+    const mt = s.mounts.find((x) => x.target === containerPath);
+    if (!mt || mt.named || !mt.source.startsWith('./'))
+        return undefined;
+    const rel = hostPathKey(mt.source);
+    return m.files.has(rel) ? rel : undefined;
+}
+/** A command-line flag's value (`-flag=v`, `--flag v`), or the program's default. */
+function configFlag(s, flag, fallback) {
+    for (const c of s.command) {
+        const m = new RegExp(`^-?-${flag}=(.+)$`).exec(c);
+        if (m?.[1])
+            return m[1];
+    }
+    const i = s.command.findIndex((c) => c === `--${flag}` || c === `-${flag}`);
+    return (i >= 0 && s.command[i + 1]) || fallback;
+}
+
+;// CONCATENATED MODULE: ./src/health/grafana.ts
+// Grafana can use its data: through the tunnel and with the admin credentials (never printed),
+// each provisioned data source answers Grafana's own health check, every provisioned alert rule
+// is loaded, and with a webhook the Discord contact point exists. Each failure says what Grafana
+// answered. API shapes: pkg/api/api.go (routes), pkg/api/plugins.go (CheckHealth → 200
+// {"status":"OK"} / 400 {"status":"ERROR"}), pkg/services/ngalert/api/tooling/definitions.
+
+
+
+
+/** What the mounted provisioning files promise, read from the stack as deployed. */
+function grafanaProvisioning(model) {
+    const grafana = model.services.find((s) => s.name === 'grafana');
+    const mount = grafana && mountHolding(grafana, '/etc/grafana/provisioning');
+    if (!mount?.source.startsWith('./'))
+        return undefined;
+    const dir = external_node_path_namespaceObject.posix.normalize(mount.source.slice(2)).replace(/\/$/, '');
+    const yamls = [...model.files.keys()].filter((p) => p.startsWith(`${dir}/`) && /\.ya?ml$/.test(p));
+    const datasources = [];
+    const ruleUids = [];
+    const contactPoints = [];
+    for (const path of yamls) {
+        const data = model.yaml(path)?.data;
+        for (const d of data?.datasources ?? [])
+            if (d.uid)
+                datasources.push({ uid: d.uid, name: d.name ?? d.uid, url: d.url });
+        for (const g of data?.groups ?? [])
+            for (const r of g.rules ?? [])
+                if (r.uid)
+                    ruleUids.push(r.uid);
+        for (const c of data?.contactPoints ?? [])
+            if (c.name)
+                contactPoints.push(c.name);
+    }
+    return { datasources, ruleUids, contactPoints };
+}
+const brief = (s) => s.trim().replace(/\s+/g, ' ').slice(0, 200);
+function message(res) {
+    try {
+        const m = JSON.parse(res.body).message;
+        if (m)
+            return brief(m);
+    }
+    catch { }
+    return brief(res.body);
+}
+function judgeDatasourceHealth(ds, res) {
+    if (res.status === 401)
+        return 'Grafana refused the admin credentials (401): the admin password on the host is not the one Grafana has';
+    let status = '';
+    try {
+        status = String(JSON.parse(res.body).status ?? '');
+    }
+    catch { }
+    if (res.status === 200 && status === 'OK')
+        return undefined;
+    return `Grafana cannot use data source ${ds.name} (uid ${ds.uid}${ds.url ? `, ${ds.url}` : ''}): ${res.status} ${message(res)}`;
+}
+function judgeAlertRules(expected, res) {
+    if (res.status !== 200)
+        return { why: `Grafana's alert rules API answered ${res.status} ${message(res)}`, loaded: 0 };
+    const rules = JSON.parse(res.body);
+    const have = new Set(rules.map((r) => r.uid));
+    const missing = expected.filter((u) => !have.has(u));
+    return {
+        loaded: rules.length,
+        why: missing.length
+            ? `Grafana has not loaded the alert rules ${missing.join(', ')} (it has ${rules.length})`
+            : undefined,
+    };
+}
+function judgeContactPoints(expected, res) {
+    if (res.status !== 200)
+        return `Grafana's contact points API answered ${res.status} ${message(res)}`;
+    const names = new Set(JSON.parse(res.body).map((c) => c.name));
+    const missing = expected.filter((n) => !names.has(n));
+    return missing.length ? `Grafana has no contact point ${missing.join(', ')}` : undefined;
+}
+/** Grafana's own view of its data sources, rules and contact points, asked in parallel. */
+async function inspectGrafana(remote, address, container, plan) {
+    const auth = basicAuth({ username: plan.user, password: plan.password });
+    const get = (path) => httpViaHost(remote, address, 3000, { path, headers: auth, timeoutMs: 10_000 });
+    const check = async (name, judge) => {
+        try {
+            const why = await judge();
+            return { name, ok: !why, detail: why ?? 'healthy', container };
+        }
+        catch (e) {
+            return { name, ok: false, detail: `Grafana did not answer: ${headline(e).slice(0, 200)}`, container };
+        }
+    };
+    let loaded = 0;
+    const checks = await Promise.all([
+        ...plan.datasources.map((ds) => check(`grafana data source ${ds.name}`, async () => judgeDatasourceHealth(ds, await get(`/api/datasources/uid/${encodeURIComponent(ds.uid)}/health`)))),
+        check('grafana alert rules', async () => {
+            const r = judgeAlertRules(plan.ruleUids, await get('/api/v1/provisioning/alert-rules'));
+            loaded = r.loaded;
+            return r.why;
+        }).then((c) => (c.ok ? { ...c, detail: `${loaded} loaded` } : c)),
+        ...(plan.contactPoints.length
+            ? [
+                check('grafana contact points', async () => judgeContactPoints(plan.contactPoints, await get('/api/v1/provisioning/contact-points'))),
+            ]
+            : []),
+    ]);
+    return { checks, alertRulesLoaded: loaded };
 }
 
 ;// CONCATENATED MODULE: external "node:fs"
@@ -67463,285 +67903,64 @@ async function waitForAgents(remote, facts, network, agents, timeoutMs, log) {
     return result.seen;
 }
 
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(8815);
-;// CONCATENATED MODULE: ./src/model/compose.ts
-// The one reading of a stack's compose files: services with the line each value is on, their
-// images, mounts, profiles and commands, with Compose's ${VAR} interpolation applied. The linter,
-// the renderer and the Compose runner all read services and mounts from here.
-
-
-
-/** Compose-style interpolation: $$, ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?err}, $VAR. */
-function interpolate(text, vars) {
-    return text.replace(/\$(\$|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g, (_match, dollar, braced, op, arg, bare) => {
-        if (dollar === '$')
-            return '$';
-        const name = braced ?? bare;
-        const v = vars[name];
-        if (op === ':-')
-            return v ? v : arg;
-        if (op === '-')
-            return v ?? arg;
-        return v ?? '';
-    });
-}
-function yamlFile(path, text) {
-    const lc = new dist/* LineCounter */.HN();
-    const doc = (0,dist/* parseDocument */.Tp)(text, { lineCounter: lc, uniqueKeys: false });
-    if (doc.errors.length) {
-        const e = doc.errors[0];
-        return { error: { value: e?.message ?? 'invalid YAML', file: path, line: e?.linePos?.[0]?.line ?? 1 } };
-    }
-    return {
-        file: {
-            path,
-            data: doc.toJS(),
-            lineOf: (keys) => {
-                // The line of the key itself (or of the sequence item), where a reader looks.
-                let node = doc.contents;
-                let at = node?.range?.[0];
-                for (const k of keys) {
-                    if ((0,dist/* isMap */.jh)(node)) {
-                        const pair = node.items.find((p) => (0,dist/* isScalar */.jn)(p.key) && p.key.value === k);
-                        if (!pair)
-                            break;
-                        at = pair.key.range?.[0] ?? at;
-                        node = pair.value;
-                    }
-                    else if ((0,dist/* isSeq */.oP)(node) && typeof k === 'number') {
-                        const item = node.items[k];
-                        if (!item)
-                            break;
-                        at = item.range?.[0] ?? at;
-                        node = item;
-                    }
-                    else
-                        break;
-                }
-                return at === undefined ? 1 : lc.linePos(at).line;
-            },
-        },
-    };
-}
-function str(v) {
-    return typeof v === 'string' || typeof v === 'number' ? String(v) : undefined;
-}
-function parseMount(raw, vars, file, line) {
-    if (typeof raw === 'string') {
-        const parts = interpolate(raw, vars).split(':');
-        if (parts.length < 2)
-            return { source: '', target: parts[0] ?? '', named: true, file, line };
-        const [source = '', target = ''] = parts;
-        const named = !/^[./~]/.test(source) && !source.startsWith('/');
-        return { source, target, named, file, line };
-    }
-    if (raw && typeof raw === 'object') {
-        const o = raw;
-        const source = interpolate(str(o.source) ?? '', vars);
-        const target = interpolate(str(o.target) ?? '', vars);
-        return { source, target, named: o.type === 'volume', file, line };
-    }
-    return undefined;
-}
-/** The services of one compose file; a file that is not valid YAML has none and an error. */
-function parseComposeFile(file, vars = {}) {
-    const { file: y, error } = yamlFile(file.path, file.content.toString('utf8'));
-    if (!y)
-        return { services: [], error };
-    return { services: servicesOf(y, vars), yaml: y };
-}
-function servicesOf(y, vars) {
-    const path = y.path;
-    const svcs = y.data?.services ?? {};
-    return Object.entries(svcs).map(([name, svc]) => {
-        const s = svc ?? {};
-        const at = (...k) => y.lineOf(['services', name, ...k]);
-        const image = str(s.image);
-        const user = str(s.user);
-        const command = Array.isArray(s.command)
-            ? s.command.map(String)
-            : typeof s.command === 'string'
-                ? s.command.split(/\s+/)
-                : [];
-        return {
-            name,
-            file: path,
-            line: at(),
-            image: image === undefined ? undefined : { value: interpolate(image, vars), file: path, line: at('image') },
-            containerName: str(s.container_name),
-            user: user === undefined ? undefined : { value: interpolate(user, vars), file: path, line: at('user') },
-            rawUser: user,
-            ports: (Array.isArray(s.ports) ? s.ports : []).map((p, i) => ({
-                value: interpolate(typeof p === 'object' && p
-                    ? `${p.published ?? ''}:${p.target ?? ''}`
-                    : String(p), vars),
-                file: path,
-                line: at('ports', i),
-            })),
-            mounts: (Array.isArray(s.volumes) ? s.volumes : [])
-                .map((v, i) => parseMount(v, vars, path, at('volumes', i)))
-                .filter((m) => !!m),
-            command: command.map((c) => interpolate(c, vars)),
-            profiles: Array.isArray(s.profiles) ? s.profiles.map(String) : [],
-            environment: environmentOf(s.environment, vars),
-            memLimitBytes: byteSize(str(s.mem_limit), vars),
-            logMaxBytes: logMaxBytes(s.logging, vars),
-        };
-    });
-}
-/** Compose's byte values (mem_limit: 256m, max-size: 10m): b, k, m, g (powers of 1024). */
-function byteSize(raw, vars) {
-    const m = /^\s*([0-9.]+)\s*([bkmg]?)b?\s*$/i.exec(interpolate(raw ?? '', vars));
-    if (!m?.[1])
-        return undefined;
-    const unit = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(m[2] ?? '').toLowerCase()] ?? 1;
-    return Math.round(Number(m[1]) * unit);
-}
-/**
- * Docker's json-file and local drivers keep max-file files of max-size at most (json-file: 1
- * file when only max-size is set; local: 5 files of 20m by default); json-file without max-size
- * grows without bound, as do drivers whose files are not the container's (none, syslog: 0).
- */
-function logMaxBytes(raw, vars) {
-    const logging = (raw ?? {});
-    const driver = str(logging.driver) ?? 'json-file';
-    const options = logging.options ?? {};
-    const files = Number(interpolate(str(options['max-file']) ?? '', vars)) || undefined;
-    const size = byteSize(str(options['max-size']), vars);
-    if (driver === 'local')
-        return (size ?? 20 * 1024 ** 2) * (files ?? 5);
-    if (driver === 'json-file')
-        return size === undefined ? undefined : size * (files ?? 1);
-    return 0;
-}
-function environmentOf(raw, vars) {
-    const out = {};
-    if (Array.isArray(raw)) {
-        for (const item of raw.map(String)) {
-            const i = item.indexOf('=');
-            if (i > 0)
-                out[item.slice(0, i)] = interpolate(item.slice(i + 1), vars);
-        }
-    }
-    else if (raw && typeof raw === 'object') {
-        for (const [k, v] of Object.entries(raw))
-            out[k] = interpolate(v === null ? '' : String(v), vars);
-    }
-    return out;
-}
-/** The stack-relative directories and files (`./x` → `x`) a service bind-mounts. */
-function stackMounts(service) {
-    return service.mounts.filter((m) => m.source.startsWith('./')).map((m) => hostPathKey(m.source));
-}
-function buildModel(files, vars) {
-    const byPath = new Map(files.map((f) => [f.path, f]));
-    const cache = new Map();
-    const parseErrors = [];
-    const yaml = (path) => {
-        if (!cache.has(path)) {
-            const f = byPath.get(path);
-            if (!f)
-                cache.set(path, undefined);
-            else {
-                const r = yamlFile(path, f.content.toString('utf8'));
-                if (r.error)
-                    parseErrors.push(r.error);
-                cache.set(path, r.file);
-            }
-        }
-        return cache.get(path);
-    };
-    const composeFiles = Object.values(COMPOSE_FILES).filter((p) => byPath.has(p));
-    const services = composeFiles.flatMap((path) => {
-        const y = yaml(path);
-        return y ? servicesOf(y, vars) : [];
-    });
-    return { files: byPath, services, composeFiles, vars, parseErrors, yaml };
-}
-/** Normalises a host path for comparison: ./x relative to the stack dir, ~ kept as written. */
-function hostPathKey(source) {
-    return external_node_path_namespaceObject.posix.normalize(source.replace(/\/+$/, '').replace(/^\.\//, '')).replace(/\/$/, '');
-}
-const imageName = (s) => s.image?.value.replace(/@.*$/, '').replace(/:[^/:]*$/, '') ?? '';
-/** The tag of a service's image, if it names one. */
-const imageTag = (s) => /:([^/:@]+)(?:@.*)?$/.exec(s.image?.value ?? '')?.[1];
-/** A service runs the program `name`: its image's last path part, or its service name. */
-const isImage = (s, name) => imageName(s).split('/').pop() === name || s.name === name;
-/** Whether a container path is the directory or inside it. */
-const within = (path, dir) => {
-    const p = external_node_path_namespaceObject.posix.normalize(path);
-    const d = external_node_path_namespaceObject.posix.normalize(dir).replace(/\/$/, '');
-    return p === d || p.startsWith(`${d}/`);
-};
-/** The mount of a service that holds a container path, the deepest one. */
-function mountHolding(s, containerPath) {
-    return s.mounts.filter((mt) => within(containerPath, mt.target)).sort((a, b) => b.target.length - a.target.length)[0];
-}
-/** The stack file a service mounts at a container path (its config), if it is in the stack. */
-function mountedConfig(m, s, containerPath) {
-    const mt = s.mounts.find((x) => x.target === containerPath);
-    if (!mt || mt.named || !mt.source.startsWith('./'))
-        return undefined;
-    const rel = hostPathKey(mt.source);
-    return m.files.has(rel) ? rel : undefined;
-}
-/** A command-line flag's value (`-flag=v`, `--flag v`), or the program's default. */
-function configFlag(s, flag, fallback) {
-    for (const c of s.command) {
-        const m = new RegExp(`^-?-${flag}=(.+)$`).exec(c);
-        if (m?.[1])
-            return m[1];
-    }
-    const i = s.command.findIndex((c) => c === `--${flag}` || c === `-${flag}`);
-    return (i >= 0 && s.command[i + 1]) || fallback;
-}
-
 ;// CONCATENATED MODULE: ./src/model/logs.ts
 // The log path as the stack declares it: which log agent runs, which files it tails under which
 // job label, and where on the host those files are. The linter checks it statically; the gate
 // proves it with a canary line per job.
 
 
-/** The log agents (Promtail, Alloy) among the stack's services. */
+
+/** The entry of the log agent a service runs, by its image (or its name). */
+function logAgentOf(s) {
+    return LOG_AGENTS.find((a) => isImage(s, a.image.split('/').pop() ?? a.name));
+}
+/** The log agents among the stack's services. */
 function logAgents(m) {
-    return m.services.filter((s) => isImage(s, 'promtail') || isImage(s, 'alloy'));
+    return m.services.filter((s) => logAgentOf(s));
 }
 /** The jobs of a log agent's config: each `__path__` glob with its job label and line. */
 function logJobs(m, agent) {
-    if (isImage(agent, 'promtail')) {
-        const cfgPath = mountedConfig(m, agent, configFlag(agent, 'config.file', '/etc/promtail/config.yml'));
-        const y = cfgPath ? m.yaml(cfgPath) : undefined;
-        const data = y?.data;
-        const out = [];
-        (data?.scrape_configs ?? []).forEach((sc, i) => {
-            (sc.static_configs ?? []).forEach((st, j) => {
-                const p = st.labels?.__path__;
-                if (typeof p === 'string' && y) {
-                    out.push({
-                        job: String(st.labels?.job ?? ''),
-                        path: p,
-                        file: y.path,
-                        line: y.lineOf(['scrape_configs', i, 'static_configs', j, 'labels', '__path__']),
-                    });
-                }
-            });
-        });
-        return out;
-    }
-    if (isImage(agent, 'alloy')) {
-        const cfgPath = agent.mounts.find((mt) => mt.target.endsWith('.alloy') && m.files.has(hostPathKey(mt.source)));
-        const file = cfgPath ? hostPathKey(cfgPath.source) : undefined;
-        const text = file ? (m.files.get(file)?.content.toString('utf8') ?? '') : '';
-        return text.split('\n').flatMap((l, i) => [...l.matchAll(/"?__path__"?\s*=\s*"([^"]+)"/g)].map((x) => ({
-            job: /"?job"?\s*=\s*"([^"]*)"/.exec(l)?.[1] ?? '',
-            path: x[1] ?? '',
-            file: file ?? '',
-            line: i + 1,
-        })));
-    }
-    return [];
+    const spec = logAgentOf(agent);
+    return spec ? JOB_READERS[spec.name](m, agent) : [];
 }
+/** Promtail's config.yml: each static_configs' labels.__path__ with its job label. */
+function promtailJobs(m, agent) {
+    const cfgPath = mountedConfig(m, agent, configFlag(agent, 'config.file', '/etc/promtail/config.yml'));
+    const y = cfgPath ? m.yaml(cfgPath) : undefined;
+    const data = y?.data;
+    const out = [];
+    (data?.scrape_configs ?? []).forEach((sc, i) => {
+        (sc.static_configs ?? []).forEach((st, j) => {
+            const p = st.labels?.__path__;
+            if (typeof p === 'string' && y) {
+                out.push({
+                    job: String(st.labels?.job ?? ''),
+                    path: p,
+                    file: y.path,
+                    line: y.lineOf(['scrape_configs', i, 'static_configs', j, 'labels', '__path__']),
+                });
+            }
+        });
+    });
+    return out;
+}
+/** Alloy's config.alloy: each `__path__ = "…"` with the `job` on the same line. */
+function alloyJobs(m, agent) {
+    const cfgPath = agent.mounts.find((mt) => mt.target.endsWith('.alloy') && m.files.has(hostPathKey(mt.source)));
+    const file = cfgPath ? hostPathKey(cfgPath.source) : undefined;
+    const text = file ? (m.files.get(file)?.content.toString('utf8') ?? '') : '';
+    return text.split('\n').flatMap((l, i) => [...l.matchAll(/"?__path__"?\s*=\s*"([^"]+)"/g)].map((x) => ({
+        job: /"?job"?\s*=\s*"([^"]*)"/.exec(l)?.[1] ?? '',
+        path: x[1] ?? '',
+        file: file ?? '',
+        line: i + 1,
+    })));
+}
+/** How each log agent's config is read: one reader per entry of LOG_AGENTS. */
+const JOB_READERS = {
+    promtail: promtailJobs,
+    alloy: alloyJobs,
+};
 /**
  * The host directory a container directory of a service is bind-mounted from, or undefined when
  * no bind mount holds it. Stack-relative sources resolve against the stack's root on the host.
@@ -67807,8 +68026,9 @@ function canaryPlan(model, agent, root, token) {
     return {
         agent: {
             service: agent.name,
-            title: agent.name === 'alloy' ? 'Alloy' : agent.name === 'promtail' ? 'Promtail' : agent.name,
+            title: logAgentOf(agent)?.title ?? agent.name,
             image: agent.image?.value,
+            port: logAgentOf(agent)?.port,
         },
         spots: logJobs(model, agent).map((j) => spotOf(j, agent, root, token)),
     };
@@ -67899,115 +68119,155 @@ function whyNotArrived(spot, agentTitle, metrics, logs) {
     return `${agentTitle} has not sent it to Loki${pushError ? `: ${pushError.trim().slice(0, 240)}` : ''}`;
 }
 
-;// CONCATENATED MODULE: ./src/health/grafana.ts
-// Grafana can use its data: through the tunnel and with the admin credentials (never printed),
-// each provisioned data source answers Grafana's own health check, every provisioned alert rule
-// is loaded, and with a webhook the Discord contact point exists. Each failure says what Grafana
-// answered. API shapes: pkg/api/api.go (routes), pkg/api/plugins.go (CheckHealth → 200
-// {"status":"OK"} / 400 {"status":"ERROR"}), pkg/services/ngalert/api/tooling/definitions.
+;// CONCATENATED MODULE: ./src/health/log-path.ts
+// The gate's log path: a canary line written into each file the log agent tails, then found in
+// Loki under its job (the host's own Loki, or for an agent the central Loki query URL). When a
+// line does not arrive, the agent's own metrics and last log lines say why.
 
 
 
 
-/** What the mounted provisioning files promise, read from the stack as deployed. */
-function grafanaProvisioning(model) {
-    const grafana = model.services.find((s) => s.name === 'grafana');
-    const mount = grafana && mountHolding(grafana, '/etc/grafana/provisioning');
-    if (!mount?.source.startsWith('./'))
-        return undefined;
-    const dir = external_node_path_namespaceObject.posix.normalize(mount.source.slice(2)).replace(/\/$/, '');
-    const yamls = [...model.files.keys()].filter((p) => p.startsWith(`${dir}/`) && /\.ya?ml$/.test(p));
-    const datasources = [];
-    const ruleUids = [];
-    const contactPoints = [];
-    for (const path of yamls) {
-        const data = model.yaml(path)?.data;
-        for (const d of data?.datasources ?? [])
-            if (d.uid)
-                datasources.push({ uid: d.uid, name: d.name ?? d.uid, url: d.url });
-        for (const g of data?.groups ?? [])
-            for (const r of g.rules ?? [])
-                if (r.uid)
-                    ruleUids.push(r.uid);
-        for (const c of data?.contactPoints ?? [])
-            if (c.name)
-                contactPoints.push(c.name);
-    }
-    return { datasources, ruleUids, contactPoints };
+
+
+
+const logCheckName = (job) => `logs ${job}`;
+/** Writes the canary lines not yet written (their directory may appear later), then asks Loki. */
+async function logPathChecks(remote, facts, canary, loki, agent, progress) {
+    await writeCanaries(remote, facts, canary, progress);
+    const waiting = canary.spots.filter((s) => progress.writes.get(s.job)?.state === 'wrote' && !progress.arrivedMs.has(s.job));
+    const query = (host) => ({
+        query: canaryQuery(canary.token, waiting.map((s) => s.job), host),
+        start: `${(Math.floor(progress.started / 1000) - 300) * 1e9}`,
+        limit: '1000',
+        direction: 'forward',
+    });
+    const found = (body) => noteHits(body, canary.token, progress);
+    const lokiDown = loki.endpoint
+        ? waiting.length
+            ? await askQueryUrl(remote, loki.endpoint, query(loki.host), found)
+            : undefined
+        : await askOwnLoki(remote, loki, waiting.length ? query() : undefined, found);
+    const at = loki.endpoint && shownUrl(loki.endpoint.url);
+    return canary.spots.map((s) => logCheck(s, canary, progress, agent, lokiDown, at));
 }
-const brief = (s) => s.trim().replace(/\s+/g, ' ').slice(0, 200);
-function message(res) {
+/** The lines not yet written: their directory may have appeared since the last look. */
+async function writeCanaries(remote, facts, canary, progress) {
+    const pending = canary.spots.filter((s) => s.hostFile && progress.writes.get(s.job)?.state !== 'wrote');
+    if (!pending.length)
+        return;
+    const out = await remote.run(canaryScript({ ...canary, spots: pending }, canary.token, dockerCommand(facts)), {
+        what: 'Writing the canary log lines',
+    });
+    for (const [job, w] of parseCanaryWrites(out))
+        progress.writes.set(job, w);
+}
+function noteHits(body, token, progress) {
+    const hits = canaryHits(body, token);
+    for (const job of hits.arrived)
+        if (!progress.arrivedMs.has(job))
+            progress.arrivedMs.set(job, Date.now() - progress.started);
+    for (const [job, label] of hits.misrouted)
+        progress.misrouted.set(job, label);
+}
+/** An agent's lines at the central Loki query URL; why not, if it cannot be asked. */
+async function askQueryUrl(remote, endpoint, query, found) {
     try {
-        const m = JSON.parse(res.body).message;
-        if (m)
-            return brief(m);
+        const res = await askEndpoint(remote, endpoint, query);
+        const refused = queryRefused(endpoint, res.status, res.body);
+        if (!refused)
+            found(res.body);
+        return refused;
     }
-    catch { }
-    return brief(res.body);
+    catch (e) {
+        if (e instanceof ConnectionLostError)
+            throw e;
+        return `${shownUrl(endpoint.url)} cannot be reached from the host: ${headline(e)}`;
+    }
 }
-function judgeDatasourceHealth(ds, res) {
-    if (res.status === 401)
-        return 'Grafana refused the admin credentials (401): the admin password on the host is not the one Grafana has';
-    let status = '';
-    try {
-        status = String(JSON.parse(res.body).status ?? '');
+/** The lines in the host's own Loki, once it is ready; why not, if it cannot be asked. */
+async function askOwnLoki(remote, loki, query, found) {
+    if (loki.check?.ok !== true) {
+        if (!loki.check || loki.check.detail.startsWith('no '))
+            return 'there is no Loki container';
+        return loki.check.detail.startsWith('container ') ? 'Loki is not running' : 'Loki is not ready yet';
     }
-    catch { }
-    if (res.status === 200 && status === 'OK')
+    if (!query || !loki.container?.address)
         return undefined;
-    return `Grafana cannot use data source ${ds.name} (uid ${ds.uid}${ds.url ? `, ${ds.url}` : ''}): ${res.status} ${message(res)}`;
+    // A query that fails is this look's answer about the log path, not the end of the look.
+    try {
+        const res = await httpViaHost(remote, loki.container.address, 3100, {
+            path: `/loki/api/v1/query_range?${new URLSearchParams(query)}`,
+            timeoutMs: 5_000,
+        });
+        if (res.status === 200)
+            found(res.body);
+        else
+            return `Loki answered the query with HTTP ${res.status}: ${res.body.trim().slice(0, 200)}`;
+    }
+    catch (e) {
+        if (e instanceof ConnectionLostError)
+            throw e;
+        return `Loki could not be queried: ${headline(e)}`;
+    }
+    return undefined;
 }
-function judgeAlertRules(expected, res) {
-    if (res.status !== 200)
-        return { why: `Grafana's alert rules API answered ${res.status} ${message(res)}`, loaded: 0 };
-    const rules = JSON.parse(res.body);
-    const have = new Set(rules.map((r) => r.uid));
-    const missing = expected.filter((u) => !have.has(u));
-    return {
-        loaded: rules.length,
-        why: missing.length
-            ? `Grafana has not loaded the alert rules ${missing.join(', ')} (it has ${rules.length})`
+function logCheck(spot, canary, progress, agent, lokiDown, 
+/** The Loki query URL asked, if not the host's own Loki. */
+at) {
+    const name = logCheckName(spot.job);
+    const fail = (detail) => ({ name, ok: false, detail, container: agent?.name });
+    if (spot.problem)
+        return fail(spot.problem);
+    const arrived = progress.arrivedMs.get(spot.job);
+    if (arrived !== undefined)
+        return { name, ok: true, detail: `canary arrived in ${formatDuration(arrived)}${at ? ` at ${at}` : ''}` };
+    const written = progress.writes.get(spot.job);
+    const where = `${canary.agent.title} watches ${spot.glob}, which is ${spot.hostFile?.replace(/\/[^/]*$/, '')} on the host`;
+    if (written?.state === 'nodir')
+        return fail(`${where}, and that directory does not exist: nothing writes there${written.siblings ? ` (next to it: ${written.siblings})` : ''}`);
+    if (written?.state === 'denied')
+        return fail(`${where}, but the canary line could not be written there (no permission, no sudo)`);
+    if (lokiDown)
+        return fail(lokiDown);
+    const misrouted = progress.misrouted.get(spot.job);
+    if (misrouted !== undefined)
+        return fail(`the line written to ${spot.hostFile} arrived under job "${misrouted}", not "${spot.job}"`);
+    return fail(`the line written to ${spot.hostFile} is not ${at ? `at ${at}` : 'in Loki'} yet (${where})`);
+}
+/** A canary line not found yet: in the host's Loki, or at the Loki query URL. */
+const NOT_YET = / is not (?:in Loki|at (\S+)) yet .*$/;
+/** Lines written but not found: say why, from the agent's metrics and its last log lines. */
+async function explainLogs(remote, facts, network, canary, checks) {
+    const unexplained = (c) => c.name.startsWith('logs ') && !c.ok && NOT_YET.test(c.detail);
+    if (!canary || !checks.some(unexplained))
+        return checks;
+    const agent = (await listContainers(remote, facts, network).catch(() => [])).find((c) => c.service === canary.agent.service);
+    const [metrics, logs] = await Promise.all([
+        agent?.address && canary.agent.port
+            ? httpViaHost(remote, agent.address, canary.agent.port, { path: '/metrics', timeoutMs: 5_000 })
+                .then((r) => r.body)
+                .catch(() => undefined)
             : undefined,
-    };
-}
-function judgeContactPoints(expected, res) {
-    if (res.status !== 200)
-        return `Grafana's contact points API answered ${res.status} ${message(res)}`;
-    const names = new Set(JSON.parse(res.body).map((c) => c.name));
-    const missing = expected.filter((n) => !names.has(n));
-    return missing.length ? `Grafana has no contact point ${missing.join(', ')}` : undefined;
-}
-/** Grafana's own view of its data sources, rules and contact points, asked in parallel. */
-async function inspectGrafana(remote, address, container, plan) {
-    const auth = basicAuth({ username: plan.user, password: plan.password });
-    const get = (path) => httpViaHost(remote, address, 3000, { path, headers: auth, timeoutMs: 10_000 });
-    const check = async (name, judge) => {
-        try {
-            const why = await judge();
-            return { name, ok: !why, detail: why ?? 'healthy', container };
-        }
-        catch (e) {
-            return { name, ok: false, detail: `Grafana did not answer: ${headline(e).slice(0, 200)}`, container };
-        }
-    };
-    let loaded = 0;
-    const checks = await Promise.all([
-        ...plan.datasources.map((ds) => check(`grafana data source ${ds.name}`, async () => judgeDatasourceHealth(ds, await get(`/api/datasources/uid/${encodeURIComponent(ds.uid)}/health`)))),
-        check('grafana alert rules', async () => {
-            const r = judgeAlertRules(plan.ruleUids, await get('/api/v1/provisioning/alert-rules'));
-            loaded = r.loaded;
-            return r.why;
-        }).then((c) => (c.ok ? { ...c, detail: `${loaded} loaded` } : c)),
-        ...(plan.contactPoints.length
-            ? [
-                check('grafana contact points', async () => judgeContactPoints(plan.contactPoints, await get('/api/v1/provisioning/contact-points'))),
-            ]
-            : []),
+        agent ? containerLogs(remote, facts, agent.name, 40).catch(() => '') : '',
     ]);
-    return { checks, alertRulesLoaded: loaded };
+    return checks.map((c) => {
+        const spot = canary.spots.find((s) => logCheckName(s.job) === c.name);
+        if (!spot || !unexplained(c))
+            return c;
+        const why = agent
+            ? whyNotArrived(spot, canary.agent.title, metrics, logs)
+            : `the ${canary.agent.service} container is not there`;
+        return {
+            ...c,
+            detail: `${c.detail.replace(NOT_YET, (_all, at) => ` did not reach ${at ?? 'Loki'}`)}: ${why}`,
+        };
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/health/probes.ts
+// What the gate asks each service, in one table: the gate, the watchdog's sentences, the step
+// details, `plan` and the README all read it. Adding a probe is one entry here (and its test).
+
 const firstLine = (s) => s.trim().split('\n')[0]?.slice(0, 160) ?? '';
 /** A service whose readiness endpoint answers 200 when it is ready. */
 function ready(service, title, port, path, roles, logAgent) {
@@ -68055,8 +68315,7 @@ const PROBES = [
         healthy: '200, `"database": "ok"`',
         judge: judgeGrafanaHealth,
     },
-    ready('promtail', 'Promtail', 9080, '/ready', ['monitoring', 'agent'], 'promtail'),
-    ready('alloy', 'Alloy', 12345, '/-/ready', ['monitoring'], 'alloy'),
+    ...LOG_AGENTS.map((a) => ready(a.name, a.title, a.port, a.readyPath, a.roles, a.name)),
 ];
 /** The probes of a host with this role and log agent, in the table's order. */
 function probesFor(role, logAgent) {
@@ -68152,18 +68411,10 @@ function unreachable(url, why, ca) {
     return `${url} cannot be reached from the host: ${why}`;
 }
 
-;// CONCATENATED MODULE: ./src/health/gate.ts
-// The health gate: the deploy is green only when every probe of the table answers healthy,
-// every active Prometheus target is up with a scrape newer than this deploy, and (on an agent)
-// the central endpoints take its credentials. Everything is reached through SSH tunnels to
-// container addresses; nothing is published.
-
-
-
-
-
-
-
+;// CONCATENATED MODULE: ./src/health/targets.ts
+// The gate's targets: Prometheus' active targets, each up and scraped as recently as this run
+// needs (newer than the run's start where the run restarted it), and on an agent its `up`
+// series read back at the central metrics query URL.
 
 
 
@@ -68171,52 +68422,6 @@ function unreachable(url, why, ca) {
 /** After (re)starting these services: their targets, or all after Prometheus restarted, need a fresh scrape. */
 function freshnessAfter(sinceEpochSec, restarted) {
     return { sinceEpochSec, restarted: restarted === 'all' || restarted.includes('prometheus') ? 'all' : restarted };
-}
-/** The gate for one run's settings; the caller says which targets must be freshly scraped. */
-function gateOptions(settings, log, freshness) {
-    const { agents } = settings;
-    const push = agents.role === 'agent' && agents.remoteWriteUrl && agents.lokiPushUrl
-        ? {
-            targets: [
-                { name: 'remote write', url: agents.remoteWriteUrl },
-                { name: 'Loki push', url: agents.lokiPushUrl },
-            ],
-            credentials: { username: agents.pushUsername, password: agents.pushPassword },
-            ca: agents.pushCa,
-        }
-        : undefined;
-    const metrics = queryEndpoint(agents, 'metrics-query-url', agents.metricsQueryUrl);
-    const logs = queryEndpoint(agents, 'logs-query-url', agents.logsQueryUrl);
-    return {
-        network: settings.stack.network,
-        logAgent: settings.stack.logAgent,
-        role: agents.role,
-        push,
-        timeoutMs: settings.healthTimeoutMs,
-        freshness,
-        log,
-        ...(agents.role === 'agent' && (metrics || logs) ? { arrival: { host: settings.hostName, metrics, logs } } : {}),
-        ...(agents.role === 'agent' && agents.centralHost ? { centralHost: agents.centralHost } : {}),
-    };
-}
-/**
- * A query URL and its credentials: the URL's own user:password@ (as the agents do for the push
- * URLs), else query-username / query-password, else the push credentials.
- */
-function queryEndpoint(agents, input, url) {
-    if (!url)
-        return undefined;
-    const inUrl = credentialsIn(url);
-    if (inUrl)
-        return { url, credentials: { ...inUrl, from: `the user:password@ of ${input}` } };
-    const username = agents.queryUsername ?? agents.pushUsername;
-    const userName = agents.queryUsername ? 'query-username' : 'push-username';
-    return {
-        url,
-        credentials: agents.queryPassword
-            ? { username, password: agents.queryPassword, from: `${userName} / query-password` }
-            : { username, password: agents.pushPassword, from: `${userName} / push-password (query-password is not set)` },
-    };
 }
 /**
  * The targets whose `up` must arrive, each with how recent its newest sample must be: as for
@@ -68294,6 +68499,103 @@ function targetsCheck(targets, f, container, nowMs) {
         container,
     };
 }
+/** Prometheus' active targets, and the targets check made of them. */
+async function readTargets(remote, prometheus, f) {
+    try {
+        const res = await httpViaHost(remote, prometheus.address, 9090, {
+            path: '/api/v1/targets?state=active',
+            timeoutMs: 5_000,
+        });
+        const targets = parseTargets(res.body);
+        const now = Date.parse(res.headers.date ?? '');
+        return { targets, check: targetsCheck(targets, f, prometheus.name, Number.isNaN(now) ? undefined : now) };
+    }
+    catch (e) {
+        return {
+            targets: [],
+            check: { name: 'targets', ok: false, detail: headline(e).slice(0, 160), container: prometheus.name },
+        };
+    }
+}
+/** The agent's `up` series at the metrics query URL, once its own Prometheus names its targets. */
+async function metricsArrivalCheck(remote, arrival, targets, progress) {
+    const name = 'metrics arrival';
+    const { endpoint } = arrival;
+    if (!targets.length)
+        return {
+            name,
+            ok: false,
+            detail: `waiting for the agent's own targets before asking ${shownUrl(endpoint.url)}`,
+        };
+    const seen = await metricsArrival(remote, arrival.host, endpoint, expectedTargets(targets, arrival.freshness));
+    if (!seen.ok)
+        return { name, ...seen };
+    progress.metricsArrivedMs ??= Date.now() - progress.started;
+    return { name, ok: true, detail: `${seen.detail} (arrived in ${formatDuration(progress.metricsArrivedMs)})` };
+}
+
+;// CONCATENATED MODULE: ./src/health/gate.ts
+// The health gate, its orchestration: the deploy is green only when every probe of the table
+// answers healthy, every active Prometheus target is up with a scrape newer than this deploy
+// (targets.ts), each log job's canary line is in Loki (log-path.ts), Grafana reads its data
+// (grafana.ts) and, on an agent, the central endpoints take its credentials. Everything is
+// reached through SSH tunnels to container addresses; nothing is published.
+
+
+
+
+
+
+
+
+
+
+/** The gate for one run's settings; the caller says which targets must be freshly scraped. */
+function gateOptions(settings, log, freshness) {
+    const { agents } = settings;
+    const push = agents.role === 'agent' && agents.remoteWriteUrl && agents.lokiPushUrl
+        ? {
+            targets: [
+                { name: 'remote write', url: agents.remoteWriteUrl },
+                { name: 'Loki push', url: agents.lokiPushUrl },
+            ],
+            credentials: { username: agents.pushUsername, password: agents.pushPassword },
+            ca: agents.pushCa,
+        }
+        : undefined;
+    const metrics = queryEndpoint(agents, 'metrics-query-url', agents.metricsQueryUrl);
+    const logs = queryEndpoint(agents, 'logs-query-url', agents.logsQueryUrl);
+    return {
+        network: settings.stack.network,
+        logAgent: settings.stack.logAgent,
+        role: agents.role,
+        push,
+        timeoutMs: settings.healthTimeoutMs,
+        freshness,
+        log,
+        ...(agents.role === 'agent' && (metrics || logs) ? { arrival: { host: settings.hostName, metrics, logs } } : {}),
+        ...(agents.role === 'agent' && agents.centralHost ? { centralHost: agents.centralHost } : {}),
+    };
+}
+/**
+ * A query URL and its credentials: the URL's own user:password@ (as the agents do for the push
+ * URLs), else query-username / query-password, else the push credentials.
+ */
+function queryEndpoint(agents, input, url) {
+    if (!url)
+        return undefined;
+    const inUrl = credentialsIn(url);
+    if (inUrl)
+        return { url, credentials: { ...inUrl, from: `the user:password@ of ${input}` } };
+    const username = agents.queryUsername ?? agents.pushUsername;
+    const userName = agents.queryUsername ? 'query-username' : 'push-username';
+    return {
+        url,
+        credentials: agents.queryPassword
+            ? { username, password: agents.queryPassword, from: `${userName} / query-password` }
+            : { username, password: agents.pushPassword, from: `${userName} / push-password (query-password is not set)` },
+    };
+}
 async function probe(remote, c, p) {
     const name = p.service;
     if (!c)
@@ -68311,136 +68613,6 @@ async function probe(remote, c, p) {
         return { name, ok: false, detail: headline(e).slice(0, 160), container: c.name };
     }
 }
-async function targetsOf(remote, prometheus, f) {
-    try {
-        const res = await httpViaHost(remote, prometheus.address, 9090, {
-            path: '/api/v1/targets?state=active',
-            timeoutMs: 5_000,
-        });
-        const targets = parseTargets(res.body);
-        const now = Date.parse(res.headers.date ?? '');
-        return { targets, check: targetsCheck(targets, f, prometheus.name, Number.isNaN(now) ? undefined : now) };
-    }
-    catch (e) {
-        return {
-            targets: [],
-            check: { name: 'targets', ok: false, detail: headline(e).slice(0, 160), container: prometheus.name },
-        };
-    }
-}
-const logCheckName = (job) => `logs ${job}`;
-/** Writes the canary lines not yet written (their directory may appear later), then asks Loki. */
-async function logPathChecks(remote, facts, canary, loki, agent, progress) {
-    const pending = canary.spots.filter((s) => s.hostFile && progress.writes.get(s.job)?.state !== 'wrote');
-    if (pending.length) {
-        const out = await remote.run(canaryScript({ ...canary, spots: pending }, canary.token, dockerCommand(facts)), {
-            what: 'Writing the canary log lines',
-        });
-        for (const [job, w] of parseCanaryWrites(out))
-            progress.writes.set(job, w);
-    }
-    const waiting = canary.spots.filter((s) => progress.writes.get(s.job)?.state === 'wrote' && !progress.arrivedMs.has(s.job));
-    const ask = (host) => ({
-        query: canaryQuery(canary.token, waiting.map((s) => s.job), host),
-        start: `${(Math.floor(progress.started / 1000) - 300) * 1e9}`,
-        limit: '1000',
-        direction: 'forward',
-    });
-    const found = (body) => {
-        const hits = canaryHits(body, canary.token);
-        for (const job of hits.arrived)
-            if (!progress.arrivedMs.has(job))
-                progress.arrivedMs.set(job, Date.now() - progress.started);
-        for (const [job, label] of hits.misrouted)
-            progress.misrouted.set(job, label);
-    };
-    let lokiDown;
-    if (loki.endpoint) {
-        if (waiting.length) {
-            try {
-                const res = await askEndpoint(remote, loki.endpoint, ask(loki.host));
-                lokiDown = queryRefused(loki.endpoint, res.status, res.body);
-                if (!lokiDown)
-                    found(res.body);
-            }
-            catch (e) {
-                if (e instanceof ConnectionLostError)
-                    throw e;
-                lokiDown = `${shownUrl(loki.endpoint.url)} cannot be reached from the host: ${headline(e)}`;
-            }
-        }
-    }
-    else {
-        const lokiReady = loki.check?.ok === true;
-        let queryFailed;
-        if (waiting.length && loki.container?.address && lokiReady) {
-            // A query that fails is this look's answer about the log path, not the end of the look.
-            try {
-                const res = await httpViaHost(remote, loki.container.address, 3100, {
-                    path: `/loki/api/v1/query_range?${new URLSearchParams(ask())}`,
-                    timeoutMs: 5_000,
-                });
-                if (res.status === 200)
-                    found(res.body);
-                else
-                    queryFailed = `Loki answered the query with HTTP ${res.status}: ${res.body.trim().slice(0, 200)}`;
-            }
-            catch (e) {
-                if (e instanceof ConnectionLostError)
-                    throw e;
-                queryFailed = `Loki could not be queried: ${headline(e)}`;
-            }
-        }
-        lokiDown = lokiReady
-            ? queryFailed
-            : !loki.check || loki.check.detail.startsWith('no ')
-                ? 'there is no Loki container'
-                : loki.check.detail.startsWith('container ')
-                    ? 'Loki is not running'
-                    : 'Loki is not ready yet';
-    }
-    const at = loki.endpoint && shownUrl(loki.endpoint.url);
-    return canary.spots.map((s) => logCheck(s, canary, progress, agent, lokiDown, at));
-}
-function logCheck(spot, canary, progress, agent, lokiDown, 
-/** The Loki query URL asked, if not the host's own Loki. */
-at) {
-    const name = logCheckName(spot.job);
-    const fail = (detail) => ({ name, ok: false, detail, container: agent?.name });
-    if (spot.problem)
-        return fail(spot.problem);
-    const arrived = progress.arrivedMs.get(spot.job);
-    if (arrived !== undefined)
-        return { name, ok: true, detail: `canary arrived in ${formatDuration(arrived)}${at ? ` at ${at}` : ''}` };
-    const written = progress.writes.get(spot.job);
-    const where = `${canary.agent.title} watches ${spot.glob}, which is ${spot.hostFile?.replace(/\/[^/]*$/, '')} on the host`;
-    if (written?.state === 'nodir')
-        return fail(`${where}, and that directory does not exist: nothing writes there${written.siblings ? ` (next to it: ${written.siblings})` : ''}`);
-    if (written?.state === 'denied')
-        return fail(`${where}, but the canary line could not be written there (no permission, no sudo)`);
-    if (lokiDown)
-        return fail(lokiDown);
-    const misrouted = progress.misrouted.get(spot.job);
-    if (misrouted !== undefined)
-        return fail(`the line written to ${spot.hostFile} arrived under job "${misrouted}", not "${spot.job}"`);
-    return fail(`the line written to ${spot.hostFile} is not ${at ? `at ${at}` : 'in Loki'} yet (${where})`);
-}
-/** The agent's `up` series at the metrics query URL, once its own Prometheus names its targets. */
-async function metricsArrivalCheck(remote, opts, endpoint, targets, progress) {
-    const name = 'metrics arrival';
-    const host = opts.arrival?.host ?? '';
-    if (!targets.length)
-        return {
-            name,
-            ok: false,
-            detail: `waiting for the agent's own targets before asking ${shownUrl(endpoint.url)}`,
-        };
-    const seen = await metricsArrival(remote, host, endpoint, expectedTargets(targets, opts.freshness));
-    if (!seen.ok)
-        return { name, ...seen };
-    progress.metricsArrivedMs ??= Date.now() - progress.started;
-    return { name, ok: true, detail: `${seen.detail} (arrived in ${formatDuration(progress.metricsArrivedMs)})` };
-}
 /** One look at everything the gate checks. */
 async function inspectHealth(remote, facts, opts, progress) {
     // The run's own look at the containers serves the first round; later rounds ask again.
@@ -68450,42 +68622,45 @@ async function inspectHealth(remote, facts, opts, progress) {
         ...probesFor(opts.role, opts.logAgent).map((p) => probe(remote, byService.get(p.service), p)),
         ...(opts.push?.targets ?? []).map((t) => probePush(remote, t, opts.push?.credentials ?? { username: '' }, 5_000, opts.push?.ca)),
     ]);
-    const grafana = byService.get('grafana');
-    const grafanaReady = checks.some((c) => c.name === 'grafana' && c.ok);
-    const [logs, grafanaSeen] = await Promise.all([
-        opts.canary
-            ? logPathChecks(remote, facts, opts.canary, opts.arrival?.logs
-                ? { endpoint: opts.arrival.logs, host: opts.arrival.host }
-                : { container: byService.get('loki'), check: checks.find((c) => c.name === 'loki') }, byService.get(opts.canary.agent.service), progress)
-            : [],
-        opts.grafana && grafana?.address && grafanaReady
-            ? inspectGrafana(remote, grafana.address, grafana.name, opts.grafana)
-            : undefined,
-    ]);
-    checks.push(...logs);
-    // Until Grafana answers, its probe is what fails; then what it says of its data counts.
-    if (grafanaSeen) {
-        checks.push(...grafanaSeen.checks);
-        progress.alertRulesLoaded = grafanaSeen.alertRulesLoaded;
-    }
+    checks.push(...(await dataChecks(remote, facts, opts, byService, checks, progress)));
     for (const c of containers) {
         // A probed service's stopped container is already reported by its probe.
         if (c.state !== 'running' && !checks.some((x) => x.container === c.name))
             checks.push({ name: c.service, ok: false, detail: `container ${c.name} is ${c.state}`, container: c.name });
     }
-    let targets = [];
-    const prometheus = byService.get('prometheus');
-    if (checks.find((c) => c.name === 'prometheus')?.ok && prometheus?.address) {
-        const seen = await targetsOf(remote, prometheus, opts.freshness);
-        targets = seen.targets;
-        checks.push(seen.check);
+    const { targets, check } = await targetsLook(remote, opts, byService.get('prometheus'), checks);
+    checks.push(check);
+    if (opts.arrival?.metrics) {
+        const arrival = { host: opts.arrival.host, endpoint: opts.arrival.metrics, freshness: opts.freshness };
+        checks.push(await metricsArrivalCheck(remote, arrival, targets, progress));
     }
-    else {
-        checks.push({ name: 'targets', ok: false, detail: 'waiting for Prometheus' });
-    }
-    if (opts.arrival?.metrics)
-        checks.push(await metricsArrivalCheck(remote, opts, opts.arrival.metrics, targets, progress));
     return { ok: checks.every((c) => c.ok), checks, targets };
+}
+/** The log path's canaries and what Grafana says of its data, once their services answer. */
+async function dataChecks(remote, facts, opts, byService, probed, progress) {
+    const grafana = byService.get('grafana');
+    const grafanaReady = probed.some((c) => c.name === 'grafana' && c.ok);
+    const loki = opts.arrival?.logs
+        ? { endpoint: opts.arrival.logs, host: opts.arrival.host }
+        : { container: byService.get('loki'), check: probed.find((c) => c.name === 'loki') };
+    const [logs, grafanaSeen] = await Promise.all([
+        opts.canary
+            ? logPathChecks(remote, facts, opts.canary, loki, byService.get(opts.canary.agent.service), progress)
+            : [],
+        opts.grafana && grafana?.address && grafanaReady
+            ? inspectGrafana(remote, grafana.address, grafana.name, opts.grafana)
+            : undefined,
+    ]);
+    // Until Grafana answers, its probe is what fails; then what it says of its data counts.
+    if (grafanaSeen)
+        progress.alertRulesLoaded = grafanaSeen.alertRulesLoaded;
+    return [...logs, ...(grafanaSeen?.checks ?? [])];
+}
+/** Prometheus' targets, once its probe says it is ready. */
+async function targetsLook(remote, opts, prometheus, probed) {
+    if (!probed.find((c) => c.name === 'prometheus')?.ok || !prometheus?.address)
+        return { targets: [], check: { name: 'targets', ok: false, detail: 'waiting for Prometheus' } };
+    return readTargets(remote, prometheus, opts.freshness);
 }
 /** Polls with backoff until everything is healthy; at the deadline, fails with what is not. */
 async function healthGate(remote, facts, opts) {
@@ -68514,8 +68689,10 @@ async function healthGate(remote, facts, opts) {
             .map((c) => `${c.name}: ${c.detail}`)
             .join(' | '),
     });
-    if (!result.done)
-        throw await gateFailure(remote, facts, await explainLogs(remote, facts, opts, result.seen), opts.timeoutMs);
+    if (!result.done) {
+        const checks = await explainLogs(remote, facts, opts.network, opts.canary, result.seen.checks);
+        throw await gateFailure(remote, facts, { ...result.seen, checks }, opts.timeoutMs);
+    }
     return { ...result.seen, elapsedMs: result.elapsedMs, dataPath: dataPathOf(opts, progress) };
 }
 function dataPathOf(opts, progress) {
@@ -68527,37 +68704,6 @@ function dataPathOf(opts, progress) {
         })),
         alertRulesLoaded: progress.alertRulesLoaded,
     };
-}
-/** A canary line not found yet: in the host's Loki, or at the Loki query URL. */
-const NOT_YET = / is not (?:in Loki|at (\S+)) yet .*$/;
-/** Lines written but not found: say why, from the agent's metrics and its last log lines. */
-async function explainLogs(remote, facts, opts, state) {
-    const canary = opts.canary;
-    const unexplained = (c) => c.name.startsWith('logs ') && !c.ok && NOT_YET.test(c.detail);
-    if (!canary || !state.checks.some(unexplained))
-        return state;
-    const agent = (await listContainers(remote, facts, opts.network).catch(() => [])).find((c) => c.service === canary.agent.service);
-    const [metrics, logs] = await Promise.all([
-        agent?.address
-            ? httpViaHost(remote, agent.address, agent.service === 'alloy' ? 12345 : 9080, {
-                path: '/metrics',
-                timeoutMs: 5_000,
-            })
-                .then((r) => r.body)
-                .catch(() => undefined)
-            : undefined,
-        agent ? containerLogs(remote, facts, agent.name, 40).catch(() => '') : '',
-    ]);
-    const checks = state.checks.map((c) => {
-        const spot = canary.spots.find((s) => logCheckName(s.job) === c.name);
-        if (!spot || !unexplained(c))
-            return c;
-        const detail = `${c.detail.replace(NOT_YET, (_all, at) => ` did not reach ${at ?? 'Loki'}`)}: ${agent
-            ? whyNotArrived(spot, canary.agent.title, metrics, logs)
-            : `the ${canary.agent.service} container is not there`}`;
-        return { ...c, detail };
-    });
-    return { ...state, checks };
 }
 async function gateFailure(remote, facts, state, timeoutMs) {
     const lines = [`The stack did not become healthy within ${formatDuration(timeoutMs)}:`];
@@ -68587,30 +68733,6 @@ class GateError extends errors_DeployError {
         this.state = state;
         this.name = 'GateError';
     }
-}
-/**
- * Log jobs with their canary's arrival, each target, an agent's `up` series where they were
- * looked for, and what Grafana says of its data.
- */
-function dataPathRows(state) {
-    const rows = [];
-    for (const c of state.checks.filter((x) => x.name.startsWith('logs '))) {
-        rows.push({ what: `log job ${c.name.slice(5)}`, ok: c.ok, detail: c.detail });
-    }
-    for (const t of state.targets) {
-        rows.push({
-            what: `target ${t.job} ${t.instance}`,
-            ok: t.health === 'up',
-            detail: t.health === 'up' ? `up, scraped ${t.lastScrape}` : `${t.health}: ${t.lastError}`,
-        });
-    }
-    for (const c of state.checks.filter((x) => x.name === 'metrics arrival')) {
-        rows.push({ what: 'metrics arrival', ok: c.ok, detail: c.detail });
-    }
-    for (const c of state.checks.filter((x) => x.name.startsWith('grafana '))) {
-        rows.push({ what: c.name.replace(/^grafana /, 'Grafana '), ok: c.ok, detail: c.detail });
-    }
-    return rows;
 }
 
 ;// CONCATENATED MODULE: ./src/health/incidents.ts
@@ -68691,6 +68813,105 @@ function containerIncidents(look, memLimitOf) {
         out.push(`Container ${c.name} ${what} since the last check. Fix: ${fix}.`);
     }
     return out;
+}
+
+;// CONCATENATED MODULE: ./src/host/grafana-admin.ts
+// Grafana takes GF_SECURITY_ADMIN_PASSWORD only when its database is first created; a changed
+// grafana-admin-password must be applied to the running Grafana. Its own CLI resets the admin
+// password from the mounted secret file: the password never appears on a command line.
+
+
+
+
+/** Where the compose file mounts the secret in the Grafana container. */
+const MOUNTED_PASSWORD_FILE = '/etc/grafana/secrets/grafana_admin_password';
+function resetScript(docker) {
+    const reset = `grafana cli admin reset-admin-password --password-from-stdin < ${MOUNTED_PASSWORD_FILE}`;
+    // By Compose's labels, not a name: a compose file may name the container as it likes.
+    const find = `${docker} ps -q --filter label=com.docker.compose.project=${PROJECT_NAMES.monitoring} --filter label=com.docker.compose.service=grafana | head -n 1`;
+    // Just (re)started, Grafana may still be migrating its database: try for up to a minute.
+    return `c=$(${find})
+[ -n "$c" ] || { echo 'no running Grafana container' >&2; exit 1; }
+for i in $(seq 1 30); do
+  if out=$(${docker} exec "$c" sh -c ${shell_shq(reset)} 2>&1); then echo applied; exit 0; fi
+  sleep 2
+done
+printf '%s\\n' "$out" >&2
+exit 1`;
+}
+/** Makes the running Grafana's admin password the one in the stack's secret file. */
+async function applyGrafanaAdminPassword(remote, facts) {
+    await remote.run(resetScript(dockerCommand(facts)), {
+        what: "Setting Grafana's admin password",
+        timeoutMs: 120_000,
+        explain: (r) => new errors_DeployError(`Grafana's admin password could not be changed to the one in secrets/grafana_admin_password (its CLI said: ${r.stderr.trim().split('\n').slice(-3).join(' ')}).`, 'run `docker exec grafana grafana cli admin reset-admin-password` on the host (with your container name), or keep the old password.'),
+    });
+    return { changed: true, detail: "the stack's admin password is applied to the running Grafana" };
+}
+/** Prints `@grafana-password BASE64`: the admin password the host keeps (never printed in clear). */
+function passwordState(layout) {
+    const file = `${layout.root}/${SECRET_FILES.grafanaAdminPassword}`;
+    return `echo "@grafana-password $(base64 < ${shell_shq(file)} 2>/dev/null | tr -d '\\n')"`;
+}
+function parsePassword(out) {
+    const b64 = /^@grafana-password ?(.*)$/m.exec(out)?.[1]?.trim();
+    return b64 ? Buffer.from(b64, 'base64').toString('utf8').trim() : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/health/plan.ts
+// What the gate must prove of the data path on this host, read from the stack as deployed: the
+// log agent's jobs and where their files are (for the canary lines), Grafana's provisioned data
+// sources, rules and contact points, and the admin credentials to ask Grafana with.
+
+
+
+
+
+
+/** Whether Compose runs the service: no profile, or one of the active ones. */
+function runs(model, s) {
+    const active = (model.vars.COMPOSE_PROFILES ?? '').split(',');
+    return s.profiles.length === 0 || s.profiles.some((p) => active.includes(p));
+}
+/** The log agent that runs: the service of that name whose profile is active (or has none). */
+function runningAgent(model, logAgent) {
+    return logAgents(model).find((s) => s.name === logAgent && runs(model, s));
+}
+/**
+ * The services on the log path: the agent, Loki, and every service writing into a host
+ * directory the agent reads. When a deploy (re)starts one of them, the canary runs again.
+ */
+function logPathServices(stack, logAgent) {
+    const model = buildModel(stack.files, stack.variables);
+    const agent = runningAgent(model, logAgent);
+    if (!agent)
+        return [];
+    const read = agent.mounts.filter((m) => !m.named).map((m) => hostPathKey(m.source));
+    const writers = model.services.filter((s) => s !== agent && runs(model, s) && s.mounts.some((m) => !m.named && read.includes(hostPathKey(m.source))));
+    return [agent.name, 'loki', ...writers.map((s) => s.name)];
+}
+async function dataPathOptions(remote, stack, layout, logAgent, wanted) {
+    const model = buildModel(stack.files, stack.variables);
+    const agent = runningAgent(model, logAgent);
+    const token = (0,external_node_crypto_.randomBytes)(6).toString('hex');
+    const canary = wanted.canary && agent && (wanted.lokiElsewhere || model.services.some((s) => s.name === 'loki'))
+        ? { ...canaryPlan(model, agent, layout.root, token), token }
+        : undefined;
+    const provisioned = grafanaProvisioning(model);
+    const grafanaService = model.services.find((s) => s.name === 'grafana');
+    if (!provisioned || !grafanaService)
+        return { canary };
+    const password = wanted.adminPassword ??
+        parsePassword(await remote.run(passwordState(layout), { what: "Reading Grafana's admin password" })) ??
+        '';
+    const user = grafanaService.environment.GF_SECURITY_ADMIN_USER || 'admin';
+    return { canary, grafana: { ...provisioned, user, password } };
+}
+/** The app: the service named server, or the one running the app-image. */
+function appServiceNames(stack) {
+    const model = buildModel(stack.files, stack.variables);
+    const image = stack.variables.APP_IMAGE;
+    return model.services.filter((s) => s.name === 'server' || (!!image && s.image?.value === image)).map((s) => s.name);
 }
 
 ;// CONCATENATED MODULE: ./src/host/preflight.ts
@@ -68801,299 +69022,10 @@ function describeHost(f) {
     return `${f.os} ${f.arch}; Docker ${f.dockerServerVersion} (${f.dockerAccess}); ${f.compose?.command} ${f.compose?.version}; memory ${mib(f.memTotalBytes)}, swap ${mib(f.swapTotalBytes)}, disk free ${mib(f.diskFreeBytes)}`;
 }
 
-;// CONCATENATED MODULE: ./src/stack/upload.ts
-// Upload: only files whose sha256 or mode differs, staged first and moved into place at the
-// end, so a cut connection never leaves a half-written stack. Works without SFTP (plain exec).
+;// CONCATENATED MODULE: ./src/report/gate.ts
+// The gate's results as people read them: the Health gate step's line and the data path table.
 
 
-
-
-
-
-const sha256 = (b) => (0,external_node_crypto_.createHash)('sha256').update(b).digest('hex');
-/** A release id that is the same for the same files: a rerun with nothing new is a no-op. */
-function releaseId(files) {
-    const h = (0,external_node_crypto_.createHash)('sha256');
-    for (const f of [...files].sort((a, b) => a.path.localeCompare(b.path))) {
-        h.update(`${f.path}\0${f.mode.toString(8)}\0${sha256(f.content)}\n`);
-    }
-    return h.digest('hex').slice(0, 12);
-}
-function manifestText(files) {
-    return `${files.map((f) => f.path).join('\n')}\n`;
-}
-function stateScript(root, paths) {
-    return `cd ${shell_shq(root)} 2>/dev/null || exit 0
-echo "@release $(cat ${layout_RELEASE_FILE} 2>/dev/null)"
-[ -d "${RELEASES}/$(cat ${layout_RELEASE_FILE} 2>/dev/null)" ] && echo "@saved"
-[ -f ${MANIFEST} ] && sed 's/^/@managed /' ${MANIFEST}
-# Each existing file once (the stack's and the manifest's, one path per line so a name with
-# spaces stays one name), then one stat and one sha256sum for them all: a few forks per file
-# made this the slowest part of a redeploy that changes nothing.
-{ printf '%s\\n' ${paths.map(shell_shq).join(' ')}; [ -f ${MANIFEST} ] && cat ${MANIFEST}; } | sort -u |
-  while IFS= read -r p; do [ -f "$p" ] && printf '%s\\0' "$p"; done |
-  xargs -0 -r sh -c 'stat -c "@mode %a %n" -- "$@" && sha256sum -- "$@" | sed "s/^/@sha256 /"' sh
-exit 0`;
-}
-function parseState(stdout) {
-    const managed = [];
-    const modes = new Map();
-    const hashes = new Map();
-    let release;
-    let saved = false;
-    for (const line of stdout.split('\n')) {
-        if (line === '@saved')
-            saved = true;
-        if (line.startsWith('@release '))
-            release = line.slice(9).trim() || undefined;
-        else if (line.startsWith('@managed '))
-            managed.push(line.slice(9));
-        else if (line.startsWith('@mode ')) {
-            const [, mode = '', ...rest] = line.split(' ');
-            modes.set(rest.join(' '), mode);
-        }
-        else {
-            // sha256sum's own line: the hash, a space, a space (or * in binary mode), the path.
-            const sum = /^@sha256 ([0-9a-f]{64}) [ *](.*)$/.exec(line);
-            if (sum)
-                hashes.set(sum[2], sum[1]);
-        }
-    }
-    const files = new Map();
-    for (const [path, sha] of hashes)
-        files.set(path, { sha256: sha, mode: modes.get(path) ?? '' });
-    return { managed, files, release, saved };
-}
-/** `keep`: paths an earlier release wrote that stay when this one no longer has them. */
-function planUpload(files, state, keep = []) {
-    const changed = [];
-    const unchanged = [];
-    for (const f of files) {
-        const there = state.files.get(f.path);
-        if (there && there.sha256 === sha256(f.content) && there.mode === f.mode.toString(8))
-            unchanged.push(f);
-        else
-            changed.push(f);
-    }
-    const wanted = new Set(files.map((f) => f.path));
-    const removed = state.managed.filter((p) => !wanted.has(p) && state.files.has(p) && !keep.includes(p));
-    return { changed, unchanged, removed, release: releaseId(files) };
-}
-const HEREDOC = '__MONITORING_DEPLOY_EOF__';
-/** Writes the whole new tree into .staging (unchanged files copied from the current one). */
-function stagingScript(root, plan, allFiles) {
-    const r = shell_shq(root);
-    const lines = [
-        'set -e',
-        `mkdir -p ${r} && cd ${r}`,
-        `rm -rf ${STAGING} && mkdir -p ${STAGING} && chmod 700 ${STAGING}`,
-        'd() { mkdir -p -- "$(dirname -- "$1")"; }',
-        // Secrets are created unreadable to others from the first byte.
-        `w() { d "${STAGING}/$1"; (umask 077; base64 -d > "${STAGING}/$1"); chmod "$2" "${STAGING}/$1"; }`,
-    ];
-    for (const f of plan.unchanged)
-        lines.push(`d ${shell_shq(`${STAGING}/${f.path}`)}; cp -p -- ${shell_shq(f.path)} ${shell_shq(`${STAGING}/${f.path}`)}`);
-    for (const f of plan.changed) {
-        lines.push(`w ${shell_shq(f.path)} ${f.mode.toString(8)} <<'${HEREDOC}'`, f.content
-            .toString('base64')
-            .replace(/.{1,76}/g, '$&\n')
-            .trimEnd(), HEREDOC);
-    }
-    lines.push(`printf '%s' ${shell_shq(manifestText(allFiles))} > ${STAGING}/${MANIFEST}`);
-    return `${lines.join('\n')}\n`;
-}
-const KEEP_RELEASES = 5;
-/** Keeps a copy of the release's files (secrets included, so mode 700) for rollback. */
-function saveReleaseScript(release) {
-    const r = shell_shq(`${RELEASES}/${release}`);
-    return [
-        `mkdir -p ${RELEASES} && chmod 700 ${RELEASES}`,
-        // Through a file, not a pipe: a pipe would hide the first tar's failure and keep half a release.
-        `if [ ! -d ${r} ]; then rm -rf ${r}.tmp ${r}.tar && tar -cf ${r}.tar -T ${MANIFEST} ${MANIFEST} && mkdir ${r}.tmp && tar -xf ${r}.tar -C ${r}.tmp && rm -f ${r}.tar && mv ${r}.tmp ${r}; fi`,
-        `touch ${r}`,
-        // Five in all: the live release and the one before it (what a rollback puts back), kept
-        // however many failed releases came after them, and the newest others.
-        `(live=$(cat ${layout_RELEASE_FILE} 2>/dev/null) || live=; before=$(cat ${layout_RELEASE_FILE}.previous 2>/dev/null) || before=; cd ${RELEASES} && ls -1t | grep -vxF -e "$live" -e "$before" | tail -n +${KEEP_RELEASES - 1} | xargs -r rm -rf)`,
-    ].join('\n');
-}
-/** Moves the changed files into place, removes the ones no longer managed, records the release. */
-function commitScript(root, plan) {
-    const lines = ['set -e', `cd ${shell_shq(root)}`];
-    for (const f of plan.changed) {
-        const dir = external_node_path_namespaceObject.posix.dirname(f.path);
-        if (dir !== '.')
-            lines.push(`mkdir -p -- ${shell_shq(dir)}`);
-        lines.push(`mv -f -- ${shell_shq(`${STAGING}/${f.path}`)} ${shell_shq(f.path)}`);
-    }
-    for (const p of plan.removed)
-        lines.push(`rm -f -- ${shell_shq(p)}`);
-    lines.push(`mv -f ${STAGING}/${MANIFEST} ${MANIFEST}`, `if [ -f ${layout_RELEASE_FILE} ]; then cp -p ${layout_RELEASE_FILE} ${layout_RELEASE_FILE}.previous; fi`, `printf '%s\\n' ${shell_shq(plan.release)} > ${layout_RELEASE_FILE}`, `rm -rf ${STAGING}`, saveReleaseScript(plan.release));
-    return `${lines.join('\n')}\n`;
-}
-async function stage(remote, layout, plan, all) {
-    await remote
-        .run(stagingScript(layout.root, plan, all), {
-        what: 'Uploading the stack',
-        timeoutMs: 300_000,
-        explain: (r) => {
-            remote.assertConnected();
-            return /No space left/i.test(r.stderr)
-                ? new errors_DeployError(`The host's disk is full: the upload to ${layout.root} failed. Nothing running was changed.`, 'free disk space on the host (docker system prune, old logs) and rerun.')
-                : undefined;
-        },
-    })
-        .catch(async (e) => {
-        await dropStaging(remote, layout).catch(() => undefined);
-        throw e;
-    });
-    return plan.changed.reduce((n, f) => n + f.content.length, 0);
-}
-/** Removes a staged tree that will not be committed. */
-async function dropStaging(remote, layout) {
-    await remote.run(`rm -rf -- ${shell_shq(`${layout.root}/${STAGING}`)}`, { what: 'Removing the staged files' });
-}
-/** Keeps the current release for rollback when an older deploy did not (a no-op otherwise). */
-async function saveRelease(remote, layout, release) {
-    await remote.run(`set -e\ncd ${shell_shq(layout.root)}\n${saveReleaseScript(release)}`, {
-        what: `Keeping release ${release}`,
-    });
-}
-async function commit(remote, layout, plan) {
-    await remote.run(commitScript(layout.root, plan), { what: 'Moving the new files into place' });
-}
-
-;// CONCATENATED MODULE: ./src/stack/deployed.ts
-// The stack as it is deployed on the host now (its current release): what the watchdog reads to
-// know which log files, data sources and rules to prove, whatever inputs it was started with.
-
-
-/** Config files only: dashboards and other large files say nothing about the data path. */
-const MAX_CONFIG_BYTES = 256 * 1024;
-/** Prints `@file BASE64 PATH` for each config file of the current release. */
-function deployedScript(root) {
-    return `cd ${shell_shq(root)} 2>/dev/null || exit 0
-[ -f ${MANIFEST} ] || exit 0
-while IFS= read -r f; do
-  case "$f" in
-    secrets/*) ;;
-    .env|*.yml|*.yaml|*.alloy|*.conf)
-      if [ -f "$f" ] && [ "$(wc -c < "$f")" -le ${MAX_CONFIG_BYTES} ]; then
-        printf '@file %s %s\\n' "$(base64 < "$f" | tr -d '\\n')" "$f"
-      fi ;;
-  esac
-done < ${MANIFEST}`;
-}
-function parseEnv(text) {
-    const out = {};
-    for (const line of text.split('\n')) {
-        const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line.trim());
-        if (m?.[1])
-            out[m[1]] = (m[2] ?? '').replace(/^(['"])(.*)\1$/, '$2');
-    }
-    return out;
-}
-function parseDeployed(stdout) {
-    const files = [];
-    for (const line of stdout.split('\n')) {
-        const m = /^@file (\S*) (.+)$/.exec(line);
-        if (m?.[2])
-            files.push({ path: m[2], content: Buffer.from(m[1] ?? '', 'base64'), mode: 0o644 });
-    }
-    const env = files.find((f) => f.path === '.env')?.content.toString('utf8') ?? '';
-    return { files, variables: parseEnv(env) };
-}
-/** The log agent the deployed stack runs (its active Compose profile). */
-function deployedLogAgent(stack) {
-    return (stack.variables.COMPOSE_PROFILES ?? '').split(',').includes('alloy') ? 'alloy' : 'promtail';
-}
-
-;// CONCATENATED MODULE: ./src/engine/data-path.ts
-// What the gate must prove of the data path on this host, read from the stack as deployed: the
-// log agent's jobs and where their files are (for the canary lines), Grafana's provisioned data
-// sources, rules and contact points, and the admin credentials to ask Grafana with.
-
-
-
-
-
-
-
-
-
-
-/** Whether Compose runs the service: no profile, or one of the active ones. */
-function runs(model, s) {
-    const active = (model.vars.COMPOSE_PROFILES ?? '').split(',');
-    return s.profiles.length === 0 || s.profiles.some((p) => active.includes(p));
-}
-/** The log agent that runs: the service of that name whose profile is active (or has none). */
-function runningAgent(model, logAgent) {
-    return logAgents(model).find((s) => s.name === logAgent && runs(model, s));
-}
-/**
- * The services on the log path: the agent, Loki, and every service writing into a host
- * directory the agent reads. When a deploy (re)starts one of them, the canary runs again.
- */
-function logPathServices(stack, logAgent) {
-    const model = buildModel(stack.files, stack.variables);
-    const agent = runningAgent(model, logAgent);
-    if (!agent)
-        return [];
-    const read = agent.mounts.filter((m) => !m.named).map((m) => hostPathKey(m.source));
-    const writers = model.services.filter((s) => s !== agent && runs(model, s) && s.mounts.some((m) => !m.named && read.includes(hostPathKey(m.source))));
-    return [agent.name, 'loki', ...writers.map((s) => s.name)];
-}
-async function dataPathOptions(remote, stack, layout, logAgent, wanted) {
-    const model = buildModel(stack.files, stack.variables);
-    const agent = runningAgent(model, logAgent);
-    const token = (0,external_node_crypto_.randomBytes)(6).toString('hex');
-    const canary = wanted.canary && agent && (wanted.lokiElsewhere || model.services.some((s) => s.name === 'loki'))
-        ? { ...canaryPlan(model, agent, layout.root, token), token }
-        : undefined;
-    const provisioned = grafanaProvisioning(model);
-    const grafanaService = model.services.find((s) => s.name === 'grafana');
-    if (!provisioned || !grafanaService)
-        return { canary };
-    const password = wanted.adminPassword ??
-        (await remote.run(`cat ${shell_shq(`${layout.root}/${SECRET_FILES.grafanaAdminPassword}`)} 2>/dev/null || true`, {
-            what: "Reading Grafana's admin password",
-        })).trim();
-    const user = grafanaService.environment.GF_SECURITY_ADMIN_USER || 'admin';
-    return { canary, grafana: { ...provisioned, user, password } };
-}
-/** The app: the service named server, or the one running the app-image. */
-function appServiceNames(stack) {
-    const model = buildModel(stack.files, stack.variables);
-    const image = stack.variables.APP_IMAGE;
-    return model.services.filter((s) => s.name === 'server' || (!!image && s.image?.value === image)).map((s) => s.name);
-}
-/**
- * The seed post's silent pitfall: the app writing its log files somewhere else than the
- * directory mounted from the host. Nothing written there since the app started is worth a
- * warning that names app-logs-dir and where Logback writes.
- */
-async function appLogsWarning(remote, facts, stack, layout, appLogsDir) {
-    const model = buildModel(stack.files, stack.variables);
-    const name = appServiceNames(stack)[0];
-    const app = model.services.find((s) => s.name === name);
-    const dir = app && hostDirOf(app, appLogsDir, layout.root);
-    if (!app || !dir)
-        return undefined;
-    const docker = dockerCommand(facts);
-    const container = app.containerName ?? app.name;
-    const out = await remote.run(`started=$(${docker} inspect -f '{{.State.StartedAt}}' ${shell_shq(container)} 2>/dev/null) || exit 0
-wd=$(${docker} inspect -f '{{.Config.WorkingDir}}' ${shell_shq(container)} 2>/dev/null)
-ref=$(mktemp) && touch -d "$started" "$ref" 2>/dev/null || touch -d "@$(( $(date +%s) - 60 ))" "$ref"
-n=$(find ${shell_shq(dir)} -type f -newer "$ref" ! -name '*${CANARY_MARK}*' 2>/dev/null | head -n 3 | wc -l)
-rm -f "$ref"
-since=$(( $(date +%s) - $(date -d "$started" +%s 2>/dev/null || date +%s) ))
-echo "@app $n $since $wd"`, { what: "Looking for the app's log files" });
-    const m = /^@app (\d+) (-?\d+) ?(.*)$/m.exec(out);
-    if (!m || Number(m[1]) > 0)
-        return undefined;
-    const workdir = m[3] || '/';
-    return `The app has written nothing to ${dir} since it started ${m[2]}s ago: its log files may not be where the log agent looks. app-logs-dir is ${appLogsDir} (mounted from ${dir}); Logback writes a relative path under the image's WORKDIR ${workdir} (e.g. ${workdir.replace(/\/$/, '')}/logs). Set app-logs-dir to the directory Logback writes to.`;
-}
 /** The Health gate step's line: what was proven, and on an agent, what was not. */
 function gateDetail(gate, options) {
     const parts = [`${gate.targets.length} targets up`, `${titles(probesFor(options.role, options.logAgent))} ready`];
@@ -69122,625 +69054,76 @@ function gateDetail(gate, options) {
         parts.push(`Grafana reads ${options.grafana.datasources.length} data sources, ${gate.dataPath.alertRulesLoaded ?? 0} alert rules loaded`);
     return parts.join('; ');
 }
-
-;// CONCATENATED MODULE: ./src/host/dirs.ts
-// Directories the stacks bind-mount, made by the login user before Compose would make them
-// as root (Grafana, running as the login user, could then not write its data). A directory the
-// tool did not make keeps its mode: a deploy never loosens what someone set. The one exception
-// tightens: a logs/app at exactly 777 (as deploys before the sticky bit made it) gets +t.
-
-
-
-
-/** disk-guard's directory: Loki's runtime overrides and its status, kept across deploys. */
-const diskGuardDir = (layout) => `${layout.dataDir}/disk-guard`;
-const lokiOverrides = (layout) => `${diskGuardDir(layout)}/loki-overrides.yaml`;
-/** The receiver's certificate and key on the host (not secret and secret): kept across deploys. */
-const receiverTlsDir = (layout) => `${layout.root}/receiver-tls`;
-const receiverCert = (layout) => `${receiverTlsDir(layout)}/receiver.crt`;
 /**
- * A self-signed certificate whose only name is RECEIVER_TLS_NAME: agents pin it as their CA and
- * ask for that name, whatever address they reach the host at. openssl's config file, not
- * -addext: the OpenSSL 1.0 of older distributions has no -addext.
+ * Log jobs with their canary's arrival, each target, an agent's `up` series where they were
+ * looked for, and what Grafana says of its data.
  */
-function certScript(layout, name) {
-    const dir = shell_shq(receiverTlsDir(layout));
-    return `if [ ! -s ${shell_shq(receiverCert(layout))} ]; then
-  command -v openssl >/dev/null || { echo "openssl is not installed on the host: it makes the receiver's certificate" >&2; exit 6; }
-  cfg=$(mktemp)
-  printf '%s\\n' '[req]' 'distinguished_name=dn' 'x509_extensions=ext' 'prompt=no' '[dn]' 'CN=${name}' '[ext]' \\
-    'subjectAltName=DNS:${name}' 'basicConstraints=critical,CA:TRUE' 'keyUsage=critical,digitalSignature,keyEncipherment,keyCertSign' 'extendedKeyUsage=serverAuth' > "$cfg"
-  (umask 077; openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -config "$cfg" -keyout ${dir}/receiver.key -out ${dir}/receiver.crt) >/dev/null 2>&1 || { rm -f "$cfg" ${dir}/receiver.key ${dir}/receiver.crt; echo "openssl could not make the receiver's certificate" >&2; exit 6; }
-  rm -f "$cfg"; chmod 644 ${dir}/receiver.crt
-  changed="$changed ${receiverCert(layout)}"
-fi`;
-}
-/** Prints `@receiver-cert BASE64`: the receiver's certificate, for the agents to pin. */
-function receiverCertState(layout) {
-    return `echo "@receiver-cert $(base64 < ${shell_shq(receiverCert(layout))} 2>/dev/null | tr -d '\\n')"`;
-}
-function parseReceiverCert(out) {
-    const b64 = /^@receiver-cert ?(.*)$/m.exec(out)?.[1]?.trim();
-    return b64 ? Buffer.from(b64, 'base64').toString('utf8') : undefined;
-}
-const STICKY = '1777';
-function dirs(w) {
-    const { layout } = w;
-    return [
-        [layout.root, '755'],
-        [layout.dataDir, '755'],
-        [`${layout.dataDir}/grafana`, '755'],
-        [`${layout.dataDir}/grafana-com-dashboards`, '755'],
-        [layout.logsDir, '755'],
-        // The app's image decides which user Logback writes as; let any user write its log dir,
-        // sticky, as /tmp: no user can delete or replace another's files there.
-        [`${layout.logsDir}/app`, STICKY],
-        [`${layout.logsDir}/nginx`, '755'],
-        [layout.secretsDir, '700'],
-        ...(w.agent ? [[`${layout.dataDir}/prometheus-agent`, '755']] : []),
-        ...(w.receiverTls ? [[receiverTlsDir(layout), '700']] : []),
-        ...(w.diskGuard ? [[diskGuardDir(layout), '755']] : []),
-    ];
-}
-/**
- * Files a service needs before it first starts, made once and then left to their owner: Loki
- * refuses to start without its runtime overrides file, which disk-guard rewrites.
- */
-function seeds(w) {
-    return w.diskGuard === 'loki' ? [[lokiOverrides(w.layout), 'overrides: {}']] : [];
-}
-const passwordFile = (w) => `${w.layout.root}/${SECRET_FILES.grafanaAdminPassword}`;
-const secretKeyFile = (w) => `${w.layout.root}/${SECRET_FILES.grafanaSecretKey}`;
-/** The secret files made on the host, with their length in random bytes. */
-function generated(w) {
-    return [
-        ...(w.generatePassword ? [[passwordFile(w), 24]] : []),
-        ...(w.secretKey ? [[secretKeyFile(w), 48]] : []),
-    ];
-}
-/** Printed when the key is made for a Grafana that has run with the default key before. */
-const KEY_FOR_EXISTING_DB = '@secret-key-for-existing-db';
-/** Prints `@missing PATH` for each directory (or secret file) still to make, or to make sticky. */
-function dirsState(w) {
-    return [
-        ...dirs(w).map(([d, mode]) => mode === STICKY
-            ? `case "$(stat -c %a -- ${shell_shq(d)} 2>/dev/null)" in 777|'') echo @missing ${shell_shq(d)} ;; esac`
-            : `[ -d ${shell_shq(d)} ] || echo @missing ${shell_shq(d)}`),
-        ...[...generated(w), ...seeds(w)].map(([f]) => `[ -s ${shell_shq(f)} ] || echo @missing ${shell_shq(f)}`),
-        ...(w.receiverTls ? [`[ -s ${shell_shq(receiverCert(w.layout))} ] || echo @missing ${shell_shq(receiverCert(w.layout))}`] : []),
-    ].join('\n');
-}
-/** The script that makes what is missing (exported for the tests that run it). */
-function dirsScript(w) {
-    const db = `${w.layout.dataDir}/grafana/grafana.db`;
-    return `set -e
-changed=
-mk() { [ -d "$1" ] || { mkdir -p "$1"; chmod "$2" "$1"; changed="$changed $1"; }; }
-sticky() { if [ "$(stat -c %a -- "$1")" = 777 ]; then chmod +t "$1"; changed="$changed $1"; fi; }
-# A random secret, unreadable to others from its first byte; one that exists is never replaced.
-gen() { if [ ! -s "$1" ]; then (umask 077; head -c "$2" /dev/urandom | base64 | tr -d '/+=\\n' > "$1.tmp"); mv -f -- "$1.tmp" "$1"; changed="$changed $1"; fi; }
-${dirs(w)
-        .map(([d, mode]) => `mk ${shell_shq(d)} ${mode}${mode === STICKY ? `; sticky ${shell_shq(d)}` : ''}`)
-        .join('\n')}
-${w.secretKey ? `[ -s ${shell_shq(secretKeyFile(w))} ] || [ ! -s ${shell_shq(db)} ] || echo ${KEY_FOR_EXISTING_DB}` : ''}
-${generated(w)
-        .map(([f, bytes]) => `gen ${shell_shq(f)} ${bytes}`)
-        .join('\n')}
-${seeds(w)
-        .map(([f, text]) => `[ -s ${shell_shq(f)} ] || { printf '%s\\n' ${shell_shq(text)} > ${shell_shq(f)}; chmod 644 ${shell_shq(f)}; changed="$changed ${f}"; }`)
-        .join('\n')}
-${w.receiverTls ? certScript(w.layout, RECEIVER_TLS_NAME) : ''}
-echo "changed:$changed"
-${w.receiverTls ? receiverCertState(w.layout) : ''}
-`;
-}
-async function ensureDirs(remote, w, missing) {
-    if (!missing.length)
-        return { changed: false, detail: 'all present', value: {} };
-    const out = await remote.run(dirsScript(w), {
-        what: `Preparing ${w.layout.root}`,
-        explain: (r) => r.code === 6
-            ? new errors_DeployError(`The receiver's TLS certificate could not be made on the host: ${r.stderr.trim()}.`, 'install openssl on the host, or set receiver-tls: false (plain HTTP, only on a private network).')
-            : undefined,
-    });
-    const made = (/changed:(.*)/.exec(out)?.[1] ?? '').trim();
-    const secrets = generated(w)
-        .map(([f]) => f)
-        .filter((f) => made.split(' ').includes(f));
-    return {
-        changed: made.length > 0,
-        detail: made
-            ? `made ${made.split(' ').length} path(s)${secrets.length ? `; generated ${secrets.join(', ')} (mode 600)` : ''}`
-            : 'all present',
-        value: {
-            warning: out.includes(KEY_FOR_EXISTING_DB) ? existingDbWarning(w) : undefined,
-            receiverCert: parseReceiverCert(out),
-        },
-    };
-}
-function existingDbWarning(w) {
-    return (`Grafana's secret key was made now (${secretKeyFile(w)}), for a Grafana database that already exists: ` +
-        "Grafana used its public default key before. Secrets it stored with the old key (passwords of data sources or contact points added in Grafana's UI) " +
-        'can no longer be read and must be entered again; the provisioned data sources and the Discord contact point come from files and are not affected. ' +
-        'Keep the key with the database (a backup of data/grafana needs it), and never change it.');
-}
-
-;// CONCATENATED MODULE: ./src/host/network.ts
-// The external bridge network both stacks join.
-
-
-function networkScript(docker, name) {
-    const n = shell_shq(name);
-    return `if d=$(${docker} network inspect -f '{{.Driver}}' ${n} 2>/dev/null); then echo "exists $d"
-else ${docker} network create --driver bridge ${n} >/dev/null && echo created; fi`;
-}
-/** Prints `@network <driver>` (empty when there is no such network). */
-function networkState(docker, name) {
-    return `echo "@network $(${docker} network inspect -f '{{.Driver}}' ${shell_shq(name)} 2>/dev/null)"`;
-}
-/** The network, created if missing; `driver` (from networkState) spares a round trip when it exists. */
-async function ensureNetwork(remote, docker, name, known) {
-    const out = known
-        ? `exists ${known}`
-        : (await remote.run(networkScript(docker, name), { what: `Creating the Docker network "${name}"` })).trim();
-    if (out === 'created')
-        return { changed: true, detail: `created bridge network ${name}` };
-    const driver = out.split(' ')[1];
-    if (driver !== 'bridge') {
-        throw new errors_DeployError(`A Docker network "${name}" already exists with driver "${driver}", not bridge.`, `set the network input to another name, or remove that network (docker network rm ${name}) if nothing uses it.`);
+function dataPathRows(state) {
+    const rows = [];
+    for (const c of state.checks.filter((x) => x.name.startsWith('logs '))) {
+        rows.push({ what: `log job ${c.name.slice(5)}`, ok: c.ok, detail: c.detail });
     }
-    return { changed: false, detail: `bridge network ${name} exists` };
+    for (const t of state.targets) {
+        rows.push({
+            what: `target ${t.job} ${t.instance}`,
+            ok: t.health === 'up',
+            detail: t.health === 'up' ? `up, scraped ${t.lastScrape}` : `${t.health}: ${t.lastError}`,
+        });
+    }
+    for (const c of state.checks.filter((x) => x.name === 'metrics arrival')) {
+        rows.push({ what: 'metrics arrival', ok: c.ok, detail: c.detail });
+    }
+    for (const c of state.checks.filter((x) => x.name.startsWith('grafana '))) {
+        rows.push({ what: c.name.replace(/^grafana /, 'Grafana '), ok: c.ok, detail: c.detail });
+    }
+    return rows;
 }
 
-;// CONCATENATED MODULE: ./src/host/swap.ts
-// Swap on a 1 GB host: at least swap-size of active swap. Existing swap is never touched; what
-// is missing is added as one swap file with one /etc/fstab line, so it survives a reboot.
+;// CONCATENATED MODULE: ./src/stack/deployed.ts
+// The stack as it is deployed on the host now (its current release): what the watchdog reads to
+// know which log files, data sources and rules to prove, whatever inputs it was started with.
 
 
-const SWAP_FILE = '/swapfile-monitoring-deploy';
-/** Disk the swap file must leave free on its filesystem, so the host keeps working. */
-const SWAP_DISK_MARGIN_KB = 1024 * 1024;
-/**
- * Prints `unchanged <active-kb>` or `changed <active-kb>`. Exit 5: sudo is needed but missing;
- * 6: our swap file is active but too small; 8: the file does not fit on its filesystem (with
- * `@nospace FREE_KB NEED_MB ACTIVE_KB FILE_KB` on stdout; nothing was written); 9: making or
- * switching on the file failed (the file is removed). Rounds the file up to whole MiB.
- */
-function swapScript(wantBytes, sudo, file = SWAP_FILE) {
-    const wantKb = Math.ceil(wantBytes / 1024);
-    return `set -e
-active_kb() { awk 'NR>1 {s+=$3} END {print s+0}' /proc/swaps; }
-have=$(active_kb)
-# mkswap keeps a page for its header: allow 1 MiB of slack so a file we made counts as enough.
-if [ $((have + 1024)) -ge ${wantKb} ]; then echo "unchanged $have"; exit 0; fi
-${sudo === 'none' ? 'echo "need sudo" >&2; exit 5' : ''}
-S="${sudo}"
-f=${shell_shq(file)}
-if grep -q "^$f " /proc/swaps; then
-  echo "the swap file $f is active but too small; remove it (swapoff $f) to let the deploy make a larger one" >&2; exit 6
-fi
-# A swap file that could not be made or switched on is removed: no partial file fills the disk.
-failed() { $S rm -f "$f"; echo "$1; $f was removed" >&2; exit 9; }
-need_mb=$(( (${wantKb} - have + 1023) / 1024 ))
-if [ ! -f "$f" ] || [ "$(( $(stat -c %s "$f") / 1048576 ))" -lt "$need_mb" ]; then
-  # Before anything is written: the file (less an old one it replaces) must leave ${SWAP_DISK_MARGIN_KB / 1024} MiB free.
-  old_kb=0; [ -f "$f" ] && old_kb=$(( $(stat -c %s "$f") / 1024 ))
-  free_kb=$(df -Pk "$(dirname "$f")" | awk 'NR==2 {print $4}')
-  case "$free_kb" in ''|*[!0-9]*) echo "could not read the free space of $(dirname "$f") (df -Pk)" >&2; exit 1 ;; esac
-  if [ $((need_mb * 1024 + ${SWAP_DISK_MARGIN_KB})) -gt $((free_kb + old_kb)) ]; then
-    echo "@nospace $free_kb $need_mb $have $old_kb"; exit 8
-  fi
-  $S rm -f "$f"
-  fstype=$(stat -f -c %T "$(dirname "$f")" 2>/dev/null || echo unknown)
-  # fallocate'd files are refused as swap on XFS and btrfs: write them out with dd there.
-  case "$fstype" in xfs|btrfs|unknown) $S dd if=/dev/zero of="$f" bs=1M count="$need_mb" status=none || failed "writing $f failed" ;;
-    *) $S fallocate -l "\${need_mb}M" "$f" 2>/dev/null || $S dd if=/dev/zero of="$f" bs=1M count="$need_mb" status=none || failed "writing $f failed" ;;
+
+/** Config files only: dashboards and other large files say nothing about the data path. */
+const MAX_CONFIG_BYTES = 256 * 1024;
+/** Prints `@file BASE64 PATH` for each config file of the current release. */
+function deployedScript(root) {
+    return `cd ${shell_shq(root)} 2>/dev/null || exit 0
+[ -f ${MANIFEST} ] || exit 0
+while IFS= read -r f; do
+  case "$f" in
+    secrets/*) ;;
+    ${['.env', '*.yml', '*.yaml', '*.conf', ...LOG_AGENTS.flatMap((a) => a.configGlob ?? [])].join('|')})
+      if [ -f "$f" ] && [ "$(wc -c < "$f")" -le ${MAX_CONFIG_BYTES} ]; then
+        printf '@file %s %s\\n' "$(base64 < "$f" | tr -d '\\n')" "$f"
+      fi ;;
   esac
-  $S chmod 600 "$f" || failed "chmod 600 $f failed"
-  $S mkswap "$f" >/dev/null || failed "mkswap $f failed"
-fi
-$S swapon "$f" || failed "swapon $f failed"
-grep -q "^$f " /etc/fstab || echo "$f none swap sw 0 0" | $S tee -a /etc/fstab >/dev/null
-echo "changed $(active_kb)"
-`;
+done < ${MANIFEST}`;
 }
-const mibOf = (kb) => Math.floor(kb / 1024);
-/** The error for what the swap script's exit code means; undefined for a code of no meaning here. */
-function swapError(r, wantBytes) {
-    const nospace = /^@nospace (\d+) (\d+) (\d+) (\d+)$/m.exec(r.stdout);
-    if (r.code === 8 && nospace) {
-        const [freeKb, needMb, activeKb, oldKb] = nospace.slice(1).map(Number);
-        const most = mibOf(activeKb + freeKb + oldKb - SWAP_DISK_MARGIN_KB);
-        return new errors_DeployError(`swap-size ${Math.round(wantBytes / 1024 ** 2)} MiB does not fit on the host's disk: the swap file ${SWAP_FILE} would need ${needMb} MiB, ` +
-            `the filesystem of / has ${mibOf(freeKb)} MiB free, and the deploy leaves ${mibOf(SWAP_DISK_MARGIN_KB)} MiB of it free. Nothing was changed.`, `${most > mibOf(activeKb) ? `set swap-size to at most ${most}M, ` : ''}free disk space on the host (docker system prune, old logs), or set swap-size: 0 to leave swap alone.`);
-    }
-    if (r.code === 9)
-        return new errors_DeployError(`Making the swap file failed on the host (exit 9):\n${outputTail(r.stdout, r.stderr)}\nSwap and /etc/fstab are as they were.`, 'check the disk of the host (df -h /) and the error above, or set swap-size: 0 and add swap yourself.');
-    return undefined;
-}
-/** Prints `@swap <active swap in KiB>`. */
-const SWAP_STATE = `echo "@swap $(awk 'NR>1 {s+=$3} END {print s+0}' /proc/swaps)"`;
-// mkswap keeps a page for its header: allow 1 MiB of slack so a file we made counts as enough.
-const enough = (activeKb, wantBytes) => activeKb + 1024 >= Math.ceil(wantBytes / 1024);
-/** The swap file the Swap step will write, in bytes (0: swap is enough, or left alone). */
-function swapFileBytes(activeKb, wantBytes) {
-    if (wantBytes === 0 || enough(activeKb, wantBytes))
-        return 0;
-    return Math.ceil((Math.ceil(wantBytes / 1024) - activeKb) / 1024) * 1024 ** 2;
-}
-/** At least wantBytes of active swap; activeKb (from SWAP_STATE) spares a round trip when it is enough. */
-async function ensureSwap(remote, facts, wantBytes, activeKb) {
-    if (wantBytes === 0)
-        return { changed: false, detail: 'swap-size 0: swap left alone' };
-    if (activeKb !== undefined && enough(activeKb, wantBytes))
-        return { changed: false, detail: `${Math.round(activeKb / 1024)} MiB active` };
-    const sudo = facts.uid === 0 ? '' : facts.sudo ? 'sudo -n' : 'none';
-    const out = await remote.run(swapScript(wantBytes, sudo), {
-        what: 'Adding swap',
-        timeoutMs: 300_000,
-        explain: (r) => r.code === 5
-            ? new errors_DeployError(`The host has ${Math.round(facts.swapTotalBytes / 1024 ** 2)} MiB of swap, less than swap-size, and adding swap needs root, but "${remote.settings.username}" has no passwordless sudo. Nothing was changed.`, `allow passwordless sudo for ${remote.settings.username}, add the swap yourself, or set swap-size: 0.`)
-            : swapError(r, wantBytes),
-    });
-    const [state, kb] = out.trim().split(/\s+/);
-    const mib = Math.round(Number(kb) / 1024);
-    return state === 'changed'
-        ? { changed: true, detail: `swap file ${SWAP_FILE} on; ${mib} MiB active` }
-        : { changed: false, detail: `${mib} MiB active` };
-}
-
-;// CONCATENATED MODULE: ./src/stack/compose.ts
-// Running the stacks with whichever Compose the host has, and knowing what it changed. Each
-// operation over all stacks is one script, so it costs one round trip however many stacks run.
-
-
-
-
-
-/** Records the release whose stacks were last brought up whole (a rerun of it need not run up). */
-/** Prints `@up RELEASE`: the release last brought up. */
-function upState(root) {
-    return `echo "@up $(cat ${shell_shq(`${root}/${UP_RELEASE}`)} 2>/dev/null)"`;
-}
-/**
- * Whether Compose need not run: the files are the release last brought up, nothing is pulled
- * on purpose, and every service the stacks run has a container up (running or paused).
- */
-function stacksUpToDate(upRelease, release, pull, wanted, running) {
-    if (upRelease !== release || pull === 'always')
-        return false;
-    // A paused container is someone's choice, which `up` would not undo either.
-    const present = (state) => state === 'running' || state === 'paused';
-    const isWanted = (c) => wanted.some((w) => w.project === c.project && w.service === c.service);
-    // Only the stacks this run deploys: a stack taken out of `stacks` is left as it runs, not redone each time.
-    const ours = new Set(wanted.map((w) => w.project));
-    return (wanted.every((w) => running.some((c) => c.project === w.project && c.service === w.service && present(c.state))) &&
-        // A container of ours that no longer runs (a profile switched off) must go.
-        !running.some((c) => ours.has(c.project) && !isWanted(c)));
-}
-/** A stack's services, split by whether they run: no profile, or an active one (COMPOSE_PROFILES). */
-function compose_servicesOf(rendered, file) {
-    const active = (rendered.variables.COMPOSE_PROFILES ?? '').split(',');
-    const compose = rendered.files.find((f) => f.path === file);
-    const services = compose ? parseComposeFile(compose).services : [];
-    const runs = (s) => s.profiles.length === 0 || s.profiles.some((p) => active.includes(p));
-    return {
-        wanted: services.filter(runs).map((s) => s.name),
-        unwanted: services.filter((s) => !runs(s)).map((s) => s.name),
-    };
-}
-/** The services each stack runs: those without a profile, or with an active one. */
-function wantedServices(rendered) {
-    return stacksOf(rendered).flatMap(([stack, files]) => compose_servicesOf(rendered, files[0]).wanted.map((service) => ({ project: PROJECT_NAMES[stack], service })));
-}
-/** The app first: Prometheus scrapes it and nginx proxies to it. */
-const STACK_ORDER = ['app', 'monitoring', 'agent'];
-function composeCommand(facts) {
-    if (!facts.compose)
-        throw new errors_DeployError('Docker Compose is not installed on the host.');
-    const sudo = facts.dockerAccess === 'sudo' ? 'sudo -n ' : '';
-    return `${sudo}${facts.compose.command}`;
-}
-/** `compose -p PROJECT -f FILE…` for one stack (run in the stack's directory). */
-function composeFor(facts, stack, files) {
-    return `${composeCommand(facts)} -p ${PROJECT_NAMES[stack]} ${files.map((f) => `-f ${shell_shq(f)}`).join(' ')}`;
-}
-function stacksOf(rendered) {
-    return STACK_ORDER.flatMap((stack) => {
-        const files = rendered.composeFiles[stack];
-        return files ? [[stack, files]] : [];
-    });
-}
-/** `compose config` for every stack in a directory: nothing running is touched. */
-function validateScript(facts, dir, rendered) {
-    return [
-        `cd ${shell_shq(dir)} || exit 9`,
-        ...stacksOf(rendered).map(([stack, files]) => `out=$(${composeFor(facts, stack, files)} config -q 2>&1) || { echo "@rejected ${stack}"; printf '%s\\n' "$out"; exit 3; }`),
-    ].join('\n');
-}
-async function validateStacks(remote, facts, dir, rendered) {
-    await remote.run(validateScript(facts, dir, rendered), {
-        what: 'docker compose config',
-        explain: (r) => {
-            const stack = /^@rejected (\w+)$/m.exec(r.stdout)?.[1];
-            if (!stack)
-                return undefined;
-            const output = r.stdout.slice(r.stdout.indexOf('\n', r.stdout.indexOf('@rejected')) + 1).trim();
-            return new errors_DeployError(`docker compose rejected the ${stack} stack (${rendered.composeFiles[stack]?.join(', ')}) on the host; nothing running was changed:\n${output}`, 'fix the compose file; `monitoring-deploy plan` shows the rendered files.');
-        },
-    });
-}
-/** Services of a stack whose bind mounts include one of the changed files. */
-function servicesMounting(composeFile, changedPaths) {
-    if (!composeFile)
-        return [];
-    return parseComposeFile(composeFile)
-        .services.filter((svc) => stackMounts(svc).some((m) => changedPaths.some((p) => p === m || p.startsWith(`${m}/`))))
-        .map((svc) => svc.name);
-}
-/**
- * Brings every stack up in order. Compose does not notice a changed bind-mounted file, so the
- * services mounting one are restarted when Compose kept their container.
- */
-function upScript(facts, { root, rendered, changedPaths, pull, release }) {
-    const docker = dockerCommand(facts);
-    const v2 = facts.compose?.command === 'docker compose';
-    const fail = (stack, what) => `|| { echo "@failed ${stack} ${what}"; exit 3; }`;
-    const lines = [
-        `cd ${shell_shq(root)} || exit 9`,
-        `list() { ${docker} ps -a --no-trunc --filter label=com.docker.compose.project --format '{{.Label "com.docker.compose.project"}} {{.Label "com.docker.compose.service"}} {{.ID}}'; }`,
-        `id_of() { ${docker} ps -aq --no-trunc --filter label=com.docker.compose.project=$1 --filter label=com.docker.compose.service=$2; }`,
-        `list | sed 's/^/@before /'`,
-    ];
-    for (const [stack, files] of stacksOf(rendered)) {
-        const compose = composeFor(facts, stack, files);
-        const project = PROJECT_NAMES[stack];
-        const { wanted, unwanted } = compose_servicesOf(rendered, files[0]);
-        const stale = servicesMounting(rendered.files.find((f) => f.path === files[0]), changedPaths).filter((svc) => wanted.includes(svc));
-        if (pull === 'always' && !v2)
-            lines.push(`${compose} pull -q 2>&1 ${fail(stack, 'pulling')}`);
-        stale.forEach((svc, i) => {
-            lines.push(`kept${i}=$(id_of ${project} ${shell_shq(svc)})`);
-        });
-        lines.push(`${compose} up -d --remove-orphans${v2 ? ` --pull ${pull}` : ''} 2>&1 ${fail(stack, 'starting')}`);
-        stale.forEach((svc, i) => {
-            lines.push(`if [ -n "$kept${i}" ] && [ "$(id_of ${project} ${shell_shq(svc)})" = "$kept${i}" ]; then ${compose} restart ${shell_shq(svc)} 2>&1 ${fail(stack, `restarting ${svc}`)}; echo "@restarted ${project} ${svc}"; fi`);
-        });
-        // `up --remove-orphans` keeps a service whose profile is off (it is still defined): stop and
-        // remove it, or Promtail runs on next to Alloy, a receiver keeps its old password.
-        for (const svc of unwanted) {
-            lines.push(`if [ -n "$(id_of ${project} ${shell_shq(svc)})" ]; then ${compose} rm -s -f ${shell_shq(svc)} 2>&1 ${fail(stack, `removing ${svc}`)}; echo "@removed ${project} ${svc}"; fi`);
-        }
-    }
-    lines.push(`list | sed 's/^/@after /'`, `printf '%s\\n' ${shell_shq(release)} > ${UP_RELEASE}`, 
-    // Scrapes of a (re)started service count from here on.
-    'echo "@now $(date +%s)"');
-    return lines.join('\n');
-}
-/** Services (re)created by Compose or restarted by us, from the script's markers. */
-function parseUp(stdout) {
-    const before = new Map();
-    const after = new Map();
-    const restarted = [];
-    const removed = [];
-    const ours = new Set(Object.values(PROJECT_NAMES));
-    for (const line of stdout.split('\n')) {
-        const [marker, project, service, id] = line.split(' ');
-        if (!project || !service || !ours.has(project))
-            continue;
-        if (marker === '@before' && id)
-            before.set(`${project} ${service}`, id);
-        else if (marker === '@after' && id)
-            after.set(`${project} ${service}`, id);
-        else if (marker === '@restarted')
-            restarted.push(service);
-        else if (marker === '@removed')
-            removed.push(service);
-    }
-    const recreated = [...after.entries()]
-        .filter(([key, id]) => before.get(key) !== id)
-        .map(([key]) => key.split(' ')[1]);
-    const now = Number(/^@now (\d+)$/m.exec(stdout)?.[1]);
-    return { restarted: [...recreated, ...restarted], removed, hostNowSec: Number.isFinite(now) ? now : undefined };
-}
-async function upStacks(remote, facts, up) {
-    const stdout = await remote.run(upScript(facts, up), {
-        what: 'Starting the stacks',
-        timeoutMs: 900_000,
-        explain: (r) => composeFailure(r, imagesOf(up.rendered)),
-    });
-    return parseUp(stdout);
-}
-/** Compose's own words, sorted into the failures a person can fix. */
-/** Each service's image, as the stack's compose files (and the images overrides) set it. */
-function imagesOf(rendered) {
+function parseEnv(text) {
     const out = {};
-    for (const [, files] of stacksOf(rendered)) {
-        for (const path of files) {
-            const file = rendered.files.find((f) => f.path === path);
-            if (!file)
-                continue;
-            for (const svc of parseComposeFile(file, rendered.variables).services) {
-                if (svc.image)
-                    out[svc.name] = svc.image.value;
-            }
-        }
+    for (const line of text.split('\n')) {
+        const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line.trim());
+        if (m?.[1])
+            out[m[1]] = (m[2] ?? '').replace(/^(['"])(.*)\1$/, '$2');
     }
     return out;
 }
-const NO_REGISTRY = /no such host|dial tcp|i\/o timeout|TLS handshake timeout|network is unreachable|connection refused|Temporary failure in name resolution|Client\.Timeout/i;
-/** Why the host reached no registry, in plain words, from the daemon's error. */
-function registryReason(out) {
-    if (/no such host|Temporary failure in name resolution/i.test(out))
-        return "the registry's name does not resolve there";
-    if (/i\/o timeout|TLS handshake timeout|Client\.Timeout/i.test(out))
-        return 'no answer from the registry in time';
-    if (/connection refused/i.test(out))
-        return 'the connection to the registry was refused';
-    if (/network is unreachable/i.test(out))
-        return 'the network is unreachable';
-    return 'no connection to the registry';
-}
-const NOT_THERE = /pull access denied|manifest unknown|not found: manifest|repository does not exist|failed to resolve reference|denied: requested access/i;
-/** Compose's own words, sorted into the failures a person can fix. */
-function composeFailure(r, images = {}) {
-    const failed = /^@failed (\w+) (.*)$/m.exec(r.stdout);
-    if (!failed)
-        return undefined;
-    const what = `${failed[2]} the ${failed[1]} stack`;
-    const out = `${r.stdout}\n${r.stderr}`
-        .split('\n')
-        .filter((l) => !l.startsWith('@'))
-        .join('\n')
-        .trim();
-    const tail = out.split('\n').slice(-12).join('\n');
-    // Compose says which service's pull failed (" nginx Error"); the image is the stack's.
-    const services = [...out.matchAll(/^\s*(\S+)\s+Error\b/gm)].map((m) => m[1]).filter((svc) => images[svc]);
-    const image = services.length
-        ? services.map((svc) => `${images[svc]} (service ${svc})`).join(', ')
-        : // "No such image: NAME: No such image: NAME": the name, not the colon after it.
-            /(?:image:?|for) ([a-z0-9][\w./:@-]+)/i.exec(out)?.[1]?.replace(/:+$/, '');
-    const subject = image ? `The image ${image}` : 'An image';
-    if (/No such image/i.test(out)) {
-        return new errors_DeployError(`${subject} is not on the host, and pull: never forbids pulling it, while ${what}:\n${tail}`, 'load it on the host (docker load, or docker pull where a registry is reachable), or set pull: missing.');
+function parseDeployed(stdout) {
+    const files = [];
+    for (const line of stdout.split('\n')) {
+        const m = /^@file (\S*) (.+)$/.exec(line);
+        if (m?.[2])
+            files.push({ path: m[2], content: Buffer.from(m[1] ?? '', 'base64'), mode: 0o644 });
     }
-    if (/pull|manifest|registry|Error response from daemon: Get/i.test(out) && NO_REGISTRY.test(out)) {
-        return new errors_DeployError(`${subject} could not be pulled: the host cannot reach its registry (${registryReason(out)}), while ${what}:\n${tail}`, 'give the host access to the registry (DNS and outbound HTTPS), or point images: at a registry mirror it can reach (service=mirror/name:tag), or load the image on the host (docker load) and set pull: never.');
-    }
-    if (NOT_THERE.test(out)) {
-        return new errors_DeployError(`${subject} could not be pulled: its registry has no such image, or wants a login, while ${what}:\n${tail}`, 'check the image name and tag (images / app-image inputs), or log in on the host (docker login) for a private registry.');
-    }
-    if (/port is already allocated|address already in use/i.test(out)) {
-        const port = /0\.0\.0\.0:(\d+)/.exec(out)?.[1] ?? /:(\d+): bind: address already in use/.exec(out)?.[1];
-        return new errors_DeployError(`A host port is already in use${port ? ` (${port})` : ''} while ${what}:\n${tail}`, `stop what listens on that port on the host (sudo ss -ltnp${port ? ` 'sport = :${port}'` : ''}), or change the port mapping in the compose file.`);
-    }
-    return new errors_DeployError(`Compose failed while ${what} (exit ${r.code}):\n${tail}`);
+    const env = files.find((f) => f.path === '.env')?.content.toString('utf8') ?? '';
+    return { files, variables: parseEnv(env) };
 }
-
-;// CONCATENATED MODULE: ./src/stack/grafana-com.ts
-// Dashboards from grafana.com (the grafana-dashboards input, e.g. 1860 and 19004 as in the
-// seed post): downloaded on the host at deploy time, their datasource inputs bound to our
-// provisioned datasource uids, and kept until the list changes.
-
-const GRAFANA_COM_URL_ENV = 'MONITORING_DEPLOY_GRAFANA_COM_URL';
-const DATASOURCE_UIDS = { prometheus: 'prometheus', loki: 'loki' };
-/**
- * Binds a grafana.com export to this stack: `${DS_…}` inputs to our datasource uids, constants
- * to their values. Throws when the dashboard needs a datasource we do not provision.
- */
-function bindDashboard(raw, id) {
-    const json = JSON.parse(raw);
-    const values = {};
-    for (const input of json.__inputs ?? []) {
-        if (!input.name)
-            continue;
-        if (input.type === 'datasource') {
-            const uid = DATASOURCE_UIDS[input.pluginId ?? ''];
-            if (!uid)
-                throw new Error(`dashboard ${id} needs a ${input.pluginId} datasource, which this stack does not provision`);
-            values[input.name] = uid;
-        }
-        else if (input.type === 'constant' && input.value !== undefined) {
-            values[input.name] = input.value;
-        }
-    }
-    const { __inputs: _inputs, __requires: _requires, __elements: _elements, ...rest } = json;
-    const text = JSON.stringify({ ...rest, id: null }, null, 2);
-    return text.replace(/\$\{([A-Za-z0-9_-]+)\}/g, (m, name) => values[name] ?? m);
-}
-const dashboardsDir = (layout) => `${layout.dataDir}/grafana-com-dashboards`;
-/** Prints `@dashboard FILE` for each dashboard already downloaded. */
-function dashboardsState(layout) {
-    return `ls -1 ${shell_shq(dashboardsDir(layout))} 2>/dev/null | sed 's/^/@dashboard /'`;
-}
-function parseDashboards(stdout) {
-    return stdout
-        .split('\n')
-        .filter((l) => l.startsWith('@dashboard '))
-        .map((l) => l.slice('@dashboard '.length));
-}
-/** The wanted dashboards on the host; `present` (from dashboardsState) lists what is there. */
-async function ensureGrafanaComDashboards(remote, layout, ids, listed, baseUrl = process.env[GRAFANA_COM_URL_ENV] || 'https://grafana.com') {
-    const dir = dashboardsDir(layout);
-    const present = new Set(listed.filter((f) => /^\d+\.json$/.test(f)));
-    const wanted = new Set(ids.map((id) => `${id}.json`));
-    const warnings = [];
-    const added = [];
-    for (const id of ids) {
-        if (present.has(`${id}.json`))
-            continue;
-        const url = `${baseUrl.replace(/\/$/, '')}/api/dashboards/${id}/revisions/latest/download`;
-        let json;
-        try {
-            // Downloaded by the host itself, with whichever client it has.
-            json = await remote.run(`if command -v curl >/dev/null; then curl -fsSL --max-time 60 ${shell_shq(url)}; else wget -q -T 60 -O - ${shell_shq(url)}; fi`, { what: `Downloading grafana.com dashboard ${id}`, timeoutMs: 90_000 });
-            if (!json.trim().startsWith('{'))
-                throw new Error('the answer is not a dashboard');
-        }
-        catch (e) {
-            warnings.push(`grafana.com dashboard ${id} could not be downloaded on the host from ${url} (${lastLine(e)}); the deploy goes on without it.`);
-            continue;
-        }
-        let bound;
-        try {
-            bound = bindDashboard(json, id);
-        }
-        catch (e) {
-            warnings.push(`grafana.com dashboard ${id} was not imported: ${e.message}`);
-            continue;
-        }
-        await remote.run(`cat > ${shell_shq(`${dir}/.${id}.tmp`)} && mv -f -- ${shell_shq(`${dir}/.${id}.tmp`)} ${shell_shq(`${dir}/${id}.json`)}`, {
-            what: `Writing dashboard ${id}`,
-            stdin: bound,
-        });
-        added.push(id);
-    }
-    const stale = [...present].filter((f) => !wanted.has(f));
-    if (stale.length)
-        await remote.run(`cd ${shell_shq(dir)} && rm -f -- ${stale.map(shell_shq).join(' ')}`, { what: 'Removing old dashboards' });
-    const changed = added.length > 0 || stale.length > 0;
-    const have = ids.filter((id) => present.has(`${id}.json`));
-    const detail = [
-        added.length ? `imported ${added.join(', ')}` : '',
-        stale.length ? `removed ${stale.join(', ')}` : '',
-        have.length ? `${have.join(', ')} present` : '',
-        warnings.length ? `${warnings.length} not imported (see warnings)` : '',
-        ids.length === 0 ? 'none requested' : '',
-    ]
-        .filter(Boolean)
-        .join('; ');
-    return { changed, detail, warnings };
-}
-/** What the host's downloader said last (curl's or wget's reason). */
-function lastLine(e) {
-    return (e.message ?? String(e)).trim().split('\n').pop() ?? '';
-}
-
-;// CONCATENATED MODULE: ./src/host/memory-budget.ts
-// The memory budget: the stack's memory limits added up against what the host has, RAM and
-// swap, less what the host itself needs. Limits are ceilings, not use: a stack over its budget
-// still runs, but with every service at its limit the host would be out of memory.
-
-
-/** The kernel, dockerd and containerd, sshd: what the host keeps for itself. */
-const HOST_MEMORY_RESERVE = 256 * MiB;
-function memoryBudget(services, ramBytes, swapBytes) {
-    const limitsBytes = services.reduce((sum, s) => sum + (s.memLimitBytes ?? 0), 0);
-    const unlimited = services.filter((s) => s.memLimitBytes === undefined).map((s) => s.name);
-    return {
-        limitsBytes,
-        unlimited,
-        ramBytes,
-        swapBytes,
-        fits: unlimited.length === 0 && limitsBytes + HOST_MEMORY_RESERVE <= ramBytes + swapBytes,
-    };
-}
-function memorySentence(m) {
-    const have = `${formatBytes(m.ramBytes)} of RAM and ${formatBytes(m.swapBytes)} of swap`;
-    const limits = `memory limits add up to ${formatBytes(m.limitsBytes)}${m.unlimited.length ? ` (${m.unlimited.join(', ')} without a limit)` : ''}`;
-    return m.fits
-        ? `memory: ${limits}, within ${have} less ${formatBytes(HOST_MEMORY_RESERVE)} for the host`
-        : `memory: ${limits}, more than ${have} less ${formatBytes(HOST_MEMORY_RESERVE)} for the host: with every service at its limit the kernel would kill one. Add swap (swap-size) or a bigger instance`;
+/** The log agent the deployed stack runs (its active Compose profile). */
+function deployedLogAgent(stack) {
+    const profiles = (stack.variables.COMPOSE_PROFILES ?? '').split(',');
+    return LOG_AGENTS.find((a) => profiles.includes(a.name))?.name ?? DEFAULT_LOG_AGENT;
 }
 
 ;// CONCATENATED MODULE: ./src/settings/known-hosts.ts
@@ -69912,11 +69295,11 @@ function decideHostKey(policy, host, port, keyBlob) {
     }
 }
 
-// EXTERNAL MODULE: ./node_modules/is-stream/index.js
-var is_stream = __nccwpck_require__(6543);
-// EXTERNAL MODULE: ./node_modules/make-dir/index.js
-var make_dir = __nccwpck_require__(6512);
-;// CONCATENATED MODULE: ./node_modules/sb-promise-queue/lib/esm/index.mjs
+// EXTERNAL MODULE: ../main/node_modules/is-stream/index.js
+var is_stream = __nccwpck_require__(1327);
+// EXTERNAL MODULE: ../main/node_modules/make-dir/index.js
+var make_dir = __nccwpck_require__(48);
+;// CONCATENATED MODULE: ../main/node_modules/sb-promise-queue/lib/esm/index.mjs
 class PromiseQueue {
     constructor({ concurrency = 1 } = {}) {
         this.options = { concurrency };
@@ -69988,7 +69371,7 @@ class PromiseQueue {
 }
 
 
-;// CONCATENATED MODULE: ./node_modules/sb-scandir/lib/esm/index.mjs
+;// CONCATENATED MODULE: ../main/node_modules/sb-scandir/lib/esm/index.mjs
 /* @flow */
 
 
@@ -70084,11 +69467,11 @@ async function scanDirectory(path, { recursive = true, validate = null, concurre
 }
 /* harmony default export */ const esm = (scanDirectory);
 
-// EXTERNAL MODULE: ./node_modules/shell-escape/shell-escape.js
-var shell_escape = __nccwpck_require__(4646);
-// EXTERNAL MODULE: ./node_modules/ssh2/lib/index.js
-var lib = __nccwpck_require__(5472);
-;// CONCATENATED MODULE: ./node_modules/node-ssh/lib/esm/index.mjs
+// EXTERNAL MODULE: ../main/node_modules/shell-escape/shell-escape.js
+var shell_escape = __nccwpck_require__(9830);
+// EXTERNAL MODULE: ../main/node_modules/ssh2/lib/index.js
+var lib = __nccwpck_require__(3328);
+;// CONCATENATED MODULE: ../main/node_modules/node-ssh/lib/esm/index.mjs
 
 
 
@@ -70898,16 +70281,46 @@ class RemoteHost {
         const r = await this.exec(command, { stdin, timeoutMs: options.timeoutMs, what: options.what });
         if (r.code === 0)
             return r.stdout;
-        const explained = options.explain?.(r);
-        if (explained)
-            throw explained;
-        throw new errors_DeployError(`${options.what} failed on the host (exit ${r.code}):\n${outputTail(r.stdout, r.stderr)}`, options.fix);
+        throw scriptError(r, options);
     }
     /**
-     * Starts a long-running command and returns its channel once open: the command lives as long
-     * as the channel (and so as long as this connection), e.g. a lock holder.
+     * Runs a script that holds something while it lives (a lock holder), under the same sh and
+     * PATH as run: the script goes as the argument, its stdin stays open, and it runs until
+     * release() ends that (or the connection goes). Resolves once `ready` finds its value in the
+     * output as it streams in; a script that ends before that fails as under run (code null when
+     * the session ended without an exit status).
      */
-    async session(command, timeoutMs = 30_000) {
+    async hold(script, options) {
+        const channel = await this.open(invocation(script, '').command);
+        const value = await new Promise((resolve, reject) => {
+            let stdout = '';
+            let stderr = '';
+            const onData = (d) => {
+                stdout += d.toString();
+                const v = options.ready(stdout);
+                if (v === undefined)
+                    return;
+                channel.stdout.off('data', onData);
+                resolve(v);
+            };
+            channel.stdout.on('data', onData);
+            channel.stderr.on('data', (d) => {
+                stderr += d.toString();
+            });
+            // After the value, these settle nothing; before it, they are the script's failure.
+            channel.on('exit', (code) => reject(scriptError({ stdout, stderr, code }, options)));
+            channel.on('close', () => reject(scriptError({ stdout, stderr, code: null }, options)));
+        });
+        return {
+            value,
+            release: () => {
+                if (this.connected)
+                    channel.end();
+            },
+        };
+    }
+    /** Starts a command and returns its channel once open: the command lives as long as the channel. */
+    async open(command, timeoutMs = 30_000) {
         this.assertAlive();
         this.roundTrips++;
         const conn = this.ssh.connection;
@@ -70974,6 +70387,11 @@ class RemoteHost {
             throw lostError(this.settings, new Error('connection closed'));
     }
 }
+/** A script's failure, run or held: the step's own explanation, or what failed, the exit code and the last lines. */
+function scriptError(r, options) {
+    return (options.explain?.(r) ??
+        new errors_DeployError(`${options.what} failed on the host (exit ${r.code}):\n${outputTail(r.stdout, r.stderr)}`, options.fix));
+}
 function ssh_firstLine(command) {
     const line = command.trim().split('\n')[0] ?? '';
     return line.length > 100 ? `${line.slice(0, 100)}…` : line;
@@ -71028,12 +70446,11 @@ const END = '@@lock-script-end';
 /**
  * The lock lives in the login user's own directory (mode 700): no other local user can take it
  * first or fake its owner line. Then `then` runs under the lock; the session holds it until we
- * close our side or the connection goes.
+ * close our side or the connection goes. RemoteHost.hold gives it sh and the full PATH.
  */
 function lockScript(lockName, owner, timeoutSec, then = '') {
     const f = '"$f"';
     return [
-        PATH_SETUP,
         'd="$HOME/.monitoring-deploy"',
         '(umask 077; mkdir -p "$d") || exit 4',
         `f="$d"/${shell_shq(`${lockName}.lock`)}`,
@@ -71049,16 +70466,27 @@ function lockScript(lockName, owner, timeoutSec, then = '') {
         'cat >/dev/null',
     ].join('\n');
 }
+/** Why the lock was not taken, from the lock script's exit (null: the session ended first). */
+function lockError(lockName, timeoutMs) {
+    return (r) => {
+        if (r.code === null)
+            return new errors_DeployError(`The SSH session ended before the deploy lock was taken: ${r.stderr.trim() || 'no reason given'}`);
+        if (r.code === 3)
+            return new errors_DeployError(`Another deploy to this host still held the lock after ${Math.round(timeoutMs / 1000)}s.`, 'wait for it to finish (its owner is printed above), or raise lock-timeout.');
+        if (r.code === 127 || /flock: (not found|command not found)/.test(r.stderr))
+            return new errors_DeployError('The host has no `flock` (util-linux).', 'install util-linux on the host.');
+        return new errors_DeployError(`Could not take the deploy lock ~/.monitoring-deploy/${lockName}.lock (exit ${r.code}): ${r.stderr.trim()}`);
+    };
+}
 async function acquireLock(remote, lockName, timeoutMs, log, then = '', owner = lockOwner()) {
     const started = Date.now();
-    const channel = await remote.session(`sh -c ${shell_shq(lockScript(lockName, owner, timeoutMs / 1000, then))}`);
-    let out = '';
-    let err = '';
     let waited = false;
     let lockedAt = 0;
-    const output = await new Promise((resolve, reject) => {
-        const onData = (d) => {
-            out += d.toString();
+    // The script's output is read as it comes: whoever holds the lock is named while we wait.
+    const held = await remote.hold(lockScript(lockName, owner, timeoutMs / 1000, then), {
+        what: 'Taking the deploy lock',
+        explain: lockError(lockName, timeoutMs),
+        ready: (out) => {
             const wait = /^WAIT (.*)$/m.exec(out);
             if (wait && !waited) {
                 waited = true;
@@ -71068,40 +70496,11 @@ async function acquireLock(remote, lockName, timeoutMs, log, then = '', owner = 
             if (locked >= 0 && !lockedAt)
                 lockedAt = Date.now();
             const end = out.indexOf(`${END}\n`);
-            if (locked >= 0 && end > locked) {
-                channel.stdout.off('data', onData);
-                resolve(out.slice(locked + 'LOCKED\n'.length, end));
-            }
-        };
-        channel.stdout.on('data', onData);
-        channel.stderr.on('data', (d) => {
-            err += d.toString();
-        });
-        // A session that closes without an exit status (the connection went) must not leave us waiting.
-        channel.on('close', () => {
-            reject(new errors_DeployError(`The SSH session ended before the deploy lock was taken: ${err.trim() || 'no reason given'}`));
-        });
-        channel.on('exit', (code) => {
-            if (code === 3) {
-                reject(new errors_DeployError(`Another deploy to this host still held the lock after ${Math.round(timeoutMs / 1000)}s.`, 'wait for it to finish (its owner is printed above), or raise lock-timeout.'));
-            }
-            else if (code === 127 || /flock: (not found|command not found)/.test(err)) {
-                reject(new errors_DeployError('The host has no `flock` (util-linux).', 'install util-linux on the host.'));
-            }
-            else {
-                reject(new errors_DeployError(`Could not take the deploy lock ~/.monitoring-deploy/${lockName}.lock (exit ${code}): ${err.trim()}`));
-            }
-        });
-    });
-    return {
-        waitedMs: lockedAt - started,
-        output,
-        // No waiting for the close: ending our side ends the session, and the host drops the lock.
-        release: () => {
-            if (remote.connected)
-                channel.end();
+            return locked >= 0 && end > locked ? out.slice(locked + 'LOCKED\n'.length, end) : undefined;
         },
-    };
+    });
+    // No waiting for the close: ending our side ends the session, and the host drops the lock.
+    return { waitedMs: lockedAt - started, output: held.value, release: held.release };
 }
 
 ;// CONCATENATED MODULE: ./src/report/steps.ts
@@ -71158,14 +70557,14 @@ class Steps {
 
 
 
-function session_newRun(settings, log) {
+function newRun(settings, log) {
     return { settings, log, steps: new Steps(log), warnings: [] };
 }
 function warn(run, warning) {
     run.warnings.push(warning);
     run.log.warn(warning);
 }
-function session_connectStep(run) {
+function connectStep(run) {
     const { connection } = run.settings;
     // The step's name stays short (the terminal's columns); where it connects is its detail.
     return run.steps.run('Connect', async () => {
@@ -71178,6 +70577,17 @@ function session_connectStep(run) {
             detail: `${connection.username}@${connection.host}:${connection.port}, ${hostKeyDetail(remote.hostKey)}`,
         };
     });
+}
+/** A run that connects (the Connect step), hands the connection to fn, and always closes it. */
+async function session_onConnection(settings, log, fn) {
+    const run = newRun(settings, log);
+    const remote = await connectStep(run);
+    try {
+        return await fn(run, remote);
+    }
+    finally {
+        remote.close();
+    }
 }
 /** Read-only facts; with `strict`, a host that cannot be deployed to stops the run here. */
 function session_preflightStep(run, remote, strict = true) {
@@ -71209,142 +70619,6 @@ async function session_withLock(h, lockName, then, fn) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/engine/budget.ts
-// The Disk budget step: what the stack may take on this host, item by item, against what its
-// filesystems have free, with the memory limits against RAM and swap. A stack that does not fit
-// stops the deploy before anything is written.
-
-
-
-
-
-
-
-
-const projectOfFile = (file) => PROJECT_NAMES[Object.keys(COMPOSE_FILES).find((k) => COMPOSE_FILES[k] === file) ?? 'app'];
-/** The services this host runs, as the rendered compose files declare them. */
-function runningServices(rendered) {
-    const wanted = wantedServices(rendered);
-    return buildModel(rendered.files, rendered.variables).services.filter((s) => wanted.some((w) => w.service === s.name && w.project === projectOfFile(s.file)));
-}
-/** The image a service runs: the images input's, else its compose file's. */
-const imageOf = (settings) => (s) => settings.stack.images[s.name] ?? s.image?.value ?? '';
-/** The images the host's stack runs (to ask the host which it has). */
-function stackImages(settings, rendered) {
-    return [...new Set(runningServices(rendered).map(imageOf(settings)).filter(Boolean))];
-}
-function budgetInputs(settings, rendered, usage, volumeDiskBytes, swapActiveKb) {
-    return {
-        budgets: resolveBudgets(settings.disk, volumeDiskBytes),
-        services: runningServices(rendered),
-        imageOf: imageOf(settings),
-        projectOf: (s) => projectOfFile(s.file),
-        usage,
-        swapFileBytes: swapFileBytes(swapActiveKb, settings.swapBytes),
-    };
-}
-/** Fails, naming the shortfall and the fix, when the stack cannot fit; its value is the report. */
-function budgetStep(h) {
-    return h.steps.run('Disk budget', async () => {
-        const inputs = budgetInputs(h.settings, h.rendered, h.state.disk, h.facts.volumeDiskBytes, h.state.swapActiveKb);
-        const budget = diskBudget(budgetItems(inputs), h.state.disk);
-        const error = diskBudgetError(budget);
-        if (error)
-            throw error;
-        const swapAfter = Math.max(h.facts.swapTotalBytes, h.settings.swapBytes);
-        const memory = memoryBudget(inputs.services, h.facts.memTotalBytes, swapAfter);
-        if (!memory.fits)
-            warn(h, memorySentence(memory));
-        const report = budgetReport(budget, memorySentence(memory));
-        return { value: report, detail: report.filesystems.join('; ') };
-    });
-}
-
-;// CONCATENATED MODULE: ./src/engine/host-state.ts
-// Everything a deploy needs to know about the host, read in one script under the lock: swap,
-// the network, the directories, the stack's files and their checksums, the containers, the
-// downloaded dashboards, the release last brought up and Grafana's admin password. A redeploy
-// that changes nothing needs no other command before its gate.
-
-
-
-
-
-
-
-
-
-
-
-
-/** Whether the deploy makes Grafana's admin password on the host (none was given). */
-const generatesPassword = (s) => !s.grafana.adminPassword && s.stack.stacks.includes('monitoring');
-/** The receiver runs and speaks TLS: its certificate is made on the host and read back. */
-const receiverTls = (s) => s.agents.acceptAgents && s.agents.receiverTls === 'on' && s.stack.stacks.includes('monitoring');
-function dirsWanted(i) {
-    return {
-        layout: i.layout,
-        generatePassword: generatesPassword(i.settings),
-        secretKey: i.settings.stack.stacks.includes('monitoring'),
-        agent: i.settings.stack.stacks.includes('agent'),
-        receiverTls: receiverTls(i.settings),
-        diskGuard: i.settings.stack.stacks.includes('monitoring')
-            ? 'loki'
-            : i.settings.stack.stacks.includes('agent')
-                ? 'nginx-only'
-                : undefined,
-    };
-}
-/**
- * Secret files made on the host that no upload may remove: Grafana's secret key, always, and
- * without grafana-admin-password the last one given (Grafana's database has it).
- */
-function keptOnHost(s) {
-    return [...(generatesPassword(s) ? [SECRET_FILES.grafanaAdminPassword] : []), SECRET_FILES.grafanaSecretKey];
-}
-/** Prints `@grafana-password BASE64`: the admin password the host keeps (never printed in clear). */
-function passwordState(layout) {
-    const file = `${layout.root}/${SECRET_FILES.grafanaAdminPassword}`;
-    return `echo "@grafana-password $(base64 < ${shell_shq(file)} 2>/dev/null | tr -d '\\n')"`;
-}
-function parsePassword(out) {
-    const b64 = /^@grafana-password ?(.*)$/m.exec(out)?.[1]?.trim();
-    return b64 ? Buffer.from(b64, 'base64').toString('utf8').trim() : undefined;
-}
-function hostStateScript(i) {
-    const docker = dockerCommand(i.facts);
-    return inParallel([
-        SWAP_STATE,
-        networkState(docker, i.settings.stack.network),
-        dirsState(dirsWanted(i)),
-        stateScript(i.layout.root, i.rendered.files.map((f) => f.path)),
-        containersScript(docker, i.settings.stack.network),
-        dashboardsState(i.layout),
-        upState(i.layout.root),
-        passwordState(i.layout),
-        ...(receiverTls(i.settings) ? [receiverCertState(i.layout)] : []),
-        diskUsageScript(docker, i.layout, i.facts.dockerRootDir ?? '/var/lib/docker', stackImages(i.settings, i.rendered)),
-    ]);
-}
-function parseHostState(out, layout) {
-    const value = (tag) => new RegExp(`^@${tag} ?(.*)$`, 'm').exec(out)?.[1]?.trim() ?? '';
-    return {
-        swapActiveKb: Number(value('swap')) || 0,
-        networkDriver: value('network'),
-        missing: out
-            .split('\n')
-            .filter((l) => l.startsWith('@missing '))
-            .map((l) => l.slice('@missing '.length)),
-        files: parseState(out),
-        containers: parseContainers(out),
-        dashboards: parseDashboards(out),
-        upRelease: value('up') || undefined,
-        grafanaPassword: parsePassword(out),
-        receiverCert: parseReceiverCert(out),
-        disk: parseDiskUsage(out, layout),
-    };
-}
-
 ;// CONCATENATED MODULE: ./src/engine/check.ts
 // `command: check`, the watchdog: connect with the same host-key rules, run the read-only
 // preflight and the full health gate, and say in plain words what is wrong. Changes nothing.
@@ -71364,12 +70638,11 @@ function parseHostState(out, layout) {
 
 
 
+
 // Swap nearly full on a 1 GB box means the next allocation is the OOM killer's.
 const SWAP_NEARLY_FULL = 0.9;
 async function runCheck(settings, log) {
-    const run = session_newRun(settings, log);
-    const { steps } = run;
-    const { connection } = settings;
+    const run = newRun(settings, log);
     let remote;
     // A check that stopped before the gate has no targets or checks to show.
     const report = (r) => ({
@@ -71377,71 +70650,19 @@ async function runCheck(settings, log) {
         checks: [],
         ...r,
         ok: r.problems.length === 0,
-        steps: steps.records,
+        steps: run.steps.records,
         roundTrips: remote?.roundTrips ?? 0,
         warnings: run.warnings,
     });
     try {
-        remote = await session_connectStep(run);
+        remote = await connectStep(run);
     }
     catch (e) {
         const problem = `${e instanceof HostUnreachableError ? 'Host unreachable' : 'Cannot log in'}: ${headline(e)}`;
         return report({ problems: [problem], error: e });
     }
     try {
-        let facts;
-        try {
-            facts = await session_preflightStep(run, remote, false);
-        }
-        catch (e) {
-            return report({
-                problems: [`Preflight failed: ${headline(e)}`],
-                error: e,
-            });
-        }
-        const hostProblems = [...preflightProblems(facts, connection.username), ...swapProblems(facts)];
-        if (facts.dockerAccess === 'none')
-            return report({ problems: hostProblems });
-        try {
-            const gate = await steps.run('Health gate', async () => {
-                // What is deployed there decides what to prove, whatever inputs this check was given.
-                const layout = layout_remoteLayout(settings.stack.remoteDir, facts.home);
-                const read = await remote.run(inParallel([
-                    deployedScript(layout.root),
-                    passwordState(layout),
-                    containersScript(dockerCommand(facts), settings.stack.network),
-                    containerLookScript(dockerCommand(facts), layout.root),
-                    diskWatchScript(layout),
-                ]), { what: 'Reading the deployed stack' });
-                const deployed = parseDeployed(read);
-                const logAgent = deployedLogAgent(deployed);
-                const options = {
-                    // Nothing was restarted: each target is judged on its current state.
-                    ...gateOptions(settings, log, { sinceEpochSec: facts.hostNowSec, restarted: [] }),
-                    logAgent,
-                    containers: parseContainers(read),
-                    ...(await dataPathOptions(remote, deployed, layout, logAgent, {
-                        canary: true,
-                        lokiElsewhere: settings.agents.role === 'agent' && !!settings.agents.logsQueryUrl,
-                        adminPassword: parsePassword(read) ?? '',
-                    })),
-                };
-                hostProblems.push(...historyProblems(settings, deployed, read));
-                const g = await healthGate(remote, facts, options);
-                return { value: g, detail: gateDetail(g, options) };
-            });
-            return report({ problems: hostProblems, targets: gate.targets, checks: gate.checks });
-        }
-        catch (e) {
-            if (!(e instanceof GateError))
-                throw e;
-            return report({
-                problems: [...gateProblems(e.state.checks, e.state.targets), ...hostProblems],
-                targets: e.state.targets,
-                checks: e.state.checks,
-                error: e,
-            });
-        }
+        return report(await checkHost(run, remote));
     }
     catch (e) {
         if (!(e instanceof errors_DeployError))
@@ -71451,6 +70672,61 @@ async function runCheck(settings, log) {
     finally {
         remote.close();
     }
+}
+/** The read-only preflight, then the gate: what is wrong with the host and its stack. */
+async function checkHost(run, remote) {
+    let facts;
+    try {
+        facts = await session_preflightStep(run, remote, false);
+    }
+    catch (e) {
+        return { problems: [`Preflight failed: ${headline(e)}`], error: e };
+    }
+    const hostProblems = [...preflightProblems(facts, run.settings.connection.username), ...swapProblems(facts)];
+    if (facts.dockerAccess === 'none')
+        return { problems: hostProblems };
+    try {
+        const gate = await run.steps.run('Health gate', () => gateStep(run, remote, facts, hostProblems));
+        return { problems: hostProblems, targets: gate.targets, checks: gate.checks };
+    }
+    catch (e) {
+        if (!(e instanceof GateError))
+            throw e;
+        const { checks, targets } = e.state;
+        return { problems: [...gateProblems(checks, targets), ...hostProblems], targets, checks, error: e };
+    }
+}
+/**
+ * What is deployed there decides what to prove, whatever inputs this check was given. Problems
+ * since the last check (restarts, budgets) are added to hostProblems before the gate runs.
+ */
+async function gateStep(run, remote, facts, hostProblems) {
+    const { settings, log } = run;
+    const layout = layout_remoteLayout(settings.stack.remoteDir, facts.home);
+    const docker = dockerCommand(facts);
+    const read = await remote.run(inParallel([
+        deployedScript(layout.root),
+        passwordState(layout),
+        containersScript(docker, settings.stack.network),
+        containerLookScript(docker, layout.root),
+        diskWatchScript(layout),
+    ]), { what: 'Reading the deployed stack' });
+    const deployed = parseDeployed(read);
+    const logAgent = deployedLogAgent(deployed);
+    const options = {
+        // Nothing was restarted: each target is judged on its current state.
+        ...gateOptions(settings, log, { sinceEpochSec: facts.hostNowSec, restarted: [] }),
+        logAgent,
+        containers: parseContainers(read),
+        ...(await dataPathOptions(remote, deployed, layout, logAgent, {
+            canary: true,
+            lokiElsewhere: settings.agents.role === 'agent' && !!settings.agents.logsQueryUrl,
+            adminPassword: parsePassword(read) ?? '',
+        })),
+    };
+    hostProblems.push(...historyProblems(settings, deployed, read));
+    const gate = await healthGate(remote, facts, options);
+    return { value: gate, detail: gateDetail(gate, options) };
 }
 /** Since the last check: containers restarted or OOM-killed; what grows beyond its budget. */
 function historyProblems(settings, deployed, read) {
@@ -71529,43 +70805,317 @@ function checkFailure(hostName, report) {
         : new errors_DeployError(`${head}\n\n${error.message}`);
 }
 
-;// CONCATENATED MODULE: ./src/host/grafana-admin.ts
-// Grafana takes GF_SECURITY_ADMIN_PASSWORD only when its database is first created; a changed
-// grafana-admin-password must be applied to the running Grafana. Its own CLI resets the admin
-// password from the mounted secret file: the password never appears on a command line.
+;// CONCATENATED MODULE: ./src/health/app-logs.ts
+// The seed post's silent pitfall, looked for after a deploy that (re)started the app: its log
+// files written somewhere else than the directory the log agent reads.
 
 
 
 
-/** Where the compose file mounts the secret in the Grafana container. */
-const MOUNTED_PASSWORD_FILE = '/etc/grafana/secrets/grafana_admin_password';
-function resetScript(docker) {
-    const reset = `grafana cli admin reset-admin-password --password-from-stdin < ${MOUNTED_PASSWORD_FILE}`;
-    // By Compose's labels, not a name: a compose file may name the container as it likes.
-    const find = `${docker} ps -q --filter label=com.docker.compose.project=${PROJECT_NAMES.monitoring} --filter label=com.docker.compose.service=grafana | head -n 1`;
-    // Just (re)started, Grafana may still be migrating its database: try for up to a minute.
-    return `c=$(${find})
-[ -n "$c" ] || { echo 'no running Grafana container' >&2; exit 1; }
-for i in $(seq 1 30); do
-  if out=$(${docker} exec "$c" sh -c ${shell_shq(reset)} 2>&1); then echo applied; exit 0; fi
-  sleep 2
-done
-printf '%s\\n' "$out" >&2
-exit 1`;
+
+
+/** Prints `@app N SECONDS WORKDIR`: files written in the app's log directory since it started. */
+function appLogsScript(docker, container, dir) {
+    return `started=$(${docker} inspect -f '{{.State.StartedAt}}' ${shell_shq(container)} 2>/dev/null) || exit 0
+wd=$(${docker} inspect -f '{{.Config.WorkingDir}}' ${shell_shq(container)} 2>/dev/null)
+ref=$(mktemp) && touch -d "$started" "$ref" 2>/dev/null || touch -d "@$(( $(date +%s) - 60 ))" "$ref"
+n=$(find ${shell_shq(dir)} -type f -newer "$ref" ! -name '*${CANARY_MARK}*' 2>/dev/null | head -n 3 | wc -l)
+rm -f "$ref"
+since=$(( $(date +%s) - $(date -d "$started" +%s 2>/dev/null || date +%s) ))
+echo "@app $n $since $wd"`;
 }
-/** Makes the running Grafana's admin password the one in the stack's secret file. */
-async function applyGrafanaAdminPassword(remote, facts) {
-    await remote.run(resetScript(dockerCommand(facts)), {
-        what: "Setting Grafana's admin password",
-        timeoutMs: 120_000,
-        explain: (r) => new errors_DeployError(`Grafana's admin password could not be changed to the one in secrets/grafana_admin_password (its CLI said: ${r.stderr.trim().split('\n').slice(-3).join(' ')}).`, 'run `docker exec grafana grafana cli admin reset-admin-password` on the host (with your container name), or keep the old password.'),
+/**
+ * The seed post's silent pitfall: the app writing its log files somewhere else than the
+ * directory mounted from the host. Nothing written there since the app started is worth a
+ * warning that names app-logs-dir and where Logback writes.
+ */
+async function appLogsWarning(remote, facts, stack, layout, appLogsDir) {
+    const model = buildModel(stack.files, stack.variables);
+    const name = appServiceNames(stack)[0];
+    const app = model.services.find((s) => s.name === name);
+    const dir = app && hostDirOf(app, appLogsDir, layout.root);
+    if (!app || !dir)
+        return undefined;
+    const out = await remote.run(appLogsScript(dockerCommand(facts), app.containerName ?? app.name, dir), {
+        what: "Looking for the app's log files",
     });
-    return { changed: true, detail: "the stack's admin password is applied to the running Grafana" };
+    const m = /^@app (\d+) (-?\d+) ?(.*)$/m.exec(out);
+    if (!m || Number(m[1]) > 0)
+        return undefined;
+    const workdir = m[3] || '/';
+    return `The app has written nothing to ${dir} since it started ${m[2]}s ago: its log files may not be where the log agent looks. app-logs-dir is ${appLogsDir} (mounted from ${dir}); Logback writes a relative path under the image's WORKDIR ${workdir} (e.g. ${workdir.replace(/\/$/, '')}/logs). Set app-logs-dir to the directory Logback writes to.`;
+}
+
+;// CONCATENATED MODULE: ./src/host/dirs.ts
+// Directories the stacks bind-mount, made by the login user before Compose would make them
+// as root (Grafana, running as the login user, could then not write its data). A directory the
+// tool did not make keeps its mode: a deploy never loosens what someone set. The one exception
+// tightens: a logs/app at exactly 777 (as deploys before the sticky bit made it) gets +t.
+
+
+
+
+/** disk-guard's directory: Loki's runtime overrides and its status, kept across deploys. */
+const diskGuardDir = (layout) => `${layout.dataDir}/disk-guard`;
+const lokiOverrides = (layout) => `${diskGuardDir(layout)}/loki-overrides.yaml`;
+/** The receiver's certificate and key on the host (not secret and secret): kept across deploys. */
+const receiverTlsDir = (layout) => `${layout.root}/receiver-tls`;
+const receiverCert = (layout) => `${receiverTlsDir(layout)}/receiver.crt`;
+/**
+ * A self-signed certificate whose only name is RECEIVER_TLS_NAME: agents pin it as their CA and
+ * ask for that name, whatever address they reach the host at. openssl's config file, not
+ * -addext: the OpenSSL 1.0 of older distributions has no -addext.
+ */
+function certScript(layout, name) {
+    const dir = shell_shq(receiverTlsDir(layout));
+    return `if [ ! -s ${shell_shq(receiverCert(layout))} ]; then
+  command -v openssl >/dev/null || { echo "openssl is not installed on the host: it makes the receiver's certificate" >&2; exit 6; }
+  cfg=$(mktemp)
+  printf '%s\\n' '[req]' 'distinguished_name=dn' 'x509_extensions=ext' 'prompt=no' '[dn]' 'CN=${name}' '[ext]' \\
+    'subjectAltName=DNS:${name}' 'basicConstraints=critical,CA:TRUE' 'keyUsage=critical,digitalSignature,keyEncipherment,keyCertSign' 'extendedKeyUsage=serverAuth' > "$cfg"
+  (umask 077; openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -config "$cfg" -keyout ${dir}/receiver.key -out ${dir}/receiver.crt) >/dev/null 2>&1 || { rm -f "$cfg" ${dir}/receiver.key ${dir}/receiver.crt; echo "openssl could not make the receiver's certificate" >&2; exit 6; }
+  rm -f "$cfg"; chmod 644 ${dir}/receiver.crt
+  changed="$changed ${receiverCert(layout)}"
+fi`;
+}
+/** Prints `@receiver-cert BASE64`: the receiver's certificate, for the agents to pin. */
+function receiverCertState(layout) {
+    return `echo "@receiver-cert $(base64 < ${shell_shq(receiverCert(layout))} 2>/dev/null | tr -d '\\n')"`;
+}
+function parseReceiverCert(out) {
+    const b64 = /^@receiver-cert ?(.*)$/m.exec(out)?.[1]?.trim();
+    return b64 ? Buffer.from(b64, 'base64').toString('utf8') : undefined;
+}
+const STICKY = '1777';
+function dirs(w) {
+    const { layout } = w;
+    return [
+        [layout.root, '755'],
+        [layout.dataDir, '755'],
+        [`${layout.dataDir}/grafana`, '755'],
+        [`${layout.dataDir}/grafana-com-dashboards`, '755'],
+        [layout.logsDir, '755'],
+        // The app's image decides which user Logback writes as; let any user write its log dir,
+        // sticky, as /tmp: no user can delete or replace another's files there.
+        [`${layout.logsDir}/app`, STICKY],
+        [`${layout.logsDir}/nginx`, '755'],
+        [layout.secretsDir, '700'],
+        ...(w.agent ? [[`${layout.dataDir}/prometheus-agent`, '755']] : []),
+        ...(w.receiverTls ? [[receiverTlsDir(layout), '700']] : []),
+        ...(w.diskGuard ? [[diskGuardDir(layout), '755']] : []),
+    ];
+}
+/**
+ * Files a service needs before it first starts, made once and then left to their owner: Loki
+ * refuses to start without its runtime overrides file, which disk-guard rewrites.
+ */
+function seeds(w) {
+    return w.diskGuard === 'loki' ? [[lokiOverrides(w.layout), 'overrides: {}']] : [];
+}
+const passwordFile = (w) => `${w.layout.root}/${SECRET_FILES.grafanaAdminPassword}`;
+const secretKeyFile = (w) => `${w.layout.root}/${SECRET_FILES.grafanaSecretKey}`;
+/** The secret files made on the host, with their length in random bytes. */
+function generated(w) {
+    return [
+        ...(w.generatePassword ? [[passwordFile(w), 24]] : []),
+        ...(w.secretKey ? [[secretKeyFile(w), 48]] : []),
+    ];
+}
+/** Printed when the key is made for a Grafana that has run with the default key before. */
+const KEY_FOR_EXISTING_DB = '@secret-key-for-existing-db';
+/** Prints `@missing PATH` for each directory (or secret file) still to make, or to make sticky. */
+function dirsState(w) {
+    return [
+        ...dirs(w).map(([d, mode]) => mode === STICKY
+            ? `case "$(stat -c %a -- ${shell_shq(d)} 2>/dev/null)" in 777|'') echo @missing ${shell_shq(d)} ;; esac`
+            : `[ -d ${shell_shq(d)} ] || echo @missing ${shell_shq(d)}`),
+        ...[...generated(w), ...seeds(w)].map(([f]) => `[ -s ${shell_shq(f)} ] || echo @missing ${shell_shq(f)}`),
+        ...(w.receiverTls ? [`[ -s ${shell_shq(receiverCert(w.layout))} ] || echo @missing ${shell_shq(receiverCert(w.layout))}`] : []),
+    ].join('\n');
+}
+/** The script that makes what is missing (exported for the tests that run it). */
+function dirsScript(w) {
+    const db = `${w.layout.dataDir}/grafana/grafana.db`;
+    return `set -e
+changed=
+mk() { [ -d "$1" ] || { mkdir -p "$1"; chmod "$2" "$1"; changed="$changed $1"; }; }
+sticky() { if [ "$(stat -c %a -- "$1")" = 777 ]; then chmod +t "$1"; changed="$changed $1"; fi; }
+# A random secret, unreadable to others from its first byte; one that exists is never replaced.
+gen() { if [ ! -s "$1" ]; then (umask 077; head -c "$2" /dev/urandom | base64 | tr -d '/+=\\n' > "$1.tmp"); mv -f -- "$1.tmp" "$1"; changed="$changed $1"; fi; }
+${dirs(w)
+        .map(([d, mode]) => `mk ${shell_shq(d)} ${mode}${mode === STICKY ? `; sticky ${shell_shq(d)}` : ''}`)
+        .join('\n')}
+${w.secretKey ? `[ -s ${shell_shq(secretKeyFile(w))} ] || [ ! -s ${shell_shq(db)} ] || echo ${KEY_FOR_EXISTING_DB}` : ''}
+${generated(w)
+        .map(([f, bytes]) => `gen ${shell_shq(f)} ${bytes}`)
+        .join('\n')}
+${seeds(w)
+        .map(([f, text]) => `[ -s ${shell_shq(f)} ] || { printf '%s\\n' ${shell_shq(text)} > ${shell_shq(f)}; chmod 644 ${shell_shq(f)}; changed="$changed ${f}"; }`)
+        .join('\n')}
+${w.receiverTls ? certScript(w.layout, RECEIVER_TLS_NAME) : ''}
+echo "changed:$changed"
+${w.receiverTls ? receiverCertState(w.layout) : ''}
+`;
+}
+async function ensureDirs(remote, w, missing) {
+    if (!missing.length)
+        return { changed: false, detail: 'all present', value: {} };
+    const out = await remote.run(dirsScript(w), {
+        what: `Preparing ${w.layout.root}`,
+        explain: (r) => r.code === 6
+            ? new errors_DeployError(`The receiver's TLS certificate could not be made on the host: ${r.stderr.trim()}.`, 'install openssl on the host, or set receiver-tls: false (plain HTTP, only on a private network).')
+            : undefined,
+    });
+    const made = (/changed:(.*)/.exec(out)?.[1] ?? '').trim();
+    const secrets = generated(w)
+        .map(([f]) => f)
+        .filter((f) => made.split(' ').includes(f));
+    return {
+        changed: made.length > 0,
+        detail: made
+            ? `made ${made.split(' ').length} path(s)${secrets.length ? `; generated ${secrets.join(', ')} (mode 600)` : ''}`
+            : 'all present',
+        value: {
+            warning: out.includes(KEY_FOR_EXISTING_DB) ? existingDbWarning(w) : undefined,
+            receiverCert: parseReceiverCert(out),
+        },
+    };
+}
+function existingDbWarning(w) {
+    return (`Grafana's secret key was made now (${secretKeyFile(w)}), for a Grafana database that already exists: ` +
+        "Grafana used its public default key before. Secrets it stored with the old key (passwords of data sources or contact points added in Grafana's UI) " +
+        'can no longer be read and must be entered again; the provisioned data sources and the Discord contact point come from files and are not affected. ' +
+        'Keep the key with the database (a backup of data/grafana needs it), and never change it.');
+}
+
+;// CONCATENATED MODULE: ./src/host/network.ts
+// The external bridge network both stacks join.
+
+
+function networkScript(docker, name) {
+    const n = shell_shq(name);
+    return `if d=$(${docker} network inspect -f '{{.Driver}}' ${n} 2>/dev/null); then echo "exists $d"
+else ${docker} network create --driver bridge ${n} >/dev/null && echo created; fi`;
+}
+/** Prints `@network <driver>` (empty when there is no such network). */
+function networkState(docker, name) {
+    return `echo "@network $(${docker} network inspect -f '{{.Driver}}' ${shell_shq(name)} 2>/dev/null)"`;
+}
+/** The network, created if missing; `driver` (from networkState) spares a round trip when it exists. */
+async function ensureNetwork(remote, docker, name, known) {
+    const out = known
+        ? `exists ${known}`
+        : (await remote.run(networkScript(docker, name), { what: `Creating the Docker network "${name}"` })).trim();
+    if (out === 'created')
+        return { changed: true, detail: `created bridge network ${name}` };
+    const driver = out.split(' ')[1];
+    if (driver !== 'bridge') {
+        throw new errors_DeployError(`A Docker network "${name}" already exists with driver "${driver}", not bridge.`, `set the network input to another name, or remove that network (docker network rm ${name}) if nothing uses it.`);
+    }
+    return { changed: false, detail: `bridge network ${name} exists` };
+}
+
+;// CONCATENATED MODULE: ./src/host/swap.ts
+// Swap on a 1 GB host: at least swap-size of active swap. Existing swap is never touched; what
+// is missing is added as one swap file with one /etc/fstab line, so it survives a reboot.
+
+
+const SWAP_FILE = '/swapfile-monitoring-deploy';
+/** Disk the swap file must leave free on its filesystem, so the host keeps working. */
+const SWAP_DISK_MARGIN_KB = 1024 * 1024;
+/**
+ * Prints `unchanged <active-kb>` or `changed <active-kb>`. Exit 5: sudo is needed but missing;
+ * 6: our swap file is active but too small; 8: the file does not fit on its filesystem (with
+ * `@nospace FREE_KB NEED_MB ACTIVE_KB FILE_KB` on stdout; nothing was written); 9: making or
+ * switching on the file failed (the file is removed). Rounds the file up to whole MiB.
+ */
+function swapScript(wantBytes, sudo, file = SWAP_FILE) {
+    const wantKb = Math.ceil(wantBytes / 1024);
+    return `set -e
+active_kb() { awk 'NR>1 {s+=$3} END {print s+0}' /proc/swaps; }
+have=$(active_kb)
+# mkswap keeps a page for its header: allow 1 MiB of slack so a file we made counts as enough.
+if [ $((have + 1024)) -ge ${wantKb} ]; then echo "unchanged $have"; exit 0; fi
+${sudo === 'none' ? 'echo "need sudo" >&2; exit 5' : ''}
+S="${sudo}"
+f=${shell_shq(file)}
+if grep -q "^$f " /proc/swaps; then
+  echo "the swap file $f is active but too small; remove it (swapoff $f) to let the deploy make a larger one" >&2; exit 6
+fi
+# A swap file that could not be made or switched on is removed: no partial file fills the disk.
+failed() { $S rm -f "$f"; echo "$1; $f was removed" >&2; exit 9; }
+need_mb=$(( (${wantKb} - have + 1023) / 1024 ))
+if [ ! -f "$f" ] || [ "$(( $(stat -c %s "$f") / 1048576 ))" -lt "$need_mb" ]; then
+  # Before anything is written: the file (less an old one it replaces) must leave ${SWAP_DISK_MARGIN_KB / 1024} MiB free.
+  old_kb=0; [ -f "$f" ] && old_kb=$(( $(stat -c %s "$f") / 1024 ))
+  free_kb=$(df -Pk "$(dirname "$f")" | awk 'NR==2 {print $4}')
+  case "$free_kb" in ''|*[!0-9]*) echo "could not read the free space of $(dirname "$f") (df -Pk)" >&2; exit 1 ;; esac
+  if [ $((need_mb * 1024 + ${SWAP_DISK_MARGIN_KB})) -gt $((free_kb + old_kb)) ]; then
+    echo "@nospace $free_kb $need_mb $have $old_kb"; exit 8
+  fi
+  $S rm -f "$f"
+  fstype=$(stat -f -c %T "$(dirname "$f")" 2>/dev/null || echo unknown)
+  # fallocate'd files are refused as swap on XFS and btrfs: write them out with dd there.
+  case "$fstype" in xfs|btrfs|unknown) $S dd if=/dev/zero of="$f" bs=1M count="$need_mb" status=none || failed "writing $f failed" ;;
+    *) $S fallocate -l "\${need_mb}M" "$f" 2>/dev/null || $S dd if=/dev/zero of="$f" bs=1M count="$need_mb" status=none || failed "writing $f failed" ;;
+  esac
+  $S chmod 600 "$f" || failed "chmod 600 $f failed"
+  $S mkswap "$f" >/dev/null || failed "mkswap $f failed"
+fi
+$S swapon "$f" || failed "swapon $f failed"
+grep -q "^$f " /etc/fstab || echo "$f none swap sw 0 0" | $S tee -a /etc/fstab >/dev/null
+echo "changed $(active_kb)"
+`;
+}
+const mibOf = (kb) => Math.floor(kb / 1024);
+/** The error for what the swap script's exit code means; undefined for a code of no meaning here. */
+function swapError(r, wantBytes) {
+    const nospace = /^@nospace (\d+) (\d+) (\d+) (\d+)$/m.exec(r.stdout);
+    if (r.code === 8 && nospace) {
+        const [freeKb, needMb, activeKb, oldKb] = nospace.slice(1).map(Number);
+        const most = mibOf(activeKb + freeKb + oldKb - SWAP_DISK_MARGIN_KB);
+        return new errors_DeployError(`swap-size ${Math.round(wantBytes / 1024 ** 2)} MiB does not fit on the host's disk: the swap file ${SWAP_FILE} would need ${needMb} MiB, ` +
+            `the filesystem of / has ${mibOf(freeKb)} MiB free, and the deploy leaves ${mibOf(SWAP_DISK_MARGIN_KB)} MiB of it free. Nothing was changed.`, `${most > mibOf(activeKb) ? `set swap-size to at most ${most}M, ` : ''}free disk space on the host (docker system prune, old logs), or set swap-size: 0 to leave swap alone.`);
+    }
+    if (r.code === 9)
+        return new errors_DeployError(`Making the swap file failed on the host (exit 9):\n${outputTail(r.stdout, r.stderr)}\nSwap and /etc/fstab are as they were.`, 'check the disk of the host (df -h /) and the error above, or set swap-size: 0 and add swap yourself.');
+    return undefined;
+}
+/** Prints `@swap <active swap in KiB>`. */
+const SWAP_STATE = `echo "@swap $(awk 'NR>1 {s+=$3} END {print s+0}' /proc/swaps)"`;
+// mkswap keeps a page for its header: allow 1 MiB of slack so a file we made counts as enough.
+const enough = (activeKb, wantBytes) => activeKb + 1024 >= Math.ceil(wantBytes / 1024);
+/** The swap file the Swap step will write, in bytes (0: swap is enough, or left alone). */
+function swapFileBytes(activeKb, wantBytes) {
+    if (wantBytes === 0 || enough(activeKb, wantBytes))
+        return 0;
+    return Math.ceil((Math.ceil(wantBytes / 1024) - activeKb) / 1024) * 1024 ** 2;
+}
+/** At least wantBytes of active swap; activeKb (from SWAP_STATE) spares a round trip when it is enough. */
+async function ensureSwap(remote, facts, wantBytes, activeKb) {
+    if (wantBytes === 0)
+        return { changed: false, detail: 'swap-size 0: swap left alone' };
+    if (activeKb !== undefined && enough(activeKb, wantBytes))
+        return { changed: false, detail: `${Math.round(activeKb / 1024)} MiB active` };
+    const sudo = facts.uid === 0 ? '' : facts.sudo ? 'sudo -n' : 'none';
+    const out = await remote.run(swapScript(wantBytes, sudo), {
+        what: 'Adding swap',
+        timeoutMs: 300_000,
+        explain: (r) => r.code === 5
+            ? new errors_DeployError(`The host has ${Math.round(facts.swapTotalBytes / 1024 ** 2)} MiB of swap, less than swap-size, and adding swap needs root, but "${remote.settings.username}" has no passwordless sudo. Nothing was changed.`, `allow passwordless sudo for ${remote.settings.username}, add the swap yourself, or set swap-size: 0.`)
+            : swapError(r, wantBytes),
+    });
+    const [state, kb] = out.trim().split(/\s+/);
+    const mib = Math.round(Number(kb) / 1024);
+    return state === 'changed'
+        ? { changed: true, detail: `swap file ${SWAP_FILE} on; ${mib} MiB active` }
+        : { changed: false, detail: `${mib} MiB active` };
 }
 
 ;// CONCATENATED MODULE: ./src/lint/rules.ts
 // Cross-file checks for the mistakes the seed post made or warns about, on any stack.
 // Each finding names the file and line, what is wrong, and the fix.
+
 
 
 
@@ -71699,8 +71249,7 @@ const prometheusTargets = (m) => {
 const INTERNAL_PORTS = {
     prometheus: 9090,
     'node-exporter': 9100,
-    promtail: 9080,
-    alloy: 12345,
+    ...Object.fromEntries(LOG_AGENTS.map((a) => [a.name, a.port])),
 };
 const publishedInternals = (m, ctx) => {
     const out = [];
@@ -71878,6 +71427,353 @@ function lintStack(files, vars, ctx) {
 }
 function formatFinding(f) {
     return `${f.file}:${f.line}: ${f.severity} [${f.rule}] ${f.message}`;
+}
+
+;// CONCATENATED MODULE: ./src/stack/compose.ts
+// Running the stacks with whichever Compose the host has, and knowing what it changed. Each
+// operation over all stacks is one script, so it costs one round trip however many stacks run.
+
+
+
+
+
+/** Prints `@up RELEASE`: the release whose stacks were last brought up whole (a rerun of it need not run up). */
+function upState(root) {
+    return `echo "@up $(cat ${shell_shq(`${root}/${UP_RELEASE}`)} 2>/dev/null)"`;
+}
+/**
+ * Whether Compose need not run: the files are the release last brought up, nothing is pulled
+ * on purpose, and every service the stacks run has a container up (running or paused).
+ */
+function stacksUpToDate(upRelease, release, pull, wanted, running) {
+    if (upRelease !== release || pull === 'always')
+        return false;
+    // A paused container is someone's choice, which `up` would not undo either.
+    const present = (state) => state === 'running' || state === 'paused';
+    const isWanted = (c) => wanted.some((w) => w.project === c.project && w.service === c.service);
+    // Only the stacks this run deploys: a stack taken out of `stacks` is left as it runs, not redone each time.
+    const ours = new Set(wanted.map((w) => w.project));
+    return (wanted.every((w) => running.some((c) => c.project === w.project && c.service === w.service && present(c.state))) &&
+        // A container of ours that no longer runs (a profile switched off) must go.
+        !running.some((c) => ours.has(c.project) && !isWanted(c)));
+}
+/** A stack's services, split by whether they run: no profile, or an active one (COMPOSE_PROFILES). */
+function compose_servicesOf(rendered, file) {
+    const active = (rendered.variables.COMPOSE_PROFILES ?? '').split(',');
+    const compose = rendered.files.find((f) => f.path === file);
+    const services = compose ? parseComposeFile(compose).services : [];
+    const runs = (s) => s.profiles.length === 0 || s.profiles.some((p) => active.includes(p));
+    return {
+        wanted: services.filter(runs).map((s) => s.name),
+        unwanted: services.filter((s) => !runs(s)).map((s) => s.name),
+    };
+}
+/** The services each stack runs: those without a profile, or with an active one. */
+function wantedServices(rendered) {
+    return stacksOf(rendered).flatMap(([stack, files]) => compose_servicesOf(rendered, files[0]).wanted.map((service) => ({ project: PROJECT_NAMES[stack], service })));
+}
+/** The app first: Prometheus scrapes it and nginx proxies to it. */
+const STACK_ORDER = ['app', 'monitoring', 'agent'];
+function composeCommand(facts) {
+    if (!facts.compose)
+        throw new errors_DeployError('Docker Compose is not installed on the host.');
+    const sudo = facts.dockerAccess === 'sudo' ? 'sudo -n ' : '';
+    return `${sudo}${facts.compose.command}`;
+}
+/** `compose -p PROJECT -f FILE…` for one stack (run in the stack's directory). */
+function composeFor(facts, stack, files) {
+    return `${composeCommand(facts)} -p ${PROJECT_NAMES[stack]} ${files.map((f) => `-f ${shell_shq(f)}`).join(' ')}`;
+}
+function stacksOf(rendered) {
+    return STACK_ORDER.flatMap((stack) => {
+        const files = rendered.composeFiles[stack];
+        return files ? [[stack, files]] : [];
+    });
+}
+/** `compose config` for every stack in a directory: nothing running is touched. */
+function validateScript(facts, dir, rendered) {
+    return [
+        `cd ${shell_shq(dir)} || exit 9`,
+        ...stacksOf(rendered).map(([stack, files]) => `out=$(${composeFor(facts, stack, files)} config -q 2>&1) || { echo "@rejected ${stack}"; printf '%s\\n' "$out"; exit 3; }`),
+    ].join('\n');
+}
+async function validateStacks(remote, facts, dir, rendered) {
+    await remote.run(validateScript(facts, dir, rendered), {
+        what: 'docker compose config',
+        explain: (r) => {
+            const stack = /^@rejected (\w+)$/m.exec(r.stdout)?.[1];
+            if (!stack)
+                return undefined;
+            const output = r.stdout.slice(r.stdout.indexOf('\n', r.stdout.indexOf('@rejected')) + 1).trim();
+            return new errors_DeployError(`docker compose rejected the ${stack} stack (${rendered.composeFiles[stack]?.join(', ')}) on the host; nothing running was changed:\n${output}`, 'fix the compose file; `monitoring-deploy plan` shows the rendered files.');
+        },
+    });
+}
+/** Services of a stack whose bind mounts include one of the changed files. */
+function servicesMounting(composeFile, changedPaths) {
+    if (!composeFile)
+        return [];
+    return parseComposeFile(composeFile)
+        .services.filter((svc) => stackMounts(svc).some((m) => changedPaths.some((p) => p === m || p.startsWith(`${m}/`))))
+        .map((svc) => svc.name);
+}
+/**
+ * Brings every stack up in order. Compose does not notice a changed bind-mounted file, so the
+ * services mounting one are restarted when Compose kept their container.
+ */
+function upScript(facts, { root, rendered, changedPaths, pull, release }) {
+    const docker = dockerCommand(facts);
+    const v2 = facts.compose?.command === 'docker compose';
+    const fail = (stack, what) => `|| { echo "@failed ${stack} ${what}"; exit 3; }`;
+    const lines = [
+        `cd ${shell_shq(root)} || exit 9`,
+        `list() { ${docker} ps -a --no-trunc --filter label=com.docker.compose.project --format '{{.Label "com.docker.compose.project"}} {{.Label "com.docker.compose.service"}} {{.ID}}'; }`,
+        `id_of() { ${docker} ps -aq --no-trunc --filter label=com.docker.compose.project=$1 --filter label=com.docker.compose.service=$2; }`,
+        `list | sed 's/^/@before /'`,
+    ];
+    for (const [stack, files] of stacksOf(rendered)) {
+        const compose = composeFor(facts, stack, files);
+        const project = PROJECT_NAMES[stack];
+        const { wanted, unwanted } = compose_servicesOf(rendered, files[0]);
+        const stale = servicesMounting(rendered.files.find((f) => f.path === files[0]), changedPaths).filter((svc) => wanted.includes(svc));
+        if (pull === 'always' && !v2)
+            lines.push(`${compose} pull -q 2>&1 ${fail(stack, 'pulling')}`);
+        stale.forEach((svc, i) => {
+            lines.push(`kept${i}=$(id_of ${project} ${shell_shq(svc)})`);
+        });
+        lines.push(`${compose} up -d --remove-orphans${v2 ? ` --pull ${pull}` : ''} 2>&1 ${fail(stack, 'starting')}`);
+        stale.forEach((svc, i) => {
+            lines.push(`if [ -n "$kept${i}" ] && [ "$(id_of ${project} ${shell_shq(svc)})" = "$kept${i}" ]; then ${compose} restart ${shell_shq(svc)} 2>&1 ${fail(stack, `restarting ${svc}`)}; echo "@restarted ${project} ${svc}"; fi`);
+        });
+        // `up --remove-orphans` keeps a service whose profile is off (it is still defined): stop and
+        // remove it, or Promtail runs on next to Alloy, a receiver keeps its old password.
+        for (const svc of unwanted) {
+            lines.push(`if [ -n "$(id_of ${project} ${shell_shq(svc)})" ]; then ${compose} rm -s -f ${shell_shq(svc)} 2>&1 ${fail(stack, `removing ${svc}`)}; echo "@removed ${project} ${svc}"; fi`);
+        }
+    }
+    lines.push(`list | sed 's/^/@after /'`, `printf '%s\\n' ${shell_shq(release)} > ${UP_RELEASE}`, 
+    // Scrapes of a (re)started service count from here on.
+    'echo "@now $(date +%s)"');
+    return lines.join('\n');
+}
+/** Services (re)created by Compose or restarted by us, from the script's markers. */
+function parseUp(stdout) {
+    const before = new Map();
+    const after = new Map();
+    const restarted = [];
+    const removed = [];
+    const ours = new Set(Object.values(PROJECT_NAMES));
+    for (const line of stdout.split('\n')) {
+        const [marker, project, service, id] = line.split(' ');
+        if (!project || !service || !ours.has(project))
+            continue;
+        if (marker === '@before' && id)
+            before.set(`${project} ${service}`, id);
+        else if (marker === '@after' && id)
+            after.set(`${project} ${service}`, id);
+        else if (marker === '@restarted')
+            restarted.push(service);
+        else if (marker === '@removed')
+            removed.push(service);
+    }
+    const recreated = [...after.entries()]
+        .filter(([key, id]) => before.get(key) !== id)
+        .map(([key]) => key.split(' ')[1]);
+    const now = Number(/^@now (\d+)$/m.exec(stdout)?.[1]);
+    return { restarted: [...recreated, ...restarted], removed, hostNowSec: Number.isFinite(now) ? now : undefined };
+}
+async function upStacks(remote, facts, up) {
+    const stdout = await remote.run(upScript(facts, up), {
+        what: 'Starting the stacks',
+        timeoutMs: 900_000,
+        explain: (r) => composeFailure(r, imagesOf(up.rendered)),
+    });
+    return parseUp(stdout);
+}
+/** Each service's image, as the stack's compose files (and the images overrides) set it. */
+function imagesOf(rendered) {
+    const out = {};
+    for (const [, files] of stacksOf(rendered)) {
+        for (const path of files) {
+            const file = rendered.files.find((f) => f.path === path);
+            if (!file)
+                continue;
+            for (const svc of parseComposeFile(file, rendered.variables).services) {
+                if (svc.image)
+                    out[svc.name] = svc.image.value;
+            }
+        }
+    }
+    return out;
+}
+const NO_REGISTRY = /no such host|dial tcp|i\/o timeout|TLS handshake timeout|network is unreachable|connection refused|Temporary failure in name resolution|Client\.Timeout/i;
+/** Why the host reached no registry, in plain words, from the daemon's error. */
+function registryReason(out) {
+    if (/no such host|Temporary failure in name resolution/i.test(out))
+        return "the registry's name does not resolve there";
+    if (/i\/o timeout|TLS handshake timeout|Client\.Timeout/i.test(out))
+        return 'no answer from the registry in time';
+    if (/connection refused/i.test(out))
+        return 'the connection to the registry was refused';
+    if (/network is unreachable/i.test(out))
+        return 'the network is unreachable';
+    return 'no connection to the registry';
+}
+const NOT_THERE = /pull access denied|manifest unknown|not found: manifest|repository does not exist|failed to resolve reference|denied: requested access/i;
+/** Compose's own words, sorted into the failures a person can fix. */
+function composeFailure(r, images = {}) {
+    const failed = /^@failed (\w+) (.*)$/m.exec(r.stdout);
+    if (!failed)
+        return undefined;
+    const what = `${failed[2]} the ${failed[1]} stack`;
+    const out = `${r.stdout}\n${r.stderr}`
+        .split('\n')
+        .filter((l) => !l.startsWith('@'))
+        .join('\n')
+        .trim();
+    const tail = out.split('\n').slice(-12).join('\n');
+    // Compose says which service's pull failed (" nginx Error"); the image is the stack's.
+    const services = [...out.matchAll(/^\s*(\S+)\s+Error\b/gm)].map((m) => m[1]).filter((svc) => images[svc]);
+    const image = services.length
+        ? services.map((svc) => `${images[svc]} (service ${svc})`).join(', ')
+        : // "No such image: NAME: No such image: NAME": the name, not the colon after it.
+            /(?:image:?|for) ([a-z0-9][\w./:@-]+)/i.exec(out)?.[1]?.replace(/:+$/, '');
+    const subject = image ? `The image ${image}` : 'An image';
+    if (/No such image/i.test(out)) {
+        return new errors_DeployError(`${subject} is not on the host, and pull: never forbids pulling it, while ${what}:\n${tail}`, 'load it on the host (docker load, or docker pull where a registry is reachable), or set pull: missing.');
+    }
+    if (/pull|manifest|registry|Error response from daemon: Get/i.test(out) && NO_REGISTRY.test(out)) {
+        return new errors_DeployError(`${subject} could not be pulled: the host cannot reach its registry (${registryReason(out)}), while ${what}:\n${tail}`, 'give the host access to the registry (DNS and outbound HTTPS), or point images: at a registry mirror it can reach (service=mirror/name:tag), or load the image on the host (docker load) and set pull: never.');
+    }
+    if (NOT_THERE.test(out)) {
+        return new errors_DeployError(`${subject} could not be pulled: its registry has no such image, or wants a login, while ${what}:\n${tail}`, 'check the image name and tag (images / app-image inputs), or log in on the host (docker login) for a private registry.');
+    }
+    if (/port is already allocated|address already in use/i.test(out)) {
+        const port = /0\.0\.0\.0:(\d+)/.exec(out)?.[1] ?? /:(\d+): bind: address already in use/.exec(out)?.[1];
+        return new errors_DeployError(`A host port is already in use${port ? ` (${port})` : ''} while ${what}:\n${tail}`, `stop what listens on that port on the host (sudo ss -ltnp${port ? ` 'sport = :${port}'` : ''}), or change the port mapping in the compose file.`);
+    }
+    return new errors_DeployError(`Compose failed while ${what} (exit ${r.code}):\n${tail}`);
+}
+
+;// CONCATENATED MODULE: ./src/stack/grafana-com.ts
+// Dashboards from grafana.com (the grafana-dashboards input, e.g. 1860 and 19004 as in the
+// seed post): downloaded on the host at deploy time, their datasource inputs bound to our
+// provisioned datasource uids, and kept until the list changes.
+
+const GRAFANA_COM_URL_ENV = 'MONITORING_DEPLOY_GRAFANA_COM_URL';
+const DATASOURCE_UIDS = { prometheus: 'prometheus', loki: 'loki' };
+/**
+ * Binds a grafana.com export to this stack: `${DS_…}` inputs to our datasource uids, constants
+ * to their values. Throws when the dashboard needs a datasource we do not provision.
+ */
+function bindDashboard(raw, id) {
+    const json = JSON.parse(raw);
+    const values = {};
+    for (const input of json.__inputs ?? []) {
+        if (!input.name)
+            continue;
+        if (input.type === 'datasource') {
+            const uid = DATASOURCE_UIDS[input.pluginId ?? ''];
+            if (!uid)
+                throw new Error(`dashboard ${id} needs a ${input.pluginId} datasource, which this stack does not provision`);
+            values[input.name] = uid;
+        }
+        else if (input.type === 'constant' && input.value !== undefined) {
+            values[input.name] = input.value;
+        }
+    }
+    const { __inputs: _inputs, __requires: _requires, __elements: _elements, ...rest } = json;
+    const text = JSON.stringify({ ...rest, id: null }, null, 2);
+    return text.replace(/\$\{([A-Za-z0-9_-]+)\}/g, (m, name) => values[name] ?? m);
+}
+const dashboardsDir = (layout) => `${layout.dataDir}/grafana-com-dashboards`;
+const dashboardUrl = (baseUrl, id) => `${baseUrl.replace(/\/$/, '')}/api/dashboards/${id}/revisions/latest/download`;
+/** Prints `@dashboard FILE` for each dashboard already downloaded. */
+function dashboardsState(layout) {
+    return `ls -1 ${shell_shq(dashboardsDir(layout))} 2>/dev/null | sed 's/^/@dashboard /'`;
+}
+/** Prints the document at url: downloaded by the host itself, with whichever client it has. */
+function downloadScript(url) {
+    return `if command -v curl >/dev/null; then curl -fsSL --max-time 60 ${shell_shq(url)}; else wget -q -T 60 -O - ${shell_shq(url)}; fi`;
+}
+/** Writes stdin as dashboard id in dir, through a temporary file: never half a dashboard. */
+function writeDashboardScript(dir, id) {
+    const tmp = shell_shq(`${dir}/.${id}.tmp`);
+    return `cat > ${tmp} && mv -f -- ${tmp} ${shell_shq(`${dir}/${id}.json`)}`;
+}
+function removeDashboardsScript(dir, files) {
+    return `cd ${shell_shq(dir)} && rm -f -- ${files.map(shell_shq).join(' ')}`;
+}
+function parseDashboards(stdout) {
+    return stdout
+        .split('\n')
+        .filter((l) => l.startsWith('@dashboard '))
+        .map((l) => l.slice('@dashboard '.length));
+}
+/** The wanted dashboards on the host; `listed` (from dashboardsState) is what is there. */
+async function ensureGrafanaComDashboards(remote, layout, ids, listed, baseUrl = process.env[GRAFANA_COM_URL_ENV] || 'https://grafana.com') {
+    const dir = dashboardsDir(layout);
+    const present = new Set(listed.filter((f) => /^\d+\.json$/.test(f)));
+    const warnings = [];
+    const added = [];
+    for (const id of ids) {
+        if (present.has(`${id}.json`))
+            continue;
+        const warning = await importDashboard(remote, dir, id, dashboardUrl(baseUrl, id));
+        if (warning)
+            warnings.push(warning);
+        else
+            added.push(id);
+    }
+    const wanted = new Set(ids.map((id) => `${id}.json`));
+    const stale = [...present].filter((f) => !wanted.has(f));
+    if (stale.length)
+        await remote.run(removeDashboardsScript(dir, stale), { what: 'Removing old dashboards' });
+    const have = ids.filter((id) => present.has(`${id}.json`));
+    return {
+        changed: added.length > 0 || stale.length > 0,
+        detail: dashboardsDetail(ids, added, stale, have, warnings),
+        warnings,
+    };
+}
+/** Downloads one dashboard on the host, binds it and writes it; a warning instead if it cannot. */
+async function importDashboard(remote, dir, id, url) {
+    let json;
+    try {
+        json = await remote.run(downloadScript(url), {
+            what: `Downloading grafana.com dashboard ${id}`,
+            timeoutMs: 90_000,
+        });
+        if (!json.trim().startsWith('{'))
+            throw new Error('the answer is not a dashboard');
+    }
+    catch (e) {
+        return `grafana.com dashboard ${id} could not be downloaded on the host from ${url} (${lastLine(e)}); the deploy goes on without it.`;
+    }
+    let bound;
+    try {
+        bound = bindDashboard(json, id);
+    }
+    catch (e) {
+        return `grafana.com dashboard ${id} was not imported: ${e.message}`;
+    }
+    await remote.run(writeDashboardScript(dir, id), { what: `Writing dashboard ${id}`, stdin: bound });
+    return undefined;
+}
+function dashboardsDetail(ids, added, stale, have, warnings) {
+    return [
+        added.length ? `imported ${added.join(', ')}` : '',
+        stale.length ? `removed ${stale.join(', ')}` : '',
+        have.length ? `${have.join(', ')} present` : '',
+        warnings.length ? `${warnings.length} not imported (see warnings)` : '',
+        ids.length === 0 ? 'none requested' : '',
+    ]
+        .filter(Boolean)
+        .join('; ');
+}
+/** What the host's downloader said last (curl's or wget's reason). */
+function lastLine(e) {
+    return (e.message ?? String(e)).trim().split('\n').pop() ?? '';
 }
 
 ;// CONCATENATED MODULE: ./src/model/files.ts
@@ -72220,6 +72116,19 @@ function renderStack(settings, host, layout, options = {}) {
     const vars = stackVariables(settings, host, layout);
     const source = readStackDir(dir);
     const byPath = new Map(source.map((f) => [f.path, f]));
+    refuseIncompleteStack(dir, byPath, settings, vars, options);
+    const rendered = renderedSources(source, byPath, settings, vars, options);
+    const { services, composeFiles, overrides } = composeFilesOf(byPath, settings, options);
+    const files = [
+        ...rendered,
+        ...overrides,
+        ...generatedFiles(settings, vars, byPath.get('.env')?.content.toString('utf8') ?? ''),
+    ];
+    files.sort((a, b) => a.path.localeCompare(b.path));
+    return { files, variables: vars, composeFiles, services, userEnv: byPath.get('.env') };
+}
+/** A compose file missing for a stack asked for, or the app stack without an image. */
+function refuseIncompleteStack(dir, byPath, settings, vars, options) {
     for (const stack of settings.stack.stacks) {
         if (!byPath.has(COMPOSE_FILES[stack])) {
             throw new errors_DeployError(`The stack directory ${dir} has no ${COMPOSE_FILES[stack]}, but stacks includes "${stack}".`, `add the file, or remove "${stack}" from the stacks input.`);
@@ -72228,6 +72137,9 @@ function renderStack(settings, host, layout, options = {}) {
     if ((options.requireAppImage ?? true) && settings.stack.stacks.includes('app') && !vars.APP_IMAGE) {
         throw new errors_DeployError('No image for the app: the app stack needs app-image (your Spring Boot image, e.g. me/back:1.4.2).', 'set app-image, or stacks: monitoring to deploy only the monitoring stack.');
     }
+}
+/** The stack directory's files for the stacks this host runs, placeholders filled. */
+function renderedSources(source, byPath, settings, vars, options) {
     const foreign = filesOfOtherStacks(byPath, settings.stack.stacks);
     // Prometheus scrapes no service this host does not run (e.g. the app with stacks: monitoring).
     const { configs: scrapeConfigs, absent } = absentServices(buildModel(source, vars), settings.stack.stacks);
@@ -72239,24 +72151,26 @@ function renderStack(settings, host, layout, options = {}) {
             continue;
         if (f.path === DISCORD_CONTACT_POINT_FILE && !settings.grafana.discordWebhookUrl)
             continue;
-        let content = f.content;
-        if (isText(content)) {
-            let text = fillPlaceholders(f.path, content.toString('utf8'), vars);
-            if (scrapeConfigs.has(f.path))
-                text = withoutAbsentScrapeJobs(text, (host) => absent.has(host));
-            if (options.composeV1 && Object.values(COMPOSE_FILES).includes(f.path))
-                text = withV1Version(text);
-            content = Buffer.from(text);
-            // A config that carries a credential (https://user:token@… in an endpoint URL) is a secret too.
-            if (carriesSecret(text, settings.secrets)) {
-                files.push({ ...f, content, mode: SECRET_MODE });
-                continue;
-            }
+        if (!isText(f.content)) {
+            files.push(f);
+            continue;
         }
-        files.push({ ...f, content });
+        let text = fillPlaceholders(f.path, f.content.toString('utf8'), vars);
+        if (scrapeConfigs.has(f.path))
+            text = withoutAbsentScrapeJobs(text, (host) => absent.has(host));
+        if (options.composeV1 && Object.values(COMPOSE_FILES).includes(f.path))
+            text = withV1Version(text);
+        // A config that carries a credential (https://user:token@… in an endpoint URL) is a secret too.
+        const mode = carriesSecret(text, settings.secrets) ? SECRET_MODE : f.mode;
+        files.push({ ...f, content: Buffer.from(text), mode });
     }
+    return files;
+}
+/** Each stack's services and compose files, with an override file where the images input names its services. */
+function composeFilesOf(byPath, settings, options) {
     const services = {};
     const composeFiles = {};
+    const overrides = [];
     for (const stack of Object.keys(COMPOSE_FILES)) {
         const file = byPath.get(COMPOSE_FILES[stack]);
         if (file)
@@ -72269,65 +72183,39 @@ function renderStack(settings, host, layout, options = {}) {
     }
     for (const stack of settings.stack.stacks) {
         composeFiles[stack] = [COMPOSE_FILES[stack]];
-        const overrides = Object.entries(settings.stack.images).filter(([s]) => services[stack]?.includes(s));
-        if (overrides.length) {
-            const path = imagesOverrideFile(stack);
-            const body = `# Written by monitoring-deploy from the images input.\nservices:\n${overrides
-                .map(([s, image]) => `  ${s}:\n    image: ${JSON.stringify(image)}\n`)
-                .join('')}`;
-            files.push({
-                path,
-                content: Buffer.from(options.composeV1 ? withV1Version(body) : body),
-                mode: 0o644,
-                generated: true,
-            });
-            composeFiles[stack] = [COMPOSE_FILES[stack], path];
-        }
+        const images = Object.entries(settings.stack.images).filter(([s]) => services[stack]?.includes(s));
+        if (!images.length)
+            continue;
+        const path = imagesOverrideFile(stack);
+        const body = `# Written by monitoring-deploy from the images input.\nservices:\n${images
+            .map(([s, image]) => `  ${s}:\n    image: ${JSON.stringify(image)}\n`)
+            .join('')}`;
+        overrides.push(render_generated(path, options.composeV1 ? withV1Version(body) : body, 0o644));
+        composeFiles[stack] = [COMPOSE_FILES[stack], path];
     }
-    const userEnv = byPath.get('.env')?.content.toString('utf8') ?? '';
-    files.push({ path: '.env', content: Buffer.from(envFile(vars, userEnv)), mode: SECRET_MODE, generated: true });
-    if (settings.grafana.adminPassword) {
-        files.push({
-            path: SECRET_FILES.grafanaAdminPassword,
-            content: Buffer.from(settings.grafana.adminPassword),
-            mode: SECRET_MODE,
-            generated: true,
-        });
+    return { services, composeFiles, overrides };
+}
+function render_generated(path, content, mode) {
+    return { path, content: Buffer.from(content), mode, generated: true };
+}
+/** What the deploy writes besides the stack directory: .env and the secret files. */
+function generatedFiles(settings, vars, userEnv) {
+    const { grafana, agents, stack } = settings;
+    const files = [render_generated('.env', envFile(vars, userEnv), SECRET_MODE)];
+    if (grafana.adminPassword)
+        files.push(render_generated(SECRET_FILES.grafanaAdminPassword, grafana.adminPassword, SECRET_MODE));
+    if (stack.stacks.includes('agent')) {
+        // Always there (empty without push-ca, without a password): the agent's compose file and configs name them.
+        files.push(render_generated(PUSH_CA_FILE, agents.pushCa ?? '', 0o644));
+        files.push(render_generated(SECRET_FILES.pushPassword, agents.pushPassword ?? '', SECRET_MODE));
     }
-    if (settings.stack.stacks.includes('agent')) {
-        // Always there (empty without push-ca): the agent's compose file mounts it.
-        files.push({
-            path: PUSH_CA_FILE,
-            content: Buffer.from(settings.agents.pushCa ?? ''),
-            mode: 0o644,
-            generated: true,
-        });
-        // Always there (empty without a password): the agent's configs name it.
-        files.push({
-            path: SECRET_FILES.pushPassword,
-            content: Buffer.from(settings.agents.pushPassword ?? ''),
-            mode: SECRET_MODE,
-            generated: true,
-        });
+    if (agents.acceptAgents && stack.stacks.includes('monitoring') && agents.pushPassword) {
+        const line = htpasswdLine(agents.pushUsername, agents.pushPassword, settings.secrets);
+        files.push(render_generated(RECEIVER_HTPASSWD, line, SECRET_MODE));
     }
-    if (settings.agents.acceptAgents && settings.stack.stacks.includes('monitoring') && settings.agents.pushPassword) {
-        files.push({
-            path: RECEIVER_HTPASSWD,
-            content: Buffer.from(htpasswdLine(settings.agents.pushUsername, settings.agents.pushPassword, settings.secrets)),
-            mode: SECRET_MODE,
-            generated: true,
-        });
-    }
-    if (settings.grafana.discordWebhookUrl) {
-        files.push({
-            path: SECRET_FILES.discordWebhookUrl,
-            content: Buffer.from(settings.grafana.discordWebhookUrl),
-            mode: SECRET_MODE,
-            generated: true,
-        });
-    }
-    files.sort((a, b) => a.path.localeCompare(b.path));
-    return { files, variables: vars, composeFiles, services, userEnv: byPath.get('.env') };
+    if (grafana.discordWebhookUrl)
+        files.push(render_generated(SECRET_FILES.discordWebhookUrl, grafana.discordWebhookUrl, SECRET_MODE));
+    return files;
 }
 /** Whether a rendered text holds one of the run's secret values (short ones would match by chance). */
 function carriesSecret(text, secrets) {
@@ -72422,10 +72310,331 @@ function assertLintClean(findings) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/stack/upload.ts
+// Upload: only files whose sha256 or mode differs, staged first and moved into place at the
+// end, so a cut connection never leaves a half-written stack. Works without SFTP (plain exec).
+
+
+
+
+
+const sha256 = (b) => (0,external_node_crypto_.createHash)('sha256').update(b).digest('hex');
+/** A release id that is the same for the same files: a rerun with nothing new is a no-op. */
+function releaseId(files) {
+    const h = (0,external_node_crypto_.createHash)('sha256');
+    for (const f of [...files].sort((a, b) => a.path.localeCompare(b.path))) {
+        h.update(`${f.path}\0${f.mode.toString(8)}\0${sha256(f.content)}\n`);
+    }
+    return h.digest('hex').slice(0, 12);
+}
+function manifestText(files) {
+    return `${files.map((f) => f.path).join('\n')}\n`;
+}
+function stateScript(root, paths) {
+    return `cd ${shell_shq(root)} 2>/dev/null || exit 0
+echo "@release $(cat ${layout_RELEASE_FILE} 2>/dev/null)"
+[ -d "${RELEASES}/$(cat ${layout_RELEASE_FILE} 2>/dev/null)" ] && echo "@saved"
+[ -f ${MANIFEST} ] && sed 's/^/@managed /' ${MANIFEST}
+# Each existing file once (the stack's and the manifest's, one path per line so a name with
+# spaces stays one name), then one stat and one sha256sum for them all: a few forks per file
+# made this the slowest part of a redeploy that changes nothing.
+{ printf '%s\\n' ${paths.map(shell_shq).join(' ')}; [ -f ${MANIFEST} ] && cat ${MANIFEST}; } | sort -u |
+  while IFS= read -r p; do [ -f "$p" ] && printf '%s\\0' "$p"; done |
+  xargs -0 -r sh -c 'stat -c "@mode %a %n" -- "$@" && sha256sum -- "$@" | sed "s/^/@sha256 /"' sh
+exit 0`;
+}
+function parseState(stdout) {
+    const managed = [];
+    const modes = new Map();
+    const hashes = new Map();
+    let release;
+    let saved = false;
+    for (const line of stdout.split('\n')) {
+        if (line === '@saved')
+            saved = true;
+        if (line.startsWith('@release '))
+            release = line.slice(9).trim() || undefined;
+        else if (line.startsWith('@managed '))
+            managed.push(line.slice(9));
+        else if (line.startsWith('@mode ')) {
+            const [, mode = '', ...rest] = line.split(' ');
+            modes.set(rest.join(' '), mode);
+        }
+        else {
+            // sha256sum's own line: the hash, a space, a space (or * in binary mode), the path.
+            const sum = /^@sha256 ([0-9a-f]{64}) [ *](.*)$/.exec(line);
+            if (sum)
+                hashes.set(sum[2], sum[1]);
+        }
+    }
+    const files = new Map();
+    for (const [path, sha] of hashes)
+        files.set(path, { sha256: sha, mode: modes.get(path) ?? '' });
+    return { managed, files, release, saved };
+}
+/** `keep`: paths an earlier release wrote that stay when this one no longer has them. */
+function planUpload(files, state, keep = []) {
+    const changed = [];
+    const unchanged = [];
+    for (const f of files) {
+        const there = state.files.get(f.path);
+        if (there && there.sha256 === sha256(f.content) && there.mode === f.mode.toString(8))
+            unchanged.push(f);
+        else
+            changed.push(f);
+    }
+    const wanted = new Set(files.map((f) => f.path));
+    const removed = state.managed.filter((p) => !wanted.has(p) && state.files.has(p) && !keep.includes(p));
+    return { changed, unchanged, removed, release: releaseId(files) };
+}
+const HEREDOC = '__MONITORING_DEPLOY_EOF__';
+/** Writes the whole new tree into .staging (unchanged files copied from the current one). */
+function stagingScript(root, plan, allFiles) {
+    const r = shell_shq(root);
+    const lines = [
+        'set -e',
+        `mkdir -p ${r} && cd ${r}`,
+        `rm -rf ${STAGING} && mkdir -p ${STAGING} && chmod 700 ${STAGING}`,
+        'd() { mkdir -p -- "$(dirname -- "$1")"; }',
+        // Secrets are created unreadable to others from the first byte.
+        `w() { d "${STAGING}/$1"; (umask 077; base64 -d > "${STAGING}/$1"); chmod "$2" "${STAGING}/$1"; }`,
+    ];
+    for (const f of plan.unchanged)
+        lines.push(`d ${shell_shq(`${STAGING}/${f.path}`)}; cp -p -- ${shell_shq(f.path)} ${shell_shq(`${STAGING}/${f.path}`)}`);
+    for (const f of plan.changed) {
+        lines.push(`w ${shell_shq(f.path)} ${f.mode.toString(8)} <<'${HEREDOC}'`, f.content
+            .toString('base64')
+            .replace(/.{1,76}/g, '$&\n')
+            .trimEnd(), HEREDOC);
+    }
+    lines.push(`printf '%s' ${shell_shq(manifestText(allFiles))} > ${STAGING}/${MANIFEST}`);
+    return `${lines.join('\n')}\n`;
+}
+const KEEP_RELEASES = 5;
+/**
+ * Keeps a copy of the release's files (secrets included, so mode 700) for rollback; run in the
+ * stack's directory, or in `root` when given.
+ */
+function saveReleaseScript(release, root) {
+    const r = shell_shq(`${RELEASES}/${release}`);
+    return [
+        ...(root === undefined ? [] : ['set -e', `cd ${shell_shq(root)}`]),
+        `mkdir -p ${RELEASES} && chmod 700 ${RELEASES}`,
+        // Through a file, not a pipe: a pipe would hide the first tar's failure and keep half a release.
+        `if [ ! -d ${r} ]; then rm -rf ${r}.tmp ${r}.tar && tar -cf ${r}.tar -T ${MANIFEST} ${MANIFEST} && mkdir ${r}.tmp && tar -xf ${r}.tar -C ${r}.tmp && rm -f ${r}.tar && mv ${r}.tmp ${r}; fi`,
+        `touch ${r}`,
+        // Five in all: the live release and the one before it (what a rollback puts back), kept
+        // however many failed releases came after them, and the newest others.
+        `(live=$(cat ${layout_RELEASE_FILE} 2>/dev/null) || live=; before=$(cat ${layout_RELEASE_FILE}.previous 2>/dev/null) || before=; cd ${RELEASES} && ls -1t | grep -vxF -e "$live" -e "$before" | tail -n +${KEEP_RELEASES - 1} | xargs -r rm -rf)`,
+    ].join('\n');
+}
+/** Moves the changed files into place, removes the ones no longer managed, records the release. */
+function commitScript(root, plan) {
+    const lines = ['set -e', `cd ${shell_shq(root)}`];
+    for (const f of plan.changed) {
+        const dir = external_node_path_namespaceObject.posix.dirname(f.path);
+        if (dir !== '.')
+            lines.push(`mkdir -p -- ${shell_shq(dir)}`);
+        lines.push(`mv -f -- ${shell_shq(`${STAGING}/${f.path}`)} ${shell_shq(f.path)}`);
+    }
+    for (const p of plan.removed)
+        lines.push(`rm -f -- ${shell_shq(p)}`);
+    lines.push(`mv -f ${STAGING}/${MANIFEST} ${MANIFEST}`, `if [ -f ${layout_RELEASE_FILE} ]; then cp -p ${layout_RELEASE_FILE} ${layout_RELEASE_FILE}.previous; fi`, `printf '%s\\n' ${shell_shq(plan.release)} > ${layout_RELEASE_FILE}`, `rm -rf ${STAGING}`, saveReleaseScript(plan.release));
+    return `${lines.join('\n')}\n`;
+}
+function dropStagingScript(root) {
+    return `rm -rf -- ${shell_shq(`${root}/${STAGING}`)}`;
+}
+async function stage(remote, layout, plan, all) {
+    await remote
+        .run(stagingScript(layout.root, plan, all), {
+        what: 'Uploading the stack',
+        timeoutMs: 300_000,
+        explain: (r) => {
+            remote.assertConnected();
+            return /No space left/i.test(r.stderr)
+                ? new errors_DeployError(`The host's disk is full: the upload to ${layout.root} failed. Nothing running was changed.`, 'free disk space on the host (docker system prune, old logs) and rerun.')
+                : undefined;
+        },
+    })
+        .catch(async (e) => {
+        await dropStaging(remote, layout).catch(() => undefined);
+        throw e;
+    });
+    return plan.changed.reduce((n, f) => n + f.content.length, 0);
+}
+/** Removes a staged tree that will not be committed. */
+async function dropStaging(remote, layout) {
+    await remote.run(dropStagingScript(layout.root), { what: 'Removing the staged files' });
+}
+/** Keeps the current release for rollback when an older deploy did not (a no-op otherwise). */
+async function saveRelease(remote, layout, release) {
+    await remote.run(saveReleaseScript(release, layout.root), {
+        what: `Keeping release ${release}`,
+    });
+}
+async function commit(remote, layout, plan) {
+    await remote.run(commitScript(layout.root, plan), { what: 'Moving the new files into place' });
+}
+
+;// CONCATENATED MODULE: ./src/host/memory-budget.ts
+// The memory budget: the stack's memory limits added up against what the host has, RAM and
+// swap, less what the host itself needs. Limits are ceilings, not use: a stack over its budget
+// still runs, but with every service at its limit the host would be out of memory.
+
+
+/** The kernel, dockerd and containerd, sshd: what the host keeps for itself. */
+const HOST_MEMORY_RESERVE = 256 * MiB;
+function memoryBudget(services, ramBytes, swapBytes) {
+    const limitsBytes = services.reduce((sum, s) => sum + (s.memLimitBytes ?? 0), 0);
+    const unlimited = services.filter((s) => s.memLimitBytes === undefined).map((s) => s.name);
+    return {
+        limitsBytes,
+        unlimited,
+        ramBytes,
+        swapBytes,
+        fits: unlimited.length === 0 && limitsBytes + HOST_MEMORY_RESERVE <= ramBytes + swapBytes,
+    };
+}
+function memorySentence(m) {
+    const have = `${formatBytes(m.ramBytes)} of RAM and ${formatBytes(m.swapBytes)} of swap`;
+    const limits = `memory limits add up to ${formatBytes(m.limitsBytes)}${m.unlimited.length ? ` (${m.unlimited.join(', ')} without a limit)` : ''}`;
+    return m.fits
+        ? `memory: ${limits}, within ${have} less ${formatBytes(HOST_MEMORY_RESERVE)} for the host`
+        : `memory: ${limits}, more than ${have} less ${formatBytes(HOST_MEMORY_RESERVE)} for the host: with every service at its limit the kernel would kill one. Add swap (swap-size) or a bigger instance`;
+}
+
+;// CONCATENATED MODULE: ./src/engine/budget.ts
+// The Disk budget step: what the stack may take on this host, item by item, against what its
+// filesystems have free, with the memory limits against RAM and swap. A stack that does not fit
+// stops the deploy before anything is written.
+
+
+
+
+
+
+
+
+const projectOfFile = (file) => PROJECT_NAMES[Object.keys(COMPOSE_FILES).find((k) => COMPOSE_FILES[k] === file) ?? 'app'];
+/** The services this host runs, as the rendered compose files declare them. */
+function runningServices(rendered) {
+    const wanted = wantedServices(rendered);
+    return buildModel(rendered.files, rendered.variables).services.filter((s) => wanted.some((w) => w.service === s.name && w.project === projectOfFile(s.file)));
+}
+/** The image a service runs: the images input's, else its compose file's. */
+const imageOf = (settings) => (s) => settings.stack.images[s.name] ?? s.image?.value ?? '';
+/** The images the host's stack runs (to ask the host which it has). */
+function stackImages(settings, rendered) {
+    return [...new Set(runningServices(rendered).map(imageOf(settings)).filter(Boolean))];
+}
+function budgetInputs(settings, rendered, usage, volumeDiskBytes, swapActiveKb) {
+    return {
+        budgets: resolveBudgets(settings.disk, volumeDiskBytes),
+        services: runningServices(rendered),
+        imageOf: imageOf(settings),
+        projectOf: (s) => projectOfFile(s.file),
+        usage,
+        swapFileBytes: swapFileBytes(swapActiveKb, settings.swapBytes),
+    };
+}
+/** Fails, naming the shortfall and the fix, when the stack cannot fit; its value is the report. */
+function budgetStep(h) {
+    return h.steps.run('Disk budget', async () => {
+        const inputs = budgetInputs(h.settings, h.rendered, h.state.disk, h.facts.volumeDiskBytes, h.state.swapActiveKb);
+        const budget = diskBudget(budgetItems(inputs), h.state.disk);
+        const error = diskBudgetError(budget);
+        if (error)
+            throw error;
+        const swapAfter = Math.max(h.facts.swapTotalBytes, h.settings.swapBytes);
+        const memory = memoryBudget(inputs.services, h.facts.memTotalBytes, swapAfter);
+        if (!memory.fits)
+            warn(h, memorySentence(memory));
+        const report = budgetReport(budget, memorySentence(memory));
+        return { value: report, detail: report.filesystems.join('; ') };
+    });
+}
+
+;// CONCATENATED MODULE: ./src/engine/host-state.ts
+// Everything a deploy needs to know about the host, read in one script under the lock: swap,
+// the network, the directories, the stack's files and their checksums, the containers, the
+// downloaded dashboards, the release last brought up and Grafana's admin password. A redeploy
+// that changes nothing needs no other command before its gate.
+
+
+
+
+
+
+
+
+
+
+
+
+
+/** Whether the deploy makes Grafana's admin password on the host (none was given). */
+const generatesPassword = (s) => !s.grafana.adminPassword && s.stack.stacks.includes('monitoring');
+/** The receiver runs and speaks TLS: its certificate is made on the host and read back. */
+const receiverTls = (s) => s.agents.acceptAgents && s.agents.receiverTls === 'on' && s.stack.stacks.includes('monitoring');
+function dirsWanted(i) {
+    return {
+        layout: i.layout,
+        generatePassword: generatesPassword(i.settings),
+        secretKey: i.settings.stack.stacks.includes('monitoring'),
+        agent: i.settings.stack.stacks.includes('agent'),
+        receiverTls: receiverTls(i.settings),
+        diskGuard: i.settings.stack.stacks.includes('monitoring')
+            ? 'loki'
+            : i.settings.stack.stacks.includes('agent')
+                ? 'nginx-only'
+                : undefined,
+    };
+}
+/**
+ * Secret files made on the host that no upload may remove: Grafana's secret key, always, and
+ * without grafana-admin-password the last one given (Grafana's database has it).
+ */
+function keptOnHost(s) {
+    return [...(generatesPassword(s) ? [SECRET_FILES.grafanaAdminPassword] : []), SECRET_FILES.grafanaSecretKey];
+}
+function hostStateScript(i) {
+    const docker = dockerCommand(i.facts);
+    return inParallel([
+        SWAP_STATE,
+        networkState(docker, i.settings.stack.network),
+        dirsState(dirsWanted(i)),
+        stateScript(i.layout.root, i.rendered.files.map((f) => f.path)),
+        containersScript(docker, i.settings.stack.network),
+        dashboardsState(i.layout),
+        upState(i.layout.root),
+        passwordState(i.layout),
+        ...(receiverTls(i.settings) ? [receiverCertState(i.layout)] : []),
+        diskUsageScript(docker, i.layout, i.facts.dockerRootDir ?? '/var/lib/docker', stackImages(i.settings, i.rendered)),
+    ]);
+}
+function parseHostState(out, layout) {
+    const value = (tag) => new RegExp(`^@${tag} ?(.*)$`, 'm').exec(out)?.[1]?.trim() ?? '';
+    return {
+        swapActiveKb: Number(value('swap')) || 0,
+        networkDriver: value('network'),
+        missing: out
+            .split('\n')
+            .filter((l) => l.startsWith('@missing '))
+            .map((l) => l.slice('@missing '.length)),
+        files: parseState(out),
+        containers: parseContainers(out),
+        dashboards: parseDashboards(out),
+        upRelease: value('up') || undefined,
+        grafanaPassword: parsePassword(out),
+        receiverCert: parseReceiverCert(out),
+        disk: parseDiskUsage(out, layout),
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/stack/releases.ts
 // Rollback: the files of an earlier release, kept on the host under .releases/<id>, put back in
 // place. Data lives in volumes and data/, which no release touches.
-
 
 
 
@@ -72441,12 +72650,16 @@ function releases_assertReleaseId(release) {
  * without these files (they were generated on the host then) must not take them away.
  */
 const NEVER_REMOVED = [SECRET_FILES.grafanaAdminPassword, SECRET_FILES.grafanaSecretKey];
-function restoreScript(release) {
+/**
+ * Puts the release's files back; run in the stack's directory, or in `root` when given. Prints
+ * `@now`, `@changed PATH` for each file it changed, the compose files and the .env.
+ */
+function restoreScript(release, root) {
     releases_assertReleaseId(release);
     const r = shell_shq(`${RELEASES}/${release}`);
     const composeCandidates = Object.values(COMPOSE_FILES).flatMap((f) => [f, imagesOverrideFile(keyOf(f))]);
     // Manifests are read one path per line: a name with spaces stays one name.
-    return `set -e
+    return `${root === undefined ? '' : `cd ${shell_shq(root)} || exit 1\n`}set -e
 echo "@now $(date +%s)"
 [ -f ${r}/${MANIFEST} ] || { echo "no release "${shell_shq(release)}" on the host (kept: $(ls -1t ${RELEASES} 2>/dev/null | tr '\\n' ' '))" >&2; exit 7; }
 while IFS= read -r f; do
@@ -72469,6 +72682,10 @@ done
 [ -f .env ] && echo "@env $(base64 -w0 < .env)"
 exit 0
 `;
+}
+/** Prints the release before the current one, as the host recorded it (nothing if none). */
+function previousReleaseScript(root) {
+    return `cat ${shq(`${root}/${RELEASE_FILE}.previous`)} 2>/dev/null || true`;
 }
 function keyOf(composeFile) {
     return (Object.entries(COMPOSE_FILES).find(([, f]) => f === composeFile)?.[0] ?? 'app');
@@ -72504,7 +72721,7 @@ function parseRestore(release, stdout, stacks) {
     return { release, hostNowSec, changedPaths, stack: { files, variables: parseEnv(env), composeFiles, services: {} } };
 }
 async function restoreRelease(remote, layout, release, stacks) {
-    const out = await remote.run(`cd ${shell_shq(layout.root)} || exit 1\n${restoreScript(release)}`, {
+    const out = await remote.run(restoreScript(release, layout.root), {
         what: `Restoring release ${release}`,
         explain: (r) => r.code === 7
             ? new errors_DeployError(r.stderr.trim(), 'name a release that is kept on the host, or deploy again.')
@@ -72514,7 +72731,7 @@ async function restoreRelease(remote, layout, release, stacks) {
 }
 /** The release before the current one, as the host recorded it. */
 async function releases_previousRelease(remote, layout) {
-    const out = await remote.run(`cat ${shq(`${layout.root}/${RELEASE_FILE}.previous`)} 2>/dev/null || true`, {
+    const out = await remote.run(previousReleaseScript(layout.root), {
         what: 'Reading the previous release',
     });
     return out.trim() || undefined;
@@ -72523,6 +72740,7 @@ async function releases_previousRelease(remote, layout) {
 ;// CONCATENATED MODULE: ./src/engine/rollback.ts
 // Putting an earlier release back: after a failed gate (from the deploy) or by hand
 // (`monitoring-deploy rollback [RELEASE]`). Either way the restored release must pass the gate.
+
 
 
 
@@ -72570,9 +72788,7 @@ async function rollBack(h, layout, release, push) {
 async function rollbackHost(settings, log, named) {
     if (named !== undefined)
         assertReleaseId(named);
-    const run = newRun(settings, log);
-    const remote = await connectStep(run);
-    try {
+    return onConnection(settings, log, async (run, remote) => {
         const facts = await preflightStep(run, remote);
         const h = { ...run, remote, facts };
         const layout = remoteLayout(settings.stack.remoteDir, facts.home);
@@ -72584,13 +72800,16 @@ async function rollbackHost(settings, log, named) {
         log.info(`rolling back to release ${release}`);
         const gate = await withLock(h, layout.lockName, '', () => run.steps.run(`Rollback to ${release}`, () => rollBack(h, layout, release, true)));
         return { release, gate, steps: run.steps.records };
-    }
-    finally {
-        remote.close();
-    }
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/engine/deploy.ts
+// The deploy engine behind both the action and `monitoring-deploy deploy`: one SSH connection,
+// a sequence of named steps under a per-host lock, a health gate before it is green, and the
+// previous release put back when the gate fails.
+
+
+
 
 
 
@@ -72623,10 +72842,10 @@ class DeployFailure extends errors_DeployError {
     }
 }
 async function deploy(settings, log, options = {}) {
-    const run = session_newRun(settings, log);
+    const run = newRun(settings, log);
     try {
         await lintStep(run);
-        const remote = await session_connectStep(run);
+        const remote = await connectStep(run);
         let keep = false;
         try {
             const facts = await session_preflightStep(run, remote);
@@ -72649,15 +72868,18 @@ async function deploy(settings, log, options = {}) {
         throw new DeployFailure(e, run.steps.records, run.warnings);
     }
 }
-/** The deploy's word on its log agent, if it runs Promtail: end of life, and how to switch. */
+/** The deploy's word on its log agent, if it is end of life: since when, and how to switch. */
 function logAgentWarning(settings) {
-    const { logAgent, stacks } = settings.stack;
-    if (logAgent !== 'promtail' || !stacks.some((s) => s === 'monitoring' || s === 'agent'))
+    const { stacks } = settings.stack;
+    const agent = logAgent(settings.stack.logAgent);
+    const eol = agent?.endOfLife;
+    const next = eol && logAgent(eol.successor);
+    if (!agent || !next || !stacks.some((s) => s === 'monitoring' || s === 'agent'))
         return undefined;
-    const eol = `Promtail is end of life since ${PROMTAIL_END_OF_LIFE}: it gets no fixes any more, not even for security.`;
-    return stacks.includes('agent')
-        ? `${eol} This agent host still ships its logs with Promtail: agents have no Alloy option in this version (log-agent: alloy is for the central stack).`
-        : `${eol} Switch to Grafana Alloy with the input \`log-agent: alloy\` (the same log jobs and labels; the next deploy stops Promtail and starts Alloy).`;
+    const said = `${agent.title} is end of life since ${eol.since}: it gets no fixes any more, not even for security.`;
+    return stacks.includes('agent') && !next.roles.includes('agent')
+        ? `${said} This agent host still ships its logs with ${agent.title}: agents have no ${next.title} option in this version (log-agent: ${next.name} is for the central stack).`
+        : `${said} Switch to ${next.title} with the input \`log-agent: ${next.name}\` (the same log jobs and labels; the next deploy stops ${agent.title} and starts ${next.title}).`;
 }
 /** Lint first, on this machine: a broken stack never gets as far as the host. */
 function lintStep(run) {
@@ -72682,7 +72904,7 @@ async function changeHost(h) {
         const up = await stacksStep(h, uploaded);
         if (adminPasswordChanged(h, uploaded))
             await h.steps.run('Grafana admin password', () => applyGrafanaAdminPassword(h.remote, h.facts));
-        const gate = await gateStep(h, uploaded, up);
+        const gate = await deploy_gateStep(h, uploaded, up);
         if (uploaded.previous === undefined || up.restarted.some((s) => appServiceNames(h.rendered).includes(s))) {
             // Only advice: a failure to look must not fail (and roll back) a release that passed its gate.
             const warning = await appLogsWarning(h.remote, h.facts, h.rendered, h.layout, h.settings.stack.appLogsDir).catch(() => undefined);
@@ -72801,7 +73023,7 @@ function stacksStep(h, uploaded) {
         };
     });
 }
-function gateStep(h, uploaded, up) {
+function deploy_gateStep(h, uploaded, up) {
     const first = uploaded.previous === undefined;
     // On a first deploy, or when this one (re)started anything on the log path: prove it again.
     // An agent's lines go to an engine elsewhere, which can change without this host: every time.
@@ -72962,124 +73184,70 @@ async function deployFleet(settings, log) {
             return { ...describe(entry), ok: false, durationMs: Date.now() - started, steps, error };
         }
     };
-    let outcomes;
-    if (central && agents.length && receiverTlsInRun(settings)) {
-        // The agents pin the certificate the central host makes: it goes first, then they go together.
-        const first = await deployHost(central)();
-        const cert = first.result?.receiverCert;
-        if (!cert && !settings.agents.pushCa) {
-            // Nothing to pin: an agent deployed now would send to a receiver it cannot trust.
-            const why = first.ok
-                ? `${central.name} gave no receiver certificate`
-                : `${central.name} failed, and the agents pin the receiver certificate it makes`;
-            outcomes = [first, ...agents.map((a) => skipped(a, why, central.name))];
-            for (const a of agents)
-                prefixedLog(log, a.name).error(`not deployed: ${why}.`);
-        }
-        else {
-            outcomes = [
-                first,
-                ...(await withLimit(settings.parallel, agents.map((a) => deployHost(a, cert)))),
-            ];
-        }
-    }
-    else {
-        // The central host first, so that its receiver is up while the agents' gates ask for it.
-        const order = [...(central ? [central] : []), ...agents];
-        outcomes = await withLimit(settings.parallel, order.map((entry) => deployHost(entry)));
-    }
+    const outcomes = central && agents.length && receiverTlsInRun(settings)
+        ? await centralThenPinningAgents(settings, log, central, agents, deployHost)
+        : // The central host first, so that its receiver is up while the agents' gates ask for it.
+            await withLimit(settings.parallel, [...(central ? [central] : []), ...agents].map((entry) => deployHost(entry)));
     const centralOutcome = outcomes.find((o) => o.role === 'monitoring');
     const connection = centralOutcome?.result?.connection;
-    if (!connection)
+    if (!centralOutcome || !connection)
         return outcomes;
     try {
-        const deployed = outcomes
-            .filter((o) => o.role === 'agent' && o.ok)
-            .map((o) => ({ host: o.name, targets: o.result?.targets ?? [] }));
-        if (!deployed.length)
-            return outcomes;
-        const started = Date.now();
-        const centralLog = prefixedLog(log, centralOutcome.name);
-        centralLog.info(`▶ Agents' data: waiting for ${deployed.map((a) => a.host).join(', ')} in Prometheus and Loki`);
-        const seen = await waitForAgents(connection.remote, connection.facts, settings.stack.network, deployed, settings.healthTimeoutMs, centralLog);
-        centralLog.info(`✓ Agents' data: ${seen.filter((a) => a.ok).length}/${seen.length} arrived in ${formatDuration(Date.now() - started)}`);
-        return outcomes.map((o) => {
-            const arrival = seen.find((a) => a.host === o.name);
-            if (!arrival)
-                return o;
-            const step = {
-                name: 'Data at the central host',
-                status: arrival.ok ? 'ok' : 'failed',
-                durationMs: Date.now() - started,
-                detail: arrival.detail,
-            };
-            return {
-                ...o,
-                ok: arrival.ok,
-                arrival,
-                steps: [...o.steps, step],
-                error: arrival.ok
-                    ? undefined
-                    : new Error(`${o.name} deployed, but its data did not arrive at ${centralOutcome.name} within ${formatDuration(settings.healthTimeoutMs)}: ${arrival.detail}`),
-            };
-        });
+        return await withAgentsArrival(settings, log, centralOutcome.name, connection, outcomes);
     }
     finally {
         connection.remote.close();
     }
 }
+/** The agents pin the certificate the central host makes: it goes first, then they go together. */
+async function centralThenPinningAgents(settings, log, central, agents, deployHost) {
+    const first = await deployHost(central)();
+    const cert = first.result?.receiverCert;
+    if (cert || settings.agents.pushCa)
+        return [
+            first,
+            ...(await withLimit(settings.parallel, agents.map((a) => deployHost(a, cert)))),
+        ];
+    // Nothing to pin: an agent deployed now would send to a receiver it cannot trust.
+    const why = first.ok
+        ? `${central.name} gave no receiver certificate`
+        : `${central.name} failed, and the agents pin the receiver certificate it makes`;
+    for (const a of agents)
+        prefixedLog(log, a.name).error(`not deployed: ${why}.`);
+    return [first, ...agents.map((a) => skipped(a, why, central.name))];
+}
+/** The deployed agents' data looked for at the central host; each agent's outcome says if it came. */
+async function withAgentsArrival(settings, log, centralName, connection, outcomes) {
+    const deployed = outcomes
+        .filter((o) => o.role === 'agent' && o.ok)
+        .map((o) => ({ host: o.name, targets: o.result?.targets ?? [] }));
+    if (!deployed.length)
+        return outcomes;
+    const started = Date.now();
+    const centralLog = prefixedLog(log, centralName);
+    centralLog.info(`▶ Agents' data: waiting for ${deployed.map((a) => a.host).join(', ')} in Prometheus and Loki`);
+    const { remote, facts } = connection;
+    const seen = await waitForAgents(remote, facts, settings.stack.network, deployed, settings.healthTimeoutMs, centralLog);
+    centralLog.info(`✓ Agents' data: ${seen.filter((a) => a.ok).length}/${seen.length} arrived in ${formatDuration(Date.now() - started)}`);
+    return outcomes.map((o) => {
+        const arrival = seen.find((a) => a.host === o.name);
+        if (!arrival)
+            return o;
+        const step = {
+            name: 'Data at the central host',
+            status: arrival.ok ? 'ok' : 'failed',
+            durationMs: Date.now() - started,
+            detail: arrival.detail,
+        };
+        const error = arrival.ok
+            ? undefined
+            : new Error(`${o.name} deployed, but its data did not arrive at ${centralName} within ${formatDuration(settings.healthTimeoutMs)}: ${arrival.detail}`);
+        return { ...o, ok: arrival.ok, arrival, steps: [...o.steps, step], error };
+    });
+}
 function describe(entry) {
     return { name: entry.name, role: entry.role, host: entry.host };
 }
-
-;// CONCATENATED MODULE: ./src/report/log.ts
-// Where progress goes: the job log (action) or the terminal (CLI). Every line passes through
-// the redactor, so a secret that slips into an error message is still not printed.
-function redactor(secrets) {
-    const sorted = [...secrets].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
-    return (text) => sorted.reduce((t, s) => t.split(s).join('***'), text);
-}
-/**
- * The value with the secrets replaced in every string in it (object keys too), for output that
- * leaves the process as JSON: redact before serialising, since JSON escapes a secret with a "
- * or a backslash and the escaped form no longer matches.
- */
-function redactDeep(value, redact) {
-    if (typeof value === 'string')
-        return redact(value);
-    if (Array.isArray(value))
-        return value.map((v) => redactDeep(v, redact));
-    if (value === null || typeof value !== 'object')
-        return value;
-    const json = value.toJSON;
-    if (typeof json === 'function')
-        return redactDeep(json.call(value), redact);
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [redact(k), redactDeep(v, redact)]));
-}
-/** JSON.stringify of a value whose every string was redacted first. */
-function redactedJson(value, redact, indent) {
-    return JSON.stringify(redactDeep(value, redact), null, indent);
-}
-function redactingLog(log, secrets) {
-    const redact = redactor(secrets);
-    const { stepStarted, stepEnded } = log;
-    return {
-        info: (l) => log.info(redact(l)),
-        warn: (l) => log.warn(redact(l)),
-        error: (l) => log.error(redact(l)),
-        ...(stepStarted && stepEnded
-            ? {
-                stepStarted: (name) => stepStarted.call(log, redact(name)),
-                stepEnded: (r) => stepEnded.call(log, { ...r, name: redact(r.name), detail: r.detail && redact(r.detail) }),
-            }
-            : {}),
-    };
-}
-const consoleLog = {
-    info: (l) => process.stdout.write(`${l}\n`),
-    warn: (l) => process.stderr.write(`warning: ${l}\n`),
-    error: (l) => process.stderr.write(`error: ${l}\n`),
-};
 
 ;// CONCATENATED MODULE: ./src/notify/discord.ts
 // Posting one message to a Discord webhook, politely: a 429 is retried after the time Discord
@@ -73427,6 +73595,7 @@ function hostRows(outcomes) {
 ;// CONCATENATED MODULE: ./src/settings/inputs.ts
 // The action's whole interface in one place. action.yml, the CLI's flags and the README's table
 // are checked against this list by tests, so the three cannot drift apart.
+
 const INPUTS = [
     // run
     {
@@ -73539,8 +73708,8 @@ const INPUTS = [
     {
         name: 'log-agent',
         group: 'stack',
-        default: 'promtail',
-        description: 'Log shipper: promtail (end of life since 2026-03-02) or alloy.',
+        default: DEFAULT_LOG_AGENT,
+        description: `Log shipper: ${LOG_AGENTS.map((a) => `${a.name}${a.endOfLife ? ` (end of life since ${a.endOfLife.since})` : ''}`).join(' or ')}.`,
     },
     // agents
     {
@@ -73731,6 +73900,7 @@ const OUTPUTS = [
 
 
 
+
 class SettingsError extends Error {
     problems;
     constructor(problems) {
@@ -73765,15 +73935,8 @@ function missingRequired(raw) {
     return INPUTS.filter((i) => i.required && !raw[i.name]?.trim()).map((i) => i.name);
 }
 const PLAN_HOST = 'dev-server';
-function readSettings(raw, options = {}) {
-    const needsConnection = options.needsConnection ?? true;
+function inputReader(raw) {
     const problems = [];
-    // With the hosts input, each line names its host.
-    const missing = needsConnection
-        ? [...(raw.host?.trim() || raw.hosts?.trim() ? [] : ['host']), ...missingRequired(raw)]
-        : [];
-    if (missing.length)
-        problems.push(`missing required input${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`);
     const value = (name) => {
         const given = raw[name];
         if (given !== undefined && given.trim() !== '')
@@ -73781,7 +73944,6 @@ function readSettings(raw, options = {}) {
         return INPUTS.find((i) => i.name === name)?.default ?? '';
     };
     const optional = (name) => value(name).trim() || undefined;
-    // Each parse problem is collected, so one run reports every bad input at once.
     const attempt = (fn, fallback) => {
         try {
             return fn();
@@ -73794,13 +73956,57 @@ function readSettings(raw, options = {}) {
             return fallback;
         }
     };
-    // An optional value, parsed when given. A bad one is reported and kept, so that the checks that
-    // follow (e.g. "role agent needs remote-write-url") do not also call it missing.
     const optionalParsed = (name, parse) => {
         const v = optional(name);
         return v && attempt(() => parse(v, name), v);
     };
-    const hostKey = attempt(() => hostKeyPolicy(value), { kind: 'unpinned' });
+    return { raw, problems, value, optional, attempt, optionalParsed };
+}
+function readSettings(raw, options = {}) {
+    const needsConnection = options.needsConnection ?? true;
+    const r = inputReader(raw);
+    const { value, attempt } = r;
+    // With the hosts input, each line names its host.
+    const missing = needsConnection
+        ? [...(raw.host?.trim() || raw.hosts?.trim() ? [] : ['host']), ...missingRequired(raw)]
+        : [];
+    if (missing.length)
+        r.problems.push(`missing required input${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`);
+    const { role, stacks } = readRoleAndStacks(r);
+    const command = attempt(() => parseChoice(value('command'), 'command', ['deploy', 'check']), 'deploy');
+    const connection = readConnection(r, needsConnection);
+    const givenHostName = value('host-name').trim();
+    const settings = {
+        command,
+        // A bad host is reported as host; host-name then has no default to blame.
+        hostName: givenHostName ? attempt(() => parseHostName(givenHostName, 'host-name'), '') : connection.host,
+        notifyOn: attempt(() => parseChoice(value('notify-on') || (command === 'check' ? 'failure' : 'never'), 'notify-on', [
+            'failure',
+            'never',
+        ]), 'never'),
+        connection,
+        stack: readStack(r, stacks, connection.username),
+        agents: readAgents(r, role),
+        hosts: attempt(() => parseHosts(value('hosts'), { remoteDir: value('remote-dir') }), []),
+        parallel: attempt(() => parseInteger(value('parallel'), 'parallel', 1, 20), 3),
+        grafana: readGrafana(r),
+        swapBytes: attempt(() => parseSize(value('swap-size'), 'swap-size', SWAP_SIZE), 0),
+        disk: readDisk(r),
+        healthTimeoutMs: attempt(() => parseDuration(value('health-timeout'), 'health-timeout', HEALTH_TIMEOUT), 180_000),
+        rollback: attempt(() => parseBoolean(value('rollback'), 'rollback'), true),
+        lockTimeoutMs: attempt(() => parseDuration(value('lock-timeout'), 'lock-timeout', LOCK_TIMEOUT), 600_000),
+        secrets: secretValues(raw),
+    };
+    if (needsConnection &&
+        !missing.includes('ssh-key') &&
+        !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(connection.privateKey))
+        r.problems.push('ssh-key: this is not a private key (expected a -----BEGIN … PRIVATE KEY----- block; pass the private key, not the .pub file)');
+    r.problems.push(...agentProblems(settings, needsConnection));
+    if (r.problems.length)
+        throw new SettingsError(r.problems);
+    return settings;
+}
+function readRoleAndStacks({ raw, problems, value, attempt }) {
     const role = attempt(() => parseChoice(value('role'), 'role', ['monitoring', 'agent']), 'monitoring');
     const stacks = attempt(() => parseList(value('stacks') || (role === 'agent' ? 'app,agent' : 'app,monitoring')).map((s) => parseChoice(s, 'stacks', ['app', 'monitoring', 'agent'])), []);
     if (raw.stacks !== undefined && stacks.length === 0 && !problems.some((p) => p.startsWith('stacks'))) {
@@ -73809,102 +74015,82 @@ function readSettings(raw, options = {}) {
     const wrongStack = role === 'agent' ? 'monitoring' : 'agent';
     if (stacks.includes(wrongStack))
         problems.push(`stacks: "${wrongStack}" does not run on a ${role} host (role: ${role})`);
-    const hosts = attempt(() => parseHosts(value('hosts'), { remoteDir: value('remote-dir') }), []);
+    return { role, stacks };
+}
+function readConnection({ raw, value, attempt }, needsConnection) {
+    const hostKey = attempt(() => hostKeyPolicy(value), { kind: 'unpinned' });
+    const givenHost = value('host').trim();
+    const givenUser = value('username').trim();
+    return {
+        host: givenHost ? attempt(() => parseHost(givenHost, 'host'), '') : needsConnection ? '' : PLAN_HOST,
+        port: attempt(() => parsePort(value('port'), 'port'), 22),
+        username: givenUser ? attempt(() => parseUserName(givenUser, 'username'), '') : '',
+        privateKey: normalizeKey(value('ssh-key')),
+        passphrase: raw['ssh-key-passphrase'] || undefined,
+        hostKey,
+        connectTimeoutMs: attempt(() => parseDuration(value('connect-timeout'), 'connect-timeout', CONNECT_TIMEOUT), 30_000),
+    };
+}
+function readStack(r, stacks, username) {
+    const { value, attempt, optionalParsed } = r;
     const network = value('network').trim();
     if (!NETWORK_NAME.test(network))
-        problems.push(`network: ${shown(network)} is not a valid Docker network name (letters, digits and _ . -, starting with a letter or digit)`);
-    const metricsPath = attempt(() => parseUrlPath(value('app-metrics-path'), 'app-metrics-path'), '/');
-    const logsDir = attempt(() => parseContainerDir(value('app-logs-dir'), 'app-logs-dir'), '/app/logs');
-    const command = attempt(() => parseChoice(value('command'), 'command', ['deploy', 'check']), 'deploy');
-    // A bad host is reported as host; host-name then has no default to blame.
-    const givenHost = value('host').trim();
-    const host = givenHost ? attempt(() => parseHost(givenHost, 'host'), '') : needsConnection ? '' : PLAN_HOST;
-    const givenHostName = value('host-name').trim();
-    const hostName = givenHostName ? attempt(() => parseHostName(givenHostName, 'host-name'), '') : host;
-    const givenUser = value('username').trim();
-    const username = givenUser ? attempt(() => parseUserName(givenUser, 'username'), '') : '';
-    const settings = {
-        command,
-        hostName,
-        notifyOn: attempt(() => parseChoice(value('notify-on') || (command === 'check' ? 'failure' : 'never'), 'notify-on', [
-            'failure',
-            'never',
-        ]), 'never'),
-        connection: {
-            host,
-            port: attempt(() => parsePort(value('port'), 'port'), 22),
-            username,
-            privateKey: normalizeKey(value('ssh-key')),
-            passphrase: raw['ssh-key-passphrase'] || undefined,
-            hostKey,
-            connectTimeoutMs: attempt(() => parseDuration(value('connect-timeout'), 'connect-timeout', CONNECT_TIMEOUT), 30_000),
-        },
-        stack: {
-            stackDir: optionalParsed('stack-dir', parseLocalDir),
-            remoteDir: attempt(() => parseRemoteDir(value('remote-dir'), 'remote-dir', username), '~/monitoring'),
-            network,
-            stacks,
-            appImage: optionalParsed('app-image', parseImage),
-            appMetricsPort: attempt(() => parsePort(value('app-metrics-port'), 'app-metrics-port'), 19021),
-            appMetricsPath: metricsPath,
-            appLogsDir: logsDir,
-            images: attempt(() => parseImageOverrides(value('images'), 'images'), {}),
-            pull: attempt(() => parseChoice(value('pull'), 'pull', ['missing', 'always', 'never']), 'missing'),
-            logAgent: attempt(() => parseChoice(value('log-agent'), 'log-agent', ['promtail', 'alloy']), 'promtail'),
-        },
-        agents: {
-            role,
-            acceptAgents: attempt(() => parseBoolean(value('accept-agents'), 'accept-agents'), false),
-            receiverTls: attempt(() => {
-                const v = parseChoice(value('receiver-tls'), 'receiver-tls', ['auto', 'true', 'false']);
-                return v === 'auto' ? 'auto' : v === 'true' ? 'on' : 'off';
-            }, 'auto'),
-            pushCa: attempt(() => parseCertificate(optional('push-ca'), 'push-ca'), undefined),
-            receiverPort: attempt(() => parsePort(value('receiver-port'), 'receiver-port'), 9095),
-            receiverBind: attempt(() => parseIpAddress(value('receiver-bind'), 'receiver-bind'), '0.0.0.0'),
-            remoteWriteUrl: optionalParsed('remote-write-url', parseHttpUrl),
-            lokiPushUrl: optionalParsed('loki-push-url', parseHttpUrl),
-            pushUsername: attempt(() => parsePushUsername(value('push-username'), 'push-username'), 'agent'),
-            pushPassword: raw['push-password'] || undefined,
-            metricsQueryUrl: optionalParsed('metrics-query-url', (v, i) => parseQueryUrl(v, i, 'metrics')),
-            logsQueryUrl: optionalParsed('logs-query-url', (v, i) => parseQueryUrl(v, i, 'logs')),
-            queryUsername: optionalParsed('query-username', parsePushUsername),
-            queryPassword: raw['query-password'] || undefined,
-        },
-        hosts,
-        parallel: attempt(() => parseInteger(value('parallel'), 'parallel', 1, 20), 3),
-        grafana: {
-            adminPassword: raw['grafana-admin-password'] || undefined,
-            discordWebhookUrl: optionalParsed('discord-webhook-url', parseWebhookUrl),
-            cpuAlertThreshold: attempt(() => parseInteger(value('cpu-alert-threshold'), 'cpu-alert-threshold', 1, 100), 70),
-            dashboards: attempt(() => parseList(value('grafana-dashboards'))
-                .filter((id) => id.toLowerCase() !== 'none')
-                .map((id) => {
-                if (!/^[0-9]{1,9}$/.test(id) || Number(id) === 0)
-                    throw new Error(`grafana-dashboards: ${shown(id)} is not a grafana.com dashboard id`);
-                return Number(id);
-            }), []),
-        },
-        swapBytes: attempt(() => parseSize(value('swap-size'), 'swap-size', SWAP_SIZE), 0),
-        disk: {
-            logsBudget: attempt(() => parseBudget(value('logs-disk-budget'), 'logs-disk-budget'), 'auto'),
-            metricsBudget: attempt(() => parseBudget(value('metrics-disk-budget'), 'metrics-disk-budget'), 'auto'),
-            appLogsBudget: attempt(() => parseSize(value('app-logs-disk-budget'), 'app-logs-disk-budget', DISK_BUDGET), 256 * 1024 ** 2),
-        },
-        healthTimeoutMs: attempt(() => parseDuration(value('health-timeout'), 'health-timeout', HEALTH_TIMEOUT), 180_000),
-        rollback: attempt(() => parseBoolean(value('rollback'), 'rollback'), true),
-        lockTimeoutMs: attempt(() => parseDuration(value('lock-timeout'), 'lock-timeout', LOCK_TIMEOUT), 600_000),
-        secrets: secretValues(raw),
+        r.problems.push(`network: ${shown(network)} is not a valid Docker network name (letters, digits and _ . -, starting with a letter or digit)`);
+    return {
+        stackDir: optionalParsed('stack-dir', parseLocalDir),
+        remoteDir: attempt(() => parseRemoteDir(value('remote-dir'), 'remote-dir', username), '~/monitoring'),
+        network,
+        stacks,
+        appImage: optionalParsed('app-image', parseImage),
+        appMetricsPort: attempt(() => parsePort(value('app-metrics-port'), 'app-metrics-port'), 19021),
+        appMetricsPath: attempt(() => parseUrlPath(value('app-metrics-path'), 'app-metrics-path'), '/'),
+        appLogsDir: attempt(() => parseContainerDir(value('app-logs-dir'), 'app-logs-dir'), '/app/logs'),
+        images: attempt(() => parseImageOverrides(value('images'), 'images'), {}),
+        pull: attempt(() => parseChoice(value('pull'), 'pull', ['missing', 'always', 'never']), 'missing'),
+        logAgent: attempt(() => parseChoice(value('log-agent'), 'log-agent', LOG_AGENT_NAMES), DEFAULT_LOG_AGENT),
     };
-    if (needsConnection &&
-        !missing.includes('ssh-key') &&
-        !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(settings.connection.privateKey)) {
-        problems.push('ssh-key: this is not a private key (expected a -----BEGIN … PRIVATE KEY----- block; pass the private key, not the .pub file)');
-    }
-    problems.push(...agentProblems(settings, needsConnection));
-    if (problems.length)
-        throw new SettingsError(problems);
-    return settings;
+}
+function readAgents({ raw, value, optional, attempt, optionalParsed }, role) {
+    return {
+        role,
+        acceptAgents: attempt(() => parseBoolean(value('accept-agents'), 'accept-agents'), false),
+        receiverTls: attempt(() => {
+            const v = parseChoice(value('receiver-tls'), 'receiver-tls', ['auto', 'true', 'false']);
+            return v === 'auto' ? 'auto' : v === 'true' ? 'on' : 'off';
+        }, 'auto'),
+        pushCa: attempt(() => parseCertificate(optional('push-ca'), 'push-ca'), undefined),
+        receiverPort: attempt(() => parsePort(value('receiver-port'), 'receiver-port'), 9095),
+        receiverBind: attempt(() => parseIpAddress(value('receiver-bind'), 'receiver-bind'), '0.0.0.0'),
+        remoteWriteUrl: optionalParsed('remote-write-url', parseHttpUrl),
+        lokiPushUrl: optionalParsed('loki-push-url', parseHttpUrl),
+        pushUsername: attempt(() => parsePushUsername(value('push-username'), 'push-username'), 'agent'),
+        pushPassword: raw['push-password'] || undefined,
+        metricsQueryUrl: optionalParsed('metrics-query-url', (v, i) => parseQueryUrl(v, i, 'metrics')),
+        logsQueryUrl: optionalParsed('logs-query-url', (v, i) => parseQueryUrl(v, i, 'logs')),
+        queryUsername: optionalParsed('query-username', parsePushUsername),
+        queryPassword: raw['query-password'] || undefined,
+    };
+}
+function readGrafana({ raw, value, attempt, optionalParsed }) {
+    return {
+        adminPassword: raw['grafana-admin-password'] || undefined,
+        discordWebhookUrl: optionalParsed('discord-webhook-url', parseWebhookUrl),
+        cpuAlertThreshold: attempt(() => parseInteger(value('cpu-alert-threshold'), 'cpu-alert-threshold', 1, 100), 70),
+        dashboards: attempt(() => parseList(value('grafana-dashboards'))
+            .filter((id) => id.toLowerCase() !== 'none')
+            .map((id) => {
+            if (!/^[0-9]{1,9}$/.test(id) || Number(id) === 0)
+                throw new Error(`grafana-dashboards: ${shown(id)} is not a grafana.com dashboard id`);
+            return Number(id);
+        }), []),
+    };
+}
+function readDisk({ value, attempt }) {
+    return {
+        logsBudget: attempt(() => parseBudget(value('logs-disk-budget'), 'logs-disk-budget'), 'auto'),
+        metricsBudget: attempt(() => parseBudget(value('metrics-disk-budget'), 'metrics-disk-budget'), 'auto'),
+        appLogsBudget: attempt(() => parseSize(value('app-logs-disk-budget'), 'app-logs-disk-budget', DISK_BUDGET), 256 * 1024 ** 2),
+    };
 }
 /** What role, stacks, URLs and credentials must agree on. */
 function agentProblems(s, needsConnection) {
@@ -73932,8 +74118,9 @@ function agentProblems(s, needsConnection) {
     ];
     if (queryInputs.length && !anyAgent)
         out.push(`${queryInputs.join(', ')}: only an agent's data is read back there (role: agent, or role=agent lines in hosts)`);
-    if (anyAgent && s.stack.logAgent !== 'promtail')
-        out.push('log-agent: agent hosts ship logs with promtail in this version (alloy: central stack only)');
+    const onAgents = logAgentsFor('agent').map((x) => x.name);
+    if (anyAgent && !onAgents.includes(s.stack.logAgent))
+        out.push(`log-agent: agent hosts ship logs with ${onAgents.join(' or ')} in this version (${s.stack.logAgent}: central stack only)`);
     return out;
 }
 /**
@@ -74063,6 +74250,7 @@ function inputsFromEnv(env) {
 ;// CONCATENATED MODULE: ./src/action/main.ts
 // The action: read inputs, run a deploy or a check, notify if asked, and turn any error into
 // core.setFailed in one place.
+
 
 
 

@@ -9,6 +9,9 @@ import { type RawInputs, SettingsError } from '../settings/settings.js';
 /** The action's inputs as flags; `command` is the CLI's subcommand instead. */
 export const CLI_INPUTS = INPUTS.filter((i) => i.name !== 'command');
 
+/** The CLI's exit codes: 0 success, 1 the command failed, 2 bad usage or input. */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
 export function envVarFor(input: string): string {
   return `MONITORING_DEPLOY_${input.replace(/-/g, '_').toUpperCase()}`;
 }

@@ -1,6 +1,6 @@
 // `deploy` and `check` on the command line: step lines live on stderr, the result on stdout.
 
-import { type Log, redactedJson, redactingLog } from '../base/log.js';
+import { redactedJson, redactingLog } from '../base/log.js';
 import { checkFailure, checkOutcome, runCheck } from '../engine/check.js';
 import { DeployFailure, deploy } from '../engine/deploy.js';
 import { deployFleet } from '../engine/fleet.js';
@@ -10,22 +10,9 @@ import { GateError } from '../health/gate.js';
 import { notify } from '../notify/notify.js';
 import { dataPathRows } from '../report/gate.js';
 import { budgetText, dataPathTable, hostRows, targetRows, targetsTable } from '../report/summary.js';
-import { liveTerminalLog } from '../report/terminal.js';
 import { readSettings, type Settings, secretValues } from '../settings/settings.js';
 import type { CliArgs } from './args.js';
-
-const STDERR: Log = {
-  info: (l) => process.stderr.write(`${l}\n`),
-  warn: (l) => process.stderr.write(`warning: ${l}\n`),
-  error: (l) => process.stderr.write(`error: ${l}\n`),
-};
-
-/** Progress on stderr, secrets redacted: live step lines on a terminal, plain lines otherwise. */
-function stderrLog(args: CliArgs): Log {
-  const tty = process.stderr.isTTY && !args.json && !process.env.CI;
-  const color = tty && process.stderr.hasColors?.() === true && !process.env.NO_COLOR;
-  return redactingLog(tty ? liveTerminalLog(process.stderr, { color }) : STDERR, secretValues(args.raw));
-}
+import { STDERR, stderrLog } from './log.js';
 
 export async function deployCommand(args: CliArgs, redact: (s: string) => string): Promise<number> {
   const settings = readSettings(args.raw);

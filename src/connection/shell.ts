@@ -8,7 +8,7 @@ export function shq(s: string): string {
 }
 
 /** Non-interactive SSH sessions get a short PATH; docker often lives in /usr/local/bin or /snap/bin. */
-export const PATH_SETUP = 'export PATH="$PATH:/usr/local/bin:/usr/sbin:/sbin:/snap/bin"';
+const PATH_SETUP = 'export PATH="$PATH:/usr/local/bin:/usr/sbin:/sbin:/snap/bin"';
 
 /**
  * The command and stdin that run a script under the host's POSIX sh, whatever the login shell.

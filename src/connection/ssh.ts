@@ -33,6 +33,22 @@ export interface RunOptions {
   readonly explain?: (result: ExecResult) => Error | undefined;
 }
 
+/** How a held script is run: run's options, and how to tell from its output that it got there. */
+export interface HoldOptions<T> extends Omit<RunOptions, 'stdin' | 'timeoutMs'> {
+  /**
+   * Reads the script's stdout so far each time more arrives; a value means the script got where
+   * it holds (a lock taken): hold resolves with it while the script runs on.
+   */
+  readonly ready: (stdout: string) => T | undefined;
+}
+
+/** A script that runs on until released, and what it said on its way there. */
+export interface Held<T> {
+  readonly value: T;
+  /** Ends the script's stdin and our side of its session; no waiting for the host. */
+  release(): void;
+}
+
 const DEFAULT_COMMAND_TIMEOUT_MS = 120_000;
 const KEEPALIVE_INTERVAL_MS = 10_000;
 
@@ -134,19 +150,46 @@ export class RemoteHost {
     const { command, stdin } = invocation(script, options.stdin);
     const r = await this.exec(command, { stdin, timeoutMs: options.timeoutMs, what: options.what });
     if (r.code === 0) return r.stdout;
-    const explained = options.explain?.(r);
-    if (explained) throw explained;
-    throw new DeployError(
-      `${options.what} failed on the host (exit ${r.code}):\n${outputTail(r.stdout, r.stderr)}`,
-      options.fix,
-    );
+    throw scriptError(r, options);
   }
 
   /**
-   * Starts a long-running command and returns its channel once open: the command lives as long
-   * as the channel (and so as long as this connection), e.g. a lock holder.
+   * Runs a script that holds something while it lives (a lock holder), under the same sh and
+   * PATH as run: the script goes as the argument, its stdin stays open, and it runs until
+   * release() ends that (or the connection goes). Resolves once `ready` finds its value in the
+   * output as it streams in; a script that ends before that fails as under run (code null when
+   * the session ended without an exit status).
    */
-  async session(command: string, timeoutMs = 30_000): Promise<ClientChannel> {
+  async hold<T>(script: string, options: HoldOptions<T>): Promise<Held<T>> {
+    const channel = await this.open(invocation(script, '').command);
+    const value = await new Promise<T>((resolve, reject) => {
+      let stdout = '';
+      let stderr = '';
+      const onData = (d: Buffer) => {
+        stdout += d.toString();
+        const v = options.ready(stdout);
+        if (v === undefined) return;
+        channel.stdout.off('data', onData);
+        resolve(v);
+      };
+      channel.stdout.on('data', onData);
+      channel.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+      });
+      // After the value, these settle nothing; before it, they are the script's failure.
+      channel.on('exit', (code: number | null) => reject(scriptError({ stdout, stderr, code }, options)));
+      channel.on('close', () => reject(scriptError({ stdout, stderr, code: null }, options)));
+    });
+    return {
+      value,
+      release: () => {
+        if (this.connected) channel.end();
+      },
+    };
+  }
+
+  /** Starts a command and returns its channel once open: the command lives as long as the channel. */
+  private async open(command: string, timeoutMs = 30_000): Promise<ClientChannel> {
     this.assertAlive();
     this.roundTrips++;
     const conn = this.ssh.connection;
@@ -218,6 +261,17 @@ export class RemoteHost {
     this.assertAlive();
     if (!this.ssh.isConnected()) throw lostError(this.settings, new Error('connection closed'));
   }
+}
+
+/** A script's failure, run or held: the step's own explanation, or what failed, the exit code and the last lines. */
+function scriptError(r: ExecResult, options: RunOptions): Error {
+  return (
+    options.explain?.(r) ??
+    new DeployError(
+      `${options.what} failed on the host (exit ${r.code}):\n${outputTail(r.stdout, r.stderr)}`,
+      options.fix,
+    )
+  );
 }
 
 function firstLine(command: string): string {

@@ -10,7 +10,7 @@ import { type RemoteLayout, remoteLayout, SECRET_FILES } from '../model/layout.j
 import type { Settings } from '../settings/settings.js';
 import { upStacks } from '../stack/compose.js';
 import { assertReleaseId, previousRelease, restoreRelease } from '../stack/releases.js';
-import { connectStep, newRun, type OnHost, preflightStep, withLock } from './session.js';
+import { type OnHost, onConnection, preflightStep, withLock } from './session.js';
 
 /**
  * A short health-timeout suits a deploy that should fail fast, not the release put back after
@@ -67,9 +67,7 @@ export interface RollbackResult {
 /** `monitoring-deploy rollback [RELEASE]`: the named release, or the one before the current. */
 export async function rollbackHost(settings: Settings, log: Log, named?: string): Promise<RollbackResult> {
   if (named !== undefined) assertReleaseId(named);
-  const run = newRun(settings, log);
-  const remote = await connectStep(run);
-  try {
+  return onConnection(settings, log, async (run, remote) => {
     const facts = await preflightStep(run, remote);
     const h: OnHost = { ...run, remote, facts };
     const layout = remoteLayout(settings.stack.remoteDir, facts.home);
@@ -86,7 +84,5 @@ export async function rollbackHost(settings: Settings, log: Log, named?: string)
       run.steps.run(`Rollback to ${release}`, () => rollBack(h, layout, release, true)),
     );
     return { release, gate, steps: run.steps.records };
-  } finally {
-    remote.close();
-  }
+  });
 }

@@ -47,6 +47,21 @@ export function connectStep(run: Run): Promise<RemoteHost> {
   });
 }
 
+/** A run that connects (the Connect step), hands the connection to fn, and always closes it. */
+export async function onConnection<T>(
+  settings: Settings,
+  log: Log,
+  fn: (run: Run, remote: RemoteHost) => Promise<T>,
+): Promise<T> {
+  const run = newRun(settings, log);
+  const remote = await connectStep(run);
+  try {
+    return await fn(run, remote);
+  } finally {
+    remote.close();
+  }
+}
+
 /** Read-only facts; with `strict`, a host that cannot be deployed to stops the run here. */
 export function preflightStep(run: Run, remote: RemoteHost, strict = true): Promise<HostFacts> {
   return run.steps.run('Preflight', async () => {

@@ -8,15 +8,17 @@ export function dockerCommand(facts: HostFacts): string {
   return facts.dockerAccess === 'sudo' ? 'sudo -n docker' : 'docker';
 }
 
+/** Prints the container's IP address on each of its networks, on one line. */
+function containerAddressScript(docker: string, container: string): string {
+  return `${docker} inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' ${shq(container)}`;
+}
+
 /** The IP address of a container on its (first) network, for a tunnel to reach it. */
 export async function containerAddress(remote: RemoteHost, facts: HostFacts, container: string): Promise<string> {
-  const out = await remote.run(
-    `${dockerCommand(facts)} inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' ${shq(container)}`,
-    {
-      what: `Finding container ${container}`,
-      explain: (r) => new DeployError(`Container "${container}" is not running on the host (${r.stderr.trim()}).`),
-    },
-  );
+  const out = await remote.run(containerAddressScript(dockerCommand(facts), container), {
+    what: `Finding container ${container}`,
+    explain: (r) => new DeployError(`Container "${container}" is not running on the host (${r.stderr.trim()}).`),
+  });
   const ip = out.trim().split(/\s+/)[0];
   if (!ip) throw new DeployError(`Container "${container}" is not running on the host or has no network address.`);
   return ip;

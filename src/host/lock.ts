@@ -2,10 +2,9 @@
 // our SSH session: released when we end it, and by the host itself if the connection drops, so
 // a crashed runner never leaves a stale lock behind. The same session reads the host's state
 // once the lock is held: taking the lock and learning what to change cost one round trip.
-import type { ClientChannel } from 'ssh2';
 import type { Log } from '../base/log.js';
-import { PATH_SETUP, shq } from '../connection/shell.js';
-import type { RemoteHost } from '../connection/ssh.js';
+import { shq } from '../connection/shell.js';
+import type { ExecResult, RemoteHost } from '../connection/ssh.js';
 import { DeployError } from '../errors.js';
 
 export interface HeldLock {
@@ -31,12 +30,11 @@ const END = '@@lock-script-end';
 /**
  * The lock lives in the login user's own directory (mode 700): no other local user can take it
  * first or fake its owner line. Then `then` runs under the lock; the session holds it until we
- * close our side or the connection goes.
+ * close our side or the connection goes. RemoteHost.hold gives it sh and the full PATH.
  */
 export function lockScript(lockName: string, owner: string, timeoutSec: number, then = ''): string {
   const f = '"$f"';
   return [
-    PATH_SETUP,
     'd="$HOME/.monitoring-deploy"',
     '(umask 077; mkdir -p "$d") || exit 4',
     `f="$d"/${shq(`${lockName}.lock`)}`,
@@ -53,6 +51,26 @@ export function lockScript(lockName: string, owner: string, timeoutSec: number, 
   ].join('\n');
 }
 
+/** Why the lock was not taken, from the lock script's exit (null: the session ended first). */
+function lockError(lockName: string, timeoutMs: number): (r: ExecResult) => DeployError {
+  return (r) => {
+    if (r.code === null)
+      return new DeployError(
+        `The SSH session ended before the deploy lock was taken: ${r.stderr.trim() || 'no reason given'}`,
+      );
+    if (r.code === 3)
+      return new DeployError(
+        `Another deploy to this host still held the lock after ${Math.round(timeoutMs / 1000)}s.`,
+        'wait for it to finish (its owner is printed above), or raise lock-timeout.',
+      );
+    if (r.code === 127 || /flock: (not found|command not found)/.test(r.stderr))
+      return new DeployError('The host has no `flock` (util-linux).', 'install util-linux on the host.');
+    return new DeployError(
+      `Could not take the deploy lock ~/.monitoring-deploy/${lockName}.lock (exit ${r.code}): ${r.stderr.trim()}`,
+    );
+  };
+}
+
 export async function acquireLock(
   remote: RemoteHost,
   lockName: string,
@@ -62,16 +80,13 @@ export async function acquireLock(
   owner = lockOwner(),
 ): Promise<HeldLock> {
   const started = Date.now();
-  const channel: ClientChannel = await remote.session(
-    `sh -c ${shq(lockScript(lockName, owner, timeoutMs / 1000, then))}`,
-  );
-  let out = '';
-  let err = '';
   let waited = false;
   let lockedAt = 0;
-  const output = await new Promise<string>((resolve, reject) => {
-    const onData = (d: Buffer) => {
-      out += d.toString();
+  // The script's output is read as it comes: whoever holds the lock is named while we wait.
+  const held = await remote.hold(lockScript(lockName, owner, timeoutMs / 1000, then), {
+    what: 'Taking the deploy lock',
+    explain: lockError(lockName, timeoutMs),
+    ready: (out) => {
       const wait = /^WAIT (.*)$/m.exec(out);
       if (wait && !waited) {
         waited = true;
@@ -82,46 +97,9 @@ export async function acquireLock(
       const locked = out.indexOf('LOCKED\n');
       if (locked >= 0 && !lockedAt) lockedAt = Date.now();
       const end = out.indexOf(`${END}\n`);
-      if (locked >= 0 && end > locked) {
-        channel.stdout.off('data', onData);
-        resolve(out.slice(locked + 'LOCKED\n'.length, end));
-      }
-    };
-    channel.stdout.on('data', onData);
-    channel.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    // A session that closes without an exit status (the connection went) must not leave us waiting.
-    channel.on('close', () => {
-      reject(
-        new DeployError(`The SSH session ended before the deploy lock was taken: ${err.trim() || 'no reason given'}`),
-      );
-    });
-    channel.on('exit', (code: number | null) => {
-      if (code === 3) {
-        reject(
-          new DeployError(
-            `Another deploy to this host still held the lock after ${Math.round(timeoutMs / 1000)}s.`,
-            'wait for it to finish (its owner is printed above), or raise lock-timeout.',
-          ),
-        );
-      } else if (code === 127 || /flock: (not found|command not found)/.test(err)) {
-        reject(new DeployError('The host has no `flock` (util-linux).', 'install util-linux on the host.'));
-      } else {
-        reject(
-          new DeployError(
-            `Could not take the deploy lock ~/.monitoring-deploy/${lockName}.lock (exit ${code}): ${err.trim()}`,
-          ),
-        );
-      }
-    });
-  });
-  return {
-    waitedMs: lockedAt - started,
-    output,
-    // No waiting for the close: ending our side ends the session, and the host drops the lock.
-    release: () => {
-      if (remote.connected) channel.end();
+      return locked >= 0 && end > locked ? out.slice(locked + 'LOCKED\n'.length, end) : undefined;
     },
-  };
+  });
+  // No waiting for the close: ending our side ends the session, and the host drops the lock.
+  return { waitedMs: lockedAt - started, output: held.value, release: held.release };
 }

@@ -11,9 +11,7 @@ import { PROJECT_NAMES, type StackKey, UP_RELEASE } from '../model/layout.js';
 import type { PullPolicy } from '../settings/settings.js';
 import type { RenderedStack } from './render.js';
 
-/** Records the release whose stacks were last brought up whole (a rerun of it need not run up). */
-
-/** Prints `@up RELEASE`: the release last brought up. */
+/** Prints `@up RELEASE`: the release whose stacks were last brought up whole (a rerun of it need not run up). */
 export function upState(root: string): string {
   return `echo "@up $(cat ${shq(`${root}/${UP_RELEASE}`)} 2>/dev/null)"`;
 }
@@ -221,7 +219,6 @@ export async function upStacks(remote: RemoteHost, facts: HostFacts, up: UpReque
   return parseUp(stdout);
 }
 
-/** Compose's own words, sorted into the failures a person can fix. */
 /** Each service's image, as the stack's compose files (and the images overrides) set it. */
 export function imagesOf(rendered: RenderedStack): Record<string, string> {
   const out: Record<string, string> = {};

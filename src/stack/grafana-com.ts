@@ -42,9 +42,27 @@ export function bindDashboard(raw: string, id: number): string {
 
 const dashboardsDir = (layout: RemoteLayout) => `${layout.dataDir}/grafana-com-dashboards`;
 
+const dashboardUrl = (baseUrl: string, id: number) =>
+  `${baseUrl.replace(/\/$/, '')}/api/dashboards/${id}/revisions/latest/download`;
+
 /** Prints `@dashboard FILE` for each dashboard already downloaded. */
 export function dashboardsState(layout: RemoteLayout): string {
   return `ls -1 ${shq(dashboardsDir(layout))} 2>/dev/null | sed 's/^/@dashboard /'`;
+}
+
+/** Prints the document at url: downloaded by the host itself, with whichever client it has. */
+function downloadScript(url: string): string {
+  return `if command -v curl >/dev/null; then curl -fsSL --max-time 60 ${shq(url)}; else wget -q -T 60 -O - ${shq(url)}; fi`;
+}
+
+/** Writes stdin as dashboard id in dir, through a temporary file: never half a dashboard. */
+function writeDashboardScript(dir: string, id: number): string {
+  const tmp = shq(`${dir}/.${id}.tmp`);
+  return `cat > ${tmp} && mv -f -- ${tmp} ${shq(`${dir}/${id}.json`)}`;
+}
+
+function removeDashboardsScript(dir: string, files: readonly string[]): string {
+  return `cd ${shq(dir)} && rm -f -- ${files.map(shq).join(' ')}`;
 }
 
 export function parseDashboards(stdout: string): string[] {
@@ -54,7 +72,7 @@ export function parseDashboards(stdout: string): string[] {
     .map((l) => l.slice('@dashboard '.length));
 }
 
-/** The wanted dashboards on the host; `present` (from dashboardsState) lists what is there. */
+/** The wanted dashboards on the host; `listed` (from dashboardsState) is what is there. */
 export async function ensureGrafanaComDashboards(
   remote: RemoteHost,
   layout: RemoteLayout,
@@ -64,48 +82,55 @@ export async function ensureGrafanaComDashboards(
 ): Promise<StepOutcome & { warnings: string[] }> {
   const dir = dashboardsDir(layout);
   const present = new Set(listed.filter((f) => /^\d+\.json$/.test(f)));
-  const wanted = new Set(ids.map((id) => `${id}.json`));
   const warnings: string[] = [];
   const added: number[] = [];
   for (const id of ids) {
     if (present.has(`${id}.json`)) continue;
-    const url = `${baseUrl.replace(/\/$/, '')}/api/dashboards/${id}/revisions/latest/download`;
-    let json: string;
-    try {
-      // Downloaded by the host itself, with whichever client it has.
-      json = await remote.run(
-        `if command -v curl >/dev/null; then curl -fsSL --max-time 60 ${shq(url)}; else wget -q -T 60 -O - ${shq(url)}; fi`,
-        { what: `Downloading grafana.com dashboard ${id}`, timeoutMs: 90_000 },
-      );
-      if (!json.trim().startsWith('{')) throw new Error('the answer is not a dashboard');
-    } catch (e) {
-      warnings.push(
-        `grafana.com dashboard ${id} could not be downloaded on the host from ${url} (${lastLine(e)}); the deploy goes on without it.`,
-      );
-      continue;
-    }
-    let bound: string;
-    try {
-      bound = bindDashboard(json, id);
-    } catch (e) {
-      warnings.push(`grafana.com dashboard ${id} was not imported: ${(e as Error).message}`);
-      continue;
-    }
-    await remote.run(
-      `cat > ${shq(`${dir}/.${id}.tmp`)} && mv -f -- ${shq(`${dir}/.${id}.tmp`)} ${shq(`${dir}/${id}.json`)}`,
-      {
-        what: `Writing dashboard ${id}`,
-        stdin: bound,
-      },
-    );
-    added.push(id);
+    const warning = await importDashboard(remote, dir, id, dashboardUrl(baseUrl, id));
+    if (warning) warnings.push(warning);
+    else added.push(id);
   }
+  const wanted = new Set(ids.map((id) => `${id}.json`));
   const stale = [...present].filter((f) => !wanted.has(f));
-  if (stale.length)
-    await remote.run(`cd ${shq(dir)} && rm -f -- ${stale.map(shq).join(' ')}`, { what: 'Removing old dashboards' });
-  const changed = added.length > 0 || stale.length > 0;
+  if (stale.length) await remote.run(removeDashboardsScript(dir, stale), { what: 'Removing old dashboards' });
   const have = ids.filter((id) => present.has(`${id}.json`));
-  const detail = [
+  return {
+    changed: added.length > 0 || stale.length > 0,
+    detail: dashboardsDetail(ids, added, stale, have, warnings),
+    warnings,
+  };
+}
+
+/** Downloads one dashboard on the host, binds it and writes it; a warning instead if it cannot. */
+async function importDashboard(remote: RemoteHost, dir: string, id: number, url: string): Promise<string | undefined> {
+  let json: string;
+  try {
+    json = await remote.run(downloadScript(url), {
+      what: `Downloading grafana.com dashboard ${id}`,
+      timeoutMs: 90_000,
+    });
+    if (!json.trim().startsWith('{')) throw new Error('the answer is not a dashboard');
+  } catch (e) {
+    return `grafana.com dashboard ${id} could not be downloaded on the host from ${url} (${lastLine(e)}); the deploy goes on without it.`;
+  }
+  let bound: string;
+  try {
+    bound = bindDashboard(json, id);
+  } catch (e) {
+    return `grafana.com dashboard ${id} was not imported: ${(e as Error).message}`;
+  }
+  await remote.run(writeDashboardScript(dir, id), { what: `Writing dashboard ${id}`, stdin: bound });
+  return undefined;
+}
+
+function dashboardsDetail(
+  ids: readonly number[],
+  added: readonly number[],
+  stale: readonly string[],
+  have: readonly number[],
+  warnings: readonly string[],
+): string {
+  return [
     added.length ? `imported ${added.join(', ')}` : '',
     stale.length ? `removed ${stale.join(', ')}` : '',
     have.length ? `${have.join(', ')} present` : '',
@@ -114,7 +139,6 @@ export async function ensureGrafanaComDashboards(
   ]
     .filter(Boolean)
     .join('; ');
-  return { changed, detail, warnings };
 }
 
 /** What the host's downloader said last (curl's or wget's reason). */

@@ -43,12 +43,16 @@ export function assertReleaseId(release: string): void {
  */
 const NEVER_REMOVED = [SECRET_FILES.grafanaAdminPassword, SECRET_FILES.grafanaSecretKey];
 
-export function restoreScript(release: string): string {
+/**
+ * Puts the release's files back; run in the stack's directory, or in `root` when given. Prints
+ * `@now`, `@changed PATH` for each file it changed, the compose files and the .env.
+ */
+export function restoreScript(release: string, root?: string): string {
   assertReleaseId(release);
   const r = shq(`${RELEASES}/${release}`);
   const composeCandidates = Object.values(COMPOSE_FILES).flatMap((f) => [f, imagesOverrideFile(keyOf(f))]);
   // Manifests are read one path per line: a name with spaces stays one name.
-  return `set -e
+  return `${root === undefined ? '' : `cd ${shq(root)} || exit 1\n`}set -e
 echo "@now $(date +%s)"
 [ -f ${r}/${MANIFEST} ] || { echo "no release "${shq(release)}" on the host (kept: $(ls -1t ${RELEASES} 2>/dev/null | tr '\\n' ' '))" >&2; exit 7; }
 while IFS= read -r f; do
@@ -71,6 +75,11 @@ done
 [ -f .env ] && echo "@env $(base64 -w0 < .env)"
 exit 0
 `;
+}
+
+/** Prints the release before the current one, as the host recorded it (nothing if none). */
+export function previousReleaseScript(root: string): string {
+  return `cat ${shq(`${root}/${RELEASE_FILE}.previous`)} 2>/dev/null || true`;
 }
 
 function keyOf(composeFile: string): StackKey {
@@ -110,7 +119,7 @@ export async function restoreRelease(
   release: string,
   stacks: readonly StackName[],
 ): Promise<RestoredRelease> {
-  const out = await remote.run(`cd ${shq(layout.root)} || exit 1\n${restoreScript(release)}`, {
+  const out = await remote.run(restoreScript(release, layout.root), {
     what: `Restoring release ${release}`,
     explain: (r) =>
       r.code === 7
@@ -122,7 +131,7 @@ export async function restoreRelease(
 
 /** The release before the current one, as the host recorded it. */
 export async function previousRelease(remote: RemoteHost, layout: RemoteLayout): Promise<string | undefined> {
-  const out = await remote.run(`cat ${shq(`${layout.root}/${RELEASE_FILE}.previous`)} 2>/dev/null || true`, {
+  const out = await remote.run(previousReleaseScript(layout.root), {
     what: 'Reading the previous release',
   });
   return out.trim() || undefined;

@@ -123,10 +123,14 @@ export function stagingScript(root: string, plan: UploadPlan, allFiles: readonly
 
 const KEEP_RELEASES = 5;
 
-/** Keeps a copy of the release's files (secrets included, so mode 700) for rollback. */
-function saveReleaseScript(release: string): string {
+/**
+ * Keeps a copy of the release's files (secrets included, so mode 700) for rollback; run in the
+ * stack's directory, or in `root` when given.
+ */
+function saveReleaseScript(release: string, root?: string): string {
   const r = shq(`${RELEASES}/${release}`);
   return [
+    ...(root === undefined ? [] : ['set -e', `cd ${shq(root)}`]),
     `mkdir -p ${RELEASES} && chmod 700 ${RELEASES}`,
     // Through a file, not a pipe: a pipe would hide the first tar's failure and keep half a release.
     `if [ ! -d ${r} ]; then rm -rf ${r}.tmp ${r}.tar && tar -cf ${r}.tar -T ${MANIFEST} ${MANIFEST} && mkdir ${r}.tmp && tar -xf ${r}.tar -C ${r}.tmp && rm -f ${r}.tar && mv ${r}.tmp ${r}; fi`,
@@ -154,6 +158,10 @@ export function commitScript(root: string, plan: UploadPlan): string {
     saveReleaseScript(plan.release),
   );
   return `${lines.join('\n')}\n`;
+}
+
+function dropStagingScript(root: string): string {
+  return `rm -rf -- ${shq(`${root}/${STAGING}`)}`;
 }
 
 export async function stage(
@@ -185,12 +193,12 @@ export async function stage(
 
 /** Removes a staged tree that will not be committed. */
 export async function dropStaging(remote: RemoteHost, layout: RemoteLayout): Promise<void> {
-  await remote.run(`rm -rf -- ${shq(`${layout.root}/${STAGING}`)}`, { what: 'Removing the staged files' });
+  await remote.run(dropStagingScript(layout.root), { what: 'Removing the staged files' });
 }
 
 /** Keeps the current release for rollback when an older deploy did not (a no-op otherwise). */
 export async function saveRelease(remote: RemoteHost, layout: RemoteLayout, release: string): Promise<void> {
-  await remote.run(`set -e\ncd ${shq(layout.root)}\n${saveReleaseScript(release)}`, {
+  await remote.run(saveReleaseScript(release, layout.root), {
     what: `Keeping release ${release}`,
   });
 }
