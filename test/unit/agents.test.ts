@@ -17,6 +17,7 @@ import { remoteLayout } from '../../src/model/layout';
 import { readSettings, type SettingsError } from '../../src/settings/settings';
 import { planStack } from '../../src/stack/plan';
 import { htpasswdLine } from '../../src/stack/render';
+import { PROMTOOL, requireProgram } from '../helpers/machine';
 
 const KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----';
 const FP = `SHA256:${'A'.repeat(43)}`;
@@ -358,7 +359,7 @@ describe('rendering per role', () => {
         .replace('/etc/prometheus/push_password', join(out, 'ca.pem')),
     );
     expect(
-      execFileSync('promtool', ['check', 'config', '--agent', join(out, 'p.yml')], { encoding: 'utf8' }),
+      execFileSync(requireProgram(PROMTOOL), ['check', 'config', '--agent', join(out, 'p.yml')], { encoding: 'utf8' }),
     ).toContain('SUCCESS');
     // Without push-ca: no tls_config at all, the system's CAs.
     const plain = readSettings(
