@@ -53,9 +53,10 @@ if ! docker_ready; then
   # With no engine running, nothing owns the deploy's stacks: any here were left by a sandbox
   # that was killed, and their restart policy brought them back with root-owned bind mounts in
   # the next user's home. (With an engine already up, they may be another sandbox's.)
+  # The fix it prints removes their volumes too: kept, a deploy here would take their data over.
   for project in md-app md-monitoring; do
     [ -z "$(docker ps -aq --filter "label=com.docker.compose.project=$project")" ] ||
-      die "containers of the stack $project are on this machine, left by a sandbox that was not taken down: docker rm -f \$(docker ps -aq --filter label=com.docker.compose.project=$project), then run this again"
+      die "containers of the stack $project are on this machine, left by a sandbox that was not taken down: docker ps -aq --filter label=com.docker.compose.project=$project | xargs -r docker rm -f; docker volume ls -q --filter label=com.docker.compose.project=$project | xargs -r docker volume rm, then run this again"
   done
 fi
 docker ps -aq --no-trunc | sort > "$state/containers.before"
