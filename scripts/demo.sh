@@ -44,5 +44,5 @@ cat <<DONE
 
 Grafana: http://127.0.0.1:3000   login: admin / $password   (a throwaway password made on the host)
 The stack lives in $SANDBOX_HOME/monitoring on the demo host; \`npm run demo\` again redeploys.
-Tear it all down (containers, networks, swap, the login user, sshd): npm run demo:down
+Tear it all down (containers, networks, volumes, swap, the login user, sshd): npm run demo:down
 DONE

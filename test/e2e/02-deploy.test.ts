@@ -19,6 +19,7 @@ import {
 import { runCli, runCliOnTerminal } from '../helpers/dist';
 import { connectionFlags, keyEnv, loadSandbox, type Sandbox } from '../helpers/sandbox';
 import { screen } from '../helpers/terminal';
+import { until } from '../helpers/wait';
 
 let s: Sandbox;
 beforeAll(() => {
@@ -87,21 +88,29 @@ describe('deploy (dist/index.js on the sandbox host)', () => {
   it("the real Promtail finds the app's and nginx's log files through the mounts", async () => {
     // A request through nginx writes its access log.
     expect(sh('curl -s http://127.0.0.1/')).toContain('app stand-in');
-    let jobs: string[] = [];
-    for (let i = 0; i < 30 && !(jobs.includes('nginx_log') && jobs.includes('info_logs')); i++) {
-      const r = await runCli(['fetch', ...connectionFlags(s), 'loki:3100/loki/api/v1/label/job/values'], keyEnv(s));
-      jobs = JSON.parse(r.stdout.split('\n').slice(1).join('\n') || '{}').data ?? [];
-      if (!jobs.includes('nginx_log')) await new Promise((res) => setTimeout(res, 1000));
-    }
-    expect(jobs).toEqual(expect.arrayContaining(['debug_logs', 'info_logs', 'warn_logs', 'nginx_log']));
-    // The canary's files give those jobs at once; the access log's own stream comes when Promtail
-    // has read the request's line. nginx writes it as segments (access-YYYYmmddTHHMMSS.log), each
-    // tailed by its path.
+    // The job names alone prove nothing here: the canary's files give them at once. The files'
+    // own streams come when Promtail has read a line of each: nginx's access log (written as
+    // segments, access-YYYYmmddTHHMMSS.log, each tailed by its path) and the app's info.log.
+    // Wait for exactly those, then look at them.
     const accessStream = /"filename":"\/var\/log\/nginx\/access-\d{8}T\d{6}\.log"/;
-    await expect.poll(() => lokiStreams().some((l) => accessStream.test(l)), { timeout: 30_000 }).toBe(true);
-    const streams = lokiStreams();
-    expect(streams).toContainEqual(expect.stringContaining('"filename":"/var/log/app/info/info.log"'));
-    expect(streams).toContainEqual(expect.stringContaining('"host":"127.0.0.1"'));
+    const infoStream = '"filename":"/var/log/app/info/info.log"';
+    let streams: string[] = [];
+    await until(
+      "the streams of nginx's access log and the app's info.log in Loki",
+      90,
+      () => {
+        streams = lokiStreams();
+        return (streams.some((l) => accessStream.test(l)) && streams.some((l) => l.includes(infoStream))) || undefined;
+      },
+      () => streams.join(' '),
+    );
+    const access = JSON.parse(streams.find((l) => accessStream.test(l)) ?? '{}');
+    expect(access).toMatchObject({ job: 'nginx_log', host: '127.0.0.1' });
+    expect(streams).toContainEqual(expect.stringContaining(infoStream));
+    // Every job, as the CLI's fetch reads Loki's labels through its tunnel.
+    const r = await runCli(['fetch', ...connectionFlags(s), 'loki:3100/loki/api/v1/label/job/values'], keyEnv(s));
+    const jobs: string[] = JSON.parse(r.stdout.split('\n').slice(1).join('\n') || '{}').data ?? [];
+    expect(jobs).toEqual(expect.arrayContaining(['debug_logs', 'info_logs', 'warn_logs', 'nginx_log']));
   });
 
   it('an immediate second run changes nothing: nothing uploaded, nothing restarted', async () => {

@@ -1,5 +1,7 @@
 // `npm run demo`, as a newcomer runs it, on a sandbox of its own: green, then a redeploy that
-// changes nothing; `npm run demo:down` leaves no container, network, swap file, user or sshd.
+// changes nothing; `npm run demo:down` leaves no container, network, volume, swap file, user or
+// sshd. Where the main sandbox's stacks ran before (the files before this one), the demo's deploy
+// takes their volumes over, and demo:down removes those with the rest.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -20,10 +22,14 @@ const npm = (script: string) =>
     encoding: 'utf8',
   });
 
-/** What the demo may add to this machine. */
+/** The stacks' named volumes (md-monitoring_loki-data, …). */
+const stackVolumes = () => sh("docker volume ls -q | grep '^md-' | sort || true");
+
+/** What the demo may add to this machine (besides the stacks' volumes). */
 const machine = () => ({
   containers: sh('docker ps -aq --no-trunc | sort'),
   networks: sh('docker network ls -q --no-trunc | sort'),
+  volumes: sh("docker volume ls -q | grep -v '^md-' | sort || true"),
   swaps: sh('swapon --show=NAME --noheadings | sort'),
   user: sh(`id ${DEMO_USER} >/dev/null 2>&1 && echo present || echo absent`),
   sshd: sh(`pgrep -f '[s]shd.*${DEMO_DIR}' >/dev/null && echo running || echo stopped`),
@@ -46,6 +52,7 @@ describe('npm run demo', () => {
   it('deploys green, says so with the tables and the login, redeploys with nothing changed, and goes away whole', () => {
     const before = machine();
     expect(before.user).toBe('absent');
+    console.info(`11-demo: the stacks' volumes before the demo: ${stackVolumes().split('\n').join(' ') || 'none'}`);
     const first = npm('demo');
     expect(first.status, first.stderr).toBe(0);
     expect(first.stdout).toMatch(/^JOB\s+INSTANCE\s+HEALTH/m);
@@ -63,6 +70,7 @@ describe('npm run demo', () => {
     const down = spawnSync('npm', ['run', '-s', 'demo:down'], { cwd: ROOT, env, encoding: 'utf8' });
     expect(down.status, down.stderr).toBe(0);
     expect(machine()).toEqual(before);
+    expect(stackVolumes()).toBe('');
     expect(existsSync(DEMO_DIR)).toBe(false);
     expect(() => execFileSync('id', [DEMO_USER], { stdio: 'ignore' })).toThrow();
   });

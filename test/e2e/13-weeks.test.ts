@@ -11,6 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { deployWithCli, lokiGet, lokiLines, lokiStreams, sandboxInputs, sh } from '../helpers/deploy';
 import { runCli } from '../helpers/dist';
 import { connectionFlags, keyEnv, loadSandbox, type Sandbox } from '../helpers/sandbox';
+import { until } from '../helpers/wait';
 
 let s: Sandbox;
 beforeAll(() => {
@@ -18,24 +19,6 @@ beforeAll(() => {
 });
 
 const MiB = 1024 ** 2;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls until fn returns a value (not undefined), or gives up after the deadline with the last error. */
-async function until<T>(what: string, seconds: number, fn: () => T | undefined): Promise<T> {
-  const deadline = Date.now() + seconds * 1000;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}${last ? `: ${last}` : ''}`);
-    await sleep(1000);
-  }
-}
-
 /** The bundled stack with a .env of the stack dir's own (merged into the one the deploy writes). */
 function bundledWith(env: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'md-weeks-stack-'));

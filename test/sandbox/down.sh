@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Tears the sandbox down and leaves the machine as up.sh found it: containers, networks and
-# volumes made since, swap and /etc/fstab lines added since, the login user, sudoers entry,
-# sshd, and dockerd if up.sh started it. Images are removed too unless --keep-images.
+# volumes made since (and those of the stacks its login user deployed), swap and
+# /etc/fstab lines added since, the login user, sudoers entry, sshd, and dockerd if up.sh started
+# it. Images are removed too unless --keep-images.
 . "$(dirname "$0")/lib.sh"
 keep_images=0
 [ "${1:-}" = --keep-images ] && keep_images=1
@@ -25,9 +26,20 @@ pkill -f "sshd: $SANDBOX_USER" 2>/dev/null
 
 if [ -d "$state" ] && docker_ready; then
   new() { comm -13 "$state/$1.before" <(sort); }
-  docker ps -aq --no-trunc | sort | new containers | xargs -r docker rm -f >/dev/null
+  containers=$(docker ps -aq --no-trunc | sort | new containers)
+  # The stacks this sandbox's user deployed (compose projects whose files were in its home): their
+  # volumes go with them, as `docker compose down --volumes` would take them, also those that were
+  # on the engine before up.sh (left by another sandbox, whose stack this one's deploy took over):
+  # they hold this sandbox's data now, and kept, the next sandbox would record them as not its own.
+  home=$(getent passwd "$SANDBOX_USER" | cut -d: -f6)
+  projects=$(printf '%s\n' "$containers" | xargs -r docker inspect -f '{{index .Config.Labels "com.docker.compose.project.working_dir"}} {{index .Config.Labels "com.docker.compose.project"}}' 2>/dev/null |
+    awk -v home="$home/" 'home != "/" && $2 != "" && index($1, home) == 1 { print $2 }' | sort -u)
+  printf '%s\n' "$containers" | xargs -r docker rm -f >/dev/null
   docker network ls -q --no-trunc --filter type=custom | sort | new networks | xargs -r docker network rm >/dev/null
-  docker volume ls -q | sort | new volumes | xargs -r docker volume rm >/dev/null
+  {
+    docker volume ls -q | sort | new volumes
+    for project in $projects; do docker volume ls -q --filter "label=com.docker.compose.project=$project"; done
+  } | sort -u | xargs -r docker volume rm >/dev/null
   if [ "$keep_images" = 0 ]; then
     cat "$SANDBOX_DIR/images.txt" "$SANDBOX_DIR/extra-images.txt" 2>/dev/null | cut -d= -f2 | sort -u | xargs -r docker rmi -f >/dev/null
   fi

@@ -28,7 +28,16 @@ case "$compose" in v1|v2|v1-old|none) ;; *) die "--compose takes v1, v2, v1-old 
 [ ! -f "$SANDBOX_DIR/sandbox.env" ] || die "a sandbox is already up ($SANDBOX_DIR); run down.sh first"
 
 bash "$SANDBOX_HERE/install.sh"
-command -v docker-compose >/dev/null || [ "$compose" = v2 ] || die "--compose $compose needs docker-compose (install.sh installs it)"
+# Compose v1 is Debian's docker-compose (Python) by its path: a `docker-compose` elsewhere on the
+# PATH may be a Compose v2 binary of that name.
+compose_v1=/usr/bin/docker-compose
+if [ "$compose" = v1 ] || [ "$compose" = v1-old ]; then
+  v1_version=$("$compose_v1" version --short 2>/dev/null) || die "--compose $compose needs Debian's docker-compose at $compose_v1 (install.sh installs it)"
+  case "$v1_version" in
+    1.2[89].*) ;;
+    *) die "--compose $compose needs Compose v1 1.28 or 1.29 at $compose_v1 (Debian bookworm's docker-compose); it says $v1_version" ;;
+  esac
+fi
 
 mkdir -p "$SANDBOX_DIR/state" "$SANDBOX_DIR/keys"
 chmod 700 "$SANDBOX_DIR"
@@ -44,9 +53,10 @@ if ! docker_ready; then
   # With no engine running, nothing owns the deploy's stacks: any here were left by a sandbox
   # that was killed, and their restart policy brought them back with root-owned bind mounts in
   # the next user's home. (With an engine already up, they may be another sandbox's.)
+  # The fix it prints removes their volumes too: kept, a deploy here would take their data over.
   for project in md-app md-monitoring; do
     [ -z "$(docker ps -aq --filter "label=com.docker.compose.project=$project")" ] ||
-      die "containers of the stack $project are on this machine, left by a sandbox that was not taken down: docker rm -f \$(docker ps -aq --filter label=com.docker.compose.project=$project), then run this again"
+      die "containers of the stack $project are on this machine, left by a sandbox that was not taken down: docker ps -aq --filter label=com.docker.compose.project=$project | xargs -r docker rm -f; docker volume ls -q --filter label=com.docker.compose.project=$project | xargs -r docker volume rm, then run this again"
   done
 fi
 docker ps -aq --no-trunc | sort > "$state/containers.before"
@@ -80,21 +90,34 @@ if [ "$sudo" = 1 ]; then
 fi
 home=$(getent passwd "$SANDBOX_USER" | cut -d: -f6)
 set_path=
-if [ "$compose" = none ] || [ "$compose" = v1-old ]; then
+# The docker CLI looks for a plugin in the user's own ~/.docker/cli-plugins first, then in the
+# system's (/usr/local/lib, /usr/local/libexec, /usr/lib, /usr/libexec: docker/cli-plugins), and
+# runs the first file of the name it finds. A v2 host gets the sandbox's plugin there; the others
+# get a file of that name that is no plugin (it answers no metadata), so `docker compose` says
+# "'compose' is not a docker command" for this user alone, whatever plugin the machine has
+# system-wide. Nothing outside the user's home changes.
+install -d -o "$SANDBOX_USER" "$home/.docker" "$home/.docker/cli-plugins"
+if [ "$compose" = v2 ]; then
+  install -m 755 -o "$SANDBOX_USER" /root/.docker/cli-plugins/docker-compose "$home/.docker/cli-plugins/docker-compose"
+else
+  cat > "$home/.docker/cli-plugins/docker-compose" <<'HIDE'
+#!/bin/sh
+# test/sandbox/up.sh --compose v1|v1-old|none: not a Compose plugin. Being first in this user's
+# plugin search and answering no metadata, it hides any Compose v2 plugin of the machine's.
+exit 1
+HIDE
+  chmod 755 "$home/.docker/cli-plugins/docker-compose"
+  # The user's own docker-compose, first on its PATH: Debian's v1, or none.
   install -d -o "$SANDBOX_USER" "$home/.sandbox-bin"
-  if [ "$compose" = none ]; then
-    # A host without Compose: Debian's docker-compose (v1) is on this machine, so shadow it.
-    printf '#!/bin/sh\necho "docker-compose: command not found" >&2\nexit 127\n' > "$home/.sandbox-bin/docker-compose"
-  else
-    # A Compose v1 from before profiles (1.28): it says 1.27.4 and is otherwise the real v1.
-    printf '#!/bin/sh\nif [ "$*" = "version --short" ]; then echo 1.27.4; exit 0; fi\nexec /usr/bin/docker-compose "$@"\n' > "$home/.sandbox-bin/docker-compose"
-  fi
+  case "$compose" in
+    none) # A host without Compose: Debian's docker-compose (v1) is on this machine, so shadow it.
+      printf '#!/bin/sh\necho "docker-compose: command not found" >&2\nexit 127\n' > "$home/.sandbox-bin/docker-compose" ;;
+    v1-old) # A Compose v1 from before profiles (1.28): it says 1.27.4 and is otherwise the real v1.
+      printf '#!/bin/sh\nif [ "$*" = "version --short" ]; then echo 1.27.4; exit 0; fi\nexec %s "$@"\n' "$compose_v1" > "$home/.sandbox-bin/docker-compose" ;;
+    v1) printf '#!/bin/sh\nexec %s "$@"\n' "$compose_v1" > "$home/.sandbox-bin/docker-compose" ;;
+  esac
   chmod 755 "$home/.sandbox-bin/docker-compose"
   set_path="SetEnv PATH=$home/.sandbox-bin:/usr/local/bin:/usr/bin:/bin"
-fi
-if [ "$compose" = v2 ]; then
-  install -d -o "$SANDBOX_USER" "$home/.docker" "$home/.docker/cli-plugins"
-  install -m 755 -o "$SANDBOX_USER" /root/.docker/cli-plugins/docker-compose "$home/.docker/cli-plugins/docker-compose"
 fi
 
 keys="$SANDBOX_DIR/keys"
@@ -119,6 +142,37 @@ for _ in $(seq 1 50); do [ -s "$SANDBOX_DIR/sshd.pid" ] && break; sleep 0.1; don
 [ -s "$SANDBOX_DIR/sshd.pid" ] || die "sshd did not start; see $SANDBOX_DIR/sshd.log"
 fingerprint=$(ssh-keygen -lf "$keys/host_ed25519.pub" | awk '{print $2}')
 ssh-keyscan -p "$port" -t ed25519 127.0.0.1 2>/dev/null > "$SANDBOX_DIR/known_hosts"
+
+# --- the Compose the login user sees, asked as a deploy asks it: over SSH -----------------------
+# Their stderr goes to compose-check.log (Python's warnings, the CLI's "not a docker command").
+as_user() {
+  ssh -F /dev/null -i "$keys/id_ed25519" -o IdentitiesOnly=yes -o BatchMode=yes \
+    -o UserKnownHostsFile="$SANDBOX_DIR/known_hosts" -o StrictHostKeyChecking=yes \
+    -p "$port" "$SANDBOX_USER@127.0.0.1" "$@" 2>>"$SANDBOX_DIR/compose-check.log"
+}
+v2=$(as_user 'docker compose version --short') || v2=
+v1=$(as_user 'docker-compose version --short') || v1=
+# Without the docker group a deploy uses `sudo -n docker`, which is root's, with root's plugin.
+sudo_v2=
+[ "$docker_group" = 1 ] || [ "$sudo" = 0 ] || sudo_v2=$(as_user 'sudo -n docker compose version --short') || sudo_v2=
+wrong=
+case "$compose" in
+  v2) [ -n "$v2" ] || wrong="\`docker compose version\` fails" ;;
+  *)
+    [ -z "$v2" ] || wrong="\`docker compose version\` still works ($v2): a Compose v2 plugin is not hidden from the user"
+    [ -z "$sudo_v2" ] || wrong="${wrong:+$wrong; }\`sudo -n docker compose version\` works ($sudo_v2): without the docker group the user's docker is root's, with root's plugin"
+    case "$compose:$v1" in
+      v1:1.2[89].* | v1-old:1.27.4 | none:) ;;
+      *) wrong="${wrong:+$wrong; }\`docker-compose version --short\` says ${v1:-nothing (it fails)}" ;;
+    esac
+    ;;
+esac
+if [ -n "$wrong" ]; then
+  said=$(tr '\n' ' ' < "$SANDBOX_DIR/compose-check.log" 2>/dev/null | cut -c1-600)
+  SANDBOX_DIR=$SANDBOX_DIR SANDBOX_USER=$SANDBOX_USER bash "$SANDBOX_HERE/down.sh"
+  die "--compose $compose: $SANDBOX_USER sees the wrong Compose: $wrong (the sandbox is taken down again; the commands' stderr: ${said:-nothing})"
+fi
+say "$SANDBOX_USER sees: docker compose ${v2:-(none)}, docker-compose ${v1:-(none)}"
 
 cat > "$SANDBOX_DIR/sandbox.env" <<ENV
 SANDBOX_DIR=$SANDBOX_DIR

@@ -18,6 +18,7 @@ import { gateDetail } from '../../src/report/gate';
 import { readSettings } from '../../src/settings/settings';
 import { planStack } from '../../src/stack/plan';
 import { htpasswdLine } from '../../src/stack/render';
+import { PROMTOOL, requireProgram } from '../helpers/machine';
 import { problemsOf as problemsOfRead } from '../helpers/settings';
 
 const KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----';
@@ -353,7 +354,7 @@ describe('rendering per role', () => {
         .replace('/etc/prometheus/push_password', join(out, 'ca.pem')),
     );
     expect(
-      execFileSync('promtool', ['check', 'config', '--agent', join(out, 'p.yml')], { encoding: 'utf8' }),
+      execFileSync(requireProgram(PROMTOOL), ['check', 'config', '--agent', join(out, 'p.yml')], { encoding: 'utf8' }),
     ).toContain('SUCCESS');
     // Without push-ca: no tls_config at all, the system's CAs.
     const plain = readSettings(

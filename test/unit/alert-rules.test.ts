@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { PROMTOOL, requireProgram } from '../helpers/machine';
 
 interface GrafanaRule {
   uid: string;
@@ -32,7 +33,11 @@ function promtoolTest(alert: { expr: string; for: string }, tests: unknown[]): s
     stringify({ groups: [{ name: 'md', rules: [{ alert: 'Rule', expr: alert.expr, for: alert.for }] }] }),
   );
   writeFileSync(join(dir, 'test.yml'), stringify({ rule_files: ['rules.yml'], evaluation_interval: '1m', tests }));
-  return execFileSync('promtool', ['test', 'rules', 'test.yml'], { cwd: dir, encoding: 'utf8', stdio: 'pipe' });
+  return execFileSync(requireProgram(PROMTOOL), ['test', 'rules', 'test.yml'], {
+    cwd: dir,
+    encoding: 'utf8',
+    stdio: 'pipe',
+  });
 }
 
 describe('md-host-silent: a host that stops sending', () => {

@@ -11,6 +11,7 @@ import { parse } from 'yaml';
 import { COMPOSE_FILES, type StackKey } from '../../src/model/layout';
 import { readSettings } from '../../src/settings/settings';
 import { renderForHost } from '../../src/stack/plan';
+import { COMPOSE_V1, COMPOSE_V2, type ProgramSpec, requireProgram } from '../helpers/machine';
 import { writeStack } from '../helpers/stack-dir';
 
 const ROTATED = { driver: 'json-file', options: { 'max-size': '10m', 'max-file': '3' } };
@@ -54,20 +55,22 @@ describe('container log rotation', () => {
       ['app', 'agent'],
     ],
   ];
-  const compose: [string, string[]][] = [
-    ['Compose v2', ['docker', 'compose']],
-    ['Compose v1', ['docker-compose']],
+  // Each the program of its version: a docker-compose on the PATH may be a v2 binary, and
+  // `docker compose` a plugin of any version the machine has.
+  const compose: [string, ProgramSpec, string[]][] = [
+    ['Compose v2', COMPOSE_V2, ['compose']],
+    ['Compose v1', COMPOSE_V1, []],
   ];
-  for (const [version, command] of compose) {
+  for (const [version, program, command] of compose) {
     for (const [what, raw, keys] of stacks) {
       it(`${version} accepts the ${what}'s files and rotates every service's log, every profile on`, () => {
         const settings = readSettings(raw, { needsConnection: false });
         const { rendered } = renderForHost(settings, host, { composeV1: version === 'Compose v1' });
         const at = writeStack(rendered.files);
         for (const key of keys) {
-          const args = [...command.slice(1), '-p', `md-${key}`, '-f', COMPOSE_FILES[key]];
+          const args = [...command, '-p', `md-${key}`, '-f', COMPOSE_FILES[key]];
           for (const p of ['promtail', 'alloy', 'receiver']) args.push('--profile', p);
-          const out = execFileSync(command[0] as string, [...args, 'config'], {
+          const out = execFileSync(requireProgram(program), [...args, 'config'], {
             cwd: at,
             encoding: 'utf8',
             stdio: 'pipe',

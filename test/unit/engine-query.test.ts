@@ -4,10 +4,11 @@
 // by job and host label) and Prometheus 3 (it ignores the parameters it does not know). Each
 // part is skipped, saying so, when its program is not on this machine: VictoriaMetrics and Loki
 // from the realbin directory (SANDBOX_REALBIN, ../shared/realbin, /work/shared/realbin), as the
-// sandbox builds its images from them; Prometheus from PATH or the sandbox's Debian package.
+// sandbox builds its images from them; Prometheus the sandbox's own Debian sid package (before any
+// on the PATH), checked to be 3.x: a Prometheus 2 (Debian bookworm's) fails its parts, saying so.
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,24 +27,28 @@ import type { HostFacts } from '../../src/host/preflight';
 import { dataPathRows, gateDetail } from '../../src/report/gate';
 import { readSettings } from '../../src/settings/settings';
 import { direct, directTunnel } from '../helpers/direct';
+import { findProgram, PROMETHEUS as PROMETHEUS_SPEC } from '../helpers/machine';
 import { freePorts, realbin, unpacked } from '../helpers/realbin';
 
 const REPO = resolve(__dirname, '../..');
 const work = mkdtempSync(join(tmpdir(), 'md-engines-'));
 
-function prometheusBin(): string | undefined {
-  const cache = process.env.SANDBOX_CACHE ?? '/var/cache/monitoring-deploy-sandbox';
-  const found = [
-    ...(process.env.PATH ?? '').split(':').map((d) => `${d}/prometheus`),
-    `${cache}/pkg/prometheus/usr/bin/prometheus`,
-  ].find(existsSync);
-  if (!found) console.warn('engine-query: no prometheus binary (PATH or the sandbox cache): its test is skipped');
-  return found;
+/** Prometheus 3, or why not: none at all skips its parts; one of another version fails them. */
+function prometheus(): { bin?: string; problem?: string } {
+  const p = findProgram(PROMETHEUS_SPEC);
+  if (p.path) console.info(`engine-query: prometheus ${p.version} at ${p.path}`);
+  else if (!p.problem) console.warn('engine-query: no prometheus (the sandbox cache or PATH): its tests are skipped');
+  return { bin: p.path, problem: p.problem };
+}
+/** Fails a test of the Prometheus parts, first thing, when the Prometheus found is not 3.x. */
+function needPrometheus3(): void {
+  if (PROM.problem) throw new Error(PROM.problem);
 }
 
 const VM = realbin('victoria-metrics', 'engine-query');
 const LOKI = realbin('loki', 'engine-query');
-const PROMETHEUS = prometheusBin();
+const PROM = prometheus();
+const PROMETHEUS = PROM.bin;
 const PROMTAIL = realbin('promtail', 'engine-query');
 
 const running: ChildProcess[] = [];
@@ -131,7 +136,7 @@ beforeAll(async () => {
       'prometheus',
     );
   }
-  if (AGENT_PARTS) firstGate = firstDeploy();
+  if (AGENT_PARTS && PROMETHEUS) firstGate = firstDeploy();
 });
 
 const endpoint = (url: string, password = 'right-password'): QueryEndpoint => ({
@@ -280,8 +285,9 @@ describe.skipIf(!LOKI)('Loki 3.6, the bundled config', () => {
   });
 });
 
-describe.skipIf(!PROMETHEUS)('Prometheus 3 (the sandbox Debian package)', () => {
+describe.skipIf(!PROMETHEUS && !PROM.problem)('Prometheus 3 (the sandbox Debian package)', () => {
   it('ignores latency_offset and nocache, and answers the raw samples of up[5m]', async () => {
+    needPrometheus3();
     const port = engines.prometheus;
     const at = endpoint(`http://127.0.0.1:${port}/api/v1/query`);
     let seen = { ok: false, detail: '' };
@@ -374,7 +380,7 @@ async function agentGate(settings: ReturnType<typeof agentSettings>, timeoutMs: 
   }
 }
 
-const AGENT_PARTS = !!(VM && LOKI && PROMETHEUS && PROMTAIL);
+const AGENT_PARTS = !!(VM && LOKI && (PROMETHEUS || PROM.problem) && PROMTAIL);
 
 /**
  * A first deploy of the agent: once VictoriaMetrics answers, its Prometheus (agent mode) and
@@ -442,6 +448,7 @@ describe.skipIf(!AGENT_PARTS)(
   "the agent's gate, no Docker: the real Prometheus agent → VictoriaMetrics, the real Promtail → Loki",
   () => {
     it('goes green only once its up series is 1 at the metrics query URL and its canary line is at the Loki query URL', async () => {
+      needPrometheus3();
       const gate = await (firstGate as ReturnType<typeof agentGate>);
       expect(gate.error?.message).toBeUndefined();
       const checks = gate.result?.checks ?? [];
@@ -478,6 +485,7 @@ describe.skipIf(!AGENT_PARTS)(
     }, 200_000);
 
     it('a wrong query password: fails naming the query URL and its 401', async () => {
+      needPrometheus3();
       const gate = await agentGate(agentSettings({ 'query-password': 'not-the-password' }), 3_000);
       expect(gate.error?.message).toContain(
         `metrics arrival: ${engines.vm}/api/v1/query answered 401 Unauthorized: push-username / query-password are not accepted there`,
@@ -485,6 +493,7 @@ describe.skipIf(!AGENT_PARTS)(
     }, 30_000);
 
     it('VictoriaMetrics stopped: fails naming the remote-write endpoint; started again: green', async () => {
+      needPrometheus3();
       const vm = byName.vm as ChildProcess;
       const exited = new Promise((r) => vm.once('exit', r));
       vm.kill('SIGTERM');

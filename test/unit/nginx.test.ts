@@ -27,6 +27,7 @@ import { remoteLayout } from '../../src/model/layout';
 import { readSettings } from '../../src/settings/settings';
 import { planStack } from '../../src/stack/plan';
 import { htpasswdLine } from '../../src/stack/render';
+import { NGINX, requireProgram } from '../helpers/machine';
 
 const compose = resolve(__dirname, '../../compose');
 
@@ -43,10 +44,14 @@ function nginxTest(conf: string): { ok: boolean; output: string } {
   // stdout a file: the receiver logs to /dev/stdout, which nginx cannot open on a socket (what
   // Node gives a child for a pipe).
   const out = openSync(join(dir, 'stdout'), 'w');
-  const r = spawnSync('nginx', ['-t', '-p', `${dir}/`, '-e', `${dir}/error.log`, '-c', `${dir}/nginx.conf`], {
-    encoding: 'utf8',
-    stdio: ['ignore', out, 'pipe'],
-  });
+  const r = spawnSync(
+    requireProgram(NGINX),
+    ['-t', '-p', `${dir}/`, '-e', `${dir}/error.log`, '-c', `${dir}/nginx.conf`],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', out, 'pipe'],
+    },
+  );
   closeSync(out);
   return { ok: r.status === 0, output: r.stderr };
 }
@@ -167,7 +172,7 @@ async function runReceiver(owner: number): Promise<number> {
   const out = openSync(join(dir, 'stdout'), 'w');
   chownSync(join(dir, 'stdout'), NOBODY, NOBODY);
   const child = spawn(
-    'nginx',
+    requireProgram(NGINX),
     ['-p', `${dir}/`, '-e', `${dir}/error.log`, '-c', `${dir}/nginx.conf`, '-g', 'daemon off;'],
     { uid: NOBODY, gid: NOBODY, stdio: ['ignore', out, 'pipe'] },
   );

@@ -9,6 +9,7 @@ import { parse } from 'yaml';
 import { readSettings } from '../../src/settings/settings';
 import { planStack } from '../../src/stack/plan';
 import { withoutAbsentScrapeJobs } from '../../src/stack/scrape';
+import { PROMTOOL, requireProgram } from '../helpers/machine';
 
 function rendered(raw: Record<string, string>, path: string): string {
   const settings = readSettings({ 'app-image': 'me/back:1.4.2', ...raw }, { needsConnection: false });
@@ -22,7 +23,7 @@ const jobs = (text: string) => (parse(text).scrape_configs as { job_name: string
 function promtool(text: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'md-scrape-'));
   writeFileSync(join(dir, 'prometheus.yml'), text);
-  return execFileSync('promtool', ['check', 'config', 'prometheus.yml'], { cwd: dir, encoding: 'utf8' });
+  return execFileSync(requireProgram(PROMTOOL), ['check', 'config', 'prometheus.yml'], { cwd: dir, encoding: 'utf8' });
 }
 
 describe('the app is scraped only where the app stack runs', () => {

@@ -9,6 +9,7 @@ import { parse } from 'yaml';
 import type { StackFile } from '../../src/model/files';
 import { readSettings } from '../../src/settings/settings';
 import { planStack } from '../../src/stack/plan';
+import { COMPOSE_V2, PROMTOOL, requireProgram } from '../helpers/machine';
 import { writeStack } from '../helpers/stack-dir';
 import { DOCUMENTED_KEYS, REQUIRED_KEYS } from './grafana-documented-keys';
 
@@ -24,14 +25,16 @@ const run = (cmd: string, args: string[], cwd: string) =>
 describe('promtool', () => {
   it('check config passes on the rendered prometheus-dev.yml', () => {
     const { dir } = renderTo({ 'app-metrics-path': '/internal/metrics', 'app-metrics-port': '18080' });
-    const out = run('promtool', ['check', 'config', 'prometheus-dev.yml'], dir);
+    const out = run(requireProgram(PROMTOOL), ['check', 'config', 'prometheus-dev.yml'], dir);
     expect(out).toContain('SUCCESS');
   });
 
   it('fails on a broken one (the check can fail)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'md-prom-'));
     writeFileSync(join(dir, 'p.yml'), 'scrape_configs:\n  - job_name: x\n    scrape_interval: soon\n');
-    expect(() => run('promtool', ['check', 'config', 'p.yml'], dir)).toThrow();
+    // The program first, outside the throw: a promtool missing or of another version is not this failure.
+    const promtool = requireProgram(PROMTOOL);
+    expect(() => run(promtool, ['check', 'config', 'p.yml'], dir)).toThrow();
   });
 });
 
@@ -42,7 +45,9 @@ describe('docker compose config', () => {
   });
 
   it('accepts the app stack', () => {
-    const cfg = parse(run('docker', ['compose', '-p', 'md-app', '-f', 'docker-compose-dev.yml', 'config'], dir));
+    const cfg = parse(
+      run(requireProgram(COMPOSE_V2), ['compose', '-p', 'md-app', '-f', 'docker-compose-dev.yml', 'config'], dir),
+    );
     expect(cfg.services.server.image).toBe('me/back:1.4.2');
     // The variable Spring Boot reads, and the seed post's own for apps that read it themselves.
     expect(cfg.services.server.environment).toMatchObject({
@@ -59,7 +64,7 @@ describe('docker compose config', () => {
   it('accepts the monitoring stack with the images override, interpolating UID/GID from .env', () => {
     const cfg = parse(
       run(
-        'docker',
+        requireProgram(COMPOSE_V2),
         [
           'compose',
           '-p',
@@ -96,7 +101,8 @@ describe('docker compose config', () => {
 
   it('rejects a broken compose file (the check can fail)', () => {
     writeFileSync(join(dir, 'broken.yml'), 'services:\n  x:\n    image: a\n    mem_limit: [1\n');
-    expect(() => run('docker', ['compose', '-f', 'broken.yml', 'config'], dir)).toThrow();
+    const docker = requireProgram(COMPOSE_V2);
+    expect(() => run(docker, ['compose', '-f', 'broken.yml', 'config'], dir)).toThrow();
   });
 });
 
