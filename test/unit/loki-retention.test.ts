@@ -38,7 +38,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until(what: string, seconds: number, fn: () => Promise<boolean> | boolean): Promise<void> {
   const deadline = Date.now() + seconds * 1000;
   while (Date.now() < deadline) {
-    if (await Promise.resolve(fn()).catch(() => false)) return;
+    // A look that throws (the chunks directory not made yet) is a look that found nothing yet.
+    if (await (async () => fn())().catch(() => false)) return;
     await sleep(1000);
   }
   const log = readFileSync(join(work, 'loki.log'), 'utf8').split('\n').slice(-15).join('\n');
