@@ -12,21 +12,21 @@ import { CANARY_MARK } from './canary.js';
 import { appServiceNames } from './plan.js';
 
 /**
- * Docker records StartedAt once the process already runs: a line the app writes at once can
- * carry an older time. Files from a few seconds earlier count as written since the start.
+ * Prints `@app N SECONDS WORKDIR`: files written in the app's log directory since it started.
+ * An app that started moments ago may not have written since (Docker records StartedAt once the
+ * process already runs, so a line written at once can look older than the start): with nothing
+ * found, it looks again each second until the app has run `settleSec`.
  */
-const START_SLACK_SEC = 5;
-
-/** Prints `@app N SECONDS WORKDIR`: files written in the app's log directory since it started. */
-export function appLogsScript(docker: string, container: string, dir: string): string {
+export function appLogsScript(docker: string, container: string, dir: string, settleSec = 10): string {
   return `started=$(${docker} inspect -f '{{.State.StartedAt}}' ${shq(container)} 2>/dev/null) || exit 0
 wd=$(${docker} inspect -f '{{.Config.WorkingDir}}' ${shq(container)} 2>/dev/null)
 at=$(date -d "$started" +%s 2>/dev/null || echo $(( $(date +%s) - 60 )))
-ref=$(mktemp) && touch -d "@$(( at - ${START_SLACK_SEC} ))" "$ref"
-n=$(find ${shq(dir)} -type f -newer "$ref" ! -name '*${CANARY_MARK}*' 2>/dev/null | head -n 3 | wc -l)
+ref=$(mktemp) && { touch -d "$started" "$ref" 2>/dev/null || touch -d "@$at" "$ref"; }
+written() { find ${shq(dir)} -type f -newer "$ref" ! -name '*${CANARY_MARK}*' 2>/dev/null | head -n 3 | wc -l; }
+n=$(( $(written) ))
+while [ "$n" = 0 ] && [ $(( $(date +%s) - at )) -lt ${settleSec} ]; do sleep 1; n=$(( $(written) )); done
 rm -f "$ref"
-since=$(( $(date +%s) - at ))
-echo "@app $n $since $wd"`;
+echo "@app $n $(( $(date +%s) - at )) $wd"`;
 }
 
 /**
