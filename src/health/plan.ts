@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { RemoteHost } from '../connection/ssh.js';
 import { parsePassword, passwordState } from '../host/grafana-admin.js';
-import { buildModel, hostPathKey, type ServiceModel, type StackModel } from '../model/compose.js';
+import { buildModel, hostPathKey, runsUnder, type ServiceModel, type StackModel } from '../model/compose.js';
 import type { RemoteLayout } from '../model/layout.js';
 import { logAgents } from '../model/logs.js';
 import type { DeployedStack } from '../stack/deployed.js';
@@ -12,15 +12,9 @@ import { canaryPlan } from './canary.js';
 import type { GateOptions } from './gate.js';
 import { grafanaProvisioning } from './grafana.js';
 
-/** Whether Compose runs the service: no profile, or one of the active ones. */
-function runs(model: StackModel, s: ServiceModel): boolean {
-  const active = (model.vars.COMPOSE_PROFILES ?? '').split(',');
-  return s.profiles.length === 0 || s.profiles.some((p) => active.includes(p));
-}
-
 /** The log agent that runs: the service of that name whose profile is active (or has none). */
 function runningAgent(model: StackModel, logAgent: string): ServiceModel | undefined {
-  return logAgents(model).find((s) => s.name === logAgent && runs(model, s));
+  return logAgents(model).find((s) => s.name === logAgent && runsUnder(s, model.vars));
 }
 
 /**
@@ -33,7 +27,8 @@ export function logPathServices(stack: DeployedStack, logAgent: string): string[
   if (!agent) return [];
   const read = agent.mounts.filter((m) => !m.named).map((m) => hostPathKey(m.source));
   const writers = model.services.filter(
-    (s) => s !== agent && runs(model, s) && s.mounts.some((m) => !m.named && read.includes(hostPathKey(m.source))),
+    (s) =>
+      s !== agent && runsUnder(s, model.vars) && s.mounts.some((m) => !m.named && read.includes(hostPathKey(m.source))),
   );
   return [agent.name, 'loki', ...writers.map((s) => s.name)];
 }

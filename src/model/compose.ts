@@ -263,6 +263,17 @@ const imageName = (s: ServiceModel) => s.image?.value.replace(/@.*$/, '').replac
 export const imageTag = (s: ServiceModel) => /:([^/:@]+)(?:@.*)?$/.exec(s.image?.value ?? '')?.[1];
 
 /** A service runs the program `name`: its image's last path part, or its service name. */
+/** The Compose profiles the stack's variables turn on (COMPOSE_PROFILES). */
+export function activeProfiles(vars: Readonly<Record<string, string>>): string[] {
+  return (vars.COMPOSE_PROFILES ?? '').split(',').filter(Boolean);
+}
+
+/** Whether Compose runs the service: it has no profile, or one of the active ones. */
+export function runsUnder(s: Pick<ServiceModel, 'profiles'>, vars: Readonly<Record<string, string>>): boolean {
+  const active = activeProfiles(vars);
+  return s.profiles.length === 0 || s.profiles.some((p) => active.includes(p));
+}
+
 export const isImage = (s: ServiceModel, name: string) => imageName(s).split('/').pop() === name || s.name === name;
 
 /** Whether a container path is the directory or inside it. */

@@ -5,7 +5,7 @@ import type { ExecResult, RemoteHost } from '../connection/ssh.js';
 import { DeployError } from '../errors.js';
 import { dockerCommand } from '../host/docker.js';
 import type { HostFacts } from '../host/preflight.js';
-import { parseComposeFile, stackMounts } from '../model/compose.js';
+import { parseComposeFile, runsUnder, stackMounts } from '../model/compose.js';
 import type { StackFile } from '../model/files.js';
 import { PROJECT_NAMES, type StackKey, UP_RELEASE } from '../model/layout.js';
 import type { PullPolicy } from '../settings/settings.js';
@@ -43,10 +43,9 @@ export function stacksUpToDate(
 
 /** A stack's services, split by whether they run: no profile, or an active one (COMPOSE_PROFILES). */
 function servicesOf(rendered: RenderedStack, file: string): { wanted: string[]; unwanted: string[] } {
-  const active = (rendered.variables.COMPOSE_PROFILES ?? '').split(',');
   const compose = rendered.files.find((f) => f.path === file);
   const services = compose ? parseComposeFile(compose).services : [];
-  const runs = (s: (typeof services)[number]) => s.profiles.length === 0 || s.profiles.some((p) => active.includes(p));
+  const runs = (s: (typeof services)[number]) => runsUnder(s, rendered.variables);
   return {
     wanted: services.filter(runs).map((s) => s.name),
     unwanted: services.filter((s) => !runs(s)).map((s) => s.name),

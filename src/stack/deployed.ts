@@ -2,6 +2,7 @@
 // know which log files, data sources and rules to prove, whatever inputs it was started with.
 import { DEFAULT_LOG_AGENT, LOG_AGENTS } from '../base/log-agents.js';
 import { shq } from '../connection/shell.js';
+import { activeProfiles } from '../model/compose.js';
 import type { StackFile } from '../model/files.js';
 import { MANIFEST } from '../model/layout.js';
 import type { LogAgent } from '../settings/settings.js';
@@ -51,6 +52,6 @@ export function parseDeployed(stdout: string): DeployedStack {
 
 /** The log agent the deployed stack runs (its active Compose profile). */
 export function deployedLogAgent(stack: DeployedStack): LogAgent {
-  const profiles = (stack.variables.COMPOSE_PROFILES ?? '').split(',');
+  const profiles = activeProfiles(stack.variables);
   return LOG_AGENTS.find((a) => profiles.includes(a.name))?.name ?? DEFAULT_LOG_AGENT;
 }
