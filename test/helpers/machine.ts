@@ -170,3 +170,14 @@ export const COMPOSE_V2: ProgramSpec = {
   below: [3],
   source: `the Compose v2 plugin, which \`${INSTALL}\` puts in /root/.docker/cli-plugins`,
 };
+
+/** Debian's busybox-static: the applets disk-guard's busybox image has. */
+export const BUSYBOX: ProgramSpec = {
+  name: 'busybox',
+  candidates: ['/bin/busybox', 'PATH:busybox'],
+  versionArgs: ['--help'],
+  versionRe: /^BusyBox v(\S+)/m,
+  min: [1, 35],
+  below: [1, 40],
+  source: `Debian's busybox-static, which \`${INSTALL}\` installs`,
+};

@@ -6,19 +6,18 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, utimesS
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { BUSYBOX, requireProgram } from '../helpers/machine';
 
 const SCRIPT = resolve(__dirname, '../../compose/disk-guard/disk-guard.sh');
-const BUSYBOX = '/bin/busybox';
 const MiB = 1024 ** 2;
 
 let applets = '';
 beforeAll(() => {
-  // The program this test picks from the machine: Debian's busybox-static (test/sandbox/install.sh).
-  const version = spawnSync(BUSYBOX, [], { encoding: 'utf8' }).stdout.split('\n')[0] ?? '';
-  expect(version).toMatch(/^BusyBox v1\.3[5-9]/);
+  // The program this test picks from the machine: Debian's busybox-static, version-checked.
+  const busybox = requireProgram(BUSYBOX);
   applets = mkdtempSync(join(tmpdir(), 'md-busybox-'));
   for (const a of ['sh', 'awk', 'find', 'stat', 'du', 'sort', 'cut', 'date', 'cat', 'mv', 'rm', 'ls', 'mkdir', 'sleep'])
-    symlinkSync(BUSYBOX, join(applets, a));
+    symlinkSync(busybox, join(applets, a));
 });
 
 interface Dirs {
