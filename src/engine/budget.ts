@@ -15,14 +15,13 @@ import { memoryBudget, memorySentence } from '../host/memory-budget.js';
 import { swapFileBytes } from '../host/swap.js';
 import { resolveBudgets } from '../model/budget.js';
 import { buildModel, type ServiceModel } from '../model/compose.js';
-import { COMPOSE_FILES, PROJECT_NAMES, type StackKey } from '../model/layout.js';
+import { PROJECT_NAMES, stackOfComposeFile } from '../model/layout.js';
 import type { Settings } from '../settings/settings.js';
 import { wantedServices } from '../stack/compose.js';
 import type { RenderedStack } from '../stack/render.js';
 import { type OnHost, warn } from './session.js';
 
-const projectOfFile = (file: string) =>
-  PROJECT_NAMES[(Object.keys(COMPOSE_FILES) as StackKey[]).find((k) => COMPOSE_FILES[k] === file) ?? 'app'];
+const projectOfFile = (file: string) => PROJECT_NAMES[stackOfComposeFile(file)];
 
 /** The services this host runs, as the rendered compose files declare them. */
 export function runningServices(rendered: RenderedStack): ServiceModel[] {

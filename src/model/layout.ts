@@ -11,6 +11,11 @@ export const COMPOSE_FILES = {
 
 export type StackKey = keyof typeof COMPOSE_FILES;
 
+/** The stack a compose file belongs to (the app's for a file that is none of ours). */
+export function stackOfComposeFile(file: string): StackKey {
+  return (Object.keys(COMPOSE_FILES) as StackKey[]).find((k) => COMPOSE_FILES[k] === file) ?? 'app';
+}
+
 /** Compose project names: distinct, so that --remove-orphans in one never removes the other. */
 export const PROJECT_NAMES: Record<StackKey, string> = {
   app: 'md-app',

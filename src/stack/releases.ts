@@ -50,7 +50,10 @@ const NEVER_REMOVED = [SECRET_FILES.grafanaAdminPassword, SECRET_FILES.grafanaSe
 export function restoreScript(release: string, root?: string): string {
   assertReleaseId(release);
   const r = shq(`${RELEASES}/${release}`);
-  const composeCandidates = Object.values(COMPOSE_FILES).flatMap((f) => [f, imagesOverrideFile(keyOf(f))]);
+  const composeCandidates = (Object.keys(COMPOSE_FILES) as StackKey[]).flatMap((k) => [
+    COMPOSE_FILES[k],
+    imagesOverrideFile(k),
+  ]);
   // Manifests are read one path per line: a name with spaces stays one name.
   return `${root === undefined ? '' : `cd ${shq(root)} || exit 1\n`}set -e
 echo "@now $(date +%s)"
@@ -80,10 +83,6 @@ exit 0
 /** Prints the release before the current one, as the host recorded it (nothing if none). */
 export function previousReleaseScript(root: string): string {
   return `cat ${shq(`${root}/${RELEASE_FILE}.previous`)} 2>/dev/null || true`;
-}
-
-function keyOf(composeFile: string): StackKey {
-  return (Object.entries(COMPOSE_FILES).find(([, f]) => f === composeFile)?.[0] ?? 'app') as StackKey;
 }
 
 export function parseRestore(release: string, stdout: string, stacks: readonly StackName[]): RestoredRelease {
