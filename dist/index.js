@@ -66204,6 +66204,10 @@ const COMPOSE_FILES = {
     monitoring: 'docker-compose-dev-monitoring.yml',
     agent: 'docker-compose-agent.yml',
 };
+/** The stack a compose file belongs to (the app's for a file that is none of ours). */
+function stackOfComposeFile(file) {
+    return Object.keys(COMPOSE_FILES).find((k) => COMPOSE_FILES[k] === file) ?? 'app';
+}
 /** Compose project names: distinct, so that --remove-orphans in one never removes the other. */
 const PROJECT_NAMES = {
     app: 'md-app',
@@ -67152,6 +67156,15 @@ const imageName = (s) => s.image?.value.replace(/@.*$/, '').replace(/:[^/:]*$/, 
 /** The tag of a service's image, if it names one. */
 const imageTag = (s) => /:([^/:@]+)(?:@.*)?$/.exec(s.image?.value ?? '')?.[1];
 /** A service runs the program `name`: its image's last path part, or its service name. */
+/** The Compose profiles the stack's variables turn on (COMPOSE_PROFILES). */
+function activeProfiles(vars) {
+    return (vars.COMPOSE_PROFILES ?? '').split(',').filter(Boolean);
+}
+/** Whether Compose runs the service: it has no profile, or one of the active ones. */
+function runsUnder(s, vars) {
+    const active = activeProfiles(vars);
+    return s.profiles.length === 0 || s.profiles.some((p) => active.includes(p));
+}
 const isImage = (s, name) => imageName(s).split('/').pop() === name || s.name === name;
 /** Whether a container path is the directory or inside it. */
 const within = (path, dir) => {
@@ -68868,14 +68881,9 @@ function parsePassword(out) {
 
 
 
-/** Whether Compose runs the service: no profile, or one of the active ones. */
-function runs(model, s) {
-    const active = (model.vars.COMPOSE_PROFILES ?? '').split(',');
-    return s.profiles.length === 0 || s.profiles.some((p) => active.includes(p));
-}
 /** The log agent that runs: the service of that name whose profile is active (or has none). */
 function runningAgent(model, logAgent) {
-    return logAgents(model).find((s) => s.name === logAgent && runs(model, s));
+    return logAgents(model).find((s) => s.name === logAgent && runsUnder(s, model.vars));
 }
 /**
  * The services on the log path: the agent, Loki, and every service writing into a host
@@ -68887,7 +68895,7 @@ function logPathServices(stack, logAgent) {
     if (!agent)
         return [];
     const read = agent.mounts.filter((m) => !m.named).map((m) => hostPathKey(m.source));
-    const writers = model.services.filter((s) => s !== agent && runs(model, s) && s.mounts.some((m) => !m.named && read.includes(hostPathKey(m.source))));
+    const writers = model.services.filter((s) => s !== agent && runsUnder(s, model.vars) && s.mounts.some((m) => !m.named && read.includes(hostPathKey(m.source))));
     return [agent.name, 'loki', ...writers.map((s) => s.name)];
 }
 async function dataPathOptions(remote, stack, layout, logAgent, wanted) {
@@ -69085,6 +69093,7 @@ function dataPathRows(state) {
 
 
 
+
 /** Config files only: dashboards and other large files say nothing about the data path. */
 const MAX_CONFIG_BYTES = 256 * 1024;
 /** Prints `@file BASE64 PATH` for each config file of the current release. */
@@ -69122,7 +69131,7 @@ function parseDeployed(stdout) {
 }
 /** The log agent the deployed stack runs (its active Compose profile). */
 function deployedLogAgent(stack) {
-    const profiles = (stack.variables.COMPOSE_PROFILES ?? '').split(',');
+    const profiles = activeProfiles(stack.variables);
     return LOG_AGENTS.find((a) => profiles.includes(a.name))?.name ?? DEFAULT_LOG_AGENT;
 }
 
@@ -71466,10 +71475,9 @@ function stacksUpToDate(upRelease, release, pull, wanted, running) {
 }
 /** A stack's services, split by whether they run: no profile, or an active one (COMPOSE_PROFILES). */
 function compose_servicesOf(rendered, file) {
-    const active = (rendered.variables.COMPOSE_PROFILES ?? '').split(',');
     const compose = rendered.files.find((f) => f.path === file);
     const services = compose ? parseComposeFile(compose).services : [];
-    const runs = (s) => s.profiles.length === 0 || s.profiles.some((p) => active.includes(p));
+    const runs = (s) => runsUnder(s, rendered.variables);
     return {
         wanted: services.filter(runs).map((s) => s.name),
         unwanted: services.filter((s) => !runs(s)).map((s) => s.name),
@@ -72523,7 +72531,7 @@ function memorySentence(m) {
 
 
 
-const projectOfFile = (file) => PROJECT_NAMES[Object.keys(COMPOSE_FILES).find((k) => COMPOSE_FILES[k] === file) ?? 'app'];
+const projectOfFile = (file) => PROJECT_NAMES[stackOfComposeFile(file)];
 /** The services this host runs, as the rendered compose files declare them. */
 function runningServices(rendered) {
     const wanted = wantedServices(rendered);
@@ -72664,7 +72672,10 @@ const NEVER_REMOVED = [SECRET_FILES.grafanaAdminPassword, SECRET_FILES.grafanaSe
 function restoreScript(release, root) {
     releases_assertReleaseId(release);
     const r = shell_shq(`${RELEASES}/${release}`);
-    const composeCandidates = Object.values(COMPOSE_FILES).flatMap((f) => [f, imagesOverrideFile(keyOf(f))]);
+    const composeCandidates = Object.keys(COMPOSE_FILES).flatMap((k) => [
+        COMPOSE_FILES[k],
+        imagesOverrideFile(k),
+    ]);
     // Manifests are read one path per line: a name with spaces stays one name.
     return `${root === undefined ? '' : `cd ${shell_shq(root)} || exit 1\n`}set -e
 echo "@now $(date +%s)"
@@ -72693,9 +72704,6 @@ exit 0
 /** Prints the release before the current one, as the host recorded it (nothing if none). */
 function previousReleaseScript(root) {
     return `cat ${shq(`${root}/${RELEASE_FILE}.previous`)} 2>/dev/null || true`;
-}
-function keyOf(composeFile) {
-    return (Object.entries(COMPOSE_FILES).find(([, f]) => f === composeFile)?.[0] ?? 'app');
 }
 function parseRestore(release, stdout, stacks) {
     const changedPaths = [];
