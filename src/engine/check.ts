@@ -126,6 +126,7 @@ async function gateStep(
     ...(await dataPathOptions(remote, deployed, layout, logAgent, {
       canary: true,
       lokiElsewhere: settings.agents.role === 'agent' && !!settings.agents.logsQueryUrl,
+      appLogsDir: settings.stack.appLogsDir,
       adminPassword: parsePassword(read) ?? '',
     })),
   };

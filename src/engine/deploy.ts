@@ -301,6 +301,7 @@ function gateStep(h: Changing, uploaded: Uploaded, up: StacksUp): Promise<GateRe
       ...(await dataPathOptions(h.remote, h.rendered, h.layout, h.settings.stack.logAgent, {
         canary,
         lokiElsewhere,
+        appLogsDir: h.settings.stack.appLogsDir,
         adminPassword: h.settings.grafana.adminPassword ?? h.state.grafanaPassword,
       })),
     };

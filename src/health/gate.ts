@@ -11,10 +11,20 @@ import type { RemoteHost } from '../connection/ssh.js';
 import { DeployError, headline } from '../errors.js';
 import type { HostFacts } from '../host/preflight.js';
 import type { AgentSettings, LogAgent, Role, Settings } from '../settings/settings.js';
+import type { AppLinesMode } from './app-lines.js';
 import type { ArrivalPlan, QueryEndpoint } from './arrival.js';
 import { type ContainerInfo, containerLogs, listContainers } from './containers.js';
 import { type GrafanaPlan, inspectGrafana } from './grafana.js';
-import { type CanaryRun, explainLogs, type LogProgress, type LokiSource, logPathChecks } from './log-path.js';
+import {
+  type AppLinesRun,
+  appLineChecks,
+  type CanaryRun,
+  explainLogs,
+  type LogProgress,
+  type LokiSource,
+  logPathChecks,
+  withAppLines,
+} from './log-path.js';
 import { poll } from './poll.js';
 import { type CheckState, type Probe, probesFor } from './probes.js';
 import { type PushCredentials, type PushTarget, probePush } from './push.js';
@@ -31,6 +41,8 @@ export interface HealthState {
 /** How the data got through: each log job's canary, Grafana's data sources and rules. */
 export interface DataPath {
   readonly logs: readonly { readonly job: string; readonly hostFile?: string; readonly arrivedMs?: number }[];
+  /** The jobs whose newest line on disk was found in Loki (or, on a no-op, a line as fresh), of how many. */
+  readonly appLines?: { readonly mode: AppLinesMode; readonly arrived: readonly string[]; readonly jobs: number };
   readonly alertRulesLoaded?: number;
 }
 
@@ -58,6 +70,8 @@ export interface GateOptions {
   readonly containers?: readonly ContainerInfo[];
   /** Prove the log path: write these canary lines and find each in Loki (token: this run's). */
   readonly canary?: CanaryRun;
+  /** Find each log job's newest line on disk in Loki, and name the files no job reads. */
+  readonly appLines?: AppLinesRun;
   /** Ask Grafana whether it can use its data sources and has loaded its rules. */
   readonly grafana?: GrafanaPlan;
   /**
@@ -185,17 +199,18 @@ async function dataChecks(
   const loki: LokiSource = opts.arrival?.logs
     ? { endpoint: opts.arrival.logs, host: opts.arrival.host }
     : { container: byService.get('loki'), check: probed.find((c) => c.name === 'loki') };
-  const [logs, grafanaSeen] = await Promise.all([
-    opts.canary
-      ? logPathChecks(remote, facts, opts.canary, loki, byService.get(opts.canary.agent.service), progress)
-      : [],
+  const agent = byService.get(opts.canary?.agent.service ?? opts.logAgent);
+  const [canaryChecks, appLines, grafanaSeen] = await Promise.all([
+    opts.canary ? logPathChecks(remote, facts, opts.canary, loki, agent, progress) : [],
+    opts.appLines ? appLineChecks(remote, opts.appLines, loki, agent, progress) : undefined,
     opts.grafana && grafana?.address && grafanaReady
       ? inspectGrafana(remote, grafana.address, grafana.name, opts.grafana)
       : undefined,
   ]);
   // Until Grafana answers, its probe is what fails; then what it says of its data counts.
   if (grafanaSeen) progress.alertRulesLoaded = grafanaSeen.alertRulesLoaded;
-  return [...logs, ...(grafanaSeen?.checks ?? [])];
+  const logs = appLines ? withAppLines(canaryChecks, appLines.verdicts) : canaryChecks;
+  return [...logs, ...(appLines?.unread ? [appLines.unread] : []), ...(grafanaSeen?.checks ?? [])];
 }
 
 /** Prometheus' targets, once its probe says it is ready. */
@@ -218,6 +233,7 @@ export async function healthGate(remote: RemoteHost, facts: HostFacts, opts: Gat
     writes: new Map(),
     arrivedMs: new Map(),
     misrouted: new Map(),
+    appLines: { arrived: new Set() },
   };
   const result = await poll<HealthState>({
     timeoutMs: opts.timeoutMs,
@@ -252,6 +268,13 @@ function dataPathOf(opts: GateOptions, progress: Progress): DataPath {
       hostFile: s.hostFile,
       arrivedMs: progress.arrivedMs.get(s.job),
     })),
+    ...(opts.appLines && {
+      appLines: {
+        mode: opts.appLines.mode,
+        arrived: [...progress.appLines.arrived],
+        jobs: opts.appLines.plan.jobs.length,
+      },
+    }),
     alertRulesLoaded: progress.alertRulesLoaded,
   };
 }

@@ -7,6 +7,19 @@ import type { RemoteHost } from '../connection/ssh.js';
 import { ConnectionLostError, headline } from '../errors.js';
 import { dockerCommand } from '../host/docker.js';
 import type { HostFacts } from '../host/preflight.js';
+import {
+  type AppLinesMode,
+  type AppLinesPlan,
+  appLineQuery,
+  appLinesScript,
+  appLineVerdict,
+  awaited,
+  type DiskLook,
+  holdsLine,
+  parseDiskLook,
+  unreadDetail,
+  unreadFiles,
+} from './app-lines.js';
 import { askEndpoint, type QueryEndpoint, queryRefused, shownUrl } from './arrival.js';
 import {
   type CanaryPlan,
@@ -30,6 +43,14 @@ export interface LogProgress {
   readonly writes: Map<string, WriteOutcome>;
   readonly arrivedMs: Map<string, number>;
   readonly misrouted: Map<string, string>;
+  /** The app's own lines: the host's log files as last read, and the jobs whose line is in Loki. */
+  readonly appLines: { disk?: DiskLook; readonly arrived: Set<string> };
+}
+
+/** The app's own lines of one run: what to read on the host, and what proves them in Loki. */
+export interface AppLinesRun {
+  readonly plan: AppLinesPlan;
+  readonly mode: AppLinesMode;
 }
 
 export const logCheckName = (job: string) => `logs ${job}`;
@@ -65,14 +86,63 @@ export async function logPathChecks(
     limit: '1000',
     direction: 'forward',
   });
-  const found = (body: string) => noteHits(body, canary.token, progress);
-  const lokiDown = loki.endpoint
-    ? waiting.length
-      ? await askQueryUrl(remote, loki.endpoint, query(loki.host), found)
-      : undefined
-    : await askOwnLoki(remote, loki, waiting.length ? query() : undefined, found);
+  const lokiDown = await askLoki(remote, loki, waiting.length ? query(loki.endpoint && loki.host) : undefined, (body) =>
+    noteHits(body, canary.token, progress),
+  );
   const at = loki.endpoint && shownUrl(loki.endpoint.url);
   return canary.spots.map((s) => logCheck(s, canary, progress, agent, lokiDown, at));
+}
+
+/**
+ * Reads the host's log files (once; again while a job has no file yet when proving anew), asks
+ * Loki for each job's newest line, and judges: per job, and the files no job reads.
+ */
+export async function appLineChecks(
+  remote: RemoteHost,
+  lines: AppLinesRun,
+  loki: LokiSource,
+  agent: ContainerInfo | undefined,
+  progress: LogProgress,
+): Promise<{ readonly verdicts: ReadonlyMap<string, CheckState>; readonly unread?: CheckState }> {
+  const { plan, mode } = lines;
+  const state = progress.appLines;
+  const incomplete = (d: DiskLook) => plan.jobs.some((j) => d.jobs.get(j.job)?.state !== 'newest');
+  if (!state.disk || (mode === 'content' && incomplete(state.disk)))
+    state.disk = parseDiskLook(await remote.run(appLinesScript(plan), { what: "Reading the app's log files" }));
+  const disk = state.disk;
+  await Promise.all(
+    plan.jobs.map((j) => {
+      const seen = disk.jobs.get(j.job);
+      if (state.arrived.has(j.job) || !awaited(seen, disk.nowSec, mode)) return undefined;
+      return askLoki(remote, loki, appLineQuery(j, seen, disk.nowSec, mode), (body) => {
+        if (holdsLine(body)) state.arrived.add(j.job);
+      });
+    }),
+  );
+  const verdicts = new Map<string, CheckState>();
+  for (const j of plan.jobs) {
+    const v = appLineVerdict(j, disk, state.arrived.has(j.job), mode, plan.agentTitle);
+    verdicts.set(j.job, { name: logCheckName(j.job), ...v, ...(v.ok ? {} : { container: agent?.name }) });
+  }
+  const unread = unreadFiles(plan, disk);
+  return {
+    verdicts,
+    unread: unread.length
+      ? { name: 'unread logs', ok: false, detail: unreadDetail(plan, unread, disk.nowSec) }
+      : undefined,
+  };
+}
+
+/** A job's canary check and its app-line verdict as one check: both must hold. */
+export function withAppLines(checks: readonly CheckState[], verdicts: ReadonlyMap<string, CheckState>): CheckState[] {
+  const merged = checks.map((c) => {
+    const v = verdicts.get(c.name.slice('logs '.length));
+    if (!v) return c;
+    // The canary's words stay last: a line not yet found is explained at their end.
+    return { ...c, ok: c.ok && v.ok, detail: `${v.detail}; ${c.detail}`, container: c.container ?? v.container };
+  });
+  const named = new Set(checks.map((c) => c.name));
+  return [...merged, ...[...verdicts.values()].filter((v) => !named.has(v.name))];
 }
 
 /** The lines not yet written: their directory may have appeared since the last look. */
@@ -90,6 +160,17 @@ function noteHits(body: string, token: string, progress: LogProgress): void {
   for (const job of hits.arrived)
     if (!progress.arrivedMs.has(job)) progress.arrivedMs.set(job, Date.now() - progress.started);
   for (const [job, label] of hits.misrouted) progress.misrouted.set(job, label);
+}
+
+/** Asks the host's Loki or the Loki query URL; says why not if it cannot be asked. */
+function askLoki(
+  remote: RemoteHost,
+  loki: LokiSource,
+  query: Record<string, string> | undefined,
+  found: (body: string) => void,
+): Promise<string | undefined> {
+  if (!loki.endpoint) return askOwnLoki(remote, loki, query, found);
+  return query ? askQueryUrl(remote, loki.endpoint, query, found) : Promise.resolve(undefined);
 }
 
 /** An agent's lines at the central Loki query URL; why not, if it cannot be asked. */

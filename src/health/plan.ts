@@ -6,8 +6,9 @@ import type { RemoteHost } from '../connection/ssh.js';
 import { parsePassword, passwordState } from '../host/grafana-admin.js';
 import { buildModel, hostPathKey, runsUnder, type ServiceModel, type StackModel } from '../model/compose.js';
 import type { RemoteLayout } from '../model/layout.js';
-import { logAgents } from '../model/logs.js';
+import { hostDirOf, logAgents } from '../model/logs.js';
 import type { DeployedStack } from '../stack/deployed.js';
+import { appLinesPlan } from './app-lines.js';
 import { canaryPlan } from './canary.js';
 import type { GateOptions } from './gate.js';
 import { grafanaProvisioning } from './grafana.js';
@@ -40,6 +41,8 @@ export interface DataPathWanted {
   readonly lokiElsewhere?: boolean;
   /** Grafana's admin password when this run knows it; else it is read from the host. */
   readonly adminPassword?: string;
+  /** The app's log directory inside its container (app-logs-dir): its files no job reads are named. */
+  readonly appLogsDir?: string;
 }
 
 export async function dataPathOptions(
@@ -48,23 +51,41 @@ export async function dataPathOptions(
   layout: RemoteLayout,
   logAgent: string,
   wanted: DataPathWanted,
-): Promise<Pick<GateOptions, 'canary' | 'grafana'>> {
+): Promise<Pick<GateOptions, 'canary' | 'appLines' | 'grafana'>> {
   const model = buildModel(stack.files, stack.variables);
   const agent = runningAgent(model, logAgent);
   const token = randomBytes(6).toString('hex');
+  const lokiToAsk = !!agent && (wanted.lokiElsewhere || model.services.some((s) => s.name === 'loki'));
   const canary =
-    wanted.canary && agent && (wanted.lokiElsewhere || model.services.some((s) => s.name === 'loki'))
-      ? { ...canaryPlan(model, agent, layout.root, token), token }
+    wanted.canary && agent && lokiToAsk ? { ...canaryPlan(model, agent, layout.root, token), token } : undefined;
+  // Every run reads the app's files; one that proves the path anew looks for the newest lines themselves.
+  const appLines =
+    agent && lokiToAsk
+      ? {
+          plan: appLinesPlan(model, agent, layout.root, appLogHostDir(model, stack, layout, wanted.appLogsDir)),
+          mode: wanted.canary ? ('content' as const) : ('fresh' as const),
+        }
       : undefined;
   const provisioned = grafanaProvisioning(model);
   const grafanaService = model.services.find((s) => s.name === 'grafana');
-  if (!provisioned || !grafanaService) return { canary };
+  if (!provisioned || !grafanaService) return { canary, appLines };
   const password =
     wanted.adminPassword ??
     parsePassword(await remote.run(passwordState(layout), { what: "Reading Grafana's admin password" })) ??
     '';
   const user = grafanaService.environment.GF_SECURITY_ADMIN_USER || 'admin';
-  return { canary, grafana: { ...provisioned, user, password } };
+  return { canary, appLines, grafana: { ...provisioned, user, password } };
+}
+
+/** The app's log directory on the host, when it is mounted from there. */
+function appLogHostDir(
+  model: StackModel,
+  stack: DeployedStack,
+  layout: RemoteLayout,
+  appLogsDir: string | undefined,
+): string | undefined {
+  const app = model.services.find((s) => s.name === appServiceNames(stack)[0]);
+  return app && appLogsDir ? hostDirOf(app, appLogsDir, layout.root) : undefined;
 }
 
 /** The app: the service named server, or the one running the app-image. */

@@ -16,6 +16,8 @@ import {
 export interface LogJob {
   /** The `job` label the lines get (empty when the config sets none). */
   readonly job: string;
+  /** Every label the config gives its lines (job, host, ...), `__`-prefixed ones left out. */
+  readonly labels: Readonly<Record<string, string>>;
   /** The glob the agent tails, as a path inside its container. */
   readonly path: string;
   /** Where the glob is declared. */
@@ -53,6 +55,7 @@ function promtailJobs(m: StackModel, agent: ServiceModel): LogJob[] {
       if (typeof p === 'string' && y) {
         out.push({
           job: String(st.labels?.job ?? ''),
+          labels: streamLabels(Object.entries(st.labels ?? {})),
           path: p,
           file: y.path,
           line: y.lineOf(['scrape_configs', i, 'static_configs', j, 'labels', '__path__']),
@@ -60,6 +63,13 @@ function promtailJobs(m: StackModel, agent: ServiceModel): LogJob[] {
       }
     });
   });
+  return out;
+}
+
+/** The labels a stream gets from its target: Promtail and Alloy drop the `__`-prefixed ones. */
+function streamLabels(entries: readonly (readonly [unknown, unknown])[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of entries) if (typeof k === 'string' && !k.startsWith('__')) out[k] = String(v ?? '');
   return out;
 }
 
@@ -71,6 +81,7 @@ function alloyJobs(m: StackModel, agent: ServiceModel): LogJob[] {
   return text.split('\n').flatMap((l, i) =>
     [...l.matchAll(/"?__path__"?\s*=\s*"([^"]+)"/g)].map((x) => ({
       job: /"?job"?\s*=\s*"([^"]*)"/.exec(l)?.[1] ?? '',
+      labels: streamLabels([...l.matchAll(/"?([A-Za-z_][A-Za-z0-9_]*)"?\s*=\s*"([^"]*)"/g)].map((p) => [p[1], p[2]])),
       path: x[1] ?? '',
       file: file ?? '',
       line: i + 1,

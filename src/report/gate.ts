@@ -14,6 +14,16 @@ export function gateDetail(gate: GateResult, options: GateOptions): string {
   const logs = gate.dataPath.logs.filter((l) => l.arrivedMs !== undefined);
   const lokiAt = options.arrival?.logs && shownUrl(options.arrival.logs.url);
   if (logs.length) parts.push(`canary lines of ${logs.length} log jobs ${lokiAt ? `found at ${lokiAt}` : 'in Loki'}`);
+  const app = gate.dataPath.appLines;
+  if (app) {
+    const rest = app.jobs - app.arrived.length;
+    const quiet = rest ? ` (${rest} quiet or not written yet)` : '';
+    parts.push(
+      app.mode === 'content'
+        ? `the app's newest lines of ${app.arrived.length} log jobs in Loki${quiet}`
+        : `Loki keeps up with ${app.arrived.length} log jobs${quiet}, nothing written`,
+    );
+  }
   if (options.role === 'agent') {
     const unchecked = [
       ...(options.arrival?.metrics ? [] : ['metrics-query-url']),

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { FRESH_MARGIN_SEC } from '../../src/health/app-lines';
 import { deployWithAction, deployWithCli, lokiGet, sandboxInputs, sh } from '../helpers/deploy';
 import { loadSandbox, type Sandbox } from '../helpers/sandbox';
 
@@ -64,6 +65,81 @@ describe('the data path', () => {
     expect(message).toContain(`Rolled back to release ${goodRelease}, which is healthy again`);
     expect(sh(`cat ${s.home}/monitoring/.release`)).toBe(goodRelease);
     expect(sh(`grep -c information ${s.home}/monitoring/promtail-dev-config.yml || true`)).toBe('0');
+  });
+
+  it("a job's glob the app's file names do not match (*.json while the app writes info.log): the canary arrives, the gate fails naming job, glob and file", async () => {
+    const dir = stackCopy((d) =>
+      editFile(d, 'promtail-dev-config.yml', '__path__: /var/log/app/info/*.log', '__path__: /var/log/app/info/*.json'),
+    );
+    const r = await deployWithAction(sandboxInputs(s, { 'stack-dir': dir, 'health-timeout': '30s' }));
+    expect(r.code).toBe(1);
+    const message = errorOf(r.stdout);
+    // The canary file is named to match the glob, so it arrives: only the app's own file tells.
+    expect(r.summary).toMatch(
+      /\| log job info_logs \| 🟢 \| the app has written nothing \/var\/log\/app\/info\/\*\.json matches yet; canary arrived in/,
+    );
+    expect(message).toMatch(
+      new RegExp(
+        `unread logs: ${s.home}/monitoring/logs/app/info/ has info\\.log \\(written \\d+s ago\\), which job info_logs \\(glob /var/log/app/info/\\*\\.json, promtail-dev-config\\.yml:\\d+\\) does not match: Promtail never reads it`,
+      ),
+    );
+    expect(message).toContain(`Rolled back to release ${goodRelease}, which is healthy again`);
+  });
+
+  it('an app logging as Spring Boot does by default (one spring.log): named, with the layout the jobs expect and the job to add', async () => {
+    const dir = stackCopy((d) =>
+      editFile(
+        d,
+        'docker-compose-dev.yml',
+        '- SPRING_PROFILES_ACTIVE=dev',
+        '- SPRING_PROFILES_ACTIVE=dev\n      - LOGGING_FILE_PATH=/app/logs',
+      ),
+    );
+    const r = await deployWithAction(sandboxInputs(s, { 'stack-dir': dir, 'health-timeout': '30s' }));
+    expect(r.code).toBe(1);
+    const message = errorOf(r.stdout);
+    expect(message).toMatch(
+      new RegExp(
+        `unread logs: ${s.home}/monitoring/logs/app/ has spring\\.log \\(written \\d+s ago\\), which no log job reads`,
+      ),
+    );
+    expect(message).toContain('one file per level under debug/, info/, warn/ and error/ of the log directory');
+    expect(message).toContain('add a job reading /var/log/app/spring.log to promtail-dev-config.yml');
+    expect(message).toContain(`Rolled back to release ${goodRelease}, which is healthy again`);
+    // Rolled back, the app writes its Logback files again; spring.log stays, no longer written.
+    sh(`rm -f ${s.home}/monitoring/logs/app/spring.log`);
+  });
+
+  it('a no-op redeploy while the log agent cannot reach Loki (its packets to Loki dropped, every service still ready) is not green', async () => {
+    const current = await deployWithAction(sandboxInputs(s));
+    expect(current.code).toBe(0);
+    const pid = sh("docker inspect -f '{{.State.Pid}}' promtail");
+    const rule = 'OUTPUT -p tcp --dport 3100 -j DROP';
+    const canaryFiles = () => sh(`find ${s.home}/monitoring/logs -name '*monitoring-deploy-canary*' | sort`);
+    const canariesBefore = canaryFiles();
+    sh(`nsenter -t ${pid} -n iptables -I ${rule}`);
+    try {
+      // Older than the margin, the break shows without writing a line.
+      await new Promise((r) => setTimeout(r, (FRESH_MARGIN_SEC + 6) * 1000));
+      const r = await deployWithAction(sandboxInputs(s, { 'health-timeout': '20s' }));
+      expect(r.code).toBe(1);
+      expect(r.stdout).toMatch(/Health gate/);
+      const message = errorOf(r.stdout);
+      expect(message).toMatch(
+        new RegExp(
+          `logs info_logs: ${s.home}/monitoring/logs/app/info/info\\.log was written \\d+s ago, but Loki has no line under \\{job="info_logs", host="[^"]+"\\} from ${FRESH_MARGIN_SEC}s before that: Promtail has stopped shipping it`,
+        ),
+      );
+      expect(message).toContain('Not rolled back: this deploy changed no files');
+      // Nothing was written to prove it: the canary files are those of the deploy before.
+      expect(canaryFiles()).toBe(canariesBefore);
+    } finally {
+      sh(`nsenter -t ${pid} -n iptables -D ${rule}`);
+    }
+    // The path back, the same no-op is green and says what it saw.
+    const back = await deployWithAction(sandboxInputs(s));
+    expect(back.code).toBe(0);
+    expect(back.summary).toMatch(/\| log job info_logs \| 🟢 \| Loki keeps up with info\.log \(written \d+s ago\)/);
   });
 
   it('app-logs-dir where the app does not write: a warning names app-logs-dir and the WORKDIR', async () => {
