@@ -3,6 +3,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -f dist/cli.js ] || npm run -s build
+# An end-to-end run holds the machine's sandbox: wait for it rather than measure (or deploy) into it.
+if [ -w /run ]; then
+  exec 9>/run/monitoring-deploy-e2e.lock
+  flock -n 9 || { echo "an end-to-end run holds this machine's sandbox: waiting for it" >&2; flock -w 4800 9; }
+fi
 if [ ! -f "${SANDBOX_DIR:-/var/tmp/monitoring-deploy-sandbox}/sandbox.env" ]; then
   [ "$(id -u)" = 0 ] || { echo "the bench needs a sandbox host; bringing one up needs root" >&2; exit 1; }
   trap 'bash test/sandbox/down.sh' EXIT

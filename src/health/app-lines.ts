@@ -136,7 +136,8 @@ export function appLinesPlan(
 export function appLinesScript(plan: AppLinesPlan): string {
   const lines = [
     'echo "@now $(date +%s)"',
-    `files() { find "$1" -maxdepth "$2" -type f ! -name ${shq(`*${CANARY_MARK}*`)} ! -name '.*' -exec stat -c '%Y %n' {} + 2>/dev/null; }`,
+    // An empty file (a segment just made, a log just rotated) holds no line: the one before does.
+    `files() { find "$1" -maxdepth "$2" -type f ! -empty ! -name ${shq(`*${CANARY_MARK}*`)} ! -name '.*' -exec stat -c '%Y %n' {} + 2>/dev/null; }`,
     'newest() {',
     '  job=$1; d=$2; depth=$3; shift 3',
     '  [ -d "$d" ] || { echo "@nodir $job"; return; }',
@@ -273,16 +274,12 @@ function ago(nowSec: number, thenSec: number): string {
 export function awaited(
   seen: JobOnDisk | undefined,
   nowSec: number,
-  mode: AppLinesMode,
 ): seen is FileSeen & {
   state: 'newest';
   needle?: string;
 } {
-  return (
-    seen?.state === 'newest' &&
-    nowSec - seen.mtimeSec <= RECENT_MINUTES * 60 &&
-    (mode === 'fresh' || seen.needle !== undefined)
-  );
+  // A line still being written (no newline) is not shipped yet.
+  return seen?.state === 'newest' && nowSec - seen.mtimeSec <= RECENT_MINUTES * 60 && seen.needle !== undefined;
 }
 
 /** A job's verdict on the app's own lines: ok, what was seen, and what is still awaited. */
@@ -294,11 +291,13 @@ export function appLineVerdict(
   agentTitle: string,
 ): { ok: boolean; detail: string } {
   const seen = disk.jobs.get(job.job);
+  // A directory that is not there is the canary's to name.
+  if (seen?.state === 'nodir') return { ok: true, detail: '' };
   if (seen?.state !== 'newest') return { ok: true, detail: `the app has written nothing ${job.glob} matches yet` };
   const file = posix.basename(seen.path);
   const age = ago(disk.nowSec, seen.mtimeSec);
-  if (!awaited(seen, disk.nowSec, mode))
-    return seen.needle || mode === 'fresh'
+  if (!awaited(seen, disk.nowSec))
+    return seen.needle
       ? { ok: true, detail: `quiet: ${file} last written ${age} ago` }
       : { ok: true, detail: `${file} has no complete line yet` };
   if (arrived)

@@ -113,7 +113,7 @@ export async function appLineChecks(
   await Promise.all(
     plan.jobs.map((j) => {
       const seen = disk.jobs.get(j.job);
-      if (state.arrived.has(j.job) || !awaited(seen, disk.nowSec, mode)) return undefined;
+      if (state.arrived.has(j.job) || !awaited(seen, disk.nowSec)) return undefined;
       return askLoki(remote, loki, appLineQuery(j, seen, disk.nowSec, mode), (body) => {
         if (holdsLine(body)) state.arrived.add(j.job);
       });
@@ -137,12 +137,11 @@ export async function appLineChecks(
 export function withAppLines(checks: readonly CheckState[], verdicts: ReadonlyMap<string, CheckState>): CheckState[] {
   const merged = checks.map((c) => {
     const v = verdicts.get(c.name.slice('logs '.length));
-    if (!v) return c;
-    // The canary's words stay last: a line not yet found is explained at their end.
-    return { ...c, ok: c.ok && v.ok, detail: `${v.detail}; ${c.detail}`, container: c.container ?? v.container };
+    if (!v?.detail) return c;
+    return { ...c, ok: c.ok && v.ok, detail: `${c.detail}; ${v.detail}`, container: c.container ?? v.container };
   });
   const named = new Set(checks.map((c) => c.name));
-  return [...merged, ...[...verdicts.values()].filter((v) => !named.has(v.name))];
+  return [...merged, ...[...verdicts.values()].filter((v) => v.detail && !named.has(v.name))];
 }
 
 /** The lines not yet written: their directory may have appeared since the last look. */
@@ -248,8 +247,8 @@ function logCheck(
   return fail(`the line written to ${spot.hostFile} is not ${at ? `at ${at}` : 'in Loki'} yet (${where})`);
 }
 
-/** A canary line not found yet: in the host's Loki, or at the Loki query URL. */
-const NOT_YET = / is not (?:in Loki|at (\S+)) yet .*$/;
+/** A canary line not found yet: in the host's Loki, or at the Loki query URL, and where it was written. */
+const NOT_YET = / is not (?:in Loki|at (\S+)) yet \([^()]*\)/;
 
 /** Lines written but not found: say why, from the agent's metrics and its last log lines. */
 export async function explainLogs(
@@ -280,7 +279,7 @@ export async function explainLogs(
       : `the ${canary.agent.service} container is not there`;
     return {
       ...c,
-      detail: `${c.detail.replace(NOT_YET, (_all, at?: string) => ` did not reach ${at ?? 'Loki'}`)}: ${why}`,
+      detail: c.detail.replace(NOT_YET, (_all, at?: string) => ` did not reach ${at ?? 'Loki'}: ${why}`),
     };
   });
 }

@@ -193,7 +193,7 @@ describe('agents writing to a distributed engine (VictoriaMetrics and Loki behin
     for (const job of ['debug_logs', 'info_logs', 'warn_logs', 'error_logs', 'nginx_log'])
       expect(r.summary).toMatch(
         new RegExp(
-          `\\| log job ${job} \\| 🟢 \\| canary arrived in [\\dm.]+s at http://[\\d.]+:${LOKI_PORT}/loki/api/v1/query_range \\|`,
+          `\\| log job ${job} \\| 🟢 \\| canary arrived in [\\dm.]+s at http://[\\d.]+:${LOKI_PORT}/loki/api/v1/query_range(; [^|]+)? \\|`,
         ),
       );
     expect(r.summary).toMatch(/canary lines of 5 log jobs found at http:\/\/[\d.]+:13100\/loki\/api\/v1\/query_range/);

@@ -60,6 +60,8 @@ describe("the app's own lines", () => {
     put(join(appDir, 'info/info.log.1'), 'rotated\n', 20);
     put(join(appDir, 'info/info-2026-12-02.0.log.gz'), 'gz', 10);
     put(join(appDir, `info/${CANARY_MARK}-abc.log`), 'canary\n', 1);
+    // A segment just made, still empty: the file before it holds the newest line.
+    put(join(appDir, 'info/info-next.log'), '', 0);
     put(join(appDir, 'debug/debug.log'), '2026-12-03 10:00:03.000 DEBUG tick 2\n2026-12-03 10:00:04.000 DEBUG par', 2);
     put(join(appDir, 'warn/warn.log'), '2026-12-03 07:00:00.000 WARN old\n', 3 * 3600);
     mkdirSync(join(appDir, 'error'), { recursive: true });
