@@ -108,7 +108,9 @@ nginx_segments() {
     set -- $(stat -c '%s %Y' "$path")
     size=$1 mtime=$2
     [ $((now - mtime)) -ge 60 ] || continue
-    read_to=$(printf '%s\n' "$positions" | awk -v p="$path" '$1 == p { print $2 }')
+    # The furthest any entry says: after a Promtail → Alloy switch one file has several (Promtail's
+    # last, Alloy's converted copy of it with the labels "{}", and Alloy's own).
+    read_to=$(printf '%s\n' "$positions" | awk -v p="$path" '$1 == p && (!seen || $2 + 0 > max) { max = $2 + 0; seen = 1 } END { if (seen) print max }')
     if [ -n "$read_to" ] && [ "$read_to" -ge "$size" ]; then
       rm -f -- "$path" && removed=$((removed + 1))
     fi

@@ -30,6 +30,11 @@ export interface LogAgentSpec {
   readonly roles: readonly LogAgentRole[];
   /** The file names of its config besides *.yml, *.yaml and *.conf, read back by the watchdog. */
   readonly configGlob?: string;
+  /**
+   * It starts where this other agent stopped reading, from that agent's positions file, but
+   * only while it has no positions of its own: those (a glob in its container) go first.
+   */
+  readonly takesOver?: { readonly from: LogAgentName; readonly ownPositions: string };
 }
 
 const PROMTAIL_END_OF_LIFE = '2026-03-02';
@@ -63,8 +68,12 @@ export const LOG_AGENTS: readonly LogAgentSpec[] = [
     sizeFrom: 'estimate: 408 MB on disk at v1.1 (grafana/alloy#1101), grown since',
     port: 12345,
     readyPath: '/-/ready',
-    roles: ['monitoring'],
+    roles: ['monitoring', 'agent'],
     configGlob: '*.alloy',
+    // loki.source.file's legacy_positions_file (compose/alloy/*.alloy): converted only when the
+    // component's positions.yml is missing or empty (ConvertLegacyPositionsFile,
+    // internal/component/loki/source/internal/positions/positions.go at v1.18.1).
+    takesOver: { from: 'promtail', ownPositions: '/var/lib/alloy/data/loki.source.file.*/positions.yml' },
   },
 ];
 
@@ -75,9 +84,4 @@ export const LOG_AGENT_NAMES = LOG_AGENTS.map((a) => a.name);
 /** The entry of a log agent by its name (the input's value, service and profile). */
 export function logAgent(name: string): LogAgentSpec | undefined {
   return LOG_AGENTS.find((a) => a.name === name);
-}
-
-/** The agents that can run on a host of this role. */
-export function logAgentsFor(role: LogAgentRole): LogAgentSpec[] {
-  return LOG_AGENTS.filter((a) => a.roles.includes(role));
 }

@@ -120,10 +120,7 @@ export function logAgentWarning(settings: Settings): string | undefined {
   const eol = agent?.endOfLife;
   const next = eol && logAgent(eol.successor);
   if (!agent || !next || !stacks.some((s) => s === 'monitoring' || s === 'agent')) return undefined;
-  const said = `${agent.title} is end of life since ${eol.since}: it gets no fixes any more, not even for security.`;
-  return stacks.includes('agent') && !next.roles.includes('agent')
-    ? `${said} This agent host still ships its logs with ${agent.title}: agents have no ${next.title} option in this version (log-agent: ${next.name} is for the central stack).`
-    : `${said} Switch to ${next.title} with the input \`log-agent: ${next.name}\` (the same log jobs and labels; the next deploy stops ${agent.title} and starts ${next.title}).`;
+  return `${agent.title} is end of life since ${eol.since}: it gets no fixes any more, not even for security. Switch to ${next.title} with the input \`log-agent: ${next.name}\` (the same log jobs and labels; the next deploy stops ${agent.title}, then starts ${next.title} where ${agent.title} stopped reading).`;
 }
 
 /** Lint first, on this machine: a broken stack never gets as far as the host. */

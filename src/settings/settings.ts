@@ -1,6 +1,6 @@
 // Every input is read and validated here, once, into a typed Settings object. The action and
 // the CLI both hand their raw values (strings, as action.yml would pass them) to readSettings.
-import { DEFAULT_LOG_AGENT, LOG_AGENT_NAMES, type LogAgentName, logAgentsFor } from '../base/log-agents.js';
+import { DEFAULT_LOG_AGENT, LOG_AGENT_NAMES, type LogAgentName } from '../base/log-agents.js';
 import { INPUTS } from './inputs.js';
 import { knownHostsProblems } from './known-hosts.js';
 import {
@@ -412,11 +412,6 @@ function agentProblems(s: Settings, needsConnection: boolean): string[] {
   if (queryInputs.length && !anyAgent)
     out.push(
       `${queryInputs.join(', ')}: only an agent's data is read back there (role: agent, or role=agent lines in hosts)`,
-    );
-  const onAgents = logAgentsFor('agent').map((x) => x.name);
-  if (anyAgent && !onAgents.includes(s.stack.logAgent))
-    out.push(
-      `log-agent: agent hosts ship logs with ${onAgents.join(' or ')} in this version (${s.stack.logAgent}: central stack only)`,
     );
   return out;
 }

@@ -1,5 +1,6 @@
 // Running the stacks with whichever Compose the host has, and knowing what it changed. Each
 // operation over all stacks is one script, so it costs one round trip however many stacks run.
+import { LOG_AGENTS } from '../base/log-agents.js';
 import { shq } from '../connection/shell.js';
 import type { ExecResult, RemoteHost } from '../connection/ssh.js';
 import { DeployError } from '../errors.js';
@@ -138,6 +139,36 @@ export interface UpRequest {
   readonly release: string;
 }
 
+/** Ends a script line that must succeed: says what failed in which stack, and stops. */
+const fail = (stack: string, what: string) => `|| { echo "@failed ${stack} ${what}"; exit 3; }`;
+
+/** One stack's Compose command and how its services split under the active profiles. */
+interface StackServices {
+  readonly compose: string;
+  readonly project: string;
+  readonly stack: StackKey;
+  readonly unwanted: readonly string[];
+  readonly wanted: readonly string[];
+}
+
+/**
+ * `up --remove-orphans` keeps a service whose profile is off (it is still defined): stop and
+ * remove it, or Promtail runs on next to Alloy, a receiver keeps its old password. Before `up`,
+ * so that a log agent taking over starts only once its predecessor has stopped and written its
+ * final positions (Compose stops with SIGTERM; Promtail saves its positions as it stops), and
+ * with its own old positions gone, so that it reads the predecessor's.
+ */
+export function removalLines({ compose, project, stack, unwanted, wanted }: StackServices): string[] {
+  return unwanted.map((svc) => {
+    const successors = LOG_AGENTS.filter((a) => a.takesOver?.from === svc && wanted.includes(a.name));
+    const handOver = successors.map(
+      (a) =>
+        `${compose} run --rm --no-deps -T --entrypoint /bin/sh ${shq(a.name)} -c ${shq(`rm -f ${a.takesOver?.ownPositions}`)} 2>&1 ${fail(stack, `clearing the old positions of ${a.name}`)}; echo "@handover ${project} ${svc} ${a.name}"; `,
+    );
+    return `if [ -n "$(id_of ${project} ${shq(svc)})" ]; then ${compose} rm -s -f ${shq(svc)} 2>&1 ${fail(stack, `removing ${svc}`)}; echo "@removed ${project} ${svc}"; ${handOver.join('')}fi`;
+  });
+}
+
 /**
  * Brings every stack up in order. Compose does not notice a changed bind-mounted file, so the
  * services mounting one are restarted when Compose kept their container.
@@ -145,7 +176,6 @@ export interface UpRequest {
 function upScript(facts: HostFacts, { root, rendered, changedPaths, pull, release }: UpRequest): string {
   const docker = dockerCommand(facts);
   const v2 = facts.compose?.command === 'docker compose';
-  const fail = (stack: string, what: string) => `|| { echo "@failed ${stack} ${what}"; exit 3; }`;
   const lines = [
     `cd ${shq(root)} || exit 9`,
     `list() { ${docker} ps -a --no-trunc --filter label=com.docker.compose.project --format '{{.Label "com.docker.compose.project"}} {{.Label "com.docker.compose.service"}} {{.ID}}'; }`,
@@ -164,19 +194,13 @@ function upScript(facts: HostFacts, { root, rendered, changedPaths, pull, releas
     stale.forEach((svc, i) => {
       lines.push(`kept${i}=$(id_of ${project} ${shq(svc)})`);
     });
+    lines.push(...removalLines({ compose, project, stack, unwanted, wanted }));
     lines.push(`${compose} up -d --remove-orphans${v2 ? ` --pull ${pull}` : ''} 2>&1 ${fail(stack, 'starting')}`);
     stale.forEach((svc, i) => {
       lines.push(
         `if [ -n "$kept${i}" ] && [ "$(id_of ${project} ${shq(svc)})" = "$kept${i}" ]; then ${compose} restart ${shq(svc)} 2>&1 ${fail(stack, `restarting ${svc}`)}; echo "@restarted ${project} ${svc}"; fi`,
       );
     });
-    // `up --remove-orphans` keeps a service whose profile is off (it is still defined): stop and
-    // remove it, or Promtail runs on next to Alloy, a receiver keeps its old password.
-    for (const svc of unwanted) {
-      lines.push(
-        `if [ -n "$(id_of ${project} ${shq(svc)})" ]; then ${compose} rm -s -f ${shq(svc)} 2>&1 ${fail(stack, `removing ${svc}`)}; echo "@removed ${project} ${svc}"; fi`,
-      );
-    }
   }
   lines.push(
     `list | sed 's/^/@after /'`,

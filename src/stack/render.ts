@@ -68,8 +68,9 @@ export function stackVariables(settings: Settings, host: HostIdentity, layout: R
     RECEIVER_TLS: receiverTls
       ? `ssl_certificate ${RECEIVER_TLS_MOUNT}/receiver.crt;\nssl_certificate_key ${RECEIVER_TLS_MOUNT}/receiver.key;`
       : '',
-    // YAML: the agent's tls_config for the push endpoints (empty: the system's CAs).
+    // The agent's tls_config for the push endpoints (empty: the system's CAs): Promtail's YAML, Alloy's block.
     PUSH_TLS: pushTlsBlock(agents.pushCa),
+    ALLOY_PUSH_TLS: alloyPushTlsBlock(agents.pushCa),
     REMOTE_WRITE_URL: agents.remoteWriteUrl ?? '',
     LOKI_PUSH_URL: agents.lokiPushUrl ?? '',
     PUSH_USERNAME: agents.pushUsername,
@@ -87,7 +88,7 @@ export function stackVariables(settings: Settings, host: HostIdentity, layout: R
 const RECEIVER_TLS_MOUNT = '/etc/nginx/tls';
 /** The agent's trusted certificate for its push endpoints, in its stack dir. */
 const PUSH_CA_FILE = 'push-ca.pem';
-/** Where an agent's push-ca.pem is mounted in its Prometheus and Promtail. */
+/** Where an agent's push-ca.pem is mounted in its Prometheus and log agent. */
 const PUSH_CA_MOUNT = '/etc/monitoring-deploy/push-ca.pem';
 
 /**
@@ -100,16 +101,28 @@ function pushTlsBlock(ca: string | undefined): string {
   return ['tls_config:', `  ca_file: ${PUSH_CA_MOUNT}`, ...(name ? [`  server_name: ${name}`] : [])].join('\n');
 }
 
+/** The same tls_config in Alloy's syntax, for loki.write's endpoint block. */
+function alloyPushTlsBlock(ca: string | undefined): string {
+  if (!ca) return '';
+  const name = pinnedName(ca);
+  return [
+    'tls_config {',
+    `  ca_file     = ${JSON.stringify(PUSH_CA_MOUNT)}`,
+    ...(name ? [`  server_name = ${JSON.stringify(name)}`] : []),
+    '}',
+  ].join('\n');
+}
+
 /**
- * Fills `@@NAME@@`. A line that is only a placeholder (or `# @@NAME@@`) takes a block: each of
+ * Fills `@@NAME@@`. A line that is only a placeholder (or a comment of one) takes a block: each of
  * its lines at the placeholder's indentation, and no line at all when the value is empty.
  */
 export function fillPlaceholders(path: string, text: string, vars: Readonly<Record<string, string>>): string {
   return text
     .split('\n')
     .flatMap((line, i) => {
-      // `# @@NAME@@` alone on its line keeps a YAML file valid before rendering.
-      const block = /^(\s*)(?:#\s*)?@@([A-Z][A-Z0-9_]*)@@\s*$/.exec(line);
+      // `# @@NAME@@` (YAML) or `// @@NAME@@` (Alloy) alone on its line keeps a file valid before rendering.
+      const block = /^(\s*)(?:(?:#|\/\/)\s*)?@@([A-Z][A-Z0-9_]*)@@\s*$/.exec(line);
       const value = block ? vars[block[2] as string] : undefined;
       if (block && value !== undefined) return value === '' ? [] : value.split('\n').map((l) => `${block[1]}${l}`);
       return [

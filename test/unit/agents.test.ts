@@ -10,6 +10,8 @@ import { invocation } from '../../src/connection/shell';
 import { deployFleet, hostSettings, receiverTlsInRun, withLimit } from '../../src/engine/fleet';
 import { canaryQuery } from '../../src/health/canary';
 import { type GateOptions, gateOptions } from '../../src/health/gate';
+import { logPathServices } from '../../src/health/plan';
+import { probesFor } from '../../src/health/probes';
 import { judgePush } from '../../src/health/push';
 import { expectedTargets } from '../../src/health/targets';
 import { dirsScript, parseReceiverCert } from '../../src/host/dirs';
@@ -55,13 +57,11 @@ describe('role and hosts inputs', () => {
     ).toEqual(['stacks: "monitoring" does not run on a agent host (role: agent)']);
   });
 
-  it('refuses alloy for agent hosts, alone or in the hosts input, and keeps it for the central stack', () => {
-    const alloy = 'log-agent: agent hosts ship logs with promtail in this version (alloy: central stack only)';
+  it('accepts alloy for agent hosts, alone or in the hosts input, as for the central stack', () => {
     const urls = { 'remote-write-url': 'http://a/x', 'loki-push-url': 'http://a/y' };
-    expect(problemsOf({ ...base, ...urls, role: 'agent', 'log-agent': 'alloy' })).toEqual([alloy]);
+    expect(problemsOf({ ...base, ...urls, role: 'agent', 'log-agent': 'alloy' })).toEqual([]);
     const fleet = { ...base, 'push-password': 'pw-123456', 'log-agent': 'alloy' };
-    expect(problemsOf({ ...fleet, hosts: 'name=a role=monitoring host=x\nname=b role=agent host=y' })).toEqual([alloy]);
-    expect(problemsOf({ ...fleet, hosts: 'name=a role=monitoring host=x' })).toEqual([]);
+    expect(problemsOf({ ...fleet, hosts: 'name=a role=monitoring host=x\nname=b role=agent host=y' })).toEqual([]);
     expect(problemsOf({ ...base, 'log-agent': 'alloy' })).toEqual([]);
   });
 
@@ -500,5 +500,50 @@ describe('a fleet whose central host fails', () => {
       'Not deployed: dev failed, and the agents pin the receiver certificate it makes.\nFix: fix dev first (its error is above), then rerun.',
     );
     expect(lines).toContain('[prod-1] not deployed: dev failed, and the agents pin the receiver certificate it makes.');
+  });
+});
+
+describe('an agent host with log-agent: alloy', () => {
+  it('is planned and lints clean: Alloy in its profile, the host label, push auth and the pinned CA in its config', () => {
+    const s = readSettings(
+      {
+        ...base,
+        'host-name': 'prod-1',
+        role: 'agent',
+        'log-agent': 'alloy',
+        'remote-write-url': 'https://10.0.0.5:9095/api/v1/write',
+        'loki-push-url': 'https://10.0.0.5:9095/loki/api/v1/push',
+        'push-password': 'pw-123456',
+        'push-ca': '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n',
+      },
+      { needsConnection: false },
+    );
+    const plan = planStack(s);
+    expect(plan.findings).toEqual([]);
+    expect(plan.rendered.variables.COMPOSE_PROFILES).toBe('alloy');
+    const text = (p: string) => plan.rendered.files.find((f) => f.path === p)?.content.toString() ?? '';
+    const alloy = text('alloy/agent.alloy');
+    expect(alloy).toContain('"host" = "prod-1"');
+    expect(alloy).toContain('url = "https://10.0.0.5:9095/loki/api/v1/push"');
+    expect(alloy).toMatch(
+      /basic_auth \{\n\s+username\s+= "[^"]+"\n\s+password_file = "\/etc\/alloy\/push_password"\n\s+\}/,
+    );
+    expect(alloy).toContain('    tls_config {\n      ca_file     = "/etc/monitoring-deploy/push-ca.pem"\n    }\n');
+    expect(alloy).not.toContain('@@');
+    const compose = parse(text('docker-compose-agent.yml')) as {
+      services: Record<string, { profiles?: string[]; volumes: string[] }>;
+    };
+    expect(compose.services.alloy?.profiles).toEqual(['alloy']);
+    expect(compose.services.promtail?.profiles).toEqual(['promtail']);
+    expect(compose.services.alloy?.volumes).toEqual(
+      expect.arrayContaining([
+        './alloy/agent.alloy:/etc/alloy/config.alloy:ro',
+        './secrets/push_password:/etc/alloy/push_password:ro',
+        './push-ca.pem:/etc/monitoring-deploy/push-ca.pem:ro',
+      ]),
+    );
+    // The gate waits for Alloy's readiness on the agent, and its canary lines go through Alloy.
+    expect(probesFor('agent', 'alloy').map((p) => p.service)).toEqual(['prometheus', 'alloy']);
+    expect(logPathServices(plan.rendered, 'alloy')).toContain('alloy');
   });
 });

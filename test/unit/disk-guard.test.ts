@@ -169,6 +169,28 @@ describe("disk-guard: nginx's log segments", () => {
     expect(left).toContain('error-20261201T000000.log');
   });
 
+  it('after a Promtail → Alloy switch, a segment with several entries counts as read as far as the furthest says', () => {
+    const d = layout();
+    segments(d);
+    // Promtail's last positions, stopped while the segment was half read.
+    writeFileSync(
+      join(d.agent, 'promtail/positions.yaml'),
+      `positions:\n  ${d.nginx}/access-20261201T000000.log: "1500"\n`,
+    );
+    // Alloy: the copy it converted from Promtail's (labels "{}"), then its own as it read on.
+    mkdirSync(join(d.agent, 'alloy/loki.source.file.logs'), { recursive: true });
+    writeFileSync(
+      join(d.agent, 'alloy/loki.source.file.logs/positions.yml'),
+      `positions:\n  ? path: ${d.nginx}/access-20261201T000000.log\n    labels: '{}'\n  : "1500"\n` +
+        `  ? path: ${d.nginx}/access-20261201T000000.log\n    labels: '{host="dev", job="nginx_log"}'\n  : "3000"\n` +
+        `  ? path: ${d.nginx}/error-20261201T000000.log\n    labels: '{}'\n  : "2000"\n`,
+    );
+    run(d, { LOKI_BUDGET_BYTES: '0' });
+    const left = readdirSync(d.nginx);
+    expect(left).not.toContain('access-20261201T000000.log');
+    expect(left).toContain('error-20261201T000000.log');
+  });
+
   it('removes nothing that no positions file vouches for (no agent, or it has not read it)', () => {
     const d = layout();
     segments(d);

@@ -11,6 +11,7 @@ describe('the log agent warning', () => {
     const w = logAgentWarning(settings({}));
     expect(w).toContain('Promtail is end of life since 2026-03-02');
     expect(w).toContain('`log-agent: alloy`');
+    expect(w).toContain('starts Alloy where Promtail stopped reading');
   });
 
   it('none with Alloy, nor when no log agent runs (stacks: app)', () => {
@@ -18,10 +19,9 @@ describe('the log agent warning', () => {
     expect(logAgentWarning(settings({ stacks: 'app' }))).toBeUndefined();
   });
 
-  it('an agent host: end of life, without advice it cannot follow (agents run Promtail only)', () => {
+  it('an agent host: end of life, and the same switch (agents run Alloy too)', () => {
     const w = logAgentWarning(settings({ role: 'agent' }));
     expect(w).toContain('Promtail is end of life since 2026-03-02');
-    expect(w).toContain('agents have no Alloy option in this version');
-    expect(w).not.toContain('Switch to Alloy');
+    expect(w).toContain('Switch to Alloy with the input `log-agent: alloy`');
   });
 });
