@@ -30,6 +30,7 @@ import { budgetStep } from './budget.js';
 import { dirsWanted, type HostState, hostStateScript, keptOnHost, parseHostState } from './host-state.js';
 import { rollBack } from './rollback.js';
 import { connectStep, newRun, type OnHost, preflightStep, type Run, warn, withLock } from './session.js';
+import { testNotificationStep, webhookStep } from './webhook.js';
 
 export interface DeployResult {
   readonly steps: readonly StepRecord[];
@@ -94,6 +95,7 @@ export async function deploy(settings: Settings, log: Log, options: DeployOption
     let keep = false;
     try {
       const facts = await preflightStep(run, remote);
+      await webhookStep(run, remote);
       const h: Deploying = {
         ...run,
         remote,
@@ -103,6 +105,7 @@ export async function deploy(settings: Settings, log: Log, options: DeployOption
       const result = await withLock(h, h.layout.lockName, hostStateScript(h), (state) =>
         changeHost({ ...h, state: parseHostState(state, h.layout) }),
       );
+      if (settings.grafana.discordTestNotification) await testNotificationStep(h, result.release);
       keep = options.keepConnection === true;
       return keep ? { ...result, connection: { remote, facts } } : result;
     } finally {

@@ -243,7 +243,15 @@ export const INPUTS: readonly InputSpec[] = [
     name: 'discord-webhook-url',
     group: 'grafana',
     secret: true,
-    description: 'Discord webhook for alerts. Pass it from a secret. Without it, alerts have no Discord contact point.',
+    description:
+      'Discord webhook for alerts. Pass it from a secret. Without it, alerts have no Discord contact point. The deploy checks from the host, before changing anything, that the webhook exists and that the host reaches it.',
+  },
+  {
+    name: 'discord-test-notification',
+    group: 'grafana',
+    default: 'false',
+    description:
+      'After the health gate passes, have Grafana send one test notification through its Discord contact point (needs discord-webhook-url), as proof that alerts reach the channel.',
   },
   {
     name: 'cpu-alert-threshold',

@@ -369,6 +369,11 @@ export function parseWebhookUrl(value: string, input: string): string {
   throw https;
 }
 
+/** The token of a Discord webhook URL (…/webhooks/ID/TOKEN), or undefined. */
+export function webhookToken(url: string): string | undefined {
+  return /\/webhooks\/[^/?#]+\/([^/?#]+)/.exec(url.trim())?.[1];
+}
+
 /**
  * What to mask of a URL's user:password@: the whole userinfo and the password, as written and
  * percent-decoded (a request or an error may show either).

@@ -28,6 +28,7 @@ import {
   parseWebhookUrl,
   shown,
   urlCredentials,
+  webhookToken,
 } from './parse.js';
 
 export type RawInputs = Readonly<Record<string, string | undefined>>;
@@ -107,6 +108,8 @@ export interface HostEntry {
 export interface GrafanaSettings {
   readonly adminPassword?: string;
   readonly discordWebhookUrl?: string;
+  /** Send one test notification through Grafana's Discord contact point after the gate. */
+  readonly discordTestNotification: boolean;
   readonly cpuAlertThreshold: number;
   readonly dashboards: readonly number[];
 }
@@ -360,6 +363,10 @@ function readGrafana({ raw, value, attempt, optionalParsed }: InputReader): Graf
   return {
     adminPassword: raw['grafana-admin-password'] || undefined,
     discordWebhookUrl: optionalParsed('discord-webhook-url', parseWebhookUrl),
+    discordTestNotification: attempt(
+      () => parseBoolean(value('discord-test-notification'), 'discord-test-notification'),
+      false,
+    ),
     cpuAlertThreshold: attempt(() => parseInteger(value('cpu-alert-threshold'), 'cpu-alert-threshold', 1, 100), 70),
     dashboards: attempt(
       () =>
@@ -511,5 +518,8 @@ export function secretValues(raw: RawInputs): string[] {
   // Credentials in an endpoint URL (https://user:token@…) are as secret as push-password.
   for (const name of ['remote-write-url', 'loki-push-url', 'metrics-query-url', 'logs-query-url'])
     for (const c of urlCredentials(raw[name] ?? '')) out.add(c);
+  // A webhook's token alone posts to the channel: masked wherever it shows without the rest of the URL.
+  const token = webhookToken(raw['discord-webhook-url'] ?? '');
+  if (token) out.add(token);
   return [...out];
 }

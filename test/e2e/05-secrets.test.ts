@@ -3,17 +3,23 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deployWithAction, sandboxInputs, sh } from '../helpers/deploy';
+import { type FakeDiscord, startFakeDiscord } from '../helpers/discord';
 import { loadSandbox, type Sandbox } from '../helpers/sandbox';
 
 let s: Sandbox;
-beforeAll(() => {
+// The deploy asks the webhook whether it exists: a live one, at the sandbox's Discord stand-in.
+let discord: FakeDiscord;
+let WEBHOOK = '';
+beforeAll(async () => {
   s = loadSandbox();
-});
+  discord = await startFakeDiscord(s, { '1234567890': 'Webhook-Secret-9c2e41' });
+  WEBHOOK = `${discord.base}/api/webhooks/1234567890/Webhook-Secret-9c2e41`;
+}, 60_000);
+afterAll(() => discord?.stop());
 
 const GRAFANA_PASSWORD = 'Grafana-Secret-7f3a9c';
-const WEBHOOK = 'https://discord.com/api/webhooks/1234567890/Webhook-Secret-9c2e41';
 
 /** Lines that show a secret, other than the ::add-mask:: commands that tell the runner to hide it. */
 function leaks(text: string, secrets: readonly string[]): string[] {
@@ -35,10 +41,13 @@ describe('secrets', () => {
       'grafana-admin-password': GRAFANA_PASSWORD,
       'discord-webhook-url': WEBHOOK,
     });
-    const ok = await deployWithAction(inputs);
+    const ok = await deployWithAction(inputs, { NODE_EXTRA_CA_CERTS: discord.caFile });
     expect(ok.code).toBe(0);
     // A failure path too: the gate fails (metrics path broken) with rollback and logs printed.
-    const bad = await deployWithAction({ ...inputs, 'app-metrics-path': '/nope', 'health-timeout': '25s' });
+    const bad = await deployWithAction(
+      { ...inputs, 'app-metrics-path': '/nope', 'health-timeout': '25s' },
+      { NODE_EXTRA_CA_CERTS: discord.caFile },
+    );
     expect(bad.code).toBe(1);
     // The runner is told to mask every secret and every line of the key.
     for (const sec of [GRAFANA_PASSWORD, WEBHOOK, s.passphrase, ...keyLines]) {

@@ -22,7 +22,8 @@
 # Files written to $SANDBOX_DIR besides stdout (both service=image lines):
 #   standins.txt      every service whose image is a stand-in, not the real program
 #   extra-images.txt  images no compose file names, for tests that need them: victoria-metrics= the real
-#                     VictoriaMetrics single node (Prometheus remote-write and query APIs, port 8428)
+#                     VictoriaMetrics single node (Prometheus remote-write and query APIs, port 8428);
+#                     discord= the Discord stand-in (webhook API over HTTPS, images/discord/)
 . "$(dirname "$0")/lib.sh"
 
 NS=${SANDBOX_IMAGE_NS:-sandbox}
@@ -313,6 +314,30 @@ fi
 # --- stand-ins ---------------------------------------------------------------------------------
 build_app_standin
 
+# Discord: its webhook API over HTTPS (images/discord/), Node as in the Grafana stand-in. A CA made
+# here signs its certificate for the Docker bridge's gateway address (where the host and, through
+# their gateway, the stack's containers reach a container on the host's network); the Grafana
+# stand-in trusts that CA through its system bundle, the deploy through NODE_EXTRA_CA_CERTS.
+gateway=$(docker network inspect bridge -f '{{range .IPAM.Config}}{{.Gateway}}{{end}}')
+[ -n "$gateway" ] || die "the Docker engine's bridge network has no gateway address (for the Discord stand-in's certificate)"
+root="$work/discord"; base_rootfs "$root"
+mkdir -p "$root/standin" "$root/usr/bin"
+cp "$(command -v node)" "$root/usr/bin/node"
+copy_libs "$root" "$root/usr/bin/node"
+cp "$SANDBOX_HERE/images/discord/discord-standin.js" "$root/standin/"
+openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj '/CN=monitoring-deploy sandbox CA' \
+  -keyout "$work/discord-ca.key" -out "$root/standin/ca.pem" 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -subj '/CN=discord.sandbox' -keyout "$root/standin/key.pem" \
+  -out "$work/discord.csr" 2>/dev/null
+printf 'subjectAltName=IP:%s,IP:127.0.0.1,DNS:discord.sandbox\n' "$gateway" > "$work/discord.ext"
+openssl x509 -req -in "$work/discord.csr" -CA "$root/standin/ca.pem" -CAkey "$work/discord-ca.key" -CAcreateserial \
+  -days 30 -extfile "$work/discord.ext" -out "$root/standin/cert.pem" 2>/dev/null
+chmod 644 "$root/standin/"*.pem
+DISCORD_IMAGE=$NS/discord-standin:1
+import_image "$DISCORD_IMAGE" "$root" 'ENTRYPOINT ["/usr/bin/node", "/standin/discord-standin.js"]' \
+  'ENV CERT=/standin/cert.pem' 'ENV KEY=/standin/key.pem' "ENV SANDBOX_GATEWAY=$gateway"
+echo "discord=$DISCORD_IMAGE" >> "$EXTRA"
+
 # Grafana: run.sh (the official image's entrypoint steps), `grafana` (server and cli), the stand-in
 # itself (Node, this machine's binary) and the `yaml` package it parses provisioning files with.
 yaml_dir=${SANDBOX_YAML_DIR:-}
@@ -335,6 +360,9 @@ printf '#!/bin/sh\nexec grafana cli "$@"\n' > "$root/usr/share/grafana/bin/grafa
 chmod 755 "$root/usr/share/grafana/bin/grafana-cli"
 printf '; Grafana STAND-IN: this file is not read; settings come from GF_* variables.\n' > "$root/etc/grafana/grafana.ini"
 chown -R 472:0 "$root/var/lib/grafana" "$root/var/log/grafana"
+# The sandbox's Discord stand-in is signed by the sandbox CA: in Grafana's system bundle, as a CA a
+# company installs on its hosts would be.
+cat "$work/discord/standin/ca.pem" >> "$root/etc/ssl/certs/ca-certificates.crt"
 GRAFANA_IMAGE=$NS/grafana-standin:1
 import_image "$GRAFANA_IMAGE" "$root" 'ENTRYPOINT ["/run.sh"]' 'USER 472' 'WORKDIR /usr/share/grafana' 'EXPOSE 3000' \
   'ENV PATH=/usr/share/grafana/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \

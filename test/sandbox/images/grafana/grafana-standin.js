@@ -29,6 +29,8 @@
 //     receivers need uid, type, settings: provisioning/alerting/contact_point_types.go
 //   provisioning values: $VAR ${VAR} $__env{} $__file{} expanded and $$ -> $, except in rule annotations
 //     and query models; a file that does not parse stops Grafana            pkg/services/provisioning
+//   POST /apis/notifications.alerting.grafana.app/v1beta1/namespaces/default/receivers/:uid/test: see
+//     "testing a contact point" below; it really posts to the provisioned Discord URL
 // Its "database" is a JSON file, $GF_PATHS_DATA/grafana-standin.db.json (not SQLite).
 const fs = require('node:fs');
 const http = require('node:http');
@@ -71,7 +73,9 @@ function fatal(msg) {
 // ---- the "database" ---------------------------------------------------------------------------------
 const loadDb = () => (fs.existsSync(DB_FILE) ? JSON.parse(fs.readFileSync(DB_FILE, 'utf8')) : null);
 function saveDb(db) {
-  fs.writeFileSync(`${DB_FILE}.tmp`, JSON.stringify(db, null, 1));
+  // It holds the contact points' secure settings (Grafana keeps them encrypted in its database):
+  // only Grafana's user reads it.
+  fs.writeFileSync(`${DB_FILE}.tmp`, JSON.stringify(db, null, 1), { mode: 0o600 });
   fs.renameSync(`${DB_FILE}.tmp`, DB_FILE);
 }
 const hash = (password, salt) => crypto.pbkdf2Sync(password, salt, 10000, 50, 'sha256').toString('hex');
@@ -99,6 +103,7 @@ function createDb() {
     folders: {},
     datasources: {},
     contactPoints: [DEFAULT_CONTACT_POINT],
+    secureSettings: {},
     policy: { receiver: DEFAULT_CONTACT_POINT.name },
     rules: {},
     nextRuleId: 1,
@@ -203,10 +208,12 @@ function provisionContactPoints(db, doc) {
       if (!r.type) refuse('no type is set');
       if (!Object.keys(settings).length) refuse('no settings are set');
       if (r.type === 'discord' && !settings.url) refuse('could not find webhook url property in settings');
+      const secure = {};
       for (const key of SECURE[r.type] || []) {
-        if (settings[key]) settings[key] = '[REDACTED]';
+        if (settings[key]) [secure[key], settings[key]] = [settings[key], '[REDACTED]'];
         else delete settings[key];
       }
+      db.secureSettings = { ...db.secureSettings, [uid]: secure };
       const disableResolveMessage = !!r.disableResolveMessage;
       const entry = { uid, name: cp.name, type: r.type, settings, disableResolveMessage, provenance: 'file' };
       db.contactPoints = db.contactPoints.filter((c) => c.uid !== uid).concat(entry);
@@ -496,12 +503,102 @@ async function handle(req, res) {
     const rules = Object.values(db.rules).sort((a, b) => a.id - b.id);
     return send(res, 200, rules.map(ruleJson));
   }
+  const receiverTest = RECEIVER_TEST.exec(route);
+  if (receiverTest) return testReceiver(res, db, receiverTest[1], receiverTest[2], body);
+  if (route === 'POST /api/alertmanager/grafana/config/api/v1/receivers/test')
+    return error(
+      res,
+      410,
+      'This endpoint has been removed. Use /apis/notifications.alerting.grafana.app/v1beta1/namespaces/{namespace}/receivers/{uid}/test',
+      false,
+    );
   if (route === 'GET /api/v1/provisioning/contact-points') {
     const name = url.searchParams.get('name');
     const wanted = db.contactPoints.filter((c) => !name || c.name === name);
     return send(res, 200, wanted.sort(byNameThenUid).map(contactPointJson));
   }
   return send(res, 404, { message: 'Not found' });
+}
+
+// ---- testing a contact point ------------------------------------------------------------------------
+// Grafana 13 answers the old /api/alertmanager/grafana/config/api/v1/receivers/test with 410 Gone
+// (grafana/grafana#121692); the test lives on the receivers resource (v1beta1): the receiver's uid is
+// base64url(name) (NameToUid), "default" is org 1's namespace. The integration's uid names a stored one
+// whose secure settings fill the body's secureFields (ReceiverTestingService.PatchIntegrationAndTest).
+// Grafana answers 200 {"status":"success"|"failure","duration"[,"error"]} whether or not the integration
+// delivered (receiver/subresource.go). The messageIds of the 404s here were not checked against the source.
+const RECEIVER_TEST =
+  /^POST \/apis\/notifications\.alerting\.grafana\.app\/v1beta1\/namespaces\/([^/]+)\/receivers\/([^/]+)\/test$/;
+const goDuration = (ms) =>
+  ms < 1000 ? `${ms.toFixed(3).replace(/\.?0+$/, '')}ms` : `${(ms / 1000).toFixed(6).replace(/\.?0+$/, '')}s`;
+// Discord's payload as Grafana's discord integration builds it, simplified: the default message is the
+// alert's labels and annotations as text, the title an embed, username Grafana (grafana/alerting
+// receivers/discord/v1/discord.go).
+function discordPayload(alert) {
+  const lines = (title, map) => [title, ...Object.entries(map || {}).map(([k, v]) => ` - ${k} = ${v}`)];
+  const content = [...lines('Labels:', alert.labels), ...lines('Annotations:', alert.annotations)].join('\n');
+  const title = `[FIRING:1] ${alert.labels?.alertname || 'TestAlert'}`;
+  return {
+    content,
+    embeds: [{ title, footer: { text: 'Grafana' }, type: 'rich', color: 14037554 }],
+    username: 'Grafana',
+  };
+}
+// Go's TLS verifies against the system's CA bundle: the stand-in reads the same file.
+const SYSTEM_CAS = '/etc/ssl/certs/ca-certificates.crt';
+function postJson(url, payload) {
+  return new Promise((resolve) => {
+    const body = JSON.stringify(payload);
+    const options = { method: 'POST', headers: { 'Content-Type': 'application/json' }, timeout: 30e3 };
+    if (url.startsWith('https:') && fs.existsSync(SYSTEM_CAS)) options.ca = fs.readFileSync(SYSTEM_CAS);
+    const req = (url.startsWith('https:') ? https : http).request(url, options, (res) => {
+      readBody(res).then((text) =>
+        resolve(
+          res.statusCode < 300 ? {} : { error: `unexpected status code ${res.statusCode}: ${text.slice(0, 200)}` },
+        ),
+      );
+    });
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
+    req.on('error', (e) => resolve({ error: goError('POST', url, e) }));
+    req.end(body);
+  });
+}
+async function testReceiver(res, db, namespace, uid, body) {
+  const name = Buffer.from(uid, 'base64url').toString();
+  const notFound = (what) => send(res, 404, errutil(404, 'alerting.notifications.receivers.notFound', what));
+  if (namespace !== 'default') return notFound(`namespace ${namespace} not found`);
+  const receivers = db.contactPoints.filter((c) => c.name === name);
+  if (!receivers.length) return notFound('receiver not found');
+  const request = parseJson(body);
+  const integration = request?.integration;
+  if (!integration || typeof integration !== 'object' || !integration.type)
+    return send(
+      res,
+      400,
+      errutil(400, 'alerting.notifications.receivers.testing.invalidIntegration', 'invalid integration'),
+    );
+  const stored = integration.uid ? receivers.find((c) => c.uid === integration.uid) : undefined;
+  if (integration.uid && !stored) return notFound('integration not found');
+  const settings = { ...integration.settings };
+  for (const [key, wanted] of Object.entries(integration.secureFields || {}))
+    if (wanted) settings[key] = db.secureSettings?.[stored.uid]?.[key];
+  if (integration.type !== 'discord')
+    return send(
+      res,
+      400,
+      errutil(400, 'alerting.notifications.receivers.invalid', 'the stand-in tests discord integrations only'),
+    );
+  if (!settings.url)
+    return send(
+      res,
+      400,
+      errutil(400, 'alerting.notifications.receivers.invalid', 'could not find webhook url property in settings'),
+    );
+  const started = Date.now();
+  const { error: failed } = await postJson(settings.url, discordPayload(request.alert || {}));
+  const duration = goDuration(Date.now() - started);
+  log('test notification', { receiver: name, integration: integration.uid || '', error: failed || '' });
+  return send(res, 200, { status: failed ? 'failure' : 'success', duration, ...(failed && { error: failed }) });
 }
 
 // ---- `grafana server` and `grafana cli admin reset-admin-password` ------------------------------------
