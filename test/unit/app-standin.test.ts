@@ -55,7 +55,7 @@ describe('app stand-in metrics', () => {
   });
 
   it('histogram off (no variable, or not true): a summary with no _bucket, as Micrometer without it', () => {
-    for (const env of [{}, { [HISTOGRAM_VAR]: 'false' }]) {
+    for (const env of [{}, { [HISTOGRAM_VAR]: 'false' }] as Record<string, string>[]) {
       const body = scrape(env);
       expect(body).toContain('# TYPE http_server_requests_seconds summary');
       expect(series(body, 'http_server_requests_seconds_bucket')).toEqual([]);
