@@ -41,9 +41,10 @@ export function markAt(expr: string, at: number): string {
  * 15 s scrape interval, the dashboard's own variables with their current (or All) values. Only
  * the shape matters here; test/e2e runs the same queries with the values Grafana would send.
  */
+const FRONTEND_BUILTINS = { __from: '1767222000000', __to: '1767225600000' }; // ms since the epoch
 const LINT_BUILTINS: Record<QueryLanguage, Record<string, string>> = {
-  promql: grafanaBuiltins(3_600_000, 15_000, 15_000),
-  logql: grafanaBuiltins(3_600_000, 5000),
+  promql: { ...grafanaBuiltins(3_600_000, 15_000, 15_000), ...FRONTEND_BUILTINS },
+  logql: { ...grafanaBuiltins(3_600_000, 5000), ...FRONTEND_BUILTINS },
 };
 
 export function lintExpression(q: StackQuery): string {
