@@ -2,6 +2,7 @@
 
 import { buildModel } from '../model/compose.js';
 import type { StackFile } from '../model/files.js';
+import { querySyntax } from './query-syntax.js';
 import { type Finding, type LintContext, RULES } from './rules.js';
 
 export type { Finding, LintContext };
@@ -12,7 +13,7 @@ export function lintStack(
   ctx: LintContext,
 ): Finding[] {
   const model = buildModel(files, vars);
-  const findings: Finding[] = Object.values(RULES).flatMap((rule) => rule(model, ctx));
+  const findings: Finding[] = [...Object.values(RULES), querySyntax].flatMap((rule) => rule(model, ctx));
   for (const e of model.parseErrors) {
     findings.push({ rule: 'yaml', severity: 'error', file: e.file, line: e.line, message: e.value });
   }

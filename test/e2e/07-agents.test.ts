@@ -10,8 +10,17 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type AgentHost, agentDocker, agentLine, agentAloneInputs as aloneInputs, loadAgent } from '../helpers/agents';
-import { deployWithAction, lokiStreams, sandboxInputs, sh } from '../helpers/deploy';
+import {
+  type AgentHost,
+  agentDocker,
+  agentLine,
+  agentAloneInputs as aloneInputs,
+  centralLine as centralOf,
+  fleetInputs as fleetOf,
+  imagesWithReceiver,
+  loadAgent,
+} from '../helpers/agents';
+import { deployWithAction, lokiStreams, sh } from '../helpers/deploy';
 import { loadSandbox, type Sandbox } from '../helpers/sandbox';
 
 let s: Sandbox;
@@ -24,27 +33,9 @@ beforeAll(() => {
   agent = loadAgent('agent1');
 });
 
-/** The images input plus the receiver (real nginx, as the app's). */
-function images(): string {
-  const nginx = /^nginx=(.+)$/m.exec(s.images)?.[1];
-  return `${s.images.trim()}\nreceiver=${nginx}`;
-}
-
-function centralLine(): string {
-  return `name=central role=monitoring host=${s.host} port=${s.port} user=${s.user} fingerprint=${s.fingerprint} address=${agent.centralAddress}`;
-}
-
-function fleetInputs(over: Record<string, string> = {}) {
-  return sandboxInputs(s, {
-    hosts: `${centralLine()}\n${agentLine(agent)}`,
-    images: images(),
-    'push-password': PUSH_PASSWORD,
-    // Both "hosts" share this machine's kernel: swap is one host's business, not the agent's.
-    'swap-size': '0',
-    'health-timeout': '150s',
-    ...over,
-  });
-}
+const images = () => imagesWithReceiver(s);
+const centralLine = () => centralOf(s, agent);
+const fleetInputs = (over: Record<string, string> = {}) => fleetOf(s, agent, PUSH_PASSWORD, over);
 
 /** The certificate the central host made for its receiver (what agents pin). */
 const receiverCert = () => readFileSync(`${s.home}/monitoring/receiver-tls/receiver.crt`, 'utf8');

@@ -76,3 +76,32 @@ export function agentAloneInputs(s: Sandbox, a: AgentHost, over: Record<string, 
     ...over,
   });
 }
+
+/** The sandbox's images input plus the receiver (real nginx, as the app's). */
+export function imagesWithReceiver(s: Sandbox): string {
+  const nginx = /^nginx=(.+)$/m.exec(s.images)?.[1];
+  return `${s.images.trim()}\nreceiver=${nginx}`;
+}
+
+/** The hosts input line for the main sandbox host as the central monitoring host `central`. */
+export function centralLine(s: Sandbox, a: AgentHost): string {
+  return `name=central role=monitoring host=${s.host} port=${s.port} user=${s.user} fingerprint=${s.fingerprint} address=${a.centralAddress}`;
+}
+
+/** One run deploying the central stack (named `central`) and the agent, which pushes with `pushPassword`. */
+export function fleetInputs(
+  s: Sandbox,
+  a: AgentHost,
+  pushPassword: string,
+  over: Record<string, string> = {},
+): Record<string, string> {
+  return sandboxInputs(s, {
+    hosts: `${centralLine(s, a)}\n${agentLine(a)}`,
+    images: imagesWithReceiver(s),
+    'push-password': pushPassword,
+    // Both "hosts" share this machine's kernel: swap is one host's business, not the agent's.
+    'swap-size': '0',
+    'health-timeout': '150s',
+    ...over,
+  });
+}
