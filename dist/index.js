@@ -66337,8 +66337,12 @@ const LOG_AGENTS = [
         sizeFrom: 'estimate: 408 MB on disk at v1.1 (grafana/alloy#1101), grown since',
         port: 12345,
         readyPath: '/-/ready',
-        roles: ['monitoring'],
+        roles: ['monitoring', 'agent'],
         configGlob: '*.alloy',
+        // loki.source.file's legacy_positions_file (compose/alloy/*.alloy): converted only when the
+        // component's positions.yml is missing or empty (ConvertLegacyPositionsFile,
+        // internal/component/loki/source/internal/positions/positions.go at v1.18.1).
+        takesOver: { from: 'promtail', ownPositions: '/var/lib/alloy/data/loki.source.file.*/positions.yml' },
     },
 ];
 const DEFAULT_LOG_AGENT = 'promtail';
@@ -66346,10 +66350,6 @@ const LOG_AGENT_NAMES = LOG_AGENTS.map((a) => a.name);
 /** The entry of a log agent by its name (the input's value, service and profile). */
 function logAgent(name) {
     return LOG_AGENTS.find((a) => a.name === name);
-}
-/** The agents that can run on a host of this role. */
-function logAgentsFor(role) {
-    return LOG_AGENTS.filter((a) => a.roles.includes(role));
 }
 
 ;// CONCATENATED MODULE: ./src/model/versions.ts
@@ -67303,6 +67303,524 @@ async function inspectGrafana(remote, address, container, plan) {
     return { checks, alertRulesLoaded: loaded };
 }
 
+;// CONCATENATED MODULE: ./src/model/logs.ts
+// The log path as the stack declares it: which log agent runs, which files it tails under which
+// job label, and where on the host those files are. The linter checks it statically; the gate
+// proves it with a canary line per job.
+
+
+
+/** The entry of the log agent a service runs, by its image (or its name). */
+function logAgentOf(s) {
+    return LOG_AGENTS.find((a) => isImage(s, a.image.split('/').pop() ?? a.name));
+}
+/** The log agents among the stack's services. */
+function logAgents(m) {
+    return m.services.filter((s) => logAgentOf(s));
+}
+/** The jobs of a log agent's config: each `__path__` glob with its job label and line. */
+function logJobs(m, agent) {
+    const spec = logAgentOf(agent);
+    return spec ? JOB_READERS[spec.name](m, agent) : [];
+}
+/** Promtail's config.yml: each static_configs' labels.__path__ with its job label. */
+function promtailJobs(m, agent) {
+    const cfgPath = mountedConfig(m, agent, configFlag(agent, 'config.file', '/etc/promtail/config.yml'));
+    const y = cfgPath ? m.yaml(cfgPath) : undefined;
+    const data = y?.data;
+    const out = [];
+    (data?.scrape_configs ?? []).forEach((sc, i) => {
+        (sc.static_configs ?? []).forEach((st, j) => {
+            const p = st.labels?.__path__;
+            if (typeof p === 'string' && y) {
+                out.push({
+                    job: String(st.labels?.job ?? ''),
+                    labels: streamLabels(Object.entries(st.labels ?? {})),
+                    path: p,
+                    file: y.path,
+                    line: y.lineOf(['scrape_configs', i, 'static_configs', j, 'labels', '__path__']),
+                });
+            }
+        });
+    });
+    return out;
+}
+/** The labels a stream gets from its target: Promtail and Alloy drop the `__`-prefixed ones. */
+function streamLabels(entries) {
+    const out = {};
+    for (const [k, v] of entries)
+        if (typeof k === 'string' && !k.startsWith('__'))
+            out[k] = String(v ?? '');
+    return out;
+}
+/** Alloy's config.alloy: each `__path__ = "…"` with the `job` on the same line. */
+function alloyJobs(m, agent) {
+    const cfgPath = agent.mounts.find((mt) => mt.target.endsWith('.alloy') && m.files.has(hostPathKey(mt.source)));
+    const file = cfgPath ? hostPathKey(cfgPath.source) : undefined;
+    const text = file ? (m.files.get(file)?.content.toString('utf8') ?? '') : '';
+    return text.split('\n').flatMap((l, i) => [...l.matchAll(/"?__path__"?\s*=\s*"([^"]+)"/g)].map((x) => ({
+        job: /"?job"?\s*=\s*"([^"]*)"/.exec(l)?.[1] ?? '',
+        labels: streamLabels([...l.matchAll(/"?([A-Za-z_][A-Za-z0-9_]*)"?\s*=\s*"([^"]*)"/g)].map((p) => [p[1], p[2]])),
+        path: x[1] ?? '',
+        file: file ?? '',
+        line: i + 1,
+    })));
+}
+/** How each log agent's config is read: one reader per entry of LOG_AGENTS. */
+const JOB_READERS = {
+    promtail: promtailJobs,
+    alloy: alloyJobs,
+};
+/**
+ * The host directory a container directory of a service is bind-mounted from, or undefined when
+ * no bind mount holds it. Stack-relative sources resolve against the stack's root on the host.
+ */
+function hostDirOf(service, containerDir, root) {
+    const mt = mountHolding(service, containerDir);
+    if (!mt || mt.named)
+        return undefined;
+    const source = mt.source.startsWith('./') ? external_node_path_namespaceObject.posix.join(root, mt.source) : mt.source;
+    if (!source.startsWith('/'))
+        return undefined;
+    return external_node_path_namespaceObject.posix.join(source, external_node_path_namespaceObject.posix.relative(mt.target, containerDir));
+}
+
+;// CONCATENATED MODULE: ./src/health/canary.ts
+// The log path, proven: a line unique to this run is appended to a file of our own in every
+// directory the log agent tails, and the gate passes only when Loki returns each line under its
+// directory's job label. A wrong mount, a wrong __path__, an agent that cannot reach Loki or a
+// Loki that refuses the push each end in a sentence that says so.
+
+
+
+/** Marks every canary line and file: dashboards and alert rules filter it out. */
+const CANARY_MARK = 'monitoring-deploy-canary';
+/**
+ * A file name the glob's last part matches: `*.log` → `monitoring-deploy-canary-TOKEN.log`. A new
+ * file each run: the log agent keeps read offsets by path, and an offset saved for an older file
+ * of the same name (its positions outlive a log directory made afresh) would skip the new line.
+ */
+function canaryFileName(pattern, token) {
+    return pattern
+        .replace(/\{([^,}]*)[^}]*\}/g, '$1')
+        .replace(/\[!?(.)[^\]]*\]/g, '$1')
+        .replace(/\*+/g, `${CANARY_MARK}-${token}`)
+        .replace(/\?/g, 'x');
+}
+const WILDCARD = /[*?[{]/;
+function spotOf(job, agent, root, token) {
+    const parts = job.path.split('/');
+    const last = parts.pop() ?? '';
+    // A `**` directory matches zero directories too: the canary goes where it starts.
+    const dirParts = parts.filter((p) => p !== '**');
+    const containerDir = dirParts.join('/') || '/';
+    const containerFile = external_node_path_namespaceObject.posix.join(containerDir, canaryFileName(last, token));
+    const base = { job: job.job, glob: job.path, containerFile };
+    if (!job.job)
+        return { ...base, problem: `${job.path} has no job label, so its lines cannot be found in Loki by job` };
+    if (dirParts.some((p) => WILDCARD.test(p)))
+        return {
+            ...base,
+            problem: `${job.path} has a wildcard directory: there is no one directory to put a canary line in`,
+        };
+    const hostDir = hostDirOf(agent, containerDir, root);
+    if (!hostDir)
+        return {
+            ...base,
+            problem: `${agent.name} watches ${job.path}, but no host directory is mounted at ${containerDir} in its container (it mounts ${agent.mounts.map((m) => m.target).join(', ')})`,
+        };
+    return { ...base, hostFile: external_node_path_namespaceObject.posix.join(hostDir, external_node_path_namespaceObject.posix.basename(containerFile)) };
+}
+/** Where the canary lines go: one spot per job of the agent's config. */
+function canaryPlan(model, agent, root, token) {
+    return {
+        agent: {
+            service: agent.name,
+            title: logAgentOf(agent)?.title ?? agent.name,
+            image: agent.image?.value,
+            port: logAgentOf(agent)?.port,
+        },
+        spots: logJobs(model, agent).map((j) => spotOf(j, agent, root, token)),
+    };
+}
+/** The line written for a job: the mark, this run's token, and the job it should arrive under. */
+function canaryLine(token, job, at = new Date()) {
+    return `${at.toISOString()} INFO ${CANARY_MARK} ${token} job=${job}`;
+}
+/**
+ * Appends each job's line to its file on the host: as the login user, else with `sudo -n`, else
+ * from a throwaway container of the agent's own image (the app's log directories may belong to
+ * the user the app runs as). Prints `@wrote JOB`, `@nodir JOB DIR-LISTING` or `@denied JOB`.
+ */
+function canaryScript(plan, token, docker) {
+    // Earlier runs' canary files in the directory go (this run's token kept): one small file each.
+    const append = `f=$1; for o in "\${f%/*}"/*${CANARY_MARK}-*; do case "$o" in *${CANARY_MARK}-${token}*) ;; *) rm -f -- "$o" ;; esac; done; printf '%s\\n' "$2" >> "$f"`;
+    const viaDocker = plan.agent.image
+        ? `|| ${docker} run --rm --user 0:0 --network none --entrypoint /bin/sh -v "$d:/c" ${shell_shq(plan.agent.image)} -c "$W" _ "/c/$n" "$3" >/dev/null 2>&1`
+        : '';
+    const lines = [
+        `W=${shell_shq(append)}`,
+        'put() {',
+        '  d=$(dirname -- "$2"); n=$(basename -- "$2")',
+        `  if [ ! -d "$d" ]; then echo "@nodir $1 $(ls -1 -- "$(dirname -- "$d")" 2>/dev/null | tr '\\n' ' ')"; return; fi`,
+        `  if sh -c "$W" _ "$2" "$3" 2>/dev/null || sudo -n sh -c "$W" _ "$2" "$3" 2>/dev/null ${viaDocker}; then echo "@wrote $1"; else echo "@denied $1"; fi`,
+        '}',
+    ];
+    for (const s of plan.spots) {
+        if (s.hostFile)
+            lines.push(`put ${shell_shq(s.job)} ${shell_shq(s.hostFile)} ${shell_shq(canaryLine(token, s.job))}`);
+    }
+    return lines.join('\n');
+}
+function parseCanaryWrites(stdout) {
+    const out = new Map();
+    for (const line of stdout.split('\n')) {
+        const m = /^@(wrote|nodir|denied) (\S+) ?(.*)$/.exec(line);
+        if (!m?.[1] || !m[2])
+            continue;
+        out.set(m[2], m[1] === 'nodir' ? { state: 'nodir', siblings: (m[3] ?? '').trim() } : { state: m[1] });
+    }
+    return out;
+}
+/** LogQL for this run's lines of the given jobs (and host label, on a Loki shared by hosts). */
+function canaryQuery(token, jobs, host) {
+    const re = jobs.map((j) => j.replace(/[\\^$.*+?()[\]{}|]/g, '\\\\$&')).join('|');
+    return `{job=~"${re}"${host ? `, host=${JSON.stringify(host)}` : ''}} |= "${token}"`;
+}
+/** The jobs whose own line came back, and lines that came back under another job. */
+function canaryHits(body, token) {
+    const data = JSON.parse(body);
+    const arrived = new Set();
+    const misrouted = new Map();
+    for (const r of data.data?.result ?? []) {
+        const label = r.stream?.job ?? '';
+        for (const [, line] of r.values ?? []) {
+            if (!line.includes(token))
+                continue;
+            const wanted = /job=(\S+)/.exec(line)?.[1] ?? '';
+            if (wanted === label)
+                arrived.add(wanted);
+            else
+                misrouted.set(wanted, label);
+        }
+    }
+    return { arrived, misrouted };
+}
+/** Plain words for why a written line is not in Loki, from the agent's metrics and log lines. */
+function whyNotArrived(spot, agentTitle, metrics, logs) {
+    const read = metrics
+        ?.split('\n')
+        .some((l) => /read_lines_total\{/.test(l) && l.includes(`path="${spot.containerFile}"`) && !/ 0$/.test(l.trim()));
+    const pushError = logs
+        .split('\n')
+        .reverse()
+        .find((l) => /error sending batch|final error sending batch|failed to send batch|error=|level=error|level=warn/i.test(l) &&
+        // Its own HTTP server's log of a request (our /ready probe answered 500) is not a push.
+        !/msg="(GET|POST|HEAD|PUT) \//.test(l));
+    if (pushError && /connection refused|no such host|i\/o timeout|dial tcp|context deadline exceeded/i.test(pushError))
+        return `${agentTitle} cannot reach Loki: ${pushError.trim().slice(0, 240)}`;
+    const status = /status(?:[ _]code)?[=: ]+(\d{3})|HTTP status (\d{3})|\((\d{3})\)/i.exec(pushError ?? '');
+    if (pushError && status)
+        return `Loki refused ${agentTitle}'s push (HTTP ${status[1] ?? status[2] ?? status[3]}): ${pushError.trim().slice(0, 240)}`;
+    if (read === false)
+        return `${agentTitle} does not tail ${spot.containerFile} (its __path__ ${spot.glob}): check the glob and the mount`;
+    if (read)
+        return `${agentTitle} read the line, but Loki does not return it${pushError ? `: ${pushError.trim().slice(0, 240)}` : ''}`;
+    return `${agentTitle} has not sent it to Loki${pushError ? `: ${pushError.trim().slice(0, 240)}` : ''}`;
+}
+
+;// CONCATENATED MODULE: ./src/health/app-lines.ts
+// The app's own lines on the log path. A canary line proves the agent ships what matches its
+// glob; it cannot prove that the app's files match it (the seed post's failure: logs written
+// where, or under a name that, the agent never reads). So the gate also reads the host's log
+// directories, without writing: each job's newest line on disk must be in Loki, and a file the
+// app writes that no job's glob matches fails the gate, named with its job, glob and fix.
+
+
+
+
+/** A file written within these minutes counts as being written now. */
+const RECENT_MINUTES = 10;
+/**
+ * On a run that proves nothing anew (a no-op), a job passes when Loki holds one of its lines
+ * stamped no earlier than this before the newest line on disk: the agent is keeping up. A break
+ * of the log path younger than this margin cannot be seen without writing.
+ */
+const FRESH_MARGIN_SEC = 15;
+/** How much of a file's end is read to find its last complete line. */
+const TAIL_BYTES = 2048;
+/** The part of a line looked for in Loki: its start (a timestamp makes it unique). */
+const NEEDLE_CHARS = 160;
+const app_lines_WILDCARD = /[*?[{]/;
+/** `a{b,c}d` → `abd`, `acd` (nested and several groups too): shell `case` has no braces. */
+function expandBraces(pattern) {
+    const m = /\{([^{}]*)\}/.exec(pattern);
+    if (!m)
+        return [pattern];
+    const [head, tail] = [pattern.slice(0, m.index), pattern.slice(m.index + m[0].length)];
+    return (m[1] ?? '').split(',').flatMap((alt) => expandBraces(`${head}${alt}${tail}`));
+}
+/** A glob (Promtail's and Alloy's doublestar syntax) as a regular expression over a whole path. */
+function globRegExp(glob) {
+    let re = '';
+    for (let i = 0; i < glob.length; i++) {
+        const c = glob.charAt(i);
+        if (glob.startsWith('**/', i)) {
+            re += '(?:[^/]*/)*';
+            i += 2;
+        }
+        else if (glob.startsWith('**', i)) {
+            re += '.*';
+            i += 1;
+        }
+        else if (c === '*')
+            re += '[^/]*';
+        else if (c === '?')
+            re += '[^/]';
+        else if (c === '[') {
+            const end = glob.indexOf(']', i + 2);
+            if (end < 0)
+                re += '\\[';
+            else {
+                re += `[${glob
+                    .slice(i + 1, end)
+                    .replace(/^!/, '^')
+                    .replace(/\\/g, '\\\\')}]`;
+                i = end;
+            }
+        }
+        else if (c === '{')
+            re += '(?:';
+        else if (c === '}')
+            re += ')';
+        else if (c === ',' && re.includes('(?:'))
+            re += '|';
+        else
+            re += c.replace(/[\\^$.+()|]/g, '\\$&');
+    }
+    return new RegExp(`^${re}$`);
+}
+function jobOf(job, agent, root) {
+    const parts = job.path.split('/');
+    const fixed = parts.findIndex((p) => app_lines_WILDCARD.test(p));
+    if (!job.job || fixed < 0 || fixed < parts.length - 1 - (parts[fixed] === '**' ? 1 : 0))
+        return undefined;
+    const hostDir = hostDirOf(agent, parts.slice(0, fixed).join('/') || '/', root);
+    if (!hostDir)
+        return undefined;
+    const rest = parts.slice(fixed);
+    return {
+        job: job.job,
+        labels: Object.keys(job.labels).length ? job.labels : { job: job.job },
+        glob: job.path,
+        declared: `${job.file}:${job.line}`,
+        hostDir,
+        hostGlob: external_node_path_namespaceObject.posix.join(hostDir, ...rest),
+        names: expandBraces(rest[rest.length - 1] ?? '*'),
+        deep: rest[0] === '**',
+    };
+}
+/**
+ * The jobs whose files can be read on the host (a glob whose directories are plain, or end in
+ * one `**`, under a host directory mounted into the agent), and the app's log directory.
+ */
+function appLinesPlan(model, agent, root, appDir) {
+    return {
+        agentTitle: logAgentOf(agent)?.title ?? agent.name,
+        jobs: logJobs(model, agent).flatMap((j) => jobOf(j, agent, root) ?? []),
+        appDir,
+        agentDirs: agent.mounts.flatMap((m) => {
+            const host = m.named ? undefined : hostDirOf(agent, m.target, root);
+            return host ? [{ host, container: m.target }] : [];
+        }),
+    };
+}
+/**
+ * Reads the host, writes nothing. Prints `@now EPOCH`; per job `@newest JOB MTIME BASE64-TAIL PATH`
+ * (its newest file's end), `@nofile JOB` or `@nodir JOB`; and `@recent MTIME PATH` for every file
+ * written within RECENT_MINUTES in the jobs' directories and the app's log directory.
+ */
+function appLinesScript(plan) {
+    const lines = [
+        'echo "@now $(date +%s)"',
+        // An empty file (a segment just made, a log just rotated) holds no line: the one before does.
+        `files() { find "$1" -maxdepth "$2" -type f ! -empty ! -name ${shell_shq(`*${CANARY_MARK}*`)} ! -name '.*' -exec stat -c '%Y %n' {} + 2>/dev/null; }`,
+        'newest() {',
+        '  job=$1; d=$2; depth=$3; shift 3',
+        '  [ -d "$d" ] || { echo "@nodir $job"; return; }',
+        '  files "$d" "$depth" | sort -rn | while read -r t f; do',
+        '    for p in "$@"; do case "${f##*/}" in $p)',
+        `      echo "@newest $job $t $({ tail -c ${TAIL_BYTES} -- "$f" 2>/dev/null || sudo -n tail -c ${TAIL_BYTES} -- "$f"; } | base64 | tr -d '\\n') $f"; exit 3;;`,
+        '    esac; done',
+        '  done',
+        '  [ $? = 3 ] || echo "@nofile $job"',
+        '}',
+    ];
+    for (const j of plan.jobs) {
+        lines.push(`newest ${shell_shq(j.job)} ${shell_shq(j.hostDir)} ${j.deep ? 8 : 1} ${j.names.map(shell_shq).join(' ')}`);
+    }
+    const scanned = new Map();
+    for (const j of plan.jobs)
+        scanned.set(j.hostDir, Math.max(scanned.get(j.hostDir) ?? 0, j.deep ? 8 : 1));
+    if (plan.appDir)
+        scanned.set(plan.appDir, Math.max(scanned.get(plan.appDir) ?? 0, 3));
+    for (const [dir, depth] of scanned) {
+        lines.push(`[ -d ${shell_shq(dir)} ] && find ${shell_shq(dir)} -maxdepth ${depth} -type f -mmin -${RECENT_MINUTES} ! -name ${shell_shq(`*${CANARY_MARK}*`)} ! -name '.*' -exec stat -c '@recent %Y %n' {} + 2>/dev/null | head -n 100`);
+    }
+    lines.push('true');
+    return lines.join('\n');
+}
+function parseDiskLook(stdout) {
+    let nowSec = Math.floor(Date.now() / 1000);
+    const jobs = new Map();
+    const recent = new Map();
+    for (const line of stdout.split('\n')) {
+        const now = /^@now (\d+)$/.exec(line);
+        const newest = /^@newest (\S+) (\d+) (\S*) (.+)$/.exec(line);
+        const none = /^@(nofile|nodir) (\S+)$/.exec(line);
+        const rec = /^@recent (\d+) (.+)$/.exec(line);
+        if (now)
+            nowSec = Number(now[1]);
+        else if (newest?.[1] && newest[4])
+            jobs.set(newest[1], {
+                state: 'newest',
+                path: newest[4],
+                mtimeSec: Number(newest[2]),
+                needle: needleOf(Buffer.from(newest[3] ?? '', 'base64')),
+            });
+        else if (none?.[2])
+            jobs.set(none[2], { state: none[1] });
+        else if (rec?.[2])
+            recent.set(rec[2], { path: rec[2], mtimeSec: Number(rec[1]) });
+    }
+    return { nowSec, jobs, recent: [...recent.values()] };
+}
+/**
+ * What to look for in Loki of a file's end: its last complete line (the agent ships a line once
+ * its newline is written), from its start, or from its end when the line is longer than the
+ * piece read. Undefined when no line is complete yet.
+ */
+function needleOf(tail) {
+    const text = tail.toString('utf8');
+    const lines = text.slice(0, text.lastIndexOf('\n') + 1).split('\n');
+    lines.pop();
+    while (lines.length && !lines[lines.length - 1]?.trim())
+        lines.pop();
+    const last = lines.pop()?.replace(/\r$/, '');
+    if (!last)
+        return undefined;
+    // With no newline before it, the line may have begun before the piece read.
+    const whole = lines.length > 0 || tail.length < TAIL_BYTES;
+    const needle = (whole ? last.slice(0, NEEDLE_CHARS) : last.slice(-NEEDLE_CHARS)).replace(/^\uFFFD+/, '');
+    return needle.trim() ? needle : undefined;
+}
+/** A LogQL stream selector for a job's labels. */
+function selectorOf(labels) {
+    return `{${Object.entries(labels)
+        .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+        .join(', ')}}`;
+}
+/** A LogQL string literal: raw (backquoted) unless the text has a backquote itself. */
+function logqlString(text) {
+    return text.includes('`') ? JSON.stringify(text) : `\`${text}\``;
+}
+/** The Loki query_range parameters that find a job's newest line (or a line as fresh). */
+function appLineQuery(job, seen, nowSec, mode) {
+    const filter = mode === 'content' && seen.needle ? `|= ${logqlString(seen.needle)}` : `!= ${JSON.stringify(CANARY_MARK)}`;
+    // The agent stamps a line when it reads it (or with the time it parses from it): not long
+    // before the file changed, and at most Loki's grace period for future lines after now.
+    const startSec = mode === 'content' ? seen.mtimeSec - 600 : seen.mtimeSec - FRESH_MARGIN_SEC;
+    return {
+        query: `${selectorOf(job.labels)} ${filter}`,
+        start: `${startSec}000000000`,
+        end: `${nowSec + 600}000000000`,
+        limit: '1',
+        direction: 'backward',
+    };
+}
+/** Whether a query_range answer holds a line. */
+function holdsLine(body) {
+    const data = JSON.parse(body);
+    return (data.data?.result ?? []).some((r) => (r.values?.length ?? 0) > 0);
+}
+/** An age in whole units: a file's time has whole seconds. */
+function ago(nowSec, thenSec) {
+    const s = Math.max(0, nowSec - thenSec);
+    if (s < 120)
+        return `${s}s`;
+    return s < 7200 ? `${Math.round(s / 60)} min` : `${Math.round(s / 3600)} h`;
+}
+/** Whether a job's newest line is one the gate waits for (written recently, complete). */
+function awaited(seen, nowSec) {
+    // A line still being written (no newline) is not shipped yet.
+    return seen?.state === 'newest' && nowSec - seen.mtimeSec <= RECENT_MINUTES * 60 && seen.needle !== undefined;
+}
+/** A job's verdict on the app's own lines: ok, what was seen, and what is still awaited. */
+function appLineVerdict(job, disk, arrived, mode, agentTitle) {
+    const seen = disk.jobs.get(job.job);
+    // A directory that is not there is the canary's to name.
+    if (seen?.state === 'nodir')
+        return { ok: true, detail: '' };
+    if (seen?.state !== 'newest')
+        return { ok: true, detail: `the app has written nothing ${job.glob} matches yet` };
+    const file = external_node_path_namespaceObject.posix.basename(seen.path);
+    const age = ago(disk.nowSec, seen.mtimeSec);
+    if (!awaited(seen, disk.nowSec))
+        return seen.needle
+            ? { ok: true, detail: `quiet: ${file} last written ${age} ago` }
+            : { ok: true, detail: `${file} has no complete line yet` };
+    if (arrived)
+        return {
+            ok: true,
+            detail: mode === 'content'
+                ? `the app's newest line (${file}, written ${age} ago) is in Loki`
+                : `Loki keeps up with ${file} (written ${age} ago)`,
+        };
+    return {
+        ok: false,
+        detail: mode === 'content'
+            ? `the newest line of ${seen.path} (written ${age} ago) is not in Loki under ${selectorOf(job.labels)}: ${agentTitle} has not shipped it ("${seen.needle?.slice(0, 60)}…")`
+            : `${seen.path} was written ${age} ago, but Loki has no line under ${selectorOf(job.labels)} from ${FRESH_MARGIN_SEC}s before that: ${agentTitle} has stopped shipping it`,
+    };
+}
+/** Rotated or compressed copies: written once at rotation, their lines were read before it. */
+const ROTATED = /\.(gz|zip|bz2|xz|zst|lz4|tmp|swp|lck|lock)$|\.\d+$/i;
+/** Files written within RECENT_MINUTES that no job reads: in a job's directory, or the app's. */
+function unreadFiles(plan, disk) {
+    const globs = plan.jobs.map((j) => globRegExp(j.hostGlob));
+    const watches = (j, path) => external_node_path_namespaceObject.posix.dirname(path) === j.hostDir || (j.deep && path.startsWith(`${j.hostDir}/`));
+    return disk.recent
+        .filter((f) => !ROTATED.test(f.path) && !globs.some((re) => re.test(f.path)))
+        .sort((a, b) => a.path.localeCompare(b.path))
+        .map((f) => ({ ...f, watchedBy: plan.jobs.filter((j) => watches(j, f.path)) }));
+}
+/** Where the agent sees a host path, if it mounts its directory. */
+function agentPathOf(plan, path) {
+    const dir = plan.agentDirs.find((d) => path.startsWith(`${d.host}/`));
+    return dir && external_node_path_namespaceObject.posix.join(dir.container, path.slice(dir.host.length + 1));
+}
+/** One sentence per directory: the files, the jobs that read it and their globs, and the fix. */
+function unreadDetail(plan, files, nowSec) {
+    const byDir = new Map();
+    for (const f of files)
+        byDir.set(external_node_path_namespaceObject.posix.dirname(f.path), [...(byDir.get(external_node_path_namespaceObject.posix.dirname(f.path)) ?? []), f]);
+    const config = plan.jobs[0]?.declared.replace(/:\d+$/, '') ?? "the log agent's config";
+    return [...byDir.entries()]
+        .map(([dir, here]) => {
+        const named = here
+            .slice(0, 4)
+            .map((f) => `${external_node_path_namespaceObject.posix.basename(f.path)} (written ${ago(nowSec, f.mtimeSec)} ago)`)
+            .join(', ');
+        const list = `${dir}/ has ${named}${here.length > 4 ? ` and ${here.length - 4} more` : ''}`;
+        const readers = here[0]?.watchedBy ?? [];
+        if (readers.length)
+            return `${list}, which ${readers.map((j) => `job ${j.job} (glob ${j.glob}, ${j.declared})`).join(' and ')} does not match: ${plan.agentTitle} never reads ${here.length > 1 ? 'them' : 'it'}. Make the glob match the app's file names, or have the app write names the glob matches`;
+        const seen = here[0] && agentPathOf(plan, here[0].path);
+        return `${list}, which no log job reads (the jobs read ${plan.jobs.map((j) => j.glob).join(', ')} as ${plan.agentTitle} sees them). The bundled jobs expect the seed's Logback layout: one file per level under debug/, info/, warn/ and error/ of the log directory (a logback-spring.xml with a file appender per level; a default Spring Boot app writes one spring.log instead). Write that layout, or add a job reading ${seen ?? `${dir} (mounted into the log agent)`} to ${config}`;
+    })
+        .join(' | ');
+}
+
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = require("node:fs");
 ;// CONCATENATED MODULE: ./src/settings/parse.ts
@@ -67627,6 +68145,10 @@ function parseWebhookUrl(value, input) {
         return v;
     throw https;
 }
+/** The token of a Discord webhook URL (…/webhooks/ID/TOKEN), or undefined. */
+function webhookToken(url) {
+    return /\/webhooks\/[^/?#]+\/([^/?#]+)/.exec(url.trim())?.[1];
+}
 /**
  * What to mask of a URL's user:password@: the whole userinfo and the password, as written and
  * percent-decoded (a request or an error may show either).
@@ -67916,226 +68438,11 @@ async function waitForAgents(remote, facts, network, agents, timeoutMs, log) {
     return result.seen;
 }
 
-;// CONCATENATED MODULE: ./src/model/logs.ts
-// The log path as the stack declares it: which log agent runs, which files it tails under which
-// job label, and where on the host those files are. The linter checks it statically; the gate
-// proves it with a canary line per job.
-
-
-
-/** The entry of the log agent a service runs, by its image (or its name). */
-function logAgentOf(s) {
-    return LOG_AGENTS.find((a) => isImage(s, a.image.split('/').pop() ?? a.name));
-}
-/** The log agents among the stack's services. */
-function logAgents(m) {
-    return m.services.filter((s) => logAgentOf(s));
-}
-/** The jobs of a log agent's config: each `__path__` glob with its job label and line. */
-function logJobs(m, agent) {
-    const spec = logAgentOf(agent);
-    return spec ? JOB_READERS[spec.name](m, agent) : [];
-}
-/** Promtail's config.yml: each static_configs' labels.__path__ with its job label. */
-function promtailJobs(m, agent) {
-    const cfgPath = mountedConfig(m, agent, configFlag(agent, 'config.file', '/etc/promtail/config.yml'));
-    const y = cfgPath ? m.yaml(cfgPath) : undefined;
-    const data = y?.data;
-    const out = [];
-    (data?.scrape_configs ?? []).forEach((sc, i) => {
-        (sc.static_configs ?? []).forEach((st, j) => {
-            const p = st.labels?.__path__;
-            if (typeof p === 'string' && y) {
-                out.push({
-                    job: String(st.labels?.job ?? ''),
-                    path: p,
-                    file: y.path,
-                    line: y.lineOf(['scrape_configs', i, 'static_configs', j, 'labels', '__path__']),
-                });
-            }
-        });
-    });
-    return out;
-}
-/** Alloy's config.alloy: each `__path__ = "…"` with the `job` on the same line. */
-function alloyJobs(m, agent) {
-    const cfgPath = agent.mounts.find((mt) => mt.target.endsWith('.alloy') && m.files.has(hostPathKey(mt.source)));
-    const file = cfgPath ? hostPathKey(cfgPath.source) : undefined;
-    const text = file ? (m.files.get(file)?.content.toString('utf8') ?? '') : '';
-    return text.split('\n').flatMap((l, i) => [...l.matchAll(/"?__path__"?\s*=\s*"([^"]+)"/g)].map((x) => ({
-        job: /"?job"?\s*=\s*"([^"]*)"/.exec(l)?.[1] ?? '',
-        path: x[1] ?? '',
-        file: file ?? '',
-        line: i + 1,
-    })));
-}
-/** How each log agent's config is read: one reader per entry of LOG_AGENTS. */
-const JOB_READERS = {
-    promtail: promtailJobs,
-    alloy: alloyJobs,
-};
-/**
- * The host directory a container directory of a service is bind-mounted from, or undefined when
- * no bind mount holds it. Stack-relative sources resolve against the stack's root on the host.
- */
-function hostDirOf(service, containerDir, root) {
-    const mt = mountHolding(service, containerDir);
-    if (!mt || mt.named)
-        return undefined;
-    const source = mt.source.startsWith('./') ? external_node_path_namespaceObject.posix.join(root, mt.source) : mt.source;
-    if (!source.startsWith('/'))
-        return undefined;
-    return external_node_path_namespaceObject.posix.join(source, external_node_path_namespaceObject.posix.relative(mt.target, containerDir));
-}
-
-;// CONCATENATED MODULE: ./src/health/canary.ts
-// The log path, proven: a line unique to this run is appended to a file of our own in every
-// directory the log agent tails, and the gate passes only when Loki returns each line under its
-// directory's job label. A wrong mount, a wrong __path__, an agent that cannot reach Loki or a
-// Loki that refuses the push each end in a sentence that says so.
-
-
-
-/** Marks every canary line and file: dashboards and alert rules filter it out. */
-const CANARY_MARK = 'monitoring-deploy-canary';
-/**
- * A file name the glob's last part matches: `*.log` → `monitoring-deploy-canary-TOKEN.log`. A new
- * file each run: the log agent keeps read offsets by path, and an offset saved for an older file
- * of the same name (its positions outlive a log directory made afresh) would skip the new line.
- */
-function canaryFileName(pattern, token) {
-    return pattern
-        .replace(/\{([^,}]*)[^}]*\}/g, '$1')
-        .replace(/\[!?(.)[^\]]*\]/g, '$1')
-        .replace(/\*+/g, `${CANARY_MARK}-${token}`)
-        .replace(/\?/g, 'x');
-}
-const WILDCARD = /[*?[{]/;
-function spotOf(job, agent, root, token) {
-    const parts = job.path.split('/');
-    const last = parts.pop() ?? '';
-    // A `**` directory matches zero directories too: the canary goes where it starts.
-    const dirParts = parts.filter((p) => p !== '**');
-    const containerDir = dirParts.join('/') || '/';
-    const containerFile = external_node_path_namespaceObject.posix.join(containerDir, canaryFileName(last, token));
-    const base = { job: job.job, glob: job.path, containerFile };
-    if (!job.job)
-        return { ...base, problem: `${job.path} has no job label, so its lines cannot be found in Loki by job` };
-    if (dirParts.some((p) => WILDCARD.test(p)))
-        return {
-            ...base,
-            problem: `${job.path} has a wildcard directory: there is no one directory to put a canary line in`,
-        };
-    const hostDir = hostDirOf(agent, containerDir, root);
-    if (!hostDir)
-        return {
-            ...base,
-            problem: `${agent.name} watches ${job.path}, but no host directory is mounted at ${containerDir} in its container (it mounts ${agent.mounts.map((m) => m.target).join(', ')})`,
-        };
-    return { ...base, hostFile: external_node_path_namespaceObject.posix.join(hostDir, external_node_path_namespaceObject.posix.basename(containerFile)) };
-}
-/** Where the canary lines go: one spot per job of the agent's config. */
-function canaryPlan(model, agent, root, token) {
-    return {
-        agent: {
-            service: agent.name,
-            title: logAgentOf(agent)?.title ?? agent.name,
-            image: agent.image?.value,
-            port: logAgentOf(agent)?.port,
-        },
-        spots: logJobs(model, agent).map((j) => spotOf(j, agent, root, token)),
-    };
-}
-/** The line written for a job: the mark, this run's token, and the job it should arrive under. */
-function canaryLine(token, job, at = new Date()) {
-    return `${at.toISOString()} INFO ${CANARY_MARK} ${token} job=${job}`;
-}
-/**
- * Appends each job's line to its file on the host: as the login user, else with `sudo -n`, else
- * from a throwaway container of the agent's own image (the app's log directories may belong to
- * the user the app runs as). Prints `@wrote JOB`, `@nodir JOB DIR-LISTING` or `@denied JOB`.
- */
-function canaryScript(plan, token, docker) {
-    // Earlier runs' canary files in the directory go (this run's token kept): one small file each.
-    const append = `f=$1; for o in "\${f%/*}"/*${CANARY_MARK}-*; do case "$o" in *${CANARY_MARK}-${token}*) ;; *) rm -f -- "$o" ;; esac; done; printf '%s\\n' "$2" >> "$f"`;
-    const viaDocker = plan.agent.image
-        ? `|| ${docker} run --rm --user 0:0 --network none --entrypoint /bin/sh -v "$d:/c" ${shell_shq(plan.agent.image)} -c "$W" _ "/c/$n" "$3" >/dev/null 2>&1`
-        : '';
-    const lines = [
-        `W=${shell_shq(append)}`,
-        'put() {',
-        '  d=$(dirname -- "$2"); n=$(basename -- "$2")',
-        `  if [ ! -d "$d" ]; then echo "@nodir $1 $(ls -1 -- "$(dirname -- "$d")" 2>/dev/null | tr '\\n' ' ')"; return; fi`,
-        `  if sh -c "$W" _ "$2" "$3" 2>/dev/null || sudo -n sh -c "$W" _ "$2" "$3" 2>/dev/null ${viaDocker}; then echo "@wrote $1"; else echo "@denied $1"; fi`,
-        '}',
-    ];
-    for (const s of plan.spots) {
-        if (s.hostFile)
-            lines.push(`put ${shell_shq(s.job)} ${shell_shq(s.hostFile)} ${shell_shq(canaryLine(token, s.job))}`);
-    }
-    return lines.join('\n');
-}
-function parseCanaryWrites(stdout) {
-    const out = new Map();
-    for (const line of stdout.split('\n')) {
-        const m = /^@(wrote|nodir|denied) (\S+) ?(.*)$/.exec(line);
-        if (!m?.[1] || !m[2])
-            continue;
-        out.set(m[2], m[1] === 'nodir' ? { state: 'nodir', siblings: (m[3] ?? '').trim() } : { state: m[1] });
-    }
-    return out;
-}
-/** LogQL for this run's lines of the given jobs (and host label, on a Loki shared by hosts). */
-function canaryQuery(token, jobs, host) {
-    const re = jobs.map((j) => j.replace(/[\\^$.*+?()[\]{}|]/g, '\\\\$&')).join('|');
-    return `{job=~"${re}"${host ? `, host=${JSON.stringify(host)}` : ''}} |= "${token}"`;
-}
-/** The jobs whose own line came back, and lines that came back under another job. */
-function canaryHits(body, token) {
-    const data = JSON.parse(body);
-    const arrived = new Set();
-    const misrouted = new Map();
-    for (const r of data.data?.result ?? []) {
-        const label = r.stream?.job ?? '';
-        for (const [, line] of r.values ?? []) {
-            if (!line.includes(token))
-                continue;
-            const wanted = /job=(\S+)/.exec(line)?.[1] ?? '';
-            if (wanted === label)
-                arrived.add(wanted);
-            else
-                misrouted.set(wanted, label);
-        }
-    }
-    return { arrived, misrouted };
-}
-/** Plain words for why a written line is not in Loki, from the agent's metrics and log lines. */
-function whyNotArrived(spot, agentTitle, metrics, logs) {
-    const read = metrics
-        ?.split('\n')
-        .some((l) => /read_lines_total\{/.test(l) && l.includes(`path="${spot.containerFile}"`) && !/ 0$/.test(l.trim()));
-    const pushError = logs
-        .split('\n')
-        .reverse()
-        .find((l) => /error sending batch|final error sending batch|failed to send batch|error=|level=error|level=warn/i.test(l) &&
-        // Its own HTTP server's log of a request (our /ready probe answered 500) is not a push.
-        !/msg="(GET|POST|HEAD|PUT) \//.test(l));
-    if (pushError && /connection refused|no such host|i\/o timeout|dial tcp|context deadline exceeded/i.test(pushError))
-        return `${agentTitle} cannot reach Loki: ${pushError.trim().slice(0, 240)}`;
-    const status = /status(?:[ _]code)?[=: ]+(\d{3})|HTTP status (\d{3})|\((\d{3})\)/i.exec(pushError ?? '');
-    if (pushError && status)
-        return `Loki refused ${agentTitle}'s push (HTTP ${status[1] ?? status[2] ?? status[3]}): ${pushError.trim().slice(0, 240)}`;
-    if (read === false)
-        return `${agentTitle} does not tail ${spot.containerFile} (its __path__ ${spot.glob}): check the glob and the mount`;
-    if (read)
-        return `${agentTitle} read the line, but Loki does not return it${pushError ? `: ${pushError.trim().slice(0, 240)}` : ''}`;
-    return `${agentTitle} has not sent it to Loki${pushError ? `: ${pushError.trim().slice(0, 240)}` : ''}`;
-}
-
 ;// CONCATENATED MODULE: ./src/health/log-path.ts
 // The gate's log path: a canary line written into each file the log agent tails, then found in
 // Loki under its job (the host's own Loki, or for an agent the central Loki query URL). When a
 // line does not arrive, the agent's own metrics and last log lines say why.
+
 
 
 
@@ -68154,14 +68461,53 @@ async function logPathChecks(remote, facts, canary, loki, agent, progress) {
         limit: '1000',
         direction: 'forward',
     });
-    const found = (body) => noteHits(body, canary.token, progress);
-    const lokiDown = loki.endpoint
-        ? waiting.length
-            ? await askQueryUrl(remote, loki.endpoint, query(loki.host), found)
-            : undefined
-        : await askOwnLoki(remote, loki, waiting.length ? query() : undefined, found);
+    const lokiDown = await askLoki(remote, loki, waiting.length ? query(loki.endpoint && loki.host) : undefined, (body) => noteHits(body, canary.token, progress));
     const at = loki.endpoint && shownUrl(loki.endpoint.url);
     return canary.spots.map((s) => logCheck(s, canary, progress, agent, lokiDown, at));
+}
+/**
+ * Reads the host's log files (once; again while a job has no file yet when proving anew), asks
+ * Loki for each job's newest line, and judges: per job, and the files no job reads.
+ */
+async function appLineChecks(remote, lines, loki, agent, progress) {
+    const { plan, mode } = lines;
+    const state = progress.appLines;
+    const incomplete = (d) => plan.jobs.some((j) => d.jobs.get(j.job)?.state !== 'newest');
+    if (!state.disk || (mode === 'content' && incomplete(state.disk)))
+        state.disk = parseDiskLook(await remote.run(appLinesScript(plan), { what: "Reading the app's log files" }));
+    const disk = state.disk;
+    await Promise.all(plan.jobs.map((j) => {
+        const seen = disk.jobs.get(j.job);
+        if (state.arrived.has(j.job) || !awaited(seen, disk.nowSec))
+            return undefined;
+        return askLoki(remote, loki, appLineQuery(j, seen, disk.nowSec, mode), (body) => {
+            if (holdsLine(body))
+                state.arrived.add(j.job);
+        });
+    }));
+    const verdicts = new Map();
+    for (const j of plan.jobs) {
+        const v = appLineVerdict(j, disk, state.arrived.has(j.job), mode, plan.agentTitle);
+        verdicts.set(j.job, { name: logCheckName(j.job), ...v, ...(v.ok ? {} : { container: agent?.name }) });
+    }
+    const unread = unreadFiles(plan, disk);
+    return {
+        verdicts,
+        unread: unread.length
+            ? { name: 'unread logs', ok: false, detail: unreadDetail(plan, unread, disk.nowSec) }
+            : undefined,
+    };
+}
+/** A job's canary check and its app-line verdict as one check: both must hold. */
+function withAppLines(checks, verdicts) {
+    const merged = checks.map((c) => {
+        const v = verdicts.get(c.name.slice('logs '.length));
+        if (!v?.detail)
+            return c;
+        return { ...c, ok: c.ok && v.ok, detail: `${c.detail}; ${v.detail}`, container: c.container ?? v.container };
+    });
+    const named = new Set(checks.map((c) => c.name));
+    return [...merged, ...[...verdicts.values()].filter((v) => v.detail && !named.has(v.name))];
 }
 /** The lines not yet written: their directory may have appeared since the last look. */
 async function writeCanaries(remote, facts, canary, progress) {
@@ -68181,6 +68527,12 @@ function noteHits(body, token, progress) {
             progress.arrivedMs.set(job, Date.now() - progress.started);
     for (const [job, label] of hits.misrouted)
         progress.misrouted.set(job, label);
+}
+/** Asks the host's Loki or the Loki query URL; says why not if it cannot be asked. */
+function askLoki(remote, loki, query, found) {
+    if (!loki.endpoint)
+        return askOwnLoki(remote, loki, query, found);
+    return query ? askQueryUrl(remote, loki.endpoint, query, found) : Promise.resolve(undefined);
 }
 /** An agent's lines at the central Loki query URL; why not, if it cannot be asked. */
 async function askQueryUrl(remote, endpoint, query, found) {
@@ -68247,8 +68599,8 @@ at) {
         return fail(`the line written to ${spot.hostFile} arrived under job "${misrouted}", not "${spot.job}"`);
     return fail(`the line written to ${spot.hostFile} is not ${at ? `at ${at}` : 'in Loki'} yet (${where})`);
 }
-/** A canary line not found yet: in the host's Loki, or at the Loki query URL. */
-const NOT_YET = / is not (?:in Loki|at (\S+)) yet .*$/;
+/** A canary line not found yet: in the host's Loki, or at the Loki query URL, and where it was written. */
+const NOT_YET = / is not (?:in Loki|at (\S+)) yet \([^()]*\)/;
 /** Lines written but not found: say why, from the agent's metrics and its last log lines. */
 async function explainLogs(remote, facts, network, canary, checks) {
     const unexplained = (c) => c.name.startsWith('logs ') && !c.ok && NOT_YET.test(c.detail);
@@ -68272,7 +68624,7 @@ async function explainLogs(remote, facts, network, canary, checks) {
             : `the ${canary.agent.service} container is not there`;
         return {
             ...c,
-            detail: `${c.detail.replace(NOT_YET, (_all, at) => ` did not reach ${at ?? 'Loki'}`)}: ${why}`,
+            detail: c.detail.replace(NOT_YET, (_all, at) => ` did not reach ${at ?? 'Loki'}: ${why}`),
         };
     });
 }
@@ -68656,10 +69008,10 @@ async function dataChecks(remote, facts, opts, byService, probed, progress) {
     const loki = opts.arrival?.logs
         ? { endpoint: opts.arrival.logs, host: opts.arrival.host }
         : { container: byService.get('loki'), check: probed.find((c) => c.name === 'loki') };
-    const [logs, grafanaSeen] = await Promise.all([
-        opts.canary
-            ? logPathChecks(remote, facts, opts.canary, loki, byService.get(opts.canary.agent.service), progress)
-            : [],
+    const agent = byService.get(opts.canary?.agent.service ?? opts.logAgent);
+    const [canaryChecks, appLines, grafanaSeen] = await Promise.all([
+        opts.canary ? logPathChecks(remote, facts, opts.canary, loki, agent, progress) : [],
+        opts.appLines ? appLineChecks(remote, opts.appLines, loki, agent, progress) : undefined,
         opts.grafana && grafana?.address && grafanaReady
             ? inspectGrafana(remote, grafana.address, grafana.name, opts.grafana)
             : undefined,
@@ -68667,7 +69019,8 @@ async function dataChecks(remote, facts, opts, byService, probed, progress) {
     // Until Grafana answers, its probe is what fails; then what it says of its data counts.
     if (grafanaSeen)
         progress.alertRulesLoaded = grafanaSeen.alertRulesLoaded;
-    return [...logs, ...(grafanaSeen?.checks ?? [])];
+    const logs = appLines ? withAppLines(canaryChecks, appLines.verdicts) : canaryChecks;
+    return [...logs, ...(appLines?.unread ? [appLines.unread] : []), ...(grafanaSeen?.checks ?? [])];
 }
 /** Prometheus' targets, once its probe says it is ready. */
 async function targetsLook(remote, opts, prometheus, probed) {
@@ -68683,6 +69036,7 @@ async function healthGate(remote, facts, opts) {
         writes: new Map(),
         arrivedMs: new Map(),
         misrouted: new Map(),
+        appLines: { arrived: new Set() },
     };
     const result = await poll({
         timeoutMs: opts.timeoutMs,
@@ -68715,6 +69069,13 @@ function dataPathOf(opts, progress) {
             hostFile: s.hostFile,
             arrivedMs: progress.arrivedMs.get(s.job),
         })),
+        ...(opts.appLines && {
+            appLines: {
+                mode: opts.appLines.mode,
+                arrived: [...progress.appLines.arrived],
+                jobs: opts.appLines.plan.jobs.length,
+            },
+        }),
         alertRulesLoaded: progress.alertRulesLoaded,
     };
 }
@@ -68881,6 +69242,7 @@ function parsePassword(out) {
 
 
 
+
 /** The log agent that runs: the service of that name whose profile is active (or has none). */
 function runningAgent(model, logAgent) {
     return logAgents(model).find((s) => s.name === logAgent && runsUnder(s, model.vars));
@@ -68902,18 +69264,29 @@ async function dataPathOptions(remote, stack, layout, logAgent, wanted) {
     const model = buildModel(stack.files, stack.variables);
     const agent = runningAgent(model, logAgent);
     const token = (0,external_node_crypto_.randomBytes)(6).toString('hex');
-    const canary = wanted.canary && agent && (wanted.lokiElsewhere || model.services.some((s) => s.name === 'loki'))
-        ? { ...canaryPlan(model, agent, layout.root, token), token }
+    const lokiToAsk = !!agent && (wanted.lokiElsewhere || model.services.some((s) => s.name === 'loki'));
+    const canary = wanted.canary && agent && lokiToAsk ? { ...canaryPlan(model, agent, layout.root, token), token } : undefined;
+    // Every run reads the app's files; one that proves the path anew looks for the newest lines themselves.
+    const appLines = agent && lokiToAsk
+        ? {
+            plan: appLinesPlan(model, agent, layout.root, appLogHostDir(model, stack, layout, wanted.appLogsDir)),
+            mode: wanted.canary ? 'content' : 'fresh',
+        }
         : undefined;
     const provisioned = grafanaProvisioning(model);
     const grafanaService = model.services.find((s) => s.name === 'grafana');
     if (!provisioned || !grafanaService)
-        return { canary };
+        return { canary, appLines };
     const password = wanted.adminPassword ??
         parsePassword(await remote.run(passwordState(layout), { what: "Reading Grafana's admin password" })) ??
         '';
     const user = grafanaService.environment.GF_SECURITY_ADMIN_USER || 'admin';
-    return { canary, grafana: { ...provisioned, user, password } };
+    return { canary, appLines, grafana: { ...provisioned, user, password } };
+}
+/** The app's log directory on the host, when it is mounted from there. */
+function appLogHostDir(model, stack, layout, appLogsDir) {
+    const app = model.services.find((s) => s.name === appServiceNames(stack)[0]);
+    return app && appLogsDir ? hostDirOf(app, appLogsDir, layout.root) : undefined;
 }
 /** The app: the service named server, or the one running the app-image. */
 function appServiceNames(stack) {
@@ -69046,6 +69419,14 @@ function gateDetail(gate, options) {
     const lokiAt = options.arrival?.logs && shownUrl(options.arrival.logs.url);
     if (logs.length)
         parts.push(`canary lines of ${logs.length} log jobs ${lokiAt ? `found at ${lokiAt}` : 'in Loki'}`);
+    const app = gate.dataPath.appLines;
+    if (app) {
+        const rest = app.jobs - app.arrived.length;
+        const quiet = rest ? ` (${rest} quiet or not written yet)` : '';
+        parts.push(app.mode === 'content'
+            ? `the app's newest lines of ${app.arrived.length} log jobs in Loki${quiet}`
+            : `Loki keeps up with ${app.arrived.length} log jobs${quiet}, nothing written`);
+    }
     if (options.role === 'agent') {
         const unchecked = [
             ...(options.arrival?.metrics ? [] : ['metrics-query-url']),
@@ -70730,6 +71111,7 @@ async function gateStep(run, remote, facts, hostProblems) {
         ...(await dataPathOptions(remote, deployed, layout, logAgent, {
             canary: true,
             lokiElsewhere: settings.agents.role === 'agent' && !!settings.agents.logsQueryUrl,
+            appLogsDir: settings.stack.appLogsDir,
             adminPassword: parsePassword(read) ?? '',
         })),
     };
@@ -71128,6 +71510,6025 @@ async function ensureSwap(remote, facts, wantBytes, activeKb) {
         : { changed: false, detail: `${mib} MiB active` };
 }
 
+;// CONCATENATED MODULE: ./node_modules/@lezer/common/dist/index.js
+/**
+The default maximum length of a `TreeBuffer` node.
+*/
+const DefaultBufferLength = 1024;
+let nextPropID = 0;
+class Range {
+    constructor(from, to) {
+        this.from = from;
+        this.to = to;
+    }
+}
+/**
+Each [node type](#common.NodeType) or [individual tree](#common.Tree)
+can have metadata associated with it in props. Instances of this
+class represent prop names.
+*/
+class dist_NodeProp {
+    /**
+    Create a new node prop type.
+    */
+    constructor(config = {}) {
+        this.id = nextPropID++;
+        this.perNode = !!config.perNode;
+        this.deserialize = config.deserialize || (() => {
+            throw new Error("This node type doesn't define a deserialize function");
+        });
+        this.combine = config.combine || null;
+    }
+    /**
+    This is meant to be used with
+    [`NodeSet.extend`](#common.NodeSet.extend) or
+    [`LRParser.configure`](#lr.ParserConfig.props) to compute
+    prop values for each node type in the set. Takes a [match
+    object](#common.NodeType^match) or function that returns undefined
+    if the node type doesn't get this prop, and the prop's value if
+    it does.
+    */
+    add(match) {
+        if (this.perNode)
+            throw new RangeError("Can't add per-node props to node types");
+        if (typeof match != "function")
+            match = NodeType.match(match);
+        return (type) => {
+            let result = match(type);
+            return result === undefined ? null : [this, result];
+        };
+    }
+}
+/**
+Prop that is used to describe matching delimiters. For opening
+delimiters, this holds an array of node names (written as a
+space-separated string when declaring this prop in a grammar)
+for the node types of closing delimiters that match it.
+*/
+dist_NodeProp.closedBy = new dist_NodeProp({ deserialize: str => str.split(" ") });
+/**
+The inverse of [`closedBy`](#common.NodeProp^closedBy). This is
+attached to closing delimiters, holding an array of node names
+of types of matching opening delimiters.
+*/
+dist_NodeProp.openedBy = new dist_NodeProp({ deserialize: str => str.split(" ") });
+/**
+Used to assign node types to groups (for example, all node
+types that represent an expression could be tagged with an
+`"Expression"` group).
+*/
+dist_NodeProp.group = new dist_NodeProp({ deserialize: str => str.split(" ") });
+/**
+Attached to nodes to indicate these should be
+[displayed](https://codemirror.net/docs/ref/#language.syntaxTree)
+in a bidirectional text isolate, so that direction-neutral
+characters on their sides don't incorrectly get associated with
+surrounding text. You'll generally want to set this for nodes
+that contain arbitrary text, like strings and comments, and for
+nodes that appear _inside_ arbitrary text, like HTML tags. When
+not given a value, in a grammar declaration, defaults to
+`"auto"`.
+*/
+dist_NodeProp.isolate = new dist_NodeProp({ deserialize: value => {
+        if (value && value != "rtl" && value != "ltr" && value != "auto")
+            throw new RangeError("Invalid value for isolate: " + value);
+        return value || "auto";
+    } });
+/**
+The hash of the [context](#lr.ContextTracker.constructor)
+that the node was parsed in, if any. Used to limit reuse of
+contextual nodes.
+*/
+dist_NodeProp.contextHash = new dist_NodeProp({ perNode: true });
+/**
+The distance beyond the end of the node that the tokenizer
+looked ahead for any of the tokens inside the node. (The LR
+parser only stores this when it is larger than 25, for
+efficiency reasons.)
+*/
+dist_NodeProp.lookAhead = new dist_NodeProp({ perNode: true });
+/**
+This per-node prop is used to replace a given node, or part of a
+node, with another tree. This is useful to include trees from
+different languages in mixed-language parsers.
+*/
+dist_NodeProp.mounted = new dist_NodeProp({ perNode: true });
+/**
+A mounted tree, which can be [stored](#common.NodeProp^mounted) on
+a tree node to indicate that parts of its content are
+represented by another tree.
+*/
+class MountedTree {
+    constructor(
+    /**
+    The inner tree.
+    */
+    tree, 
+    /**
+    If this is null, this tree replaces the entire node (it will
+    be included in the regular iteration instead of its host
+    node). If not, only the given ranges are considered to be
+    covered by this tree. This is used for trees that are mixed in
+    a way that isn't strictly hierarchical. Such mounted trees are
+    only entered by [`resolveInner`](#common.Tree.resolveInner)
+    and [`enter`](#common.SyntaxNode.enter).
+    */
+    overlay, 
+    /**
+    The parser used to create this subtree.
+    */
+    parser, 
+    /**
+    [Indicates](#common.IterMode.EnterBracketed) that the nested
+    content is delineated with some kind
+    of bracket token.
+    */
+    bracketed = false) {
+        this.tree = tree;
+        this.overlay = overlay;
+        this.parser = parser;
+        this.bracketed = bracketed;
+    }
+    /**
+    @internal
+    */
+    static get(tree) {
+        return tree && tree.props && tree.props[dist_NodeProp.mounted.id];
+    }
+}
+const noProps = Object.create(null);
+/**
+Each node in a syntax tree has a node type associated with it.
+*/
+class NodeType {
+    /**
+    @internal
+    */
+    constructor(
+    /**
+    The name of the node type. Not necessarily unique, but if the
+    grammar was written properly, different node types with the
+    same name within a node set should play the same semantic
+    role.
+    */
+    name, 
+    /**
+    @internal
+    */
+    props, 
+    /**
+    The id of this node in its set. Corresponds to the term ids
+    used in the parser.
+    */
+    id, 
+    /**
+    @internal
+    */
+    flags = 0) {
+        this.name = name;
+        this.props = props;
+        this.id = id;
+        this.flags = flags;
+    }
+    /**
+    Define a node type.
+    */
+    static define(spec) {
+        let props = spec.props && spec.props.length ? Object.create(null) : noProps;
+        let flags = (spec.top ? 1 /* NodeFlag.Top */ : 0) | (spec.skipped ? 2 /* NodeFlag.Skipped */ : 0) |
+            (spec.error ? 4 /* NodeFlag.Error */ : 0) | (spec.name == null ? 8 /* NodeFlag.Anonymous */ : 0);
+        let type = new NodeType(spec.name || "", props, spec.id, flags);
+        if (spec.props)
+            for (let src of spec.props) {
+                if (!Array.isArray(src))
+                    src = src(type);
+                if (src) {
+                    if (src[0].perNode)
+                        throw new RangeError("Can't store a per-node prop on a node type");
+                    props[src[0].id] = src[1];
+                }
+            }
+        return type;
+    }
+    /**
+    Retrieves a node prop for this type. Will return `undefined` if
+    the prop isn't present on this node.
+    */
+    prop(prop) { return this.props[prop.id]; }
+    /**
+    True when this is the top node of a grammar.
+    */
+    get isTop() { return (this.flags & 1 /* NodeFlag.Top */) > 0; }
+    /**
+    True when this node is produced by a skip rule.
+    */
+    get isSkipped() { return (this.flags & 2 /* NodeFlag.Skipped */) > 0; }
+    /**
+    Indicates whether this is an error node.
+    */
+    get isError() { return (this.flags & 4 /* NodeFlag.Error */) > 0; }
+    /**
+    When true, this node type doesn't correspond to a user-declared
+    named node, for example because it is used to cache repetition.
+    */
+    get isAnonymous() { return (this.flags & 8 /* NodeFlag.Anonymous */) > 0; }
+    /**
+    Returns true when this node's name or one of its
+    [groups](#common.NodeProp^group) matches the given string.
+    */
+    is(name) {
+        if (typeof name == 'string') {
+            if (this.name == name)
+                return true;
+            let group = this.prop(dist_NodeProp.group);
+            return group ? group.indexOf(name) > -1 : false;
+        }
+        return this.id == name;
+    }
+    /**
+    Create a function from node types to arbitrary values by
+    specifying an object whose property names are node or
+    [group](#common.NodeProp^group) names. Often useful with
+    [`NodeProp.add`](#common.NodeProp.add). You can put multiple
+    names, separated by spaces, in a single property name to map
+    multiple node names to a single value.
+    */
+    static match(map) {
+        let direct = Object.create(null);
+        for (let prop in map)
+            for (let name of prop.split(" "))
+                direct[name] = map[prop];
+        return (node) => {
+            for (let groups = node.prop(dist_NodeProp.group), i = -1; i < (groups ? groups.length : 0); i++) {
+                let found = direct[i < 0 ? node.name : groups[i]];
+                if (found)
+                    return found;
+            }
+        };
+    }
+}
+/**
+An empty dummy node type to use when no actual type is available.
+*/
+NodeType.none = new NodeType("", Object.create(null), 0, 8 /* NodeFlag.Anonymous */);
+/**
+A node set holds a collection of node types. It is used to
+compactly represent trees by storing their type ids, rather than a
+full pointer to the type object, in a numeric array. Each parser
+[has](#lr.LRParser.nodeSet) a node set, and [tree
+buffers](#common.TreeBuffer) can only store collections of nodes
+from the same set. A set can have a maximum of 2**16 (65536) node
+types in it, so that the ids fit into 16-bit typed array slots.
+*/
+class NodeSet {
+    /**
+    Create a set with the given types. The `id` property of each
+    type should correspond to its position within the array.
+    */
+    constructor(
+    /**
+    The node types in this set, by id.
+    */
+    types) {
+        this.types = types;
+        for (let i = 0; i < types.length; i++)
+            if (types[i].id != i)
+                throw new RangeError("Node type ids should correspond to array positions when creating a node set");
+    }
+    /**
+    Create a copy of this set with some node properties added. The
+    arguments to this method can be created with
+    [`NodeProp.add`](#common.NodeProp.add).
+    */
+    extend(...props) {
+        let newTypes = [];
+        for (let type of this.types) {
+            let newProps = null;
+            for (let source of props) {
+                let add = source(type);
+                if (add) {
+                    if (!newProps)
+                        newProps = Object.assign({}, type.props);
+                    let value = add[1], prop = add[0];
+                    if (prop.combine && prop.id in newProps)
+                        value = prop.combine(newProps[prop.id], value);
+                    newProps[prop.id] = value;
+                }
+            }
+            newTypes.push(newProps ? new NodeType(type.name, newProps, type.id, type.flags) : type);
+        }
+        return new NodeSet(newTypes);
+    }
+}
+const CachedNode = new WeakMap(), CachedInnerNode = new WeakMap();
+/**
+Options that control iteration. Can be combined with the `|`
+operator to enable multiple ones.
+*/
+var IterMode;
+(function (IterMode) {
+    /**
+    When enabled, iteration will only visit [`Tree`](#common.Tree)
+    objects, not nodes packed into
+    [`TreeBuffer`](#common.TreeBuffer)s.
+    */
+    IterMode[IterMode["ExcludeBuffers"] = 1] = "ExcludeBuffers";
+    /**
+    Enable this to make iteration include anonymous nodes (such as
+    the nodes that wrap repeated grammar constructs into a balanced
+    tree).
+    */
+    IterMode[IterMode["IncludeAnonymous"] = 2] = "IncludeAnonymous";
+    /**
+    By default, regular [mounted](#common.NodeProp^mounted) nodes
+    replace their base node in iteration. Enable this to ignore them
+    instead.
+    */
+    IterMode[IterMode["IgnoreMounts"] = 4] = "IgnoreMounts";
+    /**
+    This option only applies in
+    [`enter`](#common.SyntaxNode.enter)-style methods. It tells the
+    library to not enter mounted overlays if one covers the given
+    position.
+    */
+    IterMode[IterMode["IgnoreOverlays"] = 8] = "IgnoreOverlays";
+    /**
+    When set, positions on the boundary of a mounted overlay tree
+    that has its [`bracketed`](#common.NestedParse.bracketed) flag
+    set will enter that tree regardless of side. Only supported in
+    [`enter`](#common.SyntaxNode.enter), not in cursors.
+    */
+    IterMode[IterMode["EnterBracketed"] = 16] = "EnterBracketed";
+})(IterMode || (IterMode = {}));
+/**
+A piece of syntax tree. There are two ways to approach these
+trees: the way they are actually stored in memory, and the
+convenient way.
+
+Syntax trees are stored as a tree of `Tree` and `TreeBuffer`
+objects. By packing detail information into `TreeBuffer` leaf
+nodes, the representation is made a lot more memory-efficient.
+
+However, when you want to actually work with tree nodes, this
+representation is very awkward, so most client code will want to
+use the [`TreeCursor`](#common.TreeCursor) or
+[`SyntaxNode`](#common.SyntaxNode) interface instead, which provides
+a view on some part of this data structure, and can be used to
+move around to adjacent nodes.
+*/
+class Tree {
+    /**
+    Construct a new tree. See also [`Tree.build`](#common.Tree^build).
+    */
+    constructor(
+    /**
+    The type of the top node.
+    */
+    type, 
+    /**
+    This node's child nodes.
+    */
+    children, 
+    /**
+    The positions (offsets relative to the start of this tree) of
+    the children.
+    */
+    positions, 
+    /**
+    The total length of this tree
+    */
+    length, 
+    /**
+    Per-node [node props](#common.NodeProp) to associate with this node.
+    */
+    props) {
+        this.type = type;
+        this.children = children;
+        this.positions = positions;
+        this.length = length;
+        /**
+        @internal
+        */
+        this.props = null;
+        if (props && props.length) {
+            this.props = Object.create(null);
+            for (let [prop, value] of props)
+                this.props[typeof prop == "number" ? prop : prop.id] = value;
+        }
+    }
+    /**
+    @internal
+    */
+    toString() {
+        let mounted = MountedTree.get(this);
+        if (mounted && !mounted.overlay)
+            return mounted.tree.toString();
+        let children = "";
+        for (let ch of this.children) {
+            let str = ch.toString();
+            if (str) {
+                if (children)
+                    children += ",";
+                children += str;
+            }
+        }
+        return !this.type.name ? children :
+            (/\W/.test(this.type.name) && !this.type.isError ? JSON.stringify(this.type.name) : this.type.name) +
+                (children.length ? "(" + children + ")" : "");
+    }
+    /**
+    Get a [tree cursor](#common.TreeCursor) positioned at the top of
+    the tree. Mode can be used to [control](#common.IterMode) which
+    nodes the cursor visits.
+    */
+    cursor(mode = 0) {
+        return new TreeCursor(this.topNode, mode);
+    }
+    /**
+    Get a [tree cursor](#common.TreeCursor) pointing into this tree
+    at the given position and side (see
+    [`moveTo`](#common.TreeCursor.moveTo).
+    */
+    cursorAt(pos, side = 0, mode = 0) {
+        let scope = CachedNode.get(this) || this.topNode;
+        let cursor = new TreeCursor(scope);
+        cursor.moveTo(pos, side);
+        CachedNode.set(this, cursor._tree);
+        return cursor;
+    }
+    /**
+    Get a [syntax node](#common.SyntaxNode) object for the top of the
+    tree.
+    */
+    get topNode() {
+        return new TreeNode(this, 0, 0, null);
+    }
+    /**
+    Get the [syntax node](#common.SyntaxNode) at the given position.
+    If `side` is -1, this will move into nodes that end at the
+    position. If 1, it'll move into nodes that start at the
+    position. With 0, it'll only enter nodes that cover the position
+    from both sides.
+    
+    Note that this will not enter
+    [overlays](#common.MountedTree.overlay), and you often want
+    [`resolveInner`](#common.Tree.resolveInner) instead.
+    */
+    resolve(pos, side = 0) {
+        let node = resolveNode(CachedNode.get(this) || this.topNode, pos, side, false);
+        CachedNode.set(this, node);
+        return node;
+    }
+    /**
+    Like [`resolve`](#common.Tree.resolve), but will enter
+    [overlaid](#common.MountedTree.overlay) nodes, producing a syntax node
+    pointing into the innermost overlaid tree at the given position
+    (with parent links going through all parent structure, including
+    the host trees).
+    */
+    resolveInner(pos, side = 0) {
+        let node = resolveNode(CachedInnerNode.get(this) || this.topNode, pos, side, true);
+        CachedInnerNode.set(this, node);
+        return node;
+    }
+    /**
+    In some situations, it can be useful to iterate through all
+    nodes around a position, including those in overlays that don't
+    directly cover the position. This method gives you an iterator
+    that will produce all nodes, from small to big, around the given
+    position.
+    */
+    resolveStack(pos, side = 0) {
+        return stackIterator(this, pos, side);
+    }
+    /**
+    Iterate over the tree and its children, calling `enter` for any
+    node that touches the `from`/`to` region (if given) before
+    running over such a node's children, and `leave` (if given) when
+    leaving the node. When `enter` returns `false`, that node will
+    not have its children iterated over (or `leave` called).
+    */
+    iterate(spec) {
+        let { enter, leave, from = 0, to = this.length } = spec;
+        let mode = spec.mode || 0, anon = (mode & IterMode.IncludeAnonymous) > 0;
+        for (let c = this.cursor(mode | IterMode.IncludeAnonymous);;) {
+            let entered = false;
+            if (c.from <= to && c.to >= from && (!anon && c.type.isAnonymous || enter(c) !== false)) {
+                if (c.firstChild())
+                    continue;
+                entered = true;
+            }
+            for (;;) {
+                if (entered && leave && (anon || !c.type.isAnonymous))
+                    leave(c);
+                if (c.nextSibling())
+                    break;
+                if (!c.parent())
+                    return;
+                entered = true;
+            }
+        }
+    }
+    /**
+    Get the value of the given [node prop](#common.NodeProp) for this
+    node. Works with both per-node and per-type props.
+    */
+    prop(prop) {
+        return !prop.perNode ? this.type.prop(prop) : this.props ? this.props[prop.id] : undefined;
+    }
+    /**
+    Returns the node's [per-node props](#common.NodeProp.perNode) in a
+    format that can be passed to the [`Tree`](#common.Tree)
+    constructor.
+    */
+    get propValues() {
+        let result = [];
+        if (this.props)
+            for (let id in this.props)
+                result.push([+id, this.props[id]]);
+        return result;
+    }
+    /**
+    Balance the direct children of this tree, producing a copy of
+    which may have children grouped into subtrees with type
+    [`NodeType.none`](#common.NodeType^none).
+    */
+    balance(config = {}) {
+        return this.children.length <= 8 /* Balance.BranchFactor */ ? this :
+            balanceRange(NodeType.none, this.children, this.positions, 0, this.children.length, 0, this.length, (children, positions, length) => new Tree(this.type, children, positions, length, this.propValues), config.makeTree || ((children, positions, length) => new Tree(NodeType.none, children, positions, length)));
+    }
+    /**
+    Build a tree from a postfix-ordered buffer of node information,
+    or a cursor over such a buffer.
+    */
+    static build(data) { return buildTree(data); }
+}
+/**
+The empty tree
+*/
+Tree.empty = new Tree(NodeType.none, [], [], 0);
+class FlatBufferCursor {
+    constructor(buffer, index) {
+        this.buffer = buffer;
+        this.index = index;
+    }
+    get id() { return this.buffer[this.index - 4]; }
+    get start() { return this.buffer[this.index - 3]; }
+    get end() { return this.buffer[this.index - 2]; }
+    get size() { return this.buffer[this.index - 1]; }
+    get pos() { return this.index; }
+    next() { this.index -= 4; }
+    fork() { return new FlatBufferCursor(this.buffer, this.index); }
+}
+/**
+Tree buffers contain (type, start, end, endIndex) quads for each
+node. In such a buffer, nodes are stored in prefix order (parents
+before children, with the endIndex of the parent indicating which
+children belong to it).
+*/
+class TreeBuffer {
+    /**
+    Create a tree buffer.
+    */
+    constructor(
+    /**
+    The buffer's content.
+    */
+    buffer, 
+    /**
+    The total length of the group of nodes in the buffer.
+    */
+    length, 
+    /**
+    The node set used in this buffer.
+    */
+    set) {
+        this.buffer = buffer;
+        this.length = length;
+        this.set = set;
+    }
+    /**
+    @internal
+    */
+    get type() { return NodeType.none; }
+    /**
+    @internal
+    */
+    toString() {
+        let result = [];
+        for (let index = 0; index < this.buffer.length;) {
+            result.push(this.childString(index));
+            index = this.buffer[index + 3];
+        }
+        return result.join(",");
+    }
+    /**
+    @internal
+    */
+    childString(index) {
+        let id = this.buffer[index], endIndex = this.buffer[index + 3];
+        let type = this.set.types[id], result = type.name;
+        if (/\W/.test(result) && !type.isError)
+            result = JSON.stringify(result);
+        index += 4;
+        if (endIndex == index)
+            return result;
+        let children = [];
+        while (index < endIndex) {
+            children.push(this.childString(index));
+            index = this.buffer[index + 3];
+        }
+        return result + "(" + children.join(",") + ")";
+    }
+    /**
+    @internal
+    */
+    findChild(startIndex, endIndex, dir, pos, side) {
+        let { buffer } = this, pick = -1;
+        for (let i = startIndex; i != endIndex; i = buffer[i + 3]) {
+            if (checkSide(side, pos, buffer[i + 1], buffer[i + 2])) {
+                pick = i;
+                if (dir > 0)
+                    break;
+            }
+        }
+        return pick;
+    }
+    /**
+    @internal
+    */
+    slice(startI, endI, from) {
+        let b = this.buffer;
+        let copy = new Uint16Array(endI - startI), len = 0;
+        for (let i = startI, j = 0; i < endI;) {
+            copy[j++] = b[i++];
+            copy[j++] = b[i++] - from;
+            let to = copy[j++] = b[i++] - from;
+            copy[j++] = b[i++] - startI;
+            len = Math.max(len, to);
+        }
+        return new TreeBuffer(copy, len, this.set);
+    }
+}
+function checkSide(side, pos, from, to) {
+    switch (side) {
+        case -2 /* Side.Before */: return from < pos;
+        case -1 /* Side.AtOrBefore */: return to >= pos && from < pos;
+        case 0 /* Side.Around */: return from < pos && to > pos;
+        case 1 /* Side.AtOrAfter */: return from <= pos && to > pos;
+        case 2 /* Side.After */: return to > pos;
+        case 4 /* Side.DontCare */: return true;
+    }
+}
+function resolveNode(node, pos, side, overlays) {
+    var _a;
+    // Move up to a node that actually holds the position, if possible
+    while (node.from == node.to ||
+        (side < 1 ? node.from >= pos : node.from > pos) ||
+        (side > -1 ? node.to <= pos : node.to < pos)) {
+        let parent = !overlays && node instanceof TreeNode && node.index < 0 ? null : node.parent;
+        if (!parent)
+            return node;
+        node = parent;
+    }
+    let mode = overlays ? 0 : IterMode.IgnoreOverlays;
+    // Must go up out of overlays when those do not overlap with pos
+    if (overlays)
+        for (let scan = node, parent = scan.parent; parent; scan = parent, parent = scan.parent) {
+            if (scan instanceof TreeNode && scan.index < 0 && ((_a = parent.enter(pos, side, mode)) === null || _a === void 0 ? void 0 : _a.from) != scan.from)
+                node = parent;
+        }
+    for (;;) {
+        let inner = node.enter(pos, side, mode);
+        if (!inner)
+            return node;
+        node = inner;
+    }
+}
+class BaseNode {
+    cursor(mode = 0) { return new TreeCursor(this, mode); }
+    getChild(type, before = null, after = null) {
+        let r = getChildren(this, type, before, after);
+        return r.length ? r[0] : null;
+    }
+    getChildren(type, before = null, after = null) {
+        return getChildren(this, type, before, after);
+    }
+    resolve(pos, side = 0) {
+        return resolveNode(this, pos, side, false);
+    }
+    resolveInner(pos, side = 0) {
+        return resolveNode(this, pos, side, true);
+    }
+    matchContext(context) {
+        return matchNodeContext(this.parent, context);
+    }
+    enterUnfinishedNodesBefore(pos) {
+        let scan = this.childBefore(pos), node = this;
+        while (scan) {
+            let last = scan.lastChild;
+            if (!last || last.to != scan.to)
+                break;
+            if (last.type.isError && last.from == last.to) {
+                node = scan;
+                scan = last.prevSibling;
+            }
+            else {
+                scan = last;
+            }
+        }
+        return node;
+    }
+    get node() { return this; }
+    get next() { return this.parent; }
+}
+class TreeNode extends BaseNode {
+    constructor(_tree, from, 
+    // Index in parent node, set to -1 if the node is not a direct child of _parent.node (overlay)
+    index, _parent) {
+        super();
+        this._tree = _tree;
+        this.from = from;
+        this.index = index;
+        this._parent = _parent;
+    }
+    get type() { return this._tree.type; }
+    get name() { return this._tree.type.name; }
+    get to() { return this.from + this._tree.length; }
+    nextChild(i, dir, pos, side, mode = 0) {
+        for (let parent = this;;) {
+            for (let { children, positions } = parent._tree, e = dir > 0 ? children.length : -1; i != e; i += dir) {
+                let next = children[i], start = positions[i] + parent.from, mounted;
+                if (!((mode & IterMode.EnterBracketed) && next instanceof Tree &&
+                    (mounted = MountedTree.get(next)) && !mounted.overlay && mounted.bracketed &&
+                    pos >= start && pos <= start + next.length) &&
+                    !checkSide(side, pos, start, start + next.length))
+                    continue;
+                if (next instanceof TreeBuffer) {
+                    if (mode & IterMode.ExcludeBuffers)
+                        continue;
+                    let index = next.findChild(0, next.buffer.length, dir, pos - start, side);
+                    if (index > -1)
+                        return new BufferNode(new BufferContext(parent, next, i, start), null, index);
+                }
+                else if ((mode & IterMode.IncludeAnonymous) || (!next.type.isAnonymous || hasChild(next))) {
+                    let mounted;
+                    if (!(mode & IterMode.IgnoreMounts) && (mounted = MountedTree.get(next)) && !mounted.overlay)
+                        return new TreeNode(mounted.tree, start, i, parent);
+                    let inner = new TreeNode(next, start, i, parent);
+                    return (mode & IterMode.IncludeAnonymous) || !inner.type.isAnonymous ? inner
+                        : inner.nextChild(dir < 0 ? next.children.length - 1 : 0, dir, pos, side, mode);
+                }
+            }
+            if ((mode & IterMode.IncludeAnonymous) || !parent.type.isAnonymous)
+                return null;
+            if (parent.index >= 0)
+                i = parent.index + dir;
+            else
+                i = dir < 0 ? -1 : parent._parent._tree.children.length;
+            parent = parent._parent;
+            if (!parent)
+                return null;
+        }
+    }
+    get firstChild() { return this.nextChild(0, 1, 0, 4 /* Side.DontCare */); }
+    get lastChild() { return this.nextChild(this._tree.children.length - 1, -1, 0, 4 /* Side.DontCare */); }
+    childAfter(pos) { return this.nextChild(0, 1, pos, 2 /* Side.After */); }
+    childBefore(pos) { return this.nextChild(this._tree.children.length - 1, -1, pos, -2 /* Side.Before */); }
+    prop(prop) { return this._tree.prop(prop); }
+    enter(pos, side, mode = 0) {
+        let mounted;
+        if (!(mode & IterMode.IgnoreOverlays) && (mounted = MountedTree.get(this._tree)) && mounted.overlay) {
+            let rPos = pos - this.from, enterBracketed = (mode & IterMode.EnterBracketed) && mounted.bracketed;
+            for (let { from, to } of mounted.overlay) {
+                if ((side > 0 || enterBracketed ? from <= rPos : from < rPos) &&
+                    (side < 0 || enterBracketed ? to >= rPos : to > rPos))
+                    return new TreeNode(mounted.tree, mounted.overlay[0].from + this.from, -1, this);
+            }
+        }
+        return this.nextChild(0, 1, pos, side, mode);
+    }
+    nextSignificantParent() {
+        let val = this;
+        while (val.type.isAnonymous && val._parent)
+            val = val._parent;
+        return val;
+    }
+    get parent() {
+        return this._parent ? this._parent.nextSignificantParent() : null;
+    }
+    get nextSibling() {
+        return this._parent && this.index >= 0 ? this._parent.nextChild(this.index + 1, 1, 0, 4 /* Side.DontCare */) : null;
+    }
+    get prevSibling() {
+        return this._parent && this.index >= 0 ? this._parent.nextChild(this.index - 1, -1, 0, 4 /* Side.DontCare */) : null;
+    }
+    get tree() { return this._tree; }
+    toTree() { return this._tree; }
+    /**
+    @internal
+    */
+    toString() { return this._tree.toString(); }
+}
+function getChildren(node, type, before, after) {
+    let cur = node.cursor(), result = [];
+    if (!cur.firstChild())
+        return result;
+    if (before != null)
+        for (let found = false; !found;) {
+            found = cur.type.is(before);
+            if (!cur.nextSibling())
+                return result;
+        }
+    for (;;) {
+        if (after != null && cur.type.is(after))
+            return result;
+        if (cur.type.is(type))
+            result.push(cur.node);
+        if (!cur.nextSibling())
+            return after == null ? result : [];
+    }
+}
+function matchNodeContext(node, context, i = context.length - 1) {
+    for (let p = node; i >= 0; p = p.parent) {
+        if (!p)
+            return false;
+        if (!p.type.isAnonymous) {
+            if (context[i] && context[i] != p.name)
+                return false;
+            i--;
+        }
+    }
+    return true;
+}
+class BufferContext {
+    constructor(parent, buffer, index, start) {
+        this.parent = parent;
+        this.buffer = buffer;
+        this.index = index;
+        this.start = start;
+    }
+}
+class BufferNode extends BaseNode {
+    get name() { return this.type.name; }
+    get from() { return this.context.start + this.context.buffer.buffer[this.index + 1]; }
+    get to() { return this.context.start + this.context.buffer.buffer[this.index + 2]; }
+    constructor(context, _parent, index) {
+        super();
+        this.context = context;
+        this._parent = _parent;
+        this.index = index;
+        this.type = context.buffer.set.types[context.buffer.buffer[index]];
+    }
+    child(dir, pos, side) {
+        let { buffer } = this.context;
+        let index = buffer.findChild(this.index + 4, buffer.buffer[this.index + 3], dir, pos - this.context.start, side);
+        return index < 0 ? null : new BufferNode(this.context, this, index);
+    }
+    get firstChild() { return this.child(1, 0, 4 /* Side.DontCare */); }
+    get lastChild() { return this.child(-1, 0, 4 /* Side.DontCare */); }
+    childAfter(pos) { return this.child(1, pos, 2 /* Side.After */); }
+    childBefore(pos) { return this.child(-1, pos, -2 /* Side.Before */); }
+    prop(prop) { return this.type.prop(prop); }
+    enter(pos, side, mode = 0) {
+        if (mode & IterMode.ExcludeBuffers)
+            return null;
+        let { buffer } = this.context;
+        let index = buffer.findChild(this.index + 4, buffer.buffer[this.index + 3], side > 0 ? 1 : -1, pos - this.context.start, side);
+        return index < 0 ? null : new BufferNode(this.context, this, index);
+    }
+    get parent() {
+        return this._parent || this.context.parent.nextSignificantParent();
+    }
+    externalSibling(dir) {
+        return this._parent ? null : this.context.parent.nextChild(this.context.index + dir, dir, 0, 4 /* Side.DontCare */);
+    }
+    get nextSibling() {
+        let { buffer } = this.context;
+        let after = buffer.buffer[this.index + 3];
+        if (after < (this._parent ? buffer.buffer[this._parent.index + 3] : buffer.buffer.length))
+            return new BufferNode(this.context, this._parent, after);
+        return this.externalSibling(1);
+    }
+    get prevSibling() {
+        let { buffer } = this.context;
+        let parentStart = this._parent ? this._parent.index + 4 : 0;
+        if (this.index == parentStart)
+            return this.externalSibling(-1);
+        return new BufferNode(this.context, this._parent, buffer.findChild(parentStart, this.index, -1, 0, 4 /* Side.DontCare */));
+    }
+    get tree() { return null; }
+    toTree() {
+        let children = [], positions = [];
+        let { buffer } = this.context;
+        let startI = this.index + 4, endI = buffer.buffer[this.index + 3];
+        if (endI > startI) {
+            let from = buffer.buffer[this.index + 1];
+            children.push(buffer.slice(startI, endI, from));
+            positions.push(0);
+        }
+        return new Tree(this.type, children, positions, this.to - this.from);
+    }
+    /**
+    @internal
+    */
+    toString() { return this.context.buffer.childString(this.index); }
+}
+function iterStack(heads) {
+    if (!heads.length)
+        return null;
+    let pick = 0, picked = heads[0];
+    for (let i = 1; i < heads.length; i++) {
+        let node = heads[i];
+        if (node.from > picked.from || node.to < picked.to) {
+            picked = node;
+            pick = i;
+        }
+    }
+    let next = picked instanceof TreeNode && picked.index < 0 ? null : picked.parent;
+    let newHeads = heads.slice();
+    if (next)
+        newHeads[pick] = next;
+    else
+        newHeads.splice(pick, 1);
+    return new StackIterator(newHeads, picked);
+}
+class StackIterator {
+    constructor(heads, node) {
+        this.heads = heads;
+        this.node = node;
+    }
+    get next() { return iterStack(this.heads); }
+}
+function stackIterator(tree, pos, side) {
+    let inner = tree.resolveInner(pos, side), layers = null;
+    for (let scan = inner instanceof TreeNode ? inner : inner.context.parent; scan; scan = scan.parent) {
+        if (scan.index < 0) { // This is an overlay root
+            let parent = scan.parent;
+            (layers || (layers = [inner])).push(parent.resolve(pos, side));
+            scan = parent;
+        }
+        else {
+            let mount = MountedTree.get(scan.tree);
+            // Relevant overlay branching off
+            if (mount && mount.overlay && mount.overlay[0].from <= pos && mount.overlay[mount.overlay.length - 1].to >= pos) {
+                let root = new TreeNode(mount.tree, mount.overlay[0].from + scan.from, -1, scan);
+                (layers || (layers = [inner])).push(resolveNode(root, pos, side, false));
+            }
+        }
+    }
+    return layers ? iterStack(layers) : inner;
+}
+/**
+A tree cursor object focuses on a given node in a syntax tree, and
+allows you to move to adjacent nodes.
+*/
+class TreeCursor {
+    /**
+    Shorthand for `.type.name`.
+    */
+    get name() { return this.type.name; }
+    /**
+    @internal
+    */
+    constructor(node, mode = 0) {
+        /**
+        @internal
+        */
+        this.buffer = null;
+        this.stack = [];
+        /**
+        @internal
+        */
+        this.index = 0;
+        this.bufferNode = null;
+        this.mode = mode & ~IterMode.EnterBracketed;
+        if (node instanceof TreeNode) {
+            this.yieldNode(node);
+        }
+        else {
+            this._tree = node.context.parent;
+            this.buffer = node.context;
+            for (let n = node._parent; n; n = n._parent)
+                this.stack.unshift(n.index);
+            this.bufferNode = node;
+            this.yieldBuf(node.index);
+        }
+    }
+    yieldNode(node) {
+        if (!node)
+            return false;
+        this._tree = node;
+        this.type = node.type;
+        this.from = node.from;
+        this.to = node.to;
+        return true;
+    }
+    yieldBuf(index, type) {
+        this.index = index;
+        let { start, buffer } = this.buffer;
+        this.type = type || buffer.set.types[buffer.buffer[index]];
+        this.from = start + buffer.buffer[index + 1];
+        this.to = start + buffer.buffer[index + 2];
+        return true;
+    }
+    /**
+    @internal
+    */
+    yield(node) {
+        if (!node)
+            return false;
+        if (node instanceof TreeNode) {
+            this.buffer = null;
+            return this.yieldNode(node);
+        }
+        this.buffer = node.context;
+        return this.yieldBuf(node.index, node.type);
+    }
+    /**
+    @internal
+    */
+    toString() {
+        return this.buffer ? this.buffer.buffer.childString(this.index) : this._tree.toString();
+    }
+    /**
+    @internal
+    */
+    enterChild(dir, pos, side) {
+        if (!this.buffer)
+            return this.yield(this._tree.nextChild(dir < 0 ? this._tree._tree.children.length - 1 : 0, dir, pos, side, this.mode));
+        let { buffer } = this.buffer;
+        let index = buffer.findChild(this.index + 4, buffer.buffer[this.index + 3], dir, pos - this.buffer.start, side);
+        if (index < 0)
+            return false;
+        this.stack.push(this.index);
+        return this.yieldBuf(index);
+    }
+    /**
+    Move the cursor to this node's first child. When this returns
+    false, the node has no child, and the cursor has not been moved.
+    */
+    firstChild() { return this.enterChild(1, 0, 4 /* Side.DontCare */); }
+    /**
+    Move the cursor to this node's last child.
+    */
+    lastChild() { return this.enterChild(-1, 0, 4 /* Side.DontCare */); }
+    /**
+    Move the cursor to the first child that ends after `pos`.
+    */
+    childAfter(pos) { return this.enterChild(1, pos, 2 /* Side.After */); }
+    /**
+    Move to the last child that starts before `pos`.
+    */
+    childBefore(pos) { return this.enterChild(-1, pos, -2 /* Side.Before */); }
+    /**
+    Move the cursor to the child around `pos`. If side is -1 the
+    child may end at that position, when 1 it may start there. This
+    will also enter [overlaid](#common.MountedTree.overlay)
+    [mounted](#common.NodeProp^mounted) trees unless `overlays` is
+    set to false.
+    */
+    enter(pos, side, mode = this.mode) {
+        if (!this.buffer)
+            return this.yield(this._tree.enter(pos, side, mode));
+        return mode & IterMode.ExcludeBuffers ? false : this.enterChild(1, pos, side);
+    }
+    /**
+    Move to the node's parent node, if this isn't the top node.
+    */
+    parent() {
+        if (!this.buffer)
+            return this.yieldNode((this.mode & IterMode.IncludeAnonymous) ? this._tree._parent : this._tree.parent);
+        if (this.stack.length)
+            return this.yieldBuf(this.stack.pop());
+        let parent = (this.mode & IterMode.IncludeAnonymous) ? this.buffer.parent : this.buffer.parent.nextSignificantParent();
+        this.buffer = null;
+        return this.yieldNode(parent);
+    }
+    /**
+    @internal
+    */
+    sibling(dir) {
+        if (!this.buffer)
+            return !this._tree._parent ? false
+                : this.yield(this._tree.index < 0 ? null
+                    : this._tree._parent.nextChild(this._tree.index + dir, dir, 0, 4 /* Side.DontCare */, this.mode));
+        let { buffer } = this.buffer, d = this.stack.length - 1;
+        if (dir < 0) {
+            let parentStart = d < 0 ? 0 : this.stack[d] + 4;
+            if (this.index != parentStart)
+                return this.yieldBuf(buffer.findChild(parentStart, this.index, -1, 0, 4 /* Side.DontCare */));
+        }
+        else {
+            let after = buffer.buffer[this.index + 3];
+            if (after < (d < 0 ? buffer.buffer.length : buffer.buffer[this.stack[d] + 3]))
+                return this.yieldBuf(after);
+        }
+        return d < 0 ? this.yield(this.buffer.parent.nextChild(this.buffer.index + dir, dir, 0, 4 /* Side.DontCare */, this.mode)) : false;
+    }
+    /**
+    Move to this node's next sibling, if any.
+    */
+    nextSibling() { return this.sibling(1); }
+    /**
+    Move to this node's previous sibling, if any.
+    */
+    prevSibling() { return this.sibling(-1); }
+    atLastNode(dir) {
+        let index, parent, { buffer } = this;
+        if (buffer) {
+            if (dir > 0) {
+                if (this.index < buffer.buffer.buffer.length)
+                    return false;
+            }
+            else {
+                for (let i = 0; i < this.index; i++)
+                    if (buffer.buffer.buffer[i + 3] < this.index)
+                        return false;
+            }
+            ({ index, parent } = buffer);
+        }
+        else {
+            ({ index, _parent: parent } = this._tree);
+        }
+        for (; parent; { index, _parent: parent } = parent) {
+            if (index > -1)
+                for (let i = index + dir, e = dir < 0 ? -1 : parent._tree.children.length; i != e; i += dir) {
+                    let child = parent._tree.children[i];
+                    if ((this.mode & IterMode.IncludeAnonymous) ||
+                        child instanceof TreeBuffer ||
+                        !child.type.isAnonymous ||
+                        hasChild(child))
+                        return false;
+                }
+        }
+        return true;
+    }
+    move(dir, enter) {
+        if (enter && this.enterChild(dir, 0, 4 /* Side.DontCare */))
+            return true;
+        for (;;) {
+            if (this.sibling(dir))
+                return true;
+            if (this.atLastNode(dir) || !this.parent())
+                return false;
+        }
+    }
+    /**
+    Move to the next node in a
+    [pre-order](https://en.wikipedia.org/wiki/Tree_traversal#Pre-order,_NLR)
+    traversal, going from a node to its first child or, if the
+    current node is empty or `enter` is false, its next sibling or
+    the next sibling of the first parent node that has one.
+    */
+    next(enter = true) { return this.move(1, enter); }
+    /**
+    Move to the next node in a last-to-first pre-order traversal. A
+    node is followed by its last child or, if it has none, its
+    previous sibling or the previous sibling of the first parent
+    node that has one.
+    */
+    prev(enter = true) { return this.move(-1, enter); }
+    /**
+    Move the cursor to the innermost node that covers `pos`. If
+    `side` is -1, it will enter nodes that end at `pos`. If it is 1,
+    it will enter nodes that start at `pos`.
+    */
+    moveTo(pos, side = 0) {
+        // Move up to a node that actually holds the position, if possible
+        while (this.from == this.to ||
+            (side < 1 ? this.from >= pos : this.from > pos) ||
+            (side > -1 ? this.to <= pos : this.to < pos))
+            if (!this.parent())
+                break;
+        // Then scan down into child nodes as far as possible
+        while (this.enterChild(1, pos, side)) { }
+        return this;
+    }
+    /**
+    Get a [syntax node](#common.SyntaxNode) at the cursor's current
+    position.
+    */
+    get node() {
+        if (!this.buffer)
+            return this._tree;
+        let cache = this.bufferNode, result = null, depth = 0;
+        if (cache && cache.context == this.buffer) {
+            scan: for (let index = this.index, d = this.stack.length; d >= 0;) {
+                for (let c = cache; c; c = c._parent)
+                    if (c.index == index) {
+                        if (index == this.index)
+                            return c;
+                        result = c;
+                        depth = d + 1;
+                        break scan;
+                    }
+                index = this.stack[--d];
+            }
+        }
+        for (let i = depth; i < this.stack.length; i++)
+            result = new BufferNode(this.buffer, result, this.stack[i]);
+        return this.bufferNode = new BufferNode(this.buffer, result, this.index);
+    }
+    /**
+    Get the [tree](#common.Tree) that represents the current node, if
+    any. Will return null when the node is in a [tree
+    buffer](#common.TreeBuffer).
+    */
+    get tree() {
+        return this.buffer ? null : this._tree._tree;
+    }
+    /**
+    Iterate over the current node and all its descendants, calling
+    `enter` when entering a node and `leave`, if given, when leaving
+    one. When `enter` returns `false`, any children of that node are
+    skipped, and `leave` isn't called for it.
+    */
+    iterate(enter, leave) {
+        for (let depth = 0;;) {
+            let mustLeave = false;
+            if (this.type.isAnonymous || enter(this) !== false) {
+                if (this.firstChild()) {
+                    depth++;
+                    continue;
+                }
+                if (!this.type.isAnonymous)
+                    mustLeave = true;
+            }
+            for (;;) {
+                if (mustLeave && leave)
+                    leave(this);
+                mustLeave = this.type.isAnonymous;
+                if (!depth)
+                    return;
+                if (this.nextSibling())
+                    break;
+                this.parent();
+                depth--;
+                mustLeave = true;
+            }
+        }
+    }
+    /**
+    Test whether the current node matches a given context—a sequence
+    of direct parent node names. Empty strings in the context array
+    are treated as wildcards.
+    */
+    matchContext(context) {
+        if (!this.buffer)
+            return matchNodeContext(this.node.parent, context);
+        let { buffer } = this.buffer, { types } = buffer.set;
+        for (let i = context.length - 1, d = this.stack.length - 1; i >= 0; d--) {
+            if (d < 0)
+                return matchNodeContext(this._tree, context, i);
+            let type = types[buffer.buffer[this.stack[d]]];
+            if (!type.isAnonymous) {
+                if (context[i] && context[i] != type.name)
+                    return false;
+                i--;
+            }
+        }
+        return true;
+    }
+}
+function hasChild(tree) {
+    return tree.children.some(ch => ch instanceof TreeBuffer || !ch.type.isAnonymous || hasChild(ch));
+}
+function buildTree(data) {
+    var _a;
+    let { buffer, nodeSet, maxBufferLength = DefaultBufferLength, reused = [], minRepeatType = nodeSet.types.length } = data;
+    let cursor = Array.isArray(buffer) ? new FlatBufferCursor(buffer, buffer.length) : buffer;
+    let types = nodeSet.types;
+    let contextHash = 0, lookAhead = 0;
+    function takeNode(parentStart, minPos, children, positions, inRepeat, depth) {
+        let { id, start, end, size } = cursor;
+        if (size < 0) {
+            cursor.next();
+            if (size == -1 /* SpecialRecord.Reuse */) {
+                let node = reused[id];
+                children.push(node);
+                positions.push(start - parentStart);
+                return;
+            }
+            else if (size == -3 /* SpecialRecord.ContextChange */) { // Context change
+                contextHash = id;
+                return;
+            }
+            else if (size == -4 /* SpecialRecord.LookAhead */) {
+                lookAhead = id;
+                return;
+            }
+            else {
+                throw new RangeError(`Unrecognized record size: ${size}`);
+            }
+        }
+        let type = types[id], node, buffer;
+        let startPos = start - parentStart;
+        if (end - start <= maxBufferLength && (buffer = findBufferSize(cursor.pos - minPos, inRepeat))) {
+            // Small enough for a buffer, and no reused nodes inside
+            let data = new Uint16Array(buffer.size - buffer.skip);
+            let endPos = cursor.pos - buffer.size, index = data.length;
+            while (cursor.pos > endPos)
+                index = copyToBuffer(buffer.start, data, index);
+            node = new TreeBuffer(data, end - buffer.start, nodeSet);
+            startPos = buffer.start - parentStart;
+        }
+        else { // Make it a node
+            let lookAheadAtStart = lookAhead, contextAtStart = contextHash;
+            let endPos = cursor.pos - size;
+            cursor.next();
+            let localChildren = [], localPositions = [];
+            let localInRepeat = id >= minRepeatType ? id : -1;
+            let lastGroup = 0, lastEnd = end, groupLookAhead = lookAheadAtStart;
+            while (cursor.pos > endPos) {
+                if (localInRepeat >= 0 && cursor.id == localInRepeat && cursor.size >= 0) {
+                    if (cursor.end <= lastEnd - maxBufferLength) {
+                        makeRepeatLeaf(localChildren, localPositions, start, lastGroup, cursor.end, lastEnd, localInRepeat, groupLookAhead, contextHash);
+                        lastGroup = localChildren.length;
+                        lastEnd = cursor.end;
+                        // The buffer is read backwards, so the current look-ahead is
+                        // the one recorded after the next group's end.
+                        groupLookAhead = lookAhead;
+                    }
+                    cursor.next();
+                }
+                else if (depth > 2500 /* CutOff.Depth */) {
+                    takeFlatNode(start, endPos, localChildren, localPositions);
+                }
+                else {
+                    // If the next entry is a reused node matching the local
+                    // repeat, flush a repeat leaf and move lastGroup past it
+                    if (localInRepeat >= 0 && cursor.size == -1 /* SpecialRecord.Reuse */ &&
+                        reused[cursor.id].type == nodeSet.types[localInRepeat]) {
+                        if (lastGroup < localChildren.length)
+                            makeRepeatLeaf(localChildren, localPositions, start, lastGroup, cursor.end, lastEnd, localInRepeat, groupLookAhead, contextHash);
+                        lastGroup = localChildren.length + 1;
+                        lastEnd = cursor.start;
+                        groupLookAhead = lookAhead;
+                    }
+                    takeNode(start, endPos, localChildren, localPositions, localInRepeat, depth + 1);
+                }
+            }
+            if (localInRepeat >= 0 && lastGroup > 0 && lastGroup < localChildren.length)
+                makeRepeatLeaf(localChildren, localPositions, start, lastGroup, start, lastEnd, localInRepeat, groupLookAhead, contextHash);
+            localChildren.reverse();
+            localPositions.reverse();
+            if (localInRepeat > -1 && lastGroup > 0) {
+                let make = makeBalanced(type);
+                node = balanceRange(type, localChildren, localPositions, 0, localChildren.length, 0, end - start, make, make);
+            }
+            else {
+                node = makeTree(type, localChildren, localPositions, end - start, lookAheadAtStart - end, contextAtStart);
+            }
+        }
+        children.push(node);
+        positions.push(startPos);
+    }
+    function takeFlatNode(parentStart, minPos, children, positions) {
+        let nodes = []; // Temporary, inverted array of leaf nodes found, with absolute positions
+        let nodeCount = 0, stopAt = -1;
+        while (cursor.pos > minPos) {
+            let { id, start, end, size } = cursor;
+            if (size > 4) { // Not a leaf
+                cursor.next();
+            }
+            else if (stopAt > -1 && start < stopAt) {
+                break;
+            }
+            else {
+                if (stopAt < 0)
+                    stopAt = end - maxBufferLength;
+                nodes.push(id, start, end);
+                nodeCount++;
+                cursor.next();
+            }
+        }
+        if (nodeCount) {
+            let buffer = new Uint16Array(nodeCount * 4);
+            let start = nodes[nodes.length - 2];
+            for (let i = nodes.length - 3, j = 0; i >= 0; i -= 3) {
+                buffer[j++] = nodes[i];
+                buffer[j++] = nodes[i + 1] - start;
+                buffer[j++] = nodes[i + 2] - start;
+                buffer[j++] = j;
+            }
+            children.push(new TreeBuffer(buffer, nodes[2] - start, nodeSet));
+            positions.push(start - parentStart);
+        }
+    }
+    function makeBalanced(type) {
+        return (children, positions, length) => {
+            var _a;
+            let lookAhead = 0, lastI = children.length - 1, last, lookAheadProp;
+            if (lastI >= 0 && (last = children[lastI]) instanceof Tree) {
+                if (!lastI && last.type == type && last.length == length)
+                    return last;
+                if (lookAheadProp = last.prop(dist_NodeProp.lookAhead))
+                    lookAhead = positions[lastI] + last.length + lookAheadProp - length;
+            }
+            let contextHash = 0;
+            for (let i = 0; i < children.length; i++)
+                if (children[i] instanceof Tree) {
+                    contextHash = (_a = children[i].prop(dist_NodeProp.contextHash)) !== null && _a !== void 0 ? _a : 0;
+                    break;
+                }
+            return makeTree(type, children, positions, length, lookAhead, contextHash);
+        };
+    }
+    function makeRepeatLeaf(children, positions, base, i, from, to, type, lookAhead, contextHash) {
+        let localChildren = [], localPositions = [];
+        while (children.length > i) {
+            localChildren.push(children.pop());
+            localPositions.push(positions.pop() + base - from);
+        }
+        children.push(makeTree(nodeSet.types[type], localChildren, localPositions, to - from, lookAhead - to, contextHash));
+        positions.push(from - base);
+    }
+    function makeTree(type, children, positions, length, lookAhead, contextHash, props) {
+        if (contextHash) {
+            let pair = [dist_NodeProp.contextHash, contextHash];
+            props = props ? [pair].concat(props) : [pair];
+        }
+        if (lookAhead > 25) {
+            let pair = [dist_NodeProp.lookAhead, lookAhead];
+            props = props ? [pair].concat(props) : [pair];
+        }
+        return new Tree(type, children, positions, length, props);
+    }
+    function findBufferSize(maxSize, inRepeat) {
+        // Scan through the buffer to find previous siblings that fit
+        // together in a TreeBuffer, and don't contain any reused nodes
+        // (which can't be stored in a buffer).
+        // If `inRepeat` is > -1, ignore node boundaries of that type for
+        // nesting, but make sure the end falls either at the start
+        // (`maxSize`) or before such a node.
+        let fork = cursor.fork();
+        let size = 0, start = 0, skip = 0, minStart = fork.end - maxBufferLength;
+        let result = { size: 0, start: 0, skip: 0 };
+        scan: for (let minPos = fork.pos - maxSize; fork.pos > minPos;) {
+            let nodeSize = fork.size;
+            // Pretend nested repeat nodes of the same type don't exist
+            if (fork.id == inRepeat && nodeSize >= 0) {
+                // Except that we store the current state as a valid return
+                // value.
+                result.size = size;
+                result.start = start;
+                result.skip = skip;
+                skip += 4;
+                size += 4;
+                fork.next();
+                continue;
+            }
+            let startPos = fork.pos - nodeSize;
+            if (nodeSize < 0 || startPos < minPos || fork.start < minStart)
+                break;
+            let localSkipped = fork.id >= minRepeatType ? 4 : 0;
+            let nodeStart = fork.start;
+            fork.next();
+            while (fork.pos > startPos) {
+                if (fork.size < 0) {
+                    if (fork.size == -3 /* SpecialRecord.ContextChange */ || fork.size == -4 /* SpecialRecord.LookAhead */)
+                        localSkipped += 4;
+                    else
+                        break scan;
+                }
+                else if (fork.id >= minRepeatType) {
+                    localSkipped += 4;
+                }
+                fork.next();
+            }
+            start = nodeStart;
+            size += nodeSize;
+            skip += localSkipped;
+        }
+        if (inRepeat < 0 || size == maxSize) {
+            result.size = size;
+            result.start = start;
+            result.skip = skip;
+        }
+        return result.size > 4 ? result : undefined;
+    }
+    function copyToBuffer(bufferStart, buffer, index) {
+        let { id, start, end, size } = cursor;
+        cursor.next();
+        if (size >= 0 && id < minRepeatType) {
+            let startIndex = index;
+            if (size > 4) {
+                let endPos = cursor.pos - (size - 4);
+                while (cursor.pos > endPos)
+                    index = copyToBuffer(bufferStart, buffer, index);
+            }
+            buffer[--index] = startIndex;
+            buffer[--index] = end - bufferStart;
+            buffer[--index] = start - bufferStart;
+            buffer[--index] = id;
+        }
+        else if (size == -3 /* SpecialRecord.ContextChange */) {
+            contextHash = id;
+        }
+        else if (size == -4 /* SpecialRecord.LookAhead */) {
+            lookAhead = id;
+        }
+        return index;
+    }
+    let children = [], positions = [];
+    while (cursor.pos > 0)
+        takeNode(data.start || 0, data.bufferStart || 0, children, positions, -1, 0);
+    let length = (_a = data.length) !== null && _a !== void 0 ? _a : (children.length ? positions[0] + children[0].length : 0);
+    return new Tree(types[data.topID], children.reverse(), positions.reverse(), length);
+}
+const nodeSizeCache = new WeakMap;
+function nodeSize(balanceType, node) {
+    if (!balanceType.isAnonymous || node instanceof TreeBuffer || node.type != balanceType)
+        return 1;
+    let size = nodeSizeCache.get(node);
+    if (size == null) {
+        size = 1;
+        for (let child of node.children) {
+            if (child.type != balanceType || !(child instanceof Tree)) {
+                size = 1;
+                break;
+            }
+            size += nodeSize(balanceType, child);
+        }
+        nodeSizeCache.set(node, size);
+    }
+    return size;
+}
+function balanceRange(
+// The type the balanced tree's inner nodes.
+balanceType, 
+// The direct children and their positions
+children, positions, 
+// The index range in children/positions to use
+from, to, 
+// The start position of the nodes, relative to their parent.
+start, 
+// Length of the outer node
+length, 
+// Function to build the top node of the balanced tree
+mkTop, 
+// Function to build internal nodes for the balanced tree
+mkTree) {
+    let total = 0;
+    for (let i = from; i < to; i++)
+        total += nodeSize(balanceType, children[i]);
+    let maxChild = Math.ceil((total * 1.5) / 8 /* Balance.BranchFactor */);
+    let localChildren = [], localPositions = [];
+    function divide(children, positions, from, to, offset) {
+        for (let i = from; i < to;) {
+            let groupFrom = i, groupStart = positions[i], groupSize = nodeSize(balanceType, children[i]);
+            i++;
+            for (; i < to; i++) {
+                let nextSize = nodeSize(balanceType, children[i]);
+                if (groupSize + nextSize >= maxChild)
+                    break;
+                groupSize += nextSize;
+            }
+            if (i == groupFrom + 1) {
+                if (groupSize > maxChild) {
+                    let only = children[groupFrom]; // Only trees can have a size > 1
+                    divide(only.children, only.positions, 0, only.children.length, positions[groupFrom] + offset);
+                    continue;
+                }
+                localChildren.push(children[groupFrom]);
+            }
+            else {
+                let length = positions[i - 1] + children[i - 1].length - groupStart;
+                localChildren.push(balanceRange(balanceType, children, positions, groupFrom, i, groupStart, length, null, mkTree));
+            }
+            localPositions.push(groupStart + offset - start);
+        }
+    }
+    divide(children, positions, from, to, 0);
+    return (mkTop || mkTree)(localChildren, localPositions, length);
+}
+/**
+Provides a way to associate values with pieces of trees. As long
+as that part of the tree is reused, the associated values can be
+retrieved from an updated tree.
+*/
+class NodeWeakMap {
+    constructor() {
+        this.map = new WeakMap();
+    }
+    setBuffer(buffer, index, value) {
+        let inner = this.map.get(buffer);
+        if (!inner)
+            this.map.set(buffer, inner = new Map);
+        inner.set(index, value);
+    }
+    getBuffer(buffer, index) {
+        let inner = this.map.get(buffer);
+        return inner && inner.get(index);
+    }
+    /**
+    Set the value for this syntax node.
+    */
+    set(node, value) {
+        if (node instanceof BufferNode)
+            this.setBuffer(node.context.buffer, node.index, value);
+        else if (node instanceof TreeNode)
+            this.map.set(node.tree, value);
+    }
+    /**
+    Retrieve value for this syntax node, if it exists in the map.
+    */
+    get(node) {
+        return node instanceof BufferNode ? this.getBuffer(node.context.buffer, node.index)
+            : node instanceof TreeNode ? this.map.get(node.tree) : undefined;
+    }
+    /**
+    Set the value for the node that a cursor currently points to.
+    */
+    cursorSet(cursor, value) {
+        if (cursor.buffer)
+            this.setBuffer(cursor.buffer.buffer, cursor.index, value);
+        else
+            this.map.set(cursor.tree, value);
+    }
+    /**
+    Retrieve the value for the node that a cursor currently points
+    to.
+    */
+    cursorGet(cursor) {
+        return cursor.buffer ? this.getBuffer(cursor.buffer.buffer, cursor.index) : this.map.get(cursor.tree);
+    }
+}
+
+/**
+Tree fragments are used during [incremental
+parsing](#common.Parser.startParse) to track parts of old trees
+that can be reused in a new parse. An array of fragments is used
+to track regions of an old tree whose nodes might be reused in new
+parses. Use the static
+[`applyChanges`](#common.TreeFragment^applyChanges) method to
+update fragments for document changes.
+*/
+class TreeFragment {
+    /**
+    Construct a tree fragment. You'll usually want to use
+    [`addTree`](#common.TreeFragment^addTree) and
+    [`applyChanges`](#common.TreeFragment^applyChanges) instead of
+    calling this directly.
+    */
+    constructor(
+    /**
+    The start of the unchanged range pointed to by this fragment.
+    This refers to an offset in the _updated_ document (as opposed
+    to the original tree).
+    */
+    from, 
+    /**
+    The end of the unchanged range.
+    */
+    to, 
+    /**
+    The tree that this fragment is based on.
+    */
+    tree, 
+    /**
+    The offset between the fragment's tree and the document that
+    this fragment can be used against. Add this when going from
+    document to tree positions, subtract it to go from tree to
+    document positions.
+    */
+    offset, openStart = false, openEnd = false) {
+        this.from = from;
+        this.to = to;
+        this.tree = tree;
+        this.offset = offset;
+        this.open = (openStart ? 1 /* Open.Start */ : 0) | (openEnd ? 2 /* Open.End */ : 0);
+    }
+    /**
+    Whether the start of the fragment represents the start of a
+    parse, or the end of a change. (In the second case, it may not
+    be safe to reuse some nodes at the start, depending on the
+    parsing algorithm.)
+    */
+    get openStart() { return (this.open & 1 /* Open.Start */) > 0; }
+    /**
+    Whether the end of the fragment represents the end of a
+    full-document parse, or the start of a change.
+    */
+    get openEnd() { return (this.open & 2 /* Open.End */) > 0; }
+    /**
+    Create a set of fragments from a freshly parsed tree, or update
+    an existing set of fragments by replacing the ones that overlap
+    with a tree with content from the new tree. When `partial` is
+    true, the parse is treated as incomplete, and the resulting
+    fragment has [`openEnd`](#common.TreeFragment.openEnd) set to
+    true.
+    */
+    static addTree(tree, fragments = [], partial = false) {
+        let result = [new TreeFragment(0, tree.length, tree, 0, false, partial)];
+        for (let f of fragments)
+            if (f.to > tree.length)
+                result.push(f);
+        return result;
+    }
+    /**
+    Apply a set of edits to an array of fragments, removing or
+    splitting fragments as necessary to remove edited ranges, and
+    adjusting offsets for fragments that moved.
+    */
+    static applyChanges(fragments, changes, minGap = 128) {
+        if (!changes.length)
+            return fragments;
+        let result = [];
+        let fI = 1, nextF = fragments.length ? fragments[0] : null;
+        for (let cI = 0, pos = 0, off = 0;; cI++) {
+            let nextC = cI < changes.length ? changes[cI] : null;
+            let nextPos = nextC ? nextC.fromA : 1e9;
+            if (nextPos - pos >= minGap)
+                while (nextF && nextF.from < nextPos) {
+                    let cut = nextF;
+                    if (pos >= cut.from || nextPos <= cut.to || off) {
+                        let fFrom = Math.max(cut.from, pos) - off, fTo = Math.min(cut.to, nextPos) - off;
+                        cut = fFrom >= fTo ? null : new TreeFragment(fFrom, fTo, cut.tree, cut.offset + off, cut.openStart || cI > 0, cut.openEnd || !!nextC);
+                    }
+                    if (cut)
+                        result.push(cut);
+                    if (nextF.to > nextPos)
+                        break;
+                    nextF = fI < fragments.length ? fragments[fI++] : null;
+                }
+            if (!nextC)
+                break;
+            pos = nextC.toA;
+            off = nextC.toA - nextC.toB;
+        }
+        return result;
+    }
+}
+/**
+A superclass that parsers should extend.
+*/
+class Parser {
+    /**
+    Start a parse, returning a [partial parse](#common.PartialParse)
+    object. [`fragments`](#common.TreeFragment) can be passed in to
+    make the parse incremental.
+    
+    By default, the entire input is parsed. You can pass `ranges`,
+    which should be a sorted array of non-empty, non-overlapping
+    ranges, to parse only those ranges. The tree returned in that
+    case will start at `ranges[0].from`.
+    */
+    startParse(input, fragments, ranges) {
+        if (typeof input == "string")
+            input = new StringInput(input);
+        ranges = !ranges ? [new Range(0, input.length)] : ranges.length ? ranges.map(r => new Range(r.from, r.to)) : [new Range(0, 0)];
+        return this.createParse(input, fragments || [], ranges);
+    }
+    /**
+    Run a full parse, returning the resulting tree.
+    */
+    parse(input, fragments, ranges) {
+        let parse = this.startParse(input, fragments, ranges);
+        for (;;) {
+            let done = parse.advance();
+            if (done)
+                return done;
+        }
+    }
+}
+class StringInput {
+    constructor(string) {
+        this.string = string;
+    }
+    get length() { return this.string.length; }
+    chunk(from) { return this.string.slice(from); }
+    get lineChunks() { return false; }
+    read(from, to) { return this.string.slice(from, to); }
+}
+
+/**
+Create a parse wrapper that, after the inner parse completes,
+scans its tree for mixed language regions with the `nest`
+function, runs the resulting [inner parses](#common.NestedParse),
+and then [mounts](#common.NodeProp^mounted) their results onto the
+tree.
+*/
+function parseMixed(nest) {
+    return (parse, input, fragments, ranges) => new MixedParse(parse, nest, input, fragments, ranges);
+}
+class InnerParse {
+    constructor(parser, parse, overlay, bracketed, target, from) {
+        this.parser = parser;
+        this.parse = parse;
+        this.overlay = overlay;
+        this.bracketed = bracketed;
+        this.target = target;
+        this.from = from;
+    }
+}
+function checkRanges(ranges) {
+    if (!ranges.length || ranges.some(r => r.from >= r.to))
+        throw new RangeError("Invalid inner parse ranges given: " + JSON.stringify(ranges));
+}
+class ActiveOverlay {
+    constructor(parser, predicate, mounts, index, start, bracketed, target, prev) {
+        this.parser = parser;
+        this.predicate = predicate;
+        this.mounts = mounts;
+        this.index = index;
+        this.start = start;
+        this.bracketed = bracketed;
+        this.target = target;
+        this.prev = prev;
+        this.depth = 0;
+        this.ranges = [];
+    }
+}
+const stoppedInner = new dist_NodeProp({ perNode: true });
+// The state of the walk that finds nested regions, kept between
+// advance() calls.
+class InnerScan {
+    constructor(fragments, cursor) {
+        this.cursor = cursor;
+        this.overlay = null;
+        this.covered = null;
+        this.fragmentCursor = new FragmentCursor(fragments);
+    }
+}
+class MixedParse {
+    constructor(base, nest, input, fragments, ranges) {
+        this.nest = nest;
+        this.input = input;
+        this.fragments = fragments;
+        this.ranges = ranges;
+        this.inner = [];
+        this.innerDone = 0;
+        this.baseTree = null;
+        this.scan = null;
+        this.stoppedAt = null;
+        this.baseParse = base;
+    }
+    advance() {
+        if (this.baseParse) {
+            let done = this.baseParse.advance();
+            if (!done)
+                return null;
+            this.baseParse = null;
+            this.baseTree = done;
+            this.scan = new InnerScan(this.fragments, new TreeCursor(new TreeNode(done, this.ranges[0].from, 0, null), IterMode.IncludeAnonymous | IterMode.IgnoreMounts));
+        }
+        if (this.scan) {
+            if (!this.scanInner())
+                return null;
+            this.scan = null;
+            if (this.stoppedAt != null)
+                for (let inner of this.inner)
+                    inner.parse.stopAt(this.stoppedAt);
+        }
+        if (this.innerDone == this.inner.length) {
+            let result = this.baseTree;
+            if (this.stoppedAt != null)
+                result = new Tree(result.type, result.children, result.positions, result.length, result.propValues.concat([[stoppedInner, this.stoppedAt]]));
+            return result;
+        }
+        let inner = this.inner[this.innerDone], done = inner.parse.advance();
+        if (done) {
+            this.innerDone++;
+            // This is a somewhat dodgy but super helpful hack where we
+            // patch up nodes created by the inner parse (and thus
+            // presumably not aliased anywhere else) to hold the information
+            // about the inner parse.
+            let props = Object.assign(Object.create(null), inner.target.props);
+            props[dist_NodeProp.mounted.id] = new MountedTree(done, inner.overlay, inner.parser, inner.bracketed);
+            inner.target.props = props;
+        }
+        return null;
+    }
+    get parsedPos() {
+        if (this.baseParse)
+            return 0;
+        let pos = this.input.length;
+        if (this.scan) {
+            // Everything before the walk's position has been looked at, except
+            // what open overlays still collect ranges for.
+            pos = this.scan.cursor.from;
+            for (let o = this.scan.overlay; o; o = o.prev)
+                pos = Math.min(pos, o.start);
+        }
+        for (let i = this.innerDone; i < this.inner.length; i++) {
+            if (this.inner[i].from < pos)
+                pos = Math.min(pos, this.inner[i].parse.parsedPos);
+        }
+        return pos;
+    }
+    stopAt(pos) {
+        this.stoppedAt = pos;
+        if (this.baseParse)
+            this.baseParse.stopAt(pos);
+        else
+            for (let i = this.innerDone; i < this.inner.length; i++)
+                this.inner[i].parse.stopAt(pos);
+    }
+    // Continue the walk that finds nested regions. Returns true when
+    // it's done, false when it stopped to let advance() return.
+    scanInner() {
+        let scan = this.scan, { fragmentCursor, cursor } = scan;
+        let { overlay, covered } = scan;
+        let work = 0;
+        walk: for (let nest, isCovered;;) {
+            if (work >= 2000 /* Scan.Work */) {
+                scan.overlay = overlay;
+                scan.covered = covered;
+                return false;
+            }
+            work++;
+            let enter = true, range;
+            if (this.stoppedAt != null && cursor.from >= this.stoppedAt) {
+                enter = false;
+            }
+            else if (fragmentCursor.hasNode(cursor)) {
+                if (overlay) {
+                    let match = overlay.mounts.find(m => m.frag.from <= cursor.from && m.frag.to >= cursor.to && m.mount.overlay);
+                    if (match)
+                        for (let r of match.mount.overlay) {
+                            let from = r.from + match.pos, to = r.to + match.pos;
+                            if (from >= cursor.from && to <= cursor.to && !overlay.ranges.some(r => r.from < to && r.to > from))
+                                overlay.ranges.push({ from, to });
+                        }
+                }
+                enter = false;
+            }
+            else if (covered && (isCovered = checkCover(covered.ranges, cursor.from, cursor.to))) {
+                enter = isCovered != 2 /* Cover.Full */;
+            }
+            else if (!cursor.type.isAnonymous && (nest = this.nest(cursor, this.input)) &&
+                (cursor.from < cursor.to || !nest.overlay)) {
+                if (!cursor.tree) {
+                    materialize(cursor);
+                    // materialize create one more level of nesting
+                    // we need to add depth to active overlay for going backwards
+                    if (overlay)
+                        overlay.depth++;
+                    if (covered)
+                        covered.depth++;
+                }
+                let oldMounts = fragmentCursor.findMounts(cursor.from, nest.parser);
+                if (typeof nest.overlay == "function") {
+                    overlay = new ActiveOverlay(nest.parser, nest.overlay, oldMounts, this.inner.length, cursor.from, !!nest.bracketed, cursor.tree, overlay);
+                }
+                else {
+                    let ranges = punchRanges(this.ranges, nest.overlay ||
+                        (cursor.from < cursor.to ? [new Range(cursor.from, cursor.to)] : []));
+                    if (ranges.length) {
+                        checkRanges(ranges);
+                        work += 20 /* Scan.StartCost */;
+                    }
+                    if (ranges.length || !nest.overlay)
+                        this.inner.push(new InnerParse(nest.parser, ranges.length ? nest.parser.startParse(this.input, enterFragments(oldMounts, ranges), ranges)
+                            : nest.parser.startParse(""), nest.overlay ? nest.overlay.map(r => new Range(r.from - cursor.from, r.to - cursor.from)) : null, !!nest.bracketed, cursor.tree, ranges.length ? ranges[0].from : cursor.from));
+                    if (!nest.overlay)
+                        enter = false;
+                    else if (ranges.length)
+                        covered = { ranges, depth: 0, prev: covered };
+                }
+            }
+            else if (overlay && (range = overlay.predicate(cursor))) {
+                if (range === true)
+                    range = new Range(cursor.from, cursor.to);
+                if (range.from < range.to) {
+                    let last = overlay.ranges.length - 1;
+                    if (last >= 0 && overlay.ranges[last].to == range.from)
+                        overlay.ranges[last] = { from: overlay.ranges[last].from, to: range.to };
+                    else
+                        overlay.ranges.push(range);
+                }
+            }
+            if (enter && cursor.firstChild()) {
+                if (overlay)
+                    overlay.depth++;
+                if (covered)
+                    covered.depth++;
+            }
+            else {
+                for (;;) {
+                    if (cursor.nextSibling())
+                        break;
+                    if (!cursor.parent())
+                        break walk;
+                    if (overlay && !--overlay.depth) {
+                        let ranges = punchRanges(this.ranges, overlay.ranges);
+                        if (ranges.length) {
+                            checkRanges(ranges);
+                            work += 20 /* Scan.StartCost */;
+                            this.inner.splice(overlay.index, 0, new InnerParse(overlay.parser, overlay.parser.startParse(this.input, enterFragments(overlay.mounts, ranges), ranges), overlay.ranges.map(r => new Range(r.from - overlay.start, r.to - overlay.start)), overlay.bracketed, overlay.target, ranges[0].from));
+                        }
+                        overlay = overlay.prev;
+                    }
+                    if (covered && !--covered.depth)
+                        covered = covered.prev;
+                }
+            }
+        }
+        return true;
+    }
+}
+function checkCover(covered, from, to) {
+    for (let range of covered) {
+        if (range.from >= to)
+            break;
+        if (range.to > from)
+            return range.from <= from && range.to >= to ? 2 /* Cover.Full */ : 1 /* Cover.Partial */;
+    }
+    return 0 /* Cover.None */;
+}
+// Take a piece of buffer and convert it into a stand-alone
+// TreeBuffer.
+function sliceBuf(buf, startI, endI, nodes, positions, off) {
+    if (startI < endI) {
+        let from = buf.buffer[startI + 1];
+        nodes.push(buf.slice(startI, endI, from));
+        positions.push(from - off);
+    }
+}
+// This function takes a node that's in a buffer, and converts it, and
+// its parent buffer nodes, into a Tree. This is again acting on the
+// assumption that the trees and buffers have been constructed by the
+// parse that was ran via the mix parser, and thus aren't shared with
+// any other code, making violations of the immutability safe.
+function materialize(cursor) {
+    let { node } = cursor, stack = [];
+    let buffer = node.context.buffer;
+    // Scan up to the nearest tree
+    do {
+        stack.push(cursor.index);
+        cursor.parent();
+    } while (!cursor.tree);
+    // Find the index of the buffer in that tree
+    let base = cursor.tree, i = base.children.indexOf(buffer);
+    let buf = base.children[i], b = buf.buffer, newStack = [i];
+    // Split a level in the buffer, putting the nodes before and after
+    // the child that contains `node` into new buffers.
+    function split(startI, endI, type, innerOffset, length, stackPos) {
+        let targetI = stack[stackPos];
+        let children = [], positions = [];
+        sliceBuf(buf, startI, targetI, children, positions, innerOffset);
+        let from = b[targetI + 1], to = b[targetI + 2];
+        newStack.push(children.length);
+        let child = stackPos
+            ? split(targetI + 4, b[targetI + 3], buf.set.types[b[targetI]], from, to - from, stackPos - 1)
+            : node.toTree();
+        children.push(child);
+        positions.push(from - innerOffset);
+        sliceBuf(buf, b[targetI + 3], endI, children, positions, innerOffset);
+        return new Tree(type, children, positions, length);
+    }
+    base.children[i] = split(0, b.length, NodeType.none, 0, buf.length, stack.length - 1);
+    // Move the cursor back to the target node
+    for (let index of newStack) {
+        let tree = cursor.tree.children[index], pos = cursor.tree.positions[index];
+        cursor.yield(new TreeNode(tree, pos + cursor.from, index, cursor._tree));
+    }
+}
+class StructureCursor {
+    constructor(root, offset) {
+        this.offset = offset;
+        this.done = false;
+        this.cursor = root.cursor(IterMode.IncludeAnonymous | IterMode.IgnoreMounts | IterMode.ExcludeBuffers);
+    }
+    // Move to the first node (in pre-order) that starts at or after `pos`.
+    moveTo(pos) {
+        let { cursor } = this, p = pos - this.offset;
+        while (!this.done && cursor.from < p) {
+            if (cursor.to >= p && cursor.enter(p, 1, IterMode.IncludeAnonymous | IterMode.IgnoreMounts | IterMode.IgnoreOverlays | IterMode.ExcludeBuffers)) ;
+            else if (cursor.to <= p) {
+                if (!cursor.next(false))
+                    this.done = true;
+                // Moved to next node
+            }
+            else {
+                break;
+            }
+        }
+    }
+    hasNode(cursor) {
+        this.moveTo(cursor.from);
+        if (!this.done && this.cursor.from + this.offset == cursor.from && this.cursor.tree) {
+            for (let tree = this.cursor.tree;;) {
+                if (tree == cursor.tree)
+                    return true;
+                if (tree.children.length && tree.positions[0] == 0 && tree.children[0] instanceof Tree)
+                    tree = tree.children[0];
+                else
+                    break;
+            }
+        }
+        return false;
+    }
+}
+// The end of the range in which a fragment's nodes can be reused. For
+// a tree from a stopped parse, that is no further than the stop
+// position (in tree coordinates, so it is mapped to the document).
+function fragEnd(frag) {
+    let stopped = frag.tree.prop(stoppedInner);
+    return stopped == null ? frag.to : Math.min(frag.to, stopped - frag.offset);
+}
+class FragmentCursor {
+    constructor(fragments) {
+        this.fragments = fragments;
+        this.curTo = 0;
+        this.fragI = 0;
+        if (fragments.length) {
+            let first = this.curFrag = fragments[0];
+            this.curTo = fragEnd(first);
+            this.inner = new StructureCursor(first.tree, -first.offset);
+        }
+        else {
+            this.curFrag = this.inner = null;
+        }
+    }
+    hasNode(node) {
+        while (this.curFrag && node.from >= this.curTo)
+            this.nextFrag();
+        return this.curFrag && this.curFrag.from <= node.from && this.curTo >= node.to && this.inner.hasNode(node);
+    }
+    nextFrag() {
+        this.fragI++;
+        if (this.fragI == this.fragments.length) {
+            this.curFrag = this.inner = null;
+        }
+        else {
+            let frag = this.curFrag = this.fragments[this.fragI];
+            this.curTo = fragEnd(frag);
+            this.inner = new StructureCursor(frag.tree, -frag.offset);
+        }
+    }
+    findMounts(pos, parser) {
+        var _a;
+        let result = [];
+        if (this.inner) {
+            this.inner.cursor.moveTo(pos, 1);
+            for (let pos = this.inner.cursor.node; pos; pos = pos.parent) {
+                let mount = (_a = pos.tree) === null || _a === void 0 ? void 0 : _a.prop(dist_NodeProp.mounted);
+                if (mount && mount.parser == parser) {
+                    for (let i = this.fragI; i < this.fragments.length; i++) {
+                        let frag = this.fragments[i];
+                        if (frag.from >= pos.to)
+                            break;
+                        if (frag.tree == this.curFrag.tree)
+                            result.push({
+                                frag,
+                                pos: pos.from - frag.offset,
+                                mount
+                            });
+                    }
+                }
+            }
+        }
+        return result;
+    }
+}
+function punchRanges(outer, ranges) {
+    let copy = null, current = ranges;
+    for (let i = 1, j = 0; i < outer.length; i++) {
+        let gapFrom = outer[i - 1].to, gapTo = outer[i].from;
+        for (; j < current.length; j++) {
+            let r = current[j];
+            if (r.from >= gapTo)
+                break;
+            if (r.to <= gapFrom)
+                continue;
+            if (!copy)
+                current = copy = ranges.slice();
+            if (r.from < gapFrom) {
+                copy[j] = new Range(r.from, gapFrom);
+                if (r.to > gapTo)
+                    copy.splice(j + 1, 0, new Range(gapTo, r.to));
+            }
+            else if (r.to > gapTo) {
+                copy[j--] = new Range(gapTo, r.to);
+            }
+            else {
+                copy.splice(j--, 1);
+            }
+        }
+    }
+    return current;
+}
+function findCoverChanges(a, b, from, to) {
+    let iA = 0, iB = 0, inA = false, inB = false, pos = -1e9;
+    let result = [];
+    for (;;) {
+        let nextA = iA == a.length ? 1e9 : inA ? a[iA].to : a[iA].from;
+        let nextB = iB == b.length ? 1e9 : inB ? b[iB].to : b[iB].from;
+        if (inA != inB) {
+            let start = Math.max(pos, from), end = Math.min(nextA, nextB, to);
+            if (start < end)
+                result.push(new Range(start, end));
+        }
+        pos = Math.min(nextA, nextB);
+        if (pos == 1e9)
+            break;
+        if (nextA == pos) {
+            if (!inA)
+                inA = true;
+            else {
+                inA = false;
+                iA++;
+            }
+        }
+        if (nextB == pos) {
+            if (!inB)
+                inB = true;
+            else {
+                inB = false;
+                iB++;
+            }
+        }
+    }
+    return result;
+}
+// Given a number of fragments for the outer tree, and a set of ranges
+// to parse, find fragments for inner trees mounted around those
+// ranges, if any.
+function enterFragments(mounts, ranges) {
+    let result = [];
+    for (let { pos, mount, frag } of mounts) {
+        let startPos = pos + (mount.overlay ? mount.overlay[0].from : 0), endPos = startPos + mount.tree.length;
+        let from = Math.max(frag.from, startPos), to = Math.min(frag.to, endPos);
+        if (mount.overlay) {
+            let overlay = mount.overlay.map(r => new Range(r.from + pos, r.to + pos));
+            let changes = findCoverChanges(ranges, overlay, from, to);
+            for (let i = 0, pos = from;; i++) {
+                let last = i == changes.length, end = last ? to : changes[i].from;
+                if (end > pos)
+                    result.push(new TreeFragment(pos, end, mount.tree, -startPos, frag.from >= pos || frag.openStart, frag.to <= end || frag.openEnd));
+                if (last)
+                    break;
+                pos = changes[i].to;
+            }
+        }
+        else {
+            result.push(new TreeFragment(from, to, mount.tree, -startPos, frag.from >= startPos || frag.openStart, frag.to <= endPos || frag.openEnd));
+        }
+    }
+    return result;
+}
+
+
+
+;// CONCATENATED MODULE: ./node_modules/@lezer/lr/dist/index.js
+
+
+/**
+A parse stack. These are used internally by the parser to track
+parsing progress. They also provide some properties and methods
+that external code such as a tokenizer can use to get information
+about the parse state.
+*/
+class Stack {
+    /**
+    @internal
+    */
+    constructor(
+    /**
+    The parse that this stack is part of @internal
+    */
+    p, 
+    /**
+    Holds state, input pos, buffer index triplets for all but the
+    top state @internal
+    */
+    stack, 
+    /**
+    The current parse state @internal
+    */
+    state, 
+    // The position at which the next reduce should take place. This
+    // can be less than `this.pos` when skipped expressions have been
+    // added to the stack (which should be moved outside of the next
+    // reduction)
+    /**
+    @internal
+    */
+    reducePos, 
+    /**
+    The input position up to which this stack has parsed.
+    */
+    pos, 
+    /**
+    The dynamic score of the stack, including dynamic precedence
+    and error-recovery penalties
+    @internal
+    */
+    score, 
+    // The output buffer. Holds (type, start, end, size) quads
+    // representing nodes created by the parser, where `size` is
+    // amount of buffer array entries covered by this node.
+    /**
+    @internal
+    */
+    buffer, 
+    // The base offset of the buffer. When stacks are split, the split
+    // instance shared the buffer history with its parent up to
+    // `bufferBase`, which is the absolute offset (including the
+    // offset of previous splits) into the buffer at which this stack
+    // starts writing.
+    /**
+    @internal
+    */
+    bufferBase, 
+    /**
+    @internal
+    */
+    curContext, 
+    /**
+    @internal
+    */
+    lookAhead = 0, 
+    // A parent stack from which this was split off, if any. This is
+    // set up so that it always points to a stack that has some
+    // additional buffer content, never to a stack with an equal
+    // `bufferBase`.
+    /**
+    @internal
+    */
+    parent) {
+        this.p = p;
+        this.stack = stack;
+        this.state = state;
+        this.reducePos = reducePos;
+        this.pos = pos;
+        this.score = score;
+        this.buffer = buffer;
+        this.bufferBase = bufferBase;
+        this.curContext = curContext;
+        this.lookAhead = lookAhead;
+        this.parent = parent;
+    }
+    /**
+    @internal
+    */
+    toString() {
+        return `[${this.stack.filter((_, i) => i % 3 == 0).concat(this.state)}]@${this.pos}${this.score ? "!" + this.score : ""}`;
+    }
+    // Start an empty stack
+    /**
+    @internal
+    */
+    static start(p, state, pos = 0) {
+        let cx = p.parser.context;
+        return new Stack(p, [], state, pos, pos, 0, [], 0, cx ? new StackContext(cx, cx.start) : null, 0, null);
+    }
+    /**
+    The stack's current [context](#lr.ContextTracker) value, if
+    any. Its type will depend on the context tracker's type
+    parameter, or it will be `null` if there is no context
+    tracker.
+    */
+    get context() { return this.curContext ? this.curContext.context : null; }
+    // Push a state onto the stack, tracking its start position as well
+    // as the buffer base at that point.
+    /**
+    @internal
+    */
+    pushState(state, start) {
+        this.stack.push(this.state, start, this.bufferBase + this.buffer.length);
+        this.state = state;
+    }
+    // Apply a reduce action
+    /**
+    @internal
+    */
+    reduce(action) {
+        var _a;
+        let depth = action >> 19 /* Action.ReduceDepthShift */, type = action & 65535 /* Action.ValueMask */;
+        let { parser } = this.p;
+        let lookaheadRecord = this.reducePos < this.pos - 25 /* Lookahead.Margin */ && this.setLookAhead(this.pos);
+        let dPrec = parser.dynamicPrecedence(type);
+        if (dPrec)
+            this.score += dPrec;
+        if (depth == 0) {
+            if (type < parser.minRepeatTerm && this.reducePos < this.pos)
+                this.reducePos = this.pos;
+            this.pushState(parser.getGoto(this.state, type, true), this.reducePos);
+            // Zero-depth reductions are a special case—they add stuff to
+            // the stack without popping anything off.
+            if (type < parser.minRepeatTerm)
+                this.storeNode(type, this.reducePos, this.reducePos, lookaheadRecord ? 8 : 4, true);
+            this.reduceContext(type, this.reducePos);
+            return;
+        }
+        // Find the base index into `this.stack`, content after which will
+        // be dropped. Note that with `StayFlag` reductions we need to
+        // consume two extra frames (the dummy parent node for the skipped
+        // expression and the state that we'll be staying in, which should
+        // be moved to `this.state`).
+        let base = this.stack.length - ((depth - 1) * 3) - (action & 262144 /* Action.StayFlag */ ? 6 : 0);
+        let start = base ? this.stack[base - 2] : this.p.ranges[0].from;
+        if (type < parser.minRepeatTerm && start == this.reducePos && this.reducePos < this.pos)
+            this.reducePos = this.pos;
+        let size = this.reducePos - start;
+        // This is a kludge to try and detect overly deep left-associative
+        // trees, which will not increase the parse stack depth and thus
+        // won't be caught by the regular stack-depth limit check.
+        if (size >= 2000 /* Recover.MinBigReduction */ && !((_a = this.p.parser.nodeSet.types[type]) === null || _a === void 0 ? void 0 : _a.isAnonymous)) {
+            if (start == this.p.lastBigReductionStart) {
+                this.p.bigReductionCount++;
+                this.p.lastBigReductionSize = size;
+            }
+            else if (this.p.lastBigReductionSize < size) {
+                this.p.bigReductionCount = 1;
+                this.p.lastBigReductionStart = start;
+                this.p.lastBigReductionSize = size;
+            }
+        }
+        let bufferBase = base ? this.stack[base - 1] : 0, count = this.bufferBase + this.buffer.length - bufferBase;
+        // Store normal terms or `R -> R R` repeat reductions
+        if (type < parser.minRepeatTerm || (action & 131072 /* Action.RepeatFlag */)) {
+            let pos = parser.stateFlag(this.state, 1 /* StateFlag.Skipped */) ? this.pos : this.reducePos;
+            this.storeNode(type, start, pos, count + 4, true);
+        }
+        if (action & 262144 /* Action.StayFlag */) {
+            this.state = this.stack[base];
+        }
+        else {
+            let baseStateID = this.stack[base - 3];
+            this.state = parser.getGoto(baseStateID, type, true);
+        }
+        while (this.stack.length > base)
+            this.stack.pop();
+        this.reduceContext(type, start);
+    }
+    // Shift a value into the buffer
+    /**
+    @internal
+    */
+    storeNode(term, start, end, size = 4, mustSink = false) {
+        if (term == 0 /* Term.Err */ &&
+            (!this.stack.length || this.stack[this.stack.length - 1] < this.buffer.length + this.bufferBase)) {
+            // Try to omit/merge adjacent error nodes
+            let top = this.buffer.length;
+            if (top > 0 && this.buffer[top - 4] == 0 /* Term.Err */ && this.buffer[top - 1] > -1) {
+                if (start == end)
+                    return;
+                if (this.buffer[top - 2] >= start) {
+                    this.buffer[top - 2] = end;
+                    return;
+                }
+            }
+        }
+        if (!mustSink || this.pos == end) { // Simple case, just append
+            this.buffer.push(term, start, end, size);
+        }
+        else { // There may be skipped nodes that have to be moved forward
+            let index = this.buffer.length;
+            if (index > 0 && (this.buffer[index - 4] != 0 /* Term.Err */ || this.buffer[index - 1] < 0)) {
+                let mustMove = false;
+                for (let scan = index; scan > 0 && this.buffer[scan - 2] > end; scan -= 4) {
+                    if (this.buffer[scan - 1] >= 0) {
+                        mustMove = true;
+                        break;
+                    }
+                }
+                if (mustMove)
+                    while (index > 0 && this.buffer[index - 2] > end) {
+                        // Move this record forward
+                        this.buffer[index] = this.buffer[index - 4];
+                        this.buffer[index + 1] = this.buffer[index - 3];
+                        this.buffer[index + 2] = this.buffer[index - 2];
+                        this.buffer[index + 3] = this.buffer[index - 1];
+                        index -= 4;
+                        if (size > 4)
+                            size -= 4;
+                    }
+            }
+            this.buffer[index] = term;
+            this.buffer[index + 1] = start;
+            this.buffer[index + 2] = end;
+            this.buffer[index + 3] = size;
+        }
+    }
+    // Apply a shift action
+    /**
+    @internal
+    */
+    shift(action, type, start, end) {
+        if (action & 131072 /* Action.GotoFlag */) {
+            this.pushState(action & 65535 /* Action.ValueMask */, this.pos);
+        }
+        else if ((action & 262144 /* Action.StayFlag */) == 0) { // Regular shift
+            let nextState = action, { parser } = this.p;
+            this.pos = end;
+            let skipped = parser.stateFlag(nextState, 1 /* StateFlag.Skipped */);
+            // Skipped or zero-length non-tree tokens don't move reducePos
+            if (!skipped && (end > start || type <= parser.maxNode))
+                this.reducePos = end;
+            this.pushState(nextState, skipped ? start : Math.min(start, this.reducePos));
+            this.shiftContext(type, start);
+            if (type <= parser.maxNode)
+                this.buffer.push(type, start, end, 4);
+        }
+        else { // Shift-and-stay, which means this is a skipped token
+            this.pos = end;
+            this.shiftContext(type, start);
+            if (type <= this.p.parser.maxNode)
+                this.buffer.push(type, start, end, 4);
+        }
+    }
+    // Apply an action
+    /**
+    @internal
+    */
+    apply(action, next, nextStart, nextEnd) {
+        if (action & 65536 /* Action.ReduceFlag */)
+            this.reduce(action);
+        else
+            this.shift(action, next, nextStart, nextEnd);
+    }
+    // Add a prebuilt (reused) node into the buffer.
+    /**
+    @internal
+    */
+    useNode(value, next) {
+        let index = this.p.reused.length - 1;
+        if (index < 0 || this.p.reused[index] != value) {
+            this.p.reused.push(value);
+            index++;
+        }
+        let start = this.pos;
+        this.reducePos = this.pos = start + value.length;
+        this.pushState(next, start);
+        this.buffer.push(index, start, this.reducePos, -1 /* size == -1 means this is a reused value */);
+        if (this.curContext)
+            this.updateContext(this.curContext.tracker.reuse(this.curContext.context, value, this, this.p.stream.reset(this.pos - value.length)));
+    }
+    // Split the stack. Due to the buffer sharing and the fact
+    // that `this.stack` tends to stay quite shallow, this isn't very
+    // expensive.
+    /**
+    @internal
+    */
+    split() {
+        let parent = this;
+        let off = parent.buffer.length;
+        // Leave off top error node, if there, because that might be
+        // merged with other nodes.
+        if (off && parent.buffer[off - 4] == 0 /* Term.Err */)
+            off -= 4;
+        // Because the top of the buffer (after this.pos) may be mutated
+        // to reorder reductions and skipped tokens, and shared buffers
+        // should be immutable, this copies any outstanding skipped tokens
+        // to the new buffer, and puts the base pointer before them.
+        while (off > 0 && parent.buffer[off - 2] > parent.reducePos)
+            off -= 4;
+        let buffer = parent.buffer.slice(off), base = parent.bufferBase + off;
+        // Make sure parent points to an actual parent with content, if there is such a parent.
+        while (parent && base == parent.bufferBase)
+            parent = parent.parent;
+        return new Stack(this.p, this.stack.slice(), this.state, this.reducePos, this.pos, this.score, buffer, base, this.curContext, this.lookAhead, parent);
+    }
+    // Try to recover from an error by 'deleting' (ignoring) one token.
+    /**
+    @internal
+    */
+    recoverByDelete(next, nextEnd) {
+        let isNode = next <= this.p.parser.maxNode;
+        if (isNode)
+            this.storeNode(next, this.pos, nextEnd, 4);
+        this.storeNode(0 /* Term.Err */, this.pos, nextEnd, isNode ? 8 : 4);
+        this.pos = this.reducePos = nextEnd;
+        this.score -= 190 /* Recover.Delete */;
+    }
+    /**
+    Check if the given term would be able to be shifted (optionally
+    after some reductions) on this stack. This can be useful for
+    external tokenizers that want to make sure they only provide a
+    given token when it applies.
+    */
+    canShift(term) {
+        for (let sim = new SimulatedStack(this);;) {
+            let action = this.p.parser.stateSlot(sim.state, 4 /* ParseState.DefaultReduce */) || this.p.parser.hasAction(sim.state, term);
+            if (action == 0)
+                return false;
+            if ((action & 65536 /* Action.ReduceFlag */) == 0)
+                return true;
+            sim.reduce(action);
+        }
+    }
+    // Apply up to Recover.MaxNext recovery actions that conceptually
+    // inserts some missing token or rule.
+    /**
+    @internal
+    */
+    recoverByInsert(next) {
+        if (this.stack.length >= 300 /* Recover.MaxInsertStackDepth */)
+            return [];
+        let nextStates = this.p.parser.nextStates(this.state);
+        if (nextStates.length > 4 /* Recover.MaxNext */ << 1 || this.stack.length >= 120 /* Recover.DampenInsertStackDepth */) {
+            let best = [];
+            for (let i = 0, s; i < nextStates.length; i += 2) {
+                if ((s = nextStates[i + 1]) != this.state && this.p.parser.hasAction(s, next))
+                    best.push(nextStates[i], s);
+            }
+            if (this.stack.length < 120 /* Recover.DampenInsertStackDepth */)
+                for (let i = 0; best.length < 4 /* Recover.MaxNext */ << 1 && i < nextStates.length; i += 2) {
+                    let s = nextStates[i + 1];
+                    if (!best.some((v, i) => (i & 1) && v == s))
+                        best.push(nextStates[i], s);
+                }
+            nextStates = best;
+        }
+        let result = [];
+        for (let i = 0; i < nextStates.length && result.length < 4 /* Recover.MaxNext */; i += 2) {
+            let s = nextStates[i + 1];
+            if (s == this.state)
+                continue;
+            let stack = this.split();
+            stack.pushState(s, this.pos);
+            stack.storeNode(0 /* Term.Err */, stack.pos, stack.pos, 4, true);
+            stack.shiftContext(nextStates[i], this.pos);
+            stack.reducePos = this.pos;
+            stack.score -= 200 /* Recover.Insert */;
+            result.push(stack);
+        }
+        return result;
+    }
+    // Force a reduce, if possible. Return false if that can't
+    // be done.
+    /**
+    @internal
+    */
+    forceReduce() {
+        let { parser } = this.p;
+        let reduce = parser.stateSlot(this.state, 5 /* ParseState.ForcedReduce */);
+        if ((reduce & 65536 /* Action.ReduceFlag */) == 0)
+            return false;
+        if (!parser.validAction(this.state, reduce)) {
+            let depth = reduce >> 19 /* Action.ReduceDepthShift */, term = reduce & 65535 /* Action.ValueMask */;
+            let target = this.stack.length - depth * 3;
+            if (target < 0 || parser.getGoto(this.stack[target], term, false) < 0) {
+                let backup = this.findForcedReduction();
+                if (backup == null)
+                    return false;
+                reduce = backup;
+            }
+            this.storeNode(0 /* Term.Err */, this.pos, this.pos, 4, true);
+            this.score -= 100 /* Recover.Reduce */;
+        }
+        this.reducePos = this.pos;
+        this.reduce(reduce);
+        return true;
+    }
+    /**
+    Try to scan through the automaton to find some kind of reduction
+    that can be applied. Used when the regular ForcedReduce field
+    isn't a valid action. @internal
+    */
+    findForcedReduction() {
+        let { parser } = this.p, seen = [];
+        let explore = (state, depth) => {
+            if (seen.includes(state))
+                return;
+            seen.push(state);
+            return parser.allActions(state, (action) => {
+                if (action & (262144 /* Action.StayFlag */ | 131072 /* Action.GotoFlag */)) ;
+                else if (action & 65536 /* Action.ReduceFlag */) {
+                    let rDepth = (action >> 19 /* Action.ReduceDepthShift */) - depth;
+                    if (rDepth > 1) {
+                        let term = action & 65535 /* Action.ValueMask */, target = this.stack.length - rDepth * 3;
+                        if (target >= 0 && parser.getGoto(this.stack[target], term, false) >= 0)
+                            return (rDepth << 19 /* Action.ReduceDepthShift */) | 65536 /* Action.ReduceFlag */ | term;
+                    }
+                }
+                else {
+                    let found = explore(action, depth + 1);
+                    if (found != null)
+                        return found;
+                }
+            });
+        };
+        return explore(this.state, 0);
+    }
+    /**
+    @internal
+    */
+    forceAll() {
+        while (!this.p.parser.stateFlag(this.state, 2 /* StateFlag.Accepting */)) {
+            if (!this.forceReduce()) {
+                this.storeNode(0 /* Term.Err */, this.pos, this.pos, 4, true);
+                break;
+            }
+        }
+        return this;
+    }
+    /**
+    Check whether this state has no further actions (assumed to be a direct descendant of the
+    top state, since any other states must be able to continue
+    somehow). @internal
+    */
+    get deadEnd() {
+        if (this.stack.length != 3)
+            return false;
+        let { parser } = this.p;
+        return parser.data[parser.stateSlot(this.state, 1 /* ParseState.Actions */)] == 65535 /* Seq.End */ &&
+            !parser.stateSlot(this.state, 4 /* ParseState.DefaultReduce */);
+    }
+    /**
+    Restart the stack (put it back in its start state). Only safe
+    when this.stack.length == 3 (state is directly below the top
+    state). @internal
+    */
+    restart() {
+        this.storeNode(0 /* Term.Err */, this.pos, this.pos, 4, true);
+        this.state = this.stack[0];
+        this.stack.length = 0;
+    }
+    /**
+    @internal
+    */
+    sameState(other) {
+        if (this.state != other.state || this.stack.length != other.stack.length)
+            return false;
+        for (let i = 0; i < this.stack.length; i += 3)
+            if (this.stack[i] != other.stack[i])
+                return false;
+        return true;
+    }
+    /**
+    Get the parser used by this stack.
+    */
+    get parser() { return this.p.parser; }
+    /**
+    Test whether a given dialect (by numeric ID, as exported from
+    the terms file) is enabled.
+    */
+    dialectEnabled(dialectID) { return this.p.parser.dialect.flags[dialectID]; }
+    shiftContext(term, start) {
+        if (this.curContext)
+            this.updateContext(this.curContext.tracker.shift(this.curContext.context, term, this, this.p.stream.reset(start)));
+    }
+    reduceContext(term, start) {
+        if (this.curContext)
+            this.updateContext(this.curContext.tracker.reduce(this.curContext.context, term, this, this.p.stream.reset(start)));
+    }
+    /**
+    @internal
+    */
+    emitContext() {
+        let last = this.buffer.length - 1;
+        if (last < 0 || this.buffer[last] != -3)
+            this.buffer.push(this.curContext.hash, this.pos, this.pos, -3);
+    }
+    /**
+    @internal
+    */
+    emitLookAhead() {
+        let last = this.buffer.length - 1;
+        if (last < 0 || this.buffer[last] != -4)
+            this.buffer.push(this.lookAhead, this.pos, this.pos, -4);
+    }
+    updateContext(context) {
+        if (context != this.curContext.context) {
+            let newCx = new StackContext(this.curContext.tracker, context);
+            if (newCx.hash != this.curContext.hash)
+                this.emitContext();
+            this.curContext = newCx;
+        }
+    }
+    /**
+    @internal
+    */
+    setLookAhead(lookAhead) {
+        if (lookAhead <= this.lookAhead)
+            return false;
+        this.emitLookAhead();
+        this.lookAhead = lookAhead;
+        return true;
+    }
+    /**
+    @internal
+    */
+    close() {
+        if (this.curContext && this.curContext.tracker.strict)
+            this.emitContext();
+        if (this.lookAhead > 0)
+            this.emitLookAhead();
+    }
+}
+class StackContext {
+    constructor(tracker, context) {
+        this.tracker = tracker;
+        this.context = context;
+        this.hash = tracker.strict ? tracker.hash(context) : 0;
+    }
+}
+// Used to cheaply run some reductions to scan ahead without mutating
+// an entire stack
+class SimulatedStack {
+    constructor(start) {
+        this.start = start;
+        this.state = start.state;
+        this.stack = start.stack;
+        this.base = this.stack.length;
+    }
+    reduce(action) {
+        let term = action & 65535 /* Action.ValueMask */, depth = action >> 19 /* Action.ReduceDepthShift */;
+        if (depth == 0) {
+            if (this.stack == this.start.stack)
+                this.stack = this.stack.slice();
+            this.stack.push(this.state, 0, 0);
+            this.base += 3;
+        }
+        else {
+            this.base -= (depth - 1) * 3;
+        }
+        let goto = this.start.p.parser.getGoto(this.stack[this.base - 3], term, true);
+        this.state = goto;
+    }
+}
+// This is given to `Tree.build` to build a buffer, and encapsulates
+// the parent-stack-walking necessary to read the nodes.
+class StackBufferCursor {
+    constructor(stack, pos, index) {
+        this.stack = stack;
+        this.pos = pos;
+        this.index = index;
+        this.buffer = stack.buffer;
+        if (this.index == 0)
+            this.maybeNext();
+    }
+    static create(stack, pos = stack.bufferBase + stack.buffer.length) {
+        return new StackBufferCursor(stack, pos, pos - stack.bufferBase);
+    }
+    maybeNext() {
+        let next = this.stack.parent;
+        if (next != null) {
+            this.index = this.stack.bufferBase - next.bufferBase;
+            this.stack = next;
+            this.buffer = next.buffer;
+        }
+    }
+    get id() { return this.buffer[this.index - 4]; }
+    get start() { return this.buffer[this.index - 3]; }
+    get end() { return this.buffer[this.index - 2]; }
+    get size() { return this.buffer[this.index - 1]; }
+    next() {
+        this.index -= 4;
+        this.pos -= 4;
+        if (this.index == 0)
+            this.maybeNext();
+    }
+    fork() {
+        return new StackBufferCursor(this.stack, this.pos, this.index);
+    }
+}
+
+// See lezer-generator/src/encode.ts for comments about the encoding
+// used here
+function decodeArray(input, Type = Uint16Array) {
+    if (typeof input != "string")
+        return input;
+    let array = null;
+    for (let pos = 0, out = 0; pos < input.length;) {
+        let value = 0;
+        for (;;) {
+            let next = input.charCodeAt(pos++), stop = false;
+            if (next == 126 /* Encode.BigValCode */) {
+                value = 65535 /* Encode.BigVal */;
+                break;
+            }
+            if (next >= 92 /* Encode.Gap2 */)
+                next--;
+            if (next >= 34 /* Encode.Gap1 */)
+                next--;
+            let digit = next - 32 /* Encode.Start */;
+            if (digit >= 46 /* Encode.Base */) {
+                digit -= 46 /* Encode.Base */;
+                stop = true;
+            }
+            value += digit;
+            if (stop)
+                break;
+            value *= 46 /* Encode.Base */;
+        }
+        if (array)
+            array[out++] = value;
+        else
+            array = new Type(value);
+    }
+    return array;
+}
+
+class CachedToken {
+    constructor() {
+        this.start = -1;
+        this.value = -1;
+        this.end = -1;
+        this.extended = -1;
+        this.lookAhead = 0;
+        this.mask = 0;
+        this.context = 0;
+    }
+}
+const nullToken = new CachedToken;
+/**
+[Tokenizers](#lr.ExternalTokenizer) interact with the input
+through this interface. It presents the input as a stream of
+characters, tracking lookahead and hiding the complexity of
+[ranges](#common.Parser.parse^ranges) from tokenizer code.
+*/
+class InputStream {
+    /**
+    @internal
+    */
+    constructor(
+    /**
+    @internal
+    */
+    input, 
+    /**
+    @internal
+    */
+    ranges) {
+        this.input = input;
+        this.ranges = ranges;
+        /**
+        @internal
+        */
+        this.chunk = "";
+        /**
+        @internal
+        */
+        this.chunkOff = 0;
+        /**
+        Backup chunk
+        */
+        this.chunk2 = "";
+        this.chunk2Pos = 0;
+        /**
+        The character code of the next code unit in the input, or -1
+        when the stream is at the end of the input.
+        */
+        this.next = -1;
+        /**
+        @internal
+        */
+        this.token = nullToken;
+        this.rangeIndex = 0;
+        this.pos = this.chunkPos = ranges[0].from;
+        this.range = ranges[0];
+        this.end = ranges[ranges.length - 1].to;
+        this.readNext();
+    }
+    /**
+    @internal
+    */
+    resolveOffset(offset, assoc) {
+        let range = this.range, index = this.rangeIndex;
+        let pos = this.pos + offset;
+        while (pos < range.from) {
+            if (!index)
+                return null;
+            let next = this.ranges[--index];
+            pos -= range.from - next.to;
+            range = next;
+        }
+        while (assoc < 0 ? pos > range.to : pos >= range.to) {
+            if (index == this.ranges.length - 1)
+                return null;
+            let next = this.ranges[++index];
+            pos += next.from - range.to;
+            range = next;
+        }
+        return pos;
+    }
+    /**
+    @internal
+    */
+    clipPos(pos) {
+        if (pos >= this.range.from && pos < this.range.to)
+            return pos;
+        for (let range of this.ranges)
+            if (range.to > pos)
+                return Math.max(pos, range.from);
+        return this.end;
+    }
+    /**
+    Look at a code unit near the stream position. `.peek(0)` equals
+    `.next`, `.peek(-1)` gives you the previous character, and so
+    on.
+    
+    Note that looking around during tokenizing creates dependencies
+    on potentially far-away content, which may reduce the
+    effectiveness incremental parsing—when looking forward—or even
+    cause invalid reparses when looking backward more than 25 code
+    units, since the library does not track lookbehind.
+    */
+    peek(offset) {
+        let idx = this.chunkOff + offset, pos, result;
+        if (idx >= 0 && idx < this.chunk.length) {
+            pos = this.pos + offset;
+            result = this.chunk.charCodeAt(idx);
+        }
+        else {
+            let resolved = this.resolveOffset(offset, 1);
+            if (resolved == null)
+                return -1;
+            pos = resolved;
+            if (pos >= this.chunk2Pos && pos < this.chunk2Pos + this.chunk2.length) {
+                result = this.chunk2.charCodeAt(pos - this.chunk2Pos);
+            }
+            else {
+                let i = this.rangeIndex, range = this.range;
+                while (range.to <= pos)
+                    range = this.ranges[++i];
+                this.chunk2 = this.input.chunk(this.chunk2Pos = pos);
+                if (pos + this.chunk2.length > range.to)
+                    this.chunk2 = this.chunk2.slice(0, range.to - pos);
+                result = this.chunk2.charCodeAt(0);
+            }
+        }
+        if (pos >= this.token.lookAhead)
+            this.token.lookAhead = pos + 1;
+        return result;
+    }
+    /**
+    Accept a token. By default, the end of the token is set to the
+    current stream position, but you can pass an offset (relative to
+    the stream position) to change that.
+    */
+    acceptToken(token, endOffset = 0) {
+        let end = endOffset ? this.resolveOffset(endOffset, -1) : this.pos;
+        if (end == null || end < this.token.start)
+            throw new RangeError("Token end out of bounds");
+        this.token.value = token;
+        this.token.end = end;
+    }
+    /**
+    Accept a token ending at a specific given position.
+    */
+    acceptTokenTo(token, endPos) {
+        this.token.value = token;
+        this.token.end = endPos;
+    }
+    getChunk() {
+        if (this.pos >= this.chunk2Pos && this.pos < this.chunk2Pos + this.chunk2.length) {
+            let { chunk, chunkPos } = this;
+            this.chunk = this.chunk2;
+            this.chunkPos = this.chunk2Pos;
+            this.chunk2 = chunk;
+            this.chunk2Pos = chunkPos;
+            this.chunkOff = this.pos - this.chunkPos;
+        }
+        else {
+            this.chunk2 = this.chunk;
+            this.chunk2Pos = this.chunkPos;
+            let nextChunk = this.input.chunk(this.pos);
+            let end = this.pos + nextChunk.length;
+            this.chunk = end > this.range.to ? nextChunk.slice(0, this.range.to - this.pos) : nextChunk;
+            this.chunkPos = this.pos;
+            this.chunkOff = 0;
+        }
+    }
+    readNext() {
+        if (this.chunkOff >= this.chunk.length) {
+            this.getChunk();
+            if (this.chunkOff == this.chunk.length)
+                return this.next = -1;
+        }
+        return this.next = this.chunk.charCodeAt(this.chunkOff);
+    }
+    /**
+    Move the stream forward N (defaults to 1) code units. Returns
+    the new value of [`next`](#lr.InputStream.next).
+    */
+    advance(n = 1) {
+        this.chunkOff += n;
+        while (this.pos + n >= this.range.to) {
+            if (this.rangeIndex == this.ranges.length - 1)
+                return this.setDone();
+            n -= this.range.to - this.pos;
+            this.range = this.ranges[++this.rangeIndex];
+            this.pos = this.range.from;
+        }
+        this.pos += n;
+        if (this.pos >= this.token.lookAhead)
+            this.token.lookAhead = this.pos + 1;
+        return this.readNext();
+    }
+    setDone() {
+        this.pos = this.chunkPos = this.end;
+        this.range = this.ranges[this.rangeIndex = this.ranges.length - 1];
+        this.chunk = "";
+        return this.next = -1;
+    }
+    /**
+    @internal
+    */
+    reset(pos, token) {
+        if (token) {
+            this.token = token;
+            token.start = pos;
+            token.lookAhead = pos + 1;
+            token.value = token.extended = -1;
+        }
+        else {
+            this.token = nullToken;
+        }
+        if (this.pos != pos) {
+            this.pos = pos;
+            if (pos == this.end) {
+                this.setDone();
+                return this;
+            }
+            while (pos < this.range.from)
+                this.range = this.ranges[--this.rangeIndex];
+            while (pos >= this.range.to)
+                this.range = this.ranges[++this.rangeIndex];
+            if (pos >= this.chunkPos && pos < this.chunkPos + this.chunk.length) {
+                this.chunkOff = pos - this.chunkPos;
+            }
+            else {
+                this.chunk = "";
+                this.chunkOff = 0;
+            }
+            this.readNext();
+        }
+        return this;
+    }
+    /**
+    @internal
+    */
+    read(from, to) {
+        if (from >= this.chunkPos && to <= this.chunkPos + this.chunk.length)
+            return this.chunk.slice(from - this.chunkPos, to - this.chunkPos);
+        if (from >= this.chunk2Pos && to <= this.chunk2Pos + this.chunk2.length)
+            return this.chunk2.slice(from - this.chunk2Pos, to - this.chunk2Pos);
+        if (from >= this.range.from && to <= this.range.to)
+            return this.input.read(from, to);
+        let result = "";
+        for (let r of this.ranges) {
+            if (r.from >= to)
+                break;
+            if (r.to > from)
+                result += this.input.read(Math.max(r.from, from), Math.min(r.to, to));
+        }
+        return result;
+    }
+}
+/**
+@internal
+*/
+class TokenGroup {
+    constructor(data, id) {
+        this.data = data;
+        this.id = id;
+    }
+    token(input, stack) {
+        let { parser } = stack.p;
+        readToken(this.data, input, stack, this.id, parser.data, parser.tokenPrecTable);
+    }
+}
+TokenGroup.prototype.contextual = TokenGroup.prototype.fallback = TokenGroup.prototype.extend = false;
+/**
+@hide
+*/
+class LocalTokenGroup {
+    constructor(data, precTable, elseToken) {
+        this.precTable = precTable;
+        this.elseToken = elseToken;
+        this.data = typeof data == "string" ? decodeArray(data) : data;
+    }
+    token(input, stack) {
+        let start = input.pos, skipped = 0;
+        for (;;) {
+            let atEof = input.next < 0, nextPos = input.resolveOffset(1, 1);
+            readToken(this.data, input, stack, 0, this.data, this.precTable);
+            if (input.token.value > -1)
+                break;
+            if (this.elseToken == null)
+                return;
+            if (!atEof)
+                skipped++;
+            if (nextPos == null)
+                break;
+            input.reset(nextPos, input.token);
+        }
+        if (skipped) {
+            input.reset(start, input.token);
+            input.acceptToken(this.elseToken, skipped);
+        }
+    }
+}
+LocalTokenGroup.prototype.contextual = TokenGroup.prototype.fallback = TokenGroup.prototype.extend = false;
+/**
+`@external tokens` declarations in the grammar should resolve to
+an instance of this class.
+*/
+class ExternalTokenizer {
+    /**
+    Create a tokenizer. The first argument is the function that,
+    given an input stream, scans for the types of tokens it
+    recognizes at the stream's position, and calls
+    [`acceptToken`](#lr.InputStream.acceptToken) when it finds
+    one.
+    */
+    constructor(
+    /**
+    @internal
+    */
+    token, options = {}) {
+        this.token = token;
+        this.contextual = !!options.contextual;
+        this.fallback = !!options.fallback;
+        this.extend = !!options.extend;
+    }
+}
+// Tokenizer data is stored a big uint16 array containing, for each
+// state:
+//
+//  - A group bitmask, indicating what token groups are reachable from
+//    this state, so that paths that can only lead to tokens not in
+//    any of the current groups can be cut off early.
+//
+//  - The position of the end of the state's sequence of accepting
+//    tokens
+//
+//  - The number of outgoing edges for the state
+//
+//  - The accepting tokens, as (token id, group mask) pairs
+//
+//  - The outgoing edges, as (start character, end character, state
+//    index) triples, with end character being exclusive
+//
+// This function interprets that data, running through a stream as
+// long as new states with the a matching group mask can be reached,
+// and updating `input.token` when it matches a token.
+function readToken(data, input, stack, group, precTable, precOffset) {
+    let state = 0, groupMask = 1 << group, { dialect } = stack.p.parser;
+    scan: for (;;) {
+        if ((groupMask & data[state]) == 0)
+            break;
+        let accEnd = data[state + 1];
+        // Check whether this state can lead to a token in the current group
+        // Accept tokens in this state, possibly overwriting
+        // lower-precedence / shorter tokens
+        for (let i = state + 3; i < accEnd; i += 2)
+            if ((data[i + 1] & groupMask) > 0) {
+                let term = data[i];
+                if (dialect.allows(term) &&
+                    (input.token.value == -1 || input.token.value == term ||
+                        overrides(term, input.token.value, precTable, precOffset))) {
+                    input.acceptToken(term);
+                    break;
+                }
+            }
+        let next = input.next, low = 0, high = data[state + 2];
+        // Special case for EOF
+        if (input.next < 0 && high > low && data[accEnd + high * 3 - 3] == 65535 /* Seq.End */) {
+            state = data[accEnd + high * 3 - 1];
+            continue scan;
+        }
+        // Do a binary search on the state's edges
+        for (; low < high;) {
+            let mid = (low + high) >> 1;
+            let index = accEnd + mid + (mid << 1);
+            let from = data[index], to = data[index + 1] || 0x10000;
+            if (next < from)
+                high = mid;
+            else if (next >= to)
+                low = mid + 1;
+            else {
+                state = data[index + 2];
+                input.advance();
+                continue scan;
+            }
+        }
+        break;
+    }
+}
+function findOffset(data, start, term) {
+    for (let i = start, next; (next = data[i]) != 65535 /* Seq.End */; i++)
+        if (next == term)
+            return i - start;
+    return -1;
+}
+function overrides(token, prev, tableData, tableOffset) {
+    let iPrev = findOffset(tableData, tableOffset, prev);
+    return iPrev < 0 || findOffset(tableData, tableOffset, token) < iPrev;
+}
+
+// Environment variable used to control console output
+const verbose = typeof process != "undefined" && process.env && /\bparse\b/.test(process.env.LOG);
+let stackIDs = null;
+function cutAt(tree, pos, side) {
+    let cursor = tree.cursor(IterMode.IncludeAnonymous);
+    cursor.moveTo(pos);
+    for (;;) {
+        if (!(side < 0 ? cursor.childBefore(pos) : cursor.childAfter(pos)))
+            for (;;) {
+                if ((side < 0 ? cursor.to < pos : cursor.from > pos) && !cursor.type.isError)
+                    return side < 0 ? Math.max(0, Math.min(cursor.to - 1, pos - 25 /* Lookahead.Margin */))
+                        : Math.min(tree.length, Math.max(cursor.from + 1, pos + 25 /* Lookahead.Margin */));
+                if (side < 0 ? cursor.prevSibling() : cursor.nextSibling())
+                    break;
+                if (!cursor.parent())
+                    return side < 0 ? 0 : tree.length;
+            }
+    }
+}
+class dist_FragmentCursor {
+    constructor(fragments, nodeSet) {
+        this.fragments = fragments;
+        this.nodeSet = nodeSet;
+        this.i = 0;
+        this.fragment = null;
+        this.safeFrom = -1;
+        this.safeTo = -1;
+        this.trees = [];
+        this.start = [];
+        this.index = [];
+        this.nextFragment();
+    }
+    nextFragment() {
+        let fr = this.fragment = this.i == this.fragments.length ? null : this.fragments[this.i++];
+        if (fr) {
+            this.safeFrom = fr.openStart ? cutAt(fr.tree, fr.from + fr.offset, 1) - fr.offset : fr.from;
+            this.safeTo = fr.openEnd ? cutAt(fr.tree, fr.to + fr.offset, -1) - fr.offset : fr.to;
+            while (this.trees.length) {
+                this.trees.pop();
+                this.start.pop();
+                this.index.pop();
+            }
+            this.trees.push(fr.tree);
+            this.start.push(-fr.offset);
+            this.index.push(0);
+            this.nextStart = this.safeFrom;
+        }
+        else {
+            this.nextStart = 1e9;
+        }
+    }
+    // `pos` must be >= any previously given `pos` for this cursor
+    nodeAt(pos) {
+        if (pos < this.nextStart)
+            return null;
+        while (this.fragment && this.safeTo <= pos)
+            this.nextFragment();
+        if (!this.fragment)
+            return null;
+        for (;;) {
+            let last = this.trees.length - 1;
+            if (last < 0) { // End of tree
+                this.nextFragment();
+                return null;
+            }
+            let top = this.trees[last], index = this.index[last];
+            if (index == top.children.length) {
+                this.trees.pop();
+                this.start.pop();
+                this.index.pop();
+                continue;
+            }
+            let next = top.children[index];
+            let start = this.start[last] + top.positions[index];
+            if (start > pos) {
+                this.nextStart = start;
+                return null;
+            }
+            if (next instanceof Tree) {
+                if (start == pos) {
+                    if (start < this.safeFrom)
+                        return null;
+                    let end = start + next.length;
+                    if (end <= this.safeTo) {
+                        let lookAhead = next.prop(dist_NodeProp.lookAhead);
+                        if (!lookAhead || end + lookAhead < this.fragment.to)
+                            return next;
+                    }
+                }
+                this.index[last]++;
+                if (start + next.length >= Math.max(this.safeFrom, pos)) { // Enter this node
+                    this.trees.push(next);
+                    this.start.push(start);
+                    this.index.push(0);
+                }
+            }
+            else {
+                this.index[last]++;
+                this.nextStart = start + next.length;
+            }
+        }
+    }
+}
+class TokenCache {
+    constructor(parser, stream) {
+        this.stream = stream;
+        this.tokens = [];
+        this.mainToken = null;
+        this.actions = [];
+        this.tokens = parser.tokenizers.map(_ => new CachedToken);
+    }
+    getActions(stack) {
+        let actionIndex = 0;
+        let main = null;
+        let { parser } = stack.p, { tokenizers } = parser;
+        let mask = parser.stateSlot(stack.state, 3 /* ParseState.TokenizerMask */);
+        let context = stack.curContext ? stack.curContext.hash : 0;
+        let lookAhead = 0;
+        for (let i = 0; i < tokenizers.length; i++) {
+            if (((1 << i) & mask) == 0)
+                continue;
+            let tokenizer = tokenizers[i], token = this.tokens[i];
+            if (main && !tokenizer.fallback)
+                continue;
+            if (tokenizer.contextual || token.start != stack.pos || token.mask != mask || token.context != context) {
+                this.updateCachedToken(token, tokenizer, stack);
+                token.mask = mask;
+                token.context = context;
+            }
+            if (token.lookAhead > token.end + 25 /* Lookahead.Margin */)
+                lookAhead = Math.max(token.lookAhead, lookAhead);
+            if (token.value != 0 /* Term.Err */) {
+                let startIndex = actionIndex;
+                if (token.extended > -1)
+                    actionIndex = this.addActions(stack, token.extended, token.end, actionIndex);
+                actionIndex = this.addActions(stack, token.value, token.end, actionIndex);
+                if (!tokenizer.extend) {
+                    main = token;
+                    if (actionIndex > startIndex)
+                        break;
+                }
+            }
+        }
+        while (this.actions.length > actionIndex)
+            this.actions.pop();
+        if (lookAhead)
+            stack.setLookAhead(lookAhead);
+        if (!main && stack.pos == this.stream.end) {
+            main = new CachedToken;
+            main.value = stack.p.parser.eofTerm;
+            main.start = main.end = stack.pos;
+            actionIndex = this.addActions(stack, main.value, main.end, actionIndex);
+        }
+        this.mainToken = main;
+        return this.actions;
+    }
+    getMainToken(stack) {
+        if (this.mainToken)
+            return this.mainToken;
+        let main = new CachedToken, { pos, p } = stack;
+        main.start = pos;
+        main.end = Math.min(pos + 1, p.stream.end);
+        main.value = pos == p.stream.end ? p.parser.eofTerm : 0 /* Term.Err */;
+        return main;
+    }
+    updateCachedToken(token, tokenizer, stack) {
+        let start = this.stream.clipPos(stack.pos);
+        tokenizer.token(this.stream.reset(start, token), stack);
+        if (token.value > -1) {
+            let { parser } = stack.p;
+            for (let i = 0; i < parser.specialized.length; i++)
+                if (parser.specialized[i] == token.value) {
+                    let result = parser.specializers[i](this.stream.read(token.start, token.end), stack);
+                    if (result >= 0 && stack.p.parser.dialect.allows(result >> 1)) {
+                        if ((result & 1) == 0 /* Specialize.Specialize */)
+                            token.value = result >> 1;
+                        else
+                            token.extended = result >> 1;
+                        break;
+                    }
+                }
+        }
+        else {
+            token.value = 0 /* Term.Err */;
+            token.end = this.stream.clipPos(start + 1);
+        }
+    }
+    putAction(action, token, end, index) {
+        // Don't add duplicate actions
+        for (let i = 0; i < index; i += 3)
+            if (this.actions[i] == action)
+                return index;
+        this.actions[index++] = action;
+        this.actions[index++] = token;
+        this.actions[index++] = end;
+        return index;
+    }
+    addActions(stack, token, end, index) {
+        let { state } = stack, { parser } = stack.p, { data } = parser;
+        for (let set = 0; set < 2; set++) {
+            for (let i = parser.stateSlot(state, set ? 2 /* ParseState.Skip */ : 1 /* ParseState.Actions */);; i += 3) {
+                if (data[i] == 65535 /* Seq.End */) {
+                    if (data[i + 1] == 1 /* Seq.Next */) {
+                        i = pair(data, i + 2);
+                    }
+                    else {
+                        if (index == 0 && data[i + 1] == 2 /* Seq.Other */)
+                            index = this.putAction(pair(data, i + 2), token, end, index);
+                        break;
+                    }
+                }
+                if (data[i] == token)
+                    index = this.putAction(pair(data, i + 1), token, end, index);
+            }
+        }
+        return index;
+    }
+}
+class Parse {
+    constructor(parser, input, fragments, ranges) {
+        this.parser = parser;
+        this.input = input;
+        this.ranges = ranges;
+        this.recovering = 0;
+        this.nextStackID = 0x2654; // ♔, ♕, ♖, ♗, ♘, ♙, ♠, ♡, ♢, ♣, ♤, ♥, ♦, ♧
+        this.minStackPos = 0;
+        this.reused = [];
+        this.stoppedAt = null;
+        this.lastBigReductionStart = -1;
+        this.lastBigReductionSize = 0;
+        this.bigReductionCount = 0;
+        this.stream = new InputStream(input, ranges);
+        this.tokens = new TokenCache(parser, this.stream);
+        this.topTerm = parser.top[1];
+        let { from } = ranges[0];
+        this.stacks = [Stack.start(this, parser.top[0], from)];
+        this.fragments = fragments.length && this.stream.end - from > parser.bufferLength * 4
+            ? new dist_FragmentCursor(fragments, parser.nodeSet) : null;
+    }
+    get parsedPos() {
+        return this.minStackPos;
+    }
+    // Move the parser forward. This will process all parse stacks at
+    // `this.pos` and try to advance them to a further position. If no
+    // stack for such a position is found, it'll start error-recovery.
+    //
+    // When the parse is finished, this will return a syntax tree. When
+    // not, it returns `null`.
+    advance() {
+        let stacks = this.stacks, pos = this.minStackPos;
+        // This will hold stacks beyond `pos`.
+        let newStacks = this.stacks = [];
+        let stopped, stoppedTokens;
+        // If a large amount of reductions happened with the same start
+        // position, force the stack out of that production in order to
+        // avoid creating a tree too deep to recurse through.
+        // (This is an ugly kludge, because unfortunately there is no
+        // straightforward, cheap way to check for this happening, due to
+        // the history of reductions only being available in an
+        // expensive-to-access format in the stack buffers.)
+        if (this.bigReductionCount > 300 /* Rec.MaxLeftAssociativeReductionCount */ && stacks.length == 1) {
+            let [s] = stacks;
+            while (s.forceReduce() && s.stack.length && s.stack[s.stack.length - 2] >= this.lastBigReductionStart) { }
+            this.bigReductionCount = this.lastBigReductionSize = 0;
+        }
+        // Keep advancing any stacks at `pos` until they either move
+        // forward or can't be advanced. Gather stacks that can't be
+        // advanced further in `stopped`.
+        for (let i = 0; i < stacks.length; i++) {
+            let stack = stacks[i];
+            for (;;) {
+                this.tokens.mainToken = null;
+                if (stack.pos > pos) {
+                    newStacks.push(stack);
+                }
+                else if (this.advanceStack(stack, newStacks, stacks)) {
+                    continue;
+                }
+                else {
+                    if (!stopped) {
+                        stopped = [];
+                        stoppedTokens = [];
+                    }
+                    stopped.push(stack);
+                    let tok = this.tokens.getMainToken(stack);
+                    stoppedTokens.push(tok.value, tok.end);
+                }
+                break;
+            }
+        }
+        if (!newStacks.length) {
+            let finished = stopped && findFinished(stopped);
+            if (finished) {
+                if (verbose)
+                    console.log("Finish with " + this.stackID(finished));
+                return this.stackToTree(finished);
+            }
+            if (this.parser.strict) {
+                if (verbose && stopped)
+                    console.log("Stuck with token " + (this.tokens.mainToken ? this.parser.getName(this.tokens.mainToken.value) : "none"));
+                throw new SyntaxError("No parse at " + pos);
+            }
+            if (!this.recovering)
+                this.recovering = 5 /* Rec.Distance */;
+        }
+        if (this.recovering && stopped) {
+            let finished = this.stoppedAt != null && stopped[0].pos > this.stoppedAt ? stopped[0]
+                : this.runRecovery(stopped, stoppedTokens, newStacks);
+            if (finished) {
+                if (verbose)
+                    console.log("Force-finish " + this.stackID(finished));
+                return this.stackToTree(finished.forceAll());
+            }
+        }
+        if (this.recovering) {
+            let maxRemaining = this.recovering == 1 ? 1 : this.recovering * 3 /* Rec.MaxRemainingPerStep */;
+            if (newStacks.length > maxRemaining) {
+                newStacks.sort((a, b) => b.score - a.score);
+                while (newStacks.length > maxRemaining)
+                    newStacks.pop();
+            }
+            if (newStacks.some(s => s.reducePos > pos))
+                this.recovering--;
+        }
+        else if (newStacks.length > 1) {
+            // Prune stacks that are in the same state, or that have been
+            // running without splitting for a while, to avoid getting stuck
+            // with multiple successful stacks running endlessly on.
+            outer: for (let i = 0; i < newStacks.length - 1; i++) {
+                let stack = newStacks[i];
+                for (let j = i + 1; j < newStacks.length; j++) {
+                    let other = newStacks[j];
+                    if (stack.sameState(other) ||
+                        stack.buffer.length > 500 /* Rec.MinBufferLengthPrune */ && other.buffer.length > 500 /* Rec.MinBufferLengthPrune */) {
+                        if (((stack.score - other.score) || (stack.buffer.length - other.buffer.length)) > 0) {
+                            newStacks.splice(j--, 1);
+                        }
+                        else {
+                            newStacks.splice(i--, 1);
+                            continue outer;
+                        }
+                    }
+                }
+            }
+            if (newStacks.length > 12 /* Rec.MaxStackCount */) {
+                newStacks.sort((a, b) => b.score - a.score);
+                newStacks.splice(12 /* Rec.MaxStackCount */, newStacks.length - 12 /* Rec.MaxStackCount */);
+            }
+        }
+        this.minStackPos = newStacks[0].pos;
+        for (let i = 1; i < newStacks.length; i++)
+            if (newStacks[i].pos < this.minStackPos)
+                this.minStackPos = newStacks[i].pos;
+        return null;
+    }
+    stopAt(pos) {
+        if (this.stoppedAt != null && this.stoppedAt < pos)
+            throw new RangeError("Can't move stoppedAt forward");
+        this.stoppedAt = pos;
+    }
+    // Returns an updated version of the given stack, or null if the
+    // stack can't advance normally. When `split` and `stacks` are
+    // given, stacks split off by ambiguous operations will be pushed to
+    // `split`, or added to `stacks` if they move `pos` forward.
+    advanceStack(stack, stacks, split) {
+        let start = stack.pos, { parser } = this;
+        let base = verbose ? this.stackID(stack) + " -> " : "";
+        if (this.stoppedAt != null && start > this.stoppedAt)
+            return stack.forceReduce() ? stack : null;
+        if (this.fragments) {
+            let strictCx = stack.curContext && stack.curContext.tracker.strict, cxHash = strictCx ? stack.curContext.hash : 0;
+            for (let cached = this.fragments.nodeAt(start); cached;) {
+                let match = this.parser.nodeSet.types[cached.type.id] == cached.type ? parser.getGoto(stack.state, cached.type.id) : -1;
+                if (match > -1 && cached.length && (!strictCx || (cached.prop(dist_NodeProp.contextHash) || 0) == cxHash)) {
+                    stack.useNode(cached, match);
+                    if (verbose)
+                        console.log(base + this.stackID(stack) + ` (via reuse of ${parser.getName(cached.type.id)})`);
+                    return true;
+                }
+                if (!(cached instanceof Tree) || cached.children.length == 0 || cached.positions[0] > 0)
+                    break;
+                let inner = cached.children[0];
+                if (inner instanceof Tree && cached.positions[0] == 0)
+                    cached = inner;
+                else
+                    break;
+            }
+        }
+        let defaultReduce = parser.stateSlot(stack.state, 4 /* ParseState.DefaultReduce */);
+        if (defaultReduce > 0) {
+            stack.reduce(defaultReduce);
+            if (verbose)
+                console.log(base + this.stackID(stack) + ` (via always-reduce ${parser.getName(defaultReduce & 65535 /* Action.ValueMask */)})`);
+            return true;
+        }
+        if (stack.stack.length >= 8400 /* Rec.CutDepth */) {
+            while (stack.stack.length > 6000 /* Rec.CutTo */ && stack.forceReduce()) { }
+        }
+        let actions = this.tokens.getActions(stack);
+        for (let i = 0; i < actions.length;) {
+            let action = actions[i++], term = actions[i++], end = actions[i++];
+            let last = i == actions.length || !split;
+            let localStack = last ? stack : stack.split();
+            let main = this.tokens.mainToken;
+            localStack.apply(action, term, main ? main.start : localStack.pos, end);
+            if (verbose)
+                console.log(base + this.stackID(localStack) + ` (via ${(action & 65536 /* Action.ReduceFlag */) == 0 ? "shift"
+                    : `reduce of ${parser.getName(action & 65535 /* Action.ValueMask */)}`} for ${parser.getName(term)} @ ${start}${localStack == stack ? "" : ", split"})`);
+            if (last)
+                return true;
+            else if (localStack.pos > start)
+                stacks.push(localStack);
+            else
+                split.push(localStack);
+        }
+        return false;
+    }
+    // Advance a given stack forward as far as it will go. Returns the
+    // (possibly updated) stack if it got stuck, or null if it moved
+    // forward and was given to `pushStackDedup`.
+    advanceFully(stack, newStacks) {
+        let pos = stack.pos;
+        for (;;) {
+            if (!this.advanceStack(stack, null, null))
+                return false;
+            if (stack.pos > pos) {
+                pushStackDedup(stack, newStacks);
+                return true;
+            }
+        }
+    }
+    runRecovery(stacks, tokens, newStacks) {
+        let finished = null, restarted = false;
+        for (let i = 0; i < stacks.length; i++) {
+            let stack = stacks[i], token = tokens[i << 1], tokenEnd = tokens[(i << 1) + 1];
+            let base = verbose ? this.stackID(stack) + " -> " : "";
+            if (stack.deadEnd) {
+                if (restarted)
+                    continue;
+                restarted = true;
+                stack.restart();
+                if (verbose)
+                    console.log(base + this.stackID(stack) + " (restarted)");
+                let done = this.advanceFully(stack, newStacks);
+                if (done)
+                    continue;
+            }
+            let force = stack.split(), forceBase = base;
+            for (let j = 0; j < 10 /* Rec.ForceReduceLimit */ && force.forceReduce(); j++) {
+                if (verbose)
+                    console.log(forceBase + this.stackID(force) + " (via force-reduce)");
+                let done = this.advanceFully(force, newStacks);
+                if (done)
+                    break;
+                if (verbose)
+                    forceBase = this.stackID(force) + " -> ";
+            }
+            for (let insert of stack.recoverByInsert(token)) {
+                if (verbose)
+                    console.log(base + this.stackID(insert) + " (via recover-insert)");
+                this.advanceFully(insert, newStacks);
+            }
+            if (this.stream.end > stack.pos) {
+                if (tokenEnd == stack.pos) {
+                    tokenEnd++;
+                    token = 0 /* Term.Err */;
+                }
+                stack.recoverByDelete(token, tokenEnd);
+                if (verbose)
+                    console.log(base + this.stackID(stack) + ` (via recover-delete ${this.parser.getName(token)})`);
+                pushStackDedup(stack, newStacks);
+            }
+            else if (!finished || finished.score < force.score) {
+                finished = force;
+            }
+        }
+        return finished;
+    }
+    // Convert the stack's buffer to a syntax tree.
+    stackToTree(stack) {
+        stack.close();
+        return Tree.build({ buffer: StackBufferCursor.create(stack),
+            nodeSet: this.parser.nodeSet,
+            topID: this.topTerm,
+            maxBufferLength: this.parser.bufferLength,
+            reused: this.reused,
+            start: this.ranges[0].from,
+            length: stack.pos - this.ranges[0].from,
+            minRepeatType: this.parser.minRepeatTerm });
+    }
+    stackID(stack) {
+        let id = (stackIDs || (stackIDs = new WeakMap)).get(stack);
+        if (!id)
+            stackIDs.set(stack, id = String.fromCodePoint(this.nextStackID++));
+        return id + stack;
+    }
+}
+function pushStackDedup(stack, newStacks) {
+    for (let i = 0; i < newStacks.length; i++) {
+        let other = newStacks[i];
+        if (other.pos == stack.pos && other.sameState(stack)) {
+            if (newStacks[i].score < stack.score)
+                newStacks[i] = stack;
+            return;
+        }
+    }
+    newStacks.push(stack);
+}
+class Dialect {
+    constructor(source, flags, disabled) {
+        this.source = source;
+        this.flags = flags;
+        this.disabled = disabled;
+    }
+    allows(term) { return !this.disabled || this.disabled[term] == 0; }
+}
+const id = x => x;
+/**
+Context trackers are used to track stateful context (such as
+indentation in the Python grammar, or parent elements in the XML
+grammar) needed by external tokenizers. You declare them in a
+grammar file as `@context exportName from "module"`.
+
+Context values should be immutable, and can be updated (replaced)
+on shift or reduce actions.
+
+The export used in a `@context` declaration should be of this
+type.
+*/
+class ContextTracker {
+    /**
+    Define a context tracker.
+    */
+    constructor(spec) {
+        this.start = spec.start;
+        this.shift = spec.shift || id;
+        this.reduce = spec.reduce || id;
+        this.reuse = spec.reuse || id;
+        this.hash = spec.hash || (() => 0);
+        this.strict = spec.strict !== false;
+    }
+}
+/**
+Holds the parse tables for a given grammar, as generated by
+`lezer-generator`, and provides [methods](#common.Parser) to parse
+content with.
+*/
+class LRParser extends Parser {
+    /**
+    @internal
+    */
+    constructor(spec) {
+        super();
+        /**
+        @internal
+        */
+        this.wrappers = [];
+        if (spec.version != 14 /* File.Version */)
+            throw new RangeError(`Parser version (${spec.version}) doesn't match runtime version (${14 /* File.Version */})`);
+        let nodeNames = spec.nodeNames.split(" ");
+        this.minRepeatTerm = nodeNames.length;
+        for (let i = 0; i < spec.repeatNodeCount; i++)
+            nodeNames.push("");
+        let topTerms = Object.keys(spec.topRules).map(r => spec.topRules[r][1]);
+        let nodeProps = [];
+        for (let i = 0; i < nodeNames.length; i++)
+            nodeProps.push([]);
+        function setProp(nodeID, prop, value) {
+            nodeProps[nodeID].push([prop, prop.deserialize(String(value))]);
+        }
+        if (spec.nodeProps)
+            for (let propSpec of spec.nodeProps) {
+                let prop = propSpec[0];
+                if (typeof prop == "string")
+                    prop = dist_NodeProp[prop];
+                for (let i = 1; i < propSpec.length;) {
+                    let next = propSpec[i++];
+                    if (next >= 0) {
+                        setProp(next, prop, propSpec[i++]);
+                    }
+                    else {
+                        let value = propSpec[i + -next];
+                        for (let j = -next; j > 0; j--)
+                            setProp(propSpec[i++], prop, value);
+                        i++;
+                    }
+                }
+            }
+        this.nodeSet = new NodeSet(nodeNames.map((name, i) => NodeType.define({
+            name: i >= this.minRepeatTerm ? undefined : name,
+            id: i,
+            props: nodeProps[i],
+            top: topTerms.indexOf(i) > -1,
+            error: i == 0,
+            skipped: spec.skippedNodes && spec.skippedNodes.indexOf(i) > -1
+        })));
+        if (spec.propSources)
+            this.nodeSet = this.nodeSet.extend(...spec.propSources);
+        this.strict = false;
+        this.bufferLength = DefaultBufferLength;
+        let tokenArray = decodeArray(spec.tokenData);
+        this.context = spec.context;
+        this.specializerSpecs = spec.specialized || [];
+        this.specialized = new Uint16Array(this.specializerSpecs.length);
+        for (let i = 0; i < this.specializerSpecs.length; i++)
+            this.specialized[i] = this.specializerSpecs[i].term;
+        this.specializers = this.specializerSpecs.map(getSpecializer);
+        this.states = decodeArray(spec.states, Uint32Array);
+        this.data = decodeArray(spec.stateData);
+        this.goto = decodeArray(spec.goto);
+        this.maxTerm = spec.maxTerm;
+        this.tokenizers = spec.tokenizers.map(value => typeof value == "number" ? new TokenGroup(tokenArray, value) : value);
+        this.topRules = spec.topRules;
+        this.dialects = spec.dialects || {};
+        this.dynamicPrecedences = spec.dynamicPrecedences || null;
+        this.tokenPrecTable = spec.tokenPrec;
+        this.termNames = spec.termNames || null;
+        this.maxNode = this.nodeSet.types.length - 1;
+        this.dialect = this.parseDialect();
+        this.top = this.topRules[Object.keys(this.topRules)[0]];
+    }
+    createParse(input, fragments, ranges) {
+        let parse = new Parse(this, input, fragments, ranges);
+        for (let w of this.wrappers)
+            parse = w(parse, input, fragments, ranges);
+        return parse;
+    }
+    /**
+    Get a goto table entry @internal
+    */
+    getGoto(state, term, loose = false) {
+        let table = this.goto;
+        if (term >= table[0])
+            return -1;
+        for (let pos = table[term + 1];;) {
+            let groupTag = table[pos++], last = groupTag & 1;
+            let target = table[pos++];
+            if (last && loose)
+                return target;
+            for (let end = pos + (groupTag >> 1); pos < end; pos++)
+                if (table[pos] == state)
+                    return target;
+            if (last)
+                return -1;
+        }
+    }
+    /**
+    Check if this state has an action for a given terminal @internal
+    */
+    hasAction(state, terminal) {
+        let data = this.data;
+        for (let set = 0; set < 2; set++) {
+            for (let i = this.stateSlot(state, set ? 2 /* ParseState.Skip */ : 1 /* ParseState.Actions */), next;; i += 3) {
+                if ((next = data[i]) == 65535 /* Seq.End */) {
+                    if (data[i + 1] == 1 /* Seq.Next */)
+                        next = data[i = pair(data, i + 2)];
+                    else if (data[i + 1] == 2 /* Seq.Other */)
+                        return pair(data, i + 2);
+                    else
+                        break;
+                }
+                if (next == terminal || next == 0 /* Term.Err */)
+                    return pair(data, i + 1);
+            }
+        }
+        return 0;
+    }
+    /**
+    @internal
+    */
+    stateSlot(state, slot) {
+        return this.states[(state * 6 /* ParseState.Size */) + slot];
+    }
+    /**
+    @internal
+    */
+    stateFlag(state, flag) {
+        return (this.stateSlot(state, 0 /* ParseState.Flags */) & flag) > 0;
+    }
+    /**
+    @internal
+    */
+    validAction(state, action) {
+        return !!this.allActions(state, a => a == action ? true : null);
+    }
+    /**
+    @internal
+    */
+    allActions(state, action) {
+        let deflt = this.stateSlot(state, 4 /* ParseState.DefaultReduce */);
+        let result = deflt ? action(deflt) : undefined;
+        for (let i = this.stateSlot(state, 1 /* ParseState.Actions */); result == null; i += 3) {
+            if (this.data[i] == 65535 /* Seq.End */) {
+                if (this.data[i + 1] == 1 /* Seq.Next */)
+                    i = pair(this.data, i + 2);
+                else
+                    break;
+            }
+            result = action(pair(this.data, i + 1));
+        }
+        return result;
+    }
+    /**
+    Get the states that can follow this one through shift actions or
+    goto jumps. @internal
+    */
+    nextStates(state) {
+        let result = [];
+        for (let i = this.stateSlot(state, 1 /* ParseState.Actions */);; i += 3) {
+            if (this.data[i] == 65535 /* Seq.End */) {
+                if (this.data[i + 1] == 1 /* Seq.Next */)
+                    i = pair(this.data, i + 2);
+                else
+                    break;
+            }
+            if ((this.data[i + 2] & (65536 /* Action.ReduceFlag */ >> 16)) == 0) {
+                let value = this.data[i + 1];
+                if (!result.some((v, i) => (i & 1) && v == value))
+                    result.push(this.data[i], value);
+            }
+        }
+        return result;
+    }
+    /**
+    Configure the parser. Returns a new parser instance that has the
+    given settings modified. Settings not provided in `config` are
+    kept from the original parser.
+    */
+    configure(config) {
+        // Hideous reflection-based kludge to make it easy to create a
+        // slightly modified copy of a parser.
+        let copy = Object.assign(Object.create(LRParser.prototype), this);
+        if (config.props)
+            copy.nodeSet = this.nodeSet.extend(...config.props);
+        if (config.top) {
+            let info = this.topRules[config.top];
+            if (!info)
+                throw new RangeError(`Invalid top rule name ${config.top}`);
+            copy.top = info;
+        }
+        if (config.tokenizers)
+            copy.tokenizers = this.tokenizers.map(t => {
+                let found = config.tokenizers.find(r => r.from == t);
+                return found ? found.to : t;
+            });
+        if (config.specializers) {
+            copy.specializers = this.specializers.slice();
+            copy.specializerSpecs = this.specializerSpecs.map((s, i) => {
+                let found = config.specializers.find(r => r.from == s.external);
+                if (!found)
+                    return s;
+                let spec = Object.assign(Object.assign({}, s), { external: found.to });
+                copy.specializers[i] = getSpecializer(spec);
+                return spec;
+            });
+        }
+        if (config.contextTracker)
+            copy.context = config.contextTracker;
+        if (config.dialect)
+            copy.dialect = this.parseDialect(config.dialect);
+        if (config.strict != null)
+            copy.strict = config.strict;
+        if (config.wrap)
+            copy.wrappers = copy.wrappers.concat(config.wrap);
+        if (config.bufferLength != null)
+            copy.bufferLength = config.bufferLength;
+        return copy;
+    }
+    /**
+    Tells you whether any [parse wrappers](#lr.ParserConfig.wrap)
+    are registered for this parser.
+    */
+    hasWrappers() {
+        return this.wrappers.length > 0;
+    }
+    /**
+    Returns the name associated with a given term. This will only
+    work for all terms when the parser was generated with the
+    `--names` option. By default, only the names of tagged terms are
+    stored.
+    */
+    getName(term) {
+        return this.termNames ? this.termNames[term] : String(term <= this.maxNode && this.nodeSet.types[term].name || term);
+    }
+    /**
+    The eof term id is always allocated directly after the node
+    types. @internal
+    */
+    get eofTerm() { return this.maxNode + 1; }
+    /**
+    The type of top node produced by the parser.
+    */
+    get topNode() { return this.nodeSet.types[this.top[1]]; }
+    /**
+    @internal
+    */
+    dynamicPrecedence(term) {
+        let prec = this.dynamicPrecedences;
+        return prec == null ? 0 : prec[term] || 0;
+    }
+    /**
+    @internal
+    */
+    parseDialect(dialect) {
+        let values = Object.keys(this.dialects), flags = values.map(() => false);
+        if (dialect)
+            for (let part of dialect.split(" ")) {
+                let id = values.indexOf(part);
+                if (id >= 0)
+                    flags[id] = true;
+            }
+        let disabled = null;
+        for (let i = 0; i < values.length; i++)
+            if (!flags[i]) {
+                for (let j = this.dialects[values[i]], id; (id = this.data[j++]) != 65535 /* Seq.End */;)
+                    (disabled || (disabled = new Uint8Array(this.maxTerm + 1)))[id] = 1;
+            }
+        return new Dialect(dialect, flags, disabled);
+    }
+    /**
+    Used by the output of the parser generator. Not available to
+    user code. @hide
+    */
+    static deserialize(spec) {
+        return new LRParser(spec);
+    }
+}
+function pair(data, off) { return data[off] | (data[off + 1] << 16); }
+function findFinished(stacks) {
+    let best = null;
+    for (let stack of stacks) {
+        let stopped = stack.p.stoppedAt;
+        if ((stack.pos == stack.p.stream.end || stopped != null && stack.pos > stopped) &&
+            stack.p.parser.stateFlag(stack.state, 2 /* StateFlag.Accepting */) &&
+            (!best || best.score < stack.score))
+            best = stack;
+    }
+    return best;
+}
+function getSpecializer(spec) {
+    if (spec.external) {
+        let mask = spec.extend ? 1 /* Specialize.Extend */ : 0 /* Specialize.Specialize */;
+        return (value, stack) => (spec.external(value, stack) << 1) | mask;
+    }
+    return spec.get;
+}
+
+
+
+;// CONCATENATED MODULE: ./node_modules/@grafana/lezer-logql/index.es.js
+
+
+// This file was generated by lezer-generator. You probably shouldn't edit it.
+const Json$1 = 1,
+  Logfmt$1 = 2,
+  Unpack$1 = 3,
+  Pattern$1 = 4,
+  Regexp$1 = 5,
+  Unwrap$1 = 6,
+  LabelFormat$1 = 7,
+  LineFormat$1 = 8,
+  LabelReplace$1 = 9,
+  Vector$1 = 10,
+  Offset$1 = 11,
+  Bool$1 = 12,
+  On$1 = 13,
+  Ignoring$1 = 14,
+  GroupLeft$1 = 15,
+  GroupRight$1 = 16,
+  Decolorize$1 = 17,
+  Drop$1 = 18,
+  Keep$1 = 19,
+  By$1 = 20,
+  Without$1 = 21,
+  And$1 = 22,
+  Or$1 = 23,
+  Unless$1 = 24,
+  Sum$1 = 25,
+  Avg$1 = 26,
+  Count$1 = 27,
+  Max$1 = 28,
+  Min$1 = 29,
+  Stddev$1 = 30,
+  Stdvar$1 = 31,
+  Bottomk$1 = 32,
+  Topk$1 = 33,
+  Sort$1 = 34,
+  Sort_Desc$1 = 35;
+
+const keywordTokens = {
+  json: Json$1,
+  logfmt: Logfmt$1,
+  unpack: Unpack$1,
+  pattern: Pattern$1,
+  regexp: Regexp$1,
+  label_format: LabelFormat$1,
+  line_format: LineFormat$1,
+  label_replace: LabelReplace$1,
+  vector: Vector$1,
+  offset: Offset$1,
+  bool: Bool$1,
+  on: On$1,
+  ignoring: Ignoring$1,
+  group_left: GroupLeft$1,
+  group_right: GroupRight$1,
+  unwrap: Unwrap$1,
+  decolorize: Decolorize$1,
+  drop: Drop$1,
+  keep: Keep$1,
+};
+
+const specializeIdentifier = (value) => {
+  return keywordTokens[value.toLowerCase()] || -1;
+};
+
+const contextualKeywordTokens = {
+  by: By$1,
+  without: Without$1,
+  and: And$1,
+  or: Or$1,
+  unless: Unless$1,
+  sum: Sum$1,
+  avg: Avg$1,
+  count: Count$1,
+  max: Max$1,
+  min: Min$1,
+  stddev: Stddev$1,
+  stdvar: Stdvar$1,
+  bottomk: Bottomk$1,
+  topk: Topk$1,
+  sort: Sort$1,
+  sort_desc: Sort_Desc$1,
+};
+
+const extendIdentifier = (value) => {
+  return contextualKeywordTokens[value.toLowerCase()] || -1;
+};
+
+// This file was generated by lezer-generator. You probably shouldn't edit it.
+const spec_Identifier = {__proto__:null,ip:295, count_over_time:301, rate:303, rate_counter:305, bytes_over_time:307, bytes_rate:309, avg_over_time:311, sum_over_time:313, min_over_time:315, max_over_time:317, stddev_over_time:319, stdvar_over_time:321, quantile_over_time:323, first_over_time:325, last_over_time:327, absent_over_time:329, bytes:335, duration:337, duration_seconds:339};
+const parser = LRParser.deserialize({
+  version: 14,
+  states: "EtOYQPOOO#cQPO'#DUOOQO'#ER'#ERO#hQPO'#ERO$}QPO'#DTOYQPO'#DTOOQO'#Ed'#EdO%[QPO'#EcOOQO'#FP'#FPO%aQPO'#FOQ%lQPOOO&mQPO'#F]O&rQPO'#F^OOQO'#Eb'#EbOOQO'#DS'#DSOOQO'#Ee'#EeOOQO'#Ef'#EfOOQO'#Eg'#EgOOQO'#Eh'#EhOOQO'#Ei'#EiOOQO'#Ej'#EjOOQO'#Ek'#EkOOQO'#El'#ElOOQO'#Em'#EmOOQO'#En'#EnOOQO'#Eo'#EoOOQO'#Ep'#EpOOQO'#Eq'#EqOOQO'#Er'#ErOOQO'#Es'#EsO&wQPO'#DWOOQO'#DV'#DVO'VQPO,59pOOQO,5:m,5:mOOQO'#Dc'#DcO'_QPO'#DbO'gQPO'#DaO)lQPO'#D`O*{QPO'#D`OOQO'#D_'#D_O+sQPO,59oO-}QPO,59oO.UQPO,5:|O.]QPO,5:}O.hQPO'#E|O0sQPO,5;jO0zQPO,5;jO1PQPO,5;lO1PQPO,5;lO1PQPO,5;lO1PQPO,5;lO1PQPO,5;lO1PQPO,5;lOYQPO,5;wO3cQPO,5;xO3hQPO,59rO#cQPO,59qOOQO1G/[1G/[OOQO'#Dh'#DhO3mQPO,59|O5^QPO,59|OOQO'#Di'#DiO5cQPO,59{OOQO,59{,59{O5kQPO'#DWO6YQPO'#DlO8PQPO'#DoO9sQPO'#DoOOQO'#Do'#DoOOQO'#Dv'#DvOOQO'#Dt'#DtO+kQPO'#DtO9xQPO,59zO;iQPO'#EVO;nQPO'#EWOOQO'#EZ'#EZO;sQPO'#E[O;xQPO'#E_OOQO,59z,59zOOQO,59y,59yOOQO1G/Z1G/ZOOQO1G0h1G0hO;}QPO'#EtO.`QPO'#EtO<XQPO1G0iO<^QPO1G0iO<cQPO,5;hO=oQPO1G1UO=vQPO1G1UO=}QPO1G1UO>UQPO'#FSO@dQPO'#FRO@nQPO'#FROYQPO1G1WOYQPO1G1WOYQPO1G1WOYQPO1G1WOYQPO1G1WOYQPO1G1WO@xQPO1G1cOAPQPO1G1dOOQO1G/^1G/^OOQO1G/]1G/]O5cQPO1G/hOAUQPO1G/hOAZQPO'#DjOBzQPO'#DjOOQO1G/g1G/gOCbQPO,59rOCPQPO,5:cOOQO'#Dm'#DmOClQPO,5:WOEcQPO'#DrOOQO'#Dq'#DqOGVQPO,5:_OHvQPO,5:[OOQO,5:Z,5:ZOJgQPO,5:`O+kQPO,5:`O+kQPO,5:`OOQO,5:q,5:qOJuQPO'#EYOOQO'#EX'#EXOJzQPO,5:rOLkQPO'#E^OOQO'#E^'#E^OOQO'#E]'#E]ONbQPO,5:vO!!RQPO'#EaOOQO'#Ea'#EaOOQO'#E`'#E`O!#xQPO,5:yO!%iQPO'#D`O;}QPO,5;`O!%pQPO'#EuO!%uQPO,5;`O!%}QPO,5;`O!&[QPO,5;`O!&iQPO,5;`O!&nQPO7+&TO.`QPO7+&TOOQO'#E}'#E}O!(OQPO1G1SOOQO1G1S1G1SOYQPO7+&pO!(WQPO7+&pO!)hQPO7+&pO!)oQPO7+&pO!)vQQO'#FTOOQO,5;n,5;nO!,UQPO,5;mO!,]QPO,5;mO!-nQPO7+&rO!-uQPO7+&rOOQO7+&r7+&rO!.SQPO7+&rO!.ZQPO7+&rO!/`QPO7+&rO!/pQPO7+&}OOQO7+'O7+'OOOQO7+%S7+%SO!/uQPO7+%SO5cQPO,5:UO!/zQPO,5:UO!0PQPO1G/{OOQO1G/}1G/}OOQO1G0U1G0UOOQO1G0W1G0WOOQO,5:X,5:XO!0UQPO1G/yO!1uQPO,5:^O!1zQPO,5:]OOQO1G/z1G/zO!2PQPO1G/zO!3pQPO,5:tO;nQPO,5:sO;sQPO,5:wO;xQPO,5:zO!3xQPO,5;cO!%uQPO1G0zO!4WQPO1G0zO!4`QPO,5;aO+kQPO,5;cO!4eQPO1G0zO!4oQPO'#EvO!4tQPO1G0zO!4eQPO1G0zO!4|QPO1G0zO!5ZQPO1G0zO!%xQPO1G0zOOQO1G0z1G0zOOQO<<Io<<IoO!5fQPO<<IoO!5kQPO,5;iOOQO7+&n7+&nO!5pQPO<<J[OOQO<<J[<<J[OYQPO<<J[OOQO'#FV'#FVO!5wQPO,5;oOOQO'#FU'#FUOOQO,5;o,5;oOOQO1G1X1G1XO!6PQPO1G1XO!8YQPO<<JiOOQO<<Hn<<HnOOQO1G/p1G/pO!8_QPO1G/pO!8dQPO7+%gOOQO1G/x1G/xOOQO1G/w1G/wOOQO1G0`1G0`OOQO1G0_1G0_OOQO1G0c1G0cOOQO1G0f1G0fOOQO'#Ex'#ExOOQO1G0}1G0}O!8iQPO1G0}OOQO'#Ey'#EyOOQO'#Ez'#EzOOQO'#E{'#E{OOQO7+&f7+&fOOQO1G0{1G0{O!8nQPO1G0}O!9SQPO7+&fOOQO,5;b,5;bO!9[QPO7+&fO!%xQPO7+&fO!9fQPO7+&fO!9qQPOAN?ZOOQO1G1T1G1TO!;RQPOAN?vO!<cQPOAN?vO!<jQQO1G1ZOOQO1G1Z1G1ZOOQO7+&s7+&sO!<rQPOAN@TOOQO7+%[7+%[O!<wQPO<<IRO!<|QPO7+&iO!=RQPO<<JQO!=ZQPO<<JQO!=cQPO'#EwO!=hQPO<<JQOOQOG24uG24uOOQOG25bG25bOOQO1G1[1G1[OOQO7+&u7+&uO!=pQPOG25oOOQOAN>mAN>mO!=uQPO<<JTOOQOAN?lAN?lO!=zQPOAN?lO!>SQPOLD+ZOOQOAN?oAN?oOOQO,5:r,5:rO!>XQPO!$'NuO!>^QPO!)9DaO!>cQPO!.K9{OOQO!4//g!4//gO;nQPO'#EWO!>hQPO'#D`O!?`QPO,59oO!@fQPO'#DTOYQPO1G1WOYQPO1G1WOYQPO1G1WOYQPO1G1WOYQPO1G1WOYQPO1G1WO1PQPO,5;lO1PQPO,5;lO1PQPO,5;lO1PQPO,5;lO1PQPO,5;lO1PQPO,5;lO!AqQPO7+&rO!AxQPO7+&rO!BVQPO7+&rO!C_QPO7+&rO!CfQPO7+&rO!B^QPO'#FQ",
+  stateData: "!Cx~O$TOStOS~OXZOY[OiWOjWOkWOlWOmWOnWOoWOpWOqWOrWOsWO!vQO!wRO!xRO$UPO$YTO$[_O$]`O$^aO$_bO$`cO$adO$beO$cfO$dgO$ehO$fiO$gjO$hkO$ilO$jmO~O{nO~O!vqO~O!OrO!QrO!WrO!XrO!YrO!ZrOfwXgwXhwX!lwX!nwX!owX!pwX!qwX!wwX!xwX#{wX#|wX#}wX$OwX~O!_vO$RwX$ZwX~P#mO$Y{O~Od|Oe|O$Y}O~Of!QOg!POh!QO!O!UO!l!UO!n!UO!o!UO!p!UO!q!UO!w!RO!x!RO#{!SO#|!SO#}!SO$O!TO~O$Y!VO~O$Y!WO~O|!XO!O!XO!P!XO!Q!XO~O$V!YO$W!ZO~O}!]O$X!_O~Og!`Of!TXh!TX!O!TX!Q!TX!W!TX!X!TX!Y!TX!Z!TX!_!TX!l!TX!n!TX!o!TX!p!TX!q!TX!w!TX!x!TX#{!TX#|!TX#}!TX$O!TX$R!TX$Z!TX$k!TX$V!TX~O!OrO!QrO!WrO!XrO!YrO!ZrO~Of!SXg!SXh!SX!_!SX!l!SX!n!SX!o!SX!p!SX!q!SX!w!SX!x!SX#{!SX#|!SX#}!SX$O!SX$R!SX$Z!SX$k!SX$V!SX~P)WOP!dOQ!cOR!fOS!eOT!eOV!lOW!kOa!mOb!nOc!oO{!bO$Y!iO~O!_vOfwagwahwa!lwa!nwa!owa!pwa!qwa!wwa!xwa#{wa#|wa#}wa$Owa$Rwa$Zwa~P)WOfvXgvXhvX!OvX!lvX!nvX!ovX!pvX!qvX!wvX!xvX#{vX#|vX#}vX$OvX~O$Z!rO~P,|O$Z!sO~P,|O!v!wO$UPO$Y!uO~O$Y!xO~OXZOY[OiWOjWOkWOlWOmWOnWOoWOpWOqWOrWOsWO!wRO!xRO$UPO$YTO$[_O$]`O$^aO$_bO$`cO$adO$beO$cfO$dgO$ehO$fiO$gjO$hkO$ilO$jmO~O!v!yO~P.mO$Y!{O~O[#OO]!|O^!|OX#uPY#uPi#uPj#uPk#uPl#uPm#uPn#uPo#uPp#uPq#uPr#uPs#uP!v#uP!w#uP!x#uP$U#uP$Y#uP$[#uP$]#uP$^#uP$_#uP$`#uP$a#uP$b#uP$c#uP$d#uP$e#uP$f#uP$g#uP$h#uP$i#uP$j#uP~O!v#WO~O}#XO~Og#ZOf!Uah!Ua!O!Ua!Q!Ua!W!Ua!X!Ua!Y!Ua!Z!Ua!_!Ua!l!Ua!n!Ua!o!Ua!p!Ua!q!Ua!w!Ua!x!Ua#{!Ua#|!Ua#}!Ua$O!Ua$R!Ua$Z!Ua$k!Ua$V!Ua~O$Y#[O~O}#]O$X!_O~O|#`O!O#`O!P!XO!Q!XO!l#aO!n#aO!o#aO!p#aO!q#aO~O{#dO!b#bOf!`Xg!`Xh!`X!O!`X!Q!`X!W!`X!X!`X!Y!`X!Z!`X!_!`X!l!`X!n!`X!o!`X!p!`X!q!`X!w!`X!x!`X#{!`X#|!`X#}!`X$O!`X$R!`X$Z!`X$k!`X$V!`X~O{#dOf!cXg!cXh!cX!O!cX!Q!cX!W!cX!X!cX!Y!cX!Z!cX!_!cX!l!cX!n!cX!o!cX!p!cX!q!cX!w!cX!x!cX#{!cX#|!cX#}!cX$O!cX$R!cX$Z!cX$k!cX$V!cX~O}#hO~Of#jOg#kO$V#jOh!Sa!O!Sa!Q!Sa!W!Sa!X!Sa!Y!Sa!Z!Sa!_!Sa!l!Sa!n!Sa!o!Sa!p!Sa!q!Sa!w!Sa!x!Sa#{!Sa#|!Sa#}!Sa$O!Sa$R!Sa$Z!Sa$k!Sa~O}#lO~O{#mO~O{#pO~O{#tO~O!_#xO$k#zO~P)WO$Z$PO~O$V$QO~O{$RO$Z$TO~Of!uXg!uXh!uX!O!uX!l!uX!n!uX!o!uX!p!uX!q!uX!w!uX!x!uX#{!uX#|!uX#}!uX$O!uX$Z!uX~O$V$UO~P<kO$Z$VO~P,|O!v$WO~P.mO$Y$YO~OX#uXY#uXi#uXj#uXk#uXl#uXm#uXn#uXo#uXp#uXq#uXr#uXs#uX!v#uX!w#uX!x#uX$U#uX$Y#uX$[#uX$]#uX$^#uX$_#uX$`#uX$a#uX$b#uX$c#uX$d#uX$e#uX$f#uX$g#uX$h#uX$i#uX$j#uX~O_$[O`$[O~P>ZO]!|O^!|O~P>ZO$V$dO~P,|O$Z$eO~O}$gO~Og$hOf!^Xh!^X!O!^X!Q!^X!W!^X!X!^X!Y!^X!Z!^X!_!^X!l!^X!n!^X!o!^X!p!^X!q!^X!w!^X!x!^X#{!^X#|!^X#}!^X$O!^X$R!^X$Z!^X$k!^X$V!^X~O$Y$iO~O!m$kO!s$lO!vQO!wRO!xRO~O}#XO$X!_O~PCPO{#dO!b$nOf!`ag!`ah!`a!O!`a!Q!`a!W!`a!X!`a!Y!`a!Z!`a!_!`a!l!`a!n!`a!o!`a!p!`a!q!`a!w!`a!x!`a#{!`a#|!`a#}!`a$O!`a$R!`a$Z!`a$k!`a$V!`a~O|$pOf!fXg!fXh!fX!O!fX!Q!fX!W!fX!X!fX!Y!fX!Z!fX!_!fX!l!fX!n!fX!o!fX!p!fX!q!fX!w!fX!x!fX#{!fX#|!fX#}!fX$O!fX$R!fX$V!fX$Z!fX$k!fX~O$V$qOf!gag!gah!ga!O!ga!Q!ga!W!ga!X!ga!Y!ga!Z!ga!_!ga!l!ga!n!ga!o!ga!p!ga!q!ga!w!ga!x!ga#{!ga#|!ga#}!ga$O!ga$R!ga$Z!ga$k!ga~O$V$qOf!dag!dah!da!O!da!Q!da!W!da!X!da!Y!da!Z!da!_!da!l!da!n!da!o!da!p!da!q!da!w!da!x!da#{!da#|!da#}!da$O!da$R!da$Z!da$k!da~Of#jOg#kO$V#jO$Z$rO~O|$tO~O$V$uOf!zag!zah!za!O!za!Q!za!W!za!X!za!Y!za!Z!za!_!za!l!za!n!za!o!za!p!za!q!za!w!za!x!za#{!za#|!za#}!za$O!za$R!za$Z!za$k!za~O|!XO!O!XO!P!XO!Q!XOf#QXg#QXh#QX!W#QX!X#QX!Y#QX!Z#QX!_#QX!l#QX!n#QX!o#QX!p#QX!q#QX!w#QX!x#QX#{#QX#|#QX#}#QX$O#QX$R#QX$V#QX$Z#QX$k#QX~O$V$vOf#Oag#Oah#Oa!O#Oa!Q#Oa!W#Oa!X#Oa!Y#Oa!Z#Oa!_#Oa!l#Oa!n#Oa!o#Oa!p#Oa!q#Oa!w#Oa!x#Oa#{#Oa#|#Oa#}#Oa$O#Oa$R#Oa$Z#Oa$k#Oa~O|!XO!O!XO!P!XO!Q!XOf#TXg#TXh#TX!W#TX!X#TX!Y#TX!Z#TX!_#TX!l#TX!n#TX!o#TX!p#TX!q#TX!w#TX!x#TX#{#TX#|#TX#}#TX$O#TX$R#TX$V#TX$Z#TX$k#TX~O$V$wOf#Rag#Rah#Ra!O#Ra!Q#Ra!W#Ra!X#Ra!Y#Ra!Z#Ra!_#Ra!l#Ra!n#Ra!o#Ra!p#Ra!q#Ra!w#Ra!x#Ra#{#Ra#|#Ra#}#Ra$O#Ra$R#Ra$Z#Ra$k#Ra~OU$xO~P*{O!m${O~O!_$|O$k#zO~OZ%OO!_#xO$Z#ha~P)WO!_#xO$Z%TO$k#zO~P)WO$Z%UO~Od|Oe|Of#Vqg#Vqh#Vq!O#Vq!l#Vq!n#Vq!o#Vq!p#Vq!q#Vq!w#Vq!x#Vq#{#Vq#|#Vq#}#Vq$O#Vq$R#Vq$Z#Vq$V#Vq~O$V%XO$Z%YO~Od|Oe|Of#rqg#rqh#rq!O#rq!l#rq!n#rq!o#rq!p#rq!q#rq!w#rq!x#rq#{#rq#|#rq#}#rq$O#rq$R#rq$Z#rq$V#rq~O$V%]O~P<kO$Z%[O~P,|O#z%^O$Z%aO~OX#uaY#uai#uaj#uak#ual#uam#uan#uao#uap#uaq#uar#uas#ua!v#ua!w#ua!x#ua$U#ua$[#ua$]#ua$^#ua$_#ua$`#ua$a#ua$b#ua$c#ua$d#ua$e#ua$f#ua$g#ua$h#ua$i#ua$j#ua~O$Y$YO~P!*OO_%cO`%cO$Y#ua~P!*OOf!QOh!QO!O!UO!l!UO!n!UO!o!UO!p!UO!q!UO!w!RO!x!RO#{#tq#|#tq#}#tq$O#tq$R#tq$Z#tq~Og#tq~P!,jOf#tqg#tqh#tq~P!,pOg!PO~P!,jO$R#tq$Z#tq~P%lOf#tqg#tqh#tq!O#tq!l#tq!n#tq!o#tq!p#tq!q#tq#{#tq#|#tq#}#tq$O#tq~O!w!RO!x!RO$R#tq$Z#tq~P!.eO}%dO~O$Z%eO~O}%gO~O$Y%hO~O$V$qOf!gig!gih!gi!O!gi!Q!gi!W!gi!X!gi!Y!gi!Z!gi!_!gi!l!gi!n!gi!o!gi!p!gi!q!gi!w!gi!x!gi#{!gi#|!gi#}!gi$O!gi$R!gi$Z!gi$k!gi~O}%iO~O{#dO~Of#jO$V#jOg!hih!hi!O!hi!Q!hi!W!hi!X!hi!Y!hi!Z!hi!_!hi!l!hi!n!hi!o!hi!p!hi!q!hi!w!hi!x!hi#{!hi#|!hi#}!hi$O!hi$R!hi$Z!hi$k!hi~O{%kO}%kO~O{%pO$m%rO$n%sO$o%tO~OZ%OO$Z#hi~O$l%vO~O!_#xO$Z#hi~P)WO!m%yO~O!_$|O$Z#hi~O!_#xO$Z%{O$k#zO~P)WO!_$|O$Z%{O$k#zO~O$Z%}O~O{&OO~O$Z&PO~P,|O$V&RO$Z&SO~O$Y$YOX#uiY#uii#uij#uik#uil#uim#uin#uio#uip#uiq#uir#uis#ui!v#ui!w#ui!x#ui$U#ui$[#ui$]#ui$^#ui$_#ui$`#ui$a#ui$b#ui$c#ui$d#ui$e#ui$f#ui$g#ui$h#ui$i#ui$j#ui~O$V&UO~O$Z&VO~O}&WO~O$Y&XO~Of#jOg#kO$V#jO!_#ki$k#ki$Z#ki~O!_$|O$Z#hq~O!_#xO$Z#hq~P)WOZ%OO!_&[O$Z#hq~Od|Oe|Of#V!Rg#V!Rh#V!R!O#V!R!l#V!R!n#V!R!o#V!R!p#V!R!q#V!R!w#V!R!x#V!R#{#V!R#|#V!R#}#V!R$O#V!R$R#V!R$Z#V!R$V#V!R~Od|Oe|Of#r!Rg#r!Rh#r!R!O#r!R!l#r!R!n#r!R!o#r!R!p#r!R!q#r!R!w#r!R!x#r!R#{#r!R#|#r!R#}#r!R$O#r!R$R#r!R$Z#r!R$V#r!R~O$Z&_O~P,|O#z%^O$Z&aO~O}&bO~O$Z&cO~O{&dO~O!_$|O$Z#hy~OZ%OO$Z#hy~OU$xO~O!_&[O$Z#hy~O$V&gO~O$Z&hO~O!_$|O$Z#h!R~O}&jO~O$V&kO~O}&lO~O$Z&mO~OP!dOQ!cOR!fOS!eOT!eOV&nOW!kOa!mOb!nOc!oO{!bO$Y!iO~O!_&oOfwagwahwa!lwa!nwa!owa!pwa!qwa!wwa!xwa#{wa#|wa#}wa$Owa$Vwa~P)WO!_&oO$VwX~P#mOf&yOh&yO!O&}O!l&}O!n&}O!o&}O!p&}O!q&}O!w&zO!x&zO#{#tq#|#tq#}#tq$O#tq$V#tq~Og#tq~P!@pOf#tqg#tqh#tq~P!@vOg&xO~P!@pOf&yOg&xOh&yO!O&}O!l&}O!n&}O!o&}O!p&}O!q&}O!w&zO!x&zO#{&{O#|&{O#}&{O$O&|O~O$V#tq~P!B^O!w&zO!x&zO$V#tq~P!.eO!m!s!v!s~",
+  goto: "1l$RPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPP$S%R%j&Y&]PPPPPP&t'W'h'v(XPPPP(h(p(yP)S)XP)S)S)[)e)S)m*O*O*XPPPPPP*XP*O*bPPP)S)S*{+R)S)S+Y+])S+c+f+l,_,t-Z-Z-Z-Z-Z-Z-Z-Z-Z-Z-Z-Z-Z-Z-Z-p-y.^.j/S/V/V/V/Y/i,_/l,_0R0w1Y1c1fPPPPP,_,_[YOT}!{$U%]Q$^#PQ$_#QS$`#R&tQ$a#SQ$b#TQ$c#UQ'O&rQ'P&sQ'Q&uQ'R&vQ'S&wR'T!Vt^O}!V!{#P#Q#R#S#T#U$U%]&r&s&t&u&v&wRyTjSOT}!V!{#P#Q#R#S#T#U$U%]S!t{$QQ#}!u]&q&r&s&t&u&v&wRpPQoP^!hv!i#j#k#x$|&oQ#Y!YS#q!n$vT#u!o$wQxSQ#y!tQ$}#|Q%R#}Q%z%QR&p&q[wS!t#|#}%Q&q]!qx#y$}%R%z&piuSx!t#y#|#}$}%Q%R%z&p&qhtSx!t#y#|#}$}%Q%R%z&p&qR!auksSux!t#y#|#}$}%Q%R%z&p&qQ!^sV#^!`#Z$hW![s!`#Z$hR$j#`Q#_!`Q$f#ZR%f$hV!pv#x&oR#c!cQ#f!cQ#g!dR$o#cU#e!c!d#cR%j$qU!jv#x&oQ#i!iQ$r#jQ$s#kR%w$|_!hv!i#j#k#x$|&o_!gv!i#j#k#x$|&ov]OT}!V!{#P#Q#R#S#T#U$U%]&r&s&t&u&v&wT$m#`#aQ#o!lR&i&nS#n!l&nR%l$uR#s!nQ#r!nR%m$vR#w!oQ#v!oR%n$wj^O#P#Q#R#S#T#U&r&s&t&u&v&wQzTQ!z}Q#V!VQ$X!{Q%Z$UR&Q%]w]OT}!V!{#P#Q#R#S#T#U$U%]&r&s&t&u&v&wwVOT}!V!{#P#Q#R#S#T#U$U%]&r&s&t&u&v&wwUOT}!V!{#P#Q#R#S#T#U$U%]&r&s&t&u&v&wQ!v{Q$O!uR%W$QS#|!t#}W$z#y#{%R%SQ%u$yQ%|%TR&Z%{Q%Q#|Q%u$zQ&]%|R&e&ZQ#{!tS$y#y%RQ%P#|Q%S#}S%x$}%QS&Y%z%|R&f&]R%q$xR%o$xQ!OXQ%V$PQ%[$VQ&^%}R&_&PR$S!xwXOT}!V!{#P#Q#R#S#T#U$U%]&r&s&t&u&v&wQ#P!PQ#Q!QQ#R!RQ#S!SQ#T!TQ#U!UQ&r&xQ&s&yQ&t&zQ&u&{Q&v&|R&w&}h!}!P!Q!R!S!T!U&x&y&z&{&|&}R$]#OQ$Z!|Q%b$[R&T%cR%_$YQ%`$YR&`&R",
+  nodeNames: "⚠ Json Logfmt Unpack Pattern Regexp Unwrap LabelFormat LineFormat LabelReplace Vector Offset Bool On Ignoring GroupLeft GroupRight Decolorize Drop Keep By Without And Or Unless Sum Avg Count Max Min Stddev Stdvar Bottomk Topk Sort Sort_Desc LineComment LogQL Expr LogExpr Selector Matchers Matcher Identifier Eq String Neq Re Nre PipelineExpr PipelineStage LineFilters LineFilter Filter PipeExact PipeMatch PipePattern Npa FilterOp Ip OrFilter Pipe LogfmtParser LogfmtParserFlags ParserFlag LabelParser JsonExpressionParser LabelExtractionExpressionList LabelExtractionExpression LogfmtExpressionParser LabelFilter IpLabelFilter UnitFilter DurationFilter Gtr Duration Gte Lss Lte Eql BytesFilter Bytes NumberFilter LiteralExpr Number Add Sub LineFormatExpr LabelFormatExpr LabelsFormat LabelFormatMatcher DecolorizeExpr DropLabelsExpr DropLabels DropLabel KeepLabelsExpr KeepLabels KeepLabel MetricExpr RangeAggregationExpr RangeOp CountOverTime Rate RateCounter BytesOverTime BytesRate AvgOverTime SumOverTime MinOverTime MaxOverTime StddevOverTime StdvarOverTime QuantileOverTime FirstOverTime LastOverTime AbsentOverTime LogRangeExpr Range OffsetExpr UnwrapExpr ConvOp BytesConv DurationConv DurationSecondsConv Grouping Labels VectorAggregationExpr VectorOp BinOpExpr BinOpModifier OnOrIgnoringModifier GroupingLabels GroupingLabelList GroupingLabel LabelName Mul Div Mod Pow LabelReplaceExpr VectorExpr",
+  maxTerm: 169,
+  skippedNodes: [0,36],
+  repeatNodeCount: 0,
+  tokenData: ">Y~RvX^#ipq#iqr$^rs$yst&muv'Uxy'Zyz'`z{'e{|'j|}'o}!O't!O!P4U!P!Q5U!Q!R5Z!R![8l![!]:k!^!_;P!_!`;^!`!a;s!c!}<Q!}#O<h#P#Q<m#Q#R<r#R#S<Q#S#T<w#T#o<Q#o#p=a#p#q=f#q#r>T#y#z#i$f$g#i#BY#BZ#i$IS$I_#i$I|$JO#i$JT$JU#i$KV$KW#i&FU&FV#i~#nY$T~X^#ipq#i#y#z#i$f$g#i#BY#BZ#i$IS$I_#i$I|$JO#i$JT$JU#i$KV$KW#i&FU&FV#i~$aR!_!`$j!`!a$o#r#s$t~$oO!O~~$tO!Z~~$yO!Q~~$|WOY$yZr$yrs%fs#O$y#O#P%k#P;'S$y;'S;=`&g<%lO$y~%kO}~~%nRO;'S$y;'S;=`%w;=`O$y~%zXOY$yZr$yrs%fs#O$y#O#P%k#P;'S$y;'S;=`&g;=`<%l$y<%lO$y~&jP;=`<%l$y~&rSt~OY&mZ;'S&m;'S;=`'O<%lO&m~'RP;=`<%l&m~'ZO#}~~'`O$Y~~'eO$Z~~'jO#{~~'oO!w~~'tO$V~~'yQ!x~}!O(P!Q![*V~(SQ#_#`(Y#g#h)g~(]P#X#Y(`~(cP#X#Y(f~(iP#d#e(l~(oP}!O(r~(uP#X#Y(x~({P#a#b)O~)RP#d#e)U~)XP#h#i)[~)_P#m#n)b~)gO!b~~)jP#h#i)m~)pP#f#g)s~)vP#]#^)y~)|P#V#W*P~*SP#h#i)b~*YZ!O!P*{!Q![*V#W#X1n#[#]+k#a#b,x#b#c/a#g#h0g#i#j/l#k#l2c#m#n3Z${$|/l~+OP!Q![+R~+UV!Q![+R#[#]+k#a#b,x#b#c/a#g#h0g#i#j/l${$|/l~+pP!m~!Q![+s~+vV!O!P,]!Q![+s#a#b,x#b#c/a#g#h0g#i#j/l${$|/l~,`P!Q![,c~,fU!Q![,c#a#b,x#b#c/a#g#h0g#i#j/l${$|/l~,}Q!m~!Q![-T#g#h.`~-WV!O!P-m!Q![-T#a#b.Y#b#c/a#g#h0g#i#j/l${$|/l~-pP!Q![-s~-vU!Q![-s#a#b.Y#b#c/a#g#h0g#i#j/l${$|/l~.]P#g#h.`~.eP!m~!Q![.h~.kT!O!P.z!Q![.h#b#c/a#i#j/l${$|/l~.}P!Q![/Q~/TS!Q![/Q#b#c/a#i#j/l${$|/l~/dP#g#h/g~/lO!m~~/oP#g#h/r~/wP!m~!Q![/z~/}R!O!P0W!Q![/z#b#c/a~0ZP!Q![0^~0aQ!Q![0^#b#c/a~0lP!m~!Q![0o~0rU!O!P1U!Q![0o#a#b.Y#b#c/a#i#j/l${$|/l~1XP!Q![1[~1_T!Q![1[#a#b.Y#b#c/a#i#j/l${$|/l~1sP!m~!Q![1v~1yW!O!P*{!Q![1v#[#]+k#a#b,x#b#c/a#g#h0g#i#j/l${$|/l~2hP!m~!Q![2k~2nX!O!P*{!Q![2k#W#X1n#[#]+k#a#b,x#b#c/a#g#h0g#i#j/l${$|/l~3`P!m~!Q![3c~3fY!O!P*{!Q![3c#W#X1n#[#]+k#a#b,x#b#c/a#g#h0g#i#j/l#k#l2c${$|/l~4XP!Q![4[~4aR!v~!Q![4[!g!h4j#X#Y4j~4mR{|4v}!O4v!Q![4|~4yP!Q![4|~5RP!v~!Q![4|~5ZO#|~~5`e!v~!O!P6q!Q![8l!d!e8W!g!h4j!i!j8]!m!n8]!o!p8]!r!s8]!v!w8]#W#X1n#X#Y4j#[#]+k#_#`8f#a#b,x#b#c/a#g#h0g#i#j/l#k#l2c#l#m:P#m#n3Z${$|/l~6vR!v~!Q![7P!g!h4j#X#Y4j~7U`!v~!Q![7P!d!e8W!g!h4j!i!j8]!m!n8]!o!p8]!r!s8]!v!w8]#X#Y4j#[#]+k#_#`8f#a#b,x#b#c/a#g#h0g#i#j/l${$|/l~8]O!s~~8`Q!d!e8W#]#^8f~8iP!d!e8W~8qd!v~!O!P6q!Q![8l!d!e8W!g!h4j!i!j8]!m!n8]!o!p8]!r!s8]!v!w8]#W#X1n#X#Y4j#[#]+k#_#`8f#a#b,x#b#c/a#g#h0g#i#j/l#k#l2c#m#n3Z${$|/l~:SR!Q![:]!c!i:]#T#Z:]~:bR!v~!Q![:]!c!i:]#T#Z:]P:pT{P!Q![:k![!]:k!c!}:k#R#S:k#T#o:k~;UP!o~!_!`;X~;^O!p~~;cQ|~!_!`;i#r#s;n~;nO!q~~;sO!P~~;xP!l~!_!`;{~<QO!n~R<XT{P#zQ!Q![<Q![!]:k!c!}<Q#R#S<Q#T#o<Q~<mO$k~~<rO$l~~<wO$O~~<zTO#S<w#S#T%f#T;'S<w;'S;=`=Z<%lO<w~=^P;=`<%l<w~=fO$U~~=kR!_~!_!`=t!`!a=y#r#s>O~=yO!W~~>OO!Y~~>TO!X~~>YO$W~",
+  tokenizers: [0, 1],
+  topRules: {"LogQL":[0,37]},
+  specialized: [{term: 43, get: (value, stack) => (specializeIdentifier(value) << 1), external: specializeIdentifier},{term: 43, get: (value, stack) => (extendIdentifier(value) << 1) | 1, external: extendIdentifier, extend: true},{term: 43, get: (value) => spec_Identifier[value] || -1}],
+  tokenPrec: 3715
+});
+// This file was generated by lezer-generator. You probably shouldn't edit it.
+const Json = 1,
+  Logfmt = 2,
+  Unpack = 3,
+  Pattern = 4,
+  Regexp = 5,
+  Unwrap = 6,
+  LabelFormat = 7,
+  LineFormat = 8,
+  LabelReplace = 9,
+  Vector = 10,
+  Offset = 11,
+  Bool = 12,
+  On = 13,
+  Ignoring = 14,
+  GroupLeft = 15,
+  GroupRight = 16,
+  Decolorize = 17,
+  Drop = 18,
+  Keep = 19,
+  By = 20,
+  Without = 21,
+  And = 22,
+  Or = 23,
+  Unless = 24,
+  Sum = 25,
+  Avg = 26,
+  Count = 27,
+  Max = 28,
+  Min = 29,
+  Stddev = 30,
+  Stdvar = 31,
+  Bottomk = 32,
+  Topk = 33,
+  Sort = 34,
+  Sort_Desc = 35,
+  LineComment = 36,
+  LogQL = 37,
+  Expr = 38,
+  LogExpr = 39,
+  Selector = 40,
+  Matchers = 41,
+  Matcher = 42,
+  Identifier = 43,
+  Eq = 44,
+  index_es_String = 45,
+  Neq = 46,
+  Re = 47,
+  Nre = 48,
+  PipelineExpr = 49,
+  PipelineStage = 50,
+  LineFilters = 51,
+  LineFilter = 52,
+  Filter = 53,
+  PipeExact = 54,
+  PipeMatch = 55,
+  PipePattern = 56,
+  Npa = 57,
+  FilterOp = 58,
+  Ip = 59,
+  OrFilter = 60,
+  Pipe = 61,
+  LogfmtParser = 62,
+  LogfmtParserFlags = 63,
+  ParserFlag = 64,
+  LabelParser = 65,
+  JsonExpressionParser = 66,
+  LabelExtractionExpressionList = 67,
+  LabelExtractionExpression = 68,
+  LogfmtExpressionParser = 69,
+  LabelFilter = 70,
+  IpLabelFilter = 71,
+  UnitFilter = 72,
+  DurationFilter = 73,
+  Gtr = 74,
+  Duration = 75,
+  Gte = 76,
+  Lss = 77,
+  Lte = 78,
+  Eql = 79,
+  BytesFilter = 80,
+  Bytes = 81,
+  NumberFilter = 82,
+  LiteralExpr = 83,
+  index_es_Number = 84,
+  Add = 85,
+  Sub = 86,
+  LineFormatExpr = 87,
+  LabelFormatExpr = 88,
+  LabelsFormat = 89,
+  LabelFormatMatcher = 90,
+  DecolorizeExpr = 91,
+  DropLabelsExpr = 92,
+  DropLabels = 93,
+  DropLabel = 94,
+  KeepLabelsExpr = 95,
+  KeepLabels = 96,
+  KeepLabel = 97,
+  MetricExpr = 98,
+  RangeAggregationExpr = 99,
+  RangeOp = 100,
+  CountOverTime = 101,
+  Rate = 102,
+  RateCounter = 103,
+  BytesOverTime = 104,
+  BytesRate = 105,
+  AvgOverTime = 106,
+  SumOverTime = 107,
+  MinOverTime = 108,
+  MaxOverTime = 109,
+  StddevOverTime = 110,
+  StdvarOverTime = 111,
+  QuantileOverTime = 112,
+  FirstOverTime = 113,
+  LastOverTime = 114,
+  AbsentOverTime = 115,
+  LogRangeExpr = 116,
+  index_es_Range = 117,
+  OffsetExpr = 118,
+  UnwrapExpr = 119,
+  ConvOp = 120,
+  BytesConv = 121,
+  DurationConv = 122,
+  DurationSecondsConv = 123,
+  Grouping = 124,
+  Labels = 125,
+  VectorAggregationExpr = 126,
+  VectorOp = 127,
+  BinOpExpr = 128,
+  BinOpModifier = 129,
+  OnOrIgnoringModifier = 130,
+  GroupingLabels = 131,
+  GroupingLabelList = 132,
+  GroupingLabel = 133,
+  LabelName = 134,
+  Mul = 135,
+  Div = 136,
+  Mod = 137,
+  Pow = 138,
+  LabelReplaceExpr = 139,
+  VectorExpr = 140;
+
+
+
+;// CONCATENATED MODULE: ./node_modules/@lezer/highlight/dist/index.js
+
+
+let nextTagID = 0;
+/**
+Highlighting tags are markers that denote a highlighting category.
+They are [associated](#highlight.styleTags) with parts of a syntax
+tree by a language mode, and then mapped to an actual CSS style by
+a [highlighter](#highlight.Highlighter).
+
+Because syntax tree node types and highlight styles have to be
+able to talk the same language, CodeMirror uses a mostly _closed_
+[vocabulary](#highlight.tags) of syntax tags (as opposed to
+traditional open string-based systems, which make it hard for
+highlighting themes to cover all the tokens produced by the
+various languages).
+
+It _is_ possible to [define](#highlight.Tag^define) your own
+highlighting tags for system-internal use (where you control both
+the language package and the highlighter), but such tags will not
+be picked up by regular highlighters (though you can derive them
+from standard tags to allow highlighters to fall back to those).
+*/
+class Tag {
+    /**
+    @internal
+    */
+    constructor(
+    /**
+    The optional name of the base tag @internal
+    */
+    name, 
+    /**
+    The set of this tag and all its parent tags, starting with
+    this one itself and sorted in order of decreasing specificity.
+    */
+    set, 
+    /**
+    The base unmodified tag that this one is based on, if it's
+    modified @internal
+    */
+    base, 
+    /**
+    The modifiers applied to this.base @internal
+    */
+    modified) {
+        this.name = name;
+        this.set = set;
+        this.base = base;
+        this.modified = modified;
+        /**
+        @internal
+        */
+        this.id = nextTagID++;
+    }
+    toString() {
+        let { name } = this;
+        for (let mod of this.modified)
+            if (mod.name)
+                name = `${mod.name}(${name})`;
+        return name;
+    }
+    static define(nameOrParent, parent) {
+        let name = typeof nameOrParent == "string" ? nameOrParent : "?";
+        if (nameOrParent instanceof Tag)
+            parent = nameOrParent;
+        if (parent === null || parent === void 0 ? void 0 : parent.base)
+            throw new Error("Can not derive from a modified tag");
+        let tag = new Tag(name, [], null, []);
+        tag.set.push(tag);
+        if (parent)
+            for (let t of parent.set)
+                tag.set.push(t);
+        return tag;
+    }
+    /**
+    Define a tag _modifier_, which is a function that, given a tag,
+    will return a tag that is a subtag of the original. Applying the
+    same modifier to a twice tag will return the same value (`m1(t1)
+    == m1(t1)`) and applying multiple modifiers will, regardless or
+    order, produce the same tag (`m1(m2(t1)) == m2(m1(t1))`).
+    
+    When multiple modifiers are applied to a given base tag, each
+    smaller set of modifiers is registered as a parent, so that for
+    example `m1(m2(m3(t1)))` is a subtype of `m1(m2(t1))`,
+    `m1(m3(t1)`, and so on.
+    */
+    static defineModifier(name) {
+        let mod = new Modifier(name);
+        return (tag) => {
+            if (tag.modified.indexOf(mod) > -1)
+                return tag;
+            return Modifier.get(tag.base || tag, tag.modified.concat(mod).sort((a, b) => a.id - b.id));
+        };
+    }
+}
+let nextModifierID = 0;
+class Modifier {
+    constructor(name) {
+        this.name = name;
+        this.instances = [];
+        this.id = nextModifierID++;
+    }
+    static get(base, mods) {
+        if (!mods.length)
+            return base;
+        let exists = mods[0].instances.find(t => t.base == base && sameArray(mods, t.modified));
+        if (exists)
+            return exists;
+        let set = [], tag = new Tag(base.name, set, base, mods);
+        for (let m of mods)
+            m.instances.push(tag);
+        let configs = powerSet(mods);
+        for (let parent of base.set)
+            if (!parent.modified.length)
+                for (let config of configs)
+                    set.push(Modifier.get(parent, config));
+        return tag;
+    }
+}
+function sameArray(a, b) {
+    return a.length == b.length && a.every((x, i) => x == b[i]);
+}
+function powerSet(array) {
+    let sets = [[]];
+    for (let i = 0; i < array.length; i++) {
+        for (let j = 0, e = sets.length; j < e; j++) {
+            sets.push(sets[j].concat(array[i]));
+        }
+    }
+    return sets.sort((a, b) => b.length - a.length);
+}
+/**
+This function is used to add a set of tags to a language syntax
+via [`NodeSet.extend`](#common.NodeSet.extend) or
+[`LRParser.configure`](#lr.LRParser.configure).
+
+The argument object maps node selectors to [highlighting
+tags](#highlight.Tag) or arrays of tags.
+
+Node selectors may hold one or more (space-separated) node paths.
+Such a path can be a [node name](#common.NodeType.name), or
+multiple node names (or `*` wildcards) separated by slash
+characters, as in `"Block/Declaration/VariableName"`. Such a path
+matches the final node but only if its direct parent nodes are the
+other nodes mentioned. A `*` in such a path matches any parent,
+but only a single level—wildcards that match multiple parents
+aren't supported, both for efficiency reasons and because Lezer
+trees make it rather hard to reason about what they would match.)
+
+A path can be ended with `/...` to indicate that the tag assigned
+to the node should also apply to all child nodes, even if they
+match their own style (by default, only the innermost style is
+used).
+
+When a path ends in `!`, as in `Attribute!`, no further matching
+happens for the node's child nodes, and the entire node gets the
+given style.
+
+In this notation, node names that contain `/`, `!`, `*`, or `...`
+must be quoted as JSON strings.
+
+For example:
+
+```javascript
+parser.configure({props: [
+  styleTags({
+    // Style Number and BigNumber nodes
+    "Number BigNumber": tags.number,
+    // Style Escape nodes whose parent is String
+    "String/Escape": tags.escape,
+    // Style anything inside Attributes nodes
+    "Attributes!": tags.meta,
+    // Add a style to all content inside Italic nodes
+    "Italic/...": tags.emphasis,
+    // Style InvalidString nodes as both `string` and `invalid`
+    "InvalidString": [tags.string, tags.invalid],
+    // Style the node named "/" as punctuation
+    '"/"': tags.punctuation
+  })
+]})
+```
+*/
+function styleTags(spec) {
+    let byName = Object.create(null);
+    for (let prop in spec) {
+        let tags = spec[prop];
+        if (!Array.isArray(tags))
+            tags = [tags];
+        for (let part of prop.split(" "))
+            if (part) {
+                let pieces = [], mode = 2 /* Mode.Normal */, rest = part;
+                for (let pos = 0;;) {
+                    if (rest == "..." && pos > 0 && pos + 3 == part.length) {
+                        mode = 1 /* Mode.Inherit */;
+                        break;
+                    }
+                    let m = /^"(?:[^"\\]|\\.)*?"|[^\/!]+/.exec(rest);
+                    if (!m)
+                        throw new RangeError("Invalid path: " + part);
+                    pieces.push(m[0] == "*" ? "" : m[0][0] == '"' ? JSON.parse(m[0]) : m[0]);
+                    pos += m[0].length;
+                    if (pos == part.length)
+                        break;
+                    let next = part[pos++];
+                    if (pos == part.length && next == "!") {
+                        mode = 0 /* Mode.Opaque */;
+                        break;
+                    }
+                    if (next != "/")
+                        throw new RangeError("Invalid path: " + part);
+                    rest = part.slice(pos);
+                }
+                let last = pieces.length - 1, inner = pieces[last];
+                if (!inner)
+                    throw new RangeError("Invalid path: " + part);
+                let rule = new Rule(tags, mode, last > 0 ? pieces.slice(0, last) : null);
+                byName[inner] = rule.sort(byName[inner]);
+            }
+    }
+    return ruleNodeProp.add(byName);
+}
+const ruleNodeProp = new dist_NodeProp({
+    combine(a, b) {
+        let cur, root, take;
+        while (a || b) {
+            if (!a || b && a.depth <= b.depth) {
+                take = b;
+                b = b.next;
+            }
+            else {
+                take = a;
+                a = a.next;
+            }
+            if (cur && cur.mode == take.mode && !take.context && !cur.context)
+                continue;
+            let copy = new Rule(take.tags, take.mode, take.context);
+            if (cur)
+                cur.next = copy;
+            else
+                root = copy;
+            cur = copy;
+        }
+        return root;
+    }
+});
+class Rule {
+    constructor(tags, mode, context, next) {
+        this.tags = tags;
+        this.mode = mode;
+        this.context = context;
+        this.next = next;
+    }
+    get opaque() { return this.mode == 0 /* Mode.Opaque */; }
+    get inherit() { return this.mode == 1 /* Mode.Inherit */; }
+    sort(other) {
+        if (!other || other.depth < this.depth) {
+            this.next = other;
+            return this;
+        }
+        other.next = this.sort(other.next);
+        return other;
+    }
+    get depth() { return this.context ? this.context.length : 0; }
+}
+Rule.empty = new Rule([], 2 /* Mode.Normal */, null);
+/**
+Define a [highlighter](#highlight.Highlighter) from an array of
+tag/class pairs. Classes associated with more specific tags will
+take precedence.
+*/
+function tagHighlighter(tags, options) {
+    let map = Object.create(null);
+    for (let style of tags) {
+        if (!Array.isArray(style.tag))
+            map[style.tag.id] = style.class;
+        else
+            for (let tag of style.tag)
+                map[tag.id] = style.class;
+    }
+    let { scope, all = null } = options || {};
+    return {
+        style: (tags) => {
+            let cls = all;
+            for (let tag of tags) {
+                for (let sub of tag.set) {
+                    let tagClass = map[sub.id];
+                    if (tagClass) {
+                        cls = cls ? cls + " " + tagClass : tagClass;
+                        break;
+                    }
+                }
+            }
+            return cls;
+        },
+        scope
+    };
+}
+function highlightTags(highlighters, tags) {
+    let result = null;
+    for (let highlighter of highlighters) {
+        let value = highlighter.style(tags);
+        if (value)
+            result = result ? result + " " + value : value;
+    }
+    return result;
+}
+/**
+Highlight the given [tree](#common.Tree) with the given
+[highlighter](#highlight.Highlighter). Often, the higher-level
+[`highlightCode`](#highlight.highlightCode) function is easier to
+use.
+*/
+function highlightTree(tree, highlighter, 
+/**
+Assign styling to a region of the text. Will be called, in order
+of position, for any ranges where more than zero classes apply.
+`classes` is a space separated string of CSS classes.
+*/
+putStyle, 
+/**
+The start of the range to highlight.
+*/
+from = 0, 
+/**
+The end of the range.
+*/
+to = tree.length) {
+    let builder = new HighlightBuilder(from, Array.isArray(highlighter) ? highlighter : [highlighter], putStyle);
+    builder.highlightRange(tree.cursor(), from, to, "", builder.highlighters);
+    builder.flush(to);
+}
+/**
+Highlight the given tree with the given highlighter, calling
+`putText` for every piece of text, either with a set of classes or
+with the empty string when unstyled, and `putBreak` for every line
+break.
+*/
+function highlightCode(code, tree, highlighter, putText, putBreak, from = 0, to = code.length) {
+    let pos = from;
+    function writeTo(p, classes) {
+        if (p <= pos)
+            return;
+        for (let text = code.slice(pos, p), i = 0;;) {
+            let nextBreak = text.indexOf("\n", i);
+            let upto = nextBreak < 0 ? text.length : nextBreak;
+            if (upto > i)
+                putText(text.slice(i, upto), classes);
+            if (nextBreak < 0)
+                break;
+            putBreak();
+            i = nextBreak + 1;
+        }
+        pos = p;
+    }
+    highlightTree(tree, highlighter, (from, to, classes) => {
+        writeTo(from, "");
+        writeTo(to, classes);
+    }, from, to);
+    writeTo(to, "");
+}
+class HighlightBuilder {
+    constructor(at, highlighters, span) {
+        this.at = at;
+        this.highlighters = highlighters;
+        this.span = span;
+        this.class = "";
+    }
+    startSpan(at, cls) {
+        if (cls != this.class) {
+            this.flush(at);
+            if (at > this.at)
+                this.at = at;
+            this.class = cls;
+        }
+    }
+    flush(to) {
+        if (to > this.at && this.class)
+            this.span(this.at, to, this.class);
+    }
+    highlightRange(cursor, from, to, inheritedClass, highlighters) {
+        let { type, from: start, to: end } = cursor;
+        if (start >= to || end <= from)
+            return;
+        if (type.isTop)
+            highlighters = this.highlighters.filter(h => !h.scope || h.scope(type));
+        let cls = inheritedClass;
+        let rule = getStyleTags(cursor) || Rule.empty;
+        let tagCls = highlightTags(highlighters, rule.tags);
+        if (tagCls) {
+            if (cls)
+                cls += " ";
+            cls += tagCls;
+            if (rule.mode == 1 /* Mode.Inherit */)
+                inheritedClass += (inheritedClass ? " " : "") + tagCls;
+        }
+        this.startSpan(Math.max(from, start), cls);
+        if (rule.opaque)
+            return;
+        let mounted = cursor.tree && cursor.tree.prop(NodeProp.mounted);
+        if (mounted && mounted.overlay) {
+            let inner = cursor.node.enter(mounted.overlay[0].from + start, 1);
+            let innerHighlighters = this.highlighters.filter(h => !h.scope || h.scope(mounted.tree.type));
+            let hasChild = cursor.firstChild();
+            for (let i = 0, pos = start;; i++) {
+                let next = i < mounted.overlay.length ? mounted.overlay[i] : null;
+                let nextPos = next ? next.from + start : end;
+                let rangeFrom = Math.max(from, pos), rangeTo = Math.min(to, nextPos);
+                if (rangeFrom < rangeTo && hasChild) {
+                    while (cursor.from < rangeTo) {
+                        this.highlightRange(cursor, rangeFrom, rangeTo, inheritedClass, highlighters);
+                        this.startSpan(Math.min(rangeTo, cursor.to), cls);
+                        if (cursor.to >= nextPos || !cursor.nextSibling())
+                            break;
+                    }
+                }
+                if (!next || nextPos > to)
+                    break;
+                pos = next.to + start;
+                if (pos > from) {
+                    this.highlightRange(inner.cursor(), Math.max(from, next.from + start), Math.min(to, pos), "", innerHighlighters);
+                    this.startSpan(Math.min(to, pos), cls);
+                }
+            }
+            if (hasChild)
+                cursor.parent();
+        }
+        else if (cursor.firstChild()) {
+            if (mounted)
+                inheritedClass = "";
+            do {
+                if (cursor.to <= from)
+                    continue;
+                if (cursor.from >= to)
+                    break;
+                this.highlightRange(cursor, from, to, inheritedClass, highlighters);
+                this.startSpan(Math.min(to, cursor.to), cls);
+            } while (cursor.nextSibling());
+            cursor.parent();
+        }
+    }
+}
+/**
+Match a syntax node's [highlight rules](#highlight.styleTags). If
+there's a match, return its set of tags, and whether it is
+opaque (uses a `!`) or applies to all child nodes (`/...`).
+*/
+function getStyleTags(node) {
+    let rule = node.type.prop(ruleNodeProp);
+    while (rule && rule.context && !node.matchContext(rule.context))
+        rule = rule.next;
+    return rule || null;
+}
+const t = Tag.define;
+const comment = t(), dist_name = t(), typeName = t(dist_name), propertyName = t(dist_name), literal = t(), string = t(literal), number = t(literal), content = t(), heading = t(content), keyword = t(), operator = t(), punctuation = t(), bracket = t(punctuation), meta = t();
+/**
+The default set of highlighting [tags](#highlight.Tag).
+
+This collection is heavily biased towards programming languages,
+and necessarily incomplete. A full ontology of syntactic
+constructs would fill a stack of books, and be impractical to
+write themes for. So try to make do with this set. If all else
+fails, [open an
+issue](https://code.haverbeke.berlin/codemirror/dev/issues) to propose a
+new tag, or [define](#highlight.Tag^define) a local custom tag for
+your use case.
+
+Note that it is not obligatory to always attach the most specific
+tag possible to an element—if your grammar can't easily
+distinguish a certain type of element (such as a local variable),
+it is okay to style it as its more general variant (a variable).
+
+For tags that extend some parent tag, the documentation links to
+the parent.
+*/
+const tags = {
+    /**
+    A comment.
+    */
+    comment,
+    /**
+    A line [comment](#highlight.tags.comment).
+    */
+    lineComment: t(comment),
+    /**
+    A block [comment](#highlight.tags.comment).
+    */
+    blockComment: t(comment),
+    /**
+    A documentation [comment](#highlight.tags.comment).
+    */
+    docComment: t(comment),
+    /**
+    Any kind of identifier.
+    */
+    name: dist_name,
+    /**
+    The [name](#highlight.tags.name) of a variable.
+    */
+    variableName: t(dist_name),
+    /**
+    A type [name](#highlight.tags.name).
+    */
+    typeName: typeName,
+    /**
+    A tag name (subtag of [`typeName`](#highlight.tags.typeName)).
+    */
+    tagName: t(typeName),
+    /**
+    A property or field [name](#highlight.tags.name).
+    */
+    propertyName: propertyName,
+    /**
+    An attribute name (subtag of [`propertyName`](#highlight.tags.propertyName)).
+    */
+    attributeName: t(propertyName),
+    /**
+    The [name](#highlight.tags.name) of a class.
+    */
+    className: t(dist_name),
+    /**
+    A label [name](#highlight.tags.name).
+    */
+    labelName: t(dist_name),
+    /**
+    A namespace [name](#highlight.tags.name).
+    */
+    namespace: t(dist_name),
+    /**
+    The [name](#highlight.tags.name) of a macro.
+    */
+    macroName: t(dist_name),
+    /**
+    A literal value.
+    */
+    literal,
+    /**
+    A string [literal](#highlight.tags.literal).
+    */
+    string,
+    /**
+    A documentation [string](#highlight.tags.string).
+    */
+    docString: t(string),
+    /**
+    A character literal (subtag of [string](#highlight.tags.string)).
+    */
+    character: t(string),
+    /**
+    An attribute value (subtag of [string](#highlight.tags.string)).
+    */
+    attributeValue: t(string),
+    /**
+    A number [literal](#highlight.tags.literal).
+    */
+    number,
+    /**
+    An integer [number](#highlight.tags.number) literal.
+    */
+    integer: t(number),
+    /**
+    A floating-point [number](#highlight.tags.number) literal.
+    */
+    float: t(number),
+    /**
+    A boolean [literal](#highlight.tags.literal).
+    */
+    bool: t(literal),
+    /**
+    Regular expression [literal](#highlight.tags.literal).
+    */
+    regexp: t(literal),
+    /**
+    An escape [literal](#highlight.tags.literal), for example a
+    backslash escape in a string.
+    */
+    escape: t(literal),
+    /**
+    A color [literal](#highlight.tags.literal).
+    */
+    color: t(literal),
+    /**
+    A URL [literal](#highlight.tags.literal).
+    */
+    url: t(literal),
+    /**
+    A language keyword.
+    */
+    keyword,
+    /**
+    The [keyword](#highlight.tags.keyword) for the self or this
+    object.
+    */
+    self: t(keyword),
+    /**
+    The [keyword](#highlight.tags.keyword) for null.
+    */
+    null: t(keyword),
+    /**
+    A [keyword](#highlight.tags.keyword) denoting some atomic value.
+    */
+    atom: t(keyword),
+    /**
+    A [keyword](#highlight.tags.keyword) that represents a unit.
+    */
+    unit: t(keyword),
+    /**
+    A modifier [keyword](#highlight.tags.keyword).
+    */
+    modifier: t(keyword),
+    /**
+    A [keyword](#highlight.tags.keyword) that acts as an operator.
+    */
+    operatorKeyword: t(keyword),
+    /**
+    A control-flow related [keyword](#highlight.tags.keyword).
+    */
+    controlKeyword: t(keyword),
+    /**
+    A [keyword](#highlight.tags.keyword) that defines something.
+    */
+    definitionKeyword: t(keyword),
+    /**
+    A [keyword](#highlight.tags.keyword) related to defining or
+    interfacing with modules.
+    */
+    moduleKeyword: t(keyword),
+    /**
+    An operator.
+    */
+    operator,
+    /**
+    An [operator](#highlight.tags.operator) that dereferences something.
+    */
+    derefOperator: t(operator),
+    /**
+    Arithmetic-related [operator](#highlight.tags.operator).
+    */
+    arithmeticOperator: t(operator),
+    /**
+    Logical [operator](#highlight.tags.operator).
+    */
+    logicOperator: t(operator),
+    /**
+    Bit [operator](#highlight.tags.operator).
+    */
+    bitwiseOperator: t(operator),
+    /**
+    Comparison [operator](#highlight.tags.operator).
+    */
+    compareOperator: t(operator),
+    /**
+    [Operator](#highlight.tags.operator) that updates its operand.
+    */
+    updateOperator: t(operator),
+    /**
+    [Operator](#highlight.tags.operator) that defines something.
+    */
+    definitionOperator: t(operator),
+    /**
+    Type-related [operator](#highlight.tags.operator).
+    */
+    typeOperator: t(operator),
+    /**
+    Control-flow [operator](#highlight.tags.operator).
+    */
+    controlOperator: t(operator),
+    /**
+    Program or markup punctuation.
+    */
+    punctuation,
+    /**
+    [Punctuation](#highlight.tags.punctuation) that separates
+    things.
+    */
+    separator: t(punctuation),
+    /**
+    Bracket-style [punctuation](#highlight.tags.punctuation).
+    */
+    bracket,
+    /**
+    Angle [brackets](#highlight.tags.bracket) (usually `<` and `>`
+    tokens).
+    */
+    angleBracket: t(bracket),
+    /**
+    Square [brackets](#highlight.tags.bracket) (usually `[` and `]`
+    tokens).
+    */
+    squareBracket: t(bracket),
+    /**
+    Parentheses (usually `(` and `)` tokens). Subtag of
+    [bracket](#highlight.tags.bracket).
+    */
+    paren: t(bracket),
+    /**
+    Braces (usually `{` and `}` tokens). Subtag of
+    [bracket](#highlight.tags.bracket).
+    */
+    brace: t(bracket),
+    /**
+    Content, for example plain text in XML or markup documents.
+    */
+    content,
+    /**
+    [Content](#highlight.tags.content) that represents a heading.
+    */
+    heading,
+    /**
+    A level 1 [heading](#highlight.tags.heading).
+    */
+    heading1: t(heading),
+    /**
+    A level 2 [heading](#highlight.tags.heading).
+    */
+    heading2: t(heading),
+    /**
+    A level 3 [heading](#highlight.tags.heading).
+    */
+    heading3: t(heading),
+    /**
+    A level 4 [heading](#highlight.tags.heading).
+    */
+    heading4: t(heading),
+    /**
+    A level 5 [heading](#highlight.tags.heading).
+    */
+    heading5: t(heading),
+    /**
+    A level 6 [heading](#highlight.tags.heading).
+    */
+    heading6: t(heading),
+    /**
+    A prose [content](#highlight.tags.content) separator (such as a horizontal rule).
+    */
+    contentSeparator: t(content),
+    /**
+    [Content](#highlight.tags.content) that represents a list.
+    */
+    list: t(content),
+    /**
+    [Content](#highlight.tags.content) that represents a quote.
+    */
+    quote: t(content),
+    /**
+    [Content](#highlight.tags.content) that is emphasized.
+    */
+    emphasis: t(content),
+    /**
+    [Content](#highlight.tags.content) that is styled strong.
+    */
+    strong: t(content),
+    /**
+    [Content](#highlight.tags.content) that is part of a link.
+    */
+    link: t(content),
+    /**
+    [Content](#highlight.tags.content) that is styled as code or
+    monospace.
+    */
+    monospace: t(content),
+    /**
+    [Content](#highlight.tags.content) that has a strike-through
+    style.
+    */
+    strikethrough: t(content),
+    /**
+    Inserted text in a change-tracking format.
+    */
+    inserted: t(),
+    /**
+    Deleted text.
+    */
+    deleted: t(),
+    /**
+    Changed text.
+    */
+    changed: t(),
+    /**
+    An invalid or unsyntactic element.
+    */
+    invalid: t(),
+    /**
+    Metadata or meta-instruction.
+    */
+    meta,
+    /**
+    [Metadata](#highlight.tags.meta) that applies to the entire
+    document.
+    */
+    documentMeta: t(meta),
+    /**
+    [Metadata](#highlight.tags.meta) that annotates or adds
+    attributes to a given syntactic element.
+    */
+    annotation: t(meta),
+    /**
+    Processing instruction or preprocessor directive. Subtag of
+    [meta](#highlight.tags.meta).
+    */
+    processingInstruction: t(meta),
+    /**
+    [Modifier](#highlight.Tag^defineModifier) that indicates that a
+    given element is being defined. Expected to be used with the
+    various [name](#highlight.tags.name) tags.
+    */
+    definition: Tag.defineModifier("definition"),
+    /**
+    [Modifier](#highlight.Tag^defineModifier) that indicates that
+    something is constant. Mostly expected to be used with
+    [variable names](#highlight.tags.variableName).
+    */
+    constant: Tag.defineModifier("constant"),
+    /**
+    [Modifier](#highlight.Tag^defineModifier) used to indicate that
+    a [variable](#highlight.tags.variableName) or [property
+    name](#highlight.tags.propertyName) is being called or defined
+    as a function.
+    */
+    function: Tag.defineModifier("function"),
+    /**
+    [Modifier](#highlight.Tag^defineModifier) that can be applied to
+    [names](#highlight.tags.name) to indicate that they belong to
+    the language's standard environment.
+    */
+    standard: Tag.defineModifier("standard"),
+    /**
+    [Modifier](#highlight.Tag^defineModifier) that indicates a given
+    [names](#highlight.tags.name) is local to some scope.
+    */
+    local: Tag.defineModifier("local"),
+    /**
+    A generic variant [modifier](#highlight.Tag^defineModifier) that
+    can be used to tag language-specific alternative variants of
+    some common tag. It is recommended for themes to define special
+    forms of at least the [string](#highlight.tags.string) and
+    [variable name](#highlight.tags.variableName) tags, since those
+    come up a lot.
+    */
+    special: Tag.defineModifier("special")
+};
+for (let name in tags) {
+    let val = tags[name];
+    if (val instanceof Tag)
+        val.name = name;
+}
+/**
+This is a highlighter that adds stable, predictable classes to
+tokens, for styling with external CSS.
+
+The following tags are mapped to their name prefixed with `"tok-"`
+(for example `"tok-comment"`):
+
+* [`link`](#highlight.tags.link)
+* [`heading`](#highlight.tags.heading)
+* [`emphasis`](#highlight.tags.emphasis)
+* [`strong`](#highlight.tags.strong)
+* [`keyword`](#highlight.tags.keyword)
+* [`atom`](#highlight.tags.atom)
+* [`bool`](#highlight.tags.bool)
+* [`url`](#highlight.tags.url)
+* [`labelName`](#highlight.tags.labelName)
+* [`inserted`](#highlight.tags.inserted)
+* [`deleted`](#highlight.tags.deleted)
+* [`literal`](#highlight.tags.literal)
+* [`string`](#highlight.tags.string)
+* [`number`](#highlight.tags.number)
+* [`variableName`](#highlight.tags.variableName)
+* [`typeName`](#highlight.tags.typeName)
+* [`namespace`](#highlight.tags.namespace)
+* [`className`](#highlight.tags.className)
+* [`macroName`](#highlight.tags.macroName)
+* [`propertyName`](#highlight.tags.propertyName)
+* [`operator`](#highlight.tags.operator)
+* [`comment`](#highlight.tags.comment)
+* [`meta`](#highlight.tags.meta)
+* [`punctuation`](#highlight.tags.punctuation)
+* [`invalid`](#highlight.tags.invalid)
+
+In addition, these mappings are provided:
+
+* [`regexp`](#highlight.tags.regexp),
+  [`escape`](#highlight.tags.escape), and
+  [`special`](#highlight.tags.special)[`(string)`](#highlight.tags.string)
+  are mapped to `"tok-string2"`
+* [`special`](#highlight.tags.special)[`(variableName)`](#highlight.tags.variableName)
+  to `"tok-variableName2"`
+* [`local`](#highlight.tags.local)[`(variableName)`](#highlight.tags.variableName)
+  to `"tok-variableName tok-local"`
+* [`definition`](#highlight.tags.definition)[`(variableName)`](#highlight.tags.variableName)
+  to `"tok-variableName tok-definition"`
+* [`definition`](#highlight.tags.definition)[`(propertyName)`](#highlight.tags.propertyName)
+  to `"tok-propertyName tok-definition"`
+*/
+const classHighlighter = tagHighlighter([
+    { tag: tags.link, class: "tok-link" },
+    { tag: tags.heading, class: "tok-heading" },
+    { tag: tags.emphasis, class: "tok-emphasis" },
+    { tag: tags.strong, class: "tok-strong" },
+    { tag: tags.keyword, class: "tok-keyword" },
+    { tag: tags.atom, class: "tok-atom" },
+    { tag: tags.bool, class: "tok-bool" },
+    { tag: tags.url, class: "tok-url" },
+    { tag: tags.labelName, class: "tok-labelName" },
+    { tag: tags.inserted, class: "tok-inserted" },
+    { tag: tags.deleted, class: "tok-deleted" },
+    { tag: tags.literal, class: "tok-literal" },
+    { tag: tags.string, class: "tok-string" },
+    { tag: tags.number, class: "tok-number" },
+    { tag: [tags.regexp, tags.escape, tags.special(tags.string)], class: "tok-string2" },
+    { tag: tags.variableName, class: "tok-variableName" },
+    { tag: tags.local(tags.variableName), class: "tok-variableName tok-local" },
+    { tag: tags.definition(tags.variableName), class: "tok-variableName tok-definition" },
+    { tag: tags.special(tags.variableName), class: "tok-variableName2" },
+    { tag: tags.definition(tags.propertyName), class: "tok-propertyName tok-definition" },
+    { tag: tags.typeName, class: "tok-typeName" },
+    { tag: tags.namespace, class: "tok-namespace" },
+    { tag: tags.className, class: "tok-className" },
+    { tag: tags.macroName, class: "tok-macroName" },
+    { tag: tags.propertyName, class: "tok-propertyName" },
+    { tag: tags.operator, class: "tok-operator" },
+    { tag: tags.comment, class: "tok-comment" },
+    { tag: tags.meta, class: "tok-meta" },
+    { tag: tags.invalid, class: "tok-invalid" },
+    { tag: tags.punctuation, class: "tok-punctuation" }
+]);
+
+
+
+;// CONCATENATED MODULE: ./node_modules/@prometheus-io/lezer-promql/dist/index.es.js
+
+
+
+// This file was generated by lezer-generator. You probably shouldn't edit it.
+const inf$1 = 188,
+  nan$1 = 189,
+  index_es_Bool$1 = 1,
+  index_es_Ignoring$1 = 2,
+  index_es_On$1 = 3,
+  index_es_GroupLeft$1 = 4,
+  index_es_GroupRight$1 = 5,
+  index_es_Offset$1 = 6,
+  Atan2$1 = 7,
+  index_es_Avg$1 = 8,
+  index_es_Bottomk$1 = 9,
+  index_es_Count$1 = 10,
+  CountValues$1 = 11,
+  Group$1 = 12,
+  index_es_Max$1 = 13,
+  index_es_Min$1 = 14,
+  Quantile$1 = 15,
+  LimitK$1 = 16,
+  LimitRatio$1 = 17,
+  index_es_Stddev$1 = 18,
+  index_es_Stdvar$1 = 19,
+  index_es_Sum$1 = 20,
+  index_es_Topk$1 = 21,
+  index_es_By$1 = 22,
+  index_es_Without$1 = 23,
+  index_es_And$1 = 24,
+  index_es_Or$1 = 25,
+  index_es_Unless$1 = 26,
+  StartFn$1 = 27,
+  EndFn$1 = 28,
+  AtStart$1 = 29,
+  AtEnd$1 = 30,
+  Smoothed$1 = 31,
+  Anchored$1 = 32,
+  Fill$1 = 33,
+  FillLeft$1 = 34,
+  FillRight$1 = 35;
+
+// Copyright The Prometheus Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+// http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+
+const index_es_keywordTokens = {
+  inf: inf$1,
+  nan: nan$1,
+  bool: index_es_Bool$1,
+  ignoring: index_es_Ignoring$1,
+  on: index_es_On$1,
+  group_left: index_es_GroupLeft$1,
+  group_right: index_es_GroupRight$1,
+  offset: index_es_Offset$1,
+};
+
+const index_es_specializeIdentifier = (value, stack) => {
+  return index_es_keywordTokens[value.toLowerCase()] || -1;
+};
+
+const index_es_contextualKeywordTokens = {
+  avg: index_es_Avg$1,
+  atan2: Atan2$1,
+  bottomk: index_es_Bottomk$1,
+  count: index_es_Count$1,
+  count_values: CountValues$1,
+  group: Group$1,
+  max: index_es_Max$1,
+  min: index_es_Min$1,
+  quantile: Quantile$1,
+  limitk: LimitK$1,
+  limit_ratio: LimitRatio$1,
+  stddev: index_es_Stddev$1,
+  stdvar: index_es_Stdvar$1,
+  sum: index_es_Sum$1,
+  topk: index_es_Topk$1,
+  by: index_es_By$1,
+  without: index_es_Without$1,
+  and: index_es_And$1,
+  or: index_es_Or$1,
+  unless: index_es_Unless$1,
+  smoothed: Smoothed$1,
+  anchored: Anchored$1,
+  fill: Fill$1,
+  fill_left: FillLeft$1,
+  fill_right: FillRight$1,
+};
+
+const index_es_extendIdentifier = (value, stack) => {
+  if (value === "start" && stack.canShift(StartFn$1)) {
+    return StartFn$1;
+  }
+  if (value === "end" && stack.canShift(EndFn$1)) {
+    return EndFn$1;
+  }
+  if (value.toLowerCase() === "start" && stack.canShift(AtStart$1)) {
+    return AtStart$1;
+  }
+  if (value.toLowerCase() === "end" && stack.canShift(AtEnd$1)) {
+    return AtEnd$1;
+  }
+
+  const token = index_es_contextualKeywordTokens[value.toLowerCase()];
+  if (token !== undefined && stack.canShift(token)) {
+    return token;
+  }
+
+  return -1;
+};
+
+// Copyright The Prometheus Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+// http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+
+const promQLHighLight = styleTags({
+    LineComment: tags.comment,
+    LabelName: tags.labelName,
+    StringLiteral: tags.string,
+    NumberDurationLiteral: tags.number,
+    NumberDurationLiteralInDurationContext: tags.number,
+    Identifier: tags.variableName,
+    'Abs Absent AbsentOverTime Acos Acosh Asin Asinh Atan Atanh AvgOverTime Ceil Changes Clamp ClampMax ClampMin Cos Cosh CountOverTime DaysInMonth DayOfMonth DayOfWeek DayOfYear Deg Delta Deriv EndFn Exp Floor HistogramAvg HistogramCount HistogramFraction HistogramQuantile HistogramSum DoubleExponentialSmoothing Hour Idelta Increase Irate LabelReplace LabelJoin LastOverTime Ln Log10 Log2 MaxOverTime MinOverTime Minute Month Pi PredictLinear PresentOverTime QuantileOverTime Rad Range Rate Resets Round Scalar Sgn Sin Sinh Sort SortDesc SortByLabel SortByLabelDesc Sqrt StartFn Step StddevOverTime StdvarOverTime SumOverTime Tan Tanh Time Timestamp Vector Year':
+        tags.function(tags.variableName),
+    'Avg Bottomk Count Count_values Group LimitK LimitRatio Max Min Quantile Stddev Stdvar Sum Topk': tags.operatorKeyword,
+    'AtModifierPreprocessors By Without Bool On Ignoring GroupLeft GroupRight Offset Smoothed Anchored': tags.modifier,
+    'DurationExpr/DurationStep DurationExpr/DurationRange DurationExpr/DurationMinOf DurationExpr/DurationMaxOf OffsetDurationExpr/DurationStep OffsetDurationExpr/DurationRange OffsetDurationExpr/DurationMinOf OffsetDurationExpr/DurationMaxOf': tags.function(tags.variableName),
+    'And Unless Or': tags.logicOperator,
+    'Sub Add Mul Mod Div Atan2 Eql Neq Lte Lss Gte Gtr EqlRegex EqlSingle NeqRegex Pow At': tags.operator,
+    UnaryOp: tags.arithmeticOperator,
+    '( )': tags.paren,
+    '[ ]': tags.squareBracket,
+    '{ }': tags.brace,
+    '⚠': tags.invalid,
+});
+
+// This file was generated by lezer-generator. You probably shouldn't edit it.
+const index_es_spec_Identifier = {__proto__:null,absent_over_time:401, absent:403, abs:405, acos:407, acosh:409, asin:411, asinh:413, atan:415, atanh:417, avg_over_time:419, ceil:421, changes:423, clamp:425, clamp_max:427, clamp_min:429, cos:431, cosh:433, count_over_time:435, days_in_month:437, day_of_month:439, day_of_week:441, day_of_year:443, deg:445, delta:447, deriv:449, exp:451, first_over_time:453, floor:455, histogram_count:457, histogram_fraction:459, histogram_quantile:461, histogram_quantiles:463, histogram_stddev:465, histogram_stdvar:467, histogram_sum:469, histogram_avg:471, double_exponential_smoothing:473, hour:475, idelta:477, increase:479, info:481, irate:483, label_replace:485, label_join:487, last_over_time:489, ln:491, log10:493, log2:495, mad_over_time:497, max_over_time:499, min_over_time:501, ts_of_first_over_time:503, ts_of_max_over_time:505, ts_of_min_over_time:507, ts_of_last_over_time:509, minute:511, month:513, pi:515, predict_linear:517, present_over_time:519, quantile_over_time:521, rad:523, rate:525, resets:527, round:529, scalar:531, sgn:533, sin:535, sinh:537, sort:539, sort_desc:541, sort_by_label:543, sort_by_label_desc:545, start_timestamp:547, range:549, step:551, sqrt:553, stddev_over_time:555, stdvar_over_time:557, sum_over_time:559, tan:561, tanh:563, timestamp:565, time:567, vector:569, year:571, min_of:575, max_of:577};
+const index_es_parser = LRParser.deserialize({
+  version: 14,
+  states: "BnOYQPOOO(gQPOOOOQO'#DT'#DTO(lQPO'#DSOOQO'#Db'#DbO(wQPO'#FqQ0_QQOOOOQO'#Ds'#DsO(rQPO'#DrOYQPO'#F{OYQPO'#F}O1xQSO'#GPO2TQQO'#GOOOQO'#GO'#GOOOQO'#Gd'#GdOOQO'#Dt'#DtOOQO'#Dv'#DvOOQO'#Dw'#DwOOQO'#Dx'#DxOOQO'#Dy'#DyOOQO'#Dz'#DzOOQO'#D{'#D{OOQO'#D|'#D|OOQO'#D}'#D}OOQO'#EO'#EOOOQO'#EP'#EPOOQO'#EQ'#EQOOQO'#ER'#EROOQO'#ES'#ESOOQO'#ET'#ETOOQO'#EU'#EUOOQO'#EV'#EVOOQO'#EW'#EWOOQO'#EX'#EXOOQO'#EY'#EYOOQO'#EZ'#EZOOQO'#E['#E[OOQO'#E]'#E]OOQO'#E^'#E^OOQO'#E_'#E_OOQO'#E`'#E`OOQO'#Ea'#EaOOQO'#Eb'#EbOOQO'#Ec'#EcOOQO'#Ed'#EdOOQO'#Ee'#EeOOQO'#Ef'#EfOOQO'#Eg'#EgOOQO'#Eh'#EhOOQO'#Ei'#EiOOQO'#Ej'#EjOOQO'#Ek'#EkOOQO'#El'#ElOOQO'#Em'#EmOOQO'#En'#EnOOQO'#Eo'#EoOOQO'#Ep'#EpOOQO'#Eq'#EqOOQO'#Er'#ErOOQO'#Es'#EsOOQO'#Et'#EtOOQO'#Eu'#EuOOQO'#Ev'#EvOOQO'#Ew'#EwOOQO'#Ex'#ExOOQO'#Ey'#EyOOQO'#Ez'#EzOOQO'#E{'#E{OOQO'#E|'#E|OOQO'#E}'#E}OOQO'#FO'#FOOOQO'#FP'#FPOOQO'#FQ'#FQOOQO'#FR'#FROOQO'#FS'#FSOOQO'#FT'#FTOOQO'#FU'#FUOOQO'#FV'#FVOOQO'#FW'#FWOOQO'#FX'#FXOOQO'#FY'#FYOOQO'#FZ'#FZOOQO'#F['#F[OOQO'#F]'#F]OOQO'#F^'#F^OOQO'#F_'#F_OOQO'#F`'#F`OOQO'#Fa'#FaOOQO'#Fb'#FbOOQO'#Fc'#FcOOQO'#Fd'#FdOOQO'#Fe'#FeOOQO'#Ff'#FfOOQO'#Fg'#FgOOQO'#Fh'#FhOOQO'#Fi'#FiOOQO'#Fj'#FjOOQO'#Fk'#FkOOQO'#Fl'#FlOOQO'#Fm'#FmOOQO'#Fn'#FnQOQPOOO3zQPO'#DUO4PQPO'#DZO(rQPO,59nO4WQQO,59nOOQO,59|,59|O6QQPO,59vO6QQPO,59vO6QQPO,59vO6QQPO,59vO6QQPO,59vO=qQPO,5<ZO>cQPO,5<cOOQO,5<e,5<eOOQO,5<f,5<fO?fQPO,5<rOOQO,5:^,5:^O?pQQO,5<gO?wQQO,5<iOOQO'#DX'#DXOAkQPO'#GQOAyQPO,5<kOOQO,5<k,5<kOBVQPO,5<kOOQO,5<j,5<jOB_QSO'#DVOOQO,59p,59pOOQO,59u,59uOBjQQO,59uOOQO1G/Y1G/YOOQO'#D^'#D^O3zQPO'#D_OBtQPO'#DaOByQPO'#DcOCOQPO'#DdOOQO'#D`'#D`OJbQPO'#D`OJiQPO'#D`OOQO'#Gh'#GhOJpQPO'#GhO!$WQPO'#GhOYQPO1G/bOYQPO1G/bOYQPO1G/bOYQPO1G/bOYQPO1G/bOOQO'#Fq'#FqOOQO'#Fv'#FvO!$bQSO1G1uO=qQPO'#FpOOQO'#Fr'#FrOOQO'#Fs'#FsOOQO'#Ft'#FtOOQO'#Fu'#FuO!$|QPO'#FpO!%RQPO'#FpO=qQPO'#FpOOQO'#Fp'#FpO>cQPO'#FxOOQO1G1}1G1}O!%WQPO'#FxO!%]QPO'#FxO=qQPO'#FxOOQO'#Fx'#FxO!%bQPO'#DbOOQO'#GY'#GYOOQO1G2^1G2^O!%mQPO1G2^OOQO1G2R1G2ROOQO'#GR'#GRO!%rQPO,5<lO!%wQPO,5<qO!%|QSO1G2VO!&XQPO1G2VOOQO1G2V1G2VOOQO,59q,59qO!&aQPO,59qOYQPO'#G]O!&iQPO1G/aOOQO1G/a1G/aO!&qQPO,59yO?TQPO,59{O?TQPO,59}O?TQPO,5:OOOQO,59z,59zOOQO,5=S,5=SO!._QPO,5=SO!7]QQO7+$|O!7mQQO7+$|O!9XQQO7+$|O!9uQQO7+$|O!;jQQO7+$|O=qQPO,5<[O=qQPO,5<[OOQO7+'a7+'aO!<ZQPO7+'nO!<vQSO,5<[O!=QQPO,5<[O=qQPO,5<[O!=kQQO,5<[OOQO,5<d,5<dO!=rQPO,5<dO=qQPO,5<dO!=wQQO,5<dO!>OQPO7+'xOOQO1G2W1G2WOOQO1G2]1G2]O!>TQPO,5<xOOQO,5<x,5<xOOQO7+'q7+'qO!>iQSO7+'qOOQO-E:[-E:[O!>tQSO1G/]O!?PQPO1G/]OOQO1G/]1G/]O!?XQQO,5<wOOQO-E:Z-E:ZOOQO7+${7+${O!?cQPO1G/eO!FyQPO1G/gO!GOQPO1G/iO!GTQPO1G/jOOQO1G2n1G2nO!GnQSO1G1vO!GxQSO1G1vO!HdQQO<<KYOOQO<<KY<<KYOOQO1G1v1G1vO!HkQQO1G1vO!HrQQO,5<[OOQO1G2O1G2OO!IPQQO1G2OOOQO<<Kd<<KdOOQO<<K]<<K]P!IWQSO'#G^OOQO,5<v,5<vOOQO7+$w7+$wO!I`QSO7+$wOOQO-E:Y-E:YOOQO7+%P7+%POOQO7+%R7+%ROOQO7+%T7+%TOOQO7+%U7+%UOOQOAN@tAN@tO=qQPO7+'bO!IkQQO1G1vO!IxQQO1G1vO=qQPO7+'jOOQO<<Hc<<HcP!JgQSO'#G[O!JoQQO<<J|O!JvQQO<<KUOOQOAN@hAN@hOOQOAN@pAN@pO=qQPO'#FpO=qQPO,5<[O=qQPO,5<[",
+  stateData: "!J}~O%VOStOS~OWQOXQOYQOZQO[QO]QO^QO_QO`QOaQObQOcQOdQOeQOkVOlVO|^O!i[O%SSO%TSO%XXO%]TO%^TO%_SO%`_O%a`O%baO%cbO%dcO%edO%feO%gfO%hgO%ihO%jiO%kjO%lkO%mlO%nmO%onO%poO%qpO%rqO%srO%tsO%utO%vuO%wvO%xwO%yxO%zyO%{zO%|{O%}|O&O}O&P!OO&Q!PO&R!QO&S!RO&T!SO&U!TO&V!UO&W!VO&X!WO&Y!XO&Z!YO&[!ZO&]![O&^!]O&_!^O&`!_O&a!`O&b!aO&c!bO&d!cO&e!dO&f!eO&g!fO&h!gO&i!hO&j!iO&k!jO&l!kO&m!lO&n!mO&o!nO&p!oO&q!pO&r!qO&s!rO&t!sO&u!tO&v!uO&w!vO&x!wO&y!xO&z!yO&{!zO&|!{O&}!|O'O!}O'P#OO'Q#PO'R#QO'S#RO'T#SO'U#TO'V#UO'W#VO'X#WO'_ZO~O!i#XO~Of#YOg#YO%X#ZO~O%S#^O%T#^O%_#^OW$eXX$eXY$eXZ$eX[$eX]$eX^$eX_$eX`$eXa$eXb$eXc$eXd$eXe$eXk$eXl$eX|$eX!i$eX%S$eX%T$eX%X$eX%]$eX%^$eX%_$eX%`$eX%a$eX%b$eX%c$eX%d$eX%e$eX%f$eX%g$eX%h$eX%i$eX%j$eX%k$eX%l$eX%m$eX%n$eX%o$eX%p$eX%q$eX%r$eX%s$eX%t$eX%u$eX%v$eX%w$eX%x$eX%y$eX%z$eX%{$eX%|$eX%}$eX&O$eX&P$eX&Q$eX&R$eX&S$eX&T$eX&U$eX&V$eX&W$eX&X$eX&Y$eX&Z$eX&[$eX&]$eX&^$eX&_$eX&`$eX&a$eX&b$eX&c$eX&d$eX&e$eX&f$eX&g$eX&h$eX&i$eX&j$eX&k$eX&l$eX&m$eX&n$eX&o$eX&p$eX&q$eX&r$eX&s$eX&t$eX&u$eX&v$eX&w$eX&x$eX&y$eX&z$eX&{$eX&|$eX&}$eX'O$eX'P$eX'Q$eX'R$eX'S$eX'T$eX'U$eX'V$eX'W$eX'X$eX'_$eX~OU#eOV#_Oh#bOi#cOj#bOo#gOp#fO!P#_O!X#_O!Y#_O!Z#_O![#`O!]#`O!^#aO!_#aO!`#aO!a#aO!b#aO!c#aO!d#aO!e#aO${#hO'Y#dO~Oz#mO|#lO'`#oO~O'_ZOU$rXV$rXh$rXi$rXj$rXo$rXp$rX!P$rX!X$rX!Y$rX!Z$rX![$rX!]$rX!^$rX!_$rX!`$rX!a$rX!b$rX!c$rX!d$rX!e$rX${$rX%R$rX'Y$rX%Z$rX%Y$rX~O%X#rO~O%Z#tO~PYOf#YOg#YOUvaVvahvaivajvaovapva!Pva!Xva!Yva!Zva![va!]va!^va!_va!`va!ava!bva!cva!dva!eva${va%Rva'Yva%Zva%Yva~OP#wOQ#xOR#xOq#yOr#zOs#{OW%[PX%[PY%[PZ%[P[%[P]%[P^%[P_%[P`%[Pa%[Pb%[Pc%[Pd%[Pe%[Pk%[Pl%[P|%[P!i%[P%S%[P%T%[P%X%[P%]%[P%^%[P%_%[P%`%[P%a%[P%b%[P%c%[P%d%[P%e%[P%f%[P%g%[P%h%[P%i%[P%j%[P%k%[P%l%[P%m%[P%n%[P%o%[P%p%[P%q%[P%r%[P%s%[P%t%[P%u%[P%v%[P%w%[P%x%[P%y%[P%z%[P%{%[P%|%[P%}%[P&O%[P&P%[P&Q%[P&R%[P&S%[P&T%[P&U%[P&V%[P&W%[P&X%[P&Y%[P&Z%[P&[%[P&]%[P&^%[P&_%[P&`%[P&a%[P&b%[P&c%[P&d%[P&e%[P&f%[P&g%[P&h%[P&i%[P&j%[P&k%[P&l%[P&m%[P&n%[P&o%[P&p%[P&q%[P&r%[P&s%[P&t%[P&u%[P&v%[P&w%[P&x%[P&y%[P&z%[P&{%[P&|%[P&}%[P'O%[P'P%[P'Q%[P'R%[P'S%[P'T%[P'U%[P'V%[P'W%[P'X%[P'_%[P~O%S$YO%T$YO%X$cO%]$XO%^$XO%_$YO&|$^O&}$]O'Z$_O'[$`O~O%S$YO%T$YO%X$iO%]$XO%^$XO%_$YO&|$^O&}$]O'Z$_O'[$`O~O%SSO%TSO%]$kO%^$kO%_SO~Om$lOn$lO~P?TO%Z$oO~P0_O!P#_OU$qaV$qah$qai$qaj$qao$qap$qa!X$qa!Y$qa!Z$qa![$qa!]$qa!^$qa!_$qa!`$qa!a$qa!b$qa!c$qa!d$qa!e$qa${$qa%R$qa'Y$qa%Z$qa%Y$qa~O!e$pO$v$pO$w$pO$x$pO~O!e$pO$v$pO$w$pO$x$pO%Y$sO'`$uO~Oz$wO|#lO%Z$vO~O%Y$xO%Z$zO~P0_O%X$|O~O%X$}O~O%X%OO~OW!SXX!SXY!SXZ!SX[!SX]!SX^!SX_!SX`!SXa!SXb!SXc!SXd!SXe!SXk!SXl!SX|!SX!i!SX%S!SX%T!SX%X!SX%]!SX%^!SX%_!SX%`!SX%a!SX%b!SX%c!SX%d!SX%e!SX%f!SX%g!SX%h!SX%i!SX%j!SX%k!SX%l!SX%m!SX%n!SX%o!SX%p!SX%q!SX%r!SX%s!SX%t!SX%u!SX%v!SX%w!SX%x!SX%y!SX%z!SX%{!SX%|!SX%}!SX&O!SX&P!SX&Q!SX&R!SX&S!SX&T!SX&U!SX&V!SX&W!SX&X!SX&Y!SX&Z!SX&[!SX&]!SX&^!SX&_!SX&`!SX&a!SX&b!SX&c!SX&d!SX&e!SX&f!SX&g!SX&h!SX&i!SX&j!SX&k!SX&l!SX&m!SX&n!SX&o!SX&p!SX&q!SX&r!SX&s!SX&t!SX&u!SX&v!SX&w!SX&x!SX&y!SX&z!SX&{!SX&|!SX&}!SX'O!SX'P!SX'Q!SX'R!SX'S!SX'T!SX'U!SX'V!SX'W!SX'X!SX'_!SX~Os#{O~PCTOr#zO~PCTOq#yOr#zOs#{OW%[XX%[XY%[XZ%[X[%[X]%[X^%[X_%[X`%[Xa%[Xb%[Xc%[Xd%[Xe%[Xk%[Xl%[X|%[X!i%[X%S%[X%T%[X%X%[X%]%[X%^%[X%_%[X%`%[X%a%[X%b%[X%c%[X%d%[X%e%[X%f%[X%g%[X%h%[X%i%[X%j%[X%k%[X%l%[X%m%[X%n%[X%o%[X%p%[X%q%[X%r%[X%s%[X%t%[X%u%[X%v%[X%w%[X%x%[X%y%[X%z%[X%{%[X%|%[X%}%[X&O%[X&P%[X&Q%[X&R%[X&S%[X&T%[X&U%[X&V%[X&W%[X&X%[X&Y%[X&Z%[X&[%[X&]%[X&^%[X&_%[X&`%[X&a%[X&b%[X&c%[X&d%[X&e%[X&f%[X&g%[X&h%[X&i%[X&j%[X&k%[X&l%[X&m%[X&n%[X&o%[X&p%[X&q%[X&r%[X&s%[X&t%[X&u%[X&v%[X&w%[X&x%[X&y%[X&z%[X&{%[X&|%[X&}%[X'O%[X'P%[X'Q%[X'R%[X'S%[X'T%[X'U%[X'V%[X'W%[X'X%[X'_%[X~OQ#xOR#xO~PJpO!P%XO!X%XO!Y%XO!Z%XO![%YO!]%YO']%ZO'^%[O~O%X%^O~O%X%_O~O%X%bO~O%X%cO~O%S#^O%T#^O%_#^O~O%X%eO~O|%fO~O|%gO~Oz#mO|#lO'`%jO~O%Y%kO'`%jO~O%Y%mO%Z%oO~O%Y$xO%Z%rO~OS%sOT%sOW!RaX!RaY!RaZ!Ra[!Ra]!Ra^!Ra_!Ra`!Raa!Rab!Rac!Rad!Rae!Rak!Ral!Raq!Rar!Ras!Ra|!Ra!i!Ra%S!Ra%T!Ra%X!Ra%]!Ra%^!Ra%_!Ra%`!Ra%a!Ra%b!Ra%c!Ra%d!Ra%e!Ra%f!Ra%g!Ra%h!Ra%i!Ra%j!Ra%k!Ra%l!Ra%m!Ra%n!Ra%o!Ra%p!Ra%q!Ra%r!Ra%s!Ra%t!Ra%u!Ra%v!Ra%w!Ra%x!Ra%y!Ra%z!Ra%{!Ra%|!Ra%}!Ra&O!Ra&P!Ra&Q!Ra&R!Ra&S!Ra&T!Ra&U!Ra&V!Ra&W!Ra&X!Ra&Y!Ra&Z!Ra&[!Ra&]!Ra&^!Ra&_!Ra&`!Ra&a!Ra&b!Ra&c!Ra&d!Ra&e!Ra&f!Ra&g!Ra&h!Ra&i!Ra&j!Ra&k!Ra&l!Ra&m!Ra&n!Ra&o!Ra&p!Ra&q!Ra&r!Ra&s!Ra&t!Ra&u!Ra&v!Ra&w!Ra&x!Ra&y!Ra&z!Ra&{!Ra&|!Ra&}!Ra'O!Ra'P!Ra'Q!Ra'R!Ra'S!Ra'T!Ra'U!Ra'V!Ra'W!Ra'X!Ra'_!Ra~Oq#yOr#zOs#{OW%[aX%[aY%[aZ%[a[%[a]%[a^%[a_%[a`%[aa%[ab%[ac%[ad%[ae%[ak%[al%[a|%[a!i%[a%S%[a%T%[a%X%[a%]%[a%^%[a%_%[a%`%[a%a%[a%b%[a%c%[a%d%[a%e%[a%f%[a%g%[a%h%[a%i%[a%j%[a%k%[a%l%[a%m%[a%n%[a%o%[a%p%[a%q%[a%r%[a%s%[a%t%[a%u%[a%v%[a%w%[a%x%[a%y%[a%z%[a%{%[a%|%[a%}%[a&O%[a&P%[a&Q%[a&R%[a&S%[a&T%[a&U%[a&V%[a&W%[a&X%[a&Y%[a&Z%[a&[%[a&]%[a&^%[a&_%[a&`%[a&a%[a&b%[a&c%[a&d%[a&e%[a&f%[a&g%[a&h%[a&i%[a&j%[a&k%[a&l%[a&m%[a&n%[a&o%[a&p%[a&q%[a&r%[a&s%[a&t%[a&u%[a&v%[a&w%[a&x%[a&y%[a&z%[a&{%[a&|%[a&}%[a'O%[a'P%[a'Q%[a'R%[a'S%[a'T%[a'U%[a'V%[a'W%[a'X%[a'_%[a~O!P#_OU!Oqh!Oqi!Oqj!Oqo!Oqp!Oq![!Oq!]!Oq!^!Oq!_!Oq!`!Oq!a!Oq!b!Oq!c!Oq!d!Oq!e!Oq${!Oq%R!Oq'Y!Oq%Z!Oq%Y!Oq~OV!Oq!X!Oq!Y!Oq!Z!Oq~P!5uOV#_O!X#_O!Y#_O!Z#_O~P!5uOV#_O!P#_O!X#_O!Y#_O!Z#_O![#`O!]#`OU!Oqh!Oqi!Oqj!Oqo!Oqp!Oq${!Oq%R!Oq'Y!Oq%Z!Oq%Y!Oq~O!^!Oq!_!Oq!`!Oq!a!Oq!b!Oq!c!Oq!d!Oq!e!Oq~P!7}O!^#aO!_#aO!`#aO!a#aO!b#aO!c#aO!d#aO!e#aO~P!7}OV#_Oh#bOj#bO!P#_O!X#_O!Y#_O!Z#_O![#`O!]#`O!^#aO!_#aO!`#aO!a#aO!b#aO!c#aO!d#aO!e#aO~OU!Oqi!Oqo!Oqp!Oq${!Oq%R!Oq'Y!Oq%Z!Oq%Y!Oq~P!:cO']%{O~P=qO!X$da!Y$da!Z$da![$da!]$da']$da~O!P%XO'^$da~P!<bO%Z%|O~O!P&jO!X&jO!Y&jO!Z&jO![&kO!]&kO~O%Z%|O~P!=VO%Z&PO~O%Z&PO~P!=VO%Z&RO~O!e$pO$v$pO$w$pO$x$pO%Y%Qa'`%Qa~Oz#mO|#lO'`&SO~Oz&UO|#lO%Z&VO~O%Y&WO%Z&VO~O%Y%Pa%Z%Pa~P0_O%X#rOW!RiX!RiY!RiZ!Ri[!Ri]!Ri^!Ri_!Ri`!Ria!Rib!Ric!Rid!Rie!Rik!Ril!Riq!Rir!Ris!Ri|!Ri!i!Ri%S!Ri%T!Ri%]!Ri%^!Ri%_!Ri%`!Ri%a!Ri%b!Ri%c!Ri%d!Ri%e!Ri%f!Ri%g!Ri%h!Ri%i!Ri%j!Ri%k!Ri%l!Ri%m!Ri%n!Ri%o!Ri%p!Ri%q!Ri%r!Ri%s!Ri%t!Ri%u!Ri%v!Ri%w!Ri%x!Ri%y!Ri%z!Ri%{!Ri%|!Ri%}!Ri&O!Ri&P!Ri&Q!Ri&R!Ri&S!Ri&T!Ri&U!Ri&V!Ri&W!Ri&X!Ri&Y!Ri&Z!Ri&[!Ri&]!Ri&^!Ri&_!Ri&`!Ri&a!Ri&b!Ri&c!Ri&d!Ri&e!Ri&f!Ri&g!Ri&h!Ri&i!Ri&j!Ri&k!Ri&l!Ri&m!Ri&n!Ri&o!Ri&p!Ri&q!Ri&r!Ri&s!Ri&t!Ri&u!Ri&v!Ri&w!Ri&x!Ri&y!Ri&z!Ri&{!Ri&|!Ri&}!Ri'O!Ri'P!Ri'Q!Ri'R!Ri'S!Ri'T!Ri'U!Ri'V!Ri'W!Ri'X!Ri'_!Ri~O%Z&ZO~O%Z&[O~O%Z&]O~O!X$di!Y$di!Z$di![$di!]$di']$di~O!P%XO'^$di~P!GYO!P%XO!X%XO!Y%XO!Z%XO![$di!]$di']$di'^$di~O']&^O~P!=VO%Y&_O~P!=VO!P&jO%Z$da%Y$da~P!<bO%Y&bO~P!=VOz#mO|#lO~Oz&UO|#lO%Z&cO~O!P&jO%Z$di%Y$di~P!GYO!P&jO!X&jO!Y&jO!Z&jO![$di!]$di%Z$di']$di%Y$di~Oz&UO|#lO~O%Z&gO~P!=VO%Z&hO~P!=VO",
+  goto: ".b%]PPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPP%^%j%v%|P&VP&g%^P&p&w'R'a'k(T(bPPPPPPPPPPPPP%^(o({P({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({({%^)X*T*w*w+]+]+q%^,V%^%^%^%^%^%^,],l,tPPP,l%^P,{P-O-U-[PPPPP-cPPP.Re^OXY#Z$S$T$U$V$W$xeROXY#Z$S$T$U$V$W$xQ#[RR#v#]Q#s#YQ${#xR&Y%sQ#nZQ$w#rU%h$s%k&TV&U%m&W&dQ#]RQ#iWR#v#[Z$R#_#`#a#b#cY$Q#_#`#a#b#cR%R$RY$P#_#`#a#b#cS%Q$Q$RR%w%Ra#|#_#`#a#b#c$Q$R%Rd^OXY#Z$S$T$U$V$W$xQ$m#hQ%t$|Q%u$}R%v%O`#}#_#`#a#b#c$Q$R%RR%P$O`$O#_#`#a#b#c$Q$R%RR%P#}eWOXY#Z$S$T$U$V$W$xeVOXY#Z$S$T$U$V$W$xQ$Z#dQ%]$[Q%`$cQ%d$iQ%x%XQ%y%YQ%z%[Q%}%_Q&O&iQ&Q%cQ&`&jQ&a&kQ&e&_R&f&bdYOXY#Z$S$T$U$V$W$xW$[#d$[%X%YS$e#e$ee&i$c$i%[%_%c&_&b&i&j&kl$a#d$[$c$i%X%Y%[%_%c&_&b&i&j&kT$g#e$el$b#d$[$c$i%X%Y%[%_%c&_&b&i&j&kT$h#e$el$d#d$[$c$i%X%Y%[%_%c&_&b&i&j&kT$j#e$eQ$f#eR%a$ed]OXY#Z$S$T$U$V$W$xR#q[Q#pZV%i$s%k&TQ$q#mT$r#n%hR$n#hQ%n$wR&X%nQ$y#uR%q$yS$t#n#pR%l$tQUOQ#jXQ#kYQ#u#ZQ%S$SQ%T$TQ%U$UQ%V$VQ%W$WR%p$xQ$S#_Q$T#`Q$U#aQ$V#bR$W#c",
+  nodeNames: "⚠ Bool Ignoring On GroupLeft GroupRight Offset Atan2 Avg Bottomk Count CountValues Group Max Min Quantile LimitK LimitRatio Stddev Stdvar Sum Topk By Without And Or Unless StartFn EndFn AtStart AtEnd Smoothed Anchored Fill FillLeft FillRight LineComment PromQL AggregateExpr AggregateOp AggregateModifier GroupingLabels LabelName QuotedLabelName StringLiteral FunctionCallBody BinaryExpr Pow BoolModifier MatchingModifierClause FillModifier FillClause NumberDurationLiteral FillLeftClause FillRightClause Mul Div Mod Add Sub Eql Gte Gtr TrimUpper TrimLower Lte Lss Neq FunctionCall FunctionIdentifier AbsentOverTime Identifier Absent Abs Acos Acosh Asin Asinh Atan Atanh AvgOverTime Ceil Changes Clamp ClampMax ClampMin Cos Cosh CountOverTime DaysInMonth DayOfMonth DayOfWeek DayOfYear Deg Delta Deriv Exp FirstOverTime Floor HistogramCount HistogramFraction HistogramQuantile HistogramQuantiles HistogramStdDev HistogramStdVar HistogramSum HistogramAvg DoubleExponentialSmoothing Hour Idelta Increase Info Irate LabelReplace LabelJoin LastOverTime Ln Log10 Log2 MadOverTime MaxOverTime MinOverTime TsOfFirstOverTime TsOfMaxOverTime TsOfMinOverTime TsOfLastOverTime Minute Month Pi PredictLinear PresentOverTime QuantileOverTime Rad Rate Resets Round Scalar Sgn Sin Sinh Sort SortDesc SortByLabel SortByLabelDesc StartTimestamp Range Step Sqrt StddevOverTime StdvarOverTime SumOverTime Tan Tanh Timestamp Time Vector Year MatrixSelector DurationExpr UnaryOp DurationStep DurationRange DurationMinOf DurationMaxOf NumberDurationLiteralInDurationContext OffsetExpr OffsetDurationExpr AnchoredExpr SmoothedExpr ParenExpr SubqueryExpr UnaryExpr VectorSelector LabelMatchers UnquotedLabelMatcher MatchOp EqlSingle EqlRegex NeqRegex QuotedLabelMatcher StepInvariantExpr At AtModifierPreprocessors MetricName",
+  maxTerm: 292,
+  nodeProps: [
+    ["group", -14,38,44,46,52,68,157,165,167,168,169,170,171,172,180,"Expr"]
+  ],
+  propSources: [promQLHighLight],
+  skippedNodes: [0,36],
+  repeatNodeCount: 3,
+  tokenData: "4{~RwX^#lpq#lqr$ars$tst&luv'Twx'Yxy({yz)Qz{)V{|)[|})c}!O)h!O!P)o!P!Q*u!Q!R*z!R![+u![!]1O!^!_1z!_!`2a!`!a2v!b!c3]!c!}3b!}#O3x#P#Q3}#Q#R4S#R#S3b#S#T4X#T#o3b#o#p4q#q#r4v#y#z#l$f$g#l#BY#BZ#l$IS$I_#l$I|$JO#l$JT$JU#l$KV$KW#l&FU&FV#l~#qY%V~X^#lpq#l#y#z#l$f$g#l#BY#BZ#l$IS$I_#l$I|$JO#l$JT$JU#l$KV$KW#l&FU&FV#l~$dQ!_!`$j#r#s$o~$oO!e~~$tO$x~~$yW|~OY$tZr$trs%cs#O$t#O#P%h#P;'S$t;'S;=`&f<%lO$t~%hO|~~%kRO;'S$t;'S;=`%t;=`O$t~%yX|~OY$tZr$trs%cs#O$t#O#P%h#P;'S$t;'S;=`&f;=`<%l$t<%lO$t~&iP;=`<%l$t~&qSt~OY&lZ;'S&l;'S;=`&}<%lO&l~'QP;=`<%l&l~'YO!Z~~'_W|~OY'YZw'Ywx%cx#O'Y#O#P'w#P;'S'Y;'S;=`(u<%lO'Y~'zRO;'S'Y;'S;=`(T;=`O'Y~(YX|~OY'YZw'Ywx%cx#O'Y#O#P'w#P;'S'Y;'S;=`(u;=`<%l'Y<%lO'Y~(xP;=`<%l'Y~)QO%X~~)VO%Z~~)[O!X~V)cO%^P![U~)hO%Y~V)oO%]P!]U~)rP!Q![)u~)zS%_~!Q![)u!g!h*W#R#S)o#X#Y*W~*ZR{|*d}!O*d!Q![*j~*gP!Q![*j~*oQ%_~!Q![*j#R#S*d~*zO!Y~~+P[%_~!O!P)o!Q![+u!g!h*W#R#S,m#W#X-X#X#Y*W#[#]-p#a#b.U#g#h.x#k#l/Z#l#m0d#m#n/u~+zZ%_~!O!P)o!Q![+u!g!h*W#R#S,m#W#X-X#X#Y*W#[#]-p#a#b.U#g#h.x#k#l/Z#m#n/u~,pP!Q![,s~,xT%_~!O!P)o!Q![,s!g!h*W#R#S,m#X#Y*W~-^P%_~!Q![-a~-dS!Q![-a#[#]-p#a#b.U#g#h.x~-uP%_~!Q![-x~-{R!Q![-x#a#b.U#g#h.x~.ZQ%_~!Q![.a#g#h.s~.dR!Q![.a#a#b.m#g#h.x~.pP#g#h.s~.xO%_~~.}P%_~!Q![/Q~/TQ!Q![/Q#a#b.m~/`P%_~!Q![/c~/fT!Q![/c#W#X-X#[#]-p#a#b.U#g#h.x~/zP%_~!Q![/}~0QU!Q![/}#W#X-X#[#]-p#a#b.U#g#h.x#k#l/Z~0gR!Q![0p!c!i0p#T#Z0p~0uR%_~!Q![0p!c!i0p#T#Z0pV1VT'^S!iR!Q![1f![!]1f!c!}1f#R#S1f#T#o1fR1kT!iR!Q![1f![!]1f!c!}1f#R#S1f#T#o1f~2PQ!d~!P!Q2V!_!`2[~2[O!a~~2aO!c~~2fQ$vP!_!`2l#r#s2qQ2qO!^Q~2vO$w~~2{Q!`~!P!Q3R!_!`3W~3WO!b~~3]O!_~~3bO${~V3iT!iRzS!Q![3b![!]1f!c!}3b#R#S3b#T#o3b~3}O'Y~~4SO']~~4XO!P~~4[TO#S4X#S#T%c#T;'S4X;'S;=`4k<%lO4X~4nP;=`<%l4X~4vO'_~~4{O'`~",
+  tokenizers: [0, 1, 2],
+  topRules: {"PromQL":[0,37],"MetricName":[1,183]},
+  specialized: [{term: 71, get: (value, stack) => (index_es_specializeIdentifier(value) << 1), external: index_es_specializeIdentifier},{term: 71, get: (value, stack) => (index_es_extendIdentifier(value, stack) << 1) | 1, external: index_es_extendIdentifier, extend: true},{term: 71, get: (value) => index_es_spec_Identifier[value] || -1}],
+  tokenPrec: 0
+});
+// This file was generated by lezer-generator. You probably shouldn't edit it.
+const inf = 188,
+  nan = 189,
+  index_es_Bool = 1,
+  index_es_Ignoring = 2,
+  index_es_On = 3,
+  index_es_GroupLeft = 4,
+  index_es_GroupRight = 5,
+  index_es_Offset = 6,
+  Atan2 = 7,
+  index_es_Avg = 8,
+  index_es_Bottomk = 9,
+  index_es_Count = 10,
+  CountValues = 11,
+  Group = 12,
+  index_es_Max = 13,
+  index_es_Min = 14,
+  Quantile = 15,
+  LimitK = 16,
+  LimitRatio = 17,
+  index_es_Stddev = 18,
+  index_es_Stdvar = 19,
+  index_es_Sum = 20,
+  index_es_Topk = 21,
+  index_es_By = 22,
+  index_es_Without = 23,
+  index_es_And = 24,
+  index_es_Or = 25,
+  index_es_Unless = 26,
+  StartFn = 27,
+  EndFn = 28,
+  AtStart = 29,
+  AtEnd = 30,
+  Smoothed = 31,
+  Anchored = 32,
+  Fill = 33,
+  FillLeft = 34,
+  FillRight = 35,
+  index_es_LineComment = 36,
+  PromQL = 37,
+  AggregateExpr = 38,
+  AggregateOp = 39,
+  AggregateModifier = 40,
+  index_es_GroupingLabels = 41,
+  index_es_LabelName = 42,
+  QuotedLabelName = 43,
+  StringLiteral = 44,
+  FunctionCallBody = 45,
+  BinaryExpr = 46,
+  index_es_Pow = 47,
+  BoolModifier = 48,
+  MatchingModifierClause = 49,
+  FillModifier = 50,
+  FillClause = 51,
+  NumberDurationLiteral = 52,
+  FillLeftClause = 53,
+  FillRightClause = 54,
+  index_es_Mul = 55,
+  index_es_Div = 56,
+  index_es_Mod = 57,
+  index_es_Add = 58,
+  index_es_Sub = 59,
+  index_es_Eql = 60,
+  index_es_Gte = 61,
+  index_es_Gtr = 62,
+  TrimUpper = 63,
+  TrimLower = 64,
+  index_es_Lte = 65,
+  index_es_Lss = 66,
+  index_es_Neq = 67,
+  FunctionCall = 68,
+  FunctionIdentifier = 69,
+  index_es_AbsentOverTime = 70,
+  index_es_Identifier = 71,
+  Absent = 72,
+  Abs = 73,
+  Acos = 74,
+  Acosh = 75,
+  Asin = 76,
+  Asinh = 77,
+  Atan = 78,
+  Atanh = 79,
+  index_es_AvgOverTime = 80,
+  Ceil = 81,
+  Changes = 82,
+  Clamp = 83,
+  ClampMax = 84,
+  ClampMin = 85,
+  Cos = 86,
+  Cosh = 87,
+  index_es_CountOverTime = 88,
+  DaysInMonth = 89,
+  DayOfMonth = 90,
+  DayOfWeek = 91,
+  DayOfYear = 92,
+  Deg = 93,
+  Delta = 94,
+  Deriv = 95,
+  Exp = 96,
+  index_es_FirstOverTime = 97,
+  Floor = 98,
+  HistogramCount = 99,
+  HistogramFraction = 100,
+  HistogramQuantile = 101,
+  HistogramQuantiles = 102,
+  HistogramStdDev = 103,
+  HistogramStdVar = 104,
+  HistogramSum = 105,
+  HistogramAvg = 106,
+  DoubleExponentialSmoothing = 107,
+  Hour = 108,
+  Idelta = 109,
+  Increase = 110,
+  Info = 111,
+  Irate = 112,
+  index_es_LabelReplace = 113,
+  LabelJoin = 114,
+  index_es_LastOverTime = 115,
+  Ln = 116,
+  Log10 = 117,
+  Log2 = 118,
+  MadOverTime = 119,
+  index_es_MaxOverTime = 120,
+  index_es_MinOverTime = 121,
+  TsOfFirstOverTime = 122,
+  TsOfMaxOverTime = 123,
+  TsOfMinOverTime = 124,
+  TsOfLastOverTime = 125,
+  Minute = 126,
+  Month = 127,
+  Pi = 128,
+  PredictLinear = 129,
+  PresentOverTime = 130,
+  index_es_QuantileOverTime = 131,
+  Rad = 132,
+  index_es_Rate = 133,
+  Resets = 134,
+  Round = 135,
+  Scalar = 136,
+  Sgn = 137,
+  Sin = 138,
+  Sinh = 139,
+  index_es_Sort = 140,
+  SortDesc = 141,
+  SortByLabel = 142,
+  SortByLabelDesc = 143,
+  StartTimestamp = 144,
+  dist_index_es_Range = 145,
+  Step = 146,
+  Sqrt = 147,
+  index_es_StddevOverTime = 148,
+  index_es_StdvarOverTime = 149,
+  index_es_SumOverTime = 150,
+  Tan = 151,
+  Tanh = 152,
+  Timestamp = 153,
+  Time = 154,
+  index_es_Vector = 155,
+  Year = 156,
+  MatrixSelector = 157,
+  DurationExpr = 158,
+  UnaryOp = 159,
+  DurationStep = 160,
+  DurationRange = 161,
+  DurationMinOf = 162,
+  DurationMaxOf = 163,
+  NumberDurationLiteralInDurationContext = 164,
+  index_es_OffsetExpr = 165,
+  OffsetDurationExpr = 166,
+  AnchoredExpr = 167,
+  SmoothedExpr = 168,
+  ParenExpr = 169,
+  SubqueryExpr = 170,
+  UnaryExpr = 171,
+  VectorSelector = 172,
+  LabelMatchers = 173,
+  UnquotedLabelMatcher = 174,
+  MatchOp = 175,
+  EqlSingle = 176,
+  EqlRegex = 177,
+  NeqRegex = 178,
+  QuotedLabelMatcher = 179,
+  StepInvariantExpr = 180,
+  At = 181,
+  AtModifierPreprocessors = 182,
+  MetricName = 183;
+
+
+
+;// CONCATENATED MODULE: ./src/lint/queries.ts
+// Every PromQL and LogQL expression of a stack, found by what the files hold (not by their names):
+// Grafana dashboards' panel targets, Grafana's provisioned alert rules, and Prometheus (or Loki)
+// rule files. Dashboard queries carry Grafana's variables ($host, $__rate_interval, …); the
+// interpolation here follows Grafana's, so what is checked is what Grafana would send.
+//
+// Grafana, as read at its source: the variable syntax is public/app/features/variables/utils.ts
+// (variableRegex: $var, [[var]], ${var}, ${var:format}); the built-ins are filled in by the
+// backend, pkg/promlib/models/query.go (InterpolateVariables, calculateRateInterval:
+// $__rate_interval = max($__interval + scrape interval, 4 × scrape interval), printed as a Go
+// duration) and pkg/tsdb/loki/parse_query.go (interpolateVariables: $__interval, $__range, $__auto).
+
+const languageOfType = (type) => type === 'prometheus' ? 'promql' : type === 'loki' ? 'logql' : undefined;
+const asRecord = (x) => x && typeof x === 'object' && !Array.isArray(x) ? x : undefined;
+const asArray = (x) => (Array.isArray(x) ? x : []);
+/** The data sources every provisioning file of the stack declares. */
+function datasourceTypes(m) {
+    const byUid = new Map();
+    let defaultType;
+    for (const path of m.files.keys()) {
+        if (!/\.ya?ml$/.test(path))
+            continue;
+        for (const d of asArray(asRecord(m.yaml(path)?.data)?.datasources).map(asRecord)) {
+            if (typeof d?.type !== 'string')
+                continue;
+            if (typeof d.uid === 'string')
+                byUid.set(d.uid, d.type);
+            if (d.isDefault === true)
+                defaultType = d.type;
+        }
+    }
+    return { byUid, defaultType };
+}
+/** The query language of a target: its own data source, else its panel's, else the default one. */
+function targetLanguage(t, panel, types) {
+    for (const ds of [t.datasource, panel.datasource]) {
+        if (typeof ds === 'string')
+            return languageOfType(types.byUid.get(ds));
+        if (!ds)
+            continue;
+        if (ds.uid === '__expr__' || ds.uid === '-- Mixed --')
+            continue;
+        const type = ds.type ?? (ds.uid ? types.byUid.get(ds.uid) : undefined);
+        if (type)
+            return languageOfType(type);
+    }
+    return languageOfType(types.defaultType);
+}
+/** Panels at any depth (rows hold theirs in `panels`). */
+function allPanels(panels) {
+    return (panels ?? []).flatMap((p) => [p, ...allPanels(p.panels)]);
+}
+/** A dashboard file's JSON: the dashboard itself, or the API's `{ dashboard: … }` export. */
+function dashboardOf(text) {
+    let json;
+    try {
+        json = JSON.parse(text);
+    }
+    catch {
+        return undefined;
+    }
+    const top = asRecord(json);
+    const dash = asRecord(top?.dashboard) ?? top;
+    return Array.isArray(dash?.panels) ? dash : undefined;
+}
+/** Line of the first `"expr": "…"` holding this expression in the file's text (1-based). */
+function lineOfExpr(text, expr) {
+    const at = text.indexOf(JSON.stringify(expr));
+    return at < 0 ? 1 : text.slice(0, at).split('\n').length;
+}
+/** Every PromQL and LogQL target of a dashboard file's panels. */
+function dashboardQueries(file, text, types) {
+    const dash = dashboardOf(text);
+    if (!dash)
+        return [];
+    const variables = lintVariableValues(dash);
+    return allPanels(dash.panels).flatMap((panel) => (panel.targets ?? []).flatMap((t) => {
+        const language = targetLanguage(t, panel, types);
+        if (typeof t.expr !== 'string' || !language)
+            return [];
+        return [
+            {
+                file,
+                line: lineOfExpr(text, t.expr),
+                owner: `panel ${JSON.stringify(panel.title ?? '(untitled)')}`,
+                refId: t.refId,
+                language,
+                expr: t.expr,
+                instant: t.instant === true || t.queryType === 'instant',
+                variables,
+            },
+        ];
+    }));
+}
+const strings = (x) => (Array.isArray(x) ? x : x === undefined || x === null ? [] : [x]).filter((v) => typeof v === 'string');
+/** A dashboard's template variables, as its JSON declares them. */
+function templateVariables(dash) {
+    return asArray(asRecord(dash.templating)?.list).flatMap((raw) => {
+        const v = asRecord(raw);
+        if (typeof v?.name !== 'string')
+            return [];
+        const listed = asArray(v.options).flatMap((o) => strings(asRecord(o)?.value));
+        const query = typeof v.query === 'string' ? v.query.split(',').map((x) => x.trim()) : [];
+        return [
+            {
+                name: v.name,
+                type: typeof v.type === 'string' ? v.type : 'query',
+                includeAll: v.includeAll === true,
+                allValue: typeof v.allValue === 'string' && v.allValue ? v.allValue : undefined,
+                current: strings(asRecord(v.current)?.value),
+                options: listed.length ? listed : query,
+            },
+        ];
+    });
+}
+/**
+ * A value for each variable that Grafana could send: All as its allValue (what `$__all` becomes
+ * with one set), else the current value, else the first option; a query variable with nothing
+ * listed gets a stand-in word. For the linter, which only needs the query's shape.
+ */
+function lintVariableValues(dash) {
+    const out = {};
+    for (const v of templateVariables(dash)) {
+        const current = v.current.filter((x) => x !== '$__all');
+        if (v.includeAll && (v.current.includes('$__all') || !current.length))
+            out[v.name] = v.allValue ?? '.*';
+        else
+            out[v.name] = current[0] ?? v.options[0] ?? (v.type === 'interval' ? '1m' : 'value');
+    }
+    return out;
+}
+/**
+ * The built-in variables as Grafana's backend fills them in for a query over `rangeMs` whose
+ * interval is `intervalMs`; for Prometheus `scrapeMs` is the data source's scrape interval
+ * (timeInterval, default 15 s), for Loki undefined (no $__rate_interval there).
+ */
+function grafanaBuiltins(rangeMs, intervalMs, scrapeMs) {
+    const rangeS = Math.round(rangeMs / 1000);
+    const out = {
+        __interval: formatInterval(intervalMs),
+        __interval_ms: String(intervalMs),
+        __range: `${rangeS}s`,
+        __range_s: String(rangeS),
+        __range_ms: String(rangeMs),
+        __auto: formatInterval(intervalMs),
+    };
+    if (scrapeMs !== undefined) {
+        const rate = Math.max(intervalMs + scrapeMs, 4 * scrapeMs);
+        out.__rate_interval = goDuration(rate);
+        out.__rate_interval_ms = String(rate);
+    }
+    return out;
+}
+/** grafana-plugin-sdk-go gtime.FormatInterval: the largest whole unit (1m, 15s, 500ms). */
+function formatInterval(ms) {
+    const units = [
+        [365 * 86_400_000, 'y'],
+        [7 * 86_400_000, 'w'],
+        [86_400_000, 'd'],
+        [3_600_000, 'h'],
+        [60_000, 'm'],
+        [1000, 's'],
+    ];
+    for (const [size, unit] of units)
+        if (ms >= size)
+            return `${Math.floor(ms / size)}${unit}`;
+    return `${ms}ms`;
+}
+/** Go's time.Duration.String for whole milliseconds: 1m0s, 1m30s, 45s, 1h0m0s. */
+function goDuration(ms) {
+    if (ms < 1000)
+        return `${ms}ms`;
+    const h = Math.floor(ms / 3_600_000);
+    const m = Math.floor((ms % 3_600_000) / 60_000);
+    const s = (ms % 60_000) / 1000;
+    return `${h ? `${h}h` : ''}${h || m ? `${m}m` : ''}${s}s`;
+}
+/** Grafana's variableRegex (public/app/features/variables/utils.ts). */
+const VARIABLE = /\$(\w+)|\[\[([\s\S]+?)(?::(\w+))?\]\]|\$\{(\w+)(?:\.([^:^}]+))?(?::([^}]+))?\}/g;
+/** The expression with each known variable replaced by its value; unknown ones stay as written. */
+function interpolateGrafana(expr, values) {
+    return expr.replace(VARIABLE, (whole, plain, bracket, _f1, braced) => {
+        const name = plain ?? bracket ?? braced;
+        return Object.hasOwn(values, name) ? values[name] : whole;
+    });
+}
+/** Variables the expression still holds after interpolation (names Grafana would not know). */
+function unknownVariables(expr) {
+    return [...expr.matchAll(VARIABLE)].map((m) => m[0]);
+}
+/** Grafana's provisioned alert rules (groups[].rules[].data[].model.expr) in one YAML file. */
+function grafanaRuleQueries(m, path, types) {
+    const y = m.yaml(path);
+    return asArray(asRecord(y?.data)?.groups).flatMap((g, gi) => asArray(asRecord(g)?.rules).flatMap((r, ri) => {
+        const rule = asRecord(r);
+        return asArray(rule?.data).flatMap((d, di) => {
+            const item = asRecord(d);
+            const expr = item?.model?.expr;
+            const uid = item?.datasourceUid;
+            const language = languageOfType(uid ? types.byUid.get(uid) : undefined) ?? targetLanguageOf(item?.model);
+            if (typeof expr !== 'string' || !language || uid === '__expr__')
+                return [];
+            return [
+                {
+                    file: path,
+                    line: y?.lineOf(['groups', gi, 'rules', ri, 'data', di, 'model', 'expr']) ?? 1,
+                    owner: `alert rule ${JSON.stringify(String(rule?.title ?? rule?.uid ?? '(untitled)'))}`,
+                    refId: item?.refId,
+                    language,
+                    expr,
+                    instant: true,
+                    variables: {},
+                },
+            ];
+        });
+    }));
+}
+const targetLanguageOf = (model) => typeof model?.datasource === 'object' ? languageOfType(model?.datasource?.type) : undefined;
+/** A file some Loki service mounts (its ruler's rules are LogQL); else rule files are Prometheus'. */
+function mountedIntoLoki(m, path) {
+    return m.services.filter((s) => isImage(s, 'loki')).some((s) => stackMounts(s).some((dir) => within(path, dir)));
+}
+/** Prometheus (or Loki ruler) rule files: groups[].rules[].expr with `record` or `alert`. */
+function ruleFileQueries(m, path) {
+    const y = m.yaml(path);
+    const language = mountedIntoLoki(m, path) ? 'logql' : 'promql';
+    return asArray(asRecord(y?.data)?.groups).flatMap((g, gi) => asArray(asRecord(g)?.rules).flatMap((r, ri) => {
+        const rule = asRecord(r);
+        const name = rule?.record ?? rule?.alert;
+        if (typeof rule?.expr !== 'string' || typeof name !== 'string')
+            return [];
+        return [
+            {
+                file: path,
+                line: y?.lineOf(['groups', gi, 'rules', ri, 'expr']) ?? 1,
+                owner: `${rule.record ? 'recording' : 'alerting'} rule ${JSON.stringify(name)}`,
+                language,
+                expr: rule.expr,
+                instant: true,
+                variables: {},
+            },
+        ];
+    }));
+}
+/** Every PromQL and LogQL expression of the stack's files. */
+function stackQueries(m) {
+    const types = datasourceTypes(m);
+    return [...m.files.keys()].sort().flatMap((path) => {
+        if (path.endsWith('.json'))
+            return dashboardQueries(path, m.files.get(path)?.content.toString('utf8') ?? '', types);
+        if (!/\.ya?ml$/.test(path))
+            return [];
+        return [...grafanaRuleQueries(m, path, types), ...ruleFileQueries(m, path)];
+    });
+}
+
+;// CONCATENATED MODULE: ./src/lint/query-syntax.ts
+// PromQL and LogQL parsed with the official grammars, the ones Prometheus' and Grafana's query
+// editors use (@prometheus-io/lezer-promql, @grafana/lezer-logql). Lezer parsers never throw:
+// they recover and mark what they could not read with error nodes (⚠), so a typo is found as
+// the first error node of the tree.
+
+
+
+const PARSERS = { promql: index_es_parser, logql: parser };
+const LANGUAGE_NAMES = { promql: 'PromQL', logql: 'LogQL' };
+/** Where the first thing the grammar could not read starts, or undefined when it all parses. */
+function syntaxErrorAt(language, expr) {
+    let at;
+    PARSERS[language].parse(expr).iterate({
+        enter: (node) => {
+            if (at !== undefined)
+                return false;
+            if (node.type.isError)
+                at = node.from;
+            return undefined;
+        },
+    });
+    return at;
+}
+/** The expression with a marker where it stops parsing: `sum by (le ⟨here⟩(rate(…`. */
+function markAt(expr, at) {
+    return `${expr.slice(0, at)}⟨here⟩${expr.slice(at)}`;
+}
+/**
+ * What the linter fills Grafana's variables with: the built-ins for a one-hour dashboard with a
+ * 15 s scrape interval, the dashboard's own variables with their current (or All) values. Only
+ * the shape matters here; test/e2e runs the same queries with the values Grafana would send.
+ */
+const FRONTEND_BUILTINS = { __from: '1767222000000', __to: '1767225600000' }; // ms since the epoch
+const LINT_BUILTINS = {
+    promql: { ...grafanaBuiltins(3_600_000, 15_000, 15_000), ...FRONTEND_BUILTINS },
+    logql: { ...grafanaBuiltins(3_600_000, 5000), ...FRONTEND_BUILTINS },
+};
+function lintExpression(q) {
+    return interpolateGrafana(q.expr, { ...LINT_BUILTINS[q.language], ...q.variables });
+}
+function queryFinding(q) {
+    const expr = lintExpression(q);
+    const at = syntaxErrorAt(q.language, expr);
+    if (at === undefined)
+        return undefined;
+    const unknown = unknownVariables(expr);
+    const which = q.refId ? ` (query ${q.refId})` : '';
+    return {
+        rule: 'query-syntax',
+        severity: 'error',
+        file: q.file,
+        line: q.line,
+        message: `${q.owner}${which}: this ${LANGUAGE_NAMES[q.language]} does not parse at character ${at + 1}: ${markAt(expr, at)}${expr === q.expr ? '' : ` (as Grafana sends it; written: ${q.expr})`}. ${unknown.length
+            ? `${unknown.join(', ')} ${unknown.length > 1 ? 'are variables' : 'is a variable'} the dashboard does not define. `
+            : ''}Fix the expression; Grafana would show the panel or rule as an error, never its data.`,
+    };
+}
+/** Every PromQL and LogQL expression of the stack, parsed: one error per expression that does not. */
+const querySyntax = (m, _ctx) => stackQueries(m)
+    .map(queryFinding)
+    .filter((f) => !!f);
+
 ;// CONCATENATED MODULE: ./src/lint/rules.ts
 // Cross-file checks for the mistakes the seed post made or warns about, on any stack.
 // Each finding names the file and line, what is wrong, and the fix.
@@ -71433,9 +77834,10 @@ const RULES = {
 // `monitoring-deploy lint`: every rule over a stack, findings sorted by file and line.
 
 
+
 function lintStack(files, vars, ctx) {
     const model = buildModel(files, vars);
-    const findings = Object.values(RULES).flatMap((rule) => rule(model, ctx));
+    const findings = [...Object.values(RULES), querySyntax].flatMap((rule) => rule(model, ctx));
     for (const e of model.parseErrors) {
         findings.push({ rule: 'yaml', severity: 'error', file: e.file, line: e.line, message: e.value });
     }
@@ -71448,6 +77850,7 @@ function formatFinding(f) {
 ;// CONCATENATED MODULE: ./src/stack/compose.ts
 // Running the stacks with whichever Compose the host has, and knowing what it changed. Each
 // operation over all stacks is one script, so it costs one round trip however many stacks run.
+
 
 
 
@@ -71532,6 +77935,22 @@ function servicesMounting(composeFile, changedPaths) {
         .services.filter((svc) => stackMounts(svc).some((m) => changedPaths.some((p) => p === m || p.startsWith(`${m}/`))))
         .map((svc) => svc.name);
 }
+/** Ends a script line that must succeed: says what failed in which stack, and stops. */
+const fail = (stack, what) => `|| { echo "@failed ${stack} ${what}"; exit 3; }`;
+/**
+ * `up --remove-orphans` keeps a service whose profile is off (it is still defined): stop and
+ * remove it, or Promtail runs on next to Alloy, a receiver keeps its old password. Before `up`,
+ * so that a log agent taking over starts only once its predecessor has stopped and written its
+ * final positions (Compose stops with SIGTERM; Promtail saves its positions as it stops), and
+ * with its own old positions gone, so that it reads the predecessor's.
+ */
+function removalLines({ compose, project, stack, unwanted, wanted }) {
+    return unwanted.map((svc) => {
+        const successors = LOG_AGENTS.filter((a) => a.takesOver?.from === svc && wanted.includes(a.name));
+        const handOver = successors.map((a) => `${compose} run --rm --no-deps -T --entrypoint /bin/sh ${shell_shq(a.name)} -c ${shell_shq(`rm -f ${a.takesOver?.ownPositions}`)} 2>&1 ${fail(stack, `clearing the old positions of ${a.name}`)}; echo "@handover ${project} ${svc} ${a.name}"; `);
+        return `if [ -n "$(id_of ${project} ${shell_shq(svc)})" ]; then ${compose} rm -s -f ${shell_shq(svc)} 2>&1 ${fail(stack, `removing ${svc}`)}; echo "@removed ${project} ${svc}"; ${handOver.join('')}fi`;
+    });
+}
 /**
  * Brings every stack up in order. Compose does not notice a changed bind-mounted file, so the
  * services mounting one are restarted when Compose kept their container.
@@ -71539,7 +77958,6 @@ function servicesMounting(composeFile, changedPaths) {
 function upScript(facts, { root, rendered, changedPaths, pull, release }) {
     const docker = dockerCommand(facts);
     const v2 = facts.compose?.command === 'docker compose';
-    const fail = (stack, what) => `|| { echo "@failed ${stack} ${what}"; exit 3; }`;
     const lines = [
         `cd ${shell_shq(root)} || exit 9`,
         `list() { ${docker} ps -a --no-trunc --filter label=com.docker.compose.project --format '{{.Label "com.docker.compose.project"}} {{.Label "com.docker.compose.service"}} {{.ID}}'; }`,
@@ -71556,15 +77974,11 @@ function upScript(facts, { root, rendered, changedPaths, pull, release }) {
         stale.forEach((svc, i) => {
             lines.push(`kept${i}=$(id_of ${project} ${shell_shq(svc)})`);
         });
+        lines.push(...removalLines({ compose, project, stack, unwanted, wanted }));
         lines.push(`${compose} up -d --remove-orphans${v2 ? ` --pull ${pull}` : ''} 2>&1 ${fail(stack, 'starting')}`);
         stale.forEach((svc, i) => {
             lines.push(`if [ -n "$kept${i}" ] && [ "$(id_of ${project} ${shell_shq(svc)})" = "$kept${i}" ]; then ${compose} restart ${shell_shq(svc)} 2>&1 ${fail(stack, `restarting ${svc}`)}; echo "@restarted ${project} ${svc}"; fi`);
         });
-        // `up --remove-orphans` keeps a service whose profile is off (it is still defined): stop and
-        // remove it, or Promtail runs on next to Alloy, a receiver keeps its old password.
-        for (const svc of unwanted) {
-            lines.push(`if [ -n "$(id_of ${project} ${shell_shq(svc)})" ]; then ${compose} rm -s -f ${shell_shq(svc)} 2>&1 ${fail(stack, `removing ${svc}`)}; echo "@removed ${project} ${svc}"; fi`);
-        }
     }
     lines.push(`list | sed 's/^/@after /'`, `printf '%s\\n' ${shell_shq(release)} > ${UP_RELEASE}`, 
     // Scrapes of a (re)started service count from here on.
@@ -72056,8 +78470,9 @@ function stackVariables(settings, host, layout) {
         RECEIVER_TLS: receiverTls
             ? `ssl_certificate ${RECEIVER_TLS_MOUNT}/receiver.crt;\nssl_certificate_key ${RECEIVER_TLS_MOUNT}/receiver.key;`
             : '',
-        // YAML: the agent's tls_config for the push endpoints (empty: the system's CAs).
+        // The agent's tls_config for the push endpoints (empty: the system's CAs): Promtail's YAML, Alloy's block.
         PUSH_TLS: pushTlsBlock(agents.pushCa),
+        ALLOY_PUSH_TLS: alloyPushTlsBlock(agents.pushCa),
         REMOTE_WRITE_URL: agents.remoteWriteUrl ?? '',
         LOKI_PUSH_URL: agents.lokiPushUrl ?? '',
         PUSH_USERNAME: agents.pushUsername,
@@ -72074,7 +78489,7 @@ function stackVariables(settings, host, layout) {
 const RECEIVER_TLS_MOUNT = '/etc/nginx/tls';
 /** The agent's trusted certificate for its push endpoints, in its stack dir. */
 const PUSH_CA_FILE = 'push-ca.pem';
-/** Where an agent's push-ca.pem is mounted in its Prometheus and Promtail. */
+/** Where an agent's push-ca.pem is mounted in its Prometheus and log agent. */
 const PUSH_CA_MOUNT = '/etc/monitoring-deploy/push-ca.pem';
 /**
  * The agent's tls_config: its push-ca trusted, and for the receiver's own self-signed
@@ -72086,16 +78501,28 @@ function pushTlsBlock(ca) {
     const name = pinnedName(ca);
     return ['tls_config:', `  ca_file: ${PUSH_CA_MOUNT}`, ...(name ? [`  server_name: ${name}`] : [])].join('\n');
 }
+/** The same tls_config in Alloy's syntax, for loki.write's endpoint block. */
+function alloyPushTlsBlock(ca) {
+    if (!ca)
+        return '';
+    const name = pinnedName(ca);
+    return [
+        'tls_config {',
+        `  ca_file     = ${JSON.stringify(PUSH_CA_MOUNT)}`,
+        ...(name ? [`  server_name = ${JSON.stringify(name)}`] : []),
+        '}',
+    ].join('\n');
+}
 /**
- * Fills `@@NAME@@`. A line that is only a placeholder (or `# @@NAME@@`) takes a block: each of
+ * Fills `@@NAME@@`. A line that is only a placeholder (or a comment of one) takes a block: each of
  * its lines at the placeholder's indentation, and no line at all when the value is empty.
  */
 function fillPlaceholders(path, text, vars) {
     return text
         .split('\n')
         .flatMap((line, i) => {
-        // `# @@NAME@@` alone on its line keeps a YAML file valid before rendering.
-        const block = /^(\s*)(?:#\s*)?@@([A-Z][A-Z0-9_]*)@@\s*$/.exec(line);
+        // `# @@NAME@@` (YAML) or `// @@NAME@@` (Alloy) alone on its line keeps a file valid before rendering.
+        const block = /^(\s*)(?:(?:#|\/\/)\s*)?@@([A-Z][A-Z0-9_]*)@@\s*$/.exec(line);
         const value = block ? vars[block[2]] : undefined;
         if (block && value !== undefined)
             return value === '' ? [] : value.split('\n').map((l) => `${block[1]}${l}`);
@@ -72818,10 +79245,269 @@ async function rollbackHost(settings, log, named) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/notify/test-notification.ts
+// One test notification through Grafana's own Discord contact point, for a user who wants proof
+// that alerts reach the channel. Grafana 13 removed the old
+// /api/alertmanager/grafana/config/api/v1/receivers/test (it answers 410 Gone since
+// grafana/grafana#121692); its replacement is the receivers resource's test subresource:
+//   POST /apis/notifications.alerting.grafana.app/v1beta1/namespaces/default/receivers/<uid>/test
+// with {"integration": {uid, type, version, settings, secureFields}, "alert": {labels, annotations}},
+// answered 200 {"status": "success" | "failure", "duration", "error"?}. The receiver's uid is
+// base64url(name) without padding (NameToUid, Grafana's ngalert models); "default" is org 1's
+// namespace; a secureFields entry makes Grafana use the secret it stores for that integration uid
+// (ReceiverTestingService.PatchIntegrationAndTest, pkg/services/ngalert/notifier;
+// apps/alerting/notifications/.../v1beta1 CreateReceiverIntegrationTestRequestBody;
+// pkg/registry/apps/alerting/notifications/receiver/subresource.go). The Discord webhook URL is a
+// secure field of the discord v1 integration (grafana/alerting receivers/discord/v1/config.go), so
+// the deploy never sends it: Grafana posts to the URL it was provisioned with.
+
+
+/** The contact point compose/grafana/provisioning/alerting/discord.yaml provisions. */
+const DISCORD_CONTACT_POINT = { name: 'discord', integrationUid: 'md-discord' };
+function receiverTestPath(receiverName) {
+    const uid = Buffer.from(receiverName).toString('base64url');
+    return `/apis/notifications.alerting.grafana.app/v1beta1/namespaces/default/receivers/${uid}/test`;
+}
+function testNotificationBody(hostName, release) {
+    return JSON.stringify({
+        integration: {
+            uid: DISCORD_CONTACT_POINT.integrationUid,
+            type: 'discord',
+            version: 'v1',
+            settings: {},
+            secureFields: { url: true },
+        },
+        alert: {
+            labels: { alertname: 'monitoring-deploy test notification', severity: 'info', host: hostName },
+            annotations: {
+                summary: `Test notification from monitoring-deploy: release ${release} on ${hostName} is deployed, and its alerts reach this channel.`,
+            },
+        },
+    });
+}
+function words(body) {
+    try {
+        const d = JSON.parse(body);
+        const m = typeof d.error === 'string' ? d.error : d.message;
+        return typeof m === 'string' ? m.slice(0, 240) : body.trim().slice(0, 240);
+    }
+    catch {
+        return body.trim().slice(0, 240);
+    }
+}
+/** What Grafana's answer says: the detail of a sent notification, or the error to fail with. */
+function judgeTestAnswer(status, body) {
+    let data = {};
+    try {
+        data = JSON.parse(body);
+    }
+    catch { }
+    if (status === 200 && data.status === 'success')
+        return { detail: `Grafana sent a test notification to Discord${data.duration ? ` in ${data.duration}` : ''}` };
+    const fixWebhook = 'the deploy checked the webhook from the host before it began; if it passed then, the host or Grafana cannot post to it (a proxy Grafana does not use, or the webhook was deleted since).';
+    if (status === 200)
+        return {
+            error: new errors_DeployError(`Grafana could not deliver the test notification to Discord: ${words(body)}`, fixWebhook),
+        };
+    if (status === 404)
+        return {
+            error: new errors_DeployError(`Grafana has no contact point "${DISCORD_CONTACT_POINT.name}" with the integration uid ${DISCORD_CONTACT_POINT.integrationUid} to test (404: ${words(body)})`, 'the test notification tests the contact point of compose/grafana/provisioning/alerting/discord.yaml; keep its name and uid in your stack, or turn discord-test-notification off.'),
+        };
+    return {
+        error: new errors_DeployError(`Grafana refused the test notification (${status}: ${words(body)})`, status === 401
+            ? 'the admin password on the host is not the one Grafana has (see Troubleshooting in the README).'
+            : 'Grafana 13 tests a contact point through its receivers API; an older Grafana image has no such route.'),
+    };
+}
+/** Sends the test notification; resolves with the step's detail or throws what went wrong. */
+async function sendTestNotification(remote, grafana, hostName, release) {
+    const res = await httpViaHost(remote, grafana.address, 3000, {
+        method: 'POST',
+        path: receiverTestPath(DISCORD_CONTACT_POINT.name),
+        headers: {
+            ...basicAuth({ username: grafana.user, password: grafana.password }),
+            'Content-Type': 'application/json',
+        },
+        body: testNotificationBody(hostName, release),
+        // Grafana waits for Discord before it answers.
+        timeoutMs: 40_000,
+    });
+    const { detail, error } = judgeTestAnswer(res.status, res.body);
+    if (error)
+        throw error;
+    return detail ?? '';
+}
+
+;// CONCATENATED MODULE: ./src/notify/webhook.ts
+// Is the Discord webhook alive, and can the host reach it? Asked from the host (the TCP
+// connection starts there, through the SSH connection, as Grafana's own would), with a GET on the
+// webhook URL: Discord answers it with the webhook's details and posts nothing. Answers as
+// Discord documents them (discord/discord-api-docs, developers/resources/webhook.mdx "Get Webhook
+// with Token"; developers/topics/opcodes-and-status-codes.mdx, JSON error codes 10015 Unknown
+// webhook and 50027 Invalid webhook token); the statuses that go with them (404, 401) as Discord
+// sends them, quoted in Reimnop/Discord4Fabric#81 and discordjs/discord.js#10798.
+
+
+const UNKNOWN_WEBHOOK = 10015;
+const INVALID_WEBHOOK_TOKEN = 50027;
+const NEW_WEBHOOK_FIX = "make a webhook in Discord (the channel's settings → Integrations → Webhooks → New Webhook), copy its URL into the secret behind discord-webhook-url and deploy again; or leave discord-webhook-url empty to deploy without Discord alerts.";
+function json(body) {
+    try {
+        const v = JSON.parse(body);
+        return v && typeof v === 'object' ? v : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** What Discord's answer to a GET on the webhook URL says of it. */
+function judgeWebhookAnswer(status, body) {
+    const data = json(body);
+    const said = typeof data?.message === 'string' ? `${status} ${data.message}` : String(status);
+    const code = typeof data?.code === 'number' ? `, code ${data.code}` : '';
+    if (status === 200 && typeof data?.id === 'string') {
+        const name = typeof data.name === 'string' && data.name ? ` "${data.name.slice(0, 80)}"` : '';
+        const channel = typeof data.channel_id === 'string' ? ` of channel ${data.channel_id}` : '';
+        return { ok: true, detail: `webhook${name}${channel} exists` };
+    }
+    if (status === 404 && data?.code === UNKNOWN_WEBHOOK)
+        return {
+            ok: false,
+            detail: `the Discord webhook does not exist (Discord answered ${said}${code}): it was deleted, or the URL is not the webhook's`,
+            fix: NEW_WEBHOOK_FIX,
+        };
+    if (status === 401 && data?.code === INVALID_WEBHOOK_TOKEN)
+        return {
+            ok: false,
+            detail: `the Discord webhook's token is wrong (Discord answered ${said}${code}): the webhook exists, but the URL's last part is not its token`,
+            fix: `copy the webhook's URL again, whole (Copy Webhook URL in Discord), into the secret behind discord-webhook-url; if the token was reset, ${NEW_WEBHOOK_FIX.replace(/^make/, 'or make')}`,
+        };
+    if (status === 429 || status >= 500)
+        return {
+            ok: true,
+            unsure: true,
+            detail: `the host reached Discord, but Discord could not say whether the webhook exists (${said}${code})`,
+        };
+    return {
+        ok: false,
+        detail: `the webhook URL did not answer as a Discord webhook does (${said}${code})`,
+        fix: `check discord-webhook-url: a Discord webhook URL looks like https://discord.com/api/webhooks/<id>/<token>. ${NEW_WEBHOOK_FIX}`,
+    };
+}
+const NO_WAY_OUT = /connection refused|ECONNREFUSED|no route to host|EHOSTUNREACH|network is unreachable|ENETUNREACH|name or service not known|temporary failure in name resolution|no address associated|nodename nor servname|could not resolve|unknown host|ENOTFOUND|EAI_AGAIN|took longer than|timed out|ETIMEDOUT/i;
+/** Why the host could not ask Discord at all: no way out, a TLS problem, or the tunnel itself. */
+function judgeWebhookError(host, port, message) {
+    const where = `${host}:${port}`;
+    const reason = message.replace(/^.*?on the host: /, '').slice(0, 200);
+    if (/administratively prohibited/i.test(message))
+        return {
+            ok: false,
+            detail: `the host's sshd refused to open a connection to ${where} for the check (${reason})`,
+            fix: 'the sshd on the host must allow TCP forwarding (AllowTcpForwarding yes, the default): the deploy checks the webhook through it.',
+        };
+    if (/certificate|self[- ]signed|TLS|SSL|handshake|altnames/i.test(message))
+        return {
+            ok: false,
+            detail: `the host reached ${where}, but TLS with it failed (${reason}): something between the host and Discord answers in its place`,
+            fix: 'a proxy or firewall that intercepts HTTPS, or a wrong clock on the host; Grafana would fail the same way. Let the host reach Discord directly on port 443.',
+        };
+    if (NO_WAY_OUT.test(message))
+        return {
+            ok: false,
+            detail: `the host cannot reach ${where} (${reason}): Grafana on this host could not send a single alert`,
+            fix: `let the host out to ${host} on TCP ${port}: the outbound rules of its security group or firewall, the network ACL, a route to the Internet (internet or NAT gateway) and a DNS server that resolves ${host}. A host that may only go out through an HTTP proxy needs Grafana to use it too (HTTPS_PROXY in Grafana's environment).`,
+        };
+    return {
+        ok: false,
+        detail: `the check of the Discord webhook at ${where} from the host failed: ${reason}`,
+        fix: 'run the deploy again; if it fails the same way, report it with this message.',
+    };
+}
+/** The webhook URL without its token, to name it in messages. */
+function webhookShown(url) {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname.replace(/(\/webhooks\/[^/]+\/)[^/]+/, '$1***')}`;
+}
+/**
+ * Asks Discord, from the host, about the webhook. Never throws: a verdict says what happened. The
+ * query string (?thread_id=, ?wait=) is for posting and left out of the GET.
+ */
+async function checkWebhookFromHost(remote, url) {
+    const u = new URL(url);
+    const port = Number(u.port) || (u.protocol === 'https:' ? 443 : 80);
+    const token = u.pathname.split('/').pop() ?? '';
+    try {
+        const res = await httpFromHost(remote, url, {
+            path: u.pathname,
+            headers: { Accept: 'application/json' },
+            timeoutMs: 10_000,
+        });
+        return judgeWebhookAnswer(res.status, res.body);
+    }
+    catch (e) {
+        const message = token.length >= 4 ? headline(e).split(token).join('***') : headline(e);
+        return judgeWebhookError(u.hostname, port, message);
+    }
+}
+/** The verdict as the deploy's failure: nothing was changed on the host. */
+function webhookFailure(url, verdict) {
+    return new errors_DeployError(`Alerts could not reach Discord: ${verdict.detail}. Webhook: ${webhookShown(url)}. Nothing was changed on the host.`, verdict.fix);
+}
+
+;// CONCATENATED MODULE: ./src/engine/webhook.ts
+
+
+
+
+
+
+/** Grafana runs on this host and sends the alerts: only then is its webhook this host's business. */
+function sendsAlerts(run) {
+    return run.settings.stack.stacks.includes('monitoring');
+}
+async function webhookStep(run, remote) {
+    const { discordWebhookUrl: url, discordTestNotification } = run.settings.grafana;
+    if (discordTestNotification && (!url || !sendsAlerts(run)))
+        throw new errors_DeployError('discord-test-notification is on, but this deploy has no Discord contact point to test: it needs discord-webhook-url and the monitoring stack. Nothing was changed on the host.', 'set discord-webhook-url (from a secret), or turn discord-test-notification off.');
+    if (!url || !sendsAlerts(run))
+        return;
+    await run.steps.run('Discord webhook', async () => {
+        const verdict = await checkWebhookFromHost(remote, url);
+        if (!verdict.ok)
+            throw webhookFailure(url, verdict);
+        if (verdict.unsure)
+            warn(run, `Discord webhook: ${verdict.detail}; the deploy goes on.`);
+        return { detail: `${verdict.detail}, reached from the host` };
+    });
+}
+function testNotificationStep(h, release) {
+    return h.steps.run('Discord test notification', async () => {
+        try {
+            const containers = await listContainers(h.remote, h.facts, h.settings.stack.network);
+            const address = containers.find((c) => c.service === 'grafana')?.address;
+            if (!address)
+                throw new errors_DeployError('Grafana has no address on the network to ask for the test notification');
+            const { grafana } = await dataPathOptions(h.remote, h.rendered, h.layout, h.settings.stack.logAgent, {
+                canary: false,
+                adminPassword: h.settings.grafana.adminPassword,
+            });
+            if (!grafana)
+                throw new errors_DeployError('this stack provisions no Grafana to send the test notification');
+            const detail = await sendTestNotification(h.remote, { address, ...grafana }, h.settings.hostName, release);
+            return { detail };
+        }
+        catch (e) {
+            const err = e;
+            throw new errors_DeployError(`${err.message.split('\nFix: ')[0]}\n\nThe release ${release} is deployed and passed its health gate: it stays (not rolled back).`, err.fix);
+        }
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/engine/deploy.ts
 // The deploy engine behind both the action and `monitoring-deploy deploy`: one SSH connection,
 // a sequence of named steps under a per-host lock, a health gate before it is green, and the
 // previous release put back when the gate fails.
+
 
 
 
@@ -72864,6 +79550,7 @@ async function deploy(settings, log, options = {}) {
         let keep = false;
         try {
             const facts = await session_preflightStep(run, remote);
+            await webhookStep(run, remote);
             const h = {
                 ...run,
                 remote,
@@ -72871,6 +79558,8 @@ async function deploy(settings, log, options = {}) {
                 ...renderForHost(settings, facts, { composeV1: facts.compose?.command === 'docker-compose' }),
             };
             const result = await session_withLock(h, h.layout.lockName, hostStateScript(h), (state) => changeHost({ ...h, state: parseHostState(state, h.layout) }));
+            if (settings.grafana.discordTestNotification)
+                await testNotificationStep(h, result.release);
             keep = options.keepConnection === true;
             return keep ? { ...result, connection: { remote, facts } } : result;
         }
@@ -72891,10 +79580,7 @@ function logAgentWarning(settings) {
     const next = eol && logAgent(eol.successor);
     if (!agent || !next || !stacks.some((s) => s === 'monitoring' || s === 'agent'))
         return undefined;
-    const said = `${agent.title} is end of life since ${eol.since}: it gets no fixes any more, not even for security.`;
-    return stacks.includes('agent') && !next.roles.includes('agent')
-        ? `${said} This agent host still ships its logs with ${agent.title}: agents have no ${next.title} option in this version (log-agent: ${next.name} is for the central stack).`
-        : `${said} Switch to ${next.title} with the input \`log-agent: ${next.name}\` (the same log jobs and labels; the next deploy stops ${agent.title} and starts ${next.title}).`;
+    return `${agent.title} is end of life since ${eol.since}: it gets no fixes any more, not even for security. Switch to ${next.title} with the input \`log-agent: ${next.name}\` (the same log jobs and labels; the next deploy stops ${agent.title}, then starts ${next.title} where ${agent.title} stopped reading).`;
 }
 /** Lint first, on this machine: a broken stack never gets as far as the host. */
 function lintStep(run) {
@@ -73053,6 +79739,7 @@ function deploy_gateStep(h, uploaded, up) {
             ...(await dataPathOptions(h.remote, h.rendered, h.layout, h.settings.stack.logAgent, {
                 canary,
                 lokiElsewhere,
+                appLogsDir: h.settings.stack.appLogsDir,
                 adminPassword: h.settings.grafana.adminPassword ?? h.state.grafanaPassword,
             })),
         };
@@ -73827,7 +80514,13 @@ const INPUTS = [
         name: 'discord-webhook-url',
         group: 'grafana',
         secret: true,
-        description: 'Discord webhook for alerts. Pass it from a secret. Without it, alerts have no Discord contact point.',
+        description: 'Discord webhook for alerts. Pass it from a secret. Without it, alerts have no Discord contact point. The deploy checks from the host, before changing anything, that the webhook exists and that the host reaches it.',
+    },
+    {
+        name: 'discord-test-notification',
+        group: 'grafana',
+        default: 'false',
+        description: 'After the health gate passes, have Grafana send one test notification through its Discord contact point (needs discord-webhook-url), as proof that alerts reach the channel.',
     },
     {
         name: 'cpu-alert-threshold',
@@ -74090,6 +80783,7 @@ function readGrafana({ raw, value, attempt, optionalParsed }) {
     return {
         adminPassword: raw['grafana-admin-password'] || undefined,
         discordWebhookUrl: optionalParsed('discord-webhook-url', parseWebhookUrl),
+        discordTestNotification: attempt(() => parseBoolean(value('discord-test-notification'), 'discord-test-notification'), false),
         cpuAlertThreshold: attempt(() => parseInteger(value('cpu-alert-threshold'), 'cpu-alert-threshold', 1, 100), 70),
         dashboards: attempt(() => parseList(value('grafana-dashboards'))
             .filter((id) => id.toLowerCase() !== 'none')
@@ -74133,9 +80827,6 @@ function agentProblems(s, needsConnection) {
     ];
     if (queryInputs.length && !anyAgent)
         out.push(`${queryInputs.join(', ')}: only an agent's data is read back there (role: agent, or role=agent lines in hosts)`);
-    const onAgents = logAgentsFor('agent').map((x) => x.name);
-    if (anyAgent && !onAgents.includes(s.stack.logAgent))
-        out.push(`log-agent: agent hosts ship logs with ${onAgents.join(' or ')} in this version (${s.stack.logAgent}: central stack only)`);
     return out;
 }
 /**
@@ -74241,6 +80932,10 @@ function secretValues(raw) {
     for (const name of ['remote-write-url', 'loki-push-url', 'metrics-query-url', 'logs-query-url'])
         for (const c of urlCredentials(raw[name] ?? ''))
             out.add(c);
+    // A webhook's token alone posts to the channel: masked wherever it shows without the rest of the URL.
+    const token = webhookToken(raw['discord-webhook-url'] ?? '');
+    if (token)
+        out.add(token);
     return [...out];
 }
 

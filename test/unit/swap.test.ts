@@ -22,7 +22,7 @@ const activeKb = () =>
 const df = (availKb: number) =>
   `echo 'Filesystem 1024-blocks Used Available Capacity Mounted on'; echo "/dev/shim 999999999 1 ${availKb} 1% /"`;
 /** The of= (dd) or last (fallocate, mkswap, swapon) argument: the file. */
-const target = `f=; for a; do case "$a" in of=*) f="\${a#of=}";; *) f="$a";; esac; done`;
+const target = `f=; for a; do case "$a" in of=*) f="\${a#of=}"; break;; *) f="$a";; esac; done`;
 const ok = 'exit 0';
 const fails = (message: string) => `echo "${message}" >&2; exit 1`;
 const writesPart = `${target}; printf 'partial' > "$f"`;
