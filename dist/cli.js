@@ -37679,7 +37679,7 @@ async function appLineChecks(remote, lines, loki, agent, progress) {
     const state = progress.appLines;
     const incomplete = (d) => plan.jobs.some((j) => d.jobs.get(j.job)?.state !== 'newest');
     if (!state.disk || (mode === 'content' && incomplete(state.disk)))
-        state.disk = parseDiskLook(await remote.run(appLinesScript(plan), { what: "Reading the app's log files" }));
+        state.disk = keepAwaited(state.disk, parseDiskLook(await remote.run(appLinesScript(plan), { what: "Reading the app's log files" })));
     const disk = state.disk;
     await Promise.all(plan.jobs.map((j) => {
         const seen = disk.jobs.get(j.job);
@@ -37702,6 +37702,19 @@ async function appLineChecks(remote, lines, loki, agent, progress) {
             ? { name: 'unread logs', ok: false, detail: unreadDetail(plan, unread, disk.nowSec) }
             : undefined,
     };
+}
+/**
+ * A newer look, keeping each line already awaited: a busy app writes a newer line before every
+ * look, and chasing the newest one would wait on lines the agent has not had time to read.
+ */
+function keepAwaited(before, now) {
+    if (!before)
+        return now;
+    const jobs = new Map(now.jobs);
+    for (const [job, seen] of before.jobs)
+        if (awaited(seen, before.nowSec))
+            jobs.set(job, seen);
+    return { ...now, jobs };
 }
 /** A job's canary check and its app-line verdict as one check: both must hold. */
 function withAppLines(checks, verdicts) {

@@ -108,7 +108,10 @@ export async function appLineChecks(
   const state = progress.appLines;
   const incomplete = (d: DiskLook) => plan.jobs.some((j) => d.jobs.get(j.job)?.state !== 'newest');
   if (!state.disk || (mode === 'content' && incomplete(state.disk)))
-    state.disk = parseDiskLook(await remote.run(appLinesScript(plan), { what: "Reading the app's log files" }));
+    state.disk = keepAwaited(
+      state.disk,
+      parseDiskLook(await remote.run(appLinesScript(plan), { what: "Reading the app's log files" })),
+    );
   const disk = state.disk;
   await Promise.all(
     plan.jobs.map((j) => {
@@ -131,6 +134,17 @@ export async function appLineChecks(
       ? { name: 'unread logs', ok: false, detail: unreadDetail(plan, unread, disk.nowSec) }
       : undefined,
   };
+}
+
+/**
+ * A newer look, keeping each line already awaited: a busy app writes a newer line before every
+ * look, and chasing the newest one would wait on lines the agent has not had time to read.
+ */
+function keepAwaited(before: DiskLook | undefined, now: DiskLook): DiskLook {
+  if (!before) return now;
+  const jobs = new Map(now.jobs);
+  for (const [job, seen] of before.jobs) if (awaited(seen, before.nowSec)) jobs.set(job, seen);
+  return { ...now, jobs };
 }
 
 /** A job's canary check and its app-line verdict as one check: both must hold. */
