@@ -67640,9 +67640,15 @@ function appLinesPlan(model, agent, root, appDir) {
  * (its newest file's end), `@nofile JOB` or `@nodir JOB`; and `@recent MTIME PATH` for every file
  * written within RECENT_MINUTES in the jobs' directories and the app's log directory.
  */
-function appLinesScript(plan) {
+function appLinesScript(plan, agent) {
     const lines = [
         'echo "@now $(date +%s)"',
+        // Lines written before the agent (re)started went with its previous run, maybe to another Loki or labels.
+        ...(agent
+            ? [
+                `a=$(${agent.docker} inspect -f '{{.State.StartedAt}}' ${shell_shq(agent.container)} 2>/dev/null) && echo "@agent $(date -d "$a" +%s 2>/dev/null)"`,
+            ]
+            : []),
         // An empty file (a segment just made, a log just rotated) holds no line: the one before does.
         `files() { find "$1" -maxdepth "$2" -type f ! -empty ! -name ${shell_shq(`*${CANARY_MARK}*`)} ! -name '.*' -exec stat -c '%Y %n' {} + 2>/dev/null; }`,
         'newest() {',
@@ -67672,10 +67678,14 @@ function appLinesScript(plan) {
 }
 function parseDiskLook(stdout) {
     let nowSec = Math.floor(Date.now() / 1000);
+    let agentStartSec;
     const jobs = new Map();
     const recent = new Map();
     for (const line of stdout.split('\n')) {
         const now = /^@now (\d+)$/.exec(line);
+        const agentStart = /^@agent (\d+)$/.exec(line);
+        if (agentStart)
+            agentStartSec = Number(agentStart[1]);
         const newest = /^@newest (\S+) (\d+) (\S*) (.+)$/.exec(line);
         const none = /^@(nofile|nodir) (\S+)$/.exec(line);
         const rec = /^@recent (\d+) (.+)$/.exec(line);
@@ -67693,7 +67703,7 @@ function parseDiskLook(stdout) {
         else if (rec?.[2])
             recent.set(rec[2], { path: rec[2], mtimeSec: Number(rec[1]) });
     }
-    return { nowSec, jobs, recent: [...recent.values()] };
+    return { nowSec, agentStartSec, jobs, recent: [...recent.values()] };
 }
 /**
  * What to look for in Loki of a file's end: its last complete line (the agent ships a line once
@@ -67724,12 +67734,21 @@ function selectorOf(labels) {
 function logqlString(text) {
     return text.includes('`') ? JSON.stringify(text) : `\`${text}\``;
 }
-/** The Loki query_range parameters that find a job's newest line (or a line as fresh). */
+/**
+ * The Loki query_range parameters that find a job's newest line: by its content; or, `after`,
+ * any line of the job stamped after that line was written (a line Loki lost or refused, e.g. in a
+ * batch dropped for the rate limit, must not hold the gate while newer ones arrive); or, `fresh`
+ * (a no-op), any line no older than the margin before it.
+ */
 function appLineQuery(job, seen, nowSec, mode) {
     const filter = mode === 'content' && seen.needle ? `|= ${logqlString(seen.needle)}` : `!= ${JSON.stringify(CANARY_MARK)}`;
     // The agent stamps a line when it reads it (or with the time it parses from it): not long
     // before the file changed, and at most Loki's grace period for future lines after now.
-    const startSec = mode === 'content' ? seen.mtimeSec - 600 : seen.mtimeSec - FRESH_MARGIN_SEC;
+    const startSec = {
+        content: seen.mtimeSec - 600,
+        after: seen.mtimeSec + 1,
+        fresh: seen.mtimeSec - FRESH_MARGIN_SEC,
+    }[mode];
     return {
         query: `${selectorOf(job.labels)} ${filter}`,
         start: `${startSec}000000000`,
@@ -67751,9 +67770,13 @@ function ago(nowSec, thenSec) {
     return s < 7200 ? `${Math.round(s / 60)} min` : `${Math.round(s / 3600)} h`;
 }
 /** Whether a job's newest line is one the gate waits for (written recently, complete). */
-function awaited(seen, nowSec) {
-    // A line still being written (no newline) is not shipped yet.
-    return seen?.state === 'newest' && nowSec - seen.mtimeSec <= RECENT_MINUTES * 60 && seen.needle !== undefined;
+function awaited(seen, disk) {
+    // A line still being written (no newline) is not shipped yet; one written before the agent
+    // (re)started went with its previous run (maybe to another Loki, or under other labels).
+    return (seen?.state === 'newest' &&
+        disk.nowSec - seen.mtimeSec <= RECENT_MINUTES * 60 &&
+        seen.mtimeSec >= (disk.agentStartSec ?? 0) &&
+        seen.needle !== undefined);
 }
 /** A job's verdict on the app's own lines: ok, what was seen, and what is still awaited. */
 function appLineVerdict(job, disk, arrived, mode, agentTitle) {
@@ -67765,10 +67788,13 @@ function appLineVerdict(job, disk, arrived, mode, agentTitle) {
         return { ok: true, detail: `the app has written nothing ${job.glob} matches yet` };
     const file = external_node_path_namespaceObject.posix.basename(seen.path);
     const age = ago(disk.nowSec, seen.mtimeSec);
-    if (!awaited(seen, disk.nowSec))
-        return seen.needle
-            ? { ok: true, detail: `quiet: ${file} last written ${age} ago` }
-            : { ok: true, detail: `${file} has no complete line yet` };
+    if (!awaited(seen, disk)) {
+        if (!seen.needle)
+            return { ok: true, detail: `${file} has no complete line yet` };
+        if (seen.mtimeSec < (disk.agentStartSec ?? 0) && disk.nowSec - seen.mtimeSec <= RECENT_MINUTES * 60)
+            return { ok: true, detail: `${file} last written before ${agentTitle} (re)started: nothing new since` };
+        return { ok: true, detail: `quiet: ${file} last written ${age} ago` };
+    }
     if (arrived)
         return {
             ok: true,
@@ -67779,8 +67805,8 @@ function appLineVerdict(job, disk, arrived, mode, agentTitle) {
     return {
         ok: false,
         detail: mode === 'content'
-            ? `the newest line of ${seen.path} (written ${age} ago) is not in Loki under ${selectorOf(job.labels)}: ${agentTitle} has not shipped it ("${seen.needle?.slice(0, 60)}…")`
-            : `${seen.path} was written ${age} ago, but Loki has no line under ${selectorOf(job.labels)} from ${FRESH_MARGIN_SEC}s before that: ${agentTitle} has stopped shipping it`,
+            ? `the newest line of ${seen.path} is not in Loki under ${selectorOf(job.labels)}, nor any line after it: ${agentTitle} has not shipped it`
+            : `${seen.path} is being written, but Loki has no line under ${selectorOf(job.labels)} from ${FRESH_MARGIN_SEC}s before its newest: ${agentTitle} has stopped shipping it`,
     };
 }
 /** Rotated or compressed copies: written once at rotation, their lines were read before it. */
@@ -67800,7 +67826,7 @@ function agentPathOf(plan, path) {
     return dir && external_node_path_namespaceObject.posix.join(dir.container, path.slice(dir.host.length + 1));
 }
 /** One sentence per directory: the files, the jobs that read it and their globs, and the fix. */
-function unreadDetail(plan, files, nowSec) {
+function unreadDetail(plan, files) {
     const byDir = new Map();
     for (const f of files)
         byDir.set(external_node_path_namespaceObject.posix.dirname(f.path), [...(byDir.get(external_node_path_namespaceObject.posix.dirname(f.path)) ?? []), f]);
@@ -67809,9 +67835,10 @@ function unreadDetail(plan, files, nowSec) {
         .map(([dir, here]) => {
         const named = here
             .slice(0, 4)
-            .map((f) => `${external_node_path_namespaceObject.posix.basename(f.path)} (written ${ago(nowSec, f.mtimeSec)} ago)`)
+            .map((f) => external_node_path_namespaceObject.posix.basename(f.path))
             .join(', ');
-        const list = `${dir}/ has ${named}${here.length > 4 ? ` and ${here.length - 4} more` : ''}`;
+        // No ages: the watchdog tells a new outage from the same one by these words.
+        const list = `${dir}/ has ${named}${here.length > 4 ? ` and ${here.length - 4} more` : ''} (written in the last ${RECENT_MINUTES} min)`;
         const readers = here[0]?.watchedBy ?? [];
         if (readers.length)
             return `${list}, which ${readers.map((j) => `job ${j.job} (glob ${j.glob}, ${j.declared})`).join(' and ')} does not match: ${plan.agentTitle} never reads ${here.length > 1 ? 'them' : 'it'}. Make the glob match the app's file names, or have the app write names the glob matches`;
@@ -68469,33 +68496,37 @@ async function logPathChecks(remote, facts, canary, loki, agent, progress) {
  * Reads the host's log files (once; again while a job has no file yet when proving anew), asks
  * Loki for each job's newest line, and judges: per job, and the files no job reads.
  */
-async function appLineChecks(remote, lines, loki, agent, progress) {
+async function appLineChecks(remote, facts, lines, loki, agent, progress) {
     const { plan, mode } = lines;
     const state = progress.appLines;
     const incomplete = (d) => plan.jobs.some((j) => d.jobs.get(j.job)?.state !== 'newest');
     if (!state.disk || (mode === 'content' && incomplete(state.disk)))
-        state.disk = keepAwaited(state.disk, parseDiskLook(await remote.run(appLinesScript(plan), { what: "Reading the app's log files" })));
+        state.disk = keepAwaited(state.disk, parseDiskLook(await remote.run(appLinesScript(plan, agent && { docker: dockerCommand(facts), container: agent.name }), {
+            what: "Reading the app's log files",
+        })));
     const disk = state.disk;
-    await Promise.all(plan.jobs.map((j) => {
+    const lokiDown = await Promise.all(plan.jobs.map(async (j) => {
         const seen = disk.jobs.get(j.job);
-        if (state.arrived.has(j.job) || !awaited(seen, disk.nowSec))
+        if (state.arrived.has(j.job) || !awaited(seen, disk))
             return undefined;
-        return askLoki(remote, loki, appLineQuery(j, seen, disk.nowSec, mode), (body) => {
+        const ask = (m) => askLoki(remote, loki, appLineQuery(j, seen, disk.nowSec, m), (body) => {
             if (holdsLine(body))
                 state.arrived.add(j.job);
         });
+        const down = await ask(mode);
+        return down || mode === 'fresh' || state.arrived.has(j.job) ? down : ask('after');
     }));
     const verdicts = new Map();
-    for (const j of plan.jobs) {
+    plan.jobs.forEach((j, i) => {
         const v = appLineVerdict(j, disk, state.arrived.has(j.job), mode, plan.agentTitle);
-        verdicts.set(j.job, { name: logCheckName(j.job), ...v, ...(v.ok ? {} : { container: agent?.name }) });
-    }
+        // Loki that cannot be asked is one cause for every job, said in the same words.
+        const why = v.ok ? v : { ok: false, detail: lokiDown[i] ?? v.detail };
+        verdicts.set(j.job, { name: logCheckName(j.job), ...why, ...(why.ok ? {} : { container: agent?.name }) });
+    });
     const unread = unreadFiles(plan, disk);
     return {
         verdicts,
-        unread: unread.length
-            ? { name: 'unread logs', ok: false, detail: unreadDetail(plan, unread, disk.nowSec) }
-            : undefined,
+        unread: unread.length ? { name: 'unread logs', ok: false, detail: unreadDetail(plan, unread) } : undefined,
     };
 }
 /**
@@ -68507,7 +68538,7 @@ function keepAwaited(before, now) {
         return now;
     const jobs = new Map(now.jobs);
     for (const [job, seen] of before.jobs)
-        if (awaited(seen, before.nowSec))
+        if (awaited(seen, before))
             jobs.set(job, seen);
     return { ...now, jobs };
 }
@@ -68515,7 +68546,8 @@ function keepAwaited(before, now) {
 function withAppLines(checks, verdicts) {
     const merged = checks.map((c) => {
         const v = verdicts.get(c.name.slice('logs '.length));
-        if (!v?.detail)
+        // A canary that cannot arrive says why; the app's line cannot arrive either.
+        if (!v?.detail || !c.ok)
             return c;
         return { ...c, ok: c.ok && v.ok, detail: `${c.detail}; ${v.detail}`, container: c.container ?? v.container };
     });
@@ -69024,7 +69056,7 @@ async function dataChecks(remote, facts, opts, byService, probed, progress) {
     const agent = byService.get(opts.canary?.agent.service ?? opts.logAgent);
     const [canaryChecks, appLines, grafanaSeen] = await Promise.all([
         opts.canary ? logPathChecks(remote, facts, opts.canary, loki, agent, progress) : [],
-        opts.appLines ? appLineChecks(remote, opts.appLines, loki, agent, progress) : undefined,
+        opts.appLines ? appLineChecks(remote, facts, opts.appLines, loki, agent, progress) : undefined,
         opts.grafana && grafana?.address && grafanaReady
             ? inspectGrafana(remote, grafana.address, grafana.name, opts.grafana)
             : undefined,
@@ -69435,7 +69467,7 @@ function gateDetail(gate, options) {
     const app = gate.dataPath.appLines;
     if (app) {
         const rest = app.jobs - app.arrived.length;
-        const quiet = rest ? ` (${rest} quiet or not written yet)` : '';
+        const quiet = rest ? ` (${rest} not awaited: quiet, nothing written, or nothing since the agent started)` : '';
         parts.push(app.mode === 'content'
             ? `the app's newest lines of ${app.arrived.length} log jobs in Loki${quiet}`
             : `Loki keeps up with ${app.arrived.length} log jobs${quiet}, nothing written`);

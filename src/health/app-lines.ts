@@ -133,9 +133,18 @@ export function appLinesPlan(
  * (its newest file's end), `@nofile JOB` or `@nodir JOB`; and `@recent MTIME PATH` for every file
  * written within RECENT_MINUTES in the jobs' directories and the app's log directory.
  */
-export function appLinesScript(plan: AppLinesPlan): string {
+export function appLinesScript(
+  plan: AppLinesPlan,
+  agent?: { readonly docker: string; readonly container: string },
+): string {
   const lines = [
     'echo "@now $(date +%s)"',
+    // Lines written before the agent (re)started went with its previous run, maybe to another Loki or labels.
+    ...(agent
+      ? [
+          `a=$(${agent.docker} inspect -f '{{.State.StartedAt}}' ${shq(agent.container)} 2>/dev/null) && echo "@agent $(date -d "$a" +%s 2>/dev/null)"`,
+        ]
+      : []),
     // An empty file (a segment just made, a log just rotated) holds no line: the one before does.
     `files() { find "$1" -maxdepth "$2" -type f ! -empty ! -name ${shq(`*${CANARY_MARK}*`)} ! -name '.*' -exec stat -c '%Y %n' {} + 2>/dev/null; }`,
     'newest() {',
@@ -176,16 +185,21 @@ export type JobOnDisk =
 
 export interface DiskLook {
   readonly nowSec: number;
+  /** When the log agent's container started, if known. */
+  readonly agentStartSec?: number;
   readonly jobs: ReadonlyMap<string, JobOnDisk>;
   readonly recent: readonly FileSeen[];
 }
 
 export function parseDiskLook(stdout: string): DiskLook {
   let nowSec = Math.floor(Date.now() / 1000);
+  let agentStartSec: number | undefined;
   const jobs = new Map<string, JobOnDisk>();
   const recent = new Map<string, FileSeen>();
   for (const line of stdout.split('\n')) {
     const now = /^@now (\d+)$/.exec(line);
+    const agentStart = /^@agent (\d+)$/.exec(line);
+    if (agentStart) agentStartSec = Number(agentStart[1]);
     const newest = /^@newest (\S+) (\d+) (\S*) (.+)$/.exec(line);
     const none = /^@(nofile|nodir) (\S+)$/.exec(line);
     const rec = /^@recent (\d+) (.+)$/.exec(line);
@@ -200,7 +214,7 @@ export function parseDiskLook(stdout: string): DiskLook {
     else if (none?.[2]) jobs.set(none[2], { state: none[1] as 'nofile' | 'nodir' });
     else if (rec?.[2]) recent.set(rec[2], { path: rec[2], mtimeSec: Number(rec[1]) });
   }
-  return { nowSec, jobs, recent: [...recent.values()] };
+  return { nowSec, agentStartSec, jobs, recent: [...recent.values()] };
 }
 
 /**
@@ -236,18 +250,27 @@ function logqlString(text: string): string {
 /** Proving a path anew: the newest line itself. Else: any line no older than the margin. */
 export type AppLinesMode = 'content' | 'fresh';
 
-/** The Loki query_range parameters that find a job's newest line (or a line as fresh). */
+/**
+ * The Loki query_range parameters that find a job's newest line: by its content; or, `after`,
+ * any line of the job stamped after that line was written (a line Loki lost or refused, e.g. in a
+ * batch dropped for the rate limit, must not hold the gate while newer ones arrive); or, `fresh`
+ * (a no-op), any line no older than the margin before it.
+ */
 export function appLineQuery(
   job: AppLinesJob,
   seen: FileSeen & { readonly needle?: string },
   nowSec: number,
-  mode: AppLinesMode,
+  mode: AppLinesMode | 'after',
 ): Record<string, string> {
   const filter =
     mode === 'content' && seen.needle ? `|= ${logqlString(seen.needle)}` : `!= ${JSON.stringify(CANARY_MARK)}`;
   // The agent stamps a line when it reads it (or with the time it parses from it): not long
   // before the file changed, and at most Loki's grace period for future lines after now.
-  const startSec = mode === 'content' ? seen.mtimeSec - 600 : seen.mtimeSec - FRESH_MARGIN_SEC;
+  const startSec = {
+    content: seen.mtimeSec - 600,
+    after: seen.mtimeSec + 1,
+    fresh: seen.mtimeSec - FRESH_MARGIN_SEC,
+  }[mode];
   return {
     query: `${selectorOf(job.labels)} ${filter}`,
     start: `${startSec}000000000`,
@@ -273,13 +296,19 @@ function ago(nowSec: number, thenSec: number): string {
 /** Whether a job's newest line is one the gate waits for (written recently, complete). */
 export function awaited(
   seen: JobOnDisk | undefined,
-  nowSec: number,
+  disk: Pick<DiskLook, 'nowSec' | 'agentStartSec'>,
 ): seen is FileSeen & {
   state: 'newest';
   needle?: string;
 } {
-  // A line still being written (no newline) is not shipped yet.
-  return seen?.state === 'newest' && nowSec - seen.mtimeSec <= RECENT_MINUTES * 60 && seen.needle !== undefined;
+  // A line still being written (no newline) is not shipped yet; one written before the agent
+  // (re)started went with its previous run (maybe to another Loki, or under other labels).
+  return (
+    seen?.state === 'newest' &&
+    disk.nowSec - seen.mtimeSec <= RECENT_MINUTES * 60 &&
+    seen.mtimeSec >= (disk.agentStartSec ?? 0) &&
+    seen.needle !== undefined
+  );
 }
 
 /** A job's verdict on the app's own lines: ok, what was seen, and what is still awaited. */
@@ -296,10 +325,12 @@ export function appLineVerdict(
   if (seen?.state !== 'newest') return { ok: true, detail: `the app has written nothing ${job.glob} matches yet` };
   const file = posix.basename(seen.path);
   const age = ago(disk.nowSec, seen.mtimeSec);
-  if (!awaited(seen, disk.nowSec))
-    return seen.needle
-      ? { ok: true, detail: `quiet: ${file} last written ${age} ago` }
-      : { ok: true, detail: `${file} has no complete line yet` };
+  if (!awaited(seen, disk)) {
+    if (!seen.needle) return { ok: true, detail: `${file} has no complete line yet` };
+    if (seen.mtimeSec < (disk.agentStartSec ?? 0) && disk.nowSec - seen.mtimeSec <= RECENT_MINUTES * 60)
+      return { ok: true, detail: `${file} last written before ${agentTitle} (re)started: nothing new since` };
+    return { ok: true, detail: `quiet: ${file} last written ${age} ago` };
+  }
   if (arrived)
     return {
       ok: true,
@@ -312,8 +343,8 @@ export function appLineVerdict(
     ok: false,
     detail:
       mode === 'content'
-        ? `the newest line of ${seen.path} (written ${age} ago) is not in Loki under ${selectorOf(job.labels)}: ${agentTitle} has not shipped it ("${seen.needle?.slice(0, 60)}…")`
-        : `${seen.path} was written ${age} ago, but Loki has no line under ${selectorOf(job.labels)} from ${FRESH_MARGIN_SEC}s before that: ${agentTitle} has stopped shipping it`,
+        ? `the newest line of ${seen.path} is not in Loki under ${selectorOf(job.labels)}, nor any line after it: ${agentTitle} has not shipped it`
+        : `${seen.path} is being written, but Loki has no line under ${selectorOf(job.labels)} from ${FRESH_MARGIN_SEC}s before its newest: ${agentTitle} has stopped shipping it`,
   };
 }
 
@@ -343,7 +374,7 @@ function agentPathOf(plan: AppLinesPlan, path: string): string | undefined {
 }
 
 /** One sentence per directory: the files, the jobs that read it and their globs, and the fix. */
-export function unreadDetail(plan: AppLinesPlan, files: readonly UnreadFile[], nowSec: number): string {
+export function unreadDetail(plan: AppLinesPlan, files: readonly UnreadFile[]): string {
   const byDir = new Map<string, UnreadFile[]>();
   for (const f of files) byDir.set(posix.dirname(f.path), [...(byDir.get(posix.dirname(f.path)) ?? []), f]);
   const config = plan.jobs[0]?.declared.replace(/:\d+$/, '') ?? "the log agent's config";
@@ -351,9 +382,10 @@ export function unreadDetail(plan: AppLinesPlan, files: readonly UnreadFile[], n
     .map(([dir, here]) => {
       const named = here
         .slice(0, 4)
-        .map((f) => `${posix.basename(f.path)} (written ${ago(nowSec, f.mtimeSec)} ago)`)
+        .map((f) => posix.basename(f.path))
         .join(', ');
-      const list = `${dir}/ has ${named}${here.length > 4 ? ` and ${here.length - 4} more` : ''}`;
+      // No ages: the watchdog tells a new outage from the same one by these words.
+      const list = `${dir}/ has ${named}${here.length > 4 ? ` and ${here.length - 4} more` : ''} (written in the last ${RECENT_MINUTES} min)`;
       const readers = here[0]?.watchedBy ?? [];
       if (readers.length)
         return `${list}, which ${readers.map((j) => `job ${j.job} (glob ${j.glob}, ${j.declared})`).join(' and ')} does not match: ${plan.agentTitle} never reads ${here.length > 1 ? 'them' : 'it'}. Make the glob match the app's file names, or have the app write names the glob matches`;

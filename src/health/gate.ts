@@ -202,7 +202,7 @@ async function dataChecks(
   const agent = byService.get(opts.canary?.agent.service ?? opts.logAgent);
   const [canaryChecks, appLines, grafanaSeen] = await Promise.all([
     opts.canary ? logPathChecks(remote, facts, opts.canary, loki, agent, progress) : [],
-    opts.appLines ? appLineChecks(remote, opts.appLines, loki, agent, progress) : undefined,
+    opts.appLines ? appLineChecks(remote, facts, opts.appLines, loki, agent, progress) : undefined,
     opts.grafana && grafana?.address && grafanaReady
       ? inspectGrafana(remote, grafana.address, grafana.name, opts.grafana)
       : undefined,

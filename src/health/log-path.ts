@@ -99,6 +99,7 @@ export async function logPathChecks(
  */
 export async function appLineChecks(
   remote: RemoteHost,
+  facts: HostFacts,
   lines: AppLinesRun,
   loki: LokiSource,
   agent: ContainerInfo | undefined,
@@ -110,29 +111,36 @@ export async function appLineChecks(
   if (!state.disk || (mode === 'content' && incomplete(state.disk)))
     state.disk = keepAwaited(
       state.disk,
-      parseDiskLook(await remote.run(appLinesScript(plan), { what: "Reading the app's log files" })),
+      parseDiskLook(
+        await remote.run(appLinesScript(plan, agent && { docker: dockerCommand(facts), container: agent.name }), {
+          what: "Reading the app's log files",
+        }),
+      ),
     );
   const disk = state.disk;
-  await Promise.all(
-    plan.jobs.map((j) => {
+  const lokiDown = await Promise.all(
+    plan.jobs.map(async (j) => {
       const seen = disk.jobs.get(j.job);
-      if (state.arrived.has(j.job) || !awaited(seen, disk.nowSec)) return undefined;
-      return askLoki(remote, loki, appLineQuery(j, seen, disk.nowSec, mode), (body) => {
-        if (holdsLine(body)) state.arrived.add(j.job);
-      });
+      if (state.arrived.has(j.job) || !awaited(seen, disk)) return undefined;
+      const ask = (m: AppLinesMode | 'after') =>
+        askLoki(remote, loki, appLineQuery(j, seen, disk.nowSec, m), (body) => {
+          if (holdsLine(body)) state.arrived.add(j.job);
+        });
+      const down = await ask(mode);
+      return down || mode === 'fresh' || state.arrived.has(j.job) ? down : ask('after');
     }),
   );
   const verdicts = new Map<string, CheckState>();
-  for (const j of plan.jobs) {
+  plan.jobs.forEach((j, i) => {
     const v = appLineVerdict(j, disk, state.arrived.has(j.job), mode, plan.agentTitle);
-    verdicts.set(j.job, { name: logCheckName(j.job), ...v, ...(v.ok ? {} : { container: agent?.name }) });
-  }
+    // Loki that cannot be asked is one cause for every job, said in the same words.
+    const why = v.ok ? v : { ok: false, detail: lokiDown[i] ?? v.detail };
+    verdicts.set(j.job, { name: logCheckName(j.job), ...why, ...(why.ok ? {} : { container: agent?.name }) });
+  });
   const unread = unreadFiles(plan, disk);
   return {
     verdicts,
-    unread: unread.length
-      ? { name: 'unread logs', ok: false, detail: unreadDetail(plan, unread, disk.nowSec) }
-      : undefined,
+    unread: unread.length ? { name: 'unread logs', ok: false, detail: unreadDetail(plan, unread) } : undefined,
   };
 }
 
@@ -143,7 +151,7 @@ export async function appLineChecks(
 function keepAwaited(before: DiskLook | undefined, now: DiskLook): DiskLook {
   if (!before) return now;
   const jobs = new Map(now.jobs);
-  for (const [job, seen] of before.jobs) if (awaited(seen, before.nowSec)) jobs.set(job, seen);
+  for (const [job, seen] of before.jobs) if (awaited(seen, before)) jobs.set(job, seen);
   return { ...now, jobs };
 }
 
@@ -151,7 +159,8 @@ function keepAwaited(before: DiskLook | undefined, now: DiskLook): DiskLook {
 export function withAppLines(checks: readonly CheckState[], verdicts: ReadonlyMap<string, CheckState>): CheckState[] {
   const merged = checks.map((c) => {
     const v = verdicts.get(c.name.slice('logs '.length));
-    if (!v?.detail) return c;
+    // A canary that cannot arrive says why; the app's line cannot arrive either.
+    if (!v?.detail || !c.ok) return c;
     return { ...c, ok: c.ok && v.ok, detail: `${c.detail}; ${v.detail}`, container: c.container ?? v.container };
   });
   const named = new Set(checks.map((c) => c.name));

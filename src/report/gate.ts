@@ -17,7 +17,7 @@ export function gateDetail(gate: GateResult, options: GateOptions): string {
   const app = gate.dataPath.appLines;
   if (app) {
     const rest = app.jobs - app.arrived.length;
-    const quiet = rest ? ` (${rest} quiet or not written yet)` : '';
+    const quiet = rest ? ` (${rest} not awaited: quiet, nothing written, or nothing since the agent started)` : '';
     parts.push(
       app.mode === 'content'
         ? `the app's newest lines of ${app.arrived.length} log jobs in Loki${quiet}`

@@ -108,9 +108,9 @@ describe("the app's own lines", () => {
     expect(unread.map((f) => [f.path, f.watchedBy.map((j) => j.job)])).toEqual([
       [join(appDir, 'info/app.log'), ['info_logs']],
     ]);
-    expect(unreadDetail(plan, unread, disk.nowSec)).toMatch(
+    expect(unreadDetail(plan, unread)).toMatch(
       new RegExp(
-        `^${join(appDir, 'info')}/ has app\\.log \\(written 3s ago\\), which job info_logs \\(glob /var/log/app/info/\\*\\.json, promtail-dev-config\\.yml:\\d+\\) does not match: Promtail never reads it\\.`,
+        `^${join(appDir, 'info')}/ has app\\.log \\(written in the last 10 min\\), which job info_logs \\(glob /var/log/app/info/\\*\\.json, promtail-dev-config\\.yml:\\d+\\) does not match: Promtail never reads it\\.`,
       ),
     );
   });
@@ -122,8 +122,8 @@ describe("the app's own lines", () => {
     const disk = look(plan);
     const unread = unreadFiles(plan, disk);
     expect(unread.map((f) => [f.path, f.watchedBy.length])).toEqual([[join(appDir, 'spring.log'), 0]]);
-    const detail = unreadDetail(plan, unread, disk.nowSec);
-    expect(detail).toContain(`${appDir}/ has spring.log (written 4s ago), which no log job reads`);
+    const detail = unreadDetail(plan, unread);
+    expect(detail).toContain(`${appDir}/ has spring.log (written in the last 10 min), which no log job reads`);
     expect(detail).toContain('one file per level under debug/, info/, warn/ and error/');
     expect(detail).toContain('add a job reading /var/log/app/spring.log to promtail-dev-config.yml');
   });
@@ -143,6 +143,22 @@ describe("the app's own lines", () => {
     expect(fresh.start).toBe(`${1_000_000 - FRESH_MARGIN_SEC}000000000`);
     expect(holdsLine('{"status":"success","data":{"resultType":"streams","result":[]}}')).toBe(false);
     expect(holdsLine('{"data":{"result":[{"stream":{},"values":[["1","x"]]}]}}')).toBe(true);
+  });
+
+  it('awaits no line written before the agent (re)started (it went with the previous run), and falls back to a later line', () => {
+    const { plan } = bundled();
+    const job = plan.jobs.find((j) => j.job === 'info_logs');
+    if (!job) throw new Error('no info job');
+    const seen = { state: 'newest' as const, path: '/x/info.log', mtimeSec: 1_000, needle: 'tick 1' };
+    const disk = { nowSec: 1_030, agentStartSec: 1_010, jobs: new Map([['info_logs', seen]]), recent: [] };
+    expect(appLineVerdict(job, disk, false, 'content', 'Promtail')).toEqual({
+      ok: true,
+      detail: 'info.log last written before Promtail (re)started: nothing new since',
+    });
+    expect(appLineVerdict(job, { ...disk, agentStartSec: 990 }, false, 'content', 'Promtail').ok).toBe(false);
+    const after = appLineQuery(job, seen, 1_030, 'after');
+    expect(after.start).toBe('1001000000000');
+    expect(after.query).toMatch(new RegExp(`!= "${CANARY_MARK}"$`));
   });
 
   it('takes a needle from a line longer than the piece read from its end, and none from a half-written line', () => {
