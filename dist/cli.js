@@ -37169,6 +37169,7 @@ function expandBraces(pattern) {
 /** A glob (Promtail's and Alloy's doublestar syntax) as a regular expression over a whole path. */
 function globRegExp(glob) {
     let re = '';
+    let braces = 0;
     for (let i = 0; i < glob.length; i++) {
         const c = glob.charAt(i);
         if (glob.startsWith('**/', i)) {
@@ -37195,11 +37196,15 @@ function globRegExp(glob) {
                 i = end;
             }
         }
-        else if (c === '{')
+        else if (c === '{') {
+            braces++;
             re += '(?:';
-        else if (c === '}')
+        }
+        else if (c === '}' && braces > 0) {
+            braces--;
             re += ')';
-        else if (c === ',' && re.includes('(?:'))
+        }
+        else if (c === ',' && braces > 0)
             re += '|';
         else
             re += c.replace(/[\\^$.+()|]/g, '\\$&');
@@ -37754,7 +37759,7 @@ function withAppLines(checks, verdicts) {
         // A canary that cannot arrive says why; the app's line cannot arrive either.
         if (!v?.detail || !c.ok)
             return c;
-        return { ...c, ok: c.ok && v.ok, detail: `${c.detail}; ${v.detail}`, container: c.container ?? v.container };
+        return { ...c, ok: v.ok, detail: `${c.detail}; ${v.detail}`, container: c.container ?? v.container };
     });
     const named = new Set(checks.map((c) => c.name));
     return [...merged, ...[...verdicts.values()].filter((v) => v.detail && !named.has(v.name))];

@@ -60,6 +60,7 @@ export function expandBraces(pattern: string): string[] {
 /** A glob (Promtail's and Alloy's doublestar syntax) as a regular expression over a whole path. */
 export function globRegExp(glob: string): RegExp {
   let re = '';
+  let braces = 0;
   for (let i = 0; i < glob.length; i++) {
     const c = glob.charAt(i);
     if (glob.startsWith('**/', i)) {
@@ -80,9 +81,13 @@ export function globRegExp(glob: string): RegExp {
           .replace(/\\/g, '\\\\')}]`;
         i = end;
       }
-    } else if (c === '{') re += '(?:';
-    else if (c === '}') re += ')';
-    else if (c === ',' && re.includes('(?:')) re += '|';
+    } else if (c === '{') {
+      braces++;
+      re += '(?:';
+    } else if (c === '}' && braces > 0) {
+      braces--;
+      re += ')';
+    } else if (c === ',' && braces > 0) re += '|';
     else re += c.replace(/[\\^$.+()|]/g, '\\$&');
   }
   return new RegExp(`^${re}$`);

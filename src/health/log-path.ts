@@ -161,7 +161,7 @@ export function withAppLines(checks: readonly CheckState[], verdicts: ReadonlyMa
     const v = verdicts.get(c.name.slice('logs '.length));
     // A canary that cannot arrive says why; the app's line cannot arrive either.
     if (!v?.detail || !c.ok) return c;
-    return { ...c, ok: c.ok && v.ok, detail: `${c.detail}; ${v.detail}`, container: c.container ?? v.container };
+    return { ...c, ok: v.ok, detail: `${c.detail}; ${v.detail}`, container: c.container ?? v.container };
   });
   const named = new Set(checks.map((c) => c.name));
   return [...merged, ...[...verdicts.values()].filter((v) => v.detail && !named.has(v.name))];

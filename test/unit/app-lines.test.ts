@@ -176,5 +176,8 @@ describe("the app's own lines", () => {
     expect(globRegExp('/l/**/*.log').test('/l/x/y/a.log')).toBe(true);
     expect(globRegExp('/l/{info,warn}.[lj]og').test('/l/warn.jog')).toBe(true);
     expect(globRegExp('/l/{info,warn}.[lj]og').test('/l/debug.log')).toBe(false);
+    // A comma outside braces is a plain character.
+    expect(globRegExp('/l/{a,b}x,y.log').test('/l/ax,y.log')).toBe(true);
+    expect(globRegExp('/l/{a,b}x,y.log').test('/l/y.log')).toBe(false);
   });
 });
