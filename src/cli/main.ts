@@ -38,7 +38,8 @@ const COMMANDS: Record<string, { readonly about: string; readonly run: CommandRu
     run: preflightCommand,
   },
   exec: {
-    about: 'Run a command on the host over the verified connection: exec [flags] -- COMMAND...',
+    about:
+      "Run a command on the host over the verified connection: exec [flags] -- COMMAND [ARG...] (each ARG quoted for the host's shell), or exec [flags] -- 'ONE SHELL LINE'",
     run: execCommand,
   },
   fetch: {
