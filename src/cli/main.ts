@@ -2,7 +2,7 @@
 
 import { version } from '../../package.json';
 import { consoleLog, redactor } from '../base/log.js';
-import { DeployError } from '../errors.js';
+import { DeployError, InputError } from '../errors.js';
 import { SettingsError, secretValues } from '../settings/settings.js';
 import { CLI_INPUTS, type CliArgs, EXIT, parseCliArgs } from './args.js';
 import { checkCommand, deployCommand, rollbackCommand } from './deploy.js';
@@ -117,6 +117,6 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   } catch (e) {
     const known = e instanceof DeployError || e instanceof SettingsError;
     consoleLog.error(redact(known ? (e as Error).message : `unexpected: ${(e as Error).stack ?? e}`));
-    return e instanceof SettingsError ? EXIT.usage : EXIT.failed;
+    return e instanceof SettingsError || e instanceof InputError ? EXIT.usage : EXIT.failed;
   }
 }
