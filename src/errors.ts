@@ -10,6 +10,18 @@ export class DeployError extends Error {
   }
 }
 
+/**
+ * An input the run cannot go on with, found before anything is asked of the host: a release id,
+ * the stack directory and its names, the images input against the compose files, a key that
+ * cannot be read. Said like a refused setting ("Invalid input: NAME: …"); the CLI exits 2.
+ */
+export class InputError extends DeployError {
+  constructor(message: string, fix?: string) {
+    super(`Invalid input: ${message}`, fix);
+    this.name = 'InputError';
+  }
+}
+
 /** No SSH answer at all (refused, timed out, unresolvable): for a watchdog, the host is down. */
 export class HostUnreachableError extends DeployError {
   constructor(message: string, fix?: string) {

@@ -2,7 +2,7 @@
 // core.setFailed in one place.
 
 import * as core from '@actions/core';
-import { type Log, redactedJson, redactingLog, redactor } from '../base/log.js';
+import { type Log, redactedJson, redactingLog, redactor, withoutWorkflowCommands } from '../base/log.js';
 import { checkFailure, checkOutcome, failureProblems, runCheck } from '../engine/check.js';
 import { DeployFailure, deploy } from '../engine/deploy.js';
 import { deployFleet } from '../engine/fleet.js';
@@ -29,7 +29,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const secrets = secretValues(raw);
   for (const secret of secrets) core.setSecret(secret);
   const redact = redactor(secrets);
-  const log = redactingLog({ info: core.info, warn: core.warning, error: core.error }, secrets);
+  const log = actionLog(secrets);
   try {
     const settings = readSettings(raw);
     const report: Report = {
@@ -61,6 +61,19 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       ),
     );
   }
+}
+
+/**
+ * The job log, every line redacted. core.info writes its text as it is, and text from the host
+ * goes into waiting lines and errors: its lines are made unable to pass for a workflow command,
+ * after redaction (a backslash put into a secret would hide it from the redactor).
+ * core.warning and core.error need nothing: each is one command line, its line breaks escaped.
+ */
+export function actionLog(secrets: readonly string[]): Log {
+  return redactingLog(
+    { info: (line) => core.info(withoutWorkflowCommands(line)), warn: core.warning, error: core.error },
+    secrets,
+  );
 }
 
 async function deployRun(settings: Settings, log: Log, { summary, output }: Report): Promise<Finished> {

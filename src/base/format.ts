@@ -5,3 +5,19 @@ export function formatDuration(ms: number): string {
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
   return `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
 }
+
+/**
+ * Text from a host or an endpoint (an answer's body, a command's output) as part of one line of
+ * ours: every run of whitespace, line breaks and carriage returns included, is one space, and it
+ * is cut at `max` characters. A line break from outside would start a line of its own in the log.
+ */
+export function oneLine(text: string, max: number): string {
+  const flat = text.replace(/[\s\p{Cc}]+/gu, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
+}
+
+/** The first line of text from outside that holds anything, cut at `max` characters. */
+export function firstLine(text: string, max: number): string {
+  const line = text.split(/\r\n|\r|\n/).find((l) => l.trim()) ?? '';
+  return oneLine(line, max);
+}

@@ -70,8 +70,35 @@ export function redactingLog(log: Log, secrets: readonly string[]): Log {
   };
 }
 
-export const consoleLog: Log = {
+/** Lines on stdout and stderr; a CLI run in a workflow step has them read by the runner too. */
+export const consoleLog: Log = commandSafeLog({
   info: (l) => process.stdout.write(`${l}\n`),
   warn: (l) => process.stderr.write(`warning: ${l}\n`),
   error: (l) => process.stderr.write(`error: ${l}\n`),
-};
+});
+
+/**
+ * The runner of a GitHub workflow reads a step's output line by line (a line ends at CR, LF or
+ * CRLF) and takes a line as a workflow command when it starts with "::" after any leading
+ * whitespace, or holds "##[" anywhere (the older form): actions/runner,
+ * src/Runner.Common/ActionCommand.cs (TryParseV2, TryParse) and src/Runner.Sdk/ProcessInvoker.cs.
+ * Lines of ours never do; text from a host or an endpoint could (`::set-output`, `::warning::`,
+ * `::stop-commands::`). This gives every such line a backslash where the command would begin,
+ * so it prints as text, and ends lines at LF only.
+ */
+export function withoutWorkflowCommands(text: string): string {
+  return text
+    .split(/\r\n|\r|\n/)
+    .map((line) => line.replace(/^([\s\u0085]*)::/, '$1\\::').replace(/##\[/g, '#\\#['))
+    .join('\n');
+}
+
+/** A sink whose every line is printed as text: none can be read as a workflow command. */
+export function commandSafeLog(log: Log): Log {
+  return {
+    ...log,
+    info: (l) => log.info(withoutWorkflowCommands(l)),
+    warn: (l) => log.warn(withoutWorkflowCommands(l)),
+    error: (l) => log.error(withoutWorkflowCommands(l)),
+  };
+}

@@ -1,6 +1,6 @@
 // `deploy` and `check` on the command line: step lines live on stderr, the result on stdout.
 
-import { redactedJson, redactingLog } from '../base/log.js';
+import { redactedJson, redactingLog, withoutWorkflowCommands } from '../base/log.js';
 import { checkFailure, checkOutcome, runCheck } from '../engine/check.js';
 import { DeployFailure, deploy } from '../engine/deploy.js';
 import { deployFleet } from '../engine/fleet.js';
@@ -24,8 +24,9 @@ export async function deployCommand(args: CliArgs, redact: (s: string) => string
       process.stdout.write(`${redactedJson({ ok: true, ...r, targets: targetRows(r.targets) }, redact)}\n`);
     } else {
       process.stdout.write(
-        redact(
+        tableText(
           `${targetsTable(r.targets)}\n\n${dataPathTable(dataPathRows(r.gate))}\n\n${r.budget ? `${budgetText(r.budget)}\n\n` : ''}release ${r.release} · changed=${r.changed} · Grafana ${r.grafanaUrl}\n`,
+          redact,
         ),
       );
     }
@@ -53,11 +54,11 @@ async function fleetCommand(args: CliArgs, settings: Settings, redact: (s: strin
       redact(o.error ? headline(o.error) : (o.arrival?.detail ?? '')),
     ]);
     for (const r of [['HOST', 'ROLE', 'RESULT', 'DETAIL'], ...rows])
-      process.stdout.write(`${r[0]?.padEnd(16)} ${r[1]?.padEnd(11)} ${r[2]?.padEnd(7)} ${r[3]}\n`);
+      process.stdout.write(tableText(`${r[0]?.padEnd(16)} ${r[1]?.padEnd(11)} ${r[2]?.padEnd(7)} ${r[3]}\n`, redact));
   }
   const failed = outcomes.filter((o) => !o.ok);
   if (failed.length) {
-    for (const o of failed) process.stderr.write(`error: [${o.name}] ${redact(o.error?.message ?? 'failed')}\n`);
+    for (const o of failed) STDERR.error(`[${o.name}] ${redact(o.error?.message ?? 'failed')}`);
     return 1;
   }
   return 0;
@@ -73,7 +74,9 @@ export async function checkCommand(args: CliArgs, redact: (s: string) => string)
     const { ok, problems, targets, checks, roundTrips } = report;
     process.stdout.write(`${redactedJson({ ok, problems, targets, checks, roundTrips }, redact)}\n`);
   } else if (report.targets.length || report.checks.length) {
-    process.stdout.write(redact(`${targetsTable(report.targets)}\n\n${dataPathTable(dataPathRows(report))}\n`));
+    process.stdout.write(
+      tableText(`${targetsTable(report.targets)}\n\n${dataPathTable(dataPathRows(report))}\n`, redact),
+    );
   }
   if (!report.ok) throw checkFailure(settings.hostName, report);
   return 0;
@@ -85,7 +88,12 @@ export async function rollbackCommand(args: CliArgs, redact: (s: string) => stri
   process.stdout.write(
     args.json
       ? `${redactedJson({ ok: true, release: r.release, targets: r.gate.targets }, redact)}\n`
-      : redact(`${targetsTable(r.gate.targets)}\n\nrelease ${r.release}\n`),
+      : tableText(`${targetsTable(r.gate.targets)}\n\nrelease ${r.release}\n`, redact),
   );
   return 0;
+}
+
+/** A table for people: it quotes the host (targets' last errors, details), so it is redacted and command-safe. */
+function tableText(text: string, redact: (s: string) => string): string {
+  return withoutWorkflowCommands(redact(text));
 }

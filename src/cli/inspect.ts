@@ -2,6 +2,7 @@
 // progress on stderr, the answer on stdout.
 
 import { consoleLog, redactedJson } from '../base/log.js';
+import { execCommandLine } from '../connection/shell.js';
 import { type FetchTarget, runExec, runFetch, runPreflight } from '../engine/inspect.js';
 import { readSettings, SettingsError } from '../settings/settings.js';
 import { type CliArgs, EXIT } from './args.js';
@@ -22,7 +23,7 @@ export async function preflightCommand(args: CliArgs, redact: (s: string) => str
 /** The command's own output and exit code. */
 export async function execCommand(args: CliArgs, redact: (s: string) => string): Promise<number> {
   if (!args.rest.length) throw new SettingsError(['exec: give the command after --']);
-  const r = await runExec(readSettings(args.raw), lookLog(args), args.rest.join(' '));
+  const r = await runExec(readSettings(args.raw), lookLog(args), execCommandLine(args.rest));
   process.stdout.write(redact(r.stdout));
   process.stderr.write(redact(r.stderr));
   return r.code ?? EXIT.failed;

@@ -1,15 +1,16 @@
 // Where the CLI's progress goes: stderr, so that results on stdout can be piped. Secrets are
 // redacted from every line.
-import { type Log, redactingLog } from '../base/log.js';
+import { commandSafeLog, type Log, redactingLog } from '../base/log.js';
 import { liveTerminalLog } from '../report/terminal.js';
 import { secretValues } from '../settings/settings.js';
 import type { CliArgs } from './args.js';
 
-export const STDERR: Log = {
+/** Plain lines; in a workflow step the runner reads them, so none may pass for a workflow command. */
+export const STDERR: Log = commandSafeLog({
   info: (l) => process.stderr.write(`${l}\n`),
   warn: (l) => process.stderr.write(`warning: ${l}\n`),
   error: (l) => process.stderr.write(`error: ${l}\n`),
-};
+});
 
 /** Progress on stderr, secrets redacted: live step lines on a terminal, plain lines otherwise. */
 export function stderrLog(args: CliArgs): Log {

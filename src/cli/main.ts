@@ -2,7 +2,7 @@
 
 import { version } from '../../package.json';
 import { consoleLog, redactor } from '../base/log.js';
-import { DeployError } from '../errors.js';
+import { DeployError, InputError } from '../errors.js';
 import { SettingsError, secretValues } from '../settings/settings.js';
 import { CLI_INPUTS, type CliArgs, EXIT, parseCliArgs } from './args.js';
 import { checkCommand, deployCommand, rollbackCommand } from './deploy.js';
@@ -38,7 +38,8 @@ const COMMANDS: Record<string, { readonly about: string; readonly run: CommandRu
     run: preflightCommand,
   },
   exec: {
-    about: 'Run a command on the host over the verified connection: exec [flags] -- COMMAND...',
+    about:
+      "Run a command on the host over the verified connection: exec [flags] -- COMMAND [ARG...] (each ARG quoted for the host's shell), or exec [flags] -- 'ONE SHELL LINE'",
     run: execCommand,
   },
   fetch: {
@@ -116,6 +117,6 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   } catch (e) {
     const known = e instanceof DeployError || e instanceof SettingsError;
     consoleLog.error(redact(known ? (e as Error).message : `unexpected: ${(e as Error).stack ?? e}`));
-    return e instanceof SettingsError ? EXIT.usage : EXIT.failed;
+    return e instanceof SettingsError || e instanceof InputError ? EXIT.usage : EXIT.failed;
   }
 }

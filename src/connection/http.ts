@@ -4,6 +4,7 @@ import { STATUS_CODES } from 'node:http';
 import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { rootCertificates, connect as tlsConnect } from 'node:tls';
+import { firstLine } from '../base/format.js';
 import { DeployError } from '../errors.js';
 import type { RemoteHost } from './ssh.js';
 import { pinnedName } from './tls.js';
@@ -33,7 +34,7 @@ export function statusWords(status: number): string {
  * the status or is a page of HTML (a proxy's error page says nothing more).
  */
 export function answerWords(status: number, body: string): string {
-  const first = body.trim().split('\n')[0]?.trim().slice(0, 120) ?? '';
+  const first = firstLine(body, 120);
   const said = first && !first.startsWith('<') && first !== STATUS_CODES[status] ? `: ${first}` : '';
   return `${statusWords(status)}${said}`;
 }

@@ -7,6 +7,16 @@ export function shq(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
+/**
+ * What `monitoring-deploy exec -- WORDS` asks the login shell to run. One word is a command line
+ * the person wrote as one (`exec -- 'docker ps | head'`), kept as it is. Several are a command and
+ * its arguments, as a program's argv: each is quoted, so that no argument is read by the shell
+ * (`exec -- ls 'a b;id'` lists the one file "a b;id" and runs no `id`), as ssh would not do.
+ */
+export function execCommandLine(words: readonly string[]): string {
+  return words.length === 1 ? (words[0] ?? '') : words.map(shq).join(' ');
+}
+
 /** Non-interactive SSH sessions get a short PATH; docker often lives in /usr/local/bin or /snap/bin. */
 const PATH_SETUP = 'export PATH="$PATH:/usr/local/bin:/usr/sbin:/sbin:/snap/bin"';
 

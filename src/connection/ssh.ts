@@ -3,7 +3,7 @@
 
 import { NodeSSH } from 'node-ssh';
 import type { ClientChannel } from 'ssh2';
-import { ConnectionLostError, DeployError, HostUnreachableError } from '../errors.js';
+import { ConnectionLostError, DeployError, HostUnreachableError, InputError } from '../errors.js';
 import type { ConnectionSettings } from '../settings/settings.js';
 import { decideHostKey, type HostKeyDecision } from './host-key.js';
 import { invocation, outputTail } from './shell.js';
@@ -286,6 +286,30 @@ function lostError(s: ConnectionSettings, e: Error): ConnectionLostError {
   );
 }
 
+/**
+ * The key refused by the SSH client as it read it, before any socket was opened: an input error.
+ * The client's own words are not repeated: some quote the key's bytes (`Unsupported OpenSSH key
+ * magic: …`, `… private key type: …`, ssh2 lib/protocol/keyParser.js).
+ */
+function keyProblem(msg: string, s: ConnectionSettings): InputError | undefined {
+  if (/passphrase/i.test(msg) || /Encrypted private/i.test(msg)) {
+    return s.passphrase
+      ? new InputError(
+          'ssh-key-passphrase: it does not decrypt the ssh-key (a wrong passphrase for this key)',
+          'set ssh-key-passphrase to the passphrase of this key (or use a key without one).',
+        )
+      : new InputError(
+          'ssh-key-passphrase: empty, but the ssh-key is encrypted with a passphrase',
+          'pass the passphrase as ssh-key-passphrase (from a secret).',
+        );
+  }
+  if (!/Cannot parse privateKey|Unsupported key format|privateKey/i.test(msg)) return undefined;
+  return new InputError(
+    'ssh-key: the private key cannot be read: it is damaged or cut short, or of a kind this SSH client does not read',
+    'pass the whole private key file, including the -----BEGIN and -----END lines (an OpenSSH key, e.g. from ssh-keygen -t ed25519).',
+  );
+}
+
 function connectError(
   e: Error & { code?: string; level?: string },
   s: ConnectionSettings,
@@ -294,23 +318,8 @@ function connectError(
   const where = `${s.host}:${s.port}`;
   if (decision && !decision.accepted) return new DeployError(decision.reason ?? `Host key of ${where} refused`);
   const msg = e.message ?? String(e);
-  if (/passphrase/i.test(msg) || /Encrypted private/i.test(msg)) {
-    return s.passphrase
-      ? new DeployError(
-          'The ssh-key could not be decrypted: the ssh-key-passphrase is wrong for this key.',
-          'set ssh-key-passphrase to the passphrase of this key (or use a key without one).',
-        )
-      : new DeployError(
-          'The ssh-key is encrypted with a passphrase, but ssh-key-passphrase is empty.',
-          'pass the passphrase as ssh-key-passphrase (from a secret).',
-        );
-  }
-  if (/Cannot parse privateKey|Unsupported key format|privateKey/i.test(msg)) {
-    return new DeployError(
-      `The ssh-key could not be read: ${msg}.`,
-      'pass the whole private key file, including the -----BEGIN and -----END lines.',
-    );
-  }
+  const key = keyProblem(msg, s);
+  if (key) return key;
   if (e.level === 'client-authentication' || /authentication methods failed/i.test(msg)) {
     return new DeployError(
       `Authentication refused: ${where} did not accept the key for user "${s.username}".`,

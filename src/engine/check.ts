@@ -4,7 +4,7 @@
 import type { Log, StepRecord, StepResult } from '../base/log.js';
 import { inParallel } from '../connection/shell.js';
 import type { RemoteHost } from '../connection/ssh.js';
-import { DeployError, HostUnreachableError, headline } from '../errors.js';
+import { DeployError, HostUnreachableError, headline, InputError } from '../errors.js';
 import { containersScript, parseContainers } from '../health/containers.js';
 import { diskWatchProblems, diskWatchScript, parseDiskWatch } from '../health/disk-watch.js';
 import { type CheckState, GateError, type GateResult, gateOptions, healthGate } from '../health/gate.js';
@@ -58,6 +58,8 @@ export async function runCheck(settings: Settings, log: Log): Promise<CheckRepor
   try {
     remote = await connectStep(run);
   } catch (e) {
+    // A key that cannot be read says nothing of the host: the run's input is wrong.
+    if (e instanceof InputError) throw e;
     const problem = `${e instanceof HostUnreachableError ? 'Host unreachable' : 'Cannot log in'}: ${headline(e)}`;
     return report({ problems: [problem], error: e as Error });
   }

@@ -9,7 +9,7 @@ import { applyGrafanaAdminPassword } from '../host/grafana-admin.js';
 import { type RemoteLayout, remoteLayout, SECRET_FILES } from '../model/layout.js';
 import type { Settings } from '../settings/settings.js';
 import { upStacks } from '../stack/compose.js';
-import { assertReleaseId, previousRelease, restoreRelease } from '../stack/releases.js';
+import { assertNamedRelease, assertReleaseId, previousRelease, restoreRelease } from '../stack/releases.js';
 import { type OnHost, onConnection, preflightStep, withLock } from './session.js';
 
 /**
@@ -66,7 +66,7 @@ export interface RollbackResult {
 
 /** `monitoring-deploy rollback [RELEASE]`: the named release, or the one before the current. */
 export async function rollbackHost(settings: Settings, log: Log, named?: string): Promise<RollbackResult> {
-  if (named !== undefined) assertReleaseId(named);
+  if (named !== undefined) assertNamedRelease(named);
   return onConnection(settings, log, async (run, remote) => {
     const facts = await preflightStep(run, remote);
     const h: OnHost = { ...run, remote, facts };

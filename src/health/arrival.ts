@@ -4,6 +4,7 @@
 // through that host's SSH connection), or the query URLs of any engine (VictoriaMetrics, Mimir,
 // Grafana Cloud, a Loki cluster), asked from the agent host itself.
 
+import { oneLine } from '../base/format.js';
 import type { Log } from '../base/log.js';
 import { answerWords, basicAuth, httpFromHost, httpViaHost, statusWords } from '../connection/http.js';
 import type { RemoteHost } from '../connection/ssh.js';
@@ -163,7 +164,7 @@ export async function metricsArrival(
   try {
     series = parseUpAnswer(res.body);
   } catch {
-    return fail(`${where} answered 200, but not as a Prometheus query API does: ${res.body.slice(0, 120)}`);
+    return fail(`${where} answered 200, but not as a Prometheus query API does: ${oneLine(res.body, 120)}`);
   }
   const missing = missingUp(expected, series);
   if (missing.length) return fail(`waiting for ${selector} at ${where}: ${missing.join('; ')}`);
@@ -212,7 +213,7 @@ async function lookForAgents(
         timeoutMs: 5_000,
       });
       if (res.status === 200) series = parseUpAnswer(res.body);
-      else queryProblem = `the central Prometheus answered ${res.status} ${res.body.slice(0, 120)}`;
+      else queryProblem = `the central Prometheus answered ${res.status} ${oneLine(res.body, 120)}`;
     }
     const logs = logHosts.includes(host);
     // Every target the agent scrapes must have arrived, not just the first batch.

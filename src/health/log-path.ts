@@ -1,7 +1,7 @@
 // The gate's log path: a canary line written into each file the log agent tails, then found in
 // Loki under its job (the host's own Loki, or for an agent the central Loki query URL). When a
 // line does not arrive, the agent's own metrics and last log lines say why.
-import { formatDuration } from '../base/format.js';
+import { formatDuration, oneLine } from '../base/format.js';
 import { httpViaHost } from '../connection/http.js';
 import type { RemoteHost } from '../connection/ssh.js';
 import { ConnectionLostError, headline } from '../errors.js';
@@ -232,7 +232,7 @@ async function askOwnLoki(
       timeoutMs: 5_000,
     });
     if (res.status === 200) found(res.body);
-    else return `Loki answered the query with HTTP ${res.status}: ${res.body.trim().slice(0, 200)}`;
+    else return `Loki answered the query with HTTP ${res.status}: ${oneLine(res.body, 200)}`;
   } catch (e) {
     if (e instanceof ConnectionLostError) throw e;
     return `Loki could not be queried: ${headline(e)}`;

@@ -1,5 +1,6 @@
 // What the gate asks each service, in one table: the gate, the watchdog's sentences, the step
 // details, `plan` and the README all read it. Adding a probe is one entry here (and its test).
+import { firstLine as firstLineOf } from '../base/format.js';
 import { LOG_AGENTS } from '../base/log-agents.js';
 import type { LogAgent, Role } from '../settings/settings.js';
 
@@ -29,7 +30,7 @@ export interface Probe {
   readonly healthy: string;
 }
 
-const firstLine = (s: string) => s.trim().split('\n')[0]?.slice(0, 160) ?? '';
+const firstLine = (s: string) => firstLineOf(s, 160);
 
 /** A service whose readiness endpoint answers 200 when it is ready. */
 function ready(

@@ -5,7 +5,8 @@
 // would make two paths, one of them anywhere), and a leading "-" reads as an option.
 import { lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, type Stats, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import { DeployError } from '../errors.js';
+import { InputError } from '../errors.js';
+import { fileErrorReason } from '../settings/parse.js';
 import { RESERVED_NAMES } from './layout.js';
 
 export interface StackFile {
@@ -22,8 +23,22 @@ const IGNORED = new Set(['.git', 'node_modules', '.DS_Store']);
 
 const within = (root: string, real: string) => real === root || real.startsWith(`${root}${sep}`);
 
-function refuse(path: string, what: string, fix: string): DeployError {
-  return new DeployError(`stack-dir: ${JSON.stringify(path)} ${what}.`, fix);
+function refuse(path: string, what: string, fix: string): InputError {
+  return new InputError(`stack-dir: ${JSON.stringify(path)} ${what}`, fix);
+}
+
+/** A file system call on a stack path; one that cannot be read is refused, naming the path. */
+function readAt<T>(path: string, read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    if (!(e as NodeJS.ErrnoException).code) throw e;
+    throw refuse(
+      path,
+      `cannot be read (${fileErrorReason(e)})`,
+      'make it readable for the user who deploys, or remove it.',
+    );
+  }
 }
 
 /** Where a link in the stack dir leads, if it stays inside it (root: the dir's real path). */
@@ -82,13 +97,14 @@ export function stackPathProblem(path: string): string | undefined {
 
 export function readStackDir(dir: string): StackFile[] {
   const out: StackFile[] = [];
-  const root = realpathSync(dir);
+  const root = readAt(dir, () => realpathSync(dir));
+  const shown = (full: string) => relative(dir, full).split(sep).join('/') || dir;
   // The real paths of the directories being walked: a link back to one of them is a loop.
   const walk = (d: string, ancestors: readonly string[]) => {
-    for (const name of readdirSync(d).sort()) {
+    for (const name of readAt(shown(d), () => readdirSync(d)).sort()) {
       if (IGNORED.has(name)) continue;
       const full = join(d, name);
-      const path = relative(dir, full).split(sep).join('/');
+      const path = shown(full);
       const problem = stackPathProblem(path);
       if (problem)
         throw refuse(
@@ -96,26 +112,29 @@ export function readStackDir(dir: string): StackFile[] {
           problem,
           'rename it: names go into shell commands and one-path-a-line manifests on the host.',
         );
-      const link = lstatSync(full).isSymbolicLink();
-      const real = link ? linkTarget(full, path, root) : join(ancestors.at(-1) ?? root, name);
-      const st = statSync(real);
-      if (st.isDirectory()) {
-        if (ancestors.includes(real))
+      // Errors of the walk below are already refusals; a file system error here names the path.
+      readAt(path, () => {
+        const link = lstatSync(full).isSymbolicLink();
+        const real = link ? linkTarget(full, path, root) : join(ancestors.at(-1) ?? root, name);
+        const st = statSync(real);
+        if (st.isDirectory()) {
+          if (ancestors.includes(real))
+            throw refuse(
+              path,
+              `is a symbolic link to ${readlinkSync(full)}, a directory that holds it (a loop)`,
+              'remove the link.',
+            );
+          walk(full, [...ancestors, real]);
+        } else if (st.isFile()) {
+          out.push({ path, content: readFileSync(real), mode: 0o644 });
+        } else {
           throw refuse(
             path,
-            `is a symbolic link to ${readlinkSync(full)}, a directory that holds it (a loop)`,
-            'remove the link.',
+            `is ${specialKind(st)}, not a regular file or directory`,
+            'remove it from the stack directory.',
           );
-        walk(full, [...ancestors, real]);
-      } else if (st.isFile()) {
-        out.push({ path, content: readFileSync(real), mode: 0o644 });
-      } else {
-        throw refuse(
-          path,
-          `is ${specialKind(st)}, not a regular file or directory`,
-          'remove it from the stack directory.',
-        );
-      }
+        }
+      });
     }
   };
   walk(dir, [root]);

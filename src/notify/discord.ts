@@ -2,6 +2,8 @@
 // asks for, a 5xx or a network error a few times with backoff, any other 4xx not at all. The
 // outcome is returned, never thrown: a webhook problem must not hide the check's own result.
 
+import { oneLine } from '../base/format.js';
+
 export interface Delivery {
   readonly delivered: boolean;
   readonly attempts: number;
@@ -76,7 +78,7 @@ export async function postToDiscord(webhookUrl: string, content: string, options
 function discordMessage(body: string): string {
   try {
     const m = (JSON.parse(body) as { message?: unknown }).message;
-    return typeof m === 'string' && m ? ` (${m.slice(0, 120)})` : '';
+    return typeof m === 'string' && m ? ` (${oneLine(m, 120)})` : '';
   } catch {
     return '';
   }

@@ -12,6 +12,7 @@
 // pkg/registry/apps/alerting/notifications/receiver/subresource.go). The Discord webhook URL is a
 // secure field of the discord v1 integration (grafana/alerting receivers/discord/v1/config.go), so
 // the deploy never sends it: Grafana posts to the URL it was provisioned with.
+import { oneLine } from '../base/format.js';
 import { basicAuth, httpViaHost } from '../connection/http.js';
 import type { RemoteHost } from '../connection/ssh.js';
 import { DeployError } from '../errors.js';
@@ -46,9 +47,9 @@ function words(body: string): string {
   try {
     const d = JSON.parse(body) as { message?: unknown; error?: unknown };
     const m = typeof d.error === 'string' ? d.error : d.message;
-    return typeof m === 'string' ? m.slice(0, 240) : body.trim().slice(0, 240);
+    return oneLine(typeof m === 'string' ? m : body, 240);
   } catch {
-    return body.trim().slice(0, 240);
+    return oneLine(body, 240);
   }
 }
 

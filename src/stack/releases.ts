@@ -2,7 +2,7 @@
 // place. Data lives in volumes and data/, which no release touches.
 import { shq } from '../connection/shell.js';
 import type { RemoteHost } from '../connection/ssh.js';
-import { DeployError } from '../errors.js';
+import { DeployError, InputError } from '../errors.js';
 import type { StackFile } from '../model/files.js';
 import {
   COMPOSE_FILES,
@@ -27,14 +27,20 @@ export interface RestoredRelease {
   readonly stack: RenderedStack;
 }
 
+const NOT_A_RELEASE_ID = 'is not a release id: 12 hexadecimal characters (0-9, a-f), as the deploy prints them';
+const NAME_A_RELEASE =
+  'name a release the host keeps (monitoring-deploy rollback without a name takes the previous one).';
+const isReleaseId = (release: string) => /^[0-9a-f]{12}$/.test(release);
+
 /** A release id as releaseId() makes it: anything else never reaches a remote command. */
 export function assertReleaseId(release: string): void {
-  if (!/^[0-9a-f]{12}$/.test(release)) {
-    throw new DeployError(
-      `"${release}" is not a release id (12 hexadecimal characters, as the deploy prints them).`,
-      'name a release the host keeps (monitoring-deploy rollback without a name takes the previous one).',
-    );
-  }
+  if (!isReleaseId(release)) throw new DeployError(`${JSON.stringify(release)} ${NOT_A_RELEASE_ID}.`, NAME_A_RELEASE);
+}
+
+/** The release a person named (`rollback RELEASE`), refused as an input before any connection. */
+export function assertNamedRelease(release: string): void {
+  if (!isReleaseId(release))
+    throw new InputError(`release: ${JSON.stringify(release)} ${NOT_A_RELEASE_ID}`, NAME_A_RELEASE);
 }
 
 /**

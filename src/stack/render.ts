@@ -4,7 +4,7 @@
 // nothing.
 import { createHash } from 'node:crypto';
 import { pinnedName } from '../connection/tls.js';
-import { DeployError, headline } from '../errors.js';
+import { DeployError, headline, InputError } from '../errors.js';
 import { lokiLimits, prometheusSize, resolveBudgets } from '../model/budget.js';
 import { buildModel, parseComposeFile, stackMounts } from '../model/compose.js';
 import { isText, readStackDir, type StackFile } from '../model/files.js';
@@ -194,15 +194,15 @@ function refuseIncompleteStack(
 ): void {
   for (const stack of settings.stack.stacks) {
     if (!byPath.has(COMPOSE_FILES[stack])) {
-      throw new DeployError(
-        `The stack directory ${dir} has no ${COMPOSE_FILES[stack]}, but stacks includes "${stack}".`,
+      throw new InputError(
+        `stack-dir: ${JSON.stringify(dir)} has no ${COMPOSE_FILES[stack]}, but stacks includes "${stack}" (a stack directory holds the compose file of each stack it deploys)`,
         `add the file, or remove "${stack}" from the stacks input.`,
       );
     }
   }
   if ((options.requireAppImage ?? true) && settings.stack.stacks.includes('app') && !vars.APP_IMAGE) {
-    throw new DeployError(
-      'No image for the app: the app stack needs app-image (your Spring Boot image, e.g. me/back:1.4.2).',
+    throw new InputError(
+      'app-image: none given, but the app stack needs one (your Spring Boot image, e.g. me/back:1.4.2)',
       'set app-image, or stacks: monitoring to deploy only the monitoring stack.',
     );
   }
@@ -250,8 +250,8 @@ function composeFilesOf(byPath: ReadonlyMap<string, StackFile>, settings: Settin
   const known = new Set(Object.values(services).flat());
   const unknown = Object.keys(settings.stack.images).filter((s) => !known.has(s));
   if (unknown.length) {
-    throw new DeployError(
-      `images names ${unknown.map((s) => `"${s}"`).join(', ')}, which no compose file of the stack declares.`,
+    throw new InputError(
+      `images: ${unknown.map((s) => JSON.stringify(s)).join(', ')} is no service of the stack's compose files (each line is SERVICE=IMAGE)`,
       `use service names from the compose files: ${[...known].join(', ')}.`,
     );
   }

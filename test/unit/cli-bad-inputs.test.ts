@@ -6,6 +6,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type RunResult, runAction, runCli } from '../helpers/dist';
+import { throwawayPrivateKey } from '../helpers/keys';
 
 const dir = mkdtempSync(join(tmpdir(), 'cli-bad-inputs-'));
 const KEY_FILE = join(dir, 'id_ed25519');
@@ -13,10 +14,8 @@ const PUB_FILE = join(dir, 'id_ed25519.pub');
 const FILE = join(dir, 'a-file');
 
 beforeAll(() => {
-  writeFileSync(
-    KEY_FILE,
-    '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n',
-  );
+  // A key the SSH client reads: one it cannot read is itself a bad input (refused, exit 2).
+  writeFileSync(KEY_FILE, throwawayPrivateKey());
   writeFileSync(
     PUB_FILE,
     'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKnV2tFiY2pYvJh6r3vWXvbz8eF9m2bD8mP5mY0jYQ2b me@laptop\n',
