@@ -44,7 +44,7 @@ const BASE = [
 ];
 const PUB = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKnV2tFiY2pYvJh6r3vWXvbz8eF9m2bD8mP5mY0jYQ2b';
 const HOOK = 'https://discord.com/api/webhooks/1/abc';
-const HOSTS = (line: string) => ['--hosts', line, '--push-password', 'pw-123456'];
+const HOSTS = (line: string) => ['--hosts', line, '--push-password', 'pw-123456-long-enough'];
 
 // [what, extra flags, what stderr must match]
 const ROWS: readonly (readonly [string, readonly string[], RegExp])[] = [

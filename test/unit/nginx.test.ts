@@ -117,8 +117,10 @@ function receiverConf(receiverTls = 'false'): string {
     {
       'app-image': 'me/back:1.4.2',
       'accept-agents': 'true',
-      'push-password': 'pw-123456',
+      'push-password': 'pw-123456-long-enough',
       'receiver-tls': receiverTls,
+      // Plain HTTP only on a loopback or private address (receiver-tls: false).
+      'receiver-bind': '127.0.0.1',
     },
     { needsConnection: false },
   );
@@ -166,7 +168,9 @@ async function runReceiver(owner: number): Promise<number> {
     .replaceAll('/etc/nginx/', `${dir}/`)
     .replace('listen 8080;', `listen 127.0.0.1:${port};`);
   writeFileSync(join(dir, 'nginx.conf'), conf);
-  writeFileSync(join(dir, 'htpasswd'), htpasswdLine('agent', 'pw-123456', ['pw-123456']), { mode: 0o600 });
+  writeFileSync(join(dir, 'htpasswd'), htpasswdLine('agent', 'pw-123456-long-enough', ['pw-123456-long-enough']), {
+    mode: 0o600,
+  });
   chownSync(join(dir, 'htpasswd'), owner, owner);
   // The access log is /dev/stdout: a file nginx (as nobody) may open again.
   const out = openSync(join(dir, 'stdout'), 'w');
@@ -198,12 +202,12 @@ describe.skipIf(process.getuid?.() !== 0)('the receiver, run by the real nginx a
     expect(await status(port, '/api/v1/write')).toBe(401);
     expect(await status(port, '/', 'agent:wrong')).toBe(401);
     // Let in: `/` is 404 behind the auth, so the worker read the file.
-    expect(await status(port, '/', 'agent:pw-123456')).toBe(404);
+    expect(await status(port, '/', 'agent:pw-123456-long-enough')).toBe(404);
   });
 
   it('the check can fail: a mode-600 htpasswd of another user is unreadable to it (500)', async () => {
     const port = await runReceiver(0);
-    expect(await status(port, '/', 'agent:pw-123456')).toBe(500);
+    expect(await status(port, '/', 'agent:pw-123456-long-enough')).toBe(500);
   });
 
   it('limits each address to 10 requests a second with a burst of 50, answering 503 (which senders retry)', async () => {
