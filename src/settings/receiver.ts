@@ -11,7 +11,7 @@ export const PUSH_PASSWORD_MIN = 16;
 /** push-password: long enough, and one line (it is a header value and a file the agents read). */
 export function pushPasswordProblem(password: string | undefined): string | undefined {
   if (password === undefined) return undefined;
-  if (/[\0-\x1f\x7f]/.test(password))
+  if ([...password].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f))
     return 'push-password: holds a control character (a newline?); it must be one line of printable characters';
   if ([...password].length < PUSH_PASSWORD_MIN)
     return `push-password: must be at least ${PUSH_PASSWORD_MIN} characters (it has ${[...password].length}); make one with \`openssl rand -base64 24\``;
