@@ -1,6 +1,7 @@
 // Every input is read and validated here, once, into a typed Settings object. The action and
 // the CLI both hand their raw values (strings, as action.yml would pass them) to readSettings.
 import { DEFAULT_LOG_AGENT, LOG_AGENT_NAMES, type LogAgentName } from '../base/log-agents.js';
+import { type PushPath, plainHttpProblems, pushPasswordProblem } from './exposure.js';
 import { INPUTS } from './inputs.js';
 import { knownHostsProblems } from './known-hosts.js';
 import {
@@ -30,7 +31,6 @@ import {
   urlCredentials,
   webhookToken,
 } from './parse.js';
-import { type PushPath, plainHttpProblems, pushPasswordProblem } from './receiver.js';
 
 export type RawInputs = Readonly<Record<string, string | undefined>>;
 
@@ -110,6 +110,8 @@ export interface HostEntry {
 }
 
 export interface GrafanaSettings {
+  /** The host address Grafana's port is published on. */
+  readonly bind: string;
   readonly adminPassword?: string;
   readonly discordWebhookUrl?: string;
   /** Send one test notification through Grafana's Discord contact point after the gate. */
@@ -369,6 +371,7 @@ function readAgents({ raw, value, optional, attempt, optionalParsed }: InputRead
 
 function readGrafana({ raw, value, attempt, optionalParsed }: InputReader): GrafanaSettings {
   return {
+    bind: attempt(() => parseIpAddress(value('grafana-bind'), 'grafana-bind'), '0.0.0.0'),
     adminPassword: raw['grafana-admin-password'] || undefined,
     discordWebhookUrl: optionalParsed('discord-webhook-url', parseWebhookUrl),
     discordTestNotification: attempt(

@@ -64,6 +64,7 @@ export function stackVariables(settings: Settings, host: HostIdentity, layout: R
     COMPOSE_PROFILES: profiles.join(','),
     RECEIVER_PORT: String(agents.receiverPort),
     RECEIVER_BIND: agents.receiverBind,
+    GRAFANA_BIND: grafana.bind,
     // nginx: the receiver's listen parameters and TLS lines (empty for plain HTTP).
     RECEIVER_LISTEN: receiverTls ? '8080 ssl' : '8080',
     RECEIVER_TLS: receiverTls

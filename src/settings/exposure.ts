@@ -1,7 +1,8 @@
-// What the push path between agents and the central receiver may expose: the push password
-// crosses the network on every request, so it goes over TLS unless the user says otherwise
-// (receiver-tls: false) and the network is one they can call private; and it is long enough that
-// no guessing reaches it.
+// What the stack exposes on the network. The push path between agents and the central receiver:
+// the push password crosses the network on every request, so it goes over TLS unless the user
+// says otherwise (receiver-tls: false) and the network is one they can call private; and it is
+// long enough that no guessing reaches it. Grafana: its login, in plain HTTP, wherever
+// grafana-bind publishes it.
 import { BlockList, isIP } from 'node:net';
 import { shown, withoutUserinfo } from './parse.js';
 
@@ -97,4 +98,12 @@ function plainToAnotherHost(url: string): boolean {
 
 function capitalized(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/** Grafana published beyond the host in plain HTTP: its admin login crosses the network in clear. */
+export function grafanaExposureWarning(bind: string): string | undefined {
+  const reach = addressReach(bind);
+  if (reach === 'loopback') return undefined;
+  const where = reach === 'every address' ? 'on every address of the host' : `on ${bind}`;
+  return `Grafana is published ${where} (grafana-bind: ${bind}) in plain HTTP: its admin login and session cross the network in clear, and Docker's published ports bypass ufw. To close it, set grafana-bind: 127.0.0.1 and reach Grafana through an SSH tunnel (ssh -L 3000:127.0.0.1:3000 user@host, then http://127.0.0.1:3000) or a TLS proxy on the host.`;
 }
