@@ -321,8 +321,8 @@ function withV1Version(text: string): string {
 export const HTPASSWD_BCRYPT_COST = 5;
 
 /**
- * bcrypt (`$2b$`, which nginx checks through crypt(3): musl's in the receiver image, libxcrypt on
- * Debian). The salt is derived from the secrets, not random, so that an unchanged password
+ * bcrypt (`$2b$`, which nginx checks through crypt(3): musl's in the receiver image, which takes
+ * costs 04-19 (musl src/crypt/crypt_blowfish.c), libxcrypt on Debian). The salt is derived from the secrets, not random, so that an unchanged password
  * renders the same bytes (no upload, no restart) and a changed one a different line.
  */
 export function htpasswdLine(user: string, password: string, secrets: readonly string[]): string {
