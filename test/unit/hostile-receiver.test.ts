@@ -16,7 +16,7 @@ import { PUSH_PASSWORD_MIN } from '../../src/settings/exposure';
 import { readSettings, type Settings, SettingsError } from '../../src/settings/settings';
 import { planStack } from '../../src/stack/plan';
 import { HTPASSWD_BCRYPT_COST } from '../../src/stack/render';
-import { runCli } from '../helpers/dist';
+import { deployToClosedPort, runCli } from '../helpers/dist';
 import { NOBODY, RECEIVER_PASSWORD, receiverConf, startReceiver, status } from '../helpers/receiver';
 
 const base = { 'app-image': 'me/back:1.4.2' };
@@ -316,28 +316,8 @@ describe('bad inputs through the built CLI: exit 2 before any connection', () =>
       '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n',
     );
   });
-  // Port 9 is closed: a run that got as far as connecting would say so, and exit 1.
   const cli = (...flags: string[]) =>
-    runCli(
-      [
-        'deploy',
-        '--host',
-        '127.0.0.1',
-        '--port',
-        '9',
-        '--username',
-        'ec2-user',
-        '--ssh-key-file',
-        key,
-        '--insecure-skip-host-key-check',
-        'true',
-        '--app-image',
-        'me/back:1.4.2',
-        ...flags,
-      ],
-      {},
-      60_000,
-    );
+    runCli([...deployToClosedPort(key), '--app-image', 'me/back:1.4.2', ...flags], {}, 60_000);
   const rows: [string, string[], RegExp][] = [
     [
       'a short push-password',
