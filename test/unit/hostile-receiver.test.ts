@@ -2,20 +2,23 @@
 // receiver and Grafana expose, and what agents send in clear. Settings are read as a deploy reads
 // them; the receiver's nginx.conf is run by the real nginx; bad inputs go through the built CLI
 // (`npm run build` first), which must exit 2 before any connection.
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { invocation } from '../../src/connection/shell';
 import { exposureWarnings } from '../../src/engine/deploy';
 import { hostSettings } from '../../src/engine/fleet';
 import { unreachable } from '../../src/health/push';
+import type { StackFile } from '../../src/model/files';
 import { PUSH_PASSWORD_MIN } from '../../src/settings/exposure';
 import { readSettings, type Settings, SettingsError } from '../../src/settings/settings';
 import { planStack } from '../../src/stack/plan';
 import { HTPASSWD_BCRYPT_COST } from '../../src/stack/render';
+import { commitScript, parseState, planUpload, stagingScript, stateScript } from '../../src/stack/upload';
 import { deployToClosedPort, runCli } from '../helpers/dist';
 import { NOBODY, RECEIVER_PASSWORD, receiverConf, startReceiver, status } from '../helpers/receiver';
 
@@ -169,6 +172,22 @@ describe('finding 4: the receiver never runs without its htpasswd', () => {
     expect(problems({ hosts: `${centralOnly}\nname=a role=agent host=3.35.1.11` })).toEqual([
       expect.stringMatching(/^hosts: agents sending to the monitoring host need push-password/),
     ]);
+  });
+
+  it('a host where Docker already made a directory of the htpasswd gets the file in its place (a real sh)', () => {
+    const root = join(mkdtempSync(join(tmpdir(), 'md-htpasswd-dir-')), 'monitoring');
+    const htpasswd: StackFile = { path: 'receiver/htpasswd', content: Buffer.from('agent:$2b$05$x\n'), mode: 0o600 };
+    // What an earlier deploy left: the directory Docker made for the missing bind-mount source.
+    mkdirSync(join(root, 'receiver/htpasswd'), { recursive: true });
+    const run = (script: string) => {
+      const { command, stdin } = invocation(script);
+      return execFileSync('sh', ['-c', command], { input: stdin, encoding: 'utf8' });
+    };
+    const plan = planUpload([htpasswd], parseState(run(stateScript(root, [htpasswd.path]))));
+    run(stagingScript(root, plan, [htpasswd]));
+    run(commitScript(root, plan));
+    expect(statSync(join(root, 'receiver/htpasswd')).isFile()).toBe(true);
+    expect(readFileSync(join(root, 'receiver/htpasswd'), 'utf8')).toBe('agent:$2b$05$x\n');
   });
 
   it('rendering refuses a receiver without a password, rather than let Docker make a directory of its htpasswd', () => {
