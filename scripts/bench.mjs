@@ -214,6 +214,9 @@ if (!vmImage) {
       `${at}:9095/loki/api/v1/push`,
       '--push-password',
       'bench-push-password',
+      // VictoriaMetrics on the sandbox's private address, in plain HTTP on purpose.
+      '--receiver-tls',
+      'false',
       '--metrics-query-url',
       `${at}:${vmPort}/api/v1/query`,
     ]);

@@ -2,6 +2,7 @@
 // a sequence of named steps under a per-host lock, a health gate before it is green, and the
 // previous release put back when the gate fails.
 
+import { isIPv6 } from 'node:net';
 import type { Log, StepRecord } from '../base/log.js';
 import { logAgent } from '../base/log-agents.js';
 import type { RemoteHost } from '../connection/ssh.js';
@@ -20,7 +21,8 @@ import { ensureSwap } from '../host/swap.js';
 import { formatFinding } from '../lint/lint.js';
 import { type RemoteLayout, SECRET_FILES, STAGING } from '../model/layout.js';
 import { gateDetail } from '../report/gate.js';
-import type { Settings } from '../settings/settings.js';
+import { grafanaExposureWarning, plainHttpWarnings } from '../settings/exposure.js';
+import { pushPath, type Settings } from '../settings/settings.js';
 import { stacksUpToDate, type UpResult, upStacks, validateStacks, wantedServices } from '../stack/compose.js';
 import { ensureGrafanaComDashboards } from '../stack/grafana-com.js';
 import { assertLintClean, planStack, renderForHost } from '../stack/plan.js';
@@ -126,12 +128,21 @@ export function logAgentWarning(settings: Settings): string | undefined {
   return `${agent.title} is end of life since ${eol.since}: it gets no fixes any more, not even for security. Switch to ${next.title} with the input \`log-agent: ${next.name}\` (the same log jobs and labels; the next deploy stops ${agent.title}, then starts ${next.title} where ${agent.title} stopped reading).`;
 }
 
+/** What this run exposes on the network that the user should know of, and how to close it. */
+export function exposureWarnings(settings: Settings): string[] {
+  const grafana = settings.stack.stacks.includes('monitoring')
+    ? grafanaExposureWarning(settings.grafana.bind)
+    : undefined;
+  return [...(grafana ? [grafana] : []), ...plainHttpWarnings(pushPath(settings))];
+}
+
 /** Lint first, on this machine: a broken stack never gets as far as the host. */
 function lintStep(run: Run): Promise<void> {
   return run.steps.run('Lint stack', async () => {
     const { findings } = planStack(run.settings);
     const agentWarning = logAgentWarning(run.settings);
     if (agentWarning) warn(run, agentWarning);
+    for (const w of exposureWarnings(run.settings)) warn(run, w);
     for (const f of findings.filter((x) => x.severity === 'warning')) warn(run, formatFinding(f));
     assertLintClean(findings);
     return { detail: `${findings.length} warning(s)` };
@@ -162,7 +173,7 @@ async function changeHost(h: Changing): Promise<DeployResult> {
       release: uploaded.plan.release,
       targets: gate.targets,
       gate,
-      grafanaUrl: `http://${h.settings.connection.host}:3000`,
+      grafanaUrl: grafanaUrl(h.settings),
       uploadedBytes: uploaded.bytes,
       roundTrips: h.remote.roundTrips,
       gateMs: gate.elapsedMs,
@@ -173,6 +184,13 @@ async function changeHost(h: Changing): Promise<DeployResult> {
   } catch (e) {
     throw await afterFailure(h, uploaded, e as Error);
   }
+}
+
+/** Where Grafana answers: the host's address, or the one address grafana-bind publishes it on. */
+function grafanaUrl(settings: Settings): string {
+  const { bind } = settings.grafana;
+  const at = bind === '0.0.0.0' || bind === '::' ? settings.connection.host : bind;
+  return `http://${isIPv6(at) ? `[${at}]` : at}:3000`;
 }
 
 /**

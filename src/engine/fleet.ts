@@ -23,15 +23,9 @@ export interface HostOutcome {
   readonly arrival?: Arrival;
 }
 
-/**
- * Whether the central receiver speaks TLS in this run: receiver-tls true, or auto when the run
- * deploys agents together with their central host (who then pin its certificate).
- */
+/** Whether the central receiver speaks TLS in this run (receiver-tls auto or true), which agents then pin. */
 export function receiverTlsInRun(settings: Settings): boolean {
-  const { receiverTls } = settings.agents;
-  const together =
-    settings.hosts.some((h) => h.role === 'monitoring') && settings.hosts.some((h) => h.role === 'agent');
-  return receiverTls === 'on' || (receiverTls === 'auto' && together);
+  return settings.agents.receiverTls === 'on';
 }
 
 /**
@@ -74,7 +68,11 @@ export function hostSettings(
     agents: {
       ...settings.agents,
       role: entry.role,
-      acceptAgents: entry.role === 'monitoring' ? settings.agents.acceptAgents || !!central : false,
+      // The receiver runs for agents of this run, or when asked for (agents deployed in other runs).
+      acceptAgents:
+        entry.role === 'monitoring'
+          ? settings.agents.acceptAgents || settings.hosts.some((h) => h.role === 'agent')
+          : false,
       receiverTls: tls ? 'on' : 'off',
       pushCa: settings.agents.pushCa ?? (entry.role === 'agent' && tls ? receiverCert : undefined),
       remoteWriteUrl: settings.agents.remoteWriteUrl ?? (base && `${base}/api/v1/write`),

@@ -13,7 +13,7 @@ import { networkState } from '../host/network.js';
 import type { HostFacts } from '../host/preflight.js';
 import { SWAP_STATE } from '../host/swap.js';
 import { type RemoteLayout, SECRET_FILES } from '../model/layout.js';
-import type { Settings } from '../settings/settings.js';
+import { receiverRuns, type Settings } from '../settings/settings.js';
 import { upState } from '../stack/compose.js';
 import { dashboardsState, parseDashboards } from '../stack/grafana-com.js';
 import type { RenderedStack } from '../stack/render.js';
@@ -50,8 +50,7 @@ export interface StateInputs {
 export const generatesPassword = (s: Settings) => !s.grafana.adminPassword && s.stack.stacks.includes('monitoring');
 
 /** The receiver runs and speaks TLS: its certificate is made on the host and read back. */
-export const receiverTls = (s: Settings) =>
-  s.agents.acceptAgents && s.agents.receiverTls === 'on' && s.stack.stacks.includes('monitoring');
+export const receiverTls = (s: Settings) => receiverRuns(s) && s.agents.receiverTls === 'on';
 
 export function dirsWanted(i: Pick<StateInputs, 'settings' | 'layout'>): DirsWanted {
   return {

@@ -88,7 +88,7 @@ export function unreachable(url: string, why: string, ca: string | undefined): s
   if (/certificate|self[- ]signed|altname|unable to verify|CERT_/i.test(why)) {
     return ca
       ? `${url} shows a TLS certificate that push-ca does not pin (${why}): set push-ca to that endpoint's certificate (on a monitoring-deploy central host: ~/monitoring/receiver-tls/receiver.crt)`
-      : `${url} shows a TLS certificate this host does not trust (${why}): set push-ca to its certificate`;
+      : `${url} shows a TLS certificate this host does not trust (${why}): set push-ca to its certificate (a monitoring-deploy receiver's own certificate is ~/monitoring/receiver-tls/receiver.crt on the central host; \`monitoring-deploy exec … -- cat monitoring/receiver-tls/receiver.crt\` prints it)`;
   }
   return `${url} cannot be reached from the host: ${why}`;
 }

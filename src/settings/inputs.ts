@@ -177,7 +177,7 @@ export const INPUTS: readonly InputSpec[] = [
     group: 'agents',
     default: 'auto',
     description:
-      'Central stack: the receiver speaks TLS with a self-signed certificate made on the host, which agents deployed in the same run pin. auto: on when the hosts input deploys agents with the central host; true; false (plain HTTP: only on a private network).',
+      'TLS on the push path. auto (the same as true): the central receiver speaks TLS with a self-signed certificate made on the host (agents deployed in the same run pin it; agents deployed on their own need it as push-ca), and agents send only to https:// or loopback URLs. false: plain HTTP on purpose, the push password in clear: the receiver-bind must then be a loopback or private address, and agents may use http:// URLs (the deploy warns).',
   },
   {
     name: 'push-ca',
@@ -238,6 +238,13 @@ export const INPUTS: readonly InputSpec[] = [
     group: 'grafana',
     secret: true,
     description: "Grafana's admin password. Pass it from a secret.",
+  },
+  {
+    name: 'grafana-bind',
+    group: 'grafana',
+    default: '0.0.0.0',
+    description:
+      "The host address Grafana's port 3000 is published on. 0.0.0.0 (every address, as the blog post has it) serves its login in plain HTTP to the network, and Docker's published ports bypass ufw: the deploy warns. 127.0.0.1 keeps it on the host: reach it through an SSH tunnel (`ssh -L 3000:127.0.0.1:3000 user@host`) or a TLS proxy on the host.",
   },
   {
     name: 'discord-webhook-url',

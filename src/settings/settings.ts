@@ -1,6 +1,7 @@
 // Every input is read and validated here, once, into a typed Settings object. The action and
 // the CLI both hand their raw values (strings, as action.yml would pass them) to readSettings.
 import { DEFAULT_LOG_AGENT, LOG_AGENT_NAMES, type LogAgentName } from '../base/log-agents.js';
+import { type PushPath, plainHttpProblems, pushPasswordProblem } from './exposure.js';
 import { INPUTS } from './inputs.js';
 import { knownHostsProblems } from './known-hosts.js';
 import {
@@ -72,8 +73,11 @@ export interface AgentSettings {
   readonly role: Role;
   /** Central: publish the authenticated receiver for agents. */
   readonly acceptAgents: boolean;
-  /** Central: the receiver speaks TLS (auto: when agents come in the same run). */
-  readonly receiverTls: 'auto' | 'on' | 'off';
+  /**
+   * The push path speaks TLS (receiver-tls auto or true): the central receiver does, and agents
+   * send only to https:// (or loopback). off: plain HTTP, chosen explicitly.
+   */
+  readonly receiverTls: 'on' | 'off';
   /** Agent: the certificate (PEM) trusted for the push endpoints. */
   readonly pushCa?: string;
   readonly receiverPort: number;
@@ -106,6 +110,8 @@ export interface HostEntry {
 }
 
 export interface GrafanaSettings {
+  /** The host address Grafana's port is published on. */
+  readonly bind: string;
   readonly adminPassword?: string;
   readonly discordWebhookUrl?: string;
   /** Send one test notification through Grafana's Discord contact point after the gate. */
@@ -341,10 +347,14 @@ function readAgents({ raw, value, optional, attempt, optionalParsed }: InputRead
   return {
     role,
     acceptAgents: attempt(() => parseBoolean(value('accept-agents'), 'accept-agents'), false),
-    receiverTls: attempt(() => {
-      const v = parseChoice(value('receiver-tls'), 'receiver-tls', ['auto', 'true', 'false'] as const);
-      return v === 'auto' ? 'auto' : v === 'true' ? 'on' : 'off';
-    }, 'auto' as const),
+    // auto is TLS: a receiver in plain HTTP must be asked for (receiver-tls: false).
+    receiverTls: attempt(
+      () =>
+        parseChoice(value('receiver-tls'), 'receiver-tls', ['auto', 'true', 'false'] as const) === 'false'
+          ? 'off'
+          : 'on',
+      'on' as const,
+    ),
     pushCa: attempt(() => parseCertificate(optional('push-ca'), 'push-ca'), undefined),
     receiverPort: attempt(() => parsePort(value('receiver-port'), 'receiver-port'), 9095),
     receiverBind: attempt(() => parseIpAddress(value('receiver-bind'), 'receiver-bind'), '0.0.0.0'),
@@ -361,6 +371,7 @@ function readAgents({ raw, value, optional, attempt, optionalParsed }: InputRead
 
 function readGrafana({ raw, value, attempt, optionalParsed }: InputReader): GrafanaSettings {
   return {
+    bind: attempt(() => parseIpAddress(value('grafana-bind'), 'grafana-bind'), '0.0.0.0'),
     adminPassword: raw['grafana-admin-password'] || undefined,
     discordWebhookUrl: optionalParsed('discord-webhook-url', parseWebhookUrl),
     discordTestNotification: attempt(
@@ -399,6 +410,9 @@ function agentProblems(s: Settings, needsConnection: boolean): string[] {
   const out: string[] = [];
   if (a.acceptAgents && !a.pushPassword)
     out.push('accept-agents: needs push-password (from a secret): the receiver never accepts writes without auth');
+  const weak = pushPasswordProblem(a.pushPassword);
+  if (weak) out.push(weak);
+  out.push(...plainHttpProblems(pushPath(s)));
   if (s.hosts.length && s.command === 'check')
     out.push('hosts: command check watches one host; run one check per host (a matrix job)');
   if (s.hosts.length) {
@@ -421,6 +435,36 @@ function agentProblems(s: Settings, needsConnection: boolean): string[] {
       `${queryInputs.join(', ')}: only an agent's data is read back there (role: agent, or role=agent lines in hosts)`,
     );
   return out;
+}
+
+/** Whether the central receiver runs in this run: on the one host, or on the hosts input's monitoring host. */
+export function receiverRuns(s: Settings): boolean {
+  const { agents } = s;
+  if (!s.hosts.length)
+    return agents.acceptAgents && agents.role === 'monitoring' && s.stack.stacks.includes('monitoring');
+  return (
+    s.hosts.some((h) => h.role === 'monitoring') && (agents.acceptAgents || s.hosts.some((h) => h.role === 'agent'))
+  );
+}
+
+/** The push path of a run: what its receiver publishes, and the URLs its agents were given. */
+export function pushPath(s: Settings): PushPath {
+  const a = s.agents;
+  const anyAgent = s.hosts.length ? s.hosts.some((h) => h.role === 'agent') : a.role === 'agent';
+  return {
+    receiverRuns: receiverRuns(s),
+    receiverTls: a.receiverTls,
+    receiverBind: a.receiverBind,
+    receiverPort: a.receiverPort,
+    agentUrls: anyAgent
+      ? {
+          'remote-write-url': a.remoteWriteUrl,
+          'loki-push-url': a.lokiPushUrl,
+          'metrics-query-url': a.metricsQueryUrl,
+          'logs-query-url': a.logsQueryUrl,
+        }
+      : {},
+  };
 }
 
 /**

@@ -3,13 +3,14 @@
 // files. Pure: the same settings and host give the same bytes, so an unchanged deploy uploads
 // nothing.
 import { createHash } from 'node:crypto';
+import bcrypt from 'bcryptjs';
 import { pinnedName } from '../connection/tls.js';
 import { DeployError, headline, InputError } from '../errors.js';
 import { lokiLimits, prometheusSize, resolveBudgets } from '../model/budget.js';
 import { buildModel, parseComposeFile, stackMounts } from '../model/compose.js';
 import { isText, readStackDir, type StackFile } from '../model/files.js';
 import { COMPOSE_FILES, imagesOverrideFile, type RemoteLayout, SECRET_FILES, type StackKey } from '../model/layout.js';
-import type { Settings } from '../settings/settings.js';
+import { receiverRuns, type Settings } from '../settings/settings.js';
 import { bundledStackDir } from './bundled.js';
 import { absentServices, withoutAbsentScrapeJobs } from './scrape.js';
 
@@ -43,7 +44,7 @@ const SECRET_MODE = 0o600;
 
 export function stackVariables(settings: Settings, host: HostIdentity, layout: RemoteLayout): Record<string, string> {
   const { stack, grafana, agents } = settings;
-  const profiles = [stack.logAgent, ...(agents.acceptAgents && agents.role === 'monitoring' ? ['receiver'] : [])];
+  const profiles = [stack.logAgent, ...(receiverRuns(settings) ? ['receiver'] : [])];
   const receiverTls = agents.receiverTls === 'on';
   const budgets = resolveBudgets(settings.disk, host.volumeDiskBytes);
   const loki = lokiLimits(budgets.logsBytes);
@@ -63,6 +64,7 @@ export function stackVariables(settings: Settings, host: HostIdentity, layout: R
     COMPOSE_PROFILES: profiles.join(','),
     RECEIVER_PORT: String(agents.receiverPort),
     RECEIVER_BIND: agents.receiverBind,
+    GRAFANA_BIND: grafana.bind,
     // nginx: the receiver's listen parameters and TLS lines (empty for plain HTTP).
     RECEIVER_LISTEN: receiverTls ? '8080 ssl' : '8080',
     RECEIVER_TLS: receiverTls
@@ -284,7 +286,13 @@ function generatedFiles(settings: Settings, vars: Readonly<Record<string, string
     files.push(generated(PUSH_CA_FILE, agents.pushCa ?? '', 0o644));
     files.push(generated(SECRET_FILES.pushPassword, agents.pushPassword ?? '', SECRET_MODE));
   }
-  if (agents.acceptAgents && stack.stacks.includes('monitoring') && agents.pushPassword) {
+  if (receiverRuns(settings)) {
+    // Without the file, Docker would make a directory in its place, and a later deploy fail there.
+    if (!agents.pushPassword)
+      throw new DeployError(
+        'The receiver runs (accept-agents, or agents in the hosts input), but push-password is empty: it would start without its htpasswd.',
+        'set push-password (from a secret, at least 16 characters).',
+      );
     const line = htpasswdLine(agents.pushUsername, agents.pushPassword, settings.secrets);
     files.push(generated(RECEIVER_HTPASSWD, line, SECRET_MODE));
   }
@@ -304,17 +312,26 @@ function withV1Version(text: string): string {
 }
 
 /**
- * nginx's `{SSHA}` scheme: base64(sha1(password + salt) + salt). The salt is derived from the
- * secrets, not random, so that an unchanged password renders the same bytes (no upload, no
- * restart) and a changed one a different line.
+ * bcrypt's cost in the receiver's htpasswd: 2^5 rounds. nginx hashes again on every request (it
+ * keeps no cache), so the cost is paid per push: about 2 ms of CPU a request here
+ * (scripts/bench-receiver-auth.mjs), under 1% of a core per agent, where cost 10 takes 60 ms and
+ * ten agents would take more than a core. push-password is at least 16 characters, which no
+ * guessing reaches; the hash is there for a stolen file and a weak password.
+ */
+export const HTPASSWD_BCRYPT_COST = 5;
+
+/**
+ * bcrypt (`$2b$`, which nginx checks through crypt(3): musl's in the receiver image, which takes
+ * costs 04-19 (musl src/crypt/crypt_blowfish.c), libxcrypt on Debian). The salt is derived from the secrets, not random, so that an unchanged password
+ * renders the same bytes (no upload, no restart) and a changed one a different line.
  */
 export function htpasswdLine(user: string, password: string, secrets: readonly string[]): string {
   const salt = createHash('sha256')
     .update(`htpasswd-salt\0${user}\0${[...secrets].sort().join('\0')}`)
     .digest()
-    .subarray(0, 8);
-  const digest = createHash('sha1').update(password).update(salt).digest();
-  return `${user}:{SSHA}${Buffer.concat([digest, salt]).toString('base64')}\n`;
+    .subarray(0, 16);
+  const cost = String(HTPASSWD_BCRYPT_COST).padStart(2, '0');
+  return `${user}:${bcrypt.hashSync(password, `$2b$${cost}$${bcrypt.encodeBase64([...salt], 16)}`)}\n`;
 }
 
 /**

@@ -147,6 +147,10 @@ export function commitScript(root: string, plan: UploadPlan): string {
   for (const f of plan.changed) {
     const dir = posix.dirname(f.path);
     if (dir !== '.') lines.push(`mkdir -p -- ${shq(dir)}`);
+    // Docker makes an empty directory where a bind-mounted file is missing (a receiver started
+    // once without its htpasswd): mv would put the file inside it. Empty, it goes (rmdir needs
+    // only the parent, ours); with something in it, rmdir fails and says so.
+    lines.push(`if [ -d ${shq(f.path)} ] && [ ! -L ${shq(f.path)} ]; then rmdir -- ${shq(f.path)}; fi`);
     lines.push(`mv -f -- ${shq(`${STAGING}/${f.path}`)} ${shq(f.path)}`);
   }
   for (const p of plan.removed) lines.push(`rm -f -- ${shq(p)}`);

@@ -162,6 +162,8 @@ function engineInputs(over: Record<string, string> = {}) {
     'remote-write-url': `${at()}:${VM_PORT}/api/v1/write`,
     'loki-push-url': `${at()}:${LOKI_PORT}/loki/api/v1/push`,
     'push-password': PUSH_PASSWORD,
+    // The engines listen in plain HTTP on the sandbox's private address: said explicitly.
+    'receiver-tls': 'false',
     ...queryUrls(),
     // The action's default: the gate must pass against a default VictoriaMetrics within it.
     'health-timeout': '180s',

@@ -40,6 +40,26 @@ export function runNode(
   });
 }
 
+/**
+ * `deploy` with good connection flags to a closed port (9) on this machine: a run that got as far
+ * as connecting says so and exits 1, so a bad input's exit 2 shows it was refused before.
+ */
+export function deployToClosedPort(keyFile: string): string[] {
+  return [
+    'deploy',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '9',
+    '--username',
+    'ec2-user',
+    '--ssh-key-file',
+    keyFile,
+    '--insecure-skip-host-key-check',
+    'true',
+  ];
+}
+
 export const runCli = (args: readonly string[], env?: NodeJS.ProcessEnv, timeoutMs?: number) =>
   runNode(DIST_CLI, args, env, timeoutMs);
 export const runAction = (env: NodeJS.ProcessEnv, timeoutMs?: number) => runNode(DIST_ACTION, [], env, timeoutMs);

@@ -1,5 +1,4 @@
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -51,16 +50,16 @@ describe('role and hosts inputs', () => {
         ...base,
         role: 'agent',
         stacks: 'app,monitoring',
-        'remote-write-url': 'http://a/x',
-        'loki-push-url': 'http://a/y',
+        'remote-write-url': 'https://a/x',
+        'loki-push-url': 'https://a/y',
       }),
     ).toEqual(['stacks: "monitoring" does not run on a agent host (role: agent)']);
   });
 
   it('accepts alloy for agent hosts, alone or in the hosts input, as for the central stack', () => {
-    const urls = { 'remote-write-url': 'http://a/x', 'loki-push-url': 'http://a/y' };
+    const urls = { 'remote-write-url': 'https://a/x', 'loki-push-url': 'https://a/y' };
     expect(problemsOf({ ...base, ...urls, role: 'agent', 'log-agent': 'alloy' })).toEqual([]);
-    const fleet = { ...base, 'push-password': 'pw-123456', 'log-agent': 'alloy' };
+    const fleet = { ...base, 'push-password': 'pw-123456-long-enough', 'log-agent': 'alloy' };
     expect(problemsOf({ ...fleet, hosts: 'name=a role=monitoring host=x\nname=b role=agent host=y' })).toEqual([]);
     expect(problemsOf({ ...base, 'log-agent': 'alloy' })).toEqual([]);
   });
@@ -72,7 +71,7 @@ describe('role and hosts inputs', () => {
   it('reads one host per line and says which line is wrong', () => {
     const s = readSettings({
       ...base,
-      'push-password': 'pw-123456',
+      'push-password': 'pw-123456-long-enough',
       hosts: `# the dev server and its agents\nname=dev role=monitoring host=3.35.1.10 address=10.0.0.5\nname=prod-1 role=agent host=3.35.1.11 port=2222 user=ubuntu fingerprint=${FP}`,
     });
     expect(s.hosts).toEqual([
@@ -110,7 +109,7 @@ describe('role and hosts inputs', () => {
   it('gives each host its own address, name, role, stacks and endpoints at the central host', () => {
     const s = readSettings({
       ...base,
-      'push-password': 'pw-123456',
+      'push-password': 'pw-123456-long-enough',
       hosts:
         'name=dev role=monitoring host=3.35.1.10 address=10.0.0.5\nname=prod-1 role=agent host=3.35.1.11 user=ubuntu',
     });
@@ -136,7 +135,7 @@ describe('role and hosts inputs', () => {
   it("puts an IPv6 central address in brackets in the agents' URLs", () => {
     const s = readSettings({
       ...base,
-      'push-password': 'pw-123456',
+      'push-password': 'pw-123456-long-enough',
       hosts: 'name=dev role=monitoring host=fd00::5\nname=prod-1 role=agent host=fd00::6',
     });
     const [central, agent] = s.hosts;
@@ -150,9 +149,9 @@ describe("where an agent's data is read back", () => {
     ...base,
     role: 'agent',
     'host-name': 'prod-1',
-    'remote-write-url': 'http://vm:8428/api/v1/write',
-    'loki-push-url': 'http://loki:3100/loki/api/v1/push',
-    'push-password': 'push-pw-1',
+    'remote-write-url': 'https://vm:8428/api/v1/write',
+    'loki-push-url': 'https://loki:3100/loki/api/v1/push',
+    'push-password': 'push-pw-1-long-enough',
   };
   const log = { info: () => {}, warn: () => {}, error: () => {} };
   const options = (raw: Record<string, string>) =>
@@ -160,14 +159,14 @@ describe("where an agent's data is read back", () => {
 
   it('asks with the URL user:password@, else query-username / query-password, else the push credentials', () => {
     const urls = {
-      'metrics-query-url': 'http://vm:8428/api/v1/query',
-      'logs-query-url': 'http://reader:url-pw@loki:3100/loki/api/v1/query_range',
+      'metrics-query-url': 'https://vm:8428/api/v1/query',
+      'logs-query-url': 'https://reader:url-pw@loki:3100/loki/api/v1/query_range',
     };
     const byDefault = options({ ...agent, ...urls }).arrival;
     expect(byDefault?.host).toBe('prod-1');
     expect(byDefault?.metrics?.credentials).toEqual({
       username: 'agent',
-      password: 'push-pw-1',
+      password: 'push-pw-1-long-enough',
       from: 'push-username / push-password (query-password is not set)',
     });
     expect(byDefault?.logs?.credentials).toEqual({
@@ -221,7 +220,7 @@ describe("where an agent's data is read back", () => {
     const detail = (raw: Record<string, string>, over: Partial<GateOptions> = {}) =>
       gateDetail(gate, { ...options(raw), ...over });
     expect(detail(agent)).toMatch(/; arrival was not checked \(no metrics-query-url \/ logs-query-url\)$/);
-    expect(detail({ ...agent, 'metrics-query-url': 'http://vm:8428/api/v1/query' })).toMatch(
+    expect(detail({ ...agent, 'metrics-query-url': 'https://vm:8428/api/v1/query' })).toMatch(
       /; log arrival was not checked \(no logs-query-url\)$/,
     );
     expect(detail(agent, { centralHost: 'dev' })).toMatch(/; arrival is checked at dev once every host is deployed$/);
@@ -232,25 +231,25 @@ describe("where an agent's data is read back", () => {
         {
           name: 'metrics arrival',
           ok: true,
-          detail: 'up{host="prod-1"} of 3 targets is 1 at http://vm:8428/api/v1/query',
+          detail: 'up{host="prod-1"} of 3 targets is 1 at https://vm:8428/api/v1/query',
         },
       ],
       dataPath: { logs: [{ job: 'info_logs', arrivedMs: 900 }] },
     };
     const urls = {
       ...agent,
-      'metrics-query-url': 'http://vm:8428/api/v1/query',
-      'logs-query-url': 'http://u:secret-pw@loki:3100/loki/api/v1/query_range',
+      'metrics-query-url': 'https://vm:8428/api/v1/query',
+      'logs-query-url': 'https://u:secret-pw@loki:3100/loki/api/v1/query_range',
     };
     expect(gateDetail(found, options(urls))).toMatch(
-      /; up\{host="prod-1"\} of 3 targets is 1 at http:\/\/vm:8428\/api\/v1\/query; canary lines of 1 log jobs found at http:\/\/…@loki:3100\/loki\/api\/v1\/query_range$/,
+      /; up\{host="prod-1"\} of 3 targets is 1 at https:\/\/vm:8428\/api\/v1\/query; canary lines of 1 log jobs found at https:\/\/…@loki:3100\/loki\/api\/v1\/query_range$/,
     );
   });
 
   it("an agent in a run with the monitoring host: its arrival is the central host's to check", () => {
     const s = readSettings({
       ...base,
-      'push-password': 'pw-123456',
+      'push-password': 'pw-123456-long-enough',
       hosts: 'name=dev role=monitoring host=3.35.1.10\nname=prod-1 role=agent host=3.35.1.11',
     });
     const [central, a] = s.hosts;
@@ -274,9 +273,9 @@ describe('rendering per role', () => {
         ...base,
         'host-name': 'prod-1',
         role: 'agent',
-        'remote-write-url': 'http://10.0.0.5:9095/api/v1/write',
-        'loki-push-url': 'http://10.0.0.5:9095/loki/api/v1/push',
-        'push-password': 'pw-123456',
+        'remote-write-url': 'https://10.0.0.5:9095/api/v1/write',
+        'loki-push-url': 'https://10.0.0.5:9095/loki/api/v1/push',
+        'push-password': 'pw-123456-long-enough',
       },
       { needsConnection: false },
     );
@@ -288,12 +287,12 @@ describe('rendering per role', () => {
     expect(paths).not.toContain('loki-dev-config.yml');
     const file = (p: string) => plan.rendered.files.find((f) => f.path === p);
     expect(file('secrets/push_password')).toMatchObject({ mode: 0o600 });
-    expect(file('secrets/push_password')?.content.toString()).toBe('pw-123456');
+    expect(file('secrets/push_password')?.content.toString()).toBe('pw-123456-long-enough');
     const prom = file('prometheus-agent.yml')?.content.toString() ?? '';
-    expect(prom).toContain('url: "http://10.0.0.5:9095/api/v1/write"');
+    expect(prom).toContain('url: "https://10.0.0.5:9095/api/v1/write"');
     expect(prom).toContain('host: "prod-1"');
     expect(file('promtail-agent-config.yml')?.content.toString()).toContain(
-      'url: "http://10.0.0.5:9095/loki/api/v1/push"',
+      'url: "https://10.0.0.5:9095/loki/api/v1/push"',
     );
     expect(plan.findings.filter((f) => f.severity === 'error')).toEqual([]);
     // No credential in them: readable configs.
@@ -332,7 +331,7 @@ describe('rendering per role', () => {
         role: 'agent',
         'remote-write-url': 'https://10.0.0.5:9095/api/v1/write',
         'loki-push-url': 'https://10.0.0.5:9095/loki/api/v1/push',
-        'push-password': 'pw-123456',
+        'push-password': 'pw-123456-long-enough',
         'push-ca': ca,
       },
       { needsConnection: false },
@@ -363,7 +362,7 @@ describe('rendering per role', () => {
         role: 'agent',
         'remote-write-url': 'https://metrics.example.com/api/v1/write',
         'loki-push-url': 'https://logs.example.com/loki/api/v1/push',
-        'push-password': 'pw-123456',
+        'push-password': 'pw-123456-long-enough',
       },
       { needsConnection: false },
     );
@@ -376,7 +375,7 @@ describe('rendering per role', () => {
   it('a run with agents and their central host: TLS by default, https URLs, the central certificate pinned', () => {
     const s = readSettings({
       ...base,
-      'push-password': 'pw-123456',
+      'push-password': 'pw-123456-long-enough',
       hosts: 'name=dev role=monitoring host=3.35.1.10 address=10.0.0.5\nname=prod-1 role=agent host=3.35.1.11',
     });
     const [central, agent] = s.hosts;
@@ -387,8 +386,9 @@ describe('rendering per role', () => {
     expect(a.agents).toMatchObject({ remoteWriteUrl: 'https://10.0.0.5:9095/api/v1/write', pushCa: 'CERT' });
     const off = readSettings({
       ...base,
-      'push-password': 'pw-123456',
+      'push-password': 'pw-123456-long-enough',
       'receiver-tls': 'false',
+      'receiver-bind': '10.0.0.5',
       hosts: s.hosts.map((h) => `name=${h.name} role=${h.role} host=${h.host}`).join('\n'),
     });
     expect(receiverTlsInRun(off)).toBe(false);
@@ -398,15 +398,15 @@ describe('rendering per role', () => {
     });
   });
 
-  it('the central host with accept-agents gets the receiver profile and an SSHA htpasswd, never the password', () => {
+  it('the central host with accept-agents gets the receiver profile and a bcrypt htpasswd, never the password', () => {
     const s = readSettings(
-      { ...base, 'accept-agents': 'true', 'push-password': 'pw-123456' },
+      { ...base, 'accept-agents': 'true', 'push-password': 'pw-123456-long-enough' },
       { needsConnection: false },
     );
     const plan = planStack(s);
     const htpasswd = plan.rendered.files.find((f) => f.path === 'receiver/htpasswd');
-    expect(htpasswd?.content.toString()).toMatch(/^agent:\{SSHA\}[A-Za-z0-9+/=]+\n$/);
-    expect(htpasswd?.content.toString()).not.toContain('pw-123456');
+    expect(htpasswd?.content.toString()).toMatch(/^agent:\$2b\$05\$[A-Za-z0-9./]{53}\n$/);
+    expect(htpasswd?.content.toString()).not.toContain('pw-123456-long-enough');
     // Mode 600: only the login user reads it, and the receiver runs as the login user.
     expect(htpasswd?.mode).toBe(0o600);
     const compose = plan.rendered.files.find((f) => f.path === 'docker-compose-dev-monitoring.yml');
@@ -415,27 +415,29 @@ describe('rendering per role', () => {
     expect(plan.rendered.files.map((f) => f.path)).not.toContain('prometheus-agent.yml');
   });
 
-  it('an SSHA line verifies the password as nginx does, and stays the same for the same inputs', () => {
-    const line = htpasswdLine('agent', 'pw-123456', ['pw-123456']);
-    const raw = Buffer.from(line.trim().split('{SSHA}')[1] ?? '', 'base64');
-    const digest = raw.subarray(0, 20);
-    const salt = raw.subarray(20);
-    expect(createHash('sha1').update('pw-123456').update(salt).digest().equals(digest)).toBe(true);
-    expect(createHash('sha1').update('wrong').update(salt).digest().equals(digest)).toBe(false);
-    expect(htpasswdLine('agent', 'pw-123456', ['pw-123456'])).toBe(line);
+  it("a bcrypt line verifies the password through the C library's crypt(3), as nginx does, and stays the same for the same inputs", () => {
+    const line = htpasswdLine('agent', 'pw-123456-long-enough', ['pw-123456-long-enough']);
+    const hash = line.trim().split(':')[1] ?? '';
+    // Perl's crypt is the C library's (libxcrypt here), which nginx's auth_basic calls.
+    const crypt = (pw: string) =>
+      execFileSync('perl', ['-e', 'print crypt($ARGV[0], $ARGV[1])', pw, hash], { encoding: 'utf8' });
+    expect(crypt('pw-123456-long-enough')).toBe(hash);
+    expect(crypt('wrong-password-long-enough')).not.toBe(hash);
+    expect(htpasswdLine('agent', 'pw-123456-long-enough', ['pw-123456-long-enough'])).toBe(line);
+    expect(htpasswdLine('agent', 'another-password-long', ['another-password-long'])).not.toBe(line);
   });
 });
 
 describe('push probe and fleet helpers', () => {
-  const rw = { name: 'remote write' as const, url: 'http://10.0.0.5:9095/api/v1/write' };
+  const rw = { name: 'remote write' as const, url: 'https://10.0.0.5:9095/api/v1/write' };
   it('reads an empty write: let in (2xx/400/422), refused (401/403), wrong path (404)', () => {
     expect(judgePush(rw, 400, 'snappy: corrupt input')).toBeUndefined();
-    const push = { name: 'Loki push' as const, url: 'http://10.0.0.5:9095/loki/api/v1/push' };
+    const push = { name: 'Loki push' as const, url: 'https://10.0.0.5:9095/loki/api/v1/push' };
     // What the real Loki 3.6 answers an empty push behind the receiver's auth.
     expect(judgePush(push, 422, 'error at least one valid stream is required for ingestion')).toBeUndefined();
     expect(judgePush(rw, 204, '')).toBeUndefined();
     expect(judgePush(rw, 401, '')).toBe(
-      'http://10.0.0.5:9095/api/v1/write answered 401 Unauthorized: push-username / push-password are not accepted there',
+      'https://10.0.0.5:9095/api/v1/write answered 401 Unauthorized: push-username / push-password are not accepted there',
     );
     expect(judgePush(rw, 404, '')).toMatch(/404: no remote write endpoint at that path/);
     // Credentials in the URL are never part of what is printed.
@@ -446,10 +448,10 @@ describe('push probe and fleet helpers', () => {
     expect(judgePush(withUser, 401, '')).toBe(
       'https://…@metrics.example.net/api/prom/push answered 401 Unauthorized: the user:password@ in the URL is not accepted there',
     );
-    expect(judgePush(rw, 502, 'Bad Gateway')).toBe('http://10.0.0.5:9095/api/v1/write answered 502 Bad Gateway');
+    expect(judgePush(rw, 502, 'Bad Gateway')).toBe('https://10.0.0.5:9095/api/v1/write answered 502 Bad Gateway');
     // nginx in front of a stopped engine: its own error page says nothing more than the status.
     expect(judgePush(rw, 502, '<html>\n<head><title>502 Bad Gateway</title></head>')).toBe(
-      'http://10.0.0.5:9095/api/v1/write answered 502 Bad Gateway',
+      'https://10.0.0.5:9095/api/v1/write answered 502 Bad Gateway',
     );
   });
 
@@ -480,7 +482,7 @@ describe('a fleet whose central host fails', () => {
     });
     const s = readSettings({
       ...base,
-      'push-password': 'pw-123456',
+      'push-password': 'pw-123456-long-enough',
       'connect-timeout': '2s',
       hosts: `name=dev role=monitoring host=127.0.0.1 port=${closed}\nname=prod-1 role=agent host=127.0.0.1 port=${closed}`,
     });
@@ -513,7 +515,7 @@ describe('an agent host with log-agent: alloy', () => {
         'log-agent': 'alloy',
         'remote-write-url': 'https://10.0.0.5:9095/api/v1/write',
         'loki-push-url': 'https://10.0.0.5:9095/loki/api/v1/push',
-        'push-password': 'pw-123456',
+        'push-password': 'pw-123456-long-enough',
         'push-ca': '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n',
       },
       { needsConnection: false },

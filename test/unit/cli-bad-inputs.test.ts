@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type RunResult, runAction, runCli } from '../helpers/dist';
+import { deployToClosedPort, type RunResult, runAction, runCli } from '../helpers/dist';
 import { throwawayPrivateKey } from '../helpers/keys';
 
 const dir = mkdtempSync(join(tmpdir(), 'cli-bad-inputs-'));
@@ -24,26 +24,10 @@ beforeAll(() => {
 });
 
 /** Good values for everything; each row adds flags (a repeated flag's last value wins). */
-const BASE = [
-  'deploy',
-  '--host',
-  '127.0.0.1',
-  '--port',
-  '9',
-  '--username',
-  'ec2-user',
-  '--ssh-key-file',
-  KEY_FILE,
-  '--insecure-skip-host-key-check',
-  'true',
-  '--app-image',
-  'me/app:1',
-  '--connect-timeout',
-  '2s',
-];
+const BASE = [...deployToClosedPort(KEY_FILE), '--app-image', 'me/app:1', '--connect-timeout', '2s'];
 const PUB = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKnV2tFiY2pYvJh6r3vWXvbz8eF9m2bD8mP5mY0jYQ2b';
 const HOOK = 'https://discord.com/api/webhooks/1/abc';
-const HOSTS = (line: string) => ['--hosts', line, '--push-password', 'pw-123456'];
+const HOSTS = (line: string) => ['--hosts', line, '--push-password', 'pw-123456-long-enough'];
 
 // [what, extra flags, what stderr must match]
 const ROWS: readonly (readonly [string, readonly string[], RegExp])[] = [

@@ -49,8 +49,8 @@ describe('container log rotation', () => {
       {
         'app-image': 'me/back:1.4.2',
         role: 'agent',
-        'remote-write-url': 'http://c:9095/api/v1/write',
-        'loki-push-url': 'http://c:9095/loki/api/v1/push',
+        'remote-write-url': 'https://c:9095/api/v1/write',
+        'loki-push-url': 'https://c:9095/loki/api/v1/push',
       },
       ['app', 'agent'],
     ],

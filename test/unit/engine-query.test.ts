@@ -103,7 +103,7 @@ beforeAll(async () => {
       `-httpListenAddr=127.0.0.1:${vm}`,
       `-storageDataPath=${join(work, 'vm-data')}`,
       '-httpAuth.username=reader',
-      '-httpAuth.password=right-password',
+      '-httpAuth.password=right-password-long',
     ];
     engines.logs.vm = start(bins.vm, vmArgs, 'vm');
   }
@@ -139,14 +139,14 @@ beforeAll(async () => {
   if (AGENT_PARTS && PROMETHEUS) firstGate = firstDeploy();
 });
 
-const endpoint = (url: string, password = 'right-password'): QueryEndpoint => ({
+const endpoint = (url: string, password = 'right-password-long'): QueryEndpoint => ({
   url,
   credentials: { username: 'reader', password, from: 'query-username / query-password' },
 });
 
 describe.skipIf(!VM)('VictoriaMetrics 1.150, default flags, behind basic auth', () => {
   let base = '';
-  const auth = { Authorization: `Basic ${Buffer.from('reader:right-password').toString('base64')}` };
+  const auth = { Authorization: `Basic ${Buffer.from('reader:right-password-long').toString('base64')}` };
   beforeAll(async () => {
     base = engines.vm;
     await waitUntil(
@@ -340,7 +340,7 @@ function agentSettings(over: Record<string, string> = {}) {
     'remote-write-url': `${engines.vm}/api/v1/write`,
     'loki-push-url': `${engines.loki}/loki/api/v1/push`,
     'push-username': 'reader',
-    'push-password': 'right-password',
+    'push-password': 'right-password-long',
     'metrics-query-url': `${engines.vm}/api/v1/query`,
     'logs-query-url': `${engines.loki}/loki/api/v1/query_range`,
     ...over,
@@ -394,7 +394,7 @@ async function firstDeploy(): ReturnType<typeof agentGate> {
       (
         await fetch(`${engines.vm}/health`, {
           headers: {
-            Authorization: `Basic ${Buffer.from('reader:right-password').toString('base64')}`,
+            Authorization: `Basic ${Buffer.from('reader:right-password-long').toString('base64')}`,
           },
         })
       ).ok,
@@ -413,7 +413,7 @@ scrape_configs:
   static_configs: [{ targets: ["localhost:${engines.agentPrometheus}"], labels: { host: "${AGENT_HOST}" } }]
 remote_write:
 - url: ${engines.vm}/api/v1/write
-  basic_auth: { username: reader, password: right-password }
+  basic_auth: { username: reader, password: right-password-long }
 `,
   );
   writeFileSync(

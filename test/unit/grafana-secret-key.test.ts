@@ -58,8 +58,8 @@ describe("Grafana's secret key", () => {
       settings: settings({
         role: 'agent',
         stacks: 'app,agent',
-        'remote-write-url': 'http://10.0.0.1:9095/api/v1/write',
-        'loki-push-url': 'http://10.0.0.1:9095/loki/api/v1/push',
+        'remote-write-url': 'https://10.0.0.1:9095/api/v1/write',
+        'loki-push-url': 'https://10.0.0.1:9095/loki/api/v1/push',
       }),
       layout,
     });

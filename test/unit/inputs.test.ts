@@ -355,7 +355,7 @@ describe('remote-dir is a directory of its own (finding 9)', () => {
 });
 
 describe('hosts lines (findings 4 and 15)', () => {
-  const fleet = { ...base, 'push-password': 'pw-123456' };
+  const fleet = { ...base, 'push-password': 'pw-123456-long-enough' };
   const hostsProblems = (hosts: string, over: Record<string, string> = {}) => problemsOf({ ...fleet, ...over, hosts });
 
   it('refuses a key given twice, naming the key and the line', () => {
@@ -485,13 +485,13 @@ describe("query URLs: where an agent's data is read back (issue 18)", () => {
   const agent = {
     ...base,
     role: 'agent',
-    'remote-write-url': 'http://vm.internal:8428/api/v1/write',
-    'loki-push-url': 'http://loki.internal:3100/loki/api/v1/push',
+    'remote-write-url': 'https://vm.internal:8428/api/v1/write',
+    'loki-push-url': 'https://loki.internal:3100/loki/api/v1/push',
   };
 
   it.each([
-    'http://vm.internal:8428/api/v1/query',
-    'http://vmselect:8481/select/0/prometheus/api/v1/query',
+    'https://vm.internal:8428/api/v1/query',
+    'https://vmselect:8481/select/0/prometheus/api/v1/query',
     'https://mimir.example.net/prometheus/api/v1/query',
     'https://prometheus-prod-10-prod-us-central-0.grafana.net/api/prom/api/v1/query',
   ])('metrics-query-url %j is an instant-query endpoint', (url) => {
@@ -500,20 +500,20 @@ describe("query URLs: where an agent's data is read back (issue 18)", () => {
 
   it.each([
     [
-      'http://vm.internal:8428',
-      'metrics-query-url: "http://vm.internal:8428" is not the Prometheus-compatible instant-query endpoint itself: its path must end in /api/v1/query (e.g. http://vm.internal:8428/api/v1/query)',
+      'https://vm.internal:8428',
+      'metrics-query-url: "https://vm.internal:8428" is not the Prometheus-compatible instant-query endpoint itself: its path must end in /api/v1/query (e.g. https://vm.internal:8428/api/v1/query)',
     ],
     [
       'https://user:s3cret@mimir.example.net/prometheus',
       'metrics-query-url: "https://…@mimir.example.net/prometheus" is not the Prometheus-compatible instant-query endpoint itself: its path must end in /api/v1/query (e.g. https://mimir.example.net/prometheus/api/v1/query)',
     ],
     [
-      'http://vm.internal:8428/api/v1/write',
-      'metrics-query-url: "http://vm.internal:8428/api/v1/write" is not the Prometheus-compatible instant-query endpoint itself (that is a write endpoint): its path must end in /api/v1/query',
+      'https://vm.internal:8428/api/v1/write',
+      'metrics-query-url: "https://vm.internal:8428/api/v1/write" is not the Prometheus-compatible instant-query endpoint itself (that is a write endpoint): its path must end in /api/v1/query',
     ],
     [
-      'http://vm.internal:8428/api/v1/query_range',
-      'metrics-query-url: "http://vm.internal:8428/api/v1/query_range" is not the Prometheus-compatible instant-query endpoint itself: its path must end in /api/v1/query',
+      'https://vm.internal:8428/api/v1/query_range',
+      'metrics-query-url: "https://vm.internal:8428/api/v1/query_range" is not the Prometheus-compatible instant-query endpoint itself: its path must end in /api/v1/query',
     ],
   ])('metrics-query-url %j is refused, saying what it must be', (url, problem) => {
     expect(problemsOf({ ...agent, 'metrics-query-url': url })).toEqual([problem]);
@@ -522,16 +522,16 @@ describe("query URLs: where an agent's data is read back (issue 18)", () => {
   it("logs-query-url is Loki's query_range; its push endpoint is refused", () => {
     const url = 'https://logs-prod-012.grafana.net/loki/api/v1/query_range';
     expect(readSettings({ ...agent, 'logs-query-url': url }).agents.logsQueryUrl).toBe(url);
-    expect(problemsOf({ ...agent, 'logs-query-url': 'http://loki.internal:3100/loki/api/v1/push' })).toEqual([
-      `logs-query-url: "http://loki.internal:3100/loki/api/v1/push" is not Loki's query_range endpoint itself (that is a write endpoint): its path must end in /loki/api/v1/query_range`,
+    expect(problemsOf({ ...agent, 'logs-query-url': 'https://loki.internal:3100/loki/api/v1/push' })).toEqual([
+      `logs-query-url: "https://loki.internal:3100/loki/api/v1/push" is not Loki's query_range endpoint itself (that is a write endpoint): its path must end in /loki/api/v1/query_range`,
     ]);
-    expect(problemsOf({ ...agent, 'logs-query-url': 'http://loki.internal:3100' })[0]).toMatch(
-      /\(e\.g\. http:\/\/loki\.internal:3100\/loki\/api\/v1\/query_range\)$/,
+    expect(problemsOf({ ...agent, 'logs-query-url': 'https://loki.internal:3100' })[0]).toMatch(
+      /\(e\.g\. https:\/\/loki\.internal:3100\/loki\/api\/v1\/query_range\)$/,
     );
   });
 
   it('are for agents only', () => {
-    expect(problemsOf({ ...base, 'metrics-query-url': 'http://vm:8428/api/v1/query' })).toEqual([
+    expect(problemsOf({ ...base, 'metrics-query-url': 'https://vm:8428/api/v1/query' })).toEqual([
       "metrics-query-url: only an agent's data is read back there (role: agent, or role=agent lines in hosts)",
     ]);
   });

@@ -269,8 +269,8 @@ describe("Alloy reaches Promtail's positions and files under the same paths", ()
       promtailConfig: 'promtail-agent-config.yml',
       raw: {
         role: 'agent',
-        'remote-write-url': 'http://10.0.0.5:9095/api/v1/write',
-        'loki-push-url': 'http://10.0.0.5:9095/loki/api/v1/push',
+        'remote-write-url': 'https://10.0.0.5:9095/api/v1/write',
+        'loki-push-url': 'https://10.0.0.5:9095/loki/api/v1/push',
       },
     },
   ];

@@ -3,20 +3,8 @@
 // follows a recreated one. The check runs on a copy whose absolute paths point into a temp dir.
 // The receiver is also run, as an unprivileged user, as its container runs it (as the login
 // user): it reads its mode-600 htpasswd and limits the request rate per address.
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import {
-  chmodSync,
-  chownSync,
-  closeSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { request } from 'node:http';
-import { createServer } from 'node:net';
+import { type ChildProcess, execFileSync, spawnSync } from 'node:child_process';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -24,10 +12,8 @@ import { invocation } from '../../src/connection/shell';
 import { pinnedName } from '../../src/connection/tls';
 import { dirsScript, parseReceiverCert } from '../../src/host/dirs';
 import { remoteLayout } from '../../src/model/layout';
-import { readSettings } from '../../src/settings/settings';
-import { planStack } from '../../src/stack/plan';
-import { htpasswdLine } from '../../src/stack/render';
 import { NGINX, requireProgram } from '../helpers/machine';
+import { NOBODY, receiverConf, startReceiver, status } from '../helpers/receiver';
 
 const compose = resolve(__dirname, '../../compose');
 
@@ -111,83 +97,17 @@ describe('nginx -t', () => {
   });
 });
 
-/** The receiver's nginx.conf as the deploy renders it (receiver-tls off unless given). */
-function receiverConf(receiverTls = 'false'): string {
-  const settings = readSettings(
-    {
-      'app-image': 'me/back:1.4.2',
-      'accept-agents': 'true',
-      'push-password': 'pw-123456',
-      'receiver-tls': receiverTls,
-    },
-    { needsConnection: false },
-  );
-  const file = planStack(settings).rendered.files.find((f) => f.path === 'receiver/nginx.conf');
-  return file?.content.toString('utf8') ?? '';
-}
-const NOBODY = 65534;
-
-function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => res(port));
-    });
-  });
-}
-
-function status(port: number, path: string, auth?: string): Promise<number> {
-  return new Promise((res, rej) => {
-    const headers = auth ? { authorization: `Basic ${Buffer.from(auth).toString('base64')}` } : {};
-    request({ host: '127.0.0.1', port, path, headers }, (r) => {
-      r.resume();
-      res(r.statusCode ?? 0);
-    })
-      .on('error', rej)
-      .end();
-  });
-}
-
 let running: ChildProcess | undefined;
 afterEach(() => {
   running?.kill('SIGTERM');
   running = undefined;
 });
 
-/** The receiver's nginx.conf run by the real nginx as uid 65534, its htpasswd mode 600 owned by `owner`. */
+/** The receiver run by the real nginx as uid 65534, its htpasswd mode 600 owned by `owner`. */
 async function runReceiver(owner: number): Promise<number> {
-  const dir = mkdtempSync(join(tmpdir(), 'md-receiver-'));
-  chmodSync(dir, 0o755);
-  chownSync(dir, NOBODY, NOBODY);
-  const port = await freePort();
-  // /tmp first: the temp dir's own path starts with /tmp/.
-  const conf = receiverConf()
-    .replaceAll('/tmp/', `${dir}/`)
-    .replaceAll('/etc/nginx/', `${dir}/`)
-    .replace('listen 8080;', `listen 127.0.0.1:${port};`);
-  writeFileSync(join(dir, 'nginx.conf'), conf);
-  writeFileSync(join(dir, 'htpasswd'), htpasswdLine('agent', 'pw-123456', ['pw-123456']), { mode: 0o600 });
-  chownSync(join(dir, 'htpasswd'), owner, owner);
-  // The access log is /dev/stdout: a file nginx (as nobody) may open again.
-  const out = openSync(join(dir, 'stdout'), 'w');
-  chownSync(join(dir, 'stdout'), NOBODY, NOBODY);
-  const child = spawn(
-    requireProgram(NGINX),
-    ['-p', `${dir}/`, '-e', `${dir}/error.log`, '-c', `${dir}/nginx.conf`, '-g', 'daemon off;'],
-    { uid: NOBODY, gid: NOBODY, stdio: ['ignore', out, 'pipe'] },
-  );
-  closeSync(out);
-  running = child;
-  let stderr = '';
-  child.stderr?.on('data', (d) => {
-    stderr += d;
-  });
-  for (let i = 0; i < 100; i++) {
-    if (child.exitCode !== null) throw new Error(`nginx exited ${child.exitCode}: ${stderr}`);
-    if (await status(port, '/').catch(() => 0)) return port;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`nginx did not start: ${stderr}`);
+  const r = await startReceiver(owner);
+  running = r.child;
+  return r.port;
 }
 
 describe.skipIf(process.getuid?.() !== 0)('the receiver, run by the real nginx as an unprivileged user', () => {
@@ -198,12 +118,12 @@ describe.skipIf(process.getuid?.() !== 0)('the receiver, run by the real nginx a
     expect(await status(port, '/api/v1/write')).toBe(401);
     expect(await status(port, '/', 'agent:wrong')).toBe(401);
     // Let in: `/` is 404 behind the auth, so the worker read the file.
-    expect(await status(port, '/', 'agent:pw-123456')).toBe(404);
+    expect(await status(port, '/', 'agent:pw-123456-long-enough')).toBe(404);
   });
 
   it('the check can fail: a mode-600 htpasswd of another user is unreadable to it (500)', async () => {
     const port = await runReceiver(0);
-    expect(await status(port, '/', 'agent:pw-123456')).toBe(500);
+    expect(await status(port, '/', 'agent:pw-123456-long-enough')).toBe(500);
   });
 
   it('limits each address to 10 requests a second with a burst of 50, answering 503 (which senders retry)', async () => {

@@ -54,13 +54,13 @@ describe('the app is scraped only where the app stack runs', () => {
   it('an agent host without the app stack: no app job; node, prometheus and remote_write stay', () => {
     const raw = {
       role: 'agent',
-      'remote-write-url': 'http://c:9095/api/v1/write',
-      'loki-push-url': 'http://c:9095/loki/api/v1/push',
+      'remote-write-url': 'https://c:9095/api/v1/write',
+      'loki-push-url': 'https://c:9095/loki/api/v1/push',
     };
     expect(jobs(rendered(raw, 'prometheus-agent.yml'))).toEqual(['app', 'node', 'prometheus']);
     const text = rendered({ ...raw, stacks: 'agent' }, 'prometheus-agent.yml');
     expect(jobs(text)).toEqual(['node', 'prometheus']);
-    expect(parse(text).remote_write[0].url).toBe('http://c:9095/api/v1/write');
+    expect(parse(text).remote_write[0].url).toBe('https://c:9095/api/v1/write');
     expect(promtool(text)).toContain('SUCCESS');
   });
 });
