@@ -28,6 +28,7 @@ import { readSettings } from '../../src/settings/settings';
 import { planStack } from '../../src/stack/plan';
 import { htpasswdLine } from '../../src/stack/render';
 import { NGINX, requireProgram } from '../helpers/machine';
+import { privateTempDir } from '../helpers/private-tmp';
 
 const compose = resolve(__dirname, '../../compose');
 
@@ -93,7 +94,7 @@ describe('nginx -t', () => {
   });
 
   it("accepts the receiver's nginx.conf as rendered for TLS, with a certificate the deploy's own script makes", () => {
-    const dir = mkdtempSync(join(tmpdir(), 'md-receiver-tls-'));
+    const dir = privateTempDir('md-receiver-tls-');
     const layout = remoteLayout(join(dir, 'monitoring'), dir);
     const script = dirsScript({ layout, generatePassword: false, secretKey: false, agent: false, receiverTls: true });
     const { command, stdin } = invocation(script);
