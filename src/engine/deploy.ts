@@ -11,7 +11,7 @@ import { appLogsWarning } from '../health/app-logs.js';
 import { GateError, type GateResult, gateOptions, healthGate } from '../health/gate.js';
 import { appServiceNames, dataPathOptions, logPathServices } from '../health/plan.js';
 import { freshnessAfter, type TargetState } from '../health/targets.js';
-import { ensureDirs } from '../host/dirs.js';
+import { ensureDirs, unsafeDirsError } from '../host/dirs.js';
 import type { BudgetReport } from '../host/disk-budget.js';
 import { dockerCommand } from '../host/docker.js';
 import { applyGrafanaAdminPassword } from '../host/grafana-admin.js';
@@ -199,6 +199,9 @@ function grafanaUrl(settings: Settings): string {
  */
 async function prepareHost(h: Changing): Promise<string | undefined> {
   const { settings, remote, facts, state } = h;
+  // Before swap and network: a refused remote dir leaves the host as it was.
+  if (state.unsafeDirs.length)
+    await h.steps.run('Directories', () => Promise.reject(unsafeDirsError(state.unsafeDirs)));
   await h.steps.run('Swap', () => ensureSwap(remote, facts, settings.swapBytes, state.swapActiveKb));
   await h.steps.run('Network', () =>
     ensureNetwork(remote, dockerCommand(facts), settings.stack.network, state.networkDriver),

@@ -5,7 +5,7 @@
 
 import { inParallel } from '../connection/shell.js';
 import { type ContainerInfo, containersScript, parseContainers } from '../health/containers.js';
-import { type DirsWanted, dirsState, parseReceiverCert, receiverCertState } from '../host/dirs.js';
+import { type DirsWanted, dirsState, parseReceiverCert, parseUnsafeDirs, receiverCertState } from '../host/dirs.js';
 import { type DiskUsage, diskUsageScript, parseDiskUsage } from '../host/disk-budget.js';
 import { dockerCommand } from '../host/docker.js';
 import { parsePassword, passwordState } from '../host/grafana-admin.js';
@@ -26,6 +26,8 @@ export interface HostState {
   readonly networkDriver: string;
   /** Directories (and the generated password file) still to make. */
   readonly missing: readonly string[];
+  /** Why the remote dir is not safe for the deploy's secrets (nothing may be written then). */
+  readonly unsafeDirs: readonly string[];
   readonly files: RemoteState;
   readonly containers: readonly ContainerInfo[];
   readonly dashboards: readonly string[];
@@ -103,6 +105,7 @@ export function parseHostState(out: string, layout: RemoteLayout): HostState {
       .split('\n')
       .filter((l) => l.startsWith('@missing '))
       .map((l) => l.slice('@missing '.length)),
+    unsafeDirs: parseUnsafeDirs(out),
     files: parseState(out),
     containers: parseContainers(out),
     dashboards: parseDashboards(out),

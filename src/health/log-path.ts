@@ -263,6 +263,14 @@ function logCheck(
     );
   if (written?.state === 'denied')
     return fail(`${where}, but the canary line could not be written there (no permission, no sudo)`);
+  if (written?.state === 'link')
+    return fail(
+      `${where}, but ${written.path} is a symbolic link: the canary is not written through it (whoever can write the log directory could point it anywhere, and the deploy would create and remove files there). Make it a real directory, and find out who made the link`,
+    );
+  if (written?.state === 'taken')
+    return fail(
+      `${where}, but ${written.path} is there already and this run did not make it: the canary is never written through a link, and only the login user appends to a file that is there (root makes new files only). Remove it, or let the login user write it, and deploy again`,
+    );
   if (lokiDown) return fail(lokiDown);
   const misrouted = progress.misrouted.get(spot.job);
   if (misrouted !== undefined)

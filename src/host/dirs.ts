@@ -1,7 +1,10 @@
 // Directories the stacks bind-mount, made by the login user before Compose would make them
 // as root (Grafana, running as the login user, could then not write its data). A directory the
-// tool did not make keeps its mode: a deploy never loosens what someone set. The one exception
-// tightens: a logs/app at exactly 777 (as deploys before the sticky bit made it) gets +t.
+// tool did not make keeps its mode: a deploy never loosens what someone set. The exceptions
+// tighten: a logs/app at exactly 777 (as deploys before the sticky bit made it) gets +t, and the
+// remote dir, secrets/ and receiver-tls/ become mode 700, as no other user needs to reach them.
+// Before anything is made, the way to the remote dir is checked: another user who can change a
+// directory on it, or who owns the remote dir or a file in secrets/, could read or plant secrets.
 
 import type { StepResult } from '../base/log.js';
 import { shq } from '../connection/shell.js';
@@ -61,11 +64,17 @@ export function parseReceiverCert(out: string): string | undefined {
 }
 
 const STICKY = '1777';
+const PRIVATE = '700';
+
+/** The directories no other user may own or reach into: the remote dir and where keys live. */
+function privateDirs(w: DirsWanted): string[] {
+  return [w.layout.root, w.layout.secretsDir, ...(w.receiverTls ? [receiverTlsDir(w.layout)] : [])];
+}
 
 function dirs(w: DirsWanted): [string, string][] {
   const { layout } = w;
   return [
-    [layout.root, '755'],
+    [layout.root, PRIVATE],
     [layout.dataDir, '755'],
     [`${layout.dataDir}/grafana`, '755'],
     [`${layout.dataDir}/grafana-com-dashboards`, '755'],
@@ -74,9 +83,9 @@ function dirs(w: DirsWanted): [string, string][] {
     // sticky, as /tmp: no user can delete or replace another's files there.
     [`${layout.logsDir}/app`, STICKY],
     [`${layout.logsDir}/nginx`, '755'],
-    [layout.secretsDir, '700'],
+    [layout.secretsDir, PRIVATE],
     ...(w.agent ? ([[`${layout.dataDir}/prometheus-agent`, '755']] as [string, string][]) : []),
-    ...(w.receiverTls ? ([[receiverTlsDir(layout), '700']] as [string, string][]) : []),
+    ...(w.receiverTls ? ([[receiverTlsDir(layout), PRIVATE]] as [string, string][]) : []),
     ...(w.diskGuard ? ([[diskGuardDir(layout), '755']] as [string, string][]) : []),
   ];
 }
@@ -103,9 +112,95 @@ function generated(w: DirsWanted): [string, number][] {
 /** Printed when the key is made for a Grafana that has run with the default key before. */
 const KEY_FOR_EXISTING_DB = '@secret-key-for-existing-db';
 
+/** Exit code of the directories script when it refuses the remote dir; it changed nothing. */
+const UNSAFE_EXIT = 7;
+const UNSAFE_TAG = '@unsafe-dir';
+
+const CHOOSE_OWN = 'Choose a remote-dir under directories no other user can change (e.g. ~/monitoring)';
+
+/**
+ * Shell functions that find where another user could reach the deploy's secrets, each finding
+ * handed to `unsafe` (defined by the caller): a directory on the way to the remote dir, as
+ * written or as resolved, that is neither root's nor the login user's, or that every user may
+ * write (its owner, or anyone, could put another directory or a link in the remote dir's place);
+ * a remote dir, secrets/ or receiver-tls/ that is not the login user's (or, for the last two, is
+ * a link); a file in those two that is a link (a new secret would be written where it points) or
+ * someone else's (a key someone else made is a key they know, and an existing key is kept).
+ */
+function safetyFunctions(): string {
+  return `md_me=$(id -u); md_login=$(id -un)
+md_uid() { stat -L -c %u -- "$1" 2>/dev/null || echo '?'; }
+md_user() { stat -L -c %U -- "$1" 2>/dev/null || echo 'a user the login user cannot see'; }
+md_mode() { stat -L -c %a -- "$1" 2>/dev/null || echo '?'; }
+md_way() {
+  md_u=$(md_uid "$1"); md_m=$(md_mode "$1")
+  if [ "$md_u" != 0 ] && [ "$md_u" != "$md_me" ]; then
+    unsafe "$1, on the way to remote-dir $2, belongs to $(md_user "$1"), neither root nor the login user $md_login: that user could put another directory or a link in the remote dir's place. ${CHOOSE_OWN}."; return 1
+  fi
+  case $md_m in *[2367]) unsafe "$1, on the way to remote-dir $2, is writable by every user (mode $md_m): any user could put another directory or a link in the remote dir's place. ${CHOOSE_OWN}, or make it writable by its owner only: sudo chmod o-w $1"; return 1 ;; esac
+}
+md_parents() {
+  md_p=$1; md_q=
+  while [ "$md_p" != / ]; do
+    md_p=\${md_p%/*}; md_p=\${md_p:-/}
+    [ -e "$md_p" ] || continue
+    md_way "$md_p" "$1" || return 1
+    # The nearest existing parent: the directories it resolves through, too.
+    if [ -z "$md_q" ]; then
+      md_q=$(cd -P -- "$md_p" && pwd -P) || return 1
+      while :; do md_way "$md_q" "$1" || return 1; [ "$md_q" = / ] && break; md_q=\${md_q%/*}; md_q=\${md_q:-/}; done
+    fi
+  done
+}
+md_own() {
+  [ -e "$1" ] || [ -L "$1" ] || return 0
+  if [ "$2" = private ] && [ -L "$1" ]; then unsafe "$1 is a symbolic link: the deploy's secrets would go where it points. Remove the link (rm $1) and deploy again."; return 1; fi
+  [ -d "$1" ] || { unsafe "$1 is not a directory. Move it away, or choose another remote-dir."; return 1; }
+  [ "$(md_uid "$1")" = "$md_me" ] || { unsafe "$1 belongs to $(md_user "$1"), not to $md_login, who deploys: its owner could read or replace the deploy's secrets. Make it $md_login's (sudo chown -R $md_login $1), or choose another remote-dir."; return 1; }
+}
+md_files() {
+  for md_f in "$1"/* "$1"/.[!.]* "$1"/..?*; do
+    [ -e "$md_f" ] || [ -L "$md_f" ] || continue
+    if [ -L "$md_f" ]; then unsafe "$md_f is a symbolic link: a secret written there would go where it points. Remove it (rm $md_f) and deploy again."; return 1; fi
+    [ "$(md_uid "$md_f")" = "$md_me" ] || { unsafe "$md_f belongs to $(md_user "$md_f"), not to $md_login: someone else made it, and a key someone else made is a key they know. Remove it (sudo rm $md_f) and deploy again: the deploy makes or uploads a new one."; return 1; }
+  done
+}`;
+}
+
+/** Runs every check of safetyFunctions on the remote dir, stopping at the first finding. */
+function safetyChecks(w: DirsWanted): string {
+  const [root, ...keyDirs] = privateDirs(w).map(shq);
+  return [
+    `md_parents ${root}`,
+    `md_own ${root} root`,
+    ...keyDirs.flatMap((d) => [`md_own ${d} private`, `md_files ${d}`]),
+  ].join(' && ');
+}
+
+/** The findings the state script printed: each names the path, the danger and the fix. */
+export function parseUnsafeDirs(out: string): string[] {
+  return out
+    .split('\n')
+    .filter((l) => l.startsWith(`${UNSAFE_TAG} `))
+    .map((l) => l.slice(UNSAFE_TAG.length + 1));
+}
+
+export function unsafeDirsError(findings: readonly string[]): DeployError {
+  return new DeployError(
+    `The remote dir is not safe for the deploy's secrets; nothing was changed:\n${findings.map((f) => `  ${f}`).join('\n')}`,
+  );
+}
+
 /** Prints `@missing PATH` for each directory (or secret file) still to make, or to make sticky. */
 export function dirsState(w: DirsWanted): string {
   return [
+    `unsafe() { echo ${UNSAFE_TAG} "$1"; }`,
+    safetyFunctions(),
+    `${safetyChecks(w)} || :`,
+    // Made by an older deploy, or by hand, with a looser mode: the directories script tightens it.
+    ...privateDirs(w).map(
+      (d) => `[ ! -d ${shq(d)} ] || [ "$(md_mode ${shq(d)})" = ${PRIVATE} ] || echo @missing ${shq(d)}`,
+    ),
     ...dirs(w).map(([d, mode]) =>
       mode === STICKY
         ? `case "$(stat -c %a -- ${shq(d)} 2>/dev/null)" in 777|'') echo @missing ${shq(d)} ;; esac`
@@ -118,30 +213,41 @@ export function dirsState(w: DirsWanted): string {
 
 /** The script that makes what is missing (exported for the tests that run it). */
 export function dirsScript(w: DirsWanted): string {
-  const db = `${w.layout.dataDir}/grafana/grafana.db`;
   return `set -e
 changed=
+unsafe() { echo "$1" >&2; exit ${UNSAFE_EXIT}; }
+${safetyFunctions()}
+${safetyChecks(w)}
 mk() { [ -d "$1" ] || { mkdir -p "$1"; chmod "$2" "$1"; changed="$changed $1"; }; }
 sticky() { if [ "$(stat -c %a -- "$1")" = 777 ]; then chmod +t "$1"; changed="$changed $1"; fi; }
-# A random secret, unreadable to others from its first byte; one that exists is never replaced.
-gen() { if [ ! -s "$1" ]; then (umask 077; head -c "$2" /dev/urandom | base64 | tr -d '/+=\\n' > "$1.tmp"); mv -f -- "$1.tmp" "$1"; changed="$changed $1"; fi; }
+private() { if [ "$(md_mode "$1")" != ${PRIVATE} ]; then chmod ${PRIVATE} "$1"; changed="$changed $1"; fi; }
+# A random secret, unreadable to others from its first byte (mktemp makes a new file of mode 600,
+# never one that is there); one that exists is never replaced.
+gen() { if [ ! -s "$1" ]; then t=$(mktemp "$1.XXXXXX"); head -c "$2" /dev/urandom | base64 | tr -d '/+=\\n' > "$t"; mv -f -- "$t" "$1"; changed="$changed $1"; fi; }
 ${dirs(w)
   .map(([d, mode]) => `mk ${shq(d)} ${mode}${mode === STICKY ? `; sticky ${shq(d)}` : ''}`)
   .join('\n')}
-${w.secretKey ? `[ -s ${shq(secretKeyFile(w))} ] || [ ! -s ${shq(db)} ] || echo ${KEY_FOR_EXISTING_DB}` : ''}
-${generated(w)
-  .map(([f, bytes]) => `gen ${shq(f)} ${bytes}`)
+${privateDirs(w)
+  .map((d) => `private ${shq(d)}`)
   .join('\n')}
-${seeds(w)
-  .map(
-    ([f, text]) =>
-      `[ -s ${shq(f)} ] || { printf '%s\\n' ${shq(text)} > ${shq(f)}; chmod 644 ${shq(f)}; changed="$changed ${f}"; }`,
-  )
-  .join('\n')}
+${secretFilesScript(w)}
 ${w.receiverTls ? certScript(w.layout, RECEIVER_TLS_NAME) : ''}
 echo "changed:$changed"
 ${w.receiverTls ? receiverCertState(w.layout) : ''}
 `;
+}
+
+/** Grafana's key and password made on the host, and the seed files services need first. */
+function secretFilesScript(w: DirsWanted): string {
+  const db = `${w.layout.dataDir}/grafana/grafana.db`;
+  return [
+    w.secretKey ? `[ -s ${shq(secretKeyFile(w))} ] || [ ! -s ${shq(db)} ] || echo ${KEY_FOR_EXISTING_DB}` : '',
+    ...generated(w).map(([f, bytes]) => `gen ${shq(f)} ${bytes}`),
+    ...seeds(w).map(
+      ([f, text]) =>
+        `[ -s ${shq(f)} ] || { printf '%s\\n' ${shq(text)} > ${shq(f)}; chmod 644 ${shq(f)}; changed="$changed ${f}"; }`,
+    ),
+  ].join('\n');
 }
 
 /**
@@ -168,7 +274,9 @@ export async function ensureDirs(
             `The receiver's TLS certificate could not be made on the host: ${r.stderr.trim()}.`,
             'install openssl on the host, or set receiver-tls: false (plain HTTP, only on a private network).',
           )
-        : undefined,
+        : r.code === UNSAFE_EXIT
+          ? unsafeDirsError([r.stderr.trim()])
+          : undefined,
   });
   const made = (/changed:(.*)/.exec(out)?.[1] ?? '').trim();
   const secrets = generated(w)

@@ -100,9 +100,23 @@ const JOB_READERS: Record<LogAgentName, (m: StackModel, agent: ServiceModel) => 
  * no bind mount holds it. Stack-relative sources resolve against the stack's root on the host.
  */
 export function hostDirOf(service: ServiceModel, containerDir: string, root: string): string | undefined {
+  const at = hostMountOf(service, containerDir, root);
+  return at && posix.join(at.source, at.below);
+}
+
+/**
+ * The bind mount's source on the host that holds a container directory, and the path of that
+ * directory below it ('' for the source itself). What is below the source may belong to whoever
+ * writes the logs; the source is the stack's.
+ */
+export function hostMountOf(
+  service: ServiceModel,
+  containerDir: string,
+  root: string,
+): { source: string; below: string } | undefined {
   const mt = mountHolding(service, containerDir);
   if (!mt || mt.named) return undefined;
   const source = mt.source.startsWith('./') ? posix.join(root, mt.source) : mt.source;
   if (!source.startsWith('/')) return undefined;
-  return posix.join(source, posix.relative(mt.target, containerDir));
+  return { source: posix.normalize(source), below: posix.relative(mt.target, containerDir) };
 }

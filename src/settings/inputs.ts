@@ -83,7 +83,8 @@ export const INPUTS: readonly InputSpec[] = [
     name: 'remote-dir',
     group: 'stack',
     default: '~/monitoring',
-    description: 'Where the stack lives on the host.',
+    description:
+      "Where the stack lives on the host: a directory of its own (e.g. under ~/, /opt, /srv, /mnt or /var/lib), not under /tmp, /etc, /usr, /dev, /run, Docker's state or a home's hidden directories. Made the login user's, mode 700; refused if another user owns or may write a directory on the way to it.",
   },
   {
     name: 'network',

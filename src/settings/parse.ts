@@ -220,6 +220,49 @@ const SYSTEM_DIRS = new Set([
   '/var/tmp',
 ]);
 
+/**
+ * Trees a remote-dir must not be under, and why. The deploy keeps secrets and data there and
+ * writes, replaces and removes its files as the login user or through sudo and root containers:
+ * - trees the kernel, the init system or the package manager own (what is there is theirs
+ *   to rewrite, and a deploy's files there could change how the host boots or runs);
+ * - world-writable temporary directories (another user can plant files or links there first,
+ *   and they are cleaned at boot or by age);
+ * - the container runtime's and the system's own state (Docker rewrites and prunes it).
+ * A new directory under /opt, /srv, /mnt, /var/lib or a home is fine.
+ */
+const REFUSED_TREES: readonly (readonly [string, string])[] = [
+  ...['/proc', '/sys', '/dev', '/run', '/var/run', '/var/lock'].map(
+    (t) => [t, 'a tree the kernel or the init system manages'] as const,
+  ),
+  ...['/tmp', '/var/tmp'].map(
+    (t) => [t, 'a world-writable directory: another user can plant files or links there first'] as const,
+  ),
+  ...['/etc', '/boot', '/usr', '/bin', '/sbin', '/snap', '/lost+found'].map(
+    (t) => [t, "the system's own files, which the package manager and the administrator own"] as const,
+  ),
+  ...['/var/cache', '/var/log', '/var/spool', '/var/mail', '/var/backups'].map(
+    (t) => [t, 'a tree the system cleans, rotates or delivers into'] as const,
+  ),
+  ...['/var/lib/docker', '/var/lib/containerd', '/var/lib/dpkg', '/var/lib/apt', '/var/lib/systemd'].map(
+    (t) => [t, "the container runtime's or the system's own state"] as const,
+  ),
+];
+
+/** Why a normalized remote-dir is refused for the tree it is under; undefined when it is not. */
+function refusedTree(dir: string): string | undefined {
+  const under = (t: string) => dir === t || dir.startsWith(`${t}/`);
+  const tree = REFUSED_TREES.find(([t]) => under(t));
+  if (tree) return `is under ${tree[0]}, ${tree[1]}`;
+  const lib = /^\/lib(?:32|64|x32)?(?=\/|$)/.exec(dir)?.[0];
+  if (lib) return `is under ${lib}, the system's own files, which the package manager and the administrator own`;
+  // A home's hidden directories hold programs' settings and credentials (.ssh, .gnupg, .docker,
+  // .aws, .kube, .config) and this tool's own lock directory (.monitoring-deploy).
+  const hidden = /^(~|\/root|\/home\/[^/]+)\/(\.[^/]+)/.exec(dir);
+  if (hidden)
+    return `is under ${hidden[1]}/${hidden[2]}, a hidden directory of a home, where programs keep their settings and credentials`;
+  return undefined;
+}
+
 /** Where the stack lives on the host: an absolute path or ~/…, a directory of its own. */
 export function parseRemoteDir(value: string, input: string, username: string): string {
   const v = value.trim();
@@ -234,6 +277,9 @@ export function parseRemoteDir(value: string, input: string, username: string): 
     );
   if (SYSTEM_DIRS.has(dir) || /^\/lib[a-z0-9]*$/.test(dir))
     throw new Error(`${input}: ${shown(v)} is a system directory; use a directory of its own, e.g. ~/monitoring`);
+  const why = refusedTree(dir);
+  if (why)
+    throw new Error(`${input}: ${shown(v)} ${why}; use a directory of its own, e.g. ~/monitoring or /opt/monitoring`);
   return v;
 }
 

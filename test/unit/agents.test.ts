@@ -20,6 +20,7 @@ import { readSettings } from '../../src/settings/settings';
 import { planStack } from '../../src/stack/plan';
 import { htpasswdLine } from '../../src/stack/render';
 import { PROMTOOL, requireProgram } from '../helpers/machine';
+import { privateTempDir } from '../helpers/private-tmp';
 import { problemsOf as problemsOfRead } from '../helpers/settings';
 
 const KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----';
@@ -318,7 +319,7 @@ describe('rendering per role', () => {
   });
 
   it("an agent pinning the receiver's certificate: tls_config with its name in both configs, and both real tools accept them", () => {
-    const dir = mkdtempSync(join(tmpdir(), 'md-agent-tls-'));
+    const dir = privateTempDir('md-agent-tls-');
     const layout = remoteLayout(join(dir, 'monitoring'), dir);
     const { command, stdin } = invocation(
       dirsScript({ layout, generatePassword: false, secretKey: false, agent: false, receiverTls: true }),

@@ -2,13 +2,13 @@
 // (through invocation(), as the login user): what they make, with which mode, and what they
 // leave alone.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { invocation } from '../../src/connection/shell';
 import { type DirsWanted, dirsScript, dirsState } from '../../src/host/dirs';
 import { remoteLayout } from '../../src/model/layout';
+import { privateTempDir } from '../helpers/private-tmp';
 
 function sh(script: string): string {
   const { command, stdin } = invocation(script);
@@ -16,7 +16,7 @@ function sh(script: string): string {
 }
 
 function wanted(): DirsWanted {
-  const home = mkdtempSync(join(tmpdir(), 'md-dirs-'));
+  const home = privateTempDir('md-dirs-');
   return { layout: remoteLayout('~/monitoring', home), generatePassword: false, secretKey: false, agent: false };
 }
 
@@ -35,7 +35,7 @@ describe('the directories script on a real sh', () => {
     expect(mode(join(logsDir, 'nginx'))).toBe(0o755);
     expect(mode(secretsDir)).toBe(0o700);
     expect(mode(dataDir)).toBe(0o755);
-    expect(mode(root)).toBe(0o755);
+    expect(mode(root)).toBe(0o700);
     expect(missing(w)).toEqual([]);
   });
 

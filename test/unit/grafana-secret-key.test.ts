@@ -2,8 +2,7 @@
 // host next to the admin password, never replaced, never removed by an upload, and handed to
 // Grafana as GF_SECURITY_SECRET_KEY__FILE (the image's run.sh reads every GF_*__FILE).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -14,6 +13,7 @@ import { remoteLayout, SECRET_FILES } from '../../src/model/layout';
 import { readSettings } from '../../src/settings/settings';
 import { renderForHost } from '../../src/stack/plan';
 import { planUpload } from '../../src/stack/upload';
+import { privateTempDir } from '../helpers/private-tmp';
 
 const KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----';
 const settings = (more: Record<string, string> = {}) =>
@@ -38,7 +38,7 @@ describe("Grafana's secret key", () => {
   });
 
   it('is made once on the host, mode 600, and a second run keeps it', () => {
-    const home = mkdtempSync(join(tmpdir(), 'md-key-'));
+    const home = privateTempDir('md-key-');
     const w = dirsWanted({ settings: settings(), layout: remoteLayout('~/monitoring', home) });
     const key = join(w.layout.root, SECRET_FILES.grafanaSecretKey);
     expect(sh(dirsState(w))).toContain(`@missing ${key}`);
@@ -52,7 +52,7 @@ describe("Grafana's secret key", () => {
   });
 
   it('only for the monitoring stack', () => {
-    const home = mkdtempSync(join(tmpdir(), 'md-key-'));
+    const home = privateTempDir('md-key-');
     const layout = remoteLayout('~/monitoring', home);
     const agent = dirsWanted({
       settings: settings({
@@ -67,7 +67,7 @@ describe("Grafana's secret key", () => {
   });
 
   it('made for a Grafana database that already exists, it warns what the new key means', () => {
-    const home = mkdtempSync(join(tmpdir(), 'md-key-'));
+    const home = privateTempDir('md-key-');
     const w = dirsWanted({ settings: settings(), layout: remoteLayout('~/monitoring', home) });
     mkdirSync(join(w.layout.dataDir, 'grafana'), { recursive: true });
     writeFileSync(join(w.layout.dataDir, 'grafana', 'grafana.db'), 'SQLite format 3');

@@ -11,6 +11,7 @@ import { olderThan, PREFLIGHT_SCRIPT, parseFacts, preflightProblems } from '../.
 import { readSettings } from '../../src/settings/settings';
 import { stacksUpToDate, wantedServices } from '../../src/stack/compose';
 import { renderForHost } from '../../src/stack/plan';
+import { privateTempDir } from '../helpers/private-tmp';
 
 describe('the lock script', () => {
   it("takes the lock in the login user's own mode-700 directory, then runs the state read under it", () => {
@@ -56,13 +57,14 @@ describe('the host state', () => {
   });
 
   it('reads swap, the network, missing directories, files, containers, dashboards, the last up and the password', () => {
-    const root = mkdtempSync(join(tmpdir(), 'md-state-'));
+    const root = privateTempDir('md-state-');
     const home = root;
     const facts = parseFacts(
       `uid=1000\ngid=1000\nhome=${home}\ndocker=direct\ncompose=docker compose\ncompose_version=2.26.1\n`,
     );
     const { layout, rendered } = renderForHost(settings, { uid: 1000, gid: 1000, home });
-    mkdirSync(join(layout.root, 'secrets'), { recursive: true });
+    // As a deploy leaves them: the remote dir and secrets/ the login user's own, mode 700.
+    mkdirSync(join(layout.root, 'secrets'), { recursive: true, mode: 0o700 });
     mkdirSync(join(layout.dataDir, 'grafana-com-dashboards'), { recursive: true });
     writeFileSync(join(layout.dataDir, 'grafana-com-dashboards/1860.json'), '{}');
     writeFileSync(join(layout.root, 'secrets/grafana_admin_password'), 's3cret-Pw\n');
@@ -90,6 +92,7 @@ esac
     expect(state.networkDriver).toBe('bridge');
     expect(state.missing).toContain(layout.logsDir);
     expect(state.missing).not.toContain(layout.secretsDir);
+    expect(state.unsafeDirs).toEqual([]);
     expect(state.files).toMatchObject({ managed: [], release: undefined, saved: false });
     expect(state.containers).toEqual([
       {

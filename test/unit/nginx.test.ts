@@ -13,6 +13,7 @@ import { pinnedName } from '../../src/connection/tls';
 import { dirsScript, parseReceiverCert } from '../../src/host/dirs';
 import { remoteLayout } from '../../src/model/layout';
 import { NGINX, requireProgram } from '../helpers/machine';
+import { privateTempDir } from '../helpers/private-tmp';
 import { NOBODY, receiverConf, startReceiver, status } from '../helpers/receiver';
 
 const compose = resolve(__dirname, '../../compose');
@@ -79,7 +80,7 @@ describe('nginx -t', () => {
   });
 
   it("accepts the receiver's nginx.conf as rendered for TLS, with a certificate the deploy's own script makes", () => {
-    const dir = mkdtempSync(join(tmpdir(), 'md-receiver-tls-'));
+    const dir = privateTempDir('md-receiver-tls-');
     const layout = remoteLayout(join(dir, 'monitoring'), dir);
     const script = dirsScript({ layout, generatePassword: false, secretKey: false, agent: false, receiverTls: true });
     const { command, stdin } = invocation(script);

@@ -13,6 +13,7 @@ import { probePush } from '../../src/health/push';
 import { dirsScript, parseReceiverCert } from '../../src/host/dirs';
 import { remoteLayout } from '../../src/model/layout';
 import { direct } from '../helpers/direct';
+import { privateTempDir } from '../helpers/private-tmp';
 
 const seen: { path: string; auth: string; type: string; body: string }[] = [];
 /** A receiver like ours: basic auth agent:right-password, then 204 for an empty write. */
@@ -139,7 +140,7 @@ describe('probePush', () => {
 
   it("the receiver's own certificate: pinned, it is trusted at any address; another pin fails naming push-ca", async () => {
     // Made by the deploy's own script, as on a central host: its only name is the receiver's.
-    const dir = mkdtempSync(join(tmpdir(), 'md-receiver-'));
+    const dir = privateTempDir('md-receiver-');
     const layout = remoteLayout(join(dir, 'monitoring'), dir);
     const { command, stdin } = invocation(
       dirsScript({ layout, generatePassword: false, secretKey: false, agent: false, receiverTls: true }),
