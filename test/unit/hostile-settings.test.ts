@@ -4,7 +4,7 @@
 // message shows a secret.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { redactor } from '../../src/base/log';
@@ -16,7 +16,8 @@ import { parseContainerDir, parseHttpUrl, urlCredentials, withoutUserinfo } from
 import { readSettings, STACK_HOST_PORTS, secretValues } from '../../src/settings/settings';
 import { bundledStackDir } from '../../src/stack/bundled';
 import { planStack } from '../../src/stack/plan';
-import { type RunResult, runAction, runCli } from '../helpers/dist';
+import { CONNECTING, goodDeployFlags, runRows } from '../helpers/cli-runs';
+import { type RunResult, runAction } from '../helpers/dist';
 import { problemsOf as problemsOfRead } from '../helpers/settings';
 
 const KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----';
@@ -295,25 +296,8 @@ describe('also wrongly accepted: app-logs-dir and receiver-port', () => {
 const dir = mkdtempSync(join(tmpdir(), 'hostile-settings-cli-'));
 const KEY_FILE = join(dir, 'id_ed25519');
 writeFileSync(KEY_FILE, `${KEY}\n`);
-const CLI_BASE = [
-  'deploy',
-  '--host',
-  '127.0.0.1',
-  '--port',
-  '9',
-  '--username',
-  'ec2-user',
-  '--ssh-key-file',
-  KEY_FILE,
-  '--insecure-skip-host-key-check',
-  'true',
-  '--app-image',
-  'me/app:1',
-  '--connect-timeout',
-  '2s',
-];
+const CLI_BASE = goodDeployFlags(KEY_FILE);
 const AGENT_FLAGS = ['--role', 'agent', '--loki-push-url', 'https://logs.example.net/loki/api/v1/push'];
-const CONNECTING = /▶|Connect\b|Connection refused|ECONNREFUSED|Host unreachable|connected to/;
 
 // [what, extra flags, what stderr must match, what it must not hold]
 const CLI_ROWS: readonly (readonly [string, readonly string[], RegExp, string])[] = [
@@ -373,15 +357,10 @@ const CLI_ROWS: readonly (readonly [string, readonly string[], RegExp, string])[
   ],
 ];
 
-const results = new Map<string, RunResult>();
+let results = new Map<string, RunResult>();
 
 beforeAll(async () => {
-  const queue = [...CLI_ROWS];
-  const worker = async () => {
-    for (let row = queue.shift(); row; row = queue.shift())
-      results.set(row[0], await runCli([...CLI_BASE, ...row[1]], {}, 60_000));
-  };
-  await Promise.all(Array.from({ length: Math.max(4, availableParallelism()) }, worker));
+  results = await runRows(CLI_ROWS, CLI_BASE);
 }, 300_000);
 
 describe('through the built CLI', () => {
