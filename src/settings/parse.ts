@@ -323,12 +323,17 @@ export function withoutUserinfo(text: string): string {
 }
 
 /**
- * What may be the userinfo of a URL, however it is written: everything between the scheme and
- * the last @ (the widest reading), and what a URL parser takes (up to the first / ? or #).
+ * What may be the userinfo of a URL. An http(s) URL a URL parser reads has the userinfo it finds
+ * (an @ in its path is no secret). Any other text, however written, may have its userinfo up to
+ * the last @ (the widest reading), or up to the first / ? or # (as a parser would take it).
  */
 function userinfoReadings(text: string): string[] {
   const at = text.lastIndexOf('@');
   if (at < 0) return [];
+  const url = URL.canParse(text) ? new URL(text) : undefined;
+  if (url && (url.protocol === 'http:' || url.protocol === 'https:'))
+    // A user alone may be a token; beside a password it is a name (an account number, say).
+    return url.password ? [`${url.username}:${url.password}`] : url.username ? [url.username] : [];
   const start = /^[a-z][a-z0-9+.-]*:\/*/i.exec(text)?.[0].length ?? 0;
   const parsed = /^[a-z][a-z0-9+.-]*:\/*([^/?#\\]*)@/i.exec(text)?.[1];
   return [text.slice(start, at), text.slice(0, at), ...(parsed ? [parsed] : [])];

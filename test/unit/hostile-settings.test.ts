@@ -77,11 +77,12 @@ describe('finding 2: a rejected URL never shows its userinfo', () => {
     ]);
   });
 
-  it('a password a URL parser reads differently from the widest reading is masked in both', () => {
-    // The parser takes the last @ before the first /; a message may show either part.
-    const creds = urlCredentials('https://u:SECRET-1@h/x@y');
-    expect(creds).toContain('SECRET-1');
-    expect(creds).toContain('SECRET-1@h/x');
+  it('a URL a parser reads keeps the userinfo the parser finds: an @ in its path is no secret', () => {
+    expect(urlCredentials('https://u:SECRET-1@h.example.net/x@y')).toEqual(['u:SECRET-1', 'SECRET-1']);
+    expect(urlCredentials('https://h.example.net/api/@v1')).toEqual([]);
+    // A token as the user is masked; a user beside a password is a name, not masked alone.
+    expect(urlCredentials('https://glc_token-abc@h.example.net/x')).toEqual(['glc_token-abc']);
+    expect(urlCredentials('https://1234:glc_token-abc@h.example.net/x')).not.toContain('1234');
   });
 });
 
