@@ -66089,11 +66089,36 @@ function redactingLog(log, secrets) {
             : {}),
     };
 }
-const consoleLog = {
+/** Lines on stdout and stderr; a CLI run in a workflow step has them read by the runner too. */
+const consoleLog = commandSafeLog({
     info: (l) => process.stdout.write(`${l}\n`),
     warn: (l) => process.stderr.write(`warning: ${l}\n`),
     error: (l) => process.stderr.write(`error: ${l}\n`),
-};
+});
+/**
+ * The runner of a GitHub workflow reads a step's output line by line (a line ends at CR, LF or
+ * CRLF) and takes a line as a workflow command when it starts with "::" after any leading
+ * whitespace, or holds "##[" anywhere (the older form): actions/runner,
+ * src/Runner.Common/ActionCommand.cs (TryParseV2, TryParse) and src/Runner.Sdk/ProcessInvoker.cs.
+ * Lines of ours never do; text from a host or an endpoint could (`::set-output`, `::warning::`,
+ * `::stop-commands::`). This gives every such line a backslash where the command would begin,
+ * so it prints as text, and ends lines at LF only.
+ */
+function withoutWorkflowCommands(text) {
+    return text
+        .split(/\r\n|\r|\n/)
+        .map((line) => line.replace(/^([\s\u0085]*)::/, '$1\\::').replace(/##\[/g, '#\\#['))
+        .join('\n');
+}
+/** A sink whose every line is printed as text: none can be read as a workflow command. */
+function commandSafeLog(log) {
+    return {
+        ...log,
+        info: (l) => log.info(withoutWorkflowCommands(l)),
+        warn: (l) => log.warn(withoutWorkflowCommands(l)),
+        error: (l) => log.error(withoutWorkflowCommands(l)),
+    };
+}
 
 ;// CONCATENATED MODULE: ./src/connection/shell.ts
 // Remote shell commands: how a value is quoted, and how a script reaches the host's shell.
@@ -66102,6 +66127,15 @@ const consoleLog = {
 /** Single-quotes a string for a POSIX shell. */
 function shell_shq(s) {
     return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+/**
+ * What `monitoring-deploy exec -- WORDS` asks the login shell to run. One word is a command line
+ * the person wrote as one (`exec -- 'docker ps | head'`), kept as it is. Several are a command and
+ * its arguments, as a program's argv: each is quoted, so that no argument is read by the shell
+ * (`exec -- ls 'a b;id'` lists the one file "a b;id" and runs no `id`), as ssh would not do.
+ */
+function execCommandLine(words) {
+    return words.length === 1 ? (words[0] ?? '') : words.map(shell_shq).join(' ');
 }
 /** Non-interactive SSH sessions get a short PATH; docker often lives in /usr/local/bin or /snap/bin. */
 const PATH_SETUP = 'export PATH="$PATH:/usr/local/bin:/usr/sbin:/sbin:/snap/bin"';
@@ -66145,6 +66179,17 @@ class errors_DeployError extends Error {
         super(fix ? `${message}\nFix: ${fix}` : message);
         this.fix = fix;
         this.name = 'DeployError';
+    }
+}
+/**
+ * An input the run cannot go on with, found before anything is asked of the host: a release id,
+ * the stack directory and its names, the images input against the compose files, a key that
+ * cannot be read. Said like a refused setting ("Invalid input: NAME: …"); the CLI exits 2.
+ */
+class errors_InputError extends errors_DeployError {
+    constructor(message, fix) {
+        super(`Invalid input: ${message}`, fix);
+        this.name = 'InputError';
     }
 }
 /** No SSH answer at all (refused, timed out, unresolvable): for a watchdog, the host is down. */
@@ -66772,6 +66817,20 @@ function formatDuration(ms) {
         return `${(ms / 1000).toFixed(1)}s`;
     return `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
 }
+/**
+ * Text from a host or an endpoint (an answer's body, a command's output) as part of one line of
+ * ours: every run of whitespace, line breaks and carriage returns included, is one space, and it
+ * is cut at `max` characters. A line break from outside would start a line of its own in the log.
+ */
+function oneLine(text, max) {
+    const flat = text.replace(/[\s\p{Cc}]+/gu, ' ').trim();
+    return flat.length > max ? `${flat.slice(0, max)}…` : flat;
+}
+/** The first line of text from outside that holds anything, cut at `max` characters. */
+function firstLine(text, max) {
+    const line = text.split(/\r\n|\r|\n/).find((l) => l.trim()) ?? '';
+    return oneLine(line, max);
+}
 
 // EXTERNAL MODULE: external "node:http"
 var external_node_http_ = __nccwpck_require__(7067);
@@ -66808,6 +66867,7 @@ function pinnedName(ca) {
 
 
 
+
 /** A status as people know it: `401 Unauthorized`, `502 Bad Gateway`. */
 function statusWords(status) {
     const words = external_node_http_.STATUS_CODES[status];
@@ -66818,7 +66878,7 @@ function statusWords(status) {
  * the status or is a page of HTML (a proxy's error page says nothing more).
  */
 function answerWords(status, body) {
-    const first = body.trim().split('\n')[0]?.trim().slice(0, 120) ?? '';
+    const first = firstLine(body, 120);
     const said = first && !first.startsWith('<') && first !== external_node_http_.STATUS_CODES[status] ? `: ${first}` : '';
     return `${statusWords(status)}${said}`;
 }
@@ -67376,13 +67436,22 @@ const JOB_READERS = {
  * no bind mount holds it. Stack-relative sources resolve against the stack's root on the host.
  */
 function hostDirOf(service, containerDir, root) {
+    const at = hostMountOf(service, containerDir, root);
+    return at && external_node_path_namespaceObject.posix.join(at.source, at.below);
+}
+/**
+ * The bind mount's source on the host that holds a container directory, and the path of that
+ * directory below it ('' for the source itself). What is below the source may belong to whoever
+ * writes the logs; the source is the stack's.
+ */
+function hostMountOf(service, containerDir, root) {
     const mt = mountHolding(service, containerDir);
     if (!mt || mt.named)
         return undefined;
     const source = mt.source.startsWith('./') ? external_node_path_namespaceObject.posix.join(root, mt.source) : mt.source;
     if (!source.startsWith('/'))
         return undefined;
-    return external_node_path_namespaceObject.posix.join(source, external_node_path_namespaceObject.posix.relative(mt.target, containerDir));
+    return { source: external_node_path_namespaceObject.posix.normalize(source), below: external_node_path_namespaceObject.posix.relative(mt.target, containerDir) };
 }
 
 ;// CONCATENATED MODULE: ./src/health/canary.ts
@@ -67423,13 +67492,13 @@ function spotOf(job, agent, root, token) {
             ...base,
             problem: `${job.path} has a wildcard directory: there is no one directory to put a canary line in`,
         };
-    const hostDir = hostDirOf(agent, containerDir, root);
-    if (!hostDir)
+    const at = hostMountOf(agent, containerDir, root);
+    if (!at)
         return {
             ...base,
             problem: `${agent.name} watches ${job.path}, but no host directory is mounted at ${containerDir} in its container (it mounts ${agent.mounts.map((m) => m.target).join(', ')})`,
         };
-    return { ...base, hostFile: external_node_path_namespaceObject.posix.join(hostDir, external_node_path_namespaceObject.posix.basename(containerFile)) };
+    return { ...base, hostFile: external_node_path_namespaceObject.posix.join(at.source, at.below, external_node_path_namespaceObject.posix.basename(containerFile)), hostRoot: at.source };
 }
 /** Where the canary lines go: one spot per job of the agent's config. */
 function canaryPlan(model, agent, root, token) {
@@ -67448,39 +67517,108 @@ function canaryLine(token, job, at = new Date()) {
     return `${at.toISOString()} INFO ${CANARY_MARK} ${token} job=${job}`;
 }
 /**
- * Appends each job's line to its file on the host: as the login user, else with `sudo -n`, else
- * from a throwaway container of the agent's own image (the app's log directories may belong to
- * the user the app runs as). Prints `@wrote JOB`, `@nodir JOB DIR-LISTING` or `@denied JOB`.
+ * The writer, run as `sh -c W _ ROOT BELOW NAME TEXT [own]`: it walks from ROOT (the mount's
+ * source) down BELOW one directory at a time and never through a link (the app may own the
+ * directories below ROOT, and a link there could lead the write, or the removal, anywhere),
+ * checks that it stands where the path says, then makes NAME there as a new file: never through
+ * a link, never into what is there. Only the login user's writer (`own`) removes earlier runs'
+ * canary files there (regular files only, found without following links) and appends to a
+ * regular file already there. Exit 3: a directory is missing (what is next to it printed);
+ * 4: a link (its path below ROOT printed); 5: NAME is taken; anything else: not allowed to (the
+ * next writer may be).
+ */
+function writerScript(token) {
+    return [
+        `cd -P -- "$1" 2>/dev/null || { ls -1 -- "\${1%/*}" 2>/dev/null | tr '\\n' ' '; exit 3; }`,
+        'top=$(pwd -P); top=${top%/}; rel=',
+        'set -f; IFS=/',
+        'for c in $2; do',
+        '  unset IFS',
+        '  case $c in ""|.|..) echo "$rel$c"; exit 4 ;; esac',
+        '  if [ -L "$c" ]; then echo "$rel$c"; exit 4; fi',
+        `  if [ ! -d "$c" ]; then ls -1 | tr '\\n' ' '; exit 3; fi`,
+        '  cd -P -- "$c" || exit 2',
+        '  rel="$rel$c/"; top="$top/$c"',
+        'done',
+        'unset IFS',
+        // A directory swapped for a link between the look and the cd: not where the path says.
+        '[ "$(pwd -P)" = "${top:-/}" ] || { echo "${rel%/}"; exit 4; }',
+        `[ "$5" != own ] || find . -maxdepth 1 -type f -name '*${CANARY_MARK}-*' ! -name '*${CANARY_MARK}-${token}*' -delete 2>/dev/null || :`,
+        'if [ -L "./$3" ] || { [ -e "./$3" ] && [ ! -f "./$3" ]; }; then exit 5; fi',
+        // A glob without a wildcard names one file, maybe the app's own log: only the login user appends.
+        `if [ -e "./$3" ]; then [ "$5" = own ] || exit 5; printf '%s\\n' "$4" >> "./$3" || exit 2; exit 0; fi`,
+        `set -C; printf '%s\\n' "$4" > "./$3" || exit 2`,
+    ].join('\n');
+}
+function canaryFiles(plan, token) {
+    const files = new Map();
+    for (const s of plan.spots) {
+        if (!s.hostFile)
+            continue;
+        const dir = external_node_path_namespaceObject.posix.dirname(s.hostFile);
+        const root = s.hostRoot ?? dir;
+        const file = files.get(s.hostFile) ?? {
+            jobs: [],
+            root,
+            below: external_node_path_namespaceObject.posix.relative(root, dir),
+            name: external_node_path_namespaceObject.posix.basename(s.hostFile),
+            lines: [],
+        };
+        file.jobs.push(s.job);
+        file.lines.push(canaryLine(token, s.job));
+        files.set(s.hostFile, file);
+    }
+    return [...files.values()];
+}
+/**
+ * Writes each job's line to a new file on the host: as the login user (who also removes earlier
+ * runs' files), else with `sudo -n`, else from a throwaway container of the agent's own image
+ * that mounts only the mount's source (the app's log directories may belong to the user the app
+ * runs as). Root only ever makes the new file, through no link. Prints `@wrote JOB`,
+ * `@nodir JOB DIR-LISTING`, `@link JOB PATH`, `@taken JOB PATH` or `@denied JOB`.
  */
 function canaryScript(plan, token, docker) {
-    // Earlier runs' canary files in the directory go (this run's token kept): one small file each.
-    const append = `f=$1; for o in "\${f%/*}"/*${CANARY_MARK}-*; do case "$o" in *${CANARY_MARK}-${token}*) ;; *) rm -f -- "$o" ;; esac; done; printf '%s\\n' "$2" >> "$f"`;
     const viaDocker = plan.agent.image
-        ? `|| ${docker} run --rm --user 0:0 --network none --entrypoint /bin/sh -v "$d:/c" ${shell_shq(plan.agent.image)} -c "$W" _ "/c/$n" "$3" >/dev/null 2>&1`
+        ? `if again; then r=$(${docker} run --rm --user 0:0 --network none --entrypoint /bin/sh -v "$2:/c" ${shell_shq(plan.agent.image)} -c "$W" _ /c "$3" "$4" "$5" 2>/dev/null); c=$?; fi`
         : '';
     const lines = [
-        `W=${shell_shq(append)}`,
+        `W=${shell_shq(writerScript(token))}`,
+        `say() { printf '%s\\n' "$2" | while IFS= read -r j; do echo "@$1 $j $3"; done; }`,
+        // Written, or refused for a reason no other user would change: no one else tries.
+        'again() { case $c in 0|3|4|5) return 1 ;; esac; }',
         'put() {',
-        '  d=$(dirname -- "$2"); n=$(basename -- "$2")',
-        `  if [ ! -d "$d" ]; then echo "@nodir $1 $(ls -1 -- "$(dirname -- "$d")" 2>/dev/null | tr '\\n' ' ')"; return; fi`,
-        `  if sh -c "$W" _ "$2" "$3" 2>/dev/null || sudo -n sh -c "$W" _ "$2" "$3" 2>/dev/null ${viaDocker}; then echo "@wrote $1"; else echo "@denied $1"; fi`,
+        '  r=$(sh -c "$W" _ "$2" "$3" "$4" "$5" own 2>/dev/null); c=$?',
+        '  if again; then r=$(sudo -n sh -c "$W" _ "$2" "$3" "$4" "$5" 2>/dev/null); c=$?; fi',
+        `  ${viaDocker}`,
+        '  case $c in',
+        '    0) say wrote "$1" ;;',
+        '    3) say nodir "$1" "$r" ;;',
+        '    4) say link "$1" "$2/$r" ;;',
+        '    5) say taken "$1" "$2/${3:+$3/}$4" ;;',
+        '    *) say denied "$1" ;;',
+        '  esac',
         '}',
     ];
-    for (const s of plan.spots) {
-        if (s.hostFile)
-            lines.push(`put ${shell_shq(s.job)} ${shell_shq(s.hostFile)} ${shell_shq(canaryLine(token, s.job))}`);
-    }
+    for (const f of canaryFiles(plan, token))
+        lines.push(`put ${shell_shq(f.jobs.join('\n'))} ${shell_shq(f.root)} ${shell_shq(f.below)} ${shell_shq(f.name)} ${shell_shq(f.lines.join('\n'))}`);
     return lines.join('\n');
 }
 function parseCanaryWrites(stdout) {
     const out = new Map();
     for (const line of stdout.split('\n')) {
-        const m = /^@(wrote|nodir|denied) (\S+) ?(.*)$/.exec(line);
+        const m = /^@(wrote|nodir|link|taken|denied) (\S+) ?(.*)$/.exec(line);
         if (!m?.[1] || !m[2])
             continue;
-        out.set(m[2], m[1] === 'nodir' ? { state: 'nodir', siblings: (m[3] ?? '').trim() } : { state: m[1] });
+        out.set(m[2], writeOutcome(m[1], (m[3] ?? '').trim()));
     }
     return out;
+}
+function writeOutcome(state, rest) {
+    if (state === 'nodir')
+        return { state, siblings: rest };
+    if (state === 'link' || state === 'taken')
+        return { state, path: rest };
+    return { state: state === 'wrote' ? 'wrote' : 'denied' };
 }
 /** LogQL for this run's lines of the given jobs (and host label, on a Loki shared by hosts). */
 function canaryQuery(token, jobs, host) {
@@ -68049,6 +68187,39 @@ const SYSTEM_DIRS = new Set([
     '/var/spool',
     '/var/tmp',
 ]);
+/**
+ * Trees a remote-dir must not be under, and why. The deploy keeps secrets and data there and
+ * writes, replaces and removes its files as the login user or through sudo and root containers:
+ * - trees the kernel, the init system or the package manager own (what is there is theirs
+ *   to rewrite, and a deploy's files there could change how the host boots or runs);
+ * - world-writable temporary directories (another user can plant files or links there first,
+ *   and they are cleaned at boot or by age);
+ * - the container runtime's and the system's own state (Docker rewrites and prunes it).
+ * A new directory under /opt, /srv, /mnt, /var/lib or a home is fine.
+ */
+const REFUSED_TREES = [
+    ...['/proc', '/sys', '/dev', '/run', '/var/run', '/var/lock'].map((t) => [t, 'a tree the kernel or the init system manages']),
+    ...['/tmp', '/var/tmp'].map((t) => [t, 'a world-writable directory: another user can plant files or links there first']),
+    ...['/etc', '/boot', '/usr', '/bin', '/sbin', '/snap', '/lost+found'].map((t) => [t, "the system's own files, which the package manager and the administrator own"]),
+    ...['/var/cache', '/var/log', '/var/spool', '/var/mail', '/var/backups'].map((t) => [t, 'a tree the system cleans, rotates or delivers into']),
+    ...['/var/lib/docker', '/var/lib/containerd', '/var/lib/dpkg', '/var/lib/apt', '/var/lib/systemd'].map((t) => [t, "the container runtime's or the system's own state"]),
+];
+/** Why a normalized remote-dir is refused for the tree it is under; undefined when it is not. */
+function refusedTree(dir) {
+    const under = (t) => dir === t || dir.startsWith(`${t}/`);
+    const tree = REFUSED_TREES.find(([t]) => under(t));
+    if (tree)
+        return `is under ${tree[0]}, ${tree[1]}`;
+    const lib = /^\/lib(?:32|64|x32)?(?=\/|$)/.exec(dir)?.[0];
+    if (lib)
+        return `is under ${lib}, the system's own files, which the package manager and the administrator own`;
+    // A home's hidden directories hold programs' settings and credentials (.ssh, .gnupg, .docker,
+    // .aws, .kube, .config) and this tool's own lock directory (.monitoring-deploy).
+    const hidden = /^(~|\/root|\/home\/[^/]+)\/(\.[^/]+)/.exec(dir);
+    if (hidden)
+        return `is under ${hidden[1]}/${hidden[2]}, a hidden directory of a home, where programs keep their settings and credentials`;
+    return undefined;
+}
 /** Where the stack lives on the host: an absolute path or ~/…, a directory of its own. */
 function parseRemoteDir(value, input, username) {
     const v = value.trim();
@@ -68061,6 +68232,9 @@ function parseRemoteDir(value, input, username) {
         throw new Error(`${input}: ${shown(v)} is the login user's home directory; use a directory of its own, e.g. ~/monitoring`);
     if (SYSTEM_DIRS.has(dir) || /^\/lib[a-z0-9]*$/.test(dir))
         throw new Error(`${input}: ${shown(v)} is a system directory; use a directory of its own, e.g. ~/monitoring`);
+    const why = refusedTree(dir);
+    if (why)
+        throw new Error(`${input}: ${shown(v)} ${why}; use a directory of its own, e.g. ~/monitoring or /opt/monitoring`);
     return v;
 }
 // An absolute URL path: RFC 3986 path characters less those a YAML string, .env or a shell would
@@ -68299,6 +68473,7 @@ async function poll(o) {
 
 
 
+
 /**
  * Asked of every engine with each query. VictoriaMetrics hides samples newer than its
  * -search.latencyOffset (30 s by default) unless a query sets latency_offset (it refuses 0; 1ms
@@ -68401,7 +68576,7 @@ async function metricsArrival(remote, host, endpoint, expected) {
         series = parseUpAnswer(res.body);
     }
     catch {
-        return fail(`${where} answered 200, but not as a Prometheus query API does: ${res.body.slice(0, 120)}`);
+        return fail(`${where} answered 200, but not as a Prometheus query API does: ${oneLine(res.body, 120)}`);
     }
     const missing = missingUp(expected, series);
     if (missing.length)
@@ -68433,7 +68608,7 @@ async function lookForAgents(remote, facts, network, agents) {
             if (res.status === 200)
                 series = parseUpAnswer(res.body);
             else
-                queryProblem = `the central Prometheus answered ${res.status} ${res.body.slice(0, 120)}`;
+                queryProblem = `the central Prometheus answered ${res.status} ${oneLine(res.body, 120)}`;
         }
         const logs = logHosts.includes(host);
         // Every target the agent scrapes must have arrived, not just the first batch.
@@ -68617,7 +68792,7 @@ async function askOwnLoki(remote, loki, query, found) {
         if (res.status === 200)
             found(res.body);
         else
-            return `Loki answered the query with HTTP ${res.status}: ${res.body.trim().slice(0, 200)}`;
+            return `Loki answered the query with HTTP ${res.status}: ${oneLine(res.body, 200)}`;
     }
     catch (e) {
         if (e instanceof ConnectionLostError)
@@ -68642,6 +68817,10 @@ at) {
         return fail(`${where}, and that directory does not exist: nothing writes there${written.siblings ? ` (next to it: ${written.siblings})` : ''}`);
     if (written?.state === 'denied')
         return fail(`${where}, but the canary line could not be written there (no permission, no sudo)`);
+    if (written?.state === 'link')
+        return fail(`${where}, but ${written.path} is a symbolic link: the canary is not written through it (whoever can write the log directory could point it anywhere, and the deploy would create and remove files there). Make it a real directory, and find out who made the link`);
+    if (written?.state === 'taken')
+        return fail(`${where}, but ${written.path} is there already and this run did not make it: the canary is never written through a link, and only the login user appends to a file that is there (root makes new files only). Remove it, or let the login user write it, and deploy again`);
     if (lokiDown)
         return fail(lokiDown);
     const misrouted = progress.misrouted.get(spot.job);
@@ -68683,7 +68862,8 @@ async function explainLogs(remote, facts, network, canary, checks) {
 // What the gate asks each service, in one table: the gate, the watchdog's sentences, the step
 // details, `plan` and the README all read it. Adding a probe is one entry here (and its test).
 
-const firstLine = (s) => s.trim().split('\n')[0]?.slice(0, 160) ?? '';
+
+const probes_firstLine = (s) => firstLine(s, 160);
 /** A service whose readiness endpoint answers 200 when it is ready. */
 function ready(service, title, port, path, roles, logAgent) {
     return {
@@ -68694,20 +68874,20 @@ function ready(service, title, port, path, roles, logAgent) {
         roles,
         logAgent,
         healthy: '200',
-        judge: (s, b) => (s === 200 ? undefined : `${path} answered ${s} ${firstLine(b)}`),
+        judge: (s, b) => (s === 200 ? undefined : `${path} answered ${s} ${probes_firstLine(b)}`),
     };
 }
 function judgeLokiReady(status, body) {
-    return status === 200 && body.trim() === 'ready' ? undefined : `/ready answered ${status} ${firstLine(body)}`;
+    return status === 200 && body.trim() === 'ready' ? undefined : `/ready answered ${status} ${probes_firstLine(body)}`;
 }
 function judgeGrafanaHealth(status, body) {
     if (status !== 200)
-        return `/api/health answered ${status} ${firstLine(body)}`;
+        return `/api/health answered ${status} ${probes_firstLine(body)}`;
     try {
-        return JSON.parse(body).database === 'ok' ? undefined : `database ${firstLine(body)}`;
+        return JSON.parse(body).database === 'ok' ? undefined : `database ${probes_firstLine(body)}`;
     }
     catch {
-        return `/api/health is not JSON: ${firstLine(body)}`;
+        return `/api/health is not JSON: ${probes_firstLine(body)}`;
     }
 }
 const PROBES = [
@@ -68821,7 +69001,7 @@ function unreachable(url, why, ca) {
     if (/certificate|self[- ]signed|altname|unable to verify|CERT_/i.test(why)) {
         return ca
             ? `${url} shows a TLS certificate that push-ca does not pin (${why}): set push-ca to that endpoint's certificate (on a monitoring-deploy central host: ~/monitoring/receiver-tls/receiver.crt)`
-            : `${url} shows a TLS certificate this host does not trust (${why}): set push-ca to its certificate`;
+            : `${url} shows a TLS certificate this host does not trust (${why}): set push-ca to its certificate (a monitoring-deploy receiver's own certificate is ~/monitoring/receiver-tls/receiver.crt on the central host; \`monitoring-deploy exec … -- cat monitoring/receiver-tls/receiver.crt\` prints it)`;
     }
     return `${url} cannot be reached from the host: ${why}`;
 }
@@ -70839,19 +71019,29 @@ function ssh_firstLine(command) {
 function lostError(s, e) {
     return new ConnectionLostError(`The SSH connection to ${s.host}:${s.port} was lost (${e.message}).`, 'rerun the deploy; it picks up where this one stopped. If it keeps happening, check the network and the host load.');
 }
+/**
+ * The key refused by the SSH client as it read it, before any socket was opened: an input error.
+ * The client's own words are not repeated: some quote the key's bytes (`Unsupported OpenSSH key
+ * magic: …`, `… private key type: …`, ssh2 lib/protocol/keyParser.js).
+ */
+function keyProblem(msg, s) {
+    if (/passphrase/i.test(msg) || /Encrypted private/i.test(msg)) {
+        return s.passphrase
+            ? new errors_InputError('ssh-key-passphrase: it does not decrypt the ssh-key (a wrong passphrase for this key)', 'set ssh-key-passphrase to the passphrase of this key (or use a key without one).')
+            : new errors_InputError('ssh-key-passphrase: empty, but the ssh-key is encrypted with a passphrase', 'pass the passphrase as ssh-key-passphrase (from a secret).');
+    }
+    if (!/Cannot parse privateKey|Unsupported key format|privateKey/i.test(msg))
+        return undefined;
+    return new errors_InputError('ssh-key: the private key cannot be read: it is damaged or cut short, or of a kind this SSH client does not read', 'pass the whole private key file, including the -----BEGIN and -----END lines (an OpenSSH key, e.g. from ssh-keygen -t ed25519).');
+}
 function connectError(e, s, decision) {
     const where = `${s.host}:${s.port}`;
     if (decision && !decision.accepted)
         return new errors_DeployError(decision.reason ?? `Host key of ${where} refused`);
     const msg = e.message ?? String(e);
-    if (/passphrase/i.test(msg) || /Encrypted private/i.test(msg)) {
-        return s.passphrase
-            ? new errors_DeployError('The ssh-key could not be decrypted: the ssh-key-passphrase is wrong for this key.', 'set ssh-key-passphrase to the passphrase of this key (or use a key without one).')
-            : new errors_DeployError('The ssh-key is encrypted with a passphrase, but ssh-key-passphrase is empty.', 'pass the passphrase as ssh-key-passphrase (from a secret).');
-    }
-    if (/Cannot parse privateKey|Unsupported key format|privateKey/i.test(msg)) {
-        return new errors_DeployError(`The ssh-key could not be read: ${msg}.`, 'pass the whole private key file, including the -----BEGIN and -----END lines.');
-    }
+    const key = keyProblem(msg, s);
+    if (key)
+        return key;
     if (e.level === 'client-authentication' || /authentication methods failed/i.test(msg)) {
         return new errors_DeployError(`Authentication refused: ${where} did not accept the key for user "${s.username}".`, `add the matching public key to ~${s.username}/.ssh/authorized_keys on the host, and check the username (ec2-user on Amazon Linux, ubuntu on Ubuntu).`);
     }
@@ -71098,6 +71288,9 @@ async function runCheck(settings, log) {
         remote = await connectStep(run);
     }
     catch (e) {
+        // A key that cannot be read says nothing of the host: the run's input is wrong.
+        if (e instanceof errors_InputError)
+            throw e;
         const problem = `${e instanceof HostUnreachableError ? 'Host unreachable' : 'Cannot log in'}: ${headline(e)}`;
         return report({ problems: [problem], error: e });
     }
@@ -71297,8 +71490,11 @@ async function appLogsWarning(remote, facts, stack, layout, appLogsDir) {
 ;// CONCATENATED MODULE: ./src/host/dirs.ts
 // Directories the stacks bind-mount, made by the login user before Compose would make them
 // as root (Grafana, running as the login user, could then not write its data). A directory the
-// tool did not make keeps its mode: a deploy never loosens what someone set. The one exception
-// tightens: a logs/app at exactly 777 (as deploys before the sticky bit made it) gets +t.
+// tool did not make keeps its mode: a deploy never loosens what someone set. The exceptions
+// tighten: a logs/app at exactly 777 (as deploys before the sticky bit made it) gets +t, and the
+// remote dir, secrets/ and receiver-tls/ become mode 700, as no other user needs to reach them.
+// Before anything is made, the way to the remote dir is checked: another user who can change a
+// directory on it, or who owns the remote dir or a file in secrets/, could read or plant secrets.
 
 
 
@@ -71335,10 +71531,15 @@ function parseReceiverCert(out) {
     return b64 ? Buffer.from(b64, 'base64').toString('utf8') : undefined;
 }
 const STICKY = '1777';
+const PRIVATE = '700';
+/** The directories no other user may own or reach into: the remote dir and where keys live. */
+function privateDirs(w) {
+    return [w.layout.root, w.layout.secretsDir, ...(w.receiverTls ? [receiverTlsDir(w.layout)] : [])];
+}
 function dirs(w) {
     const { layout } = w;
     return [
-        [layout.root, '755'],
+        [layout.root, PRIVATE],
         [layout.dataDir, '755'],
         [`${layout.dataDir}/grafana`, '755'],
         [`${layout.dataDir}/grafana-com-dashboards`, '755'],
@@ -71347,9 +71548,9 @@ function dirs(w) {
         // sticky, as /tmp: no user can delete or replace another's files there.
         [`${layout.logsDir}/app`, STICKY],
         [`${layout.logsDir}/nginx`, '755'],
-        [layout.secretsDir, '700'],
+        [layout.secretsDir, PRIVATE],
         ...(w.agent ? [[`${layout.dataDir}/prometheus-agent`, '755']] : []),
-        ...(w.receiverTls ? [[receiverTlsDir(layout), '700']] : []),
+        ...(w.receiverTls ? [[receiverTlsDir(layout), PRIVATE]] : []),
         ...(w.diskGuard ? [[diskGuardDir(layout), '755']] : []),
     ];
 }
@@ -71371,9 +71572,85 @@ function generated(w) {
 }
 /** Printed when the key is made for a Grafana that has run with the default key before. */
 const KEY_FOR_EXISTING_DB = '@secret-key-for-existing-db';
+/** Exit code of the directories script when it refuses the remote dir; it changed nothing. */
+const UNSAFE_EXIT = 7;
+const UNSAFE_TAG = '@unsafe-dir';
+const CHOOSE_OWN = 'Choose a remote-dir under directories no other user can change (e.g. ~/monitoring)';
+/**
+ * Shell functions that find where another user could reach the deploy's secrets, each finding
+ * handed to `unsafe` (defined by the caller): a directory on the way to the remote dir, as
+ * written or as resolved, that is neither root's nor the login user's, or that every user may
+ * write (its owner, or anyone, could put another directory or a link in the remote dir's place);
+ * a remote dir, secrets/ or receiver-tls/ that is not the login user's (or, for the last two, is
+ * a link); a file in those two that is a link (a new secret would be written where it points) or
+ * someone else's (a key someone else made is a key they know, and an existing key is kept).
+ */
+function safetyFunctions() {
+    return `md_me=$(id -u); md_login=$(id -un)
+md_uid() { stat -L -c %u -- "$1" 2>/dev/null || echo '?'; }
+md_user() { stat -L -c %U -- "$1" 2>/dev/null || echo 'a user the login user cannot see'; }
+md_mode() { stat -L -c %a -- "$1" 2>/dev/null || echo '?'; }
+md_way() {
+  md_u=$(md_uid "$1"); md_m=$(md_mode "$1")
+  if [ "$md_u" != 0 ] && [ "$md_u" != "$md_me" ]; then
+    unsafe "$1, on the way to remote-dir $2, belongs to $(md_user "$1"), neither root nor the login user $md_login: that user could put another directory or a link in the remote dir's place. ${CHOOSE_OWN}."; return 1
+  fi
+  case $md_m in *[2367]) unsafe "$1, on the way to remote-dir $2, is writable by every user (mode $md_m): any user could put another directory or a link in the remote dir's place. ${CHOOSE_OWN}, or make it writable by its owner only: sudo chmod o-w $1"; return 1 ;; esac
+}
+md_parents() {
+  md_p=$1; md_q=
+  while [ "$md_p" != / ]; do
+    md_p=\${md_p%/*}; md_p=\${md_p:-/}
+    [ -e "$md_p" ] || continue
+    md_way "$md_p" "$1" || return 1
+    # The nearest existing parent: the directories it resolves through, too.
+    if [ -z "$md_q" ]; then
+      md_q=$(cd -P -- "$md_p" && pwd -P) || return 1
+      while :; do md_way "$md_q" "$1" || return 1; [ "$md_q" = / ] && break; md_q=\${md_q%/*}; md_q=\${md_q:-/}; done
+    fi
+  done
+}
+md_own() {
+  [ -e "$1" ] || [ -L "$1" ] || return 0
+  if [ "$2" = private ] && [ -L "$1" ]; then unsafe "$1 is a symbolic link: the deploy's secrets would go where it points. Remove the link (rm $1) and deploy again."; return 1; fi
+  [ -d "$1" ] || { unsafe "$1 is not a directory. Move it away, or choose another remote-dir."; return 1; }
+  [ "$(md_uid "$1")" = "$md_me" ] || { unsafe "$1 belongs to $(md_user "$1"), not to $md_login, who deploys: its owner could read or replace the deploy's secrets. Make it $md_login's (sudo chown -R $md_login $1), or choose another remote-dir."; return 1; }
+}
+md_files() {
+  for md_f in "$1"/* "$1"/.[!.]* "$1"/..?*; do
+    [ -e "$md_f" ] || [ -L "$md_f" ] || continue
+    if [ -L "$md_f" ]; then unsafe "$md_f is a symbolic link: a secret written there would go where it points. Remove it (rm $md_f) and deploy again."; return 1; fi
+    [ "$(md_uid "$md_f")" = "$md_me" ] || { unsafe "$md_f belongs to $(md_user "$md_f"), not to $md_login: someone else made it, and a key someone else made is a key they know. Remove it (sudo rm $md_f) and deploy again: the deploy makes or uploads a new one."; return 1; }
+  done
+}`;
+}
+/** Runs every check of safetyFunctions on the remote dir, stopping at the first finding. */
+function safetyChecks(w) {
+    const [root, ...keyDirs] = privateDirs(w).map(shell_shq);
+    return [
+        `md_parents ${root}`,
+        `md_own ${root} root`,
+        ...keyDirs.flatMap((d) => [`md_own ${d} private`, `md_files ${d}`]),
+    ].join(' && ');
+}
+/** The findings the state script printed: each names the path, the danger and the fix. */
+function parseUnsafeDirs(out) {
+    return out
+        .split('\n')
+        .filter((l) => l.startsWith(`${UNSAFE_TAG} `))
+        .map((l) => l.slice(UNSAFE_TAG.length + 1));
+}
+function unsafeDirsError(findings) {
+    return new errors_DeployError(`The remote dir is not safe for the deploy's secrets; nothing was changed:\n${findings.map((f) => `  ${f}`).join('\n')}`);
+}
 /** Prints `@missing PATH` for each directory (or secret file) still to make, or to make sticky. */
 function dirsState(w) {
     return [
+        `unsafe() { echo ${UNSAFE_TAG} "$1"; }`,
+        safetyFunctions(),
+        `${safetyChecks(w)} || :`,
+        // Made by an older deploy, or by hand, with a looser mode: the directories script tightens it.
+        ...privateDirs(w).map((d) => `[ ! -d ${shell_shq(d)} ] || [ "$(md_mode ${shell_shq(d)})" = ${PRIVATE} ] || echo @missing ${shell_shq(d)}`),
         ...dirs(w).map(([d, mode]) => mode === STICKY
             ? `case "$(stat -c %a -- ${shell_shq(d)} 2>/dev/null)" in 777|'') echo @missing ${shell_shq(d)} ;; esac`
             : `[ -d ${shell_shq(d)} ] || echo @missing ${shell_shq(d)}`),
@@ -71383,27 +71660,37 @@ function dirsState(w) {
 }
 /** The script that makes what is missing (exported for the tests that run it). */
 function dirsScript(w) {
-    const db = `${w.layout.dataDir}/grafana/grafana.db`;
     return `set -e
 changed=
+unsafe() { echo "$1" >&2; exit ${UNSAFE_EXIT}; }
+${safetyFunctions()}
+${safetyChecks(w)}
 mk() { [ -d "$1" ] || { mkdir -p "$1"; chmod "$2" "$1"; changed="$changed $1"; }; }
 sticky() { if [ "$(stat -c %a -- "$1")" = 777 ]; then chmod +t "$1"; changed="$changed $1"; fi; }
-# A random secret, unreadable to others from its first byte; one that exists is never replaced.
-gen() { if [ ! -s "$1" ]; then (umask 077; head -c "$2" /dev/urandom | base64 | tr -d '/+=\\n' > "$1.tmp"); mv -f -- "$1.tmp" "$1"; changed="$changed $1"; fi; }
+private() { if [ "$(md_mode "$1")" != ${PRIVATE} ]; then chmod ${PRIVATE} "$1"; changed="$changed $1"; fi; }
+# A random secret, unreadable to others from its first byte (mktemp makes a new file of mode 600,
+# never one that is there); one that exists is never replaced.
+gen() { if [ ! -s "$1" ]; then t=$(mktemp "$1.XXXXXX"); head -c "$2" /dev/urandom | base64 | tr -d '/+=\\n' > "$t"; mv -f -- "$t" "$1"; changed="$changed $1"; fi; }
 ${dirs(w)
         .map(([d, mode]) => `mk ${shell_shq(d)} ${mode}${mode === STICKY ? `; sticky ${shell_shq(d)}` : ''}`)
         .join('\n')}
-${w.secretKey ? `[ -s ${shell_shq(secretKeyFile(w))} ] || [ ! -s ${shell_shq(db)} ] || echo ${KEY_FOR_EXISTING_DB}` : ''}
-${generated(w)
-        .map(([f, bytes]) => `gen ${shell_shq(f)} ${bytes}`)
+${privateDirs(w)
+        .map((d) => `private ${shell_shq(d)}`)
         .join('\n')}
-${seeds(w)
-        .map(([f, text]) => `[ -s ${shell_shq(f)} ] || { printf '%s\\n' ${shell_shq(text)} > ${shell_shq(f)}; chmod 644 ${shell_shq(f)}; changed="$changed ${f}"; }`)
-        .join('\n')}
+${secretFilesScript(w)}
 ${w.receiverTls ? certScript(w.layout, RECEIVER_TLS_NAME) : ''}
 echo "changed:$changed"
 ${w.receiverTls ? receiverCertState(w.layout) : ''}
 `;
+}
+/** Grafana's key and password made on the host, and the seed files services need first. */
+function secretFilesScript(w) {
+    const db = `${w.layout.dataDir}/grafana/grafana.db`;
+    return [
+        w.secretKey ? `[ -s ${shell_shq(secretKeyFile(w))} ] || [ ! -s ${shell_shq(db)} ] || echo ${KEY_FOR_EXISTING_DB}` : '',
+        ...generated(w).map(([f, bytes]) => `gen ${shell_shq(f)} ${bytes}`),
+        ...seeds(w).map(([f, text]) => `[ -s ${shell_shq(f)} ] || { printf '%s\\n' ${shell_shq(text)} > ${shell_shq(f)}; chmod 644 ${shell_shq(f)}; changed="$changed ${f}"; }`),
+    ].join('\n');
 }
 async function ensureDirs(remote, w, missing) {
     if (!missing.length)
@@ -71412,7 +71699,9 @@ async function ensureDirs(remote, w, missing) {
         what: `Preparing ${w.layout.root}`,
         explain: (r) => r.code === 6
             ? new errors_DeployError(`The receiver's TLS certificate could not be made on the host: ${r.stderr.trim()}.`, 'install openssl on the host, or set receiver-tls: false (plain HTTP, only on a private network).')
-            : undefined,
+            : r.code === UNSAFE_EXIT
+                ? unsafeDirsError([r.stderr.trim()])
+                : undefined,
     });
     const made = (/changed:(.*)/.exec(out)?.[1] ?? '').trim();
     const secrets = generated(w)
@@ -77897,6 +78186,777 @@ function formatFinding(f) {
     return `${f.file}:${f.line}: ${f.severity} [${f.rule}] ${f.message}`;
 }
 
+;// CONCATENATED MODULE: ./src/settings/exposure.ts
+// What the stack exposes on the network. The push path between agents and the central receiver:
+// the push password crosses the network on every request, so it goes over TLS unless the user
+// says otherwise (receiver-tls: false) and the network is one they can call private; and it is
+// long enough that no guessing reaches it. Grafana: its login, in plain HTTP, wherever
+// grafana-bind publishes it.
+
+
+/** bcrypt slows guesses against a stolen htpasswd; against the receiver itself length is what counts. */
+const PUSH_PASSWORD_MIN = 16;
+/** push-password: long enough, and one line (it is a header value and a file the agents read). */
+function pushPasswordProblem(password) {
+    if (password === undefined)
+        return undefined;
+    if ([...password].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f))
+        return 'push-password: holds a control character (a newline?); it must be one line of printable characters';
+    if ([...password].length < PUSH_PASSWORD_MIN)
+        return `push-password: must be at least ${PUSH_PASSWORD_MIN} characters (it has ${[...password].length}); make one with \`openssl rand -base64 24\``;
+    return undefined;
+}
+const exposure_LOOPBACK = new external_node_net_.BlockList();
+exposure_LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+exposure_LOOPBACK.addAddress('::1', 'ipv6');
+/** RFC 1918, carrier-grade NAT (RFC 6598) and unique local IPv6 (RFC 4193): not routed on the internet. */
+const exposure_PRIVATE = new external_node_net_.BlockList();
+exposure_PRIVATE.addSubnet('10.0.0.0', 8, 'ipv4');
+exposure_PRIVATE.addSubnet('172.16.0.0', 12, 'ipv4');
+exposure_PRIVATE.addSubnet('192.168.0.0', 16, 'ipv4');
+exposure_PRIVATE.addSubnet('100.64.0.0', 10, 'ipv4');
+exposure_PRIVATE.addSubnet('fc00::', 7, 'ipv6');
+/** Who can reach an address a port is published on. */
+function addressReach(address) {
+    const bare = address.replace(/^\[|\]$/g, '');
+    const family = (0,external_node_net_.isIP)(bare) === 6 ? 'ipv6' : 'ipv4';
+    if (bare === '0.0.0.0' || bare === '::')
+        return 'every address';
+    if (exposure_LOOPBACK.check(bare, family) || bare.toLowerCase() === 'localhost')
+        return 'loopback';
+    if ((0,external_node_net_.isIP)(bare) && exposure_PRIVATE.check(bare, family))
+        return 'private';
+    return 'public';
+}
+const TLS_FIX = 'leave receiver-tls at auto (TLS with a certificate made on the host, which agents pin)';
+/** Plain HTTP where the push password would cross a network that is not private: refused. */
+function plainHttpProblems(p) {
+    const out = [];
+    const reach = addressReach(p.receiverBind);
+    if (p.receiverRuns && p.receiverTls === 'off' && (reach === 'every address' || reach === 'public'))
+        out.push(`receiver-tls: false serves the receiver in plain HTTP, and receiver-bind ${p.receiverBind} publishes it on ${reach === 'public' ? 'a public address' : 'every address of the host'}: the push password would cross the internet in clear. ${capitalized(TLS_FIX)}, or set receiver-bind to the host's private address (10.x, 172.16-31.x, 192.168.x) or 127.0.0.1`);
+    if (p.receiverTls === 'off')
+        return out;
+    for (const [input, url] of Object.entries(p.agentUrls)) {
+        if (!url || !plainToAnotherHost(url))
+            continue;
+        out.push(`${input}: ${shown(withoutUserinfo(url))} is plain HTTP to another host: the push (or query) password would cross the network in clear. Use https:// (with push-ca for a self-signed certificate such as a monitoring-deploy receiver's), or set receiver-tls: false to send in plain HTTP on purpose, on a private network only`);
+    }
+    return out;
+}
+/** What plain HTTP the user chose (receiver-tls: false), said in the job log on every deploy. */
+function plainHttpWarnings(p) {
+    if (p.receiverTls !== 'off')
+        return [];
+    const out = [];
+    if (p.receiverRuns && addressReach(p.receiverBind) !== 'loopback')
+        out.push(`The receiver speaks plain HTTP on ${p.receiverBind}:${p.receiverPort} (receiver-tls: false): the push password crosses that network in clear, and whoever reads it there can push. To close it, ${TLS_FIX}.`);
+    const plain = Object.entries(p.agentUrls).filter(([, url]) => url && plainToAnotherHost(url));
+    if (plain.length)
+        out.push(`${plain.map(([input]) => input).join(', ')}: plain HTTP to another host (receiver-tls: false): the push password crosses the network in clear. To close it, use https:// URLs.`);
+    return out;
+}
+function plainToAnotherHost(url) {
+    if (!URL.canParse(url))
+        return false;
+    const u = new URL(url);
+    return u.protocol === 'http:' && addressReach(u.hostname) !== 'loopback';
+}
+function capitalized(s) {
+    return s.charAt(0).toUpperCase() + s.slice(1);
+}
+/** Grafana published beyond the host in plain HTTP: its admin login crosses the network in clear. */
+function grafanaExposureWarning(bind) {
+    const reach = addressReach(bind);
+    if (reach === 'loopback')
+        return undefined;
+    const where = reach === 'every address' ? 'on every address of the host' : `on ${bind}`;
+    return `Grafana is published ${where} (grafana-bind: ${bind}) in plain HTTP: its admin login and session cross the network in clear, and Docker's published ports bypass ufw. To close it, set grafana-bind: 127.0.0.1 and reach Grafana through an SSH tunnel (ssh -L 3000:127.0.0.1:3000 user@host, then http://127.0.0.1:3000) or a TLS proxy on the host.`;
+}
+
+;// CONCATENATED MODULE: ./src/settings/inputs.ts
+// The action's whole interface in one place. action.yml, the CLI's flags and the README's table
+// are checked against this list by tests, so the three cannot drift apart.
+
+const INPUTS = [
+    // run
+    {
+        name: 'command',
+        group: 'run',
+        default: 'deploy',
+        description: 'deploy, or check: connect, run the read-only preflight and the health gate (a watchdog): it changes nothing but its own canary log lines and its note of the containers it saw.',
+    },
+    // connection
+    {
+        name: 'host',
+        group: 'connection',
+        description: 'Address of the server to deploy to. Required, unless the hosts input names several.',
+    },
+    { name: 'port', group: 'connection', default: '22', description: 'SSH port.' },
+    { name: 'username', group: 'connection', required: true, description: 'SSH login user (e.g. ec2-user, ubuntu).' },
+    {
+        name: 'ssh-key',
+        group: 'connection',
+        required: true,
+        secret: true,
+        description: 'Private key (OpenSSH or PEM text) for the login user. Pass it from a secret.',
+    },
+    {
+        name: 'ssh-key-passphrase',
+        group: 'connection',
+        secret: true,
+        description: 'Passphrase of ssh-key, if it has one. Pass it from a secret.',
+    },
+    {
+        name: 'host-fingerprint',
+        group: 'connection',
+        description: 'Expected host key fingerprint(s), `SHA256:…`, one per line or comma-separated. Get it from a trusted machine: `ssh-keyscan HOST | ssh-keygen -lf -`.',
+    },
+    {
+        name: 'known-hosts',
+        group: 'connection',
+        description: 'known_hosts lines for the host (plain or hashed; `[host]:port` for a non-22 port).',
+    },
+    {
+        name: 'insecure-skip-host-key-check',
+        group: 'connection',
+        default: 'false',
+        description: 'Accept any host key. Only for throwaway hosts: it allows a man in the middle.',
+    },
+    {
+        name: 'host-name',
+        group: 'connection',
+        description: 'Name of this host in the `host` label of its metrics and logs, in messages and in the summary. Default: host.',
+    },
+    {
+        name: 'connect-timeout',
+        group: 'connection',
+        default: '30s',
+        description: 'Deadline for the SSH connection and handshake (e.g. 30s, 2m).',
+    },
+    // stack
+    {
+        name: 'stack-dir',
+        group: 'stack',
+        description: "Directory with the two compose files and configs. Default: the action's bundled stack (compose/).",
+    },
+    {
+        name: 'remote-dir',
+        group: 'stack',
+        default: '~/monitoring',
+        description: "Where the stack lives on the host: a directory of its own (e.g. under ~/, /opt, /srv, /mnt or /var/lib), not under /tmp, /etc, /usr, /dev, /run, Docker's state or a home's hidden directories. Made the login user's, mode 700; refused if another user owns or may write a directory on the way to it.",
+    },
+    {
+        name: 'network',
+        group: 'stack',
+        default: 'monitoring',
+        description: 'Name of the external bridge network both stacks share (created if missing).',
+    },
+    {
+        name: 'stacks',
+        group: 'stack',
+        description: 'Which stacks to run: app (docker-compose-dev.yml), monitoring (docker-compose-dev-monitoring.yml), agent (docker-compose-agent.yml). Default: app,monitoring; app,agent for role agent.',
+    },
+    { name: 'app-image', group: 'stack', description: 'Image of your Spring Boot app (the `server` service).' },
+    {
+        name: 'app-metrics-port',
+        group: 'stack',
+        default: '19021',
+        description: "Actuator's private management port (management.server.port).",
+    },
+    {
+        name: 'app-metrics-path',
+        group: 'stack',
+        default: '/myendpoint/prometheus',
+        description: "Actuator's Prometheus path (management.endpoints.web.base-path + /prometheus).",
+    },
+    {
+        name: 'app-logs-dir',
+        group: 'stack',
+        default: '/app/logs',
+        description: 'Directory inside the app container where Logback writes its files.',
+    },
+    {
+        name: 'images',
+        group: 'stack',
+        description: 'Image overrides, one `service=image` per line (e.g. for a registry mirror).',
+    },
+    {
+        name: 'pull',
+        group: 'stack',
+        default: 'missing',
+        description: 'Image pull policy: missing, always or never.',
+    },
+    {
+        name: 'log-agent',
+        group: 'stack',
+        default: DEFAULT_LOG_AGENT,
+        description: `Log shipper: ${LOG_AGENTS.map((a) => `${a.name}${a.endOfLife ? ` (end of life since ${a.endOfLife.since})` : ''}`).join(' or ')}.`,
+    },
+    // agents
+    {
+        name: 'role',
+        group: 'agents',
+        default: 'monitoring',
+        description: 'monitoring: the central stack (Prometheus, Loki, Grafana). agent: only node-exporter, Prometheus in agent mode and the log agent, sending to remote-write-url and loki-push-url.',
+    },
+    {
+        name: 'hosts',
+        group: 'agents',
+        description: 'Several hosts in one run, one per line: `name=NAME role=monitoring|agent host=ADDRESS [port=22] [user=USER] [fingerprint=SHA256:…] [address=PRIVATE_ADDRESS]` (address: where agents reach the monitoring host). Other inputs apply to all; host, role and host-name are then not used.',
+    },
+    {
+        name: 'parallel',
+        group: 'agents',
+        default: '3',
+        description: 'With hosts: how many hosts are deployed at the same time.',
+    },
+    {
+        name: 'accept-agents',
+        group: 'agents',
+        default: 'false',
+        description: "Central stack: accept agents' remote write and Loki push on receiver-port, behind nginx basic auth (push-username / push-password).",
+    },
+    {
+        name: 'receiver-port',
+        group: 'agents',
+        default: '9095',
+        description: 'Central stack: the port the authenticated receiver publishes (open it only to the agent hosts).',
+    },
+    {
+        name: 'receiver-bind',
+        group: 'agents',
+        default: '0.0.0.0',
+        description: "Central stack: the host address the receiver listens on (e.g. the host's private address).",
+    },
+    {
+        name: 'receiver-tls',
+        group: 'agents',
+        default: 'auto',
+        description: 'TLS on the push path. auto (the same as true): the central receiver speaks TLS with a self-signed certificate made on the host (agents deployed in the same run pin it; agents deployed on their own need it as push-ca), and agents send only to https:// or loopback URLs. false: plain HTTP on purpose, the push password in clear: the receiver-bind must then be a loopback or private address, and agents may use http:// URLs (the deploy warns).',
+    },
+    {
+        name: 'push-ca',
+        group: 'agents',
+        description: "Agent: the certificate (PEM) to trust for remote-write-url and loki-push-url, e.g. the central receiver's (~/monitoring/receiver-tls/receiver.crt on that host). With the hosts input: taken from the monitoring host.",
+    },
+    {
+        name: 'remote-write-url',
+        group: 'agents',
+        description: 'Agent: Prometheus remote-write endpoint (our central receiver, Mimir, Thanos Receive, VictoriaMetrics, Grafana Cloud). With hosts: derived from the monitoring host.',
+    },
+    {
+        name: 'loki-push-url',
+        group: 'agents',
+        description: 'Agent: Loki push endpoint (`…/loki/api/v1/push`). With hosts: derived from the monitoring host.',
+    },
+    {
+        name: 'push-username',
+        group: 'agents',
+        default: 'agent',
+        description: 'Basic-auth user for remote write and Loki push (agents send it; the central receiver checks it).',
+    },
+    {
+        name: 'push-password',
+        group: 'agents',
+        secret: true,
+        description: 'Basic-auth password for remote write and Loki push. Pass it from a secret.',
+    },
+    {
+        name: 'metrics-query-url',
+        group: 'agents',
+        description: 'Agent: where its metrics can be read back, the Prometheus-compatible instant-query endpoint itself (`…/api/v1/query`: VictoriaMetrics `http://vm:8428/api/v1/query` or `http://vmselect:8481/select/0/prometheus/api/v1/query`, Mimir `…/prometheus/api/v1/query`, Grafana Cloud `…/api/prom/api/v1/query`). Asked from the agent host; the gate then passes only when the `up` series of every target it scrapes is 1 there.',
+    },
+    {
+        name: 'logs-query-url',
+        group: 'agents',
+        description: "Agent: where its logs can be read back, Loki's `…/loki/api/v1/query_range`. Asked from the agent host; the gate then passes only when this run's canary line of every log job is found there.",
+    },
+    {
+        name: 'query-username',
+        group: 'agents',
+        description: 'Basic-auth user for metrics-query-url and logs-query-url. Default: push-username.',
+    },
+    {
+        name: 'query-password',
+        group: 'agents',
+        secret: true,
+        description: 'Basic-auth password for metrics-query-url and logs-query-url (a user:password@ in a query URL wins for that URL). Default: push-password. Pass it from a secret.',
+    },
+    // grafana
+    {
+        name: 'grafana-admin-password',
+        group: 'grafana',
+        secret: true,
+        description: "Grafana's admin password. Pass it from a secret.",
+    },
+    {
+        name: 'grafana-bind',
+        group: 'grafana',
+        default: '0.0.0.0',
+        description: "The host address Grafana's port 3000 is published on. 0.0.0.0 (every address, as the blog post has it) serves its login in plain HTTP to the network, and Docker's published ports bypass ufw: the deploy warns. 127.0.0.1 keeps it on the host: reach it through an SSH tunnel (`ssh -L 3000:127.0.0.1:3000 user@host`) or a TLS proxy on the host.",
+    },
+    {
+        name: 'discord-webhook-url',
+        group: 'grafana',
+        secret: true,
+        description: 'Discord webhook for alerts. Pass it from a secret. Without it, alerts have no Discord contact point. The deploy checks from the host, before changing anything, that the webhook exists and that the host reaches it.',
+    },
+    {
+        name: 'discord-test-notification',
+        group: 'grafana',
+        default: 'false',
+        description: 'After the health gate passes, have Grafana send one test notification through its Discord contact point (needs discord-webhook-url), as proof that alerts reach the channel.',
+    },
+    {
+        name: 'cpu-alert-threshold',
+        group: 'grafana',
+        default: '70',
+        description: 'Alert when host CPU use stays above this percentage for 5 minutes.',
+    },
+    {
+        name: 'grafana-dashboards',
+        group: 'grafana',
+        default: '1860,19004',
+        description: 'grafana.com dashboard ids to import at deploy time (comma-separated; `none` for none).',
+    },
+    // host
+    {
+        name: 'swap-size',
+        group: 'host',
+        default: '2G',
+        description: 'Ensure at least this much active swap (e.g. 2G, 512M); 0 leaves swap alone.',
+    },
+    {
+        name: 'logs-disk-budget',
+        group: 'host',
+        default: 'auto',
+        description: 'Most disk Loki may take (e.g. 2G): its ingestion rate is limited to what retention can keep within it, and near it the oldest logs go first. auto: 10% of the disk Docker keeps its volumes on, from 256M to 10G.',
+    },
+    {
+        name: 'metrics-disk-budget',
+        group: 'host',
+        default: 'auto',
+        description: 'Most disk Prometheus may take (its retention size, WAL included; e.g. 1G); the oldest data goes first. auto: 8% of the disk Docker keeps its volumes on, from 256M to 4G.',
+    },
+    {
+        name: 'app-logs-disk-budget',
+        group: 'host',
+        default: '256M',
+        description: "Disk your app's log files may take in logs/app (bound them with Logback's rolling policy); more is warned about, never deleted.",
+    },
+    // gate
+    {
+        name: 'health-timeout',
+        group: 'gate',
+        default: '180s',
+        description: "How long the health gate waits for every target to be up. A rollback's gate waits at least 60s: Prometheus, restarted, scrapes each target only once its first interval comes round.",
+    },
+    {
+        name: 'rollback',
+        group: 'gate',
+        default: 'true',
+        description: 'Restore the previous release when the health gate fails.',
+    },
+    {
+        name: 'lock-timeout',
+        group: 'gate',
+        default: '10m',
+        description: 'How long to wait for another deploy to the same host to finish.',
+    },
+    // notify
+    {
+        name: 'notify-on',
+        group: 'notify',
+        description: 'When to post to discord-webhook-url from the runner: failure (one message per outage, one when resolved) or never. Default: failure for check, never for deploy.',
+    },
+];
+const OUTPUTS = [
+    { name: 'changed', description: 'true when the deploy changed anything on the host.' },
+    { name: 'restarted', description: 'Comma-separated services that were (re)started.' },
+    { name: 'release', description: 'Id of the release now on the host.' },
+    { name: 'targets', description: 'JSON array of Prometheus targets with their health.' },
+    { name: 'grafana-url', description: 'URL of Grafana on the host.' },
+    { name: 'hosts', description: 'With the hosts input: JSON array, one entry per host (name, role, ok, error).' },
+    {
+        name: 'problems',
+        description: 'JSON array of what is wrong (empty when healthy); set by check and by a failed run.',
+    },
+    {
+        name: 'state-changed',
+        description: 'true when the watchdog state (outage begun or resolved) changed in this run.',
+    },
+];
+
+;// CONCATENATED MODULE: ./src/settings/settings.ts
+// Every input is read and validated here, once, into a typed Settings object. The action and
+// the CLI both hand their raw values (strings, as action.yml would pass them) to readSettings.
+
+
+
+
+
+class SettingsError extends Error {
+    problems;
+    constructor(problems) {
+        super(problems.length === 1 ? `Invalid input: ${problems[0]}` : `Invalid inputs:\n  - ${problems.join('\n  - ')}`);
+        this.problems = problems;
+        this.name = 'SettingsError';
+    }
+}
+const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
+const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+// Limits a careless value cannot pass: at most minutes to connect, an hour for the gate, hours
+// for another deploy's lock; swap beyond 64G is a typo on the hosts this is for.
+const SECOND = 1000;
+const CONNECT_TIMEOUT = { min: SECOND, max: 10 * 60 * SECOND };
+const HEALTH_TIMEOUT = { min: SECOND, max: 60 * 60 * SECOND };
+const LOCK_TIMEOUT = { min: SECOND, max: 6 * 60 * 60 * SECOND };
+const SWAP_SIZE = { min: 1024 ** 2, max: 64 * 1024 ** 3, zero: 'leave swap alone' };
+// A budget under 32M leaves Loki or Prometheus no room to work; over 1T is a typo on these hosts.
+const DISK_BUDGET = { min: 32 * 1024 ** 2, max: 1024 ** 4 };
+function parseBudget(value, input) {
+    if (value.trim().toLowerCase() === 'auto')
+        return 'auto';
+    try {
+        return parseSize(value, input, DISK_BUDGET);
+    }
+    catch (e) {
+        throw new Error(`${e.message.replace(/\)?$/, (end) => (end ? '; or auto)' : ', or auto'))}`);
+    }
+}
+/** Required inputs that have no value. */
+function missingRequired(raw) {
+    return INPUTS.filter((i) => i.required && !raw[i.name]?.trim()).map((i) => i.name);
+}
+const PLAN_HOST = 'dev-server';
+function inputReader(raw) {
+    const problems = [];
+    const value = (name) => {
+        const given = raw[name];
+        if (given !== undefined && given.trim() !== '')
+            return given;
+        return INPUTS.find((i) => i.name === name)?.default ?? '';
+    };
+    const optional = (name) => value(name).trim() || undefined;
+    const attempt = (fn, fallback) => {
+        try {
+            return fn();
+        }
+        catch (e) {
+            if (e instanceof SettingsError)
+                problems.push(...e.problems);
+            else
+                problems.push(e.message);
+            return fallback;
+        }
+    };
+    const optionalParsed = (name, parse) => {
+        const v = optional(name);
+        return v && attempt(() => parse(v, name), v);
+    };
+    return { raw, problems, value, optional, attempt, optionalParsed };
+}
+function readSettings(raw, options = {}) {
+    const needsConnection = options.needsConnection ?? true;
+    const r = inputReader(raw);
+    const { value, attempt } = r;
+    // With the hosts input, each line names its host.
+    const missing = needsConnection
+        ? [...(raw.host?.trim() || raw.hosts?.trim() ? [] : ['host']), ...missingRequired(raw)]
+        : [];
+    if (missing.length)
+        r.problems.push(`missing required input${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`);
+    const { role, stacks } = readRoleAndStacks(r);
+    const command = attempt(() => parseChoice(value('command'), 'command', ['deploy', 'check']), 'deploy');
+    const connection = readConnection(r, needsConnection);
+    const givenHostName = value('host-name').trim();
+    const settings = {
+        command,
+        // A bad host is reported as host; host-name then has no default to blame.
+        hostName: givenHostName ? attempt(() => parseHostName(givenHostName, 'host-name'), '') : connection.host,
+        notifyOn: attempt(() => parseChoice(value('notify-on') || (command === 'check' ? 'failure' : 'never'), 'notify-on', [
+            'failure',
+            'never',
+        ]), 'never'),
+        connection,
+        stack: readStack(r, stacks, connection.username),
+        agents: readAgents(r, role),
+        hosts: attempt(() => parseHosts(value('hosts'), { remoteDir: value('remote-dir') }), []),
+        parallel: attempt(() => parseInteger(value('parallel'), 'parallel', 1, 20), 3),
+        grafana: readGrafana(r),
+        swapBytes: attempt(() => parseSize(value('swap-size'), 'swap-size', SWAP_SIZE), 0),
+        disk: readDisk(r),
+        healthTimeoutMs: attempt(() => parseDuration(value('health-timeout'), 'health-timeout', HEALTH_TIMEOUT), 180_000),
+        rollback: attempt(() => parseBoolean(value('rollback'), 'rollback'), true),
+        lockTimeoutMs: attempt(() => parseDuration(value('lock-timeout'), 'lock-timeout', LOCK_TIMEOUT), 600_000),
+        secrets: secretValues(raw),
+    };
+    if (needsConnection &&
+        !missing.includes('ssh-key') &&
+        !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(connection.privateKey))
+        r.problems.push('ssh-key: this is not a private key (expected a -----BEGIN … PRIVATE KEY----- block; pass the private key, not the .pub file)');
+    r.problems.push(...agentProblems(settings, needsConnection));
+    if (r.problems.length)
+        throw new SettingsError(r.problems);
+    return settings;
+}
+function readRoleAndStacks({ raw, problems, value, attempt }) {
+    const role = attempt(() => parseChoice(value('role'), 'role', ['monitoring', 'agent']), 'monitoring');
+    const stacks = attempt(() => parseList(value('stacks') || (role === 'agent' ? 'app,agent' : 'app,monitoring')).map((s) => parseChoice(s, 'stacks', ['app', 'monitoring', 'agent'])), []);
+    if (raw.stacks !== undefined && stacks.length === 0 && !problems.some((p) => p.startsWith('stacks'))) {
+        problems.push('stacks: name at least one of app, monitoring, agent');
+    }
+    const wrongStack = role === 'agent' ? 'monitoring' : 'agent';
+    if (stacks.includes(wrongStack))
+        problems.push(`stacks: "${wrongStack}" does not run on a ${role} host (role: ${role})`);
+    return { role, stacks };
+}
+function readConnection({ raw, value, attempt }, needsConnection) {
+    const hostKey = attempt(() => hostKeyPolicy(value), { kind: 'unpinned' });
+    const givenHost = value('host').trim();
+    const givenUser = value('username').trim();
+    return {
+        host: givenHost ? attempt(() => parseHost(givenHost, 'host'), '') : needsConnection ? '' : PLAN_HOST,
+        port: attempt(() => parsePort(value('port'), 'port'), 22),
+        username: givenUser ? attempt(() => parseUserName(givenUser, 'username'), '') : '',
+        privateKey: normalizeKey(value('ssh-key')),
+        passphrase: raw['ssh-key-passphrase'] || undefined,
+        hostKey,
+        connectTimeoutMs: attempt(() => parseDuration(value('connect-timeout'), 'connect-timeout', CONNECT_TIMEOUT), 30_000),
+    };
+}
+function readStack(r, stacks, username) {
+    const { value, attempt, optionalParsed } = r;
+    const network = value('network').trim();
+    if (!NETWORK_NAME.test(network))
+        r.problems.push(`network: ${shown(network)} is not a valid Docker network name (letters, digits and _ . -, starting with a letter or digit)`);
+    return {
+        stackDir: optionalParsed('stack-dir', parseLocalDir),
+        remoteDir: attempt(() => parseRemoteDir(value('remote-dir'), 'remote-dir', username), '~/monitoring'),
+        network,
+        stacks,
+        appImage: optionalParsed('app-image', parseImage),
+        appMetricsPort: attempt(() => parsePort(value('app-metrics-port'), 'app-metrics-port'), 19021),
+        appMetricsPath: attempt(() => parseUrlPath(value('app-metrics-path'), 'app-metrics-path'), '/'),
+        appLogsDir: attempt(() => parseContainerDir(value('app-logs-dir'), 'app-logs-dir'), '/app/logs'),
+        images: attempt(() => parseImageOverrides(value('images'), 'images'), {}),
+        pull: attempt(() => parseChoice(value('pull'), 'pull', ['missing', 'always', 'never']), 'missing'),
+        logAgent: attempt(() => parseChoice(value('log-agent'), 'log-agent', LOG_AGENT_NAMES), DEFAULT_LOG_AGENT),
+    };
+}
+function readAgents({ raw, value, optional, attempt, optionalParsed }, role) {
+    return {
+        role,
+        acceptAgents: attempt(() => parseBoolean(value('accept-agents'), 'accept-agents'), false),
+        // auto is TLS: a receiver in plain HTTP must be asked for (receiver-tls: false).
+        receiverTls: attempt(() => parseChoice(value('receiver-tls'), 'receiver-tls', ['auto', 'true', 'false']) === 'false'
+            ? 'off'
+            : 'on', 'on'),
+        pushCa: attempt(() => parseCertificate(optional('push-ca'), 'push-ca'), undefined),
+        receiverPort: attempt(() => parsePort(value('receiver-port'), 'receiver-port'), 9095),
+        receiverBind: attempt(() => parseIpAddress(value('receiver-bind'), 'receiver-bind'), '0.0.0.0'),
+        remoteWriteUrl: optionalParsed('remote-write-url', parseHttpUrl),
+        lokiPushUrl: optionalParsed('loki-push-url', parseHttpUrl),
+        pushUsername: attempt(() => parsePushUsername(value('push-username'), 'push-username'), 'agent'),
+        pushPassword: raw['push-password'] || undefined,
+        metricsQueryUrl: optionalParsed('metrics-query-url', (v, i) => parseQueryUrl(v, i, 'metrics')),
+        logsQueryUrl: optionalParsed('logs-query-url', (v, i) => parseQueryUrl(v, i, 'logs')),
+        queryUsername: optionalParsed('query-username', parsePushUsername),
+        queryPassword: raw['query-password'] || undefined,
+    };
+}
+function readGrafana({ raw, value, attempt, optionalParsed }) {
+    return {
+        bind: attempt(() => parseIpAddress(value('grafana-bind'), 'grafana-bind'), '0.0.0.0'),
+        adminPassword: raw['grafana-admin-password'] || undefined,
+        discordWebhookUrl: optionalParsed('discord-webhook-url', parseWebhookUrl),
+        discordTestNotification: attempt(() => parseBoolean(value('discord-test-notification'), 'discord-test-notification'), false),
+        cpuAlertThreshold: attempt(() => parseInteger(value('cpu-alert-threshold'), 'cpu-alert-threshold', 1, 100), 70),
+        dashboards: attempt(() => parseList(value('grafana-dashboards'))
+            .filter((id) => id.toLowerCase() !== 'none')
+            .map((id) => {
+            if (!/^[0-9]{1,9}$/.test(id) || Number(id) === 0)
+                throw new Error(`grafana-dashboards: ${shown(id)} is not a grafana.com dashboard id`);
+            return Number(id);
+        }), []),
+    };
+}
+function readDisk({ value, attempt }) {
+    return {
+        logsBudget: attempt(() => parseBudget(value('logs-disk-budget'), 'logs-disk-budget'), 'auto'),
+        metricsBudget: attempt(() => parseBudget(value('metrics-disk-budget'), 'metrics-disk-budget'), 'auto'),
+        appLogsBudget: attempt(() => parseSize(value('app-logs-disk-budget'), 'app-logs-disk-budget', DISK_BUDGET), 256 * 1024 ** 2),
+    };
+}
+/** What role, stacks, URLs and credentials must agree on. */
+function agentProblems(s, needsConnection) {
+    const a = s.agents;
+    const out = [];
+    if (a.acceptAgents && !a.pushPassword)
+        out.push('accept-agents: needs push-password (from a secret): the receiver never accepts writes without auth');
+    const weak = pushPasswordProblem(a.pushPassword);
+    if (weak)
+        out.push(weak);
+    out.push(...plainHttpProblems(pushPath(s)));
+    if (s.hosts.length && s.command === 'check')
+        out.push('hosts: command check watches one host; run one check per host (a matrix job)');
+    if (s.hosts.length) {
+        const central = s.hosts.find((h) => h.role === 'monitoring');
+        const agents = s.hosts.filter((h) => h.role === 'agent');
+        if (agents.length && !central && (!a.remoteWriteUrl || !a.lokiPushUrl))
+            out.push('hosts: agents without a role=monitoring host need remote-write-url and loki-push-url');
+        if (agents.length && central && !a.pushPassword)
+            out.push('hosts: agents sending to the monitoring host need push-password (from a secret)');
+    }
+    else if (a.role === 'agent' && needsConnection && (!a.remoteWriteUrl || !a.lokiPushUrl)) {
+        out.push('role agent needs remote-write-url and loki-push-url (where its metrics and logs go)');
+    }
+    const anyAgent = s.hosts.length ? s.hosts.some((h) => h.role === 'agent') : a.role === 'agent';
+    const queryInputs = [
+        ...(a.metricsQueryUrl ? ['metrics-query-url'] : []),
+        ...(a.logsQueryUrl ? ['logs-query-url'] : []),
+    ];
+    if (queryInputs.length && !anyAgent)
+        out.push(`${queryInputs.join(', ')}: only an agent's data is read back there (role: agent, or role=agent lines in hosts)`);
+    return out;
+}
+/** Whether the central receiver runs in this run: on the one host, or on the hosts input's monitoring host. */
+function receiverRuns(s) {
+    const { agents } = s;
+    if (!s.hosts.length)
+        return agents.acceptAgents && agents.role === 'monitoring' && s.stack.stacks.includes('monitoring');
+    return (s.hosts.some((h) => h.role === 'monitoring') && (agents.acceptAgents || s.hosts.some((h) => h.role === 'agent')));
+}
+/** The push path of a run: what its receiver publishes, and the URLs its agents were given. */
+function pushPath(s) {
+    const a = s.agents;
+    const anyAgent = s.hosts.length ? s.hosts.some((h) => h.role === 'agent') : a.role === 'agent';
+    return {
+        receiverRuns: receiverRuns(s),
+        receiverTls: a.receiverTls,
+        receiverBind: a.receiverBind,
+        receiverPort: a.receiverPort,
+        agentUrls: anyAgent
+            ? {
+                'remote-write-url': a.remoteWriteUrl,
+                'loki-push-url': a.lokiPushUrl,
+                'metrics-query-url': a.metricsQueryUrl,
+                'logs-query-url': a.logsQueryUrl,
+            }
+            : {},
+    };
+}
+/**
+ * The hosts input: `name=… role=… host=… [port=…] [user=…] [fingerprint=…] [address=…]` per line.
+ * With remoteDir, a line's user= must not have it as their home either.
+ */
+function parseHosts(text, options = {}) {
+    const entries = [];
+    for (const [i, raw] of text.split('\n').entries()) {
+        const line = raw.replace(/#.*/, '').trim();
+        if (!line)
+            continue;
+        const where = `hosts line ${i + 1}`;
+        const kv = {};
+        for (const token of line.split(/\s+/)) {
+            const m = /^([a-z]+)=(.+)$/.exec(token);
+            if (!m?.[1] || !m[2])
+                throw new Error(`${where}: ${shown(token)} is not key=value`);
+            if (!['name', 'role', 'host', 'port', 'user', 'fingerprint', 'address'].includes(m[1]))
+                throw new Error(`${where}: unknown key "${m[1]}" (name, role, host, port, user, fingerprint, address)`);
+            // The last of two values would win silently: which one was meant is the user's call.
+            if (m[1] in kv)
+                throw new Error(`${where}: key "${m[1]}" is given twice`);
+            kv[m[1]] = m[2];
+        }
+        if (!kv.name || !kv.host || !kv.role)
+            throw new Error(`${where}: needs name=, role= and host=`);
+        parseHostName(kv.name, `${where}: name`);
+        // (A remote-dir bad for everyone is reported once, as remote-dir.)
+        if (kv.user && options.remoteDir && succeeds(() => parseRemoteDir(options.remoteDir ?? '', 'remote-dir', '')))
+            parseRemoteDir(options.remoteDir, `${where}: remote-dir`, kv.user);
+        if (kv.fingerprint && !FINGERPRINT.test(kv.fingerprint))
+            throw new Error(`${where}: fingerprint ${shown(kv.fingerprint)} is not SHA256:… as ssh-keygen -lf prints`);
+        entries.push({
+            name: kv.name,
+            role: parseChoice(kv.role, `${where}: role`, ['monitoring', 'agent']),
+            host: parseHost(kv.host, `${where}: host`),
+            port: kv.port ? parsePort(kv.port, `${where}: port`) : undefined,
+            user: kv.user ? parseUserName(kv.user, `${where}: user`) : undefined,
+            fingerprint: kv.fingerprint,
+            address: kv.address ? parseHost(kv.address, `${where}: address`) : undefined,
+        });
+    }
+    const names = entries.map((e) => e.name);
+    const dup = names.find((n, i) => names.indexOf(n) !== i);
+    if (dup)
+        throw new Error(`hosts: the name "${dup}" is used twice`);
+    if (entries.length && entries.filter((e) => e.role === 'monitoring').length > 1)
+        throw new Error('hosts: at most one host has role=monitoring (the central stack agents send to)');
+    return entries;
+}
+function succeeds(fn) {
+    try {
+        fn();
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+function hostKeyPolicy(value) {
+    const fingerprints = parseList(value('host-fingerprint'));
+    const knownHosts = value('known-hosts').trim();
+    const skip = parseBoolean(value('insecure-skip-host-key-check'), 'insecure-skip-host-key-check');
+    for (const fp of fingerprints) {
+        if (!FINGERPRINT.test(fp)) {
+            throw new Error(`host-fingerprint: ${shown(fp)} is not a SHA256 fingerprint (expected SHA256: and 43 base64 characters, as \`ssh-keygen -lf\` prints)`);
+        }
+    }
+    const bad = knownHostsProblems(knownHosts);
+    if (bad.length)
+        throw new SettingsError(bad);
+    if (fingerprints.length)
+        return { kind: 'fingerprints', fingerprints };
+    if (knownHosts)
+        return { kind: 'known-hosts', knownHosts };
+    if (skip)
+        return { kind: 'insecure-skip' };
+    return { kind: 'unpinned' };
+}
+/** Secrets pasted into GitHub often lose their final newline or gain \r; OpenSSH parsers mind. */
+function normalizeKey(key) {
+    const k = key.replace(/\r\n/g, '\n').trim();
+    return k ? `${k}\n` : '';
+}
+/**
+ * Every secret input's value, each line of a multi-line one, and the credentials in the endpoint
+ * URLs: to mask and to redact.
+ */
+function secretValues(raw) {
+    const out = new Set();
+    for (const input of INPUTS) {
+        const v = raw[input.name];
+        if (!input.secret || !v?.trim())
+            continue;
+        out.add(v.trim());
+        // A multi-line secret is masked line by line, as GitHub masks it.
+        for (const line of v.split(/\r?\n/))
+            if (line.trim().length >= 4)
+                out.add(line.trim());
+    }
+    // Credentials in an endpoint URL (https://user:token@…) are as secret as push-password.
+    for (const name of ['remote-write-url', 'loki-push-url', 'metrics-query-url', 'logs-query-url'])
+        for (const c of urlCredentials(raw[name] ?? ''))
+            out.add(c);
+    // A webhook's token alone posts to the channel: masked wherever it shows without the rest of the URL.
+    const token = webhookToken(raw['discord-webhook-url'] ?? '');
+    if (token)
+        out.add(token);
+    return [...out];
+}
+
 ;// CONCATENATED MODULE: ./src/stack/compose.ts
 // Running the stacks with whichever Compose the host has, and knowing what it changed. Each
 // operation over all stacks is one script, so it costs one round trip however many stacks run.
@@ -78255,6 +79315,1167 @@ function lastLine(e) {
     return (e.message ?? String(e)).trim().split('\n').pop() ?? '';
 }
 
+;// CONCATENATED MODULE: ./node_modules/bcryptjs/index.js
+/*
+ Copyright (c) 2012 Nevins Bartolomeo <nevins.bartolomeo@gmail.com>
+ Copyright (c) 2012 Shane Girish <shaneGirish@gmail.com>
+ Copyright (c) 2025 Daniel Wirtz <dcode@dcode.io>
+
+ Redistribution and use in source and binary forms, with or without
+ modification, are permitted provided that the following conditions
+ are met:
+ 1. Redistributions of source code must retain the above copyright
+ notice, this list of conditions and the following disclaimer.
+ 2. Redistributions in binary form must reproduce the above copyright
+ notice, this list of conditions and the following disclaimer in the
+ documentation and/or other materials provided with the distribution.
+ 3. The name of the author may not be used to endorse or promote products
+ derived from this software without specific prior written permission.
+
+ THIS SOFTWARE IS PROVIDED BY THE AUTHOR ``AS IS'' AND ANY EXPRESS OR
+ IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE IMPLIED WARRANTIES
+ OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE DISCLAIMED.
+ IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR ANY DIRECT, INDIRECT,
+ INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL DAMAGES (INCLUDING, BUT
+ NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR SERVICES; LOSS OF USE,
+ DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER CAUSED AND ON ANY
+ THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY, OR TORT
+ (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE OF
+ THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+ */
+
+// The Node.js crypto module is used as a fallback for the Web Crypto API. When
+// building for the browser, inclusion of the crypto module should be disabled,
+// which the package hints at in its package.json for bundlers that support it.
+
+
+/**
+ * The random implementation to use as a fallback.
+ * @type {?function(number):!Array.<number>}
+ * @inner
+ */
+var randomFallback = null;
+
+/**
+ * Generates cryptographically secure random bytes.
+ * @function
+ * @param {number} len Bytes length
+ * @returns {!Array.<number>} Random bytes
+ * @throws {Error} If no random implementation is available
+ * @inner
+ */
+function randomBytes(len) {
+  // Web Crypto API. Globally available in the browser and in Node.js >=23.
+  try {
+    return crypto.getRandomValues(new Uint8Array(len));
+  } catch {}
+  // Node.js crypto module for non-browser environments.
+  try {
+    return external_crypto_.randomBytes(len);
+  } catch {}
+  // Custom fallback specified with `setRandomFallback`.
+  if (!randomFallback) {
+    throw Error(
+      "Neither WebCryptoAPI nor a crypto module is available. Use bcrypt.setRandomFallback to set an alternative",
+    );
+  }
+  return randomFallback(len);
+}
+
+/**
+ * Sets the pseudo random number generator to use as a fallback if neither node's `crypto` module nor the Web Crypto
+ *  API is available. Please note: It is highly important that the PRNG used is cryptographically secure and that it
+ *  is seeded properly!
+ * @param {?function(number):!Array.<number>} random Function taking the number of bytes to generate as its
+ *  sole argument, returning the corresponding array of cryptographically secure random byte values.
+ * @see http://nodejs.org/api/crypto.html
+ * @see http://www.w3.org/TR/WebCryptoAPI/
+ */
+function setRandomFallback(random) {
+  randomFallback = random;
+}
+
+/**
+ * Synchronously generates a salt.
+ * @param {number=} rounds Number of rounds to use, defaults to 10 if omitted
+ * @param {number=} seed_length Not supported.
+ * @returns {string} Resulting salt
+ * @throws {Error} If a random fallback is required but not set
+ */
+function genSaltSync(rounds, seed_length) {
+  rounds = rounds || GENSALT_DEFAULT_LOG2_ROUNDS;
+  if (typeof rounds !== "number")
+    throw Error(
+      "Illegal arguments: " + typeof rounds + ", " + typeof seed_length,
+    );
+  if (rounds < 4) rounds = 4;
+  else if (rounds > 31) rounds = 31;
+  var salt = [];
+  salt.push("$2b$");
+  if (rounds < 10) salt.push("0");
+  salt.push(rounds.toString());
+  salt.push("$");
+  salt.push(base64_encode(randomBytes(BCRYPT_SALT_LEN), BCRYPT_SALT_LEN)); // May throw
+  return salt.join("");
+}
+
+/**
+ * Asynchronously generates a salt.
+ * @param {(number|function(Error, string=))=} rounds Number of rounds to use, defaults to 10 if omitted
+ * @param {(number|function(Error, string=))=} seed_length Not supported.
+ * @param {function(Error, string=)=} callback Callback receiving the error, if any, and the resulting salt
+ * @returns {!Promise} If `callback` has been omitted
+ * @throws {Error} If `callback` is present but not a function
+ */
+function genSalt(rounds, seed_length, callback) {
+  if (typeof seed_length === "function")
+    (callback = seed_length), (seed_length = undefined); // Not supported.
+  if (typeof rounds === "function") (callback = rounds), (rounds = undefined);
+  if (typeof rounds === "undefined") rounds = GENSALT_DEFAULT_LOG2_ROUNDS;
+  else if (typeof rounds !== "number")
+    throw Error("illegal arguments: " + typeof rounds);
+
+  function _async(callback) {
+    nextTick(function () {
+      // Pretty thin, but salting is fast enough
+      try {
+        callback(null, genSaltSync(rounds));
+      } catch (err) {
+        callback(err);
+      }
+    });
+  }
+
+  if (callback) {
+    if (typeof callback !== "function")
+      throw Error("Illegal callback: " + typeof callback);
+    _async(callback);
+  } else
+    return new Promise(function (resolve, reject) {
+      _async(function (err, res) {
+        if (err) {
+          reject(err);
+          return;
+        }
+        resolve(res);
+      });
+    });
+}
+
+/**
+ * Synchronously generates a hash for the given password.
+ * @param {string} password Password to hash
+ * @param {(number|string)=} salt Salt length to generate or salt to use, default to 10
+ * @returns {string} Resulting hash
+ */
+function hashSync(password, salt) {
+  if (typeof salt === "undefined") salt = GENSALT_DEFAULT_LOG2_ROUNDS;
+  if (typeof salt === "number") salt = genSaltSync(salt);
+  if (typeof password !== "string" || typeof salt !== "string")
+    throw Error("Illegal arguments: " + typeof password + ", " + typeof salt);
+  return _hash(password, salt);
+}
+
+/**
+ * Asynchronously generates a hash for the given password.
+ * @param {string} password Password to hash
+ * @param {number|string} salt Salt length to generate or salt to use
+ * @param {function(Error, string=)=} callback Callback receiving the error, if any, and the resulting hash
+ * @param {function(number)=} progressCallback Callback successively called with the percentage of rounds completed
+ *  (0.0 - 1.0), maximally once per `MAX_EXECUTION_TIME = 100` ms.
+ * @returns {!Promise} If `callback` has been omitted
+ * @throws {Error} If `callback` is present but not a function
+ */
+function hash(password, salt, callback, progressCallback) {
+  function _async(callback) {
+    if (typeof password === "string" && typeof salt === "number")
+      genSalt(salt, function (err, salt) {
+        _hash(password, salt, callback, progressCallback);
+      });
+    else if (typeof password === "string" && typeof salt === "string")
+      _hash(password, salt, callback, progressCallback);
+    else
+      nextTick(
+        callback.bind(
+          this,
+          Error("Illegal arguments: " + typeof password + ", " + typeof salt),
+        ),
+      );
+  }
+
+  if (callback) {
+    if (typeof callback !== "function")
+      throw Error("Illegal callback: " + typeof callback);
+    _async(callback);
+  } else
+    return new Promise(function (resolve, reject) {
+      _async(function (err, res) {
+        if (err) {
+          reject(err);
+          return;
+        }
+        resolve(res);
+      });
+    });
+}
+
+/**
+ * Compares two strings of the same length in constant time.
+ * @param {string} known Must be of the correct length
+ * @param {string} unknown Must be the same length as `known`
+ * @returns {boolean}
+ * @inner
+ */
+function safeStringCompare(known, unknown) {
+  var diff = known.length ^ unknown.length;
+  for (var i = 0; i < known.length; ++i) {
+    diff |= known.charCodeAt(i) ^ unknown.charCodeAt(i);
+  }
+  return diff === 0;
+}
+
+/**
+ * Synchronously tests a password against a hash.
+ * @param {string} password Password to compare
+ * @param {string} hash Hash to test against
+ * @returns {boolean} true if matching, otherwise false
+ * @throws {Error} If an argument is illegal
+ */
+function compareSync(password, hash) {
+  if (typeof password !== "string" || typeof hash !== "string")
+    throw Error("Illegal arguments: " + typeof password + ", " + typeof hash);
+  if (hash.length !== 60) return false;
+  return safeStringCompare(
+    hashSync(password, hash.substring(0, hash.length - 31)),
+    hash,
+  );
+}
+
+/**
+ * Asynchronously tests a password against a hash.
+ * @param {string} password Password to compare
+ * @param {string} hashValue Hash to test against
+ * @param {function(Error, boolean)=} callback Callback receiving the error, if any, otherwise the result
+ * @param {function(number)=} progressCallback Callback successively called with the percentage of rounds completed
+ *  (0.0 - 1.0), maximally once per `MAX_EXECUTION_TIME = 100` ms.
+ * @returns {!Promise} If `callback` has been omitted
+ * @throws {Error} If `callback` is present but not a function
+ */
+function compare(password, hashValue, callback, progressCallback) {
+  function _async(callback) {
+    if (typeof password !== "string" || typeof hashValue !== "string") {
+      nextTick(
+        callback.bind(
+          this,
+          Error(
+            "Illegal arguments: " + typeof password + ", " + typeof hashValue,
+          ),
+        ),
+      );
+      return;
+    }
+    if (hashValue.length !== 60) {
+      nextTick(callback.bind(this, null, false));
+      return;
+    }
+    hash(
+      password,
+      hashValue.substring(0, 29),
+      function (err, comp) {
+        if (err) callback(err);
+        else callback(null, safeStringCompare(comp, hashValue));
+      },
+      progressCallback,
+    );
+  }
+
+  if (callback) {
+    if (typeof callback !== "function")
+      throw Error("Illegal callback: " + typeof callback);
+    _async(callback);
+  } else
+    return new Promise(function (resolve, reject) {
+      _async(function (err, res) {
+        if (err) {
+          reject(err);
+          return;
+        }
+        resolve(res);
+      });
+    });
+}
+
+/**
+ * Gets the number of rounds used to encrypt the specified hash.
+ * @param {string} hash Hash to extract the used number of rounds from
+ * @returns {number} Number of rounds used
+ * @throws {Error} If `hash` is not a string
+ */
+function getRounds(hash) {
+  if (typeof hash !== "string")
+    throw Error("Illegal arguments: " + typeof hash);
+  return parseInt(hash.split("$")[2], 10);
+}
+
+/**
+ * Gets the salt portion from a hash. Does not validate the hash.
+ * @param {string} hash Hash to extract the salt from
+ * @returns {string} Extracted salt part
+ * @throws {Error} If `hash` is not a string or otherwise invalid
+ */
+function getSalt(hash) {
+  if (typeof hash !== "string")
+    throw Error("Illegal arguments: " + typeof hash);
+  if (hash.length !== 60)
+    throw Error("Illegal hash length: " + hash.length + " != 60");
+  return hash.substring(0, 29);
+}
+
+/**
+ * Tests if a password will be truncated when hashed, that is its length is
+ * greater than 72 bytes when converted to UTF-8.
+ * @param {string} password The password to test
+ * @returns {boolean} `true` if truncated, otherwise `false`
+ */
+function truncates(password) {
+  if (typeof password !== "string")
+    throw Error("Illegal arguments: " + typeof password);
+  return utf8Length(password) > 72;
+}
+
+/**
+ * Continues with the callback after yielding to the event loop.
+ * @function
+ * @param {function(...[*])} callback Callback to execute
+ * @inner
+ */
+var nextTick =
+  typeof setImmediate === "function"
+    ? setImmediate
+    : typeof scheduler === "object" && typeof scheduler.postTask === "function"
+      ? scheduler.postTask.bind(scheduler)
+      : setTimeout;
+
+/** Calculates the byte length of a string encoded as UTF8. */
+function utf8Length(string) {
+  var len = 0,
+    c = 0;
+  for (var i = 0; i < string.length; ++i) {
+    c = string.charCodeAt(i);
+    if (c < 128) len += 1;
+    else if (c < 2048) len += 2;
+    else if (
+      (c & 0xfc00) === 0xd800 &&
+      (string.charCodeAt(i + 1) & 0xfc00) === 0xdc00
+    ) {
+      ++i;
+      len += 4;
+    } else len += 3;
+  }
+  return len;
+}
+
+/** Converts a string to an array of UTF8 bytes. */
+function utf8Array(string) {
+  var offset = 0,
+    c1,
+    c2;
+  var buffer = new Array(utf8Length(string));
+  for (var i = 0, k = string.length; i < k; ++i) {
+    c1 = string.charCodeAt(i);
+    if (c1 < 128) {
+      buffer[offset++] = c1;
+    } else if (c1 < 2048) {
+      buffer[offset++] = (c1 >> 6) | 192;
+      buffer[offset++] = (c1 & 63) | 128;
+    } else if (
+      (c1 & 0xfc00) === 0xd800 &&
+      ((c2 = string.charCodeAt(i + 1)) & 0xfc00) === 0xdc00
+    ) {
+      c1 = 0x10000 + ((c1 & 0x03ff) << 10) + (c2 & 0x03ff);
+      ++i;
+      buffer[offset++] = (c1 >> 18) | 240;
+      buffer[offset++] = ((c1 >> 12) & 63) | 128;
+      buffer[offset++] = ((c1 >> 6) & 63) | 128;
+      buffer[offset++] = (c1 & 63) | 128;
+    } else {
+      buffer[offset++] = (c1 >> 12) | 224;
+      buffer[offset++] = ((c1 >> 6) & 63) | 128;
+      buffer[offset++] = (c1 & 63) | 128;
+    }
+  }
+  return buffer;
+}
+
+// A base64 implementation for the bcrypt algorithm. This is partly non-standard.
+
+/**
+ * bcrypt's own non-standard base64 dictionary.
+ * @type {!Array.<string>}
+ * @const
+ * @inner
+ **/
+var BASE64_CODE =
+  "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".split("");
+
+/**
+ * @type {!Array.<number>}
+ * @const
+ * @inner
+ **/
+var BASE64_INDEX = [
+  -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+  -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+  -1, -1, -1, -1, -1, -1, -1, -1, 0, 1, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63,
+  -1, -1, -1, -1, -1, -1, -1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+  16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, -1, -1, -1, -1, -1, -1, 28,
+  29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47,
+  48, 49, 50, 51, 52, 53, -1, -1, -1, -1, -1,
+];
+
+/**
+ * Encodes a byte array to base64 with up to len bytes of input.
+ * @param {!Array.<number>} b Byte array
+ * @param {number} len Maximum input length
+ * @returns {string}
+ * @inner
+ */
+function base64_encode(b, len) {
+  var off = 0,
+    rs = [],
+    c1,
+    c2;
+  if (len <= 0 || len > b.length) throw Error("Illegal len: " + len);
+  while (off < len) {
+    c1 = b[off++] & 0xff;
+    rs.push(BASE64_CODE[(c1 >> 2) & 0x3f]);
+    c1 = (c1 & 0x03) << 4;
+    if (off >= len) {
+      rs.push(BASE64_CODE[c1 & 0x3f]);
+      break;
+    }
+    c2 = b[off++] & 0xff;
+    c1 |= (c2 >> 4) & 0x0f;
+    rs.push(BASE64_CODE[c1 & 0x3f]);
+    c1 = (c2 & 0x0f) << 2;
+    if (off >= len) {
+      rs.push(BASE64_CODE[c1 & 0x3f]);
+      break;
+    }
+    c2 = b[off++] & 0xff;
+    c1 |= (c2 >> 6) & 0x03;
+    rs.push(BASE64_CODE[c1 & 0x3f]);
+    rs.push(BASE64_CODE[c2 & 0x3f]);
+  }
+  return rs.join("");
+}
+
+/**
+ * Decodes a base64 encoded string to up to len bytes of output.
+ * @param {string} s String to decode
+ * @param {number} len Maximum output length
+ * @returns {!Array.<number>}
+ * @inner
+ */
+function base64_decode(s, len) {
+  var off = 0,
+    slen = s.length,
+    olen = 0,
+    rs = [],
+    c1,
+    c2,
+    c3,
+    c4,
+    o,
+    code;
+  if (len <= 0) throw Error("Illegal len: " + len);
+  while (off < slen - 1 && olen < len) {
+    code = s.charCodeAt(off++);
+    c1 = code < BASE64_INDEX.length ? BASE64_INDEX[code] : -1;
+    code = s.charCodeAt(off++);
+    c2 = code < BASE64_INDEX.length ? BASE64_INDEX[code] : -1;
+    if (c1 == -1 || c2 == -1) break;
+    o = (c1 << 2) >>> 0;
+    o |= (c2 & 0x30) >> 4;
+    rs.push(String.fromCharCode(o));
+    if (++olen >= len || off >= slen) break;
+    code = s.charCodeAt(off++);
+    c3 = code < BASE64_INDEX.length ? BASE64_INDEX[code] : -1;
+    if (c3 == -1) break;
+    o = ((c2 & 0x0f) << 4) >>> 0;
+    o |= (c3 & 0x3c) >> 2;
+    rs.push(String.fromCharCode(o));
+    if (++olen >= len || off >= slen) break;
+    code = s.charCodeAt(off++);
+    c4 = code < BASE64_INDEX.length ? BASE64_INDEX[code] : -1;
+    o = ((c3 & 0x03) << 6) >>> 0;
+    o |= c4;
+    rs.push(String.fromCharCode(o));
+    ++olen;
+  }
+  var res = [];
+  for (off = 0; off < olen; off++) res.push(rs[off].charCodeAt(0));
+  return res;
+}
+
+/**
+ * @type {number}
+ * @const
+ * @inner
+ */
+var BCRYPT_SALT_LEN = 16;
+
+/**
+ * @type {number}
+ * @const
+ * @inner
+ */
+var GENSALT_DEFAULT_LOG2_ROUNDS = 10;
+
+/**
+ * @type {number}
+ * @const
+ * @inner
+ */
+var BLOWFISH_NUM_ROUNDS = 16;
+
+/**
+ * @type {number}
+ * @const
+ * @inner
+ */
+var MAX_EXECUTION_TIME = 100;
+
+/**
+ * @type {Array.<number>}
+ * @const
+ * @inner
+ */
+var P_ORIG = [
+  0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344, 0xa4093822, 0x299f31d0,
+  0x082efa98, 0xec4e6c89, 0x452821e6, 0x38d01377, 0xbe5466cf, 0x34e90c6c,
+  0xc0ac29b7, 0xc97c50dd, 0x3f84d5b5, 0xb5470917, 0x9216d5d9, 0x8979fb1b,
+];
+
+/**
+ * @type {Array.<number>}
+ * @const
+ * @inner
+ */
+var S_ORIG = [
+  0xd1310ba6, 0x98dfb5ac, 0x2ffd72db, 0xd01adfb7, 0xb8e1afed, 0x6a267e96,
+  0xba7c9045, 0xf12c7f99, 0x24a19947, 0xb3916cf7, 0x0801f2e2, 0x858efc16,
+  0x636920d8, 0x71574e69, 0xa458fea3, 0xf4933d7e, 0x0d95748f, 0x728eb658,
+  0x718bcd58, 0x82154aee, 0x7b54a41d, 0xc25a59b5, 0x9c30d539, 0x2af26013,
+  0xc5d1b023, 0x286085f0, 0xca417918, 0xb8db38ef, 0x8e79dcb0, 0x603a180e,
+  0x6c9e0e8b, 0xb01e8a3e, 0xd71577c1, 0xbd314b27, 0x78af2fda, 0x55605c60,
+  0xe65525f3, 0xaa55ab94, 0x57489862, 0x63e81440, 0x55ca396a, 0x2aab10b6,
+  0xb4cc5c34, 0x1141e8ce, 0xa15486af, 0x7c72e993, 0xb3ee1411, 0x636fbc2a,
+  0x2ba9c55d, 0x741831f6, 0xce5c3e16, 0x9b87931e, 0xafd6ba33, 0x6c24cf5c,
+  0x7a325381, 0x28958677, 0x3b8f4898, 0x6b4bb9af, 0xc4bfe81b, 0x66282193,
+  0x61d809cc, 0xfb21a991, 0x487cac60, 0x5dec8032, 0xef845d5d, 0xe98575b1,
+  0xdc262302, 0xeb651b88, 0x23893e81, 0xd396acc5, 0x0f6d6ff3, 0x83f44239,
+  0x2e0b4482, 0xa4842004, 0x69c8f04a, 0x9e1f9b5e, 0x21c66842, 0xf6e96c9a,
+  0x670c9c61, 0xabd388f0, 0x6a51a0d2, 0xd8542f68, 0x960fa728, 0xab5133a3,
+  0x6eef0b6c, 0x137a3be4, 0xba3bf050, 0x7efb2a98, 0xa1f1651d, 0x39af0176,
+  0x66ca593e, 0x82430e88, 0x8cee8619, 0x456f9fb4, 0x7d84a5c3, 0x3b8b5ebe,
+  0xe06f75d8, 0x85c12073, 0x401a449f, 0x56c16aa6, 0x4ed3aa62, 0x363f7706,
+  0x1bfedf72, 0x429b023d, 0x37d0d724, 0xd00a1248, 0xdb0fead3, 0x49f1c09b,
+  0x075372c9, 0x80991b7b, 0x25d479d8, 0xf6e8def7, 0xe3fe501a, 0xb6794c3b,
+  0x976ce0bd, 0x04c006ba, 0xc1a94fb6, 0x409f60c4, 0x5e5c9ec2, 0x196a2463,
+  0x68fb6faf, 0x3e6c53b5, 0x1339b2eb, 0x3b52ec6f, 0x6dfc511f, 0x9b30952c,
+  0xcc814544, 0xaf5ebd09, 0xbee3d004, 0xde334afd, 0x660f2807, 0x192e4bb3,
+  0xc0cba857, 0x45c8740f, 0xd20b5f39, 0xb9d3fbdb, 0x5579c0bd, 0x1a60320a,
+  0xd6a100c6, 0x402c7279, 0x679f25fe, 0xfb1fa3cc, 0x8ea5e9f8, 0xdb3222f8,
+  0x3c7516df, 0xfd616b15, 0x2f501ec8, 0xad0552ab, 0x323db5fa, 0xfd238760,
+  0x53317b48, 0x3e00df82, 0x9e5c57bb, 0xca6f8ca0, 0x1a87562e, 0xdf1769db,
+  0xd542a8f6, 0x287effc3, 0xac6732c6, 0x8c4f5573, 0x695b27b0, 0xbbca58c8,
+  0xe1ffa35d, 0xb8f011a0, 0x10fa3d98, 0xfd2183b8, 0x4afcb56c, 0x2dd1d35b,
+  0x9a53e479, 0xb6f84565, 0xd28e49bc, 0x4bfb9790, 0xe1ddf2da, 0xa4cb7e33,
+  0x62fb1341, 0xcee4c6e8, 0xef20cada, 0x36774c01, 0xd07e9efe, 0x2bf11fb4,
+  0x95dbda4d, 0xae909198, 0xeaad8e71, 0x6b93d5a0, 0xd08ed1d0, 0xafc725e0,
+  0x8e3c5b2f, 0x8e7594b7, 0x8ff6e2fb, 0xf2122b64, 0x8888b812, 0x900df01c,
+  0x4fad5ea0, 0x688fc31c, 0xd1cff191, 0xb3a8c1ad, 0x2f2f2218, 0xbe0e1777,
+  0xea752dfe, 0x8b021fa1, 0xe5a0cc0f, 0xb56f74e8, 0x18acf3d6, 0xce89e299,
+  0xb4a84fe0, 0xfd13e0b7, 0x7cc43b81, 0xd2ada8d9, 0x165fa266, 0x80957705,
+  0x93cc7314, 0x211a1477, 0xe6ad2065, 0x77b5fa86, 0xc75442f5, 0xfb9d35cf,
+  0xebcdaf0c, 0x7b3e89a0, 0xd6411bd3, 0xae1e7e49, 0x00250e2d, 0x2071b35e,
+  0x226800bb, 0x57b8e0af, 0x2464369b, 0xf009b91e, 0x5563911d, 0x59dfa6aa,
+  0x78c14389, 0xd95a537f, 0x207d5ba2, 0x02e5b9c5, 0x83260376, 0x6295cfa9,
+  0x11c81968, 0x4e734a41, 0xb3472dca, 0x7b14a94a, 0x1b510052, 0x9a532915,
+  0xd60f573f, 0xbc9bc6e4, 0x2b60a476, 0x81e67400, 0x08ba6fb5, 0x571be91f,
+  0xf296ec6b, 0x2a0dd915, 0xb6636521, 0xe7b9f9b6, 0xff34052e, 0xc5855664,
+  0x53b02d5d, 0xa99f8fa1, 0x08ba4799, 0x6e85076a, 0x4b7a70e9, 0xb5b32944,
+  0xdb75092e, 0xc4192623, 0xad6ea6b0, 0x49a7df7d, 0x9cee60b8, 0x8fedb266,
+  0xecaa8c71, 0x699a17ff, 0x5664526c, 0xc2b19ee1, 0x193602a5, 0x75094c29,
+  0xa0591340, 0xe4183a3e, 0x3f54989a, 0x5b429d65, 0x6b8fe4d6, 0x99f73fd6,
+  0xa1d29c07, 0xefe830f5, 0x4d2d38e6, 0xf0255dc1, 0x4cdd2086, 0x8470eb26,
+  0x6382e9c6, 0x021ecc5e, 0x09686b3f, 0x3ebaefc9, 0x3c971814, 0x6b6a70a1,
+  0x687f3584, 0x52a0e286, 0xb79c5305, 0xaa500737, 0x3e07841c, 0x7fdeae5c,
+  0x8e7d44ec, 0x5716f2b8, 0xb03ada37, 0xf0500c0d, 0xf01c1f04, 0x0200b3ff,
+  0xae0cf51a, 0x3cb574b2, 0x25837a58, 0xdc0921bd, 0xd19113f9, 0x7ca92ff6,
+  0x94324773, 0x22f54701, 0x3ae5e581, 0x37c2dadc, 0xc8b57634, 0x9af3dda7,
+  0xa9446146, 0x0fd0030e, 0xecc8c73e, 0xa4751e41, 0xe238cd99, 0x3bea0e2f,
+  0x3280bba1, 0x183eb331, 0x4e548b38, 0x4f6db908, 0x6f420d03, 0xf60a04bf,
+  0x2cb81290, 0x24977c79, 0x5679b072, 0xbcaf89af, 0xde9a771f, 0xd9930810,
+  0xb38bae12, 0xdccf3f2e, 0x5512721f, 0x2e6b7124, 0x501adde6, 0x9f84cd87,
+  0x7a584718, 0x7408da17, 0xbc9f9abc, 0xe94b7d8c, 0xec7aec3a, 0xdb851dfa,
+  0x63094366, 0xc464c3d2, 0xef1c1847, 0x3215d908, 0xdd433b37, 0x24c2ba16,
+  0x12a14d43, 0x2a65c451, 0x50940002, 0x133ae4dd, 0x71dff89e, 0x10314e55,
+  0x81ac77d6, 0x5f11199b, 0x043556f1, 0xd7a3c76b, 0x3c11183b, 0x5924a509,
+  0xf28fe6ed, 0x97f1fbfa, 0x9ebabf2c, 0x1e153c6e, 0x86e34570, 0xeae96fb1,
+  0x860e5e0a, 0x5a3e2ab3, 0x771fe71c, 0x4e3d06fa, 0x2965dcb9, 0x99e71d0f,
+  0x803e89d6, 0x5266c825, 0x2e4cc978, 0x9c10b36a, 0xc6150eba, 0x94e2ea78,
+  0xa5fc3c53, 0x1e0a2df4, 0xf2f74ea7, 0x361d2b3d, 0x1939260f, 0x19c27960,
+  0x5223a708, 0xf71312b6, 0xebadfe6e, 0xeac31f66, 0xe3bc4595, 0xa67bc883,
+  0xb17f37d1, 0x018cff28, 0xc332ddef, 0xbe6c5aa5, 0x65582185, 0x68ab9802,
+  0xeecea50f, 0xdb2f953b, 0x2aef7dad, 0x5b6e2f84, 0x1521b628, 0x29076170,
+  0xecdd4775, 0x619f1510, 0x13cca830, 0xeb61bd96, 0x0334fe1e, 0xaa0363cf,
+  0xb5735c90, 0x4c70a239, 0xd59e9e0b, 0xcbaade14, 0xeecc86bc, 0x60622ca7,
+  0x9cab5cab, 0xb2f3846e, 0x648b1eaf, 0x19bdf0ca, 0xa02369b9, 0x655abb50,
+  0x40685a32, 0x3c2ab4b3, 0x319ee9d5, 0xc021b8f7, 0x9b540b19, 0x875fa099,
+  0x95f7997e, 0x623d7da8, 0xf837889a, 0x97e32d77, 0x11ed935f, 0x16681281,
+  0x0e358829, 0xc7e61fd6, 0x96dedfa1, 0x7858ba99, 0x57f584a5, 0x1b227263,
+  0x9b83c3ff, 0x1ac24696, 0xcdb30aeb, 0x532e3054, 0x8fd948e4, 0x6dbc3128,
+  0x58ebf2ef, 0x34c6ffea, 0xfe28ed61, 0xee7c3c73, 0x5d4a14d9, 0xe864b7e3,
+  0x42105d14, 0x203e13e0, 0x45eee2b6, 0xa3aaabea, 0xdb6c4f15, 0xfacb4fd0,
+  0xc742f442, 0xef6abbb5, 0x654f3b1d, 0x41cd2105, 0xd81e799e, 0x86854dc7,
+  0xe44b476a, 0x3d816250, 0xcf62a1f2, 0x5b8d2646, 0xfc8883a0, 0xc1c7b6a3,
+  0x7f1524c3, 0x69cb7492, 0x47848a0b, 0x5692b285, 0x095bbf00, 0xad19489d,
+  0x1462b174, 0x23820e00, 0x58428d2a, 0x0c55f5ea, 0x1dadf43e, 0x233f7061,
+  0x3372f092, 0x8d937e41, 0xd65fecf1, 0x6c223bdb, 0x7cde3759, 0xcbee7460,
+  0x4085f2a7, 0xce77326e, 0xa6078084, 0x19f8509e, 0xe8efd855, 0x61d99735,
+  0xa969a7aa, 0xc50c06c2, 0x5a04abfc, 0x800bcadc, 0x9e447a2e, 0xc3453484,
+  0xfdd56705, 0x0e1e9ec9, 0xdb73dbd3, 0x105588cd, 0x675fda79, 0xe3674340,
+  0xc5c43465, 0x713e38d8, 0x3d28f89e, 0xf16dff20, 0x153e21e7, 0x8fb03d4a,
+  0xe6e39f2b, 0xdb83adf7, 0xe93d5a68, 0x948140f7, 0xf64c261c, 0x94692934,
+  0x411520f7, 0x7602d4f7, 0xbcf46b2e, 0xd4a20068, 0xd4082471, 0x3320f46a,
+  0x43b7d4b7, 0x500061af, 0x1e39f62e, 0x97244546, 0x14214f74, 0xbf8b8840,
+  0x4d95fc1d, 0x96b591af, 0x70f4ddd3, 0x66a02f45, 0xbfbc09ec, 0x03bd9785,
+  0x7fac6dd0, 0x31cb8504, 0x96eb27b3, 0x55fd3941, 0xda2547e6, 0xabca0a9a,
+  0x28507825, 0x530429f4, 0x0a2c86da, 0xe9b66dfb, 0x68dc1462, 0xd7486900,
+  0x680ec0a4, 0x27a18dee, 0x4f3ffea2, 0xe887ad8c, 0xb58ce006, 0x7af4d6b6,
+  0xaace1e7c, 0xd3375fec, 0xce78a399, 0x406b2a42, 0x20fe9e35, 0xd9f385b9,
+  0xee39d7ab, 0x3b124e8b, 0x1dc9faf7, 0x4b6d1856, 0x26a36631, 0xeae397b2,
+  0x3a6efa74, 0xdd5b4332, 0x6841e7f7, 0xca7820fb, 0xfb0af54e, 0xd8feb397,
+  0x454056ac, 0xba489527, 0x55533a3a, 0x20838d87, 0xfe6ba9b7, 0xd096954b,
+  0x55a867bc, 0xa1159a58, 0xcca92963, 0x99e1db33, 0xa62a4a56, 0x3f3125f9,
+  0x5ef47e1c, 0x9029317c, 0xfdf8e802, 0x04272f70, 0x80bb155c, 0x05282ce3,
+  0x95c11548, 0xe4c66d22, 0x48c1133f, 0xc70f86dc, 0x07f9c9ee, 0x41041f0f,
+  0x404779a4, 0x5d886e17, 0x325f51eb, 0xd59bc0d1, 0xf2bcc18f, 0x41113564,
+  0x257b7834, 0x602a9c60, 0xdff8e8a3, 0x1f636c1b, 0x0e12b4c2, 0x02e1329e,
+  0xaf664fd1, 0xcad18115, 0x6b2395e0, 0x333e92e1, 0x3b240b62, 0xeebeb922,
+  0x85b2a20e, 0xe6ba0d99, 0xde720c8c, 0x2da2f728, 0xd0127845, 0x95b794fd,
+  0x647d0862, 0xe7ccf5f0, 0x5449a36f, 0x877d48fa, 0xc39dfd27, 0xf33e8d1e,
+  0x0a476341, 0x992eff74, 0x3a6f6eab, 0xf4f8fd37, 0xa812dc60, 0xa1ebddf8,
+  0x991be14c, 0xdb6e6b0d, 0xc67b5510, 0x6d672c37, 0x2765d43b, 0xdcd0e804,
+  0xf1290dc7, 0xcc00ffa3, 0xb5390f92, 0x690fed0b, 0x667b9ffb, 0xcedb7d9c,
+  0xa091cf0b, 0xd9155ea3, 0xbb132f88, 0x515bad24, 0x7b9479bf, 0x763bd6eb,
+  0x37392eb3, 0xcc115979, 0x8026e297, 0xf42e312d, 0x6842ada7, 0xc66a2b3b,
+  0x12754ccc, 0x782ef11c, 0x6a124237, 0xb79251e7, 0x06a1bbe6, 0x4bfb6350,
+  0x1a6b1018, 0x11caedfa, 0x3d25bdd8, 0xe2e1c3c9, 0x44421659, 0x0a121386,
+  0xd90cec6e, 0xd5abea2a, 0x64af674e, 0xda86a85f, 0xbebfe988, 0x64e4c3fe,
+  0x9dbc8057, 0xf0f7c086, 0x60787bf8, 0x6003604d, 0xd1fd8346, 0xf6381fb0,
+  0x7745ae04, 0xd736fccc, 0x83426b33, 0xf01eab71, 0xb0804187, 0x3c005e5f,
+  0x77a057be, 0xbde8ae24, 0x55464299, 0xbf582e61, 0x4e58f48f, 0xf2ddfda2,
+  0xf474ef38, 0x8789bdc2, 0x5366f9c3, 0xc8b38e74, 0xb475f255, 0x46fcd9b9,
+  0x7aeb2661, 0x8b1ddf84, 0x846a0e79, 0x915f95e2, 0x466e598e, 0x20b45770,
+  0x8cd55591, 0xc902de4c, 0xb90bace1, 0xbb8205d0, 0x11a86248, 0x7574a99e,
+  0xb77f19b6, 0xe0a9dc09, 0x662d09a1, 0xc4324633, 0xe85a1f02, 0x09f0be8c,
+  0x4a99a025, 0x1d6efe10, 0x1ab93d1d, 0x0ba5a4df, 0xa186f20f, 0x2868f169,
+  0xdcb7da83, 0x573906fe, 0xa1e2ce9b, 0x4fcd7f52, 0x50115e01, 0xa70683fa,
+  0xa002b5c4, 0x0de6d027, 0x9af88c27, 0x773f8641, 0xc3604c06, 0x61a806b5,
+  0xf0177a28, 0xc0f586e0, 0x006058aa, 0x30dc7d62, 0x11e69ed7, 0x2338ea63,
+  0x53c2dd94, 0xc2c21634, 0xbbcbee56, 0x90bcb6de, 0xebfc7da1, 0xce591d76,
+  0x6f05e409, 0x4b7c0188, 0x39720a3d, 0x7c927c24, 0x86e3725f, 0x724d9db9,
+  0x1ac15bb4, 0xd39eb8fc, 0xed545578, 0x08fca5b5, 0xd83d7cd3, 0x4dad0fc4,
+  0x1e50ef5e, 0xb161e6f8, 0xa28514d9, 0x6c51133c, 0x6fd5c7e7, 0x56e14ec4,
+  0x362abfce, 0xddc6c837, 0xd79a3234, 0x92638212, 0x670efa8e, 0x406000e0,
+  0x3a39ce37, 0xd3faf5cf, 0xabc27737, 0x5ac52d1b, 0x5cb0679e, 0x4fa33742,
+  0xd3822740, 0x99bc9bbe, 0xd5118e9d, 0xbf0f7315, 0xd62d1c7e, 0xc700c47b,
+  0xb78c1b6b, 0x21a19045, 0xb26eb1be, 0x6a366eb4, 0x5748ab2f, 0xbc946e79,
+  0xc6a376d2, 0x6549c2c8, 0x530ff8ee, 0x468dde7d, 0xd5730a1d, 0x4cd04dc6,
+  0x2939bbdb, 0xa9ba4650, 0xac9526e8, 0xbe5ee304, 0xa1fad5f0, 0x6a2d519a,
+  0x63ef8ce2, 0x9a86ee22, 0xc089c2b8, 0x43242ef6, 0xa51e03aa, 0x9cf2d0a4,
+  0x83c061ba, 0x9be96a4d, 0x8fe51550, 0xba645bd6, 0x2826a2f9, 0xa73a3ae1,
+  0x4ba99586, 0xef5562e9, 0xc72fefd3, 0xf752f7da, 0x3f046f69, 0x77fa0a59,
+  0x80e4a915, 0x87b08601, 0x9b09e6ad, 0x3b3ee593, 0xe990fd5a, 0x9e34d797,
+  0x2cf0b7d9, 0x022b8b51, 0x96d5ac3a, 0x017da67d, 0xd1cf3ed6, 0x7c7d2d28,
+  0x1f9f25cf, 0xadf2b89b, 0x5ad6b472, 0x5a88f54c, 0xe029ac71, 0xe019a5e6,
+  0x47b0acfd, 0xed93fa9b, 0xe8d3c48d, 0x283b57cc, 0xf8d56629, 0x79132e28,
+  0x785f0191, 0xed756055, 0xf7960e44, 0xe3d35e8c, 0x15056dd4, 0x88f46dba,
+  0x03a16125, 0x0564f0bd, 0xc3eb9e15, 0x3c9057a2, 0x97271aec, 0xa93a072a,
+  0x1b3f6d9b, 0x1e6321f5, 0xf59c66fb, 0x26dcf319, 0x7533d928, 0xb155fdf5,
+  0x03563482, 0x8aba3cbb, 0x28517711, 0xc20ad9f8, 0xabcc5167, 0xccad925f,
+  0x4de81751, 0x3830dc8e, 0x379d5862, 0x9320f991, 0xea7a90c2, 0xfb3e7bce,
+  0x5121ce64, 0x774fbe32, 0xa8b6e37e, 0xc3293d46, 0x48de5369, 0x6413e680,
+  0xa2ae0810, 0xdd6db224, 0x69852dfd, 0x09072166, 0xb39a460a, 0x6445c0dd,
+  0x586cdecf, 0x1c20c8ae, 0x5bbef7dd, 0x1b588d40, 0xccd2017f, 0x6bb4e3bb,
+  0xdda26a7e, 0x3a59ff45, 0x3e350a44, 0xbcb4cdd5, 0x72eacea8, 0xfa6484bb,
+  0x8d6612ae, 0xbf3c6f47, 0xd29be463, 0x542f5d9e, 0xaec2771b, 0xf64e6370,
+  0x740e0d8d, 0xe75b1357, 0xf8721671, 0xaf537d5d, 0x4040cb08, 0x4eb4e2cc,
+  0x34d2466a, 0x0115af84, 0xe1b00428, 0x95983a1d, 0x06b89fb4, 0xce6ea048,
+  0x6f3f3b82, 0x3520ab82, 0x011a1d4b, 0x277227f8, 0x611560b1, 0xe7933fdc,
+  0xbb3a792b, 0x344525bd, 0xa08839e1, 0x51ce794b, 0x2f32c9b7, 0xa01fbac9,
+  0xe01cc87e, 0xbcc7d1f6, 0xcf0111c3, 0xa1e8aac7, 0x1a908749, 0xd44fbd9a,
+  0xd0dadecb, 0xd50ada38, 0x0339c32a, 0xc6913667, 0x8df9317c, 0xe0b12b4f,
+  0xf79e59b7, 0x43f5bb3a, 0xf2d519ff, 0x27d9459c, 0xbf97222c, 0x15e6fc2a,
+  0x0f91fc71, 0x9b941525, 0xfae59361, 0xceb69ceb, 0xc2a86459, 0x12baa8d1,
+  0xb6c1075e, 0xe3056a0c, 0x10d25065, 0xcb03a442, 0xe0ec6e0e, 0x1698db3b,
+  0x4c98a0be, 0x3278e964, 0x9f1f9532, 0xe0d392df, 0xd3a0342b, 0x8971f21e,
+  0x1b0a7441, 0x4ba3348c, 0xc5be7120, 0xc37632d8, 0xdf359f8d, 0x9b992f2e,
+  0xe60b6f47, 0x0fe3f11d, 0xe54cda54, 0x1edad891, 0xce6279cf, 0xcd3e7e6f,
+  0x1618b166, 0xfd2c1d05, 0x848fd2c5, 0xf6fb2299, 0xf523f357, 0xa6327623,
+  0x93a83531, 0x56cccd02, 0xacf08162, 0x5a75ebb5, 0x6e163697, 0x88d273cc,
+  0xde966292, 0x81b949d0, 0x4c50901b, 0x71c65614, 0xe6c6c7bd, 0x327a140a,
+  0x45e1d006, 0xc3f27b9a, 0xc9aa53fd, 0x62a80f00, 0xbb25bfe2, 0x35bdd2f6,
+  0x71126905, 0xb2040222, 0xb6cbcf7c, 0xcd769c2b, 0x53113ec0, 0x1640e3d3,
+  0x38abbd60, 0x2547adf0, 0xba38209c, 0xf746ce76, 0x77afa1c5, 0x20756060,
+  0x85cbfe4e, 0x8ae88dd8, 0x7aaaf9b0, 0x4cf9aa7e, 0x1948c25c, 0x02fb8a8c,
+  0x01c36ae4, 0xd6ebe1f9, 0x90d4f869, 0xa65cdea0, 0x3f09252d, 0xc208e69f,
+  0xb74e6132, 0xce77e25b, 0x578fdfe3, 0x3ac372e6,
+];
+
+/**
+ * @type {Array.<number>}
+ * @const
+ * @inner
+ */
+var C_ORIG = [
+  0x4f727068, 0x65616e42, 0x65686f6c, 0x64657253, 0x63727944, 0x6f756274,
+];
+
+/**
+ * @param {Array.<number>} lr
+ * @param {number} off
+ * @param {Array.<number>} P
+ * @param {Array.<number>} S
+ * @returns {Array.<number>}
+ * @inner
+ */
+function _encipher(lr, off, P, S) {
+  // This is our bottleneck: 1714/1905 ticks / 90% - see profile.txt
+  var n,
+    l = lr[off],
+    r = lr[off + 1];
+
+  l ^= P[0];
+
+  /*
+    for (var i=0, k=BLOWFISH_NUM_ROUNDS-2; i<=k;)
+        // Feistel substitution on left word
+        n  = S[l >>> 24],
+        n += S[0x100 | ((l >> 16) & 0xff)],
+        n ^= S[0x200 | ((l >> 8) & 0xff)],
+        n += S[0x300 | (l & 0xff)],
+        r ^= n ^ P[++i],
+        // Feistel substitution on right word
+        n  = S[r >>> 24],
+        n += S[0x100 | ((r >> 16) & 0xff)],
+        n ^= S[0x200 | ((r >> 8) & 0xff)],
+        n += S[0x300 | (r & 0xff)],
+        l ^= n ^ P[++i];
+    */
+
+  //The following is an unrolled version of the above loop.
+  //Iteration 0
+  n = S[l >>> 24];
+  n += S[0x100 | ((l >> 16) & 0xff)];
+  n ^= S[0x200 | ((l >> 8) & 0xff)];
+  n += S[0x300 | (l & 0xff)];
+  r ^= n ^ P[1];
+  n = S[r >>> 24];
+  n += S[0x100 | ((r >> 16) & 0xff)];
+  n ^= S[0x200 | ((r >> 8) & 0xff)];
+  n += S[0x300 | (r & 0xff)];
+  l ^= n ^ P[2];
+  //Iteration 1
+  n = S[l >>> 24];
+  n += S[0x100 | ((l >> 16) & 0xff)];
+  n ^= S[0x200 | ((l >> 8) & 0xff)];
+  n += S[0x300 | (l & 0xff)];
+  r ^= n ^ P[3];
+  n = S[r >>> 24];
+  n += S[0x100 | ((r >> 16) & 0xff)];
+  n ^= S[0x200 | ((r >> 8) & 0xff)];
+  n += S[0x300 | (r & 0xff)];
+  l ^= n ^ P[4];
+  //Iteration 2
+  n = S[l >>> 24];
+  n += S[0x100 | ((l >> 16) & 0xff)];
+  n ^= S[0x200 | ((l >> 8) & 0xff)];
+  n += S[0x300 | (l & 0xff)];
+  r ^= n ^ P[5];
+  n = S[r >>> 24];
+  n += S[0x100 | ((r >> 16) & 0xff)];
+  n ^= S[0x200 | ((r >> 8) & 0xff)];
+  n += S[0x300 | (r & 0xff)];
+  l ^= n ^ P[6];
+  //Iteration 3
+  n = S[l >>> 24];
+  n += S[0x100 | ((l >> 16) & 0xff)];
+  n ^= S[0x200 | ((l >> 8) & 0xff)];
+  n += S[0x300 | (l & 0xff)];
+  r ^= n ^ P[7];
+  n = S[r >>> 24];
+  n += S[0x100 | ((r >> 16) & 0xff)];
+  n ^= S[0x200 | ((r >> 8) & 0xff)];
+  n += S[0x300 | (r & 0xff)];
+  l ^= n ^ P[8];
+  //Iteration 4
+  n = S[l >>> 24];
+  n += S[0x100 | ((l >> 16) & 0xff)];
+  n ^= S[0x200 | ((l >> 8) & 0xff)];
+  n += S[0x300 | (l & 0xff)];
+  r ^= n ^ P[9];
+  n = S[r >>> 24];
+  n += S[0x100 | ((r >> 16) & 0xff)];
+  n ^= S[0x200 | ((r >> 8) & 0xff)];
+  n += S[0x300 | (r & 0xff)];
+  l ^= n ^ P[10];
+  //Iteration 5
+  n = S[l >>> 24];
+  n += S[0x100 | ((l >> 16) & 0xff)];
+  n ^= S[0x200 | ((l >> 8) & 0xff)];
+  n += S[0x300 | (l & 0xff)];
+  r ^= n ^ P[11];
+  n = S[r >>> 24];
+  n += S[0x100 | ((r >> 16) & 0xff)];
+  n ^= S[0x200 | ((r >> 8) & 0xff)];
+  n += S[0x300 | (r & 0xff)];
+  l ^= n ^ P[12];
+  //Iteration 6
+  n = S[l >>> 24];
+  n += S[0x100 | ((l >> 16) & 0xff)];
+  n ^= S[0x200 | ((l >> 8) & 0xff)];
+  n += S[0x300 | (l & 0xff)];
+  r ^= n ^ P[13];
+  n = S[r >>> 24];
+  n += S[0x100 | ((r >> 16) & 0xff)];
+  n ^= S[0x200 | ((r >> 8) & 0xff)];
+  n += S[0x300 | (r & 0xff)];
+  l ^= n ^ P[14];
+  //Iteration 7
+  n = S[l >>> 24];
+  n += S[0x100 | ((l >> 16) & 0xff)];
+  n ^= S[0x200 | ((l >> 8) & 0xff)];
+  n += S[0x300 | (l & 0xff)];
+  r ^= n ^ P[15];
+  n = S[r >>> 24];
+  n += S[0x100 | ((r >> 16) & 0xff)];
+  n ^= S[0x200 | ((r >> 8) & 0xff)];
+  n += S[0x300 | (r & 0xff)];
+  l ^= n ^ P[16];
+
+  lr[off] = r ^ P[BLOWFISH_NUM_ROUNDS + 1];
+  lr[off + 1] = l;
+  return lr;
+}
+
+/**
+ * @param {Array.<number>} data
+ * @param {number} offp
+ * @returns {{key: number, offp: number}}
+ * @inner
+ */
+function _streamtoword(data, offp) {
+  for (var i = 0, word = 0; i < 4; ++i)
+    (word = (word << 8) | (data[offp] & 0xff)),
+      (offp = (offp + 1) % data.length);
+  return { key: word, offp: offp };
+}
+
+/**
+ * @param {Array.<number>} key
+ * @param {Array.<number>} P
+ * @param {Array.<number>} S
+ * @inner
+ */
+function _key(key, P, S) {
+  var offset = 0,
+    lr = [0, 0],
+    plen = P.length,
+    slen = S.length,
+    sw;
+  for (var i = 0; i < plen; i++)
+    (sw = _streamtoword(key, offset)),
+      (offset = sw.offp),
+      (P[i] = P[i] ^ sw.key);
+  for (i = 0; i < plen; i += 2)
+    (lr = _encipher(lr, 0, P, S)), (P[i] = lr[0]), (P[i + 1] = lr[1]);
+  for (i = 0; i < slen; i += 2)
+    (lr = _encipher(lr, 0, P, S)), (S[i] = lr[0]), (S[i + 1] = lr[1]);
+}
+
+/**
+ * Expensive key schedule Blowfish.
+ * @param {Array.<number>} data
+ * @param {Array.<number>} key
+ * @param {Array.<number>} P
+ * @param {Array.<number>} S
+ * @inner
+ */
+function _ekskey(data, key, P, S) {
+  var offp = 0,
+    lr = [0, 0],
+    plen = P.length,
+    slen = S.length,
+    sw;
+  for (var i = 0; i < plen; i++)
+    (sw = _streamtoword(key, offp)), (offp = sw.offp), (P[i] = P[i] ^ sw.key);
+  offp = 0;
+  for (i = 0; i < plen; i += 2)
+    (sw = _streamtoword(data, offp)),
+      (offp = sw.offp),
+      (lr[0] ^= sw.key),
+      (sw = _streamtoword(data, offp)),
+      (offp = sw.offp),
+      (lr[1] ^= sw.key),
+      (lr = _encipher(lr, 0, P, S)),
+      (P[i] = lr[0]),
+      (P[i + 1] = lr[1]);
+  for (i = 0; i < slen; i += 2)
+    (sw = _streamtoword(data, offp)),
+      (offp = sw.offp),
+      (lr[0] ^= sw.key),
+      (sw = _streamtoword(data, offp)),
+      (offp = sw.offp),
+      (lr[1] ^= sw.key),
+      (lr = _encipher(lr, 0, P, S)),
+      (S[i] = lr[0]),
+      (S[i + 1] = lr[1]);
+}
+
+/**
+ * Internaly crypts a string.
+ * @param {Array.<number>} b Bytes to crypt
+ * @param {Array.<number>} salt Salt bytes to use
+ * @param {number} rounds Number of rounds
+ * @param {function(Error, Array.<number>=)=} callback Callback receiving the error, if any, and the resulting bytes. If
+ *  omitted, the operation will be performed synchronously.
+ *  @param {function(number)=} progressCallback Callback called with the current progress
+ * @returns {!Array.<number>|undefined} Resulting bytes if callback has been omitted, otherwise `undefined`
+ * @inner
+ */
+function _crypt(b, salt, rounds, callback, progressCallback) {
+  var cdata = C_ORIG.slice(),
+    clen = cdata.length,
+    err;
+
+  // Validate
+  if (rounds < 4 || rounds > 31) {
+    err = Error("Illegal number of rounds (4-31): " + rounds);
+    if (callback) {
+      nextTick(callback.bind(this, err));
+      return;
+    } else throw err;
+  }
+  if (salt.length !== BCRYPT_SALT_LEN) {
+    err = Error(
+      "Illegal salt length: " + salt.length + " != " + BCRYPT_SALT_LEN,
+    );
+    if (callback) {
+      nextTick(callback.bind(this, err));
+      return;
+    } else throw err;
+  }
+  rounds = (1 << rounds) >>> 0;
+
+  var P,
+    S,
+    i = 0,
+    j;
+
+  //Use typed arrays when available - huge speedup!
+  if (typeof Int32Array === "function") {
+    P = new Int32Array(P_ORIG);
+    S = new Int32Array(S_ORIG);
+  } else {
+    P = P_ORIG.slice();
+    S = S_ORIG.slice();
+  }
+
+  _ekskey(salt, b, P, S);
+
+  /**
+   * Calcualtes the next round.
+   * @returns {Array.<number>|undefined} Resulting array if callback has been omitted, otherwise `undefined`
+   * @inner
+   */
+  function next() {
+    if (progressCallback) progressCallback(i / rounds);
+    if (i < rounds) {
+      var start = Date.now();
+      for (; i < rounds; ) {
+        i = i + 1;
+        _key(b, P, S);
+        _key(salt, P, S);
+        if (Date.now() - start > MAX_EXECUTION_TIME) break;
+      }
+    } else {
+      for (i = 0; i < 64; i++)
+        for (j = 0; j < clen >> 1; j++) _encipher(cdata, j << 1, P, S);
+      var ret = [];
+      for (i = 0; i < clen; i++)
+        ret.push(((cdata[i] >> 24) & 0xff) >>> 0),
+          ret.push(((cdata[i] >> 16) & 0xff) >>> 0),
+          ret.push(((cdata[i] >> 8) & 0xff) >>> 0),
+          ret.push((cdata[i] & 0xff) >>> 0);
+      if (callback) {
+        callback(null, ret);
+        return;
+      } else return ret;
+    }
+    if (callback) nextTick(next);
+  }
+
+  // Async
+  if (typeof callback !== "undefined") {
+    next();
+
+    // Sync
+  } else {
+    var res;
+    while (true) if (typeof (res = next()) !== "undefined") return res || [];
+  }
+}
+
+/**
+ * Internally hashes a password.
+ * @param {string} password Password to hash
+ * @param {?string} salt Salt to use, actually never null
+ * @param {function(Error, string=)=} callback Callback receiving the error, if any, and the resulting hash. If omitted,
+ *  hashing is performed synchronously.
+ *  @param {function(number)=} progressCallback Callback called with the current progress
+ * @returns {string|undefined} Resulting hash if callback has been omitted, otherwise `undefined`
+ * @inner
+ */
+function _hash(password, salt, callback, progressCallback) {
+  var err;
+  if (typeof password !== "string" || typeof salt !== "string") {
+    err = Error("Invalid string / salt: Not a string");
+    if (callback) {
+      nextTick(callback.bind(this, err));
+      return;
+    } else throw err;
+  }
+
+  // Validate the salt
+  var minor, offset;
+  if (salt.charAt(0) !== "$" || salt.charAt(1) !== "2") {
+    err = Error("Invalid salt version: " + salt.substring(0, 2));
+    if (callback) {
+      nextTick(callback.bind(this, err));
+      return;
+    } else throw err;
+  }
+  if (salt.charAt(2) === "$") (minor = String.fromCharCode(0)), (offset = 3);
+  else {
+    minor = salt.charAt(2);
+    if (
+      (minor !== "a" && minor !== "b" && minor !== "y") ||
+      salt.charAt(3) !== "$"
+    ) {
+      err = Error("Invalid salt revision: " + salt.substring(2, 4));
+      if (callback) {
+        nextTick(callback.bind(this, err));
+        return;
+      } else throw err;
+    }
+    offset = 4;
+  }
+
+  // Extract number of rounds
+  if (salt.charAt(offset + 2) > "$") {
+    err = Error("Missing salt rounds");
+    if (callback) {
+      nextTick(callback.bind(this, err));
+      return;
+    } else throw err;
+  }
+  var r1 = parseInt(salt.substring(offset, offset + 1), 10) * 10,
+    r2 = parseInt(salt.substring(offset + 1, offset + 2), 10),
+    rounds = r1 + r2,
+    real_salt = salt.substring(offset + 3, offset + 25);
+  password += minor >= "a" ? "\x00" : "";
+
+  var passwordb = utf8Array(password),
+    saltb = base64_decode(real_salt, BCRYPT_SALT_LEN);
+
+  /**
+   * Finishes hashing.
+   * @param {Array.<number>} bytes Byte array
+   * @returns {string}
+   * @inner
+   */
+  function finish(bytes) {
+    var res = [];
+    res.push("$2");
+    if (minor >= "a") res.push(minor);
+    res.push("$");
+    if (rounds < 10) res.push("0");
+    res.push(rounds.toString());
+    res.push("$");
+    res.push(base64_encode(saltb, saltb.length));
+    res.push(base64_encode(bytes, C_ORIG.length * 4 - 1));
+    return res.join("");
+  }
+
+  // Sync
+  if (typeof callback == "undefined")
+    return finish(_crypt(passwordb, saltb, rounds));
+  // Async
+  else {
+    _crypt(
+      passwordb,
+      saltb,
+      rounds,
+      function (err, bytes) {
+        if (err) callback(err, null);
+        else callback(null, finish(bytes));
+      },
+      progressCallback,
+    );
+  }
+}
+
+/**
+ * Encodes a byte array to base64 with up to len bytes of input, using the custom bcrypt alphabet.
+ * @function
+ * @param {!Array.<number>} bytes Byte array
+ * @param {number} length Maximum input length
+ * @returns {string}
+ */
+function encodeBase64(bytes, length) {
+  return base64_encode(bytes, length);
+}
+
+/**
+ * Decodes a base64 encoded string to up to len bytes of output, using the custom bcrypt alphabet.
+ * @function
+ * @param {string} string String to decode
+ * @param {number} length Maximum output length
+ * @returns {!Array.<number>}
+ */
+function decodeBase64(string, length) {
+  return base64_decode(string, length);
+}
+
+/* harmony default export */ const bcryptjs = ({
+  setRandomFallback,
+  genSaltSync,
+  genSalt,
+  hashSync,
+  hash,
+  compareSync,
+  compare,
+  getRounds,
+  getSalt,
+  truncates,
+  encodeBase64,
+  decodeBase64,
+});
+
 ;// CONCATENATED MODULE: ./src/model/files.ts
 // Reading a stack directory: every file, as bytes, with a POSIX relative path. What leaves the
 // runner is only what the directory itself holds: a link out of it (to /proc/self/environ, to a
@@ -78265,10 +80486,22 @@ function lastLine(e) {
 
 
 
+
 const IGNORED = new Set(['.git', 'node_modules', '.DS_Store']);
 const files_within = (root, real) => real === root || real.startsWith(`${root}${external_node_path_namespaceObject.sep}`);
 function refuse(path, what, fix) {
-    return new errors_DeployError(`stack-dir: ${JSON.stringify(path)} ${what}.`, fix);
+    return new errors_InputError(`stack-dir: ${JSON.stringify(path)} ${what}`, fix);
+}
+/** A file system call on a stack path; one that cannot be read is refused, naming the path. */
+function readAt(path, read) {
+    try {
+        return read();
+    }
+    catch (e) {
+        if (!e.code)
+            throw e;
+        throw refuse(path, `cannot be read (${fileErrorReason(e)})`, 'make it readable for the user who deploys, or remove it.');
+    }
 }
 /** Where a link in the stack dir leads, if it stays inside it (root: the dir's real path). */
 function linkTarget(full, path, root) {
@@ -78327,31 +80560,35 @@ function stackPathProblem(path) {
 }
 function readStackDir(dir) {
     const out = [];
-    const root = (0,external_node_fs_namespaceObject.realpathSync)(dir);
+    const root = readAt(dir, () => (0,external_node_fs_namespaceObject.realpathSync)(dir));
+    const shown = (full) => (0,external_node_path_namespaceObject.relative)(dir, full).split(external_node_path_namespaceObject.sep).join('/') || dir;
     // The real paths of the directories being walked: a link back to one of them is a loop.
     const walk = (d, ancestors) => {
-        for (const name of (0,external_node_fs_namespaceObject.readdirSync)(d).sort()) {
+        for (const name of readAt(shown(d), () => (0,external_node_fs_namespaceObject.readdirSync)(d)).sort()) {
             if (IGNORED.has(name))
                 continue;
             const full = (0,external_node_path_namespaceObject.join)(d, name);
-            const path = (0,external_node_path_namespaceObject.relative)(dir, full).split(external_node_path_namespaceObject.sep).join('/');
+            const path = shown(full);
             const problem = stackPathProblem(path);
             if (problem)
                 throw refuse(path, problem, 'rename it: names go into shell commands and one-path-a-line manifests on the host.');
-            const link = (0,external_node_fs_namespaceObject.lstatSync)(full).isSymbolicLink();
-            const real = link ? linkTarget(full, path, root) : (0,external_node_path_namespaceObject.join)(ancestors.at(-1) ?? root, name);
-            const st = (0,external_node_fs_namespaceObject.statSync)(real);
-            if (st.isDirectory()) {
-                if (ancestors.includes(real))
-                    throw refuse(path, `is a symbolic link to ${(0,external_node_fs_namespaceObject.readlinkSync)(full)}, a directory that holds it (a loop)`, 'remove the link.');
-                walk(full, [...ancestors, real]);
-            }
-            else if (st.isFile()) {
-                out.push({ path, content: (0,external_node_fs_namespaceObject.readFileSync)(real), mode: 0o644 });
-            }
-            else {
-                throw refuse(path, `is ${specialKind(st)}, not a regular file or directory`, 'remove it from the stack directory.');
-            }
+            // Errors of the walk below are already refusals; a file system error here names the path.
+            readAt(path, () => {
+                const link = (0,external_node_fs_namespaceObject.lstatSync)(full).isSymbolicLink();
+                const real = link ? linkTarget(full, path, root) : (0,external_node_path_namespaceObject.join)(ancestors.at(-1) ?? root, name);
+                const st = (0,external_node_fs_namespaceObject.statSync)(real);
+                if (st.isDirectory()) {
+                    if (ancestors.includes(real))
+                        throw refuse(path, `is a symbolic link to ${(0,external_node_fs_namespaceObject.readlinkSync)(full)}, a directory that holds it (a loop)`, 'remove the link.');
+                    walk(full, [...ancestors, real]);
+                }
+                else if (st.isFile()) {
+                    out.push({ path, content: (0,external_node_fs_namespaceObject.readFileSync)(real), mode: 0o644 });
+                }
+                else {
+                    throw refuse(path, `is ${specialKind(st)}, not a regular file or directory`, 'remove it from the stack directory.');
+                }
+            });
         }
     };
     walk(dir, [root]);
@@ -78485,6 +80722,8 @@ function cutByLines(text, seq, lc, drop) {
 
 
 
+
+
 const DISCORD_CONTACT_POINT_FILE = 'grafana/provisioning/alerting/discord.yaml';
 /**
  * The receiver's users: a salted hash (never the password), mode 600; the receiver's nginx runs
@@ -78495,7 +80734,7 @@ const PLACEHOLDER = /@@([A-Z][A-Z0-9_]*)@@/g;
 const SECRET_MODE = 0o600;
 function stackVariables(settings, host, layout) {
     const { stack, grafana, agents } = settings;
-    const profiles = [stack.logAgent, ...(agents.acceptAgents && agents.role === 'monitoring' ? ['receiver'] : [])];
+    const profiles = [stack.logAgent, ...(receiverRuns(settings) ? ['receiver'] : [])];
     const receiverTls = agents.receiverTls === 'on';
     const budgets = resolveBudgets(settings.disk, host.volumeDiskBytes);
     const loki = lokiLimits(budgets.logsBytes);
@@ -78515,6 +80754,7 @@ function stackVariables(settings, host, layout) {
         COMPOSE_PROFILES: profiles.join(','),
         RECEIVER_PORT: String(agents.receiverPort),
         RECEIVER_BIND: agents.receiverBind,
+        GRAFANA_BIND: grafana.bind,
         // nginx: the receiver's listen parameters and TLS lines (empty for plain HTTP).
         RECEIVER_LISTEN: receiverTls ? '8080 ssl' : '8080',
         RECEIVER_TLS: receiverTls
@@ -78623,11 +80863,11 @@ function renderStack(settings, host, layout, options = {}) {
 function refuseIncompleteStack(dir, byPath, settings, vars, options) {
     for (const stack of settings.stack.stacks) {
         if (!byPath.has(COMPOSE_FILES[stack])) {
-            throw new errors_DeployError(`The stack directory ${dir} has no ${COMPOSE_FILES[stack]}, but stacks includes "${stack}".`, `add the file, or remove "${stack}" from the stacks input.`);
+            throw new errors_InputError(`stack-dir: ${JSON.stringify(dir)} has no ${COMPOSE_FILES[stack]}, but stacks includes "${stack}" (a stack directory holds the compose file of each stack it deploys)`, `add the file, or remove "${stack}" from the stacks input.`);
         }
     }
     if ((options.requireAppImage ?? true) && settings.stack.stacks.includes('app') && !vars.APP_IMAGE) {
-        throw new errors_DeployError('No image for the app: the app stack needs app-image (your Spring Boot image, e.g. me/back:1.4.2).', 'set app-image, or stacks: monitoring to deploy only the monitoring stack.');
+        throw new errors_InputError('app-image: none given, but the app stack needs one (your Spring Boot image, e.g. me/back:1.4.2)', 'set app-image, or stacks: monitoring to deploy only the monitoring stack.');
     }
 }
 /** The stack directory's files for the stacks this host runs, placeholders filled. */
@@ -78671,7 +80911,7 @@ function composeFilesOf(byPath, settings, options) {
     const known = new Set(Object.values(services).flat());
     const unknown = Object.keys(settings.stack.images).filter((s) => !known.has(s));
     if (unknown.length) {
-        throw new errors_DeployError(`images names ${unknown.map((s) => `"${s}"`).join(', ')}, which no compose file of the stack declares.`, `use service names from the compose files: ${[...known].join(', ')}.`);
+        throw new errors_InputError(`images: ${unknown.map((s) => JSON.stringify(s)).join(', ')} is no service of the stack's compose files (each line is SERVICE=IMAGE)`, `use service names from the compose files: ${[...known].join(', ')}.`);
     }
     for (const stack of settings.stack.stacks) {
         composeFiles[stack] = [COMPOSE_FILES[stack]];
@@ -78701,7 +80941,10 @@ function generatedFiles(settings, vars, userEnv) {
         files.push(render_generated(PUSH_CA_FILE, agents.pushCa ?? '', 0o644));
         files.push(render_generated(SECRET_FILES.pushPassword, agents.pushPassword ?? '', SECRET_MODE));
     }
-    if (agents.acceptAgents && stack.stacks.includes('monitoring') && agents.pushPassword) {
+    if (receiverRuns(settings)) {
+        // Without the file, Docker would make a directory in its place, and a later deploy fail there.
+        if (!agents.pushPassword)
+            throw new errors_DeployError('The receiver runs (accept-agents, or agents in the hosts input), but push-password is empty: it would start without its htpasswd.', 'set push-password (from a secret, at least 16 characters).');
         const line = htpasswdLine(agents.pushUsername, agents.pushPassword, settings.secrets);
         files.push(render_generated(RECEIVER_HTPASSWD, line, SECRET_MODE));
     }
@@ -78718,17 +80961,25 @@ function withV1Version(text) {
     return /^version:/m.test(text) ? text : `version: "2.4"\n${text}`;
 }
 /**
- * nginx's `{SSHA}` scheme: base64(sha1(password + salt) + salt). The salt is derived from the
- * secrets, not random, so that an unchanged password renders the same bytes (no upload, no
- * restart) and a changed one a different line.
+ * bcrypt's cost in the receiver's htpasswd: 2^5 rounds. nginx hashes again on every request (it
+ * keeps no cache), so the cost is paid per push: about 2 ms of CPU a request here
+ * (scripts/bench-receiver-auth.mjs), under 1% of a core per agent, where cost 10 takes 60 ms and
+ * ten agents would take more than a core. push-password is at least 16 characters, which no
+ * guessing reaches; the hash is there for a stolen file and a weak password.
+ */
+const HTPASSWD_BCRYPT_COST = 5;
+/**
+ * bcrypt (`$2b$`, which nginx checks through crypt(3): musl's in the receiver image, which takes
+ * costs 04-19 (musl src/crypt/crypt_blowfish.c), libxcrypt on Debian). The salt is derived from the secrets, not random, so that an unchanged password
+ * renders the same bytes (no upload, no restart) and a changed one a different line.
  */
 function htpasswdLine(user, password, secrets) {
     const salt = (0,external_node_crypto_.createHash)('sha256')
         .update(`htpasswd-salt\0${user}\0${[...secrets].sort().join('\0')}`)
         .digest()
-        .subarray(0, 8);
-    const digest = (0,external_node_crypto_.createHash)('sha1').update(password).update(salt).digest();
-    return `${user}:{SSHA}${Buffer.concat([digest, salt]).toString('base64')}\n`;
+        .subarray(0, 16);
+    const cost = String(HTPASSWD_BCRYPT_COST).padStart(2, '0');
+    return `${user}:${bcryptjs.hashSync(password, `$2b$${cost}$${bcryptjs.encodeBase64([...salt], 16)}`)}\n`;
 }
 /**
  * Files that belong only to stacks this host does not run (an agent host needs no Grafana
@@ -78927,6 +81178,10 @@ function commitScript(root, plan) {
         const dir = external_node_path_namespaceObject.posix.dirname(f.path);
         if (dir !== '.')
             lines.push(`mkdir -p -- ${shell_shq(dir)}`);
+        // Docker makes an empty directory where a bind-mounted file is missing (a receiver started
+        // once without its htpasswd): mv would put the file inside it. Empty, it goes (rmdir needs
+        // only the parent, ours); with something in it, rmdir fails and says so.
+        lines.push(`if [ -d ${shell_shq(f.path)} ] && [ ! -L ${shell_shq(f.path)} ]; then rmdir -- ${shell_shq(f.path)}; fi`);
         lines.push(`mv -f -- ${shell_shq(`${STAGING}/${f.path}`)} ${shell_shq(f.path)}`);
     }
     for (const p of plan.removed)
@@ -79065,10 +81320,11 @@ function budgetStep(h) {
 
 
 
+
 /** Whether the deploy makes Grafana's admin password on the host (none was given). */
 const generatesPassword = (s) => !s.grafana.adminPassword && s.stack.stacks.includes('monitoring');
 /** The receiver runs and speaks TLS: its certificate is made on the host and read back. */
-const receiverTls = (s) => s.agents.acceptAgents && s.agents.receiverTls === 'on' && s.stack.stacks.includes('monitoring');
+const receiverTls = (s) => receiverRuns(s) && s.agents.receiverTls === 'on';
 function dirsWanted(i) {
     return {
         layout: i.layout,
@@ -79114,6 +81370,7 @@ function parseHostState(out, layout) {
             .split('\n')
             .filter((l) => l.startsWith('@missing '))
             .map((l) => l.slice('@missing '.length)),
+        unsafeDirs: parseUnsafeDirs(out),
         files: parseState(out),
         containers: parseContainers(out),
         dashboards: parseDashboards(out),
@@ -79131,11 +81388,18 @@ function parseHostState(out, layout) {
 
 
 
+const NOT_A_RELEASE_ID = 'is not a release id: 12 hexadecimal characters (0-9, a-f), as the deploy prints them';
+const NAME_A_RELEASE = 'name a release the host keeps (monitoring-deploy rollback without a name takes the previous one).';
+const isReleaseId = (release) => /^[0-9a-f]{12}$/.test(release);
 /** A release id as releaseId() makes it: anything else never reaches a remote command. */
 function releases_assertReleaseId(release) {
-    if (!/^[0-9a-f]{12}$/.test(release)) {
-        throw new errors_DeployError(`"${release}" is not a release id (12 hexadecimal characters, as the deploy prints them).`, 'name a release the host keeps (monitoring-deploy rollback without a name takes the previous one).');
-    }
+    if (!isReleaseId(release))
+        throw new errors_DeployError(`${JSON.stringify(release)} ${NOT_A_RELEASE_ID}.`, NAME_A_RELEASE);
+}
+/** The release a person named (`rollback RELEASE`), refused as an input before any connection. */
+function releases_assertNamedRelease(release) {
+    if (!isReleaseId(release))
+        throw new InputError(`release: ${JSON.stringify(release)} ${NOT_A_RELEASE_ID}`, NAME_A_RELEASE);
 }
 /**
  * Grafana's database holds the admin password and data encrypted with the secret key: a release
@@ -79279,7 +81543,7 @@ async function rollBack(h, layout, release, push) {
 /** `monitoring-deploy rollback [RELEASE]`: the named release, or the one before the current. */
 async function rollbackHost(settings, log, named) {
     if (named !== undefined)
-        assertReleaseId(named);
+        assertNamedRelease(named);
     return onConnection(settings, log, async (run, remote) => {
         const facts = await preflightStep(run, remote);
         const h = { ...run, remote, facts };
@@ -79312,6 +81576,7 @@ async function rollbackHost(settings, log, named) {
 // the deploy never sends it: Grafana posts to the URL it was provisioned with.
 
 
+
 /** The contact point compose/grafana/provisioning/alerting/discord.yaml provisions. */
 const DISCORD_CONTACT_POINT = { name: 'discord', integrationUid: 'md-discord' };
 function receiverTestPath(receiverName) {
@@ -79339,10 +81604,10 @@ function words(body) {
     try {
         const d = JSON.parse(body);
         const m = typeof d.error === 'string' ? d.error : d.message;
-        return typeof m === 'string' ? m.slice(0, 240) : body.trim().slice(0, 240);
+        return oneLine(typeof m === 'string' ? m : body, 240);
     }
     catch {
-        return body.trim().slice(0, 240);
+        return oneLine(body, 240);
     }
 }
 /** What Grafana's answer says: the detail of a sent notification, or the error to fail with. */
@@ -79580,6 +81845,9 @@ function testNotificationStep(h, release) {
 
 
 
+
+
+
 class DeployFailure extends errors_DeployError {
     error;
     steps;
@@ -79632,6 +81900,13 @@ function logAgentWarning(settings) {
         return undefined;
     return `${agent.title} is end of life since ${eol.since}: it gets no fixes any more, not even for security. Switch to ${next.title} with the input \`log-agent: ${next.name}\` (the same log jobs and labels; the next deploy stops ${agent.title}, then starts ${next.title} where ${agent.title} stopped reading).`;
 }
+/** What this run exposes on the network that the user should know of, and how to close it. */
+function exposureWarnings(settings) {
+    const grafana = settings.stack.stacks.includes('monitoring')
+        ? grafanaExposureWarning(settings.grafana.bind)
+        : undefined;
+    return [...(grafana ? [grafana] : []), ...plainHttpWarnings(pushPath(settings))];
+}
 /** Lint first, on this machine: a broken stack never gets as far as the host. */
 function lintStep(run) {
     return run.steps.run('Lint stack', async () => {
@@ -79639,6 +81914,8 @@ function lintStep(run) {
         const agentWarning = logAgentWarning(run.settings);
         if (agentWarning)
             warn(run, agentWarning);
+        for (const w of exposureWarnings(run.settings))
+            warn(run, w);
         for (const f of findings.filter((x) => x.severity === 'warning'))
             warn(run, formatFinding(f));
         assertLintClean(findings);
@@ -79669,7 +81946,7 @@ async function changeHost(h) {
             release: uploaded.plan.release,
             targets: gate.targets,
             gate,
-            grafanaUrl: `http://${h.settings.connection.host}:3000`,
+            grafanaUrl: grafanaUrl(h.settings),
             uploadedBytes: uploaded.bytes,
             roundTrips: h.remote.roundTrips,
             gateMs: gate.elapsedMs,
@@ -79682,12 +81959,21 @@ async function changeHost(h) {
         throw await afterFailure(h, uploaded, e);
     }
 }
+/** Where Grafana answers: the host's address, or the one address grafana-bind publishes it on. */
+function grafanaUrl(settings) {
+    const { bind } = settings.grafana;
+    const at = bind === '0.0.0.0' || bind === '::' ? settings.connection.host : bind;
+    return `http://${(0,external_node_net_.isIPv6)(at) ? `[${at}]` : at}:3000`;
+}
 /**
  * Swap, the shared network and the directories the stacks bind-mount: commands only for what is
  * missing. Returns the receiver's TLS certificate, when it has one.
  */
 async function prepareHost(h) {
     const { settings, remote, facts, state } = h;
+    // Before swap and network: a refused remote dir leaves the host as it was.
+    if (state.unsafeDirs.length)
+        await h.steps.run('Directories', () => Promise.reject(unsafeDirsError(state.unsafeDirs)));
     await h.steps.run('Swap', () => ensureSwap(remote, facts, settings.swapBytes, state.swapActiveKb));
     await h.steps.run('Network', () => ensureNetwork(remote, dockerCommand(facts), settings.stack.network, state.networkDriver));
     const made = await h.steps.run('Directories', () => ensureDirs(remote, dirsWanted(h), state.missing));
@@ -79836,14 +82122,9 @@ function withMessage(e, message) {
 
 
 
-/**
- * Whether the central receiver speaks TLS in this run: receiver-tls true, or auto when the run
- * deploys agents together with their central host (who then pin its certificate).
- */
+/** Whether the central receiver speaks TLS in this run (receiver-tls auto or true), which agents then pin. */
 function receiverTlsInRun(settings) {
-    const { receiverTls } = settings.agents;
-    const together = settings.hosts.some((h) => h.role === 'monitoring') && settings.hosts.some((h) => h.role === 'agent');
-    return receiverTls === 'on' || (receiverTls === 'auto' && together);
+    return settings.agents.receiverTls === 'on';
 }
 /**
  * One host's settings: the shared inputs, with its own address, name, role and endpoints. An
@@ -79879,7 +82160,10 @@ function hostSettings(settings, entry, central, receiverCert) {
         agents: {
             ...settings.agents,
             role: entry.role,
-            acceptAgents: entry.role === 'monitoring' ? settings.agents.acceptAgents || !!central : false,
+            // The receiver runs for agents of this run, or when asked for (agents deployed in other runs).
+            acceptAgents: entry.role === 'monitoring'
+                ? settings.agents.acceptAgents || settings.hosts.some((h) => h.role === 'agent')
+                : false,
             receiverTls: tls ? 'on' : 'off',
             pushCa: settings.agents.pushCa ?? (entry.role === 'agent' && tls ? receiverCert : undefined),
             remoteWriteUrl: settings.agents.remoteWriteUrl ?? (base && `${base}/api/v1/write`),
@@ -80005,6 +82289,7 @@ function describe(entry) {
 // Posting one message to a Discord webhook, politely: a 429 is retried after the time Discord
 // asks for, a 5xx or a network error a few times with backoff, any other 4xx not at all. The
 // outcome is returned, never thrown: a webhook problem must not hide the check's own result.
+
 /** Discord rejects a message content longer than 2000 characters. */
 const DISCORD_MAX_CONTENT = 2000;
 function discordPayload(content) {
@@ -80068,7 +82353,7 @@ async function postToDiscord(webhookUrl, content, options = {}) {
 function discordMessage(body) {
     try {
         const m = JSON.parse(body).message;
-        return typeof m === 'string' && m ? ` (${m.slice(0, 120)})` : '';
+        return typeof m === 'string' && m ? ` (${oneLine(m, 120)})` : '';
     }
     catch {
         return '';
@@ -80344,651 +82629,6 @@ function hostRows(outcomes) {
     }));
 }
 
-;// CONCATENATED MODULE: ./src/settings/inputs.ts
-// The action's whole interface in one place. action.yml, the CLI's flags and the README's table
-// are checked against this list by tests, so the three cannot drift apart.
-
-const INPUTS = [
-    // run
-    {
-        name: 'command',
-        group: 'run',
-        default: 'deploy',
-        description: 'deploy, or check: connect, run the read-only preflight and the health gate (a watchdog): it changes nothing but its own canary log lines and its note of the containers it saw.',
-    },
-    // connection
-    {
-        name: 'host',
-        group: 'connection',
-        description: 'Address of the server to deploy to. Required, unless the hosts input names several.',
-    },
-    { name: 'port', group: 'connection', default: '22', description: 'SSH port.' },
-    { name: 'username', group: 'connection', required: true, description: 'SSH login user (e.g. ec2-user, ubuntu).' },
-    {
-        name: 'ssh-key',
-        group: 'connection',
-        required: true,
-        secret: true,
-        description: 'Private key (OpenSSH or PEM text) for the login user. Pass it from a secret.',
-    },
-    {
-        name: 'ssh-key-passphrase',
-        group: 'connection',
-        secret: true,
-        description: 'Passphrase of ssh-key, if it has one. Pass it from a secret.',
-    },
-    {
-        name: 'host-fingerprint',
-        group: 'connection',
-        description: 'Expected host key fingerprint(s), `SHA256:…`, one per line or comma-separated. Get it from a trusted machine: `ssh-keyscan HOST | ssh-keygen -lf -`.',
-    },
-    {
-        name: 'known-hosts',
-        group: 'connection',
-        description: 'known_hosts lines for the host (plain or hashed; `[host]:port` for a non-22 port).',
-    },
-    {
-        name: 'insecure-skip-host-key-check',
-        group: 'connection',
-        default: 'false',
-        description: 'Accept any host key. Only for throwaway hosts: it allows a man in the middle.',
-    },
-    {
-        name: 'host-name',
-        group: 'connection',
-        description: 'Name of this host in the `host` label of its metrics and logs, in messages and in the summary. Default: host.',
-    },
-    {
-        name: 'connect-timeout',
-        group: 'connection',
-        default: '30s',
-        description: 'Deadline for the SSH connection and handshake (e.g. 30s, 2m).',
-    },
-    // stack
-    {
-        name: 'stack-dir',
-        group: 'stack',
-        description: "Directory with the two compose files and configs. Default: the action's bundled stack (compose/).",
-    },
-    {
-        name: 'remote-dir',
-        group: 'stack',
-        default: '~/monitoring',
-        description: 'Where the stack lives on the host.',
-    },
-    {
-        name: 'network',
-        group: 'stack',
-        default: 'monitoring',
-        description: 'Name of the external bridge network both stacks share (created if missing).',
-    },
-    {
-        name: 'stacks',
-        group: 'stack',
-        description: 'Which stacks to run: app (docker-compose-dev.yml), monitoring (docker-compose-dev-monitoring.yml), agent (docker-compose-agent.yml). Default: app,monitoring; app,agent for role agent.',
-    },
-    { name: 'app-image', group: 'stack', description: 'Image of your Spring Boot app (the `server` service).' },
-    {
-        name: 'app-metrics-port',
-        group: 'stack',
-        default: '19021',
-        description: "Actuator's private management port (management.server.port).",
-    },
-    {
-        name: 'app-metrics-path',
-        group: 'stack',
-        default: '/myendpoint/prometheus',
-        description: "Actuator's Prometheus path (management.endpoints.web.base-path + /prometheus).",
-    },
-    {
-        name: 'app-logs-dir',
-        group: 'stack',
-        default: '/app/logs',
-        description: 'Directory inside the app container where Logback writes its files.',
-    },
-    {
-        name: 'images',
-        group: 'stack',
-        description: 'Image overrides, one `service=image` per line (e.g. for a registry mirror).',
-    },
-    {
-        name: 'pull',
-        group: 'stack',
-        default: 'missing',
-        description: 'Image pull policy: missing, always or never.',
-    },
-    {
-        name: 'log-agent',
-        group: 'stack',
-        default: DEFAULT_LOG_AGENT,
-        description: `Log shipper: ${LOG_AGENTS.map((a) => `${a.name}${a.endOfLife ? ` (end of life since ${a.endOfLife.since})` : ''}`).join(' or ')}.`,
-    },
-    // agents
-    {
-        name: 'role',
-        group: 'agents',
-        default: 'monitoring',
-        description: 'monitoring: the central stack (Prometheus, Loki, Grafana). agent: only node-exporter, Prometheus in agent mode and the log agent, sending to remote-write-url and loki-push-url.',
-    },
-    {
-        name: 'hosts',
-        group: 'agents',
-        description: 'Several hosts in one run, one per line: `name=NAME role=monitoring|agent host=ADDRESS [port=22] [user=USER] [fingerprint=SHA256:…] [address=PRIVATE_ADDRESS]` (address: where agents reach the monitoring host). Other inputs apply to all; host, role and host-name are then not used.',
-    },
-    {
-        name: 'parallel',
-        group: 'agents',
-        default: '3',
-        description: 'With hosts: how many hosts are deployed at the same time.',
-    },
-    {
-        name: 'accept-agents',
-        group: 'agents',
-        default: 'false',
-        description: "Central stack: accept agents' remote write and Loki push on receiver-port, behind nginx basic auth (push-username / push-password).",
-    },
-    {
-        name: 'receiver-port',
-        group: 'agents',
-        default: '9095',
-        description: 'Central stack: the port the authenticated receiver publishes (open it only to the agent hosts).',
-    },
-    {
-        name: 'receiver-bind',
-        group: 'agents',
-        default: '0.0.0.0',
-        description: "Central stack: the host address the receiver listens on (e.g. the host's private address).",
-    },
-    {
-        name: 'receiver-tls',
-        group: 'agents',
-        default: 'auto',
-        description: 'Central stack: the receiver speaks TLS with a self-signed certificate made on the host, which agents deployed in the same run pin. auto: on when the hosts input deploys agents with the central host; true; false (plain HTTP: only on a private network).',
-    },
-    {
-        name: 'push-ca',
-        group: 'agents',
-        description: "Agent: the certificate (PEM) to trust for remote-write-url and loki-push-url, e.g. the central receiver's (~/monitoring/receiver-tls/receiver.crt on that host). With the hosts input: taken from the monitoring host.",
-    },
-    {
-        name: 'remote-write-url',
-        group: 'agents',
-        description: 'Agent: Prometheus remote-write endpoint (our central receiver, Mimir, Thanos Receive, VictoriaMetrics, Grafana Cloud). With hosts: derived from the monitoring host.',
-    },
-    {
-        name: 'loki-push-url',
-        group: 'agents',
-        description: 'Agent: Loki push endpoint (`…/loki/api/v1/push`). With hosts: derived from the monitoring host.',
-    },
-    {
-        name: 'push-username',
-        group: 'agents',
-        default: 'agent',
-        description: 'Basic-auth user for remote write and Loki push (agents send it; the central receiver checks it).',
-    },
-    {
-        name: 'push-password',
-        group: 'agents',
-        secret: true,
-        description: 'Basic-auth password for remote write and Loki push. Pass it from a secret.',
-    },
-    {
-        name: 'metrics-query-url',
-        group: 'agents',
-        description: 'Agent: where its metrics can be read back, the Prometheus-compatible instant-query endpoint itself (`…/api/v1/query`: VictoriaMetrics `http://vm:8428/api/v1/query` or `http://vmselect:8481/select/0/prometheus/api/v1/query`, Mimir `…/prometheus/api/v1/query`, Grafana Cloud `…/api/prom/api/v1/query`). Asked from the agent host; the gate then passes only when the `up` series of every target it scrapes is 1 there.',
-    },
-    {
-        name: 'logs-query-url',
-        group: 'agents',
-        description: "Agent: where its logs can be read back, Loki's `…/loki/api/v1/query_range`. Asked from the agent host; the gate then passes only when this run's canary line of every log job is found there.",
-    },
-    {
-        name: 'query-username',
-        group: 'agents',
-        description: 'Basic-auth user for metrics-query-url and logs-query-url. Default: push-username.',
-    },
-    {
-        name: 'query-password',
-        group: 'agents',
-        secret: true,
-        description: 'Basic-auth password for metrics-query-url and logs-query-url (a user:password@ in a query URL wins for that URL). Default: push-password. Pass it from a secret.',
-    },
-    // grafana
-    {
-        name: 'grafana-admin-password',
-        group: 'grafana',
-        secret: true,
-        description: "Grafana's admin password. Pass it from a secret.",
-    },
-    {
-        name: 'discord-webhook-url',
-        group: 'grafana',
-        secret: true,
-        description: 'Discord webhook for alerts. Pass it from a secret. Without it, alerts have no Discord contact point. The deploy checks from the host, before changing anything, that the webhook exists and that the host reaches it.',
-    },
-    {
-        name: 'discord-test-notification',
-        group: 'grafana',
-        default: 'false',
-        description: 'After the health gate passes, have Grafana send one test notification through its Discord contact point (needs discord-webhook-url), as proof that alerts reach the channel.',
-    },
-    {
-        name: 'cpu-alert-threshold',
-        group: 'grafana',
-        default: '70',
-        description: 'Alert when host CPU use stays above this percentage for 5 minutes.',
-    },
-    {
-        name: 'grafana-dashboards',
-        group: 'grafana',
-        default: '1860,19004',
-        description: 'grafana.com dashboard ids to import at deploy time (comma-separated; `none` for none).',
-    },
-    // host
-    {
-        name: 'swap-size',
-        group: 'host',
-        default: '2G',
-        description: 'Ensure at least this much active swap (e.g. 2G, 512M); 0 leaves swap alone.',
-    },
-    {
-        name: 'logs-disk-budget',
-        group: 'host',
-        default: 'auto',
-        description: 'Most disk Loki may take (e.g. 2G): its ingestion rate is limited to what retention can keep within it, and near it the oldest logs go first. auto: 10% of the disk Docker keeps its volumes on, from 256M to 10G.',
-    },
-    {
-        name: 'metrics-disk-budget',
-        group: 'host',
-        default: 'auto',
-        description: 'Most disk Prometheus may take (its retention size, WAL included; e.g. 1G); the oldest data goes first. auto: 8% of the disk Docker keeps its volumes on, from 256M to 4G.',
-    },
-    {
-        name: 'app-logs-disk-budget',
-        group: 'host',
-        default: '256M',
-        description: "Disk your app's log files may take in logs/app (bound them with Logback's rolling policy); more is warned about, never deleted.",
-    },
-    // gate
-    {
-        name: 'health-timeout',
-        group: 'gate',
-        default: '180s',
-        description: "How long the health gate waits for every target to be up. A rollback's gate waits at least 60s: Prometheus, restarted, scrapes each target only once its first interval comes round.",
-    },
-    {
-        name: 'rollback',
-        group: 'gate',
-        default: 'true',
-        description: 'Restore the previous release when the health gate fails.',
-    },
-    {
-        name: 'lock-timeout',
-        group: 'gate',
-        default: '10m',
-        description: 'How long to wait for another deploy to the same host to finish.',
-    },
-    // notify
-    {
-        name: 'notify-on',
-        group: 'notify',
-        description: 'When to post to discord-webhook-url from the runner: failure (one message per outage, one when resolved) or never. Default: failure for check, never for deploy.',
-    },
-];
-const OUTPUTS = [
-    { name: 'changed', description: 'true when the deploy changed anything on the host.' },
-    { name: 'restarted', description: 'Comma-separated services that were (re)started.' },
-    { name: 'release', description: 'Id of the release now on the host.' },
-    { name: 'targets', description: 'JSON array of Prometheus targets with their health.' },
-    { name: 'grafana-url', description: 'URL of Grafana on the host.' },
-    { name: 'hosts', description: 'With the hosts input: JSON array, one entry per host (name, role, ok, error).' },
-    {
-        name: 'problems',
-        description: 'JSON array of what is wrong (empty when healthy); set by check and by a failed run.',
-    },
-    {
-        name: 'state-changed',
-        description: 'true when the watchdog state (outage begun or resolved) changed in this run.',
-    },
-];
-
-;// CONCATENATED MODULE: ./src/settings/settings.ts
-// Every input is read and validated here, once, into a typed Settings object. The action and
-// the CLI both hand their raw values (strings, as action.yml would pass them) to readSettings.
-
-
-
-
-class SettingsError extends Error {
-    problems;
-    constructor(problems) {
-        super(problems.length === 1 ? `Invalid input: ${problems[0]}` : `Invalid inputs:\n  - ${problems.join('\n  - ')}`);
-        this.problems = problems;
-        this.name = 'SettingsError';
-    }
-}
-const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
-const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
-// Limits a careless value cannot pass: at most minutes to connect, an hour for the gate, hours
-// for another deploy's lock; swap beyond 64G is a typo on the hosts this is for.
-const SECOND = 1000;
-const CONNECT_TIMEOUT = { min: SECOND, max: 10 * 60 * SECOND };
-const HEALTH_TIMEOUT = { min: SECOND, max: 60 * 60 * SECOND };
-const LOCK_TIMEOUT = { min: SECOND, max: 6 * 60 * 60 * SECOND };
-const SWAP_SIZE = { min: 1024 ** 2, max: 64 * 1024 ** 3, zero: 'leave swap alone' };
-// A budget under 32M leaves Loki or Prometheus no room to work; over 1T is a typo on these hosts.
-const DISK_BUDGET = { min: 32 * 1024 ** 2, max: 1024 ** 4 };
-function parseBudget(value, input) {
-    if (value.trim().toLowerCase() === 'auto')
-        return 'auto';
-    try {
-        return parseSize(value, input, DISK_BUDGET);
-    }
-    catch (e) {
-        throw new Error(`${e.message.replace(/\)?$/, (end) => (end ? '; or auto)' : ', or auto'))}`);
-    }
-}
-/** Required inputs that have no value. */
-function missingRequired(raw) {
-    return INPUTS.filter((i) => i.required && !raw[i.name]?.trim()).map((i) => i.name);
-}
-const PLAN_HOST = 'dev-server';
-function inputReader(raw) {
-    const problems = [];
-    const value = (name) => {
-        const given = raw[name];
-        if (given !== undefined && given.trim() !== '')
-            return given;
-        return INPUTS.find((i) => i.name === name)?.default ?? '';
-    };
-    const optional = (name) => value(name).trim() || undefined;
-    const attempt = (fn, fallback) => {
-        try {
-            return fn();
-        }
-        catch (e) {
-            if (e instanceof SettingsError)
-                problems.push(...e.problems);
-            else
-                problems.push(e.message);
-            return fallback;
-        }
-    };
-    const optionalParsed = (name, parse) => {
-        const v = optional(name);
-        return v && attempt(() => parse(v, name), v);
-    };
-    return { raw, problems, value, optional, attempt, optionalParsed };
-}
-function readSettings(raw, options = {}) {
-    const needsConnection = options.needsConnection ?? true;
-    const r = inputReader(raw);
-    const { value, attempt } = r;
-    // With the hosts input, each line names its host.
-    const missing = needsConnection
-        ? [...(raw.host?.trim() || raw.hosts?.trim() ? [] : ['host']), ...missingRequired(raw)]
-        : [];
-    if (missing.length)
-        r.problems.push(`missing required input${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`);
-    const { role, stacks } = readRoleAndStacks(r);
-    const command = attempt(() => parseChoice(value('command'), 'command', ['deploy', 'check']), 'deploy');
-    const connection = readConnection(r, needsConnection);
-    const givenHostName = value('host-name').trim();
-    const settings = {
-        command,
-        // A bad host is reported as host; host-name then has no default to blame.
-        hostName: givenHostName ? attempt(() => parseHostName(givenHostName, 'host-name'), '') : connection.host,
-        notifyOn: attempt(() => parseChoice(value('notify-on') || (command === 'check' ? 'failure' : 'never'), 'notify-on', [
-            'failure',
-            'never',
-        ]), 'never'),
-        connection,
-        stack: readStack(r, stacks, connection.username),
-        agents: readAgents(r, role),
-        hosts: attempt(() => parseHosts(value('hosts'), { remoteDir: value('remote-dir') }), []),
-        parallel: attempt(() => parseInteger(value('parallel'), 'parallel', 1, 20), 3),
-        grafana: readGrafana(r),
-        swapBytes: attempt(() => parseSize(value('swap-size'), 'swap-size', SWAP_SIZE), 0),
-        disk: readDisk(r),
-        healthTimeoutMs: attempt(() => parseDuration(value('health-timeout'), 'health-timeout', HEALTH_TIMEOUT), 180_000),
-        rollback: attempt(() => parseBoolean(value('rollback'), 'rollback'), true),
-        lockTimeoutMs: attempt(() => parseDuration(value('lock-timeout'), 'lock-timeout', LOCK_TIMEOUT), 600_000),
-        secrets: secretValues(raw),
-    };
-    if (needsConnection &&
-        !missing.includes('ssh-key') &&
-        !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(connection.privateKey))
-        r.problems.push('ssh-key: this is not a private key (expected a -----BEGIN … PRIVATE KEY----- block; pass the private key, not the .pub file)');
-    r.problems.push(...agentProblems(settings, needsConnection));
-    if (r.problems.length)
-        throw new SettingsError(r.problems);
-    return settings;
-}
-function readRoleAndStacks({ raw, problems, value, attempt }) {
-    const role = attempt(() => parseChoice(value('role'), 'role', ['monitoring', 'agent']), 'monitoring');
-    const stacks = attempt(() => parseList(value('stacks') || (role === 'agent' ? 'app,agent' : 'app,monitoring')).map((s) => parseChoice(s, 'stacks', ['app', 'monitoring', 'agent'])), []);
-    if (raw.stacks !== undefined && stacks.length === 0 && !problems.some((p) => p.startsWith('stacks'))) {
-        problems.push('stacks: name at least one of app, monitoring, agent');
-    }
-    const wrongStack = role === 'agent' ? 'monitoring' : 'agent';
-    if (stacks.includes(wrongStack))
-        problems.push(`stacks: "${wrongStack}" does not run on a ${role} host (role: ${role})`);
-    return { role, stacks };
-}
-function readConnection({ raw, value, attempt }, needsConnection) {
-    const hostKey = attempt(() => hostKeyPolicy(value), { kind: 'unpinned' });
-    const givenHost = value('host').trim();
-    const givenUser = value('username').trim();
-    return {
-        host: givenHost ? attempt(() => parseHost(givenHost, 'host'), '') : needsConnection ? '' : PLAN_HOST,
-        port: attempt(() => parsePort(value('port'), 'port'), 22),
-        username: givenUser ? attempt(() => parseUserName(givenUser, 'username'), '') : '',
-        privateKey: normalizeKey(value('ssh-key')),
-        passphrase: raw['ssh-key-passphrase'] || undefined,
-        hostKey,
-        connectTimeoutMs: attempt(() => parseDuration(value('connect-timeout'), 'connect-timeout', CONNECT_TIMEOUT), 30_000),
-    };
-}
-function readStack(r, stacks, username) {
-    const { value, attempt, optionalParsed } = r;
-    const network = value('network').trim();
-    if (!NETWORK_NAME.test(network))
-        r.problems.push(`network: ${shown(network)} is not a valid Docker network name (letters, digits and _ . -, starting with a letter or digit)`);
-    return {
-        stackDir: optionalParsed('stack-dir', parseLocalDir),
-        remoteDir: attempt(() => parseRemoteDir(value('remote-dir'), 'remote-dir', username), '~/monitoring'),
-        network,
-        stacks,
-        appImage: optionalParsed('app-image', parseImage),
-        appMetricsPort: attempt(() => parsePort(value('app-metrics-port'), 'app-metrics-port'), 19021),
-        appMetricsPath: attempt(() => parseUrlPath(value('app-metrics-path'), 'app-metrics-path'), '/'),
-        appLogsDir: attempt(() => parseContainerDir(value('app-logs-dir'), 'app-logs-dir'), '/app/logs'),
-        images: attempt(() => parseImageOverrides(value('images'), 'images'), {}),
-        pull: attempt(() => parseChoice(value('pull'), 'pull', ['missing', 'always', 'never']), 'missing'),
-        logAgent: attempt(() => parseChoice(value('log-agent'), 'log-agent', LOG_AGENT_NAMES), DEFAULT_LOG_AGENT),
-    };
-}
-function readAgents({ raw, value, optional, attempt, optionalParsed }, role) {
-    return {
-        role,
-        acceptAgents: attempt(() => parseBoolean(value('accept-agents'), 'accept-agents'), false),
-        receiverTls: attempt(() => {
-            const v = parseChoice(value('receiver-tls'), 'receiver-tls', ['auto', 'true', 'false']);
-            return v === 'auto' ? 'auto' : v === 'true' ? 'on' : 'off';
-        }, 'auto'),
-        pushCa: attempt(() => parseCertificate(optional('push-ca'), 'push-ca'), undefined),
-        receiverPort: attempt(() => parsePort(value('receiver-port'), 'receiver-port'), 9095),
-        receiverBind: attempt(() => parseIpAddress(value('receiver-bind'), 'receiver-bind'), '0.0.0.0'),
-        remoteWriteUrl: optionalParsed('remote-write-url', parseHttpUrl),
-        lokiPushUrl: optionalParsed('loki-push-url', parseHttpUrl),
-        pushUsername: attempt(() => parsePushUsername(value('push-username'), 'push-username'), 'agent'),
-        pushPassword: raw['push-password'] || undefined,
-        metricsQueryUrl: optionalParsed('metrics-query-url', (v, i) => parseQueryUrl(v, i, 'metrics')),
-        logsQueryUrl: optionalParsed('logs-query-url', (v, i) => parseQueryUrl(v, i, 'logs')),
-        queryUsername: optionalParsed('query-username', parsePushUsername),
-        queryPassword: raw['query-password'] || undefined,
-    };
-}
-function readGrafana({ raw, value, attempt, optionalParsed }) {
-    return {
-        adminPassword: raw['grafana-admin-password'] || undefined,
-        discordWebhookUrl: optionalParsed('discord-webhook-url', parseWebhookUrl),
-        discordTestNotification: attempt(() => parseBoolean(value('discord-test-notification'), 'discord-test-notification'), false),
-        cpuAlertThreshold: attempt(() => parseInteger(value('cpu-alert-threshold'), 'cpu-alert-threshold', 1, 100), 70),
-        dashboards: attempt(() => parseList(value('grafana-dashboards'))
-            .filter((id) => id.toLowerCase() !== 'none')
-            .map((id) => {
-            if (!/^[0-9]{1,9}$/.test(id) || Number(id) === 0)
-                throw new Error(`grafana-dashboards: ${shown(id)} is not a grafana.com dashboard id`);
-            return Number(id);
-        }), []),
-    };
-}
-function readDisk({ value, attempt }) {
-    return {
-        logsBudget: attempt(() => parseBudget(value('logs-disk-budget'), 'logs-disk-budget'), 'auto'),
-        metricsBudget: attempt(() => parseBudget(value('metrics-disk-budget'), 'metrics-disk-budget'), 'auto'),
-        appLogsBudget: attempt(() => parseSize(value('app-logs-disk-budget'), 'app-logs-disk-budget', DISK_BUDGET), 256 * 1024 ** 2),
-    };
-}
-/** What role, stacks, URLs and credentials must agree on. */
-function agentProblems(s, needsConnection) {
-    const a = s.agents;
-    const out = [];
-    if (a.acceptAgents && !a.pushPassword)
-        out.push('accept-agents: needs push-password (from a secret): the receiver never accepts writes without auth');
-    if (s.hosts.length && s.command === 'check')
-        out.push('hosts: command check watches one host; run one check per host (a matrix job)');
-    if (s.hosts.length) {
-        const central = s.hosts.find((h) => h.role === 'monitoring');
-        const agents = s.hosts.filter((h) => h.role === 'agent');
-        if (agents.length && !central && (!a.remoteWriteUrl || !a.lokiPushUrl))
-            out.push('hosts: agents without a role=monitoring host need remote-write-url and loki-push-url');
-        if (agents.length && central && !a.pushPassword)
-            out.push('hosts: agents sending to the monitoring host need push-password (from a secret)');
-    }
-    else if (a.role === 'agent' && needsConnection && (!a.remoteWriteUrl || !a.lokiPushUrl)) {
-        out.push('role agent needs remote-write-url and loki-push-url (where its metrics and logs go)');
-    }
-    const anyAgent = s.hosts.length ? s.hosts.some((h) => h.role === 'agent') : a.role === 'agent';
-    const queryInputs = [
-        ...(a.metricsQueryUrl ? ['metrics-query-url'] : []),
-        ...(a.logsQueryUrl ? ['logs-query-url'] : []),
-    ];
-    if (queryInputs.length && !anyAgent)
-        out.push(`${queryInputs.join(', ')}: only an agent's data is read back there (role: agent, or role=agent lines in hosts)`);
-    return out;
-}
-/**
- * The hosts input: `name=… role=… host=… [port=…] [user=…] [fingerprint=…] [address=…]` per line.
- * With remoteDir, a line's user= must not have it as their home either.
- */
-function parseHosts(text, options = {}) {
-    const entries = [];
-    for (const [i, raw] of text.split('\n').entries()) {
-        const line = raw.replace(/#.*/, '').trim();
-        if (!line)
-            continue;
-        const where = `hosts line ${i + 1}`;
-        const kv = {};
-        for (const token of line.split(/\s+/)) {
-            const m = /^([a-z]+)=(.+)$/.exec(token);
-            if (!m?.[1] || !m[2])
-                throw new Error(`${where}: ${shown(token)} is not key=value`);
-            if (!['name', 'role', 'host', 'port', 'user', 'fingerprint', 'address'].includes(m[1]))
-                throw new Error(`${where}: unknown key "${m[1]}" (name, role, host, port, user, fingerprint, address)`);
-            // The last of two values would win silently: which one was meant is the user's call.
-            if (m[1] in kv)
-                throw new Error(`${where}: key "${m[1]}" is given twice`);
-            kv[m[1]] = m[2];
-        }
-        if (!kv.name || !kv.host || !kv.role)
-            throw new Error(`${where}: needs name=, role= and host=`);
-        parseHostName(kv.name, `${where}: name`);
-        // (A remote-dir bad for everyone is reported once, as remote-dir.)
-        if (kv.user && options.remoteDir && succeeds(() => parseRemoteDir(options.remoteDir ?? '', 'remote-dir', '')))
-            parseRemoteDir(options.remoteDir, `${where}: remote-dir`, kv.user);
-        if (kv.fingerprint && !FINGERPRINT.test(kv.fingerprint))
-            throw new Error(`${where}: fingerprint ${shown(kv.fingerprint)} is not SHA256:… as ssh-keygen -lf prints`);
-        entries.push({
-            name: kv.name,
-            role: parseChoice(kv.role, `${where}: role`, ['monitoring', 'agent']),
-            host: parseHost(kv.host, `${where}: host`),
-            port: kv.port ? parsePort(kv.port, `${where}: port`) : undefined,
-            user: kv.user ? parseUserName(kv.user, `${where}: user`) : undefined,
-            fingerprint: kv.fingerprint,
-            address: kv.address ? parseHost(kv.address, `${where}: address`) : undefined,
-        });
-    }
-    const names = entries.map((e) => e.name);
-    const dup = names.find((n, i) => names.indexOf(n) !== i);
-    if (dup)
-        throw new Error(`hosts: the name "${dup}" is used twice`);
-    if (entries.length && entries.filter((e) => e.role === 'monitoring').length > 1)
-        throw new Error('hosts: at most one host has role=monitoring (the central stack agents send to)');
-    return entries;
-}
-function succeeds(fn) {
-    try {
-        fn();
-        return true;
-    }
-    catch {
-        return false;
-    }
-}
-function hostKeyPolicy(value) {
-    const fingerprints = parseList(value('host-fingerprint'));
-    const knownHosts = value('known-hosts').trim();
-    const skip = parseBoolean(value('insecure-skip-host-key-check'), 'insecure-skip-host-key-check');
-    for (const fp of fingerprints) {
-        if (!FINGERPRINT.test(fp)) {
-            throw new Error(`host-fingerprint: ${shown(fp)} is not a SHA256 fingerprint (expected SHA256: and 43 base64 characters, as \`ssh-keygen -lf\` prints)`);
-        }
-    }
-    const bad = knownHostsProblems(knownHosts);
-    if (bad.length)
-        throw new SettingsError(bad);
-    if (fingerprints.length)
-        return { kind: 'fingerprints', fingerprints };
-    if (knownHosts)
-        return { kind: 'known-hosts', knownHosts };
-    if (skip)
-        return { kind: 'insecure-skip' };
-    return { kind: 'unpinned' };
-}
-/** Secrets pasted into GitHub often lose their final newline or gain \r; OpenSSH parsers mind. */
-function normalizeKey(key) {
-    const k = key.replace(/\r\n/g, '\n').trim();
-    return k ? `${k}\n` : '';
-}
-/**
- * Every secret input's value, each line of a multi-line one, and the credentials in the endpoint
- * URLs: to mask and to redact.
- */
-function secretValues(raw) {
-    const out = new Set();
-    for (const input of INPUTS) {
-        const v = raw[input.name];
-        if (!input.secret || !v?.trim())
-            continue;
-        out.add(v.trim());
-        // A multi-line secret is masked line by line, as GitHub masks it.
-        for (const line of v.split(/\r?\n/))
-            if (line.trim().length >= 4)
-                out.add(line.trim());
-    }
-    // Credentials in an endpoint URL (https://user:token@…) are as secret as push-password.
-    for (const name of ['remote-write-url', 'loki-push-url', 'metrics-query-url', 'logs-query-url'])
-        for (const c of urlCredentials(raw[name] ?? ''))
-            out.add(c);
-    // A webhook's token alone posts to the channel: masked wherever it shows without the rest of the URL.
-    const token = webhookToken(raw['discord-webhook-url'] ?? '');
-    if (token)
-        out.add(token);
-    return [...out];
-}
-
 ;// CONCATENATED MODULE: ./src/action/inputs.ts
 // Reads the action's inputs from INPUT_* environment variables, which action.yml sets from
 // `inputs.*` (never by interpolating into the script: that would allow script injection).
@@ -81028,7 +82668,7 @@ async function run(env = process.env) {
     for (const secret of secrets)
         core_setSecret(secret);
     const redact = redactor(secrets);
-    const log = redactingLog({ info: info, warn: warning, error: error }, secrets);
+    const log = actionLog(secrets);
     try {
         const settings = readSettings(raw);
         const report = {
@@ -81056,6 +82696,15 @@ async function run(env = process.env) {
             ? message
             : `Unexpected error (a bug in monitoring-deploy, please report it): ${e?.stack ?? message}`));
     }
+}
+/**
+ * The job log, every line redacted. core.info writes its text as it is, and text from the host
+ * goes into waiting lines and errors: its lines are made unable to pass for a workflow command,
+ * after redaction (a backslash put into a secret would hide it from the redactor).
+ * core.warning and core.error need nothing: each is one command line, its line breaks escaped.
+ */
+function actionLog(secrets) {
+    return redactingLog({ info: (line) => info(withoutWorkflowCommands(line)), warn: warning, error: error }, secrets);
 }
 async function deployRun(settings, log, { summary, output }) {
     const title = `Deploy to ${settings.hostName}`;

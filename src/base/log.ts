@@ -29,8 +29,15 @@ export interface Log {
   stepEnded?(record: StepRecord): void;
 }
 
+/**
+ * Shorter values are not redacted: they would match ordinary text and blank it out. The inputs
+ * keep every secret a message or a file could show at least this long, so none goes unmasked
+ * for being short.
+ */
+export const MIN_MASKED_LENGTH = 4;
+
 export function redactor(secrets: readonly string[]): (text: string) => string {
-  const sorted = [...secrets].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
+  const sorted = [...secrets].filter((s) => s.length >= MIN_MASKED_LENGTH).sort((a, b) => b.length - a.length);
   return (text) => sorted.reduce((t, s) => t.split(s).join('***'), text);
 }
 

@@ -125,6 +125,11 @@ export function decideHostKey(policy: HostKeyPolicy, host: string, port: number,
           '(insecure-skip-host-key-check: true accepts any key, for throwaway hosts only.)',
       );
     case 'fingerprints':
+      if (policy.revokedIn && checkKnownHosts(policy.revokedIn, host, port, keyBlob) === 'revoked')
+        return refuse(
+          `Host key check failed for ${host}:${port}: the server showed ${keyType} ${fingerprint}, which its fingerprint= pins, but known-hosts marks that key @revoked. ` +
+            `Nothing was changed on the host. ${pinHint}`,
+        );
       if (policy.fingerprints.includes(fingerprint)) return pinned;
       return refuse(
         `Host key mismatch for ${host}:${port}: the server showed ${keyType} ${fingerprint}, ` +

@@ -7,7 +7,7 @@ import { formatDuration } from '../base/format.js';
 import type { Log, StepRecord } from '../base/log.js';
 import { DeployError } from '../errors.js';
 import { type Arrival, waitForAgents } from '../health/arrival.js';
-import type { HostEntry, Settings, StackName } from '../settings/settings.js';
+import { type HostEntry, hostKeyOf, type Settings, type StackName } from '../settings/settings.js';
 import { DeployFailure, type DeployResult, deploy } from './deploy.js';
 
 export interface HostOutcome {
@@ -60,9 +60,7 @@ export function hostSettings(
       host: entry.host,
       port: entry.port ?? settings.connection.port,
       username: entry.user ?? settings.connection.username,
-      hostKey: entry.fingerprint
-        ? { kind: 'fingerprints', fingerprints: [entry.fingerprint] }
-        : settings.connection.hostKey,
+      hostKey: hostKeyOf(entry, settings.connection.hostKey),
     },
     stack: { ...settings.stack, stacks: [...new Set(settings.stack.stacks.map(forRole))] },
     agents: {

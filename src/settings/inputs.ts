@@ -48,12 +48,13 @@ export const INPUTS: readonly InputSpec[] = [
     name: 'host-fingerprint',
     group: 'connection',
     description:
-      'Expected host key fingerprint(s), `SHA256:…`, one per line or comma-separated. Get it from a trusted machine: `ssh-keyscan HOST | ssh-keygen -lf -`.',
+      'Expected host key fingerprint(s), `SHA256:…`, one per line or comma-separated. Get it from a trusted machine: `ssh-keyscan HOST | ssh-keygen -lf -`. Not together with known-hosts; with the hosts input it pins the one line without `fingerprint=`.',
   },
   {
     name: 'known-hosts',
     group: 'connection',
-    description: 'known_hosts lines for the host (plain or hashed; `[host]:port` for a non-22 port).',
+    description:
+      "known_hosts lines for the host (plain or hashed; `[host]:port` for a non-22 port). Not together with host-fingerprint; its `@revoked` lines apply to hosts lines' `fingerprint=` too.",
   },
   {
     name: 'insecure-skip-host-key-check',
@@ -115,7 +116,8 @@ export const INPUTS: readonly InputSpec[] = [
     name: 'app-logs-dir',
     group: 'stack',
     default: '/app/logs',
-    description: 'Directory inside the app container where Logback writes its files.',
+    description:
+      "Directory inside the app container where Logback writes its files: a directory of its own (not /etc, /usr, /var/log or another of the image's system directories).",
   },
   {
     name: 'images',
@@ -165,7 +167,8 @@ export const INPUTS: readonly InputSpec[] = [
     name: 'receiver-port',
     group: 'agents',
     default: '9095',
-    description: 'Central stack: the port the authenticated receiver publishes (open it only to the agent hosts).',
+    description:
+      "Central stack: the port the authenticated receiver publishes (open it only to the agent hosts); not the host's SSH port, nor 80 or 3000 (nginx's and Grafana's).",
   },
   {
     name: 'receiver-bind',
@@ -207,7 +210,8 @@ export const INPUTS: readonly InputSpec[] = [
     name: 'push-password',
     group: 'agents',
     secret: true,
-    description: 'Basic-auth password for remote write and Loki push. Pass it from a secret.',
+    description:
+      'Basic-auth password for remote write and Loki push: one line, at least 16 characters (e.g. `openssl rand -base64 24`). Required whenever the central receiver runs. Pass it from a secret.',
   },
   {
     name: 'metrics-query-url',
@@ -231,14 +235,14 @@ export const INPUTS: readonly InputSpec[] = [
     group: 'agents',
     secret: true,
     description:
-      'Basic-auth password for metrics-query-url and logs-query-url (a user:password@ in a query URL wins for that URL). Default: push-password. Pass it from a secret.',
+      'Basic-auth password for metrics-query-url and logs-query-url (a user:password@ in a query URL wins for that URL); one line, at least 4 characters. Default: push-password. Pass it from a secret.',
   },
   // grafana
   {
     name: 'grafana-admin-password',
     group: 'grafana',
     secret: true,
-    description: "Grafana's admin password. Pass it from a secret.",
+    description: "Grafana's admin password: one line, at least 8 characters. Pass it from a secret.",
   },
   {
     name: 'grafana-bind',

@@ -4,6 +4,7 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { posix } from 'node:path';
+import { MIN_MASKED_LENGTH } from '../base/log.js';
 
 /** A value as a message shows it: quoted, newlines and quotes escaped, a long one cut short. */
 export function shown(value: string): string {
@@ -171,10 +172,20 @@ export function parseContainerDir(value: string, input: string): string {
   checkPathChars(v, input);
   if (!v.startsWith('/'))
     throw new Error(`${input}: ${shown(v)} must be an absolute path in the container (e.g. /app/logs)`);
-  if (posix.normalize(v) === '/')
-    throw new Error(`${input}: ${shown(v)} must be a directory of its own, not the container's root`);
+  const dir = posix.normalize(v).replace(/(.)\/+$/, '$1');
+  if (dir === '/') throw new Error(`${input}: ${shown(v)} must be a directory of its own, not the container's root`);
+  if (IMAGE_SYSTEM_DIR.test(dir))
+    throw new Error(
+      `${input}: ${shown(v)} is a system directory of the container; the log directory mounted there would hide the image's own files: use a directory of its own, e.g. /app/logs`,
+    );
   return v;
 }
+
+// The directories of a Linux image that a mount over them would hide (its programs, libraries,
+// settings): exact names only, since a directory below them (/usr/local/tomcat/logs,
+// /var/log/app) is where many images keep their logs.
+const IMAGE_SYSTEM_DIR =
+  /^\/(?:bin|boot|dev|etc|home|lib(?:32|64|x32)?|media|mnt|opt|proc|root|run|sbin|srv|sys|tmp|usr|var|usr\/(?:bin|include|lib(?:32|64|x32|exec)?|local|sbin|share|src)|var\/(?:backups|cache|lib|local|lock|log|mail|opt|run|spool|tmp))$/;
 
 // Directories a deploy must never take over: it writes data/, logs/, secrets/ and its releases
 // there, and its rollback replaces what it wrote.
@@ -346,9 +357,46 @@ export function parsePushUsername(value: string, input: string): string {
 const URL_UNSAFE = /[\s"'`\\$<>{}|^]/;
 const HTTP_URL_START = /^https?:\/\/[^/?#]/i;
 
-/** The URL with any user:password@ cut out, for messages. */
-export function withoutUserinfo(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1…@');
+// A URL as written may have any shape (https:/user:pw@h, a password holding / # or ?, no scheme
+// at all), so a message takes everything before the last @ for userinfo: it may all be.
+const HTTP_SCHEME = /^https?:\/*/i;
+
+/** The text with everything before its last @ cut out (an http(s) scheme kept), for messages. */
+export function withoutUserinfo(text: string): string {
+  const at = text.lastIndexOf('@');
+  if (at < 0) return text;
+  return `${HTTP_SCHEME.exec(text)?.[0] ?? ''}…${text.slice(at)}`;
+}
+
+/**
+ * What may be the userinfo of a URL. An http(s) URL a URL parser reads has the userinfo it finds
+ * (an @ in its path is no secret). Any other text, however written, may have its userinfo up to
+ * the last @ (the widest reading), or up to the first / ? or # (as a parser would take it).
+ */
+function userinfoReadings(text: string): string[] {
+  const at = text.lastIndexOf('@');
+  if (at < 0) return [];
+  const url = URL.canParse(text) ? new URL(text) : undefined;
+  if (url && (url.protocol === 'http:' || url.protocol === 'https:'))
+    // A user alone may be a token; beside a password it is a name (an account number, say).
+    return url.password ? [`${url.username}:${url.password}`] : url.username ? [url.username] : [];
+  const start = /^[a-z][a-z0-9+.-]*:\/*/i.exec(text)?.[0].length ?? 0;
+  const parsed = /^[a-z][a-z0-9+.-]*:\/*([^/?#\\]*)@/i.exec(text)?.[1];
+  return [text.slice(start, at), text.slice(0, at), ...(parsed ? [parsed] : [])];
+}
+
+/** The password of a URL's user:password@ as a URL parser reads it, percent-decoded; '' without one. */
+export function urlPassword(url: string): string {
+  try {
+    const password = new URL(url).password;
+    try {
+      return decodeURIComponent(password);
+    } catch {
+      return password;
+    }
+  } catch {
+    return '';
+  }
 }
 
 /** An http(s) URL with a host name; user:password@ in it is allowed (secretValues masks it). */
@@ -366,6 +414,11 @@ export function parseHttpUrl(value: string, input: string): string {
     throw refuse();
   }
   if ((url.protocol !== 'http:' && url.protocol !== 'https:') || !url.hostname) throw refuse();
+  const password = urlPassword(v);
+  if (password && password.length < MIN_MASKED_LENGTH)
+    throw new Error(
+      `${input}: the password in ${shown(withoutUserinfo(v))} is shorter than ${MIN_MASKED_LENGTH} characters, too short to be masked in logs; use the endpoint's real token or password`,
+    );
   return v;
 }
 
@@ -421,14 +474,16 @@ export function webhookToken(url: string): string | undefined {
 }
 
 /**
- * What to mask of a URL's user:password@: the whole userinfo and the password, as written and
- * percent-decoded (a request or an error may show either).
+ * What to mask of a URL's user:password@, in each reading of userinfoReadings: the whole
+ * userinfo and the password, as written and percent-decoded (a request or an error may show
+ * either). A rejected URL's are masked too, since the message that refuses it is printed.
  */
 export function urlCredentials(url: string): string[] {
-  const userinfo = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)@/i.exec(url.trim())?.[1];
-  if (!userinfo) return [];
-  const colon = userinfo.indexOf(':');
-  const found = [userinfo, colon >= 0 ? userinfo.slice(colon + 1) : ''];
+  const found: string[] = [];
+  for (const userinfo of userinfoReadings(url.trim())) {
+    const colon = userinfo.indexOf(':');
+    found.push(userinfo, colon >= 0 ? userinfo.slice(colon + 1) : '');
+  }
   for (const v of [...found]) {
     try {
       found.push(decodeURIComponent(v));
@@ -436,7 +491,21 @@ export function urlCredentials(url: string): string[] {
       // not valid percent-encoding: the raw form is masked
     }
   }
-  return found.filter((v) => v.length >= 4);
+  return [...new Set(found)].filter((v) => v.length >= MIN_MASKED_LENGTH);
+}
+
+/**
+ * A password we hand on as it is (grafana-admin-password): at least `min` characters, one line,
+ * no control characters. Its value is never shown.
+ */
+export function parsePassword(value: string, input: string, min: number): string {
+  // Grafana's CLI reads one line of it (reset-admin-password --password-from-stdin), while its
+  // first start reads the whole file: a second line would make two passwords.
+  if (/\p{Cc}/u.test(value))
+    throw new Error(`${input}: must be one line without control characters (no newline, tab or escape)`);
+  if (value.length < min)
+    throw new Error(`${input}: must be at least ${min} characters (a random one, e.g. \`openssl rand -base64 24\`)`);
+  return value;
 }
 
 /** Why a file or directory could not be read, in words: no such file, permission denied, … */

@@ -1,5 +1,6 @@
 // Every input is read and validated here, once, into a typed Settings object. The action and
 // the CLI both hand their raw values (strings, as action.yml would pass them) to readSettings.
+import { MIN_MASKED_LENGTH } from '../base/log.js';
 import { DEFAULT_LOG_AGENT, LOG_AGENT_NAMES, type LogAgentName } from '../base/log-agents.js';
 import { type PushPath, plainHttpProblems, pushPasswordProblem } from './exposure.js';
 import { INPUTS } from './inputs.js';
@@ -19,6 +20,7 @@ import {
   parseIpAddress,
   parseList,
   parseLocalDir,
+  parsePassword,
   parsePort,
   parsePushUsername,
   parseQueryUrl,
@@ -35,7 +37,12 @@ import {
 export type RawInputs = Readonly<Record<string, string | undefined>>;
 
 export type HostKeyPolicy =
-  | { readonly kind: 'fingerprints'; readonly fingerprints: readonly string[] }
+  | {
+      readonly kind: 'fingerprints';
+      readonly fingerprints: readonly string[];
+      /** known_hosts text whose @revoked lines refuse a key even when it is pinned here. */
+      readonly revokedIn?: string;
+    }
   | { readonly kind: 'known-hosts'; readonly knownHosts: string }
   | { readonly kind: 'insecure-skip' }
   | { readonly kind: 'unpinned' };
@@ -280,6 +287,8 @@ export function readSettings(raw: RawInputs, options: ReadOptions = {}): Setting
     r.problems.push(
       'ssh-key: this is not a private key (expected a -----BEGIN … PRIVATE KEY----- block; pass the private key, not the .pub file)',
     );
+  r.problems.push(...crossPinnedHostsProblems(settings.hosts, connection.hostKey));
+  r.problems.push(...receiverPortProblems(settings, !!raw['receiver-port']?.trim()));
   r.problems.push(...agentProblems(settings, needsConnection));
   if (r.problems.length) throw new SettingsError(r.problems);
   return settings;
@@ -365,14 +374,30 @@ function readAgents({ raw, value, optional, attempt, optionalParsed }: InputRead
     metricsQueryUrl: optionalParsed('metrics-query-url', (v, i) => parseQueryUrl(v, i, 'metrics')),
     logsQueryUrl: optionalParsed('logs-query-url', (v, i) => parseQueryUrl(v, i, 'logs')),
     queryUsername: optionalParsed('query-username', parsePushUsername),
-    queryPassword: raw['query-password'] || undefined,
+    // Chosen by whoever runs the query endpoint: held only to what the redactor can mask.
+    queryPassword: passwordInput({ raw, attempt }, 'query-password', MIN_MASKED_LENGTH),
   };
+}
+
+// Grafana itself takes 4 characters and up (pkg/services/user/password.go, with its default
+// password_policy off; 12 and four kinds of character with it on): 8 is the floor of a password
+// that is neither guessed in a few tries at the login form nor too short to mask.
+const GRAFANA_ADMIN_PASSWORD_MIN = 8;
+
+/** A password input as given (not trimmed: a space may be part of it), checked by parsePassword. */
+function passwordInput(
+  { raw, attempt }: Pick<InputReader, 'raw' | 'attempt'>,
+  name: string,
+  min: number,
+): string | undefined {
+  const v = raw[name];
+  return v ? attempt(() => parsePassword(v, name, min), v) : undefined;
 }
 
 function readGrafana({ raw, value, attempt, optionalParsed }: InputReader): GrafanaSettings {
   return {
     bind: attempt(() => parseIpAddress(value('grafana-bind'), 'grafana-bind'), '0.0.0.0'),
-    adminPassword: raw['grafana-admin-password'] || undefined,
+    adminPassword: passwordInput({ raw, attempt }, 'grafana-admin-password', GRAFANA_ADMIN_PASSWORD_MIN),
     discordWebhookUrl: optionalParsed('discord-webhook-url', parseWebhookUrl),
     discordTestNotification: attempt(
       () => parseBoolean(value('discord-test-notification'), 'discord-test-notification'),
@@ -534,10 +559,80 @@ function hostKeyPolicy(value: (name: string) => string): HostKeyPolicy {
   }
   const bad = knownHostsProblems(knownHosts);
   if (bad.length) throw new SettingsError(bad);
+  if (fingerprints.length && knownHosts)
+    throw new Error(
+      "host-fingerprint and known-hosts are both set, but only one can pin the host key: with both, known-hosts' lines (its @revoked ones too) would go unread. Keep one: known-hosts (matched by host name, as ssh does; needed for several hosts without fingerprint= on each hosts line) or host-fingerprint",
+    );
   if (fingerprints.length) return { kind: 'fingerprints', fingerprints };
   if (knownHosts) return { kind: 'known-hosts', knownHosts };
   if (skip) return { kind: 'insecure-skip' };
   return { kind: 'unpinned' };
+}
+
+/** The host ports the bundled stacks publish (a unit test reads them from the compose files). */
+export const STACK_HOST_PORTS: readonly {
+  readonly port: number;
+  readonly service: string;
+  readonly stack: StackName;
+}[] = [
+  { port: 80, service: 'nginx', stack: 'app' },
+  { port: 3000, service: 'grafana', stack: 'monitoring' },
+];
+
+/**
+ * receiver-port on a port the central host already uses: its SSH port, or one the stacks there
+ * publish. Docker would fail to publish it, or, with sshd bound to one address only, take SSH's
+ * place. Checked when the receiver runs or receiver-port is given.
+ */
+function receiverPortProblems(s: Settings, given: boolean): string[] {
+  const central = s.hosts.find((h) => h.role === 'monitoring');
+  const runs = s.agents.acceptAgents || (!!central && s.hosts.some((h) => h.role === 'agent'));
+  if (!runs && !given) return [];
+  const port = s.agents.receiverPort;
+  const sshPort = central?.port ?? s.connection.port;
+  const where = 'pick a port nothing else on the monitoring host listens on (default 9095)';
+  if (port === sshPort)
+    return [`receiver-port: ${port} is the SSH port of the monitoring host, which the receiver would take; ${where}`];
+  const taken = STACK_HOST_PORTS.find((p) => p.port === port && s.stack.stacks.includes(p.stack));
+  if (taken)
+    return [
+      `receiver-port: ${port} is the port ${taken.service} (${taken.stack} stack) publishes on the host; ${where}`,
+    ];
+  return [];
+}
+
+/**
+ * A hosts line's host key policy: its own fingerprint= when it has one (known-hosts' @revoked
+ * lines still apply), else the run's.
+ */
+export function hostKeyOf(entry: HostEntry, policy: HostKeyPolicy): HostKeyPolicy {
+  if (!entry.fingerprint) return policy;
+  const revokedIn = policy.kind === 'known-hosts' ? policy.knownHosts : undefined;
+  return { kind: 'fingerprints', fingerprints: [entry.fingerprint], ...(revokedIn ? { revokedIn } : {}) };
+}
+
+/**
+ * Hosts lines that would take another host's key. The host-fingerprint list pins each line
+ * without fingerprint=: shared by two such lines, either host accepts the other's key; holding
+ * a key another line pins, the line without one accepts that host's key. (known-hosts names its
+ * hosts, so it pins each on its own.)
+ */
+function crossPinnedHostsProblems(hosts: readonly HostEntry[], policy: HostKeyPolicy): string[] {
+  if (hosts.length < 2 || policy.kind !== 'fingerprints') return [];
+  const unpinned = hosts.filter((h) => !h.fingerprint);
+  const fix = `add fingerprint=SHA256:… to the line (\`ssh-keyscan -p PORT HOST | ssh-keygen -lf -\` from a trusted machine), or pin the hosts with known-hosts instead of host-fingerprint`;
+  if (unpinned.length > 1)
+    return unpinned.map(
+      (h) =>
+        `hosts: the line of ${h.name} has no fingerprint=, and host-fingerprint is the pin of ${unpinned.length} lines then: each of them would accept the others' keys; ${fix}`,
+    );
+  const [open] = unpinned;
+  const other = hosts.find((h) => h.fingerprint && policy.fingerprints.includes(h.fingerprint));
+  if (open && other)
+    return [
+      `hosts: the line of ${open.name} has no fingerprint=, so host-fingerprint pins it, and that list holds the key of ${other.name} (its fingerprint=): ${open.name} would accept ${other.name}'s key; ${fix}`,
+    ];
+  return [];
 }
 
 /** Secrets pasted into GitHub often lose their final newline or gain \r; OpenSSH parsers mind. */
@@ -557,7 +652,7 @@ export function secretValues(raw: RawInputs): string[] {
     if (!input.secret || !v?.trim()) continue;
     out.add(v.trim());
     // A multi-line secret is masked line by line, as GitHub masks it.
-    for (const line of v.split(/\r?\n/)) if (line.trim().length >= 4) out.add(line.trim());
+    for (const line of v.split(/\r?\n/)) if (line.trim().length >= MIN_MASKED_LENGTH) out.add(line.trim());
   }
   // Credentials in an endpoint URL (https://user:token@…) are as secret as push-password.
   for (const name of ['remote-write-url', 'loki-push-url', 'metrics-query-url', 'logs-query-url'])

@@ -301,9 +301,18 @@ function generatedFiles(settings: Settings, vars: Readonly<Record<string, string
   return files;
 }
 
-/** Whether a rendered text holds one of the run's secret values (short ones would match by chance). */
+// A URL with user:password@ in it, whoever's and however short (not only the run's secrets:
+// an endpoint URL may come from the stack directory's own files). Up to the last @ of the word,
+// as a password may hold / ? or #: a path with an @ in it makes a file private needlessly, never
+// the other way round.
+const URL_WITH_USERINFO = /[a-z][a-z0-9+.-]*:\/\/[^\s"'`<>]*@/i;
+
+/**
+ * Whether a rendered text holds a credential: one of the run's secret values (short ones would
+ * match by chance) or any URL's userinfo.
+ */
 function carriesSecret(text: string, secrets: readonly string[]): boolean {
-  return secrets.some((v) => v.length >= 6 && text.includes(v));
+  return URL_WITH_USERINFO.test(text) || secrets.some((v) => v.length >= 6 && text.includes(v));
 }
 
 /** Compose v1 reads a file without `version:` as the legacy v1 format; v2 ignores the line. */

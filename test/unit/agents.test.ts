@@ -29,7 +29,8 @@ const base = {
   host: 'dev.example.com',
   username: 'ec2-user',
   'ssh-key': KEY,
-  'host-fingerprint': FP,
+  // known-hosts pins each host of a hosts run by its name; one host-fingerprint list would pin them all alike.
+  'known-hosts': `* ssh-ed25519 ${'A'.repeat(68)}`,
   'app-image': 'me/back:1',
 };
 const problemsOf = (raw: Record<string, string>) => problemsOfRead(() => readSettings(raw));

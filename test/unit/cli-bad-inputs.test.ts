@@ -2,10 +2,11 @@
 // with a message naming the input, before any connection is tried. The control row shows what
 // "tried to connect" looks like: the same flags, all good, reach the (closed) port 9.
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { deployToClosedPort, type RunResult, runAction, runCli } from '../helpers/dist';
+import { CONNECTING, goodDeployFlags, runRows } from '../helpers/cli-runs';
+import { type RunResult, runAction, runCli } from '../helpers/dist';
 import { throwawayPrivateKey } from '../helpers/keys';
 
 const dir = mkdtempSync(join(tmpdir(), 'cli-bad-inputs-'));
@@ -24,7 +25,7 @@ beforeAll(() => {
 });
 
 /** Good values for everything; each row adds flags (a repeated flag's last value wins). */
-const BASE = [...deployToClosedPort(KEY_FILE), '--app-image', 'me/app:1', '--connect-timeout', '2s'];
+const BASE = goodDeployFlags(KEY_FILE);
 const PUB = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKnV2tFiY2pYvJh6r3vWXvbz8eF9m2bD8mP5mY0jYQ2b';
 const HOOK = 'https://discord.com/api/webhooks/1/abc';
 const HOSTS = (line: string) => ['--hosts', line, '--push-password', 'pw-123456-long-enough'];
@@ -278,19 +279,10 @@ const ROWS: readonly (readonly [string, readonly string[], RegExp])[] = [
   ['flag without a value', ['--network'], /network: --network needs a value/],
 ];
 
-/** What a run that went on to connect prints: step lines, the refused connection. */
-const CONNECTING = /▶|Connect\b|Connection refused|ECONNREFUSED|Host unreachable|connected to/;
-
-// All rows run before the tests, several at a time: each is a Node process.
-const results = new Map<string, RunResult>();
+let results = new Map<string, RunResult>();
 
 beforeAll(async () => {
-  const queue = [...ROWS];
-  const worker = async () => {
-    for (let row = queue.shift(); row; row = queue.shift())
-      results.set(row[0], await runCli([...BASE, ...row[1]], {}, 60_000));
-  };
-  await Promise.all(Array.from({ length: Math.max(4, availableParallelism()) }, worker));
+  results = await runRows(ROWS, BASE);
 }, 300_000);
 
 describe('bad inputs through the built CLI', () => {

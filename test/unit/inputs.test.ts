@@ -355,7 +355,8 @@ describe('remote-dir is a directory of its own (finding 9)', () => {
 });
 
 describe('hosts lines (findings 4 and 15)', () => {
-  const fleet = { ...base, 'push-password': 'pw-123456-long-enough' };
+  // known-hosts pins each host by its name; one host-fingerprint list would pin them all alike.
+  const fleet = { ...unpinned, 'known-hosts': `* ${PUB}`, 'push-password': 'pw-123456-long-enough' };
   const hostsProblems = (hosts: string, over: Record<string, string> = {}) => problemsOf({ ...fleet, ...over, hosts });
 
   it('refuses a key given twice, naming the key and the line', () => {
