@@ -2,7 +2,7 @@
 // over real directories, as the host runs them. A remote dir another user could reach is refused
 // before anything is made (a foreign-owned or world-writable parent, a link or someone else's
 // file in secrets/); one the login user owns is tightened to 700 with secrets/.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import {
   chmodSync,
   chownSync,

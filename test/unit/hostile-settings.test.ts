@@ -109,19 +109,19 @@ describe('finding 8: short secrets and newlines', () => {
     expect(problemsOf({ ...queryAgent, 'query-password': 'abc' })).toEqual([
       'query-password: must be at least 4 characters (a random one, e.g. `openssl rand -base64 24`)',
     ]);
-    expect(problemsOf({ ...agent, 'remote-write-url': 'http://u:abc@vm.example.net/api/v1/write' })).toEqual([
-      'remote-write-url: the password in "http://…@vm.example.net/api/v1/write" is shorter than 4 characters, too short to be masked in logs; use the endpoint\'s real token or password',
+    expect(problemsOf({ ...agent, 'remote-write-url': 'https://u:abc@vm.example.net/api/v1/write' })).toEqual([
+      'remote-write-url: the password in "https://…@vm.example.net/api/v1/write" is shorter than 4 characters, too short to be masked in logs; use the endpoint\'s real token or password',
     ]);
     // Percent-encoded, it counts as the endpoint reads it.
-    expect(problemsOf({ ...agent, 'remote-write-url': 'http://u:%41%42%43@vm.example.net/api/v1/write' })).toHaveLength(
-      1,
-    );
+    expect(
+      problemsOf({ ...agent, 'remote-write-url': 'https://u:%41%42%43@vm.example.net/api/v1/write' }),
+    ).toHaveLength(1);
   });
 
   it('every secret of accepted settings is masked by the redactor where it shows', () => {
     const raw = {
       ...agent,
-      'remote-write-url': 'http://:abcd@vm.example.net/api/v1/write',
+      'remote-write-url': 'https://:abcd@vm.example.net/api/v1/write',
       'query-password': 'wxyz',
       'grafana-admin-password': 'Eight-8a',
       'push-password': 'push-password-of-16',
@@ -135,8 +135,8 @@ describe('finding 8: short secrets and newlines', () => {
     const s = readSettings(
       {
         ...agent,
-        'remote-write-url': 'http://:abcd@vm.example.net/api/v1/write',
-        'loki-push-url': 'http://loki.example.net/loki/api/v1/push',
+        'remote-write-url': 'https://:abcd@vm.example.net/api/v1/write',
+        'loki-push-url': 'https://loki.example.net/loki/api/v1/push',
       },
       { needsConnection: false },
     );
@@ -308,8 +308,8 @@ const CLI_ROWS: readonly (readonly [string, readonly string[], RegExp, string])[
   ),
   [
     'remote-write-url with a 3-character password',
-    [...AGENT_FLAGS, '--remote-write-url', 'http://u:Zq7@vm.example.net/api/v1/write'],
-    /remote-write-url: the password in "http:\/\/…@vm\.example\.net\/api\/v1\/write" is shorter than 4/,
+    [...AGENT_FLAGS, '--remote-write-url', 'https://u:Zq7@vm.example.net/api/v1/write'],
+    /remote-write-url: the password in "https:\/\/…@vm\.example\.net\/api\/v1\/write" is shorter than 4/,
     'Zq7',
   ],
   [

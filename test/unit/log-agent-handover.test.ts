@@ -344,7 +344,7 @@ describe('the switch on the host: Promtail stopped before Alloy starts', () => {
     const log = join(dir, 'calls');
     writeFileSync(
       state,
-      ['md-monitoring promtail', 'md-monitoring loki', 'md-monitoring disk-guard', 'md-app server'].join('\n') + '\n',
+      `${['md-monitoring promtail', 'md-monitoring loki', 'md-monitoring disk-guard', 'md-app server'].join('\n')}\n`,
     );
     writeFileSync(
       join(dir, 'docker'),
