@@ -34477,8 +34477,14 @@ const package_namespaceObject = {"rE":"0.1.0"};
 ;// CONCATENATED MODULE: ./src/base/log.ts
 // Where progress goes: the job log (action) or the terminal (CLI). Every line passes through
 // the redactor, so a secret that slips into an error message is still not printed.
+/**
+ * Shorter values are not redacted: they would match ordinary text and blank it out. The inputs
+ * keep every secret a message or a file could show at least this long, so none goes unmasked
+ * for being short.
+ */
+const MIN_MASKED_LENGTH = 4;
 function redactor(secrets) {
-    const sorted = [...secrets].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
+    const sorted = [...secrets].filter((s) => s.length >= MIN_MASKED_LENGTH).sort((a, b) => b.length - a.length);
     return (text) => sorted.reduce((t, s) => t.split(s).join('***'), text);
 }
 /**
@@ -34653,6 +34659,7 @@ const external_node_path_namespaceObject = require("node:path");
 
 
 
+
 /** A value as a message shows it: quoted, newlines and quotes escaped, a long one cut short. */
 function shown(value) {
     const s = JSON.stringify(value);
@@ -34793,10 +34800,17 @@ function parseContainerDir(value, input) {
     checkPathChars(v, input);
     if (!v.startsWith('/'))
         throw new Error(`${input}: ${shown(v)} must be an absolute path in the container (e.g. /app/logs)`);
-    if (external_node_path_namespaceObject.posix.normalize(v) === '/')
+    const dir = external_node_path_namespaceObject.posix.normalize(v).replace(/(.)\/+$/, '$1');
+    if (dir === '/')
         throw new Error(`${input}: ${shown(v)} must be a directory of its own, not the container's root`);
+    if (IMAGE_SYSTEM_DIR.test(dir))
+        throw new Error(`${input}: ${shown(v)} is a system directory of the container; the log directory mounted there would hide the image's own files: use a directory of its own, e.g. /app/logs`);
     return v;
 }
+// The directories of a Linux image that a mount over them would hide (its programs, libraries,
+// settings): exact names only, since a directory below them (/usr/local/tomcat/logs,
+// /var/log/app) is where many images keep their logs.
+const IMAGE_SYSTEM_DIR = /^\/(?:bin|boot|dev|etc|home|lib(?:32|64|x32)?|media|mnt|opt|proc|root|run|sbin|srv|sys|tmp|usr|var|usr\/(?:bin|include|lib(?:32|64|x32|exec)?|local|sbin|share|src)|var\/(?:backups|cache|lib|local|lock|log|mail|opt|run|spool|tmp))$/;
 // Directories a deploy must never take over: it writes data/, logs/, secrets/ and its releases
 // there, and its rollback replaces what it wrote.
 const SYSTEM_DIRS = new Set([
@@ -34935,9 +34949,47 @@ function parsePushUsername(value, input) {
 // look at the raw text: URL() drops tabs and newlines silently, and .env and YAML read $ and quotes.
 const URL_UNSAFE = /[\s"'`\\$<>{}|^]/;
 const HTTP_URL_START = /^https?:\/\/[^/?#]/i;
-/** The URL with any user:password@ cut out, for messages. */
-function withoutUserinfo(url) {
-    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1…@');
+// A URL as written may have any shape (https:/user:pw@h, a password holding / # or ?, no scheme
+// at all), so a message takes everything before the last @ for userinfo: it may all be.
+const HTTP_SCHEME = /^https?:\/*/i;
+/** The text with everything before its last @ cut out (an http(s) scheme kept), for messages. */
+function withoutUserinfo(text) {
+    const at = text.lastIndexOf('@');
+    if (at < 0)
+        return text;
+    return `${HTTP_SCHEME.exec(text)?.[0] ?? ''}…${text.slice(at)}`;
+}
+/**
+ * What may be the userinfo of a URL. An http(s) URL a URL parser reads has the userinfo it finds
+ * (an @ in its path is no secret). Any other text, however written, may have its userinfo up to
+ * the last @ (the widest reading), or up to the first / ? or # (as a parser would take it).
+ */
+function userinfoReadings(text) {
+    const at = text.lastIndexOf('@');
+    if (at < 0)
+        return [];
+    const url = URL.canParse(text) ? new URL(text) : undefined;
+    if (url && (url.protocol === 'http:' || url.protocol === 'https:'))
+        // A user alone may be a token; beside a password it is a name (an account number, say).
+        return url.password ? [`${url.username}:${url.password}`] : url.username ? [url.username] : [];
+    const start = /^[a-z][a-z0-9+.-]*:\/*/i.exec(text)?.[0].length ?? 0;
+    const parsed = /^[a-z][a-z0-9+.-]*:\/*([^/?#\\]*)@/i.exec(text)?.[1];
+    return [text.slice(start, at), text.slice(0, at), ...(parsed ? [parsed] : [])];
+}
+/** The password of a URL's user:password@ as a URL parser reads it, percent-decoded; '' without one. */
+function urlPassword(url) {
+    try {
+        const password = new URL(url).password;
+        try {
+            return decodeURIComponent(password);
+        }
+        catch {
+            return password;
+        }
+    }
+    catch {
+        return '';
+    }
 }
 /** An http(s) URL with a host name; user:password@ in it is allowed (secretValues masks it). */
 function parseHttpUrl(value, input) {
@@ -34954,6 +35006,9 @@ function parseHttpUrl(value, input) {
     }
     if ((url.protocol !== 'http:' && url.protocol !== 'https:') || !url.hostname)
         throw refuse();
+    const password = urlPassword(v);
+    if (password && password.length < MIN_MASKED_LENGTH)
+        throw new Error(`${input}: the password in ${shown(withoutUserinfo(v))} is shorter than ${MIN_MASKED_LENGTH} characters, too short to be masked in logs; use the endpoint's real token or password`);
     return v;
 }
 /** The endpoint a query URL must be: the path it ends in, what it is, and what else users paste. */
@@ -35009,15 +35064,16 @@ function webhookToken(url) {
     return /\/webhooks\/[^/?#]+\/([^/?#]+)/.exec(url.trim())?.[1];
 }
 /**
- * What to mask of a URL's user:password@: the whole userinfo and the password, as written and
- * percent-decoded (a request or an error may show either).
+ * What to mask of a URL's user:password@, in each reading of userinfoReadings: the whole
+ * userinfo and the password, as written and percent-decoded (a request or an error may show
+ * either). A rejected URL's are masked too, since the message that refuses it is printed.
  */
 function urlCredentials(url) {
-    const userinfo = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)@/i.exec(url.trim())?.[1];
-    if (!userinfo)
-        return [];
-    const colon = userinfo.indexOf(':');
-    const found = [userinfo, colon >= 0 ? userinfo.slice(colon + 1) : ''];
+    const found = [];
+    for (const userinfo of userinfoReadings(url.trim())) {
+        const colon = userinfo.indexOf(':');
+        found.push(userinfo, colon >= 0 ? userinfo.slice(colon + 1) : '');
+    }
     for (const v of [...found]) {
         try {
             found.push(decodeURIComponent(v));
@@ -35026,7 +35082,20 @@ function urlCredentials(url) {
             // not valid percent-encoding: the raw form is masked
         }
     }
-    return found.filter((v) => v.length >= 4);
+    return [...new Set(found)].filter((v) => v.length >= MIN_MASKED_LENGTH);
+}
+/**
+ * A password we hand on as it is (grafana-admin-password): at least `min` characters, one line,
+ * no control characters. Its value is never shown.
+ */
+function parsePassword(value, input, min) {
+    // Grafana's CLI reads one line of it (reset-admin-password --password-from-stdin), while its
+    // first start reads the whole file: a second line would make two passwords.
+    if (/\p{Cc}/u.test(value))
+        throw new Error(`${input}: must be one line without control characters (no newline, tab or escape)`);
+    if (value.length < min)
+        throw new Error(`${input}: must be at least ${min} characters (a random one, e.g. \`openssl rand -base64 24\`)`);
+    return value;
 }
 /** Why a file or directory could not be read, in words: no such file, permission denied, … */
 function fileErrorReason(e) {
@@ -35205,12 +35274,12 @@ const INPUTS = [
     {
         name: 'host-fingerprint',
         group: 'connection',
-        description: 'Expected host key fingerprint(s), `SHA256:…`, one per line or comma-separated. Get it from a trusted machine: `ssh-keyscan HOST | ssh-keygen -lf -`.',
+        description: 'Expected host key fingerprint(s), `SHA256:…`, one per line or comma-separated. Get it from a trusted machine: `ssh-keyscan HOST | ssh-keygen -lf -`. Not together with known-hosts; with the hosts input it pins the one line without `fingerprint=`.',
     },
     {
         name: 'known-hosts',
         group: 'connection',
-        description: 'known_hosts lines for the host (plain or hashed; `[host]:port` for a non-22 port).',
+        description: "known_hosts lines for the host (plain or hashed; `[host]:port` for a non-22 port). Not together with host-fingerprint; its `@revoked` lines apply to hosts lines' `fingerprint=` too.",
     },
     {
         name: 'insecure-skip-host-key-check',
@@ -35269,7 +35338,7 @@ const INPUTS = [
         name: 'app-logs-dir',
         group: 'stack',
         default: '/app/logs',
-        description: 'Directory inside the app container where Logback writes its files.',
+        description: "Directory inside the app container where Logback writes its files: a directory of its own (not /etc, /usr, /var/log or another of the image's system directories).",
     },
     {
         name: 'images',
@@ -35316,7 +35385,7 @@ const INPUTS = [
         name: 'receiver-port',
         group: 'agents',
         default: '9095',
-        description: 'Central stack: the port the authenticated receiver publishes (open it only to the agent hosts).',
+        description: "Central stack: the port the authenticated receiver publishes (open it only to the agent hosts); not the host's SSH port, nor 80 or 3000 (nginx's and Grafana's).",
     },
     {
         name: 'receiver-bind',
@@ -35355,7 +35424,7 @@ const INPUTS = [
         name: 'push-password',
         group: 'agents',
         secret: true,
-        description: 'Basic-auth password for remote write and Loki push. Pass it from a secret.',
+        description: 'Basic-auth password for remote write and Loki push: one line, at least 16 characters (e.g. `openssl rand -base64 24`). Required whenever the central receiver runs. Pass it from a secret.',
     },
     {
         name: 'metrics-query-url',
@@ -35376,14 +35445,14 @@ const INPUTS = [
         name: 'query-password',
         group: 'agents',
         secret: true,
-        description: 'Basic-auth password for metrics-query-url and logs-query-url (a user:password@ in a query URL wins for that URL). Default: push-password. Pass it from a secret.',
+        description: 'Basic-auth password for metrics-query-url and logs-query-url (a user:password@ in a query URL wins for that URL); one line, at least 4 characters. Default: push-password. Pass it from a secret.',
     },
     // grafana
     {
         name: 'grafana-admin-password',
         group: 'grafana',
         secret: true,
-        description: "Grafana's admin password. Pass it from a secret.",
+        description: "Grafana's admin password: one line, at least 8 characters. Pass it from a secret.",
     },
     {
         name: 'grafana-bind',
@@ -35532,6 +35601,7 @@ function knownHostsProblems(text) {
 
 
 
+
 class SettingsError extends Error {
     problems;
     constructor(problems) {
@@ -35632,6 +35702,8 @@ function readSettings(raw, options = {}) {
         !missing.includes('ssh-key') &&
         !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(connection.privateKey))
         r.problems.push('ssh-key: this is not a private key (expected a -----BEGIN … PRIVATE KEY----- block; pass the private key, not the .pub file)');
+    r.problems.push(...crossPinnedHostsProblems(settings.hosts, connection.hostKey));
+    r.problems.push(...receiverPortProblems(settings, !!raw['receiver-port']?.trim()));
     r.problems.push(...agentProblems(settings, needsConnection));
     if (r.problems.length)
         throw new SettingsError(r.problems);
@@ -35699,13 +35771,23 @@ function readAgents({ raw, value, optional, attempt, optionalParsed }, role) {
         metricsQueryUrl: optionalParsed('metrics-query-url', (v, i) => parseQueryUrl(v, i, 'metrics')),
         logsQueryUrl: optionalParsed('logs-query-url', (v, i) => parseQueryUrl(v, i, 'logs')),
         queryUsername: optionalParsed('query-username', parsePushUsername),
-        queryPassword: raw['query-password'] || undefined,
+        // Chosen by whoever runs the query endpoint: held only to what the redactor can mask.
+        queryPassword: passwordInput({ raw, attempt }, 'query-password', MIN_MASKED_LENGTH),
     };
+}
+// Grafana itself takes 4 characters and up (pkg/services/user/password.go, with its default
+// password_policy off; 12 and four kinds of character with it on): 8 is the floor of a password
+// that is neither guessed in a few tries at the login form nor too short to mask.
+const GRAFANA_ADMIN_PASSWORD_MIN = 8;
+/** A password input as given (not trimmed: a space may be part of it), checked by parsePassword. */
+function passwordInput({ raw, attempt }, name, min) {
+    const v = raw[name];
+    return v ? attempt(() => parsePassword(v, name, min), v) : undefined;
 }
 function readGrafana({ raw, value, attempt, optionalParsed }) {
     return {
         bind: attempt(() => parseIpAddress(value('grafana-bind'), 'grafana-bind'), '0.0.0.0'),
-        adminPassword: raw['grafana-admin-password'] || undefined,
+        adminPassword: passwordInput({ raw, attempt }, 'grafana-admin-password', GRAFANA_ADMIN_PASSWORD_MIN),
         discordWebhookUrl: optionalParsed('discord-webhook-url', parseWebhookUrl),
         discordTestNotification: attempt(() => parseBoolean(value('discord-test-notification'), 'discord-test-notification'), false),
         cpuAlertThreshold: attempt(() => parseInteger(value('cpu-alert-threshold'), 'cpu-alert-threshold', 1, 100), 70),
@@ -35853,6 +35935,8 @@ function hostKeyPolicy(value) {
     const bad = knownHostsProblems(knownHosts);
     if (bad.length)
         throw new SettingsError(bad);
+    if (fingerprints.length && knownHosts)
+        throw new Error("host-fingerprint and known-hosts are both set, but only one can pin the host key: with both, known-hosts' lines (its @revoked ones too) would go unread. Keep one: known-hosts (matched by host name, as ssh does; needed for several hosts without fingerprint= on each hosts line) or host-fingerprint");
     if (fingerprints.length)
         return { kind: 'fingerprints', fingerprints };
     if (knownHosts)
@@ -35860,6 +35944,64 @@ function hostKeyPolicy(value) {
     if (skip)
         return { kind: 'insecure-skip' };
     return { kind: 'unpinned' };
+}
+/** The host ports the bundled stacks publish (a unit test reads them from the compose files). */
+const STACK_HOST_PORTS = [
+    { port: 80, service: 'nginx', stack: 'app' },
+    { port: 3000, service: 'grafana', stack: 'monitoring' },
+];
+/**
+ * receiver-port on a port the central host already uses: its SSH port, or one the stacks there
+ * publish. Docker would fail to publish it, or, with sshd bound to one address only, take SSH's
+ * place. Checked when the receiver runs or receiver-port is given.
+ */
+function receiverPortProblems(s, given) {
+    const central = s.hosts.find((h) => h.role === 'monitoring');
+    const runs = s.agents.acceptAgents || (!!central && s.hosts.some((h) => h.role === 'agent'));
+    if (!runs && !given)
+        return [];
+    const port = s.agents.receiverPort;
+    const sshPort = central?.port ?? s.connection.port;
+    const where = 'pick a port nothing else on the monitoring host listens on (default 9095)';
+    if (port === sshPort)
+        return [`receiver-port: ${port} is the SSH port of the monitoring host, which the receiver would take; ${where}`];
+    const taken = STACK_HOST_PORTS.find((p) => p.port === port && s.stack.stacks.includes(p.stack));
+    if (taken)
+        return [
+            `receiver-port: ${port} is the port ${taken.service} (${taken.stack} stack) publishes on the host; ${where}`,
+        ];
+    return [];
+}
+/**
+ * A hosts line's host key policy: its own fingerprint= when it has one (known-hosts' @revoked
+ * lines still apply), else the run's.
+ */
+function hostKeyOf(entry, policy) {
+    if (!entry.fingerprint)
+        return policy;
+    const revokedIn = policy.kind === 'known-hosts' ? policy.knownHosts : undefined;
+    return { kind: 'fingerprints', fingerprints: [entry.fingerprint], ...(revokedIn ? { revokedIn } : {}) };
+}
+/**
+ * Hosts lines that would take another host's key. The host-fingerprint list pins each line
+ * without fingerprint=: shared by two such lines, either host accepts the other's key; holding
+ * a key another line pins, the line without one accepts that host's key. (known-hosts names its
+ * hosts, so it pins each on its own.)
+ */
+function crossPinnedHostsProblems(hosts, policy) {
+    if (hosts.length < 2 || policy.kind !== 'fingerprints')
+        return [];
+    const unpinned = hosts.filter((h) => !h.fingerprint);
+    const fix = `add fingerprint=SHA256:… to the line (\`ssh-keyscan -p PORT HOST | ssh-keygen -lf -\` from a trusted machine), or pin the hosts with known-hosts instead of host-fingerprint`;
+    if (unpinned.length > 1)
+        return unpinned.map((h) => `hosts: the line of ${h.name} has no fingerprint=, and host-fingerprint is the pin of ${unpinned.length} lines then: each of them would accept the others' keys; ${fix}`);
+    const [open] = unpinned;
+    const other = hosts.find((h) => h.fingerprint && policy.fingerprints.includes(h.fingerprint));
+    if (open && other)
+        return [
+            `hosts: the line of ${open.name} has no fingerprint=, so host-fingerprint pins it, and that list holds the key of ${other.name} (its fingerprint=): ${open.name} would accept ${other.name}'s key; ${fix}`,
+        ];
+    return [];
 }
 /** Secrets pasted into GitHub often lose their final newline or gain \r; OpenSSH parsers mind. */
 function normalizeKey(key) {
@@ -35879,7 +36021,7 @@ function secretValues(raw) {
         out.add(v.trim());
         // A multi-line secret is masked line by line, as GitHub masks it.
         for (const line of v.split(/\r?\n/))
-            if (line.trim().length >= 4)
+            if (line.trim().length >= MIN_MASKED_LENGTH)
                 out.add(line.trim());
     }
     // Credentials in an endpoint URL (https://user:token@…) are as secret as push-password.
@@ -38788,7 +38930,7 @@ function passwordState(layout) {
     const file = `${layout.root}/${SECRET_FILES.grafanaAdminPassword}`;
     return `echo "@grafana-password $(base64 < ${shq(file)} 2>/dev/null | tr -d '\\n')"`;
 }
-function parsePassword(out) {
+function grafana_admin_parsePassword(out) {
     const b64 = /^@grafana-password ?(.*)$/m.exec(out)?.[1]?.trim();
     return b64 ? Buffer.from(b64, 'base64').toString('utf8').trim() : undefined;
 }
@@ -38839,7 +38981,7 @@ async function dataPathOptions(remote, stack, layout, logAgent, wanted) {
     if (!provisioned || !grafanaService)
         return { canary, appLines };
     const password = wanted.adminPassword ??
-        parsePassword(await remote.run(passwordState(layout), { what: "Reading Grafana's admin password" })) ??
+        grafana_admin_parsePassword(await remote.run(passwordState(layout), { what: "Reading Grafana's admin password" })) ??
         '';
     const user = grafanaService.environment.GF_SECURITY_ADMIN_USER || 'admin';
     return { canary, appLines, grafana: { ...provisioned, user, password } };
@@ -39184,6 +39326,9 @@ function decideHostKey(policy, host, port, keyBlob) {
                 `The server showed ${keyType} ${fingerprint}. ${pinHint} ` +
                 '(insecure-skip-host-key-check: true accepts any key, for throwaway hosts only.)');
         case 'fingerprints':
+            if (policy.revokedIn && checkKnownHosts(policy.revokedIn, host, port, keyBlob) === 'revoked')
+                return refuse(`Host key check failed for ${host}:${port}: the server showed ${keyType} ${fingerprint}, which its fingerprint= pins, but known-hosts marks that key @revoked. ` +
+                    `Nothing was changed on the host. ${pinHint}`);
             if (policy.fingerprints.includes(fingerprint))
                 return pinned;
             return refuse(`Host key mismatch for ${host}:${port}: the server showed ${keyType} ${fingerprint}, ` +
@@ -40651,7 +40796,7 @@ async function gateStep(run, remote, facts, hostProblems) {
             canary: true,
             lokiElsewhere: settings.agents.role === 'agent' && !!settings.agents.logsQueryUrl,
             appLogsDir: settings.stack.appLogsDir,
-            adminPassword: parsePassword(read) ?? '',
+            adminPassword: grafana_admin_parsePassword(read) ?? '',
         })),
     };
     hostProblems.push(...historyProblems(settings, deployed, read));
@@ -49479,9 +49624,17 @@ function generatedFiles(settings, vars, userEnv) {
         files.push(render_generated(SECRET_FILES.discordWebhookUrl, grafana.discordWebhookUrl, SECRET_MODE));
     return files;
 }
-/** Whether a rendered text holds one of the run's secret values (short ones would match by chance). */
+// A URL with user:password@ in it, whoever's and however short (not only the run's secrets:
+// an endpoint URL may come from the stack directory's own files). Up to the last @ of the word,
+// as a password may hold / ? or #: a path with an @ in it makes a file private needlessly, never
+// the other way round.
+const URL_WITH_USERINFO = /[a-z][a-z0-9+.-]*:\/\/[^\s"'`<>]*@/i;
+/**
+ * Whether a rendered text holds a credential: one of the run's secret values (short ones would
+ * match by chance) or any URL's userinfo.
+ */
 function carriesSecret(text, secrets) {
-    return secrets.some((v) => v.length >= 6 && text.includes(v));
+    return URL_WITH_USERINFO.test(text) || secrets.some((v) => v.length >= 6 && text.includes(v));
 }
 /** Compose v1 reads a file without `version:` as the legacy v1 format; v2 ignores the line. */
 function withV1Version(text) {
@@ -49902,7 +50055,7 @@ function parseHostState(out, layout) {
         containers: parseContainers(out),
         dashboards: parseDashboards(out),
         upRelease: value('up') || undefined,
-        grafanaPassword: parsePassword(out),
+        grafanaPassword: grafana_admin_parsePassword(out),
         receiverCert: parseReceiverCert(out),
         disk: parseDiskUsage(out, layout),
     };
@@ -50649,6 +50802,7 @@ function withMessage(e, message) {
 
 
 
+
 /** Whether the central receiver speaks TLS in this run (receiver-tls auto or true), which agents then pin. */
 function receiverTlsInRun(settings) {
     return settings.agents.receiverTls === 'on';
@@ -50679,9 +50833,7 @@ function hostSettings(settings, entry, central, receiverCert) {
             host: entry.host,
             port: entry.port ?? settings.connection.port,
             username: entry.user ?? settings.connection.username,
-            hostKey: entry.fingerprint
-                ? { kind: 'fingerprints', fingerprints: [entry.fingerprint] }
-                : settings.connection.hostKey,
+            hostKey: hostKeyOf(entry, settings.connection.hostKey),
         },
         stack: { ...settings.stack, stacks: [...new Set(settings.stack.stacks.map(forRole))] },
         agents: {
