@@ -75,7 +75,7 @@ describe('connection errors', () => {
   it('a wrong key passphrase', async () => {
     await failsCleanly(
       sandboxInputs(s, { 'ssh-key': s.keyWithPassphrase, 'ssh-key-passphrase': 'not-the-passphrase' }),
-      ['the ssh-key-passphrase is wrong for this key'],
+      ['ssh-key-passphrase: it does not decrypt the ssh-key (a wrong passphrase for this key)'],
     );
   });
 
