@@ -614,8 +614,5 @@ function routeProblems(s: Settings): string[] {
   if (!s.connection.proxyCommand) return [];
   return s.hosts
     .filter((h) => h.jump && h.jump !== 'none')
-    .map(
-      (h) =>
-        `hosts line of ${h.name}: jump= and proxy-command both say how to reach it; give one (jump=none there, or no proxy-command)`,
-    );
+    .map((h) => `hosts line of ${h.name}: jump= and proxy-command both say how to reach it; give one of them`);
 }

@@ -1,0 +1,316 @@
+// How a connection reaches the host, against real OpenSSH sshds on this machine: tries again
+// what passes (nothing listening yet, a reset during key exchange, no banner yet) and never what
+// does not (a wrong host key, a refused key or user); a proxy command (real nc) carries it; a
+// jump host (a second sshd) forwards it, its own key pinned as strictly as the host's.
+import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Log } from '../../src/base/log';
+import { RemoteHost } from '../../src/connection/ssh';
+import { HostUnreachableError } from '../../src/errors';
+import { type RawInputs, readSettings } from '../../src/settings/settings';
+import { frontListener, type LocalSshd, localSshd, SSHD } from '../helpers/local-sshd';
+import { freePorts } from '../helpers/realbin';
+
+const HAVE_SSHD = existsSync(SSHD);
+const HAVE_NC = existsSync('/usr/bin/nc') || existsSync('/bin/nc');
+if (!HAVE_SSHD) console.warn(`reach.test: no ${SSHD} (openssh-server): its tests are skipped`);
+if (!HAVE_NC)
+  console.warn('reach.test: no nc (netcat-openbsd, test/sandbox/install.sh): proxy command tests are skipped');
+
+function recordingLog(): Log & { lines: string[] } {
+  const lines: string[] = [];
+  return {
+    lines,
+    info: (l) => lines.push(`info: ${l}`),
+    warn: (l) => lines.push(`warn: ${l}`),
+    error: (l) => lines.push(`error: ${l}`),
+  };
+}
+
+/** The connection settings the inputs make, as a deploy reads them. */
+function connection(target: LocalSshd, inputs: RawInputs) {
+  return readSettings({
+    host: '127.0.0.1',
+    port: String(target.port),
+    username: target.user,
+    'ssh-key': target.key,
+    'host-fingerprint': target.fingerprint,
+    'connect-timeout': '10s',
+    ...inputs,
+  }).connection;
+}
+
+async function connectAndRun(settings: ReturnType<typeof connection>, log: Log) {
+  const remote = await RemoteHost.connect(settings, log);
+  try {
+    const r = await remote.exec('echo reached');
+    return { remote, stdout: r.stdout.trim(), tries: remote.tries, detail: remote.routeDetail };
+  } finally {
+    remote.close();
+  }
+}
+
+async function failure(settings: ReturnType<typeof connection>, log: Log): Promise<Error> {
+  const e = await RemoteHost.connect(settings, log).then(
+    (r) => {
+      r.close();
+      return new Error('connected, but should not have');
+    },
+    (err: Error) => err,
+  );
+  return e;
+}
+
+const tries = (log: { lines: string[] }) => log.lines.filter((l) => /Connect: try \d+/.test(l));
+
+describe.skipIf(!HAVE_SSHD)('retries: transient failures are tried again within connect-timeout', () => {
+  let sshd: LocalSshd;
+  beforeAll(async () => {
+    sshd = await localSshd();
+    await sshd.start();
+  });
+  afterAll(() => sshd?.dispose());
+
+  it('sshd not listening yet (a host still booting): refused tries, then in once it listens', async () => {
+    const late = await localSshd();
+    try {
+      const log = recordingLog();
+      const connecting = connectAndRun(connection(late, {}), log);
+      setTimeout(() => void late.start(), 1_500);
+      const r = await connecting;
+      expect(r.stdout).toBe('reached');
+      expect(r.tries).toBeGreaterThan(1);
+      expect(tries(log)[0]).toMatch(
+        /^warn: Connect: try 1 to .*127\.0\.0\.1:\d+ failed: connection refused \(ECONNREFUSED\); trying again in 500ms/,
+      );
+      expect(tries(log)).toHaveLength(r.tries - 1);
+      expect(log.lines.at(-1)).toMatch(new RegExp(`Connect: reached .* on try ${r.tries}`));
+    } finally {
+      await late.dispose();
+    }
+  });
+
+  it('a reset during key exchange, twice: in on the third try, each reset in the log', async () => {
+    const front = await frontListener(sshd.port, ['reset', 'reset', 'pass']);
+    try {
+      const log = recordingLog();
+      const r = await connectAndRun(connection(sshd, { port: String(front.port) }), log);
+      expect(r.stdout).toBe('reached');
+      expect(r.tries).toBe(3);
+      expect(front.connections()).toBe(3);
+      expect(tries(log).map((l) => l.replace(/ to .* failed:/, ' failed:').replace(/;.*/, ''))).toEqual([
+        'warn: Connect: try 1 failed: connection reset (ECONNRESET)',
+        'warn: Connect: try 2 failed: connection reset (ECONNRESET)',
+      ]);
+    } finally {
+      await front.close();
+    }
+  });
+
+  it('a connection taken but no banner (sshd not up behind it): the try ends at a third of connect-timeout, the next gets in', async () => {
+    const front = await frontListener(sshd.port, ['silent', 'pass']);
+    try {
+      const log = recordingLog();
+      const started = Date.now();
+      const r = await connectAndRun(connection(sshd, { port: String(front.port), 'connect-timeout': '6s' }), log);
+      expect(r.tries).toBe(2);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(tries(log)[0]).toMatch(/try 1 .* failed: no SSH banner or key exchange in time/);
+    } finally {
+      await front.close();
+    }
+  });
+
+  it('nothing ever listens: the last error says refused, how many tries and how long, within connect-timeout', async () => {
+    const [port] = await freePorts(1);
+    const log = recordingLog();
+    const started = Date.now();
+    const e = await failure(connection(sshd, { port: String(port), 'connect-timeout': '3s' }), log);
+    expect(Date.now() - started).toBeLessThan(3_500);
+    expect(e).toBeInstanceOf(HostUnreachableError);
+    expect(e.message.split('\n')[0]).toBe(
+      `Connection refused by 127.0.0.1:${port}: nothing listens for SSH on port ${port}.`,
+    );
+    expect(e.message).toMatch(
+      /\n\(\d+ tries in \d\.\ds, within connect-timeout 3\.0s; the last: connection refused \(ECONNREFUSED\)\)\nFix: /,
+    );
+    expect(tries(log).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it.each([
+    ['a wrong host key', { 'host-fingerprint': 'other' }, /^Host key mismatch for 127\.0\.0\.1:\d+/],
+    ['a refused key', { 'ssh-key': 'other' }, /^Authentication refused: 127\.0\.0\.1:\d+ did not accept the ssh-key/],
+    ['a refused user', { username: 'nobody-here' }, /^Authentication refused: .* for user "nobody-here"/],
+  ])('%s is not tried again: one connection, no try in the log', async (_what, over, message) => {
+    const front = await frontListener(sshd.port, ['pass']);
+    try {
+      const log = recordingLog();
+      const inputs: Record<string, string> = { ...over, port: String(front.port) };
+      if (inputs['host-fingerprint'] === 'other') inputs['host-fingerprint'] = sshd.otherFingerprint;
+      if (inputs['ssh-key'] === 'other') inputs['ssh-key'] = sshd.otherKey;
+      const e = await failure(connection(sshd, inputs), log);
+      expect(e.message).toMatch(message);
+      expect(e.message).not.toMatch(/tries in/);
+      expect(front.connections()).toBe(1);
+      expect(tries(log)).toEqual([]);
+    } finally {
+      await front.close();
+    }
+  });
+});
+
+describe.skipIf(!HAVE_SSHD || !HAVE_NC)('proxy-command: the connection over a command (real nc)', () => {
+  let sshd: LocalSshd;
+  beforeAll(async () => {
+    sshd = await localSshd();
+    await sshd.start();
+  });
+  afterAll(() => sshd?.dispose());
+
+  it('nc %h %p carries it; the host key is pinned and checked as over TCP', async () => {
+    const log = recordingLog();
+    const r = await connectAndRun(connection(sshd, { 'proxy-command': 'nc %h %p' }), log);
+    expect(r.stdout).toBe('reached');
+    expect(r.detail).toBe(' via proxy command');
+    expect(r.remote.hostKey).toMatchObject({ verified: true, fingerprint: sshd.fingerprint });
+  });
+
+  it('a wrong host key over the command is refused as a mismatch, not tried again', async () => {
+    const log = recordingLog();
+    const e = await failure(
+      connection(sshd, { 'proxy-command': 'nc %h %p', 'host-fingerprint': sshd.otherFingerprint }),
+      log,
+    );
+    expect(e.message).toMatch(/^Host key mismatch for 127\.0\.0\.1:\d+: the server showed ssh-ed25519 /);
+    expect(tries(log)).toEqual([]);
+  });
+
+  it('a command that exits at once fails with its exit code and its own stderr, not tried again', async () => {
+    const log = recordingLog();
+    const started = Date.now();
+    const e = await failure(
+      connection(sshd, {
+        'proxy-command': 'echo "An error occurred (TargetNotConnected): %h is not connected." >&2; exit 254',
+      }),
+      log,
+    );
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(e.message).toContain(
+      'The proxy command `echo "An error occurred (TargetNotConnected): 127.0.0.1 is not connected." >&2; exit 254` exited with code 254 before the SSH connection was up:\nAn error occurred (TargetNotConnected): 127.0.0.1 is not connected.\nFix: ',
+    );
+    expect(tries(log)).toEqual([]);
+  });
+
+  it('nc to a port where nothing listens: its own words (refused) are in the message', async () => {
+    const [port] = await freePorts(1);
+    const e = await failure(connection(sshd, { port: String(port), 'proxy-command': 'nc -v %h %p' }), recordingLog());
+    expect(e.message).toMatch(
+      /^The proxy command `nc -v 127\.0\.0\.1 \d+` exited with code 1 before the SSH connection was up:\nnc: connect to 127\.0\.0\.1 port \d+ \(tcp\) failed: Connection refused/,
+    );
+  });
+});
+
+describe.skipIf(!HAVE_SSHD)('proxy-jump: through a second sshd as the jump host', () => {
+  let target: LocalSshd;
+  let bastion: LocalSshd;
+  beforeAll(async () => {
+    target = await localSshd();
+    // DEBUG1: its log names each forwarded connection (server_request_direct_tcpip … target … port).
+    bastion = await localSshd({ config: ['LogLevel DEBUG1'] });
+    await Promise.all([target.start(), bastion.start()]);
+  });
+  afterAll(async () => {
+    await target?.dispose();
+    await bastion?.dispose();
+  });
+
+  const viaBastion = (over: RawInputs = {}) => ({
+    'proxy-jump': `${bastion.user}@127.0.0.1:${bastion.port}`,
+    'proxy-jump-ssh-key': bastion.key,
+    'proxy-jump-fingerprint': bastion.fingerprint,
+    ...over,
+  });
+
+  it('the host is reached through the jump host; both keys verified; the jump host forwarded it', async () => {
+    const r = await connectAndRun(connection(target, viaBastion()), recordingLog());
+    expect(r.stdout).toBe('reached');
+    expect(r.detail).toBe(
+      ` via jump host ${bastion.user}@127.0.0.1:${bastion.port} (host key ssh-ed25519 ${bastion.fingerprint} verified)`,
+    );
+    expect(r.remote.hostKey).toMatchObject({ verified: true, fingerprint: target.fingerprint });
+    expect(bastion.log()).toMatch(
+      new RegExp(`server_request_direct_tcpip: .* target 127\\.0\\.0\\.1 port ${target.port}\\r?\\n`),
+    );
+  });
+
+  it('a wrong jump host key fails closed naming the jump host and its input; the host is never reached', async () => {
+    const front = await frontListener(target.port, ['pass']);
+    try {
+      const log = recordingLog();
+      const e = await failure(
+        connection(
+          target,
+          viaBastion({ port: String(front.port), 'proxy-jump-fingerprint': bastion.otherFingerprint }),
+        ),
+        log,
+      );
+      expect(e.message).toMatch(
+        new RegExp(
+          `^Host key mismatch for jump host 127\\.0\\.0\\.1:${bastion.port}: .* but proxy-jump-fingerprint expects ${bastion.otherFingerprint.replace(/[+/]/g, '\\$&')}`,
+        ),
+      );
+      expect(front.connections()).toBe(0);
+      expect(tries(log)).toEqual([]);
+    } finally {
+      await front.close();
+    }
+  });
+
+  it('a jump host with no pin is refused, naming proxy-jump-fingerprint', async () => {
+    const e = await failure(connection(target, viaBastion({ 'proxy-jump-fingerprint': '' })), recordingLog());
+    expect(e.message).toMatch(
+      /^The host key of jump host 127\.0\.0\.1:\d+ is not pinned.*set proxy-jump-fingerprint to it/,
+    );
+  });
+
+  it('the jump host refusing the key names the jump host and proxy-jump-ssh-key', async () => {
+    const e = await failure(connection(target, viaBastion({ 'proxy-jump-ssh-key': bastion.otherKey })), recordingLog());
+    expect(e.message).toMatch(
+      new RegExp(
+        `^Authentication refused: jump host 127\\.0\\.0\\.1:${bastion.port} did not accept the proxy-jump-ssh-key`,
+      ),
+    );
+  });
+
+  it('the host down behind the jump host: tried again while the jump host says refused, then named as that', async () => {
+    const [port] = await freePorts(1);
+    const log = recordingLog();
+    const e = await failure(connection(target, viaBastion({ port: String(port), 'connect-timeout': '3s' })), log);
+    expect(e).toBeInstanceOf(HostUnreachableError);
+    expect(e.message.split('\n')[0]).toBe(
+      `The jump host 127.0.0.1:${bastion.port} could not connect to 127.0.0.1:${port}: Connection refused.`,
+    );
+    expect(tries(log)[0]).toMatch(/failed: the jump host could not connect onward \(Connection refused\)/);
+  });
+
+  it('a jump host that forbids forwarding is named with its fix, not tried again', async () => {
+    const strict = await localSshd({ config: ['AllowTcpForwarding no'] });
+    await strict.start();
+    try {
+      const log = recordingLog();
+      const e = await failure(
+        connection(target, {
+          'proxy-jump': `127.0.0.1:${strict.port}`,
+          'proxy-jump-ssh-key': strict.key,
+          'proxy-jump-fingerprint': strict.fingerprint,
+        }),
+        log,
+      );
+      expect(e.message).toMatch(/^The jump host 127\.0\.0\.1:\d+ refused to open a connection to 127\.0\.0\.1:\d+/);
+      expect(e.message).toContain('AllowTcpForwarding yes');
+      expect(tries(log)).toEqual([]);
+    } finally {
+      await strict.dispose();
+    }
+  });
+});
