@@ -26,6 +26,8 @@ export interface ProxyProcess {
   readonly command: string;
   /** Resolves once it has exited (within waitMs), with its exit code and stderr's last lines; undefined while it runs. */
   ended(waitMs: number): Promise<ProxyExit | undefined>;
+  /** How it ended, if it has. */
+  exitedSoFar(): ProxyExit | undefined;
   stop(): void;
 }
 
@@ -78,6 +80,7 @@ export function startProxyCommand(command: string): ProxyProcess {
       clearTimeout(timer);
       return done && { ...done, stderr };
     },
+    exitedSoFar: () => exit && { ...exit, stderr },
     stop: () => {
       sock.destroy();
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');

@@ -139,3 +139,11 @@ export function routeWarnings(settings: ConnectionSettings, route: Route): strin
   const w = unverifiedHostKeyWarning(jump.host, jump.port, route.jump.hostKey, JUMP_PIN);
   return w ? [w] : [];
 }
+
+/** What the route says of a lost connection: the proxy command's end, or the jump host's loss. */
+export function routeLoss(route: Route): string {
+  const exit = route.proxy?.exitedSoFar();
+  if (exit) return `; the proxy command ${describeExit(exit)}: ${stderrTail(exit, 3).replace(/\n/g, ' | ')}`;
+  const lost = route.jump?.lost();
+  return lost ? `; the jump host's connection: ${lost.message}` : '';
+}

@@ -7,7 +7,7 @@ import type { Log } from '../base/log.js';
 import { ConnectionLostError, DeployError } from '../errors.js';
 import type { ConnectionSettings } from '../settings/settings.js';
 import type { HostKeyDecision } from './host-key.js';
-import { type Route, reach, routeDetail, routeWarnings } from './reach.js';
+import { type Route, reach, routeDetail, routeLoss, routeWarnings } from './reach.js';
 import { invocation, outputTail } from './shell.js';
 
 export interface ExecResult {
@@ -116,11 +116,11 @@ export class RemoteHost {
         // No exit status: the command died with the session. Was it the connection?
         await new Promise((r) => setTimeout(r, 100));
         if (this.lost || !this.ssh.isConnected())
-          throw lostError(this.settings, this.lost ?? new Error('connection closed'));
+          throw lostError(this.settings, this.route, this.lost ?? new Error('connection closed'));
       }
       return { stdout: result.stdout, stderr: result.stderr, code: result.code };
     } catch (e) {
-      throw this.lost ? lostError(this.settings, this.lost) : e;
+      throw this.lost ? lostError(this.settings, this.route, this.lost) : e;
     } finally {
       clearTimeout(timer);
     }
@@ -177,7 +177,7 @@ export class RemoteHost {
     this.assertAlive();
     this.roundTrips++;
     const conn = this.ssh.connection;
-    if (!conn) throw lostError(this.settings, this.lost ?? new Error('not connected'));
+    if (!conn) throw lostError(this.settings, this.route, this.lost ?? new Error('not connected'));
     let timer: NodeJS.Timeout | undefined;
     try {
       return await Promise.race([
@@ -217,7 +217,7 @@ export class RemoteHost {
         }),
       ])) as ClientChannel;
     } catch (e) {
-      if (this.lost) throw lostError(this.settings, this.lost);
+      if (this.lost) throw lostError(this.settings, this.route, this.lost);
       if (e instanceof DeployError) throw e;
       throw new DeployError(
         `Could not open a tunnel to ${address}:${port} on the host: ${(e as Error).message}`,
@@ -248,13 +248,13 @@ export class RemoteHost {
   }
 
   private assertAlive(): void {
-    if (this.lost) throw lostError(this.settings, this.lost);
+    if (this.lost) throw lostError(this.settings, this.route, this.lost);
   }
 
   /** Throws the "connection lost" error if the connection went away (e.g. after a command died without an exit code). */
   assertConnected(): void {
     this.assertAlive();
-    if (!this.ssh.isConnected()) throw lostError(this.settings, new Error('connection closed'));
+    if (!this.ssh.isConnected()) throw lostError(this.settings, this.route, new Error('connection closed'));
   }
 }
 
@@ -274,9 +274,9 @@ function firstLine(command: string): string {
   return line.length > 100 ? `${line.slice(0, 100)}…` : line;
 }
 
-function lostError(s: ConnectionSettings, e: Error): ConnectionLostError {
+function lostError(s: ConnectionSettings, route: Route, e: Error): ConnectionLostError {
   return new ConnectionLostError(
-    `The SSH connection to ${s.host}:${s.port} was lost (${e.message}).`,
+    `The SSH connection to ${s.host}:${s.port} was lost (${e.message}${routeLoss(route)}).`,
     'rerun the deploy; it picks up where this one stopped. If it keeps happening, check the network and the host load.',
   );
 }

@@ -2,11 +2,14 @@
 // what passes (nothing listening yet, a reset during key exchange, no banner yet) and never what
 // does not (a wrong host key, a refused key or user); a proxy command (real nc) carries it; a
 // jump host (a second sshd) forwards it, its own key pinned as strictly as the host's.
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Log } from '../../src/base/log';
 import { RemoteHost } from '../../src/connection/ssh';
-import { HostUnreachableError } from '../../src/errors';
+import { runExec } from '../../src/engine/inspect';
+import { ConnectionLostError, HostUnreachableError } from '../../src/errors';
 import { type RawInputs, readSettings } from '../../src/settings/settings';
 import { frontListener, type LocalSshd, localSshd, SSHD } from '../helpers/local-sshd';
 import { freePorts } from '../helpers/realbin';
@@ -201,6 +204,31 @@ describe.skipIf(!HAVE_SSHD || !HAVE_NC)('proxy-command: the connection over a co
     expect(tries(log)).toEqual([]);
   });
 
+  it('the command ending mid-run: the lost connection names how it ended', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'md-proxy-'));
+    const remote = await RemoteHost.connect(
+      // $$ is the command's own sh, which exec turns into nc.
+      connection(sshd, { 'proxy-command': `echo $$ > ${dir}/pid; exec nc %h %p` }),
+      recordingLog(),
+    );
+    try {
+      expect((await remote.exec('echo up')).stdout).toBe('up\n');
+      process.kill(Number(readFileSync(join(dir, 'pid'), 'utf8')), 'SIGKILL');
+      await new Promise((r) => setTimeout(r, 300));
+      const e = await remote.exec('echo again').then(
+        () => new Error('ran'),
+        (err: Error) => err,
+      );
+      expect(e).toBeInstanceOf(ConnectionLostError);
+      expect(e.message).toMatch(
+        /^The SSH connection to 127\.0\.0\.1:\d+ was lost \(.*; the proxy command was killed by SIGKILL: /,
+      );
+    } finally {
+      remote.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('nc to a port where nothing listens: its own words (refused) are in the message', async () => {
     const [port] = await freePorts(1);
     const e = await failure(connection(sshd, { port: String(port), 'proxy-command': 'nc -v %h %p' }), recordingLog());
@@ -291,6 +319,33 @@ describe.skipIf(!HAVE_SSHD)('proxy-jump: through a second sshd as the jump host'
       `The jump host 127.0.0.1:${bastion.port} could not connect to 127.0.0.1:${port}: Connection refused.`,
     );
     expect(tries(log)[0]).toMatch(/failed: the jump host could not connect onward \(Connection refused\)/);
+  });
+
+  it('the engine connects the same way (the CLI exec here; deploy, check and agents share connectStep): tries and route in the Connect step', async () => {
+    const front = await frontListener(bastion.port, ['reset', 'pass']);
+    try {
+      const log = recordingLog();
+      const settings = readSettings({
+        host: '127.0.0.1',
+        port: String(target.port),
+        username: target.user,
+        'ssh-key': target.key,
+        'host-fingerprint': target.fingerprint,
+        ...viaBastion({ 'proxy-jump': `${bastion.user}@127.0.0.1:${front.port}` }),
+      });
+      const r = await runExec(settings, log, 'echo via-engine');
+      expect(r.stdout).toBe('via-engine\n');
+      expect(tries(log)[0]).toMatch(
+        /^warn: Connect: try 1 to .* via jump host .* failed: connection reset \(ECONNRESET\)/,
+      );
+      expect(log.lines.find((l) => l.includes('✓ Connect'))).toMatch(
+        new RegExp(
+          `✓ Connect: ok in .* via jump host ${bastion.user}@127\\.0\\.0\\.1:${front.port} \\(host key ssh-ed25519 .* verified\\), host key ssh-ed25519 .* verified, on try 2$`,
+        ),
+      );
+    } finally {
+      await front.close();
+    }
   });
 
   it('a jump host that forbids forwarding is named with its fix, not tried again', async () => {
