@@ -7,6 +7,8 @@ import { FailedTry, type RawFailure, transientCause } from './tries.js';
 /** Which end a message is about, and the inputs that set it. */
 export interface Side extends PinNames {
   readonly keyInput: string;
+  /** The key as a refusal names it: "key" for the host's, the input for a jump host's. */
+  readonly keyWords: string;
   readonly passphraseInput: string;
   readonly hostInput: string;
 }
@@ -14,12 +16,14 @@ export interface Side extends PinNames {
 export const HOST_SIDE: Side = {
   ...HOST_PIN,
   keyInput: 'ssh-key',
+  keyWords: 'key',
   passphraseInput: 'ssh-key-passphrase',
   hostInput: 'host',
 };
 export const JUMP_SIDE: Side = {
   ...JUMP_PIN,
   keyInput: 'proxy-jump-ssh-key',
+  keyWords: 'proxy-jump-ssh-key',
   passphraseInput: 'proxy-jump-ssh-key-passphrase',
   hostInput: 'proxy-jump',
 };
@@ -30,6 +34,8 @@ export interface Endpoint {
   readonly port: number;
   readonly username: string;
   readonly passphrase?: string;
+  /** connect-timeout, which a "no answer" message names. */
+  readonly connectTimeoutMs: number;
   readonly side: Side;
 }
 
@@ -76,7 +82,7 @@ export function connectError(e: RawFailure, end: Endpoint): DeployError {
   }
   if (e.level === 'client-authentication' || /authentication methods failed/i.test(msg)) {
     return new DeployError(
-      `Authentication refused: ${at} did not accept the ${side.keyInput} for user "${end.username}".`,
+      `Authentication refused: ${at} did not accept the ${side.keyWords} for user "${end.username}".`,
       `add the matching public key to ~${end.username}/.ssh/authorized_keys on ${side.what || 'the host '}${end.host}, and check the username (ec2-user on Amazon Linux, ubuntu on Ubuntu).`,
     );
   }
@@ -94,21 +100,21 @@ function unreachableError(e: RawFailure, end: Endpoint): HostUnreachableError | 
     );
   if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN')
     return new HostUnreachableError(
-      `The host name "${end.host}" of ${end.side.what || 'the host'} does not resolve.`.replace('of  ', 'of '),
+      `The host name "${end.host}"${end.side.what ? ` of the ${end.side.what.trim()}` : ''} does not resolve.`,
       `check the ${end.side.hostInput} input.`,
     );
   if (
     typeof e.code === 'string' &&
     ['ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EPIPE', 'EHOSTDOWN'].includes(e.code)
   )
-    return unansweredError(at, end.port, msg);
-  if (/timed out|No response|Connection lost before handshake/i.test(msg)) return unansweredError(at, end.port, msg);
+    return unansweredError(end, msg);
+  if (/timed out|No response|Connection lost before handshake/i.test(msg)) return unansweredError(end, msg);
   return undefined;
 }
 
-function unansweredError(at: string, port: number, msg: string): HostUnreachableError {
+function unansweredError(end: Endpoint, msg: string): HostUnreachableError {
   return new HostUnreachableError(
-    `Host unreachable: no SSH answer from ${at} (${msg}).`,
-    `check that it is running, its address, and that its firewall / security group allows port ${port} from this runner.`,
+    `Host unreachable: no SSH answer from ${where(end)} within ${Math.round(end.connectTimeoutMs / 1000)}s (${msg}).`,
+    `check that it is running, its address, and that its firewall / security group allows port ${end.port} from this runner.`,
   );
 }

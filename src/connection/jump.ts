@@ -22,7 +22,12 @@ export interface JumpRoute {
 }
 
 /** Connects to the jump host and opens a channel to host:port through it, both by `endsAt`. */
-export async function openJump(jump: JumpHost, host: string, port: number, endsAt: number): Promise<JumpRoute> {
+export async function openJump(
+  jump: JumpHost,
+  target: { readonly host: string; readonly port: number; readonly connectTimeoutMs: number },
+  endsAt: number,
+): Promise<JumpRoute> {
+  const { host, port, connectTimeoutMs } = target;
   const ssh = new NodeSSH();
   const progress: TryProgress = { tcpUp: false };
   const connecting = ssh.connect({
@@ -46,7 +51,7 @@ export async function openJump(jump: JumpHost, host: string, port: number, endsA
     await connecting;
   } catch (e) {
     ssh.dispose();
-    throw failedTry(e as RawFailure, { ...jump, side: JUMP_SIDE }, progress);
+    throw failedTry(e as RawFailure, { ...jump, connectTimeoutMs, side: JUMP_SIDE }, progress);
   }
   const conn = ssh.connection;
   if (!progress.decision || !conn) {

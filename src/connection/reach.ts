@@ -90,7 +90,7 @@ async function tryOnce(settings: ConnectionSettings, endsAt: number): Promise<Om
 
 async function openRoute(settings: ConnectionSettings, endsAt: number): Promise<Route> {
   if (settings.jump) {
-    const jump = await openJump(settings.jump, settings.host, settings.port, endsAt);
+    const jump = await openJump(settings.jump, settings, endsAt);
     return { sock: jump.channel, jump, close: () => jump.close() };
   }
   if (settings.proxyCommand) {

@@ -140,9 +140,32 @@ describe.skipIf(!HAVE_SSHD)('retries: transient failures are tried again within 
     expect(tries(log).length).toBeGreaterThanOrEqual(2);
   });
 
+  it('a port that takes connections but never answers: no SSH answer within connect-timeout, naming the firewall', async () => {
+    const front = await frontListener(sshd.port, ['silent']);
+    try {
+      const log = recordingLog();
+      const e = await failure(connection(sshd, { port: String(front.port), 'connect-timeout': '5s' }), log);
+      expect(e).toBeInstanceOf(HostUnreachableError);
+      expect(e.message.split('\n')[0]).toBe(
+        `Host unreachable: no SSH answer from 127.0.0.1:${front.port} within 5s (Timed out while waiting for handshake).`,
+      );
+      expect(e.message).toMatch(
+        /\(2 tries in [45]\.\ds, within connect-timeout 5\.0s; the last: no SSH banner or key exchange in time\)/,
+      );
+      expect(e.message).toMatch(/Fix: .*security group allows port \d+ from this runner/);
+      expect(front.connections()).toBe(2);
+    } finally {
+      await front.close();
+    }
+  });
+
   it.each([
     ['a wrong host key', { 'host-fingerprint': 'other' }, /^Host key mismatch for 127\.0\.0\.1:\d+/],
-    ['a refused key', { 'ssh-key': 'other' }, /^Authentication refused: 127\.0\.0\.1:\d+ did not accept the ssh-key/],
+    [
+      'a refused key',
+      { 'ssh-key': 'other' },
+      /^Authentication refused: 127\.0\.0\.1:\d+ did not accept the key for user/,
+    ],
     ['a refused user', { username: 'nobody-here' }, /^Authentication refused: .* for user "nobody-here"/],
   ])('%s is not tried again: one connection, no try in the log', async (_what, over, message) => {
     const front = await frontListener(sshd.port, ['pass']);
