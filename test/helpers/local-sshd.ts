@@ -124,11 +124,13 @@ export type FrontMove = 'reset' | 'silent' | 'pass';
  * A TCP listener in front of a real sshd: connection n gets moves[n] (the last move for all
  * after): `reset` reads the client's banner, then answers with a TCP reset (a reset during key
  * exchange); `silent` takes the connection and says nothing (a host that is not up yet: no
- * banner); `pass` pipes it to the sshd.
+ * banner); `pass` pipes it to the sshd. With `listenPort`, on that port (started late, the
+ * connections before it are refused).
  */
 export async function frontListener(
   sshdPort: number,
   moves: readonly FrontMove[],
+  listenPort = 0,
 ): Promise<{ port: number; connections(): number; close(): Promise<void> }> {
   let n = 0;
   const held: Socket[] = [];
@@ -143,7 +145,7 @@ export async function frontListener(
     client.pipe(upstream).pipe(client);
     held.push(upstream);
   });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  await new Promise<void>((ok) => server.listen(listenPort, '127.0.0.1', ok));
   return {
     port: (server.address() as AddressInfo).port,
     connections: () => n,
