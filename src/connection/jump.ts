@@ -3,14 +3,13 @@
 // that carries the host's own SSH connection end to end: the bastion sees only ciphertext.
 
 import type { Duplex } from 'node:stream';
-import { NodeSSH } from 'node-ssh';
+import type { NodeSSH } from 'node-ssh';
 import { DeployError, HostUnreachableError } from '../errors.js';
 import type { JumpHost } from '../settings/settings.js';
-import { failedTry, JUMP_SIDE, type TryProgress } from './connect-errors.js';
-import { decideHostKey, type HostKeyDecision, JUMP_PIN } from './host-key.js';
+import { failedTry, JUMP_SIDE } from './connect-errors.js';
+import { handshake } from './handshake.js';
+import { type HostKeyDecision, JUMP_PIN } from './host-key.js';
 import { FailedTry, type RawFailure, transientCause } from './tries.js';
-
-const KEEPALIVE_INTERVAL_MS = 10_000;
 
 /** The bastion's connection and the channel through it to the host. */
 export interface JumpRoute {
@@ -28,38 +27,14 @@ export async function openJump(
   endsAt: number,
 ): Promise<JumpRoute> {
   const { host, port, connectTimeoutMs } = target;
-  const ssh = new NodeSSH();
-  const progress: TryProgress = { tcpUp: false };
-  const connecting = ssh.connect({
-    host: jump.host,
-    port: jump.port,
-    username: jump.username,
-    privateKey: jump.privateKey,
-    passphrase: jump.passphrase,
-    readyTimeout: Math.max(1, endsAt - Date.now()),
-    keepaliveInterval: KEEPALIVE_INTERVAL_MS,
-    keepaliveCountMax: 3,
-    hostVerifier: (key: Buffer) => {
-      progress.decision = decideHostKey(jump.hostKey, jump.host, jump.port, key, JUMP_PIN);
-      return progress.decision.accepted;
-    },
-  });
-  ssh.connection?.once('connect', () => {
-    progress.tcpUp = true;
-  });
-  try {
-    await connecting;
-  } catch (e) {
-    ssh.dispose();
-    throw failedTry(e as RawFailure, { ...jump, connectTimeoutMs, side: JUMP_SIDE }, progress);
-  }
+  const { ssh, progress, failure } = await handshake(jump, JUMP_PIN, endsAt);
   const conn = ssh.connection;
-  if (!progress.decision || !conn) {
-    ssh.dispose();
-    throw new FailedTry(
-      new DeployError(`The jump host ${jump.host}:${jump.port} showed no host key; refusing to go on.`),
+  if (failure || !progress.decision || !conn)
+    throw failedTry(
+      failure ?? { message: 'the connection closed at once' },
+      { ...jump, connectTimeoutMs, side: JUMP_SIDE },
+      progress,
     );
-  }
   let lost: Error | undefined;
   // After the handshake nobody else listens: an error unheard here would end the process.
   conn.on('error', (e: Error) => {

@@ -2,17 +2,16 @@
 // jump host's channel; each way with the host's key pinned and checked the same, and tried
 // again within connect-timeout while the failure is one that passes (tries.ts).
 import type { Duplex } from 'node:stream';
-import { NodeSSH } from 'node-ssh';
+import type { NodeSSH } from 'node-ssh';
 import type { Log } from '../base/log.js';
 import { DeployError } from '../errors.js';
 import type { ConnectionSettings } from '../settings/settings.js';
 import { failedTry, HOST_SIDE, type TryProgress } from './connect-errors.js';
-import { decideHostKey, type HostKeyDecision, hostKeyDetail, JUMP_PIN, unverifiedHostKeyWarning } from './host-key.js';
+import { handshake } from './handshake.js';
+import { HOST_PIN, type HostKeyDecision, hostKeyDetail, JUMP_PIN, unverifiedHostKeyWarning } from './host-key.js';
 import { type JumpRoute, openJump } from './jump.js';
 import { describeExit, expandProxyCommand, type ProxyProcess, startProxyCommand, stderrTail } from './proxy-command.js';
 import { FailedTry, type RawFailure, transientCause, withTries } from './tries.js';
-
-const KEEPALIVE_INTERVAL_MS = 10_000;
 
 /** The way a connection went: what carries it, to close with it. */
 export interface Route {
@@ -50,39 +49,13 @@ export function routeName(s: ConnectionSettings): string {
 /** One try: the route, then the host's handshake over it, all by `endsAt`. */
 async function tryOnce(settings: ConnectionSettings, endsAt: number): Promise<Omit<Reached, 'tries'>> {
   const route = await openRoute(settings, endsAt);
-  const ssh = new NodeSSH();
-  const progress: TryProgress = { tcpUp: route.sock !== undefined };
-  const connecting = ssh.connect({
-    host: settings.host,
-    port: settings.port,
-    sock: route.sock,
-    username: settings.username,
-    privateKey: settings.privateKey,
-    passphrase: settings.passphrase,
-    readyTimeout: Math.max(1, endsAt - Date.now()),
-    keepaliveInterval: KEEPALIVE_INTERVAL_MS,
-    keepaliveCountMax: 3,
-    hostVerifier: (key: Buffer) => {
-      progress.decision = decideHostKey(settings.hostKey, settings.host, settings.port, key);
-      return progress.decision.accepted;
-    },
-  });
-  ssh.connection?.once('connect', () => {
-    progress.tcpUp = true;
-  });
-  try {
-    await connecting;
-  } catch (e) {
-    ssh.dispose();
-    const failure = await routeFailure(route, progress);
+  const { ssh, progress, failure } = await handshake(settings, HOST_PIN, endsAt, route.sock);
+  if (failure || !progress.decision) {
+    const routeFailed = await routeFailure(route, progress);
     route.close();
-    throw failure ?? failedTry(e as RawFailure, { ...settings, side: HOST_SIDE }, progress);
-  }
-  if (!progress.decision) {
-    ssh.dispose();
-    route.close();
-    throw new FailedTry(
-      new DeployError('The SSH server completed a handshake without showing a host key; refusing to go on.'),
+    throw (
+      routeFailed ??
+      failedTry(failure ?? { message: 'the connection closed at once' }, { ...settings, side: HOST_SIDE }, progress)
     );
   }
   return { ssh, hostKey: progress.decision, route };

@@ -57,7 +57,7 @@ function innerInputs(over: Record<string, string> = {}) {
 }
 
 describe('a host behind a jump host', () => {
-  it('is reachable from the bastion only: a direct connection finds no route', async () => {
+  it('is reachable from the bastion only: a direct connection gets no SSH answer', async () => {
     execFileSync('ip', ['netns', 'exec', bastion.netns, 'nc', '-z', '-w', '3', inner.host, String(inner.port)]);
     const r = await deployWithAction(innerInputs({ 'proxy-jump': '', 'connect-timeout': '3s' }));
     expect(r.code).toBe(1);
