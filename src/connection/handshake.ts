@@ -2,7 +2,7 @@
 // against its pin, then the key login; how far it got, for the error and for whether to try again.
 import type { Duplex } from 'node:stream';
 import { NodeSSH } from 'node-ssh';
-import type { HostKeyPolicy } from '../settings/settings.js';
+import type { ConnectionSettings } from '../settings/settings.js';
 import type { TryProgress } from './connect-errors.js';
 import { decideHostKey, type PinNames } from './host-key.js';
 import type { RawFailure } from './tries.js';
@@ -10,14 +10,7 @@ import type { RawFailure } from './tries.js';
 const KEEPALIVE_INTERVAL_MS = 10_000;
 
 /** An end to log in to: where, as whom, with which key, and the pin its host key must match. */
-export interface Login {
-  readonly host: string;
-  readonly port: number;
-  readonly username: string;
-  readonly privateKey: string;
-  readonly passphrase?: string;
-  readonly hostKey: HostKeyPolicy;
-}
+export type Login = Pick<ConnectionSettings, 'host' | 'port' | 'username' | 'privateKey' | 'passphrase' | 'hostKey'>;
 
 /** A login that got through (no failure), or how far it got before `failure`. */
 export interface Handshake {

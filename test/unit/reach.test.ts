@@ -66,14 +66,16 @@ async function failure(settings: ReturnType<typeof connection>, log: Log): Promi
 
 const tries = (log: { lines: string[] }) => log.lines.filter((l) => /Connect: try \d+/.test(l));
 
-describe.skipIf(!HAVE_SSHD)('retries: transient failures are tried again within connect-timeout', () => {
-  let sshd: LocalSshd;
-  beforeAll(async () => {
-    sshd = await localSshd();
-    await sshd.start();
-  });
-  afterAll(() => sshd?.dispose());
+/** The sshd of the retries and proxy command tests (the jump host tests start their own two). */
+let sshd: LocalSshd;
+beforeAll(async () => {
+  if (!HAVE_SSHD) return;
+  sshd = await localSshd();
+  await sshd.start();
+});
+afterAll(() => sshd?.dispose());
 
+describe.skipIf(!HAVE_SSHD)('retries: transient failures are tried again within connect-timeout', () => {
   it('sshd not listening yet (a host still booting): refused tries, then in once it listens', async () => {
     const late = await localSshd();
     try {
@@ -186,13 +188,6 @@ describe.skipIf(!HAVE_SSHD)('retries: transient failures are tried again within 
 });
 
 describe.skipIf(!HAVE_SSHD || !HAVE_NC)('proxy-command: the connection over a command (real nc)', () => {
-  let sshd: LocalSshd;
-  beforeAll(async () => {
-    sshd = await localSshd();
-    await sshd.start();
-  });
-  afterAll(() => sshd?.dispose());
-
   it('nc %h %p carries it; the host key is pinned and checked as over TCP', async () => {
     const log = recordingLog();
     const r = await connectAndRun(connection(sshd, { 'proxy-command': 'nc %h %p' }), log);
