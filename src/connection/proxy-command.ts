@@ -41,7 +41,18 @@ const STDERR_KEPT = 4096;
 
 /** Starts the command; its stderr is kept (the end of it) for the error if it ends. */
 export function startProxyCommand(command: string): ProxyProcess {
-  const child = spawn('sh', ['-c', command], { stdio: ['pipe', 'pipe', 'pipe'] });
+  // A group of its own: sh runs the command as its child (dash does not exec it), and stopping
+  // the group ends both, not sh alone with nc or an SSM session left holding the connection.
+  const child = spawn('sh', ['-c', command], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  const stopGroup = () => {
+    try {
+      if (child.pid) process.kill(-child.pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  };
+  // A run that ends without closing the connection (an error on the way out) still ends it.
+  process.once('exit', stopGroup);
   let stderr = '';
   let exit: ProxyExit | undefined;
   const exited = new Promise<ProxyExit>((resolve) => {
@@ -83,7 +94,8 @@ export function startProxyCommand(command: string): ProxyProcess {
     exitedSoFar: () => exit && { ...exit, stderr },
     stop: () => {
       sock.destroy();
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      stopGroup();
+      process.off('exit', stopGroup);
     },
   };
 }

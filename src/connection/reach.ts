@@ -51,12 +51,10 @@ async function tryOnce(settings: ConnectionSettings, endsAt: number): Promise<Om
   const route = await openRoute(settings, endsAt);
   const { ssh, progress, failure } = await handshake(settings, HOST_PIN, endsAt, route.sock);
   if (failure || !progress.decision) {
-    const routeFailed = await routeFailure(route, progress);
+    const raw = failure ?? { message: 'the connection closed at once' };
+    const routeFailed = await routeFailure(route, progress, raw);
     route.close();
-    throw (
-      routeFailed ??
-      failedTry(failure ?? { message: 'the connection closed at once' }, { ...settings, side: HOST_SIDE }, progress)
-    );
+    throw routeFailed ?? failedTry(raw, { ...settings, side: HOST_SIDE }, progress);
   }
   return { ssh, hostKey: progress.decision, route };
 }
@@ -78,9 +76,11 @@ async function openRoute(settings: ConnectionSettings, endsAt: number): Promise<
  * why; not tried again: what it met is its own to retry), or the jump host's connection went.
  * A refused host key is the host's, whatever the route did after it.
  */
-async function routeFailure(route: Route, progress: TryProgress): Promise<FailedTry | undefined> {
+async function routeFailure(route: Route, progress: TryProgress, failure: RawFailure): Promise<FailedTry | undefined> {
   if (progress.decision && !progress.decision.accepted) return undefined;
-  const exit = await route.proxy?.ended(500);
+  // A handshake that timed out closed the command's pipes itself: an exit after that is not why.
+  const timedOut = /Timed out/i.test(failure.message ?? '');
+  const exit = route.proxy?.exitedSoFar() ?? (timedOut ? undefined : await route.proxy?.ended(500));
   if (route.proxy && exit)
     return new FailedTry(
       new DeployError(

@@ -2,6 +2,7 @@
 // what passes (nothing listening yet, a reset during key exchange, no banner yet) and never what
 // does not (a wrong host key, a refused key or user); a proxy command (real nc) carries it; a
 // jump host (a second sshd) forwards it, its own key pinned as strictly as the host's.
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -204,6 +205,28 @@ describe.skipIf(!HAVE_SSHD || !HAVE_NC)('proxy-command: the connection over a co
     );
     expect(e.message).toMatch(/^Host key mismatch for 127\.0\.0\.1:\d+: the server showed ssh-ed25519 /);
     expect(tries(log)).toEqual([]);
+  });
+
+  it('a try that timed out leaves no command behind: the command and what sh started are stopped', async () => {
+    // A host that takes the connection and never answers; a command that goes on after nc (as
+    // `aws ssm start-session` runs its plugin as a child): stopping sh alone would leave it.
+    const front = await frontListener(sshd.port, ['silent']);
+    try {
+      const settings = connection(sshd, {
+        port: String(front.port),
+        'proxy-command': `nc %h %p; sleep 30.${front.port}`,
+        'connect-timeout': '2s',
+      });
+      const e = await failure(settings, recordingLog());
+      expect(e.message).toMatch(/^Host unreachable: no SSH answer/);
+      await new Promise((r) => setTimeout(r, 300));
+      const left = spawnSync('pgrep', ['-f', `^(nc 127\\.0\\.0\\.1 ${front.port}|sleep 30\\.${front.port})$`], {
+        encoding: 'utf8',
+      });
+      expect(left.stdout).toBe('');
+    } finally {
+      await front.close();
+    }
   });
 
   it('a command that exits at once fails with its exit code and its own stderr, not tried again', async () => {
