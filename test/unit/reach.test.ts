@@ -65,6 +65,7 @@ async function failure(settings: ReturnType<typeof connection>, log: Log): Promi
   return e;
 }
 
+const escapedFp = (fp: string) => fp.replace(/[+/]/g, '\\$&');
 const tries = (log: { lines: string[] }) => log.lines.filter((l) => /Connect: try \d+/.test(l));
 
 /** The sshd of the retries and proxy command tests (the jump host tests start their own two). */
@@ -325,7 +326,7 @@ describe.skipIf(!HAVE_SSHD)('proxy-jump: through a second sshd as the jump host'
       );
       expect(e.message).toMatch(
         new RegExp(
-          `^Host key mismatch for jump host 127\\.0\\.0\\.1:${bastion.port}: .* but proxy-jump-fingerprint expects ${bastion.otherFingerprint.replace(/[+/]/g, '\\$&')}`,
+          `^Host key mismatch for jump host 127\\.0\\.0\\.1:${bastion.port}: .* but proxy-jump-fingerprint expects ${escapedFp(bastion.otherFingerprint)}`,
         ),
       );
       expect(front.connections()).toBe(0);
@@ -387,6 +388,35 @@ describe.skipIf(!HAVE_SSHD)('proxy-jump: through a second sshd as the jump host'
     } finally {
       await front.close();
     }
+  });
+
+  it('insecure-skip-host-key-check lets an unpinned jump host in only with its own warning, naming proxy-jump-fingerprint', async () => {
+    const log = recordingLog();
+    const settings = readSettings({
+      host: '127.0.0.1',
+      port: String(target.port),
+      username: target.user,
+      'ssh-key': target.key,
+      'insecure-skip-host-key-check': 'true',
+      ...viaBastion({ 'proxy-jump-fingerprint': '' }),
+    });
+    await runExec(settings, log, 'true');
+    const warnings = log.lines.filter((l) => l.startsWith('warn: insecure-skip-host-key-check'));
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `the host key of jump host 127\\.0\\.0\\.1:${bastion.port} was accepted without a pin: .* set proxy-jump-fingerprint: ${escapedFp(bastion.fingerprint)} instead\\.$`,
+        ),
+      ),
+      expect.stringMatching(
+        new RegExp(
+          `the host key of 127\\.0\\.0\\.1:${target.port} was accepted without a pin: .* set host-fingerprint: ${escapedFp(target.fingerprint)} instead\\.$`,
+        ),
+      ),
+    ]);
+    expect(log.lines.find((l) => l.includes('✓ Connect'))).toMatch(
+      /via jump host .*NOT verified \(insecure-skip-host-key-check\)\)/,
+    );
   });
 
   it('a jump host that forbids forwarding is named with its fix, not tried again', async () => {
