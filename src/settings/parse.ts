@@ -467,7 +467,9 @@ export function parseJumpSpec(value: string, input: string): JumpSpec {
     );
   const m = JUMP_SPEC.exec(v);
   if (!m?.[2])
-    throw new Error(`${input}: ${shown(v)} is not [user@]host[:port] (e.g. ec2-user@bastion.example.com:22)`);
+    throw new Error(
+      `${input}: ${shown(v)} is not [user@]host[:port] (e.g. ec2-user@bastion.example.com:22; an IPv6 address in [ ])`,
+    );
   const host = m[2].replace(/^\[(.*)\]$/, '$1');
   return {
     user: m[1] ? parseUserName(m[1], `${input}: user`) : undefined,
