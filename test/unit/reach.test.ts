@@ -31,8 +31,8 @@ function recordingLog(): Log & { lines: string[] } {
   };
 }
 
-/** The connection settings the inputs make, as a deploy reads them. */
-function connection(target: LocalSshd, inputs: RawInputs) {
+/** The settings the inputs make, as a deploy reads them: the target's address, key and pin, and `inputs`. */
+function settingsFor(target: LocalSshd, inputs: RawInputs) {
   return readSettings({
     host: '127.0.0.1',
     port: String(target.port),
@@ -41,8 +41,10 @@ function connection(target: LocalSshd, inputs: RawInputs) {
     'host-fingerprint': target.fingerprint,
     'connect-timeout': '10s',
     ...inputs,
-  }).connection;
+  });
 }
+
+const connection = (target: LocalSshd, inputs: RawInputs) => settingsFor(target, inputs).connection;
 
 async function connectAndRun(settings: ReturnType<typeof connection>, log: Log) {
   const remote = await RemoteHost.connect(settings, log);
@@ -367,14 +369,7 @@ describe.skipIf(!HAVE_SSHD)('proxy-jump: through a second sshd as the jump host'
     const front = await frontListener(bastion.port, ['reset', 'pass']);
     try {
       const log = recordingLog();
-      const settings = readSettings({
-        host: '127.0.0.1',
-        port: String(target.port),
-        username: target.user,
-        'ssh-key': target.key,
-        'host-fingerprint': target.fingerprint,
-        ...viaBastion({ 'proxy-jump': `${bastion.user}@127.0.0.1:${front.port}` }),
-      });
+      const settings = settingsFor(target, viaBastion({ 'proxy-jump': `${bastion.user}@127.0.0.1:${front.port}` }));
       const r = await runExec(settings, log, 'echo via-engine');
       expect(r.stdout).toBe('via-engine\n');
       expect(tries(log)[0]).toMatch(
@@ -392,11 +387,8 @@ describe.skipIf(!HAVE_SSHD)('proxy-jump: through a second sshd as the jump host'
 
   it('insecure-skip-host-key-check lets an unpinned jump host in only with its own warning, naming proxy-jump-fingerprint', async () => {
     const log = recordingLog();
-    const settings = readSettings({
-      host: '127.0.0.1',
-      port: String(target.port),
-      username: target.user,
-      'ssh-key': target.key,
+    const settings = settingsFor(target, {
+      'host-fingerprint': '',
       'insecure-skip-host-key-check': 'true',
       ...viaBastion({ 'proxy-jump-fingerprint': '' }),
     });
