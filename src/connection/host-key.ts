@@ -89,24 +89,46 @@ export function hostKeyDetail(d: HostKeyDecision): string {
   return `host key ${d.keyType} ${d.fingerprint} ${d.verified ? 'verified' : 'NOT verified (insecure-skip-host-key-check)'}`;
 }
 
+/** Which key a check is about, for its messages: the host's, or a jump host's (with its own input). */
+export interface PinNames {
+  /** "" for the host itself; "jump host " for a jump host (it goes before the address). */
+  readonly what: string;
+  readonly fingerprintInput: string;
+}
+
+export const HOST_PIN: PinNames = { what: '', fingerprintInput: 'host-fingerprint' };
+export const JUMP_PIN: PinNames = { what: 'jump host ', fingerprintInput: 'proxy-jump-fingerprint' };
+
 /** What to say when a key was let in without a pin (insecure-skip-host-key-check); nothing otherwise. */
-export function unverifiedHostKeyWarning(host: string, port: number, d: HostKeyDecision): string | undefined {
+export function unverifiedHostKeyWarning(
+  host: string,
+  port: number,
+  d: HostKeyDecision,
+  names: PinNames = HOST_PIN,
+): string | undefined {
   if (d.verified) return undefined;
   return (
-    `insecure-skip-host-key-check: the host key of ${host}:${port} was accepted without a pin: ${d.keyType} ${d.fingerprint}. ` +
+    `insecure-skip-host-key-check: the host key of ${names.what}${host}:${port} was accepted without a pin: ${d.keyType} ${d.fingerprint}. ` +
     'Nothing proved this is your server; a man in the middle would have been let in the same way. ' +
     `Check the fingerprint from a trusted machine (\`ssh-keyscan -p ${port} ${host} | ssh-keygen -lf -\`) ` +
-    `and set host-fingerprint: ${d.fingerprint} instead.`
+    `and set ${names.fingerprintInput}: ${d.fingerprint} instead.`
   );
 }
 
 /** Decides whether the key the server showed is the one the settings pin. */
-export function decideHostKey(policy: HostKeyPolicy, host: string, port: number, keyBlob: Buffer): HostKeyDecision {
+export function decideHostKey(
+  policy: HostKeyPolicy,
+  host: string,
+  port: number,
+  keyBlob: Buffer,
+  names: PinNames = HOST_PIN,
+): HostKeyDecision {
   const fingerprint = fingerprintOf(keyBlob);
   const keyType = keyTypeOf(keyBlob);
+  const who = `${names.what}${host}:${port}`;
   const pinHint =
     `To pin it, check it from a trusted machine (\`ssh-keyscan -p ${port} ${host} | ssh-keygen -lf -\`) ` +
-    'and set host-fingerprint to it, or pass known-hosts lines.';
+    `and set ${names.fingerprintInput} to it, or pass known-hosts lines.`;
   const refuse = (reason: string): HostKeyDecision => ({
     accepted: false,
     verified: false,
@@ -120,7 +142,7 @@ export function decideHostKey(policy: HostKeyPolicy, host: string, port: number,
       return { accepted: true, verified: false, fingerprint, keyType };
     case 'unpinned':
       return refuse(
-        `The host key of ${host}:${port} is not pinned, so the connection was refused before any change. ` +
+        `The host key of ${who} is not pinned, so the connection was refused before any change. ` +
           `The server showed ${keyType} ${fingerprint}. ${pinHint} ` +
           '(insecure-skip-host-key-check: true accepts any key, for throwaway hosts only.)',
       );
@@ -132,8 +154,8 @@ export function decideHostKey(policy: HostKeyPolicy, host: string, port: number,
         );
       if (policy.fingerprints.includes(fingerprint)) return pinned;
       return refuse(
-        `Host key mismatch for ${host}:${port}: the server showed ${keyType} ${fingerprint}, ` +
-          `but host-fingerprint expects ${policy.fingerprints.join(' or ')}. ` +
+        `Host key mismatch for ${who}: the server showed ${keyType} ${fingerprint}, ` +
+          `but ${names.fingerprintInput} expects ${policy.fingerprints.join(' or ')}. ` +
           'Either the server was rebuilt (a new host key) or someone is in the middle. ' +
           `Nothing was changed on the host. If the change is expected: ${pinHint}`,
       );
@@ -147,7 +169,7 @@ export function decideHostKey(policy: HostKeyPolicy, host: string, port: number,
             ? `known-hosts has a different key for ${knownHostsName(host, port)}`
             : `known-hosts has no line for ${knownHostsName(host, port)}`;
       return refuse(
-        `Host key check failed for ${host}:${port}: the server showed ${keyType} ${fingerprint}, and ${why}. ` +
+        `Host key check failed for ${who}: the server showed ${keyType} ${fingerprint}, and ${why}. ` +
           `Nothing was changed on the host. ${pinHint}`,
       );
     }

@@ -1,11 +1,13 @@
 // One SSH connection for a whole run: connect with a verified host key, run commands with a
 // deadline, open tunnels to addresses on the host's Docker networks.
 
-import { NodeSSH } from 'node-ssh';
+import type { NodeSSH } from 'node-ssh';
 import type { ClientChannel } from 'ssh2';
-import { ConnectionLostError, DeployError, HostUnreachableError, InputError } from '../errors.js';
+import type { Log } from '../base/log.js';
+import { ConnectionLostError, DeployError } from '../errors.js';
 import type { ConnectionSettings } from '../settings/settings.js';
-import { decideHostKey, type HostKeyDecision } from './host-key.js';
+import type { HostKeyDecision } from './host-key.js';
+import { type Route, reach, routeDetail, routeLoss, routeWarnings } from './reach.js';
 import { invocation, outputTail } from './shell.js';
 
 export interface ExecResult {
@@ -50,7 +52,6 @@ export interface Held<T> {
 }
 
 const DEFAULT_COMMAND_TIMEOUT_MS = 120_000;
-const KEEPALIVE_INTERVAL_MS = 10_000;
 
 export class RemoteHost {
   /** Remote commands and channels opened so far: what a no-op redeploy costs. */
@@ -61,6 +62,9 @@ export class RemoteHost {
     private readonly ssh: NodeSSH,
     readonly settings: ConnectionSettings,
     readonly hostKey: HostKeyDecision,
+    private readonly route: Route,
+    /** How many tries the connection took (1: the first got through). */
+    readonly tries: number,
   ) {
     ssh.connection?.on('error', (e: Error) => {
       this.lost = e;
@@ -70,33 +74,13 @@ export class RemoteHost {
     });
   }
 
-  static async connect(settings: ConnectionSettings): Promise<RemoteHost> {
-    const ssh = new NodeSSH();
-    let decision: HostKeyDecision | undefined;
-    try {
-      await ssh.connect({
-        host: settings.host,
-        port: settings.port,
-        username: settings.username,
-        privateKey: settings.privateKey,
-        passphrase: settings.passphrase,
-        readyTimeout: settings.connectTimeoutMs,
-        keepaliveInterval: KEEPALIVE_INTERVAL_MS,
-        keepaliveCountMax: 3,
-        hostVerifier: (key: Buffer) => {
-          decision = decideHostKey(settings.hostKey, settings.host, settings.port, key);
-          return decision.accepted;
-        },
-      });
-    } catch (e) {
-      ssh.dispose();
-      throw connectError(e as Error & { code?: string; level?: string }, settings, decision);
-    }
-    if (!decision) {
-      ssh.dispose();
-      throw new DeployError('The SSH server completed a handshake without showing a host key; refusing to go on.');
-    }
-    return new RemoteHost(ssh, settings, decision);
+  /**
+   * Connects as the settings say (directly, through a jump host or over a proxy command), the
+   * host key checked; transient failures are tried again within connect-timeout, each in `log`.
+   */
+  static async connect(settings: ConnectionSettings, log?: Log): Promise<RemoteHost> {
+    const reached = await reach(settings, log);
+    return new RemoteHost(reached.ssh, settings, reached.hostKey, reached.route, reached.tries);
   }
 
   /** Runs a command; resolves with its exit code (never throws for a non-zero one). */
@@ -132,11 +116,11 @@ export class RemoteHost {
         // No exit status: the command died with the session. Was it the connection?
         await new Promise((r) => setTimeout(r, 100));
         if (this.lost || !this.ssh.isConnected())
-          throw lostError(this.settings, this.lost ?? new Error('connection closed'));
+          throw lostError(this.settings, this.route, this.lost ?? new Error('connection closed'));
       }
       return { stdout: result.stdout, stderr: result.stderr, code: result.code };
     } catch (e) {
-      throw this.lost ? lostError(this.settings, this.lost) : e;
+      throw this.lost ? lostError(this.settings, this.route, this.lost) : e;
     } finally {
       clearTimeout(timer);
     }
@@ -193,7 +177,7 @@ export class RemoteHost {
     this.assertAlive();
     this.roundTrips++;
     const conn = this.ssh.connection;
-    if (!conn) throw lostError(this.settings, this.lost ?? new Error('not connected'));
+    if (!conn) throw lostError(this.settings, this.route, this.lost ?? new Error('not connected'));
     let timer: NodeJS.Timeout | undefined;
     try {
       return await Promise.race([
@@ -233,7 +217,7 @@ export class RemoteHost {
         }),
       ])) as ClientChannel;
     } catch (e) {
-      if (this.lost) throw lostError(this.settings, this.lost);
+      if (this.lost) throw lostError(this.settings, this.route, this.lost);
       if (e instanceof DeployError) throw e;
       throw new DeployError(
         `Could not open a tunnel to ${address}:${port} on the host: ${(e as Error).message}`,
@@ -250,16 +234,27 @@ export class RemoteHost {
 
   close(): void {
     this.ssh.dispose();
+    this.route.close();
+  }
+
+  /** How the Connect step tells the way the connection went (empty when direct). */
+  get routeDetail(): string {
+    return routeDetail(this.settings, this.route);
+  }
+
+  /** Warnings about the way (a jump host let in without a pin). */
+  get routeWarnings(): string[] {
+    return routeWarnings(this.settings, this.route);
   }
 
   private assertAlive(): void {
-    if (this.lost) throw lostError(this.settings, this.lost);
+    if (this.lost) throw lostError(this.settings, this.route, this.lost);
   }
 
   /** Throws the "connection lost" error if the connection went away (e.g. after a command died without an exit code). */
   assertConnected(): void {
     this.assertAlive();
-    if (!this.ssh.isConnected()) throw lostError(this.settings, new Error('connection closed'));
+    if (!this.ssh.isConnected()) throw lostError(this.settings, this.route, new Error('connection closed'));
   }
 }
 
@@ -279,72 +274,9 @@ function firstLine(command: string): string {
   return line.length > 100 ? `${line.slice(0, 100)}…` : line;
 }
 
-function lostError(s: ConnectionSettings, e: Error): ConnectionLostError {
+function lostError(s: ConnectionSettings, route: Route, e: Error): ConnectionLostError {
   return new ConnectionLostError(
-    `The SSH connection to ${s.host}:${s.port} was lost (${e.message}).`,
+    `The SSH connection to ${s.host}:${s.port} was lost (${e.message}${routeLoss(route)}).`,
     'rerun the deploy; it picks up where this one stopped. If it keeps happening, check the network and the host load.',
   );
-}
-
-/**
- * The key refused by the SSH client as it read it, before any socket was opened: an input error.
- * The client's own words are not repeated: some quote the key's bytes (`Unsupported OpenSSH key
- * magic: …`, `… private key type: …`, ssh2 lib/protocol/keyParser.js).
- */
-function keyProblem(msg: string, s: ConnectionSettings): InputError | undefined {
-  if (/passphrase/i.test(msg) || /Encrypted private/i.test(msg)) {
-    return s.passphrase
-      ? new InputError(
-          'ssh-key-passphrase: it does not decrypt the ssh-key (a wrong passphrase for this key)',
-          'set ssh-key-passphrase to the passphrase of this key (or use a key without one).',
-        )
-      : new InputError(
-          'ssh-key-passphrase: empty, but the ssh-key is encrypted with a passphrase',
-          'pass the passphrase as ssh-key-passphrase (from a secret).',
-        );
-  }
-  if (!/Cannot parse privateKey|Unsupported key format|privateKey/i.test(msg)) return undefined;
-  return new InputError(
-    'ssh-key: the private key cannot be read: it is damaged or cut short, or of a kind this SSH client does not read',
-    'pass the whole private key file, including the -----BEGIN and -----END lines (an OpenSSH key, e.g. from ssh-keygen -t ed25519).',
-  );
-}
-
-function connectError(
-  e: Error & { code?: string; level?: string },
-  s: ConnectionSettings,
-  decision: HostKeyDecision | undefined,
-): DeployError {
-  const where = `${s.host}:${s.port}`;
-  if (decision && !decision.accepted) return new DeployError(decision.reason ?? `Host key of ${where} refused`);
-  const msg = e.message ?? String(e);
-  const key = keyProblem(msg, s);
-  if (key) return key;
-  if (e.level === 'client-authentication' || /authentication methods failed/i.test(msg)) {
-    return new DeployError(
-      `Authentication refused: ${where} did not accept the key for user "${s.username}".`,
-      `add the matching public key to ~${s.username}/.ssh/authorized_keys on the host, and check the username (ec2-user on Amazon Linux, ubuntu on Ubuntu).`,
-    );
-  }
-  if (e.code === 'ECONNREFUSED') {
-    return new HostUnreachableError(
-      `Connection refused by ${where}: nothing listens for SSH on port ${s.port}.`,
-      'check the host and port, and that sshd is running on the host.',
-    );
-  }
-  if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') {
-    return new HostUnreachableError(`The host name "${s.host}" does not resolve.`, 'check the host input.');
-  }
-  if (
-    e.code === 'ETIMEDOUT' ||
-    e.code === 'EHOSTUNREACH' ||
-    e.code === 'ENETUNREACH' ||
-    /timed out|No response/i.test(msg)
-  ) {
-    return new HostUnreachableError(
-      `Host unreachable: no SSH answer from ${where} within ${Math.round(s.connectTimeoutMs / 1000)}s (${msg}).`,
-      `check that the host is running, its address, and that its firewall / security group allows port ${s.port} from this runner.`,
-    );
-  }
-  return new DeployError(`Could not connect to ${where}: ${msg}`);
 }

@@ -7,7 +7,14 @@ import { formatDuration } from '../base/format.js';
 import type { Log, StepRecord } from '../base/log.js';
 import { DeployError } from '../errors.js';
 import { type Arrival, waitForAgents } from '../health/arrival.js';
-import { type HostEntry, hostKeyOf, type Settings, type StackName } from '../settings/settings.js';
+import {
+  type ConnectionSettings,
+  type HostEntry,
+  hostKeyOf,
+  type JumpHost,
+  type Settings,
+  type StackName,
+} from '../settings/settings.js';
 import { DeployFailure, type DeployResult, deploy } from './deploy.js';
 
 export interface HostOutcome {
@@ -61,6 +68,7 @@ export function hostSettings(
       port: entry.port ?? settings.connection.port,
       username: entry.user ?? settings.connection.username,
       hostKey: hostKeyOf(entry, settings.connection.hostKey),
+      jump: jumpOf(settings.connection, entry),
     },
     stack: { ...settings.stack, stacks: [...new Set(settings.stack.stacks.map(forRole))] },
     agents: {
@@ -78,6 +86,18 @@ export function hostSettings(
       centralHost: entry.role === 'agent' ? central?.name : undefined,
     },
   };
+}
+
+/**
+ * A host's jump host: its line's jump= (logged in to and pinned as proxy-jump's inputs say),
+ * none for jump=none, else proxy-jump's.
+ */
+export function jumpOf(c: ConnectionSettings, entry: HostEntry): JumpHost | undefined {
+  if (entry.jump === 'none') return undefined;
+  if (!entry.jump) return c.jump;
+  // Settings made by hand may lack the access: the jump host's key is then unpinned, and refused.
+  const access = c.jumpAccess ?? { privateKey: c.privateKey, passphrase: c.passphrase, hostKey: { kind: 'unpinned' } };
+  return { host: entry.jump.host, port: entry.jump.port ?? 22, username: entry.jump.user ?? c.username, ...access };
 }
 
 /** Runs tasks with at most `limit` at once, each result in its place. */

@@ -37,12 +37,14 @@ export function connectStep(run: Run): Promise<RemoteHost> {
   const { connection } = run.settings;
   // The step's name stays short (the terminal's columns); where it connects is its detail.
   return run.steps.run('Connect', async () => {
-    const remote = await RemoteHost.connect(connection);
+    const remote = await RemoteHost.connect(connection, run.log);
+    for (const w of remote.routeWarnings) warn(run, w);
     const warning = unverifiedHostKeyWarning(connection.host, connection.port, remote.hostKey);
     if (warning) warn(run, warning);
+    const tries = remote.tries > 1 ? `, on try ${remote.tries}` : '';
     return {
       value: remote,
-      detail: `${connection.username}@${connection.host}:${connection.port}, ${hostKeyDetail(remote.hostKey)}`,
+      detail: `${connection.username}@${connection.host}:${connection.port}${remote.routeDetail}, ${hostKeyDetail(remote.hostKey)}${tries}`,
     };
   });
 }

@@ -72,7 +72,38 @@ export const INPUTS: readonly InputSpec[] = [
     name: 'connect-timeout',
     group: 'connection',
     default: '30s',
-    description: 'Deadline for the SSH connection and handshake (e.g. 30s, 2m).',
+    description:
+      'How long to keep trying to reach the host over SSH (e.g. 30s, 2m): a refused or timed-out connection, a reset during key exchange or a banner that does not come (a host still booting) is tried again with backoff until then, each try in the log; a wrong host key, a refused key or user never is.',
+  },
+  {
+    name: 'proxy-jump',
+    group: 'connection',
+    description:
+      "A jump host (bastion) to reach the host through, as OpenSSH's ProxyJump: `[user@]bastion[:port]` (user default: username). Its host key is pinned with proxy-jump-fingerprint or known-hosts lines for it.",
+  },
+  {
+    name: 'proxy-jump-ssh-key',
+    group: 'connection',
+    secret: true,
+    description: 'Private key for the jump host. Default: ssh-key. Pass it from a secret.',
+  },
+  {
+    name: 'proxy-jump-ssh-key-passphrase',
+    group: 'connection',
+    secret: true,
+    description: 'Passphrase of proxy-jump-ssh-key, if it has one. Pass it from a secret.',
+  },
+  {
+    name: 'proxy-jump-fingerprint',
+    group: 'connection',
+    description:
+      "Expected host key fingerprint(s) of the jump host, `SHA256:…` (as host-fingerprint is for the host). Without it, known-hosts must hold a line for the jump host; a jump host's key is checked as strictly as the host's.",
+  },
+  {
+    name: 'proxy-command',
+    group: 'connection',
+    description:
+      "A command that carries the SSH connection on its stdin and stdout, as OpenSSH's ProxyCommand (run by sh -c; %h host, %p port, %r user, %% a %). E.g. AWS Systems Manager: `aws ssm start-session --target %h --document-name AWS-StartSSHSession --parameters portNumber=%p`. The host key is still pinned and checked.",
   },
   // stack
   {
@@ -148,7 +179,7 @@ export const INPUTS: readonly InputSpec[] = [
     name: 'hosts',
     group: 'agents',
     description:
-      'Several hosts in one run, one per line: `name=NAME role=monitoring|agent host=ADDRESS [port=22] [user=USER] [fingerprint=SHA256:…] [address=PRIVATE_ADDRESS]` (address: where agents reach the monitoring host). Other inputs apply to all; host, role and host-name are then not used.',
+      'Several hosts in one run, one per line: `name=NAME role=monitoring|agent host=ADDRESS [port=22] [user=USER] [fingerprint=SHA256:…] [address=PRIVATE_ADDRESS] [jump=USER@BASTION:PORT|none]` (address: where agents reach the monitoring host; jump: its own jump host, or none to go direct despite proxy-jump). Other inputs apply to all; host, role and host-name are then not used.',
   },
   {
     name: 'parallel',

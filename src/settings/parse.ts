@@ -563,3 +563,51 @@ export function parseCertificate(value: string | undefined, input: string): stri
     );
   return `${pem}\n`;
 }
+
+/** A jump host as OpenSSH's -J / ProxyJump writes one: `[user@]host[:port]` (IPv6 in [ ]). */
+export interface JumpSpec {
+  readonly user?: string;
+  readonly host: string;
+  readonly port?: number;
+}
+
+const JUMP_SPEC = /^(?:ssh:\/\/)?(?:([^@\s]+)@)?(\[[^\]\s]+\]|[^:@\s[\]]+)(?::([^:@\s]+))?$/;
+
+/** One jump host, `[user@]host[:port]`; a chain of them (a,b) is not supported. */
+export function parseJumpSpec(value: string, input: string): JumpSpec {
+  const v = value.trim();
+  if (v.includes(','))
+    throw new Error(
+      `${input}: ${shown(v)} names several jump hosts; one is supported (user@bastion:port), the target reached through it`,
+    );
+  const m = JUMP_SPEC.exec(v);
+  if (!m?.[2])
+    throw new Error(
+      `${input}: ${shown(v)} is not [user@]host[:port] (e.g. ec2-user@bastion.example.com:22; an IPv6 address in [ ])`,
+    );
+  const host = m[2].replace(/^\[(.*)\]$/, '$1');
+  return {
+    user: m[1] ? parseUserName(m[1], `${input}: user`) : undefined,
+    host: parseHost(host, `${input}: host`),
+    port: m[3] ? parsePort(m[3], `${input}: port`) : undefined,
+  };
+}
+
+/**
+ * OpenSSH's ProxyCommand: one line for `sh -c`, with %h (host), %p (port), %r (login user), %n
+ * (the host as given) and %% (a %). Any other %-token is refused: OpenSSH would expand it to
+ * something this tool does not know, and a silent literal would reach the wrong place.
+ */
+export function parseProxyCommand(value: string, input: string): string {
+  const v = value.trim();
+  if (/[\r\n]/.test(v))
+    throw new Error(`${input}: must be one line (a command for sh -c, e.g. nc %h %p); got ${shown(v)}`);
+  if (!v) throw new Error(`${input}: is empty; leave it out to connect directly`);
+  // Scanned left to right, so %% is taken whole before what follows it.
+  const unknown = [...v.matchAll(/%(.?)/g)].find((m) => !'hprn%'.includes(m[1] || '?'));
+  if (unknown)
+    throw new Error(
+      `${input}: ${shown(unknown[0])} is not a token here; use %h (host), %p (port), %r (user), %n or %% for a literal %`,
+    );
+  return v;
+}

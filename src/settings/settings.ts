@@ -6,6 +6,7 @@ import { type PushPath, plainHttpProblems, pushPasswordProblem } from './exposur
 import { INPUTS } from './inputs.js';
 import { knownHostsProblems } from './known-hosts.js';
 import {
+  type JumpSpec,
   parseBoolean,
   parseCertificate,
   parseChoice,
@@ -18,10 +19,12 @@ import {
   parseImageOverrides,
   parseInteger,
   parseIpAddress,
+  parseJumpSpec,
   parseList,
   parseLocalDir,
   parsePassword,
   parsePort,
+  parseProxyCommand,
   parsePushUsername,
   parseQueryUrl,
   parseRemoteDir,
@@ -54,7 +57,27 @@ export interface ConnectionSettings {
   readonly privateKey: string;
   readonly passphrase?: string;
   readonly hostKey: HostKeyPolicy;
+  /** The whole time to reach the host, every try included (transient failures are tried again). */
   readonly connectTimeoutMs: number;
+  /** OpenSSH's ProxyCommand (%h %p %r %n %% not yet expanded): the connection runs over its stdin and stdout. */
+  readonly proxyCommand?: string;
+  /** The jump host the host is reached through (proxy-jump, or a hosts line's jump=). */
+  readonly jump?: JumpHost;
+  /** How any jump host of this run is logged in to and its key checked (for hosts lines' jump=). */
+  readonly jumpAccess?: JumpAccess;
+}
+
+/** The login and host key check of a jump host: proxy-jump-ssh-key (default ssh-key), proxy-jump-fingerprint or known-hosts. */
+export interface JumpAccess {
+  readonly privateKey: string;
+  readonly passphrase?: string;
+  readonly hostKey: HostKeyPolicy;
+}
+
+export interface JumpHost extends JumpAccess {
+  readonly host: string;
+  readonly port: number;
+  readonly username: string;
 }
 
 export type StackName = 'app' | 'monitoring' | 'agent';
@@ -114,6 +137,8 @@ export interface HostEntry {
   readonly fingerprint?: string;
   /** The address agents reach a monitoring host at (default: host). */
   readonly address?: string;
+  /** jump=: this host's jump host, or none to connect directly despite proxy-jump. */
+  readonly jump?: JumpSpec | 'none';
 }
 
 export interface GrafanaSettings {
@@ -289,7 +314,7 @@ export function readSettings(raw: RawInputs, options: ReadOptions = {}): Setting
     );
   r.problems.push(...crossPinnedHostsProblems(settings.hosts, connection.hostKey));
   r.problems.push(...receiverPortProblems(settings, !!raw['receiver-port']?.trim()));
-  r.problems.push(...agentProblems(settings, needsConnection));
+  r.problems.push(...agentProblems(settings, needsConnection), ...routeProblems(settings));
   if (r.problems.length) throw new SettingsError(r.problems);
   return settings;
 }
@@ -312,11 +337,13 @@ function readRoleAndStacks({ raw, problems, value, attempt }: InputReader): { ro
   return { role, stacks };
 }
 
-function readConnection({ raw, value, attempt }: InputReader, needsConnection: boolean): ConnectionSettings {
+function readConnection(r: InputReader, needsConnection: boolean): ConnectionSettings {
+  const { raw, value, attempt } = r;
   const hostKey = attempt((): HostKeyPolicy => hostKeyPolicy(value), { kind: 'unpinned' });
   const givenHost = value('host').trim();
   const givenUser = value('username').trim();
   return {
+    ...readRoute(r, givenUser),
     host: givenHost ? attempt(() => parseHost(givenHost, 'host'), '') : needsConnection ? '' : PLAN_HOST,
     port: attempt(() => parsePort(value('port'), 'port'), 22),
     username: givenUser ? attempt(() => parseUserName(givenUser, 'username'), '') : '',
@@ -492,8 +519,10 @@ export function pushPath(s: Settings): PushPath {
   };
 }
 
+const HOSTS_KEYS = ['name', 'role', 'host', 'port', 'user', 'fingerprint', 'address', 'jump'];
+
 /**
- * The hosts input: `name=… role=… host=… [port=…] [user=…] [fingerprint=…] [address=…]` per line.
+ * The hosts input: `name=… role=… host=… [port=…] [user=…] [fingerprint=…] [address=…] [jump=…]` per line.
  * With remoteDir, a line's user= must not have it as their home either.
  */
 export function parseHosts(text: string, options: { remoteDir?: string } = {}): HostEntry[] {
@@ -506,8 +535,7 @@ export function parseHosts(text: string, options: { remoteDir?: string } = {}): 
     for (const token of line.split(/\s+/)) {
       const m = /^([a-z]+)=(.+)$/.exec(token);
       if (!m?.[1] || !m[2]) throw new Error(`${where}: ${shown(token)} is not key=value`);
-      if (!['name', 'role', 'host', 'port', 'user', 'fingerprint', 'address'].includes(m[1]))
-        throw new Error(`${where}: unknown key "${m[1]}" (name, role, host, port, user, fingerprint, address)`);
+      if (!HOSTS_KEYS.includes(m[1])) throw new Error(`${where}: unknown key "${m[1]}" (${HOSTS_KEYS.join(', ')})`);
       // The last of two values would win silently: which one was meant is the user's call.
       if (m[1] in kv) throw new Error(`${where}: key "${m[1]}" is given twice`);
       kv[m[1]] = m[2];
@@ -527,6 +555,7 @@ export function parseHosts(text: string, options: { remoteDir?: string } = {}): 
       user: kv.user ? parseUserName(kv.user, `${where}: user`) : undefined,
       fingerprint: kv.fingerprint,
       address: kv.address ? parseHost(kv.address, `${where}: address`) : undefined,
+      jump: kv.jump === 'none' ? 'none' : kv.jump ? parseJumpSpec(kv.jump, `${where}: jump`) : undefined,
     });
   }
   const names = entries.map((e) => e.name);
@@ -661,4 +690,68 @@ export function secretValues(raw: RawInputs): string[] {
   const token = webhookToken(raw['discord-webhook-url'] ?? '');
   if (token) out.add(token);
   return [...out];
+}
+
+/**
+ * How the host is reached when not directly: proxy-command, or proxy-jump with its own key
+ * (default: ssh-key) and its own host key pin (proxy-jump-fingerprint, else known-hosts lines
+ * for it; insecure-skip-host-key-check covers it as it covers the host).
+ */
+function readRoute(
+  { raw, value, optional, attempt, problems }: InputReader,
+  username: string,
+): Pick<ConnectionSettings, 'proxyCommand' | 'jump' | 'jumpAccess'> {
+  const proxyCommand = attempt(() => {
+    const v = optional('proxy-command');
+    return v === undefined ? undefined : parseProxyCommand(v, 'proxy-command');
+  }, undefined);
+  const jumpSpec = attempt(() => {
+    const v = optional('proxy-jump');
+    return v === undefined ? undefined : parseJumpSpec(v, 'proxy-jump');
+  }, undefined);
+  if (proxyCommand && jumpSpec)
+    problems.push(
+      'proxy-command and proxy-jump: give one of them (a jump host, or a command that carries the connection)',
+    );
+  const givenKey = value('proxy-jump-ssh-key');
+  if (givenKey.trim() && !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(givenKey))
+    problems.push('proxy-jump-ssh-key: this is not a private key (expected a -----BEGIN … PRIVATE KEY----- block)');
+  const jumpAccess: JumpAccess = {
+    privateKey: normalizeKey(givenKey.trim() ? givenKey : value('ssh-key')),
+    passphrase: (givenKey.trim() ? raw['proxy-jump-ssh-key-passphrase'] : raw['ssh-key-passphrase']) || undefined,
+    hostKey: attempt(() => jumpHostKeyPolicy(value), { kind: 'unpinned' }),
+  };
+  const jump = jumpSpec && {
+    host: jumpSpec.host,
+    port: jumpSpec.port ?? 22,
+    username: jumpSpec.user ?? username,
+    ...jumpAccess,
+  };
+  return { proxyCommand, jump, jumpAccess };
+}
+
+/** A jump host's pin: proxy-jump-fingerprint, else the known-hosts input (its lines name each host). */
+function jumpHostKeyPolicy(value: (name: string) => string): HostKeyPolicy {
+  const fingerprints = parseList(value('proxy-jump-fingerprint'));
+  for (const fp of fingerprints)
+    if (!FINGERPRINT.test(fp))
+      throw new Error(
+        `proxy-jump-fingerprint: ${shown(fp)} is not a SHA256 fingerprint (expected SHA256: and 43 base64 characters, as \`ssh-keygen -lf\` prints)`,
+      );
+  if (fingerprints.length) return { kind: 'fingerprints', fingerprints };
+  // known-hosts is read (and its bad lines reported) for the host already.
+  const knownHosts = value('known-hosts').trim();
+  if (knownHosts && !knownHostsProblems(knownHosts).length) return { kind: 'known-hosts', knownHosts };
+  // (A bad value is reported once, for the host.)
+  const skip = value('insecure-skip-host-key-check');
+  if (succeeds(() => parseBoolean(skip, '')) && parseBoolean(skip, '')) return { kind: 'insecure-skip' };
+  return { kind: 'unpinned' };
+}
+
+/** A host reached one way: a hosts line's jump= does not mix with proxy-command. */
+function routeProblems(s: Settings): string[] {
+  if (!s.connection.proxyCommand) return [];
+  return s.hosts
+    .filter((h) => h.jump && h.jump !== 'none')
+    .map((h) => `hosts line of ${h.name}: jump= and proxy-command both say how to reach it; give one of them`);
 }

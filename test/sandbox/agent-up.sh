@@ -2,13 +2,18 @@
 # A second (third, ...) sandbox host, for agents: its own network namespace and address
 # (10.77.N.2, the main host is 10.77.N.1 from there), its own Docker engine and its own sshd,
 # and a login user ec2-NAME with the sandbox's ed25519 key. Needs the main sandbox (up.sh) up:
-# it loads the images up.sh built into the new engine. Usage: agent-up.sh NAME N   (N in 1..200)
+# it loads the images up.sh built into the new engine. Usage: agent-up.sh NAME N [--behind OTHER]
+# (N in 1..200). --behind OTHER: the host's only link goes to the namespace of agent OTHER
+# (10.79.N.2, OTHER at 10.79.N.1 from there), not to this machine's: nothing but OTHER reaches it,
+# as a host in a private subnet behind a bastion.
 # Writes $SANDBOX_DIR/agents/NAME/agent.env. agent-down.sh NAME (or down.sh) removes it all.
 # AGENT_DISK_MB=N: the host's disk is a filesystem of its own of N MiB (an ext4 image on a loop
 # device) holding its Docker engine's data and the login user's home, as a small root volume would.
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || die "run as root"
 name=${1:?usage: agent-up.sh NAME N} n=${2:?usage: agent-up.sh NAME N}
+behind=
+[ "${3:-}" != --behind ] || behind=${4:?usage: agent-up.sh NAME N --behind OTHER}
 [ -f "$SANDBOX_DIR/sandbox.env" ] || die "bring the main sandbox up first (up.sh)"
 dir="$SANDBOX_DIR/agents/$name"
 [ ! -e "$dir" ] || die "agent $name is already up"
@@ -22,7 +27,16 @@ echo "$ns" > "$dir/netns"
 ip netns add "$ns"
 ip link add "$host_if" type veth peer name "$ns_if"
 ip link set "$ns_if" netns "$ns"
-ip addr add "$host_ip/24" dev "$host_if" && ip link set "$host_if" up
+if [ -n "$behind" ]; then
+  # The other end in OTHER's namespace, which forwards nothing (a new namespace's default), and
+  # no route to this subnet anywhere else.
+  other_ns=$(cat "$SANDBOX_DIR/agents/$behind/netns") || die "no agent $behind to put $name behind"
+  host_ip="10.79.$n.1" ns_ip="10.79.$n.2"
+  ip link set "$host_if" netns "$other_ns"
+  ip netns exec "$other_ns" sh -c "ip addr add $host_ip/24 dev $host_if && ip link set $host_if up"
+else
+  ip addr add "$host_ip/24" dev "$host_if" && ip link set "$host_if" up
+fi
 ip netns exec "$ns" sh -c "ip addr add $ns_ip/24 dev $ns_if && ip link set $ns_if up && ip link set lo up && ip route add default via $host_ip"
 
 # --- a small disk of its own, if asked --------------------------------------------------------
@@ -77,5 +91,7 @@ AGENT_FINGERPRINT=$fingerprint
 AGENT_DOCKER_HOST=unix://$sock
 AGENT_NETNS=$ns
 AGENT_CENTRAL_ADDRESS=$host_ip
+AGENT_BEHIND=$behind
+AGENT_SSHD_LOG=$dir/sshd.log
 ENV
 say "agent $name up: $user@$ns_ip (central host seen at $host_ip), host key $fingerprint"

@@ -2,8 +2,9 @@
 # Installs what the sandbox needs on a Debian bookworm machine (as root). Idempotent.
 . "$(dirname "$0")/lib.sh"
 
-# docker-compose is Compose v1 (Python), for the Compose-v1-only host (up.sh --compose v1).
-packages=(docker.io docker-compose openssh-server openssh-client nginx-core busybox-static sudo iproute2 curl ca-certificates util-linux)
+# docker-compose is Compose v1 (Python), for the Compose-v1-only host (up.sh --compose v1);
+# netcat-openbsd (nc) is the proxy command of the proxy-command tests (nc %h %p, as OpenSSH users write it).
+packages=(docker.io docker-compose openssh-server openssh-client nginx-core busybox-static sudo iproute2 curl ca-certificates util-linux netcat-openbsd)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
