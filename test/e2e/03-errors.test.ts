@@ -59,7 +59,8 @@ describe('connection errors', () => {
     const srv = await listen(() => {});
     const port = (srv.address() as { port: number }).port;
     srv.close();
-    await failsCleanly(sandboxInputs(s, { port: String(port) }), [
+    // Refused is tried again within connect-timeout (a host still booting): 3 s keeps this short.
+    await failsCleanly(sandboxInputs(s, { port: String(port), 'connect-timeout': '3s' }), [
       `Connection refused by 127.0.0.1:${port}`,
       'sshd is running',
     ]);
