@@ -35160,16 +35160,6 @@ function parseCertificate(value, input) {
 
 /** bcrypt slows guesses against a stolen htpasswd; against the receiver itself length is what counts. */
 const PUSH_PASSWORD_MIN = 16;
-/** push-password: long enough, and one line (it is a header value and a file the agents read). */
-function pushPasswordProblem(password) {
-    if (password === undefined)
-        return undefined;
-    if ([...password].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f))
-        return 'push-password: holds a control character (a newline?); it must be one line of printable characters';
-    if ([...password].length < PUSH_PASSWORD_MIN)
-        return `push-password: must be at least ${PUSH_PASSWORD_MIN} characters (it has ${[...password].length}); make one with \`openssl rand -base64 24\``;
-    return undefined;
-}
 const exposure_LOOPBACK = new external_node_net_namespaceObject.BlockList();
 exposure_LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
 exposure_LOOPBACK.addAddress('::1', 'ipv6');
@@ -35767,7 +35757,7 @@ function readAgents({ raw, value, optional, attempt, optionalParsed }, role) {
         remoteWriteUrl: optionalParsed('remote-write-url', parseHttpUrl),
         lokiPushUrl: optionalParsed('loki-push-url', parseHttpUrl),
         pushUsername: attempt(() => parsePushUsername(value('push-username'), 'push-username'), 'agent'),
-        pushPassword: raw['push-password'] || undefined,
+        pushPassword: passwordInput({ raw, attempt }, 'push-password', PUSH_PASSWORD_MIN),
         metricsQueryUrl: optionalParsed('metrics-query-url', (v, i) => parseQueryUrl(v, i, 'metrics')),
         logsQueryUrl: optionalParsed('logs-query-url', (v, i) => parseQueryUrl(v, i, 'logs')),
         queryUsername: optionalParsed('query-username', parsePushUsername),
@@ -35813,9 +35803,6 @@ function agentProblems(s, needsConnection) {
     const out = [];
     if (a.acceptAgents && !a.pushPassword)
         out.push('accept-agents: needs push-password (from a secret): the receiver never accepts writes without auth');
-    const weak = pushPasswordProblem(a.pushPassword);
-    if (weak)
-        out.push(weak);
     out.push(...plainHttpProblems(pushPath(s)));
     if (s.hosts.length && s.command === 'check')
         out.push('hosts: command check watches one host; run one check per host (a matrix job)');

@@ -9,16 +9,6 @@ import { shown, withoutUserinfo } from './parse.js';
 /** bcrypt slows guesses against a stolen htpasswd; against the receiver itself length is what counts. */
 export const PUSH_PASSWORD_MIN = 16;
 
-/** push-password: long enough, and one line (it is a header value and a file the agents read). */
-export function pushPasswordProblem(password: string | undefined): string | undefined {
-  if (password === undefined) return undefined;
-  if ([...password].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f))
-    return 'push-password: holds a control character (a newline?); it must be one line of printable characters';
-  if ([...password].length < PUSH_PASSWORD_MIN)
-    return `push-password: must be at least ${PUSH_PASSWORD_MIN} characters (it has ${[...password].length}); make one with \`openssl rand -base64 24\``;
-  return undefined;
-}
-
 const LOOPBACK = new BlockList();
 LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
 LOOPBACK.addAddress('::1', 'ipv6');

@@ -2,7 +2,7 @@
 // the CLI both hand their raw values (strings, as action.yml would pass them) to readSettings.
 import { MIN_MASKED_LENGTH } from '../base/log.js';
 import { DEFAULT_LOG_AGENT, LOG_AGENT_NAMES, type LogAgentName } from '../base/log-agents.js';
-import { type PushPath, plainHttpProblems, pushPasswordProblem } from './exposure.js';
+import { PUSH_PASSWORD_MIN, type PushPath, plainHttpProblems } from './exposure.js';
 import { INPUTS } from './inputs.js';
 import { knownHostsProblems } from './known-hosts.js';
 import {
@@ -397,7 +397,7 @@ function readAgents({ raw, value, optional, attempt, optionalParsed }: InputRead
     remoteWriteUrl: optionalParsed('remote-write-url', parseHttpUrl),
     lokiPushUrl: optionalParsed('loki-push-url', parseHttpUrl),
     pushUsername: attempt(() => parsePushUsername(value('push-username'), 'push-username'), 'agent'),
-    pushPassword: raw['push-password'] || undefined,
+    pushPassword: passwordInput({ raw, attempt }, 'push-password', PUSH_PASSWORD_MIN),
     metricsQueryUrl: optionalParsed('metrics-query-url', (v, i) => parseQueryUrl(v, i, 'metrics')),
     logsQueryUrl: optionalParsed('logs-query-url', (v, i) => parseQueryUrl(v, i, 'logs')),
     queryUsername: optionalParsed('query-username', parsePushUsername),
@@ -462,8 +462,6 @@ function agentProblems(s: Settings, needsConnection: boolean): string[] {
   const out: string[] = [];
   if (a.acceptAgents && !a.pushPassword)
     out.push('accept-agents: needs push-password (from a secret): the receiver never accepts writes without auth');
-  const weak = pushPasswordProblem(a.pushPassword);
-  if (weak) out.push(weak);
   out.push(...plainHttpProblems(pushPath(s)));
   if (s.hosts.length && s.command === 'check')
     out.push('hosts: command check watches one host; run one check per host (a matrix job)');
