@@ -2,7 +2,7 @@
 /******/ (() => { // webpackBootstrap
 /******/ 	var __webpack_modules__ = ({
 
-/***/ 6656:
+/***/ 6400:
 /***/ ((module) => {
 
 // Copyright 2011 Mark Cavage <mcavage@gmail.com> All rights reserved.
@@ -22,16 +22,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7703:
+/***/ 8951:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // Copyright 2011 Mark Cavage <mcavage@gmail.com> All rights reserved.
 
-var errors = __nccwpck_require__(6656);
-var types = __nccwpck_require__(254);
+var errors = __nccwpck_require__(6400);
+var types = __nccwpck_require__(590);
 
-var Reader = __nccwpck_require__(1996);
-var Writer = __nccwpck_require__(9816);
+var Reader = __nccwpck_require__(924);
+var Writer = __nccwpck_require__(7544);
 
 
 // --- Exports
@@ -56,16 +56,16 @@ for (var e in errors) {
 
 /***/ }),
 
-/***/ 1996:
+/***/ 924:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // Copyright 2011 Mark Cavage <mcavage@gmail.com> All rights reserved.
 
 var assert = __nccwpck_require__(2613);
-var Buffer = (__nccwpck_require__(2803).Buffer);
+var Buffer = (__nccwpck_require__(9027).Buffer);
 
-var ASN1 = __nccwpck_require__(254);
-var errors = __nccwpck_require__(6656);
+var ASN1 = __nccwpck_require__(590);
+var errors = __nccwpck_require__(6400);
 
 
 // --- Globals
@@ -325,7 +325,7 @@ module.exports = Reader;
 
 /***/ }),
 
-/***/ 254:
+/***/ 590:
 /***/ ((module) => {
 
 // Copyright 2011 Mark Cavage <mcavage@gmail.com> All rights reserved.
@@ -368,15 +368,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9816:
+/***/ 7544:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // Copyright 2011 Mark Cavage <mcavage@gmail.com> All rights reserved.
 
 var assert = __nccwpck_require__(2613);
-var Buffer = (__nccwpck_require__(2803).Buffer);
-var ASN1 = __nccwpck_require__(254);
-var errors = __nccwpck_require__(6656);
+var Buffer = (__nccwpck_require__(9027).Buffer);
+var ASN1 = __nccwpck_require__(590);
+var errors = __nccwpck_require__(6400);
 
 
 // --- Globals
@@ -692,7 +692,7 @@ module.exports = Writer;
 
 /***/ }),
 
-/***/ 9837:
+/***/ 2733:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // Copyright 2011 Mark Cavage <mcavage@gmail.com> All rights reserved.
@@ -700,7 +700,7 @@ module.exports = Writer;
 // If you have no idea what ASN.1 or BER is, see this:
 // ftp://ftp.rsa.com/pub/pkcs/ascii/layman.asc
 
-var Ber = __nccwpck_require__(7703);
+var Ber = __nccwpck_require__(8951);
 
 
 
@@ -719,13 +719,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 686:
+/***/ 6046:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var crypto_hash_sha512 = (__nccwpck_require__(668).lowlevel).crypto_hash;
+var crypto_hash_sha512 = (__nccwpck_require__(8156).lowlevel).crypto_hash;
 
 /*
  * This file is a 1:1 port from the OpenBSD blowfish.c and bcrypt_pbkdf.c. As a
@@ -1283,20 +1283,20 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4982:
+/***/ 8198:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-const binding = __nccwpck_require__(7318);
+const binding = __nccwpck_require__(1284);
 
 module.exports = binding.getCPUInfo;
 
 
 /***/ }),
 
-/***/ 6543:
+/***/ 1327:
 /***/ ((module) => {
 
 "use strict";
@@ -1332,7 +1332,7 @@ module.exports = isStream;
 
 /***/ }),
 
-/***/ 6512:
+/***/ 48:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -1340,7 +1340,7 @@ module.exports = isStream;
 const fs = __nccwpck_require__(9896);
 const path = __nccwpck_require__(6928);
 const {promisify} = __nccwpck_require__(9023);
-const semver = __nccwpck_require__(9318);
+const semver = __nccwpck_require__(4390);
 
 const useNativeRecursiveOption = semver.satisfies(process.version, '>=10.12.0');
 
@@ -1496,7 +1496,7 @@ module.exports.sync = (input, options) => {
 
 /***/ }),
 
-/***/ 2803:
+/***/ 9027:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -1581,7 +1581,7 @@ module.exports = safer
 
 /***/ }),
 
-/***/ 9318:
+/***/ 4390:
 /***/ ((module, exports) => {
 
 exports = module.exports = SemVer
@@ -3436,7 +3436,7 @@ function coerce (version, options) {
 
 /***/ }),
 
-/***/ 4646:
+/***/ 9830:
 /***/ ((module) => {
 
 module.exports = shellescape;
@@ -3460,7 +3460,7 @@ function shellescape(a) {
 
 /***/ }),
 
-/***/ 5683:
+/***/ 9379:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -3474,8 +3474,8 @@ const {
 
 const {
   CHANNEL_EXTENDED_DATATYPE: { STDERR },
-} = __nccwpck_require__(4020);
-const { bufferSlice } = __nccwpck_require__(2184);
+} = __nccwpck_require__(9044);
+const { bufferSlice } = __nccwpck_require__(4408);
 
 const PACKET_SIZE = 32 * 1024;
 const MAX_WINDOW = 2 * 1024 * 1024;
@@ -3763,7 +3763,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3849:
+/***/ 4969:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -3775,14 +3775,14 @@ const { resolve } = __nccwpck_require__(6928);
 const { readFile } = __nccwpck_require__(9896);
 const { execFile, spawn } = __nccwpck_require__(5317);
 
-const { isParsedKey, parseKey } = __nccwpck_require__(1789);
+const { isParsedKey, parseKey } = __nccwpck_require__(7517);
 
 const {
   makeBufferParser,
   readUInt32BE,
   writeUInt32BE,
   writeUInt32LE,
-} = __nccwpck_require__(2184);
+} = __nccwpck_require__(4408);
 
 function once(cb) {
   let called = false;
@@ -4894,7 +4894,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6297:
+/***/ 9353:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -4930,11 +4930,11 @@ const {
   SUPPORTED_KEX,
   SUPPORTED_MAC,
   SUPPORTED_SERVER_HOST_KEY,
-} = __nccwpck_require__(4020);
-const { init: cryptoInit } = __nccwpck_require__(2888);
-const Protocol = __nccwpck_require__(7841);
-const { parseKey } = __nccwpck_require__(1789);
-const { SFTP } = __nccwpck_require__(4996);
+} = __nccwpck_require__(9044);
+const { init: cryptoInit } = __nccwpck_require__(408);
+const Protocol = __nccwpck_require__(3393);
+const { parseKey } = __nccwpck_require__(7517);
+const { SFTP } = __nccwpck_require__(7396);
 const {
   bufferCopy,
   makeBufferParser,
@@ -4942,23 +4942,23 @@ const {
   readUInt32BE,
   sigSSHToASN1,
   writeUInt32BE,
-} = __nccwpck_require__(2184);
+} = __nccwpck_require__(4408);
 
-const { AgentContext, createAgent, isAgent } = __nccwpck_require__(3849);
+const { AgentContext, createAgent, isAgent } = __nccwpck_require__(4969);
 const {
   Channel,
   MAX_WINDOW,
   PACKET_SIZE,
   windowAdjust,
   WINDOW_THRESHOLD,
-} = __nccwpck_require__(5683);
+} = __nccwpck_require__(9379);
 const {
   ChannelManager,
   generateAlgorithmList,
   isWritable,
   onChannelOpenFailure,
   onCHANNEL_CLOSE,
-} = __nccwpck_require__(2137);
+} = __nccwpck_require__(1289);
 
 const bufferParser = makeBufferParser();
 const sigParser = makeBufferParser();
@@ -7078,7 +7078,7 @@ module.exports = Client;
 
 /***/ }),
 
-/***/ 137:
+/***/ 2729:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
@@ -7106,7 +7106,7 @@ for (const ctor of [HttpAgent, HttpsAgent]) {
       const dstPort = options.port;
 
       if (Client === undefined)
-        Client = __nccwpck_require__(6297);
+        Client = __nccwpck_require__(9353);
 
       const client = new Client();
       let triedForward = false;
@@ -7170,7 +7170,7 @@ function decorateStream(stream, ctor, options) {
 
 /***/ }),
 
-/***/ 5472:
+/***/ 3328:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -7183,33 +7183,33 @@ const {
   CygwinAgent,
   OpenSSHAgent,
   PageantAgent,
-} = __nccwpck_require__(3849);
+} = __nccwpck_require__(4969);
 const {
   SSHTTPAgent: HTTPAgent,
   SSHTTPSAgent: HTTPSAgent,
-} = __nccwpck_require__(137);
-const { parseKey } = __nccwpck_require__(1789);
+} = __nccwpck_require__(2729);
+const { parseKey } = __nccwpck_require__(7517);
 const {
   flagsToString,
   OPEN_MODE,
   STATUS_CODE,
   stringToFlags,
-} = __nccwpck_require__(4996);
+} = __nccwpck_require__(7396);
 
 module.exports = {
   AgentProtocol,
   BaseAgent,
   createAgent,
-  Client: __nccwpck_require__(6297),
+  Client: __nccwpck_require__(9353),
   CygwinAgent,
   HTTPAgent,
   HTTPSAgent,
   OpenSSHAgent,
   PageantAgent,
-  Server: __nccwpck_require__(2605),
+  Server: __nccwpck_require__(3389),
   utils: {
     parseKey,
-    ...__nccwpck_require__(3489),
+    ...__nccwpck_require__(2113),
     sftp: {
       flagsToString,
       OPEN_MODE,
@@ -7222,7 +7222,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3489:
+/***/ 2113:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -7236,10 +7236,10 @@ const {
   randomBytes,
 } = __nccwpck_require__(6982);
 
-const { Ber } = __nccwpck_require__(9837);
-const bcrypt_pbkdf = (__nccwpck_require__(686).pbkdf);
+const { Ber } = __nccwpck_require__(2733);
+const bcrypt_pbkdf = (__nccwpck_require__(6046).pbkdf);
 
-const { CIPHER_INFO } = __nccwpck_require__(2888);
+const { CIPHER_INFO } = __nccwpck_require__(408);
 
 const SALT_LEN = 16;
 const DEFAULT_ROUNDS = 16;
@@ -7812,7 +7812,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7841:
+/***/ 3393:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -7858,7 +7858,7 @@ module.exports = {
 
 const { inspect } = __nccwpck_require__(9023);
 
-const { bindingAvailable, NullCipher, NullDecipher } = __nccwpck_require__(2888);
+const { bindingAvailable, NullCipher, NullDecipher } = __nccwpck_require__(408);
 const {
   COMPAT_CHECKS,
   DISCONNECT_REASON,
@@ -7866,18 +7866,18 @@ const {
   MESSAGE,
   SIGNALS,
   TERMINAL_MODE,
-} = __nccwpck_require__(4020);
+} = __nccwpck_require__(9044);
 const {
   DEFAULT_KEXINIT_CLIENT,
   DEFAULT_KEXINIT_SERVER,
   KexInit,
   kexinit,
   onKEXPayload,
-} = __nccwpck_require__(4637);
+} = __nccwpck_require__(797);
 const {
   parseKey,
-} = __nccwpck_require__(1789);
-const MESSAGE_HANDLERS = __nccwpck_require__(9244);
+} = __nccwpck_require__(7517);
+const MESSAGE_HANDLERS = __nccwpck_require__(6316);
 const {
   bufferCopy,
   bufferFill,
@@ -7885,15 +7885,15 @@ const {
   convertSignature,
   sendPacket,
   writeUInt32BE,
-} = __nccwpck_require__(2184);
+} = __nccwpck_require__(4408);
 const {
   PacketReader,
   PacketWriter,
   ZlibPacketReader,
   ZlibPacketWriter,
-} = __nccwpck_require__(4592);
+} = __nccwpck_require__(2752);
 
-const MODULE_VER = (__nccwpck_require__(8342)/* .version */ .rE);
+const MODULE_VER = (__nccwpck_require__(5856)/* .version */ .rE);
 
 const VALID_DISCONNECT_REASONS = new Map(
   Object.values(DISCONNECT_REASON).map((n) => [n, 1])
@@ -9956,7 +9956,7 @@ module.exports = Protocol;
 
 /***/ }),
 
-/***/ 4996:
+/***/ 7396:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -9978,7 +9978,7 @@ const {
   bufferSlice,
   makeBufferParser,
   writeUInt32BE,
-} = __nccwpck_require__(2184);
+} = __nccwpck_require__(4408);
 
 const ATTR = {
   SIZE: 0x00000001,
@@ -13558,7 +13558,7 @@ const {
   ERR_INVALID_ARG_TYPE,
   ERR_OUT_OF_RANGE,
   validateNumber
-} = __nccwpck_require__(3208);
+} = __nccwpck_require__(6200);
 
 const kMinPoolSpace = 128;
 
@@ -14016,7 +14016,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4020:
+/***/ 9044:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -14026,10 +14026,10 @@ const crypto = __nccwpck_require__(6982);
 
 let cpuInfo;
 try {
-  cpuInfo = __nccwpck_require__(4982)();
+  cpuInfo = __nccwpck_require__(8198)();
 } catch {}
 
-const { bindingAvailable, CIPHER_INFO, MAC_INFO } = __nccwpck_require__(2888);
+const { bindingAvailable, CIPHER_INFO, MAC_INFO } = __nccwpck_require__(408);
 
 const eddsaSupported = (() => {
   if (typeof crypto.sign === 'function'
@@ -14380,7 +14380,7 @@ module.exports.DISCONNECT_REASON_BY_VALUE =
 
 /***/ }),
 
-/***/ 2888:
+/***/ 408:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -14396,7 +14396,7 @@ const {
   createCipheriv, createDecipheriv, createHmac, randomFillSync, timingSafeEqual
 } = __nccwpck_require__(6982);
 
-const { readUInt32BE, writeUInt32BE } = __nccwpck_require__(2184);
+const { readUInt32BE, writeUInt32BE } = __nccwpck_require__(4408);
 
 const FastBuffer = Buffer[Symbol.species];
 const MAX_SEQNO = 2 ** 32 - 1;
@@ -14413,7 +14413,7 @@ let AESGCMDecipher;
 let ChaChaPolyDecipher;
 let GenericDecipher;
 try {
-  binding = __nccwpck_require__(490);
+  binding = __nccwpck_require__(7168);
   ({ AESGCMCipher, ChaChaPolyCipher, GenericCipher,
      AESGCMDecipher, ChaChaPolyDecipher, GenericDecipher } = binding);
 } catch {}
@@ -15967,7 +15967,7 @@ module.exports = {
     // eslint-disable-next-line no-async-promise-executor
     return new Promise(async (resolve, reject) => {
       try {
-        POLY1305_WASM_MODULE = await __nccwpck_require__(7830)();
+        POLY1305_WASM_MODULE = await __nccwpck_require__(1878)();
         POLY1305_RESULT_MALLOC = POLY1305_WASM_MODULE._malloc(16);
         poly1305_auth = POLY1305_WASM_MODULE.cwrap(
           'poly1305_auth',
@@ -15990,7 +15990,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7830:
+/***/ 1878:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -16037,7 +16037,7 @@ else {}
 
 /***/ }),
 
-/***/ 9244:
+/***/ 6316:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -16045,8 +16045,8 @@ else {}
 
 const MESSAGE_HANDLERS = new Array(256);
 [
-  (__nccwpck_require__(4637).HANDLERS),
-  __nccwpck_require__(9964),
+  (__nccwpck_require__(797).HANDLERS),
+  __nccwpck_require__(8268),
 ].forEach((handlers) => {
   // eslint-disable-next-line prefer-const
   for (let [type, handler] of Object.entries(handlers)) {
@@ -16061,7 +16061,7 @@ module.exports = MESSAGE_HANDLERS;
 
 /***/ }),
 
-/***/ 9964:
+/***/ 8268:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -16073,18 +16073,18 @@ const {
   doFatalError,
   sigSSHToASN1,
   writeUInt32BE,
-} = __nccwpck_require__(2184);
+} = __nccwpck_require__(4408);
 
 const {
   CHANNEL_OPEN_FAILURE,
   COMPAT,
   MESSAGE,
   TERMINAL_MODE,
-} = __nccwpck_require__(4020);
+} = __nccwpck_require__(9044);
 
 const {
   parseKey,
-} = __nccwpck_require__(1789);
+} = __nccwpck_require__(7517);
 
 const TERMINAL_MODE_BY_VALUE =
   Array.from(Object.entries(TERMINAL_MODE))
@@ -17354,7 +17354,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4637:
+/***/ 797:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -17371,7 +17371,7 @@ const {
   randomFillSync,
 } = __nccwpck_require__(6982);
 
-const { Ber } = __nccwpck_require__(9837);
+const { Ber } = __nccwpck_require__(2733);
 
 const {
   COMPAT,
@@ -17383,14 +17383,14 @@ const {
   DEFAULT_COMPRESSION,
   DISCONNECT_REASON,
   MESSAGE,
-} = __nccwpck_require__(4020);
+} = __nccwpck_require__(9044);
 const {
   CIPHER_INFO,
   createCipher,
   createDecipher,
   MAC_INFO,
-} = __nccwpck_require__(2888);
-const { parseDERKey } = __nccwpck_require__(1789);
+} = __nccwpck_require__(408);
+const { parseDERKey } = __nccwpck_require__(7517);
 const {
   bufferFill,
   bufferParser,
@@ -17399,13 +17399,13 @@ const {
   FastBuffer,
   sigSSHToASN1,
   writeUInt32BE,
-} = __nccwpck_require__(2184);
+} = __nccwpck_require__(4408);
 const {
   PacketReader,
   PacketWriter,
   ZlibPacketReader,
   ZlibPacketWriter,
-} = __nccwpck_require__(4592);
+} = __nccwpck_require__(2752);
 
 let MESSAGE_HANDLERS;
 
@@ -19149,7 +19149,7 @@ function onKEXPayload(state, payload) {
       case MESSAGE.UNIMPLEMENTED:
       case MESSAGE.DEBUG:
         if (!MESSAGE_HANDLERS)
-          MESSAGE_HANDLERS = __nccwpck_require__(9244);
+          MESSAGE_HANDLERS = __nccwpck_require__(6316);
         return MESSAGE_HANDLERS[type](this, payload);
     }
   }
@@ -19157,7 +19157,7 @@ function onKEXPayload(state, payload) {
   switch (type) {
     case MESSAGE.DISCONNECT:
       if (!MESSAGE_HANDLERS)
-        MESSAGE_HANDLERS = __nccwpck_require__(9244);
+        MESSAGE_HANDLERS = __nccwpck_require__(6316);
       return MESSAGE_HANDLERS[type](this, payload);
     case MESSAGE.KEXINIT:
       if (!state.firstPacket) {
@@ -19270,7 +19270,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1789:
+/***/ 7517:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -19293,18 +19293,18 @@ const {
 } = __nccwpck_require__(6982);
 const supportedOpenSSLCiphers = getCiphers();
 
-const { Ber } = __nccwpck_require__(9837);
-const bcrypt_pbkdf = (__nccwpck_require__(686).pbkdf);
+const { Ber } = __nccwpck_require__(2733);
+const bcrypt_pbkdf = (__nccwpck_require__(6046).pbkdf);
 
-const { CIPHER_INFO } = __nccwpck_require__(2888);
-const { eddsaSupported, SUPPORTED_CIPHER } = __nccwpck_require__(4020);
+const { CIPHER_INFO } = __nccwpck_require__(408);
+const { eddsaSupported, SUPPORTED_CIPHER } = __nccwpck_require__(9044);
 const {
   bufferSlice,
   makeBufferParser,
   readString,
   readUInt32BE,
   writeUInt32BE,
-} = __nccwpck_require__(2184);
+} = __nccwpck_require__(4408);
 
 const SYM_HASH_ALGO = Symbol('Hash Algorithm');
 const SYM_PRIV_PEM = Symbol('Private key PEM');
@@ -20762,7 +20762,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3208:
+/***/ 6200:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
@@ -20885,13 +20885,13 @@ exports.validateNumber = function validateNumber(value, name) {
 
 /***/ }),
 
-/***/ 2184:
+/***/ 4408:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-const Ber = (__nccwpck_require__(9837).Ber);
+const Ber = (__nccwpck_require__(2733).Ber);
 
 let DISCONNECT_REASON;
 
@@ -21062,7 +21062,7 @@ module.exports = {
   doFatalError: (protocol, msg, level, reason) => {
     let err;
     if (DISCONNECT_REASON === undefined)
-      ({ DISCONNECT_REASON } = __nccwpck_require__(4020));
+      ({ DISCONNECT_REASON } = __nccwpck_require__(9044));
     if (msg instanceof Error) {
       // doFatalError(protocol, err[, reason])
       err = msg;
@@ -21249,7 +21249,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4592:
+/***/ 2752:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -21512,7 +21512,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2605:
+/***/ 3389:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -21541,13 +21541,13 @@ const {
   SUPPORTED_KEX,
   SUPPORTED_MAC,
   SUPPORTED_SERVER_HOST_KEY,
-} = __nccwpck_require__(4020);
-const { init: cryptoInit } = __nccwpck_require__(2888);
-const { KexInit } = __nccwpck_require__(4637);
-const { parseKey } = __nccwpck_require__(1789);
-const Protocol = __nccwpck_require__(7841);
-const { SFTP } = __nccwpck_require__(4996);
-const { writeUInt32BE } = __nccwpck_require__(2184);
+} = __nccwpck_require__(9044);
+const { init: cryptoInit } = __nccwpck_require__(408);
+const { KexInit } = __nccwpck_require__(797);
+const { parseKey } = __nccwpck_require__(7517);
+const Protocol = __nccwpck_require__(3393);
+const { SFTP } = __nccwpck_require__(7396);
+const { writeUInt32BE } = __nccwpck_require__(4408);
 
 const {
   Channel,
@@ -21555,7 +21555,7 @@ const {
   PACKET_SIZE,
   windowAdjust,
   WINDOW_THRESHOLD,
-} = __nccwpck_require__(5683);
+} = __nccwpck_require__(9379);
 
 const {
   ChannelManager,
@@ -21563,7 +21563,7 @@ const {
   isWritable,
   onChannelOpenFailure,
   onCHANNEL_CLOSE,
-} = __nccwpck_require__(2137);
+} = __nccwpck_require__(1289);
 
 const MAX_PENDING_AUTHS = 10;
 
@@ -22900,13 +22900,13 @@ module.exports.IncomingClient = Client;
 
 /***/ }),
 
-/***/ 2137:
+/***/ 1289:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-const { SFTP } = __nccwpck_require__(4996);
+const { SFTP } = __nccwpck_require__(7396);
 
 const MAX_CHANNEL = 2 ** 32 - 1;
 
@@ -23244,7 +23244,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 668:
+/***/ 8156:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 (function(nacl) {
@@ -25639,7 +25639,7 @@ nacl.setPRNG = function(fn) {
 
 /***/ }),
 
-/***/ 7318:
+/***/ 1284:
 /***/ ((module) => {
 
 module.exports = eval("require")("../build/Release/cpufeatures.node");
@@ -25647,7 +25647,7 @@ module.exports = eval("require")("../build/Release/cpufeatures.node");
 
 /***/ }),
 
-/***/ 490:
+/***/ 7168:
 /***/ ((module) => {
 
 module.exports = eval("require")("./crypto/build/Release/sshcrypto.node");
@@ -25783,19 +25783,19 @@ module.exports = require("zlib");
 
 /***/ }),
 
-/***/ 7349:
+/***/ 2197:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
-var Scalar = __nccwpck_require__(3301);
-var YAMLMap = __nccwpck_require__(4454);
-var YAMLSeq = __nccwpck_require__(2223);
-var resolveBlockMap = __nccwpck_require__(7103);
-var resolveBlockSeq = __nccwpck_require__(334);
-var resolveFlowCollection = __nccwpck_require__(3142);
+var identity = __nccwpck_require__(4919);
+var Scalar = __nccwpck_require__(389);
+var YAMLMap = __nccwpck_require__(5462);
+var YAMLSeq = __nccwpck_require__(6831);
+var resolveBlockMap = __nccwpck_require__(143);
+var resolveBlockSeq = __nccwpck_require__(1854);
+var resolveFlowCollection = __nccwpck_require__(9030);
 
 function resolveCollection(CN, ctx, token, onError, tagName, tag) {
     const coll = token.type === 'block-map'
@@ -25881,16 +25881,16 @@ exports.composeCollection = composeCollection;
 
 /***/ }),
 
-/***/ 3683:
+/***/ 83:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var Document = __nccwpck_require__(3021);
-var composeNode = __nccwpck_require__(5937);
-var resolveEnd = __nccwpck_require__(7788);
-var resolveProps = __nccwpck_require__(4631);
+var Document = __nccwpck_require__(573);
+var composeNode = __nccwpck_require__(4961);
+var resolveEnd = __nccwpck_require__(1020);
+var resolveProps = __nccwpck_require__(775);
 
 function composeDoc(options, directives, { offset, start, value, end }, onError) {
     const opts = Object.assign({ _directives: directives }, options);
@@ -25934,18 +25934,18 @@ exports.composeDoc = composeDoc;
 
 /***/ }),
 
-/***/ 5937:
+/***/ 4961:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var Alias = __nccwpck_require__(4065);
-var identity = __nccwpck_require__(1127);
-var composeCollection = __nccwpck_require__(7349);
-var composeScalar = __nccwpck_require__(5413);
-var resolveEnd = __nccwpck_require__(7788);
-var utilEmptyScalarPosition = __nccwpck_require__(2599);
+var Alias = __nccwpck_require__(7105);
+var identity = __nccwpck_require__(4919);
+var composeCollection = __nccwpck_require__(2197);
+var composeScalar = __nccwpck_require__(3573);
+var resolveEnd = __nccwpck_require__(1020);
+var utilEmptyScalarPosition = __nccwpck_require__(8407);
 
 const CN = { composeNode, composeEmptyNode };
 function composeNode(ctx, token, props, onError) {
@@ -26054,16 +26054,16 @@ exports.composeNode = composeNode;
 
 /***/ }),
 
-/***/ 5413:
+/***/ 3573:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
-var Scalar = __nccwpck_require__(3301);
-var resolveBlockScalar = __nccwpck_require__(8913);
-var resolveFlowScalar = __nccwpck_require__(6842);
+var identity = __nccwpck_require__(4919);
+var Scalar = __nccwpck_require__(389);
+var resolveBlockScalar = __nccwpck_require__(5089);
+var resolveFlowScalar = __nccwpck_require__(5882);
 
 function composeScalar(ctx, token, tagToken, onError) {
     const { value, type, comment, range } = token.type === 'block-scalar'
@@ -26150,19 +26150,19 @@ exports.composeScalar = composeScalar;
 
 /***/ }),
 
-/***/ 9984:
+/***/ 3104:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
 var node_process = __nccwpck_require__(932);
-var directives = __nccwpck_require__(1342);
-var Document = __nccwpck_require__(3021);
-var errors = __nccwpck_require__(1464);
-var identity = __nccwpck_require__(1127);
-var composeDoc = __nccwpck_require__(3683);
-var resolveEnd = __nccwpck_require__(7788);
+var directives = __nccwpck_require__(2606);
+var Document = __nccwpck_require__(573);
+var errors = __nccwpck_require__(152);
+var identity = __nccwpck_require__(4919);
+var composeDoc = __nccwpck_require__(83);
+var resolveEnd = __nccwpck_require__(1020);
 
 function getErrorPos(src) {
     if (typeof src === 'number')
@@ -26382,18 +26382,18 @@ exports.Composer = Composer;
 
 /***/ }),
 
-/***/ 7103:
+/***/ 143:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var Pair = __nccwpck_require__(7165);
-var YAMLMap = __nccwpck_require__(4454);
-var resolveProps = __nccwpck_require__(4631);
-var utilContainsNewline = __nccwpck_require__(9499);
-var utilFlowIndentCheck = __nccwpck_require__(4051);
-var utilMapIncludes = __nccwpck_require__(1187);
+var Pair = __nccwpck_require__(5773);
+var YAMLMap = __nccwpck_require__(5462);
+var resolveProps = __nccwpck_require__(775);
+var utilContainsNewline = __nccwpck_require__(4283);
+var utilFlowIndentCheck = __nccwpck_require__(1795);
+var utilMapIncludes = __nccwpck_require__(1091);
 
 const startColMsg = 'All mapping items must start at the same column';
 function resolveBlockMap({ composeNode, composeEmptyNode }, ctx, bm, onError, tag) {
@@ -26507,13 +26507,13 @@ exports.resolveBlockMap = resolveBlockMap;
 
 /***/ }),
 
-/***/ 8913:
+/***/ 5089:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var Scalar = __nccwpck_require__(3301);
+var Scalar = __nccwpck_require__(389);
 
 function resolveBlockScalar(ctx, scalar, onError) {
     const start = scalar.offset;
@@ -26715,15 +26715,15 @@ exports.resolveBlockScalar = resolveBlockScalar;
 
 /***/ }),
 
-/***/ 334:
+/***/ 1854:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var YAMLSeq = __nccwpck_require__(2223);
-var resolveProps = __nccwpck_require__(4631);
-var utilFlowIndentCheck = __nccwpck_require__(4051);
+var YAMLSeq = __nccwpck_require__(6831);
+var resolveProps = __nccwpck_require__(775);
+var utilFlowIndentCheck = __nccwpck_require__(1795);
 
 function resolveBlockSeq({ composeNode, composeEmptyNode }, ctx, bs, onError, tag) {
     const NodeClass = tag?.nodeClass ?? YAMLSeq.YAMLSeq;
@@ -26774,7 +26774,7 @@ exports.resolveBlockSeq = resolveBlockSeq;
 
 /***/ }),
 
-/***/ 7788:
+/***/ 1020:
 /***/ ((__unused_webpack_module, exports) => {
 
 "use strict";
@@ -26821,20 +26821,20 @@ exports.resolveEnd = resolveEnd;
 
 /***/ }),
 
-/***/ 3142:
+/***/ 9030:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
-var Pair = __nccwpck_require__(7165);
-var YAMLMap = __nccwpck_require__(4454);
-var YAMLSeq = __nccwpck_require__(2223);
-var resolveEnd = __nccwpck_require__(7788);
-var resolveProps = __nccwpck_require__(4631);
-var utilContainsNewline = __nccwpck_require__(9499);
-var utilMapIncludes = __nccwpck_require__(1187);
+var identity = __nccwpck_require__(4919);
+var Pair = __nccwpck_require__(5773);
+var YAMLMap = __nccwpck_require__(5462);
+var YAMLSeq = __nccwpck_require__(6831);
+var resolveEnd = __nccwpck_require__(1020);
+var resolveProps = __nccwpck_require__(775);
+var utilContainsNewline = __nccwpck_require__(4283);
+var utilMapIncludes = __nccwpck_require__(1091);
 
 const blockMsg = 'Block collections are not allowed within flow collections';
 const isBlock = (token) => token && (token.type === 'block-map' || token.type === 'block-seq');
@@ -27038,14 +27038,14 @@ exports.resolveFlowCollection = resolveFlowCollection;
 
 /***/ }),
 
-/***/ 6842:
+/***/ 5882:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var Scalar = __nccwpck_require__(3301);
-var resolveEnd = __nccwpck_require__(7788);
+var Scalar = __nccwpck_require__(389);
+var resolveEnd = __nccwpck_require__(1020);
 
 function resolveFlowScalar(scalar, strict, onError) {
     const { offset, type, source, end } = scalar;
@@ -27274,7 +27274,7 @@ exports.resolveFlowScalar = resolveFlowScalar;
 
 /***/ }),
 
-/***/ 4631:
+/***/ 775:
 /***/ ((__unused_webpack_module, exports) => {
 
 "use strict";
@@ -27430,7 +27430,7 @@ exports.resolveProps = resolveProps;
 
 /***/ }),
 
-/***/ 9499:
+/***/ 4283:
 /***/ ((__unused_webpack_module, exports) => {
 
 "use strict";
@@ -27474,7 +27474,7 @@ exports.containsNewline = containsNewline;
 
 /***/ }),
 
-/***/ 2599:
+/***/ 8407:
 /***/ ((__unused_webpack_module, exports) => {
 
 "use strict";
@@ -27510,13 +27510,13 @@ exports.emptyScalarPosition = emptyScalarPosition;
 
 /***/ }),
 
-/***/ 4051:
+/***/ 1795:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var utilContainsNewline = __nccwpck_require__(9499);
+var utilContainsNewline = __nccwpck_require__(4283);
 
 function flowIndentCheck(indent, fc, onError) {
     if (fc?.type === 'flow-collection') {
@@ -27535,13 +27535,13 @@ exports.flowIndentCheck = flowIndentCheck;
 
 /***/ }),
 
-/***/ 1187:
+/***/ 1091:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
+var identity = __nccwpck_require__(4919);
 
 function mapIncludes(ctx, items, search) {
     const { uniqueKeys } = ctx.options;
@@ -27558,23 +27558,23 @@ exports.mapIncludes = mapIncludes;
 
 /***/ }),
 
-/***/ 3021:
+/***/ 573:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var Alias = __nccwpck_require__(4065);
-var Collection = __nccwpck_require__(101);
-var identity = __nccwpck_require__(1127);
-var Pair = __nccwpck_require__(7165);
-var toJS = __nccwpck_require__(4043);
-var Schema = __nccwpck_require__(5840);
-var stringifyDocument = __nccwpck_require__(6829);
-var anchors = __nccwpck_require__(1596);
-var applyReviver = __nccwpck_require__(3661);
-var createNode = __nccwpck_require__(2404);
-var directives = __nccwpck_require__(1342);
+var Alias = __nccwpck_require__(7105);
+var Collection = __nccwpck_require__(4661);
+var identity = __nccwpck_require__(4919);
+var Pair = __nccwpck_require__(5773);
+var toJS = __nccwpck_require__(3899);
+var Schema = __nccwpck_require__(8224);
+var stringifyDocument = __nccwpck_require__(2285);
+var anchors = __nccwpck_require__(9196);
+var applyReviver = __nccwpck_require__(909);
+var createNode = __nccwpck_require__(1732);
+var directives = __nccwpck_require__(2606);
 
 class Document {
     constructor(value, replacer, options) {
@@ -27903,14 +27903,14 @@ exports.Document = Document;
 
 /***/ }),
 
-/***/ 1596:
+/***/ 9196:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
-var visit = __nccwpck_require__(204);
+var identity = __nccwpck_require__(4919);
+var visit = __nccwpck_require__(2588);
 
 /**
  * Verify that the input string is a valid anchor.
@@ -27987,7 +27987,7 @@ exports.findNewAnchor = findNewAnchor;
 
 /***/ }),
 
-/***/ 3661:
+/***/ 909:
 /***/ ((__unused_webpack_module, exports) => {
 
 "use strict";
@@ -28052,15 +28052,15 @@ exports.applyReviver = applyReviver;
 
 /***/ }),
 
-/***/ 2404:
+/***/ 1732:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var Alias = __nccwpck_require__(4065);
-var identity = __nccwpck_require__(1127);
-var Scalar = __nccwpck_require__(3301);
+var Alias = __nccwpck_require__(7105);
+var identity = __nccwpck_require__(4919);
+var Scalar = __nccwpck_require__(389);
 
 const defaultTagPrefix = 'tag:yaml.org,2002:';
 function findTagObject(value, tagName, tags) {
@@ -28150,14 +28150,14 @@ exports.createNode = createNode;
 
 /***/ }),
 
-/***/ 1342:
+/***/ 2606:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
-var visit = __nccwpck_require__(204);
+var identity = __nccwpck_require__(4919);
+var visit = __nccwpck_require__(2588);
 
 const escapeChars = {
     '!': '%21',
@@ -28336,7 +28336,7 @@ exports.Directives = Directives;
 
 /***/ }),
 
-/***/ 1464:
+/***/ 152:
 /***/ ((__unused_webpack_module, exports) => {
 
 "use strict";
@@ -28406,29 +28406,29 @@ exports.prettifyError = prettifyError;
 
 /***/ }),
 
-/***/ 8815:
+/***/ 3439:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 var __webpack_unused_export__;
 
 
-var composer = __nccwpck_require__(9984);
-var Document = __nccwpck_require__(3021);
-var Schema = __nccwpck_require__(5840);
-var errors = __nccwpck_require__(1464);
-var Alias = __nccwpck_require__(4065);
-var identity = __nccwpck_require__(1127);
-var Pair = __nccwpck_require__(7165);
-var Scalar = __nccwpck_require__(3301);
-var YAMLMap = __nccwpck_require__(4454);
-var YAMLSeq = __nccwpck_require__(2223);
-var cst = __nccwpck_require__(3461);
-var lexer = __nccwpck_require__(361);
-var lineCounter = __nccwpck_require__(6628);
-var parser = __nccwpck_require__(3456);
-var publicApi = __nccwpck_require__(4047);
-var visit = __nccwpck_require__(204);
+var composer = __nccwpck_require__(3104);
+var Document = __nccwpck_require__(573);
+var Schema = __nccwpck_require__(8224);
+var errors = __nccwpck_require__(152);
+var Alias = __nccwpck_require__(7105);
+var identity = __nccwpck_require__(4919);
+var Pair = __nccwpck_require__(5773);
+var Scalar = __nccwpck_require__(389);
+var YAMLMap = __nccwpck_require__(5462);
+var YAMLSeq = __nccwpck_require__(6831);
+var cst = __nccwpck_require__(9877);
+var lexer = __nccwpck_require__(5145);
+var lineCounter = __nccwpck_require__(1460);
+var parser = __nccwpck_require__(2064);
+var publicApi = __nccwpck_require__(4543);
+var visit = __nccwpck_require__(2588);
 
 
 
@@ -28465,7 +28465,7 @@ __webpack_unused_export__ = visit.visitAsync;
 
 /***/ }),
 
-/***/ 7249:
+/***/ 7297:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
@@ -28492,17 +28492,17 @@ exports.warn = warn;
 
 /***/ }),
 
-/***/ 4065:
+/***/ 7105:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var anchors = __nccwpck_require__(1596);
-var visit = __nccwpck_require__(204);
-var identity = __nccwpck_require__(1127);
-var Node = __nccwpck_require__(6673);
-var toJS = __nccwpck_require__(4043);
+var anchors = __nccwpck_require__(9196);
+var visit = __nccwpck_require__(2588);
+var identity = __nccwpck_require__(4919);
+var Node = __nccwpck_require__(4833);
+var toJS = __nccwpck_require__(3899);
 
 class Alias extends Node.NodeBase {
     constructor(source) {
@@ -28620,15 +28620,15 @@ exports.Alias = Alias;
 
 /***/ }),
 
-/***/ 101:
+/***/ 4661:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var createNode = __nccwpck_require__(2404);
-var identity = __nccwpck_require__(1127);
-var Node = __nccwpck_require__(6673);
+var createNode = __nccwpck_require__(1732);
+var identity = __nccwpck_require__(4919);
+var Node = __nccwpck_require__(4833);
 
 function collectionFromPath(schema, path, value) {
     let v = value;
@@ -28779,15 +28779,15 @@ exports.isEmptyPath = isEmptyPath;
 
 /***/ }),
 
-/***/ 6673:
+/***/ 4833:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var applyReviver = __nccwpck_require__(3661);
-var identity = __nccwpck_require__(1127);
-var toJS = __nccwpck_require__(4043);
+var applyReviver = __nccwpck_require__(909);
+var identity = __nccwpck_require__(4919);
+var toJS = __nccwpck_require__(3899);
 
 class NodeBase {
     constructor(type) {
@@ -28827,16 +28827,16 @@ exports.NodeBase = NodeBase;
 
 /***/ }),
 
-/***/ 7165:
+/***/ 5773:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var createNode = __nccwpck_require__(2404);
-var stringifyPair = __nccwpck_require__(9748);
-var addPairToJSMap = __nccwpck_require__(7104);
-var identity = __nccwpck_require__(1127);
+var createNode = __nccwpck_require__(1732);
+var stringifyPair = __nccwpck_require__(7764);
+var addPairToJSMap = __nccwpck_require__(8768);
+var identity = __nccwpck_require__(4919);
 
 function createPair(key, value, ctx) {
     const k = createNode.createNode(key, undefined, ctx);
@@ -28874,15 +28874,15 @@ exports.createPair = createPair;
 
 /***/ }),
 
-/***/ 3301:
+/***/ 389:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
-var Node = __nccwpck_require__(6673);
-var toJS = __nccwpck_require__(4043);
+var identity = __nccwpck_require__(4919);
+var Node = __nccwpck_require__(4833);
+var toJS = __nccwpck_require__(3899);
 
 const isScalarValue = (value) => !value || (typeof value !== 'function' && typeof value !== 'object');
 class Scalar extends Node.NodeBase {
@@ -28909,18 +28909,18 @@ exports.isScalarValue = isScalarValue;
 
 /***/ }),
 
-/***/ 4454:
+/***/ 5462:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var stringifyCollection = __nccwpck_require__(1212);
-var addPairToJSMap = __nccwpck_require__(7104);
-var Collection = __nccwpck_require__(101);
-var identity = __nccwpck_require__(1127);
-var Pair = __nccwpck_require__(7165);
-var Scalar = __nccwpck_require__(3301);
+var stringifyCollection = __nccwpck_require__(4156);
+var addPairToJSMap = __nccwpck_require__(8768);
+var Collection = __nccwpck_require__(4661);
+var identity = __nccwpck_require__(4919);
+var Pair = __nccwpck_require__(5773);
+var Scalar = __nccwpck_require__(389);
 
 function findPair(items, key) {
     const k = identity.isScalar(key) ? key.value : key;
@@ -29064,18 +29064,18 @@ exports.findPair = findPair;
 
 /***/ }),
 
-/***/ 2223:
+/***/ 6831:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var createNode = __nccwpck_require__(2404);
-var stringifyCollection = __nccwpck_require__(1212);
-var Collection = __nccwpck_require__(101);
-var identity = __nccwpck_require__(1127);
-var Scalar = __nccwpck_require__(3301);
-var toJS = __nccwpck_require__(4043);
+var createNode = __nccwpck_require__(1732);
+var stringifyCollection = __nccwpck_require__(4156);
+var Collection = __nccwpck_require__(4661);
+var identity = __nccwpck_require__(4919);
+var Scalar = __nccwpck_require__(389);
+var toJS = __nccwpck_require__(3899);
 
 class YAMLSeq extends Collection.Collection {
     static get tagName() {
@@ -29187,17 +29187,17 @@ exports.YAMLSeq = YAMLSeq;
 
 /***/ }),
 
-/***/ 7104:
+/***/ 8768:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var log = __nccwpck_require__(7249);
-var merge = __nccwpck_require__(452);
-var stringify = __nccwpck_require__(2148);
-var identity = __nccwpck_require__(1127);
-var toJS = __nccwpck_require__(4043);
+var log = __nccwpck_require__(7297);
+var merge = __nccwpck_require__(9380);
+var stringify = __nccwpck_require__(9300);
+var identity = __nccwpck_require__(4919);
+var toJS = __nccwpck_require__(3899);
 
 function addPairToJSMap(ctx, map, { key, value }) {
     if (identity.isNode(key) && key.addToJSMap)
@@ -29260,7 +29260,7 @@ exports.addPairToJSMap = addPairToJSMap;
 
 /***/ }),
 
-/***/ 1127:
+/***/ 4919:
 /***/ ((__unused_webpack_module, exports) => {
 
 "use strict";
@@ -29321,13 +29321,13 @@ exports.isSeq = isSeq;
 
 /***/ }),
 
-/***/ 4043:
+/***/ 3899:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
+var identity = __nccwpck_require__(4919);
 
 /**
  * Recursively convert any node or its contents to native JavaScript
@@ -29368,16 +29368,16 @@ exports.toJS = toJS;
 
 /***/ }),
 
-/***/ 110:
+/***/ 334:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var resolveBlockScalar = __nccwpck_require__(8913);
-var resolveFlowScalar = __nccwpck_require__(6842);
-var errors = __nccwpck_require__(1464);
-var stringifyString = __nccwpck_require__(3069);
+var resolveBlockScalar = __nccwpck_require__(5089);
+var resolveFlowScalar = __nccwpck_require__(5882);
+var errors = __nccwpck_require__(152);
+var stringifyString = __nccwpck_require__(1773);
 
 function resolveAsScalar(token, strict = true, onError) {
     if (token) {
@@ -29594,7 +29594,7 @@ exports.setScalarValue = setScalarValue;
 
 /***/ }),
 
-/***/ 1733:
+/***/ 3701:
 /***/ ((__unused_webpack_module, exports) => {
 
 "use strict";
@@ -29665,7 +29665,7 @@ exports.stringify = stringify;
 
 /***/ }),
 
-/***/ 7715:
+/***/ 5235:
 /***/ ((__unused_webpack_module, exports) => {
 
 "use strict";
@@ -29772,15 +29772,15 @@ exports.visit = visit;
 
 /***/ }),
 
-/***/ 3461:
+/***/ 9877:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var cstScalar = __nccwpck_require__(110);
-var cstStringify = __nccwpck_require__(1733);
-var cstVisit = __nccwpck_require__(7715);
+var cstScalar = __nccwpck_require__(334);
+var cstStringify = __nccwpck_require__(3701);
+var cstVisit = __nccwpck_require__(5235);
 
 /** The byte order mark */
 const BOM = '\u{FEFF}';
@@ -29892,13 +29892,13 @@ exports.tokenType = tokenType;
 
 /***/ }),
 
-/***/ 361:
+/***/ 5145:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var cst = __nccwpck_require__(3461);
+var cst = __nccwpck_require__(9877);
 
 /*
 START -> stream
@@ -30623,7 +30623,7 @@ exports.Lexer = Lexer;
 
 /***/ }),
 
-/***/ 6628:
+/***/ 1460:
 /***/ ((__unused_webpack_module, exports) => {
 
 "use strict";
@@ -30672,15 +30672,15 @@ exports.LineCounter = LineCounter;
 
 /***/ }),
 
-/***/ 3456:
+/***/ 2064:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
 var node_process = __nccwpck_require__(932);
-var cst = __nccwpck_require__(3461);
-var lexer = __nccwpck_require__(361);
+var cst = __nccwpck_require__(9877);
+var lexer = __nccwpck_require__(5145);
 
 function includesToken(list, type) {
     for (let i = 0; i < list.length; ++i)
@@ -31660,19 +31660,19 @@ exports.Parser = Parser;
 
 /***/ }),
 
-/***/ 4047:
+/***/ 4543:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var composer = __nccwpck_require__(9984);
-var Document = __nccwpck_require__(3021);
-var errors = __nccwpck_require__(1464);
-var log = __nccwpck_require__(7249);
-var identity = __nccwpck_require__(1127);
-var lineCounter = __nccwpck_require__(6628);
-var parser = __nccwpck_require__(3456);
+var composer = __nccwpck_require__(3104);
+var Document = __nccwpck_require__(573);
+var errors = __nccwpck_require__(152);
+var log = __nccwpck_require__(7297);
+var identity = __nccwpck_require__(4919);
+var lineCounter = __nccwpck_require__(1460);
+var parser = __nccwpck_require__(2064);
 
 function parseOptions(options) {
     const prettyErrors = options.prettyErrors !== false;
@@ -31775,17 +31775,17 @@ exports.stringify = stringify;
 
 /***/ }),
 
-/***/ 5840:
+/***/ 8224:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
-var map = __nccwpck_require__(7451);
-var seq = __nccwpck_require__(1706);
-var string = __nccwpck_require__(6464);
-var tags = __nccwpck_require__(18);
+var identity = __nccwpck_require__(4919);
+var map = __nccwpck_require__(4043);
+var seq = __nccwpck_require__(7562);
+var string = __nccwpck_require__(4704);
+var tags = __nccwpck_require__(6178);
 
 const sortMapEntriesByKey = (a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 class Schema {
@@ -31822,14 +31822,14 @@ exports.Schema = Schema;
 
 /***/ }),
 
-/***/ 7451:
+/***/ 4043:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
-var YAMLMap = __nccwpck_require__(4454);
+var identity = __nccwpck_require__(4919);
+var YAMLMap = __nccwpck_require__(5462);
 
 const map = {
     collection: 'map',
@@ -31849,13 +31849,13 @@ exports.map = map;
 
 /***/ }),
 
-/***/ 3632:
+/***/ 5632:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var Scalar = __nccwpck_require__(3301);
+var Scalar = __nccwpck_require__(389);
 
 const nullTag = {
     identify: value => value == null,
@@ -31874,14 +31874,14 @@ exports.nullTag = nullTag;
 
 /***/ }),
 
-/***/ 1706:
+/***/ 7562:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
-var YAMLSeq = __nccwpck_require__(2223);
+var identity = __nccwpck_require__(4919);
+var YAMLSeq = __nccwpck_require__(6831);
 
 const seq = {
     collection: 'seq',
@@ -31901,13 +31901,13 @@ exports.seq = seq;
 
 /***/ }),
 
-/***/ 6464:
+/***/ 4704:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var stringifyString = __nccwpck_require__(3069);
+var stringifyString = __nccwpck_require__(1773);
 
 const string = {
     identify: value => typeof value === 'string',
@@ -31925,13 +31925,13 @@ exports.string = string;
 
 /***/ }),
 
-/***/ 3959:
+/***/ 4359:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var Scalar = __nccwpck_require__(3301);
+var Scalar = __nccwpck_require__(389);
 
 const boolTag = {
     identify: value => typeof value === 'boolean',
@@ -31954,14 +31954,14 @@ exports.boolTag = boolTag;
 
 /***/ }),
 
-/***/ 8405:
+/***/ 6229:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var Scalar = __nccwpck_require__(3301);
-var stringifyNumber = __nccwpck_require__(8689);
+var Scalar = __nccwpck_require__(389);
+var stringifyNumber = __nccwpck_require__(3569);
 
 const floatNaN = {
     identify: value => typeof value === 'number',
@@ -32009,13 +32009,13 @@ exports.floatNaN = floatNaN;
 
 /***/ }),
 
-/***/ 9874:
+/***/ 7602:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var stringifyNumber = __nccwpck_require__(8689);
+var stringifyNumber = __nccwpck_require__(3569);
 
 const intIdentify = (value) => typeof value === 'bigint' || Number.isInteger(value);
 const intResolve = (str, offset, radix, { intAsBigInt }) => (intAsBigInt ? BigInt(str) : parseInt(str.substring(offset), radix));
@@ -32059,19 +32059,19 @@ exports.intOct = intOct;
 
 /***/ }),
 
-/***/ 896:
+/***/ 7904:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var map = __nccwpck_require__(7451);
-var _null = __nccwpck_require__(3632);
-var seq = __nccwpck_require__(1706);
-var string = __nccwpck_require__(6464);
-var bool = __nccwpck_require__(3959);
-var float = __nccwpck_require__(8405);
-var int = __nccwpck_require__(9874);
+var map = __nccwpck_require__(4043);
+var _null = __nccwpck_require__(5632);
+var seq = __nccwpck_require__(7562);
+var string = __nccwpck_require__(4704);
+var bool = __nccwpck_require__(4359);
+var float = __nccwpck_require__(6229);
+var int = __nccwpck_require__(7602);
 
 const schema = [
     map.map,
@@ -32092,15 +32092,15 @@ exports.schema = schema;
 
 /***/ }),
 
-/***/ 3559:
+/***/ 8647:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var Scalar = __nccwpck_require__(3301);
-var map = __nccwpck_require__(7451);
-var seq = __nccwpck_require__(1706);
+var Scalar = __nccwpck_require__(389);
+var map = __nccwpck_require__(4043);
+var seq = __nccwpck_require__(7562);
 
 function intIdentify(value) {
     return typeof value === 'bigint' || Number.isInteger(value);
@@ -32164,28 +32164,28 @@ exports.schema = schema;
 
 /***/ }),
 
-/***/ 18:
+/***/ 6178:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var map = __nccwpck_require__(7451);
-var _null = __nccwpck_require__(3632);
-var seq = __nccwpck_require__(1706);
-var string = __nccwpck_require__(6464);
-var bool = __nccwpck_require__(3959);
-var float = __nccwpck_require__(8405);
-var int = __nccwpck_require__(9874);
-var schema = __nccwpck_require__(896);
-var schema$1 = __nccwpck_require__(3559);
-var binary = __nccwpck_require__(6083);
-var merge = __nccwpck_require__(452);
-var omap = __nccwpck_require__(303);
-var pairs = __nccwpck_require__(8385);
-var schema$2 = __nccwpck_require__(5913);
-var set = __nccwpck_require__(1528);
-var timestamp = __nccwpck_require__(6752);
+var map = __nccwpck_require__(4043);
+var _null = __nccwpck_require__(5632);
+var seq = __nccwpck_require__(7562);
+var string = __nccwpck_require__(4704);
+var bool = __nccwpck_require__(4359);
+var float = __nccwpck_require__(6229);
+var int = __nccwpck_require__(7602);
+var schema = __nccwpck_require__(7904);
+var schema$1 = __nccwpck_require__(8647);
+var binary = __nccwpck_require__(4355);
+var merge = __nccwpck_require__(9380);
+var omap = __nccwpck_require__(6431);
+var pairs = __nccwpck_require__(9281);
+var schema$2 = __nccwpck_require__(3081);
+var set = __nccwpck_require__(2504);
+var timestamp = __nccwpck_require__(4960);
 
 const schemas = new Map([
     ['core', schema.schema],
@@ -32271,15 +32271,15 @@ exports.getTags = getTags;
 
 /***/ }),
 
-/***/ 6083:
+/***/ 4355:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
 var node_buffer = __nccwpck_require__(181);
-var Scalar = __nccwpck_require__(3301);
-var stringifyString = __nccwpck_require__(3069);
+var Scalar = __nccwpck_require__(389);
+var stringifyString = __nccwpck_require__(1773);
 
 const binary = {
     identify: value => value instanceof Uint8Array, // Buffer inherits from Uint8Array
@@ -32349,13 +32349,13 @@ exports.binary = binary;
 
 /***/ }),
 
-/***/ 8398:
+/***/ 6158:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var Scalar = __nccwpck_require__(3301);
+var Scalar = __nccwpck_require__(389);
 
 function boolStringify({ value, source }, ctx) {
     const boolObj = value ? trueTag : falseTag;
@@ -32386,14 +32386,14 @@ exports.trueTag = trueTag;
 
 /***/ }),
 
-/***/ 5782:
+/***/ 838:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var Scalar = __nccwpck_require__(3301);
-var stringifyNumber = __nccwpck_require__(8689);
+var Scalar = __nccwpck_require__(389);
+var stringifyNumber = __nccwpck_require__(3569);
 
 const floatNaN = {
     identify: value => typeof value === 'number',
@@ -32444,13 +32444,13 @@ exports.floatNaN = floatNaN;
 
 /***/ }),
 
-/***/ 873:
+/***/ 5609:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var stringifyNumber = __nccwpck_require__(8689);
+var stringifyNumber = __nccwpck_require__(3569);
 
 const intIdentify = (value) => typeof value === 'bigint' || Number.isInteger(value);
 function intResolve(str, offset, radix, { intAsBigInt }) {
@@ -32528,14 +32528,14 @@ exports.intOct = intOct;
 
 /***/ }),
 
-/***/ 452:
+/***/ 9380:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
-var Scalar = __nccwpck_require__(3301);
+var identity = __nccwpck_require__(4919);
+var Scalar = __nccwpck_require__(389);
 
 // If the value associated with a merge key is a single mapping node, each of
 // its key/value pairs is inserted into the current mapping, unless the key
@@ -32607,17 +32607,17 @@ exports.merge = merge;
 
 /***/ }),
 
-/***/ 303:
+/***/ 6431:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
-var toJS = __nccwpck_require__(4043);
-var YAMLMap = __nccwpck_require__(4454);
-var YAMLSeq = __nccwpck_require__(2223);
-var pairs = __nccwpck_require__(8385);
+var identity = __nccwpck_require__(4919);
+var toJS = __nccwpck_require__(3899);
+var YAMLMap = __nccwpck_require__(5462);
+var YAMLSeq = __nccwpck_require__(6831);
+var pairs = __nccwpck_require__(9281);
 
 class YAMLOMap extends YAMLSeq.YAMLSeq {
     constructor() {
@@ -32692,16 +32692,16 @@ exports.omap = omap;
 
 /***/ }),
 
-/***/ 8385:
+/***/ 9281:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
-var Pair = __nccwpck_require__(7165);
-var Scalar = __nccwpck_require__(3301);
-var YAMLSeq = __nccwpck_require__(2223);
+var identity = __nccwpck_require__(4919);
+var Pair = __nccwpck_require__(5773);
+var Scalar = __nccwpck_require__(389);
+var YAMLSeq = __nccwpck_require__(6831);
 
 function resolvePairs(seq, onError) {
     if (identity.isSeq(seq)) {
@@ -32782,25 +32782,25 @@ exports.resolvePairs = resolvePairs;
 
 /***/ }),
 
-/***/ 5913:
+/***/ 3081:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var map = __nccwpck_require__(7451);
-var _null = __nccwpck_require__(3632);
-var seq = __nccwpck_require__(1706);
-var string = __nccwpck_require__(6464);
-var binary = __nccwpck_require__(6083);
-var bool = __nccwpck_require__(8398);
-var float = __nccwpck_require__(5782);
-var int = __nccwpck_require__(873);
-var merge = __nccwpck_require__(452);
-var omap = __nccwpck_require__(303);
-var pairs = __nccwpck_require__(8385);
-var set = __nccwpck_require__(1528);
-var timestamp = __nccwpck_require__(6752);
+var map = __nccwpck_require__(4043);
+var _null = __nccwpck_require__(5632);
+var seq = __nccwpck_require__(7562);
+var string = __nccwpck_require__(4704);
+var binary = __nccwpck_require__(4355);
+var bool = __nccwpck_require__(6158);
+var float = __nccwpck_require__(838);
+var int = __nccwpck_require__(5609);
+var merge = __nccwpck_require__(9380);
+var omap = __nccwpck_require__(6431);
+var pairs = __nccwpck_require__(9281);
+var set = __nccwpck_require__(2504);
+var timestamp = __nccwpck_require__(4960);
 
 const schema = [
     map.map,
@@ -32831,15 +32831,15 @@ exports.schema = schema;
 
 /***/ }),
 
-/***/ 1528:
+/***/ 2504:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
-var Pair = __nccwpck_require__(7165);
-var YAMLMap = __nccwpck_require__(4454);
+var identity = __nccwpck_require__(4919);
+var Pair = __nccwpck_require__(5773);
+var YAMLMap = __nccwpck_require__(5462);
 
 class YAMLSet extends YAMLMap.YAMLMap {
     constructor(schema) {
@@ -32935,13 +32935,13 @@ exports.set = set;
 
 /***/ }),
 
-/***/ 6752:
+/***/ 4960:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var stringifyNumber = __nccwpck_require__(8689);
+var stringifyNumber = __nccwpck_require__(3569);
 
 /** Internal types handle bigint as number, because TS can't figure it out. */
 function parseSexagesimal(str, asBigInt) {
@@ -33048,7 +33048,7 @@ exports.timestamp = timestamp;
 
 /***/ }),
 
-/***/ 4475:
+/***/ 9915:
 /***/ ((__unused_webpack_module, exports) => {
 
 "use strict";
@@ -33207,16 +33207,16 @@ exports.foldFlowLines = foldFlowLines;
 
 /***/ }),
 
-/***/ 2148:
+/***/ 9300:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var anchors = __nccwpck_require__(1596);
-var identity = __nccwpck_require__(1127);
-var stringifyComment = __nccwpck_require__(9799);
-var stringifyString = __nccwpck_require__(3069);
+var anchors = __nccwpck_require__(9196);
+var identity = __nccwpck_require__(4919);
+var stringifyComment = __nccwpck_require__(6599);
+var stringifyString = __nccwpck_require__(1773);
 
 function createStringifyContext(doc, options) {
     const opt = Object.assign({
@@ -33347,15 +33347,15 @@ exports.stringify = stringify;
 
 /***/ }),
 
-/***/ 1212:
+/***/ 4156:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
-var stringify = __nccwpck_require__(2148);
-var stringifyComment = __nccwpck_require__(9799);
+var identity = __nccwpck_require__(4919);
+var stringify = __nccwpck_require__(9300);
+var stringifyComment = __nccwpck_require__(6599);
 
 function stringifyCollection(collection, ctx, options) {
     const flow = ctx.inFlow ?? collection.flow;
@@ -33510,7 +33510,7 @@ exports.stringifyCollection = stringifyCollection;
 
 /***/ }),
 
-/***/ 9799:
+/***/ 6599:
 /***/ ((__unused_webpack_module, exports) => {
 
 "use strict";
@@ -33542,15 +33542,15 @@ exports.stringifyComment = stringifyComment;
 
 /***/ }),
 
-/***/ 6829:
+/***/ 2285:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
-var stringify = __nccwpck_require__(2148);
-var stringifyComment = __nccwpck_require__(9799);
+var identity = __nccwpck_require__(4919);
+var stringify = __nccwpck_require__(9300);
+var stringifyComment = __nccwpck_require__(6599);
 
 function stringifyDocument(doc, options) {
     const lines = [];
@@ -33637,7 +33637,7 @@ exports.stringifyDocument = stringifyDocument;
 
 /***/ }),
 
-/***/ 8689:
+/***/ 3569:
 /***/ ((__unused_webpack_module, exports) => {
 
 "use strict";
@@ -33672,16 +33672,16 @@ exports.stringifyNumber = stringifyNumber;
 
 /***/ }),
 
-/***/ 9748:
+/***/ 7764:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
-var Scalar = __nccwpck_require__(3301);
-var stringify = __nccwpck_require__(2148);
-var stringifyComment = __nccwpck_require__(9799);
+var identity = __nccwpck_require__(4919);
+var Scalar = __nccwpck_require__(389);
+var stringify = __nccwpck_require__(9300);
+var stringifyComment = __nccwpck_require__(6599);
 
 function stringifyPair({ key, value }, ctx, onComment, onChompKeep) {
     const { allNullValues, doc, indent, indentStep, options: { commentString, indentSeq, simpleKeys } } = ctx;
@@ -33832,14 +33832,14 @@ exports.stringifyPair = stringifyPair;
 
 /***/ }),
 
-/***/ 3069:
+/***/ 1773:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var Scalar = __nccwpck_require__(3301);
-var foldFlowLines = __nccwpck_require__(4475);
+var Scalar = __nccwpck_require__(389);
+var foldFlowLines = __nccwpck_require__(9915);
 
 const getFoldOptions = (ctx, isBlock) => ({
     indentAtStart: isBlock ? ctx.indent.length : ctx.indentAtStart,
@@ -34178,13 +34178,13 @@ exports.stringifyString = stringifyString;
 
 /***/ }),
 
-/***/ 204:
+/***/ 2588:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
 
 
-var identity = __nccwpck_require__(1127);
+var identity = __nccwpck_require__(4919);
 
 const BREAK = Symbol('break visit');
 const SKIP = Symbol('skip children');
@@ -34422,7 +34422,7 @@ exports.visitAsync = visitAsync;
 
 /***/ }),
 
-/***/ 8342:
+/***/ 5856:
 /***/ ((module) => {
 
 "use strict";
@@ -35149,6 +35149,39 @@ function parseCertificate(value, input) {
         throw new Error(`${input}: not a PEM certificate (expected -----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----, e.g. the receiver's receiver.crt)`);
     return `${pem}\n`;
 }
+const JUMP_SPEC = /^(?:ssh:\/\/)?(?:([^@\s]+)@)?(\[[^\]\s]+\]|[^:@\s[\]]+)(?::([^:@\s]+))?$/;
+/** One jump host, `[user@]host[:port]`; a chain of them (a,b) is not supported. */
+function parseJumpSpec(value, input) {
+    const v = value.trim();
+    if (v.includes(','))
+        throw new Error(`${input}: ${shown(v)} names several jump hosts; one is supported (user@bastion:port), the target reached through it`);
+    const m = JUMP_SPEC.exec(v);
+    if (!m?.[2])
+        throw new Error(`${input}: ${shown(v)} is not [user@]host[:port] (e.g. ec2-user@bastion.example.com:22; an IPv6 address in [ ])`);
+    const host = m[2].replace(/^\[(.*)\]$/, '$1');
+    return {
+        user: m[1] ? parseUserName(m[1], `${input}: user`) : undefined,
+        host: parseHost(host, `${input}: host`),
+        port: m[3] ? parsePort(m[3], `${input}: port`) : undefined,
+    };
+}
+/**
+ * OpenSSH's ProxyCommand: one line for `sh -c`, with %h (host), %p (port), %r (login user), %n
+ * (the host as given) and %% (a %). Any other %-token is refused: OpenSSH would expand it to
+ * something this tool does not know, and a silent literal would reach the wrong place.
+ */
+function parseProxyCommand(value, input) {
+    const v = value.trim();
+    if (/[\r\n]/.test(v))
+        throw new Error(`${input}: must be one line (a command for sh -c, e.g. nc %h %p); got ${shown(v)}`);
+    if (!v)
+        throw new Error(`${input}: is empty; leave it out to connect directly`);
+    // Scanned left to right, so %% is taken whole before what follows it.
+    const unknown = [...v.matchAll(/%(.?)/g)].find((m) => !'hprn%'.includes(m[1] || '?'));
+    if (unknown)
+        throw new Error(`${input}: ${shown(unknown[0])} is not a token here; use %h (host), %p (port), %r (user), %n or %% for a literal %`);
+    return v;
+}
 
 ;// CONCATENATED MODULE: ./src/settings/exposure.ts
 // What the stack exposes on the network. The push path between agents and the central receiver:
@@ -35286,7 +35319,34 @@ const INPUTS = [
         name: 'connect-timeout',
         group: 'connection',
         default: '30s',
-        description: 'Deadline for the SSH connection and handshake (e.g. 30s, 2m).',
+        description: 'How long to keep trying to reach the host over SSH (e.g. 30s, 2m): a refused or timed-out connection, a reset during key exchange or a banner that does not come (a host still booting) is tried again with backoff until then, each try in the log; a wrong host key, a refused key or user never is.',
+    },
+    {
+        name: 'proxy-jump',
+        group: 'connection',
+        description: "A jump host (bastion) to reach the host through, as OpenSSH's ProxyJump: `[user@]bastion[:port]` (user default: username). Its host key is pinned with proxy-jump-fingerprint or known-hosts lines for it.",
+    },
+    {
+        name: 'proxy-jump-ssh-key',
+        group: 'connection',
+        secret: true,
+        description: 'Private key for the jump host. Default: ssh-key. Pass it from a secret.',
+    },
+    {
+        name: 'proxy-jump-ssh-key-passphrase',
+        group: 'connection',
+        secret: true,
+        description: 'Passphrase of proxy-jump-ssh-key, if it has one. Pass it from a secret.',
+    },
+    {
+        name: 'proxy-jump-fingerprint',
+        group: 'connection',
+        description: "Expected host key fingerprint(s) of the jump host, `SHA256:…` (as host-fingerprint is for the host). Without it, known-hosts must hold a line for the jump host; a jump host's key is checked as strictly as the host's.",
+    },
+    {
+        name: 'proxy-command',
+        group: 'connection',
+        description: "A command that carries the SSH connection on its stdin and stdout, as OpenSSH's ProxyCommand (run by sh -c; %h host, %p port, %r user, %% a %). E.g. AWS Systems Manager: `aws ssm start-session --target %h --document-name AWS-StartSSHSession --parameters portNumber=%p`. The host key is still pinned and checked.",
     },
     // stack
     {
@@ -35357,7 +35417,7 @@ const INPUTS = [
     {
         name: 'hosts',
         group: 'agents',
-        description: 'Several hosts in one run, one per line: `name=NAME role=monitoring|agent host=ADDRESS [port=22] [user=USER] [fingerprint=SHA256:…] [address=PRIVATE_ADDRESS]` (address: where agents reach the monitoring host). Other inputs apply to all; host, role and host-name are then not used.',
+        description: 'Several hosts in one run, one per line: `name=NAME role=monitoring|agent host=ADDRESS [port=22] [user=USER] [fingerprint=SHA256:…] [address=PRIVATE_ADDRESS] [jump=USER@BASTION:PORT|none]` (address: where agents reach the monitoring host; jump: its own jump host, or none to go direct despite proxy-jump). Other inputs apply to all; host, role and host-name are then not used.',
     },
     {
         name: 'parallel',
@@ -35694,7 +35754,7 @@ function readSettings(raw, options = {}) {
         r.problems.push('ssh-key: this is not a private key (expected a -----BEGIN … PRIVATE KEY----- block; pass the private key, not the .pub file)');
     r.problems.push(...crossPinnedHostsProblems(settings.hosts, connection.hostKey));
     r.problems.push(...receiverPortProblems(settings, !!raw['receiver-port']?.trim()));
-    r.problems.push(...agentProblems(settings, needsConnection));
+    r.problems.push(...agentProblems(settings, needsConnection), ...routeProblems(settings));
     if (r.problems.length)
         throw new SettingsError(r.problems);
     return settings;
@@ -35710,11 +35770,13 @@ function readRoleAndStacks({ raw, problems, value, attempt }) {
         problems.push(`stacks: "${wrongStack}" does not run on a ${role} host (role: ${role})`);
     return { role, stacks };
 }
-function readConnection({ raw, value, attempt }, needsConnection) {
+function readConnection(r, needsConnection) {
+    const { raw, value, attempt } = r;
     const hostKey = attempt(() => hostKeyPolicy(value), { kind: 'unpinned' });
     const givenHost = value('host').trim();
     const givenUser = value('username').trim();
     return {
+        ...readRoute(r, givenUser),
         host: givenHost ? attempt(() => parseHost(givenHost, 'host'), '') : needsConnection ? '' : PLAN_HOST,
         port: attempt(() => parsePort(value('port'), 'port'), 22),
         username: givenUser ? attempt(() => parseUserName(givenUser, 'username'), '') : '',
@@ -35852,8 +35914,9 @@ function pushPath(s) {
             : {},
     };
 }
+const HOSTS_KEYS = ['name', 'role', 'host', 'port', 'user', 'fingerprint', 'address', 'jump'];
 /**
- * The hosts input: `name=… role=… host=… [port=…] [user=…] [fingerprint=…] [address=…]` per line.
+ * The hosts input: `name=… role=… host=… [port=…] [user=…] [fingerprint=…] [address=…] [jump=…]` per line.
  * With remoteDir, a line's user= must not have it as their home either.
  */
 function parseHosts(text, options = {}) {
@@ -35868,8 +35931,8 @@ function parseHosts(text, options = {}) {
             const m = /^([a-z]+)=(.+)$/.exec(token);
             if (!m?.[1] || !m[2])
                 throw new Error(`${where}: ${shown(token)} is not key=value`);
-            if (!['name', 'role', 'host', 'port', 'user', 'fingerprint', 'address'].includes(m[1]))
-                throw new Error(`${where}: unknown key "${m[1]}" (name, role, host, port, user, fingerprint, address)`);
+            if (!HOSTS_KEYS.includes(m[1]))
+                throw new Error(`${where}: unknown key "${m[1]}" (${HOSTS_KEYS.join(', ')})`);
             // The last of two values would win silently: which one was meant is the user's call.
             if (m[1] in kv)
                 throw new Error(`${where}: key "${m[1]}" is given twice`);
@@ -35891,6 +35954,7 @@ function parseHosts(text, options = {}) {
             user: kv.user ? parseUserName(kv.user, `${where}: user`) : undefined,
             fingerprint: kv.fingerprint,
             address: kv.address ? parseHost(kv.address, `${where}: address`) : undefined,
+            jump: kv.jump === 'none' ? 'none' : kv.jump ? parseJumpSpec(kv.jump, `${where}: jump`) : undefined,
         });
     }
     const names = entries.map((e) => e.name);
@@ -36020,6 +36084,64 @@ function secretValues(raw) {
     if (token)
         out.add(token);
     return [...out];
+}
+/**
+ * How the host is reached when not directly: proxy-command, or proxy-jump with its own key
+ * (default: ssh-key) and its own host key pin (proxy-jump-fingerprint, else known-hosts lines
+ * for it; insecure-skip-host-key-check covers it as it covers the host).
+ */
+function readRoute({ raw, value, optional, attempt, problems }, username) {
+    const proxyCommand = attempt(() => {
+        const v = optional('proxy-command');
+        return v === undefined ? undefined : parseProxyCommand(v, 'proxy-command');
+    }, undefined);
+    const jumpSpec = attempt(() => {
+        const v = optional('proxy-jump');
+        return v === undefined ? undefined : parseJumpSpec(v, 'proxy-jump');
+    }, undefined);
+    if (proxyCommand && jumpSpec)
+        problems.push('proxy-command and proxy-jump: give one of them (a jump host, or a command that carries the connection)');
+    const givenKey = value('proxy-jump-ssh-key');
+    if (givenKey.trim() && !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(givenKey))
+        problems.push('proxy-jump-ssh-key: this is not a private key (expected a -----BEGIN … PRIVATE KEY----- block)');
+    const jumpAccess = {
+        privateKey: normalizeKey(givenKey.trim() ? givenKey : value('ssh-key')),
+        passphrase: (givenKey.trim() ? raw['proxy-jump-ssh-key-passphrase'] : raw['ssh-key-passphrase']) || undefined,
+        hostKey: attempt(() => jumpHostKeyPolicy(value), { kind: 'unpinned' }),
+    };
+    const jump = jumpSpec && {
+        host: jumpSpec.host,
+        port: jumpSpec.port ?? 22,
+        username: jumpSpec.user ?? username,
+        ...jumpAccess,
+    };
+    return { proxyCommand, jump, jumpAccess };
+}
+/** A jump host's pin: proxy-jump-fingerprint, else the known-hosts input (its lines name each host). */
+function jumpHostKeyPolicy(value) {
+    const fingerprints = parseList(value('proxy-jump-fingerprint'));
+    for (const fp of fingerprints)
+        if (!FINGERPRINT.test(fp))
+            throw new Error(`proxy-jump-fingerprint: ${shown(fp)} is not a SHA256 fingerprint (expected SHA256: and 43 base64 characters, as \`ssh-keygen -lf\` prints)`);
+    if (fingerprints.length)
+        return { kind: 'fingerprints', fingerprints };
+    // known-hosts is read (and its bad lines reported) for the host already.
+    const knownHosts = value('known-hosts').trim();
+    if (knownHosts && !knownHostsProblems(knownHosts).length)
+        return { kind: 'known-hosts', knownHosts };
+    // (A bad value is reported once, for the host.)
+    const skip = value('insecure-skip-host-key-check');
+    if (succeeds(() => parseBoolean(skip, '')) && parseBoolean(skip, ''))
+        return { kind: 'insecure-skip' };
+    return { kind: 'unpinned' };
+}
+/** A host reached one way: a hosts line's jump= does not mix with proxy-command. */
+function routeProblems(s) {
+    if (!s.connection.proxyCommand)
+        return [];
+    return s.hosts
+        .filter((h) => h.jump && h.jump !== 'none')
+        .map((h) => `hosts line of ${h.name}: jump= and proxy-command both say how to reach it; give one of them`);
 }
 
 ;// CONCATENATED MODULE: external "node:util"
@@ -36909,8 +37031,8 @@ async function httpFromHost(remote, url, req = {}, ca) {
         : channel, u.host, { ...req, path: req.path ?? `${u.pathname}${u.search}` });
 }
 
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(8815);
+// EXTERNAL MODULE: ../main/node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(3439);
 ;// CONCATENATED MODULE: ./src/model/compose.ts
 // The one reading of a stack's compose files: services with the line each value is on, their
 // images, mounts, profiles and commands, with Compose's ${VAR} interpolation applied. The linter,
@@ -39282,21 +39404,24 @@ function checkKnownHosts(text, host, port, keyBlob) {
 function hostKeyDetail(d) {
     return `host key ${d.keyType} ${d.fingerprint} ${d.verified ? 'verified' : 'NOT verified (insecure-skip-host-key-check)'}`;
 }
+const HOST_PIN = { what: '', fingerprintInput: 'host-fingerprint' };
+const JUMP_PIN = { what: 'jump host ', fingerprintInput: 'proxy-jump-fingerprint' };
 /** What to say when a key was let in without a pin (insecure-skip-host-key-check); nothing otherwise. */
-function unverifiedHostKeyWarning(host, port, d) {
+function unverifiedHostKeyWarning(host, port, d, names = HOST_PIN) {
     if (d.verified)
         return undefined;
-    return (`insecure-skip-host-key-check: the host key of ${host}:${port} was accepted without a pin: ${d.keyType} ${d.fingerprint}. ` +
+    return (`insecure-skip-host-key-check: the host key of ${names.what}${host}:${port} was accepted without a pin: ${d.keyType} ${d.fingerprint}. ` +
         'Nothing proved this is your server; a man in the middle would have been let in the same way. ' +
         `Check the fingerprint from a trusted machine (\`ssh-keyscan -p ${port} ${host} | ssh-keygen -lf -\`) ` +
-        `and set host-fingerprint: ${d.fingerprint} instead.`);
+        `and set ${names.fingerprintInput}: ${d.fingerprint} instead.`);
 }
 /** Decides whether the key the server showed is the one the settings pin. */
-function decideHostKey(policy, host, port, keyBlob) {
+function decideHostKey(policy, host, port, keyBlob, names = HOST_PIN) {
     const fingerprint = fingerprintOf(keyBlob);
     const keyType = keyTypeOf(keyBlob);
+    const who = `${names.what}${host}:${port}`;
     const pinHint = `To pin it, check it from a trusted machine (\`ssh-keyscan -p ${port} ${host} | ssh-keygen -lf -\`) ` +
-        'and set host-fingerprint to it, or pass known-hosts lines.';
+        `and set ${names.fingerprintInput} to it, or pass known-hosts lines.`;
     const refuse = (reason) => ({
         accepted: false,
         verified: false,
@@ -39309,7 +39434,7 @@ function decideHostKey(policy, host, port, keyBlob) {
         case 'insecure-skip':
             return { accepted: true, verified: false, fingerprint, keyType };
         case 'unpinned':
-            return refuse(`The host key of ${host}:${port} is not pinned, so the connection was refused before any change. ` +
+            return refuse(`The host key of ${who} is not pinned, so the connection was refused before any change. ` +
                 `The server showed ${keyType} ${fingerprint}. ${pinHint} ` +
                 '(insecure-skip-host-key-check: true accepts any key, for throwaway hosts only.)');
         case 'fingerprints':
@@ -39318,8 +39443,8 @@ function decideHostKey(policy, host, port, keyBlob) {
                     `Nothing was changed on the host. ${pinHint}`);
             if (policy.fingerprints.includes(fingerprint))
                 return pinned;
-            return refuse(`Host key mismatch for ${host}:${port}: the server showed ${keyType} ${fingerprint}, ` +
-                `but host-fingerprint expects ${policy.fingerprints.join(' or ')}. ` +
+            return refuse(`Host key mismatch for ${who}: the server showed ${keyType} ${fingerprint}, ` +
+                `but ${names.fingerprintInput} expects ${policy.fingerprints.join(' or ')}. ` +
                 'Either the server was rebuilt (a new host key) or someone is in the middle. ' +
                 `Nothing was changed on the host. If the change is expected: ${pinHint}`);
         case 'known-hosts': {
@@ -39331,23 +39456,209 @@ function decideHostKey(policy, host, port, keyBlob) {
                 : verdict === 'mismatch'
                     ? `known-hosts has a different key for ${knownHostsName(host, port)}`
                     : `known-hosts has no line for ${knownHostsName(host, port)}`;
-            return refuse(`Host key check failed for ${host}:${port}: the server showed ${keyType} ${fingerprint}, and ${why}. ` +
+            return refuse(`Host key check failed for ${who}: the server showed ${keyType} ${fingerprint}, and ${why}. ` +
                 `Nothing was changed on the host. ${pinHint}`);
         }
     }
+}
+
+;// CONCATENATED MODULE: ./src/connection/tries.ts
+// Reaching a host is tried again when the failure is of the kind that passes (nothing listens
+// yet, a reset during key exchange, no banner yet: a host still booting, a flaky path), within
+// connect-timeout, with a growing pause between tries. A failure that would be the same next
+// time (a host key that does not match, a refused key or user, a proxy command that gives up)
+// ends the connect at once: trying again would only hide it or knock on the door of a server
+// that already said no.
+
+/** One failed try: the error to show, and when the failure may pass, why (for the log). */
+class FailedTry extends Error {
+    error;
+    transient;
+    constructor(error, transient) {
+        super(error.message);
+        this.error = error;
+        this.transient = transient;
+        this.name = 'FailedTry';
+    }
+}
+// Socket codes of failures that pass: nothing listening yet, no route yet, a reset.
+const TRANSIENT_CODES = {
+    ECONNREFUSED: 'connection refused',
+    ETIMEDOUT: 'connection timed out',
+    ECONNRESET: 'connection reset',
+    EPIPE: 'connection reset',
+    ECONNABORTED: 'connection aborted',
+    EHOSTUNREACH: 'host unreachable',
+    ENETUNREACH: 'network unreachable',
+    EHOSTDOWN: 'host down',
+    EAI_AGAIN: 'name lookup failed for now',
+};
+// SSH_OPEN_CONNECT_FAILED: a jump host could not connect onward (RFC 4254 5.1); 4: resource shortage.
+const CHANNEL_CONNECT_FAILED = 2;
+const CHANNEL_RESOURCE_SHORTAGE = 4;
+/**
+ * Why a failed connect may pass, in words for the log; undefined when it would fail the same way
+ * again. `tcpUp`: whether the TCP connection (or the proxy's pipe) was up when it failed.
+ */
+function transientCause(e, tcpUp) {
+    const byCode = typeof e.code === 'string' ? TRANSIENT_CODES[e.code] : undefined;
+    if (byCode)
+        return `${byCode} (${e.code})`;
+    const message = e.message ?? '';
+    if (/Timed out while waiting for handshake/i.test(message))
+        return tcpUp ? 'no SSH banner or key exchange in time' : 'no TCP connection in time';
+    if (/Connection lost before handshake|No response from server/i.test(message))
+        return 'closed before the SSH banner (sshd starting, or at its MaxStartups)';
+    if (e.reason === CHANNEL_CONNECT_FAILED || e.reason === CHANNEL_RESOURCE_SHORTAGE)
+        return `the jump host could not connect onward (${message.replace(/^\(SSH\) Channel open failure: /, '')})`;
+    return undefined;
+}
+const FIRST_PAUSE_MS = 500;
+const LONGEST_PAUSE_MS = 5_000;
+/** A try that would get less than this is not started. */
+const SHORTEST_TRY_MS = 1_000;
+/** The pause after try n (1-based): 0.5 s, 1 s, 2 s, 4 s, then 5 s. */
+function pauseAfter(n) {
+    return Math.min(FIRST_PAUSE_MS * 2 ** (n - 1), LONGEST_PAUSE_MS);
+}
+/**
+ * How long one try may take: a third of connect-timeout (at least 2 s), so that a host that
+ * takes a connection but sends no banner yet (still booting) leaves time for more tries.
+ */
+function tryLength(budgetMs) {
+    return Math.max(2_000, Math.round(budgetMs / 3));
+}
+/**
+ * Runs `attempt` (given the time its try must end by) until it succeeds, a failure is not
+ * transient, or connect-timeout is spent. A FailedTry's error is what is finally thrown, with
+ * the number of tries when there were several; any other error is thrown as it is.
+ */
+async function withTries(options, attempt) {
+    const { budgetMs, where, log } = options;
+    const sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    const started = Date.now();
+    const endsAt = started + budgetMs;
+    for (let n = 1;; n++) {
+        try {
+            const value = await attempt(Math.min(endsAt, Date.now() + tryLength(budgetMs)));
+            if (n > 1)
+                log?.info(`Connect: reached ${where} on try ${n}, ${format_formatDuration(Date.now() - started)} after the first`);
+            return { value, tries: n };
+        }
+        catch (e) {
+            if (!(e instanceof FailedTry))
+                throw e;
+            const pause = Math.min(pauseAfter(n), endsAt - Date.now() - SHORTEST_TRY_MS);
+            if (!e.transient || pause < 0)
+                throw afterTries(e, n, Date.now() - started, budgetMs);
+            log?.warn(`Connect: try ${n} to ${where} failed: ${e.transient}; trying again in ${format_formatDuration(pause)} (connect-timeout ${format_formatDuration(budgetMs)}, ${format_formatDuration(endsAt - Date.now())} left)`);
+            await sleep(pause);
+        }
+    }
+}
+/** The last try's error; when there were several tries, its first line says how many and how long. */
+function afterTries(failed, tries, spentMs, budgetMs) {
+    const { error } = failed;
+    if (tries === 1)
+        return error;
+    const [first = '', ...rest] = error.message.split('\n');
+    const fixAt = rest.findIndex((l) => l.startsWith('Fix: '));
+    const body = [first, ...rest.slice(0, fixAt < 0 ? rest.length : fixAt)].join('\n');
+    const told = `${body}\n(${tries} tries in ${format_formatDuration(spentMs)}, within connect-timeout ${format_formatDuration(budgetMs)}${failed.transient ? `; the last: ${failed.transient}` : ''})`;
+    const Same = error.constructor;
+    return new Same(told, error.fix);
+}
+
+;// CONCATENATED MODULE: ./src/connection/connect-errors.ts
+// A failed connect in words: whose fault (the host or the jump host), what went wrong, which
+// input fixes it; and whether trying again may help (see tries.ts).
+
+
+
+const HOST_SIDE = {
+    ...HOST_PIN,
+    keyInput: 'ssh-key',
+    keyWords: 'key',
+    passphraseInput: 'ssh-key-passphrase',
+    hostInput: 'host',
+};
+const JUMP_SIDE = {
+    ...JUMP_PIN,
+    keyInput: 'proxy-jump-ssh-key',
+    keyWords: 'proxy-jump-ssh-key',
+    passphraseInput: 'proxy-jump-ssh-key-passphrase',
+    hostInput: 'proxy-jump',
+};
+/** A failed try of one end: its error, transient or not. A refused host key never is. */
+function failedTry(e, end, progress) {
+    const { decision } = progress;
+    if (decision && !decision.accepted)
+        return new FailedTry(new DeployError(decision.reason ?? `Host key of ${where(end)} refused`));
+    const transient = decision ? undefined : transientCause(e, progress.tcpUp);
+    return new FailedTry(connectError(e, end), transient);
+}
+function where(end) {
+    return `${end.side.what}${end.host}:${end.port}`;
+}
+/** The error of a failed connect to one end, naming the input to fix. */
+function connectError(e, end) {
+    const { side } = end;
+    const at = where(end);
+    const msg = e.message ?? String(e);
+    const key = keyProblem(msg, end);
+    if (key)
+        return key;
+    if (e.level === 'client-authentication' || /authentication methods failed/i.test(msg)) {
+        return new DeployError(`Authentication refused: ${at} did not accept the ${side.keyWords} for user "${end.username}".`, `add the matching public key to ~${end.username}/.ssh/authorized_keys on ${side.what || 'the host '}${end.host}, and check the username (ec2-user on Amazon Linux, ubuntu on Ubuntu).`);
+    }
+    return unreachableError(e, end) ?? new DeployError(`Could not connect to ${at}: ${msg}`);
+}
+/**
+ * The key refused by the SSH client as it read it, before any socket was opened: an input error.
+ * The client's own words are not repeated: some quote the key's bytes (`Unsupported OpenSSH key
+ * magic: …`, `… private key type: …`, ssh2 lib/protocol/keyParser.js).
+ */
+function keyProblem(msg, end) {
+    const { side } = end;
+    if (/passphrase/i.test(msg) || /Encrypted private/i.test(msg)) {
+        return end.passphrase
+            ? new InputError(`${side.passphraseInput}: it does not decrypt the ${side.keyInput} (a wrong passphrase for this key)`, `set ${side.passphraseInput} to the passphrase of this key (or use a key without one).`)
+            : new InputError(`${side.passphraseInput}: empty, but the ${side.keyInput} is encrypted with a passphrase`, `pass the passphrase as ${side.passphraseInput} (from a secret).`);
+    }
+    if (!/Cannot parse privateKey|Unsupported key format|privateKey/i.test(msg))
+        return undefined;
+    return new InputError(`${side.keyInput}: the private key cannot be read: it is damaged or cut short, or of a kind this SSH client does not read`, 'pass the whole private key file, including the -----BEGIN and -----END lines (an OpenSSH key, e.g. from ssh-keygen -t ed25519).');
+}
+/** No SSH answer at all: refused, unresolvable, timed out. */
+function unreachableError(e, end) {
+    const at = where(end);
+    const msg = e.message ?? String(e);
+    if (e.code === 'ECONNREFUSED')
+        return new HostUnreachableError(`Connection refused by ${at}: nothing listens for SSH on port ${end.port}.`, `check the ${end.side.hostInput} and port, and that sshd is running there.`);
+    if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN')
+        return new HostUnreachableError(`The host name "${end.host}"${end.side.what ? ` of the ${end.side.what.trim()}` : ''} does not resolve.`, `check the ${end.side.hostInput} input.`);
+    if (typeof e.code === 'string' &&
+        ['ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EPIPE', 'EHOSTDOWN'].includes(e.code))
+        return unansweredError(end, msg);
+    if (/timed out|No response|Connection lost before handshake/i.test(msg))
+        return unansweredError(end, msg);
+    return undefined;
+}
+function unansweredError(end, msg) {
+    return new HostUnreachableError(`Host unreachable: no SSH answer from ${where(end)} within ${Math.round(end.connectTimeoutMs / 1000)}s (${msg}).`, `check that it is running, its address, and that its firewall / security group allows port ${end.port} from this runner.`);
 }
 
 // EXTERNAL MODULE: external "assert"
 var external_assert_ = __nccwpck_require__(2613);
 // EXTERNAL MODULE: external "fs"
 var external_fs_ = __nccwpck_require__(9896);
-// EXTERNAL MODULE: ./node_modules/is-stream/index.js
-var is_stream = __nccwpck_require__(6543);
-// EXTERNAL MODULE: ./node_modules/make-dir/index.js
-var make_dir = __nccwpck_require__(6512);
+// EXTERNAL MODULE: ../main/node_modules/is-stream/index.js
+var is_stream = __nccwpck_require__(1327);
+// EXTERNAL MODULE: ../main/node_modules/make-dir/index.js
+var make_dir = __nccwpck_require__(48);
 // EXTERNAL MODULE: external "path"
 var external_path_ = __nccwpck_require__(6928);
-;// CONCATENATED MODULE: ./node_modules/sb-promise-queue/lib/esm/index.mjs
+;// CONCATENATED MODULE: ../main/node_modules/sb-promise-queue/lib/esm/index.mjs
 class PromiseQueue {
     constructor({ concurrency = 1 } = {}) {
         this.options = { concurrency };
@@ -39419,7 +39730,7 @@ class PromiseQueue {
 }
 
 
-;// CONCATENATED MODULE: ./node_modules/sb-scandir/lib/esm/index.mjs
+;// CONCATENATED MODULE: ../main/node_modules/sb-scandir/lib/esm/index.mjs
 /* @flow */
 
 
@@ -39515,11 +39826,11 @@ async function scanDirectory(path, { recursive = true, validate = null, concurre
 }
 /* harmony default export */ const esm = (scanDirectory);
 
-// EXTERNAL MODULE: ./node_modules/shell-escape/shell-escape.js
-var shell_escape = __nccwpck_require__(4646);
-// EXTERNAL MODULE: ./node_modules/ssh2/lib/index.js
-var lib = __nccwpck_require__(5472);
-;// CONCATENATED MODULE: ./node_modules/node-ssh/lib/esm/index.mjs
+// EXTERNAL MODULE: ../main/node_modules/shell-escape/shell-escape.js
+var shell_escape = __nccwpck_require__(9830);
+// EXTERNAL MODULE: ../main/node_modules/ssh2/lib/index.js
+var lib = __nccwpck_require__(3328);
+;// CONCATENATED MODULE: ../main/node_modules/node-ssh/lib/esm/index.mjs
 
 
 
@@ -40225,26 +40536,306 @@ class NodeSSH {
     }
 }
 
+;// CONCATENATED MODULE: ./src/connection/handshake.ts
+
+
+const KEEPALIVE_INTERVAL_MS = 10_000;
+/** Logs in by `endsAt`, over `sock` when given (a proxy command's pipe, a jump host's channel), else over TCP. */
+async function handshake(login, names, endsAt, sock) {
+    const ssh = new NodeSSH();
+    const progress = { tcpUp: sock !== undefined };
+    const connecting = ssh.connect({
+        host: login.host,
+        port: login.port,
+        sock,
+        username: login.username,
+        privateKey: login.privateKey,
+        passphrase: login.passphrase,
+        readyTimeout: Math.max(1, endsAt - Date.now()),
+        keepaliveInterval: KEEPALIVE_INTERVAL_MS,
+        keepaliveCountMax: 3,
+        hostVerifier: (key) => {
+            progress.decision = decideHostKey(login.hostKey, login.host, login.port, key, names);
+            return progress.decision.accepted;
+        },
+    });
+    // NodeSSH makes its client before its first await: the TCP connect can be watched.
+    ssh.connection?.once('connect', () => {
+        progress.tcpUp = true;
+    });
+    try {
+        await connecting;
+    }
+    catch (e) {
+        ssh.dispose();
+        return { ssh, progress, failure: e };
+    }
+    if (progress.decision)
+        return { ssh, progress };
+    ssh.dispose();
+    return { ssh, progress, failure: { message: 'the SSH server completed a handshake without showing a host key' } };
+}
+
+;// CONCATENATED MODULE: ./src/connection/jump.ts
+// A jump host (OpenSSH's ProxyJump): an SSH connection to the bastion, its host key pinned and
+// checked as the host's is, and a channel it opens to the host (direct-tcpip, ssh2's forwardOut)
+// that carries the host's own SSH connection end to end: the bastion sees only ciphertext.
+
+
+
+
+
+/** Connects to the jump host and opens a channel to host:port through it, both by `endsAt`. */
+async function openJump(jump, target, endsAt) {
+    const { host, port, connectTimeoutMs } = target;
+    const { ssh, progress, failure } = await handshake(jump, JUMP_PIN, endsAt);
+    const conn = ssh.connection;
+    if (failure || !progress.decision || !conn)
+        throw failedTry(failure ?? { message: 'the connection closed at once' }, { ...jump, connectTimeoutMs, side: JUMP_SIDE }, progress);
+    let lost;
+    // After the handshake nobody else listens: an error unheard here would end the process.
+    conn.on('error', (e) => {
+        lost = e;
+    });
+    const channel = await forwardTo(ssh, jump, host, port, endsAt);
+    return { channel, hostKey: progress.decision, lost: () => lost, close: () => ssh.dispose() };
+}
+/** The channel to the host, or a FailedTry naming the bastion and what it said. */
+async function forwardTo(ssh, jump, host, port, endsAt) {
+    let timer;
+    const opening = ssh.forwardOut('127.0.0.1', 0, host, port);
+    try {
+        return await Promise.race([
+            opening,
+            new Promise((_, reject) => {
+                timer = setTimeout(() => reject(Object.assign(new Error('Timed out'), { code: 'ETIMEDOUT' })), endsAt - Date.now());
+            }),
+        ]);
+    }
+    catch (e) {
+        opening.then((late) => late.destroy(), () => undefined);
+        ssh.dispose();
+        throw forwardFailure(e, jump, host, port);
+    }
+    finally {
+        clearTimeout(timer);
+    }
+}
+// RFC 4254 5.1: SSH_OPEN_ADMINISTRATIVELY_PROHIBITED.
+const CHANNEL_PROHIBITED = 1;
+function forwardFailure(e, jump, host, port) {
+    const bastion = `jump host ${jump.host}:${jump.port}`;
+    const said = (e.message ?? '').replace(/^\(SSH\) Channel open failure: /, '');
+    if (e.reason === CHANNEL_PROHIBITED)
+        return new FailedTry(new DeployError(`The ${bastion} refused to open a connection to ${host}:${port} (${said}).`, 'its sshd must allow TCP forwarding for this user (AllowTcpForwarding yes, the default; no PermitOpen that leaves the host out).'));
+    const transient = e.code === 'ETIMEDOUT' ? 'the jump host got no answer from the host in time' : transientCause(e, true);
+    return new FailedTry(new HostUnreachableError(`The ${bastion} could not connect to ${host}:${port}: ${said}.`, `check the host's address as the jump host sees it (a private address), that sshd runs there, and that its firewall / security group allows port ${port} from the jump host.`), transient);
+}
+
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = require("node:child_process");
+;// CONCATENATED MODULE: external "node:stream"
+const external_node_stream_namespaceObject = require("node:stream");
+;// CONCATENATED MODULE: ./src/connection/proxy-command.ts
+// OpenSSH's ProxyCommand: a command (sh -c) whose stdin and stdout carry the SSH connection,
+// e.g. `aws ssm start-session … --target %h` or `nc %h %p`. The SSH handshake, host key check
+// and login run over it exactly as over TCP.
+
+
+/**
+ * The command with its tokens filled in. The values are put in as they are, as OpenSSH does:
+ * the settings hold host and user to letters, digits and . _ - : (nothing sh reads specially).
+ */
+function expandProxyCommand(command, t) {
+    const values = { h: t.host, p: String(t.port), r: t.username, n: t.host, '%': '%' };
+    return command.replace(/%(.)/g, (token, c) => values[c] ?? token);
+}
+const STDERR_KEPT = 4096;
+/** Starts the command; its stderr is kept (the end of it) for the error if it ends. */
+function startProxyCommand(command) {
+    // A group of its own: sh runs the command as its child (dash does not exec it), and stopping
+    // the group ends both, not sh alone with nc or an SSM session left holding the connection.
+    const child = (0,external_node_child_process_namespaceObject.spawn)('sh', ['-c', command], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    const stopGroup = () => {
+        try {
+            if (child.pid)
+                process.kill(-child.pid, 'SIGTERM');
+        }
+        catch {
+            // already gone
+        }
+    };
+    // A run that ends without closing the connection (an error on the way out) still ends it.
+    process.once('exit', stopGroup);
+    let stderr = '';
+    let exit;
+    const exited = new Promise((resolve) => {
+        child.once('exit', (code, signal) => {
+            // Its last words may still be in the pipe; a grandchild holding stderr open is not waited for.
+            const settle = () => {
+                exit = { code, signal, stderr };
+                resolve(exit);
+            };
+            if (child.stderr.readableEnded)
+                return settle();
+            child.stderr.once('end', settle);
+            setTimeout(settle, 200).unref();
+        });
+        // sh itself could not start: as an exit, with why.
+        child.once('error', (e) => {
+            exit = { code: null, signal: null, stderr: `${stderr}${e.message}` };
+            resolve(exit);
+        });
+    });
+    child.stderr.on('data', (d) => {
+        stderr = (stderr + d.toString()).slice(-STDERR_KEPT);
+    });
+    // Writing after it exited: the pipe's error ends the connection through the socket; not a crash.
+    child.stdin.on('error', () => undefined);
+    const sock = external_node_stream_namespaceObject.Duplex.from({ readable: child.stdout, writable: child.stdin });
+    return {
+        sock,
+        command,
+        ended: async (waitMs) => {
+            if (exit)
+                return { ...exit, stderr };
+            let timer;
+            const timeout = new Promise((r) => {
+                timer = setTimeout(() => r(undefined), waitMs);
+            });
+            const done = await Promise.race([exited, timeout]);
+            clearTimeout(timer);
+            return done && { ...done, stderr };
+        },
+        exitedSoFar: () => exit && { ...exit, stderr },
+        stop: () => {
+            sock.destroy();
+            stopGroup();
+            process.off('exit', stopGroup);
+        },
+    };
+}
+/** "exited with code 1" / "was killed by SIGKILL", for messages. */
+function describeExit(e) {
+    if (e.signal)
+        return `was killed by ${e.signal}`;
+    return e.code === null ? 'could not be started' : `exited with code ${e.code}`;
+}
+/** The last lines of what it said on stderr, or a note that it said nothing. */
+function stderrTail(e, lines = 10) {
+    const text = e.stderr.trim();
+    return text ? text.split('\n').slice(-lines).join('\n') : '(nothing on stderr)';
+}
+
+;// CONCATENATED MODULE: ./src/connection/reach.ts
+
+
+
+
+
+
+
+/** Connects as the settings say, trying again within connect-timeout while failures pass; each failed try is logged. */
+async function reach(settings, log) {
+    const { value, tries } = await withTries({ budgetMs: settings.connectTimeoutMs, where: routeName(settings), log }, (endsAt) => tryOnce(settings, endsAt));
+    return { ...value, tries };
+}
+/** "ec2-user@10.0.1.5:22 via jump host ec2-user@bastion:22", as the log names a try. */
+function routeName(s) {
+    const target = `${s.username}@${s.host}:${s.port}`;
+    if (s.jump)
+        return `${target} via jump host ${s.jump.username}@${s.jump.host}:${s.jump.port}`;
+    return s.proxyCommand ? `${target} via proxy command` : target;
+}
+/** One try: the route, then the host's handshake over it, all by `endsAt`. */
+async function tryOnce(settings, endsAt) {
+    const route = await openRoute(settings, endsAt);
+    const { ssh, progress, failure } = await handshake(settings, HOST_PIN, endsAt, route.sock);
+    if (failure || !progress.decision) {
+        const raw = failure ?? { message: 'the connection closed at once' };
+        const routeFailed = await routeFailure(route, progress, raw);
+        route.close();
+        throw routeFailed ?? failedTry(raw, { ...settings, side: HOST_SIDE }, progress);
+    }
+    return { ssh, hostKey: progress.decision, route };
+}
+async function openRoute(settings, endsAt) {
+    if (settings.jump) {
+        const jump = await openJump(settings.jump, settings, endsAt);
+        return { sock: jump.channel, jump, close: () => jump.close() };
+    }
+    if (settings.proxyCommand) {
+        const proxy = startProxyCommand(expandProxyCommand(settings.proxyCommand, settings));
+        return { sock: proxy.sock, proxy, close: () => proxy.stop() };
+    }
+    return { close: () => undefined };
+}
+/**
+ * When the route itself failed under the handshake: the proxy command ended (its stderr says
+ * why; not tried again: what it met is its own to retry), or the jump host's connection went.
+ * A refused host key is the host's, whatever the route did after it.
+ */
+async function routeFailure(route, progress, failure) {
+    if (progress.decision && !progress.decision.accepted)
+        return undefined;
+    // A handshake that timed out closed the command's pipes itself: an exit after that is not why.
+    const timedOut = /Timed out/i.test(failure.message ?? '');
+    const exit = route.proxy?.exitedSoFar() ?? (timedOut ? undefined : await route.proxy?.ended(500));
+    if (route.proxy && exit)
+        return new FailedTry(new DeployError(`The proxy command \`${route.proxy.command}\` ${describeExit(exit)} before the SSH connection was up:\n${stderrTail(exit)}`, "run the command by hand on the runner to see it work (it must connect stdin and stdout to the host's sshd), and check proxy-command."));
+    const lost = route.jump?.lost();
+    if (lost)
+        return new FailedTry(new DeployError(`The connection to the jump host was lost while reaching the host: ${lost.message}`), transientCause(lost, true));
+    return undefined;
+}
+/** How the Connect step tells the way it went: the jump host and its key, or the proxy command. */
+function routeDetail(settings, route) {
+    const { jump } = settings;
+    if (jump && route.jump)
+        return ` via jump host ${jump.username}@${jump.host}:${jump.port} (${hostKeyDetail(route.jump.hostKey)})`;
+    return route.proxy ? ' via proxy command' : '';
+}
+/** What to warn about the route: a jump host let in without a pin. */
+function routeWarnings(settings, route) {
+    const { jump } = settings;
+    if (!jump || !route.jump)
+        return [];
+    const w = unverifiedHostKeyWarning(jump.host, jump.port, route.jump.hostKey, JUMP_PIN);
+    return w ? [w] : [];
+}
+/** What the route says of a lost connection: the proxy command's end, or the jump host's loss. */
+function routeLoss(route) {
+    const exit = route.proxy?.exitedSoFar();
+    if (exit)
+        return `; the proxy command ${describeExit(exit)}: ${stderrTail(exit, 3).replace(/\n/g, ' | ')}`;
+    const lost = route.jump?.lost();
+    return lost ? `; the jump host's connection: ${lost.message}` : '';
+}
+
 ;// CONCATENATED MODULE: ./src/connection/ssh.ts
 // One SSH connection for a whole run: connect with a verified host key, run commands with a
 // deadline, open tunnels to addresses on the host's Docker networks.
 
 
 
-
 const DEFAULT_COMMAND_TIMEOUT_MS = 120_000;
-const KEEPALIVE_INTERVAL_MS = 10_000;
 class RemoteHost {
     ssh;
     settings;
     hostKey;
+    route;
+    tries;
     /** Remote commands and channels opened so far: what a no-op redeploy costs. */
     roundTrips = 0;
     lost;
-    constructor(ssh, settings, hostKey) {
+    constructor(ssh, settings, hostKey, route, 
+    /** How many tries the connection took (1: the first got through). */
+    tries) {
         this.ssh = ssh;
         this.settings = settings;
         this.hostKey = hostKey;
+        this.route = route;
+        this.tries = tries;
         ssh.connection?.on('error', (e) => {
             this.lost = e;
         });
@@ -40252,34 +40843,13 @@ class RemoteHost {
             this.lost ??= new Error('connection closed');
         });
     }
-    static async connect(settings) {
-        const ssh = new NodeSSH();
-        let decision;
-        try {
-            await ssh.connect({
-                host: settings.host,
-                port: settings.port,
-                username: settings.username,
-                privateKey: settings.privateKey,
-                passphrase: settings.passphrase,
-                readyTimeout: settings.connectTimeoutMs,
-                keepaliveInterval: KEEPALIVE_INTERVAL_MS,
-                keepaliveCountMax: 3,
-                hostVerifier: (key) => {
-                    decision = decideHostKey(settings.hostKey, settings.host, settings.port, key);
-                    return decision.accepted;
-                },
-            });
-        }
-        catch (e) {
-            ssh.dispose();
-            throw connectError(e, settings, decision);
-        }
-        if (!decision) {
-            ssh.dispose();
-            throw new DeployError('The SSH server completed a handshake without showing a host key; refusing to go on.');
-        }
-        return new RemoteHost(ssh, settings, decision);
+    /**
+     * Connects as the settings say (directly, through a jump host or over a proxy command), the
+     * host key checked; transient failures are tried again within connect-timeout, each in `log`.
+     */
+    static async connect(settings, log) {
+        const reached = await reach(settings, log);
+        return new RemoteHost(reached.ssh, settings, reached.hostKey, reached.route, reached.tries);
     }
     /** Runs a command; resolves with its exit code (never throws for a non-zero one). */
     async exec(command, options = {}) {
@@ -40309,12 +40879,12 @@ class RemoteHost {
                 // No exit status: the command died with the session. Was it the connection?
                 await new Promise((r) => setTimeout(r, 100));
                 if (this.lost || !this.ssh.isConnected())
-                    throw lostError(this.settings, this.lost ?? new Error('connection closed'));
+                    throw lostError(this.settings, this.route, this.lost ?? new Error('connection closed'));
             }
             return { stdout: result.stdout, stderr: result.stderr, code: result.code };
         }
         catch (e) {
-            throw this.lost ? lostError(this.settings, this.lost) : e;
+            throw this.lost ? lostError(this.settings, this.route, this.lost) : e;
         }
         finally {
             clearTimeout(timer);
@@ -40373,7 +40943,7 @@ class RemoteHost {
         this.roundTrips++;
         const conn = this.ssh.connection;
         if (!conn)
-            throw lostError(this.settings, this.lost ?? new Error('not connected'));
+            throw lostError(this.settings, this.route, this.lost ?? new Error('not connected'));
         let timer;
         try {
             return await Promise.race([
@@ -40409,7 +40979,7 @@ class RemoteHost {
         }
         catch (e) {
             if (this.lost)
-                throw lostError(this.settings, this.lost);
+                throw lostError(this.settings, this.route, this.lost);
             if (e instanceof DeployError)
                 throw e;
             throw new DeployError(`Could not open a tunnel to ${address}:${port} on the host: ${e.message}`, 'the sshd on the host must allow TCP forwarding (AllowTcpForwarding yes, the default).');
@@ -40423,16 +40993,25 @@ class RemoteHost {
     }
     close() {
         this.ssh.dispose();
+        this.route.close();
+    }
+    /** How the Connect step tells the way the connection went (empty when direct). */
+    get routeDetail() {
+        return routeDetail(this.settings, this.route);
+    }
+    /** Warnings about the way (a jump host let in without a pin). */
+    get routeWarnings() {
+        return routeWarnings(this.settings, this.route);
     }
     assertAlive() {
         if (this.lost)
-            throw lostError(this.settings, this.lost);
+            throw lostError(this.settings, this.route, this.lost);
     }
     /** Throws the "connection lost" error if the connection went away (e.g. after a command died without an exit code). */
     assertConnected() {
         this.assertAlive();
         if (!this.ssh.isConnected())
-            throw lostError(this.settings, new Error('connection closed'));
+            throw lostError(this.settings, this.route, new Error('connection closed'));
     }
 }
 /** A script's failure, run or held: the step's own explanation, or what failed, the exit code and the last lines. */
@@ -40444,48 +41023,8 @@ function ssh_firstLine(command) {
     const line = command.trim().split('\n')[0] ?? '';
     return line.length > 100 ? `${line.slice(0, 100)}…` : line;
 }
-function lostError(s, e) {
-    return new ConnectionLostError(`The SSH connection to ${s.host}:${s.port} was lost (${e.message}).`, 'rerun the deploy; it picks up where this one stopped. If it keeps happening, check the network and the host load.');
-}
-/**
- * The key refused by the SSH client as it read it, before any socket was opened: an input error.
- * The client's own words are not repeated: some quote the key's bytes (`Unsupported OpenSSH key
- * magic: …`, `… private key type: …`, ssh2 lib/protocol/keyParser.js).
- */
-function keyProblem(msg, s) {
-    if (/passphrase/i.test(msg) || /Encrypted private/i.test(msg)) {
-        return s.passphrase
-            ? new InputError('ssh-key-passphrase: it does not decrypt the ssh-key (a wrong passphrase for this key)', 'set ssh-key-passphrase to the passphrase of this key (or use a key without one).')
-            : new InputError('ssh-key-passphrase: empty, but the ssh-key is encrypted with a passphrase', 'pass the passphrase as ssh-key-passphrase (from a secret).');
-    }
-    if (!/Cannot parse privateKey|Unsupported key format|privateKey/i.test(msg))
-        return undefined;
-    return new InputError('ssh-key: the private key cannot be read: it is damaged or cut short, or of a kind this SSH client does not read', 'pass the whole private key file, including the -----BEGIN and -----END lines (an OpenSSH key, e.g. from ssh-keygen -t ed25519).');
-}
-function connectError(e, s, decision) {
-    const where = `${s.host}:${s.port}`;
-    if (decision && !decision.accepted)
-        return new DeployError(decision.reason ?? `Host key of ${where} refused`);
-    const msg = e.message ?? String(e);
-    const key = keyProblem(msg, s);
-    if (key)
-        return key;
-    if (e.level === 'client-authentication' || /authentication methods failed/i.test(msg)) {
-        return new DeployError(`Authentication refused: ${where} did not accept the key for user "${s.username}".`, `add the matching public key to ~${s.username}/.ssh/authorized_keys on the host, and check the username (ec2-user on Amazon Linux, ubuntu on Ubuntu).`);
-    }
-    if (e.code === 'ECONNREFUSED') {
-        return new HostUnreachableError(`Connection refused by ${where}: nothing listens for SSH on port ${s.port}.`, 'check the host and port, and that sshd is running on the host.');
-    }
-    if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') {
-        return new HostUnreachableError(`The host name "${s.host}" does not resolve.`, 'check the host input.');
-    }
-    if (e.code === 'ETIMEDOUT' ||
-        e.code === 'EHOSTUNREACH' ||
-        e.code === 'ENETUNREACH' ||
-        /timed out|No response/i.test(msg)) {
-        return new HostUnreachableError(`Host unreachable: no SSH answer from ${where} within ${Math.round(s.connectTimeoutMs / 1000)}s (${msg}).`, `check that the host is running, its address, and that its firewall / security group allows port ${s.port} from this runner.`);
-    }
-    return new DeployError(`Could not connect to ${where}: ${msg}`);
+function lostError(s, route, e) {
+    return new ConnectionLostError(`The SSH connection to ${s.host}:${s.port} was lost (${e.message}${routeLoss(route)}).`, 'rerun the deploy; it picks up where this one stopped. If it keeps happening, check the network and the host load.');
 }
 
 ;// CONCATENATED MODULE: ./src/host/lock.ts
@@ -40626,13 +41165,16 @@ function connectStep(run) {
     const { connection } = run.settings;
     // The step's name stays short (the terminal's columns); where it connects is its detail.
     return run.steps.run('Connect', async () => {
-        const remote = await RemoteHost.connect(connection);
+        const remote = await RemoteHost.connect(connection, run.log);
+        for (const w of remote.routeWarnings)
+            warn(run, w);
         const warning = unverifiedHostKeyWarning(connection.host, connection.port, remote.hostKey);
         if (warning)
             warn(run, warning);
+        const tries = remote.tries > 1 ? `, on try ${remote.tries}` : '';
         return {
             value: remote,
-            detail: `${connection.username}@${connection.host}:${connection.port}, ${hostKeyDetail(remote.hostKey)}`,
+            detail: `${connection.username}@${connection.host}:${connection.port}${remote.routeDetail}, ${hostKeyDetail(remote.hostKey)}${tries}`,
         };
     });
 }
@@ -41277,7 +41819,7 @@ async function ensureSwap(remote, facts, wantBytes, activeKb) {
         : { changed: false, detail: `${mib} MiB active` };
 }
 
-;// CONCATENATED MODULE: ./node_modules/@lezer/common/dist/index.js
+;// CONCATENATED MODULE: ../main/node_modules/@lezer/common/dist/index.js
 /**
 The default maximum length of a `TreeBuffer` node.
 */
@@ -43540,7 +44082,7 @@ function enterFragments(mounts, ranges) {
 
 
 
-;// CONCATENATED MODULE: ./node_modules/@lezer/lr/dist/index.js
+;// CONCATENATED MODULE: ../main/node_modules/@lezer/lr/dist/index.js
 
 
 /**
@@ -45431,7 +45973,7 @@ function getSpecializer(spec) {
 
 
 
-;// CONCATENATED MODULE: ./node_modules/@grafana/lezer-logql/index.es.js
+;// CONCATENATED MODULE: ../main/node_modules/@grafana/lezer-logql/index.es.js
 
 
 // This file was generated by lezer-generator. You probably shouldn't edit it.
@@ -45681,7 +46223,7 @@ const Json = 1,
 
 
 
-;// CONCATENATED MODULE: ./node_modules/@lezer/highlight/dist/index.js
+;// CONCATENATED MODULE: ../main/node_modules/@lezer/highlight/dist/index.js
 
 
 let nextTagID = 0;
@@ -46610,7 +47152,7 @@ const classHighlighter = tagHighlighter([
 
 
 
-;// CONCATENATED MODULE: ./node_modules/@prometheus-io/lezer-promql/dist/index.es.js
+;// CONCATENATED MODULE: ../main/node_modules/@prometheus-io/lezer-promql/dist/index.es.js
 
 
 
@@ -47974,7 +48516,7 @@ function lastLine(e) {
 
 // EXTERNAL MODULE: external "crypto"
 var external_crypto_ = __nccwpck_require__(6982);
-;// CONCATENATED MODULE: ./node_modules/bcryptjs/index.js
+;// CONCATENATED MODULE: ../main/node_modules/bcryptjs/index.js
 /*
  Copyright (c) 2012 Nevins Bartolomeo <nevins.bartolomeo@gmail.com>
  Copyright (c) 2012 Shane Girish <shaneGirish@gmail.com>
@@ -50821,6 +51363,7 @@ function hostSettings(settings, entry, central, receiverCert) {
             port: entry.port ?? settings.connection.port,
             username: entry.user ?? settings.connection.username,
             hostKey: hostKeyOf(entry, settings.connection.hostKey),
+            jump: jumpOf(settings.connection, entry),
         },
         stack: { ...settings.stack, stacks: [...new Set(settings.stack.stacks.map(forRole))] },
         agents: {
@@ -50837,6 +51380,19 @@ function hostSettings(settings, entry, central, receiverCert) {
             centralHost: entry.role === 'agent' ? central?.name : undefined,
         },
     };
+}
+/**
+ * A host's jump host: its line's jump= (logged in to and pinned as proxy-jump's inputs say),
+ * none for jump=none, else proxy-jump's.
+ */
+function jumpOf(c, entry) {
+    if (entry.jump === 'none')
+        return undefined;
+    if (!entry.jump)
+        return c.jump;
+    // Settings made by hand may lack the access: the jump host's key is then unpinned, and refused.
+    const access = c.jumpAccess ?? { privateKey: c.privateKey, passphrase: c.passphrase, hostKey: { kind: 'unpinned' } };
+    return { host: entry.jump.host, port: entry.jump.port ?? 22, username: entry.jump.user ?? c.username, ...access };
 }
 /** Runs tasks with at most `limit` at once, each result in its place. */
 async function withLimit(limit, tasks) {
