@@ -64,7 +64,7 @@ describe('proxy-jump', () => {
       readSettings({ ...base, 'proxy-jump': 'b', ...over }).connection.jump?.hostKey;
     expect(pin({ 'proxy-jump-fingerprint': JUMP_FP })).toEqual({ kind: 'fingerprints', fingerprints: [JUMP_FP] });
     const line = 'b ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl';
-    expect(pin({ 'known-hosts': line })).toEqual({ kind: 'known-hosts', knownHosts: line });
+    expect(pin({ 'known-hosts': line, 'host-fingerprint': '' })).toEqual({ kind: 'known-hosts', knownHosts: line });
     expect(pin({})).toEqual({ kind: 'unpinned' });
     expect(pin({ 'insecure-skip-host-key-check': 'true', 'host-fingerprint': '' })).toEqual({ kind: 'insecure-skip' });
     expect(problemsOf({ ...base, 'proxy-jump': 'b', 'proxy-jump-fingerprint': 'MD5:aa' })[0]).toMatch(
@@ -107,15 +107,15 @@ describe('proxy-command', () => {
 
 describe('hosts: jump= per line', () => {
   const hosts = [
-    'name=central role=monitoring host=10.0.1.5 jump=admin@bastion-a:2222',
-    'name=web role=agent host=10.0.2.7 jump=none',
-    'name=api role=agent host=10.0.3.9',
+    `name=central role=monitoring host=10.0.1.5 jump=admin@bastion-a:2222 fingerprint=${FP}`,
+    `name=web role=agent host=10.0.2.7 jump=none fingerprint=SHA256:${'w'.repeat(43)}`,
+    `name=api role=agent host=10.0.3.9 fingerprint=SHA256:${'a'.repeat(43)}`,
   ].join('\n');
   const raw = {
     ...base,
     host: '',
     hosts,
-    'push-password': 'pw-123456',
+    'push-password': 'pw-1234567890abcdef',
     'proxy-jump': 'bastion-b',
     'proxy-jump-ssh-key': JUMP_KEY,
     'proxy-jump-fingerprint': JUMP_FP,
