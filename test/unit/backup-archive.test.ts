@@ -151,7 +151,7 @@ describe('a restore refuses, before any host is touched', () => {
       'secrets.tar',
       'release',
     ]);
-    expect(() => openInner(planted)).toThrow(/planted\.sh is not in the manifest[\s\S]*env is missing/);
+    expect(() => openInner(planted)).toThrow(/env is missing[\s\S]*planted\.sh is not in the manifest/);
   });
 
   it('a manifest of another format, or without Grafana or secrets, is refused', () => {
