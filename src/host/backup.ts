@@ -265,10 +265,11 @@ tar -xzf "$md_stage/archive.tar.gz" -C "$md_stage/in"
 ${checksumLines(p.parts)}
 ${moveAsideLines(p)}
 mkdir -p ${shq(layout.secretsDir)}
+# Owned by the login user whoever made the archive (as root, tar would keep the archive's owners).
+tar -xf "$md_stage/in/${PART_FILES.secrets}" --no-same-owner -C ${root}
 chmod 700 ${shq(layout.secretsDir)}
-tar -xf "$md_stage/in/${PART_FILES.secrets}" -C ${root}
 find ${shq(layout.secretsDir)} -type f -exec chmod 600 {} +
-${has('grafana') ? `tar -xpf "$md_stage/in/${PART_FILES.grafana}" -C ${shq(layout.dataDir)}\necho "@placed grafana"` : ''}
+${has('grafana') ? `tar -xpf "$md_stage/in/${PART_FILES.grafana}" --no-same-owner -C ${shq(layout.dataDir)}\necho "@placed grafana"` : ''}
 echo "@placed secrets"
 `;
 }

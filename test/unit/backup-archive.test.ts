@@ -3,68 +3,26 @@
 // say no before it touches a host: a changed byte, a wrong key, contents that do not match the
 // manifest, another Grafana major. The file is written mode 600 from its first byte.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writePrivateFile } from '../../src/engine/backup';
 import { InputError } from '../../src/errors';
 import {
-  BACKUP_FORMAT,
-  type BackupManifest,
+  type BACKUP_FORMAT,
   decryptArchive,
   encryptArchive,
   imageMajor,
   majorProblem,
   openInner,
   readTar,
-  sha256Hex,
 } from '../../src/model/backup';
+import { innerArchive, PARTS } from '../helpers/backup';
 import { privateTempDir } from '../helpers/private-tmp';
 
 const KEY = 'correct-horse-battery-staple-42';
 // Tests use a lower scrypt work factor (2^12): the format is the same, only the cost differs.
 const FAST = 12;
-
-/** An inner archive as the host makes it: the real tar, parts and a manifest that lists them. */
-function innerArchive(parts: Record<string, Buffer>, over: Partial<BackupManifest> = {}): Buffer {
-  const dir = privateTempDir('md-backup-');
-  const names = Object.keys(parts);
-  for (const [name, body] of Object.entries(parts)) writeFileSync(join(dir, name), body);
-  const manifest: BackupManifest = {
-    format: BACKUP_FORMAT,
-    createdAt: '2026-12-03T22:00:00.000Z',
-    host: 'dev-server',
-    grafana: { image: 'grafana/grafana:13.2.2', major: 13 },
-    release: '4e3056c69764',
-    parts: names.map((file) => ({
-      name: ({ 'grafana.tar': 'grafana', 'secrets.tar': 'secrets', env: 'env', release: 'release' } as const)[
-        file as 'env'
-      ],
-      file,
-      bytes: parts[file]?.length ?? 0,
-      sha256: sha256Hex(parts[file] ?? Buffer.alloc(0)),
-    })),
-    leftOut: [{ name: 'prometheus', bytes: 412 * 1024 ** 2 }],
-    ...over,
-  };
-  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
-  return execFileSync('tar', ['-czf', '-', '-C', dir, 'manifest.json', ...names]);
-}
-
-/** A tar of one directory with files, as tar -cf -C ROOT NAME makes it on the host. */
-function tarOf(name: string, files: Record<string, string>): Buffer {
-  const dir = privateTempDir('md-part-');
-  mkdirSync(join(dir, name));
-  for (const [f, text] of Object.entries(files)) writeFileSync(join(dir, name, f), text);
-  return execFileSync('tar', ['-cf', '-', '-C', dir, name]);
-}
-
-const PARTS = () => ({
-  'grafana.tar': tarOf('grafana', { 'grafana.db': 'SQLite format 3\0…' }),
-  'secrets.tar': tarOf('secrets', { grafana_secret_key: 'k'.repeat(64), grafana_admin_password: 'p'.repeat(32) }),
-  env: Buffer.from('UID=1000\nGID=1000\n'),
-  release: Buffer.from('4e3056c69764\n'),
-});
 
 describe('the archive format is age', () => {
   it('the real age CLI (Debian 1.1.x) decrypts a backup with the passphrase, and gets the inner tar.gz back', async () => {
