@@ -4,7 +4,7 @@
 // points at the password-proxy fixture in front of a real Prometheus, so its health says whether the
 // stand-in sent the password it was given.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -202,5 +202,31 @@ describe.skipIf(!prom.path && !prom.problem)('the Grafana stand-in keeps what it
       status: 400,
       body: { message: 'Dashboard title cannot be empty', status: 'empty-name' },
     });
+  });
+});
+
+describe('provisioned dashboards', () => {
+  it('are listed by search next to the ones made through the API, and shown as provisioned', async () => {
+    const root = join(work, 'provisioned');
+    const boards = join(root, 'boards');
+    mkdirSync(join(root, 'provisioning', 'dashboards'), { recursive: true });
+    mkdirSync(boards, { recursive: true });
+    writeFileSync(
+      join(root, 'provisioning', 'dashboards', 'd.yaml'),
+      `apiVersion: 1\nproviders:\n  - name: p\n    folder: Monitoring\n    options:\n      path: ${boards}\n`,
+    );
+    writeFileSync(join(boards, 'host.json'), JSON.stringify({ uid: 'host-board', title: 'Host Board', panels: [] }));
+    const g = await startLocalGrafanaStandin({
+      dataDir: join(root, 'data'),
+      provisioningDir: join(root, 'provisioning'),
+      secretKey: KEY,
+      adminPassword: ADMIN,
+    });
+    running.push(g);
+    const made = await createDashboard(g, 'Made Board');
+    expect((await searchDashboards(g, 'board')).map((d) => d.uid)).toEqual(['host-board', made.uid]);
+    const shown = await getDashboard(g, 'host-board');
+    expect(shown.body.meta).toMatchObject({ provisioned: true, folderTitle: 'Monitoring' });
+    expect((await getDashboard(g, made.uid)).body.meta).toMatchObject({ provisioned: false, folderTitle: 'General' });
   });
 });
