@@ -2,11 +2,14 @@
 // Prometheus and Loki volumes) into a private staging directory, and that put an archive's
 // parts in place. Grafana keeps SQLite: it is frozen (`docker pause`, the cgroup freezer) while
 // its data directory is copied, and thawed on every way out of the script. A frozen process and
-// a copy of the database with its journal or WAL files is what a power cut leaves behind, which
-// SQLite recovers from at the next open (sqlite.org/atomiccommit.html, "hot journal" rollback;
-// sqlite.org/howtocorrupt.html: a copy is only unsafe while a transaction is being written,
-// which the freeze rules out for the length of the copy).
-
+// a copy of the database with its journal or WAL files taken at one instant is what a power cut
+// leaves behind, which SQLite recovers from at the next open: it rolls back a hot journal or
+// replays a WAL found beside the database (sqlite.org/atomiccommit.html, "4.5
+// Deleting The Hot Journal"). What corrupts a copy is taking it while a transaction is being
+// written, so that it holds old and new pages, or without its hot journal
+// (sqlite.org/howtocorrupt.html, "Backup or restore while a transaction is active", "1.3 Deleting
+// a hot journal"): the freeze stops the writer for the length of the copy, and the journal goes
+// with the database in the same tar. test/unit/backup-sqlite.test.ts shows it with the real SQLite.
 import { shq } from '../connection/shell.js';
 import type { RemoteHost } from '../connection/ssh.js';
 import { DeployError } from '../errors.js';

@@ -4,8 +4,9 @@
 // its directory copied with tar as the backup's host script copies it, and continued. Each copy,
 // opened as Grafana would open it, must pass PRAGMA integrity_check and hold only whole
 // transactions: SQLite rolls back a hot journal (or replays a WAL) found beside a database, as
-// after a power cut (sqlite.org/atomiccommit.html, sections 4 and 5; sqlite.org/howtocorrupt.html,
-// section 1.2: a copy is unsafe only while a transaction is being written, which the stop rules out).
+// after a power cut (sqlite.org/atomiccommit.html, "4.5 Deleting The Hot Journal";
+// sqlite.org/howtocorrupt.html, "Backup or restore while a transaction is active": a copy is
+// unsafe only while a transaction is being written, which the stop rules out).
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
