@@ -189,9 +189,11 @@ export interface RestoreTarget {
 export function restoreStateScript(layout: RemoteLayout): string {
   const g = shq(`${layout.dataDir}/grafana`);
   const sec = shq(layout.secretsDir);
-  return `if [ -d ${g} ]; then ls -A ${g} | head -n 5 | sed 's/^/@grafana-data /'; fi
+  // A subshell: this runs inside the lock holder's script, which must go on after it.
+  return `(
+if [ -d ${g} ]; then ls -A ${g} | head -n 5 | sed 's/^/@grafana-data /'; fi
 if [ -d ${sec} ]; then for f in ${sec}/* ${sec}/.[!.]*; do [ -f "$f" ] && echo "@secret \${f##*/} $(sha256sum < "$f" | cut -d' ' -f1)"; done; fi
-exit 0`;
+) || :`;
 }
 
 export function parseRestoreTarget(out: string): RestoreTarget {

@@ -124,9 +124,13 @@ describe('backup and restore (dist/ on the sandbox host)', () => {
     expect(sh(`ls -A ${root} | grep -c '^.backup-' || true`)).toBe('0');
     const bytes = readFileSync(made.archive, 'latin1');
     expect(bytes.startsWith('age-encryption.org/v1\n-> scrypt ')).toBe(true);
+    // (::add-mask:: lines tell the runner what to hide; they are not shown.)
+    const shown = backup.stdout.split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n');
+    expect(backup.stdout).toContain(`::add-mask::${BACKUP_KEY}`);
     for (const secret of [made.adminPassword, key.trim(), BACKUP_KEY]) {
       expect(bytes).not.toContain(secret);
-      expect(backup.stdout).not.toContain(secret);
+      expect(shown).not.toContain(secret);
+      expect(backup.summary).not.toContain(secret);
     }
     // Grafana was unpaused: it answers.
     expect(await canLogIn(g, made.adminPassword)).toBe(true);

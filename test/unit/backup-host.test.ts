@@ -19,7 +19,15 @@ import {
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { invocation } from '../../src/connection/shell';
-import { parseSnapshot, placeScript, snapshotScript, streamScript } from '../../src/host/backup';
+import {
+  parseRestoreTarget,
+  parseSnapshot,
+  placeScript,
+  restoreStateScript,
+  snapshotScript,
+  streamScript,
+} from '../../src/host/backup';
+import { lockScript } from '../../src/host/lock';
 import { openInner, sha256Hex } from '../../src/model/backup';
 import { type RemoteLayout, remoteLayout } from '../../src/model/layout';
 import { innerArchive, PARTS } from '../helpers/backup';
@@ -232,5 +240,28 @@ describe('the restore script', () => {
     expect(r.stderr).toMatch(/secrets is a symbolic link/);
     expect(list(h.layout.root)).toBe(before);
     expect(readdirSync(elsewhere)).toEqual([]);
+  });
+});
+
+describe("the restore's look at the host, under the deploy lock", () => {
+  it('runs inside the lock script and lets it go on holding the lock; names what Grafana data and secrets are there', () => {
+    const h = host();
+    const out = execFileSync('sh', ['-c', lockScript('deploy-abc', 'me', 5, restoreStateScript(h.layout))], {
+      env: { ...h.env, HOME: h.layout.root.replace(/\/monitoring$/, '') },
+      input: '',
+      encoding: 'utf8',
+    });
+    expect(out).toMatch(/^LOCKED\n[\s\S]*@@lock-script-end\n$/);
+    const target = parseRestoreTarget(out);
+    expect([...target.grafanaData].sort()).toEqual(['grafana.db', 'grafana.db-journal']);
+    expect(target.secretKeySha).toBe(sha256Hex(Buffer.from('K'.repeat(64))));
+    // A fresh host: nothing there, and the lock still held to the end.
+    execFileSync('rm', ['-rf', h.layout.root]);
+    const fresh = execFileSync('sh', ['-c', lockScript('deploy-abc', 'me', 5, restoreStateScript(h.layout))], {
+      env: { ...h.env, HOME: h.layout.root.replace(/\/monitoring$/, '') },
+      input: '',
+      encoding: 'utf8',
+    });
+    expect(fresh).toBe('LOCKED\n@@lock-script-end\n');
   });
 });
