@@ -9,10 +9,12 @@
 // Grafana here is the sandbox's STAND-IN (test/sandbox/images/grafana/): it keeps what its API is
 // given in a database file under its data directory, the data sources' passwords encrypted with
 // GF_SECURITY_SECRET_KEY, as Grafana keeps them in its database (see the README).
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type BackupManifest, decryptArchive, openInner } from '../../src/model/backup';
 import { deployWithAction, sandboxInputs, sh } from '../helpers/deploy';
 import { runCli } from '../helpers/dist';
 import {
@@ -125,7 +127,10 @@ describe('backup and restore (dist/ on the sandbox host)', () => {
     const bytes = readFileSync(made.archive, 'latin1');
     expect(bytes.startsWith('age-encryption.org/v1\n-> scrypt ')).toBe(true);
     // (::add-mask:: lines tell the runner what to hide; they are not shown.)
-    const shown = backup.stdout.split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n');
+    const shown = backup.stdout
+      .split('\n')
+      .filter((l) => !l.startsWith('::add-mask::'))
+      .join('\n');
     expect(backup.stdout).toContain(`::add-mask::${BACKUP_KEY}`);
     for (const secret of [made.adminPassword, key.trim(), BACKUP_KEY]) {
       expect(bytes).not.toContain(secret);
@@ -165,6 +170,38 @@ describe('backup and restore (dist/ on the sandbox host)', () => {
     // The password reached the proxy: it was decrypted with the restored secret key.
     expect(proxy.seen.accepted).toBeGreaterThan(accepted);
   }, 900_000);
+
+  it('backup-include: the Prometheus and Loki volumes go in too, each paused only while it is read (CLI backup PATH)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'md-include-'));
+    const path = join(dir, 'with-history.age');
+    const r = await runCli(['backup', ...cliFlags(), '--backup-include', 'prometheus,loki', '--json', path], {
+      ...keyEnv(s),
+      MONITORING_DEPLOY_BACKUP_KEY: BACKUP_KEY,
+    });
+    expect(r.stderr).not.toMatch(/error:/);
+    expect(r.code).toBe(0);
+    const json = JSON.parse(r.stdout) as { path: string; pausedMs: Record<string, number>; manifest: BackupManifest };
+    expect(json.path).toBe(path);
+    expect(Object.keys(json.pausedMs).sort()).toEqual(['grafana', 'loki', 'prometheus']);
+    console.log(`measured: paused ${JSON.stringify(json.pausedMs)} ms, archive ${statSync(path).size} bytes`);
+    expect(json.manifest.parts.map((p) => p.name).sort()).toEqual([
+      'env',
+      'grafana',
+      'loki',
+      'prometheus',
+      'release',
+      'secrets',
+    ]);
+    expect(json.manifest.leftOut).toEqual([]);
+    // The volumes as the containers see them: Prometheus' TSDB and Loki's directories.
+    const opened = openInner(await decryptArchive(readFileSync(path), BACKUP_KEY));
+    const list = (file: string) =>
+      execFileSync('tar', ['-tzf', '-'], { input: opened.files.get(file) ?? Buffer.alloc(0), encoding: 'utf8' });
+    expect(list('prometheus.tar.gz')).toMatch(/^\.\/wal\//m);
+    expect(list('loki.tar.gz')).toMatch(/^\.\/(chunks|tsdb-shipper-active|compactor|wal)\b/m);
+    // Every container runs again.
+    expect(sh('docker ps --filter status=paused -q | wc -l')).toBe('0');
+  }, 300_000);
 
   it('a changed byte, a wrong key, another Grafana major: refused before the host is touched', async () => {
     expect(made.archive).not.toBe('');
