@@ -63,42 +63,26 @@ describe('backup and restore inputs', () => {
       'backup-key: restore needs it (from a secret): the passphrase the archive is opened with, at least 16 characters',
       'restore-from: restore needs the archive to put on the host (a file a backup wrote)',
     ]);
-    expect(
-      problemsOf({ ...base, command: 'restore', 'backup-key': BACKUP_KEY, 'restore-from': join(dir, 'nope') }),
-    ).toEqual([`restore-from: cannot read "${join(dir, 'nope')}" (no such file)`]);
-    expect(problemsOf({ ...base, command: 'restore', 'backup-key': BACKUP_KEY, 'restore-from': dir })[0]).toMatch(
-      /is not a file/,
+    const restoreWith = (more: Record<string, string>) => ({
+      ...base,
+      command: 'restore',
+      'backup-key': BACKUP_KEY,
+      ...more,
+    });
+    expect(problemsOf(restoreWith({ 'restore-from': join(dir, 'nope') }))).toEqual([
+      `restore-from: cannot read "${join(dir, 'nope')}" (no such file)`,
+    ]);
+    expect(problemsOf(restoreWith({ 'restore-from': dir }))[0]).toMatch(/is not a file/);
+    expect(problemsOf(restoreWith({ 'restore-from': archive, 'restore-overwrite': 'yes please' }))[0]).toMatch(
+      /^restore-overwrite:/,
     );
-    expect(
-      problemsOf({
-        ...base,
-        command: 'restore',
-        'backup-key': BACKUP_KEY,
-        'restore-from': archive,
-        'restore-overwrite': 'yes please',
-      })[0],
-    ).toMatch(/^restore-overwrite:/);
-    expect(
-      readSettings({
-        ...base,
-        command: 'restore',
-        'backup-key': BACKUP_KEY,
-        'restore-from': archive,
-        'restore-overwrite': 'true',
-      }).backup,
-    ).toMatchObject({
+    expect(readSettings(restoreWith({ 'restore-from': archive, 'restore-overwrite': 'true' })).backup).toMatchObject({
       restoreFrom: archive,
       overwrite: true,
     });
-    expect(
-      problemsOf({
-        ...base,
-        command: 'restore',
-        'backup-key': BACKUP_KEY,
-        'restore-from': archive,
-        hosts: 'name=a role=monitoring host=h',
-      }),
-    ).toContain('hosts: restore works on one host; give host (run one restore per host)');
+    expect(problemsOf(restoreWith({ 'restore-from': archive, hosts: 'name=a role=monitoring host=h' }))).toContain(
+      'hosts: restore works on one host; give host (run one restore per host)',
+    );
   });
 
   it('backup-key is a secret: masked and redacted', () => {
