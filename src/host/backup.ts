@@ -81,6 +81,9 @@ umask 077
 md_stage=
 ${freezeFunctions(docker)}
 ${volumeFunctions(docker)}
+# Under the deploy lock no other backup runs: a stage still here was left by a run cut off (it
+# holds copies of the secrets), and goes.
+for md_old in ${root}/${STAGE_PREFIX}??????; do if [ -d "$md_old" ] && [ ! -L "$md_old" ]; then rm -rf -- "$md_old"; echo "@removed-stale $md_old"; fi; done
 md_stage=$(mktemp -d ${root}/${STAGE_TEMPLATE})
 mkdir "$md_stage/parts"
 md_grafana=$(${findContainer(docker, 'grafana')})

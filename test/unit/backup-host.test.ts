@@ -146,6 +146,20 @@ describe('the backup script', () => {
     expect(openInner(stream.stdout).manifest.release).toBe('4e3056c69764');
   });
 
+  it('removes a stage a cut-off run left (it holds copies of the secrets), and only that', () => {
+    const h = host();
+    const stale = join(h.layout.root, '.backup-AbC123');
+    mkdirSync(join(stale, 'parts'), { recursive: true });
+    writeFileSync(join(stale, 'parts', 'secrets.tar'), 'old copy');
+    const mine = join(h.layout.root, '.backup-notes1');
+    writeFileSync(mine, 'not a stage');
+    const r = sh(h, snapshotScript(h.layout, 'docker', []));
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`@removed-stale ${stale}\n`);
+    expect(existsSync(stale)).toBe(false);
+    expect(readFileSync(mine, 'utf8')).toBe('not a stage');
+  });
+
   it('a copy that fails still unpauses Grafana, and removes the stage', () => {
     const h = host();
     writeFileSync(join(h.state, 'fail-tar'), '');
