@@ -152,6 +152,14 @@ describe('backup and restore (dist/ on the sandbox host)', () => {
     expect(restored.stdout).toMatch(/Open archive: ok .* backup of 127\.0\.0\.1 taken/);
     expect(restored.stdout).toMatch(/Restore: changed .* Grafana's data and \d secret file\(s\)/);
     expect(restored.stdout).toMatch(/Health gate: ok/);
+    const restoredLog = restored.stdout
+      .split('\n')
+      .filter((l) => !l.startsWith('::add-mask::'))
+      .join('\n');
+    for (const secret of [made.adminPassword, key.trim(), BACKUP_KEY]) {
+      expect(restoredLog).not.toContain(secret);
+      expect(restored.summary).not.toContain(secret);
+    }
     expect(readFileSync(`${root}/secrets/grafana_secret_key`, 'utf8')).toBe(key);
     expect(
       sh(
