@@ -269,7 +269,7 @@ describe('backup and restore (dist/ on the sandbox host)', () => {
     const aside = /moved aside: (\S+\/data\/grafana\.before-restore-\d{8}T\d{6}Z)/.exec(overwrite.stdout)?.[1] ?? '';
     expect(aside).not.toBe('');
     // What was there is kept, with the dashboard made after the restore; Grafana has the archive's state.
-    expect(sh(`grep -c md-after-restore ${aside}/grafana-standin.db.json`)).toBe('1');
+    expect(Number(sh(`grep -c md-after-restore ${aside}/grafana-standin.db.json`))).toBeGreaterThan(0);
     const back = sandboxGrafana(made.adminPassword);
     expect((await getDashboard(back, 'md-after-restore')).status).toBe(404);
     expect((await getDashboard(back, DASHBOARD_UID)).status).toBe(200);
