@@ -12,12 +12,15 @@ import type { Log, StepRecord } from '../base/log.js';
 import { DeployError, InputError } from '../errors.js';
 import {
   dropStageScript,
+  parseFullVolumes,
   parseRestoreTarget,
   placeArchive,
   restoreStateScript,
   type Snapshot,
   streamScript,
   takeSnapshot,
+  type VolumesBack,
+  volumesStateScript,
 } from '../host/backup.js';
 import { dockerCommand } from '../host/docker.js';
 import {
@@ -28,13 +31,15 @@ import {
   imageMajor,
   majorProblem,
   type OpenedArchive,
+  type OptionalPart,
   openInner,
   PART_FILES,
   type PartName,
   readTar,
   sha256Hex,
+  VOLUME_PARTS,
 } from '../model/backup.js';
-import { remoteLayout, SECRET_FILES } from '../model/layout.js';
+import { PROJECT_NAMES, remoteLayout, SECRET_FILES } from '../model/layout.js';
 import type { Settings } from '../settings/settings.js';
 import { planStack } from '../stack/plan.js';
 import { imageOf, runningServices } from './budget.js';
@@ -240,7 +245,8 @@ export async function restoreHost(settings: Settings, log: Log, options: Restore
           return { value: o, detail: archiveDetail(o.manifest) };
         });
       },
-      stateScript: (h) => restoreStateScript(h.layout),
+      stateScript: (h) =>
+        `${restoreStateScript(h.layout)}\n${volumesStateScript(dockerCommand(h.facts), volumesBack(h, opened as OpenedArchive, [], ''))}`,
       run: async (h, output) => {
         moved = await putInPlace(h, output, opened as OpenedArchive, options.now ?? new Date());
       },
@@ -273,41 +279,80 @@ export function conflicts(
   return { grafana: target.grafanaData.length > 0, secrets };
 }
 
+/**
+ * The volumes the deploy's stack mounts for the archive's Prometheus and Loki parts (named
+ * volumes of the monitoring project), read through the stack's disk-guard image.
+ */
+export function volumesBack(
+  h: Deploying,
+  opened: OpenedArchive,
+  full: readonly OptionalPart[],
+  at: string,
+): VolumesBack {
+  const services = runningServices(h.rendered);
+  const helperService = services.find((x) => x.name === 'disk-guard');
+  const each = opened.manifest.parts.flatMap((p) => {
+    if (p.name !== 'prometheus' && p.name !== 'loki') return [];
+    const { service, mount } = VOLUME_PARTS[p.name];
+    const m = services.find((x) => x.name === service)?.mounts.find((x) => x.named && x.target === mount);
+    if (!m || !helperService)
+      throw new DeployError(
+        `The archive holds ${TITLES[p.name]}, but this deploy's stack has no named volume for ${service} at ${mount}${helperService ? '' : ' (or no disk-guard service to write it with)'}; nothing was changed.`,
+        'restore with the bundled stack, or take the backup without backup-include.',
+      );
+    const part: OptionalPart = p.name;
+    return [
+      {
+        part,
+        volume: `${PROJECT_NAMES.monitoring}_${m.source}`,
+        key: m.source,
+        service,
+        moveAside: full.includes(part),
+      },
+    ];
+  });
+  return { helper: helperService ? imageOf(h.settings)(helperService) : '', stamp: at, each };
+}
+
 async function putInPlace(h: Deploying, output: string, opened: OpenedArchive, now: Date): Promise<string[]> {
   const target = parseRestoreTarget(output);
   const found = conflicts(target, archiveSecrets(opened));
-  const differs = found.grafana || found.secrets.length > 0;
-  if (differs && !h.settings.backup.overwrite) throw refusal(h, target.grafanaData, found.secrets);
+  const full = parseFullVolumes(output);
+  const differs = found.grafana || found.secrets.length > 0 || full.length > 0;
+  if (differs && !h.settings.backup.overwrite) throw refusal(h, target.grafanaData, found.secrets, full);
   const placed = await h.steps.run('Restore', async () => {
     const p = await placeArchive(
       h.remote,
       {
         dirs: dirsWanted(h),
         docker: dockerCommand(h.facts),
-        parts: opened.manifest.parts.filter((x) => x.name === 'grafana' || x.name === 'secrets'),
+        parts: opened.manifest.parts,
         moveAside: differs
           ? { grafana: found.grafana, secrets: found.secrets.length > 0, stamp: stamp(now) }
           : undefined,
+        volumes: volumesBack(h, opened, full, stamp(now)),
       },
       opened.inner,
     );
     const aside = p.moved.length ? `; moved aside: ${p.moved.join(', ')}` : '';
+    const volumes = p.placed.filter((x) => x === 'prometheus' || x === 'loki');
     return {
       value: p,
       changed: true,
-      detail: `Grafana's data and ${Object.keys(archiveSecrets(opened)).length} secret file(s) from the backup of ${opened.manifest.createdAt}${p.stoppedGrafana ? '; Grafana stopped first' : ''}${aside}`,
+      detail: `Grafana's data, ${Object.keys(archiveSecrets(opened)).length} secret file(s)${volumes.length ? ` and the ${volumes.join(' and ')} volume(s)` : ''} from the backup of ${opened.manifest.createdAt}${p.stoppedGrafana ? '; Grafana stopped first' : ''}${aside}`,
     };
   });
-  const notRestored = opened.manifest.parts.filter((p) => p.name === 'prometheus' || p.name === 'loki');
-  for (const p of notRestored)
-    h.log.warn(
-      `the archive holds ${TITLES[p.name]} (${formatSize(p.bytes)}), which restore does not put back yet; extract ${p.file} into the ${p.name} volume by hand (age -d, then tar).`,
-    );
   return [...placed.moved];
 }
 
-function refusal(h: Deploying, grafanaData: readonly string[], secrets: readonly string[]): DeployError {
+function refusal(
+  h: Deploying,
+  grafanaData: readonly string[],
+  secrets: readonly string[],
+  volumes: readonly OptionalPart[],
+): DeployError {
   const what = [
+    ...volumes.map((v) => `the ${v} volume holds data (${TITLES[v]})`),
     grafanaData.length ? `${h.layout.dataDir}/grafana holds ${grafanaData.join(', ')}` : '',
     ...secrets.map((s) =>
       s === 'grafana_secret_key'
@@ -317,6 +362,6 @@ function refusal(h: Deploying, grafanaData: readonly string[], secrets: readonly
   ].filter(Boolean);
   return new DeployError(
     `The host already holds other Grafana state; nothing was changed:\n  - ${what.join('\n  - ')}`,
-    'set restore-overwrite: true to stop Grafana and move these aside (never deleted) before the restore, or restore onto a fresh host.',
+    'set restore-overwrite: true to stop Grafana (and Prometheus or Loki) and move these aside (never deleted) before the restore, or restore onto a fresh host.',
   );
 }

@@ -220,6 +220,73 @@ export interface Placement {
   readonly parts: readonly { readonly name: PartName; readonly file: string; readonly sha256: string }[];
   /** Move the data and secrets there aside (named with this stamp) rather than refusing. */
   readonly moveAside?: { readonly grafana: boolean; readonly secrets: boolean; readonly stamp: string };
+  /** Volumes to fill from the archive's Prometheus and Loki parts, before the stacks start. */
+  readonly volumes?: VolumesBack;
+}
+
+/** A Prometheus or Loki part going back into the volume the deploy's stack mounts for it. */
+export interface VolumeBack {
+  readonly part: OptionalPart;
+  /** Docker's name of the volume (project_volume) and the compose file's key for it. */
+  readonly volume: string;
+  readonly key: string;
+  readonly service: string;
+  /** The volume holds data now: copied to a volume of its own first (restore-overwrite). */
+  readonly moveAside: boolean;
+}
+
+export interface VolumesBack {
+  /** An image of the stack with sh, tar, cp and rm (disk-guard's busybox) to read and write volumes with. */
+  readonly helper: string;
+  readonly stamp: string;
+  readonly each: readonly VolumeBack[];
+}
+
+/** Prints `@volume-full PART` for each volume that exists and holds anything. */
+export function volumesStateScript(docker: string, v: VolumesBack): string {
+  return v.each
+    .map(
+      (b) =>
+        `( ${docker} volume inspect ${shq(b.volume)} >/dev/null 2>&1 && [ -n "$(${docker} run --rm --network none -v ${shq(`${b.volume}:/d:ro`)} ${shq(v.helper)} ls -A /d | head -n 1)" ] && echo "@volume-full ${b.part}" ) || :`,
+    )
+    .join('\n');
+}
+
+export const parseFullVolumes = (out: string): OptionalPart[] =>
+  out
+    .split('\n')
+    .filter((l) => l.startsWith('@volume-full '))
+    .map((l) => l.slice(13) as OptionalPart);
+
+/**
+ * Each volume filled from its part: its service stopped if it runs, what it held copied to a new
+ * volume VOLUME-before-restore-STAMP (with restore-overwrite), the volume made with Compose's
+ * labels when missing (so that Compose takes it as its own), then the part extracted as root
+ * inside a container of the helper image, owners kept (Prometheus and Loki run as their own users).
+ */
+function volumeLines(p: Placement): string {
+  const v = p.volumes;
+  if (!v?.each.length) return '';
+  const d = p.docker;
+  const run = `${d} run --rm --network none`;
+  return v.each
+    .map((b) => {
+      const vol = shq(b.volume);
+      const aside = shq(`${b.volume}-before-restore-${v.stamp}`);
+      return [
+        `md_c=$(${findContainer(d, b.service)})`,
+        `if [ -n "$md_c" ]; then ${d} stop "$md_c" >/dev/null; echo "@stopped ${b.service}"; fi`,
+        b.moveAside
+          ? `${d} volume create ${aside} >/dev/null; ${run} -v ${shq(`${b.volume}:/src:ro`)} -v ${shq(`${b.volume}-before-restore-${v.stamp}:/dst`)} ${shq(v.helper)} cp -a /src/. /dst/; ${run} -v ${shq(`${b.volume}:/d`)} ${shq(v.helper)} sh -c 'rm -rf /d/* /d/.[!.]* /d/..?*'; echo "@moved volume ${aside.slice(1, -1)}"`
+          : '',
+        `${d} volume inspect ${vol} >/dev/null 2>&1 || ${d} volume create --label com.docker.compose.project=${PROJECT_NAMES.monitoring} --label com.docker.compose.volume=${shq(b.key)} ${vol} >/dev/null`,
+        `${run} -i -v ${shq(`${b.volume}:/dst`)} ${shq(v.helper)} tar -xzf - -C /dst < "$md_stage/in/${PART_FILES[b.part]}"`,
+        `echo "@placed ${b.part}"`,
+      ]
+        .filter(Boolean)
+        .join('\n');
+    })
+    .join('\n');
 }
 
 function checksumLines(parts: Placement['parts']): string {
@@ -279,12 +346,15 @@ chmod 700 ${shq(layout.secretsDir)}
 find ${shq(layout.secretsDir)} -type f -exec chmod 600 {} +
 ${has('grafana') ? `tar -xpf "$md_stage/in/${PART_FILES.grafana}" --no-same-owner -C ${shq(layout.dataDir)}\necho "@placed grafana"` : ''}
 echo "@placed secrets"
+${volumeLines(p)}
 `;
 }
 
 export interface Placed {
   readonly moved: readonly string[];
   readonly stoppedGrafana: boolean;
+  /** The parts put back (grafana, secrets, prometheus, loki). */
+  readonly placed: readonly string[];
 }
 
 export async function placeArchive(remote: RemoteHost, p: Placement, inner: Buffer): Promise<Placed> {
@@ -301,12 +371,11 @@ export async function placeArchive(remote: RemoteHost, p: Placement, inner: Buff
           )
         : undefined),
   });
-  const text = out.toString('utf8');
+  const lines = out.toString('utf8').split('\n');
+  const tagged = (tag: string) => lines.filter((l) => l.startsWith(tag)).map((l) => l.slice(tag.length));
   return {
-    moved: text
-      .split('\n')
-      .filter((l) => l.startsWith('@moved '))
-      .map((l) => l.slice(7)),
-    stoppedGrafana: text.includes('@stopped grafana'),
+    moved: [...tagged('@moved volume '), ...tagged('@moved ').filter((m) => !m.startsWith('volume '))],
+    stoppedGrafana: lines.includes('@stopped grafana'),
+    placed: tagged('@placed '),
   };
 }

@@ -25,7 +25,7 @@ import {
   getDashboard,
   sandboxGrafana,
 } from '../helpers/grafana-api';
-import { startSandboxPasswordProxy } from '../helpers/password-proxy';
+import { sandboxPrometheus, startSandboxPasswordProxy } from '../helpers/password-proxy';
 import { connectionFlags, keyEnv, loadSandbox, type Sandbox } from '../helpers/sandbox';
 
 const BACKUP_KEY = 'e2e-backup-key-5b1d7c9a2f';
@@ -37,7 +37,7 @@ let s: Sandbox;
 let proxy: Awaited<ReturnType<typeof startSandboxPasswordProxy>>;
 let root = '';
 /** What the first test leaves for the refusals: the archive and the admin password in it. */
-const made = { archive: '', adminPassword: '', datasourceUid: '' };
+const made = { archive: '', adminPassword: '', datasourceUid: '', withHistory: '', historyAt: '' };
 
 beforeAll(async () => {
   s = loadSandbox();
@@ -201,6 +201,8 @@ describe('backup and restore (dist/ on the sandbox host)', () => {
       'secrets',
     ]);
     expect(json.manifest.leftOut).toEqual([]);
+    made.withHistory = path;
+    made.historyAt = json.manifest.createdAt;
     // The volumes as the containers see them: Prometheus' TSDB and Loki's directories.
     const opened = openInner(await decryptArchive(readFileSync(path), BACKUP_KEY));
     const list = (file: string) =>
@@ -274,5 +276,35 @@ describe('backup and restore (dist/ on the sandbox host)', () => {
     expect((await getDashboard(back, 'md-after-restore')).status).toBe(404);
     expect((await getDashboard(back, DASHBOARD_UID)).status).toBe(200);
     expect((await datasourceHealth(back, made.datasourceUid)).body.status).toBe('OK');
+  }, 600_000);
+
+  it('onto a fresh host, a backup with backup-include brings the metrics and logs history back', async () => {
+    expect(made.withHistory).not.toBe('');
+    freshHost();
+    const r = await runCli(['restore', ...cliFlags(), made.withHistory], {
+      ...keyEnv(s),
+      MONITORING_DEPLOY_BACKUP_KEY: BACKUP_KEY,
+    });
+    expect(r.stderr).not.toMatch(/error:/);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/Restore: changed .* and the prometheus and loki volume\(s\)/);
+    // Samples from before the backup: a Prometheus started after the restore has them only from
+    // the restored TSDB (its WAL, replayed at start).
+    const before = Date.parse(made.historyAt) / 1000 - 1;
+    const prometheus = await sandboxPrometheus();
+    const answer = (await (await fetch(`${prometheus}/api/v1/query?query=up&time=${before}`)).json()) as {
+      data: { result: unknown[] };
+    };
+    expect(answer.data.result.length).toBeGreaterThan(0);
+    // Loki's volume holds what the archive had (its directories), as Loki's own user.
+    const loki = sh('docker exec disk-guard sh -c "ls -A /loki; stat -c %u /loki/chunks"');
+    expect(loki).toMatch(/chunks/);
+    expect(loki.split('\n').at(-1)).toBe('10001');
+    // Made with Compose's labels, so Compose takes them as its own (it warns of, and `down -v` skips, others).
+    expect(
+      sh(
+        'docker volume inspect -f \'{{index .Labels "com.docker.compose.project"}}\' md-monitoring_prometheus-data md-monitoring_loki-data',
+      ),
+    ).toBe('md-monitoring\nmd-monitoring');
   }, 600_000);
 });

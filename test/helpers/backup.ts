@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BACKUP_FORMAT, type BackupManifest, sha256Hex } from '../../src/model/backup';
+import { BACKUP_FORMAT, type BackupManifest, PART_FILES, type PartName, sha256Hex } from '../../src/model/backup';
 import { privateTempDir } from './private-tmp';
 
 /** An inner archive as the host makes it: the real tar, parts and a manifest that lists them. */
@@ -18,9 +18,7 @@ export function innerArchive(parts: Record<string, Buffer>, over: Partial<Backup
     grafana: { image: 'grafana/grafana:13.2.2', major: 13 },
     release: '4e3056c69764',
     parts: names.map((file) => ({
-      name: ({ 'grafana.tar': 'grafana', 'secrets.tar': 'secrets', env: 'env', release: 'release' } as const)[
-        file as 'env'
-      ],
+      name: (Object.keys(PART_FILES) as PartName[]).find((n) => PART_FILES[n] === file) as PartName,
       file,
       bytes: parts[file]?.length ?? 0,
       sha256: sha256Hex(parts[file] ?? Buffer.alloc(0)),

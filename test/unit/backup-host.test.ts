@@ -43,6 +43,8 @@ case "$1" in
   pause) echo "pause $2" >> "$log"; touch "$FAKE_STATE/paused"; exit 0 ;;
   unpause) echo "unpause $2" >> "$log"; rm -f "$FAKE_STATE/paused"; exit 0 ;;
   stop) echo "stop $2" >> "$log"; exit 0 ;;
+  volume) echo "$*" >> "$log"; [ "$2" = inspect ] && { [ -f "$FAKE_STATE/has-volume-$3" ]; exit $?; }; exit 0 ;;
+  run) echo "$*" >> "$log"; case " $* " in *" -i "*) cat > "$FAKE_STATE/stdin-$(ls "$FAKE_STATE" | grep -c '^stdin-')" ;; esac; exit 0 ;;
 esac
 echo "fake docker: $*" >&2; exit 1
 `;
@@ -277,5 +279,72 @@ describe("the restore's look at the host, under the deploy lock", () => {
       encoding: 'utf8',
     });
     expect(fresh).toBe('LOCKED\n@@lock-script-end\n');
+  });
+});
+
+describe("the restore script's volumes (backup-include)", () => {
+  const withHistory = () =>
+    innerArchive({
+      ...PARTS(),
+      'prometheus.tar.gz': Buffer.from('prometheus tsdb'),
+      'loki.tar.gz': Buffer.from('loki chunks'),
+    });
+  const volumes = (moveAside: boolean) => ({
+    helper: 'sandbox/busybox:1.35.0-debian',
+    stamp: STAMP,
+    each: [
+      {
+        part: 'prometheus' as const,
+        volume: 'md-monitoring_prometheus-data',
+        key: 'prometheus-data',
+        service: 'prometheus',
+        moveAside,
+      },
+      { part: 'loki' as const, volume: 'md-monitoring_loki-data', key: 'loki-data', service: 'loki', moveAside },
+    ],
+  });
+  const partsOf = (inner: Buffer) => openInner(inner).manifest.parts;
+
+  it('on a fresh host: each volume made with Compose labels, then its part extracted into it', () => {
+    const h = host();
+    const inner = withHistory();
+    const r = sh(h, placement(h, inner, { parts: partsOf(inner), volumes: volumes(false) }), inner);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(log(h).filter((l) => !l.startsWith('volume inspect'))).toEqual([
+      'volume create --label com.docker.compose.project=md-monitoring --label com.docker.compose.volume=prometheus-data md-monitoring_prometheus-data',
+      'run --rm --network none -i -v md-monitoring_prometheus-data:/dst sandbox/busybox:1.35.0-debian tar -xzf - -C /dst',
+      'volume create --label com.docker.compose.project=md-monitoring --label com.docker.compose.volume=loki-data md-monitoring_loki-data',
+      'run --rm --network none -i -v md-monitoring_loki-data:/dst sandbox/busybox:1.35.0-debian tar -xzf - -C /dst',
+    ]);
+    expect(readFileSync(join(h.state, 'stdin-0'), 'utf8')).toBe('prometheus tsdb');
+    expect(readFileSync(join(h.state, 'stdin-1'), 'utf8')).toBe('loki chunks');
+    expect(r.out).toMatch(/@placed prometheus\n@placed loki\n/);
+  });
+
+  it('with restore-overwrite: the service stopped, what the volume held copied to a volume of its own, then emptied and filled', () => {
+    const h = host();
+    writeFileSync(join(h.state, 'has-prometheus'), '');
+    writeFileSync(join(h.state, 'has-volume-md-monitoring_prometheus-data'), '');
+    const inner = withHistory();
+    const v = volumes(false);
+    const r = sh(
+      h,
+      placement(h, inner, {
+        parts: partsOf(inner),
+        volumes: { ...v, each: [{ ...(v.each[0] as (typeof v.each)[0]), moveAside: true }] },
+      }),
+      inner,
+    );
+    expect(r.code).toBe(0);
+    const aside = `md-monitoring_prometheus-data-before-restore-${STAMP}`;
+    expect(log(h).filter((l) => !l.startsWith('volume inspect'))).toEqual([
+      'stop c-prometheus',
+      `volume create ${aside}`,
+      `run --rm --network none -v md-monitoring_prometheus-data:/src:ro -v ${aside}:/dst sandbox/busybox:1.35.0-debian cp -a /src/. /dst/`,
+      'run --rm --network none -v md-monitoring_prometheus-data:/d sandbox/busybox:1.35.0-debian sh -c rm -rf /d/* /d/.[!.]* /d/..?*',
+      'run --rm --network none -i -v md-monitoring_prometheus-data:/dst sandbox/busybox:1.35.0-debian tar -xzf - -C /dst',
+    ]);
+    expect(r.out).toContain(`@moved volume ${aside}\n`);
   });
 });
