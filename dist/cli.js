@@ -35748,10 +35748,9 @@ function readSettings(raw, options = {}) {
         lockTimeoutMs: attempt(() => parseDuration(value('lock-timeout'), 'lock-timeout', LOCK_TIMEOUT), 600_000),
         secrets: secretValues(raw),
     };
-    if (needsConnection &&
-        !missing.includes('ssh-key') &&
-        !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(connection.privateKey))
-        r.problems.push('ssh-key: this is not a private key (expected a -----BEGIN … PRIVATE KEY----- block; pass the private key, not the .pub file)');
+    const keyProblem = privateKeyProblem(connection.privateKey, 'ssh-key');
+    if (needsConnection && !missing.includes('ssh-key') && keyProblem)
+        r.problems.push(keyProblem);
     r.problems.push(...crossPinnedHostsProblems(settings.hosts, connection.hostKey));
     r.problems.push(...receiverPortProblems(settings, !!raw['receiver-port']?.trim()));
     r.problems.push(...agentProblems(settings, needsConnection), ...routeProblems(settings));
@@ -35974,15 +35973,24 @@ function succeeds(fn) {
         return false;
     }
 }
+/** A list of SHA256 host key fingerprints, as `ssh-keygen -lf` prints them. */
+function parseFingerprints(text, input) {
+    const fingerprints = parseList(text);
+    const bad = fingerprints.find((fp) => !FINGERPRINT.test(fp));
+    if (bad)
+        throw new Error(`${input}: ${shown(bad)} is not a SHA256 fingerprint (expected SHA256: and 43 base64 characters, as \`ssh-keygen -lf\` prints)`);
+    return fingerprints;
+}
+/** Why a key input is not a private key (a .pub file, or other text), else undefined. */
+function privateKeyProblem(key, input) {
+    if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key))
+        return undefined;
+    return `${input}: this is not a private key (expected a -----BEGIN … PRIVATE KEY----- block; pass the private key, not the .pub file)`;
+}
 function hostKeyPolicy(value) {
-    const fingerprints = parseList(value('host-fingerprint'));
+    const fingerprints = parseFingerprints(value('host-fingerprint'), 'host-fingerprint');
     const knownHosts = value('known-hosts').trim();
     const skip = parseBoolean(value('insecure-skip-host-key-check'), 'insecure-skip-host-key-check');
-    for (const fp of fingerprints) {
-        if (!FINGERPRINT.test(fp)) {
-            throw new Error(`host-fingerprint: ${shown(fp)} is not a SHA256 fingerprint (expected SHA256: and 43 base64 characters, as \`ssh-keygen -lf\` prints)`);
-        }
-    }
     const bad = knownHostsProblems(knownHosts);
     if (bad.length)
         throw new SettingsError(bad);
@@ -36102,8 +36110,9 @@ function readRoute({ raw, value, optional, attempt, problems }, username) {
     if (proxyCommand && jumpSpec)
         problems.push('proxy-command and proxy-jump: give one of them (a jump host, or a command that carries the connection)');
     const givenKey = value('proxy-jump-ssh-key');
-    if (givenKey.trim() && !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(givenKey))
-        problems.push('proxy-jump-ssh-key: this is not a private key (expected a -----BEGIN … PRIVATE KEY----- block)');
+    const keyProblem = givenKey.trim() ? privateKeyProblem(givenKey, 'proxy-jump-ssh-key') : undefined;
+    if (keyProblem)
+        problems.push(keyProblem);
     const jumpAccess = {
         privateKey: normalizeKey(givenKey.trim() ? givenKey : value('ssh-key')),
         passphrase: (givenKey.trim() ? raw['proxy-jump-ssh-key-passphrase'] : raw['ssh-key-passphrase']) || undefined,
@@ -36119,10 +36128,7 @@ function readRoute({ raw, value, optional, attempt, problems }, username) {
 }
 /** A jump host's pin: proxy-jump-fingerprint, else the known-hosts input (its lines name each host). */
 function jumpHostKeyPolicy(value) {
-    const fingerprints = parseList(value('proxy-jump-fingerprint'));
-    for (const fp of fingerprints)
-        if (!FINGERPRINT.test(fp))
-            throw new Error(`proxy-jump-fingerprint: ${shown(fp)} is not a SHA256 fingerprint (expected SHA256: and 43 base64 characters, as \`ssh-keygen -lf\` prints)`);
+    const fingerprints = parseFingerprints(value('proxy-jump-fingerprint'), 'proxy-jump-fingerprint');
     if (fingerprints.length)
         return { kind: 'fingerprints', fingerprints };
     // known-hosts is read (and its bad lines reported) for the host already.
@@ -39510,8 +39516,12 @@ function transientCause(e, tcpUp) {
     if (/Connection lost before handshake|No response from server/i.test(message))
         return 'closed before the SSH banner (sshd starting, or at its MaxStartups)';
     if (e.reason === CHANNEL_CONNECT_FAILED || e.reason === CHANNEL_RESOURCE_SHORTAGE)
-        return `the jump host could not connect onward (${message.replace(/^\(SSH\) Channel open failure: /, '')})`;
+        return `the jump host could not connect onward (${channelFailureWords(message)})`;
     return undefined;
+}
+/** What a jump host said when it would not open a channel, without ssh2's prefix. */
+function channelFailureWords(message) {
+    return message.replace(/^\(SSH\) Channel open failure: /, '');
 }
 const FIRST_PAUSE_MS = 500;
 const LONGEST_PAUSE_MS = 5_000;
@@ -39637,8 +39647,8 @@ function unreachableError(e, end) {
         return new HostUnreachableError(`Connection refused by ${at}: nothing listens for SSH on port ${end.port}.`, `check the ${end.side.hostInput} and port, and that sshd is running there.`);
     if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN')
         return new HostUnreachableError(`The host name "${end.host}"${end.side.what ? ` of the ${end.side.what.trim()}` : ''} does not resolve.`, `check the ${end.side.hostInput} input.`);
-    if (typeof e.code === 'string' &&
-        ['ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EPIPE', 'EHOSTDOWN'].includes(e.code))
+    // The other socket failures that pass (refused and name lookup are told apart above).
+    if (typeof e.code === 'string' && Object.hasOwn(TRANSIENT_CODES, e.code))
         return unansweredError(end, msg);
     if (/timed out|No response|Connection lost before handshake/i.test(msg))
         return unansweredError(end, msg);
@@ -40625,7 +40635,7 @@ async function forwardTo(ssh, jump, host, port, endsAt) {
 const CHANNEL_PROHIBITED = 1;
 function forwardFailure(e, jump, host, port) {
     const bastion = `jump host ${jump.host}:${jump.port}`;
-    const said = (e.message ?? '').replace(/^\(SSH\) Channel open failure: /, '');
+    const said = channelFailureWords(e.message ?? '');
     if (e.reason === CHANNEL_PROHIBITED)
         return new FailedTry(new DeployError(`The ${bastion} refused to open a connection to ${host}:${port} (${said}).`, 'its sshd must allow TCP forwarding for this user (AllowTcpForwarding yes, the default; no PermitOpen that leaves the host out).'));
     const transient = e.code === 'ETIMEDOUT' ? 'the jump host got no answer from the host in time' : transientCause(e, true);

@@ -2,7 +2,7 @@
 // input fixes it; and whether trying again may help (see tries.ts).
 import { DeployError, HostUnreachableError, InputError } from '../errors.js';
 import { HOST_PIN, type HostKeyDecision, JUMP_PIN, type PinNames } from './host-key.js';
-import { FailedTry, type RawFailure, transientCause } from './tries.js';
+import { FailedTry, type RawFailure, TRANSIENT_CODES, transientCause } from './tries.js';
 
 /** Which end a message is about, and the inputs that set it. */
 export interface Side extends PinNames {
@@ -113,11 +113,8 @@ function unreachableError(e: RawFailure, end: Endpoint): HostUnreachableError | 
       `The host name "${end.host}"${end.side.what ? ` of the ${end.side.what.trim()}` : ''} does not resolve.`,
       `check the ${end.side.hostInput} input.`,
     );
-  if (
-    typeof e.code === 'string' &&
-    ['ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EPIPE', 'EHOSTDOWN'].includes(e.code)
-  )
-    return unansweredError(end, msg);
+  // The other socket failures that pass (refused and name lookup are told apart above).
+  if (typeof e.code === 'string' && Object.hasOwn(TRANSIENT_CODES, e.code)) return unansweredError(end, msg);
   if (/timed out|No response|Connection lost before handshake/i.test(msg)) return unansweredError(end, msg);
   return undefined;
 }

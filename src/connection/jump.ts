@@ -9,7 +9,7 @@ import type { JumpHost } from '../settings/settings.js';
 import { failedTry, JUMP_SIDE } from './connect-errors.js';
 import { handshake } from './handshake.js';
 import { type HostKeyDecision, JUMP_PIN } from './host-key.js';
-import { FailedTry, type RawFailure, transientCause } from './tries.js';
+import { channelFailureWords, FailedTry, type RawFailure, transientCause } from './tries.js';
 
 /** The bastion's connection and the channel through it to the host. */
 export interface JumpRoute {
@@ -75,7 +75,7 @@ const CHANNEL_PROHIBITED = 1;
 
 function forwardFailure(e: RawFailure, jump: JumpHost, host: string, port: number): FailedTry {
   const bastion = `jump host ${jump.host}:${jump.port}`;
-  const said = (e.message ?? '').replace(/^\(SSH\) Channel open failure: /, '');
+  const said = channelFailureWords(e.message ?? '');
   if (e.reason === CHANNEL_PROHIBITED)
     return new FailedTry(
       new DeployError(

@@ -28,7 +28,7 @@ export interface RawFailure {
 }
 
 // Socket codes of failures that pass: nothing listening yet, no route yet, a reset.
-const TRANSIENT_CODES: Readonly<Record<string, string>> = {
+export const TRANSIENT_CODES: Readonly<Record<string, string>> = {
   ECONNREFUSED: 'connection refused',
   ETIMEDOUT: 'connection timed out',
   ECONNRESET: 'connection reset',
@@ -57,8 +57,13 @@ export function transientCause(e: RawFailure, tcpUp: boolean): string | undefine
   if (/Connection lost before handshake|No response from server/i.test(message))
     return 'closed before the SSH banner (sshd starting, or at its MaxStartups)';
   if (e.reason === CHANNEL_CONNECT_FAILED || e.reason === CHANNEL_RESOURCE_SHORTAGE)
-    return `the jump host could not connect onward (${message.replace(/^\(SSH\) Channel open failure: /, '')})`;
+    return `the jump host could not connect onward (${channelFailureWords(message)})`;
   return undefined;
+}
+
+/** What a jump host said when it would not open a channel, without ssh2's prefix. */
+export function channelFailureWords(message: string): string {
+  return message.replace(/^\(SSH\) Channel open failure: /, '');
 }
 
 const FIRST_PAUSE_MS = 500;

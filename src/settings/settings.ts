@@ -326,14 +326,8 @@ export function readSettings(raw: RawInputs, options: ReadOptions = {}): Setting
     backup: readBackup(r, command),
     secrets: secretValues(raw),
   };
-  if (
-    needsConnection &&
-    !missing.includes('ssh-key') &&
-    !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(connection.privateKey)
-  )
-    r.problems.push(
-      'ssh-key: this is not a private key (expected a -----BEGIN … PRIVATE KEY----- block; pass the private key, not the .pub file)',
-    );
+  const keyProblem = privateKeyProblem(connection.privateKey, 'ssh-key');
+  if (needsConnection && !missing.includes('ssh-key') && keyProblem) r.problems.push(keyProblem);
   r.problems.push(...crossPinnedHostsProblems(settings.hosts, connection.hostKey));
   r.problems.push(...receiverPortProblems(settings, !!raw['receiver-port']?.trim()));
   r.problems.push(...agentProblems(settings, needsConnection), ...routeProblems(settings));
@@ -625,17 +619,27 @@ function succeeds(fn: () => unknown): boolean {
   }
 }
 
+/** A list of SHA256 host key fingerprints, as `ssh-keygen -lf` prints them. */
+function parseFingerprints(text: string, input: string): string[] {
+  const fingerprints = parseList(text);
+  const bad = fingerprints.find((fp) => !FINGERPRINT.test(fp));
+  if (bad)
+    throw new Error(
+      `${input}: ${shown(bad)} is not a SHA256 fingerprint (expected SHA256: and 43 base64 characters, as \`ssh-keygen -lf\` prints)`,
+    );
+  return fingerprints;
+}
+
+/** Why a key input is not a private key (a .pub file, or other text), else undefined. */
+function privateKeyProblem(key: string, input: string): string | undefined {
+  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key)) return undefined;
+  return `${input}: this is not a private key (expected a -----BEGIN … PRIVATE KEY----- block; pass the private key, not the .pub file)`;
+}
+
 function hostKeyPolicy(value: (name: string) => string): HostKeyPolicy {
-  const fingerprints = parseList(value('host-fingerprint'));
+  const fingerprints = parseFingerprints(value('host-fingerprint'), 'host-fingerprint');
   const knownHosts = value('known-hosts').trim();
   const skip = parseBoolean(value('insecure-skip-host-key-check'), 'insecure-skip-host-key-check');
-  for (const fp of fingerprints) {
-    if (!FINGERPRINT.test(fp)) {
-      throw new Error(
-        `host-fingerprint: ${shown(fp)} is not a SHA256 fingerprint (expected SHA256: and 43 base64 characters, as \`ssh-keygen -lf\` prints)`,
-      );
-    }
-  }
   const bad = knownHostsProblems(knownHosts);
   if (bad.length) throw new SettingsError(bad);
   if (fingerprints.length && knownHosts)
@@ -764,8 +768,8 @@ function readRoute(
       'proxy-command and proxy-jump: give one of them (a jump host, or a command that carries the connection)',
     );
   const givenKey = value('proxy-jump-ssh-key');
-  if (givenKey.trim() && !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(givenKey))
-    problems.push('proxy-jump-ssh-key: this is not a private key (expected a -----BEGIN … PRIVATE KEY----- block)');
+  const keyProblem = givenKey.trim() ? privateKeyProblem(givenKey, 'proxy-jump-ssh-key') : undefined;
+  if (keyProblem) problems.push(keyProblem);
   const jumpAccess: JumpAccess = {
     privateKey: normalizeKey(givenKey.trim() ? givenKey : value('ssh-key')),
     passphrase: (givenKey.trim() ? raw['proxy-jump-ssh-key-passphrase'] : raw['ssh-key-passphrase']) || undefined,
@@ -782,12 +786,7 @@ function readRoute(
 
 /** A jump host's pin: proxy-jump-fingerprint, else the known-hosts input (its lines name each host). */
 function jumpHostKeyPolicy(value: (name: string) => string): HostKeyPolicy {
-  const fingerprints = parseList(value('proxy-jump-fingerprint'));
-  for (const fp of fingerprints)
-    if (!FINGERPRINT.test(fp))
-      throw new Error(
-        `proxy-jump-fingerprint: ${shown(fp)} is not a SHA256 fingerprint (expected SHA256: and 43 base64 characters, as \`ssh-keygen -lf\` prints)`,
-      );
+  const fingerprints = parseFingerprints(value('proxy-jump-fingerprint'), 'proxy-jump-fingerprint');
   if (fingerprints.length) return { kind: 'fingerprints', fingerprints };
   // known-hosts is read (and its bad lines reported) for the host already.
   const knownHosts = value('known-hosts').trim();

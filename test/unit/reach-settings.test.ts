@@ -49,7 +49,7 @@ describe('proxy-jump', () => {
     const shared = readSettings({ ...base, 'ssh-key-passphrase': 'host-pass', 'proxy-jump': 'b' });
     expect(shared.connection.jump).toMatchObject({ privateKey: `${KEY}\n`, passphrase: 'host-pass' });
     expect(problemsOf({ ...base, 'proxy-jump': 'b', 'proxy-jump-ssh-key': 'ssh-ed25519 AAAA… me@laptop' })).toEqual([
-      'proxy-jump-ssh-key: this is not a private key (expected a -----BEGIN … PRIVATE KEY----- block)',
+      'proxy-jump-ssh-key: this is not a private key (expected a -----BEGIN … PRIVATE KEY----- block; pass the private key, not the .pub file)',
     ]);
   });
 
