@@ -1,8 +1,10 @@
 // The action: read inputs, run a deploy or a check, notify if asked, and turn any error into
 // core.setFailed in one place.
 
+import { tmpdir } from 'node:os';
 import * as core from '@actions/core';
 import { type Log, redactedJson, redactingLog, redactor, withoutWorkflowCommands } from '../base/log.js';
+import { backupHost, restoreHost } from '../engine/backup.js';
 import { checkFailure, checkOutcome, failureProblems, runCheck } from '../engine/check.js';
 import { DeployFailure, deploy } from '../engine/deploy.js';
 import { deployFleet } from '../engine/fleet.js';
@@ -40,9 +42,11 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     const finished =
       settings.command === 'check'
         ? await checkRun(settings, log, report)
-        : settings.hosts.length
-          ? await fleetRun(settings, log, report)
-          : await deployRun(settings, log, report);
+        : settings.command === 'backup'
+          ? await backupRun(settings, log, report, env)
+          : settings.hosts.length
+            ? await fleetRun(settings, log, report)
+            : await deployRun(settings, log, report);
     report.output('problems', finished.problems);
     const notified = await notify(settings, finished, log, {
       stateDir: env.MONITORING_DEPLOY_STATE_DIR,
@@ -76,10 +80,28 @@ export function actionLog(secrets: readonly string[]): Log {
   );
 }
 
+/** A backup: the archive written under $RUNNER_TEMP unless backup-path says where. */
+async function backupRun(
+  settings: Settings,
+  log: Log,
+  { summary, output }: Report,
+  env: NodeJS.ProcessEnv,
+): Promise<Finished> {
+  const result = await backupHost(settings, log, { defaultDir: env.RUNNER_TEMP || tmpdir() });
+  output('backup-path', result.path);
+  output('backup-bytes', String(result.bytes));
+  await summary(
+    `${summaryMarkdown({ title: `Backup of ${settings.hostName}`, ok: true, steps: result.steps, targets: [] })}\n${result.sentence}\n`,
+  );
+  log.info(`✓ ${result.sentence}`);
+  return { ok: true, problems: [], what: 'deploy', healthyDetail: result.sentence };
+}
+
 async function deployRun(settings: Settings, log: Log, { summary, output }: Report): Promise<Finished> {
-  const title = `Deploy to ${settings.hostName}`;
+  const restoring = settings.command === 'restore';
+  const title = `${restoring ? 'Restore and deploy' : 'Deploy'} to ${settings.hostName}`;
   try {
-    const result = await deploy(settings, log);
+    const result = restoring ? await restoreHost(settings, log) : await deploy(settings, log);
     output('changed', String(result.changed));
     output('restarted', result.restarted.join(','));
     output('release', result.release);
@@ -87,7 +109,7 @@ async function deployRun(settings: Settings, log: Log, { summary, output }: Repo
     output('grafana-url', result.grafanaUrl);
     await summary(
       summaryMarkdown({
-        title: `Deployed to ${settings.hostName}`,
+        title: `${restoring ? 'Restored and deployed' : 'Deployed'} to ${settings.hostName}`,
         ok: true,
         ...result,
         dataPath: dataPathRows(result.gate),

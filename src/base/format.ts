@@ -21,3 +21,16 @@ export function firstLine(text: string, max: number): string {
   const line = text.split(/\r\n|\r|\n/).find((l) => l.trim()) ?? '';
   return oneLine(line, max);
 }
+
+/** A size as people read it: 412 KiB, 1.3 MiB, 2.1 GiB. */
+export function formatSize(bytes: number): string {
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  if (bytes < 1024) return `${bytes} B`;
+  let v = bytes / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
+}

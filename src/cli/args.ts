@@ -54,7 +54,11 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): C
   }
   if (problems.length) throw new SettingsError(problems);
   const [command, ...rest] = positionals;
-  if (command === 'deploy' || command === 'check') raw.command = command;
+  if (command === 'deploy' || command === 'check' || command === 'backup' || command === 'restore')
+    raw.command = command;
+  // backup [PATH], restore ARCHIVE: the one argument is the input of that name, unless given as a flag.
+  const positional = { backup: 'backup-path', restore: 'restore-from' }[command as 'backup' | 'restore'];
+  if (positional && rest[0] !== undefined && raw[positional] === undefined) raw[positional] = rest[0];
   return {
     command,
     raw,

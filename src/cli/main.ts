@@ -5,6 +5,7 @@ import { consoleLog, redactor } from '../base/log.js';
 import { DeployError, InputError } from '../errors.js';
 import { SettingsError, secretValues } from '../settings/settings.js';
 import { CLI_INPUTS, type CliArgs, EXIT, parseCliArgs } from './args.js';
+import { backupCommand, restoreCommand } from './backup.js';
 import { checkCommand, deployCommand, rollbackCommand } from './deploy.js';
 import { execCommand, fetchCommand, preflightCommand } from './inspect.js';
 import { planOrLint } from './plan.js';
@@ -28,6 +29,16 @@ const COMMANDS: Record<string, { readonly about: string; readonly run: CommandRu
   rollback: {
     about: 'Put an earlier release back (default: the previous one) and wait until it is healthy: rollback [RELEASE]',
     run: rollbackCommand,
+  },
+  backup: {
+    about:
+      "Copy Grafana's data, the secrets the stack made, .env and the live release id into an encrypted archive (backup-key): backup [PATH]",
+    run: backupCommand,
+  },
+  restore: {
+    about:
+      'Put an archive a backup wrote on the host, then deploy as usual and wait until it is healthy: restore ARCHIVE',
+    run: restoreCommand,
   },
   check: {
     about: 'Run only the health gate against an already deployed host; it writes only its canary log lines.',

@@ -172,6 +172,46 @@ export class RemoteHost {
     };
   }
 
+  /**
+   * Runs a script as run does, but with bytes both ways: `input` goes to its stdin as it is, and
+   * its stdout comes back as bytes (an archive), not as text.
+   */
+  async exchange(script: string, options: Omit<RunOptions, 'stdin'> & { readonly input?: Buffer }): Promise<Buffer> {
+    const channel = await this.open(invocation(script, '').command);
+    const timeoutMs = options.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const chunks: Buffer[] = [];
+    let stderr = '';
+    let code: number | null = null;
+    const done = new Promise<void>((resolve, reject) => {
+      timer = setTimeout(() => {
+        channel.close();
+        reject(new DeployError(`${options.what} did not finish within ${Math.round(timeoutMs / 1000)}s.`));
+      }, timeoutMs);
+      channel.on('data', (d: Buffer) => chunks.push(d));
+      channel.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+      });
+      channel.on('exit', (c: number | null) => {
+        code = c;
+      });
+      channel.on('close', () => resolve());
+      channel.on('error', reject);
+    });
+    channel.end(options.input ?? Buffer.alloc(0));
+    try {
+      await done;
+    } catch (e) {
+      throw this.lost ? lostError(this.settings, this.route, this.lost) : e;
+    } finally {
+      clearTimeout(timer);
+    }
+    if (this.lost) throw lostError(this.settings, this.route, this.lost);
+    const stdout = Buffer.concat(chunks);
+    if (code === 0) return stdout;
+    throw scriptError({ stdout: stdout.subarray(-4096).toString('utf8'), stderr, code }, options);
+  }
+
   /** Starts a command and returns its channel once open: the command lives as long as the channel. */
   private async open(command: string, timeoutMs = 30_000): Promise<ClientChannel> {
     this.assertAlive();

@@ -58,6 +58,16 @@ export interface DeployResult {
 export interface DeployOptions {
   /** Leave the SSH connection open after a green deploy, for checks made on this host later. */
   readonly keepConnection?: boolean;
+  /**
+   * Work done under the deploy's lock before its steps (a restore): `stateScript` runs as the
+   * lock is taken, `run` gets its output; the host's state is read after it.
+   */
+  readonly prepare?: {
+    /** Steps of its own on the runner, before the deploy's first (opening an archive). */
+    readonly first?: (run: Run) => Promise<void>;
+    readonly stateScript: (h: Deploying) => string;
+    readonly run: (h: Deploying, output: string) => Promise<void>;
+  };
 }
 
 export class DeployFailure extends DeployError {
@@ -72,7 +82,7 @@ export class DeployFailure extends DeployError {
 }
 
 /** A run on a host whose files are rendered for it. */
-interface Deploying extends OnHost {
+export interface Deploying extends OnHost {
   readonly layout: RemoteLayout;
   readonly rendered: RenderedStack;
 }
@@ -92,6 +102,7 @@ interface Uploaded {
 export async function deploy(settings: Settings, log: Log, options: DeployOptions = {}): Promise<DeployResult> {
   const run = newRun(settings, log);
   try {
+    await options.prepare?.first?.(run);
     await lintStep(run);
     const remote = await connectStep(run);
     let keep = false;
@@ -104,9 +115,7 @@ export async function deploy(settings: Settings, log: Log, options: DeployOption
         facts,
         ...renderForHost(settings, facts, { composeV1: facts.compose?.command === 'docker-compose' }),
       };
-      const result = await withLock(h, h.layout.lockName, hostStateScript(h), (state) =>
-        changeHost({ ...h, state: parseHostState(state, h.layout) }),
-      );
+      const result = await lockedChange(h, options.prepare);
       if (settings.grafana.discordTestNotification) await testNotificationStep(h, result.release);
       keep = options.keepConnection === true;
       return keep ? { ...result, connection: { remote, facts } } : result;
@@ -116,6 +125,19 @@ export async function deploy(settings: Settings, log: Log, options: DeployOption
   } catch (e) {
     throw new DeployFailure(e as Error, run.steps.records, run.warnings);
   }
+}
+
+/** The host changed under its lock: prepared first when asked, then the deploy's steps. */
+function lockedChange(h: Deploying, prepare: DeployOptions['prepare']): Promise<DeployResult> {
+  if (!prepare)
+    return withLock(h, h.layout.lockName, hostStateScript(h), (state) =>
+      changeHost({ ...h, state: parseHostState(state, h.layout) }),
+    );
+  return withLock(h, h.layout.lockName, prepare.stateScript(h), async (output) => {
+    await prepare.run(h, output);
+    const state = await h.remote.run(hostStateScript(h), { what: "Reading the host's state" });
+    return changeHost({ ...h, state: parseHostState(state, h.layout) });
+  });
 }
 
 /** The deploy's word on its log agent, if it is end of life: since when, and how to switch. */

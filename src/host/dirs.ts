@@ -177,6 +177,18 @@ function safetyChecks(w: DirsWanted): string {
   ].join(' && ');
 }
 
+/**
+ * The checks of the directories script on their own, refusing (exit UNSAFE_EXIT, the finding on
+ * stderr) before a script that writes into the remote dir goes on: a restore keeps to them too.
+ */
+export function dirsSafetyScript(w: DirsWanted): string {
+  return `unsafe() { echo "$1" >&2; exit ${UNSAFE_EXIT}; }\n${safetyFunctions()}\n${safetyChecks(w)}`;
+}
+
+/** The directories script's refusal, said as the deploy says it. */
+export const unsafeExit = (code: number | null, stderr: string) =>
+  code === UNSAFE_EXIT ? unsafeDirsError([stderr.trim()]) : undefined;
+
 /** The findings the state script printed: each names the path, the danger and the fix. */
 export function parseUnsafeDirs(out: string): string[] {
   return out

@@ -2,7 +2,7 @@
 // are checked against this list by tests, so the three cannot drift apart.
 import { DEFAULT_LOG_AGENT, LOG_AGENTS } from '../base/log-agents.js';
 
-export type InputGroup = 'run' | 'connection' | 'stack' | 'agents' | 'grafana' | 'host' | 'gate' | 'notify';
+export type InputGroup = 'run' | 'connection' | 'stack' | 'agents' | 'grafana' | 'host' | 'gate' | 'notify' | 'backup';
 
 export interface InputSpec {
   readonly name: string;
@@ -21,7 +21,7 @@ export const INPUTS: readonly InputSpec[] = [
     group: 'run',
     default: 'deploy',
     description:
-      'deploy, or check: connect, run the read-only preflight and the health gate (a watchdog): it changes nothing but its own canary log lines and its note of the containers it saw.',
+      "deploy; check: connect, run the read-only preflight and the health gate (a watchdog): it changes nothing but its own canary log lines and its note of the containers it saw; backup: an encrypted archive of Grafana's data, the secrets the stack made, .env and the live release id (backup-key, backup-path); restore: put such an archive on a host (restore-from), then deploy as usual.",
   },
   // connection
   {
@@ -363,6 +363,38 @@ export const INPUTS: readonly InputSpec[] = [
     description:
       'When to post to discord-webhook-url from the runner: failure (one message per outage, one when resolved) or never. Default: failure for check, never for deploy.',
   },
+  // backup
+  {
+    name: 'backup-key',
+    group: 'backup',
+    secret: true,
+    description:
+      'Passphrase that encrypts a backup (age, scrypt) and opens it at restore: one line, at least 16 characters (e.g. `openssl rand -base64 24`). Required by backup and restore. Pass it from a secret; without it the archive cannot be opened.',
+  },
+  {
+    name: 'backup-path',
+    group: 'backup',
+    description:
+      'backup: the file the encrypted archive is written to (mode 600). Default: monitoring-backup-HOST-YYYYMMDDTHHMMSSZ.age under $RUNNER_TEMP (the CLI: the current directory).',
+  },
+  {
+    name: 'backup-include',
+    group: 'backup',
+    description:
+      "backup: volumes to add to Grafana's state, comma-separated: prometheus (the metrics history), loki (the logs history). Default: none (they can be large; the backup prints their size).",
+  },
+  {
+    name: 'restore-from',
+    group: 'backup',
+    description: 'restore: the archive a backup wrote (a file on the runner, e.g. from actions/download-artifact).',
+  },
+  {
+    name: 'restore-overwrite',
+    group: 'backup',
+    default: 'false',
+    description:
+      'restore: on a host whose Grafana data dir already holds files, or whose secrets/grafana_secret_key is another key, stop Grafana and move them aside (data/grafana.before-restore-TIME, secrets.before-restore-TIME; never deleted) instead of refusing.',
+  },
 ];
 
 export interface OutputSpec {
@@ -381,6 +413,8 @@ export const OUTPUTS: readonly OutputSpec[] = [
     name: 'problems',
     description: 'JSON array of what is wrong (empty when healthy); set by check and by a failed run.',
   },
+  { name: 'backup-path', description: 'backup: where the encrypted archive was written (mode 600).' },
+  { name: 'backup-bytes', description: 'backup: the size of the encrypted archive in bytes.' },
   {
     name: 'state-changed',
     description: 'true when the watchdog state (outage begun or resolved) changed in this run.',

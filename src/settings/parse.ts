@@ -611,3 +611,47 @@ export function parseProxyCommand(value: string, input: string): string {
     );
   return v;
 }
+
+/** A local file that exists and can be read (restore-from). */
+export function parseInputFile(value: string, input: string): string {
+  const v = value.trim();
+  if (/\p{Cc}/u.test(v)) throw new Error(`${input}: must be one line without control characters`);
+  let isFile: boolean;
+  try {
+    isFile = statSync(v).isFile();
+    accessSync(v, constants.R_OK);
+  } catch (e) {
+    throw new Error(`${input}: cannot read ${shown(v)} (${fileErrorReason(e)})`);
+  }
+  if (!isFile) throw new Error(`${input}: ${shown(v)} is not a file (give the archive a backup wrote)`);
+  return v;
+}
+
+/**
+ * A local file to write (backup-path): one line, in a directory that exists, not a directory
+ * itself. Whether it may be written is found when it is written.
+ */
+export function parseOutputFile(value: string, input: string): string {
+  const v = value.trim();
+  if (/\p{Cc}/u.test(v)) throw new Error(`${input}: must be one line without control characters`);
+  const dir = posix.dirname(v);
+  let dirOk = false;
+  try {
+    dirOk = statSync(dir).isDirectory();
+  } catch {
+    dirOk = false;
+  }
+  if (!dirOk) throw new Error(`${input}: the directory ${shown(dir)} does not exist (make it first)`);
+  if (
+    v.endsWith('/') ||
+    (() => {
+      try {
+        return statSync(v).isDirectory();
+      } catch {
+        return false;
+      }
+    })()
+  )
+    throw new Error(`${input}: ${shown(v)} is a directory; give the file's name`);
+  return v;
+}

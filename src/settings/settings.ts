@@ -17,11 +17,13 @@ import {
   parseHttpUrl,
   parseImage,
   parseImageOverrides,
+  parseInputFile,
   parseInteger,
   parseIpAddress,
   parseJumpSpec,
   parseList,
   parseLocalDir,
+  parseOutputFile,
   parsePassword,
   parsePort,
   parseProxyCommand,
@@ -159,7 +161,22 @@ export interface DiskSettings {
   readonly appLogsBudget: number;
 }
 
-export type Command = 'deploy' | 'check';
+export type Command = 'deploy' | 'check' | 'backup' | 'restore';
+
+/** The volumes a backup may add to Grafana's state (backup-include). */
+export const BACKUP_INCLUDE = ['prometheus', 'loki'] as const;
+export type BackupInclude = (typeof BACKUP_INCLUDE)[number];
+
+export interface BackupSettings {
+  /** The passphrase of the archive (backup-key); required by backup and restore. */
+  readonly key?: string;
+  /** backup: where to write the archive; undefined: the command's default place. */
+  readonly path?: string;
+  readonly include: readonly BackupInclude[];
+  /** restore: the archive to read. */
+  readonly restoreFrom?: string;
+  readonly overwrite: boolean;
+}
 export type NotifyOn = 'failure' | 'never';
 
 export interface Settings {
@@ -179,6 +196,7 @@ export interface Settings {
   readonly healthTimeoutMs: number;
   readonly rollback: boolean;
   readonly lockTimeoutMs: number;
+  readonly backup: BackupSettings;
   /** Values that must never be printed: handed to core.setSecret and the log redactor. */
   readonly secrets: readonly string[];
 }
@@ -276,7 +294,10 @@ export function readSettings(raw: RawInputs, options: ReadOptions = {}): Setting
     : [];
   if (missing.length) r.problems.push(`missing required input${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`);
   const { role, stacks } = readRoleAndStacks(r);
-  const command = attempt(() => parseChoice(value('command'), 'command', ['deploy', 'check'] as const), 'deploy');
+  const command = attempt(
+    () => parseChoice(value('command'), 'command', ['deploy', 'check', 'backup', 'restore'] as const),
+    'deploy',
+  );
   const connection = readConnection(r, needsConnection);
   const givenHostName = value('host-name').trim();
   const settings: Settings = {
@@ -302,6 +323,7 @@ export function readSettings(raw: RawInputs, options: ReadOptions = {}): Setting
     healthTimeoutMs: attempt(() => parseDuration(value('health-timeout'), 'health-timeout', HEALTH_TIMEOUT), 180_000),
     rollback: attempt(() => parseBoolean(value('rollback'), 'rollback'), true),
     lockTimeoutMs: attempt(() => parseDuration(value('lock-timeout'), 'lock-timeout', LOCK_TIMEOUT), 600_000),
+    backup: readBackup(r, command),
     secrets: secretValues(raw),
   };
   const keyProblem = privateKeyProblem(connection.privateKey, 'ssh-key');
@@ -437,6 +459,36 @@ function readGrafana({ raw, value, attempt, optionalParsed }: InputReader): Graf
       [],
     ),
   };
+}
+
+// An archive's passphrase is all that stands between a copied file and Grafana's secret key: as
+// long as push-password, which guards writes only.
+export const BACKUP_KEY_MIN = 16;
+
+/** backup-*, restore-*: what backup and restore need, and nothing asked of the other commands. */
+function readBackup(r: InputReader, command: Command): BackupSettings {
+  const { raw, value, attempt, optional } = r;
+  const key = passwordInput(r, 'backup-key', BACKUP_KEY_MIN);
+  const restoreFrom = optional('restore-from');
+  const settings: BackupSettings = {
+    key,
+    path: optional('backup-path') && attempt(() => parseOutputFile(value('backup-path').trim(), 'backup-path'), ''),
+    include: attempt(
+      () => parseList(value('backup-include')).map((p) => parseChoice(p, 'backup-include', BACKUP_INCLUDE)),
+      [],
+    ),
+    restoreFrom: restoreFrom && attempt(() => parseInputFile(restoreFrom, 'restore-from'), restoreFrom),
+    overwrite: attempt(() => parseBoolean(value('restore-overwrite'), 'restore-overwrite'), false),
+  };
+  if ((command === 'backup' || command === 'restore') && !raw['backup-key'])
+    r.problems.push(
+      `backup-key: ${command} needs it (from a secret): the passphrase the archive is ${command === 'backup' ? 'encrypted' : 'opened'} with, at least ${BACKUP_KEY_MIN} characters`,
+    );
+  if (command === 'restore' && !restoreFrom)
+    r.problems.push('restore-from: restore needs the archive to put on the host (a file a backup wrote)');
+  if ((command === 'backup' || command === 'restore') && value('hosts').trim())
+    r.problems.push(`hosts: ${command} works on one host; give host (run one ${command} per host)`);
+  return settings;
 }
 
 function readDisk({ value, attempt }: InputReader): DiskSettings {

@@ -4,7 +4,10 @@
 
 # docker-compose is Compose v1 (Python), for the Compose-v1-only host (up.sh --compose v1);
 # netcat-openbsd (nc) is the proxy command of the proxy-command tests (nc %h %p, as OpenSSH users write it).
-packages=(docker.io docker-compose openssh-server openssh-client nginx-core busybox-static sudo iproute2 curl ca-certificates util-linux netcat-openbsd)
+# age (1.1.1) decrypts a backup in the unit test that proves the archive is age's format; sqlite3 is
+# the real SQLite a frozen writer's copy is checked with (test/unit/backup-sqlite.test.ts); script
+# (bsdutils) gives age the terminal it reads a passphrase from.
+packages=(docker.io docker-compose openssh-server openssh-client nginx-core busybox-static sudo iproute2 curl ca-certificates util-linux netcat-openbsd age sqlite3 bsdutils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -45,6 +45,20 @@ describe('workflow validation', () => {
     expect(wf.jobs.check['timeout-minutes']).toBeLessThan(10);
   });
 
+  it('backup.yml: nightly, never next to a deploy, the archive uploaded from the backup-path output and kept 14 days', () => {
+    const wf = parse(readFileSync(join(root, '.github/workflows/backup.yml'), 'utf8'));
+    expect(wf.on.schedule).toEqual([{ cron: '17 3 * * *' }]);
+    expect(wf.concurrency).toEqual({ group: 'deploy-dev', 'cancel-in-progress': false });
+    const steps = wf.jobs.backup.steps as { id?: string; uses?: string; with?: Record<string, unknown> }[];
+    const backup = steps.find((s) => s.uses === './');
+    expect(backup?.with?.command).toBe('backup');
+    expect(backup?.with?.['backup-key']).toBe('${{ secrets.BACKUP_KEY }}');
+    const upload = steps.find((s) => s.uses?.startsWith('actions/upload-artifact@'));
+    expect(upload?.with?.path).toBe(`\${{ steps.${backup?.id}.outputs.backup-path }}`);
+    expect(upload?.with?.['retention-days']).toBe(14);
+    expect(steps.indexOf(upload as never)).toBeGreaterThan(steps.indexOf(backup as never));
+  });
+
   it('release.yml: the major-tag step moves vX to the commit of the newest vX.Y.Z on the remote', () => {
     const wf = parse(readFileSync(join(root, '.github/workflows/release.yml'), 'utf8'));
     expect(wf.on.push.tags).toEqual(['v[0-9]+.[0-9]+.[0-9]+']);

@@ -1,4 +1,4 @@
-// STAND-IN for Grafana 12.3 (NOT Grafana: no UI, no database engine, no alert evaluation). It answers
+// STAND-IN for Grafana 13.2 (NOT Grafana: no UI, no database engine, no alert evaluation). It answers
 // the few HTTP API calls the deploy makes, with Grafana's paths, status codes and JSON shapes, computed
 // from the provisioning files really mounted into it. Written from reading grafana/grafana's source
 // (no code copied); the behaviour each part follows:
@@ -31,7 +31,13 @@
 //     and query models; a file that does not parse stops Grafana            pkg/services/provisioning
 //   POST /apis/notifications.alerting.grafana.app/v1beta1/namespaces/default/receivers/:uid/test: see
 //     "testing a contact point" below; it really posts to the provisioned Discord URL
+//   what the API is given is kept in the database, as Grafana keeps it in its own (see "state made
+//     through the API" below): dashboards (POST /api/dashboards/db, GET /api/dashboards/uid/:uid,
+//     GET /api/search) and data sources with an encrypted password (POST /api/datasources,
+//     GET /api/datasources/uid/:uid and its health)
 // Its "database" is a JSON file, $GF_PATHS_DATA/grafana-standin.db.json (not SQLite).
+// The shapes were read in grafana/grafana's indexed source, not at the 13.2.2 tag (the repository is
+// too large to mirror here); each section names its files.
 const fs = require('node:fs');
 const http = require('node:http');
 const https = require('node:https');
@@ -43,7 +49,7 @@ const env = process.env;
 const DATA = env.GF_PATHS_DATA || '/var/lib/grafana';
 const PROVISIONING = env.GF_PATHS_PROVISIONING || '/etc/grafana/provisioning';
 const DB_FILE = path.join(DATA, 'grafana-standin.db.json');
-const VERSION = '12.3.1-standin';
+const VERSION = '13.2.2-standin';
 // Secure settings (answered "[REDACTED]") of the contact point types this project uses, and a few more.
 const SECURE = {
   discord: ['url'],
@@ -71,7 +77,9 @@ function fatal(msg) {
 }
 
 // ---- the "database" ---------------------------------------------------------------------------------
-const loadDb = () => (fs.existsSync(DB_FILE) ? JSON.parse(fs.readFileSync(DB_FILE, 'utf8')) : null);
+// A database an older stand-in made lacks the tables added since; Grafana's migrations add them too.
+const withApiTables = (db) => db && { dashboards: {}, nextDashboardId: 1, nextDatasourceId: 1, ...db };
+const loadDb = () => withApiTables(fs.existsSync(DB_FILE) ? JSON.parse(fs.readFileSync(DB_FILE, 'utf8')) : null);
 function saveDb(db) {
   // It holds the contact points' secure settings (Grafana keeps them encrypted in its database):
   // only Grafana's user reads it.
@@ -107,6 +115,9 @@ function createDb() {
     policy: { receiver: DEFAULT_CONTACT_POINT.name },
     rules: {},
     nextRuleId: 1,
+    dashboards: {},
+    nextDashboardId: 1,
+    nextDatasourceId: 1,
   };
 }
 
@@ -186,12 +197,14 @@ function provisionDatasources(db) {
       const uid = ds.uid || Object.values(db.datasources).find((known) => known.name === ds.name)?.uid || shortUid();
       const { basicAuth, basicAuthUser, jsonData, secureJsonData } = ds;
       db.datasources[uid] = {
+        id: db.datasources[uid]?.id || db.nextDatasourceId++,
         uid,
         name: ds.name,
         type: ds.type,
         url: ds.url || '',
         jsonData: jsonData || {},
         basicAuth,
+        readOnly: true,
       };
       if (basicAuth) Object.assign(db.datasources[uid], { basicAuthUser, password: secureJsonData?.basicAuthPassword });
     }
@@ -269,7 +282,8 @@ function provisionRules(db, doc) {
 
 function provision(db) {
   provisionDatasources(db);
-  readProvisioning('dashboards', 'Dashboard');
+  const dashboardProviders = readProvisioning('dashboards', 'Dashboard').flatMap((doc) => doc.providers || []);
+  provisionedDashboards = readProvisionedDashboards(dashboardProviders);
   const verbatim = (at) => at[0] === 'groups' && at[2] === 'rules' && (at[4] === 'annotations' || at[6] === 'model');
   const alerting = readProvisioning('alerting', 'Alerting', /\.(ya?ml|json)$/, verbatim);
   for (const doc of alerting) provisionContactPoints(db, doc);
@@ -380,7 +394,7 @@ function request(ds, method, url, body) {
   return new Promise((resolve, reject) => {
     const headers = body ? { 'Content-Type': 'application/x-www-form-urlencoded' } : {};
     if (ds.basicAuth)
-      headers.Authorization = `Basic ${Buffer.from(`${ds.basicAuthUser}:${ds.password}`).toString('base64')}`;
+      headers.Authorization = `Basic ${Buffer.from(`${ds.basicAuthUser}:${basicAuthPassword(ds)}`).toString('base64')}`;
     const req = (url.startsWith('https:') ? https : http).request(url, { method, headers, timeout: 30e3 }, (res) => {
       readBody(res).then((text) => resolve({ status: res.statusCode, statusText: res.statusMessage, text }));
     });
@@ -447,6 +461,248 @@ async function datasourceHealth(res, db, uid) {
   return send(res, result.status === 'OK' ? 200 : 400, result);
 }
 
+// ---- state made through the API ---------------------------------------------------------------------
+// Dashboards (pkg/api/dashboard.go PostDashboard/GetDashboard; pkg/services/dashboards/errors.go;
+// pkg/api/apierrors/dashboard.go ToDashboardErrorResponse; pkg/api/dtos/dashboard.go DashboardMeta;
+// search hits: pkg/services/search/model/model.go Hit) and data sources (pkg/api/datasources.go
+// AddDataSource, GetDataSourceByUID, convertModelToDtos; pkg/api/dtos/datasource.go DataSource) are kept
+// in the database file, as Grafana keeps them in its database: a backup of $GF_PATHS_DATA carries them.
+//
+// A data source's secureJsonData is kept ENCRYPTED with a key derived from GF_SECURITY_SECRET_KEY
+// (run.sh sets it from GF_SECURITY_SECRET_KEY__FILE; unset, Grafana's public default). Real Grafana
+// uses envelope encryption: random data keys encrypt the secrets and are themselves kept encrypted with
+// the secret key (pkg/services/secrets/manager/manager.go; pkg/services/encryption/service/service.go).
+// The stand-in's scheme (AES-256-GCM, key from PBKDF2 of the secret key) keeps only the property a
+// backup depends on: without the same secret key the password cannot be read.
+//
+// What Grafana does with another secret key (read, not run): its default cipher is AES-CFB
+// (encryption/service/service.go defaultEncryptionAlgorithm; provider/decipher_aes.go), which has no
+// integrity check, so decrypting yields bytes, not an error; DataSourcesService.DecryptedValues
+// (pkg/services/datasources/service/datasource.go) then fails to parse them and falls back to the
+// legacy secure_json_data, empty for a data source saved through the API. So the data source is used
+// WITHOUT its password: GET shows no secureJsonFields, and the health check reaches the upstream with
+// an empty password and reports what the upstream answers (401) - as users of a lost secret key report
+// ("queries would start failing with authentication errors", grafana/grafana#62737). The stand-in
+// does the same, and says in its log that decryption failed.
+const DEFAULT_SECRET_KEY = 'SW2YcwTIb9zpOOhoPsMm'; // conf/defaults.ini [security] secret_key
+const secretKey = () => env.GF_SECURITY_SECRET_KEY || DEFAULT_SECRET_KEY;
+const sealKey = (salt) => crypto.pbkdf2Sync(secretKey(), salt, 10000, 32, 'sha256');
+
+function encryptSecret(plain) {
+  const salt = crypto.randomBytes(8);
+  const iv = crypto.randomBytes(12);
+  const cipher = crypto.createCipheriv('aes-256-gcm', sealKey(salt), iv);
+  const data = Buffer.concat([cipher.update(String(plain), 'utf8'), cipher.final()]);
+  return `*standin-aes-gcm*${Buffer.concat([salt, iv, cipher.getAuthTag(), data]).toString('base64')}`;
+}
+/** The plaintext, or undefined when this secret key did not encrypt it. */
+function decryptSecret(sealed) {
+  const raw = Buffer.from(String(sealed).replace(/^\*standin-aes-gcm\*/, ''), 'base64');
+  try {
+    const decipher = crypto.createDecipheriv('aes-256-gcm', sealKey(raw.subarray(0, 8)), raw.subarray(8, 20));
+    decipher.setAuthTag(raw.subarray(20, 36));
+    return Buffer.concat([decipher.update(raw.subarray(36)), decipher.final()]).toString('utf8');
+  } catch {
+    return undefined;
+  }
+}
+/** A data source's secrets as Grafana hands them to its plugin: none when they cannot be decrypted. */
+function decryptedValues(ds) {
+  const sealed = Object.entries(ds.secureJsonData || {});
+  const plain = sealed.map(([key, value]) => [key, decryptSecret(value)]);
+  if (plain.some(([, value]) => value === undefined)) {
+    log('cannot decrypt the data source secrets with this GF_SECURITY_SECRET_KEY: used without them', {
+      datasource: ds.uid,
+    });
+    return {};
+  }
+  return Object.fromEntries(plain);
+}
+// Provisioned data sources keep the password of their file (read at every start); API ones, sealed.
+const basicAuthPassword = (ds) => (ds.secureJsonData ? decryptedValues(ds).basicAuthPassword || '' : ds.password);
+
+// pkg/infra/slugify: lower case, runs of anything but letters and digits become one dash.
+const slugify = (title) =>
+  String(title)
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+const dashboardUrl = (d) => `/d/${d.uid}/${d.slug}`;
+const VALID_UID = /^[a-zA-Z0-9\-_]{1,40}$/; // util.IsValidShortUID
+const dashboardError = (res, status, message, reason) =>
+  reason ? send(res, status, { message, status: reason }) : error(res, status, message);
+
+function saveDashboard(res, db, body) {
+  const cmd = parseJson(body);
+  if (!cmd?.dashboard || typeof cmd.dashboard !== 'object') return error(res, 400, 'bad request data');
+  const model = { ...cmd.dashboard };
+  const title = String(model.title ?? '').trim();
+  if (!title) return dashboardError(res, 400, 'Dashboard title cannot be empty', 'empty-name');
+  if (model.uid && !VALID_UID.test(model.uid)) return error(res, 400, 'uid contains illegal characters');
+  const folderUid = String(cmd.folderUid ?? '');
+  if (folderUid && !Object.values(db.folders).includes(folderUid)) return error(res, 404, 'Folder not found');
+  const old = model.uid ? db.dashboards[model.uid] : undefined;
+  if (old && !cmd.overwrite && Number(model.version ?? 0) !== old.version)
+    return dashboardError(res, 412, 'The dashboard has been changed by someone else', 'version-mismatch');
+  const uid = model.uid || shortUid();
+  const saved = {
+    id: old?.id || db.nextDashboardId++,
+    uid,
+    title,
+    slug: slugify(title),
+    version: (old?.version || 0) + 1,
+    folderUid,
+    created: old?.created || now(),
+    updated: now(),
+  };
+  db.dashboards[uid] = { ...saved, data: { ...model, id: saved.id, uid, title, version: saved.version } };
+  saveDb(db);
+  const { id, slug, version } = saved;
+  return send(res, 200, { folderUid, id, slug, status: 'success', uid, url: dashboardUrl(saved), version });
+}
+
+function dashboardMeta(d, provisioned) {
+  const may = { canAdd: true, canDelete: true, canEdit: true };
+  return {
+    type: 'db',
+    canSave: true,
+    canEdit: true,
+    canAdmin: true,
+    canStar: true,
+    canDelete: true,
+    slug: d.slug,
+    url: dashboardUrl(d),
+    expires: '0001-01-01T00:00:00Z',
+    created: d.created,
+    updated: d.updated,
+    updatedBy: 'admin',
+    createdBy: 'admin',
+    version: d.version,
+    hasAcl: false,
+    isFolder: false,
+    folderId: 0,
+    folderUid: d.folderUid,
+    folderTitle: d.folderTitle || 'General',
+    folderUrl: '',
+    provisioned,
+    provisionedExternalId: d.file || '',
+    annotationsPermissions: { dashboard: may, organization: may },
+    publicDashboardEnabled: false,
+  };
+}
+
+// Provisioned dashboards, read from their providers' directories at start (Grafana stores them in
+// its database too; the stand-in only lists and shows them).
+let provisionedDashboards = {};
+function readProvisionedDashboards(providers) {
+  const found = {};
+  for (const p of providers) {
+    const dir = p.options?.path;
+    const files = dir && fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.json')) : [];
+    for (const file of files) {
+      const data = parseJson(fs.readFileSync(path.join(dir, file), 'utf8'));
+      if (!data?.uid || !data.title) continue;
+      const slug = slugify(data.title);
+      const d = { id: 0, uid: data.uid, title: data.title, slug, version: data.version || 1, file, data };
+      found[data.uid] = { ...d, folderUid: '', folderTitle: p.folder || 'General', created: now(), updated: now() };
+    }
+  }
+  return found;
+}
+
+function getDashboard(res, db, uid) {
+  const kept = db.dashboards[uid];
+  const d = kept || provisionedDashboards[uid];
+  if (!d) return error(res, 404, 'Dashboard not found');
+  return send(res, 200, { dashboard: { ...d.data, version: d.version }, meta: dashboardMeta(d, !kept) });
+}
+
+function search(res, db, params) {
+  const type = params.get('type');
+  if (type && type !== 'dash-db') return send(res, 200, []);
+  const query = (params.get('query') || '').toLowerCase();
+  const all = [...Object.values(provisionedDashboards), ...Object.values(db.dashboards)];
+  const hits = all
+    .filter((d) => d.title.toLowerCase().includes(query))
+    .sort((a, b) => compare(a.title.toLowerCase(), b.title.toLowerCase()))
+    .map((d) => ({
+      id: d.id,
+      uid: d.uid,
+      title: d.title,
+      uri: `db/${d.slug}`,
+      url: dashboardUrl(d),
+      slug: '',
+      type: 'dash-db',
+      tags: d.data.tags || [],
+      isStarred: false,
+      ...(d.folderUid && { folderUid: d.folderUid }),
+      sortMeta: 0,
+    }));
+  return send(res, 200, hits);
+}
+
+// dtos.DataSource; secureJsonFields lists the secrets that decrypt to something, never their values.
+const datasourceJson = (ds) => ({
+  id: ds.id,
+  uid: ds.uid,
+  orgId: 1,
+  name: ds.name,
+  type: ds.type,
+  typeLogoUrl: `public/app/plugins/datasource/${ds.type}/img/${ds.type}_logo.svg`, // core plugins; not confirmed
+  access: ds.access || 'proxy',
+  url: ds.url,
+  user: '',
+  database: '',
+  basicAuth: !!ds.basicAuth,
+  basicAuthUser: ds.basicAuthUser || '',
+  withCredentials: false,
+  isDefault: !!ds.isDefault,
+  jsonData: ds.jsonData,
+  secureJsonFields: Object.fromEntries(
+    Object.entries(ds.secureJsonData ? decryptedValues(ds) : { basicAuthPassword: ds.password })
+      .filter(([, v]) => v)
+      .map(([k]) => [k, true]),
+  ),
+  version: ds.version || 1,
+  readOnly: !!ds.readOnly,
+});
+
+function addDatasource(res, db, body) {
+  const cmd = parseJson(body);
+  if (!cmd) return error(res, 400, 'bad request data');
+  if (cmd.url && !/^https?:\/\/[^/]/.test(cmd.url)) return error(res, 400, 'Validation error, invalid URL');
+  const known = Object.values(db.datasources);
+  if (known.some((ds) => ds.name === cmd.name)) return error(res, 409, 'data source with the same name already exists');
+  if (cmd.uid && db.datasources[cmd.uid]) return error(res, 409, 'data source with the same uid already exists');
+  if (cmd.uid && !VALID_UID.test(cmd.uid)) return error(res, 400, 'Failed to add datasource');
+  const uid = cmd.uid || shortUid();
+  const secrets = Object.entries(cmd.secureJsonData || {}).filter(([, v]) => typeof v === 'string' && v);
+  const ds = {
+    id: db.nextDatasourceId++,
+    uid,
+    name: String(cmd.name ?? ''),
+    type: String(cmd.type ?? ''),
+    url: String(cmd.url ?? ''),
+    access: cmd.access || 'proxy',
+    basicAuth: !!cmd.basicAuth,
+    basicAuthUser: String(cmd.basicAuthUser ?? ''),
+    isDefault: !!cmd.isDefault,
+    jsonData: cmd.jsonData && typeof cmd.jsonData === 'object' ? cmd.jsonData : {},
+    secureJsonData: Object.fromEntries(secrets.map(([k, v]) => [k, encryptSecret(v)])),
+    version: 1,
+    readOnly: false,
+  };
+  db.datasources[uid] = ds;
+  saveDb(db);
+  return send(res, 200, { datasource: datasourceJson(ds), id: ds.id, message: 'Datasource added', name: ds.name });
+}
+
+function getDatasource(res, db, uid) {
+  const ds = db.datasources[uid];
+  if (!ds) return error(res, 404, 'Data source not found', false);
+  return send(res, 200, datasourceJson(ds));
+}
+
 // ---- API --------------------------------------------------------------------------------------------
 const omitEmpty = (key, map) => (Object.keys(map).length ? { [key]: map } : {}); // Go's omitempty on a map
 // A ProvisionedAlertRule, its keys in the order of Grafana's struct.
@@ -497,6 +753,13 @@ async function handle(req, res) {
   const health = /^GET \/api\/datasources\/uid\/([^/]+)\/health$/.exec(route);
   const adminPassword = /^PUT \/api\/admin\/users\/([^/]+)\/password$/.exec(route);
   if (health) return datasourceHealth(res, db, decodeURIComponent(health[1]));
+  const datasource = /^GET \/api\/datasources\/uid\/([^/]+)$/.exec(route);
+  const dashboard = /^GET \/api\/dashboards\/uid\/([^/]+)$/.exec(route);
+  if (datasource) return getDatasource(res, db, decodeURIComponent(datasource[1]));
+  if (dashboard) return getDashboard(res, db, decodeURIComponent(dashboard[1]));
+  if (route === 'POST /api/datasources') return addDatasource(res, db, body);
+  if (route === 'POST /api/dashboards/db') return saveDashboard(res, db, body);
+  if (route === 'GET /api/search') return search(res, db, url.searchParams);
   if (adminPassword) return adminSetPassword(res, db, adminPassword[1], body);
   if (route === 'PUT /api/user/password') return changeOwnPassword(res, db, auth.user, body);
   if (route === 'GET /api/v1/provisioning/alert-rules') {
