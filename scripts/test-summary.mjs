@@ -2,6 +2,7 @@
 // named just above it, with the first line of their error, because a CI record may keep only the tail.
 import { existsSync, readFileSync } from 'node:fs';
 import { relative } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 
 let passed = 0;
 let failed = 0;
@@ -25,8 +26,11 @@ for (const file of process.argv.slice(2)) {
   }
 }
 function firstLine(text) {
-  const line = String(text ?? '').split('\n').find((l) => l.trim() !== '') ?? '(no message)';
-  return line.replace(/\x1b\[[0-9;]*m/g, '').trim().slice(0, 300);
+  const line =
+    String(text ?? '')
+      .split('\n')
+      .find((l) => l.trim() !== '') ?? '(no message)';
+  return stripVTControlCharacters(line).trim().slice(0, 300);
 }
 for (const f of failures) console.log(`failed: ${f}`);
 console.log(`tests: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
