@@ -27,10 +27,10 @@ for (const file of process.argv.slice(2)) {
 }
 function firstLine(text) {
   const line =
-    String(text ?? '')
+    stripVTControlCharacters(String(text ?? ''))
       .split('\n')
       .find((l) => l.trim() !== '') ?? '(no message)';
-  return stripVTControlCharacters(line).trim().slice(0, 300);
+  return line.trim().slice(0, 300);
 }
 for (const f of failures) console.log(`failed: ${f}`);
 console.log(`tests: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
